@@ -1,0 +1,27 @@
+# The two commands (see README): `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: run test unit bench clean
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+run: $(VENV)/.installed
+	$(PY) -m deploy.local.stack run
+
+test: $(VENV)/.installed
+	$(PY) -m deploy.local.stack broker
+	$(PY) -m pytest
+
+unit: $(VENV)/.installed
+	$(PY) -m pytest tests/unit
+
+bench: $(VENV)/.installed
+	$(PY) bench/intake_bench.py
+
+clean:
+	rm -rf $(VENV) .run

@@ -1,0 +1,321 @@
+"""Local sandbox for the Pos Indonesia partner API.
+
+Speaks the same shape as the real partner: OAuth2 client-credentials tokens,
+AddPostingDoc dispatch (idempotent on ``orderId``), track-and-trace, and
+HMAC-signed status webhooks that tests trigger through ``/sandbox/advance``.
+
+Run: ``python -m deploy.local.sandboxes.pos_api --host 127.0.0.1 --port 0``
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import copy
+import hashlib
+import hmac
+import json
+import logging
+import re
+import secrets
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from datetime import datetime, timedelta, timezone
+from http import HTTPStatus
+from http.server import ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from deploy.local.sandboxes.sms_gateway import FaultInjector, JsonHandler, mask_phone, serve_cli
+
+WIB = timezone(timedelta(hours=7))  # Pos Indonesia timestamps are Jakarta local time
+PARTY_FIELDS = ("name", "address", "city", "zipCode", "phone")
+ADVANCE_STATUSES = ("IN_TRANSIT", "DELIVERED", "FAILED")
+log = logging.getLogger("sandbox.pos_api")
+# Webhooks target local services; an inherited HTTP(S)_PROXY must not intercept them.
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+Query = dict[str, list[str]]
+
+
+def wib_now() -> str:
+    return datetime.now(WIB).isoformat(timespec="seconds")
+
+
+def check_webhook_url(url: str) -> str | None:
+    """Only http(s): urllib would otherwise happily open file:// or ftp:// URLs."""
+    parts = urlsplit(url)
+    ok = parts.scheme in ("http", "https") and bool(parts.netloc)
+    return None if ok else "webhook_url must be an http(s) URL"
+
+
+def validate_posting(doc: dict[str, Any]) -> dict[str, str]:
+    """Map each invalid field path (e.g. ``receiver.zipCode``) to a reason."""
+    errors: dict[str, str] = {}
+
+    def need_text(path: str, value: Any) -> None:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            errors[path] = "required"
+        elif not isinstance(value, str):
+            errors[path] = "must be a string"
+
+    for key in ("orderId", "itemDesc", "serviceCode"):
+        need_text(key, doc.get(key))
+    weight = doc.get("weight")
+    if weight is None:
+        errors["weight"] = "required"
+    elif type(weight) is not int or weight <= 0:  # bool is an int; reject true/false
+        errors["weight"] = "must be a positive integer (grams)"
+    for party in ("sender", "receiver"):
+        block = doc.get(party)
+        if not isinstance(block, dict):
+            errors[party] = "required" if block is None else "must be an object"
+            continue
+        for field in PARTY_FIELDS:
+            need_text(f"{party}.{field}", block.get(field))
+        zip_code = block.get("zipCode")
+        if f"{party}.zipCode" not in errors and not re.fullmatch(r"\d{5}", zip_code):
+            errors[f"{party}.zipCode"] = "must be 5 digits"
+    return errors
+
+
+def deliver_webhook(url: str, secret: str, payload: dict[str, Any]) -> tuple[bool, int | None]:
+    """POST the signed event; (delivered, HTTP status or None if unreachable)."""
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    request = urllib.request.Request(url, data=body, method="POST", headers={
+        "Content-Type": "application/json",
+        "X-Pos-Signature": f"sha256={signature}",
+        "X-Pos-Event-Id": payload["eventId"],
+    })
+    try:
+        with _OPENER.open(request, timeout=5) as response:
+            return 200 <= response.status < 300, response.status
+    except urllib.error.HTTPError as exc:
+        return False, exc.code
+    except (urllib.error.URLError, OSError):
+        return False, None
+
+
+class ShipmentStore:
+    """In-memory shipments keyed by barcode, with an orderId index for idempotency."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_barcode: dict[str, dict[str, Any]] = {}
+        self._by_order: dict[str, str] = {}
+        self._sequence = 0  # never reset, so barcodes stay unique across clears
+
+    def add(self, doc: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        with self._lock:  # check-and-insert must be atomic or a retry ships twice
+            existing = self._by_order.get(doc["orderId"])
+            if existing is not None:
+                return copy.deepcopy(self._by_barcode[existing]), True
+            self._sequence += 1
+            barcode = f"P{datetime.now(WIB):%y%m%d}{self._sequence:05d}"
+            now = wib_now()
+            event = {"status": "ACCEPTED", "at": now, "location": doc["sender"]["city"],
+                     "note": "Kiriman diterima di loket"}
+            fields = ("orderId", "itemDesc", "weight", "sender", "receiver", "serviceCode")
+            shipment = {"barcode": barcode, **{k: copy.deepcopy(doc[k]) for k in fields},
+                        "status": "ACCEPTED", "created_at": now, "events": [event]}
+            self._by_barcode[barcode] = shipment
+            self._by_order[doc["orderId"]] = barcode
+            return copy.deepcopy(shipment), False
+
+    def get(self, barcode: str) -> dict[str, Any] | None:
+        with self._lock:
+            found = self._by_barcode.get(barcode)
+            return copy.deepcopy(found) if found else None
+
+    def append_event(self, barcode: str, status: str, location: str | None,
+                     note: str) -> dict[str, Any] | None:
+        with self._lock:
+            shipment = self._by_barcode.get(barcode)
+            if shipment is None:
+                return None
+            default = "Mail Processing Center" if status == "IN_TRANSIT" else shipment["receiver"]["city"]
+            event = {"status": status, "at": wib_now(), "location": location or default, "note": note}
+            shipment["events"].append(event)
+            shipment["status"] = status
+            return {"barcode": barcode, "orderId": shipment["orderId"], **event}
+
+    def list(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return copy.deepcopy(list(self._by_barcode.values()))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._by_barcode.clear()
+            self._by_order.clear()
+
+
+class PosHandler(JsonHandler):
+    server: PosServer
+    log = log
+    routes = [
+        ("POST", re.compile(r"/oauth2/token"), "issue_token"),
+        ("POST", re.compile(r"/api/v1/AddPostingDoc"), "add_posting"),
+        ("GET", re.compile(r"/api/v1/tracking/([^/]+)"), "tracking"),
+        ("POST", re.compile(r"/sandbox/advance/([^/]+)"), "advance"),
+        ("POST", re.compile(r"/sandbox/faults"), "set_faults"),
+        ("GET", re.compile(r"/sandbox/shipments"), "list_shipments"),
+        ("DELETE", re.compile(r"/sandbox/shipments"), "clear_shipments"),
+        ("GET", re.compile(r"/health"), "health"),
+    ]
+
+    def _basic_credentials(self) -> tuple[str, str] | None:
+        scheme, _, value = (self.headers.get("Authorization") or "").partition(" ")
+        if scheme.lower() != "basic":
+            return None
+        try:
+            client_id, sep, secret = base64.b64decode(value.strip(), validate=True).decode().partition(":")
+        except ValueError:  # covers binascii.Error and UnicodeDecodeError
+            return None
+        return (client_id, secret) if sep else None
+
+    def _authorized(self) -> bool:
+        """Check the Bearer token, answering 401 ourselves when it is not valid."""
+        scheme, _, token = (self.headers.get("Authorization") or "").partition(" ")
+        if scheme.lower() == "bearer" and self.server.token_valid(token.strip()):
+            return True
+        challenge = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+        self.send_json(401, {"error": "invalid_token"}, challenge)
+        return False
+
+    def issue_token(self, _query: Query) -> None:
+        body = self.read_body()
+        if body is None:
+            return
+        creds = self._basic_credentials()
+        expected = (self.server.client_id, self.server.client_secret)
+        # Compare both halves eagerly so response timing does not reveal which one was wrong.
+        matches = [hmac.compare_digest(given.encode(), want.encode())
+                   for given, want in zip(creds or ("", ""), expected)]
+        if creds is None or not all(matches):
+            return self.send_json(401, {"error": "invalid_client"}, {"WWW-Authenticate": "Basic"})
+        form = parse_qs(body.decode("utf-8", "replace"))
+        if form.get("grant_type") != ["client_credentials"]:
+            return self.send_json(400, {"error": "unsupported_grant_type"})
+        token = self.server.new_token()
+        self.send_json(200, {"access_token": token, "token_type": "Bearer", "expires_in": self.server.token_ttl})
+
+    def add_posting(self, _query: Query) -> None:
+        doc = self.read_json()
+        if doc is None:
+            return
+        status = self.server.faults.take()
+        if status is not None:
+            return self.send_json(status, {"error": HTTPStatus(status).phrase})
+        if not self._authorized():
+            return
+        errors = validate_posting(doc) if isinstance(doc, dict) else {"body": "must be a JSON object"}
+        if errors:
+            return self.send_json(400, {"errors": errors})
+        shipment, duplicate = self.server.store.add(doc)
+        self.log.info("posting order=%s barcode=%s weight=%d receiver_phone=%s duplicate=%s",
+                      shipment["orderId"], shipment["barcode"], shipment["weight"],
+                      mask_phone(shipment["receiver"]["phone"]), duplicate)
+        reply = {"orderId": shipment["orderId"], "barcode": shipment["barcode"], "status": shipment["status"]}
+        self.send_json(200 if duplicate else 201, {**reply, "duplicate": True} if duplicate else reply)
+
+    def tracking(self, _query: Query, barcode: str) -> None:
+        if not self._authorized():
+            return
+        shipment = self.server.store.get(barcode)
+        if shipment is None:
+            return self.send_json(404, {"error": "not_found"})
+        self.send_json(200, {key: shipment[key] for key in ("barcode", "orderId", "status", "events")})
+
+    def advance(self, _query: Query, barcode: str) -> None:
+        body = self.read_json()
+        if body is None:
+            return
+        if not isinstance(body, dict) or body.get("status") not in ADVANCE_STATUSES:
+            return self.send_json(400, {"error": f"status must be one of {', '.join(ADVANCE_STATUSES)}"})
+        url = body.get("webhook_url") or self.server.webhook_url
+        if url and (not isinstance(url, str) or check_webhook_url(url)):
+            return self.send_json(400, {"error": "webhook_url must be an http(s) URL"})
+        location, note = body.get("location"), body.get("note", "")
+        if not isinstance(note, str) or not (location is None or isinstance(location, str)):
+            return self.send_json(400, {"error": "note and location must be strings"})
+        event = self.server.store.append_event(barcode, body["status"], location, note)
+        if event is None:
+            return self.send_json(404, {"error": "not_found"})
+        event["eventId"] = str(uuid.uuid4())
+        # Deliver outside the store lock: a slow receiver must not stall the API.
+        delivered, code = deliver_webhook(url, self.server.webhook_secret, event) if url else (False, None)
+        self.log.info("advance barcode=%s status=%s webhook_delivered=%s code=%s",
+                      barcode, event["status"], delivered, code)
+        self.send_json(200, {"delivered": delivered, "status_code": code, "eventId": event["eventId"]})
+
+    def set_faults(self, _query: Query) -> None:
+        spec = self.read_json()
+        if spec is not None:
+            error = self.server.faults.configure(spec)
+            self.send_json(400 if error else 200, {"error": error} if error else {"ok": True})
+
+    def list_shipments(self, _query: Query) -> None:
+        self.send_json(200, self.server.store.list())
+
+    def clear_shipments(self, _query: Query) -> None:
+        self.server.store.clear()
+        self.send_json(200, {"ok": True})
+
+    def health(self, _query: Query) -> None:
+        self.send_json(200, {"status": "ok"})
+
+
+class PosServer(ThreadingHTTPServer):
+    def __init__(self, address: tuple[str, int], *, client_id: str, client_secret: str,
+                 token_ttl: float, webhook_url: str | None, webhook_secret: str) -> None:
+        if webhook_url and check_webhook_url(webhook_url):
+            raise ValueError(check_webhook_url(webhook_url))
+        super().__init__(address, PosHandler)
+        self.client_id, self.client_secret, self.token_ttl = client_id, client_secret, token_ttl
+        self.webhook_url, self.webhook_secret = webhook_url, webhook_secret
+        self.store, self.faults = ShipmentStore(), FaultInjector()
+        self._tokens: dict[str, float] = {}
+        self._tokens_lock = threading.Lock()
+
+    def new_token(self) -> str:
+        token, now = secrets.token_urlsafe(32), time.monotonic()
+        with self._tokens_lock:
+            # Drop expired tokens here so a long-running sandbox does not grow without bound.
+            self._tokens = {t: exp for t, exp in self._tokens.items() if exp > now}
+            self._tokens[token] = now + self.token_ttl
+        return token
+
+    def token_valid(self, token: str) -> bool:
+        with self._tokens_lock:
+            expiry = self._tokens.get(token)
+        return expiry is not None and time.monotonic() < expiry
+
+
+def make_server(host: str, port: int, *, client_id: str = "sandbox-client",
+                client_secret: str = "sandbox-secret", token_ttl: float = 3600,
+                webhook_url: str | None = None,
+                webhook_secret: str = "sandbox-webhook-secret") -> ThreadingHTTPServer:
+    return PosServer((host, port), client_id=client_id, client_secret=client_secret, token_ttl=token_ttl,
+                     webhook_url=webhook_url, webhook_secret=webhook_secret)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--client-id", default="sandbox-client")
+    parser.add_argument("--client-secret", default="sandbox-secret")
+    parser.add_argument("--token-ttl", type=int, default=3600, help="seconds")
+    parser.add_argument("--webhook-url", default=None)
+    parser.add_argument("--webhook-secret", default="sandbox-webhook-secret")
+    args = parser.parse_args(argv)
+    return serve_cli(args.host, args.port, make_server, client_id=args.client_id,
+                     client_secret=args.client_secret, token_ttl=args.token_ttl,
+                     webhook_url=args.webhook_url, webhook_secret=args.webhook_secret)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

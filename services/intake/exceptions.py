@@ -1,0 +1,23 @@
+"""Intake's domain errors (HTTP maps them to 4xx bodies naming the field)."""
+
+from shared.errors import Conflict, Msg, NotFound
+
+
+class ApplicationNotFound(NotFound):
+    def __init__(self):
+        super().__init__(Msg("Permohonan tidak ditemukan.", "Application not found."))
+
+
+class ActiveApplicationExists(Conflict):
+    def __init__(self):
+        super().__init__(
+            Msg("Masih ada permohonan aktif untuk NIK dan jenis dokumen ini.",
+                "An application for this NIK and document type is still in progress."),
+            {"applicant.nik": [Msg("Sudah ada permohonan yang sedang diproses.",
+                                   "An application is already in progress.")]})
+
+
+class WrongStatus(Conflict):
+    def __init__(self, status: str):
+        super().__init__(Msg(f"Permohonan berstatus '{status}', tidak dapat diproses.",
+                             f"Application is '{status}' and cannot take this action."))

@@ -1,0 +1,78 @@
+"""HTTP body schemas of the intake API (boundary only: no business rules)."""
+
+from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+
+from shared.events import DELIVERY_METHODS, DOCUMENT_TYPES, LANGUAGES
+from shared.fields import KkNumber, MobilePhone, Nik
+
+CHANNELS = ("web", "app", "whatsapp", "kelurahan", "kecamatan")
+
+
+class ApplicantSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    nik = Nik(required=True)
+    kk_number = KkNumber(required=True)
+    full_name = fields.String(required=True, validate=validate.Length(min=2, max=120))
+    phone = MobilePhone(load_default=None)
+    email = fields.Email(load_default=None)
+    language = fields.String(load_default="id", validate=validate.OneOf(LANGUAGES))
+    marital_status = fields.String(load_default="belum_kawin",
+                                   validate=validate.OneOf(("belum_kawin", "kawin", "cerai")))
+
+
+class AddressSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    street = fields.String(required=True, validate=validate.Length(min=3, max=200))
+    rt = fields.String(load_default=None)
+    rw = fields.String(load_default=None)
+    kelurahan_code = fields.String(required=True)
+    postal_code = fields.String(required=True, validate=validate.Regexp(r"^\d{5}$"))
+
+
+class DeliverySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    method = fields.String(load_default="pickup", validate=validate.OneOf(DELIVERY_METHODS))
+    address = fields.Nested(AddressSchema, load_default=None)
+
+
+class ApplicationRequestSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    document_type = fields.String(required=True, validate=validate.OneOf(DOCUMENT_TYPES))
+    channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
+    applicant = fields.Nested(ApplicantSchema, required=True)
+    details = fields.Dict(load_default=dict)
+    delivery = fields.Nested(DeliverySchema, load_default=lambda: {"method": "pickup"})
+
+
+class KtpElDetailsSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    reason = fields.String(required=True, validate=validate.OneOf(
+        ("first_issue", "lost", "damaged", "data_change")))
+    police_report_number = fields.String(load_default=None)
+    old_card_surrendered = fields.Boolean(load_default=False)
+
+
+class StatusLookupSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    tracking_code = fields.String(required=True, validate=validate.Length(min=6, max=20))
+    nik = Nik(required=True)
+
+
+class RejectSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    reasons = fields.List(fields.String(validate=validate.Length(min=3, max=300)),
+                          required=True, validate=validate.Length(min=1))

@@ -1,0 +1,133 @@
+"""Domain errors shared by every service, and their bilingual messages.
+
+A service raises these from its rules; the HTTP layer (``shared.http``) turns
+them into a 4xx JSON body naming the failing field, in the language the client
+asked for (Bahasa Indonesia by default, English on ``Accept-Language: en``).
+"""
+
+from __future__ import annotations
+
+import re
+
+
+class Msg(str):
+    """A message whose ``str`` value is Bahasa Indonesia, carrying ``.en``.
+
+    Being a ``str`` lets it travel through marshmallow's ``ValidationError``
+    untouched, so one validator serves both languages.
+    """
+
+    def __new__(cls, id_text: str, en_text: str):
+        obj = super().__new__(cls, id_text)
+        obj.en = en_text
+        return obj
+
+
+# marshmallow's built-in messages are English; these are the ones clients meet.
+_MARSHMALLOW_ID = {
+    "Missing data for required field.": "Wajib diisi.",
+    "Unknown field.": "Kolom tidak dikenal.",
+    "Field may not be null.": "Tidak boleh kosong.",
+    "Not a valid string.": "Harus berupa teks.",
+    "Not a valid integer.": "Harus berupa bilangan bulat.",
+    "Not a valid boolean.": "Harus berupa true/false.",
+    "Not a valid date.": "Tanggal tidak valid (format YYYY-MM-DD).",
+    "Not a valid datetime.": "Waktu tidak valid (format ISO 8601).",
+    "Not a valid email address.": "Alamat email tidak valid.",
+    "Invalid input type.": "Jenis isian tidak valid.",
+    "Not a valid mapping type.": "Harus berupa objek JSON.",
+    "Not a valid list.": "Harus berupa daftar.",
+    "Invalid value.": "Nilai tidak valid.",
+}
+_ONE_OF = re.compile(r"^Must be one of: (?P<choices>.*)\.$")
+_LENGTH = re.compile(r"^Length must be between (?P<lo>\d+) and (?P<hi>\d+)\.$")
+
+
+def localize(message: str, lang: str) -> str:
+    """Render one message in ``lang`` ("id" or "en")."""
+    if isinstance(message, Msg):
+        return message.en if lang == "en" else str(message)
+    if lang == "en":
+        return message
+    if message in _MARSHMALLOW_ID:
+        return _MARSHMALLOW_ID[message]
+    if m := _ONE_OF.match(message):
+        return f"Harus salah satu dari: {m['choices']}."
+    if m := _LENGTH.match(message):
+        return f"Panjang harus antara {m['lo']} dan {m['hi']} karakter."
+    return message
+
+
+def flatten_field_errors(messages, prefix: str = "") -> dict[str, list]:
+    """marshmallow's nested ``{"applicant": {"nik": [...]}}`` -> ``{"applicant.nik": [...]}``."""
+    flat: dict[str, list] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            flat.update(flatten_field_errors(value, path))
+    elif isinstance(messages, (list, tuple)):
+        if all(isinstance(m, str) for m in messages):
+            flat[prefix or "_schema"] = list(messages)
+        else:
+            for value in messages:
+                flat.update(flatten_field_errors(value, prefix))
+    else:
+        flat[prefix or "_schema"] = [messages]
+    return flat
+
+
+class DomainError(Exception):
+    """Base of every error a client may see. Never carries personal data."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: Msg, fields: dict[str, list] | None = None):
+        super().__init__(message.en if isinstance(message, Msg) else message)
+        self.message = message
+        self.fields = fields or {}
+
+    def to_body(self, lang: str) -> dict:
+        body = {"code": self.code, "message": localize(self.message, lang)}
+        if self.fields:
+            body["fields"] = {
+                name: [localize(m, lang) for m in msgs] for name, msgs in self.fields.items()
+            }
+        return {"error": body}
+
+
+class ValidationFailed(DomainError):
+    status = 400
+    code = "validation_failed"
+
+    def __init__(self, fields: dict[str, list]):
+        super().__init__(
+            Msg("Data permohonan tidak valid: " + ", ".join(sorted(fields)),
+                "Invalid request data: " + ", ".join(sorted(fields))),
+            fields,
+        )
+
+
+class Unauthorized(DomainError):
+    status = 401
+    code = "unauthorized"
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(DomainError):
+    status = 413
+    code = "payload_too_large"
+
+
+class Unprocessable(DomainError):
+    status = 422
+    code = "unprocessable"

@@ -1,0 +1,57 @@
+"""marshmallow fields for Indonesian identity data, shared by every HTTP API.
+
+Each validates and normalizes, and raises bilingual messages (``Msg``) that
+never echo the value back: NIK, KK and phone numbers are personal data.
+"""
+
+from __future__ import annotations
+
+import phonenumbers
+from marshmallow import ValidationError, fields
+
+from .errors import Msg
+from .nik import InvalidIdentityNumber, parse_nik, validate_kk
+
+
+class Nik(fields.String):
+    """A valid NIK; deserializes to the normalized 16-digit string."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return parse_nik(text, field=attr or "nik").nik
+        except InvalidIdentityNumber as exc:
+            raise ValidationError(Msg(exc.message_id, exc.message_en)) from None
+
+
+class KkNumber(fields.String):
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return validate_kk(text, field=attr or "kk_number")
+        except InvalidIdentityNumber as exc:
+            raise ValidationError(Msg(exc.message_id, exc.message_en)) from None
+
+
+class MobilePhone(fields.String):
+    """An Indonesian mobile number (08..., 628..., +628...) -> E.164 ``+628...``."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        invalid = Msg("Nomor HP tidak valid (contoh: 081234567890).",
+                      "Invalid mobile number (example: 081234567890).")
+        try:
+            number = phonenumbers.parse(text, "ID")
+        except phonenumbers.NumberParseException:
+            raise ValidationError(invalid) from None
+        if (number.country_code != 62 or not phonenumbers.is_valid_number(number)
+                or phonenumbers.number_type(number) != phonenumbers.PhoneNumberType.MOBILE):
+            raise ValidationError(invalid)
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def mask_phone(phone: str | None) -> str:
+    """``+6281234567890`` -> ``+6281******890`` for logs."""
+    if not phone:
+        return ""
+    return phone[:5] + "*" * max(0, len(phone) - 8) + phone[-3:]

@@ -1,0 +1,49 @@
+"""MongoDB DependencyProvider: one client per service container.
+
+Each service owns its database (``DATABASE`` in its config.yaml) and declares
+which store class its workers get. The provider also owns the outbox relay,
+because the relay needs the same client and must stop before it closes.
+"""
+
+from __future__ import annotations
+
+from nameko.extensions import DependencyProvider
+from pymongo import MongoClient
+
+from .outbox import OutboxRelay
+
+
+class MongoStore(DependencyProvider):
+    def __init__(self, store_class):
+        self.store_class = store_class
+        self.client = None
+        self.relay = None
+
+    def setup(self):
+        config = self.container.config
+        self.client = MongoClient(config["MONGO_URI"], tz_aware=True,
+                                  serverSelectionTimeoutMS=int(config.get("MONGO_TIMEOUT_MS", 5000)),
+                                  connectTimeoutMS=5000)
+        self.db = self.client[config["DATABASE"]]
+        self.relay = OutboxRelay(self.db.outbox, config["AMQP_URI"],
+                                 self.container.service_name, config)
+
+    def start(self):
+        self.store_class.ensure_indexes(self.db)
+        self.relay.ensure_indexes()
+        self.relay.start()
+
+    def stop(self):
+        self._close()
+
+    def kill(self):
+        self._close()
+
+    def _close(self):
+        if self.relay is not None:
+            self.relay.stop()
+        if self.client is not None:
+            self.client.close()
+
+    def get_dependency(self, worker_ctx):
+        return self.store_class(self.db, self.client, self.relay)

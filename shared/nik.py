@@ -1,0 +1,301 @@
+"""Parsing and validation of NIK and No. KK numbers.
+
+NIK (Nomor Induk Kependudukan), 16 digits ``PPKKCC DDMMYY SSSS``:
+
+* ``PPKKCC`` - province, kabupaten/kota and kecamatan where the NIK was
+  *first* issued (it never changes when the person moves);
+* ``DDMMYY`` - date of birth; women have 40 added to the day (41-71);
+* ``SSSS``   - serial number starting at ``0001``.
+
+No. KK (Nomor Kartu Keluarga), 16 digits: 6-digit area code, ``DDMMYY`` issue
+date (no +40 rule) and a 4-digit serial starting at ``0001``.
+
+Errors are raised as :class:`InvalidIdentityNumber` carrying a machine code
+plus messages in Bahasa Indonesia and English. Messages never contain the
+number itself: identity numbers are personal data and error text tends to end
+up in logs and API responses.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass
+
+from .wilayah import load_wilayah
+
+IDENTITY_LENGTH = 16
+
+_DIGITS_RE = re.compile(r"[0-9]+")
+
+# Female NIKs add this to the day of birth.
+_FEMALE_DAY_OFFSET = 40
+
+WARNING_UNKNOWN_KABKOTA = "unknown_kabkota"
+WARNING_UNKNOWN_KECAMATAN = "unknown_kecamatan"
+
+
+class InvalidIdentityNumber(ValueError):
+    """A NIK or No. KK failed validation.
+
+    Attributes:
+        field: name of the input field that held the number (e.g. ``"nik"``).
+        code: machine-readable reason, e.g. ``"nik.length"``, ``"kk.serial"``.
+        message_id: human message in Bahasa Indonesia.
+        message_en: human message in English.
+    """
+
+    def __init__(self, field: str, code: str, message_id: str, message_en: str):
+        super().__init__(message_en)
+        self.field = field
+        self.code = code
+        self.message_id = message_id
+        self.message_en = message_en
+
+    def __reduce__(self):  # keep picklable despite the custom __init__
+        return (
+            type(self),
+            (self.field, self.code, self.message_id, self.message_en),
+        )
+
+    def to_dict(self) -> dict[str, str]:
+        """Shape suitable for a JSON error response."""
+        return {
+            "field": self.field,
+            "code": self.code,
+            "message_id": self.message_id,
+            "message_en": self.message_en,
+        }
+
+
+@dataclass(frozen=True, repr=False)
+class NikInfo:
+    """Facts decoded from a valid NIK."""
+
+    nik: str
+    province_code: str  # "36"
+    kabkota_code: str  # "3673"
+    kecamatan_code: str  # "367304"
+    birth_date: datetime.date
+    sex: str  # "F" or "M"
+    serial: str  # "0001"
+    warnings: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        # The default repr would print the full NIK and birth date into logs
+        # and tracebacks; show only what is safe for debugging.
+        return (
+            f"NikInfo(nik={mask_identity(self.nik)!r}, "
+            f"province_code={self.province_code!r}, sex={self.sex!r}, "
+            f"warnings={self.warnings!r})"
+        )
+
+
+def mask_identity(value: str | None) -> str:
+    """Mask an identity number for display or logging.
+
+    ``"3673041207900001"`` -> ``"3673********0001"``. Strings of 8 or more
+    characters keep the first and last 4 (the area prefix and serial, which
+    staff use to tell records apart); shorter ones are masked entirely since
+    4+4 would expose most or all of them.
+    """
+    if value is None:
+        return ""
+    text = str(value).strip()
+    if len(text) < 8:
+        return "*" * len(text)
+    return text[:4] + "*" * (len(text) - 8) + text[-4:]
+
+
+# --- internal helpers ----------------------------------------------------
+
+
+def _label(kind: str, field: str, default_field: str) -> str:
+    """How the number is named in messages, e.g. ``"NIK"`` or ``"NIK (father_nik)"``."""
+    # For the default field the bare kind is clearest; for others (e.g.
+    # "father_nik") the field name tells the user which input is wrong.
+    return kind if field == default_field else f"{kind} ({field})"
+
+
+def _require_16_digits(
+    value: object, *, field: str, prefix: str, label: str
+) -> str:
+    """Strip and check the 16-ASCII-digit format; return the normalized string."""
+    if not isinstance(value, str):
+        raise InvalidIdentityNumber(
+            field,
+            f"{prefix}.digits",
+            f"{label} harus berupa teks 16 digit angka",
+            f"{label} must be a string of 16 digits",
+        )
+    text = value.strip()
+    if text and _DIGITS_RE.fullmatch(text) is None:
+        raise InvalidIdentityNumber(
+            field,
+            f"{prefix}.digits",
+            f"{label} hanya boleh berisi angka 0-9",
+            f"{label} must contain only digits 0-9",
+        )
+    if len(text) != IDENTITY_LENGTH:
+        raise InvalidIdentityNumber(
+            field,
+            f"{prefix}.length",
+            f"{label} harus 16 digit angka (diterima {len(text)} digit)",
+            f"{label} must be 16 digits (got {len(text)})",
+        )
+    return text
+
+
+def _require_province(number: str, *, field: str, prefix: str, label: str) -> None:
+    if load_wilayah().province(number[:2]) is None:
+        raise InvalidIdentityNumber(
+            field,
+            f"{prefix}.province",
+            f"{label} memuat kode provinsi yang tidak dikenal ({number[:2]})",
+            f"{label} has an unknown province code ({number[:2]})",
+        )
+
+
+def _require_serial(number: str, *, field: str, prefix: str, label: str) -> None:
+    if number[12:] == "0000":
+        raise InvalidIdentityNumber(
+            field,
+            f"{prefix}.serial",
+            f"{label} memuat nomor urut 0000 yang tidak sah",
+            f"{label} has an invalid serial number 0000",
+        )
+
+
+def _area_warnings(number: str) -> tuple[str, ...]:
+    """Warnings for area codes missing from the current wilayah list.
+
+    Codes are those in force when the NIK was first issued; areas are split
+    and renumbered over time, so a miss here is not proof of a bad NIK.
+    """
+    wilayah = load_wilayah()
+    warnings: list[str] = []
+    if wilayah.kabkota(number[:4]) is None:
+        warnings.append(WARNING_UNKNOWN_KABKOTA)
+    if wilayah.kecamatan(number[:6]) is None:
+        warnings.append(WARNING_UNKNOWN_KECAMATAN)
+    return tuple(warnings)
+
+
+def _safe_date(year: int, month: int, day: int) -> datetime.date | None:
+    try:
+        return datetime.date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _resolve_birth_date(
+    day: int, month: int, yy: int, today: datetime.date
+) -> datetime.date | None:
+    """Pick the century for a two-digit year; ``None`` if no real date fits.
+
+    The 2000s are preferred unless that would put the birth in the future.
+    Checking validity per century matters for 29 February: ``00`` is a leap
+    year as 2000 but not as 1900.
+    """
+    recent = _safe_date(2000 + yy, month, day)
+    if recent is not None and recent <= today:
+        return recent
+    older = _safe_date(1900 + yy, month, day)
+    if older is not None and older <= today:
+        return older
+    return None
+
+
+def _decode_birth(
+    number: str, *, field: str, today: datetime.date, label: str
+) -> tuple[datetime.date, str]:
+    """Return ``(birth_date, sex)`` from digits 7-12 of a NIK."""
+    day, month, yy = int(number[6:8]), int(number[8:10]), int(number[10:12])
+    if 1 <= day <= 31:
+        sex = "M"
+    elif 1 + _FEMALE_DAY_OFFSET <= day <= 31 + _FEMALE_DAY_OFFSET:
+        sex, day = "F", day - _FEMALE_DAY_OFFSET
+    else:
+        raise InvalidIdentityNumber(
+            field,
+            "nik.birth_date",
+            f"{label} memuat tanggal lahir yang tidak sah "
+            "(tanggal harus 01-31, atau 41-71 untuk perempuan)",
+            f"{label} has an invalid day of birth "
+            "(must be 01-31, or 41-71 for women)",
+        )
+    birth_date = _resolve_birth_date(day, month, yy, today)
+    if birth_date is None:
+        raise InvalidIdentityNumber(
+            field,
+            "nik.birth_date",
+            f"{label} memuat tanggal lahir yang tidak ada di kalender "
+            "atau di masa depan",
+            f"{label} has a birth date that is not a real calendar date "
+            "or is in the future",
+        )
+    return birth_date, sex
+
+
+def _as_date(today: datetime.date | None) -> datetime.date:
+    if today is None:
+        return datetime.date.today()
+    # datetime is a date subclass but does not compare with plain dates.
+    if isinstance(today, datetime.datetime):
+        return today.date()
+    return today
+
+
+# --- public API ------------------------------------------------------------
+
+
+def parse_nik(
+    value: str, *, field: str = "nik", today: datetime.date | None = None
+) -> NikInfo:
+    """Validate a NIK and decode it.
+
+    Raises :class:`InvalidIdentityNumber` (codes ``nik.digits``,
+    ``nik.length``, ``nik.province``, ``nik.birth_date``, ``nik.serial``).
+    Unknown kab/kota or kecamatan codes are reported in ``warnings`` only.
+    ``today`` fixes the reference date for choosing the birth century.
+    """
+    label = _label("NIK", field, "nik")
+    nik = _require_16_digits(value, field=field, prefix="nik", label=label)
+    _require_province(nik, field=field, prefix="nik", label=label)
+    birth_date, sex = _decode_birth(
+        nik, field=field, today=_as_date(today), label=label
+    )
+    _require_serial(nik, field=field, prefix="nik", label=label)
+    return NikInfo(
+        nik=nik,
+        province_code=nik[:2],
+        kabkota_code=nik[:4],
+        kecamatan_code=nik[:6],
+        birth_date=birth_date,
+        sex=sex,
+        serial=nik[12:],
+        warnings=_area_warnings(nik),
+    )
+
+
+def validate_kk(value: str, *, field: str = "kk_number") -> str:
+    """Validate a No. KK and return it as a normalized 16-digit string.
+
+    Raises :class:`InvalidIdentityNumber` (codes ``kk.digits``, ``kk.length``,
+    ``kk.province``, ``kk.date``, ``kk.serial``).
+    """
+    label = _label("No. KK", field, "kk_number")
+    kk = _require_16_digits(value, field=field, prefix="kk", label=label)
+    _require_province(kk, field=field, prefix="kk", label=label)
+    day, month, yy = int(kk[6:8]), int(kk[8:10]), int(kk[10:12])
+    # The issue date has no +40 rule; a real date in either century is
+    # accepted because the issue date is not otherwise constrained here.
+    if all(_safe_date(year, month, day) is None for year in (2000 + yy, 1900 + yy)):
+        raise InvalidIdentityNumber(
+            field,
+            "kk.date",
+            f"{label} memuat tanggal penerbitan yang tidak sah",
+            f"{label} has an invalid issue date",
+        )
+    _require_serial(kk, field=field, prefix="kk", label=label)
+    return kk

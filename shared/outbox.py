@@ -1,0 +1,115 @@
+"""The publishing half of the delivery pattern: a transactional outbox.
+
+A service never publishes from a handler. It writes its state change and the
+event rows (``outbox`` collection) in one MongoDB transaction, so the two
+cannot diverge. After the commit the relay, a greenthread in the same
+process, is woken; it claims pending rows, publishes each with publisher
+confirms (persistent, on ``<service>.events``), and deletes only what the
+broker confirmed. A crash between publish and delete republishes on restart:
+delivery is at-least-once and consumers deduplicate on ``event_id``.
+
+Several instances of one service may run: rows are claimed with a lease, so
+normally each row is published by one relay only.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import uuid
+
+import eventlet
+from eventlet.queue import Empty, LightQueue
+from nameko.amqp.publish import Publisher
+from nameko.constants import PERSISTENT
+from nameko.events import get_event_exchange
+
+log = logging.getLogger(__name__)
+
+CLAIM_SECONDS = 30
+
+
+def utcnow() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def outbox_row(event_type: str, event: dict) -> dict:
+    return {"_id": event["event_id"], "event_type": event_type, "payload": event,
+            "created_at": utcnow(), "claimed_until": utcnow() - datetime.timedelta(seconds=1)}
+
+
+class OutboxRelay:
+    def __init__(self, collection, amqp_uri: str, service_name: str, config: dict,
+                 batch_size: int = 500, idle_seconds: float = 1.0):
+        self.collection = collection
+        self.exchange = get_event_exchange(service_name, config)
+        self.publisher = Publisher(amqp_uri, use_confirms=True, delivery_mode=PERSISTENT,
+                                   serializer="json")
+        self.batch_size = batch_size
+        self.idle_seconds = idle_seconds
+        self._wake = LightQueue(maxsize=1)
+        self._thread = None
+        self._running = False
+        self.instance = uuid.uuid4().hex
+
+    def ensure_indexes(self) -> None:
+        self.collection.create_index([("claimed_until", 1), ("created_at", 1)])
+
+    def start(self) -> None:
+        self._running = True
+        self._thread = eventlet.spawn(self._run)
+
+    def stop(self) -> None:
+        self._running = False
+        self.wake()
+        if self._thread is not None:
+            self._thread.wait()
+            self._thread = None
+
+    def wake(self) -> None:
+        try:
+            self._wake.put_nowait(True)
+        except Exception:  # already woken: one pending wake-up is enough
+            pass
+
+    def _run(self) -> None:
+        failures = 0
+        while self._running:
+            try:
+                published = self.publish_pending()
+                failures = 0
+            except Exception:
+                failures += 1
+                log.exception("outbox relay failed (attempt %d); rows stay pending", failures)
+                eventlet.sleep(min(30.0, 0.5 * 2 ** failures))
+                continue
+            if published:
+                continue  # more may be waiting
+            try:
+                self._wake.get(timeout=self.idle_seconds)
+            except Empty:
+                pass
+
+    def publish_pending(self) -> int:
+        """Publish one claimed batch; returns how many rows were published."""
+        now = utcnow()
+        claim = {"claimed_by": self.instance + uuid.uuid4().hex[:8],
+                 "claimed_until": now + datetime.timedelta(seconds=CLAIM_SECONDS)}
+        ids = [row["_id"] for row in self.collection.find(
+            {"claimed_until": {"$lt": now}}, {"_id": 1}).sort("created_at", 1).limit(self.batch_size)]
+        if not ids:
+            return 0
+        self.collection.update_many({"_id": {"$in": ids}, "claimed_until": {"$lt": now}},
+                                    {"$set": claim})
+        rows = list(self.collection.find({"claimed_by": claim["claimed_by"]}).sort("created_at", 1))
+        done = []
+        try:
+            for row in rows:
+                self.publisher.publish(row["payload"], exchange=self.exchange,
+                                       routing_key=row["event_type"],
+                                       headers={"event_id": row["_id"]})
+                done.append(row["_id"])
+        finally:
+            if done:
+                self.collection.delete_many({"_id": {"$in": done}})
+        return len(done)

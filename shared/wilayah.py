@@ -1,0 +1,130 @@
+"""Indonesian administrative-area codes (kode wilayah) lookup.
+
+Reads ``shared/data/wilayah.csv`` (see ``shared/data/README.md`` for source
+and format) into plain dicts. Codes may be given dotted (``36.73.04``) or as
+bare digits (``367304``); internally everything is keyed by bare digits
+because that is the form embedded in NIK and No. KK numbers, and the digit
+count alone identifies the level (2, 4, 6 or 10 digits).
+
+Use :func:`load_wilayah` rather than constructing :class:`Wilayah` directly so
+the CSV is parsed once per process.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+from pathlib import Path
+
+# Resolved from this file, never from the environment, so the lookup cannot
+# be silently pointed at a different dataset.
+DATA_PATH: Path = Path(__file__).resolve().parent / "data" / "wilayah.csv"
+
+PROVINCE_LEN = 2
+KABKOTA_LEN = 4
+KECAMATAN_LEN = 6
+KELURAHAN_LEN = 10
+
+
+def normalize_code(code: object) -> str | None:
+    """Return ``code`` as bare ASCII digits, or ``None`` if it is malformed.
+
+    Accepts ``"36.73.04"``, ``"367304"`` and surrounding whitespace. Anything
+    that is not a string of digits and dots yields ``None`` so that lookups
+    simply miss instead of raising on user input.
+    """
+    if not isinstance(code, str):
+        return None
+    digits = code.strip().replace(".", "")
+    if not digits or not (digits.isascii() and digits.isdigit()):
+        return None
+    return digits
+
+
+class Wilayah:
+    """In-memory index of province, kab/kota, kecamatan and kelurahan names.
+
+    All lookups return ``None`` for unknown or malformed codes; validation
+    policy (error vs. warning) belongs to the caller, e.g. ``shared.nik``.
+    """
+
+    def __init__(self, names: dict[str, str]) -> None:
+        """Build the index from a mapping of bare-digit code -> name."""
+        self._names: dict[str, str] = names
+        # Only kelurahan get a child index: it is the one listing callers need
+        # (address forms), and it keeps memory to one small list per kecamatan.
+        self._kelurahan_by_kecamatan: dict[str, list[str]] = {}
+        for code in names:
+            if len(code) == KELURAHAN_LEN:
+                self._kelurahan_by_kecamatan.setdefault(
+                    code[:KECAMATAN_LEN], []
+                ).append(code)
+        for codes in self._kelurahan_by_kecamatan.values():
+            codes.sort()
+
+    @classmethod
+    def from_csv(cls, path: Path) -> Wilayah:
+        """Parse a ``code,name,level`` CSV file (header row required)."""
+        names: dict[str, str] = {}
+        with path.open(encoding="utf-8", newline="") as handle:
+            rows = csv.reader(handle)
+            header = next(rows, [])
+            code_col, name_col = header.index("code"), header.index("name")
+            for row in rows:
+                code = normalize_code(row[code_col]) if row else None
+                if code is None:
+                    continue
+                # A few upstream names carry a trailing space; strip so that
+                # equality checks and display are not affected by it.
+                names[code] = row[name_col].strip()
+        return cls(names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __contains__(self, code: object) -> bool:
+        return self.name(code) is not None
+
+    def name(self, code: object) -> str | None:
+        """Name of the area at any level, or ``None`` if unknown."""
+        digits = normalize_code(code)
+        return None if digits is None else self._names.get(digits)
+
+    def _name_at(self, code: object, length: int) -> str | None:
+        digits = normalize_code(code)
+        if digits is None or len(digits) != length:
+            return None
+        return self._names.get(digits)
+
+    def province(self, code2: object) -> str | None:
+        """Province name for a 2-digit code such as ``"36"``."""
+        return self._name_at(code2, PROVINCE_LEN)
+
+    def kabkota(self, code4: object) -> str | None:
+        """Kabupaten/kota name for ``"3673"`` or ``"36.73"``."""
+        return self._name_at(code4, KABKOTA_LEN)
+
+    def kecamatan(self, code6: object) -> str | None:
+        """Kecamatan name for ``"367304"`` or ``"36.73.04"``."""
+        return self._name_at(code6, KECAMATAN_LEN)
+
+    def kelurahan(self, code10: object) -> str | None:
+        """Kelurahan/desa name for ``"3673041008"`` or ``"36.73.04.1008"``."""
+        return self._name_at(code10, KELURAHAN_LEN)
+
+    def kelurahan_in(self, kecamatan_code: object) -> list[tuple[str, str]]:
+        """Kelurahan/desa of a kecamatan as ``(10-digit code, name)`` pairs.
+
+        Sorted by code; empty for an unknown or malformed kecamatan code.
+        """
+        digits = normalize_code(kecamatan_code)
+        if digits is None or len(digits) != KECAMATAN_LEN:
+            return []
+        codes = self._kelurahan_by_kecamatan.get(digits, [])
+        return [(code, self._names[code]) for code in codes]
+
+
+@functools.lru_cache(maxsize=1)
+def load_wilayah() -> Wilayah:
+    """Return the process-wide :class:`Wilayah`, parsing the CSV on first use."""
+    return Wilayah.from_csv(DATA_PATH)

@@ -1,0 +1,351 @@
+"""Integration tests for the local partner sandboxes (SMS gateway, Pos Indonesia).
+
+Each sandbox runs in-process on an ephemeral port and is exercised over real
+HTTP, the same way the services talk to it.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+import requests
+
+from deploy.local.sandboxes import pos_api, sms_gateway
+
+ROOT = Path(__file__).resolve().parents[2]
+SMS_AUTH = {"userkey": "sandbox-user", "passkey": "sandbox-pass"}
+POS_AUTH = ("sandbox-client", "sandbox-secret")
+WEBHOOK_SECRET = "sandbox-webhook-secret"
+
+
+@contextmanager
+def running(module: ModuleType, **opts: Any) -> Iterator[str]:
+    server = module.make_server("127.0.0.1", 0, **opts)
+    # A short poll interval keeps shutdown() (and so each test's teardown) fast.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+@pytest.fixture()
+def http() -> Iterator[requests.Session]:
+    with requests.Session() as session:
+        session.trust_env = False  # never route localhost traffic through an ambient proxy
+        yield session
+
+
+@pytest.fixture()
+def sms() -> Iterator[str]:
+    with running(sms_gateway) as url:
+        yield url
+
+
+@pytest.fixture()
+def pos() -> Iterator[str]:
+    with running(pos_api) as url:
+        yield url
+
+
+# --------------------------------------------------------------------------- SMS gateway
+
+def send(http: requests.Session, base: str, **fields: str) -> requests.Response:
+    return http.post(f"{base}/api/sendsms/", data={**SMS_AUTH, **fields}, timeout=5)
+
+
+def test_sms_send_is_stored_and_inspectable(http, sms):
+    resp = send(http, sms, to="081234567678", message="Dokumen KTP Anda siap diambil")
+    assert resp.status_code == 200
+    body = resp.json()
+    assert re.fullmatch(r"[0-9a-f]{32}", body["messageId"])
+    assert body | {"messageId": "x"} == {"messageId": "x", "to": "6281234567678", "status": "1",
+                                        "text": "Success", "parts": 1}
+    json_resp = http.post(f"{sms}/api/sendsms/", timeout=5,
+                          json={**SMS_AUTH, "to": "+6285700000111", "message": "x" * 161})
+    assert json_resp.status_code == 200 and json_resp.json()["parts"] == 2
+
+    stored = http.get(f"{sms}/sandbox/messages", timeout=5).json()
+    assert [m["to"] for m in stored] == ["6281234567678", "6285700000111"]
+    assert stored[0]["message"] == "Dokumen KTP Anda siap diambil"
+    assert stored[0]["messageId"] == body["messageId"] and stored[0]["received_at"]
+    # The filter accepts the local 08xx form too.
+    only = http.get(f"{sms}/sandbox/messages", params={"to": "085700000111"}, timeout=5).json()
+    assert [m["to"] for m in only] == ["6285700000111"]
+    assert http.delete(f"{sms}/sandbox/messages", timeout=5).status_code == 200
+    assert http.get(f"{sms}/sandbox/messages", timeout=5).json() == []
+
+
+@pytest.mark.parametrize(("length", "parts"), [(160, 1), (306, 2), (307, 3), (612, 4)])
+def test_sms_parts(http, sms, length, parts):
+    assert send(http, sms, to="081234567678", message="a" * length).json()["parts"] == parts
+
+
+def test_sms_rejects_overlong_message_and_bad_number(http, sms):
+    assert send(http, sms, to="081234567678", message="a" * 613).status_code == 400
+    bad = send(http, sms, to="0212345678", message="hi")  # Jakarta landline, not mobile
+    assert bad.status_code == 400 and bad.json()["status"] == "0"
+    assert http.get(f"{sms}/sandbox/messages", timeout=5).json() == []
+
+
+def test_sms_reference_is_idempotent(http, sms):
+    first = send(http, sms, to="081234567678", message="hi", reference="notif-42").json()
+    again = send(http, sms, to="081234567678", message="hi", reference="notif-42").json()
+    assert again["messageId"] == first["messageId"]
+    assert again["duplicate"] is True and "duplicate" not in first
+    assert len(http.get(f"{sms}/sandbox/messages", timeout=5).json()) == 1
+
+
+def test_sms_concurrent_retries_store_once(http, sms):
+    results: list[str] = []
+
+    def worker() -> None:
+        with requests.Session() as own:  # Sessions are not thread-safe; one per thread
+            own.trust_env = False
+            results.append(send(own, sms, to="081234567678", message="hi", reference="r1").json()["messageId"])
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert len(results) == 8 and len(set(results)) == 1
+    assert len(http.get(f"{sms}/sandbox/messages", timeout=5).json()) == 1
+
+
+def test_sms_wrong_credentials_401(http, sms):
+    resp = http.post(f"{sms}/api/sendsms/", timeout=5,
+                     data={"userkey": "sandbox-user", "passkey": "nope", "to": "081234567678", "message": "hi"})
+    assert resp.status_code == 401
+    assert resp.json() == {"status": "0", "text": "Userkey / Passkey Salah"}
+
+
+@pytest.mark.parametrize("field", ["userkey", "passkey", "to", "message"])
+def test_sms_missing_field_400_names_it(http, sms, field):
+    fields = {**SMS_AUTH, "to": "081234567678", "message": "hi"}
+    del fields[field]
+    resp = http.post(f"{sms}/api/sendsms/", data=fields, timeout=5)
+    assert resp.status_code == 400
+    assert resp.json() == {"status": "0", "text": f"{field} wajib diisi"}
+
+
+def test_sms_fault_injection_then_recovery(http, sms):
+    assert http.post(f"{sms}/sandbox/faults", json={"fail_next": 2, "status": 503}, timeout=5).ok
+    for _ in range(2):
+        failed = send(http, sms, to="081234567678", message="hi")
+        assert failed.status_code == 503
+        assert failed.json() == {"status": "0", "text": "Service Unavailable"}
+    assert send(http, sms, to="081234567678", message="hi").status_code == 200
+    assert len(http.get(f"{sms}/sandbox/messages", timeout=5).json()) == 1
+    assert http.post(f"{sms}/sandbox/faults", json={"fail_next": "x"}, timeout=5).status_code == 400
+
+
+def test_sms_body_cap_413(http, sms):
+    resp = send(http, sms, to="081234567678", message="a" * (64 * 1024))
+    assert resp.status_code == 413
+
+
+def test_sms_logs_mask_number_and_omit_body(http, sms, caplog):
+    caplog.set_level(logging.INFO, logger="sandbox")
+    send(http, sms, to="081234567678", message="NIK 3171234567890001 rahasia")
+    http.get(f"{sms}/sandbox/messages", params={"to": "081234567678"}, timeout=5)
+    assert "6281******678" in caplog.text and "len=28" in caplog.text
+    for secret in ("1234567", "rahasia", "3171234567890001"):
+        assert secret not in caplog.text
+
+
+# --------------------------------------------------------------------------- Pos Indonesia
+
+def token(http: requests.Session, base: str) -> str:
+    resp = http.post(f"{base}/oauth2/token", data={"grant_type": "client_credentials"}, auth=POS_AUTH, timeout=5)
+    assert resp.status_code == 200, resp.text
+    return resp.json()["access_token"]
+
+
+def posting(order_id: str = "KK-2024-0001") -> dict[str, Any]:
+    party = {"name": "Disdukcapil Kota Bandung", "address": "Jl. Ambon No. 1", "city": "Bandung",
+             "zipCode": "40117", "phone": "0227234567"}
+    return {"orderId": order_id, "itemDesc": "Kartu Keluarga", "weight": 120, "serviceCode": "PKH",
+            "sender": party, "receiver": {**party, "name": "Budi", "city": "Cimahi", "zipCode": "40512"}}
+
+
+def add(http: requests.Session, base: str, tok: str, doc: dict[str, Any]) -> requests.Response:
+    return http.post(f"{base}/api/v1/AddPostingDoc", json=doc, timeout=5,
+                     headers={"Authorization": f"Bearer {tok}"})
+
+
+def test_pos_token_flow(http, pos):
+    resp = http.post(f"{pos}/oauth2/token", data={"grant_type": "client_credentials"}, auth=POS_AUTH, timeout=5)
+    assert resp.status_code == 200
+    assert resp.json()["token_type"] == "Bearer" and resp.json()["expires_in"] == 3600
+    wrong = http.post(f"{pos}/oauth2/token", data={"grant_type": "client_credentials"},
+                      auth=("sandbox-client", "wrong"), timeout=5)
+    assert wrong.status_code == 401 and wrong.json() == {"error": "invalid_client"}
+    grant = http.post(f"{pos}/oauth2/token", data={"grant_type": "password"}, auth=POS_AUTH, timeout=5)
+    assert grant.status_code == 400
+
+
+def test_pos_expired_token_rejected(http):
+    with running(pos_api, token_ttl=0) as base:
+        assert add(http, base, token(http, base), posting()).status_code == 401
+
+
+def test_pos_add_posting_and_duplicate(http, pos):
+    tok = token(http, pos)
+    created = add(http, pos, tok, posting())
+    assert created.status_code == 201
+    barcode = created.json()["barcode"]
+    assert re.fullmatch(r"P\d{11}", barcode)
+    assert created.json() == {"orderId": "KK-2024-0001", "barcode": barcode, "status": "ACCEPTED"}
+    again = add(http, pos, tok, posting())
+    assert again.status_code == 200
+    assert again.json()["barcode"] == barcode and again.json()["duplicate"] is True
+    other = add(http, pos, tok, posting("KK-2024-0002")).json()["barcode"]
+    assert other != barcode
+    shipments = http.get(f"{pos}/sandbox/shipments", timeout=5).json()
+    assert sorted(s["orderId"] for s in shipments) == ["KK-2024-0001", "KK-2024-0002"]
+    assert http.delete(f"{pos}/sandbox/shipments", timeout=5).status_code == 200
+    assert http.get(f"{pos}/sandbox/shipments", timeout=5).json() == []
+
+
+def test_pos_missing_fields_are_named_by_path(http, pos):
+    doc = posting()
+    del doc["receiver"]["zipCode"], doc["weight"]
+    doc["sender"]["phone"] = ""
+    resp = add(http, pos, token(http, pos), doc)
+    assert resp.status_code == 400
+    assert resp.json() == {"errors": {"receiver.zipCode": "required", "weight": "required",
+                                      "sender.phone": "required"}}
+    assert http.get(f"{pos}/sandbox/shipments", timeout=5).json() == []
+
+
+@pytest.mark.parametrize("header", [None, "Bearer not-a-token", "Basic c2FuZGJveC1jbGllbnQ6c2FuZGJveC1zZWNyZXQ="])
+def test_pos_unauthorized(http, pos, header):
+    headers = {"Authorization": header} if header else {}
+    resp = http.post(f"{pos}/api/v1/AddPostingDoc", json=posting(), headers=headers, timeout=5)
+    assert resp.status_code == 401 and resp.json() == {"error": "invalid_token"}
+    assert http.get(f"{pos}/api/v1/tracking/P00000000000", headers=headers, timeout=5).status_code == 401
+
+
+def test_pos_tracking(http, pos):
+    tok = token(http, pos)
+    barcode = add(http, pos, tok, posting()).json()["barcode"]
+    auth = {"Authorization": f"Bearer {tok}"}
+    track = http.get(f"{pos}/api/v1/tracking/{barcode}", headers=auth, timeout=5).json()
+    assert track["barcode"] == barcode and track["orderId"] == "KK-2024-0001"
+    assert [e["status"] for e in track["events"]] == ["ACCEPTED"]
+    assert track["events"][0]["location"] == "Bandung" and track["events"][0]["at"].endswith("+07:00")
+    assert http.get(f"{pos}/api/v1/tracking/P99999999999", headers=auth, timeout=5).status_code == 404
+
+
+def test_pos_fault_injection_then_recovery(http, pos):
+    tok = token(http, pos)
+    assert http.post(f"{pos}/sandbox/faults", json={"fail_next": 1, "status": 503}, timeout=5).ok
+    assert add(http, pos, tok, posting()).status_code == 503
+    assert add(http, pos, tok, posting()).status_code == 201
+
+
+@contextmanager
+def webhook_receiver(status: int = 204) -> Iterator[tuple[str, "queue.Queue[tuple[dict, bytes]]"]]:
+    """A tiny HTTP endpoint recording each delivery's headers and raw body."""
+    received: queue.Queue[tuple[dict, bytes]] = queue.Queue()
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.put((dict(self.headers), self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hooks/pos", received
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_pos_advance_sends_signed_webhook(http):
+    with webhook_receiver() as (hook_url, received), running(pos_api, webhook_url=hook_url) as pos:
+        tok = token(http, pos)
+        barcode = add(http, pos, tok, posting()).json()["barcode"]
+        resp = http.post(f"{pos}/sandbox/advance/{barcode}", json={"status": "DELIVERED", "note": "Diterima Budi"},
+                         timeout=10)
+        assert resp.status_code == 200
+        assert resp.json()["delivered"] is True and resp.json()["status_code"] == 204
+        headers, raw = received.get(timeout=5)
+        expected = "sha256=" + hmac.new(WEBHOOK_SECRET.encode(), raw, hashlib.sha256).hexdigest()
+        assert hmac.compare_digest(headers["X-Pos-Signature"], expected)
+        event = json.loads(raw)
+        assert headers["X-Pos-Event-Id"] == event["eventId"] == resp.json()["eventId"]
+        assert event | {"at": "", "eventId": ""} == {"barcode": barcode, "orderId": "KK-2024-0001",
+                                                     "status": "DELIVERED", "at": "", "location": "Cimahi",
+                                                     "note": "Diterima Budi", "eventId": ""}
+        track = http.get(f"{pos}/api/v1/tracking/{barcode}", headers={"Authorization": f"Bearer {tok}"},
+                         timeout=5).json()
+        assert [e["status"] for e in track["events"]] == ["ACCEPTED", "DELIVERED"]
+
+
+def test_pos_advance_webhook_failures_are_reported(http, pos):
+    barcode = add(http, pos, token(http, pos), posting()).json()["barcode"]
+    with webhook_receiver(status=500) as (hook_url, received):
+        resp = http.post(f"{pos}/sandbox/advance/{barcode}", timeout=10,
+                         json={"status": "IN_TRANSIT", "webhook_url": hook_url})
+        assert resp.json()["delivered"] is False and resp.json()["status_code"] == 500
+        assert received.qsize() == 1
+    with socket.socket() as sock:  # a port that was free a moment ago: nothing listens there
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    resp = http.post(f"{pos}/sandbox/advance/{barcode}", json={"status": "FAILED", "webhook_url": dead}, timeout=10)
+    assert resp.json()["delivered"] is False and resp.json()["status_code"] is None
+    assert http.post(f"{pos}/sandbox/advance/{barcode}", timeout=5,
+                     json={"status": "IN_TRANSIT", "webhook_url": "file:///etc/passwd"}).status_code == 400
+    assert http.post(f"{pos}/sandbox/advance/{barcode}", json={"status": "LOST"}, timeout=5).status_code == 400
+    assert http.post(f"{pos}/sandbox/advance/P00000000000", json={"status": "FAILED"}, timeout=5).status_code == 404
+
+
+# --------------------------------------------------------------------------- CLI process
+
+@pytest.mark.parametrize(("module", "signum"), [("sms_gateway", signal.SIGTERM), ("sms_gateway", signal.SIGINT),
+                                                ("pos_api", signal.SIGTERM)])
+def test_cli_announces_port_and_exits_cleanly(http, module, signum):
+    proc = subprocess.Popen([sys.executable, "-m", f"deploy.local.sandboxes.{module}", "--host", "127.0.0.1",
+                             "--port", "0"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=lambda: lines.put(proc.stdout.readline()), daemon=True).start()
+        line = lines.get(timeout=10)  # deadline-bounded: a silent process fails instead of hanging
+        match = re.fullmatch(r"LISTENING (http://127\.0\.0\.1:(\d+))\n", line)
+        assert match, line
+        assert http.get(f"{match.group(1)}/health", timeout=5).json() == {"status": "ok"}
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=5)
+        assert proc.returncode == 0, err
+        assert out == ""  # the LISTENING line must be the only stdout output
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()

@@ -1,0 +1,80 @@
+"""Small helpers shared by the integration and end-to-end tests."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+import uuid
+
+import pika
+
+
+def random_nik(female: bool = False, kecamatan: str = "367304", year: int = 1990) -> str:
+    """A valid NIK from Kota Serang (Curug by default), unique enough per test."""
+    day = random.randint(1, 28) + (40 if female else 0)
+    month = random.randint(1, 12)
+    return f"{kecamatan}{day:02d}{month:02d}{year % 100:02d}{random.randint(1, 9999):04d}"
+
+
+def random_kk(kecamatan: str = "367304") -> str:
+    return f"{kecamatan}{random.randint(1, 28):02d}{random.randint(1, 12):02d}10{random.randint(1, 9999):04d}"
+
+
+def random_mobile() -> str:
+    return "0812" + "".join(random.choice("0123456789") for _ in range(8))
+
+
+def eventually(check, timeout: float = 30.0, interval: float = 0.1, what: str = "condition"):
+    """Poll ``check`` until it returns a truthy value (no fixed sleeps)."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"{what} not reached within {timeout}s (last: {last!r})")
+
+
+def pika_params(amqp_uri: str) -> pika.URLParameters:
+    uri = amqp_uri.replace("pyamqp://", "amqp://")
+    if uri.endswith("//"):  # kombu spells the default vhost "//", pika "/%2F"
+        uri = uri[:-1] + "%2F"
+    return pika.URLParameters(uri)
+
+
+class BrokerProbe:
+    """A test-owned queue bound to an exchange, to see what was published."""
+
+    def __init__(self, amqp_uri: str, exchange: str, routing_key: str = "#"):
+        self.connection = pika.BlockingConnection(pika_params(amqp_uri))
+        self.channel = self.connection.channel()
+        self.channel.exchange_declare(exchange, "topic", durable=True)
+        self.queue = f"probe-{uuid.uuid4().hex[:10]}"
+        self.channel.queue_declare(self.queue, exclusive=True)
+        self.channel.queue_bind(self.queue, exchange, routing_key)
+
+    def drain(self) -> list[tuple[str, dict]]:
+        messages = []
+        while True:
+            method, _, body = self.channel.basic_get(self.queue, auto_ack=True)
+            if method is None:
+                return messages
+            messages.append((method.routing_key, json.loads(body)))
+
+    def close(self):
+        self.connection.close()
+
+
+def publish(amqp_uri: str, exchange: str, routing_key: str, payload: dict) -> None:
+    """Publish like a nameko service would (JSON, persistent), with a confirm."""
+    connection = pika.BlockingConnection(pika_params(amqp_uri))
+    try:
+        channel = connection.channel()
+        channel.confirm_delivery()
+        channel.basic_publish(exchange, routing_key, json.dumps(payload).encode(),
+                              pika.BasicProperties(content_type="application/json",
+                                                   delivery_mode=2), mandatory=True)
+    finally:
+        connection.close()

@@ -1,0 +1,93 @@
+"""The delivery pattern against the real broker and database server.
+
+* a handler that always fails on one message: after the delivery limit the
+  broker moves it to the handler's dead-letter queue, while the messages
+  around it are handled;
+* a redelivered ``application_verified`` creates one print job, not two, and
+  ``print_job_queued`` leaves printing once.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from kombu import Connection
+from nameko.events import get_event_exchange
+from nameko.testing.services import entrypoint_waiter
+
+from services.printing.service import PrintingService
+from shared.events import build_event
+from shared.messaging import reliable_event_handler
+from tests.conftest import service_config
+from tests.helpers import BrokerProbe, eventually, pika_params, publish, random_nik
+
+import pika
+
+DELIVERY_LIMIT = 3
+
+
+class Recorder:
+    handled: list = []
+    poison_attempts: list = []
+
+
+class FlakyConsumer:
+    name = "flaky_probe"
+
+    @reliable_event_handler("probe_source", "probe_happened")
+    def handle(self, body):
+        if body.get("poison"):
+            Recorder.poison_attempts.append(body["n"])
+            raise RuntimeError("this message can never be handled")
+        Recorder.handled.append(body["n"])
+
+
+def test_poison_message_goes_to_dead_letter_queue_and_others_flow(backing, container_factory):
+    config = service_config(backing, "flaky_probe", DELIVERY_LIMIT=DELIVERY_LIMIT)
+    with Connection(backing.amqp_uri) as conn, conn.channel() as channel:
+        get_event_exchange("probe_source", {})(channel).declare()
+    container = container_factory(FlakyConsumer, config)
+    container.start()
+
+    for n in range(6):
+        publish(backing.amqp_uri, "probe_source.events", "probe_happened",
+                {"n": n, "poison": n == 2})
+
+    eventually(lambda: sorted(Recorder.handled) == [0, 1, 3, 4, 5], what="good messages handled")
+    dlq = "evt-probe_source-probe_happened--flaky_probe.handle.dlq"
+    connection = pika.BlockingConnection(pika_params(backing.amqp_uri))
+    try:
+        channel = connection.channel()
+        method, properties, body = eventually(
+            lambda: (lambda got: got if got[0] else None)(channel.basic_get(dlq, auto_ack=True)),
+            what="poison message in the dead-letter queue")
+    finally:
+        connection.close()
+    assert json.loads(body) == {"n": 2, "poison": True}
+    # first delivery + DELIVERY_LIMIT redeliveries, then the broker dead-letters it
+    assert Recorder.poison_attempts == [2] * (DELIVERY_LIMIT + 1)
+    assert properties.headers["x-death"][0]["reason"] == "delivery_limit"
+
+
+def test_redelivered_application_verified_creates_one_print_job(backing, container_factory, mongo):
+    database = f"printing_{uuid.uuid4().hex[:6]}"
+    container = container_factory(PrintingService, service_config(backing, database))
+    container.start()
+    probe = BrokerProbe(backing.amqp_uri, "printing.events", "print_job_queued")
+    event = build_event("application_verified", application_id=uuid.uuid4().hex,
+                        tracking_code="SDKTEST0001", document_type="ktp_el",
+                        nik=random_nik(), full_name="Budi Santoso",
+                        contact={"phone": "+6281234567890", "email": None, "language": "id"},
+                        delivery_method="pickup", delivery_address=None, verified_by="op-1")
+
+    for _ in range(2):  # the same event id twice: a broker redelivery or a relay resend
+        with entrypoint_waiter(container, "on_application_verified", timeout=30):
+            publish(backing.amqp_uri, "intake.events", "application_verified", event)
+
+    db = mongo[database]
+    assert db.print_jobs.count_documents({"application_id": event["application_id"]}) == 1
+    eventually(lambda: db.outbox.count_documents({}) == 0, what="outbox relayed")
+    queued = eventually(probe.drain, what="print_job_queued published")
+    probe.close()
+    assert [payload["application_id"] for _, payload in queued] == [event["application_id"]]

@@ -1,0 +1,135 @@
+"""Unit tests for services.intake.domain: new applications, timeline steps, public view."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+
+import pytest
+
+from services.intake.domain import (
+    EVENT_STATUS,
+    STATUSES,
+    TRACKING_ALPHABET,
+    new_application,
+    public_view,
+    step_from_event,
+)
+from services.intake.schemas import ApplicationRequestSchema
+from shared.events import EVENTS
+
+NIK = "3673045207900001"
+KK = "3673041201100003"
+PHONE = "+6281234567890"
+EMAIL = "siti.aminah@example.id"
+DETAILS = {"reason": "first_issue", "police_report_number": None, "old_card_surrendered": False}
+SLOT = {"place": "Kantor Kecamatan Curug", "address": "Jl. Raya Curug No. 1, Kota Serang",
+        "date": "2025-06-09", "start": "09:00", "end": "10:00"}
+
+
+def loaded_request() -> dict:
+    return ApplicationRequestSchema().load({
+        "document_type": "ktp_el", "channel": "kecamatan", "details": {"reason": "first_issue"},
+        "applicant": {"nik": NIK, "kk_number": KK, "full_name": "Siti Aminah",
+                      "phone": "081234567890", "email": EMAIL, "language": "en"}})
+
+
+def test_new_application_fields():
+    app = new_application(loaded_request(), DETAILS, None)
+    assert re.fullmatch(r"SDK[%s]{8}" % TRACKING_ALPHABET, app["tracking_code"])
+    assert re.fullmatch(r"[0-9a-f]{32}", app["_id"])
+    assert (app["status"], app["status_rank"], app["active"]) == ("submitted", 10, True)
+    assert app["applicant"] == {"nik": NIK, "kk_number": KK, "full_name": "Siti Aminah",
+                                "marital_status": "belum_kawin"}
+    assert app["contact"] == {"phone": PHONE, "email": EMAIL, "language": "en"}
+    assert app["details"] == DETAILS
+    assert app["delivery"] == {"method": "pickup"}
+    assert app["seen_events"] == []
+    assert "idempotency_key" not in app
+    [step] = app["timeline"]
+    assert step["status"] == "submitted" and step["detail"] == {"channel": "kecamatan"}
+    at = datetime.datetime.fromisoformat(step["at"])
+    assert at.utcoffset() == datetime.timedelta(0)
+    assert at == app["created_at"]
+
+
+def test_tracking_alphabet_avoids_ambiguous_characters_and_codes_differ():
+    assert not set("01OIL") & set(TRACKING_ALPHABET)
+    codes = {new_application(loaded_request(), DETAILS, None)["tracking_code"] for _ in range(50)}
+    assert len(codes) == 50
+
+
+@pytest.mark.parametrize("key", ["idem-7f3a", ""])
+def test_idempotency_key_only_when_given(key):
+    app = new_application(loaded_request(), DETAILS, key)
+    assert app.get("idempotency_key") == (key or None)
+    assert ("idempotency_key" in app) == bool(key)
+
+
+def test_event_status_mapping_is_consistent():
+    for event_type, status in EVENT_STATUS.items():
+        assert event_type in EVENTS
+        assert status in STATUSES
+
+
+@pytest.mark.parametrize(("event_type", "status"), sorted(EVENT_STATUS.items()))
+def test_step_from_event(event_type, status):
+    event = {"occurred_at": "2025-06-05T03:00:00+00:00", "slot": SLOT, "channel": "sms",
+             "barcode": "RB123456789ID", "nik": NIK, "contact": {"phone": PHONE}}
+    step = step_from_event(event_type, event)
+    assert step == {"status": status, "at": "2025-06-05T03:00:00+00:00",
+                    "detail": {"slot": SLOT, "channel": "sms", "barcode": "RB123456789ID"}}
+
+
+def test_step_from_event_skips_absent_and_empty_fields():
+    step = step_from_event("parcel_dispatched", {"occurred_at": "2025-06-05T03:00:00+00:00",
+                                                 "barcode": None})
+    assert step == {"status": "dispatched", "at": "2025-06-05T03:00:00+00:00", "detail": {}}
+    with pytest.raises(KeyError):
+        step_from_event("application_submitted", {"occurred_at": "2025-06-05T03:00:00+00:00"})
+
+
+def application_with_steps() -> dict:
+    app = new_application(loaded_request(), DETAILS, "idem-1")
+    app["status"] = "ready_for_pickup"
+    app["timeline"] += [  # arrived out of order
+        step_from_event("document_ready_for_pickup",
+                        {"occurred_at": "2099-01-03T00:00:00+00:00", "slot": SLOT}),
+        step_from_event("document_printed", {"occurred_at": "2099-01-02T00:00:00+00:00"}),
+        step_from_event("notification_sent",
+                        {"occurred_at": "2099-01-04T00:00:00+00:00", "channel": "sms"}),
+    ]
+    return app
+
+
+@pytest.mark.parametrize(("lang", "labels"), [
+    ("id", ["Permohonan diterima", "Dokumen dicetak", "Siap diambil", "Pemberitahuan terkirim"]),
+    ("en", ["Application received", "Document printed", "Ready for collection",
+            "Notification sent"]),
+])
+def test_public_view_sorted_and_labelled(lang, labels):
+    app = application_with_steps()
+    view = public_view(app, lang)
+    assert set(view) == {"application_id", "tracking_code", "document_type", "status",
+                         "status_label", "timeline"}
+    assert view["application_id"] == app["_id"]
+    assert view["tracking_code"] == app["tracking_code"]
+    assert (view["document_type"], view["status"]) == ("ktp_el", "ready_for_pickup")
+    assert view["status_label"] == labels[2]
+    assert [s["status"] for s in view["timeline"]] == [
+        "submitted", "printed", "ready_for_pickup", "notified"]
+    assert [s["label"] for s in view["timeline"]] == labels
+    assert view["timeline"][2]["detail"] == {"slot": SLOT}
+
+
+def test_public_view_unknown_language_falls_back_to_indonesian():
+    assert public_view(application_with_steps(), "fr")["status_label"] == "Siap diambil"
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_public_view_has_no_personal_data(lang):
+    text = json.dumps(public_view(application_with_steps(), lang))
+    for secret in (NIK, KK, PHONE, "081234567890", "81234567890", EMAIL, "Siti Aminah",
+                   "idem-1"):
+        assert secret not in text

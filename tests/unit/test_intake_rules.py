@@ -1,0 +1,165 @@
+"""Unit tests for services.intake.rules through the real request schema.
+
+Real Kota Serang numbers: 36.73.04 is Kecamatan Curug (shared/data/wilayah.csv).
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from marshmallow import ValidationError
+
+from services.intake.rules import ADULT_AGE, age_on, validate_application
+from services.intake.schemas import ApplicationRequestSchema
+from shared.errors import Unprocessable, ValidationFailed, flatten_field_errors
+
+TODAY = datetime.date(2025, 6, 1)
+MAN_NIK = "3673041207900001"  # man, born 12-07-1990
+WOMAN_NIK = "3673045207900001"  # woman, day 52 -> 12-07-1990
+MINOR_NIK = "3673045503100002"  # girl, born 15-03-2010 (15 on TODAY)
+KK = "3673041201100003"  # issued 12-01-2010
+
+
+def request(details=None, delivery=None, **applicant) -> dict:
+    body = {
+        "document_type": "ktp_el",
+        "channel": "web",
+        "applicant": {"nik": MAN_NIK, "kk_number": KK, "full_name": "Budi Santoso",
+                      "phone": "081234567890", **applicant},
+        "details": {"reason": "first_issue"} if details is None else details,
+    }
+    if delivery is not None:
+        body["delivery"] = delivery
+    return body
+
+
+def load(body: dict) -> dict:
+    return ApplicationRequestSchema().load(body)
+
+
+def failed_fields(body: dict) -> dict:
+    with pytest.raises(ValidationFailed) as excinfo:
+        validate_application(load(body), TODAY)
+    assert excinfo.value.status == 400
+    return excinfo.value.fields
+
+
+def schema_errors(body: dict) -> dict:
+    with pytest.raises(ValidationError) as excinfo:
+        load(body)
+    return flatten_field_errors(excinfo.value.messages)
+
+
+def test_schema_defaults_and_phone_normalization():
+    loaded = load(request(nik=WOMAN_NIK))
+    assert loaded["applicant"] == {
+        "nik": WOMAN_NIK, "kk_number": KK, "full_name": "Budi Santoso",
+        "phone": "+6281234567890", "email": None, "language": "id",
+        "marital_status": "belum_kawin"}
+    assert loaded["delivery"] == {"method": "pickup"}
+
+
+def test_valid_first_issue_for_adult():
+    details = validate_application(load(request()), TODAY)
+    assert details == {"reason": "first_issue", "police_report_number": None,
+                       "old_card_surrendered": False}
+
+
+@pytest.mark.parametrize(("birth", "today", "age"), [
+    (datetime.date(2008, 6, 1), datetime.date(2025, 6, 1), 17),
+    (datetime.date(2008, 6, 2), datetime.date(2025, 6, 1), 16),
+    (datetime.date(1990, 7, 12), datetime.date(2025, 7, 11), 34),
+    (datetime.date(2008, 2, 29), datetime.date(2025, 2, 28), 16),
+    (datetime.date(2008, 2, 29), datetime.date(2025, 3, 1), 17),
+])
+def test_age_on(birth, today, age):
+    assert age_on(birth, today) == age
+
+
+def test_first_issue_under_17_unmarried_rejected():
+    fields = failed_fields(request(nik=MINOR_NIK))
+    assert list(fields) == ["applicant.nik"]
+    assert "17" in fields["applicant.nik"][0].en
+
+
+@pytest.mark.parametrize(("nik", "ok"), [
+    ("3673040106080001", True),   # 17th birthday is TODAY
+    ("3673040206080001", False),  # turns 17 tomorrow
+])
+def test_first_issue_age_boundary(nik, ok):
+    assert ADULT_AGE == 17
+    if ok:
+        assert validate_application(load(request(nik=nik)), TODAY)["reason"] == "first_issue"
+    else:
+        assert list(failed_fields(request(nik=nik))) == ["applicant.nik"]
+
+
+@pytest.mark.parametrize("status", ["kawin", "cerai"])
+def test_first_issue_under_17_married_or_divorced_accepted(status):
+    body = request(nik=MINOR_NIK, marital_status=status)
+    assert validate_application(load(body), TODAY)["reason"] == "first_issue"
+
+
+@pytest.mark.parametrize(("details", "field"), [
+    ({"reason": "lost"}, "details.police_report_number"),
+    ({"reason": "lost", "police_report_number": ""}, "details.police_report_number"),
+    ({"reason": "damaged"}, "details.old_card_surrendered"),
+    ({"reason": "first_issue", "colour": "red"}, "details.colour"),
+    ({}, "details.reason"),
+    ({"reason": "stolen"}, "details.reason"),
+])
+def test_details_rules(details, field):
+    assert list(failed_fields(request(details=details))) == [field]
+
+
+def test_lost_and_damaged_accepted_with_their_evidence():
+    lost = {"reason": "lost", "police_report_number": "LP/123/VI/2025/Polres Serang Kota"}
+    assert validate_application(load(request(details=lost)), TODAY)["reason"] == "lost"
+    damaged = {"reason": "damaged", "old_card_surrendered": True}
+    assert validate_application(load(request(details=damaged)), TODAY)["old_card_surrendered"]
+
+
+def test_no_phone_and_no_email_rejected_on_phone():
+    assert list(failed_fields(request(phone=None))) == ["applicant.phone"]
+    assert validate_application(load(request(phone=None, email="budi@example.id")), TODAY)
+
+
+def test_pos_delivery_requires_address():
+    assert list(failed_fields(request(delivery={"method": "pos"}))) == ["delivery.address"]
+    address = {"street": "Jl. Raya Curug No. 5", "kelurahan_code": "3673041001",
+               "postal_code": "42171"}
+    loaded = load(request(delivery={"method": "pos", "address": address}))
+    assert validate_application(loaded, TODAY)["reason"] == "first_issue"
+
+
+def test_known_but_unsupported_document_type_is_422():
+    body = request()
+    body["document_type"] = "kia"
+    with pytest.raises(Unprocessable) as excinfo:
+        validate_application(load(body), TODAY)
+    assert excinfo.value.status == 422
+    assert list(excinfo.value.fields) == ["document_type"]
+    assert excinfo.value.to_body("en")["error"]["code"] == "unprocessable"
+
+
+def test_unknown_document_type_rejected_by_schema():
+    body = request()
+    body["document_type"] = "paspor"
+    assert list(schema_errors(body)) == ["document_type"]
+
+
+@pytest.mark.parametrize("nik", ["3673041207900000", "367304120790001", "3673049907900001"])
+def test_invalid_nik_rejected_by_schema(nik):
+    errors = schema_errors(request(nik=nik))
+    assert list(errors) == ["applicant.nik"]
+    assert nik not in str(errors)
+
+
+@pytest.mark.parametrize("phone", ["0254123456", "02155512345", "hello", "+14155552671"])
+def test_landline_foreign_or_garbage_phone_rejected(phone):
+    assert list(schema_errors(request(phone=phone))) == ["applicant.phone"]
+
+
+def test_unknown_applicant_key_rejected_by_schema():
+    assert list(schema_errors(request(religion="islam"))) == ["applicant.religion"]

@@ -76,8 +76,9 @@ class ApiHandler(HttpRequestHandler):
         request.shallow = False
         try:
             if request.content_length is None and request.method in ("POST", "PUT", "PATCH"):
-                # chunked upload: read at most limit+1 bytes to enforce the cap
-                data = request.stream.read(limit + 1)
+                # chunked upload: Werkzeug hides a body without Content-Length,
+                # so read the server's (de-chunking) input, at most limit+1 bytes
+                data = request.environ["wsgi.input"].read(limit + 1)
                 if len(data) > limit:
                     raise PayloadTooLarge(Msg(f"Ukuran isi permintaan melebihi {limit} byte.",
                                               f"Request body exceeds {limit} bytes."))

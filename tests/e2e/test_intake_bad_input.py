@@ -1,0 +1,150 @@
+"""Bad input at intake: a clear 4xx naming the field, nothing stored, no event.
+
+Each case is sent to the real intake service; afterwards the applications and
+outbox collections are unchanged, and a probe bound to ``intake.events`` sees
+only the event of a valid application sent last (the relay publishes in
+order, so an event from a bad request would have arrived before it).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+
+from tests.helpers import BrokerProbe, eventually, random_kk, random_mobile, random_nik
+
+
+def valid_body() -> dict:
+    return {"document_type": "ktp_el", "channel": "web",
+            "applicant": {"nik": random_nik(), "kk_number": random_kk(),
+                          "full_name": "Ahmad Fauzi", "phone": random_mobile()},
+            "details": {"reason": "first_issue"}}
+
+
+def without(body: dict, path: str) -> dict:
+    parent, _, key = path.rpartition(".")
+    target = body
+    for part in filter(None, parent.split(".")):
+        target = target[part]
+    del target[key]
+    return body
+
+
+def with_value(body: dict, path: str, value) -> dict:
+    parent, _, key = path.rpartition(".")
+    target = body
+    for part in filter(None, parent.split(".")):
+        target = target[part]
+    target[key] = value
+    return body
+
+
+CASES = {
+    "malformed_json": (b'{"document_type": "ktp_el", "applicant": {', 400, "_body"),
+    "not_an_object": (b'["ktp_el"]', 400, "_body"),
+    "missing_field": (json.dumps(without(valid_body(), "applicant.full_name")), 400,
+                      "applicant.full_name"),
+    "missing_applicant": (json.dumps(without(valid_body(), "applicant")), 400, "applicant"),
+    "invalid_nik_length": (json.dumps(with_value(valid_body(), "applicant.nik", "36730412")), 400,
+                           "applicant.nik"),
+    "invalid_nik_date": (json.dumps(with_value(valid_body(), "applicant.nik", "3673043102900001")),
+                         400, "applicant.nik"),
+    "invalid_nik_serial": (json.dumps(with_value(valid_body(), "applicant.nik",
+                                                 "3673041207900000")), 400, "applicant.nik"),
+    "unknown_document_type": (json.dumps(with_value(valid_body(), "document_type", "sim_a")), 400,
+                              "document_type"),
+    "unknown_field": (json.dumps(with_value(valid_body(), "applicant.hobby", "x")), 400,
+                      "applicant.hobby"),
+}
+
+
+@pytest.fixture
+def intake_state(system, mongo):
+    db = mongo["intake"]
+
+    def counts():
+        return db.applications.count_documents({}), db.outbox.count_documents({})
+    return counts
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_bad_input_names_the_field_and_changes_nothing(system, intake_state, case, lang):
+    body, status, field = CASES[case]
+    before = intake_state()
+    response = requests.post(f"{system.url('intake')}/api/v1/applications", data=body,
+                             headers={"Content-Type": "application/json",
+                                      "Accept-Language": "en-US,en;q=0.9" if lang == "en" else "id"},
+                             timeout=10)
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert field in error["fields"], error
+    message = " ".join(error["fields"][field]) + error["message"]
+    if lang == "en":
+        assert "invalid" in message.lower() or "required" in message.lower() \
+            or "unknown" in message.lower() or "must" in message.lower(), message
+    else:
+        assert any(word in message for word in ("tidak", "Wajib", "harus", "Harus")), message
+    assert intake_state() == before
+
+
+def test_oversized_body_is_refused_with_413(system, intake_state):
+    before = intake_state()
+    body = valid_body()
+    body["details"]["note"] = "x" * (70 * 1024)
+    response = requests.post(f"{system.url('intake')}/api/v1/applications", json=body, timeout=10)
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+
+    chunked = requests.post(f"{system.url('intake')}/api/v1/applications", timeout=10,
+                            headers={"Content-Type": "application/json"},
+                            data=(part for part in [json.dumps(body).encode()]))
+    assert chunked.status_code == 413
+    assert intake_state() == before
+
+
+def test_no_event_leaves_intake_for_bad_input(system, intake_state):
+    probe = BrokerProbe(system.amqp_uri, "intake.events")
+    url = f"{system.url('intake')}/api/v1/applications"
+    try:
+        for body, status, _ in CASES.values():
+            assert requests.post(url, data=body, timeout=10,
+                                 headers={"Content-Type": "application/json"}).status_code == status
+        good = requests.post(url, json=valid_body(), timeout=10)
+        assert good.status_code == 202
+        events = eventually(probe.drain, what="the valid application's event")
+    finally:
+        probe.close()
+    assert [(key, payload["application_id"]) for key, payload in events] == \
+        [("application_submitted", good.json()["application_id"])]
+
+
+def test_same_idempotency_key_stores_one_application(system, mongo):
+    url = f"{system.url('intake')}/api/v1/applications"
+    body, key = valid_body(), {"Idempotency-Key": f"retry-{random_nik()}"}
+    first = requests.post(url, json=body, headers=key, timeout=10)
+    second = requests.post(url, json=body, headers=key, timeout=10)
+    assert first.status_code == second.status_code == 202
+    assert first.json() == second.json()
+    assert mongo["intake"].applications.count_documents(
+        {"applicant.nik": body["applicant"]["nik"]}) == 1
+
+
+def test_second_active_application_for_same_nik_is_a_conflict(system, mongo):
+    url = f"{system.url('intake')}/api/v1/applications"
+    body = valid_body()
+    assert requests.post(url, json=body, timeout=10).status_code == 202
+    again = requests.post(url, json=body, timeout=10)
+    assert again.status_code == 409
+    assert "applicant.nik" in again.json()["error"]["fields"]
+    assert mongo["intake"].applications.count_documents(
+        {"applicant.nik": body["applicant"]["nik"]}) == 1
+
+
+def test_chunked_body_within_the_limit_is_accepted(system):
+    response = requests.post(f"{system.url('intake')}/api/v1/applications", timeout=10,
+                             headers={"Content-Type": "application/json"},
+                             data=(part for part in [json.dumps(valid_body()).encode()]))
+    assert response.status_code == 202, response.text

@@ -38,9 +38,11 @@ _MARSHMALLOW_ID = {
     "Not a valid mapping type.": "Harus berupa objek JSON.",
     "Not a valid list.": "Harus berupa daftar.",
     "Invalid value.": "Nilai tidak valid.",
+    "String does not match expected pattern.": "Format tidak sesuai.",
 }
 _ONE_OF = re.compile(r"^Must be one of: (?P<choices>.*)\.$")
 _LENGTH = re.compile(r"^Length must be between (?P<lo>\d+) and (?P<hi>\d+)\.$")
+_SHORTER = re.compile(r"^Shorter than minimum length (?P<lo>\d+)\.$")
 
 
 def localize(message: str, lang: str) -> str:
@@ -55,6 +57,8 @@ def localize(message: str, lang: str) -> str:
         return f"Harus salah satu dari: {m['choices']}."
     if m := _LENGTH.match(message):
         return f"Panjang harus antara {m['lo']} dan {m['hi']} karakter."
+    if m := _SHORTER.match(message):
+        return f"Minimal {m['lo']} isian."
     return message
 
 

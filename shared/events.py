@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime
 import uuid
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
 SCHEMA_VERSION = 1
 
@@ -176,7 +176,8 @@ def build_event(event_type: str, **payload) -> dict:
         "occurred_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
         **payload,
     }
-    return schema.load(event)
+    # producers must not misspell a field: consumers would silently drop it
+    return schema.load(event, unknown=RAISE)
 
 
 def load_event(event_type: str, body: dict) -> dict:

@@ -54,4 +54,6 @@ def mask_phone(phone: str | None) -> str:
     """``+6281234567890`` -> ``+6281******890`` for logs."""
     if not phone:
         return ""
-    return phone[:5] + "*" * max(0, len(phone) - 8) + phone[-3:]
+    if len(phone) <= 8:  # too short to show any part safely
+        return "*" * len(phone)
+    return phone[:5] + "*" * (len(phone) - 8) + phone[-3:]

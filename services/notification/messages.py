@@ -16,15 +16,18 @@ DOCUMENT_NAMES = {
     "kia": ("KIA", "KIA (child ID card)"),
 }
 DAYS_ID = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
+DAYS_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August",
+             "September", "October", "November", "December")
 MONTHS_ID = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus",
              "September", "Oktober", "November", "Desember")
 
 
 def slot_day(slot: dict, lang: str) -> str:
     day = datetime.date.fromisoformat(slot["date"])
-    if lang == "en":
-        return day.strftime("%A, %d %B %Y")
-    return f"{DAYS_ID[day.weekday()]}, {day.day} {MONTHS_ID[day.month - 1]} {day.year}"
+    # own name tables: strftime would follow the process locale
+    days, months = (DAYS_EN, MONTHS_EN) if lang == "en" else (DAYS_ID, MONTHS_ID)
+    return f"{days[day.weekday()]}, {day.day} {months[day.month - 1]} {day.year}"
 
 
 def pickup_sms(event: dict) -> str:

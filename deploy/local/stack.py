@@ -178,23 +178,31 @@ class Stack:
             wait_until(lambda: requests.get(self.url(name) + "/health", timeout=2).ok,
                        f"service {name}", timeout=90, proc=self.procs[name])
 
-    def stop_process(self, name: str, sig=signal.SIGTERM, timeout: float = 15.0) -> None:
-        proc = self.procs.pop(name, None)
-        if proc is None or proc.poll() is not None:
-            return
-        try:
-            os.killpg(proc.pid, sig)
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        except ProcessLookupError:
-            pass
+    def stop_processes(self, names, timeout: float = 15.0) -> None:
+        """SIGTERM each process group at once, then wait; SIGKILL what lingers."""
+        procs = {name: self.procs.pop(name) for name in names if name in self.procs}
+        for name, proc in procs.items():
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        deadline = time.monotonic() + timeout
+        for name, proc in procs.items():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                print(f"{name} did not stop in {timeout:.0f}s: killing it", flush=True)
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+    def stop_process(self, name: str) -> None:
+        self.stop_processes([name])
 
     def stop(self) -> None:
-        # services first (they drain and ack), backing servers last
-        for name in [n for n in SERVICES if n in self.procs] + list(self.procs):
-            self.stop_process(name)
+        # services first (they finish in-flight work and ack), backing servers last
+        self.stop_processes([name for name in SERVICES if name in self.procs])
+        self.stop_processes(list(self.procs))
 
     def describe(self) -> str:
         rows = [("RabbitMQ", self.amqp_uri.replace("guest:guest@", "")),
@@ -221,7 +229,9 @@ def main() -> None:
         stopping.append(signum)
         raise KeyboardInterrupt
 
+    # explicit for both: a shell may start us with SIGINT ignored (background job)
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     try:
         stack.start_backing()
         stack.start_services()

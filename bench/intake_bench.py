@@ -31,7 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from deploy.local.stack import Ports, Stack, ensure_rabbitmq, ensure_vhost  # noqa: E402
-from tests.helpers import pika_params, random_kk, random_mobile, random_nik  # noqa: E402
+from deploy.dlq import connect  # noqa: E402
+from tests.helpers import random_kk, random_mobile, random_nik  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -91,7 +92,7 @@ def outbox_drain_seconds(stack: Stack) -> float:
 
 
 def bench_pika_confirm(amqp_uri: str, count: int) -> float:
-    connection = pika.BlockingConnection(pika_params(amqp_uri))
+    connection = connect(amqp_uri)
     channel = connection.channel()
     queue = f"bench-{uuid.uuid4().hex[:8]}"
     channel.queue_declare(queue, durable=True)

@@ -9,6 +9,8 @@ import uuid
 
 import pika
 
+from deploy.dlq import connect
+
 
 def random_nik(female: bool = False, kecamatan: str = "367304", year: int = 1990) -> str:
     """A valid NIK from Kota Serang (Curug by default), unique enough per test."""
@@ -37,18 +39,11 @@ def eventually(check, timeout: float = 30.0, interval: float = 0.1, what: str = 
     raise AssertionError(f"{what} not reached within {timeout}s (last: {last!r})")
 
 
-def pika_params(amqp_uri: str) -> pika.URLParameters:
-    uri = amqp_uri.replace("pyamqp://", "amqp://")
-    if uri.endswith("//"):  # kombu spells the default vhost "//", pika "/%2F"
-        uri = uri[:-1] + "%2F"
-    return pika.URLParameters(uri)
-
-
 class BrokerProbe:
     """A test-owned queue bound to an exchange, to see what was published."""
 
     def __init__(self, amqp_uri: str, exchange: str, routing_key: str = "#"):
-        self.connection = pika.BlockingConnection(pika_params(amqp_uri))
+        self.connection = connect(amqp_uri)
         self.channel = self.connection.channel()
         self.channel.exchange_declare(exchange, "topic", durable=True)
         self.queue = f"probe-{uuid.uuid4().hex[:10]}"
@@ -69,7 +64,7 @@ class BrokerProbe:
 
 def publish(amqp_uri: str, exchange: str, routing_key: str, payload: dict) -> None:
     """Publish like a nameko service would (JSON, persistent), with a confirm."""
-    connection = pika.BlockingConnection(pika_params(amqp_uri))
+    connection = connect(amqp_uri)
     try:
         channel = connection.channel()
         channel.confirm_delivery()

@@ -2,14 +2,14 @@
 
 * a handler that always fails on one message: after the delivery limit the
   broker moves it to the handler's dead-letter queue, while the messages
-  around it are handled;
+  around it are handled; an operator sees it there and replays it;
+* an event published before its consumer ever started is not lost;
 * a redelivered ``application_verified`` creates one print job, not two, and
   ``print_job_queued`` leaves printing once.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 
 from kombu import Connection
@@ -20,9 +20,8 @@ from services.printing.service import PrintingService
 from shared.events import build_event
 from shared.messaging import reliable_event_handler
 from tests.conftest import service_config
-from tests.helpers import BrokerProbe, eventually, pika_params, publish, random_nik
-
-import pika
+from deploy import dlq
+from tests.helpers import BrokerProbe, eventually, publish, random_nik
 
 DELIVERY_LIMIT = 3
 
@@ -30,6 +29,7 @@ DELIVERY_LIMIT = 3
 class Recorder:
     handled: list = []
     poison_attempts: list = []
+    healed = False  # an operator fixed the cause: the poison message now succeeds
 
 
 class FlakyConsumer:
@@ -37,7 +37,7 @@ class FlakyConsumer:
 
     @reliable_event_handler("probe_source", "probe_happened")
     def handle(self, body):
-        if body.get("poison"):
+        if body.get("poison") and not Recorder.healed:
             Recorder.poison_attempts.append(body["n"])
             raise RuntimeError("this message can never be handled")
         Recorder.handled.append(body["n"])
@@ -55,19 +55,37 @@ def test_poison_message_goes_to_dead_letter_queue_and_others_flow(backing, conta
                 {"n": n, "poison": n == 2})
 
     eventually(lambda: sorted(Recorder.handled) == [0, 1, 3, 4, 5], what="good messages handled")
-    dlq = "evt-probe_source-probe_happened--flaky_probe.handle.dlq"
-    connection = pika.BlockingConnection(pika_params(backing.amqp_uri))
-    try:
-        channel = connection.channel()
-        method, properties, body = eventually(
-            lambda: (lambda got: got if got[0] else None)(channel.basic_get(dlq, auto_ack=True)),
-            what="poison message in the dead-letter queue")
-    finally:
-        connection.close()
-    assert json.loads(body) == {"n": 2, "poison": True}
+    queue = "evt-probe_source-probe_happened--flaky_probe.handle"
+    dead = eventually(lambda: dlq.peek(backing.amqp_uri, queue), what="poison message in the DLQ")
+    assert [(m["reason"], m["from_queue"]) for m in dead] == [("delivery_limit", queue)]
     # first delivery + DELIVERY_LIMIT redeliveries, then the broker dead-letters it
     assert Recorder.poison_attempts == [2] * (DELIVERY_LIMIT + 1)
-    assert properties.headers["x-death"][0]["reason"] == "delivery_limit"
+    assert dlq.peek(backing.amqp_uri, queue) == dead  # peeking leaves it there
+
+    Recorder.healed = True
+    assert dlq.replay(backing.amqp_uri, queue) == 1
+    eventually(lambda: sorted(Recorder.handled) == [0, 1, 2, 3, 4, 5], what="replayed message handled")
+    assert dlq.peek(backing.amqp_uri, queue) == []
+
+
+def test_event_published_before_its_consumer_starts_is_not_lost(backing, container_factory, mongo):
+    # the topology was declared up front (as the launcher does before any
+    # service runs), so the event waits in printing's queue
+    database = f"printing_{uuid.uuid4().hex[:6]}"
+    event = verified_event()
+    publish(backing.amqp_uri, "intake.events", "application_verified", event)
+    container = container_factory(PrintingService, service_config(backing, database))
+    container.start()
+    eventually(lambda: mongo[database].print_jobs.find_one(
+        {"application_id": event["application_id"]}), what="print job from the early event")
+
+
+def verified_event() -> dict:
+    return build_event("application_verified", application_id=uuid.uuid4().hex,
+                       tracking_code="SDKTEST0001", document_type="ktp_el",
+                       nik=random_nik(), full_name="Budi Santoso",
+                       contact={"phone": "+6281234567890", "email": None, "language": "id"},
+                       delivery_method="pickup", delivery_address=None, verified_by="op-1")
 
 
 def test_redelivered_application_verified_creates_one_print_job(backing, container_factory, mongo):
@@ -75,11 +93,7 @@ def test_redelivered_application_verified_creates_one_print_job(backing, contain
     container = container_factory(PrintingService, service_config(backing, database))
     container.start()
     probe = BrokerProbe(backing.amqp_uri, "printing.events", "print_job_queued")
-    event = build_event("application_verified", application_id=uuid.uuid4().hex,
-                        tracking_code="SDKTEST0001", document_type="ktp_el",
-                        nik=random_nik(), full_name="Budi Santoso",
-                        contact={"phone": "+6281234567890", "email": None, "language": "id"},
-                        delivery_method="pickup", delivery_address=None, verified_by="op-1")
+    event = verified_event()
 
     for _ in range(2):  # the same event id twice: a broker redelivery or a relay resend
         with entrypoint_waiter(container, "on_application_verified", timeout=30):

@@ -1,0 +1,117 @@
+"""Dead-letter queues: see what failed, and replay it once the cause is fixed.
+
+    python -m deploy.dlq list                          # every handler's DLQ depth
+    python -m deploy.dlq show  <queue> [--limit 20]    # peek (messages stay)
+    python -m deploy.dlq replay <queue> [--limit N]    # move back to <queue>
+
+``<queue>`` is the handler queue (``evt-intake-application_verified--printing.on_application_verified``),
+not its ``.dlq``. Replay republishes each message to the handler queue with a
+publisher confirm and only then removes it from the DLQ, so a crash mid-way
+duplicates at worst (handlers are idempotent) and never loses. ``show``
+prints event ids, the failure reason and count, never payload values: they
+may hold personal data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+import pika
+
+from shared.messaging import handler_queue_name
+
+
+def connect(amqp_uri: str) -> pika.BlockingConnection:
+    uri = amqp_uri.replace("pyamqp://", "amqp://")
+    if uri.endswith("//"):  # kombu's spelling of the default vhost
+        uri = uri[:-1] + "%2F"
+    return pika.BlockingConnection(pika.URLParameters(uri))
+
+
+def depth(channel, queue: str) -> int:
+    return channel.queue_declare(queue, passive=True).method.message_count
+
+
+def describe(properties, body: bytes) -> dict:
+    deaths = (properties.headers or {}).get("x-death") or [{}]
+    try:
+        payload = json.loads(body)
+        event_id, fields = payload.get("event_id"), sorted(payload)
+    except ValueError:
+        event_id, fields = None, ["<not json>"]
+    return {"event_id": event_id, "fields": fields, "reason": deaths[0].get("reason"),
+            "count": deaths[0].get("count"), "from_queue": deaths[0].get("queue")}
+
+
+def peek(amqp_uri: str, queue: str, limit: int = 20) -> list[dict]:
+    """Up to ``limit`` dead-lettered messages, described; they stay in the DLQ."""
+    connection = connect(amqp_uri)
+    try:
+        channel = connection.channel()
+        channel.basic_qos(prefetch_count=limit)
+        seen = []
+        for _ in range(limit):
+            method, properties, body = channel.basic_get(f"{queue}.dlq", auto_ack=False)
+            if method is None:
+                break
+            seen.append(describe(properties, body))
+        return seen  # closing the channel returns the unacked messages
+    finally:
+        connection.close()
+
+
+def replay(amqp_uri: str, queue: str, limit: int | None = None) -> int:
+    """Move dead-lettered messages back to their handler queue; returns how many."""
+    connection = connect(amqp_uri)
+    moved = 0
+    try:
+        channel = connection.channel()
+        channel.confirm_delivery()
+        while limit is None or moved < limit:
+            method, properties, body = channel.basic_get(f"{queue}.dlq", auto_ack=False)
+            if method is None:
+                break
+            headers = dict(properties.headers or {})
+            headers["x-replayed"] = headers.get("x-replayed", 0) + 1
+            properties.headers = headers
+            channel.basic_publish("", queue, body, properties, mandatory=True)
+            channel.basic_ack(method.delivery_tag)
+            moved += 1
+    finally:
+        connection.close()
+    return moved
+
+
+def all_handler_queues() -> list[str]:
+    from deploy.topology import SERVICE_CLASSES, load_service, subscriptions
+    return [handler_queue_name(*sub) for path in SERVICE_CLASSES
+            for sub in subscriptions(load_service(path))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=("list", "show", "replay"))
+    parser.add_argument("queue", nargs="?")
+    parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--amqp-uri", default=os.environ.get(
+        "AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672//"))
+    args = parser.parse_args()
+    if args.command == "list":
+        connection = connect(args.amqp_uri)
+        channel = connection.channel()
+        for queue in all_handler_queues():
+            print(f"{depth(channel, queue + '.dlq'):>6}  {queue}.dlq")
+        connection.close()
+    elif not args.queue:
+        parser.error("show and replay need the handler queue name")
+    elif args.command == "show":
+        for message in peek(args.amqp_uri, args.queue, args.limit or 20):
+            print(json.dumps(message))
+    else:
+        print(f"replayed {replay(args.amqp_uri, args.queue, args.limit)} message(s) to {args.queue}")
+
+
+if __name__ == "__main__":
+    main()

@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from deploy.local.stack import Ports, Stack, ensure_rabbitmq, ensure_vhost  # noqa: E402
 from deploy.dlq import connect  # noqa: E402
-from tests.helpers import random_kk, random_mobile, random_nik  # noqa: E402
+from tests.helpers import random_kk, random_mobile  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -64,12 +64,23 @@ def run_clients(clients: int, seconds: float, work) -> tuple[list[float], dict]:
     return latencies, outcomes
 
 
+def unique_niks():
+    """Distinct valid NIKs (Kota Serang, Curug), so no request is a duplicate."""
+    for serial in range(1, 10000):
+        for day in range(1, 29):
+            for month in range(1, 13):
+                yield f"367304{day:02d}{month:02d}90{serial:04d}"
+
+
 def bench_intake(stack: Stack, clients: int, seconds: float) -> dict:
     url = stack.url("intake") + "/api/v1/applications"
+    niks, lock = unique_niks(), threading.Lock()
 
     def submit(session):
+        with lock:
+            nik = next(niks)
         body = {"document_type": "ktp_el", "channel": "web",
-                "applicant": {"nik": random_nik(), "kk_number": random_kk(),
+                "applicant": {"nik": nik, "kk_number": random_kk(),
                               "full_name": "Warga Bench", "phone": random_mobile()},
                 "details": {"reason": "first_issue"}}
         try:

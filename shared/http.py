@@ -2,8 +2,8 @@
 
 What it adds to nameko's handler:
 * request bodies over ``MAX_BODY_BYTES`` get 413 before the body is read;
-* when every worker is busy it answers 503 with ``Retry-After`` at once
-  instead of queueing the request behind the others;
+* when every worker is busy, or the database cannot be reached, it answers
+  503 with ``Retry-After`` at once instead of hanging or a bare 500;
 * ``DomainError`` becomes a 4xx JSON body naming the field, in the request's
   language; any other exception a 500 with no traceback (logged server-side).
 """
@@ -17,6 +17,7 @@ from functools import partial
 from eventlet.event import Event
 from marshmallow import ValidationError
 from nameko.web.handlers import HttpRequestHandler
+from pymongo.errors import AutoReconnect, ServerSelectionTimeoutError
 from werkzeug.wrappers import Response
 
 from .errors import DomainError, Msg, PayloadTooLarge, ValidationFailed, flatten_field_errors
@@ -68,11 +69,7 @@ class ApiHandler(HttpRequestHandler):
                 f"Ukuran isi permintaan melebihi {limit} byte.",
                 f"Request body exceeds {limit} bytes.")), lang)
         if self.container._worker_pool.free() == 0:
-            retry_after = str(config.get("RETRY_AFTER_SECONDS", 2))
-            return json_response(503, {"error": {
-                "code": "overloaded",
-                "message": "Layanan sedang sibuk, coba lagi." if lang == "id"
-                else "Service busy, please retry."}}, {"Retry-After": retry_after})
+            return self.busy_response(lang)
         request.shallow = False
         try:
             if request.content_length is None and request.method in ("POST", "PUT", "PATCH"):
@@ -93,9 +90,20 @@ class ApiHandler(HttpRequestHandler):
         except Exception as exc:
             return self.error_response(exc, lang)
 
+    def busy_response(self, lang: str) -> Response:
+        retry_after = str(self.container.config.get("RETRY_AFTER_SECONDS", 2))
+        return json_response(503, {"error": {
+            "code": "unavailable",
+            "message": "Layanan sedang sibuk, silakan coba lagi." if lang == "id"
+            else "Service busy, please retry."}}, {"Retry-After": retry_after})
+
     def error_response(self, exc, lang: str) -> Response:
         if isinstance(exc, DomainError):
             return json_response(exc.status, exc.to_body(lang))
+        if isinstance(exc, (AutoReconnect, ServerSelectionTimeoutError)):
+            # the database is unreachable: nothing was stored, the client may retry
+            log.error("database unavailable in %s %s: %s", self.method, self.url, type(exc).__name__)
+            return self.busy_response(lang)
         log.error("unhandled error in %s %s: %s", self.method, self.url, type(exc).__name__,
                   exc_info=(type(exc), exc, exc.__traceback__))
         return json_response(500, {"error": {

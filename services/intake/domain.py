@@ -45,6 +45,8 @@ EVENT_STATUS = {
     "notification_failed": "notification_failed",
 }
 FINAL_STATUSES = {"rejected", "collected", "delivered"}
+# what a citizen may see of a step (not, e.g., which operator acted)
+PUBLIC_DETAIL = {"channel", "slot", "barcode", "reasons"}
 
 
 def new_tracking_code() -> str:
@@ -113,5 +115,7 @@ def public_view(application: dict, lang: str) -> dict:
         "document_type": application["document_type"],
         "status": application["status"],
         "status_label": STATUSES[application["status"]][label],
-        "timeline": [{**step, "label": STATUSES[step["status"]][label]} for step in timeline],
+        "timeline": [{**step, "label": STATUSES[step["status"]][label],
+                      "detail": {k: v for k, v in step["detail"].items() if k in PUBLIC_DETAIL}}
+                     for step in timeline],
     }

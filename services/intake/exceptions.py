@@ -21,3 +21,14 @@ class WrongStatus(Conflict):
     def __init__(self, status: str):
         super().__init__(Msg(f"Permohonan berstatus '{status}', tidak dapat diproses.",
                              f"Application is '{status}' and cannot take this action."))
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "idempotency_key_reused"
+
+    def __init__(self):
+        super().__init__(
+            Msg("Idempotency-Key ini sudah dipakai untuk permohonan lain.",
+                "This Idempotency-Key was already used for another application."),
+            {"Idempotency-Key": [Msg("Gunakan kunci baru untuk permohonan baru.",
+                                     "Use a new key for a new application.")]})

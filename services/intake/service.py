@@ -58,8 +58,7 @@ class IntakeService:
             new_application(body, details, request.headers.get("Idempotency-Key")))
         log.info("application %s submitted for NIK %s", application["tracking_code"],
                  mask_identity(application["applicant"]["nik"]))
-        return json_response(202, accepted_body(application),
-                             {"Location": f"/api/v1/applications/{application['_id']}"})
+        return json_response(202, accepted_body(application))
 
     @api("POST", "/api/v1/applications/status")
     def lookup_status(self, request):

@@ -8,7 +8,8 @@ from pymongo.errors import DuplicateKeyError
 from shared.store import BaseStore
 
 from .domain import FINAL_STATUSES, STATUSES, step_from_event, timeline_entry, utcnow
-from .exceptions import ActiveApplicationExists, ApplicationNotFound, WrongStatus
+from .exceptions import (ActiveApplicationExists, ApplicationNotFound, IdempotencyKeyReused,
+                         WrongStatus)
 
 
 class ApplicationStore(BaseStore):
@@ -27,8 +28,13 @@ class ApplicationStore(BaseStore):
     def submit(self, application: dict) -> dict:
         """Store a new application and its ``application_submitted`` event atomically.
 
-        A retried request with the same Idempotency-Key gets the first answer.
+        A retried request with the same Idempotency-Key gets the first answer
+        (looked up first, so the one-active-per-NIK rule cannot answer instead).
         """
+        key = application.get("idempotency_key")
+        if key and (earlier := self._by_idempotency_key(key, application)) is not None:
+            return earlier
+
         def work(session):
             self.db.applications.insert_one(application, session=session)
             self.emit(session, "application_submitted",
@@ -42,12 +48,17 @@ class ApplicationStore(BaseStore):
         try:
             return self.run_transaction(work)
         except DuplicateKeyError as exc:
-            key = application.get("idempotency_key")
-            if key and "idempotency_key" in str(exc):
-                return self.db.applications.find_one({"idempotency_key": key})
+            if key and "idempotency_key" in str(exc):  # a concurrent retry won the race
+                return self._by_idempotency_key(key, application)
             if "one_active_per_nik" in str(exc):
                 raise ActiveApplicationExists()
             raise
+
+    def _by_idempotency_key(self, key: str, application: dict) -> dict | None:
+        earlier = self.db.applications.find_one({"idempotency_key": key})
+        if earlier is not None and earlier["applicant"]["nik"] != application["applicant"]["nik"]:
+            raise IdempotencyKeyReused()
+        return earlier
 
     def get(self, application_id: str) -> dict:
         application = self.db.applications.find_one({"_id": application_id})

@@ -16,6 +16,9 @@ class LeaseLost(Conflict):
 
 
 class NoSlotAvailable(Conflict):
+    # distinct from a lost lease: the card is good, the station retries later
+    code = "no_pickup_slot"
+
     def __init__(self):
         super().__init__(Msg("Tidak ada jadwal pengambilan yang tersedia.",
                              "No pickup slot is available."))

@@ -148,3 +148,15 @@ def test_chunked_body_within_the_limit_is_accepted(system):
                              headers={"Content-Type": "application/json"},
                              data=(part for part in [json.dumps(valid_body()).encode()]))
     assert response.status_code == 202, response.text
+
+
+def test_idempotency_key_reused_for_another_nik_is_refused(system, mongo):
+    url = f"{system.url('intake')}/api/v1/applications"
+    key = {"Idempotency-Key": f"reuse-{random_nik()}"}
+    first, other = valid_body(), valid_body()
+    assert requests.post(url, json=first, headers=key, timeout=10).status_code == 202
+    reused = requests.post(url, json=other, headers=key, timeout=10)
+    assert reused.status_code == 409
+    assert "Idempotency-Key" in reused.json()["error"]["fields"]
+    assert mongo["intake"].applications.count_documents(
+        {"applicant.nik": other["applicant"]["nik"]}) == 0

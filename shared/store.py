@@ -3,16 +3,15 @@
 A service's store subclasses ``BaseStore`` and adds narrow domain methods
 (``create_application``, ``claim_next_job`` ...). Workers never see the raw
 client. Every method that changes state and emits events does both in one
-transaction through ``transaction()`` + ``emit()``.
+transaction through ``run_transaction()`` + ``emit()``.
 """
 
 from __future__ import annotations
 
 import datetime
-from contextlib import contextmanager
 
 from pymongo import ASCENDING
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
@@ -20,6 +19,7 @@ from .events import build_event
 from .outbox import outbox_row, utcnow
 
 INBOX_RETENTION = datetime.timedelta(days=30)
+MAX_TRANSACTION_ATTEMPTS = 5
 
 
 class BaseStore:
@@ -34,26 +34,28 @@ class BaseStore:
         db.inbox.create_index([("processed_at", ASCENDING)],
                               expireAfterSeconds=int(INBOX_RETENTION.total_seconds()))
 
-    @contextmanager
-    def transaction(self):
-        """Yields a session inside a committed-or-aborted transaction.
-
-        Transient errors (write conflicts) abort and raise; callers that can
-        race use ``run_transaction`` which retries.
-        """
-        with self.client.start_session() as session:
-            with session.start_transaction(read_concern=ReadConcern("snapshot"),
-                                           write_concern=WriteConcern("majority")):
-                yield session
-        self._relay.wake()
-
     def run_transaction(self, fn):
-        """Run ``fn(session)`` in a transaction, retrying transient conflicts."""
-        with self.client.start_session() as session:
-            result = session.with_transaction(
-                fn, read_concern=ReadConcern("snapshot"), write_concern=WriteConcern("majority"))
-        self._relay.wake()
-        return result
+        """Run ``fn(session)`` in a transaction; retry write conflicts a few times.
+
+        Not pymongo's ``with_transaction``: it retries for up to 120 s, also
+        when the server is unreachable, which turns an outage into hung
+        requests. Here an unreachable server raises at once (HTTP answers 503)
+        and a conflict is retried at most ``MAX_TRANSACTION_ATTEMPTS`` times.
+        """
+        for attempt in range(1, MAX_TRANSACTION_ATTEMPTS + 1):
+            with self.client.start_session() as session:
+                try:
+                    with session.start_transaction(read_concern=ReadConcern("snapshot"),
+                                                   write_concern=WriteConcern("majority")):
+                        result = fn(session)
+                except PyMongoError as exc:
+                    if (exc.has_error_label("TransientTransactionError")
+                            and not isinstance(exc, ConnectionFailure)
+                            and attempt < MAX_TRANSACTION_ATTEMPTS):
+                        continue
+                    raise
+            self._relay.wake()
+            return result
 
     def emit(self, session, event_type: str, **payload) -> dict:
         """Record an event in the outbox inside the caller's transaction."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import time
 import uuid
 
 import eventlet
@@ -81,14 +82,20 @@ class OutboxRelay:
             except Exception:
                 failures += 1
                 log.exception("outbox relay failed (attempt %d); rows stay pending", failures)
-                eventlet.sleep(min(30.0, 0.5 * 2 ** failures))
+                # back off (commits do not cut it short, stop() does)
+                resume_at = time.monotonic() + min(30.0, 0.5 * 2 ** failures)
+                while self._running and time.monotonic() < resume_at:
+                    self._idle(resume_at - time.monotonic())
                 continue
-            if published:
-                continue  # more may be waiting
-            try:
-                self._wake.get(timeout=self.idle_seconds)
-            except Empty:
-                pass
+            if not published:  # else more may be waiting
+                self._idle(self.idle_seconds)
+
+    def _idle(self, seconds: float) -> None:
+        # a commit or stop() wakes us early
+        try:
+            self._wake.get(timeout=seconds)
+        except Empty:
+            pass
 
     def publish_pending(self) -> int:
         """Publish one claimed batch; returns how many rows were published."""

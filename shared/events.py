@@ -14,10 +14,11 @@ network, and logs only ever see masked values.
 
 from __future__ import annotations
 
-import datetime
 import uuid
 
 from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+
+from .clock import utcnow
 
 SCHEMA_VERSION = 1
 
@@ -173,7 +174,7 @@ def build_event(event_type: str, **payload) -> dict:
     event = {
         "event_id": uuid.uuid4().hex,
         "schema_version": SCHEMA_VERSION,
-        "occurred_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+        "occurred_at": utcnow().isoformat(),
         **payload,
     }
     # producers must not misspell a field: consumers would silently drop it

@@ -25,13 +25,11 @@ from nameko.amqp.publish import Publisher
 from nameko.constants import PERSISTENT
 from nameko.events import get_event_exchange
 
+from .clock import utcnow
+
 log = logging.getLogger(__name__)
 
 CLAIM_SECONDS = 30
-
-
-def utcnow() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc)
 
 
 def outbox_row(event_type: str, event: dict) -> dict:

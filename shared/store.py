@@ -16,7 +16,8 @@ from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
 from .events import build_event
-from .outbox import outbox_row, utcnow
+from .clock import utcnow
+from .outbox import outbox_row
 
 INBOX_RETENTION = datetime.timedelta(days=30)
 MAX_TRANSACTION_ATTEMPTS = 5

@@ -11,6 +11,8 @@ import datetime
 import secrets
 import uuid
 
+from shared.clock import utcnow
+
 # the alphabet leaves out 0/O, 1/I/L so a code read over the phone survives
 TRACKING_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
@@ -51,10 +53,6 @@ PUBLIC_DETAIL = {"channel", "slot", "barcode", "reasons"}
 
 def new_tracking_code() -> str:
     return "SDK" + "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(8))
-
-
-def utcnow() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc)
 
 
 def timeline_entry(status: str, at: datetime.datetime | str, detail: dict | None = None) -> dict:

@@ -7,7 +7,9 @@ from pymongo.errors import DuplicateKeyError
 
 from shared.store import BaseStore
 
-from .domain import FINAL_STATUSES, STATUSES, step_from_event, timeline_entry, utcnow
+from shared.clock import utcnow
+
+from .domain import FINAL_STATUSES, STATUSES, step_from_event, timeline_entry
 from .exceptions import (ActiveApplicationExists, ApplicationNotFound, IdempotencyKeyReused,
                          WrongStatus)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
-from shared.outbox import utcnow
+from shared.clock import utcnow
 from shared.store import BaseStore
 
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from pymongo import ASCENDING, ReturnDocument
 
 from shared.store import BaseStore
-from shared.outbox import utcnow
+from shared.clock import utcnow
 
 from .exceptions import JobNotFound, LeaseLost, NoSlotAvailable
 from .slots import PickupPlace, candidate_windows, slot_payload, window_key

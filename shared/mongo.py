@@ -27,10 +27,13 @@ class MongoStore(DependencyProvider):
         self.db = self.client[config["DATABASE"]]
         self.relay = OutboxRelay(self.db.outbox, config["AMQP_URI"],
                                  self.container.service_name, config)
-
-    def start(self):
+        # Indexes in setup(), not start(): nameko starts all extensions at
+        # once, so a consumer could run a handler before its unique indexes
+        # (the idempotency guards) exist. Every setup() ends before any start().
         self.store_class.ensure_indexes(self.db)
         self.relay.ensure_indexes()
+
+    def start(self):
         self.relay.start()
 
     def stop(self):

@@ -34,6 +34,16 @@ SERVICE_CLASSES = {"intake": "IntakeService", "printing": "PrintingService",
                    "notification": "NotificationService", "courier": "CourierService"}
 
 
+def die_with_parent() -> None:
+    """Runs in each child before exec: if the launcher dies (even by SIGKILL),
+    the kernel sends the child SIGTERM, so no server outlives its stack."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass  # not Linux: Stack.stop() still stops everything on a normal exit
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -139,7 +149,8 @@ class Stack:
     def _spawn(self, name: str, argv: list[str], env: dict | None = None) -> subprocess.Popen:
         log = open(self.run_dir / "logs" / f"{name}.log", "ab")
         proc = subprocess.Popen(argv, cwd=ROOT, env=env or self.env(), stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+                                stderr=subprocess.STDOUT, start_new_session=True,
+                                preexec_fn=die_with_parent)
         self.procs[name] = proc
         return proc
 

@@ -17,7 +17,7 @@ from functools import partial
 from eventlet.event import Event
 from marshmallow import ValidationError
 from nameko.web.handlers import HttpRequestHandler
-from pymongo.errors import AutoReconnect, ServerSelectionTimeoutError
+from pymongo.errors import ConnectionFailure
 from werkzeug.wrappers import Response
 
 from .errors import DomainError, Msg, PayloadTooLarge, ValidationFailed, flatten_field_errors
@@ -100,7 +100,7 @@ class ApiHandler(HttpRequestHandler):
     def error_response(self, exc, lang: str) -> Response:
         if isinstance(exc, DomainError):
             return json_response(exc.status, exc.to_body(lang))
-        if isinstance(exc, (AutoReconnect, ServerSelectionTimeoutError)):
+        if isinstance(exc, ConnectionFailure):
             # the database is unreachable: nothing was stored, the client may retry
             log.error("database unavailable in %s %s: %s", self.method, self.url, type(exc).__name__)
             return self.busy_response(lang)

@@ -207,9 +207,6 @@ class Stack:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
 
-    def stop_process(self, name: str) -> None:
-        self.stop_processes([name])
-
     def stop(self) -> None:
         # services first (they finish in-flight work and ack), backing servers last
         self.stop_processes([name for name in SERVICES if name in self.procs])

@@ -1,7 +1,21 @@
-"""The one clock every service uses: timezone-aware UTC (stored and sent as such)."""
+"""The one clock every service uses.
+
+Times are stored and sent as timezone-aware UTC; the Dinas' calendar (today,
+opening hours, pickup windows, quiet hours) is in Western Indonesian Time.
+"""
+
+from __future__ import annotations
 
 import datetime
+from zoneinfo import ZoneInfo
+
+WIB = ZoneInfo("Asia/Jakarta")
 
 
 def utcnow() -> datetime.datetime:
     return datetime.datetime.now(datetime.timezone.utc)
+
+
+def today_wib(now: datetime.datetime | None = None) -> datetime.date:
+    """The calendar date in Kota Serang at ``now`` (default: this instant)."""
+    return (now or utcnow()).astimezone(WIB).date()

@@ -135,3 +135,20 @@ class PayloadTooLarge(DomainError):
 class Unprocessable(DomainError):
     status = 422
     code = "unprocessable"
+
+
+class ServiceBusy(DomainError):
+    """Every worker is taken: refused before any work, the client may retry.
+    HTTP answers 503 with ``Retry-After``."""
+
+    status = 503
+    code = "unavailable"
+
+    def __init__(self):
+        super().__init__(Msg("Layanan sedang sibuk, silakan coba lagi.",
+                             "Service busy, please retry."))
+
+
+class DatabaseUnavailable(ServiceBusy):
+    """The database cannot be reached (or did not answer in time): nothing was
+    stored, the client may retry. HTTP answers 503 with ``Retry-After``."""

@@ -48,12 +48,3 @@ class MobilePhone(fields.String):
                 or phonenumbers.number_type(number) != phonenumbers.PhoneNumberType.MOBILE):
             raise ValidationError(invalid)
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def mask_phone(phone: str | None) -> str:
-    """``+6281234567890`` -> ``+6281******890`` for logs."""
-    if not phone:
-        return ""
-    if len(phone) <= 8:  # too short to show any part safely
-        return "*" * len(phone)
-    return phone[:5] + "*" * (len(phone) - 8) + phone[-3:]

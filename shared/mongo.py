@@ -1,8 +1,12 @@
-"""MongoDB DependencyProvider: one client per service container.
+"""``StoreWithOutbox``: a service's MongoDB store and the publisher of its events.
 
 Each service owns its database (``DATABASE`` in its config.yaml) and declares
-which store class its workers get. The provider also owns the outbox relay,
-because the relay needs the same client and must stop before it closes.
+which store class its workers get. The same provider runs the service's
+event publisher, the outbox relay (``shared/outbox.py``): publishing reads
+what the store's transactions wrote, so the relay needs the same client, and
+it must stop before that client closes. Looking for where events reach the
+broker? ``OutboxRelay.publish_pending``, started here as a managed thread of
+the container (nameko stops it with the service and reports if it dies).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from pymongo import MongoClient
 from .outbox import OutboxRelay
 
 
-class MongoStore(DependencyProvider):
+class StoreWithOutbox(DependencyProvider):
     def __init__(self, store_class):
         self.store_class = store_class
         self.client = None
@@ -34,7 +38,7 @@ class MongoStore(DependencyProvider):
         self.relay.ensure_indexes()
 
     def start(self):
-        self.relay.start()
+        self.relay.start(self.container.spawn_managed_thread)
 
     def stop(self):
         self._close()

@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass
 
 from .wilayah import load_wilayah
+from .masking import mask_identity
 
 IDENTITY_LENGTH = 16
 
@@ -89,22 +90,6 @@ class NikInfo:
             f"province_code={self.province_code!r}, sex={self.sex!r}, "
             f"warnings={self.warnings!r})"
         )
-
-
-def mask_identity(value: str | None) -> str:
-    """Mask an identity number for display or logging.
-
-    ``"3673041207900001"`` -> ``"3673********0001"``. Strings of 8 or more
-    characters keep the first and last 4 (the area prefix and serial, which
-    staff use to tell records apart); shorter ones are masked entirely since
-    4+4 would expose most or all of them.
-    """
-    if value is None:
-        return ""
-    text = str(value).strip()
-    if len(text) < 8:
-        return "*" * len(text)
-    return text[:4] + "*" * (len(text) - 8) + text[-4:]
 
 
 # --- internal helpers ----------------------------------------------------

@@ -2,8 +2,8 @@
 
 A service never publishes from a handler. It writes its state change and the
 event rows (``outbox`` collection) in one MongoDB transaction, so the two
-cannot diverge. After the commit the relay, a greenthread in the same
-process, is woken; it claims pending rows, publishes each with publisher
+cannot diverge. After the commit the relay, a managed thread of the
+service's container, is woken; it claims pending rows, publishes each with publisher
 confirms (persistent, on ``<service>.events``), and deletes only what the
 broker confirmed. A crash between publish and delete republishes on restart:
 delivery is at-least-once and consumers deduplicate on ``event_id``.
@@ -19,7 +19,6 @@ import logging
 import time
 import uuid
 
-import eventlet
 from eventlet.queue import Empty, LightQueue
 from nameko.amqp.publish import Publisher
 from nameko.constants import PERSISTENT
@@ -54,9 +53,11 @@ class OutboxRelay:
     def ensure_indexes(self) -> None:
         self.collection.create_index([("claimed_until", 1), ("created_at", 1)])
 
-    def start(self) -> None:
+    def start(self, spawn_managed_thread) -> None:
+        """Run in the container's managed thread: nameko kills it with the
+        service and reports it if it dies unexpectedly."""
         self._running = True
-        self._thread = eventlet.spawn(self._run)
+        self._thread = spawn_managed_thread(self._run, identifier="outbox_relay")
 
     def stop(self) -> None:
         self._running = False

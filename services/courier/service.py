@@ -5,17 +5,12 @@ the launcher and the health checks cover it; dispatch (AddPostingDoc), the
 signed tracking webhooks and polling come with the courier issue.
 """
 
-from shared.http import api, json_response
-from shared.mongo import MongoStore
+from shared.http import HealthCheck
+from shared.mongo import StoreWithOutbox
 from shared.store import BaseStore
 
 
-class CourierService:
+class CourierService(HealthCheck):
     name = "courier"
 
-    store = MongoStore(BaseStore)
-
-    @api("GET", "/health")
-    def health(self, request):
-        self.store.db.command("ping")
-        return json_response(200, {"status": "ok", "service": self.name})
+    store = StoreWithOutbox(BaseStore)

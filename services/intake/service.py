@@ -17,11 +17,11 @@ import logging
 from zoneinfo import ZoneInfo
 
 from shared.auth import BearerTokens
-from shared.http import api, json_response, read_json, request_language
+from shared.http import HealthCheck, api, json_response, read_json, request_language
 from shared.messaging import reliable_event_handler
-from shared.mongo import MongoStore
+from shared.mongo import StoreWithOutbox
 from shared.events import load_event
-from shared.nik import mask_identity
+from shared.masking import mask_identity
 
 from .domain import new_application, public_view
 from .rules import validate_application
@@ -38,10 +38,10 @@ def accepted_body(application: dict) -> dict:
             "status": application["status"]}
 
 
-class IntakeService:
+class IntakeService(HealthCheck):
     name = "intake"
 
-    store = MongoStore(ApplicationStore)
+    store = StoreWithOutbox(ApplicationStore)
     operators = BearerTokens("OPERATOR_TOKENS")
 
     @api("POST", "/api/v1/applications")
@@ -81,10 +81,6 @@ class IntakeService:
         application = self.store.reject(application_id, operator, body["reasons"])
         return json_response(200, accepted_body(application))
 
-    @api("GET", "/health")
-    def health(self, request):
-        self.store.db.command("ping")
-        return json_response(200, {"status": "ok", "service": self.name})
 
     def _record(self, event_type: str, body: dict):
         event = load_event(event_type, body)

@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 
 from shared.events import load_event
-from shared.fields import mask_phone
-from shared.http import api, json_response
+from shared.masking import mask_address
+from shared.http import HealthCheck, api, json_response
 from shared.messaging import reliable_event_handler
-from shared.mongo import MongoStore
+from shared.mongo import StoreWithOutbox
 
 from .gateways import DeliveryFailed, Mailer, SmsGateway
 from .messages import pickup_email, pickup_sms
@@ -22,10 +22,10 @@ from .store import NotificationStore
 log = logging.getLogger(__name__)
 
 
-class NotificationService:
+class NotificationService(HealthCheck):
     name = "notification"
 
-    store = MongoStore(NotificationStore)
+    store = StoreWithOutbox(NotificationStore)
     sms = SmsGateway()
     mail = Mailer()
 
@@ -65,8 +65,3 @@ class NotificationService:
             return mask_phone(address)
         name, _, domain = address.partition("@")
         return f"{name[:1]}***@{domain}"
-
-    @api("GET", "/health")
-    def health(self, request):
-        self.store.db.command("ping")
-        return json_response(200, {"status": "ok", "service": self.name})

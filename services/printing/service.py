@@ -16,9 +16,9 @@ from nameko.extensions import DependencyProvider
 
 from shared.auth import BearerTokens
 from shared.events import load_event
-from shared.http import api, json_response, read_json
+from shared.http import HealthCheck, api, json_response, read_json
 from shared.messaging import reliable_event_handler
-from shared.mongo import MongoStore
+from shared.mongo import StoreWithOutbox
 
 from .schemas import FailedSchema, PrintedSchema, StationJobSchema
 from .slots import PickupPlace
@@ -43,10 +43,10 @@ class PrintingSettings(DependencyProvider):
         return self
 
 
-class PrintingService:
+class PrintingService(HealthCheck):
     name = "printing"
 
-    store = MongoStore(PrintStore)
+    store = StoreWithOutbox(PrintStore)
     stations = BearerTokens("STATION_TOKENS")
     settings = PrintingSettings()
 
@@ -80,8 +80,3 @@ class PrintingService:
         body = read_json(request, FailedSchema())
         job = self.store.mark_failed(job_id, station, body["lease_token"], body["reason"])
         return json_response(200, {"print_job_id": job["_id"], "status": "queued"})
-
-    @api("GET", "/health")
-    def health(self, request):
-        self.store.db.command("ping")
-        return json_response(200, {"status": "ok", "service": self.name})

@@ -6,7 +6,8 @@ import pytest
 from marshmallow import Schema, ValidationError
 
 from shared.errors import Msg
-from shared.fields import KkNumber, MobilePhone, Nik, mask_phone
+from shared.fields import KkNumber, MobilePhone, Nik
+from shared.masking import mask_phone
 
 
 class Person(Schema):

@@ -12,10 +12,10 @@ import time
 
 import pytest
 
+from shared.masking import mask_identity
 from shared.nik import (
     InvalidIdentityNumber,
     NikInfo,
-    mask_identity,
     parse_nik,
     validate_kk,
 )

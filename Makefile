@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test unit bench clean
+.PHONY: run test unit integration e2e bench clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,14 @@ test: $(VENV)/.installed
 
 unit: $(VENV)/.installed
 	$(PY) -m pytest tests/unit
+
+integration: $(VENV)/.installed
+	$(PY) -m deploy.local.stack broker
+	$(PY) -m pytest tests/integration
+
+e2e: $(VENV)/.installed
+	$(PY) -m deploy.local.stack broker
+	$(PY) -m pytest tests/e2e
 
 bench: $(VENV)/.installed
 	$(PY) bench/intake_bench.py

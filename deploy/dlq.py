@@ -85,9 +85,10 @@ def replay(amqp_uri: str, queue: str, limit: int | None = None) -> int:
 
 
 def all_handler_queues() -> list[str]:
-    from deploy.topology import SERVICE_CLASSES, load_service, subscriptions
-    return [handler_queue_name(*sub) for path in SERVICE_CLASSES
-            for sub in subscriptions(load_service(path))]
+    from deploy.registry import SERVICES, service_class
+    from deploy.topology import subscriptions
+    return [handler_queue_name(*sub) for name in SERVICES
+            for sub in subscriptions(service_class(name))]
 
 
 def main() -> None:

@@ -31,6 +31,13 @@ DEAD_LETTER_EXCHANGE = "smartdukcapil.dlx"
 DEFAULT_DELIVERY_LIMIT = 5
 
 
+def delivery_limit(config: dict) -> int:
+    """Redeliveries before the broker dead-letters a message: the service's
+    ``DELIVERY_LIMIT``. Read here only, by the handlers and by the topology
+    command, so the two always declare a queue alike."""
+    return int(config.get("DELIVERY_LIMIT", DEFAULT_DELIVERY_LIMIT))
+
+
 class PermanentFailure(Exception):
     """Retrying cannot help (bad payload): dead-letter the message now."""
 
@@ -83,11 +90,10 @@ class ReliableEventHandler(EventHandler):
 
     def setup(self):
         super().setup()
-        limit = int(self.container.config.get("DELIVERY_LIMIT", DEFAULT_DELIVERY_LIMIT))
         self.queue = consumer_queue(
             handler_queue_name(self.source_service, self.event_type,
                                self.container.service_name, self.method_name),
-            self.queue.exchange, self.event_type, limit)
+            self.queue.exchange, self.event_type, delivery_limit(self.container.config))
         with Connection(self.container.config["AMQP_URI"]) as connection:
             declare_consumer(connection, self.queue)
 

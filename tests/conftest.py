@@ -19,10 +19,7 @@ import pytest
 from pymongo import MongoClient
 
 from deploy.local.stack import Ports, Stack, ensure_rabbitmq, ensure_vhost
-
-TOKENS = {"OPERATOR_TOKENS": "operator-test:test-operator-token",
-          "STATION_TOKENS": "station-test-1:test-station-token"}
-
+from tests.helpers import SYSTEM_ENV
 
 def make_vhost(tag: str) -> str:
     vhost = f"smartdukcapil_{tag}_{uuid.uuid4().hex[:8]}"
@@ -41,7 +38,7 @@ def backing(tmp_path_factory):
     vhost = make_vhost("it")
     stack = Stack(tmp_path_factory.mktemp("stack"), ports=Ports.free(),
                   amqp_uri=f"pyamqp://guest:guest@127.0.0.1:5672/{vhost}",
-                  mongo_in_memory=True, extra_env=TOKENS)
+                  mongo_in_memory=True, extra_env=SYSTEM_ENV)
     try:
         stack.start_backing()
         yield stack
@@ -56,7 +53,7 @@ def system(backing, tmp_path_factory):
     # same database server, SMTP and sandboxes as ``backing``; own vhost
     stack = Stack(tmp_path_factory.mktemp("system"), ports=backing.ports,
                   amqp_uri=f"pyamqp://guest:guest@127.0.0.1:5672/{vhost}",
-                  mongo_uri=backing.mongo_uri, extra_env=TOKENS)
+                  mongo_uri=backing.mongo_uri, extra_env=SYSTEM_ENV)
     try:
         stack.declare_topology()
         stack.start_services()
@@ -71,13 +68,3 @@ def mongo(backing):
     client = MongoClient(backing.mongo_uri, tz_aware=True)
     yield client
     client.close()
-
-
-def service_config(stack: Stack, database: str, **extra) -> dict:
-    """Config for an in-process test container against the real backing stack."""
-    env = stack.env()
-    return {"AMQP_URI": stack.amqp_uri, "MONGO_URI": stack.mongo_uri, "DATABASE": database,
-            "WEB_SERVER_ADDRESS": f"127.0.0.1:{Ports.free().intake}",
-            "SMS_GATEWAY_URL": env["SMS_GATEWAY_URL"], "SMS_USERKEY": "sandbox-user",
-            "SMS_PASSKEY": "sandbox-pass", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": env["SMTP_PORT"],
-            "max_workers": 8, **TOKENS, **extra}

@@ -10,6 +10,16 @@ import uuid
 import pika
 
 from deploy.dlq import connect
+from deploy.local.stack import Ports, Stack
+
+OPERATOR_TOKEN, STATION_TOKEN = "test-operator-token", "test-station-token"
+OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+STATION = {"Authorization": f"Bearer {STATION_TOKEN}"}
+TOKENS = {"OPERATOR_TOKENS": f"operator-test:{OPERATOR_TOKEN}",
+          "STATION_TOKENS": f"station-test-1:{STATION_TOKEN}"}
+# the services as the tests run them: a short print lease, so a job another
+# test leased and left (it claims only its own) returns to the queue quickly
+SYSTEM_ENV = {**TOKENS, "PRINT_LEASE_SECONDS": "3"}
 
 
 def random_nik(female: bool = False, kecamatan: str = "367304", year: int = 1990) -> str:
@@ -73,3 +83,13 @@ def publish(amqp_uri: str, exchange: str, routing_key: str, payload: dict) -> No
                                                    delivery_mode=2), mandatory=True)
     finally:
         connection.close()
+
+
+def service_config(stack: Stack, database: str, **extra) -> dict:
+    """Config for an in-process test container against the real backing stack."""
+    env = stack.env()
+    return {"AMQP_URI": stack.amqp_uri, "MONGO_URI": stack.mongo_uri, "DATABASE": database,
+            "WEB_SERVER_ADDRESS": f"127.0.0.1:{Ports.free().intake}",
+            "SMS_GATEWAY_URL": env["SMS_GATEWAY_URL"], "SMS_USERKEY": "sandbox-user",
+            "SMS_PASSKEY": "sandbox-pass", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": env["SMTP_PORT"],
+            "max_workers": 8, **TOKENS, **extra}

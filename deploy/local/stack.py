@@ -28,10 +28,7 @@ from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("intake", "printing", "notification", "courier")
-SERVICE_CLASSES = {"intake": "IntakeService", "printing": "PrintingService",
-                   "notification": "NotificationService", "courier": "CourierService"}
+from deploy.registry import ROOT, SERVICES, config_path
 
 
 def die_with_parent() -> None:
@@ -99,6 +96,16 @@ def ensure_vhost(vhost: str) -> bool:
     return perms.returncode == 0
 
 
+# Development secrets for the local stack only (README "Try it"). The
+# services' config files carry no secrets; production supplies its own.
+DEV_SECRETS = {
+    "OPERATOR_TOKENS": "operator-dev:dev-operator-token",
+    "STATION_TOKENS": "station-serang-1:dev-station-token",
+    "SMS_USERKEY": "sandbox-user", "SMS_PASSKEY": "sandbox-pass",
+    "POS_CLIENT_ID": "sandbox-client", "POS_CLIENT_SECRET": "sandbox-secret",
+}
+
+
 @dataclass
 class Ports:
     intake: int = 8001
@@ -134,7 +141,7 @@ class Stack:
 
     def env(self) -> dict:
         """Environment the services read through their config.yaml."""
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "AMQP_URI": self.amqp_uri,
+        env = {**os.environ, **DEV_SECRETS, "PYTHONPATH": str(ROOT), "AMQP_URI": self.amqp_uri,
                 "INTAKE_ADDRESS": f"127.0.0.1:{self.ports.intake}",
                 "PRINTING_ADDRESS": f"127.0.0.1:{self.ports.printing}",
                 "NOTIFICATION_ADDRESS": f"127.0.0.1:{self.ports.notification}",
@@ -176,15 +183,16 @@ class Stack:
         self.declare_topology()
 
     def declare_topology(self) -> None:
-        from deploy.topology import declare_all
-        declare_all(self.amqp_uri, int(self.env().get("DELIVERY_LIMIT", 5)))
+        """Run the deploy step ``python -m deploy.topology`` with the services'
+        environment, so it reads their config.yaml exactly as they will."""
+        subprocess.run([sys.executable, "-m", "deploy.topology"], cwd=ROOT, env=self.env(),
+                       check=True, stdout=subprocess.DEVNULL)
 
     def start_services(self, names=SERVICES) -> None:
         (self.run_dir / "logs").mkdir(parents=True, exist_ok=True)
         nameko = str(Path(sys.executable).parent / "nameko")
         for name in names:
-            self._spawn(name, [nameko, "run", "--config", f"services/{name}/config.yaml",
-                               f"services.{name}.service:{SERVICE_CLASSES[name]}"])
+            self._spawn(name, [nameko, "run", "--config", str(config_path(name)), SERVICES[name]])
         for name in names:
             wait_until(lambda: requests.get(self.url(name) + "/health", timeout=2).ok,
                        f"service {name}", timeout=90, proc=self.procs[name])

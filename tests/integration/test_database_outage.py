@@ -11,8 +11,7 @@ import requests
 
 from deploy.local.stack import free_port, port_open, wait_until
 from services.intake.service import IntakeService
-from tests.conftest import service_config
-from tests.helpers import random_kk, random_mobile, random_nik
+from tests.helpers import random_kk, random_mobile, random_nik, service_config
 
 
 def test_intake_answers_503_when_the_database_is_unreachable(backing, container_factory):

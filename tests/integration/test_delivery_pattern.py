@@ -19,52 +19,50 @@ from nameko.testing.services import entrypoint_waiter
 from services.printing.service import PrintingService
 from shared.events import build_event
 from shared.messaging import reliable_event_handler
-from tests.conftest import service_config
 from deploy import dlq
-from tests.helpers import BrokerProbe, eventually, publish, random_nik
+from tests.helpers import BrokerProbe, eventually, publish, random_nik, service_config
 
 DELIVERY_LIMIT = 3
 
 
-class Recorder:
-    handled: list = []
-    poison_attempts: list = []
-    healed = False  # an operator fixed the cause: the poison message now succeeds
+def flaky_consumer(recorder: dict):
+    """A service whose handler fails on the poison message until ``healed``."""
+    class FlakyConsumer:
+        name = "flaky_probe"
 
-
-class FlakyConsumer:
-    name = "flaky_probe"
-
-    @reliable_event_handler("probe_source", "probe_happened")
-    def handle(self, body):
-        if body.get("poison") and not Recorder.healed:
-            Recorder.poison_attempts.append(body["n"])
-            raise RuntimeError("this message can never be handled")
-        Recorder.handled.append(body["n"])
+        @reliable_event_handler("probe_source", "probe_happened")
+        def handle(self, body):
+            if body.get("poison") and not recorder["healed"]:
+                recorder["poison_attempts"].append(body["n"])
+                raise RuntimeError("this message can never be handled")
+            recorder["handled"].append(body["n"])
+    return FlakyConsumer
 
 
 def test_poison_message_goes_to_dead_letter_queue_and_others_flow(backing, container_factory):
+    # an operator fixes the cause by setting "healed": the poison message then succeeds
+    recorder = {"handled": [], "poison_attempts": [], "healed": False}
     config = service_config(backing, "flaky_probe", DELIVERY_LIMIT=DELIVERY_LIMIT)
     with Connection(backing.amqp_uri) as conn, conn.channel() as channel:
         get_event_exchange("probe_source", {})(channel).declare()
-    container = container_factory(FlakyConsumer, config)
+    container = container_factory(flaky_consumer(recorder), config)
     container.start()
 
     for n in range(6):
         publish(backing.amqp_uri, "probe_source.events", "probe_happened",
                 {"n": n, "poison": n == 2})
 
-    eventually(lambda: sorted(Recorder.handled) == [0, 1, 3, 4, 5], what="good messages handled")
+    eventually(lambda: sorted(recorder["handled"]) == [0, 1, 3, 4, 5], what="good messages handled")
     queue = "evt-probe_source-probe_happened--flaky_probe.handle"
     dead = eventually(lambda: dlq.peek(backing.amqp_uri, queue), what="poison message in the DLQ")
     assert [(m["reason"], m["from_queue"]) for m in dead] == [("delivery_limit", queue)]
     # first delivery + DELIVERY_LIMIT redeliveries, then the broker dead-letters it
-    assert Recorder.poison_attempts == [2] * (DELIVERY_LIMIT + 1)
+    assert recorder["poison_attempts"] == [2] * (DELIVERY_LIMIT + 1)
     assert dlq.peek(backing.amqp_uri, queue) == dead  # peeking leaves it there
 
-    Recorder.healed = True
+    recorder["healed"] = True
     assert dlq.replay(backing.amqp_uri, queue) == 1
-    eventually(lambda: sorted(Recorder.handled) == [0, 1, 2, 3, 4, 5], what="replayed message handled")
+    eventually(lambda: sorted(recorder["handled"]) == [0, 1, 2, 3, 4, 5], what="replayed message handled")
     assert dlq.peek(backing.amqp_uri, queue) == []
 
 

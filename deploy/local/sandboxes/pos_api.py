@@ -22,15 +22,16 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from http import HTTPStatus
 from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from deploy.local.sandboxes.sms_gateway import FaultInjector, JsonHandler, mask_phone, serve_cli
+from deploy.local.sandboxes.http_common import FaultInjector, JsonHandler, serve_cli
+from shared.clock import WIB  # Pos Indonesia timestamps are Jakarta local time
+from shared.masking import mask_phone
 
-WIB = timezone(timedelta(hours=7))  # Pos Indonesia timestamps are Jakarta local time
 PARTY_FIELDS = ("name", "address", "city", "zipCode", "phone")
 ADVANCE_STATUSES = ("IN_TRANSIT", "DELIVERED", "FAILED")
 log = logging.getLogger("sandbox.pos_api")

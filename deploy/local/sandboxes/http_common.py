@@ -1,0 +1,161 @@
+"""HTTP plumbing shared by the local sandboxes (SMS gateway, Pos Indonesia):
+a JSON request handler with a route table, bounded body reading and logs that
+mask phone numbers; a fault injector tests switch over HTTP; and the CLI
+runner that serves until SIGTERM/SIGINT.
+"""
+from __future__ import annotations
+
+import json
+import re
+import logging
+import signal
+import sys
+import threading
+import time
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+from urllib.parse import parse_qs, urlsplit
+
+from shared.masking import mask_text
+
+log = logging.getLogger("sandbox")
+
+MAX_BODY = 64 * 1024
+# Oversized bodies up to this size are read and discarded before answering 413:
+# closing a socket with unread input makes the kernel send RST, and the client
+# would then see "connection reset" instead of our 413.
+_DRAIN_LIMIT = 1024 * 1024
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+class FaultInjector:
+    """Thread-safe "fail the next N calls" / "add latency" switch for tests."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.fail_next, self.status, self.delay_ms = 0, 503, 0
+
+    def configure(self, spec: Any) -> str | None:
+        """Apply a JSON fault spec; return an error text when it is invalid."""
+        if not isinstance(spec, dict):
+            return "body must be a JSON object"
+        limits = {"fail_next": (0, 10**6), "status": (400, 599), "delay_ms": (0, 60_000)}
+        for key, (low, high) in limits.items():
+            value = spec.get(key)
+            # bool is an int subclass; true/false must not sneak in as 1/0.
+            if key in spec and (type(value) is not int or not low <= value <= high):
+                return f"{key} must be an integer in [{low}, {high}]"
+        with self._lock:
+            for key in limits:
+                if key in spec:
+                    setattr(self, key, spec[key])
+        return None
+
+    def take(self) -> int | None:
+        """Apply configured latency; return an HTTP status if this call must fail."""
+        with self._lock:
+            delay, status = self.delay_ms, None
+            if self.fail_next > 0:
+                self.fail_next -= 1
+                status = self.status
+        if delay:
+            time.sleep(delay / 1000)  # outside the lock so other calls are not serialised
+        return status
+
+
+Route = tuple[str, re.Pattern, str]
+
+
+class JsonHandler(BaseHTTPRequestHandler):
+    """Regex-routed JSON handler with a body cap and privacy-preserving logs."""
+
+    server_version = "Sandbox/1.0"
+    timeout = 15  # a stalled client must not pin a worker thread forever
+    routes: list[Route] = []
+    log = log
+
+    def _dispatch(self) -> None:
+        method, url = self.command, urlsplit(self.path)
+        allowed = False
+        for verb, pattern, name in self.routes:
+            match = pattern.fullmatch(url.path)
+            if match and verb == method:
+                try:
+                    getattr(self, name)(parse_qs(url.query), *match.groups())
+                except Exception:  # noqa: BLE001 - a sandbox must answer, not hang up
+                    self.log.exception("unhandled error on %s %s", method, url.path)
+                    self.send_json(500, {"error": "internal sandbox error"})
+                return
+            allowed = allowed or bool(match)
+        self.send_json(405 if allowed else 404, {"error": "method not allowed" if allowed else "not found"})
+
+    do_GET = do_POST = do_DELETE = _dispatch
+
+    def send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def read_body(self) -> bytes | None:
+        """Return the request body, or None after answering 400/413 ourselves."""
+        raw = (self.headers.get("Content-Length") or "0").strip()
+        if not raw.isdigit():
+            self.close_connection = True
+            self.send_json(400, {"error": "invalid Content-Length"})
+            return None
+        length = int(raw)
+        if length > MAX_BODY:
+            self.close_connection = True
+            if length <= _DRAIN_LIMIT:
+                self.rfile.read(length)
+            self.send_json(413, {"error": f"body exceeds {MAX_BODY} bytes"})
+            return None
+        return self.rfile.read(length)
+
+    def read_json(self) -> Any:
+        """Parsed JSON body (``{}`` when empty), or None after answering 400."""
+        body = self.read_body()
+        if body is None:
+            return None
+        try:
+            return json.loads(body) if body.strip() else {}
+        except (ValueError, UnicodeDecodeError):
+            self.send_json(400, {"error": "body is not valid JSON"})
+            return None
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        # The default logs the raw request line, query string (phone filters) included.
+        self.log.info("%s %s -> %s", self.command, urlsplit(self.path).path, code)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        self.log.info("%s", mask_text(format % args))
+
+
+def serve_cli(host: str, port: int, factory: Callable[..., ThreadingHTTPServer], **opts: Any) -> int:
+    """Serve until SIGTERM/SIGINT, announcing the bound URL as the only stdout line."""
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    server = factory(host, port, **opts)
+
+    def stop(signum: int, _frame: Any) -> None:
+        # shutdown() blocks until serve_forever returns, so it cannot run on this thread.
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print(f"LISTENING http://{host}:{server.server_address[1]}", flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+    return 0
+

@@ -56,18 +56,18 @@ class SlotSchema(Schema):
     end = fields.String(required=True)
 
 
-class ApplicationRef(EventSchema):
+class ApplicationRefSchema(EventSchema):
     application_id = fields.String(required=True)
     tracking_code = fields.String(required=True)
     document_type = fields.String(required=True, validate=validate.OneOf(DOCUMENT_TYPES))
 
 
-class ApplicationSubmitted(ApplicationRef):
+class ApplicationSubmittedSchema(ApplicationRefSchema):
     channel = fields.String(required=True)
     kecamatan_code = fields.String(allow_none=True, load_default=None)
 
 
-class ApplicationVerified(ApplicationRef):
+class ApplicationVerifiedSchema(ApplicationRefSchema):
     nik = fields.String(required=True)
     full_name = fields.String(required=True)
     contact = fields.Nested(ContactSchema, required=True)
@@ -76,57 +76,57 @@ class ApplicationVerified(ApplicationRef):
     verified_by = fields.String(required=True)
 
 
-class ApplicationRejected(ApplicationRef):
+class ApplicationRejectedSchema(ApplicationRefSchema):
     reasons = fields.List(fields.String(), required=True)
     contact = fields.Nested(ContactSchema, required=True)
 
 
-class PrintJobRef(ApplicationRef):
+class PrintJobRefSchema(ApplicationRefSchema):
     print_job_id = fields.String(required=True)
 
 
-class PrintJobQueued(PrintJobRef):
+class PrintJobQueuedSchema(PrintJobRefSchema):
     pass
 
 
-class DocumentPrinted(PrintJobRef):
+class DocumentPrintedSchema(PrintJobRefSchema):
     station_id = fields.String(required=True)
 
 
-class PrintJobFailed(PrintJobRef):
+class PrintJobFailedSchema(PrintJobRefSchema):
     station_id = fields.String(required=True)
     reason = fields.String(required=True)
     requeued = fields.Boolean(required=True)
 
 
-class DocumentReadyForPickup(PrintJobRef):
+class DocumentReadyForPickupSchema(PrintJobRefSchema):
     full_name = fields.String(required=True)
     contact = fields.Nested(ContactSchema, required=True)
     slot = fields.Nested(SlotSchema, required=True)
 
 
-class DocumentCollected(PrintJobRef):
+class DocumentCollectedSchema(PrintJobRefSchema):
     collected_by = fields.String(required=True)
 
 
-class ParcelRef(ApplicationRef):
+class ParcelRefSchema(ApplicationRefSchema):
     shipment_id = fields.String(required=True)
     barcode = fields.String(allow_none=True, load_default=None)
 
 
-class ParcelDispatched(ParcelRef):
+class ParcelDispatchedSchema(ParcelRefSchema):
     pass
 
 
-class ParcelDelivered(ParcelRef):
+class ParcelDeliveredSchema(ParcelRefSchema):
     pass
 
 
-class ParcelDeliveryFailed(ParcelRef):
+class ParcelDeliveryFailedSchema(ParcelRefSchema):
     reason = fields.String(required=True)
 
 
-class NotificationOutcome(EventSchema):
+class NotificationOutcomeSchema(EventSchema):
     application_id = fields.String(required=True)
     tracking_code = fields.String(required=True)
     notification_id = fields.String(required=True)
@@ -134,29 +134,29 @@ class NotificationOutcome(EventSchema):
     about = fields.String(required=True)  # the event type the message was about
 
 
-class NotificationSent(NotificationOutcome):
+class NotificationSentSchema(NotificationOutcomeSchema):
     pass
 
 
-class NotificationFailed(NotificationOutcome):
+class NotificationFailedSchema(NotificationOutcomeSchema):
     reason = fields.String(required=True)
 
 
 # event name -> (emitting service, payload schema)
 EVENTS: dict[str, tuple[str, type[EventSchema]]] = {
-    "application_submitted": ("intake", ApplicationSubmitted),
-    "application_verified": ("intake", ApplicationVerified),
-    "application_rejected": ("intake", ApplicationRejected),
-    "print_job_queued": ("printing", PrintJobQueued),
-    "document_printed": ("printing", DocumentPrinted),
-    "print_job_failed": ("printing", PrintJobFailed),
-    "document_ready_for_pickup": ("printing", DocumentReadyForPickup),
-    "document_collected": ("printing", DocumentCollected),
-    "parcel_dispatched": ("courier", ParcelDispatched),
-    "parcel_delivered": ("courier", ParcelDelivered),
-    "parcel_delivery_failed": ("courier", ParcelDeliveryFailed),
-    "notification_sent": ("notification", NotificationSent),
-    "notification_failed": ("notification", NotificationFailed),
+    "application_submitted": ("intake", ApplicationSubmittedSchema),
+    "application_verified": ("intake", ApplicationVerifiedSchema),
+    "application_rejected": ("intake", ApplicationRejectedSchema),
+    "print_job_queued": ("printing", PrintJobQueuedSchema),
+    "document_printed": ("printing", DocumentPrintedSchema),
+    "print_job_failed": ("printing", PrintJobFailedSchema),
+    "document_ready_for_pickup": ("printing", DocumentReadyForPickupSchema),
+    "document_collected": ("printing", DocumentCollectedSchema),
+    "parcel_dispatched": ("courier", ParcelDispatchedSchema),
+    "parcel_delivered": ("courier", ParcelDeliveredSchema),
+    "parcel_delivery_failed": ("courier", ParcelDeliveryFailedSchema),
+    "notification_sent": ("notification", NotificationSentSchema),
+    "notification_failed": ("notification", NotificationFailedSchema),
 }
 
 

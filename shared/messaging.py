@@ -1,20 +1,32 @@
 """The consuming half of the delivery pattern: reliable event handlers.
 
-``reliable_event_handler`` is nameko's ``event_handler`` with three changes:
+``reliable_event_handler`` is nameko's ``event_handler`` with these changes:
 
-* its queue is a quorum queue with ``x-delivery-limit``: a handler that raises
-  returns the message to the broker (``requeue_on_error=True``), and after the
-  limit the broker moves it to the handler's own dead-letter queue
-  (``<queue>.dlq``) where an operator can inspect and replay it. Messages
-  behind a failing one keep flowing (prefetch > 1, workers in parallel).
-* a payload that can never succeed (``PermanentFailure``, or a marshmallow
-  ``ValidationError``: it fails its schema) is dead-lettered at once instead
-  of being retried.
+* **delayed retries.** A handler that raises does not get its message back at
+  once (an outage of a few seconds would burn every attempt in milliseconds):
+  the message is republished, with a publisher confirm, to a wait queue
+  ``<queue>.retry.<ms>ms`` whose messages expire after that delay and
+  dead-letter straight back to the handler's queue; only then is the original
+  acked. The delays grow along the service's ``RETRY_DELAYS`` (seconds); the
+  attempt travels in the ``x-retry-attempt`` header. Plain RabbitMQ, no
+  plugins: each wait queue has one fixed TTL, so nothing waits behind a
+  longer delay. A crash between publish and ack duplicates, never loses
+  (handlers are idempotent).
+* **dead letters.** When the schedule is used up, or at once for a payload
+  that can never succeed (``PermanentFailure``, or a marshmallow
+  ``ValidationError``: it fails its schema), the message is rejected into the
+  handler's own dead-letter queue ``<queue>.dlq`` (``deploy.dlq`` shows and
+  replays it). The handler queue is a quorum queue with ``x-delivery-limit``
+  as well: a message that kills its consumer again and again (no handler
+  code runs to count) is dead-lettered by the broker after that many
+  deliveries.
 * it is acked only after the handler returned, i.e. after its work is durable
   (nameko acks in ``handle_result``).
 
 Idempotency on the event id is the store's job (``BaseStore.consume_once``):
-the broker delivers at least once.
+the broker delivers at least once. Settings come from the service's config,
+read only through ``delivery_limit()`` and ``retry_delays()``, which the
+topology command uses too, so handler and deploy declare queues alike.
 """
 
 from __future__ import annotations
@@ -23,12 +35,17 @@ import logging
 
 from kombu import Connection, Exchange, Queue
 from marshmallow import ValidationError
+from nameko.amqp.publish import Publisher, UndeliverableMessage
+from nameko.constants import PERSISTENT
 from nameko.events import EventHandler
 
 log = logging.getLogger(__name__)
 
 DEAD_LETTER_EXCHANGE = "smartdukcapil.dlx"
 DEFAULT_DELIVERY_LIMIT = 5
+# production: seconds to tens of minutes (about 42 minutes in all)
+DEFAULT_RETRY_DELAYS = (1, 5, 30, 120, 600, 1800)
+ATTEMPT_HEADER = "x-retry-attempt"
 
 
 def delivery_limit(config: dict) -> int:
@@ -36,6 +53,15 @@ def delivery_limit(config: dict) -> int:
     ``DELIVERY_LIMIT``. Read here only, by the handlers and by the topology
     command, so the two always declare a queue alike."""
     return int(config.get("DELIVERY_LIMIT", DEFAULT_DELIVERY_LIMIT))
+
+
+def retry_delays(config: dict) -> tuple[float, ...]:
+    """The service's ``RETRY_DELAYS``: seconds to wait before each retry, as a
+    YAML list or a comma-separated string."""
+    value = config.get("RETRY_DELAYS", DEFAULT_RETRY_DELAYS)
+    if isinstance(value, str):
+        value = [part for part in value.split(",") if part.strip()]
+    return tuple(float(delay) for delay in value)
 
 
 class PermanentFailure(Exception):
@@ -75,11 +101,37 @@ def dead_letter_queue(name: str) -> Queue:
     )
 
 
-def declare_consumer(connection: Connection, queue: Queue) -> None:
-    """Declare a consumer queue, its dead-letter queue and their bindings."""
+def wait_queue_name(name: str, delay: float) -> str:
+    return f"{name}.retry.{int(delay * 1000)}ms"
+
+
+def wait_queue(name: str, delay: float) -> Queue:
+    """Holds a message ``delay`` seconds, then dead-letters it back to ``name``
+    (through the default exchange). At-least-once dead-lettering: the broker
+    keeps the message until the handler queue has confirmed it."""
+    return Queue(
+        wait_queue_name(name, delay),
+        durable=True,
+        auto_delete=False,
+        queue_arguments={
+            "x-queue-type": "quorum",
+            "x-message-ttl": int(delay * 1000),
+            "x-dead-letter-exchange": "",
+            "x-dead-letter-routing-key": name,
+            "x-dead-letter-strategy": "at-least-once",
+            "x-overflow": "reject-publish",
+        },
+    )
+
+
+def declare_consumer(connection: Connection, queue: Queue, delays=()) -> None:
+    """Declare a consumer queue, its dead-letter queue, its wait queues and
+    their bindings."""
     with connection.channel() as channel:
         queue.exchange.declare(channel=channel)
         dead_letter_queue(queue.name)(channel).declare()
+        for delay in sorted(set(delays)):
+            wait_queue(queue.name, delay)(channel).declare()
         queue(channel).declare()
 
 
@@ -90,19 +142,49 @@ class ReliableEventHandler(EventHandler):
 
     def setup(self):
         super().setup()
+        config = self.container.config
+        self.delays = retry_delays(config)
         self.queue = consumer_queue(
             handler_queue_name(self.source_service, self.event_type,
                                self.container.service_name, self.method_name),
-            self.queue.exchange, self.event_type, delivery_limit(self.container.config))
-        with Connection(self.container.config["AMQP_URI"]) as connection:
-            declare_consumer(connection, self.queue)
+            self.queue.exchange, self.event_type, delivery_limit(config))
+        with Connection(config["AMQP_URI"]) as connection:
+            declare_consumer(connection, self.queue, self.delays)
+        self.retry_publisher = Publisher(config["AMQP_URI"], use_confirms=True,
+                                         delivery_mode=PERSISTENT, mandatory=True)
 
     def handle_message_processed(self, message, result=None, exc_info=None):
-        if exc_info is not None and issubclass(exc_info[0], (PermanentFailure, ValidationError)):
-            log.error("dead-lettering message on %s: %s", self.queue.name, exc_info[1])
+        if exc_info is None:
+            return super().handle_message_processed(message, result, exc_info)
+        error = exc_info[1]
+        attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 0))
+        if isinstance(error, (PermanentFailure, ValidationError)):
+            log.error("dead-lettering a message on %s: it can never succeed (%s)",
+                      self.queue.name, type(error).__name__)
             message.reject(requeue=False)
-            return
-        super().handle_message_processed(message, result, exc_info)
+        elif attempt >= len(self.delays):
+            log.error("dead-lettering a message on %s after %d attempts (last: %s)",
+                      self.queue.name, attempt + 1, type(error).__name__)
+            message.reject(requeue=False)
+        else:
+            self.retry_later(message, attempt)
+
+    def retry_later(self, message, attempt: int) -> None:
+        delay = self.delays[attempt]
+        headers = {**(message.headers or {}), ATTEMPT_HEADER: attempt + 1}
+        try:
+            self.retry_publisher.publish(
+                message.body, exchange="", routing_key=wait_queue_name(self.queue.name, delay),
+                headers=headers, content_type=message.content_type,
+                content_encoding=message.content_encoding)
+        except (UndeliverableMessage, OSError) as exc:
+            # no wait queue (or no broker): hand the message back instead
+            log.error("could not schedule a retry on %s (%s): requeueing now",
+                      self.queue.name, type(exc).__name__)
+            return super().handle_message_processed(message, None, (type(exc), exc, None))
+        log.warning("retrying a message on %s in %ss (attempt %d of %d)", self.queue.name,
+                    delay, attempt + 2, len(self.delays) + 1)
+        self.queue_consumer.ack_message(message)
 
 
 reliable_event_handler = ReliableEventHandler.decorator

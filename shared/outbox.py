@@ -10,6 +10,13 @@ delivery is at-least-once and consumers deduplicate on ``event_id``.
 
 Several instances of one service may run: rows are claimed with a lease, so
 normally each row is published by one relay only.
+
+Publishing is mandatory: an event no queue is bound for comes back from the
+broker instead of vanishing. Such a row is kept, marked ``unroutable_at`` and
+reported (an error log naming the event type and id), and tried again after
+``UNROUTABLE_RETRY_SECONDS``; the rows behind it flow on. Each service's
+exchange has an archive queue bound to all its events (``deploy/topology.py``)
+so an event type nobody consumes yet still routes.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ import time
 import uuid
 
 from eventlet.queue import Empty, LightQueue
-from nameko.amqp.publish import Publisher
+from nameko.amqp.publish import Publisher, UndeliverableMessage
 from nameko.constants import PERSISTENT
 from nameko.events import get_event_exchange
 
@@ -29,6 +36,7 @@ from .clock import utcnow
 log = logging.getLogger(__name__)
 
 CLAIM_SECONDS = 30
+UNROUTABLE_RETRY_SECONDS = 60
 
 
 def outbox_row(event_type: str, event: dict) -> dict:
@@ -42,7 +50,7 @@ class OutboxRelay:
         self.collection = collection
         self.exchange = get_event_exchange(service_name, config)
         self.publisher = Publisher(amqp_uri, use_confirms=True, delivery_mode=PERSISTENT,
-                                   serializer="json")
+                                   serializer="json", mandatory=True)
         self.batch_size = batch_size
         self.idle_seconds = idle_seconds
         self._wake = LightQueue(maxsize=1)
@@ -52,6 +60,7 @@ class OutboxRelay:
 
     def ensure_indexes(self) -> None:
         self.collection.create_index([("claimed_until", 1), ("created_at", 1)])
+        self.collection.create_index([("claimed_by", 1)])
 
     def start(self, spawn_managed_thread) -> None:
         """Run in the container's managed thread: nameko kills it with the
@@ -111,11 +120,24 @@ class OutboxRelay:
         done = []
         try:
             for row in rows:
-                self.publisher.publish(row["payload"], exchange=self.exchange,
-                                       routing_key=row["event_type"],
-                                       headers={"event_id": row["_id"]})
+                try:
+                    self.publisher.publish(row["payload"], exchange=self.exchange,
+                                           routing_key=row["event_type"],
+                                           headers={"event_id": row["_id"]})
+                except UndeliverableMessage:
+                    self._keep_unroutable(row)
+                    continue
                 done.append(row["_id"])
         finally:
             if done:
                 self.collection.delete_many({"_id": {"$in": done}})
         return len(done)
+
+    def _keep_unroutable(self, row: dict) -> None:
+        log.error("event %s %s is unroutable on %s (no queue bound): kept in the outbox, "
+                  "retried in %ss", row["event_type"], row["_id"], self.exchange.name,
+                  UNROUTABLE_RETRY_SECONDS)
+        now = utcnow()
+        self.collection.update_one({"_id": row["_id"]}, {
+            "$set": {"unroutable_at": now,
+                     "claimed_until": now + datetime.timedelta(seconds=UNROUTABLE_RETRY_SECONDS)}})

@@ -10,10 +10,8 @@ Nothing here skips: if the broker or database cannot be had, the tests error.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import uuid
-from pathlib import Path
 
 import pytest
 from pymongo import MongoClient

@@ -11,17 +11,15 @@ Listens to printing, courier and notification events to keep the timeline.
 
 from __future__ import annotations
 
-import datetime
-import json
 import logging
-from zoneinfo import ZoneInfo
 
 from shared.auth import BearerTokens
+from shared.clock import today_wib
+from shared.events import load_event
 from shared.http import HealthCheck, api, json_response, read_json, request_language
+from shared.masking import mask_identity
 from shared.messaging import reliable_event_handler
 from shared.mongo import StoreWithOutbox
-from shared.events import load_event
-from shared.masking import mask_identity
 
 from .domain import new_application, public_view
 from .rules import validate_application
@@ -29,7 +27,6 @@ from .schemas import ApplicationRequestSchema, RejectSchema, StatusLookupSchema
 from .store import ApplicationStore
 
 log = logging.getLogger(__name__)
-WIB = ZoneInfo("Asia/Jakarta")
 
 
 def accepted_body(application: dict) -> dict:
@@ -53,7 +50,7 @@ class IntakeService(HealthCheck):
         -> 202 {"application_id": "...", "tracking_code": "SDK7KQ2M9XA", "status": "submitted"}
         """
         body = read_json(request, ApplicationRequestSchema())
-        details = validate_application(body, datetime.datetime.now(WIB).date())
+        details = validate_application(body, today_wib())
         application = self.store.submit(
             new_application(body, details, request.headers.get("Idempotency-Key")))
         log.info("application %s submitted for NIK %s", application["tracking_code"],
@@ -80,7 +77,6 @@ class IntakeService(HealthCheck):
         body = read_json(request, RejectSchema())
         application = self.store.reject(application_id, operator, body["reasons"])
         return json_response(200, accepted_body(application))
-
 
     def _record(self, event_type: str, body: dict):
         event = load_event(event_type, body)

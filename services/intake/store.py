@@ -1,17 +1,24 @@
-"""Intake's store: applications and their timelines (database ``intake``)."""
+"""Intake's store: applications and their timelines (database ``intake``).
+
+It loads, saves and emits; what an action or a downstream event does to an
+application is decided in ``domain``.
+"""
 
 from __future__ import annotations
+
+from typing import Callable
 
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
-from shared.store import BaseStore
+from shared.store import BaseStore, duplicate_fields
 
-from shared.clock import utcnow
+from . import domain
+from .exceptions import ActiveApplicationExists, ApplicationNotFound
 
-from .domain import FINAL_STATUSES, STATUSES, step_from_event, timeline_entry
-from .exceptions import (ActiveApplicationExists, ApplicationNotFound, IdempotencyKeyReused,
-                         WrongStatus)
+# the unique indexes a submission can run into, by their indexed fields
+ONE_ACTIVE_PER_NIK = ("applicant.nik", "document_type")
+IDEMPOTENCY_KEY = ("idempotency_key",)
 
 
 class ApplicationStore(BaseStore):
@@ -20,10 +27,10 @@ class ApplicationStore(BaseStore):
         apps = db.applications
         apps.create_index([("tracking_code", ASCENDING)], unique=True)
         # one application in progress per NIK and document type
-        apps.create_index([("applicant.nik", ASCENDING), ("document_type", ASCENDING)],
+        apps.create_index([(field, ASCENDING) for field in ONE_ACTIVE_PER_NIK],
                           unique=True, name="one_active_per_nik",
                           partialFilterExpression={"active": True})
-        apps.create_index([("idempotency_key", ASCENDING)], unique=True,
+        apps.create_index([(field, ASCENDING) for field in IDEMPOTENCY_KEY], unique=True,
                           partialFilterExpression={"idempotency_key": {"$exists": True}})
         super().ensure_indexes(db)
 
@@ -39,28 +46,23 @@ class ApplicationStore(BaseStore):
 
         def work(session):
             self.db.applications.insert_one(application, session=session)
-            self.emit(session, "application_submitted",
-                      application_id=application["_id"],
-                      tracking_code=application["tracking_code"],
-                      document_type=application["document_type"],
-                      channel=application["channel"],
-                      kecamatan_code=application["applicant"]["nik"][:6])
+            self.emit(session, "application_submitted", **domain.submitted_event(application))
             return application
 
         try:
             return self.run_transaction(work)
         except DuplicateKeyError as exc:
-            if key and "idempotency_key" in str(exc):  # a concurrent retry won the race
+            refused_by = duplicate_fields(exc)
+            if key and refused_by == set(IDEMPOTENCY_KEY):  # a concurrent retry won the race
                 return self._by_idempotency_key(key, application)
-            if "one_active_per_nik" in str(exc):
-                raise ActiveApplicationExists()
+            if refused_by == set(ONE_ACTIVE_PER_NIK):
+                # ``from None``: the driver's error names the NIK
+                raise ActiveApplicationExists() from None
             raise
 
     def _by_idempotency_key(self, key: str, application: dict) -> dict | None:
         earlier = self.db.applications.find_one({"idempotency_key": key})
-        if earlier is not None and earlier["applicant"]["nik"] != application["applicant"]["nik"]:
-            raise IdempotencyKeyReused()
-        return earlier
+        return None if earlier is None else domain.earlier_answer(earlier, application)
 
     def get(self, application_id: str) -> dict:
         application = self.db.applications.find_one({"_id": application_id})
@@ -77,62 +79,46 @@ class ApplicationStore(BaseStore):
         return application
 
     def verify(self, application_id: str, operator: str) -> dict:
-        def work(session):
-            application = self._transition(session, application_id, "submitted", "verified",
-                                           {"by": operator})
-            self.emit(session, "application_verified",
-                      application_id=application["_id"],
-                      tracking_code=application["tracking_code"],
-                      document_type=application["document_type"],
-                      nik=application["applicant"]["nik"],
-                      full_name=application["applicant"]["full_name"],
-                      contact=application["contact"],
-                      delivery_method=application["delivery"]["method"],
-                      delivery_address=application["delivery"].get("address"),
-                      verified_by=operator)
-            return application
-        return self.run_transaction(work)
+        return self._act(application_id, lambda app: domain.verify(app, operator))
 
     def reject(self, application_id: str, operator: str, reasons: list[str]) -> dict:
-        def work(session):
-            application = self._transition(session, application_id, "submitted", "rejected",
-                                           {"by": operator, "reasons": reasons})
-            self.emit(session, "application_rejected",
-                      application_id=application["_id"],
-                      tracking_code=application["tracking_code"],
-                      document_type=application["document_type"],
-                      reasons=reasons, contact=application["contact"])
-            return application
-        return self.run_transaction(work)
+        return self._act(application_id, lambda app: domain.reject(app, operator, reasons))
 
-    def _transition(self, session, application_id, from_status, to_status, detail) -> dict:
-        application = self.db.applications.find_one({"_id": application_id}, session=session)
-        if application is None:
-            raise ApplicationNotFound()
-        if application["status"] != from_status:
-            raise WrongStatus(application["status"])
-        update = {"$set": {"status": to_status, "status_rank": STATUSES[to_status][0],
-                           "active": to_status not in FINAL_STATUSES},
-                  "$push": {"timeline": timeline_entry(to_status, utcnow(), detail)}}
-        self.db.applications.update_one({"_id": application_id, "status": from_status},
-                                        update, session=session)
-        application.update(status=to_status)
-        return application
+    def _act(self, application_id: str,
+             decide: Callable[[dict], domain.Transition]) -> dict:
+        """Read the application, let the domain decide, write the move and its events."""
+        def work(session):
+            application = self.db.applications.find_one({"_id": application_id},
+                                                        session=session)
+            if application is None:
+                raise ApplicationNotFound()
+            move = decide(application)
+            self.db.applications.update_one(
+                {"_id": application_id, "status": move.from_status},
+                {"$set": move.fields, "$push": {"timeline": move.step}}, session=session)
+            for event_type, payload in move.events:
+                self.emit(session, event_type, **payload)
+            return {**application, **move.fields}
+        return self.run_transaction(work)
 
     def record_step(self, event_type: str, event: dict) -> bool:
         """Add a downstream event to the timeline, once per event id.
 
         Two single-document writes, each idempotent, in an order that survives
-        a crash between them: advance the status (only forward), then append
-        the step guarded by the event id.
+        a crash between them: advance the status (if the domain says so), then
+        append the step guarded by the event id.
         """
-        step = step_from_event(event_type, event)
-        rank = STATUSES[step["status"]][0]
-        if rank:
+        step = domain.step_from_event(event_type, event)
+        application = self.db.applications.find_one({"_id": event["application_id"]},
+                                                    {"status_rank": 1})
+        if application is None:
+            return False
+        fields = domain.advance(application["status_rank"], step)
+        if fields:
+            # the rank guard keeps a step recorded since the read from being undone
             self.db.applications.update_one(
-                {"_id": event["application_id"], "status_rank": {"$lt": rank}},
-                {"$set": {"status": step["status"], "status_rank": rank,
-                          "active": step["status"] not in FINAL_STATUSES}})
+                {"_id": event["application_id"], "status_rank": {"$lt": fields["status_rank"]}},
+                {"$set": fields})
         result = self.db.applications.update_one(
             {"_id": event["application_id"], "seen_events": {"$ne": event["event_id"]}},
             {"$push": {"timeline": step, "seen_events": event["event_id"]}})

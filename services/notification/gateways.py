@@ -14,9 +14,7 @@ from email.message import EmailMessage
 import requests
 from nameko.extensions import DependencyProvider
 
-
-class DeliveryFailed(Exception):
-    pass
+from .exceptions import DeliveryFailed
 
 
 class SmsClient:

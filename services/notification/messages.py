@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime
 
+from babel.dates import format_date
+
 DOCUMENT_NAMES = {
     "ktp_el": ("KTP-el", "KTP-el (ID card)"),
     "akta_kelahiran": ("Akta Kelahiran", "birth certificate"),
@@ -15,19 +17,13 @@ DOCUMENT_NAMES = {
     "skpwni": ("SKPWNI", "SKPWNI (moving certificate)"),
     "kia": ("KIA", "KIA (child ID card)"),
 }
-DAYS_ID = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
-DAYS_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August",
-             "September", "October", "November", "December")
-MONTHS_ID = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus",
-             "September", "Oktober", "November", "Desember")
 
 
 def slot_day(slot: dict, lang: str) -> str:
+    """``"Senin, 30 November 2026"`` / ``"Monday, 30 November 2026"``."""
     day = datetime.date.fromisoformat(slot["date"])
-    # own name tables: strftime would follow the process locale
-    days, months = (DAYS_EN, MONTHS_EN) if lang == "en" else (DAYS_ID, MONTHS_ID)
-    return f"{days[day.weekday()]}, {day.day} {months[day.month - 1]} {day.year}"
+    # CLDR names from Babel: strftime would follow the process locale
+    return format_date(day, format="EEEE, d MMMM y", locale="en" if lang == "en" else "id")
 
 
 def pickup_sms(event: dict) -> str:

@@ -1,9 +1,10 @@
 """Notification's store: one message per (event, channel) and its delivery log.
 
-The message id is ``<event_id>:<channel>``: a redelivered event finds the
-message already sent and sends nothing, which makes delivery exactly once
-per channel as far as our side can tell (the gateway also gets the id as an
-idempotency reference).
+The message id comes from the domain (``<event_id>:<channel>``): a redelivered
+event finds its message already sent and sends nothing, which makes delivery
+exactly once per channel as far as our side can tell (the gateway also gets
+the id as an idempotency reference). Which messages to send, and when to
+retry, is ``domain.py``'s; this module only loads, saves and emits.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from pymongo.errors import DuplicateKeyError
 from shared.clock import utcnow
 from shared.store import BaseStore
 
+from .domain import OutgoingMessage
+
 
 class NotificationStore(BaseStore):
     @classmethod
@@ -21,33 +24,35 @@ class NotificationStore(BaseStore):
         db.messages.create_index([("application_id", ASCENDING)])
         super().ensure_indexes(db)
 
-    def open_message(self, event: dict, about: str, channel: str, address: str) -> dict:
-        message = {"_id": f"{event['event_id']}:{channel}", "about": about,
-                   "application_id": event["application_id"],
-                   "tracking_code": event["tracking_code"], "channel": channel,
-                   "address": address, "status": "pending", "attempts": [],
-                   "created_at": utcnow()}
+    def open_message(self, message: OutgoingMessage) -> str:
+        """Record the message unless an earlier delivery did; return its status."""
         try:
-            self.db.messages.insert_one(message)
+            self.db.messages.insert_one({
+                "_id": message.message_id, "about": message.about,
+                "application_id": message.application_id,
+                "tracking_code": message.tracking_code, "channel": message.channel,
+                "address": message.address, "status": "pending", "attempts": [],
+                "created_at": utcnow()})
         except DuplicateKeyError:
-            message = self.db.messages.find_one({"_id": message["_id"]})
-        return message
+            return self.db.messages.find_one({"_id": message.message_id}, {"status": 1})["status"]
+        return "pending"
 
     def record_failure(self, message_id: str, reason: str) -> None:
         self.db.messages.update_one({"_id": message_id}, {"$push": {"attempts": {
             "at": utcnow(), "ok": False, "reason": reason}}})
 
-    def record_sent(self, message: dict, provider_ref: str) -> None:
+    def record_sent(self, message: OutgoingMessage, provider_ref: str) -> None:
         """Mark sent and emit ``notification_sent`` in one transaction."""
         def work(session):
             updated = self.db.messages.update_one(
-                {"_id": message["_id"], "status": "pending"},
+                {"_id": message.message_id, "status": "pending"},
                 {"$set": {"status": "sent", "sent_at": utcnow(), "provider_ref": provider_ref},
                  "$push": {"attempts": {"at": utcnow(), "ok": True}}}, session=session)
             if updated.modified_count:
-                self.emit(session, "notification_sent", application_id=message["application_id"],
-                          tracking_code=message["tracking_code"], notification_id=message["_id"],
-                          channel=message["channel"], about=message["about"])
+                self.emit(session, "notification_sent", application_id=message.application_id,
+                          tracking_code=message.tracking_code,
+                          notification_id=message.message_id, channel=message.channel,
+                          about=message.about)
         self.run_transaction(work)
 
     def delivery_log(self, application_id: str) -> list[dict]:

@@ -79,4 +79,4 @@ class PrintingService(HealthCheck):
         station = self.stations.authenticate(request)
         body = read_json(request, FailedSchema())
         job = self.store.mark_failed(job_id, station, body["lease_token"], body["reason"])
-        return json_response(200, {"print_job_id": job["_id"], "status": "queued"})
+        return json_response(200, {"print_job_id": job["_id"], "status": job["status"]})

@@ -4,12 +4,18 @@ Plain Python. A document printed today is ready from the next working day
 (Kecamatan requests are collected "the next day"); each place has hourly
 windows with a capacity. Weekends are closed; Indonesian public holidays are
 a later addition (roadmap: pickup slots with holidays).
+
+The seats already taken are counted by the caller (the store keeps one
+counter per window key); ``choose_window`` only reads them.
 """
 
 from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from typing import Callable
+
+from .exceptions import NoSlotAvailable
 
 MAX_DAYS_AHEAD = 20
 
@@ -47,3 +53,17 @@ def window_key(place: PickupPlace, day: datetime.date, start: str) -> str:
 def slot_payload(place: PickupPlace, day: datetime.date, start: str, end: str) -> dict:
     return {"place": place.name, "address": place.address, "date": day.isoformat(),
             "start": start, "end": end}
+
+
+def choose_window(place: PickupPlace, printed_on: datetime.date, taken: Callable[[str], int],
+                  holidays: frozenset = frozenset()) -> tuple[str, dict]:
+    """The first window with a seat left: its counter key and the slot to announce.
+
+    ``taken(key)`` is how many documents a window already holds; it is asked
+    window by window, in order, so the search stops at the first free one.
+    """
+    for day, start, end in candidate_windows(place, printed_on, holidays):
+        key = window_key(place, day, start)
+        if taken(key) < place.capacity:
+            return key, slot_payload(place, day, start, end)
+    raise NoSlotAvailable()

@@ -1,26 +1,25 @@
-"""Printing's store: print jobs, station leases and pickup slots (database ``printing``)."""
+"""Printing's store: print jobs, station leases and pickup slots (database ``printing``).
+
+Each method loads, asks ``domain`` (and ``slots``) what follows, and writes
+the answer with its events in one transaction.
+"""
 
 from __future__ import annotations
 
 import datetime
-import secrets
-import uuid
-from zoneinfo import ZoneInfo
 
 from pymongo import ASCENDING, ReturnDocument
 
-from shared.store import BaseStore
 from shared.clock import utcnow
+from shared.store import BaseStore
 
-from .exceptions import JobNotFound, LeaseLost, NoSlotAvailable
-from .slots import PickupPlace, candidate_windows, slot_payload, window_key
-
-WIB = ZoneInfo("Asia/Jakarta")
+from .domain import Event, check_report, new_job, new_lease, print_outcome, requeue_after_failure
+from .slots import PickupPlace, choose_window
 
 
-def job_ref(job: dict) -> dict:
-    return {"application_id": job["application_id"], "tracking_code": job["tracking_code"],
-            "document_type": job["document_type"], "print_job_id": job["_id"]}
+def claimable_query(now: datetime.datetime) -> dict:
+    """``domain.is_claimable`` in MongoDB's words; change the two together."""
+    return {"$or": [{"status": "queued"}, {"status": "leased", "lease_until": {"$lt": now}}]}
 
 
 class PrintStore(BaseStore):
@@ -33,89 +32,59 @@ class PrintStore(BaseStore):
     def queue_job(self, event: dict):
         """Create the print job for a verified application, once per event."""
         def work(session):
-            job = {
-                "_id": uuid.uuid4().hex,
-                "application_id": event["application_id"],
-                "tracking_code": event["tracking_code"],
-                "document_type": event["document_type"],
-                "nik": event["nik"],
-                "full_name": event["full_name"],
-                "contact": event["contact"],
-                "delivery_method": event["delivery_method"],
-                "delivery_address": event["delivery_address"],
-                "status": "queued",
-                "attempts": 0,
-                "queued_at": utcnow(),
-                "lease_until": None,
-            }
+            job, events = new_job(event, utcnow())
             self.db.print_jobs.insert_one(job, session=session)
-            self.emit(session, "print_job_queued", **job_ref(job))
+            self._emit_all(session, events)
             return job
         return self.consume_once(event, "queue_job", work)
 
     def claim_next(self, station_id: str, lease: datetime.timedelta) -> dict | None:
-        """Lease the oldest waiting job (or one whose lease expired) to a station."""
+        """Lease the oldest claimable job to a station, in one atomic update."""
         now = utcnow()
         return self.db.print_jobs.find_one_and_update(
-            {"$or": [{"status": "queued"}, {"status": "leased", "lease_until": {"$lt": now}}]},
-            {"$set": {"status": "leased", "station_id": station_id,
-                      "lease_token": secrets.token_urlsafe(16), "lease_until": now + lease},
-             "$inc": {"attempts": 1}},
+            claimable_query(now),
+            {"$set": new_lease(station_id, now, lease), "$inc": {"attempts": 1}},
             sort=[("queued_at", ASCENDING)], return_document=ReturnDocument.AFTER)
 
     def mark_printed(self, job_id: str, station_id: str, lease_token: str,
                      place: PickupPlace) -> dict:
-        """Record a printed document, give it a pickup slot, emit both facts.
-
-        Repeating the call with the same lease is answered with the same slot.
-        """
+        """Record a printed document, give it a pickup slot, emit both facts."""
         def work(session):
-            job = self._leased_job(session, job_id, station_id, lease_token)
-            if job["status"] == "printed":
-                return job
-            now = utcnow()
-            update = {"status": "printed", "printed_at": now, "lease_until": None}
-            self.emit(session, "document_printed", station_id=station_id, **job_ref(job))
-            if job["delivery_method"] == "pickup":
-                update["slot"] = self._reserve_slot(session, place, now.astimezone(WIB).date())
-                self.emit(session, "document_ready_for_pickup", full_name=job["full_name"],
-                          contact=job["contact"], slot=update["slot"], **job_ref(job))
-            self.db.print_jobs.update_one({"_id": job_id}, {"$set": update}, session=session)
-            job.update(update)
-            return job
+            job = check_report(self._find(session, job_id), station_id, lease_token)
+            update, events = print_outcome(
+                job, utcnow(), lambda printed_on: self._reserve_slot(session, place, printed_on))
+            return self._save(session, job, update, events)
         return self.run_transaction(work)
 
     def mark_failed(self, job_id: str, station_id: str, lease_token: str, reason: str) -> dict:
         """A station could not print: back to the queue for any station."""
         def work(session):
-            job = self._leased_job(session, job_id, station_id, lease_token)
-            if job["status"] != "leased":
-                raise LeaseLost()
-            self.db.print_jobs.update_one(
-                {"_id": job_id}, {"$set": {"status": "queued", "lease_until": None,
-                                           "lease_token": None, "last_failure": reason}},
-                session=session)
-            self.emit(session, "print_job_failed", station_id=station_id, reason=reason,
-                      requeued=True, **job_ref(job))
-            return job
+            job = check_report(self._find(session, job_id), station_id, lease_token)
+            update, events = requeue_after_failure(job, reason)
+            return self._save(session, job, update, events)
         return self.run_transaction(work)
 
-    def _leased_job(self, session, job_id, station_id, lease_token) -> dict:
-        job = self.db.print_jobs.find_one({"_id": job_id}, session=session)
-        if job is None:
-            raise JobNotFound()
-        if job.get("station_id") != station_id or job.get("lease_token") != lease_token:
-            raise LeaseLost()
-        return job
+    def _find(self, session, job_id: str) -> dict | None:
+        return self.db.print_jobs.find_one({"_id": job_id}, session=session)
+
+    def _save(self, session, job: dict, update: dict, events: list[Event]) -> dict:
+        if update:
+            self.db.print_jobs.update_one({"_id": job["_id"]}, {"$set": update}, session=session)
+        self._emit_all(session, events)
+        return {**job, **update}
+
+    def _emit_all(self, session, events: list[Event]) -> None:
+        for event in events:
+            self.emit(session, event.type, **event.payload)
 
     def _reserve_slot(self, session, place: PickupPlace, printed_on: datetime.date) -> dict:
         # counters are read and incremented in the same snapshot transaction:
         # two stations filling the last seat conflict, and one retries
-        for day, start, end in candidate_windows(place, printed_on):
-            key = window_key(place, day, start)
+        def taken(key: str) -> int:
             counter = self.db.pickup_slots.find_one({"_id": key}, session=session)
-            if (counter or {}).get("count", 0) < place.capacity:
-                self.db.pickup_slots.update_one({"_id": key}, {"$inc": {"count": 1}},
-                                                upsert=True, session=session)
-                return slot_payload(place, day, start, end)
-        raise NoSlotAvailable()
+            return (counter or {}).get("count", 0)
+
+        key, slot = choose_window(place, printed_on, taken)
+        self.db.pickup_slots.update_one({"_id": key}, {"$inc": {"count": 1}},
+                                        upsert=True, session=session)
+        return slot

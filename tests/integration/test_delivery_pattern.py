@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 from kombu import Connection
@@ -22,31 +23,38 @@ from shared.messaging import reliable_event_handler
 from deploy import dlq
 from tests.helpers import BrokerProbe, eventually, publish, random_nik, service_config
 
-DELIVERY_LIMIT = 3
+RETRY_DELAYS = (0.2, 0.4, 0.8)
 
 
-def flaky_consumer(recorder: dict):
-    """A service whose handler fails on the poison message until ``healed``."""
+def flaky_consumer(recorder: dict, fail_times: int | None = None):
+    """A service whose handler fails on the poison message until ``healed``
+    (or, with ``fail_times``, that many times)."""
     class FlakyConsumer:
         name = "flaky_probe"
 
         @reliable_event_handler("probe_source", "probe_happened")
         def handle(self, body):
             if body.get("poison") and not recorder["healed"]:
-                recorder["poison_attempts"].append(body["n"])
-                raise RuntimeError("this message can never be handled")
+                recorder["poison_attempts"].append((body["n"], time.monotonic()))
+                if fail_times is None or len(recorder["poison_attempts"]) <= fail_times:
+                    raise RuntimeError("this message cannot be handled now")
             recorder["handled"].append(body["n"])
     return FlakyConsumer
+
+
+def flaky_service(backing, container_factory, recorder, database, **kwargs):
+    config = service_config(backing, database, RETRY_DELAYS=",".join(map(str, RETRY_DELAYS)))
+    with Connection(backing.amqp_uri) as conn, conn.channel() as channel:
+        get_event_exchange("probe_source", {})(channel).declare()
+    container = container_factory(flaky_consumer(recorder, **kwargs), config)
+    container.start()
+    return container
 
 
 def test_poison_message_goes_to_dead_letter_queue_and_others_flow(backing, container_factory):
     # an operator fixes the cause by setting "healed": the poison message then succeeds
     recorder = {"handled": [], "poison_attempts": [], "healed": False}
-    config = service_config(backing, "flaky_probe", DELIVERY_LIMIT=DELIVERY_LIMIT)
-    with Connection(backing.amqp_uri) as conn, conn.channel() as channel:
-        get_event_exchange("probe_source", {})(channel).declare()
-    container = container_factory(flaky_consumer(recorder), config)
-    container.start()
+    flaky_service(backing, container_factory, recorder, "flaky_probe")
 
     for n in range(6):
         publish(backing.amqp_uri, "probe_source.events", "probe_happened",
@@ -55,14 +63,32 @@ def test_poison_message_goes_to_dead_letter_queue_and_others_flow(backing, conta
     eventually(lambda: sorted(recorder["handled"]) == [0, 1, 3, 4, 5], what="good messages handled")
     queue = "evt-probe_source-probe_happened--flaky_probe.handle"
     dead = eventually(lambda: dlq.peek(backing.amqp_uri, queue), what="poison message in the DLQ")
-    assert [(m["reason"], m["from_queue"]) for m in dead] == [("delivery_limit", queue)]
-    # first delivery + DELIVERY_LIMIT redeliveries, then the broker dead-letters it
-    assert recorder["poison_attempts"] == [2] * (DELIVERY_LIMIT + 1)
+    assert [(m["reason"], m["from_queue"]) for m in dead] == [("rejected", queue)]
+    # the first delivery + one retry per delay in the schedule, then the DLQ
+    assert [n for n, _ in recorder["poison_attempts"]] == [2] * (len(RETRY_DELAYS) + 1)
     assert dlq.peek(backing.amqp_uri, queue) == dead  # peeking leaves it there
 
     recorder["healed"] = True
     assert dlq.replay(backing.amqp_uri, queue) == 1
     eventually(lambda: sorted(recorder["handled"]) == [0, 1, 2, 3, 4, 5], what="replayed message handled")
+    assert dlq.peek(backing.amqp_uri, queue) == []
+
+
+def test_failures_are_retried_after_growing_delays_without_dead_lettering(
+        backing, container_factory):
+    recorder = {"handled": [], "poison_attempts": [], "healed": False}
+    flaky_service(backing, container_factory, recorder, "flaky_probe", fail_times=3)
+    for n in range(3):
+        publish(backing.amqp_uri, "probe_source.events", "probe_happened",
+                {"n": n, "poison": n == 1})
+
+    eventually(lambda: sorted(recorder["handled"]) == [0, 1, 2], what="all handled")
+    times = [at for _, at in recorder["poison_attempts"]]
+    gaps = [later - earlier for earlier, later in zip(times, times[1:])]
+    # each retry waited at least its delay, and the waits grew
+    assert len(gaps) == 3 and all(gap >= delay * 0.9 for gap, delay in zip(gaps, RETRY_DELAYS))
+    assert gaps == sorted(gaps), gaps
+    queue = "evt-probe_source-probe_happened--flaky_probe.handle"
     assert dlq.peek(backing.amqp_uri, queue) == []
 
 

@@ -12,6 +12,7 @@ from services.intake.domain import (
     EVENT_STATUS,
     STATUSES,
     TRACKING_ALPHABET,
+    Status,
     new_application,
     public_view,
     step_from_event,
@@ -65,6 +66,19 @@ def test_idempotency_key_only_when_given(key):
     app = new_application(loaded_request(), DETAILS, key)
     assert app.get("idempotency_key") == (key or None)
     assert ("idempotency_key" in app) == bool(key)
+
+
+def test_status_labels_by_language():
+    status = STATUSES["ready_for_pickup"]
+    assert status == Status(50, "Siap diambil", "Ready for collection")
+    assert (status.label("id"), status.label("en"), status.label("fr")) == (
+        "Siap diambil", "Ready for collection", "Siap diambil")
+
+
+def test_final_statuses_are_the_ends_of_the_road():
+    assert {name for name, status in STATUSES.items() if status.final} == {
+        "rejected", "collected", "delivered"}
+    assert not any(status.final for status in STATUSES.values() if status.rank == 0)
 
 
 def test_event_status_mapping_is_consistent():

@@ -50,6 +50,14 @@ def test_slot_day_indonesian(date, text):
     assert slot_day({"date": date}, "id") == text
 
 
+@pytest.mark.parametrize(("date", "text"), [
+    ("2026-12-04", "Friday, 4 December 2026"),
+    ("2027-08-17", "Tuesday, 17 August 2027"),
+])
+def test_slot_day_english(date, text):
+    assert slot_day({"date": date}, "en") == text
+
+
 def test_unknown_language_falls_back_to_indonesian():
     assert pickup_sms(event("fr")) == pickup_sms(event("id"))
 

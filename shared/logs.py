@@ -1,0 +1,31 @@
+"""The last line of defence for personal data in logs.
+
+Every service's logging config attaches ``PersonalDataFilter`` to its
+handlers: whatever a log call, a library (pymongo's command log at DEBUG
+writes whole documents) or a traceback says, anything shaped like a NIK, KK
+or phone number leaves masked. Expected errors (a ``DomainError``: bad input,
+a conflict, an unreachable database) are logged as one line, without the
+traceback and its chained database error, whose text can carry an index's
+key values.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from .errors import DomainError
+from .masking import mask_text
+
+
+class PersonalDataFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, DomainError):
+            record.exc_info, record.exc_text = None, None
+        elif record.exc_info:
+            record.exc_text = mask_text(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        if record.stack_info:
+            record.stack_info = mask_text(record.stack_info)
+        record.msg, record.args = mask_text(record.getMessage()), ()
+        return True

@@ -1,0 +1,309 @@
+"""Unit tests for services.printing.domain: a print job's life with stations.
+
+The store is a fake over dicts with the same narrow methods as ``PrintStore``
+(the clock is passed in instead of read), so each test reads as a story about
+stations, leases and pickup slots, with no broker and no database.
+"""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+
+import pytest
+
+from services.printing.domain import (
+    check_report,
+    is_claimable,
+    job_ref,
+    new_job,
+    new_lease,
+    print_outcome,
+    requeue_after_failure,
+)
+from services.printing.exceptions import JobNotFound, LeaseLost, NoSlotAvailable
+from services.printing.slots import (
+    PickupPlace,
+    candidate_windows,
+    choose_window,
+    slot_payload,
+    window_key,
+)
+from shared.events import build_event
+
+UTC = datetime.timezone.utc
+LEASE = datetime.timedelta(minutes=10)
+# Thursday 5 June 2025, 10:00 WIB
+THURSDAY_MORNING = datetime.datetime(2025, 6, 5, 3, 0, tzinfo=UTC)
+LOKET = PickupPlace("disdukcapil-serang", "Loket Disdukcapil Kota Serang",
+                    "Jl. Jenderal Sudirman No. 5, Kota Serang", capacity=2)
+CONTACT = {"phone": "+6281234567890", "email": "siti.aminah@example.id", "language": "id"}
+
+
+def verified(delivery_method: str = "pickup", n: int = 1) -> dict:
+    address = {"street": "Jl. Raya Curug No. 7", "kelurahan": "Sukajaya"} \
+        if delivery_method == "pos" else None
+    return {"event_id": f"ev-{n}", "application_id": f"app-{n}", "tracking_code": f"SDK0000000{n}",
+            "document_type": "ktp_el", "nik": "3673045207900001", "full_name": "Siti Aminah",
+            "contact": CONTACT, "delivery_method": delivery_method, "delivery_address": address,
+            "verified_by": "operator-1"}
+
+
+class FakePrintStore:
+    """``PrintStore``'s methods over dicts; records what it emitted, in order."""
+
+    def __init__(self, place: PickupPlace = LOKET):
+        self.place = place
+        self.jobs: dict[str, dict] = {}
+        self.seats: dict[str, int] = {}  # window key -> documents booked
+        self.emitted: list[dict] = []
+
+    def queue_job(self, event: dict, now: datetime.datetime) -> dict:
+        job, events = new_job(event, now)
+        self.jobs[job["_id"]] = job
+        self._emit_all(events)
+        return dict(job)
+
+    def claim_next(self, station_id: str, now: datetime.datetime) -> dict | None:
+        waiting = sorted((job for job in self.jobs.values() if is_claimable(job, now)),
+                         key=lambda job: job["queued_at"])
+        if not waiting:
+            return None
+        job = waiting[0]
+        job.update(new_lease(station_id, now, LEASE), attempts=job["attempts"] + 1)
+        return dict(job)
+
+    def mark_printed(self, job_id, station_id, lease_token, now) -> dict:
+        job = check_report(self.jobs.get(job_id), station_id, lease_token)
+        update, events = print_outcome(job, now, self._reserve_slot)
+        return self._save(job, update, events)
+
+    def mark_failed(self, job_id, station_id, lease_token, reason) -> dict:
+        job = check_report(self.jobs.get(job_id), station_id, lease_token)
+        update, events = requeue_after_failure(job, reason)
+        return self._save(job, update, events)
+
+    def types(self) -> list[str]:
+        return [event["type"] for event in self.emitted]
+
+    def _save(self, job, update, events) -> dict:
+        job.update(update)
+        self._emit_all(events)
+        return dict(job)
+
+    def _emit_all(self, events) -> None:
+        # build_event validates against the shared schema, as the real emit does
+        self.emitted += [{"type": event.type, **build_event(event.type, **event.payload)}
+                         for event in events]
+
+    def _reserve_slot(self, printed_on: datetime.date) -> dict:
+        key, slot = choose_window(self.place, printed_on, lambda key: self.seats.get(key, 0))
+        self.seats[key] = self.seats.get(key, 0) + 1
+        return slot
+
+
+@pytest.fixture
+def store() -> FakePrintStore:
+    return FakePrintStore()
+
+
+def test_a_verified_application_becomes_a_queued_job(store):
+    job = store.queue_job(verified(), THURSDAY_MORNING)
+    assert (job["status"], job["attempts"], job["lease_until"]) == ("queued", 0, None)
+    assert job["queued_at"] == THURSDAY_MORNING
+    assert (job["nik"], job["full_name"], job["contact"]) == (
+        "3673045207900001", "Siti Aminah", CONTACT)
+    [queued] = store.emitted
+    assert queued["type"] == "print_job_queued"
+    assert {k: queued[k] for k in job_ref(job)} == job_ref(job) == {
+        "application_id": "app-1", "tracking_code": "SDK00000001", "document_type": "ktp_el",
+        "print_job_id": job["_id"]}
+
+
+def test_claim_leases_the_oldest_waiting_job(store):
+    first = store.queue_job(verified(n=1), THURSDAY_MORNING)
+    store.queue_job(verified(n=2), THURSDAY_MORNING + datetime.timedelta(seconds=1))
+    claimed = store.claim_next("station-1", THURSDAY_MORNING)
+    assert claimed["_id"] == first["_id"]
+    assert (claimed["status"], claimed["station_id"], claimed["attempts"]) == (
+        "leased", "station-1", 1)
+    assert claimed["lease_until"] == THURSDAY_MORNING + LEASE
+    assert len(claimed["lease_token"]) >= 16
+    assert store.claim_next("station-2", THURSDAY_MORNING)["application_id"] == "app-2"
+    assert store.claim_next("station-3", THURSDAY_MORNING) is None
+
+
+def test_is_claimable():
+    now = THURSDAY_MORNING
+    assert is_claimable({"status": "queued", "lease_until": None}, now)
+    assert not is_claimable({"status": "leased", "lease_until": now + LEASE}, now)
+    assert not is_claimable({"status": "leased", "lease_until": now}, now)
+    assert is_claimable({"status": "leased", "lease_until": now - LEASE}, now)
+    assert not is_claimable({"status": "printed", "lease_until": None}, now)
+
+
+def test_printed_for_pickup_gets_next_working_day_slot_and_two_events(store):
+    job = store.queue_job(verified("pickup"), THURSDAY_MORNING)
+    lease = store.claim_next("station-1", THURSDAY_MORNING)
+    printed = store.mark_printed(job["_id"], "station-1", lease["lease_token"], THURSDAY_MORNING)
+    assert (printed["status"], printed["printed_at"], printed["lease_until"]) == (
+        "printed", THURSDAY_MORNING, None)
+    assert printed["slot"] == slot_payload(LOKET, datetime.date(2025, 6, 6), "08:00", "09:00")
+    assert store.types() == ["print_job_queued", "document_printed", "document_ready_for_pickup"]
+    _, done, ready = store.emitted
+    assert done["station_id"] == "station-1"
+    assert (ready["slot"], ready["full_name"], ready["contact"]) == (
+        printed["slot"], "Siti Aminah", CONTACT)
+
+
+def test_printed_for_pos_books_no_slot_and_announces_no_pickup(store):
+    job = store.queue_job(verified("pos"), THURSDAY_MORNING)
+    lease = store.claim_next("station-1", THURSDAY_MORNING)
+    printed = store.mark_printed(job["_id"], "station-1", lease["lease_token"], THURSDAY_MORNING)
+    assert printed["status"] == "printed" and "slot" not in printed
+    assert store.types() == ["print_job_queued", "document_printed"]
+    assert store.seats == {}
+
+
+def test_the_pickup_day_is_counted_in_wib_not_utc(store):
+    # Thursday 18:00 UTC is already Friday 01:00 in Kota Serang: slot on Monday
+    late = datetime.datetime(2025, 6, 5, 18, 0, tzinfo=UTC)
+    job = store.queue_job(verified(), late)
+    lease = store.claim_next("station-1", late)
+    printed = store.mark_printed(job["_id"], "station-1", lease["lease_token"], late)
+    assert printed["slot"]["date"] == "2025-06-09"
+
+
+def test_repeated_printed_report_gets_the_same_slot_and_books_once(store):
+    job = store.queue_job(verified(), THURSDAY_MORNING)
+    lease = store.claim_next("station-1", THURSDAY_MORNING)
+    first = store.mark_printed(job["_id"], "station-1", lease["lease_token"], THURSDAY_MORNING)
+    again = store.mark_printed(job["_id"], "station-1", lease["lease_token"],
+                               THURSDAY_MORNING + datetime.timedelta(minutes=1))
+    assert again["slot"] == first["slot"]
+    assert again["printed_at"] == THURSDAY_MORNING
+    assert sum(store.seats.values()) == 1
+    assert store.types().count("document_printed") == 1
+
+
+def test_failed_report_requeues_the_job_for_any_station(store):
+    job = store.queue_job(verified(), THURSDAY_MORNING)
+    lease = store.claim_next("station-1", THURSDAY_MORNING)
+    failed = store.mark_failed(job["_id"], "station-1", lease["lease_token"], "blanko macet")
+    assert (failed["status"], failed["lease_token"], failed["lease_until"]) == (
+        "queued", None, None)
+    assert failed["last_failure"] == "blanko macet"
+    assert store.types() == ["print_job_queued", "print_job_failed"]
+    failure = store.emitted[-1]
+    assert (failure["station_id"], failure["reason"], failure["requeued"]) == (
+        "station-1", "blanko macet", True)
+    # the old lease is spent; another station picks the job up, second attempt
+    with pytest.raises(LeaseLost):
+        store.mark_printed(job["_id"], "station-1", lease["lease_token"], THURSDAY_MORNING)
+    retry = store.claim_next("station-2", THURSDAY_MORNING)
+    assert (retry["_id"], retry["attempts"]) == (job["_id"], 2)
+
+
+def test_a_printed_job_cannot_be_reported_failed(store):
+    job = store.queue_job(verified(), THURSDAY_MORNING)
+    lease = store.claim_next("station-1", THURSDAY_MORNING)
+    store.mark_printed(job["_id"], "station-1", lease["lease_token"], THURSDAY_MORNING)
+    with pytest.raises(LeaseLost):
+        store.mark_failed(job["_id"], "station-1", lease["lease_token"], "blanko macet")
+    assert store.jobs[job["_id"]]["status"] == "printed"
+
+
+def test_expired_lease_taken_over_refuses_the_old_holder(store):
+    job = store.queue_job(verified(), THURSDAY_MORNING)
+    old = store.claim_next("station-1", THURSDAY_MORNING)
+    assert store.claim_next("station-2", THURSDAY_MORNING + LEASE / 2) is None
+    later = THURSDAY_MORNING + LEASE + datetime.timedelta(seconds=1)
+    new = store.claim_next("station-2", later)
+    assert (new["_id"], new["attempts"]) == (job["_id"], 2)
+    assert new["lease_token"] != old["lease_token"]
+    with pytest.raises(LeaseLost):
+        store.mark_printed(job["_id"], "station-1", old["lease_token"], later)
+    with pytest.raises(LeaseLost):
+        store.mark_failed(job["_id"], "station-1", old["lease_token"], "blanko macet")
+    printed = store.mark_printed(job["_id"], "station-2", new["lease_token"], later)
+    assert printed["status"] == "printed"
+    assert store.emitted[-2]["station_id"] == "station-2"
+
+
+def test_late_report_with_no_takeover_is_accepted(store):
+    job = store.queue_job(verified(), THURSDAY_MORNING)
+    lease = store.claim_next("station-1", THURSDAY_MORNING)
+    an_hour_late = THURSDAY_MORNING + LEASE + datetime.timedelta(hours=1)
+    printed = store.mark_printed(job["_id"], "station-1", lease["lease_token"], an_hour_late)
+    assert printed["status"] == "printed"
+    assert store.claim_next("station-2", an_hour_late) is None
+
+
+def test_who_may_report():
+    job = {"station_id": "station-1", "lease_token": "token-abcdef-1"}
+    assert check_report(job, "station-1", "token-abcdef-1") is job
+    with pytest.raises(LeaseLost):
+        check_report(job, "station-2", "token-abcdef-1")  # right token, wrong station
+    with pytest.raises(LeaseLost):
+        check_report(job, "station-1", "token-abcdef-2")
+    with pytest.raises(JobNotFound):
+        check_report(None, "station-1", "token-abcdef-1")
+
+
+def test_no_slot_left_in_the_search_window_refuses_and_changes_nothing(store):
+    thursday = THURSDAY_MORNING.date()
+    for day, start, _ in candidate_windows(LOKET, thursday):
+        store.seats[window_key(LOKET, day, start)] = LOKET.capacity
+    job = store.queue_job(verified(), THURSDAY_MORNING)
+    lease = store.claim_next("station-1", THURSDAY_MORNING)
+    with pytest.raises(NoSlotAvailable):
+        store.mark_printed(job["_id"], "station-1", lease["lease_token"], THURSDAY_MORNING)
+    assert store.jobs[job["_id"]]["status"] == "leased"
+    assert store.types() == ["print_job_queued"]
+
+
+def test_windows_fill_in_order_up_to_capacity(store):
+    slots = []
+    for n in range(1, 4):
+        job = store.queue_job(verified(n=n), THURSDAY_MORNING)
+        lease = store.claim_next("station-1", THURSDAY_MORNING)
+        slots.append(store.mark_printed(job["_id"], "station-1", lease["lease_token"],
+                                        THURSDAY_MORNING)["slot"])
+    assert [slot["start"] for slot in slots] == ["08:00", "08:00", "09:00"]
+    assert store.seats == {"disdukcapil-serang|2025-06-06|08:00": 2,
+                           "disdukcapil-serang|2025-06-06|09:00": 1}
+
+
+def test_choose_window_stops_at_the_first_free_window():
+    asked = []
+
+    def taken(key):
+        asked.append(key)
+        return {"disdukcapil-serang|2025-06-06|08:00": 2}.get(key, 0)
+
+    key, slot = choose_window(LOKET, THURSDAY_MORNING.date(), taken)
+    assert key == "disdukcapil-serang|2025-06-06|09:00"
+    assert (slot["date"], slot["start"], slot["end"]) == ("2025-06-06", "09:00", "10:00")
+    assert asked == ["disdukcapil-serang|2025-06-06|08:00", key]
+
+
+def test_choose_window_skips_holidays_and_raises_when_all_full():
+    friday = datetime.date(2025, 6, 6)
+    key, _ = choose_window(LOKET, THURSDAY_MORNING.date(), lambda key: 0, frozenset({friday}))
+    assert key == "disdukcapil-serang|2025-06-09|08:00"
+    with pytest.raises(NoSlotAvailable):
+        choose_window(LOKET, THURSDAY_MORNING.date(), lambda key: LOKET.capacity)
+
+
+def test_outcomes_are_decisions_not_writes():
+    job, _ = new_job(verified(), THURSDAY_MORNING)
+    job.update(new_lease("station-1", THURSDAY_MORNING, LEASE))
+    before = dict(job)
+    booked = itertools.count()
+    update, events = print_outcome(job, THURSDAY_MORNING,
+                                   lambda day: {"date": day.isoformat(), "n": next(booked)})
+    assert update["slot"] == {"date": "2025-06-05", "n": 0}  # given the WIB print day
+    assert [event.type for event in events] == ["document_printed", "document_ready_for_pickup"]
+    update, events = requeue_after_failure(job, "printer offline")
+    assert update["status"] == "queued" and events[0].payload["requeued"] is True
+    assert job == before

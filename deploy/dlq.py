@@ -85,10 +85,10 @@ def replay(amqp_uri: str, queue: str, limit: int | None = None) -> int:
 
 
 def all_handler_queues() -> list[str]:
-    from deploy.registry import SERVICES, service_class
+    from deploy.registry import SERVICES, service_classes
     from deploy.topology import subscriptions
     return [handler_queue_name(*sub) for name in SERVICES
-            for sub in subscriptions(service_class(name))]
+            for service_cls in service_classes(name) for sub in subscriptions(service_cls)]
 
 
 def main() -> None:

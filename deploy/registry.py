@@ -1,4 +1,6 @@
-"""The one list of Smartdukcapil's services: name -> nameko service class, and
+"""The one list of Smartdukcapil's services: name -> its nameko service classes
+(an HTTP API container and, where it listens to events, an event-handling
+container: one ``nameko run`` hosts both, each with its own worker pool), and
 each service's own ``config.yaml`` read exactly as ``nameko run`` reads it
 (``${ENV_VAR:default}`` substituted from the environment).
 
@@ -17,16 +19,21 @@ from nameko.cli.main import setup_yaml_parser
 ROOT = Path(__file__).resolve().parents[1]
 
 SERVICES = {
-    "intake": "services.intake.service:IntakeService",
-    "printing": "services.printing.service:PrintingService",
-    "notification": "services.notification.service:NotificationService",
-    "courier": "services.courier.service:CourierService",
+    "intake": ("services.intake.service:IntakeApi", "services.intake.service:IntakeEvents"),
+    "printing": ("services.printing.service:PrintingApi",
+                 "services.printing.service:PrintingEvents"),
+    "notification": ("services.notification.service:NotificationApi",
+                     "services.notification.service:NotificationEvents"),
+    "courier": ("services.courier.service:CourierApi",),
 }
 
 
-def service_class(name: str):
-    module, _, attr = SERVICES[name].partition(":")
-    return getattr(importlib.import_module(module), attr)
+def service_classes(name: str) -> list:
+    classes = []
+    for path in SERVICES[name]:
+        module, _, attr = path.partition(":")
+        classes.append(getattr(importlib.import_module(module), attr))
+    return classes
 
 
 def config_path(name: str) -> Path:

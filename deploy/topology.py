@@ -22,7 +22,7 @@ from kombu import Connection, Queue
 from nameko.events import get_event_exchange
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 
-from deploy.registry import SERVICES, load_config, service_class
+from deploy.registry import SERVICES, load_config, service_classes
 from shared.events import EVENTS
 from shared.messaging import (ReliableEventHandler, consumer_queue, declare_consumer,
                               delivery_limit, handler_queue_name, retry_delays)
@@ -68,12 +68,13 @@ def declare_all(amqp_uri: str, configs: dict[str, dict]) -> list[str]:
                 archive_queue(source)(channel).declare()
         for service_name, config in configs.items():
             limit, delays = delivery_limit(config), retry_delays(config)
-            for source, event_type, service, method in subscriptions(service_class(service_name)):
-                name = handler_queue_name(source, event_type, service, method)
-                exchange = get_event_exchange(source, {})
-                declare_consumer(connection, consumer_queue(name, exchange, event_type, limit),
-                                 delays)
-                names.append(name)
+            for service_cls in service_classes(service_name):
+                for source, event_type, service, method in subscriptions(service_cls):
+                    name = handler_queue_name(source, event_type, service, method)
+                    exchange = get_event_exchange(source, {})
+                    declare_consumer(connection, consumer_queue(name, exchange, event_type, limit),
+                                     delays)
+                    names.append(name)
     return names
 
 

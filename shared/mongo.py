@@ -18,8 +18,13 @@ from .outbox import OutboxRelay
 
 
 class StoreWithOutbox(DependencyProvider):
-    def __init__(self, store_class):
+    """``publishes_as``: the service whose exchange the events go to. A service
+    runs its HTTP API and its event handlers as two containers over one
+    database; both publish as the service."""
+
+    def __init__(self, store_class, publishes_as: str):
         self.store_class = store_class
+        self.publishes_as = publishes_as
         self.client = None
         self.relay = None
 
@@ -29,8 +34,7 @@ class StoreWithOutbox(DependencyProvider):
                                   serverSelectionTimeoutMS=int(config.get("MONGO_TIMEOUT_MS", 5000)),
                                   connectTimeoutMS=5000)
         self.db = self.client[config["DATABASE"]]
-        self.relay = OutboxRelay(self.db.outbox, config["AMQP_URI"],
-                                 self.container.service_name, config)
+        self.relay = OutboxRelay(self.db.outbox, config["AMQP_URI"], self.publishes_as, config)
         # Indexes in setup(), not start(): nameko starts all extensions at
         # once, so a consumer could run a handler before its unique indexes
         # (the idempotency guards) exist. Every setup() ends before any start().

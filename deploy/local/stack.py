@@ -192,7 +192,7 @@ class Stack:
         (self.run_dir / "logs").mkdir(parents=True, exist_ok=True)
         nameko = str(Path(sys.executable).parent / "nameko")
         for name in names:
-            self._spawn(name, [nameko, "run", "--config", str(config_path(name)), SERVICES[name]])
+            self._spawn(name, [nameko, "run", "--config", str(config_path(name)), *SERVICES[name]])
         for name in names:
             wait_until(lambda: requests.get(self.url(name) + "/health", timeout=2).ok,
                        f"service {name}", timeout=90, proc=self.procs[name])

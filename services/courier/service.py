@@ -10,7 +10,7 @@ from shared.mongo import StoreWithOutbox
 from shared.store import BaseStore
 
 
-class CourierService(HealthCheck):
-    name = "courier"
+class CourierApi(HealthCheck):
+    name = "courier_api"
 
-    store = StoreWithOutbox(BaseStore)
+    store = StoreWithOutbox(BaseStore, publishes_as="courier")

@@ -6,7 +6,10 @@ HTTP API (v1, JSON; errors name the field, in Bahasa Indonesia or English):
   POST /api/v1/applications/<id>/verify       operator (Bearer token)
   POST /api/v1/applications/<id>/reject       operator (Bearer token)
   GET  /health
-Listens to printing, courier and notification events to keep the timeline.
+``IntakeEvents`` listens to printing, courier and notification events to keep
+the timeline. The two classes run in one ``nameko run`` as two containers,
+each with its own worker pool and prefetch, so a backlog of events never
+takes the workers the citizens' requests need.
 """
 
 from __future__ import annotations
@@ -35,10 +38,10 @@ def accepted_body(application: dict) -> dict:
             "status": application["status"]}
 
 
-class IntakeService(HealthCheck):
-    name = "intake"
+class IntakeApi(HealthCheck):
+    name = "intake_api"
 
-    store = StoreWithOutbox(ApplicationStore)
+    store = StoreWithOutbox(ApplicationStore, publishes_as="intake")
     operators = BearerTokens("OPERATOR_TOKENS")
 
     @api("POST", "/api/v1/applications")
@@ -77,6 +80,13 @@ class IntakeService(HealthCheck):
         body = read_json(request, RejectSchema())
         application = self.store.reject(application_id, operator, body["reasons"])
         return json_response(200, accepted_body(application))
+
+
+
+class IntakeEvents:
+    name = "intake"
+
+    store = StoreWithOutbox(ApplicationStore, publishes_as="intake")
 
     def _record(self, event_type: str, body: dict):
         event = load_event(event_type, body)

@@ -20,10 +20,18 @@ from .gateways import Mailer, SmsGateway
 from .store import NotificationStore
 
 
-class NotificationService(HealthCheck):
+class NotificationApi(HealthCheck):
+    name = "notification_api"
+
+    store = StoreWithOutbox(NotificationStore, publishes_as="notification")
+
+
+class NotificationEvents:
+    """Runs beside ``NotificationApi`` in its own container (own worker pool)."""
+
     name = "notification"
 
-    store = StoreWithOutbox(NotificationStore)
+    store = StoreWithOutbox(NotificationStore, publishes_as="notification")
     sms = SmsGateway()
     mail = Mailer()
 

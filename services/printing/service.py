@@ -5,6 +5,8 @@ Stations are outside programs with their own tokens (docs/station-api.md):
   POST /api/v1/station/jobs/<id>/printed           -> 200 pickup slot
   POST /api/v1/station/jobs/<id>/failed            -> 200, job back in the queue
   GET  /health
+``PrintingEvents`` turns verified applications into print jobs; it runs beside
+``PrintingApi`` in its own container (own worker pool and prefetch).
 """
 
 from __future__ import annotations
@@ -43,18 +45,24 @@ class PrintingSettings(DependencyProvider):
         return self
 
 
-class PrintingService(HealthCheck):
+class PrintingEvents:
     name = "printing"
 
-    store = StoreWithOutbox(PrintStore)
-    stations = BearerTokens("STATION_TOKENS")
-    settings = PrintingSettings()
+    store = StoreWithOutbox(PrintStore, publishes_as="printing")
 
     @reliable_event_handler("intake", "application_verified")
     def on_application_verified(self, body):
         event = load_event("application_verified", body)
         if self.store.queue_job(event) is None:
             log.info("application_verified %s already handled", event["event_id"])
+
+
+class PrintingApi(HealthCheck):
+    name = "printing_api"
+
+    store = StoreWithOutbox(PrintStore, publishes_as="printing")
+    stations = BearerTokens("STATION_TOKENS")
+    settings = PrintingSettings()
 
     @api("POST", "/api/v1/station/jobs/claim")
     def claim_job(self, request):

@@ -10,7 +10,7 @@ from pathlib import Path
 import requests
 
 from deploy.local.stack import free_port, port_open, wait_until
-from services.intake.service import IntakeService
+from services.intake.service import IntakeApi
 from tests.helpers import random_kk, random_mobile, random_nik, service_config
 
 
@@ -24,7 +24,7 @@ def test_intake_answers_503_when_the_database_is_unreachable(backing, container_
         wait_until(lambda: port_open(port), "throwaway database server", proc=database)
         config = service_config(backing, "intake_outage", MONGO_TIMEOUT_MS=1000,
                                 MONGO_URI=f"mongodb://127.0.0.1:{port}/?directConnection=true")
-        container = container_factory(IntakeService, config)
+        container = container_factory(IntakeApi, config)
         container.start()
         url = f"http://{config['WEB_SERVER_ADDRESS']}/api/v1/applications"
         body = {"document_type": "ktp_el", "channel": "web", "details": {"reason": "first_issue"},

@@ -17,7 +17,7 @@ from kombu import Connection
 from nameko.events import get_event_exchange
 from nameko.testing.services import entrypoint_waiter
 
-from services.printing.service import PrintingService
+from services.printing.service import PrintingEvents
 from shared.events import build_event
 from shared.messaging import reliable_event_handler
 from deploy import dlq
@@ -98,7 +98,7 @@ def test_event_published_before_its_consumer_starts_is_not_lost(backing, contain
     database = f"printing_{uuid.uuid4().hex[:6]}"
     event = verified_event()
     publish(backing.amqp_uri, "intake.events", "application_verified", event)
-    container = container_factory(PrintingService, service_config(backing, database))
+    container = container_factory(PrintingEvents, service_config(backing, database))
     container.start()
     eventually(lambda: mongo[database].print_jobs.find_one(
         {"application_id": event["application_id"]}), what="print job from the early event")
@@ -114,7 +114,7 @@ def verified_event() -> dict:
 
 def test_redelivered_application_verified_creates_one_print_job(backing, container_factory, mongo):
     database = f"printing_{uuid.uuid4().hex[:6]}"
-    container = container_factory(PrintingService, service_config(backing, database))
+    container = container_factory(PrintingEvents, service_config(backing, database))
     container.start()
     probe = BrokerProbe(backing.amqp_uri, "printing.events", "print_job_queued")
     event = verified_event()

@@ -13,7 +13,7 @@ from nameko.testing.services import worker_factory
 
 from services.notification.domain import Senders, deliver_all, messages_for
 from services.notification.exceptions import DeliveryFailed
-from services.notification.service import NotificationService
+from services.notification.service import NotificationEvents
 from shared.events import build_event
 
 NIK = "3673045207900001"
@@ -186,7 +186,7 @@ def test_logs_show_masked_addresses_only(sms, mail, store, caplog):
 
 
 def test_the_handler_raises_so_the_broker_redelivers(sms, mail, store):
-    service = worker_factory(NotificationService, store=store, sms=sms, mail=mail)
+    service = worker_factory(NotificationEvents, store=store, sms=sms, mail=mail)
     event = pickup_event()
     sms.failing = True
     with pytest.raises(DeliveryFailed, match="^sms$"):

@@ -20,7 +20,7 @@ import os
 
 import pika
 
-from shared.messaging import handler_queue_name
+from shared.messaging import ATTEMPT_HEADER, handler_queue_name
 
 
 def connect(amqp_uri: str) -> pika.BlockingConnection:
@@ -35,14 +35,22 @@ def depth(channel, queue: str) -> int:
 
 
 def describe(properties, body: bytes) -> dict:
+    """What an operator may see of a dead letter: ids, field names, why it
+    died — never payload values (personal data), whatever the body holds."""
     deaths = (properties.headers or {}).get("x-death") or [{}]
     try:
         payload = json.loads(body)
-        event_id, fields = payload.get("event_id"), sorted(payload)
-    except ValueError:
-        event_id, fields = None, ["<not json>"]
+    except (ValueError, UnicodeDecodeError):
+        payload = None
+    if isinstance(payload, dict):
+        event_id = payload.get("event_id") if isinstance(payload.get("event_id"), str) else None
+        fields = sorted(str(key)[:40] for key in payload)
+    else:
+        event_id = None
+        fields = ["<not json>"] if payload is None else [f"<json {type(payload).__name__}>"]
     return {"event_id": event_id, "fields": fields, "reason": deaths[0].get("reason"),
-            "count": deaths[0].get("count"), "from_queue": deaths[0].get("queue")}
+            "count": deaths[0].get("count"), "from_queue": deaths[0].get("queue"),
+            "attempts": (properties.headers or {}).get(ATTEMPT_HEADER, 0) + 1}
 
 
 def peek(amqp_uri: str, queue: str, limit: int = 20) -> list[dict]:
@@ -63,18 +71,26 @@ def peek(amqp_uri: str, queue: str, limit: int = 20) -> list[dict]:
 
 
 def replay(amqp_uri: str, queue: str, limit: int | None = None) -> int:
-    """Move dead-lettered messages back to their handler queue; returns how many."""
+    """Move dead-lettered messages back to their handler queue; returns how many.
+
+    Bounded by what the DLQ held when the replay began: a message that fails
+    again and comes back meanwhile waits for the next replay instead of
+    cycling forever. Each replayed message gets the full retry schedule again.
+    """
     connection = connect(amqp_uri)
     moved = 0
     try:
         channel = connection.channel()
         channel.confirm_delivery()
-        while limit is None or moved < limit:
+        present = depth(channel, f"{queue}.dlq")
+        limit = present if limit is None else min(limit, present)
+        while moved < limit:
             method, properties, body = channel.basic_get(f"{queue}.dlq", auto_ack=False)
             if method is None:
                 break
             headers = dict(properties.headers or {})
             headers["x-replayed"] = headers.get("x-replayed", 0) + 1
+            headers.pop(ATTEMPT_HEADER, None)
             properties.headers = headers
             channel.basic_publish("", queue, body, properties, mandatory=True)
             channel.basic_ack(method.delivery_tag)

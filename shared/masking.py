@@ -14,8 +14,9 @@ import re
 
 # 16-digit identity numbers, and Indonesian phone numbers in their usual forms
 # (08..., 628..., +628..., with optional spaces or dashes inside)
-_IDENTITY = re.compile(r"(?<!\d)\d{16}(?!\d)")
-_PHONE = re.compile(r"(?<![\d+])(?:\+62|62|0)[\- ]?8\d{1,2}(?:-?\d{2,4}){2,4}(?!\d)")
+# bounded by anything but a letter or digit, so hex ids are not taken for one
+_IDENTITY = re.compile(r"(?<![0-9A-Za-z])\d{16}(?![0-9A-Za-z])")
+_PHONE = re.compile(r"(?<![0-9A-Za-z+])(?:\+62|62|0)[\- ]?8\d{1,2}(?:-?\d{2,4}){2,4}(?![0-9A-Za-z])")
 
 
 def mask_identity(value: str | None) -> str:

@@ -15,6 +15,7 @@ from nameko.extensions import DependencyProvider
 from pymongo import MongoClient
 
 from .outbox import OutboxRelay
+from .store import DEFAULT_TRANSACTION_BUDGET_SECONDS, DURABLE
 
 
 class StoreWithOutbox(DependencyProvider):
@@ -30,10 +31,16 @@ class StoreWithOutbox(DependencyProvider):
 
     def setup(self):
         config = self.container.config
+        timeout_ms = int(config.get("MONGO_TIMEOUT_MS", 5000))
+        # every wait on the server is bounded, so a frozen or unreachable
+        # database becomes DatabaseUnavailable (503) in time, never a hang
         self.client = MongoClient(config["MONGO_URI"], tz_aware=True,
-                                  serverSelectionTimeoutMS=int(config.get("MONGO_TIMEOUT_MS", 5000)),
-                                  connectTimeoutMS=5000)
+                                  serverSelectionTimeoutMS=timeout_ms,
+                                  connectTimeoutMS=timeout_ms, socketTimeoutMS=timeout_ms,
+                                  w=DURABLE.document["w"], journal=True)
         self.db = self.client[config["DATABASE"]]
+        self.transaction_budget = float(config.get("TRANSACTION_BUDGET_SECONDS",
+                                                   DEFAULT_TRANSACTION_BUDGET_SECONDS))
         self.relay = OutboxRelay(self.db.outbox, config["AMQP_URI"], self.publishes_as, config)
         # Indexes in setup(), not start(): nameko starts all extensions at
         # once, so a consumer could run a handler before its unique indexes
@@ -57,4 +64,4 @@ class StoreWithOutbox(DependencyProvider):
             self.client.close()
 
     def get_dependency(self, worker_ctx):
-        return self.store_class(self.db, self.client, self.relay)
+        return self.store_class(self.db, self.client, self.relay, self.transaction_budget)

@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import datetime
 import functools
+import random
+import time
 
 from pymongo import ASCENDING
-from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
+from pymongo.errors import (ConnectionFailure, DuplicateKeyError, ExecutionTimeout, PyMongoError,
+                            WTimeoutError)
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
@@ -27,7 +30,13 @@ from .events import build_event
 from .outbox import outbox_row
 
 INBOX_RETENTION = datetime.timedelta(days=30)
-MAX_TRANSACTION_ATTEMPTS = 5
+DEFAULT_TRANSACTION_BUDGET_SECONDS = 3.0
+BACKOFF_FIRST_SECONDS, BACKOFF_MAX_SECONDS = 0.01, 0.5
+# acknowledged = journaled on a majority: a 202 survives a crash of the server
+DURABLE = WriteConcern("majority", j=True)
+# the server did not answer in time, or cannot say whether a commit happened:
+# nothing the client can fix, so "retry later" (503), never a 500
+UNAVAILABLE = (ConnectionFailure, ExecutionTimeout, WTimeoutError)
 
 
 def duplicate_key(exc: DuplicateKeyError) -> dict:
@@ -46,17 +55,19 @@ def _unavailable_as_domain_error(method):
     def wrapper(*args, **kwargs):
         try:
             return method(*args, **kwargs)
-        except ConnectionFailure:
+        except UNAVAILABLE:
             # ``from None``: the driver's error text can carry the query
             raise DatabaseUnavailable() from None
     return wrapper
 
 
 class BaseStore:
-    def __init__(self, db, client, relay):
+    def __init__(self, db, client, relay,
+                 transaction_budget: float = DEFAULT_TRANSACTION_BUDGET_SECONDS):
         self.db = db
         self.client = client
         self._relay = relay
+        self.transaction_budget = transaction_budget
 
     def __init_subclass__(cls, **kwargs):
         # every public store method, in every service, reports an unreachable
@@ -77,30 +88,44 @@ class BaseStore:
         """Raise ``DatabaseUnavailable`` unless the database answers."""
         try:
             self.db.command("ping")
-        except ConnectionFailure:
+        except UNAVAILABLE:
             raise DatabaseUnavailable() from None
 
     def run_transaction(self, fn):
-        """Run ``fn(session)`` in a transaction; retry write conflicts a few times.
+        """Run ``fn(session)`` in a transaction; retry conflicts within a budget.
 
         Not pymongo's ``with_transaction``: it retries for up to 120 s, also
         when the server is unreachable, which turns an outage into hung
-        requests. Here an unreachable server raises at once (HTTP answers 503)
-        and a conflict is retried at most ``MAX_TRANSACTION_ATTEMPTS`` times.
+        requests. Here a write conflict or lock timeout (the server labels
+        them ``TransientTransactionError``; e.g. a killed process's open
+        transaction still holding a document) is retried with jittered,
+        growing back-off for at most ``transaction_budget`` seconds; then,
+        like an unreachable or silent server or a commit whose outcome is
+        unknown, it raises ``DatabaseUnavailable`` (HTTP: 503 + Retry-After).
+        A client retrying with the same Idempotency-Key then gets the first
+        answer if the commit did happen.
         """
-        for attempt in range(1, MAX_TRANSACTION_ATTEMPTS + 1):
-            with self.client.start_session() as session:
-                try:
+        deadline = time.monotonic() + self.transaction_budget
+        backoff = BACKOFF_FIRST_SECONDS
+        while True:
+            try:
+                with self.client.start_session() as session:
                     with session.start_transaction(read_concern=ReadConcern("snapshot"),
-                                                   write_concern=WriteConcern("majority")):
+                                                   write_concern=DURABLE):
                         result = fn(session)
-                except ConnectionFailure:
+            except UNAVAILABLE:
+                raise DatabaseUnavailable() from None
+            except PyMongoError as exc:
+                if exc.has_error_label("UnknownTransactionCommitResult"):
                     raise DatabaseUnavailable() from None
-                except PyMongoError as exc:
-                    if (exc.has_error_label("TransientTransactionError")
-                            and attempt < MAX_TRANSACTION_ATTEMPTS):
-                        continue
+                if not exc.has_error_label("TransientTransactionError"):
                     raise
+                pause = random.uniform(backoff / 2, backoff)
+                if time.monotonic() + pause > deadline:
+                    raise DatabaseUnavailable() from None
+                time.sleep(pause)
+                backoff = min(backoff * 2, BACKOFF_MAX_SECONDS)
+                continue
             self._relay.wake()
             return result
 

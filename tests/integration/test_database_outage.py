@@ -42,3 +42,36 @@ def test_intake_answers_503_when_the_database_is_unreachable(backing, container_
     assert response.headers["Retry-After"] == "2"
     assert response.json()["error"]["code"] == "unavailable"
     assert time.monotonic() - started < 15  # bounded by the server-selection timeout, not a hang
+
+
+def test_a_conflicting_open_transaction_gives_503_then_the_retry_succeeds(
+        backing, container_factory, mongo):
+    """A killed intake's transaction still holds the Idempotency-Key's slot:
+    the retry waits out its budget and answers 503 + Retry-After, never a 500;
+    once the server drops the dead transaction, the same retry gets its 202."""
+    database = f"intake_conflict_{random_nik()[-6:]}"
+    config = service_config(backing, database, TRANSACTION_BUDGET_SECONDS=1)
+    container = container_factory(IntakeApi, config)
+    container.start()
+    url = f"http://{config['WEB_SERVER_ADDRESS']}/api/v1/applications"
+    key = {"Idempotency-Key": f"conflict-{random_nik()}"}
+    body = {"document_type": "ktp_el", "channel": "web", "details": {"reason": "first_issue"},
+            "applicant": {"nik": random_nik(), "kk_number": random_kk(),
+                          "full_name": "Dewi Lestari", "phone": random_mobile()}}
+
+    with mongo.start_session() as dead_process:
+        dead_process.start_transaction()
+        mongo[database].applications.insert_one(
+            {"tracking_code": "SDKDEAD0001", "idempotency_key": key["Idempotency-Key"],
+             "applicant": {"nik": body["applicant"]["nik"]}, "document_type": "ktp_el",
+             "active": True}, session=dead_process)
+        started = time.monotonic()
+        blocked = requests.post(url, json=body, headers=key, timeout=30)
+        assert blocked.status_code == 503, blocked.text
+        assert blocked.headers["Retry-After"] == "2"
+        assert time.monotonic() - started < 10
+        dead_process.abort_transaction()
+
+    retried = requests.post(url, json=body, headers=key, timeout=30)
+    assert retried.status_code == 202, retried.text
+    assert mongo[database].applications.count_documents({}) == 1

@@ -19,7 +19,8 @@ from nameko.testing.services import entrypoint_waiter
 
 from services.printing.service import PrintingEvents
 from shared.events import build_event
-from shared.messaging import reliable_event_handler
+from shared.messaging import PermanentFailure, reliable_event_handler
+from shared.outbox import OutboxRelay, outbox_row
 from deploy import dlq
 from tests.helpers import BrokerProbe, eventually, publish, random_nik, service_config
 
@@ -129,3 +130,41 @@ def test_redelivered_application_verified_creates_one_print_job(backing, contain
     queued = eventually(probe.drain, what="print_job_queued published")
     probe.close()
     assert [payload["application_id"] for _, payload in queued] == [event["application_id"]]
+
+
+def test_replay_of_a_message_that_fails_again_at_once_ends(backing, container_factory):
+    class AlwaysBadPayload:
+        name = "always_bad_probe"
+
+        @reliable_event_handler("probe_source", "probe_rejected")
+        def handle(self, body):
+            raise PermanentFailure("this payload can never be handled")
+
+    config = service_config(backing, "always_bad_probe", RETRY_DELAYS="0.2")
+    with Connection(backing.amqp_uri) as conn, conn.channel() as channel:
+        get_event_exchange("probe_source", {})(channel).declare()
+    container_factory(AlwaysBadPayload, config).start()
+    queue = "evt-probe_source-probe_rejected--always_bad_probe.handle"
+    publish(backing.amqp_uri, "probe_source.events", "probe_rejected", {"n": 1})
+    eventually(lambda: dlq.peek(backing.amqp_uri, queue), what="message dead-lettered")
+
+    # it fails again as soon as it is back, yet each replay moves it only once
+    assert dlq.replay(backing.amqp_uri, queue) == 1
+    eventually(lambda: dlq.peek(backing.amqp_uri, queue), what="message dead-lettered again")
+    assert dlq.replay(backing.amqp_uri, queue) == 1
+
+
+def test_an_event_no_queue_is_bound_for_stays_in_the_outbox(backing, mongo):
+    database = f"unroutable_{uuid.uuid4().hex[:6]}"
+    source = f"nobody_{uuid.uuid4().hex[:6]}"  # an exchange with no queue bound at all
+    with Connection(backing.amqp_uri) as conn, conn.channel() as channel:
+        get_event_exchange(source, {})(channel).declare()
+    relay = OutboxRelay(mongo[database].outbox, backing.amqp_uri, source, {})
+    event = verified_event()
+    mongo[database].outbox.insert_one(outbox_row("application_verified", event))
+
+    assert relay.publish_pending() == 0
+    row = mongo[database].outbox.find_one({"_id": event["event_id"]})
+    assert row is not None and row["unroutable_at"] is not None
+    assert relay.publish_pending() == 0  # not retried at once: it waits its turn
+

@@ -1,0 +1,14 @@
+"""The dead-letter tool shows operators what failed, never payload values."""
+
+from pika import BasicProperties
+
+from deploy import dlq
+
+
+def test_dead_letter_description_shows_no_values_whatever_the_body():
+    for body, fields in ((b'["3673045207900001"]', ["<json list>"]), (b"\xff\xfe", ["<not json>"]),
+                         (b'"+6281234567890"', ["<json str>"]),
+                         (b'{"event_id": "e1", "nik": "3673045207900001"}', ["event_id", "nik"])):
+        described = dlq.describe(BasicProperties(headers={}), body)
+        assert described["fields"] == fields
+        assert "3673045207900001" not in str(described) and "81234567890" not in str(described)

@@ -1,0 +1,70 @@
+"""The logging filter: the last line of defence for personal data."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import pytest
+
+from shared.errors import Conflict, Msg
+from shared.logs import PersonalDataFilter
+from shared.masking import mask_text
+
+NIK, KK = "3673045207900001", "3673041201100003"
+PHONES = ("081234567890", "6281234567890", "+6281234567890", "0812-3456-7890")
+
+
+@pytest.fixture
+def logged():
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(PersonalDataFilter())
+    logger = logging.getLogger(f"test_logs.{id(stream)}")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    yield logger, stream
+    logger.removeHandler(handler)
+
+
+def test_identity_numbers_and_phones_are_masked_in_messages_and_arguments(logged):
+    logger, stream = logged
+    logger.debug("insert {'applicant': {'nik': '%s', 'kk_number': '%s'}}", NIK, KK)
+    for phone in PHONES:
+        logger.info("contact %s", phone)
+    text = stream.getvalue()
+    assert NIK not in text and KK not in text
+    assert not any(phone in text for phone in PHONES)
+    assert "3673********0001" in text and "+6281******890" in text
+
+
+def test_a_traceback_with_a_chained_database_error_is_masked(logged):
+    logger, stream = logged
+    try:
+        try:
+            raise ValueError(f"E11000 duplicate key dup key: {{ applicant.nik: \"{NIK}\" }}")
+        except ValueError as exc:
+            raise RuntimeError(f"while storing {KK}") from exc
+    except RuntimeError:
+        logger.exception("unexpected")
+    text = stream.getvalue()
+    assert "Traceback" in text and "E11000" in text
+    assert NIK not in text and KK not in text
+
+
+def test_an_expected_error_is_one_line_without_its_traceback(logged):
+    logger, stream = logged
+    try:
+        raise Conflict(Msg("Sudah ada.", "Exists.")) from ValueError(NIK)
+    except Conflict:
+        logger.warning("(expected) error handling worker", exc_info=True)
+    text = stream.getvalue()
+    assert "Traceback" not in text and NIK not in text
+    assert text.count("\n") == 1
+
+
+@pytest.mark.parametrize("harmless", ["2026-11-29 08:00:01,123", "SDK7KQ2M9XA",
+                                      "a7f3c2e1b4d59687123456789012345678", "port 27018", "12345"])
+def test_ordinary_numbers_are_left_alone(harmless):
+    assert mask_text(harmless) == harmless

@@ -19,7 +19,9 @@ TOKENS = {"OPERATOR_TOKENS": f"operator-test:{OPERATOR_TOKEN}",
           "STATION_TOKENS": f"station-test-1:{STATION_TOKEN}"}
 # the services as the tests run them: a short print lease, so a job another
 # test leased and left (it claims only its own) returns to the queue quickly
-SYSTEM_ENV = {**TOKENS, "PRINT_LEASE_SECONDS": "3"}
+SYSTEM_ENV = {**TOKENS, "PRINT_LEASE_SECONDS": "3",
+              # DEBUG: the logs the tests check for personal data say the most
+              "LOG_LEVEL": "DEBUG"}
 
 
 def random_nik(female: bool = False, kecamatan: str = "367304", year: int = 1990) -> str:
@@ -93,3 +95,15 @@ def service_config(stack: Stack, database: str, **extra) -> dict:
             "SMS_GATEWAY_URL": env["SMS_GATEWAY_URL"], "SMS_USERKEY": "sandbox-user",
             "SMS_PASSKEY": "sandbox-pass", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": env["SMTP_PORT"],
             "max_workers": 8, **TOKENS, **extra}
+
+
+def personal_data_in_logs(stack: Stack, *values: str) -> list[str]:
+    """Which of ``values`` (NIKs, KKs, phone numbers in any of their forms:
+    08..., 628..., +628...) appear anywhere in the stack's log files."""
+    logs = "".join(path.read_text(errors="replace") for path in (stack.run_dir / "logs").glob("*.log"))
+    forms = set()
+    for value in filter(None, values):
+        forms.add(value)
+        if value.startswith("08"):
+            forms |= {"62" + value[1:], "+62" + value[1:]}
+    return sorted(form for form in forms if form in logs)

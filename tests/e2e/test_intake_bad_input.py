@@ -13,7 +13,8 @@ import json
 import pytest
 import requests
 
-from tests.helpers import BrokerProbe, eventually, random_kk, random_mobile, random_nik
+from tests.helpers import (BrokerProbe, eventually, personal_data_in_logs, random_kk,
+                           random_mobile, random_nik)
 
 
 def valid_body() -> dict:
@@ -90,7 +91,8 @@ def intake_state(system, mongo):
 def test_bad_input_names_the_field_and_changes_nothing(system, intake_state, case, lang):
     _, status, field, message_id, message_en = CASES[case]
     before = intake_state()
-    response = requests.post(f"{system.url('intake')}/api/v1/applications", data=case_body(case),
+    body = case_body(case)
+    response = requests.post(f"{system.url('intake')}/api/v1/applications", data=body,
                              headers={"Content-Type": "application/json",
                                       "Accept-Language": "en-US,en;q=0.9" if lang == "en" else "id"},
                              timeout=10)
@@ -99,6 +101,10 @@ def test_bad_input_names_the_field_and_changes_nothing(system, intake_state, cas
     assert field in error["fields"], error
     assert error["fields"][field] == [message_en if lang == "en" else message_id]
     assert intake_state() == before
+    if isinstance(body, str):  # the identity numbers and phone it carried never reach a log
+        applicant = json.loads(body).get("applicant", {})
+        assert personal_data_in_logs(system, applicant.get("nik"), applicant.get("kk_number"),
+                                     applicant.get("phone")) == []
 
 
 def test_oversized_body_is_refused_with_413(system, intake_state):
@@ -152,6 +158,9 @@ def test_second_active_application_for_same_nik_is_a_conflict(system, mongo):
     assert "applicant.nik" in again.json()["error"]["fields"]
     assert mongo["intake"].applications.count_documents(
         {"applicant.nik": body["applicant"]["nik"]}) == 1
+    applicant = body["applicant"]
+    assert personal_data_in_logs(system, applicant["nik"], applicant["kk_number"],
+                                 applicant["phone"]) == []
 
 
 def test_chunked_body_within_the_limit_is_accepted(system):
@@ -171,3 +180,5 @@ def test_idempotency_key_reused_for_another_nik_is_refused(system, mongo):
     assert "Idempotency-Key" in reused.json()["error"]["fields"]
     assert mongo["intake"].applications.count_documents(
         {"applicant.nik": other["applicant"]["nik"]}) == 0
+    assert personal_data_in_logs(system, *(applicant[key] for applicant in (
+        first["applicant"], other["applicant"]) for key in ("nik", "kk_number", "phone"))) == []

@@ -81,9 +81,12 @@ def declare_all(amqp_uri: str, configs: dict[str, dict]) -> list[str]:
 def main() -> None:
     configs = {name: load_config(name) for name in SERVICES}
     amqp_uris = {config["AMQP_URI"] for config in configs.values()}
-    if len(amqp_uris) != 1:
+    if not all(amqp_uris):  # no default: pika would read a blank one as guest@localhost
+        raise SystemExit("AMQP_URI is not set (the services' config.yaml has no default)")
+    if len(amqp_uris) != 1:  # named by service, not by URI: a URI carries credentials
         raise SystemExit("the services' config.yaml name different brokers: "
-                         + ", ".join(sorted(amqp_uris)))
+                         + ", ".join(sorted(f"{name}: {config['AMQP_URI'].split('@')[-1]}"
+                                            for name, config in configs.items())))
     for name in declare_all(amqp_uris.pop(), configs):
         print(f"declared {name} (+ {name}.dlq)")
 

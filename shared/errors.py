@@ -44,6 +44,9 @@ _ONE_OF = re.compile(r"^Must be one of: (?P<choices>.*)\.$")
 _LENGTH = re.compile(r"^Length must be between (?P<lo>\d+) and (?P<hi>\d+)\.$")
 _SHORTER = re.compile(r"^Shorter than minimum length (?P<lo>\d+)\.$")
 
+# a field name is echoed in error bodies: an unknown one comes from the client
+FIELD_NAME_LIMIT = 40
+
 
 def localize(message: str, lang: str) -> str:
     """Render one message in ``lang`` ("id" or "en")."""
@@ -62,12 +65,22 @@ def localize(message: str, lang: str) -> str:
     return message
 
 
+def field_label(name) -> str:
+    """A client-supplied field name as safe to echo: at most ``FIELD_NAME_LIMIT``
+    characters (then cut, ending in "..."), anything unprintable (control
+    characters, lone surrogates) shown as "?"."""
+    name = str(name)
+    shown = "".join(c if c.isprintable() else "?" for c in name[:FIELD_NAME_LIMIT])
+    return shown if len(name) <= FIELD_NAME_LIMIT else shown + "..."
+
+
 def flatten_field_errors(messages, prefix: str = "") -> dict[str, list]:
-    """marshmallow's nested ``{"applicant": {"nik": [...]}}`` -> ``{"applicant.nik": [...]}``."""
+    """marshmallow's nested ``{"applicant": {"nik": [...]}}`` -> ``{"applicant.nik": [...]}``
+    (names as ``field_label`` shows them)."""
     flat: dict[str, list] = {}
     if isinstance(messages, dict):
         for key, value in messages.items():
-            path = f"{prefix}.{key}" if prefix else str(key)
+            path = f"{prefix}.{field_label(key)}" if prefix else field_label(key)
             flat.update(flatten_field_errors(value, path))
     elif isinstance(messages, (list, tuple)):
         if all(isinstance(m, str) for m in messages):
@@ -127,6 +140,14 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class RequestTimeout(DomainError):
+    """The body did not arrive within the server's deadline; the connection is
+    closed after the answer."""
+
+    status = 408
+    code = "request_timeout"
+
+
 class PayloadTooLarge(DomainError):
     status = 413
     code = "payload_too_large"
@@ -135,6 +156,21 @@ class PayloadTooLarge(DomainError):
 class Unprocessable(DomainError):
     status = 422
     code = "unprocessable"
+
+
+class TooManyAttempts(DomainError):
+    """Too many failed attempts at a secret (a bearer token; a tracking code +
+    NIK) from this client or at this tracking code. HTTP answers 429 with
+    ``Retry-After``; the request was not looked at, right or wrong."""
+
+    status = 429
+    code = "too_many_attempts"
+
+    def __init__(self, retry_after: int):
+        super().__init__(Msg(
+            f"Terlalu banyak percobaan yang gagal. Coba lagi dalam {retry_after} detik.",
+            f"Too many failed attempts. Retry in {retry_after} seconds."))
+        self.retry_after = retry_after
 
 
 class ServiceBusy(DomainError):

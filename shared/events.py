@@ -25,6 +25,8 @@ SCHEMA_VERSION = 1
 DOCUMENT_TYPES = ("ktp_el", "akta_kelahiran", "akta_kematian", "skpwni", "kia")
 DELIVERY_METHODS = ("pickup", "pos")
 LANGUAGES = ("id", "en")
+CONTACT_CHANNELS = ("sms", "email", "whatsapp")  # how a citizen prefers to be told
+PRINT_KINDS = ("card", "certificate")  # blanko card stock (KTP-el, KIA) or paper
 
 
 class EventSchema(Schema):
@@ -43,6 +45,8 @@ class ContactSchema(Schema):
     phone = fields.String(allow_none=True, load_default=None)  # E.164, +62...
     email = fields.String(allow_none=True, load_default=None)
     language = fields.String(load_default="id", validate=validate.OneOf(LANGUAGES))
+    # optional, no default: a contact passed on from an older event stays as it was
+    preferred_channel = fields.String(allow_none=True, validate=validate.OneOf(CONTACT_CHANNELS))
 
 
 class SlotSchema(Schema):
@@ -65,6 +69,8 @@ class ApplicationRefSchema(EventSchema):
 class ApplicationSubmittedSchema(ApplicationRefSchema):
     channel = fields.String(required=True)
     kecamatan_code = fields.String(allow_none=True, load_default=None)
+    # optional within v1 (added later): intake always sends it
+    contact = fields.Nested(ContactSchema, allow_none=True, load_default=None)
 
 
 class ApplicationVerifiedSchema(ApplicationRefSchema):
@@ -74,10 +80,29 @@ class ApplicationVerifiedSchema(ApplicationRefSchema):
     delivery_method = fields.String(required=True, validate=validate.OneOf(DELIVERY_METHODS))
     delivery_address = fields.Dict(allow_none=True, load_default=None)
     verified_by = fields.String(required=True)
+    # print needs, optional within v1 (added later): intake always sends them
+    print_kind = fields.String(allow_none=True, load_default=None,
+                               validate=validate.OneOf(PRINT_KINDS))
+    pickup_place_id = fields.String(allow_none=True, load_default=None)  # shared.offices
+    next_day = fields.Boolean(load_default=False)  # a kecamatan next-day request
+    replacement = fields.Boolean(load_default=False)  # a KTP-el replacing an earlier card
+    manifest_id = fields.String(allow_none=True, load_default=None)  # jemput-bola batch
 
 
 class ApplicationRejectedSchema(ApplicationRefSchema):
-    reasons = fields.List(fields.String(), required=True)
+    reasons = fields.List(fields.String(), required=True)  # texts, in contact.language
+    contact = fields.Nested(ContactSchema, required=True)
+    reason_codes = fields.List(fields.String(), load_default=list)  # intake's catalogue
+    note = fields.String(allow_none=True, load_default=None)  # the operator's free text
+
+
+class ApplicationResubmittedSchema(ApplicationRefSchema):
+    corrected = fields.List(fields.String(), required=True)  # field names, e.g. applicant.full_name
+    contact = fields.Nested(ContactSchema, required=True)
+
+
+class ApplicationCancelledSchema(ApplicationRefSchema):
+    previous_status = fields.String(required=True)  # submitted or rejected
     contact = fields.Nested(ContactSchema, required=True)
 
 
@@ -142,11 +167,54 @@ class NotificationFailedSchema(NotificationOutcomeSchema):
     reason = fields.String(required=True)
 
 
+class RecordingAppointmentBookedSchema(EventSchema):
+    """A KTP-el recording (perekaman) booked: where and when, and whom to tell."""
+    appointment_id = fields.String(required=True)
+    booking_code = fields.String(required=True)
+    place_id = fields.String(required=True)  # shared.offices
+    place_name = fields.String(required=True)
+    place_address = fields.String(required=True)
+    day = fields.String(required=True)  # ISO date, WIB
+    contact = fields.Nested(ContactSchema, required=True)
+
+
+class BatchAcceptedSchema(EventSchema):
+    """A jemput-bola batch: the applications printing returns to the kelurahan as one."""
+    manifest_id = fields.String(required=True)
+    batch_id = fields.String(required=True)  # the kelurahan officer's own name for it
+    kelurahan_code = fields.String(required=True)
+    application_ids = fields.List(fields.String(), required=True,
+                                  validate=validate.Length(min=1))
+
+
+class PrrAddressSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    street = fields.String(required=True)
+    rt = fields.String(allow_none=True, load_default=None)
+    rw = fields.String(allow_none=True, load_default=None)
+    kelurahan_code = fields.String(required=True)
+    postal_code = fields.String(allow_none=True, load_default=None)
+
+
+class PrrRecordImportedSchema(EventSchema):
+    """A Print Ready Record from the backlog: recorded, centrally verified, not printed."""
+    nik = fields.String(required=True, validate=validate.Regexp(r"^\d{16}$"))
+    full_name = fields.String(required=True)
+    recorded_on = fields.String(required=True)  # ISO date of the recording (perekaman)
+    address = fields.Nested(PrrAddressSchema, required=True)
+    phone = fields.String(required=True)  # E.164, +62...: the courier and the SMS need it
+    prr_record_id = fields.String(allow_none=True, load_default=None)  # printing's id
+
+
 # event name -> (emitting service, payload schema)
 EVENTS: dict[str, tuple[str, type[EventSchema]]] = {
     "application_submitted": ("intake", ApplicationSubmittedSchema),
     "application_verified": ("intake", ApplicationVerifiedSchema),
     "application_rejected": ("intake", ApplicationRejectedSchema),
+    "application_resubmitted": ("intake", ApplicationResubmittedSchema),
+    "application_cancelled": ("intake", ApplicationCancelledSchema),
     "print_job_queued": ("printing", PrintJobQueuedSchema),
     "document_printed": ("printing", DocumentPrintedSchema),
     "print_job_failed": ("printing", PrintJobFailedSchema),
@@ -157,6 +225,9 @@ EVENTS: dict[str, tuple[str, type[EventSchema]]] = {
     "parcel_delivery_failed": ("courier", ParcelDeliveryFailedSchema),
     "notification_sent": ("notification", NotificationSentSchema),
     "notification_failed": ("notification", NotificationFailedSchema),
+    "recording_appointment_booked": ("intake", RecordingAppointmentBookedSchema),
+    "batch_accepted": ("intake", BatchAcceptedSchema),
+    "prr_record_imported": ("printing", PrrRecordImportedSchema),
 }
 
 

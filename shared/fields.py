@@ -48,3 +48,24 @@ class MobilePhone(fields.String):
                 or phonenumbers.number_type(number) != phonenumbers.PhoneNumberType.MOBILE):
             raise ValidationError(invalid)
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+class DeliverableEmail(fields.Email):
+    """An e-mail address the mail relay can take: ASCII only (a non-ASCII
+    address needs SMTPUTF8 on every hop, which the relay does not offer: the
+    message would fail after the citizen was told it is on its way), at most
+    64 characters before the ``@`` and 254 in all (RFC 5321)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not text.isascii():
+            raise ValidationError(Msg(
+                "Alamat email dengan huruf di luar ASCII (misalnya beraksen) tidak dapat "
+                "kami kirimi; gunakan alamat lain.",
+                "We cannot deliver to an e-mail address with non-ASCII characters "
+                "(e.g. accented letters); please use another address."))
+        if len(text) > 254 or len(text.rpartition("@")[0]) > 64:
+            raise ValidationError(Msg(
+                "Alamat email terlalu panjang (maksimal 254 karakter, 64 sebelum @).",
+                "E-mail address too long (at most 254 characters, 64 before the @)."))
+        return text

@@ -2,11 +2,18 @@
 
 What ``api`` adds to nameko's handler, through its public hooks only:
 * admission before any work (``admission_refusal``): a body over
-  ``MAX_BODY_BYTES`` gets 413 before it is read; when as many requests are in
+  ``MAX_BODY_BYTES`` (or an upload endpoint's own limit: ``max_body_bytes``,
+  ``max_body_setting``) gets 413 before it is read; when as many requests are in
   flight as the container has workers (``max_workers``), 503 + ``Retry-After``
   at once instead of a request that waits for a worker;
 * the body is read by the server before a worker is spawned (also a chunked
-  one, up to the limit), so a handler never waits on the network;
+  one, up to the limit), so a handler never waits on the network; a body that
+  has not arrived within ``BODY_READ_SECONDS`` gets 408 and the connection is
+  closed, and a connection silent for ``IDLE_CONNECTION_SECONDS`` is closed
+  (``ApiServer``): a client that trickles costs one connection, not a worker;
+* ``read_json`` refuses, before any schema sees them, bodies nested deeper
+  than ``MAX_JSON_DEPTH`` and strings no field should hold (control
+  characters, line breaks, lone surrogates), each a 400 naming the field;
 * errors become JSON (``response_from_exception``): a ``DomainError`` a 4xx /
   503 body naming the field, in the request's language; anything else a 500
   with no traceback (logged server-side).
@@ -17,20 +24,38 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+import socket
 
+import eventlet
+from eventlet import wsgi
 from marshmallow import ValidationError
 from nameko.extensions import SharedExtension
 from nameko.web.handlers import HttpRequestHandler
-from werkzeug.exceptions import RequestEntityTooLarge
+from nameko.web.server import HttpOnlyProtocol, WebServer
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
-from .errors import (DatabaseUnavailable, DomainError, Msg, PayloadTooLarge, ServiceBusy,
-                     ValidationFailed, flatten_field_errors)
+from .errors import (DatabaseUnavailable, DomainError, Msg, PayloadTooLarge, RequestTimeout,
+                     ServiceBusy, TooManyAttempts, ValidationFailed, field_label,
+                     flatten_field_errors)
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 DEFAULT_RETRY_AFTER_SECONDS = 2
+DEFAULT_BODY_READ_SECONDS = 10
+DEFAULT_IDLE_CONNECTION_SECONDS = 30
+MAX_JSON_DEPTH = 32
+
+# C0 and C1 control characters, DEL, and the Unicode line and paragraph
+# separators: no field of these APIs is multi-line, and what a citizen types
+# ends up on a printed card, in an SMS and in an e-mail header
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# half of a UTF-16 pair: JSON's "\ud800" parses, but no UTF-8 (BSON, the
+# response, an SMS) can carry it
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_IDEMPOTENCY_KEY = re.compile("[\x20-\x7e]{1,128}")
 
 
 def request_language(request) -> str:
@@ -44,6 +69,52 @@ def json_response(status: int, body, headers: dict | None = None) -> Response:
                     headers=headers or {}, mimetype="application/json")
 
 
+TOO_DEEP = Msg(f"Isi permintaan bersarang lebih dari {MAX_JSON_DEPTH} tingkat.",
+               f"Request body is nested more than {MAX_JSON_DEPTH} levels deep.")
+CONTROL_CHARACTER = Msg("Tidak boleh memuat karakter kontrol atau baris baru.",
+                        "Must not contain control characters or line breaks.")
+LONE_SURROGATE = Msg("Memuat karakter Unicode yang tidak sah (surrogate tanpa pasangan).",
+                     "Contains an invalid Unicode character (an unpaired surrogate).")
+BAD_FIELD_NAME = Msg("Nama kolom memuat karakter yang tidak diizinkan.",
+                     "Field name contains characters that are not allowed.")
+
+
+def text_problem(text: str) -> Msg | None:
+    if _SURROGATE.search(text):
+        return LONE_SURROGATE
+    if _CONTROL.search(text):
+        return CONTROL_CHARACTER
+    return None
+
+
+def body_problems(data) -> dict[str, list]:
+    """What no field should receive, wherever it sits in a parsed JSON body:
+    nesting deeper than ``MAX_JSON_DEPTH`` (``_body``), and strings - values
+    and names alike - with control characters, line breaks or lone surrogates
+    (by dotted path, names shown by ``field_label``). One walk for every field
+    of every API, before any schema (or BSON) sees the body."""
+    problems: dict[str, list] = {}
+
+    def visit(value, path: str, depth: int) -> None:
+        if isinstance(value, (dict, list)) and depth > MAX_JSON_DEPTH:
+            problems["_body"] = [TOO_DEEP]
+        elif isinstance(value, dict):
+            for name, item in value.items():
+                item_path = f"{path}.{field_label(name)}" if path else field_label(name)
+                if text_problem(name):
+                    problems[item_path] = [BAD_FIELD_NAME]
+                else:
+                    visit(item, item_path, depth + 1)
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                visit(item, f"{path}.{index}" if path else str(index), depth + 1)
+        elif isinstance(value, str) and (problem := text_problem(value)):
+            problems[path or "_body"] = [problem]
+
+    visit(data, "", 1)
+    return problems
+
+
 def read_json(request, schema):
     """Parse and load a JSON body through ``schema``; raise ValidationFailed."""
     try:
@@ -51,18 +122,50 @@ def read_json(request, schema):
     except (ValueError, UnicodeDecodeError):
         raise ValidationFailed({"_body": [Msg("Isi permintaan bukan JSON yang valid.",
                                               "Request body is not valid JSON.")]}) from None
+    except RecursionError:  # the parser's own limit, far beyond ours
+        raise ValidationFailed({"_body": [TOO_DEEP]}) from None
     if not isinstance(data, dict):
         raise ValidationFailed({"_body": [Msg("Isi permintaan harus objek JSON.",
                                               "Request body must be a JSON object.")]})
+    if problems := body_problems(data):
+        raise ValidationFailed(problems)
     try:
         return schema.load(data)
     except ValidationError as exc:
         raise ValidationFailed(flatten_field_errors(exc.messages)) from None
 
 
+def idempotency_key(request) -> str | None:
+    """The request's ``Idempotency-Key`` header, or None when it is absent.
+    It is stored and indexed: 1-128 printable ASCII characters (a UUID fits),
+    else 400 naming the header."""
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
+        raise ValidationFailed({"Idempotency-Key": [Msg(
+            "Harus 1-128 karakter ASCII yang dapat dicetak (misalnya UUID).",
+            "Must be 1-128 printable ASCII characters (e.g. a UUID).")]})
+    return key
+
+
 def too_large(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(Msg(f"Ukuran isi permintaan melebihi {limit} byte.",
                                f"Request body exceeds {limit} bytes."))
+
+
+def too_slow(request, seconds: float) -> RequestTimeout:
+    """The 408 for a body that did not arrive in time, after shutting the
+    reading side of its connection: eventlet would otherwise read and discard
+    the rest of the body to keep the connection for a next request - from a
+    trickling client, for as long as it trickles. Shut, the answer still goes
+    out, and the connection closes."""
+    body = request.environ.get("eventlet.input")
+    if body is not None:
+        try:
+            body.get_socket().shutdown(socket.SHUT_RD)
+        except OSError:
+            pass  # already gone
+    return RequestTimeout(Msg(f"Isi permintaan tidak diterima lengkap dalam {seconds:g} detik.",
+                              f"Request body not received in full within {seconds:g} seconds."))
 
 
 class Admission(SharedExtension):
@@ -72,8 +175,27 @@ class Admission(SharedExtension):
         config = self.container.config
         self.max_body_bytes = int(config.get("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES))
         self.retry_after = str(config.get("RETRY_AFTER_SECONDS", DEFAULT_RETRY_AFTER_SECONDS))
+        self.body_read_seconds = float(config.get("BODY_READ_SECONDS",
+                                                  DEFAULT_BODY_READ_SECONDS))
         self.capacity = self.container.max_workers
         self.in_flight = 0
+
+
+class ApiServer(WebServer):
+    """nameko's web server, with a timeout on every socket operation of a
+    client connection (``IDLE_CONNECTION_SECONDS``): a connection that sends
+    nothing - before its first request, between keep-alive requests, or in the
+    middle of one - or reads nothing of its answer is closed after that long.
+    (nameko's own server waits on a silent client forever.)"""
+
+    def setup(self):
+        self.idle_seconds = float(self.container.config.get(
+            "IDLE_CONNECTION_SECONDS", DEFAULT_IDLE_CONNECTION_SECONDS))
+
+    def get_wsgi_server(self, sock, wsgi_app, protocol=HttpOnlyProtocol, debug=False):
+        return wsgi.Server(sock, sock.getsockname(), wsgi_app, protocol=protocol, debug=debug,
+                           log=logging.getLogger("nameko.web.server"),
+                           socket_timeout=self.idle_seconds)
 
 
 class _FailedResponse(Response):
@@ -86,12 +208,30 @@ class _FailedResponse(Response):
 
 
 class ApiHandler(HttpRequestHandler):
+    server = ApiServer()
     admission = Admission()
 
-    def __init__(self, method, url, **kwargs):
+    def __init__(self, method, url, max_body_bytes: int | None = None,
+                 max_body_setting: str | None = None, **kwargs):
         # client errors are expected: nameko logs them as warnings, not crashes
         kwargs.setdefault("expected_exceptions", DomainError)
         super().__init__(method, url, **kwargs)
+        # an endpoint that takes files has a body limit of its own:
+        # ``max_body_bytes``, or the config key ``max_body_setting`` where the
+        # config has it (``api(..., max_body_bytes=2162688,
+        # max_body_setting="UPLOAD_MAX_BODY_BYTES")``); every other endpoint
+        # has the container's ``MAX_BODY_BYTES``
+        self.own_max_body_bytes = max_body_bytes
+        self.max_body_setting = max_body_setting
+
+    def setup(self):
+        super().setup()
+        if self.max_body_setting in self.container.config:
+            self.own_max_body_bytes = int(self.container.config[self.max_body_setting])
+
+    @property
+    def max_body_bytes(self) -> int:
+        return self.own_max_body_bytes or self.admission.max_body_bytes
 
     def handle_request(self, request):
         lang = request_language(request)
@@ -109,7 +249,7 @@ class ApiHandler(HttpRequestHandler):
 
     def admission_refusal(self, request) -> DomainError | None:
         """Why this request is refused before any work, or None."""
-        limit = self.admission.max_body_bytes
+        limit = self.max_body_bytes
         if (request.content_length or 0) > limit:
             return too_large(limit)
         if self.admission.in_flight >= self.admission.capacity:
@@ -122,11 +262,21 @@ class ApiHandler(HttpRequestHandler):
             # one byte over the limit tells a too-large chunked body apart
             request.max_content_length = limit + 1
             request.shallow = False  # nameko's WsgiApp builds it shallow
+            seconds = self.admission.body_read_seconds
+            deadline = eventlet.Timeout(seconds)
             try:
                 if len(request.get_data(cache=True)) > limit:
                     return too_large(limit)
             except RequestEntityTooLarge:
                 return too_large(limit)
+            except ClientDisconnected:  # also what a socket timeout becomes
+                return too_slow(request, seconds)
+            except eventlet.Timeout as expired:
+                if expired is not deadline:
+                    raise
+                return too_slow(request, seconds)
+            finally:
+                deadline.cancel()
         return None
 
     def response_from_exception(self, exc):
@@ -134,12 +284,15 @@ class ApiHandler(HttpRequestHandler):
 
     def error_response(self, exc: Exception, lang: str) -> Response:
         if isinstance(exc, RequestEntityTooLarge):
-            exc = too_large(self.admission.max_body_bytes)
+            exc = too_large(self.max_body_bytes)
         if isinstance(exc, (ServiceBusy, DatabaseUnavailable)):
             if isinstance(exc, DatabaseUnavailable):
                 log.error("database unavailable in %s %s", self.method, self.url)
             return json_response(exc.status, exc.to_body(lang),
                                  {"Retry-After": self.admission.retry_after})
+        if isinstance(exc, TooManyAttempts):
+            return json_response(exc.status, exc.to_body(lang),
+                                 {"Retry-After": str(exc.retry_after)})
         if isinstance(exc, DomainError):
             return json_response(exc.status, exc.to_body(lang))
         log.error("unhandled error in %s %s: %s", self.method, self.url, type(exc).__name__,

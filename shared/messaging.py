@@ -34,10 +34,13 @@ from __future__ import annotations
 import logging
 
 from kombu import Connection, Exchange, Queue
+from kombu.exceptions import OperationalError
 from marshmallow import ValidationError
 from nameko.amqp.publish import Publisher, UndeliverableMessage
 from nameko.constants import PERSISTENT
 from nameko.events import EventHandler
+
+from .settings import require
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +139,8 @@ def declare_consumer(connection: Connection, queue: Queue, delays=()) -> None:
 
 
 class ReliableEventHandler(EventHandler):
+    required_settings = ("AMQP_URI",)
+
     def __init__(self, source_service: str, event_type: str, **kwargs):
         kwargs["requeue_on_error"] = True
         super().__init__(source_service, event_type, **kwargs)
@@ -148,9 +153,10 @@ class ReliableEventHandler(EventHandler):
             handler_queue_name(self.source_service, self.event_type,
                                self.container.service_name, self.method_name),
             self.queue.exchange, self.event_type, delivery_limit(config))
-        with Connection(config["AMQP_URI"]) as connection:
+        [amqp_uri] = require(self)  # before connecting: kombu reads a blank one as guest@localhost
+        with Connection(amqp_uri) as connection:
             declare_consumer(connection, self.queue, self.delays)
-        self.retry_publisher = Publisher(config["AMQP_URI"], use_confirms=True,
+        self.retry_publisher = Publisher(amqp_uri, use_confirms=True,
                                          delivery_mode=PERSISTENT, mandatory=True)
 
     def handle_message_processed(self, message, result=None, exc_info=None):
@@ -177,7 +183,7 @@ class ReliableEventHandler(EventHandler):
                 message.body, exchange="", routing_key=wait_queue_name(self.queue.name, delay),
                 headers=headers, content_type=message.content_type,
                 content_encoding=message.content_encoding)
-        except (UndeliverableMessage, OSError) as exc:
+        except (UndeliverableMessage, OSError, OperationalError) as exc:
             # no wait queue (or no broker): hand the message back instead
             log.error("could not schedule a retry on %s (%s): requeueing now",
                       self.queue.name, type(exc).__name__)

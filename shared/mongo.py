@@ -15,6 +15,7 @@ from nameko.extensions import DependencyProvider
 from pymongo import MongoClient
 
 from .outbox import OutboxRelay
+from .settings import require
 from .store import DEFAULT_TRANSACTION_BUDGET_SECONDS, DURABLE
 
 
@@ -22,6 +23,9 @@ class StoreWithOutbox(DependencyProvider):
     """``publishes_as``: the service whose exchange the events go to. A service
     runs its HTTP API and its event handlers as two containers over one
     database; both publish as the service."""
+
+    # no defaults for these (they carry credentials): refuse to start without
+    required_settings = ("MONGO_URI", "AMQP_URI")
 
     def __init__(self, store_class, publishes_as: str):
         self.store_class = store_class
@@ -31,17 +35,18 @@ class StoreWithOutbox(DependencyProvider):
 
     def setup(self):
         config = self.container.config
+        mongo_uri, amqp_uri = require(self)
         timeout_ms = int(config.get("MONGO_TIMEOUT_MS", 5000))
         # every wait on the server is bounded, so a frozen or unreachable
         # database becomes DatabaseUnavailable (503) in time, never a hang
-        self.client = MongoClient(config["MONGO_URI"], tz_aware=True,
+        self.client = MongoClient(mongo_uri, tz_aware=True,
                                   serverSelectionTimeoutMS=timeout_ms,
                                   connectTimeoutMS=timeout_ms, socketTimeoutMS=timeout_ms,
                                   w=DURABLE.document["w"], journal=True)
         self.db = self.client[config["DATABASE"]]
         self.transaction_budget = float(config.get("TRANSACTION_BUDGET_SECONDS",
                                                    DEFAULT_TRANSACTION_BUDGET_SECONDS))
-        self.relay = OutboxRelay(self.db.outbox, config["AMQP_URI"], self.publishes_as, config)
+        self.relay = OutboxRelay(self.db.outbox, amqp_uri, self.publishes_as, config)
         # Indexes in setup(), not start(): nameko starts all extensions at
         # once, so a consumer could run a handler before its unique indexes
         # (the idempotency guards) exist. Every setup() ends before any start().

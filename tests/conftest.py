@@ -66,3 +66,13 @@ def mongo(backing):
     client = MongoClient(backing.mongo_uri, tz_aware=True)
     yield client
     client.close()
+
+
+@pytest.fixture
+def intake_state(system, mongo):
+    """What intake has stored: (applications, outbox rows), read when called."""
+    db = mongo["intake"]
+
+    def counts():
+        return db.applications.count_documents({}), db.outbox.count_documents({})
+    return counts

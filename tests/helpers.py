@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import random
+import re
+import socket
 import time
 import uuid
 
@@ -11,17 +13,34 @@ import pika
 
 from deploy.dlq import connect
 from deploy.local.stack import Ports, Stack
+from shared.auth import hash_token
 
 OPERATOR_TOKEN, STATION_TOKEN = "test-operator-token", "test-station-token"
 OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
 STATION = {"Authorization": f"Bearer {STATION_TOKEN}"}
-TOKENS = {"OPERATOR_TOKENS": f"operator-test:{OPERATOR_TOKEN}",
-          "STATION_TOKENS": f"station-test-1:{STATION_TOKEN}"}
+KELURAHAN_OFFICER_TOKEN, KECAMATAN_OFFICER_TOKEN = "test-kelurahan-token", "test-kecamatan-token"
+# officers of Kelurahan Sukajaya and of Kecamatan Curug (Kota Serang)
+KELURAHAN_CODE, KECAMATAN_CODE = "3673041010", "367304"
+KELURAHAN_OFFICER = {"Authorization": f"Bearer {KELURAHAN_OFFICER_TOKEN}"}
+KECAMATAN_OFFICER = {"Authorization": f"Bearer {KECAMATAN_OFFICER_TOKEN}"}
+# config keeps token hashes; the tests send the tokens
+TOKENS = {"OPERATOR_TOKENS": f"operator-test:{hash_token(OPERATOR_TOKEN)}",
+          "STATION_TOKENS": f"station-test-1:{hash_token(STATION_TOKEN)}",
+          "KELURAHAN_OFFICER_TOKENS":
+              f"officer-sukajaya@{KELURAHAN_CODE}:{hash_token(KELURAHAN_OFFICER_TOKEN)}",
+          "KECAMATAN_OFFICER_TOKENS":
+              f"officer-curug@{KECAMATAN_CODE}:{hash_token(KECAMATAN_OFFICER_TOKEN)}"}
 # the services as the tests run them: a short print lease, so a job another
-# test leased and left (it claims only its own) returns to the queue quickly
+# test leased and left (it claims only its own) returns to the queue quickly.
+# The failed-attempt limits keep their defaults: every test client is
+# 127.0.0.1, so a test that trips a limit does it from a loopback address of
+# its own (tests/e2e/test_secrets_and_limits.py).
 SYSTEM_ENV = {**TOKENS, "PRINT_LEASE_SECONDS": "3",
               # DEBUG: the logs the tests check for personal data say the most
-              "LOG_LEVEL": "DEBUG"}
+              "LOG_LEVEL": "DEBUG",
+              # a short retry schedule: few wait queues per handler (each is a
+              # quorum queue on the one test broker), retries within seconds
+              "RETRY_DELAYS": "0.5,1,2"}
 
 
 def random_nik(female: bool = False, kecamatan: str = "367304", year: int = 1990) -> str:
@@ -37,6 +56,44 @@ def random_kk(kecamatan: str = "367304") -> str:
 
 def random_mobile() -> str:
     return "0812" + "".join(random.choice("0123456789") for _ in range(8))
+
+
+def valid_body() -> dict:
+    """A valid first-KTP-el application, with fresh random NIK, KK and phone."""
+    return {"document_type": "ktp_el", "channel": "web",
+            "applicant": {"nik": random_nik(), "kk_number": random_kk(),
+                          "full_name": "Ahmad Fauzi", "phone": random_mobile()},
+            "details": {"reason": "first_issue"}}
+
+
+def with_value(body: dict, path: str, value) -> dict:
+    """Set the dotted ``path`` (e.g. ``applicant.full_name``) in ``body``; returns it."""
+    parent, _, key = path.rpartition(".")
+    target = body
+    for part in filter(None, parent.split(".")):
+        target = target[part]
+    target[key] = value
+    return body
+
+
+def trickling_post(address: tuple[str, int], chunked: bool = False) -> socket.socket:
+    """A connection that declares a 60,000-byte application body and sends one
+    byte of it (``chunked``: sends a first one-byte chunk)."""
+    sock = socket.create_connection(address, timeout=10)
+    body = (b"Transfer-Encoding: chunked\r\n\r\n1\r\n{\r\n" if chunked
+            else b"Content-Length: 60000\r\n\r\n{")
+    sock.sendall(b"POST /api/v1/applications HTTP/1.1\r\nHost: intake\r\n"
+                 b"Content-Type: application/json\r\n" + body)
+    return sock
+
+
+def read_until_closed(sock: socket.socket, within: float) -> bytes:
+    """Everything the server sends until it closes the connection."""
+    sock.settimeout(within)
+    received = b""
+    while chunk := sock.recv(4096):
+        received += chunk
+    return received
 
 
 def eventually(check, timeout: float = 30.0, interval: float = 0.1, what: str = "condition"):
@@ -94,7 +151,8 @@ def service_config(stack: Stack, database: str, **extra) -> dict:
             "WEB_SERVER_ADDRESS": f"127.0.0.1:{Ports.free().intake}",
             "SMS_GATEWAY_URL": env["SMS_GATEWAY_URL"], "SMS_USERKEY": "sandbox-user",
             "SMS_PASSKEY": "sandbox-pass", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": env["SMTP_PORT"],
-            "max_workers": 8, **TOKENS, **extra}
+            "REGISTER_URL": env["REGISTER_URL"], "max_workers": 8,
+            "RETRY_DELAYS": SYSTEM_ENV["RETRY_DELAYS"], **TOKENS, **extra}
 
 
 def personal_data_in_logs(stack: Stack, *values: str) -> list[str]:
@@ -106,4 +164,10 @@ def personal_data_in_logs(stack: Stack, *values: str) -> list[str]:
         forms.add(value)
         if value.startswith("08"):
             forms |= {"62" + value[1:], "+62" + value[1:]}
-    return sorted(form for form in forms if form in logs)
+    if not forms:
+        return []
+    # a form can only appear inside one of the logs' numbers (with its "+"):
+    # collect those once, so hundreds of values cost one pass over the logs
+    shortest = min(len(form.lstrip("+")) for form in forms)
+    numbers = set(re.findall(r"\+?\d{%d,}" % shortest, logs))
+    return sorted(form for form in forms if any(form in number for number in numbers))

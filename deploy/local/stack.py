@@ -4,19 +4,27 @@
     python -m deploy.local.stack broker   # only make sure RabbitMQ answers
 
 Starts (each as its own process group, stopped together on Ctrl-C/SIGTERM):
-a MongoDB-wire-compatible server (SecantusDB) unless MONGO_URI is set, a
-local SMTP server that keeps what it receives (aiosmtpd, Maildir), the SMS
-gateway and Pos Indonesia sandboxes, the broker topology, and the four
-services (``nameko run``). RabbitMQ is expected on 127.0.0.1:5672; if nothing
-answers it is started (``rabbitmq-server -detached``), installed first with
-apt-get when missing. The tests use the same class with free ports and a
-virtual host of their own.
+a MongoDB-wire-compatible server (SecantusDB, on disk with every commit
+journaled) unless MONGO_URI is set, a local SMTP server that keeps what it
+receives (aiosmtpd, Maildir), the SMS gateway, Pos Indonesia and population
+register sandboxes, the broker topology, and the four services (``nameko
+run``). RabbitMQ is expected on 127.0.0.1:5672; if nothing answers it is
+started (``rabbitmq-server -detached``), installed first with apt-get when
+missing.
+
+``run`` supervises what it started, as a production supervisor would: a
+process that dies is restarted with the same arguments (the database on the
+same data) after a growing delay, and the console and the process's log
+say so; everything stops on Ctrl-C/SIGTERM, or when one process keeps dying
+(``deploy/local/supervisor.py``). The tests use the same class with free ports and a virtual
+host of their own; the fault tests supervise it too.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import random
 import shutil
 import signal
 import socket
@@ -28,6 +36,7 @@ from pathlib import Path
 
 import requests
 
+from deploy.local.supervisor import GaveUp, Supervisor
 from deploy.registry import ROOT, SERVICES, config_path
 
 
@@ -41,10 +50,22 @@ def die_with_parent() -> None:
         pass  # not Linux: Stack.stop() still stops everything on a normal exit
 
 
+# Below Linux's ephemeral range (32768-60999): a port bound with port 0 and
+# released comes from that range, where the kernel may hand it to an outgoing
+# connection, or to another test run doing the same, before our server binds it.
+FREE_PORTS = range(20000, 32768)
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port nothing is bound to now, picked at random outside the ephemeral range."""
+    for port in random.sample(FREE_PORTS, 200):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {FREE_PORTS}")
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
@@ -99,8 +120,17 @@ def ensure_vhost(vhost: str) -> bool:
 # Development secrets for the local stack only (README "Try it"). The
 # services' config files carry no secrets; production supplies its own.
 DEV_SECRETS = {
-    "OPERATOR_TOKENS": "operator-dev:dev-operator-token",
-    "STATION_TOKENS": "station-serang-1:dev-station-token",
+    # hashes of `dev-operator-token` and `dev-station-token` (python -m shared.auth hash)
+    "OPERATOR_TOKENS": "operator-dev:sha256:"
+                       "277e6a75a6980887d1bc5c738e59a2504e3e2696d8f9fbf675b7fc49dabd2cf8",
+    "STATION_TOKENS": "station-serang-1:sha256:"
+                      "b5d7f8af47c044e57c692beaecd92273a55428b586e80075984b9e8b17053093",
+    # `dev-kelurahan-token`: Kelurahan Sukajaya; `dev-kecamatan-token`: Kecamatan Curug
+    "KELURAHAN_OFFICER_TOKENS": "officer-sukajaya@3673041010:sha256:"
+                                "292b4617a80d9c6a897c3ebdbf5aa9cd67efb2fc8bf48b066a711757fedb1ec5",
+    "KECAMATAN_OFFICER_TOKENS": "officer-curug@367304:sha256:"
+                                "9cbc91beb7b8b4df5ce5adc082ca0fdd4cd32fd006f956cf18ceeab9d15017f7",
+    # what the SMS and Pos sandboxes accept by default
     "SMS_USERKEY": "sandbox-user", "SMS_PASSKEY": "sandbox-pass",
     "POS_CLIENT_ID": "sandbox-client", "POS_CLIENT_SECRET": "sandbox-secret",
 }
@@ -116,10 +146,15 @@ class Ports:
     smtp: int = 1025
     sms: int = 9001
     pos: int = 9002
+    register: int = 9003
 
     @classmethod
     def free(cls) -> "Ports":
-        return cls(**{name: free_port() for name in cls.__dataclass_fields__})
+        ports: list[int] = []
+        while len(ports) < len(cls.__dataclass_fields__):
+            if (port := free_port()) not in ports:  # each is released before the next pick
+                ports.append(port)
+        return cls(*ports)
 
 
 @dataclass
@@ -131,6 +166,8 @@ class Stack:
     mongo_in_memory: bool = False
     extra_env: dict = field(default_factory=dict)
     procs: dict = field(default_factory=dict)
+    # name -> (argv, env) as first started, so a restart is the same process
+    commands: dict = field(default_factory=dict)
 
     @property
     def maildir(self) -> Path:
@@ -147,37 +184,74 @@ class Stack:
                 "NOTIFICATION_ADDRESS": f"127.0.0.1:{self.ports.notification}",
                 "COURIER_ADDRESS": f"127.0.0.1:{self.ports.courier}",
                 "SMS_GATEWAY_URL": self.url("sms"), "POS_API_URL": self.url("pos"),
+                "REGISTER_URL": self.url("register"),
                 "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(self.ports.smtp),
                 **self.extra_env}
         if self.mongo_uri:
             env["MONGO_URI"] = self.mongo_uri
         return env
 
-    def _spawn(self, name: str, argv: list[str], env: dict | None = None) -> subprocess.Popen:
-        log = open(self.run_dir / "logs" / f"{name}.log", "ab")
-        proc = subprocess.Popen(argv, cwd=ROOT, env=env or self.env(), stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True,
-                                preexec_fn=die_with_parent)
+    def log_path(self, name: str) -> Path:
+        return self.run_dir / "logs" / f"{name}.log"
+
+    def spawn(self, name: str, argv: list[str], env: dict | None = None) -> subprocess.Popen:
+        """Start a process of the stack (its own process group, its log in
+        ``logs/<name>.log``); ``env`` defaults to the services' environment."""
+        self.commands[name] = (argv, env)
+        return self.respawn(name)
+
+    def respawn(self, name: str) -> subprocess.Popen:
+        """Start ``name`` (again) exactly as it was first started: same
+        arguments, same environment, the same data directory, its log appended to."""
+        argv, env = self.commands[name]
+        with open(self.log_path(name), "ab") as log:
+            proc = subprocess.Popen(argv, cwd=ROOT, env=env or self.env(), stdout=log,
+                                    stderr=subprocess.STDOUT, start_new_session=True,
+                                    preexec_fn=die_with_parent)
         self.procs[name] = proc
         return proc
+
+    def send_signal(self, name: str, signum: int) -> None:
+        """Send ``signum`` to the process group of ``name`` (kill -9, SIGSTOP ...)."""
+        os.killpg(self.procs[name].pid, signum)
+
+    def note(self, name: str, text: str) -> None:
+        """A line in the log of ``name``, from the launcher rather than the process."""
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+        with open(self.log_path(name), "a") as log:
+            log.write(f"{stamp} launcher: {text}\n")
+
+    def ephemeral(self, name: str) -> bool:
+        """True for a process whose data dies with it (the in-memory database)."""
+        return name == "mongodb" and self.mongo_in_memory
+
+    def database_command(self) -> list[str]:
+        """The local MongoDB-wire server (SecantusDB): in memory for the test
+        suite, else on disk under the run directory, where a restart finds it."""
+        argv = [str(Path(sys.executable).parent / "secantusd-py"), "--host", "127.0.0.1",
+                "--port", str(self.ports.mongo), "--log-level", "WARNING"]
+        if self.mongo_in_memory:
+            return argv + ["--storage-path", ":memory:"]
+        # fsync the journal on every commit: a write acknowledged to a client
+        # (a 202) survives a kill -9 of the server. The server ignores j:true
+        # on transaction commits; this is its own switch.
+        return argv + ["--storage-path", str(self.run_dir / "mongo-data"), "--sync-on-commit"]
 
     def start_backing(self) -> None:
         """Broker check, database, SMTP, sandboxes and the broker topology."""
         (self.run_dir / "logs").mkdir(parents=True, exist_ok=True)
         ensure_rabbitmq()
         if self.mongo_uri is None:
-            data = ":memory:" if self.mongo_in_memory else str(self.run_dir / "mongo-data")
-            proc = self._spawn("mongodb", [str(Path(sys.executable).parent / "secantusd-py"),
-                                           "--host", "127.0.0.1", "--port", str(self.ports.mongo),
-                                           "--storage-path", data, "--log-level", "WARNING"])
+            proc = self.spawn("mongodb", self.database_command())
             self.mongo_uri = f"mongodb://127.0.0.1:{self.ports.mongo}/?directConnection=true"
             wait_until(lambda: port_open(self.ports.mongo), "MongoDB (SecantusDB)", proc=proc)
-        proc = self._spawn("smtp", [sys.executable, "-m", "aiosmtpd", "-n", "-l",
+        proc = self.spawn("smtp", [sys.executable, "-m", "aiosmtpd", "-n", "-l",
                                     f"127.0.0.1:{self.ports.smtp}", "-c",
                                     "aiosmtpd.handlers.Mailbox", str(self.maildir)])
         wait_until(lambda: port_open(self.ports.smtp), "SMTP server", proc=proc)
-        for name, module in (("sms", "sms_gateway"), ("pos", "pos_api")):
-            proc = self._spawn(name, [sys.executable, "-m", f"deploy.local.sandboxes.{module}",
+        for name, module in (("sms", "sms_gateway"), ("pos", "pos_api"),
+                             ("register", "register")):
+            proc = self.spawn(name, [sys.executable, "-m", f"deploy.local.sandboxes.{module}",
                                       "--host", "127.0.0.1", "--port", str(getattr(self.ports, name))])
             wait_until(lambda: port_open(getattr(self.ports, name)), f"{name} sandbox", proc=proc)
         self.declare_topology()
@@ -192,7 +266,7 @@ class Stack:
         (self.run_dir / "logs").mkdir(parents=True, exist_ok=True)
         nameko = str(Path(sys.executable).parent / "nameko")
         for name in names:
-            self._spawn(name, [nameko, "run", "--config", str(config_path(name)), *SERVICES[name]])
+            self.spawn(name, [nameko, "run", "--config", str(config_path(name)), *SERVICES[name]])
         for name in names:
             wait_until(lambda: requests.get(self.url(name) + "/health", timeout=2).ok,
                        f"service {name}", timeout=90, proc=self.procs[name])
@@ -224,7 +298,8 @@ class Stack:
         rows = [("RabbitMQ", self.amqp_uri.replace("guest:guest@", "")),
                 ("MongoDB", self.mongo_uri), ("SMTP (Maildir " + str(self.maildir) + ")",
                                              f"smtp://127.0.0.1:{self.ports.smtp}"),
-                ("SMS gateway sandbox", self.url("sms")), ("Pos Indonesia sandbox", self.url("pos"))]
+                ("SMS gateway sandbox", self.url("sms")), ("Pos Indonesia sandbox", self.url("pos")),
+                ("Population register sandbox", self.url("register"))]
         rows += [(f"service {name}", self.url(name)) for name in SERVICES if name in self.procs]
         return "\n".join(f"  {label:<45} {where}" for label, where in rows)
 
@@ -248,21 +323,28 @@ def main() -> None:
     # explicit for both: a shell may start us with SIGINT ignored (background job)
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    failed = False
     try:
         stack.start_backing()
         stack.start_services()
         print("Smartdukcapil is running:\n" + stack.describe(), flush=True)
-        print(f"  logs: {stack.run_dir / 'logs'}    Ctrl-C stops everything.", flush=True)
-        while all(proc.poll() is None for proc in stack.procs.values()):
-            time.sleep(1)
-        dead = [name for name, proc in stack.procs.items() if proc.poll() is not None]
-        print(f"stopping: {', '.join(dead)} exited (see logs)", flush=True)
+        print(f"  logs: {stack.run_dir / 'logs'}    Ctrl-C stops everything; "
+              "a process that dies is restarted.", flush=True)
+        supervisor = Supervisor(stack, say=lambda text: print(text, flush=True))
+        while True:
+            supervisor.check()
+            time.sleep(0.5)
+    except GaveUp as exc:
+        print(f"stopping everything: {exc}", flush=True)
+        failed = True
     except KeyboardInterrupt:
         print("\nstopping ...", flush=True)
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         stack.stop()
         print("stopped.", flush=True)
+    if failed:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

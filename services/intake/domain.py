@@ -1,10 +1,17 @@
 """The application, its status and its timeline. Plain Python, no nameko.
 
-Two kinds of move. Operators act along explicit transitions (``TRANSITIONS``):
-an action applies only to the statuses listed for it. Downstream events may
+Two kinds of move. Operators and citizens act along explicit transitions
+(``TRANSITIONS``): an action applies only to the statuses listed for it. Downstream events may
 arrive in any order (they come through separate queues), so a step they record
 only ever moves the status forward: the stored status is the highest rank seen,
 while the timeline keeps every step with the time it happened.
+
+Rejected is not the end: the citizen may resubmit (corrected fields, replaced
+documents) and the application returns to the verification queue, or cancel
+it. While rejected it does not hold the one-active slot, so the citizen may
+also start afresh; a resubmission takes the slot back, and if a newer
+application for the same subject holds it by then, the resubmission is
+refused (409) and the newer one goes on. Cancelled is final.
 
 The store reads an application, asks this module what follows, and writes that
 and the events it names in one transaction.
@@ -15,11 +22,17 @@ from __future__ import annotations
 import datetime
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from shared.clock import utcnow
 
 from .exceptions import IdempotencyKeyReused, WrongStatus
+from .payloads import (cancelled_event, rejected_event, resubmitted_event,  # noqa: F401
+                       submitted_event,  # the store emits it as domain.submitted_event
+                       verified_event)
+from .reasons import checked_codes, reason_texts
+from .request_fields import corrected_fields, request_fields
+from .subjects import subject_key
 
 # the alphabet leaves out 0/O, 1/I/L so a code read over the phone survives
 TRACKING_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -30,7 +43,12 @@ class Status:
     rank: int  # a downstream step moves the status only to a higher rank; 0 never moves it
     label_id: str
     label_en: str
-    final: bool = False  # a final application no longer blocks a new one for the NIK
+    final: bool = False  # the end of the road: no action or step moves it any more
+    holds_slot: bool = True  # counts as the subject's one active application
+
+    @property
+    def active(self) -> bool:
+        return self.holds_slot and not self.final
 
     def label(self, lang: str) -> str:
         return self.label_en if lang == "en" else self.label_id
@@ -38,7 +56,8 @@ class Status:
 
 STATUSES = {
     "submitted": Status(10, "Permohonan diterima", "Application received"),
-    "rejected": Status(20, "Permohonan ditolak", "Application rejected", final=True),
+    # awaiting a resubmission that may never come: the slot is free meanwhile
+    "rejected": Status(20, "Permohonan ditolak", "Application rejected", holds_slot=False),
     "verified": Status(20, "Permohonan diverifikasi", "Application verified"),
     "print_queued": Status(30, "Masuk antrean cetak", "Queued for printing"),
     "print_failed": Status(30, "Cetak gagal, diulang", "Printing failed, retrying"),
@@ -48,15 +67,26 @@ STATUSES = {
     "delivery_failed": Status(55, "Pengiriman gagal", "Delivery failed"),
     "collected": Status(60, "Sudah diambil", "Collected", final=True),
     "delivered": Status(60, "Sudah diterima", "Delivered", final=True),
+    # above every downstream step, so none can move a cancelled application
+    "cancelled": Status(70, "Permohonan dibatalkan", "Application cancelled", final=True),
+    # rank 0: timeline steps only, never an application's status
+    "resubmitted": Status(0, "Permohonan diajukan ulang", "Application resubmitted"),
     "notified": Status(0, "Pemberitahuan terkirim", "Notification sent"),
     "notification_failed": Status(0, "Pemberitahuan gagal", "Notification failed"),
 }
 
 # action -> {the status it applies to: the status it leads to}
 TRANSITIONS: dict[str, dict[str, str]] = {
-    "verify": {"submitted": "verified"},
-    "reject": {"submitted": "rejected"},
+    "verify": {"submitted": "verified"},  # operator
+    "reject": {"submitted": "rejected"},  # operator
+    "resubmit": {"rejected": "submitted"},  # citizen: back to the queue
+    "cancel": {"submitted": "cancelled", "rejected": "cancelled"},  # citizen, before verification
 }
+# the timeline names a step after its status, except where the status alone
+# would not say what happened (a resubmission is ``submitted`` again)
+STEP_NAMES = {"resubmit": "resubmitted"}
+# statuses an application can be in (the rest are timeline steps only)
+APPLICATION_STATUSES = tuple(name for name, status in STATUSES.items() if status.rank > 0)
 
 # downstream event -> the status step it records
 EVENT_STATUS = {
@@ -72,7 +102,8 @@ EVENT_STATUS = {
     "notification_failed": "notification_failed",
 }
 # what a citizen may see of a step (not, e.g., which operator acted)
-PUBLIC_DETAIL = {"channel", "slot", "barcode", "reasons"}
+PUBLIC_DETAIL = {"channel", "slot", "barcode", "reasons", "reason_codes", "note", "corrected"}
+CITIZEN = "citizen"  # who acted, on the steps the citizen takes
 
 Event = tuple[str, dict]  # (event type, payload)
 
@@ -84,6 +115,7 @@ class Transition:
     to_status: str
     step: dict
     events: tuple[Event, ...]
+    changes: dict = field(default_factory=dict)  # other fields the move sets
 
     @property
     def fields(self) -> dict:
@@ -93,7 +125,7 @@ class Transition:
 def status_fields(status: str) -> dict:
     """The stored fields that follow from being in ``status``."""
     return {"status": status, "status_rank": STATUSES[status].rank,
-            "active": not STATUSES[status].final}
+            "active": STATUSES[status].active}
 
 
 def new_tracking_code() -> str:
@@ -105,28 +137,26 @@ def timeline_entry(status: str, at: datetime.datetime | str, detail: dict | None
             "detail": detail or {}}
 
 
-def new_application(request: dict, details: dict, idempotency_key: str | None) -> dict:
+def new_application(request: dict, details: dict, idempotency_key: str | None,
+                    checks: dict | None = None) -> dict:
+    """``checks``: what the rules found beside the details (``rules.Checked.stored``:
+    flags for the operator, the supporting documents required, derived fields)."""
     now = utcnow()
-    applicant = request["applicant"]
     application = {
         "_id": uuid.uuid4().hex,
         "tracking_code": new_tracking_code(),
         "document_type": request["document_type"],
         "channel": request["channel"],
-        "applicant": {
-            "nik": applicant["nik"],
-            "kk_number": applicant["kk_number"],
-            "full_name": applicant["full_name"],
-            "marital_status": applicant["marital_status"],
-        },
-        "contact": {"phone": applicant["phone"], "email": applicant["email"],
-                    "language": applicant["language"]},
-        "details": details,
-        "delivery": request["delivery"],
+        **request_fields(request, details),
+        # the one-active rule's key: whom the document is for (``subjects``)
+        "subject_key": subject_key(request["document_type"], request["applicant"], details),
+        "flags": [], "required_documents": [], "derived": {},
+        **(checks or {}),
         **status_fields("submitted"),
         "timeline": [timeline_entry("submitted", now, {"channel": request["channel"]})],
         "seen_events": [],
         "created_at": now,
+        "queued_at": now,  # waiting for verification since (a resubmission re-enters)
     }
     if idempotency_key:
         application["idempotency_key"] = idempotency_key
@@ -140,43 +170,21 @@ def earlier_answer(earlier: dict, application: dict) -> dict:
     return earlier
 
 
-def ref(application: dict) -> dict:
-    """The fields every ``application_*`` event starts with."""
-    return {"application_id": application["_id"],
-            "tracking_code": application["tracking_code"],
-            "document_type": application["document_type"]}
-
-
-def submitted_event(application: dict) -> dict:
-    """``application_submitted``: enough for notification to say where to go."""
-    return {**ref(application), "channel": application["channel"],
-            "kecamatan_code": application["applicant"]["nik"][:6]}
-
-
-def verified_event(application: dict, operator: str) -> dict:
-    """``application_verified``: what printing and courier need to print and deliver."""
-    return {**ref(application),
-            "nik": application["applicant"]["nik"],
-            "full_name": application["applicant"]["full_name"],
-            "contact": application["contact"],
-            "delivery_method": application["delivery"]["method"],
-            "delivery_address": application["delivery"].get("address"),
-            "verified_by": operator}
-
-
-def rejected_event(application: dict, reasons: list[str]) -> dict:
-    """``application_rejected``: the reasons and where to tell the citizen (no operator)."""
-    return {**ref(application), "reasons": reasons, "contact": application["contact"]}
+def next_status(application: dict, action: str) -> str:
+    """Where ``action`` leads from the application's status, or ``WrongStatus``
+    (also asked before costly checks of an action that cannot apply)."""
+    to_status = TRANSITIONS[action].get(application["status"])
+    if to_status is None:
+        raise WrongStatus(application["status"])
+    return to_status
 
 
 def transition(application: dict, action: str, detail: dict,
-               events: tuple[Event, ...] = ()) -> Transition:
+               events: tuple[Event, ...] = (), changes: dict | None = None) -> Transition:
     """The move ``action`` makes from the application's status, or ``WrongStatus``."""
-    status = application["status"]
-    to_status = TRANSITIONS[action].get(status)
-    if to_status is None:
-        raise WrongStatus(status)
-    return Transition(status, to_status, timeline_entry(to_status, utcnow(), detail), events)
+    status, to_status = application["status"], next_status(application, action)
+    step = timeline_entry(STEP_NAMES.get(action, to_status), utcnow(), detail)
+    return Transition(status, to_status, step, events, changes or {})
 
 
 def verify(application: dict, operator: str) -> Transition:
@@ -184,9 +192,33 @@ def verify(application: dict, operator: str) -> Transition:
                       (("application_verified", verified_event(application, operator)),))
 
 
-def reject(application: dict, operator: str, reasons: list[str]) -> Transition:
-    return transition(application, "reject", {"by": operator, "reasons": reasons},
-                      (("application_rejected", rejected_event(application, reasons)),))
+def reject(application: dict, operator: str, codes: list[str],
+           note: str | None = None) -> Transition:
+    """Reject with reason codes from the catalogue (``reasons``) and an optional note."""
+    codes = checked_codes(codes, application["document_type"], note)
+    detail = {"by": operator, "reason_codes": codes, **({"note": note} if note else {})}
+    return transition(application, "reject", detail,
+                      (("application_rejected", rejected_event(application, codes, note)),))
+
+
+def resubmit(application: dict, request: dict, details: dict,
+             checks: dict | None = None) -> Transition:
+    """The citizen's corrected request (already checked by the rules, which
+    found ``checks`` as for a new application) takes the place of the old
+    one, and the application re-enters the queue."""
+    fields = {**request_fields(request, details), **(checks or {}),
+              # a corrected child's name or birth date is another subject
+              "subject_key": subject_key(request["document_type"], request["applicant"], details)}
+    corrected = corrected_fields(application, fields)
+    updated = {**application, **fields}
+    return transition(application, "resubmit", {"by": CITIZEN, "corrected": corrected},
+                      (("application_resubmitted", resubmitted_event(updated, corrected)),),
+                      {**fields, "queued_at": utcnow()})
+
+
+def cancel(application: dict) -> Transition:
+    return transition(application, "cancel", {"by": CITIZEN},
+                      (("application_cancelled", cancelled_event(application)),))
 
 
 def step_from_event(event_type: str, event: dict) -> dict:
@@ -221,6 +253,14 @@ def public_view(application: dict, lang: str) -> dict:
         "status": application["status"],
         "status_label": STATUSES[application["status"]].label(lang),
         "timeline": [{**step, "label": STATUSES[step["status"]].label(lang),
-                      "detail": {k: v for k, v in step["detail"].items() if k in PUBLIC_DETAIL}}
+                      "detail": public_detail(step["detail"], lang)}
                      for step in timeline],
     }
+
+
+def public_detail(detail: dict, lang: str) -> dict:
+    """What a step shows the citizen: never who acted; reasons in their language."""
+    shown = {name: value for name, value in detail.items() if name in PUBLIC_DETAIL}
+    if "reason_codes" in shown:
+        shown["reasons"] = reason_texts(shown["reason_codes"], lang)
+    return shown

@@ -9,12 +9,13 @@ class ApplicationNotFound(NotFound):
 
 
 class ActiveApplicationExists(Conflict):
-    def __init__(self):
+    def __init__(self, field: str = "applicant.nik"):
+        """``field``: where the request names the document's subject (``subjects``)."""
         super().__init__(
             Msg("Masih ada permohonan aktif untuk NIK dan jenis dokumen ini.",
                 "An application for this NIK and document type is still in progress."),
-            {"applicant.nik": [Msg("Sudah ada permohonan yang sedang diproses.",
-                                   "An application is already in progress.")]})
+            {field: [Msg("Sudah ada permohonan yang sedang diproses.",
+                         "An application is already in progress.")]})
 
 
 class WrongStatus(Conflict):

@@ -1,72 +1,147 @@
-"""Per-document rules for a new application. Plain Python, no nameko.
+"""The rules a new (or corrected) application must pass. Plain Python, no nameko.
 
-Each rule set takes the loaded request and returns the validated ``details``
-or raises ``ValidationFailed`` naming the failing field.
+``check_application`` runs, in order: what every document type shares (a
+contact, an address for Pos delivery); the document's ``details`` schema
+(``detail_schemas``); the document's own rules (``DocumentRules``: KTP-el
+here, the acts in ``civil_rules``, SKPWNI and KIA in ``residence_rules``);
+the supporting documents it declares against the requirements table
+(``requirements``); and last, for an application otherwise valid, the
+population register (``population.Lookup``), which may refuse what it knows
+to be wrong but never refuses for what it cannot answer (it flags instead).
+Each refusal is a ``ValidationFailed`` naming the field (400).
 """
 
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass, field
 
 from marshmallow import ValidationError
 
-from shared.errors import Msg, Unprocessable, ValidationFailed, flatten_field_errors
+from shared.errors import Msg, ValidationFailed, flatten_field_errors
 from shared.nik import parse_nik
 
-from .schemas import KtpElDetailsSchema
+from . import requirements
+from .civil_rules import CIVIL_RULES
+from .detail_schemas import DETAIL_SCHEMAS
+from .population import Lookup
+from .residence_rules import RESIDENCE_RULES
+from .rule_helpers import ADULT_AGE, DocumentRules, Findings, age_on, refuse, refuse_if_deceased
 
-ADULT_AGE = 17
+__all__ = ["ADULT_AGE", "Checked", "age_on", "check_application", "validate_application"]
 
 
-def age_on(birth: datetime.date, today: datetime.date) -> int:
-    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+@dataclass(frozen=True)
+class Checked:
+    details: dict  # as stored: JSON-ready (dates as ISO strings)
+    flags: tuple[str, ...] = ()  # for the operator: late_registration, register_unchecked ...
+    required_documents: tuple[str, ...] = ()  # requirement names (requirements table)
+    derived: dict = field(default_factory=dict)  # e.g. {"move_kind": "antar_provinsi"}
+
+    def stored(self) -> dict:
+        """The fields ``domain.new_application`` stores beside the details."""
+        return {"flags": list(self.flags), "required_documents": list(self.required_documents),
+                "derived": dict(self.derived)}
 
 
-def ktp_el_details(request: dict, today: datetime.date) -> dict:
-    try:
-        details = KtpElDetailsSchema().load(request["details"])
-    except ValidationError as exc:
-        raise ValidationFailed(flatten_field_errors(exc.messages, "details"))
+def ktp_el_details(request: dict, details: dict, today: datetime.date) -> Findings:
     applicant = request["applicant"]
     if details["reason"] == "first_issue":
         # KTP-el is issued at 17, or earlier to a married citizen
         age = age_on(parse_nik(applicant["nik"], today=today).birth_date, today)
         if age < ADULT_AGE and applicant["marital_status"] == "belum_kawin":
-            raise ValidationFailed({"applicant.nik": [Msg(
-                "KTP-el pertama hanya untuk usia 17 tahun ke atas atau sudah/pernah kawin.",
-                "A first KTP-el requires age 17 or older, or being/having been married.")]})
+            refuse("applicant.nik",
+                   "KTP-el pertama hanya untuk usia 17 tahun ke atas atau sudah/pernah kawin.",
+                   "A first KTP-el requires age 17 or older, or being/having been married.")
     if details["reason"] == "lost" and not details["police_report_number"]:
-        raise ValidationFailed({"details.police_report_number": [Msg(
-            "Penggantian KTP-el hilang wajib melampirkan nomor surat keterangan kehilangan dari kepolisian.",
-            "Replacing a lost KTP-el requires the police report number.")]})
+        refuse("details.police_report_number",
+               "Penggantian KTP-el hilang wajib melampirkan nomor surat keterangan kehilangan "
+               "dari kepolisian.", "Replacing a lost KTP-el requires the police report number.")
     if details["reason"] == "damaged" and not details["old_card_surrendered"]:
-        raise ValidationFailed({"details.old_card_surrendered": [Msg(
-            "Penggantian KTP-el rusak wajib menyerahkan KTP-el lama.",
-            "Replacing a damaged KTP-el requires surrendering the old card.")]})
-    return details
+        refuse("details.old_card_surrendered",
+               "Penggantian KTP-el rusak wajib menyerahkan KTP-el lama.",
+               "Replacing a damaged KTP-el requires surrendering the old card.")
+    return Findings(facts=frozenset({"reason_lost"} if details["reason"] == "lost" else ()))
 
 
-# Document types whose rules are implemented; the others are known but not yet
-# accepted online (they answer 422 rather than being stored without checks).
-RULES = {"ktp_el": ktp_el_details}
+def ktp_el_against_register(request: dict, details: dict, lookup: Lookup) -> None:
+    person = lookup.person(request["applicant"]["nik"])
+    if person is not None and not person.ktp_el_recorded:
+        refuse("applicant.nik",
+               "NIK ini belum melakukan perekaman KTP-el; lakukan perekaman di kantor kecamatan "
+               "atau Dinas lebih dulu.",
+               "This NIK has not been recorded for a KTP-el yet; have it recorded at a "
+               "kecamatan office or the Dinas first.")
+
+
+RULES: dict[str, DocumentRules] = {
+    "ktp_el": DocumentRules(ktp_el_details, ktp_el_against_register),
+    **CIVIL_RULES,
+    **RESIDENCE_RULES,
+}
+
+
+def check_common(request: dict) -> None:
+    applicant = request["applicant"]
+    if not applicant["phone"] and not applicant["email"]:
+        refuse("applicant.phone",
+               "Isi nomor HP atau email agar kami dapat mengabari jadwal pengambilan.",
+               "Give a mobile number or an email so we can tell you when to collect.")
+    delivery = request["delivery"]
+    if delivery["method"] == "pos" and not delivery["address"]:
+        refuse("delivery.address", "Alamat wajib diisi untuk pengiriman lewat Pos Indonesia.",
+               "An address is required for delivery by Pos Indonesia.")
+
+
+def load_details(document_type: str, raw) -> dict:
+    try:
+        return DETAIL_SCHEMAS[document_type]().load(raw)
+    except ValidationError as exc:
+        raise ValidationFailed(flatten_field_errors(exc.messages, "details")) from None
+
+
+def check_documents(document_type: str, details: dict, facts) -> tuple[str, ...]:
+    """The declared supporting documents cover what applies (400 on
+    ``details.documents``, one message per missing one); returns the names of
+    the requirements that apply."""
+    declared = details.get("documents")
+    if declared is not None:  # KTP-el declares none yet: its evidence is in its fields
+        if missing := requirements.missing(document_type, declared, facts):
+            raise ValidationFailed({"details.documents": [
+                Msg(f"Dokumen wajib belum dilampirkan: {req.label}.",
+                    f"Required document missing: {req.label.en}.") for req in missing]})
+    return tuple(req.name for req in requirements.required(document_type, facts))
+
+
+def check_applicant(applicant: dict, lookup: Lookup) -> None:
+    """Whoever applies is alive and on the KK they name, as far as the register knows."""
+    refuse_if_deceased("applicant.nik", applicant["nik"], lookup)
+    person = lookup.person(applicant["nik"])
+    if person is not None and person.kk_number != applicant["kk_number"]:
+        refuse("applicant.kk_number", "NIK pemohon tidak terdaftar pada No. KK ini.",
+               "The applicant's NIK is not on this family card (KK).")
+
+
+def check_application(request: dict, today: datetime.date,
+                      lookup: Lookup | None = None) -> Checked:
+    """Check a loaded request; ``lookup``: the register's answers (None: not asked)."""
+    document_type = request["document_type"]
+    rules = RULES[document_type]
+    check_common(request)
+    details = load_details(document_type, request["details"])
+    findings = rules.check(request, details, today)
+    required = check_documents(document_type, details, findings.facts)
+    flags = set(findings.flags)
+    if lookup is not None:
+        check_applicant(request["applicant"], lookup)
+        rules.against_register(request, details, lookup)
+        flags |= lookup.flags
+    return Checked(DETAIL_SCHEMAS[document_type]().dump(details), tuple(sorted(flags)),
+                   required, findings.derived)
+
 
 
 def validate_application(request: dict, today: datetime.date) -> dict:
-    """Validate the cross-field rules of a loaded request; returns the details."""
-    rule = RULES.get(request["document_type"])
-    if rule is None:
-        raise Unprocessable(Msg("Jenis dokumen ini belum dapat diajukan secara online.",
-                                "This document type cannot be applied for online yet."),
-                            {"document_type": [Msg("Belum tersedia secara online.",
-                                                   "Not yet available online.")]})
-    applicant = request["applicant"]
-    if not applicant["phone"] and not applicant["email"]:
-        raise ValidationFailed({"applicant.phone": [Msg(
-            "Isi nomor HP atau email agar kami dapat mengabari jadwal pengambilan.",
-            "Give a mobile number or an email so we can tell you when to collect.")]})
-    delivery = request["delivery"]
-    if delivery["method"] == "pos" and not delivery["address"]:
-        raise ValidationFailed({"delivery.address": [Msg(
-            "Alamat wajib diisi untuk pengiriman lewat Pos Indonesia.",
-            "An address is required for delivery by Pos Indonesia.")]})
-    return rule(request, today)
+    """The checked details alone, without the register: for callers that
+    store nothing but the details (prefer ``check_application``)."""
+    return check_application(request, today).details

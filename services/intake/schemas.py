@@ -2,8 +2,8 @@
 
 from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
-from shared.events import DELIVERY_METHODS, DOCUMENT_TYPES, LANGUAGES
-from shared.fields import KkNumber, MobilePhone, Nik
+from shared.events import CONTACT_CHANNELS, DELIVERY_METHODS, DOCUMENT_TYPES, LANGUAGES
+from shared.fields import DeliverableEmail, KkNumber, MobilePhone, Nik
 
 CHANNELS = ("web", "app", "whatsapp", "kelurahan", "kecamatan")
 
@@ -16,8 +16,10 @@ class ApplicantSchema(Schema):
     kk_number = KkNumber(required=True)
     full_name = fields.String(required=True, validate=validate.Length(min=2, max=120))
     phone = MobilePhone(load_default=None)
-    email = fields.Email(load_default=None)
+    email = DeliverableEmail(load_default=None)
     language = fields.String(load_default="id", validate=validate.OneOf(LANGUAGES))
+    # how to be told (default: sms with a phone, else email); needs its address
+    preferred_channel = fields.String(validate=validate.OneOf(CONTACT_CHANNELS))
     marital_status = fields.String(load_default="belum_kawin",
                                    validate=validate.OneOf(("belum_kawin", "kawin", "cerai")))
 
@@ -71,8 +73,12 @@ class StatusLookupSchema(Schema):
 
 
 class RejectSchema(Schema):
+    """Reason codes from the catalogue (``services.intake.reasons``, checked
+    there: an unknown code is a 400 naming ``reasons``) and an optional note."""
+
     class Meta:
         unknown = RAISE
 
-    reasons = fields.List(fields.String(validate=validate.Length(min=3, max=300)),
-                          required=True, validate=validate.Length(min=1))
+    reasons = fields.List(fields.String(validate=validate.Length(min=1, max=40)),
+                          required=True)
+    note = fields.String(load_default=None, validate=validate.Length(min=1, max=300))

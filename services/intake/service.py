@@ -3,8 +3,10 @@
 HTTP API (v1, JSON; errors name the field, in Bahasa Indonesia or English):
   POST /api/v1/applications                   submit -> 202
   POST /api/v1/applications/status            citizen lookup (tracking code + NIK)
-  POST /api/v1/applications/<id>/verify       operator (Bearer token)
-  POST /api/v1/applications/<id>/reject       operator (Bearer token)
+  operator queue, verify, reject; citizen resubmit, cancel (api_operator.py)
+  .../documents                               supporting documents (api_documents.py)
+  recording appointments (api_appointments.py); jemput-bola batches and
+  kecamatan next-day requests, officers' tokens (api_batches.py)
   GET  /health
 ``IntakeEvents`` listens to printing, courier and notification events to keep
 the timeline. The two classes run in one ``nameko run`` as two containers,
@@ -16,17 +18,26 @@ from __future__ import annotations
 
 import logging
 
-from shared.auth import BearerTokens
+from shared.auth import BearerTokens, ScopedBearerTokens
 from shared.clock import today_wib
 from shared.events import load_event
-from shared.http import HealthCheck, api, json_response, read_json, request_language
+from shared.http import (HealthCheck, api, idempotency_key, json_response, read_json,
+                         request_language)
 from shared.masking import mask_identity
 from shared.messaging import reliable_event_handler
 from shared.mongo import StoreWithOutbox
+from shared.ratelimit import TrackingCodeChecks
 
+from .api_appointments import RecordingAppointmentApi, RecordingCalendar
+from .api_batches import OfficerChannelsApi
+from .api_documents import DocumentsApi, UploadSettings
+from .api_operator import OperatorQueueApi
+from .appointments import refuse_second_card
 from .domain import new_application, public_view
-from .rules import validate_application
-from .schemas import ApplicationRequestSchema, RejectSchema, StatusLookupSchema
+from .population import Lookup
+from .register import PopulationRegister
+from .rules import check_application
+from .schemas import ApplicationRequestSchema, StatusLookupSchema
 from .store import ApplicationStore
 
 log = logging.getLogger(__name__)
@@ -38,11 +49,18 @@ def accepted_body(application: dict) -> dict:
             "status": application["status"]}
 
 
-class IntakeApi(HealthCheck):
+class IntakeApi(HealthCheck, DocumentsApi, OperatorQueueApi, RecordingAppointmentApi,
+                OfficerChannelsApi):
     name = "intake_api"
 
     store = StoreWithOutbox(ApplicationStore, publishes_as="intake")
     operators = BearerTokens("OPERATOR_TOKENS")
+    citizen_checks = TrackingCodeChecks()
+    upload_limits = UploadSettings()
+    register = PopulationRegister()
+    kelurahan_officers = ScopedBearerTokens("KELURAHAN_OFFICER_TOKENS", scope_digits=10)
+    kecamatan_officers = ScopedBearerTokens("KECAMATAN_OFFICER_TOKENS", scope_digits=6)
+    calendar = RecordingCalendar()
 
     @api("POST", "/api/v1/applications")
     def submit_application(self, request):
@@ -52,35 +70,25 @@ class IntakeApi(HealthCheck):
             "details": {"reason": "first_issue"}}
         -> 202 {"application_id": "...", "tracking_code": "SDK7KQ2M9XA", "status": "submitted"}
         """
+        key = idempotency_key(request)
         body = read_json(request, ApplicationRequestSchema())
-        details = validate_application(body, today_wib())
-        application = self.store.submit(
-            new_application(body, details, request.headers.get("Idempotency-Key")))
-        log.info("application %s submitted for NIK %s", application["tracking_code"],
-                 mask_identity(application["applicant"]["nik"]))
+        checked = check_application(body, today_wib(),
+                                    Lookup(self.register, self.store.death_verified))
+        refuse_second_card(body, checked.details, self.store.card_issued)
+        application = self.store.submit(new_application(body, checked.details, key,
+                                                        checked.stored()))
+        log.info("application %s submitted for NIK %s, flags %s", application["tracking_code"],
+                 mask_identity(application["applicant"]["nik"]), application["flags"])
         return json_response(202, accepted_body(application))
 
     @api("POST", "/api/v1/applications/status")
     def lookup_status(self, request):
-        """{"tracking_code": "SDK7KQ2M9XA", "nik": "3673045207900001"} -> 200 timeline"""
+        """{"tracking_code": "SDK7KQ2M9XA", "nik": "3673045207900001"} -> 200 timeline
+        (429 + Retry-After after too many failed checks from this client or for this code)"""
         body = read_json(request, StatusLookupSchema())
-        application = self.store.find_for_citizen(body["tracking_code"], body["nik"])
+        with self.citizen_checks.attempt(request, body["tracking_code"]):
+            application = self.store.find_for_citizen(body["tracking_code"], body["nik"])
         return json_response(200, public_view(application, request_language(request)))
-
-    @api("POST", "/api/v1/applications/<string:application_id>/verify")
-    def verify_application(self, request, application_id):
-        operator = self.operators.authenticate(request)
-        application = self.store.verify(application_id, operator)
-        return json_response(200, accepted_body(application))
-
-    @api("POST", "/api/v1/applications/<string:application_id>/reject")
-    def reject_application(self, request, application_id):
-        """{"reasons": ["Foto KK tidak terbaca"]}"""
-        operator = self.operators.authenticate(request)
-        body = read_json(request, RejectSchema())
-        application = self.store.reject(application_id, operator, body["reasons"])
-        return json_response(200, accepted_body(application))
-
 
 
 class IntakeEvents:
@@ -120,3 +128,11 @@ class IntakeEvents:
     @reliable_event_handler("notification", "notification_failed")
     def on_notification_failed(self, body):
         self._record("notification_failed", body)
+
+    @reliable_event_handler("printing", "prr_record_imported")
+    def on_prr_record_imported(self, body):
+        event = load_event("prr_record_imported", body)
+        application = self.store.import_prr(event)
+        log.info("PRR record for NIK %s: %s", mask_identity(event["nik"]),
+                 f"application {application['tracking_code']}" if application
+                 else "recorded, no new application (card issued or application active)")

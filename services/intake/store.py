@@ -6,29 +6,43 @@ application is decided in ``domain``.
 
 from __future__ import annotations
 
-from typing import Callable
-
 from pymongo import ASCENDING
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from shared.store import BaseStore, duplicate_fields
 
 from . import domain
+from .appointment_store import AppointmentStore
+from .batch_store import BatchStore
+from .documents_store import DocumentStore
+from .queue_store import QueueStore
+from .deaths_store import DeathRecords
 from .exceptions import ActiveApplicationExists, ApplicationNotFound
+from .subjects import subject_field, subject_key
 
 # the unique indexes a submission can run into, by their indexed fields
-ONE_ACTIVE_PER_NIK = ("applicant.nik", "document_type")
+ONE_ACTIVE_PER_SUBJECT = ("subject_key", "document_type")
 IDEMPOTENCY_KEY = ("idempotency_key",)
 
 
-class ApplicationStore(BaseStore):
+class ApplicationStore(DocumentStore, QueueStore, DeathRecords, AppointmentStore, BatchStore,
+                       BaseStore):
     @classmethod
     def ensure_indexes(cls, db) -> None:
         apps = db.applications
         apps.create_index([("tracking_code", ASCENDING)], unique=True)
-        # one application in progress per NIK and document type
-        apps.create_index([(field, ASCENDING) for field in ONE_ACTIVE_PER_NIK],
-                          unique=True, name="one_active_per_nik",
+        # one application in progress per subject and document type (``subjects``);
+        # before there were subjects it was per applicant NIK, and only KTP-el
+        if "one_active_per_nik" in apps.index_information():
+            try:
+                apps.drop_index("one_active_per_nik")
+            except OperationFailure:  # the service's other container dropped it first
+                pass
+        for old in apps.find({"subject_key": {"$exists": False}}, {"applicant.nik": 1}):
+            apps.update_one({"_id": old["_id"]}, {"$set": {
+                "subject_key": subject_key("ktp_el", old["applicant"], {})}})
+        apps.create_index([(field, ASCENDING) for field in ONE_ACTIVE_PER_SUBJECT],
+                          unique=True, name="one_active_per_subject",
                           partialFilterExpression={"active": True})
         apps.create_index([(field, ASCENDING) for field in IDEMPOTENCY_KEY], unique=True,
                           partialFilterExpression={"idempotency_key": {"$exists": True}})
@@ -55,9 +69,10 @@ class ApplicationStore(BaseStore):
             refused_by = duplicate_fields(exc)
             if key and refused_by == set(IDEMPOTENCY_KEY):  # a concurrent retry won the race
                 return self._by_idempotency_key(key, application)
-            if refused_by == set(ONE_ACTIVE_PER_NIK):
+            if refused_by == set(ONE_ACTIVE_PER_SUBJECT):
                 # ``from None``: the driver's error names the NIK
-                raise ActiveApplicationExists() from None
+                raise ActiveApplicationExists(
+                    subject_field(application["document_type"])) from None
             raise
 
     def _by_idempotency_key(self, key: str, application: dict) -> dict | None:
@@ -77,29 +92,6 @@ class ApplicationStore(BaseStore):
         if application is None:
             raise ApplicationNotFound()
         return application
-
-    def verify(self, application_id: str, operator: str) -> dict:
-        return self._act(application_id, lambda app: domain.verify(app, operator))
-
-    def reject(self, application_id: str, operator: str, reasons: list[str]) -> dict:
-        return self._act(application_id, lambda app: domain.reject(app, operator, reasons))
-
-    def _act(self, application_id: str,
-             decide: Callable[[dict], domain.Transition]) -> dict:
-        """Read the application, let the domain decide, write the move and its events."""
-        def work(session):
-            application = self.db.applications.find_one({"_id": application_id},
-                                                        session=session)
-            if application is None:
-                raise ApplicationNotFound()
-            move = decide(application)
-            self.db.applications.update_one(
-                {"_id": application_id, "status": move.from_status},
-                {"$set": move.fields, "$push": {"timeline": move.step}}, session=session)
-            for event_type, payload in move.events:
-                self.emit(session, event_type, **payload)
-            return {**application, **move.fields}
-        return self.run_transaction(work)
 
     def record_step(self, event_type: str, event: dict) -> bool:
         """Add a downstream event to the timeline, once per event id.

@@ -14,6 +14,8 @@ from email.message import EmailMessage
 import requests
 from nameko.extensions import DependencyProvider
 
+from shared.settings import require
+
 from .exceptions import DeliveryFailed
 
 
@@ -37,12 +39,14 @@ class SmsClient:
 
 
 class SmsGateway(DependencyProvider):
+    required_settings = ("SMS_USERKEY", "SMS_PASSKEY")
+
     def setup(self):
         config = self.container.config
+        userkey, passkey = require(self)
         self.session = requests.Session()
         self.client = SmsClient(self.session, config["SMS_GATEWAY_URL"].rstrip("/") + "/api/sendsms/",
-                                config["SMS_USERKEY"], config["SMS_PASSKEY"],
-                                float(config.get("SMS_TIMEOUT_SECONDS", 10)))
+                                userkey, passkey, float(config.get("SMS_TIMEOUT_SECONDS", 10)))
 
     def stop(self):
         self.session.close()

@@ -13,15 +13,8 @@ import json
 import pytest
 import requests
 
-from tests.helpers import (BrokerProbe, eventually, personal_data_in_logs, random_kk,
-                           random_mobile, random_nik)
-
-
-def valid_body() -> dict:
-    return {"document_type": "ktp_el", "channel": "web",
-            "applicant": {"nik": random_nik(), "kk_number": random_kk(),
-                          "full_name": "Ahmad Fauzi", "phone": random_mobile()},
-            "details": {"reason": "first_issue"}}
+from tests.helpers import (BrokerProbe, eventually, personal_data_in_logs, random_nik,
+                           valid_body, with_value)
 
 
 def without(body: dict, path: str) -> dict:
@@ -30,15 +23,6 @@ def without(body: dict, path: str) -> dict:
     for part in filter(None, parent.split(".")):
         target = target[part]
     del target[key]
-    return body
-
-
-def with_value(body: dict, path: str, value) -> dict:
-    parent, _, key = path.rpartition(".")
-    target = body
-    for part in filter(None, parent.split(".")):
-        target = target[part]
-    target[key] = value
     return body
 
 
@@ -75,15 +59,6 @@ def case_body(case: str) -> bytes | str:
     """A fresh body for ``case`` (fresh random NIKs each time it is sent)."""
     body = CASES[case][0]()
     return body if isinstance(body, bytes) else json.dumps(body)
-
-
-@pytest.fixture
-def intake_state(system, mongo):
-    db = mongo["intake"]
-
-    def counts():
-        return db.applications.count_documents({}), db.outbox.count_documents({})
-    return counts
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

@@ -1,4 +1,5 @@
-"""Integration tests for the local partner sandboxes (SMS gateway, Pos Indonesia).
+"""Integration tests for the local partner sandboxes (SMS gateway, Pos Indonesia,
+population register).
 
 Each sandbox runs in-process on an ephemeral port and is exercised over real
 HTTP, the same way the services talk to it.
@@ -26,9 +27,9 @@ from typing import Any
 import pytest
 import requests
 
-from shared.masking import mask_phone
+from shared.masking import mask_identity, mask_phone
 
-from deploy.local.sandboxes import pos_api, sms_gateway
+from deploy.local.sandboxes import pos_api, register, sms_gateway
 
 ROOT = Path(__file__).resolve().parents[2]
 SMS_AUTH = {"userkey": "sandbox-user", "passkey": "sandbox-pass"}
@@ -66,6 +67,12 @@ def sms() -> Iterator[str]:
 @pytest.fixture()
 def pos() -> Iterator[str]:
     with running(pos_api) as url:
+        yield url
+
+
+@pytest.fixture()
+def siak() -> Iterator[str]:
+    with running(register) as url:
         yield url
 
 
@@ -329,10 +336,76 @@ def test_pos_advance_webhook_failures_are_reported(http, pos):
     assert http.post(f"{pos}/sandbox/advance/P00000000000", json={"status": "FAILED"}, timeout=5).status_code == 404
 
 
+# --------------------------------------------------------------------------- population register
+
+SITI, SARMILI, KK_CURUG = "3673045207900001", "3673020101450001", "3673041201100003"
+
+
+def penduduk(http: requests.Session, base: str, nik: Any) -> requests.Response:
+    return http.post(f"{base}/api/v1/penduduk", json={"nik": nik}, timeout=5)
+
+
+def keluarga(http: requests.Session, base: str, kk: Any) -> requests.Response:
+    return http.post(f"{base}/api/v1/keluarga", json={"kk_number": kk}, timeout=5)
+
+
+def test_register_fixture_people_and_families(http, siak):
+    person = penduduk(http, siak, SITI).json()
+    assert person == {"found": True, "person": {
+        "nik": SITI, "kk_number": KK_CURUG, "full_name": "Siti Aminah", "sex": "F",
+        "birth_date": "1990-07-12", "relation": "istri", "ktp_el_recorded": True, "deceased": False}}
+    assert penduduk(http, siak, SARMILI).json()["person"]["deceased"] is True
+    family = keluarga(http, siak, KK_CURUG).json()["family"]
+    assert family["kelurahan_code"] == "3673041010" and SITI in [m["nik"] for m in family["members"]]
+    assert penduduk(http, siak, "3673045207900099").json() == {"found": False}
+    assert keluarga(http, siak, "3673041201100099").json() == {"found": False}
+
+
+@pytest.mark.parametrize("number", ["367304520790", 3673045207900001, None, "3673O45207900001"])
+def test_register_refuses_malformed_numbers(http, siak, number):
+    assert penduduk(http, siak, number).status_code == 400
+    assert keluarga(http, siak, number).status_code == 400
+
+
+def test_register_sandbox_families_added_and_moved(http, siak):
+    member = {"nik": "3673041503950001", "full_name": "Andi", "sex": "M", "birth_date": "1995-03-15",
+              "relation": "kepala_keluarga", "ktp_el_recorded": True, "deceased": False}
+    new = {"kk_number": "3673040101250001", "kelurahan_code": "3673041001", "members": [member]}
+    assert http.post(f"{siak}/sandbox/families", json=new, timeout=5).status_code == 201
+    assert penduduk(http, siak, member["nik"]).json()["person"]["kk_number"] == new["kk_number"]
+    # Siti moves to the new card: she leaves her old one
+    siti = {**penduduk(http, siak, SITI).json()["person"]}
+    del siti["kk_number"]
+    moved = {**new, "members": [member, siti]}
+    assert http.post(f"{siak}/sandbox/families", json=moved, timeout=5).status_code == 201
+    assert penduduk(http, siak, SITI).json()["person"]["kk_number"] == new["kk_number"]
+    assert SITI not in [m["nik"] for m in keluarga(http, siak, KK_CURUG).json()["family"]["members"]]
+    bad = http.post(f"{siak}/sandbox/families", timeout=5,
+                    json={**new, "members": [{**member, "sex": "X", "deceased": "no"}]})
+    assert bad.status_code == 400
+    assert set(bad.json()["errors"]) == {"members.0.sex", "members.0.deceased"}
+
+
+def test_register_fault_injection_then_recovery(http, siak):
+    assert http.post(f"{siak}/sandbox/faults", json={"fail_next": 2, "status": 503}, timeout=5).json() == {"ok": True}
+    assert [penduduk(http, siak, SITI).status_code for _ in range(3)] == [503, 503, 200]
+    assert http.post(f"{siak}/sandbox/faults", json={"delay_ms": 1500}, timeout=5).status_code == 200
+    with pytest.raises(requests.Timeout):  # what intake's short timeout meets
+        http.post(f"{siak}/api/v1/penduduk", json={"nik": SITI}, timeout=0.5)
+
+
+def test_register_logs_mask_numbers(http, siak, caplog):
+    caplog.set_level(logging.INFO, logger="sandbox")
+    penduduk(http, siak, SITI)
+    keluarga(http, siak, KK_CURUG)
+    assert mask_identity(SITI) in caplog.text and mask_identity(KK_CURUG) in caplog.text
+    assert SITI not in caplog.text and KK_CURUG not in caplog.text
+
+
 # --------------------------------------------------------------------------- CLI process
 
 @pytest.mark.parametrize(("module", "signum"), [("sms_gateway", signal.SIGTERM), ("sms_gateway", signal.SIGINT),
-                                                ("pos_api", signal.SIGTERM)])
+                                                ("pos_api", signal.SIGTERM), ("register", signal.SIGTERM)])
 def test_cli_announces_port_and_exits_cleanly(http, module, signum):
     proc = subprocess.Popen([sys.executable, "-m", f"deploy.local.sandboxes.{module}", "--host", "127.0.0.1",
                              "--port", "0"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -9,7 +9,6 @@ import pytest
 from marshmallow import ValidationError
 
 from services.intake.schemas import ApplicationRequestSchema
-from shared.auth import TokenChecker, parse_tokens
 from shared.errors import (
     DomainError, Msg, Unauthorized, Unprocessable, ValidationFailed, flatten_field_errors,
     localize)
@@ -119,32 +118,3 @@ def test_every_event_has_a_known_source():
         "intake", "printing", "notification", "courier"}
     assert source_of("document_ready_for_pickup") == "printing"
     assert source_of("parcel_delivered") == "courier"
-
-
-class FakeRequest:
-    def __init__(self, headers: dict):
-        self.headers = headers
-
-
-def test_parse_tokens():
-    assert parse_tokens(" op-1:tok-a, station-1:tok:b ,,broken,:x,y:") == {
-        "tok-a": "op-1", "tok:b": "station-1"}
-    assert parse_tokens("") == {} and parse_tokens(None) == {}
-
-
-@pytest.mark.parametrize(("header", "principal"), [
-    ("Bearer tok-a", "op-1"), ("bearer tok-b", "station-1"), ("Bearer  tok-a ", "op-1")])
-def test_authenticate_valid_bearer(header, principal):
-    checker = TokenChecker(parse_tokens("op-1:tok-a,station-1:tok-b"))
-    assert checker.authenticate(FakeRequest({"Authorization": header})) == principal
-
-
-@pytest.mark.parametrize("headers", [
-    {"Authorization": "Bearer wrong"}, {"Authorization": "Bearer tok-"}, {},
-    {"Authorization": "Basic tok-a"}, {"Authorization": "tok-a"}, {"Authorization": "Bearer "}])
-def test_authenticate_rejects(headers):
-    checker = TokenChecker(parse_tokens("op-1:tok-a"))
-    with pytest.raises(Unauthorized) as excinfo:
-        checker.authenticate(FakeRequest(headers))
-    assert excinfo.value.to_body("en")["error"] == {"code": "unauthorized",
-                                                    "message": "Invalid access token."}

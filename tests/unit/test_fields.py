@@ -6,7 +6,7 @@ import pytest
 from marshmallow import Schema, ValidationError
 
 from shared.errors import Msg
-from shared.fields import KkNumber, MobilePhone, Nik
+from shared.fields import DeliverableEmail, KkNumber, MobilePhone, Nik
 from shared.masking import mask_phone
 
 
@@ -84,3 +84,24 @@ def test_mask_phone_masks_short_values(value):
     masked = mask_phone(value)
     assert "*" in masked
     assert value not in masked
+
+
+class Contact(Schema):
+    email = DeliverableEmail()
+
+
+@pytest.mark.parametrize("address", ["siti.aminah@example.id", "a+b@mail.example.co.id",
+                                     "x" * 64 + "@example.id"])
+def test_deliverable_email_accepted(address):
+    assert Contact().load({"email": address}) == {"email": address}
+
+
+@pytest.mark.parametrize(("address", "hint"), [
+    ("s\u00eeti@example.id", "ASCII"), ("siti@b\u00fccher.example", "ASCII"),
+    ("x" * 65 + "@example.id", "64"), ("x@" + "d" * 250 + ".id", "254"),
+    ("not an address", "Not a valid email address.")])
+def test_undeliverable_email_refused(address, hint):
+    with pytest.raises(ValidationError) as excinfo:
+        Contact().load({"email": address})
+    [message] = excinfo.value.messages["email"]
+    assert hint in getattr(message, "en", message)

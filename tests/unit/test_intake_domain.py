@@ -43,7 +43,8 @@ def test_new_application_fields():
     assert (app["status"], app["status_rank"], app["active"]) == ("submitted", 10, True)
     assert app["applicant"] == {"nik": NIK, "kk_number": KK, "full_name": "Siti Aminah",
                                 "marital_status": "belum_kawin"}
-    assert app["contact"] == {"phone": PHONE, "email": EMAIL, "language": "en"}
+    assert app["contact"] == {"phone": PHONE, "email": EMAIL, "language": "en",
+                              "preferred_channel": "sms"}
     assert app["details"] == DETAILS
     assert app["delivery"] == {"method": "pickup"}
     assert app["seen_events"] == []
@@ -77,7 +78,7 @@ def test_status_labels_by_language():
 
 def test_final_statuses_are_the_ends_of_the_road():
     assert {name for name, status in STATUSES.items() if status.final} == {
-        "rejected", "collected", "delivered"}
+        "collected", "delivered", "cancelled"}
     assert not any(status.final for status in STATUSES.values() if status.rank == 0)
 
 

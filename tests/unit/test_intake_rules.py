@@ -12,7 +12,7 @@ from marshmallow import ValidationError
 
 from services.intake.rules import ADULT_AGE, age_on, validate_application
 from services.intake.schemas import ApplicationRequestSchema
-from shared.errors import Unprocessable, ValidationFailed, flatten_field_errors
+from shared.errors import ValidationFailed, flatten_field_errors
 
 TODAY = datetime.date(2025, 6, 1)
 MAN_NIK = "3673041207900001"  # man, born 12-07-1990
@@ -128,14 +128,12 @@ def test_pos_delivery_requires_address():
     assert validate_application(loaded, TODAY)["reason"] == "first_issue"
 
 
-def test_known_but_unsupported_document_type_is_422():
-    body = request()
+def test_each_document_type_loads_its_own_details():
+    body = request()  # KTP-el details sent as a KIA
     body["document_type"] = "kia"
-    with pytest.raises(Unprocessable) as excinfo:
-        validate_application(load(body), TODAY)
-    assert excinfo.value.status == 422
-    assert list(excinfo.value.fields) == ["document_type"]
-    assert excinfo.value.to_body("en")["error"]["code"] == "unprocessable"
+    fields = failed_fields(body)
+    assert {"details.reason", "details.child_nik", "details.parent_nik"} <= set(fields)
+    assert fields["details.reason"] == ["Unknown field."]
 
 
 def test_unknown_document_type_rejected_by_schema():

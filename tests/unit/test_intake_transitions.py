@@ -1,7 +1,9 @@
-"""Unit tests of intake's decisions: operator transitions, downstream steps, event payloads.
+"""Unit tests of intake's decisions: operator and citizen transitions and
+downstream steps (the event payloads: test_intake_payloads.py).
 
 Pure functions only: an application is a dict, a move is what the domain
-returns, and ``apply`` below writes it the way the store does.
+returns, and ``apply`` (tests/stored_applications.py) writes it the way the
+store does.
 """
 
 from __future__ import annotations
@@ -11,42 +13,28 @@ import json
 import pytest
 
 from services.intake.domain import (
+    APPLICATION_STATUSES,
     EVENT_STATUS,
     STATUSES,
     TRANSITIONS,
-    Transition,
     advance,
+    cancel,
     earlier_answer,
-    new_application,
     public_view,
     reject,
+    resubmit,
     status_fields,
     step_from_event,
-    submitted_event,
     verify,
 )
 from services.intake.exceptions import IdempotencyKeyReused, WrongStatus
-from services.intake.schemas import ApplicationRequestSchema
+from services.intake.request_fields import corrected_request, request_of
+from services.intake.rules import validate_application
+from shared.clock import today_wib
+from shared.errors import ValidationFailed
 from shared.events import EVENTS, build_event
-
-NIK = "3673045207900001"
-OPERATOR = "operator-curug-7"
-REASONS = ["Foto KK tidak terbaca"]
-ADDRESS = {"street": "Jl. Raya Curug No. 5", "rt": "002", "rw": "004",
-           "kelurahan_code": "3673041001", "postal_code": "42171"}
-
-
-def submitted(delivery: dict | None = None) -> dict:
-    body = {"document_type": "ktp_el", "channel": "web", "details": {"reason": "first_issue"},
-            "applicant": {"nik": NIK, "kk_number": "3673041201100003",
-                          "full_name": "Siti Aminah", "phone": "081234567890"}}
-    if delivery:
-        body["delivery"] = delivery
-    return new_application(ApplicationRequestSchema().load(body), {"reason": "first_issue"}, None)
-
-
-def apply(application: dict, move: Transition) -> dict:
-    return {**application, **move.fields, "timeline": [*application["timeline"], move.step]}
+from tests.stored_applications import (ADDRESS, CODES, NIK, OPERATOR, apply, rejected,
+                                       submitted)
 
 
 def record(application: dict, event_type: str, at: str) -> dict:
@@ -55,11 +43,13 @@ def record(application: dict, event_type: str, at: str) -> dict:
             "timeline": [*application["timeline"], step]}
 
 
-def test_transition_table_names_known_statuses_and_only_operator_moves():
+def test_transition_table_names_known_statuses():
     assert TRANSITIONS == {"verify": {"submitted": "verified"},
-                           "reject": {"submitted": "rejected"}}
+                           "reject": {"submitted": "rejected"},
+                           "resubmit": {"rejected": "submitted"},
+                           "cancel": {"submitted": "cancelled", "rejected": "cancelled"}}
     for moves in TRANSITIONS.values():
-        assert set(moves) | set(moves.values()) <= set(STATUSES)
+        assert set(moves) | set(moves.values()) <= set(APPLICATION_STATUSES)
 
 
 def test_verify_from_submitted():
@@ -71,14 +61,134 @@ def test_verify_from_submitted():
     assert [event_type for event_type, _ in move.events] == ["application_verified"]
 
 
-def test_reject_from_submitted_ends_the_application():
+def test_reject_frees_the_slot_but_is_not_the_end():
     app = submitted()
-    move = reject(app, OPERATOR, REASONS)
+    move = reject(app, OPERATOR, ["kk_unreadable", "name_mismatch", "kk_unreadable"],
+                  "Foto KK terpotong di bagian bawah")
     assert (move.from_status, move.to_status) == ("submitted", "rejected")
     assert move.fields == {"status": "rejected", "status_rank": 20, "active": False}
-    assert move.step["detail"] == {"by": OPERATOR, "reasons": REASONS}
+    assert not STATUSES["rejected"].final
+    assert move.step["detail"] == {"by": OPERATOR, "note": "Foto KK terpotong di bagian bawah",
+                                   "reason_codes": ["kk_unreadable", "name_mismatch"]}
     [(event_type, payload)] = move.events
-    assert event_type == "application_rejected" and payload["reasons"] == REASONS
+    assert event_type == "application_rejected"
+    assert payload["reason_codes"] == ["kk_unreadable", "name_mismatch"]
+
+
+@pytest.mark.parametrize(("codes", "note", "field"), [
+    (["foto_buram"], None, "reasons"),                      # not in the catalogue
+    (["kk_unreadable", "KK_UNREADABLE"], None, "reasons"),  # codes are exact
+    (["death_letter_missing"], None, "reasons"),            # not about a KTP-el
+    ([], None, "reasons"),
+    (["other"], None, "note"),                              # other says nothing by itself
+    (["other"], "   ", "note"),
+])
+def test_reject_refuses_codes_the_citizen_cannot_act_on(codes, note, field):
+    with pytest.raises(ValidationFailed) as excinfo:
+        reject(submitted(), OPERATOR, codes, note)
+    assert list(excinfo.value.fields) == [field]
+    assert excinfo.value.status == 400
+
+
+def test_unknown_code_is_named_in_both_languages():
+    with pytest.raises(ValidationFailed) as excinfo:
+        reject(submitted(), OPERATOR, ["kk_unreadable", "foto_buram"])
+    [message] = excinfo.value.fields["reasons"]
+    assert "foto_buram" in message and "foto_buram" in message.en
+    assert "kk_unreadable" not in message
+
+
+def test_resubmit_returns_a_rejected_application_to_the_queue():
+    app = rejected()
+    request = corrected_request(app, {"applicant": {"full_name": "Siti Aminah Rahma",
+                                                    "email": "siti@example.id"}})
+    move = resubmit(app, request, validate_application(request, today_wib()))
+    assert (move.from_status, move.to_status) == ("rejected", "submitted")
+    assert move.fields == {"status": "submitted", "status_rank": 10, "active": True}
+    assert move.step["status"] == "resubmitted"  # the timeline says what happened
+    assert move.step["detail"] == {"by": "citizen",
+                                   "corrected": ["applicant.email", "applicant.full_name"]}
+    assert move.changes["applicant"]["full_name"] == "Siti Aminah Rahma"
+    assert move.changes["contact"]["email"] == "siti@example.id"
+    assert move.changes["queued_at"] > app["queued_at"]  # back in the queue, at its end
+    [(event_type, payload)] = move.events
+    event = build_event(event_type, **payload)
+    assert event["corrected"] == ["applicant.email", "applicant.full_name"]
+    assert event["contact"]["email"] == "siti@example.id"
+    back = apply(app, move)
+    assert verify(back, OPERATOR).to_status == "verified"  # the operator can act again
+
+
+def test_resubmit_as_is_corrects_nothing():
+    app = rejected()
+    request = corrected_request(app, {})
+    assert request == request_of(app)
+    # a stored application's request passes its rules again, to the same details
+    details = validate_application(request, today_wib())
+    assert details == app["details"]
+    assert resubmit(app, request, details).step["detail"]["corrected"] == []
+
+
+def test_resubmit_with_new_details_and_delivery():
+    app = rejected()
+    request = corrected_request(app, {"details": {"reason": "lost",
+                                                  "police_report_number": "LP/123/VI/2025"},
+                                      "delivery": {"method": "pos", "address": ADDRESS}})
+    move = resubmit(app, request, validate_application(request, today_wib()))
+    assert move.step["detail"]["corrected"] == ["details", "delivery"]
+    assert move.changes["area"] == {"kecamatan_code": "367304", "kelurahan_code": "3673041001"}
+    later = apply(apply(app, move), verify(apply(app, move), OPERATOR))
+    assert later["status"] == "verified"
+
+
+def test_resubmit_stores_what_the_rules_found_again():
+    app = {**rejected(), "flags": ["register_unchecked"], "derived": {}}
+    request = corrected_request(app, {})
+    move = resubmit(app, request, app["details"],
+                    {"flags": [], "required_documents": ["kartu_keluarga"], "derived": {}})
+    assert (move.changes["flags"], move.changes["required_documents"]) == (
+        [], ["kartu_keluarga"])
+    assert move.changes["subject_key"] == f"nik:{NIK}"
+
+
+@pytest.mark.parametrize("status", ["submitted", "verified", "printed", "collected", "cancelled"])
+def test_resubmit_only_a_rejected_application(status):
+    app = {**submitted(), **status_fields(status)}
+    with pytest.raises(WrongStatus):
+        resubmit(app, request_of(app), app["details"])
+
+
+@pytest.mark.parametrize("make", [submitted, rejected], ids=["submitted", "rejected"])
+def test_cancel_before_verification_is_final(make):
+    app = make()
+    move = cancel(app)
+    assert (move.from_status, move.to_status) == (app["status"], "cancelled")
+    assert move.fields == {"status": "cancelled", "status_rank": 70, "active": False}
+    assert STATUSES["cancelled"].final and move.step["detail"] == {"by": "citizen"}
+    [(event_type, payload)] = move.events
+    event = build_event(event_type, **payload)
+    assert (event["previous_status"], event["contact"]["phone"]) == (
+        app["status"], "+6281234567890")
+    done = apply(app, move)
+    for action in (cancel, lambda a: verify(a, OPERATOR), lambda a: reject(a, OPERATOR, CODES),
+                   lambda a: resubmit(a, request_of(a), a["details"])):
+        with pytest.raises(WrongStatus):
+            action(done)
+
+
+@pytest.mark.parametrize("status", ["verified", "print_queued", "printed", "ready_for_pickup",
+                                    "collected", "delivered"])
+def test_cancel_after_verification_is_refused(status):
+    with pytest.raises(WrongStatus) as excinfo:
+        cancel({**submitted(), **status_fields(status)})
+    assert excinfo.value.status == 409 and f"'{status}'" in excinfo.value.message.en
+
+
+def test_a_downstream_step_never_moves_a_cancelled_application():
+    app = apply(submitted(), cancel(submitted()))
+    for event_type in EVENT_STATUS:
+        step = step_from_event(event_type, {"occurred_at": "2099-01-01T00:00:00+00:00"})
+        assert advance(app["status_rank"], step) is None
 
 
 def test_a_move_does_not_change_the_application_it_was_given():
@@ -89,10 +199,10 @@ def test_a_move_does_not_change_the_application_it_was_given():
 
 @pytest.mark.parametrize("action", [
     lambda app: verify(app, OPERATOR),
-    lambda app: reject(app, OPERATOR, REASONS),
+    lambda app: reject(app, OPERATOR, CODES),
 ], ids=["verify", "reject"])
-@pytest.mark.parametrize("status", ["rejected", "verified", "printed", "collected"])
-def test_actions_refused_outside_their_transitions(action, status):
+@pytest.mark.parametrize("status", ["rejected", "verified", "printed", "collected", "cancelled"])
+def test_operator_actions_refused_outside_their_transitions(action, status):
     app = {**submitted(), **status_fields(status)}
     with pytest.raises(WrongStatus) as excinfo:
         action(app)
@@ -100,52 +210,22 @@ def test_actions_refused_outside_their_transitions(action, status):
     assert f"'{status}'" in excinfo.value.message.en
 
 
-def test_verifying_a_rejected_application_is_refused():
-    rejected = apply(submitted(), reject(submitted(), OPERATOR, REASONS))
-    with pytest.raises(WrongStatus):
-        verify(rejected, OPERATOR)
-
-
-def test_verified_payload_is_a_valid_application_verified_event():
-    app = submitted({"method": "pos", "address": ADDRESS})
-    [(event_type, payload)] = verify(app, OPERATOR).events
-    event = build_event(event_type, **payload)  # the catalogue's schema, unknown fields refused
-    assert event["application_id"] == app["_id"]
-    assert (event["nik"], event["full_name"]) == (NIK, "Siti Aminah")
-    assert event["contact"] == {"phone": "+6281234567890", "email": None, "language": "id"}
-    assert (event["delivery_method"], event["delivery_address"]) == ("pos", ADDRESS)
-    assert event["verified_by"] == OPERATOR
-
-
-def test_verified_payload_for_pickup_has_no_address():
-    [(_, payload)] = verify(submitted(), OPERATOR).events
-    assert (payload["delivery_method"], payload["delivery_address"]) == ("pickup", None)
-
-
-def test_rejected_payload_carries_reasons_and_contact_but_no_operator():
-    app = submitted()
-    [(event_type, payload)] = reject(app, OPERATOR, REASONS).events
-    event = build_event(event_type, **payload)
-    assert set(payload) == {"application_id", "tracking_code", "document_type", "reasons",
-                            "contact"}
-    assert event["reasons"] == REASONS and event["contact"]["phone"] == "+6281234567890"
-    assert OPERATOR not in json.dumps(payload)
-
-
-def test_submitted_payload_names_the_kecamatan_of_the_nik():
-    app = submitted()
-    event = build_event("application_submitted", **submitted_event(app))
-    assert (event["channel"], event["kecamatan_code"]) == ("web", "367304")
-    assert NIK not in json.dumps(event)
-
-
 @pytest.mark.parametrize("lang", ["id", "en"])
-def test_the_citizen_never_sees_which_operator_acted(lang):
-    for move in (verify(submitted(), OPERATOR), reject(submitted(), OPERATOR, REASONS)):
-        view = public_view(apply(submitted(), move), lang)
-        assert OPERATOR not in json.dumps(view)
-    rejected = public_view(apply(submitted(), reject(submitted(), OPERATOR, REASONS)), lang)
-    assert rejected["timeline"][-1]["detail"] == {"reasons": REASONS}
+def test_the_citizen_never_sees_who_acted(lang):
+    app = rejected()
+    request = corrected_request(app, {"applicant": {"full_name": "Siti Aminah Rahma"}})
+    app = apply(app, resubmit(app, request, app["details"]))
+    app = apply(app, verify(app, OPERATOR))
+    view = public_view(app, lang)
+    assert OPERATOR not in json.dumps(view) and "citizen" not in json.dumps(view)
+    assert [step["status"] for step in view["timeline"]] == [
+        "submitted", "rejected", "resubmitted", "verified"]
+    rejected_step, resubmitted_step = view["timeline"][1:3]
+    assert rejected_step["detail"]["reason_codes"] == CODES
+    assert rejected_step["detail"]["reasons"][0].startswith(
+        "Foto Kartu Keluarga" if lang == "id" else "The family card")
+    assert resubmitted_step["detail"] == {"corrected": ["applicant.full_name"]}
+    assert resubmitted_step["label"] == STATUSES["resubmitted"].label(lang)
 
 
 def test_steps_move_the_status_forward_only():
@@ -180,8 +260,9 @@ def test_a_final_step_frees_the_nik_for_a_new_application(event_type, active):
     assert advance(STATUSES["verified"].rank, step)["active"] is active
 
 
-def test_every_downstream_event_is_in_the_catalogue():
+def test_every_event_of_the_domain_is_in_the_catalogue():
     assert set(EVENT_STATUS) <= set(EVENTS)
+    assert {"application_resubmitted", "application_cancelled"} <= set(EVENTS)
 
 
 def test_a_retry_gets_the_earlier_answer_unless_the_nik_differs():

@@ -132,6 +132,16 @@ class JsonHandler(BaseHTTPRequestHandler):
             self.send_json(400, {"error": "body is not valid JSON"})
             return None
 
+    def set_faults(self, _query: dict[str, list[str]]) -> None:
+        """``POST /sandbox/faults`` of a sandbox whose server has ``faults`` (a FaultInjector)."""
+        spec = self.read_json()
+        if spec is not None:
+            error = self.server.faults.configure(spec)
+            self.send_json(400 if error else 200, {"error": error} if error else {"ok": True})
+
+    def health(self, _query: dict[str, list[str]]) -> None:
+        self.send_json(200, {"status": "ok"})
+
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         # The default logs the raw request line, query string (phone filters) included.
         self.log.info("%s %s -> %s", self.command, urlsplit(self.path).path, code)

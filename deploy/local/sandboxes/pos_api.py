@@ -252,21 +252,12 @@ class PosHandler(JsonHandler):
                       barcode, event["status"], delivered, code)
         self.send_json(200, {"delivered": delivered, "status_code": code, "eventId": event["eventId"]})
 
-    def set_faults(self, _query: Query) -> None:
-        spec = self.read_json()
-        if spec is not None:
-            error = self.server.faults.configure(spec)
-            self.send_json(400 if error else 200, {"error": error} if error else {"ok": True})
-
     def list_shipments(self, _query: Query) -> None:
         self.send_json(200, self.server.store.list())
 
     def clear_shipments(self, _query: Query) -> None:
         self.server.store.clear()
         self.send_json(200, {"ok": True})
-
-    def health(self, _query: Query) -> None:
-        self.send_json(200, {"status": "ok"})
 
 
 class PosServer(ThreadingHTTPServer):

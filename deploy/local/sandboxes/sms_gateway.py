@@ -90,12 +90,6 @@ class SmsHandler(JsonHandler):
                  "text": "Success", "parts": count_parts(record["message"])}
         self.send_json(200, {**reply, "duplicate": True} if duplicate else reply)
 
-    def set_faults(self, _query: dict[str, list[str]]) -> None:
-        spec = self.read_json()
-        if spec is not None:
-            error = self.server.faults.configure(spec)
-            self.send_json(400 if error else 200, {"error": error} if error else {"ok": True})
-
     def list_messages(self, query: dict[str, list[str]]) -> None:
         wanted = query.get("to", [None])[0]
         if wanted is not None:
@@ -105,9 +99,6 @@ class SmsHandler(JsonHandler):
     def clear_messages(self, _query: dict[str, list[str]]) -> None:
         self.server.store.clear()
         self.send_json(200, {"ok": True})
-
-    def health(self, _query: dict[str, list[str]]) -> None:
-        self.send_json(200, {"status": "ok"})
 
 
 def normalize_msisdn(raw: str) -> str | None:

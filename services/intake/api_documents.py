@@ -1,0 +1,136 @@
+"""HTTP entrypoints for supporting documents (mixed into ``IntakeApi``).
+
+  POST /api/v1/applications/documents                         citizen (tracking code + NIK)
+  GET  /api/v1/applications/<id>/documents                    operator: the listing
+  GET  /api/v1/applications/<id>/documents/<document_id>      operator: the file
+
+The upload is multipart/form-data (what a browser form or ``curl -F`` sends):
+fields ``tracking_code``, ``nik``, ``kind`` and the file part ``file``. The
+NIK stays out of the URL and the access log, as in the status lookup. The
+body is read by ``shared.http`` before a worker starts, bounded by
+``UPLOAD_MAX_BODY_BYTES`` and ``BODY_READ_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from marshmallow import RAISE, ValidationError, fields, validate
+from nameko.extensions import DependencyProvider
+from werkzeug.wrappers import Response
+
+from shared.errors import Msg, ValidationFailed, flatten_field_errors
+from shared.http import api, body_problems, json_response, request_language
+from shared.settings import InvalidSetting
+
+from . import uploads
+from .requirements import DOCUMENT_KINDS
+from .schemas import StatusLookupSchema
+
+log = logging.getLogger(__name__)
+
+REQUIRED = Msg("Wajib diisi.", "Missing data for required field.")
+
+
+class UploadFormSchema(StatusLookupSchema):
+    """The upload's form fields: who (as in the status lookup) and what kind."""
+
+    class Meta:
+        unknown = RAISE
+
+    kind = fields.String(required=True, validate=validate.OneOf(DOCUMENT_KINDS))
+
+
+class UploadSettings(DependencyProvider):
+    """The upload limits from config (``UPLOAD_*``), read once."""
+
+    def setup(self):
+        config, default = self.container.config, uploads.DEFAULT_LIMITS
+        self.limits = uploads.UploadLimits(
+            max_file_bytes=int(config.get("UPLOAD_MAX_FILE_BYTES", default.max_file_bytes)),
+            max_total_bytes=int(config.get("UPLOAD_MAX_TOTAL_BYTES", default.max_total_bytes)),
+            max_files=int(config.get("UPLOAD_MAX_FILES", default.max_files)))
+        body = int(config.get("UPLOAD_MAX_BODY_BYTES", uploads.DEFAULT_BODY_BYTES))
+        if body <= self.limits.max_file_bytes:
+            raise InvalidSetting("UPLOAD_MAX_BODY_BYTES", "must exceed UPLOAD_MAX_FILE_BYTES"
+                                 " by the multipart envelope (e.g. 64 KiB more)")
+
+    def get_dependency(self, worker_ctx):
+        return self.limits
+
+
+def read_upload(request) -> tuple[dict, bytes]:
+    """The loaded form fields and the file's bytes, or ValidationFailed."""
+    if request.mimetype != "multipart/form-data":
+        raise ValidationFailed({"_body": [Msg("Isi permintaan harus multipart/form-data.",
+                                              "Request body must be multipart/form-data.")]})
+    form = {name: request.form.getlist(name) for name in request.form}
+    problems = {name: [Msg("Hanya boleh diisi sekali.", "May be given only once.")]
+                for name, values in form.items() if len(values) > 1}
+    form = {name: values[0] for name, values in form.items()}
+    problems.update(body_problems(form))
+    problems.update({name: [Msg("Kolom tidak dikenal.", "Unknown field.")]
+                     for name in request.files if name != "file"})
+    files = request.files.getlist("file")
+    if not files:
+        problems["file"] = [REQUIRED]
+    elif len(files) > 1:
+        problems["file"] = [Msg("Satu berkas per unggahan.", "One file per upload.")]
+    try:
+        loaded = UploadFormSchema().load(form)
+    except ValidationError as exc:
+        problems = {**flatten_field_errors(exc.messages), **problems}
+    if problems:
+        raise ValidationFailed(problems)
+    return loaded, files[0].read()
+
+
+class DocumentsApi:
+    """Needs ``store`` (with ``DocumentStore``), ``operators``, ``citizen_checks``
+    and ``upload_limits`` (``UploadSettings``) on the service."""
+
+    @api("POST", "/api/v1/applications/documents", max_body_bytes=uploads.DEFAULT_BODY_BYTES,
+         max_body_setting="UPLOAD_MAX_BODY_BYTES")
+    def upload_document(self, request):
+        """multipart/form-data: tracking_code=SDK7KQ2M9XA, nik=3673045207900001,
+        kind=kartu_keluarga, file=@kk.jpg
+        -> 201 {"application_id": "...", "tracking_code": "...", "document": {...},
+                "documents": [...]}  (200 with the first entry for the same file again)"""
+        form, content = read_upload(request)
+        checked = uploads.check_file(content, self.upload_limits, form["kind"])
+        with self.citizen_checks.attempt(request, form["tracking_code"]):
+            application, entry, created = self.store.attach_document(
+                form["tracking_code"], form["nik"], form["kind"], checked, self.upload_limits)
+        if created:
+            log.info("document %s (%s, %s, %d bytes) attached to application %s",
+                     entry["document_id"], entry["kind"], entry["content_type"], entry["size"],
+                     application["tracking_code"])
+        lang = request_language(request)
+        return json_response(201 if created else 200, {
+            "application_id": application["_id"],
+            "tracking_code": application["tracking_code"],
+            "document": uploads.listing_view(entry, lang),
+            "documents": [uploads.listing_view(e, lang) for e in application.get("documents", [])]})
+
+    @api("GET", "/api/v1/applications/<string:application_id>/documents")
+    def list_documents(self, request, application_id):
+        """-> 200 {"documents": [{"document_id": "...", "kind": "kartu_keluarga", ...}]}"""
+        self.operators.authenticate(request)
+        lang = request_language(request)
+        documents = self.store.list_documents(application_id)
+        return json_response(200, {"documents": [uploads.listing_view(entry, lang)
+                                                 for entry in documents]})
+
+    @api("GET", "/api/v1/applications/<string:application_id>/documents/<string:document_id>")
+    def download_document(self, request, application_id, document_id):
+        """-> 200 the file as uploaded, with its detected Content-Type"""
+        operator = self.operators.authenticate(request)
+        entry, content = self.store.read_document(application_id, document_id)
+        log.info("document %s of application %s viewed by %s", document_id, application_id,
+                 operator)
+        return Response(content, status=200, mimetype=entry["content_type"], headers={
+            "Content-Disposition": f'attachment; filename="{uploads.file_name(entry)}"',
+            # the browser must not guess another type, nor keep a copy
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store",
+        })

@@ -1,0 +1,120 @@
+"""Intake HTTP: the operator's work queue and the moves along the transitions
+(``IntakeApi`` mixes it in; it uses the service's ``store``, ``operators``,
+``citizen_checks`` and ``register``).
+
+  GET  /api/v1/operator/applications          operator: the queue, filtered, oldest first
+  GET  /api/v1/operator/applications/<id>     operator: one application, documents, timeline
+  GET  /api/v1/operator/reasons               operator: the rejection reason catalogue
+  POST /api/v1/applications/<id>/verify       operator: submitted -> verified
+  POST /api/v1/applications/<id>/reject       operator: submitted -> rejected (reason codes)
+  POST /api/v1/applications/resubmit          citizen (tracking code + NIK): rejected -> submitted
+  POST /api/v1/applications/cancel            citizen (tracking code + NIK): -> cancelled
+"""
+
+from __future__ import annotations
+
+import logging
+
+from marshmallow import ValidationError
+
+from shared.clock import today_wib
+from shared.errors import ValidationFailed, flatten_field_errors
+from shared.http import api, json_response, read_json, request_language
+from shared.masking import mask_identity
+
+from . import domain
+from .appointments import refuse_second_card
+from .population import Lookup
+from .queue_schemas import (QueueQuerySchema, ReasonsQuerySchema, ResubmitSchema,
+                            encode_cursor)
+from .reasons import catalogue
+from .request_fields import corrected_request
+from .rules import check_application
+from .schemas import RejectSchema, StatusLookupSchema
+from .views import operator_view, queue_row
+
+log = logging.getLogger(__name__)
+
+
+def read_query(request, schema):
+    """Load the query string through ``schema``; 400 naming the parameter."""
+    try:
+        return schema.load(request.args.to_dict())
+    except ValidationError as exc:
+        raise ValidationFailed(flatten_field_errors(exc.messages)) from None
+
+
+def moved(application: dict) -> dict:
+    return {"application_id": application["_id"], "tracking_code": application["tracking_code"],
+            "status": application["status"]}
+
+
+class OperatorQueueApi:
+    @api("GET", "/api/v1/operator/applications")
+    def list_queue(self, request):
+        """?status=submitted&document_type=ktp_el&kecamatan=367304&flag=late_registration
+        &limit=20&cursor=... -> 200 {"applications": [...], "next_cursor": "..." | null}"""
+        self.operators.authenticate(request)
+        query = read_query(request, QueueQuerySchema())
+        filters = {name: query[name] for name in
+                   ("document_type", "channel", "kecamatan", "kelurahan", "flag") if name in query}
+        rows = self.store.queue(query["status"], filters, query["limit"] + 1, query["cursor"])
+        page, more = rows[:query["limit"]], len(rows) > query["limit"]
+        lang = request_language(request)
+        return json_response(200, {
+            "applications": [queue_row(row, lang) for row in page],
+            "next_cursor": encode_cursor(page[-1]["queued_at"], page[-1]["_id"]) if more else None})
+
+    @api("GET", "/api/v1/operator/applications/<string:application_id>")
+    def application_detail(self, request, application_id):
+        self.operators.authenticate(request)
+        return json_response(200, operator_view(self.store.get(application_id),
+                                                request_language(request)))
+
+    @api("GET", "/api/v1/operator/reasons")
+    def reason_catalogue(self, request):
+        """?document_type=kia -> 200 {"reasons": [{"code", "concerns", "text", "document_types"}]}"""
+        self.operators.authenticate(request)
+        query = read_query(request, ReasonsQuerySchema())
+        return json_response(200, {"reasons": catalogue(request_language(request),
+                                                        query.get("document_type"))})
+
+    @api("POST", "/api/v1/applications/<string:application_id>/verify")
+    def verify_application(self, request, application_id):
+        operator = self.operators.authenticate(request)
+        return json_response(200, moved(self.store.verify(application_id, operator)))
+
+    @api("POST", "/api/v1/applications/<string:application_id>/reject")
+    def reject_application(self, request, application_id):
+        """{"reasons": ["kk_unreadable", "name_mismatch"], "note": "Foto KK terpotong"}"""
+        operator = self.operators.authenticate(request)
+        body = read_json(request, RejectSchema())
+        application = self.store.reject(application_id, operator, body["reasons"], body["note"])
+        return json_response(200, moved(application))
+
+    @api("POST", "/api/v1/applications/resubmit")
+    def resubmit_application(self, request):
+        """{"tracking_code": "SDK7KQ2M9XA", "nik": "3673045207900001",
+            "applicant": {"full_name": "Siti Aminah"}} -> 200 timeline"""
+        body = read_json(request, ResubmitSchema())
+        with self.citizen_checks.attempt(request, body["tracking_code"]):
+            application = self.store.find_for_citizen(body["tracking_code"], body["nik"])
+        domain.next_status(application, "resubmit")  # 409 before asking the register
+        corrected = corrected_request(application, body)
+        # the same checks as a new application (``submit_application``)
+        checked = check_application(corrected, today_wib(),
+                                    Lookup(self.register, self.store.death_verified))
+        refuse_second_card(corrected, checked.details, self.store.card_issued)
+        application = self.store.resubmit(application, lambda current: domain.resubmit(
+            current, corrected, checked.details, checked.stored()))
+        log.info("application %s resubmitted for NIK %s", application["tracking_code"],
+                 mask_identity(body["nik"]))
+        return json_response(200, domain.public_view(application, request_language(request)))
+
+    @api("POST", "/api/v1/applications/cancel")
+    def cancel_application(self, request):
+        """{"tracking_code": "SDK7KQ2M9XA", "nik": "3673045207900001"} -> 200 timeline"""
+        body = read_json(request, StatusLookupSchema())
+        with self.citizen_checks.attempt(request, body["tracking_code"]):
+            application = self.store.cancel(body["tracking_code"], body["nik"])
+        return json_response(200, domain.public_view(application, request_language(request)))

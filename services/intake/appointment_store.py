@@ -1,0 +1,138 @@
+"""Intake's store, recording half: who is recorded, who has a card, recording
+bookings and their per-day counters, PRR records (database ``intake``).
+
+Collections: ``recorded_niks`` (``_id`` = NIK, from the PRR backlog),
+``recording_appointments`` (the bookings), ``recording_days`` (``_id`` =
+``<place_id>:<ISO day>``, ``booked``: the counter a booking increments
+only while it is below the place's capacity, in the booking's transaction,
+so concurrent bookings can never overfill a day). Decisions are in
+``appointments``.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from pymongo import ASCENDING
+from pymongo.errors import DuplicateKeyError
+
+from shared.clock import utcnow
+from shared.offices import Place, WorkingCalendar
+from shared.store import BaseStore, duplicate_fields
+
+from . import appointments
+from .exceptions import ActiveApplicationExists, IdempotencyKeyReused, WrongStatus
+
+
+class AppointmentStore(BaseStore):
+    @classmethod
+    def ensure_indexes(cls, db) -> None:
+        # "is recorded" / "has a card" look up every application of a NIK, not
+        # only the active ones the partial one-active index holds
+        db.applications.create_index([("applicant.nik", ASCENDING), ("document_type", ASCENDING),
+                                      ("status", ASCENDING)], name="nik_document_status")
+        bookings = db.recording_appointments
+        bookings.create_index([("nik", ASCENDING)], unique=True, name="one_upcoming_per_nik",
+                              partialFilterExpression={"active": True})
+        bookings.create_index([("idempotency_key", ASCENDING)], unique=True,
+                              partialFilterExpression={"idempotency_key": {"$exists": True}})
+        db.recording_days.create_index([("place_id", ASCENDING), ("day", ASCENDING)])
+        super().ensure_indexes(db)
+
+    def is_recorded(self, nik: str) -> bool:
+        if self.db.recorded_niks.find_one({"_id": nik}, {"_id": 1}) is not None:
+            return True
+        return self.db.applications.find_one(
+            {"applicant.nik": nik, "document_type": "ktp_el", "status": {"$ne": "cancelled"}},
+            {"_id": 1}) is not None
+
+    def card_issued(self, nik: str) -> bool:
+        return self.db.applications.find_one(
+            {"applicant.nik": nik, "document_type": "ktp_el",
+             "$or": [{"status": {"$in": appointments.CARD_STATUSES}},
+                     {"channel": "prr", "status": {"$in": appointments.PRR_CARD_STATUSES}}]},
+            {"_id": 1}) is not None
+
+    def booked_counts(self, place_id: str, days: list[datetime.date]) -> dict[str, int]:
+        """ISO day -> bookings counted, for the days that have any."""
+        rows = self.db.recording_days.find(
+            {"place_id": place_id, "day": {"$in": [day.isoformat() for day in days]}})
+        return {row["day"]: row["booked"] for row in rows}
+
+    def book_recording(self, booking: dict, place: Place, calendar: WorkingCalendar,
+                       today: datetime.date) -> dict:
+        """Count the booking against its day and store it with its event, in one
+        transaction. A retry with the same Idempotency-Key gets the first booking."""
+        key = booking.get("idempotency_key")
+        if key and (earlier := self._booking_by_key(key, booking)) is not None:
+            return earlier
+
+        def work(session):
+            # a booking whose day has passed no longer holds the NIK
+            self.db.recording_appointments.update_many(
+                {"nik": booking["nik"], "active": True, "day": {"$lt": today.isoformat()}},
+                {"$set": {"active": False}}, session=session)
+            # full: the filter misses, the upsert collides with the day's _id
+            self.db.recording_days.update_one(
+                {"_id": f"{place.place_id}:{booking['day']}",
+                 "booked": {"$lt": place.recording_capacity}},
+                {"$inc": {"booked": 1},
+                 "$setOnInsert": {"place_id": place.place_id, "day": booking["day"]}},
+                upsert=True, session=session)
+            self.db.recording_appointments.insert_one(booking, session=session)
+            self.emit(session, "recording_appointment_booked",
+                      **appointments.booked_event(booking, place))
+            return booking
+
+        try:
+            return self.run_transaction(work)
+        except DuplicateKeyError as exc:
+            refused_by = duplicate_fields(exc)
+            if refused_by == {"_id"}:
+                raise appointments.DayFull(self._next_free_day(place, booking, calendar,
+                                                               today)) from None
+            if refused_by == {"nik"}:
+                raise appointments.AppointmentExists() from None
+            if key and refused_by == {"idempotency_key"}:  # a concurrent retry won
+                return self._booking_by_key(key, booking)
+            raise
+
+    def _booking_by_key(self, key: str, booking: dict) -> dict | None:
+        earlier = self.db.recording_appointments.find_one({"idempotency_key": key})
+        if earlier is not None and earlier["nik"] != booking["nik"]:
+            raise IdempotencyKeyReused()
+        return earlier
+
+    def _next_free_day(self, place: Place, booking: dict, calendar: WorkingCalendar,
+                       today: datetime.date) -> datetime.date | None:
+        days = appointments.days_ahead(datetime.date.fromisoformat(booking["day"]), calendar,
+                                       appointments.BOOKING_HORIZON_DAYS, today)
+        return appointments.first_free_day(days, self.booked_counts(place.place_id, days),
+                                           place.recording_capacity)
+
+    def import_prr(self, event: dict) -> dict | None:
+        """A Print Ready Record: unless the NIK already has a card or an active
+        KTP-el application, a verified print application delivered by Pos;
+        and the NIK is recorded. Safe to repeat per event: the application is
+        keyed by the event id, only a still-submitted one is verified, and the
+        event id is added to the recorded NIK last, when all is done."""
+        application = None
+        if not self.card_issued(event["nik"]):
+            try:
+                application = self.submit(appointments.prr_application(event))
+            except ActiveApplicationExists:
+                pass
+        if application is not None and application["status"] == "submitted":
+            try:
+                application = self.verify(application["_id"], appointments.PRR_IMPORTER)
+            except WrongStatus:
+                pass  # verified meanwhile
+        recorded = ({"_id": event["nik"]},
+                    {"$setOnInsert": {"source": "prr", "recorded_on": event["recorded_on"],
+                                      "at": utcnow()},
+                     "$addToSet": {"prr_events": event["event_id"]}})
+        try:
+            self.db.recorded_niks.update_one(*recorded, upsert=True)
+        except DuplicateKeyError:  # a concurrent upsert inserted it first: now an update
+            self.db.recorded_niks.update_one(*recorded)
+        return application

@@ -1,0 +1,207 @@
+"""KTP-el recording (perekaman) is once in a life: booking a recording, and
+what follows from having recorded. Plain Python, no nameko.
+
+* A NIK counts as **recorded** once intake knows of any KTP-el application
+  for it that was not cancelled, or of a Print Ready Record for it
+  (``prr_record_imported`` from the printing backlog). A recorded NIK books
+  no recording: it requests a print ("if you recorded but have no card, come
+  with your KK").
+* A NIK **has a card** once one of its KTP-el applications reached printing
+  (``CARD_STATUSES``), or a PRR application for it was verified: a further
+  ``first_issue`` print is refused, a replacement is the way.
+* A booking is for a place in ``shared.offices.PLACES`` (a kecamatan office or
+  the Dinas), on a working day of the ``WorkingCalendar`` from tomorrow up to
+  ``BOOKING_HORIZON_DAYS`` ahead, while the day has room
+  (``Place.recording_capacity``; the store counts atomically).
+"""
+
+from __future__ import annotations
+
+import datetime
+import secrets
+import uuid
+from typing import Callable, Iterable, Mapping
+
+from shared.clock import utcnow
+from shared.errors import Conflict, Msg, ValidationFailed
+from shared.offices import Place, WorkingCalendar
+
+from .domain import STATUSES, TRACKING_ALPHABET, new_application
+from .population import Lookup
+
+BOOKING_HORIZON_DAYS = 90
+AVAILABILITY_DAYS = 10  # working days shown ahead
+PRR_IMPORTER = "prr-import"  # who "verified" an application made from a PRR record
+NOT_COUNTED = ("rejected", "cancelled")
+# a card left the printer: printed and every later step
+CARD_STATUSES = tuple(status for status, info in STATUSES.items()
+                      if info.rank >= STATUSES["printed"].rank and status not in NOT_COUNTED)
+# a PRR application is a card on its way from the moment it is verified
+PRR_CARD_STATUSES = tuple(status for status, info in STATUSES.items()
+                          if info.rank >= STATUSES["verified"].rank and status not in NOT_COUNTED)
+
+
+class AlreadyRecorded(Conflict):
+    code = "already_recorded"
+
+    def __init__(self):
+        super().__init__(
+            Msg("NIK ini sudah melakukan perekaman KTP-el; perekaman hanya sekali seumur hidup. "
+                "Ajukan pencetakan KTP-el (bila sudah rekam tetapi belum punya kartu, datang "
+                "dengan membawa KK).",
+                "This NIK has already been recorded for a KTP-el; recording happens once in a "
+                "lifetime. Apply for a KTP-el print instead (recorded but no card yet: come "
+                "with your KK)."),
+            {"nik": [Msg("Sudah rekam KTP-el: ajukan cetak, bukan perekaman.",
+                         "Already recorded: apply for a print, not a recording.")]})
+
+
+class AppointmentExists(Conflict):
+    code = "appointment_exists"
+
+    def __init__(self):
+        super().__init__(
+            Msg("NIK ini sudah punya jadwal perekaman yang belum lewat.",
+                "This NIK already has an upcoming recording appointment."),
+            {"nik": [Msg("Sudah ada jadwal perekaman.", "An appointment is already booked.")]})
+
+
+class DayFull(Conflict):
+    """The day has no room left; the body names the next day that has."""
+    code = "day_full"
+
+    def __init__(self, next_free: datetime.date | None):
+        hint_id = f" Hari kosong berikutnya: {next_free.isoformat()}." if next_free else ""
+        hint_en = f" Next day with room: {next_free.isoformat()}." if next_free else ""
+        super().__init__(
+            Msg("Kuota perekaman pada hari itu sudah penuh." + hint_id,
+                "Recording capacity for that day is full." + hint_en),
+            {"day": [Msg("Kuota hari ini penuh." + hint_id, "This day is full." + hint_en)]})
+        self.next_free = next_free
+
+    def to_body(self, lang: str) -> dict:
+        body = super().to_body(lang)
+        body["error"]["next_free_day"] = self.next_free.isoformat() if self.next_free else None
+        return body
+
+
+class CardAlreadyIssued(Conflict):
+    code = "card_already_issued"
+
+    def __init__(self):
+        super().__init__(
+            Msg("NIK ini sudah pernah menerima KTP-el. Ajukan penggantian (hilang, rusak atau "
+                "perubahan data), bukan penerbitan pertama.",
+                "This NIK has already received a KTP-el. Apply for a replacement (lost, damaged "
+                "or changed data), not a first issue."),
+            {"details.reason": [Msg("KTP-el sudah pernah terbit: pilih lost, damaged atau "
+                                    "data_change.",
+                                    "A KTP-el was already issued: choose lost, damaged or "
+                                    "data_change.")]})
+
+
+def refuse_second_card(request: dict, details: dict, card_issued: Callable[[str], bool]) -> None:
+    """A first-issue KTP-el for a NIK that already received one is refused."""
+    if (request["document_type"] == "ktp_el" and details.get("reason") == "first_issue"
+            and card_issued(request["applicant"]["nik"])):
+        raise CardAlreadyIssued()
+
+
+def refuse_if_recorded(nik: str, is_recorded: Callable[[str], bool], lookup: Lookup) -> None:
+    """Recorded as far as intake knows, or as the register says (a register
+    that cannot answer refuses nothing)."""
+    if is_recorded(nik):
+        raise AlreadyRecorded()
+    person = lookup.person(nik)
+    if person is not None and person.ktp_el_recorded:
+        raise AlreadyRecorded()
+
+
+def check_booking(request: dict, today: datetime.date, calendar: WorkingCalendar) -> None:
+    """The day (tomorrow .. the horizon, a working day) and a way to reach the citizen."""
+    day, last = request["day"], today + datetime.timedelta(days=BOOKING_HORIZON_DAYS)
+    problem = None
+    if day <= today:
+        problem = Msg("Pilih hari mulai besok.", "Choose a day from tomorrow on.")
+    elif day > last:
+        problem = Msg(f"Jadwal paling lambat {last.isoformat()} ({BOOKING_HORIZON_DAYS} hari).",
+                      f"Book no later than {last.isoformat()} ({BOOKING_HORIZON_DAYS} days).")
+    elif not calendar.is_working_day(day):
+        following = calendar.next_working_day(day).isoformat()
+        problem = Msg("Bukan hari kerja (akhir pekan, libur nasional atau kantor tutup). "
+                      f"Hari kerja berikutnya: {following}.",
+                      "Not a working day (weekend, public holiday or office closed). "
+                      f"Next working day: {following}.")
+    if problem:
+        raise ValidationFailed({"day": [problem]})
+    if not request["phone"] and not request["email"]:
+        raise ValidationFailed({"phone": [Msg(
+            "Isi nomor HP atau email agar kami dapat mengirim jadwal perekaman.",
+            "Give a mobile number or an email so we can send the appointment.")]})
+
+
+def days_ahead(after: datetime.date, calendar: WorkingCalendar, count: int,
+               today: datetime.date) -> list[datetime.date]:
+    """Up to ``count`` working days after ``after`` within the booking horizon."""
+    last = today + datetime.timedelta(days=BOOKING_HORIZON_DAYS)
+    days = []
+    for day in calendar.working_days(after):
+        if day > last or len(days) == count:
+            break
+        days.append(day)
+    return days
+
+
+def first_free_day(days: Iterable[datetime.date], booked: Mapping[str, int],
+                   capacity: int) -> datetime.date | None:
+    return next((day for day in days if booked.get(day.isoformat(), 0) < capacity), None)
+
+
+def new_booking(request: dict, place: Place, idempotency_key: str | None) -> dict:
+    booking = {
+        "_id": uuid.uuid4().hex,
+        # read over the phone like a tracking code (same alphabet)
+        "booking_code": "REK" + "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(8)),
+        "nik": request["nik"], "kk_number": request["kk_number"],
+        "full_name": request["full_name"],
+        "contact": {"phone": request["phone"], "email": request["email"],
+                    "language": request["language"]},
+        "place_id": place.place_id, "day": request["day"].isoformat(),
+        "status": "booked", "active": True, "created_at": utcnow(),
+    }
+    if idempotency_key:
+        booking["idempotency_key"] = idempotency_key
+    return booking
+
+
+def booked_event(booking: dict, place: Place) -> dict:
+    """``recording_appointment_booked``: where, when, and whom to tell (no NIK)."""
+    return {"appointment_id": booking["_id"], "booking_code": booking["booking_code"],
+            "place_id": place.place_id, "place_name": place.name,
+            "place_address": place.address, "day": booking["day"],
+            "contact": booking["contact"]}
+
+
+def booking_view(booking: dict, place: Place) -> dict:
+    return {"appointment_id": booking["_id"], "booking_code": booking["booking_code"],
+            "status": booking["status"], "day": booking["day"], "place": place_view(place)}
+
+
+def place_view(place: Place) -> dict:
+    return {"place_id": place.place_id, "name": place.name, "address": place.address,
+            "opens": f"{place.opens:02d}:00", "closes": f"{place.closes:02d}:00"}
+
+
+def prr_application(event: dict) -> dict:
+    """The KTP-el print application a Print Ready Record becomes: channel
+    ``prr``, delivered by Pos Indonesia to the recorded address. Its key
+    (``§`` cannot arrive in an HTTP Idempotency-Key) makes it once per event."""
+    request = {"document_type": "ktp_el", "channel": "prr",
+               "applicant": {"nik": event["nik"], "kk_number": None,
+                             "full_name": event["full_name"], "phone": event["phone"],
+                             "email": None, "language": "id", "marital_status": None},
+               "delivery": {"method": "pos", "address": event["address"]}}
+    details = {"reason": "first_issue", "recorded_on": event["recorded_on"]}
+    application = new_application(request, details, f"\u00a7prr:{event['event_id']}")
+    application["prr_record_id"] = event["prr_record_id"]
+    return application

@@ -1,0 +1,71 @@
+"""Intake's store, jemput-bola half: batches and their manifests (database ``intake``).
+
+A batch document (``batches``, ``_id`` = officer + their batch id) is made
+before its rows are stored and holds the manifest id they all carry; its
+reply is written, and ``batch_accepted`` emitted, in one transaction when
+the last row is done. Each row is its own application, stored through the
+store's ordinary ``submit`` (one transaction: application + its event) with
+a key per batch row, so a batch cut short (a crash, a 503) and sent again
+with the same batch id finds the rows it already stored and stores the rest.
+"""
+
+from __future__ import annotations
+
+from pymongo import ASCENDING
+from pymongo.errors import DuplicateKeyError
+
+from shared.clock import utcnow
+from shared.errors import DomainError
+from shared.store import BaseStore
+
+
+class BatchStore(BaseStore):
+    @classmethod
+    def ensure_indexes(cls, db) -> None:
+        db.applications.create_index([("manifest_id", ASCENDING)], sparse=True)
+        super().ensure_indexes(db)
+
+    def finished_batch(self, batch_key: str) -> dict | None:
+        """The stored reply of a batch that was answered, or None."""
+        batch = self.db.batches.find_one({"_id": batch_key, "status": "done"}, {"reply": 1})
+        return None if batch is None else batch["reply"]
+
+    def start_batch(self, batch: dict) -> dict:
+        """Store a new batch, or return the one already started under its key
+        (a repeat of a batch cut short continues it, with its manifest id)."""
+        try:
+            self.db.batches.insert_one(batch)
+            return batch
+        except DuplicateKeyError:
+            return self.db.batches.find_one({"_id": batch["_id"]})
+
+    def submit_rows(self, applications: list[tuple[int, dict]]) -> tuple[list, list]:
+        """Submit each (row number, application) on its own: ([(row, stored
+        application)], [(row, the error that refused it)])."""
+        stored, refused = [], []
+        for number, application in applications:
+            try:
+                stored.append((number, self.submit(application)))
+            except DomainError as exc:  # e.g. an active application for this NIK
+                if exc.status >= 500:  # the database, not the row: the batch stops here
+                    raise
+                refused.append((number, exc))
+        return stored, refused
+
+    def finish_batch(self, batch: dict, reply: dict, application_ids: list[str]) -> dict:
+        """Keep the reply and tell printing which applications make up the
+        manifest, once: a concurrent repeat that finishes second gets the
+        first reply."""
+        def work(session):
+            done = self.db.batches.update_one(
+                {"_id": batch["_id"], "status": "processing"},
+                {"$set": {"status": "done", "reply": reply, "finished_at": utcnow()}},
+                session=session)
+            if done.modified_count == 0:
+                return self.db.batches.find_one({"_id": batch["_id"]}, session=session)["reply"]
+            if application_ids:
+                self.emit(session, "batch_accepted", manifest_id=batch["manifest_id"],
+                          batch_id=batch["batch_id"], kelurahan_code=batch["kelurahan_code"],
+                          application_ids=application_ids)
+            return reply
+        return self.run_transaction(work)

@@ -1,0 +1,284 @@
+"""The officers' channels: jemput-bola batches from a kelurahan and next-day
+KTP-el requests from a kecamatan. Plain Python, no nameko.
+
+A batch row is a single submission's body (without ``channel``) plus the
+applicant's ``address``; a CSV row is the same with dotted column names
+(``applicant.nik``, ``details.reason``, ``address.kelurahan_code``;
+a number as a segment makes a list: ``details.witnesses.0.nik``). Each row is
+checked on its own: the submission schema and ``rules.check_application``
+(with the population register), exactly what a single submission goes
+through, so a document type added there is accepted here as it is. Which
+kelurahan a row belongs to is its own address's code, not the officer's.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import re
+import secrets
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable
+
+from marshmallow import ValidationError
+
+from shared.clock import utcnow
+from shared.errors import DomainError, Msg, ValidationFailed, field_label, flatten_field_errors
+from shared.offices import DINAS
+from shared.wilayah import load_wilayah, normalize_code
+
+from .domain import TRACKING_ALPHABET, new_application
+from .population import Lookup
+from .rules import Checked, check_application
+from .schemas import AddressSchema, ApplicationRequestSchema
+
+if TYPE_CHECKING:
+    from shared.auth import Officer
+
+MAX_ROWS = 1000
+BATCH_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+# CSV column -> needs a sub-path below it
+SECTIONS = {"document_type": False, "applicant": True, "details": True, "delivery": True,
+            "address": True}
+_SEGMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d{1,3}")
+
+
+class OutOfScope(DomainError):
+    status = 403
+    code = "out_of_scope"
+
+
+@dataclass
+class Row:
+    number: int  # 1 = the first application (JSON: the list's first item)
+    body: object
+    line: int | None = None  # CSV: the file line it starts on (header = line 1)
+    problems: dict = field(default_factory=dict)  # found while parsing
+
+
+@dataclass(frozen=True)
+class OfficerRequest:
+    request: dict  # the loaded submission body, with the applicant's ``address``
+    checked: Checked  # what ``rules.check_application`` found
+    address: dict | None
+
+
+def check_batch_id(batch_id: str) -> str:
+    if not BATCH_ID.fullmatch(batch_id):
+        raise ValidationFailed({"batch_id": [Msg(
+            "1-64 karakter: huruf, angka, titik, garis bawah atau tanda hubung.",
+            "1-64 characters: letters, digits, dot, underscore or hyphen.")]})
+    return batch_id
+
+
+def batch_key(officer: Officer, batch_id: str) -> str:
+    """Batch ids are the officer's own: two officers may both have a "RW05-1"."""
+    return f"{officer}/{batch_id}"
+
+
+def new_manifest_id(kelurahan_code: str, today: datetime.date) -> str:
+    """``JB-3673041010-20200715-7KQ2MX``: the kelurahan and day, readable on paper."""
+    suffix = "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(6))
+    return f"JB-{kelurahan_code}-{today:%Y%m%d}-{suffix}"
+
+
+def new_batch(officer: Officer, batch_id: str, rows: int, today: datetime.date) -> dict:
+    return {"_id": batch_key(officer, batch_id), "batch_id": batch_id,
+            "officer": str(officer), "kelurahan_code": officer.scope,
+            "manifest_id": new_manifest_id(officer.scope, today), "rows": rows,
+            "status": "processing", "created_at": utcnow()}
+
+
+def json_rows(applications: list) -> list[Row]:
+    return [Row(number, body) for number, body in enumerate(applications, start=1)]
+
+
+def csv_rows(data: bytes) -> list[Row]:
+    """Rows of a CSV upload (UTF-8, a header line of dotted column names, comma
+    or semicolon separated - Excel with Indonesian settings saves semicolons).
+    Empty cells are left out; blank lines are skipped. A problem with the
+    file as a whole is a ``ValidationFailed``; a row's own is kept on it."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValidationFailed({"_body": [Msg("Berkas CSV harus UTF-8.",
+                                              "The CSV file must be UTF-8.")]}) from None
+    first_line = text.split("\n", 1)[0]
+    reader = csv.reader(io.StringIO(text, newline=""),
+                        delimiter=";" if first_line.count(";") > first_line.count(",") else ",")
+    rows: list[Row] = []
+    try:
+        columns = [name.strip() for name in next(reader, [])]
+        check_columns(columns)
+        line = reader.line_num
+        for cells in reader:
+            start, line = line + 1, reader.line_num
+            if not any(cell.strip() for cell in cells):
+                continue
+            if len(rows) == MAX_ROWS:
+                raise ValidationFailed({"_body": [TOO_MANY_ROWS]})
+            row = Row(len(rows) + 1, None, start)
+            if len(cells) > len(columns):
+                row.problems = {"_row": [Msg(f"Lebih dari {len(columns)} kolom.",
+                                             f"More than {len(columns)} cells.")]}
+            else:
+                row.body = nest({name: cell.strip() for name, cell in zip(columns, cells)
+                                 if cell.strip()})
+            rows.append(row)
+    except csv.Error:
+        raise ValidationFailed({"_body": [Msg(
+            f"CSV tidak dapat dibaca (baris {reader.line_num}).",
+            f"The CSV cannot be read (line {reader.line_num}).")]}) from None
+    if not rows:
+        raise ValidationFailed({"_body": [Msg("CSV tanpa baris permohonan.",
+                                              "The CSV has no application rows.")]})
+    return rows
+
+
+TOO_MANY_ROWS = Msg(f"Paling banyak {MAX_ROWS} permohonan per batch.",
+                    f"At most {MAX_ROWS} applications per batch.")
+
+
+def check_columns(columns: list[str]) -> None:
+    """Every column a dotted path under a known section, once, none the parent of another."""
+    if not any(columns):
+        raise ValidationFailed({"_body": [Msg("Baris pertama harus judul kolom.",
+                                              "The first line must name the columns.")]})
+    problems = {}
+    for name in columns:
+        section, *below = name.split(".")
+        if (section not in SECTIONS or bool(below) != SECTIONS[section]
+                or not all(_SEGMENT.fullmatch(part) for part in below)):
+            problems[field_label(name) or "_header"] = [Msg(
+                "Kolom tidak dikenal: pakai document_type, applicant.*, details.*, delivery.* "
+                "atau address.*.", "Unknown column: use document_type, applicant.*, details.*, "
+                "delivery.* or address.*.")]
+        elif columns.count(name) > 1 or any(other.startswith(name + ".") for other in columns):
+            problems[field_label(name)] = [Msg("Kolom ganda.", "Column given twice.")]
+    if problems:
+        raise ValidationFailed(problems)
+
+
+def nest(flat: dict[str, str]) -> dict:
+    """``{"applicant.nik": "..."}`` -> ``{"applicant": {"nik": "..."}}``; numeric
+    segments become lists in index order."""
+    root: dict = {}
+    for path, value in flat.items():
+        *parents, leaf = path.split(".")
+        node = root
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return _as_lists(root)
+
+
+def _as_lists(node):
+    if not isinstance(node, dict):
+        return node
+    items = {key: _as_lists(value) for key, value in node.items()}
+    if items and all(key.isdigit() for key in items):
+        return [items[key] for key in sorted(items, key=int)]
+    return items
+
+
+ROW_ADDRESS = AddressSchema(partial=("postal_code",))  # no Pos delivery: a postal code may wait
+OUTSIDE = Msg("Di luar wilayah petugas.", "Outside the officer's area.")
+
+
+def load_request(body, *, channel: str, address_required: bool) -> tuple[dict, dict | None]:
+    """An officer's application through the single submission's schema, and
+    the applicant's address (its kelurahan code must exist): (request, address)."""
+    if not isinstance(body, dict):
+        raise ValidationFailed({"_row": [Msg("Harus objek JSON.", "Must be a JSON object.")]})
+    body = dict(body)
+    address, given = None, body.pop("address", None)
+    errors: dict[str, list] = {}
+    if "channel" in body:
+        errors["channel"] = [Msg(f"Tidak diisi: salurannya selalu {channel}.",
+                                 f"Leave it out: the channel is always {channel}.")]
+    if given is None and address_required:
+        errors["address"] = [Msg("Wajib diisi.", "Missing data for required field.")]
+    elif given is not None:
+        try:
+            address = ROW_ADDRESS.load(given)
+        except ValidationError as exc:
+            errors.update(flatten_field_errors(exc.messages, "address"))
+        else:
+            address["kelurahan_code"] = normalize_code(address["kelurahan_code"])
+            if load_wilayah().kelurahan(address["kelurahan_code"]) is None:
+                errors["address.kelurahan_code"] = [Msg("Kode kelurahan/desa tidak dikenal.",
+                                                        "Unknown kelurahan/desa code.")]
+    try:
+        request = ApplicationRequestSchema().load({**body, "channel": channel})
+    except ValidationError as exc:
+        errors.update(flatten_field_errors(exc.messages))
+    if errors:
+        raise ValidationFailed(errors)
+    return {**request, "address": address}, address
+
+
+def check_batch_row(row: Row, kelurahan_code: str, today: datetime.date,
+                    lookup: Callable[[], Lookup]) -> OfficerRequest:
+    """A jemput-bola row: its address in the officer's kelurahan, then the rules."""
+    if row.problems:
+        raise ValidationFailed(row.problems)
+    request, address = load_request(row.body, channel="kelurahan", address_required=True)
+    if address["kelurahan_code"] != kelurahan_code:
+        raise OutOfScope(OUTSIDE, {"address.kelurahan_code": [Msg(
+            f"Alamat di luar kelurahan Anda ({kelurahan_code}): ajukan lewat kelurahan alamat ini.",
+            f"Address outside your kelurahan ({kelurahan_code}): submit it through its own.")]})
+    return OfficerRequest(request, check_application(request, today, lookup()), address)
+
+
+def check_next_day(body: dict, kecamatan_code: str, today: datetime.date,
+                   lookup: Callable[[], Lookup]) -> OfficerRequest:
+    """A kecamatan's next-day request: a first KTP-el, collected at the Dinas, for
+    a NIK issued in the kecamatan or a citizen whose address is there."""
+    if "delivery" in body:
+        raise ValidationFailed({"delivery": [Msg(
+            "Tidak diisi: kecamatan mengambil cetakan di Disdukcapil.",
+            "Leave it out: the kecamatan collects the print at the Dinas.")]})
+    request, address = load_request({"document_type": "ktp_el", **body}, channel="kecamatan",
+                                    address_required=False)
+    if request["document_type"] != "ktp_el":
+        raise ValidationFailed({"document_type": [Msg("Hanya KTP-el.", "KTP-el only.")]})
+    if kecamatan_code not in (request["applicant"]["nik"][:6],
+                              address and address["kelurahan_code"][:6]):
+        raise OutOfScope(OUTSIDE, {"applicant.nik": [Msg(
+            f"NIK dan alamat pemohon tidak di kecamatan Anda ({kecamatan_code}).",
+            f"Neither the NIK nor the address is in your kecamatan ({kecamatan_code}).")]})
+    checked = check_application(request, today, lookup())
+    if checked.details["reason"] != "first_issue":
+        raise ValidationFailed({"details.reason": [Msg(
+            "Permintaan H+1 hanya untuk KTP-el pertama (first_issue).",
+            "Next-day requests are for a first KTP-el only (first_issue).")]})
+    return OfficerRequest(request, checked, address)
+
+
+def officer_application(officer_request: OfficerRequest, officer: Officer, key: str | None,
+                        **fields) -> dict:
+    """The application an officer's request becomes, with the fields printing
+    groups by (``manifest_id``, ``next_day``, ``pickup_place_id``,
+    ``kecamatan_code``) and who submitted it (kept for the Dinas only)."""
+    request, checked = officer_request.request, officer_request.checked
+    return {**new_application(request, checked.details, key, checked.stored()),
+            "address": officer_request.address, "submitted_by": str(officer),
+            "manifest_id": None, "next_day": False, "pickup_place_id": None, **fields}
+
+
+def batch_application(officer_request: OfficerRequest, officer: Officer, batch: dict,
+                      row: Row) -> dict:
+    # the key makes a resumed batch find its rows; "§" cannot come in an HTTP key
+    return officer_application(officer_request, officer,
+                               f"\u00a7batch:{batch['_id']}#{row.number}",
+                               manifest_id=batch["manifest_id"],
+                               kecamatan_code=officer.scope[:6],
+                               batch={"batch_id": batch["batch_id"], "row": row.number})
+
+
+def next_day_application(officer_request: OfficerRequest, officer: Officer,
+                         key: str | None) -> dict:
+    """Printed for the kecamatan to collect at the Dinas on the next working day."""
+    return officer_application(officer_request, officer, key, next_day=True,
+                               pickup_place_id=DINAS.place_id, kecamatan_code=officer.scope)

@@ -1,0 +1,97 @@
+"""Rules of the civil-registry acts (pencatatan sipil): Akta Kelahiran and
+Akta Kematian. Plain Python, no nameko; each refusal names its field."""
+
+from __future__ import annotations
+
+import datetime
+
+from shared.nik import parse_nik
+
+from .population import Lookup
+from .rule_helpers import (ADULT_AGE, DocumentRules, Findings, age_on, not_in_future, refuse,
+                           refuse_if_deceased)
+
+# a birth registered more than this many days after it is late: accepted, and
+# flagged for the operator (the Dinas reports late registrations separately)
+LATE_AFTER_DAYS = 60
+LATE_REGISTRATION = "late_registration"
+
+
+def birth_details(request: dict, details: dict, today: datetime.date) -> Findings:
+    child = details["child"]
+    born = child["birth_date"]
+    not_in_future("details.child.birth_date", born, today)
+    mother = parse_nik(details["mother_nik"], today=today)
+    if mother.sex != "F":
+        refuse("details.mother_nik", "NIK ibu harus NIK perempuan (tanggal lahir ditambah 40).",
+               "The mother's NIK must be a woman's (day of birth plus 40).")
+    if mother.birth_date >= born:
+        refuse("details.mother_nik", "Tanggal lahir ibu (dari NIK) harus sebelum kelahiran anak.",
+               "The mother's birth date (from the NIK) must be before the child's birth.")
+    if details["parents_married"] and not details["father_nik"]:
+        refuse("details.father_nik", "Wajib diisi bila orang tua menikah.",
+               "Required when the parents are married.")
+    if details["father_nik"]:
+        if parse_nik(details["father_nik"], today=today).sex != "M":
+            refuse("details.father_nik", "NIK ayah harus NIK laki-laki.",
+                   "The father's NIK must be a man's.")
+    documents = set(details["documents"])
+    if "sptjm_kelahiran" in documents and "surat_keterangan_lahir" not in documents:
+        check_witnesses(details, today)
+    late = (today - born).days > LATE_AFTER_DAYS
+    return Findings(facts=frozenset({"parents_married"} if details["parents_married"] else ()),
+                    flags=frozenset({LATE_REGISTRATION} if late else ()))
+
+
+def check_witnesses(details: dict, today: datetime.date) -> None:
+    """A birth attested by a sworn statement needs two adult witnesses, not the parents."""
+    witnesses = details["witnesses"]
+    if len(witnesses) != 2 or witnesses[0] == witnesses[1]:
+        refuse("details.witnesses",
+               "SPTJM kelahiran tanpa surat keterangan lahir memerlukan NIK 2 orang saksi.",
+               "A sworn statement without a birth letter needs two witnesses' NIKs.")
+    for index, nik in enumerate(witnesses):
+        if nik in (details["mother_nik"], details["father_nik"]):
+            refuse(f"details.witnesses.{index}", "Saksi tidak boleh orang tua anak.",
+                   "A witness must not be a parent of the child.")
+        if age_on(parse_nik(nik, today=today).birth_date, today) < ADULT_AGE:
+            refuse(f"details.witnesses.{index}", "Saksi harus berusia 17 tahun ke atas.",
+                   "A witness must be 17 or older.")
+
+
+def birth_against_register(request: dict, details: dict, lookup: Lookup) -> None:
+    family = lookup.family(details["kk_number"])
+    parents = [nik for nik in (details["mother_nik"], details["father_nik"]) if nik]
+    if family is not None and not any(family.member(nik) for nik in parents):
+        refuse("details.kk_number", "Ayah atau ibu harus terdaftar pada KK yang dituju anak.",
+               "The mother or the father must be on the family card the child joins.")
+
+
+def death_details(request: dict, details: dict, today: datetime.date) -> Findings:
+    deceased_nik, died = details["deceased_nik"], details["date_of_death"]
+    not_in_future("details.date_of_death", died, today)
+    if died < parse_nik(deceased_nik, today=today).birth_date:
+        refuse("details.date_of_death",
+               "Tanggal kematian tidak boleh sebelum tanggal lahir pada NIK almarhum.",
+               "The date of death must not be before the birth date in the deceased's NIK.")
+    if deceased_nik == request["applicant"]["nik"]:
+        refuse("details.deceased_nik", "NIK almarhum tidak boleh NIK pemohon.",
+               "The deceased's NIK must not be the applicant's.")
+    if deceased_nik == details["reporter_nik"]:
+        refuse("details.reporter_nik", "Pelapor tidak boleh almarhum sendiri.",
+               "The reporter must not be the deceased.")
+    return Findings()
+
+
+def death_against_register(request: dict, details: dict, lookup: Lookup) -> None:
+    if lookup.verified_death(details["deceased_nik"]):
+        refuse("details.deceased_nik",
+               "Kematian NIK ini sudah dicatat (akta kematian diverifikasi).",
+               "This NIK's death is already recorded (a death certificate was verified).")
+    refuse_if_deceased("details.reporter_nik", details["reporter_nik"], lookup)
+
+
+CIVIL_RULES = {
+    "akta_kelahiran": DocumentRules(birth_details, birth_against_register),
+    "akta_kematian": DocumentRules(death_details, death_against_register),
+}

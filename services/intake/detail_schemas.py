@@ -1,0 +1,130 @@
+"""``details`` of each document type: HTTP boundary schemas (no business rules).
+
+The request's ``details`` object is loaded by its document type's schema
+(``DETAIL_SCHEMAS``); what the fields must mean together (dates, ages, codes,
+the supporting documents, the register) is checked in the rules modules.
+Dates load as ``datetime.date`` and are stored as ISO strings (``dump``).
+"""
+
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from shared.errors import Msg
+from shared.fields import KkNumber, Nik
+from shared.wilayah import load_wilayah, normalize_code
+
+from .requirements import DOCUMENT_KINDS
+from .schemas import AddressSchema, KtpElDetailsSchema
+
+SEXES = ("M", "F")  # as the NIK encodes it (day + 40 for women)
+REPORTER_RELATIONS = ("suami", "istri", "anak", "orang_tua", "saudara", "lainnya")
+MOVE_REASONS = ("pekerjaan", "pendidikan", "keamanan", "kesehatan", "perumahan", "keluarga",
+                "lainnya")
+MOVES = ("pindah_keluar", "pindah_datang")
+
+
+# digits -> (level in Bahasa Indonesia, in English, an example code)
+REGION_LEVELS = {4: ("kabupaten/kota", "regency/city", "3673"),
+                 10: ("kelurahan/desa", "village", "3673041001")}
+
+
+class RegionCode(fields.String):
+    """A region code of one level (``digits``: 4 kab/kota, 10 kelurahan/desa),
+    dotted or bare, that is in the region list; loads as bare digits."""
+
+    def __init__(self, digits: int, **kwargs):
+        super().__init__(**kwargs)
+        self.digits = digits
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        level_id, level_en, example = REGION_LEVELS[self.digits]
+        code = normalize_code(text)
+        if code is None or len(code) != self.digits:
+            raise ValidationError(Msg(
+                f"Harus kode {level_id} {self.digits} digit (contoh {example}).",
+                f"Must be a {self.digits}-digit {level_en} code (e.g. {example})."))
+        if code not in load_wilayah():
+            raise ValidationError(Msg(f"Kode {level_id} tidak ada dalam daftar wilayah.",
+                                      f"No {level_en} has this code in the region list."))
+        return code
+
+
+def full_name(**kwargs) -> fields.String:
+    return fields.String(validate=validate.Length(min=2, max=120), **kwargs)
+
+
+def documents() -> fields.List:
+    """The supporting documents the citizen declares (kinds of ``DOCUMENT_KINDS``)."""
+    return fields.List(fields.String(validate=validate.OneOf(DOCUMENT_KINDS)),
+                       load_default=list, validate=validate.Length(max=len(DOCUMENT_KINDS)))
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class ChildSchema(StrictSchema):
+    full_name = full_name(required=True)
+    sex = fields.String(required=True, validate=validate.OneOf(SEXES))
+    birth_date = fields.Date(required=True)
+    birth_place_code = RegionCode(4, required=True)  # kab/kota of birth ("3673" or "36.73")
+
+
+class AktaKelahiranDetailsSchema(StrictSchema):
+    child = fields.Nested(ChildSchema, required=True)
+    mother_nik = Nik(required=True)
+    parents_married = fields.Boolean(required=True)
+    father_nik = Nik(load_default=None)  # required when the parents are married
+    kk_number = KkNumber(required=True)  # the KK the child joins
+    # two witnesses' NIKs: required when the birth is attested by an SPTJM
+    witnesses = fields.List(Nik(), load_default=list, validate=validate.Length(max=2))
+    documents = documents()
+
+
+class AktaKematianDetailsSchema(StrictSchema):
+    deceased_nik = Nik(required=True)
+    date_of_death = fields.Date(required=True)
+    place_of_death = fields.String(required=True, validate=validate.Length(min=3, max=200))
+    reporter_nik = Nik(required=True)
+    reporter_relation = fields.String(required=True,
+                                      validate=validate.OneOf(REPORTER_RELATIONS))
+    documents = documents()
+
+
+class DestinationSchema(AddressSchema):
+    kelurahan_code = RegionCode(10, required=True)
+
+
+class SkpwniDetailsSchema(StrictSchema):
+    move = fields.String(required=True, validate=validate.OneOf(MOVES))
+    # the new address: anywhere in Indonesia (pindah keluar), here (pindah datang)
+    destination = fields.Nested(DestinationSchema, required=True)
+    # pindah keluar: why, and who moves (NIKs on the applicant's KK)
+    reason = fields.String(load_default=None, validate=validate.OneOf(MOVE_REASONS))
+    members = fields.List(Nik(), load_default=list, validate=validate.Length(max=30))
+    # pindah datang: the number of the SKPWNI the place of origin issued
+    skpwni_number = fields.String(load_default=None, validate=[
+        validate.Length(min=5, max=40), validate.Regexp(r"^[0-9A-Za-z./-]+$")])
+    documents = documents()
+
+
+class KiaDetailsSchema(StrictSchema):
+    child_nik = Nik(required=True)
+    child_full_name = full_name(required=True)
+    birth_certificate_number = fields.String(required=True, validate=[
+        validate.Length(min=5, max=40), validate.Regexp(r"^[0-9A-Za-z./-]+$")])
+    parent_nik = Nik(required=True)
+    kk_number = KkNumber(required=True)  # the child's family card
+    documents = documents()
+
+
+DETAIL_SCHEMAS: dict[str, type[Schema]] = {
+    "ktp_el": KtpElDetailsSchema,
+    "akta_kelahiran": AktaKelahiranDetailsSchema,
+    "akta_kematian": AktaKematianDetailsSchema,
+    "skpwni": SkpwniDetailsSchema,
+    "kia": KiaDetailsSchema,
+}

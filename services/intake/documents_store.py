@@ -1,0 +1,94 @@
+"""Supporting documents in intake's own database: the files in GridFS (bucket
+``documents``: ``documents.files`` + ``documents.chunks``), the listing on the
+application (``documents``, ``documents_count``, ``documents_bytes``).
+
+Not one transaction: pymongo refuses GridFS inside a multi-document
+transaction ("GridFS does not support multi-document transactions"). So two
+steps, in an order a crash between them cannot turn into a wrong listing:
+1. the file goes into GridFS (its ``files`` row written last, after its
+   chunks), with its metadata;
+2. the application lists it, in one conditional update that re-states the
+   rules ``uploads.admit`` checked (status, number of files, total bytes), so
+   concurrent uploads cannot pass a limit together. When that update finds
+   the application changed, the file is deleted again and the refusal is
+   the one ``admit`` gives on a fresh read.
+A crash between 1 and 2 leaves a file no application lists: never shown,
+never counted, and recognisable (its id is not in the application's
+``documents``) for a clean-up.
+
+Mixed into ``ApplicationStore``; uses its ``find_for_citizen`` and ``get``.
+"""
+
+from __future__ import annotations
+
+from gridfs import GridFSBucket
+from gridfs.errors import NoFile
+from pymongo import ASCENDING
+
+from shared.clock import utcnow
+from shared.store import BaseStore
+
+from . import uploads
+
+BUCKET = "documents"
+
+
+class DocumentStore(BaseStore):
+    @classmethod
+    def ensure_indexes(cls, db) -> None:
+        # GridFS's own indexes, made here rather than by the driver on a first
+        # upload, plus the listing by application
+        db[f"{BUCKET}.files"].create_index([("filename", ASCENDING), ("uploadDate", ASCENDING)])
+        db[f"{BUCKET}.files"].create_index([("metadata.application_id", ASCENDING)])
+        db[f"{BUCKET}.chunks"].create_index([("files_id", ASCENDING), ("n", ASCENDING)],
+                                            unique=True)
+        super().ensure_indexes(db)
+
+    @property
+    def _bucket(self) -> GridFSBucket:
+        return GridFSBucket(self.db, bucket_name=BUCKET)
+
+    def attach_document(self, tracking_code: str, nik: str, kind: str,
+                        checked: uploads.CheckedFile,
+                        limits: uploads.UploadLimits) -> tuple[dict, dict, bool]:
+        """Store a document for the citizen's application: (application,
+        entry, created). The same content of the same kind again is the
+        first entry, stored once (created False)."""
+        application = self.find_for_citizen(tracking_code, nik)
+        if (earlier := uploads.same_document(application, kind, checked)) is not None:
+            return application, earlier, False
+        uploads.admit(application, checked, limits)
+        entry = uploads.new_document(application["_id"], kind, checked, utcnow())
+        self._bucket.upload_from_stream_with_id(
+            entry["document_id"], uploads.file_name(entry), checked.content, metadata=entry)
+        listed = self.db.applications.find_one_and_update(
+            {"_id": application["_id"], "status": {"$in": list(uploads.ACCEPTS_DOCUMENTS)},
+             # $not matches a missing counter too (an application without documents)
+             "documents_count": {"$not": {"$gte": limits.max_files}},
+             "documents_bytes": {"$not": {"$gt": limits.max_total_bytes - checked.size}}},
+            {"$push": {"documents": entry},
+             "$inc": {"documents_count": 1, "documents_bytes": checked.size}},
+            projection={"timeline": 0, "seen_events": 0}, return_document=True)
+        if listed is None:
+            self._bucket.delete(entry["document_id"])
+            uploads.admit(self.get(application["_id"]), checked, limits)
+            raise uploads.DocumentLimitReached(  # the application changed back meanwhile
+                "Dokumen berubah bersamaan; unggah ulang.", "Documents changed meanwhile; retry.")
+        return listed, entry, True
+
+    def list_documents(self, application_id: str) -> list[dict]:
+        """The application's documents, oldest first (ApplicationNotFound if none)."""
+        return self.get(application_id).get("documents", [])
+
+    def read_document(self, application_id: str, document_id: str) -> tuple[dict, bytes]:
+        """A listed document's entry and content, or DocumentNotFound."""
+        application = self.db.applications.find_one(
+            {"_id": application_id, "documents.document_id": document_id}, {"documents": 1})
+        if application is None:
+            raise uploads.DocumentNotFound()
+        entry = next(e for e in application["documents"] if e["document_id"] == document_id)
+        try:
+            content = self._bucket.open_download_stream(document_id).read()
+        except NoFile:
+            raise uploads.DocumentNotFound() from None
+        return entry, content

@@ -1,0 +1,77 @@
+"""What each ``application_*`` event carries. Plain Python, no nameko.
+
+Events carry what their consumers need, so they never read intake's
+database: notification keeps its own contact book from
+``application_submitted`` (contact + preferred channel) and tells the citizen
+about rejections, resubmissions and cancellations; printing and courier take
+their print needs from ``application_verified``. No payload names the
+operator except ``verified_by`` (printing's audit trail); the citizen-facing
+ones never do. Schemas: ``shared/events.py``.
+"""
+
+from __future__ import annotations
+
+from shared.offices import DINAS
+
+from .reasons import reason_texts
+
+# what the Dinas prints for each document type (blanko card stock or paper)
+CARD_DOCUMENTS = frozenset({"ktp_el", "kia"})
+
+
+def ref(application: dict) -> dict:
+    """The fields every ``application_*`` event starts with."""
+    return {"application_id": application["_id"],
+            "tracking_code": application["tracking_code"],
+            "document_type": application["document_type"]}
+
+
+def submitted_event(application: dict) -> dict:
+    """``application_submitted``: where the citizen applied and how to reach them."""
+    return {**ref(application), "channel": application["channel"],
+            "kecamatan_code": application["applicant"]["nik"][:6],
+            "contact": application["contact"]}
+
+
+def print_needs(application: dict) -> dict:
+    """What printing needs beyond the person: card or certificate, where it is
+    collected (the Dinas unless a kecamatan next-day request or a jemput-bola
+    manifest set otherwise), whether it replaces an earlier KTP-el."""
+    document_type = application["document_type"]
+    return {"print_kind": "card" if document_type in CARD_DOCUMENTS else "certificate",
+            "pickup_place_id": application.get("pickup_place_id") or DINAS.place_id,
+            "next_day": bool(application.get("next_day", False)),
+            "replacement": document_type == "ktp_el"
+            and application["details"].get("reason", "first_issue") != "first_issue",
+            "manifest_id": application.get("manifest_id")}
+
+
+def verified_event(application: dict, operator: str) -> dict:
+    """``application_verified``: what printing and courier need to print and deliver."""
+    return {**ref(application),
+            "nik": application["applicant"]["nik"],
+            "full_name": application["applicant"]["full_name"],
+            "contact": application["contact"],
+            **print_needs(application),
+            "delivery_method": application["delivery"]["method"],
+            "delivery_address": application["delivery"].get("address"),
+            "verified_by": operator}
+
+
+def rejected_event(application: dict, codes: list[str], note: str | None) -> dict:
+    """``application_rejected``: the codes, their texts in the citizen's language,
+    the operator's note, and where to tell the citizen (no operator id)."""
+    return {**ref(application), "reason_codes": codes,
+            "reasons": reason_texts(codes, application["contact"]["language"]),
+            "note": note, "contact": application["contact"]}
+
+
+def resubmitted_event(application: dict, corrected: list[str]) -> dict:
+    """``application_resubmitted``: which fields the citizen corrected (names only)."""
+    return {**ref(application), "corrected": corrected, "contact": application["contact"]}
+
+
+def cancelled_event(application: dict) -> dict:
+    """``application_cancelled``: the citizen withdrew it before verification."""
+    return {**ref(application), "previous_status": application["status"],
+            "contact": application["contact"]}

@@ -1,0 +1,80 @@
+"""HTTP schemas of the operator's work queue and the citizen's resubmission
+(boundary only: the rules live in ``domain``, ``rules`` and ``reasons``)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime
+import json
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from shared.errors import Msg
+from shared.events import DOCUMENT_TYPES
+
+from .domain import APPLICATION_STATUSES
+from .schemas import CHANNELS, ApplicantSchema, DeliverySchema, StatusLookupSchema
+
+MAX_PAGE = 100
+BAD_CURSOR = Msg("Cursor tidak valid; pakai next_cursor dari halaman sebelumnya.",
+                 "Invalid cursor; use next_cursor from the previous page.")
+
+
+def encode_cursor(queued_at: datetime.datetime, application_id: str) -> str:
+    """Where the next page starts: after this (queued_at, _id) in queue order."""
+    raw = json.dumps([queued_at.isoformat(), application_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+class Cursor(fields.Field):
+    """``encode_cursor``'s text -> ``(queued_at, application_id)``."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            raw = base64.urlsafe_b64decode(str(value) + "=" * (-len(str(value)) % 4))
+            at, application_id = json.loads(raw)
+            at = datetime.datetime.fromisoformat(at)
+        except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+            raise ValidationError(BAD_CURSOR) from None
+        if at.tzinfo is None or not isinstance(application_id, str):
+            raise ValidationError(BAD_CURSOR)
+        return at, application_id
+
+
+class QueueQuerySchema(Schema):
+    """``GET /api/v1/operator/applications`` query parameters."""
+
+    class Meta:
+        unknown = RAISE
+
+    status = fields.String(load_default="submitted",
+                           validate=validate.OneOf(APPLICATION_STATUSES))
+    document_type = fields.String(validate=validate.OneOf(DOCUMENT_TYPES))
+    channel = fields.String(validate=validate.OneOf(CHANNELS))
+    kecamatan = fields.String(validate=validate.Regexp(r"^\d{6}$"))  # of the applicant's NIK
+    kelurahan = fields.String(validate=validate.Regexp(r"^\d{10}$"))  # of the address given
+    flag = fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]{1,39}$"))
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PAGE))
+    cursor = Cursor(load_default=None)
+
+
+class ResubmitSchema(StatusLookupSchema):
+    """The citizen's corrections: any applicant field but the NIK (it is who
+    they are: a wrong NIK needs a new application), the details, the delivery
+    (each replaced whole). Sending none resubmits as is (the documents were
+    the problem)."""
+
+    class Meta:
+        unknown = RAISE
+
+    applicant = fields.Nested(ApplicantSchema(partial=True, exclude=("nik",)))
+    details = fields.Dict()
+    delivery = fields.Nested(DeliverySchema)
+
+
+class ReasonsQuerySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    document_type = fields.String(validate=validate.OneOf(DOCUMENT_TYPES))

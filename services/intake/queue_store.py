@@ -1,0 +1,100 @@
+"""The operator's work queue and the moves along ``domain.TRANSITIONS``: the
+store side (``ApplicationStore`` mixes it in).
+
+It loads, saves and emits; what a move does is decided in ``domain``.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Callable
+
+from pymongo import ASCENDING
+from pymongo.errors import DuplicateKeyError
+
+from shared.store import BaseStore
+
+from . import domain
+from .exceptions import ActiveApplicationExists, ApplicationNotFound
+from .subjects import subject_field
+
+QUEUE_ORDER = [("queued_at", ASCENDING), ("_id", ASCENDING)]
+# queue filter -> the stored field it matches
+FILTER_FIELDS = {"document_type": "document_type", "channel": "channel",
+                 "kecamatan": "area.kecamatan_code", "kelurahan": "area.kelurahan_code",
+                 "flag": "flags"}
+# what a queue row shows (the detail has the rest)
+SUMMARY_FIELDS = ("tracking_code", "document_type", "channel", "status", "area", "flags",
+                  "applicant.full_name", "queued_at", "created_at", "documents_count")
+
+
+class QueueStore(BaseStore):
+    @classmethod
+    def ensure_indexes(cls, db) -> None:
+        # one per filter, each as (status, filter, queue order): the operator
+        # always lists one status, oldest first, narrowed by at most a few
+        # filters; the most selective one (a kelurahan, a kecamatan) is
+        # served by its index, the others are checked on its entries
+        db.applications.create_index([("status", ASCENDING), *QUEUE_ORDER], name="queue")
+        for name, stored in FILTER_FIELDS.items():
+            db.applications.create_index(
+                [("status", ASCENDING), (stored, ASCENDING), *QUEUE_ORDER],
+                name=f"queue_by_{name}")
+        super().ensure_indexes(db)
+
+    def queue(self, status: str, filters: dict, limit: int,
+              after: tuple[datetime.datetime, str] | None = None) -> list[dict]:
+        """Applications in ``status`` matching ``filters`` (``FILTER_FIELDS``
+        names), oldest in the queue first, ``limit`` of them after ``after``
+        (the last row of the page before)."""
+        query: dict = {"status": status}
+        query.update({FILTER_FIELDS[name]: value for name, value in filters.items()})
+        if after is not None:
+            at, application_id = after
+            query["$or"] = [{"queued_at": {"$gt": at}},
+                            {"queued_at": at, "_id": {"$gt": application_id}}]
+        return list(self.db.applications.find(query, dict.fromkeys(SUMMARY_FIELDS, 1))
+                    .sort(QUEUE_ORDER).limit(limit))
+
+    def verify(self, application_id: str, operator: str) -> dict:
+        return self._act(application_id, lambda app: domain.verify(app, operator))
+
+    def reject(self, application_id: str, operator: str, codes: list[str],
+               note: str | None) -> dict:
+        return self._act(application_id, lambda app: domain.reject(app, operator, codes, note))
+
+    def resubmit(self, application: dict, decide: Callable[[dict], domain.Transition]) -> dict:
+        """The citizen's resubmission of ``application`` (as they found it); 409
+        when, while it was rejected, another application took the subject's
+        one active slot."""
+        try:
+            return self._move({"_id": application["_id"],
+                               "applicant.nik": application["applicant"]["nik"]}, decide)
+        except DuplicateKeyError:
+            # the one unique index a status move can run into: one active
+            # application per subject (``from None``: the driver's error names it)
+            raise ActiveApplicationExists(subject_field(application["document_type"])) from None
+
+    def cancel(self, tracking_code: str, nik: str) -> dict:
+        return self._move({"tracking_code": tracking_code.strip().upper(),
+                           "applicant.nik": nik}, domain.cancel)
+
+    def _act(self, application_id: str, decide: Callable[[dict], domain.Transition]) -> dict:
+        return self._move({"_id": application_id}, decide)
+
+    def _move(self, query: dict, decide: Callable[[dict], domain.Transition]) -> dict:
+        """Read the application, let the domain decide, write the move and its events."""
+        def work(session):
+            application = self.db.applications.find_one(query, session=session)
+            if application is None:
+                raise ApplicationNotFound()
+            move = decide(application)
+            changes = {**move.changes, **move.fields}
+            self.db.applications.update_one(
+                {"_id": application["_id"], "status": move.from_status},
+                {"$set": changes, "$push": {"timeline": move.step}}, session=session)
+            for event_type, payload in move.events:
+                self.emit(session, event_type, **payload)
+            return {**application, **changes,
+                    "timeline": [*application["timeline"], move.step]}
+        return self.run_transaction(work)

@@ -1,0 +1,67 @@
+"""What a citizen's request sets on an application, and back: the request an
+application came from, for the citizen to correct and the rules to check
+again on resubmission. Plain Python, no nameko.
+"""
+
+from __future__ import annotations
+
+from shared.errors import Msg, ValidationFailed
+
+CONTACT_CHANNELS = {"sms": "phone", "whatsapp": "phone", "email": "email"}  # -> address field
+
+
+def contact_of(applicant: dict) -> dict:
+    """How to reach the applicant. The preferred channel defaults to SMS when a
+    phone was given, else email; a chosen one needs its address (400 naming
+    ``applicant.preferred_channel``)."""
+    preferred = applicant.get("preferred_channel") or ("sms" if applicant["phone"] else "email")
+    if not applicant[CONTACT_CHANNELS[preferred]]:
+        needed = CONTACT_CHANNELS[preferred]
+        raise ValidationFailed({"applicant.preferred_channel": [Msg(
+            f"Saluran '{preferred}' memerlukan applicant.{needed}.",
+            f"Channel '{preferred}' needs applicant.{needed}.")]})
+    return {"phone": applicant["phone"], "email": applicant["email"],
+            "language": applicant["language"], "preferred_channel": preferred}
+
+
+def request_fields(request: dict, details: dict) -> dict:
+    """The stored fields a (corrected) request decides: who, how to reach them,
+    what they ask for, and the area the operators' queue filters on (the NIK's
+    kecamatan; the kelurahan of the address given, if any)."""
+    applicant = request["applicant"]
+    address = request.get("address") or request["delivery"].get("address") or {}
+    contact = contact_of(applicant)
+    return {
+        "applicant": {name: value for name, value in applicant.items() if name not in contact},
+        "contact": contact,
+        "details": details,
+        "delivery": request["delivery"],
+        "area": {"kecamatan_code": applicant["nik"][:6],
+                 "kelurahan_code": address.get("kelurahan_code")},
+    }
+
+
+def request_of(application: dict) -> dict:
+    """The application as the loaded request it came from, for the citizen to
+    correct and the rules to check again."""
+    return {"document_type": application["document_type"], "channel": application["channel"],
+            "applicant": {**application["applicant"], **application["contact"]},
+            "details": application["details"], "delivery": application["delivery"]}
+
+
+def corrected_fields(application: dict, fields: dict) -> list[str]:
+    """Which request fields differ between ``application`` and its new ``fields``."""
+    before, after = request_of(application), request_of({**application, **fields})
+    names = sorted(set(before["applicant"]) | set(after["applicant"]))
+    return [*(f"applicant.{name}" for name in names
+              if before["applicant"].get(name) != after["applicant"].get(name)),
+            *(part for part in ("details", "delivery") if before[part] != after[part])]
+
+
+def corrected_request(application: dict, corrections: dict) -> dict:
+    """The application's request with the citizen's corrections: applicant
+    fields one by one, ``details`` and ``delivery`` each replaced whole."""
+    request = request_of(application)
+    return {**request,
+            "applicant": {**request["applicant"], **corrections.get("applicant", {})},
+            **{part: corrections[part] for part in ("details", "delivery") if part in corrections}}

@@ -1,0 +1,99 @@
+"""Rules of population registration (pendaftaran penduduk) beyond the KTP-el:
+SKPWNI (certificate of moving) and KIA (child ID card). Plain Python, no
+nameko; each refusal names its field."""
+
+from __future__ import annotations
+
+import datetime
+
+from shared.nik import parse_nik
+
+from .population import Lookup
+from .rule_helpers import (ADULT_AGE, SERVED_KABKOTA, DocumentRules, Findings, age_on, refuse,
+                           refuse_if_deceased, refuse_if_not_on)
+
+KIA_PHOTO_FROM_AGE = 5
+
+
+def move_kind(origin: str, destination: str) -> str:
+    """The kind of move between two region codes (origin: the KK's kecamatan)."""
+    if origin[:2] != destination[:2]:
+        return "antar_provinsi"
+    if origin[:4] != destination[:4]:
+        return "antar_kabkota"
+    if origin[:6] != destination[:6]:
+        return "antar_kecamatan"
+    return "dalam_kecamatan"  # between kelurahan/desa of one kecamatan, or within one
+
+
+def required_for(move: str, path: str) -> None:
+    label = move.replace("_", " ")
+    refuse(path, f"Wajib diisi untuk {label}.", f"Required for {label}.")
+
+
+def skpwni_details(request: dict, details: dict, today: datetime.date) -> Findings:
+    move, origin = details["move"], request["applicant"]["kk_number"][:6]
+    destination = details["destination"]["kelurahan_code"]  # in the region list (schema)
+    if move == "pindah_keluar":
+        if origin[:4] not in SERVED_KABKOTA:
+            refuse("applicant.kk_number",
+                   "SKPWNI pindah keluar diterbitkan Dinas daerah asal; KK ini bukan dari "
+                   "Kota Serang.",
+                   "A pindah keluar SKPWNI is issued where the family lives; this KK is not "
+                   "from Kota Serang.")
+        if not details["reason"]:
+            required_for(move, "details.reason")
+        if not details["members"]:
+            required_for(move, "details.members")
+        if len(set(details["members"])) != len(details["members"]):
+            refuse("details.members", "NIK anggota keluarga yang pindah tidak boleh berulang.",
+                   "A moving family member's NIK must not be repeated.")
+    else:
+        if not details["skpwni_number"]:
+            required_for(move, "details.skpwni_number")
+        if destination[:4] not in SERVED_KABKOTA:
+            refuse("details.destination.kelurahan_code",
+                   "Pindah datang hanya untuk alamat tujuan di Kota Serang.",
+                   "A pindah datang is only for a new address in Kota Serang.")
+    return Findings(facts=frozenset({move}),
+                    derived={"move_kind": move_kind(origin, destination)})
+
+
+def skpwni_against_register(request: dict, details: dict, lookup: Lookup) -> None:
+    if details["move"] != "pindah_keluar":
+        return
+    family = lookup.family(request["applicant"]["kk_number"])
+    for index, nik in enumerate(details["members"]):
+        path = f"details.members.{index}"
+        refuse_if_not_on(path, nik, family, "Anggota keluarga yang pindah", "A moving member")
+        refuse_if_deceased(path, nik, lookup)
+
+
+def kia_details(request: dict, details: dict, today: datetime.date) -> Findings:
+    child = parse_nik(details["child_nik"], today=today)
+    age = age_on(child.birth_date, today)
+    if age >= ADULT_AGE:
+        refuse("details.child_nik",
+               "KIA hanya untuk anak di bawah 17 tahun; usia 17 tahun ke atas mengajukan KTP-el.",
+               "A KIA is only for children under 17; from 17, apply for a KTP-el.")
+    if details["parent_nik"] == details["child_nik"]:
+        refuse("details.parent_nik", "NIK orang tua tidak boleh NIK anak.",
+               "The parent's NIK must not be the child's.")
+    if parse_nik(details["parent_nik"], today=today).birth_date >= child.birth_date:
+        refuse("details.parent_nik", "Tanggal lahir orang tua (dari NIK) harus sebelum anak.",
+               "The parent's birth date (from the NIK) must be before the child's.")
+    return Findings(facts=frozenset({"child_5_or_older"} if age >= KIA_PHOTO_FROM_AGE else ()))
+
+
+def kia_against_register(request: dict, details: dict, lookup: Lookup) -> None:
+    family = lookup.family(details["kk_number"])
+    refuse_if_not_on("details.child_nik", details["child_nik"], family, "NIK anak", "The child")
+    refuse_if_not_on("details.parent_nik", details["parent_nik"], family, "NIK orang tua",
+                     "The parent")
+    refuse_if_deceased("details.child_nik", details["child_nik"], lookup)
+
+
+RESIDENCE_RULES = {
+    "skpwni": DocumentRules(skpwni_details, skpwni_against_register),
+    "kia": DocumentRules(kia_details, kia_against_register),
+}

@@ -1,0 +1,63 @@
+"""What every document's rules are made of. Plain Python, no nameko.
+
+A document type has two rule functions (``DocumentRules``): ``check`` decides
+from the request alone (dates, ages, region codes) and returns ``Findings``;
+``against_register`` asks the population register (``population.Lookup``)
+what a format check cannot decide. Both raise ``ValidationFailed`` naming
+the field (``refuse``).
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from typing import Callable
+
+from shared.errors import Msg, ValidationFailed
+from shared.offices import KECAMATAN_OFFICES
+
+from .population import Lookup
+
+ADULT_AGE = 17
+# the kab/kota this Dinas serves (its kecamatan offices'): Kota Serang, 3673
+SERVED_KABKOTA = frozenset(office.kecamatan_code[:4] for office in KECAMATAN_OFFICES)
+
+
+@dataclass(frozen=True)
+class Findings:
+    facts: frozenset[str] = frozenset()  # for the requirements table (``when``)
+    flags: frozenset[str] = frozenset()  # for the operator, e.g. late_registration
+    derived: dict = field(default_factory=dict)  # stored beside the details, e.g. move_kind
+
+
+@dataclass(frozen=True)
+class DocumentRules:
+    check: Callable[[dict, dict, datetime.date], Findings]  # (request, details, today)
+    against_register: Callable[[dict, dict, Lookup], None]  # (request, details, lookup)
+
+
+def refuse(path: str, id_text: str, en_text: str):
+    """Refuse the application: 400 naming ``path`` (dotted, e.g. ``details.child_nik``)."""
+    raise ValidationFailed({path: [Msg(id_text, en_text)]})
+
+
+def age_on(birth: datetime.date, today: datetime.date) -> int:
+    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+
+
+def not_in_future(path: str, day: datetime.date, today: datetime.date) -> None:
+    if day > today:
+        refuse(path, "Tanggal tidak boleh di masa depan.", "The date must not be in the future.")
+
+
+def refuse_if_deceased(path: str, nik: str, lookup: Lookup) -> None:
+    if lookup.deceased(nik):
+        refuse(path, "NIK ini tercatat telah meninggal dunia.",
+               "This NIK is recorded as deceased.")
+
+
+def refuse_if_not_on(path: str, nik: str, family, what_id: str, what_en: str) -> None:
+    """``nik`` must be on ``family`` (a ``population.Family``; None: unknown, not checked)."""
+    if family is not None and family.member(nik) is None:
+        refuse(path, f"{what_id} tidak terdaftar pada No. KK ini.",
+               f"{what_en} is not on this family card (KK).")

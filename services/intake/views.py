@@ -1,0 +1,70 @@
+"""What operators see of applications: a queue row and the whole record.
+Plain Python, no nameko. (The citizen's view is ``domain.public_view``.)
+
+Operators are the Dinas: they see the NIK, KK, contact details, the
+documents and who acted on each step. Fields other parts of intake add to
+an application (flags, documents, a manifest id ...) show up in the detail
+without this module knowing them.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from .domain import STATUSES
+from .reasons import reason_texts
+
+# bookkeeping, not the application
+HIDDEN = {"_id", "seen_events", "idempotency_key", "status_rank"}
+
+
+def plain(value):
+    """``value`` as JSON can carry it: times as ISO-8601, other types as text."""
+    if isinstance(value, dict):
+        return {str(key): plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    if isinstance(value, (datetime.datetime, datetime.date)):
+        return value.isoformat()
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)  # e.g. an ObjectId of a stored file
+
+
+def queue_row(application: dict, lang: str) -> dict:
+    area = application.get("area") or {}
+    return plain({
+        "application_id": application["_id"],
+        "tracking_code": application["tracking_code"],
+        "document_type": application["document_type"],
+        "status": application["status"],
+        "status_label": STATUSES[application["status"]].label(lang),
+        "channel": application["channel"],
+        "full_name": application["applicant"]["full_name"],
+        "kecamatan_code": area.get("kecamatan_code"),
+        "kelurahan_code": area.get("kelurahan_code"),
+        "flags": application.get("flags", []),
+        "documents_count": application.get("documents_count", 0),
+        "queued_at": application.get("queued_at") or application["created_at"],
+        "submitted_at": application["created_at"],
+    })
+
+
+def operator_step(step: dict, lang: str) -> dict:
+    detail = dict(step["detail"])
+    if "reason_codes" in detail:
+        detail["reasons"] = reason_texts(detail["reason_codes"], lang)
+    return {**step, "label": STATUSES[step["status"]].label(lang), "detail": detail}
+
+
+def operator_view(application: dict, lang: str) -> dict:
+    """The whole application, documents and timeline (with who acted) included."""
+    shown = {name: value for name, value in application.items() if name not in HIDDEN}
+    return plain({
+        "application_id": application["_id"],
+        **shown,
+        "status_label": STATUSES[application["status"]].label(lang),
+        "documents": application.get("documents", []),
+        "timeline": [operator_step(step, lang)
+                     for step in sorted(application["timeline"], key=lambda s: s["at"])],
+    })

@@ -1,0 +1,155 @@
+"""Limits on failed attempts at a secret: bearer tokens (``shared.auth``) and
+the citizen's tracking code + NIK (``TrackingCodeChecks``).
+
+A key (a client address, a tracking code) may fail ``limit`` times within
+``window`` seconds of its first failure; then it is refused — right secret or
+wrong — until that window ends, and the client gets 429 with ``Retry-After``.
+Refusing the right secret too is the point: if it still worked, the limit
+would go on telling an attacker which guess was right. Success does not reset
+a count, or one valid pair would let a client reset its own limit between
+guesses.
+
+Counted in memory, per process, not in MongoDB. A shared count would cost a
+database write for every failed attempt, so a guessing flood would become
+load on the store that is already this system's bottleneck (the original
+system fell over under load). With N intake instances an attacker gets at
+most N times the attempts, which keeps brute force just as hopeless: the
+limits are there to make guessing slow, not to count exactly. A restart
+forgets the counts, the same way. Put a front proxy's own rate limit before
+the services for floods; this module is about guessing.
+
+Keys live in a dict ordered by when their window started, so expired ones
+are pruned from the front as new failures arrive, and the dict never holds
+more than ``max_keys`` (when full, the oldest is dropped: a flood of keys
+that large is a flood the per-client limit and the proxy must stop).
+Everything here runs in one eventlet hub without yielding, so no lock.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+
+from nameko.extensions import DependencyProvider
+
+from .errors import NotFound, TooManyAttempts
+
+DEFAULT_MAX_KEYS = 100_000
+
+
+class FailureLimit:
+    def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.monotonic,
+                 max_keys: int = DEFAULT_MAX_KEYS):
+        if limit < 1 or window <= 0:
+            raise ValueError("a failure limit needs limit >= 1 and window > 0")
+        self.limit, self.window, self.clock, self.max_keys = limit, window, clock, max_keys
+        self._windows: dict[str, tuple[float, int]] = {}  # key -> (window start, failures)
+
+    def retry_after(self, key: str) -> int:
+        """Whole seconds until ``key`` may try again; 0 if it may now."""
+        now = self.clock()
+        started, failures = self._live(key, now)
+        if failures < self.limit:
+            return 0
+        return max(1, math.ceil(started + self.window - now))
+
+    def failed(self, key: str) -> None:
+        now = self.clock()
+        started, failures = self._live(key, now)
+        if failures:
+            self._windows[key] = (started, failures + 1)
+            return
+        self._prune(now)
+        self._windows.pop(key, None)
+        self._windows[key] = (now, 1)  # at the end: the dict stays ordered by start
+
+    def __len__(self) -> int:
+        return len(self._windows)
+
+    def _live(self, key: str, now: float) -> tuple[float, int]:
+        started, failures = self._windows.get(key, (now, 0))
+        return (now, 0) if now - started >= self.window else (started, failures)
+
+    def _prune(self, now: float) -> None:
+        for key, (started, _) in list(self._windows.items()):
+            if now - started < self.window and len(self._windows) < self.max_keys:
+                return
+            del self._windows[key]
+
+
+class Attempts:
+    """One kind of attempt, limited by several keys at once, e.g.
+    ``Attempts(client=FailureLimit(20, 900), tracking_code=FailureLimit(5, 900))``."""
+
+    def __init__(self, **limits: FailureLimit):
+        self.limits = limits
+
+    def check(self, **keys: str) -> None:
+        """``TooManyAttempts`` (with the longest wait) if any key is over its limit."""
+        wait = max(self.limits[name].retry_after(key) for name, key in keys.items())
+        if wait:
+            raise TooManyAttempts(wait)
+
+    def failed(self, **keys: str) -> None:
+        for name, key in keys.items():
+            self.limits[name].failed(key)
+
+    @contextmanager
+    def attempt(self, failure: type[Exception], **keys: str):
+        """Refuse if over a limit; count ``failure`` raised in the block against every key."""
+        self.check(**keys)
+        try:
+            yield
+        except failure:
+            self.failed(**keys)
+            raise
+
+
+def trusted_proxies(config: dict) -> frozenset[str]:
+    """``TRUSTED_PROXIES``: comma-separated addresses of the reverse proxies
+    whose ``X-Forwarded-For`` is believed. Empty (the default): none is."""
+    proxies = [part.strip() for part in str(config.get("TRUSTED_PROXIES") or "").split(",")]
+    return frozenset(str(ipaddress.ip_address(p)) for p in proxies if p)
+
+
+def client_address(request, proxies: frozenset[str] = frozenset()) -> str:
+    """Who is asking: the peer address, or — when the peer is a trusted proxy —
+    the nearest address in ``X-Forwarded-For`` that is not a trusted proxy
+    (the ones further left could be written by the client itself)."""
+    address = request.remote_addr or "unknown"
+    if address not in proxies:
+        return address
+    for hop in reversed(request.headers.get("X-Forwarded-For", "").split(",")):
+        hop = hop.strip()
+        if hop and hop not in proxies:
+            return hop
+    return address
+
+
+class TrackingCodeChecks(DependencyProvider):
+    """Failed tracking code + NIK checks (the status lookup; later cancel and
+    reschedule), limited per client and per tracking code: a wrong NIK for a
+    code counts against that code whoever asks, so spreading guesses over
+    many addresses does not help. A check that answers ``NotFound`` failed.
+
+        with self.citizen_checks.attempt(request, body["tracking_code"]):
+            application = self.store.find_for_citizen(...)
+    """
+
+    def setup(self):
+        config = self.container.config
+        window = float(config.get("LOOKUP_FAILURE_WINDOW_SECONDS", 900))
+        self.attempts = Attempts(
+            client=FailureLimit(int(config.get("LOOKUP_FAILURES_PER_CLIENT", 20)), window),
+            tracking_code=FailureLimit(int(config.get("LOOKUP_FAILURES_PER_CODE", 5)), window))
+        self.proxies = trusted_proxies(config)
+
+    def attempt(self, request, tracking_code: str):
+        return self.attempts.attempt(NotFound, client=client_address(request, self.proxies),
+                                     tracking_code=tracking_code.strip().upper())
+
+    def get_dependency(self, worker_ctx):
+        return self

@@ -1,0 +1,209 @@
+"""KTP-el recording (perekaman) is once in a life, through the real stack:
+a citizen books a recording on a working day with room and is told by event;
+a NIK from the PRR backlog (``prr_record_imported``, published as printing
+would) is recorded, gets one verified print delivered by Pos, and books no
+recording; a full day is refused with the next free day; a first KTP-el for a
+NIK that already received one is refused, a replacement is not.
+"""
+
+from __future__ import annotations
+
+import datetime
+import random
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+
+from services.intake.appointments import BOOKING_HORIZON_DAYS
+from shared.clock import today_wib
+from shared.events import build_event
+from shared.offices import WorkingCalendar, place
+from tests.e2e.test_ktp_journey import claim_job_for
+from tests.helpers import (OPERATOR, STATION, BrokerProbe, eventually, personal_data_in_logs,
+                           publish, random_kk, random_mobile, random_nik, valid_body)
+
+CALENDAR = WorkingCalendar()
+
+
+def working_day(at_least: int, at_most: int) -> datetime.date:
+    """A random working day between ``at_least`` and ``at_most`` days from today."""
+    today = today_wib()
+    days = [today + datetime.timedelta(days=n) for n in range(at_least, at_most + 1)]
+    return random.choice([day for day in days if CALENDAR.is_working_day(day)])
+
+
+def booking(nik: str, place_id: str, day: datetime.date, **extra) -> dict:
+    return {"nik": nik, "kk_number": random_kk(), "full_name": "Rina Marlina",
+            "phone": random_mobile(), "place_id": place_id, "day": day.isoformat(), **extra}
+
+
+def book(system, body: dict, lang: str = "id", **headers) -> requests.Response:
+    return requests.post(f"{system.url('intake')}/api/v1/recording-appointments", json=body,
+                         headers={"Accept-Language": lang, **headers}, timeout=30)
+
+
+def test_a_citizen_books_a_recording_once_and_is_told(system):
+    probe = BrokerProbe(system.amqp_uri, "intake.events", "recording_appointment_booked")
+    nik, day = random_nik(year=2007), working_day(2, 20)
+    try:
+        body = booking(nik, "kec-curug", day)
+        first = book(system, body, **{"Idempotency-Key": f"rek-{nik}"})
+        assert first.status_code == 201, first.text
+        answer = first.json()
+        assert answer["booking_code"].startswith("REK") and answer["day"] == day.isoformat()
+        assert answer["place"]["name"] == "Kantor Kecamatan Curug"
+        retried = book(system, body, **{"Idempotency-Key": f"rek-{nik}"})
+        assert retried.status_code == 201 and retried.json() == answer
+
+        again = book(system, booking(nik, "disdukcapil-serang", day), "en")
+        assert again.status_code == 409, again.text
+        assert again.json()["error"]["code"] == "appointment_exists"
+        assert list(again.json()["error"]["fields"]) == ["nik"]
+
+        events = eventually(probe.drain, what="recording_appointment_booked")
+    finally:
+        probe.close()
+    [(_, event)] = [(key, e) for key, e in events if e["appointment_id"] == answer["appointment_id"]]
+    assert (event["place_id"], event["day"], event["booking_code"]) == (
+        "kec-curug", day.isoformat(), answer["booking_code"])
+    assert event["contact"]["phone"] == "+62" + body["phone"][1:] and "nik" not in event
+    assert personal_data_in_logs(system, nik, body["phone"]) == []
+
+
+def test_a_day_off_or_a_day_gone_by_is_refused_naming_day(system):
+    saturday = today_wib() + datetime.timedelta(days=(5 - today_wib().weekday()) % 7 or 7)
+    for day in (saturday, today_wib()):
+        refused = book(system, booking(random_nik(), "kec-curug", day))
+        assert refused.status_code == 400, refused.text
+        assert list(refused.json()["error"]["fields"]) == ["day"]
+    unknown = book(system, booking(random_nik(), "kec-atlantis", working_day(2, 9)))
+    assert list(unknown.json()["error"]["fields"]) == ["place_id"]
+
+
+def prr_event(nik: str, phone: str) -> dict:
+    return build_event("prr_record_imported", nik=nik, full_name="Dedi Kurniawan",
+                       recorded_on="2019-08-14", phone="+62" + phone[1:],
+                       prr_record_id=f"PRR-{uuid.uuid4().hex[:8]}",
+                       address={"street": "Jl. Melati No. 3", "rt": "003", "rw": "005",
+                                "kelurahan_code": "3673041010", "postal_code": "42171"})
+
+
+def handled(mongo, event: dict):
+    """Wait until intake has handled ``event`` (its id is on the recorded NIK)."""
+    return eventually(lambda: mongo["intake"].recorded_niks.find_one(
+        {"_id": event["nik"], "prr_events": event["event_id"]}), what="PRR record handled")
+
+
+def test_a_nik_in_the_prr_backlog_gets_one_print_and_books_no_recording(system, mongo):
+    probe = BrokerProbe(system.amqp_uri, "intake.events", "application_verified")
+    nik, phone = random_nik(), random_mobile()
+    event = prr_event(nik, phone)
+    try:
+        publish(system.amqp_uri, "printing.events", "prr_record_imported", event)
+        handled(mongo, event)
+        # the backlog overlaps: the same record again, and another for the same NIK
+        publish(system.amqp_uri, "printing.events", "prr_record_imported", event)
+        overlap = prr_event(nik, phone)
+        publish(system.amqp_uri, "printing.events", "prr_record_imported", overlap)
+        handled(mongo, overlap)
+        verified = eventually(lambda: [e for _, e in probe.drain() if e["nik"] == nik],
+                              what="application_verified of the PRR application")
+    finally:
+        probe.close()
+    [application] = mongo["intake"].applications.find({"applicant.nik": nik})
+    assert (application["channel"], application["document_type"]) == ("prr", "ktp_el")
+    assert application["status"] in ("verified", "print_queued")
+    assert application["delivery"]["method"] == "pos"
+    [sent] = verified
+    assert (sent["delivery_method"], sent["delivery_address"]["postal_code"]) == ("pos", "42171")
+    assert sent["application_id"] == application["_id"]
+
+    for lang, says in (("id", "Ajukan pencetakan"), ("en", "Apply for a KTP-el print")):
+        refused = book(system, booking(nik, "kec-curug", working_day(2, 20)), lang)
+        assert refused.status_code == 409, refused.text
+        error = refused.json()["error"]
+        assert error["code"] == "already_recorded" and list(error["fields"]) == ["nik"]
+        assert says in error["message"] and nik not in refused.text
+
+    # printed from the backlog: a first KTP-el is refused, a replacement is the way
+    first = valid_body()
+    first["applicant"]["nik"] = nik
+    second_card = requests.post(f"{system.url('intake')}/api/v1/applications", json=first,
+                                timeout=15)
+    assert second_card.status_code == 409, second_card.text
+    assert list(second_card.json()["error"]["fields"]) == ["details.reason"]
+    assert personal_data_in_logs(system, nik, phone) == []
+
+
+def test_a_nik_with_a_ktp_el_application_books_no_recording(system):
+    body = valid_body()
+    submitted = requests.post(f"{system.url('intake')}/api/v1/applications", json=body,
+                              timeout=15)
+    assert submitted.status_code == 202, submitted.text
+    refused = book(system, booking(body["applicant"]["nik"], "kec-serang", working_day(2, 20)))
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "already_recorded"
+
+
+def test_a_full_day_is_refused_with_the_next_free_day(system, mongo):
+    dinas = place("disdukcapil-serang")
+    day = working_day(30, BOOKING_HORIZON_DAYS - 20)
+
+    def attempt(_):
+        return book(system, booking(random_nik(year=2008), dinas.place_id, day))
+
+    # concurrent bookings race for the day's places: none may overfill it
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(attempt, range(dinas.recording_capacity + 8)))
+    assert {a.status_code for a in answers} <= {201, 409, 503}, {a.text for a in answers}
+    taken = sum(a.status_code == 201 for a in answers)
+    assert taken <= dinas.recording_capacity
+    while (answer := attempt(None)).status_code == 201:
+        taken += 1
+    assert taken == dinas.recording_capacity
+    assert answer.status_code == 409, answer.text
+    error = answer.json()["error"]
+    assert error["code"] == "day_full" and list(error["fields"]) == ["day"]
+    next_free = datetime.date.fromisoformat(error["next_free_day"])
+    assert next_free > day and CALENDAR.is_working_day(next_free)
+    counter = mongo["intake"].recording_days.find_one({"_id": f"{dinas.place_id}:{day}"})
+    assert counter["booked"] == dinas.recording_capacity
+    assert mongo["intake"].recording_appointments.count_documents(
+        {"place_id": dinas.place_id, "day": day.isoformat()}) == dinas.recording_capacity
+
+    free = requests.get(f"{system.url('intake')}/api/v1/recording-appointments/availability",
+                        params={"place_id": dinas.place_id}, timeout=10)
+    assert free.status_code == 200 and len(free.json()["days"]) == 10
+    assert all(CALENDAR.is_working_day(datetime.date.fromisoformat(d["day"]))
+               for d in free.json()["days"])
+
+
+def test_a_second_first_ktp_el_for_a_nik_that_got_one_is_refused(system):
+    intake, printing = system.url("intake"), system.url("printing")
+    body = valid_body()
+    submitted = requests.post(f"{intake}/api/v1/applications", json=body, timeout=15)
+    assert submitted.status_code == 202, submitted.text
+    application_id = submitted.json()["application_id"]
+    assert requests.post(f"{intake}/api/v1/applications/{application_id}/verify",
+                         headers=OPERATOR, timeout=15).status_code == 200
+    job = claim_job_for(printing, application_id)
+    printed = requests.post(f"{printing}/api/v1/station/jobs/{job['print_job_id']}/printed",
+                            json={"lease_token": job["lease_token"]}, headers=STATION,
+                            timeout=15)
+    assert printed.status_code == 200, printed.text
+
+    def status():
+        answer = requests.post(f"{intake}/api/v1/applications/status", timeout=10, json={
+            "tracking_code": submitted.json()["tracking_code"], "nik": body["applicant"]["nik"]})
+        return answer.json()["status"] in ("printed", "ready_for_pickup")
+    eventually(status, what="the card printed")
+
+    again = valid_body()
+    again["applicant"] = body["applicant"]
+    for lang, says in (("id", "Ajukan penggantian"), ("en", "Apply for a replacement")):
+        refused = requests.post(f"{intake}/api/v1/applications", json=again, timeout=15,
+                                headers={"Accept-Language": lang})
+        assert refused.status_code == 409, refused.text
+        error = refused.json()["error"]
+        assert error["code"] == "card_already_issued" and says in error["message"]
+        assert list(error["fields"]) == ["details.reason"]

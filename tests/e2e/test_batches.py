@@ -1,0 +1,259 @@
+"""The officers' channels through the real stack: a kelurahan officer's
+jemput-bola batch (CSV or JSON) - each row checked on its own, the good ones
+stored under one manifest that printing is told about, the same batch id
+answered once - and a kecamatan officer's next-day KTP-el requests; each
+officer only within their own region, and only on their own endpoint.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import json
+import random
+
+import requests
+
+from shared.clock import today_wib
+from tests.document_bodies import birth_body, nik_born, years_before
+from tests.helpers import (KECAMATAN_CODE, KECAMATAN_OFFICER, KELURAHAN_CODE, KELURAHAN_OFFICER,
+                           OPERATOR, BrokerProbe, eventually, personal_data_in_logs, random_kk,
+                           random_mobile, random_nik, valid_body)
+
+TINGGAR = "3673041002"  # another kelurahan of Kecamatan Curug
+COLUMNS = ["document_type", "applicant.nik", "applicant.kk_number", "applicant.full_name",
+           "applicant.phone", "details.reason", "details.child.full_name", "details.child.sex",
+           "details.child.birth_date", "details.child.birth_place_code", "details.mother_nik",
+           "details.parents_married", "details.father_nik", "details.kk_number",
+           "details.documents.0", "details.documents.1", "details.documents.2",
+           "address.street", "address.rt", "address.rw", "address.kelurahan_code"]
+
+
+def address(kelurahan: str = KELURAHAN_CODE) -> dict:
+    return {"street": "Jl. Raya Sukajaya No. 7", "rt": "003", "rw": "005",
+            "kelurahan_code": kelurahan}
+
+
+def batch_url(system, batch_id: str) -> str:
+    return f"{system.url('intake')}/api/v1/jemput-bola/batches/{batch_id}"
+
+
+def new_batch_id() -> str:
+    return f"RW05-{random.randint(10**8, 10**9)}"
+
+
+def ktp_row(nik: str | None = None) -> dict:
+    row = valid_body()
+    del row["channel"]
+    if nik:
+        row["applicant"]["nik"] = nik
+    return {**row, "address": address()}
+
+
+def birth_row(born: datetime.date, **kwargs) -> dict:
+    row = birth_body(born, **kwargs)
+    del row["channel"]
+    return {**row, "address": address()}
+
+
+def flat(row: dict, prefix: str = "") -> dict:
+    """A request as CSV cells: ``{"applicant.nik": ...}``, lists by index."""
+    cells = {}
+    items = enumerate(row) if isinstance(row, list) else row.items()
+    for key, value in items:
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, (dict, list)):
+            cells.update(flat(value, path))
+        elif value is not None:
+            cells[path] = str(value).lower() if isinstance(value, bool) else str(value)
+    return cells
+
+
+def as_csv(rows: list[dict]) -> bytes:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, COLUMNS)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(flat(row))
+    return out.getvalue().encode()
+
+
+# each fault: (what it does to a valid KTP-el row, the field the reply must name)
+FAULTS = [
+    (lambda row: row["applicant"].update(nik="36730412"), "applicant.nik"),
+    (lambda row: row["applicant"].pop("full_name"), "applicant.full_name"),
+    (lambda row: row["address"].update(kelurahan_code=TINGGAR), "address.kelurahan_code"),
+    (lambda row: row["address"].update(kelurahan_code="3673049999"), "address.kelurahan_code"),
+    (lambda row: row["details"].update(reason="lost"), "details.police_report_number"),
+    (lambda row: row["applicant"].update(nik=nik_born(years_before(today_wib(), 15))),
+     "applicant.nik"),  # a first KTP-el at 15
+    (lambda row: row["applicant"].update(full_name="Budi\u0007Santoso"), "applicant.full_name"),
+    (lambda row: row["applicant"].update(phone="12345"), "applicant.phone"),
+]
+
+
+def mixed_rows(count: int) -> tuple[list[dict], dict[int, str]]:
+    """``count`` rows, one in ten faulty (row number -> the field it must be
+    refused on), one in ten a birth certificate, one row a NIK repeated."""
+    rows, faulty = [], {}
+    born = today_wib() - datetime.timedelta(days=10)
+    for number in range(1, count + 1):
+        if number % 10 == 5:
+            rows.append(birth_row(born))
+            continue
+        row = ktp_row()
+        if number % 10 == 0:
+            fault, field = FAULTS[(number // 10) % len(FAULTS)]
+            fault(row)
+            faulty[number] = field
+        rows.append(row)
+    rows[-2] = ktp_row(nik=rows[-3]["applicant"]["nik"])  # the same citizen twice: 409
+    faulty[count - 1] = "applicant.nik"
+    return rows, faulty
+
+
+def test_a_500_row_csv_stores_exactly_its_valid_rows_once(system, mongo):
+    probe = BrokerProbe(system.amqp_uri, "intake.events", "batch_accepted")
+    rows, faulty = mixed_rows(500)
+    batch_id = new_batch_id()
+    try:
+        answer = requests.put(batch_url(system, batch_id), data=as_csv(rows), timeout=600,
+                              headers={**KELURAHAN_OFFICER, "Content-Type": "text/csv"})
+        assert answer.status_code == 200, answer.text[:2000]
+        reply = answer.json()
+        assert (reply["rows"], reply["kelurahan_code"]) == (500, KELURAHAN_CODE)
+        assert [row["row"] for row in reply["accepted"]] == \
+            [n for n in range(1, 501) if n not in faulty]
+        assert {row["row"]: row["field"] for row in reply["rejected"]} == faulty
+        for refused in reply["rejected"]:
+            assert refused["line"] == refused["row"] + 1  # the header is line 1
+            assert refused["reason"] == refused["fields"][refused["field"]][0]
+        out_of_scope = [r for r in reply["rejected"] if r["code"] == "out_of_scope"]
+        assert out_of_scope and all(r["field"] == "address.kelurahan_code" for r in out_of_scope)
+        stored = list(mongo["intake"].applications.find({"manifest_id": reply["manifest_id"]}))
+        assert sorted(app["_id"] for app in stored) == \
+            sorted(row["application_id"] for row in reply["accepted"])
+        assert {(app["channel"], app["kecamatan_code"], app["area"]["kelurahan_code"])
+                for app in stored} == {("kelurahan", KECAMATAN_CODE, KELURAHAN_CODE)}
+        assert {app["document_type"] for app in stored} == {"ktp_el", "akta_kelahiran"}
+        told = eventually(probe.drain, what="batch_accepted")
+        assert [(event["manifest_id"], sorted(event["application_ids"])) for _, event in told] \
+            == [(reply["manifest_id"], sorted(app["_id"] for app in stored))]
+
+        # the same batch id again, whatever it carries: the first reply, nothing new
+        before = mongo["intake"].applications.count_documents({})
+        repeat = requests.put(batch_url(system, batch_id), json={"applications": [ktp_row()]},
+                              headers=KELURAHAN_OFFICER, timeout=60)
+        assert repeat.status_code == 200 and repeat.json() == reply
+        again = requests.get(batch_url(system, batch_id), headers=KELURAHAN_OFFICER, timeout=60)
+        assert again.status_code == 200 and again.json() == reply
+        assert mongo["intake"].applications.count_documents({}) == before
+        # events leave in order: a later batch's arrives, the repeat sent none before it
+        later = requests.put(batch_url(system, new_batch_id()), headers=KELURAHAN_OFFICER,
+                             json={"applications": [ktp_row()]}, timeout=60)
+        assert later.status_code == 200, later.text
+        told = eventually(probe.drain, what="the later batch_accepted")
+        assert [event["manifest_id"] for _, event in told] == [later.json()["manifest_id"]]
+    finally:
+        probe.close()
+    identities = [value for row in rows for value in (row["applicant"].get("nik"),
+                                                      row["applicant"].get("phone"))]
+    assert personal_data_in_logs(system, *identities) == []
+
+
+def test_twins_are_both_accepted_and_another_kelurahan_refused_inside_a_batch(system):
+    born = today_wib() - datetime.timedelta(days=3)
+    mother, father, kk = random_nik(female=True), random_nik(), random_kk()
+    twins = [birth_row(born, mother_nik=mother, father_nik=father, kk=kk, child_name=name)
+             for name in ("Hasan Basri", "Husein Basri")]
+    elsewhere = {**ktp_row(), "address": address(TINGGAR)}
+    answer = requests.put(batch_url(system, new_batch_id()), headers={
+        **KELURAHAN_OFFICER, "Accept-Language": "en"},
+        json={"applications": [*twins, elsewhere, ktp_row()]}, timeout=60)
+    assert answer.status_code == 200, answer.text
+    reply = answer.json()
+    assert [row["row"] for row in reply["accepted"]] == [1, 2, 4]
+    [refused] = reply["rejected"]
+    assert (refused["row"], refused["code"], refused["field"]) == (
+        3, "out_of_scope", "address.kelurahan_code")
+    assert refused["reason"].startswith("Address outside your kelurahan")
+    assert "line" not in refused
+
+
+def test_a_batch_that_cannot_be_read_stores_nothing(system, mongo, intake_state):
+    # the outbox drained first: what is left of earlier tests cannot move the count
+    before = eventually(lambda: (state := intake_state())[1] == 0 and state, what="empty outbox")
+    batches = mongo["intake"].batches.count_documents({})
+    url = batch_url(system, new_batch_id())
+    csv_headers = {**KELURAHAN_OFFICER, "Content-Type": "text/csv"}
+    cases = [
+        (dict(data="x", headers={**KELURAHAN_OFFICER, "Content-Type": "text/plain"}), 400,
+         "Content-Type"),
+        (dict(data=b"document_type,hobby\nktp_el,x\n", headers=csv_headers), 400, "hobby"),
+        (dict(data=b"\xff\xfe", headers=csv_headers), 400, "_body"),
+        (dict(json={"applications": []}, headers=KELURAHAN_OFFICER), 400, "applications"),
+        (dict(json={"applications": [{}] * 1001}, headers=KELURAHAN_OFFICER), 400,
+         "applications"),
+        (dict(json={"applications": [ktp_row()], "rt": "003"}, headers=KELURAHAN_OFFICER), 400,
+         "rt"),
+        (dict(data=b"x" * (1024 * 1024 + 1), headers=csv_headers), 413, None),
+        (dict(json={"applications": [ktp_row()]}), 401, None),
+        (dict(json={"applications": [ktp_row()]}, headers=OPERATOR), 401, None),
+    ]
+    for kwargs, status, field in cases:
+        answer = requests.put(url, timeout=60, **kwargs)
+        assert answer.status_code == status, (kwargs.get("headers"), answer.text)
+        if field:
+            assert field in answer.json()["error"]["fields"], answer.text
+    bad_id = requests.put(batch_url(system, "RW05 no 1"), headers=KELURAHAN_OFFICER,
+                          json={"applications": [ktp_row()]}, timeout=60)
+    assert list(bad_id.json()["error"]["fields"]) == ["batch_id"]
+    unknown = requests.get(batch_url(system, new_batch_id()), headers=KELURAHAN_OFFICER,
+                           timeout=10)
+    assert unknown.status_code == 404
+    assert intake_state() == before
+    assert mongo["intake"].batches.count_documents({}) == batches
+
+
+def next_day(system, body: dict, headers=KECAMATAN_OFFICER) -> requests.Response:
+    return requests.post(f"{system.url('intake')}/api/v1/kecamatan/next-day-requests",
+                         json=body, headers=headers, timeout=30)
+
+
+def first_ktp(nik: str) -> dict:
+    return {"applicant": {"nik": nik, "kk_number": random_kk(), "full_name": "Siti Rohmah",
+                          "phone": random_mobile()}, "details": {"reason": "first_issue"}}
+
+
+def test_a_kecamatan_requests_next_day_prints_for_its_own_citizens_only(system, mongo):
+    own = next_day(system, first_ktp(random_nik(kecamatan=KECAMATAN_CODE)))
+    assert own.status_code == 202, own.text
+    assert own.json()["next_day"] is True
+    assert own.json()["pickup_place"]["place_id"] == "disdukcapil-serang"
+    stored = mongo["intake"].applications.find_one({"_id": own.json()["application_id"]})
+    assert (stored["channel"], stored["next_day"], stored["pickup_place_id"],
+            stored["kecamatan_code"], stored["submitted_by"]) == (
+        "kecamatan", True, "disdukcapil-serang", KECAMATAN_CODE, f"officer-curug@{KECAMATAN_CODE}")
+    # moved here: a NIK from Kasemen, an address in Curug
+    moved = next_day(system, {**first_ktp(random_nik(kecamatan="367302")),
+                              "address": address()})
+    assert moved.status_code == 202, moved.text
+
+    elsewhere = next_day(system, first_ktp(random_nik(kecamatan="367302")))
+    assert elsewhere.status_code == 403, elsewhere.text
+    error = elsewhere.json()["error"]
+    assert error["code"] == "out_of_scope" and list(error["fields"]) == ["applicant.nik"]
+    replacement = first_ktp(random_nik())
+    replacement["details"] = {"reason": "damaged", "old_card_surrendered": True}
+    assert list(next_day(system, replacement).json()["error"]["fields"]) == ["details.reason"]
+
+
+def test_each_officer_only_on_their_own_endpoint(system):
+    # one wrong token each: the failed-attempt limit (10 per client) stays far away
+    kelurahan_there = next_day(system, first_ktp(random_nik()), headers=KELURAHAN_OFFICER)
+    assert kelurahan_there.status_code == 401
+    kecamatan_there = requests.put(batch_url(system, new_batch_id()), headers=KECAMATAN_OFFICER,
+                                   json={"applications": [ktp_row()]}, timeout=30)
+    assert kecamatan_there.status_code == 401
+    assert json.loads(kecamatan_there.text)["error"]["code"] == "unauthorized"

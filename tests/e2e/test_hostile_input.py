@@ -1,0 +1,127 @@
+"""Hostile input at intake: a 400 naming the field, in the client's language;
+nothing stored; nothing published on any exchange.
+
+The cases of issue 6, item 8: a body nested thousands of levels deep and a
+lone surrogate (valid JSON, but no UTF-8 or BSON can carry it) answered 500;
+control characters and line breaks in a name were accepted on their way to
+the printed card and the e-mail; the Idempotency-Key, stored and indexed,
+had no bound; an address the mail relay cannot take was accepted, to fail
+later; an unknown field's name, however long, was echoed whole.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+
+from tests.helpers import BrokerProbe, eventually, random_nik, valid_body, with_value
+
+EXCHANGES = ("intake.events", "printing.events", "notification.events", "courier.events")
+CONTROL = ("Tidak boleh memuat karakter kontrol atau baris baru.",
+           "Must not contain control characters or line breaks.")
+TOO_DEEP = ("Isi permintaan bersarang lebih dari 32 tingkat.",
+            "Request body is nested more than 32 levels deep.")
+BAD_KEY = ("Harus 1-128 karakter ASCII yang dapat dicetak (misalnya UUID).",
+           "Must be 1-128 printable ASCII characters (e.g. a UUID).")
+
+
+def nested(depth: int) -> bytes:
+    """A valid application whose ``details`` hold lists ``depth`` levels deep."""
+    body = json.dumps(with_value(valid_body(), "details.note", "HERE"))
+    return body.replace('"HERE"', "[" * depth + "]" * depth).encode()
+
+
+def body_with(path: str, value) -> bytes:
+    return json.dumps(with_value(valid_body(), path, value)).encode()
+
+
+def plain_body() -> bytes:
+    return json.dumps(valid_body()).encode()
+
+
+# case -> (body, extra headers, field, (message in Bahasa Indonesia, in English))
+CASES = {
+    "nested_beyond_the_parser": (lambda: nested(20_000), {}, "_body", TOO_DEEP),
+    "nested_beyond_the_limit": (lambda: nested(40), {}, "_body", TOO_DEEP),
+    "lone_surrogate_in_name": (
+        lambda: body_with("applicant.full_name", "Siti \ud800 Aminah"), {},
+        "applicant.full_name",
+        ("Memuat karakter Unicode yang tidak sah (surrogate tanpa pasangan).",
+         "Contains an invalid Unicode character (an unpaired surrogate).")),
+    "lone_surrogate_in_field_name": (
+        lambda: body_with("applicant.\udc00x", "y"), {}, "applicant.?x",
+        ("Nama kolom memuat karakter yang tidak diizinkan.",
+         "Field name contains characters that are not allowed.")),
+    **{f"{what}_in_name": (lambda text=text: body_with("applicant.full_name", text), {},
+                           "applicant.full_name", CONTROL)
+       for what, text in {"newline": "Siti\nAminah", "nul": "Siti\x00Aminah",
+                          "header_injection": "Siti Aminah\r\nBcc: x@example.id",
+                          "escape_sequence": "Siti \x1b[2JAminah", "c1_next_line": "Siti\x85Aminah",
+                          "line_separator": "Siti\u2028Aminah"}.items()},
+    "tab_in_detail": (lambda: body_with("details.police_report_number", "LP/12\t/2025"), {},
+                      "details.police_report_number", CONTROL),
+    **{f"idempotency_key_{what}": (plain_body, {"Idempotency-Key": key}, "Idempotency-Key",
+                                   BAD_KEY)
+       for what, key in {"too_long": "k" * 129, "of_kilobytes": "k" * 6000,
+                         "not_ascii": "kunci-\u00e9", "empty": ""}.items()},
+    "email_local_part_not_ascii": (
+        lambda: body_with("applicant.email", "s\u00eeti@example.id"), {}, "applicant.email",
+        ("Alamat email dengan huruf di luar ASCII (misalnya beraksen) tidak dapat kami kirimi; "
+         "gunakan alamat lain.",
+         "We cannot deliver to an e-mail address with non-ASCII characters (e.g. accented "
+         "letters); please use another address.")),
+    "email_too_long": (
+        lambda: body_with("applicant.email", "s" * 65 + "@example.id"), {}, "applicant.email",
+        ("Alamat email terlalu panjang (maksimal 254 karakter, 64 sebelum @).",
+         "E-mail address too long (at most 254 characters, 64 before the @).")),
+    "unknown_field_name_of_60k": (
+        lambda: body_with("applicant." + "x" * 60_000, 1), {}, "applicant." + "x" * 40 + "...",
+        ("Kolom tidak dikenal.", "Unknown field.")),
+}
+
+
+def send(system, case: str, lang: str = "id") -> requests.Response:
+    body, headers = CASES[case][0](), CASES[case][1]
+    return requests.post(f"{system.url('intake')}/api/v1/applications", data=body, timeout=30,
+                         headers={"Content-Type": "application/json",
+                                  "Accept-Language": lang, **headers})
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_hostile_input_is_a_400_naming_the_field(system, intake_state, case, lang):
+    *_, field, (message_id, message_en) = CASES[case]
+    before = intake_state()
+    response = send(system, case, lang)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["code"] == "validation_failed"
+    assert error["fields"] == {field: [message_en if lang == "en" else message_id]}
+    assert len(response.content) < 1000  # nothing of the body echoed back
+    assert intake_state() == before
+
+
+def test_hostile_input_publishes_nothing(system, mongo):
+    """Probes bound with ``#`` to every exchange; the hostile requests, then a
+    valid application whose event (published in order after anything earlier)
+    marks the end."""
+    probes = [BrokerProbe(system.amqp_uri, exchange) for exchange in EXCHANGES]
+    known = set(mongo["intake"].applications.distinct("_id"))
+    try:
+        for case in CASES:
+            assert send(system, case).status_code == 400
+        good = requests.post(f"{system.url('intake')}/api/v1/applications", timeout=10,
+                             json=valid_body(),
+                             headers={"Idempotency-Key": f"hostile-end-{random_nik()}"})
+        assert good.status_code == 202, good.text
+        submitted = eventually(probes[0].drain, what="the valid application's event")
+        others = [message for probe in probes[1:] for message in probe.drain()]
+    finally:
+        for probe in probes:
+            probe.close()
+    assert [(key, payload["application_id"]) for key, payload in submitted] == \
+        [("application_submitted", good.json()["application_id"])]
+    # earlier tests' applications may still be moving; none of these is new
+    assert [message for message in others if message[1].get("application_id") not in known] == []

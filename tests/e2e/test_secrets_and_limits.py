@@ -1,0 +1,153 @@
+"""No default secrets, and guessing contained, against the real processes.
+
+Every other test is client 127.0.0.1; the tests here that trip a limit ask
+from loopback addresses of their own (127.x.y.z: Linux routes all of
+127.0.0.0/8 to lo), so the limits they trip hold back no other test.
+"""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+from requests.adapters import HTTPAdapter
+
+from deploy.registry import SERVICES, config_path
+from tests.helpers import OPERATOR, OPERATOR_TOKEN, STATION, random_kk, random_mobile, random_nik
+
+SECRETS = ("AMQP_URI", "MONGO_URI", "OPERATOR_TOKENS", "STATION_TOKENS", "SMS_USERKEY",
+           "SMS_PASSKEY", "POS_CLIENT_ID", "POS_CLIENT_SECRET")
+REQUIRED = {"intake": {"AMQP_URI", "MONGO_URI", "OPERATOR_TOKENS"},
+            "printing": {"AMQP_URI", "MONGO_URI", "STATION_TOKENS"},
+            "notification": {"AMQP_URI", "MONGO_URI", "SMS_USERKEY", "SMS_PASSKEY"},
+            "courier": {"AMQP_URI", "MONGO_URI"}}
+
+
+class FromAddress(HTTPAdapter):
+    """Connect from a given local address, so the service sees that client."""
+
+    def __init__(self, address: str):
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def new_client() -> requests.Session:
+    session = requests.Session()
+    address = f"127.{random.randint(1, 254)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
+    session.mount("http://", FromAddress(address))
+    return session
+
+
+def submit(intake: str) -> tuple[str, str, str]:
+    nik = random_nik()
+    response = requests.post(f"{intake}/api/v1/applications", timeout=10, json={
+        "document_type": "ktp_el", "channel": "web",
+        "applicant": {"nik": nik, "kk_number": random_kk(), "full_name": "Dewi Lestari",
+                      "phone": random_mobile()},
+        "details": {"reason": "first_issue"}})
+    assert response.status_code == 202, response.text
+    return response.json()["application_id"], response.json()["tracking_code"], nik
+
+
+def lookup(client, intake: str, tracking_code: str, nik: str, **headers):
+    return client.post(f"{intake}/api/v1/applications/status", timeout=10, headers=headers,
+                       json={"tracking_code": tracking_code, "nik": nik})
+
+
+def assert_limited(response, window: int) -> None:
+    assert response.status_code == 429, response.text
+    assert 0 < int(response.headers["Retry-After"]) <= window
+    assert response.json()["error"]["code"] == "too_many_attempts"
+
+
+@pytest.mark.parametrize(("service", "path", "right"), [
+    ("intake", "/api/v1/applications/{id}/verify", OPERATOR),
+    ("printing", "/api/v1/station/jobs/no-such-job/failed", STATION)])
+def test_a_client_guessing_bearer_tokens_is_refused_for_a_while(system, service, path, right):
+    application_id, _, _ = submit(system.url("intake"))
+    url = system.url(service) + path.format(id=application_id)
+    body = {"lease_token": "q3Zr8V1cS0yXbP2mT7wK4A", "reason": "blanko macet"}
+    guesser = new_client()
+    for n in range(10):  # AUTH_FAILURES_PER_CLIENT
+        wrong = guesser.post(url, json=body, timeout=10,
+                             headers={"Authorization": f"Bearer {OPERATOR_TOKEN}-{n}"})
+        assert wrong.status_code == 401, wrong.text
+    refused = guesser.post(url, json=body, headers={**right, "Accept-Language": "en"}, timeout=10)
+    assert_limited(refused, 300)  # the right token too, or the limit would still be an oracle
+    assert refused.json()["error"]["message"].startswith("Too many failed attempts.")
+    assert guesser.post(url, json=body, headers=right, timeout=10).json()["error"]["message"] \
+        .startswith("Terlalu banyak percobaan yang gagal.")
+    # a client under the limit is served
+    answered = new_client().post(url, json=body, headers=right, timeout=10)
+    assert answered.status_code not in (401, 429), answered.text
+    if service == "intake":
+        assert answered.status_code == 200 and answered.json()["status"] == "verified"
+
+
+def test_wrong_niks_for_one_tracking_code_lock_that_code_whoever_asks(system):
+    intake = system.url("intake")
+    _, code, nik = submit(intake)
+    _, other_code, other_nik = submit(intake)
+    for n in range(5):  # LOOKUP_FAILURES_PER_CODE, each guess from another address
+        guess = lookup(new_client(), intake, code if n % 2 else code.lower(), random_nik())
+        assert guess.status_code == 404, guess.text
+    owner = new_client()
+    assert_limited(lookup(owner, intake, code, nik), 900)
+    assert_limited(lookup(requests, intake, code, nik), 900)
+    # the same clients still look up other codes
+    answered = lookup(owner, intake, other_code, other_nik)
+    assert answered.status_code == 200 and answered.json()["tracking_code"] == other_code
+    assert lookup(requests, intake, other_code, other_nik).status_code == 200
+
+
+def test_a_client_probing_many_tracking_codes_is_refused(system):
+    intake = system.url("intake")
+    _, code, nik = submit(intake)
+    prober = new_client()
+    for _ in range(20):  # LOOKUP_FAILURES_PER_CLIENT
+        probe = lookup(prober, intake, f"SDK{random.randint(10**7, 10**8 - 1)}", nik)
+        assert probe.status_code == 404, probe.text
+    assert_limited(lookup(prober, intake, code, nik, **{"Accept-Language": "en"}), 900)
+    assert lookup(new_client(), intake, code, nik).status_code == 200
+
+
+def nameko_run(env: dict, service: str, *classes: str) -> tuple[int, str]:
+    """Start a service as the stack does; (exit code, output) once it gives up."""
+    nameko = str(Path(sys.executable).parent / "nameko")
+    done = subprocess.run([nameko, "run", "--config", str(config_path(service)),
+                           *(classes or SERVICES[service])],
+                          env=env, capture_output=True, text=True, timeout=60)
+    return done.returncode, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("service", sorted(SERVICES))
+def test_a_service_without_its_secrets_refuses_to_start_and_says_which(system, service):
+    env = {key: value for key, value in system.env().items() if key not in SECRETS}
+    code, output = nameko_run(env, service)
+    assert code == 1
+    refusals = [line for line in output.splitlines() if "refuses to start" in line]
+    assert refusals and all(line.startswith("shared.settings.MissingSettings: ")
+                            for line in refusals), output[-2000:]
+    # each container names all it lacks; together, all the service needs
+    named = {key for line in refusals
+             for key in line.split("not configured: ")[1].split(" (")[0].split(", ")}
+    assert named == REQUIRED[service]
+
+
+def test_a_token_in_plain_text_is_refused_without_printing_it(system):
+    env = {**system.env(), "OPERATOR_TOKENS": "operator-x:kata-sandi-rahasia",
+           "INTAKE_DATABASE": "intake_refused_start"}
+    # the HTTP container only: it has no consumer that could take the system's events
+    code, output = nameko_run(env, "intake", SERVICES["intake"][0])
+    assert code == 1
+    assert "InvalidSetting: refusing to start: OPERATOR_TOKENS: entry 1 is not principal:sha256:" \
+        "<64 hex digits> (config keeps token hashes: python -m shared.auth hash)" in output
+    assert "kata-sandi-rahasia" not in output

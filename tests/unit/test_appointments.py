@@ -1,0 +1,165 @@
+"""KTP-el recording is once in a life, without I/O: the booking's day on the
+working-day calendar, free capacity and the next free day, who counts as
+recorded or as having a card, and the application a PRR record becomes
+(services/intake/appointments.py)."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from services.intake import appointments
+from services.intake.appointments import (AlreadyRecorded, CardAlreadyIssued, DayFull,
+                                          check_booking, days_ahead, first_free_day,
+                                          refuse_if_recorded, refuse_second_card)
+from services.intake.population import Lookup, Person, RegisterUnavailable
+from shared.errors import ValidationFailed
+from shared.events import build_event
+from shared.offices import WorkingCalendar, place
+
+MONDAY = datetime.date(2025, 6, 2)
+CALENDAR = WorkingCalendar()
+NIK = "3673041207900001"
+
+
+def booking(day: datetime.date, phone="+6281234567890", email=None) -> dict:
+    return {"nik": NIK, "kk_number": "3673041201100003", "full_name": "Budi Santoso",
+            "phone": phone, "email": email, "language": "id", "place_id": "kec-curug",
+            "day": day}
+
+
+def day_problem(day: datetime.date, calendar: WorkingCalendar = CALENDAR) -> str:
+    with pytest.raises(ValidationFailed) as refused:
+        check_booking(booking(day), MONDAY, calendar)
+    [message] = refused.value.fields["day"]
+    return message.en
+
+
+def test_a_working_day_from_tomorrow_can_be_booked():
+    check_booking(booking(MONDAY + datetime.timedelta(days=1)), MONDAY, CALENDAR)
+
+
+@pytest.mark.parametrize("day, says", [
+    (MONDAY, "from tomorrow"),
+    (MONDAY - datetime.timedelta(days=3), "from tomorrow"),
+    (datetime.date(2025, 6, 7), "Next working day: 2025-06-09"),  # a Saturday
+    (datetime.date(2025, 6, 6), "Not a working day"),  # Idul Adha 2025
+    (MONDAY + datetime.timedelta(days=appointments.BOOKING_HORIZON_DAYS + 1), "no later than"),
+])
+def test_other_days_are_refused_naming_day(day, says):
+    assert says in day_problem(day)
+
+
+def test_the_dinas_own_closing_days_count():
+    closed = WorkingCalendar.from_config("2025-06-03")
+    assert "Next working day: 2025-06-04" in day_problem(datetime.date(2025, 6, 3), closed)
+
+
+def test_a_booking_needs_a_way_to_reach_the_citizen():
+    with pytest.raises(ValidationFailed) as refused:
+        check_booking(booking(MONDAY + datetime.timedelta(days=1), phone=None), MONDAY, CALENDAR)
+    assert list(refused.value.fields) == ["phone"]
+
+
+def test_the_next_free_day_skips_full_and_non_working_days():
+    days = days_ahead(datetime.date(2025, 6, 4), CALENDAR, 3, MONDAY)
+    assert days == [datetime.date(2025, 6, 5), datetime.date(2025, 6, 9),  # 6/6 Idul Adha
+                    datetime.date(2025, 6, 10)]
+    booked = {"2025-06-05": 40, "2025-06-09": 39}
+    assert first_free_day(days, booked, 40) == datetime.date(2025, 6, 9)
+    assert first_free_day(days, {**booked, "2025-06-09": 40, "2025-06-10": 40}, 40) is None
+    horizon_end = MONDAY + datetime.timedelta(days=appointments.BOOKING_HORIZON_DAYS)
+    assert all(day <= horizon_end for day in days_ahead(MONDAY, CALENDAR, 500, MONDAY))
+
+
+def test_a_full_day_names_day_and_the_next_free_one():
+    body = DayFull(datetime.date(2025, 6, 9)).to_body("en")["error"]
+    assert (body["code"], body["next_free_day"]) == ("day_full", "2025-06-09")
+    assert "Next day with room: 2025-06-09" in body["fields"]["day"][0]
+    assert DayFull(None).to_body("id")["error"]["next_free_day"] is None
+
+
+class Register:
+    def __init__(self, person=None, fails=False):
+        self.answer, self.fails = person, fails
+
+    def person(self, nik):
+        if self.fails:
+            raise RegisterUnavailable("down")
+        return self.answer
+
+    def family(self, kk_number):
+        return None
+
+
+def person(recorded: bool) -> Person:
+    return Person(nik=NIK, kk_number="3673041201100003", full_name="Budi", sex="M",
+                  birth_date=datetime.date(1990, 7, 12), relation="anak",
+                  ktp_el_recorded=recorded, deceased=False)
+
+
+@pytest.mark.parametrize("known_here, register, refused", [
+    (True, Register(), True),  # an earlier KTP-el application or a PRR record
+    (False, Register(person(recorded=True)), True),
+    (False, Register(person(recorded=False)), False),
+    (False, Register(), False),  # the register does not know the NIK
+    (False, Register(fails=True), False),  # nor can it answer: nothing refused for that
+])
+def test_a_recorded_nik_books_no_recording(known_here, register, refused):
+    def book():
+        refuse_if_recorded(NIK, lambda nik: known_here, Lookup(register))
+    if refused:
+        with pytest.raises(AlreadyRecorded) as error:
+            book()
+        assert list(error.value.fields) == ["nik"] and error.value.status == 409
+        assert "print" in error.value.to_body("en")["error"]["message"]
+    else:
+        book()
+
+
+def ktp_request(reason: str = "first_issue", document_type: str = "ktp_el") -> dict:
+    return {"document_type": document_type, "applicant": {"nik": NIK}}
+
+
+def test_a_first_card_for_a_nik_that_has_one_is_refused_naming_the_reason():
+    with pytest.raises(CardAlreadyIssued) as refused:
+        refuse_second_card(ktp_request(), {"reason": "first_issue"}, lambda nik: True)
+    assert list(refused.value.fields) == ["details.reason"]
+    assert "replacement" in refused.value.to_body("en")["error"]["message"]
+    refuse_second_card(ktp_request(), {"reason": "lost"}, lambda nik: True)
+    refuse_second_card(ktp_request(), {"reason": "first_issue"}, lambda nik: False)
+    refuse_second_card(ktp_request(document_type="kia"), {}, lambda nik: True)
+
+
+def test_which_statuses_mean_a_card_was_issued():
+    assert set(appointments.CARD_STATUSES) == {"printed", "ready_for_pickup", "dispatched",
+                                               "delivery_failed", "collected", "delivered"}
+    assert {"verified", "print_queued"} < set(appointments.PRR_CARD_STATUSES)
+    for status in ("submitted", "rejected", "cancelled"):
+        assert status not in appointments.PRR_CARD_STATUSES
+
+
+def test_a_booking_and_its_event():
+    curug = place("kec-curug")
+    stored = appointments.new_booking(booking(datetime.date(2025, 6, 3)), curug, "key-1")
+    assert stored["booking_code"].startswith("REK") and len(stored["booking_code"]) == 11
+    assert (stored["day"], stored["active"], stored["idempotency_key"]) == ("2025-06-03", True,
+                                                                           "key-1")
+    event = build_event("recording_appointment_booked", **appointments.booked_event(stored, curug))
+    assert event["place_name"] == "Kantor Kecamatan Curug" and "nik" not in event
+    assert appointments.booking_view(stored, curug)["place"]["opens"] == "08:00"
+
+
+def test_a_prr_record_becomes_a_print_delivered_by_pos():
+    event = build_event("prr_record_imported", nik=NIK, full_name="Budi Santoso",
+                        recorded_on="2019-03-02", phone="+6281234567890",
+                        address={"street": "Jl. Melati 3", "kelurahan_code": "3673041010",
+                                 "postal_code": "42171"})
+    application = appointments.prr_application(event)
+    assert (application["channel"], application["document_type"]) == ("prr", "ktp_el")
+    assert application["delivery"] == {"method": "pos", "address": event["address"]}
+    assert application["idempotency_key"] == f"\u00a7prr:{event['event_id']}"
+    assert application["subject_key"] == f"nik:{NIK}"
+    assert application["contact"]["phone"] == "+6281234567890"
+    assert application["details"] == {"reason": "first_issue", "recorded_on": "2019-03-02"}

@@ -1,0 +1,104 @@
+"""Unit tests for what ``read_json`` refuses before any schema: nesting,
+control characters, lone surrogates; field names as error bodies show them;
+the Idempotency-Key header."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from marshmallow import Schema, fields
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
+
+from shared.errors import ValidationFailed, field_label, flatten_field_errors
+from shared.http import (BAD_FIELD_NAME, CONTROL_CHARACTER, LONE_SURROGATE, MAX_JSON_DEPTH,
+                         TOO_DEEP, body_problems, idempotency_key, read_json)
+
+
+def request(data: bytes = b"{}", headers: dict | None = None) -> Request:
+    return Request(EnvironBuilder(method="POST", data=data, headers=headers or {}).get_environ())
+
+
+class NameSchema(Schema):
+    name = fields.String()
+
+
+def nested(depth: int) -> dict:
+    """An object whose ``a`` holds lists so that the body is ``depth`` levels deep."""
+    value: list = []
+    for _ in range(depth - 2):
+        value = [value]
+    return {"a": value}
+
+
+def test_ordinary_text_passes():
+    assert body_problems({"name": "Siti Aminah binti Abdul-Rahman, S.Kom.",
+                          "street": "Jl. Jend. Sudirman No. 5 — RT 01/RW 02", "n": 3,
+                          "ok": True, "none": None, "emoji": "\U0001f600", "list": ["ß"]}) == {}
+
+
+def test_nesting_up_to_the_limit_passes_and_one_more_level_is_refused():
+    assert body_problems(nested(MAX_JSON_DEPTH)) == {}
+    assert body_problems(nested(MAX_JSON_DEPTH + 1)) == {"_body": [TOO_DEEP]}
+
+
+def test_nesting_beyond_the_parser_is_a_400_not_a_recursion_error():
+    with pytest.raises(ValidationFailed) as excinfo:
+        read_json(request(b'{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"), NameSchema())
+    assert excinfo.value.fields == {"_body": [TOO_DEEP]}
+
+
+@pytest.mark.parametrize("text", ["a\nb", "a\rb", "a\tb", "a\x00b", "a\x1bb", "a\x7fb",
+                                  "a\x85b", "a\x9fb", "a\u2028b", "a\u2029b"])
+def test_control_characters_and_line_breaks_are_refused_by_path(text):
+    assert body_problems({"applicant": {"full_name": text}, "reasons": ["ok", text]}) == {
+        "applicant.full_name": [CONTROL_CHARACTER], "reasons.1": [CONTROL_CHARACTER]}
+
+
+def test_lone_surrogates_are_refused_but_paired_ones_are_text():
+    assert body_problems(json.loads('{"a": "\\ud800", "b": "\\udc00x", "c": "\\ud83d\\ude00"}')) \
+        == {"a": [LONE_SURROGATE], "b": [LONE_SURROGATE]}
+
+
+def test_bad_field_names_are_refused_and_shown_safely():
+    problems = body_problems({"applicant": {"na\nme": "x", "\ud800": "y"}})
+    assert problems == {"applicant.na?me": [BAD_FIELD_NAME], "applicant.?": [BAD_FIELD_NAME]}
+    json.dumps(problems, ensure_ascii=False).encode()  # the error body can be sent
+
+
+def test_field_label_cuts_long_names():
+    assert field_label("full_name") == "full_name"
+    assert field_label("x" * 40) == "x" * 40
+    assert field_label("x" * 1_000_000) == "x" * 40 + "..."
+    assert field_label(3) == "3"
+
+
+def test_unknown_field_names_are_cut_in_error_bodies():
+    assert flatten_field_errors({"applicant": {"y" * 5000: ["Unknown field."]}}) == {
+        "applicant." + "y" * 40 + "...": ["Unknown field."]}
+
+
+def test_read_json_reports_the_walk_before_the_schema():
+    with pytest.raises(ValidationFailed) as excinfo:
+        read_json(request(json.dumps({"name": "a\nb"}).encode()), NameSchema())
+    assert excinfo.value.fields == {"name": [CONTROL_CHARACTER]}
+    assert read_json(request(json.dumps({"name": "Siti"}).encode()), NameSchema()) == {
+        "name": "Siti"}
+
+
+@pytest.mark.parametrize("key", ["6f1c2a7e-0b7d-4c55-9d0e-3d2f1a9b8c41", "k", "k" * 128,
+                                 "retry 1/web:ok"])
+def test_idempotency_key_accepted(key):
+    assert idempotency_key(request(headers={"Idempotency-Key": key})) == key
+
+
+def test_idempotency_key_absent():
+    assert idempotency_key(request()) is None
+
+
+@pytest.mark.parametrize("key", ["", "k" * 129, "kunci-\u00e9", "a\x7fb"])
+def test_idempotency_key_refused_naming_the_header(key):
+    with pytest.raises(ValidationFailed) as excinfo:
+        idempotency_key(request(headers={"Idempotency-Key": key}))
+    assert list(excinfo.value.fields) == ["Idempotency-Key"]

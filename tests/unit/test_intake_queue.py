@@ -1,0 +1,118 @@
+"""The operator's queue at the boundary: query parameters, the page cursor,
+what a queue row and the detail show; the applicant's preferred channel."""
+
+from __future__ import annotations
+
+import datetime
+import json
+
+import pytest
+from marshmallow import ValidationError
+
+from services.intake.domain import reject
+from services.intake.queue_schemas import QueueQuerySchema, ResubmitSchema, encode_cursor
+from services.intake.request_fields import contact_of
+from services.intake.views import operator_view, queue_row
+from shared.errors import ValidationFailed
+from tests.stored_applications import ADDRESS, NIK, submitted
+
+AT = datetime.datetime(2025, 6, 9, 2, 15, 4, 120000, tzinfo=datetime.timezone.utc)
+
+
+def application() -> dict:
+    return submitted({"method": "pos", "address": ADDRESS})
+
+
+def test_query_defaults_to_the_verification_queue():
+    assert QueueQuerySchema().load({}) == {"status": "submitted", "limit": 20, "cursor": None}
+
+
+def test_query_filters_load():
+    query = QueueQuerySchema().load({"status": "rejected", "document_type": "kia",
+                                     "channel": "kelurahan", "kecamatan": "367304",
+                                     "kelurahan": "3673041001", "flag": "late_registration",
+                                     "limit": "100"})
+    assert query["limit"] == 100 and query["flag"] == "late_registration"
+
+
+@pytest.mark.parametrize(("params", "field"), [
+    ({"limit": "0"}, "limit"), ({"limit": "101"}, "limit"), ({"limit": "x"}, "limit"),
+    ({"status": "resubmitted"}, "status"),  # a timeline step, never a status
+    ({"status": "notified"}, "status"),
+    ({"kecamatan": "3673"}, "kecamatan"), ({"kelurahan": "36730410"}, "kelurahan"),
+    ({"flag": "Late Registration"}, "flag"), ({"document_type": "paspor"}, "document_type"),
+    ({"cursor": "not-a-cursor"}, "cursor"), ({"cursor": encode_cursor(AT, "x")[:-3]}, "cursor"),
+    ({"sort": "newest"}, "sort"),
+])
+def test_bad_query_parameters_are_named(params, field):
+    with pytest.raises(ValidationError) as excinfo:
+        QueueQuerySchema().load(params)
+    assert list(excinfo.value.messages) == [field]
+
+
+def test_cursor_round_trip():
+    cursor = encode_cursor(AT, "9b2f4c0e")
+    assert QueueQuerySchema().load({"cursor": cursor})["cursor"] == (AT, "9b2f4c0e")
+    assert set(cursor) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def test_resubmission_cannot_change_the_nik_and_corrects_only_what_is_sent():
+    loaded = ResubmitSchema().load({"tracking_code": "SDK7KQ2M9XA", "nik": NIK,
+                                    "applicant": {"full_name": "Siti Aminah Rahma"}})
+    assert loaded["applicant"] == {"full_name": "Siti Aminah Rahma"}
+    with pytest.raises(ValidationError) as excinfo:
+        ResubmitSchema().load({"tracking_code": "SDK7KQ2M9XA", "nik": NIK,
+                               "applicant": {"nik": "3673041207900001"}})
+    assert excinfo.value.messages == {"applicant": {"nik": ["Unknown field."]}}
+
+
+@pytest.mark.parametrize(("applicant", "preferred"), [
+    ({"phone": "+6281234567890", "email": None}, "sms"),
+    ({"phone": None, "email": "siti@example.id"}, "email"),
+    ({"phone": "+6281234567890", "email": "siti@example.id", "preferred_channel": "email"},
+     "email"),
+    ({"phone": "+6281234567890", "email": None, "preferred_channel": "whatsapp"}, "whatsapp"),
+])
+def test_preferred_channel_defaults_to_sms_with_a_phone_else_email(applicant, preferred):
+    assert contact_of({"language": "id", **applicant})["preferred_channel"] == preferred
+
+
+@pytest.mark.parametrize(("applicant", "needs"), [
+    ({"phone": None, "email": "siti@example.id", "preferred_channel": "whatsapp"}, "phone"),
+    ({"phone": "+6281234567890", "email": None, "preferred_channel": "email"}, "email")])
+def test_a_preferred_channel_needs_its_address(applicant, needs):
+    with pytest.raises(ValidationFailed) as excinfo:
+        contact_of({"language": "id", **applicant})
+    [message] = excinfo.value.fields["applicant.preferred_channel"]
+    assert f"applicant.{needs}" in message.en
+
+
+def test_queue_row_is_a_summary():
+    app = {**application(), "flags": ["late_registration"], "documents_count": 2}
+    row = queue_row(app, "en")
+    assert row == {"application_id": app["_id"], "tracking_code": app["tracking_code"],
+                   "document_type": "ktp_el", "status": "submitted",
+                   "status_label": "Application received", "channel": "web",
+                   "full_name": "Siti Aminah", "kecamatan_code": "367304",
+                   "kelurahan_code": "3673041001", "flags": ["late_registration"],
+                   "documents_count": 2, "queued_at": app["queued_at"].isoformat(),
+                   "submitted_at": app["created_at"].isoformat()}
+
+
+def test_operator_view_shows_everything_but_bookkeeping_and_who_acted():
+    app = application()
+    move = reject(app, "operator-curug-7", ["kk_unreadable"], "Foto terpotong")
+    app = {**app, **move.fields, "timeline": [*app["timeline"], move.step],
+           "idempotency_key": "idem-1", "seen_events": ["e1"],
+           "documents": [{"document_id": "d1", "kind": "kk", "uploaded_at": AT}]}
+    view = operator_view(app, "id")
+    json.dumps(view)  # plain JSON all the way down
+    assert view["application_id"] == app["_id"] and "_id" not in view
+    assert not {"idempotency_key", "seen_events", "status_rank"} & set(view)
+    assert view["applicant"]["nik"] == NIK and view["contact"]["phone"] == "+6281234567890"
+    assert view["documents"] == [{"document_id": "d1", "kind": "kk",
+                                  "uploaded_at": AT.isoformat()}]
+    assert view["status_label"] == "Permohonan ditolak"
+    step = view["timeline"][-1]
+    assert step["detail"]["by"] == "operator-curug-7"
+    assert step["detail"]["reasons"][0].startswith("Foto Kartu Keluarga tidak terbaca")

@@ -1,0 +1,82 @@
+"""The rejection reason catalogue: every code something a citizen can act on,
+in both languages, short enough for an SMS; and how an operator's codes are
+checked."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from services.intake.reasons import (CATALOGUE, MAX_REASONS, MAX_TEXT, REASONS, catalogue,
+                                     checked_codes, reason_texts)
+from services.intake.requirements import DOCUMENT_KINDS
+from shared.errors import ValidationFailed
+from shared.events import DOCUMENT_TYPES
+
+
+def test_codes_are_unique_snake_case():
+    codes = [reason.code for reason in CATALOGUE]
+    assert len(codes) == len(set(codes)) == len(REASONS)
+    assert all(re.fullmatch(r"[a-z][a-z0-9_]{1,39}", code) for code in codes)
+
+
+@pytest.mark.parametrize("reason", CATALOGUE, ids=lambda r: r.code)
+def test_each_reason_says_what_to_fix_in_both_languages(reason):
+    assert reason.text_id.strip() and reason.text_en.strip()
+    assert reason.text_id != reason.text_en
+    assert len(reason.text_id) <= MAX_TEXT and len(reason.text_en) <= MAX_TEXT
+    assert reason.text_id.endswith(".") and reason.text_en.endswith(".")
+    assert re.fullmatch(r"(documents\.[a-z_]+|applicant\.[a-z_]+|details(\.[a-z_]+)?"
+                        r"|delivery\.address|note)", reason.concerns)
+    if reason.concerns.startswith("documents."):  # a kind the citizen can upload
+        assert reason.concerns.removeprefix("documents.") in DOCUMENT_KINDS
+    if reason.document_types is not None:
+        assert reason.document_types and reason.document_types <= set(DOCUMENT_TYPES)
+
+
+def test_every_document_type_has_its_own_missing_document_reasons():
+    for document_type in DOCUMENT_TYPES:
+        own = [r for r in CATALOGUE if r.document_types and document_type in r.document_types]
+        assert any(r.code.endswith("_missing") for r in own), document_type
+
+
+def test_checked_codes_keep_order_and_drop_repeats():
+    assert checked_codes(["name_mismatch", "kk_unreadable", "name_mismatch"], "ktp_el") == [
+        "name_mismatch", "kk_unreadable"]
+    assert checked_codes(["other"], "kia", "Mohon datang ke loket") == ["other"]
+    assert checked_codes(["photo_missing"]) == ["photo_missing"]  # no type: only known-ness
+
+
+@pytest.mark.parametrize(("codes", "document_type", "field", "id_text", "en_text"), [
+    (["foto_buram"], "ktp_el", "reasons", "Kode alasan tidak dikenal: foto_buram.",
+     "Unknown reason code: foto_buram."),
+    (["photo_missing"], "ktp_el", "reasons", "tidak berlaku untuk ktp_el: photo_missing",
+     "does not apply to ktp_el: photo_missing"),
+    ([], "ktp_el", "reasons", "Pilih 1 sampai", "Choose 1 to"),
+    ([r.code for r in CATALOGUE][:MAX_REASONS + 1], "ktp_el", "reasons", "Pilih 1 sampai",
+     "Choose 1 to"),
+    (["other"], "ktp_el", "note", "wajib disertai catatan", "needs a note"),
+])
+def test_refusals_name_the_field(codes, document_type, field, id_text, en_text):
+    with pytest.raises(ValidationFailed) as excinfo:
+        checked_codes(codes, document_type)
+    [message] = excinfo.value.fields[field]
+    assert id_text in str(message) and en_text in message.en
+
+
+def test_texts_in_the_readers_language_and_unknown_codes_shown_as_themselves():
+    assert reason_texts(["kk_missing", "retired_code"], "en") == [
+        REASONS["kk_missing"].text_en, "retired_code"]
+    assert reason_texts(["kk_missing"], "id") == [REASONS["kk_missing"].text_id]
+
+
+def test_catalogue_for_one_document_type():
+    kia = catalogue("en", "kia")
+    codes = {row["code"] for row in kia}
+    assert {"photo_missing", "kk_unreadable", "other"} <= codes
+    assert not codes & {"police_report_missing", "death_letter_missing"}
+    photo = next(row for row in kia if row["code"] == "photo_missing")
+    assert photo == {"code": "photo_missing", "concerns": "documents.foto",
+                     "text": REASONS["photo_missing"].text_en, "document_types": ["kia"]}
+    assert len(catalogue("id")) == len(CATALOGUE)

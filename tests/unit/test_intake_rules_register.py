@@ -1,0 +1,260 @@
+"""Unit tests: the rules that ask the population register, with a fake
+register (no I/O); the register client's failure handling with a fake
+session and clock; the sandbox's fixture families against their own NIKs."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+from pathlib import Path
+
+import pytest
+import requests
+
+from deploy.local.sandboxes.register import FIXTURES, family_errors
+from services.intake.population import Family, Lookup, Person, RegisterUnavailable
+from services.intake.register import RegisterClient
+from services.intake.rules import check_application
+from services.intake.schemas import ApplicationRequestSchema
+from shared.errors import ValidationFailed
+from shared.nik import parse_nik, validate_kk
+from shared.wilayah import load_wilayah
+from tests.document_bodies import (birth_body, body, death_body, kia_body, nik_born,
+                                   skpwni_keluar_body, years_before)
+
+TODAY = datetime.date(2025, 6, 1)
+KK = "3673041201100003"
+FATHER, MOTHER = "3673041503880001", "3673045207900001"
+CHILD, TODDLER = "3673040805150002", "3673045001220003"
+
+
+def person(nik: str, relation: str = "anak", recorded: bool = False, deceased: bool = False,
+           kk: str = KK) -> Person:
+    info = parse_nik(nik, today=TODAY)
+    return Person(nik, kk, "Nama", info.sex, info.birth_date, relation, recorded, deceased)
+
+
+FAMILY = Family(KK, "3673041010", (person(FATHER, "kepala_keluarga", recorded=True),
+                                   person(MOTHER, "istri", recorded=True),
+                                   person(CHILD), person(TODDLER)))
+
+
+class FakeRegister:
+    """Knows ``families``; ``down`` makes every question fail; counts the questions."""
+
+    def __init__(self, *families: Family, down: bool = False):
+        self.families = {family.kk_number: family for family in families}
+        self.down = down
+        self.asked = 0
+
+    def _question(self):
+        self.asked += 1
+        if self.down:
+            raise RegisterUnavailable("ConnectionError")
+
+    def person(self, nik):
+        self._question()
+        return next(filter(None, (f.member(nik) for f in self.families.values())), None)
+
+    def family(self, kk_number):
+        self._question()
+        return self.families.get(kk_number)
+
+
+def check(request: dict, register=None, deaths=()):
+    lookup = Lookup(register or FakeRegister(FAMILY), lambda nik: nik in deaths)
+    return check_application(ApplicationRequestSchema().load(request), TODAY, lookup)
+
+
+def refused_on(request: dict, register=None, deaths=()) -> list[str]:
+    with pytest.raises(ValidationFailed) as excinfo:
+        check(request, register, deaths)
+    return list(excinfo.value.fields)
+
+
+def ktp(nik: str, kk: str = KK) -> dict:
+    return body("ktp_el", {"reason": "first_issue"}, nik=nik, kk=kk)
+
+
+# --------------------------------------------------------------- every application
+
+def test_a_nik_on_its_kk_passes_unflagged():
+    assert check(ktp(MOTHER)).flags == ()
+
+
+def test_a_nik_claimed_with_a_kk_it_is_not_on_refused():
+    assert refused_on(ktp(MOTHER, kk="3673041201100004")) == ["applicant.kk_number"]
+
+
+def test_a_nik_the_register_does_not_know_is_accepted_and_flagged():
+    assert check(ktp(nik_born(datetime.date(1990, 1, 2)))).flags == ("register_unknown_nik",)
+
+
+def test_register_unreachable_accepted_and_flagged_after_one_question():
+    register = FakeRegister(FAMILY, down=True)
+    checked = check(kia_body(CHILD, parent_nik=MOTHER, kk=KK), register)
+    assert checked.flags == ("register_unchecked",)
+    assert register.asked == 1  # the rest of its questions went unasked
+
+
+def test_a_deceased_applicant_refused_by_the_register_or_a_verified_death():
+    family = Family(KK, "3673041010", (person(MOTHER, recorded=True, deceased=True),))
+    assert refused_on(ktp(MOTHER), FakeRegister(family)) == ["applicant.nik"]
+    assert refused_on(ktp(MOTHER), deaths={MOTHER}) == ["applicant.nik"]
+    # known dead here even when the register cannot be asked
+    assert refused_on(ktp(MOTHER), FakeRegister(down=True), deaths={MOTHER}) == ["applicant.nik"]
+
+
+def test_a_first_ktp_el_print_needs_a_recorded_nik():
+    adult = nik_born(years_before(TODAY, 18))
+    family = Family(KK, "3673041010", (person(adult),))
+    assert refused_on(ktp(adult), FakeRegister(family)) == ["applicant.nik"]
+
+
+# --------------------------------------------------------------- per document
+
+def test_kia_child_and_parent_must_be_on_the_kk():
+    assert check(kia_body(CHILD, parent_nik=MOTHER, kk=KK)).flags == ()
+    stranger = nik_born(years_before(TODAY, 8))
+    assert refused_on(kia_body(stranger, parent_nik=MOTHER, kk=KK)) == ["details.child_nik"]
+    other_parent = nik_born(datetime.date(1985, 1, 1), female=True)
+    assert refused_on(kia_body(CHILD, parent_nik=other_parent, kk=KK)) == ["details.parent_nik"]
+
+
+def test_kia_for_a_family_the_register_does_not_know_is_flagged():
+    checked = check(kia_body(nik_born(years_before(TODAY, 8))))
+    assert set(checked.flags) == {"register_unknown_kk", "register_unknown_nik"}
+
+
+def test_skpwni_members_must_be_living_members_of_the_applicants_kk():
+    assert check(skpwni_keluar_body(nik=FATHER, kk=KK, members=[FATHER, CHILD])).flags == ()
+    stranger = nik_born(datetime.date(1991, 1, 1))
+    assert refused_on(skpwni_keluar_body(nik=FATHER, kk=KK, members=[FATHER, stranger])) == [
+        "details.members.1"]
+    assert refused_on(skpwni_keluar_body(nik=FATHER, kk=KK, members=[CHILD]),
+                      deaths={CHILD}) == ["details.members.0"]
+
+
+def test_birth_kk_must_hold_a_parent():
+    assert check(birth_body(TODAY, mother_nik=MOTHER, father_nik=FATHER, kk=KK)).flags == ()
+    family = Family("3673041201100009", "3673041010", (person(CHILD, kk="3673041201100009"),))
+    register = FakeRegister(FAMILY, family)
+    request = birth_body(TODAY, mother_nik=MOTHER, father_nik=FATHER, kk="3673041201100009")
+    request["applicant"]["kk_number"] = KK
+    assert refused_on(request, register) == ["details.kk_number"]
+
+
+def test_a_death_verified_once_is_not_certified_again_nor_reported_by_the_dead():
+    deceased = nik_born(datetime.date(1950, 1, 1))
+    assert refused_on(death_body(TODAY, deceased_nik=deceased, nik=MOTHER, kk=KK),
+                      deaths={deceased}) == ["details.deceased_nik"]
+    request = death_body(TODAY, deceased_nik=deceased, nik=MOTHER, kk=KK)
+    request["details"]["reporter_nik"] = FATHER
+    assert refused_on(request, deaths={FATHER}) == ["details.reporter_nik"]
+
+
+# --------------------------------------------------------------- the client
+
+class FakeSession:
+    def __init__(self, *answers):
+        self.answers = list(answers)
+        self.calls = []
+
+    def post(self, url, json, timeout):
+        self.calls.append((url, json, timeout))
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        response = requests.Response()
+        response.status_code, response._content = answer[0], json_bytes(answer[1])
+        return response
+
+
+def json_bytes(value) -> bytes:
+    return value if isinstance(value, bytes) else json.dumps(value).encode()
+
+
+class Clock:
+    now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+PERSON = {"nik": MOTHER, "kk_number": KK, "full_name": "Siti Aminah", "sex": "F",
+          "birth_date": "1990-07-12", "relation": "istri", "ktp_el_recorded": True,
+          "deceased": False}
+
+
+def test_client_answers_with_people_families_or_none():
+    session = FakeSession((200, {"found": True, "person": PERSON}), (200, {"found": False}),
+                          (200, {"found": True, "family": {"kk_number": KK, "kelurahan_code":
+                                                           "3673041010", "members": [PERSON]}}))
+    client = RegisterClient(session, "http://register/", timeout=2, pause=5)
+    assert client.person(MOTHER).birth_date == datetime.date(1990, 7, 12)
+    assert client.person(FATHER) is None
+    assert client.family(KK).member(MOTHER).kk_number == KK
+    assert session.calls[0] == ("http://register/api/v1/penduduk", {"nik": MOTHER}, 2)
+
+
+@pytest.mark.parametrize("failure", [requests.ConnectionError("refused"),
+                                     requests.Timeout("read timed out"),
+                                     (503, {"error": "down"}), (200, b"<html>"),
+                                     (200, {"found": True, "person": {"nik": MOTHER}})])
+def test_client_failure_is_unavailable_then_a_pause_then_asked_again(failure):
+    clock = Clock()
+    session = FakeSession(failure, (200, {"found": False}))
+    client = RegisterClient(session, "http://register", timeout=2, pause=5, clock=clock)
+    with pytest.raises(RegisterUnavailable):
+        client.person(MOTHER)
+    clock.now += 4.9
+    with pytest.raises(RegisterUnavailable):  # paused: not even asked
+        client.person(MOTHER)
+    assert len(session.calls) == 1
+    clock.now += 0.2
+    assert client.person(MOTHER) is None
+    assert len(session.calls) == 2
+
+
+def test_people_and_families_never_show_a_full_number():
+    family = FAMILY
+    assert MOTHER not in repr(family.member(MOTHER)) and KK not in repr(family)
+
+
+# --------------------------------------------------------------- the sandbox's fixtures
+
+def test_fixture_families_agree_with_their_own_numbers():
+    families = json.loads(FIXTURES.read_text())["families"]
+    wilayah = load_wilayah()
+    niks = []
+    for family in families:
+        assert family_errors(family) == {}
+        assert validate_kk(family["kk_number"]) == family["kk_number"]
+        assert wilayah.kelurahan(family["kelurahan_code"])
+        assert family["kelurahan_code"][:6] == family["kk_number"][:6]
+        for member in family["members"]:
+            info = parse_nik(member["nik"], today=TODAY)
+            assert (info.sex, info.birth_date.isoformat()) == (member["sex"], member["birth_date"])
+            niks.append(member["nik"])
+    assert len(niks) == len(set(niks))
+    members = [m for f in families for m in f["members"]]
+    assert any(m["deceased"] for m in members)
+    twins = [m for m in members if m["birth_date"] == "2018-02-03"]
+    assert len(twins) == 2 and len({m["full_name"] for m in twins}) == 2
+
+
+def test_the_example_bodies_in_the_api_docs_pass_against_the_fixture_families():
+    """docs/api.md shows one body per document type: each is accepted, unflagged
+    (the pindah datang arrival excepted: Jakarta's register is not ours)."""
+    families = [Family.from_json(f) for f in json.loads(FIXTURES.read_text())["families"]]
+    text = (Path(__file__).parents[2] / "docs" / "api.md").read_text()
+    examples = [json.loads(block) for block in re.findall(r"```json\n(\{\"document_type\".*?)```",
+                                                           text, re.S)]
+    assert {example["document_type"] for example in examples} == {
+        "akta_kelahiran", "akta_kematian", "skpwni", "kia"}
+    for example in examples:
+        checked = check(example, FakeRegister(*families))
+        arriving = example["details"].get("move") == "pindah_datang"
+        assert set(checked.flags) <= ({"register_unknown_nik", "register_unknown_kk"}
+                                      if arriving else {"late_registration"}), example

@@ -254,10 +254,12 @@ class ApiHandler(HttpRequestHandler):
             return too_large(limit)
         if self.admission.in_flight >= self.admission.capacity:
             return ServiceBusy()
-        if request.method in ("POST", "PUT", "PATCH"):
-            if request.content_length is None:
-                # chunked: eventlet's input ends at the last chunk, so let
-                # Werkzeug read it, bounded by the limit
+        chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+        if request.method in ("POST", "PUT", "PATCH") and (request.content_length or chunked):
+            if chunked:
+                # eventlet's input ends at the last chunk, so let Werkzeug
+                # read it, bounded by the limit (a body with neither
+                # Content-Length nor chunking is empty: nothing to wait for)
                 request.environ["wsgi.input_terminated"] = True
             # one byte over the limit tells a too-large chunked body apart
             request.max_content_length = limit + 1

@@ -157,3 +157,15 @@ def test_idempotency_key_reused_for_another_nik_is_refused(system, mongo):
         {"applicant.nik": other["applicant"]["nik"]}) == 0
     assert personal_data_in_logs(system, *(applicant[key] for applicant in (
         first["applicant"], other["applicant"]) for key in ("nik", "kk_number", "phone"))) == []
+
+
+def test_a_post_without_a_body_is_answered_at_once(system):
+    """``curl -X POST`` with no ``-d`` sends neither Content-Length nor a
+    chunked body: the API must not wait for one (the README's verify step)."""
+    import socket
+    host, port = system.url("intake").removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(b"POST /api/v1/applications/unknown/verify HTTP/1.1\r\nHost: x\r\n"
+                     b"Authorization: Bearer test-operator-token\r\n\r\n")
+        status_line = sock.recv(200).split(b"\r\n")[0]
+    assert status_line.startswith(b"HTTP/1.1 404"), status_line

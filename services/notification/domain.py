@@ -65,7 +65,8 @@ class MessageStore(Protocol):
     """What delivery needs of the store (``NotificationStore``)."""
 
     def open_message(self, message: OutgoingMessage) -> str:
-        """Record the message if new; return its status, ``"pending"`` or ``"sent"``."""
+        """Record the message if new and claim it; return ``"pending"`` (claimed
+        here), ``"sent"`` or ``"in_flight"`` (claimed by another worker)."""
 
     def record_failure(self, message_id: str, reason: str) -> None: ...
 
@@ -104,8 +105,14 @@ def deliver_all(messages: Iterable[OutgoingMessage], store: MessageStore,
     """
     failed = []
     for message in messages:
-        if store.open_message(message) == "sent":
+        status = store.open_message(message)
+        if status == "sent":
             continue  # sent on an earlier delivery of this event
+        if status == "in_flight":
+            # another copy of this event is sending it right now: look again
+            # later (then it is sent, or its claim has lapsed and we send)
+            failed.append(message.channel)
+            continue
         masked = mask_address(message.channel, message.address)
         try:
             provider_ref = senders.send(message)

@@ -58,11 +58,17 @@ class FakeMessageStore:
 
     def open_message(self, message) -> str:
         row = self.messages.setdefault(message.message_id,
-                                       {"status": "pending", "attempts": []})
-        return row["status"]
+                                       {"status": "pending", "attempts": [], "claimed": False})
+        if row["status"] == "sent":
+            return "sent"
+        if row["claimed"]:
+            return "in_flight"
+        row["claimed"] = True
+        return "pending"
 
     def record_failure(self, message_id: str, reason: str) -> None:
         self.messages[message_id]["attempts"].append({"ok": False, "reason": reason})
+        self.messages[message_id]["claimed"] = False
 
     def record_sent(self, message, provider_ref: str) -> None:
         row = self.messages[message.message_id]
@@ -196,3 +202,11 @@ def test_the_handler_raises_so_the_broker_redelivers(sms, mail, store):
     sms.failing = False
     service.on_document_ready_for_pickup(event)  # the redelivery: returns, so it is acked
     assert len(sms.sent) == 1 and len(mail.sent) == 1
+
+
+def test_a_message_another_worker_is_sending_is_not_sent_twice():
+    store, sms, mail = FakeMessageStore(), FakeSms(), FakeMailer()
+    messages = messages_for("document_ready_for_pickup", pickup_event())
+    store.open_message(messages[0])  # a concurrent copy of the event claimed the SMS
+    assert deliver_all(messages, store, Senders(sms=sms, email=mail)) == ["sms"]
+    assert sms.sent == [] and len(mail.sent) == 1

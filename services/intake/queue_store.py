@@ -33,8 +33,11 @@ class QueueStore(BaseStore):
     def ensure_indexes(cls, db) -> None:
         # one per filter, each as (status, filter, queue order): the operator
         # always lists one status, oldest first, narrowed by at most a few
-        # filters; the most selective one (a kelurahan, a kecamatan) is
-        # served by its index, the others are checked on its entries
+        # filters; one is served by its index (a rare document type reads no
+        # more than its own rows), the others are checked on its entries.
+        # Each costs every insert a write. Not partial (only applications
+        # with a flag, an address): SecantusDB, the dev/test server, never
+        # plans a query on a partial index, and would scan the collection.
         db.applications.create_index([("status", ASCENDING), *QUEUE_ORDER], name="queue")
         for name, stored in FILTER_FIELDS.items():
             db.applications.create_index(

@@ -1,0 +1,118 @@
+"""What the citizens of a fault test got, counted where a citizen would see
+it: the SMS at the gateway sandbox, the e-mail in the SMTP server's Maildir,
+the timeline through the status API; and what the system kept: print jobs
+(printing's database), dead letters, outbox rows, logs."""
+
+from __future__ import annotations
+
+import mailbox
+from collections import Counter
+
+import requests
+from pymongo import MongoClient
+
+from deploy.dlq import all_handler_queues, connect, depth
+from deploy.local.stack import Stack
+from tests.faults.journeys import Citizen, Journeys
+from tests.helpers import personal_data_in_logs
+
+# every step of a KTP-el journey to pickup, each once (two notifications: SMS, e-mail)
+TIMELINE = sorted(["submitted", "verified", "print_queued", "printed", "ready_for_pickup",
+                   "notified", "notified"])
+DATABASES = ("intake", "printing", "notification", "courier")
+
+
+def e164(phone: str) -> str:
+    return "62" + phone[1:]
+
+
+def sms_counts(stack: Stack) -> Counter:
+    messages = requests.get(stack.url("sms") + "/sandbox/messages", timeout=10).json()
+    return Counter(message["to"] for message in messages)
+
+
+def email_counts(stack: Stack) -> Counter:
+    return Counter(message["To"] for message in mailbox.Maildir(str(stack.maildir), create=False))
+
+
+def print_job_counts(client: MongoClient) -> Counter:
+    rows = client.printing.print_jobs.aggregate(
+        [{"$group": {"_id": "$application_id", "jobs": {"$sum": 1}}}])
+    return Counter({row["_id"]: row["jobs"] for row in rows})
+
+
+def timeline(stack: Stack, citizen: Citizen) -> list[str] | None:
+    response = requests.post(stack.url("intake") + "/api/v1/applications/status", timeout=10,
+                             json={"tracking_code": citizen.tracking_code, "nik": citizen.nik})
+    if response.status_code != 200:
+        return None
+    return sorted(step["status"] for step in response.json()["timeline"])
+
+
+class Tally:
+    """Per application that got a 202: its print jobs, SMS, e-mails, timeline."""
+
+    def __init__(self, stack: Stack, journeys: Journeys, client: MongoClient):
+        self.stack, self.journeys, self.client = stack, journeys, client
+        self.jobs, self.sms, self.emails = Counter(), Counter(), Counter()
+        self.timelines: dict[str, list[str] | None] = {}
+
+    def refresh(self) -> bool:
+        """Count again; True once every application has at least all it should
+        (the counts then say whether anything came twice)."""
+        self.jobs, self.sms, self.emails = (print_job_counts(self.client), sms_counts(self.stack),
+                                            email_counts(self.stack))
+        accepted = self.journeys.accepted()
+        for citizen in accepted:
+            if not self._arrived(citizen):
+                self.timelines[citizen.application_id] = timeline(self.stack, citizen)
+        return all(self.jobs[c.application_id] and self.sms[e164(c.phone)]
+                   and self.emails[c.email] and self._arrived(c) for c in accepted)
+
+    def _arrived(self, citizen: Citizen) -> bool:
+        steps = self.timelines.get(citizen.application_id) or []
+        return set(TIMELINE) <= set(steps) and len(steps) >= len(TIMELINE)
+
+    def exactly_one(self, citizens: list[Citizen]) -> dict[str, int]:
+        """How many of ``citizens`` got exactly one of each (and the exact timeline)."""
+        return {
+            "print job": sum(self.jobs[c.application_id] == 1 for c in citizens),
+            "SMS": sum(self.sms[e164(c.phone)] == 1 for c in citizens),
+            "e-mail": sum(self.emails[c.email] == 1 for c in citizens),
+            "timeline": sum(self.timelines.get(c.application_id) == TIMELINE for c in citizens),
+        }
+
+    def more_than_one(self, citizens: list[Citizen]) -> dict[str, list[str]]:
+        """Tracking codes of those who got something twice, by what."""
+        counts = {"print job": (self.jobs, lambda c: c.application_id),
+                  "SMS": (self.sms, lambda c: e164(c.phone)),
+                  "e-mail": (self.emails, lambda c: c.email)}
+        return {what: [c.tracking_code for c in citizens if count[key(c)] > 1]
+                for what, (count, key) in counts.items()}
+
+
+def dead_letters(broker_uri: str) -> dict[str, int]:
+    connection = connect(broker_uri)
+    try:
+        channel = connection.channel()
+        return {queue: depth(channel, queue + ".dlq") for queue in all_handler_queues()}
+    finally:
+        connection.close()
+
+
+def pending_outbox(client: MongoClient) -> dict[str, int]:
+    return {name: client[name].outbox.count_documents({}) for name in DATABASES}
+
+
+def leaked_personal_data(stack: Stack, citizens: list[Citizen]) -> list[str]:
+    """The citizens' NIKs, KKs and phone numbers (in each form) found in any
+    log of the stack, shown masked."""
+    found = personal_data_in_logs(stack, *(value for c in citizens
+                                           for value in (c.nik, c.kk, c.phone)))
+    return [f"{form[:5]}…{form[-4:]}" for form in found]
+
+
+def logs_mention(stack: Stack, words: list[str]) -> int:
+    logs = "".join(path.read_text(errors="replace")
+                   for path in (stack.run_dir / "logs").glob("*.log"))
+    return sum(word in logs for word in words)

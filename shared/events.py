@@ -130,8 +130,55 @@ class DocumentReadyForPickupSchema(PrintJobRefSchema):
     slot = fields.Nested(SlotSchema, required=True)
 
 
+COLLECTION_WAYS = ("counter", "kelurahan")  # at a pickup counter, or handed over by the kelurahan
+
+
 class DocumentCollectedSchema(PrintJobRefSchema):
-    collected_by = fields.String(required=True)
+    collected_by = fields.String(required=True)  # who recorded it (station, officer)
+    how = fields.String(load_default="counter", validate=validate.OneOf(COLLECTION_WAYS))
+
+
+class PickupRescheduledSchema(PrintJobRefSchema):
+    """The citizen (or the Dinas) moved the pickup window; the new one is ``slot``."""
+    slot = fields.Nested(SlotSchema, required=True)
+    contact = fields.Nested(ContactSchema, required=True)
+
+
+class HandoverItemSchema(Schema):
+    """One line of a hand-over list an officer signs off: no NIK."""
+    class Meta:
+        unknown = EXCLUDE
+
+    application_id = fields.String(required=True)
+    tracking_code = fields.String(required=True)
+    full_name = fields.String(required=True)
+    document_type = fields.String(required=True, validate=validate.OneOf(DOCUMENT_TYPES))
+
+
+class BatchReadyForKelurahanSchema(EventSchema):
+    """Every document of a jemput-bola manifest is printed: the kelurahan collects them as one."""
+    manifest_id = fields.String(required=True)
+    kelurahan_code = fields.String(required=True)
+    items = fields.List(fields.Nested(HandoverItemSchema), required=True,
+                        validate=validate.Length(min=1))
+    slot = fields.Nested(SlotSchema, allow_none=True, load_default=None)
+
+
+class KecamatanHandoverReadySchema(EventSchema):
+    """A kecamatan's next-day documents are ready at the Dinas for its officer."""
+    kecamatan_code = fields.String(required=True)
+    day = fields.String(required=True)  # ISO date (WIB) the officer collects them
+    items = fields.List(fields.Nested(HandoverItemSchema), required=True,
+                        validate=validate.Length(min=1))
+    slot = fields.Nested(SlotSchema, allow_none=True, load_default=None)
+
+
+class BlankoLowSchema(EventSchema):
+    """A station's blanko (card stock) fell to or below its threshold."""
+    station_id = fields.String(required=True)
+    place_id = fields.String(required=True)
+    stock_left = fields.Integer(required=True)
+    threshold = fields.Integer(required=True)
 
 
 class ParcelRefSchema(ApplicationRefSchema):
@@ -149,6 +196,16 @@ class ParcelDeliveredSchema(ParcelRefSchema):
 
 class ParcelDeliveryFailedSchema(ParcelRefSchema):
     reason = fields.String(required=True)
+
+
+class ParcelReturnedSchema(ParcelRefSchema):
+    """The parcel is back at the Dinas: the document falls back to counter pickup."""
+    reason = fields.String(allow_none=True, load_default=None)
+
+
+class TrackingCodeResendRequestedSchema(ApplicationRefSchema):
+    """The citizen asked for their tracking code again: send it to the contact on file."""
+    contact = fields.Nested(ContactSchema, required=True)
 
 
 class NotificationOutcomeSchema(EventSchema):
@@ -223,11 +280,17 @@ EVENTS: dict[str, tuple[str, type[EventSchema]]] = {
     "parcel_dispatched": ("courier", ParcelDispatchedSchema),
     "parcel_delivered": ("courier", ParcelDeliveredSchema),
     "parcel_delivery_failed": ("courier", ParcelDeliveryFailedSchema),
+    "parcel_returned": ("courier", ParcelReturnedSchema),
     "notification_sent": ("notification", NotificationSentSchema),
     "notification_failed": ("notification", NotificationFailedSchema),
     "recording_appointment_booked": ("intake", RecordingAppointmentBookedSchema),
     "batch_accepted": ("intake", BatchAcceptedSchema),
     "prr_record_imported": ("printing", PrrRecordImportedSchema),
+    "tracking_code_resend_requested": ("intake", TrackingCodeResendRequestedSchema),
+    "pickup_rescheduled": ("printing", PickupRescheduledSchema),
+    "batch_ready_for_kelurahan": ("printing", BatchReadyForKelurahanSchema),
+    "kecamatan_handover_ready": ("printing", KecamatanHandoverReadySchema),
+    "blanko_low": ("printing", BlankoLowSchema),
 }
 
 

@@ -29,7 +29,7 @@ e2e: $(VENV)/.installed
 	$(PY) -m pytest tests/e2e
 
 # the fault-injection journey (~3-5 min); not yet in `make test`: it still
-# fails on two known defects (see tests/faults/test_faults.py docstring)
+# fails on one known defect (see tests/faults/test_faults.py docstring)
 faults: $(VENV)/.installed
 	$(PY) -m deploy.local.stack broker
 	$(PY) -m pytest tests/faults

@@ -36,10 +36,12 @@ class StoreWithOutbox(DependencyProvider):
     def setup(self):
         config = self.container.config
         mongo_uri, amqp_uri = require(self)
-        timeout_ms = int(config.get("MONGO_TIMEOUT_MS", 5000))
+        self.timeout_ms = timeout_ms = int(config.get("MONGO_TIMEOUT_MS", 5000))
         # every wait on the server is bounded, so a frozen or unreachable
         # database becomes DatabaseUnavailable (503) in time, never a hang
-        self.client = MongoClient(mongo_uri, tz_aware=True,
+        # timeoutMS: one deadline per operation, its retries and its server
+        # selection included (a retried read would otherwise wait twice)
+        self.client = MongoClient(mongo_uri, tz_aware=True, timeoutMS=timeout_ms,
                                   serverSelectionTimeoutMS=timeout_ms,
                                   connectTimeoutMS=timeout_ms, socketTimeoutMS=timeout_ms,
                                   w=DURABLE.document["w"], journal=True)
@@ -69,4 +71,5 @@ class StoreWithOutbox(DependencyProvider):
             self.client.close()
 
     def get_dependency(self, worker_ctx):
-        return self.store_class(self.db, self.client, self.relay, self.transaction_budget)
+        return self.store_class(self.db, self.client, self.relay, self.transaction_budget,
+                                self.timeout_ms / 1000)

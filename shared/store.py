@@ -18,6 +18,7 @@ import functools
 import random
 import time
 
+import pymongo
 from pymongo import ASCENDING
 from pymongo.errors import (ConnectionFailure, DuplicateKeyError, ExecutionTimeout, PyMongoError,
                             WTimeoutError)
@@ -31,6 +32,7 @@ from .outbox import outbox_row
 
 INBOX_RETENTION = datetime.timedelta(days=30)
 DEFAULT_TRANSACTION_BUDGET_SECONDS = 3.0
+DEFAULT_OPERATION_TIMEOUT_SECONDS = 5.0  # MONGO_TIMEOUT_MS
 BACKOFF_FIRST_SECONDS, BACKOFF_MAX_SECONDS = 0.01, 0.5
 # acknowledged = journaled on a majority: a 202 survives a crash of the server
 DURABLE = WriteConcern("majority", j=True)
@@ -63,11 +65,13 @@ def _unavailable_as_domain_error(method):
 
 class BaseStore:
     def __init__(self, db, client, relay,
-                 transaction_budget: float = DEFAULT_TRANSACTION_BUDGET_SECONDS):
+                 transaction_budget: float = DEFAULT_TRANSACTION_BUDGET_SECONDS,
+                 operation_timeout: float = DEFAULT_OPERATION_TIMEOUT_SECONDS):
         self.db = db
         self.client = client
         self._relay = relay
         self.transaction_budget = transaction_budget
+        self.operation_timeout = operation_timeout
 
     def __init_subclass__(cls, **kwargs):
         # every public store method, in every service, reports an unreachable
@@ -109,14 +113,18 @@ class BaseStore:
         backoff = BACKOFF_FIRST_SECONDS
         while True:
             try:
-                with self.client.start_session() as session:
-                    with session.start_transaction(read_concern=ReadConcern("snapshot"),
-                                                   write_concern=DURABLE):
-                        result = fn(session)
+                # One deadline for the whole attempt, abort included: without
+                # it a frozen server costs a socket timeout, then the abort's
+                # own server selection and retry — twice MONGO_TIMEOUT_MS.
+                with pymongo.timeout(self.operation_timeout):
+                    with self.client.start_session() as session:
+                        with session.start_transaction(read_concern=ReadConcern("snapshot"),
+                                                       write_concern=DURABLE):
+                            result = fn(session)
             except UNAVAILABLE:
                 raise DatabaseUnavailable() from None
             except PyMongoError as exc:
-                if exc.has_error_label("UnknownTransactionCommitResult"):
+                if exc.timeout or exc.has_error_label("UnknownTransactionCommitResult"):
                     raise DatabaseUnavailable() from None
                 if not exc.has_error_label("TransientTransactionError"):
                     raise

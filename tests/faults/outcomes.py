@@ -92,12 +92,30 @@ class Tally:
 
 
 def dead_letters(broker_uri: str) -> dict[str, int]:
+    """Messages in each handler's dead-letter queue, keyed by the queue and
+    why the first one got there (the broker's x-death reason, the retry
+    attempts it had used), so a failing run says where to look."""
     connection = connect(broker_uri)
     try:
         channel = connection.channel()
-        return {queue: depth(channel, queue + ".dlq") for queue in all_handler_queues()}
+        found = {}
+        for queue in all_handler_queues():
+            if count := depth(channel, queue + ".dlq"):
+                found[f"{queue} ({why_dead_lettered(channel, queue + '.dlq')})"] = count
+        return found
     finally:
         connection.close()
+
+
+def why_dead_lettered(channel, dlq: str) -> str:
+    method, properties, _ = channel.basic_get(dlq, auto_ack=False)
+    if method is None:
+        return "gone"
+    channel.basic_nack(method.delivery_tag, requeue=True)
+    headers = properties.headers or {}
+    deaths = headers.get("x-death") or [{}]
+    return (f"x-death reason {deaths[0].get('reason')}, "
+            f"retry attempts used {headers.get('x-retry-attempt', 0)}")
 
 
 def pending_outbox(client: MongoClient) -> dict[str, int]:

@@ -21,7 +21,7 @@ class Outcome:
     gave_up: list[str]  # why the supervisor gave up, if it did
     unfinished: str | None  # why the faults or the drain did not get through, if so
     outbox: dict[str, int]  # rows left per service database
-    dead_letters: dict[str, int]  # per handler queue
+    dead_letters: dict[str, int]  # per handler queue (and why), only those with any
     leaks: list[str]  # personal data found in the logs, masked
     said: list[str]  # what the supervisor said
 
@@ -51,7 +51,7 @@ class Outcome:
         if sum(tally.jobs.values()) != len(accepted):
             problems.append(f"{sum(tally.jobs.values())} print jobs for {len(accepted)} "
                             "applications")
-        problems += [f"{n} message(s) dead-lettered in {queue}.dlq"
+        problems += [f"{n} message(s) dead-lettered in {queue}"
                      for queue, n in self.dead_letters.items() if n]
         problems += [f"{n} event(s) left in the {name} outbox"
                      for name, n in self.outbox.items() if n]

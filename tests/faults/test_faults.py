@@ -263,6 +263,7 @@ def drain(faults: Faults, journeys: Journeys, client: MongoClient, stuck: str | 
                        what="every outbox empty")
     except AssertionError as exc:
         unfinished = str(exc)
+        tally.refresh()  # the counts say how far it got, not zeros
     finally:
         journeys.stop()
     return tally, unfinished, time.monotonic() - started

@@ -83,6 +83,8 @@ class CourierStore(BaseStore):
                     {"_id": delivery["manifest_id"]},
                     {"$addToSet": {"printed": event["application_id"]}},
                     return_document=ReturnDocument.AFTER, session=session)
+                if manifest is None:  # its batch_accepted not handled yet
+                    raise NotYetKnown(delivery["manifest_id"])
                 return self._manifest_shipment(session, manifest, regions, sender)
             return None
         return self._once(work)

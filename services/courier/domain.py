@@ -60,12 +60,11 @@ def manifest_order_id(manifest_id: str) -> str:
     return f"SDK-{manifest_id}"
 
 
-def ref(application: dict) -> dict:
-    """What each ``parcel_*`` event says about one application it carries."""
-    return {"application_id": application["_id"] if "_id" in application
-            else application["application_id"],
-            "tracking_code": application["tracking_code"],
-            "document_type": application["document_type"]}
+def ref(delivery: dict) -> dict:
+    """What each ``parcel_*`` event says about one application it carries
+    (from its ``delivery_record``)."""
+    return {"application_id": delivery["_id"], "tracking_code": delivery["tracking_code"],
+            "document_type": delivery["document_type"]}
 
 
 def new_shipment(order_id: str, kind: str, carries: list[dict], posting: dict,

@@ -44,11 +44,10 @@ class CourierEvents:
         return [(kind, event) for kind, event in self.seen
                 if event["application_id"] == application_id]
 
-    def wait_for(self, application_id: str, kind: str, count: int = 1) -> list[dict]:
-        found = eventually(lambda: [e for k, e in self.of(application_id) if k == kind]
-                           if len([1 for k, _ in self.of(application_id) if k == kind]) >= count
-                           else None, what=f"{count} {kind} for {application_id}")
-        return found
+    def wait_for(self, application_id: str, kind: str) -> list[dict]:
+        """Every ``kind`` event of the application, once there is one."""
+        return eventually(lambda: [e for k, e in self.of(application_id) if k == kind],
+                          what=f"{kind} for {application_id}")
 
 
 @pytest.fixture

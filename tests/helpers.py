@@ -45,7 +45,8 @@ SYSTEM_ENV = {**TOKENS, "PRINT_LEASE_SECONDS": "3",
               # (tests/e2e/test_courier.py), not minutes; polling every
               # second for shipments quiet for 4
               "COURIER_RETRY_DELAYS": "0.5,1,2,4,8",
-              "COURIER_POLL_INTERVAL_SECONDS": "1", "COURIER_POLL_QUIET_SECONDS": "4"}
+              "COURIER_POLL_INTERVAL_SECONDS": "1", "COURIER_POLL_QUIET_SECONDS": "4",
+              "POS_TIMEOUT_SECONDS": "2"}
 
 
 def random_nik(female: bool = False, kecamatan: str = "367304", year: int = 1990) -> str:

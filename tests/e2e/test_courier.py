@@ -63,7 +63,7 @@ def pos(system):
     url = system.url("pos")
     yield url
     requests.post(f"{url}/sandbox/faults", timeout=5,
-                  json={"down": False, "fail_next": 0, "delay_after_accept_ms": 0})
+                  json={"down": False, "fail_next": 0, "delay_ms": 0, "delay_after_accept_ms": 0})
 
 
 def pos_body() -> dict:
@@ -275,6 +275,21 @@ def test_a_pos_outage_holds_dispatches_back_then_drains(system, courier_events, 
         [event] = courier_events.wait_for(application_id, "parcel_dispatched")
         assert len(at_pos(pos, f"SDK-{jobs[application_id]}")) == 1
         assert event["shipment_id"] == f"SDK-{jobs[application_id]}"
+    assert dead_letters(system) == 0
+
+
+def test_pos_answering_too_late_is_retried_and_still_one_shipment(system, courier_events, pos):
+    application_id = submit_and_verify(system)
+    # slower than courier's POS_TIMEOUT_SECONDS (2 s in the tests): Pos records
+    # the posting after courier gave up on it
+    assert requests.post(f"{pos}/sandbox/faults", json={"delay_ms": 3000}, timeout=5).ok
+    order_id = f"SDK-{print_it(system, application_id)}"
+    eventually(lambda: at_pos(pos, order_id), what="Pos recorded a posting courier gave up on")
+    assert courier_events.of(application_id) == []
+    assert requests.post(f"{pos}/sandbox/faults", json={"delay_ms": 0}, timeout=5).ok
+    [event] = courier_events.wait_for(application_id, "parcel_dispatched")
+    [posted] = at_pos(pos, order_id)
+    assert event["barcode"] == posted["barcode"]
     assert dead_letters(system) == 0
 
 

@@ -24,7 +24,7 @@ SERVICES = {
                  "services.printing.service:PrintingEvents"),
     "notification": ("services.notification.service:NotificationApi",
                      "services.notification.service:NotificationEvents"),
-    "courier": ("services.courier.service:CourierApi",),
+    "courier": ("services.courier.service:CourierApi", "services.courier.service:CourierEvents"),
 }
 
 

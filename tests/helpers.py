@@ -40,7 +40,13 @@ SYSTEM_ENV = {**TOKENS, "PRINT_LEASE_SECONDS": "3",
               "LOG_LEVEL": "DEBUG",
               # a short retry schedule: few wait queues per handler (each is a
               # quorum queue on the one test broker), retries within seconds
-              "RETRY_DELAYS": "0.5,1,2"}
+              "RETRY_DELAYS": "0.5,1,2",
+              # courier: a Pos outage in a test lasts a few refused calls
+              # (tests/e2e/test_courier.py), not minutes; polling every
+              # second for shipments quiet for 4
+              "COURIER_RETRY_DELAYS": "0.5,1,2,4,8",
+              "COURIER_POLL_INTERVAL_SECONDS": "1", "COURIER_POLL_QUIET_SECONDS": "4",
+              "POS_TIMEOUT_SECONDS": "2"}
 
 
 def random_nik(female: bool = False, kecamatan: str = "367304", year: int = 1990) -> str:

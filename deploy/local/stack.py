@@ -133,6 +133,7 @@ DEV_SECRETS = {
     # what the SMS and Pos sandboxes accept by default
     "SMS_USERKEY": "sandbox-user", "SMS_PASSKEY": "sandbox-pass",
     "POS_CLIENT_ID": "sandbox-client", "POS_CLIENT_SECRET": "sandbox-secret",
+    "POS_WEBHOOK_SECRET": "sandbox-webhook-secret",
 }
 
 

@@ -1,16 +1,184 @@
-"""Courier: the Pos Indonesia delivery handoff (roadmap step 5).
+"""Courier: Pos Indonesia delivery from dispatch to the citizen's door.
 
-For now it runs as its own service with its own database so the topology,
-the launcher and the health checks cover it; dispatch (AddPostingDoc), the
-signed tracking webhooks and polling come with the courier issue.
+``CourierEvents`` keeps the delivery details of verified applications and
+jemput-bola manifests, posts a shipment when a document to be delivered is
+printed, and polls Pos' track-and-trace for shipments with no news.
+``CourierApi`` takes Pos' signed tracking webhooks and serves operators
+(docs/courier-api.md):
+  POST /api/v1/pos/webhook                          Pos -> 200 | 401 | 409
+  GET  /api/v1/shipments?status=&from=&to=          operator
+  GET  /api/v1/shipments/stuck?days=3               operator
+  GET  /api/v1/shipments/<shipment id or barcode>   operator, with its tracking history
+  POST /api/v1/manifests/<manifest id>/send-by-pos  operator: a kelurahan's batch by Pos
+  GET  /health
 """
 
-from shared.http import HealthCheck
+from __future__ import annotations
+
+import datetime
+import logging
+import time
+
+from nameko.extensions import DependencyProvider
+from nameko.timer import Timer
+
+from shared.auth import BearerTokens
+from shared.clock import WIB
+from shared.errors import ValidationFailed, flatten_field_errors
+from shared.events import load_event
+from shared.http import HealthCheck, api, json_response, read_json
+from shared.messaging import reliable_event_handler
 from shared.mongo import StoreWithOutbox
-from shared.store import BaseStore
+from shared.wilayah import load_wilayah
+
+from . import signatures
+from .domain import manifest_order_id
+from .exceptions import PosBusy, PosRefused, PosUnavailable, UndeliverableByPos, UnknownShipment
+from .pos import PosApi
+from .schemas import (KelurahanOfficeSchema, PosWebhookSchema, ShipmentQuerySchema,
+                      StuckQuerySchema, shipment_view)
+from .store import CourierStore
+
+log = logging.getLogger(__name__)
+
+
+class CourierSettings(DependencyProvider):
+    """The region list (names for Pos' labels) and the polling rhythm, read once."""
+
+    def setup(self):
+        config = self.container.config
+        self.regions = load_wilayah()
+        self.quiet = datetime.timedelta(seconds=float(config.get("POLL_QUIET_SECONDS", 21600)))
+        self.poll_batch = int(config.get("POLL_BATCH", 50))
+
+    def get_dependency(self, worker_ctx):
+        return self
+
+
+class PollTimer(Timer):
+    """nameko's timer, its interval from config (``POLL_INTERVAL_SECONDS``)."""
+
+    def setup(self):
+        self.interval = float(self.container.config.get("POLL_INTERVAL_SECONDS", self.interval))
+
+
+def post_shipment(pos, store, shipment: dict) -> dict:
+    """Post a pending shipment to Pos and record the barcode. Safe to repeat:
+    Pos answers the same order id with the same barcode."""
+    barcode = pos.add_posting(shipment["posting"])
+    recorded = store.record_dispatch(shipment["_id"], barcode)
+    log.info("shipment %s dispatched: barcode %s", shipment["_id"], barcode)
+    return recorded
+
+
+class CourierEvents:
+    name = "courier"
+
+    store = StoreWithOutbox(CourierStore, publishes_as="courier")
+    pos = PosApi()
+    settings = CourierSettings()
+
+    @reliable_event_handler("intake", "application_verified")
+    def on_application_verified(self, body):
+        self.store.remember_application(load_event("application_verified", body))
+
+    @reliable_event_handler("intake", "batch_accepted")
+    def on_batch_accepted(self, body):
+        self.store.remember_manifest(load_event("batch_accepted", body))
+
+    @reliable_event_handler("printing", "document_printed")
+    def on_document_printed(self, body):
+        event = load_event("document_printed", body)
+        shipment = self.store.shipment_for_printed(event, self.settings.regions, self.pos.sender)
+        if shipment is not None:
+            post_shipment(self.pos, self.store, shipment)  # PosUnavailable: retried later
+
+    @PollTimer.decorator(interval=300)
+    def poll_quiet_shipments(self):
+        for shipment in self.store.claim_quiet(self.settings.quiet, self.settings.poll_batch):
+            try:
+                events = self.pos.tracking(shipment["barcode"])
+            except PosUnavailable as exc:
+                log.warning("polling Pos stopped for this round: %s", exc)
+                return
+            if events is not None:
+                self.store.apply_tracking(shipment["barcode"], events, "poll")
 
 
 class CourierApi(HealthCheck):
     name = "courier_api"
 
-    store = StoreWithOutbox(BaseStore, publishes_as="courier")
+    store = StoreWithOutbox(CourierStore, publishes_as="courier")
+    operators = BearerTokens("OPERATOR_TOKENS")
+    pos = PosApi()
+    settings = CourierSettings()
+
+    @api("POST", "/api/v1/pos/webhook")
+    def pos_webhook(self, request):
+        """X-Pos-Signature: t=...,v1=...  {"eventId": "...", "barcode": "P...",
+        "status": "DELIVERED", "at": "2026-11-29T10:00:00+07:00", ...}"""
+        signatures.verify(self.pos.webhook_secret, request.headers.get("X-Pos-Signature"),
+                          request.get_data(cache=True), time.time())
+        body = read_json(request, PosWebhookSchema())
+        news = {**body, "at": body["at"].isoformat()}
+        shipment = self.store.apply_tracking(body["barcode"], [news], "webhook", body["eventId"])
+        return json_response(200, {"received": body["eventId"], "status": shipment["status"]})
+
+    @api("GET", "/api/v1/shipments")
+    def list_shipments(self, request):
+        self.operators.authenticate(request)
+        query = load_query(request, ShipmentQuerySchema())
+        since = wib_midnight(query["from_"])
+        until = wib_midnight(query["to"] and query["to"] + datetime.timedelta(days=1))
+        found = self.store.list_shipments(query["status"], since, until, query["limit"])
+        return json_response(200, {"shipments": [shipment_view(s) for s in found]})
+
+    @api("GET", "/api/v1/shipments/stuck")
+    def stuck_shipments(self, request):
+        self.operators.authenticate(request)
+        query = load_query(request, StuckQuerySchema())
+        found = self.store.stuck(query["days"], query["limit"])
+        return json_response(200, {"days": query["days"],
+                                   "shipments": [shipment_view(s) for s in found]})
+
+    @api("GET", "/api/v1/shipments/<string:shipment_id>")
+    def shipment(self, request, shipment_id):
+        self.operators.authenticate(request)
+        return json_response(200, shipment_view(self.store.shipment(shipment_id), True))
+
+    @api("POST", "/api/v1/manifests/<string:manifest_id>/send-by-pos")
+    def send_manifest_by_pos(self, request, manifest_id):
+        """{"street": "Jl. Raya Curug No. 3", "postal_code": "42171", "phone": "0254..."}
+        -> 200 the manifest's shipment, or 202 when documents are still being printed
+        (it is posted when the last one is)."""
+        operator = self.operators.authenticate(request)
+        office = read_json(request, KelurahanOfficeSchema())
+        try:
+            manifest, shipment = self.store.send_manifest_by_pos(
+                manifest_id, office, operator, self.settings.regions, self.pos.sender)
+            if shipment is not None:
+                shipment = post_shipment(self.pos, self.store, shipment)
+        except PosUnavailable:
+            raise PosBusy() from None  # 503 + Retry-After: the same request again is safe
+        except PosRefused as exc:
+            raise UndeliverableByPos(str(exc)) from None
+        if shipment is None:
+            try:
+                shipment = self.store.shipment(manifest_order_id(manifest_id))
+            except UnknownShipment:
+                waiting = sorted(set(manifest["application_ids"]) - set(manifest["printed"]))
+                return json_response(202, {"manifest_id": manifest_id, "status": "waiting_for_print",
+                                           "not_printed": waiting})
+        return json_response(200, shipment_view(shipment))
+
+
+def load_query(request, schema) -> dict:
+    args = request.args.to_dict()
+    errors = schema.validate(args)
+    if errors:
+        raise ValidationFailed(flatten_field_errors(errors))
+    return schema.load(args)
+
+
+def wib_midnight(day: datetime.date | None) -> datetime.datetime | None:
+    return None if day is None else datetime.datetime.combine(day, datetime.time(), WIB)

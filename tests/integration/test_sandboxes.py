@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -273,6 +274,34 @@ def test_pos_fault_injection_then_recovery(http, pos):
     assert add(http, pos, tok, posting()).status_code == 201
 
 
+def test_pos_outage_switch_refuses_until_lifted_and_counts(http):
+    with running(pos_api) as pos:
+        tok = token(http, pos)
+        assert http.post(f"{pos}/sandbox/faults", json={"down": True, "status": 502}, timeout=5).ok
+        assert [add(http, pos, tok, posting(f"O-{n}")).status_code for n in range(3)] == [502] * 3
+        assert http.get(f"{pos}/api/v1/tracking/P0", timeout=5,
+                        headers={"Authorization": f"Bearer {tok}"}).status_code == 502
+        assert http.get(f"{pos}/sandbox/faults", timeout=5).json()["refused"] == 4
+        assert http.post(f"{pos}/sandbox/faults", json={"down": "yes"}, timeout=5).status_code == 400
+        assert http.post(f"{pos}/sandbox/faults", json={"down": False}, timeout=5).ok
+        assert add(http, pos, tok, posting("O-0")).status_code == 201
+        assert http.get(f"{pos}/sandbox/shipments", timeout=5).json()[0]["orderId"] == "O-0"
+
+
+def test_pos_delay_after_accept_records_before_answering(http):
+    with running(pos_api) as pos:
+        tok = token(http, pos)
+        assert http.post(f"{pos}/sandbox/faults", json={"delay_after_accept_ms": 3000}, timeout=5).ok
+        with pytest.raises(requests.Timeout):
+            http.post(f"{pos}/api/v1/AddPostingDoc", json=posting("D-1"), timeout=0.5,
+                      headers={"Authorization": f"Bearer {tok}"})
+        # the client gave up, but Pos has the shipment; the same order id gets its barcode
+        [kept] = http.get(f"{pos}/sandbox/shipments", timeout=5).json()
+        assert http.post(f"{pos}/sandbox/faults", json={"delay_after_accept_ms": 0}, timeout=5).ok
+        again = add(http, pos, tok, posting("D-1"))
+        assert again.status_code == 200 and again.json()["barcode"] == kept["barcode"]
+
+
 @contextmanager
 def webhook_receiver(status: int = 204) -> Iterator[tuple[str, "queue.Queue[tuple[dict, bytes]]"]]:
     """A tiny HTTP endpoint recording each delivery's headers and raw body."""
@@ -306,7 +335,10 @@ def test_pos_advance_sends_signed_webhook(http):
         assert resp.status_code == 200
         assert resp.json()["delivered"] is True and resp.json()["status_code"] == 204
         headers, raw = received.get(timeout=5)
-        expected = "sha256=" + hmac.new(WEBHOOK_SECRET.encode(), raw, hashlib.sha256).hexdigest()
+        stamp = headers["X-Pos-Signature"].split(",")[0].removeprefix("t=")
+        assert abs(int(stamp) - time.time()) < 60
+        signed = stamp.encode() + b"." + raw
+        expected = f"t={stamp},v1=" + hmac.new(WEBHOOK_SECRET.encode(), signed, hashlib.sha256).hexdigest()
         assert hmac.compare_digest(headers["X-Pos-Signature"], expected)
         event = json.loads(raw)
         assert headers["X-Pos-Event-Id"] == event["eventId"] == resp.json()["eventId"]
@@ -333,6 +365,11 @@ def test_pos_advance_webhook_failures_are_reported(http, pos):
     assert http.post(f"{pos}/sandbox/advance/{barcode}", timeout=5,
                      json={"status": "IN_TRANSIT", "webhook_url": "file:///etc/passwd"}).status_code == 400
     assert http.post(f"{pos}/sandbox/advance/{barcode}", json={"status": "LOST"}, timeout=5).status_code == 400
+    returned = http.post(f"{pos}/sandbox/advance/{barcode}", json={"status": "RETURNED"}, timeout=5)
+    assert returned.status_code == 200
+    track = http.get(f"{pos}/api/v1/tracking/{barcode}", timeout=5,
+                     headers={"Authorization": f"Bearer {token(http, pos)}"}).json()
+    assert track["status"] == "RETURNED" and track["events"][-1]["location"] == "Bandung"
     assert http.post(f"{pos}/sandbox/advance/P00000000000", json={"status": "FAILED"}, timeout=5).status_code == 404
 
 

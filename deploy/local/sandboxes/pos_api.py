@@ -4,6 +4,17 @@ Speaks the same shape as the real partner: OAuth2 client-credentials tokens,
 AddPostingDoc dispatch (idempotent on ``orderId``), track-and-trace, and
 HMAC-signed status webhooks that tests trigger through ``/sandbox/advance``.
 
+Webhooks are signed Stripe-style: ``X-Pos-Signature: t=<unix seconds>,v1=<hex>``
+where ``<hex>`` is HMAC-SHA256 (the webhook secret) over ``"<t>.<raw body>"``;
+``X-Pos-Event-Id`` repeats the body's ``eventId``.
+
+Fault switches (``POST /sandbox/faults``), besides the shared ``fail_next`` /
+``status`` / ``delay_ms``: ``{"down": true}`` refuses every AddPostingDoc and
+tracking call with ``status`` until ``{"down": false}`` (an outage of
+unknown length); ``{"delay_after_accept_ms": N}`` records a posting, then
+waits N ms before answering (a client that dies meanwhile has a shipment it
+never heard of). ``GET /sandbox/faults`` counts the calls refused so far.
+
 Run: ``python -m deploy.local.sandboxes.pos_api --host 127.0.0.1 --port 0``
 """
 from __future__ import annotations
@@ -33,7 +44,7 @@ from shared.clock import WIB  # Pos Indonesia timestamps are Jakarta local time
 from shared.masking import mask_phone
 
 PARTY_FIELDS = ("name", "address", "city", "zipCode", "phone")
-ADVANCE_STATUSES = ("IN_TRANSIT", "DELIVERED", "FAILED")
+ADVANCE_STATUSES = ("IN_TRANSIT", "DELIVERED", "FAILED", "RETURNED")
 log = logging.getLogger("sandbox.pos_api")
 # Webhooks target local services; an inherited HTTP(S)_PROXY must not intercept them.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -82,13 +93,18 @@ def validate_posting(doc: dict[str, Any]) -> dict[str, str]:
     return errors
 
 
+def sign_webhook(secret: str, body: bytes, timestamp: int) -> str:
+    """The ``X-Pos-Signature`` value for ``body`` sent at ``timestamp`` (unix seconds)."""
+    signed = str(timestamp).encode() + b"." + body
+    return f"t={timestamp},v1={hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()}"
+
+
 def deliver_webhook(url: str, secret: str, payload: dict[str, Any]) -> tuple[bool, int | None]:
     """POST the signed event; (delivered, HTTP status or None if unreachable)."""
     body = json.dumps(payload, separators=(",", ":")).encode()
-    signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     request = urllib.request.Request(url, data=body, method="POST", headers={
         "Content-Type": "application/json",
-        "X-Pos-Signature": f"sha256={signature}",
+        "X-Pos-Signature": sign_webhook(secret, body, int(time.time())),
         "X-Pos-Event-Id": payload["eventId"],
     })
     try:
@@ -98,6 +114,50 @@ def deliver_webhook(url: str, secret: str, payload: dict[str, Any]) -> tuple[boo
         return False, exc.code
     except (urllib.error.URLError, OSError):
         return False, None
+
+
+class PosFaults(FaultInjector):
+    """The shared switches plus an outage of unknown length (``down``) and a
+    pause after a posting is recorded (``delay_after_accept_ms``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down, self.delay_after_accept_ms, self.refused = False, 0, 0
+
+    def configure(self, spec: Any) -> str | None:
+        if not isinstance(spec, dict):
+            return "body must be a JSON object"
+        spec = dict(spec)
+        down, after = spec.pop("down", None), spec.pop("delay_after_accept_ms", None)
+        if down is not None and type(down) is not bool:
+            return "down must be true or false"
+        if after is not None and (type(after) is not int or not 0 <= after <= 60_000):
+            return "delay_after_accept_ms must be an integer in [0, 60000]"
+        error = super().configure(spec)
+        if error is None:
+            with self._lock:
+                self.down = self.down if down is None else down
+                self.delay_after_accept_ms = self.delay_after_accept_ms if after is None else after
+        return error
+
+    def take(self) -> int | None:
+        with self._lock:
+            down = self.down
+        status = self.status if down else super().take()
+        if status is not None:
+            with self._lock:
+                self.refused += 1
+        return status
+
+    def pause_after_accept(self) -> None:
+        with self._lock:
+            delay = self.delay_after_accept_ms
+        if delay:
+            time.sleep(delay / 1000)
+
+    def counts(self) -> dict[str, Any]:
+        with self._lock:
+            return {"refused": self.refused, "down": self.down, "fail_next": self.fail_next}
 
 
 class ShipmentStore:
@@ -137,7 +197,8 @@ class ShipmentStore:
             shipment = self._by_barcode.get(barcode)
             if shipment is None:
                 return None
-            default = "Mail Processing Center" if status == "IN_TRANSIT" else shipment["receiver"]["city"]
+            default = {"IN_TRANSIT": "Mail Processing Center",
+                       "RETURNED": shipment["sender"]["city"]}.get(status, shipment["receiver"]["city"])
             event = {"status": status, "at": wib_now(), "location": location or default, "note": note}
             shipment["events"].append(event)
             shipment["status"] = status
@@ -162,6 +223,7 @@ class PosHandler(JsonHandler):
         ("GET", re.compile(r"/api/v1/tracking/([^/]+)"), "tracking"),
         ("POST", re.compile(r"/sandbox/advance/([^/]+)"), "advance"),
         ("POST", re.compile(r"/sandbox/faults"), "set_faults"),
+        ("GET", re.compile(r"/sandbox/faults"), "fault_counts"),
         ("GET", re.compile(r"/sandbox/shipments"), "list_shipments"),
         ("DELETE", re.compile(r"/sandbox/shipments"), "clear_shipments"),
         ("GET", re.compile(r"/health"), "health"),
@@ -216,6 +278,7 @@ class PosHandler(JsonHandler):
         if errors:
             return self.send_json(400, {"errors": errors})
         shipment, duplicate = self.server.store.add(doc)
+        self.server.faults.pause_after_accept()
         self.log.info("posting order=%s barcode=%s weight=%d receiver_phone=%s duplicate=%s",
                       shipment["orderId"], shipment["barcode"], shipment["weight"],
                       mask_phone(shipment["receiver"]["phone"]), duplicate)
@@ -223,6 +286,9 @@ class PosHandler(JsonHandler):
         self.send_json(200 if duplicate else 201, {**reply, "duplicate": True} if duplicate else reply)
 
     def tracking(self, _query: Query, barcode: str) -> None:
+        status = self.server.faults.take()
+        if status is not None:
+            return self.send_json(status, {"error": HTTPStatus(status).phrase})
         if not self._authorized():
             return
         shipment = self.server.store.get(barcode)
@@ -252,6 +318,9 @@ class PosHandler(JsonHandler):
                       barcode, event["status"], delivered, code)
         self.send_json(200, {"delivered": delivered, "status_code": code, "eventId": event["eventId"]})
 
+    def fault_counts(self, _query: Query) -> None:
+        self.send_json(200, self.server.faults.counts())
+
     def list_shipments(self, _query: Query) -> None:
         self.send_json(200, self.server.store.list())
 
@@ -268,7 +337,7 @@ class PosServer(ThreadingHTTPServer):
         super().__init__(address, PosHandler)
         self.client_id, self.client_secret, self.token_ttl = client_id, client_secret, token_ttl
         self.webhook_url, self.webhook_secret = webhook_url, webhook_secret
-        self.store, self.faults = ShipmentStore(), FaultInjector()
+        self.store, self.faults = ShipmentStore(), PosFaults()
         self._tokens: dict[str, float] = {}
         self._tokens_lock = threading.Lock()
 

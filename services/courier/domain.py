@@ -1,0 +1,155 @@
+"""Shipments and what Pos' tracking news does to them. Plain Python: no
+nameko, no pymongo.
+
+A shipment is keyed by its Pos order id, derived from what it carries (the
+print job, or the jemput-bola manifest): however often the same
+``document_printed`` arrives, and whoever handles it, there is one order id,
+and Pos answers a reused order id with the same barcode. It moves
+
+    pending (recorded, not yet accepted by Pos) -> dispatched (barcode)
+      -> in_transit -> delivery_failed (an attempt; Pos tries again) -> ...
+      -> delivered | returned (final)
+
+Tracking news arrives by webhook and by polling, in any order and more than
+once: each Pos event is kept once in the history (keyed by status and time),
+and only news newer than the shipment's latest moves it and tells anyone.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+ACTIVE = ("dispatched", "in_transit", "delivery_failed")  # Pos still has it
+FINAL = ("delivered", "returned")
+STATUSES = ("pending", *ACTIVE, *FINAL)
+# Pos' status -> the shipment's status, and the event it causes (if any)
+POS_STATUSES = {
+    "ACCEPTED": ("dispatched", None),
+    "IN_TRANSIT": ("in_transit", None),
+    "FAILED": ("delivery_failed", "parcel_delivery_failed"),
+    "DELIVERED": ("delivered", "parcel_delivered"),
+    "RETURNED": ("returned", "parcel_returned"),
+}
+
+
+@dataclass(frozen=True)
+class Event:
+    """A fact to emit together with the change that caused it."""
+    type: str
+    payload: dict
+
+
+def delivery_record(event: dict, now: datetime.datetime) -> dict:
+    """What courier keeps of an ``application_verified``. For a counter
+    pickup only the method and the manifest: no personal data it will not use."""
+    record = {"_id": event["application_id"], "delivery_method": event["delivery_method"],
+              "manifest_id": event.get("manifest_id"), "tracking_code": event["tracking_code"],
+              "document_type": event["document_type"], "verified_at": now}
+    if event["delivery_method"] == "pos":
+        record.update(full_name=event["full_name"], contact=event["contact"],
+                      delivery_address=event["delivery_address"])
+    return record
+
+
+def application_order_id(print_job_id: str) -> str:
+    return f"SDK-{print_job_id}"
+
+
+def manifest_order_id(manifest_id: str) -> str:
+    return f"SDK-{manifest_id}"
+
+
+def ref(delivery: dict) -> dict:
+    """What each ``parcel_*`` event says about one application it carries
+    (from its ``delivery_record``)."""
+    return {"application_id": delivery["_id"], "tracking_code": delivery["tracking_code"],
+            "document_type": delivery["document_type"]}
+
+
+def new_shipment(order_id: str, kind: str, carries: list[dict], posting: dict,
+                 now: datetime.datetime, **extra) -> dict:
+    """A shipment about to be posted; ``carries``: the applications' refs."""
+    return {"_id": order_id, "kind": kind, "applications": carries, "posting": posting,
+            "status": "pending", "barcode": None, "history": [], "created_at": now,
+            "updated_at": now, "last_news_at": now, "checked_at": now, **extra}
+
+
+def parcel_events(shipment: dict, event_type: str, **extra) -> list[Event]:
+    """One event per application the shipment carries."""
+    return [Event(event_type, {**application, "shipment_id": shipment["_id"],
+                               "barcode": shipment["barcode"], **extra})
+            for application in shipment["applications"]]
+
+
+def dispatched(shipment: dict, barcode: str, now: datetime.datetime) -> tuple[dict, list[Event]]:
+    """Pos accepted the posting. A shipment already dispatched changes nothing."""
+    if shipment["status"] != "pending":
+        return {}, []
+    update = {"status": "dispatched", "barcode": barcode, "dispatched_at": now,
+              "updated_at": now, "last_news_at": now, "checked_at": now}
+    return update, parcel_events({**shipment, **update}, "parcel_dispatched")
+
+
+def parse_time(value: str) -> datetime.datetime:
+    moment = datetime.datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)
+
+
+def history_key(pos_event: dict) -> str:
+    return f"{pos_event['status']}@{parse_time(pos_event['at']).isoformat()}"
+
+
+def tracking_news(shipment: dict, pos_events: list[dict], source: str,
+                  now: datetime.datetime) -> tuple[dict, list[dict], list[Event]]:
+    """What Pos' tracking events do to ``shipment``: (fields to set, history
+    entries to add, events to emit). Known ones (same status and time) are
+    ignored; older than the latest news, or after a final status, they are
+    kept in the history but move nothing (stale)."""
+    known = {entry["key"] for entry in shipment["history"]}
+    status = shipment["status"]
+    latest = parse_time(shipment["status_at"]) if shipment.get("status_at") else None
+    update, added, events, moved = {}, [], [], False
+    fresh = [e for e in pos_events if e.get("status") in POS_STATUSES and history_key(e) not in known]
+    for pos_event in sorted(fresh, key=lambda e: parse_time(e["at"])):
+        at = parse_time(pos_event["at"])
+        stale = status in FINAL or (latest is not None and at < latest) or status == "pending"
+        added.append({"key": history_key(pos_event), "status": pos_event["status"],
+                      "at": pos_event["at"], "location": pos_event.get("location"),
+                      "note": pos_event.get("note") or "", "source": source,
+                      "received_at": now, "stale": stale})
+        known.add(history_key(pos_event))
+        if stale:
+            continue
+        status, latest, moved = POS_STATUSES[pos_event["status"]][0], at, True
+        event_type = POS_STATUSES[pos_event["status"]][1]
+        if event_type == "parcel_delivery_failed":
+            events += parcel_events(shipment, event_type, reason=pos_event.get("note") or "FAILED")
+        elif event_type == "parcel_returned":
+            events += parcel_events(shipment, event_type, reason=pos_event.get("note") or None)
+        elif event_type:
+            events += parcel_events(shipment, event_type)
+    if added:
+        update = {"checked_at": now, "last_news_at": now, "updated_at": now}
+        if moved:
+            update.update(status=status, status_at=latest.isoformat())
+    return update, added, events
+
+
+def stuck_before(now: datetime.datetime, days: float) -> datetime.datetime:
+    """Shipments with no news since this moment are stuck."""
+    return now - datetime.timedelta(days=days)
+
+
+# ----------------------------------------------------------- jemput bola by Pos
+
+def manifest_record(event: dict) -> dict:
+    """A jemput-bola manifest from ``batch_accepted``: sent by Pos only when an operator says so."""
+    return {"_id": event["manifest_id"], "kelurahan_code": event["kelurahan_code"],
+            "batch_id": event["batch_id"], "application_ids": list(event["application_ids"]),
+            "printed": [], "by_pos": None}
+
+
+def manifest_complete(manifest: dict) -> bool:
+    """Every document of the manifest printed and the Dinas chose Pos for it."""
+    return bool(manifest.get("by_pos")) and set(manifest["application_ids"]) <= set(manifest["printed"])

@@ -1,0 +1,72 @@
+"""Courier's domain errors: what a handler, the webhook or an operator can meet."""
+
+from __future__ import annotations
+
+from shared.errors import (Conflict, DomainError, Msg, NotFound, ServiceBusy, Unauthorized,
+                           Unprocessable)
+from shared.messaging import PermanentFailure
+
+
+class PosUnavailable(Exception):
+    """Pos Indonesia did not answer, timed out or answered 5xx/429: try again
+    later (the handler raises, the shared delayed retry brings the event back)."""
+
+
+class PosRefused(PermanentFailure):
+    """Pos refused the posting itself (4xx other than 401): sending the same
+    body again cannot help, so the event goes to the dead-letter queue for an
+    operator. Carries Pos' field names, never their values."""
+
+
+class UndeliverableAddress(PermanentFailure):
+    """The application's address cannot make a posting (unknown kelurahan
+    code, no postal code): dead-lettered for an operator to look at."""
+
+
+class NotYetKnown(Exception):
+    """``document_printed`` for an application whose ``application_verified``
+    courier has not seen yet (its queue is behind): retry later."""
+
+
+class BadSignature(Unauthorized):
+    code = "bad_signature"
+
+    def __init__(self, why: Msg):
+        super().__init__(why)
+
+
+class ReplayedWebhook(Conflict):
+    code = "replayed"
+
+    def __init__(self):
+        super().__init__(Msg("Event webhook ini sudah diterima.",
+                             "This webhook event was already received."))
+
+
+class UnknownShipment(NotFound):
+    def __init__(self):
+        super().__init__(Msg("Kiriman tidak ditemukan.", "Shipment not found."))
+
+
+class ManifestNotKnown(NotFound):
+    def __init__(self):
+        super().__init__(Msg("Manifes tidak ditemukan.", "Manifest not found."))
+
+
+class PosBusy(ServiceBusy):
+    """HTTP: Pos is down for an operator's action; 503 + Retry-After."""
+
+    def __init__(self):
+        DomainError.__init__(self, Msg("Pos Indonesia sedang tidak dapat dihubungi, coba lagi nanti.",
+                                       "Pos Indonesia cannot be reached now, please retry."))
+
+
+class UndeliverableByPos(Unprocessable):
+    def __init__(self, why: str):
+        super().__init__(Msg(f"Pos Indonesia menolak kiriman ({why}).",
+                             f"Pos Indonesia refused the posting ({why})."))
+
+
+__all__ = ["BadSignature", "DomainError", "ManifestNotKnown", "NotYetKnown", "PosRefused",
+           "PosBusy", "PosUnavailable", "ReplayedWebhook", "UndeliverableAddress",
+           "UndeliverableByPos", "UnknownShipment"]

@@ -1,0 +1,124 @@
+"""Pos Indonesia's partner API behind one DependencyProvider.
+
+``PosApi`` reads the config in ``setup()`` and hands workers a ``PosClient``
+with two domain methods, ``add_posting`` and ``tracking``. One
+``requests.Session``, a timeout on every call. The OAuth2 client-credentials
+token is shared by the workers and cached until ``TOKEN_MARGIN_SECONDS``
+before it expires; a 401 fetches a new one and tries once more.
+
+Failures become domain errors that do not carry the payload: ``PosUnavailable``
+(unreachable, timeout, 5xx, 429: the handler raises and the shared delayed
+retry brings the event back) or ``PosRefused`` (the posting itself is wrong:
+dead-lettered for an operator).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import requests
+from nameko.extensions import DependencyProvider
+
+from shared.settings import require
+
+from .exceptions import PosRefused, PosUnavailable
+from .posting import Sender
+
+TOKEN_MARGIN_SECONDS = 60
+
+
+class PosClient:
+    def __init__(self, session: requests.Session, base_url: str, client_id: str,
+                 client_secret: str, timeout: float, sender: Sender | None = None,
+                 webhook_secret: str = "", clock=time.monotonic):
+        self.sender, self.webhook_secret = sender, webhook_secret  # the Dinas; Pos' webhooks
+        self.session, self.base_url, self.timeout = session, base_url.rstrip("/"), timeout
+        self._credentials = (client_id, client_secret)
+        self._clock = clock
+        self._lock = threading.Lock()  # green under eventlet: one token fetch at a time
+        self._token: str | None = None
+        self._expires = 0.0
+
+    def token(self, refresh: bool = False) -> str:
+        with self._lock:
+            if refresh or self._token is None or self._clock() >= self._expires:
+                grant = self._call("POST", "/oauth2/token", auth=self._credentials,
+                                   data={"grant_type": "client_credentials"})
+                if grant.status_code != 200:
+                    raise PosUnavailable(f"token refused: {grant.status_code}")
+                body = grant.json()
+                lifetime = float(body.get("expires_in", 0))
+                self._token = body["access_token"]
+                # not up to the last second: a request in flight must not carry an expired token
+                self._expires = self._clock() + max(0.0, lifetime - min(TOKEN_MARGIN_SECONDS,
+                                                                        lifetime / 10))
+            return self._token
+
+    def _call(self, method: str, path: str, **kwargs) -> requests.Response:
+        try:
+            response = self.session.request(method, self.base_url + path, timeout=self.timeout,
+                                            **kwargs)
+        except requests.RequestException as exc:
+            raise PosUnavailable(f"pos unreachable: {type(exc).__name__}") from None
+        if response.status_code >= 500 or response.status_code == 429:
+            raise PosUnavailable(f"pos answered {response.status_code}")
+        return response
+
+    def _authorized(self, method: str, path: str, **kwargs) -> requests.Response:
+        """A call with the cached token; on 401 one more with a fresh token."""
+        response = self._call(method, path, **kwargs,
+                              headers={"Authorization": f"Bearer {self.token()}"})
+        if response.status_code == 401:
+            response = self._call(method, path, **kwargs,
+                                  headers={"Authorization": f"Bearer {self.token(refresh=True)}"})
+        if response.status_code == 401:
+            raise PosUnavailable("pos refused a fresh token")  # credentials rotated: retry later
+        return response
+
+    def add_posting(self, doc: dict) -> str:
+        """Post a shipment; the barcode (tracking number). Idempotent on ``orderId``."""
+        response = self._authorized("POST", "/api/v1/AddPostingDoc", json=doc)
+        if response.status_code not in (200, 201):
+            fields = sorted((response.json() or {}).get("errors", {})) if response.headers.get(
+                "Content-Type", "").startswith("application/json") else []
+            raise PosRefused(f"AddPostingDoc {response.status_code}: {', '.join(fields)}")
+        return response.json()["barcode"]
+
+    def tracking(self, barcode: str) -> list[dict] | None:
+        """Pos' tracking events of a barcode, oldest first; None if Pos does not know it."""
+        response = self._authorized("GET", f"/api/v1/tracking/{barcode}")
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise PosUnavailable(f"tracking answered {response.status_code}")
+        return response.json().get("events", [])
+
+
+class PosApi(DependencyProvider):
+    """Pos Indonesia: the client, the Dinas as sender, the webhook secret."""
+
+    required_settings = ("POS_CLIENT_ID", "POS_CLIENT_SECRET", "POS_WEBHOOK_SECRET")
+
+    def setup(self):
+        config = self.container.config
+        client_id, client_secret, self.webhook_secret = require(self)
+        self.session = requests.Session()
+        self.session.trust_env = False  # an ambient HTTP(S)_PROXY must not see credentials
+        sender = Sender(name=config.get("POS_SENDER_NAME", "Disdukcapil Kota Serang"),
+                        address=config.get("POS_SENDER_ADDRESS", "Jl. Jenderal Sudirman No. 5"),
+                        city=config.get("POS_SENDER_CITY", "Kota Serang"),
+                        zip_code=str(config.get("POS_SENDER_ZIP", "42118")),
+                        phone=str(config.get("POS_SENDER_PHONE", "0254200000")))
+        self.client = PosClient(self.session, config["POS_API_URL"], client_id, client_secret,
+                                float(config.get("POS_TIMEOUT_SECONDS", 10)), sender,
+                                self.webhook_secret)
+
+    def stop(self):
+        self.session.close()
+
+    def kill(self):
+        self.session.close()
+
+    def get_dependency(self, worker_ctx):
+        return self.client

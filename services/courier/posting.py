@@ -1,0 +1,92 @@
+"""The AddPostingDoc body Pos Indonesia receives. Plain Python, no I/O.
+
+Receiver from the application's delivery address: street, RT/RW, and the
+kelurahan, kecamatan, kab/kota and province *names* resolved from the
+kelurahan code through the region list (``shared.wilayah``); postal code.
+Sender: the Dinas (config). Item: the document, its type and weight.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from shared.wilayah import Wilayah, normalize_code
+
+from .exceptions import UndeliverableAddress
+
+SERVICE_CODE = "PKH"  # Pos Kilat Khusus: tracked, next-day within the city
+# what goes in the envelope, and what it weighs with it (grams)
+ITEMS = {
+    "ktp_el": ("KTP-el", 20),
+    "kia": ("Kartu Identitas Anak", 20),
+    "akta_kelahiran": ("Akta Kelahiran", 50),
+    "akta_kematian": ("Akta Kematian", 50),
+    "skpwni": ("SKPWNI", 50),
+}
+MANIFEST_GRAMS_EACH = 50  # a jemput-bola parcel: the envelope per document, roughly
+
+
+@dataclass(frozen=True)
+class Sender:
+    """The Dinas, as Pos prints it on the label (config: ``POS_SENDER_*``)."""
+    name: str
+    address: str
+    city: str
+    zip_code: str
+    phone: str
+
+    def as_party(self) -> dict:
+        return {"name": self.name, "address": self.address, "city": self.city,
+                "zipCode": self.zip_code, "phone": self.phone}
+
+
+def rt_rw(address: dict) -> str | None:
+    rt, rw = address.get("rt"), address.get("rw")
+    if not rt and not rw:
+        return None
+    return f"RT {rt or '-'}/RW {rw or '-'}"
+
+
+def receiver(name: str, phone: str | None, address: dict, regions: Wilayah,
+             fallback_phone: str) -> dict:
+    """Pos' receiver block. ``fallback_phone`` (the Dinas') when the citizen
+    gave only an e-mail: Pos needs a number to call, and the Dinas can relay."""
+    code = normalize_code(address.get("kelurahan_code"))
+    kelurahan = regions.kelurahan(code) if code else None
+    postal = str(address.get("postal_code") or "")
+    problems = ([] if kelurahan else ["kelurahan_code"]) + \
+        ([] if re.fullmatch(r"\d{5}", postal) else ["postal_code"])
+    if problems:
+        raise UndeliverableAddress("delivery address: " + ", ".join(problems))
+    street = " ".join(filter(None, [address["street"], rt_rw(address)]))
+    return {"name": name, "phone": phone or fallback_phone,
+            "address": street, "rt": address.get("rt"), "rw": address.get("rw"),
+            "subdistrict": kelurahan, "district": regions.kecamatan(code[:6]),
+            "city": regions.kabkota(code[:4]), "province": regions.province(code[:2]),
+            "zipCode": postal}
+
+
+def posting_doc(order_id: str, item: str, weight: int, receiver_party: dict,
+                sender: Sender) -> dict:
+    return {"orderId": order_id, "itemDesc": item, "itemType": "DOCUMENT", "weight": weight,
+            "serviceCode": SERVICE_CODE, "sender": sender.as_party(), "receiver": receiver_party}
+
+
+def application_posting(order_id: str, delivery: dict, regions: Wilayah, sender: Sender) -> dict:
+    """The posting of one citizen's document to their door."""
+    item, grams = ITEMS[delivery["document_type"]]
+    party = receiver(delivery["full_name"], (delivery.get("contact") or {}).get("phone"),
+                     delivery["delivery_address"], regions, sender.phone)
+    return posting_doc(order_id, f"{item} {delivery['tracking_code']}", grams, party, sender)
+
+
+def manifest_posting(order_id: str, manifest: dict, office: dict, regions: Wilayah,
+                     sender: Sender) -> dict:
+    """One parcel with every document of a jemput-bola manifest, to the kelurahan office."""
+    address = {**office, "kelurahan_code": manifest["kelurahan_code"]}
+    name = office.get("name") or f"Kantor Kelurahan {regions.kelurahan(manifest['kelurahan_code'])}"
+    party = receiver(name, office.get("phone"), address, regions, sender.phone)
+    count = len(manifest["application_ids"])
+    return posting_doc(order_id, f"Jemput bola {manifest['_id']}: {count} dokumen",
+                       MANIFEST_GRAMS_EACH * count, party, sender)

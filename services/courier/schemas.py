@@ -1,0 +1,71 @@
+"""HTTP body and query schemas of the courier API (boundary only: no rules)."""
+
+from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+
+from .domain import STATUSES
+
+
+class PosWebhookSchema(Schema):
+    """One tracking event as Pos posts it (docs/courier-api.md)."""
+    class Meta:
+        unknown = EXCLUDE  # Pos may add fields
+
+    eventId = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    barcode = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    status = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    at = fields.AwareDateTime(required=True, format="iso")
+    orderId = fields.String(load_default=None)
+    location = fields.String(load_default=None, allow_none=True)
+    note = fields.String(load_default="", allow_none=True)
+
+
+class ShipmentQuerySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
+    # ISO dates (WIB): shipments created on or after ``from``, before the day after ``to``
+    from_ = fields.Date(data_key="from", load_default=None)
+    to = fields.Date(load_default=None)
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+
+
+class StuckQuerySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    days = fields.Float(load_default=3, validate=validate.Range(min=0, max=365))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+
+
+class KelurahanOfficeSchema(Schema):
+    """Where Pos takes a jemput-bola manifest: the kelurahan office."""
+    class Meta:
+        unknown = RAISE
+
+    name = fields.String(load_default=None, validate=validate.Length(min=3, max=120))
+    street = fields.String(required=True, validate=validate.Length(min=3, max=200))
+    rt = fields.String(load_default=None, validate=validate.Length(max=3))
+    rw = fields.String(load_default=None, validate=validate.Length(max=3))
+    postal_code = fields.String(required=True, validate=validate.Regexp(r"^\d{5}$"))
+    phone = fields.String(load_default=None, validate=validate.Regexp(r"^\+?\d{8,15}$"))
+
+
+def shipment_view(shipment: dict, with_history: bool = False) -> dict:
+    """What operators see: no phone, no street (those stay in the posting)."""
+    view = {"shipment_id": shipment["_id"], "kind": shipment["kind"],
+            "status": shipment["status"], "barcode": shipment.get("barcode"),
+            "applications": shipment["applications"],
+            "manifest_id": shipment.get("manifest_id"),
+            "created_at": shipment["created_at"].isoformat(),
+            "dispatched_at": shipment["dispatched_at"].isoformat()
+            if shipment.get("dispatched_at") else None,
+            "last_news_at": shipment["last_news_at"].isoformat(),
+            "destination": {key: shipment["posting"]["receiver"].get(key)
+                            for key in ("subdistrict", "district", "city")}}
+    if with_history:
+        view["history"] = [{key: entry.get(key) for key in
+                            ("status", "at", "location", "note", "source", "stale")}
+                           | {"received_at": entry["received_at"].isoformat()}
+                           for entry in shipment["history"]]
+    return view

@@ -1,0 +1,215 @@
+"""Courier's store (database ``courier``): what it knows of each verified
+application, jemput-bola manifests, shipments and the webhook ids it has seen.
+
+Each method loads, asks ``domain`` / ``posting`` what follows and writes the
+answer with its events in one transaction. Pos itself is never called from
+here: a shipment is recorded ``pending`` first, posted by the service, and
+then marked dispatched - conditionally, so two workers racing on the same
+order id emit ``parcel_dispatched`` once.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from shared.clock import utcnow
+from shared.store import BaseStore, duplicate_key
+from shared.wilayah import Wilayah
+
+from .domain import (ACTIVE, Event, application_order_id, delivery_record, dispatched,
+                     manifest_complete, manifest_order_id, manifest_record, new_shipment, ref,
+                     stuck_before, tracking_news)
+from .exceptions import ManifestNotKnown, NotYetKnown, ReplayedWebhook, UnknownShipment
+from .posting import Sender, application_posting, manifest_posting
+
+WEBHOOK_ID_RETENTION = datetime.timedelta(days=7)  # far beyond the 5-minute tolerance
+
+
+class CourierStore(BaseStore):
+    @classmethod
+    def ensure_indexes(cls, db) -> None:
+        db.shipments.create_index([("barcode", ASCENDING)], unique=True,
+                                  partialFilterExpression={"barcode": {"$type": "string"}})
+        db.shipments.create_index([("status", ASCENDING), ("created_at", DESCENDING)])
+        db.shipments.create_index([("status", ASCENDING), ("checked_at", ASCENDING)])
+        db.shipments.create_index([("applications.application_id", ASCENDING)])
+        db.webhook_events.create_index([("received_at", ASCENDING)],
+                                       expireAfterSeconds=int(WEBHOOK_ID_RETENTION.total_seconds()))
+        super().ensure_indexes(db)
+
+    # ------------------------------------------------------------ what courier learns
+
+    def remember_application(self, event: dict):
+        def work(session):
+            record = delivery_record(event, utcnow())
+            self.db.deliveries.replace_one({"_id": record["_id"]}, record, upsert=True,
+                                           session=session)
+            return record
+        return self.consume_once(event, "remember_application", work)
+
+    def remember_manifest(self, event: dict):
+        def work(session):
+            record = manifest_record(event)
+            self.db.manifests.update_one({"_id": record["_id"]}, {"$setOnInsert": record},
+                                         upsert=True, session=session)
+            return record
+        return self.consume_once(event, "remember_manifest", work)
+
+    # ------------------------------------------------------------ dispatch
+
+    def shipment_for_printed(self, event: dict, regions: Wilayah, sender: Sender) -> dict | None:
+        """The pending shipment a printed document calls for (recorded here if
+        new), or None: counter pickup, a manifest not complete or not by Pos,
+        or already dispatched. ``NotYetKnown`` before its ``application_verified``."""
+        def work(session):
+            delivery = self.db.deliveries.find_one({"_id": event["application_id"]},
+                                                   session=session)
+            if delivery is None:
+                raise NotYetKnown(event["application_id"])
+            if delivery["delivery_method"] == "pos":
+                order_id = application_order_id(event["print_job_id"])
+                found = self.db.shipments.find_one({"_id": order_id}, session=session)
+                if found is None:
+                    posting = application_posting(order_id, delivery, regions, sender)
+                    found = new_shipment(order_id, "application", [ref(delivery)], posting,
+                                         utcnow(), print_job_id=event["print_job_id"])
+                    self.db.shipments.insert_one(found, session=session)
+                return found if found["status"] == "pending" else None
+            if delivery.get("manifest_id"):
+                manifest = self.db.manifests.find_one_and_update(
+                    {"_id": delivery["manifest_id"]},
+                    {"$addToSet": {"printed": event["application_id"]}},
+                    return_document=ReturnDocument.AFTER, session=session)
+                if manifest is None:  # its batch_accepted not handled yet
+                    raise NotYetKnown(delivery["manifest_id"])
+                return self._manifest_shipment(session, manifest, regions, sender)
+            return None
+        return self._once(work)
+
+    def send_manifest_by_pos(self, manifest_id: str, office: dict, operator: str,
+                             regions: Wilayah, sender: Sender) -> tuple[dict, dict | None]:
+        """The Dinas sends this manifest by Pos to the kelurahan office: (the
+        manifest, its pending shipment if every document is printed)."""
+        def work(session):
+            manifest = self.db.manifests.find_one_and_update(
+                {"_id": manifest_id},
+                {"$set": {"by_pos": {**office, "decided_by": operator, "decided_at": utcnow()}}},
+                return_document=ReturnDocument.AFTER, session=session)
+            if manifest is None:
+                raise ManifestNotKnown()
+            return manifest, self._manifest_shipment(session, manifest, regions, sender)
+        return self._once(work)
+
+    def _manifest_shipment(self, session, manifest, regions, sender) -> dict | None:
+        if manifest is None or not manifest_complete(manifest):
+            return None
+        order_id = manifest_order_id(manifest["_id"])
+        found = self.db.shipments.find_one({"_id": order_id}, session=session)
+        if found is None:
+            deliveries = list(self.db.deliveries.find(
+                {"_id": {"$in": manifest["application_ids"]}, "delivery_method": "pickup"},
+                session=session))
+            if len(deliveries) < len(manifest["application_ids"]):
+                known = self.db.deliveries.count_documents(
+                    {"_id": {"$in": manifest["application_ids"]}}, session=session)
+                if known < len(manifest["application_ids"]):
+                    raise NotYetKnown(manifest["_id"])
+            posting = manifest_posting(order_id, manifest, manifest["by_pos"], regions, sender)
+            found = new_shipment(order_id, "manifest", [ref(d) for d in deliveries], posting,
+                                 utcnow(), manifest_id=manifest["_id"])
+            self.db.shipments.insert_one(found, session=session)
+        return found if found["status"] == "pending" else None
+
+    def _once(self, work):
+        """Two workers creating the same shipment: the loser's insert fails on
+        the order id; run again, it now finds the winner's."""
+        try:
+            return self.run_transaction(work)
+        except DuplicateKeyError:
+            return self.run_transaction(work)
+
+    def record_dispatch(self, order_id: str, barcode: str) -> dict:
+        def work(session):
+            shipment = self.db.shipments.find_one({"_id": order_id}, session=session)
+            update, events = dispatched(shipment, barcode, utcnow())
+            if update:
+                self.db.shipments.update_one({"_id": order_id, "status": "pending"},
+                                             {"$set": update}, session=session)
+                self._emit_all(session, events)
+            return {**shipment, **update}
+        return self.run_transaction(work)
+
+    # ------------------------------------------------------------ tracking
+
+    def apply_tracking(self, barcode: str, pos_events: list[dict], source: str,
+                       webhook_event_id: str | None = None) -> dict:
+        """Pos' news about a barcode; a webhook's event id is accepted once."""
+        def work(session):
+            if webhook_event_id is not None:
+                self.db.webhook_events.insert_one(
+                    {"_id": webhook_event_id, "barcode": barcode, "received_at": utcnow()},
+                    session=session)
+            shipment = self.db.shipments.find_one({"barcode": barcode}, session=session)
+            if shipment is None:
+                raise UnknownShipment()
+            update, added, events = tracking_news(shipment, pos_events, source, utcnow())
+            changes = {"$set": update} if update else {}
+            if added:
+                changes["$push"] = {"history": {"$each": added}}
+            if changes:
+                self.db.shipments.update_one({"_id": shipment["_id"]}, changes, session=session)
+            self._emit_all(session, events)
+            return {**shipment, **update, "history": shipment["history"] + added}
+        try:
+            return self.run_transaction(work)
+        except DuplicateKeyError as exc:
+            if duplicate_key(exc) == {"_id": webhook_event_id}:
+                raise ReplayedWebhook() from None
+            raise
+
+    def claim_quiet(self, quiet: datetime.timedelta, limit: int) -> list[dict]:
+        """Up to ``limit`` shipments Pos still has and nobody heard of for
+        ``quiet``: each claimed (``checked_at`` = now) so the next poll, or
+        another instance, does not ask Pos about it again at once."""
+        now = utcnow()
+        claimed = []
+        for _ in range(limit):
+            shipment = self.db.shipments.find_one_and_update(
+                {"status": {"$in": list(ACTIVE)}, "checked_at": {"$lt": now - quiet}},
+                {"$set": {"checked_at": now}}, sort=[("checked_at", ASCENDING)],
+                projection={"barcode": 1}, return_document=ReturnDocument.AFTER)
+            if shipment is None:
+                break
+            claimed.append(shipment)
+        return claimed
+
+    # ------------------------------------------------------------ operators' view
+
+    def list_shipments(self, status: str | None, since: datetime.datetime | None,
+                       until: datetime.datetime | None, limit: int) -> list[dict]:
+        query: dict = {}
+        if status:
+            query["status"] = status
+        if since or until:
+            query["created_at"] = {**({"$gte": since} if since else {}),
+                                   **({"$lt": until} if until else {})}
+        return list(self.db.shipments.find(query).sort("created_at", DESCENDING).limit(limit))
+
+    def stuck(self, days: float, limit: int) -> list[dict]:
+        return list(self.db.shipments.find(
+            {"status": {"$in": ["pending", *ACTIVE]},
+             "last_news_at": {"$lt": stuck_before(utcnow(), days)}}
+        ).sort("last_news_at", ASCENDING).limit(limit))
+
+    def shipment(self, shipment_id: str) -> dict:
+        found = self.db.shipments.find_one({"$or": [{"_id": shipment_id}, {"barcode": shipment_id}]})
+        if found is None:
+            raise UnknownShipment()
+        return found
+
+    def _emit_all(self, session, events: list[Event]) -> None:
+        for event in events:
+            self.emit(session, event.type, **event.payload)

@@ -1,0 +1,329 @@
+"""Courier through the real stack: intake, printing and courier as processes,
+the real broker and database, the Pos sandbox as the partner. What courier
+publishes is read from a test queue bound to ``courier.events``.
+
+Apply with delivery by Pos -> verify -> print -> one shipment at Pos with the
+address' region names -> ``parcel_dispatched`` with the barcode -> signed
+webhooks (DELIVERED, and forged ones refused) -> polling for what no webhook
+said -> RETURNED; the same ``document_printed`` twice and a crash between
+Pos' reply and the record -> one shipment; a Pos outage -> every dispatch
+waits and drains, none dead-lettered; a jemput-bola manifest by Pos.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+import uuid
+
+import pytest
+import requests
+
+from deploy.dlq import connect, depth
+from deploy.local.sandboxes.pos_api import sign_webhook
+from shared.messaging import handler_queue_name
+from tests.e2e.test_batches import batch_url, ktp_row, new_batch_id
+from tests.e2e.test_ktp_journey import claim_job_for
+from tests.helpers import (KELURAHAN_CODE, KELURAHAN_OFFICER, OPERATOR, STATION, BrokerProbe,
+                           eventually, personal_data_in_logs, publish, valid_body)
+
+WEBHOOK_SECRET = "sandbox-webhook-secret"  # the local stack's (deploy/local/stack.py)
+PRINTED_QUEUE = handler_queue_name("printing", "document_printed", "courier", "on_document_printed")
+
+
+class CourierEvents:
+    """What courier published, per application (other tests publish too)."""
+
+    def __init__(self, system):
+        self.probe = BrokerProbe(system.amqp_uri, "courier.events")
+        self.seen: list[tuple[str, dict]] = []
+
+    def of(self, application_id: str) -> list[tuple[str, dict]]:
+        self.seen += self.probe.drain()
+        return [(kind, event) for kind, event in self.seen
+                if event["application_id"] == application_id]
+
+    def wait_for(self, application_id: str, kind: str) -> list[dict]:
+        """Every ``kind`` event of the application, once there is one."""
+        return eventually(lambda: [e for k, e in self.of(application_id) if k == kind],
+                          what=f"{kind} for {application_id}")
+
+
+@pytest.fixture
+def courier_events(system):
+    events = CourierEvents(system)
+    yield events
+    events.probe.close()
+
+
+@pytest.fixture
+def pos(system):
+    """The Pos sandbox's URL; its faults are lifted after each test."""
+    url = system.url("pos")
+    yield url
+    requests.post(f"{url}/sandbox/faults", timeout=5,
+                  json={"down": False, "fail_next": 0, "delay_ms": 0, "delay_after_accept_ms": 0})
+
+
+def pos_body() -> dict:
+    body = valid_body()
+    body["delivery"] = {"method": "pos", "address": {
+        "street": "Jl. Raya Curug No. 7", "rt": "002", "rw": "005",
+        "kelurahan_code": KELURAHAN_CODE, "postal_code": "42171"}}
+    return body
+
+
+def submit_and_verify(system, body: dict | None = None) -> str:
+    intake = system.url("intake")
+    submitted = requests.post(f"{intake}/api/v1/applications", json=body or pos_body(), timeout=10)
+    assert submitted.status_code == 202, submitted.text
+    application_id = submitted.json()["application_id"]
+    verified = requests.post(f"{intake}/api/v1/applications/{application_id}/verify",
+                             headers=OPERATOR, timeout=10)
+    assert verified.status_code == 200, verified.text
+    return application_id
+
+
+def print_it(system, application_id: str) -> str:
+    """A station claims and prints the application's job; its print job id."""
+    job = claim_job_for(system.url("printing"), application_id)
+    printed = requests.post(f"{system.url('printing')}/api/v1/station/jobs/{job['print_job_id']}/printed",
+                            json={"lease_token": job["lease_token"]}, headers=STATION, timeout=10)
+    assert printed.status_code == 200, printed.text
+    return job["print_job_id"]
+
+
+def at_pos(pos: str, order_id: str) -> list[dict]:
+    return [s for s in requests.get(f"{pos}/sandbox/shipments", timeout=5).json()
+            if s["orderId"] == order_id]
+
+
+def shipment(system, shipment_id: str, **headers) -> requests.Response:
+    return requests.get(f"{system.url('courier')}/api/v1/shipments/{shipment_id}",
+                        headers={**OPERATOR, **headers}, timeout=10)
+
+
+def webhook(system, payload: dict, timestamp: int | None = None, secret: str = WEBHOOK_SECRET,
+            raw: bytes | None = None, header: str | None = None) -> requests.Response:
+    body = raw if raw is not None else json.dumps(payload).encode()
+    signature = header if header is not None else sign_webhook(
+        secret, json.dumps(payload).encode() if raw is not None else body,
+        int(time.time()) if timestamp is None else timestamp)
+    return requests.post(f"{system.url('courier')}/api/v1/pos/webhook", data=body, timeout=10,
+                         headers={"Content-Type": "application/json", "X-Pos-Signature": signature})
+
+
+def dead_letters(system) -> int:
+    connection = connect(system.amqp_uri)
+    try:
+        return depth(connection.channel(), f"{PRINTED_QUEUE}.dlq")
+    finally:
+        connection.close()
+
+
+def dispatched(system, courier_events, pos) -> tuple[str, str, dict]:
+    """A Pos-delivered application, printed and dispatched: (application id, barcode, event)."""
+    application_id = submit_and_verify(system)
+    print_job_id = print_it(system, application_id)
+    [event] = courier_events.wait_for(application_id, "parcel_dispatched")
+    assert event["shipment_id"] == f"SDK-{print_job_id}"
+    return application_id, event["barcode"], event
+
+
+def test_delivery_by_pos_from_print_to_the_door(system, courier_events, pos):
+    body = pos_body()
+    application_id, barcode, event = dispatched(system, courier_events, pos)
+    [posted] = at_pos(pos, event["shipment_id"])
+    assert posted["barcode"] == barcode
+    receiver = posted["receiver"]
+    assert (receiver["subdistrict"], receiver["district"], receiver["city"], receiver["province"]) \
+        == ("Sukajaya", "Curug", "Kota Serang", "Banten")
+    assert receiver["address"] == "Jl. Raya Curug No. 7 RT 002/RW 005"
+    assert receiver["zipCode"] == "42171" and receiver["name"] == body["applicant"]["full_name"]
+    assert posted["sender"]["name"] == "Disdukcapil Kota Serang"
+
+    # Pos says it was delivered, by a signed webhook to courier
+    hook = f"{system.url('courier')}/api/v1/pos/webhook"
+    advanced = requests.post(f"{pos}/sandbox/advance/{barcode}", timeout=10,
+                             json={"status": "DELIVERED", "note": "Diterima ybs", "webhook_url": hook})
+    assert advanced.json()["delivered"] is True and advanced.json()["status_code"] == 200
+    [delivered] = courier_events.wait_for(application_id, "parcel_delivered")
+    assert (delivered["barcode"], delivered["shipment_id"]) == (barcode, event["shipment_id"])
+    view = shipment(system, barcode).json()
+    assert view["status"] == "delivered" and view["applications"][0]["application_id"] == application_id
+    assert [entry["status"] for entry in view["history"]][-1] == "DELIVERED"
+    assert "phone" not in json.dumps(view)
+    assert [k for k, _ in courier_events.of(application_id)] == ["parcel_dispatched", "parcel_delivered"]
+    phone = body["applicant"]["phone"]
+    assert personal_data_in_logs(system, body["applicant"]["nik"], phone) == []
+
+
+def test_forged_stale_and_replayed_webhooks_change_nothing(system, courier_events, pos):
+    application_id, barcode, event = dispatched(system, courier_events, pos)
+    news = {"eventId": uuid.uuid4().hex, "barcode": barcode, "orderId": event["shipment_id"],
+            "status": "DELIVERED", "at": "2026-11-29T10:00:00+07:00", "location": "Serang",
+            "note": "forged"}
+    refused = [
+        webhook(system, news, header=""),                                       # unsigned
+        webhook(system, news, secret="not-the-secret"),                         # wrong key
+        webhook(system, news, raw=json.dumps({**news, "status": "RETURNED"}).encode()),  # tampered
+        webhook(system, news, timestamp=int(time.time()) - 301),                # stale
+        webhook(system, news, timestamp=int(time.time()) + 301),                # from the future
+    ]
+    assert [r.status_code for r in refused] == [401] * 5, [r.text for r in refused]
+    assert {r.json()["error"]["code"] for r in refused} == {"bad_signature"}
+    assert shipment(system, barcode).json()["status"] == "dispatched"
+
+    failed = {**news, "status": "FAILED", "note": "Rumah kosong"}
+    first = webhook(system, failed)
+    assert first.status_code == 200 and first.json()["status"] == "delivery_failed", first.text
+    replayed = webhook(system, failed)  # the same event id, freshly signed: a replay
+    assert replayed.status_code == 409 and replayed.json()["error"]["code"] == "replayed"
+    [told] = courier_events.wait_for(application_id, "parcel_delivery_failed")
+    assert told["reason"] == "Rumah kosong"
+    # the same attempt under another event id is not news either
+    assert webhook(system, {**failed, "eventId": uuid.uuid4().hex}).status_code == 200
+    unknown = webhook(system, {**failed, "eventId": uuid.uuid4().hex, "barcode": "P0"})
+    assert unknown.status_code == 404
+    history = shipment(system, barcode).json()["history"]
+    assert [(h["status"], h["source"]) for h in history] == [("FAILED", "webhook")]
+    assert [k for k, _ in courier_events.of(application_id)] == \
+        ["parcel_dispatched", "parcel_delivery_failed"]
+
+
+def test_polling_finds_what_no_webhook_said_then_a_return(system, courier_events, pos):
+    application_id, barcode, _ = dispatched(system, courier_events, pos)
+    # no webhook_url: Pos records the attempt but tells nobody
+    advanced = requests.post(f"{pos}/sandbox/advance/{barcode}", timeout=10,
+                             json={"status": "FAILED", "note": "Alamat tidak ditemukan"})
+    assert advanced.json()["delivered"] is False
+    [failed] = courier_events.wait_for(application_id, "parcel_delivery_failed")
+    assert failed["reason"] == "Alamat tidak ditemukan"
+    history = shipment(system, barcode).json()["history"]
+    assert ("FAILED", "poll") in [(h["status"], h["source"]) for h in history]
+    stuck = requests.get(f"{system.url('courier')}/api/v1/shipments/stuck", params={"days": 0},
+                         headers=OPERATOR, timeout=10).json()["shipments"]
+    assert barcode in [s["barcode"] for s in stuck]
+
+    hook = f"{system.url('courier')}/api/v1/pos/webhook"
+    requests.post(f"{pos}/sandbox/advance/{barcode}", timeout=10,
+                  json={"status": "RETURNED", "note": "Kembali ke pengirim", "webhook_url": hook})
+    [returned] = courier_events.wait_for(application_id, "parcel_returned")
+    assert returned["reason"] == "Kembali ke pengirim"
+    assert shipment(system, barcode).json()["status"] == "returned"
+    listed = requests.get(f"{system.url('courier')}/api/v1/shipments", headers=OPERATOR, timeout=10,
+                          params={"status": "returned"}).json()["shipments"]
+    assert barcode in [s["barcode"] for s in listed]
+    assert all(s["status"] == "returned" for s in listed)
+
+
+def test_the_same_document_printed_twice_and_at_once_is_one_shipment(system, courier_events, pos):
+    printed = BrokerProbe(system.amqp_uri, "printing.events", "document_printed")
+    try:
+        application_id, barcode, event = dispatched(system, courier_events, pos)
+        [original] = [e for _, e in eventually(printed.drain, what="document_printed")
+                      if e["application_id"] == application_id]
+    finally:
+        printed.close()
+    for _ in range(3):  # a redelivery, and two copies in flight together
+        publish(system.amqp_uri, "printing.events", "document_printed", original)
+    copy = {**original, "event_id": uuid.uuid4().hex}  # the same print job, another event
+    publish(system.amqp_uri, "printing.events", "document_printed", copy)
+    # a later event for another application, to know the copies were handled
+    later_id, _, _ = dispatched(system, courier_events, pos)
+    assert [k for k, _ in courier_events.of(application_id)] == ["parcel_dispatched"]
+    assert len(at_pos(pos, event["shipment_id"])) == 1
+    assert later_id != application_id
+
+
+def test_a_crash_between_pos_reply_and_the_record_is_one_shipment(system, courier_events, pos):
+    application_id = submit_and_verify(system)
+    assert requests.post(f"{pos}/sandbox/faults", json={"delay_after_accept_ms": 8000},
+                         timeout=5).ok
+    print_job_id = print_it(system, application_id)
+    order_id = f"SDK-{print_job_id}"
+    [accepted] = eventually(lambda: at_pos(pos, order_id), what="Pos accepted the posting")
+    system.send_signal("courier", signal.SIGKILL)  # courier never heard the barcode
+    system.procs["courier"].wait()
+    requests.post(f"{pos}/sandbox/faults", json={"delay_after_accept_ms": 0}, timeout=5)
+    system.respawn("courier")
+    eventually(lambda: _healthy(system), timeout=90, what="courier back")
+    [event] = courier_events.wait_for(application_id, "parcel_dispatched")
+    assert event["barcode"] == accepted["barcode"]
+    assert len(at_pos(pos, order_id)) == 1
+
+
+def _healthy(system) -> bool:
+    try:
+        return requests.get(f"{system.url('courier')}/health", timeout=2).ok
+    except requests.RequestException:
+        return False
+
+
+def test_a_pos_outage_holds_dispatches_back_then_drains(system, courier_events, pos):
+    applications = [submit_and_verify(system) for _ in range(3)]
+    refused_before = requests.get(f"{pos}/sandbox/faults", timeout=5).json()["refused"]
+    assert requests.post(f"{pos}/sandbox/faults", json={"down": True, "status": 503}, timeout=5).ok
+    jobs = {application_id: print_it(system, application_id) for application_id in applications}
+    # every dispatch tried and refused, at least twice over
+    eventually(lambda: requests.get(f"{pos}/sandbox/faults", timeout=5).json()["refused"]
+               >= refused_before + 2 * len(applications), what="dispatches refused by Pos")
+    assert all(courier_events.of(application_id) == [] for application_id in applications)
+    assert requests.post(f"{pos}/sandbox/faults", json={"down": False}, timeout=5).ok
+    for application_id in applications:
+        [event] = courier_events.wait_for(application_id, "parcel_dispatched")
+        assert len(at_pos(pos, f"SDK-{jobs[application_id]}")) == 1
+        assert event["shipment_id"] == f"SDK-{jobs[application_id]}"
+    assert dead_letters(system) == 0
+
+
+def test_pos_answering_too_late_is_retried_and_still_one_shipment(system, courier_events, pos):
+    application_id = submit_and_verify(system)
+    # slower than courier's POS_TIMEOUT_SECONDS (2 s in the tests): Pos records
+    # the posting after courier gave up on it
+    assert requests.post(f"{pos}/sandbox/faults", json={"delay_ms": 3000}, timeout=5).ok
+    order_id = f"SDK-{print_it(system, application_id)}"
+    eventually(lambda: at_pos(pos, order_id), what="Pos recorded a posting courier gave up on")
+    assert courier_events.of(application_id) == []
+    assert requests.post(f"{pos}/sandbox/faults", json={"delay_ms": 0}, timeout=5).ok
+    [event] = courier_events.wait_for(application_id, "parcel_dispatched")
+    [posted] = at_pos(pos, order_id)
+    assert event["barcode"] == posted["barcode"]
+    assert dead_letters(system) == 0
+
+
+def test_operators_view_needs_an_operator_token(system):
+    courier = system.url("courier")
+    for path in ("/api/v1/shipments", "/api/v1/shipments/stuck", "/api/v1/shipments/x"):
+        assert requests.get(courier + path, timeout=10).status_code == 401
+    bad = requests.get(f"{courier}/api/v1/shipments", params={"status": "lost"}, headers=OPERATOR,
+                       timeout=10)
+    assert bad.status_code == 400 and "status" in bad.json()["error"]["fields"]
+    assert requests.get(f"{courier}/api/v1/shipments/SDK-none", headers=OPERATOR,
+                        timeout=10).status_code == 404
+
+
+def test_a_jemput_bola_manifest_goes_by_pos_as_one_parcel(system, courier_events, pos):
+    answer = requests.put(batch_url(system, new_batch_id()), headers=KELURAHAN_OFFICER, timeout=60,
+                          json={"applications": [ktp_row(), ktp_row()]})
+    assert answer.status_code == 200, answer.text
+    manifest_id = answer.json()["manifest_id"]
+    application_ids = [row["application_id"] for row in answer.json()["accepted"]]
+    courier = system.url("courier")
+    office = {"street": "Jl. Raya Sukajaya No. 1", "postal_code": "42171", "phone": "0254123456"}
+    send = f"{courier}/api/v1/manifests/{manifest_id}/send-by-pos"
+    eventually(lambda: requests.post(send, json=office, headers=OPERATOR, timeout=10).status_code
+               == 202, what="courier knows the manifest")
+    for application_id in application_ids:
+        requests.post(f"{system.url('intake')}/api/v1/applications/{application_id}/verify",
+                      headers=OPERATOR, timeout=10)
+        print_it(system, application_id)
+    events = [courier_events.wait_for(application_id, "parcel_dispatched")[0]
+              for application_id in application_ids]
+    assert {e["shipment_id"] for e in events} == {f"SDK-{manifest_id}"}
+    assert len({e["barcode"] for e in events}) == 1
+    [parcel] = at_pos(pos, f"SDK-{manifest_id}")
+    assert parcel["receiver"]["name"] == "Kantor Kelurahan Sukajaya"
+    again = requests.post(send, json=office, headers=OPERATOR, timeout=10)
+    assert again.status_code == 200 and again.json()["barcode"] == parcel["barcode"]

@@ -1,0 +1,66 @@
+"""Courier's Pos client against the Pos sandbox (a real HTTP server, in this
+process): the OAuth2 token is cached, refreshed before it expires and once
+on a 401; outages and refusals become the errors the handler acts on."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+
+from deploy.local.sandboxes import pos_api
+from services.courier.exceptions import PosRefused, PosUnavailable
+from services.courier.pos import PosClient
+from tests.integration.test_sandboxes import posting, running
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def client(base: str, clock=None) -> PosClient:
+    session = requests.Session()
+    session.trust_env = False
+    return PosClient(session, base, "sandbox-client", "sandbox-secret", 5,
+                     **({"clock": clock} if clock else {}))
+
+
+def test_the_token_is_cached_until_shortly_before_it_expires():
+    clock = Clock()
+    with running(pos_api) as base:
+        pos = client(base, clock)
+        first = pos.token()
+        clock.now = 3600 - 61
+        assert pos.token() == first
+        clock.now = 3600 - 59  # inside the 60-second margin: a new one
+        assert pos.token() != first
+
+
+def test_a_401_fetches_a_new_token_once():
+    with running(pos_api, token_ttl=1) as base:
+        pos = client(base, Clock())  # the client's clock stands still: it believes its token
+        barcode = pos.add_posting(posting("T-1"))
+        time.sleep(1.1)  # the sandbox's token expires (its own clock)
+        assert pos.add_posting(posting("T-1")) == barcode  # refreshed after the 401
+
+
+def test_outages_and_refusals():
+    with running(pos_api) as base:
+        pos = client(base)
+        requests.post(f"{base}/sandbox/faults", json={"fail_next": 1, "status": 503}, timeout=5)
+        with pytest.raises(PosUnavailable):
+            pos.add_posting(posting("T-2"))
+        bad = posting("T-2")
+        del bad["receiver"]["zipCode"]
+        with pytest.raises(PosRefused, match="receiver.zipCode"):
+            pos.add_posting(bad)
+        assert pos.tracking("P00000000000") is None
+        barcode = pos.add_posting(posting("T-2"))
+        assert [e["status"] for e in pos.tracking(barcode)] == ["ACCEPTED"]
+    with pytest.raises(PosUnavailable):
+        pos.add_posting(posting("T-3"))  # nothing listens any more

@@ -1,0 +1,127 @@
+"""Courier's store against the real database server: one shipment and one
+``parcel_dispatched`` however many workers race on the same print job; a
+webhook id accepted once; a printed document courier cannot place yet is
+retried, not dropped; a manifest goes when complete and chosen."""
+
+from __future__ import annotations
+
+import uuid
+
+import eventlet
+import pytest
+
+from services.courier.domain import manifest_order_id
+from services.courier.exceptions import NotYetKnown, ReplayedWebhook
+from services.courier.posting import Sender
+from services.courier.store import CourierStore
+from shared.events import build_event
+from shared.wilayah import load_wilayah
+from tests.helpers import KELURAHAN_CODE, random_nik
+
+DINAS = Sender("Disdukcapil Kota Serang", "Jl. Jenderal Sudirman No. 5", "Kota Serang", "42118",
+               "0254200000")
+
+
+class NoRelay:
+    """The outbox rows stay in the database, where the test reads them."""
+
+    def wake(self):
+        pass
+
+
+@pytest.fixture
+def store(mongo):
+    db = mongo[f"courier_it_{uuid.uuid4().hex[:8]}"]
+    CourierStore.ensure_indexes(db)
+    yield CourierStore(db, mongo, NoRelay())
+    mongo.drop_database(db.name)
+
+
+def verified(method: str = "pos", manifest_id: str | None = None) -> dict:
+    address = {"street": "Jl. Raya Curug No. 7", "rt": "002", "rw": "005",
+               "kelurahan_code": KELURAHAN_CODE, "postal_code": "42171"}
+    return build_event(
+        "application_verified", application_id=uuid.uuid4().hex, tracking_code="SDK1234567",
+        document_type="ktp_el", nik=random_nik(), full_name="Siti Aminah",
+        contact={"phone": "+6281234567890", "email": None, "language": "id"},
+        delivery_method=method, delivery_address=address if method == "pos" else None,
+        verified_by="operator-test", manifest_id=manifest_id)
+
+
+def printed(application: dict) -> dict:
+    return build_event("document_printed", application_id=application["application_id"],
+                       tracking_code=application["tracking_code"], document_type="ktp_el",
+                       print_job_id=uuid.uuid4().hex, station_id="station-test-1")
+
+
+def emitted(store: CourierStore, event_type: str) -> list[dict]:
+    return [row["payload"] for row in store.db.outbox.find({"event_type": event_type})]
+
+
+def test_workers_racing_on_one_print_job_make_one_shipment_and_one_event(store):
+    application = verified()
+    store.remember_application(application)
+    event = printed(application)
+
+    def worker(n: int):
+        shipment = store.shipment_for_printed(event, load_wilayah(), DINAS)
+        if shipment is not None:
+            store.record_dispatch(shipment["_id"], "P2611290001")  # Pos: same order, same barcode
+        return shipment is not None
+
+    pool = eventlet.GreenPool()
+    results = list(pool.imap(worker, range(6)))
+    assert any(results)
+    assert store.db.shipments.count_documents({}) == 1
+    [told] = emitted(store, "parcel_dispatched")
+    assert (told["application_id"], told["barcode"]) == (application["application_id"], "P2611290001")
+    # and afterwards, the same event again: nothing to send
+    assert store.shipment_for_printed(event, load_wilayah(), DINAS) is None
+
+
+def test_printed_before_verified_is_retried_and_a_pickup_is_not_courier_s(store):
+    application = verified()
+    with pytest.raises(NotYetKnown):
+        store.shipment_for_printed(printed(application), load_wilayah(), DINAS)
+    assert store.db.shipments.count_documents({}) == 0
+    pickup = verified("pickup")
+    store.remember_application(pickup)
+    assert store.shipment_for_printed(printed(pickup), load_wilayah(), DINAS) is None
+    kept = store.db.deliveries.find_one({"_id": pickup["application_id"]})
+    assert kept["delivery_method"] == "pickup" and not kept.keys() & {"contact", "full_name", "nik"}
+
+
+def test_a_webhook_event_id_is_accepted_once(store):
+    application = verified()
+    store.remember_application(application)
+    shipment = store.shipment_for_printed(printed(application), load_wilayah(), DINAS)
+    store.record_dispatch(shipment["_id"], "P2611290002")
+    news = {"status": "DELIVERED", "at": "2026-11-29T10:00:00+07:00", "location": "Serang",
+            "note": ""}
+    assert store.apply_tracking("P2611290002", [news], "webhook", "evt-1")["status"] == "delivered"
+    with pytest.raises(ReplayedWebhook):
+        store.apply_tracking("P2611290002", [news], "webhook", "evt-1")
+    assert len(emitted(store, "parcel_delivered")) == 1
+    assert len(store.db.shipments.find_one({"_id": shipment["_id"]})["history"]) == 1
+
+
+def test_a_manifest_goes_as_one_parcel_once_complete_and_chosen(store):
+    manifest_id = f"JB-{KELURAHAN_CODE}-20261129-{uuid.uuid4().hex[:6]}"
+    applications = [verified("pickup", manifest_id) for _ in range(2)]
+    store.remember_manifest(build_event(
+        "batch_accepted", manifest_id=manifest_id, batch_id="RW05-1", kelurahan_code=KELURAHAN_CODE,
+        application_ids=[a["application_id"] for a in applications]))
+    for application in applications:
+        store.remember_application(application)
+    office = {"street": "Jl. Raya Sukajaya No. 1", "postal_code": "42171"}
+    first = store.shipment_for_printed(printed(applications[0]), load_wilayah(), DINAS)
+    assert first is None  # not chosen, not complete
+    manifest, shipment = store.send_manifest_by_pos(manifest_id, office, "operator-test",
+                                                    load_wilayah(), DINAS)
+    assert shipment is None and manifest["printed"] == [applications[0]["application_id"]]
+    shipment = store.shipment_for_printed(printed(applications[1]), load_wilayah(), DINAS)
+    assert shipment["_id"] == manifest_order_id(manifest_id)
+    assert sorted(a["application_id"] for a in shipment["applications"]) == \
+        sorted(a["application_id"] for a in applications)
+    store.record_dispatch(shipment["_id"], "P2611290003")
+    assert len(emitted(store, "parcel_dispatched")) == 2  # one per application it carries

@@ -1,0 +1,158 @@
+"""Courier's decisions without I/O: postings, dispatch, tracking news, signatures."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from services.courier import signatures
+from services.courier.domain import (application_order_id, delivery_record, dispatched,
+                                     manifest_complete, manifest_record, new_shipment, ref,
+                                     tracking_news)
+from services.courier.exceptions import BadSignature, UndeliverableAddress
+from services.courier.posting import Sender, application_posting, manifest_posting
+from shared.wilayah import load_wilayah
+
+NOW = datetime.datetime(2026, 11, 29, 3, 0, tzinfo=datetime.timezone.utc)
+DINAS = Sender("Disdukcapil Kota Serang", "Jl. Jenderal Sudirman No. 5", "Kota Serang", "42118",
+               "0254200000")
+
+
+def verified(method="pos", **overrides) -> dict:
+    event = {"event_id": "e1", "application_id": "app-1", "tracking_code": "SDK123456",
+             "document_type": "ktp_el", "nik": "3673046501900001", "full_name": "Siti Aminah",
+             "contact": {"phone": "+6281234567890", "email": None, "language": "id"},
+             "delivery_method": method, "manifest_id": None,
+             "delivery_address": {"street": "Jl. Raya Curug No. 7", "rt": "002", "rw": "005",
+                                  "kelurahan_code": "3673041010", "postal_code": "42171"}
+             if method == "pos" else None}
+    return {**event, **overrides}
+
+
+def test_a_pickup_application_is_remembered_without_personal_data():
+    record = delivery_record(verified("pickup"), NOW)
+    assert record["delivery_method"] == "pickup"
+    assert "full_name" not in record and "contact" not in record and "nik" not in record
+
+
+def test_the_posting_names_every_region_from_the_kelurahan_code():
+    delivery = delivery_record(verified(), NOW)
+    doc = application_posting("SDK-job1", delivery, load_wilayah(), DINAS)
+    receiver = doc["receiver"]
+    assert receiver["name"] == "Siti Aminah" and receiver["phone"] == "+6281234567890"
+    assert receiver["address"] == "Jl. Raya Curug No. 7 RT 002/RW 005"
+    assert (receiver["subdistrict"], receiver["district"]) == ("Sukajaya", "Curug")
+    assert receiver["city"] == "Kota Serang" and receiver["province"] == "Banten"
+    assert receiver["zipCode"] == "42171"
+    assert doc["sender"]["name"] == "Disdukcapil Kota Serang" and doc["orderId"] == "SDK-job1"
+    assert doc["weight"] == 20 and doc["itemDesc"].startswith("KTP-el")
+
+
+def test_an_email_only_citizen_gets_the_dinas_phone_on_the_label():
+    delivery = delivery_record(verified(contact={"phone": None, "email": "a@b.id"}), NOW)
+    assert application_posting("o", delivery, load_wilayah(), DINAS)["receiver"]["phone"] == \
+        DINAS.phone
+
+
+@pytest.mark.parametrize(("field", "value"), [("kelurahan_code", "3673049999"),
+                                              ("postal_code", None)])
+def test_an_address_pos_cannot_use_is_a_permanent_failure(field, value):
+    event = verified()
+    event["delivery_address"][field] = value
+    with pytest.raises(UndeliverableAddress, match=field):
+        application_posting("o", delivery_record(event, NOW), load_wilayah(), DINAS)
+
+
+def shipment(status="pending", history=(), status_at=None) -> dict:
+    delivery = delivery_record(verified(), NOW)
+    found = new_shipment(application_order_id("job1"), "application", [ref(delivery)],
+                         {"receiver": {}}, NOW)
+    return {**found, "status": status, "barcode": "P2611290001", "history": list(history),
+            "status_at": status_at}
+
+
+def pos(status: str, minute: int, note: str = "") -> dict:
+    return {"status": status, "at": f"2026-11-29T10:{minute:02d}:00+07:00", "location": "Serang",
+            "note": note}
+
+
+def test_dispatch_happens_once():
+    update, events = dispatched(shipment(), "P1", NOW)
+    assert update["status"] == "dispatched" and update["barcode"] == "P1"
+    assert [(e.type, e.payload["application_id"], e.payload["barcode"]) for e in events] == \
+        [("parcel_dispatched", "app-1", "P1")]
+    assert dispatched(shipment("dispatched"), "P1", NOW) == ({}, [])
+
+
+def test_delivered_emits_once_and_a_repeat_changes_nothing():
+    update, added, events = tracking_news(shipment("dispatched"), [pos("DELIVERED", 5)], "webhook", NOW)
+    assert update["status"] == "delivered" and [e.type for e in events] == ["parcel_delivered"]
+    after = {**shipment("delivered", added, update["status_at"])}
+    assert tracking_news(after, [pos("DELIVERED", 5)], "poll", NOW) == ({}, [], [])
+
+
+def test_each_failed_attempt_is_told_and_pos_tries_again():
+    update, added, events = tracking_news(
+        shipment("dispatched"), [pos("ACCEPTED", 1), pos("FAILED", 5, "Rumah kosong")], "poll", NOW)
+    assert update["status"] == "delivery_failed"
+    assert [(e.type, e.payload["reason"]) for e in events] == [("parcel_delivery_failed", "Rumah kosong")]
+    again = shipment("delivery_failed", added, update["status_at"])
+    update, _, events = tracking_news(again, [pos("FAILED", 5, "Rumah kosong"), pos("FAILED", 30)],
+                                      "poll", NOW)
+    assert len(events) == 1 and update["status"] == "delivery_failed"
+
+
+def test_stale_news_is_kept_but_moves_nothing():
+    done = shipment("delivered", [{"key": "DELIVERED@x"}], "2026-11-29T10:20:00+07:00")
+    update, added, events = tracking_news(done, [pos("IN_TRANSIT", 10), pos("RETURNED", 40)],
+                                          "webhook", NOW)
+    assert events == [] and "status" not in update
+    assert [entry["stale"] for entry in added] == [True, True]
+    older = shipment("in_transit", [], "2026-11-29T10:20:00+07:00")
+    update, _, events = tracking_news(older, [pos("FAILED", 10)], "webhook", NOW)
+    assert events == [] and "status" not in update
+
+
+def test_returned_tells_printing_intake_and_the_citizen():
+    update, _, events = tracking_news(shipment("delivery_failed"), [pos("RETURNED", 50, "Alamat tidak ditemukan")],
+                                      "webhook", NOW)
+    assert update["status"] == "returned"
+    assert [(e.type, e.payload["reason"]) for e in events] == [("parcel_returned", "Alamat tidak ditemukan")]
+
+
+def test_a_manifest_goes_when_all_printed_and_the_dinas_chose_pos():
+    manifest = manifest_record({"manifest_id": "JB-1", "kelurahan_code": "3673041010",
+                                "batch_id": "b", "application_ids": ["a", "b"]})
+    assert not manifest_complete({**manifest, "printed": ["a", "b"]})
+    office = {"street": "Jl. Kelurahan 1", "postal_code": "42171"}
+    chosen = {**manifest, "by_pos": office}
+    assert not manifest_complete({**chosen, "printed": ["a"]})
+    assert manifest_complete({**chosen, "printed": ["b", "a"]})
+    doc = manifest_posting("SDK-JB-1", chosen, office, load_wilayah(), DINAS)
+    assert doc["receiver"]["name"] == "Kantor Kelurahan Sukajaya" and doc["weight"] == 100
+
+
+BODY = b'{"eventId":"e1","barcode":"P1","status":"DELIVERED"}'
+
+
+def test_a_signed_webhook_passes():
+    header = signatures.sign("s3cret", BODY, 1_000_000)
+    signatures.verify("s3cret", header, BODY, now=1_000_000 + 299)
+
+
+@pytest.mark.parametrize(("header", "body", "now", "code"), [
+    (None, BODY, 1_000_000, "missing"),
+    ("sha256=abc", BODY, 1_000_000, "missing"),
+    (signatures.sign("s3cret", BODY, 1_000_000), BODY.replace(b"P1", b"P2"), 1_000_000, "mismatch"),
+    (signatures.sign("other", BODY, 1_000_000), BODY, 1_000_000, "mismatch"),
+    (signatures.sign("s3cret", BODY, 1_000_000).replace("t=1000000", "t=1000900"), BODY, 1_000_900,
+     "mismatch"),
+    (signatures.sign("s3cret", BODY, 1_000_000), BODY, 1_000_301, "stale"),
+    (signatures.sign("s3cret", BODY, 1_000_400), BODY, 1_000_000, "stale"),
+])
+def test_unsigned_tampered_and_stale_webhooks_are_refused(header, body, now, code):
+    with pytest.raises(BadSignature) as refused:
+        signatures.verify("s3cret", header, body, now)
+    assert refused.value.message == {"missing": signatures.MISSING, "mismatch": signatures.MISMATCH,
+                                     "stale": signatures.STALE}[code]

@@ -4,14 +4,17 @@
 
 * **delayed retries.** A handler that raises does not get its message back at
   once (an outage of a few seconds would burn every attempt in milliseconds):
-  the message is republished, with a publisher confirm, to a wait queue
-  ``<queue>.retry.<ms>ms`` whose messages expire after that delay and
-  dead-letter straight back to the handler's queue; only then is the original
-  acked. The delays grow along the service's ``RETRY_DELAYS`` (seconds); the
-  attempt travels in the ``x-retry-attempt`` header. Plain RabbitMQ, no
-  plugins: each wait queue has one fixed TTL, so nothing waits behind a
-  longer delay. A crash between publish and ack duplicates, never loses
-  (handlers are idempotent).
+  the message is republished, with a publisher confirm, to the wait queue
+  of that delay, ``smartdukcapil.wait.<ms>ms``, with the handler's queue as
+  its routing key; it expires after the delay and is dead-lettered, by that
+  routing key, straight back to the handler's queue; only then is the
+  original acked. One wait queue per delay serves every handler (each wait
+  queue is a quorum queue: a few per broker, not a few per handler). The
+  delays grow along the service's ``RETRY_DELAYS`` (seconds); the attempt
+  travels in the ``x-retry-attempt`` header. Plain RabbitMQ, no plugins:
+  each wait queue has one fixed TTL, so nothing waits behind a longer delay.
+  A crash between publish and ack duplicates, never loses (handlers are
+  idempotent).
 * **dead letters.** When the schedule is used up, or at once for a payload
   that can never succeed (``PermanentFailure``, or a marshmallow
   ``ValidationError``: it fails its schema), the message is rejected into the
@@ -104,23 +107,27 @@ def dead_letter_queue(name: str) -> Queue:
     )
 
 
-def wait_queue_name(name: str, delay: float) -> str:
-    return f"{name}.retry.{int(delay * 1000)}ms"
+def wait_queue_name(delay: float) -> str:
+    """The wait queue (and its fanout exchange) of one delay, shared by every
+    handler: a message carries its handler queue as its routing key."""
+    return f"smartdukcapil.wait.{int(delay * 1000)}ms"
 
 
-def wait_queue(name: str, delay: float) -> Queue:
-    """Holds a message ``delay`` seconds, then dead-letters it back to ``name``
-    (through the default exchange). At-least-once dead-lettering: the broker
-    keeps the message until the handler queue has confirmed it."""
+def wait_queue(delay: float) -> Queue:
+    """Holds a message ``delay`` seconds, then dead-letters it through the
+    default exchange by the routing key it was published with - its handler's
+    queue. At-least-once dead-lettering: the broker keeps the message until
+    the handler queue has confirmed it."""
+    name = wait_queue_name(delay)
     return Queue(
-        wait_queue_name(name, delay),
+        name,
+        exchange=Exchange(name, type="fanout", durable=True),
         durable=True,
         auto_delete=False,
         queue_arguments={
             "x-queue-type": "quorum",
             "x-message-ttl": int(delay * 1000),
             "x-dead-letter-exchange": "",
-            "x-dead-letter-routing-key": name,
             "x-dead-letter-strategy": "at-least-once",
             "x-overflow": "reject-publish",
         },
@@ -128,13 +135,13 @@ def wait_queue(name: str, delay: float) -> Queue:
 
 
 def declare_consumer(connection: Connection, queue: Queue, delays=()) -> None:
-    """Declare a consumer queue, its dead-letter queue, its wait queues and
-    their bindings."""
+    """Declare a consumer queue, its dead-letter queue, the wait queues of its
+    delays and their bindings."""
     with connection.channel() as channel:
         queue.exchange.declare(channel=channel)
         dead_letter_queue(queue.name)(channel).declare()
         for delay in sorted(set(delays)):
-            wait_queue(queue.name, delay)(channel).declare()
+            wait_queue(delay)(channel).declare()
         queue(channel).declare()
 
 
@@ -180,7 +187,7 @@ class ReliableEventHandler(EventHandler):
         headers = {**(message.headers or {}), ATTEMPT_HEADER: attempt + 1}
         try:
             self.retry_publisher.publish(
-                message.body, exchange="", routing_key=wait_queue_name(self.queue.name, delay),
+                message.body, exchange=wait_queue_name(delay), routing_key=self.queue.name,
                 headers=headers, content_type=message.content_type,
                 content_encoding=message.content_encoding)
         except (UndeliverableMessage, OSError, OperationalError) as exc:

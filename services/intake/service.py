@@ -7,6 +7,7 @@ HTTP API (v1, JSON; errors name the field, in Bahasa Indonesia or English):
   .../documents                               supporting documents (api_documents.py)
   recording appointments (api_appointments.py); jemput-bola batches and
   kecamatan next-day requests, officers' tokens (api_batches.py)
+  GET  /api/v1/openapi.json                     this API as OpenAPI 3 (openapi.py)
   GET  /health
 ``IntakeEvents`` listens to printing, courier and notification events to keep
 the timeline. The two classes run in one ``nameko run`` as two containers,
@@ -34,6 +35,7 @@ from .api_documents import DocumentsApi, UploadSettings
 from .api_operator import OperatorQueueApi
 from .appointments import refuse_second_card
 from .domain import new_application, public_view
+from .openapi import openapi_document
 from .population import Lookup
 from .register import PopulationRegister
 from .rules import check_application
@@ -80,6 +82,11 @@ class IntakeApi(HealthCheck, DocumentsApi, OperatorQueueApi, RecordingAppointmen
         log.info("application %s submitted for NIK %s, flags %s", application["tracking_code"],
                  mask_identity(application["applicant"]["nik"]), application["flags"])
         return json_response(202, accepted_body(application))
+
+    @api("GET", "/api/v1/openapi.json")
+    def openapi(self, request):
+        """-> 200 this API as an OpenAPI 3 document (no auth)"""
+        return json_response(200, openapi_document())
 
     @api("POST", "/api/v1/applications/status")
     def lookup_status(self, request):

@@ -20,7 +20,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
-from . import api_appointments, api_batches, api_documents, queue_schemas, schemas
+from . import api_appointments, api_batches, api_documents, api_resend, queue_schemas, schemas
 from .api_examples import SUBMIT_EXAMPLES
 from .detail_schemas import DETAIL_SCHEMAS
 
@@ -147,10 +147,11 @@ class HealthSchema(Schema):
     service = fields.String(required=True)
 
 
-class NoBodySchema(Schema):
-    """An answer with nothing to say but its status (202 of the re-send)."""
+class ResendAnswerSchema(Schema):
+    """The same answer whether or not an application exists."""
 
     status = fields.String(required=True, metadata={"example": "accepted"})
+    message = fields.String(required=True)
 
 
 @dataclass(frozen=True)
@@ -180,6 +181,9 @@ OPERATIONS: tuple[Operation, ...] = (
               body=queue_schemas.ResubmitSchema),
     Operation("POST", "/api/v1/applications/cancel", "Cancel before verification", 200,
               StatusViewSchema, (400, 404, 409, 413, 429, 503), body=schemas.StatusLookupSchema),
+    Operation("POST", "/api/v1/tracking-code/resend",
+              "Send the tracking code again, to the contact on file", 202, ResendAnswerSchema,
+              (400, 413, 429, 503), body=api_resend.ResendSchema),
     Operation("POST", "/api/v1/applications/documents", "Upload a supporting document", 201,
               UploadedSchema, (400, 404, 413, 429, 503)),
     Operation("GET", "/api/v1/applications/<string:application_id>/documents",

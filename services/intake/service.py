@@ -5,6 +5,7 @@ HTTP API (v1, JSON; errors name the field, in Bahasa Indonesia or English):
   POST /api/v1/applications/status            citizen lookup (tracking code + NIK)
   operator queue, verify, reject; citizen resubmit, cancel (api_operator.py)
   .../documents                               supporting documents (api_documents.py)
+  POST /api/v1/tracking-code/resend           the code again, to the contact on file (api_resend.py)
   recording appointments (api_appointments.py); jemput-bola batches and
   kecamatan next-day requests, officers' tokens (api_batches.py)
   GET  /api/v1/openapi.json                     this API as OpenAPI 3 (openapi.py)
@@ -33,6 +34,7 @@ from .api_appointments import RecordingAppointmentApi, RecordingCalendar
 from .api_batches import OfficerChannelsApi
 from .api_documents import DocumentsApi, UploadSettings
 from .api_operator import OperatorQueueApi
+from .api_resend import ResendLimits, TrackingCodeResendApi
 from .appointments import refuse_second_card
 from .domain import new_application, public_view
 from .openapi import openapi_document
@@ -52,12 +54,13 @@ def accepted_body(application: dict) -> dict:
 
 
 class IntakeApi(HealthCheck, DocumentsApi, OperatorQueueApi, RecordingAppointmentApi,
-                OfficerChannelsApi):
+                OfficerChannelsApi, TrackingCodeResendApi):
     name = "intake_api"
 
     store = StoreWithOutbox(ApplicationStore, publishes_as="intake")
     operators = BearerTokens("OPERATOR_TOKENS")
     citizen_checks = TrackingCodeChecks()
+    resend_limits = ResendLimits()
     upload_limits = UploadSettings()
     register = PopulationRegister()
     kelurahan_officers = ScopedBearerTokens("KELURAHAN_OFFICER_TOKENS", scope_digits=10)

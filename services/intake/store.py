@@ -11,7 +11,7 @@ from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from shared.store import BaseStore, duplicate_fields
 
-from . import domain
+from . import domain, payloads
 from .appointment_store import AppointmentStore
 from .batch_store import BatchStore
 from .documents_store import DocumentStore
@@ -44,6 +44,9 @@ class ApplicationStore(DocumentStore, QueueStore, DeathRecords, AppointmentStore
         apps.create_index([(field, ASCENDING) for field in ONE_ACTIVE_PER_SUBJECT],
                           unique=True, name="one_active_per_subject",
                           partialFilterExpression={"active": True})
+        # the tracking-code re-send finds a citizen's applications by NIK and type
+        apps.create_index([("applicant.nik", ASCENDING), ("document_type", ASCENDING)],
+                          name="by_applicant")
         apps.create_index([(field, ASCENDING) for field in IDEMPOTENCY_KEY], unique=True,
                           partialFilterExpression={"idempotency_key": {"$exists": True}})
         super().ensure_indexes(db)
@@ -92,6 +95,21 @@ class ApplicationStore(DocumentStore, QueueStore, DeathRecords, AppointmentStore
         if application is None:
             raise ApplicationNotFound()
         return application
+
+    def request_resend(self, nik: str, document_type: str, most: int = 5) -> int:
+        """Emit ``tracking_code_resend_requested`` for each active application of
+        ``document_type`` that ``nik`` applied for (a parent may have a KIA in
+        progress for two children); how many. One transaction."""
+        def work(session):
+            found = list(self.db.applications.find(
+                {"applicant.nik": nik, "document_type": document_type, "active": True},
+                {"tracking_code": 1, "document_type": 1, "contact": 1}, session=session)
+                .limit(most))
+            for application in found:
+                self.emit(session, "tracking_code_resend_requested",
+                          **payloads.resend_event(application))
+            return len(found)
+        return self.run_transaction(work)
 
     def record_step(self, event_type: str, event: dict) -> bool:
         """Add a downstream event to the timeline, once per event id.

@@ -11,7 +11,7 @@ HTTP API (v1, JSON; errors name the field, in Bahasa Indonesia or English):
   GET  /api/v1/openapi.json                     this API as OpenAPI 3 (openapi.py)
   GET  /health
 ``IntakeEvents`` listens to printing, courier and notification events to keep
-the timeline. The two classes run in one ``nameko run`` as two containers,
+the timeline and move the status (``downstream``). The two classes run in one ``nameko run`` as two containers,
 each with its own worker pool and prefetch, so a backlog of events never
 takes the workers the citizens' requests need.
 """
@@ -107,8 +107,10 @@ class IntakeEvents:
     store = StoreWithOutbox(ApplicationStore, publishes_as="intake")
 
     def _record(self, event_type: str, body: dict):
+        """One downstream event: its step (and status move, ``downstream``) on
+        its application, once per event id."""
         event = load_event(event_type, body)
-        if not self.store.record_step(event_type, event):
+        if not self.store.record_event(event_type, event):
             log.info("%s %s already recorded or unknown application", event_type, event["event_id"])
 
     @reliable_event_handler("printing", "print_job_queued")
@@ -127,9 +129,36 @@ class IntakeEvents:
     def on_document_ready_for_pickup(self, body):
         self._record("document_ready_for_pickup", body)
 
+    @reliable_event_handler("printing", "pickup_rescheduled")
+    def on_pickup_rescheduled(self, body):
+        self._record("pickup_rescheduled", body)
+
     @reliable_event_handler("printing", "document_collected")
     def on_document_collected(self, body):
         self._record("document_collected", body)
+
+    @reliable_event_handler("printing", "batch_ready_for_kelurahan")
+    def on_batch_ready_for_kelurahan(self, body):
+        event = load_event("batch_ready_for_kelurahan", body)
+        found = self.store.record_handover(event)
+        log.info("manifest %s ready at kelurahan %s: %d of %d applications found",
+                 event["manifest_id"], event["kelurahan_code"], found, len(event["items"]))
+
+    @reliable_event_handler("courier", "parcel_dispatched")
+    def on_parcel_dispatched(self, body):
+        self._record("parcel_dispatched", body)
+
+    @reliable_event_handler("courier", "parcel_delivery_failed")
+    def on_parcel_delivery_failed(self, body):
+        self._record("parcel_delivery_failed", body)
+
+    @reliable_event_handler("courier", "parcel_delivered")
+    def on_parcel_delivered(self, body):
+        self._record("parcel_delivered", body)
+
+    @reliable_event_handler("courier", "parcel_returned")
+    def on_parcel_returned(self, body):
+        self._record("parcel_returned", body)
 
     @reliable_event_handler("notification", "notification_sent")
     def on_notification_sent(self, body):

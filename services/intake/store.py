@@ -11,7 +11,7 @@ from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from shared.store import BaseStore, duplicate_fields
 
-from . import domain, payloads
+from . import domain, downstream, payloads
 from .appointment_store import AppointmentStore
 from .batch_store import BatchStore
 from .documents_store import DocumentStore
@@ -23,6 +23,7 @@ from .subjects import subject_field, subject_key
 # the unique indexes a submission can run into, by their indexed fields
 ONE_ACTIVE_PER_SUBJECT = ("subject_key", "document_type")
 IDEMPOTENCY_KEY = ("idempotency_key",)
+CONSUMER = "intake"  # its inbox rows: one per downstream event handled
 
 
 class ApplicationStore(DocumentStore, QueueStore, DeathRecords, AppointmentStore, BatchStore,
@@ -111,25 +112,30 @@ class ApplicationStore(DocumentStore, QueueStore, DeathRecords, AppointmentStore
             return len(found)
         return self.run_transaction(work)
 
-    def record_step(self, event_type: str, event: dict) -> bool:
-        """Add a downstream event to the timeline, once per event id.
-
-        Two single-document writes, each idempotent, in an order that survives
-        a crash between them: advance the status (if the domain says so), then
-        append the step guarded by the event id.
-        """
-        step = domain.step_from_event(event_type, event)
-        application = self.db.applications.find_one({"_id": event["application_id"]},
-                                                    {"status_rank": 1})
-        if application is None:
-            return False
-        fields = domain.advance(application["status_rank"], step)
-        if fields:
-            # the rank guard keeps a step recorded since the read from being undone
+    def record_event(self, event_type: str, event: dict) -> bool:
+        """Record a downstream event on its application, once per event id: the
+        inbox row and the one update ``downstream.record`` decides (step,
+        status, fields) in one transaction. False for a redelivery or an
+        application intake does not have."""
+        def work(session):
+            application = self.db.applications.find_one(
+                {"_id": event["application_id"]}, {"status": 1, "pickup": 1}, session=session)
+            if application is None:
+                return False
             self.db.applications.update_one(
-                {"_id": event["application_id"], "status_rank": {"$lt": fields["status_rank"]}},
-                {"$set": fields})
-        result = self.db.applications.update_one(
-            {"_id": event["application_id"], "seen_events": {"$ne": event["event_id"]}},
-            {"$push": {"timeline": step, "seen_events": event["event_id"]}})
-        return result.modified_count == 1
+                {"_id": application["_id"]},
+                downstream.record(application, event_type, event), session=session)
+            return True
+        return bool(self.consume_once(event, CONSUMER, work))
+
+    def record_handover(self, event: dict) -> int:
+        """``batch_ready_for_kelurahan``: its step on every application of the
+        hand-over list, once per event id; how many were found."""
+        step = downstream.step_from_event("batch_ready_for_kelurahan", event)
+        ids = [item["application_id"] for item in event["items"]]
+
+        def work(session):
+            return self.db.applications.update_many(
+                {"_id": {"$in": ids}}, {"$push": {"timeline": step}},
+                session=session).matched_count
+        return self.consume_once(event, CONSUMER, work) or 0

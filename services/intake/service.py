@@ -35,13 +35,11 @@ from .api_batches import OfficerChannelsApi
 from .api_documents import DocumentsApi, UploadSettings
 from .api_operator import OperatorQueueApi
 from .api_resend import ResendLimits, TrackingCodeResendApi
-from .appointments import refuse_second_card
 from .domain import new_application, public_view
 from .openapi import openapi_document
-from .population import Lookup
 from .register import PopulationRegister
-from .rules import check_application
 from .schemas import ApplicationRequestSchema, StatusLookupSchema
+from .screening import Screening
 from .store import ApplicationStore
 
 log = logging.getLogger(__name__)
@@ -67,6 +65,10 @@ class IntakeApi(HealthCheck, DocumentsApi, OperatorQueueApi, RecordingAppointmen
     kecamatan_officers = ScopedBearerTokens("KECAMATAN_OFFICER_TOKENS", scope_digits=6)
     calendar = RecordingCalendar()
 
+    def screening(self) -> Screening:
+        """The checks of every new or corrected application (``screening``)."""
+        return Screening(self.register, self.store.death_verified, self.store.card_issued)
+
     @api("POST", "/api/v1/applications")
     def submit_application(self, request):
         """{"document_type": "ktp_el", "channel": "web",
@@ -77,9 +79,7 @@ class IntakeApi(HealthCheck, DocumentsApi, OperatorQueueApi, RecordingAppointmen
         """
         key = idempotency_key(request)
         body = read_json(request, ApplicationRequestSchema())
-        checked = check_application(body, today_wib(),
-                                    Lookup(self.register, self.store.death_verified))
-        refuse_second_card(body, checked.details, self.store.card_issued)
+        checked = self.screening().check(body, today_wib())
         application = self.store.submit(new_application(body, checked.details, key,
                                                         checked.stored()))
         log.info("application %s submitted for NIK %s, flags %s", application["tracking_code"],

@@ -22,8 +22,8 @@ No valid history is dead-lettered: an event outside its table (one for a
 cancelled application, say) is a timeline step only. A final status
 (collected, delivered) frees the subject for a new application.
 
-``record`` returns the one update the store writes, with the event's inbox
-row, in one transaction (``ApplicationStore.record_event``).
+``record`` returns the one update the store writes (with the event id, so a
+redelivery is recorded once: ``ApplicationStore.record_event``).
 """
 
 from __future__ import annotations

@@ -23,7 +23,13 @@ from .subjects import subject_field, subject_key
 # the unique indexes a submission can run into, by their indexed fields
 ONE_ACTIVE_PER_SUBJECT = ("subject_key", "document_type")
 IDEMPOTENCY_KEY = ("idempotency_key",)
-CONSUMER = "intake"  # its inbox rows: one per downstream event handled
+# a downstream event is decided again when the status moved since it was read
+STATUS_RACE_ATTEMPTS = 5
+
+
+class StatusKeptMoving(Exception):
+    """Every attempt found the status moved since it was read: the handler
+    fails and the broker redelivers the event later (``reliable_event_handler``)."""
 
 
 class ApplicationStore(DocumentStore, QueueStore, DeathRecords, AppointmentStore, BatchStore,
@@ -113,29 +119,40 @@ class ApplicationStore(DocumentStore, QueueStore, DeathRecords, AppointmentStore
         return self.run_transaction(work)
 
     def record_event(self, event_type: str, event: dict) -> bool:
-        """Record a downstream event on its application, once per event id: the
-        inbox row and the one update ``downstream.record`` decides (step,
-        status, fields) in one transaction. False for a redelivery or an
-        application intake does not have."""
-        def work(session):
-            application = self.db.applications.find_one(
-                {"_id": event["application_id"]}, {"status": 1, "pickup": 1}, session=session)
+        """Record a downstream event on its application, once per event id, in
+        one single-document write: the step, the event id, and the status and
+        fields ``downstream.record`` decides from the status read, guarded by
+        that status and by the event id not seen yet. If the status moved in
+        between, decide again. False for a redelivery or an application intake
+        does not have.
+
+        Not a transaction with an inbox row (``consume_once``): a backlog of
+        events for the same application (hundreds of ``notification_sent``
+        after an outage) would make concurrent transactions on one document
+        conflict and abort each other; a single-document update never does.
+        """
+        query = {"_id": event["application_id"]}
+        for _ in range(STATUS_RACE_ATTEMPTS):
+            application = self.db.applications.find_one(query, {"status": 1, "pickup": 1})
             if application is None:
                 return False
-            self.db.applications.update_one(
-                {"_id": application["_id"]},
-                downstream.record(application, event_type, event), session=session)
-            return True
-        return bool(self.consume_once(event, CONSUMER, work))
+            update = downstream.record(application, event_type, event)
+            update["$push"]["seen_events"] = event["event_id"]
+            result = self.db.applications.update_one(
+                {**query, "status": application["status"],
+                 "seen_events": {"$ne": event["event_id"]}}, update)
+            if result.modified_count == 1:
+                return True
+            if self.db.applications.find_one({**query, "seen_events": event["event_id"]},
+                                             {"_id": 1}) is not None:
+                return False  # recorded before: a redelivery
+        raise StatusKeptMoving(event_type)
 
     def record_handover(self, event: dict) -> int:
         """``batch_ready_for_kelurahan``: its step on every application of the
-        hand-over list, once per event id; how many were found."""
+        hand-over list, once per event id, in one write; how many it reached."""
         step = downstream.step_from_event("batch_ready_for_kelurahan", event)
-        ids = [item["application_id"] for item in event["items"]]
-
-        def work(session):
-            return self.db.applications.update_many(
-                {"_id": {"$in": ids}}, {"$push": {"timeline": step}},
-                session=session).matched_count
-        return self.consume_once(event, CONSUMER, work) or 0
+        return self.db.applications.update_many(
+            {"_id": {"$in": [item["application_id"] for item in event["items"]]},
+             "seen_events": {"$ne": event["event_id"]}},
+            {"$push": {"timeline": step, "seen_events": event["event_id"]}}).modified_count

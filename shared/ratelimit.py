@@ -97,6 +97,13 @@ class Attempts:
         for name, key in keys.items():
             self.limits[name].failed(key)
 
+    def take(self, **keys: str) -> None:
+        """Refuse if any key is over its limit, else count this request against
+        every key: for limits on every request (e.g. asking for an SMS), not
+        only on failed ones."""
+        self.check(**keys)
+        self.failed(**keys)
+
     @contextmanager
     def attempt(self, failure: type[Exception], **keys: str):
         """Refuse if over a limit; count ``failure`` raised in the block against every key."""

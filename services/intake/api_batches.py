@@ -4,7 +4,7 @@
   GET  /api/v1/jemput-bola/batches/<batch_id>   kelurahan officer: its reply again
   POST /api/v1/kecamatan/next-day-requests      kecamatan officer: a next-day KTP-el -> 202
 
-A mixin of ``IntakeApi`` (which supplies ``store``, ``register``,
+A mixin of ``IntakeApi`` (which supplies ``store``, ``screening()``,
 ``kelurahan_officers`` and ``kecamatan_officers``). A batch is stored
 within its request, in one worker: every row is checked first (a few at once,
 as their register questions overlap), then each accepted row is stored
@@ -17,8 +17,6 @@ database's commits (docs/api.md).
 from __future__ import annotations
 
 import logging
-from typing import Callable
-
 from eventlet import GreenPool
 from marshmallow import INCLUDE, RAISE, Schema, fields
 
@@ -30,8 +28,8 @@ from shared.masking import mask_identity
 from shared.offices import DINAS
 
 from . import batches
-from .appointments import place_view, refuse_second_card
-from .population import Lookup
+from .appointments import place_view
+from .screening import Screening
 
 log = logging.getLogger(__name__)
 
@@ -75,15 +73,13 @@ def batch_rows(request) -> list[batches.Row]:
 
 
 def store_batch(store, officer, batch_id: str, rows: list[batches.Row],
-                new_lookup: Callable[[], Lookup]) -> dict:
+                screening: Screening) -> dict:
     """Check every row, then store the good ones under one manifest; the reply."""
     today, checked, rejected = today_wib(), [], []
 
     def check(row: batches.Row):
         try:
-            result = batches.check_batch_row(row, officer.scope, today, new_lookup)
-            refuse_second_card(result.request, result.checked.details, store.card_issued)
-            return row, result, None
+            return row, batches.check_batch_row(row, officer.scope, today, screening), None
         except DomainError as exc:
             if exc.status >= 500:  # the database, not the row
                 raise
@@ -110,10 +106,6 @@ def store_batch(store, officer, batch_id: str, rows: list[batches.Row],
 
 
 class OfficerChannelsApi:
-    def _register_lookup(self) -> Lookup:
-        """One application's questions to the register, as a single submission asks them."""
-        return Lookup(self.register, self.store.death_verified)
-
     # a 1,000-row CSV is far larger than one application: its own body limit
     @api("PUT", "/api/v1/jemput-bola/batches/<string:batch_id>",
          max_body_setting="MAX_BATCH_BODY_BYTES")
@@ -131,7 +123,7 @@ class OfficerChannelsApi:
         reply = self.store.finished_batch(batch_key)
         if reply is None:
             reply = store_batch(self.store, officer, batch_id, batch_rows(request),
-                                self._register_lookup)
+                                self.screening())
         return json_response(200, render_reply(reply, request_language(request)))
 
     @api("GET", "/api/v1/jemput-bola/batches/<string:batch_id>")
@@ -152,8 +144,7 @@ class OfficerChannelsApi:
         officer = self.kecamatan_officers.authenticate(request)
         key = idempotency_key(request)
         checked = batches.check_next_day(read_json(request, AnyObject()), officer.scope,
-                                         today_wib(), self._register_lookup)
-        refuse_second_card(checked.request, checked.checked.details, self.store.card_issued)
+                                         today_wib(), self.screening())
         application = self.store.submit(batches.next_day_application(checked, officer, key))
         log.info("next-day request %s from %s for NIK %s", application["tracking_code"],
                  officer, mask_identity(application["applicant"]["nik"]))

@@ -1,6 +1,6 @@
 """Intake HTTP: the operator's work queue and the moves along the transitions
 (``IntakeApi`` mixes it in; it uses the service's ``store``, ``operators``,
-``citizen_checks`` and ``register``).
+``citizen_checks`` and ``screening()``).
 
   GET  /api/v1/operator/applications          operator: the queue, filtered, oldest first
   GET  /api/v1/operator/applications/<id>     operator: one application, documents, timeline
@@ -23,13 +23,10 @@ from shared.http import api, json_response, read_json, request_language
 from shared.masking import mask_identity
 
 from . import domain
-from .appointments import refuse_second_card
-from .population import Lookup
 from .queue_schemas import (QueueQuerySchema, ReasonsQuerySchema, ResubmitSchema,
                             encode_cursor)
 from .reasons import catalogue
 from .request_fields import corrected_request
-from .rules import check_application
 from .schemas import RejectSchema, StatusLookupSchema
 from .views import operator_view, queue_row
 
@@ -102,9 +99,7 @@ class OperatorQueueApi:
         domain.next_status(application, "resubmit")  # 409 before asking the register
         corrected = corrected_request(application, body)
         # the same checks as a new application (``submit_application``)
-        checked = check_application(corrected, today_wib(),
-                                    Lookup(self.register, self.store.death_verified))
-        refuse_second_card(corrected, checked.details, self.store.card_issued)
+        checked = self.screening().check(corrected, today_wib())
         application = self.store.resubmit(application, lambda current: domain.resubmit(
             current, corrected, checked.details, checked.stored()))
         log.info("application %s resubmitted for NIK %s", application["tracking_code"],

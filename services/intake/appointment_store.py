@@ -50,7 +50,8 @@ class AppointmentStore(BaseStore):
         return self.db.applications.find_one(
             {"applicant.nik": nik, "document_type": "ktp_el",
              "$or": [{"status": {"$in": appointments.CARD_STATUSES}},
-                     {"channel": "prr", "status": {"$in": appointments.PRR_CARD_STATUSES}}]},
+                     {"channel": appointments.PRR_CHANNEL,
+                      "status": {"$in": appointments.PRR_CARD_STATUSES}}]},
             {"_id": 1}) is not None
 
     def booked_counts(self, place_id: str, days: list[datetime.date]) -> dict[str, int]:

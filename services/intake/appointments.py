@@ -32,6 +32,7 @@ from .population import Lookup
 BOOKING_HORIZON_DAYS = 90
 AVAILABILITY_DAYS = 10  # working days shown ahead
 PRR_IMPORTER = "prr-import"  # who "verified" an application made from a PRR record
+PRR_CHANNEL = "prr"  # the channel of an application made from a PRR record
 NOT_COUNTED = ("rejected", "cancelled")
 # a card left the printer: printed and every later step
 CARD_STATUSES = tuple(status for status, info in STATUSES.items()
@@ -196,7 +197,7 @@ def prr_application(event: dict) -> dict:
     """The KTP-el print application a Print Ready Record becomes: channel
     ``prr``, delivered by Pos Indonesia to the recorded address. Its key
     (``§`` cannot arrive in an HTTP Idempotency-Key) makes it once per event."""
-    request = {"document_type": "ktp_el", "channel": "prr",
+    request = {"document_type": "ktp_el", "channel": PRR_CHANNEL,
                "applicant": {"nik": event["nik"], "kk_number": None,
                              "full_name": event["full_name"], "phone": event["phone"],
                              "email": None, "language": "id", "marital_status": None},

@@ -5,9 +5,9 @@ A batch row is a single submission's body (without ``channel``) plus the
 applicant's ``address``; a CSV row is the same with dotted column names
 (``applicant.nik``, ``details.reason``, ``address.kelurahan_code``;
 a number as a segment makes a list: ``details.witnesses.0.nik``). Each row is
-checked on its own: the submission schema and ``rules.check_application``
-(with the population register), exactly what a single submission goes
-through, so a document type added there is accepted here as it is. Which
+checked on its own: the submission schema and ``screening`` (the rules
+with the population register, the first-card rule), exactly what a single
+submission goes through, so a document type added there is accepted here as it is. Which
 kelurahan a row belongs to is its own address's code, not the officer's.
 """
 
@@ -19,22 +19,22 @@ import io
 import re
 import secrets
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from marshmallow import ValidationError
 
 from shared.clock import utcnow
 from shared.errors import DomainError, Msg, ValidationFailed, field_label, flatten_field_errors
 from shared.offices import DINAS
-from shared.wilayah import load_wilayah, normalize_code
 
 from .domain import TRACKING_ALPHABET, new_application
-from .population import Lookup
-from .rules import Checked, check_application
+from .rules import Checked
 from .schemas import AddressSchema, ApplicationRequestSchema
 
 if TYPE_CHECKING:
     from shared.auth import Officer
+
+    from .screening import Screening
 
 MAX_ROWS = 1000
 BATCH_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -204,11 +204,6 @@ def load_request(body, *, channel: str, address_required: bool) -> tuple[dict, d
             address = ROW_ADDRESS.load(given)
         except ValidationError as exc:
             errors.update(flatten_field_errors(exc.messages, "address"))
-        else:
-            address["kelurahan_code"] = normalize_code(address["kelurahan_code"])
-            if load_wilayah().kelurahan(address["kelurahan_code"]) is None:
-                errors["address.kelurahan_code"] = [Msg("Kode kelurahan/desa tidak dikenal.",
-                                                        "Unknown kelurahan/desa code.")]
     try:
         request = ApplicationRequestSchema().load({**body, "channel": channel})
     except ValidationError as exc:
@@ -219,8 +214,9 @@ def load_request(body, *, channel: str, address_required: bool) -> tuple[dict, d
 
 
 def check_batch_row(row: Row, kelurahan_code: str, today: datetime.date,
-                    lookup: Callable[[], Lookup]) -> OfficerRequest:
-    """A jemput-bola row: its address in the officer's kelurahan, then the rules."""
+                    screening: Screening) -> OfficerRequest:
+    """A jemput-bola row: its address in the officer's kelurahan, then the
+    checks of every application (``screening``)."""
     if row.problems:
         raise ValidationFailed(row.problems)
     request, address = load_request(row.body, channel="kelurahan", address_required=True)
@@ -228,11 +224,11 @@ def check_batch_row(row: Row, kelurahan_code: str, today: datetime.date,
         raise OutOfScope(OUTSIDE, {"address.kelurahan_code": [Msg(
             f"Alamat di luar kelurahan Anda ({kelurahan_code}): ajukan lewat kelurahan alamat ini.",
             f"Address outside your kelurahan ({kelurahan_code}): submit it through its own.")]})
-    return OfficerRequest(request, check_application(request, today, lookup()), address)
+    return OfficerRequest(request, screening.check(request, today), address)
 
 
 def check_next_day(body: dict, kecamatan_code: str, today: datetime.date,
-                   lookup: Callable[[], Lookup]) -> OfficerRequest:
+                   screening: Screening) -> OfficerRequest:
     """A kecamatan's next-day request: a first KTP-el, collected at the Dinas, for
     a NIK issued in the kecamatan or a citizen whose address is there."""
     if "delivery" in body:
@@ -248,7 +244,7 @@ def check_next_day(body: dict, kecamatan_code: str, today: datetime.date,
         raise OutOfScope(OUTSIDE, {"applicant.nik": [Msg(
             f"NIK dan alamat pemohon tidak di kecamatan Anda ({kecamatan_code}).",
             f"Neither the NIK nor the address is in your kecamatan ({kecamatan_code}).")]})
-    checked = check_application(request, today, lookup())
+    checked = screening.check(request, today)
     if checked.details["reason"] != "first_issue":
         raise ValidationFailed({"details.reason": [Msg(
             "Permintaan H+1 hanya untuk KTP-el pertama (first_issue).",

@@ -8,47 +8,18 @@ Dates load as ``datetime.date`` and are stored as ISO strings (``dump``).
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, fields, validate
 
-from shared.errors import Msg
 from shared.fields import KkNumber, Nik
-from shared.wilayah import load_wilayah, normalize_code
 
 from .requirements import DOCUMENT_KINDS
-from .schemas import AddressSchema, KtpElDetailsSchema
+from .schemas import AddressSchema, KtpElDetailsSchema, RegionCode
 
 SEXES = ("M", "F")  # as the NIK encodes it (day + 40 for women)
 REPORTER_RELATIONS = ("suami", "istri", "anak", "orang_tua", "saudara", "lainnya")
 MOVE_REASONS = ("pekerjaan", "pendidikan", "keamanan", "kesehatan", "perumahan", "keluarga",
                 "lainnya")
 MOVES = ("pindah_keluar", "pindah_datang")
-
-
-# digits -> (level in Bahasa Indonesia, in English, an example code)
-REGION_LEVELS = {4: ("kabupaten/kota", "regency/city", "3673"),
-                 10: ("kelurahan/desa", "village", "3673041001")}
-
-
-class RegionCode(fields.String):
-    """A region code of one level (``digits``: 4 kab/kota, 10 kelurahan/desa),
-    dotted or bare, that is in the region list; loads as bare digits."""
-
-    def __init__(self, digits: int, **kwargs):
-        super().__init__(**kwargs)
-        self.digits = digits
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
-        level_id, level_en, example = REGION_LEVELS[self.digits]
-        code = normalize_code(text)
-        if code is None or len(code) != self.digits:
-            raise ValidationError(Msg(
-                f"Harus kode {level_id} {self.digits} digit (contoh {example}).",
-                f"Must be a {self.digits}-digit {level_en} code (e.g. {example})."))
-        if code not in load_wilayah():
-            raise ValidationError(Msg(f"Kode {level_id} tidak ada dalam daftar wilayah.",
-                                      f"No {level_en} has this code in the region list."))
-        return code
 
 
 def full_name(**kwargs) -> fields.String:
@@ -95,7 +66,7 @@ class AktaKematianDetailsSchema(StrictSchema):
 
 
 class DestinationSchema(AddressSchema):
-    kelurahan_code = RegionCode(10, required=True)
+    """A destination anywhere in Indonesia (its kelurahan code checked as any address's)."""
 
 
 class SkpwniDetailsSchema(StrictSchema):

@@ -1,10 +1,10 @@
 """The application, its status and its timeline. Plain Python, no nameko.
 
-Two kinds of move. Operators and citizens act along explicit transitions
-(``TRANSITIONS``): an action applies only to the statuses listed for it. Downstream events may
-arrive in any order (they come through separate queues), so a step they record
-only ever moves the status forward: the stored status is the highest rank seen,
-while the timeline keeps every step with the time it happened.
+Two kinds of move, each along an explicit table. Operators and citizens act
+along ``TRANSITIONS``: an action applies only to the statuses listed for it.
+Downstream events (printing, courier, notification) move along
+``downstream.EVENT_MOVES``; they may arrive in any order, so one that comes
+late is recorded on the timeline and leaves the status alone (``downstream``).
 
 Rejected is not the end: the citizen may resubmit (corrected fields, replaced
 documents) and the application returns to the verification queue, or cancel
@@ -40,7 +40,7 @@ TRACKING_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
 @dataclass(frozen=True)
 class Status:
-    rank: int  # a downstream step moves the status only to a higher rank; 0 never moves it
+    rank: int  # the order of the road, for reading; 0: a timeline step only, never a status
     label_id: str
     label_en: str
     final: bool = False  # the end of the road: no action or step moves it any more
@@ -64,7 +64,8 @@ STATUSES = {
     "printed": Status(40, "Dokumen dicetak", "Document printed"),
     "ready_for_pickup": Status(50, "Siap diambil", "Ready for collection"),
     "dispatched": Status(50, "Dikirim lewat Pos Indonesia", "Sent by Pos Indonesia"),
-    "delivery_failed": Status(55, "Pengiriman gagal", "Delivery failed"),
+    # the parcel came back: the document waits at the Dinas for a pickup window
+    "returned_to_dinas": Status(55, "Kiriman kembali ke Dinas", "Parcel returned to the Dinas"),
     "collected": Status(60, "Sudah diambil", "Collected", final=True),
     "delivered": Status(60, "Sudah diterima", "Delivered", final=True),
     # above every downstream step, so none can move a cancelled application
@@ -73,6 +74,12 @@ STATUSES = {
     "resubmitted": Status(0, "Permohonan diajukan ulang", "Application resubmitted"),
     "notified": Status(0, "Pemberitahuan terkirim", "Notification sent"),
     "notification_failed": Status(0, "Pemberitahuan gagal", "Notification failed"),
+    # one failed delivery attempt: the courier tries again, still dispatched
+    "delivery_failed": Status(0, "Pengantaran gagal, dicoba lagi",
+                              "Delivery attempt failed, trying again"),
+    "pickup_rescheduled": Status(0, "Jadwal pengambilan diubah", "Pickup window moved"),
+    "at_kelurahan": Status(0, "Siap diambil di kantor kelurahan",
+                           "Ready for collection at the kelurahan office"),
 }
 
 # action -> {the status it applies to: the status it leads to}
@@ -88,21 +95,9 @@ STEP_NAMES = {"resubmit": "resubmitted"}
 # statuses an application can be in (the rest are timeline steps only)
 APPLICATION_STATUSES = tuple(name for name, status in STATUSES.items() if status.rank > 0)
 
-# downstream event -> the status step it records
-EVENT_STATUS = {
-    "print_job_queued": "print_queued",
-    "print_job_failed": "print_failed",
-    "document_printed": "printed",
-    "document_ready_for_pickup": "ready_for_pickup",
-    "document_collected": "collected",
-    "parcel_dispatched": "dispatched",
-    "parcel_delivered": "delivered",
-    "parcel_delivery_failed": "delivery_failed",
-    "notification_sent": "notified",
-    "notification_failed": "notification_failed",
-}
 # what a citizen may see of a step (not, e.g., which operator acted)
-PUBLIC_DETAIL = {"channel", "slot", "barcode", "reasons", "reason_codes", "note", "corrected"}
+PUBLIC_DETAIL = {"channel", "slot", "barcode", "reasons", "reason_codes", "note", "corrected",
+                 "reason", "how", "kelurahan_code"}
 CITIZEN = "citizen"  # who acted, on the steps the citizen takes
 
 Event = tuple[str, dict]  # (event type, payload)
@@ -154,7 +149,6 @@ def new_application(request: dict, details: dict, idempotency_key: str | None,
         **(checks or {}),
         **status_fields("submitted"),
         "timeline": [timeline_entry("submitted", now, {"channel": request["channel"]})],
-        "seen_events": [],
         "created_at": now,
         "queued_at": now,  # waiting for verification since (a resubmission re-enters)
     }
@@ -221,28 +215,6 @@ def cancel(application: dict) -> Transition:
                       (("application_cancelled", cancelled_event(application)),))
 
 
-def step_from_event(event_type: str, event: dict) -> dict:
-    """The timeline entry a downstream event adds (details safe to show the citizen)."""
-    status = EVENT_STATUS[event_type]
-    detail = {}
-    if "slot" in event:
-        detail["slot"] = event["slot"]
-    if "channel" in event:
-        detail["channel"] = event["channel"]
-    if "barcode" in event and event["barcode"]:
-        detail["barcode"] = event["barcode"]
-    return timeline_entry(status, event["occurred_at"], detail)
-
-
-def advance(status_rank: int, step: dict) -> dict | None:
-    """The status fields ``step`` sets on an application at ``status_rank``, or
-    ``None`` when it leaves the status alone: only forward, never on a rank-0 step."""
-    rank = STATUSES[step["status"]].rank
-    if rank == 0 or rank <= status_rank:
-        return None
-    return status_fields(step["status"])
-
-
 def public_view(application: dict, lang: str) -> dict:
     """What the citizen sees on a status lookup: no NIK, KK or contact details."""
     timeline = sorted(application["timeline"], key=lambda step: step["at"])
@@ -252,6 +224,10 @@ def public_view(application: dict, lang: str) -> dict:
         "document_type": application["document_type"],
         "status": application["status"],
         "status_label": STATUSES[application["status"]].label(lang),
+        # where and when to collect it, and the parcel's barcode, once known
+        **({"pickup_slot": application["pickup"]["slot"]} if application.get("pickup") else {}),
+        **({"parcel_barcode": application["parcel"]["barcode"]}
+           if (application.get("parcel") or {}).get("barcode") else {}),
         "timeline": [{**step, "label": STATUSES[step["status"]].label(lang),
                       "detail": public_detail(step["detail"], lang)}
                      for step in timeline],

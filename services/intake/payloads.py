@@ -75,3 +75,8 @@ def cancelled_event(application: dict) -> dict:
     """``application_cancelled``: the citizen withdrew it before verification."""
     return {**ref(application), "previous_status": application["status"],
             "contact": application["contact"]}
+
+
+def resend_event(application: dict) -> dict:
+    """``tracking_code_resend_requested``: the code goes to the contact on file."""
+    return {**ref(application), "contact": application["contact"]}

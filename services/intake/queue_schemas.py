@@ -13,6 +13,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from shared.errors import Msg
 from shared.events import DOCUMENT_TYPES
 
+from .appointments import PRR_CHANNEL
 from .domain import APPLICATION_STATUSES
 from .schemas import CHANNELS, ApplicantSchema, DeliverySchema, StatusLookupSchema
 
@@ -51,7 +52,8 @@ class QueueQuerySchema(Schema):
     status = fields.String(load_default="submitted",
                            validate=validate.OneOf(APPLICATION_STATUSES))
     document_type = fields.String(validate=validate.OneOf(DOCUMENT_TYPES))
-    channel = fields.String(validate=validate.OneOf(CHANNELS))
+    # also ``prr``: applications made from the PRR backlog (no submission names it)
+    channel = fields.String(validate=validate.OneOf((*CHANNELS, PRR_CHANNEL)))
     kecamatan = fields.String(validate=validate.Regexp(r"^\d{6}$"))  # of the applicant's NIK
     kelurahan = fields.String(validate=validate.Regexp(r"^\d{10}$"))  # of the address given
     flag = fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]{1,39}$"))

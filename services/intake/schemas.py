@@ -1,9 +1,11 @@
 """HTTP body schemas of the intake API (boundary only: no business rules)."""
 
-from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
 
+from shared.errors import Msg
 from shared.events import CONTACT_CHANNELS, DELIVERY_METHODS, DOCUMENT_TYPES, LANGUAGES
 from shared.fields import DeliverableEmail, KkNumber, MobilePhone, Nik
+from shared.wilayah import load_wilayah, normalize_code
 
 CHANNELS = ("web", "app", "whatsapp", "kelurahan", "kecamatan")
 
@@ -24,6 +26,33 @@ class ApplicantSchema(Schema):
                                    validate=validate.OneOf(("belum_kawin", "kawin", "cerai")))
 
 
+# digits -> (level in Bahasa Indonesia, in English, an example code)
+REGION_LEVELS = {4: ("kabupaten/kota", "regency/city", "3673"),
+                 10: ("kelurahan/desa", "village", "3673041001")}
+
+
+class RegionCode(fields.String):
+    """A region code of one level (``digits``: 4 kab/kota, 10 kelurahan/desa),
+    dotted or bare, that is in the region list; loads as bare digits."""
+
+    def __init__(self, digits: int, **kwargs):
+        super().__init__(**kwargs)
+        self.digits = digits
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        level_id, level_en, example = REGION_LEVELS[self.digits]
+        code = normalize_code(text)
+        if code is None or len(code) != self.digits:
+            raise ValidationError(Msg(
+                f"Harus kode {level_id} {self.digits} digit (contoh {example}).",
+                f"Must be a {self.digits}-digit {level_en} code (e.g. {example})."))
+        if code not in load_wilayah():
+            raise ValidationError(Msg(f"Kode {level_id} tidak ada dalam daftar wilayah.",
+                                      f"No {level_en} has this code in the region list."))
+        return code
+
+
 class AddressSchema(Schema):
     class Meta:
         unknown = RAISE
@@ -31,7 +60,7 @@ class AddressSchema(Schema):
     street = fields.String(required=True, validate=validate.Length(min=3, max=200))
     rt = fields.String(load_default=None)
     rw = fields.String(load_default=None)
-    kelurahan_code = fields.String(required=True)
+    kelurahan_code = RegionCode(10, required=True)  # in the region list
     postal_code = fields.String(required=True, validate=validate.Regexp(r"^\d{5}$"))
 
 

@@ -5,11 +5,13 @@ HTTP API (v1, JSON; errors name the field, in Bahasa Indonesia or English):
   POST /api/v1/applications/status            citizen lookup (tracking code + NIK)
   operator queue, verify, reject; citizen resubmit, cancel (api_operator.py)
   .../documents                               supporting documents (api_documents.py)
+  POST /api/v1/tracking-code/resend           the code again, to the contact on file (api_resend.py)
   recording appointments (api_appointments.py); jemput-bola batches and
   kecamatan next-day requests, officers' tokens (api_batches.py)
+  GET  /api/v1/openapi.json                     this API as OpenAPI 3 (openapi.py)
   GET  /health
 ``IntakeEvents`` listens to printing, courier and notification events to keep
-the timeline. The two classes run in one ``nameko run`` as two containers,
+the timeline and move the status (``downstream``). The two classes run in one ``nameko run`` as two containers,
 each with its own worker pool and prefetch, so a backlog of events never
 takes the workers the citizens' requests need.
 """
@@ -32,12 +34,12 @@ from .api_appointments import RecordingAppointmentApi, RecordingCalendar
 from .api_batches import OfficerChannelsApi
 from .api_documents import DocumentsApi, UploadSettings
 from .api_operator import OperatorQueueApi
-from .appointments import refuse_second_card
+from .api_resend import ResendLimits, TrackingCodeResendApi
 from .domain import new_application, public_view
-from .population import Lookup
+from .openapi import openapi_document
 from .register import PopulationRegister
-from .rules import check_application
 from .schemas import ApplicationRequestSchema, StatusLookupSchema
+from .screening import Screening
 from .store import ApplicationStore
 
 log = logging.getLogger(__name__)
@@ -50,17 +52,22 @@ def accepted_body(application: dict) -> dict:
 
 
 class IntakeApi(HealthCheck, DocumentsApi, OperatorQueueApi, RecordingAppointmentApi,
-                OfficerChannelsApi):
+                OfficerChannelsApi, TrackingCodeResendApi):
     name = "intake_api"
 
     store = StoreWithOutbox(ApplicationStore, publishes_as="intake")
     operators = BearerTokens("OPERATOR_TOKENS")
     citizen_checks = TrackingCodeChecks()
+    resend_limits = ResendLimits()
     upload_limits = UploadSettings()
     register = PopulationRegister()
     kelurahan_officers = ScopedBearerTokens("KELURAHAN_OFFICER_TOKENS", scope_digits=10)
     kecamatan_officers = ScopedBearerTokens("KECAMATAN_OFFICER_TOKENS", scope_digits=6)
     calendar = RecordingCalendar()
+
+    def screening(self) -> Screening:
+        """The checks of every new or corrected application (``screening``)."""
+        return Screening(self.register, self.store.death_verified, self.store.card_issued)
 
     @api("POST", "/api/v1/applications")
     def submit_application(self, request):
@@ -72,14 +79,17 @@ class IntakeApi(HealthCheck, DocumentsApi, OperatorQueueApi, RecordingAppointmen
         """
         key = idempotency_key(request)
         body = read_json(request, ApplicationRequestSchema())
-        checked = check_application(body, today_wib(),
-                                    Lookup(self.register, self.store.death_verified))
-        refuse_second_card(body, checked.details, self.store.card_issued)
+        checked = self.screening().check(body, today_wib())
         application = self.store.submit(new_application(body, checked.details, key,
                                                         checked.stored()))
         log.info("application %s submitted for NIK %s, flags %s", application["tracking_code"],
                  mask_identity(application["applicant"]["nik"]), application["flags"])
         return json_response(202, accepted_body(application))
+
+    @api("GET", "/api/v1/openapi.json")
+    def openapi(self, request):
+        """-> 200 this API as an OpenAPI 3 document (no auth)"""
+        return json_response(200, openapi_document())
 
     @api("POST", "/api/v1/applications/status")
     def lookup_status(self, request):
@@ -97,8 +107,10 @@ class IntakeEvents:
     store = StoreWithOutbox(ApplicationStore, publishes_as="intake")
 
     def _record(self, event_type: str, body: dict):
+        """One downstream event: its step (and status move, ``downstream``) on
+        its application, once per event id."""
         event = load_event(event_type, body)
-        if not self.store.record_step(event_type, event):
+        if not self.store.record_event(event_type, event):
             log.info("%s %s already recorded or unknown application", event_type, event["event_id"])
 
     @reliable_event_handler("printing", "print_job_queued")
@@ -117,9 +129,36 @@ class IntakeEvents:
     def on_document_ready_for_pickup(self, body):
         self._record("document_ready_for_pickup", body)
 
+    @reliable_event_handler("printing", "pickup_rescheduled")
+    def on_pickup_rescheduled(self, body):
+        self._record("pickup_rescheduled", body)
+
     @reliable_event_handler("printing", "document_collected")
     def on_document_collected(self, body):
         self._record("document_collected", body)
+
+    @reliable_event_handler("printing", "batch_ready_for_kelurahan")
+    def on_batch_ready_for_kelurahan(self, body):
+        event = load_event("batch_ready_for_kelurahan", body)
+        found = self.store.record_handover(event)
+        log.info("manifest %s ready at kelurahan %s: %d of %d applications found",
+                 event["manifest_id"], event["kelurahan_code"], found, len(event["items"]))
+
+    @reliable_event_handler("courier", "parcel_dispatched")
+    def on_parcel_dispatched(self, body):
+        self._record("parcel_dispatched", body)
+
+    @reliable_event_handler("courier", "parcel_delivery_failed")
+    def on_parcel_delivery_failed(self, body):
+        self._record("parcel_delivery_failed", body)
+
+    @reliable_event_handler("courier", "parcel_delivered")
+    def on_parcel_delivered(self, body):
+        self._record("parcel_delivered", body)
+
+    @reliable_event_handler("courier", "parcel_returned")
+    def on_parcel_returned(self, body):
+        self._record("parcel_returned", body)
 
     @reliable_event_handler("notification", "notification_sent")
     def on_notification_sent(self, body):

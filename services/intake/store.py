@@ -11,7 +11,7 @@ from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from shared.store import BaseStore, duplicate_fields
 
-from . import domain
+from . import domain, downstream, payloads
 from .appointment_store import AppointmentStore
 from .batch_store import BatchStore
 from .documents_store import DocumentStore
@@ -23,6 +23,13 @@ from .subjects import subject_field, subject_key
 # the unique indexes a submission can run into, by their indexed fields
 ONE_ACTIVE_PER_SUBJECT = ("subject_key", "document_type")
 IDEMPOTENCY_KEY = ("idempotency_key",)
+# a downstream event is decided again when the status moved since it was read
+STATUS_RACE_ATTEMPTS = 5
+
+
+class StatusKeptMoving(Exception):
+    """Every attempt found the status moved since it was read: the handler
+    fails and the broker redelivers the event later (``reliable_event_handler``)."""
 
 
 class ApplicationStore(DocumentStore, QueueStore, DeathRecords, AppointmentStore, BatchStore,
@@ -44,6 +51,9 @@ class ApplicationStore(DocumentStore, QueueStore, DeathRecords, AppointmentStore
         apps.create_index([(field, ASCENDING) for field in ONE_ACTIVE_PER_SUBJECT],
                           unique=True, name="one_active_per_subject",
                           partialFilterExpression={"active": True})
+        # the tracking-code re-send finds a citizen's applications by NIK and type
+        apps.create_index([("applicant.nik", ASCENDING), ("document_type", ASCENDING)],
+                          name="by_applicant")
         apps.create_index([(field, ASCENDING) for field in IDEMPOTENCY_KEY], unique=True,
                           partialFilterExpression={"idempotency_key": {"$exists": True}})
         super().ensure_indexes(db)
@@ -93,25 +103,56 @@ class ApplicationStore(DocumentStore, QueueStore, DeathRecords, AppointmentStore
             raise ApplicationNotFound()
         return application
 
-    def record_step(self, event_type: str, event: dict) -> bool:
-        """Add a downstream event to the timeline, once per event id.
+    def request_resend(self, nik: str, document_type: str, most: int = 5) -> int:
+        """Emit ``tracking_code_resend_requested`` for each active application of
+        ``document_type`` that ``nik`` applied for (a parent may have a KIA in
+        progress for two children); how many. One transaction."""
+        def work(session):
+            found = list(self.db.applications.find(
+                {"applicant.nik": nik, "document_type": document_type, "active": True},
+                {"tracking_code": 1, "document_type": 1, "contact": 1}, session=session)
+                .limit(most))
+            for application in found:
+                self.emit(session, "tracking_code_resend_requested",
+                          **payloads.resend_event(application))
+            return len(found)
+        return self.run_transaction(work)
 
-        Two single-document writes, each idempotent, in an order that survives
-        a crash between them: advance the status (if the domain says so), then
-        append the step guarded by the event id.
+    def record_event(self, event_type: str, event: dict) -> bool:
+        """Record a downstream event on its application, once per event id, in
+        one single-document write: the step, the event id, and the status and
+        fields ``downstream.record`` decides from the status read, guarded by
+        that status and by the event id not seen yet. If the status moved in
+        between, decide again. False for a redelivery or an application intake
+        does not have.
+
+        Not a transaction with an inbox row (``consume_once``): a backlog of
+        events for the same application (hundreds of ``notification_sent``
+        after an outage) would make concurrent transactions on one document
+        conflict and abort each other; a single-document update never does.
         """
-        step = domain.step_from_event(event_type, event)
-        application = self.db.applications.find_one({"_id": event["application_id"]},
-                                                    {"status_rank": 1})
-        if application is None:
-            return False
-        fields = domain.advance(application["status_rank"], step)
-        if fields:
-            # the rank guard keeps a step recorded since the read from being undone
-            self.db.applications.update_one(
-                {"_id": event["application_id"], "status_rank": {"$lt": fields["status_rank"]}},
-                {"$set": fields})
-        result = self.db.applications.update_one(
-            {"_id": event["application_id"], "seen_events": {"$ne": event["event_id"]}},
-            {"$push": {"timeline": step, "seen_events": event["event_id"]}})
-        return result.modified_count == 1
+        query = {"_id": event["application_id"]}
+        for _ in range(STATUS_RACE_ATTEMPTS):
+            application = self.db.applications.find_one(query, {"status": 1, "pickup": 1})
+            if application is None:
+                return False
+            update = downstream.record(application, event_type, event)
+            update["$push"]["seen_events"] = event["event_id"]
+            result = self.db.applications.update_one(
+                {**query, "status": application["status"],
+                 "seen_events": {"$ne": event["event_id"]}}, update)
+            if result.modified_count == 1:
+                return True
+            if self.db.applications.find_one({**query, "seen_events": event["event_id"]},
+                                             {"_id": 1}) is not None:
+                return False  # recorded before: a redelivery
+        raise StatusKeptMoving(event_type)
+
+    def record_handover(self, event: dict) -> int:
+        """``batch_ready_for_kelurahan``: its step on every application of the
+        hand-over list, once per event id, in one write; how many it reached."""
+        step = downstream.step_from_event("batch_ready_for_kelurahan", event)
+        return self.db.applications.update_many(
+            {"_id": {"$in": [item["application_id"] for item in event["items"]]},
+             "seen_events": {"$ne": event["event_id"]}},
+            {"$push": {"timeline": step, "seen_events": event["event_id"]}}).modified_count

@@ -134,7 +134,7 @@ def test_a_first_card_for_a_nik_that_has_one_is_refused_naming_the_reason():
 
 def test_which_statuses_mean_a_card_was_issued():
     assert set(appointments.CARD_STATUSES) == {"printed", "ready_for_pickup", "dispatched",
-                                               "delivery_failed", "collected", "delivered"}
+                                               "returned_to_dinas", "collected", "delivered"}
     assert {"verified", "print_queued"} < set(appointments.PRR_CARD_STATUSES)
     for status in ("submitted", "rejected", "cancelled"):
         assert status not in appointments.PRR_CARD_STATUSES

@@ -14,7 +14,7 @@ from services.intake.api_batches import batch_reply, rejected_row, render_reply
 from services.intake.batches import (MAX_ROWS, OutOfScope, Row, batch_application,
                                      check_batch_id, check_batch_row, check_next_day,
                                      csv_rows, nest, new_batch, next_day_application)
-from services.intake.population import Lookup
+from services.intake.screening import Screening
 from shared.auth import Officer, ScopedBearerTokens, hash_token
 from shared.errors import ValidationFailed
 from shared.settings import InvalidSetting
@@ -37,8 +37,8 @@ class NoRegister:
         return None
 
 
-def lookup() -> Lookup:
-    return Lookup(NoRegister())
+# the checks of every application, with a register that knows nobody and no card issued
+SCREENING = Screening(NoRegister(), lambda nik: False, lambda nik: False)
 
 
 def csv_line(nik="3673041207900001", name="Budi Santoso", reason="first_issue",
@@ -117,7 +117,7 @@ def test_batch_ids_are_short_and_plain():
 
 
 def test_a_valid_row_passes_the_single_submissions_rules():
-    checked = check_batch_row(Row(1, row_body()), SUKAJAYA, TODAY, lookup)
+    checked = check_batch_row(Row(1, row_body()), SUKAJAYA, TODAY, SCREENING)
     assert checked.request["channel"] == "kelurahan"
     assert checked.address["kelurahan_code"] == SUKAJAYA
     assert checked.checked.details["reason"] == "first_issue"
@@ -138,27 +138,27 @@ def test_a_valid_row_passes_the_single_submissions_rules():
 def test_a_bad_row_is_refused_naming_its_field(change, field):
     body = row_body()
     change(body)
-    assert field in refused_fields(lambda: check_batch_row(Row(3, body), SUKAJAYA, TODAY, lookup))
+    assert field in refused_fields(lambda: check_batch_row(Row(3, body), SUKAJAYA, TODAY, SCREENING))
 
 
 def test_a_row_whose_address_is_in_another_kelurahan_is_out_of_scope():
     with pytest.raises(OutOfScope) as refused:
-        check_batch_row(Row(1, row_body(kelurahan=TINGGAR)), SUKAJAYA, TODAY, lookup)
+        check_batch_row(Row(1, row_body(kelurahan=TINGGAR)), SUKAJAYA, TODAY, SCREENING)
     assert refused.value.status == 403
     assert list(refused.value.fields) == ["address.kelurahan_code"]
 
 
 def test_problems_found_while_parsing_refuse_the_row():
     row = Row(2, None, 3, {"_row": ["x"]})
-    assert refused_fields(lambda: check_batch_row(row, SUKAJAYA, TODAY, lookup)) == {"_row": ["x"]}
-    assert "_row" in refused_fields(lambda: check_batch_row(Row(1, ["x"]), SUKAJAYA, TODAY, lookup))
+    assert refused_fields(lambda: check_batch_row(row, SUKAJAYA, TODAY, SCREENING)) == {"_row": ["x"]}
+    assert "_row" in refused_fields(lambda: check_batch_row(Row(1, ["x"]), SUKAJAYA, TODAY, SCREENING))
 
 
 def test_a_batch_row_becomes_an_application_of_the_manifest():
     batch = new_batch(OFFICER, "RW05-1", rows=1, today=TODAY)
     assert batch["manifest_id"].startswith(f"JB-{SUKAJAYA}-20250602-")
     row = Row(7, row_body())
-    application = batch_application(check_batch_row(row, SUKAJAYA, TODAY, lookup), OFFICER,
+    application = batch_application(check_batch_row(row, SUKAJAYA, TODAY, SCREENING), OFFICER,
                                     batch, row)
     assert application["manifest_id"] == batch["manifest_id"]
     assert (application["kecamatan_code"], application["next_day"]) == (CURUG, False)
@@ -176,7 +176,7 @@ def next_day_body(nik="3673041207900001", **extra) -> dict:
 
 
 def test_a_next_day_request_from_its_own_kecamatan():
-    checked = check_next_day(next_day_body(), CURUG, TODAY, lookup)
+    checked = check_next_day(next_day_body(), CURUG, TODAY, SCREENING)
     officer = Officer("officer-curug", CURUG)
     application = next_day_application(checked, officer, None)
     assert (application["next_day"], application["pickup_place_id"],
@@ -184,7 +184,7 @@ def test_a_next_day_request_from_its_own_kecamatan():
         True, "disdukcapil-serang", CURUG, "kecamatan")
     # a NIK issued elsewhere, living in the kecamatan now
     address = {"street": "Jl. Raya Curug", "kelurahan_code": SUKAJAYA}
-    check_next_day(next_day_body(nik="3673021207900001", address=address), CURUG, TODAY, lookup)
+    check_next_day(next_day_body(nik="3673021207900001", address=address), CURUG, TODAY, SCREENING)
 
 
 @pytest.mark.parametrize("body, field", [
@@ -198,7 +198,7 @@ def test_a_next_day_request_from_its_own_kecamatan():
     (next_day_body(delivery={"method": "pos"}), "delivery"),
 ])
 def test_a_next_day_request_is_refused_naming_the_field(body, field):
-    assert field in refused_fields(lambda: check_next_day(body, CURUG, TODAY, lookup))
+    assert field in refused_fields(lambda: check_next_day(body, CURUG, TODAY, SCREENING))
 
 
 def test_the_reply_names_each_refused_row_in_the_requests_language():
@@ -213,7 +213,7 @@ def test_the_reply_names_each_refused_row_in_the_requests_language():
     assert shown["rejected"][0]["field"] == "applicant.nik"
     assert shown["rejected"][0]["reason"] == "Harus berupa teks."
     out_of_scope = refused_fields(lambda: check_batch_row(
-        Row(1, row_body(kelurahan=TINGGAR)), SUKAJAYA, TODAY, lookup))
+        Row(1, row_body(kelurahan=TINGGAR)), SUKAJAYA, TODAY, SCREENING))
     english = render_reply(batch_reply(batch, [], [rejected_row(
         Row(1, {}), OutOfScope("x", out_of_scope))]), "en")
     assert english["rejected"][0]["reason"].startswith("Address outside your kelurahan")

@@ -9,14 +9,13 @@ import re
 import pytest
 
 from services.intake.domain import (
-    EVENT_STATUS,
     STATUSES,
     TRACKING_ALPHABET,
     Status,
     new_application,
     public_view,
-    step_from_event,
 )
+from services.intake.downstream import DETAIL_FIELDS, EVENT_STEPS, step_from_event
 from services.intake.schemas import ApplicationRequestSchema
 from shared.events import EVENTS
 
@@ -47,7 +46,6 @@ def test_new_application_fields():
                               "preferred_channel": "sms"}
     assert app["details"] == DETAILS
     assert app["delivery"] == {"method": "pickup"}
-    assert app["seen_events"] == []
     assert "idempotency_key" not in app
     [step] = app["timeline"]
     assert step["status"] == "submitted" and step["detail"] == {"channel": "kecamatan"}
@@ -82,19 +80,22 @@ def test_final_statuses_are_the_ends_of_the_road():
     assert not any(status.final for status in STATUSES.values() if status.rank == 0)
 
 
-def test_event_status_mapping_is_consistent():
-    for event_type, status in EVENT_STATUS.items():
+def test_event_step_mapping_is_consistent():
+    for event_type, status in EVENT_STEPS.items():
         assert event_type in EVENTS
         assert status in STATUSES
 
 
-@pytest.mark.parametrize(("event_type", "status"), sorted(EVENT_STATUS.items()))
-def test_step_from_event(event_type, status):
+@pytest.mark.parametrize(("event_type", "status"), sorted(EVENT_STEPS.items()))
+def test_step_from_event_shows_its_own_fields_only(event_type, status):
     event = {"occurred_at": "2025-06-05T03:00:00+00:00", "slot": SLOT, "channel": "sms",
-             "barcode": "RB123456789ID", "nik": NIK, "contact": {"phone": PHONE}}
+             "barcode": "RB123456789ID", "reason": "Alamat tidak ditemukan", "how": "counter",
+             "kelurahan_code": "3673041010", "manifest_id": "JB-1",
+             "nik": NIK, "contact": {"phone": PHONE}, "station_id": "st-1"}
     step = step_from_event(event_type, event)
-    assert step == {"status": status, "at": "2025-06-05T03:00:00+00:00",
-                    "detail": {"slot": SLOT, "channel": "sms", "barcode": "RB123456789ID"}}
+    assert (step["status"], step["at"]) == (status, "2025-06-05T03:00:00+00:00")
+    assert set(step["detail"]) == set(DETAIL_FIELDS.get(event_type, ()))
+    assert not {"nik", "contact", "station_id"} & set(step["detail"])
 
 
 def test_step_from_event_skips_absent_and_empty_fields():

@@ -11,6 +11,7 @@ from marshmallow import ValidationError
 
 from services.intake.domain import reject
 from services.intake.queue_schemas import QueueQuerySchema, ResubmitSchema, encode_cursor
+from services.intake.schemas import CHANNELS
 from services.intake.request_fields import contact_of
 from services.intake.views import operator_view, queue_row
 from shared.errors import ValidationFailed
@@ -116,3 +117,8 @@ def test_operator_view_shows_everything_but_bookkeeping_and_who_acted():
     step = view["timeline"][-1]
     assert step["detail"]["by"] == "operator-curug-7"
     assert step["detail"]["reasons"][0].startswith("Foto Kartu Keluarga tidak terbaca")
+
+
+def test_the_prr_channel_is_a_queue_filter_not_a_submission_channel():
+    assert QueueQuerySchema().load({"channel": "prr"})["channel"] == "prr"
+    assert "prr" not in CHANNELS

@@ -14,19 +14,17 @@ import pytest
 
 from services.intake.domain import (
     APPLICATION_STATUSES,
-    EVENT_STATUS,
     STATUSES,
     TRANSITIONS,
-    advance,
     cancel,
     earlier_answer,
     public_view,
     reject,
     resubmit,
     status_fields,
-    step_from_event,
     verify,
 )
+from services.intake.downstream import EVENT_MOVES, EVENT_STEPS, next_status, step_from_event
 from services.intake.exceptions import IdempotencyKeyReused, WrongStatus
 from services.intake.request_fields import corrected_request, request_of
 from services.intake.rules import validate_application
@@ -39,7 +37,8 @@ from tests.stored_applications import (ADDRESS, CODES, NIK, OPERATOR, apply, rej
 
 def record(application: dict, event_type: str, at: str) -> dict:
     step = step_from_event(event_type, {"occurred_at": at})
-    return {**application, **(advance(application["status_rank"], step) or {}),
+    to_status = next_status(application["status"], event_type)
+    return {**application, **(status_fields(to_status) if to_status else {}),
             "timeline": [*application["timeline"], step]}
 
 
@@ -186,9 +185,8 @@ def test_cancel_after_verification_is_refused(status):
 
 def test_a_downstream_step_never_moves_a_cancelled_application():
     app = apply(submitted(), cancel(submitted()))
-    for event_type in EVENT_STATUS:
-        step = step_from_event(event_type, {"occurred_at": "2099-01-01T00:00:00+00:00"})
-        assert advance(app["status_rank"], step) is None
+    for event_type in EVENT_STEPS:
+        assert next_status(app["status"], event_type) is None
 
 
 def test_a_move_does_not_change_the_application_it_was_given():
@@ -237,31 +235,85 @@ def test_steps_move_the_status_forward_only():
         "submitted", "verified", "print_queued", "printed"]
 
 
-def test_a_step_of_the_same_rank_does_not_replace_the_status():
+def test_a_failed_print_after_the_queue_moves_to_print_failed_not_back():
     app = record({**submitted(), **status_fields("print_queued")}, "print_job_failed",
                  "2099-01-01T00:00:00+00:00")
-    assert app["status"] == "print_queued"
+    assert app["status"] == "print_failed"
+    app = record(app, "print_job_queued", "2099-01-01T00:00:00+00:00")  # came late
+    assert app["status"] == "print_failed"
+    assert record(app, "document_printed", "2099-01-02T00:00:00+00:00")["status"] == "printed"
 
 
-@pytest.mark.parametrize("event_type", ["notification_sent", "notification_failed"])
-def test_notification_steps_never_change_the_status(event_type):
-    step = step_from_event(event_type, {"occurred_at": "2099-01-01T00:00:00+00:00"})
-    assert STATUSES[step["status"]].rank == 0
-    assert advance(0, step) is None
+@pytest.mark.parametrize("event_type", ["notification_sent", "notification_failed",
+                                        "parcel_delivery_failed", "pickup_rescheduled",
+                                        "batch_ready_for_kelurahan"])
+def test_step_only_events_never_change_the_status(event_type):
+    assert STATUSES[EVENT_STEPS[event_type]].rank == 0
+    for status in APPLICATION_STATUSES:
+        assert next_status(status, event_type) is None
     app = record(submitted(), event_type, "2099-01-01T00:00:00+00:00")
     assert (app["status"], len(app["timeline"])) == ("submitted", 2)
 
 
 @pytest.mark.parametrize(("event_type", "active"), [
     ("document_collected", False), ("parcel_delivered", False),
-    ("document_ready_for_pickup", True), ("parcel_delivery_failed", True)])
+    ("document_ready_for_pickup", True), ("parcel_dispatched", True),
+    ("parcel_returned", True)])
 def test_a_final_step_frees_the_nik_for_a_new_application(event_type, active):
-    step = step_from_event(event_type, {"occurred_at": "2099-01-01T00:00:00+00:00"})
-    assert advance(STATUSES["verified"].rank, step)["active"] is active
+    to_status = next_status("verified", event_type)
+    assert status_fields(to_status)["active"] is active
+
+
+def test_the_event_table_names_known_statuses():
+    for event_type, (to_status, from_statuses) in EVENT_MOVES.items():
+        assert STATUSES[to_status].rank > 0, event_type
+        assert from_statuses <= set(APPLICATION_STATUSES), event_type
+        assert not from_statuses & {"submitted", "rejected", "cancelled", "collected",
+                                    "delivered"}, event_type
+
+
+def history(app: dict, events: list[str]) -> dict:
+    for number, event_type in enumerate(events):
+        app = record(app, event_type, f"2099-01-01T00:00:{number:02d}+00:00")
+    return app
+
+
+POS_HISTORY = ["print_job_queued", "document_printed", "parcel_dispatched",
+               "parcel_delivery_failed", "parcel_delivered"]
+RETURNED_HISTORY = ["print_job_queued", "document_printed", "parcel_dispatched",
+                    "parcel_returned", "document_ready_for_pickup", "pickup_rescheduled",
+                    "document_collected"]
+PICKUP_HISTORY = ["print_job_queued", "print_job_failed", "document_printed",
+                  "document_ready_for_pickup", "notification_sent", "document_collected"]
+
+
+@pytest.mark.parametrize(("events", "end"), [(POS_HISTORY, "delivered"),
+                                             (RETURNED_HISTORY, "collected"),
+                                             (PICKUP_HISTORY, "collected")])
+def test_a_valid_history_ends_in_the_same_status_in_every_order_the_queues_allow(events, end):
+    """Printing's and courier's events come through different queues: each
+    source's own events stay in order, the two interleave in any way."""
+    verified = apply(submitted(), verify(submitted(), OPERATOR))
+    assert history(verified, events)["status"] == end
+    printing = [e for e in events if e in ("print_job_queued", "print_job_failed",
+                                           "document_printed", "document_ready_for_pickup",
+                                           "pickup_rescheduled", "document_collected")]
+    courier = [e for e in events if e.startswith("parcel_")]
+    others = [e for e in events if e not in printing and e not in courier]
+    # the courier's events all first, then printing's (the worst interleaving)
+    app = history(verified, courier + printing + others)
+    assert app["status"] == end, courier + printing
+    assert len(app["timeline"]) == 2 + len(events)
+
+
+def test_dispatched_shows_then_a_late_printed_step_leaves_it():
+    verified = apply(submitted(), verify(submitted(), OPERATOR))
+    app = history(verified, ["parcel_dispatched", "document_printed"])
+    assert app["status"] == "dispatched"
 
 
 def test_every_event_of_the_domain_is_in_the_catalogue():
-    assert set(EVENT_STATUS) <= set(EVENTS)
+    assert set(EVENT_STEPS) <= set(EVENTS)
     assert {"application_resubmitted", "application_cancelled"} <= set(EVENTS)
 
 

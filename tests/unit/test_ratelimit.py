@@ -84,6 +84,22 @@ def test_attempts_count_a_failure_against_every_key_and_refuse_by_any():
         pass  # another code from the same client still answers
 
 
+def test_take_counts_every_request_and_refuses_past_the_limit():
+    clock = Clock()
+    attempts = Attempts(nik=FailureLimit(3, 3600, clock=clock),
+                        client=FailureLimit(3, 3600, clock=clock))
+    for client in ("10.0.0.1", "10.0.0.2", "10.0.0.3"):
+        attempts.take(nik="3673045207900001", client=client)
+    with pytest.raises(TooManyAttempts):
+        attempts.take(nik="3673045207900001", client="10.0.0.4")
+    attempts.take(nik="3673045207900002", client="10.0.0.1")
+    attempts.take(nik="3673045207900003", client="10.0.0.1")
+    with pytest.raises(TooManyAttempts):  # the client's third was the last
+        attempts.take(nik="3673045207900004", client="10.0.0.1")
+    clock.now += 3600
+    attempts.take(nik="3673045207900001", client="10.0.0.1")
+
+
 def test_other_errors_and_successes_do_not_count():
     attempts = Attempts(client=FailureLimit(1, 60, clock=Clock()))
     with attempts.attempt(NotFound, client="c"):

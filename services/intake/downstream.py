@@ -1,0 +1,110 @@
+"""What the other services' events do to an application. Plain Python, no nameko.
+
+Each event of printing, courier and notification adds one step to the
+timeline; some also move the status, along ``EVENT_MOVES``: the status the
+event leads to and the statuses it may lead there from. Events come through
+separate queues (printing's and courier's), so their order is not the order
+things happened in; the table tolerates every order a valid history can
+arrive in:
+
+* a later event may come first: ``parcel_dispatched`` or ``parcel_delivered``
+  while intake still has the application as ``verified`` (printing's events
+  not yet processed), so each pipeline move starts from any earlier status;
+* an event that comes after a later one (``document_printed`` once the
+  application is ``dispatched``) is recorded on the timeline, at the time it
+  happened, and leaves the status alone: never back down the road;
+* a returned parcel goes back to pickup: ``parcel_returned`` leads to
+  ``returned_to_dinas``, and printing's ``document_ready_for_pickup`` for
+  the document printed before leads on to ``ready_for_pickup`` (also from
+  ``dispatched``, when it comes before the return it follows).
+
+No valid history is dead-lettered: an event outside its table (one for a
+cancelled application, say) is a timeline step only. A final status
+(collected, delivered) frees the subject for a new application.
+
+``record`` returns the one update the store writes (with the event id, so a
+redelivery is recorded once: ``ApplicationStore.record_event``).
+"""
+
+from __future__ import annotations
+
+from .domain import STATUSES, status_fields, timeline_entry
+
+# before the document exists / once it does, as intake may still see it
+NOT_PRINTED = frozenset({"verified", "print_queued", "print_failed"})
+PRINTED_OR_BEFORE = NOT_PRINTED | {"printed"}
+
+# event -> (the status it leads to, the statuses it leads there from)
+EVENT_MOVES: dict[str, tuple[str, frozenset[str]]] = {
+    "print_job_queued": ("print_queued", frozenset({"verified"})),
+    "print_job_failed": ("print_failed", frozenset({"verified", "print_queued"})),
+    "document_printed": ("printed", NOT_PRINTED),
+    "document_ready_for_pickup": ("ready_for_pickup",
+                                  PRINTED_OR_BEFORE | {"dispatched", "returned_to_dinas"}),
+    "document_collected": ("collected", PRINTED_OR_BEFORE | {"ready_for_pickup", "dispatched",
+                                                             "returned_to_dinas"}),
+    "parcel_dispatched": ("dispatched", PRINTED_OR_BEFORE),
+    "parcel_delivered": ("delivered", PRINTED_OR_BEFORE | {"dispatched"}),
+    "parcel_returned": ("returned_to_dinas", PRINTED_OR_BEFORE | {"dispatched"}),
+}
+# event -> the timeline step of an event that never moves the status
+STEP_ONLY = {
+    "parcel_delivery_failed": "delivery_failed",
+    "pickup_rescheduled": "pickup_rescheduled",
+    "batch_ready_for_kelurahan": "at_kelurahan",
+    "notification_sent": "notified",
+    "notification_failed": "notification_failed",
+}
+# the step each event records: its own, or the status it leads to
+EVENT_STEPS = {**{event: to for event, (to, _) in EVENT_MOVES.items()}, **STEP_ONLY}
+# what an event's step shows (the citizen sees the ``domain.PUBLIC_DETAIL`` ones)
+DETAIL_FIELDS = {
+    "document_ready_for_pickup": ("slot",),
+    "pickup_rescheduled": ("slot",),
+    "document_collected": ("how",),
+    "parcel_dispatched": ("barcode",),
+    "parcel_delivered": ("barcode",),
+    "parcel_delivery_failed": ("barcode", "reason"),
+    "parcel_returned": ("barcode", "reason"),
+    "batch_ready_for_kelurahan": ("kelurahan_code", "slot", "manifest_id"),
+    "notification_sent": ("channel",),
+    "notification_failed": ("channel",),
+}
+# events that (re)set the pickup window the citizen sees
+SETS_PICKUP = ("document_ready_for_pickup", "pickup_rescheduled")
+
+
+def step_from_event(event_type: str, event: dict) -> dict:
+    """The timeline entry ``event`` adds (its time is when it happened)."""
+    detail = {name: event[name] for name in DETAIL_FIELDS.get(event_type, ())
+              if event.get(name) not in (None, "")}
+    return timeline_entry(EVENT_STEPS[event_type], event["occurred_at"], detail)
+
+
+def next_status(status: str, event_type: str) -> str | None:
+    """The status ``event_type`` moves an application in ``status`` to, or None."""
+    to_status, from_statuses = EVENT_MOVES.get(event_type, (None, frozenset()))
+    return to_status if status in from_statuses else None
+
+
+def record(application: dict, event_type: str, event: dict) -> dict:
+    """The update ``event`` makes to ``application`` (as read in the
+    transaction): its step, and the status and fields it moves, if any."""
+    step = step_from_event(event_type, event)
+    changes: dict = {}
+    if (to_status := next_status(application["status"], event_type)) is not None:
+        changes.update(status_fields(to_status))
+    if event_type in SETS_PICKUP and newer(event, application.get("pickup")):
+        changes["pickup"] = {"slot": event["slot"], "since": event["occurred_at"]}
+    if event_type == "parcel_dispatched":
+        changes["parcel"] = {"shipment_id": event["shipment_id"], "barcode": event["barcode"]}
+    update: dict = {"$push": {"timeline": step}}
+    if changes:
+        update["$set"] = changes
+    return update
+
+
+def newer(event: dict, known: dict | None) -> bool:
+    """Whether ``event`` happened after what ``known`` was set from: a window
+    moved before its first announcement came keeps the later one."""
+    return known is None or event["occurred_at"] >= known["since"]

@@ -1,0 +1,341 @@
+"""The intake API as an OpenAPI 3 document, generated from its marshmallow
+schemas (apispec and its marshmallow plugin). Served at
+``GET /api/v1/openapi.json``; docs/api.md keeps what the document cannot
+carry (auth, idempotency, limits, the rules behind the 400s).
+
+``OPERATIONS`` lists every HTTP path and method of ``IntakeApi``; a unit test
+walks the service's entrypoints and fails on a route this list lacks (or a
+listed one no entrypoint serves). Request bodies are the schemas the
+entrypoints load; answers are the response schemas below, which describe
+what ``views``/``domain`` render (no handler uses them to dump).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import Schema, fields
+
+from . import api_appointments, api_batches, api_documents, api_resend, queue_schemas, schemas
+from .api_examples import SUBMIT_EXAMPLES
+from .detail_schemas import DETAIL_SCHEMAS
+
+VERSION = "1.0.0"
+OPERATOR, KELURAHAN_OFFICER, KECAMATAN_OFFICER = "operator", "kelurahanOfficer", "kecamatanOfficer"
+SECURITY_SCHEMES = {
+    OPERATOR: "An operator's token (config OPERATOR_TOKENS).",
+    KELURAHAN_OFFICER: "A kelurahan officer's token, scoped to one kelurahan "
+                       "(config KELURAHAN_OFFICER_TOKENS).",
+    KECAMATAN_OFFICER: "A kecamatan officer's token, scoped to one kecamatan "
+                       "(config KECAMATAN_OFFICER_TOKENS).",
+}
+# error answers: status -> when (the body is always ``Error``)
+ERRORS = {
+    400: "Bad input: `error.fields` names each field at fault (dotted path; `_body` for the "
+         "body as a whole), in Bahasa Indonesia or English (`Accept-Language`).",
+    401: "Missing or invalid bearer token.",
+    403: "An officer's request for someone outside their region.",
+    404: "Unknown application (or tracking code and NIK that do not match).",
+    408: "The body did not arrive in full within BODY_READ_SECONDS.",
+    409: "Conflict: an active application for this subject, or the application is not in "
+         "the status the action needs (`error.code` says which rule).",
+    413: "Body over the endpoint's size limit.",
+    429: "Too many attempts; `Retry-After` says when to try again.",
+    503: "Busy or the database is unreachable; `Retry-After` says when to retry.",
+}
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying.",
+                               "schema": {"type": "integer"}}}
+
+
+class ErrorDetailSchema(Schema):
+    code = fields.String(required=True, metadata={"example": "validation_failed"})
+    message = fields.String(required=True)
+    field_messages = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                                 data_key="fields",
+                                 metadata={"description": "dotted field path -> messages"})
+
+
+class ErrorSchema(Schema):
+    error = fields.Nested(ErrorDetailSchema, required=True)
+
+
+class AcceptedSchema(Schema):
+    application_id = fields.String(required=True)
+    tracking_code = fields.String(required=True, metadata={"example": "SDK7KQ2M9XA"})
+    status = fields.String(required=True, metadata={"example": "submitted"})
+
+
+class NextDayAcceptedSchema(AcceptedSchema):
+    next_day = fields.Boolean()
+    pickup_place = fields.Dict()
+
+
+class StepSchema(Schema):
+    status = fields.String(required=True)
+    label = fields.String(required=True)
+    at = fields.String(required=True, metadata={"description": "ISO-8601 time"})
+    detail = fields.Dict(metadata={"description": "what the step shows (slot, barcode, "
+                                                  "reasons ...); never who acted"})
+
+
+class StatusViewSchema(AcceptedSchema):
+    document_type = fields.String(required=True)
+    status_label = fields.String(required=True)
+    timeline = fields.List(fields.Nested(StepSchema), required=True)
+
+
+class QueuePageSchema(Schema):
+    applications = fields.List(fields.Dict(), required=True)
+    next_cursor = fields.String(allow_none=True)
+
+
+class OperatorViewSchema(Schema):
+    class Meta:
+        description = "The whole application: fields, documents, timeline with who acted."
+
+    application_id = fields.String(required=True)
+    status = fields.String(required=True)
+    documents = fields.List(fields.Dict())
+    timeline = fields.List(fields.Dict())
+
+
+class ReasonListSchema(Schema):
+    reasons = fields.List(fields.Dict(), required=True)
+
+
+class DocumentListSchema(Schema):
+    documents = fields.List(fields.Dict(), required=True)
+
+
+class UploadedSchema(Schema):
+    application_id = fields.String(required=True)
+    tracking_code = fields.String(required=True)
+    document = fields.Dict(required=True)
+    documents = fields.List(fields.Dict(), required=True)
+
+
+class BookingViewSchema(Schema):
+    appointment_id = fields.String(required=True)
+    booking_code = fields.String(required=True)
+    status = fields.String(required=True)
+    day = fields.Date(required=True)
+    place = fields.Dict(required=True)
+
+
+class AvailabilityViewSchema(Schema):
+    place = fields.Dict(required=True)
+    days = fields.List(fields.Dict(), required=True)
+
+
+class BatchReplySchema(Schema):
+    batch_id = fields.String(required=True)
+    manifest_id = fields.String(required=True)
+    kelurahan_code = fields.String(required=True)
+    rows = fields.Integer(required=True)
+    accepted = fields.List(fields.Dict(), required=True)
+    rejected = fields.List(fields.Dict(), required=True)
+    accepted_count = fields.Integer(required=True)
+    rejected_count = fields.Integer(required=True)
+
+
+class HealthSchema(Schema):
+    status = fields.String(required=True)
+    service = fields.String(required=True)
+
+
+class ResendAnswerSchema(Schema):
+    """The same answer whether or not an application exists."""
+
+    status = fields.String(required=True, metadata={"example": "accepted"})
+    message = fields.String(required=True)
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str  # as nameko routes it: ``<string:name>`` for a path parameter
+    summary: str
+    ok: int
+    answer: type[Schema] | None  # None: not JSON (a file, or this document)
+    errors: tuple[int, ...] = ()
+    security: str | None = None
+    body: type[Schema] | Schema | None = None
+    query: type[Schema] | None = None
+    tag: str = "citizen"
+    extra: dict = field(default_factory=dict)  # merged into the operation as given
+
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation("POST", "/api/v1/applications", "Submit an application", 202, AcceptedSchema,
+              (400, 409, 413, 503), body=schemas.ApplicationRequestSchema,
+              extra={"parameters": [{"in": "header", "name": "Idempotency-Key",
+                                     "schema": {"type": "string", "maxLength": 128}}]}),
+    Operation("POST", "/api/v1/applications/status", "The citizen's status lookup", 200,
+              StatusViewSchema, (400, 404, 413, 429, 503), body=schemas.StatusLookupSchema),
+    Operation("POST", "/api/v1/applications/resubmit", "Resubmit a rejected application", 200,
+              StatusViewSchema, (400, 404, 409, 413, 429, 503),
+              body=queue_schemas.ResubmitSchema),
+    Operation("POST", "/api/v1/applications/cancel", "Cancel before verification", 200,
+              StatusViewSchema, (400, 404, 409, 413, 429, 503), body=schemas.StatusLookupSchema),
+    Operation("POST", "/api/v1/tracking-code/resend",
+              "Send the tracking code again, to the contact on file", 202, ResendAnswerSchema,
+              (400, 413, 429, 503), body=api_resend.ResendSchema),
+    Operation("POST", "/api/v1/applications/documents", "Upload a supporting document", 201,
+              UploadedSchema, (400, 404, 413, 429, 503)),
+    Operation("GET", "/api/v1/applications/<string:application_id>/documents",
+              "An application's documents", 200, DocumentListSchema, (401, 404, 429, 503),
+              OPERATOR, tag="operator"),
+    Operation("GET",
+              "/api/v1/applications/<string:application_id>/documents/<string:document_id>",
+              "One document's file", 200, None, (401, 404, 429, 503), OPERATOR, tag="operator"),
+    Operation("GET", "/api/v1/operator/applications", "The work queue, oldest first", 200,
+              QueuePageSchema, (400, 401, 429, 503), OPERATOR,
+              query=queue_schemas.QueueQuerySchema, tag="operator"),
+    Operation("GET", "/api/v1/operator/applications/<string:application_id>",
+              "One application in full", 200, OperatorViewSchema, (401, 404, 429, 503),
+              OPERATOR, tag="operator"),
+    Operation("GET", "/api/v1/operator/reasons", "The rejection reason catalogue", 200,
+              ReasonListSchema, (400, 401, 429, 503), OPERATOR,
+              query=queue_schemas.ReasonsQuerySchema, tag="operator"),
+    Operation("POST", "/api/v1/applications/<string:application_id>/verify", "Verify", 200,
+              AcceptedSchema, (401, 404, 409, 429, 503), OPERATOR, tag="operator"),
+    Operation("POST", "/api/v1/applications/<string:application_id>/reject",
+              "Reject with reason codes", 200, AcceptedSchema, (400, 401, 404, 409, 413, 429,
+                                                               503),
+              OPERATOR, body=schemas.RejectSchema, tag="operator"),
+    Operation("POST", "/api/v1/recording-appointments", "Book a KTP-el recording", 201,
+              BookingViewSchema, (400, 409, 413, 503), body=api_appointments.BookingSchema),
+    Operation("GET", "/api/v1/recording-appointments/availability",
+              "Free recordings per working day", 200, AvailabilityViewSchema, (400, 503),
+              query=api_appointments.AvailabilitySchema),
+    Operation("PUT", "/api/v1/jemput-bola/batches/<string:batch_id>",
+              "A jemput-bola batch (JSON or CSV)", 200, BatchReplySchema,
+              (400, 401, 413, 429, 503), KELURAHAN_OFFICER, tag="officer"),
+    Operation("GET", "/api/v1/jemput-bola/batches/<string:batch_id>", "A batch's reply again",
+              200, BatchReplySchema, (401, 404, 429, 503), KELURAHAN_OFFICER, tag="officer"),
+    Operation("POST", "/api/v1/kecamatan/next-day-requests", "A next-day KTP-el request", 202,
+              NextDayAcceptedSchema, (400, 401, 403, 409, 413, 429, 503), KECAMATAN_OFFICER,
+              body=api_batches.AnyObject, tag="officer",
+              extra={"parameters": [{"in": "header", "name": "Idempotency-Key",
+                                     "schema": {"type": "string", "maxLength": 128}}]}),
+    Operation("GET", "/api/v1/openapi.json", "This document", 200, None, (), tag="meta"),
+    Operation("GET", "/health", "Health: the database answers", 200, HealthSchema, (503,),
+              tag="meta"),
+)
+
+_PARAMETER = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
+
+
+def openapi_path(route: str) -> str:
+    """nameko's ``/a/<string:b>`` as OpenAPI's ``/a/{b}``."""
+    return _PARAMETER.sub(r"{\1}", route)
+
+
+def _schema_name(schema) -> str:
+    """Component names: the class name without ``Schema``; a modified schema
+    (``partial``, ``exclude``) is inlined instead of named."""
+    cls = schema if isinstance(schema, type) else type(schema)
+    if not isinstance(schema, type) and (schema.partial or schema.exclude or schema.only):
+        return None
+    name = cls.__name__
+    return name[:-len("Schema")] if name.endswith("Schema") else name
+
+
+def _success(operation: Operation) -> dict:
+    if operation.answer is not None:
+        content = {"application/json": {"schema": operation.answer}}
+    elif operation.path.endswith("openapi.json"):
+        content = {"application/json": {"schema": {"type": "object"}}}
+    else:
+        content = {"application/octet-stream": {"schema": {"type": "string",
+                                                           "format": "binary"}}}
+    return {"description": operation.summary, "content": content}
+
+
+def _request_body(operation: Operation) -> dict | None:
+    if operation.path == "/api/v1/applications/documents":
+        return {"required": True, "content": {"multipart/form-data": {"schema": {
+            "type": "object", "required": ["tracking_code", "nik", "kind", "file"],
+            "properties": {
+                "tracking_code": {"type": "string"}, "nik": {"type": "string"},
+                "kind": {"type": "string", "enum": list(api_documents.DOCUMENT_KINDS)},
+                "file": {"type": "string", "format": "binary",
+                         "description": "JPEG, PNG or PDF (type decided by content)"}}}}}}
+    if operation.method == "PUT" and "jemput-bola" in operation.path:
+        return {"required": True, "content": {
+            "application/json": {"schema": api_batches.BatchSchema},
+            "text/csv": {"schema": {"type": "string", "description":
+                                    "one application per row, dotted column names "
+                                    "(applicant.nik, details.reason, address.kelurahan_code)"}}}}
+    if operation.body is None:
+        return None
+    media = {"schema": operation.body}
+    if operation.path == "/api/v1/applications":
+        media["examples"] = {document_type: {"summary": document_type, "value": example}
+                             for document_type, example in SUBMIT_EXAMPLES.items()}
+    return {"required": True, "content": {"application/json": media}}
+
+
+def _operation(operation: Operation) -> dict:
+    responses = {str(operation.ok): _success(operation)}
+    # every body may arrive too slowly; every request may find the service busy
+    errors = {*operation.errors, 503, *((408,) if operation.method in ("POST", "PUT") else ())}
+    for status in sorted(errors):
+        responses[str(status)] = {"$ref": f"#/components/responses/Error{status}"}
+    spec = {"summary": operation.summary, "tags": [operation.tag],
+            "operationId": f"{operation.method.lower()}_{openapi_path(operation.path)}",
+            "responses": responses, **operation.extra}
+    if operation.security:
+        spec["security"] = [{operation.security: []}]
+    if operation.query is not None:
+        spec.setdefault("parameters", []).append({"in": "query", "schema": operation.query})
+    parameters = _PARAMETER.findall(operation.path)
+    spec.setdefault("parameters", []).extend(
+        {"in": "path", "name": name, "required": True, "schema": {"type": "string"}}
+        for name in parameters)
+    if not spec["parameters"]:
+        del spec["parameters"]
+    if (body := _request_body(operation)) is not None:
+        spec["requestBody"] = body
+    return spec
+
+
+@functools.lru_cache(maxsize=1)
+def openapi_document() -> dict:
+    """The whole document (built once per process)."""
+    spec = APISpec(title="Smartdukcapil intake API", version=VERSION, openapi_version="3.0.3",
+                   plugins=[MarshmallowPlugin(schema_name_resolver=_schema_name)],
+                   info={"description": "Citizens' applications, the operators' queue and the "
+                                        "officers' channels of a Disdukcapil. Prose (auth, "
+                                        "idempotency, limits, document rules): docs/api.md."})
+    for scheme, description in SECURITY_SCHEMES.items():
+        spec.components.security_scheme(scheme, {"type": "http", "scheme": "bearer",
+                                                 "description": description})
+    spec.components.schema("Error", schema=ErrorSchema)
+    for status, description in ERRORS.items():
+        response = {"description": description,
+                    "content": {"application/json": {"schema": "Error"}}}
+        if status in (429, 503):
+            response["headers"] = RETRY_AFTER
+        spec.components.response(f"Error{status}", response)
+    for document_type, schema in DETAIL_SCHEMAS.items():
+        spec.components.schema(_schema_name(schema), schema=schema)
+    for operation in OPERATIONS:
+        spec.path(path=openapi_path(operation.path),
+                  operations={operation.method.lower(): _operation(operation)})
+    document = spec.to_dict()
+    # ``details`` is a free object to marshmallow (each type's schema loads it
+    # after the document type is known): here, one of the five
+    details = document["components"]["schemas"]["ApplicationRequest"]["properties"]["details"]
+    details.clear()
+    details.update({
+        "description": "By document_type: " + ", ".join(
+            f"{document_type} -> {_schema_name(schema)}"
+            for document_type, schema in DETAIL_SCHEMAS.items()),
+        "oneOf": [{"$ref": f"#/components/schemas/{_schema_name(schema)}"}
+                  for schema in DETAIL_SCHEMAS.values()]})
+    return document

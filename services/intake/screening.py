@@ -1,0 +1,40 @@
+"""The checks every new or corrected application passes, whichever way it
+came (a citizen's submission or resubmission, a jemput-bola batch row, a
+kecamatan's next-day request). Plain Python: the register and the store's
+questions come in as callables.
+
+    checked = screening.check(request, today)   # ValidationFailed / Conflict ...
+    store.submit(new_application(request, checked.details, key, checked.stored()))
+
+Runs the rules (``rules.check_application``) with a fresh ``Lookup`` of the
+register per application, then the first-card rule
+(``appointments.refuse_second_card``). A PRR record skips it: it was
+recorded and verified centrally, and ``import_prr`` asks only whether the
+NIK already has a card.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from typing import Callable
+
+from .appointments import refuse_second_card
+from .population import Lookup, Register
+from .rules import Checked, check_application
+
+
+@dataclass(frozen=True)
+class Screening:
+    register: Register
+    death_verified: Callable[[str], bool]  # a death certificate verified here
+    card_issued: Callable[[str], bool]  # a KTP-el issued to this NIK
+
+    def lookup(self) -> Lookup:
+        """One application's questions to the register."""
+        return Lookup(self.register, self.death_verified)
+
+    def check(self, request: dict, today: datetime.date) -> Checked:
+        checked = check_application(request, today, self.lookup())
+        refuse_second_card(request, checked.details, self.card_issued)
+        return checked

@@ -1,0 +1,64 @@
+"""Two checks at intake's edges, through the real stack: the operator's queue
+filters the applications made from the PRR backlog (channel ``prr``), and a
+Pos delivery address whose kelurahan code is in no region list is a 400
+naming ``delivery.address.kelurahan_code``, with nothing stored or published."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from tests.e2e.test_appointments import handled, prr_event
+from tests.helpers import (OPERATOR, BrokerProbe, eventually, publish, random_mobile,
+                           random_nik, valid_body)
+
+
+def test_the_queue_filters_the_prr_channel(system, mongo):
+    nik = random_nik()
+    event = prr_event(nik, random_mobile())
+    publish(system.amqp_uri, "printing.events", "prr_record_imported", event)
+    handled(mongo, event)
+
+    def listed():
+        rows = []
+        for status in ("verified", "print_queued"):  # printing queues it soon after
+            page = requests.get(f"{system.url('intake')}/api/v1/operator/applications",
+                                headers=OPERATOR, timeout=10,
+                                params={"status": status, "channel": "prr", "limit": 100})
+            assert page.status_code == 200, page.text
+            rows += page.json()["applications"]
+        return [row for row in rows if row["full_name"] == "Dedi Kurniawan"] or None
+
+    rows = eventually(listed, what="the PRR application in the queue")
+    assert {row["channel"] for row in rows} == {"prr"}
+
+
+def test_a_submission_may_not_name_the_prr_channel(system):
+    response = requests.post(f"{system.url('intake')}/api/v1/applications", timeout=10,
+                             json={**valid_body(), "channel": "prr"})
+    assert response.status_code == 400
+    assert list(response.json()["error"]["fields"]) == ["channel"]
+
+
+@pytest.mark.parametrize("code", ["3673049999", "9999999999", "36730410"])
+def test_a_delivery_address_outside_the_region_list_is_refused(system, intake_state, code):
+    probe = BrokerProbe(system.amqp_uri, "intake.events")
+    before = intake_state()
+    body = {**valid_body(), "delivery": {"method": "pos", "address": {
+        "street": "Jl. Raya Curug No. 40", "kelurahan_code": code, "postal_code": "42171"}}}
+    try:
+        response = requests.post(f"{system.url('intake')}/api/v1/applications", json=body,
+                                 timeout=10, headers={"Accept-Language": "en"})
+        assert response.status_code == 400, response.text
+        assert list(response.json()["error"]["fields"]) == ["delivery.address.kelurahan_code"]
+        assert intake_state() == before
+        # a valid one after it is the only thing published
+        accepted = requests.post(f"{system.url('intake')}/api/v1/applications", timeout=10,
+                                 json={**body, "delivery": {"method": "pos", "address": {
+                                     **body["delivery"]["address"],
+                                     "kelurahan_code": "3673041010"}}})
+        assert accepted.status_code == 202, accepted.text
+        events = eventually(probe.drain, what="the valid application's event")
+        assert [e["application_id"] for _, e in events] == [accepted.json()["application_id"]]
+    finally:
+        probe.close()

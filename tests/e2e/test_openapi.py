@@ -1,0 +1,87 @@
+"""The served OpenAPI document, through the real stack: it validates, every
+path and method in it answers (a route, not werkzeug's 404/405), and each
+document type's example body is accepted by the API it describes."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+from openapi_spec_validator import validate
+
+from shared.events import DOCUMENT_TYPES
+from tests.helpers import KECAMATAN_OFFICER, KELURAHAN_OFFICER, OPERATOR
+
+TOKENS = {"operator": OPERATOR, "kelurahanOfficer": KELURAHAN_OFFICER,
+          "kecamatanOfficer": KECAMATAN_OFFICER}
+
+
+@pytest.fixture(scope="module")
+def document(system):
+    response = requests.get(f"{system.url('intake')}/api/v1/openapi.json", timeout=10)
+    assert response.status_code == 200, response.text
+    assert response.headers["Content-Type"].startswith("application/json")
+    return response.json()
+
+
+@pytest.fixture(scope="module")
+def accepted(system, document):
+    """document type -> the application its example created."""
+    examples = document["paths"]["/api/v1/applications"]["post"]["requestBody"]["content"][
+        "application/json"]["examples"]
+    created = {}
+    for document_type, example in examples.items():
+        response = requests.post(f"{system.url('intake')}/api/v1/applications",
+                                 json=example["value"], timeout=10)
+        created[document_type] = response
+    return created
+
+
+def test_the_served_document_validates(document):
+    validate(document)
+    assert "/api/v1/openapi.json" in document["paths"]
+
+
+def test_each_document_types_example_is_accepted(accepted):
+    assert set(accepted) == set(DOCUMENT_TYPES)
+    for document_type, response in accepted.items():
+        assert response.status_code in (201, 202), (document_type, response.text)
+        assert response.json()["status"] == "submitted"
+
+
+def test_every_path_and_method_answers(system, document, accepted):
+    """Each operation called with its token, path parameters filled (a real
+    application, dummy others) and an empty body: any answer of the API is
+    fine (400 for the empty body, 404 for a dummy id as a JSON error), but
+    never the router's own 404 or 405, nor a 5xx."""
+    application_id = accepted["ktp_el"].json()["application_id"]
+    values = {"application_id": application_id, "document_id": "no-such-document",
+              "batch_id": "openapi-probe"}
+    answered = []
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            url = system.url("intake") + path.format(**values)
+            headers = {}
+            for requirement in operation.get("security", []):
+                for scheme in requirement:
+                    headers.update(TOKENS[scheme])
+            kwargs = {}
+            if method in ("post", "put"):
+                kwargs = ({"files": {"unused": ("x", b"")}} if "multipart/form-data" in
+                          operation.get("requestBody", {}).get("content", {}) else {"json": {}})
+            response = requests.request(method.upper(), url, headers=headers, timeout=10,
+                                        **kwargs)
+            what = f"{method.upper()} {path}: {response.status_code} {response.text[:200]}"
+            assert response.status_code != 405 and response.status_code < 500, what
+            if response.status_code == 404:  # a resource missing, not the route
+                assert response.json()["error"]["code"] == "not_found", what
+            assert str(response.status_code) in operation["responses"], what
+            answered.append((method, path))
+    assert len(answered) >= 19
+
+
+def test_an_unknown_route_is_told_apart(system):
+    """The check above can fail: the router's own 404 is not the API's."""
+    response = requests.get(f"{system.url('intake')}/api/v1/no-such-route", timeout=10)
+    assert response.status_code == 404
+    with pytest.raises(ValueError):
+        response.json()["error"]

@@ -1,0 +1,56 @@
+"""``downstream.record``: the one update a downstream event makes."""
+
+from __future__ import annotations
+
+from services.intake.domain import public_view
+from services.intake.downstream import record
+from tests.stored_applications import submitted
+
+SLOT = {"place": "Disdukcapil Kota Serang", "address": "Jl. Jend. Sudirman No. 5",
+        "date": "2099-01-05", "start": "09:00", "end": "10:00"}
+LATER_SLOT = {**SLOT, "date": "2099-01-07"}
+
+
+def at(day: int) -> str:
+    return f"2099-01-{day:02d}T00:00:00+00:00"
+
+
+def applied(application: dict, update: dict) -> dict:
+    return {**application, **update.get("$set", {}),
+            "timeline": [*application["timeline"], update["$push"]["timeline"]]}
+
+
+def verified() -> dict:
+    return {**submitted(), "status": "verified", "status_rank": 20}
+
+
+def test_ready_for_pickup_sets_the_window_and_a_move_replaces_it():
+    app = applied(verified(), record(verified(), "document_ready_for_pickup",
+                                     {"occurred_at": at(2), "slot": SLOT}))
+    assert app["status"] == "ready_for_pickup" and app["pickup"]["slot"] == SLOT
+    app = applied(app, record(app, "pickup_rescheduled", {"occurred_at": at(3),
+                                                          "slot": LATER_SLOT}))
+    assert app["status"] == "ready_for_pickup"
+    assert public_view(app, "id")["pickup_slot"] == LATER_SLOT
+    assert public_view(app, "id")["timeline"][-1]["detail"] == {"slot": LATER_SLOT}
+
+
+def test_a_window_moved_before_its_announcement_arrived_keeps_the_move():
+    app = applied(verified(), record(verified(), "pickup_rescheduled",
+                                     {"occurred_at": at(3), "slot": LATER_SLOT}))
+    update = record(app, "document_ready_for_pickup", {"occurred_at": at(2), "slot": SLOT})
+    assert "pickup" not in update["$set"]
+    assert applied(app, update)["pickup"]["slot"] == LATER_SLOT
+
+
+def test_dispatch_keeps_the_barcode_for_the_citizen():
+    app = applied(verified(), record(verified(), "parcel_dispatched", {
+        "occurred_at": at(2), "shipment_id": "s-1", "barcode": "P2601000001"}))
+    view = public_view(app, "en")
+    assert (view["status"], view["parcel_barcode"]) == ("dispatched", "P2601000001")
+    failed = record(app, "parcel_delivery_failed", {"occurred_at": at(3), "barcode": "P2601000001",
+                                                    "reason": "Penerima tidak di tempat"})
+    assert "$set" not in failed
+    step = public_view(applied(app, failed), "en")["timeline"][-1]
+    assert step["detail"]["reason"] == "Penerima tidak di tempat"
+    assert step["label"] == "Delivery attempt failed, trying again"

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from typing import Iterable, Protocol
 
@@ -255,6 +256,29 @@ class Senders:
         return sender.send(message)
 
 
+class SentMemory:
+    """What this process sent lately: message id -> the provider's reference.
+
+    The gap it closes: a partner accepted a message, then recording it failed
+    (the database down or frozen). The retry finds the message unrecorded;
+    without this memory it would send it again — an e-mail relay cannot tell
+    (SMTP has no idempotency key). With it, the retry records what was sent
+    instead. Bounded, oldest forgotten first; lost with the process, where
+    the stable gateway reference / Message-ID is what is left.
+    """
+
+    def __init__(self, size: int = 10_000):
+        self.size, self._sent = size, OrderedDict()
+
+    def get(self, message_id: str) -> str | None:
+        return self._sent.get(message_id)
+
+    def remember(self, message_id: str, provider_ref: str) -> None:
+        self._sent[message_id] = provider_ref
+        while len(self._sent) > self.size:
+            self._sent.popitem(last=False)
+
+
 @dataclass(frozen=True)
 class Delivery:
     """Everything ``deliver`` needs beside the messages."""
@@ -264,6 +288,7 @@ class Delivery:
     guards: Guards
     max_attempts: int  # the event's retry schedule + 1: the last attempt gives up
     now: datetime.datetime
+    sent: SentMemory = field(default_factory=SentMemory)
 
 
 def held_back(message: OutgoingMessage, d: Delivery) -> tuple[str, datetime.datetime] | None:
@@ -313,6 +338,12 @@ def send_one(message: OutgoingMessage, d: Delivery) -> str:
         log.info("%s for %s to %s held (%s) until %s", message.channel, message.tracking_code,
                  masked, reason, until.isoformat())
         return "held"
+    provider_ref = d.sent.get(message.message_id)
+    if provider_ref is not None:  # sent before, recording it failed: record it now
+        d.store.record_sent(message, provider_ref)
+        log.info("%s for %s was sent before: recorded now", message.channel,
+                 message.tracking_code)
+        return "sent"
     try:
         provider_ref = d.senders.send(message)
     except DeliveryFailed as exc:
@@ -325,6 +356,7 @@ def send_one(message: OutgoingMessage, d: Delivery) -> str:
         log.warning("%s to %s failed (attempt %d of %d): %s", message.channel, masked,
                     attempts, d.max_attempts, exc)
         return "retry"
+    d.sent.remember(message.message_id, provider_ref)
     d.store.record_sent(message, provider_ref)
     log.info("%s sent for %s to %s", message.channel, message.tracking_code, masked)
     return "sent"

@@ -31,7 +31,7 @@ from nameko.extensions import DependencyProvider
 
 from shared.settings import require
 
-from .domain import OutgoingMessage
+from .domain import OutgoingMessage, SentMemory
 from .exceptions import DeliveryFailed
 
 log = logging.getLogger(__name__)
@@ -190,3 +190,13 @@ class WhatsApp(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         return self.client
+
+
+class RecentSends(DependencyProvider):
+    """The container's ``SentMemory``, shared by its workers (one process)."""
+
+    def setup(self):
+        self.memory = SentMemory()
+
+    def get_dependency(self, worker_ctx):
+        return self.memory

@@ -26,7 +26,7 @@ from shared.mongo import StoreWithOutbox
 
 from .domain import Delivery, Senders, contact_for, deliver, notice_for, send_due
 from .exceptions import DeliveryFailed
-from .gateways import Mailer, SmsGateway, WhatsApp
+from .gateways import Mailer, RecentSends, SmsGateway, WhatsApp
 from .schemas import CountersSchema, DeliveryLogSchema, FailedMessagesSchema
 from .settings import NotificationSettings
 from .store import NotificationStore
@@ -74,10 +74,12 @@ class NotificationEvents:
     mail = Mailer()
     whatsapp = WhatsApp()
     settings = NotificationSettings()
+    sent = RecentSends()
 
     def _delivery(self) -> Delivery:
         return Delivery(self.store, Senders(sms=self.sms, email=self.mail, whatsapp=self.whatsapp),
-                        self.settings.guards, self.settings.max_attempts, self.settings.now())
+                        self.settings.guards, self.settings.max_attempts, self.settings.now(),
+                        self.sent)
 
     def _notify(self, event_type: str, body: dict) -> None:
         event = load_event(event_type, body)

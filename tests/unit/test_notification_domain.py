@@ -13,7 +13,7 @@ import logging
 import pytest
 from nameko.testing.services import worker_factory
 
-from services.notification.domain import (Delivery, Guards, Senders, channels_given, deliver,
+from services.notification.domain import (Delivery, Guards, Senders, SentMemory, channels_given, deliver,
                                            first_channels, notice_for, parse_quiet_hours,
                                            send_due)
 from services.notification.exceptions import DeliveryFailed
@@ -258,7 +258,8 @@ def test_logs_show_masked_addresses_only(store, senders, caplog):
 def test_the_handler_raises_so_the_broker_redelivers(store, senders):
     settings = Settings(Guards(), max_attempts=4, clock=lambda: NOON)
     service = worker_factory(NotificationEvents, store=store, sms=senders.sms,
-                             mail=senders.email, whatsapp=senders.whatsapp, settings=settings)
+                             mail=senders.email, whatsapp=senders.whatsapp, settings=settings,
+                             sent=SentMemory())
     senders.sms.failing = True
     with pytest.raises(DeliveryFailed, match="^sms$"):
         service.on_document_ready_for_pickup(pickup_event())
@@ -268,7 +269,8 @@ def test_the_handler_raises_so_the_broker_redelivers(store, senders):
 def test_a_parcel_notice_goes_to_the_contact_book_entry(store, senders):
     settings = Settings(Guards(), max_attempts=4, clock=lambda: NOON)
     service = worker_factory(NotificationEvents, store=store, sms=senders.sms,
-                             mail=senders.email, whatsapp=senders.whatsapp, settings=settings)
+                             mail=senders.email, whatsapp=senders.whatsapp, settings=settings,
+                             sent=SentMemory())
     submitted = build_event("application_submitted", application_id="app-1",
                             tracking_code="SDK7H3KQ9MX", document_type="ktp_el", channel="web",
                             contact=contact(preferred="email"))
@@ -276,3 +278,20 @@ def test_a_parcel_notice_goes_to_the_contact_book_entry(store, senders):
     service.on_parcel_dispatched(dispatched_event())
     assert [m.kind for m in senders.email.sent] == ["received", "dispatched"]
     assert senders.sms.sent == []
+
+
+def test_sent_but_not_recorded_is_recorded_on_the_retry_not_sent_again(store, senders):
+    """The database failed right after the partner accepted the message."""
+    from services.notification.domain import SentMemory
+    from shared.errors import DatabaseUnavailable
+    memory = SentMemory()
+    record_sent = store.record_sent
+    store.record_sent = lambda message, ref: (_ for _ in ()).throw(DatabaseUnavailable())
+    _, messages = pickup_messages(phone=None)
+    with pytest.raises(DatabaseUnavailable):
+        deliver(messages, Delivery(store, senders, Guards(), 4, NOON, memory))
+    store.record_sent = record_sent
+    store.messages[messages[0].message_id]["claimed"] = False  # the claim lapsed
+    assert deliver(messages, Delivery(store, senders, Guards(), 4, NOON, memory)) == []
+    assert len(senders.email.sent) == 1
+    assert store.messages[messages[0].message_id]["provider_ref"] == "email-1"

@@ -135,3 +135,40 @@ def test_email_has_plain_text_and_html_parts():
     assert [part.get_content_type() for part in built.iter_parts()] == ["text/plain", "text/html"]
     assert built["Message-ID"] == f"<{event['event_id']}.email@smartdukcapil.local>"
     assert built.as_bytes(policy=email.policy.SMTP)
+
+
+class FakeResponse:
+    def __init__(self, status_code: int, body: str):
+        self.status_code, self.body = status_code, body
+
+    def json(self):
+        import json
+        return json.loads(self.body)
+
+
+class FakeSession:
+    def __init__(self, response):
+        self.response, self.calls = response, []
+
+    def post(self, url, **kwargs):
+        self.calls.append(kwargs)
+        return self.response
+
+
+def test_an_accepted_sms_with_an_unreadable_reply_counts_as_sent():
+    from services.notification.domain import notice_for
+    from services.notification.exceptions import DeliveryFailed
+    from services.notification.gateways import UNREADABLE_REPLY, SmsClient
+    from shared.events import build_event
+    event = build_event("tracking_code_resend_requested", application_id="app-1",
+                        tracking_code="SDK7H3KQ9MX", document_type="ktp_el",
+                        contact={"phone": PHONE})
+    [message] = notice_for("tracking_code_resend_requested", event, event["contact"]).messages()
+    accepted = FakeSession(FakeResponse(200, "<html>OK</html>"))
+    assert SmsClient(accepted, "http://gw", "u", "p", 1).send(message) == UNREADABLE_REPLY
+    assert accepted.calls[0]["data"]["reference"] == f"{event['event_id']}.sms"
+    with pytest.raises(DeliveryFailed, match="answered 502"):
+        SmsClient(FakeSession(FakeResponse(502, "")), "http://gw", "u", "p", 1).send(message)
+    with pytest.raises(DeliveryFailed, match="refused"):
+        SmsClient(FakeSession(FakeResponse(200, '{"status": "0"}')), "http://gw", "u", "p",
+                  1).send(message)

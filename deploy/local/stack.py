@@ -6,8 +6,8 @@
 Starts (each as its own process group, stopped together on Ctrl-C/SIGTERM):
 a MongoDB-wire-compatible server (SecantusDB, on disk with every commit
 journaled) unless MONGO_URI is set, a local SMTP server that keeps what it
-receives (aiosmtpd, Maildir), the SMS gateway, Pos Indonesia and population
-register sandboxes, the broker topology, and the four services (``nameko
+receives (aiosmtpd, Maildir), the SMS gateway, Pos Indonesia, population
+register and WhatsApp sandboxes, the broker topology, and the four services (``nameko
 run``). RabbitMQ is expected on 127.0.0.1:5672; if nothing answers it is
 started (``rabbitmq-server -detached``), installed first with apt-get when
 missing.
@@ -134,6 +134,16 @@ DEV_SECRETS = {
     "SMS_USERKEY": "sandbox-user", "SMS_PASSKEY": "sandbox-pass",
     "POS_CLIENT_ID": "sandbox-client", "POS_CLIENT_SECRET": "sandbox-secret",
     "POS_WEBHOOK_SECRET": "sandbox-webhook-secret",
+    "WHATSAPP_TOKEN": "sandbox-whatsapp-token", "WHATSAPP_PHONE_NUMBER_ID": "100200300",
+}
+# the local stack's notification settings: no quiet hours, so a developer
+# trying it at night still sees messages arrive (production: 21:00-06:00);
+# officers' mailboxes of Kelurahan Sukajaya, Kecamatan Curug and the Dinas
+DEV_SETTINGS = {
+    "QUIET_HOURS": "off",
+    "OFFICER_EMAILS": "3673041010=kelurahan.sukajaya@serangkota.go.id,"
+                      "367304=kecamatan.curug@serangkota.go.id",
+    "OPERATORS_EMAIL": "operator.disdukcapil@serangkota.go.id",
 }
 
 
@@ -148,6 +158,7 @@ class Ports:
     sms: int = 9001
     pos: int = 9002
     register: int = 9003
+    whatsapp: int = 9004
 
     @classmethod
     def free(cls) -> "Ports":
@@ -179,13 +190,13 @@ class Stack:
 
     def env(self) -> dict:
         """Environment the services read through their config.yaml."""
-        env = {**os.environ, **DEV_SECRETS, "PYTHONPATH": str(ROOT), "AMQP_URI": self.amqp_uri,
+        env = {**os.environ, **DEV_SECRETS, **DEV_SETTINGS, "PYTHONPATH": str(ROOT), "AMQP_URI": self.amqp_uri,
                 "INTAKE_ADDRESS": f"127.0.0.1:{self.ports.intake}",
                 "PRINTING_ADDRESS": f"127.0.0.1:{self.ports.printing}",
                 "NOTIFICATION_ADDRESS": f"127.0.0.1:{self.ports.notification}",
                 "COURIER_ADDRESS": f"127.0.0.1:{self.ports.courier}",
                 "SMS_GATEWAY_URL": self.url("sms"), "POS_API_URL": self.url("pos"),
-                "REGISTER_URL": self.url("register"),
+                "REGISTER_URL": self.url("register"), "WHATSAPP_API_URL": self.url("whatsapp"),
                 "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(self.ports.smtp),
                 **self.extra_env}
         if self.mongo_uri:
@@ -251,7 +262,7 @@ class Stack:
                                     "aiosmtpd.handlers.Mailbox", str(self.maildir)])
         wait_until(lambda: port_open(self.ports.smtp), "SMTP server", proc=proc)
         for name, module in (("sms", "sms_gateway"), ("pos", "pos_api"),
-                             ("register", "register")):
+                             ("register", "register"), ("whatsapp", "whatsapp")):
             proc = self.spawn(name, [sys.executable, "-m", f"deploy.local.sandboxes.{module}",
                                       "--host", "127.0.0.1", "--port", str(getattr(self.ports, name))])
             wait_until(lambda: port_open(getattr(self.ports, name)), f"{name} sandbox", proc=proc)
@@ -300,7 +311,8 @@ class Stack:
                 ("MongoDB", self.mongo_uri), ("SMTP (Maildir " + str(self.maildir) + ")",
                                              f"smtp://127.0.0.1:{self.ports.smtp}"),
                 ("SMS gateway sandbox", self.url("sms")), ("Pos Indonesia sandbox", self.url("pos")),
-                ("Population register sandbox", self.url("register"))]
+                ("Population register sandbox", self.url("register")),
+                ("WhatsApp Cloud API sandbox", self.url("whatsapp"))]
         rows += [(f"service {name}", self.url(name)) for name in SERVICES if name in self.procs]
         return "\n".join(f"  {label:<45} {where}" for label, where in rows)
 

@@ -1,64 +1,217 @@
-"""Which messages an event causes, and how they are delivered. Plain Python, no nameko.
+"""Which messages an event causes, on which channels, and how they are
+delivered. Plain Python, no nameko.
 
-One message per (event, channel), with the id ``<event_id>:<channel>``: a
+One message per (event, channel), with the id ``<event_id>.<channel>``: a
 redelivered event yields the same ids, so the store finds a message already
-sent and the gateway gets the same idempotency reference on a resend.
+sent, and the gateway gets the same reference (the e-mail the same
+Message-ID) on a resend after a crash between "sent" and "recorded".
 
-The delivery rule: every message is tried, even when another channel fails.
-A failure is recorded and reported; the caller then has the whole event
-redelivered later, and on that retry the messages already sent are skipped.
-A citizen gets each message once while a failing channel is retried.
+Channels: an important notice (ready for pickup, pickup moved, rejected,
+delivery failed, returned) goes on every channel the citizen gave (their
+phone, by WhatsApp if they prefer it, else SMS; and their e-mail); a routine
+one on the preferred channel only. A channel that fails for good (every
+attempt of the event's retry schedule used) is given up — the store records
+it and emits ``notification_failed`` — and the next channel the citizen gave
+takes the message.
+
+Failures in between are the broker's business: ``deliver`` returns the
+channels that failed, the handler raises, and the shared delayed-retry
+mechanism brings the whole event back later; messages already sent are
+skipped. Cost and courtesy guards (quiet hours, per-phone limit, daily SMS
+budget) hold a phone message back with a due time; a sweeper sends it then.
 """
 
 from __future__ import annotations
 
+import datetime
 import logging
-from dataclasses import dataclass
-from typing import Callable, Iterable, Protocol
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
+from typing import Iterable, Protocol
 
+from shared.clock import WIB
 from shared.masking import mask_address
 
 from .exceptions import DeliveryFailed
-from .messages import pickup_email, pickup_sms
+from .messages import Texts, render
 
 log = logging.getLogger(__name__)
+
+CHANNELS = ("sms", "whatsapp", "email")
+PHONE_CHANNELS = ("sms", "whatsapp")
+
+
+@dataclass(frozen=True)
+class NoticeType:
+    kind: str  # the template name
+    important: bool = False
+    audience: str = "citizen"  # or "kelurahan", "kecamatan", "operators" (by e-mail)
+
+
+NOTICES: dict[str, NoticeType] = {
+    "application_submitted": NoticeType("received"),
+    "application_rejected": NoticeType("rejected", important=True),
+    "application_cancelled": NoticeType("cancelled"),
+    "recording_appointment_booked": NoticeType("appointment"),
+    "document_ready_for_pickup": NoticeType("ready", important=True),
+    "pickup_rescheduled": NoticeType("pickup_moved", important=True),
+    "parcel_dispatched": NoticeType("dispatched"),
+    "parcel_delivered": NoticeType("delivered"),
+    "parcel_delivery_failed": NoticeType("delivery_failed", important=True),
+    "parcel_returned": NoticeType("returned", important=True),
+    "tracking_code_resend_requested": NoticeType("tracking_code"),
+    "batch_ready_for_kelurahan": NoticeType("batch_ready", audience="kelurahan"),
+    "kecamatan_handover_ready": NoticeType("handover_ready", audience="kecamatan"),
+    "blanko_low": NoticeType("blanko_low", audience="operators"),
+}
+
+
+def channels_given(contact: dict) -> list[str]:
+    """The channels a contact can be reached on, preferred first, then the
+    phone, then e-mail; SMS last as the fallback of a WhatsApp-preferring phone."""
+    phone, email = contact.get("phone"), contact.get("email")
+    preferred = contact.get("preferred_channel") or ("sms" if phone else "email")
+    phone_channel = "whatsapp" if preferred == "whatsapp" else "sms"
+    order = [preferred, phone_channel, "email", "sms"]
+    given = []
+    for channel in order:
+        if channel not in given and (email if channel == "email" else phone):
+            given.append(channel)
+    return given
+
+
+def first_channels(contact: dict, important: bool) -> list[str]:
+    """Where a notice goes first: every channel given (one per address) if
+    important, else the preferred one."""
+    given = channels_given(contact)
+    if not important:
+        return given[:1]
+    return [c for c in given if not (c == "sms" and "whatsapp" in given)]
 
 
 @dataclass(frozen=True)
 class OutgoingMessage:
-    message_id: str  # <event_id>:<channel>
+    message_id: str  # <event_id>.<channel>
     about: str  # the event type that caused it
+    kind: str  # its template
     application_id: str
     tracking_code: str
-    channel: str  # "sms" or "email"
+    channel: str  # "sms", "whatsapp" or "email"
     address: str  # E.164 phone number or e-mail address
-    text: str
+    language: str
+    text: str  # SMS: the text; email: the plain-text part
     subject: str | None = None  # email only
+    html: str | None = None  # email only
+    params: tuple[str, ...] = ()  # WhatsApp template parameters
+    fallbacks: tuple[str, ...] = ()  # channels that take over if this one fails for good
+
+    @property
+    def reference(self) -> str:
+        """What the gateway / Message-ID carries: the message id."""
+        return self.message_id
 
 
-# event type -> how it reads as an SMS, and as an email (subject, body)
-TEXTS: dict[str, tuple[Callable[[dict], str], Callable[[dict], tuple[str, str]]]] = {
-    "document_ready_for_pickup": (pickup_sms, pickup_email),
-}
+@dataclass(frozen=True)
+class Notice:
+    """One event's notice to one recipient, rendered; ``message(channel)`` is
+    its message on a channel."""
+
+    event_id: str
+    about: str
+    kind: str
+    application_id: str
+    tracking_code: str
+    contact: dict
+    texts: Texts
+    first: tuple[str, ...]
+    given: tuple[str, ...] = field(default=())
+
+    def message(self, channel: str) -> OutgoingMessage:
+        address = self.contact["email"] if channel == "email" else self.contact["phone"]
+        t = self.texts
+        base = dict(message_id=f"{self.event_id}.{channel}", about=self.about, kind=self.kind,
+                    application_id=self.application_id, tracking_code=self.tracking_code,
+                    channel=channel, address=address, language=self.contact.get("language", "id"),
+                    fallbacks=tuple(c for c in self.given if c != channel and c not in self.first))
+        if channel == "email":
+            return OutgoingMessage(**base, text=t.text, subject=t.subject, html=t.html)
+        if channel == "whatsapp":
+            return OutgoingMessage(**base, text=t.sms, params=t.whatsapp)
+        return OutgoingMessage(**base, text=t.sms)
+
+    def messages(self) -> list[OutgoingMessage]:
+        return [self.message(channel) for channel in self.first]
 
 
-def messages_for(event_type: str, event: dict) -> list[OutgoingMessage]:
-    """An SMS if the citizen gave a phone number, an email if an e-mail address."""
-    sms_text, email_text = TEXTS[event_type]
-    contact = event["contact"]
+def notice_for(event_type: str, event: dict, contact: dict | None) -> Notice | None:
+    """The notice an event causes for ``contact`` (the event's own, the
+    contact book's, or an officer's mailbox); None when there is nobody to tell."""
+    notice_type = NOTICES[event_type]
+    if not contact or not (contact.get("phone") or contact.get("email")):
+        return None
+    lang = contact.get("language") or "id"
+    given = channels_given(contact)
+    first = first_channels(contact, notice_type.important)
+    texts = render(notice_type.kind, event, lang, sms=any(c in PHONE_CHANNELS for c in given))
+    reference = (event.get("application_id") or event.get("appointment_id")
+                 or event.get("manifest_id") or event.get("station_id")
+                 or f"{event.get('kecamatan_code')}:{event.get('day')}")
+    return Notice(event["event_id"], event_type, notice_type.kind, reference,
+                  event.get("tracking_code") or event.get("booking_code") or "",
+                  contact, texts, tuple(first), tuple(given))
 
-    def message(channel: str, address: str, text: str, subject: str | None = None):
-        return OutgoingMessage(f"{event['event_id']}:{channel}", event_type,
-                               event["application_id"], event["tracking_code"],
-                               channel, address, text, subject)
 
-    messages = []
-    if contact.get("phone"):
-        messages.append(message("sms", contact["phone"], sms_text(event)))
-    if contact.get("email"):
-        subject, body = email_text(event)
-        messages.append(message("email", contact["email"], body, subject))
-    return messages
+# ---- guards ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Guards:
+    """Quiet hours (WIB, ``None`` = off), SMS per phone number an hour, SMS a day."""
+
+    quiet_start: datetime.time | None = None
+    quiet_end: datetime.time | None = None
+    per_phone_per_hour: int = 5
+    daily_budget: int = 10_000
+
+    def quiet_until(self, now: datetime.datetime) -> datetime.datetime | None:
+        """When the quiet hours around ``now`` end (UTC), or None if not quiet."""
+        if self.quiet_start is None or self.quiet_end is None:
+            return None
+        local = now.astimezone(WIB)
+        start, end = self.quiet_start, self.quiet_end
+        t = local.time()
+        quiet = (start <= t or t < end) if start > end else (start <= t < end)
+        if not quiet:
+            return None
+        day = local.date() if t < end else local.date() + datetime.timedelta(days=1)
+        return datetime.datetime.combine(day, end, tzinfo=WIB).astimezone(datetime.timezone.utc)
+
+
+def parse_quiet_hours(value: str | None) -> tuple[datetime.time | None, datetime.time | None]:
+    """``"21:00-06:00"`` -> (21:00, 06:00); blank or ``off`` -> no quiet hours."""
+    text = str(value or "").strip().lower()
+    if text in ("", "off", "none"):
+        return None, None
+    start, _, end = text.partition("-")
+    return datetime.time.fromisoformat(start.strip()), datetime.time.fromisoformat(end.strip())
+
+
+def hour_bucket(now: datetime.datetime) -> tuple[str, datetime.datetime]:
+    """The WIB hour ``now`` is in (a counter key) and when it ends (UTC)."""
+    local = now.astimezone(WIB).replace(minute=0, second=0, microsecond=0)
+    return local.strftime("%Y-%m-%dT%H"), (local + datetime.timedelta(hours=1)).astimezone(
+        datetime.timezone.utc)
+
+
+def day_bucket(now: datetime.datetime) -> tuple[str, datetime.datetime]:
+    """The WIB day ``now`` is in and when it ends (UTC)."""
+    day = now.astimezone(WIB).date()
+    end = datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time(),
+                                    tzinfo=WIB)
+    return day.isoformat(), end.astimezone(datetime.timezone.utc)
+
+
+# ---- delivery -------------------------------------------------------------
 
 
 class MessageStore(Protocol):
@@ -66,61 +219,170 @@ class MessageStore(Protocol):
 
     def open_message(self, message: OutgoingMessage) -> str:
         """Record the message if new and claim it; return ``"pending"`` (claimed
-        here), ``"sent"`` or ``"in_flight"`` (claimed by another worker)."""
+        here), ``"sent"``, ``"failed"``, ``"held"`` or ``"in_flight"``."""
 
-    def record_failure(self, message_id: str, reason: str) -> None: ...
+    def take_sms_allowance(self, phone: str, now: datetime.datetime,
+                           guards: Guards) -> tuple[str, datetime.datetime] | None:
+        """Count one SMS; (reason, until) if a limit holds it back instead."""
+
+    def hold(self, message_id: str, reason: str, until: datetime.datetime) -> None: ...
+
+    def record_failure(self, message_id: str, reason: str) -> int:
+        """Log the failed attempt, release the claim; return the failed attempts so far."""
 
     def record_sent(self, message: OutgoingMessage, provider_ref: str) -> None: ...
 
+    def give_up(self, message: OutgoingMessage, reason: str) -> None:
+        """Mark failed for good and emit ``notification_failed``."""
 
-class SmsSender(Protocol):
-    def send(self, to: str, text: str, reference: str) -> str: ...
 
-
-class MailSender(Protocol):
-    def send(self, to: str, subject: str, body: str, reference: str) -> str: ...
+class Sender(Protocol):
+    def send(self, message: OutgoingMessage) -> str: ...
 
 
 @dataclass(frozen=True)
 class Senders:
-    """One sender per channel; each raises ``DeliveryFailed`` or returns the provider's reference."""
+    """One sender per channel; each raises ``DeliveryFailed`` or returns the
+    provider's reference (gateway message id, Message-ID)."""
 
-    sms: SmsSender
-    email: MailSender
+    sms: Sender
+    email: Sender
+    whatsapp: Sender | None = None
 
     def send(self, message: OutgoingMessage) -> str:
-        # the message id is the idempotency reference: a resend is recognisable
-        if message.channel == "sms":
-            return self.sms.send(message.address, message.text, message.message_id)
-        return self.email.send(message.address, message.subject, message.text,
-                               message.message_id)
+        sender = getattr(self, message.channel)
+        if sender is None:
+            raise DeliveryFailed(f"{message.channel} is not configured")
+        return sender.send(message)
 
 
-def deliver_all(messages: Iterable[OutgoingMessage], store: MessageStore,
-                senders: Senders) -> list[str]:
-    """Send every message not sent yet; return the channels that failed.
+class SentMemory:
+    """What this process sent lately: message id -> the provider's reference.
 
-    A non-empty result means "retry the event later": the caller has the
-    broker redeliver it, and this runs again skipping what was sent.
+    The gap it closes: a partner accepted a message, then recording it failed
+    (the database down or frozen). The retry finds the message unrecorded;
+    without this memory it would send it again — an e-mail relay cannot tell
+    (SMTP has no idempotency key). With it, the retry records what was sent
+    instead. Bounded, oldest forgotten first; lost with the process, where
+    the stable gateway reference / Message-ID is what is left.
     """
-    failed = []
-    for message in messages:
-        status = store.open_message(message)
-        if status == "sent":
-            continue  # sent on an earlier delivery of this event
+
+    def __init__(self, size: int = 10_000):
+        self.size, self._sent = size, OrderedDict()
+
+    def get(self, message_id: str) -> str | None:
+        return self._sent.get(message_id)
+
+    def remember(self, message_id: str, provider_ref: str) -> None:
+        self._sent[message_id] = provider_ref
+        while len(self._sent) > self.size:
+            self._sent.popitem(last=False)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Everything ``deliver`` needs beside the messages."""
+
+    store: MessageStore
+    senders: Senders
+    guards: Guards
+    max_attempts: int  # the event's retry schedule + 1: the last attempt gives up
+    now: datetime.datetime
+    sent: SentMemory = field(default_factory=SentMemory)
+
+
+def held_back(message: OutgoingMessage, d: Delivery) -> tuple[str, datetime.datetime] | None:
+    """Why and until when a message must wait, or None to send it now."""
+    if message.channel not in PHONE_CHANNELS:
+        return None  # e-mail goes at once, at any hour
+    until = d.guards.quiet_until(d.now)
+    if until is not None:
+        return "quiet_hours", until
+    if message.channel == "sms":
+        return d.store.take_sms_allowance(message.address, d.now, d.guards)
+    return None
+
+
+def deliver(messages: Iterable[OutgoingMessage], d: Delivery,
+            fallback=None) -> list[str]:
+    """Send every message not sent yet; return the channels that failed for
+    now (non-empty: the caller has the event retried). ``fallback(channel)``
+    builds the message for a channel that takes over one given up."""
+    queue, failed = list(messages), []
+    while queue:
+        message = queue.pop(0)
+        status = d.store.open_message(message)
+        if status in ("sent", "failed", "held"):
+            continue  # done earlier, or waiting for its due time (the sweeper sends it)
         if status == "in_flight":
             # another copy of this event is sending it right now: look again
             # later (then it is sent, or its claim has lapsed and we send)
             failed.append(message.channel)
             continue
-        masked = mask_address(message.channel, message.address)
-        try:
-            provider_ref = senders.send(message)
-        except DeliveryFailed as exc:
-            store.record_failure(message.message_id, str(exc))
-            log.warning("%s to %s failed: %s", message.channel, masked, exc)
+        result = send_one(message, d)
+        if result == "retry":
             failed.append(message.channel)
-            continue
-        store.record_sent(message, provider_ref)
-        log.info("%s sent for %s to %s", message.channel, message.tracking_code, masked)
+        elif result == "given_up" and fallback is not None and message.fallbacks:
+            queue.append(replace(fallback(message.fallbacks[0]),
+                                 fallbacks=message.fallbacks[1:]))
     return failed
+
+
+def send_one(message: OutgoingMessage, d: Delivery) -> str:
+    """Send a claimed message: ``"sent"``, ``"held"``, ``"retry"`` or ``"given_up"``."""
+    masked = mask_address(message.channel, message.address)
+    wait = held_back(message, d)
+    if wait is not None:
+        reason, until = wait
+        d.store.hold(message.message_id, reason, until)
+        log.info("%s for %s to %s held (%s) until %s", message.channel, message.tracking_code,
+                 masked, reason, until.isoformat())
+        return "held"
+    provider_ref = d.sent.get(message.message_id)
+    if provider_ref is not None:  # sent before, recording it failed: record it now
+        d.store.record_sent(message, provider_ref)
+        log.info("%s for %s was sent before: recorded now", message.channel,
+                 message.tracking_code)
+        return "sent"
+    try:
+        provider_ref = d.senders.send(message)
+    except DeliveryFailed as exc:
+        attempts = d.store.record_failure(message.message_id, str(exc))
+        if attempts >= d.max_attempts:
+            d.store.give_up(message, str(exc))
+            log.error("%s to %s given up after %d attempts: %s", message.channel, masked,
+                      attempts, exc)
+            return "given_up"
+        log.warning("%s to %s failed (attempt %d of %d): %s", message.channel, masked,
+                    attempts, d.max_attempts, exc)
+        return "retry"
+    d.sent.remember(message.message_id, provider_ref)
+    d.store.record_sent(message, provider_ref)
+    log.info("%s sent for %s to %s", message.channel, message.tracking_code, masked)
+    return "sent"
+
+
+SWEEP_RETRY = datetime.timedelta(seconds=60)
+
+
+def send_due(messages: Iterable[OutgoingMessage], d: Delivery) -> int:
+    """The sweeper's work: send held messages whose time has come (claimed by
+    the store). One that fails again waits ``SWEEP_RETRY``; one still held
+    back (a limit) goes back with its new due time. Returns how many were sent."""
+    sent = 0
+    for message in messages:
+        result = send_one(message, d)
+        if result == "retry":
+            d.store.hold(message.message_id, "retry", d.now + SWEEP_RETRY)
+        sent += result == "sent"
+    return sent
+
+
+def contact_for(event_type: str, event: dict, book, officers) -> dict | None:
+    """Whom an event's notice goes to: the contact the event carries, else
+    the contact book's entry for its application (``book(application_id)``),
+    or an officer's mailbox (``officers(audience, event)``)."""
+    audience = NOTICES[event_type].audience
+    if audience != "citizen":
+        return officers(audience, event)
+    return event.get("contact") or book(event["application_id"])

@@ -1,22 +1,41 @@
-"""Outbound channels: the SMS gateway's HTTP API and the SMTP relay.
+"""Outbound channels: the SMS gateway's HTTP API, the SMTP relay and the
+WhatsApp Cloud API.
 
 Each sits behind a DependencyProvider that reads its config in ``setup()``
-and hands workers a narrow client. One ``requests.Session`` for the gateway,
-a timeout on every call. A failure raises ``DeliveryFailed``; the handler
-lets the broker retry.
+and hands workers a narrow client with one ``send(message)``. One
+``requests.Session`` per HTTP partner, a timeout on every call. A failure
+raises ``DeliveryFailed`` naming the cause, never the message or address.
+
+Every send carries the message id, so a resend after a crash between "sent"
+and "recorded" is recognisable: the SMS gateway drops a reused
+``reference``; WhatsApp gets it as ``biz_opaque_callback_data``; an e-mail's
+Message-ID is derived from it (``<event_id>.<channel>@domain``), so a
+resend has the same Message-ID, which a mail store or client that
+deduplicates on Message-ID shows once. SMTP itself has no idempotency: the
+relay delivers both copies, which is why the claim comes first.
+
+A reply the partner accepted (HTTP 200) whose body cannot be read is taken
+as sent: resending would risk a second message, which the citizen sees.
 """
 
 from __future__ import annotations
 
+import logging
 import smtplib
+import ssl
 from email.message import EmailMessage
+from email.utils import formatdate
 
 import requests
 from nameko.extensions import DependencyProvider
 
 from shared.settings import require
 
+from .domain import OutgoingMessage, SentMemory
 from .exceptions import DeliveryFailed
+
+log = logging.getLogger(__name__)
+UNREADABLE_REPLY = "accepted (reply unreadable)"
 
 
 class SmsClient:
@@ -25,17 +44,26 @@ class SmsClient:
         self.session, self.url, self.timeout = session, url, timeout
         self.userkey, self.passkey = userkey, passkey
 
-    def send(self, to: str, text: str, reference: str) -> str:
-        """Send one SMS; ``reference`` makes a retry idempotent at the gateway."""
+    def send(self, message: OutgoingMessage) -> str:
+        """Send one SMS; the message id as ``reference`` makes a resend a no-op at the gateway."""
         try:
             response = self.session.post(self.url, timeout=self.timeout, data={
-                "userkey": self.userkey, "passkey": self.passkey, "to": to,
-                "message": text, "reference": reference})
+                "userkey": self.userkey, "passkey": self.passkey, "to": message.address,
+                "message": message.text, "reference": message.reference})
         except requests.RequestException as exc:
             raise DeliveryFailed(f"sms gateway unreachable: {type(exc).__name__}") from None
-        if response.status_code != 200 or response.json().get("status") != "1":
+        if response.status_code != 200:
             raise DeliveryFailed(f"sms gateway answered {response.status_code}")
-        return response.json()["messageId"]
+        try:
+            reply = response.json()
+        except ValueError:
+            log.warning("sms gateway accepted %s with an unreadable reply", message.message_id)
+            return UNREADABLE_REPLY
+        if not isinstance(reply, dict):
+            return UNREADABLE_REPLY
+        if reply.get("status") != "1":
+            raise DeliveryFailed(f"sms gateway refused: status {reply.get('status')!r}")
+        return str(reply.get("messageId") or UNREADABLE_REPLY)
 
 
 class SmsGateway(DependencyProvider):
@@ -55,32 +83,120 @@ class SmsGateway(DependencyProvider):
         return self.client
 
 
-class MailClient:
-    def __init__(self, host: str, port: int, sender: str, timeout: float):
-        self.host, self.port, self.sender, self.timeout = host, port, sender, timeout
+def message_id_header(reference: str, domain: str) -> str:
+    """A stable, valid Message-ID for a message id: ``<event_id.channel@domain>``
+    (RFC 5322 dot-atom: no ``:`` in the left part)."""
+    left = "".join(c if c.isalnum() or c in ".-_" else "." for c in reference)
+    return f"<{left}@{domain}>"
 
-    def send(self, to: str, subject: str, body: str, reference: str) -> str:
-        message = EmailMessage()
-        message["From"] = self.sender
-        message["To"] = to
-        message["Subject"] = subject
-        # a stable Message-ID lets the relay and mail clients spot a resend
-        message["Message-ID"] = f"<{reference}@smartdukcapil.local>"
-        message.set_content(body)
+
+class MailClient:
+    def __init__(self, host: str, port: int, sender: str, timeout: float, domain: str,
+                 starttls: bool = False, user: str = "", password: str = ""):
+        self.host, self.port, self.sender, self.timeout = host, port, sender, timeout
+        self.domain, self.starttls, self.user, self.password = domain, starttls, user, password
+
+    def build(self, message: OutgoingMessage) -> EmailMessage:
+        email = EmailMessage()
+        email["From"] = self.sender
+        email["To"] = message.address
+        email["Subject"] = message.subject
+        email["Date"] = formatdate(localtime=False)
+        email["Message-ID"] = message_id_header(message.reference, self.domain)
+        email["Content-Language"] = message.language
+        email.set_content(message.text)
+        if message.html:
+            email.add_alternative(message.html, subtype="html")
+        return email
+
+    def send(self, message: OutgoingMessage) -> str:
+        email = self.build(message)
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
-                smtp.send_message(message)
+                if self.starttls:
+                    smtp.starttls(context=ssl.create_default_context())
+                if self.user:
+                    smtp.login(self.user, self.password)
+                smtp.send_message(email)
         except (OSError, smtplib.SMTPException) as exc:
             raise DeliveryFailed(f"smtp failed: {type(exc).__name__}") from None
-        return message["Message-ID"]
+        return email["Message-ID"]
+
+
+def flag(value) -> bool:
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
 class Mailer(DependencyProvider):
+    """SMTP: ``SMTP_STARTTLS`` and ``SMTP_USER``/``SMTP_PASSWORD`` for the Dinas
+    relay; the local stand-in runs without either."""
+
     def setup(self):
         config = self.container.config
         self.client = MailClient(config["SMTP_HOST"], int(config["SMTP_PORT"]),
                                  config.get("MAIL_FROM", "Smartdukcapil <noreply@smartdukcapil.local>"),
-                                 float(config.get("SMTP_TIMEOUT_SECONDS", 10)))
+                                 float(config.get("SMTP_TIMEOUT_SECONDS", 10)),
+                                 str(config.get("MAIL_DOMAIN") or "smartdukcapil.local"),
+                                 flag(config.get("SMTP_STARTTLS", "")),
+                                 str(config.get("SMTP_USER") or ""),
+                                 str(config.get("SMTP_PASSWORD") or ""))
 
     def get_dependency(self, worker_ctx):
         return self.client
+
+
+class WhatsAppClient:
+    """The Cloud API's ``POST /{phone_number_id}/messages`` with a pre-approved template."""
+
+    def __init__(self, session: requests.Session, url: str, token: str, timeout: float):
+        self.session, self.url, self.token, self.timeout = session, url, token, timeout
+
+    def payload(self, message: OutgoingMessage) -> dict:
+        return {"messaging_product": "whatsapp", "to": message.address.lstrip("+"),
+                "type": "template", "biz_opaque_callback_data": message.reference,
+                "template": {"name": f"smartdukcapil_{message.kind}",
+                             "language": {"code": message.language},
+                             "components": [{"type": "body", "parameters": [
+                                 {"type": "text", "text": value} for value in message.params]}]}}
+
+    def send(self, message: OutgoingMessage) -> str:
+        try:
+            response = self.session.post(self.url, json=self.payload(message),
+                                         timeout=self.timeout,
+                                         headers={"Authorization": f"Bearer {self.token}"})
+        except requests.RequestException as exc:
+            raise DeliveryFailed(f"whatsapp unreachable: {type(exc).__name__}") from None
+        if response.status_code != 200:
+            raise DeliveryFailed(f"whatsapp answered {response.status_code}")
+        try:
+            return str(response.json()["messages"][0]["id"])
+        except (ValueError, KeyError, IndexError, TypeError):
+            return UNREADABLE_REPLY
+
+
+class WhatsApp(DependencyProvider):
+    required_settings = ("WHATSAPP_TOKEN", "WHATSAPP_PHONE_NUMBER_ID")
+
+    def setup(self):
+        config = self.container.config
+        token, phone_number_id = require(self)
+        self.session = requests.Session()
+        url = f"{config['WHATSAPP_API_URL'].rstrip('/')}/{phone_number_id}/messages"
+        self.client = WhatsAppClient(self.session, url, token,
+                                     float(config.get("WHATSAPP_TIMEOUT_SECONDS", 10)))
+
+    def stop(self):
+        self.session.close()
+
+    def get_dependency(self, worker_ctx):
+        return self.client
+
+
+class RecentSends(DependencyProvider):
+    """The container's ``SentMemory``, shared by its workers (one process)."""
+
+    def setup(self):
+        self.memory = SentMemory()
+
+    def get_dependency(self, worker_ctx):
+        return self.memory

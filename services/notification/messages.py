@@ -1,14 +1,40 @@
-"""What the citizen reads: SMS and email texts. Plain Python, no nameko.
+"""What people read: every notice rendered from its template files. Plain
+Python, no nameko, no I/O beyond reading the templates.
 
-Bahasa Indonesia unless the citizen asked for English. Texts never contain a
-NIK, KK or phone number; the tracking code identifies the application.
+``templates/sms/<kind>.j2`` and ``templates/email/<kind>.j2`` (blocks
+``subject`` and ``content``), Bahasa Indonesia first and English when the
+contact chose it. The SMS is transliterated to GSM-7 and must fit one part:
+when the full text does not (a long reason, a long address), the template's
+``brief`` form is used, which leaves out what the email carries anyway. The
+WhatsApp message is a pre-approved template (``smartdukcapil_<kind>``) whose
+body parameters are the values named in ``WHATSAPP_PARAMS``.
+
+Texts never contain a NIK, KK or phone number: the values handed to the
+templates are built here (``values_for``), from the fields a notice needs.
 """
 
 from __future__ import annotations
 
 import datetime
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
 
 from babel.dates import format_date
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from shared.offices import PLACES
+from shared.wilayah import load_wilayah
+
+from .gsm7 import fits_one_part, transliterate
+
+log = logging.getLogger(__name__)
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+ENV = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
+                  autoescape=select_autoescape(["html.j2"], default=False),
+                  trim_blocks=True, lstrip_blocks=True)
 
 DOCUMENT_NAMES = {
     "ktp_el": ("KTP-el", "KTP-el (ID card)"),
@@ -17,43 +43,131 @@ DOCUMENT_NAMES = {
     "skpwni": ("SKPWNI", "SKPWNI (moving certificate)"),
     "kia": ("KIA", "KIA (child ID card)"),
 }
+# in an SMS every character counts
+SHORT_NAMES = {"ktp_el": ("KTP-el", "KTP-el"), "akta_kelahiran": ("Akta Kelahiran", "Birth cert."),
+               "akta_kematian": ("Akta Kematian", "Death cert."), "skpwni": ("SKPWNI", "SKPWNI"),
+               "kia": ("KIA", "KIA")}
+
+# kind -> the values, in order, of its pre-approved WhatsApp template's body
+WHATSAPP_PARAMS = {
+    "received": ("doc", "tracking_code"),
+    "rejected": ("doc", "tracking_code", "reasons_text"),
+    "cancelled": ("doc", "tracking_code"),
+    "appointment": ("day", "place", "booking_code"),
+    "ready": ("doc", "tracking_code", "place", "day", "window"),
+    "pickup_moved": ("doc", "tracking_code", "place", "day", "window"),
+    "dispatched": ("doc", "tracking_code", "barcode_text"),
+    "delivered": ("doc", "tracking_code"),
+    "delivery_failed": ("doc", "tracking_code"),
+    "returned": ("doc", "tracking_code"),
+    "tracking_code": ("doc", "tracking_code"),
+}
 
 
-def slot_day(slot: dict, lang: str) -> str:
-    """``"Senin, 30 November 2026"`` / ``"Monday, 30 November 2026"``."""
-    day = datetime.date.fromisoformat(slot["date"])
-    # CLDR names from Babel: strftime would follow the process locale
-    return format_date(day, format="EEEE, d MMMM y", locale="en" if lang == "en" else "id")
+@dataclass(frozen=True)
+class Texts:
+    sms: str  # GSM-7
+    subject: str
+    text: str  # the email's plain-text part
+    html: str  # the email's HTML part
+    whatsapp: tuple[str, ...]  # body parameters of the WhatsApp template
 
 
-def pickup_sms(event: dict) -> str:
-    slot, lang = event["slot"], event["contact"]["language"]
-    doc = DOCUMENT_NAMES[event["document_type"]][1 if lang == "en" else 0]
-    if lang == "en":
-        return (f"Smartdukcapil: your {doc} ({event['tracking_code']}) is ready. Collect it at "
-                f"{slot['place']}, {slot['address']}, {slot_day(slot, lang)}, "
-                f"{slot['start']}-{slot['end']} WIB. Bring your application receipt.")
-    return (f"Smartdukcapil: {doc} Anda ({event['tracking_code']}) sudah jadi. Silakan ambil di "
-            f"{slot['place']}, {slot['address']}, {slot_day(slot, lang)} pukul "
-            f"{slot['start']}-{slot['end']} WIB. Bawa bukti pendaftaran.")
+def day_text(iso_date: str, lang: str, short: bool = False) -> str:
+    """``"Senin, 30 November 2026"`` (short: ``"Sen, 30 Nov 2026"``); CLDR
+    names from Babel, not strftime, which follows the process locale."""
+    day = datetime.date.fromisoformat(iso_date)
+    pattern = "EEE, d MMM y" if short else "EEEE, d MMMM y"
+    return format_date(day, format=pattern, locale="en" if lang == "en" else "id")
 
 
-def pickup_email(event: dict) -> tuple[str, str]:
-    """(subject, body) of the pickup email."""
-    slot, lang = event["slot"], event["contact"]["language"]
-    doc = DOCUMENT_NAMES[event["document_type"]][1 if lang == "en" else 0]
-    if lang == "en":
-        subject = f"Your {doc} is ready for collection ({event['tracking_code']})"
-        body = (f"Dear {event['full_name']},\n\n"
-                f"Your {doc} (tracking code {event['tracking_code']}) has been printed.\n\n"
-                f"Collect it at: {slot['place']}\n{slot['address']}\n"
-                f"Day: {slot_day(slot, lang)}\nTime: {slot['start']}-{slot['end']} WIB\n\n"
-                "Please bring your application receipt.\n\nSmartdukcapil - Disdukcapil")
-    else:
-        subject = f"{doc} Anda siap diambil ({event['tracking_code']})"
-        body = (f"Yth. {event['full_name']},\n\n"
-                f"{doc} Anda (kode lacak {event['tracking_code']}) sudah dicetak.\n\n"
-                f"Tempat pengambilan: {slot['place']}\n{slot['address']}\n"
-                f"Hari: {slot_day(slot, lang)}\nPukul: {slot['start']}-{slot['end']} WIB\n\n"
-                "Mohon membawa bukti pendaftaran.\n\nSmartdukcapil - Disdukcapil")
-    return subject, body
+def document_name(document_type: str, lang: str) -> str:
+    return DOCUMENT_NAMES[document_type][1 if lang == "en" else 0]
+
+
+def slot_values(slot: dict | None, lang: str) -> dict:
+    if not slot:
+        return {"place": None, "address": None, "day": None, "day_short": None, "window": None}
+    return {"place": slot["place"], "address": slot["address"],
+            "day": day_text(slot["date"], lang), "day_short": day_text(slot["date"], lang, True),
+            "window": f"{slot['start']}-{slot['end']}"}
+
+
+def area_name(code: str) -> str:
+    """A region's name from the region list (``shared/data/wilayah.csv``), title-cased."""
+    name = load_wilayah().name(code)
+    return name.title() if name else code
+
+
+def handover_values(event: dict) -> dict:
+    items = [{"tracking_code": item["tracking_code"], "full_name": item["full_name"],
+              "doc": document_name(item["document_type"], "id")} for item in event["items"]]
+    return {"items": items, "count": len(items)}
+
+
+def values_for(kind: str, event: dict, lang: str) -> dict:
+    """What the templates of ``kind`` may show, from the event: never its
+    NIK, KK or contact details."""
+    values = {"lang": lang, "kind": kind, "full_name": event.get("full_name"),
+              "tracking_code": event.get("tracking_code"),
+              "doc": document_name(event["document_type"], lang)
+              if event.get("document_type") else None,
+              "doc_short": SHORT_NAMES[event["document_type"]][1 if lang == "en" else 0]
+              if event.get("document_type") else None}
+    values.update(slot_values(event.get("slot"), lang))
+    if kind == "rejected":
+        values.update(reasons=event["reasons"], note=event.get("note"),
+                      reasons_text="; ".join(event["reasons"]))
+    elif kind == "appointment":
+        values.update(place=event["place_name"], address=event["place_address"],
+                      day=day_text(event["day"], lang),
+                      day_short=day_text(event["day"], lang, True),
+                      booking_code=event["booking_code"], tracking_code=event["booking_code"])
+    elif kind in ("dispatched", "delivered", "delivery_failed", "returned"):
+        values.update(barcode=event.get("barcode"), reason=event.get("reason"),
+                      barcode_text=event.get("barcode") or "-")
+    elif kind == "batch_ready":
+        values.update(handover_values(event), manifest_id=event["manifest_id"],
+                      area=f"Kelurahan {area_name(event['kelurahan_code'])}")
+    elif kind == "handover_ready":
+        values.update(handover_values(event), area=f"Kecamatan {area_name(event['kecamatan_code'])}",
+                      day=day_text(event["day"], "id"))
+        if event.get("slot"):
+            values["day"] = day_text(event["slot"]["date"], "id")
+    elif kind == "blanko_low":
+        place = PLACES.get(event["place_id"])
+        values.update(station_id=event["station_id"], stock_left=event["stock_left"],
+                      threshold=event["threshold"],
+                      place=place.name if place else event["place_id"])
+    return values
+
+
+def sms_text(kind: str, values: dict) -> str:
+    """The SMS in GSM-7, one part if the template's brief form can make it."""
+    template = ENV.get_template(f"sms/{kind}.j2")
+    text = ""
+    for brief in (False, True):
+        text = transliterate(" ".join(template.render(values, brief=brief).split()))
+        if fits_one_part(text):
+            return text
+    log.warning("%s SMS needs more than one part (%d characters)", kind, len(text))
+    return text
+
+
+def email_parts(kind: str, values: dict) -> tuple[str, str, str]:
+    """(subject, plain text, HTML) of the email."""
+    template = ENV.get_template(f"email/{kind}.j2")
+    subject = " ".join("".join(template.blocks["subject"](template.new_context(values))).split())
+    text = re.sub(r"\n{3,}", "\n\n", template.render(values)).strip() + "\n"
+    paragraphs = [block.split("\n") for block in text.strip().split("\n\n")]
+    html = ENV.get_template("email/layout.html.j2").render(
+        lang=values["lang"], subject=subject, paragraphs=paragraphs)
+    return subject, text, html
+
+
+def render(kind: str, event: dict, lang: str, sms: bool = True) -> Texts:
+    values = values_for(kind, event, lang)
+    subject, text, html = email_parts(kind, values)
+    whatsapp = tuple(str(values[name]) for name in WHATSAPP_PARAMS.get(kind, ()))
+    return Texts(sms=sms_text(kind, values) if sms else "", subject=subject, text=text,
+                 html=html, whatsapp=whatsapp)

@@ -1,29 +1,67 @@
-"""Notification: tells citizens by SMS and email when and where to collect.
+"""Notification: tells citizens and officers what they need to know, by SMS,
+e-mail and WhatsApp.
 
-Listens to ``document_ready_for_pickup``. The domain decides which messages
-the event causes and delivers them through the store and the gateways; a
-channel that failed makes the handler raise, so the broker redelivers (sent
-channels are skipped), and after the delivery limit the event waits in the
-dead-letter queue.
+Listens to every event in ``domain.NOTICES`` (DESIGN.md's event catalogue)
+and keeps its own contact book from ``application_submitted``. The domain
+decides which messages an event causes and delivers them through the store
+and the gateways; a channel that failed for now makes the handler raise, so
+the shared delayed-retry mechanism brings the event back later (sent
+channels are skipped); the last attempt gives a message up
+(``notification_failed``) and falls back to the next channel. A timer sends
+the messages held back by quiet hours or SMS limits when they are due.
+The HTTP API shows operators the delivery log, what failed and the counters.
 """
 
 from __future__ import annotations
 
+import logging
+
+from nameko.timer import timer
+
+from shared.auth import BearerTokens
 from shared.events import load_event
-from shared.http import HealthCheck
+from shared.http import HealthCheck, api, json_response
 from shared.messaging import reliable_event_handler
 from shared.mongo import StoreWithOutbox
 
-from .domain import Senders, deliver_all, messages_for
+from .domain import Delivery, Senders, contact_for, deliver, notice_for, send_due
 from .exceptions import DeliveryFailed
-from .gateways import Mailer, SmsGateway
+from .gateways import Mailer, RecentSends, SmsGateway, WhatsApp
+from .schemas import CountersSchema, DeliveryLogSchema, FailedMessagesSchema
+from .settings import NotificationSettings
 from .store import NotificationStore
+
+log = logging.getLogger(__name__)
+SWEEP_SECONDS = 5
 
 
 class NotificationApi(HealthCheck):
     name = "notification_api"
 
     store = StoreWithOutbox(NotificationStore, publishes_as="notification")
+    operators = BearerTokens("OPERATOR_TOKENS")
+    settings = NotificationSettings()
+
+    @api("GET", "/api/v1/notifications/applications/<string:application_id>")
+    def delivery_log(self, request, application_id):
+        self.operators.authenticate(request)
+        messages = self.store.delivery_log(application_id)
+        return json_response(200, DeliveryLogSchema().dump(
+            {"application_id": application_id, "messages": messages}))
+
+    @api("GET", "/api/v1/notifications/failed")
+    def failed(self, request):
+        self.operators.authenticate(request)
+        return json_response(200, FailedMessagesSchema().dump(
+            {"messages": self.store.failed_messages()}))
+
+    @api("GET", "/api/v1/notifications/counters")
+    def counters(self, request):
+        self.operators.authenticate(request)
+        guards = self.settings.guards
+        return json_response(200, CountersSchema().dump({
+            **self.store.counters(self.settings.now()), "daily_budget": guards.daily_budget,
+            "per_phone_per_hour": guards.per_phone_per_hour}))
 
 
 class NotificationEvents:
@@ -34,11 +72,87 @@ class NotificationEvents:
     store = StoreWithOutbox(NotificationStore, publishes_as="notification")
     sms = SmsGateway()
     mail = Mailer()
+    whatsapp = WhatsApp()
+    settings = NotificationSettings()
+    sent = RecentSends()
+
+    def _delivery(self) -> Delivery:
+        return Delivery(self.store, Senders(sms=self.sms, email=self.mail, whatsapp=self.whatsapp),
+                        self.settings.guards, self.settings.max_attempts, self.settings.now(),
+                        self.sent)
+
+    def _notify(self, event_type: str, body: dict) -> None:
+        event = load_event(event_type, body)
+        if event_type == "application_submitted" and event.get("contact"):
+            self.store.save_contact(event["application_id"], event["contact"])
+        contact = contact_for(event_type, event, self.store.contact_for,
+                              self.settings.officer_contact)
+        notice = notice_for(event_type, event, contact)
+        if notice is None:
+            log.warning("%s %s: nobody to tell (no contact on file)", event_type,
+                        event["event_id"])
+            return
+        failed = deliver(notice.messages(), self._delivery(), fallback=notice.message)
+        if failed:
+            raise DeliveryFailed(", ".join(failed))  # the event comes back later
+
+    @timer(interval=SWEEP_SECONDS)
+    def send_held_messages(self):
+        delivery = self._delivery()
+        send_due(self.store.claim_due(delivery.now), delivery)
+
+    @reliable_event_handler("intake", "application_submitted")
+    def on_application_submitted(self, body):
+        self._notify("application_submitted", body)
+
+    @reliable_event_handler("intake", "application_rejected")
+    def on_application_rejected(self, body):
+        self._notify("application_rejected", body)
+
+    @reliable_event_handler("intake", "application_cancelled")
+    def on_application_cancelled(self, body):
+        self._notify("application_cancelled", body)
+
+    @reliable_event_handler("intake", "recording_appointment_booked")
+    def on_recording_appointment_booked(self, body):
+        self._notify("recording_appointment_booked", body)
+
+    @reliable_event_handler("intake", "tracking_code_resend_requested")
+    def on_tracking_code_resend_requested(self, body):
+        self._notify("tracking_code_resend_requested", body)
 
     @reliable_event_handler("printing", "document_ready_for_pickup")
     def on_document_ready_for_pickup(self, body):
-        event = load_event("document_ready_for_pickup", body)
-        messages = messages_for("document_ready_for_pickup", event)
-        failed = deliver_all(messages, self.store, Senders(sms=self.sms, email=self.mail))
-        if failed:
-            raise DeliveryFailed(", ".join(failed))  # the broker redelivers the event
+        self._notify("document_ready_for_pickup", body)
+
+    @reliable_event_handler("printing", "pickup_rescheduled")
+    def on_pickup_rescheduled(self, body):
+        self._notify("pickup_rescheduled", body)
+
+    @reliable_event_handler("printing", "batch_ready_for_kelurahan")
+    def on_batch_ready_for_kelurahan(self, body):
+        self._notify("batch_ready_for_kelurahan", body)
+
+    @reliable_event_handler("printing", "kecamatan_handover_ready")
+    def on_kecamatan_handover_ready(self, body):
+        self._notify("kecamatan_handover_ready", body)
+
+    @reliable_event_handler("printing", "blanko_low")
+    def on_blanko_low(self, body):
+        self._notify("blanko_low", body)
+
+    @reliable_event_handler("courier", "parcel_dispatched")
+    def on_parcel_dispatched(self, body):
+        self._notify("parcel_dispatched", body)
+
+    @reliable_event_handler("courier", "parcel_delivered")
+    def on_parcel_delivered(self, body):
+        self._notify("parcel_delivered", body)
+
+    @reliable_event_handler("courier", "parcel_delivery_failed")
+    def on_parcel_delivery_failed(self, body):
+        self._notify("parcel_delivery_failed", body)
+
+    @reliable_event_handler("courier", "parcel_returned")
+    def on_parcel_returned(self, body):
+        self._notify("parcel_returned", body)

@@ -1,48 +1,83 @@
-"""Notification's store: one message per (event, channel) and its delivery log.
+"""Notification's store: the contact book, one message per (event, channel)
+with its delivery log, and the SMS counters.
 
-The message id comes from the domain (``<event_id>:<channel>``): a redelivered
-event finds its message already sent and sends nothing, which makes delivery
-exactly once per channel as far as our side can tell (the gateway also gets
-the id as an idempotency reference). Which messages to send, and when to
-retry, is ``domain.py``'s; this module only loads, saves and emits.
+The message id comes from the domain (``<event_id>.<channel>``): a
+redelivered event finds its message already sent and sends nothing. A
+message is claimed (owner = whoever set ``claimed_until``, a lease) before it
+is sent, so two copies of one event handled at once send once. Which
+messages to send, and when to give up, is ``domain.py``'s; this module only
+loads, saves and emits.
+
+The message row keeps what was rendered (``content``), because a message
+held back (quiet hours, limits) is sent later by the sweeper, without its
+event. The delivery log shown to operators never includes it, nor the address.
 """
 
 from __future__ import annotations
 
 import datetime
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from shared.clock import utcnow
 from shared.store import BaseStore
 
-from .domain import OutgoingMessage
+from .domain import Guards, OutgoingMessage, day_bucket, hour_bucket
 
 # longer than any gateway call may take (their timeouts are seconds): a claim
 # outlives its sender only if the sender died, and then the retry takes over
 CLAIM = datetime.timedelta(seconds=120)
+# what an operator sees of a message: never its text or the address
+LOG_FIELDS = {"_id": 1, "about": 1, "kind": 1, "channel": 1, "status": 1, "created_at": 1,
+              "sent_at": 1, "provider_ref": 1, "last_error": 1, "held_reason": 1, "due_at": 1,
+              "attempts": 1}
+
+
+def message_from_row(row: dict) -> OutgoingMessage:
+    content = row["content"]
+    return OutgoingMessage(row["_id"], row["about"], row["kind"], row["application_id"],
+                           row["tracking_code"], row["channel"], row["address"],
+                           row.get("language", "id"), content["text"], content.get("subject"),
+                           content.get("html"), tuple(content.get("params") or ()))
 
 
 class NotificationStore(BaseStore):
     @classmethod
     def ensure_indexes(cls, db) -> None:
         db.messages.create_index([("application_id", ASCENDING)])
+        db.messages.create_index([("status", ASCENDING), ("due_at", ASCENDING)])
         super().ensure_indexes(db)
+
+    # ---- contact book -----------------------------------------------------
+
+    def save_contact(self, application_id: str, contact: dict) -> None:
+        self.db.contacts.update_one({"_id": application_id},
+                                    {"$set": {"contact": contact, "updated_at": utcnow()}},
+                                    upsert=True)
+
+    def contact_for(self, application_id: str) -> dict | None:
+        row = self.db.contacts.find_one({"_id": application_id})
+        return row["contact"] if row else None
+
+    # ---- messages ---------------------------------------------------------
 
     def open_message(self, message: OutgoingMessage) -> str:
         """Record the message unless an earlier delivery did, and claim it for
-        sending. Returns ``"pending"`` (claimed: send it now), ``"sent"`` or
-        ``"in_flight"`` (another worker holds the claim: two copies of one
-        event handled at once send once)."""
+        sending. Returns ``"pending"`` (claimed: send it now), ``"sent"``,
+        ``"failed"``, ``"held"`` or ``"in_flight"`` (another worker holds the
+        claim)."""
         now = utcnow()
         try:
             self.db.messages.insert_one({
-                "_id": message.message_id, "about": message.about,
+                "_id": message.message_id, "about": message.about, "kind": message.kind,
                 "application_id": message.application_id,
                 "tracking_code": message.tracking_code, "channel": message.channel,
-                "address": message.address, "status": "pending", "attempts": [],
-                "created_at": now, "claimed_until": now + CLAIM})
+                "address": message.address, "language": message.language,
+                "content": {"text": message.text, "subject": message.subject,
+                            "html": message.html, "params": list(message.params)},
+                "status": "pending", "attempts": [], "created_at": now,
+                "claimed_until": now + CLAIM})
             return "pending"
         except DuplicateKeyError:
             pass
@@ -53,28 +88,105 @@ class NotificationStore(BaseStore):
         if claimed is not None:
             return "pending"
         status = self.db.messages.find_one({"_id": message.message_id}, {"status": 1})["status"]
-        return "sent" if status == "sent" else "in_flight"
+        return status if status in ("sent", "failed", "held") else "in_flight"
 
-    def record_failure(self, message_id: str, reason: str) -> None:
-        """Log the failed attempt and release the claim for the retry."""
-        self.db.messages.update_one({"_id": message_id}, {
-            "$set": {"claimed_until": None},
-            "$push": {"attempts": {"at": utcnow(), "ok": False, "reason": reason}}})
+    def hold(self, message_id: str, reason: str, until: datetime.datetime) -> None:
+        self.db.messages.update_one({"_id": message_id}, {"$set": {
+            "status": "held", "held_reason": reason, "due_at": until, "claimed_until": None}})
+
+    def claim_due(self, now: datetime.datetime, limit: int = 50) -> list[OutgoingMessage]:
+        """Claim held messages whose time has come (the sweeper sends them)."""
+        claimed = []
+        for _ in range(limit):
+            row = self.db.messages.find_one_and_update(
+                {"status": "held", "due_at": {"$lte": now}},
+                {"$set": {"status": "pending", "claimed_until": utcnow() + CLAIM},
+                 "$unset": {"held_reason": ""}},
+                sort=[("due_at", ASCENDING)], return_document=ReturnDocument.AFTER)
+            if row is None:
+                break
+            claimed.append(message_from_row(row))
+        return claimed
+
+    def take_sms_allowance(self, phone: str, now: datetime.datetime,
+                           guards: Guards) -> tuple[str, datetime.datetime] | None:
+        """Count one SMS against the phone's hourly limit and the day's budget,
+        atomically ($inc); over a limit the count is taken back and the SMS held."""
+        hour, hour_ends = hour_bucket(now)
+        day, day_ends = day_bucket(now)
+        for key, limit, reason, until in (
+                (f"day:{day}", guards.daily_budget, "daily_budget", day_ends),
+                (f"phone:{phone}:{hour}", guards.per_phone_per_hour, "phone_limit", hour_ends)):
+            row = self.db.sms_counters.find_one_and_update(
+                {"_id": key}, {"$inc": {"sent": 1}, "$setOnInsert": {"expires": until}},
+                upsert=True, return_document=ReturnDocument.AFTER)
+            if row["sent"] > limit:
+                self.db.sms_counters.update_one({"_id": key}, {"$inc": {"sent": -1, "held": 1}})
+                if reason == "phone_limit":  # the day's count was taken: give it back
+                    self.db.sms_counters.update_one({"_id": f"day:{day}"},
+                                                    {"$inc": {"sent": -1}})
+                return reason, until
+        return None
+
+    def record_failure(self, message_id: str, reason: str) -> int:
+        """Log the failed attempt and release the claim; the failed attempts so far."""
+        row = self.db.messages.find_one_and_update({"_id": message_id}, {
+            "$set": {"claimed_until": None, "last_error": reason},
+            "$push": {"attempts": {"at": utcnow(), "ok": False, "reason": reason}}},
+            return_document=ReturnDocument.AFTER, projection={"attempts.ok": 1})
+        return sum(1 for attempt in row["attempts"] if not attempt["ok"])
 
     def record_sent(self, message: OutgoingMessage, provider_ref: str) -> None:
         """Mark sent and emit ``notification_sent`` in one transaction."""
         def work(session):
             updated = self.db.messages.update_one(
                 {"_id": message.message_id, "status": "pending"},
-                {"$set": {"status": "sent", "sent_at": utcnow(), "provider_ref": provider_ref},
+                {"$set": {"status": "sent", "sent_at": utcnow(), "provider_ref": provider_ref,
+                          "claimed_until": None},
                  "$push": {"attempts": {"at": utcnow(), "ok": True}}}, session=session)
             if updated.modified_count:
-                self.emit(session, "notification_sent", application_id=message.application_id,
-                          tracking_code=message.tracking_code,
-                          notification_id=message.message_id, channel=message.channel,
-                          about=message.about)
+                self.emit(session, "notification_sent", **self._outcome(message))
         self.run_transaction(work)
+
+    def give_up(self, message: OutgoingMessage, reason: str) -> None:
+        """Mark failed for good and emit ``notification_failed`` in one transaction."""
+        def work(session):
+            updated = self.db.messages.update_one(
+                {"_id": message.message_id, "status": "pending"},
+                {"$set": {"status": "failed", "failed_at": utcnow(), "last_error": reason,
+                          "claimed_until": None}}, session=session)
+            if updated.modified_count:
+                self.emit(session, "notification_failed", reason=reason,
+                          **self._outcome(message))
+        self.run_transaction(work)
+
+    @staticmethod
+    def _outcome(message: OutgoingMessage) -> dict:
+        return {"application_id": message.application_id,
+                "tracking_code": message.tracking_code,
+                "notification_id": message.message_id, "channel": message.channel,
+                "about": message.about}
+
+    # ---- what operators see -----------------------------------------------
 
     def delivery_log(self, application_id: str) -> list[dict]:
         return list(self.db.messages.find({"application_id": application_id},
-                                          {"address": 0}).sort("created_at", ASCENDING))
+                                          LOG_FIELDS).sort("created_at", ASCENDING))
+
+    def failed_messages(self, limit: int = 100) -> list[dict]:
+        projection = {**LOG_FIELDS, "application_id": 1, "tracking_code": 1}
+        return list(self.db.messages.find({"status": "failed"}, projection)
+                    .sort("failed_at", -1).limit(limit))
+
+    def counters(self, now: datetime.datetime) -> dict:
+        """Today's SMS count and what is held back, by reason."""
+        day, _ = day_bucket(now)
+        today = self.db.sms_counters.find_one({"_id": f"day:{day}"}) or {}
+        held = {row["_id"]: row["count"] for row in self.db.messages.aggregate([
+            {"$match": {"status": "held"}},
+            {"$group": {"_id": "$held_reason", "count": {"$sum": 1}}}])}
+        limited = sum(row.get("held", 0) for row in self.db.sms_counters.find(
+            {"_id": {"$regex": f"^phone:.*:{day}T"}}, {"held": 1}))
+        return {"day": day, "sms_sent": today.get("sent", 0),
+                "held_by_daily_budget": today.get("held", 0),
+                "held_by_phone_limit": limited, "held_now": held}

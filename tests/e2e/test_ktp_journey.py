@@ -18,6 +18,7 @@ from tests.helpers import (OPERATOR, STATION, eventually, random_kk, random_mobi
                            random_nik)
 
 DAYS_ID = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
+DAYS_ID_SHORT = ("Sen", "Sel", "Rab", "Kam", "Jum", "Sab", "Min")  # in one SMS part
 
 
 def next_working_day(day: datetime.date) -> datetime.date:
@@ -52,6 +53,12 @@ def emails_to(maildir, address: str) -> list:
             if message["To"] == address]
 
 
+def plain_text(message) -> str:
+    """The text/plain part of an e-mail (they carry an HTML part too)."""
+    part = next(part for part in message.walk() if part.get_content_type() == "text/plain")
+    return part.get_payload(decode=True).decode()
+
+
 def test_ktp_el_print_journey(system, backing):
     intake, printing, sms = system.url("intake"), system.url("printing"), system.url("sms")
     nik, phone = random_nik(female=True), random_mobile()
@@ -81,16 +88,19 @@ def test_ktp_el_print_journey(system, backing):
     window = f"{slot['start']}-{slot['end']}"
 
     e164 = "62" + phone[1:]
-    texts = eventually(lambda: requests.get(f"{sms}/sandbox/messages", params={"to": e164},
-                                            timeout=5).json(), what="SMS at the gateway")
+    # "received" (routine: the preferred channel, SMS), then "ready for pickup"
+    texts = eventually(lambda: [m["message"] for m in requests.get(
+        f"{sms}/sandbox/messages", params={"to": e164}, timeout=5).json()
+        if "siap diambil" in m["message"]], what="pickup SMS at the gateway")
     assert len(texts) == 1
-    assert day_text in texts[0]["message"] and window in texts[0]["message"]
-    assert slot["place"] in texts[0]["message"] and tracking_code in texts[0]["message"]
-    assert nik not in texts[0]["message"] and phone[1:] not in texts[0]["message"]
+    short_day = f"{DAYS_ID_SHORT[slot_day.weekday()]}, {slot_day.day}"
+    assert short_day in texts[0] and window in texts[0]
+    assert slot["place"] in texts[0] and tracking_code in texts[0]
+    assert nik not in texts[0] and phone[1:] not in texts[0]
 
     mails = eventually(lambda: emails_to(backing.maildir, email), what="email at the SMTP server")
     assert len(mails) == 1
-    body = mails[0].get_payload(decode=True).decode()
+    body = plain_text(mails[0])
     assert day_text in body and window in body and slot["place"] in body
     assert nik not in body
 
@@ -99,13 +109,14 @@ def test_ktp_el_print_journey(system, backing):
                                  json={"tracking_code": tracking_code, "nik": nik}, timeout=10)
         assert response.status_code == 200, response.text
         steps = response.json()["timeline"]
-        return response.json() if sum(s["status"] == "notified" for s in steps) == 2 else None
+        return response.json() if sum(s["status"] == "notified" for s in steps) == 3 else None
 
     status = eventually(timeline, what="complete status timeline")
     steps = [step["status"] for step in status["timeline"]]
-    assert steps[:5] == ["submitted", "verified", "print_queued", "printed", "ready_for_pickup"]
+    assert [step for step in steps if step != "notified"] \
+        == ["submitted", "verified", "print_queued", "printed", "ready_for_pickup"]
     assert sorted(s["detail"]["channel"] for s in status["timeline"] if s["status"] == "notified") \
-        == ["email", "sms"]
+        == ["email", "sms", "sms"]
     assert status["status"] == "ready_for_pickup" and status["status_label"] == "Siap diambil"
     ready = next(s for s in status["timeline"] if s["status"] == "ready_for_pickup")
     assert ready["detail"]["slot"] == slot

@@ -20,10 +20,12 @@ from deploy.registry import SERVICES, config_path
 from tests.helpers import OPERATOR, OPERATOR_TOKEN, STATION, random_kk, random_mobile, random_nik
 
 SECRETS = ("AMQP_URI", "MONGO_URI", "OPERATOR_TOKENS", "STATION_TOKENS", "SMS_USERKEY",
-           "SMS_PASSKEY", "POS_CLIENT_ID", "POS_CLIENT_SECRET", "POS_WEBHOOK_SECRET")
+           "SMS_PASSKEY", "POS_CLIENT_ID", "POS_CLIENT_SECRET", "POS_WEBHOOK_SECRET",
+           "WHATSAPP_TOKEN", "WHATSAPP_PHONE_NUMBER_ID")
 REQUIRED = {"intake": {"AMQP_URI", "MONGO_URI", "OPERATOR_TOKENS"},
             "printing": {"AMQP_URI", "MONGO_URI", "STATION_TOKENS"},
-            "notification": {"AMQP_URI", "MONGO_URI", "SMS_USERKEY", "SMS_PASSKEY"},
+            "notification": {"AMQP_URI", "MONGO_URI", "SMS_USERKEY", "SMS_PASSKEY",
+                             "WHATSAPP_TOKEN", "WHATSAPP_PHONE_NUMBER_ID", "OPERATOR_TOKENS"},
             "courier": {"AMQP_URI", "MONGO_URI", "OPERATOR_TOKENS", "POS_CLIENT_ID",
                         "POS_CLIENT_SECRET", "POS_WEBHOOK_SECRET"}}
 

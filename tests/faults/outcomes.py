@@ -16,9 +16,11 @@ from deploy.local.stack import Stack
 from tests.faults.journeys import Citizen, Journeys
 from tests.helpers import personal_data_in_logs
 
-# every step of a KTP-el journey to pickup, each once (two notifications: SMS, e-mail)
+# every step of a KTP-el journey to pickup, each once (three notifications: "received"
+# by SMS, the preferred channel; "ready for pickup" by SMS and e-mail)
 TIMELINE = sorted(["submitted", "verified", "print_queued", "printed", "ready_for_pickup",
-                   "notified", "notified"])
+                   "notified", "notified", "notified"])
+PICKUP_SMS = "siap diambil"  # the ready-for-pickup SMS (the e-mail goes for pickup only)
 DATABASES = ("intake", "printing", "notification", "courier")
 
 
@@ -28,7 +30,7 @@ def e164(phone: str) -> str:
 
 def sms_counts(stack: Stack) -> Counter:
     messages = requests.get(stack.url("sms") + "/sandbox/messages", timeout=10).json()
-    return Counter(message["to"] for message in messages)
+    return Counter(message["to"] for message in messages if PICKUP_SMS in message["message"])
 
 
 def email_counts(stack: Stack) -> Counter:

@@ -1,100 +1,112 @@
-"""Unit tests for services.notification.domain: which messages a pickup event
-causes, and how a failing channel is retried. Fakes, not mocks: the SMS
-gateway and the mailer record what they were asked to send, the message store
-is a dict; no broker, no database.
+"""Unit tests for services.notification.domain: which messages an event
+causes on which channels, how a failing channel is retried, given up and
+replaced, and what the guards hold back. Fakes, not mocks: the senders
+record what they were asked to send, the message store is a dict; no
+broker, no database.
 """
 
 from __future__ import annotations
 
+import datetime
 import logging
 
 import pytest
 from nameko.testing.services import worker_factory
 
-from services.notification.domain import Senders, deliver_all, messages_for
+from services.notification.domain import (Delivery, Guards, Senders, SentMemory, channels_given, deliver,
+                                           first_channels, notice_for, parse_quiet_hours,
+                                           send_due)
 from services.notification.exceptions import DeliveryFailed
 from services.notification.service import NotificationEvents
+from services.notification.settings import Settings
+from shared.clock import WIB
 from shared.events import build_event
 
-NIK = "3673045207900001"
 PHONE = "+6281234567890"
 EMAIL = "siti.aminah@example.id"
 SLOT = {"place": "Kantor Kecamatan Curug", "address": "Jl. Raya Curug No. 1, Kota Serang",
         "date": "2026-11-30", "start": "09:00", "end": "10:00"}
+NOON = datetime.datetime(2026, 11, 29, 12, 0, tzinfo=WIB)
+QUIET = Guards(*parse_quiet_hours("21:00-06:00"))
 
 
-class FakeSms:
-    """Records each SMS; ``failing = True`` makes it fail like an unreachable gateway."""
+class FakeSender:
+    """Records each message; ``failing = True`` makes it fail like an unreachable gateway."""
 
-    def __init__(self):
-        self.sent: list[dict] = []
-        self.failing = False
+    def __init__(self, channel: str):
+        self.channel, self.sent, self.failing = channel, [], False
 
-    def send(self, to: str, text: str, reference: str) -> str:
+    def send(self, message) -> str:
         if self.failing:
-            raise DeliveryFailed("sms gateway answered 503")
-        self.sent.append({"to": to, "text": text, "reference": reference})
-        return f"sms-{len(self.sent)}"
-
-
-class FakeMailer:
-    def __init__(self):
-        self.sent: list[dict] = []
-        self.failing = False
-
-    def send(self, to: str, subject: str, body: str, reference: str) -> str:
-        if self.failing:
-            raise DeliveryFailed("smtp failed: ConnectionRefusedError")
-        self.sent.append({"to": to, "subject": subject, "body": body, "reference": reference})
-        return f"<{reference}@test>"
+            raise DeliveryFailed(f"{self.channel} answered 503")
+        self.sent.append(message)
+        return f"{self.channel}-{len(self.sent)}"
 
 
 class FakeMessageStore:
-    """NotificationStore's delivery methods over a dict; ``emitted`` stands for the outbox."""
+    """NotificationStore's delivery methods over dicts; ``emitted`` stands for the outbox."""
 
     def __init__(self):
         self.messages: dict[str, dict] = {}
         self.emitted: list[dict] = []
+        self.sms_count: dict[str, int] = {}
+        self.contacts: dict[str, dict] = {}
+
+    def save_contact(self, application_id, contact):
+        self.contacts[application_id] = contact
+
+    def contact_for(self, application_id):
+        return self.contacts.get(application_id)
 
     def open_message(self, message) -> str:
-        row = self.messages.setdefault(message.message_id,
-                                       {"status": "pending", "attempts": [], "claimed": False})
-        if row["status"] == "sent":
-            return "sent"
+        row = self.messages.setdefault(message.message_id, {
+            "status": "pending", "attempts": [], "claimed": False, "message": message})
+        if row["status"] in ("sent", "failed", "held"):
+            return row["status"]
         if row["claimed"]:
             return "in_flight"
         row["claimed"] = True
         return "pending"
 
-    def record_failure(self, message_id: str, reason: str) -> None:
-        self.messages[message_id]["attempts"].append({"ok": False, "reason": reason})
-        self.messages[message_id]["claimed"] = False
+    def take_sms_allowance(self, phone, now, guards):
+        key = f"{phone}:{now.astimezone(WIB):%Y%m%d%H}"
+        if self.sms_count.get(key, 0) >= guards.per_phone_per_hour:
+            return "phone_limit", now + datetime.timedelta(hours=1)
+        self.sms_count[key] = self.sms_count.get(key, 0) + 1
+        return None
 
-    def record_sent(self, message, provider_ref: str) -> None:
+    def hold(self, message_id, reason, until):
+        self.messages[message_id].update(status="held", reason=reason, due_at=until, claimed=False)
+
+    def record_failure(self, message_id, reason) -> int:
+        row = self.messages[message_id]
+        row["attempts"].append({"ok": False, "reason": reason})
+        row["claimed"] = False
+        return len(row["attempts"])
+
+    def record_sent(self, message, provider_ref):
         row = self.messages[message.message_id]
         if row["status"] == "pending":
-            row.update(status="sent", provider_ref=provider_ref)
-            row["attempts"].append({"ok": True})
-            self.emitted.append({"event": "notification_sent", "channel": message.channel,
-                                 "notification_id": message.message_id})
+            row.update(status="sent", provider_ref=provider_ref, claimed=False)
+            self.emitted.append({"event": "notification_sent", "channel": message.channel})
 
+    def give_up(self, message, reason):
+        self.messages[message.message_id].update(status="failed", claimed=False)
+        self.emitted.append({"event": "notification_failed", "channel": message.channel,
+                             "reason": reason})
 
-def pickup_event(phone: str | None = PHONE, email: str | None = EMAIL) -> dict:
-    return build_event("document_ready_for_pickup", application_id="app-1",
-                       tracking_code="SDK7H3KQ9MX", document_type="ktp_el",
-                       print_job_id="job-1", full_name="Siti Aminah",
-                       contact={"phone": phone, "email": email, "language": "id"},
-                       slot=dict(SLOT))
-
-
-@pytest.fixture
-def sms():
-    return FakeSms()
+    def claim_due(self, now):
+        due = [row for row in self.messages.values()
+               if row["status"] == "held" and row["due_at"] <= now]
+        for row in due:
+            row.update(status="pending", claimed=True)
+        return [row["message"] for row in due]
 
 
 @pytest.fixture
-def mail():
-    return FakeMailer()
+def senders():
+    return Senders(sms=FakeSender("sms"), email=FakeSender("email"),
+                   whatsapp=FakeSender("whatsapp"))
 
 
 @pytest.fixture
@@ -102,111 +114,184 @@ def store():
     return FakeMessageStore()
 
 
+def delivery(store, senders, now=NOON, guards=Guards(), max_attempts=4) -> Delivery:
+    return Delivery(store, senders, guards, max_attempts, now)
+
+
+def contact(phone=PHONE, email=EMAIL, preferred=None, language="id") -> dict:
+    return {"phone": phone, "email": email, "preferred_channel": preferred, "language": language}
+
+
+def pickup_event(**contact_fields) -> dict:
+    return build_event("document_ready_for_pickup", application_id="app-1",
+                       tracking_code="SDK7H3KQ9MX", document_type="ktp_el",
+                       print_job_id="job-1", full_name="Siti Aminah",
+                       contact=contact(**contact_fields), slot=dict(SLOT))
+
+
+def dispatched_event() -> dict:
+    return build_event("parcel_dispatched", application_id="app-1", tracking_code="SDK7H3KQ9MX",
+                       document_type="ktp_el", shipment_id="shp-1", barcode="P123")
+
+
+def pickup_messages(**contact_fields):
+    event = pickup_event(**contact_fields)
+    notice = notice_for("document_ready_for_pickup", event, event["contact"])
+    return notice, notice.messages()
+
+
+@pytest.mark.parametrize(("given", "important", "channels"), [
+    (contact(), True, ["sms", "email"]),
+    (contact(), False, ["sms"]),
+    (contact(preferred="email"), False, ["email"]),
+    (contact(preferred="email"), True, ["email", "sms"]),
+    (contact(preferred="whatsapp"), True, ["whatsapp", "email"]),
+    (contact(preferred="whatsapp"), False, ["whatsapp"]),
+    (contact(email=None), True, ["sms"]),
+    (contact(phone=None), False, ["email"]),
+])
+def test_important_on_every_channel_given_routine_on_the_preferred(given, important, channels):
+    assert first_channels(given, important) == channels
+
+
+def test_a_whatsapp_phone_falls_back_to_sms_then_email():
+    assert channels_given(contact(preferred="whatsapp")) == ["whatsapp", "email", "sms"]
+
+
 def test_pickup_event_causes_one_sms_and_one_email():
-    event = pickup_event()
-    sms, email = messages_for("document_ready_for_pickup", event)
+    notice, (sms, email) = pickup_messages()
     assert (sms.channel, sms.address, sms.subject) == ("sms", PHONE, None)
     assert (email.channel, email.address) == ("email", EMAIL)
-    assert sms.message_id == f"{event['event_id']}:sms"
-    assert email.message_id == f"{event['event_id']}:email"
-    assert "Senin, 30 November 2026 pukul 09:00-10:00 WIB" in sms.text
-    assert email.subject == "KTP-el Anda siap diambil (SDK7H3KQ9MX)"
-    assert "Hari: Senin, 30 November 2026" in email.text
+    assert sms.message_id == f"{notice.event_id}.sms" == sms.reference
+    assert email.subject == "KTP-el Anda siap diambil (SDK7H3KQ9MX)" and email.html
     for message in (sms, email):
-        assert message.about == "document_ready_for_pickup"
-        assert (message.application_id, message.tracking_code) == ("app-1", "SDK7H3KQ9MX")
+        assert (message.about, message.kind) == ("document_ready_for_pickup", "ready")
 
 
-@pytest.mark.parametrize(("phone", "email", "channels"), [
-    (None, EMAIL, ["email"]),
-    (PHONE, None, ["sms"]),
-    (None, None, []),
-])
-def test_a_channel_only_for_an_address_the_citizen_gave(phone, email, channels):
-    messages = messages_for("document_ready_for_pickup", pickup_event(phone, email))
-    assert [message.channel for message in messages] == channels
+def test_a_notice_without_any_contact_is_nobody_to_tell():
+    assert notice_for("parcel_dispatched", dispatched_event(), None) is None
+    assert notice_for("parcel_dispatched", dispatched_event(), contact(None, None)) is None
 
 
-def test_texts_carry_no_nik_or_phone_number():
-    event = {**pickup_event(), "nik": NIK}  # an extra key the texts must not use
-    for message in messages_for("document_ready_for_pickup", event):
-        for secret in (NIK, PHONE, PHONE[3:], EMAIL):
-            assert secret not in message.text and secret not in (message.subject or "")
-
-
-def test_both_channels_delivered_once_with_the_message_id_as_reference(sms, mail, store):
-    messages = messages_for("document_ready_for_pickup", pickup_event())
-    assert deliver_all(messages, store, Senders(sms=sms, email=mail)) == []
-    assert [(s["to"], s["reference"]) for s in sms.sent] == [(PHONE, messages[0].message_id)]
-    assert [(m["to"], m["reference"]) for m in mail.sent] == [(EMAIL, messages[1].message_id)]
-    assert mail.sent[0]["subject"] == messages[1].subject
+def test_both_channels_delivered_once(store, senders):
+    _, messages = pickup_messages()
+    for _ in range(3):  # the same event delivered again and again
+        assert deliver(messages, delivery(store, senders)) == []
+    assert len(senders.sms.sent) == 1 and len(senders.email.sent) == 1
     assert sorted(e["channel"] for e in store.emitted) == ["email", "sms"]
 
 
-def test_sms_gateway_failure_means_retry_while_the_email_still_goes(sms, mail, store):
-    sms.failing = True
-    messages = messages_for("document_ready_for_pickup", pickup_event())
-    assert deliver_all(messages, store, Senders(sms=sms, email=mail)) == ["sms"]
-    assert sms.sent == [] and len(mail.sent) == 1
-    sms_row = store.messages[messages[0].message_id]
-    assert sms_row["status"] == "pending"
-    assert sms_row["attempts"] == [{"ok": False, "reason": "sms gateway answered 503"}]
-    assert [e["channel"] for e in store.emitted] == ["email"]
+def test_a_copy_in_flight_elsewhere_is_not_sent_but_looked_at_again(store, senders):
+    _, messages = pickup_messages()
+    store.open_message(messages[0])  # another worker claimed the SMS
+    assert deliver(messages, delivery(store, senders)) == ["sms"]
+    assert senders.sms.sent == [] and len(senders.email.sent) == 1
 
 
-def test_on_the_retry_only_the_failed_channel_is_sent(sms, mail, store):
-    event = pickup_event()
-    senders = Senders(sms=sms, email=mail)
-    sms.failing = True
-    deliver_all(messages_for("document_ready_for_pickup", event), store, senders)
-
-    sms.failing = False  # the gateway is back; the broker redelivers the same event
-    assert deliver_all(messages_for("document_ready_for_pickup", event), store, senders) == []
-    assert len(sms.sent) == 1 and len(mail.sent) == 1
-    assert sorted(e["channel"] for e in store.emitted) == ["email", "sms"]
+def test_gateway_failure_means_retry_while_the_email_still_goes(store, senders):
+    senders.sms.failing = True
+    _, messages = pickup_messages()
+    assert deliver(messages, delivery(store, senders)) == ["sms"]
+    assert len(senders.email.sent) == 1
+    senders.sms.failing = False  # back: the event is redelivered
+    assert deliver(messages, delivery(store, senders)) == []
+    assert len(senders.sms.sent) == 1 and len(senders.email.sent) == 1
 
 
-def test_a_redelivered_event_sends_nothing_again(sms, mail, store):
-    event = pickup_event()
-    senders = Senders(sms=sms, email=mail)
+def test_a_channel_down_for_good_is_given_up_and_the_next_one_takes_over(store, senders):
+    senders.sms.failing = True
+    event = dispatched_event()  # routine: the preferred channel (SMS) only
+    notice = notice_for("parcel_dispatched", event, contact())
     for _ in range(3):
-        assert deliver_all(messages_for("document_ready_for_pickup", event), store, senders) == []
-    assert len(sms.sent) == 1 and len(mail.sent) == 1 and len(store.emitted) == 2
+        assert deliver(notice.messages(), delivery(store, senders), notice.message) == ["sms"]
+    assert senders.email.sent == []
+    # the last attempt of the retry schedule: give up, fall back to e-mail
+    assert deliver(notice.messages(), delivery(store, senders), notice.message) == []
+    assert [m.channel for m in senders.email.sent] == ["email"]
+    assert [e["event"] for e in store.emitted] == ["notification_failed", "notification_sent"]
+    assert store.emitted[0]["reason"] == "sms answered 503"
 
 
-def test_every_channel_failing_reports_every_channel(sms, mail, store):
-    sms.failing = mail.failing = True
-    messages = messages_for("document_ready_for_pickup", pickup_event())
-    assert deliver_all(messages, store, Senders(sms=sms, email=mail)) == ["sms", "email"]
-    assert store.emitted == []
+def test_quiet_hours_hold_sms_and_whatsapp_but_not_email(store, senders):
+    at_22 = datetime.datetime(2026, 11, 29, 22, 0, tzinfo=WIB)
+    _, messages = pickup_messages()
+    assert deliver(messages, delivery(store, senders, at_22, QUIET)) == []
+    assert senders.sms.sent == [] and len(senders.email.sent) == 1
+    held = store.messages[messages[0].message_id]
+    assert held["status"] == "held" and held["reason"] == "quiet_hours"
+    assert held["due_at"] == datetime.datetime(2026, 11, 30, 6, 0, tzinfo=WIB)
+
+    before_six = datetime.datetime(2026, 11, 30, 5, 59, tzinfo=WIB)
+    assert send_due(store.claim_due(before_six), delivery(store, senders, before_six, QUIET)) == 0
+    six = datetime.datetime(2026, 11, 30, 6, 0, tzinfo=WIB)
+    assert send_due(store.claim_due(six), delivery(store, senders, six, QUIET)) == 1
+    assert len(senders.sms.sent) == 1
 
 
-def test_logs_show_masked_addresses_only(sms, mail, store, caplog):
+@pytest.mark.parametrize(("hour", "minute", "quiet"), [
+    (20, 59, False), (21, 0, True), (23, 30, True), (0, 0, True), (5, 59, True), (6, 0, False)])
+def test_quiet_hours_span_midnight(hour, minute, quiet):
+    at = datetime.datetime(2026, 11, 29, hour, minute, tzinfo=WIB)
+    assert (QUIET.quiet_until(at) is not None) == quiet
+    assert Guards().quiet_until(at) is None  # off
+
+
+def test_per_phone_limit_holds_the_sixth_sms_of_the_hour(store, senders):
+    for _ in range(7):
+        notice = notice_for("parcel_dispatched", dispatched_event(), contact())
+        deliver(notice.messages(), delivery(store, senders))
+    assert len(senders.sms.sent) == 5
+    assert [row["reason"] for row in store.messages.values() if row["status"] == "held"] \
+        == ["phone_limit", "phone_limit"]
+
+
+def test_logs_show_masked_addresses_only(store, senders, caplog):
     caplog.set_level(logging.INFO, logger="services.notification")
-    mail.failing = True
-    deliver_all(messages_for("document_ready_for_pickup", pickup_event()), store,
-                Senders(sms=sms, email=mail))
+    senders.email.failing = True
+    _, messages = pickup_messages()
+    deliver(messages, delivery(store, senders))
     assert "sms sent for SDK7H3KQ9MX to +6281******890" in caplog.text
-    assert "email to s***@example.id failed: smtp failed" in caplog.text
+    assert "email to s***@example.id failed" in caplog.text
     assert PHONE not in caplog.text and EMAIL not in caplog.text
 
 
-def test_the_handler_raises_so_the_broker_redelivers(sms, mail, store):
-    service = worker_factory(NotificationEvents, store=store, sms=sms, mail=mail)
-    event = pickup_event()
-    sms.failing = True
+def test_the_handler_raises_so_the_broker_redelivers(store, senders):
+    settings = Settings(Guards(), max_attempts=4, clock=lambda: NOON)
+    service = worker_factory(NotificationEvents, store=store, sms=senders.sms,
+                             mail=senders.email, whatsapp=senders.whatsapp, settings=settings,
+                             sent=SentMemory())
+    senders.sms.failing = True
     with pytest.raises(DeliveryFailed, match="^sms$"):
-        service.on_document_ready_for_pickup(event)
-    assert len(mail.sent) == 1
-
-    sms.failing = False
-    service.on_document_ready_for_pickup(event)  # the redelivery: returns, so it is acked
-    assert len(sms.sent) == 1 and len(mail.sent) == 1
+        service.on_document_ready_for_pickup(pickup_event())
+    assert len(senders.email.sent) == 1
 
 
-def test_a_message_another_worker_is_sending_is_not_sent_twice():
-    store, sms, mail = FakeMessageStore(), FakeSms(), FakeMailer()
-    messages = messages_for("document_ready_for_pickup", pickup_event())
-    store.open_message(messages[0])  # a concurrent copy of the event claimed the SMS
-    assert deliver_all(messages, store, Senders(sms=sms, email=mail)) == ["sms"]
-    assert sms.sent == [] and len(mail.sent) == 1
+def test_a_parcel_notice_goes_to_the_contact_book_entry(store, senders):
+    settings = Settings(Guards(), max_attempts=4, clock=lambda: NOON)
+    service = worker_factory(NotificationEvents, store=store, sms=senders.sms,
+                             mail=senders.email, whatsapp=senders.whatsapp, settings=settings,
+                             sent=SentMemory())
+    submitted = build_event("application_submitted", application_id="app-1",
+                            tracking_code="SDK7H3KQ9MX", document_type="ktp_el", channel="web",
+                            contact=contact(preferred="email"))
+    service.on_application_submitted(submitted)
+    service.on_parcel_dispatched(dispatched_event())
+    assert [m.kind for m in senders.email.sent] == ["received", "dispatched"]
+    assert senders.sms.sent == []
+
+
+def test_sent_but_not_recorded_is_recorded_on_the_retry_not_sent_again(store, senders):
+    """The database failed right after the partner accepted the message."""
+    from services.notification.domain import SentMemory
+    from shared.errors import DatabaseUnavailable
+    memory = SentMemory()
+    record_sent = store.record_sent
+    store.record_sent = lambda message, ref: (_ for _ in ()).throw(DatabaseUnavailable())
+    _, messages = pickup_messages(phone=None)
+    with pytest.raises(DatabaseUnavailable):
+        deliver(messages, Delivery(store, senders, Guards(), 4, NOON, memory))
+    store.record_sent = record_sent
+    store.messages[messages[0].message_id]["claimed"] = False  # the claim lapsed
+    assert deliver(messages, Delivery(store, senders, Guards(), 4, NOON, memory)) == []
+    assert len(senders.email.sent) == 1
+    assert store.messages[messages[0].message_id]["provider_ref"] == "email-1"

@@ -1,0 +1,51 @@
+"""What notification's HTTP API answers (marshmallow, dump only). The
+delivery log shows how a message went, never what it said nor to whom."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+
+class AttemptSchema(Schema):
+    at = fields.DateTime()
+    ok = fields.Boolean()
+    reason = fields.String()
+
+
+class LoggedMessageSchema(Schema):
+    notification_id = fields.String(attribute="_id")
+    about = fields.String()  # the event type
+    template = fields.String(attribute="kind")
+    channel = fields.String()
+    status = fields.String()  # pending, held, sent, failed
+    created_at = fields.DateTime()
+    sent_at = fields.DateTime()
+    gateway_id = fields.String(attribute="provider_ref")
+    last_error = fields.String()
+    held_reason = fields.String()
+    due_at = fields.DateTime()
+    attempts = fields.List(fields.Nested(AttemptSchema))
+
+
+class DeliveryLogSchema(Schema):
+    application_id = fields.String()
+    messages = fields.List(fields.Nested(LoggedMessageSchema))
+
+
+class FailedMessageSchema(LoggedMessageSchema):
+    application_id = fields.String()
+    tracking_code = fields.String()
+
+
+class FailedMessagesSchema(Schema):
+    messages = fields.List(fields.Nested(FailedMessageSchema))
+
+
+class CountersSchema(Schema):
+    day = fields.String()  # WIB
+    sms_sent = fields.Integer()
+    daily_budget = fields.Integer()
+    per_phone_per_hour = fields.Integer()
+    held_by_daily_budget = fields.Integer()
+    held_by_phone_limit = fields.Integer()
+    held_now = fields.Dict(keys=fields.String(), values=fields.Integer())

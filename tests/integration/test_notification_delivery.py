@@ -1,0 +1,240 @@
+"""Notification's delivery against the real broker, database server, SMTP
+server and sandboxes, with settings of its own per test: the events
+container runs in-process (``container_factory``) so a test can give it a
+retry schedule, limits, or (quiet hours) a clock it moves.
+
+* the SMS gateway down for 30 s: other citizens' e-mails keep going, the SMS
+  arrives after it returns, nothing is dead-lettered;
+* down for good: one ``notification_failed`` for SMS, the e-mail takes over;
+* a gateway that hangs holds up nobody else's message;
+* per-number limit and daily budget under a burst;
+* an SMS due at 22:00 WIB waits and leaves at 06:00.
+"""
+
+from __future__ import annotations
+
+import datetime
+import threading
+import time
+import uuid
+
+import requests
+from nameko.testing.services import replace_dependencies
+
+from deploy.dlq import connect, depth
+from services.notification.service import NotificationEvents
+from services.notification.settings import settings_from_config
+from shared.clock import WIB
+from shared.events import build_event
+from shared.messaging import handler_queue_name
+from tests.helpers import BrokerProbe, eventually, publish, random_mobile, service_config
+
+SLOT = {"place": "Kantor Kecamatan Curug", "address": "Jl. Raya Curug No. 1, Kota Serang",
+        "date": "2026-12-01", "start": "09:00", "end": "10:00"}
+READY_QUEUE = handler_queue_name("printing", "document_ready_for_pickup", "notification",
+                                 "on_document_ready_for_pickup")
+
+
+class FakeClock:
+    def __init__(self, now: datetime.datetime):
+        self.now = now
+
+    def __call__(self) -> datetime.datetime:
+        return self.now
+
+
+def start_notification(backing, container_factory, clock=None, **settings) -> str:
+    database = f"notification_{uuid.uuid4().hex[:8]}"
+    config = service_config(backing, database, WHATSAPP_API_URL=backing.url("whatsapp"),
+                            WHATSAPP_TOKEN="sandbox-whatsapp-token",
+                            WHATSAPP_PHONE_NUMBER_ID="100200300", QUIET_HOURS="off",
+                            **settings)
+    container = container_factory(NotificationEvents, config)
+    if clock is not None:
+        replace_dependencies(container, settings=settings_from_config(config, clock))
+    container.start()
+    return database
+
+
+def citizen(phone: bool = True, email: bool = True, preferred: str | None = None) -> dict:
+    return {"phone": "+62" + random_mobile()[1:] if phone else None,
+            "email": f"warga.{uuid.uuid4().hex[:10]}@example.id" if email else None,
+            "language": "id", "preferred_channel": preferred}
+
+
+def ready(backing, contact: dict) -> dict:
+    event = build_event("document_ready_for_pickup", application_id=uuid.uuid4().hex,
+                        tracking_code="SDK" + uuid.uuid4().hex[:8].upper(),
+                        document_type="ktp_el", print_job_id="job-1", full_name="Siti",
+                        contact=contact, slot=SLOT)
+    publish(backing.amqp_uri, "printing.events", "document_ready_for_pickup", event)
+    return event
+
+
+def sms_to(backing, phone: str) -> list[dict]:
+    return requests.get(backing.url("sms") + "/sandbox/messages", params={"to": phone[1:]},
+                        timeout=5).json()
+
+
+def mails_to(backing, address: str) -> list:
+    import mailbox
+    return [m for m in mailbox.Maildir(str(backing.maildir), create=False) if m["To"] == address]
+
+
+def sms_faults(backing, **spec) -> None:
+    spec = {"fail_next": 0, "status": 503, "delay_ms": 0, **spec}
+    assert requests.post(backing.url("sms") + "/sandbox/faults", json=spec, timeout=5).ok
+
+
+def dead_letters(backing, queue: str) -> int:
+    connection = connect(backing.amqp_uri)
+    try:
+        return depth(connection.channel(), queue + ".dlq")
+    finally:
+        connection.close()
+
+
+def message_row(mongo, database: str, event: dict, channel: str) -> dict | None:
+    return mongo[database].messages.find_one({"_id": f"{event['event_id']}.{channel}"})
+
+
+def test_sms_gateway_down_30_seconds(backing, container_factory, mongo):
+    # production-like growing delays, short enough for a test: 1+2+4+8+16 = 31 s
+    start_notification(backing, container_factory, RETRY_DELAYS="1,2,4,8,16,32")
+    dead_before = dead_letters(backing, READY_QUEUE)
+    sms_faults(backing, fail_next=10**6)
+    back_at = time.monotonic() + 30
+    down = [True]
+
+    def sms_after_the_outage():
+        if down[0] and time.monotonic() >= back_at:  # 30 s on: the gateway is back
+            sms_faults(backing)
+            down[0] = False
+        return sms_to(backing, first["phone"])
+    try:
+        first = citizen()
+        first_event = ready(backing, first)
+        eventually(lambda: mails_to(backing, first["email"]), what="the first citizen's e-mail")
+        # while the gateway is down, another citizen's e-mail goes out
+        other = citizen(phone=False)
+        ready(backing, other)
+        eventually(lambda: mails_to(backing, other["email"]), what="another citizen's e-mail")
+        assert down[0] and sms_to(backing, first["phone"]) == []
+
+        texts = eventually(sms_after_the_outage, timeout=90,
+                           what="the SMS after the gateway is back")
+        assert not down[0] and len(texts) == 1
+        row = message_row(mongo, database_of(mongo, first_event), first_event, "sms")
+        assert row["status"] == "sent" and len(row["attempts"]) >= 3
+        assert dead_letters(backing, READY_QUEUE) == dead_before
+    finally:
+        sms_faults(backing)
+
+
+def database_of(mongo, event: dict) -> str:
+    """The test database holding the event's messages."""
+    for name in mongo.list_database_names():
+        if name.startswith("notification_") and mongo[name].messages.find_one(
+                {"_id": f"{event['event_id']}.sms"}):
+            return name
+    raise AssertionError("no database holds the message")
+
+
+def test_sms_down_for_good_falls_back_to_email_with_one_notification_failed(
+        backing, container_factory, mongo):
+    database = start_notification(backing, container_factory, RETRY_DELAYS="0.2,0.4")
+    probe = BrokerProbe(backing.amqp_uri, "notification.events", "notification_failed")
+    sms_faults(backing, fail_next=10**6)
+    try:
+        contact = citizen(preferred="sms")  # a routine notice: the preferred channel first
+        event = build_event("tracking_code_resend_requested", application_id=uuid.uuid4().hex,
+                            tracking_code="SDK" + uuid.uuid4().hex[:8].upper(),
+                            document_type="ktp_el", contact=contact)
+        publish(backing.amqp_uri, "intake.events", "tracking_code_resend_requested", event)
+        [mail] = eventually(lambda: mails_to(backing, contact["email"]), what="e-mail fallback")
+        assert event["tracking_code"] in mail.as_string()
+        failed = eventually(lambda: [body for _, body in probe.drain()
+                                     if body["application_id"] == event["application_id"]],
+                            what="notification_failed")
+        assert [(f["channel"], f["reason"]) for f in failed] == [
+            ("sms", "sms gateway answered 503")]
+        row = message_row(mongo, database, event, "sms")
+        assert row["status"] == "failed" and row["last_error"] == "sms gateway answered 503"
+        assert len(row["attempts"]) == 3  # the whole retry schedule, then given up
+        queue = handler_queue_name("intake", "tracking_code_resend_requested", "notification",
+                                   "on_tracking_code_resend_requested")
+        assert dead_letters(backing, queue) == 0
+    finally:
+        sms_faults(backing)
+        probe.close()
+
+
+def test_a_hanging_gateway_holds_up_nobody_else(backing, container_factory, mongo):
+    database = start_notification(backing, container_factory, SMS_TIMEOUT_SECONDS=3,
+                                  RETRY_DELAYS="0.5,1,2")
+    sms_faults(backing, delay_ms=15_000)  # answers, but only after 15 s
+    try:
+        slow = citizen(email=False)
+        slow_event = ready(backing, slow)
+        eventually(lambda: message_row(mongo, database, slow_event, "sms"), what="SMS claimed")
+        others = [citizen(phone=False) for _ in range(3)]
+        for contact in others:
+            ready(backing, contact)
+        for contact in others:
+            eventually(lambda: mails_to(backing, contact["email"]), what="others' e-mails")
+        # they went while the first SMS was still waiting on the gateway
+        assert message_row(mongo, database, slow_event, "sms")["attempts"] == []
+        sms_faults(backing)
+        eventually(lambda: (message_row(mongo, database, slow_event, "sms") or {}).get(
+            "status") == "sent", what="the SMS sent once the gateway answers")
+        # the timed-out request did reach the gateway: the retry's reference was a duplicate
+        assert len(sms_to(backing, slow["phone"])) == 1
+    finally:
+        sms_faults(backing)
+
+
+def test_per_number_limit_and_daily_budget_hold_under_a_burst(backing, container_factory, mongo):
+    database = start_notification(backing, container_factory, SMS_PER_PHONE_PER_HOUR=3,
+                                  SMS_DAILY_BUDGET=5)
+    busy = citizen(email=False)
+    others = [citizen(email=False) for _ in range(4)]
+    contacts = [busy] * 6 + others
+    threads = [threading.Thread(target=ready, args=(backing, contact)) for contact in contacts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    def settled():
+        rows = list(mongo[database].messages.find({}, {"status": 1, "held_reason": 1}))
+        return rows if len(rows) == 10 and all(r["status"] in ("sent", "held") for r in rows) \
+            else None
+    rows = eventually(settled, what="every SMS sent or held")
+    sent = [r for r in rows if r["status"] == "sent"]
+    held = [r for r in rows if r["status"] == "held"]
+    assert len(sent) == 5 and len(held) == 5  # the day's budget
+    at_gateway = {c["phone"]: len(sms_to(backing, c["phone"])) for c in [busy] + others}
+    assert sum(at_gateway.values()) == 5 and at_gateway[busy["phone"]] <= 3
+    assert {r["held_reason"] for r in held} <= {"phone_limit", "daily_budget"}
+    assert sum(r["held_reason"] == "phone_limit" for r in held) >= 6 - 3 - (
+        sum(r["held_reason"] == "daily_budget" for r in held))
+    [day] = mongo[database].sms_counters.find({"_id": {"$regex": "^day:"}})
+    assert day["sent"] == 5
+
+
+def test_an_sms_due_at_22_wib_leaves_at_06(backing, container_factory, mongo):
+    clock = FakeClock(datetime.datetime(2026, 11, 30, 22, 0, tzinfo=WIB))
+    database = start_notification(backing, container_factory, clock=clock,
+                                  QUIET_HOURS="21:00-06:00")
+    contact = citizen()
+    event = ready(backing, contact)
+    eventually(lambda: mails_to(backing, contact["email"]), what="the e-mail, at once")
+    row = eventually(lambda: message_row(mongo, database, event, "sms"), what="the SMS row")
+    assert row["status"] == "held" and row["held_reason"] == "quiet_hours"
+    assert row["due_at"] == datetime.datetime(2026, 12, 1, 6, 0, tzinfo=WIB)
+    assert sms_to(backing, contact["phone"]) == []
+
+    clock.now = datetime.datetime(2026, 12, 1, 6, 0, tzinfo=WIB)
+    [text] = eventually(lambda: sms_to(backing, contact["phone"]), what="the SMS at 06:00")
+    assert event["tracking_code"] in text["message"]
+    assert message_row(mongo, database, event, "sms")["status"] == "sent"

@@ -1,0 +1,174 @@
+"""Every notice's templates, rendered with realistic data: one GSM-7 SMS part
+with the longest real place names, no NIK/KK/phone, Bahasa Indonesia or
+English, a valid e-mail; and the GSM-7 rules themselves."""
+
+from __future__ import annotations
+
+import email.policy
+from email.headerregistry import HeaderRegistry
+
+import pytest
+
+from services.notification.domain import NOTICES
+from services.notification.gateways import MailClient, message_id_header
+from services.notification.gsm7 import fits_one_part, septets, transliterate
+from services.notification.messages import render
+from shared.events import DOCUMENT_TYPES
+from shared.offices import PLACES
+from shared.wilayah import load_wilayah
+
+NIK, KK, PHONE = "3673045207900001", "3673041201100003", "+6281234567890"
+CITIZEN_KINDS = sorted(n.kind for n in NOTICES.values() if n.audience == "citizen")
+# a Wednesday in September: the longest Indonesian day and month names
+LONG_DATE = "2026-09-30"
+
+
+def longest_region_names(count: int = 3) -> list[str]:
+    """The longest kelurahan/desa names of the region list, title-cased as
+    a place name is written, and one with a ’ (transliterated to ')."""
+    names = load_wilayah()._names.values()
+    longest = sorted(names, key=len, reverse=True)[:count]
+    apostrophe = max((n for n in names if "’" in n or "'" in n), key=len)
+    return [name.title() for name in (*longest, apostrophe)]
+
+
+def slots():
+    """Every real pickup place, and places named after the longest regions."""
+    for place in PLACES.values():
+        yield {"place": place.name, "address": place.address}
+    for name in longest_region_names():
+        yield {"place": f"Kantor Kelurahan {name}", "address": f"Jl. Raya {name} No. 123, {name}"}
+
+
+def event_for(kind: str, slot: dict, document_type: str) -> dict:
+    # "nik"/"kk_number"/"contact" are extra keys on purpose: texts must not use them
+    return {"document_type": document_type, "tracking_code": "SDK7H3KQ9MX",
+            "full_name": "Siti Aminah Nurhasanah Binti Abdurrahman", "nik": NIK, "kk_number": KK,
+            "contact": {"phone": PHONE}, "slot": {**slot, "date": LONG_DATE, "start": "09:00",
+                                                  "end": "10:00"},
+            "reasons": ["Foto KK tidak terbaca; unggah ulang hasil pindai yang jelas",
+                        "Nama ibu kandung tidak sesuai dengan KK"],
+            "note": "Mohon unggah ulang", "barcode": "P2609301234567", "reason": "alamat tidak ditemukan",
+            "place_name": slot["place"], "place_address": slot["address"], "day": LONG_DATE,
+            "booking_code": "REK7H3KQ9M"}
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+@pytest.mark.parametrize("kind", CITIZEN_KINDS)
+def test_every_sms_is_one_gsm7_part_with_the_longest_place_names(kind, lang):
+    for slot in slots():
+        for document_type in DOCUMENT_TYPES:
+            texts = render(kind, event_for(kind, slot, document_type), lang)
+            assert septets(texts.sms) <= 160, (len(texts.sms), texts.sms)
+            assert "SDK7H3KQ9MX" in texts.sms or "REK7H3KQ9M" in texts.sms
+            for secret in (NIK, KK, PHONE, PHONE[1:], "0" + PHONE[3:]):
+                for text in (texts.sms, texts.subject, texts.text, texts.html, *texts.whatsapp):
+                    assert secret not in text
+
+
+@pytest.mark.parametrize("kind", CITIZEN_KINDS)
+def test_english_when_the_citizen_chose_it(kind):
+    slot = next(slots())
+    indonesian = render(kind, event_for(kind, slot, "ktp_el"), "id")
+    english = render(kind, event_for(kind, slot, "ktp_el"), "en")
+    assert indonesian.sms != english.sms and indonesian.subject != english.subject
+    assert english.text.startswith("Dear ") and indonesian.text.startswith("Yth. ")
+    assert '<html lang="en">' in english.html
+
+
+def test_pickup_texts_say_place_day_and_time():
+    slot = {"place": "Kantor Kecamatan Curug", "address": "Jl. Raya Curug No. 1, Kota Serang"}
+    event = {**event_for("ready", slot, "ktp_el"), "slot": {**slot, "date": "2026-11-30",
+                                                            "start": "09:00", "end": "10:00"}}
+    texts = render("ready", event, "id")
+    # with the address it would need a second part: the e-mail carries the address
+    assert texts.sms == ("Smartdukcapil: KTP-el SDK7H3KQ9MX siap diambil di Kantor Kecamatan Curug, "
+                         "Sen, 30 Nov 2026 09:00-10:00 WIB.")
+    assert "Hari: Senin, 30 November 2026\nPukul: 09:00-10:00 WIB" in texts.text
+    assert texts.whatsapp == ("KTP-el", "SDK7H3KQ9MX", "Kantor Kecamatan Curug",
+                              "Senin, 30 November 2026", "09:00-10:00")
+
+
+def test_a_region_name_with_a_typographic_apostrophe_stays_gsm7():
+    slot = {"place": "Kantor Desa Ma’rang", "address": "Jl. Ma’rang No. 1"}
+    texts = render("ready", event_for("ready", slot, "ktp_el"), "id")
+    assert "Ma'rang" in texts.sms and fits_one_part(texts.sms)
+    assert "Ma’rang" in texts.text  # the e-mail keeps the real spelling
+
+
+def test_html_part_escapes_what_it_shows():
+    slot = {"place": "Kantor <b>Curug</b> & Co", "address": "Jl. A"}
+    html = render("ready", event_for("ready", slot, "ktp_el"), "id").html
+    assert "&lt;b&gt;Curug&lt;/b&gt; &amp; Co" in html and "<b>Curug" not in html
+
+
+@pytest.mark.parametrize(("text", "count"), [("abc", 3), ("€10", 4), ("[x]", 5), ("é", 1)])
+def test_extension_characters_count_two_septets(text, count):
+    assert septets(text) == count
+
+
+def test_transliteration():
+    assert transliterate("Ma’rang – “Kota” ā ñ 😀") == "Ma'rang - \"Kota\" a ñ ?"
+    with pytest.raises(ValueError):
+        septets("’")
+
+
+def test_message_id_is_stable_and_valid():
+    header = message_id_header("0123abcd.email", "smartdukcapil.local")
+    assert header == "<0123abcd.email@smartdukcapil.local>"
+    parsed = HeaderRegistry()("Message-ID", header)
+    assert str(parsed) == header and ":" not in header.split("@")[0]
+
+
+def test_email_has_plain_text_and_html_parts():
+    from services.notification.domain import notice_for
+    from shared.events import build_event
+    event = build_event("document_ready_for_pickup", application_id="app-1",
+                        tracking_code="SDK7H3KQ9MX", document_type="ktp_el", print_job_id="j",
+                        full_name="Siti", contact={"email": "siti@example.id"},
+                        slot={"place": "Kantor Kecamatan Curug", "address": "Jl. A",
+                              "date": "2026-11-30", "start": "09:00", "end": "10:00"})
+    [message] = notice_for("document_ready_for_pickup", event, event["contact"]).messages()
+    built = MailClient("127.0.0.1", 25, "Smartdukcapil <noreply@smartdukcapil.local>", 1,
+                       "smartdukcapil.local").build(message)
+    assert built.get_content_type() == "multipart/alternative"
+    assert [part.get_content_type() for part in built.iter_parts()] == ["text/plain", "text/html"]
+    assert built["Message-ID"] == f"<{event['event_id']}.email@smartdukcapil.local>"
+    assert built.as_bytes(policy=email.policy.SMTP)
+
+
+class FakeResponse:
+    def __init__(self, status_code: int, body: str):
+        self.status_code, self.body = status_code, body
+
+    def json(self):
+        import json
+        return json.loads(self.body)
+
+
+class FakeSession:
+    def __init__(self, response):
+        self.response, self.calls = response, []
+
+    def post(self, url, **kwargs):
+        self.calls.append(kwargs)
+        return self.response
+
+
+def test_an_accepted_sms_with_an_unreadable_reply_counts_as_sent():
+    from services.notification.domain import notice_for
+    from services.notification.exceptions import DeliveryFailed
+    from services.notification.gateways import UNREADABLE_REPLY, SmsClient
+    from shared.events import build_event
+    event = build_event("tracking_code_resend_requested", application_id="app-1",
+                        tracking_code="SDK7H3KQ9MX", document_type="ktp_el",
+                        contact={"phone": PHONE})
+    [message] = notice_for("tracking_code_resend_requested", event, event["contact"]).messages()
+    accepted = FakeSession(FakeResponse(200, "<html>OK</html>"))
+    assert SmsClient(accepted, "http://gw", "u", "p", 1).send(message) == UNREADABLE_REPLY
+    assert accepted.calls[0]["data"]["reference"] == f"{event['event_id']}.sms"
+    with pytest.raises(DeliveryFailed, match="answered 502"):
+        SmsClient(FakeSession(FakeResponse(502, "")), "http://gw", "u", "p", 1).send(message)
+    with pytest.raises(DeliveryFailed, match="refused"):
+        SmsClient(FakeSession(FakeResponse(200, '{"status": "0"}')), "http://gw", "u", "p",
+                  1).send(message)

@@ -20,9 +20,11 @@ from deploy.registry import SERVICES, config_path
 from tests.helpers import OPERATOR, OPERATOR_TOKEN, STATION, random_kk, random_mobile, random_nik
 
 SECRETS = ("AMQP_URI", "MONGO_URI", "OPERATOR_TOKENS", "STATION_TOKENS", "SMS_USERKEY",
-           "SMS_PASSKEY", "POS_CLIENT_ID", "POS_CLIENT_SECRET")
-REQUIRED = {"intake": {"AMQP_URI", "MONGO_URI", "OPERATOR_TOKENS"},
-            "printing": {"AMQP_URI", "MONGO_URI", "STATION_TOKENS"},
+           "SMS_PASSKEY", "POS_CLIENT_ID", "POS_CLIENT_SECRET", "SERVICE_TOKENS",
+           "INTAKE_SERVICE_TOKEN", "VERIFY_SIGNING_KEY")
+REQUIRED = {"intake": {"AMQP_URI", "MONGO_URI", "OPERATOR_TOKENS", "SERVICE_TOKENS"},
+            "printing": {"AMQP_URI", "MONGO_URI", "STATION_TOKENS", "INTAKE_SERVICE_TOKEN",
+                         "VERIFY_SIGNING_KEY"},
             "notification": {"AMQP_URI", "MONGO_URI", "SMS_USERKEY", "SMS_PASSKEY"},
             "courier": {"AMQP_URI", "MONGO_URI"}}
 

@@ -10,6 +10,7 @@ import time
 import uuid
 
 import pika
+import requests
 
 from deploy.dlq import connect
 from deploy.local.stack import Ports, Stack
@@ -116,6 +117,19 @@ def eventually(check, timeout: float = 30.0, interval: float = 0.1, what: str = 
             return last
         time.sleep(interval)
     raise AssertionError(f"{what} not reached within {timeout}s (last: {last!r})")
+
+
+def claim_job_for(printing_url: str, application_id: str, headers: dict = STATION) -> dict:
+    """Claim until this application's job comes up. Another test's job claimed
+    on the way is left alone: its short lease (``SYSTEM_ENV``) hands it back."""
+    def claim():
+        response = requests.post(f"{printing_url}/api/v1/station/jobs/claim", headers=headers,
+                                 timeout=10)
+        assert response.status_code in (200, 204), response.text
+        if response.status_code == 200 and response.json()["application_id"] == application_id:
+            return response.json()
+        return None
+    return eventually(claim, what="print job available to the station")
 
 
 class BrokerProbe:

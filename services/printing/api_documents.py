@@ -14,12 +14,11 @@ from __future__ import annotations
 import logging
 
 import requests
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, Schema, fields, validate
 from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Response
 
-from shared.errors import ValidationFailed, flatten_field_errors
-from shared.http import api, body_problems, json_response
+from shared.http import api, json_response, read_query
 from shared.ratelimit import FailureLimit, client_address, trusted_proxies
 from shared.settings import InvalidSetting, require
 
@@ -136,17 +135,6 @@ class TokenQuerySchema(Schema):
 
     token = fields.String(required=True,
                           validate=validate.Length(min=1, max=tokens.MAX_TOKEN_CHARS))
-
-
-def read_query(request, schema: Schema) -> dict:
-    """The query string loaded through ``schema``, or 400 naming the parameter."""
-    args = {name: request.args.get(name) for name in request.args}
-    if problems := body_problems(args):
-        raise ValidationFailed(problems)
-    try:
-        return schema.load(args)
-    except ValidationError as exc:
-        raise ValidationFailed(flatten_field_errors(exc.messages)) from None
 
 
 class DocumentsApi:

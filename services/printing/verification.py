@@ -83,8 +83,9 @@ def verdict(token: str, public_keys: dict, find_issuance: Callable[[str], dict |
     except tokens.InvalidToken as invalid:
         return {"status": "invalid", "reason": invalid.reason}
     issuance = find_issuance(claims["issuance_id"])
-    if issuance is None or issuance["claims"] != claims:
-        # signed with our key yet not recorded: never expected; not vouched for
+    if issuance is None or issuance["claims"] != claims or issuance["kid"] != kid:
+        # a valid signature on what was never issued (or not with that key):
+        # only a leaked key makes one; not vouched for
         return {"status": "invalid", "reason": "unknown_issuance"}
     status = "revoked" if issuance["revoked"] else "valid"
     return {"status": status, "kid": kid, "claims": claims}

@@ -11,8 +11,8 @@ tell a genuine token from an altered or forged one. Whether the issuance was
 later revoked (a reprint) only the verification endpoint knows.
 
 Claims (``CLAIM_KEYS``): document type, document number (a serial the Dinas
-assigns, never the NIK), holder's name, issue date, issuance id. Around 230
-characters: a version 10 QR (57 modules), readable on a card at 20 mm.
+assigns, never the NIK), holder's name, issue date, issuance id. 230-260
+characters: a version 10-12 QR (57-65 modules), drawn 15.5 mm on a card.
 
 Why not a JWS: the same idea (OpenCRVS prints an EdDSA JWT) with a header
 object and longer claim names that cost QR modules for nothing here; the

@@ -19,8 +19,8 @@ from services.printing import tokens
 from shared.clock import today_wib
 from tests.document_bodies import kia_body, nik_born, years_before
 from tests.documents import png
-from tests.helpers import (OPERATOR, RETIRED_KEY, STATION, claim_job_for, personal_data_in_logs,
-                           valid_body)
+from tests.helpers import (OPERATOR, PRINTING_SERVICE_TOKEN, RETIRED_KEY, STATION, claim_job_for,
+                           personal_data_in_logs, valid_body)
 from tests.pdf_checks import pdf_qr_codes, pdf_text
 
 
@@ -54,6 +54,13 @@ def download(system, job: dict, headers: dict = STATION, **params) -> requests.R
 def verify(system, token: str, session=requests) -> requests.Response:
     return session.get(f"{system.url('printing')}/api/v1/verify", params={"token": token},
                        timeout=10)
+
+
+def own_client() -> urllib3.PoolManager:
+    """A client from a loopback address of its own: what it trips (wrong tokens,
+    the verification limit) holds back no other test (see test_secrets_and_limits)."""
+    return urllib3.PoolManager(source_address=(
+        f"127.{random.randint(1, 254)}.{random.randint(0, 255)}.{random.randint(1, 254)}", 0))
 
 
 def published_keys(system) -> dict:
@@ -141,8 +148,7 @@ def test_only_the_lease_holder_downloads(system):
     unknown = download(system, {**job, "print_job_id": "no-such-job"})
     assert unknown.status_code == 404
     # no station token: 401, from an address of our own (failures count per client)
-    own = urllib3.PoolManager(source_address=(
-        f"127.{random.randint(1, 254)}.{random.randint(0, 255)}.{random.randint(1, 254)}", 0))
+    own = own_client()
     url = (f"{system.url('printing')}/api/v1/station/jobs/{job['print_job_id']}/document.pdf"
            f"?lease_token={job['lease_token']}")
     assert own.request("GET", url, timeout=10).status == 401
@@ -154,8 +160,7 @@ def test_only_the_lease_holder_downloads(system):
 def test_the_verification_endpoint_is_rate_limited(system):
     job = verified_job(system)
     [token] = pdf_qr_codes(download(system, job).content)
-    own = urllib3.PoolManager(source_address=(
-        f"127.{random.randint(1, 254)}.{random.randint(0, 255)}.{random.randint(1, 254)}", 0))
+    own = own_client()
     url = f"{system.url('printing')}/api/v1/verify?token={token}"
     for _ in range(60):  # VERIFY_REQUESTS_PER_CLIENT
         assert own.request("GET", url, timeout=10).status == 200
@@ -174,6 +179,15 @@ def test_a_kia_carries_the_photo_uploaded_at_intake(system):
     assert b"/Subtype /Image" in response.content
     assert "KARTU IDENTITAS ANAK" in pdf_text(response.content)
     assert len(pdf_qr_codes(response.content)) == 1
+    # printing's service token reads documents at intake, and does nothing else there
+    service = {"Authorization": f"Bearer {PRINTING_SERVICE_TOKEN}"}
+    intake = system.url("intake")
+    assert requests.get(f"{intake}/api/v1/applications/{job['application_id']}/documents",
+                        headers=service, timeout=10).status_code == 200
+    own = own_client()
+    assert own.request("POST", f"{intake}/api/v1/applications/{job['application_id']}/verify",
+                       headers=service, timeout=10).status == 401
+    own.clear()
 
 
 @pytest.mark.parametrize("missing", [{}, {"token": ""}])

@@ -72,8 +72,11 @@ def test_killed_mid_print_and_restarted_prints_each_job_once(system, mongo, tmp_
 
     jobs = {job["_id"]: job for job in mongo["printing"].print_jobs.find(
         {"application_id": {"$in": ids}})}
-    touched = {entry["job"] for entry in (json.loads(line) for line in (
-        tmp_path / "journal.jsonl").read_text().splitlines())}
+    entries = [json.loads(line) for line in (tmp_path / "journal.jsonl").read_text().splitlines()]
+    touched = {entry["job"] for entry in entries}
+    # the victim went to the printer once, and was reported after the restart
+    assert [entry["state"] for entry in entries if entry["job"] == victim] == [
+        "printing", "reported"]
     assert set(jobs) <= touched and victim in touched
     files = sorted(path.name for path in (tmp_path / "printed").iterdir())
     # one file per job, never a second copy (the folder printer would write <id>.2.pdf)
@@ -85,9 +88,9 @@ def test_killed_mid_print_and_restarted_prints_each_job_once(system, mongo, tmp_
         return touched <= set(published)
     eventually(every_job_announced, what="document_printed for every job")
     probe.close()
-    assert sorted(published) == sorted(touched)  # once each
+    # once each (an earlier test's late events may pass by too: not ours)
+    assert sorted(job_id for job_id in published if job_id in touched) == sorted(touched)
     assert all(job["status"] == "printed" for job in jobs.values())
     log_text = (tmp_path / "agent.log").read_text()
-    assert "came back" not in log_text or victim in log_text
     assert not any(nik in log_text for nik in niks)
     assert personal_data_in_logs(system, *niks) == []

@@ -100,24 +100,27 @@ class TokenChecker:
 
 
 class BearerTokens(DependencyProvider):
-    """``config_key`` holds the token hashes; the service refuses to start without it."""
+    """``config_key`` holds the token hashes; the service refuses to start without it.
+    More keys admit their principals too (intake's documents are read by
+    operators and by services: ``BearerTokens("OPERATOR_TOKENS", "SERVICE_TOKENS")``)."""
 
     checker_class = TokenChecker
 
-    def __init__(self, config_key: str):
-        self.config_key = config_key
-        self.required_settings = (config_key,)
+    def __init__(self, config_key: str, *more_keys: str):
+        self.required_settings = (config_key, *more_keys)
 
     def setup(self):
         config = self.container.config
-        [spec] = require(self)
+        specs = require(self)
         limit = FailureLimit(int(config.get("AUTH_FAILURES_PER_CLIENT", 10)),
                              float(config.get("AUTH_FAILURE_WINDOW_SECONDS", 300)))
-        self.checker = self.checker_class(self.parse(spec), Attempts(client=limit),
+        hashes = [entry for key, spec in zip(self.required_settings, specs)
+                  for entry in self.parse(spec, key)]
+        self.checker = self.checker_class(hashes, Attempts(client=limit),
                                           trusted_proxies(config))
 
-    def parse(self, spec: str) -> list[tuple[bytes, str]]:
-        return parse_token_hashes(spec, self.config_key)
+    def parse(self, spec: str, key: str) -> list[tuple[bytes, str]]:
+        return parse_token_hashes(spec, key)
 
     def get_dependency(self, worker_ctx):
         return self.checker
@@ -150,12 +153,12 @@ class ScopedBearerTokens(BearerTokens):
         super().__init__(config_key)
         self.scope_digits = scope_digits
 
-    def parse(self, spec: str) -> list[tuple[bytes, str]]:
-        entries = super().parse(spec)
+    def parse(self, spec: str, key: str) -> list[tuple[bytes, str]]:
+        entries = super().parse(spec, key)
         shape = re.compile(rf"[A-Za-z0-9._-]+@\d{{{self.scope_digits}}}")
         for _, principal in entries:  # a principal is no secret: it may be named
             if not shape.fullmatch(principal):
-                raise InvalidSetting(self.config_key, f"{principal!r} is not officer-id@<"
+                raise InvalidSetting(key, f"{principal!r} is not officer-id@<"
                                      f"{self.scope_digits}-digit region code>:sha256:<hex>")
         return entries
 

@@ -127,6 +127,18 @@ def read_json(request, schema):
     if not isinstance(data, dict):
         raise ValidationFailed({"_body": [Msg("Isi permintaan harus objek JSON.",
                                               "Request body must be a JSON object.")]})
+    return load_checked(schema, data)
+
+
+def read_query(request, schema):
+    """Load the query string (each parameter's first value) through ``schema``;
+    raise ValidationFailed naming the parameter."""
+    return load_checked(schema, {name: request.args.get(name) for name in request.args})
+
+
+def load_checked(schema, data: dict):
+    """``schema.load(data)`` after ``body_problems``; either failing is a 400
+    naming the field."""
     if problems := body_problems(data):
         raise ValidationFailed(problems)
     try:

@@ -10,9 +10,11 @@ import time
 import uuid
 
 import pika
+import requests
 
 from deploy.dlq import connect
 from deploy.local.stack import Ports, Stack
+from services.printing.tokens import generate, public_key_setting, signing_key_setting
 from shared.auth import hash_token
 
 OPERATOR_TOKEN, STATION_TOKEN = "test-operator-token", "test-station-token"
@@ -23,8 +25,17 @@ KELURAHAN_OFFICER_TOKEN, KECAMATAN_OFFICER_TOKEN = "test-kelurahan-token", "test
 KELURAHAN_CODE, KECAMATAN_CODE = "3673041010", "367304"
 KELURAHAN_OFFICER = {"Authorization": f"Bearer {KELURAHAN_OFFICER_TOKEN}"}
 KECAMATAN_OFFICER = {"Authorization": f"Bearer {KECAMATAN_OFFICER_TOKEN}"}
+# printing reads KIA photos from intake with a service token of its own
+PRINTING_SERVICE_TOKEN = "test-printing-service-token"
+# the QR signing key of this test session (made here, never committed), and
+# an older key whose public half is still published (rotation)
+SIGNING_KEY, RETIRED_KEY = generate("test-now"), generate("test-old")
 # config keeps token hashes; the tests send the tokens
-TOKENS = {"OPERATOR_TOKENS": f"operator-test:{hash_token(OPERATOR_TOKEN)}",
+TOKENS = {"SERVICE_TOKENS": f"printing:{hash_token(PRINTING_SERVICE_TOKEN)}",
+          "INTAKE_SERVICE_TOKEN": PRINTING_SERVICE_TOKEN,
+          "VERIFY_SIGNING_KEY": signing_key_setting(SIGNING_KEY),
+          "VERIFY_PUBLIC_KEYS": public_key_setting(RETIRED_KEY),
+"OPERATOR_TOKENS": f"operator-test:{hash_token(OPERATOR_TOKEN)}",
           "STATION_TOKENS": f"station-test-1:{hash_token(STATION_TOKEN)}",
           "KELURAHAN_OFFICER_TOKENS":
               f"officer-sukajaya@{KELURAHAN_CODE}:{hash_token(KELURAHAN_OFFICER_TOKEN)}",
@@ -115,6 +126,19 @@ def eventually(check, timeout: float = 30.0, interval: float = 0.1, what: str = 
             return last
         time.sleep(interval)
     raise AssertionError(f"{what} not reached within {timeout}s (last: {last!r})")
+
+
+def claim_job_for(printing_url: str, application_id: str, headers: dict = STATION) -> dict:
+    """Claim until this application's job comes up. Another test's job claimed
+    on the way is left alone: its short lease (``SYSTEM_ENV``) hands it back."""
+    def claim():
+        response = requests.post(f"{printing_url}/api/v1/station/jobs/claim", headers=headers,
+                                 timeout=10)
+        assert response.status_code in (200, 204), response.text
+        if response.status_code == 200 and response.json()["application_id"] == application_id:
+            return response.json()
+        return None
+    return eventually(claim, what="print job available to the station")
 
 
 class BrokerProbe:

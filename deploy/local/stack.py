@@ -38,6 +38,7 @@ import requests
 
 from deploy.local.supervisor import GaveUp, Supervisor
 from deploy.registry import ROOT, SERVICES, config_path
+from services.printing.tokens import generate, signing_key_setting
 
 
 def die_with_parent() -> None:
@@ -130,6 +131,10 @@ DEV_SECRETS = {
                                 "292b4617a80d9c6a897c3ebdbf5aa9cd67efb2fc8bf48b066a711757fedb1ec5",
     "KECAMATAN_OFFICER_TOKENS": "officer-curug@367304:sha256:"
                                 "9cbc91beb7b8b4df5ce5adc082ca0fdd4cd32fd006f956cf18ceeab9d15017f7",
+    # printing reads a KIA photo from intake with `dev-printing-service-token`
+    "INTAKE_SERVICE_TOKEN": "dev-printing-service-token",
+    "SERVICE_TOKENS": "printing:sha256:"
+                      "ec43e1afccd2df9ca7edcb78de6e8eb9dcae589d0c751e71890cc5ad465143ec",
     # what the SMS and Pos sandboxes accept by default
     "SMS_USERKEY": "sandbox-user", "SMS_PASSKEY": "sandbox-pass",
     "POS_CLIENT_ID": "sandbox-client", "POS_CLIENT_SECRET": "sandbox-secret",
@@ -197,11 +202,23 @@ class Stack:
                 "COURIER_ADDRESS": f"127.0.0.1:{self.ports.courier}",
                 "SMS_GATEWAY_URL": self.url("sms"), "POS_API_URL": self.url("pos"),
                 "REGISTER_URL": self.url("register"), "WHATSAPP_API_URL": self.url("whatsapp"),
+                "INTAKE_URL": self.url("intake"), "VERIFY_SIGNING_KEY": self.signing_key(),
                 "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(self.ports.smtp),
                 **self.extra_env}
         if self.mongo_uri:
             env["MONGO_URI"] = self.mongo_uri
         return env
+
+    def signing_key(self) -> str:
+        """The QR signing key (``VERIFY_SIGNING_KEY``) of this run directory:
+        made on first use and kept there, so a restarted stack still vouches
+        for what it printed. Development only; production supplies its own."""
+        path = self.run_dir / "verify-signing-key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+                out.write(signing_key_setting(generate("dev-" + time.strftime("%Y%m%d"))))
+        return path.read_text().strip()
 
     def log_path(self, name: str) -> Path:
         return self.run_dir / "logs" / f"{name}.log"

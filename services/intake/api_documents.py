@@ -1,8 +1,8 @@
 """HTTP entrypoints for supporting documents (mixed into ``IntakeApi``).
 
   POST /api/v1/applications/documents                         citizen (tracking code + NIK)
-  GET  /api/v1/applications/<id>/documents                    operator: the listing
-  GET  /api/v1/applications/<id>/documents/<document_id>      operator: the file
+  GET  /api/v1/applications/<id>/documents                    operator or service: the listing
+  GET  /api/v1/applications/<id>/documents/<document_id>      operator or service: the file
 
 The upload is multipart/form-data (what a browser form or ``curl -F`` sends):
 fields ``tracking_code``, ``nik``, ``kind`` and the file part ``file``. The
@@ -86,7 +86,7 @@ def read_upload(request) -> tuple[dict, bytes]:
 
 
 class DocumentsApi:
-    """Needs ``store`` (with ``DocumentStore``), ``operators``, ``citizen_checks``
+    """Needs ``store`` (with ``DocumentStore``), ``document_readers``, ``citizen_checks``
     and ``upload_limits`` (``UploadSettings``) on the service."""
 
     @api("POST", "/api/v1/applications/documents", max_body_bytes=uploads.DEFAULT_BODY_BYTES,
@@ -115,7 +115,7 @@ class DocumentsApi:
     @api("GET", "/api/v1/applications/<string:application_id>/documents")
     def list_documents(self, request, application_id):
         """-> 200 {"documents": [{"document_id": "...", "kind": "kartu_keluarga", ...}]}"""
-        self.operators.authenticate(request)
+        self.document_readers.authenticate(request)
         lang = request_language(request)
         documents = self.store.list_documents(application_id)
         return json_response(200, {"documents": [uploads.listing_view(entry, lang)
@@ -124,10 +124,10 @@ class DocumentsApi:
     @api("GET", "/api/v1/applications/<string:application_id>/documents/<string:document_id>")
     def download_document(self, request, application_id, document_id):
         """-> 200 the file as uploaded, with its detected Content-Type"""
-        operator = self.operators.authenticate(request)
+        reader = self.document_readers.authenticate(request)
         entry, content = self.store.read_document(application_id, document_id)
         log.info("document %s of application %s viewed by %s", document_id, application_id,
-                 operator)
+                 reader)
         return Response(content, status=200, mimetype=entry["content_type"], headers={
             "Content-Disposition": f'attachment; filename="{uploads.file_name(entry)}"',
             # the browser must not guess another type, nor keep a copy

@@ -27,7 +27,8 @@ from .detail_schemas import DETAIL_SCHEMAS
 VERSION = "1.0.0"
 OPERATOR, KELURAHAN_OFFICER, KECAMATAN_OFFICER = "operator", "kelurahanOfficer", "kecamatanOfficer"
 SECURITY_SCHEMES = {
-    OPERATOR: "An operator's token (config OPERATOR_TOKENS).",
+    OPERATOR: "An operator's token (config OPERATOR_TOKENS); the documents endpoints also "
+              "take a service's token (config SERVICE_TOKENS: printing, for a KIA photo).",
     KELURAHAN_OFFICER: "A kelurahan officer's token, scoped to one kelurahan "
                        "(config KELURAHAN_OFFICER_TOKENS).",
     KECAMATAN_OFFICER: "A kecamatan officer's token, scoped to one kecamatan "

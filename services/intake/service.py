@@ -57,6 +57,8 @@ class IntakeApi(HealthCheck, DocumentsApi, OperatorQueueApi, RecordingAppointmen
 
     store = StoreWithOutbox(ApplicationStore, publishes_as="intake")
     operators = BearerTokens("OPERATOR_TOKENS")
+    # supporting documents are read by operators and by services (printing: a KIA photo)
+    document_readers = BearerTokens("OPERATOR_TOKENS", "SERVICE_TOKENS")
     citizen_checks = TrackingCodeChecks()
     resend_limits = ResendLimits()
     upload_limits = UploadSettings()

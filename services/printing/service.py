@@ -4,6 +4,8 @@ Stations are outside programs with their own tokens (docs/station-api.md):
   POST /api/v1/station/jobs/claim                  -> 200 job + lease, or 204
   POST /api/v1/station/jobs/<id>/printed           -> 200 pickup slot
   POST /api/v1/station/jobs/<id>/failed            -> 200, job back in the queue
+  GET  /api/v1/station/jobs/<id>/document.pdf      -> the print-ready PDF (api_documents)
+  GET  /api/v1/verify?token=..., /api/v1/verify/keys   public QR verification
   GET  /health
 ``PrintingEvents`` turns verified applications into print jobs; it runs beside
 ``PrintingApi`` in its own container (own worker pool and prefetch).
@@ -22,6 +24,8 @@ from shared.http import HealthCheck, api, json_response, read_json
 from shared.messaging import reliable_event_handler
 from shared.mongo import StoreWithOutbox
 
+from .api_documents import DocumentsApi, IntakeDocuments, SigningKeys, VerificationRate
+from .issuance_store import IssuingPrintStore
 from .schemas import FailedSchema, PrintedSchema, StationJobSchema
 from .slots import PickupPlace
 from .store import PrintStore
@@ -57,12 +61,15 @@ class PrintingEvents:
             log.info("application_verified %s already handled", event["event_id"])
 
 
-class PrintingApi(HealthCheck):
+class PrintingApi(HealthCheck, DocumentsApi):
     name = "printing_api"
 
-    store = StoreWithOutbox(PrintStore, publishes_as="printing")
+    store = StoreWithOutbox(IssuingPrintStore, publishes_as="printing")
     stations = BearerTokens("STATION_TOKENS")
     settings = PrintingSettings()
+    signing_keys = SigningKeys()
+    verification_rate = VerificationRate()
+    intake_documents = IntakeDocuments()
 
     @api("POST", "/api/v1/station/jobs/claim")
     def claim_job(self, request):

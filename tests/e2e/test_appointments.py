@@ -19,9 +19,9 @@ from services.intake.appointments import BOOKING_HORIZON_DAYS
 from shared.clock import today_wib
 from shared.events import build_event
 from shared.offices import WorkingCalendar, place
-from tests.e2e.test_ktp_journey import claim_job_for
-from tests.helpers import (OPERATOR, STATION, BrokerProbe, eventually, personal_data_in_logs,
-                           publish, random_kk, random_mobile, random_nik, valid_body)
+from tests.helpers import (OPERATOR, STATION, BrokerProbe, claim_job_for, eventually,
+                           personal_data_in_logs, publish, random_kk, random_mobile, random_nik,
+                           valid_body)
 
 CALENDAR = WorkingCalendar()
 

@@ -14,8 +14,8 @@ import mailbox
 import requests
 
 from shared.clock import today_wib
-from tests.helpers import (OPERATOR, STATION, eventually, random_kk, random_mobile,
-                           random_nik)
+from tests.helpers import (OPERATOR, STATION, claim_job_for, eventually, random_kk,
+                           random_mobile, random_nik)
 
 DAYS_ID = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
 DAYS_ID_SHORT = ("Sen", "Sel", "Rab", "Kam", "Jum", "Sab", "Min")  # in one SMS part
@@ -33,19 +33,6 @@ def ktp_application(nik: str, phone: str, email: str) -> dict:
             "applicant": {"nik": nik, "kk_number": random_kk(), "full_name": "Siti Aminah",
                           "phone": phone, "email": email},
             "details": {"reason": "first_issue"}}
-
-
-def claim_job_for(printing_url: str, application_id: str) -> dict:
-    """Claim until this application's job comes up. Another test's job claimed
-    on the way is left alone: its short lease (``SYSTEM_ENV``) hands it back."""
-    def claim():
-        response = requests.post(f"{printing_url}/api/v1/station/jobs/claim", headers=STATION,
-                                 timeout=10)
-        assert response.status_code in (200, 204), response.text
-        if response.status_code == 200 and response.json()["application_id"] == application_id:
-            return response.json()
-        return None
-    return eventually(claim, what="print job available to the station")
 
 
 def emails_to(maildir, address: str) -> list:

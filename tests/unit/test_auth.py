@@ -20,7 +20,8 @@ from shared.settings import InvalidSetting, MissingSettings, require
 
 HASH_A, HASH_B = hash_token("tok-a"), hash_token("tok-b")
 SECRET_KEYS = {"AMQP_URI", "MONGO_URI", "OPERATOR_TOKENS", "STATION_TOKENS", "SMS_USERKEY",
-               "SMS_PASSKEY", "POS_CLIENT_ID", "POS_CLIENT_SECRET"}
+               "SMS_PASSKEY", "POS_CLIENT_ID", "POS_CLIENT_SECRET", "SERVICE_TOKENS",
+               "INTAKE_SERVICE_TOKEN", "VERIFY_SIGNING_KEY"}
 
 
 class FakeRequest:

@@ -1,0 +1,1 @@
+"""Programs that run outside the Dinas' services and talk to their APIs."""

@@ -1,0 +1,1 @@
+"""The reference printing-station agent: ``python -m clients.station --help``."""

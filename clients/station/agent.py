@@ -1,0 +1,126 @@
+"""The loop: claim, download, journal, print, journal, report. Never twice.
+
+The printing service leases a job to one station at a time and takes a
+report only from the lease holder; what it cannot know is whether *this*
+station's printer already has the document when the station crashes. The
+journal (``journal.py``) knows: ``printing`` is written before the hand-over
+and ``printed`` after, so on restart (``recover``) and whenever a job comes
+back to this station (its lease ran out while the station was down), a job
+the printer may have is reported printed, never printed again.
+
+The price of that rule: a crash after ``printing`` is durable but before the
+printer took the document reports printed a document that was not. A printer
+that lost a job is visible on the spot (no card); an operator re-queues it.
+A second card for one citizen - two valid cards - is the worse failure, and
+this ordering rules it out.
+
+Nothing here logs the job's NIK or name: a job is named by its id and
+tracking code.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Callable
+
+from .journal import PRINTER_MAY_HAVE_IT, Journal
+from .printers import PrinterFault
+from .station_api import Answer, StationApi
+
+log = logging.getLogger("station")
+
+
+class StationAgent:
+    def __init__(self, api: StationApi, printer, journal: Journal,
+                 after_hand_over: Callable[[str], None] = lambda job_id: None,
+                 sleep: Callable[[float], None] = time.sleep, retry_seconds: float = 2.0):
+        self.api, self.printer, self.journal = api, printer, journal
+        self.after_hand_over = after_hand_over  # a test's crash point; nothing in production
+        self.sleep, self.retry_seconds = sleep, retry_seconds
+
+    def recover(self) -> None:
+        """Report what the printer may have and the service has not confirmed."""
+        for entry in self.journal.unreported():
+            self.report_printed(entry["job"], entry["lease_token"],
+                                entry.get("tracking_code", "?"))
+
+    def step(self) -> bool:
+        """Claim and handle one job. False when there was nothing to do."""
+        claimed = self.api.claim()
+        if claimed.status == 204:
+            return False
+        if claimed.status != 200:
+            self.wait_after(claimed, "claim")
+            return True
+        job = claimed.body
+        job_id, lease, code = job["print_job_id"], job["lease_token"], job["tracking_code"]
+        if self.journal.state(job_id) in PRINTER_MAY_HAVE_IT + ("reported",):
+            # ours before a crash, its lease ran out meanwhile: the card exists
+            log.info("job %s (%s) came back; already printed here, reporting it", job_id, code)
+            self.journal.record(job_id, "printed", lease_token=lease, tracking_code=code)
+            self.report_printed(job_id, lease, code)
+            return True
+        document = self.api.download(job_id, lease)
+        if document.status != 200:
+            log.warning("job %s (%s): download answered %s %s", job_id, code, document.status,
+                        document.code)
+            if document.lease_lost:
+                self.journal.record(job_id, "lost", lease_token=lease, tracking_code=code)
+            else:
+                self.wait_after(document, "download")
+            return True
+        self.journal.record(job_id, "printing", lease_token=lease, tracking_code=code,
+                            document_type=job["document_type"])
+        try:
+            where = self.printer.hand_over(job_id, document.content)
+        except PrinterFault as fault:
+            log.error("job %s (%s): printer fault: %s", job_id, code, fault)
+            self.api.failed(job_id, lease, f"printer fault: {fault}")
+            self.journal.record(job_id, "failed", lease_token=lease, tracking_code=code)
+            return True
+        self.after_hand_over(job_id)
+        self.journal.record(job_id, "printed", lease_token=lease, tracking_code=code)
+        log.info("job %s (%s) printed: %s", job_id, code, where)
+        self.report_printed(job_id, lease, code)
+        return True
+
+    def report_printed(self, job_id: str, lease: str, code: str, attempts: int = 5) -> None:
+        """Tell the service; the journal keeps the job ``printed`` until it heard."""
+        for _ in range(attempts):
+            answer = self.api.printed(job_id, lease)
+            if answer.status == 200:
+                self.journal.record(job_id, "reported", lease_token=lease, tracking_code=code)
+                slot = (answer.body or {}).get("slot")
+                log.info("job %s (%s) reported printed%s", job_id, code,
+                         f"; pickup {slot['date']} {slot['start']}" if slot else "")
+                return
+            if answer.lease_lost or answer.status == 404:
+                log.warning("job %s (%s): the lease went to another station; destroy this "
+                            "card per Dinas procedure", job_id, code)
+                self.journal.record(job_id, "lost", lease_token=lease, tracking_code=code)
+                return
+            if 400 <= answer.status < 500 and answer.status not in (408, 429) \
+                    and answer.code != "no_pickup_slot":
+                log.error("job %s (%s): report refused %s %s", job_id, code, answer.status,
+                          answer.code)
+                return  # stays "printed": retried at the next start, an operator looks
+            self.wait_after(answer, "report")
+        log.warning("job %s (%s): report not confirmed yet; retried later", job_id, code)
+
+    def wait_after(self, answer: Answer, what: str) -> None:
+        seconds = answer.retry_after or self.retry_seconds
+        log.warning("%s answered %s; waiting %.1f s", what, answer.status or "nothing", seconds)
+        self.sleep(seconds)
+
+    def run(self, poll_seconds: float, until_idle: bool = False) -> None:
+        self.recover()
+        while True:
+            busy = self.step()
+            if not busy:
+                for entry in self.journal.unreported():  # reports that did not get through
+                    self.report_printed(entry["job"], entry["lease_token"],
+                                        entry.get("tracking_code", "?"), attempts=1)
+                if until_idle and not self.journal.unreported():
+                    return
+                self.sleep(poll_seconds)

@@ -1,0 +1,174 @@
+"""HTTP entrypoints for the printed document (mixed into ``PrintingApi``).
+
+  GET /api/v1/station/jobs/<id>/document.pdf?lease_token=...   the station holding the lease
+  GET /api/v1/verify?token=SDK1....                            public, rate-limited
+  GET /api/v1/verify/keys                                      public: the key set
+
+and the providers they need: the signing keys (``VERIFY_SIGNING_KEY``,
+``VERIFY_PUBLIC_KEYS``), the verification rate limit and intake's documents
+API (a KIA's photo, with printing's service credential).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import requests
+from marshmallow import EXCLUDE, Schema, fields, validate
+from nameko.extensions import DependencyProvider
+from werkzeug.wrappers import Response
+
+from shared.http import api, json_response, read_query
+from shared.ratelimit import FailureLimit, client_address, trusted_proxies
+from shared.settings import InvalidSetting, require
+
+from . import tokens, verification
+from .artefact import render
+from .exceptions import IntakeUnavailable, TooManyVerifications
+
+log = logging.getLogger(__name__)
+
+
+class SigningKeys(DependencyProvider):
+    """The key that signs new tokens and every key a verifier may meet.
+
+    ``VERIFY_SIGNING_KEY`` (secret, required): ``<kid>:<base64url 32 bytes>``.
+    ``VERIFY_PUBLIC_KEYS``: earlier keys' public halves, ``kid:<base64url>,...``;
+    the signing key's own public half is always published with them.
+    """
+
+    required_settings = ("VERIFY_SIGNING_KEY",)
+
+    def setup(self):
+        [signing] = require(self)
+        try:
+            self.current = tokens.parse_signing_key(signing)
+        except ValueError as bad:
+            raise InvalidSetting("VERIFY_SIGNING_KEY", str(bad)) from None
+        try:
+            published = tokens.parse_public_keys(self.container.config.get("VERIFY_PUBLIC_KEYS"))
+        except ValueError as bad:
+            raise InvalidSetting("VERIFY_PUBLIC_KEYS", str(bad)) from None
+        self.public = {**published, self.current.kid: self.current.public}
+
+    def get_dependency(self, worker_ctx):
+        return self
+
+
+class VerificationRate(DependencyProvider):
+    """``VERIFY_REQUESTS_PER_CLIENT`` (60) verifications per client address in
+    ``VERIFY_WINDOW_SECONDS`` (60), then 429 + Retry-After. Every request
+    counts, genuine or not: a door-to-door check is a few scans a minute, a
+    harvest of issuance ids is thousands. In memory per process, as
+    ``shared.ratelimit`` explains."""
+
+    def setup(self):
+        config = self.container.config
+        self.limit = FailureLimit(int(config.get("VERIFY_REQUESTS_PER_CLIENT", 60)),
+                                  float(config.get("VERIFY_WINDOW_SECONDS", 60)))
+        self.proxies = trusted_proxies(config)
+
+    def count(self, request) -> None:
+        client = client_address(request, self.proxies)
+        wait = self.limit.retry_after(client)
+        if wait:
+            raise TooManyVerifications(wait)
+        self.limit.failed(client)
+
+    def get_dependency(self, worker_ctx):
+        return self
+
+
+class IntakeDocuments(DependencyProvider):
+    """Intake's documents API, read with printing's own service credential
+    (``INTAKE_SERVICE_TOKEN``; intake lists its hash in ``SERVICE_TOKENS``):
+    the KIA photo a parent uploaded at intake (kind ``foto``). One session,
+    a timeout on every call; a failure is ``IntakeUnavailable`` (503), never
+    a card printed without the photo it should carry."""
+
+    required_settings = ("INTAKE_SERVICE_TOKEN",)
+
+    def setup(self):
+        [token] = require(self)
+        config = self.container.config
+        self.url = str(config.get("INTAKE_URL", "http://127.0.0.1:8001")).rstrip("/")
+        self.timeout = float(config.get("INTAKE_TIMEOUT_SECONDS", 5))
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {token}"
+
+    def stop(self):
+        self.session.close()
+
+    def kill(self):
+        self.session.close()
+
+    def photo(self, application_id: str) -> bytes | None:
+        """The latest photo uploaded for the application, or None if it has none."""
+        base = f"{self.url}/api/v1/applications/{application_id}/documents"
+        try:
+            listing = self.session.get(base, timeout=self.timeout)
+            listing.raise_for_status()
+            photos = [entry for entry in listing.json()["documents"] if entry["kind"] == "foto"]
+            if not photos:
+                return None
+            content = self.session.get(f"{base}/{photos[-1]['document_id']}",
+                                       timeout=self.timeout)
+            content.raise_for_status()
+            return content.content
+        except (requests.RequestException, ValueError, KeyError):
+            raise IntakeUnavailable() from None
+
+    def get_dependency(self, worker_ctx):
+        return self
+
+
+class LeaseQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    lease_token = fields.String(required=True, validate=validate.Length(min=8, max=64))
+
+
+class TokenQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    token = fields.String(required=True,
+                          validate=validate.Length(min=1, max=tokens.MAX_TOKEN_CHARS))
+
+
+class DocumentsApi:
+    """Needs ``store`` (an ``IssuingPrintStore``), ``stations``,
+    ``signing_keys``, ``verification_rate`` and ``intake_documents``."""
+
+    @api("GET", "/api/v1/station/jobs/<string:job_id>/document.pdf")
+    def download_document(self, request, job_id):
+        """?lease_token=q3Zr8V1cS0yXbP2mT7wK4A -> 200 application/pdf"""
+        station = self.stations.authenticate(request)
+        lease_token = read_query(request, LeaseQuerySchema())["lease_token"]
+        job, issuance = self.store.issue(job_id, station, lease_token, self.signing_keys.current)
+        photo = (self.intake_documents.photo(job["application_id"])
+                 if job["document_type"] == "kia" else None)
+        content = render(verification.printed_document(job, issuance, photo))
+        log.info("document %s of job %s (issuance %s) downloaded by %s", issuance[
+            "document_number"], job_id, issuance["_id"], station)
+        return Response(content, status=200, mimetype="application/pdf", headers={
+            "Content-Disposition": f'attachment; filename="{job_id}.pdf"',
+            "Cache-Control": "no-store", "X-Issuance-Id": issuance["_id"]})
+
+    @api("GET", "/api/v1/verify")
+    def verify_document(self, request):
+        """?token=SDK1.dinas-2026.eyJ0Ijo... -> 200 {"status": "valid", "kid": "dinas-2026",
+        "claims": {"document_type": "ktp_el", "document_number": "3673-KTP-2026-0000042",
+        "holder_name": "Siti Aminah", "issue_date": "2026-11-30", "issuance_id": "..."}}
+        (or "revoked" with the claims, or {"status": "invalid", "reason": "bad_signature"})"""
+        self.verification_rate.count(request)
+        token = read_query(request, TokenQuerySchema())["token"]
+        return json_response(200, verification.verdict(token, self.signing_keys.public,
+                                                       self.store.find_issuance),
+                             {"Cache-Control": "no-store"})
+
+    @api("GET", "/api/v1/verify/keys")
+    def verification_keys(self, request):
+        """-> 200 {"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "...", "x": "..."}]}"""
+        return json_response(200, verification.published_keys(self.signing_keys.public))

@@ -1,0 +1,182 @@
+"""The print-ready PDF of a document. Plain Python: bytes in, bytes out, no I/O.
+
+Two layouts, by what the station prints on:
+* cards (KTP-el, KIA): the card front at ID-1 size (85.6 x 54 mm), one page
+  the card printer takes as is. A KTP-el's photo comes from the national
+  register at the card printer: the layout only marks where it goes. A KIA's
+  photo is the one uploaded at intake, when the job brings it.
+* certificates (Akta Kelahiran, Akta Kematian, SKPWNI): A4 portrait.
+Each carries the QR with the signed token (``tokens``) and the document
+number; the NIK is printed on the cards only, as on the real card, and never
+goes into the QR.
+
+fpdf2's core fonts speak Windows-1252: a name with a letter outside it is
+printed with that letter's base form (``ascii_safe``), never dropped silently.
+The QR is drawn as vector squares from segno's matrix, so it prints sharp at
+any printer resolution.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import unicodedata
+from dataclasses import dataclass, field
+
+import segno
+from fpdf import FPDF
+
+CARDS = ("ktp_el", "kia")
+TITLES = {
+    "ktp_el": "KARTU TANDA PENDUDUK ELEKTRONIK",
+    "kia": "KARTU IDENTITAS ANAK",
+    "akta_kelahiran": "KUTIPAN AKTA KELAHIRAN",
+    "akta_kematian": "KUTIPAN AKTA KEMATIAN",
+    "skpwni": "SURAT KETERANGAN PINDAH WARGA NEGARA INDONESIA",
+}
+CARD_SIZE = (85.6, 54.0)  # ISO/IEC 7810 ID-1, mm
+ISSUER = ("PEMERINTAH KOTA SERANG", "DINAS KEPENDUDUKAN DAN PENCATATAN SIPIL")
+QUIET_ZONE = 4  # modules of white around the QR, as ISO 18004 asks
+
+
+@dataclass(frozen=True)
+class PrintedDocument:
+    """What goes on the paper (or card) for one issuance."""
+
+    document_type: str
+    document_number: str
+    holder_name: str
+    issue_date: datetime.date
+    token: str  # what the QR holds
+    nik: str | None = None  # printed on cards only
+    details: dict = field(default_factory=dict)  # label -> value lines, when the job has them
+    photo: bytes | None = None  # a KIA photo (JPEG/PNG) from intake
+
+
+def ascii_safe(text: str) -> str:
+    """``text`` in what a core PDF font can show: Windows-1252 as is, other
+    letters by their base form (``Ş`` -> ``S``), anything else as ``?``."""
+    out = []
+    for char in str(text):
+        try:
+            char.encode("cp1252")
+            out.append(char)
+        except UnicodeEncodeError:
+            base = unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode()
+            out.append(base or "?")
+    return "".join(out)
+
+
+def qr_matrix(token: str) -> tuple:
+    """The QR's modules (rows of 0/1), without the quiet zone."""
+    return segno.make_qr(token, error="m", boost_error=False).matrix
+
+
+def draw_qr(pdf: FPDF, token: str, x: float, y: float, size: float) -> None:
+    """The QR, quiet zone included, in a ``size`` mm square at (x, y)."""
+    matrix = qr_matrix(token)
+    modules = len(matrix) + 2 * QUIET_ZONE
+    unit = size / modules
+    pdf.set_fill_color(255, 255, 255)
+    pdf.rect(x, y, size, size, style="F")
+    pdf.set_fill_color(0, 0, 0)
+    for row_index, row in enumerate(matrix):
+        column = 0
+        while column < len(row):
+            if not row[column]:
+                column += 1
+                continue
+            start = column
+            while column < len(row) and row[column]:
+                column += 1
+            # one rectangle per run of dark modules: fewer objects, no hairline gaps
+            pdf.rect(x + (QUIET_ZONE + start) * unit, y + (QUIET_ZONE + row_index) * unit,
+                     (column - start) * unit, unit, style="F")
+
+
+def new_pdf(document: PrintedDocument, size) -> FPDF:
+    pdf = FPDF(unit="mm", format=size)
+    pdf.set_auto_page_break(False)
+    pdf.set_margins(0, 0, 0)
+    pdf.set_title(ascii_safe(f"{TITLES[document.document_type]} {document.document_number}"))
+    pdf.set_creator("Smartdukcapil printing")
+    # the same issuance renders to the same bytes, whenever it is downloaded
+    pdf.set_creation_date(datetime.datetime.combine(document.issue_date, datetime.time(),
+                                                    datetime.timezone.utc))
+    pdf.add_page()
+    return pdf
+
+
+def text_at(pdf: FPDF, x: float, y: float, text: str, size: float, style: str = "",
+            width: float = 0, align: str = "L") -> None:
+    pdf.set_font("Helvetica", style, size)
+    pdf.set_xy(x, y)
+    pdf.cell(width, size * 0.45, ascii_safe(text), align=align)
+
+
+def render_card(document: PrintedDocument) -> bytes:
+    width, height = CARD_SIZE
+    pdf = new_pdf(document, CARD_SIZE)
+    text_at(pdf, 0, 2.5, "PROVINSI BANTEN - KOTA SERANG", 6.5, "B", width, "C")
+    text_at(pdf, 0, 6.0, TITLES[document.document_type], 6, "B", width, "C")
+    lines = [("NIK", document.nik or "-"), ("Nama", document.holder_name),
+             *((label, value) for label, value in document.details.items()),
+             ("No. Dokumen", document.document_number),
+             ("Diterbitkan", document.issue_date.isoformat())]
+    y = 11.0
+    for label, value in lines[:8]:
+        text_at(pdf, 3, y, label, 5.5)
+        text_at(pdf, 19, y, f": {value}", 5.5, "B" if label in ("NIK", "Nama") else "")
+        y += 3.6
+    # the photo: right side, 3 x 4 proportion
+    photo_x, photo_y, photo_w, photo_h = width - 24, 10.0, 21.0, 28.0
+    if document.photo is not None:
+        pdf.image(io.BytesIO(document.photo), photo_x, photo_y, photo_w, photo_h,
+                  keep_aspect_ratio=True)
+    else:
+        pdf.set_draw_color(120, 120, 120)
+        pdf.set_dash_pattern(dash=1, gap=0.8)
+        pdf.rect(photo_x, photo_y, photo_w, photo_h)
+        pdf.set_dash_pattern()
+        label = ("FOTO dari register nasional" if document.document_type == "ktp_el"
+                 else "FOTO")
+        pdf.set_font("Helvetica", "", 4.5)
+        pdf.set_xy(photo_x + 1, photo_y + photo_h / 2 - 3)
+        pdf.multi_cell(photo_w - 2, 2.2, label, align="C")
+    draw_qr(pdf, document.token, 3, height - 17, 15.5)
+    text_at(pdf, 20, height - 5, "Verifikasi: pindai kode QR", 4.5)
+    return bytes(pdf.output())
+
+
+def render_certificate(document: PrintedDocument) -> bytes:
+    pdf = new_pdf(document, "A4")
+    page_width = 210
+    text_at(pdf, 0, 20, ISSUER[0], 11, "B", page_width, "C")
+    text_at(pdf, 0, 26, ISSUER[1], 11, "B", page_width, "C")
+    pdf.set_line_width(0.6)
+    pdf.line(25, 34, page_width - 25, 34)
+    text_at(pdf, 0, 45, TITLES[document.document_type], 15, "B", page_width, "C")
+    text_at(pdf, 0, 54, f"Nomor: {document.document_number}", 11, "", page_width, "C")
+    lines = [("Nama", document.holder_name),
+             *((label, value) for label, value in document.details.items())]
+    y = 72.0
+    for label, value in lines:
+        text_at(pdf, 30, y, label, 11)
+        text_at(pdf, 80, y, f": {value}", 11, "B" if label == "Nama" else "")
+        y += 8
+    text_at(pdf, 120, 200, f"Kota Serang, {document.issue_date.isoformat()}", 11)
+    text_at(pdf, 120, 207, "Kepala Dinas Kependudukan", 11)
+    text_at(pdf, 120, 213, "dan Pencatatan Sipil", 11)
+    draw_qr(pdf, document.token, 25, 235, 38)
+    text_at(pdf, 68, 250, "Keaslian dokumen ini dapat diverifikasi", 9)
+    text_at(pdf, 68, 255, "dengan memindai kode QR (tanda tangan elektronik Dinas).", 9)
+    return bytes(pdf.output())
+
+
+def render(document: PrintedDocument) -> bytes:
+    """The PDF for ``document`` in its document type's layout."""
+    if document.document_type not in TITLES:
+        raise ValueError(f"no layout for {document.document_type!r}")
+    if document.document_type in CARDS:
+        return render_card(document)
+    return render_certificate(document)

@@ -1,0 +1,78 @@
+"""Issuances in printing's database: the print store plus three collections.
+
+* ``issuances``: one per (job, lease) download, with its signed token and
+  ``revoked`` flag; the verification endpoint reads it by issuance id.
+* ``document_numbers``: the number an application's document carries (kept
+  across reprints), by application id.
+* ``document_serials``: one counter per document type and year.
+Each download decides and writes in one transaction (``verification``
+decides): a number is never handed out twice, and the new issuance and the
+revocation of the earlier ones commit together.
+"""
+
+from __future__ import annotations
+
+from pymongo import ASCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from shared.clock import today_wib, utcnow
+
+from . import verification
+from .domain import check_report
+from .store import PrintStore
+from .tokens import SigningKey
+
+
+class IssuingPrintStore(PrintStore):
+    @classmethod
+    def ensure_indexes(cls, db) -> None:
+        # one issuance per lease: two downloads racing under one lease share it
+        db.issuances.create_index([("print_job_id", ASCENDING), ("lease_token", ASCENDING)],
+                                  unique=True)
+        db.issuances.create_index([("application_id", ASCENDING), ("revoked", ASCENDING)])
+        super().ensure_indexes(db)
+
+    def issue(self, job_id: str, station_id: str, lease_token: str,
+              key: SigningKey) -> tuple[dict, dict]:
+        """(job, issuance) for a station's download under its lease: the
+        lease's issuance if there is one, else a new one that revokes the
+        application's earlier issuances. ``LeaseLost`` / ``JobNotFound`` as
+        for a report."""
+        def work(session):
+            job = check_report(self._find(session, job_id), station_id, lease_token)
+            found = self.db.issuances.find_one({"print_job_id": job_id, "lease_token": lease_token},
+                                               session=session)
+            if found is not None:
+                return job, found
+            now = utcnow()
+            today = today_wib(now)
+            issuance = verification.new_issuance(
+                job, lease_token, self._number(session, job, today.year), key, today, now)
+            self.db.issuances.insert_one(issuance, session=session)
+            self.db.issuances.update_many(
+                {"application_id": job["application_id"], "revoked": False,
+                 "_id": {"$ne": issuance["_id"]}},
+                {"$set": verification.revocation(issuance, now)}, session=session)
+            return job, issuance
+        try:
+            return self.run_transaction(work)
+        except DuplicateKeyError:
+            return self.run_transaction(work)  # the racing download's issuance, now committed
+
+    def find_issuance(self, issuance_id: str) -> dict | None:
+        return self.db.issuances.find_one({"_id": issuance_id})
+
+    def _number(self, session, job: dict, year: int) -> str:
+        """The application's document number, drawn from the serial on first print."""
+        kept = self.db.document_numbers.find_one({"_id": job["application_id"]}, session=session)
+        if kept is not None:
+            return kept["number"]
+        counter = self.db.document_serials.find_one_and_update(
+            {"_id": verification.counter_key(job["document_type"], year)},
+            {"$inc": {"serial": 1}}, upsert=True, return_document=ReturnDocument.AFTER,
+            session=session)
+        number = verification.document_number(job["document_type"], year, counter["serial"])
+        self.db.document_numbers.insert_one(
+            {"_id": job["application_id"], "number": number, "assigned_at": utcnow()},
+            session=session)
+        return number

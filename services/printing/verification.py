@@ -1,0 +1,98 @@
+"""Issuances: each print-ready PDF a station downloads is one, with its own
+signed token; a reprint of the same application revokes the earlier one.
+Plain Python: the store loads and saves, these functions decide.
+
+An issuance belongs to one lease of one job: the same station downloading
+again under the same lease gets the same issuance (and the same bytes); a
+new lease - after a failure, an expired lease, a takeover - makes a new
+issuance, and every earlier one of the application is revoked, so the one
+card that counts is the last one printed. The document number belongs to the
+application: a reprint keeps it, as a reprinted certificate keeps its
+register number.
+
+The public verdict shows the token's claims and nothing else: never the NIK
+(which is not in the token either), never the job or the station.
+"""
+
+from __future__ import annotations
+
+import datetime
+import secrets
+from typing import Callable
+
+from . import tokens
+from .artefact import CARDS, PrintedDocument
+
+# the Dinas' register code (Kota Serang) and a short code per document type
+REGISTER_CODE = "3673"
+NUMBER_CODES = {"ktp_el": "KTP", "kia": "KIA", "akta_kelahiran": "AL",
+                "akta_kematian": "AM", "skpwni": "PWNI"}
+
+
+def counter_key(document_type: str, year: int) -> str:
+    """One serial per document type and year."""
+    return f"{NUMBER_CODES[document_type]}-{year}"
+
+
+def document_number(document_type: str, year: int, serial: int) -> str:
+    """``3673-KTP-2026-0000042``: register, type, year, serial. Never the NIK."""
+    return f"{REGISTER_CODE}-{NUMBER_CODES[document_type]}-{year}-{serial:07d}"
+
+
+def new_issuance_id() -> str:
+    return secrets.token_urlsafe(12)  # 16 characters, 96 random bits
+
+
+def new_issuance(job: dict, lease_token: str, number: str, key: tokens.SigningKey,
+                 issued_on: datetime.date, now: datetime.datetime) -> dict:
+    """The issuance row for a job's download under one lease, token signed."""
+    issuance_id = new_issuance_id()
+    claims = tokens.claims_for(job["document_type"], number, job["full_name"], issued_on,
+                               issuance_id)
+    return {"_id": issuance_id, "print_job_id": job["_id"], "lease_token": lease_token,
+            "application_id": job["application_id"], "document_type": job["document_type"],
+            "document_number": number, "claims": claims, "kid": key.kid,
+            "token": tokens.sign(claims, key), "revoked": False, "issued_at": now}
+
+
+def revocation(issuance: dict, now: datetime.datetime) -> dict:
+    """What an earlier issuance of the application gets when ``issuance`` replaces it."""
+    return {"revoked": True, "revoked_at": now, "replaced_by": issuance["_id"]}
+
+
+def printed_document(job: dict, issuance: dict, photo: bytes | None = None) -> PrintedDocument:
+    claims = issuance["claims"]
+    return PrintedDocument(
+        document_type=claims["document_type"], document_number=claims["document_number"],
+        holder_name=claims["holder_name"],
+        issue_date=datetime.date.fromisoformat(claims["issue_date"]),
+        token=issuance["token"],
+        nik=job["nik"] if claims["document_type"] in CARDS else None, photo=photo)
+
+
+def verdict(token: str, public_keys: dict, find_issuance: Callable[[str], dict | None]) -> dict:
+    """What the public endpoint answers about ``token``.
+
+    ``{"status": "valid", "claims": {...}, "kid": ...}``, the same with
+    ``"revoked"`` (the document was replaced by a reprint: the claims say
+    which one), or ``{"status": "invalid", "reason": ...}`` for anything
+    not signed by a published key, altered, or not issued here.
+    """
+    try:
+        kid, claims = tokens.verify(token, public_keys)
+    except tokens.InvalidToken as invalid:
+        return {"status": "invalid", "reason": invalid.reason}
+    issuance = find_issuance(claims["issuance_id"])
+    if issuance is None or issuance["claims"] != claims or issuance["kid"] != kid:
+        # a valid signature on what was never issued (or not with that key):
+        # only a leaked key makes one; not vouched for
+        return {"status": "invalid", "reason": "unknown_issuance"}
+    status = "revoked" if issuance["revoked"] else "valid"
+    return {"status": status, "kid": kid, "claims": claims}
+
+
+def published_keys(public_keys: dict) -> dict:
+    """The verifiers' key set, JWKS-like (RFC 8037 OKP keys)."""
+    return {"keys": [{"kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "kid": kid,
+                      "x": tokens.b64encode(tokens.raw_public(key))}
+                     for kid, key in sorted(public_keys.items())]}

@@ -1,0 +1,66 @@
+"""Issuances and the public verdict, without a database (a dict is the store)."""
+
+import datetime
+
+from services.printing import tokens, verification
+
+KEY, OTHER = tokens.generate("now"), tokens.generate("now")
+NOW = datetime.datetime(2026, 11, 30, 3, 0, tzinfo=datetime.timezone.utc)
+JOB = {"_id": "job-1", "application_id": "app-1", "document_type": "ktp_el",
+       "nik": "3673045207900001", "full_name": "Siti Aminah"}
+
+
+def issue(lease: str = "lease-1") -> dict:
+    number = verification.document_number("ktp_el", 2026, 42)
+    return verification.new_issuance(JOB, lease, number, KEY, NOW.date(), NOW)
+
+
+def keys(*signing):
+    return {key.kid: key.public for key in signing}
+
+
+def test_a_document_number_is_a_serial_never_the_nik():
+    assert verification.document_number("ktp_el", 2026, 42) == "3673-KTP-2026-0000042"
+    issuance = issue()
+    assert JOB["nik"] not in str(issuance["claims"]) and JOB["nik"] not in issuance["token"]
+
+
+def test_a_recorded_issuance_is_valid_and_shows_only_its_claims():
+    issuance = issue()
+    answer = verification.verdict(issuance["token"], keys(KEY), {issuance["_id"]: issuance}.get)
+    assert answer == {"status": "valid", "kid": "now", "claims": issuance["claims"]}
+    assert set(answer["claims"]) == set(tokens.CLAIM_KEYS)
+
+
+def test_a_revoked_issuance_says_so():
+    first, second = issue("lease-1"), issue("lease-2")
+    first.update(verification.revocation(second, NOW))
+    store = {first["_id"]: first, second["_id"]: second}
+    assert verification.verdict(first["token"], keys(KEY), store.get)["status"] == "revoked"
+    assert verification.verdict(second["token"], keys(KEY), store.get)["status"] == "valid"
+
+
+def test_a_forged_token_or_an_unrecorded_issuance_is_invalid():
+    issuance = issue()
+    store = {issuance["_id"]: issuance}.get
+    forged = tokens.sign(issuance["claims"], OTHER)  # same kid, another private key
+    assert verification.verdict(forged, keys(KEY), store) == {
+        "status": "invalid", "reason": "bad_signature"}
+    stray = tokens.sign(dict(issuance["claims"], issuance_id="never-issued"), KEY)
+    assert verification.verdict(stray, keys(KEY), store)["reason"] == "unknown_issuance"
+    assert verification.verdict("hello", keys(KEY), store)["status"] == "invalid"
+
+
+def test_the_printed_document_has_the_nik_on_cards_only():
+    issuance = issue()
+    assert verification.printed_document(JOB, issuance).nik == JOB["nik"]
+    akta = dict(issuance, claims=dict(issuance["claims"], document_type="akta_kelahiran"))
+    assert verification.printed_document(JOB, akta).nik is None
+
+
+def test_the_published_key_set_verifies_tokens():
+    published = verification.published_keys(keys(KEY))
+    [entry] = published["keys"]
+    assert entry["kid"] == "now" and entry["crv"] == "Ed25519" and "d" not in entry
+    rebuilt = tokens.parse_public_keys(f"{entry['kid']}:{entry['x']}")
+    assert tokens.verify(issue()["token"], rebuilt)[0] == "now"

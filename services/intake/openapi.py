@@ -236,7 +236,7 @@ def openapi_path(route: str) -> str:
     return _PARAMETER.sub(r"{\1}", route)
 
 
-def _schema_name(schema) -> str:
+def _schema_name(schema) -> str | None:
     """Component names: the class name without ``Schema``; a modified schema
     (``partial``, ``exclude``) is inlined instead of named."""
     cls = schema if isinstance(schema, type) else type(schema)

@@ -3,7 +3,7 @@
 from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
 from shared.events import CONTACT_CHANNELS, DELIVERY_METHODS, DOCUMENT_TYPES, LANGUAGES
-from shared.fields import DeliverableEmail, KkNumber, MobilePhone, Nik
+from shared.fields import CitizenLookupSchema, DeliverableEmail, KkNumber, MobilePhone, Nik
 
 CHANNELS = ("web", "app", "whatsapp", "kelurahan", "kecamatan")
 
@@ -64,12 +64,7 @@ class KtpElDetailsSchema(Schema):
     old_card_surrendered = fields.Boolean(load_default=False)
 
 
-class StatusLookupSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    tracking_code = fields.String(required=True, validate=validate.Length(min=6, max=20))
-    nik = Nik(required=True)
+StatusLookupSchema = CitizenLookupSchema  # tracking code + NIK, shared with printing
 
 
 class RejectSchema(Schema):

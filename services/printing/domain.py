@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from typing import Callable
 
 from shared.clock import today_wib
+from shared.offices import DINAS
 
-from .exceptions import JobNotFound, LeaseLost
+from .exceptions import DocumentNotFound, JobNotFound, LeaseLost, NotAtCounter
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,22 @@ class Event:
 
 
 Decision = tuple[dict, list[Event]]  # (fields of the job to set, events to emit)
+CARD_DOCUMENTS = frozenset({"ktp_el", "kia"})  # printed on blanko card stock
+
+
+def print_kind_of(document_type: str) -> str:
+    return "card" if document_type in CARD_DOCUMENTS else "certificate"
+
+
+def gets_counter_window(job: dict) -> bool:
+    """Collected by the citizen at a counter, in a window of their own.
+
+    Not a next-day request (its kecamatan's officer collects it with the
+    others, ``kecamatan_handover_ready``), not a jemput-bola manifest member
+    (its kelurahan collects the batch), not a parcel for Pos Indonesia.
+    """
+    return (job["delivery_method"] == "pickup" and not job.get("next_day")
+            and not job.get("manifest_id"))
 
 
 def job_ref(job: dict) -> dict:
@@ -52,6 +69,14 @@ def new_job(event: dict, now: datetime.datetime) -> tuple[dict, list[Event]]:
         "contact": event["contact"],
         "delivery_method": event["delivery_method"],
         "delivery_address": event["delivery_address"],
+        # print needs (older events lack them: the defaults intake would send)
+        "print_kind": event.get("print_kind") or print_kind_of(event["document_type"]),
+        "pickup_place_id": event.get("pickup_place_id") or DINAS.place_id,
+        "next_day": bool(event.get("next_day")),
+        "replacement": bool(event.get("replacement")),
+        "manifest_id": event.get("manifest_id"),
+        # a next-day request is a first KTP-el: its NIK was issued in that kecamatan
+        "kecamatan_code": event["nik"][:6],
         "status": "queued",
         "attempts": 0,
         "queued_at": now,
@@ -87,24 +112,74 @@ def check_report(job: dict | None, station_id: str, lease_token: str) -> dict:
 
 
 def print_outcome(job: dict, now: datetime.datetime,
-                  reserve_slot: Callable[[datetime.date], dict]) -> Decision:
+                  reserve_slot: Callable[[str, datetime.date], dict]) -> Decision:
     """A station printed the document: what changes and who hears of it.
 
-    ``reserve_slot(printed_on)`` books a pickup window from the day after
-    ``printed_on`` (a WIB date) and returns the slot; it is called only for
-    documents collected at the counter. A repeated report changes nothing,
-    so the station is answered with the slot it already has.
+    ``reserve_slot(place_id, printed_on)`` books a pickup window at the place
+    from the next working day after ``printed_on`` (a WIB date) and returns
+    the slot record (``slots.slot_record``); it is called only for documents
+    the citizen collects at a counter. A repeated report changes nothing, so
+    the station is answered with the slot it already has.
     """
-    if job["status"] == "printed":
+    if job["status"] != "leased":
         return {}, []
     update = {"status": "printed", "printed_at": now, "lease_until": None}
     events = [Event("document_printed", {"station_id": job["station_id"], **job_ref(job)})]
-    if job["delivery_method"] == "pickup":
-        update["slot"] = reserve_slot(today_wib(now))
-        events.append(Event("document_ready_for_pickup", {
-            "full_name": job["full_name"], "contact": job["contact"], "slot": update["slot"],
-            **job_ref(job)}))
+    if gets_counter_window(job):
+        update["slot"] = reserve_slot(job["pickup_place_id"], today_wib(now))
+        events.append(ready_for_pickup(job, update["slot"]))
     return update, events
+
+
+def announced(slot: dict) -> dict:
+    """The slot as events carry it (without the store's bookkeeping)."""
+    return {key: slot[key] for key in ("place", "address", "date", "start", "end")}
+
+
+def ready_for_pickup(job: dict, slot: dict) -> Event:
+    return Event("document_ready_for_pickup", {
+        "full_name": job["full_name"], "contact": job["contact"], "slot": announced(slot),
+        **job_ref(job)})
+
+
+def citizen_job(job: dict | None, nik: str) -> dict:
+    """The job a citizen (or the counter for them) names by tracking code, if
+    the NIK is the job's; a wrong NIK is answered like an unknown code."""
+    if job is None or job["nik"] != nik:
+        raise DocumentNotFound()
+    return job
+
+
+def waiting_at_counter(job: dict) -> dict:
+    """A printed document with a window, not collected yet."""
+    if job["status"] != "printed" or not job.get("slot"):
+        raise NotAtCounter()
+    return job
+
+
+def reschedule(job: dict, slot: dict) -> Decision:
+    """The citizen moved their window (the store has taken the new seat)."""
+    return {"slot": slot}, [Event("pickup_rescheduled", {
+        "slot": announced(slot), "contact": job["contact"], **job_ref(job)})]
+
+
+def collection(job: dict, collected_by: str, how: str, now: datetime.datetime) -> Decision:
+    """The citizen has the document: the job is done and intake frees the NIK."""
+    return ({"status": "collected", "collected_at": now, "collected_by": collected_by},
+            [Event("document_collected", {"collected_by": collected_by, "how": how,
+                                          **job_ref(job)})])
+
+
+def returned_parcel(job: dict, reserve_slot: Callable[[str, datetime.date], dict],
+                    now: datetime.datetime) -> Decision:
+    """Pos brought the parcel back: the document waits at the Dinas counter
+    (whatever place the application named), in a window of its own."""
+    if job["status"] != "printed" or job.get("slot"):
+        return {}, []  # not printed here (yet), or already given a window
+    slot = reserve_slot(DINAS.place_id, today_wib(now))
+    returned = {**job, "delivery_method": "pickup"}
+    return ({"delivery_method": "pickup", "pickup_place_id": DINAS.place_id, "slot": slot,
+             "returned_at": now}, [ready_for_pickup(returned, slot)])
 
 
 def requeue_after_failure(job: dict, reason: str) -> Decision:
@@ -118,3 +193,27 @@ def requeue_after_failure(job: dict, reason: str) -> Decision:
               "last_failure": reason}
     return update, [Event("print_job_failed", {"station_id": job["station_id"], "reason": reason,
                                                "requeued": True, **job_ref(job)})]
+
+
+def handover_item(job: dict) -> dict:
+    """One line of a hand-over list an officer signs off (no NIK)."""
+    return {"application_id": job["application_id"], "tracking_code": job["tracking_code"],
+            "full_name": job["full_name"], "document_type": job["document_type"]}
+
+
+def handover_list_id(job: dict) -> str:
+    """The kecamatan hand-over list a next-day job belongs to: its kecamatan
+    and the WIB day its request was verified (queued here)."""
+    return f"{job['kecamatan_code']}|{today_wib(job['queued_at']).isoformat()}"
+
+
+def kecamatan_handover(lst: dict, collect_on: datetime.date) -> Event | None:
+    """A kecamatan's list is complete when every next-day job queued for it
+    that day is printed: then its officer collects them at the Dinas on
+    ``collect_on`` (the next working day). Jobs queued later that day make a
+    follow-up list of their own when they are printed."""
+    if lst["printed"] < lst["expected"] or not lst["items"]:
+        return None
+    return Event("kecamatan_handover_ready", {
+        "kecamatan_code": lst["kecamatan_code"], "day": collect_on.isoformat(),
+        "items": lst["items"], "slot": None})

@@ -2,6 +2,8 @@
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
+from shared.fields import CitizenLookupSchema
+
 
 class PrintedSchema(Schema):
     class Meta:
@@ -26,3 +28,18 @@ class StationJobSchema(Schema):
     lease_token = fields.String()
     lease_until = fields.DateTime()
     attempts = fields.Integer()
+
+
+class RescheduleSchema(CitizenLookupSchema):
+    date = fields.Date(required=True)  # WIB
+    start = fields.String(required=True, validate=validate.Regexp(r"^\d{2}:00$"))
+
+
+class SlotSchema(Schema):
+    """A pickup window as clients see it (no bookkeeping)."""
+
+    place = fields.String()
+    address = fields.String()
+    date = fields.String()
+    start = fields.String()
+    end = fields.String()

@@ -1,45 +1,64 @@
-"""Printing: print jobs for verified applications, leased to printing stations.
+"""Printing: print jobs for verified applications, leased to printing stations;
+pickup windows, their changes and collection at the counter.
 
 Stations are outside programs with their own tokens (docs/station-api.md):
   POST /api/v1/station/jobs/claim                  -> 200 job + lease, or 204
   POST /api/v1/station/jobs/<id>/printed           -> 200 pickup slot
   POST /api/v1/station/jobs/<id>/failed            -> 200, job back in the queue
+Citizens (tracking code + NIK) and the counter (operator tokens), docs/api.md:
+  POST /api/v1/pickup/windows                      -> 200 free windows to move to
+  POST /api/v1/pickup/reschedule                   -> 200 the new window
+  POST /api/v1/counter/collections                 -> 200 collected
   GET  /health
-``PrintingEvents`` turns verified applications into print jobs; it runs beside
-``PrintingApi`` in its own container (own worker pool and prefetch).
+``PrintingEvents`` turns verified applications into print jobs and returned
+parcels into counter pickups; it runs beside ``PrintingApi`` in its own
+container (own worker pool and prefetch).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import logging
 
 from nameko.extensions import DependencyProvider
 
 from shared.auth import BearerTokens
+from shared.clock import today_wib
 from shared.events import load_event
+from shared.fields import CitizenLookupSchema
 from shared.http import HealthCheck, api, json_response, read_json
 from shared.messaging import reliable_event_handler
 from shared.mongo import StoreWithOutbox
+from shared.offices import PLACES, WorkingCalendar
+from shared.ratelimit import TrackingCodeChecks
 
-from .schemas import FailedSchema, PrintedSchema, StationJobSchema
-from .slots import PickupPlace
+from .schemas import FailedSchema, PrintedSchema, RescheduleSchema, SlotSchema, StationJobSchema
+from .slots import PickupRules
 from .store import PrintStore
 
 log = logging.getLogger(__name__)
 
+WINDOWS_OFFERED = 35  # a week of the place's windows, when a citizen moves theirs
+
+
+def pickup_rules(config: dict) -> PickupRules:
+    """The places of ``shared.offices`` (``PICKUP_SLOT_CAPACITY``, when set,
+    overrides every place's window capacity) and the calendar with this
+    Dinas' ``CLOSED_DAYS``."""
+    capacity = str(config.get("PICKUP_SLOT_CAPACITY") or "").strip()
+    places = {place_id: dataclasses.replace(place, pickup_capacity=int(capacity))
+              if capacity else place for place_id, place in PLACES.items()}
+    return PickupRules(places, WorkingCalendar.from_config(config.get("CLOSED_DAYS")))
+
 
 class PrintingSettings(DependencyProvider):
-    """Lease length and the pickup place, read once from config."""
+    """Lease length, the pickup places and the working-day calendar, read once from config."""
 
     def setup(self):
         config = self.container.config
         self.lease = datetime.timedelta(seconds=int(config.get("LEASE_SECONDS", 600)))
-        self.place = PickupPlace(
-            place_id=config.get("PICKUP_PLACE_ID", "disdukcapil-serang"),
-            name=config.get("PICKUP_PLACE_NAME", "Loket Disdukcapil Kota Serang"),
-            address=config.get("PICKUP_PLACE_ADDRESS", "Jl. Jenderal Sudirman No. 5, Kota Serang"),
-            capacity=int(config.get("PICKUP_SLOT_CAPACITY", 40)))
+        self.pickup = pickup_rules(config)
 
     def get_dependency(self, worker_ctx):
         return self
@@ -49,6 +68,7 @@ class PrintingEvents:
     name = "printing"
 
     store = StoreWithOutbox(PrintStore, publishes_as="printing")
+    settings = PrintingSettings()
 
     @reliable_event_handler("intake", "application_verified")
     def on_application_verified(self, body):
@@ -56,12 +76,21 @@ class PrintingEvents:
         if self.store.queue_job(event) is None:
             log.info("application_verified %s already handled", event["event_id"])
 
+    @reliable_event_handler("courier", "parcel_returned")
+    def on_parcel_returned(self, body):
+        event = load_event("parcel_returned", body)
+        job = self.store.parcel_returned(event, self.settings.pickup)
+        log.info("parcel of %s returned: %s", event["tracking_code"],
+                 "window at the counter" if job and job.get("slot") else "nothing to do")
+
 
 class PrintingApi(HealthCheck):
     name = "printing_api"
 
     store = StoreWithOutbox(PrintStore, publishes_as="printing")
     stations = BearerTokens("STATION_TOKENS")
+    operators = BearerTokens("OPERATOR_TOKENS")
+    citizen_checks = TrackingCodeChecks()
     settings = PrintingSettings()
 
     @api("POST", "/api/v1/station/jobs/claim")
@@ -77,9 +106,10 @@ class PrintingApi(HealthCheck):
         """{"lease_token": "..."} -> {"print_job_id": "...", "slot": {...}}"""
         station = self.stations.authenticate(request)
         body = read_json(request, PrintedSchema())
-        job = self.store.mark_printed(job_id, station, body["lease_token"], self.settings.place)
+        job = self.store.mark_printed(job_id, station, body["lease_token"], self.settings.pickup)
         return json_response(200, {"print_job_id": job["_id"], "status": job["status"],
-                                   "slot": job.get("slot")})
+                                   "slot": SlotSchema().dump(job["slot"]) if job.get("slot")
+                                   else None})
 
     @api("POST", "/api/v1/station/jobs/<string:job_id>/failed")
     def report_failed(self, request, job_id):
@@ -88,3 +118,31 @@ class PrintingApi(HealthCheck):
         body = read_json(request, FailedSchema())
         job = self.store.mark_failed(job_id, station, body["lease_token"], body["reason"])
         return json_response(200, {"print_job_id": job["_id"], "status": job["status"]})
+
+    @api("POST", "/api/v1/pickup/windows")
+    def open_windows(self, request):
+        """{"tracking_code": "SDK7KQ2M9XA", "nik": "3673..."} -> {"windows": [{slot}, ...]}"""
+        body = read_json(request, CitizenLookupSchema())
+        with self.citizen_checks.attempt(request, body["tracking_code"]):
+            windows = self.store.open_windows(body["tracking_code"], body["nik"],
+                                              self.settings.pickup, today_wib(), WINDOWS_OFFERED)
+        return json_response(200, {"windows": SlotSchema(many=True).dump(windows)})
+
+    @api("POST", "/api/v1/pickup/reschedule")
+    def reschedule(self, request):
+        """{"tracking_code", "nik", "date": "2025-06-10", "start": "09:00"} -> {"slot": {...}}"""
+        body = read_json(request, RescheduleSchema())
+        with self.citizen_checks.attempt(request, body["tracking_code"]):
+            job = self.store.reschedule(body["tracking_code"], body["nik"], body["date"],
+                                        body["start"], self.settings.pickup, today_wib())
+        return json_response(200, {"tracking_code": job["tracking_code"],
+                                   "slot": SlotSchema().dump(job["slot"])})
+
+    @api("POST", "/api/v1/counter/collections")
+    def record_collection(self, request):
+        """{"tracking_code", "nik"} (the citizen's KTP checked at the counter) -> 200"""
+        operator = self.operators.authenticate(request)
+        body = read_json(request, CitizenLookupSchema())
+        job = self.store.collect(body["tracking_code"], body["nik"], operator, "counter")
+        return json_response(200, {"tracking_code": job["tracking_code"],
+                                   "status": job["status"]})

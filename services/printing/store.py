@@ -1,4 +1,5 @@
-"""Printing's store: print jobs, station leases and pickup slots (database ``printing``).
+"""Printing's store: print jobs, station leases, pickup windows and hand-over
+lists (database ``printing``).
 
 Each method loads, asks ``domain`` (and ``slots``) what follows, and writes
 the answer with its events in one transaction.
@@ -10,11 +11,14 @@ import datetime
 
 from pymongo import ASCENDING, ReturnDocument
 
-from shared.clock import utcnow
+from shared.clock import today_wib, utcnow
 from shared.store import BaseStore
 
+from . import domain
 from .domain import Event, check_report, new_job, new_lease, print_outcome, requeue_after_failure
-from .slots import PickupPlace, choose_window
+from .exceptions import WindowUnavailable
+from .slots import (PickupRules, find_seat, first_window, pointer_fields, pointer_window,
+                    requested_window, slot_record, upcoming, window_key)
 
 
 def claimable_query(now: datetime.datetime) -> dict:
@@ -27,6 +31,7 @@ class PrintStore(BaseStore):
     def ensure_indexes(cls, db) -> None:
         db.print_jobs.create_index([("application_id", ASCENDING)], unique=True)
         db.print_jobs.create_index([("status", ASCENDING), ("queued_at", ASCENDING)])
+        db.print_jobs.create_index([("tracking_code", ASCENDING)])
         super().ensure_indexes(db)
 
     def queue_job(self, event: dict):
@@ -34,6 +39,13 @@ class PrintStore(BaseStore):
         def work(session):
             job, events = new_job(event, utcnow())
             self.db.print_jobs.insert_one(job, session=session)
+            if job["next_day"]:
+                self.db.handover_lists.update_one(
+                    {"_id": domain.handover_list_id(job)},
+                    {"$inc": {"expected": 1},
+                     "$setOnInsert": {"kecamatan_code": job["kecamatan_code"], "printed": 0,
+                                      "items": []}},
+                    upsert=True, session=session)
             self._emit_all(session, events)
             return job
         return self.consume_once(event, "queue_job", work)
@@ -47,12 +59,18 @@ class PrintStore(BaseStore):
             sort=[("queued_at", ASCENDING)], return_document=ReturnDocument.AFTER)
 
     def mark_printed(self, job_id: str, station_id: str, lease_token: str,
-                     place: PickupPlace) -> dict:
-        """Record a printed document, give it a pickup slot, emit both facts."""
+                     rules: PickupRules, now: datetime.datetime | None = None) -> dict:
+        """Record a printed document, give it its pickup window (or put it on
+        its kecamatan's hand-over list), emit the facts. ``now``: the clock
+        (tests print on a chosen day)."""
         def work(session):
+            now_ = now or utcnow()
             job = check_report(self._find(session, job_id), station_id, lease_token)
             update, events = print_outcome(
-                job, utcnow(), lambda printed_on: self._reserve_slot(session, place, printed_on))
+                job, now_, lambda place_id, printed_on: self._reserve_slot(
+                    session, rules, place_id, printed_on))
+            if update and job["next_day"]:
+                events += self._add_to_handover(session, job, rules, today_wib(now_))
             return self._save(session, job, update, events)
         return self.run_transaction(work)
 
@@ -64,8 +82,75 @@ class PrintStore(BaseStore):
             return self._save(session, job, update, events)
         return self.run_transaction(work)
 
+    def open_windows(self, tracking_code: str, nik: str, rules: PickupRules,
+                     today: datetime.date, count: int) -> list[dict]:
+        """Windows with a free seat among the next ``count`` at the citizen's place."""
+        job = domain.waiting_at_counter(domain.citizen_job(self._by_code(None, tracking_code),
+                                                           nik))
+        place = rules.place(job["slot"]["place_id"])
+        windows = upcoming(place, rules.calendar, first_window(rules.calendar, today), count)
+        keys = [window_key(place, window) for window in windows]
+        taken = {row["_id"]: row["count"]
+                 for row in self.db.pickup_windows.find({"_id": {"$in": keys}})}
+        return [slot_record(place, window) for window, key in zip(windows, keys)
+                if taken.get(key, 0) < place.pickup_capacity]
+
+    def reschedule(self, tracking_code: str, nik: str, day: datetime.date, start: str,
+                   rules: PickupRules, today: datetime.date) -> dict:
+        """Move the citizen's window to the one they chose, if it has a seat."""
+        def work(session):
+            job = domain.waiting_at_counter(
+                domain.citizen_job(self._by_code(session, tracking_code), nik))
+            place = rules.place(job["slot"]["place_id"])
+            window = requested_window(place, rules.calendar, day, start)
+            if window is None:
+                raise WindowUnavailable("date" if not rules.calendar.is_working_day(day)
+                                        else "start")
+            if window < first_window(rules.calendar, today):
+                raise WindowUnavailable("date")
+            key = window_key(place, window)
+            if key == job["slot"].get("key"):
+                return job
+            counter = self.db.pickup_windows.find_one({"_id": key}, session=session)
+            if (counter or {}).get("count", 0) >= place.pickup_capacity:
+                raise WindowUnavailable("start")
+            self._take_seat(session, key)
+            self.db.pickup_windows.update_one({"_id": job["slot"]["key"]},
+                                              {"$inc": {"count": -1}}, session=session)
+            update, events = domain.reschedule(job, slot_record(place, window))
+            return self._save(session, job, update, events)
+        return self.run_transaction(work)
+
+    def collect(self, tracking_code: str, nik: str, collected_by: str, how: str) -> dict:
+        """The citizen collected the document (checked: the NIK is the job's)."""
+        def work(session):
+            job = domain.citizen_job(self._by_code(session, tracking_code), nik)
+            if job["status"] == "collected":
+                return job  # recorded twice: the first record stands
+            update, events = domain.collection(domain.waiting_at_counter(job), collected_by,
+                                               how, utcnow())
+            return self._save(session, job, update, events)
+        return self.run_transaction(work)
+
+    def parcel_returned(self, event: dict, rules: PickupRules):
+        """Pos brought the parcel back: a window at the Dinas counter, once per event."""
+        def work(session):
+            job = self.db.print_jobs.find_one({"application_id": event["application_id"]},
+                                              session=session)
+            if job is None:
+                return None  # not printed here: nothing waits at a counter
+            update, events = domain.returned_parcel(
+                job, lambda place_id, printed_on: self._reserve_slot(
+                    session, rules, place_id, printed_on), utcnow())
+            return self._save(session, job, update, events)
+        return self.consume_once(event, "parcel_returned", work)
+
     def _find(self, session, job_id: str) -> dict | None:
         return self.db.print_jobs.find_one({"_id": job_id}, session=session)
+
+    def _by_code(self, session, tracking_code: str) -> dict | None:
+        return self.db.print_jobs.find_one({"tracking_code": tracking_code.strip().upper()},
+                                           session=session)
 
     def _save(self, session, job: dict, update: dict, events: list[Event]) -> dict:
         if update:
@@ -77,14 +162,43 @@ class PrintStore(BaseStore):
         for event in events:
             self.emit(session, event.type, **event.payload)
 
-    def _reserve_slot(self, session, place: PickupPlace, printed_on: datetime.date) -> dict:
-        # counters are read and incremented in the same snapshot transaction:
-        # two stations filling the last seat conflict, and one retries
-        def taken(key: str) -> int:
-            counter = self.db.pickup_slots.find_one({"_id": key}, session=session)
+    def _take_seat(self, session, key: str) -> None:
+        self.db.pickup_windows.update_one({"_id": key}, {"$inc": {"count": 1}},
+                                          upsert=True, session=session)
+
+    def _reserve_slot(self, session, rules: PickupRules, place_id: str,
+                      printed_on: datetime.date) -> dict:
+        """The earliest window with a seat, from the place's fill pointer
+        (``slots``): four operations per print however many windows are
+        full, plus one read per window a rescheduled citizen filled ahead of
+        the pointer. Pointer and counter are read and written in the same
+        snapshot transaction: two prints taking the last seat conflict, and
+        one retries."""
+        place = rules.place(place_id)
+
+        def taken(window) -> int:
+            counter = self.db.pickup_windows.find_one({"_id": window_key(place, window)},
+                                                      session=session)
             return (counter or {}).get("count", 0)
 
-        key, slot = choose_window(place, printed_on, taken)
-        self.db.pickup_slots.update_one({"_id": key}, {"$inc": {"count": 1}},
-                                        upsert=True, session=session)
-        return slot
+        pointer = self.db.pickup_fill.find_one({"_id": place.place_id}, session=session)
+        window, fill = find_seat(place, rules.calendar, pointer_window(pointer),
+                                 first_window(rules.calendar, printed_on), taken)
+        self._take_seat(session, window_key(place, window))
+        self.db.pickup_fill.update_one({"_id": place.place_id}, {"$set": pointer_fields(fill)},
+                                       upsert=True, session=session)
+        return slot_record(place, window)
+
+    def _add_to_handover(self, session, job: dict, rules: PickupRules,
+                         printed_on: datetime.date) -> list[Event]:
+        lst = self.db.handover_lists.find_one_and_update(
+            {"_id": domain.handover_list_id(job)},
+            {"$inc": {"printed": 1}, "$push": {"items": domain.handover_item(job)},
+             "$setOnInsert": {"kecamatan_code": job["kecamatan_code"], "expected": 1}},
+            upsert=True, return_document=ReturnDocument.AFTER, session=session)
+        event = domain.kecamatan_handover(lst, rules.calendar.next_working_day(printed_on))
+        if event is None:
+            return []
+        self.db.handover_lists.update_one({"_id": lst["_id"]}, {"$set": {"items": []}},
+                                          session=session)
+        return [event]

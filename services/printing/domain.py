@@ -21,7 +21,8 @@ from typing import Callable
 from shared.clock import today_wib
 from shared.offices import DINAS
 
-from .exceptions import DocumentNotFound, JobNotFound, LeaseLost, NotAtCounter
+from .exceptions import DocumentNotFound, JobNotFound, LeaseLost, NotAtCounter, NotHeld
+from .stations import FAILURE_REASONS, priority
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ def new_job(event: dict, now: datetime.datetime) -> tuple[dict, list[Event]]:
         "manifest_id": event.get("manifest_id"),
         # a next-day request is a first KTP-el: its NIK was issued in that kecamatan
         "kecamatan_code": event["nik"][:6],
+        "priority": priority(event),
         "status": "queued",
         "attempts": 0,
         "queued_at": now,
@@ -182,17 +184,41 @@ def returned_parcel(job: dict, reserve_slot: Callable[[str, datetime.date], dict
              "returned_at": now}, [ready_for_pickup(returned, slot)])
 
 
-def requeue_after_failure(job: dict, reason: str) -> Decision:
-    """A station could not print: back to the queue for any station.
+def failure_outcome(job: dict, reason: str, note: str | None, max_attempts: int) -> Decision:
+    """A station could not print: back to the queue for any station, or held
+    for an operator when the reason says the job itself is wrong
+    (``stations.FAILURE_REASONS``) or it has used up its attempts.
 
     Only a leased job can fail; a printed one stays printed.
     """
     if job["status"] != "leased":
         raise LeaseLost()
-    update = {"status": "queued", "lease_until": None, "lease_token": None,
-              "last_failure": reason}
+    requeued = FAILURE_REASONS[reason] and job["attempts"] < max_attempts
+    update = {"status": "queued" if requeued else "held", "lease_until": None,
+              "lease_token": None, "last_failure": reason, "failure_note": note}
     return update, [Event("print_job_failed", {"station_id": job["station_id"], "reason": reason,
-                                               "requeued": True, **job_ref(job)})]
+                                               "requeued": requeued, **job_ref(job)})]
+
+
+def release(job: dict) -> Decision:
+    """An operator sends a held job back to the queue, with fresh attempts."""
+    if not job_is_held(job):
+        raise NotHeld()
+    return {"status": "queued", "attempts": 0, "lease_until": None, "lease_token": None,
+            "station_id": None}, []
+
+
+def cancel(job: dict, operator: str) -> Decision:
+    """An operator gives a held job up (e.g. the record must be corrected at the centre)."""
+    if not job_is_held(job):
+        raise NotHeld()
+    return {"status": "cancelled", "cancelled_by": operator, "lease_until": None,
+            "lease_token": None}, []
+
+
+def job_is_held(job: dict, max_attempts: int | None = None) -> bool:
+    return job["status"] == "held" or (max_attempts is not None and job["status"] == "leased"
+                                       and job["attempts"] >= max_attempts)
 
 
 def handover_item(job: dict) -> dict:

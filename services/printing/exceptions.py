@@ -41,3 +41,11 @@ class WindowUnavailable(Conflict):
         super().__init__(Msg("Jadwal pengambilan tersebut tidak tersedia.",
                              "That pickup window is not available."),
                          {field: [Msg("Pilih jadwal lain.", "Choose another window.")]})
+
+
+class NotHeld(Conflict):
+    code = "not_held"
+
+    def __init__(self):
+        super().__init__(Msg("Pekerjaan cetak ini tidak sedang ditahan.",
+                             "This print job is not held."))

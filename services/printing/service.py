@@ -4,7 +4,11 @@ pickup windows, their changes and collection at the counter.
 Stations are outside programs with their own tokens (docs/station-api.md):
   POST /api/v1/station/jobs/claim                  -> 200 job + lease, or 204
   POST /api/v1/station/jobs/<id>/printed           -> 200 pickup slot
-  POST /api/v1/station/jobs/<id>/failed            -> 200, job back in the queue
+  POST /api/v1/station/jobs/<id>/failed            -> 200, job requeued or held
+Operators (operator tokens): held jobs
+  GET  /api/v1/operator/print-jobs/held            -> 200 jobs waiting for an operator
+  POST /api/v1/operator/print-jobs/<id>/release    -> 200 back in the queue
+  POST /api/v1/operator/print-jobs/<id>/cancel     -> 200 given up
 Citizens (tracking code + NIK) and the counter (operator tokens), docs/api.md:
   POST /api/v1/pickup/windows                      -> 200 free windows to move to
   POST /api/v1/pickup/reschedule                   -> 200 the new window
@@ -32,9 +36,12 @@ from shared.messaging import reliable_event_handler
 from shared.mongo import StoreWithOutbox
 from shared.offices import PLACES, WorkingCalendar
 from shared.ratelimit import TrackingCodeChecks
+from shared.settings import InvalidSetting
 
-from .schemas import FailedSchema, PrintedSchema, RescheduleSchema, SlotSchema, StationJobSchema
+from .schemas import (ClaimSchema, FailedSchema, HeldJobSchema, PrintedSchema, RescheduleSchema,
+                      SlotSchema, StationJobSchema)
 from .slots import PickupRules
+from .stations import InvalidStations, StationRules, parse_stations
 from .store import PrintStore
 
 log = logging.getLogger(__name__)
@@ -53,11 +60,19 @@ def pickup_rules(config: dict) -> PickupRules:
 
 
 class PrintingSettings(DependencyProvider):
-    """Lease length, the pickup places and the working-day calendar, read once from config."""
+    """The stations, lease and attempts, the pickup places and the working-day
+    calendar, read once from config; a bad ``STATIONS`` stops the service."""
 
     def setup(self):
         config = self.container.config
-        self.lease = datetime.timedelta(seconds=int(config.get("LEASE_SECONDS", 600)))
+        try:
+            stations = parse_stations(config.get("STATIONS"), PLACES)
+        except InvalidStations as exc:
+            raise InvalidSetting("STATIONS", str(exc)) from None
+        self.stations = StationRules(
+            stations, tuple(PLACES),
+            datetime.timedelta(seconds=int(config.get("LEASE_SECONDS", 600))),
+            int(config.get("MAX_PRINT_ATTEMPTS", 3)))
         self.pickup = pickup_rules(config)
 
     def get_dependency(self, worker_ctx):
@@ -95,11 +110,18 @@ class PrintingApi(HealthCheck):
 
     @api("POST", "/api/v1/station/jobs/claim")
     def claim_job(self, request):
-        station = self.stations.authenticate(request)
-        job = self.store.claim_next(station, self.settings.lease)
-        if job is None:
+        """No body: one job, or 204. {"max": 10} or {"manifest": true}:
+        {"jobs": [...]}, or 204."""
+        station = self.settings.stations.station(self.stations.authenticate(request))
+        batch = bool(request.get_data(cache=True))
+        body = read_json(request, ClaimSchema()) if batch else ClaimSchema().load({})
+        jobs = self.store.claim(station, station.kinds, self.settings.stations, body["max"],
+                                body["manifest"])
+        if not jobs:
             return 204, ""
-        return json_response(200, StationJobSchema().dump(job))
+        if not batch:
+            return json_response(200, StationJobSchema().dump(jobs[0]))
+        return json_response(200, {"jobs": StationJobSchema(many=True).dump(jobs)})
 
     @api("POST", "/api/v1/station/jobs/<string:job_id>/printed")
     def report_printed(self, request, job_id):
@@ -113,10 +135,33 @@ class PrintingApi(HealthCheck):
 
     @api("POST", "/api/v1/station/jobs/<string:job_id>/failed")
     def report_failed(self, request, job_id):
-        """{"lease_token": "...", "reason": "blanko macet"}"""
+        """{"lease_token": "...", "reason": "misprint", "note": "pita macet"}
+        -> {"print_job_id", "status": "queued" | "held"}"""
         station = self.stations.authenticate(request)
         body = read_json(request, FailedSchema())
-        job = self.store.mark_failed(job_id, station, body["lease_token"], body["reason"])
+        job = self.store.mark_failed(job_id, station, body["lease_token"], body["reason"],
+                                     body["note"], self.settings.stations.max_attempts)
+        return json_response(200, {"print_job_id": job["_id"], "status": job["status"]})
+
+    @api("GET", "/api/v1/operator/print-jobs/held")
+    def held_jobs(self, request):
+        """-> {"jobs": [{"print_job_id", "tracking_code", "last_failure", ...}]}"""
+        self.operators.authenticate(request)
+        jobs = self.store.held_jobs(self.settings.stations)
+        return json_response(200, {"jobs": HeldJobSchema(many=True).dump(jobs)})
+
+    @api("POST", "/api/v1/operator/print-jobs/<string:job_id>/release")
+    def release_held(self, request, job_id):
+        """A held job back to the queue, with fresh attempts -> {"status": "queued"}"""
+        self.operators.authenticate(request)
+        job = self.store.release_held(job_id, self.settings.stations)
+        return json_response(200, {"print_job_id": job["_id"], "status": job["status"]})
+
+    @api("POST", "/api/v1/operator/print-jobs/<string:job_id>/cancel")
+    def cancel_held(self, request, job_id):
+        """A held job given up -> {"status": "cancelled"}"""
+        operator = self.operators.authenticate(request)
+        job = self.store.cancel_held(job_id, operator, self.settings.stations)
         return json_response(200, {"print_job_id": job["_id"], "status": job["status"]})
 
     @api("POST", "/api/v1/pickup/windows")

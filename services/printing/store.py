@@ -15,22 +15,23 @@ from shared.clock import today_wib, utcnow
 from shared.store import BaseStore
 
 from . import domain
-from .domain import Event, check_report, new_job, new_lease, print_outcome, requeue_after_failure
-from .exceptions import WindowUnavailable
+from .domain import Event, check_report, new_job, new_lease, print_outcome
+from .exceptions import JobNotFound, WindowUnavailable
 from .slots import (PickupRules, find_seat, first_window, pointer_fields, pointer_window,
                     requested_window, slot_record, upcoming, window_key)
+from .stations import Station, StationRules, claimable_query  # noqa: F401 (the claim's rule)
 
-
-def claimable_query(now: datetime.datetime) -> dict:
-    """``domain.is_claimable`` in MongoDB's words; change the two together."""
-    return {"$or": [{"status": "queued"}, {"status": "leased", "lease_until": {"$lt": now}}]}
+QUEUE_ORDER = [("priority", ASCENDING), ("queued_at", ASCENDING)]
 
 
 class PrintStore(BaseStore):
     @classmethod
     def ensure_indexes(cls, db) -> None:
         db.print_jobs.create_index([("application_id", ASCENDING)], unique=True)
-        db.print_jobs.create_index([("status", ASCENDING), ("queued_at", ASCENDING)])
+        db.print_jobs.create_index([("status", ASCENDING), ("priority", ASCENDING),
+                                    ("queued_at", ASCENDING)])
+        db.print_jobs.create_index([("station_id", ASCENDING), ("status", ASCENDING)])
+        db.print_jobs.create_index([("manifest_id", ASCENDING)])
         db.print_jobs.create_index([("tracking_code", ASCENDING)])
         super().ensure_indexes(db)
 
@@ -50,13 +51,85 @@ class PrintStore(BaseStore):
             return job
         return self.consume_once(event, "queue_job", work)
 
-    def claim_next(self, station_id: str, lease: datetime.timedelta) -> dict | None:
-        """Lease the oldest claimable job to a station, in one atomic update."""
+    def claim(self, station: Station, kinds: frozenset[str], rules: StationRules,
+              count: int, manifest: bool = False) -> list[dict]:
+        """Lease up to ``count`` jobs to a station, never more than it may hold.
+
+        Three round trips whatever ``count``: pick the ids, lease those still
+        claimable in one ``update_many`` (each document is re-checked
+        atomically, so a job another station took in between is skipped,
+        never handed out twice), read back what this claim's token got.
+        ``manifest``: the batch is the members of the oldest waiting
+        jemput-bola manifest. Concurrent claims of one station may overshoot
+        its cap for an instant; the overshoot is put back before answering.
+        """
         now = utcnow()
-        return self.db.print_jobs.find_one_and_update(
-            claimable_query(now),
-            {"$set": new_lease(station_id, now, lease), "$inc": {"attempts": 1}},
-            sort=[("queued_at", ASCENDING)], return_document=ReturnDocument.AFTER)
+        query = rules.claim_filter(station, kinds, now)
+        room = min(count, station.max_held - self._held_by(station, now))
+        if query is None or room <= 0:
+            return []
+        if manifest:
+            first = self.db.print_jobs.find_one({**query, "manifest_id": {"$ne": None}},
+                                                sort=QUEUE_ORDER, projection=["manifest_id"])
+            if first is None:
+                return []
+            query = {**query, "manifest_id": first["manifest_id"]}
+        lease = new_lease(station.station_id, now, rules.lease)
+        if room == 1:  # one job: one atomic round trip
+            job = self.db.print_jobs.find_one_and_update(
+                query, {"$set": lease, "$inc": {"attempts": 1}}, sort=QUEUE_ORDER,
+                return_document=ReturnDocument.AFTER)
+            claimed = [job] if job is not None else []
+        else:
+            ids = [job["_id"] for job in self.db.print_jobs.find(
+                query, projection=["_id"], sort=QUEUE_ORDER, limit=room)]
+            if not ids:
+                return []
+            self.db.print_jobs.update_many({"$and": [{"_id": {"$in": ids}}, query]},
+                                           {"$set": lease, "$inc": {"attempts": 1}})
+            claimed = list(self.db.print_jobs.find({"lease_token": lease["lease_token"]},
+                                                   sort=QUEUE_ORDER))
+        if not claimed:
+            return []
+        excess = self._held_by(station, now) - station.max_held
+        if excess > 0:
+            self._unclaim(claimed[-excess:], lease["lease_token"])
+            claimed = claimed[:-excess]
+        return claimed
+
+    def _held_by(self, station: Station, now: datetime.datetime) -> int:
+        return self.db.print_jobs.count_documents(
+            {"station_id": station.station_id, "status": "leased", "lease_until": {"$gte": now}})
+
+    def _unclaim(self, jobs: list[dict], lease_token: str) -> None:
+        self.db.print_jobs.update_many(
+            {"_id": {"$in": [job["_id"] for job in jobs]}, "lease_token": lease_token},
+            {"$set": {"status": "queued", "lease_until": None, "lease_token": None,
+                      "station_id": None}, "$inc": {"attempts": -1}})
+
+    def held_jobs(self, rules: StationRules, limit: int = 100) -> list[dict]:
+        """Jobs waiting for an operator, oldest first."""
+        return list(self.db.print_jobs.find(rules.held_filter(utcnow()), sort=QUEUE_ORDER,
+                                            limit=limit))
+
+    def release_held(self, job_id: str, rules: StationRules) -> dict:
+        """Back to the queue with fresh attempts."""
+        return self._operator_decision(job_id, rules, domain.release)
+
+    def cancel_held(self, job_id: str, operator: str, rules: StationRules) -> dict:
+        return self._operator_decision(job_id, rules, lambda job: domain.cancel(job, operator))
+
+    def _operator_decision(self, job_id: str, rules: StationRules, decide) -> dict:
+        def work(session):
+            job = self._find(session, job_id)
+            if job is None:
+                raise JobNotFound()
+            # a lease that ran out after the last attempt counts as held
+            held = {**job, "status": "held"} if domain.job_is_held(job, rules.max_attempts) \
+                and job["lease_until"] is not None and job["lease_until"] < utcnow() else job
+            update, events = decide(held)
+            return self._save(session, job, update, events)
+        return self.run_transaction(work)
 
     def mark_printed(self, job_id: str, station_id: str, lease_token: str,
                      rules: PickupRules, now: datetime.datetime | None = None) -> dict:
@@ -74,11 +147,12 @@ class PrintStore(BaseStore):
             return self._save(session, job, update, events)
         return self.run_transaction(work)
 
-    def mark_failed(self, job_id: str, station_id: str, lease_token: str, reason: str) -> dict:
-        """A station could not print: back to the queue for any station."""
+    def mark_failed(self, job_id: str, station_id: str, lease_token: str, reason: str,
+                    note: str | None, max_attempts: int) -> dict:
+        """A station could not print: back to the queue, or held for an operator."""
         def work(session):
             job = check_report(self._find(session, job_id), station_id, lease_token)
-            update, events = requeue_after_failure(job, reason)
+            update, events = domain.failure_outcome(job, reason, note, max_attempts)
             return self._save(session, job, update, events)
         return self.run_transaction(work)
 

@@ -22,7 +22,7 @@ from tests.helpers import OPERATOR, OPERATOR_TOKEN, STATION, random_kk, random_m
 SECRETS = ("AMQP_URI", "MONGO_URI", "OPERATOR_TOKENS", "STATION_TOKENS", "SMS_USERKEY",
            "SMS_PASSKEY", "POS_CLIENT_ID", "POS_CLIENT_SECRET")
 REQUIRED = {"intake": {"AMQP_URI", "MONGO_URI", "OPERATOR_TOKENS"},
-            "printing": {"AMQP_URI", "MONGO_URI", "STATION_TOKENS"},
+            "printing": {"AMQP_URI", "MONGO_URI", "STATION_TOKENS", "OPERATOR_TOKENS"},
             "notification": {"AMQP_URI", "MONGO_URI", "SMS_USERKEY", "SMS_PASSKEY"},
             "courier": {"AMQP_URI", "MONGO_URI"}}
 

@@ -20,7 +20,6 @@ from services.printing.domain import (
     new_job,
     new_lease,
     print_outcome,
-    requeue_after_failure,
 )
 from services.printing.exceptions import (DocumentNotFound, JobNotFound, LeaseLost,
                                           NotAtCounter)
@@ -81,7 +80,7 @@ class FakePrintStore:
 
     def mark_failed(self, job_id, station_id, lease_token, reason) -> dict:
         job = check_report(self.jobs.get(job_id), station_id, lease_token)
-        update, events = requeue_after_failure(job, reason)
+        update, events = domain.failure_outcome(job, reason, None, max_attempts=3)
         return self._save(job, update, events)
 
     def types(self) -> list[str]:
@@ -196,14 +195,14 @@ def test_repeated_printed_report_gets_the_same_slot_and_books_once(store):
 def test_failed_report_requeues_the_job_for_any_station(store):
     job = store.queue_job(verified(), THURSDAY_MORNING)
     lease = store.claim_next("station-1", THURSDAY_MORNING)
-    failed = store.mark_failed(job["_id"], "station-1", lease["lease_token"], "blanko macet")
+    failed = store.mark_failed(job["_id"], "station-1", lease["lease_token"], "out_of_blanko")
     assert (failed["status"], failed["lease_token"], failed["lease_until"]) == (
         "queued", None, None)
-    assert failed["last_failure"] == "blanko macet"
+    assert failed["last_failure"] == "out_of_blanko"
     assert store.types() == ["print_job_queued", "print_job_failed"]
     failure = store.emitted[-1]
     assert (failure["station_id"], failure["reason"], failure["requeued"]) == (
-        "station-1", "blanko macet", True)
+        "station-1", "out_of_blanko", True)
     # the old lease is spent; another station picks the job up, second attempt
     with pytest.raises(LeaseLost):
         store.mark_printed(job["_id"], "station-1", lease["lease_token"], THURSDAY_MORNING)
@@ -216,7 +215,7 @@ def test_a_printed_job_cannot_be_reported_failed(store):
     lease = store.claim_next("station-1", THURSDAY_MORNING)
     store.mark_printed(job["_id"], "station-1", lease["lease_token"], THURSDAY_MORNING)
     with pytest.raises(LeaseLost):
-        store.mark_failed(job["_id"], "station-1", lease["lease_token"], "blanko macet")
+        store.mark_failed(job["_id"], "station-1", lease["lease_token"], "out_of_blanko")
     assert store.jobs[job["_id"]]["status"] == "printed"
 
 
@@ -231,7 +230,7 @@ def test_expired_lease_taken_over_refuses_the_old_holder(store):
     with pytest.raises(LeaseLost):
         store.mark_printed(job["_id"], "station-1", old["lease_token"], later)
     with pytest.raises(LeaseLost):
-        store.mark_failed(job["_id"], "station-1", old["lease_token"], "blanko macet")
+        store.mark_failed(job["_id"], "station-1", old["lease_token"], "out_of_blanko")
     printed = store.mark_printed(job["_id"], "station-2", new["lease_token"], later)
     assert printed["status"] == "printed"
     assert store.emitted[-2]["station_id"] == "station-2"
@@ -282,7 +281,7 @@ def test_outcomes_are_decisions_not_writes():
     assert (update["slot"]["place_id"], update["slot"]["date"], update["slot"]["n"]) == (
         "disdukcapil-serang", "2025-06-05", 0)  # given the place and the WIB print day
     assert [event.type for event in events] == ["document_printed", "document_ready_for_pickup"]
-    update, events = requeue_after_failure(job, "printer offline")
+    update, events = domain.failure_outcome(job, "printer_fault", None, max_attempts=3)
     assert update["status"] == "queued" and events[0].payload["requeued"] is True
     assert job == before
 

@@ -243,3 +243,25 @@ def kecamatan_handover(lst: dict, collect_on: datetime.date) -> Event | None:
     return Event("kecamatan_handover_ready", {
         "kecamatan_code": lst["kecamatan_code"], "day": collect_on.isoformat(),
         "items": lst["items"], "slot": None})
+
+
+def manifest_ready(manifest: dict) -> Event | None:
+    """A jemput-bola manifest goes back to its kelurahan as one, when every
+    application of it (known from ``batch_accepted``) is printed."""
+    members = manifest.get("application_ids")
+    if manifest.get("ready") or not members or not set(members) <= set(manifest["printed_ids"]):
+        return None
+    by_application = {item["application_id"]: item for item in manifest["items"]}
+    return Event("batch_ready_for_kelurahan", {
+        "manifest_id": manifest["_id"], "kelurahan_code": manifest["kelurahan_code"],
+        "items": [by_application[application_id] for application_id in members], "slot": None})
+
+
+def waiting_at_kelurahan(job: dict, manifest: dict | None, kelurahan_code: str) -> dict:
+    """A printed jemput-bola document the officer of its own kelurahan hands over;
+    another kelurahan's officer is answered as if it did not exist."""
+    if manifest is None or manifest.get("kelurahan_code") != kelurahan_code:
+        raise DocumentNotFound()
+    if job["status"] != "printed":
+        raise NotAtCounter()
+    return job

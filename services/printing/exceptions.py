@@ -49,3 +49,9 @@ class NotHeld(Conflict):
     def __init__(self):
         super().__init__(Msg("Pekerjaan cetak ini tidak sedang ditahan.",
                              "This print job is not held."))
+
+
+class UnknownStation(NotFound):
+    def __init__(self):
+        super().__init__(Msg("Stasiun cetak tidak dikenal (STATIONS).",
+                             "Unknown printing station (STATIONS)."))

@@ -73,3 +73,17 @@ class HeldJobSchema(JobSchema):
     last_failure = fields.String()
     failure_note = fields.String()
     queued_at = fields.DateTime()
+
+
+class BlankoDeliverySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    delivered = fields.Integer(required=True, strict=True,
+                               validate=validate.Range(min=1, max=100_000))
+
+
+class BlankoSchema(Schema):
+    station_id = fields.String(attribute="_id")
+    stock = fields.Integer()
+    warned = fields.Boolean()

@@ -9,6 +9,10 @@ Operators (operator tokens): held jobs
   GET  /api/v1/operator/print-jobs/held            -> 200 jobs waiting for an operator
   POST /api/v1/operator/print-jobs/<id>/release    -> 200 back in the queue
   POST /api/v1/operator/print-jobs/<id>/cancel     -> 200 given up
+  GET  /api/v1/operator/stations/blanko            -> 200 blanko stock per station
+  POST /api/v1/operator/stations/<id>/blanko       -> 200 a delivery recorded
+Kelurahan officers (scoped tokens): jemput-bola hand-over per citizen
+  POST /api/v1/kelurahan/handovers                 -> 200 collected
 Citizens (tracking code + NIK) and the counter (operator tokens), docs/api.md:
   POST /api/v1/pickup/windows                      -> 200 free windows to move to
   POST /api/v1/pickup/reschedule                   -> 200 the new window
@@ -27,7 +31,7 @@ import logging
 
 from nameko.extensions import DependencyProvider
 
-from shared.auth import BearerTokens
+from shared.auth import BearerTokens, ScopedBearerTokens
 from shared.clock import today_wib
 from shared.events import load_event
 from shared.fields import CitizenLookupSchema
@@ -38,8 +42,10 @@ from shared.offices import PLACES, WorkingCalendar
 from shared.ratelimit import TrackingCodeChecks
 from shared.settings import InvalidSetting
 
-from .schemas import (ClaimSchema, FailedSchema, HeldJobSchema, PrintedSchema, RescheduleSchema,
-                      SlotSchema, StationJobSchema)
+from .exceptions import UnknownStation
+from .schemas import (BlankoDeliverySchema, BlankoSchema, ClaimSchema, FailedSchema,
+                      HeldJobSchema, PrintedSchema, RescheduleSchema, SlotSchema,
+                      StationJobSchema)
 from .slots import PickupRules
 from .stations import InvalidStations, StationRules, parse_stations
 from .store import PrintStore
@@ -72,7 +78,8 @@ class PrintingSettings(DependencyProvider):
         self.stations = StationRules(
             stations, tuple(PLACES),
             datetime.timedelta(seconds=int(config.get("LEASE_SECONDS", 600))),
-            int(config.get("MAX_PRINT_ATTEMPTS", 3)))
+            int(config.get("MAX_PRINT_ATTEMPTS", 3)),
+            int(config.get("BLANKO_LOW_THRESHOLD", 50)))
         self.pickup = pickup_rules(config)
 
     def get_dependency(self, worker_ctx):
@@ -91,6 +98,12 @@ class PrintingEvents:
         if self.store.queue_job(event) is None:
             log.info("application_verified %s already handled", event["event_id"])
 
+    @reliable_event_handler("intake", "batch_accepted")
+    def on_batch_accepted(self, body):
+        event = load_event("batch_accepted", body)
+        if self.store.learn_manifest(event) is None:
+            log.info("batch_accepted %s already handled", event["event_id"])
+
     @reliable_event_handler("courier", "parcel_returned")
     def on_parcel_returned(self, body):
         event = load_event("parcel_returned", body)
@@ -105,6 +118,7 @@ class PrintingApi(HealthCheck):
     store = StoreWithOutbox(PrintStore, publishes_as="printing")
     stations = BearerTokens("STATION_TOKENS")
     operators = BearerTokens("OPERATOR_TOKENS")
+    kelurahan_officers = ScopedBearerTokens("KELURAHAN_OFFICER_TOKENS", scope_digits=10)
     citizen_checks = TrackingCodeChecks()
     settings = PrintingSettings()
 
@@ -115,8 +129,7 @@ class PrintingApi(HealthCheck):
         station = self.settings.stations.station(self.stations.authenticate(request))
         batch = bool(request.get_data(cache=True))
         body = read_json(request, ClaimSchema()) if batch else ClaimSchema().load({})
-        jobs = self.store.claim(station, station.kinds, self.settings.stations, body["max"],
-                                body["manifest"])
+        jobs = self.store.claim(station, self.settings.stations, body["max"], body["manifest"])
         if not jobs:
             return 204, ""
         if not batch:
@@ -128,7 +141,8 @@ class PrintingApi(HealthCheck):
         """{"lease_token": "..."} -> {"print_job_id": "...", "slot": {...}}"""
         station = self.stations.authenticate(request)
         body = read_json(request, PrintedSchema())
-        job = self.store.mark_printed(job_id, station, body["lease_token"], self.settings.pickup)
+        job = self.store.mark_printed(job_id, station, body["lease_token"], self.settings.pickup,
+                                      self.settings.stations)
         return json_response(200, {"print_job_id": job["_id"], "status": job["status"],
                                    "slot": SlotSchema().dump(job["slot"]) if job.get("slot")
                                    else None})
@@ -140,7 +154,7 @@ class PrintingApi(HealthCheck):
         station = self.stations.authenticate(request)
         body = read_json(request, FailedSchema())
         job = self.store.mark_failed(job_id, station, body["lease_token"], body["reason"],
-                                     body["note"], self.settings.stations.max_attempts)
+                                     body["note"], self.settings.stations)
         return json_response(200, {"print_job_id": job["_id"], "status": job["status"]})
 
     @api("GET", "/api/v1/operator/print-jobs/held")
@@ -182,6 +196,34 @@ class PrintingApi(HealthCheck):
                                         body["start"], self.settings.pickup, today_wib())
         return json_response(200, {"tracking_code": job["tracking_code"],
                                    "slot": SlotSchema().dump(job["slot"])})
+
+    @api("GET", "/api/v1/operator/stations/blanko")
+    def blanko_stocks(self, request):
+        """-> {"stations": [{"station_id", "stock", "warned"}]} (tracked stations only)"""
+        self.operators.authenticate(request)
+        return json_response(200, {"stations": BlankoSchema(many=True).dump(
+            self.store.blanko_stocks())})
+
+    @api("POST", "/api/v1/operator/stations/<string:station_id>/blanko")
+    def record_blanko_delivery(self, request, station_id):
+        """{"delivered": 500} -> {"station_id", "stock", "warned"}"""
+        self.operators.authenticate(request)
+        body = read_json(request, BlankoDeliverySchema())
+        if station_id not in self.settings.stations.stations:
+            raise UnknownStation()
+        stock = self.store.record_blanko_delivery(station_id, body["delivered"],
+                                                  self.settings.stations)
+        return json_response(200, BlankoSchema().dump(stock))
+
+    @api("POST", "/api/v1/kelurahan/handovers")
+    def record_handover(self, request):
+        """{"tracking_code", "nik"}: the kelurahan officer handed a jemput-bola
+        document to its citizen -> {"tracking_code", "status": "collected"}"""
+        officer = self.kelurahan_officers.authenticate(request)
+        body = read_json(request, CitizenLookupSchema())
+        job = self.store.hand_over(body["tracking_code"], body["nik"], officer)
+        return json_response(200, {"tracking_code": job["tracking_code"],
+                                   "status": job["status"]})
 
     @api("POST", "/api/v1/counter/collections")
     def record_collection(self, request):

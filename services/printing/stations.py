@@ -132,6 +132,7 @@ class StationRules:
     places: tuple[str, ...]  # every pickup place id (shared.offices.PLACES)
     lease: datetime.timedelta
     max_attempts: int = 3
+    blanko_threshold: int = 50  # blanko_low when a station's stock falls to this
 
     def station(self, station_id: str) -> Station:
         return station_for(station_id, self.stations)

@@ -1,5 +1,5 @@
-"""Printing's store: print jobs, station leases, pickup windows and hand-over
-lists (database ``printing``).
+"""Printing's store: print jobs, station claims and leases, held jobs
+(database ``printing``); the pickup half is ``pickup_store``.
 
 Each method loads, asks ``domain`` (and ``slots``) what follows, and writes
 the answer with its events in one transaction.
@@ -12,19 +12,19 @@ import datetime
 from pymongo import ASCENDING, ReturnDocument
 
 from shared.clock import today_wib, utcnow
-from shared.store import BaseStore
 
 from . import domain
-from .domain import Event, check_report, new_job, new_lease, print_outcome
-from .exceptions import JobNotFound, WindowUnavailable
-from .slots import (PickupRules, find_seat, first_window, pointer_fields, pointer_window,
-                    requested_window, slot_record, upcoming, window_key)
+from .domain import check_report, new_job, new_lease, print_outcome
+from .exceptions import JobNotFound
+from .pickup_store import PickupStore
+from .slots import PickupRules
+from .blanko import low_stock, printable_kinds
 from .stations import Station, StationRules, claimable_query  # noqa: F401 (the claim's rule)
 
 QUEUE_ORDER = [("priority", ASCENDING), ("queued_at", ASCENDING)]
 
 
-class PrintStore(BaseStore):
+class PrintStore(PickupStore):
     @classmethod
     def ensure_indexes(cls, db) -> None:
         db.print_jobs.create_index([("application_id", ASCENDING)], unique=True)
@@ -51,8 +51,8 @@ class PrintStore(BaseStore):
             return job
         return self.consume_once(event, "queue_job", work)
 
-    def claim(self, station: Station, kinds: frozenset[str], rules: StationRules,
-              count: int, manifest: bool = False) -> list[dict]:
+    def claim(self, station: Station, rules: StationRules, count: int,
+              manifest: bool = False) -> list[dict]:
         """Lease up to ``count`` jobs to a station, never more than it may hold.
 
         Three round trips whatever ``count``: pick the ids, lease those still
@@ -62,8 +62,10 @@ class PrintStore(BaseStore):
         ``manifest``: the batch is the members of the oldest waiting
         jemput-bola manifest. Concurrent claims of one station may overshoot
         its cap for an instant; the overshoot is put back before answering.
+        A station out of blanko gets no card jobs (``blanko``).
         """
         now = utcnow()
+        kinds = printable_kinds(station, self.db.blanko.find_one({"_id": station.station_id}))
         query = rules.claim_filter(station, kinds, now)
         room = min(count, station.max_held - self._held_by(station, now))
         if query is None or room <= 0:
@@ -132,10 +134,11 @@ class PrintStore(BaseStore):
         return self.run_transaction(work)
 
     def mark_printed(self, job_id: str, station_id: str, lease_token: str,
-                     rules: PickupRules, now: datetime.datetime | None = None) -> dict:
-        """Record a printed document, give it its pickup window (or put it on
-        its kecamatan's hand-over list), emit the facts. ``now``: the clock
-        (tests print on a chosen day)."""
+                     rules: PickupRules, stations: StationRules | None = None,
+                     now: datetime.datetime | None = None) -> dict:
+        """Record a printed document, take its blanko (a card), give it its
+        pickup window (or put it on its kecamatan's or kelurahan's hand-over
+        list), emit the facts. ``now``: the clock (tests print on a chosen day)."""
         def work(session):
             now_ = now or utcnow()
             job = check_report(self._find(session, job_id), station_id, lease_token)
@@ -144,135 +147,47 @@ class PrintStore(BaseStore):
                     session, rules, place_id, printed_on))
             if update and job["next_day"]:
                 events += self._add_to_handover(session, job, rules, today_wib(now_))
+            if update and job.get("manifest_id"):
+                events += self._manifest_member_printed(session, job)
+            if update and job.get("print_kind") == "card" and stations is not None:
+                events += self._change_blanko(session, stations, station_id, {"$inc": {"stock": -1}})
             return self._save(session, job, update, events)
         return self.run_transaction(work)
 
     def mark_failed(self, job_id: str, station_id: str, lease_token: str, reason: str,
-                    note: str | None, max_attempts: int) -> dict:
-        """A station could not print: back to the queue, or held for an operator."""
+                    note: str | None, stations: StationRules) -> dict:
+        """A station could not print: back to the queue, or held for an operator.
+        A station out of blanko is taken at its word: its stock is zero."""
         def work(session):
             job = check_report(self._find(session, job_id), station_id, lease_token)
-            update, events = domain.failure_outcome(job, reason, note, max_attempts)
+            update, events = domain.failure_outcome(job, reason, note, stations.max_attempts)
+            if reason == "out_of_blanko":
+                events += self._change_blanko(session, stations, station_id,
+                                              {"$set": {"stock": 0}}, upsert=True)
             return self._save(session, job, update, events)
         return self.run_transaction(work)
 
-    def open_windows(self, tracking_code: str, nik: str, rules: PickupRules,
-                     today: datetime.date, count: int) -> list[dict]:
-        """Windows with a free seat among the next ``count`` at the citizen's place."""
-        job = domain.waiting_at_counter(domain.citizen_job(self._by_code(None, tracking_code),
-                                                           nik))
-        place = rules.place(job["slot"]["place_id"])
-        windows = upcoming(place, rules.calendar, first_window(rules.calendar, today), count)
-        keys = [window_key(place, window) for window in windows]
-        taken = {row["_id"]: row["count"]
-                 for row in self.db.pickup_windows.find({"_id": {"$in": keys}})}
-        return [slot_record(place, window) for window, key in zip(windows, keys)
-                if taken.get(key, 0) < place.pickup_capacity]
-
-    def reschedule(self, tracking_code: str, nik: str, day: datetime.date, start: str,
-                   rules: PickupRules, today: datetime.date) -> dict:
-        """Move the citizen's window to the one they chose, if it has a seat."""
+    def record_blanko_delivery(self, station_id: str, delivered: int,
+                               stations: StationRules) -> dict:
+        """An operator received ``delivered`` blanko at a station; its stock is
+        tracked from now on."""
         def work(session):
-            job = domain.waiting_at_counter(
-                domain.citizen_job(self._by_code(session, tracking_code), nik))
-            place = rules.place(job["slot"]["place_id"])
-            window = requested_window(place, rules.calendar, day, start)
-            if window is None:
-                raise WindowUnavailable("date" if not rules.calendar.is_working_day(day)
-                                        else "start")
-            if window < first_window(rules.calendar, today):
-                raise WindowUnavailable("date")
-            key = window_key(place, window)
-            if key == job["slot"].get("key"):
-                return job
-            counter = self.db.pickup_windows.find_one({"_id": key}, session=session)
-            if (counter or {}).get("count", 0) >= place.pickup_capacity:
-                raise WindowUnavailable("start")
-            self._take_seat(session, key)
-            self.db.pickup_windows.update_one({"_id": job["slot"]["key"]},
-                                              {"$inc": {"count": -1}}, session=session)
-            update, events = domain.reschedule(job, slot_record(place, window))
-            return self._save(session, job, update, events)
+            self._change_blanko(session, stations, station_id, {"$inc": {"stock": delivered}},
+                                upsert=True)
+            return self.db.blanko.find_one({"_id": station_id}, session=session)
         return self.run_transaction(work)
 
-    def collect(self, tracking_code: str, nik: str, collected_by: str, how: str) -> dict:
-        """The citizen collected the document (checked: the NIK is the job's)."""
-        def work(session):
-            job = domain.citizen_job(self._by_code(session, tracking_code), nik)
-            if job["status"] == "collected":
-                return job  # recorded twice: the first record stands
-            update, events = domain.collection(domain.waiting_at_counter(job), collected_by,
-                                               how, utcnow())
-            return self._save(session, job, update, events)
-        return self.run_transaction(work)
+    def blanko_stocks(self) -> list[dict]:
+        return list(self.db.blanko.find(sort=[("_id", ASCENDING)]))
 
-    def parcel_returned(self, event: dict, rules: PickupRules):
-        """Pos brought the parcel back: a window at the Dinas counter, once per event."""
-        def work(session):
-            job = self.db.print_jobs.find_one({"application_id": event["application_id"]},
-                                              session=session)
-            if job is None:
-                return None  # not printed here: nothing waits at a counter
-            update, events = domain.returned_parcel(
-                job, lambda place_id, printed_on: self._reserve_slot(
-                    session, rules, place_id, printed_on), utcnow())
-            return self._save(session, job, update, events)
-        return self.consume_once(event, "parcel_returned", work)
-
-    def _find(self, session, job_id: str) -> dict | None:
-        return self.db.print_jobs.find_one({"_id": job_id}, session=session)
-
-    def _by_code(self, session, tracking_code: str) -> dict | None:
-        return self.db.print_jobs.find_one({"tracking_code": tracking_code.strip().upper()},
-                                           session=session)
-
-    def _save(self, session, job: dict, update: dict, events: list[Event]) -> dict:
-        if update:
-            self.db.print_jobs.update_one({"_id": job["_id"]}, {"$set": update}, session=session)
-        self._emit_all(session, events)
-        return {**job, **update}
-
-    def _emit_all(self, session, events: list[Event]) -> None:
-        for event in events:
-            self.emit(session, event.type, **event.payload)
-
-    def _take_seat(self, session, key: str) -> None:
-        self.db.pickup_windows.update_one({"_id": key}, {"$inc": {"count": 1}},
-                                          upsert=True, session=session)
-
-    def _reserve_slot(self, session, rules: PickupRules, place_id: str,
-                      printed_on: datetime.date) -> dict:
-        """The earliest window with a seat, from the place's fill pointer
-        (``slots``): four operations per print however many windows are
-        full, plus one read per window a rescheduled citizen filled ahead of
-        the pointer. Pointer and counter are read and written in the same
-        snapshot transaction: two prints taking the last seat conflict, and
-        one retries."""
-        place = rules.place(place_id)
-
-        def taken(window) -> int:
-            counter = self.db.pickup_windows.find_one({"_id": window_key(place, window)},
-                                                      session=session)
-            return (counter or {}).get("count", 0)
-
-        pointer = self.db.pickup_fill.find_one({"_id": place.place_id}, session=session)
-        window, fill = find_seat(place, rules.calendar, pointer_window(pointer),
-                                 first_window(rules.calendar, printed_on), taken)
-        self._take_seat(session, window_key(place, window))
-        self.db.pickup_fill.update_one({"_id": place.place_id}, {"$set": pointer_fields(fill)},
-                                       upsert=True, session=session)
-        return slot_record(place, window)
-
-    def _add_to_handover(self, session, job: dict, rules: PickupRules,
-                         printed_on: datetime.date) -> list[Event]:
-        lst = self.db.handover_lists.find_one_and_update(
-            {"_id": domain.handover_list_id(job)},
-            {"$inc": {"printed": 1}, "$push": {"items": domain.handover_item(job)},
-             "$setOnInsert": {"kecamatan_code": job["kecamatan_code"], "expected": 1}},
-            upsert=True, return_document=ReturnDocument.AFTER, session=session)
-        event = domain.kecamatan_handover(lst, rules.calendar.next_working_day(printed_on))
-        if event is None:
-            return []
-        self.db.handover_lists.update_one({"_id": lst["_id"]}, {"$set": {"items": []}},
-                                          session=session)
-        return [event]
+    def _change_blanko(self, session, stations: StationRules, station_id: str, change: dict,
+                       upsert: bool = False) -> list:
+        stock = self.db.blanko.find_one_and_update(
+            {"_id": station_id}, change, upsert=upsert, return_document=ReturnDocument.AFTER,
+            session=session)
+        if stock is None:
+            return []  # not tracked
+        flag, events = low_stock(stations.station(station_id), stock, stations.blanko_threshold)
+        if flag:
+            self.db.blanko.update_one({"_id": station_id}, {"$set": flag}, session=session)
+        return events

@@ -78,7 +78,7 @@ def test_concurrent_claims_hand_each_job_out_once_to_the_right_station(store):
         station = rules.station(station_id)
         empty = 0
         while empty < 3:
-            claimed = store.claim(station, station.kinds, rules, random.randint(1, 4))
+            claimed = store.claim(station, rules, random.randint(1, 4))
             if not claimed:
                 empty += 1
                 continue
@@ -116,9 +116,9 @@ def test_a_manifest_is_claimed_as_one_batch_and_next_day_goes_first(store):
                          print_kind="certificate", manifest_id="JB-3673041010-20250605-AAAAAA")
     urgent = queue_jobs(store, 1, pickup_place_id="disdukcapil-serang", print_kind="card",
                         next_day=True, priority=0)
-    [first] = store.claim(dinas, dinas.kinds, rules, 1)
+    [first] = store.claim(dinas, rules, 1)
     assert first["_id"] == urgent[0]["_id"]  # queued last, printed first
-    batch = store.claim(dinas, dinas.kinds, rules, 8, manifest=True)
+    batch = store.claim(dinas, rules, 8, manifest=True)
     assert sorted(job["_id"] for job in batch) == sorted(job["_id"] for job in members)
     assert len({job["lease_token"] for job in batch}) == 1
 
@@ -127,10 +127,10 @@ def test_an_expired_lease_is_taken_over_and_the_late_report_refused(store):
     rules = station_rules(lease_seconds=0.5)
     queue_jobs(store, 1, pickup_place_id="kec-taktakan", print_kind="card")
     one, two = rules.station("dinas-1"), rules.station("dinas-2")
-    [old] = store.claim(one, one.kinds, rules, 1)
-    assert store.claim(two, two.kinds, rules, 1) == []  # still leased
+    [old] = store.claim(one, rules, 1)
+    assert store.claim(two, rules, 1) == []  # still leased
     deadline = time.monotonic() + 30
-    while not (taken := store.claim(two, two.kinds, rules, 1)):
+    while not (taken := store.claim(two, rules, 1)):
         assert time.monotonic() < deadline, "the lease never ran out"
         time.sleep(0.1)
     [new] = taken
@@ -139,7 +139,7 @@ def test_an_expired_lease_is_taken_over_and_the_late_report_refused(store):
         store.mark_printed(old["_id"], "dinas-1", old["lease_token"], pickup_rules(40))
     store.mark_printed(new["_id"], "dinas-2", new["lease_token"], pickup_rules(40))
     with pytest.raises(LeaseLost):
-        store.mark_failed(old["_id"], "dinas-1", old["lease_token"], "misprint", None, 3)
+        store.mark_failed(old["_id"], "dinas-1", old["lease_token"], "misprint", None, rules)
     assert store.db.outbox.count_documents({"event_type": "document_printed"}) == 1
 
 
@@ -149,17 +149,72 @@ def test_a_job_failing_n_times_is_held_then_released_by_an_operator(store):
     curug = rules.station("curug-1")
     statuses = []
     for _ in range(3):
-        [claimed] = store.claim(curug, curug.kinds, rules, 1)
+        [claimed] = store.claim(curug, rules, 1)
         statuses.append(store.mark_failed(claimed["_id"], "curug-1", claimed["lease_token"],
-                                          "misprint", None, rules.max_attempts)["status"])
+                                          "misprint", None, rules)["status"])
     assert statuses == ["queued", "queued", "held"]
-    assert store.claim(curug, curug.kinds, rules, 1) == []  # never cycled again
+    assert store.claim(curug, rules, 1) == []  # never cycled again
     assert [held["_id"] for held in store.held_jobs(rules)] == [job["_id"]]
     assert store.release_held(job["_id"], rules)["status"] == "queued"
-    [again] = store.claim(curug, curug.kinds, rules, 1)
+    [again] = store.claim(curug, rules, 1)
     assert again["attempts"] == 1
     # a data error is held at once
     assert store.mark_failed(again["_id"], "curug-1", again["lease_token"], "data_error",
-                             "nama tidak sesuai KK", 3)["status"] == "held"
+                             "nama tidak sesuai KK", rules)["status"] == "held"
     assert store.cancel_held(job["_id"], "operator-1", rules)["status"] == "cancelled"
     assert store.held_jobs(rules) == []
+
+
+def blanko_events(store: PrintStore) -> list[dict]:
+    return [row["payload"] for row in store.db.outbox.find({"event_type": "blanko_low"})]
+
+
+def test_blanko_at_zero_stops_cards_while_certificates_flow_and_a_delivery_resumes(store):
+    rules = StationRules(STATIONS, tuple(PLACES), datetime.timedelta(minutes=10), 3,
+                         blanko_threshold=2)
+    kasemen = rules.station("kasemen-1")
+    assert store.record_blanko_delivery("kasemen-1", 4, rules)["stock"] == 4
+    cards = queue_jobs(store, 6, pickup_place_id="kec-kasemen", print_kind="card")
+    certificates = queue_jobs(store, 3, pickup_place_id="kec-kasemen", print_kind="certificate",
+                              queued_at=utcnow() + datetime.timedelta(hours=1))
+
+    def print_next() -> dict | None:
+        claimed = store.claim(kasemen, rules, 1)
+        if not claimed:
+            return None
+        store.mark_printed(claimed[0]["_id"], "kasemen-1", claimed[0]["lease_token"],
+                           pickup_rules(40), rules)
+        return claimed[0]
+
+    printed = [print_next() for _ in range(4)]
+    assert [job["print_kind"] for job in printed] == ["card"] * 4
+    assert store.db.blanko.find_one({"_id": "kasemen-1"})["stock"] == 0
+    [low] = blanko_events(store)  # 4 -> 3 -> 2 (crossed: once) -> 1 -> 0
+    assert (low["station_id"], low["place_id"], low["stock_left"], low["threshold"]) == (
+        "kasemen-1", "kec-kasemen", 2, 2)
+
+    # at zero: the certificates still come, the two cards left wait
+    flowing = [print_next() for _ in range(3)]
+    assert [job["print_kind"] for job in flowing] == ["certificate"] * 3
+    assert print_next() is None
+    assert {job["_id"] for job in printed + flowing} <= {j["_id"] for j in cards + certificates}
+
+    # a delivery lifts the stock above the threshold: cards resume, the warning re-arms
+    store.record_blanko_delivery("kasemen-1", 5, rules)
+    assert [print_next()["print_kind"] for _ in range(2)] == ["card", "card"]
+    assert store.db.blanko.find_one({"_id": "kasemen-1"})["stock"] == 3
+    assert len(blanko_events(store)) == 1
+    queue_jobs(store, 1, pickup_place_id="kec-kasemen", print_kind="card")
+    print_next()  # 3 -> 2: the second crossing, the second warning
+    assert [event["stock_left"] for event in blanko_events(store)] == [2, 2]
+
+
+def test_a_station_out_of_blanko_gets_no_more_cards(store):
+    rules = station_rules()
+    queue_jobs(store, 2, pickup_place_id="kec-curug", print_kind="card")
+    curug = rules.station("curug-1")
+    [job] = store.claim(curug, rules, 1)
+    store.mark_failed(job["_id"], "curug-1", job["lease_token"], "out_of_blanko", None, rules)
+    assert store.db.blanko.find_one({"_id": "curug-1"})["stock"] == 0
+    assert store.claim(curug, rules, 1) == []  # it prints only cards
+    assert blanko_events(store)[0]["stock_left"] == 0

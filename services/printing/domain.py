@@ -41,6 +41,19 @@ def print_kind_of(document_type: str) -> str:
     return "card" if document_type in CARD_DOCUMENTS else "certificate"
 
 
+# statuses of a job whose document exists (printed, or being printed)
+CARD_ISSUED = ("queued", "leased", "printed", "collected")
+HELD_AS_REPRINT = {"status": "held", "last_failure": "already_printed"}
+
+
+def prints_a_card_again(job: dict, earlier: dict | None) -> bool:
+    """Printing's own check, behind intake's one-active rule: a NIK's KTP-el
+    is printed once unless a replacement was approved. A second job for it
+    (e.g. overlapping PRR rows that slipped through) is held for an operator
+    instead of printed."""
+    return job["document_type"] == "ktp_el" and not job["replacement"] and earlier is not None
+
+
 def gets_counter_window(job: dict) -> bool:
     """Collected by the citizen at a counter, in a window of their own.
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import datetime
 
+import uuid
+
 from pymongo import ASCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
 from shared.clock import today_wib, utcnow
 
-from . import domain
+from . import domain, prr
 from .domain import check_report, new_job, new_lease, print_outcome
 from .exceptions import JobNotFound
 from .pickup_store import PickupStore
@@ -32,6 +35,8 @@ class PrintStore(PickupStore):
                                     ("queued_at", ASCENDING)])
         db.print_jobs.create_index([("station_id", ASCENDING), ("status", ASCENDING)])
         db.print_jobs.create_index([("manifest_id", ASCENDING)])
+        db.print_jobs.create_index([("nik", ASCENDING), ("document_type", ASCENDING)])
+        db.prr_records.create_index([("printed_at", ASCENDING)])
         db.print_jobs.create_index([("tracking_code", ASCENDING)])
         super().ensure_indexes(db)
 
@@ -39,6 +44,10 @@ class PrintStore(PickupStore):
         """Create the print job for a verified application, once per event."""
         def work(session):
             job, events = new_job(event, utcnow())
+            if domain.prints_a_card_again(job, self.db.print_jobs.find_one(
+                    {"nik": job["nik"], "document_type": job["document_type"],
+                     "status": {"$in": list(domain.CARD_ISSUED)}}, session=session)):
+                job.update(domain.HELD_AS_REPRINT)
             self.db.print_jobs.insert_one(job, session=session)
             if job["next_day"]:
                 self.db.handover_lists.update_one(
@@ -149,6 +158,9 @@ class PrintStore(PickupStore):
                 events += self._add_to_handover(session, job, rules, today_wib(now_))
             if update and job.get("manifest_id"):
                 events += self._manifest_member_printed(session, job)
+            if update and job["document_type"] == "ktp_el":
+                self.db.prr_records.update_one({"_id": job["nik"], "printed_at": None},
+                                               {"$set": {"printed_at": now_}}, session=session)
             if update and job.get("print_kind") == "card" and stations is not None:
                 events += self._change_blanko(session, stations, station_id, {"$inc": {"stock": -1}})
             return self._save(session, job, update, events)
@@ -191,3 +203,33 @@ class PrintStore(PickupStore):
         if flag:
             self.db.blanko.update_one({"_id": station_id}, {"$set": flag}, session=session)
         return events
+
+    def import_prr(self, records: list[dict]) -> dict:
+        """One PRR record per NIK: a NIK seen before (in an earlier import) is
+        counted, not announced again; a new one is stored and, with a phone,
+        announced as ``prr_record_imported`` in the same transaction."""
+        counts = {"imported": 0, "already_known": 0, "waiting_for_phone": 0}
+        for record in records:
+            def work(session, record=record):
+                stored = {"_id": record["nik"], "prr_record_id": uuid.uuid4().hex,
+                          "kecamatan_code": record["kecamatan_code"],
+                          "recorded_on": record["recorded_on"].isoformat(),
+                          "imported_at": utcnow(), "printed_at": None,
+                          "announced": record["phone"] is not None}
+                self.db.prr_records.insert_one(stored, session=session)
+                if stored["announced"]:
+                    self.emit(session, "prr_record_imported",
+                              **prr.event_payload(record, stored["prr_record_id"]))
+                return stored
+            try:
+                stored = self.run_transaction(work)
+            except DuplicateKeyError:
+                counts["already_known"] += 1
+                continue
+            counts["imported" if stored["announced"] else "waiting_for_phone"] += 1
+        return counts
+
+    def prr_backlog(self) -> list[dict]:
+        """PRR records not printed yet (kecamatan and recording date)."""
+        return list(self.db.prr_records.find({"printed_at": None},
+                                             projection=["kecamatan_code", "recorded_on"]))

@@ -218,3 +218,21 @@ def test_a_station_out_of_blanko_gets_no_more_cards(store):
     assert store.db.blanko.find_one({"_id": "curug-1"})["stock"] == 0
     assert store.claim(curug, rules, 1) == []  # it prints only cards
     assert blanko_events(store)[0]["stock_left"] == 0
+
+
+def test_a_nik_is_never_printed_twice_unless_a_replacement(store):
+    event = {"event_id": uuid.uuid4().hex, "application_id": uuid.uuid4().hex,
+             "tracking_code": "SDKFIRST0001", "document_type": "ktp_el",
+             "nik": "3673041207050009", "full_name": "Rudi Hartono",
+             "contact": {"phone": None, "email": None, "language": "id"},
+             "delivery_method": "pos", "delivery_address": {"street": "Jl. Raya"},
+             "verified_by": "prr-import", "print_kind": "card"}
+    assert store.queue_job(event)["status"] == "queued"
+    again = store.queue_job({**event, "event_id": uuid.uuid4().hex,
+                             "application_id": uuid.uuid4().hex, "tracking_code": "SDKAGAIN001"})
+    assert (again["status"], again["last_failure"]) == ("held", "already_printed")
+    replacement = store.queue_job({**event, "event_id": uuid.uuid4().hex, "replacement": True,
+                                   "application_id": uuid.uuid4().hex,
+                                   "tracking_code": "SDKREPLACE1"})
+    assert replacement["status"] == "queued"
+    assert [job["_id"] for job in store.held_jobs(station_rules())] == [again["_id"]]

@@ -49,7 +49,7 @@ class PrintStore(PickupStore):
                      "status": {"$in": list(domain.CARD_ISSUED)}}, session=session)):
                 job.update(domain.HELD_AS_REPRINT)
             self.db.print_jobs.insert_one(job, session=session)
-            if job["next_day"]:
+            if job["next_day"] and job["status"] == "queued":
                 self.db.handover_lists.update_one(
                     {"_id": domain.handover_list_id(job)},
                     {"$inc": {"expected": 1},

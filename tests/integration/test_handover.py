@@ -87,7 +87,7 @@ def test_a_kecamatan_list_is_handed_over_when_its_last_next_day_job_is_printed(s
              "delivery_method": "pickup", "delivery_address": None, "verified_by": "op-1",
              "print_kind": "card", "pickup_place_id": "disdukcapil-serang", "next_day": True}
     for n in range(3):
-        store.queue_job({**event, "event_id": uuid.uuid4().hex,
+        store.queue_job({**event, "event_id": uuid.uuid4().hex, "nik": f"367304120705000{n}",
                          "application_id": uuid.uuid4().hex, "tracking_code": f"SDKNEXT{n}"})
     rules = station_rules()
     station = rules.station("dinas-1")

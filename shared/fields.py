@@ -7,7 +7,7 @@ never echo the value back: NIK, KK and phone numbers are personal data.
 from __future__ import annotations
 
 import phonenumbers
-from marshmallow import ValidationError, fields
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from .errors import Msg
 from .nik import InvalidIdentityNumber, parse_nik, validate_kk
@@ -69,3 +69,14 @@ class DeliverableEmail(fields.Email):
                 "Alamat email terlalu panjang (maksimal 254 karakter, 64 sebelum @).",
                 "E-mail address too long (at most 254 characters, 64 before the @)."))
         return text
+
+
+class CitizenLookupSchema(Schema):
+    """A citizen names their application or document: tracking code + NIK
+    (intake's status lookup; printing's pickup windows)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    tracking_code = fields.String(required=True, validate=validate.Length(min=6, max=20))
+    nik = Nik(required=True)

@@ -24,6 +24,7 @@ class Place:
     opens: int = 8      # first hourly window starts 08:00 WIB
     closes: int = 15    # last window ends 15:00 WIB
     recording_capacity: int = 40  # KTP-el recordings (perekaman) a working day
+    pickup_capacity: int = 40     # printed documents collected per hourly window
 
     @property
     def is_dinas(self) -> bool:

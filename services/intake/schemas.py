@@ -4,7 +4,7 @@ from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validat
 
 from shared.errors import Msg
 from shared.events import CONTACT_CHANNELS, DELIVERY_METHODS, DOCUMENT_TYPES, LANGUAGES
-from shared.fields import DeliverableEmail, KkNumber, MobilePhone, Nik
+from shared.fields import CitizenLookupSchema, DeliverableEmail, KkNumber, MobilePhone, Nik
 from shared.wilayah import load_wilayah, normalize_code
 
 CHANNELS = ("web", "app", "whatsapp", "kelurahan", "kecamatan")
@@ -93,12 +93,7 @@ class KtpElDetailsSchema(Schema):
     old_card_surrendered = fields.Boolean(load_default=False)
 
 
-class StatusLookupSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    tracking_code = fields.String(required=True, validate=validate.Length(min=6, max=20))
-    nik = Nik(required=True)
+StatusLookupSchema = CitizenLookupSchema  # tracking code + NIK, shared with printing
 
 
 class RejectSchema(Schema):

@@ -19,8 +19,10 @@ from dataclasses import dataclass
 from typing import Callable
 
 from shared.clock import today_wib
+from shared.offices import DINAS
 
-from .exceptions import JobNotFound, LeaseLost
+from .exceptions import DocumentNotFound, JobNotFound, LeaseLost, NotAtCounter, NotHeld
+from .stations import FAILURE_REASONS, priority
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,35 @@ class Event:
 
 
 Decision = tuple[dict, list[Event]]  # (fields of the job to set, events to emit)
+CARD_DOCUMENTS = frozenset({"ktp_el", "kia"})  # printed on blanko card stock
+
+
+def print_kind_of(document_type: str) -> str:
+    return "card" if document_type in CARD_DOCUMENTS else "certificate"
+
+
+# statuses of a job whose document exists (printed, or being printed)
+CARD_ISSUED = ("queued", "leased", "printed", "collected")
+HELD_AS_REPRINT = {"status": "held", "last_failure": "already_printed"}
+
+
+def prints_a_card_again(job: dict, earlier: dict | None) -> bool:
+    """Printing's own check, behind intake's one-active rule: a NIK's KTP-el
+    is printed once unless a replacement was approved. A second job for it
+    (e.g. overlapping PRR rows that slipped through) is held for an operator
+    instead of printed."""
+    return job["document_type"] == "ktp_el" and not job["replacement"] and earlier is not None
+
+
+def gets_counter_window(job: dict) -> bool:
+    """Collected by the citizen at a counter, in a window of their own.
+
+    Not a next-day request (its kecamatan's officer collects it with the
+    others, ``kecamatan_handover_ready``), not a jemput-bola manifest member
+    (its kelurahan collects the batch), not a parcel for Pos Indonesia.
+    """
+    return (job["delivery_method"] == "pickup" and not job.get("next_day")
+            and not job.get("manifest_id"))
 
 
 def job_ref(job: dict) -> dict:
@@ -52,6 +83,15 @@ def new_job(event: dict, now: datetime.datetime) -> tuple[dict, list[Event]]:
         "contact": event["contact"],
         "delivery_method": event["delivery_method"],
         "delivery_address": event["delivery_address"],
+        # print needs (older events lack them: the defaults intake would send)
+        "print_kind": event.get("print_kind") or print_kind_of(event["document_type"]),
+        "pickup_place_id": event.get("pickup_place_id") or DINAS.place_id,
+        "next_day": bool(event.get("next_day")),
+        "replacement": bool(event.get("replacement")),
+        "manifest_id": event.get("manifest_id"),
+        # a next-day request is a first KTP-el: its NIK was issued in that kecamatan
+        "kecamatan_code": event["nik"][:6],
+        "priority": priority(event),
         "status": "queued",
         "attempts": 0,
         "queued_at": now,
@@ -87,34 +127,154 @@ def check_report(job: dict | None, station_id: str, lease_token: str) -> dict:
 
 
 def print_outcome(job: dict, now: datetime.datetime,
-                  reserve_slot: Callable[[datetime.date], dict]) -> Decision:
+                  reserve_slot: Callable[[str, datetime.date], dict]) -> Decision:
     """A station printed the document: what changes and who hears of it.
 
-    ``reserve_slot(printed_on)`` books a pickup window from the day after
-    ``printed_on`` (a WIB date) and returns the slot; it is called only for
-    documents collected at the counter. A repeated report changes nothing,
-    so the station is answered with the slot it already has.
+    ``reserve_slot(place_id, printed_on)`` books a pickup window at the place
+    from the next working day after ``printed_on`` (a WIB date) and returns
+    the slot record (``slots.slot_record``); it is called only for documents
+    the citizen collects at a counter. A repeated report changes nothing, so
+    the station is answered with the slot it already has.
     """
-    if job["status"] == "printed":
+    if job["status"] != "leased":
         return {}, []
     update = {"status": "printed", "printed_at": now, "lease_until": None}
     events = [Event("document_printed", {"station_id": job["station_id"], **job_ref(job)})]
-    if job["delivery_method"] == "pickup":
-        update["slot"] = reserve_slot(today_wib(now))
-        events.append(Event("document_ready_for_pickup", {
-            "full_name": job["full_name"], "contact": job["contact"], "slot": update["slot"],
-            **job_ref(job)}))
+    if gets_counter_window(job):
+        update["slot"] = reserve_slot(job["pickup_place_id"], today_wib(now))
+        events.append(ready_for_pickup(job, update["slot"]))
     return update, events
 
 
-def requeue_after_failure(job: dict, reason: str) -> Decision:
-    """A station could not print: back to the queue for any station.
+def announced(slot: dict) -> dict:
+    """The slot as events carry it (without the store's bookkeeping)."""
+    return {key: slot[key] for key in ("place", "address", "date", "start", "end")}
+
+
+def ready_for_pickup(job: dict, slot: dict) -> Event:
+    return Event("document_ready_for_pickup", {
+        "full_name": job["full_name"], "contact": job["contact"], "slot": announced(slot),
+        **job_ref(job)})
+
+
+def citizen_job(job: dict | None, nik: str) -> dict:
+    """The job a citizen (or the counter for them) names by tracking code, if
+    the NIK is the job's; a wrong NIK is answered like an unknown code."""
+    if job is None or job["nik"] != nik:
+        raise DocumentNotFound()
+    return job
+
+
+def waiting_at_counter(job: dict) -> dict:
+    """A printed document with a window, not collected yet."""
+    if job["status"] != "printed" or not job.get("slot"):
+        raise NotAtCounter()
+    return job
+
+
+def reschedule(job: dict, slot: dict) -> Decision:
+    """The citizen moved their window (the store has taken the new seat)."""
+    return {"slot": slot}, [Event("pickup_rescheduled", {
+        "slot": announced(slot), "contact": job["contact"], **job_ref(job)})]
+
+
+def collection(job: dict, collected_by: str, how: str, now: datetime.datetime) -> Decision:
+    """The citizen has the document: the job is done and intake frees the NIK."""
+    return ({"status": "collected", "collected_at": now, "collected_by": collected_by},
+            [Event("document_collected", {"collected_by": collected_by, "how": how,
+                                          **job_ref(job)})])
+
+
+def returned_parcel(job: dict, reserve_slot: Callable[[str, datetime.date], dict],
+                    now: datetime.datetime) -> Decision:
+    """Pos brought the parcel back: the document waits at the Dinas counter
+    (whatever place the application named), in a window of its own."""
+    if job["status"] != "printed" or job.get("slot"):
+        return {}, []  # not printed here (yet), or already given a window
+    slot = reserve_slot(DINAS.place_id, today_wib(now))
+    returned = {**job, "delivery_method": "pickup"}
+    return ({"delivery_method": "pickup", "pickup_place_id": DINAS.place_id, "slot": slot,
+             "returned_at": now}, [ready_for_pickup(returned, slot)])
+
+
+def failure_outcome(job: dict, reason: str, note: str | None, max_attempts: int) -> Decision:
+    """A station could not print: back to the queue for any station, or held
+    for an operator when the reason says the job itself is wrong
+    (``stations.FAILURE_REASONS``) or it has used up its attempts.
 
     Only a leased job can fail; a printed one stays printed.
     """
     if job["status"] != "leased":
         raise LeaseLost()
-    update = {"status": "queued", "lease_until": None, "lease_token": None,
-              "last_failure": reason}
+    requeued = FAILURE_REASONS[reason] and job["attempts"] < max_attempts
+    update = {"status": "queued" if requeued else "held", "lease_until": None,
+              "lease_token": None, "last_failure": reason, "failure_note": note}
     return update, [Event("print_job_failed", {"station_id": job["station_id"], "reason": reason,
-                                               "requeued": True, **job_ref(job)})]
+                                               "requeued": requeued, **job_ref(job)})]
+
+
+def release(job: dict) -> Decision:
+    """An operator sends a held job back to the queue, with fresh attempts."""
+    if not job_is_held(job):
+        raise NotHeld()
+    return {"status": "queued", "attempts": 0, "lease_until": None, "lease_token": None,
+            "station_id": None}, []
+
+
+def cancel(job: dict, operator: str) -> Decision:
+    """An operator gives a held job up (e.g. the record must be corrected at the centre)."""
+    if not job_is_held(job):
+        raise NotHeld()
+    return {"status": "cancelled", "cancelled_by": operator, "lease_until": None,
+            "lease_token": None}, []
+
+
+def job_is_held(job: dict, max_attempts: int | None = None) -> bool:
+    return job["status"] == "held" or (max_attempts is not None and job["status"] == "leased"
+                                       and job["attempts"] >= max_attempts)
+
+
+def handover_item(job: dict) -> dict:
+    """One line of a hand-over list an officer signs off (no NIK)."""
+    return {"application_id": job["application_id"], "tracking_code": job["tracking_code"],
+            "full_name": job["full_name"], "document_type": job["document_type"]}
+
+
+def handover_list_id(job: dict) -> str:
+    """The kecamatan hand-over list a next-day job belongs to: its kecamatan
+    and the WIB day its request was verified (queued here)."""
+    return f"{job['kecamatan_code']}|{today_wib(job['queued_at']).isoformat()}"
+
+
+def kecamatan_handover(lst: dict, collect_on: datetime.date) -> Event | None:
+    """A kecamatan's list is complete when every next-day job queued for it
+    that day is printed: then its officer collects them at the Dinas on
+    ``collect_on`` (the next working day). Jobs queued later that day make a
+    follow-up list of their own when they are printed."""
+    if lst["printed"] < lst["expected"] or not lst["items"]:
+        return None
+    return Event("kecamatan_handover_ready", {
+        "kecamatan_code": lst["kecamatan_code"], "day": collect_on.isoformat(),
+        "items": lst["items"], "slot": None})
+
+
+def manifest_ready(manifest: dict) -> Event | None:
+    """A jemput-bola manifest goes back to its kelurahan as one, when every
+    application of it (known from ``batch_accepted``) is printed."""
+    members = manifest.get("application_ids")
+    if manifest.get("ready") or not members or not set(members) <= set(manifest["printed_ids"]):
+        return None
+    by_application = {item["application_id"]: item for item in manifest["items"]}
+    return Event("batch_ready_for_kelurahan", {
+        "manifest_id": manifest["_id"], "kelurahan_code": manifest["kelurahan_code"],
+        "items": [by_application[application_id] for application_id in members], "slot": None})
+
+
+def waiting_at_kelurahan(job: dict, manifest: dict | None, kelurahan_code: str) -> dict:
+    """A printed jemput-bola document the officer of its own kelurahan hands over;
+    another kelurahan's officer is answered as if it did not exist."""
+    if manifest is None or manifest.get("kelurahan_code") != kelurahan_code:
+        raise DocumentNotFound()
+    if job["status"] != "printed":
+        raise NotAtCounter()
+    return job

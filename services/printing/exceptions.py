@@ -8,6 +8,15 @@ class JobNotFound(NotFound):
         super().__init__(Msg("Pekerjaan cetak tidak ditemukan.", "Print job not found."))
 
 
+class DocumentNotFound(NotFound):
+    """Unknown tracking code, or a NIK that is not the job's: the same answer
+    for both, so a guess learns nothing."""
+
+    def __init__(self):
+        super().__init__(Msg("Dokumen dengan kode lacak dan NIK tersebut tidak ditemukan.",
+                             "No document with that tracking code and NIK."))
+
+
 class LeaseLost(Conflict):
     def __init__(self):
         super().__init__(Msg("Sewa pekerjaan cetak sudah habis atau milik stasiun lain.",
@@ -15,13 +24,37 @@ class LeaseLost(Conflict):
                          {"lease_token": [Msg("Tidak berlaku.", "Not valid.")]})
 
 
-class NoSlotAvailable(Conflict):
-    # distinct from a lost lease: the card is good, the station retries later
-    code = "no_pickup_slot"
+class NotAtCounter(Conflict):
+    """The document is not (or no longer) waiting at a pickup counter."""
+    code = "not_at_counter"
 
     def __init__(self):
-        super().__init__(Msg("Tidak ada jadwal pengambilan yang tersedia.",
-                             "No pickup slot is available."))
+        super().__init__(Msg("Dokumen belum siap diambil di loket, atau sudah diambil.",
+                             "The document is not waiting at a pickup counter, or was collected."))
+
+
+class WindowUnavailable(Conflict):
+    """The asked-for pickup window does not exist, is too early or is full."""
+    code = "window_unavailable"
+
+    def __init__(self, field: str = "start"):
+        super().__init__(Msg("Jadwal pengambilan tersebut tidak tersedia.",
+                             "That pickup window is not available."),
+                         {field: [Msg("Pilih jadwal lain.", "Choose another window.")]})
+
+
+class NotHeld(Conflict):
+    code = "not_held"
+
+    def __init__(self):
+        super().__init__(Msg("Pekerjaan cetak ini tidak sedang ditahan.",
+                             "This print job is not held."))
+
+
+class UnknownStation(NotFound):
+    def __init__(self):
+        super().__init__(Msg("Stasiun cetak tidak dikenal (STATIONS).",
+                             "Unknown printing station (STATIONS)."))
 
 
 class TooManyVerifications(TooManyAttempts):

@@ -1,6 +1,10 @@
 """HTTP body schemas of the station API."""
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+
+from shared.fields import CitizenLookupSchema
+
+from .stations import FAILURE_REASONS
 
 
 class PrintedSchema(Schema):
@@ -11,18 +15,75 @@ class PrintedSchema(Schema):
 
 
 class FailedSchema(PrintedSchema):
-    reason = fields.String(required=True, validate=validate.Length(min=3, max=300))
+    reason = fields.String(required=True, validate=validate.OneOf(tuple(FAILURE_REASONS)))
+    note = fields.String(load_default=None, validate=validate.Length(max=300))
 
 
-class StationJobSchema(Schema):
-    """What a station receives when it claims a job (everything it prints)."""
+class ClaimSchema(Schema):
+    """Optional body of a claim: how many jobs at most, or a whole manifest."""
+
+    class Meta:
+        unknown = RAISE
+
+    max = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100))
+    manifest = fields.Boolean(load_default=False)
+
+
+class JobSchema(Schema):
+    """What every view of a print job shows."""
 
     print_job_id = fields.String(attribute="_id")
     application_id = fields.String()
     tracking_code = fields.String()
     document_type = fields.String()
+    print_kind = fields.String()
+    pickup_place_id = fields.String()
+    attempts = fields.Integer()
+
+
+class StationJobSchema(JobSchema):
+    """What a station receives when it claims a job (everything it prints)."""
+
     nik = fields.String()
     full_name = fields.String()
+    manifest_id = fields.String()
     lease_token = fields.String()
     lease_until = fields.DateTime()
-    attempts = fields.Integer()
+
+
+class RescheduleSchema(CitizenLookupSchema):
+    date = fields.Date(required=True)  # WIB
+    start = fields.String(required=True, validate=validate.Regexp(r"^\d{2}:00$"))
+
+
+class SlotSchema(Schema):
+    """A pickup window as clients see it (no bookkeeping)."""
+
+    place = fields.String()
+    address = fields.String()
+    date = fields.String()
+    start = fields.String()
+    end = fields.String()
+
+
+class HeldJobSchema(JobSchema):
+    """A held job as an operator sees it (no NIK: the tracking code finds the rest)."""
+
+    station_id = fields.String()
+    last_failure = fields.String()
+    failure_note = fields.String()
+    queued_at = fields.DateTime()
+
+
+class BlankoDeliverySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    delivered = fields.Integer(required=True, strict=True,
+                               validate=validate.Range(min=1, max=100_000))
+
+
+class BlankoSchema(Schema):
+    station_id = fields.String(attribute="_id")
+    stock = fields.Integer()
+    warned = fields.Boolean()

@@ -1,49 +1,75 @@
-"""Printing: print jobs for verified applications, leased to printing stations.
+"""Printing: print jobs for verified applications, leased to printing stations;
+pickup windows, their changes and collection at the counter.
 
 Stations are outside programs with their own tokens (docs/station-api.md):
   POST /api/v1/station/jobs/claim                  -> 200 job + lease, or 204
   POST /api/v1/station/jobs/<id>/printed           -> 200 pickup slot
-  POST /api/v1/station/jobs/<id>/failed            -> 200, job back in the queue
+  POST /api/v1/station/jobs/<id>/failed            -> 200, job requeued or held
   GET  /api/v1/station/jobs/<id>/document.pdf      -> the print-ready PDF (api_documents)
   GET  /api/v1/verify?token=..., /api/v1/verify/keys   public QR verification
+Citizens, the counter and kelurahan officers: ``api_pickup``; operators
+(held jobs, blanko, PRR imports): ``api_operator``.
   GET  /health
-``PrintingEvents`` turns verified applications into print jobs; it runs beside
-``PrintingApi`` in its own container (own worker pool and prefetch).
+``PrintingEvents`` turns verified applications into print jobs, accepted
+jemput-bola batches into manifests and returned parcels into counter pickups; it runs beside ``PrintingApi`` in its own
+container (own worker pool and prefetch).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import logging
 
 from nameko.extensions import DependencyProvider
 
-from shared.auth import BearerTokens
+from shared.auth import BearerTokens, ScopedBearerTokens
 from shared.events import load_event
 from shared.http import HealthCheck, api, json_response, read_json
 from shared.messaging import reliable_event_handler
 from shared.mongo import StoreWithOutbox
+from shared.offices import PLACES, WorkingCalendar
+from shared.ratelimit import TrackingCodeChecks
+from shared.settings import InvalidSetting
 
 from .api_documents import DocumentsApi, IntakeDocuments, SigningKeys, VerificationRate
+from .api_operator import PrintOperatorApi
+from .api_pickup import PickupApi
 from .issuance_store import IssuingPrintStore
-from .schemas import FailedSchema, PrintedSchema, StationJobSchema
-from .slots import PickupPlace
+from .schemas import ClaimSchema, FailedSchema, PrintedSchema, SlotSchema, StationJobSchema
+from .slots import PickupRules
+from .stations import InvalidStations, StationRules, parse_stations
 from .store import PrintStore
 
 log = logging.getLogger(__name__)
 
 
+def pickup_rules(config: dict) -> PickupRules:
+    """The places of ``shared.offices`` (``PICKUP_SLOT_CAPACITY``, when set,
+    overrides every place's window capacity) and the calendar with this
+    Dinas' ``CLOSED_DAYS``."""
+    capacity = str(config.get("PICKUP_SLOT_CAPACITY") or "").strip()
+    places = {place_id: dataclasses.replace(place, pickup_capacity=int(capacity))
+              if capacity else place for place_id, place in PLACES.items()}
+    return PickupRules(places, WorkingCalendar.from_config(config.get("CLOSED_DAYS")))
+
+
 class PrintingSettings(DependencyProvider):
-    """Lease length and the pickup place, read once from config."""
+    """The stations, lease and attempts, the pickup places and the working-day
+    calendar, read once from config; a bad ``STATIONS`` stops the service."""
 
     def setup(self):
         config = self.container.config
-        self.lease = datetime.timedelta(seconds=int(config.get("LEASE_SECONDS", 600)))
-        self.place = PickupPlace(
-            place_id=config.get("PICKUP_PLACE_ID", "disdukcapil-serang"),
-            name=config.get("PICKUP_PLACE_NAME", "Loket Disdukcapil Kota Serang"),
-            address=config.get("PICKUP_PLACE_ADDRESS", "Jl. Jenderal Sudirman No. 5, Kota Serang"),
-            capacity=int(config.get("PICKUP_SLOT_CAPACITY", 40)))
+        try:
+            stations = parse_stations(config.get("STATIONS"), PLACES)
+        except InvalidStations as exc:
+            raise InvalidSetting("STATIONS", str(exc)) from None
+        self.stations = StationRules(
+            stations, tuple(PLACES),
+            datetime.timedelta(seconds=int(config.get("LEASE_SECONDS", 600))),
+            int(config.get("MAX_PRINT_ATTEMPTS", 3)),
+            int(config.get("BLANKO_LOW_THRESHOLD", 50)))
+        self.pickup = pickup_rules(config)
 
     def get_dependency(self, worker_ctx):
         return self
@@ -53,6 +79,7 @@ class PrintingEvents:
     name = "printing"
 
     store = StoreWithOutbox(PrintStore, publishes_as="printing")
+    settings = PrintingSettings()
 
     @reliable_event_handler("intake", "application_verified")
     def on_application_verified(self, body):
@@ -60,12 +87,28 @@ class PrintingEvents:
         if self.store.queue_job(event) is None:
             log.info("application_verified %s already handled", event["event_id"])
 
+    @reliable_event_handler("intake", "batch_accepted")
+    def on_batch_accepted(self, body):
+        event = load_event("batch_accepted", body)
+        if self.store.learn_manifest(event) is None:
+            log.info("batch_accepted %s already handled", event["event_id"])
 
-class PrintingApi(HealthCheck, DocumentsApi):
+    @reliable_event_handler("courier", "parcel_returned")
+    def on_parcel_returned(self, body):
+        event = load_event("parcel_returned", body)
+        job = self.store.parcel_returned(event, self.settings.pickup)
+        log.info("parcel of %s returned: %s", event["tracking_code"],
+                 "window at the counter" if job and job.get("slot") else "nothing to do")
+
+
+class PrintingApi(HealthCheck, PickupApi, PrintOperatorApi, DocumentsApi):
     name = "printing_api"
 
     store = StoreWithOutbox(IssuingPrintStore, publishes_as="printing")
     stations = BearerTokens("STATION_TOKENS")
+    operators = BearerTokens("OPERATOR_TOKENS")
+    kelurahan_officers = ScopedBearerTokens("KELURAHAN_OFFICER_TOKENS", scope_digits=10)
+    citizen_checks = TrackingCodeChecks()
     settings = PrintingSettings()
     signing_keys = SigningKeys()
     verification_rate = VerificationRate()
@@ -73,25 +116,35 @@ class PrintingApi(HealthCheck, DocumentsApi):
 
     @api("POST", "/api/v1/station/jobs/claim")
     def claim_job(self, request):
-        station = self.stations.authenticate(request)
-        job = self.store.claim_next(station, self.settings.lease)
-        if job is None:
+        """No body: one job, or 204. {"max": 10} or {"manifest": true}:
+        {"jobs": [...]}, or 204."""
+        station = self.settings.stations.station(self.stations.authenticate(request))
+        batch = bool(request.get_data(cache=True))
+        body = read_json(request, ClaimSchema()) if batch else ClaimSchema().load({})
+        jobs = self.store.claim(station, self.settings.stations, body["max"], body["manifest"])
+        if not jobs:
             return 204, ""
-        return json_response(200, StationJobSchema().dump(job))
+        if not batch:
+            return json_response(200, StationJobSchema().dump(jobs[0]))
+        return json_response(200, {"jobs": StationJobSchema(many=True).dump(jobs)})
 
     @api("POST", "/api/v1/station/jobs/<string:job_id>/printed")
     def report_printed(self, request, job_id):
         """{"lease_token": "..."} -> {"print_job_id": "...", "slot": {...}}"""
         station = self.stations.authenticate(request)
         body = read_json(request, PrintedSchema())
-        job = self.store.mark_printed(job_id, station, body["lease_token"], self.settings.place)
+        job = self.store.mark_printed(job_id, station, body["lease_token"], self.settings.pickup,
+                                      self.settings.stations)
         return json_response(200, {"print_job_id": job["_id"], "status": job["status"],
-                                   "slot": job.get("slot")})
+                                   "slot": SlotSchema().dump(job["slot"]) if job.get("slot")
+                                   else None})
 
     @api("POST", "/api/v1/station/jobs/<string:job_id>/failed")
     def report_failed(self, request, job_id):
-        """{"lease_token": "...", "reason": "blanko macet"}"""
+        """{"lease_token": "...", "reason": "misprint", "note": "pita macet"}
+        -> {"print_job_id", "status": "queued" | "held"}"""
         station = self.stations.authenticate(request)
         body = read_json(request, FailedSchema())
-        job = self.store.mark_failed(job_id, station, body["lease_token"], body["reason"])
+        job = self.store.mark_failed(job_id, station, body["lease_token"], body["reason"],
+                                     body["note"], self.settings.stations)
         return json_response(200, {"print_job_id": job["_id"], "status": job["status"]})

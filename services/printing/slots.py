@@ -1,12 +1,21 @@
-"""Pickup slots: which day and hour a printed document can be collected.
+"""Pickup windows: which day and hour a printed document can be collected.
 
-Plain Python. A document printed today is ready from the next working day
-(Kecamatan requests are collected "the next day"); each place has hourly
-windows with a capacity. Weekends are closed; Indonesian public holidays are
-a later addition (roadmap: pickup slots with holidays).
+Plain Python. A document printed on day D is ready from the first window of
+the next working day after D (``shared.offices.WorkingCalendar``: weekends,
+Indonesian public holidays, the Dinas' own closing days). Each place
+(``shared.offices.Place``) has hourly windows from ``opens`` to ``closes``
+holding ``pickup_capacity`` documents each. There is no horizon: the
+calendar runs on, so a backlog of any size still gets windows.
 
-The seats already taken are counted by the caller (the store keeps one
-counter per window key); ``choose_window`` only reads them.
+Finding a window must not cost a read per full window (the store kept one
+counter per window and read them in turn: 45 reads per print after 1,781
+prints). So each place keeps a **fill pointer**, the first window not known
+to be full; windows before it are never looked at again. The store reads the
+pointer, moves it forward to the earliest window the document may use, and
+takes a seat in that window's counter; a window found full (only citizens
+moving into it ahead of the pointer can fill one there) moves the pointer on
+by one. Seats freed behind the pointer (a citizen moved away) go to citizens
+who move their window, never to new prints: new prints only ever go forward.
 """
 
 from __future__ import annotations
@@ -15,55 +24,116 @@ import datetime
 from dataclasses import dataclass
 from typing import Callable
 
-from .exceptions import NoSlotAvailable
+from shared.offices import DINAS, Place, WorkingCalendar
 
-MAX_DAYS_AHEAD = 20
+
+@dataclass(frozen=True, order=True)
+class Window:
+    """One hourly pickup window of a place: its day and its position that day."""
+
+    day: datetime.date
+    index: int  # 0 = the window starting at the place's ``opens`` hour
+
+    def start(self, place: Place) -> str:
+        return f"{place.opens + self.index:02d}:00"
+
+    def end(self, place: Place) -> str:
+        return f"{place.opens + self.index + 1:02d}:00"
+
+
+def windows_per_day(place: Place) -> int:
+    return place.closes - place.opens
+
+
+def first_window(calendar: WorkingCalendar, printed_on: datetime.date) -> Window:
+    """The earliest window for a document printed on ``printed_on`` (WIB)."""
+    return Window(calendar.next_working_day(printed_on), 0)
+
+
+def next_window(place: Place, calendar: WorkingCalendar, window: Window) -> Window:
+    if window.index + 1 < windows_per_day(place):
+        return Window(window.day, window.index + 1)
+    return Window(calendar.next_working_day(window.day), 0)
+
+
+def upcoming(place: Place, calendar: WorkingCalendar, start: Window, count: int) -> list[Window]:
+    """``count`` windows from ``start`` on, in order."""
+    windows = [start]
+    while len(windows) < count:
+        windows.append(next_window(place, calendar, windows[-1]))
+    return windows
+
+
+def window_key(place: Place, window: Window) -> str:
+    """The id of the window's seat counter."""
+    return f"{place.place_id}|{window.day.isoformat()}|{window.start(place)}"
+
+
+def pointer_fields(window: Window) -> dict:
+    """How a place's fill pointer stores a window."""
+    return {"day": window.day.isoformat(), "index": window.index}
+
+
+def pointer_window(doc: dict | None) -> Window | None:
+    if not doc:
+        return None
+    return Window(datetime.date.fromisoformat(doc["day"]), doc["index"])
+
+
+def search_start(pointer: Window | None, earliest: Window) -> Window:
+    """Where the search for a seat begins: the fill pointer, unless the
+    document may not be collected that early (or the pointer lies in the past)."""
+    return earliest if pointer is None or pointer < earliest else pointer
+
+
+def find_seat(place: Place, calendar: WorkingCalendar, pointer: Window | None,
+              earliest: Window, taken: Callable[[Window], int]) -> tuple[Window, Window]:
+    """The window to seat a document in, and where the fill pointer goes next.
+
+    ``taken(window)`` is how many seats a window holds (one read of its
+    counter); it is asked from the search start on and, unless citizens
+    filled windows ahead of the pointer, answered below capacity at once.
+    """
+    window = search_start(pointer, earliest)
+    while (seats := taken(window)) >= place.pickup_capacity:
+        window = next_window(place, calendar, window)
+    still_open = seats + 1 < place.pickup_capacity
+    return window, window if still_open else next_window(place, calendar, window)
+
+
+def slot_payload(place: Place, window: Window) -> dict:
+    """The ``Slot`` of the events (shared/events.py)."""
+    return {"place": place.name, "address": place.address, "date": window.day.isoformat(),
+            "start": window.start(place), "end": window.end(place)}
+
+
+def slot_record(place: Place, window: Window) -> dict:
+    """What a job keeps of its window: the announced slot plus what finds its counter."""
+    return {**slot_payload(place, window), "place_id": place.place_id,
+            "key": window_key(place, window)}
+
+
+def requested_window(place: Place, calendar: WorkingCalendar, day: datetime.date,
+                     start: str) -> Window | None:
+    """The window a citizen asked for (``day``, ``"09:00"``), or ``None`` when
+    the place has no such window (a closed day, an hour outside opening time)."""
+    if not calendar.is_working_day(day):
+        return None
+    for index in range(windows_per_day(place)):
+        window = Window(day, index)
+        if window.start(place) == start:
+            return window
+    return None
 
 
 @dataclass(frozen=True)
-class PickupPlace:
-    place_id: str
-    name: str
-    address: str
-    opens: int = 8    # first window starts 08:00 WIB
-    closes: int = 15  # last window ends 15:00 WIB
-    capacity: int = 40  # documents per hourly window
+class PickupRules:
+    """The places (``shared.offices.PLACES``, capacities as configured) and
+    the working-day calendar, as the service's settings read them."""
 
+    places: dict[str, Place]
+    calendar: WorkingCalendar
 
-def is_working_day(day: datetime.date, holidays: frozenset = frozenset()) -> bool:
-    return day.weekday() < 5 and day not in holidays
-
-
-def candidate_windows(place: PickupPlace, printed_on: datetime.date,
-                      holidays: frozenset = frozenset()):
-    """Yield (date, start, end) windows in order, from the next working day."""
-    day = printed_on
-    for _ in range(MAX_DAYS_AHEAD):
-        day += datetime.timedelta(days=1)
-        if not is_working_day(day, holidays):
-            continue
-        for hour in range(place.opens, place.closes):
-            yield day, f"{hour:02d}:00", f"{hour + 1:02d}:00"
-
-
-def window_key(place: PickupPlace, day: datetime.date, start: str) -> str:
-    return f"{place.place_id}|{day.isoformat()}|{start}"
-
-
-def slot_payload(place: PickupPlace, day: datetime.date, start: str, end: str) -> dict:
-    return {"place": place.name, "address": place.address, "date": day.isoformat(),
-            "start": start, "end": end}
-
-
-def choose_window(place: PickupPlace, printed_on: datetime.date, taken: Callable[[str], int],
-                  holidays: frozenset = frozenset()) -> tuple[str, dict]:
-    """The first window with a seat left: its counter key and the slot to announce.
-
-    ``taken(key)`` is how many documents a window already holds; it is asked
-    window by window, in order, so the search stops at the first free one.
-    """
-    for day, start, end in candidate_windows(place, printed_on, holidays):
-        key = window_key(place, day, start)
-        if taken(key) < place.capacity:
-            return key, slot_payload(place, day, start, end)
-    raise NoSlotAvailable()
+    def place(self, place_id: str) -> Place:
+        # a place this Dinas does not know (an older event): the Dinas counter
+        return self.places.get(place_id) or self.places[DINAS.place_id]

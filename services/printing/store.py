@@ -1,4 +1,5 @@
-"""Printing's store: print jobs, station leases and pickup slots (database ``printing``).
+"""Printing's store: print jobs, station claims and leases, held jobs
+(database ``printing``); the pickup half is ``pickup_store``.
 
 Each method loads, asks ``domain`` (and ``slots``) what follows, and writes
 the answer with its events in one transaction.
@@ -8,83 +9,227 @@ from __future__ import annotations
 
 import datetime
 
+import uuid
+
 from pymongo import ASCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
-from shared.clock import utcnow
-from shared.store import BaseStore
+from shared.clock import today_wib, utcnow
 
-from .domain import Event, check_report, new_job, new_lease, print_outcome, requeue_after_failure
-from .slots import PickupPlace, choose_window
+from . import domain, prr
+from .domain import check_report, new_job, new_lease, print_outcome
+from .exceptions import JobNotFound
+from .pickup_store import PickupStore
+from .slots import PickupRules
+from .blanko import low_stock, printable_kinds
+from .stations import Station, StationRules, claimable_query  # noqa: F401 (the claim's rule)
+
+QUEUE_ORDER = [("priority", ASCENDING), ("queued_at", ASCENDING)]
 
 
-def claimable_query(now: datetime.datetime) -> dict:
-    """``domain.is_claimable`` in MongoDB's words; change the two together."""
-    return {"$or": [{"status": "queued"}, {"status": "leased", "lease_until": {"$lt": now}}]}
-
-
-class PrintStore(BaseStore):
+class PrintStore(PickupStore):
     @classmethod
     def ensure_indexes(cls, db) -> None:
         db.print_jobs.create_index([("application_id", ASCENDING)], unique=True)
-        db.print_jobs.create_index([("status", ASCENDING), ("queued_at", ASCENDING)])
+        db.print_jobs.create_index([("status", ASCENDING), ("priority", ASCENDING),
+                                    ("queued_at", ASCENDING)])
+        db.print_jobs.create_index([("station_id", ASCENDING), ("status", ASCENDING)])
+        db.print_jobs.create_index([("manifest_id", ASCENDING)])
+        db.print_jobs.create_index([("nik", ASCENDING), ("document_type", ASCENDING)])
+        db.prr_records.create_index([("printed_at", ASCENDING)])
+        db.print_jobs.create_index([("tracking_code", ASCENDING)])
         super().ensure_indexes(db)
 
     def queue_job(self, event: dict):
         """Create the print job for a verified application, once per event."""
         def work(session):
             job, events = new_job(event, utcnow())
+            if domain.prints_a_card_again(job, self.db.print_jobs.find_one(
+                    {"nik": job["nik"], "document_type": job["document_type"],
+                     "status": {"$in": list(domain.CARD_ISSUED)}}, session=session)):
+                job.update(domain.HELD_AS_REPRINT)
             self.db.print_jobs.insert_one(job, session=session)
+            if job["next_day"] and job["status"] == "queued":
+                self.db.handover_lists.update_one(
+                    {"_id": domain.handover_list_id(job)},
+                    {"$inc": {"expected": 1},
+                     "$setOnInsert": {"kecamatan_code": job["kecamatan_code"], "printed": 0,
+                                      "items": []}},
+                    upsert=True, session=session)
             self._emit_all(session, events)
             return job
         return self.consume_once(event, "queue_job", work)
 
-    def claim_next(self, station_id: str, lease: datetime.timedelta) -> dict | None:
-        """Lease the oldest claimable job to a station, in one atomic update."""
+    def claim(self, station: Station, rules: StationRules, count: int,
+              manifest: bool = False) -> list[dict]:
+        """Lease up to ``count`` jobs to a station, never more than it may hold.
+
+        Three round trips whatever ``count``: pick the ids, lease those still
+        claimable in one ``update_many`` (each document is re-checked
+        atomically, so a job another station took in between is skipped,
+        never handed out twice), read back what this claim's token got.
+        ``manifest``: the batch is the members of the oldest waiting
+        jemput-bola manifest. Concurrent claims of one station may overshoot
+        its cap for an instant; the overshoot is put back before answering.
+        A station out of blanko gets no card jobs (``blanko``).
+        """
         now = utcnow()
-        return self.db.print_jobs.find_one_and_update(
-            claimable_query(now),
-            {"$set": new_lease(station_id, now, lease), "$inc": {"attempts": 1}},
-            sort=[("queued_at", ASCENDING)], return_document=ReturnDocument.AFTER)
+        kinds = printable_kinds(station, self.db.blanko.find_one({"_id": station.station_id}))
+        query = rules.claim_filter(station, kinds, now)
+        room = min(count, station.max_held - self._held_by(station, now))
+        if query is None or room <= 0:
+            return []
+        if manifest:
+            first = self.db.print_jobs.find_one({**query, "manifest_id": {"$ne": None}},
+                                                sort=QUEUE_ORDER, projection=["manifest_id"])
+            if first is None:
+                return []
+            query = {**query, "manifest_id": first["manifest_id"]}
+        lease = new_lease(station.station_id, now, rules.lease)
+        if room == 1:  # one job: one atomic round trip
+            job = self.db.print_jobs.find_one_and_update(
+                query, {"$set": lease, "$inc": {"attempts": 1}}, sort=QUEUE_ORDER,
+                return_document=ReturnDocument.AFTER)
+            claimed = [job] if job is not None else []
+        else:
+            ids = [job["_id"] for job in self.db.print_jobs.find(
+                query, projection=["_id"], sort=QUEUE_ORDER, limit=room)]
+            if not ids:
+                return []
+            self.db.print_jobs.update_many({"$and": [{"_id": {"$in": ids}}, query]},
+                                           {"$set": lease, "$inc": {"attempts": 1}})
+            claimed = list(self.db.print_jobs.find({"lease_token": lease["lease_token"]},
+                                                   sort=QUEUE_ORDER))
+        if not claimed:
+            return []
+        excess = self._held_by(station, now) - station.max_held
+        if excess > 0:
+            self._unclaim(claimed[-excess:], lease["lease_token"])
+            claimed = claimed[:-excess]
+        return claimed
+
+    def _held_by(self, station: Station, now: datetime.datetime) -> int:
+        return self.db.print_jobs.count_documents(
+            {"station_id": station.station_id, "status": "leased", "lease_until": {"$gte": now}})
+
+    def _unclaim(self, jobs: list[dict], lease_token: str) -> None:
+        self.db.print_jobs.update_many(
+            {"_id": {"$in": [job["_id"] for job in jobs]}, "lease_token": lease_token},
+            {"$set": {"status": "queued", "lease_until": None, "lease_token": None,
+                      "station_id": None}, "$inc": {"attempts": -1}})
+
+    def held_jobs(self, rules: StationRules, limit: int = 100) -> list[dict]:
+        """Jobs waiting for an operator, oldest first."""
+        return list(self.db.print_jobs.find(rules.held_filter(utcnow()), sort=QUEUE_ORDER,
+                                            limit=limit))
+
+    def release_held(self, job_id: str, rules: StationRules) -> dict:
+        """Back to the queue with fresh attempts."""
+        return self._operator_decision(job_id, rules, domain.release)
+
+    def cancel_held(self, job_id: str, operator: str, rules: StationRules) -> dict:
+        return self._operator_decision(job_id, rules, lambda job: domain.cancel(job, operator))
+
+    def _operator_decision(self, job_id: str, rules: StationRules, decide) -> dict:
+        def work(session):
+            job = self._find(session, job_id)
+            if job is None:
+                raise JobNotFound()
+            # a lease that ran out after the last attempt counts as held
+            held = {**job, "status": "held"} if domain.job_is_held(job, rules.max_attempts) \
+                and job["lease_until"] is not None and job["lease_until"] < utcnow() else job
+            update, events = decide(held)
+            return self._save(session, job, update, events)
+        return self.run_transaction(work)
 
     def mark_printed(self, job_id: str, station_id: str, lease_token: str,
-                     place: PickupPlace) -> dict:
-        """Record a printed document, give it a pickup slot, emit both facts."""
+                     rules: PickupRules, stations: StationRules | None = None,
+                     now: datetime.datetime | None = None) -> dict:
+        """Record a printed document, take its blanko (a card), give it its
+        pickup window (or put it on its kecamatan's or kelurahan's hand-over
+        list), emit the facts. ``now``: the clock (tests print on a chosen day)."""
         def work(session):
+            now_ = now or utcnow()
             job = check_report(self._find(session, job_id), station_id, lease_token)
             update, events = print_outcome(
-                job, utcnow(), lambda printed_on: self._reserve_slot(session, place, printed_on))
+                job, now_, lambda place_id, printed_on: self._reserve_slot(
+                    session, rules, place_id, printed_on))
+            if update and job["next_day"]:
+                events += self._add_to_handover(session, job, rules, today_wib(now_))
+            if update and job.get("manifest_id"):
+                events += self._manifest_member_printed(session, job)
+            if update and job["document_type"] == "ktp_el":
+                self.db.prr_records.update_one({"_id": job["nik"], "printed_at": None},
+                                               {"$set": {"printed_at": now_}}, session=session)
+            if update and job.get("print_kind") == "card" and stations is not None:
+                events += self._change_blanko(session, stations, station_id, {"$inc": {"stock": -1}})
             return self._save(session, job, update, events)
         return self.run_transaction(work)
 
-    def mark_failed(self, job_id: str, station_id: str, lease_token: str, reason: str) -> dict:
-        """A station could not print: back to the queue for any station."""
+    def mark_failed(self, job_id: str, station_id: str, lease_token: str, reason: str,
+                    note: str | None, stations: StationRules) -> dict:
+        """A station could not print: back to the queue, or held for an operator.
+        A station out of blanko is taken at its word: its stock is zero."""
         def work(session):
             job = check_report(self._find(session, job_id), station_id, lease_token)
-            update, events = requeue_after_failure(job, reason)
+            update, events = domain.failure_outcome(job, reason, note, stations.max_attempts)
+            if reason == "out_of_blanko":
+                events += self._change_blanko(session, stations, station_id,
+                                              {"$set": {"stock": 0}}, upsert=True)
             return self._save(session, job, update, events)
         return self.run_transaction(work)
 
-    def _find(self, session, job_id: str) -> dict | None:
-        return self.db.print_jobs.find_one({"_id": job_id}, session=session)
+    def record_blanko_delivery(self, station_id: str, delivered: int,
+                               stations: StationRules) -> dict:
+        """An operator received ``delivered`` blanko at a station; its stock is
+        tracked from now on."""
+        def work(session):
+            self._change_blanko(session, stations, station_id, {"$inc": {"stock": delivered}},
+                                upsert=True)
+            return self.db.blanko.find_one({"_id": station_id}, session=session)
+        return self.run_transaction(work)
 
-    def _save(self, session, job: dict, update: dict, events: list[Event]) -> dict:
-        if update:
-            self.db.print_jobs.update_one({"_id": job["_id"]}, {"$set": update}, session=session)
-        self._emit_all(session, events)
-        return {**job, **update}
+    def blanko_stocks(self) -> list[dict]:
+        return list(self.db.blanko.find(sort=[("_id", ASCENDING)]))
 
-    def _emit_all(self, session, events: list[Event]) -> None:
-        for event in events:
-            self.emit(session, event.type, **event.payload)
+    def _change_blanko(self, session, stations: StationRules, station_id: str, change: dict,
+                       upsert: bool = False) -> list:
+        stock = self.db.blanko.find_one_and_update(
+            {"_id": station_id}, change, upsert=upsert, return_document=ReturnDocument.AFTER,
+            session=session)
+        if stock is None:
+            return []  # not tracked
+        flag, events = low_stock(stations.station(station_id), stock, stations.blanko_threshold)
+        if flag:
+            self.db.blanko.update_one({"_id": station_id}, {"$set": flag}, session=session)
+        return events
 
-    def _reserve_slot(self, session, place: PickupPlace, printed_on: datetime.date) -> dict:
-        # counters are read and incremented in the same snapshot transaction:
-        # two stations filling the last seat conflict, and one retries
-        def taken(key: str) -> int:
-            counter = self.db.pickup_slots.find_one({"_id": key}, session=session)
-            return (counter or {}).get("count", 0)
+    def import_prr(self, records: list[dict]) -> dict:
+        """One PRR record per NIK: a NIK seen before (in an earlier import) is
+        counted, not announced again; a new one is stored and, with a phone,
+        announced as ``prr_record_imported`` in the same transaction."""
+        counts = {"imported": 0, "already_known": 0, "waiting_for_phone": 0}
+        for record in records:
+            def work(session, record=record):
+                stored = {"_id": record["nik"], "prr_record_id": uuid.uuid4().hex,
+                          "kecamatan_code": record["kecamatan_code"],
+                          "recorded_on": record["recorded_on"].isoformat(),
+                          "imported_at": utcnow(), "printed_at": None,
+                          "announced": record["phone"] is not None}
+                self.db.prr_records.insert_one(stored, session=session)
+                if stored["announced"]:
+                    self.emit(session, "prr_record_imported",
+                              **prr.event_payload(record, stored["prr_record_id"]))
+                return stored
+            try:
+                stored = self.run_transaction(work)
+            except DuplicateKeyError:
+                counts["already_known"] += 1
+                continue
+            counts["imported" if stored["announced"] else "waiting_for_phone"] += 1
+        return counts
 
-        key, slot = choose_window(place, printed_on, taken)
-        self.db.pickup_slots.update_one({"_id": key}, {"$inc": {"count": 1}},
-                                        upsert=True, session=session)
-        return slot
+    def prr_backlog(self) -> list[dict]:
+        """PRR records not printed yet (kecamatan and recording date)."""
+        return list(self.db.prr_records.find({"printed_at": None},
+                                             projection=["kecamatan_code", "recorded_on"]))

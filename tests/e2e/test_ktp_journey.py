@@ -14,18 +14,12 @@ import mailbox
 import requests
 
 from shared.clock import today_wib
+from shared.offices import WorkingCalendar
 from tests.helpers import (OPERATOR, STATION, claim_job_for, eventually, random_kk,
                            random_mobile, random_nik)
 
 DAYS_ID = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
 DAYS_ID_SHORT = ("Sen", "Sel", "Rab", "Kam", "Jum", "Sab", "Min")  # in one SMS part
-
-
-def next_working_day(day: datetime.date) -> datetime.date:
-    day += datetime.timedelta(days=1)
-    while day.weekday() >= 5:
-        day += datetime.timedelta(days=1)
-    return day
 
 
 def ktp_application(nik: str, phone: str, email: str) -> dict:
@@ -70,7 +64,7 @@ def test_ktp_el_print_journey(system, backing):
     slot = printed.json()["slot"]
     slot_day = datetime.date.fromisoformat(slot["date"])
     # printed today (WIB): ready from the next working day, first free window
-    assert slot_day == next_working_day(today_wib())
+    assert slot_day == WorkingCalendar().next_working_day(today_wib())
     day_text = f"{DAYS_ID[slot_day.weekday()]}, {slot_day.day}"
     window = f"{slot['start']}-{slot['end']}"
 

@@ -7,6 +7,7 @@ stations, leases and pickup slots, with no broker and no database.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import itertools
 
@@ -19,24 +20,22 @@ from services.printing.domain import (
     new_job,
     new_lease,
     print_outcome,
-    requeue_after_failure,
 )
-from services.printing.exceptions import JobNotFound, LeaseLost, NoSlotAvailable
-from services.printing.slots import (
-    PickupPlace,
-    candidate_windows,
-    choose_window,
-    slot_payload,
-    window_key,
-)
+from services.printing.exceptions import (DocumentNotFound, JobNotFound, LeaseLost,
+                                          NotAtCounter)
+from services.printing.slots import (PickupRules, Window, find_seat, first_window, slot_record,
+                                     window_key)
+from services.printing import domain
 from shared.events import build_event
+from shared.offices import DINAS, PLACES, WorkingCalendar
 
 UTC = datetime.timezone.utc
 LEASE = datetime.timedelta(minutes=10)
 # Thursday 5 June 2025, 10:00 WIB
 THURSDAY_MORNING = datetime.datetime(2025, 6, 5, 3, 0, tzinfo=UTC)
-LOKET = PickupPlace("disdukcapil-serang", "Loket Disdukcapil Kota Serang",
-                    "Jl. Jenderal Sudirman No. 5, Kota Serang", capacity=2)
+LOKET = dataclasses.replace(DINAS, pickup_capacity=2)
+RULES = PickupRules({**PLACES, LOKET.place_id: LOKET}, WorkingCalendar())
+MONDAY = datetime.date(2025, 6, 9)  # Friday 6 June 2025 was Idul Adha
 CONTACT = {"phone": "+6281234567890", "email": "siti.aminah@example.id", "language": "id"}
 
 
@@ -52,10 +51,11 @@ def verified(delivery_method: str = "pickup", n: int = 1) -> dict:
 class FakePrintStore:
     """``PrintStore``'s methods over dicts; records what it emitted, in order."""
 
-    def __init__(self, place: PickupPlace = LOKET):
-        self.place = place
+    def __init__(self, rules: PickupRules = RULES):
+        self.rules = rules
         self.jobs: dict[str, dict] = {}
         self.seats: dict[str, int] = {}  # window key -> documents booked
+        self.pointers: dict[str, Window] = {}  # place id -> fill pointer
         self.emitted: list[dict] = []
 
     def queue_job(self, event: dict, now: datetime.datetime) -> dict:
@@ -80,7 +80,7 @@ class FakePrintStore:
 
     def mark_failed(self, job_id, station_id, lease_token, reason) -> dict:
         job = check_report(self.jobs.get(job_id), station_id, lease_token)
-        update, events = requeue_after_failure(job, reason)
+        update, events = domain.failure_outcome(job, reason, None, max_attempts=3)
         return self._save(job, update, events)
 
     def types(self) -> list[str]:
@@ -96,10 +96,15 @@ class FakePrintStore:
         self.emitted += [{"type": event.type, **build_event(event.type, **event.payload)}
                          for event in events]
 
-    def _reserve_slot(self, printed_on: datetime.date) -> dict:
-        key, slot = choose_window(self.place, printed_on, lambda key: self.seats.get(key, 0))
+    def _reserve_slot(self, place_id: str, printed_on: datetime.date) -> dict:
+        place = self.rules.place(place_id)
+        window, self.pointers[place_id] = find_seat(
+            place, self.rules.calendar, self.pointers.get(place_id),
+            first_window(self.rules.calendar, printed_on),
+            lambda w: self.seats.get(window_key(place, w), 0))
+        key = window_key(place, window)
         self.seats[key] = self.seats.get(key, 0) + 1
-        return slot
+        return slot_record(place, window)
 
 
 @pytest.fixture
@@ -148,12 +153,12 @@ def test_printed_for_pickup_gets_next_working_day_slot_and_two_events(store):
     printed = store.mark_printed(job["_id"], "station-1", lease["lease_token"], THURSDAY_MORNING)
     assert (printed["status"], printed["printed_at"], printed["lease_until"]) == (
         "printed", THURSDAY_MORNING, None)
-    assert printed["slot"] == slot_payload(LOKET, datetime.date(2025, 6, 6), "08:00", "09:00")
+    assert printed["slot"] == slot_record(LOKET, Window(MONDAY, 0))
     assert store.types() == ["print_job_queued", "document_printed", "document_ready_for_pickup"]
     _, done, ready = store.emitted
     assert done["station_id"] == "station-1"
     assert (ready["slot"], ready["full_name"], ready["contact"]) == (
-        printed["slot"], "Siti Aminah", CONTACT)
+        domain.announced(printed["slot"]), "Siti Aminah", CONTACT)
 
 
 def test_printed_for_pos_books_no_slot_and_announces_no_pickup(store):
@@ -166,8 +171,9 @@ def test_printed_for_pos_books_no_slot_and_announces_no_pickup(store):
 
 
 def test_the_pickup_day_is_counted_in_wib_not_utc(store):
-    # Thursday 18:00 UTC is already Friday 01:00 in Kota Serang: slot on Monday
-    late = datetime.datetime(2025, 6, 5, 18, 0, tzinfo=UTC)
+    # Wednesday 18:00 UTC is already Thursday 01:00 in Kota Serang: not Thursday
+    # but the next working day after it, Monday (Friday was Idul Adha)
+    late = datetime.datetime(2025, 6, 4, 18, 0, tzinfo=UTC)
     job = store.queue_job(verified(), late)
     lease = store.claim_next("station-1", late)
     printed = store.mark_printed(job["_id"], "station-1", lease["lease_token"], late)
@@ -189,14 +195,14 @@ def test_repeated_printed_report_gets_the_same_slot_and_books_once(store):
 def test_failed_report_requeues_the_job_for_any_station(store):
     job = store.queue_job(verified(), THURSDAY_MORNING)
     lease = store.claim_next("station-1", THURSDAY_MORNING)
-    failed = store.mark_failed(job["_id"], "station-1", lease["lease_token"], "blanko macet")
+    failed = store.mark_failed(job["_id"], "station-1", lease["lease_token"], "out_of_blanko")
     assert (failed["status"], failed["lease_token"], failed["lease_until"]) == (
         "queued", None, None)
-    assert failed["last_failure"] == "blanko macet"
+    assert failed["last_failure"] == "out_of_blanko"
     assert store.types() == ["print_job_queued", "print_job_failed"]
     failure = store.emitted[-1]
     assert (failure["station_id"], failure["reason"], failure["requeued"]) == (
-        "station-1", "blanko macet", True)
+        "station-1", "out_of_blanko", True)
     # the old lease is spent; another station picks the job up, second attempt
     with pytest.raises(LeaseLost):
         store.mark_printed(job["_id"], "station-1", lease["lease_token"], THURSDAY_MORNING)
@@ -209,7 +215,7 @@ def test_a_printed_job_cannot_be_reported_failed(store):
     lease = store.claim_next("station-1", THURSDAY_MORNING)
     store.mark_printed(job["_id"], "station-1", lease["lease_token"], THURSDAY_MORNING)
     with pytest.raises(LeaseLost):
-        store.mark_failed(job["_id"], "station-1", lease["lease_token"], "blanko macet")
+        store.mark_failed(job["_id"], "station-1", lease["lease_token"], "out_of_blanko")
     assert store.jobs[job["_id"]]["status"] == "printed"
 
 
@@ -224,7 +230,7 @@ def test_expired_lease_taken_over_refuses_the_old_holder(store):
     with pytest.raises(LeaseLost):
         store.mark_printed(job["_id"], "station-1", old["lease_token"], later)
     with pytest.raises(LeaseLost):
-        store.mark_failed(job["_id"], "station-1", old["lease_token"], "blanko macet")
+        store.mark_failed(job["_id"], "station-1", old["lease_token"], "out_of_blanko")
     printed = store.mark_printed(job["_id"], "station-2", new["lease_token"], later)
     assert printed["status"] == "printed"
     assert store.emitted[-2]["station_id"] == "station-2"
@@ -250,18 +256,6 @@ def test_who_may_report():
         check_report(None, "station-1", "token-abcdef-1")
 
 
-def test_no_slot_left_in_the_search_window_refuses_and_changes_nothing(store):
-    thursday = THURSDAY_MORNING.date()
-    for day, start, _ in candidate_windows(LOKET, thursday):
-        store.seats[window_key(LOKET, day, start)] = LOKET.capacity
-    job = store.queue_job(verified(), THURSDAY_MORNING)
-    lease = store.claim_next("station-1", THURSDAY_MORNING)
-    with pytest.raises(NoSlotAvailable):
-        store.mark_printed(job["_id"], "station-1", lease["lease_token"], THURSDAY_MORNING)
-    assert store.jobs[job["_id"]]["status"] == "leased"
-    assert store.types() == ["print_job_queued"]
-
-
 def test_windows_fill_in_order_up_to_capacity(store):
     slots = []
     for n in range(1, 4):
@@ -270,29 +264,9 @@ def test_windows_fill_in_order_up_to_capacity(store):
         slots.append(store.mark_printed(job["_id"], "station-1", lease["lease_token"],
                                         THURSDAY_MORNING)["slot"])
     assert [slot["start"] for slot in slots] == ["08:00", "08:00", "09:00"]
-    assert store.seats == {"disdukcapil-serang|2025-06-06|08:00": 2,
-                           "disdukcapil-serang|2025-06-06|09:00": 1}
-
-
-def test_choose_window_stops_at_the_first_free_window():
-    asked = []
-
-    def taken(key):
-        asked.append(key)
-        return {"disdukcapil-serang|2025-06-06|08:00": 2}.get(key, 0)
-
-    key, slot = choose_window(LOKET, THURSDAY_MORNING.date(), taken)
-    assert key == "disdukcapil-serang|2025-06-06|09:00"
-    assert (slot["date"], slot["start"], slot["end"]) == ("2025-06-06", "09:00", "10:00")
-    assert asked == ["disdukcapil-serang|2025-06-06|08:00", key]
-
-
-def test_choose_window_skips_holidays_and_raises_when_all_full():
-    friday = datetime.date(2025, 6, 6)
-    key, _ = choose_window(LOKET, THURSDAY_MORNING.date(), lambda key: 0, frozenset({friday}))
-    assert key == "disdukcapil-serang|2025-06-09|08:00"
-    with pytest.raises(NoSlotAvailable):
-        choose_window(LOKET, THURSDAY_MORNING.date(), lambda key: LOKET.capacity)
+    assert store.seats == {"disdukcapil-serang|2025-06-09|08:00": 2,
+                           "disdukcapil-serang|2025-06-09|09:00": 1}
+    assert store.pointers == {"disdukcapil-serang": Window(MONDAY, 1)}
 
 
 def test_outcomes_are_decisions_not_writes():
@@ -300,10 +274,103 @@ def test_outcomes_are_decisions_not_writes():
     job.update(new_lease("station-1", THURSDAY_MORNING, LEASE))
     before = dict(job)
     booked = itertools.count()
-    update, events = print_outcome(job, THURSDAY_MORNING,
-                                   lambda day: {"date": day.isoformat(), "n": next(booked)})
-    assert update["slot"] == {"date": "2025-06-05", "n": 0}  # given the WIB print day
+    update, events = print_outcome(
+        job, THURSDAY_MORNING,
+        lambda place_id, day: {"place_id": place_id, "date": day.isoformat(), "n": next(booked),
+                               "place": "p", "address": "a", "start": "08:00", "end": "09:00"})
+    assert (update["slot"]["place_id"], update["slot"]["date"], update["slot"]["n"]) == (
+        "disdukcapil-serang", "2025-06-05", 0)  # given the place and the WIB print day
     assert [event.type for event in events] == ["document_printed", "document_ready_for_pickup"]
-    update, events = requeue_after_failure(job, "printer offline")
+    update, events = domain.failure_outcome(job, "printer_fault", None, max_attempts=3)
     assert update["status"] == "queued" and events[0].payload["requeued"] is True
     assert job == before
+
+
+def printed_job(store, n=1, **fields):
+    job = store.queue_job({**verified(n=n), **fields}, THURSDAY_MORNING)
+    lease = store.claim_next("station-1", THURSDAY_MORNING)
+    return store.mark_printed(job["_id"], "station-1", lease["lease_token"], THURSDAY_MORNING)
+
+
+def test_print_needs_come_from_the_event_with_defaults_for_older_events():
+    job, _ = new_job(verified(), THURSDAY_MORNING)
+    assert (job["print_kind"], job["pickup_place_id"], job["next_day"], job["replacement"],
+            job["manifest_id"], job["kecamatan_code"]) == (
+        "card", "disdukcapil-serang", False, False, None, "367304")
+    job, _ = new_job({**verified(), "document_type": "akta_kelahiran",
+                      "pickup_place_id": "kec-curug", "next_day": True}, THURSDAY_MORNING)
+    assert (job["print_kind"], job["pickup_place_id"], job["next_day"]) == (
+        "certificate", "kec-curug", True)
+
+
+def test_the_window_is_at_the_place_the_application_named(store):
+    printed = printed_job(store, pickup_place_id="kec-curug")
+    assert (printed["slot"]["place_id"], printed["slot"]["place"]) == (
+        "kec-curug", "Kantor Kecamatan Curug")
+
+
+def test_next_day_and_jemput_bola_documents_get_no_citizen_window(store):
+    assert "slot" not in printed_job(store, n=1, next_day=True)
+    assert "slot" not in printed_job(store, n=2, manifest_id="JB-3673041010-20250605-ABC123")
+    assert store.types().count("document_ready_for_pickup") == 0
+    assert store.seats == {}
+
+
+def test_citizen_job_answers_a_wrong_nik_like_an_unknown_code():
+    job = {"nik": "3673045207900001"}
+    assert domain.citizen_job(job, "3673045207900001") is job
+    with pytest.raises(DocumentNotFound):
+        domain.citizen_job(job, "3673045207900002")
+    with pytest.raises(DocumentNotFound):
+        domain.citizen_job(None, "3673045207900001")
+
+
+def test_only_a_printed_document_with_a_window_waits_at_the_counter(store):
+    with pytest.raises(NotAtCounter):
+        domain.waiting_at_counter({"status": "queued"})
+    with pytest.raises(NotAtCounter):
+        domain.waiting_at_counter({"status": "printed"})  # sent by Pos
+    with pytest.raises(NotAtCounter):
+        domain.waiting_at_counter({"status": "collected", "slot": {"date": "2025-06-09"}})
+    printed = printed_job(store)
+    assert domain.waiting_at_counter(printed) is printed
+
+
+def test_collection_and_reschedule_events(store):
+    printed = printed_job(store)
+    moved = slot_record(LOKET, Window(datetime.date(2025, 6, 10), 3))
+    update, [event] = domain.reschedule(printed, moved)
+    assert update == {"slot": moved}
+    assert event.type == "pickup_rescheduled"
+    assert build_event(event.type, **event.payload)["slot"]["start"] == "11:00"
+    update, [event] = domain.collection(printed, "operator-1", "counter", THURSDAY_MORNING)
+    assert update["status"] == "collected"
+    assert (event.type, event.payload["how"], event.payload["collected_by"]) == (
+        "document_collected", "counter", "operator-1")
+
+
+def test_a_returned_parcel_gets_a_window_at_the_dinas_once(store):
+    printed = printed_job(store, delivery_method="pos",
+                          delivery_address={"street": "Jl. Raya Curug No. 7"})
+    reserve = store._reserve_slot
+    update, [event] = domain.returned_parcel(printed, reserve, THURSDAY_MORNING)
+    assert (update["delivery_method"], update["slot"]["place_id"]) == ("pickup",
+                                                                      "disdukcapil-serang")
+    assert event.type == "document_ready_for_pickup"
+    assert domain.returned_parcel({**printed, **update}, reserve, THURSDAY_MORNING) == ({}, [])
+    assert domain.returned_parcel({**printed, "status": "leased"}, reserve,
+                                  THURSDAY_MORNING) == ({}, [])
+
+
+def test_a_kecamatan_list_is_ready_when_every_next_day_job_of_the_day_is_printed():
+    item = {"application_id": "a", "tracking_code": "SDK1", "full_name": "Siti",
+            "document_type": "ktp_el"}
+    waiting = {"kecamatan_code": "367304", "expected": 2, "printed": 1, "items": [item]}
+    assert domain.kecamatan_handover(waiting, MONDAY) is None
+    event = domain.kecamatan_handover({**waiting, "printed": 2, "items": [item, item]}, MONDAY)
+    assert (event.type, event.payload["day"], len(event.payload["items"])) == (
+        "kecamatan_handover_ready", "2025-06-09", 2)
+    build_event(event.type, **event.payload)
+    job, _ = new_job({**verified(), "next_day": True}, THURSDAY_MORNING)
+    assert domain.handover_list_id(job) == "367304|2025-06-05"
+    assert "nik" not in domain.handover_item(job)

@@ -1,21 +1,29 @@
-"""Unit tests for services.printing.slots (pickup windows)."""
+"""Unit tests for services.printing.slots: pickup windows, the calendar and the fill pointer."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
-import itertools
 
 from services.printing.slots import (
-    MAX_DAYS_AHEAD,
-    PickupPlace,
-    candidate_windows,
-    is_working_day,
+    PickupRules,
+    Window,
+    find_seat,
+    first_window,
+    next_window,
+    pointer_fields,
+    pointer_window,
+    requested_window,
     slot_payload,
+    slot_record,
+    upcoming,
     window_key,
 )
 from shared.events import SlotSchema
+from shared.offices import DINAS, PLACES, WorkingCalendar, place
 
-CURUG = PickupPlace("kec-curug", "Kantor Kecamatan Curug", "Jl. Raya Curug No. 1, Kota Serang")
+CURUG = place("kec-curug")
+CALENDAR = WorkingCalendar()
 WEDNESDAY = datetime.date(2025, 6, 4)
 THURSDAY = datetime.date(2025, 6, 5)
 FRIDAY = datetime.date(2025, 6, 6)
@@ -23,65 +31,98 @@ MONDAY = datetime.date(2025, 6, 9)
 TUESDAY = datetime.date(2025, 6, 10)
 
 
-def first(n, place=CURUG, printed_on=FRIDAY, holidays=frozenset()):
-    return list(itertools.islice(candidate_windows(place, printed_on, holidays), n))
+def starts(windows, place=CURUG):
+    return [(w.day, w.start(place)) for w in windows]
 
 
 def test_place_defaults():
-    assert (CURUG.opens, CURUG.closes, CURUG.capacity) == (8, 15, 40)
-
-
-def test_is_working_day():
-    assert is_working_day(FRIDAY)
-    assert not is_working_day(datetime.date(2025, 6, 7))  # Saturday
-    assert not is_working_day(datetime.date(2025, 6, 8))  # Sunday
-    assert not is_working_day(MONDAY, frozenset({MONDAY}))
+    assert (CURUG.opens, CURUG.closes, CURUG.pickup_capacity) == (8, 15, 40)
 
 
 def test_from_friday_first_window_is_monday_morning():
-    assert first(1) == [(MONDAY, "08:00", "09:00")]
+    assert first_window(CALENDAR, FRIDAY) == Window(MONDAY, 0)
 
 
-def test_seven_hourly_windows_per_day_then_next_day():
-    windows = first(8)
-    assert windows[:7] == [(MONDAY, f"{h:02d}:00", f"{h + 1:02d}:00") for h in range(8, 15)]
-    assert windows[6] == (MONDAY, "14:00", "15:00")
-    assert windows[7] == (TUESDAY, "08:00", "09:00")
+def test_seven_hourly_windows_per_day_then_next_working_day():
+    windows = upcoming(CURUG, CALENDAR, first_window(CALENDAR, FRIDAY), 8)
+    assert starts(windows[:7]) == [(MONDAY, f"{h:02d}:00") for h in range(8, 15)]
+    assert windows[6].end(CURUG) == "15:00"
+    assert windows[7] == Window(TUESDAY, 0)
 
 
-def test_from_wednesday_next_day_is_thursday_never_same_day():
-    windows = first(7, printed_on=WEDNESDAY)
-    assert {day for day, _, _ in windows} == {THURSDAY}
-    assert windows[0] == (THURSDAY, "08:00", "09:00")
+def test_never_the_same_day():
+    assert first_window(CALENDAR, WEDNESDAY) == Window(THURSDAY, 0)
 
 
-def test_holiday_is_skipped():
-    assert first(1, printed_on=WEDNESDAY, holidays=frozenset({THURSDAY})) == [
-        (FRIDAY, "08:00", "09:00")]
-    assert first(1, holidays=frozenset({MONDAY})) == [(TUESDAY, "08:00", "09:00")]
+def test_a_public_holiday_and_a_closing_day_are_skipped():
+    # Idul Adha 2025 fell on Friday 6 June; 1 June (Pancasila) was a Sunday
+    assert not CALENDAR.is_working_day(FRIDAY)
+    assert first_window(CALENDAR, THURSDAY) == Window(MONDAY, 0)
+    closed_monday = WorkingCalendar.from_config(MONDAY.isoformat())
+    assert first_window(closed_monday, THURSDAY) == Window(TUESDAY, 0)
+    assert next_window(CURUG, closed_monday, Window(THURSDAY, 6)) == Window(TUESDAY, 0)
 
 
 def test_custom_opening_hours():
-    place = PickupPlace("mpp", "Mal Pelayanan Publik Kota Serang", "Jl. Jend. Sudirman",
-                        opens=9, closes=12)
-    assert first(4, place=place) == [(MONDAY, "09:00", "10:00"), (MONDAY, "10:00", "11:00"),
-                                     (MONDAY, "11:00", "12:00"), (TUESDAY, "09:00", "10:00")]
+    mpp = dataclasses.replace(CURUG, opens=9, closes=12)
+    windows = upcoming(mpp, CALENDAR, first_window(CALENDAR, THURSDAY), 4)
+    assert starts(windows, mpp) == [(MONDAY, "09:00"), (MONDAY, "10:00"), (MONDAY, "11:00"),
+                                    (TUESDAY, "09:00")]
 
 
-def test_search_is_bounded_and_only_on_working_days():
-    windows = list(candidate_windows(CURUG, FRIDAY))
-    assert MAX_DAYS_AHEAD == 20
-    # Sat 7 June .. Thu 26 June 2025: 14 working days
-    assert len(windows) == 14 * 7
-    assert windows[-1] == (datetime.date(2025, 6, 26), "14:00", "15:00")
-    assert all(day.weekday() < 5 for day, _, _ in windows)
+def test_no_horizon_a_backlog_of_a_year_still_gets_windows():
+    windows = upcoming(CURUG, CALENDAR, Window(MONDAY, 0), 7 * 300)
+    assert windows[-1].day > MONDAY + datetime.timedelta(days=365)
+    assert all(CALENDAR.is_working_day(w.day) for w in windows)
     assert windows == sorted(windows)
 
 
-def test_window_key_and_slot_payload():
-    assert window_key(CURUG, MONDAY, "08:00") == "kec-curug|2025-06-09|08:00"
-    payload = slot_payload(CURUG, MONDAY, "08:00", "09:00")
+def test_find_seat_starts_at_the_pointer_and_reads_one_counter():
+    small = dataclasses.replace(CURUG, pickup_capacity=3)
+    asked = []
+
+    def taken(window):
+        asked.append(window)
+        return 1
+
+    pointer = Window(datetime.date(2026, 3, 2), 4)  # far ahead: a big backlog
+    window, fill = find_seat(small, CALENDAR, pointer, Window(MONDAY, 0), taken)
+    assert (window, fill, asked) == (pointer, pointer, [pointer])
+    # the last seat moves the pointer on
+    window, fill = find_seat(small, CALENDAR, pointer, Window(MONDAY, 0), lambda w: 2)
+    assert (window, fill) == (pointer, Window(pointer.day, 5))
+
+
+def test_find_seat_jumps_a_pointer_left_in_the_past_and_skips_windows_filled_ahead():
+    small = dataclasses.replace(CURUG, pickup_capacity=2)
+    stale = Window(datetime.date(2025, 1, 6), 3)
+    full = {Window(MONDAY, 0), Window(MONDAY, 1)}  # citizens moved into these
+    window, fill = find_seat(small, CALENDAR, stale, first_window(CALENDAR, THURSDAY),
+                             lambda w: 2 if w in full else 0)
+    assert (window, fill) == (Window(MONDAY, 2), Window(MONDAY, 2))
+
+
+def test_requested_window():
+    assert requested_window(CURUG, CALENDAR, TUESDAY, "10:00") == Window(TUESDAY, 2)
+    assert requested_window(CURUG, CALENDAR, TUESDAY, "15:00") is None  # closed by then
+    assert requested_window(CURUG, CALENDAR, datetime.date(2025, 6, 7), "09:00") is None
+
+
+def test_keys_payloads_and_pointer_fields():
+    window = Window(MONDAY, 0)
+    assert window_key(CURUG, window) == "kec-curug|2025-06-09|08:00"
+    payload = slot_payload(CURUG, window)
     assert payload == {"place": "Kantor Kecamatan Curug",
                        "address": "Jl. Raya Curug No. 1, Kota Serang",
                        "date": "2025-06-09", "start": "08:00", "end": "09:00"}
     assert SlotSchema().load(payload) == payload
+    assert slot_record(CURUG, window) == {**payload, "place_id": "kec-curug",
+                                          "key": "kec-curug|2025-06-09|08:00"}
+    assert pointer_window(pointer_fields(window)) == window
+    assert pointer_window(None) is None
+
+
+def test_rules_fall_back_to_the_dinas_for_an_unknown_place():
+    rules = PickupRules(PLACES, CALENDAR)
+    assert rules.place("kec-curug") is CURUG
+    assert rules.place("nowhere") is DINAS

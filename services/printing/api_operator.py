@@ -1,0 +1,101 @@
+"""Printing's operator endpoints (operator tokens, ``OPERATOR_TOKENS``):
+
+  GET  /api/v1/operator/print-jobs/held            -> 200 jobs waiting for an operator
+  POST /api/v1/operator/print-jobs/<id>/release    -> 200 back in the queue
+  POST /api/v1/operator/print-jobs/<id>/cancel     -> 200 given up
+  GET  /api/v1/operator/stations/blanko            -> 200 blanko stock per station
+  POST /api/v1/operator/stations/<id>/blanko       -> 200 a delivery recorded
+  POST /api/v1/operator/prr-imports                -> 200 what the PRR file gave (text/csv)
+  GET  /api/v1/operator/prr-backlog/aging          -> 200 backlog by kecamatan and age
+
+A mixin of ``PrintingApi`` (its store, settings and token checkers).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from shared.clock import today_wib
+from shared.errors import Msg, ValidationFailed
+from shared.http import api, json_response, read_json, request_language
+
+from . import prr
+from .exceptions import UnknownStation
+from .schemas import BlankoDeliverySchema, BlankoSchema, HeldJobSchema
+
+log = logging.getLogger(__name__)
+
+PRR_MAX_BODY_BYTES = 8 * 1024 * 1024  # about 60,000 rows
+
+
+class PrintOperatorApi:
+    @api("GET", "/api/v1/operator/print-jobs/held")
+    def held_jobs(self, request):
+        """-> {"jobs": [{"print_job_id", "tracking_code", "last_failure", ...}]}"""
+        self.operators.authenticate(request)
+        jobs = self.store.held_jobs(self.settings.stations)
+        return json_response(200, {"jobs": HeldJobSchema(many=True).dump(jobs)})
+
+    @api("POST", "/api/v1/operator/print-jobs/<string:job_id>/release")
+    def release_held(self, request, job_id):
+        """A held job back to the queue, with fresh attempts -> {"status": "queued"}"""
+        self.operators.authenticate(request)
+        job = self.store.release_held(job_id, self.settings.stations)
+        return json_response(200, {"print_job_id": job["_id"], "status": job["status"]})
+
+    @api("POST", "/api/v1/operator/print-jobs/<string:job_id>/cancel")
+    def cancel_held(self, request, job_id):
+        """A held job given up -> {"status": "cancelled"}"""
+        operator = self.operators.authenticate(request)
+        job = self.store.cancel_held(job_id, operator, self.settings.stations)
+        return json_response(200, {"print_job_id": job["_id"], "status": job["status"]})
+
+    @api("GET", "/api/v1/operator/stations/blanko")
+    def blanko_stocks(self, request):
+        """-> {"stations": [{"station_id", "stock", "warned"}]} (tracked stations only)"""
+        self.operators.authenticate(request)
+        return json_response(200, {"stations": BlankoSchema(many=True).dump(
+            self.store.blanko_stocks())})
+
+    @api("POST", "/api/v1/operator/stations/<string:station_id>/blanko")
+    def record_blanko_delivery(self, request, station_id):
+        """{"delivered": 500} -> {"station_id", "stock", "warned"}"""
+        self.operators.authenticate(request)
+        body = read_json(request, BlankoDeliverySchema())
+        if station_id not in self.settings.stations.stations:
+            raise UnknownStation()
+        stock = self.store.record_blanko_delivery(station_id, body["delivered"],
+                                                  self.settings.stations)
+        return json_response(200, BlankoSchema().dump(stock))
+
+    @api("POST", "/api/v1/operator/prr-imports", max_body_bytes=PRR_MAX_BODY_BYTES,
+         max_body_setting="PRR_MAX_BODY_BYTES")
+    def import_prr(self, request):
+        """text/csv (docs/prr-import.md) -> {"rows", "imported", "already_known",
+        "waiting_for_phone", "repeated_in_file": [...], "bad_rows": [{"row", "field", "message"}]}"""
+        operator = self.operators.authenticate(request)
+        try:
+            text = request.get_data(cache=True).decode("utf-8-sig")
+            parsed = prr.parse(text, today_wib(), request_language(request))
+        except (UnicodeDecodeError, prr.NotAPrrFile) as exc:
+            raise ValidationFailed({"_body": [Msg(
+                "Bukan berkas PRR: CSV UTF-8 dengan baris judul dan kolom wajib "
+                f"({', '.join(prr.REQUIRED_COLUMNS)}).",
+                f"Not a PRR file: UTF-8 CSV with a header row and the required columns "
+                f"({', '.join(prr.REQUIRED_COLUMNS)}).")]}) from exc
+        counts = self.store.import_prr(parsed.records)
+        rows = len(parsed.records) + len(parsed.bad_rows) + len(parsed.repeated)
+        log.info("PRR import by %s: %s rows, %s", operator, rows, counts)
+        return json_response(200, {"rows": rows, **counts,
+                                   "repeated_in_file": parsed.repeated,
+                                   "bad_rows": parsed.bad_rows})
+
+    @api("GET", "/api/v1/operator/prr-backlog/aging")
+    def prr_aging(self, request):
+        """-> {"as_of": "2026-11-30", "bands": [...], "kecamatan": [{"kecamatan_code",
+        "bands": {"0-30": n, ...}, "total"}]}"""
+        self.operators.authenticate(request)
+        today = today_wib()
+        return json_response(200, {"as_of": today.isoformat(),
+                                   "bands": [name for name, _ in prr.AGE_BANDS],
+                                   "kecamatan": prr.aging(self.store.prr_backlog(), today)})

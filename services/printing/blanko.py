@@ -1,0 +1,36 @@
+"""Blanko: the blank card stock (KTP-el, KIA) each station prints cards on.
+Plain Python, no I/O.
+
+A station's stock is tracked from the first delivery an operator records
+for it; a station with no record is not tracked (e.g. a Dinas counter
+supplied from the central store) and prints cards as before. A tracked
+station at zero gets no card jobs while certificates still flow; a printed
+card takes one blanko in the print's own transaction; a station reporting
+``out_of_blanko`` is set to zero. Falling to or below the threshold
+(``BLANKO_LOW_THRESHOLD``) emits ``blanko_low`` once; a delivery that lifts
+the stock above it re-arms the warning.
+"""
+
+from __future__ import annotations
+
+from .domain import Event
+from .stations import Station
+
+
+def printable_kinds(station: Station, stock: dict | None) -> frozenset[str]:
+    """What the station can print now: no cards from a tracked, empty stock."""
+    if stock is not None and stock["stock"] <= 0:
+        return station.kinds - {"card"}
+    return station.kinds
+
+
+def low_stock(station: Station, stock: dict, threshold: int) -> tuple[dict, list[Event]]:
+    """After the stock changed: the warning flag to set and the event, if this
+    change crossed the threshold (from above to at or below)."""
+    if stock["stock"] <= threshold and not stock.get("warned"):
+        return {"warned": True}, [Event("blanko_low", {
+            "station_id": station.station_id, "place_id": station.place_id,
+            "stock_left": max(stock["stock"], 0), "threshold": threshold})]
+    if stock["stock"] > threshold and stock.get("warned"):
+        return {"warned": False}, []
+    return {}, []

@@ -1,0 +1,189 @@
+"""The pickup half of printing's store: windows, their changes, collection,
+returned parcels and the kecamatan hand-over lists. ``PrintStore`` (jobs,
+stations, blanko) builds on it. Each method loads, asks ``domain`` and
+``slots`` what follows, and writes the answer with its events in one
+transaction.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from pymongo import ReturnDocument
+
+from shared.clock import utcnow
+from shared.store import BaseStore
+
+from . import domain
+from .domain import Event
+from .exceptions import WindowUnavailable
+from .slots import (PickupRules, find_seat, first_window, pointer_fields, pointer_window,
+                    requested_window, slot_record, upcoming, window_key)
+
+
+class PickupStore(BaseStore):
+    def open_windows(self, tracking_code: str, nik: str, rules: PickupRules,
+                     today: datetime.date, count: int) -> list[dict]:
+        """Windows with a free seat among the next ``count`` at the citizen's place."""
+        job = domain.waiting_at_counter(domain.citizen_job(self._by_code(None, tracking_code),
+                                                           nik))
+        place = rules.place(job["slot"]["place_id"])
+        windows = upcoming(place, rules.calendar, first_window(rules.calendar, today), count)
+        keys = [window_key(place, window) for window in windows]
+        taken = {row["_id"]: row["count"]
+                 for row in self.db.pickup_windows.find({"_id": {"$in": keys}})}
+        return [slot_record(place, window) for window, key in zip(windows, keys)
+                if taken.get(key, 0) < place.pickup_capacity]
+
+    def reschedule(self, tracking_code: str, nik: str, day: datetime.date, start: str,
+                   rules: PickupRules, today: datetime.date) -> dict:
+        """Move the citizen's window to the one they chose, if it has a seat."""
+        def work(session):
+            job = domain.waiting_at_counter(
+                domain.citizen_job(self._by_code(session, tracking_code), nik))
+            place = rules.place(job["slot"]["place_id"])
+            window = requested_window(place, rules.calendar, day, start)
+            if window is None:
+                raise WindowUnavailable("date" if not rules.calendar.is_working_day(day)
+                                        else "start")
+            if window < first_window(rules.calendar, today):
+                raise WindowUnavailable("date")
+            key = window_key(place, window)
+            if key == job["slot"].get("key"):
+                return job
+            counter = self.db.pickup_windows.find_one({"_id": key}, session=session)
+            if (counter or {}).get("count", 0) >= place.pickup_capacity:
+                raise WindowUnavailable("start")
+            self._take_seat(session, key)
+            self.db.pickup_windows.update_one({"_id": job["slot"]["key"]},
+                                              {"$inc": {"count": -1}}, session=session)
+            update, events = domain.reschedule(job, slot_record(place, window))
+            return self._save(session, job, update, events)
+        return self.run_transaction(work)
+
+    def collect(self, tracking_code: str, nik: str, collected_by: str, how: str) -> dict:
+        """The citizen collected the document (checked: the NIK is the job's)."""
+        def work(session):
+            job = domain.citizen_job(self._by_code(session, tracking_code), nik)
+            if job["status"] == "collected":
+                return job  # recorded twice: the first record stands
+            update, events = domain.collection(domain.waiting_at_counter(job), collected_by,
+                                               how, utcnow())
+            return self._save(session, job, update, events)
+        return self.run_transaction(work)
+
+    def parcel_returned(self, event: dict, rules: PickupRules):
+        """Pos brought the parcel back: a window at the Dinas counter, once per event."""
+        def work(session):
+            job = self.db.print_jobs.find_one({"application_id": event["application_id"]},
+                                              session=session)
+            if job is None:
+                return None  # not printed here: nothing waits at a counter
+            update, events = domain.returned_parcel(
+                job, lambda place_id, printed_on: self._reserve_slot(
+                    session, rules, place_id, printed_on), utcnow())
+            return self._save(session, job, update, events)
+        return self.consume_once(event, "parcel_returned", work)
+
+    def learn_manifest(self, event: dict):
+        """``batch_accepted``: the manifest's members, once per event. Members
+        printed before it arrived already count."""
+        def work(session):
+            manifest = self.db.manifests.find_one_and_update(
+                {"_id": event["manifest_id"]},
+                {"$set": {"application_ids": event["application_ids"],
+                          "kelurahan_code": event["kelurahan_code"]},
+                 "$setOnInsert": {"printed_ids": [], "items": [], "ready": False}},
+                upsert=True, return_document=ReturnDocument.AFTER, session=session)
+            self._emit_all(session, self._if_manifest_ready(session, manifest))
+            return manifest
+        return self.consume_once(event, "learn_manifest", work)
+
+    def hand_over(self, tracking_code: str, nik: str, officer) -> dict:
+        """The kelurahan officer handed a jemput-bola document to its citizen."""
+        def work(session):
+            job = domain.citizen_job(self._by_code(session, tracking_code), nik)
+            if job["status"] == "collected":
+                return job
+            manifest = self.db.manifests.find_one({"_id": job.get("manifest_id")},
+                                                  session=session) if job.get("manifest_id") \
+                else None
+            domain.waiting_at_kelurahan(job, manifest, officer.scope)
+            update, events = domain.collection(job, str(officer), "kelurahan", utcnow())
+            return self._save(session, job, update, events)
+        return self.run_transaction(work)
+
+    def _manifest_member_printed(self, session, job: dict) -> list[Event]:
+        manifest = self.db.manifests.find_one_and_update(
+            {"_id": job["manifest_id"]},
+            {"$addToSet": {"printed_ids": job["application_id"],
+                           "items": domain.handover_item(job)},
+             "$setOnInsert": {"application_ids": None, "ready": False}},
+            upsert=True, return_document=ReturnDocument.AFTER, session=session)
+        return self._if_manifest_ready(session, manifest)
+
+    def _if_manifest_ready(self, session, manifest: dict) -> list[Event]:
+        event = domain.manifest_ready(manifest)
+        if event is None:
+            return []
+        self.db.manifests.update_one({"_id": manifest["_id"]}, {"$set": {"ready": True}},
+                                     session=session)
+        return [event]
+
+    def _find(self, session, job_id: str) -> dict | None:
+        return self.db.print_jobs.find_one({"_id": job_id}, session=session)
+
+    def _by_code(self, session, tracking_code: str) -> dict | None:
+        return self.db.print_jobs.find_one({"tracking_code": tracking_code.strip().upper()},
+                                           session=session)
+
+    def _save(self, session, job: dict, update: dict, events: list[Event]) -> dict:
+        if update:
+            self.db.print_jobs.update_one({"_id": job["_id"]}, {"$set": update}, session=session)
+        self._emit_all(session, events)
+        return {**job, **update}
+
+    def _emit_all(self, session, events: list[Event]) -> None:
+        for event in events:
+            self.emit(session, event.type, **event.payload)
+
+    def _take_seat(self, session, key: str) -> None:
+        self.db.pickup_windows.update_one({"_id": key}, {"$inc": {"count": 1}},
+                                          upsert=True, session=session)
+
+    def _reserve_slot(self, session, rules: PickupRules, place_id: str,
+                      printed_on: datetime.date) -> dict:
+        """The earliest window with a seat, from the place's fill pointer
+        (``slots``): four operations per print however many windows are
+        full, plus one read per window a rescheduled citizen filled ahead of
+        the pointer. Pointer and counter are read and written in the same
+        snapshot transaction: two prints taking the last seat conflict, and
+        one retries."""
+        place = rules.place(place_id)
+
+        def taken(window) -> int:
+            counter = self.db.pickup_windows.find_one({"_id": window_key(place, window)},
+                                                      session=session)
+            return (counter or {}).get("count", 0)
+
+        pointer = self.db.pickup_fill.find_one({"_id": place.place_id}, session=session)
+        window, fill = find_seat(place, rules.calendar, pointer_window(pointer),
+                                 first_window(rules.calendar, printed_on), taken)
+        self._take_seat(session, window_key(place, window))
+        self.db.pickup_fill.update_one({"_id": place.place_id}, {"$set": pointer_fields(fill)},
+                                       upsert=True, session=session)
+        return slot_record(place, window)
+
+    def _add_to_handover(self, session, job: dict, rules: PickupRules,
+                         printed_on: datetime.date) -> list[Event]:
+        lst = self.db.handover_lists.find_one_and_update(
+            {"_id": domain.handover_list_id(job)},
+            {"$inc": {"printed": 1}, "$push": {"items": domain.handover_item(job)},
+             "$setOnInsert": {"kecamatan_code": job["kecamatan_code"], "expected": 1}},
+            upsert=True, return_document=ReturnDocument.AFTER, session=session)
+        event = domain.kecamatan_handover(lst, rules.calendar.next_working_day(printed_on))
+        if event is None:
+            return []
+        self.db.handover_lists.update_one({"_id": lst["_id"]}, {"$set": {"items": []}},
+                                          session=session)
+        return [event]

@@ -1,0 +1,123 @@
+"""The PRR backlog: parsing the Dinas' Print Ready Record export and the
+aging report. Plain Python, no I/O.
+
+The export is CSV (UTF-8, comma-separated, a header row; docs/prr-import.md)
+with the columns ``COLUMNS``. Each row is checked on its own: a bad row is
+reported with its row number (the header is row 1) and the reason, and the
+good rows go on. A NIK twice in one file is one record (the first row);
+across imports the store keeps one record per NIK.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+from dataclasses import dataclass
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+
+from shared.errors import Msg, flatten_field_errors, localize
+from shared.fields import MobilePhone, Nik
+
+COLUMNS = ("nik", "full_name", "kecamatan_code", "recorded_on", "street", "rt", "rw",
+           "kelurahan_code", "postal_code", "phone")
+REQUIRED_COLUMNS = ("nik", "full_name", "kecamatan_code", "recorded_on", "street",
+                    "kelurahan_code")
+AGE_BANDS = (("0-30", 30), ("31-90", 90), ("91-365", 365), (">365", None))
+
+
+def _digits(count: int) -> validate.Regexp:
+    return validate.Regexp(rf"^\d{{{count}}}$", error=Msg(f"Harus {count} angka.",
+                                                          f"Must be {count} digits."))
+
+
+class PrrRowSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    nik = Nik(required=True)
+    full_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    kecamatan_code = fields.String(required=True, validate=_digits(6))
+    recorded_on = fields.Date(required=True)
+    street = fields.String(required=True, validate=validate.Length(min=3, max=200))
+    rt = fields.String(load_default=None, validate=validate.Length(max=3))
+    rw = fields.String(load_default=None, validate=validate.Length(max=3))
+    kelurahan_code = fields.String(required=True, validate=_digits(10))
+    postal_code = fields.String(load_default=None, validate=_digits(5))
+    phone = MobilePhone(load_default=None)
+
+
+@dataclass
+class ParsedFile:
+    records: list[dict]              # good rows, one per NIK, with their row number
+    bad_rows: list[dict]             # {"row", "field", "message"}
+    repeated: list[dict]             # {"row", "same_as_row"}: a NIK already in this file
+
+
+class NotAPrrFile(ValueError):
+    """No header, or required columns missing: nothing in it can be read."""
+
+
+def parse(text: str, today: datetime.date, lang: str = "id") -> ParsedFile:
+    reader = csv.DictReader(io.StringIO(text))
+    header = [name.strip().lower() for name in reader.fieldnames or []]
+    missing = [column for column in REQUIRED_COLUMNS if column not in header]
+    if missing:
+        raise NotAPrrFile(", ".join(missing))
+    reader.fieldnames = header
+    parsed, first_row = ParsedFile([], [], []), {}
+    for row_number, row in enumerate(reader, start=2):
+        values = {key: (value or "").strip() or None for key, value in row.items()
+                  if key in COLUMNS}
+        try:
+            record = PrrRowSchema().load({k: v for k, v in values.items() if v is not None})
+        except ValidationError as exc:
+            for field, messages in flatten_field_errors(exc.messages).items():
+                parsed.bad_rows.append({"row": row_number, "field": field,
+                                        "message": localize(messages[0], lang)})
+            continue
+        problem = _row_problem(record, today)
+        if problem is not None:
+            field, message = problem
+            parsed.bad_rows.append({"row": row_number, "field": field,
+                                    "message": localize(message, lang)})
+        elif record["nik"] in first_row:
+            parsed.repeated.append({"row": row_number, "same_as_row": first_row[record["nik"]]})
+        else:
+            first_row[record["nik"]] = row_number
+            parsed.records.append({**record, "row": row_number})
+    return parsed
+
+
+def _row_problem(record: dict, today: datetime.date) -> tuple[str, Msg] | None:
+    if record["recorded_on"] > today:
+        return "recorded_on", Msg("Tanggal perekaman di masa depan.", "Recording date in the future.")
+    if not record["kelurahan_code"].startswith(record["kecamatan_code"]):
+        return "kelurahan_code", Msg("Kelurahan tidak berada di kecamatan tersebut.",
+                                     "The kelurahan is not in that kecamatan.")
+    return None
+
+
+def event_payload(record: dict, prr_record_id: str) -> dict:
+    """``prr_record_imported`` for a record with a phone (Pos and the SMS need it)."""
+    return {"nik": record["nik"], "full_name": record["full_name"],
+            "recorded_on": record["recorded_on"].isoformat(),
+            "address": {key: record[key] for key in ("street", "rt", "rw", "kelurahan_code",
+                                                     "postal_code")},
+            "phone": record["phone"], "prr_record_id": prr_record_id}
+
+
+def age_band(recorded_on: datetime.date, today: datetime.date) -> str:
+    age = (today - recorded_on).days
+    return next(name for name, upto in AGE_BANDS if upto is None or age <= upto)
+
+
+def aging(records, today: datetime.date) -> list[dict]:
+    """The backlog (records not printed yet) by kecamatan and age band."""
+    table: dict[str, dict[str, int]] = {}
+    for record in records:
+        row = table.setdefault(record["kecamatan_code"], {name: 0 for name, _ in AGE_BANDS})
+        row[age_band(datetime.date.fromisoformat(record["recorded_on"]), today)] += 1
+    return [{"kecamatan_code": code, "bands": bands, "total": sum(bands.values())}
+            for code, bands in sorted(table.items())]

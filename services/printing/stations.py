@@ -1,0 +1,145 @@
+"""Printing stations: where each one stands, what it prints, how much it may
+hold, and which jobs a claim may hand it. Plain Python, no I/O.
+
+Configured in ``STATIONS`` (comma-separated)::
+
+    station-serang-1@disdukcapil-serang:card+certificate:20,station-curug-1@kec-curug:card
+
+``<station id>@<place id>:<kinds joined by +>[:<max jobs held at once>]``.
+The station id is the principal of its token in ``STATION_TOKENS``; the
+place is one of ``shared.offices.PLACES``. A station with a token but no
+entry is a Dinas station printing every kind (how a Dinas with one counter
+runs without configuring anything).
+
+Routing: a job goes to a station at its pickup place that prints its kind
+(card: KTP-el and KIA on blanko; certificate: the others); where no station
+at that place prints the kind, the Dinas' stations print it (the document
+travels to the place with the daily run). Next-day requests and replacements
+go first, then oldest first.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass
+
+from shared.events import PRINT_KINDS
+from shared.offices import DINAS
+
+DEFAULT_MAX_HELD = 10
+_ENTRY = re.compile(r"(?P<id>[A-Za-z0-9._-]+)@(?P<place>[a-z0-9-]+):(?P<kinds>[a-z+]+)"
+                    r"(?::(?P<cap>\d+))?")
+
+# failure reason -> whether the job goes back to the queue (else: held for an operator)
+FAILURE_REASONS = {
+    "misprint": True,       # spoilt card or paper: print it again
+    "out_of_blanko": True,  # another station (or this one after a delivery) prints it
+    "printer_fault": True,  # the printer, not the job
+    "data_error": False,    # the record itself is wrong: an operator must look
+}
+
+
+class InvalidStations(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Station:
+    station_id: str
+    place_id: str
+    kinds: frozenset[str]
+    max_held: int = DEFAULT_MAX_HELD
+
+
+def parse_stations(spec: str | None, places) -> dict[str, Station]:
+    """``STATIONS`` -> station id -> Station; a bad entry names its position."""
+    stations = {}
+    for number, item in enumerate((part.strip() for part in (spec or "").split(",")), start=1):
+        if not item:
+            continue
+        match = _ENTRY.fullmatch(item)
+        if match is None:
+            raise InvalidStations(f"entry {number} is not id@place:kinds[:max held]")
+        kinds = frozenset(match["kinds"].split("+"))
+        if match["place"] not in places:
+            raise InvalidStations(f"entry {number}: unknown place {match['place']!r}")
+        if not kinds or not kinds <= set(PRINT_KINDS):
+            raise InvalidStations(f"entry {number}: kinds are {' and '.join(PRINT_KINDS)}")
+        if match["id"] in stations:
+            raise InvalidStations(f"entry {number} repeats station {match['id']!r}")
+        stations[match["id"]] = Station(match["id"], match["place"], kinds,
+                                        int(match["cap"] or DEFAULT_MAX_HELD))
+    return stations
+
+
+def station_for(station_id: str, stations: dict[str, Station]) -> Station:
+    return stations.get(station_id) or Station(station_id, DINAS.place_id,
+                                               frozenset(PRINT_KINDS))
+
+
+def served_places(station: Station, kind: str, stations: dict[str, Station],
+                  places) -> list[str]:
+    """The pickup places whose jobs of ``kind`` this station prints."""
+    if kind not in station.kinds:
+        return []
+    if station.place_id != DINAS.place_id:
+        return [station.place_id]
+    covered = {s.place_id for s in stations.values() if kind in s.kinds}
+    return sorted({DINAS.place_id} | {p for p in places if p not in covered})
+
+
+def priority(job: dict) -> int:
+    """Sort key of the queue: next-day requests and replacements first."""
+    return 0 if job.get("next_day") or job.get("replacement") else 1
+
+
+def claim_filter(station: Station, kinds: frozenset[str], stations: dict[str, Station],
+                 places, now: datetime.datetime, max_attempts: int) -> dict | None:
+    """What this station may claim now, in MongoDB's words (``None``: nothing).
+
+    ``kinds``: what it can print at the moment (no cards at zero blanko).
+    A job that used up its attempts is never handed out again: it waits for
+    an operator (``is_held``). Change together with ``domain.is_claimable``.
+    """
+    routes = [{"print_kind": kind, "pickup_place_id": {"$in": served}}
+              for kind in sorted(kinds & station.kinds)
+              if (served := served_places(station, kind, stations, places))]
+    if not routes:
+        return None
+    return {"$and": [claimable_query(now), {"attempts": {"$lt": max_attempts}},
+                     {"$or": routes}]}
+
+
+def claimable_query(now: datetime.datetime) -> dict:
+    """``domain.is_claimable`` in MongoDB's words; change the two together."""
+    return {"$or": [{"status": "queued"}, {"status": "leased", "lease_until": {"$lt": now}}]}
+
+
+def held_filter(now: datetime.datetime, max_attempts: int) -> dict:
+    """Jobs waiting for an operator: held after a failure, or a lease that ran
+    out after the last attempt (a station that crashed on it each time)."""
+    return {"$or": [{"status": "held"},
+                    {"status": "leased", "lease_until": {"$lt": now},
+                     "attempts": {"$gte": max_attempts}}]}
+
+
+@dataclass(frozen=True)
+class StationRules:
+    """The configured stations and the claim limits, as the settings read them."""
+
+    stations: dict[str, Station]
+    places: tuple[str, ...]  # every pickup place id (shared.offices.PLACES)
+    lease: datetime.timedelta
+    max_attempts: int = 3
+    blanko_threshold: int = 50  # blanko_low when a station's stock falls to this
+
+    def station(self, station_id: str) -> Station:
+        return station_for(station_id, self.stations)
+
+    def claim_filter(self, station: Station, kinds: frozenset[str],
+                     now: datetime.datetime) -> dict | None:
+        return claim_filter(station, kinds, self.stations, self.places, now, self.max_attempts)
+
+    def held_filter(self, now: datetime.datetime) -> dict:
+        return held_filter(now, self.max_attempts)

@@ -1,0 +1,78 @@
+"""A jemput-bola manifest of 50 applications, end to end: the kelurahan
+officer sends the batch, an operator verifies it, a station claims it as
+manifest batches and prints it; printing hands it back to the kelurahan as
+one ``batch_ready_for_kelurahan``, and the officer records each hand-over
+(``document_collected``, how = kelurahan), which intake records too."""
+
+from __future__ import annotations
+
+import requests
+
+from tests.e2e.test_batches import batch_url, ktp_row, new_batch_id
+from tests.helpers import (KELURAHAN_CODE, KELURAHAN_OFFICER, OPERATOR, STATION, BrokerProbe,
+                           eventually)
+
+
+def test_a_manifest_of_50_comes_back_as_one_handover(system):
+    intake, printing = system.url("intake"), system.url("printing")
+    probe, seen = BrokerProbe(system.amqp_uri, "printing.events"), []
+    rows = [ktp_row() for _ in range(50)]
+    try:
+        batch = requests.put(batch_url(system, new_batch_id()), json={"applications": rows},
+                             headers=KELURAHAN_OFFICER, timeout=120)
+        assert batch.status_code == 200, batch.text[:2000]
+        accepted = batch.json()["accepted"]
+        assert len(accepted) == 50
+        manifest = batch.json()["manifest_id"]
+        for application in accepted:
+            verified = requests.post(f"{intake}/api/v1/applications/"
+                                     f"{application['application_id']}/verify",
+                                     headers=OPERATOR, timeout=10)
+            assert verified.status_code == 200, verified.text
+
+        printed = set()
+
+        def claim_and_print():
+            claim = requests.post(f"{printing}/api/v1/station/jobs/claim", headers=STATION,
+                                  json={"manifest": True, "max": 10}, timeout=30)
+            assert claim.status_code in (200, 204), claim.text
+            for job in claim.json()["jobs"] if claim.status_code == 200 else []:
+                assert job["manifest_id"] == manifest  # only this manifest waits
+                done = requests.post(f"{printing}/api/v1/station/jobs/{job['print_job_id']}"
+                                     "/printed", json={"lease_token": job["lease_token"]},
+                                     headers=STATION, timeout=30)
+                assert done.status_code == 200 and done.json()["slot"] is None, done.text
+                printed.add(job["application_id"])
+            return len(printed) == 50
+        eventually(claim_and_print, timeout=120, what="all 50 printed")
+
+        def handovers():
+            seen.extend(probe.drain())
+            return [body for key, body in seen if key == "batch_ready_for_kelurahan"
+                    and body["manifest_id"] == manifest]
+        [ready] = eventually(handovers, what="batch_ready_for_kelurahan")
+        assert ready["kelurahan_code"] == KELURAHAN_CODE
+        assert sorted(item["application_id"] for item in ready["items"]) == sorted(
+            application["application_id"] for application in accepted)
+        assert not any(key == "document_ready_for_pickup" and body["tracking_code"] in
+                       {a["tracking_code"] for a in accepted} for key, body in seen)
+
+        first, row = accepted[0], rows[0]
+        body = {"tracking_code": first["tracking_code"], "nik": row["applicant"]["nik"]}
+        assert requests.post(f"{printing}/api/v1/kelurahan/handovers", json=body,
+                             headers=OPERATOR, timeout=10).status_code == 401
+        handed = requests.post(f"{printing}/api/v1/kelurahan/handovers", json=body,
+                               headers=KELURAHAN_OFFICER, timeout=10)
+        assert handed.status_code == 200 and handed.json()["status"] == "collected", handed.text
+
+        def collected():
+            seen.extend(probe.drain())
+            return [b for key, b in seen if key == "document_collected"
+                    and b["tracking_code"] == first["tracking_code"]]
+        [event] = eventually(collected, what="document_collected")
+        assert event["how"] == "kelurahan"
+        eventually(lambda: requests.post(f"{intake}/api/v1/applications/status", json=body,
+                                         timeout=10).json()["status"] == "collected",
+                   what="intake: collected")
+    finally:
+        probe.close()

@@ -1,0 +1,66 @@
+"""The PRR backlog, end to end: an operator uploads the Dinas' PRR export
+twice (overlapping rows within the first file and across the two); each NIK
+becomes one application at intake and exactly one print job; the aging
+report counts the backlog by kecamatan and age band."""
+
+from __future__ import annotations
+
+import datetime
+
+import requests
+
+from shared.clock import today_wib
+from tests.helpers import OPERATOR, eventually, random_mobile, random_nik
+
+HEADER = "nik,full_name,kecamatan_code,recorded_on,street,rt,rw,kelurahan_code,postal_code,phone"
+
+
+def row(nik: str, days_ago: int, phone: str | None) -> str:
+    day = (today_wib() - datetime.timedelta(days=days_ago)).isoformat()
+    return (f"{nik},Warga {nik[-4:]},367304,{day},Jl. Raya Curug No. 7,001,002,3673041010,"
+            f"42171,{phone or ''}")
+
+
+def upload(printing: str, lines: list[str]) -> dict:
+    response = requests.post(f"{printing}/api/v1/operator/prr-imports",
+                             data="\n".join([HEADER, *lines]).encode(), timeout=60,
+                             headers={**OPERATOR, "Content-Type": "text/csv"})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_overlapping_prr_imports_make_one_job_per_nik(system, mongo):
+    printing = system.url("printing")
+    a, b, c, d, e = (random_nik(year=1990 + n) for n in range(5))
+    first = upload(printing, [row(a, 10, random_mobile()), row(b, 60, random_mobile()),
+                              row(c, 200, random_mobile()), row(d, 400, None),
+                              row(a, 10, random_mobile()),  # the backlog overlaps
+                              row("3673", 5, random_mobile())])
+    assert (first["rows"], first["imported"], first["waiting_for_phone"],
+            first["already_known"]) == (6, 3, 1, 0)
+    assert first["repeated_in_file"] == [{"row": 6, "same_as_row": 2}]
+    assert [(bad["row"], bad["field"]) for bad in first["bad_rows"]] == [(7, "nik")]
+
+    second = upload(printing, [row(b, 60, random_mobile()), row(c, 200, random_mobile()),
+                               row(e, 400, random_mobile())])
+    assert (second["imported"], second["already_known"]) == (1, 2)
+
+    jobs = mongo["printing"].print_jobs
+
+    def one_job_each():
+        counts = {nik: jobs.count_documents({"nik": nik}) for nik in (a, b, c, e)}
+        return counts if all(counts.values()) else None
+    assert eventually(one_job_each, what="print jobs for the PRR NIKs") == {
+        a: 1, b: 1, c: 1, e: 1}
+    job = jobs.find_one({"nik": a})
+    assert (job["delivery_method"], job["document_type"], job["status"]) == (
+        "pos", "ktp_el", "queued")
+    assert jobs.count_documents({"nik": d}) == 0  # no phone yet: not announced
+
+    report = requests.get(f"{printing}/api/v1/operator/prr-backlog/aging", headers=OPERATOR,
+                          timeout=10)
+    assert report.status_code == 200, report.text
+    [curug] = [k for k in report.json()["kecamatan"] if k["kecamatan_code"] == "367304"]
+    assert curug["bands"] == {"0-30": 1, "31-90": 1, "91-365": 1, ">365": 2}
+    assert requests.get(f"{printing}/api/v1/operator/prr-backlog/aging",
+                        timeout=10).status_code == 401

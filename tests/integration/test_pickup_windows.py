@@ -1,0 +1,157 @@
+"""Pickup windows against the real database server (``PrintStore`` in-process).
+
+* 200 documents printed at once never overfill a window, and fill the
+  windows in order with no gaps;
+* 10,000 documents get windows (far past any 20-day horizon), and the
+  database operations of a print are the same for the last as for the first
+  (counted with a pymongo ``CommandListener``, not timed);
+* a weekend and a public holiday are skipped (the print's clock is chosen).
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import datetime
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from pymongo import MongoClient, monitoring
+
+from services.printing.slots import PickupRules
+from services.printing.store import PrintStore
+from shared.clock import utcnow
+from shared.errors import DatabaseUnavailable
+from shared.offices import PLACES, WorkingCalendar
+
+UTC = datetime.timezone.utc
+# Thursday 5 June 2025, 10:00 WIB; Friday 6 June was Idul Adha, then a weekend
+THURSDAY_MORNING = datetime.datetime(2025, 6, 5, 3, 0, tzinfo=UTC)
+
+
+class NoRelay:
+    """The outbox relay's one method a store calls; the rows stay in the outbox."""
+
+    def wake(self):
+        pass
+
+
+class CommandCounter(monitoring.CommandListener):
+    def __init__(self):
+        self.commands: list[str] = []
+        self.lock = threading.Lock()
+
+    def started(self, event):
+        with self.lock:
+            self.commands.append(event.command_name)
+
+    def succeeded(self, event):
+        pass
+
+    def failed(self, event):
+        pass
+
+
+@pytest.fixture
+def db_name():
+    return f"printing_windows_{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def counted(backing, db_name):
+    counter = CommandCounter()
+    client = MongoClient(backing.mongo_uri, tz_aware=True, event_listeners=[counter])
+    PrintStore.ensure_indexes(client[db_name])
+    store = PrintStore(client[db_name], client, NoRelay(), transaction_budget=30.0)
+    yield store, counter
+    client.drop_database(db_name)
+    client.close()
+
+
+def rules(capacity: int) -> PickupRules:
+    places = {place_id: dataclasses.replace(place, pickup_capacity=capacity)
+              for place_id, place in PLACES.items()}
+    return PickupRules(places, WorkingCalendar())
+
+
+def leased_jobs(store: PrintStore, count: int, place_id: str) -> list[dict]:
+    """``count`` jobs leased to one station, as a claim leaves them."""
+    now = utcnow()
+    jobs = [{"_id": uuid.uuid4().hex, "application_id": uuid.uuid4().hex,
+             "tracking_code": f"SDK{n:08d}", "document_type": "ktp_el",
+             "nik": "3673045207900001", "full_name": "Siti Aminah",
+             "contact": {"phone": "+6281234567890", "email": None, "language": "id"},
+             "delivery_method": "pickup", "delivery_address": None, "print_kind": "card",
+             "pickup_place_id": place_id, "next_day": False, "replacement": False,
+             "manifest_id": None, "kecamatan_code": "367304", "status": "leased",
+             "attempts": 1, "queued_at": now, "station_id": "station-test-1",
+             "lease_token": f"token-{n:08d}", "lease_until": now}
+            for n in range(count)]
+    for start in range(0, count, 1000):
+        store.db.print_jobs.insert_many(jobs[start:start + 1000])
+    return jobs
+
+
+def print_job(store: PrintStore, job: dict, pickup: PickupRules, now=THURSDAY_MORNING) -> dict:
+    while True:  # a station retries a 503 (a conflict that outlasted the budget)
+        try:
+            return store.mark_printed(job["_id"], "station-test-1", job["lease_token"], pickup,
+                                      now=now)
+        except DatabaseUnavailable:
+            continue
+
+
+def seats_per_window(store: PrintStore) -> dict[str, int]:
+    return {row["_id"]: row["count"] for row in store.db.pickup_windows.find()}
+
+
+def test_200_documents_printed_at_once_never_overfill_a_window(counted):
+    store, _ = counted
+    pickup = rules(capacity=7)
+    jobs = leased_jobs(store, 200, "disdukcapil-serang")
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        printed = list(pool.map(lambda job: print_job(store, job, pickup), jobs))
+
+    by_window = collections.Counter(job["slot"]["key"] for job in printed)
+    assert sum(by_window.values()) == 200
+    assert max(by_window.values()) <= 7
+    assert seats_per_window(store) == dict(by_window)  # the counters agree with the jobs
+    # filled in order: every window but the last is full, none skipped
+    keys = sorted(by_window)
+    assert len(keys) == 29 and all(by_window[key] == 7 for key in keys[:-1])
+    assert by_window[keys[-1]] == 200 - 28 * 7
+    assert store.db.print_jobs.count_documents({"status": "printed"}) == 200
+    assert store.db.outbox.count_documents({"event_type": "document_ready_for_pickup"}) == 200
+
+
+def test_ten_thousand_documents_get_windows_at_a_constant_cost(counted):
+    store, counter = counted
+    pickup = rules(capacity=40)
+    jobs = leased_jobs(store, 10_000, "kec-taktakan")
+
+    ops_per_print = []
+    slots = []
+    for job in jobs:
+        before = len(counter.commands)
+        slots.append(print_job(store, job, pickup)["slot"])
+        ops_per_print.append(collections.Counter(counter.commands[before:]))
+
+    first, last = ops_per_print[:80], ops_per_print[-80:]
+    # the same commands for the 80 first and the 80 last prints (two windows' worth each)
+    assert [dict(ops) for ops in first] == [dict(ops) for ops in last]
+    assert max(sum(ops.values()) for ops in ops_per_print) == sum(first[0].values())
+    days = sorted({slot["date"] for slot in slots})
+    assert len(days) == 10_000 // (40 * 7) + 1  # 36 working days: far past 20 calendar days
+    assert max(seats_per_window(store).values()) == 40
+    assert slots[-1]["date"] > "2025-07-20"
+
+
+def test_a_weekend_and_a_public_holiday_are_skipped(counted):
+    store, _ = counted
+    [job] = leased_jobs(store, 1, "kec-curug")
+    printed = print_job(store, job, rules(capacity=40))
+    # printed Thursday: not Friday (Idul Adha), not Saturday or Sunday
+    assert (printed["slot"]["date"], printed["slot"]["start"]) == ("2025-06-09", "08:00")
+    assert printed["slot"]["place"] == "Kantor Kecamatan Curug"

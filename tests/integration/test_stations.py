@@ -1,0 +1,238 @@
+"""Stations claiming against the real database server (``PrintStore`` in-process).
+
+* many concurrent claims, single and in batches, from stations at several
+  places: no job handed out twice, none lost, each station gets only jobs of
+  its place and kinds, and no station ever holds more than its cap;
+* an expired lease returns the job; the old holder's late report after the
+  takeover is refused and the document is printed once;
+* a job failing N times is held, listed for an operator and released.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime
+import random
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from pymongo import MongoClient
+
+from services.printing.exceptions import LeaseLost
+from services.printing.stations import StationRules, parse_stations, served_places
+from services.printing.store import PrintStore
+from shared.clock import utcnow
+from shared.offices import PLACES
+from tests.integration.test_pickup_windows import NoRelay, rules as pickup_rules
+
+SPEC = ("dinas-1@disdukcapil-serang:card+certificate:8,dinas-2@disdukcapil-serang:card+certificate:8,"
+        "curug-1@kec-curug:card:5,kasemen-1@kec-kasemen:card+certificate:5")
+STATIONS = parse_stations(SPEC, PLACES)
+JOB_PLACES = ("disdukcapil-serang", "kec-curug", "kec-kasemen", "kec-taktakan")
+
+
+@pytest.fixture
+def store(backing):
+    client = MongoClient(backing.mongo_uri, tz_aware=True)
+    name = f"printing_stations_{uuid.uuid4().hex[:8]}"
+    PrintStore.ensure_indexes(client[name])
+    yield PrintStore(client[name], client, NoRelay(), transaction_budget=30.0)
+    client.drop_database(name)
+    client.close()
+
+
+def station_rules(lease_seconds: float = 600) -> StationRules:
+    return StationRules(STATIONS, tuple(PLACES), datetime.timedelta(seconds=lease_seconds), 3)
+
+
+def queue_jobs(store: PrintStore, count: int, **fields) -> list[dict]:
+    now = utcnow()
+    jobs = [{"_id": uuid.uuid4().hex, "application_id": uuid.uuid4().hex,
+             "tracking_code": f"SDK{uuid.uuid4().hex[:8].upper()}", "document_type": "ktp_el",
+             "nik": "3673045207900001", "full_name": "Siti Aminah",
+             "contact": {"phone": None, "email": None, "language": "id"},
+             "delivery_method": "pos", "delivery_address": {"street": "Jl. Raya"},
+             "print_kind": random.choice(("card", "certificate")),
+             "pickup_place_id": random.choice(JOB_PLACES), "next_day": False,
+             "replacement": False, "manifest_id": None, "kecamatan_code": "367304",
+             "priority": 1, "status": "queued", "attempts": 0,
+             "queued_at": now + datetime.timedelta(milliseconds=n), "lease_until": None,
+             **fields} for n in range(count)]
+    store.db.print_jobs.insert_many(jobs)
+    return jobs
+
+
+def test_concurrent_claims_hand_each_job_out_once_to_the_right_station(store):
+    rules = station_rules()
+    jobs = {job["_id"]: job for job in queue_jobs(store, 240)}
+    handed = collections.Counter()
+    held = collections.Counter()
+    most_held = collections.Counter()
+    lock = threading.Lock()
+    wrong = []
+
+    def station_loop(station_id: str):
+        station = rules.station(station_id)
+        empty = 0
+        while empty < 3:
+            claimed = store.claim(station, rules, random.randint(1, 4))
+            if not claimed:
+                empty += 1
+                continue
+            empty = 0
+            with lock:
+                held[station_id] += len(claimed)
+                most_held[station_id] = max(most_held[station_id], held[station_id])
+                for job in claimed:
+                    handed[job["_id"]] += 1
+                    if job["pickup_place_id"] not in served_places(
+                            station, job["print_kind"], STATIONS, PLACES):
+                        wrong.append((station_id, job["pickup_place_id"], job["print_kind"]))
+            for job in claimed:
+                with lock:  # counted free before the store frees it: never over-reported
+                    held[station_id] -= 1
+                store.mark_printed(job["_id"], station_id, job["lease_token"],
+                                   pickup_rules(40))
+
+    workers = [station for station in STATIONS for _ in range(3)]  # 3 claimers each
+    with ThreadPoolExecutor(max_workers=len(workers)) as pool:
+        list(pool.map(station_loop, workers))
+
+    assert wrong == []
+    assert set(handed) == set(jobs) and set(handed.values()) == {1}  # none lost, none twice
+    assert all(most_held[s] <= STATIONS[s].max_held for s in STATIONS), most_held
+    assert store.db.print_jobs.count_documents({"status": "printed"}) == len(jobs)
+    assert store.db.outbox.count_documents({"event_type": "document_printed"}) == len(jobs)
+
+
+def test_a_manifest_is_claimed_as_one_batch_and_next_day_goes_first(store):
+    rules = station_rules()
+    dinas = rules.station("dinas-1")
+    queue_jobs(store, 3, pickup_place_id="disdukcapil-serang", print_kind="certificate")
+    members = queue_jobs(store, 6, pickup_place_id="disdukcapil-serang",
+                         print_kind="certificate", manifest_id="JB-3673041010-20250605-AAAAAA")
+    urgent = queue_jobs(store, 1, pickup_place_id="disdukcapil-serang", print_kind="card",
+                        next_day=True, priority=0)
+    [first] = store.claim(dinas, rules, 1)
+    assert first["_id"] == urgent[0]["_id"]  # queued last, printed first
+    batch = store.claim(dinas, rules, 8, manifest=True)
+    assert sorted(job["_id"] for job in batch) == sorted(job["_id"] for job in members)
+    assert len({job["lease_token"] for job in batch}) == 1
+
+
+def test_an_expired_lease_is_taken_over_and_the_late_report_refused(store):
+    rules = station_rules(lease_seconds=0.5)
+    queue_jobs(store, 1, pickup_place_id="kec-taktakan", print_kind="card")
+    one, two = rules.station("dinas-1"), rules.station("dinas-2")
+    [old] = store.claim(one, rules, 1)
+    assert store.claim(two, rules, 1) == []  # still leased
+    deadline = time.monotonic() + 30
+    while not (taken := store.claim(two, rules, 1)):
+        assert time.monotonic() < deadline, "the lease never ran out"
+        time.sleep(0.1)
+    [new] = taken
+    assert (new["_id"], new["attempts"]) == (old["_id"], 2)
+    with pytest.raises(LeaseLost):
+        store.mark_printed(old["_id"], "dinas-1", old["lease_token"], pickup_rules(40))
+    store.mark_printed(new["_id"], "dinas-2", new["lease_token"], pickup_rules(40))
+    with pytest.raises(LeaseLost):
+        store.mark_failed(old["_id"], "dinas-1", old["lease_token"], "misprint", None, rules)
+    assert store.db.outbox.count_documents({"event_type": "document_printed"}) == 1
+
+
+def test_a_job_failing_n_times_is_held_then_released_by_an_operator(store):
+    rules = station_rules()
+    [job] = queue_jobs(store, 1, pickup_place_id="kec-curug", print_kind="card")
+    curug = rules.station("curug-1")
+    statuses = []
+    for _ in range(3):
+        [claimed] = store.claim(curug, rules, 1)
+        statuses.append(store.mark_failed(claimed["_id"], "curug-1", claimed["lease_token"],
+                                          "misprint", None, rules)["status"])
+    assert statuses == ["queued", "queued", "held"]
+    assert store.claim(curug, rules, 1) == []  # never cycled again
+    assert [held["_id"] for held in store.held_jobs(rules)] == [job["_id"]]
+    assert store.release_held(job["_id"], rules)["status"] == "queued"
+    [again] = store.claim(curug, rules, 1)
+    assert again["attempts"] == 1
+    # a data error is held at once
+    assert store.mark_failed(again["_id"], "curug-1", again["lease_token"], "data_error",
+                             "nama tidak sesuai KK", rules)["status"] == "held"
+    assert store.cancel_held(job["_id"], "operator-1", rules)["status"] == "cancelled"
+    assert store.held_jobs(rules) == []
+
+
+def blanko_events(store: PrintStore) -> list[dict]:
+    return [row["payload"] for row in store.db.outbox.find({"event_type": "blanko_low"})]
+
+
+def test_blanko_at_zero_stops_cards_while_certificates_flow_and_a_delivery_resumes(store):
+    rules = StationRules(STATIONS, tuple(PLACES), datetime.timedelta(minutes=10), 3,
+                         blanko_threshold=2)
+    kasemen = rules.station("kasemen-1")
+    assert store.record_blanko_delivery("kasemen-1", 4, rules)["stock"] == 4
+    cards = queue_jobs(store, 6, pickup_place_id="kec-kasemen", print_kind="card")
+    certificates = queue_jobs(store, 3, pickup_place_id="kec-kasemen", print_kind="certificate",
+                              queued_at=utcnow() + datetime.timedelta(hours=1))
+
+    def print_next() -> dict | None:
+        claimed = store.claim(kasemen, rules, 1)
+        if not claimed:
+            return None
+        store.mark_printed(claimed[0]["_id"], "kasemen-1", claimed[0]["lease_token"],
+                           pickup_rules(40), rules)
+        return claimed[0]
+
+    printed = [print_next() for _ in range(4)]
+    assert [job["print_kind"] for job in printed] == ["card"] * 4
+    assert store.db.blanko.find_one({"_id": "kasemen-1"})["stock"] == 0
+    [low] = blanko_events(store)  # 4 -> 3 -> 2 (crossed: once) -> 1 -> 0
+    assert (low["station_id"], low["place_id"], low["stock_left"], low["threshold"]) == (
+        "kasemen-1", "kec-kasemen", 2, 2)
+
+    # at zero: the certificates still come, the two cards left wait
+    flowing = [print_next() for _ in range(3)]
+    assert [job["print_kind"] for job in flowing] == ["certificate"] * 3
+    assert print_next() is None
+    assert {job["_id"] for job in printed + flowing} <= {j["_id"] for j in cards + certificates}
+
+    # a delivery lifts the stock above the threshold: cards resume, the warning re-arms
+    store.record_blanko_delivery("kasemen-1", 5, rules)
+    assert [print_next()["print_kind"] for _ in range(2)] == ["card", "card"]
+    assert store.db.blanko.find_one({"_id": "kasemen-1"})["stock"] == 3
+    assert len(blanko_events(store)) == 1
+    queue_jobs(store, 1, pickup_place_id="kec-kasemen", print_kind="card")
+    print_next()  # 3 -> 2: the second crossing, the second warning
+    assert [event["stock_left"] for event in blanko_events(store)] == [2, 2]
+
+
+def test_a_station_out_of_blanko_gets_no_more_cards(store):
+    rules = station_rules()
+    queue_jobs(store, 2, pickup_place_id="kec-curug", print_kind="card")
+    curug = rules.station("curug-1")
+    [job] = store.claim(curug, rules, 1)
+    store.mark_failed(job["_id"], "curug-1", job["lease_token"], "out_of_blanko", None, rules)
+    assert store.db.blanko.find_one({"_id": "curug-1"})["stock"] == 0
+    assert store.claim(curug, rules, 1) == []  # it prints only cards
+    assert blanko_events(store)[0]["stock_left"] == 0
+
+
+def test_a_nik_is_never_printed_twice_unless_a_replacement(store):
+    event = {"event_id": uuid.uuid4().hex, "application_id": uuid.uuid4().hex,
+             "tracking_code": "SDKFIRST0001", "document_type": "ktp_el",
+             "nik": "3673041207050009", "full_name": "Rudi Hartono",
+             "contact": {"phone": None, "email": None, "language": "id"},
+             "delivery_method": "pos", "delivery_address": {"street": "Jl. Raya"},
+             "verified_by": "prr-import", "print_kind": "card"}
+    assert store.queue_job(event)["status"] == "queued"
+    again = store.queue_job({**event, "event_id": uuid.uuid4().hex,
+                             "application_id": uuid.uuid4().hex, "tracking_code": "SDKAGAIN001"})
+    assert (again["status"], again["last_failure"]) == ("held", "already_printed")
+    replacement = store.queue_job({**event, "event_id": uuid.uuid4().hex, "replacement": True,
+                                   "application_id": uuid.uuid4().hex,
+                                   "tracking_code": "SDKREPLACE1"})
+    assert replacement["status"] == "queued"
+    assert [job["_id"] for job in store.held_jobs(station_rules())] == [again["_id"]]

@@ -1,0 +1,60 @@
+"""Unit tests for services.printing.prr: the PRR export and the aging report."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from services.printing.prr import NotAPrrFile, age_band, aging, event_payload, parse
+from shared.events import build_event
+
+TODAY = datetime.date(2026, 11, 30)
+HEADER = "nik,full_name,kecamatan_code,recorded_on,street,rt,rw,kelurahan_code,postal_code,phone\n"
+GOOD = "3673041207050001,Rudi Hartono,367304,2026-11-01,Jl. Raya Curug No. 7,001,002,3673041010,42171,081234567890\n"
+
+
+def test_good_rows_bad_rows_and_repeats_by_row_number():
+    text = (HEADER + GOOD
+            + "3673041207050002,Siti Aminah,367304,2026-01-05,Jl. Sukajaya 3,,,3673041010,,\n"
+            + "12345,Nobody,367304,2026-01-05,Jl. Sukajaya 3,,,3673041010,,\n"
+            + GOOD.replace("Rudi Hartono", "Rudi H.")
+            + "3673041207050003,Ani,367304,2027-01-01,Jl. Sukajaya 3,,,3673041010,,\n"
+            + "3673041207050004,Ani,367302,2026-01-01,Jl. Sukajaya 3,,,3673041010,,\n")
+    parsed = parse(text, TODAY, "en")
+    assert [record["row"] for record in parsed.records] == [2, 3]
+    assert parsed.records[0]["phone"] == "+6281234567890"
+    assert parsed.records[1]["phone"] is None
+    assert parsed.repeated == [{"row": 5, "same_as_row": 2}]
+    assert [(bad["row"], bad["field"]) for bad in parsed.bad_rows] == [
+        (4, "nik"), (6, "recorded_on"), (7, "kelurahan_code")]
+    assert "12345" not in str(parsed.bad_rows)  # a bad NIK is not echoed
+
+
+def test_a_file_without_the_required_columns_is_refused():
+    with pytest.raises(NotAPrrFile, match="recorded_on"):
+        parse("nik,full_name,kecamatan_code\n", TODAY)
+
+
+def test_event_payload_fits_the_contract():
+    [record] = parse(HEADER + GOOD, TODAY).records
+    event = build_event("prr_record_imported", **event_payload(record, "rec-1"))
+    assert (event["recorded_on"], event["address"]["kelurahan_code"]) == ("2026-11-01",
+                                                                          "3673041010")
+
+
+@pytest.mark.parametrize("days,band", [(0, "0-30"), (30, "0-30"), (31, "31-90"), (90, "31-90"),
+                                       (91, "91-365"), (365, "91-365"), (366, ">365")])
+def test_age_bands(days, band):
+    assert age_band(TODAY - datetime.timedelta(days=days), TODAY) == band
+
+
+def test_aging_by_kecamatan():
+    records = [{"kecamatan_code": "367304", "recorded_on": "2026-11-20"},
+               {"kecamatan_code": "367304", "recorded_on": "2025-01-01"},
+               {"kecamatan_code": "367301", "recorded_on": "2026-08-01"}]
+    assert aging(records, TODAY) == [
+        {"kecamatan_code": "367301", "bands": {"0-30": 0, "31-90": 0, "91-365": 1, ">365": 0},
+         "total": 1},
+        {"kecamatan_code": "367304", "bands": {"0-30": 1, "31-90": 0, "91-365": 0, ">365": 1},
+         "total": 2}]

@@ -1,0 +1,105 @@
+"""Unit tests for services.printing.stations and the failure rules: where a
+job may go, what a station may hold, what a failure does."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from services.printing import domain
+from services.printing.exceptions import LeaseLost, NotHeld
+from services.printing.stations import (InvalidStations, Station, StationRules, claim_filter,
+                                        parse_stations, priority, served_places, station_for)
+from shared.offices import PLACES
+
+NOW = datetime.datetime(2025, 6, 5, 3, 0, tzinfo=datetime.timezone.utc)
+SPEC = ("station-serang-1@disdukcapil-serang:card+certificate:20,"
+        "station-curug-1@kec-curug:card,station-kasemen-1@kec-kasemen:card+certificate")
+STATIONS = parse_stations(SPEC, PLACES)
+
+
+def test_parse_stations():
+    assert STATIONS["station-serang-1"] == Station("station-serang-1", "disdukcapil-serang",
+                                                   frozenset({"card", "certificate"}), 20)
+    assert STATIONS["station-curug-1"].max_held == 10  # the default cap
+    assert parse_stations("", PLACES) == {}
+    for bad, why in [("station-1", "entry 1"), ("s@nowhere:card", "unknown place"),
+                     ("s@kec-curug:paper", "kinds"), ("s@kec-curug:card,s@kec-curug:card",
+                                                      "repeats")]:
+        with pytest.raises(InvalidStations, match=why):
+            parse_stations(bad, PLACES)
+
+
+def test_an_unlisted_station_prints_everything_at_the_dinas():
+    station = station_for("station-test-1", {})
+    assert (station.place_id, station.kinds) == ("disdukcapil-serang",
+                                                 frozenset({"card", "certificate"}))
+
+
+def test_routing_by_place_and_kind():
+    curug, kasemen, dinas = (STATIONS[s] for s in ("station-curug-1", "station-kasemen-1",
+                                                   "station-serang-1"))
+    assert served_places(curug, "card", STATIONS, PLACES) == ["kec-curug"]
+    assert served_places(curug, "certificate", STATIONS, PLACES) == []  # prints no paper
+    assert served_places(kasemen, "certificate", STATIONS, PLACES) == ["kec-kasemen"]
+    # the Dinas prints for itself and for every place without a station of that kind
+    assert "kec-curug" not in served_places(dinas, "card", STATIONS, PLACES)
+    assert "kec-curug" in served_places(dinas, "certificate", STATIONS, PLACES)
+    assert "kec-kasemen" not in served_places(dinas, "certificate", STATIONS, PLACES)
+    assert "kec-taktakan" in served_places(dinas, "card", STATIONS, PLACES)
+
+
+def test_claim_filter():
+    curug = STATIONS["station-curug-1"]
+    query = claim_filter(curug, frozenset({"card", "certificate"}), STATIONS, PLACES, NOW, 3)
+    assert query["$and"][1] == {"attempts": {"$lt": 3}}
+    assert query["$and"][2] == {"$or": [{"print_kind": "card",
+                                         "pickup_place_id": {"$in": ["kec-curug"]}}]}
+    # no cards to print (no blanko) and it prints nothing else: nothing to claim
+    assert claim_filter(curug, frozenset({"certificate"}), STATIONS, PLACES, NOW, 3) is None
+
+
+def test_next_day_and_replacements_go_first():
+    assert priority({"next_day": True}) == priority({"replacement": True}) == 0
+    assert priority({"next_day": False, "replacement": False}) == 1
+
+
+def leased(attempts: int) -> dict:
+    return {"_id": "job-1", "application_id": "app-1", "tracking_code": "SDK00000001",
+            "document_type": "ktp_el", "status": "leased", "station_id": "station-curug-1",
+            "attempts": attempts, "lease_until": NOW}
+
+
+@pytest.mark.parametrize("reason,requeued", [("misprint", True), ("out_of_blanko", True),
+                                             ("printer_fault", True), ("data_error", False)])
+def test_failure_reasons_decide_requeue_or_hold(reason, requeued):
+    update, [event] = domain.failure_outcome(leased(1), reason, "catatan", max_attempts=3)
+    assert update["status"] == ("queued" if requeued else "held")
+    assert (event.type, event.payload["requeued"], event.payload["reason"]) == (
+        "print_job_failed", requeued, reason)
+    assert update["failure_note"] == "catatan"
+
+
+def test_after_the_last_attempt_a_job_is_held_never_cycled():
+    assert domain.failure_outcome(leased(2), "misprint", None, 3)[0]["status"] == "queued"
+    assert domain.failure_outcome(leased(3), "misprint", None, 3)[0]["status"] == "held"
+    with pytest.raises(LeaseLost):
+        domain.failure_outcome({**leased(1), "status": "printed"}, "misprint", None, 3)
+
+
+def test_an_operator_releases_or_cancels_only_a_held_job():
+    held = {**leased(3), "status": "held"}
+    update, _ = domain.release(held)
+    assert (update["status"], update["attempts"]) == ("queued", 0)
+    assert domain.cancel(held, "operator-1")[0]["status"] == "cancelled"
+    with pytest.raises(NotHeld):
+        domain.release(leased(1))
+    assert domain.job_is_held(leased(3), max_attempts=3)
+    assert not domain.job_is_held(leased(2), max_attempts=3)
+
+
+def test_rules():
+    rules = StationRules(STATIONS, tuple(PLACES), datetime.timedelta(minutes=10), 3)
+    assert rules.station("unknown").place_id == "disdukcapil-serang"
+    assert rules.held_filter(NOW)["$or"][0] == {"status": "held"}

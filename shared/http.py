@@ -3,9 +3,19 @@
 What ``api`` adds to nameko's handler, through its public hooks only:
 * admission before any work (``admission_refusal``): a body over
   ``MAX_BODY_BYTES`` (or an upload endpoint's own limit: ``max_body_bytes``,
-  ``max_body_setting``) gets 413 before it is read; when as many requests are in
-  flight as the container has workers (``max_workers``), 503 + ``Retry-After``
-  at once instead of a request that waits for a worker;
+  ``max_body_setting``) gets 413 before it is read; when the endpoint's
+  admission budget is full, 503 + ``Retry-After`` at once (before the body is
+  read or parsed, nothing touches the database) instead of a request that
+  waits for a worker. Two budgets per container, so a flood of one kind never
+  takes the other's capacity: ``lookups`` (every GET, and endpoints declared
+  ``budget="lookups"`` such as the citizen's status lookup;
+  ``ADMISSION_LOOKUPS`` in flight) and ``writes`` (the rest;
+  ``ADMISSION_WRITES``). Both default to half the workers; a service keeps
+  ``ADMISSION_WRITES`` near the concurrency its database serves best: more
+  in flight only makes every request slower, and the refused ones retry.
+  Probes (``budget=None``: health, metrics) are never refused;
+* every answer is counted for Prometheus (``shared.metrics``), by endpoint and
+  status, with its latency;
 * the body is read by the server before a worker is spawned (also a chunked
   one, up to the limit), so a handler never waits on the network; a body that
   has not arrived within ``BODY_READ_SECONDS`` gets 408 and the connection is
@@ -26,19 +36,23 @@ import json
 import logging
 import re
 import socket
+import time
 
 import eventlet
 from eventlet import wsgi
 from marshmallow import ValidationError
-from nameko.extensions import SharedExtension
+from kombu import Connection
+from nameko.extensions import DependencyProvider, SharedExtension
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import HttpOnlyProtocol, WebServer
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
+from . import metrics
 from .errors import (DatabaseUnavailable, DomainError, Msg, PayloadTooLarge, RequestTimeout,
                      ServiceBusy, TooManyAttempts, ValidationFailed, field_label,
                      flatten_field_errors)
+from .settings import require
 
 log = logging.getLogger(__name__)
 
@@ -168,8 +182,12 @@ def too_slow(request, seconds: float) -> RequestTimeout:
                               f"Request body not received in full within {seconds:g} seconds."))
 
 
+WRITES, LOOKUPS = "writes", "lookups"
+
+
 class Admission(SharedExtension):
-    """Per container: its HTTP limits (read once) and the requests in flight."""
+    """Per container: its HTTP limits (read once) and the requests in flight,
+    by budget (``WRITES``, ``LOOKUPS``)."""
 
     def setup(self):
         config = self.container.config
@@ -177,8 +195,13 @@ class Admission(SharedExtension):
         self.retry_after = str(config.get("RETRY_AFTER_SECONDS", DEFAULT_RETRY_AFTER_SECONDS))
         self.body_read_seconds = float(config.get("BODY_READ_SECONDS",
                                                   DEFAULT_BODY_READ_SECONDS))
-        self.capacity = self.container.max_workers
-        self.in_flight = 0
+        half = max(1, self.container.max_workers // 2)
+        self.capacity = {WRITES: int(config.get("ADMISSION_WRITES", half)),
+                         LOOKUPS: int(config.get("ADMISSION_LOOKUPS", half))}
+        self.in_flight = {WRITES: 0, LOOKUPS: 0}
+
+    def full(self, budget: str | None) -> bool:
+        return budget is not None and self.in_flight[budget] >= self.capacity[budget]
 
 
 class ApiServer(WebServer):
@@ -212,7 +235,7 @@ class ApiHandler(HttpRequestHandler):
     admission = Admission()
 
     def __init__(self, method, url, max_body_bytes: int | None = None,
-                 max_body_setting: str | None = None, **kwargs):
+                 max_body_setting: str | None = None, budget: str | None = "", **kwargs):
         # client errors are expected: nameko logs them as warnings, not crashes
         kwargs.setdefault("expected_exceptions", DomainError)
         super().__init__(method, url, **kwargs)
@@ -223,6 +246,8 @@ class ApiHandler(HttpRequestHandler):
         # has the container's ``MAX_BODY_BYTES``
         self.own_max_body_bytes = max_body_bytes
         self.max_body_setting = max_body_setting
+        # "" (not given): GET is a lookup, anything else a write
+        self.budget = (LOOKUPS if method == "GET" else WRITES) if budget == "" else budget
 
     def setup(self):
         super().setup()
@@ -234,15 +259,25 @@ class ApiHandler(HttpRequestHandler):
         return self.own_max_body_bytes or self.admission.max_body_bytes
 
     def handle_request(self, request):
+        started = time.perf_counter()
+        response = self.answer(request)
+        metrics.observe_request(self.container.service_name, self.url, request.method,
+                                response.status_code, time.perf_counter() - started)
+        return response
+
+    def answer(self, request) -> Response:
         lang = request_language(request)
         refusal = self.admission_refusal(request)
         if refusal is not None:
             return self.error_response(refusal, lang)
-        self.admission.in_flight += 1
-        try:
+        if self.budget is None:
             response = super().handle_request(request)
-        finally:
-            self.admission.in_flight -= 1
+        else:
+            self.admission.in_flight[self.budget] += 1
+            try:
+                response = super().handle_request(request)
+            finally:
+                self.admission.in_flight[self.budget] -= 1
         if isinstance(response, _FailedResponse):
             return self.error_response(response.exc, lang)
         return response
@@ -252,7 +287,7 @@ class ApiHandler(HttpRequestHandler):
         limit = self.max_body_bytes
         if (request.content_length or 0) > limit:
             return too_large(limit)
-        if self.admission.in_flight >= self.admission.capacity:
+        if self.admission.full(self.budget):
             return ServiceBusy()
         chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
         if request.method in ("POST", "PUT", "PATCH") and (request.content_length or chunked):
@@ -307,11 +342,66 @@ class ApiHandler(HttpRequestHandler):
 api = ApiHandler.decorator
 
 
-class HealthCheck:
-    """Mixin giving a service ``GET /health``: 200 when its database answers,
-    503 + Retry-After when not. The service declares ``store``."""
+class BrokerCheck(DependencyProvider):
+    """Whether the service's broker (``AMQP_URI``) accepts a connection now."""
 
-    @api("GET", "/health")
+    required_settings = ("AMQP_URI",)
+
+    def setup(self):
+        [self.amqp_uri] = require(self)
+        self.timeout = float(self.container.config.get("BROKER_CHECK_SECONDS", 2))
+
+    def reachable(self) -> bool:
+        try:
+            with Connection(self.amqp_uri, connect_timeout=self.timeout) as connection:
+                connection.ensure_connection(max_retries=1, timeout=self.timeout)
+            return True
+        except Exception as exc:  # any transport error means "not reachable"
+            log.warning("broker not reachable (%s)", type(exc).__name__)
+            return False
+
+    def get_dependency(self, worker_ctx):
+        return self
+
+
+class HealthCheck:
+    """Mixin giving a service its probes and its metrics (the service declares
+    ``store``), none of them refused at admission (``budget=None``):
+
+    * ``GET /health/live``: 200 while the process answers (a supervisor
+      restarts it when not);
+    * ``GET /health/ready``: 200 when its database and its broker both
+      answer, else 503 + Retry-After naming which does not (a supervisor or
+      balancer sends it no traffic meanwhile);
+    * ``GET /health``: the database alone (kept for existing callers);
+    * ``GET /metrics``: Prometheus text format (``shared.metrics``)."""
+
+    broker_check = BrokerCheck()
+
+    @api("GET", "/health", budget=None)
     def health(self, request):
         self.store.ping()
         return json_response(200, {"status": "ok", "service": self.name})
+
+    @api("GET", "/health/live", budget=None)
+    def liveness(self, request):
+        return json_response(200, {"status": "live", "service": self.name})
+
+    @api("GET", "/health/ready", budget=None)
+    def readiness(self, request):
+        try:
+            self.store.ping()
+            database = "ok"
+        except DatabaseUnavailable:
+            database = "unavailable"
+        broker = "ok" if self.broker_check.reachable() else "unavailable"
+        ready = database == broker == "ok"
+        return json_response(200 if ready else 503, {
+            "status": "ready" if ready else "not_ready", "service": self.name,
+            "database": database, "broker": broker},
+            None if ready else {"Retry-After": str(DEFAULT_RETRY_AFTER_SECONDS)})
+
+    @api("GET", "/metrics", budget=None)
+    def prometheus_metrics(self, request):
+        body, content_type = metrics.exposition()
+        return Response(body, status=200, content_type=content_type)

@@ -21,7 +21,7 @@ import logging
 from shared.auth import BearerTokens, ScopedBearerTokens
 from shared.clock import today_wib
 from shared.events import load_event
-from shared.http import (HealthCheck, api, idempotency_key, json_response, read_json,
+from shared.http import (LOOKUPS, HealthCheck, api, idempotency_key, json_response, read_json,
                          request_language)
 from shared.masking import mask_identity
 from shared.messaging import reliable_event_handler
@@ -81,7 +81,7 @@ class IntakeApi(HealthCheck, DocumentsApi, OperatorQueueApi, RecordingAppointmen
                  mask_identity(application["applicant"]["nik"]), application["flags"])
         return json_response(202, accepted_body(application))
 
-    @api("POST", "/api/v1/applications/status")
+    @api("POST", "/api/v1/applications/status", budget=LOOKUPS)
     def lookup_status(self, request):
         """{"tracking_code": "SDK7KQ2M9XA", "nik": "3673045207900001"} -> 200 timeline
         (429 + Retry-After after too many failed checks from this client or for this code)"""

@@ -131,8 +131,14 @@ def body_problems(data) -> dict[str, list]:
 
 def read_json(request, schema):
     """Parse and load a JSON body through ``schema``; raise ValidationFailed."""
+    return load_json(request.get_data(cache=True), schema)
+
+
+def load_json(raw: bytes, schema):
+    """``read_json`` for a body that came another way (the broker channel):
+    the same checks, the same errors."""
     try:
-        data = json.loads(request.get_data(cache=True) or b"")
+        data = json.loads(raw or b"")
     except (ValueError, UnicodeDecodeError):
         raise ValidationFailed({"_body": [Msg("Isi permintaan bukan JSON yang valid.",
                                               "Request body is not valid JSON.")]}) from None
@@ -153,9 +159,14 @@ def idempotency_key(request) -> str | None:
     """The request's ``Idempotency-Key`` header, or None when it is absent.
     It is stored and indexed: 1-128 printable ASCII characters (a UUID fits),
     else 400 naming the header."""
-    key = request.headers.get("Idempotency-Key")
+    return checked_key(request.headers.get("Idempotency-Key"), "Idempotency-Key")
+
+
+def checked_key(key: str | None, name: str) -> str | None:
+    """An idempotency key as stored and indexed (None: there is none), or 400
+    naming ``name``: the header, or the broker channel's ``request_id``."""
     if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
-        raise ValidationFailed({"Idempotency-Key": [Msg(
+        raise ValidationFailed({name: [Msg(
             "Harus 1-128 karakter ASCII yang dapat dicetak (misalnya UUID).",
             "Must be 1-128 printable ASCII characters (e.g. a UUID).")]})
     return key
@@ -183,6 +194,12 @@ def too_slow(request, seconds: float) -> RequestTimeout:
 
 
 WRITES, LOOKUPS = "writes", "lookups"
+
+
+def internal_error_body(lang: str) -> dict:
+    """The answer to an error nobody expected: no detail leaves the service."""
+    return {"error": {"code": "internal_error", "message": "Terjadi kesalahan pada server."
+                      if lang == "id" else "Internal server error."}}
 
 
 class Admission(SharedExtension):
@@ -334,9 +351,7 @@ class ApiHandler(HttpRequestHandler):
             return json_response(exc.status, exc.to_body(lang))
         log.error("unhandled error in %s %s: %s", self.method, self.url, type(exc).__name__,
                   exc_info=(type(exc), exc, exc.__traceback__))
-        return json_response(500, {"error": {
-            "code": "internal_error",
-            "message": "Terjadi kesalahan pada server." if lang == "id" else "Internal server error."}})
+        return json_response(500, internal_error_body(lang))
 
 
 api = ApiHandler.decorator

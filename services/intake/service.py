@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 
 from shared.auth import BearerTokens, ScopedBearerTokens
-from shared.clock import today_wib
 from shared.events import load_event
 from shared.http import (LOOKUPS, HealthCheck, api, idempotency_key, json_response, read_json,
                          request_language)
@@ -32,21 +31,13 @@ from .api_appointments import RecordingAppointmentApi, RecordingCalendar
 from .api_batches import OfficerChannelsApi
 from .api_documents import DocumentsApi, UploadSettings
 from .api_operator import OperatorQueueApi
-from .appointments import refuse_second_card
-from .domain import new_application, public_view
-from .population import Lookup
+from .domain import public_view
 from .register import PopulationRegister
-from .rules import check_application
 from .schemas import ApplicationRequestSchema, StatusLookupSchema
 from .store import ApplicationStore
+from .submission import accepted_body, submit_application
 
 log = logging.getLogger(__name__)
-
-
-def accepted_body(application: dict) -> dict:
-    return {"application_id": application["_id"],
-            "tracking_code": application["tracking_code"],
-            "status": application["status"]}
 
 
 class IntakeApi(HealthCheck, DocumentsApi, OperatorQueueApi, RecordingAppointmentApi,
@@ -72,13 +63,7 @@ class IntakeApi(HealthCheck, DocumentsApi, OperatorQueueApi, RecordingAppointmen
         """
         key = idempotency_key(request)
         body = read_json(request, ApplicationRequestSchema())
-        checked = check_application(body, today_wib(),
-                                    Lookup(self.register, self.store.death_verified))
-        refuse_second_card(body, checked.details, self.store.card_issued)
-        application = self.store.submit(new_application(body, checked.details, key,
-                                                        checked.stored()))
-        log.info("application %s submitted for NIK %s, flags %s", application["tracking_code"],
-                 mask_identity(application["applicant"]["nik"]), application["flags"])
+        application = submit_application(self.store, self.register, body, key)
         return json_response(202, accepted_body(application))
 
     @api("POST", "/api/v1/applications/status", budget=LOOKUPS)

@@ -47,7 +47,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from deploy.local.stack import Ports, Stack, ensure_rabbitmq, ensure_vhost  # noqa: E402
+from clients.channel import ChannelClient  # noqa: E402
 from deploy.dlq import connect  # noqa: E402
+from deploy.topology import provision_channel_user  # noqa: E402
 from tests.helpers import random_kk, random_mobile  # noqa: E402
 
 
@@ -93,12 +95,41 @@ def run_clients(clients: int, seconds: float, work) -> tuple[list[float], dict]:
     return tally.latencies.get("ok", []), tally.outcomes.get("ok", {})
 
 
-def unique_niks():
+def unique_niks(year: str = "90"):
     """Distinct valid NIKs (Kota Serang, Curug), so no request is a duplicate."""
     for serial in range(1, 10000):
         for day in range(1, 29):
             for month in range(1, 13):
-                yield f"367304{day:02d}{month:02d}90{serial:04d}"
+                yield f"367304{day:02d}{month:02d}{year}{serial:04d}"
+
+
+def bench_channel(stack: Stack, count: int) -> dict:
+    """The front-ends' broker channel: ``count`` requests published with a
+    confirm each as fast as one client can (confirmed/s), and how fast intake
+    answered them all (replies/s, first publish to last reply)."""
+    vhost = stack.amqp_uri.rsplit("/", 1)[1]
+    user, password = f"bench-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    provision_channel_user(vhost, user, password, "web")
+    client = ChannelClient(f"amqp://{user}:{password}@127.0.0.1:5672/{vhost}", "web")
+    niks = unique_niks("91")
+    bodies = [{"document_type": "ktp_el", "channel": "web",
+               "applicant": {"nik": next(niks), "kk_number": random_kk(),
+                             "full_name": "Warga Kanal", "phone": random_mobile()},
+               "details": {"reason": "first_issue"}} for _ in range(count)]
+    try:
+        started = time.perf_counter()
+        ids = [client.publish(body) for body in bodies]
+        confirmed = time.perf_counter() - started
+        statuses: dict[str, int] = {}
+        for request_id in ids:
+            status = str(client.wait(request_id, timeout=300).status)
+            statuses[status] = statuses.get(status, 0) + 1
+        answered = time.perf_counter() - started
+    finally:
+        client.close()
+        os.system(f"rabbitmqctl delete_user {user} >/dev/null 2>&1")
+    return {"requests": count, "confirmed_per_s": round(count / confirmed, 1),
+            "replies_per_s": round(count / answered, 1), "replies": statuses}
 
 
 class IntakeLoad:
@@ -271,6 +302,8 @@ def main() -> None:
     parser.add_argument("--lookup-share", type=float, default=0.2)
     parser.add_argument("--publishes", type=int, default=5000)
     parser.add_argument("--skip-ceilings", action="store_true")
+    parser.add_argument("--channel-requests", type=int, default=0,
+                        help="also burst this many requests through the broker channel")
     args = parser.parse_args()
 
     ensure_rabbitmq()
@@ -279,9 +312,10 @@ def main() -> None:
         else "pyamqp://guest:guest@127.0.0.1:5672//"
     stack = Stack(Path(tempfile.mkdtemp(prefix="smartdukcapil-bench-")), ports=Ports.free(),
                   amqp_uri=amqp, mongo_uri=os.environ.get("MONGO_URI") or None)
-    results, ceilings = [], {}
+    results, ceilings, channel = [], {}, None
     try:
         stack.start_backing()
+        stack.declare_topology()  # the channel's exchanges and reply queues too
         stack.start_services(["intake"])
         print(f"# {args.seconds:.0f}s per scenario, lookups {args.lookup_share:.0%} of requests, "
               f"database {stack.mongo_uri}, {os.cpu_count()} cores", flush=True)
@@ -290,6 +324,10 @@ def main() -> None:
         for scenario in args.scenarios.split(","):
             results.append(load.run(scenario, args.seconds))
             print(json.dumps(results[-1]), flush=True)
+            outbox_drain_seconds(stack)
+        if args.channel_requests:
+            channel = bench_channel(stack, args.channel_requests)
+            print(json.dumps({"channel": channel}), flush=True)
             outbox_drain_seconds(stack)
         if not args.skip_ceilings:
             ceilings["pika_confirm_per_s"] = round(bench_pika_confirm(stack.amqp_uri,
@@ -314,7 +352,14 @@ def main() -> None:
               f"{look['p50_ms']:>8}{look['p99_ms']:>8}{look['refused_503']:>6}  {other or ''}")
     for name, value in ceilings.items():
         print(f"ceiling {name:<30}{value:>10}")
-    print(json.dumps({"scenarios": results, "ceilings": ceilings}))
+    if channel:
+        pika_rate = ceilings.get("pika_confirm_per_s")
+        ratio = f" ({channel['confirmed_per_s'] / pika_rate:.2f} x the pika confirm ceiling)" \
+            if pika_rate else ""
+        print(f"broker channel: {channel['requests']} requests confirmed at "
+              f"{channel['confirmed_per_s']}/s{ratio}; replies {channel['replies_per_s']}/s "
+              f"{channel['replies']}")
+    print(json.dumps({"scenarios": results, "ceilings": ceilings, "channel": channel}))
 
 
 if __name__ == "__main__":

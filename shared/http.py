@@ -32,6 +32,7 @@ Then nameko's own ``handle_request`` runs the worker.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -45,7 +46,9 @@ from kombu import Connection
 from nameko.extensions import DependencyProvider, SharedExtension
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import HttpOnlyProtocol, WebServer
+from werkzeug.datastructures import LanguageAccept
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
+from werkzeug.http import parse_accept_header
 from werkzeug.wrappers import Response
 
 from . import metrics
@@ -74,7 +77,13 @@ _IDEMPOTENCY_KEY = re.compile("[\x20-\x7e]{1,128}")
 
 def request_language(request) -> str:
     """'en' when the client prefers English, else Bahasa Indonesia."""
-    best = request.accept_languages.best_match(["id", "en"], default="id")
+    return language_of(request.headers.get("Accept-Language"))
+
+
+def language_of(accept_language: str | None) -> str:
+    """``request_language`` from the header's value."""
+    best = parse_accept_header(accept_language, LanguageAccept).best_match(["id", "en"],
+                                                                            default="id")
     return "en" if best == "en" else "id"
 
 
@@ -217,6 +226,10 @@ class Admission(SharedExtension):
                          LOOKUPS: int(config.get("ADMISSION_LOOKUPS", half))}
         self.in_flight = {WRITES: 0, LOOKUPS: 0}
 
+    @functools.cache
+    def busy_body(self, lang: str) -> bytes:
+        return json.dumps(ServiceBusy().to_body(lang), ensure_ascii=False).encode()
+
     def full(self, budget: str | None) -> bool:
         return budget is not None and self.in_flight[budget] >= self.capacity[budget]
 
@@ -236,6 +249,38 @@ class ApiServer(WebServer):
         return wsgi.Server(sock, sock.getsockname(), wsgi_app, protocol=protocol, debug=debug,
                            log=logging.getLogger("nameko.web.server"),
                            socket_timeout=self.idle_seconds)
+
+    def get_wsgi_app(self):
+        app = super().get_wsgi_app()
+        return RefuseAtOnce(app, app.url_map)
+
+
+class RefuseAtOnce:
+    """WSGI in front of nameko's app: a request for a fixed path (no ``<id>``
+    in it) whose budget is full is answered 503 here, from a body rendered
+    once, before nameko builds a request, routes it or renders an error. An
+    overloaded service spends its time on the requests it admitted, not on
+    the ones it refuses (bench/refusal_cost.py measures what a refusal
+    costs). Everything else - and a refusal this cannot tell (a path with an
+    id, a body over the limit: 413 first) - goes on to ``handle_request``."""
+
+    def __init__(self, app, url_map):
+        self.app = app
+        self.fixed = {(method, rule.rule): rule.endpoint for rule in url_map.iter_rules()
+                      if "<" not in rule.rule and isinstance(rule.endpoint, ApiHandler)
+                      for method in rule.methods}
+
+    def __call__(self, environ, start_response):
+        handler = self.fixed.get((environ["REQUEST_METHOD"], environ.get("PATH_INFO")))
+        if handler is None or not handler.admission.full(handler.budget):
+            return self.app(environ, start_response)
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return self.app(environ, start_response)
+        if length > handler.max_body_bytes:
+            return self.app(environ, start_response)
+        return handler.refuse_at_once(environ, start_response)
 
 
 class _FailedResponse(Response):
@@ -274,6 +319,18 @@ class ApiHandler(HttpRequestHandler):
     @property
     def max_body_bytes(self) -> int:
         return self.own_max_body_bytes or self.admission.max_body_bytes
+
+    def refuse_at_once(self, environ, start_response):
+        """503 + Retry-After for a full budget, as ``error_response`` would
+        render it, from bytes rendered once per language."""
+        lang = language_of(environ.get("HTTP_ACCEPT_LANGUAGE"))
+        body = self.admission.busy_body(lang)
+        start_response("503 Service Unavailable", [
+            ("Content-Type", "application/json"), ("Content-Length", str(len(body))),
+            ("Retry-After", self.admission.retry_after)])
+        metrics.observe_request(self.container.service_name, self.url,
+                                environ["REQUEST_METHOD"], 503, 0.0)
+        return [body]
 
     def handle_request(self, request):
         started = time.perf_counter()

@@ -30,12 +30,13 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from functools import partial
 
 from kombu import Exchange, Queue, binding
 from nameko.amqp.publish import Publisher, UndeliverableMessage
 from nameko.constants import PERSISTENT
 from nameko.extensions import DependencyProvider
-from nameko.messaging import Consumer
+from nameko.messaging import Consumer, QueueConsumer
 
 from shared import metrics
 from shared.errors import DomainError, Msg, ValidationFailed
@@ -52,6 +53,7 @@ log = logging.getLogger(__name__)
 
 CHANNELS = ("web", "app", "whatsapp", "kelurahan")
 REQUEST_QUEUE = "intake.channel.requests"
+DEFAULT_CHANNEL_PREFETCH = 8
 
 
 def channel_exchange(channel: str) -> Exchange:
@@ -108,10 +110,36 @@ def answer(request: ChannelRequest, store, register) -> tuple[int, dict]:
         return exc.status, exc.to_body(request.lang)
 
 
+class ChannelQueueConsumer(QueueConsumer):
+    """nameko's queue consumer, for the request queue: at most
+    ``CHANNEL_PREFETCH`` requests in hand (and so in work) at once - near what
+    the database serves best, as HTTP's ``ADMISSION_WRITES``; the rest wait
+    in the queue. And a body kombu cannot decode (not JSON, though it says
+    so) is handed on as it came, to be answered 400 like HTTP, instead of
+    the decoding error stopping the consumer."""
+
+    @property
+    def prefetch_count(self):
+        return int(self.container.config.get("CHANNEL_PREFETCH", DEFAULT_CHANNEL_PREFETCH))
+
+    def get_consumers(self, consumer_cls, channel):
+        consumers = super().get_consumers(consumer_cls, channel)
+        for consumer in consumers:
+            consumer.on_decode_error = partial(self.undecodable, consumer)
+        return consumers
+
+    @staticmethod
+    def undecodable(consumer, message, exc):
+        for callback in consumer.callbacks:
+            callback(None, message)
+
+
 class ChannelRequests(Consumer):
     """Consumes the request queue; the worker gets a ``ChannelRequest``. The
     request is acked after the worker returned (i.e. after the reply was
     confirmed), and requeued if it raised (the reply could not be sent)."""
+
+    queue_consumer = ChannelQueueConsumer()
 
     def __init__(self, **kwargs):
         super().__init__(request_queue(), requeue_on_error=True, **kwargs)

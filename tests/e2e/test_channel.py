@@ -118,3 +118,14 @@ def test_a_burst_is_absorbed_and_every_request_answered(web, mongo):
     niks = [body["applicant"]["nik"] for body in bodies]
     assert mongo["intake"].applications.count_documents({"applicant.nik": {"$in": niks}}) \
         == len(bodies)
+
+
+def test_a_body_that_is_not_json_gets_a_400_and_the_channel_goes_on(channel_users, web):
+    request_id = str(uuid.uuid4())
+    web.channel.basic_publish("intake.channel.web", "", b"{not json",
+                              pika.BasicProperties(content_type="application/json",
+                                                   message_id=request_id,
+                                                   correlation_id=request_id))
+    reply = web.wait(request_id, timeout=60)
+    assert reply.status == 400 and set(reply.body["error"]["fields"]) == {"_body"}
+    assert web.submit(valid_body()).status == 202

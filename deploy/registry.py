@@ -19,7 +19,8 @@ from nameko.cli.main import setup_yaml_parser
 ROOT = Path(__file__).resolve().parents[1]
 
 SERVICES = {
-    "intake": ("services.intake.service:IntakeApi", "services.intake.service:IntakeEvents"),
+    "intake": ("services.intake.service:IntakeApi", "services.intake.service:IntakeEvents",
+               "services.intake.channel:IntakeChannel"),
     "printing": ("services.printing.service:PrintingApi",
                  "services.printing.service:PrintingEvents"),
     "notification": ("services.notification.service:NotificationApi",

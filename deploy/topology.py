@@ -12,17 +12,31 @@ never sees two versions.
 
     python -m deploy.topology       # declare and list (reads the environment
                                     # exactly as the services' config.yaml do)
+
+It also declares the front-ends' broker channel (``services/intake/channel.py``:
+one exchange per channel, the request queue, one reply queue per channel),
+and - when ``CHANNEL_PASSWORDS`` (``web=...,app=...``) is set - gives each
+channel its own RabbitMQ user ``smartdukcapil-<channel>`` on the services'
+virtual host (``rabbitmqctl``, run where the broker runs), allowed exactly
+this: publish to its exchange, consume its reply queue, configure nothing.
+Write access to the default exchange would reach every queue, so it has none.
 """
 
 from __future__ import annotations
 
 import inspect
+import os
+import re
+import subprocess
+from urllib.parse import unquote, urlsplit
 
 from kombu import Connection, Queue
 from nameko.events import get_event_exchange
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 
 from deploy.registry import SERVICES, load_config, service_classes
+from services.intake.channel import (CHANNELS, channel_exchange, reply_queue,
+                                     reply_queue_name, request_queue)
 from shared.events import EVENTS
 from shared.messaging import (ReliableEventHandler, consumer_queue, declare_consumer,
                               delivery_limit, handler_queue_name, retry_delays)
@@ -66,6 +80,10 @@ def declare_all(amqp_uri: str, configs: dict[str, dict]) -> list[str]:
             for source in sorted({source for source, _ in EVENTS.values()}):
                 get_event_exchange(source, {})(channel).declare()
                 archive_queue(source)(channel).declare()
+            for channel_name in CHANNELS:
+                channel_exchange(channel_name)(channel).declare()
+                reply_queue(channel_name)(channel).declare()
+            request_queue()(channel).declare()
         for service_name, config in configs.items():
             limit, delays = delivery_limit(config), retry_delays(config)
             for service_cls in service_classes(service_name):
@@ -78,6 +96,28 @@ def declare_all(amqp_uri: str, configs: dict[str, dict]) -> list[str]:
     return names
 
 
+def channel_permissions(channel: str) -> tuple[str, str, str]:
+    """(configure, write, read) regexes of a channel's user: publish to its
+    exchange, consume its reply queue, nothing else."""
+    return ("^$", f"^{re.escape(channel_exchange(channel).name)}$",
+            f"^{re.escape(reply_queue_name(channel))}$")
+
+
+def provision_channel_user(vhost: str, user: str, password: str, channel: str) -> None:
+    """Create (or re-password) ``user`` and limit it to ``channel`` on ``vhost``."""
+    def rabbitmqctl(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return subprocess.run(["rabbitmqctl", *args], capture_output=True, text=True,
+                              check=check)
+    if rabbitmqctl("add_user", user, password, check=False).returncode != 0:
+        rabbitmqctl("change_password", user, password)
+    rabbitmqctl("set_permissions", "-p", vhost, user, *channel_permissions(channel))
+
+
+def vhost_of(amqp_uri: str) -> str:
+    path = urlsplit(amqp_uri).path
+    return unquote(path[1:]) if len(path) > 1 else "/"
+
+
 def main() -> None:
     configs = {name: load_config(name) for name in SERVICES}
     amqp_uris = {config["AMQP_URI"] for config in configs.values()}
@@ -87,8 +127,14 @@ def main() -> None:
         raise SystemExit("the services' config.yaml name different brokers: "
                          + ", ".join(sorted(f"{name}: {config['AMQP_URI'].split('@')[-1]}"
                                             for name, config in configs.items())))
-    for name in declare_all(amqp_uris.pop(), configs):
+    amqp_uri = amqp_uris.pop()
+    for name in declare_all(amqp_uri, configs):
         print(f"declared {name} (+ {name}.dlq)")
+    for pair in filter(None, os.environ.get("CHANNEL_PASSWORDS", "").split(",")):
+        channel, _, password = pair.partition("=")
+        provision_channel_user(vhost_of(amqp_uri), f"smartdukcapil-{channel.strip()}",
+                               password, channel.strip())
+        print(f"channel user smartdukcapil-{channel.strip()} limited to its exchange and replies")
 
 
 if __name__ == "__main__":

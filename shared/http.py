@@ -3,9 +3,19 @@
 What ``api`` adds to nameko's handler, through its public hooks only:
 * admission before any work (``admission_refusal``): a body over
   ``MAX_BODY_BYTES`` (or an upload endpoint's own limit: ``max_body_bytes``,
-  ``max_body_setting``) gets 413 before it is read; when as many requests are in
-  flight as the container has workers (``max_workers``), 503 + ``Retry-After``
-  at once instead of a request that waits for a worker;
+  ``max_body_setting``) gets 413 before it is read; when the endpoint's
+  admission budget is full, 503 + ``Retry-After`` at once (before the body is
+  read or parsed, nothing touches the database) instead of a request that
+  waits for a worker. Two budgets per container, so a flood of one kind never
+  takes the other's capacity: ``lookups`` (every GET, and endpoints declared
+  ``budget="lookups"`` such as the citizen's status lookup;
+  ``ADMISSION_LOOKUPS`` in flight) and ``writes`` (the rest;
+  ``ADMISSION_WRITES``). Both default to half the workers; a service keeps
+  ``ADMISSION_WRITES`` near the concurrency its database serves best: more
+  in flight only makes every request slower, and the refused ones retry.
+  Probes (``budget=None``: health, metrics) are never refused;
+* every answer is counted for Prometheus (``shared.metrics``), by endpoint and
+  status, with its latency;
 * the body is read by the server before a worker is spawned (also a chunked
   one, up to the limit), so a handler never waits on the network; a body that
   has not arrived within ``BODY_READ_SECONDS`` gets 408 and the connection is
@@ -22,23 +32,30 @@ Then nameko's own ``handle_request`` runs the worker.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
 import socket
+import time
 
 import eventlet
 from eventlet import wsgi
 from marshmallow import ValidationError
-from nameko.extensions import SharedExtension
+from kombu import Connection
+from nameko.extensions import DependencyProvider, SharedExtension
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import HttpOnlyProtocol, WebServer
+from werkzeug.datastructures import LanguageAccept
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
+from werkzeug.http import parse_accept_header
 from werkzeug.wrappers import Response
 
+from . import metrics
 from .errors import (DatabaseUnavailable, DomainError, Msg, PayloadTooLarge, RequestTimeout,
                      ServiceBusy, TooManyAttempts, ValidationFailed, field_label,
                      flatten_field_errors)
+from .settings import require
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +77,13 @@ _IDEMPOTENCY_KEY = re.compile("[\x20-\x7e]{1,128}")
 
 def request_language(request) -> str:
     """'en' when the client prefers English, else Bahasa Indonesia."""
-    best = request.accept_languages.best_match(["id", "en"], default="id")
+    return language_of(request.headers.get("Accept-Language"))
+
+
+def language_of(accept_language: str | None) -> str:
+    """``request_language`` from the header's value."""
+    best = parse_accept_header(accept_language, LanguageAccept).best_match(["id", "en"],
+                                                                            default="id")
     return "en" if best == "en" else "id"
 
 
@@ -117,8 +140,14 @@ def body_problems(data) -> dict[str, list]:
 
 def read_json(request, schema):
     """Parse and load a JSON body through ``schema``; raise ValidationFailed."""
+    return load_json(request.get_data(cache=True), schema)
+
+
+def load_json(raw: bytes, schema):
+    """``read_json`` for a body that came another way (the broker channel):
+    the same checks, the same errors."""
     try:
-        data = json.loads(request.get_data(cache=True) or b"")
+        data = json.loads(raw or b"")
     except (ValueError, UnicodeDecodeError):
         raise ValidationFailed({"_body": [Msg("Isi permintaan bukan JSON yang valid.",
                                               "Request body is not valid JSON.")]}) from None
@@ -151,9 +180,14 @@ def idempotency_key(request) -> str | None:
     """The request's ``Idempotency-Key`` header, or None when it is absent.
     It is stored and indexed: 1-128 printable ASCII characters (a UUID fits),
     else 400 naming the header."""
-    key = request.headers.get("Idempotency-Key")
+    return checked_key(request.headers.get("Idempotency-Key"), "Idempotency-Key")
+
+
+def checked_key(key: str | None, name: str) -> str | None:
+    """An idempotency key as stored and indexed (None: there is none), or 400
+    naming ``name``: the header, or the broker channel's ``request_id``."""
     if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
-        raise ValidationFailed({"Idempotency-Key": [Msg(
+        raise ValidationFailed({name: [Msg(
             "Harus 1-128 karakter ASCII yang dapat dicetak (misalnya UUID).",
             "Must be 1-128 printable ASCII characters (e.g. a UUID).")]})
     return key
@@ -180,8 +214,18 @@ def too_slow(request, seconds: float) -> RequestTimeout:
                               f"Request body not received in full within {seconds:g} seconds."))
 
 
+WRITES, LOOKUPS = "writes", "lookups"
+
+
+def internal_error_body(lang: str) -> dict:
+    """The answer to an error nobody expected: no detail leaves the service."""
+    return {"error": {"code": "internal_error", "message": "Terjadi kesalahan pada server."
+                      if lang == "id" else "Internal server error."}}
+
+
 class Admission(SharedExtension):
-    """Per container: its HTTP limits (read once) and the requests in flight."""
+    """Per container: its HTTP limits (read once) and the requests in flight,
+    by budget (``WRITES``, ``LOOKUPS``)."""
 
     def setup(self):
         config = self.container.config
@@ -189,8 +233,17 @@ class Admission(SharedExtension):
         self.retry_after = str(config.get("RETRY_AFTER_SECONDS", DEFAULT_RETRY_AFTER_SECONDS))
         self.body_read_seconds = float(config.get("BODY_READ_SECONDS",
                                                   DEFAULT_BODY_READ_SECONDS))
-        self.capacity = self.container.max_workers
-        self.in_flight = 0
+        half = max(1, self.container.max_workers // 2)
+        self.capacity = {WRITES: int(config.get("ADMISSION_WRITES", half)),
+                         LOOKUPS: int(config.get("ADMISSION_LOOKUPS", half))}
+        self.in_flight = {WRITES: 0, LOOKUPS: 0}
+
+    @functools.cache
+    def busy_body(self, lang: str) -> bytes:
+        return json.dumps(ServiceBusy().to_body(lang), ensure_ascii=False).encode()
+
+    def full(self, budget: str | None) -> bool:
+        return budget is not None and self.in_flight[budget] >= self.capacity[budget]
 
 
 class ApiServer(WebServer):
@@ -209,6 +262,38 @@ class ApiServer(WebServer):
                            log=logging.getLogger("nameko.web.server"),
                            socket_timeout=self.idle_seconds)
 
+    def get_wsgi_app(self):
+        app = super().get_wsgi_app()
+        return RefuseAtOnce(app, app.url_map)
+
+
+class RefuseAtOnce:
+    """WSGI in front of nameko's app: a request for a fixed path (no ``<id>``
+    in it) whose budget is full is answered 503 here, from a body rendered
+    once, before nameko builds a request, routes it or renders an error. An
+    overloaded service spends its time on the requests it admitted, not on
+    the ones it refuses (bench/refusal_cost.py measures what a refusal
+    costs). Everything else - and a refusal this cannot tell (a path with an
+    id, a body over the limit: 413 first) - goes on to ``handle_request``."""
+
+    def __init__(self, app, url_map):
+        self.app = app
+        self.fixed = {(method, rule.rule): rule.endpoint for rule in url_map.iter_rules()
+                      if "<" not in rule.rule and isinstance(rule.endpoint, ApiHandler)
+                      for method in rule.methods}
+
+    def __call__(self, environ, start_response):
+        handler = self.fixed.get((environ["REQUEST_METHOD"], environ.get("PATH_INFO")))
+        if handler is None or not handler.admission.full(handler.budget):
+            return self.app(environ, start_response)
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return self.app(environ, start_response)
+        if length > handler.max_body_bytes:
+            return self.app(environ, start_response)
+        return handler.refuse_at_once(environ, start_response)
+
 
 class _FailedResponse(Response):
     """An error on its way out; ``handle_request`` renders it in the request's
@@ -224,7 +309,7 @@ class ApiHandler(HttpRequestHandler):
     admission = Admission()
 
     def __init__(self, method, url, max_body_bytes: int | None = None,
-                 max_body_setting: str | None = None, **kwargs):
+                 max_body_setting: str | None = None, budget: str | None = "", **kwargs):
         # client errors are expected: nameko logs them as warnings, not crashes
         kwargs.setdefault("expected_exceptions", DomainError)
         super().__init__(method, url, **kwargs)
@@ -235,6 +320,8 @@ class ApiHandler(HttpRequestHandler):
         # has the container's ``MAX_BODY_BYTES``
         self.own_max_body_bytes = max_body_bytes
         self.max_body_setting = max_body_setting
+        # "" (not given): GET is a lookup, anything else a write
+        self.budget = (LOOKUPS if method == "GET" else WRITES) if budget == "" else budget
 
     def setup(self):
         super().setup()
@@ -245,16 +332,38 @@ class ApiHandler(HttpRequestHandler):
     def max_body_bytes(self) -> int:
         return self.own_max_body_bytes or self.admission.max_body_bytes
 
+    def refuse_at_once(self, environ, start_response):
+        """503 + Retry-After for a full budget, as ``error_response`` would
+        render it, from bytes rendered once per language."""
+        lang = language_of(environ.get("HTTP_ACCEPT_LANGUAGE"))
+        body = self.admission.busy_body(lang)
+        start_response("503 Service Unavailable", [
+            ("Content-Type", "application/json"), ("Content-Length", str(len(body))),
+            ("Retry-After", self.admission.retry_after)])
+        metrics.observe_request(self.container.service_name, self.url,
+                                environ["REQUEST_METHOD"], 503, 0.0)
+        return [body]
+
     def handle_request(self, request):
+        started = time.perf_counter()
+        response = self.answer(request)
+        metrics.observe_request(self.container.service_name, self.url, request.method,
+                                response.status_code, time.perf_counter() - started)
+        return response
+
+    def answer(self, request) -> Response:
         lang = request_language(request)
         refusal = self.admission_refusal(request)
         if refusal is not None:
             return self.error_response(refusal, lang)
-        self.admission.in_flight += 1
-        try:
+        if self.budget is None:
             response = super().handle_request(request)
-        finally:
-            self.admission.in_flight -= 1
+        else:
+            self.admission.in_flight[self.budget] += 1
+            try:
+                response = super().handle_request(request)
+            finally:
+                self.admission.in_flight[self.budget] -= 1
         if isinstance(response, _FailedResponse):
             return self.error_response(response.exc, lang)
         return response
@@ -264,7 +373,7 @@ class ApiHandler(HttpRequestHandler):
         limit = self.max_body_bytes
         if (request.content_length or 0) > limit:
             return too_large(limit)
-        if self.admission.in_flight >= self.admission.capacity:
+        if self.admission.full(self.budget):
             return ServiceBusy()
         chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
         if request.method in ("POST", "PUT", "PATCH") and (request.content_length or chunked):
@@ -311,19 +420,72 @@ class ApiHandler(HttpRequestHandler):
             return json_response(exc.status, exc.to_body(lang))
         log.error("unhandled error in %s %s: %s", self.method, self.url, type(exc).__name__,
                   exc_info=(type(exc), exc, exc.__traceback__))
-        return json_response(500, {"error": {
-            "code": "internal_error",
-            "message": "Terjadi kesalahan pada server." if lang == "id" else "Internal server error."}})
+        return json_response(500, internal_error_body(lang))
 
 
 api = ApiHandler.decorator
 
 
-class HealthCheck:
-    """Mixin giving a service ``GET /health``: 200 when its database answers,
-    503 + Retry-After when not. The service declares ``store``."""
+class BrokerCheck(DependencyProvider):
+    """Whether the service's broker (``AMQP_URI``) accepts a connection now."""
 
-    @api("GET", "/health")
+    required_settings = ("AMQP_URI",)
+
+    def setup(self):
+        [self.amqp_uri] = require(self)
+        self.timeout = float(self.container.config.get("BROKER_CHECK_SECONDS", 2))
+
+    def reachable(self) -> bool:
+        try:
+            with Connection(self.amqp_uri, connect_timeout=self.timeout) as connection:
+                connection.ensure_connection(max_retries=1, timeout=self.timeout)
+            return True
+        except Exception as exc:  # any transport error means "not reachable"
+            log.warning("broker not reachable (%s)", type(exc).__name__)
+            return False
+
+    def get_dependency(self, worker_ctx):
+        return self
+
+
+class HealthCheck:
+    """Mixin giving a service its probes and its metrics (the service declares
+    ``store``), none of them refused at admission (``budget=None``):
+
+    * ``GET /health/live``: 200 while the process answers (a supervisor
+      restarts it when not);
+    * ``GET /health/ready``: 200 when its database and its broker both
+      answer, else 503 + Retry-After naming which does not (a supervisor or
+      balancer sends it no traffic meanwhile);
+    * ``GET /health``: the database alone (kept for existing callers);
+    * ``GET /metrics``: Prometheus text format (``shared.metrics``)."""
+
+    broker_check = BrokerCheck()
+
+    @api("GET", "/health", budget=None)
     def health(self, request):
         self.store.ping()
         return json_response(200, {"status": "ok", "service": self.name})
+
+    @api("GET", "/health/live", budget=None)
+    def liveness(self, request):
+        return json_response(200, {"status": "live", "service": self.name})
+
+    @api("GET", "/health/ready", budget=None)
+    def readiness(self, request):
+        try:
+            self.store.ping()
+            database = "ok"
+        except DatabaseUnavailable:
+            database = "unavailable"
+        broker = "ok" if self.broker_check.reachable() else "unavailable"
+        ready = database == broker == "ok"
+        return json_response(200 if ready else 503, {
+            "status": "ready" if ready else "not_ready", "service": self.name,
+            "database": database, "broker": broker},
+            None if ready else {"Retry-After": str(DEFAULT_RETRY_AFTER_SECONDS)})
+
+    @api("GET", "/metrics", budget=None)
+    def prometheus_metrics(self, request):
+        body, content_type = metrics.exposition()
+        return Response(body, status=200, content_type=content_type)

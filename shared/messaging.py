@@ -25,6 +25,8 @@
   deliveries.
 * it is acked only after the handler returned, i.e. after its work is durable
   (nameko acks in ``handle_result``).
+* every message is counted for Prometheus (``shared.metrics``): handled, or
+  failed and then retried or dead-lettered.
 
 Idempotency on the event id is the store's job (``BaseStore.consume_once``):
 the broker delivers at least once. Settings come from the service's config,
@@ -43,6 +45,7 @@ from nameko.amqp.publish import Publisher, UndeliverableMessage
 from nameko.constants import PERSISTENT
 from nameko.events import EventHandler
 
+from . import metrics
 from .settings import require
 
 log = logging.getLogger(__name__)
@@ -166,19 +169,26 @@ class ReliableEventHandler(EventHandler):
         self.retry_publisher = Publisher(amqp_uri, use_confirms=True,
                                          delivery_mode=PERSISTENT, mandatory=True)
 
+    def count(self, outcome: str) -> None:
+        metrics.count_event(self.container.service_name, self.method_name, outcome)
+
     def handle_message_processed(self, message, result=None, exc_info=None):
         if exc_info is None:
+            self.count("handled")
             return super().handle_message_processed(message, result, exc_info)
+        self.count("failed")
         error = exc_info[1]
         attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 0))
         if isinstance(error, (PermanentFailure, ValidationError)):
             log.error("dead-lettering a message on %s: it can never succeed (%s)",
                       self.queue.name, type(error).__name__)
             message.reject(requeue=False)
+            self.count("dead_lettered")
         elif attempt >= len(self.delays):
             log.error("dead-lettering a message on %s after %d attempts (last: %s)",
                       self.queue.name, attempt + 1, type(error).__name__)
             message.reject(requeue=False)
+            self.count("dead_lettered")
         else:
             self.retry_later(message, attempt)
 
@@ -198,6 +208,7 @@ class ReliableEventHandler(EventHandler):
         log.warning("retrying a message on %s in %ss (attempt %d of %d)", self.queue.name,
                     delay, attempt + 2, len(self.delays) + 1)
         self.queue_consumer.ack_message(message)
+        self.count("retried")
 
 
 reliable_event_handler = ReliableEventHandler.decorator

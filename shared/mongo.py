@@ -14,6 +14,7 @@ from __future__ import annotations
 from nameko.extensions import DependencyProvider
 from pymongo import MongoClient
 
+from . import metrics
 from .outbox import OutboxRelay
 from .settings import require
 from .store import DEFAULT_TRANSACTION_BUDGET_SECONDS, DURABLE
@@ -54,6 +55,7 @@ class StoreWithOutbox(DependencyProvider):
         # (the idempotency guards) exist. Every setup() ends before any start().
         self.store_class.ensure_indexes(self.db)
         self.relay.ensure_indexes()
+        metrics.watch_outbox(self.publishes_as, self.db.outbox)
 
     def start(self):
         self.relay.start(self.container.spawn_managed_thread)

@@ -148,6 +148,11 @@ class HealthSchema(Schema):
     service = fields.String(required=True)
 
 
+class ReadinessSchema(HealthSchema):
+    database = fields.String(required=True)  # ok | unavailable
+    broker = fields.String(required=True)
+
+
 class ResendAnswerSchema(Schema):
     """The same answer whether or not an application exists."""
 
@@ -226,6 +231,11 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("GET", "/api/v1/openapi.json", "This document", 200, None, (), tag="meta"),
     Operation("GET", "/health", "Health: the database answers", 200, HealthSchema, (503,),
               tag="meta"),
+    Operation("GET", "/health/live", "Liveness: the process answers", 200, HealthSchema, (),
+              tag="meta"),
+    Operation("GET", "/health/ready", "Readiness: the database and the broker answer", 200,
+              ReadinessSchema, (503,), tag="meta"),
+    Operation("GET", "/metrics", "Prometheus metrics (text format)", 200, None, (), tag="meta"),
 )
 
 _PARAMETER = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")

@@ -30,6 +30,11 @@ class Screening:
     death_verified: Callable[[str], bool]  # a death certificate verified here
     card_issued: Callable[[str], bool]  # a KTP-el issued to this NIK
 
+    @classmethod
+    def of(cls, register: Register, store) -> "Screening":
+        """The screening of a service with this register and intake's store."""
+        return cls(register, store.death_verified, store.card_issued)
+
     def lookup(self) -> Lookup:
         """One application's questions to the register."""
         return Lookup(self.register, self.death_verified)

@@ -21,9 +21,8 @@ from __future__ import annotations
 import logging
 
 from shared.auth import BearerTokens, ScopedBearerTokens
-from shared.clock import today_wib
 from shared.events import load_event
-from shared.http import (HealthCheck, api, idempotency_key, json_response, read_json,
+from shared.http import (LOOKUPS, HealthCheck, api, idempotency_key, json_response, read_json,
                          request_language)
 from shared.masking import mask_identity
 from shared.messaging import reliable_event_handler
@@ -35,20 +34,15 @@ from .api_batches import OfficerChannelsApi
 from .api_documents import DocumentsApi, UploadSettings
 from .api_operator import OperatorQueueApi
 from .api_resend import ResendLimits, TrackingCodeResendApi
-from .domain import new_application, public_view
+from .domain import public_view
 from .openapi import openapi_document
 from .register import PopulationRegister
 from .schemas import ApplicationRequestSchema, StatusLookupSchema
 from .screening import Screening
 from .store import ApplicationStore
+from .submission import accepted_body, submit_application
 
 log = logging.getLogger(__name__)
-
-
-def accepted_body(application: dict) -> dict:
-    return {"application_id": application["_id"],
-            "tracking_code": application["tracking_code"],
-            "status": application["status"]}
 
 
 class IntakeApi(HealthCheck, DocumentsApi, OperatorQueueApi, RecordingAppointmentApi,
@@ -69,7 +63,7 @@ class IntakeApi(HealthCheck, DocumentsApi, OperatorQueueApi, RecordingAppointmen
 
     def screening(self) -> Screening:
         """The checks of every new or corrected application (``screening``)."""
-        return Screening(self.register, self.store.death_verified, self.store.card_issued)
+        return Screening.of(self.register, self.store)
 
     @api("POST", "/api/v1/applications")
     def submit_application(self, request):
@@ -81,19 +75,15 @@ class IntakeApi(HealthCheck, DocumentsApi, OperatorQueueApi, RecordingAppointmen
         """
         key = idempotency_key(request)
         body = read_json(request, ApplicationRequestSchema())
-        checked = self.screening().check(body, today_wib())
-        application = self.store.submit(new_application(body, checked.details, key,
-                                                        checked.stored()))
-        log.info("application %s submitted for NIK %s, flags %s", application["tracking_code"],
-                 mask_identity(application["applicant"]["nik"]), application["flags"])
+        application = submit_application(self.store, self.screening(), body, key)
         return json_response(202, accepted_body(application))
 
-    @api("GET", "/api/v1/openapi.json")
+    @api("GET", "/api/v1/openapi.json", budget=LOOKUPS)
     def openapi(self, request):
         """-> 200 this API as an OpenAPI 3 document (no auth)"""
         return json_response(200, openapi_document())
 
-    @api("POST", "/api/v1/applications/status")
+    @api("POST", "/api/v1/applications/status", budget=LOOKUPS)
     def lookup_status(self, request):
         """{"tracking_code": "SDK7KQ2M9XA", "nik": "3673045207900001"} -> 200 timeline
         (429 + Retry-After after too many failed checks from this client or for this code)"""

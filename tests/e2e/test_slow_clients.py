@@ -1,7 +1,7 @@
 """Clients that trickle their body cost a connection each, never a worker.
 
-Forty connections declare a 60,000-byte body and send one byte of it - more
-connections than intake has HTTP workers (32). While they hang, ten other
+Sixty-four connections declare a 60,000-byte body and send one byte of it - more
+connections than intake has HTTP workers (56). While they hang, ten other
 citizens submit (202) and look up their status (200). Then the server's body
 deadline (``BODY_READ_SECONDS``, 10 s by default) answers each trickler 408
 and closes its connection.
@@ -19,7 +19,7 @@ import requests
 from shared.http import DEFAULT_BODY_READ_SECONDS
 from tests.helpers import valid_body, read_until_closed, trickling_post
 
-TRICKLERS = 40
+TRICKLERS = 64
 CITIZENS = 10
 
 

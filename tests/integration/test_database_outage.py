@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
@@ -14,16 +15,26 @@ from services.intake.service import IntakeApi
 from tests.helpers import random_kk, random_mobile, random_nik, service_config
 
 
-def test_intake_answers_503_when_the_database_is_unreachable(backing, container_factory):
+@contextmanager
+def doomed_database(backing, database: str):
+    """A throwaway database server, killed when the block ends; yields the
+    config of an intake container that uses it."""
     port = free_port()
-    database = subprocess.Popen([str(Path(sys.executable).parent / "secantusd-py"), "--host",
-                                 "127.0.0.1", "--port", str(port), "--storage-path", ":memory:",
-                                 "--log-level", "ERROR"], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+    server = subprocess.Popen([str(Path(sys.executable).parent / "secantusd-py"), "--host",
+                               "127.0.0.1", "--port", str(port), "--storage-path", ":memory:",
+                               "--log-level", "ERROR"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
     try:
-        wait_until(lambda: port_open(port), "throwaway database server", proc=database)
-        config = service_config(backing, "intake_outage", MONGO_TIMEOUT_MS=1000,
-                                MONGO_URI=f"mongodb://127.0.0.1:{port}/?directConnection=true")
+        wait_until(lambda: port_open(port), "throwaway database server", proc=server)
+        yield service_config(backing, database, MONGO_TIMEOUT_MS=1000,
+                             MONGO_URI=f"mongodb://127.0.0.1:{port}/?directConnection=true")
+    finally:
+        server.kill()
+        server.wait()
+
+
+def test_intake_answers_503_when_the_database_is_unreachable(backing, container_factory):
+    with doomed_database(backing, "intake_outage") as config:
         container = container_factory(IntakeApi, config)
         container.start()
         url = f"http://{config['WEB_SERVER_ADDRESS']}/api/v1/applications"
@@ -31,9 +42,6 @@ def test_intake_answers_503_when_the_database_is_unreachable(backing, container_
                 "applicant": {"nik": random_nik(), "kk_number": random_kk(),
                               "full_name": "Dewi Lestari", "phone": random_mobile()}}
         assert requests.post(url, json=body, timeout=10).status_code == 202
-    finally:
-        database.kill()
-        database.wait()
 
     body["applicant"]["nik"] = random_nik()
     started = time.monotonic()
@@ -75,3 +83,19 @@ def test_a_conflicting_open_transaction_gives_503_then_the_retry_succeeds(
     retried = requests.post(url, json=body, headers=key, timeout=30)
     assert retried.status_code == 202, retried.text
     assert mongo[database].applications.count_documents({}) == 1
+
+
+def test_readiness_says_not_ready_when_the_database_is_down(backing, container_factory):
+    with doomed_database(backing, "intake_readiness") as config:
+        container = container_factory(IntakeApi, config)
+        container.start()
+        base = f"http://{config['WEB_SERVER_ADDRESS']}"
+        ready = requests.get(f"{base}/health/ready", timeout=30)
+        assert ready.status_code == 200, ready.text
+
+    not_ready = requests.get(f"{base}/health/ready", timeout=30)
+    assert not_ready.status_code == 503, not_ready.text
+    assert not_ready.json() == {"status": "not_ready", "service": "intake_api",
+                                "database": "unavailable", "broker": "ok"}
+    assert not_ready.headers["Retry-After"] == "2"
+    assert requests.get(f"{base}/health/live", timeout=30).status_code == 200

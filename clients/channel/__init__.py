@@ -1,0 +1,3 @@
+from .client import ChannelClient, Reply, ReplyTimeout
+
+__all__ = ["ChannelClient", "Reply", "ReplyTimeout"]

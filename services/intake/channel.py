@@ -1,0 +1,196 @@
+"""Intake's broker channel for front-ends (docs/channel-api.md).
+
+The back-ends of the citizens' front-ends inside the Dinas network (web
+portal, mobile app, WhatsApp bot, kelurahan apps) publish application
+requests to their own exchange ``intake.channel.<channel>`` with publisher
+confirms; every channel exchange feeds one durable request queue, which
+absorbs a peak: nothing a front-end published is refused, and intake takes
+requests as fast as it can (prefetch bounded by the container's workers).
+
+Each request is the body of ``POST /api/v1/applications`` (JSON), with the
+AMQP properties ``message_id`` (the request id: the idempotency key, so the
+same id twice stores once and answers the same) and ``reply_to``. Intake
+runs the HTTP submit's own pipeline (``submission.submit_application``) and
+publishes the answer - after the commit - to the channel's reply queue
+``intake.channel.<channel>.replies``, ``correlation_id`` = the request id:
+``{"request_id", "status", "body"}``, where status and body are what HTTP
+would have answered (202 with the tracking code, or 400 with the field
+errors, in the request's ``accept-language`` header's language). Only then
+is the request acked: a crash in between redoes it, and the request id makes
+that harmless.
+
+Which channel a request came from is the exchange it was published to; the
+broker lets each channel's user publish only there and read only its own
+reply queue (``deploy/topology.py``), so a front-end cannot speak for
+another, and a ``reply_to`` naming another channel's queue is not followed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from functools import partial
+
+from kombu import Exchange, Queue, binding
+from nameko.amqp.publish import Publisher, UndeliverableMessage
+from nameko.constants import PERSISTENT
+from nameko.extensions import DependencyProvider
+from nameko.messaging import Consumer, QueueConsumer
+
+from shared import metrics
+from shared.errors import DomainError, Msg, ValidationFailed
+from shared.http import checked_key, internal_error_body, load_json
+from shared.mongo import StoreWithOutbox
+from shared.settings import require
+
+from .register import PopulationRegister
+from .screening import Screening
+from .schemas import ApplicationRequestSchema
+from .store import ApplicationStore
+from .submission import accepted_body, submit_application
+
+log = logging.getLogger(__name__)
+
+CHANNELS = ("web", "app", "whatsapp", "kelurahan")
+REQUEST_QUEUE = "intake.channel.requests"
+DEFAULT_CHANNEL_PREFETCH = 8
+
+
+def channel_exchange(channel: str) -> Exchange:
+    return Exchange(f"intake.channel.{channel}", type="fanout", durable=True)
+
+
+def reply_queue_name(channel: str) -> str:
+    return f"intake.channel.{channel}.replies"
+
+
+def request_queue() -> Queue:
+    return Queue(REQUEST_QUEUE, bindings=[binding(channel_exchange(c)) for c in CHANNELS],
+                 durable=True, auto_delete=False, queue_arguments={"x-queue-type": "quorum"})
+
+
+def reply_queue(channel: str) -> Queue:
+    return Queue(reply_queue_name(channel), durable=True, auto_delete=False,
+                 queue_arguments={"x-queue-type": "quorum"})
+
+
+@dataclass(frozen=True)
+class ChannelRequest:
+    channel: str  # from the exchange it came through: the broker vouches for it
+    request_id: str | None
+    lang: str
+    raw: bytes
+
+    @classmethod
+    def from_message(cls, message) -> "ChannelRequest":
+        exchange = message.delivery_info.get("exchange", "")
+        headers = message.headers or {}
+        lang = "en" if str(headers.get("accept-language", "")).lower().startswith("en") else "id"
+        return cls(exchange.rpartition(".")[2], message.properties.get("message_id"), lang,
+                   message.body if isinstance(message.body, bytes) else message.body.encode())
+
+
+WRONG_CHANNEL = Msg("Tidak sesuai dengan kanal pengirim permintaan.",
+                    "Does not match the channel the request was sent on.")
+
+
+def answer(request: ChannelRequest, store, screening: Screening) -> tuple[int, dict]:
+    """What HTTP would answer the same body: (status, body)."""
+    try:
+        key = checked_key(request.request_id, "request_id")
+        if key is None:
+            raise ValidationFailed({"request_id": [Msg("Wajib diisi (properti message_id).",
+                                                       "Required (the message_id property).")]})
+        body = load_json(request.raw, ApplicationRequestSchema())
+        if body["channel"] != request.channel:
+            raise ValidationFailed({"channel": [WRONG_CHANNEL]})
+        application = submit_application(store, screening, body, f"{request.channel}:{key}")
+        return 202, accepted_body(application)
+    except DomainError as exc:
+        return exc.status, exc.to_body(request.lang)
+
+
+class ChannelQueueConsumer(QueueConsumer):
+    """nameko's queue consumer, for the request queue: at most
+    ``CHANNEL_PREFETCH`` requests in hand (and so in work) at once - near what
+    the database serves best, as HTTP's ``ADMISSION_WRITES``; the rest wait
+    in the queue. And a body kombu cannot decode (not JSON, though it says
+    so) is handed on as it came, to be answered 400 like HTTP, instead of
+    the decoding error stopping the consumer."""
+
+    @property
+    def prefetch_count(self):
+        return int(self.container.config.get("CHANNEL_PREFETCH", DEFAULT_CHANNEL_PREFETCH))
+
+    def get_consumers(self, consumer_cls, channel):
+        consumers = super().get_consumers(consumer_cls, channel)
+        for consumer in consumers:
+            consumer.on_decode_error = partial(self.undecodable, consumer)
+        return consumers
+
+    @staticmethod
+    def undecodable(consumer, message, exc):
+        for callback in consumer.callbacks:
+            callback(None, message)
+
+
+class ChannelRequests(Consumer):
+    """Consumes the request queue; the worker gets a ``ChannelRequest``. The
+    request is acked after the worker returned (i.e. after the reply was
+    confirmed), and requeued if it raised (the reply could not be sent)."""
+
+    queue_consumer = ChannelQueueConsumer()
+
+    def __init__(self, **kwargs):
+        super().__init__(request_queue(), requeue_on_error=True, **kwargs)
+
+    def handle_message(self, body, message):
+        super().handle_message(ChannelRequest.from_message(message), message)
+
+
+class ChannelReplies(DependencyProvider):
+    """Publishes answers to the channels' reply queues, with a confirm."""
+
+    required_settings = ("AMQP_URI",)
+
+    def setup(self):
+        [amqp_uri] = require(self)
+        self.publisher = Publisher(amqp_uri, use_confirms=True, delivery_mode=PERSISTENT,
+                                   serializer="json", mandatory=True)
+
+    def send(self, request: ChannelRequest, status: int, body: dict) -> None:
+        try:
+            self.publisher.publish({"request_id": request.request_id, "status": status,
+                                    "body": body}, exchange="",
+                                   routing_key=reply_queue_name(request.channel),
+                                   correlation_id=request.request_id)
+        except UndeliverableMessage:  # no reply queue: the request id lets them ask again
+            log.error("no reply queue for channel %s: reply to request %s dropped",
+                      request.channel, request.request_id)
+
+    def get_dependency(self, worker_ctx):
+        return self
+
+
+channel_request = ChannelRequests.decorator
+
+
+class IntakeChannel:
+    name = "intake_channel"
+
+    store = StoreWithOutbox(ApplicationStore, publishes_as="intake")
+    register = PopulationRegister()
+    replies = ChannelReplies()
+
+    @channel_request
+    def handle_request(self, request: ChannelRequest):
+        started = time.perf_counter()
+        try:
+            status, body = answer(request, self.store, Screening.of(self.register, self.store))
+        except Exception:  # a bug, not the request: answer as HTTP would (500)
+            log.exception("unhandled error on channel %s", request.channel)
+            status, body = 500, internal_error_body(request.lang)
+        self.replies.send(request, status, body)
+        metrics.observe_request(self.name, f"channel:{request.channel}", "AMQP", status,
+                                time.perf_counter() - started)

@@ -1,0 +1,35 @@
+"""Accepting a citizen's application: the one pipeline behind every way in
+(HTTP ``POST /api/v1/applications`` in ``service.py``, the front-ends' broker
+channel in ``channel.py``), so both apply exactly the same rules and store
+the same way. Raises the same ``DomainError``s for both to render."""
+
+from __future__ import annotations
+
+import logging
+
+from shared.clock import today_wib
+from shared.masking import mask_identity
+
+from .domain import new_application
+from .screening import Screening
+
+log = logging.getLogger(__name__)
+
+
+def submit_application(store, screening: Screening, body: dict, key: str | None) -> dict:
+    """Check a loaded request (``ApplicationRequestSchema``) as every new
+    application is checked (``screening``) and store it with its
+    ``application_submitted`` event; ``key``: the idempotency key (the same
+    key again returns the first application). Returns the application."""
+    checked = screening.check(body, today_wib())
+    application = store.submit(new_application(body, checked.details, key, checked.stored()))
+    log.info("application %s submitted for NIK %s, flags %s", application["tracking_code"],
+             mask_identity(application["applicant"]["nik"]), application["flags"])
+    return application
+
+
+def accepted_body(application: dict) -> dict:
+    """What the citizen's front-end gets back for an accepted application."""
+    return {"application_id": application["_id"],
+            "tracking_code": application["tracking_code"],
+            "status": application["status"]}

@@ -1,0 +1,70 @@
+"""Prometheus metrics of every service (prometheus-client), one registry per process.
+
+Recorded where every service already passes, so no service code counts:
+* HTTP (``shared.http.ApiHandler``): ``smartdukcapil_http_requests_total``
+  and the latency histogram ``smartdukcapil_http_request_seconds``, by
+  service, endpoint (the route, not the URL: no ids in label values),
+  method and status - refusals at admission included;
+* events (``shared.messaging.ReliableEventHandler``):
+  ``smartdukcapil_events_total`` by service, handler and outcome - handled,
+  failed (the handler raised), retried (sent to a wait queue),
+  dead_lettered;
+* outbox (``shared.mongo.StoreWithOutbox``): ``smartdukcapil_outbox_backlog``,
+  the rows not yet published, read when scraped from the collection's
+  metadata count (no scan; and nothing at all between scrapes).
+
+``GET /metrics`` (``shared.http.HealthCheck``) exposes them on the service's
+own HTTP port. A ``nameko run`` hosts a service's API and event containers in
+one process, so one scrape shows both.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+
+log = logging.getLogger(__name__)
+
+HTTP_REQUESTS = Counter("smartdukcapil_http_requests", "HTTP requests answered",
+                        ["service", "endpoint", "method", "status"])
+HTTP_SECONDS = Histogram("smartdukcapil_http_request_seconds",
+                         "Time from admission to the answer, refusals included",
+                         ["service", "endpoint", "method", "status"],
+                         buckets=(.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10))
+EVENTS = Counter("smartdukcapil_events", "Event messages by what became of them",
+                 ["service", "handler", "outcome"])
+OUTBOX_BACKLOG = Gauge("smartdukcapil_outbox_backlog",
+                       "Outbox rows written and not yet published", ["service"])
+
+EVENT_OUTCOMES = ("handled", "failed", "retried", "dead_lettered")
+
+
+def observe_request(service: str, endpoint: str, method: str, status: int,
+                    seconds: float) -> None:
+    labels = (service, endpoint, method, str(status))
+    HTTP_REQUESTS.labels(*labels).inc()
+    HTTP_SECONDS.labels(*labels).observe(seconds)
+
+
+def count_event(service: str, handler: str, outcome: str) -> None:
+    EVENTS.labels(service, handler, outcome).inc()
+
+
+def watch_outbox(service: str, collection, timeout_ms: int = 500) -> None:
+    """Report ``collection``'s row count as the service's outbox backlog,
+    read at scrape time. A database that does not answer in time leaves
+    the gauge at -1 (unknown), rather than holding the scrape."""
+
+    def backlog() -> float:
+        try:
+            return collection.estimated_document_count(maxTimeMS=timeout_ms)
+        except Exception as exc:  # any driver error: the scrape still answers
+            log.warning("outbox backlog of %s unknown (%s)", service, type(exc).__name__)
+            return -1
+    OUTBOX_BACKLOG.labels(service).set_function(backlog)
+
+
+def exposition() -> tuple[bytes, str]:
+    """The text format Prometheus scrapes, and its content type."""
+    return generate_latest(), CONTENT_TYPE_LATEST

@@ -1,0 +1,131 @@
+"""The front-ends' broker channel, against the real broker and the real stack:
+a channel back-end publishes application requests with confirms and gets
+what HTTP would have answered on its reply queue; the broker keeps each
+channel to its own exchange and replies."""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+
+import pika
+import pytest
+import requests
+from pika.exceptions import ChannelClosedByBroker
+
+from clients.channel import ChannelClient
+from deploy.topology import provision_channel_user, vhost_of
+from tests.helpers import valid_body
+
+
+@pytest.fixture(scope="module")
+def channel_users(system):
+    """A RabbitMQ user of this run for each channel: name -> AMQP URL."""
+    vhost, tag = vhost_of(system.amqp_uri), uuid.uuid4().hex[:8]
+    urls = {}
+    for channel in ("web", "app"):
+        user, password = f"test-{tag}-{channel}", uuid.uuid4().hex
+        provision_channel_user(vhost, user, password, channel)
+        urls[channel] = (f"amqp://{user}:{password}@127.0.0.1:5672/"
+                         f"{requests.utils.quote(vhost, safe='')}")
+    yield urls
+    for channel in urls:
+        subprocess.run(["rabbitmqctl", "delete_user", f"test-{tag}-{channel}"],
+                       capture_output=True)
+
+
+@pytest.fixture
+def web(channel_users):
+    client = ChannelClient(channel_users["web"], "web", lang="en")
+    yield client
+    client.close()
+
+
+def stored(mongo, nik: str) -> int:
+    return mongo["intake"].applications.count_documents({"applicant.nik": nik})
+
+
+def test_a_valid_request_gets_its_tracking_code_and_the_application_exists(system, web):
+    body = valid_body()
+    reply = web.submit(body)
+    assert reply.status == 202, reply.body
+    lookup = requests.post(f"{system.url('intake')}/api/v1/applications/status", timeout=10,
+                           json={"tracking_code": reply.body["tracking_code"],
+                                 "nik": body["applicant"]["nik"]})
+    assert lookup.status_code == 200, lookup.text
+    assert lookup.json()["status"] == "submitted"
+
+
+def test_a_bad_request_gets_the_field_errors_and_stores_nothing(system, web, mongo):
+    body = valid_body()
+    body["applicant"]["full_name"] = ""
+    reply = web.submit(body)
+    assert reply.status == 400
+    assert reply.body["error"]["code"] == "validation_failed"
+    assert "applicant.full_name" in reply.body["error"]["fields"]
+    http = requests.post(f"{system.url('intake')}/api/v1/applications", json=body, timeout=10,
+                         headers={"Accept-Language": "en"})
+    assert http.status_code == 400 and http.json() == reply.body  # the same answer as HTTP
+    assert stored(mongo, body["applicant"]["nik"]) == 0
+
+
+def test_a_request_for_another_channel_is_refused(web, mongo):
+    body = {**valid_body(), "channel": "whatsapp"}
+    reply = web.submit(body)
+    assert reply.status == 400 and set(reply.body["error"]["fields"]) == {"channel"}
+    assert stored(mongo, body["applicant"]["nik"]) == 0
+
+
+def test_the_same_request_id_twice_gives_one_application(web, mongo):
+    body, request_id = valid_body(), str(uuid.uuid4())
+    first = web.submit(body, request_id=request_id)
+    again = web.submit(body, request_id=request_id)
+    assert first.status == again.status == 202, (first.body, again.body)
+    assert again.body == first.body
+    assert stored(mongo, body["applicant"]["nik"]) == 1
+
+
+def refused(url: str, act) -> str:
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        channel = connection.channel()
+        channel.confirm_delivery()
+        with pytest.raises(ChannelClosedByBroker) as closed:
+            act(channel)
+        return closed.value.reply_text
+    finally:
+        if connection.is_open:
+            connection.close()
+
+
+def test_a_channel_user_is_kept_to_its_own_exchange_and_replies(channel_users):
+    url, body = channel_users["web"], b"{}"
+    assert refused(url, lambda ch: ch.basic_publish("intake.channel.app", "", body)) \
+        .startswith("ACCESS_REFUSED")
+    assert refused(url, lambda ch: ch.basic_publish("", "intake.channel.requests", body)) \
+        .startswith("ACCESS_REFUSED")
+    assert refused(url, lambda ch: ch.basic_consume("intake.channel.app.replies",
+                                                    lambda *a: None)).startswith("ACCESS_REFUSED")
+    assert refused(url, lambda ch: ch.queue_declare("mine")).startswith("ACCESS_REFUSED")
+
+
+def test_a_burst_is_absorbed_and_every_request_answered(web, mongo):
+    bodies = [valid_body() for _ in range(150)]
+    ids = [web.publish(body) for body in bodies]  # each confirmed by the broker
+    replies = [web.wait(request_id, timeout=120) for request_id in ids]
+    assert [reply.status for reply in replies] == [202] * len(bodies)
+    assert len({reply.body["tracking_code"] for reply in replies}) == len(bodies)
+    niks = [body["applicant"]["nik"] for body in bodies]
+    assert mongo["intake"].applications.count_documents({"applicant.nik": {"$in": niks}}) \
+        == len(bodies)
+
+
+def test_a_body_that_is_not_json_gets_a_400_and_the_channel_goes_on(channel_users, web):
+    request_id = str(uuid.uuid4())
+    web.channel.basic_publish("intake.channel.web", "", b"{not json",
+                              pika.BasicProperties(content_type="application/json",
+                                                   message_id=request_id,
+                                                   correlation_id=request_id))
+    reply = web.wait(request_id, timeout=60)
+    assert reply.status == 400 and set(reply.body["error"]["fields"]) == {"_body"}
+    assert web.submit(valid_body()).status == 202

@@ -1,0 +1,63 @@
+"""Every service exposes Prometheus metrics and its probes on its own HTTP
+port: after a submit and its events, intake's and printing's counters have
+moved (requests by endpoint and status, events handled per handler, the
+outbox backlog)."""
+
+from __future__ import annotations
+
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.helpers import OPERATOR, eventually, valid_body
+
+
+def samples(base_url: str) -> dict[tuple, float]:
+    """(sample name, sorted labels) -> value, from one scrape."""
+    response = requests.get(f"{base_url}/metrics", timeout=10)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/plain")
+    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(response.text)
+            for sample in family.samples}
+
+
+def value(scrape: dict, name: str, **labels) -> float:
+    return scrape.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def test_a_submit_and_its_events_move_the_counters(system):
+    intake, printing = system.url("intake"), system.url("printing")
+    submitted = dict(name="smartdukcapil_http_requests_total", service="intake_api",
+                     endpoint="/api/v1/applications", method="POST", status="202")
+    handled = dict(name="smartdukcapil_events_total", service="printing",
+                   handler="on_application_verified", outcome="handled")
+    timeline = dict(name="smartdukcapil_events_total", service="intake",
+                    handler="on_print_job_queued", outcome="handled")
+    before_intake, before_printing = samples(intake), samples(printing)
+
+    answer = requests.post(f"{intake}/api/v1/applications", json=valid_body(), timeout=10)
+    assert answer.status_code == 202, answer.text
+    verified = requests.post(f"{intake}/api/v1/applications/{answer.json()['application_id']}"
+                             "/verify", headers=OPERATOR, timeout=10)
+    assert verified.status_code == 200, verified.text
+
+    after = samples(intake)
+    assert value(after, **submitted) == value(before_intake, **submitted) + 1
+    latency = {k: v for k, v in submitted.items() if k != "name"}
+    assert value(after, "smartdukcapil_http_request_seconds_count", **latency) >= 1
+    eventually(lambda: value(samples(printing), **handled) > value(before_printing, **handled),
+               what="printing handled application_verified")
+    eventually(lambda: value(samples(intake), **timeline) > value(before_intake, **timeline),
+               what="intake recorded print_job_queued")
+    assert value(samples(intake), "smartdukcapil_outbox_backlog", service="intake") >= 0
+
+
+def test_every_service_answers_its_probes(system):
+    for name in ("intake", "printing", "notification", "courier"):
+        live = requests.get(f"{system.url(name)}/health/live", timeout=10)
+        assert live.status_code == 200, (name, live.text)
+        ready = requests.get(f"{system.url(name)}/health/ready", timeout=10)
+        assert ready.status_code == 200, (name, ready.text)
+        assert ready.json()["database"] == ready.json()["broker"] == "ok"
+        assert "smartdukcapil_http_requests_total" in requests.get(
+            f"{system.url(name)}/metrics", timeout=10).text

@@ -1,0 +1,77 @@
+"""Admission budgets and the refusal that costs nothing (shared/http.py),
+with fakes for the container's admission state."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+from prometheus_client import REGISTRY
+from werkzeug.routing import Map, Rule
+
+from shared.http import LOOKUPS, WRITES, ApiHandler, RefuseAtOnce
+
+
+class FakeAdmission:
+    def __init__(self, full: set):
+        self.full_budgets, self.max_body_bytes, self.retry_after = full, 100, "2"
+
+    def full(self, budget):
+        return budget in self.full_budgets
+
+    def busy_body(self, lang):
+        return json.dumps({"lang": lang}).encode()
+
+
+def handler(method: str, url: str, admission: FakeAdmission, **kwargs) -> ApiHandler:
+    entrypoint = ApiHandler(method, url, **kwargs)
+    entrypoint.admission = admission
+    entrypoint.container = SimpleNamespace(service_name="unit")
+    return entrypoint
+
+
+def app_for(*handlers: ApiHandler):
+    url_map = Map([Rule(h.url, methods=[h.method], endpoint=h) for h in handlers])
+    return RefuseAtOnce(lambda environ, start_response: [b"admitted"], url_map)
+
+
+def call(app, method: str, path: str, **environ) -> tuple[str, dict, bytes]:
+    answer = {}
+    body = app({"REQUEST_METHOD": method, "PATH_INFO": path, **environ},
+               lambda status, headers: answer.update(status=status, headers=dict(headers)))
+    return answer.get("status", "passed on"), answer.get("headers", {}), b"".join(body)
+
+
+def test_gets_are_lookups_and_the_rest_writes_unless_declared():
+    admission = FakeAdmission(set())
+    assert handler("GET", "/a", admission).budget == LOOKUPS
+    assert handler("POST", "/a", admission).budget == WRITES
+    assert handler("POST", "/a", admission, budget=LOOKUPS).budget == LOOKUPS
+    assert handler("GET", "/health", admission, budget=None).budget is None
+
+
+def test_a_full_budget_is_refused_before_nameko_sees_the_request():
+    admission = FakeAdmission({WRITES})
+    app = app_for(handler("POST", "/submit", admission),
+                  handler("POST", "/status", admission, budget=LOOKUPS),
+                  handler("GET", "/metrics", admission, budget=None))
+    before = REGISTRY.get_sample_value("smartdukcapil_http_requests_total", {
+        "service": "unit", "endpoint": "/submit", "method": "POST", "status": "503"}) or 0
+
+    status, headers, body = call(app, "POST", "/submit", HTTP_ACCEPT_LANGUAGE="en",
+                                 CONTENT_LENGTH="50")
+    assert status.startswith("503") and headers["Retry-After"] == "2"
+    assert json.loads(body) == {"lang": "en"}
+    assert REGISTRY.get_sample_value("smartdukcapil_http_requests_total", {
+        "service": "unit", "endpoint": "/submit", "method": "POST", "status": "503"}) == before + 1
+
+    assert call(app, "POST", "/status")[2] == b"admitted"   # its own budget
+    assert call(app, "GET", "/metrics")[2] == b"admitted"   # never refused
+    # over the body limit: 413 comes first, from the full path
+    assert call(app, "POST", "/submit", CONTENT_LENGTH="101")[2] == b"admitted"
+
+
+def test_paths_with_an_id_are_left_to_the_full_path():
+    admission = FakeAdmission({WRITES})
+    app = app_for(handler("POST", "/applications/<string:application_id>/verify", admission))
+    assert call(app, "POST", "/applications/x/verify")[2] == b"admitted"

@@ -9,6 +9,8 @@ Recorded where every service already passes, so no service code counts:
   ``smartdukcapil_events_total`` by service, handler and outcome - handled,
   failed (the handler raised), retried (sent to a wait queue),
   dead_lettered;
+* database (``shared.mongo.StoreWithOutbox``): ``smartdukcapil_db_commands_total``
+  by service and command name (a pymongo command listener: every round trip);
 * outbox (``shared.mongo.StoreWithOutbox``): ``smartdukcapil_outbox_backlog``,
   the rows not yet published, read when scraped from the collection's
   metadata count (no scan; and nothing at all between scrapes).
@@ -22,7 +24,9 @@ from __future__ import annotations
 
 import logging
 
+import pymongo
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from pymongo import monitoring
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +41,28 @@ EVENTS = Counter("smartdukcapil_events", "Event messages by what became of them"
 OUTBOX_BACKLOG = Gauge("smartdukcapil_outbox_backlog",
                        "Outbox rows written and not yet published", ["service"])
 
+DB_COMMANDS = Counter("smartdukcapil_db_commands",
+                      "Database commands sent (round trips), by command name",
+                      ["service", "command"])
+
 EVENT_OUTCOMES = ("handled", "failed", "retried", "dead_lettered")
+
+
+class CommandCounter(monitoring.CommandListener):
+    """Counts every command a service's client sends (``DB_COMMANDS``): the
+    database round trips per application the benchmark reports."""
+
+    def __init__(self, service: str):
+        self.service = service
+
+    def started(self, event) -> None:
+        DB_COMMANDS.labels(self.service, event.command_name).inc()
+
+    def succeeded(self, event) -> None:
+        pass
+
+    def failed(self, event) -> None:
+        pass
 
 
 def observe_request(service: str, endpoint: str, method: str, status: int,
@@ -58,7 +83,8 @@ def watch_outbox(service: str, collection, timeout_ms: int = 500) -> None:
 
     def backlog() -> float:
         try:
-            return collection.estimated_document_count(maxTimeMS=timeout_ms)
+            with pymongo.timeout(timeout_ms / 1000):
+                return collection.estimated_document_count()
         except Exception as exc:  # any driver error: the scrape still answers
             log.warning("outbox backlog of %s unknown (%s)", service, type(exc).__name__)
             return -1

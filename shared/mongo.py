@@ -43,6 +43,7 @@ class StoreWithOutbox(DependencyProvider):
         # timeoutMS: one deadline per operation, its retries and its server
         # selection included (a retried read would otherwise wait twice)
         self.client = MongoClient(mongo_uri, tz_aware=True, timeoutMS=timeout_ms,
+                                  event_listeners=[metrics.CommandCounter(self.publishes_as)],
                                   serverSelectionTimeoutMS=timeout_ms,
                                   connectTimeoutMS=timeout_ms, socketTimeoutMS=timeout_ms,
                                   w=DURABLE.document["w"], journal=True)

@@ -1,7 +1,7 @@
 """Every service exposes Prometheus metrics and its probes on its own HTTP
 port: after a submit and its events, intake's and printing's counters have
 moved (requests by endpoint and status, events handled per handler, the
-outbox backlog)."""
+outbox backlog, database commands)."""
 
 from __future__ import annotations
 
@@ -50,6 +50,11 @@ def test_a_submit_and_its_events_move_the_counters(system):
     eventually(lambda: value(samples(intake), **timeline) > value(before_intake, **timeline),
                what="intake recorded print_job_queued")
     assert value(samples(intake), "smartdukcapil_outbox_backlog", service="intake") >= 0
+    # every database round trip is counted: the submit's transaction at least
+    inserts = dict(name="smartdukcapil_db_commands_total", service="intake", command="insert")
+    commits = dict(inserts, command="commitTransaction")
+    assert value(samples(intake), **inserts) > value(before_intake, **inserts)
+    assert value(samples(intake), **commits) > value(before_intake, **commits)
 
 
 def test_every_service_answers_its_probes(system):

@@ -1,0 +1,559 @@
+"""Whole-system benchmark: the Dinas' peak, end to end, beside the machine's ceilings.
+
+    .venv/bin/python bench/system_bench.py [--rates 10,25,50] [--seconds 20]
+        [--stations 4] [--batch 20] [--json bench/last.json]
+
+Starts its own stack (every service, SecantusDB on disk, the sandboxes; a
+vhost of its own on the local RabbitMQ) and drives it as a Dinas' peak:
+
+* citizens submit applications open-loop at fixed offered rates, in the
+  seed's mix (KTP-el 72%, Akta Kelahiran 19%, KIA 7%, Akta Kematian 1%,
+  SKPWNI 1%), and look their status up (one lookup per submit offered);
+* an operator verifies each accepted application at once;
+* several stations claim in batches and report each job printed at once;
+* notification sends (the SMS sandbox receives).
+
+Phases: each ``--rates`` rate; then the saturation rate (the accepted rate of
+a closed-loop run with many clients), and 4x that rate open-loop with no
+client backoff. For each: offered and accepted/s, intake p50/p95/p99,
+submit -> notification p50/p99 with the station's own part excluded (from the
+citizen's timeline: submitted -> print_queued plus printed -> notified),
+lookup p50/p99 and refusals, answers by status, database commands per
+application per service (each service counts its commands:
+``smartdukcapil_db_commands_total`` on its /metrics) and the stations'
+claim + report rate. In the same run, the ceilings: pika publish with a
+confirm per message, pymongo insert_one and intake's two-document
+transaction, and a bare nameko HTTP endpoint with no database; each figure
+is printed with its ratio to its ceiling. Prints a table, then JSON.
+Nothing is asserted: the machine is shared and noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import queue
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from deploy.local.stack import Ports, Stack, ensure_rabbitmq, ensure_vhost, free_port  # noqa: E402
+from intake_bench import bench_mongo, bench_pika_confirm, percentile  # noqa: E402
+from shared.auth import hash_token  # noqa: E402
+from tests.document_bodies import (birth_body, death_body, kia_body, nik_born,  # noqa: E402
+                                   skpwni_keluar_body, years_before)
+from tests.helpers import valid_body  # noqa: E402
+
+MIX = (("ktp_el", 0.72), ("akta_kelahiran", 0.19), ("kia", 0.07), ("akta_kematian", 0.01),
+       ("skpwni", 0.01))
+OPERATOR_TOKEN = "bench-operator-token"
+SERVICES_MEASURED = ("intake", "printing", "notification", "courier")
+
+
+def station_tokens(count: int) -> dict[str, str]:
+    return {f"bench-station-{n}": f"bench-station-token-{n}" for n in range(1, count + 1)}
+
+
+def application_body(today: datetime.date) -> dict:
+    kind = random.choices([k for k, _ in MIX], [w for _, w in MIX])[0]
+    if kind == "akta_kelahiran":
+        return birth_body(today - datetime.timedelta(days=10))
+    if kind == "kia":
+        return kia_body(nik_born(years_before(today, 3)),
+                        documents=("akta_kelahiran", "kartu_keluarga", "ktp_el"))
+    if kind == "akta_kematian":
+        return death_body(today - datetime.timedelta(days=5))
+    if kind == "skpwni":
+        return skpwni_keluar_body()
+    return valid_body()
+
+
+@dataclass
+class Accepted:
+    application_id: str
+    tracking_code: str
+    nik: str
+
+
+@dataclass
+class Phase:
+    """One load phase's tallies (thread-safe through ``lock``)."""
+    name: str
+    offered_rate: float | None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    outcomes: dict = field(default_factory=dict)  # kind -> {status: count}
+    latencies: dict = field(default_factory=dict)  # kind -> [seconds]
+    accepted: list = field(default_factory=list)
+    late: int = 0
+    seconds: float = 0.0
+
+    def add(self, kind: str, outcome, elapsed: float) -> None:
+        with self.lock:
+            counts = self.outcomes.setdefault(kind, {})
+            counts[str(outcome)] = counts.get(str(outcome), 0) + 1
+            if outcome in (200, 202):
+                self.latencies.setdefault(kind, []).append(elapsed)
+
+
+class Dinas:
+    """Citizens, an operator and stations against one running stack."""
+
+    def __init__(self, stack: Stack, stations: dict[str, str], batch: int):
+        self.intake, self.printing = stack.url("intake"), stack.url("printing")
+        self.stack = stack
+        self.stations, self.batch = stations, batch
+        self.today = datetime.date.today()
+        self.to_verify: queue.Queue = queue.Queue()
+        self.all_accepted: list[Accepted] = []
+        self.lock = threading.Lock()
+        self.printed = 0
+        self.print_busy = 0.0  # seconds stations spent between claim and last report
+        self.stop = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self.station_threads: list[threading.Thread] = []
+
+    # -- the actors running beside every phase ------------------------------------
+    def start_actors(self, verifiers: int = 4) -> None:
+        for _ in range(verifiers):
+            self._spawn(self._operator)
+        self.start_stations()
+
+    def start_stations(self) -> None:
+        self.stop.clear()
+        self.station_threads = [threading.Thread(target=self._station, args=(token,), daemon=True)
+                                for token in self.stations.values()]
+        for thread in self.station_threads:
+            thread.start()
+
+    def stop_stations(self) -> None:
+        self.stop.set()
+        for thread in self.station_threads:
+            thread.join(timeout=60)
+
+    def stop_actors(self) -> None:
+        self.stop_stations()
+        for _ in self.threads:
+            self.to_verify.put(None)
+        for thread in self.threads:
+            thread.join(timeout=30)
+
+    def _spawn(self, target, *args) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        thread.start()
+        self.threads.append(thread)
+
+    def _operator(self) -> None:
+        session = requests.Session()
+        headers = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+        while (item := self.to_verify.get()) is not None:
+            for _ in range(20):
+                try:
+                    answer = session.post(f"{self.intake}/api/v1/applications/"
+                                          f"{item.application_id}/verify", headers=headers,
+                                          timeout=30)
+                    if answer.status_code != 503:
+                        break
+                    time.sleep(float(answer.headers.get("Retry-After", 1)))
+                except requests.RequestException:
+                    time.sleep(1)
+
+    def _station(self, token: str) -> None:
+        session = requests.Session()
+        headers = {"Authorization": f"Bearer {token}"}
+        while not self.stop.is_set():
+            try:
+                answer = session.post(f"{self.printing}/api/v1/station/jobs/claim",
+                                      headers=headers, json={"max": self.batch}, timeout=30)
+            except requests.RequestException:
+                time.sleep(0.5)
+                continue
+            if answer.status_code != 200:
+                time.sleep(0.2)
+                continue
+            started = time.perf_counter()
+            reply = answer.json()
+            jobs = reply.get("jobs", [reply])
+            done = 0
+            for job in jobs:
+                try:
+                    report = session.post(
+                        f"{self.printing}/api/v1/station/jobs/{job['print_job_id']}/printed",
+                        headers=headers, json={"lease_token": job["lease_token"]}, timeout=30)
+                    done += report.status_code == 200
+                except requests.RequestException:
+                    pass
+            with self.lock:
+                self.printed += done
+                self.print_busy += time.perf_counter() - started
+
+    # -- citizens ---------------------------------------------------------------------
+    def submit(self, session, phase: Phase) -> requests.Response | None:
+        body = application_body(self.today)
+        started = time.perf_counter()
+        try:
+            answer = session.post(f"{self.intake}/api/v1/applications", json=body, timeout=30)
+            outcome = answer.status_code
+        except requests.RequestException as exc:
+            answer, outcome = None, type(exc).__name__
+        phase.add("submit", outcome, time.perf_counter() - started)
+        if outcome == 202:
+            reply = answer.json()
+            accepted = Accepted(reply["application_id"], reply["tracking_code"],
+                                body["applicant"]["nik"])
+            with phase.lock:
+                phase.accepted.append(accepted)
+            with self.lock:
+                self.all_accepted.append(accepted)
+            self.to_verify.put(accepted)
+        return answer
+
+    def lookup(self, session, phase: Phase) -> None:
+        with self.lock:
+            if not self.all_accepted:
+                return
+            target = random.choice(self.all_accepted[-2000:])
+        started = time.perf_counter()
+        try:
+            outcome = session.post(f"{self.intake}/api/v1/applications/status",
+                                   json={"tracking_code": target.tracking_code,
+                                         "nik": target.nik}, timeout=30).status_code
+        except requests.RequestException as exc:
+            outcome = type(exc).__name__
+        phase.add("lookup", outcome, time.perf_counter() - started)
+
+    def open_loop(self, phase: Phase, rate: float, seconds: float, senders: int = 96) -> None:
+        """``rate`` submits/s and as many lookups on a fixed schedule, no backoff;
+        a request due while every sender is busy is counted late (not sent)."""
+        due: queue.Queue = queue.Queue()
+        local = threading.local()
+
+        def sender():
+            while (kind := due.get()) is not None:
+                local.session = getattr(local, "session", None) or requests.Session()
+                (self.submit if kind == "submit" else self.lookup)(local.session, phase)
+
+        threads = [threading.Thread(target=sender, daemon=True) for _ in range(senders)]
+        for thread in threads:
+            thread.start()
+        started = time.monotonic()
+        for n in range(int(rate * seconds)):
+            pause = started + n / rate - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+            for kind in ("submit", "lookup"):
+                if due.qsize() > senders:
+                    phase.late += 1
+                else:
+                    due.put(kind)
+        for _ in threads:
+            due.put(None)
+        for thread in threads:
+            thread.join()
+        phase.seconds = time.monotonic() - started
+
+    def closed_loop(self, phase: Phase, clients: int, seconds: float) -> None:
+        stop_at = time.monotonic() + seconds
+
+        def client():
+            session = requests.Session()
+            while time.monotonic() < stop_at:
+                self.submit(session, phase)
+
+        threads = [threading.Thread(target=client) for _ in range(clients)]
+        started = time.monotonic()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        phase.seconds = time.monotonic() - started
+
+    # -- what the citizens saw --------------------------------------------------------
+    def journeys(self, accepted: list[Accepted], sample: int, wait: float) -> dict:
+        """Submit -> notification with the station's part excluded, from the
+        timelines of (a sample of) the phase's applications, once each was
+        notified after printing or ``wait`` seconds passed."""
+        chosen = random.sample(accepted, min(sample, len(accepted)))
+        session, deadline = requests.Session(), time.monotonic() + wait
+        system, unfinished = [], 0
+        for item in chosen:
+            while True:
+                hops = self._system_time(session, item)
+                if hops is not None or time.monotonic() > deadline:
+                    break
+                time.sleep(0.5)
+            if hops is None:
+                unfinished += 1
+            else:
+                system.append(hops)
+        return {"sampled": len(chosen), "not_notified_in_time": unfinished,
+                "p50_s": round(percentile(system, .5), 2), "p99_s": round(percentile(system, .99), 2)}
+
+    def _system_time(self, session, item: Accepted) -> float | None:
+        try:
+            answer = session.post(f"{self.intake}/api/v1/applications/status",
+                                  json={"tracking_code": item.tracking_code, "nik": item.nik},
+                                  timeout=30)
+        except requests.RequestException:
+            return None
+        if answer.status_code != 200:
+            return None
+        at = {}
+        for step in answer.json()["timeline"]:
+            moment = datetime.datetime.fromisoformat(step["at"]).timestamp()
+            if step["status"] == "notified" and "printed" in at and moment >= at["printed"]:
+                at.setdefault("notified_after_print", moment)
+            at.setdefault(step["status"], moment)
+        needed = ("submitted", "print_queued", "printed", "notified_after_print")
+        if not all(key in at for key in needed):
+            return None
+        return ((at["print_queued"] - at["submitted"])
+                + (at["notified_after_print"] - at["printed"]))
+
+
+# -- counters the services expose ------------------------------------------------------
+
+METRIC = re.compile(r'^smartdukcapil_db_commands_total\{[^}]*\}\s+([0-9.e+]+)$', re.M)
+
+
+def db_commands(stack: Stack) -> dict[str, float]:
+    counts = {}
+    for name in SERVICES_MEASURED:
+        try:
+            text = requests.get(stack.url(name) + "/metrics", timeout=10).text
+            counts[name] = sum(float(value) for value in METRIC.findall(text))
+        except requests.RequestException:
+            counts[name] = float("nan")
+    return counts
+
+
+# -- ceilings ------------------------------------------------------------------------
+
+BARE_SERVICE = '''
+from nameko.web.handlers import http
+
+class Bare:
+    name = "bare"
+
+    @http("GET", "/ping")
+    def ping(self, request):
+        return "ok"
+'''
+
+
+def bare_nameko_ceiling(clients: int, seconds: float, amqp_uri: str) -> float:
+    """Requests/s a nameko HTTP endpoint with no database answers here."""
+    workdir = Path(tempfile.mkdtemp(prefix="smartdukcapil-bare-"))
+    (workdir / "bare_service.py").write_text(BARE_SERVICE)
+    port = free_port()
+    (workdir / "config.yaml").write_text(f"AMQP_URI: {amqp_uri}\nWEB_SERVER_ADDRESS: "
+                                         f"127.0.0.1:{port}\nmax_workers: 10\n")
+    process = subprocess.Popen([sys.executable, "-m", "nameko", "run", "--config", "config.yaml",
+                                "bare_service"], cwd=workdir, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/ping"
+    try:
+        for _ in range(100):
+            try:
+                requests.get(url, timeout=1)
+                break
+            except requests.RequestException:
+                time.sleep(0.1)
+        count, stop_at, lock = [0], time.monotonic() + seconds, threading.Lock()
+
+        def client():
+            session, done = requests.Session(), 0
+            while time.monotonic() < stop_at:
+                done += session.get(url, timeout=10).status_code == 200
+            with lock:
+                count[0] += done
+
+        threads = [threading.Thread(target=client) for _ in range(clients)]
+        started = time.monotonic()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return count[0] / (time.monotonic() - started)
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+# -- the run ---------------------------------------------------------------------------
+
+def phase_summary(phase: Phase, dinas: Dinas, commands: dict, journeys: dict) -> dict:
+    submit = phase.outcomes.get("submit", {})
+    lookup = phase.outcomes.get("lookup", {})
+    lat = [x * 1000 for x in phase.latencies.get("submit", [])]
+    look = [x * 1000 for x in phase.latencies.get("lookup", [])]
+    accepted = submit.get("202", 0)
+    return {
+        "phase": phase.name,
+        "offered_per_s": phase.offered_rate,
+        "sent_per_s": round(sum(submit.values()) / phase.seconds, 1),
+        "accepted_per_s": round(accepted / phase.seconds, 1),
+        "late_not_sent": phase.late,
+        "intake_ms": {"p50": round(percentile(lat, .5), 1), "p95": round(percentile(lat, .95), 1),
+                      "p99": round(percentile(lat, .99), 1)},
+        "submit_answers": submit,
+        "non_503_5xx": sum(n for code, n in submit.items()
+                           if code.isdigit() and int(code) >= 500 and code != "503"),
+        "lookup_ms": {"p50": round(percentile(look, .5), 1), "p99": round(percentile(look, .99), 1)},
+        "lookup_answers": lookup,
+        "lookups_refused": sum(n for code, n in lookup.items() if code in ("503", "429")),
+        "submit_to_notification_excluding_station": journeys,
+        "db_commands_per_application": {
+            name: round(count / accepted, 1) if accepted else None
+            for name, count in commands.items()},
+    }
+
+
+def run_phase(dinas: Dinas, stack: Stack, name: str, rate: float | None, seconds: float,
+              clients: int = 0, sample: int = 300) -> dict:
+    before = db_commands(stack)
+    phase = Phase(name, rate)
+    if rate is None:
+        dinas.closed_loop(phase, clients, seconds)
+    else:
+        dinas.open_loop(phase, rate, seconds)
+    journeys = dinas.journeys(phase.accepted, sample, wait=max(60.0, seconds * 3))
+    after = db_commands(stack)
+    commands = {name: after[name] - before[name] for name in SERVICES_MEASURED}
+    commands["total"] = sum(commands.values())
+    summary = phase_summary(phase, dinas, commands, journeys)
+    print(f"  {name}: offered {rate or '-'}/s, accepted {summary['accepted_per_s']}/s, "
+          f"intake p99 {summary['intake_ms']['p99']} ms", flush=True)
+    return summary
+
+
+def station_rate(dinas: Dinas, backlog: int) -> dict:
+    """Claim + report rate of the stations on a backlog queued while they were idle."""
+    dinas.stop_stations()
+    session = requests.Session()
+    phase = Phase("station-backlog", None)
+    for _ in range(backlog):
+        dinas.submit(session, phase)
+    while dinas.to_verify.qsize():
+        time.sleep(0.5)
+    time.sleep(5)  # the last verified ones reach the print queue
+    printed_before = dinas.printed
+    started = time.monotonic()
+    dinas.start_stations()
+    target = len(phase.accepted) * 0.95
+    while dinas.printed - printed_before < target and time.monotonic() - started < 300:
+        time.sleep(0.1)
+    elapsed = time.monotonic() - started
+    printed = dinas.printed - printed_before
+    return {"jobs": printed, "stations": len(dinas.stations), "batch": dinas.batch,
+            "claim_and_report_per_s": round(printed / elapsed, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rates", default="10,25,50")
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--saturation-clients", type=int, default=32)
+    parser.add_argument("--stations", type=int, default=4)
+    parser.add_argument("--batch", type=int, default=20)
+    parser.add_argument("--backlog", type=int, default=400)
+    parser.add_argument("--json", default=None, help="also write the JSON here")
+    args = parser.parse_args()
+
+    ensure_rabbitmq()
+    vhost = f"smartdukcapil_bench_{uuid.uuid4().hex[:6]}"
+    amqp = f"pyamqp://guest:guest@127.0.0.1:5672/{vhost}" if ensure_vhost(vhost) \
+        else "pyamqp://guest:guest@127.0.0.1:5672//"
+    stations = station_tokens(args.stations)
+    env = {"OPERATOR_TOKENS": f"operator-bench:{hash_token(OPERATOR_TOKEN)}",
+           "STATION_TOKENS": ",".join(f"{sid}:{hash_token(token)}"
+                                      for sid, token in stations.items()),
+           # every station at the Dinas counter, printing both kinds, holding a batch
+           "STATIONS": ",".join(f"{sid}@disdukcapil-serang:card+certificate:{args.batch}"
+                                for sid in stations),
+           "SMS_DAILY_BUDGET": "100000000", "SMS_PER_PHONE_PER_HOUR": "100",
+           "LOG_LEVEL": "WARNING"}
+    stack = Stack(Path(tempfile.mkdtemp(prefix="smartdukcapil-sysbench-")), ports=Ports.free(),
+                  amqp_uri=amqp, mongo_uri=os.environ.get("MONGO_URI") or None, extra_env=env)
+    results: dict = {"machine": {"cores": os.cpu_count(), "database": "SecantusDB (local)"
+                                 if not os.environ.get("MONGO_URI") else "MONGO_URI"},
+                     "phases": []}
+    try:
+        stack.start_backing()
+        stack.start_services()
+        dinas = Dinas(stack, stations, args.batch)
+        dinas.start_actors()
+        print(f"# whole system, {args.seconds:.0f}s per phase, {args.stations} stations "
+              f"claiming {args.batch} at a time, {os.cpu_count()} cores", flush=True)
+        for rate in [float(r) for r in args.rates.split(",") if r]:
+            results["phases"].append(run_phase(dinas, stack, f"open {rate:g}/s", rate, args.seconds))
+        saturation = run_phase(dinas, stack, f"closed {args.saturation_clients} clients", None,
+                               args.seconds, clients=args.saturation_clients)
+        results["phases"].append(saturation)
+        sat_rate = max(saturation["accepted_per_s"], 1.0)
+        results["saturation_per_s"] = sat_rate
+        results["phases"].append(run_phase(dinas, stack, f"open saturation {sat_rate:g}/s",
+                                           sat_rate, args.seconds))
+        results["phases"].append(run_phase(dinas, stack, f"open 4x saturation {4 * sat_rate:g}/s",
+                                           4 * sat_rate, args.seconds))
+        results["stations"] = station_rate(dinas, args.backlog)
+        dinas.stop_actors()
+        results["ceilings"] = {
+            "pika_publish_confirm_per_s": round(bench_pika_confirm(stack.amqp_uri, 3000), 1),
+            "pymongo_insert_per_s": round(bench_mongo(stack.mongo_uri, 16, 10, False)[0], 1),
+            "intake_transaction_per_s": round(bench_mongo(stack.mongo_uri, 16, 10, True)[0], 1),
+            "bare_nameko_http_per_s": round(bare_nameko_ceiling(16, 10, stack.amqp_uri), 1),
+        }
+    finally:
+        stack.stop()
+        if vhost in amqp:
+            os.system(f"rabbitmqctl delete_vhost {vhost} >/dev/null 2>&1")
+    report(results)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+
+
+def report(results: dict) -> None:
+    ceilings = results["ceilings"]
+    tx, http_ceiling = ceilings["intake_transaction_per_s"], ceilings["bare_nameko_http_per_s"]
+    print()
+    print(f"{'phase':<34}{'offered':>8}{'accepted':>9}{'/http':>7}{'p50':>7}{'p95':>7}{'p99':>7}"
+          f"{'e2e p50':>9}{'e2e p99':>9}{'look p99':>9}{'refused':>8}{'5xx':>5}{'db/app':>8}")
+    for p in results["phases"]:
+        journeys = p["submit_to_notification_excluding_station"]
+        print(f"{p['phase']:<34}{p['offered_per_s'] or '-':>8}{p['accepted_per_s']:>9}"
+              f"{p['accepted_per_s'] / http_ceiling:>7.2f}{p['intake_ms']['p50']:>7}"
+              f"{p['intake_ms']['p95']:>7}{p['intake_ms']['p99']:>7}{journeys['p50_s']:>9}"
+              f"{journeys['p99_s']:>9}{p['lookup_ms']['p99']:>9}{p['lookups_refused']:>8}"
+              f"{p['non_503_5xx']:>5}{p['db_commands_per_application'].get('total') or 0:>8}")
+    print("(latencies in ms, e2e = submit -> notification with the station's own part excluded,"
+          " in s; /http = accepted / bare nameko HTTP ceiling; db/app = database commands per"
+          " accepted application, all services)")
+    sat = results["phases"][-3]
+    per_app = sat["db_commands_per_application"]
+    print(f"database commands per application (saturation phase): {per_app}")
+    stations = results["stations"]
+    print(f"stations: {stations['stations']} claiming {stations['batch']} at a time -> "
+          f"{stations['claim_and_report_per_s']} jobs/s claimed and reported")
+    print(f"ceilings: {ceilings}")
+    print(f"saturation {results['saturation_per_s']}/s = "
+          f"{results['saturation_per_s'] / tx:.2f} x the transaction ceiling")
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()

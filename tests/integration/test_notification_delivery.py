@@ -98,8 +98,10 @@ def message_row(mongo, database: str, event: dict, channel: str) -> dict | None:
 
 
 def test_sms_gateway_down_30_seconds(backing, container_factory, mongo):
-    # production-like growing delays, short enough for a test: 1+2+4+8+16 = 31 s
-    start_notification(backing, container_factory, RETRY_DELAYS="1,2,4,8,16,32")
+    # growing delays, short enough for a test: retries at 3, 9, 21 and 45 s. Five
+    # deliveries in all: within the handler queue's DELIVERY_LIMIT (5), which a
+    # longer schedule ran into here (the 6th delivery never reached the handler)
+    start_notification(backing, container_factory, RETRY_DELAYS="3,6,12,24")
     dead_before = dead_letters(backing, READY_QUEUE)
     sms_faults(backing, fail_next=10**6)
     back_at = time.monotonic() + 30
@@ -126,7 +128,8 @@ def test_sms_gateway_down_30_seconds(backing, container_factory, mongo):
         except AssertionError:
             connection = connect(backing.amqp_uri)
             waiting = {name: depth(connection.channel(), f"{READY_QUEUE}.retry.{name}ms")
-                       for name in (1000, 2000, 4000, 8000, 16000, 32000)}
+                       for name in (3000, 6000, 12000, 24000)}
+            waiting["dlq"] = dead_letters(backing, READY_QUEUE)
             connection.close()
             raise AssertionError(f"SMS never retried after the outage; wait queues: {waiting}")
         assert not down[0] and len(texts) == 1

@@ -11,7 +11,7 @@ from typing import Callable
 from nameko.extensions import DependencyProvider
 
 from shared.clock import utcnow
-from shared.messaging import delivery_limit, retry_delays
+from shared.messaging import retry_delays
 from shared.settings import InvalidSetting
 
 from .domain import Guards, parse_quiet_hours
@@ -55,11 +55,10 @@ def settings_from_config(config: dict, clock: Callable[[], datetime.datetime] = 
         raise InvalidSetting("QUIET_HOURS", "expected HH:MM-HH:MM or off") from None
     guards = Guards(start, end, int(config.get("SMS_PER_PHONE_PER_HOUR", 5)),
                     int(config.get("SMS_DAILY_BUDGET", 10_000)))
-    # the last attempt a message gets: the end of the retry schedule, or the
-    # handler queue's delivery limit if that comes first (measured here: the
-    # broker counts the delayed retries too and dead-letters at the limit)
-    attempts = min(len(retry_delays(config)) + 1, delivery_limit(config))
-    return Settings(guards, attempts,
+    # the last attempt a message gets: the end of the retry schedule (the
+    # handler queue's delivery limit counts only redeliveries of one wait:
+    # a consumer that died, not the delayed retries, which are new messages)
+    return Settings(guards, len(retry_delays(config)) + 1,
                     parse_mailboxes(config.get("OFFICER_EMAILS")),
                     str(config.get("OPERATORS_EMAIL") or "").strip() or None, clock)
 

@@ -47,6 +47,10 @@ TOKENS = {"SERVICE_TOKENS": f"printing:{hash_token(PRINTING_SERVICE_TOKEN)}",
 # 127.0.0.1, so a test that trips a limit does it from a loopback address of
 # its own (tests/e2e/test_secrets_and_limits.py).
 SYSTEM_ENV = {**TOKENS, "PRINT_LEASE_SECONDS": "3",
+              # the tests' one station, at the Dinas, holding up to 100 jobs: a
+              # test looking for its own job (claim_job_for) leases the older
+              # jobs other tests left on its way, and must not hit the cap
+              "STATIONS": "station-test-1@disdukcapil-serang:card+certificate:100",
               # DEBUG: the logs the tests check for personal data say the most
               "LOG_LEVEL": "DEBUG",
               # a short retry schedule: few wait queues per handler (each is a

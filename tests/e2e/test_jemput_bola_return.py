@@ -37,12 +37,13 @@ def test_a_manifest_of_50_comes_back_as_one_handover(system):
                                   json={"manifest": True, "max": 10}, timeout=30)
             assert claim.status_code in (200, 204), claim.text
             for job in claim.json()["jobs"] if claim.status_code == 200 else []:
-                assert job["manifest_id"] == manifest  # only this manifest waits
+                # a manifest an earlier test left waiting is printed out of the way
                 done = requests.post(f"{printing}/api/v1/station/jobs/{job['print_job_id']}"
                                      "/printed", json={"lease_token": job["lease_token"]},
                                      headers=STATION, timeout=30)
                 assert done.status_code == 200 and done.json()["slot"] is None, done.text
-                printed.add(job["application_id"])
+                if job["manifest_id"] == manifest:
+                    printed.add(job["application_id"])
             return len(printed) == 50
         eventually(claim_and_print, timeout=120, what="all 50 printed")
 

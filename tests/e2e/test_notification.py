@@ -20,7 +20,7 @@ from deploy.dlq import connect, depth
 from deploy.local.stack import DEV_SETTINGS
 from services.notification.gsm7 import septets
 from shared.events import build_event, source_of
-from shared.messaging import handler_queue_name
+from shared.messaging import handler_queue_name, wait_queue_name
 from tests.helpers import (KECAMATAN_CODE, KELURAHAN_CODE, OPERATOR, eventually, publish,
                            random_mobile, random_nik)
 
@@ -211,7 +211,7 @@ def test_the_same_event_twice_and_two_copies_at_once_send_once(system, backing):
         try:
             channel = connection.channel()
             return all(depth(channel, name) == 0 for name in
-                       [queue] + [f"{queue}.retry.{ms}ms" for ms in (500, 1000, 2000)])
+                       [queue] + [wait_queue_name(delay) for delay in (0.5, 1, 2)])
         finally:
             connection.close()
     eventually(settled, what="every copy handled")

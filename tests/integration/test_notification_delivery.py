@@ -26,7 +26,7 @@ from services.notification.service import NotificationEvents
 from services.notification.settings import settings_from_config
 from shared.clock import WIB
 from shared.events import build_event
-from shared.messaging import handler_queue_name
+from shared.messaging import handler_queue_name, wait_queue_name
 from tests.helpers import BrokerProbe, eventually, publish, random_mobile, service_config
 
 SLOT = {"place": "Kantor Kecamatan Curug", "address": "Jl. Raya Curug No. 1, Kota Serang",
@@ -127,8 +127,8 @@ def test_sms_gateway_down_30_seconds(backing, container_factory, mongo):
                                what="the SMS after the gateway is back")
         except AssertionError:
             connection = connect(backing.amqp_uri)
-            waiting = {name: depth(connection.channel(), f"{READY_QUEUE}.retry.{name}ms")
-                       for name in (3000, 6000, 12000, 24000)}
+            waiting = {delay: depth(connection.channel(), wait_queue_name(delay))
+                       for delay in (3, 6, 12, 24)}
             waiting["dlq"] = dead_letters(backing, READY_QUEUE)
             connection.close()
             raise AssertionError(f"SMS never retried after the outage; wait queues: {waiting}")

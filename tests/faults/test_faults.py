@@ -1,12 +1,4 @@
-"""Not yet part of `make test` (run it with `make faults`): it fails today on
-one known defect it was written to catch — an e-mail sent to SMTP whose
-`record_sent` then fails (database killed or frozen) is sent again on the
-retry (issue 9, "once, as the citizen sees it"). Move it back into
-`make test` once that is fixed. (The other defect it found — with the
-database frozen, a request waited for the whole freeze — is fixed: one
-client-side operation timeout per transaction attempt, abort included.)
-
-Fault tests (issue 6): a steady stream of applications goes through the
+"""Fault tests (issue 6): a steady stream of applications goes through the
 whole journey while the faults hit it, one after another, each mid-flow:
 
 * kill -9 of intake, of printing, of notification (the stack's supervisor

@@ -391,7 +391,11 @@ def bare_nameko_ceiling(clients: int, seconds: float, amqp_uri: str) -> float:
         return count[0] / (time.monotonic() - started)
     finally:
         process.terminate()
-        process.wait(timeout=15)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:  # nameko's graceful stop can hang on idle keep-alives
+            process.kill()
+            process.wait()
 
 
 # -- the run ---------------------------------------------------------------------------
@@ -438,6 +442,7 @@ def run_phase(dinas: Dinas, stack: Stack, name: str, rate: float | None, seconds
     summary = phase_summary(phase, dinas, commands, journeys)
     print(f"  {name}: offered {rate or '-'}/s, accepted {summary['accepted_per_s']}/s, "
           f"intake p99 {summary['intake_ms']['p99']} ms", flush=True)
+    print("  " + json.dumps(summary), flush=True)  # kept even if a later step fails
     return summary
 
 
@@ -511,6 +516,7 @@ def main() -> None:
         results["phases"].append(run_phase(dinas, stack, f"open 4x saturation {4 * sat_rate:g}/s",
                                            4 * sat_rate, args.seconds))
         results["stations"] = station_rate(dinas, args.backlog)
+        print("  " + json.dumps({"stations": results["stations"]}), flush=True)
         dinas.stop_actors()
         results["ceilings"] = {
             "pika_publish_confirm_per_s": round(bench_pika_confirm(stack.amqp_uri, 3000), 1),

@@ -21,6 +21,7 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from shared.clock import utcnow
+from shared.errors import DatabaseUnavailable
 from shared.store import BaseStore
 
 from .domain import Guards, OutgoingMessage, day_bucket, hour_bucket
@@ -117,9 +118,7 @@ class NotificationStore(BaseStore):
         for key, limit, reason, until in (
                 (f"day:{day}", guards.daily_budget, "daily_budget", day_ends),
                 (f"phone:{phone}:{hour}", guards.per_phone_per_hour, "phone_limit", hour_ends)):
-            row = self.db.sms_counters.find_one_and_update(
-                {"_id": key}, {"$inc": {"sent": 1}, "$setOnInsert": {"expires": until}},
-                upsert=True, return_document=ReturnDocument.AFTER)
+            row = self._count_one(key, until)
             if row["sent"] > limit:
                 self.db.sms_counters.update_one({"_id": key}, {"$inc": {"sent": -1, "held": 1}})
                 if reason == "phone_limit":  # the day's count was taken: give it back
@@ -127,6 +126,22 @@ class NotificationStore(BaseStore):
                                                     {"$inc": {"sent": -1}})
                 return reason, until
         return None
+
+    def _count_one(self, key: str, until: datetime.datetime) -> dict:
+        """$inc the counter, creating it on first use. Two first uses at once
+        race on the insert: the loser sees a duplicate key (or, on the local
+        SecantusDB server, no document back) and counts again on the row the
+        winner made."""
+        for _ in range(5):
+            try:
+                row = self.db.sms_counters.find_one_and_update(
+                    {"_id": key}, {"$inc": {"sent": 1}, "$setOnInsert": {"expires": until}},
+                    upsert=True, return_document=ReturnDocument.AFTER)
+            except DuplicateKeyError:
+                continue
+            if row is not None:
+                return row
+        raise DatabaseUnavailable()
 
     def record_failure(self, message_id: str, reason: str) -> int:
         """Log the failed attempt and release the claim; the failed attempts so far."""

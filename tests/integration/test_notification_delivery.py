@@ -133,8 +133,11 @@ def test_sms_gateway_down_30_seconds(backing, container_factory, mongo):
             connection.close()
             raise AssertionError(f"SMS never retried after the outage; wait queues: {waiting}")
         assert not down[0] and len(texts) == 1
-        row = message_row(mongo, database_of(mongo, first_event), first_event, "sms")
-        assert row["status"] == "sent" and len(row["attempts"]) >= 3
+        # the gateway has it; the row says so a moment later
+        row = eventually(lambda: (lambda r: r if r and r["status"] == "sent" else None)(
+            message_row(mongo, database_of(mongo, first_event), first_event, "sms")),
+            what="the SMS row recorded sent")
+        assert len(row["attempts"]) >= 3
         assert dead_letters(backing, READY_QUEUE) == dead_before
     finally:
         sms_faults(backing)

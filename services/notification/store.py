@@ -128,20 +128,20 @@ class NotificationStore(BaseStore):
         return None
 
     def _count_one(self, key: str, until: datetime.datetime) -> dict:
-        """$inc the counter, creating it on first use. Two first uses at once
-        race on the insert: the loser sees a duplicate key (or, on the local
-        SecantusDB server, no document back) and counts again on the row the
-        winner made."""
-        for _ in range(5):
-            try:
-                row = self.db.sms_counters.find_one_and_update(
-                    {"_id": key}, {"$inc": {"sent": 1}, "$setOnInsert": {"expires": until}},
-                    upsert=True, return_document=ReturnDocument.AFTER)
-            except DuplicateKeyError:
-                continue
-            if row is not None:
-                return row
-        raise DatabaseUnavailable()
+        """$inc the counter. It is created first on its own (an idempotent
+        upsert that counts nothing), so the count itself never races an insert:
+        two first uses at once (a burst) each count exactly once."""
+        try:
+            self.db.sms_counters.update_one(
+                {"_id": key}, {"$setOnInsert": {"sent": 0, "held": 0, "expires": until}},
+                upsert=True)
+        except DuplicateKeyError:
+            pass  # the other first use created it
+        row = self.db.sms_counters.find_one_and_update(
+            {"_id": key}, {"$inc": {"sent": 1}}, return_document=ReturnDocument.AFTER)
+        if row is None:
+            raise DatabaseUnavailable()
+        return row
 
     def record_failure(self, message_id: str, reason: str) -> int:
         """Log the failed attempt and release the claim; the failed attempts so far."""

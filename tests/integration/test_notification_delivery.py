@@ -250,4 +250,5 @@ def test_an_sms_due_at_22_wib_leaves_at_06(backing, container_factory, mongo):
     clock.now = datetime.datetime(2026, 12, 1, 6, 0, tzinfo=WIB)
     [text] = eventually(lambda: sms_to(backing, contact["phone"]), what="the SMS at 06:00")
     assert event["tracking_code"] in text["message"]
-    assert message_row(mongo, database, event, "sms")["status"] == "sent"
+    eventually(lambda: message_row(mongo, database, event, "sms")["status"] == "sent",
+               what="the SMS row recorded sent")

@@ -83,6 +83,17 @@ def application_body(today: datetime.date) -> dict:
     return valid_body()
 
 
+def run_threads(target, count: int) -> float:
+    """Run ``target`` in ``count`` threads until all end; the seconds it took."""
+    threads = [threading.Thread(target=target) for _ in range(count)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.monotonic() - started
+
+
 @dataclass
 class Accepted:
     application_id: str
@@ -274,13 +285,7 @@ class Dinas:
             while time.monotonic() < stop_at:
                 self.submit(session, phase)
 
-        threads = [threading.Thread(target=client) for _ in range(clients)]
-        started = time.monotonic()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        phase.seconds = time.monotonic() - started
+        phase.seconds = run_threads(client, clients)
 
     # -- what the citizens saw --------------------------------------------------------
     def journeys(self, accepted: list[Accepted], sample: int, wait: float) -> dict:
@@ -382,13 +387,7 @@ def bare_nameko_ceiling(clients: int, seconds: float, amqp_uri: str) -> float:
             with lock:
                 count[0] += done
 
-        threads = [threading.Thread(target=client) for _ in range(clients)]
-        started = time.monotonic()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        return count[0] / (time.monotonic() - started)
+        return count[0] / run_threads(client, clients)
     finally:
         process.terminate()
         try:

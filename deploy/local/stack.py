@@ -257,7 +257,7 @@ class Stack:
     def database_command(self) -> list[str]:
         """The local MongoDB-wire server (SecantusDB): in memory for the test
         suite, else on disk under the run directory, where a restart finds it."""
-        argv = [str(Path(sys.executable).parent / "secantusd-py"), "--host", "127.0.0.1",
+        argv = [sys.executable, "-m", "deploy.local.database", "--host", "127.0.0.1",
                 "--port", str(self.ports.mongo), "--log-level", "WARNING"]
         if self.mongo_in_memory:
             return argv + ["--storage-path", ":memory:"]

@@ -5,6 +5,7 @@ the timeline through the status API; and what the system kept: print jobs
 
 from __future__ import annotations
 
+import datetime
 import mailbox
 from collections import Counter
 
@@ -41,6 +42,24 @@ def print_job_counts(client: MongoClient) -> Counter:
     rows = client.printing.print_jobs.aggregate(
         [{"$group": {"_id": "$application_id", "jobs": {"$sum": 1}}}])
     return Counter({row["_id"]: row["jobs"] for row in rows})
+
+
+def unprinted_jobs(client: MongoClient, journeys: Journeys) -> Counter:
+    """The print jobs of verified applications the station never got printed,
+    by what state they are in (say why a drain did not finish)."""
+    waiting = [c.application_id for c in journeys.accepted()
+               if c.verified and c.application_id not in journeys.printed]
+    now = datetime.datetime.now(datetime.timezone.utc)
+    states = Counter()
+    for job in client.printing.print_jobs.find({"application_id": {"$in": waiting}}):
+        lease = job.get("lease_until")
+        expired = "" if lease is None else (" lease expired" if lease < now else " lease live")
+        states[f"{job['status']}, {job.get('attempts')} attempt(s){expired}"
+               f"{', ' + job['last_failure'] if job.get('last_failure') else ''}"] += 1
+    found = sum(states.values())
+    if found < len(waiting):
+        states["no print job yet"] = len(waiting) - found
+    return states
 
 
 def timeline(stack: Stack, citizen: Citizen) -> list[str] | None:

@@ -24,6 +24,7 @@ class Outcome:
     dead_letters: dict[str, int]  # per handler queue (and why), only those with any
     leaks: list[str]  # personal data found in the logs, masked
     said: list[str]  # what the supervisor said
+    unprinted: Counter  # jobs of verified applications the station did not print, by state
 
     def problems(self, stack: Stack, slowest_allowed: float) -> list[str]:
         """Every promise the faults broke, a line each (all of them, not just the first)."""
@@ -35,6 +36,8 @@ class Outcome:
                      if "exited with code" in line and "code -9" not in line]
         if self.unfinished:
             problems.append(f"did not recover and drain: {self.unfinished}")
+            if self.unprinted:
+                problems.append(f"jobs the station did not print, by state: {dict(self.unprinted)}")
         problems += [f"a client got a 5xx other than 503: {error}"
                      for error in journeys.server_errors[:10]]
         problems += [f"a client got what it should not have: {answer}"

@@ -445,6 +445,55 @@ def run_phase(dinas: Dinas, stack: Stack, name: str, rate: float | None, seconds
     return summary
 
 
+COMMAND_METRIC = re.compile(
+    r'^smartdukcapil_db_commands_total\{command="([^"]+)",service="([^"]+)"\}\s+([0-9.e+]+)$', re.M)
+
+
+def db_commands_by_command(stack: Stack) -> dict[tuple[str, str], float]:
+    counts: dict[tuple[str, str], float] = {}
+    for name in SERVICES_MEASURED:
+        text = requests.get(stack.url(name) + "/metrics", timeout=10).text
+        for command, service, value in COMMAND_METRIC.findall(text):
+            counts[(service, command)] = float(value)
+    return counts
+
+
+def journey_cost(dinas: Dinas, stack: Stack, count: int, rate: float = 2.0,
+                 idle: float = 10.0) -> dict:
+    """Database commands per application, per service and command, over
+    ``count`` complete journeys (submit, verify, print, notify) at a low rate:
+    no backlog, no lookups. What the services do anyway (outbox relays and
+    timers polling, stations claiming an empty queue) is measured while idle
+    first and subtracted for the journeys' duration."""
+    before = db_commands_by_command(stack)
+    time.sleep(idle)
+    background = {key: (value - before.get(key, 0.0)) / idle
+                  for key, value in db_commands_by_command(stack).items()}
+    phase, session = Phase("journeys", rate), requests.Session()
+    printed_before, started = dinas.printed, time.monotonic()
+    start = db_commands_by_command(stack)
+    for _ in range(count):
+        dinas.submit(session, phase)
+        time.sleep(1 / rate)
+    deadline = time.monotonic() + 120
+    while dinas.printed - printed_before < len(phase.accepted) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    time.sleep(10)  # the notices of the last ones printed (printed -> notified: ~2 s)
+    end, elapsed = db_commands_by_command(stack), time.monotonic() - started
+    accepted = max(len(phase.accepted), 1)
+    per_app: dict[str, dict[str, float]] = {}
+    for key, value in end.items():
+        spent = value - start.get(key, 0.0) - background.get(key, 0.0) * elapsed
+        if spent / accepted >= 0.05:
+            per_app.setdefault(key[0], {})[key[1]] = round(spent / accepted, 1)
+    totals = {service: round(sum(commands.values()), 1) for service, commands in per_app.items()}
+    return {"applications": len(phase.accepted),
+            "printed": dinas.printed - printed_before,
+            "background_per_s": round(sum(background.values()), 1),
+            "per_application": per_app, "per_service": totals,
+            "total": round(sum(totals.values()), 1)}
+
+
 def station_rate(dinas: Dinas, backlog: int) -> dict:
     """Claim + report rate of the stations on a backlog queued while they were idle."""
     dinas.stop_stations()
@@ -475,6 +524,10 @@ def main() -> None:
     parser.add_argument("--stations", type=int, default=4)
     parser.add_argument("--batch", type=int, default=20)
     parser.add_argument("--backlog", type=int, default=400)
+    parser.add_argument("--journeys", type=int, default=40,
+                        help="complete journeys at 2/s counted for database commands")
+    parser.add_argument("--journeys-only", action="store_true",
+                        help="count the journeys' database commands and stop")
     parser.add_argument("--json", default=None, help="also write the JSON here")
     args = parser.parse_args()
 
@@ -503,6 +556,10 @@ def main() -> None:
         dinas.start_actors()
         print(f"# whole system, {args.seconds:.0f}s per phase, {args.stations} stations "
               f"claiming {args.batch} at a time, {os.cpu_count()} cores", flush=True)
+        results["journey_cost"] = journey_cost(dinas, stack, args.journeys)
+        print("  " + json.dumps({"journey_cost": results["journey_cost"]}), flush=True)
+        if args.journeys_only:
+            return
         for rate in [float(r) for r in args.rates.split(",") if r]:
             results["phases"].append(run_phase(dinas, stack, f"open {rate:g}/s", rate, args.seconds))
         saturation = run_phase(dinas, stack, f"closed {args.saturation_clients} clients", None,

@@ -116,6 +116,9 @@ class PrintJobQueuedSchema(PrintJobRefSchema):
 
 class DocumentPrintedSchema(PrintJobRefSchema):
     station_id = fields.String(required=True)
+    # how the document leaves (absent in events printed before they were added)
+    delivery_method = fields.String(validate=validate.OneOf(DELIVERY_METHODS))
+    manifest_id = fields.String(allow_none=True)
 
 
 class PrintJobFailedSchema(PrintJobRefSchema):

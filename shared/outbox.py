@@ -2,11 +2,16 @@
 
 A service never publishes from a handler. It writes its state change and the
 event rows (``outbox`` collection) in one MongoDB transaction, so the two
-cannot diverge. After the commit the relay, a managed thread of the
-service's container, is woken; it claims pending rows, publishes each with publisher
-confirms (persistent, on ``<service>.events``), and deletes only what the
-broker confirmed. A crash between publish and delete republishes on restart:
-delivery is at-least-once and consumers deduplicate on ``event_id``.
+cannot diverge. The rows are written already claimed by the writing process'
+relay (a managed thread of the service's container) for
+``HANDOFF_CLAIM_SECONDS``; after the commit the store hands them to that
+relay, which publishes each with publisher confirms (persistent, on
+``<service>.events``) and deletes what the broker confirmed - one database
+round trip per batch, no read. Rows nobody handed over (their writer died
+before publishing, or publishing failed) are found by every relay's sweep
+once their claim has run out: it claims them with a lease, publishes and
+deletes them. A crash between publish and delete republishes: delivery is
+at-least-once and consumers deduplicate on ``event_id``.
 
 Several instances of one service may run: rows are claimed with a lease, so
 normally each row is published by one relay only.
@@ -21,6 +26,7 @@ so an event type nobody consumes yet still routes.
 
 from __future__ import annotations
 
+import collections
 import datetime
 import logging
 import time
@@ -36,12 +42,21 @@ from .clock import utcnow
 log = logging.getLogger(__name__)
 
 CLAIM_SECONDS = 30
+# a row handed to its writer's relay is published within milliseconds; past
+# this the sweep of any relay takes it (its writer died, or the broker is away)
+HANDOFF_CLAIM_SECONDS = 10
 UNROUTABLE_RETRY_SECONDS = 60
 
 
-def outbox_row(event_type: str, event: dict) -> dict:
-    return {"_id": event["event_id"], "event_type": event_type, "payload": event,
-            "created_at": utcnow(), "claimed_until": utcnow() - datetime.timedelta(seconds=1)}
+def outbox_row(event_type: str, event: dict, claimed_by: str | None = None) -> dict:
+    """An outbox row; ``claimed_by``: the relay it is handed to after the commit."""
+    now = utcnow()
+    row = {"_id": event["event_id"], "event_type": event_type, "payload": event,
+           "created_at": now, "claimed_until": now - datetime.timedelta(seconds=1)}
+    if claimed_by is not None:
+        row.update(claimed_by=claimed_by,
+                   claimed_until=now + datetime.timedelta(seconds=HANDOFF_CLAIM_SECONDS))
+    return row
 
 
 class OutboxRelay:
@@ -54,6 +69,7 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.idle_seconds = idle_seconds
         self._wake = LightQueue(maxsize=1)
+        self._handed: collections.deque[dict] = collections.deque()
         self._thread = None
         self._running = False
         self.instance = uuid.uuid4().hex
@@ -75,6 +91,12 @@ class OutboxRelay:
             self._thread.wait()
             self._thread = None
 
+    def hand_over(self, rows: list[dict]) -> None:
+        """Rows a transaction of this process committed: publish them now."""
+        if rows:
+            self._handed.extend(rows)
+            self.wake()
+
     def wake(self) -> None:
         try:
             self._wake.put_nowait(True)
@@ -82,21 +104,26 @@ class OutboxRelay:
             pass
 
     def _run(self) -> None:
-        failures = 0
+        failures, next_sweep = 0, 0.0
         while self._running:
             try:
-                published = self.publish_pending()
+                published = self.publish_handed()
+                if time.monotonic() >= next_sweep:
+                    next_sweep = time.monotonic() + self.idle_seconds
+                    published += self.publish_pending()
                 failures = 0
             except Exception:
                 failures += 1
+                # the rows handed over stay in the outbox: the sweep takes them
+                self._handed.clear()
                 log.exception("outbox relay failed (attempt %d); rows stay pending", failures)
                 # back off (commits do not cut it short, stop() does)
                 resume_at = time.monotonic() + min(30.0, 0.5 * 2 ** failures)
                 while self._running and time.monotonic() < resume_at:
                     self._idle(resume_at - time.monotonic())
                 continue
-            if not published:  # else more may be waiting
-                self._idle(self.idle_seconds)
+            if not published and not self._handed:  # else more may be waiting
+                self._idle(max(0.0, next_sweep - time.monotonic()))
 
     def _idle(self, seconds: float) -> None:
         # a commit or stop() wakes us early
@@ -105,8 +132,16 @@ class OutboxRelay:
         except Empty:
             pass
 
+    def publish_handed(self) -> int:
+        """Publish a batch of the rows handed over; how many were published."""
+        rows = []
+        while self._handed and len(rows) < self.batch_size:
+            rows.append(self._handed.popleft())
+        return self._publish(rows)
+
     def publish_pending(self) -> int:
-        """Publish one claimed batch; returns how many rows were published."""
+        """Sweep: claim a batch of rows whose claim ran out and publish it;
+        returns how many rows were published."""
         now = utcnow()
         claim = {"claimed_by": self.instance + uuid.uuid4().hex[:8],
                  "claimed_until": now + datetime.timedelta(seconds=CLAIM_SECONDS)}
@@ -116,7 +151,11 @@ class OutboxRelay:
             return 0
         self.collection.update_many({"_id": {"$in": ids}, "claimed_until": {"$lt": now}},
                                     {"$set": claim})
-        rows = list(self.collection.find({"claimed_by": claim["claimed_by"]}).sort("created_at", 1))
+        return self._publish(list(self.collection.find(
+            {"claimed_by": claim["claimed_by"]}).sort("created_at", 1)))
+
+    def _publish(self, rows: list[dict]) -> int:
+        """Publish ``rows`` in order and delete those the broker confirmed."""
         done = []
         try:
             for row in rows:

@@ -70,6 +70,7 @@ class BaseStore:
         self.db = db
         self.client = client
         self._relay = relay
+        self._emitted: list[dict] = []
         self.transaction_budget = transaction_budget
         self.operation_timeout = operation_timeout
 
@@ -112,6 +113,7 @@ class BaseStore:
         deadline = time.monotonic() + self.transaction_budget
         backoff = BACKOFF_FIRST_SECONDS
         while True:
+            self._emitted = []  # this attempt's outbox rows (an aborted one's are gone)
             try:
                 # One deadline for the whole attempt, abort included: without
                 # it a frozen server costs a socket timeout, then the abort's
@@ -134,13 +136,19 @@ class BaseStore:
                 time.sleep(pause)
                 backoff = min(backoff * 2, BACKOFF_MAX_SECONDS)
                 continue
-            self._relay.wake()
+            self._relay.hand_over(self._emitted)
             return result
 
     def emit(self, session, event_type: str, **payload) -> dict:
-        """Record an event in the outbox inside the caller's transaction."""
+        """Record an event in the outbox inside the caller's transaction. The
+        row is written claimed by this process' relay, which is handed it
+        after the commit and publishes it at once (no read of the outbox);
+        if this process dies first, any relay's sweep publishes it once the
+        claim runs out."""
         event = build_event(event_type, **payload)
-        self.db.outbox.insert_one(outbox_row(event_type, event), session=session)
+        row = outbox_row(event_type, event, claimed_by=self._relay.instance)
+        self.db.outbox.insert_one(row, session=session)
+        self._emitted.append(row)
         return event
 
     def consume_once(self, event: dict, consumer: str, fn):

@@ -40,6 +40,15 @@ class Event:
     payload: dict
 
 
+def concerns_courier(event: dict) -> bool:
+    """Whether an ``application_verified`` or ``document_printed`` is any of
+    courier's business: not for a counter pickup outside a jemput-bola
+    manifest (most applications), which courier skips with no database work.
+    A ``document_printed`` from before it said how the document leaves is
+    looked up."""
+    return event.get("delivery_method", "pos") != "pickup" or bool(event.get("manifest_id"))
+
+
 def delivery_record(event: dict, now: datetime.datetime) -> dict:
     """What courier keeps of an ``application_verified``. For a counter
     pickup only the method and the manifest: no personal data it will not use."""

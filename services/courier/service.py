@@ -32,7 +32,7 @@ from shared.mongo import StoreWithOutbox
 from shared.wilayah import load_wilayah
 
 from . import signatures
-from .domain import manifest_order_id
+from .domain import concerns_courier, manifest_order_id
 from .exceptions import PosBusy, PosRefused, PosUnavailable, UndeliverableByPos, UnknownShipment
 from .pos import PosApi
 from .schemas import (KelurahanOfficeSchema, PosWebhookSchema, ShipmentQuerySchema,
@@ -80,7 +80,9 @@ class CourierEvents:
 
     @reliable_event_handler("intake", "application_verified")
     def on_application_verified(self, body):
-        self.store.remember_application(load_event("application_verified", body))
+        event = load_event("application_verified", body)
+        if concerns_courier(event):
+            self.store.remember_application(event)
 
     @reliable_event_handler("intake", "batch_accepted")
     def on_batch_accepted(self, body):
@@ -89,6 +91,8 @@ class CourierEvents:
     @reliable_event_handler("printing", "document_printed")
     def on_document_printed(self, body):
         event = load_event("document_printed", body)
+        if not concerns_courier(event):
+            return
         shipment = self.store.shipment_for_printed(event, self.settings.regions, self.pos.sender)
         if shipment is not None:
             post_shipment(self.pos, self.store, shipment)  # PosUnavailable: retried later

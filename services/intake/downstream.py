@@ -81,6 +81,25 @@ def step_from_event(event_type: str, event: dict) -> dict:
     return timeline_entry(EVENT_STEPS[event_type], event["occurred_at"], detail)
 
 
+def needs_status(event_type: str) -> bool:
+    """Whether what ``event_type`` records depends on the application as it
+    stands (its status or pickup window); else its step is all it adds."""
+    return event_type not in STEP_ONLY or event_type in SETS_PICKUP
+
+
+def usual_move(event_type: str, event: dict) -> tuple[list[str], dict] | None:
+    """For an event whose update depends on the status alone: the statuses it
+    moves from and the update it makes then (its step, the new status) - the
+    usual case, events in order, written in one guarded write with no read.
+    None for the others (step only, or reading the pickup window or parcel)."""
+    if event_type not in EVENT_MOVES or event_type in SETS_PICKUP \
+            or event_type == "parcel_dispatched":
+        return None
+    to_status, from_statuses = EVENT_MOVES[event_type]
+    return sorted(from_statuses), {"$push": {"timeline": step_from_event(event_type, event)},
+                                   "$set": status_fields(to_status)}
+
+
 def next_status(status: str, event_type: str) -> str | None:
     """The status ``event_type`` moves an application in ``status`` to, or None."""
     to_status, from_statuses = EVENT_MOVES.get(event_type, (None, frozenset()))

@@ -123,8 +123,10 @@ class ApplicationStore(DocumentStore, QueueStore, DeathRecords, AppointmentStore
         one single-document write: the step, the event id, and the status and
         fields ``downstream.record`` decides from the status read, guarded by
         that status and by the event id not seen yet. If the status moved in
-        between, decide again. False for a redelivery or an application intake
-        does not have.
+        between, decide again. An event that only adds a step (a notice sent,
+        say), or moves the status the usual way (events in order), is first
+        tried as that one write without the read. False for a redelivery or an
+        application intake does not have.
 
         Not a transaction with an inbox row (``consume_once``): a backlog of
         events for the same application (hundreds of ``notification_sent``
@@ -132,6 +134,18 @@ class ApplicationStore(DocumentStore, QueueStore, DeathRecords, AppointmentStore
         conflict and abort each other; a single-document update never does.
         """
         query = {"_id": event["application_id"]}
+        if not downstream.needs_status(event_type):  # a step only: one write, no read
+            return self.db.applications.update_one(
+                {**query, "seen_events": {"$ne": event["event_id"]}},
+                {"$push": {"timeline": downstream.step_from_event(event_type, event),
+                           "seen_events": event["event_id"]}}).modified_count == 1
+        if (usual := downstream.usual_move(event_type, event)) is not None:
+            from_statuses, update = usual
+            update["$push"]["seen_events"] = event["event_id"]
+            if self.db.applications.update_one(
+                    {**query, "status": {"$in": from_statuses},
+                     "seen_events": {"$ne": event["event_id"]}}, update).modified_count == 1:
+                return True  # else out of order, a redelivery or unknown: read and decide
         for _ in range(STATUS_RACE_ATTEMPTS):
             application = self.db.applications.find_one(query, {"status": 1, "pickup": 1})
             if application is None:

@@ -128,9 +128,14 @@ class NotificationStore(BaseStore):
         return None
 
     def _count_one(self, key: str, until: datetime.datetime) -> dict:
-        """$inc the counter. It is created first on its own (an idempotent
-        upsert that counts nothing), so the count itself never races an insert:
-        two first uses at once (a burst) each count exactly once."""
+        """$inc the counter: one round trip once it exists. The first use
+        creates it on its own (an idempotent upsert that counts nothing) and
+        then counts, so the count itself never races an insert: two first
+        uses at once (a burst) each count exactly once."""
+        row = self.db.sms_counters.find_one_and_update(
+            {"_id": key}, {"$inc": {"sent": 1}}, return_document=ReturnDocument.AFTER)
+        if row is not None:
+            return row
         try:
             self.db.sms_counters.update_one(
                 {"_id": key}, {"$setOnInsert": {"sent": 0, "held": 0, "expires": until}},

@@ -139,7 +139,9 @@ def print_outcome(job: dict, now: datetime.datetime,
     if job["status"] != "leased":
         return {}, []
     update = {"status": "printed", "printed_at": now, "lease_until": None}
-    events = [Event("document_printed", {"station_id": job["station_id"], **job_ref(job)})]
+    events = [Event("document_printed", {"station_id": job["station_id"], **job_ref(job),
+                                         "delivery_method": job["delivery_method"],
+                                         "manifest_id": job.get("manifest_id")})]
     if gets_counter_window(job):
         update["slot"] = reserve_slot(job["pickup_place_id"], today_wib(now))
         events.append(ready_for_pickup(job, update["slot"]))

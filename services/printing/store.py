@@ -15,6 +15,7 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from shared.clock import today_wib, utcnow
+from shared.store import duplicate_fields
 
 from . import domain, prr
 from .domain import check_report, new_job, new_lease, print_outcome
@@ -41,7 +42,8 @@ class PrintStore(PickupStore):
         super().ensure_indexes(db)
 
     def queue_job(self, event: dict):
-        """Create the print job for a verified application, once per event."""
+        """Create the print job for a verified application, once per
+        application; None when it exists (a redelivery)."""
         def work(session):
             job, events = new_job(event, utcnow())
             if domain.prints_a_card_again(job, self.db.print_jobs.find_one(
@@ -58,7 +60,14 @@ class PrintStore(PickupStore):
                     upsert=True, session=session)
             self._emit_all(session, events)
             return job
-        return self.consume_once(event, "queue_job", work)
+        # no inbox row: the unique index on application_id is the guard (one
+        # job per application, however often its application_verified comes)
+        try:
+            return self.run_transaction(work)
+        except DuplicateKeyError as exc:
+            if duplicate_fields(exc) == {"application_id"}:
+                return None
+            raise
 
     def claim(self, station: Station, rules: StationRules, count: int,
               manifest: bool = False) -> list[dict]:

@@ -16,17 +16,10 @@ from services.courier.posting import Sender
 from services.courier.store import CourierStore
 from shared.events import build_event
 from shared.wilayah import load_wilayah
-from tests.helpers import KELURAHAN_CODE, random_nik
+from tests.helpers import KELURAHAN_CODE, NoRelay, random_nik
 
 DINAS = Sender("Disdukcapil Kota Serang", "Jl. Jenderal Sudirman No. 5", "Kota Serang", "42118",
                "0254200000")
-
-
-class NoRelay:
-    """The outbox rows stay in the database, where the test reads them."""
-
-    def wake(self):
-        pass
 
 
 @pytest.fixture

@@ -14,10 +14,12 @@ import time
 import uuid
 
 from kombu import Connection
+from pymongo import MongoClient, monitoring
 from nameko.events import get_event_exchange
 from nameko.testing.services import entrypoint_waiter
 
 from services.printing.service import PrintingEvents
+from shared.clock import utcnow
 from shared.events import build_event
 from shared.messaging import PermanentFailure, reliable_event_handler
 from shared.outbox import OutboxRelay, outbox_row
@@ -168,3 +170,54 @@ def test_an_event_no_queue_is_bound_for_stays_in_the_outbox(backing, mongo):
     assert row is not None and row["unroutable_at"] is not None
     assert relay.publish_pending() == 0  # not retried at once: it waits its turn
 
+
+
+def test_a_committed_row_is_published_by_its_writer_without_a_read_and_an_orphan_by_the_sweep(
+        backing, mongo):
+    """Rows are written claimed by the writer's relay: handed over after the
+    commit, they are published and deleted in one database command, no read;
+    a row its writer never handed over (it died) waits out its claim, then
+    any relay's sweep publishes it."""
+    database, source = f"handoff_{uuid.uuid4().hex[:6]}", f"handoff_{uuid.uuid4().hex[:6]}"
+    probe = BrokerProbe(backing.amqp_uri, f"{source}.events")
+    commands = []
+
+    class Listener(monitoring.CommandListener):
+        def started(self, event):
+            commands.append(event.command_name)
+
+        def succeeded(self, event):
+            pass
+
+        def failed(self, event):
+            pass
+
+    client = MongoClient(backing.mongo_uri, tz_aware=True, event_listeners=[Listener()])
+    outbox = client[database].outbox
+    relay = OutboxRelay(outbox, backing.amqp_uri, source, {})
+    try:
+        handed = [outbox_row("application_verified", verified_event(), claimed_by=relay.instance)
+                  for _ in range(3)]
+        orphan = outbox_row("application_verified", verified_event(), claimed_by="a dead process")
+        outbox.insert_many([*handed, orphan])
+        assert relay.publish_pending() == 0  # every row is claimed: the sweep leaves them
+
+        commands.clear()
+        relay.hand_over(handed)
+        assert relay.publish_handed() == 3
+        assert commands == ["delete"]
+        assert [row["_id"] for row in outbox.find()] == [orphan["_id"]]
+
+        # the dead writer's claim runs out (HANDOFF_CLAIM_SECONDS): the sweep takes it
+        outbox.update_one({"_id": orphan["_id"]}, {"$set": {"claimed_until": utcnow()}})
+        assert relay.publish_pending() == 1
+        assert outbox.count_documents({}) == 0
+        published = []
+        eventually(lambda: published.extend(probe.drain()) or len(published) >= 4,
+                   what="the four events published")
+        assert sorted(event["event_id"] for _, event in published) == sorted(
+            row["_id"] for row in [*handed, orphan])
+    finally:
+        probe.close()
+        client.drop_database(database)
+        client.close()

@@ -25,17 +25,11 @@ from services.printing.store import PrintStore
 from shared.clock import utcnow
 from shared.errors import DatabaseUnavailable
 from shared.offices import PLACES, WorkingCalendar
+from tests.helpers import NoRelay
 
 UTC = datetime.timezone.utc
 # Thursday 5 June 2025, 10:00 WIB; Friday 6 June was Idul Adha, then a weekend
 THURSDAY_MORNING = datetime.datetime(2025, 6, 5, 3, 0, tzinfo=UTC)
-
-
-class NoRelay:
-    """The outbox relay's one method a store calls; the rows stay in the outbox."""
-
-    def wake(self):
-        pass
 
 
 class CommandCounter(monitoring.CommandListener):

@@ -26,7 +26,8 @@ from services.printing.stations import StationRules, parse_stations, served_plac
 from services.printing.store import PrintStore
 from shared.clock import utcnow
 from shared.offices import PLACES
-from tests.integration.test_pickup_windows import NoRelay, rules as pickup_rules
+from tests.helpers import NoRelay
+from tests.integration.test_pickup_windows import rules as pickup_rules
 
 SPEC = ("dinas-1@disdukcapil-serang:card+certificate:8,dinas-2@disdukcapil-serang:card+certificate:8,"
         "curug-1@kec-curug:card:5,kasemen-1@kec-kasemen:card+certificate:5")

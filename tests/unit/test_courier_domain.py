@@ -7,7 +7,7 @@ import datetime
 import pytest
 
 from services.courier import signatures
-from services.courier.domain import (application_order_id, delivery_record, dispatched,
+from services.courier.domain import (application_order_id, concerns_courier, delivery_record, dispatched,
                                      manifest_complete, manifest_record, new_shipment, ref,
                                      tracking_news)
 from services.courier.exceptions import BadSignature, UndeliverableAddress
@@ -156,3 +156,11 @@ def test_unsigned_tampered_and_stale_webhooks_are_refused(header, body, now, cod
         signatures.verify("s3cret", header, body, now)
     assert refused.value.message == {"missing": signatures.MISSING, "mismatch": signatures.MISMATCH,
                                      "stale": signatures.STALE}[code]
+
+
+def test_courier_skips_only_a_counter_pickup_outside_a_manifest():
+    assert not concerns_courier({"delivery_method": "pickup", "manifest_id": None})
+    assert concerns_courier({"delivery_method": "pickup", "manifest_id": "m-1"})
+    assert concerns_courier({"delivery_method": "pos", "manifest_id": None})
+    # a document_printed from before it said how the document leaves: looked up
+    assert concerns_courier({"print_job_id": "j-1"})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.intake.domain import public_view
-from services.intake.downstream import record
+from services.intake.downstream import EVENT_MOVES, STEP_ONLY, needs_status, record, usual_move
 from tests.stored_applications import submitted
 
 SLOT = {"place": "Disdukcapil Kota Serang", "address": "Jl. Jend. Sudirman No. 5",
@@ -54,3 +54,23 @@ def test_dispatch_keeps_the_barcode_for_the_citizen():
     step = public_view(applied(app, failed), "en")["timeline"][-1]
     assert step["detail"]["reason"] == "Penerima tidak di tempat"
     assert step["label"] == "Delivery attempt failed, trying again"
+
+
+def test_the_one_write_shortcuts_make_the_update_record_would():
+    """``record_event`` writes these without reading the application first:
+    the update must be the one ``record`` decides from the status read."""
+    event = {"occurred_at": at(2), "barcode": "P1", "reason": "x", "channel": "sms"}
+    for event_type in EVENT_MOVES:
+        usual = usual_move(event_type, event)
+        if usual is None:
+            continue
+        from_statuses, update = usual
+        for status in from_statuses:
+            assert update == record({"status": status, "pickup": None}, event_type, event)
+    for event_type in STEP_ONLY:
+        if not needs_status(event_type):
+            assert record({"status": "verified", "pickup": None}, event_type, event) == {
+                "$push": {"timeline": record({"status": "verified"}, event_type,
+                                             event)["$push"]["timeline"]}}
+    assert usual_move("document_ready_for_pickup", event) is None  # reads the window
+    assert needs_status("pickup_rescheduled")

@@ -89,6 +89,10 @@ def new_job(event: dict, now: datetime.datetime) -> tuple[dict, list[Event]]:
         "next_day": bool(event.get("next_day")),
         "replacement": bool(event.get("replacement")),
         "manifest_id": event.get("manifest_id"),
+        # what the document says (``holder``); older events lack them
+        "holder_name": event.get("holder_name"),
+        **({"holder_nik": event["holder_nik"]} if "holder_nik" in event else {}),
+        "document_details": event.get("document_details"),
         # a next-day request is a first KTP-el: its NIK was issued in that kecamatan
         "kecamatan_code": event["nik"][:6],
         "priority": priority(event),
@@ -98,6 +102,16 @@ def new_job(event: dict, now: datetime.datetime) -> tuple[dict, list[Event]]:
         "lease_until": None,
     }
     return job, [Event("print_job_queued", job_ref(job))]
+
+
+def holder(job: dict) -> tuple[str, str | None]:
+    """Whose document it is: the name it is issued in and, for a card, the NIK
+    on it (a KIA: the child's, not the applying parent's). A job from an
+    event older than these fields: the applicant's."""
+    name = job.get("holder_name") or job["full_name"]
+    nik = job.get("holder_nik", job["nik"]) if print_kind_of(job["document_type"]) == "card" \
+        else None
+    return name, nik
 
 
 def is_claimable(job: dict, now: datetime.datetime) -> bool:

@@ -73,6 +73,52 @@ class ApplicationSubmittedSchema(ApplicationRefSchema):
     contact = fields.Nested(ContactSchema, allow_none=True, load_default=None)
 
 
+class PrintedAddressSchema(Schema):
+    """An address as a document prints it: the area names spelled out."""
+    class Meta:
+        unknown = EXCLUDE
+
+    street = fields.String(allow_none=True, load_default=None)
+    rt = fields.String(allow_none=True, load_default=None)
+    rw = fields.String(allow_none=True, load_default=None)
+    postal_code = fields.String(allow_none=True, load_default=None)
+    kelurahan_code = fields.String(allow_none=True, load_default=None)
+    kelurahan = fields.String(allow_none=True, load_default=None)  # names: shared/wilayah.py
+    kecamatan = fields.String(allow_none=True, load_default=None)
+    kabkota = fields.String(allow_none=True, load_default=None)
+    province = fields.String(allow_none=True, load_default=None)
+
+
+class DocumentDetailsSchema(Schema):
+    """What the printed document shows about its subject, by document type;
+    every field optional (intake sends what it knows). No NIK."""
+    class Meta:
+        unknown = EXCLUDE
+
+    # the person it is about: KTP-el and KIA (from the NIK), Akta Kelahiran
+    sex = fields.String(validate=validate.OneOf(("M", "F")))
+    birth_date = fields.String()  # ISO date
+    # Akta Kelahiran: where (kab/kota code and name), the parents' names when known
+    birth_place_code = fields.String()
+    birth_place = fields.String()
+    mother_name = fields.String()
+    father_name = fields.String()
+    # KIA
+    birth_certificate_number = fields.String()
+    # Akta Kematian
+    date_of_death = fields.String()  # ISO date
+    place_of_death = fields.String()
+    reporter_relation = fields.String()
+    # SKPWNI
+    move = fields.String()  # pindah_keluar, pindah_datang
+    move_kind = fields.String()  # antar_provinsi, antar_kabkota, antar_kecamatan, dalam_kecamatan
+    move_reason = fields.String()
+    skpwni_number = fields.String()  # pindah datang: the SKPWNI of the place of origin
+    destination = fields.Nested(PrintedAddressSchema)
+    members_moving = fields.Integer()
+    members_named = fields.List(fields.String())  # the names intake knows of them
+
+
 class ApplicationVerifiedSchema(ApplicationRefSchema):
     nik = fields.String(required=True)
     full_name = fields.String(required=True)
@@ -87,6 +133,13 @@ class ApplicationVerifiedSchema(ApplicationRefSchema):
     next_day = fields.Boolean(load_default=False)  # a kecamatan next-day request
     replacement = fields.Boolean(load_default=False)  # a KTP-el replacing an earlier card
     manifest_id = fields.String(allow_none=True, load_default=None)  # jemput-bola batch
+    # what the document says, optional within v1 (added later): intake always
+    # sends them. ``full_name`` stays the applicant's (whom to tell, deliver to)
+    holder_name = fields.String(allow_none=True, load_default=None)  # the child's for a KIA
+    # the NIK a card carries (a KIA: the child's); null for a certificate; absent
+    # in older events (then ``nik``)
+    holder_nik = fields.String(allow_none=True)
+    document_details = fields.Nested(DocumentDetailsSchema, allow_none=True, load_default=None)
 
 
 class ApplicationRejectedSchema(ApplicationRefSchema):

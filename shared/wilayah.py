@@ -112,6 +112,16 @@ class Wilayah:
         """Kelurahan/desa name for ``"3673041008"`` or ``"36.73.04.1008"``."""
         return self._name_at(code10, KELURAHAN_LEN)
 
+    def area(self, code10: object) -> dict[str, str | None]:
+        """The names of a kelurahan/desa and the areas above it, as an
+        address spells them out: ``kelurahan``, ``kecamatan``, ``kabkota``,
+        ``province`` (each ``None`` when unknown)."""
+        digits = normalize_code(code10) or ""
+        return {"kelurahan": self.kelurahan(digits),
+                "kecamatan": self.kecamatan(digits[:KECAMATAN_LEN]),
+                "kabkota": self.kabkota(digits[:KABKOTA_LEN]),
+                "province": self.province(digits[:PROVINCE_LEN])}
+
     def kelurahan_in(self, kecamatan_code: object) -> list[tuple[str, str]]:
         """Kelurahan/desa of a kecamatan as ``(10-digit code, name)`` pairs.
 

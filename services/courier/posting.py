@@ -53,7 +53,8 @@ def receiver(name: str, phone: str | None, address: dict, regions: Wilayah,
     """Pos' receiver block. ``fallback_phone`` (the Dinas') when the citizen
     gave only an e-mail: Pos needs a number to call, and the Dinas can relay."""
     code = normalize_code(address.get("kelurahan_code"))
-    kelurahan = regions.kelurahan(code) if code else None
+    area = regions.area(code)
+    kelurahan = area["kelurahan"]
     postal = str(address.get("postal_code") or "")
     problems = ([] if kelurahan else ["kelurahan_code"]) + \
         ([] if re.fullmatch(r"\d{5}", postal) else ["postal_code"])
@@ -62,8 +63,8 @@ def receiver(name: str, phone: str | None, address: dict, regions: Wilayah,
     street = " ".join(filter(None, [address["street"], rt_rw(address)]))
     return {"name": name, "phone": phone or fallback_phone,
             "address": street, "rt": address.get("rt"), "rw": address.get("rw"),
-            "subdistrict": kelurahan, "district": regions.kecamatan(code[:6]),
-            "city": regions.kabkota(code[:4]), "province": regions.province(code[:2]),
+            "subdistrict": kelurahan, "district": area["kecamatan"],
+            "city": area["kabkota"], "province": area["province"],
             "zipCode": postal}
 
 

@@ -66,7 +66,9 @@ DETAIL_FIELDS = {
     "parcel_delivered": ("barcode",),
     "parcel_delivery_failed": ("barcode", "reason"),
     "parcel_returned": ("barcode", "reason"),
-    "batch_ready_for_kelurahan": ("kelurahan_code", "slot", "manifest_id"),
+    # not its ``slot``: that is when the kelurahan's officer collects the batch
+    # at the Dinas; the citizen collects at the kelurahan office
+    "batch_ready_for_kelurahan": ("kelurahan_code", "manifest_id"),
     "notification_sent": ("channel",),
     "notification_failed": ("channel",),
 }

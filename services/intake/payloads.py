@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from shared.offices import DINAS
 
+from .printables import document_details, holder
 from .reasons import reason_texts
 
 # what the Dinas prints for each document type (blanko card stock or paper)
@@ -47,12 +48,16 @@ def print_needs(application: dict) -> dict:
 
 
 def verified_event(application: dict, operator: str) -> dict:
-    """``application_verified``: what printing and courier need to print and deliver."""
+    """``application_verified``: what printing and courier need to print and
+    deliver. ``full_name`` is the applicant's (whom the Dinas tells and Pos
+    delivers to); the document's own holder and details are ``printables``'."""
     return {**ref(application),
             "nik": application["applicant"]["nik"],
             "full_name": application["applicant"]["full_name"],
             "contact": application["contact"],
             **print_needs(application),
+            **holder(application),
+            "document_details": document_details(application),
             "delivery_method": application["delivery"]["method"],
             "delivery_address": application["delivery"].get("address"),
             "verified_by": operator}

@@ -35,6 +35,8 @@ TITLES = {
     "skpwni": "SURAT KETERANGAN PINDAH WARGA NEGARA INDONESIA",
 }
 CARD_SIZE = (85.6, 54.0)  # ISO/IEC 7810 ID-1, mm
+CARD_DETAIL_LINES = 4  # what fits between the name and the document number
+CERTIFICATE_VALUE_WIDTH = 105  # mm, from the value column to the right margin
 ISSUER = ("PEMERINTAH KOTA SERANG", "DINAS KEPENDUDUKAN DAN PENCATATAN SIPIL")
 QUIET_ZONE = 4  # modules of white around the QR, as ISO 18004 asks
 
@@ -50,6 +52,7 @@ class PrintedDocument:
     token: str  # what the QR holds
     nik: str | None = None  # printed on cards only
     details: dict = field(default_factory=dict)  # label -> value lines, when the job has them
+    holder_label: str = "Nama"  # what the holder's line is called (``printed_details``)
     photo: bytes | None = None  # a KIA photo (JPEG/PNG) from intake
 
 
@@ -119,14 +122,14 @@ def render_card(document: PrintedDocument) -> bytes:
     pdf = new_pdf(document, CARD_SIZE)
     text_at(pdf, 0, 2.5, "PROVINSI BANTEN - KOTA SERANG", 6.5, "B", width, "C")
     text_at(pdf, 0, 6.0, TITLES[document.document_type], 6, "B", width, "C")
-    lines = [("NIK", document.nik or "-"), ("Nama", document.holder_name),
-             *((label, value) for label, value in document.details.items()),
-             ("No. Dokumen", document.document_number),
+    details = list(document.details.items())[:CARD_DETAIL_LINES]
+    lines = [("NIK", document.nik or "-"), (document.holder_label, document.holder_name),
+             *details, ("No. Dokumen", document.document_number),
              ("Diterbitkan", document.issue_date.isoformat())]
     y = 11.0
-    for label, value in lines[:8]:
+    for index, (label, value) in enumerate(lines):
         text_at(pdf, 3, y, label, 5.5)
-        text_at(pdf, 19, y, f": {value}", 5.5, "B" if label in ("NIK", "Nama") else "")
+        text_at(pdf, 19, y, f": {value}", 5.5, "B" if index < 2 else "")
         y += 3.6
     # the photo: right side, 3 x 4 proportion
     photo_x, photo_y, photo_w, photo_h = width - 24, 10.0, 21.0, 28.0
@@ -157,13 +160,15 @@ def render_certificate(document: PrintedDocument) -> bytes:
     pdf.line(25, 34, page_width - 25, 34)
     text_at(pdf, 0, 45, TITLES[document.document_type], 15, "B", page_width, "C")
     text_at(pdf, 0, 54, f"Nomor: {document.document_number}", 11, "", page_width, "C")
-    lines = [("Nama", document.holder_name),
-             *((label, value) for label, value in document.details.items())]
+    lines = [(document.holder_label, document.holder_name), *document.details.items()]
     y = 72.0
-    for label, value in lines:
+    for index, (label, value) in enumerate(lines):
         text_at(pdf, 30, y, label, 11)
-        text_at(pdf, 80, y, f": {value}", 11, "B" if label == "Nama" else "")
-        y += 8
+        # a long value (a street, a place of death) wraps in its column
+        pdf.set_font("Helvetica", "B" if index == 0 else "", 11)
+        pdf.set_xy(80, y)
+        pdf.multi_cell(CERTIFICATE_VALUE_WIDTH, 5, ascii_safe(f": {value}"), align="L")
+        y = max(y + 8, pdf.get_y() + 3)
     text_at(pdf, 120, 200, f"Kota Serang, {document.issue_date.isoformat()}", 11)
     text_at(pdf, 120, 207, "Kepala Dinas Kependudukan", 11)
     text_at(pdf, 120, 213, "dan Pencatatan Sipil", 11)

@@ -22,6 +22,7 @@ from shared.clock import today_wib
 from shared.offices import DINAS
 
 from .exceptions import DocumentNotFound, JobNotFound, LeaseLost, NotAtCounter, NotHeld
+from .slots import PickupRules, day_slot
 from .stations import FAILURE_REASONS, priority
 
 
@@ -89,6 +90,10 @@ def new_job(event: dict, now: datetime.datetime) -> tuple[dict, list[Event]]:
         "next_day": bool(event.get("next_day")),
         "replacement": bool(event.get("replacement")),
         "manifest_id": event.get("manifest_id"),
+        # what the document says (``holder``); older events lack them
+        "holder_name": event.get("holder_name"),
+        **({"holder_nik": event["holder_nik"]} if "holder_nik" in event else {}),
+        "document_details": event.get("document_details"),
         # a next-day request is a first KTP-el: its NIK was issued in that kecamatan
         "kecamatan_code": event["nik"][:6],
         "priority": priority(event),
@@ -98,6 +103,16 @@ def new_job(event: dict, now: datetime.datetime) -> tuple[dict, list[Event]]:
         "lease_until": None,
     }
     return job, [Event("print_job_queued", job_ref(job))]
+
+
+def holder(job: dict) -> tuple[str, str | None]:
+    """Whose document it is: the name it is issued in and, for a card, the NIK
+    on it (a KIA: the child's, not the applying parent's). A job from an
+    event older than these fields: the applicant's."""
+    name = job.get("holder_name") or job["full_name"]
+    nik = job.get("holder_nik", job["nik"]) if print_kind_of(job["document_type"]) == "card" \
+        else None
+    return name, nik
 
 
 def is_claimable(job: dict, now: datetime.datetime) -> bool:
@@ -248,28 +263,37 @@ def handover_list_id(job: dict) -> str:
     return f"{job['kecamatan_code']}|{today_wib(job['queued_at']).isoformat()}"
 
 
-def kecamatan_handover(lst: dict, collect_on: datetime.date) -> Event | None:
+def handover_slot(rules: PickupRules, ready_on: datetime.date) -> dict:
+    """Where and when an officer collects a complete hand-over list: at the
+    Dinas, any time it is open on the next working day after ``ready_on``
+    (the WIB day the list was complete), as the Dinas promises kecamatan
+    next-day requests."""
+    return day_slot(rules.place(DINAS.place_id), rules.calendar.next_working_day(ready_on))
+
+
+def kecamatan_handover(lst: dict, slot: dict) -> Event | None:
     """A kecamatan's list is complete when every next-day job queued for it
-    that day is printed: then its officer collects them at the Dinas on
-    ``collect_on`` (the next working day). Jobs queued later that day make a
-    follow-up list of their own when they are printed."""
+    that day is printed: then its officer collects them in ``slot``
+    (``handover_slot``). Jobs queued later that day make a follow-up list of
+    their own when they are printed."""
     if lst["printed"] < lst["expected"] or not lst["items"]:
         return None
     return Event("kecamatan_handover_ready", {
-        "kecamatan_code": lst["kecamatan_code"], "day": collect_on.isoformat(),
-        "items": lst["items"], "slot": None})
+        "kecamatan_code": lst["kecamatan_code"], "day": slot["date"],
+        "items": lst["items"], "slot": slot})
 
 
-def manifest_ready(manifest: dict) -> Event | None:
+def manifest_ready(manifest: dict, slot: dict) -> Event | None:
     """A jemput-bola manifest goes back to its kelurahan as one, when every
-    application of it (known from ``batch_accepted``) is printed."""
+    application of it (known from ``batch_accepted``) is printed; the
+    kelurahan's officer collects it in ``slot`` (``handover_slot``)."""
     members = manifest.get("application_ids")
     if manifest.get("ready") or not members or not set(members) <= set(manifest["printed_ids"]):
         return None
     by_application = {item["application_id"]: item for item in manifest["items"]}
     return Event("batch_ready_for_kelurahan", {
         "manifest_id": manifest["_id"], "kelurahan_code": manifest["kelurahan_code"],
-        "items": [by_application[application_id] for application_id in members], "slot": None})
+        "items": [by_application[application_id] for application_id in members], "slot": slot})
 
 
 def waiting_at_kelurahan(job: dict, manifest: dict | None, kelurahan_code: str) -> dict:

@@ -1,7 +1,8 @@
 """Issuances in printing's database: the print store plus three collections.
 
 * ``issuances``: one per (job, lease) download, with its signed token and
-  ``revoked`` flag; the verification endpoint reads it by issuance id.
+  ``revoked`` flag (and, for a card, the holder's NIK, which a replacement
+  revokes by); the verification endpoint reads it by issuance id.
 * ``document_numbers``: the number an application's document carries (kept
   across reprints), by application id.
 * ``document_serials``: one counter per document type and year.
@@ -30,14 +31,17 @@ class IssuingPrintStore(PrintStore):
         db.issuances.create_index([("print_job_id", ASCENDING), ("lease_token", ASCENDING)],
                                   unique=True)
         db.issuances.create_index([("application_id", ASCENDING), ("revoked", ASCENDING)])
+        # a replacement card finds the holder's earlier cards (``verification.superseded``)
+        db.issuances.create_index([("holder_nik", ASCENDING), ("document_type", ASCENDING),
+                                   ("revoked", ASCENDING)])
         super().ensure_indexes(db)
 
     def issue(self, job_id: str, station_id: str, lease_token: str,
               key: SigningKey) -> tuple[dict, dict]:
         """(job, issuance) for a station's download under its lease: the
         lease's issuance if there is one, else a new one that revokes the
-        application's earlier issuances. ``LeaseLost`` / ``JobNotFound`` as
-        for a report."""
+        issuances it supersedes (the application's, the holder's earlier
+        cards). ``LeaseLost`` / ``JobNotFound`` as for a report."""
         def work(session):
             job = check_report(self._find(session, job_id), station_id, lease_token)
             found = self.db.issuances.find_one({"print_job_id": job_id, "lease_token": lease_token},
@@ -50,8 +54,7 @@ class IssuingPrintStore(PrintStore):
                 job, lease_token, self._number(session, job, today.year), key, today, now)
             self.db.issuances.insert_one(issuance, session=session)
             self.db.issuances.update_many(
-                {"application_id": job["application_id"], "revoked": False,
-                 "_id": {"$ne": issuance["_id"]}},
+                verification.superseded(issuance),
                 {"$set": verification.revocation(issuance, now)}, session=session)
             return job, issuance
         try:

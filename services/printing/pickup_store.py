@@ -11,7 +11,7 @@ import datetime
 
 from pymongo import ReturnDocument
 
-from shared.clock import utcnow
+from shared.clock import today_wib, utcnow
 from shared.store import BaseStore
 
 from . import domain
@@ -85,7 +85,7 @@ class PickupStore(BaseStore):
             return self._save(session, job, update, events)
         return self.consume_once(event, "parcel_returned", work)
 
-    def learn_manifest(self, event: dict):
+    def learn_manifest(self, event: dict, rules: PickupRules):
         """``batch_accepted``: the manifest's members, once per event. Members
         printed before it arrived already count."""
         def work(session):
@@ -95,7 +95,8 @@ class PickupStore(BaseStore):
                           "kelurahan_code": event["kelurahan_code"]},
                  "$setOnInsert": {"printed_ids": [], "items": [], "ready": False}},
                 upsert=True, return_document=ReturnDocument.AFTER, session=session)
-            self._emit_all(session, self._if_manifest_ready(session, manifest))
+            self._emit_all(session, self._if_manifest_ready(session, manifest, rules,
+                                                            today_wib(utcnow())))
             return manifest
         return self.consume_once(event, "learn_manifest", work)
 
@@ -113,17 +114,19 @@ class PickupStore(BaseStore):
             return self._save(session, job, update, events)
         return self.run_transaction(work)
 
-    def _manifest_member_printed(self, session, job: dict) -> list[Event]:
+    def _manifest_member_printed(self, session, job: dict, rules: PickupRules,
+                                 printed_on: datetime.date) -> list[Event]:
         manifest = self.db.manifests.find_one_and_update(
             {"_id": job["manifest_id"]},
             {"$addToSet": {"printed_ids": job["application_id"],
                            "items": domain.handover_item(job)},
              "$setOnInsert": {"application_ids": None, "ready": False}},
             upsert=True, return_document=ReturnDocument.AFTER, session=session)
-        return self._if_manifest_ready(session, manifest)
+        return self._if_manifest_ready(session, manifest, rules, printed_on)
 
-    def _if_manifest_ready(self, session, manifest: dict) -> list[Event]:
-        event = domain.manifest_ready(manifest)
+    def _if_manifest_ready(self, session, manifest: dict, rules: PickupRules,
+                           ready_on: datetime.date) -> list[Event]:
+        event = domain.manifest_ready(manifest, domain.handover_slot(rules, ready_on))
         if event is None:
             return []
         self.db.manifests.update_one({"_id": manifest["_id"]}, {"$set": {"ready": True}},
@@ -181,7 +184,7 @@ class PickupStore(BaseStore):
             {"$inc": {"printed": 1}, "$push": {"items": domain.handover_item(job)},
              "$setOnInsert": {"kecamatan_code": job["kecamatan_code"], "expected": 1}},
             upsert=True, return_document=ReturnDocument.AFTER, session=session)
-        event = domain.kecamatan_handover(lst, rules.calendar.next_working_day(printed_on))
+        event = domain.kecamatan_handover(lst, domain.handover_slot(rules, printed_on))
         if event is None:
             return []
         self.db.handover_lists.update_one({"_id": lst["_id"]}, {"$set": {"items": []}},

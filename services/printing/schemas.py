@@ -4,6 +4,7 @@ from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
 from shared.fields import CitizenLookupSchema
 
+from .domain import holder
 from .stations import FAILURE_REASONS
 
 
@@ -44,8 +45,11 @@ class JobSchema(Schema):
 class StationJobSchema(JobSchema):
     """What a station receives when it claims a job (everything it prints)."""
 
-    nik = fields.String()
+    nik = fields.String()  # the applicant's
     full_name = fields.String()
+    # whose document it is (a KIA: the child's), and the NIK on a card (null on a certificate)
+    holder_name = fields.Function(lambda job: holder(job)[0])
+    holder_nik = fields.Function(lambda job: holder(job)[1])
     manifest_id = fields.String()
     lease_token = fields.String()
     lease_until = fields.DateTime()

@@ -90,7 +90,7 @@ class PrintingEvents:
     @reliable_event_handler("intake", "batch_accepted")
     def on_batch_accepted(self, body):
         event = load_event("batch_accepted", body)
-        if self.store.learn_manifest(event) is None:
+        if self.store.learn_manifest(event, self.settings.pickup) is None:
             log.info("batch_accepted %s already handled", event["event_id"])
 
     @reliable_event_handler("courier", "parcel_returned")

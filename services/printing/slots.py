@@ -107,6 +107,14 @@ def slot_payload(place: Place, window: Window) -> dict:
             "start": window.start(place), "end": window.end(place)}
 
 
+def day_slot(place: Place, day: datetime.date) -> dict:
+    """A whole opening day at ``place`` as the events' ``Slot``: an officer
+    collecting a hand-over list comes at any hour the place is open, and
+    takes no citizen's window."""
+    first, last = Window(day, 0), Window(day, windows_per_day(place) - 1)
+    return {**slot_payload(place, first), "end": last.end(place)}
+
+
 def slot_record(place: Place, window: Window) -> dict:
     """What a job keeps of its window: the announced slot plus what finds its counter."""
     return {**slot_payload(place, window), "place_id": place.place_id,

@@ -166,7 +166,7 @@ class PrintStore(PickupStore):
             if update and job["next_day"]:
                 events += self._add_to_handover(session, job, rules, today_wib(now_))
             if update and job.get("manifest_id"):
-                events += self._manifest_member_printed(session, job)
+                events += self._manifest_member_printed(session, job, rules, today_wib(now_))
             if update and job["document_type"] == "ktp_el":
                 self.db.prr_records.update_one({"_id": job["nik"], "printed_at": None},
                                                {"$set": {"printed_at": now_}}, session=session)

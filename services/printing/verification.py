@@ -6,7 +6,10 @@ An issuance belongs to one lease of one job: the same station downloading
 again under the same lease gets the same issuance (and the same bytes); a
 new lease - after a failure, an expired lease, a takeover - makes a new
 issuance, and every earlier one of the application is revoked, so the one
-card that counts is the last one printed. The document number belongs to the
+card that counts is the last one printed. A card is one per holder: a new
+card for the same NIK (an approved replacement of a KTP-el, a KIA applied
+for again) revokes the holder's earlier cards of that type too, printed
+under other applications (``superseded``). The document number belongs to the
 application: a reprint keeps it, as a reprinted certificate keeps its
 register number.
 
@@ -22,6 +25,8 @@ from typing import Callable
 
 from . import tokens
 from .artefact import CARDS, PrintedDocument
+from .domain import holder
+from .printed_details import detail_lines, holder_label
 
 # the Dinas' register code (Kota Serang) and a short code per document type
 REGISTER_CODE = "3673"
@@ -47,12 +52,25 @@ def new_issuance(job: dict, lease_token: str, number: str, key: tokens.SigningKe
                  issued_on: datetime.date, now: datetime.datetime) -> dict:
     """The issuance row for a job's download under one lease, token signed."""
     issuance_id = new_issuance_id()
-    claims = tokens.claims_for(job["document_type"], number, job["full_name"], issued_on,
+    holder_name, holder_nik = holder(job)
+    claims = tokens.claims_for(job["document_type"], number, holder_name, issued_on,
                                issuance_id)
     return {"_id": issuance_id, "print_job_id": job["_id"], "lease_token": lease_token,
             "application_id": job["application_id"], "document_type": job["document_type"],
-            "document_number": number, "claims": claims, "kid": key.kid,
-            "token": tokens.sign(claims, key), "revoked": False, "issued_at": now}
+            "holder_nik": holder_nik, "document_number": number, "claims": claims,
+            "kid": key.kid, "token": tokens.sign(claims, key), "revoked": False,
+            "issued_at": now}
+
+
+def superseded(issuance: dict) -> dict:
+    """The query for the issuances ``issuance`` replaces, not yet revoked:
+    earlier prints of its application and, for a card, the holder's earlier
+    cards of the same type."""
+    replaced = [{"application_id": issuance["application_id"]}]
+    if issuance.get("holder_nik"):
+        replaced.append({"holder_nik": issuance["holder_nik"],
+                         "document_type": issuance["document_type"]})
+    return {"$or": replaced, "revoked": False, "_id": {"$ne": issuance["_id"]}}
 
 
 def revocation(issuance: dict, now: datetime.datetime) -> dict:
@@ -64,10 +82,11 @@ def printed_document(job: dict, issuance: dict, photo: bytes | None = None) -> P
     claims = issuance["claims"]
     return PrintedDocument(
         document_type=claims["document_type"], document_number=claims["document_number"],
-        holder_name=claims["holder_name"],
+        holder_name=claims["holder_name"], holder_label=holder_label(claims["document_type"]),
         issue_date=datetime.date.fromisoformat(claims["issue_date"]),
         token=issuance["token"],
-        nik=job["nik"] if claims["document_type"] in CARDS else None, photo=photo)
+        nik=holder(job)[1] if claims["document_type"] in CARDS else None,
+        details=detail_lines(job.get("document_details")), photo=photo)
 
 
 def verdict(token: str, public_keys: dict, find_issuance: Callable[[str], dict | None]) -> dict:

@@ -156,7 +156,8 @@ def test_a_jemput_bola_manifest_ready_at_the_kelurahan_then_handed_over(system):
     for citizen in citizens:
         view = citizen.until(lambda v: "at_kelurahan" in citizen.steps(v), "at the kelurahan")
         step = citizen.step("at_kelurahan", view)
-        assert step["detail"] == {"kelurahan_code": KELURAHAN_CODE, "slot": SLOT}
+        # not the slot: the officer's collection at the Dinas, not the citizen's
+        assert step["detail"] == {"kelurahan_code": KELURAHAN_CODE}
         assert step["label"] == "Siap diambil di kantor kelurahan"
     first, second = citizens
     first.printing("document_collected", collected_by="officer-sukajaya", how="kelurahan")

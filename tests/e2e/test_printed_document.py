@@ -3,12 +3,16 @@
 A verified application's job is claimed; the station downloads the print-ready
 PDF under its lease; the QR decoded from the rendered page verifies offline
 with the published key and at the public endpoint. An altered token, one
-signed with another key and a revoked issuance (the job printed again) fail;
-the NIK is in neither the QR nor the verification answer.
+signed with another key and a revoked issuance (the job printed again, or
+the card replaced under a new application) fail; the NIK is in neither the
+QR nor the verification answer. Each document prints what intake knows of
+its subject: a KIA is the child's card, a certificate shows its birth,
+death or move.
 """
 
 from __future__ import annotations
 
+import datetime
 import random
 
 import pytest
@@ -17,10 +21,11 @@ import urllib3
 
 from services.printing import tokens
 from shared.clock import today_wib
-from tests.document_bodies import kia_body, nik_born, years_before
+from tests.document_bodies import (birth_body, death_body, kia_body, nik_born,
+                                   skpwni_keluar_body, years_before)
 from tests.documents import png
 from tests.helpers import (OPERATOR, PRINTING_SERVICE_TOKEN, RETIRED_KEY, STATION, claim_job_for,
-                           personal_data_in_logs, valid_body)
+                           eventually, personal_data_in_logs, valid_body)
 from tests.pdf_checks import pdf_qr_codes, pdf_text
 
 
@@ -177,8 +182,16 @@ def test_a_kia_carries_the_photo_uploaded_at_intake(system):
     response = download(system, job)
     assert response.status_code == 200, response.text
     assert b"/Subtype /Image" in response.content
-    assert "KARTU IDENTITAS ANAK" in pdf_text(response.content)
-    assert len(pdf_qr_codes(response.content)) == 1
+    text = " ".join(pdf_text(response.content).split())
+    assert "KARTU IDENTITAS ANAK" in text
+    # the child's card: the child's NIK and name, not the applying parent's
+    assert f"NIK : {child}" in text and "Nama : Rizki Ramadhan" in text
+    assert job["nik"] not in text and "Ahmad Fauzi" not in text
+    assert "No. Akta Lahir : 3673-LU-08052015-0002" in text
+    assert f"Tanggal Lahir : {years_before(today_wib(), 7).day} " in text
+    [token] = pdf_qr_codes(response.content)
+    assert tokens.verify(token, published_keys(system))[1]["holder_name"] == "Rizki Ramadhan"
+    assert job["holder_name"] == "Rizki Ramadhan" and job["holder_nik"] == child
     # printing's service token reads documents at intake, and does nothing else there
     service = {"Authorization": f"Bearer {PRINTING_SERVICE_TOKEN}"}
     intake = system.url("intake")
@@ -188,6 +201,93 @@ def test_a_kia_carries_the_photo_uploaded_at_intake(system):
     assert own.request("POST", f"{intake}/api/v1/applications/{job['application_id']}/verify",
                        headers=service, timeout=10).status == 401
     own.clear()
+
+
+def report_printed(system, job: dict) -> dict:
+    printed = requests.post(f"{system.url('printing')}/api/v1/station/jobs/"
+                            f"{job['print_job_id']}/printed", headers=STATION, timeout=10,
+                            json={"lease_token": job["lease_token"]})
+    assert printed.status_code == 200, printed.text
+    return printed.json()
+
+
+def collected_at_counter(system, job: dict) -> None:
+    """The citizen collects the printed card; intake frees the NIK."""
+    body = {"tracking_code": job["tracking_code"], "nik": job["nik"]}
+    collected = requests.post(f"{system.url('printing')}/api/v1/counter/collections",
+                              headers=OPERATOR, json=body, timeout=10)
+    assert collected.status_code == 200, collected.text
+
+    def status():
+        return requests.post(f"{system.url('intake')}/api/v1/applications/status", json=body,
+                             timeout=10).json()["status"] == "collected"
+    eventually(status, what="intake: collected")
+
+
+def test_a_replacement_card_revokes_the_card_it_replaces(system):
+    first_body = valid_body()
+    first = verified_job(system, first_body)
+    [old] = pdf_qr_codes(download(system, first).content)
+    report_printed(system, first)
+    collected_at_counter(system, first)
+    assert verify(system, old).json()["status"] == "valid"
+
+    # the card was lost: a replacement, another application for the same NIK
+    replacement = {**first_body, "details": {"reason": "lost",
+                                             "police_report_number": "LP/123/XI/2026"}}
+    second = verified_job(system, replacement)
+    assert second["application_id"] != first["application_id"]
+    [new] = pdf_qr_codes(download(system, second).content)
+
+    old_answer, new_answer = verify(system, old).json(), verify(system, new).json()
+    assert old_answer["status"] == "revoked" and new_answer["status"] == "valid"
+    assert old_answer["claims"]["holder_name"] == new_answer["claims"]["holder_name"]
+    # a new application: a new document number
+    assert old_answer["claims"]["document_number"] != new_answer["claims"]["document_number"]
+    # another citizen's card is not touched
+    other = verified_job(system)
+    [others] = pdf_qr_codes(download(system, other).content)
+    assert verify(system, others).json()["status"] == "valid"
+    assert verify(system, new).json()["status"] == "valid"
+
+
+def days_ago(days: int) -> datetime.date:
+    return today_wib() - datetime.timedelta(days=days)
+
+
+def spoken_date(day: datetime.date) -> str:
+    months = ("Januari Februari Maret April Mei Juni Juli Agustus September Oktober November "
+              "Desember").split()
+    return f"{day.day} {months[day.month - 1]} {day.year}"
+
+
+@pytest.mark.parametrize(("body", "lines"), [
+    (lambda: birth_body(days_ago(10), child_name="Nur Aini"),
+     ["Nama Anak : Nur Aini", "Jenis Kelamin : Perempuan", "Tempat Lahir : Kota Serang",
+      f"Tanggal Lahir : {spoken_date(days_ago(10))}", "Nama Ayah : Ahmad Fauzi"]),
+    (lambda: death_body(days_ago(3)),
+     ["Nama Pemohon : Ahmad Fauzi", f"Tanggal Kematian : {spoken_date(days_ago(3))}",
+      "Tempat Kematian : RSUD dr. Dradjat Prawiranegara, Kota Serang",
+      "Hubungan Pelapor : Anak"]),
+    (lambda: skpwni_keluar_body(members=None),
+     ["Nama : Ahmad Fauzi", "Jenis Kepindahan : Pindah keluar",
+      "Klasifikasi : Antar provinsi", "Alasan Pindah : Pekerjaan",
+      "Alamat Tujuan : Jl. Tanah Abang II No. 5", "Kelurahan/Desa : Gambir",
+      "Kabupaten/Kota : Kota Administrasi Jakarta Pusat",
+      "Provinsi : Daerah Khusus Ibukota Jakarta", "Anggota yang Pindah : 1 orang: Ahmad Fauzi"]),
+], ids=["akta_kelahiran", "akta_kematian", "skpwni"])
+def test_a_certificate_prints_what_intake_knows_of_its_subject(system, body, lines):
+    request = body()
+    job = verified_job(system, request)
+    response = download(system, job)
+    assert response.status_code == 200, response.text
+    text = " ".join(pdf_text(response.content).split())
+    for line in lines:
+        assert line in text, line
+    assert job["nik"] not in text and job["holder_nik"] is None  # no NIK on a certificate
+    [token] = pdf_qr_codes(response.content)
+    assert tokens.verify(token, published_keys(system))[1]["holder_name"] == \
+        lines[0].split(" : ")[1]
 
 
 @pytest.mark.parametrize("missing", [{}, {"token": ""}])

@@ -17,11 +17,20 @@ import pytest
 
 from services.printing.exceptions import DocumentNotFound
 from shared.auth import Officer
+from shared.clock import today_wib
 from shared.events import build_event
+from shared.offices import DINAS
 from tests.integration.test_pickup_windows import rules as pickup_rules
 from tests.integration.test_stations import queue_jobs, station_rules, store  # noqa: F401
 
 MANIFEST = "JB-3673041010-20250605-ABCDEF"
+
+
+def officers_day(rules) -> dict:
+    """The slot of a list completed today: the Dinas, open hours, next working day."""
+    day = rules.calendar.next_working_day(today_wib())
+    return {"place": DINAS.name, "address": DINAS.address, "date": day.isoformat(),
+            "start": f"{DINAS.opens:02d}:00", "end": f"{DINAS.closes:02d}:00"}
 
 
 def payloads(store, event_type: str) -> list[dict]:
@@ -54,12 +63,16 @@ def test_a_manifest_of_50_comes_back_as_one_handover(store):
                            kelurahan_code="3673041010",
                            application_ids=[job["application_id"] for job in jobs])
     print_all(store, 0)
-    assert store.learn_manifest(accepted)["application_ids"] == accepted["application_ids"]
-    assert store.learn_manifest(accepted) is None  # redelivered: handled once
+    rules = pickup_rules(40)
+    assert store.learn_manifest(accepted, rules)["application_ids"] == \
+        accepted["application_ids"]
+    assert store.learn_manifest(accepted, rules) is None  # redelivered: handled once
     print_all(store, 50)
 
     [ready] = payloads(store, "batch_ready_for_kelurahan")
     assert (ready["manifest_id"], ready["kelurahan_code"]) == (MANIFEST, "3673041010")
+    # its officer collects it at the Dinas, all the next working day
+    assert ready["slot"] == officers_day(rules)
     assert [item["application_id"] for item in ready["items"]] == accepted["application_ids"]
     assert all("nik" not in item for item in ready["items"])
     assert payloads(store, "document_ready_for_pickup") == []  # no citizen windows
@@ -97,6 +110,8 @@ def test_a_kecamatan_list_is_handed_over_when_its_last_next_day_job_is_printed(s
         store.mark_printed(job["_id"], "dinas-1", job["lease_token"], pickup_rules(40), rules)
     [handover] = payloads(store, "kecamatan_handover_ready")
     assert handover["kecamatan_code"] == "367304"
+    assert handover["slot"] == officers_day(pickup_rules(40))
+    assert handover["day"] == handover["slot"]["date"]
     assert sorted(item["tracking_code"] for item in handover["items"]) == [
         "SDKNEXT0", "SDKNEXT1", "SDKNEXT2"]
     assert payloads(store, "document_ready_for_pickup") == []

@@ -7,8 +7,14 @@ import json
 
 import pytest
 
-from services.intake.domain import reject, submitted_event, verify
-from shared.events import build_event
+from services.intake.domain import new_application, reject, submitted_event, verify
+from services.intake.rules import check_application
+from services.intake.schemas import ApplicationRequestSchema
+from shared.clock import today_wib
+from shared.events import build_event, load_event
+from tests.document_bodies import (birth_body, death_body, kia_body, nik_born,
+                                   skpwni_keluar_body, years_before)
+from tests.helpers import random_nik, valid_body
 from tests.stored_applications import ADDRESS, CODES, NIK, OPERATOR, submitted
 
 
@@ -74,3 +80,71 @@ def test_submitted_payload_carries_contact_and_the_kecamatan_of_the_nik():
     assert NIK not in json.dumps(event)
 
 
+
+
+def verified_as_stored(body: dict) -> dict:
+    """``application_verified`` of ``body`` stored as the service stores it."""
+    request = ApplicationRequestSchema().load(body)
+    checked = check_application(request, today_wib())
+    app = new_application(request, checked.details, None, checked.stored())
+    [(event_type, payload)] = verify(app, OPERATOR).events
+    return build_event(event_type, **payload)
+
+
+def test_a_birth_certificate_is_the_childs_with_its_birth_and_the_applying_parent():
+    father = random_nik()
+    event = verified_as_stored(birth_body("2026-10-01", father_nik=father, child_name="Nur Aini"))
+    assert (event["holder_name"], event["holder_nik"]) == ("Nur Aini", None)
+    assert event["full_name"] == "Ahmad Fauzi"  # the applicant: whom the Dinas tells
+    assert event["document_details"] == {
+        "sex": "F", "birth_date": "2026-10-01", "birth_place_code": "3673",
+        "birth_place": "Kota Serang", "father_name": "Ahmad Fauzi"}  # the mother applied not
+
+
+def test_a_death_certificate_carries_the_date_and_place_of_death():
+    event = verified_as_stored(death_body("2026-11-02"))
+    assert event["holder_name"] == "Ahmad Fauzi" and event["holder_nik"] is None
+    assert event["document_details"] == {
+        "date_of_death": "2026-11-02", "reporter_relation": "anak",
+        "place_of_death": "RSUD dr. Dradjat Prawiranegara, Kota Serang"}
+
+
+def test_an_skpwni_carries_the_destination_by_name_and_who_moves():
+    nik = random_nik()
+    event = verified_as_stored(skpwni_keluar_body(nik=nik, members=[nik, random_nik()]))
+    details = event["document_details"]
+    assert (details["move"], details["move_kind"], details["move_reason"]) == (
+        "pindah_keluar", "antar_provinsi", "pekerjaan")
+    assert details["destination"] == {
+        "street": "Jl. Tanah Abang II No. 5", "rt": None, "rw": None, "postal_code": "10160",
+        "kelurahan_code": "3171011001", "kelurahan": "Gambir", "kecamatan": "Gambir",
+        "kabkota": "Kota Administrasi Jakarta Pusat", "province": "Daerah Khusus Ibukota Jakarta"}
+    assert (details["members_moving"], details["members_named"]) == (2, ["Ahmad Fauzi"])
+    assert nik not in json.dumps(details)
+
+
+def test_a_kia_is_the_childs_card():
+    child = nik_born(years_before(today_wib(), 7))
+    event = verified_as_stored(kia_body(child))
+    assert (event["holder_name"], event["holder_nik"]) == ("Rizki Ramadhan", child)
+    assert event["nik"] != child and event["full_name"] == "Ahmad Fauzi"  # the parent applied
+    assert event["document_details"] == {
+        "sex": "M", "birth_date": years_before(today_wib(), 7).isoformat(),
+        "birth_certificate_number": "3673-LU-08052015-0002"}
+
+
+def test_a_ktp_el_is_the_applicants_card():
+    event = verified_as_stored(valid_body())
+    assert (event["holder_name"], event["holder_nik"]) == ("Ahmad Fauzi", event["nik"])
+    assert set(event["document_details"]) == {"sex", "birth_date"}
+
+
+def test_an_older_application_verified_without_what_the_document_says_still_loads():
+    app = submitted()
+    [(_, payload)] = verify(app, OPERATOR).events
+    for name in ("holder_name", "holder_nik", "document_details"):
+        del payload[name]
+    event = load_event("application_verified",
+                       build_event("application_verified", **payload))
+    assert event["holder_name"] is None and event["document_details"] is None
+    assert "holder_nik" not in event

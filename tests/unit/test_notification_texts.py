@@ -89,6 +89,29 @@ def test_pickup_texts_say_place_day_and_time():
                               "Senin, 30 November 2026", "09:00-10:00")
 
 
+def test_officers_hand_over_notices_say_where_and_when_to_collect():
+    """Printing's hand-over events name the officer's day at the Dinas
+    (``printing.domain.handover_slot``); the e-mail says place, day and hours."""
+    slot = {"place": "Loket Disdukcapil Kota Serang",
+            "address": "Jl. Jenderal Sudirman No. 5, Kota Serang", "date": "2026-11-30",
+            "start": "08:00", "end": "15:00"}
+    items = [{"application_id": "a", "tracking_code": "SDK7H3KQ9MX", "full_name": "Siti Aminah",
+              "document_type": "akta_kelahiran"}]
+    batch = render("batch_ready", {"manifest_id": "JB-3673041010-20261127-ABCDEF",
+                                   "kelurahan_code": "3673041010", "items": items,
+                                   "slot": slot}, "id", sms=False)
+    kecamatan = render("handover_ready", {"kecamatan_code": "367304", "day": "2026-11-30",
+                                          "items": items, "slot": slot}, "id", sms=False)
+    for texts in (batch, kecamatan):
+        assert "Tempat: Loket Disdukcapil Kota Serang" in texts.text
+        assert "Senin, 30 November 2026" in texts.text and "08:00-15:00 WIB" in texts.text
+        assert "SDK7H3KQ9MX - Siti Aminah - Akta Kelahiran" in texts.text
+    # an older event without a slot still reads
+    older = render("handover_ready", {"kecamatan_code": "367304", "day": "2026-11-30",
+                                      "items": items, "slot": None}, "id", sms=False)
+    assert "Senin, 30 November 2026" in older.text and "Tempat:" not in older.text
+
+
 def test_a_region_name_with_a_typographic_apostrophe_stays_gsm7():
     slot = {"place": "Kantor Desa Ma’rang", "address": "Jl. Ma’rang No. 1"}
     texts = render("ready", event_for("ready", slot, "ktp_el"), "id")

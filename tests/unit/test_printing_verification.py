@@ -64,3 +64,15 @@ def test_the_published_key_set_verifies_tokens():
     assert entry["kid"] == "now" and entry["crv"] == "Ed25519" and "d" not in entry
     rebuilt = tokens.parse_public_keys(f"{entry['kid']}:{entry['x']}")
     assert tokens.verify(issue()["token"], rebuilt)[0] == "now"
+
+
+def test_a_card_supersedes_the_holders_earlier_cards_a_certificate_only_its_own():
+    card = issue()
+    assert verification.superseded(card) == {
+        "$or": [{"application_id": "app-1"},
+                {"holder_nik": JOB["nik"], "document_type": "ktp_el"}],
+        "revoked": False, "_id": {"$ne": card["_id"]}}
+    akta = verification.new_issuance({**JOB, "document_type": "akta_kematian"}, "lease-1",
+                                     "3673-AM-2026-0000001", KEY, NOW.date(), NOW)
+    assert akta["holder_nik"] is None
+    assert verification.superseded(akta)["$or"] == [{"application_id": "app-1"}]

@@ -1,0 +1,85 @@
+"""The lines a printed document shows about its subject, in Bahasa Indonesia,
+from a job's ``document_details`` (as ``application_verified`` carried them,
+``shared.events.DocumentDetailsSchema``). Plain Python, no I/O.
+
+Intake sends what it knows and leaves the rest out, so each line is printed
+only when its field came; a job queued from an older event has none, and its
+document shows the holder's name alone, as before.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Callable
+
+from babel.dates import format_date
+
+SEXES = {"M": "Laki-laki", "F": "Perempuan"}
+MOVES = {"pindah_keluar": "Pindah keluar", "pindah_datang": "Pindah datang"}
+MOVE_KINDS = {"antar_provinsi": "Antar provinsi", "antar_kabkota": "Antar kabupaten/kota",
+              "antar_kecamatan": "Antar kecamatan", "dalam_kecamatan": "Dalam satu kecamatan"}
+# whose name the document's first line is: the holder's (``domain.holder``)
+HOLDER_LABELS = {"akta_kelahiran": "Nama Anak", "akta_kematian": "Nama Pemohon"}
+
+
+def day(text: str) -> str:
+    """``2026-10-01`` -> ``1 Oktober 2026``."""
+    return format_date(datetime.date.fromisoformat(text), format="d MMMM y", locale="id")
+
+
+def spoken(code: str) -> str:
+    """A code word as a reader says it: ``orang_tua`` -> ``Orang tua``."""
+    return code.replace("_", " ").capitalize()
+
+
+def street(address: dict) -> str | None:
+    rt_rw = "/".join(part for part in (address.get("rt"), address.get("rw")) if part)
+    return " ".join(filter(None, [address.get("street"), rt_rw and f"RT/RW {rt_rw}"])) or None
+
+
+def members(details: dict) -> str:
+    """``2 orang: Ahmad Fauzi dan 1 orang lainnya``: the names intake knows."""
+    count, named = details["members_moving"], details.get("members_named") or []
+    others = count - len(named)
+    listed = ", ".join(named) + (f" dan {others} orang lainnya" if named and others else "")
+    return f"{count} orang" + (f": {listed}" if named else "")
+
+
+def destination_lines(address: dict) -> list[tuple[str, str | None]]:
+    return [("Alamat Tujuan", street(address)), ("Kelurahan/Desa", address.get("kelurahan")),
+            ("Kecamatan", address.get("kecamatan")), ("Kabupaten/Kota", address.get("kabkota")),
+            ("Provinsi", address.get("province")), ("Kode Pos", address.get("postal_code"))]
+
+
+# field -> (label, how its value reads), in the order a document prints them
+LINES: dict[str, tuple[str, Callable]] = {
+    "sex": ("Jenis Kelamin", SEXES.get),
+    "birth_place": ("Tempat Lahir", str),
+    "birth_date": ("Tanggal Lahir", day),
+    "birth_certificate_number": ("No. Akta Lahir", str),
+    "mother_name": ("Nama Ibu", str),
+    "father_name": ("Nama Ayah", str),
+    "date_of_death": ("Tanggal Kematian", day),
+    "place_of_death": ("Tempat Kematian", str),
+    "reporter_relation": ("Hubungan Pelapor", spoken),
+    "move": ("Jenis Kepindahan", MOVES.get),
+    "move_kind": ("Klasifikasi", MOVE_KINDS.get),
+    "move_reason": ("Alasan Pindah", spoken),
+    "skpwni_number": ("No. SKPWNI Asal", str),
+}
+
+
+def detail_lines(details: dict | None) -> dict[str, str]:
+    """Label -> value, for each detail the job has, in printing order."""
+    details = details or {}
+    lines = [(label, read(details[name])) for name, (label, read) in LINES.items()
+             if details.get(name) is not None]
+    if details.get("destination"):
+        lines += destination_lines(details["destination"])
+    if details.get("members_moving"):
+        lines.append(("Anggota yang Pindah", members(details)))
+    return {label: value for label, value in lines if value}
+
+
+def holder_label(document_type: str) -> str:
+    return HOLDER_LABELS.get(document_type, "Nama")

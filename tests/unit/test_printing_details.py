@@ -1,0 +1,112 @@
+"""What a printed document says about its subject: the lines rendered from a
+job's ``document_details`` (as ``application_verified`` carried them), on
+the page, and the holder a KIA is issued to."""
+
+import datetime
+
+from services.printing import artefact, tokens, verification
+from services.printing.domain import holder, new_job
+from services.printing.printed_details import detail_lines
+from tests.pdf_checks import pdf_qr_codes, pdf_text
+
+KEY = tokens.generate("test")
+NOW = datetime.datetime(2026, 11, 30, 3, 0, tzinfo=datetime.timezone.utc)
+PARENT, CHILD = "3673045207900001", "3673041505190002"
+SKPWNI = {"move": "pindah_keluar", "move_kind": "antar_provinsi", "move_reason": "pekerjaan",
+          "destination": {"street": "Jl. Tanah Abang II No. 5", "rt": "003", "rw": "007",
+                          "postal_code": "10160", "kelurahan_code": "3171011001",
+                          "kelurahan": "Gambir", "kecamatan": "Gambir",
+                          "kabkota": "Kota Administrasi Jakarta Pusat",
+                          "province": "Daerah Khusus Ibukota Jakarta"},
+          "members_moving": 3, "members_named": ["Ahmad Fauzi"]}
+
+
+def verified(document_type: str, **extra) -> dict:
+    """An ``application_verified`` as printing loads it."""
+    return {"event_id": "e1", "application_id": "app-1", "tracking_code": "SDK7KQ2M9XA",
+            "document_type": document_type, "nik": PARENT, "full_name": "Siti Aminah",
+            "contact": {"phone": "+6281234567890"}, "delivery_method": "pickup",
+            "delivery_address": None, "verified_by": "op", **extra}
+
+
+def printed(job: dict) -> str:
+    number = verification.document_number(job["document_type"], 2026, 7)
+    issuance = verification.new_issuance(job, "lease-1", number, KEY, NOW.date(), NOW)
+    content = artefact.render(verification.printed_document(job, issuance))
+    assert pdf_qr_codes(content) == [issuance["token"]]
+    return " ".join(pdf_text(content).split())
+
+
+def test_a_birth_certificate_shows_the_child_the_birth_and_the_known_parent():
+    job, _ = new_job(verified("akta_kelahiran", holder_name="Nur Aini", holder_nik=None,
+                              document_details={
+                                  "sex": "F", "birth_date": "2026-10-01",
+                                  "birth_place_code": "3673", "birth_place": "Kota Serang",
+                                  "father_name": "Ahmad Fauzi"}), NOW)
+    text = printed(job)
+    for line in ("Nama Anak : Nur Aini", "Jenis Kelamin : Perempuan",
+                 "Tempat Lahir : Kota Serang", "Tanggal Lahir : 1 Oktober 2026",
+                 "Nama Ayah : Ahmad Fauzi"):
+        assert line in text, line
+    assert "3673 " not in text and "Nama Ibu" not in text and PARENT not in text
+
+
+def test_a_death_certificate_shows_the_date_and_place_of_death():
+    job, _ = new_job(verified("akta_kematian", holder_name="Siti Aminah", holder_nik=None,
+                              document_details={
+                                  "date_of_death": "2026-11-02", "reporter_relation": "orang_tua",
+                                  "place_of_death": "RSUD dr. Dradjat Prawiranegara, Kota Serang"
+                                  }), NOW)
+    text = printed(job)
+    for line in ("Nama Pemohon : Siti Aminah", "Tanggal Kematian : 2 November 2026",
+                 "Tempat Kematian : RSUD dr. Dradjat Prawiranegara, Kota Serang",
+                 "Hubungan Pelapor : Orang tua"):
+        assert line in text, line
+
+
+def test_an_skpwni_shows_the_destination_by_name_and_who_moves():
+    assert detail_lines(SKPWNI) == {
+        "Jenis Kepindahan": "Pindah keluar", "Klasifikasi": "Antar provinsi",
+        "Alasan Pindah": "Pekerjaan",
+        "Alamat Tujuan": "Jl. Tanah Abang II No. 5 RT/RW 003/007",
+        "Kelurahan/Desa": "Gambir", "Kecamatan": "Gambir",
+        "Kabupaten/Kota": "Kota Administrasi Jakarta Pusat",
+        "Provinsi": "Daerah Khusus Ibukota Jakarta", "Kode Pos": "10160",
+        "Anggota yang Pindah": "3 orang: Ahmad Fauzi dan 2 orang lainnya"}
+    job, _ = new_job(verified("skpwni", holder_name="Ahmad Fauzi", holder_nik=None,
+                              document_details=SKPWNI), NOW)
+    text = printed(job)
+    assert "Kabupaten/Kota : Kota Administrasi Jakarta Pusat" in text
+    assert "3171011001" not in text  # the names, not the code
+
+
+def test_a_long_value_wraps_and_stays_on_the_page():
+    long_street = "Jl. " + " ".join(["Panjang Sekali"] * 12)
+    details = {**SKPWNI, "destination": {**SKPWNI["destination"], "street": long_street}}
+    job, _ = new_job(verified("skpwni", document_details=details), NOW)
+    text = printed(job)
+    assert text.count("Panjang Sekali") == 12 and "Provinsi" in text
+
+
+def test_a_kia_is_issued_to_the_child_with_the_childs_nik():
+    job, _ = new_job(verified("kia", holder_name="Rizki Ramadhan", holder_nik=CHILD,
+                              document_details={"sex": "M", "birth_date": "2019-05-15",
+                                                "birth_certificate_number": "3673-LU-0002"}),
+                     NOW)
+    assert holder(job) == ("Rizki Ramadhan", CHILD)
+    assert job["full_name"] == "Siti Aminah"  # the parent: whom the Dinas tells
+    number = verification.document_number("kia", 2026, 7)
+    issuance = verification.new_issuance(job, "lease-1", number, KEY, NOW.date(), NOW)
+    assert issuance["claims"]["holder_name"] == "Rizki Ramadhan"
+    assert issuance["holder_nik"] == CHILD
+    text = printed(job)
+    assert CHILD in text and PARENT not in text and "Siti Aminah" not in text
+    assert "Tanggal Lahir : 15 Mei 2019" in text and "No. Akta Lahir : 3673-LU-0002" in text
+
+
+def test_a_job_from_an_older_event_prints_the_applicant_as_before():
+    job, _ = new_job(verified("ktp_el"), NOW)
+    assert holder(job) == ("Siti Aminah", PARENT)
+    assert detail_lines(job["document_details"]) == {}
+    certificate, _ = new_job(verified("akta_kelahiran"), NOW)
+    assert holder(certificate) == ("Siti Aminah", None)

@@ -14,7 +14,7 @@ from pymongo import ReturnDocument
 from shared.clock import today_wib, utcnow
 from shared.store import BaseStore
 
-from . import domain
+from . import domain, handovers
 from .domain import Event
 from .exceptions import WindowUnavailable
 from .slots import (PickupRules, find_seat, first_window, pointer_fields, pointer_window,
@@ -109,7 +109,7 @@ class PickupStore(BaseStore):
             manifest = self.db.manifests.find_one({"_id": job.get("manifest_id")},
                                                   session=session) if job.get("manifest_id") \
                 else None
-            domain.waiting_at_kelurahan(job, manifest, officer.scope)
+            handovers.waiting_at_kelurahan(job, manifest, officer.scope)
             update, events = domain.collection(job, str(officer), "kelurahan", utcnow())
             return self._save(session, job, update, events)
         return self.run_transaction(work)
@@ -119,14 +119,14 @@ class PickupStore(BaseStore):
         manifest = self.db.manifests.find_one_and_update(
             {"_id": job["manifest_id"]},
             {"$addToSet": {"printed_ids": job["application_id"],
-                           "items": domain.handover_item(job)},
+                           "items": handovers.handover_item(job)},
              "$setOnInsert": {"application_ids": None, "ready": False}},
             upsert=True, return_document=ReturnDocument.AFTER, session=session)
         return self._if_manifest_ready(session, manifest, rules, printed_on)
 
     def _if_manifest_ready(self, session, manifest: dict, rules: PickupRules,
                            ready_on: datetime.date) -> list[Event]:
-        event = domain.manifest_ready(manifest, domain.handover_slot(rules, ready_on))
+        event = handovers.manifest_ready(manifest, handovers.handover_slot(rules, ready_on))
         if event is None:
             return []
         self.db.manifests.update_one({"_id": manifest["_id"]}, {"$set": {"ready": True}},
@@ -180,11 +180,11 @@ class PickupStore(BaseStore):
     def _add_to_handover(self, session, job: dict, rules: PickupRules,
                          printed_on: datetime.date) -> list[Event]:
         lst = self.db.handover_lists.find_one_and_update(
-            {"_id": domain.handover_list_id(job)},
-            {"$inc": {"printed": 1}, "$push": {"items": domain.handover_item(job)},
+            {"_id": handovers.handover_list_id(job)},
+            {"$inc": {"printed": 1}, "$push": {"items": handovers.handover_item(job)},
              "$setOnInsert": {"kecamatan_code": job["kecamatan_code"], "expected": 1}},
             upsert=True, return_document=ReturnDocument.AFTER, session=session)
-        event = domain.kecamatan_handover(lst, domain.handover_slot(rules, printed_on))
+        event = handovers.kecamatan_handover(lst, handovers.handover_slot(rules, printed_on))
         if event is None:
             return []
         self.db.handover_lists.update_one({"_id": lst["_id"]}, {"$set": {"items": []}},

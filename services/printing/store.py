@@ -17,7 +17,7 @@ from pymongo.errors import DuplicateKeyError
 from shared.clock import today_wib, utcnow
 from shared.store import duplicate_fields
 
-from . import domain, prr
+from . import domain, handovers, prr
 from .domain import check_report, new_job, new_lease, print_outcome
 from .exceptions import JobNotFound
 from .pickup_store import PickupStore
@@ -53,7 +53,7 @@ class PrintStore(PickupStore):
             self.db.print_jobs.insert_one(job, session=session)
             if job["next_day"] and job["status"] == "queued":
                 self.db.handover_lists.update_one(
-                    {"_id": domain.handover_list_id(job)},
+                    {"_id": handovers.handover_list_id(job)},
                     {"$inc": {"expected": 1},
                      "$setOnInsert": {"kecamatan_code": job["kecamatan_code"], "printed": 0,
                                       "items": []}},

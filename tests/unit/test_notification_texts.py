@@ -91,7 +91,7 @@ def test_pickup_texts_say_place_day_and_time():
 
 def test_officers_hand_over_notices_say_where_and_when_to_collect():
     """Printing's hand-over events name the officer's day at the Dinas
-    (``printing.domain.handover_slot``); the e-mail says place, day and hours."""
+    (``printing.handovers.handover_slot``); the e-mail says place, day and hours."""
     slot = {"place": "Loket Disdukcapil Kota Serang",
             "address": "Jl. Jenderal Sudirman No. 5, Kota Serang", "date": "2026-11-30",
             "start": "08:00", "end": "15:00"}

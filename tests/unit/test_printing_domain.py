@@ -25,7 +25,7 @@ from services.printing.exceptions import (DocumentNotFound, JobNotFound, LeaseLo
                                           NotAtCounter)
 from services.printing.slots import (PickupRules, Window, find_seat, first_window, slot_record,
                                      window_key)
-from services.printing import domain
+from services.printing import domain, handovers
 from shared.events import build_event
 from shared.offices import DINAS, PLACES, WorkingCalendar
 
@@ -367,17 +367,17 @@ def test_a_kecamatan_list_is_ready_when_every_next_day_job_of_the_day_is_printed
             "document_type": "ktp_el"}
     waiting = {"kecamatan_code": "367304", "expected": 2, "printed": 1, "items": [item]}
     # printed on Thursday: Friday is Idul Adha, so the officer comes on Monday
-    slot = domain.handover_slot(RULES, THURSDAY_MORNING.date())
-    assert domain.kecamatan_handover(waiting, slot) is None
-    event = domain.kecamatan_handover({**waiting, "printed": 2, "items": [item, item]}, slot)
+    slot = handovers.handover_slot(RULES, THURSDAY_MORNING.date())
+    assert handovers.kecamatan_handover(waiting, slot) is None
+    event = handovers.kecamatan_handover({**waiting, "printed": 2, "items": [item, item]}, slot)
     assert (event.type, event.payload["day"], len(event.payload["items"])) == (
         "kecamatan_handover_ready", "2025-06-09", 2)
     assert event.payload["slot"] == {"place": DINAS.name, "address": DINAS.address,
                                      "date": "2025-06-09", "start": "08:00", "end": "15:00"}
     build_event(event.type, **event.payload)
     job, _ = new_job({**verified(), "next_day": True}, THURSDAY_MORNING)
-    assert domain.handover_list_id(job) == "367304|2025-06-05"
-    assert "nik" not in domain.handover_item(job)
+    assert handovers.handover_list_id(job) == "367304|2025-06-05"
+    assert "nik" not in handovers.handover_item(job)
 
 
 def test_a_complete_manifest_is_collected_at_the_dinas_the_next_working_day():
@@ -386,11 +386,11 @@ def test_a_complete_manifest_is_collected_at_the_dinas_the_next_working_day():
     manifest = {"_id": "JB-3673041010-20250605-ABCDEF", "kelurahan_code": "3673041010",
                 "application_ids": ["a", "b"], "printed_ids": ["a"], "items": [item],
                 "ready": False}
-    slot = domain.handover_slot(RULES, datetime.date(2025, 6, 7))  # a Saturday
+    slot = handovers.handover_slot(RULES, datetime.date(2025, 6, 7))  # a Saturday
     assert slot["date"] == "2025-06-09" and slot["place"] == DINAS.name
-    assert domain.manifest_ready(manifest, slot) is None
+    assert handovers.manifest_ready(manifest, slot) is None
     second = {**item, "application_id": "b", "tracking_code": "SDK2"}
-    event = domain.manifest_ready({**manifest, "printed_ids": ["b", "a"],
+    event = handovers.manifest_ready({**manifest, "printed_ids": ["b", "a"],
                                    "items": [second, item]}, slot)
     assert event.payload["items"] == [item, second] and event.payload["slot"] == slot
     build_event(event.type, **event.payload)

@@ -12,6 +12,7 @@ waits and drains, none dead-lettered; a jemput-bola manifest by Pos.
 
 from __future__ import annotations
 
+import datetime
 import json
 import signal
 import time
@@ -22,13 +23,14 @@ import requests
 
 from deploy.dlq import connect, depth
 from deploy.local.sandboxes.pos_api import sign_webhook
+from shared.clock import WIB
 from shared.messaging import handler_queue_name
 from tests.e2e.test_batches import batch_url, ktp_row, new_batch_id
+from tests.e2e.test_downstream_events import Citizen
 from tests.e2e.test_ktp_journey import claim_job_for
 from tests.helpers import (KELURAHAN_CODE, KELURAHAN_OFFICER, OPERATOR, STATION, BrokerProbe,
                            eventually, personal_data_in_logs, publish, valid_body)
 
-WEBHOOK_SECRET = "sandbox-webhook-secret"  # the local stack's (deploy/local/stack.py)
 PRINTED_QUEUE = handler_queue_name("printing", "document_printed", "courier", "on_document_printed")
 
 
@@ -104,8 +106,11 @@ def shipment(system, shipment_id: str, **headers) -> requests.Response:
                         headers={**OPERATOR, **headers}, timeout=10)
 
 
-def webhook(system, payload: dict, timestamp: int | None = None, secret: str = WEBHOOK_SECRET,
+def webhook(system, payload: dict, timestamp: int | None = None, secret: str | None = None,
             raw: bytes | None = None, header: str | None = None) -> requests.Response:
+    """POST ``payload`` signed as Pos signs it (the sandbox's own signer), by
+    default with the stack's webhook secret."""
+    secret = system.env()["POS_WEBHOOK_SECRET"] if secret is None else secret
     body = raw if raw is not None else json.dumps(payload).encode()
     signature = header if header is not None else sign_webhook(
         secret, json.dumps(payload).encode() if raw is not None else body,
@@ -129,6 +134,37 @@ def dispatched(system, courier_events, pos) -> tuple[str, str, dict]:
     [event] = courier_events.wait_for(application_id, "parcel_dispatched")
     assert event["shipment_id"] == f"SDK-{print_job_id}"
     return application_id, event["barcode"], event
+
+
+def test_apply_for_pos_delivery_then_delivered_frees_the_nik(system, courier_events, pos):
+    """The acceptance's first item through the public APIs only: apply with
+    delivery by Pos, an operator verifies, the station prints, courier posts
+    to Pos (the barcode on the citizen's status), Pos' signed DELIVERED
+    webhook, and the citizen's status says delivered: the NIK may apply again."""
+    citizen = Citizen(system, pos_body())  # submitted, then verified by an operator
+    assert citizen.apply_again().status_code == 409  # one active application per NIK
+    print_job_id = print_it(system, citizen.application_id)
+    view = citizen.until(lambda v: v["status"] == "dispatched", "dispatched on the status page")
+    barcode = view["parcel_barcode"]
+    [posted] = at_pos(pos, f"SDK-{print_job_id}")
+    assert posted["barcode"] == barcode
+    assert citizen.step("dispatched", view)["detail"] == {"barcode": barcode}
+    assert citizen.apply_again().status_code == 409
+
+    delivered_at = datetime.datetime.now(WIB).replace(microsecond=0).isoformat()
+    answer = webhook(system, {"eventId": uuid.uuid4().hex, "barcode": barcode,
+                              "orderId": f"SDK-{print_job_id}", "status": "DELIVERED",
+                              "at": delivered_at, "location": "Kota Serang",
+                              "note": "Diterima ybs"})
+    assert answer.status_code == 200 and answer.json()["status"] == "delivered", answer.text
+    view = citizen.until(lambda v: v["status"] == "delivered", "delivered on the status page")
+    assert view["parcel_barcode"] == barcode
+    assert {"submitted", "verified", "printed", "dispatched", "delivered"} <= set(citizen.steps(view))
+    again = citizen.apply_again()  # no longer active: the same NIK applies again
+    assert again.status_code == 202, again.text
+    assert again.json()["application_id"] != citizen.application_id
+    assert personal_data_in_logs(system, citizen.body["applicant"]["nik"],
+                                 citizen.body["applicant"]["phone"]) == []
 
 
 def test_delivery_by_pos_from_print_to_the_door(system, courier_events, pos):

@@ -27,6 +27,7 @@ from shared.clock import WIB
 from shared.messaging import handler_queue_name
 from tests.e2e.test_batches import batch_url, ktp_row, new_batch_id
 from tests.e2e.test_downstream_events import Citizen
+from tests.e2e.test_secrets_and_limits import assert_limited, new_client
 from tests.e2e.test_ktp_journey import claim_job_for
 from tests.helpers import (KELURAHAN_CODE, KELURAHAN_OFFICER, OPERATOR, STATION, BrokerProbe,
                            eventually, personal_data_in_logs, publish, valid_body)
@@ -107,7 +108,8 @@ def shipment(system, shipment_id: str, **headers) -> requests.Response:
 
 
 def webhook(system, payload: dict, timestamp: int | None = None, secret: str | None = None,
-            raw: bytes | None = None, header: str | None = None) -> requests.Response:
+            raw: bytes | None = None, header: str | None = None,
+            client=requests) -> requests.Response:
     """POST ``payload`` signed as Pos signs it (the sandbox's own signer), by
     default with the stack's webhook secret."""
     secret = system.env()["POS_WEBHOOK_SECRET"] if secret is None else secret
@@ -115,7 +117,7 @@ def webhook(system, payload: dict, timestamp: int | None = None, secret: str | N
     signature = header if header is not None else sign_webhook(
         secret, json.dumps(payload).encode() if raw is not None else body,
         int(time.time()) if timestamp is None else timestamp)
-    return requests.post(f"{system.url('courier')}/api/v1/pos/webhook", data=body, timeout=10,
+    return client.post(f"{system.url('courier')}/api/v1/pos/webhook", data=body, timeout=10,
                          headers={"Content-Type": "application/json", "X-Pos-Signature": signature})
 
 
@@ -226,6 +228,23 @@ def test_forged_stale_and_replayed_webhooks_change_nothing(system, courier_event
     assert [(h["status"], h["source"]) for h in history] == [("FAILED", "webhook")]
     assert [k for k, _ in courier_events.of(application_id)] == \
         ["parcel_dispatched", "parcel_delivery_failed"]
+
+
+def test_a_client_forging_webhooks_is_refused_for_a_while(system):
+    """Past WEBHOOK_FAILURES_PER_CLIENT (10) refused signatures in the window,
+    the client gets 429 + Retry-After, a correctly signed webhook too; other
+    clients (Pos) are not held back. From a loopback address of its own."""
+    forger = new_client()
+    news = {"eventId": uuid.uuid4().hex, "barcode": "P-NONE", "status": "DELIVERED",
+            "at": "2026-11-29T10:00:00+07:00"}
+    forged = [webhook(system, {**news, "eventId": uuid.uuid4().hex}, secret="guess", client=forger)
+              for _ in range(10)]
+    assert [r.status_code for r in forged] == [401] * 10, [r.text for r in forged]
+    assert_limited(webhook(system, news, secret="guess", client=forger), window=300)
+    assert_limited(webhook(system, news, header="", client=forger), window=300)
+    # right or wrong, the request is not looked at: the barcode would answer 404
+    assert_limited(webhook(system, news, client=forger), window=300)
+    assert webhook(system, news, client=new_client()).status_code == 404
 
 
 def test_polling_finds_what_no_webhook_said_then_a_return(system, courier_events, pos):

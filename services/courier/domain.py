@@ -10,6 +10,12 @@ and Pos answers a reused order id with the same barcode. It moves
       -> in_transit -> delivery_failed (an attempt; Pos tries again) -> ...
       -> delivered | returned (final)
 
+A citizen's shipment whose address cannot make a posting (an unknown
+kelurahan code; no postal code, none known for the kelurahan) starts
+``held`` instead: posted nowhere, kept for an operator, who corrects the
+address and releases it to ``pending``. Nothing is dead-lettered for it:
+retrying the event could never fill in an address.
+
 Tracking news arrives by webhook and by polling, in any order and more than
 once: each Pos event is kept once in the history (keyed by status and time),
 and only news newer than the shipment's latest moves it and tells anyone.
@@ -20,9 +26,15 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
+from shared.wilayah import Wilayah
+
+from .exceptions import UndeliverableAddress
+from .posting import Sender, application_posting
+
 ACTIVE = ("dispatched", "in_transit", "delivery_failed")  # Pos still has it
 FINAL = ("delivered", "returned")
-STATUSES = ("pending", *ACTIVE, *FINAL)
+HELD = "held"  # for an operator: the address cannot make a posting
+STATUSES = (HELD, "pending", *ACTIVE, *FINAL)
 # Pos' status -> the shipment's status, and the event it causes (if any)
 POS_STATUSES = {
     "ACCEPTED": ("dispatched", None),
@@ -73,6 +85,34 @@ def new_shipment(order_id: str, kind: str, carries: list[dict], posting: dict,
     return {"_id": order_id, "kind": kind, "applications": carries, "posting": posting,
             "status": "pending", "barcode": None, "history": [], "created_at": now,
             "updated_at": now, "last_news_at": now, "checked_at": now, **extra}
+
+
+def application_shipment(order_id: str, delivery: dict, regions: Wilayah, sender: Sender,
+                         now: datetime.datetime, **extra) -> dict:
+    """A citizen's shipment (``delivery``: its ``delivery_record``): pending
+    with its posting, or held for an operator, naming the address' fields
+    that cannot make one."""
+    try:
+        posting = application_posting(order_id, delivery, regions, sender)
+    except UndeliverableAddress as exc:
+        return {**new_shipment(order_id, "application", [ref(delivery)], None, now, **extra),
+                "status": HELD, "hold": {"reason": "address_incomplete",
+                                         "fields": exc.fields, "since": now}}
+    return new_shipment(order_id, "application", [ref(delivery)], posting, now, **extra)
+
+
+def released(shipment: dict, delivery: dict, corrections: dict, operator: str,
+             regions: Wilayah, sender: Sender, now: datetime.datetime) -> tuple[dict, dict]:
+    """An operator corrects a held shipment's address: (the delivery's
+    corrected address, the shipment's update to ``pending`` with its
+    posting). ``UndeliverableAddress`` if it still cannot make one."""
+    address = {**delivery["delivery_address"], **corrections}
+    posting = application_posting(shipment["_id"], {**delivery, "delivery_address": address},
+                                  regions, sender)
+    return {"delivery_address": address}, {
+        "status": "pending", "posting": posting, "updated_at": now, "last_news_at": now,
+        "released": {"by": operator, "at": now, "corrected": sorted(corrections),
+                     "held_for": shipment["hold"]["fields"]}}
 
 
 def parcel_events(shipment: dict, event_type: str, **extra) -> list[Event]:

@@ -23,14 +23,17 @@ import requests
 
 from deploy.dlq import connect, depth
 from deploy.local.sandboxes.pos_api import sign_webhook
-from shared.clock import WIB
+from shared.clock import WIB, today_wib
 from shared.messaging import handler_queue_name
 from tests.e2e.test_batches import batch_url, ktp_row, new_batch_id
 from tests.e2e.test_downstream_events import Citizen
+from tests.e2e.test_prr_import import HEADER as PRR_HEADER
+from tests.e2e.test_prr_import import upload as upload_prr
 from tests.e2e.test_secrets_and_limits import assert_limited, new_client
 from tests.e2e.test_ktp_journey import claim_job_for
 from tests.helpers import (KELURAHAN_CODE, KELURAHAN_OFFICER, OPERATOR, STATION, BrokerProbe,
-                           eventually, personal_data_in_logs, publish, valid_body)
+                           eventually, personal_data_in_logs, publish, random_mobile, random_nik,
+                           valid_body)
 
 PRINTED_QUEUE = handler_queue_name("printing", "document_printed", "courier", "on_document_printed")
 
@@ -382,3 +385,61 @@ def test_a_jemput_bola_manifest_goes_by_pos_as_one_parcel(system, courier_events
     assert parcel["receiver"]["name"] == "Kantor Kelurahan Sukajaya"
     again = requests.post(send, json=office, headers=OPERATOR, timeout=10)
     assert again.status_code == 200 and again.json()["barcode"] == parcel["barcode"]
+
+
+def prr_without_postal_code(system, mongo, kelurahan_code: str) -> tuple[str, str]:
+    """A PRR record imported with no postal code: (application id, NIK)."""
+    nik, phone = random_nik(), random_mobile()
+    recorded_on = (today_wib() - datetime.timedelta(days=30)).isoformat()
+    line = f"{nik},Warga {nik[-4:]},367304,{recorded_on},Jl. Kp. Sukajaya No. 3,001,002," \
+           f"{kelurahan_code},,{phone}"
+    assert upload_prr(system.url("printing"), [line])["imported"] == 1
+    job = eventually(lambda: mongo["printing"].print_jobs.find_one({"nik": nik}),
+                     what="the PRR record's print job")
+    return job["application_id"], nik
+
+
+def test_prr_records_without_a_postal_code_go_by_its_kelurahan_s_or_wait_for_an_operator(
+        system, mongo, courier_events, pos):
+    courier = system.url("courier")
+    # the kelurahan is known: its postal code comes from the region list
+    known, _ = prr_without_postal_code(system, mongo, KELURAHAN_CODE)
+    print_it(system, known)
+    [event] = courier_events.wait_for(known, "parcel_dispatched")
+    [posted] = at_pos(pos, event["shipment_id"])
+    assert (posted["receiver"]["zipCode"], posted["receiver"]["subdistrict"]) == ("42171", "Sukajaya")
+
+    # no such kelurahan in the region list: held for an operator, not dead-lettered
+    unknown, nik = prr_without_postal_code(system, mongo, "3673049999")
+    order_id = f"SDK-{print_it(system, unknown)}"
+
+    def held():
+        listed = requests.get(f"{courier}/api/v1/shipments", params={"status": "held"},
+                              headers=OPERATOR, timeout=10).json()["shipments"]
+        return [s for s in listed if s["shipment_id"] == order_id]
+    [shipment] = eventually(held, what="the shipment held for an operator")
+    assert shipment["hold"]["reason"] == "address_incomplete"
+    assert shipment["hold"]["fields"] == ["kelurahan_code", "postal_code"]
+    assert shipment["barcode"] is None and at_pos(pos, order_id) == []
+    assert order_id in [s["shipment_id"] for s in requests.get(
+        f"{courier}/api/v1/shipments/stuck", params={"days": 0}, headers=OPERATOR,
+        timeout=10).json()["shipments"]]
+    assert dead_letters(system) == 0 and courier_events.of(unknown) == []
+
+    release = f"{courier}/api/v1/shipments/{order_id}/release"
+    assert requests.post(release, json={"postal_code": "42171"}, timeout=10).status_code == 401
+    still = requests.post(release, json={"postal_code": "42171"}, headers=OPERATOR, timeout=10)
+    assert still.status_code == 400 and list(still.json()["error"]["fields"]) == ["kelurahan_code"]
+    bad = requests.post(release, json={"kelurahan_code": "36730"}, headers=OPERATOR, timeout=10)
+    assert bad.status_code == 400 and "kelurahan_code" in bad.json()["error"]["fields"]
+    done = requests.post(release, json={"kelurahan_code": KELURAHAN_CODE}, headers=OPERATOR,
+                         timeout=10)
+    assert done.status_code == 200 and done.json()["status"] == "dispatched", done.text
+    assert "hold" not in done.json()
+    [dispatched_event] = courier_events.wait_for(unknown, "parcel_dispatched")
+    assert dispatched_event["barcode"] == done.json()["barcode"]
+    [posted] = at_pos(pos, order_id)
+    assert posted["receiver"]["zipCode"] == "42171"
+    again = requests.post(release, json={}, headers=OPERATOR, timeout=10)
+    assert again.status_code == 409 and again.json()["error"]["code"] == "not_held"
+    assert personal_data_in_logs(system, nik) == []

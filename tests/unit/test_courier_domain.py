@@ -7,12 +7,12 @@ import datetime
 import pytest
 
 from services.courier import signatures
-from services.courier.domain import (application_order_id, delivery_record, dispatched,
-                                     manifest_complete, manifest_record, new_shipment, ref,
-                                     tracking_news)
+from services.courier.domain import (application_order_id, application_shipment, delivery_record,
+                                     dispatched, manifest_complete, manifest_record, new_shipment,
+                                     ref, released, tracking_news)
 from services.courier.exceptions import BadSignature, UndeliverableAddress
 from services.courier.posting import Sender, application_posting, manifest_posting
-from shared.wilayah import load_wilayah
+from shared.wilayah import load_postal_codes, load_wilayah
 
 NOW = datetime.datetime(2026, 11, 29, 3, 0, tzinfo=datetime.timezone.utc)
 DINAS = Sender("Disdukcapil Kota Serang", "Jl. Jenderal Sudirman No. 5", "Kota Serang", "42118",
@@ -62,6 +62,59 @@ def test_an_address_pos_cannot_use_is_a_permanent_failure(field, value):
     event["delivery_address"][field] = value
     with pytest.raises(UndeliverableAddress, match=field):
         application_posting("o", delivery_record(event, NOW), load_wilayah(), DINAS)
+
+
+def with_postal_codes():
+    return load_wilayah().with_postal_codes(load_postal_codes())
+
+
+def without_postal_code(kelurahan_code: str = "3673041010") -> dict:
+    """A PRR record's delivery: no postal code in the export."""
+    event = verified()
+    event["delivery_address"].update(postal_code=None, kelurahan_code=kelurahan_code)
+    return delivery_record(event, NOW)
+
+
+def test_a_missing_postal_code_is_the_kelurahan_s_from_the_region_list():
+    doc = application_posting("o", without_postal_code(), with_postal_codes(), DINAS)
+    assert doc["receiver"]["zipCode"] == "42171"
+    assert doc["receiver"]["subdistrict"] == "Sukajaya"
+
+
+def test_a_given_postal_code_is_kept():
+    delivery = delivery_record(verified(), NOW)
+    delivery["delivery_address"]["postal_code"] = "42172"
+    doc = application_posting("o", delivery, with_postal_codes(), DINAS)
+    assert doc["receiver"]["zipCode"] == "42172"
+
+
+def test_an_address_that_cannot_make_a_posting_holds_the_shipment_for_an_operator():
+    regions = with_postal_codes()
+    ready = application_shipment("SDK-j1", without_postal_code(), regions, DINAS, NOW,
+                                 print_job_id="j1")
+    assert ready["status"] == "pending" and ready["posting"]["receiver"]["zipCode"] == "42171"
+    held = application_shipment("SDK-j2", without_postal_code("3673049999"), regions, DINAS, NOW,
+                                print_job_id="j2")
+    assert (held["status"], held["posting"], held["print_job_id"]) == ("held", None, "j2")
+    assert held["hold"] == {"reason": "address_incomplete",
+                            "fields": ["kelurahan_code", "postal_code"], "since": NOW}
+    assert held["applications"] == [ref(without_postal_code())]
+
+
+def test_an_operator_s_correction_releases_a_held_shipment():
+    regions, delivery = with_postal_codes(), without_postal_code("3673049999")
+    held = application_shipment("SDK-j2", delivery, regions, DINAS, NOW)
+    with pytest.raises(UndeliverableAddress) as still:
+        released(held, delivery, {"postal_code": "42171"}, "operator-budi", regions, DINAS, NOW)
+    assert still.value.fields == ["kelurahan_code"]
+    corrected, update = released(held, delivery, {"kelurahan_code": "3673041010"},
+                                 "operator-budi", regions, DINAS, NOW)
+    assert corrected["delivery_address"]["kelurahan_code"] == "3673041010"
+    assert corrected["delivery_address"]["street"] == "Jl. Raya Curug No. 7"
+    assert update["status"] == "pending" and update["posting"]["orderId"] == "SDK-j2"
+    assert update["posting"]["receiver"]["zipCode"] == "42171"
+    assert update["released"] == {"by": "operator-budi", "at": NOW, "corrected": ["kelurahan_code"],
+                                  "held_for": ["kelurahan_code", "postal_code"]}
 
 
 def shipment(status="pending", history=(), status_at=None) -> dict:

@@ -19,6 +19,13 @@ retrying the event could never fill in an address.
 Tracking news arrives by webhook and by polling, in any order and more than
 once: each Pos event is kept once in the history (keyed by status and time),
 and only news newer than the shipment's latest moves it and tells anyone.
+
+A document in its citizen's hands (printing's ``document_collected``: at the
+counter after a return, or handed over at the kelurahan) is noted on every
+shipment that carries it; the status stays what Pos said (a returned
+shipment stays returned), Pos' later news of it tells nobody, and no new
+shipment is made for it. Nor after a return: the document waits at the
+counter, reprinted or not.
 """
 
 from __future__ import annotations
@@ -116,10 +123,24 @@ def released(shipment: dict, delivery: dict, corrections: dict, operator: str,
 
 
 def parcel_events(shipment: dict, event_type: str, **extra) -> list[Event]:
-    """One event per application the shipment carries."""
+    """One event per application the shipment carries, but the collected ones."""
+    collected = shipment.get("collected") or {}
     return [Event(event_type, {**application, "shipment_id": shipment["_id"],
                                "barcode": shipment["barcode"], **extra})
-            for application in shipment["applications"]]
+            for application in shipment["applications"]
+            if application["application_id"] not in collected]
+
+
+def dispatch_wanted(delivery: dict, returned_before: bool) -> bool:
+    """A printed ``pos`` document goes to Pos unless it is already in the
+    citizen's hands, or a parcel of it came back (it waits at the counter)."""
+    return not delivery.get("collected") and not returned_before
+
+
+def collection_note(event: dict, now: datetime.datetime) -> dict:
+    """What courier keeps of a ``document_collected``: on the delivery record
+    (``collected``) and on each shipment carrying it (``collected.<application id>``)."""
+    return {"how": event["how"], "at": now}
 
 
 def dispatched(shipment: dict, barcode: str, now: datetime.datetime) -> tuple[dict, list[Event]]:

@@ -60,13 +60,22 @@ class AddressCorrectionSchema(Schema):
     postal_code = fields.String(validate=validate.Regexp(r"^\d{5}$"))
 
 
+def collected_view(application: dict, shipment: dict) -> dict:
+    """An application the shipment carries, with ``collected`` {how, at} once
+    its document is in the citizen's hands."""
+    note = (shipment.get("collected") or {}).get(application["application_id"])
+    if note is None:
+        return application
+    return {**application, "collected": {"how": note["how"], "at": note["at"].isoformat()}}
+
+
 def shipment_view(shipment: dict, with_history: bool = False) -> dict:
     """What operators see: no phone, no street (those stay in the posting).
     A held shipment has no posting yet: ``hold`` says why."""
     receiver = (shipment.get("posting") or {}).get("receiver", {})
     view = {"shipment_id": shipment["_id"], "kind": shipment["kind"],
             "status": shipment["status"], "barcode": shipment.get("barcode"),
-            "applications": shipment["applications"],
+            "applications": [collected_view(a, shipment) for a in shipment["applications"]],
             "manifest_id": shipment.get("manifest_id"),
             "created_at": shipment["created_at"].isoformat(),
             "dispatched_at": shipment["dispatched_at"].isoformat()

@@ -2,7 +2,8 @@
 
 ``CourierEvents`` keeps the delivery details of verified applications and
 jemput-bola manifests, posts a shipment when a document to be delivered is
-printed, and polls Pos' track-and-trace for shipments with no news.
+printed, notes documents collected (never posted again), and polls Pos'
+track-and-trace for shipments with no news.
 ``CourierApi`` takes Pos' signed tracking webhooks and serves operators
 (docs/courier-api.md):
   POST /api/v1/pos/webhook                          Pos -> 200 | 401 | 409 | 429
@@ -99,6 +100,10 @@ class CourierEvents:
                         shipment["_id"], ", ".join(shipment["hold"]["fields"]))
             return
         post_shipment(self.pos, self.store, shipment)  # PosUnavailable: retried later
+
+    @reliable_event_handler("printing", "document_collected")
+    def on_document_collected(self, body):
+        self.store.record_collection(load_event("document_collected", body))
 
     @PollTimer.decorator(interval=300)
     def poll_quiet_shipments(self):

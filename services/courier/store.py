@@ -20,8 +20,9 @@ from shared.store import BaseStore, duplicate_key
 from shared.wilayah import Wilayah
 
 from .domain import (ACTIVE, HELD, Event, application_order_id, application_shipment,
-                     delivery_record, dispatched, manifest_complete, manifest_order_id,
-                     manifest_record, new_shipment, ref, released, stuck_before, tracking_news)
+                     collection_note, delivery_record, dispatch_wanted, dispatched,
+                     manifest_complete, manifest_order_id, manifest_record, new_shipment, ref,
+                     released, stuck_before, tracking_news)
 from .exceptions import ManifestNotKnown, NotHeld, NotYetKnown, ReplayedWebhook, UnknownShipment
 from .posting import Sender, manifest_posting
 
@@ -50,6 +51,21 @@ class CourierStore(BaseStore):
             return record
         return self.consume_once(event, "remember_application", work)
 
+    def record_collection(self, event: dict):
+        """The document is in the citizen's hands: noted on its delivery and
+        on every shipment carrying it (``domain``: what that changes)."""
+        def work(session):
+            note = collection_note(event, utcnow())
+            application_id = event["application_id"]
+            self.db.deliveries.update_one({"_id": application_id}, {"$set": {"collected": note}},
+                                          session=session)
+            self.db.shipments.update_many(
+                {"applications.application_id": application_id},
+                {"$set": {f"collected.{application_id}": note, "updated_at": note["at"]}},
+                session=session)
+            return note
+        return self.consume_once(event, "record_collection", work)
+
     def remember_manifest(self, event: dict):
         def work(session):
             record = manifest_record(event)
@@ -74,6 +90,11 @@ class CourierStore(BaseStore):
             if delivery["delivery_method"] == "pos":
                 order_id = application_order_id(event["print_job_id"])
                 found = self.db.shipments.find_one({"_id": order_id}, session=session)
+                returned = self.db.shipments.find_one(
+                    {"applications.application_id": delivery["_id"], "status": "returned"},
+                    projection={"_id": 1}, session=session)
+                if not dispatch_wanted(delivery, returned is not None):
+                    return None
                 if found is None:
                     found = application_shipment(order_id, delivery, regions, sender, utcnow(),
                                                  print_job_id=event["print_job_id"])

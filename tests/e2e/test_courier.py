@@ -443,3 +443,44 @@ def test_prr_records_without_a_postal_code_go_by_its_kelurahan_s_or_wait_for_an_
     again = requests.post(release, json={}, headers=OPERATOR, timeout=10)
     assert again.status_code == 409 and again.json()["error"]["code"] == "not_held"
     assert personal_data_in_logs(system, nik) == []
+
+
+def test_a_returned_parcel_collected_at_the_counter_stays_returned_and_is_not_posted_again(
+        system, courier_events, pos):
+    citizen = Citizen(system, pos_body())
+    print_job_id = print_it(system, citizen.application_id)
+    [event] = courier_events.wait_for(citizen.application_id, "parcel_dispatched")
+    barcode = event["barcode"]
+    news = {"barcode": barcode, "orderId": f"SDK-{print_job_id}", "location": "Kota Serang"}
+    returned = webhook(system, {**news, "eventId": uuid.uuid4().hex, "status": "RETURNED",
+                                "at": datetime.datetime.now(WIB).isoformat(),
+                                "note": "Alamat tidak ditemukan"})
+    assert returned.status_code == 200 and returned.json()["status"] == "returned"
+    citizen.until(lambda v: v["status"] == "ready_for_pickup", "a window at the counter")
+    collected = requests.post(f"{system.url('printing')}/api/v1/counter/collections",
+                              headers=OPERATOR, timeout=10,
+                              json={"tracking_code": citizen.tracking_code,
+                                    "nik": citizen.body["applicant"]["nik"]})
+    assert collected.status_code == 200, collected.text
+
+    def noted():
+        view = shipment(system, barcode).json()
+        return view if view["applications"][0].get("collected") else None
+    view = eventually(noted, what="courier notes the collection")
+    assert view["status"] == "returned" and view["applications"][0]["collected"]["how"] == "counter"
+
+    # a reprint of the document (another print job): it waits at the counter, not posted
+    citizen.printing("document_printed", station_id="station-test-1")
+    assert citizen.print_job_id != print_job_id
+    dispatched(system, courier_events, pos)  # a later document, to know the reprint was handled
+    assert [s["orderId"] for s in requests.get(f"{pos}/sandbox/shipments", timeout=5).json()
+            if s["receiver"]["name"] == citizen.body["applicant"]["full_name"]
+            and s["itemDesc"].endswith(citizen.tracking_code)] == [f"SDK-{print_job_id}"]
+
+    # Pos' late word on the parcel: kept in the history, moves nothing, tells nobody
+    late = webhook(system, {**news, "eventId": uuid.uuid4().hex, "status": "DELIVERED",
+                            "at": datetime.datetime.now(WIB).isoformat()})
+    assert late.status_code == 200 and late.json()["status"] == "returned"
+    assert [k for k, _ in courier_events.of(citizen.application_id)] == \
+        ["parcel_dispatched", "parcel_returned"]
+    assert citizen.view()["status"] == "collected"

@@ -158,3 +158,33 @@ def test_an_address_without_a_known_postal_code_is_held_then_released(store):
     store.record_dispatch(held["_id"], "P2611290004")
     with pytest.raises(NotHeld):
         store.release_held(held["_id"], {}, "operator-test", regions, DINAS)
+
+
+def test_a_collected_or_returned_document_is_never_posted_again(store):
+    regions = load_wilayah()
+    returned_one, collected_one = verified(), verified()
+    for application in (returned_one, collected_one):
+        store.remember_application(application)
+    first = store.shipment_for_printed(printed(returned_one), regions, DINAS)
+    store.record_dispatch(first["_id"], "P2611290005")
+    news = {"status": "RETURNED", "at": "2026-11-29T10:00:00+07:00", "location": "Serang",
+            "note": "Alamat tidak ditemukan"}
+    assert store.apply_tracking("P2611290005", [news], "webhook", uuid.uuid4().hex)["status"] \
+        == "returned"
+    assert store.shipment_for_printed(printed(returned_one), regions, DINAS) is None  # a reprint
+
+    collection = build_event("document_collected", application_id=returned_one["application_id"],
+                             tracking_code="SDK1234567", document_type="ktp_el",
+                             print_job_id=first["print_job_id"], collected_by="operator-test",
+                             how="counter")
+    store.record_collection(collection)
+    store.record_collection(collection)  # redelivered: once
+    kept = store.db.shipments.find_one({"_id": first["_id"]})
+    assert kept["status"] == "returned"
+    assert kept["collected"][returned_one["application_id"]]["how"] == "counter"
+
+    # collected before its document_printed was handled: nothing to post
+    store.record_collection({**collection, "event_id": uuid.uuid4().hex,
+                             "application_id": collected_one["application_id"]})
+    assert store.shipment_for_printed(printed(collected_one), regions, DINAS) is None
+    assert store.db.shipments.count_documents({}) == 1

@@ -8,8 +8,8 @@ import pytest
 
 from services.courier import signatures
 from services.courier.domain import (application_order_id, application_shipment, delivery_record,
-                                     dispatched, manifest_complete, manifest_record, new_shipment,
-                                     ref, released, tracking_news)
+                                     dispatch_wanted, dispatched, manifest_complete,
+                                     manifest_record, new_shipment, ref, released, tracking_news)
 from services.courier.exceptions import BadSignature, UndeliverableAddress
 from services.courier.posting import Sender, application_posting, manifest_posting
 from shared.wilayah import load_postal_codes, load_wilayah
@@ -209,3 +209,18 @@ def test_unsigned_tampered_and_stale_webhooks_are_refused(header, body, now, cod
         signatures.verify("s3cret", header, body, now)
     assert refused.value.message == {"missing": signatures.MISSING, "mismatch": signatures.MISMATCH,
                                      "stale": signatures.STALE}[code]
+
+
+def test_a_collected_document_is_not_posted_and_pos_news_of_it_tells_nobody():
+    delivery = delivery_record(verified(), NOW)
+    assert dispatch_wanted(delivery, returned_before=False)
+    assert not dispatch_wanted(delivery, returned_before=True)  # it waits at the counter
+    assert not dispatch_wanted({**delivery, "collected": {"how": "counter", "at": NOW}}, False)
+    returned = {**shipment("returned", status_at="2026-11-29T10:05:00+07:00"),
+                "collected": {"app-1": {"how": "counter", "at": NOW}}}
+    update, added, events = tracking_news(returned, [pos("DELIVERED", 30)], "webhook", NOW)
+    assert "status" not in update and added[0]["stale"] and events == []
+    # Pos still had it (its RETURNED never came) when the counter handed it over
+    active = {**shipment("dispatched"), "collected": {"app-1": {"how": "counter", "at": NOW}}}
+    update, _, events = tracking_news(active, [pos("RETURNED", 30)], "poll", NOW)
+    assert update["status"] == "returned" and events == []

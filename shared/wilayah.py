@@ -77,9 +77,7 @@ class Wilayah:
 
     def with_postal_codes(self, postal_codes: dict[str, str]) -> Wilayah:
         """The same regions, answering ``postal_code`` from ``postal_codes``."""
-        regions = Wilayah.__new__(Wilayah)
-        regions.__dict__.update(self.__dict__, _postal_codes=postal_codes)
-        return regions
+        return Wilayah(self._names, postal_codes)
 
     def __len__(self) -> int:
         return len(self._names)

@@ -75,6 +75,14 @@ def without_postal_code(kelurahan_code: str = "3673041010") -> dict:
     return delivery_record(event, NOW)
 
 
+def test_every_kelurahan_of_the_region_list_has_a_postal_code():
+    regions, postal_codes = load_wilayah(), load_postal_codes()
+    kelurahan = {code for code, _ in regions.kelurahan_in("367304")}
+    assert kelurahan and kelurahan <= set(postal_codes)
+    assert len(postal_codes) == 83_762 and all(regions.kelurahan(code) for code in postal_codes)
+    assert all(len(code) == 5 and code.isdigit() for code in postal_codes.values())
+
+
 def test_a_missing_postal_code_is_the_kelurahan_s_from_the_region_list():
     doc = application_posting("o", without_postal_code(), with_postal_codes(), DINAS)
     assert doc["receiver"]["zipCode"] == "42171"

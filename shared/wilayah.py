@@ -7,7 +7,9 @@ because that is the form embedded in NIK and No. KK numbers, and the digit
 count alone identifies the level (2, 4, 6 or 10 digits).
 
 Use :func:`load_wilayah` rather than constructing :class:`Wilayah` directly so
-the CSV is parsed once per process.
+the CSV is parsed once per process. Postal codes (``shared/data/kodepos.csv``,
+one per kelurahan) are a separate file that only the courier needs:
+``load_wilayah().with_postal_codes(load_postal_codes())``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 # Resolved from this file, never from the environment, so the lookup cannot
 # be silently pointed at a different dataset.
 DATA_PATH: Path = Path(__file__).resolve().parent / "data" / "wilayah.csv"
+POSTAL_CODES_PATH: Path = DATA_PATH.with_name("kodepos.csv")
 
 PROVINCE_LEN = 2
 KABKOTA_LEN = 4
@@ -48,9 +51,12 @@ class Wilayah:
     policy (error vs. warning) belongs to the caller, e.g. ``shared.nik``.
     """
 
-    def __init__(self, names: dict[str, str]) -> None:
-        """Build the index from a mapping of bare-digit code -> name."""
+    def __init__(self, names: dict[str, str],
+                 postal_codes: dict[str, str] | None = None) -> None:
+        """Build the index from a mapping of bare-digit code -> name (and,
+        optionally, bare-digit kelurahan code -> postal code)."""
         self._names: dict[str, str] = names
+        self._postal_codes: dict[str, str] = postal_codes or {}
         # Only kelurahan get a child index: it is the one listing callers need
         # (address forms), and it keeps memory to one small list per kecamatan.
         self._kelurahan_by_kecamatan: dict[str, list[str]] = {}
@@ -65,19 +71,13 @@ class Wilayah:
     @classmethod
     def from_csv(cls, path: Path) -> Wilayah:
         """Parse a ``code,name,level`` CSV file (header row required)."""
-        names: dict[str, str] = {}
-        with path.open(encoding="utf-8", newline="") as handle:
-            rows = csv.reader(handle)
-            header = next(rows, [])
-            code_col, name_col = header.index("code"), header.index("name")
-            for row in rows:
-                code = normalize_code(row[code_col]) if row else None
-                if code is None:
-                    continue
-                # A few upstream names carry a trailing space; strip so that
-                # equality checks and display are not affected by it.
-                names[code] = row[name_col].strip()
-        return cls(names)
+        # A few upstream names carry a trailing space; stripped so that
+        # equality checks and display are not affected by it.
+        return cls(_read_codes(path, "name"))
+
+    def with_postal_codes(self, postal_codes: dict[str, str]) -> Wilayah:
+        """The same regions, answering ``postal_code`` from ``postal_codes``."""
+        return Wilayah(self._names, postal_codes)
 
     def __len__(self) -> int:
         return len(self._names)
@@ -122,6 +122,11 @@ class Wilayah:
                 "kabkota": self.kabkota(digits[:KABKOTA_LEN]),
                 "province": self.province(digits[:PROVINCE_LEN])}
 
+    def postal_code(self, code10: object) -> str | None:
+        """Postal code of a kelurahan/desa, or ``None`` if unknown (or not loaded)."""
+        digits = normalize_code(code10)
+        return None if digits is None else self._postal_codes.get(digits)
+
     def kelurahan_in(self, kecamatan_code: object) -> list[tuple[str, str]]:
         """Kelurahan/desa of a kecamatan as ``(10-digit code, name)`` pairs.
 
@@ -134,7 +139,27 @@ class Wilayah:
         return [(code, self._names[code]) for code in codes]
 
 
+def _read_codes(path: Path, column: str) -> dict[str, str]:
+    """bare-digit ``code`` -> ``column`` (stripped) of a CSV with a header row."""
+    values: dict[str, str] = {}
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = csv.reader(handle)
+        header = next(rows, [])
+        code_col, value_col = header.index("code"), header.index(column)
+        for row in rows:
+            code = normalize_code(row[code_col]) if row else None
+            if code is not None:
+                values[code] = row[value_col].strip()
+    return values
+
+
 @functools.lru_cache(maxsize=1)
 def load_wilayah() -> Wilayah:
     """Return the process-wide :class:`Wilayah`, parsing the CSV on first use."""
     return Wilayah.from_csv(DATA_PATH)
+
+
+@functools.lru_cache(maxsize=1)
+def load_postal_codes() -> dict[str, str]:
+    """bare-digit kelurahan code -> postal code (``shared/data/kodepos.csv``), parsed once."""
+    return _read_codes(POSTAL_CODES_PATH, "postal_code")

@@ -10,9 +10,22 @@ and Pos answers a reused order id with the same barcode. It moves
       -> in_transit -> delivery_failed (an attempt; Pos tries again) -> ...
       -> delivered | returned (final)
 
+A citizen's shipment whose address cannot make a posting (an unknown
+kelurahan code; no postal code, none known for the kelurahan) starts
+``held`` instead: posted nowhere, kept for an operator, who corrects the
+address and releases it to ``pending``. Nothing is dead-lettered for it:
+retrying the event could never fill in an address.
+
 Tracking news arrives by webhook and by polling, in any order and more than
 once: each Pos event is kept once in the history (keyed by status and time),
 and only news newer than the shipment's latest moves it and tells anyone.
+
+A document in its citizen's hands (printing's ``document_collected``: at the
+counter after a return, or handed over at the kelurahan) is noted on every
+shipment that carries it; the status stays what Pos said (a returned
+shipment stays returned), Pos' later news of it tells nobody, and no new
+shipment is made for it. Nor after a return: the document waits at the
+counter, reprinted or not.
 """
 
 from __future__ import annotations
@@ -20,9 +33,15 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
+from shared.wilayah import Wilayah
+
+from .exceptions import UndeliverableAddress
+from .posting import Sender, application_posting
+
 ACTIVE = ("dispatched", "in_transit", "delivery_failed")  # Pos still has it
 FINAL = ("delivered", "returned")
-STATUSES = ("pending", *ACTIVE, *FINAL)
+HELD = "held"  # for an operator: the address cannot make a posting
+STATUSES = (HELD, "pending", *ACTIVE, *FINAL)
 # Pos' status -> the shipment's status, and the event it causes (if any)
 POS_STATUSES = {
     "ACCEPTED": ("dispatched", None),
@@ -84,11 +103,53 @@ def new_shipment(order_id: str, kind: str, carries: list[dict], posting: dict,
             "updated_at": now, "last_news_at": now, "checked_at": now, **extra}
 
 
+def application_shipment(order_id: str, delivery: dict, regions: Wilayah, sender: Sender,
+                         now: datetime.datetime, **extra) -> dict:
+    """A citizen's shipment (``delivery``: its ``delivery_record``): pending
+    with its posting, or held for an operator, naming the address' fields
+    that cannot make one."""
+    try:
+        posting = application_posting(order_id, delivery, regions, sender)
+    except UndeliverableAddress as exc:
+        return {**new_shipment(order_id, "application", [ref(delivery)], None, now, **extra),
+                "status": HELD, "hold": {"reason": "address_incomplete",
+                                         "fields": exc.fields, "since": now}}
+    return new_shipment(order_id, "application", [ref(delivery)], posting, now, **extra)
+
+
+def released(shipment: dict, delivery: dict, corrections: dict, operator: str,
+             regions: Wilayah, sender: Sender, now: datetime.datetime) -> tuple[dict, dict]:
+    """An operator corrects a held shipment's address: (the delivery's
+    corrected address, the shipment's update to ``pending`` with its
+    posting). ``UndeliverableAddress`` if it still cannot make one."""
+    address = {**delivery["delivery_address"], **corrections}
+    posting = application_posting(shipment["_id"], {**delivery, "delivery_address": address},
+                                  regions, sender)
+    return {"delivery_address": address}, {
+        "status": "pending", "posting": posting, "updated_at": now, "last_news_at": now,
+        "released": {"by": operator, "at": now, "corrected": sorted(corrections),
+                     "held_for": shipment["hold"]["fields"]}}
+
+
 def parcel_events(shipment: dict, event_type: str, **extra) -> list[Event]:
-    """One event per application the shipment carries."""
+    """One event per application the shipment carries, but the collected ones."""
+    collected = shipment.get("collected") or {}
     return [Event(event_type, {**application, "shipment_id": shipment["_id"],
                                "barcode": shipment["barcode"], **extra})
-            for application in shipment["applications"]]
+            for application in shipment["applications"]
+            if application["application_id"] not in collected]
+
+
+def dispatch_wanted(delivery: dict, returned_before: bool) -> bool:
+    """A printed ``pos`` document goes to Pos unless it is already in the
+    citizen's hands, or a parcel of it came back (it waits at the counter)."""
+    return not delivery.get("collected") and not returned_before
+
+
+def collection_note(event: dict, now: datetime.datetime) -> dict:
+    """What courier keeps of a ``document_collected``: on the delivery record
+    (``collected``) and on each shipment carrying it (``collected.<application id>``)."""
+    return {"how": event["how"], "at": now}
 
 
 def dispatched(shipment: dict, barcode: str, now: datetime.datetime) -> tuple[dict, list[Event]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from shared.errors import (Conflict, DomainError, Msg, NotFound, ServiceBusy, Unauthorized,
-                           Unprocessable)
+                           Unprocessable, ValidationFailed)
 from shared.messaging import PermanentFailure
 
 
@@ -19,8 +19,36 @@ class PosRefused(PermanentFailure):
 
 
 class UndeliverableAddress(PermanentFailure):
-    """The application's address cannot make a posting (unknown kelurahan
-    code, no postal code): dead-lettered for an operator to look at."""
+    """The address cannot make a posting: ``fields`` names what is missing
+    (an unknown ``kelurahan_code``; a ``postal_code`` neither given nor known
+    for the kelurahan). A citizen's shipment is then held for an operator;
+    a jemput-bola manifest's event is dead-lettered. Names, never values."""
+
+    def __init__(self, fields: list[str]):
+        super().__init__("delivery address: " + ", ".join(fields))
+        self.fields = fields
+
+
+ADDRESS_PROBLEMS = {
+    "kelurahan_code": Msg("Kode kelurahan tidak dikenal.", "Unknown kelurahan code."),
+    "postal_code": Msg("Kode pos tidak ada dan tidak diketahui untuk kelurahan ini.",
+                       "No postal code, and none is known for this kelurahan."),
+}
+
+
+class AddressStillIncomplete(ValidationFailed):
+    """An operator's correction of a held shipment still cannot make a posting."""
+
+    def __init__(self, fields: list[str]):
+        super().__init__({field: [ADDRESS_PROBLEMS[field]] for field in fields})
+
+
+class NotHeld(Conflict):
+    code = "not_held"
+
+    def __init__(self, status: str):
+        super().__init__(Msg(f"Kiriman tidak sedang ditahan (status: {status}).",
+                             f"The shipment is not held (status: {status})."))
 
 
 class NotYetKnown(Exception):
@@ -67,6 +95,7 @@ class UndeliverableByPos(Unprocessable):
                              f"Pos Indonesia refused the posting ({why})."))
 
 
-__all__ = ["BadSignature", "DomainError", "ManifestNotKnown", "NotYetKnown", "PosRefused",
+__all__ = ["AddressStillIncomplete", "BadSignature", "DomainError", "ManifestNotKnown",
+           "NotHeld", "NotYetKnown", "PosRefused",
            "PosBusy", "PosUnavailable", "ReplayedWebhook", "UndeliverableAddress",
            "UndeliverableByPos", "UnknownShipment"]

@@ -31,8 +31,8 @@ TOKEN_MARGIN_SECONDS = 60
 class PosClient:
     def __init__(self, session: requests.Session, base_url: str, client_id: str,
                  client_secret: str, timeout: float, sender: Sender | None = None,
-                 webhook_secret: str = "", clock=time.monotonic):
-        self.sender, self.webhook_secret = sender, webhook_secret  # the Dinas; Pos' webhooks
+                 clock=time.monotonic):
+        self.sender = sender  # the Dinas
         self.session, self.base_url, self.timeout = session, base_url.rstrip("/"), timeout
         self._credentials = (client_id, client_secret)
         self._clock = clock
@@ -96,13 +96,13 @@ class PosClient:
 
 
 class PosApi(DependencyProvider):
-    """Pos Indonesia: the client, the Dinas as sender, the webhook secret."""
+    """Pos Indonesia: the client and the Dinas as sender (Pos' webhooks: ``webhooks``)."""
 
-    required_settings = ("POS_CLIENT_ID", "POS_CLIENT_SECRET", "POS_WEBHOOK_SECRET")
+    required_settings = ("POS_CLIENT_ID", "POS_CLIENT_SECRET")
 
     def setup(self):
         config = self.container.config
-        client_id, client_secret, self.webhook_secret = require(self)
+        client_id, client_secret = require(self)
         self.session = requests.Session()
         self.session.trust_env = False  # an ambient HTTP(S)_PROXY must not see credentials
         sender = Sender(name=config.get("POS_SENDER_NAME", "Disdukcapil Kota Serang"),
@@ -111,8 +111,7 @@ class PosApi(DependencyProvider):
                         zip_code=str(config.get("POS_SENDER_ZIP", "42118")),
                         phone=str(config.get("POS_SENDER_PHONE", "0254200000")))
         self.client = PosClient(self.session, config["POS_API_URL"], client_id, client_secret,
-                                float(config.get("POS_TIMEOUT_SECONDS", 10)), sender,
-                                self.webhook_secret)
+                                float(config.get("POS_TIMEOUT_SECONDS", 10)), sender)
 
     def stop(self):
         self.session.close()

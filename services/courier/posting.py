@@ -2,7 +2,9 @@
 
 Receiver from the application's delivery address: street, RT/RW, and the
 kelurahan, kecamatan, kab/kota and province *names* resolved from the
-kelurahan code through the region list (``shared.wilayah``); postal code.
+kelurahan code through the region list (``shared.wilayah``); the postal
+code given, or else the kelurahan's from the region list (PRR records often
+come without one).
 Sender: the Dinas (config). Item: the document, its type and weight.
 """
 
@@ -55,11 +57,11 @@ def receiver(name: str, phone: str | None, address: dict, regions: Wilayah,
     code = normalize_code(address.get("kelurahan_code"))
     area = regions.area(code)
     kelurahan = area["kelurahan"]
-    postal = str(address.get("postal_code") or "")
+    postal = str(address.get("postal_code") or regions.postal_code(code) or "")
     problems = ([] if kelurahan else ["kelurahan_code"]) + \
         ([] if re.fullmatch(r"\d{5}", postal) else ["postal_code"])
     if problems:
-        raise UndeliverableAddress("delivery address: " + ", ".join(problems))
+        raise UndeliverableAddress(problems)
     street = " ".join(filter(None, [address["street"], rt_rw(address)]))
     return {"name": name, "phone": phone or fallback_phone,
             "address": street, "rt": address.get("rt"), "rw": address.get("rw"),

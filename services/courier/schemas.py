@@ -51,18 +51,39 @@ class KelurahanOfficeSchema(Schema):
     phone = fields.String(load_default=None, validate=validate.Regexp(r"^\+?\d{8,15}$"))
 
 
+class AddressCorrectionSchema(Schema):
+    """An operator's correction of a held shipment's address (what it lacked)."""
+    class Meta:
+        unknown = RAISE
+
+    kelurahan_code = fields.String(validate=validate.Regexp(r"^\d{10}$"))
+    postal_code = fields.String(validate=validate.Regexp(r"^\d{5}$"))
+
+
+def collected_view(application: dict, shipment: dict) -> dict:
+    """An application the shipment carries, with ``collected`` {how, at} once
+    its document is in the citizen's hands."""
+    note = (shipment.get("collected") or {}).get(application["application_id"])
+    if note is None:
+        return application
+    return {**application, "collected": {"how": note["how"], "at": note["at"].isoformat()}}
+
+
 def shipment_view(shipment: dict, with_history: bool = False) -> dict:
-    """What operators see: no phone, no street (those stay in the posting)."""
+    """What operators see: no phone, no street (those stay in the posting).
+    A held shipment has no posting yet: ``hold`` says why."""
+    receiver = (shipment.get("posting") or {}).get("receiver", {})
     view = {"shipment_id": shipment["_id"], "kind": shipment["kind"],
             "status": shipment["status"], "barcode": shipment.get("barcode"),
-            "applications": shipment["applications"],
+            "applications": [collected_view(a, shipment) for a in shipment["applications"]],
             "manifest_id": shipment.get("manifest_id"),
             "created_at": shipment["created_at"].isoformat(),
             "dispatched_at": shipment["dispatched_at"].isoformat()
             if shipment.get("dispatched_at") else None,
             "last_news_at": shipment["last_news_at"].isoformat(),
-            "destination": {key: shipment["posting"]["receiver"].get(key)
-                            for key in ("subdistrict", "district", "city")}}
+            "destination": {key: receiver.get(key) for key in ("subdistrict", "district", "city")}}
+    if shipment.get("hold"):
+        view["hold"] = {**shipment["hold"], "since": shipment["hold"]["since"].isoformat()}
     if with_history:
         view["history"] = [{key: entry.get(key) for key in
                             ("status", "at", "location", "note", "source", "stale")}

@@ -2,13 +2,15 @@
 
 ``CourierEvents`` keeps the delivery details of verified applications and
 jemput-bola manifests, posts a shipment when a document to be delivered is
-printed, and polls Pos' track-and-trace for shipments with no news.
+printed, notes documents collected (never posted again), and polls Pos'
+track-and-trace for shipments with no news.
 ``CourierApi`` takes Pos' signed tracking webhooks and serves operators
 (docs/courier-api.md):
-  POST /api/v1/pos/webhook                          Pos -> 200 | 401 | 409
+  POST /api/v1/pos/webhook                          Pos -> 200 | 401 | 409 | 429
   GET  /api/v1/shipments?status=&from=&to=          operator
   GET  /api/v1/shipments/stuck?days=3               operator
   GET  /api/v1/shipments/<shipment id or barcode>   operator, with its tracking history
+  POST /api/v1/shipments/<shipment id>/release      operator: a held shipment's address corrected
   POST /api/v1/manifests/<manifest id>/send-by-pos  operator: a kelurahan's batch by Pos
   GET  /health
 """
@@ -17,7 +19,6 @@ from __future__ import annotations
 
 import datetime
 import logging
-import time
 
 from nameko.extensions import DependencyProvider
 from nameko.timer import Timer
@@ -29,15 +30,16 @@ from shared.events import load_event
 from shared.http import HealthCheck, api, json_response, read_json
 from shared.messaging import reliable_event_handler
 from shared.mongo import StoreWithOutbox
-from shared.wilayah import load_wilayah
+from shared.wilayah import load_postal_codes, load_wilayah
 
-from . import signatures
-from .domain import concerns_courier, manifest_order_id
-from .exceptions import PosBusy, PosRefused, PosUnavailable, UndeliverableByPos, UnknownShipment
+from .domain import HELD, concerns_courier, manifest_order_id
+from .exceptions import (AddressStillIncomplete, PosBusy, PosRefused, PosUnavailable,
+                         UndeliverableAddress, UndeliverableByPos, UnknownShipment)
 from .pos import PosApi
-from .schemas import (KelurahanOfficeSchema, PosWebhookSchema, ShipmentQuerySchema,
-                      StuckQuerySchema, shipment_view)
+from .schemas import (AddressCorrectionSchema, KelurahanOfficeSchema, PosWebhookSchema,
+                      ShipmentQuerySchema, StuckQuerySchema, shipment_view)
 from .store import CourierStore
+from .webhooks import WebhookSignatures
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +49,8 @@ class CourierSettings(DependencyProvider):
 
     def setup(self):
         config = self.container.config
-        self.regions = load_wilayah()
+        # postal codes too: for the addresses that came without one (PRR records)
+        self.regions = load_wilayah().with_postal_codes(load_postal_codes())
         self.quiet = datetime.timedelta(seconds=float(config.get("POLL_QUIET_SECONDS", 21600)))
         self.poll_batch = int(config.get("POLL_BATCH", 50))
 
@@ -94,8 +97,17 @@ class CourierEvents:
         if not concerns_courier(event):
             return
         shipment = self.store.shipment_for_printed(event, self.settings.regions, self.pos.sender)
-        if shipment is not None:
-            post_shipment(self.pos, self.store, shipment)  # PosUnavailable: retried later
+        if shipment is None:
+            return
+        if shipment["status"] == HELD:
+            log.warning("shipment %s held for an operator: the address lacks %s",
+                        shipment["_id"], ", ".join(shipment["hold"]["fields"]))
+            return
+        post_shipment(self.pos, self.store, shipment)  # PosUnavailable: retried later
+
+    @reliable_event_handler("printing", "document_collected")
+    def on_document_collected(self, body):
+        self.store.record_collection(load_event("document_collected", body))
 
     @PollTimer.decorator(interval=300)
     def poll_quiet_shipments(self):
@@ -114,6 +126,7 @@ class CourierApi(HealthCheck):
 
     store = StoreWithOutbox(CourierStore, publishes_as="courier")
     operators = BearerTokens("OPERATOR_TOKENS")
+    webhook_signatures = WebhookSignatures()
     pos = PosApi()
     settings = CourierSettings()
 
@@ -121,8 +134,7 @@ class CourierApi(HealthCheck):
     def pos_webhook(self, request):
         """X-Pos-Signature: t=...,v1=...  {"eventId": "...", "barcode": "P...",
         "status": "DELIVERED", "at": "2026-11-29T10:00:00+07:00", ...}"""
-        signatures.verify(self.pos.webhook_secret, request.headers.get("X-Pos-Signature"),
-                          request.get_data(cache=True), time.time())
+        self.webhook_signatures.verify(request)  # 401 bad_signature; 429 past the limit
         body = read_json(request, PosWebhookSchema())
         news = {**body, "at": body["at"].isoformat()}
         shipment = self.store.apply_tracking(body["barcode"], [news], "webhook", body["eventId"])
@@ -149,6 +161,25 @@ class CourierApi(HealthCheck):
     def shipment(self, request, shipment_id):
         self.operators.authenticate(request)
         return json_response(200, shipment_view(self.store.shipment(shipment_id), True))
+
+    @api("POST", "/api/v1/shipments/<string:shipment_id>/release")
+    def release_held_shipment(self, request, shipment_id):
+        """{"postal_code": "42171"} or {"kelurahan_code": "3673041010", ...}
+        -> 200 the shipment, dispatched (400 naming what the address still lacks)"""
+        operator = self.operators.authenticate(request)
+        corrections = read_json(request, AddressCorrectionSchema())
+        try:
+            shipment = self.store.release_held(shipment_id, corrections, operator,
+                                               self.settings.regions, self.pos.sender)
+            shipment = post_shipment(self.pos, self.store, shipment)
+        except UndeliverableAddress as exc:
+            raise AddressStillIncomplete(exc.fields) from None
+        except PosUnavailable:
+            raise PosBusy() from None  # 503 + Retry-After: the same request again posts it
+        except PosRefused as exc:
+            raise UndeliverableByPos(str(exc)) from None
+        log.info("shipment %s released by %s", shipment["_id"], operator)
+        return json_response(200, shipment_view(shipment))
 
     @api("POST", "/api/v1/manifests/<string:manifest_id>/send-by-pos")
     def send_manifest_by_pos(self, request, manifest_id):

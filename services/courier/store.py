@@ -19,11 +19,12 @@ from shared.clock import utcnow
 from shared.store import BaseStore, duplicate_key
 from shared.wilayah import Wilayah
 
-from .domain import (ACTIVE, Event, application_order_id, delivery_record, dispatched,
+from .domain import (ACTIVE, HELD, Event, application_order_id, application_shipment,
+                     collection_note, delivery_record, dispatch_wanted, dispatched,
                      manifest_complete, manifest_order_id, manifest_record, new_shipment, ref,
-                     stuck_before, tracking_news)
-from .exceptions import ManifestNotKnown, NotYetKnown, ReplayedWebhook, UnknownShipment
-from .posting import Sender, application_posting, manifest_posting
+                     released, stuck_before, tracking_news)
+from .exceptions import ManifestNotKnown, NotHeld, NotYetKnown, ReplayedWebhook, UnknownShipment
+from .posting import Sender, manifest_posting
 
 WEBHOOK_ID_RETENTION = datetime.timedelta(days=7)  # far beyond the 5-minute tolerance
 
@@ -50,6 +51,21 @@ class CourierStore(BaseStore):
             return record
         return self.consume_once(event, "remember_application", work)
 
+    def record_collection(self, event: dict):
+        """The document is in the citizen's hands: noted on its delivery and
+        on every shipment carrying it (``domain``: what that changes)."""
+        def work(session):
+            note = collection_note(event, utcnow())
+            application_id = event["application_id"]
+            self.db.deliveries.update_one({"_id": application_id}, {"$set": {"collected": note}},
+                                          session=session)
+            self.db.shipments.update_many(
+                {"applications.application_id": application_id},
+                {"$set": {f"collected.{application_id}": note, "updated_at": note["at"]}},
+                session=session)
+            return note
+        return self.consume_once(event, "record_collection", work)
+
     def remember_manifest(self, event: dict):
         def work(session):
             record = manifest_record(event)
@@ -62,8 +78,10 @@ class CourierStore(BaseStore):
 
     def shipment_for_printed(self, event: dict, regions: Wilayah, sender: Sender) -> dict | None:
         """The pending shipment a printed document calls for (recorded here if
-        new), or None: counter pickup, a manifest not complete or not by Pos,
-        or already dispatched. ``NotYetKnown`` before its ``application_verified``."""
+        new), or the held one (its address cannot make a posting: recorded
+        for an operator), or None: counter pickup, a manifest not complete or
+        not by Pos, already dispatched. ``NotYetKnown`` before its
+        ``application_verified``."""
         def work(session):
             delivery = self.db.deliveries.find_one({"_id": event["application_id"]},
                                                    session=session)
@@ -72,12 +90,16 @@ class CourierStore(BaseStore):
             if delivery["delivery_method"] == "pos":
                 order_id = application_order_id(event["print_job_id"])
                 found = self.db.shipments.find_one({"_id": order_id}, session=session)
+                returned = self.db.shipments.find_one(
+                    {"applications.application_id": delivery["_id"], "status": "returned"},
+                    projection={"_id": 1}, session=session)
+                if not dispatch_wanted(delivery, returned is not None):
+                    return None
                 if found is None:
-                    posting = application_posting(order_id, delivery, regions, sender)
-                    found = new_shipment(order_id, "application", [ref(delivery)], posting,
-                                         utcnow(), print_job_id=event["print_job_id"])
+                    found = application_shipment(order_id, delivery, regions, sender, utcnow(),
+                                                 print_job_id=event["print_job_id"])
                     self.db.shipments.insert_one(found, session=session)
-                return found if found["status"] == "pending" else None
+                return found if found["status"] in ("pending", HELD) else None
             if delivery.get("manifest_id"):
                 manifest = self.db.manifests.find_one_and_update(
                     {"_id": delivery["manifest_id"]},
@@ -130,6 +152,33 @@ class CourierStore(BaseStore):
             return self.run_transaction(work)
         except DuplicateKeyError:
             return self.run_transaction(work)
+
+    def release_held(self, shipment_id: str, corrections: dict, operator: str,
+                     regions: Wilayah, sender: Sender) -> dict:
+        """An operator's corrected address for a held shipment: the shipment,
+        now pending with its posting (the service posts it). One already
+        released but not yet accepted by Pos (pending) is answered as it is,
+        so the same request again posts it; any other status: ``NotHeld``."""
+        def work(session):
+            shipment = self.db.shipments.find_one(
+                {"$or": [{"_id": shipment_id}, {"barcode": shipment_id}]}, session=session)
+            if shipment is None:
+                raise UnknownShipment()
+            if shipment["status"] == "pending":
+                return shipment
+            if shipment["status"] != HELD:
+                raise NotHeld(shipment["status"])
+            application_id = shipment["applications"][0]["application_id"]
+            delivery = self.db.deliveries.find_one({"_id": application_id}, session=session)
+            delivery_update, update = released(shipment, delivery, corrections, operator,
+                                               regions, sender, utcnow())
+            self.db.deliveries.update_one({"_id": application_id}, {"$set": delivery_update},
+                                          session=session)
+            self.db.shipments.update_one({"_id": shipment["_id"], "status": HELD},
+                                         {"$set": update, "$unset": {"hold": ""}},
+                                         session=session)
+            return {**{k: v for k, v in shipment.items() if k != "hold"}, **update}
+        return self.run_transaction(work)
 
     def record_dispatch(self, order_id: str, barcode: str) -> dict:
         def work(session):
@@ -200,7 +249,7 @@ class CourierStore(BaseStore):
 
     def stuck(self, days: float, limit: int) -> list[dict]:
         return list(self.db.shipments.find(
-            {"status": {"$in": ["pending", *ACTIVE]},
+            {"status": {"$in": [HELD, "pending", *ACTIVE]},
              "last_news_at": {"$lt": stuck_before(utcnow(), days)}}
         ).sort("last_news_at", ASCENDING).limit(limit))
 

@@ -12,6 +12,7 @@ waits and drains, none dead-lettered; a jemput-bola manifest by Pos.
 
 from __future__ import annotations
 
+import datetime
 import json
 import signal
 import time
@@ -22,13 +23,18 @@ import requests
 
 from deploy.dlq import connect, depth
 from deploy.local.sandboxes.pos_api import sign_webhook
+from shared.clock import WIB, today_wib
 from shared.messaging import handler_queue_name
 from tests.e2e.test_batches import batch_url, ktp_row, new_batch_id
+from tests.e2e.test_downstream_events import Citizen
+from tests.e2e.test_prr_import import HEADER as PRR_HEADER
+from tests.e2e.test_prr_import import upload as upload_prr
+from tests.e2e.test_secrets_and_limits import assert_limited, new_client
 from tests.e2e.test_ktp_journey import claim_job_for
 from tests.helpers import (KELURAHAN_CODE, KELURAHAN_OFFICER, OPERATOR, STATION, BrokerProbe,
-                           eventually, personal_data_in_logs, publish, valid_body)
+                           eventually, personal_data_in_logs, publish, random_mobile, random_nik,
+                           valid_body)
 
-WEBHOOK_SECRET = "sandbox-webhook-secret"  # the local stack's (deploy/local/stack.py)
 PRINTED_QUEUE = handler_queue_name("printing", "document_printed", "courier", "on_document_printed")
 
 
@@ -104,13 +110,17 @@ def shipment(system, shipment_id: str, **headers) -> requests.Response:
                         headers={**OPERATOR, **headers}, timeout=10)
 
 
-def webhook(system, payload: dict, timestamp: int | None = None, secret: str = WEBHOOK_SECRET,
-            raw: bytes | None = None, header: str | None = None) -> requests.Response:
+def webhook(system, payload: dict, timestamp: int | None = None, secret: str | None = None,
+            raw: bytes | None = None, header: str | None = None,
+            client=requests) -> requests.Response:
+    """POST ``payload`` signed as Pos signs it (the sandbox's own signer), by
+    default with the stack's webhook secret."""
+    secret = system.env()["POS_WEBHOOK_SECRET"] if secret is None else secret
     body = raw if raw is not None else json.dumps(payload).encode()
     signature = header if header is not None else sign_webhook(
         secret, json.dumps(payload).encode() if raw is not None else body,
         int(time.time()) if timestamp is None else timestamp)
-    return requests.post(f"{system.url('courier')}/api/v1/pos/webhook", data=body, timeout=10,
+    return client.post(f"{system.url('courier')}/api/v1/pos/webhook", data=body, timeout=10,
                          headers={"Content-Type": "application/json", "X-Pos-Signature": signature})
 
 
@@ -129,6 +139,37 @@ def dispatched(system, courier_events, pos) -> tuple[str, str, dict]:
     [event] = courier_events.wait_for(application_id, "parcel_dispatched")
     assert event["shipment_id"] == f"SDK-{print_job_id}"
     return application_id, event["barcode"], event
+
+
+def test_apply_for_pos_delivery_then_delivered_frees_the_nik(system, courier_events, pos):
+    """The acceptance's first item through the public APIs only: apply with
+    delivery by Pos, an operator verifies, the station prints, courier posts
+    to Pos (the barcode on the citizen's status), Pos' signed DELIVERED
+    webhook, and the citizen's status says delivered: the NIK may apply again."""
+    citizen = Citizen(system, pos_body())  # submitted, then verified by an operator
+    assert citizen.apply_again().status_code == 409  # one active application per NIK
+    print_job_id = print_it(system, citizen.application_id)
+    view = citizen.until(lambda v: v["status"] == "dispatched", "dispatched on the status page")
+    barcode = view["parcel_barcode"]
+    [posted] = at_pos(pos, f"SDK-{print_job_id}")
+    assert posted["barcode"] == barcode
+    assert citizen.step("dispatched", view)["detail"] == {"barcode": barcode}
+    assert citizen.apply_again().status_code == 409
+
+    delivered_at = datetime.datetime.now(WIB).replace(microsecond=0).isoformat()
+    answer = webhook(system, {"eventId": uuid.uuid4().hex, "barcode": barcode,
+                              "orderId": f"SDK-{print_job_id}", "status": "DELIVERED",
+                              "at": delivered_at, "location": "Kota Serang",
+                              "note": "Diterima ybs"})
+    assert answer.status_code == 200 and answer.json()["status"] == "delivered", answer.text
+    view = citizen.until(lambda v: v["status"] == "delivered", "delivered on the status page")
+    assert view["parcel_barcode"] == barcode
+    assert {"submitted", "verified", "printed", "dispatched", "delivered"} <= set(citizen.steps(view))
+    again = citizen.apply_again()  # no longer active: the same NIK applies again
+    assert again.status_code == 202, again.text
+    assert again.json()["application_id"] != citizen.application_id
+    assert personal_data_in_logs(system, citizen.body["applicant"]["nik"],
+                                 citizen.body["applicant"]["phone"]) == []
 
 
 def test_delivery_by_pos_from_print_to_the_door(system, courier_events, pos):
@@ -190,6 +231,23 @@ def test_forged_stale_and_replayed_webhooks_change_nothing(system, courier_event
     assert [(h["status"], h["source"]) for h in history] == [("FAILED", "webhook")]
     assert [k for k, _ in courier_events.of(application_id)] == \
         ["parcel_dispatched", "parcel_delivery_failed"]
+
+
+def test_a_client_forging_webhooks_is_refused_for_a_while(system):
+    """Past WEBHOOK_FAILURES_PER_CLIENT (10) refused signatures in the window,
+    the client gets 429 + Retry-After, a correctly signed webhook too; other
+    clients (Pos) are not held back. From a loopback address of its own."""
+    forger = new_client()
+    news = {"eventId": uuid.uuid4().hex, "barcode": "P-NONE", "status": "DELIVERED",
+            "at": "2026-11-29T10:00:00+07:00"}
+    forged = [webhook(system, {**news, "eventId": uuid.uuid4().hex}, secret="guess", client=forger)
+              for _ in range(10)]
+    assert [r.status_code for r in forged] == [401] * 10, [r.text for r in forged]
+    assert_limited(webhook(system, news, secret="guess", client=forger), window=300)
+    assert_limited(webhook(system, news, header="", client=forger), window=300)
+    # right or wrong, the request is not looked at: the barcode would answer 404
+    assert_limited(webhook(system, news, client=forger), window=300)
+    assert webhook(system, news, client=new_client()).status_code == 404
 
 
 def test_polling_finds_what_no_webhook_said_then_a_return(system, courier_events, pos):
@@ -327,3 +385,102 @@ def test_a_jemput_bola_manifest_goes_by_pos_as_one_parcel(system, courier_events
     assert parcel["receiver"]["name"] == "Kantor Kelurahan Sukajaya"
     again = requests.post(send, json=office, headers=OPERATOR, timeout=10)
     assert again.status_code == 200 and again.json()["barcode"] == parcel["barcode"]
+
+
+def prr_without_postal_code(system, mongo, kelurahan_code: str) -> tuple[str, str]:
+    """A PRR record imported with no postal code: (application id, NIK)."""
+    nik, phone = random_nik(), random_mobile()
+    recorded_on = (today_wib() - datetime.timedelta(days=30)).isoformat()
+    line = f"{nik},Warga {nik[-4:]},367304,{recorded_on},Jl. Kp. Sukajaya No. 3,001,002," \
+           f"{kelurahan_code},,{phone}"
+    assert upload_prr(system.url("printing"), [line])["imported"] == 1
+    job = eventually(lambda: mongo["printing"].print_jobs.find_one({"nik": nik}),
+                     what="the PRR record's print job")
+    return job["application_id"], nik
+
+
+def test_prr_records_without_a_postal_code_go_by_its_kelurahan_s_or_wait_for_an_operator(
+        system, mongo, courier_events, pos):
+    courier = system.url("courier")
+    # the kelurahan is known: its postal code comes from the region list
+    known, _ = prr_without_postal_code(system, mongo, KELURAHAN_CODE)
+    print_it(system, known)
+    [event] = courier_events.wait_for(known, "parcel_dispatched")
+    [posted] = at_pos(pos, event["shipment_id"])
+    assert (posted["receiver"]["zipCode"], posted["receiver"]["subdistrict"]) == ("42171", "Sukajaya")
+
+    # no such kelurahan in the region list: held for an operator, not dead-lettered
+    unknown, nik = prr_without_postal_code(system, mongo, "3673049999")
+    order_id = f"SDK-{print_it(system, unknown)}"
+
+    def held():
+        listed = requests.get(f"{courier}/api/v1/shipments", params={"status": "held"},
+                              headers=OPERATOR, timeout=10).json()["shipments"]
+        return [s for s in listed if s["shipment_id"] == order_id]
+    [shipment] = eventually(held, what="the shipment held for an operator")
+    assert shipment["hold"]["reason"] == "address_incomplete"
+    assert shipment["hold"]["fields"] == ["kelurahan_code", "postal_code"]
+    assert shipment["barcode"] is None and at_pos(pos, order_id) == []
+    assert order_id in [s["shipment_id"] for s in requests.get(
+        f"{courier}/api/v1/shipments/stuck", params={"days": 0}, headers=OPERATOR,
+        timeout=10).json()["shipments"]]
+    assert dead_letters(system) == 0 and courier_events.of(unknown) == []
+
+    release = f"{courier}/api/v1/shipments/{order_id}/release"
+    assert requests.post(release, json={"postal_code": "42171"}, timeout=10).status_code == 401
+    still = requests.post(release, json={"postal_code": "42171"}, headers=OPERATOR, timeout=10)
+    assert still.status_code == 400 and list(still.json()["error"]["fields"]) == ["kelurahan_code"]
+    bad = requests.post(release, json={"kelurahan_code": "36730"}, headers=OPERATOR, timeout=10)
+    assert bad.status_code == 400 and "kelurahan_code" in bad.json()["error"]["fields"]
+    done = requests.post(release, json={"kelurahan_code": KELURAHAN_CODE}, headers=OPERATOR,
+                         timeout=10)
+    assert done.status_code == 200 and done.json()["status"] == "dispatched", done.text
+    assert "hold" not in done.json()
+    [dispatched_event] = courier_events.wait_for(unknown, "parcel_dispatched")
+    assert dispatched_event["barcode"] == done.json()["barcode"]
+    [posted] = at_pos(pos, order_id)
+    assert posted["receiver"]["zipCode"] == "42171"
+    again = requests.post(release, json={}, headers=OPERATOR, timeout=10)
+    assert again.status_code == 409 and again.json()["error"]["code"] == "not_held"
+    assert personal_data_in_logs(system, nik) == []
+
+
+def test_a_returned_parcel_collected_at_the_counter_stays_returned_and_is_not_posted_again(
+        system, courier_events, pos):
+    citizen = Citizen(system, pos_body())
+    print_job_id = print_it(system, citizen.application_id)
+    [event] = courier_events.wait_for(citizen.application_id, "parcel_dispatched")
+    barcode = event["barcode"]
+    news = {"barcode": barcode, "orderId": f"SDK-{print_job_id}", "location": "Kota Serang"}
+    returned = webhook(system, {**news, "eventId": uuid.uuid4().hex, "status": "RETURNED",
+                                "at": datetime.datetime.now(WIB).isoformat(),
+                                "note": "Alamat tidak ditemukan"})
+    assert returned.status_code == 200 and returned.json()["status"] == "returned"
+    citizen.until(lambda v: v["status"] == "ready_for_pickup", "a window at the counter")
+    collected = requests.post(f"{system.url('printing')}/api/v1/counter/collections",
+                              headers=OPERATOR, timeout=10,
+                              json={"tracking_code": citizen.tracking_code,
+                                    "nik": citizen.body["applicant"]["nik"]})
+    assert collected.status_code == 200, collected.text
+
+    def noted():
+        view = shipment(system, barcode).json()
+        return view if view["applications"][0].get("collected") else None
+    view = eventually(noted, what="courier notes the collection")
+    assert view["status"] == "returned" and view["applications"][0]["collected"]["how"] == "counter"
+
+    # a reprint of the document (another print job): it waits at the counter, not posted
+    citizen.printing("document_printed", station_id="station-test-1")
+    assert citizen.print_job_id != print_job_id
+    dispatched(system, courier_events, pos)  # a later document, to know the reprint was handled
+    assert [s["orderId"] for s in requests.get(f"{pos}/sandbox/shipments", timeout=5).json()
+            if s["receiver"]["name"] == citizen.body["applicant"]["full_name"]
+            and s["itemDesc"].endswith(citizen.tracking_code)] == [f"SDK-{print_job_id}"]
+
+    # Pos' late word on the parcel: kept in the history, moves nothing, tells nobody
+    late = webhook(system, {**news, "eventId": uuid.uuid4().hex, "status": "DELIVERED",
+                            "at": datetime.datetime.now(WIB).isoformat()})
+    assert late.status_code == 200 and late.json()["status"] == "returned"
+    assert [k for k, _ in courier_events.of(citizen.application_id)] == \
+        ["parcel_dispatched", "parcel_returned"]
+    assert citizen.view()["status"] == "collected"

@@ -1,7 +1,8 @@
 """Courier's store against the real database server: one shipment and one
 ``parcel_dispatched`` however many workers race on the same print job; a
 webhook id accepted once; a printed document courier cannot place yet is
-retried, not dropped; a manifest goes when complete and chosen."""
+retried, not dropped; a manifest goes when complete and chosen; an address
+that cannot make a posting is held for an operator, then released."""
 
 from __future__ import annotations
 
@@ -11,11 +12,11 @@ import eventlet
 import pytest
 
 from services.courier.domain import manifest_order_id
-from services.courier.exceptions import NotYetKnown, ReplayedWebhook
+from services.courier.exceptions import NotHeld, NotYetKnown, ReplayedWebhook
 from services.courier.posting import Sender
 from services.courier.store import CourierStore
 from shared.events import build_event
-from shared.wilayah import load_wilayah
+from shared.wilayah import load_postal_codes, load_wilayah
 from tests.helpers import KELURAHAN_CODE, NoRelay, random_nik
 
 DINAS = Sender("Disdukcapil Kota Serang", "Jl. Jenderal Sudirman No. 5", "Kota Serang", "42118",
@@ -30,9 +31,9 @@ def store(mongo):
     mongo.drop_database(db.name)
 
 
-def verified(method: str = "pos", manifest_id: str | None = None) -> dict:
+def verified(method: str = "pos", manifest_id: str | None = None, **address_fields) -> dict:
     address = {"street": "Jl. Raya Curug No. 7", "rt": "002", "rw": "005",
-               "kelurahan_code": KELURAHAN_CODE, "postal_code": "42171"}
+               "kelurahan_code": KELURAHAN_CODE, "postal_code": "42171", **address_fields}
     return build_event(
         "application_verified", application_id=uuid.uuid4().hex, tracking_code="SDK1234567",
         document_type="ktp_el", nik=random_nik(), full_name="Siti Aminah",
@@ -118,3 +119,65 @@ def test_a_manifest_goes_as_one_parcel_once_complete_and_chosen(store):
         sorted(a["application_id"] for a in applications)
     store.record_dispatch(shipment["_id"], "P2611290003")
     assert len(emitted(store, "parcel_dispatched")) == 2  # one per application it carries
+
+
+def test_an_address_without_a_known_postal_code_is_held_then_released(store):
+    regions = load_wilayah().with_postal_codes(load_postal_codes())
+    resolved, unknown = verified(postal_code=None), verified(postal_code=None,
+                                                             kelurahan_code="3673049999")
+    for application in (resolved, unknown):
+        store.remember_application(application)
+    ready = store.shipment_for_printed(printed(resolved), regions, DINAS)
+    assert ready["status"] == "pending" and ready["posting"]["receiver"]["zipCode"] == "42171"
+
+    event = printed(unknown)
+    held = store.shipment_for_printed(event, regions, DINAS)
+    assert held["status"] == "held" and held["hold"]["fields"] == ["kelurahan_code", "postal_code"]
+    assert store.shipment_for_printed(event, regions, DINAS)["_id"] == held["_id"]  # redelivered
+    assert store.db.shipments.count_documents({"status": "held"}) == 1
+    assert [s["_id"] for s in store.list_shipments("held", None, None, 10)] == [held["_id"]]
+    assert held["_id"] in [s["_id"] for s in store.stuck(0, 10)]
+    released = store.release_held(held["_id"], {"kelurahan_code": KELURAHAN_CODE}, "operator-test",
+                                  regions, DINAS)
+    assert released["status"] == "pending" and "hold" not in released
+    assert released["posting"]["receiver"]["subdistrict"] == "Sukajaya"
+    stored = store.db.shipments.find_one({"_id": held["_id"]})
+    assert stored["status"] == "pending" and "hold" not in stored
+    assert stored["released"]["corrected"] == ["kelurahan_code"]
+    kept = store.db.deliveries.find_one({"_id": unknown["application_id"]})
+    assert kept["delivery_address"]["kelurahan_code"] == KELURAHAN_CODE
+    # released but Pos not reached: the same request posts it again; once dispatched, not held
+    assert store.release_held(held["_id"], {}, "operator-test", regions, DINAS)["status"] == "pending"
+    store.record_dispatch(held["_id"], "P2611290004")
+    with pytest.raises(NotHeld):
+        store.release_held(held["_id"], {}, "operator-test", regions, DINAS)
+
+
+def test_a_collected_or_returned_document_is_never_posted_again(store):
+    regions = load_wilayah()
+    returned_one, collected_one = verified(), verified()
+    for application in (returned_one, collected_one):
+        store.remember_application(application)
+    first = store.shipment_for_printed(printed(returned_one), regions, DINAS)
+    store.record_dispatch(first["_id"], "P2611290005")
+    news = {"status": "RETURNED", "at": "2026-11-29T10:00:00+07:00", "location": "Serang",
+            "note": "Alamat tidak ditemukan"}
+    assert store.apply_tracking("P2611290005", [news], "webhook", uuid.uuid4().hex)["status"] \
+        == "returned"
+    assert store.shipment_for_printed(printed(returned_one), regions, DINAS) is None  # a reprint
+
+    collection = build_event("document_collected", application_id=returned_one["application_id"],
+                             tracking_code="SDK1234567", document_type="ktp_el",
+                             print_job_id=first["print_job_id"], collected_by="operator-test",
+                             how="counter")
+    store.record_collection(collection)
+    store.record_collection(collection)  # redelivered: once
+    kept = store.db.shipments.find_one({"_id": first["_id"]})
+    assert kept["status"] == "returned"
+    assert kept["collected"][returned_one["application_id"]]["how"] == "counter"
+
+    # collected before its document_printed was handled: nothing to post
+    store.record_collection({**collection, "event_id": uuid.uuid4().hex,
+                             "application_id": collected_one["application_id"]})
+    assert store.shipment_for_printed(printed(collected_one), regions, DINAS) is None
+    assert store.db.shipments.count_documents({}) == 1

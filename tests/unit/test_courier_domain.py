@@ -7,12 +7,13 @@ import datetime
 import pytest
 
 from services.courier import signatures
-from services.courier.domain import (application_order_id, concerns_courier, delivery_record, dispatched,
+from services.courier.domain import (application_order_id, application_shipment, concerns_courier,
+                                     delivery_record, dispatch_wanted, dispatched,
                                      manifest_complete, manifest_record, new_shipment, ref,
-                                     tracking_news)
+                                     released, tracking_news)
 from services.courier.exceptions import BadSignature, UndeliverableAddress
 from services.courier.posting import Sender, application_posting, manifest_posting
-from shared.wilayah import load_wilayah
+from shared.wilayah import load_postal_codes, load_wilayah
 
 NOW = datetime.datetime(2026, 11, 29, 3, 0, tzinfo=datetime.timezone.utc)
 DINAS = Sender("Disdukcapil Kota Serang", "Jl. Jenderal Sudirman No. 5", "Kota Serang", "42118",
@@ -62,6 +63,67 @@ def test_an_address_pos_cannot_use_is_a_permanent_failure(field, value):
     event["delivery_address"][field] = value
     with pytest.raises(UndeliverableAddress, match=field):
         application_posting("o", delivery_record(event, NOW), load_wilayah(), DINAS)
+
+
+def with_postal_codes():
+    return load_wilayah().with_postal_codes(load_postal_codes())
+
+
+def without_postal_code(kelurahan_code: str = "3673041010") -> dict:
+    """A PRR record's delivery: no postal code in the export."""
+    event = verified()
+    event["delivery_address"].update(postal_code=None, kelurahan_code=kelurahan_code)
+    return delivery_record(event, NOW)
+
+
+def test_every_kelurahan_of_the_region_list_has_a_postal_code():
+    regions, postal_codes = load_wilayah(), load_postal_codes()
+    kelurahan = {code for code, _ in regions.kelurahan_in("367304")}
+    assert kelurahan and kelurahan <= set(postal_codes)
+    assert len(postal_codes) == 83_762 and all(regions.kelurahan(code) for code in postal_codes)
+    assert all(len(code) == 5 and code.isdigit() for code in postal_codes.values())
+
+
+def test_a_missing_postal_code_is_the_kelurahan_s_from_the_region_list():
+    doc = application_posting("o", without_postal_code(), with_postal_codes(), DINAS)
+    assert doc["receiver"]["zipCode"] == "42171"
+    assert doc["receiver"]["subdistrict"] == "Sukajaya"
+
+
+def test_a_given_postal_code_is_kept():
+    delivery = delivery_record(verified(), NOW)
+    delivery["delivery_address"]["postal_code"] = "42172"
+    doc = application_posting("o", delivery, with_postal_codes(), DINAS)
+    assert doc["receiver"]["zipCode"] == "42172"
+
+
+def test_an_address_that_cannot_make_a_posting_holds_the_shipment_for_an_operator():
+    regions = with_postal_codes()
+    ready = application_shipment("SDK-j1", without_postal_code(), regions, DINAS, NOW,
+                                 print_job_id="j1")
+    assert ready["status"] == "pending" and ready["posting"]["receiver"]["zipCode"] == "42171"
+    held = application_shipment("SDK-j2", without_postal_code("3673049999"), regions, DINAS, NOW,
+                                print_job_id="j2")
+    assert (held["status"], held["posting"], held["print_job_id"]) == ("held", None, "j2")
+    assert held["hold"] == {"reason": "address_incomplete",
+                            "fields": ["kelurahan_code", "postal_code"], "since": NOW}
+    assert held["applications"] == [ref(without_postal_code())]
+
+
+def test_an_operator_s_correction_releases_a_held_shipment():
+    regions, delivery = with_postal_codes(), without_postal_code("3673049999")
+    held = application_shipment("SDK-j2", delivery, regions, DINAS, NOW)
+    with pytest.raises(UndeliverableAddress) as still:
+        released(held, delivery, {"postal_code": "42171"}, "operator-budi", regions, DINAS, NOW)
+    assert still.value.fields == ["kelurahan_code"]
+    corrected, update = released(held, delivery, {"kelurahan_code": "3673041010"},
+                                 "operator-budi", regions, DINAS, NOW)
+    assert corrected["delivery_address"]["kelurahan_code"] == "3673041010"
+    assert corrected["delivery_address"]["street"] == "Jl. Raya Curug No. 7"
+    assert update["status"] == "pending" and update["posting"]["orderId"] == "SDK-j2"
+    assert update["posting"]["receiver"]["zipCode"] == "42171"
+    assert update["released"] == {"by": "operator-budi", "at": NOW, "corrected": ["kelurahan_code"],
+                                  "held_for": ["kelurahan_code", "postal_code"]}
 
 
 def shipment(status="pending", history=(), status_at=None) -> dict:
@@ -164,3 +226,18 @@ def test_courier_skips_only_a_counter_pickup_outside_a_manifest():
     assert concerns_courier({"delivery_method": "pos", "manifest_id": None})
     # a document_printed from before it said how the document leaves: looked up
     assert concerns_courier({"print_job_id": "j-1"})
+
+
+def test_a_collected_document_is_not_posted_and_pos_news_of_it_tells_nobody():
+    delivery = delivery_record(verified(), NOW)
+    assert dispatch_wanted(delivery, returned_before=False)
+    assert not dispatch_wanted(delivery, returned_before=True)  # it waits at the counter
+    assert not dispatch_wanted({**delivery, "collected": {"how": "counter", "at": NOW}}, False)
+    returned = {**shipment("returned", status_at="2026-11-29T10:05:00+07:00"),
+                "collected": {"app-1": {"how": "counter", "at": NOW}}}
+    update, added, events = tracking_news(returned, [pos("DELIVERED", 30)], "webhook", NOW)
+    assert "status" not in update and added[0]["stale"] and events == []
+    # Pos still had it (its RETURNED never came) when the counter handed it over
+    active = {**shipment("dispatched"), "collected": {"app-1": {"how": "counter", "at": NOW}}}
+    update, _, events = tracking_news(active, [pos("RETURNED", 30)], "poll", NOW)
+    assert update["status"] == "returned" and events == []

@@ -45,11 +45,14 @@ def flaky_consumer(recorder: dict, fail_times: int | None = None):
     return FlakyConsumer
 
 
-def flaky_service(backing, container_factory, recorder, database, **kwargs):
-    config = service_config(backing, database, RETRY_DELAYS=",".join(map(str, RETRY_DELAYS)))
+def flaky_service(backing, container_factory, recorder, database, delays=RETRY_DELAYS,
+                  name="flaky_probe", **kwargs):
+    config = service_config(backing, database, RETRY_DELAYS=",".join(map(str, delays)))
     with Connection(backing.amqp_uri) as conn, conn.channel() as channel:
         get_event_exchange("probe_source", {})(channel).declare()
-    container = container_factory(flaky_consumer(recorder, **kwargs), config)
+    consumer = flaky_consumer(recorder, **kwargs)
+    consumer.name = name
+    container = container_factory(consumer, config)
     container.start()
     return container
 
@@ -93,6 +96,24 @@ def test_failures_are_retried_after_growing_delays_without_dead_lettering(
     assert gaps == sorted(gaps), gaps
     queue = "evt-probe_source-probe_happened--flaky_probe.handle"
     assert dlq.peek(backing.amqp_uri, queue) == []
+
+
+def test_a_retry_schedule_longer_than_the_delivery_limit_is_used_to_its_end(
+        backing, container_factory):
+    """The handler queue's ``x-delivery-limit`` (5) counts the broker's own
+    redeliveries, not the delayed retries (each one a new message through a
+    wait queue): a message that fails 7 times on a 7-delay schedule is
+    handled at its 8th attempt, and nothing is dead-lettered."""
+    recorder = {"handled": [], "poison_attempts": [], "healed": False}
+    delays = (0.1, 0.1, 0.2, 0.2, 0.3, 0.3, 0.4)
+    name = f"long_schedule_{uuid.uuid4().hex[:6]}"
+    flaky_service(backing, container_factory, recorder, name, delays=delays, name=name,
+                  fail_times=len(delays))
+    publish(backing.amqp_uri, "probe_source.events", "probe_happened", {"n": 1, "poison": True})
+
+    eventually(lambda: recorder["handled"] == [1], what="handled at the last attempt")
+    assert len(recorder["poison_attempts"]) == len(delays) + 1  # 7 failed + the 8th handled it
+    assert dlq.peek(backing.amqp_uri, f"evt-probe_source-probe_happened--{name}.handle") == []
 
 
 def test_event_published_before_its_consumer_starts_is_not_lost(backing, container_factory, mongo):

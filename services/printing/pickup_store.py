@@ -147,8 +147,7 @@ class PickupStore(BaseStore):
         return {**job, **update}
 
     def _emit_all(self, session, events: list[Event]) -> None:
-        for event in events:
-            self.emit(session, event.type, **event.payload)
+        self.emit_all(session, [(event.type, event.payload) for event in events])
 
     def _take_seat(self, session, key: str) -> None:
         self.db.pickup_windows.update_one({"_id": key}, {"$inc": {"count": 1}},

@@ -13,9 +13,13 @@ vhost of its own on the local RabbitMQ) and drives it as a Dinas' peak:
 * several stations claim in batches and report each job printed at once;
 * notification sends (the SMS sandbox receives).
 
+First, the database commands of ``--journeys`` complete journeys at a low
+rate, per service and command (the services' idle background subtracted).
 Phases: each ``--rates`` rate; then the saturation rate (the accepted rate of
-a closed-loop run with many clients), and 4x that rate open-loop with no
-client backoff. For each: offered and accepted/s, intake p50/p95/p99,
+a closed-loop run with many well-behaved clients: a 503 waits its
+Retry-After), and 4x that rate open-loop with no client backoff. Each phase
+starts once the ones before have drained (every accepted application
+printed). For each: offered and accepted/s, intake p50/p95/p99,
 submit -> notification p50/p99 with the station's own part excluded (from the
 citizen's timeline: submitted -> print_queued plus printed -> notified),
 lookup p50/p99 and refusals, answers by status, database commands per
@@ -201,16 +205,26 @@ class Dinas:
             jobs = reply.get("jobs", [reply])
             done = 0
             for job in jobs:
-                try:
-                    report = session.post(
-                        f"{self.printing}/api/v1/station/jobs/{job['print_job_id']}/printed",
-                        headers=headers, json={"lease_token": job["lease_token"]}, timeout=30)
-                    done += report.status_code == 200
-                except requests.RequestException:
-                    pass
+                done += self._report(session, headers, job)
             with self.lock:
                 self.printed += done
                 self.print_busy += time.perf_counter() - started
+
+    def _report(self, session, headers: dict, job: dict, attempts: int = 10) -> bool:
+        """Report one job printed, as a station agent does: a 503 or a lost
+        answer is retried (after Retry-After), the lease token proves it."""
+        for _ in range(attempts):
+            try:
+                report = session.post(
+                    f"{self.printing}/api/v1/station/jobs/{job['print_job_id']}/printed",
+                    headers=headers, json={"lease_token": job["lease_token"]}, timeout=30)
+            except requests.RequestException:
+                time.sleep(1)
+                continue
+            if report.status_code != 503:
+                return report.status_code == 200
+            time.sleep(float(report.headers.get("Retry-After", 1)))
+        return False
 
     # -- citizens ---------------------------------------------------------------------
     def submit(self, session, phase: Phase) -> requests.Response | None:
@@ -280,12 +294,39 @@ class Dinas:
     def closed_loop(self, phase: Phase, clients: int, seconds: float) -> None:
         stop_at = time.monotonic() + seconds
 
-        def client():
+        def client():  # a well-behaved client: a 503 waits its Retry-After
             session = requests.Session()
             while time.monotonic() < stop_at:
-                self.submit(session, phase)
+                answer = self.submit(session, phase)
+                if answer is not None and answer.status_code == 503:
+                    time.sleep(min(float(answer.headers.get("Retry-After", 1)),
+                                   max(0.0, stop_at - time.monotonic())))
 
         phase.seconds = run_threads(client, clients)
+
+    def drain(self, timeout: float = 300.0) -> float:
+        """Wait until every application accepted so far is verified and
+        printed and every handler queue of the stack is empty (the notices
+        and timeline steps too): the phases before leave no backlog behind to
+        slow this one. The seconds it took."""
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            with self.lock:
+                behind = len(self.all_accepted) - self.printed
+            if self.to_verify.qsize() == 0 and behind <= 0 and not self.events_waiting():
+                break
+            time.sleep(2)
+        return round(time.monotonic() - started, 1)
+
+    def events_waiting(self) -> int:
+        """Messages in the stack's handler and wait queues (``rabbitmqctl``)."""
+        vhost = self.stack.amqp_uri.rsplit("/", 1)[1] or "/"
+        listed = subprocess.run(["rabbitmqctl", "list_queues", "-p", vhost, "name", "messages",
+                                 "--quiet", "--no-table-headers"],
+                                capture_output=True, text=True, timeout=60).stdout
+        return sum(int(count) for name, count in (line.split("\t") for line in
+                                                  listed.splitlines() if "\t" in line)
+                   if name.startswith(("evt-", "smartdukcapil.wait.")) and count.isdigit())
 
     # -- what the citizens saw --------------------------------------------------------
     def journeys(self, accepted: list[Accepted], sample: int, wait: float) -> dict:
@@ -387,7 +428,8 @@ def bare_nameko_ceiling(clients: int, seconds: float, amqp_uri: str) -> float:
             with lock:
                 count[0] += done
 
-        return count[0] / run_threads(client, clients)
+        elapsed = run_threads(client, clients)  # before reading the count it fills
+        return count[0] / elapsed
     finally:
         process.terminate()
         try:
@@ -428,6 +470,7 @@ def phase_summary(phase: Phase, dinas: Dinas, commands: dict, journeys: dict) ->
 
 def run_phase(dinas: Dinas, stack: Stack, name: str, rate: float | None, seconds: float,
               clients: int = 0, sample: int = 300) -> dict:
+    drained = dinas.drain()  # every phase starts from an empty pipeline
     before = db_commands(stack)
     phase = Phase(name, rate)
     if rate is None:
@@ -439,6 +482,7 @@ def run_phase(dinas: Dinas, stack: Stack, name: str, rate: float | None, seconds
     commands = {name: after[name] - before[name] for name in SERVICES_MEASURED}
     commands["total"] = sum(commands.values())
     summary = phase_summary(phase, dinas, commands, journeys)
+    summary["drained_before_s"] = drained
     print(f"  {name}: offered {rate or '-'}/s, accepted {summary['accepted_per_s']}/s, "
           f"intake p99 {summary['intake_ms']['p99']} ms", flush=True)
     print("  " + json.dumps(summary), flush=True)  # kept even if a later step fails
@@ -496,6 +540,7 @@ def journey_cost(dinas: Dinas, stack: Stack, count: int, rate: float = 2.0,
 
 def station_rate(dinas: Dinas, backlog: int) -> dict:
     """Claim + report rate of the stations on a backlog queued while they were idle."""
+    dinas.drain()
     dinas.stop_stations()
     session = requests.Session()
     phase = Phase("station-backlog", None)

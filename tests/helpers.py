@@ -67,11 +67,22 @@ SYSTEM_ENV = {**TOKENS, "PRINT_LEASE_SECONDS": "3",
               "SMS_PER_PHONE_PER_HOUR": "20"}
 
 
+# every NIK handed out in this test session: ~3.4 million NIKs per birth year
+# and ~1,500 KTP-el applications left active per session made a repeat (409,
+# "an application is active") a one-in-three chance per run
+_HANDED_OUT: set[str] = set()
+
+
 def random_nik(female: bool = False, kecamatan: str = "367304", year: int = 1990) -> str:
-    """A valid NIK from Kota Serang (Curug by default), unique enough per test."""
-    day = random.randint(1, 28) + (40 if female else 0)
-    month = random.randint(1, 12)
-    return f"{kecamatan}{day:02d}{month:02d}{year % 100:02d}{random.randint(1, 9999):04d}"
+    """A valid NIK from Kota Serang (Curug by default), never the same twice
+    in a test session."""
+    while True:
+        day = random.randint(1, 28) + (40 if female else 0)
+        month = random.randint(1, 12)
+        nik = f"{kecamatan}{day:02d}{month:02d}{year % 100:02d}{random.randint(1, 9999):04d}"
+        if nik not in _HANDED_OUT:
+            _HANDED_OUT.add(nik)
+            return nik
 
 
 def random_kk(kecamatan: str = "367304") -> str:

@@ -15,6 +15,21 @@ class PrintedSchema(Schema):
     lease_token = fields.String(required=True, validate=validate.Length(min=8, max=64))
 
 
+class PrintedReportSchema(PrintedSchema):
+    print_job_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+
+
+class PrintedBatchSchema(Schema):
+    """A station's report of a printed batch: ``{"jobs": [{"print_job_id",
+    "lease_token"}, ...]}``, at most a claim's worth."""
+
+    class Meta:
+        unknown = RAISE
+
+    jobs = fields.List(fields.Nested(PrintedReportSchema), required=True,
+                       validate=validate.Length(min=1, max=100))
+
+
 class FailedSchema(PrintedSchema):
     reason = fields.String(required=True, validate=validate.OneOf(tuple(FAILURE_REASONS)))
     note = fields.String(load_default=None, validate=validate.Length(max=300))

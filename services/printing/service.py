@@ -26,7 +26,7 @@ from nameko.extensions import DependencyProvider
 
 from shared.auth import BearerTokens, ScopedBearerTokens
 from shared.events import load_event
-from shared.http import HealthCheck, api, json_response, read_json
+from shared.http import HealthCheck, api, json_response, read_json, request_language
 from shared.messaging import reliable_event_handler
 from shared.mongo import StoreWithOutbox
 from shared.offices import PLACES, WorkingCalendar
@@ -37,7 +37,8 @@ from .api_documents import DocumentsApi, IntakeDocuments, SigningKeys, Verificat
 from .api_operator import PrintOperatorApi
 from .api_pickup import PickupApi
 from .issuance_store import IssuingPrintStore
-from .schemas import ClaimSchema, FailedSchema, PrintedSchema, SlotSchema, StationJobSchema
+from .schemas import (ClaimSchema, FailedSchema, PrintedBatchSchema, PrintedSchema, SlotSchema,
+                      StationJobSchema)
 from .slots import PickupRules
 from .stations import InvalidStations, StationRules, parse_stations
 from .store import PrintStore
@@ -74,6 +75,12 @@ class PrintingSettings(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         return self
+
+
+def printed_view(job: dict) -> dict:
+    """What a station is answered for a job it reported printed."""
+    return {"print_job_id": job["_id"], "status": job["status"],
+            "slot": SlotSchema().dump(job["slot"]) if job.get("slot") else None}
 
 
 class PrintTurns(DependencyProvider):
@@ -155,9 +162,24 @@ class PrintingApi(HealthCheck, PickupApi, PrintOperatorApi, DocumentsApi):
         with self.print_turns:
             job = self.store.mark_printed(job_id, station, body["lease_token"],
                                           self.settings.pickup, self.settings.stations)
-        return json_response(200, {"print_job_id": job["_id"], "status": job["status"],
-                                   "slot": SlotSchema().dump(job["slot"]) if job.get("slot")
-                                   else None})
+        return json_response(200, printed_view(job))
+
+    @api("POST", "/api/v1/station/jobs/printed")
+    def report_printed_batch(self, request):
+        """{"jobs": [{"print_job_id", "lease_token"}, ...]} -> {"results": [...]}, one
+        per job in order: {"print_job_id", "status", "slot"} when recorded, or
+        {"print_job_id", "error": {"code", "message"}} when refused (lease lost,
+        unknown job); the others are recorded all the same."""
+        station = self.stations.authenticate(request)
+        reports = read_json(request, PrintedBatchSchema())["jobs"]
+        with self.print_turns:
+            outcomes = self.store.mark_printed_batch(reports, station, self.settings.pickup,
+                                                     self.settings.stations)
+        lang = request_language(request)
+        return json_response(200, {"results": [
+            printed_view(outcome) if isinstance(outcome, dict)
+            else {"print_job_id": report["print_job_id"], **outcome.to_body(lang)}
+            for report, outcome in zip(reports, outcomes)]})
 
     @api("POST", "/api/v1/station/jobs/<string:job_id>/failed")
     def report_failed(self, request, job_id):

@@ -15,11 +15,12 @@ from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from shared.clock import today_wib, utcnow
+from shared.errors import DomainError
 from shared.store import duplicate_fields
 
 from . import domain, handovers, prr
 from .domain import check_report, new_job, new_lease, print_outcome
-from .exceptions import JobNotFound
+from .exceptions import JobNotFound, LeaseLost
 from .pickup_store import PickupStore
 from .slots import PickupRules
 from .blanko import low_stock, printable_kinds
@@ -157,23 +158,44 @@ class PrintStore(PickupStore):
         """Record a printed document, take its blanko (a card), give it its
         pickup window (or put it on its kecamatan's or kelurahan's hand-over
         list), emit the facts. ``now``: the clock (tests print on a chosen day)."""
+        return self.run_transaction(lambda session: self._print_one(
+            session, job_id, station_id, lease_token, rules, stations, now or utcnow()))
+
+    def mark_printed_batch(self, reports: list[dict], station_id: str, rules: PickupRules,
+                           stations: StationRules | None = None) -> list[dict | DomainError]:
+        """``mark_printed`` for a station's batch (``print_job_id``,
+        ``lease_token`` each) in one transaction: one commit, and the place's
+        fill pointer written once per batch instead of racing once per job.
+        Per report, the printed job or the error that refused it (a lease
+        lost, an unknown job: nothing written for that one)."""
         def work(session):
-            now_ = now or utcnow()
-            job = check_report(self._find(session, job_id), station_id, lease_token)
-            update, events = print_outcome(
-                job, now_, lambda place_id, printed_on: self._reserve_slot(
-                    session, rules, place_id, printed_on))
-            if update and job["next_day"]:
-                events += self._add_to_handover(session, job, rules, today_wib(now_))
-            if update and job.get("manifest_id"):
-                events += self._manifest_member_printed(session, job, rules, today_wib(now_))
-            if update and job["document_type"] == "ktp_el":
-                self.db.prr_records.update_one({"_id": job["nik"], "printed_at": None},
-                                               {"$set": {"printed_at": now_}}, session=session)
-            if update and job.get("print_kind") == "card" and stations is not None:
-                events += self._change_blanko(session, stations, station_id, {"$inc": {"stock": -1}})
-            return self._save(session, job, update, events)
+            now, results = utcnow(), []
+            for report in reports:
+                try:
+                    results.append(self._print_one(session, report["print_job_id"], station_id,
+                                                   report["lease_token"], rules, stations, now))
+                except (JobNotFound, LeaseLost) as refused:
+                    results.append(refused)
+            return results
         return self.run_transaction(work)
+
+    def _print_one(self, session, job_id: str, station_id: str, lease_token: str,
+                   rules: PickupRules, stations: StationRules | None,
+                   now: datetime.datetime) -> dict:
+        job = check_report(self._find(session, job_id), station_id, lease_token)
+        update, events = print_outcome(
+            job, now, lambda place_id, printed_on: self._reserve_slot(
+                session, rules, place_id, printed_on))
+        if update and job["next_day"]:
+            events += self._add_to_handover(session, job, rules, today_wib(now))
+        if update and job.get("manifest_id"):
+            events += self._manifest_member_printed(session, job, rules, today_wib(now))
+        if update and job["document_type"] == "ktp_el":
+            self.db.prr_records.update_one({"_id": job["nik"], "printed_at": None},
+                                           {"$set": {"printed_at": now}}, session=session)
+        if update and job.get("print_kind") == "card" and stations is not None:
+            events += self._change_blanko(session, stations, station_id, {"$inc": {"stock": -1}})
+        return self._save(session, job, update, events)
 
     def mark_failed(self, job_id: str, station_id: str, lease_token: str, reason: str,
                     note: str | None, stations: StationRules) -> dict:

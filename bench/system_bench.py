@@ -374,17 +374,28 @@ class Dinas:
 
 # -- counters the services expose ------------------------------------------------------
 
-METRIC = re.compile(r'^smartdukcapil_db_commands_total\{[^}]*\}\s+([0-9.e+]+)$', re.M)
+COMMAND_METRIC = re.compile(
+    r'^smartdukcapil_db_commands_total\{command="([^"]+)",service="([^"]+)"\}\s+([0-9.e+]+)$', re.M)
 
 
-def db_commands(stack: Stack) -> dict[str, float]:
-    counts = {}
+def db_commands_by_command(stack: Stack) -> dict[tuple[str, str], float]:
+    counts: dict[tuple[str, str], float] = {}
     for name in SERVICES_MEASURED:
         try:
             text = requests.get(stack.url(name) + "/metrics", timeout=10).text
-            counts[name] = sum(float(value) for value in METRIC.findall(text))
         except requests.RequestException:
-            counts[name] = float("nan")
+            counts[(name, "unanswered")] = float("nan")
+            continue
+        for command, service, value in COMMAND_METRIC.findall(text):
+            counts[(service, command)] = float(value)
+    return counts
+
+
+def db_commands(stack: Stack) -> dict[str, float]:
+    """Database commands so far per service (NaN for one that did not answer)."""
+    counts = dict.fromkeys(SERVICES_MEASURED, 0.0)
+    for (service, _), value in db_commands_by_command(stack).items():
+        counts[service] = counts.get(service, 0.0) + value
     return counts
 
 
@@ -488,19 +499,6 @@ def run_phase(dinas: Dinas, stack: Stack, name: str, rate: float | None, seconds
           f"intake p99 {summary['intake_ms']['p99']} ms", flush=True)
     print("  " + json.dumps(summary), flush=True)  # kept even if a later step fails
     return summary
-
-
-COMMAND_METRIC = re.compile(
-    r'^smartdukcapil_db_commands_total\{command="([^"]+)",service="([^"]+)"\}\s+([0-9.e+]+)$', re.M)
-
-
-def db_commands_by_command(stack: Stack) -> dict[tuple[str, str], float]:
-    counts: dict[tuple[str, str], float] = {}
-    for name in SERVICES_MEASURED:
-        text = requests.get(stack.url(name) + "/metrics", timeout=10).text
-        for command, service, value in COMMAND_METRIC.findall(text):
-            counts[(service, command)] = float(value)
-    return counts
 
 
 def journey_cost(dinas: Dinas, stack: Stack, count: int, rate: float = 2.0,

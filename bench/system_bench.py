@@ -374,20 +374,30 @@ class Dinas:
 
 # -- counters the services expose ------------------------------------------------------
 
-COMMAND_METRIC = re.compile(
-    r'^smartdukcapil_db_commands_total\{command="([^"]+)",service="([^"]+)"\}\s+([0-9.e+]+)$', re.M)
+COMMAND_METRIC = re.compile(r'^smartdukcapil_db_commands_total\{([^}]*)\}\s+([0-9.e+]+)$', re.M)
+LABEL = re.compile(r'(\w+)="([^"]*)"')
 
 
-def db_commands_by_command(stack: Stack) -> dict[tuple[str, str], float]:
-    counts: dict[tuple[str, str], float] = {}
+def db_commands_by_collection(stack: Stack) -> dict[tuple[str, str, str], float]:
+    """Database commands so far by (service, command, collection)."""
+    counts: dict[tuple[str, str, str], float] = {}
     for name in SERVICES_MEASURED:
         try:
             text = requests.get(stack.url(name) + "/metrics", timeout=10).text
         except requests.RequestException:
-            counts[(name, "unanswered")] = float("nan")
+            counts[(name, "unanswered", "")] = float("nan")
             continue
-        for command, service, value in COMMAND_METRIC.findall(text):
-            counts[(service, command)] = float(value)
+        for labels, value in COMMAND_METRIC.findall(text):
+            label = dict(LABEL.findall(labels))
+            key = (label["service"], label["command"], label.get("collection", ""))
+            counts[key] = counts.get(key, 0.0) + float(value)
+    return counts
+
+
+def db_commands_by_command(stack: Stack) -> dict[tuple[str, str], float]:
+    counts: dict[tuple[str, str], float] = {}
+    for (service, command, _), value in db_commands_by_collection(stack).items():
+        counts[(service, command)] = counts.get((service, command), 0.0) + value
     return counts
 
 
@@ -508,13 +518,13 @@ def journey_cost(dinas: Dinas, stack: Stack, count: int, rate: float = 2.0,
     no backlog, no lookups. What the services do anyway (outbox relays and
     timers polling, stations claiming an empty queue) is measured while idle
     first and subtracted for the journeys' duration."""
-    before = db_commands_by_command(stack)
+    before = db_commands_by_collection(stack)
     time.sleep(idle)
     background = {key: (value - before.get(key, 0.0)) / idle
-                  for key, value in db_commands_by_command(stack).items()}
+                  for key, value in db_commands_by_collection(stack).items()}
     phase, session = Phase("journeys", rate), requests.Session()
     printed_before, started = dinas.printed, time.monotonic()
-    start = db_commands_by_command(stack)
+    start = db_commands_by_collection(stack)
     for _ in range(count):
         dinas.submit(session, phase)
         time.sleep(1 / rate)
@@ -522,23 +532,33 @@ def journey_cost(dinas: Dinas, stack: Stack, count: int, rate: float = 2.0,
     while dinas.printed - printed_before < len(phase.accepted) and time.monotonic() < deadline:
         time.sleep(0.5)
     time.sleep(10)  # the notices of the last ones printed (printed -> notified: ~2 s)
-    end, elapsed = db_commands_by_command(stack), time.monotonic() - started
+    end, elapsed = db_commands_by_collection(stack), time.monotonic() - started
     accepted = max(len(phase.accepted), 1)
     per_app: dict[str, dict[str, float]] = {}
-    for key, value in end.items():
-        spent = value - start.get(key, 0.0) - background.get(key, 0.0) * elapsed
+    by_collection: dict[str, dict[str, float]] = {}
+    for (service, command, collection), value in end.items():
+        spent = value - start.get((service, command, collection), 0.0) \
+            - background.get((service, command, collection), 0.0) * elapsed
+        commands = per_app.setdefault(service, {})
+        commands[command] = commands.get(command, 0.0) + spent / accepted
         if spent / accepted >= 0.05:
-            per_app.setdefault(key[0], {})[key[1]] = round(spent / accepted, 1)
+            by_collection.setdefault(service, {})[f"{command} {collection}".strip()] = \
+                round(spent / accepted, 1)
+    per_app = {service: {command: round(n, 1) for command, n in commands.items() if n >= 0.05}
+               for service, commands in per_app.items()}
+    per_app = {service: commands for service, commands in per_app.items() if commands}
     totals = {service: round(sum(commands.values()), 1) for service, commands in per_app.items()}
     return {"applications": len(phase.accepted),
             "printed": dinas.printed - printed_before,
             "background_per_s": round(sum(background.values()), 1),
             "per_application": per_app, "per_service": totals,
+            "per_collection": by_collection,
             "total": round(sum(totals.values()), 1)}
 
 
 def station_rate(dinas: Dinas, backlog: int) -> dict:
-    """Claim + report rate of the stations on a backlog queued while they were idle."""
+    """Claim + report rate of the stations on a backlog queued while they
+    were idle: the clock starts once every job of it is in the print queue."""
     dinas.drain()
     dinas.stop_stations()
     session = requests.Session()
@@ -547,7 +567,12 @@ def station_rate(dinas: Dinas, backlog: int) -> dict:
         dinas.submit(session, phase)
     while dinas.to_verify.qsize():
         time.sleep(0.5)
-    time.sleep(5)  # the last verified ones reach the print queue
+    # every job queued before the clock starts: printing has handled every
+    # application_verified (and the other services their events) when no
+    # handler queue holds a message any more
+    settle = time.monotonic()
+    while dinas.events_waiting() and time.monotonic() - settle < 300:
+        time.sleep(1)
     printed_before = dinas.printed
     started = time.monotonic()
     dinas.start_stations()
@@ -572,6 +597,8 @@ def main() -> None:
                         help="complete journeys at 2/s counted for database commands")
     parser.add_argument("--journeys-only", action="store_true",
                         help="count the journeys' database commands and stop")
+    parser.add_argument("--stations-only", action="store_true",
+                        help="measure the stations' claim + report rate on a --backlog and stop")
     parser.add_argument("--json", default=None, help="also write the JSON here")
     args = parser.parse_args()
 
@@ -600,6 +627,9 @@ def main() -> None:
         dinas.start_actors()
         print(f"# whole system, {args.seconds:.0f}s per phase, {args.stations} stations "
               f"claiming {args.batch} at a time, {os.cpu_count()} cores", flush=True)
+        if args.stations_only:
+            print("  " + json.dumps({"stations": station_rate(dinas, args.backlog)}), flush=True)
+            return
         results["journey_cost"] = journey_cost(dinas, stack, args.journeys)
         print("  " + json.dumps({"journey_cost": results["journey_cost"]}), flush=True)
         if args.journeys_only:

@@ -10,7 +10,8 @@ Recorded where every service already passes, so no service code counts:
   failed (the handler raised), retried (sent to a wait queue),
   dead_lettered;
 * database (``shared.mongo.StoreWithOutbox``): ``smartdukcapil_db_commands_total``
-  by service and command name (a pymongo command listener: every round trip);
+  by service, command name and collection (a pymongo command listener: every
+  round trip; the collection is empty for commands on none, e.g. commitTransaction);
 * outbox (``shared.mongo.StoreWithOutbox``): ``smartdukcapil_outbox_backlog``,
   the rows not yet published, read when scraped from the collection's
   metadata count (no scan; and nothing at all between scrapes).
@@ -42,8 +43,8 @@ OUTBOX_BACKLOG = Gauge("smartdukcapil_outbox_backlog",
                        "Outbox rows written and not yet published", ["service"])
 
 DB_COMMANDS = Counter("smartdukcapil_db_commands",
-                      "Database commands sent (round trips), by command name",
-                      ["service", "command"])
+                      "Database commands sent (round trips), by command name and collection",
+                      ["service", "command", "collection"])
 
 EVENT_OUTCOMES = ("handled", "failed", "retried", "dead_lettered")
 
@@ -56,7 +57,9 @@ class CommandCounter(monitoring.CommandListener):
         self.service = service
 
     def started(self, event) -> None:
-        DB_COMMANDS.labels(self.service, event.command_name).inc()
+        target = event.command.get(event.command_name)
+        collection = target if isinstance(target, str) else ""
+        DB_COMMANDS.labels(self.service, event.command_name, collection).inc()
 
     def succeeded(self, event) -> None:
         pass

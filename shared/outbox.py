@@ -6,8 +6,10 @@ cannot diverge. The rows are written already claimed by the writing process'
 relay (a managed thread of the service's container) for
 ``HANDOFF_CLAIM_SECONDS``; after the commit the store hands them to that
 relay, which publishes each with publisher confirms (persistent, on
-``<service>.events``) and deletes what the broker confirmed - one database
-round trip per batch, no read. Rows nobody handed over (their writer died
+``<service>.events``) and deletes what the broker confirmed, no read: the
+confirmed rows of up to ``DELETE_EVERY_SECONDS`` are deleted together in one
+database round trip (well within their claim, so no sweep takes them
+meanwhile; at a peak one delete serves dozens of events). Rows nobody handed over (their writer died
 before publishing, or publishing failed) are found by every relay's sweep
 once their claim has run out: it claims them with a lease, publishes and
 deletes them. A crash between publish and delete republishes: delivery is
@@ -46,6 +48,9 @@ CLAIM_SECONDS = 30
 # this the sweep of any relay takes it (its writer died, or the broker is away)
 HANDOFF_CLAIM_SECONDS = 10
 UNROUTABLE_RETRY_SECONDS = 60
+# rows the broker confirmed are deleted together, at most this long after the
+# first of them (far below HANDOFF_CLAIM_SECONDS: no sweep republishes them)
+DELETE_EVERY_SECONDS = 1.0
 
 
 def outbox_row(event_type: str, event: dict, claimed_by: str | None = None) -> dict:
@@ -70,6 +75,8 @@ class OutboxRelay:
         self.idle_seconds = idle_seconds
         self._wake = LightQueue(maxsize=1)
         self._handed: collections.deque[dict] = collections.deque()
+        self._confirmed: list[str] = []  # published, not yet deleted
+        self._delete_due = 0.0
         self._thread = None
         self._running = False
         self.instance = uuid.uuid4().hex
@@ -111,6 +118,7 @@ class OutboxRelay:
                 if time.monotonic() >= next_sweep:
                     next_sweep = time.monotonic() + self.idle_seconds
                     published += self.publish_pending()
+                self.delete_confirmed()
                 failures = 0
             except Exception:
                 failures += 1
@@ -123,7 +131,13 @@ class OutboxRelay:
                     self._idle(resume_at - time.monotonic())
                 continue
             if not published and not self._handed:  # else more may be waiting
-                self._idle(max(0.0, next_sweep - time.monotonic()))
+                wake_at = min(next_sweep, self._delete_due) if self._confirmed else next_sweep
+                self._idle(max(0.0, wake_at - time.monotonic()))
+        try:  # stopping: what was published leaves the outbox now
+            self.delete_confirmed(now=True)
+        except Exception:
+            log.exception("outbox relay could not delete the rows it published; "
+                          "the sweep will publish them again")
 
     def _idle(self, seconds: float) -> None:
         # a commit or stop() wakes us early
@@ -169,8 +183,21 @@ class OutboxRelay:
                 done.append(row["_id"])
         finally:
             if done:
-                self.collection.delete_many({"_id": {"$in": done}})
+                if not self._confirmed:
+                    self._delete_due = time.monotonic() + DELETE_EVERY_SECONDS
+                self._confirmed.extend(done)
         return len(done)
+
+    def delete_confirmed(self, now: bool = False) -> None:
+        """Delete the rows the broker confirmed, in one command, once the
+        oldest has waited ``DELETE_EVERY_SECONDS`` (or a batch is full, or
+        ``now``). A failure leaves them to the sweep: published again once
+        their claim runs out (at-least-once; consumers deduplicate)."""
+        if not self._confirmed or not (now or len(self._confirmed) >= self.batch_size
+                                       or time.monotonic() >= self._delete_due):
+            return
+        ids, self._confirmed = self._confirmed, []
+        self.collection.delete_many({"_id": {"$in": ids}})
 
     def _keep_unroutable(self, row: dict) -> None:
         log.error("event %s %s is unroutable on %s (no queue bound): kept in the outbox, "

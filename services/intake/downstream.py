@@ -89,17 +89,23 @@ def needs_status(event_type: str) -> bool:
     return event_type not in STEP_ONLY or event_type in SETS_PICKUP
 
 
-def usual_move(event_type: str, event: dict) -> tuple[list[str], dict] | None:
-    """For an event whose update depends on the status alone: the statuses it
-    moves from and the update it makes then (its step, the new status) - the
-    usual case, events in order, written in one guarded write with no read.
-    None for the others (step only, or reading the pickup window or parcel)."""
-    if event_type not in EVENT_MOVES or event_type in SETS_PICKUP \
-            or event_type == "parcel_dispatched":
+def usual_move(event_type: str, event: dict) -> tuple[dict, dict] | None:
+    """For an event that moves the status: the guard under which it makes the
+    update ``record`` would (the statuses it moves from; for a pickup window,
+    no window or an older one) and that update - the usual case, events in
+    order, written in one guarded write with no read. None for the step-only
+    events."""
+    if event_type not in EVENT_MOVES:
         return None
     to_status, from_statuses = EVENT_MOVES[event_type]
-    return sorted(from_statuses), {"$push": {"timeline": step_from_event(event_type, event)},
-                                   "$set": status_fields(to_status)}
+    guard: dict = {"status": {"$in": sorted(from_statuses)}}
+    changes = status_fields(to_status)
+    if event_type in SETS_PICKUP:
+        guard["$or"] = [{"pickup": None}, {"pickup.since": {"$lte": event["occurred_at"]}}]
+        changes["pickup"] = {"slot": event["slot"], "since": event["occurred_at"]}
+    if event_type == "parcel_dispatched":
+        changes["parcel"] = {"shipment_id": event["shipment_id"], "barcode": event["barcode"]}
+    return guard, {"$push": {"timeline": step_from_event(event_type, event)}, "$set": changes}
 
 
 def next_status(status: str, event_type: str) -> str | None:

@@ -140,11 +140,11 @@ class ApplicationStore(DocumentStore, QueueStore, DeathRecords, AppointmentStore
                 {"$push": {"timeline": downstream.step_from_event(event_type, event),
                            "seen_events": event["event_id"]}}).modified_count == 1
         if (usual := downstream.usual_move(event_type, event)) is not None:
-            from_statuses, update = usual
+            guard, update = usual
             update["$push"]["seen_events"] = event["event_id"]
             if self.db.applications.update_one(
-                    {**query, "status": {"$in": from_statuses},
-                     "seen_events": {"$ne": event["event_id"]}}, update).modified_count == 1:
+                    {**query, **guard, "seen_events": {"$ne": event["event_id"]}},
+                    update).modified_count == 1:
                 return True  # else out of order, a redelivery or unknown: read and decide
         for _ in range(STATUS_RACE_ATTEMPTS):
             application = self.db.applications.find_one(query, {"status": 1, "pickup": 1})

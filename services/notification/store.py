@@ -128,22 +128,18 @@ class NotificationStore(BaseStore):
         return None
 
     def _count_one(self, key: str, until: datetime.datetime) -> dict:
-        """$inc the counter: one round trip once it exists. The first use
-        creates it on its own (an idempotent upsert that counts nothing) and
-        then counts, so the count itself never races an insert: two first
-        uses at once (a burst) each count exactly once."""
-        row = self.db.sms_counters.find_one_and_update(
-            {"_id": key}, {"$inc": {"sent": 1}}, return_document=ReturnDocument.AFTER)
-        if row is not None:
-            return row
+        """$inc the counter, creating it on its first use: one round trip. Two
+        first uses at once (a burst): one inserts, the other's upsert fails on
+        the unique _id having written nothing, and counts on the row that now
+        exists, so each counts exactly once."""
+        count = {"$inc": {"sent": 1}}
         try:
-            self.db.sms_counters.update_one(
-                {"_id": key}, {"$setOnInsert": {"sent": 0, "held": 0, "expires": until}},
-                upsert=True)
+            return self.db.sms_counters.find_one_and_update(
+                {"_id": key}, {**count, "$setOnInsert": {"held": 0, "expires": until}},
+                upsert=True, return_document=ReturnDocument.AFTER)
         except DuplicateKeyError:
-            pass  # the other first use created it
-        row = self.db.sms_counters.find_one_and_update(
-            {"_id": key}, {"$inc": {"sent": 1}}, return_document=ReturnDocument.AFTER)
+            row = self.db.sms_counters.find_one_and_update(
+                {"_id": key}, count, return_document=ReturnDocument.AFTER)
         if row is None:
             raise DatabaseUnavailable()
         return row

@@ -17,8 +17,8 @@ from shared.store import BaseStore
 from . import domain, handovers
 from .domain import Event
 from .exceptions import WindowUnavailable
-from .slots import (PickupRules, find_seat, first_window, pointer_fields, pointer_window,
-                    requested_window, slot_record, upcoming, window_key)
+from .seats import Seats
+from .slots import PickupRules, first_window, requested_window, slot_record, upcoming, window_key
 
 
 class PickupStore(BaseStore):
@@ -156,25 +156,13 @@ class PickupStore(BaseStore):
     def _reserve_slot(self, session, rules: PickupRules, place_id: str,
                       printed_on: datetime.date) -> dict:
         """The earliest window with a seat, from the place's fill pointer
-        (``slots``): four operations per print however many windows are
+        (``slots``, ``seats``): four operations however many windows are
         full, plus one read per window a rescheduled citizen filled ahead of
-        the pointer. Pointer and counter are read and written in the same
-        snapshot transaction: two prints taking the last seat conflict, and
-        one retries."""
-        place = rules.place(place_id)
-
-        def taken(window) -> int:
-            counter = self.db.pickup_windows.find_one({"_id": window_key(place, window)},
-                                                      session=session)
-            return (counter or {}).get("count", 0)
-
-        pointer = self.db.pickup_fill.find_one({"_id": place.place_id}, session=session)
-        window, fill = find_seat(place, rules.calendar, pointer_window(pointer),
-                                 first_window(rules.calendar, printed_on), taken)
-        self._take_seat(session, window_key(place, window))
-        self.db.pickup_fill.update_one({"_id": place.place_id}, {"$set": pointer_fields(fill)},
-                                       upsert=True, session=session)
-        return slot_record(place, window)
+        the pointer."""
+        seats = Seats(self.db, session, rules)
+        slot = seats.reserve(place_id, printed_on)
+        seats.flush()
+        return slot
 
     def _add_to_handover(self, session, job: dict, rules: PickupRules,
                          printed_on: datetime.date) -> list[Event]:

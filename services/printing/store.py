@@ -11,7 +11,7 @@ import datetime
 
 import uuid
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING, ReturnDocument, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 from shared.clock import today_wib, utcnow
@@ -22,6 +22,7 @@ from . import domain, handovers, prr
 from .domain import check_report, new_job, new_lease, print_outcome
 from .exceptions import JobNotFound, LeaseLost
 from .pickup_store import PickupStore
+from .seats import Seats
 from .slots import PickupRules
 from .blanko import low_stock, printable_kinds
 from .stations import Station, StationRules, claimable_query  # noqa: F401 (the claim's rule)
@@ -158,44 +159,61 @@ class PrintStore(PickupStore):
         """Record a printed document, take its blanko (a card), give it its
         pickup window (or put it on its kecamatan's or kelurahan's hand-over
         list), emit the facts. ``now``: the clock (tests print on a chosen day)."""
-        return self.run_transaction(lambda session: self._print_one(
-            session, job_id, station_id, lease_token, rules, stations, now or utcnow()))
+        [outcome] = self.mark_printed_batch(
+            [{"print_job_id": job_id, "lease_token": lease_token}], station_id, rules,
+            stations, now)
+        if isinstance(outcome, DomainError):
+            raise outcome
+        return outcome
 
     def mark_printed_batch(self, reports: list[dict], station_id: str, rules: PickupRules,
-                           stations: StationRules | None = None) -> list[dict | DomainError]:
+                           stations: StationRules | None = None,
+                           now: datetime.datetime | None = None) -> list[dict | DomainError]:
         """``mark_printed`` for a station's batch (``print_job_id``,
-        ``lease_token`` each) in one transaction: one commit, and the place's
-        fill pointer written once per batch instead of racing once per job.
-        Per report, the printed job or the error that refused it (a lease
-        lost, an unknown job: nothing written for that one)."""
+        ``lease_token`` each) in one transaction and a few commands whatever
+        its size: the jobs read in one, the windows booked together
+        (``Seats``), the jobs' updates in one, the blanko taken once, the
+        events in one insert. Per report, the printed job or the error that
+        refused it (a lease lost, an unknown job: nothing written for that one)."""
         def work(session):
-            now, results = utcnow(), []
+            moment = now or utcnow()
+            jobs = {job["_id"]: job for job in self.db.print_jobs.find(
+                {"_id": {"$in": [report["print_job_id"] for report in reports]}},
+                session=session)}
+            seats, updates, events, results = Seats(self.db, session, rules), [], [], []
+            printed_ktp, cards = [], 0
             for report in reports:
                 try:
-                    results.append(self._print_one(session, report["print_job_id"], station_id,
-                                                   report["lease_token"], rules, stations, now))
+                    job = check_report(jobs.get(report["print_job_id"]), station_id,
+                                       report["lease_token"])
                 except (JobNotFound, LeaseLost) as refused:
                     results.append(refused)
+                    continue
+                update, job_events = print_outcome(job, moment, seats.reserve)
+                if update and job["next_day"]:
+                    job_events += self._add_to_handover(session, job, rules, today_wib(moment))
+                if update and job.get("manifest_id"):
+                    job_events += self._manifest_member_printed(session, job, rules,
+                                                                today_wib(moment))
+                if update:
+                    updates.append(UpdateOne({"_id": job["_id"]}, {"$set": update}))
+                    printed_ktp += [job["nik"]] if job["document_type"] == "ktp_el" else []
+                    cards += job.get("print_kind") == "card"
+                events += job_events
+                jobs[job["_id"]] = {**job, **update}  # a job reported twice prints once
+                results.append(jobs[job["_id"]])
+            seats.flush()
+            if printed_ktp:
+                self.db.prr_records.update_many({"_id": {"$in": printed_ktp}, "printed_at": None},
+                                                {"$set": {"printed_at": moment}}, session=session)
+            if cards and stations is not None:
+                events += self._change_blanko(session, stations, station_id,
+                                              {"$inc": {"stock": -cards}})
+            if updates:
+                self.db.print_jobs.bulk_write(updates, session=session)
+            self._emit_all(session, events)
             return results
         return self.run_transaction(work)
-
-    def _print_one(self, session, job_id: str, station_id: str, lease_token: str,
-                   rules: PickupRules, stations: StationRules | None,
-                   now: datetime.datetime) -> dict:
-        job = check_report(self._find(session, job_id), station_id, lease_token)
-        update, events = print_outcome(
-            job, now, lambda place_id, printed_on: self._reserve_slot(
-                session, rules, place_id, printed_on))
-        if update and job["next_day"]:
-            events += self._add_to_handover(session, job, rules, today_wib(now))
-        if update and job.get("manifest_id"):
-            events += self._manifest_member_printed(session, job, rules, today_wib(now))
-        if update and job["document_type"] == "ktp_el":
-            self.db.prr_records.update_one({"_id": job["nik"], "printed_at": None},
-                                           {"$set": {"printed_at": now}}, session=session)
-        if update and job.get("print_kind") == "card" and stations is not None:
-            events += self._change_blanko(session, stations, station_id, {"$inc": {"stock": -1}})
-        return self._save(session, job, update, events)
 
     def mark_failed(self, job_id: str, station_id: str, lease_token: str, reason: str,
                     note: str | None, stations: StationRules) -> dict:

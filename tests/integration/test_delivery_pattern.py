@@ -196,7 +196,8 @@ def test_an_event_no_queue_is_bound_for_stays_in_the_outbox(backing, mongo):
 def test_a_committed_row_is_published_by_its_writer_without_a_read_and_an_orphan_by_the_sweep(
         backing, mongo):
     """Rows are written claimed by the writer's relay: handed over after the
-    commit, they are published and deleted in one database command, no read;
+    commit, they are published with no read and deleted together, one
+    database command for the lot;
     a row its writer never handed over (it died) waits out its claim, then
     any relay's sweep publishes it."""
     database, source = f"handoff_{uuid.uuid4().hex[:6]}", f"handoff_{uuid.uuid4().hex[:6]}"
@@ -226,12 +227,17 @@ def test_a_committed_row_is_published_by_its_writer_without_a_read_and_an_orphan
         commands.clear()
         relay.hand_over(handed)
         assert relay.publish_handed() == 3
+        assert commands == []  # published: deleted together with the next ones
+        assert relay.publish_pending() == 0  # still claimed: the sweep leaves them
+        commands.clear()
+        relay.delete_confirmed(now=True)
         assert commands == ["delete"]
         assert [row["_id"] for row in outbox.find()] == [orphan["_id"]]
 
         # the dead writer's claim runs out (HANDOFF_CLAIM_SECONDS): the sweep takes it
         outbox.update_one({"_id": orphan["_id"]}, {"$set": {"claimed_until": utcnow()}})
         assert relay.publish_pending() == 1
+        relay.delete_confirmed(now=True)
         assert outbox.count_documents({}) == 0
         published = []
         eventually(lambda: published.extend(probe.drain()) or len(published) >= 4,

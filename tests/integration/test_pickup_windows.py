@@ -5,6 +5,9 @@
 * 10,000 documents get windows (far past any 20-day horizon), and the
   database operations of a print are the same for the last as for the first
   (counted with a pymongo ``CommandListener``, not timed);
+* a station's batch report of 50 costs a few more commands than a report of
+  one, not fifty times as many, and fills the windows as fifty single
+  reports would;
 * a weekend and a public holiday are skipped (the print's clock is chosen).
 """
 
@@ -140,6 +143,32 @@ def test_ten_thousand_documents_get_windows_at_a_constant_cost(counted):
     assert len(days) == 10_000 // (40 * 7) + 1  # 36 working days: far past 20 calendar days
     assert max(seats_per_window(store).values()) == 40
     assert slots[-1]["date"] > "2025-07-20"
+
+
+def test_a_batch_report_costs_a_few_commands_whatever_its_size(counted):
+    store, counter = counted
+    pickup = rules(capacity=20)
+    single, batch = leased_jobs(store, 1, "kec-taktakan"), leased_jobs(store, 50, "kec-taktakan")
+
+    before = len(counter.commands)
+    print_job(store, single[0], pickup)
+    one = collections.Counter(counter.commands[before:])
+    before = len(counter.commands)
+    results = store.mark_printed_batch(
+        [{"print_job_id": job["_id"], "lease_token": job["lease_token"]} for job in batch],
+        "station-test-1", pickup, now=THURSDAY_MORNING)
+    fifty = collections.Counter(counter.commands[before:])
+
+    assert [result["status"] for result in results] == ["printed"] * 50
+    # the three windows the batch reaches are read once each; everything else
+    # is one command for the whole batch (jobs read, jobs updated, windows
+    # booked, the fill pointer, the PRR records, the events, the commit)
+    assert fifty - one == collections.Counter(find=2), (one, fifty)
+    by_window = collections.Counter(result["slot"]["key"] for result in results)
+    first = sorted(by_window)[0]
+    assert [by_window[key] for key in sorted(by_window)] == [19, 20, 11]  # after the single one
+    assert seats_per_window(store) == {**by_window, first: 20}
+    assert store.db.outbox.count_documents({"event_type": "document_ready_for_pickup"}) == 51
 
 
 def test_a_weekend_and_a_public_holiday_are_skipped(counted):

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from services.intake.domain import public_view
-from services.intake.downstream import EVENT_MOVES, STEP_ONLY, needs_status, record, usual_move
+from services.intake.domain import public_view, status_fields
+from services.intake.downstream import (EVENT_MOVES, SETS_PICKUP, STEP_ONLY, needs_status, record,
+                                        usual_move)
 from tests.stored_applications import submitted
 
 SLOT = {"place": "Disdukcapil Kota Serang", "address": "Jl. Jend. Sudirman No. 5",
@@ -58,19 +59,25 @@ def test_dispatch_keeps_the_barcode_for_the_citizen():
 
 def test_the_one_write_shortcuts_make_the_update_record_would():
     """``record_event`` writes these without reading the application first:
-    the update must be the one ``record`` decides from the status read."""
-    event = {"occurred_at": at(2), "barcode": "P1", "reason": "x", "channel": "sms"}
+    the update must be the one ``record`` decides from the status read, under
+    the guard's conditions."""
+    slot = {"place": "Dinas", "date": "2026-12-01", "start": "08:00", "end": "09:00"}
+    event = {"occurred_at": at(2), "barcode": "P1", "reason": "x", "channel": "sms",
+             "shipment_id": "s1", "slot": slot}
     for event_type in EVENT_MOVES:
-        usual = usual_move(event_type, event)
-        if usual is None:
-            continue
-        from_statuses, update = usual
-        for status in from_statuses:
-            assert update == record({"status": status, "pickup": None}, event_type, event)
+        guard, update = usual_move(event_type, event)
+        for status in guard["status"]["$in"]:
+            for pickup in (None, {"slot": slot, "since": at(1)}):
+                assert update == record({"status": status, "pickup": pickup}, event_type, event)
+        if event_type in SETS_PICKUP:  # a window set by a later event is not overwritten
+            assert {"pickup.since": {"$lte": at(2)}} in guard["$or"]
+            assert record({"status": "printed", "pickup": {"slot": slot, "since": at(3)}},
+                          event_type, event)["$set"].keys() == {*status_fields(
+                              "ready_for_pickup")}
     for event_type in STEP_ONLY:
+        assert usual_move(event_type, event) is None
         if not needs_status(event_type):
             assert record({"status": "verified", "pickup": None}, event_type, event) == {
                 "$push": {"timeline": record({"status": "verified"}, event_type,
                                              event)["$push"]["timeline"]}}
-    assert usual_move("document_ready_for_pickup", event) is None  # reads the window
     assert needs_status("pickup_rescheduled")

@@ -138,6 +138,7 @@ class Dinas:
         self.lock = threading.Lock()
         self.printed = 0
         self.print_busy = 0.0  # seconds stations spent between claim and last report
+        self.station_calls: dict[str, list[float]] = {"claim": [], "report": []}  # seconds
         self.stop = threading.Event()
         self.threads: list[threading.Thread] = []
         self.station_threads: list[threading.Thread] = []
@@ -192,12 +193,16 @@ class Dinas:
         headers = {"Authorization": f"Bearer {token}"}
         while not self.stop.is_set():
             try:
+                asked = time.perf_counter()
                 answer = session.post(f"{self.printing}/api/v1/station/jobs/claim",
                                       headers=headers, json={"max": self.batch}, timeout=30)
             except requests.RequestException:
                 time.sleep(0.5)
                 continue
-            if answer.status_code != 200:  # nothing to print: ask again in a second
+            if answer.status_code == 200:
+                with self.lock:
+                    self.station_calls["claim"].append(time.perf_counter() - asked)
+            else:  # nothing to print: ask again in a second
                 time.sleep(1.0)             # (the reference agent's default is 5 s)
                 continue
             started = time.perf_counter()
@@ -216,11 +221,14 @@ class Dinas:
                          for job in jobs]}
         for _ in range(attempts):
             try:
+                asked = time.perf_counter()
                 report = session.post(f"{self.printing}/api/v1/station/jobs/printed",
                                       headers=headers, json=body, timeout=60)
             except requests.RequestException:
                 time.sleep(1)
                 continue
+            with self.lock:
+                self.station_calls["report"].append(time.perf_counter() - asked)
             if report.status_code != 503:
                 return sum(result.get("status") == "printed"
                            for result in report.json().get("results", []))
@@ -574,6 +582,8 @@ def station_rate(dinas: Dinas, backlog: int) -> dict:
     while dinas.events_waiting() and time.monotonic() - settle < 300:
         time.sleep(1)
     printed_before = dinas.printed
+    for calls in dinas.station_calls.values():
+        calls.clear()
     started = time.monotonic()
     dinas.start_stations()
     target = len(phase.accepted) * 0.95
@@ -581,8 +591,12 @@ def station_rate(dinas: Dinas, backlog: int) -> dict:
         time.sleep(0.1)
     elapsed = time.monotonic() - started
     printed = dinas.printed - printed_before
+    with dinas.lock:
+        calls = {f"{name}_ms_p50_p99": [round(percentile(times, q) * 1000) for q in (0.5, 0.99)]
+                 for name, times in dinas.station_calls.items() if times}
+        calls.update({f"{name}s": len(times) for name, times in dinas.station_calls.items()})
     return {"jobs": printed, "stations": len(dinas.stations), "batch": dinas.batch,
-            "claim_and_report_per_s": round(printed / elapsed, 1)}
+            "claim_and_report_per_s": round(printed / elapsed, 1), **calls}
 
 
 def main() -> None:

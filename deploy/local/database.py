@@ -1,5 +1,5 @@
 """The local MongoDB stand-in (SecantusDB), started the way production's
-mongod is configured (docs/operations.md, "Database").
+mongod is configured (README, on MONGO_URI).
 
 One setting differs from the stand-in's own command: the transaction
 lifetime limit, mongod's ``transactionLifetimeLimitSeconds``. A service

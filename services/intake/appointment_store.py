@@ -47,12 +47,14 @@ class AppointmentStore(BaseStore):
             {"_id": 1}) is not None
 
     def card_issued(self, nik: str) -> bool:
-        return self.db.applications.find_one(
-            {"applicant.nik": nik, "document_type": "ktp_el",
-             "$or": [{"status": {"$in": appointments.CARD_STATUSES}},
-                     {"channel": appointments.PRR_CHANNEL,
-                      "status": {"$in": appointments.PRR_CARD_STATUSES}}]},
-            {"_id": 1}) is not None
+        # one flat read (no $or) of the few candidates, decided here
+        return any(application["status"] in appointments.CARD_STATUSES
+                   or application.get("channel") == appointments.PRR_CHANNEL
+                   for application in self.db.applications.find(
+                       {"applicant.nik": nik, "document_type": "ktp_el",
+                        "status": {"$in": sorted({*appointments.CARD_STATUSES,
+                                                  *appointments.PRR_CARD_STATUSES})}},
+                       {"status": 1, "channel": 1}))
 
     def booked_counts(self, place_id: str, days: list[datetime.date]) -> dict[str, int]:
         """ISO day -> bookings counted, for the days that have any."""

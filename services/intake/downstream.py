@@ -101,7 +101,9 @@ def usual_move(event_type: str, event: dict) -> tuple[dict, dict] | None:
     guard: dict = {"status": {"$in": sorted(from_statuses)}}
     changes = status_fields(to_status)
     if event_type in SETS_PICKUP:
-        guard["$or"] = [{"pickup": None}, {"pickup.since": {"$lte": event["occurred_at"]}}]
+        # no window yet, or one set by an earlier event (a flat filter, no
+        # $or: shared/mongo.py)
+        guard["pickup.since"] = {"$not": {"$gt": event["occurred_at"]}}
         changes["pickup"] = {"slot": event["slot"], "since": event["occurred_at"]}
     if event_type == "parcel_dispatched":
         changes["parcel"] = {"shipment_id": event["shipment_id"], "barcode": event["barcode"]}

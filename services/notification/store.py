@@ -83,8 +83,9 @@ class NotificationStore(BaseStore):
         except DuplicateKeyError:
             pass
         claimed = self.db.messages.find_one_and_update(
+            # unclaimed, or its claim ran out (flat: no $or)
             {"_id": message.message_id, "status": "pending",
-             "$or": [{"claimed_until": None}, {"claimed_until": {"$lt": now}}]},
+             "claimed_until": {"$not": {"$gte": now}}},
             {"$set": {"claimed_until": now + CLAIM}}, projection={"status": 1})
         if claimed is not None:
             return "pending"

@@ -53,9 +53,9 @@ class IssuingPrintStore(PrintStore):
             issuance = verification.new_issuance(
                 job, lease_token, self._number(session, job, today.year), key, today, now)
             self.db.issuances.insert_one(issuance, session=session)
-            self.db.issuances.update_many(
-                verification.superseded(issuance),
-                {"$set": verification.revocation(issuance, now)}, session=session)
+            for query in verification.superseded(issuance):
+                self.db.issuances.update_many(
+                    query, {"$set": verification.revocation(issuance, now)}, session=session)
             return job, issuance
         try:
             return self.run_transaction(work)

@@ -94,26 +94,34 @@ def priority(job: dict) -> int:
     return 0 if job.get("next_day") or job.get("replacement") else 1
 
 
-def claim_filter(station: Station, kinds: frozenset[str], stations: dict[str, Station],
-                 places, now: datetime.datetime, max_attempts: int) -> dict | None:
-    """What this station may claim now, in MongoDB's words (``None``: nothing).
+def claim_filters(station: Station, kinds: frozenset[str], stations: dict[str, Station],
+                  places, now: datetime.datetime, max_attempts: int) -> list[dict]:
+    """What this station may claim now, in MongoDB's words: flat filters (no
+    ``$or``), one per way a job is claimable (``claimable_queries``) and per
+    set of places it serves for some kinds; a job matches at most one. Flat,
+    because the local database server (SecantusDB) reads such a filter
+    through the status index and scans the whole collection - every job
+    ever printed - for one with ``$or``. Empty: nothing to claim.
 
     ``kinds``: what it can print at the moment (no cards at zero blanko).
     A job that used up its attempts is never handed out again: it waits for
     an operator (``is_held``). Change together with ``domain.is_claimable``.
     """
-    routes = [{"print_kind": kind, "pickup_place_id": {"$in": served}}
-              for kind in sorted(kinds & station.kinds)
-              if (served := served_places(station, kind, stations, places))]
-    if not routes:
-        return None
-    return {"$and": [claimable_query(now), {"attempts": {"$lt": max_attempts}},
-                     {"$or": routes}]}
+    by_places: dict[tuple[str, ...], list[str]] = {}
+    for kind in sorted(kinds & station.kinds):
+        if served := served_places(station, kind, stations, places):
+            by_places.setdefault(tuple(served), []).append(kind)
+    routes = [{"print_kind": {"$in": route_kinds}, "pickup_place_id": {"$in": list(served)}}
+              for served, route_kinds in by_places.items()]
+    return [{**claimable, "attempts": {"$lt": max_attempts}, **route}
+            for claimable in claimable_queries(now) for route in routes]
 
 
-def claimable_query(now: datetime.datetime) -> dict:
-    """``domain.is_claimable`` in MongoDB's words; change the two together."""
-    return {"$or": [{"status": "queued"}, {"status": "leased", "lease_until": {"$lt": now}}]}
+def claimable_queries(now: datetime.datetime) -> list[dict]:
+    """``domain.is_claimable`` in MongoDB's words, one flat filter per way
+    (a job matches one of them if and only if it is claimable); change the
+    two together."""
+    return [{"status": "queued"}, {"status": "leased", "lease_until": {"$lt": now}}]
 
 
 def held_filter(now: datetime.datetime, max_attempts: int) -> dict:
@@ -137,9 +145,9 @@ class StationRules:
     def station(self, station_id: str) -> Station:
         return station_for(station_id, self.stations)
 
-    def claim_filter(self, station: Station, kinds: frozenset[str],
-                     now: datetime.datetime) -> dict | None:
-        return claim_filter(station, kinds, self.stations, self.places, now, self.max_attempts)
+    def claim_filters(self, station: Station, kinds: frozenset[str],
+                      now: datetime.datetime) -> list[dict]:
+        return claim_filters(station, kinds, self.stations, self.places, now, self.max_attempts)
 
     def held_filter(self, now: datetime.datetime) -> dict:
         return held_filter(now, self.max_attempts)

@@ -25,9 +25,14 @@ from .pickup_store import PickupStore
 from .seats import Seats
 from .slots import PickupRules
 from .blanko import low_stock, printable_kinds
-from .stations import Station, StationRules, claimable_query  # noqa: F401 (the claim's rule)
+from .stations import Station, StationRules
 
 QUEUE_ORDER = [("priority", ASCENDING), ("queued_at", ASCENDING)]
+
+
+def queue_position(job: dict) -> tuple:
+    """A job's place in ``QUEUE_ORDER``."""
+    return job["priority"], job["queued_at"]
 
 
 class PrintStore(PickupStore):
@@ -75,8 +80,10 @@ class PrintStore(PickupStore):
               manifest: bool = False) -> list[dict]:
         """Lease up to ``count`` jobs to a station, never more than it may hold.
 
-        Three round trips whatever ``count``: pick the ids, lease those still
-        claimable in one ``update_many`` (each document is re-checked
+        A few round trips whatever ``count``: pick the ids (one read per flat
+        filter, ``stations.claim_filters``: usually two, waiting jobs and
+        leases that ran out), lease those still claimable in one
+        ``update_many`` per filter they came from (each document re-checked
         atomically, so a job another station took in between is skipped,
         never handed out twice), read back what this claim's token got.
         ``manifest``: the batch is the members of the oldest waiting
@@ -86,31 +93,32 @@ class PrintStore(PickupStore):
         """
         now = utcnow()
         kinds = printable_kinds(station, self.db.blanko.find_one({"_id": station.station_id}))
-        query = rules.claim_filter(station, kinds, now)
+        filters = rules.claim_filters(station, kinds, now)
         room = min(count, station.max_held - self._held_by(station, now))
-        if query is None or room <= 0:
+        if not filters or room <= 0:
             return []
         if manifest:
-            first = self.db.print_jobs.find_one({**query, "manifest_id": {"$ne": None}},
-                                                sort=QUEUE_ORDER, projection=["manifest_id"])
-            if first is None:
+            firsts = [job for query in filters if (job := self.db.print_jobs.find_one(
+                {**query, "manifest_id": {"$ne": None}}, sort=QUEUE_ORDER,
+                projection=["manifest_id", "priority", "queued_at"]))]
+            if not firsts:
                 return []
-            query = {**query, "manifest_id": first["manifest_id"]}
+            oldest = min(firsts, key=queue_position)["manifest_id"]
+            filters = [{**query, "manifest_id": oldest} for query in filters]
+        picked = sorted(((n, job) for n, query in enumerate(filters)
+                         for job in self.db.print_jobs.find(
+                             query, projection=["priority", "queued_at"], sort=QUEUE_ORDER,
+                             limit=room)), key=lambda found: queue_position(found[1]))[:room]
+        if not picked:
+            return []
         lease = new_lease(station.station_id, now, rules.lease)
-        if room == 1:  # one job: one atomic round trip
-            job = self.db.print_jobs.find_one_and_update(
-                query, {"$set": lease, "$inc": {"attempts": 1}}, sort=QUEUE_ORDER,
-                return_document=ReturnDocument.AFTER)
-            claimed = [job] if job is not None else []
-        else:
-            ids = [job["_id"] for job in self.db.print_jobs.find(
-                query, projection=["_id"], sort=QUEUE_ORDER, limit=room)]
-            if not ids:
-                return []
-            self.db.print_jobs.update_many({"$and": [{"_id": {"$in": ids}}, query]},
-                                           {"$set": lease, "$inc": {"attempts": 1}})
-            claimed = list(self.db.print_jobs.find({"lease_token": lease["lease_token"]},
-                                                   sort=QUEUE_ORDER))
+        for n in sorted({n for n, _ in picked}):
+            self.db.print_jobs.update_many(
+                {**filters[n], "_id": {"$in": [job["_id"] for m, job in picked if m == n]}},
+                {"$set": lease, "$inc": {"attempts": 1}})
+        claimed = list(self.db.print_jobs.find(
+            {"_id": {"$in": [job["_id"] for _, job in picked]},
+             "lease_token": lease["lease_token"]}, sort=QUEUE_ORDER))
         if not claimed:
             return []
         excess = self._held_by(station, now) - station.max_held

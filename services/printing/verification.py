@@ -62,15 +62,15 @@ def new_issuance(job: dict, lease_token: str, number: str, key: tokens.SigningKe
             "issued_at": now}
 
 
-def superseded(issuance: dict) -> dict:
-    """The query for the issuances ``issuance`` replaces, not yet revoked:
+def superseded(issuance: dict) -> list[dict]:
+    """The queries for the issuances ``issuance`` replaces, not yet revoked:
     earlier prints of its application and, for a card, the holder's earlier
-    cards of the same type."""
+    cards of the same type (flat filters, one each: no ``$or``)."""
     replaced = [{"application_id": issuance["application_id"]}]
     if issuance.get("holder_nik"):
         replaced.append({"holder_nik": issuance["holder_nik"],
                          "document_type": issuance["document_type"]})
-    return {"$or": replaced, "revoked": False, "_id": {"$ne": issuance["_id"]}}
+    return [{**query, "revoked": False, "_id": {"$ne": issuance["_id"]}} for query in replaced]
 
 
 def revocation(issuance: dict, now: datetime.datetime) -> dict:

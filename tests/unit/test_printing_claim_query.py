@@ -1,8 +1,9 @@
-"""The store's claim query says what ``domain.is_claimable`` says.
+"""The store's claim filters say what ``domain.is_claimable`` says.
 
-The claim is one atomic ``find_one_and_update``, so the rule is written twice:
-once in Python, once as a MongoDB filter. This test holds them together
-without a database, by reading the filter with the few operators it uses.
+The claim re-checks each job atomically in its ``update_many``, so the rule is
+written twice: once in Python, once as MongoDB filters (flat ones, one per
+way a job is claimable). This test holds them together without a database,
+by reading the filters with the few operators they use.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import datetime
 import pytest
 
 from services.printing.domain import is_claimable
-from services.printing.store import claimable_query
+from services.printing.stations import claimable_queries
 
 NOW = datetime.datetime(2025, 6, 5, 3, 0, tzinfo=datetime.timezone.utc)
 MINUTE = datetime.timedelta(minutes=1)
@@ -42,4 +43,7 @@ def matches(query: dict, doc: dict) -> bool:
     {"status": "printed", "lease_until": NOW - MINUTE},
 ])
 def test_claim_query_agrees_with_is_claimable(job):
-    assert matches(claimable_query(NOW), job) == is_claimable(job, NOW)
+    matched = [query for query in claimable_queries(NOW) if matches(query, job)]
+    assert bool(matched) == is_claimable(job, NOW)
+    assert len(matched) <= 1  # a job matches one filter at most: claimed once
+    assert all("$or" not in query and "$and" not in query for query in claimable_queries(NOW))

@@ -9,7 +9,7 @@ import pytest
 
 from services.printing import domain
 from services.printing.exceptions import LeaseLost, NotHeld
-from services.printing.stations import (InvalidStations, Station, StationRules, claim_filter,
+from services.printing.stations import (InvalidStations, Station, StationRules, claim_filters,
                                         parse_stations, priority, served_places, station_for)
 from shared.offices import PLACES
 
@@ -50,14 +50,21 @@ def test_routing_by_place_and_kind():
     assert "kec-taktakan" in served_places(dinas, "card", STATIONS, PLACES)
 
 
-def test_claim_filter():
+def test_claim_filters():
     curug = STATIONS["station-curug-1"]
-    query = claim_filter(curug, frozenset({"card", "certificate"}), STATIONS, PLACES, NOW, 3)
-    assert query["$and"][1] == {"attempts": {"$lt": 3}}
-    assert query["$and"][2] == {"$or": [{"print_kind": "card",
-                                         "pickup_place_id": {"$in": ["kec-curug"]}}]}
+    queued, expired = claim_filters(curug, frozenset({"card", "certificate"}), STATIONS, PLACES,
+                                    NOW, 3)
+    route = {"attempts": {"$lt": 3}, "print_kind": {"$in": ["card"]},
+             "pickup_place_id": {"$in": ["kec-curug"]}}
+    assert queued == {"status": "queued", **route}
+    assert expired == {"status": "leased", "lease_until": {"$lt": NOW}, **route}
     # no cards to print (no blanko) and it prints nothing else: nothing to claim
-    assert claim_filter(curug, frozenset({"certificate"}), STATIONS, PLACES, NOW, 3) is None
+    assert claim_filters(curug, frozenset({"certificate"}), STATIONS, PLACES, NOW, 3) == []
+    # the Dinas serves other places for cards than for certificates: one route each
+    dinas = STATIONS["station-serang-1"]
+    filters = claim_filters(dinas, frozenset({"card", "certificate"}), STATIONS, PLACES, NOW, 3)
+    assert len(filters) == 4
+    assert all("$or" not in query and "$and" not in query for query in filters)
 
 
 def test_next_day_and_replacements_go_first():

@@ -7,15 +7,6 @@ what the store's transactions wrote, so the relay needs the same client, and
 it must stop before that client closes. Looking for where events reach the
 broker? ``OutboxRelay.publish_pending``, started here as a managed thread of
 the container (nameko stops it with the service and reports if it dies).
-
-Flat filters: a query on a growing collection (applications, print jobs,
-messages, shipments, issuances) is written without ``$or``/``$and``. The
-local database server (SecantusDB) reads a flat filter through an index
-but scans the whole collection for one with ``$or`` - even next to an
-``_id`` - measured at 20,000 applications: 1 ms flat, 250 ms with ``$or``.
-"Missing or below x" is ``{"$not": {"$gte": x}}``; "one of two shapes" is
-two queries (``printing.stations.claim_filters``) or one wider flat query
-decided in Python (``intake.appointment_store.card_issued``).
 """
 
 from __future__ import annotations
@@ -85,3 +76,4 @@ class StoreWithOutbox(DependencyProvider):
     def get_dependency(self, worker_ctx):
         return self.store_class(self.db, self.client, self.relay, self.transaction_budget,
                                 self.timeout_ms / 1000)
+

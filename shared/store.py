@@ -9,6 +9,21 @@ that changes state and emits events does both in one transaction through
 A database that cannot be reached surfaces as one shared error,
 ``DatabaseUnavailable``, from every public store method: the HTTP layer maps
 it to 503 + Retry-After without knowing which driver is underneath.
+
+Flat filters: a query on a growing collection (applications, print jobs,
+messages, shipments, issuances) is written without ``$or``/``$and``. The
+local database server (SecantusDB) reads a flat filter through an index
+but scans the whole collection for one with ``$or`` - even next to an
+``_id`` - measured at 20,000 applications: 1 ms flat, 250 ms with ``$or``.
+"Missing or below x" is ``{"$not": {"$gte": x}}``; "one of two shapes" is
+two queries (``printing.stations.claim_filters``) or one wider flat query
+decided in Python (``intake.appointment_store.card_issued``).
+
+No findAndModify on a growing collection: the same server answers every
+one with a scan of the whole collection, even by ``_id`` (126 ms at 20,000
+documents; an ``update_one`` 1 ms): ``claim_each`` and ``update_then_read``
+below take its place; small collections (a station's blanko, the serial
+counters) keep it.
 """
 
 from __future__ import annotations
@@ -176,3 +191,25 @@ class BaseStore:
             if duplicate_key(exc) == {"_id": inbox_id}:
                 return None
             raise
+
+
+# -- instead of findAndModify (see the module's docstring) -------------------------------
+
+def claim_each(collection, query: dict, update: dict, limit: int, sort=None,
+               projection=None) -> list[dict]:
+    """Claim up to ``limit`` documents matching ``query`` (a flat filter), in
+    ``sort`` order: read the candidates in one indexed query, then take each
+    with ``update_one`` guarded by ``query`` again, so one another worker
+    took in between is skipped, never claimed twice. The documents as read
+    (before ``update``)."""
+    return [row for row in collection.find(query, projection, sort=sort, limit=limit)
+            if collection.update_one({**query, "_id": row["_id"]}, update).modified_count]
+
+
+def update_then_read(collection, query: dict, update: dict, projection=None) -> dict | None:
+    """``update_one`` then read the document back by ``_id`` (``query`` must
+    name it): None when nothing matched. The read is not atomic with the
+    update; for a document only the caller changes at that moment."""
+    if not collection.update_one(query, update).matched_count:
+        return None
+    return collection.find_one({"_id": query["_id"]}, projection)

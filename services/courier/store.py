@@ -16,7 +16,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from shared.clock import utcnow
-from shared.store import BaseStore, duplicate_key
+from shared.store import BaseStore, claim_each, duplicate_key
 from shared.wilayah import Wilayah
 
 from .domain import (ACTIVE, HELD, Event, application_order_id, application_shipment,
@@ -223,16 +223,10 @@ class CourierStore(BaseStore):
         ``quiet``: each claimed (``checked_at`` = now) so the next poll, or
         another instance, does not ask Pos about it again at once."""
         now = utcnow()
-        claimed = []
-        for _ in range(limit):
-            shipment = self.db.shipments.find_one_and_update(
-                {"status": {"$in": list(ACTIVE)}, "checked_at": {"$lt": now - quiet}},
-                {"$set": {"checked_at": now}}, sort=[("checked_at", ASCENDING)],
-                projection={"barcode": 1}, return_document=ReturnDocument.AFTER)
-            if shipment is None:
-                break
-            claimed.append(shipment)
-        return claimed
+        return claim_each(self.db.shipments,
+                          {"status": {"$in": list(ACTIVE)}, "checked_at": {"$lt": now - quiet}},
+                          {"$set": {"checked_at": now}}, limit,
+                          sort=[("checked_at", ASCENDING)], projection={"barcode": 1})
 
     # ------------------------------------------------------------ operators' view
 

@@ -26,7 +26,7 @@ from gridfs.errors import NoFile
 from pymongo import ASCENDING
 
 from shared.clock import utcnow
-from shared.store import BaseStore
+from shared.store import BaseStore, update_then_read
 
 from . import uploads
 
@@ -61,14 +61,15 @@ class DocumentStore(BaseStore):
         entry = uploads.new_document(application["_id"], kind, checked, utcnow())
         self._bucket.upload_from_stream_with_id(
             entry["document_id"], uploads.file_name(entry), checked.content, metadata=entry)
-        listed = self.db.applications.find_one_and_update(
+        listed = update_then_read(
+            self.db.applications,
             {"_id": application["_id"], "status": {"$in": list(uploads.ACCEPTS_DOCUMENTS)},
              # $not matches a missing counter too (an application without documents)
              "documents_count": {"$not": {"$gte": limits.max_files}},
              "documents_bytes": {"$not": {"$gt": limits.max_total_bytes - checked.size}}},
             {"$push": {"documents": entry},
              "$inc": {"documents_count": 1, "documents_bytes": checked.size}},
-            projection={"timeline": 0, "seen_events": 0}, return_document=True)
+            projection={"timeline": 0, "seen_events": 0})
         if listed is None:
             self._bucket.delete(entry["document_id"])
             uploads.admit(self.get(application["_id"]), checked, limits)

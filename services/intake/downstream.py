@@ -102,7 +102,7 @@ def usual_move(event_type: str, event: dict) -> tuple[dict, dict] | None:
     changes = status_fields(to_status)
     if event_type in SETS_PICKUP:
         # no window yet, or one set by an earlier event (a flat filter, no
-        # $or: shared/mongo.py)
+        # $or: shared/store.py)
         guard["pickup.since"] = {"$not": {"$gt": event["occurred_at"]}}
         changes["pickup"] = {"slot": event["slot"], "since": event["occurred_at"]}
     if event_type == "parcel_dispatched":

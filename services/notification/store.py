@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import datetime
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
 from shared.clock import utcnow
-from shared.errors import DatabaseUnavailable
-from shared.store import BaseStore
+from shared.store import BaseStore, claim_each, update_then_read
 
 from .domain import Guards, OutgoingMessage, day_bucket, hour_bucket
 
@@ -98,17 +97,10 @@ class NotificationStore(BaseStore):
 
     def claim_due(self, now: datetime.datetime, limit: int = 50) -> list[OutgoingMessage]:
         """Claim held messages whose time has come (the sweeper sends them)."""
-        claimed = []
-        for _ in range(limit):
-            row = self.db.messages.find_one_and_update(
-                {"status": "held", "due_at": {"$lte": now}},
-                {"$set": {"status": "pending", "claimed_until": utcnow() + CLAIM},
-                 "$unset": {"held_reason": ""}},
-                sort=[("due_at", ASCENDING)], return_document=ReturnDocument.AFTER)
-            if row is None:
-                break
-            claimed.append(message_from_row(row))
-        return claimed
+        return [message_from_row(row) for row in claim_each(
+            self.db.messages, {"status": "held", "due_at": {"$lte": now}},
+            {"$set": {"status": "pending", "claimed_until": utcnow() + CLAIM},
+             "$unset": {"held_reason": ""}}, limit, sort=[("due_at", ASCENDING)])]
 
     def take_sms_allowance(self, phone: str, now: datetime.datetime,
                            guards: Guards) -> tuple[str, datetime.datetime] | None:
@@ -119,38 +111,37 @@ class NotificationStore(BaseStore):
         for key, limit, reason, until in (
                 (f"day:{day}", guards.daily_budget, "daily_budget", day_ends),
                 (f"phone:{phone}:{hour}", guards.per_phone_per_hour, "phone_limit", hour_ends)):
-            row = self._count_one(key, until)
-            if row["sent"] > limit:
-                self.db.sms_counters.update_one({"_id": key}, {"$inc": {"sent": -1, "held": 1}})
+            if not self._count_within(key, limit, until):
+                self.db.sms_counters.update_one({"_id": key}, {"$inc": {"held": 1}})
                 if reason == "phone_limit":  # the day's count was taken: give it back
                     self.db.sms_counters.update_one({"_id": f"day:{day}"},
                                                     {"$inc": {"sent": -1}})
                 return reason, until
         return None
 
-    def _count_one(self, key: str, until: datetime.datetime) -> dict:
-        """$inc the counter, creating it on its first use: one round trip. Two
-        first uses at once (a burst): one inserts, the other's upsert fails on
-        the unique _id having written nothing, and counts on the row that now
-        exists, so each counts exactly once."""
-        count = {"$inc": {"sent": 1}}
+    def _count_within(self, key: str, limit: int, until: datetime.datetime) -> bool:
+        """Count one SMS on the counter if it is below ``limit``, creating it
+        on its first use: one guarded ``$inc`` (an upsert), one round trip.
+        Over the limit the upsert meets the existing row (a duplicate key)
+        and nothing is counted: False. Two first uses at once: the one that
+        lost the insert counts on the row the other made."""
+        if limit <= 0:
+            return False
+        below = {"_id": key, "sent": {"$lt": limit}}
         try:
-            return self.db.sms_counters.find_one_and_update(
-                {"_id": key}, {**count, "$setOnInsert": {"held": 0, "expires": until}},
-                upsert=True, return_document=ReturnDocument.AFTER)
+            self.db.sms_counters.update_one(
+                below, {"$inc": {"sent": 1}, "$setOnInsert": {"held": 0, "expires": until}},
+                upsert=True)
+            return True
         except DuplicateKeyError:
-            row = self.db.sms_counters.find_one_and_update(
-                {"_id": key}, count, return_document=ReturnDocument.AFTER)
-        if row is None:
-            raise DatabaseUnavailable()
-        return row
+            return self.db.sms_counters.update_one(below, {"$inc": {"sent": 1}}).modified_count == 1
 
     def record_failure(self, message_id: str, reason: str) -> int:
         """Log the failed attempt and release the claim; the failed attempts so far."""
-        row = self.db.messages.find_one_and_update({"_id": message_id}, {
+        row = update_then_read(self.db.messages, {"_id": message_id}, {
             "$set": {"claimed_until": None, "last_error": reason},
             "$push": {"attempts": {"at": utcnow(), "ok": False, "reason": reason}}},
-            return_document=ReturnDocument.AFTER, projection={"attempts.ok": 1})
+            projection={"attempts.ok": 1})
         return sum(1 for attempt in row["attempts"] if not attempt["ok"])
 
     def record_sent(self, message: OutgoingMessage, provider_ref: str) -> None:

@@ -46,12 +46,18 @@ CARD_ISSUED = ("queued", "leased", "printed", "collected")
 HELD_AS_REPRINT = {"status": "held", "last_failure": "already_printed"}
 
 
+def may_print_a_card_again(job: dict) -> bool:
+    """Whether ``prints_a_card_again`` needs the NIK's earlier job: only for a
+    KTP-el that is not an approved replacement (no read for the others)."""
+    return job["document_type"] == "ktp_el" and not job["replacement"]
+
+
 def prints_a_card_again(job: dict, earlier: dict | None) -> bool:
     """Printing's own check, behind intake's one-active rule: a NIK's KTP-el
     is printed once unless a replacement was approved. A second job for it
     (e.g. overlapping PRR rows that slipped through) is held for an operator
     instead of printed."""
-    return job["document_type"] == "ktp_el" and not job["replacement"] and earlier is not None
+    return may_print_a_card_again(job) and earlier is not None
 
 
 def gets_counter_window(job: dict) -> bool:

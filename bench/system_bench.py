@@ -307,6 +307,7 @@ class Dinas:
             session = requests.Session()
             while time.monotonic() < stop_at:
                 answer = self.submit(session, phase)
+                self.lookup(session, phase)  # the open loops' mix: a lookup per submit
                 if answer is not None and answer.status_code == 503:
                     time.sleep(min(float(answer.headers.get("Retry-After", 1)),
                                    max(0.0, stop_at - time.monotonic())))

@@ -174,6 +174,18 @@ class Ports:
         return cls(*ports)
 
 
+def local_mongo_uri(port: int) -> str:
+    """The local SecantusDB server's URI, with retryable writes off: the
+    server keeps a record of every retryable write for 30 minutes (up to
+    10,000) and scans them all - sorts them, once full - under one lock on
+    each such write, so a busy system's writes slow from ~1,100/s to ~120/s
+    within minutes (measured). Nothing here needs them: every write is
+    idempotent or guarded (event ids, unique keys, conditional updates), so
+    a write a network error interrupted fails and its message or request is
+    retried. A real MongoDB keeps them (its MONGO_URI as given)."""
+    return f"mongodb://127.0.0.1:{port}/?directConnection=true&retryWrites=false"
+
+
 @dataclass
 class Stack:
     run_dir: Path
@@ -272,7 +284,7 @@ class Stack:
         ensure_rabbitmq()
         if self.mongo_uri is None:
             proc = self.spawn("mongodb", self.database_command())
-            self.mongo_uri = f"mongodb://127.0.0.1:{self.ports.mongo}/?directConnection=true"
+            self.mongo_uri = local_mongo_uri(self.ports.mongo)
             wait_until(lambda: port_open(self.ports.mongo), "MongoDB (SecantusDB)", proc=proc)
         proc = self.spawn("smtp", [sys.executable, "-m", "aiosmtpd", "-n", "-l",
                                     f"127.0.0.1:{self.ports.smtp}", "-c",

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import requests
 
-from deploy.local.stack import free_port, port_open, wait_until
+from deploy.local.stack import free_port, local_mongo_uri, port_open, wait_until
 from services.intake.service import IntakeApi
 from tests.helpers import random_kk, random_mobile, random_nik, service_config
 
@@ -27,7 +27,7 @@ def doomed_database(backing, database: str):
     try:
         wait_until(lambda: port_open(port), "throwaway database server", proc=server)
         yield service_config(backing, database, MONGO_TIMEOUT_MS=1000,
-                             MONGO_URI=f"mongodb://127.0.0.1:{port}/?directConnection=true")
+                             MONGO_URI=local_mongo_uri(port))
     finally:
         server.kill()
         server.wait()

@@ -19,6 +19,11 @@ but scans the whole collection for one with ``$or`` - even next to an
 two queries (``printing.stations.claim_filters``) or one wider flat query
 decided in Python (``intake.appointment_store.card_issued``).
 
+Partial indexes are never read by that server (a query the index covers
+scans the collection all the same): they stay where they guard uniqueness
+(one active application per subject), and what is looked up has a plain or
+sparse index beside them.
+
 No findAndModify on a growing collection: the same server answers every
 one with a scan of the whole collection, even by ``_id`` (126 ms at 20,000
 documents; an ``update_one`` 1 ms): ``claim_each`` and ``update_then_read``
@@ -213,3 +218,13 @@ def update_then_read(collection, query: dict, update: dict, projection=None) -> 
     if not collection.update_one(query, update).matched_count:
         return None
     return collection.find_one({"_id": query["_id"]}, projection)
+
+
+def drop_index_if_present(collection, name: str) -> None:
+    """Drop an index an earlier version created (several containers of a
+    service may race to it: the one that loses finds it gone)."""
+    if name in collection.index_information():
+        try:
+            collection.drop_index(name)
+        except pymongo.errors.OperationFailure:
+            pass

@@ -34,6 +34,9 @@ class CourierStore(BaseStore):
     def ensure_indexes(cls, db) -> None:
         db.shipments.create_index([("barcode", ASCENDING)], unique=True,
                                   partialFilterExpression={"barcode": {"$type": "string"}})
+        # the lookups by barcode (Pos' webhooks) read this one: the partial
+        # unique one only guards (shared/store.py)
+        db.shipments.create_index([("barcode", ASCENDING)], name="by_barcode")
         db.shipments.create_index([("status", ASCENDING), ("created_at", DESCENDING)])
         db.shipments.create_index([("status", ASCENDING), ("checked_at", ASCENDING)])
         db.shipments.create_index([("applications.application_id", ASCENDING)])

@@ -18,7 +18,7 @@ from pymongo.errors import DuplicateKeyError
 
 from shared.clock import utcnow
 from shared.offices import Place, WorkingCalendar
-from shared.store import BaseStore, duplicate_fields
+from shared.store import BaseStore, drop_index_if_present, duplicate_fields
 
 from . import appointments
 from .exceptions import ActiveApplicationExists, IdempotencyKeyReused, WrongStatus
@@ -34,8 +34,10 @@ class AppointmentStore(BaseStore):
         bookings = db.recording_appointments
         bookings.create_index([("nik", ASCENDING)], unique=True, name="one_upcoming_per_nik",
                               partialFilterExpression={"active": True})
-        bookings.create_index([("idempotency_key", ASCENDING)], unique=True,
-                              partialFilterExpression={"idempotency_key": {"$exists": True}})
+        # sparse, not partial: read by the local server (shared/store.py)
+        drop_index_if_present(bookings, "idempotency_key_1")
+        bookings.create_index([("idempotency_key", ASCENDING)], unique=True, sparse=True,
+                              name="one_per_idempotency_key")
         db.recording_days.create_index([("place_id", ASCENDING), ("day", ASCENDING)])
         super().ensure_indexes(db)
 

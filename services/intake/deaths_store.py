@@ -9,9 +9,7 @@ in its timeline, whatever happened to it after.
 
 from __future__ import annotations
 
-from pymongo import ASCENDING
-
-from shared.store import BaseStore
+from shared.store import BaseStore, drop_index_if_present
 
 from .subjects import nik_subject
 
@@ -19,9 +17,10 @@ from .subjects import nik_subject
 class DeathRecords(BaseStore):
     @classmethod
     def ensure_indexes(cls, db) -> None:
-        # small: death certificates only (47 in Kota Serang's busiest months)
-        db.applications.create_index([("subject_key", ASCENDING)], name="deaths_by_subject",
-                                     partialFilterExpression={"document_type": "akta_kematian"})
+        # the lookup goes through ApplicationStore's plain (subject_key,
+        # document_type) index; this partial one was never read by the local
+        # database server (shared/store.py)
+        drop_index_if_present(db.applications, "deaths_by_subject")
         super().ensure_indexes(db)
 
     def death_verified(self, nik: str) -> bool:

@@ -7,9 +7,9 @@ application is decided in ``domain``.
 from __future__ import annotations
 
 from pymongo import ASCENDING
-from pymongo.errors import DuplicateKeyError, OperationFailure
+from pymongo.errors import DuplicateKeyError
 
-from shared.store import BaseStore, duplicate_fields
+from shared.store import BaseStore, drop_index_if_present, duplicate_fields
 
 from . import domain, downstream, payloads
 from .appointment_store import AppointmentStore
@@ -40,11 +40,7 @@ class ApplicationStore(DocumentStore, QueueStore, DeathRecords, AppointmentStore
         apps.create_index([("tracking_code", ASCENDING)], unique=True)
         # one application in progress per subject and document type (``subjects``);
         # before there were subjects it was per applicant NIK, and only KTP-el
-        if "one_active_per_nik" in apps.index_information():
-            try:
-                apps.drop_index("one_active_per_nik")
-            except OperationFailure:  # the service's other container dropped it first
-                pass
+        drop_index_if_present(apps, "one_active_per_nik")
         for old in apps.find({"subject_key": {"$exists": False}}, {"applicant.nik": 1}):
             apps.update_one({"_id": old["_id"]}, {"$set": {
                 "subject_key": subject_key("ktp_el", old["applicant"], {})}})
@@ -54,8 +50,16 @@ class ApplicationStore(DocumentStore, QueueStore, DeathRecords, AppointmentStore
         # the tracking-code re-send finds a citizen's applications by NIK and type
         apps.create_index([("applicant.nik", ASCENDING), ("document_type", ASCENDING)],
                           name="by_applicant")
+        # unique where present; sparse, not partial: the local database server
+        # never reads a partial index, and every channel request (it always
+        # has a key) would scan all applications (shared/store.py)
+        drop_index_if_present(apps, "idempotency_key_1")
         apps.create_index([(field, ASCENDING) for field in IDEMPOTENCY_KEY], unique=True,
-                          partialFilterExpression={"idempotency_key": {"$exists": True}})
+                          sparse=True, name="one_per_idempotency_key")
+        # what reads the subjects (a verified death, say) goes through this
+        # one: the partial one-active index only guards
+        apps.create_index([(field, ASCENDING) for field in ONE_ACTIVE_PER_SUBJECT],
+                          name="by_subject")
         super().ensure_indexes(db)
 
     def submit(self, application: dict) -> dict:

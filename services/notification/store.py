@@ -81,12 +81,12 @@ class NotificationStore(BaseStore):
             return "pending"
         except DuplicateKeyError:
             pass
-        claimed = self.db.messages.find_one_and_update(
-            # unclaimed, or its claim ran out (flat: no $or)
-            {"_id": message.message_id, "status": "pending",
-             "claimed_until": {"$not": {"$gte": now}}},
-            {"$set": {"claimed_until": now + CLAIM}}, projection={"status": 1})
-        if claimed is not None:
+        # unclaimed, or its claim ran out (a flat guard, and no findAndModify:
+        # shared/store.py)
+        if self.db.messages.update_one(
+                {"_id": message.message_id, "status": "pending",
+                 "claimed_until": {"$not": {"$gte": now}}},
+                {"$set": {"claimed_until": now + CLAIM}}).modified_count:
             return "pending"
         status = self.db.messages.find_one({"_id": message.message_id}, {"status": 1})["status"]
         return status if status in ("sent", "failed", "held") else "in_flight"
@@ -104,18 +104,26 @@ class NotificationStore(BaseStore):
 
     def take_sms_allowance(self, phone: str, now: datetime.datetime,
                            guards: Guards) -> tuple[str, datetime.datetime] | None:
-        """Count one SMS against the phone's hourly limit and the day's budget,
-        atomically ($inc); over a limit the count is taken back and the SMS held."""
+        """Count one SMS against the phone's hourly limit, then the day's
+        budget, each a guarded $inc that counts only below its limit; over a
+        limit the SMS is held. The phone first: a phone count taken back (the
+        day was full) can only hold that number's other SMS, which the full
+        day holds anyway, while a day count taken back could hold another
+        citizen's SMS the budget had room for."""
         hour, hour_ends = hour_bucket(now)
         day, day_ends = day_bucket(now)
+        phone_key = f"phone:{phone}:{hour}"
         for key, limit, reason, until in (
-                (f"day:{day}", guards.daily_budget, "daily_budget", day_ends),
-                (f"phone:{phone}:{hour}", guards.per_phone_per_hour, "phone_limit", hour_ends)):
+                (phone_key, guards.per_phone_per_hour, "phone_limit", hour_ends),
+                (f"day:{day}", guards.daily_budget, "daily_budget", day_ends)):
             if not self._count_within(key, limit, until):
-                self.db.sms_counters.update_one({"_id": key}, {"$inc": {"held": 1}})
-                if reason == "phone_limit":  # the day's count was taken: give it back
-                    self.db.sms_counters.update_one({"_id": f"day:{day}"},
-                                                    {"$inc": {"sent": -1}})
+                # upserted: a zero limit counts its holds on a counter never used
+                self.db.sms_counters.update_one(
+                    {"_id": key},
+                    {"$inc": {"held": 1}, "$setOnInsert": {"sent": 0, "expires": until}},
+                    upsert=True)
+                if reason == "daily_budget":  # the phone's count was taken: give it back
+                    self.db.sms_counters.update_one({"_id": phone_key}, {"$inc": {"sent": -1}})
                 return reason, until
         return None
 

@@ -9,11 +9,12 @@ relay, which publishes each with publisher confirms (persistent, on
 ``<service>.events``) and deletes what the broker confirmed, no read: the
 confirmed rows of up to ``DELETE_EVERY_SECONDS`` are deleted together in one
 database round trip (well within their claim, so no sweep takes them
-meanwhile; at a peak one delete serves dozens of events). Rows nobody handed over (their writer died
-before publishing, or publishing failed) are found by every relay's sweep
-once their claim has run out: it claims them with a lease, publishes and
-deletes them. A crash between publish and delete republishes: delivery is
-at-least-once and consumers deduplicate on ``event_id``.
+meanwhile; at a peak one delete serves dozens of events). Rows nobody
+handed over (their writer died before publishing, or publishing failed)
+are found by every relay's sweep once their claim has run out: it claims
+them with a lease, publishes and deletes them. A crash between publish and
+delete republishes: delivery is at-least-once and consumers deduplicate on
+``event_id``.
 
 Several instances of one service may run: rows are claimed with a lease, so
 normally each row is published by one relay only.

@@ -53,10 +53,11 @@ class PrintStore(PickupStore):
         application; None when it exists (a redelivery)."""
         def work(session):
             job, events = new_job(event, utcnow())
-            if domain.may_print_a_card_again(job) and domain.prints_a_card_again(
-                    job, self.db.print_jobs.find_one(
-                        {"nik": job["nik"], "document_type": job["document_type"],
-                         "status": {"$in": list(domain.CARD_ISSUED)}}, session=session)):
+            earlier = self.db.print_jobs.find_one(
+                {"nik": job["nik"], "document_type": job["document_type"],
+                 "status": {"$in": list(domain.CARD_ISSUED)}},
+                session=session) if domain.may_print_a_card_again(job) else None
+            if domain.prints_a_card_again(job, earlier):
                 job.update(domain.HELD_AS_REPRINT)
             self.db.print_jobs.insert_one(job, session=session)
             if job["next_day"] and job["status"] == "queued":

@@ -13,7 +13,7 @@ Recorded where every service already passes, so no service code counts:
   by service, command name and collection (a pymongo command listener: every
   round trip; the collection is empty for commands on none, e.g. commitTransaction);
 * outbox (``shared.mongo.StoreWithOutbox``): ``smartdukcapil_outbox_backlog``,
-  the rows not yet published (or published within the last second: the
+  the rows not yet published (or published within the last few seconds: the
   relay deletes them together, ``shared.outbox``), read when scraped from the collection's
   metadata count (no scan; and nothing at all between scrapes).
 

@@ -51,7 +51,7 @@ HANDOFF_CLAIM_SECONDS = 10
 UNROUTABLE_RETRY_SECONDS = 60
 # rows the broker confirmed are deleted together, at most this long after the
 # first of them (far below HANDOFF_CLAIM_SECONDS: no sweep republishes them)
-DELETE_EVERY_SECONDS = 1.0
+DELETE_EVERY_SECONDS = 4.0
 
 
 def outbox_row(event_type: str, event: dict, claimed_by: str | None = None) -> dict:

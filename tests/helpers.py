@@ -6,11 +6,13 @@ import json
 import random
 import re
 import socket
+import threading
 import time
 import uuid
 
 import pika
 import requests
+from pymongo import monitoring
 
 from deploy.dlq import connect
 from deploy.local.stack import Ports, Stack
@@ -230,4 +232,22 @@ class NoRelay:
     instance = "in-process-test"
 
     def hand_over(self, rows):
+        pass
+
+
+class CommandCounter(monitoring.CommandListener):
+    """The names of the commands a client sent, in order (every round trip)."""
+
+    def __init__(self):
+        self.commands: list[str] = []
+        self.lock = threading.Lock()
+
+    def started(self, event):
+        with self.lock:
+            self.commands.append(event.command_name)
+
+    def succeeded(self, event):
+        pass
+
+    def failed(self, event):
         pass

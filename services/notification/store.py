@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import datetime
 
-from pymongo import ASCENDING
-from pymongo.errors import DuplicateKeyError
+from pymongo import ASCENDING, UpdateOne
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared.clock import utcnow
 from shared.store import BaseStore, claim_each, update_then_read
@@ -28,6 +28,8 @@ from .domain import Guards, OutgoingMessage, day_bucket, hour_bucket
 # longer than any gateway call may take (their timeouts are seconds): a claim
 # outlives its sender only if the sender died, and then the retry takes over
 CLAIM = datetime.timedelta(seconds=120)
+# MongoDB's error code for a duplicate key (a write error in a bulk's answer)
+DUPLICATE_KEY = 11000
 # what an operator sees of a message: never its text or the address
 LOG_FIELDS = {"_id": 1, "about": 1, "kind": 1, "channel": 1, "status": 1, "created_at": 1,
               "sent_at": 1, "provider_ref": 1, "last_error": 1, "held_reason": 1, "due_at": 1,
@@ -105,44 +107,63 @@ class NotificationStore(BaseStore):
     def take_sms_allowance(self, phone: str, now: datetime.datetime,
                            guards: Guards) -> tuple[str, datetime.datetime] | None:
         """Count one SMS against the phone's hourly limit, then the day's
-        budget, each a guarded $inc that counts only below its limit; over a
-        limit the SMS is held. The phone first: a phone count taken back (the
-        day was full) can only hold that number's other SMS, which the full
-        day holds anyway, while a day count taken back could hold another
-        citizen's SMS the budget had room for."""
+        budget, each a guarded $inc that counts only below its limit, both in
+        one round trip (``_count_within``); over a limit the SMS is held. The
+        phone first: a phone count taken back (the day was full) can only
+        hold that number's other SMS, which the full day holds anyway, while
+        a day count taken back could hold another citizen's SMS the budget
+        had room for."""
         hour, hour_ends = hour_bucket(now)
         day, day_ends = day_bucket(now)
-        phone_key = f"phone:{phone}:{hour}"
-        for key, limit, reason, until in (
-                (phone_key, guards.per_phone_per_hour, "phone_limit", hour_ends),
-                (f"day:{day}", guards.daily_budget, "daily_budget", day_ends)):
-            if not self._count_within(key, limit, until):
-                # upserted: a zero limit counts its holds on a counter never used
-                self.db.sms_counters.update_one(
-                    {"_id": key},
-                    {"$inc": {"held": 1}, "$setOnInsert": {"sent": 0, "expires": until}},
-                    upsert=True)
-                if reason == "daily_budget":  # the phone's count was taken: give it back
-                    self.db.sms_counters.update_one({"_id": phone_key}, {"$inc": {"sent": -1}})
-                return reason, until
-        return None
+        counters = ((f"phone:{phone}:{hour}", guards.per_phone_per_hour, "phone_limit", hour_ends),
+                    (f"day:{day}", guards.daily_budget, "daily_budget", day_ends))
+        counted = self._count_within(counters)
+        if counted == len(counters):
+            return None
+        key, _, reason, until = counters[counted]
+        # upserted: a zero limit counts its holds on a counter never used
+        self.db.sms_counters.update_one(
+            {"_id": key}, {"$inc": {"held": 1}, "$setOnInsert": {"sent": 0, "expires": until}},
+            upsert=True)
+        if counted:  # the phone's count was taken: give it back
+            self.db.sms_counters.update_one({"_id": counters[0][0]}, {"$inc": {"sent": -1}})
+        return reason, until
 
-    def _count_within(self, key: str, limit: int, until: datetime.datetime) -> bool:
-        """Count one SMS on the counter if it is below ``limit``, creating it
-        on its first use: one guarded ``$inc`` (an upsert), one round trip.
-        Over the limit the upsert meets the existing row (a duplicate key)
-        and nothing is counted: False. Two first uses at once: the one that
-        lost the insert counts on the row the other made."""
-        if limit <= 0:
-            return False
-        below = {"_id": key, "sent": {"$lt": limit}}
-        try:
-            self.db.sms_counters.update_one(
-                below, {"$inc": {"sent": 1}, "$setOnInsert": {"held": 0, "expires": until}},
-                upsert=True)
-            return True
-        except DuplicateKeyError:
-            return self.db.sms_counters.update_one(below, {"$inc": {"sent": 1}}).modified_count == 1
+    def _count_within(self, counters) -> int:
+        """Count one SMS on each of ``counters`` (key, limit, ...) in order,
+        each only while below its limit, creating it on its first use; how
+        many counted, stopping at the first over its limit. One ordered bulk
+        of guarded ``$inc`` upserts: one round trip. Over the limit an upsert
+        meets the existing row (a duplicate key) and the bulk stops there,
+        having counted nothing on it. A duplicate key is also a lost race of
+        two first uses at once: the guarded ``$inc`` is tried once more
+        without the upsert, on the row the other made, and the rest goes on."""
+        counted = 0
+        while counted < len(counters):
+            bulk = []
+            for key, limit, _, until in counters[counted:]:
+                if limit <= 0:
+                    break
+                bulk.append(UpdateOne({"_id": key, "sent": {"$lt": limit}},
+                                      {"$inc": {"sent": 1},
+                                       "$setOnInsert": {"held": 0, "expires": until}},
+                                      upsert=True))
+            if not bulk:
+                return counted
+            try:
+                self.db.sms_counters.bulk_write(bulk, ordered=True)
+                return counted + len(bulk)
+            except BulkWriteError as error:
+                first = error.details["writeErrors"][0]
+                if first["code"] != DUPLICATE_KEY:
+                    raise
+                counted += first["index"]
+            key, limit = counters[counted][:2]
+            if not self.db.sms_counters.update_one(
+                    {"_id": key, "sent": {"$lt": limit}}, {"$inc": {"sent": 1}}).modified_count:
+                return counted
+            counted += 1
+        return counted
 
     def record_failure(self, message_id: str, reason: str) -> int:
         """Log the failed attempt and release the claim; the failed attempts so far."""

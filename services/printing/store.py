@@ -87,7 +87,8 @@ class PrintStore(PickupStore):
         leases that ran out), lease those still claimable in one
         ``update_many`` per filter they came from (each document re-checked
         atomically, so a job another station took in between is skipped,
-        never handed out twice), read back what this claim's token got.
+        never handed out twice); only when it leased fewer than it read, read
+        back what this claim's token got.
         ``manifest``: the batch is the members of the oldest waiting
         jemput-bola manifest. Concurrent claims of one station may overshoot
         its cap for an instant; the overshoot is put back before answering.
@@ -108,19 +109,23 @@ class PrintStore(PickupStore):
             oldest = min(firsts, key=queue_position)["manifest_id"]
             filters = [{**query, "manifest_id": oldest} for query in filters]
         picked = sorted(((n, job) for n, query in enumerate(filters)
-                         for job in self.db.print_jobs.find(
-                             query, projection=["priority", "queued_at"], sort=QUEUE_ORDER,
-                             limit=room)), key=lambda found: queue_position(found[1]))[:room]
+                         for job in self.db.print_jobs.find(query, sort=QUEUE_ORDER, limit=room)),
+                        key=lambda found: queue_position(found[1]))[:room]
         if not picked:
             return []
         lease = new_lease(station.station_id, now, rules.lease)
+        leased = 0
         for n in sorted({n for n, _ in picked}):
-            self.db.print_jobs.update_many(
+            leased += self.db.print_jobs.update_many(
                 {**filters[n], "_id": {"$in": [job["_id"] for m, job in picked if m == n]}},
-                {"$set": lease, "$inc": {"attempts": 1}})
-        claimed = list(self.db.print_jobs.find(
-            {"_id": {"$in": [job["_id"] for _, job in picked]},
-             "lease_token": lease["lease_token"]}, sort=QUEUE_ORDER))
+                {"$set": lease, "$inc": {"attempts": 1}}).modified_count
+        if leased == len(picked):  # all of them: they are what was read, leased
+            claimed = [{**job, **lease, "attempts": job.get("attempts", 0) + 1}
+                       for _, job in picked]
+        else:  # another claim took some in between: read back which this one got
+            claimed = list(self.db.print_jobs.find(
+                {"_id": {"$in": [job["_id"] for _, job in picked]},
+                 "lease_token": lease["lease_token"]}, sort=QUEUE_ORDER))
         if not claimed:
             return []
         excess = self._held_by(station, now) - station.max_held

@@ -16,39 +16,22 @@ from __future__ import annotations
 import collections
 import dataclasses
 import datetime
-import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from pymongo import MongoClient, monitoring
+from pymongo import MongoClient
 
 from services.printing.slots import PickupRules
 from services.printing.store import PrintStore
 from shared.clock import utcnow
 from shared.errors import DatabaseUnavailable
 from shared.offices import PLACES, WorkingCalendar
-from tests.helpers import NoRelay
+from tests.helpers import CommandCounter, NoRelay
 
 UTC = datetime.timezone.utc
 # Thursday 5 June 2025, 10:00 WIB; Friday 6 June was Idul Adha, then a weekend
 THURSDAY_MORNING = datetime.datetime(2025, 6, 5, 3, 0, tzinfo=UTC)
-
-
-class CommandCounter(monitoring.CommandListener):
-    def __init__(self):
-        self.commands: list[str] = []
-        self.lock = threading.Lock()
-
-    def started(self, event):
-        with self.lock:
-            self.commands.append(event.command_name)
-
-    def succeeded(self, event):
-        pass
-
-    def failed(self, event):
-        pass
 
 
 @pytest.fixture

@@ -610,6 +610,9 @@ def main() -> None:
     parser.add_argument("--backlog", type=int, default=400)
     parser.add_argument("--journeys", type=int, default=40,
                         help="complete journeys at 2/s counted for database commands")
+    parser.add_argument("--one-database-server", action="store_true",
+                        help="every service's database on one local server (default: a "
+                             "server per service, as `make run` starts them)")
     parser.add_argument("--journeys-only", action="store_true",
                         help="count the journeys' database commands and stop")
     parser.add_argument("--stations-only", action="store_true",
@@ -631,9 +634,12 @@ def main() -> None:
            "SMS_DAILY_BUDGET": "100000000", "SMS_PER_PHONE_PER_HOUR": "100",
            "LOG_LEVEL": "WARNING"}
     stack = Stack(Path(tempfile.mkdtemp(prefix="smartdukcapil-sysbench-")), ports=Ports.free(),
-                  amqp_uri=amqp, mongo_uri=os.environ.get("MONGO_URI") or None, extra_env=env)
-    results: dict = {"machine": {"cores": os.cpu_count(), "database": "SecantusDB (local)"
-                                 if not os.environ.get("MONGO_URI") else "MONGO_URI"},
+                  amqp_uri=amqp, mongo_uri=os.environ.get("MONGO_URI") or None, extra_env=env,
+                  database_per_service=not args.one_database_server)
+    database = "MONGO_URI" if os.environ.get("MONGO_URI") else \
+        "SecantusDB (local), one server" if args.one_database_server else \
+        "SecantusDB (local), a server per service"
+    results: dict = {"machine": {"cores": os.cpu_count(), "database": database},
                      "phases": []}
     try:
         stack.start_backing()
@@ -641,7 +647,7 @@ def main() -> None:
         dinas = Dinas(stack, stations, args.batch)
         dinas.start_actors()
         print(f"# whole system, {args.seconds:.0f}s per phase, {args.stations} stations "
-              f"claiming {args.batch} at a time, {os.cpu_count()} cores", flush=True)
+              f"claiming {args.batch} at a time, {os.cpu_count()} cores, {database}", flush=True)
         if args.stations_only:
             print("  " + json.dumps({"stations": station_rate(dinas, args.backlog)}), flush=True)
             return

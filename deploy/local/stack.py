@@ -164,6 +164,11 @@ class Ports:
     pos: int = 9002
     register: int = 9003
     whatsapp: int = 9004
+    # with a database server per service: printing's, notification's and
+    # courier's (intake's is ``mongo``)
+    mongo_printing: int = 27019
+    mongo_notification: int = 27020
+    mongo_courier: int = 27021
 
     @classmethod
     def free(cls) -> "Ports":
@@ -193,6 +198,11 @@ class Stack:
     amqp_uri: str = "pyamqp://guest:guest@127.0.0.1:5672//"
     mongo_uri: str | None = None
     mongo_in_memory: bool = False
+    # a local database server for each service, each with only that
+    # service's database, instead of one for all (``database_servers``)
+    database_per_service: bool = False
+    # service -> its MONGO_URI, when it differs from ``mongo_uri``
+    service_mongo_uris: dict = field(default_factory=dict)
     extra_env: dict = field(default_factory=dict)
     procs: dict = field(default_factory=dict)
     # name -> (argv, env) as first started, so a restart is the same process
@@ -263,29 +273,52 @@ class Stack:
             log.write(f"{stamp} launcher: {text}\n")
 
     def ephemeral(self, name: str) -> bool:
-        """True for a process whose data dies with it (the in-memory database)."""
-        return name == "mongodb" and self.mongo_in_memory
+        """True for a process whose data dies with it (an in-memory database)."""
+        return name.startswith("mongodb") and self.mongo_in_memory
 
-    def database_command(self) -> list[str]:
-        """The local MongoDB-wire server (SecantusDB): in memory for the test
-        suite, else on disk under the run directory, where a restart finds it."""
+    def database_servers(self) -> dict[str, int]:
+        """The local database servers to start: process name -> port. One
+        (``mongodb``) for every service's database; or, with
+        ``database_per_service``, one per service, each holding only that
+        service's database (intake's is ``mongodb``). The local server
+        (SecantusDB) is one Python process, so one server can use one core
+        at most, however many services wait on it; MongoDB itself serves
+        each database from its own threads. Each service owns its database
+        (DESIGN.md), so each may as well have its own server."""
+        if not self.database_per_service:
+            return {"mongodb": self.ports.mongo}
+        return {"mongodb" if service == "intake" else f"mongodb-{service}":
+                getattr(self.ports, "mongo" if service == "intake" else f"mongo_{service}")
+                for service in SERVICES}
+
+    def database_command(self, name: str = "mongodb") -> list[str]:
+        """The local MongoDB-wire server (SecantusDB) ``name``: in memory for
+        the test suite, else on disk under the run directory, where a restart
+        finds it."""
         argv = [sys.executable, "-m", "deploy.local.database", "--host", "127.0.0.1",
-                "--port", str(self.ports.mongo), "--log-level", "WARNING"]
+                "--port", str(self.database_servers()[name]), "--log-level", "WARNING"]
         if self.mongo_in_memory:
             return argv + ["--storage-path", ":memory:"]
         # fsync the journal on every commit: a write acknowledged to a client
         # (a 202) survives a kill -9 of the server. The server ignores j:true
         # on transaction commits; this is its own switch.
-        return argv + ["--storage-path", str(self.run_dir / "mongo-data"), "--sync-on-commit"]
+        data = "mongo-data" if name == "mongodb" else name.replace("mongodb", "mongo-data")
+        return argv + ["--storage-path", str(self.run_dir / data), "--sync-on-commit"]
 
     def start_backing(self) -> None:
         """Broker check, database, SMTP, sandboxes and the broker topology."""
         (self.run_dir / "logs").mkdir(parents=True, exist_ok=True)
         ensure_rabbitmq()
         if self.mongo_uri is None:
-            proc = self.spawn("mongodb", self.database_command())
+            servers = self.database_servers()
+            procs = {name: self.spawn(name, self.database_command(name)) for name in servers}
+            for name, port in servers.items():
+                wait_until(lambda: port_open(port), f"MongoDB (SecantusDB) {name}",
+                           proc=procs[name])
             self.mongo_uri = local_mongo_uri(self.ports.mongo)
-            wait_until(lambda: port_open(self.ports.mongo), "MongoDB (SecantusDB)", proc=proc)
+            self.service_mongo_uris = {
+                service: local_mongo_uri(servers[f"mongodb-{service}"])
+                for service in SERVICES if f"mongodb-{service}" in servers}
         proc = self.spawn("smtp", [sys.executable, "-m", "aiosmtpd", "-n", "-l",
                                     f"127.0.0.1:{self.ports.smtp}", "-c",
                                     "aiosmtpd.handlers.Mailbox", str(self.maildir)])
@@ -307,7 +340,11 @@ class Stack:
         (self.run_dir / "logs").mkdir(parents=True, exist_ok=True)
         nameko = str(Path(sys.executable).parent / "nameko")
         for name in names:
-            self.spawn(name, [nameko, "run", "--config", str(config_path(name)), *SERVICES[name]])
+            env = self.env()
+            if name in self.service_mongo_uris:
+                env["MONGO_URI"] = self.service_mongo_uris[name]
+            self.spawn(name, [nameko, "run", "--config", str(config_path(name)), *SERVICES[name]],
+                       env)
         for name in names:
             wait_until(lambda: requests.get(self.url(name) + "/health", timeout=2).ok,
                        f"service {name}", timeout=90, proc=self.procs[name])
@@ -336,9 +373,13 @@ class Stack:
         self.stop_processes(list(self.procs))
 
     def describe(self) -> str:
-        rows = [("RabbitMQ", self.amqp_uri.replace("guest:guest@", "")),
-                ("MongoDB", self.mongo_uri), ("SMTP (Maildir " + str(self.maildir) + ")",
-                                             f"smtp://127.0.0.1:{self.ports.smtp}"),
+        databases = [("MongoDB", self.mongo_uri)]
+        if self.service_mongo_uris:
+            databases = [(f"MongoDB of {service}", self.service_mongo_uris.get(service,
+                                                                             self.mongo_uri))
+                         for service in SERVICES]
+        rows = [("RabbitMQ", self.amqp_uri.replace("guest:guest@", "")), *databases,
+                ("SMTP (Maildir " + str(self.maildir) + ")", f"smtp://127.0.0.1:{self.ports.smtp}"),
                 ("SMS gateway sandbox", self.url("sms")), ("Pos Indonesia sandbox", self.url("pos")),
                 ("Population register sandbox", self.url("register")),
                 ("WhatsApp Cloud API sandbox", self.url("whatsapp"))]
@@ -355,7 +396,7 @@ def main() -> None:
         ensure_rabbitmq()
         return
     stack = Stack(Path(args.run_dir), mongo_uri=os.environ.get("MONGO_URI") or None,
-                  amqp_uri=os.environ.get("AMQP_URI", Stack.amqp_uri))
+                  amqp_uri=os.environ.get("AMQP_URI", Stack.amqp_uri), database_per_service=True)
     stopping = []
 
     def on_signal(signum, frame):

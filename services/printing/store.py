@@ -91,13 +91,17 @@ class PrintStore(PickupStore):
         back what this claim's token got.
         ``manifest``: the batch is the members of the oldest waiting
         jemput-bola manifest. Concurrent claims of one station may overshoot
-        its cap for an instant; the overshoot is put back before answering.
+        its cap for an instant - so may a claim of a station still holding
+        jobs; the overshoot is put back before answering.
         A station out of blanko gets no card jobs (``blanko``).
         """
         now = utcnow()
         kinds = printable_kinds(station, self.db.blanko.find_one({"_id": station.station_id}))
         filters = rules.claim_filters(station, kinds, now)
-        room = min(count, station.max_held - self._held_by(station, now))
+        # what it holds already is counted once, after the lease (below): a
+        # station reports a batch before it claims the next, so the overshoot
+        # put back there is rare, and a claim costs one count, not two
+        room = min(count, station.max_held)
         if not filters or room <= 0:
             return []
         if manifest:

@@ -109,6 +109,21 @@ def test_concurrent_claims_hand_each_job_out_once_to_the_right_station(store):
     assert store.db.outbox.count_documents({"event_type": "document_printed"}) == len(jobs)
 
 
+def test_a_station_at_its_cap_gets_nothing_more_and_the_jobs_stay_claimable(store):
+    rules = station_rules()
+    one, two = rules.station("dinas-1"), rules.station("dinas-2")
+    jobs = queue_jobs(store, 12, pickup_place_id="disdukcapil-serang", print_kind="card")
+    held = store.claim(one, rules, 6)
+    assert len(held) == 6
+    assert len(store.claim(one, rules, 6)) == 2  # up to its cap of 8, the rest put back
+    assert store.claim(one, rules, 6) == []  # at its cap: nothing, and nothing kept
+    rest = store.db.print_jobs.find({"status": "queued"})
+    assert sorted((job["attempts"], job["lease_token"]) for job in rest) == [(0, None)] * 4
+    assert len(store.claim(two, rules, 8)) == 4  # the others' for the taking
+    assert store.db.print_jobs.count_documents({"status": "queued"}) == 0
+    assert len(jobs) == 12
+
+
 def test_a_manifest_is_claimed_as_one_batch_and_next_day_goes_first(store):
     rules = station_rules()
     dinas = rules.station("dinas-1")

@@ -48,16 +48,6 @@ class AppointmentStore(BaseStore):
             {"applicant.nik": nik, "document_type": "ktp_el", "status": {"$ne": "cancelled"}},
             {"_id": 1}) is not None
 
-    def card_issued(self, nik: str) -> bool:
-        # one flat read (no $or) of the few candidates, decided here
-        return any(application["status"] in appointments.CARD_STATUSES
-                   or application.get("channel") == appointments.PRR_CHANNEL
-                   for application in self.db.applications.find(
-                       {"applicant.nik": nik, "document_type": "ktp_el",
-                        "status": {"$in": sorted({*appointments.CARD_STATUSES,
-                                                  *appointments.PRR_CARD_STATUSES})}},
-                       {"status": 1, "channel": 1}))
-
     def booked_counts(self, place_id: str, days: list[datetime.date]) -> dict[str, int]:
         """ISO day -> bookings counted, for the days that have any."""
         rows = self.db.recording_days.find(
@@ -122,7 +112,7 @@ class AppointmentStore(BaseStore):
         keyed by the event id, only a still-submitted one is verified, and the
         event id is added to the recorded NIK last, when all is done."""
         application = None
-        if not self.card_issued(event["nik"]):
+        if not self.card_issued(event["nik"]):  # DeathRecords'; ApplicationStore has both
             try:
                 application = self.submit(appointments.prr_application(event))
             except ActiveApplicationExists:

@@ -42,6 +42,12 @@ PRR_CARD_STATUSES = tuple(status for status, info in STATUSES.items()
                           if info.rank >= STATUSES["verified"].rank and status not in NOT_COUNTED)
 
 
+def has_card(application: dict) -> bool:
+    """A KTP-el application whose card left the printer, or a PRR one verified."""
+    return application["status"] in CARD_STATUSES or (
+        application.get("channel") == PRR_CHANNEL and application["status"] in PRR_CARD_STATUSES)
+
+
 class AlreadyRecorded(Conflict):
     code = "already_recorded"
 

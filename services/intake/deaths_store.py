@@ -1,17 +1,30 @@
-"""Intake's own record of deaths: the verified death-certificate applications.
+"""What intake's own applications say of a NIK: its death, its card.
 
 Once an operator has verified an Akta Kematian, no new application may name
 the deceased's NIK as its applicant (``rules`` asks ``death_verified``
-through ``population.Lookup``). The applications themselves are the record -
-no second collection to keep in step: a verified one has a ``verified`` step
-in its timeline, whatever happened to it after.
+through ``population.Lookup``); a first-issue KTP-el is refused to a NIK
+that has its card (``appointments.refuse_second_card`` asks ``card_issued``).
+The applications themselves are the record - no second collection to keep
+in step: a verified death certificate has a ``verified`` step in its
+timeline, whatever happened to it after. Both are read at once
+(``nik_record``: one read through the subjects' index), so an application
+that asks both (a first-issue KTP-el) costs one read.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from shared.store import BaseStore, drop_index_if_present
 
+from . import appointments
 from .subjects import nik_subject
+
+
+@dataclass(frozen=True)
+class NikRecord:
+    death_verified: bool  # a death certificate for this NIK verified here
+    card_issued: bool  # a KTP-el printed for it, or a PRR application verified
 
 
 class DeathRecords(BaseStore):
@@ -23,8 +36,26 @@ class DeathRecords(BaseStore):
         drop_index_if_present(db.applications, "deaths_by_subject")
         super().ensure_indexes(db)
 
+    def nik_record(self, nik: str) -> NikRecord:
+        """The NIK's death certificates and KTP-el applications (its subject's
+        through the plain (subject_key, document_type) index: a KTP-el's
+        subject is its applicant's NIK), decided here: one read."""
+        rows = list(self.db.applications.find(
+            {"subject_key": nik_subject(nik),
+             "document_type": {"$in": ["akta_kematian", "ktp_el"]}},
+            {"document_type": 1, "status": 1, "channel": 1, "timeline.status": 1}))
+        return NikRecord(
+            death_verified=any(row["document_type"] == "akta_kematian"
+                               and any(step.get("status") == "verified"
+                                       for step in row.get("timeline", []))
+                               for row in rows),
+            card_issued=any(row["document_type"] == "ktp_el" and appointments.has_card(row)
+                            for row in rows))
+
     def death_verified(self, nik: str) -> bool:
         """Whether a death certificate for ``nik`` has been verified here."""
-        return self.db.applications.find_one(
-            {"document_type": "akta_kematian", "subject_key": nik_subject(nik),
-             "timeline.status": "verified"}, {"_id": 1}) is not None
+        return self.nik_record(nik).death_verified
+
+    def card_issued(self, nik: str) -> bool:
+        """Whether ``nik`` has its KTP-el (``appointments.has_card``)."""
+        return self.nik_record(nik).card_issued

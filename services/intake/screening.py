@@ -16,6 +16,7 @@ NIK already has a card.
 from __future__ import annotations
 
 import datetime
+import functools
 from dataclasses import dataclass
 from typing import Callable
 
@@ -32,8 +33,13 @@ class Screening:
 
     @classmethod
     def of(cls, register: Register, store) -> "Screening":
-        """The screening of a service with this register and intake's store."""
-        return cls(register, store.death_verified, store.card_issued)
+        """The screening of an application (or a batch's rows) with this
+        register and intake's store: what the store knows of a NIK is read
+        once (``store.nik_record``: its death and its card in one read) and
+        kept for this screening's checks."""
+        record = functools.cache(store.nik_record)
+        return cls(register, lambda nik: record(nik).death_verified,
+                   lambda nik: record(nik).card_issued)
 
     def lookup(self) -> Lookup:
         """One application's questions to the register."""

@@ -1,0 +1,70 @@
+"""What intake's own applications say of a NIK (``DeathRecords.nik_record``),
+against the real database server: a verified death certificate, a card that
+left the printer, a PRR application verified - and a first-issue KTP-el's
+screening, which asks both, reads the applications once."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from pymongo import MongoClient
+
+from services.intake.appointments import CardAlreadyIssued
+from services.intake.deaths_store import NikRecord
+from services.intake.screening import Screening
+from services.intake.store import ApplicationStore
+from tests.helpers import CommandCounter, NoRelay, random_nik
+from tests.unit.test_batches import NoRegister
+from tests.unit.test_intake_screening import TODAY, request
+
+
+@pytest.fixture
+def counted(backing):
+    name = f"intake_nik_record_{uuid.uuid4().hex[:8]}"
+    counter = CommandCounter()
+    client = MongoClient(backing.mongo_uri, tz_aware=True, event_listeners=[counter])
+    ApplicationStore.ensure_indexes(client[name])
+    yield ApplicationStore(client[name], client, NoRelay()), counter
+    client.drop_database(name)
+    client.close()
+
+
+def stored(store: ApplicationStore, document_type: str, subject_nik: str, status: str,
+           steps: tuple[str, ...] = (), channel: str = "web") -> None:
+    store.db.applications.insert_one({
+        "_id": uuid.uuid4().hex, "tracking_code": f"SDK{uuid.uuid4().hex[:8].upper()}",
+        "document_type": document_type, "subject_key": f"nik:{subject_nik}",
+        "applicant": {"nik": subject_nik if document_type == "ktp_el" else random_nik()},
+        "status": status, "channel": channel, "active": False,
+        "timeline": [{"status": step} for step in ("submitted", *steps)]})
+
+
+def test_a_nik_record_reads_its_death_and_its_card(counted):
+    store, _ = counted
+    dead, carded, prr, waiting, rejected_death = (random_nik() for _ in range(5))
+    stored(store, "akta_kematian", dead, "printed", ("verified", "printed"))
+    stored(store, "ktp_el", carded, "collected", ("verified", "printed", "collected"))
+    stored(store, "ktp_el", prr, "verified", ("verified",), channel="prr")
+    stored(store, "ktp_el", waiting, "verified", ("verified",))  # no card yet
+    stored(store, "akta_kematian", rejected_death, "rejected", ("rejected",))
+    stored(store, "kia", carded, "submitted")  # another document's subject: not read
+    assert store.nik_record(dead) == NikRecord(death_verified=True, card_issued=False)
+    assert store.nik_record(carded) == NikRecord(death_verified=False, card_issued=True)
+    assert store.nik_record(prr) == NikRecord(death_verified=False, card_issued=True)
+    assert store.nik_record(waiting) == NikRecord(death_verified=False, card_issued=False)
+    assert store.nik_record(rejected_death) == NikRecord(death_verified=False, card_issued=False)
+    assert (store.death_verified(dead), store.card_issued(carded)) == (True, True)
+
+
+def test_a_first_issue_ktp_el_screening_reads_the_applications_once(counted):
+    store, counter = counted
+    before = len(counter.commands)
+    checked = Screening.of(NoRegister(), store).check(request(), TODAY)
+    assert checked.details["reason"] == "first_issue"
+    assert counter.commands[before:] == ["find"]  # the death and the card, together
+
+    nik = request()["applicant"]["nik"]
+    stored(store, "ktp_el", nik, "printed", ("verified", "printed"))
+    with pytest.raises(CardAlreadyIssued):
+        Screening.of(NoRegister(), store).check(request(), TODAY)

@@ -54,7 +54,7 @@ log = logging.getLogger(__name__)
 
 CHANNELS = ("web", "app", "whatsapp", "kelurahan")
 REQUEST_QUEUE = "intake.channel.requests"
-DEFAULT_CHANNEL_PREFETCH = 8
+DEFAULT_CHANNEL_PREFETCH = 16
 
 
 def channel_exchange(channel: str) -> Exchange:

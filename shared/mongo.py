@@ -76,4 +76,3 @@ class StoreWithOutbox(DependencyProvider):
     def get_dependency(self, worker_ctx):
         return self.store_class(self.db, self.client, self.relay, self.transaction_budget,
                                 self.timeout_ms / 1000)
-

@@ -18,13 +18,14 @@ from pymongo.errors import DuplicateKeyError
 
 from shared.clock import utcnow
 from shared.offices import Place, WorkingCalendar
-from shared.store import BaseStore, drop_index_if_present, duplicate_fields
+from shared.store import drop_index_if_present, duplicate_fields
 
 from . import appointments
 from .exceptions import ActiveApplicationExists, IdempotencyKeyReused, WrongStatus
+from .nik_records import NikRecords
 
 
-class AppointmentStore(BaseStore):
+class AppointmentStore(NikRecords):
     @classmethod
     def ensure_indexes(cls, db) -> None:
         # "is recorded" / "has a card" look up every application of a NIK, not
@@ -112,7 +113,7 @@ class AppointmentStore(BaseStore):
         keyed by the event id, only a still-submitted one is verified, and the
         event id is added to the recorded NIK last, when all is done."""
         application = None
-        if not self.card_issued(event["nik"]):  # DeathRecords'; ApplicationStore has both
+        if not self.card_issued(event["nik"]):
             try:
                 application = self.submit(appointments.prr_application(event))
             except ActiveApplicationExists:

@@ -16,7 +16,6 @@ from .appointment_store import AppointmentStore
 from .batch_store import BatchStore
 from .documents_store import DocumentStore
 from .queue_store import QueueStore
-from .deaths_store import DeathRecords
 from .exceptions import ActiveApplicationExists, ApplicationNotFound
 from .subjects import subject_field, subject_key
 
@@ -32,7 +31,7 @@ class StatusKeptMoving(Exception):
     fails and the broker redelivers the event later (``reliable_event_handler``)."""
 
 
-class ApplicationStore(DocumentStore, QueueStore, DeathRecords, AppointmentStore, BatchStore,
+class ApplicationStore(DocumentStore, QueueStore, AppointmentStore, BatchStore,
                        BaseStore):
     @classmethod
     def ensure_indexes(cls, db) -> None:

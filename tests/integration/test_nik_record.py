@@ -1,4 +1,4 @@
-"""What intake's own applications say of a NIK (``DeathRecords.nik_record``),
+"""What intake's own applications say of a NIK (``NikRecords.nik_record``),
 against the real database server: a verified death certificate, a card that
 left the printer, a PRR application verified - and a first-issue KTP-el's
 screening, which asks both, reads the applications once."""
@@ -11,7 +11,7 @@ import pytest
 from pymongo import MongoClient
 
 from services.intake.appointments import CardAlreadyIssued
-from services.intake.deaths_store import NikRecord
+from services.intake.nik_records import NikRecord
 from services.intake.screening import Screening
 from services.intake.store import ApplicationStore
 from tests.helpers import CommandCounter, NoRelay, random_nik

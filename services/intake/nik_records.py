@@ -27,7 +27,7 @@ class NikRecord:
     card_issued: bool  # a KTP-el printed for it, or a PRR application verified
 
 
-class DeathRecords(BaseStore):
+class NikRecords(BaseStore):
     @classmethod
     def ensure_indexes(cls, db) -> None:
         # the lookup goes through ApplicationStore's plain (subject_key,

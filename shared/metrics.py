@@ -15,7 +15,8 @@ Recorded where every service already passes, so no service code counts:
 * outbox (``shared.mongo.StoreWithOutbox``): ``smartdukcapil_outbox_backlog``,
   the rows not yet published (or published within the last few seconds: the
   relay deletes them together, ``shared.outbox``), read when scraped from the collection's
-  metadata count (no scan; and nothing at all between scrapes).
+  metadata count (no scan; and nothing at all between scrapes), plus the documents still
+  carrying events (``shared.outbox``: carried events).
 
 ``GET /metrics`` (``shared.http.HealthCheck``) exposes them on the service's
 own HTTP port. A ``nameko run`` hosts a service's API and event containers in
@@ -29,6 +30,8 @@ import logging
 import pymongo
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from pymongo import monitoring
+
+from .outbox import carrying
 
 log = logging.getLogger(__name__)
 
@@ -80,15 +83,18 @@ def count_event(service: str, handler: str, outcome: str) -> None:
     EVENTS.labels(service, handler, outcome).inc()
 
 
-def watch_outbox(service: str, collection, timeout_ms: int = 500) -> None:
-    """Report ``collection``'s row count as the service's outbox backlog,
-    read at scrape time. A database that does not answer in time leaves
-    the gauge at -1 (unknown), rather than holding the scrape."""
+def watch_outbox(service: str, db, carriers: tuple[str, ...] = (),
+                 timeout_ms: int = 500) -> None:
+    """Report the outbox's row count, plus the documents of ``carriers``
+    carrying events (``shared.outbox``: carried events; a count through
+    their sparse index), as the service's outbox backlog, read at scrape
+    time. A database that does not answer in time leaves the gauge at -1
+    (unknown), rather than holding the scrape."""
 
     def backlog() -> float:
         try:
             with pymongo.timeout(timeout_ms / 1000):
-                return collection.estimated_document_count()
+                return db.outbox.estimated_document_count() + carrying(db, carriers)
         except Exception as exc:  # any driver error: the scrape still answers
             log.warning("outbox backlog of %s unknown (%s)", service, type(exc).__name__)
             return -1

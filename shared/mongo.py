@@ -50,13 +50,14 @@ class StoreWithOutbox(DependencyProvider):
         self.db = self.client[config["DATABASE"]]
         self.transaction_budget = float(config.get("TRANSACTION_BUDGET_SECONDS",
                                                    DEFAULT_TRANSACTION_BUDGET_SECONDS))
-        self.relay = OutboxRelay(self.db.outbox, amqp_uri, self.publishes_as, config)
+        self.relay = OutboxRelay(self.db.outbox, amqp_uri, self.publishes_as, config,
+                                 carriers=self.store_class.CARRIERS)
         # Indexes in setup(), not start(): nameko starts all extensions at
         # once, so a consumer could run a handler before its unique indexes
         # (the idempotency guards) exist. Every setup() ends before any start().
         self.store_class.ensure_indexes(self.db)
         self.relay.ensure_indexes()
-        metrics.watch_outbox(self.publishes_as, self.db.outbox)
+        metrics.watch_outbox(self.publishes_as, self.db, self.store_class.CARRIERS)
 
     def start(self):
         self.relay.start(self.container.spawn_managed_thread)

@@ -25,6 +25,20 @@ reported (an error log naming the event type and id), and tried again after
 ``UNROUTABLE_RETRY_SECONDS``; the rows behind it flow on. Each service's
 exchange has an archive queue bound to all its events (``deploy/topology.py``)
 so an event type nobody consumes yet still routes.
+
+Carried events: a change to ONE document and its events need no
+transaction - the events ride in that document (``pending_events``, with
+``events_due``: when a sweep may take them), written by the same single
+write (``Carried``: a new application, an operator's verification, a new
+print job, a message marked sent). On the local server that is one command
+instead of three (the write, the outbox insert, the commit), and ~2.5x the
+writes per second (950 vs 390/s measured with 16 writers). The writer hands
+them to its relay exactly like outbox rows; what the broker confirmed is
+pulled from the documents together (one ``$pull`` per collection, then one
+``$unset`` of the emptied), every ``DELETE_EVERY_SECONDS``. The sweep finds
+documents whose ``events_due`` passed through a sparse index on it (the
+service's store lists its carrier collections: ``BaseStore.CARRIERS``) and
+claims each with a guarded update. Multi-document changes keep the outbox.
 """
 
 from __future__ import annotations
@@ -41,6 +55,7 @@ from nameko.constants import PERSISTENT
 from nameko.events import get_event_exchange
 
 from .clock import utcnow
+from .events import build_event
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +67,10 @@ UNROUTABLE_RETRY_SECONDS = 60
 # rows the broker confirmed are deleted together, at most this long after the
 # first of them (far below HANDOFF_CLAIM_SECONDS: no sweep republishes them)
 DELETE_EVERY_SECONDS = 4.0
+# where a document carries its own events (module docstring: carried events)
+PENDING, DUE = "pending_events", "events_due"
+CARRIED_FIELDS = (PENDING, DUE)
+CARRIED_DUE_INDEX = "pending_events_due"
 
 
 def outbox_row(event_type: str, event: dict, claimed_by: str | None = None) -> dict:
@@ -65,10 +84,52 @@ def outbox_row(event_type: str, event: dict, claimed_by: str | None = None) -> d
     return row
 
 
+class Carried:
+    """Events carried by the one document a single write changes: put them in
+    with ``document`` (an insert) or ``update`` (an update), then call
+    ``written`` once the write succeeded (never for a write that changed
+    nothing), and the writer's relay publishes them at once."""
+
+    def __init__(self, relay, collection_name: str, events: list[tuple[str, dict]]):
+        self.relay, self.collection_name = relay, collection_name
+        self.events = [build_event(event_type, **payload) for event_type, payload in events]
+        self.rows = [{"_id": event["event_id"], "event_type": event_type, "payload": event}
+                     for (event_type, _), event in zip(events, self.events)]
+
+    def _due(self) -> datetime.datetime:
+        return utcnow() + datetime.timedelta(seconds=HANDOFF_CLAIM_SECONDS)
+
+    def document(self, document: dict) -> dict:
+        """``document`` (not changed) with the events, to insert."""
+        return {**document, PENDING: self.rows, DUE: self._due()} if self.rows else document
+
+    def update(self, update: dict) -> dict:
+        """``update`` (not changed) that also appends the events."""
+        if not self.rows:
+            return update
+        return {**update, "$push": {**update.get("$push", {}), PENDING: {"$each": self.rows}},
+                "$set": {**update.get("$set", {}), DUE: self._due()}}
+
+    def written(self, document_id) -> None:
+        self.relay.hand_over(self.rows, carrier=(self.collection_name, document_id))
+
+
+def carrying(db, carriers: tuple[str, ...]) -> int:
+    """Documents of ``carriers`` still carrying events (through the sparse index)."""
+    return sum(db[name].count_documents({DUE: {"$exists": True}}) for name in carriers)
+
+
+def pending_events(db, carriers: tuple[str, ...] = ()) -> int:
+    """Outbox rows plus documents of ``carriers`` still carrying events."""
+    return db.outbox.count_documents({}) + carrying(db, carriers)
+
+
 class OutboxRelay:
     def __init__(self, collection, amqp_uri: str, service_name: str, config: dict,
-                 batch_size: int = 500, idle_seconds: float = 1.0):
+                 batch_size: int = 500, idle_seconds: float = 1.0,
+                 carriers: tuple[str, ...] = ()):
         self.collection = collection
+        self.carriers = tuple(carriers)
         self.exchange = get_event_exchange(service_name, config)
         self.publisher = Publisher(amqp_uri, use_confirms=True, delivery_mode=PERSISTENT,
                                    serializer="json", mandatory=True)
@@ -77,6 +138,8 @@ class OutboxRelay:
         self._wake = LightQueue(maxsize=1)
         self._handed: collections.deque[dict] = collections.deque()
         self._confirmed: list[str] = []  # published, not yet deleted
+        # published carried events, not yet pulled: collection -> [(document id, event id)]
+        self._confirmed_carried: dict[str, list[tuple]] = {}
         self._delete_due = 0.0
         self._thread = None
         self._running = False
@@ -85,6 +148,9 @@ class OutboxRelay:
     def ensure_indexes(self) -> None:
         self.collection.create_index([("claimed_until", 1), ("created_at", 1)])
         self.collection.create_index([("claimed_by", 1)])
+        for name in self.carriers:  # sparse: only the documents carrying events
+            self.collection.database[name].create_index([(DUE, 1)], sparse=True,
+                                                        name=CARRIED_DUE_INDEX)
 
     def start(self, spawn_managed_thread) -> None:
         """Run in the container's managed thread: nameko kills it with the
@@ -99,10 +165,13 @@ class OutboxRelay:
             self._thread.wait()
             self._thread = None
 
-    def hand_over(self, rows: list[dict]) -> None:
-        """Rows a transaction of this process committed: publish them now."""
+    def hand_over(self, rows: list[dict], carrier: tuple[str, object] | None = None) -> None:
+        """Rows a transaction of this process committed (or events a write of
+        it carried in a document: ``carrier`` = (collection, document id)):
+        publish them now."""
         if rows:
-            self._handed.extend(rows)
+            self._handed.extend(rows if carrier is None else
+                                ({**row, "carrier": carrier} for row in rows))
             self.wake()
 
     def wake(self) -> None:
@@ -118,7 +187,7 @@ class OutboxRelay:
                 published = self.publish_handed()
                 if time.monotonic() >= next_sweep:
                     next_sweep = time.monotonic() + self.idle_seconds
-                    published += self.publish_pending()
+                    published += self.publish_pending() + self.publish_carried()
                 self.delete_confirmed()
                 failures = 0
             except Exception:
@@ -132,7 +201,7 @@ class OutboxRelay:
                     self._idle(resume_at - time.monotonic())
                 continue
             if not published and not self._handed:  # else more may be waiting
-                wake_at = min(next_sweep, self._delete_due) if self._confirmed else next_sweep
+                wake_at = min(next_sweep, self._delete_due) if self._unpulled() else next_sweep
                 self._idle(max(0.0, wake_at - time.monotonic()))
         try:  # stopping: what was published leaves the outbox now
             self.delete_confirmed(now=True)
@@ -169,6 +238,27 @@ class OutboxRelay:
         return self._publish(list(self.collection.find(
             {"claimed_by": claim["claimed_by"]}).sort("created_at", 1)))
 
+    def publish_carried(self) -> int:
+        """Sweep of the carrier collections: documents whose events' claim ran
+        out, each claimed by a guarded update (one another relay took in
+        between is skipped), their events published."""
+        published = 0
+        now = utcnow()
+        claim = {"$set": {DUE: now + datetime.timedelta(seconds=CLAIM_SECONDS)}}
+        for name in self.carriers:
+            carrier = self.collection.database[name]
+            due = {DUE: {"$lt": now}}
+            for document in carrier.find(due, {PENDING: 1}, sort=[(DUE, 1)],
+                                         limit=self.batch_size):
+                if not carrier.update_one({**due, "_id": document["_id"]}, claim).modified_count:
+                    continue
+                if not document.get(PENDING):  # emptied, and its unset failed: done now
+                    carrier.update_one({"_id": document["_id"], PENDING: {"$size": 0}},
+                                       {"$unset": {PENDING: "", DUE: ""}})
+                published += self._publish([{**row, "carrier": (name, document["_id"])}
+                                            for row in document[PENDING]])
+        return published
+
     def _publish(self, rows: list[dict]) -> int:
         """Publish ``rows`` in order and delete those the broker confirmed."""
         done = []
@@ -181,30 +271,55 @@ class OutboxRelay:
                 except UndeliverableMessage:
                     self._keep_unroutable(row)
                     continue
-                done.append(row["_id"])
+                done.append(row)
         finally:
             if done:
-                if not self._confirmed:
+                if not self._unpulled():
                     self._delete_due = time.monotonic() + DELETE_EVERY_SECONDS
-                self._confirmed.extend(done)
+                for row in done:
+                    if "carrier" in row:
+                        name, document_id = row["carrier"]
+                        self._confirmed_carried.setdefault(name, []).append(
+                            (document_id, row["_id"]))
+                    else:
+                        self._confirmed.append(row["_id"])
         return len(done)
+
+    def _unpulled(self) -> int:
+        return len(self._confirmed) + sum(map(len, self._confirmed_carried.values()))
 
     def delete_confirmed(self, now: bool = False) -> None:
         """Delete the rows the broker confirmed, in one command, once the
         oldest has waited ``DELETE_EVERY_SECONDS`` (or a batch is full, or
         ``now``). A failure leaves them to the sweep: published again once
         their claim runs out (at-least-once; consumers deduplicate)."""
-        if not self._confirmed or not (now or len(self._confirmed) >= self.batch_size
-                                       or time.monotonic() >= self._delete_due):
+        waiting = self._unpulled()
+        if not waiting or not (now or waiting >= self.batch_size
+                               or time.monotonic() >= self._delete_due):
             return
         ids, self._confirmed = self._confirmed, []
-        self.collection.delete_many({"_id": {"$in": ids}})
+        carried, self._confirmed_carried = self._confirmed_carried, {}
+        if ids:
+            self.collection.delete_many({"_id": {"$in": ids}})
+        for name, published in carried.items():
+            documents = list({document_id for document_id, _ in published})
+            carrier = self.collection.database[name]
+            carrier.update_many({"_id": {"$in": documents}}, {
+                "$pull": {PENDING: {"_id": {"$in": [event_id for _, event_id in published]}}}})
+            # a document written again meanwhile carries new events: it keeps its due time
+            carrier.update_many({"_id": {"$in": documents}, PENDING: {"$size": 0}},
+                                {"$unset": {PENDING: "", DUE: ""}})
 
     def _keep_unroutable(self, row: dict) -> None:
         log.error("event %s %s is unroutable on %s (no queue bound): kept in the outbox, "
                   "retried in %ss", row["event_type"], row["_id"], self.exchange.name,
                   UNROUTABLE_RETRY_SECONDS)
         now = utcnow()
+        if "carrier" in row:  # its document keeps it (and the others it carries) a while
+            name, document_id = row["carrier"]
+            self.collection.database[name].update_one({"_id": document_id}, {"$set": {
+                DUE: now + datetime.timedelta(seconds=UNROUTABLE_RETRY_SECONDS)}})
+            return
         self.collection.update_one({"_id": row["_id"]}, {
             "$set": {"unroutable_at": now,
                      "claimed_until": now + datetime.timedelta(seconds=UNROUTABLE_RETRY_SECONDS)}})

@@ -48,7 +48,7 @@ from pymongo.write_concern import WriteConcern
 from .clock import utcnow
 from .errors import DatabaseUnavailable
 from .events import build_event
-from .outbox import outbox_row
+from .outbox import Carried, outbox_row
 
 INBOX_RETENTION = datetime.timedelta(days=30)
 DEFAULT_TRANSACTION_BUDGET_SECONDS = 3.0
@@ -84,6 +84,10 @@ def _unavailable_as_domain_error(method):
 
 
 class BaseStore:
+    # collections whose documents carry their own events (``shared.outbox``:
+    # carried events); the relay sweeps them
+    CARRIERS: tuple[str, ...] = ()
+
     def __init__(self, db, client, relay,
                  transaction_budget: float = DEFAULT_TRANSACTION_BUDGET_SECONDS,
                  operation_timeout: float = DEFAULT_OPERATION_TIMEOUT_SECONDS):
@@ -176,6 +180,13 @@ class BaseStore:
             self.db.outbox.insert_many(rows, session=session)
             self._emitted.extend(rows)
         return built
+
+    def carry(self, collection, events: list[tuple[str, dict]]) -> Carried:
+        """Events (type, payload) a single write of one document of
+        ``collection`` (one of ``CARRIERS``) carries: no transaction, no
+        outbox row (``shared.outbox.Carried``)."""
+        assert collection.name in self.CARRIERS, collection.name
+        return Carried(self._relay, collection.name, events)
 
     def consume_once(self, event: dict, consumer: str, fn):
         """Run ``fn(session)`` once per (event id, consumer), atomically with it.

@@ -18,6 +18,7 @@ import pytest
 from pymongo import MongoClient
 
 from deploy.local.stack import Ports, Stack, ensure_rabbitmq, ensure_vhost
+from shared.outbox import DUE, HANDOFF_CLAIM_SECONDS
 from tests.helpers import SYSTEM_ENV
 
 def make_vhost(tag: str) -> str:
@@ -72,13 +73,17 @@ def mongo(backing):
 @pytest.fixture
 def intake_state(system, mongo):
     """What intake has stored: (applications, outbox rows written since the
-    test began), read when called. Earlier tests' rows are left out: a relay
-    deletes the rows it published together, up to a second later, so they may
-    leave the outbox while a test runs."""
+    test began, applications carrying events written since the test began),
+    read when called. Earlier tests' events are left out: a relay clears
+    what it published together, seconds later, so they may leave while a
+    test runs."""
     db = mongo["intake"]
     began = datetime.datetime.now(datetime.timezone.utc)
+    # a carried event is due for the sweep this long after it was written
+    carried_since = began + datetime.timedelta(seconds=HANDOFF_CLAIM_SECONDS)
 
     def counts():
         return (db.applications.count_documents({}),
-                db.outbox.count_documents({"created_at": {"$gte": began}}))
+                db.outbox.count_documents({"created_at": {"$gte": began}}),
+                db.applications.count_documents({DUE: {"$gte": carried_since}}))
     return counts

@@ -227,11 +227,12 @@ def personal_data_in_logs(stack: Stack, *values: str) -> list[str]:
 
 class NoRelay:
     """A store's relay for in-process store tests: nothing is published, the
-    outbox rows stay in the database, where the test reads them."""
+    outbox rows (and the events documents carry) stay in the database, where
+    the test reads them."""
 
     instance = "in-process-test"
 
-    def hand_over(self, rows):
+    def hand_over(self, rows, carrier=None):
         pass
 
 

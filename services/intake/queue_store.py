@@ -12,12 +12,19 @@ from typing import Callable
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
+from shared.errors import ServiceBusy
+from shared.outbox import CARRIED_FIELDS
 from shared.store import BaseStore
 
 from . import domain
 from .exceptions import ActiveApplicationExists, ApplicationNotFound
 from .subjects import subject_field
 
+# a status move (or a downstream event) is decided again when the status
+# moved since it was read
+STATUS_RACE_ATTEMPTS = 5
+# an application as the domain sees it: not the events it still carries
+WITHOUT_CARRIED = dict.fromkeys(CARRIED_FIELDS, 0)
 QUEUE_ORDER = [("queued_at", ASCENDING), ("_id", ASCENDING)]
 # queue filter -> the stored field it matches
 FILTER_FIELDS = {"document_type": "document_type", "channel": "channel",
@@ -86,18 +93,23 @@ class QueueStore(BaseStore):
         return self._move({"_id": application_id}, decide)
 
     def _move(self, query: dict, decide: Callable[[dict], domain.Transition]) -> dict:
-        """Read the application, let the domain decide, write the move and its events."""
-        def work(session):
-            application = self.db.applications.find_one(query, session=session)
+        """Read the application, let the domain decide, write the move and its
+        events: one update, guarded by the status read, the application
+        carrying its events (no transaction). When the status moved since
+        it was read (another operator, the citizen), read and decide again:
+        the move may no longer apply (``WrongStatus``)."""
+        for _ in range(STATUS_RACE_ATTEMPTS):
+            application = self.db.applications.find_one(query, WITHOUT_CARRIED)
             if application is None:
                 raise ApplicationNotFound()
             move = decide(application)
             changes = {**move.changes, **move.fields}
-            self.db.applications.update_one(
-                {"_id": application["_id"], "status": move.from_status},
-                {"$set": changes, "$push": {"timeline": move.step}}, session=session)
-            for event_type, payload in move.events:
-                self.emit(session, event_type, **payload)
-            return {**application, **changes,
-                    "timeline": [*application["timeline"], move.step]}
-        return self.run_transaction(work)
+            carried = self.carry(self.db.applications, list(move.events))
+            if self.db.applications.update_one(
+                    {"_id": application["_id"], "status": move.from_status},
+                    carried.update({"$set": changes, "$push": {"timeline": move.step}})
+            ).modified_count:
+                carried.written(application["_id"])
+                return {**application, **changes,
+                        "timeline": [*application["timeline"], move.step]}
+        raise ServiceBusy()  # it kept moving: the client (or the broker) tries again

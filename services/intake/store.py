@@ -15,15 +15,13 @@ from . import domain, downstream, payloads
 from .appointment_store import AppointmentStore
 from .batch_store import BatchStore
 from .documents_store import DocumentStore
-from .queue_store import QueueStore
+from .queue_store import STATUS_RACE_ATTEMPTS, QueueStore
 from .exceptions import ActiveApplicationExists, ApplicationNotFound
 from .subjects import subject_field, subject_key
 
 # the unique indexes a submission can run into, by their indexed fields
 ONE_ACTIVE_PER_SUBJECT = ("subject_key", "document_type")
 IDEMPOTENCY_KEY = ("idempotency_key",)
-# a downstream event is decided again when the status moved since it was read
-STATUS_RACE_ATTEMPTS = 5
 
 
 class StatusKeptMoving(Exception):
@@ -33,6 +31,9 @@ class StatusKeptMoving(Exception):
 
 class ApplicationStore(DocumentStore, QueueStore, AppointmentStore, BatchStore,
                        BaseStore):
+    # an application carries the events of its submission and its moves
+    CARRIERS = ("applications",)
+
     @classmethod
     def ensure_indexes(cls, db) -> None:
         apps = db.applications
@@ -62,7 +63,8 @@ class ApplicationStore(DocumentStore, QueueStore, AppointmentStore, BatchStore,
         super().ensure_indexes(db)
 
     def submit(self, application: dict) -> dict:
-        """Store a new application and its ``application_submitted`` event atomically.
+        """Store a new application and its ``application_submitted`` event
+        atomically: one insert, the document carries its event.
 
         A retried request with the same Idempotency-Key gets the first answer
         (looked up first, so the one-active-per-NIK rule cannot answer instead).
@@ -70,14 +72,10 @@ class ApplicationStore(DocumentStore, QueueStore, AppointmentStore, BatchStore,
         key = application.get("idempotency_key")
         if key and (earlier := self._by_idempotency_key(key, application)) is not None:
             return earlier
-
-        def work(session):
-            self.db.applications.insert_one(application, session=session)
-            self.emit(session, "application_submitted", **domain.submitted_event(application))
-            return application
-
+        carried = self.carry(self.db.applications,
+                             [("application_submitted", domain.submitted_event(application))])
         try:
-            return self.run_transaction(work)
+            self.db.applications.insert_one(carried.document(application))
         except DuplicateKeyError as exc:
             refused_by = duplicate_fields(exc)
             if key and refused_by == set(IDEMPOTENCY_KEY):  # a concurrent retry won the race
@@ -87,6 +85,8 @@ class ApplicationStore(DocumentStore, QueueStore, AppointmentStore, BatchStore,
                 raise ActiveApplicationExists(
                     subject_field(application["document_type"])) from None
             raise
+        carried.written(application["_id"])
+        return application
 
     def _by_idempotency_key(self, key: str, application: dict) -> dict | None:
         earlier = self.db.applications.find_one({"idempotency_key": key})

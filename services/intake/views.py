@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import datetime
 
+from shared.outbox import CARRIED_FIELDS
+
 from .domain import STATUSES
 from .reasons import reason_texts
 
 # bookkeeping, not the application
-HIDDEN = {"_id", "seen_events", "idempotency_key", "status_rank"}
+HIDDEN = {"_id", "seen_events", "idempotency_key", "status_rank", *CARRIED_FIELDS}
 
 
 def plain(value):

@@ -45,6 +45,9 @@ def message_from_row(row: dict) -> OutgoingMessage:
 
 
 class NotificationStore(BaseStore):
+    # a message carries the event of its outcome (sent, failed)
+    CARRIERS = ("messages",)
+
     @classmethod
     def ensure_indexes(cls, db) -> None:
         db.messages.create_index([("application_id", ASCENDING)])
@@ -174,28 +177,26 @@ class NotificationStore(BaseStore):
         return sum(1 for attempt in row["attempts"] if not attempt["ok"])
 
     def record_sent(self, message: OutgoingMessage, provider_ref: str) -> None:
-        """Mark sent and emit ``notification_sent`` in one transaction."""
-        def work(session):
-            updated = self.db.messages.update_one(
-                {"_id": message.message_id, "status": "pending"},
-                {"$set": {"status": "sent", "sent_at": utcnow(), "provider_ref": provider_ref,
-                          "claimed_until": None},
-                 "$push": {"attempts": {"at": utcnow(), "ok": True}}}, session=session)
-            if updated.modified_count:
-                self.emit(session, "notification_sent", **self._outcome(message))
-        self.run_transaction(work)
+        """Mark sent and emit ``notification_sent``: one update, the message carries it."""
+        self._settle(message, {"status": "sent", "sent_at": utcnow(), "provider_ref": provider_ref,
+                               "claimed_until": None},
+                     {"$push": {"attempts": {"at": utcnow(), "ok": True}}},
+                     "notification_sent", self._outcome(message))
 
     def give_up(self, message: OutgoingMessage, reason: str) -> None:
-        """Mark failed for good and emit ``notification_failed`` in one transaction."""
-        def work(session):
-            updated = self.db.messages.update_one(
-                {"_id": message.message_id, "status": "pending"},
-                {"$set": {"status": "failed", "failed_at": utcnow(), "last_error": reason,
-                          "claimed_until": None}}, session=session)
-            if updated.modified_count:
-                self.emit(session, "notification_failed", reason=reason,
-                          **self._outcome(message))
-        self.run_transaction(work)
+        """Mark failed for good and emit ``notification_failed``: one update."""
+        self._settle(message, {"status": "failed", "failed_at": utcnow(), "last_error": reason,
+                               "claimed_until": None}, {},
+                     "notification_failed", {"reason": reason, **self._outcome(message)})
+
+    def _settle(self, message: OutgoingMessage, fields: dict, more: dict, event_type: str,
+                payload: dict) -> None:
+        """A pending message's outcome and its event, once (a message settled
+        already changes nothing, and emits nothing)."""
+        carried = self.carry(self.db.messages, [(event_type, payload)])
+        if self.db.messages.update_one({"_id": message.message_id, "status": "pending"},
+                                       carried.update({"$set": fields, **more})).modified_count:
+            carried.written(message.message_id)
 
     @staticmethod
     def _outcome(message: OutgoingMessage) -> dict:

@@ -36,6 +36,9 @@ def queue_position(job: dict) -> tuple:
 
 
 class PrintStore(PickupStore):
+    # a new print job carries its ``print_job_queued``
+    CARRIERS = ("print_jobs",)
+
     @classmethod
     def ensure_indexes(cls, db) -> None:
         db.print_jobs.create_index([("application_id", ASCENDING)], unique=True)
@@ -50,33 +53,38 @@ class PrintStore(PickupStore):
 
     def queue_job(self, event: dict):
         """Create the print job for a verified application, once per
-        application; None when it exists (a redelivery)."""
-        def work(session):
-            job, events = new_job(event, utcnow())
+        application; None when it exists (a redelivery). The job carries
+        its ``print_job_queued``: one insert, no transaction - unless a
+        next-day job also counts on its kecamatan's hand-over list."""
+        job, events = new_job(event, utcnow())
+        if domain.may_print_a_card_again(job):
             earlier = self.db.print_jobs.find_one(
                 {"nik": job["nik"], "document_type": job["document_type"],
-                 "status": {"$in": list(domain.CARD_ISSUED)}},
-                session=session) if domain.may_print_a_card_again(job) else None
+                 "status": {"$in": list(domain.CARD_ISSUED)}}, {"status": 1})
             if domain.prints_a_card_again(job, earlier):
                 job.update(domain.HELD_AS_REPRINT)
-            self.db.print_jobs.insert_one(job, session=session)
-            if job["next_day"] and job["status"] == "queued":
+        carried = self.carry(self.db.print_jobs, [(event.type, event.payload) for event in events])
+        expected_on_list = job["next_day"] and job["status"] == "queued"
+
+        def insert(session=None):
+            self.db.print_jobs.insert_one(carried.document(job), session=session)
+            if expected_on_list:
                 self.db.handover_lists.update_one(
                     {"_id": handovers.handover_list_id(job)},
                     {"$inc": {"expected": 1},
                      "$setOnInsert": {"kecamatan_code": job["kecamatan_code"], "printed": 0,
                                       "items": []}},
                     upsert=True, session=session)
-            self._emit_all(session, events)
-            return job
         # no inbox row: the unique index on application_id is the guard (one
         # job per application, however often its application_verified comes)
         try:
-            return self.run_transaction(work)
+            self.run_transaction(insert) if expected_on_list else insert()
         except DuplicateKeyError as exc:
             if duplicate_fields(exc) == {"application_id"}:
                 return None
             raise
+        carried.written(job["_id"])
+        return job
 
     def claim(self, station: Station, rules: StationRules, count: int,
               manifest: bool = False) -> list[dict]:

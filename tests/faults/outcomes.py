@@ -14,6 +14,11 @@ from pymongo import MongoClient
 
 from deploy.dlq import all_handler_queues, connect, depth
 from deploy.local.stack import Stack
+from services.courier.store import CourierStore
+from services.intake.store import ApplicationStore
+from services.notification.store import NotificationStore
+from services.printing.store import PrintStore
+from shared.outbox import pending_events
 from tests.faults.journeys import Citizen, Journeys
 from tests.helpers import personal_data_in_logs
 
@@ -23,6 +28,9 @@ TIMELINE = sorted(["submitted", "verified", "print_queued", "printed", "ready_fo
                    "notified", "notified", "notified"])
 PICKUP_SMS = "siap diambil"  # the ready-for-pickup SMS (the e-mail goes for pickup only)
 DATABASES = ("intake", "printing", "notification", "courier")
+# the collections whose documents carry their own events, per database
+CARRIERS = {"intake": ApplicationStore.CARRIERS, "printing": PrintStore.CARRIERS,
+            "notification": NotificationStore.CARRIERS, "courier": CourierStore.CARRIERS}
 
 
 def e164(phone: str) -> str:
@@ -140,7 +148,9 @@ def why_dead_lettered(channel, dlq: str) -> str:
 
 
 def pending_outbox(client: MongoClient) -> dict[str, int]:
-    return {name: client[name].outbox.count_documents({}) for name in DATABASES}
+    """Events not yet published (or not yet cleared), per database: outbox
+    rows and documents still carrying events."""
+    return {name: pending_events(client[name], CARRIERS[name]) for name in DATABASES}
 
 
 def leaked_personal_data(stack: Stack, citizens: list[Citizen]) -> list[str]:

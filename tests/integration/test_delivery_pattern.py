@@ -5,11 +5,15 @@
   around it are handled; an operator sees it there and replays it;
 * an event published before its consumer ever started is not lost;
 * a redelivered ``application_verified`` creates one print job, not two, and
-  ``print_job_queued`` leaves printing once.
+  ``print_job_queued`` leaves printing once;
+* the outbox relay: rows handed over by their writer, orphans swept; events
+  a document carries (``shared.outbox.Carried``) the same way, cleared from
+  the document once published, an unroutable one kept.
 """
 
 from __future__ import annotations
 
+import datetime
 import time
 import uuid
 
@@ -22,9 +26,11 @@ from services.printing.service import PrintingEvents
 from shared.clock import utcnow
 from shared.events import build_event
 from shared.messaging import PermanentFailure, reliable_event_handler
-from shared.outbox import OutboxRelay, outbox_row
+from shared.outbox import (DUE, HANDOFF_CLAIM_SECONDS, PENDING, Carried, OutboxRelay,
+                           outbox_row, pending_events)
 from deploy import dlq
-from tests.helpers import BrokerProbe, eventually, publish, random_nik, service_config
+from tests.helpers import (BrokerProbe, CommandCounter, eventually, publish, random_nik,
+                           service_config)
 
 RETRY_DELAYS = (0.2, 0.4, 0.8)
 
@@ -248,3 +254,113 @@ def test_a_committed_row_is_published_by_its_writer_without_a_read_and_an_orphan
         probe.close()
         client.drop_database(database)
         client.close()
+
+
+def carrying_relay(backing, client, database: str, source: str) -> OutboxRelay:
+    """A relay for ``source`` whose ``letters`` documents carry their events."""
+    relay = OutboxRelay(client[database].outbox, backing.amqp_uri, source, {},
+                        carriers=("letters",))
+    relay.ensure_indexes()
+    return relay
+
+
+def test_events_a_document_carries_are_published_by_its_writer_and_an_orphan_by_the_sweep(
+        backing):
+    """One write stores a document and its events (no transaction, no outbox
+    row); handed to the writer's relay they are published with no read and
+    cleared from the documents together; a document whose writer died
+    waits out its due time, then any relay's sweep publishes its events."""
+    database, source = f"carried_{uuid.uuid4().hex[:6]}", f"carried_{uuid.uuid4().hex[:6]}"
+    probe = BrokerProbe(backing.amqp_uri, f"{source}.events")
+    counter = CommandCounter()
+    client = MongoClient(backing.mongo_uri, tz_aware=True, event_listeners=[counter])
+    letters = client[database].letters
+    relay = carrying_relay(backing, client, database, source)
+    try:
+        written = []
+        for n in range(3):
+            carried = Carried(relay, "letters", [("application_verified", verified_event())])
+            letters.insert_one(carried.document({"_id": n, "text": "surat"}))
+            written.append(carried)
+        orphan = Carried(relay, "letters", [("application_verified", verified_event()),
+                                            ("application_verified", verified_event())])
+        letters.insert_one(orphan.document({"_id": "orphan"}))  # its writer dies now
+        assert relay.publish_carried() == 0  # not due yet: the sweep leaves them
+
+        counter.commands.clear()
+        for n, carried in enumerate(written):
+            carried.written(n)
+        assert relay.publish_handed() == 3
+        assert counter.commands == []  # published with no read; cleared with the next ones
+        relay.delete_confirmed(now=True)
+        assert counter.commands == ["update", "update"]  # one $pull, one $unset, for all three
+        assert [letter for letter in letters.find({"_id": {"$in": [0, 1, 2]}})] == [
+            {"_id": n, "text": "surat"} for n in range(3)]
+        assert client[database].outbox.count_documents({}) == 0
+
+        # the dead writer's due time passes (HANDOFF_CLAIM_SECONDS): the sweep takes it
+        letters.update_one({"_id": "orphan"}, {"$set": {DUE: utcnow()}})
+        assert relay.publish_carried() == 2
+        assert relay.publish_carried() == 0  # claimed: no second sweep takes it meanwhile
+        relay.delete_confirmed(now=True)
+        assert letters.find_one({"_id": "orphan"}) == {"_id": "orphan"}
+        assert pending_events(client[database], ("letters",)) == 0
+        published = []
+        eventually(lambda: published.extend(probe.drain()) or len(published) >= 5,
+                   what="the five events published")
+        assert sorted(event["event_id"] for _, event in published) == sorted(
+            event["event_id"] for carried in [*written, orphan] for event in carried.events)
+    finally:
+        probe.close()
+        client.drop_database(database)
+        client.close()
+
+
+def test_an_event_written_while_the_ones_before_it_are_cleared_stays_due(backing, mongo):
+    """A document written again between its events' publication and their
+    clearing keeps the new event and its due time: only what was published
+    is pulled, and the due time goes only with the last event."""
+    database, source = f"carried_{uuid.uuid4().hex[:6]}", f"carried_{uuid.uuid4().hex[:6]}"
+    probe = BrokerProbe(backing.amqp_uri, f"{source}.events")
+    letters = mongo[database].letters
+    relay = carrying_relay(backing, mongo, database, source)
+    try:
+        first = Carried(relay, "letters", [("application_verified", verified_event())])
+        letters.insert_one(first.document({"_id": "letter", "version": 1}))
+        first.written("letter")
+        assert relay.publish_handed() == 1
+        second = Carried(relay, "letters", [("application_verified", verified_event())])
+        letters.update_one({"_id": "letter"}, second.update({"$set": {"version": 2}}))
+        relay.delete_confirmed(now=True)  # before the second is published (its writer died)
+
+        letter = letters.find_one({"_id": "letter"})
+        assert [row["_id"] for row in letter[PENDING]] == [second.events[0]["event_id"]]
+        assert letter[DUE] is not None and letter["version"] == 2
+        letters.update_one({"_id": "letter"}, {"$set": {DUE: utcnow()}})
+        assert relay.publish_carried() == 1
+        relay.delete_confirmed(now=True)
+        assert letters.find_one({"_id": "letter"}) == {"_id": "letter", "version": 2}
+    finally:
+        probe.close()
+        mongo.drop_database(database)
+
+
+def test_an_event_a_document_carries_that_no_queue_takes_waits_in_it(backing, mongo):
+    database = f"carried_{uuid.uuid4().hex[:6]}"
+    source = f"nobody_{uuid.uuid4().hex[:6]}"  # an exchange with no queue bound at all
+    with Connection(backing.amqp_uri) as conn, conn.channel() as channel:
+        get_event_exchange(source, {})(channel).declare()
+    letters = mongo[database].letters
+    relay = carrying_relay(backing, mongo, database, source)
+    try:
+        carried = Carried(relay, "letters", [("application_verified", verified_event())])
+        letters.insert_one(carried.document({"_id": "letter"}))
+        carried.written("letter")
+        assert relay.publish_handed() == 0
+        relay.delete_confirmed(now=True)
+        letter = letters.find_one({"_id": "letter"})
+        assert [row["_id"] for row in letter[PENDING]] == [carried.events[0]["event_id"]]
+        assert letter[DUE] > utcnow() + datetime.timedelta(seconds=HANDOFF_CLAIM_SECONDS)
+        assert relay.publish_carried() == 0  # not retried at once: it waits its turn
+    finally:
+        mongo.drop_database(database)

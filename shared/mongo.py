@@ -15,6 +15,7 @@ from nameko.extensions import DependencyProvider
 from pymongo import MongoClient
 
 from . import metrics
+from .group_writes import GroupWrites
 from .outbox import OutboxRelay
 from .settings import require
 from .store import DEFAULT_TRANSACTION_BUDGET_SECONDS, DURABLE
@@ -50,6 +51,7 @@ class StoreWithOutbox(DependencyProvider):
         self.db = self.client[config["DATABASE"]]
         self.transaction_budget = float(config.get("TRANSACTION_BUDGET_SECONDS",
                                                    DEFAULT_TRANSACTION_BUDGET_SECONDS))
+        self.groups = GroupWrites(self.db)
         self.relay = OutboxRelay(self.db.outbox, amqp_uri, self.publishes_as, config,
                                  carriers=self.store_class.CARRIERS)
         # Indexes in setup(), not start(): nameko starts all extensions at
@@ -76,4 +78,4 @@ class StoreWithOutbox(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         return self.store_class(self.db, self.client, self.relay, self.transaction_budget,
-                                self.timeout_ms / 1000)
+                                self.timeout_ms / 1000, self.groups)

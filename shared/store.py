@@ -48,6 +48,7 @@ from pymongo.write_concern import WriteConcern
 from .clock import utcnow
 from .errors import DatabaseUnavailable
 from .events import build_event
+from .group_writes import GroupWrites
 from .outbox import Carried, outbox_row
 
 INBOX_RETENTION = datetime.timedelta(days=30)
@@ -90,10 +91,14 @@ class BaseStore:
 
     def __init__(self, db, client, relay,
                  transaction_budget: float = DEFAULT_TRANSACTION_BUDGET_SECONDS,
-                 operation_timeout: float = DEFAULT_OPERATION_TIMEOUT_SECONDS):
+                 operation_timeout: float = DEFAULT_OPERATION_TIMEOUT_SECONDS,
+                 groups: GroupWrites | None = None):
         self.db = db
         self.client = client
         self._relay = relay
+        # the process' group commit per collection (``shared.group_writes``),
+        # shared by its workers; a store made alone (a test) has its own
+        self.groups = groups if groups is not None else GroupWrites(db)
         self._emitted: list[dict] = []
         self.transaction_budget = transaction_budget
         self.operation_timeout = operation_timeout

@@ -6,7 +6,7 @@ application is decided in ``domain``.
 
 from __future__ import annotations
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, InsertOne, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 from shared.store import BaseStore, drop_index_if_present, duplicate_fields
@@ -74,8 +74,8 @@ class ApplicationStore(DocumentStore, QueueStore, AppointmentStore, BatchStore,
             return earlier
         carried = self.carry(self.db.applications,
                              [("application_submitted", domain.submitted_event(application))])
-        try:
-            self.db.applications.insert_one(carried.document(application))
+        try:  # with the other submissions of the moment (``shared.group_writes``)
+            self.groups["applications"].write(InsertOne(carried.document(application)))
         except DuplicateKeyError as exc:
             refused_by = duplicate_fields(exc)
             if key and refused_by == set(IDEMPOTENCY_KEY):  # a concurrent retry won the race
@@ -128,8 +128,10 @@ class ApplicationStore(DocumentStore, QueueStore, AppointmentStore, BatchStore,
         that status and by the event id not seen yet. If the status moved in
         between, decide again. An event that only adds a step (a notice sent,
         say), or moves the status the usual way (events in order), is first
-        tried as that one write without the read. False for a redelivery or an
-        application intake does not have.
+        tried as that one write without the read, together with the other
+        writes of the moment (``shared.group_writes``). False for a
+        redelivery or an application intake does not have (or, rarely, one
+        whose batch could not say it was this write that recorded it).
 
         Not a transaction with an inbox row (``consume_once``): a backlog of
         events for the same application (hundreds of ``notification_sent``
@@ -138,16 +140,20 @@ class ApplicationStore(DocumentStore, QueueStore, AppointmentStore, BatchStore,
         """
         query = {"_id": event["application_id"]}
         if not downstream.needs_status(event_type):  # a step only: one write, no read
-            return self.db.applications.update_one(
-                {**query, "seen_events": {"$ne": event["event_id"]}},
-                {"$push": {"timeline": downstream.step_from_event(event_type, event),
-                           "seen_events": event["event_id"]}}).modified_count == 1
+            step = ({**query, "seen_events": {"$ne": event["event_id"]}},
+                    {"$push": {"timeline": downstream.step_from_event(event_type, event),
+                               "seen_events": event["event_id"]}})
+            outcome = self.groups["applications"].write(UpdateOne(*step))
+            if outcome.certain:
+                return outcome.modified
+            # its batch did not say: alone, it finds itself recorded (by the batch) or not
+            return self.db.applications.update_one(*step).modified_count == 1
         if (usual := downstream.usual_move(event_type, event)) is not None:
             guard, update = usual
             update["$push"]["seen_events"] = event["event_id"]
-            if self.db.applications.update_one(
+            if self.groups["applications"].write(UpdateOne(
                     {**query, **guard, "seen_events": {"$ne": event["event_id"]}},
-                    update).modified_count == 1:
+                    update)).modified:
                 return True  # else out of order, a redelivery or unknown: read and decide
         for _ in range(STATUS_RACE_ATTEMPTS):
             application = self.db.applications.find_one(query, {"status": 1, "pickup": 1})

@@ -16,6 +16,7 @@ from pymongo.errors import DuplicateKeyError
 
 from shared.clock import today_wib, utcnow
 from shared.errors import DomainError
+from shared.group_writes import single_updates
 from shared.store import duplicate_fields
 
 from . import domain, handovers, prr
@@ -92,8 +93,9 @@ class PrintStore(PickupStore):
 
         A few round trips whatever ``count``: pick the ids (one read per flat
         filter, ``stations.claim_filters``: usually two, waiting jobs and
-        leases that ran out), lease those still claimable in one
-        ``update_many`` per filter they came from (each document re-checked
+        leases that ran out), lease those still claimable in one bulk of
+        guarded single-document updates per filter they came from
+        (``shared.group_writes.single_updates``; each document re-checked
         atomically, so a job another station took in between is skipped,
         never handed out twice); only when it leased fewer than it read, read
         back what this claim's token got.
@@ -128,9 +130,9 @@ class PrintStore(PickupStore):
         lease = new_lease(station.station_id, now, rules.lease)
         leased = 0
         for n in sorted({n for n, _ in picked}):
-            leased += self.db.print_jobs.update_many(
-                {**filters[n], "_id": {"$in": [job["_id"] for m, job in picked if m == n]}},
-                {"$set": lease, "$inc": {"attempts": 1}}).modified_count
+            leased += single_updates(self.db.print_jobs, {
+                job["_id"]: filters[n] for m, job in picked if m == n},
+                {"$set": lease, "$inc": {"attempts": 1}})
         if leased == len(picked):  # all of them: they are what was read, leased
             claimed = [{**job, **lease, "attempts": job.get("attempts", 0) + 1}
                        for _, job in picked]
@@ -151,10 +153,9 @@ class PrintStore(PickupStore):
             {"station_id": station.station_id, "status": "leased", "lease_until": {"$gte": now}})
 
     def _unclaim(self, jobs: list[dict], lease_token: str) -> None:
-        self.db.print_jobs.update_many(
-            {"_id": {"$in": [job["_id"] for job in jobs]}, "lease_token": lease_token},
-            {"$set": {"status": "queued", "lease_until": None, "lease_token": None,
-                      "station_id": None}, "$inc": {"attempts": -1}})
+        single_updates(self.db.print_jobs, {job["_id"]: {"lease_token": lease_token} for job in jobs},
+                       {"$set": {"status": "queued", "lease_until": None, "lease_token": None,
+                                 "station_id": None}, "$inc": {"attempts": -1}})
 
     def held_jobs(self, rules: StationRules, limit: int = 100) -> list[dict]:
         """Jobs waiting for an operator, oldest first."""

@@ -1,0 +1,157 @@
+"""Group commit: single-document writes of many concurrent workers to one
+collection, sent to the database together as one unordered ``bulk_write``.
+
+Every acknowledged write here is journaled (``DURABLE``), and the server
+holds the collection while it flushes its journal: measured on the local
+server, 16 workers inserting one document each got ~40-900 documents/s
+(the disk decides), 2 workers inserting 8 at a time ~700. Under load a
+service's workers write at the same moments, so each write joins the ones
+waiting: the first worker to find no write in flight leads - it sends what
+is waiting (its own first), then hands the lead to the next waiter, whose
+write went out with the next batch. At a trickle a batch is one write and
+costs what the write alone would.
+
+A batch answers per write only what ``bulk_write`` answers per write: its
+error (a duplicate key comes back to its writer as ``DuplicateKeyError``)
+and, for the batch, the modified count. A guarded update whose batch
+modified fewer documents than it held does not know whether it was one of
+those modified (``Outcome.certain`` is False): its writer decides alone.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from pymongo import UpdateOne
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
+
+DUPLICATE_KEY = 11000
+MOST_PER_BATCH = 64
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a write's batch says of it: ``modified`` is certain only when
+    every update of the batch modified its document."""
+    modified: bool
+    certain: bool
+
+
+class Waiter:
+    __slots__ = ("operation", "done", "outcome", "error", "lead")
+
+    def __init__(self, operation):
+        self.operation, self.done = operation, threading.Event()
+        self.outcome, self.error, self.lead = None, None, False
+
+
+class GroupWriter:
+    """The group commit of one collection in one process (shared by its
+    workers: ``shared.mongo.StoreWithOutbox`` keeps them)."""
+
+    def __init__(self, collection, most: int = MOST_PER_BATCH):
+        self.collection, self.most = collection, most
+        self._lock = threading.Lock()
+        self._waiting: list[Waiter] = []
+        self._leading = False
+
+    def write(self, operation) -> Outcome:
+        """Send ``operation`` (a pymongo ``InsertOne``/``UpdateOne``) with the
+        others waiting; raise its own error, as the single write would."""
+        waiter = Waiter(operation)
+        with self._lock:
+            self._waiting.append(waiter)
+            lead = not self._leading
+            self._leading = True
+        if not lead:
+            waiter.done.wait()
+            if not waiter.lead:
+                return _answer(waiter)
+        self._send()
+        return _answer(waiter)
+
+    def _send(self) -> None:
+        with self._lock:
+            batch, self._waiting = self._waiting[:self.most], self._waiting[self.most:]
+        try:
+            settle(self.collection, batch)
+        finally:
+            with self._lock:
+                following = self._waiting[0] if self._waiting else None
+                self._leading = following is not None
+            for waiter in batch:
+                waiter.done.set()
+            if following is not None:  # its write goes out next, sent by itself
+                following.lead = True
+                following.done.set()
+
+
+def settle(collection, batch: list[Waiter]) -> None:
+    """Write ``batch`` in one command; give each waiter its outcome or error."""
+    errors: dict[int, dict] = {}
+    try:
+        result = collection.bulk_write([waiter.operation for waiter in batch], ordered=False)
+        modified = result.modified_count
+    except BulkWriteError as error:
+        errors = {failure["index"]: failure for failure in error.details["writeErrors"]}
+        modified = error.details.get("nModified", 0)
+    except Exception as error:  # the database, not a write: every writer gets it
+        for waiter in batch:
+            waiter.error = error
+        return
+    updates = sum(1 for n, waiter in enumerate(batch)
+                  if n not in errors and not _is_insert(waiter.operation))
+    every_update_modified = modified == updates
+    for n, waiter in enumerate(batch):
+        if n in errors:
+            failure = errors[n]
+            kind = DuplicateKeyError if failure.get("code") == DUPLICATE_KEY else OperationFailure
+            # not the document ("op"): an error may be logged, the document holds a NIK
+            details = {key: value for key, value in failure.items() if key != "op"}
+            waiter.error = kind(failure.get("errmsg", ""), failure.get("code"), details)
+        elif _is_insert(waiter.operation):
+            waiter.outcome = Outcome(modified=True, certain=True)
+        else:
+            waiter.outcome = Outcome(modified=every_update_modified,
+                                     certain=every_update_modified or modified == 0)
+
+
+def _answer(waiter: Waiter) -> Outcome:
+    if waiter.error is not None:
+        raise waiter.error
+    return waiter.outcome
+
+
+def _is_insert(operation) -> bool:
+    return type(operation).__name__ == "InsertOne"
+
+
+class GroupWrites:
+    """A database's group writers, one per collection, made on first use."""
+
+    def __init__(self, db):
+        self.db = db
+        self._writers: dict[str, GroupWriter] = {}
+        self._lock = threading.Lock()
+
+    def __getitem__(self, name: str) -> GroupWriter:
+        with self._lock:
+            if name not in self._writers:
+                self._writers[name] = GroupWriter(self.db[name])
+            return self._writers[name]
+
+
+def single_updates(collection, guards: dict, update: dict) -> int:
+    """``update`` on each document ``guards`` names (``_id`` -> its guard), as
+    one unordered bulk of single-document updates: one round trip; how many
+    it modified. Rather than one ``update_many`` on a collection that
+    transactions write too: outside a transaction the local server runs
+    ``update_many`` holding the collection and retries it against a
+    transaction's write forever, while that transaction waits for the
+    collection (a deadlock); a single-document update lets go between tries."""
+    if not guards:
+        return 0
+    return collection.bulk_write([UpdateOne({**guard, "_id": document_id}, update)
+                                  for document_id, guard in guards.items()],
+                                 ordered=False).modified_count

@@ -1,0 +1,101 @@
+"""Group commit (``shared.group_writes``) against the real database server:
+concurrent writers share round trips, each gets its own answer."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+import pytest
+from pymongo import InsertOne, MongoClient, UpdateOne
+from pymongo.errors import DuplicateKeyError
+
+from shared.group_writes import GroupWriter, Outcome, Waiter, settle
+from shared.store import duplicate_key
+from tests.helpers import CommandCounter
+
+
+@pytest.fixture
+def letters(backing):
+    counter = CommandCounter()
+    client = MongoClient(backing.mongo_uri, tz_aware=True, event_listeners=[counter])
+    database = f"group_{uuid.uuid4().hex[:6]}"
+    collection = client[database].letters
+    collection.create_index("number", unique=True)
+    counter.commands.clear()
+    yield collection, counter
+    client.drop_database(database)
+    client.close()
+
+
+def at_once(count: int, write) -> list:
+    """``write(n)`` from ``count`` workers started together; what each got
+    (its answer, or the error it raised)."""
+    answers: list = [None] * count
+    start = threading.Event()
+
+    def worker(n):
+        start.wait()
+        try:
+            answers[n] = write(n)
+        except Exception as error:  # the test looks at it
+            answers[n] = error
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    start.set()
+    for thread in threads:
+        thread.join(30)
+    return answers
+
+
+def test_concurrent_inserts_share_round_trips_and_each_gets_its_own_error(letters):
+    collection, counter = letters
+    collection.insert_one({"_id": "taken", "number": 7})
+    counter.commands.clear()
+    writer = GroupWriter(collection)
+
+    answers = at_once(40, lambda n: writer.write(InsertOne({"_id": f"letter-{n}", "number": n})))
+
+    refused = [n for n, answer in enumerate(answers) if isinstance(answer, DuplicateKeyError)]
+    assert refused == [7]  # number 7 was taken: that writer alone is refused
+    assert duplicate_key(answers[7]) == {"number": 7}
+    assert "op" not in answers[7].details  # not the document: errors may be logged
+    assert all(answer == Outcome(modified=True, certain=True)
+               for n, answer in enumerate(answers) if n != 7)
+    inserts = counter.commands.count("insert")
+    assert 1 < inserts < 40, inserts  # together, in a few batches
+    assert counter.commands == ["insert"] * inserts
+    assert collection.count_documents({}) == 40
+
+
+def test_a_batch_says_modified_only_when_every_update_of_it_modified(letters):
+    collection, _ = letters
+    collection.insert_many([{"_id": n, "number": n, "seen": []} for n in range(3)])
+
+    def batch(*operations):
+        waiters = [Waiter(operation) for operation in operations]
+        settle(collection, waiters)
+        return [waiter.outcome for waiter in waiters]
+
+    seen = lambda n, tag: UpdateOne({"_id": n, "seen": {"$ne": tag}},  # noqa: E731
+                                    {"$push": {"seen": tag}})
+    assert batch(seen(0, "a"), seen(1, "a")) == [Outcome(True, True)] * 2
+    # one guard fails (1 saw "a"): neither knows which it was
+    assert batch(seen(0, "b"), seen(1, "a")) == [Outcome(False, False)] * 2
+    # none modified: each knows it was not
+    assert batch(seen(0, "a"), seen(1, "a")) == [Outcome(False, True)] * 2
+    assert [row["seen"] for row in collection.find(sort=[("_id", 1)])] == [["a", "b"], ["a"], []]
+
+
+def test_the_lead_passes_on_and_every_writer_is_answered(letters):
+    """More writers than one batch takes: the lead goes to the first writer
+    left waiting, batch after batch, until all are written."""
+    collection, counter = letters
+    writer = GroupWriter(collection, most=4)
+
+    answers = at_once(30, lambda n: writer.write(InsertOne({"_id": n, "number": n})))
+
+    assert answers == [Outcome(True, True)] * 30
+    assert sorted(row["_id"] for row in collection.find()) == list(range(30))
+    assert counter.commands.count("insert") >= 30 / 4

@@ -23,7 +23,6 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from pymongo import UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
 DUPLICATE_KEY = 11000
@@ -140,18 +139,3 @@ class GroupWrites:
             if name not in self._writers:
                 self._writers[name] = GroupWriter(self.db[name])
             return self._writers[name]
-
-
-def single_updates(collection, guards: dict, update: dict) -> int:
-    """``update`` on each document ``guards`` names (``_id`` -> its guard), as
-    one unordered bulk of single-document updates: one round trip; how many
-    it modified. Rather than one ``update_many`` on a collection that
-    transactions write too: outside a transaction the local server runs
-    ``update_many`` holding the collection and retries it against a
-    transaction's write forever, while that transaction waits for the
-    collection (a deadlock); a single-document update lets go between tries."""
-    if not guards:
-        return 0
-    return collection.bulk_write([UpdateOne({**guard, "_id": document_id}, update)
-                                  for document_id, guard in guards.items()],
-                                 ordered=False).modified_count

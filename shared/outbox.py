@@ -29,14 +29,15 @@ so an event type nobody consumes yet still routes.
 Carried events: a change to ONE document and its events need no
 transaction - the events ride in that document (``pending_events``, with
 ``events_due``: when a sweep may take them), written by the same single
-write (``Carried``: a new application, an operator's verification, a new
-print job, a message marked sent). On the local server that is one command
+write (``Carried``: a new application, an operator's verification, a
+message marked sent). On the local server that is one command
 instead of three (the write, the outbox insert, the commit), and ~2.5x the
 writes per second (950 vs 390/s measured with 16 writers). The writer hands
 them to its relay exactly like outbox rows; what the broker confirmed is
 pulled from the documents together (one ``$pull`` per collection, then one
-``$unset`` of the emptied, each a bulk of single-document updates:
-``_clear``), every ``DELETE_EVERY_SECONDS``. The sweep finds
+``$unset`` of the emptied: ``_clear``), every ``DELETE_EVERY_SECONDS``.
+A carrier collection is never written in a transaction (``_clear`` says
+why). The sweep finds
 documents whose ``events_due`` passed through a sparse index on it (the
 service's store lists its carrier collections: ``BaseStore.CARRIERS``) and
 claims each with a guarded update. Multi-document changes keep the outbox.
@@ -54,10 +55,8 @@ from eventlet.queue import Empty, LightQueue
 from nameko.amqp.publish import Publisher, UndeliverableMessage
 from nameko.constants import PERSISTENT
 from nameko.events import get_event_exchange
-from pymongo import UpdateOne
 
 from .clock import utcnow
-from .group_writes import single_updates
 from .events import build_event
 
 log = logging.getLogger(__name__)
@@ -309,19 +308,19 @@ class OutboxRelay:
 
     @staticmethod
     def _clear(carrier, published: list[tuple]) -> None:
-        """Pull published events from their documents, then the due time
-        from those left with none: two commands, each an unordered bulk of
-        single-document updates, not ``update_many`` (``single_updates``: a
-        deadlock, seen on print jobs under stations' claims and reports)."""
-        events: dict = {}
-        for document_id, event_id in published:
-            events.setdefault(document_id, []).append(event_id)
-        carrier.bulk_write([UpdateOne({"_id": document_id},
-                                      {"$pull": {PENDING: {"_id": {"$in": ids}}}})
-                            for document_id, ids in events.items()], ordered=False)
+        """Pull published events from their documents, then the due time from
+        those left with none: two commands for all of them. Plain
+        ``update_many``: a carrier collection is never written in a
+        transaction (``BaseStore.CARRIERS``) - against a transaction's write
+        the local server would retry it forever holding the collection,
+        which that transaction waits for (a deadlock, seen when print jobs
+        carried their events)."""
+        documents = list({document_id for document_id, _ in published})
+        carrier.update_many({"_id": {"$in": documents}}, {
+            "$pull": {PENDING: {"_id": {"$in": [event_id for _, event_id in published]}}}})
         # a document written again meanwhile carries new events: it keeps its due time
-        single_updates(carrier, dict.fromkeys(events, {PENDING: {"$size": 0}}),
-                       {"$unset": {PENDING: "", DUE: ""}})
+        carrier.update_many({"_id": {"$in": documents}, PENDING: {"$size": 0}},
+                            {"$unset": {PENDING: "", DUE: ""}})
 
     def _keep_unroutable(self, row: dict) -> None:
         log.error("event %s %s is unroutable on %s (no queue bound): kept in the outbox, "

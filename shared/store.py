@@ -86,7 +86,8 @@ def _unavailable_as_domain_error(method):
 
 class BaseStore:
     # collections whose documents carry their own events (``shared.outbox``:
-    # carried events); the relay sweeps them
+    # carried events); the relay sweeps them. Never written in a transaction
+    # (``OutboxRelay._clear`` says why)
     CARRIERS: tuple[str, ...] = ()
 
     def __init__(self, db, client, relay,

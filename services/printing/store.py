@@ -16,7 +16,6 @@ from pymongo.errors import DuplicateKeyError
 
 from shared.clock import today_wib, utcnow
 from shared.errors import DomainError
-from shared.group_writes import single_updates
 from shared.store import duplicate_fields
 
 from . import domain, handovers, prr
@@ -37,9 +36,6 @@ def queue_position(job: dict) -> tuple:
 
 
 class PrintStore(PickupStore):
-    # a new print job carries its ``print_job_queued``
-    CARRIERS = ("print_jobs",)
-
     @classmethod
     def ensure_indexes(cls, db) -> None:
         db.print_jobs.create_index([("application_id", ASCENDING)], unique=True)
@@ -54,9 +50,10 @@ class PrintStore(PickupStore):
 
     def queue_job(self, event: dict):
         """Create the print job for a verified application, once per
-        application; None when it exists (a redelivery). The job carries
-        its ``print_job_queued``: one insert, no transaction - unless a
-        next-day job also counts on its kecamatan's hand-over list."""
+        application; None when it exists (a redelivery). The job and its
+        ``print_job_queued`` in one transaction, through the outbox: print
+        jobs do not carry their events (``CARRIERS``: stations' reports
+        write them in transactions)."""
         job, events = new_job(event, utcnow())
         if domain.may_print_a_card_again(job):
             earlier = self.db.print_jobs.find_one(
@@ -64,28 +61,26 @@ class PrintStore(PickupStore):
                  "status": {"$in": list(domain.CARD_ISSUED)}}, {"status": 1})
             if domain.prints_a_card_again(job, earlier):
                 job.update(domain.HELD_AS_REPRINT)
-        carried = self.carry(self.db.print_jobs, [(event.type, event.payload) for event in events])
-        expected_on_list = job["next_day"] and job["status"] == "queued"
 
-        def insert(session=None):
-            self.db.print_jobs.insert_one(carried.document(job), session=session)
-            if expected_on_list:
+        def work(session):
+            self.db.print_jobs.insert_one(job, session=session)
+            if job["next_day"] and job["status"] == "queued":
                 self.db.handover_lists.update_one(
                     {"_id": handovers.handover_list_id(job)},
                     {"$inc": {"expected": 1},
                      "$setOnInsert": {"kecamatan_code": job["kecamatan_code"], "printed": 0,
                                       "items": []}},
                     upsert=True, session=session)
+            self._emit_all(session, events)
+            return job
         # no inbox row: the unique index on application_id is the guard (one
         # job per application, however often its application_verified comes)
         try:
-            self.run_transaction(insert) if expected_on_list else insert()
+            return self.run_transaction(work)
         except DuplicateKeyError as exc:
             if duplicate_fields(exc) == {"application_id"}:
                 return None
             raise
-        carried.written(job["_id"])
-        return job
 
     def claim(self, station: Station, rules: StationRules, count: int,
               manifest: bool = False) -> list[dict]:
@@ -93,9 +88,8 @@ class PrintStore(PickupStore):
 
         A few round trips whatever ``count``: pick the ids (one read per flat
         filter, ``stations.claim_filters``: usually two, waiting jobs and
-        leases that ran out), lease those still claimable in one bulk of
-        guarded single-document updates per filter they came from
-        (``shared.group_writes.single_updates``; each document re-checked
+        leases that ran out), lease those still claimable in one
+        ``update_many`` per filter they came from (each document re-checked
         atomically, so a job another station took in between is skipped,
         never handed out twice); only when it leased fewer than it read, read
         back what this claim's token got.
@@ -130,9 +124,9 @@ class PrintStore(PickupStore):
         lease = new_lease(station.station_id, now, rules.lease)
         leased = 0
         for n in sorted({n for n, _ in picked}):
-            leased += single_updates(self.db.print_jobs, {
-                job["_id"]: filters[n] for m, job in picked if m == n},
-                {"$set": lease, "$inc": {"attempts": 1}})
+            leased += self.db.print_jobs.update_many(
+                {**filters[n], "_id": {"$in": [job["_id"] for m, job in picked if m == n]}},
+                {"$set": lease, "$inc": {"attempts": 1}}).modified_count
         if leased == len(picked):  # all of them: they are what was read, leased
             claimed = [{**job, **lease, "attempts": job.get("attempts", 0) + 1}
                        for _, job in picked]
@@ -153,9 +147,10 @@ class PrintStore(PickupStore):
             {"station_id": station.station_id, "status": "leased", "lease_until": {"$gte": now}})
 
     def _unclaim(self, jobs: list[dict], lease_token: str) -> None:
-        single_updates(self.db.print_jobs, {job["_id"]: {"lease_token": lease_token} for job in jobs},
-                       {"$set": {"status": "queued", "lease_until": None, "lease_token": None,
-                                 "station_id": None}, "$inc": {"attempts": -1}})
+        self.db.print_jobs.update_many(
+            {"_id": {"$in": [job["_id"] for job in jobs]}, "lease_token": lease_token},
+            {"$set": {"status": "queued", "lease_until": None, "lease_token": None,
+                      "station_id": None}, "$inc": {"attempts": -1}})
 
     def held_jobs(self, rules: StationRules, limit: int = 100) -> list[dict]:
         """Jobs waiting for an operator, oldest first."""

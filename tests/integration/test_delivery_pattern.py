@@ -14,11 +14,9 @@
 from __future__ import annotations
 
 import datetime
-import threading
 import time
 import uuid
 
-import pymongo
 from kombu import Connection
 from pymongo import MongoClient, monitoring
 from nameko.events import get_event_exchange
@@ -366,46 +364,4 @@ def test_an_event_a_document_carries_that_no_queue_takes_waits_in_it(backing, mo
         assert letter[DUE] > utcnow() + datetime.timedelta(seconds=HANDOFF_CLAIM_SECONDS)
         assert relay.publish_carried() == 0  # not retried at once: it waits its turn
     finally:
-        mongo.drop_database(database)
-
-
-def test_clearing_events_waits_for_a_transaction_on_their_documents_never_deadlocks(
-        backing, mongo):
-    """A station's report holds print jobs in a transaction, and writes more
-    of them, while the relay clears published events of those jobs: the
-    clearing waits for the transaction and then finishes. (As one
-    ``update_many`` it held the collection while retrying against the
-    transaction's write, and the transaction waited for the collection.)"""
-    database, source = f"carried_{uuid.uuid4().hex[:6]}", f"carried_{uuid.uuid4().hex[:6]}"
-    probe = BrokerProbe(backing.amqp_uri, f"{source}.events")
-    letters = mongo[database].letters
-    relay = carrying_relay(backing, mongo, database, source)
-    try:
-        for name in ("first", "second"):
-            carried = Carried(relay, "letters", [("application_verified", verified_event())])
-            letters.insert_one(carried.document({"_id": name, "read": False}))
-            carried.written(name)
-        assert relay.publish_handed() == 2
-        holding, committed = threading.Event(), []
-
-        def report():
-            with mongo.start_session() as session:
-                session.start_transaction()
-                letters.update_one({"_id": "first"}, {"$set": {"read": True}}, session=session)
-                holding.set()
-                time.sleep(0.5)  # the relay starts clearing meanwhile
-                letters.update_one({"_id": "second"}, {"$set": {"read": True}}, session=session)
-                session.commit_transaction()
-                committed.append(True)
-        reporter = threading.Thread(target=report)
-        reporter.start()
-        holding.wait(5)
-        with pymongo.timeout(15):  # a deadlock would hang here
-            relay.delete_confirmed(now=True)
-        reporter.join(15)
-        assert committed == [True]
-        assert list(letters.find(sort=[("_id", 1)])) == [
-            {"_id": "first", "read": True}, {"_id": "second", "read": True}]
-    finally:
-        probe.close()
         mongo.drop_database(database)

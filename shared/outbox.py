@@ -36,11 +36,11 @@ writes per second (950 vs 390/s measured with 16 writers). The writer hands
 them to its relay exactly like outbox rows; what the broker confirmed is
 pulled from the documents together (one ``$pull`` per collection, then one
 ``$unset`` of the emptied: ``_clear``), every ``DELETE_EVERY_SECONDS``.
-A carrier collection is never written in a transaction (``_clear`` says
-why). The sweep finds
-documents whose ``events_due`` passed through a sparse index on it (the
-service's store lists its carrier collections: ``BaseStore.CARRIERS``) and
-claims each with a guarded update. Multi-document changes keep the outbox.
+The sweep finds documents whose ``events_due`` passed through a sparse
+index on it (the service's store lists its carrier collections:
+``BaseStore.CARRIERS``) and claims each with a guarded update. A carrier
+collection is never written in a transaction (``_clear`` says why);
+multi-document changes keep the outbox.
 """
 
 from __future__ import annotations

@@ -23,8 +23,10 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from pymongo import InsertOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
+# MongoDB's error code for a duplicate key (a write error in a bulk's answer)
 DUPLICATE_KEY = 11000
 MOST_PER_BATCH = 64
 
@@ -100,7 +102,7 @@ def settle(collection, batch: list[Waiter]) -> None:
             waiter.error = error
         return
     updates = sum(1 for n, waiter in enumerate(batch)
-                  if n not in errors and not _is_insert(waiter.operation))
+                  if n not in errors and not isinstance(waiter.operation, InsertOne))
     every_update_modified = modified == updates
     for n, waiter in enumerate(batch):
         if n in errors:
@@ -109,7 +111,7 @@ def settle(collection, batch: list[Waiter]) -> None:
             # not the document ("op"): an error may be logged, the document holds a NIK
             details = {key: value for key, value in failure.items() if key != "op"}
             waiter.error = kind(failure.get("errmsg", ""), failure.get("code"), details)
-        elif _is_insert(waiter.operation):
+        elif isinstance(waiter.operation, InsertOne):
             waiter.outcome = Outcome(modified=True, certain=True)
         else:
             waiter.outcome = Outcome(modified=every_update_modified,
@@ -120,10 +122,6 @@ def _answer(waiter: Waiter) -> Outcome:
     if waiter.error is not None:
         raise waiter.error
     return waiter.outcome
-
-
-def _is_insert(operation) -> bool:
-    return type(operation).__name__ == "InsertOne"
 
 
 class GroupWrites:

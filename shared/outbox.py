@@ -255,8 +255,10 @@ class OutboxRelay:
                 if not carrier.update_one({**due, "_id": document["_id"]}, claim).modified_count:
                     continue
                 if not document.get(PENDING):  # emptied, and its unset failed: done now
-                    carrier.update_one({"_id": document["_id"], PENDING: {"$size": 0}},
+                    # (unless written again since the claim: that resets its due time)
+                    carrier.update_one({"_id": document["_id"], **claim["$set"]},
                                        {"$unset": {PENDING: "", DUE: ""}})
+                    continue
                 published += self._publish([{**row, "carrier": (name, document["_id"])}
                                             for row in document[PENDING]])
         return published

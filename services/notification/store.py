@@ -21,6 +21,7 @@ from pymongo import ASCENDING, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared.clock import utcnow
+from shared.group_writes import DUPLICATE_KEY
 from shared.store import BaseStore, claim_each, update_then_read
 
 from .domain import Guards, OutgoingMessage, day_bucket, hour_bucket
@@ -28,8 +29,6 @@ from .domain import Guards, OutgoingMessage, day_bucket, hour_bucket
 # longer than any gateway call may take (their timeouts are seconds): a claim
 # outlives its sender only if the sender died, and then the retry takes over
 CLAIM = datetime.timedelta(seconds=120)
-# MongoDB's error code for a duplicate key (a write error in a bulk's answer)
-DUPLICATE_KEY = 11000
 # what an operator sees of a message: never its text or the address
 LOG_FIELDS = {"_id": 1, "about": 1, "kind": 1, "channel": 1, "status": 1, "created_at": 1,
               "sent_at": 1, "provider_ref": 1, "last_error": 1, "held_reason": 1, "due_at": 1,

@@ -256,6 +256,10 @@ def test_a_committed_row_is_published_by_its_writer_without_a_read_and_an_orphan
         client.close()
 
 
+def a_second_ago():
+    return utcnow() - datetime.timedelta(seconds=1)
+
+
 def carrying_relay(backing, client, database: str, source: str) -> OutboxRelay:
     """A relay for ``source`` whose ``letters`` documents carry their events."""
     relay = OutboxRelay(client[database].outbox, backing.amqp_uri, source, {},
@@ -300,7 +304,9 @@ def test_events_a_document_carries_are_published_by_its_writer_and_an_orphan_by_
         assert client[database].outbox.count_documents({}) == 0
 
         # the dead writer's due time passes (HANDOFF_CLAIM_SECONDS): the sweep takes it
-        letters.update_one({"_id": "orphan"}, {"$set": {DUE: utcnow()}})
+        # (a second ago: dates are stored to the millisecond, a due time of
+        # this very millisecond would not be "passed" yet)
+        letters.update_one({"_id": "orphan"}, {"$set": {DUE: a_second_ago()}})
         assert relay.publish_carried() == 2
         assert relay.publish_carried() == 0  # claimed: no second sweep takes it meanwhile
         relay.delete_confirmed(now=True)
@@ -337,7 +343,7 @@ def test_an_event_written_while_the_ones_before_it_are_cleared_stays_due(backing
         letter = letters.find_one({"_id": "letter"})
         assert [row["_id"] for row in letter[PENDING]] == [second.events[0]["event_id"]]
         assert letter[DUE] is not None and letter["version"] == 2
-        letters.update_one({"_id": "letter"}, {"$set": {DUE: utcnow()}})
+        letters.update_one({"_id": "letter"}, {"$set": {DUE: a_second_ago()}})
         assert relay.publish_carried() == 1
         relay.delete_confirmed(now=True)
         assert letters.find_one({"_id": "letter"}) == {"_id": "letter", "version": 2}

@@ -83,14 +83,16 @@ class AppointmentStore(NikRecords):
         try:
             return self.run_transaction(work)
         except DuplicateKeyError as exc:
+            # a concurrent retry won, or this request's own earlier try landed
+            # since (the store's ``submit``): whichever index refused it
+            if key and (earlier := self._booking_by_key(key, booking)) is not None:
+                return earlier
             refused_by = duplicate_fields(exc)
             if refused_by == {"_id"}:
                 raise appointments.DayFull(self._next_free_day(place, booking, calendar,
                                                                today)) from None
             if refused_by == {"nik"}:
                 raise appointments.AppointmentExists() from None
-            if key and refused_by == {"idempotency_key"}:  # a concurrent retry won
-                return self._booking_by_key(key, booking)
             raise
 
     def _booking_by_key(self, key: str, booking: dict) -> dict | None:

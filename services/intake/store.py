@@ -77,10 +77,12 @@ class ApplicationStore(DocumentStore, QueueStore, AppointmentStore, BatchStore,
         try:  # with the other submissions of the moment (``shared.group_writes``)
             self.groups["applications"].write(InsertOne(carried.document(application)))
         except DuplicateKeyError as exc:
-            refused_by = duplicate_fields(exc)
-            if key and refused_by == set(IDEMPOTENCY_KEY):  # a concurrent retry won the race
-                return self._by_idempotency_key(key, application)
-            if refused_by == set(ONE_ACTIVE_PER_SUBJECT):
+            # a concurrent retry won the race - or this request's own earlier
+            # try, answered 503 while the server still held its insert, landed
+            # since: refused then by whichever unique index the server checked first
+            if key and (earlier := self._by_idempotency_key(key, application)) is not None:
+                return earlier
+            if duplicate_fields(exc) == set(ONE_ACTIVE_PER_SUBJECT):
                 # ``from None``: the driver's error names the NIK
                 raise ActiveApplicationExists(
                     subject_field(application["document_type"])) from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,6 +12,8 @@ from pathlib import Path
 import requests
 
 from deploy.local.stack import free_port, local_mongo_uri, port_open, wait_until
+from services.intake.domain import new_application
+from services.intake.schemas import ApplicationRequestSchema
 from services.intake.service import IntakeApi
 from tests.helpers import random_kk, random_mobile, random_nik, service_config
 
@@ -33,14 +36,22 @@ def doomed_database(backing, database: str):
         server.wait()
 
 
+def started_intake(container_factory, config) -> str:
+    """Start an intake container on ``config``; its submit URL."""
+    container_factory(IntakeApi, config).start()
+    return f"http://{config['WEB_SERVER_ADDRESS']}/api/v1/applications"
+
+
+def first_ktp_el() -> dict:
+    return {"document_type": "ktp_el", "channel": "web", "details": {"reason": "first_issue"},
+            "applicant": {"nik": random_nik(), "kk_number": random_kk(),
+                          "full_name": "Dewi Lestari", "phone": random_mobile()}}
+
+
 def test_intake_answers_503_when_the_database_is_unreachable(backing, container_factory):
     with doomed_database(backing, "intake_outage") as config:
-        container = container_factory(IntakeApi, config)
-        container.start()
-        url = f"http://{config['WEB_SERVER_ADDRESS']}/api/v1/applications"
-        body = {"document_type": "ktp_el", "channel": "web", "details": {"reason": "first_issue"},
-                "applicant": {"nik": random_nik(), "kk_number": random_kk(),
-                              "full_name": "Dewi Lestari", "phone": random_mobile()}}
+        url = started_intake(container_factory, config)
+        body = first_ktp_el()
         assert requests.post(url, json=body, timeout=10).status_code == 202
 
     body["applicant"]["nik"] = random_nik()
@@ -58,14 +69,9 @@ def test_a_conflicting_open_transaction_gives_503_then_the_retry_succeeds(
     the retry waits out its budget and answers 503 + Retry-After, never a 500;
     once the server drops the dead transaction, the same retry gets its 202."""
     database = f"intake_conflict_{random_nik()[-6:]}"
-    config = service_config(backing, database, TRANSACTION_BUDGET_SECONDS=1)
-    container = container_factory(IntakeApi, config)
-    container.start()
-    url = f"http://{config['WEB_SERVER_ADDRESS']}/api/v1/applications"
+    url = started_intake(container_factory, service_config(backing, database, TRANSACTION_BUDGET_SECONDS=1))
     key = {"Idempotency-Key": f"conflict-{random_nik()}"}
-    body = {"document_type": "ktp_el", "channel": "web", "details": {"reason": "first_issue"},
-            "applicant": {"nik": random_nik(), "kk_number": random_kk(),
-                          "full_name": "Dewi Lestari", "phone": random_mobile()}}
+    body = first_ktp_el()
 
     with mongo.start_session() as dead_process:
         dead_process.start_transaction()
@@ -82,6 +88,36 @@ def test_a_conflicting_open_transaction_gives_503_then_the_retry_succeeds(
 
     retried = requests.post(url, json=body, headers=key, timeout=30)
     assert retried.status_code == 202, retried.text
+    assert mongo[database].applications.count_documents({}) == 1
+
+
+def test_a_retry_that_meets_its_earlier_try_landing_gets_the_earlier_answer(
+        backing, container_factory, mongo):
+    """The earlier try of a request (answered 503 while the server still held
+    its insert) lands between the retry's look-up by Idempotency-Key and the
+    retry's own insert: the insert is refused by a unique index - the server
+    names the one-active rule's first - and the retry still gets the earlier
+    application's 202, not a 409 (seen once in CI)."""
+    database = f"intake_landing_{random_nik()[-6:]}"
+    url = started_intake(container_factory, service_config(backing, database))
+    key = {"Idempotency-Key": f"landing-{random_nik()}"}
+    body = first_ktp_el()
+    loaded = ApplicationRequestSchema().load(body)
+    earlier = new_application(loaded, loaded["details"], key["Idempotency-Key"])
+    answers = []
+
+    with mongo.start_session() as earlier_try:
+        earlier_try.start_transaction()
+        mongo[database].applications.insert_one(earlier, session=earlier_try)
+        retry = threading.Thread(target=lambda: answers.append(
+            requests.post(url, json=body, headers=key, timeout=30)))
+        retry.start()
+        time.sleep(0.3)  # the retry has looked the key up (nothing yet) and waits to insert
+        earlier_try.commit_transaction()
+    retry.join(30)
+
+    assert answers[0].status_code == 202, answers[0].text
+    assert answers[0].json()["tracking_code"] == earlier["tracking_code"]
     assert mongo[database].applications.count_documents({}) == 1
 
 

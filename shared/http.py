@@ -13,7 +13,10 @@ What ``api`` adds to nameko's handler, through its public hooks only:
   ``ADMISSION_WRITES``). Both default to half the workers; a service keeps
   ``ADMISSION_WRITES`` near the concurrency its database serves best: more
   in flight only makes every request slower, and the refused ones retry.
-  Probes (``budget=None``: health, metrics) are never refused;
+  Probes (``budget=None``: health, metrics) are never refused. An endpoint
+  declared ``new_work=True`` (intake's new applications) is also refused at
+  once while the pipeline behind the service is too far behind
+  (``PIPELINE_QUEUES``, ``shared.pipeline``);
 * every answer is counted for Prometheus (``shared.metrics``), by endpoint and
   status, with its latency;
 * the body is read by the server before a worker is spawned (also a chunked
@@ -51,7 +54,7 @@ from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from werkzeug.http import parse_accept_header
 from werkzeug.wrappers import Response
 
-from . import metrics
+from . import metrics, pipeline
 from .errors import (DatabaseUnavailable, DomainError, Msg, PayloadTooLarge, RequestTimeout,
                      ServiceBusy, TooManyAttempts, ValidationFailed, field_label,
                      flatten_field_errors)
@@ -224,8 +227,10 @@ def internal_error_body(lang: str) -> dict:
 
 
 class Admission(SharedExtension):
-    """Per container: its HTTP limits (read once) and the requests in flight,
-    by budget (``WRITES``, ``LOOKUPS``)."""
+    """Per container: its HTTP limits (read once), the requests in flight, by
+    budget (``WRITES``, ``LOOKUPS``), and - where ``PIPELINE_QUEUES`` names
+    queues - how far the pipeline behind the service is behind
+    (``shared.pipeline``), which new work waits for."""
 
     def setup(self):
         config = self.container.config
@@ -237,12 +242,30 @@ class Admission(SharedExtension):
         self.capacity = {WRITES: int(config.get("ADMISSION_WRITES", half)),
                          LOOKUPS: int(config.get("ADMISSION_LOOKUPS", half))}
         self.in_flight = {WRITES: 0, LOOKUPS: 0}
+        # the pipeline behind the service (``shared.pipeline``): new work
+        # (``api(..., new_work=True)``) is refused while it is too far behind
+        queues = pipeline.queue_names(config.get("PIPELINE_QUEUES"))
+        self.pipeline = pipeline.PipelineWatch(
+            self.container.service_name, config.get("AMQP_URI", ""), queues,
+            int(config.get("PIPELINE_BACKLOG_LIMIT", pipeline.DEFAULT_BACKLOG_LIMIT)),
+            float(config.get("PIPELINE_POLL_SECONDS", pipeline.DEFAULT_POLL_SECONDS))) \
+            if queues else None
+
+    def start(self):
+        if self.pipeline is not None:
+            self.container.spawn_managed_thread(self.pipeline.run)
+
+    def stop(self):
+        if self.pipeline is not None:
+            self.pipeline.close()
 
     @functools.cache
     def busy_body(self, lang: str) -> bytes:
         return json.dumps(ServiceBusy().to_body(lang), ensure_ascii=False).encode()
 
-    def full(self, budget: str | None) -> bool:
+    def full(self, budget: str | None, new_work: bool = False) -> bool:
+        if new_work and self.pipeline is not None and self.pipeline.behind():
+            return True
         return budget is not None and self.in_flight[budget] >= self.capacity[budget]
 
 
@@ -284,7 +307,7 @@ class RefuseAtOnce:
 
     def __call__(self, environ, start_response):
         handler = self.fixed.get((environ["REQUEST_METHOD"], environ.get("PATH_INFO")))
-        if handler is None or not handler.admission.full(handler.budget):
+        if handler is None or not handler.admission.full(handler.budget, handler.new_work):
             return self.app(environ, start_response)
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -309,7 +332,8 @@ class ApiHandler(HttpRequestHandler):
     admission = Admission()
 
     def __init__(self, method, url, max_body_bytes: int | None = None,
-                 max_body_setting: str | None = None, budget: str | None = "", **kwargs):
+                 max_body_setting: str | None = None, budget: str | None = "",
+                 new_work: bool = False, **kwargs):
         # client errors are expected: nameko logs them as warnings, not crashes
         kwargs.setdefault("expected_exceptions", DomainError)
         super().__init__(method, url, **kwargs)
@@ -322,6 +346,9 @@ class ApiHandler(HttpRequestHandler):
         self.max_body_setting = max_body_setting
         # "" (not given): GET is a lookup, anything else a write
         self.budget = (LOOKUPS if method == "GET" else WRITES) if budget == "" else budget
+        # new work for the pipeline behind (a new application): also refused
+        # while that pipeline is too far behind (``Admission``)
+        self.new_work = new_work
 
     def setup(self):
         super().setup()
@@ -373,7 +400,7 @@ class ApiHandler(HttpRequestHandler):
         limit = self.max_body_bytes
         if (request.content_length or 0) > limit:
             return too_large(limit)
-        if self.admission.full(self.budget):
+        if self.admission.full(self.budget, self.new_work):
             return ServiceBusy()
         chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
         if request.method in ("POST", "PUT", "PATCH") and (request.content_length or chunked):

@@ -16,7 +16,10 @@ Recorded where every service already passes, so no service code counts:
   the rows not yet published (or published within the last few seconds: the
   relay deletes them together, ``shared.outbox``), read when scraped from the collection's
   metadata count (no scan; and nothing at all between scrapes), plus the documents still
-  carrying events (``shared.outbox``: carried events).
+  carrying events (``shared.outbox``: carried events);
+* pipeline (``shared.pipeline``): ``smartdukcapil_pipeline_backlog``, the
+  messages waiting in the handler queues intake watches before it admits a
+  new application (-1 while the broker does not answer).
 
 ``GET /metrics`` (``shared.http.HealthCheck``) exposes them on the service's
 own HTTP port. A ``nameko run`` hosts a service's API and event containers in
@@ -45,6 +48,9 @@ EVENTS = Counter("smartdukcapil_events", "Event messages by what became of them"
                  ["service", "handler", "outcome"])
 OUTBOX_BACKLOG = Gauge("smartdukcapil_outbox_backlog",
                        "Outbox rows written and not yet published", ["service"])
+PIPELINE_BACKLOG = Gauge("smartdukcapil_pipeline_backlog",
+                         "Messages waiting in the handler queues a service watches before "
+                         "admitting new work (-1: unknown)", ["service"])
 
 DB_COMMANDS = Counter("smartdukcapil_db_commands",
                       "Database commands sent (round trips), by command name and collection",

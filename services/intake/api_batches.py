@@ -108,7 +108,7 @@ def store_batch(store, officer, batch_id: str, rows: list[batches.Row],
 class OfficerChannelsApi:
     # a 1,000-row CSV is far larger than one application: its own body limit
     @api("PUT", "/api/v1/jemput-bola/batches/<string:batch_id>",
-         max_body_setting="MAX_BATCH_BODY_BYTES")
+         max_body_setting="MAX_BATCH_BODY_BYTES", new_work=True)
     def put_batch(self, request, batch_id):
         """{"applications": [{"document_type": "ktp_el", "applicant": {...}, "details": {...},
                               "address": {"street": "...", "rt": "003", "rw": "005",
@@ -135,7 +135,7 @@ class OfficerChannelsApi:
             raise BatchNotFound()
         return json_response(200, render_reply(reply, request_language(request)))
 
-    @api("POST", "/api/v1/kecamatan/next-day-requests")
+    @api("POST", "/api/v1/kecamatan/next-day-requests", new_work=True)
     def request_next_day(self, request):
         """{"applicant": {"nik": "3673045207050001", "kk_number": "...", "full_name": "...",
                           "phone": "081234567890"}, "details": {"reason": "first_issue"}}

@@ -46,7 +46,8 @@ ERRORS = {
          "the status the action needs (`error.code` says which rule).",
     413: "Body over the endpoint's size limit.",
     429: "Too many attempts; `Retry-After` says when to try again.",
-    503: "Busy or the database is unreachable; `Retry-After` says when to retry.",
+    503: "Busy (a new application also while the pipeline behind intake is too far "
+         "behind) or the database is unreachable; `Retry-After` says when to retry.",
 }
 RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying.",
                                "schema": {"type": "integer"}}}

@@ -65,7 +65,7 @@ class IntakeApi(HealthCheck, DocumentsApi, OperatorQueueApi, RecordingAppointmen
         """The checks of every new or corrected application (``screening``)."""
         return Screening.of(self.register, self.store)
 
-    @api("POST", "/api/v1/applications")
+    @api("POST", "/api/v1/applications", new_work=True)
     def submit_application(self, request):
         """{"document_type": "ktp_el", "channel": "web",
             "applicant": {"nik": "3673045207900001", "kk_number": "3673041201100003",

@@ -2,17 +2,25 @@
 admission budgets of their own (shared/http.py). A submit held in flight (the
 population register answers slowly) fills a writes budget of one; the next
 submit is refused at once with 503 + Retry-After, while a citizen's status
-lookup, and the probes, are still answered."""
+lookup, and the probes, are still answered. And new applications wait
+(503) while the pipeline behind intake is too far behind (shared/pipeline.py)."""
 
 from __future__ import annotations
 
+import json
+import re
 import threading
+import uuid
 
+import pika
 import pytest
 import requests
 
+from deploy.dlq import connect
+from deploy.local.stack import free_port
 from services.intake.service import IntakeApi
-from tests.helpers import service_config, valid_body
+from shared.pipeline import UNKNOWN, PipelineWatch
+from tests.helpers import eventually, service_config, valid_body
 
 
 @pytest.fixture
@@ -58,3 +66,80 @@ def test_lookups_are_answered_while_submits_are_shed(backing, container_factory,
     finally:
         holder.join()
     assert held["answer"].status_code == 202, held["answer"].text
+
+
+@pytest.fixture
+def watched_queue(backing):
+    """A queue of the broker's that intake watches as its pipeline; yields
+    (its name, a function putting ``n`` messages in it, one purging it)."""
+    name = f"pipeline-watched-{uuid.uuid4().hex[:8]}"
+    connection = connect(backing.amqp_uri)
+    channel = connection.channel()
+    channel.queue_declare(name, durable=True)
+    channel.confirm_delivery()
+
+    def put(count: int) -> None:
+        for number in range(count):
+            channel.basic_publish("", name, json.dumps({"n": number}).encode(),
+                                  pika.BasicProperties(delivery_mode=2), mandatory=True)
+    yield name, put, lambda: channel.queue_purge(name)
+    channel.queue_delete(name)
+    connection.close()
+
+
+def test_new_applications_wait_while_the_pipeline_behind_is_too_far_behind(
+        backing, container_factory, mongo, watched_queue):
+    """More messages wait in the watched queues than the limit: a new
+    application gets 503 + Retry-After and nothing is stored, while a status
+    lookup is answered; once the queues are short again, the same request is
+    accepted. A watched queue that does not exist counts as empty."""
+    queue, put, purge = watched_queue
+    database = f"intake_pipeline_{uuid.uuid4().hex[:6]}"
+    config = service_config(backing, database, PIPELINE_QUEUES=f"{queue},no-such-queue",
+                            PIPELINE_BACKLOG_LIMIT=5, PIPELINE_POLL_SECONDS=0.2)
+    container = container_factory(IntakeApi, config)
+    container.start()
+    base = f"http://{config['WEB_SERVER_ADDRESS']}"
+    earlier = valid_body()
+    accepted = requests.post(f"{base}/api/v1/applications", json=earlier, timeout=30)
+    assert accepted.status_code == 202, accepted.text
+    put(5)  # at the limit: still admitted
+    eventually(lambda: backlog_gauge(base) == 5.0, what="the watch saw 5 waiting")
+    at_limit = requests.post(f"{base}/api/v1/applications", json=valid_body(), timeout=30)
+    assert at_limit.status_code == 202, at_limit.text
+
+    put(1)
+    eventually(lambda: backlog_gauge(base) == 6.0, what="the watch saw 6 waiting")
+    body = valid_body()
+    shed = requests.post(f"{base}/api/v1/applications", json=body, timeout=30,
+                         headers={"Idempotency-Key": "pipeline-behind-1"})
+    assert shed.status_code == 503, shed.text
+    assert shed.headers["Retry-After"] == "2"
+    assert shed.json()["error"]["code"] == "unavailable"
+    assert mongo[database].applications.count_documents(
+        {"applicant.nik": body["applicant"]["nik"]}) == 0
+    lookup = requests.post(f"{base}/api/v1/applications/status", timeout=30, json={
+        "tracking_code": accepted.json()["tracking_code"], "nik": earlier["applicant"]["nik"]})
+    assert lookup.status_code == 200, lookup.text
+
+    purge()
+    eventually(lambda: backlog_gauge(base) == 0.0, what="the watch saw the queue empty")
+    retried = requests.post(f"{base}/api/v1/applications", json=body, timeout=30,
+                            headers={"Idempotency-Key": "pipeline-behind-1"})
+    assert retried.status_code == 202, retried.text
+    assert mongo[database].applications.count_documents(
+        {"applicant.nik": body["applicant"]["nik"]}) == 1
+
+
+def test_a_broker_that_does_not_answer_leaves_the_backlog_unknown_and_admits():
+    watch = PipelineWatch("intake_api", f"pyamqp://guest:guest@127.0.0.1:{free_port()}//",
+                          ("evt-anything",), limit=0)
+    assert watch.poll() == UNKNOWN
+    assert not watch.behind()
+
+
+def backlog_gauge(base: str) -> float | None:
+    text = requests.get(f"{base}/metrics", timeout=10).text
+    found = re.search(r'^smartdukcapil_pipeline_backlog\{service="intake_api"\} (\S+)$', text,
+                      re.M)
+    return float(found.group(1)) if found else None

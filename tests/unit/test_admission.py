@@ -9,15 +9,18 @@ from types import SimpleNamespace
 from prometheus_client import REGISTRY
 from werkzeug.routing import Map, Rule
 
-from shared.http import LOOKUPS, WRITES, ApiHandler, RefuseAtOnce
+from shared.http import LOOKUPS, WRITES, Admission, ApiHandler, RefuseAtOnce
+
+
+BEHIND = "the pipeline is behind"
 
 
 class FakeAdmission:
     def __init__(self, full: set):
         self.full_budgets, self.max_body_bytes, self.retry_after = full, 100, "2"
 
-    def full(self, budget):
-        return budget in self.full_budgets
+    def full(self, budget, new_work=False):
+        return budget in self.full_budgets or (new_work and BEHIND in self.full_budgets)
 
     def busy_body(self, lang):
         return json.dumps({"lang": lang}).encode()
@@ -75,3 +78,25 @@ def test_paths_with_an_id_are_left_to_the_full_path():
     admission = FakeAdmission({WRITES})
     app = app_for(handler("POST", "/applications/<string:application_id>/verify", admission))
     assert call(app, "POST", "/applications/x/verify")[2] == b"admitted"
+
+
+def test_new_work_is_refused_at_once_while_the_pipeline_is_behind():
+    admission = FakeAdmission({BEHIND})
+    app = app_for(handler("POST", "/submit", admission, new_work=True),
+                  handler("POST", "/verify", admission))
+    assert call(app, "POST", "/submit")[0].startswith("503")
+    assert call(app, "POST", "/verify")[2] == b"admitted"  # a write, but not new work
+
+
+def test_admission_refuses_new_work_only_while_the_watch_says_behind():
+    admission = Admission()
+    admission.capacity, admission.in_flight = {WRITES: 2}, {WRITES: 0}
+    admission.pipeline = SimpleNamespace(behind=lambda: True)
+    assert admission.full(WRITES, new_work=True)
+    assert not admission.full(WRITES)
+    admission.pipeline = SimpleNamespace(behind=lambda: False)
+    assert not admission.full(WRITES, new_work=True)
+    admission.pipeline = None  # no queues watched
+    assert not admission.full(WRITES, new_work=True)
+    admission.in_flight[WRITES] = 2
+    assert admission.full(WRITES, new_work=True) and admission.full(WRITES)

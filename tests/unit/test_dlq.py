@@ -3,6 +3,8 @@
 from pika import BasicProperties
 
 from deploy import dlq
+from deploy.registry import load_config
+from shared.pipeline import queue_names
 
 
 def test_dead_letter_description_shows_no_values_whatever_the_body():
@@ -12,3 +14,11 @@ def test_dead_letter_description_shows_no_values_whatever_the_body():
         described = dlq.describe(BasicProperties(headers={}), body)
         assert described["fields"] == fields
         assert "3673045207900001" not in str(described) and "81234567890" not in str(described)
+
+
+def test_the_queues_intake_watches_before_admitting_are_declared_handler_queues():
+    """intake's PIPELINE_QUEUES (shared/pipeline.py) name queues the topology
+    declares: a renamed handler would otherwise be watched as an empty queue."""
+    watched = queue_names(load_config("intake")["PIPELINE_QUEUES"])
+    assert len(watched) == 8
+    assert set(watched) <= set(dlq.all_handler_queues())

@@ -1,0 +1,103 @@
+"""How far the pipeline behind a service is behind: the messages waiting in
+the handler queues it watches (``PIPELINE_QUEUES``), read from the broker
+every ``PIPELINE_POLL_SECONDS``.
+
+Intake admits new applications only while that backlog is at most
+``PIPELINE_BACKLOG_LIMIT`` (``shared.http.Admission``): at a peak it can take
+applications faster than printing and notification finish them, and a 202
+should still mean a notice within seconds, not a queue that grows for as long
+as the peak lasts. Above the limit a new application gets 503 + Retry-After
+(the front-end tries again) while status lookups, operators and everything
+already accepted go on.
+
+The count is each queue's ready messages, as a passive ``queue.declare``
+answers them: one round trip per queue, on one broker connection of the
+watcher's own. A queue that does not exist counts nothing (logged once); a
+broker that does not answer makes the backlog unknown (-1), and unknown
+admits: the outbox keeps what is accepted meanwhile, and refusing every
+citizen because a gauge cannot be read would be the worse failure.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import eventlet
+from amqp.exceptions import NotFound
+from kombu import Connection
+
+from . import metrics
+
+log = logging.getLogger(__name__)
+
+DEFAULT_POLL_SECONDS = 1.0
+DEFAULT_BACKLOG_LIMIT = 2000
+UNKNOWN = -1
+
+
+def queue_names(setting: str | None) -> tuple[str, ...]:
+    return tuple(name.strip() for name in (setting or "").split(",") if name.strip())
+
+
+class PipelineWatch:
+    """The backlog of ``queues`` on the broker at ``amqp_uri``, kept fresh by
+    ``run`` (a managed thread of the container that owns it)."""
+
+    def __init__(self, service: str, amqp_uri: str, queues: tuple[str, ...], limit: int,
+                 poll_seconds: float = DEFAULT_POLL_SECONDS):
+        self.service, self.amqp_uri, self.queues = service, amqp_uri, queues
+        self.limit, self.poll_seconds = limit, poll_seconds
+        self.backlog = UNKNOWN
+        self.missing: set[str] = set()
+        self.connection: Connection | None = None
+
+    def behind(self) -> bool:
+        return self.backlog > self.limit
+
+    def run(self) -> None:
+        while True:
+            self.poll()
+            eventlet.sleep(self.poll_seconds)
+
+    def poll(self) -> int:
+        self.backlog = self.measure()
+        metrics.PIPELINE_BACKLOG.labels(self.service).set(self.backlog)
+        return self.backlog
+
+    def measure(self) -> int:
+        try:
+            if self.connection is None:
+                self.connection = Connection(self.amqp_uri, connect_timeout=2)
+                self.connection.ensure_connection(max_retries=1, timeout=2)
+            channel, total = self.connection.channel(), 0
+            try:
+                for name in self.queues:
+                    try:
+                        total += channel.queue_declare(queue=name, passive=True).message_count
+                    except NotFound:  # and the broker closed the channel
+                        self._missing(name)
+                        channel = self.connection.channel()
+            finally:
+                quietly(channel.close)
+            return total
+        except Exception as exc:  # any transport error: unknown, and a new connection next time
+            log.warning("pipeline backlog of %s unknown (%s)", self.service, type(exc).__name__)
+            self.close()
+            return UNKNOWN
+
+    def _missing(self, name: str) -> None:
+        if name not in self.missing:
+            self.missing.add(name)
+            log.warning("pipeline queue %s does not exist: counted as empty", name)
+
+    def close(self) -> None:
+        if self.connection is not None:
+            quietly(self.connection.release)
+            self.connection = None
+
+
+def quietly(close) -> None:
+    try:
+        close()
+    except Exception:  # already closed or broken: nothing left to release
+        pass

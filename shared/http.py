@@ -58,6 +58,7 @@ from . import metrics, pipeline
 from .errors import (DatabaseUnavailable, DomainError, Msg, PayloadTooLarge, RequestTimeout,
                      ServiceBusy, TooManyAttempts, ValidationFailed, field_label,
                      flatten_field_errors)
+from .runtime import FrozenStartupHeap
 from .settings import require
 
 log = logging.getLogger(__name__)
@@ -330,6 +331,7 @@ class _FailedResponse(Response):
 class ApiHandler(HttpRequestHandler):
     server = ApiServer()
     admission = Admission()
+    runtime = FrozenStartupHeap()
 
     def __init__(self, method, url, max_body_bytes: int | None = None,
                  max_body_setting: str | None = None, budget: str | None = "",

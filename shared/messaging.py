@@ -46,6 +46,7 @@ from nameko.constants import PERSISTENT
 from nameko.events import EventHandler
 
 from . import metrics
+from .runtime import FrozenStartupHeap
 from .settings import require
 
 log = logging.getLogger(__name__)
@@ -150,6 +151,7 @@ def declare_consumer(connection: Connection, queue: Queue, delays=()) -> None:
 
 class ReliableEventHandler(EventHandler):
     required_settings = ("AMQP_URI",)
+    runtime = FrozenStartupHeap()
 
     def __init__(self, source_service: str, event_type: str, **kwargs):
         kwargs["requeue_on_error"] = True

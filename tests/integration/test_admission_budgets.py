@@ -143,3 +143,4 @@ def backlog_gauge(base: str) -> float | None:
     found = re.search(r'^smartdukcapil_pipeline_backlog\{service="intake_api"\} (\S+)$', text,
                       re.M)
     return float(found.group(1)) if found else None
+

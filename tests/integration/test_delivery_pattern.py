@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime
 import time
 import uuid
+from contextlib import contextmanager
 
 from kombu import Connection
 from pymongo import MongoClient, monitoring
@@ -26,8 +27,8 @@ from services.printing.service import PrintingEvents
 from shared.clock import utcnow
 from shared.events import build_event
 from shared.messaging import PermanentFailure, reliable_event_handler
-from shared.outbox import (DUE, HANDOFF_CLAIM_SECONDS, PENDING, Carried, OutboxRelay,
-                           outbox_row, pending_events)
+from shared.outbox import (CLEAR_CHUNK, DUE, HANDOFF_CLAIM_SECONDS, PENDING, Carried,
+                           OutboxRelay, outbox_row, pending_events)
 from deploy import dlq
 from tests.helpers import (BrokerProbe, CommandCounter, eventually, publish, random_nik,
                            service_config)
@@ -268,19 +269,31 @@ def carrying_relay(backing, client, database: str, source: str) -> OutboxRelay:
     return relay
 
 
+@contextmanager
+def carrying_letters(backing):
+    """A database whose ``letters`` carry their events: (the database, seen
+    by a client counting its commands; its relay; a probe on the relay's
+    exchange; the command counter). Dropped at the end."""
+    database, source = f"carried_{uuid.uuid4().hex[:6]}", f"carried_{uuid.uuid4().hex[:6]}"
+    probe = BrokerProbe(backing.amqp_uri, f"{source}.events")
+    counter = CommandCounter()
+    client = MongoClient(backing.mongo_uri, tz_aware=True, event_listeners=[counter])
+    try:
+        yield client[database], carrying_relay(backing, client, database, source), probe, counter
+    finally:
+        probe.close()
+        client.drop_database(database)
+        client.close()
+
+
 def test_events_a_document_carries_are_published_by_its_writer_and_an_orphan_by_the_sweep(
         backing):
     """One write stores a document and its events (no transaction, no outbox
     row); handed to the writer's relay they are published with no read and
     cleared from the documents together; a document whose writer died
     waits out its due time, then any relay's sweep publishes its events."""
-    database, source = f"carried_{uuid.uuid4().hex[:6]}", f"carried_{uuid.uuid4().hex[:6]}"
-    probe = BrokerProbe(backing.amqp_uri, f"{source}.events")
-    counter = CommandCounter()
-    client = MongoClient(backing.mongo_uri, tz_aware=True, event_listeners=[counter])
-    letters = client[database].letters
-    relay = carrying_relay(backing, client, database, source)
-    try:
+    with carrying_letters(backing) as (db, relay, probe, counter):
+        letters = db.letters
         written = []
         for n in range(3):
             carried = Carried(relay, "letters", [("application_verified", verified_event())])
@@ -297,11 +310,10 @@ def test_events_a_document_carries_are_published_by_its_writer_and_an_orphan_by_
         assert relay.publish_handed() == 3
         assert counter.commands == []  # published with no read; cleared with the next ones
         relay.delete_confirmed(now=True)
-        # one $pull and one $unset for all three
-        assert counter.commands == ["update", "update"]
+        assert counter.commands == ["update"]  # one update pipeline for all three
         assert [letter for letter in letters.find({"_id": {"$in": [0, 1, 2]}})] == [
             {"_id": n, "text": "surat"} for n in range(3)]
-        assert client[database].outbox.count_documents({}) == 0
+        assert db.outbox.count_documents({}) == 0
 
         # the dead writer's due time passes (HANDOFF_CLAIM_SECONDS): the sweep takes it
         # (a second ago: dates are stored to the millisecond, a due time of
@@ -311,16 +323,31 @@ def test_events_a_document_carries_are_published_by_its_writer_and_an_orphan_by_
         assert relay.publish_carried() == 0  # claimed: no second sweep takes it meanwhile
         relay.delete_confirmed(now=True)
         assert letters.find_one({"_id": "orphan"}) == {"_id": "orphan"}
-        assert pending_events(client[database], ("letters",)) == 0
+        assert pending_events(db, ("letters",)) == 0
         published = []
         eventually(lambda: published.extend(probe.drain()) or len(published) >= 5,
                    what="the five events published")
         assert sorted(event["event_id"] for _, event in published) == sorted(
             event["event_id"] for carried in [*written, orphan] for event in carried.events)
-    finally:
-        probe.close()
-        client.drop_database(database)
-        client.close()
+
+
+def test_carried_events_are_cleared_a_chunk_of_documents_per_command(backing):
+    """The local server holds a collection for a whole command: the relay
+    clears ``CLEAR_CHUNK`` documents per command, so a write waits for one
+    chunk at most, not for every document of the last seconds."""
+    with carrying_letters(backing) as (db, relay, _, counter):
+        letters = db.letters
+        documents = 2 * CLEAR_CHUNK + 1
+        for n in range(documents):
+            carried = Carried(relay, "letters", [("application_verified", verified_event()),
+                                                 ("application_verified", verified_event())])
+            letters.insert_one(carried.document({"_id": n}))
+            carried.written(n)
+        assert relay.publish_handed() == 2 * documents
+        counter.commands.clear()
+        relay.delete_confirmed(now=True)
+        assert counter.commands == ["update"] * 3
+        assert list(letters.find()) == [{"_id": n} for n in range(documents)]
 
 
 def test_an_event_written_while_the_ones_before_it_are_cleared_stays_due(backing, mongo):

@@ -607,6 +607,9 @@ def main() -> None:
     parser.add_argument("--saturation-clients", type=int, default=32)
     parser.add_argument("--stations", type=int, default=4)
     parser.add_argument("--batch", type=int, default=20)
+    parser.add_argument("--verifiers", type=int, default=16,
+                        help="operators verifying at once (enough to keep up: an "
+                             "application is verified as soon as it is accepted)")
     parser.add_argument("--backlog", type=int, default=400)
     parser.add_argument("--journeys", type=int, default=40,
                         help="complete journeys at 2/s counted for database commands")
@@ -645,7 +648,7 @@ def main() -> None:
         stack.start_backing()
         stack.start_services()
         dinas = Dinas(stack, stations, args.batch)
-        dinas.start_actors()
+        dinas.start_actors(args.verifiers)
         print(f"# whole system, {args.seconds:.0f}s per phase, {args.stations} stations "
               f"claiming {args.batch} at a time, {os.cpu_count()} cores, {database}", flush=True)
         if args.stations_only:

@@ -6,11 +6,13 @@ What ``api`` adds to nameko's handler, through its public hooks only:
   ``max_body_setting``) gets 413 before it is read; when the endpoint's
   admission budget is full, 503 + ``Retry-After`` at once (before the body is
   read or parsed, nothing touches the database) instead of a request that
-  waits for a worker. Two budgets per container, so a flood of one kind never
-  takes the other's capacity: ``lookups`` (every GET, and endpoints declared
+  waits for a worker. Three budgets per container, so a flood of one kind never
+  takes another's capacity: ``lookups`` (every GET, and endpoints declared
   ``budget="lookups"`` such as the citizen's status lookup;
-  ``ADMISSION_LOOKUPS`` in flight) and ``writes`` (the rest;
-  ``ADMISSION_WRITES``). Both default to half the workers; a service keeps
+  ``ADMISSION_LOOKUPS`` in flight), ``staff`` (endpoints declared
+  ``budget="staff"``: the Dinas' operators keep verifying while citizens'
+  submits are shed; ``ADMISSION_STAFF``) and ``writes`` (the rest;
+  ``ADMISSION_WRITES``). Each defaults to half the workers; a service keeps
   ``ADMISSION_WRITES`` near the concurrency its database serves best: more
   in flight only makes every request slower, and the refused ones retry.
   Probes (``budget=None``: health, metrics) are never refused. An endpoint
@@ -54,10 +56,11 @@ from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from werkzeug.http import parse_accept_header
 from werkzeug.wrappers import Response
 
-from . import metrics, pipeline
+from . import metrics
 from .errors import (DatabaseUnavailable, DomainError, Msg, PayloadTooLarge, RequestTimeout,
                      ServiceBusy, TooManyAttempts, ValidationFailed, field_label,
                      flatten_field_errors)
+from .pipeline import PipelineWatch
 from .runtime import FrozenStartupHeap
 from .settings import require
 
@@ -218,7 +221,7 @@ def too_slow(request, seconds: float) -> RequestTimeout:
                               f"Request body not received in full within {seconds:g} seconds."))
 
 
-WRITES, LOOKUPS = "writes", "lookups"
+WRITES, LOOKUPS, STAFF = "writes", "lookups", "staff"
 
 
 def internal_error_body(lang: str) -> dict:
@@ -229,7 +232,7 @@ def internal_error_body(lang: str) -> dict:
 
 class Admission(SharedExtension):
     """Per container: its HTTP limits (read once), the requests in flight, by
-    budget (``WRITES``, ``LOOKUPS``), and - where ``PIPELINE_QUEUES`` names
+    budget (``WRITES``, ``LOOKUPS``, ``STAFF``), and - where ``PIPELINE_QUEUES`` names
     queues - how far the pipeline behind the service is behind
     (``shared.pipeline``), which new work waits for."""
 
@@ -241,16 +244,12 @@ class Admission(SharedExtension):
                                                   DEFAULT_BODY_READ_SECONDS))
         half = max(1, self.container.max_workers // 2)
         self.capacity = {WRITES: int(config.get("ADMISSION_WRITES", half)),
-                         LOOKUPS: int(config.get("ADMISSION_LOOKUPS", half))}
-        self.in_flight = {WRITES: 0, LOOKUPS: 0}
+                         LOOKUPS: int(config.get("ADMISSION_LOOKUPS", half)),
+                         STAFF: int(config.get("ADMISSION_STAFF", half))}
+        self.in_flight = {WRITES: 0, LOOKUPS: 0, STAFF: 0}
         # the pipeline behind the service (``shared.pipeline``): new work
         # (``api(..., new_work=True)``) is refused while it is too far behind
-        queues = pipeline.queue_names(config.get("PIPELINE_QUEUES"))
-        self.pipeline = pipeline.PipelineWatch(
-            self.container.service_name, config.get("AMQP_URI", ""), queues,
-            int(config.get("PIPELINE_BACKLOG_LIMIT", pipeline.DEFAULT_BACKLOG_LIMIT)),
-            float(config.get("PIPELINE_POLL_SECONDS", pipeline.DEFAULT_POLL_SECONDS))) \
-            if queues else None
+        self.pipeline = PipelineWatch.from_config(self.container.service_name, config)
 
     def start(self):
         if self.pipeline is not None:

@@ -6,9 +6,10 @@ Intake admits new applications only while that backlog is at most
 ``PIPELINE_BACKLOG_LIMIT`` (``shared.http.Admission``): at a peak it can take
 applications faster than printing and notification finish them, and a 202
 should still mean a notice within seconds, not a queue that grows for as long
-as the peak lasts. Above the limit a new application gets 503 + Retry-After
-(the front-end tries again) while status lookups, operators and everything
-already accepted go on.
+as the peak lasts. Above the limit a new application over HTTP gets 503 +
+Retry-After (the front-end tries again) while status lookups, operators and
+everything already accepted go on; one over the broker channel waits in its
+queue (``PipelineGate``) and is answered once the pipeline has caught up.
 
 The count is each queue's ready messages, as a passive ``queue.declare``
 answers them: one round trip per queue, on one broker connection of the
@@ -25,6 +26,7 @@ import logging
 import eventlet
 from amqp.exceptions import NotFound
 from kombu import Connection
+from nameko.extensions import DependencyProvider
 
 from . import metrics
 
@@ -42,6 +44,16 @@ def queue_names(setting: str | None) -> tuple[str, ...]:
 class PipelineWatch:
     """The backlog of ``queues`` on the broker at ``amqp_uri``, kept fresh by
     ``run`` (a managed thread of the container that owns it)."""
+
+    @classmethod
+    def from_config(cls, service: str, config: dict) -> "PipelineWatch | None":
+        """The watch ``config`` asks for (``PIPELINE_*``), or None: no queues named."""
+        queues = queue_names(config.get("PIPELINE_QUEUES"))
+        if not queues:
+            return None
+        return cls(service, config.get("AMQP_URI", ""), queues,
+                   int(config.get("PIPELINE_BACKLOG_LIMIT", DEFAULT_BACKLOG_LIMIT)),
+                   float(config.get("PIPELINE_POLL_SECONDS", DEFAULT_POLL_SECONDS)))
 
     def __init__(self, service: str, amqp_uri: str, queues: tuple[str, ...], limit: int,
                  poll_seconds: float = DEFAULT_POLL_SECONDS):
@@ -101,3 +113,30 @@ def quietly(close) -> None:
         close()
     except Exception:  # already closed or broken: nothing left to release
         pass
+
+
+class PipelineGate(DependencyProvider):
+    """For a consumer of new work (intake's broker channel): its worker waits
+    while the pipeline behind is too far behind - the request unacked, so
+    still the broker's, and the rest waiting in their queue - instead of
+    being refused: a front-end that published is answered once the pipeline
+    has caught up."""
+
+    def setup(self):
+        self.watch = PipelineWatch.from_config(self.container.service_name,
+                                               self.container.config)
+
+    def start(self):
+        if self.watch is not None:
+            self.container.spawn_managed_thread(self.watch.run)
+
+    def stop(self):
+        if self.watch is not None:
+            self.watch.close()
+
+    def get_dependency(self, worker_ctx):
+        return self
+
+    def wait_until_caught_up(self) -> None:
+        while self.watch is not None and self.watch.behind():
+            eventlet.sleep(self.watch.poll_seconds)

@@ -19,7 +19,7 @@ from marshmallow import ValidationError
 
 from shared.clock import today_wib
 from shared.errors import ValidationFailed, flatten_field_errors
-from shared.http import api, json_response, read_json, request_language
+from shared.http import STAFF, api, json_response, read_json, request_language
 from shared.masking import mask_identity
 
 from . import domain
@@ -47,7 +47,9 @@ def moved(application: dict) -> dict:
 
 
 class OperatorQueueApi:
-    @api("GET", "/api/v1/operator/applications")
+    # the operators' endpoints have an admission budget of their own (STAFF):
+    # a flood of citizens' submits, shed with 503, leaves them working
+    @api("GET", "/api/v1/operator/applications", budget=STAFF)
     def list_queue(self, request):
         """?status=submitted&document_type=ktp_el&kecamatan=367304&flag=late_registration
         &limit=20&cursor=... -> 200 {"applications": [...], "next_cursor": "..." | null}"""
@@ -62,13 +64,13 @@ class OperatorQueueApi:
             "applications": [queue_row(row, lang) for row in page],
             "next_cursor": encode_cursor(page[-1]["queued_at"], page[-1]["_id"]) if more else None})
 
-    @api("GET", "/api/v1/operator/applications/<string:application_id>")
+    @api("GET", "/api/v1/operator/applications/<string:application_id>", budget=STAFF)
     def application_detail(self, request, application_id):
         self.operators.authenticate(request)
         return json_response(200, operator_view(self.store.get(application_id),
                                                 request_language(request)))
 
-    @api("GET", "/api/v1/operator/reasons")
+    @api("GET", "/api/v1/operator/reasons", budget=STAFF)
     def reason_catalogue(self, request):
         """?document_type=kia -> 200 {"reasons": [{"code", "concerns", "text", "document_types"}]}"""
         self.operators.authenticate(request)
@@ -76,12 +78,12 @@ class OperatorQueueApi:
         return json_response(200, {"reasons": catalogue(request_language(request),
                                                         query.get("document_type"))})
 
-    @api("POST", "/api/v1/applications/<string:application_id>/verify")
+    @api("POST", "/api/v1/applications/<string:application_id>/verify", budget=STAFF)
     def verify_application(self, request, application_id):
         operator = self.operators.authenticate(request)
         return json_response(200, moved(self.store.verify(application_id, operator)))
 
-    @api("POST", "/api/v1/applications/<string:application_id>/reject")
+    @api("POST", "/api/v1/applications/<string:application_id>/reject", budget=STAFF)
     def reject_application(self, request, application_id):
         """{"reasons": ["kk_unreadable", "name_mismatch"], "note": "Foto KK terpotong"}"""
         operator = self.operators.authenticate(request)

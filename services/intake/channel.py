@@ -42,6 +42,7 @@ from shared import metrics
 from shared.errors import DomainError, Msg, ValidationFailed
 from shared.http import checked_key, internal_error_body, load_json
 from shared.mongo import StoreWithOutbox
+from shared.pipeline import PipelineGate
 from shared.settings import require
 
 from .register import PopulationRegister
@@ -182,9 +183,13 @@ class IntakeChannel:
     store = StoreWithOutbox(ApplicationStore, publishes_as="intake")
     register = PopulationRegister()
     replies = ChannelReplies()
+    pipeline = PipelineGate()
 
     @channel_request
     def handle_request(self, request: ChannelRequest):
+        # while printing and notification are too far behind, the request
+        # waits (unacked) instead of adding to their queues (shared/pipeline.py)
+        self.pipeline.wait_until_caught_up()
         started = time.perf_counter()
         try:
             status, body = answer(request, self.store, Screening.of(self.register, self.store))

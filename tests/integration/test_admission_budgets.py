@@ -1,9 +1,11 @@
-"""Under overload intake sheds submits, not status lookups: the two have
-admission budgets of their own (shared/http.py). A submit held in flight (the
-population register answers slowly) fills a writes budget of one; the next
-submit is refused at once with 503 + Retry-After, while a citizen's status
-lookup, and the probes, are still answered. And new applications wait
-(503) while the pipeline behind intake is too far behind (shared/pipeline.py)."""
+"""Under overload intake sheds submits, not status lookups nor operators:
+each has an admission budget of its own (shared/http.py). A submit held in
+flight (the population register answers slowly) fills a writes budget of
+one; the next submit is refused at once with 503 + Retry-After, while a
+citizen's status lookup, an operator's verification and the probes are
+still answered. And new applications wait (HTTP: 503; the broker channel: in
+the queue) while the pipeline behind intake is too far behind
+(shared/pipeline.py)."""
 
 from __future__ import annotations
 
@@ -15,12 +17,15 @@ import uuid
 import pika
 import pytest
 import requests
+from prometheus_client import REGISTRY
 
+from clients.channel import ChannelClient, ReplyTimeout
 from deploy.dlq import connect
 from deploy.local.stack import free_port
+from services.intake.channel import IntakeChannel
 from services.intake.service import IntakeApi
 from shared.pipeline import UNKNOWN, PipelineWatch
-from tests.helpers import eventually, service_config, valid_body
+from tests.helpers import OPERATOR, eventually, service_config, valid_body
 
 
 @pytest.fixture
@@ -30,9 +35,10 @@ def slow_register(backing):
     requests.post(faults, json={"delay_ms": 0, "fail_next": 0}, timeout=5)
 
 
-def test_lookups_are_answered_while_submits_are_shed(backing, container_factory, slow_register):
+def test_lookups_and_operators_are_answered_while_submits_are_shed(
+        backing, container_factory, slow_register):
     config = service_config(backing, "intake_admission", ADMISSION_WRITES=1,
-                            ADMISSION_LOOKUPS=4, REGISTER_TIMEOUT_SECONDS=60)
+                            ADMISSION_LOOKUPS=4, ADMISSION_STAFF=2, REGISTER_TIMEOUT_SECONDS=60)
     container = container_factory(IntakeApi, config)
     container.start()
     base = f"http://{config['WEB_SERVER_ADDRESS']}/api/v1/applications"
@@ -62,6 +68,11 @@ def test_lookups_are_answered_while_submits_are_shed(backing, container_factory,
         assert lookup.json()["tracking_code"] == accepted.json()["tracking_code"]
         live = requests.get(f"http://{config['WEB_SERVER_ADDRESS']}/health/live", timeout=30)
         assert live.status_code == 200
+        # the operators' budget is their own: the Dinas keeps verifying
+        verified = requests.post(f"{base}/{accepted.json()['application_id']}/verify",
+                                 headers=OPERATOR, timeout=30)
+        assert verified.status_code == 200, verified.text
+        assert verified.json()["status"] == "verified"
         assert holder.is_alive(), "the held submit ended before the checks: nothing was shown"
     finally:
         holder.join()
@@ -144,3 +155,34 @@ def backlog_gauge(base: str) -> float | None:
                       re.M)
     return float(found.group(1)) if found else None
 
+
+
+def test_a_channel_request_waits_in_its_queue_while_the_pipeline_is_behind(
+        backing, container_factory, mongo, watched_queue):
+    """Over the broker channel nothing is refused: while the pipeline is too
+    far behind a request stays unanswered and unstored, held by the broker;
+    once the pipeline has caught up it gets its 202."""
+    queue, put, purge = watched_queue
+    database = f"intake_gate_{uuid.uuid4().hex[:6]}"
+    config = service_config(backing, database, PIPELINE_QUEUES=queue,
+                            PIPELINE_BACKLOG_LIMIT=0, PIPELINE_POLL_SECONDS=0.2)
+    put(1)
+    container_factory(IntakeChannel, config).start()
+    eventually(lambda: REGISTRY.get_sample_value(
+        "smartdukcapil_pipeline_backlog", {"service": "intake_channel"}) == 1.0,
+        what="the channel's watch saw 1 waiting")
+    client = ChannelClient(backing.amqp_uri.replace("pyamqp://", "amqp://"), "web")
+    try:
+        body = valid_body()
+        request_id = client.publish(body)
+        with pytest.raises(ReplyTimeout):
+            client.wait(request_id, timeout=3)
+        assert mongo[database].applications.count_documents({}) == 0
+
+        purge()
+        reply = client.wait(request_id, timeout=30)
+        assert reply.status == 202, reply.body
+        assert mongo[database].applications.count_documents(
+            {"applicant.nik": body["applicant"]["nik"]}) == 1
+    finally:
+        client.close()

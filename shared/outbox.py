@@ -121,8 +121,10 @@ class Carried:
 def without_events(event_ids: list) -> list[dict]:
     """An update pipeline taking ``event_ids`` from a document's carried
     events, and both carried fields once none is left: a document written
-    again meanwhile keeps its new events and their due time."""
-    left = {"$filter": {"input": f"${PENDING}",
+    again meanwhile keeps its new events and their due time; one that
+    carries none any more (the sweep's claim cleared it) does not fail the
+    command (``$size`` of a missing list would, on MongoDB)."""
+    left = {"$filter": {"input": {"$ifNull": [f"${PENDING}", []]},
                         "cond": {"$not": [{"$in": ["$$this._id", event_ids]}]}}}
     none_left = {"$eq": [{"$size": f"${PENDING}"}, 0]}
     return [{"$set": {PENDING: left}},

@@ -18,16 +18,14 @@ import logging
 
 from nameko.extensions import SharedExtension
 
+from .settings import flag
+
 log = logging.getLogger(__name__)
-
-
-def enabled(value) -> bool:
-    return str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
 class FrozenStartupHeap(SharedExtension):
     def start(self):
-        if not enabled(self.container.config.get("GC_FREEZE_AT_START", "")):
+        if not flag(self.container.config.get("GC_FREEZE_AT_START", "")):
             return
         gc.collect()
         gc.freeze()

@@ -39,6 +39,11 @@ def blank(value) -> bool:
     return not str(value if value is not None else "").strip()
 
 
+def flag(value) -> bool:
+    """An on/off setting: on for 1, true, yes, on (any case)."""
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
 def require(extension) -> list[str]:
     """The values of ``extension.required_settings``, as strings, in order;
     ``MissingSettings`` if any extension of its container lacks one."""

@@ -29,7 +29,7 @@ from email.utils import formatdate
 import requests
 from nameko.extensions import DependencyProvider
 
-from shared.settings import require
+from shared.settings import flag, require
 
 from .domain import OutgoingMessage, SentMemory
 from .exceptions import DeliveryFailed
@@ -121,10 +121,6 @@ class MailClient:
         except (OSError, smtplib.SMTPException) as exc:
             raise DeliveryFailed(f"smtp failed: {type(exc).__name__}") from None
         return email["Message-ID"]
-
-
-def flag(value) -> bool:
-    return str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
 class Mailer(DependencyProvider):

@@ -60,7 +60,7 @@ from . import metrics
 from .errors import (DatabaseUnavailable, DomainError, Msg, PayloadTooLarge, RequestTimeout,
                      ServiceBusy, TooManyAttempts, ValidationFailed, field_label,
                      flatten_field_errors)
-from .pipeline import PipelineWatch
+from .pipeline import Pipeline
 from .runtime import FrozenStartupHeap
 from .settings import require
 
@@ -234,7 +234,10 @@ class Admission(SharedExtension):
     """Per container: its HTTP limits (read once), the requests in flight, by
     budget (``WRITES``, ``LOOKUPS``, ``STAFF``), and - where ``PIPELINE_QUEUES`` names
     queues - how far the pipeline behind the service is behind
-    (``shared.pipeline``), which new work waits for."""
+    (``shared.pipeline``): new work (``api(..., new_work=True)``) is refused
+    while it is too far behind."""
+
+    pipeline = Pipeline()
 
     def setup(self):
         config = self.container.config
@@ -247,24 +250,13 @@ class Admission(SharedExtension):
                          LOOKUPS: int(config.get("ADMISSION_LOOKUPS", half)),
                          STAFF: int(config.get("ADMISSION_STAFF", half))}
         self.in_flight = {WRITES: 0, LOOKUPS: 0, STAFF: 0}
-        # the pipeline behind the service (``shared.pipeline``): new work
-        # (``api(..., new_work=True)``) is refused while it is too far behind
-        self.pipeline = PipelineWatch.from_config(self.container.service_name, config)
-
-    def start(self):
-        if self.pipeline is not None:
-            self.container.spawn_managed_thread(self.pipeline.run)
-
-    def stop(self):
-        if self.pipeline is not None:
-            self.pipeline.close()
 
     @functools.cache
     def busy_body(self, lang: str) -> bytes:
         return json.dumps(ServiceBusy().to_body(lang), ensure_ascii=False).encode()
 
     def full(self, budget: str | None, new_work: bool = False) -> bool:
-        if new_work and self.pipeline is not None and self.pipeline.behind():
+        if new_work and self.pipeline.behind():
             return True
         return budget is not None and self.in_flight[budget] >= self.capacity[budget]
 

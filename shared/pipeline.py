@@ -26,7 +26,7 @@ import logging
 import eventlet
 from amqp.exceptions import NotFound
 from kombu import Connection
-from nameko.extensions import DependencyProvider
+from nameko.extensions import DependencyProvider, SharedExtension
 
 from . import metrics
 
@@ -115,12 +115,10 @@ def quietly(close) -> None:
         pass
 
 
-class PipelineGate(DependencyProvider):
-    """For a consumer of new work (intake's broker channel): its worker waits
-    while the pipeline behind is too far behind - the request unacked, so
-    still the broker's, and the rest waiting in their queue - instead of
-    being refused: a front-end that published is answered once the pipeline
-    has caught up."""
+class Pipeline(SharedExtension):
+    """Per container, shared by what asks: the watch of the pipeline behind
+    it (none where ``PIPELINE_QUEUES`` names no queue), kept fresh by a
+    managed thread while the container runs."""
 
     def setup(self):
         self.watch = PipelineWatch.from_config(self.container.service_name,
@@ -134,9 +132,22 @@ class PipelineGate(DependencyProvider):
         if self.watch is not None:
             self.watch.close()
 
-    def get_dependency(self, worker_ctx):
-        return self
+    def behind(self) -> bool:
+        return self.watch is not None and self.watch.behind()
 
     def wait_until_caught_up(self) -> None:
-        while self.watch is not None and self.watch.behind():
+        while self.behind():
             eventlet.sleep(self.watch.poll_seconds)
+
+
+class PipelineGate(DependencyProvider):
+    """For a consumer of new work (intake's broker channel): its worker waits
+    while the pipeline behind is too far behind - the request unacked, so
+    still the broker's, and the rest waiting in their queue - instead of
+    being refused: a front-end that published is answered once the pipeline
+    has caught up (``wait_until_caught_up``)."""
+
+    pipeline = Pipeline()
+
+    def get_dependency(self, worker_ctx):
+        return self.pipeline

@@ -96,7 +96,7 @@ def test_admission_refuses_new_work_only_while_the_watch_says_behind():
     assert not admission.full(WRITES)
     admission.pipeline = SimpleNamespace(behind=lambda: False)
     assert not admission.full(WRITES, new_work=True)
-    admission.pipeline = None  # no queues watched
+    admission.pipeline = SimpleNamespace(behind=lambda: False)  # no queues watched
     assert not admission.full(WRITES, new_work=True)
     admission.in_flight[WRITES] = 2
     assert admission.full(WRITES, new_work=True) and admission.full(WRITES)

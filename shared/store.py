@@ -16,7 +16,8 @@ local database server (SecantusDB) reads a flat filter through an index
 but scans the whole collection for one with ``$or`` - even next to an
 ``_id`` - measured at 20,000 applications: 1 ms flat, 250 ms with ``$or``.
 "Missing or below x" is ``{"$not": {"$gte": x}}``; "one of two shapes" is
-two queries (``printing.stations.claim_filters``) or one wider flat query
+one flat query that says both (``printing.stations.claimable_query``: a
+status ``$in`` and a missing-or-below), two queries, or one wider flat query
 decided in Python (``intake.nik_records.NikRecords.nik_record``).
 
 Partial indexes are never read by that server (a query the index covers

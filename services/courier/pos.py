@@ -20,6 +20,7 @@ import time
 import requests
 from nameko.extensions import DependencyProvider
 
+from shared.partners import partner_session
 from shared.settings import require
 
 from .exceptions import PosRefused, PosUnavailable
@@ -103,8 +104,7 @@ class PosApi(DependencyProvider):
     def setup(self):
         config = self.container.config
         client_id, client_secret = require(self)
-        self.session = requests.Session()
-        self.session.trust_env = False  # an ambient HTTP(S)_PROXY must not see credentials
+        self.session = partner_session(config)  # no ambient proxy sees the credentials
         sender = Sender(name=config.get("POS_SENDER_NAME", "Disdukcapil Kota Serang"),
                         address=config.get("POS_SENDER_ADDRESS", "Jl. Jenderal Sudirman No. 5"),
                         city=config.get("POS_SENDER_CITY", "Kota Serang"),

@@ -2,7 +2,7 @@
 hands workers a ``RegisterClient`` with the register's two questions,
 ``person(nik)`` and ``family(kk_number)`` (contract: docs/register-api.md).
 
-One ``requests.Session``, a short timeout on every call (``REGISTER_TIMEOUT_SECONDS``,
+One kept-alive session (``shared.partners``), a short timeout on every call (``REGISTER_TIMEOUT_SECONDS``,
 default 2 s): the register is asked while a citizen waits. A call that fails
 - no connection, a timeout, a 5xx, an unreadable answer - raises
 ``RegisterUnavailable`` (the rules then accept and flag the application), and
@@ -20,6 +20,7 @@ from typing import Callable
 import requests
 from nameko.extensions import DependencyProvider
 
+from shared.partners import partner_session
 from shared.settings import require
 
 from .population import Family, Person, RegisterUnavailable
@@ -66,7 +67,7 @@ class PopulationRegister(DependencyProvider):
     def setup(self):
         config = self.container.config
         (url,) = require(self)
-        self.session = requests.Session()
+        self.session = partner_session(config)
         self.client = RegisterClient(self.session, url,
                                      float(config.get("REGISTER_TIMEOUT_SECONDS", 2)),
                                      float(config.get("REGISTER_PAUSE_SECONDS", 5)))

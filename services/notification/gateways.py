@@ -29,6 +29,7 @@ from email.utils import formatdate
 import requests
 from nameko.extensions import DependencyProvider
 
+from shared.partners import partner_session
 from shared.settings import flag, require
 
 from .domain import OutgoingMessage, SentMemory
@@ -72,7 +73,7 @@ class SmsGateway(DependencyProvider):
     def setup(self):
         config = self.container.config
         userkey, passkey = require(self)
-        self.session = requests.Session()
+        self.session = partner_session(config)
         self.client = SmsClient(self.session, config["SMS_GATEWAY_URL"].rstrip("/") + "/api/sendsms/",
                                 userkey, passkey, float(config.get("SMS_TIMEOUT_SECONDS", 10)))
 
@@ -176,7 +177,7 @@ class WhatsApp(DependencyProvider):
     def setup(self):
         config = self.container.config
         token, phone_number_id = require(self)
-        self.session = requests.Session()
+        self.session = partner_session(config)
         url = f"{config['WHATSAPP_API_URL'].rstrip('/')}/{phone_number_id}/messages"
         self.client = WhatsAppClient(self.session, url, token,
                                      float(config.get("WHATSAPP_TIMEOUT_SECONDS", 10)))

@@ -19,6 +19,7 @@ from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Response
 
 from shared.http import api, json_response, read_query
+from shared.partners import partner_session
 from shared.ratelimit import FailureLimit, client_address, trusted_proxies
 from shared.settings import InvalidSetting, require
 
@@ -93,7 +94,7 @@ class IntakeDocuments(DependencyProvider):
         config = self.container.config
         self.url = str(config.get("INTAKE_URL", "http://127.0.0.1:8001")).rstrip("/")
         self.timeout = float(config.get("INTAKE_TIMEOUT_SECONDS", 5))
-        self.session = requests.Session()
+        self.session = partner_session(config)
         self.session.headers["Authorization"] = f"Bearer {token}"
 
     def stop(self):

@@ -22,7 +22,7 @@ from shared.clock import today_wib
 from shared.offices import DINAS
 
 from .exceptions import DocumentNotFound, JobNotFound, LeaseLost, NotAtCounter, NotHeld
-from .stations import FAILURE_REASONS, priority
+from .stations import CLAIMABLE_STATUSES, FAILURE_REASONS, priority
 
 
 @dataclass(frozen=True)
@@ -121,9 +121,11 @@ def holder(job: dict) -> tuple[str, str | None]:
 
 
 def is_claimable(job: dict, now: datetime.datetime) -> bool:
-    """Waiting in the queue, or leased to a station that went quiet past its lease."""
-    return job["status"] == "queued" or (
-        job["status"] == "leased" and job["lease_until"] is not None and job["lease_until"] < now)
+    """Waiting in the queue, or leased to a station that went quiet past its
+    lease: queued or leased, with no lease running (a queued job has no
+    ``lease_until``; a claim always sets one)."""
+    return job["status"] in CLAIMABLE_STATUSES and (
+        job["lease_until"] is None or job["lease_until"] < now)
 
 
 def new_lease(station_id: str, now: datetime.datetime, lease: datetime.timedelta) -> dict:

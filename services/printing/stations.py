@@ -32,6 +32,9 @@ _ENTRY = re.compile(r"(?P<id>[A-Za-z0-9._-]+)@(?P<place>[a-z0-9-]+):(?P<kinds>[a
                     r"(?::(?P<cap>\d+))?")
 
 # failure reason -> whether the job goes back to the queue (else: held for an operator)
+# waiting in the queue, or leased with the lease run out (``domain.is_claimable``)
+CLAIMABLE_STATUSES = frozenset({"queued", "leased"})
+
 FAILURE_REASONS = {
     "misprint": True,       # spoilt card or paper: print it again
     "out_of_blanko": True,  # another station (or this one after a delivery) prints it
@@ -97,8 +100,8 @@ def priority(job: dict) -> int:
 def claim_filters(station: Station, kinds: frozenset[str], stations: dict[str, Station],
                   places, now: datetime.datetime, max_attempts: int) -> list[dict]:
     """What this station may claim now, in MongoDB's words: flat filters (no
-    ``$or``), one per way a job is claimable (``claimable_queries``) and per
-    set of places it serves for some kinds; a job matches at most one. Flat,
+    ``$or``), what is claimable (``claimable_query``) for each set of places
+    it serves for some kinds; a job matches at most one. Flat,
     because the local database server (SecantusDB) reads such a filter
     through the status index and scans the whole collection - every job
     ever printed - for one with ``$or``. Empty: nothing to claim.
@@ -113,15 +116,18 @@ def claim_filters(station: Station, kinds: frozenset[str], stations: dict[str, S
             by_places.setdefault(tuple(served), []).append(kind)
     routes = [{"print_kind": {"$in": route_kinds}, "pickup_place_id": {"$in": list(served)}}
               for served, route_kinds in by_places.items()]
-    return [{**claimable, "attempts": {"$lt": max_attempts}, **route}
-            for claimable in claimable_queries(now) for route in routes]
+    return [{**claimable_query(now), "attempts": {"$lt": max_attempts}, **route}
+            for route in routes]
 
 
-def claimable_queries(now: datetime.datetime) -> list[dict]:
-    """``domain.is_claimable`` in MongoDB's words, one flat filter per way
-    (a job matches one of them if and only if it is claimable); change the
-    two together."""
-    return [{"status": "queued"}, {"status": "leased", "lease_until": {"$lt": now}}]
+def claimable_query(now: datetime.datetime) -> dict:
+    """``domain.is_claimable`` in MongoDB's words: one flat filter (a job
+    matches it if and only if it is claimable); change the two together.
+    Queued and run-out leases in one read and one lease (``$in`` on the
+    status index's first field; "no lease running" is "missing or below
+    now"): a claim is a round trip and a rewrite of each document fewer
+    than with a filter for each."""
+    return {"status": {"$in": sorted(CLAIMABLE_STATUSES)}, "lease_until": {"$not": {"$gte": now}}}
 
 
 def held_filter(now: datetime.datetime, max_attempts: int) -> dict:

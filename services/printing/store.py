@@ -87,8 +87,8 @@ class PrintStore(PickupStore):
         """Lease up to ``count`` jobs to a station, never more than it may hold.
 
         A few round trips whatever ``count``: pick the ids (one read per flat
-        filter, ``stations.claim_filters``: usually two, waiting jobs and
-        leases that ran out), lease those still claimable in one
+        filter, ``stations.claim_filters``: usually one, waiting jobs and
+        leases that ran out together), lease those still claimable in one
         ``update_many`` per filter they came from (each document re-checked
         atomically, so a job another station took in between is skipped,
         never handed out twice); only when it leased fewer than it read, read

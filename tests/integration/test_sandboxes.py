@@ -461,3 +461,88 @@ def test_cli_announces_port_and_exits_cleanly(http, module, signum):
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+
+
+# --------------------------------------------------------------------------- kept-alive connections
+
+@contextmanager
+def counting_accepts(module: ModuleType) -> Iterator[tuple[str, list]]:
+    """A sandbox that counts the connections it accepted."""
+    server = module.make_server("127.0.0.1", 0)
+    accepted: list = []
+    get_request = server.get_request
+
+    def counted():
+        connection = get_request()
+        accepted.append(connection[1])
+        return connection
+
+    server.get_request = counted
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", accepted
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def test_a_partner_session_keeps_one_connection_per_worker():
+    """The services' partner sessions (``shared.partners``) keep their
+    connections, as many as their workers, and the sandboxes keep them open
+    (HTTP/1.1): 16 workers asking 5 times each open 16 connections, not 80
+    (HTTP/1.0: one per call)."""
+    from shared.partners import partner_session
+
+    workers, rounds = 16, 5
+    with counting_accepts(register) as (url, accepted):
+        session = partner_session({"max_workers": workers})
+        # each answer takes 100 ms: the 16 are in flight together, every round
+        assert session.post(f"{url}/sandbox/faults", json={"delay_ms": 100}, timeout=5).ok
+        answers: list[int] = []
+
+        def worker():
+            for _ in range(rounds):
+                answers.append(penduduk(session, url, SITI).status_code)
+
+        threads = [threading.Thread(target=worker) for _ in range(workers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        session.close()
+    assert answers == [200] * (workers * rounds)
+    assert len(accepted) <= workers
+    assert session.trust_env is False  # no ambient proxy sees a NIK
+
+
+def test_a_sandbox_closes_a_connection_whose_body_it_did_not_read(siak):
+    """Kept alive, a request body a route leaves unread would be read as the
+    next request: such a connection is closed after its answer."""
+    port = int(siak.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+        assert read_answer(sock).startswith(b"HTTP/1.1 200")
+        # kept open: a second request on the same connection is answered
+        body = b'GET /health HTTP/1.1\r\nHost: x\r\n\r\n'
+        sock.sendall(body)
+        assert read_answer(sock).startswith(b"HTTP/1.1 200")
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nGET ")
+        assert read_answer(sock).startswith(b"HTTP/1.1 200")
+        assert sock.recv(1024) == b""  # closed: "GET " was never taken for a request
+
+
+def read_answer(sock: socket.socket) -> bytes:
+    """One answer (headers and its Content-Length body) from ``sock``."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        assert chunk, f"connection closed before an answer: {data!r}"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(re.search(rb"Content-Length: (\d+)", head).group(1))
+    while len(body) < length:
+        body += sock.recv(4096)
+    return head

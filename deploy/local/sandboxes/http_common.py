@@ -9,6 +9,7 @@ import json
 import re
 import logging
 import signal
+import socket
 import sys
 import threading
 import time
@@ -30,6 +31,39 @@ _DRAIN_LIMIT = 1024 * 1024
 
 def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+class SandboxServer(ThreadingHTTPServer):
+    """A threading HTTP server whose kept-alive connections end with it:
+    ``server_close`` shuts each one, as a partner's server going away would,
+    instead of leaving its thread serving the client until the idle timeout."""
+
+    daemon_threads = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+        super().__init__(*args, **kwargs)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def server_close(self) -> None:
+        super().server_close()
+        with self._open_lock:
+            still_open, self._open = list(self._open), set()
+        for request in still_open:
+            try:
+                request.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # the client closed it meanwhile
 
 
 class FaultInjector:
@@ -74,11 +108,24 @@ class JsonHandler(BaseHTTPRequestHandler):
     """Regex-routed JSON handler with a body cap and privacy-preserving logs."""
 
     server_version = "Sandbox/1.0"
-    timeout = 15  # a stalled client must not pin a worker thread forever
+    # connections kept alive, as the partners' own servers keep them: with
+    # HTTP/1.0 every call opened a connection (and a thread here)
+    protocol_version = "HTTP/1.1"
+    timeout = 15  # a stalled client, or an idle kept connection, must not pin a thread forever
     routes: list[Route] = []
     log = log
 
     def _dispatch(self) -> None:
+        self._body_read = False
+        try:
+            self._route()
+        finally:
+            if not self._body_read and ((self.headers.get("Content-Length") or "0").strip() != "0"
+                                        or "Transfer-Encoding" in self.headers):
+                # a body the route did not read would be parsed as the next request
+                self.close_connection = True
+
+    def _route(self) -> None:
         method, url = self.command, urlsplit(self.path)
         allowed = False
         for verb, pattern, name in self.routes:
@@ -107,6 +154,7 @@ class JsonHandler(BaseHTTPRequestHandler):
 
     def read_body(self) -> bytes | None:
         """Return the request body, or None after answering 400/413 ourselves."""
+        self._body_read = True
         raw = (self.headers.get("Content-Length") or "0").strip()
         if not raw.isdigit():
             self.close_connection = True

@@ -39,7 +39,8 @@ from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from deploy.local.sandboxes.http_common import FaultInjector, JsonHandler, serve_cli
+from deploy.local.sandboxes.http_common import (FaultInjector, JsonHandler, SandboxServer,
+                                                serve_cli)
 from shared.clock import WIB  # Pos Indonesia timestamps are Jakarta local time
 from shared.masking import mask_phone
 
@@ -329,7 +330,7 @@ class PosHandler(JsonHandler):
         self.send_json(200, {"ok": True})
 
 
-class PosServer(ThreadingHTTPServer):
+class PosServer(SandboxServer):
     def __init__(self, address: tuple[str, int], *, client_id: str, client_secret: str,
                  token_ttl: float, webhook_url: str | None, webhook_secret: str) -> None:
         if webhook_url and check_webhook_url(webhook_url):

@@ -20,7 +20,8 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from deploy.local.sandboxes.http_common import FaultInjector, JsonHandler, serve_cli
+from deploy.local.sandboxes.http_common import (FaultInjector, JsonHandler, SandboxServer,
+                                                serve_cli)
 from shared.masking import mask_identity
 
 FIXTURES = Path(__file__).with_name("register_families.json")
@@ -141,7 +142,7 @@ class RegisterHandler(JsonHandler):
         self.send_json(201, {"ok": True})
 
 
-class RegisterServer(ThreadingHTTPServer):
+class RegisterServer(SandboxServer):
     def __init__(self, address: tuple[str, int], fixtures: Path | None) -> None:
         super().__init__(address, RegisterHandler)
         self.population = Population()

@@ -20,7 +20,8 @@ from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
-from deploy.local.sandboxes.http_common import FaultInjector, JsonHandler, serve_cli, utc_now
+from deploy.local.sandboxes.http_common import (FaultInjector, JsonHandler, SandboxServer,
+                                                serve_cli, utc_now)
 from shared.masking import mask_phone
 
 MAX_MESSAGE_CHARS = 612  # 4 concatenated GSM-7 parts of 153 chars
@@ -144,7 +145,7 @@ class MessageStore:
             self._by_reference.clear()
 
 
-class SmsServer(ThreadingHTTPServer):
+class SmsServer(SandboxServer):
     def __init__(self, address: tuple[str, int], userkey: str, passkey: str) -> None:
         super().__init__(address, SmsHandler)
         self.userkey, self.passkey = userkey, passkey

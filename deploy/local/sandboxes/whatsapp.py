@@ -22,7 +22,8 @@ from http import HTTPStatus
 from http.server import ThreadingHTTPServer
 from typing import Any
 
-from deploy.local.sandboxes.http_common import FaultInjector, JsonHandler, serve_cli, utc_now
+from deploy.local.sandboxes.http_common import (FaultInjector, JsonHandler, SandboxServer,
+                                                serve_cli, utc_now)
 from shared.masking import mask_phone
 
 _MSISDN = re.compile(r"\d{8,15}")
@@ -116,7 +117,7 @@ class MessageStore:
             self._messages.clear()
 
 
-class WhatsAppServer(ThreadingHTTPServer):
+class WhatsAppServer(SandboxServer):
     def __init__(self, address: tuple[str, int], token: str, phone_number_id: str) -> None:
         super().__init__(address, WhatsAppHandler)
         self.token, self.phone_number_id = token, phone_number_id

@@ -111,6 +111,10 @@ class JsonHandler(BaseHTTPRequestHandler):
     # connections kept alive, as the partners' own servers keep them: with
     # HTTP/1.0 every call opened a connection (and a thread here)
     protocol_version = "HTTP/1.1"
+    # the headers and the body go out as two writes: on a kept connection,
+    # Nagle's algorithm held the body until the client's delayed ACK, 40 ms
+    # on every call (measured: p50 44 ms, 0.4 ms with TCP_NODELAY)
+    disable_nagle_algorithm = True
     timeout = 15  # a stalled client, or an idle kept connection, must not pin a thread forever
     routes: list[Route] = []
     log = log

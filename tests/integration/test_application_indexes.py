@@ -1,0 +1,79 @@
+"""The applications' indexes, against the real database server: the local
+server rewrites every index of a document on each write of it, so each
+index here costs every write of an application (bench/README.md, seventh
+session); the operator's queue filters on the entries of one status index."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+
+import pytest
+from pymongo import ASCENDING, MongoClient
+
+from services.intake.queue_store import FILTER_FIELDS
+from services.intake.store import ApplicationStore
+from tests.helpers import NoRelay
+
+# every index an application's write maintains, and why it is there
+EXPECTED = {
+    "_id_",                      # the document
+    "tracking_code_1",           # the citizen's lookup
+    "one_active_per_subject",    # one application in progress per subject (guard)
+    "by_subject",                # reads of a subject (the guard is partial: never read)
+    "one_per_idempotency_key",   # a retried request gets its first answer
+    "nik_document_status",       # what intake knows of a NIK; the re-send
+    "manifest_id_1",             # jemput-bola hand-overs (sparse)
+    "queue",                     # the operators' queue, every filter
+}
+
+
+@pytest.fixture
+def store(backing):
+    name = f"intake_indexes_{uuid.uuid4().hex[:8]}"
+    client = MongoClient(backing.mongo_uri, tz_aware=True)
+    yield ApplicationStore(client[name], client, NoRelay())
+    client.drop_database(name)
+    client.close()
+
+
+def test_the_old_per_filter_queue_indexes_are_dropped(store):
+    for name, stored in FILTER_FIELDS.items():  # as an earlier version made them
+        store.db.applications.create_index(
+            [("status", ASCENDING), (stored, ASCENDING), ("queued_at", ASCENDING),
+             ("_id", ASCENDING)], name=f"queue_by_{name}")
+    ApplicationStore.ensure_indexes(store.db)
+    assert set(store.db.applications.index_information()) == EXPECTED
+
+
+def test_a_filtered_queue_reads_the_status_index_and_filters_right(store):
+    ApplicationStore.ensure_indexes(store.db)
+    start = datetime.datetime(2026, 11, 30, 1, 0, tzinfo=datetime.timezone.utc)
+    rows = [("ktp_el", "web", "3673041010", []), ("kia", "whatsapp", "3673041010", []),
+            ("ktp_el", "kelurahan", "3673041011", ["register_unchecked"]),
+            ("kia", "web", "3673041011", ["register_unchecked"]),
+            ("akta_kelahiran", "web", "3673041010", [])]
+    ids = []
+    for n, (document_type, channel, kelurahan, flags) in enumerate(rows):
+        ids.append(uuid.uuid4().hex)
+        store.db.applications.insert_one({
+            "_id": ids[-1], "tracking_code": f"SDK{uuid.uuid4().hex[:8].upper()}",
+            "document_type": document_type, "channel": channel, "status": "submitted",
+            "queued_at": start + datetime.timedelta(minutes=len(rows) - n),  # newest first
+            "area": {"kecamatan_code": kelurahan[:6], "kelurahan_code": kelurahan},
+            "flags": flags, "applicant": {"full_name": f"Warga {n}"}})
+    store.db.applications.insert_one({  # another status: never in this queue
+        "_id": uuid.uuid4().hex, "tracking_code": "SDKVERIFIED", "document_type": "kia",
+        "status": "verified", "queued_at": start, "flags": []})
+
+    def queue(**filters):
+        return [row["_id"] for row in store.queue("submitted", filters, limit=10)]
+
+    assert queue(document_type="kia") == [ids[3], ids[1]]  # oldest in the queue first
+    assert queue(kelurahan="3673041011") == [ids[3], ids[2]]
+    assert queue(flag="register_unchecked", document_type="ktp_el") == [ids[2]]
+    assert queue(channel="web") == [ids[4], ids[3], ids[0]]
+    assert queue() == ids[::-1]
+    plan = store.db.applications.find({"status": "submitted", "document_type": "kia"}) \
+        .sort([("queued_at", 1), ("_id", 1)]).explain()
+    assert "queue" in str(plan)  # through the status index, not a collection scan

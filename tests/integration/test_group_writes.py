@@ -7,10 +7,10 @@ import threading
 import uuid
 
 import pytest
-from pymongo import InsertOne, MongoClient, UpdateOne
+from pymongo import InsertOne, MongoClient, UpdateOne, monitoring
 from pymongo.errors import DuplicateKeyError
 
-from shared.group_writes import GroupWriter, Outcome, Waiter, settle
+from shared.group_writes import MOST_UPDATES_PER_BATCH, GroupWriter, Outcome, Waiter, settle
 from shared.store import duplicate_key
 from tests.helpers import CommandCounter
 
@@ -99,3 +99,55 @@ def test_the_lead_passes_on_and_every_writer_is_answered(letters):
     assert answers == [Outcome(True, True)] * 30
     assert sorted(row["_id"] for row in collection.find()) == list(range(30))
     assert counter.commands.count("insert") >= 30 / 4
+
+
+def test_a_batch_holds_at_most_eight_updates_and_inserts_still_go_together(backing):
+    """The local server holds the collection through a whole command and
+    writes each update in a transaction of its own: a batch takes at most
+    ``MOST_UPDATES_PER_BATCH`` updates (a long one stalled every other write
+    of the collection); inserts, one transaction per batch, still go many
+    together."""
+    sizes = StatementsPerCommand()
+    client = MongoClient(backing.mongo_uri, tz_aware=True, event_listeners=[sizes])
+    database = f"group_{uuid.uuid4().hex[:6]}"
+    collection = client[database].letters
+    try:
+        collection.insert_many([{"_id": n, "seen": []} for n in range(40)])
+        writer = GroupWriter(collection)
+        sizes.clear()
+        answers = at_once(40, lambda n: writer.write(
+            InsertOne({"_id": f"new-{n}"}) if n % 2 else
+            UpdateOne({"_id": n}, {"$push": {"seen": "a"}})))
+        assert answers == [Outcome(True, True)] * 40
+        assert collection.count_documents({"seen": "a"}) == 20
+        assert collection.count_documents({"_id": {"$regex": "^new-"}}) == 20
+        assert sizes.updates and max(sizes.updates) <= MOST_UPDATES_PER_BATCH
+        assert sum(sizes.updates) == 20 and sum(sizes.inserts) == 20
+        assert len(sizes.inserts) < 20  # inserts shared commands
+    finally:
+        client.drop_database(database)
+        client.close()
+
+
+class StatementsPerCommand(monitoring.CommandListener):
+    """The statements of each insert and update command sent."""
+
+    def __init__(self):
+        self.inserts: list[int] = []
+        self.updates: list[int] = []
+
+    def clear(self) -> None:
+        self.inserts.clear()
+        self.updates.clear()
+
+    def started(self, event) -> None:
+        if event.command_name == "insert":
+            self.inserts.append(len(event.command["documents"]))
+        elif event.command_name == "update":
+            self.updates.append(len(event.command["updates"]))
+
+    def succeeded(self, event) -> None:
+        pass
+
+    def failed(self, event) -> None:
+        pass

@@ -72,7 +72,7 @@ UNROUTABLE_RETRY_SECONDS = 60
 DELETE_EVERY_SECONDS = 4.0
 # where a document carries its own events (module docstring: carried events)
 PENDING, DUE = "pending_events", "events_due"
-CLEAR_CHUNK = 16  # documents cleared per command (``OutboxRelay._clear``)
+CLEAR_CHUNK = 8  # documents cleared per command (``OutboxRelay._clear``)
 CARRIED_FIELDS = (PENDING, DUE)
 CARRIED_DUE_INDEX = "pending_events_due"
 

@@ -77,3 +77,28 @@ def test_a_filtered_queue_reads_the_status_index_and_filters_right(store):
     plan = store.db.applications.find({"status": "submitted", "document_type": "kia"}) \
         .sort([("queued_at", 1), ("_id", 1)]).explain()
     assert "queue" in str(plan)  # through the status index, not a collection scan
+
+
+def test_pages_after_a_row_take_the_rest_of_its_moment_then_the_later_ones(store):
+    """A page after a row is two flat reads (the local server scans the whole
+    collection for an ``$or``): the rows queued at the same moment with a
+    greater id, then the later rows - each row on exactly one page, in
+    queue order, also when a jemput-bola batch queued many at once."""
+    ApplicationStore.ensure_indexes(store.db)
+    start = datetime.datetime(2026, 11, 30, 1, 0, tzinfo=datetime.timezone.utc)
+    moments = [start] * 5 + [start + datetime.timedelta(seconds=n) for n in range(1, 6)]
+    for n, moment in enumerate(moments):
+        store.db.applications.insert_one({
+            "_id": f"app-{n:02d}-{uuid.uuid4().hex[:4]}", "tracking_code": f"SDK{n:08d}",
+            "document_type": "ktp_el", "status": "submitted", "queued_at": moment, "flags": []})
+    expected = [row["_id"] for row in store.db.applications.find().sort(
+        [("queued_at", 1), ("_id", 1)])]
+    pages, after = [], None
+    while True:
+        page = store.queue("submitted", {}, limit=3, after=after)
+        if not page:
+            break
+        pages.append([row["_id"] for row in page])
+        after = (page[-1]["queued_at"], page[-1]["_id"])
+    assert [row for page in pages for row in page] == expected
+    assert [len(page) for page in pages] == [3, 3, 3, 1]

@@ -2,12 +2,12 @@
 hands workers a ``RegisterClient`` with the register's two questions,
 ``person(nik)`` and ``family(kk_number)`` (contract: docs/register-api.md).
 
-One kept-alive session (``shared.partners``), a short timeout on every call (``REGISTER_TIMEOUT_SECONDS``,
-default 2 s): the register is asked while a citizen waits. A call that fails
-- no connection, a timeout, a 5xx, an unreadable answer - raises
-``RegisterUnavailable`` (the rules then accept and flag the application), and
-for ``REGISTER_PAUSE_SECONDS`` (default 5 s) after it the register is not
-asked at all: a register that hangs costs one timeout per pause, not one per
+One kept-alive session (``shared.partners``), a short timeout on every call
+(``REGISTER_TIMEOUT_SECONDS``, default 2 s): the register is asked while a
+citizen waits. A call that fails - no connection, a timeout, a 5xx, an
+unreadable answer - raises ``RegisterUnavailable`` (the rules then accept
+and flag the application), and for ``REGISTER_PAUSE_SECONDS`` (default 5 s)
+after it the register is not asked at all: a register that hangs costs one timeout per pause, not one per
 application, so intake keeps answering fast through the outage.
 """
 

@@ -156,9 +156,10 @@ class PickupStore(BaseStore):
     def _reserve_slot(self, session, rules: PickupRules, place_id: str,
                       printed_on: datetime.date) -> dict:
         """The earliest window with a seat, from the place's fill pointer
-        (``slots``, ``seats``): four operations however many windows are
-        full, plus one read per window a rescheduled citizen filled ahead of
-        the pointer."""
+        (``slots``, ``seats``): three operations however many windows are
+        full (four when it fills its window and the pointer moves on), plus
+        one read per window a rescheduled citizen filled ahead of the
+        pointer."""
         seats = Seats(self.db, session, rules)
         slot = seats.reserve(place_id, printed_on)
         seats.flush()

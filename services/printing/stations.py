@@ -31,10 +31,10 @@ DEFAULT_MAX_HELD = 10
 _ENTRY = re.compile(r"(?P<id>[A-Za-z0-9._-]+)@(?P<place>[a-z0-9-]+):(?P<kinds>[a-z+]+)"
                     r"(?::(?P<cap>\d+))?")
 
-# failure reason -> whether the job goes back to the queue (else: held for an operator)
 # waiting in the queue, or leased with the lease run out (``domain.is_claimable``)
 CLAIMABLE_STATUSES = frozenset({"queued", "leased"})
 
+# failure reason -> whether the job goes back to the queue (else: held for an operator)
 FAILURE_REASONS = {
     "misprint": True,       # spoilt card or paper: print it again
     "out_of_blanko": True,  # another station (or this one after a delivery) prints it

@@ -242,7 +242,10 @@ def test_a_committed_row_is_published_by_its_writer_without_a_read_and_an_orphan
         assert [row["_id"] for row in outbox.find()] == [orphan["_id"]]
 
         # the dead writer's claim runs out (HANDOFF_CLAIM_SECONDS): the sweep takes it
-        outbox.update_one({"_id": orphan["_id"]}, {"$set": {"claimed_until": utcnow()}})
+        # (a second ago: a date is stored to the millisecond, and "now" in the
+        # same millisecond is not yet past it)
+        outbox.update_one({"_id": orphan["_id"]},
+                          {"$set": {"claimed_until": utcnow() - datetime.timedelta(seconds=1)}})
         assert relay.publish_pending() == 1
         relay.delete_confirmed(now=True)
         assert outbox.count_documents({}) == 0

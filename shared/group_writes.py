@@ -98,7 +98,6 @@ class GroupWriter:
                 following.lead = True
                 following.done.set()
 
-
     def _take(self, waiting: list[Waiter]) -> tuple[list[Waiter], list[Waiter]]:
         """The next batch from ``waiting`` (in order, updates beyond
         ``most_updates`` left for later), and what stays waiting."""

@@ -40,7 +40,12 @@ WEBHOOK_SECRET = "sandbox-webhook-secret"
 
 @contextmanager
 def running(module: ModuleType, **opts: Any) -> Iterator[str]:
-    server = module.make_server("127.0.0.1", 0, **opts)
+    with serving(module.make_server("127.0.0.1", 0, **opts)) as url:
+        yield url
+
+
+@contextmanager
+def serving(server: ThreadingHTTPServer) -> Iterator[str]:
     # A short poll interval keeps shutdown() (and so each test's teardown) fast.
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
@@ -478,15 +483,8 @@ def counting_accepts(module: ModuleType) -> Iterator[tuple[str, list]]:
         return connection
 
     server.get_request = counted
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", accepted
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serving(server) as url:
+        yield url, accepted
 
 
 def test_a_partner_session_keeps_one_connection_per_worker():

@@ -124,7 +124,7 @@ class JsonHandler(BaseHTTPRequestHandler):
         try:
             self._route()
         finally:
-            if not self._body_read and ((self.headers.get("Content-Length") or "0").strip() != "0"
+            if not self._body_read and (self._declared_length() != "0"
                                         or "Transfer-Encoding" in self.headers):
                 # a body the route did not read would be parsed as the next request
                 self.close_connection = True
@@ -156,10 +156,14 @@ class JsonHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def _declared_length(self) -> str:
+        """The request's Content-Length as sent ("0" without one)."""
+        return (self.headers.get("Content-Length") or "0").strip()
+
     def read_body(self) -> bytes | None:
         """Return the request body, or None after answering 400/413 ourselves."""
         self._body_read = True
-        raw = (self.headers.get("Content-Length") or "0").strip()
+        raw = self._declared_length()
         if not raw.isdigit():
             self.close_connection = True
             self.send_json(400, {"error": "invalid Content-Length"})

@@ -25,11 +25,18 @@ error (a duplicate key comes back to its writer as ``DuplicateKeyError``)
 and, for the batch, the modified count. A guarded update whose batch
 modified fewer documents than it held does not know whether it was one of
 those modified (``Outcome.certain`` is False): its writer decides alone.
+
+``Gatherings`` goes one step further for writes to one document that come
+within a moment of each other (a document printed, its pickup window and
+the notice of it: three events of one application within ~50 ms): the
+first waits ``linger`` seconds for the others, then one function writes
+them all, as one update where it can.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 
 from pymongo import InsertOne
@@ -150,11 +157,67 @@ def _answer(waiter: Waiter) -> Outcome:
     return waiter.outcome
 
 
-class GroupWrites:
-    """A database's group writers, one per collection, made on first use."""
+class Member:
+    __slots__ = ("item", "done", "answer", "error")
 
-    def __init__(self, db):
+    def __init__(self, item):
+        self.item, self.done, self.answer, self.error = item, threading.Event(), None, None
+
+
+class Gatherings:
+    """Items for one key (a document's id) that come while the first of them
+    waits ``linger`` seconds, settled together: ``settle(items)`` is called
+    once per gathering, by its first member's worker, and answers each item
+    (in order); each member gets its own answer, or the error ``settle``
+    raised. ``linger`` 0: every item is settled alone, at once."""
+
+    def __init__(self, linger: float = 0.0):
+        self.linger = linger
+        self._open: dict[object, list[Member]] = {}
+        self._lock = threading.Lock()
+
+    def join(self, key, item, settle):
+        if self.linger <= 0:
+            return settle([item])[0]
+        member = Member(item)
+        with self._lock:
+            members = self._open.setdefault(key, [])
+            members.append(member)
+            lead = len(members) == 1
+        if lead:
+            self._settle(key, members, settle)
+        else:
+            member.done.wait()
+        if member.error is not None:
+            raise member.error
+        return member.answer
+
+    def _settle(self, key, members: list[Member], settle) -> None:
+        try:
+            try:
+                time.sleep(self.linger)
+            finally:  # closed even when the worker is killed while it waits
+                with self._lock:
+                    del self._open[key]
+            answers = settle([member.item for member in members])
+            for member, answer in zip(members, answers, strict=True):
+                member.answer = answer
+        except BaseException as error:  # every member gets it (a killed worker's too)
+            for member in members:
+                member.error = error
+        finally:
+            for member in members[1:]:
+                member.done.set()
+
+
+class GroupWrites:
+    """A database's group writers, one per collection, made on first use, and
+    its gatherings of one document's writes (``gather_seconds``: how long the
+    first waits for the others; 0, the default: none)."""
+
+    def __init__(self, db, gather_seconds: float = 0.0):
         self.db = db
+        self.gatherings = Gatherings(gather_seconds)
         self._writers: dict[str, GroupWriter] = {}
         self._lock = threading.Lock()
 

@@ -51,7 +51,7 @@ class StoreWithOutbox(DependencyProvider):
         self.db = self.client[config["DATABASE"]]
         self.transaction_budget = float(config.get("TRANSACTION_BUDGET_SECONDS",
                                                    DEFAULT_TRANSACTION_BUDGET_SECONDS))
-        self.groups = GroupWrites(self.db)
+        self.groups = GroupWrites(self.db, float(config.get("GATHER_SECONDS", 0)))
         self.relay = OutboxRelay(self.db.outbox, amqp_uri, self.publishes_as, config,
                                  carriers=self.store_class.CARRIERS)
         # Indexes in setup(), not start(): nameko starts all extensions at

@@ -252,3 +252,24 @@ class CommandCounter(monitoring.CommandListener):
 
     def failed(self, event):
         pass
+
+
+def at_once(count: int, write) -> list:
+    """``write(n)`` from ``count`` workers started together; what each got
+    (its answer, or the error it raised)."""
+    answers: list = [None] * count
+    start = threading.Event()
+
+    def worker(n):
+        start.wait()
+        try:
+            answers[n] = write(n)
+        except Exception as error:  # the test looks at it
+            answers[n] = error
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    start.set()
+    for thread in threads:
+        thread.join(30)
+    return answers

@@ -28,7 +28,7 @@ redelivery is recorded once: ``ApplicationStore.record_event``).
 
 from __future__ import annotations
 
-from .domain import STATUSES, status_fields, timeline_entry
+from .domain import status_fields, timeline_entry
 
 # before the document exists / once it does, as intake may still see it
 NOT_PRINTED = frozenset({"verified", "print_queued", "print_failed"})
@@ -108,6 +108,50 @@ def usual_move(event_type: str, event: dict) -> tuple[dict, dict] | None:
     if event_type == "parcel_dispatched":
         changes["parcel"] = {"shipment_id": event["shipment_id"], "barcode": event["barcode"]}
     return guard, {"$push": {"timeline": step_from_event(event_type, event)}, "$set": changes}
+
+
+def gatherable(event_type: str) -> bool:
+    """Whether ``event_type``'s usual write can go out with other events' of
+    its application (``together``): a step alone, or the usual move."""
+    return event_type in EVENT_MOVES or not needs_status(event_type)
+
+
+def together(events: list[tuple[str, dict]]) -> tuple[dict, dict, list[int]] | None:
+    """For events of one application that came within a moment (each
+    ``gatherable``, in the order they came): one guarded update making what
+    their usual writes would, one after the other - their steps, and each
+    move from where the one before it led (the first's guard says where the
+    application must stand). An event whose move does not follow on from the
+    one before it, or a second pickup window, is left out: it is recorded
+    alone after. The guard and update, and which events they hold; None when
+    fewer than two fit."""
+    guard: dict = {}
+    steps, changes, taken = [], {}, []
+    status, pickup_set = None, False
+    for n, (event_type, event) in enumerate(events):
+        usual = usual_move(event_type, event)
+        if usual is not None:
+            move_guard, update = usual
+            if status is not None and status not in move_guard["status"]["$in"]:
+                continue  # not in the usual order: alone, where it is decided from a read
+            if "pickup.since" in move_guard:
+                if pickup_set:
+                    continue
+                guard["pickup.since"], pickup_set = move_guard["pickup.since"], True
+            if status is None:
+                guard["status"] = move_guard["status"]
+            status = update["$set"]["status"]
+            changes.update(update["$set"])
+        steps.append(step_from_event(event_type, event))
+        taken.append(n)
+    if len(taken) < 2:
+        return None
+    ids = [events[n][1]["event_id"] for n in taken]
+    guard["seen_events"] = {"$nin": ids}
+    update: dict = {"$push": {"timeline": {"$each": steps}, "seen_events": {"$each": ids}}}
+    if changes:
+        update["$set"] = changes
+    return guard, update, taken
 
 
 def next_status(status: str, event_type: str) -> str | None:

@@ -137,11 +137,20 @@ class ApplicationStore(DocumentStore, QueueStore, AppointmentStore, BatchStore,
         redelivery or an application intake does not have (or, rarely, one
         whose batch could not say it was this write that recorded it).
 
+        Events of one application that come within ``GATHER_SECONDS`` of each
+        other (printed, its pickup window, the notice of it) are first tried
+        as one such write (``_record_together``).
+
         Not a transaction with an inbox row (``consume_once``): a backlog of
         events for the same application (hundreds of ``notification_sent``
         after an outage) would make concurrent transactions on one document
         conflict and abort each other; a single-document update never does.
         """
+        if downstream.gatherable(event_type):
+            recorded = self.groups.gatherings.join(event["application_id"], (event_type, event),
+                                                   self._record_together)
+            if recorded is not None:
+                return recorded
         query = {"_id": event["application_id"]}
         if not downstream.needs_status(event_type):  # a step only: one write, no read
             step = ({**query, "seen_events": {"$ne": event["event_id"]}},
@@ -174,6 +183,22 @@ class ApplicationStore(DocumentStore, QueueStore, AppointmentStore, BatchStore,
                                              {"_id": 1}) is not None:
                 return False  # recorded before: a redelivery
         raise StatusKeptMoving(event_type)
+
+    def _record_together(self, events: list[tuple[str, dict]]) -> list[bool | None]:
+        """Events of one application that came within a moment (``record_event``
+        gathers them): the ones that follow on from each other in one write
+        (``downstream.together``). Per event True if that write recorded it,
+        None if it is still to be recorded alone (not in the write, or the
+        write did not say it was made)."""
+        alone: list[bool | None] = [None] * len(events)
+        if (gathered := downstream.together(events)) is None:
+            return alone
+        guard, update, taken = gathered
+        outcome = self.groups["applications"].write(
+            UpdateOne({"_id": events[0][1]["application_id"], **guard}, update))
+        if not (outcome.certain and outcome.modified):
+            return alone  # moved meanwhile, a redelivery among them, or unknown
+        return [True if n in taken else None for n in range(len(events))]
 
     def record_handover(self, event: dict) -> int:
         """``batch_ready_for_kelurahan``: its step on every application of the

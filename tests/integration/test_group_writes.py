@@ -3,7 +3,6 @@ concurrent writers share round trips, each gets its own answer."""
 
 from __future__ import annotations
 
-import threading
 import uuid
 
 import pytest
@@ -12,7 +11,7 @@ from pymongo.errors import DuplicateKeyError
 
 from shared.group_writes import MOST_UPDATES_PER_BATCH, GroupWriter, Outcome, Waiter, settle
 from shared.store import duplicate_key
-from tests.helpers import CommandCounter
+from tests.helpers import CommandCounter, at_once
 
 
 @pytest.fixture
@@ -26,27 +25,6 @@ def letters(backing):
     yield collection, counter
     client.drop_database(database)
     client.close()
-
-
-def at_once(count: int, write) -> list:
-    """``write(n)`` from ``count`` workers started together; what each got
-    (its answer, or the error it raised)."""
-    answers: list = [None] * count
-    start = threading.Event()
-
-    def worker(n):
-        start.wait()
-        try:
-            answers[n] = write(n)
-        except Exception as error:  # the test looks at it
-            answers[n] = error
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    start.set()
-    for thread in threads:
-        thread.join(30)
-    return answers
 
 
 def test_concurrent_inserts_share_round_trips_and_each_gets_its_own_error(letters):

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from services.intake.domain import public_view, status_fields
-from services.intake.downstream import (EVENT_MOVES, SETS_PICKUP, STEP_ONLY, needs_status, record,
-                                        usual_move)
+import itertools
+
+from services.intake.domain import STATUSES
+from services.intake.downstream import (EVENT_MOVES, SETS_PICKUP, STEP_ONLY, gatherable,
+                                        needs_status, record, together, usual_move)
 from tests.stored_applications import submitted
 
 SLOT = {"place": "Disdukcapil Kota Serang", "address": "Jl. Jend. Sudirman No. 5",
@@ -81,3 +84,36 @@ def test_the_one_write_shortcuts_make_the_update_record_would():
                 "$push": {"timeline": record({"status": "verified"}, event_type,
                                              event)["$push"]["timeline"]}}
     assert needs_status("pickup_rescheduled")
+
+
+def test_events_written_together_make_what_they_would_one_by_one():
+    """``together``: for every order a printed document's events can come in,
+    and every status the application may stand in, the one write (where its
+    guard lets it) leaves the application as the events' own writes, one
+    after the other, would."""
+    slot = {"place": "Dinas", "date": "2026-12-01", "start": "08:00", "end": "09:00"}
+    events = [("print_job_queued", {"event_id": "q", "occurred_at": at(1)}),
+              ("document_printed", {"event_id": "p", "occurred_at": at(2)}),
+              ("document_ready_for_pickup", {"event_id": "r", "occurred_at": at(3), "slot": slot}),
+              ("notification_sent", {"event_id": "n", "occurred_at": at(4), "channel": "sms"})]
+    assert all(gatherable(event_type) for event_type, _ in events)
+    written = 0
+    for order in itertools.permutations(events):
+        gathered = together(list(order))
+        if gathered is None:
+            continue
+        guard, update, taken = gathered
+        assert guard["seen_events"] == {"$nin": [order[n][1]["event_id"] for n in taken]}
+        for status in STATUSES:
+            if "status" in guard and status not in guard["status"]["$in"]:
+                continue
+            app = one_by_one = {"status": status, "pickup": None, "timeline": []}
+            for n in taken:
+                one_by_one = applied(one_by_one, record(one_by_one, *order[n]))
+            at_once = {**app, **update.get("$set", {}),
+                       "timeline": update["$push"]["timeline"]["$each"]}
+            assert at_once == one_by_one
+            written += 1
+    assert written > 0
+    assert together([events[2], events[1]]) is None  # printed cannot follow ready: alone
+    assert not gatherable("pickup_rescheduled")  # it depends on the window read

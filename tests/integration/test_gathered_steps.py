@@ -1,0 +1,119 @@
+"""Downstream events of one application that come within a moment are
+recorded in one write (``ApplicationStore.record_event`` gathering them,
+``shared.group_writes.Gatherings``), against the real database server: the
+application reads as if they had been written one by one, a redelivery is
+still recorded once, and an event out of order is still decided alone."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from pymongo import MongoClient
+
+from services.intake.domain import status_fields
+from services.intake.store import ApplicationStore
+from shared.group_writes import GroupWrites
+from tests.helpers import CommandCounter, NoRelay, at_once
+from tests.stored_applications import submitted
+
+SLOT = {"place": "Disdukcapil Kota Serang", "address": "Jl. Jend. Sudirman No. 5",
+        "date": "2099-01-05", "start": "09:00", "end": "10:00"}
+
+
+@pytest.fixture
+def database(backing):
+    counter = CommandCounter()
+    client = MongoClient(backing.mongo_uri, tz_aware=True, event_listeners=[counter])
+    name = f"intake_gathered_{uuid.uuid4().hex[:8]}"
+    yield client, client[name], counter
+    client.drop_database(name)
+    client.close()
+
+
+def store_with(database, gather_seconds: float) -> ApplicationStore:
+    client, db, _ = database
+    return ApplicationStore(db, client, NoRelay(), groups=GroupWrites(db, gather_seconds))
+
+
+def queued_application(db) -> str:
+    application = {**submitted(), **status_fields("print_queued")}
+    db.applications.insert_one(application)
+    return application["_id"]
+
+
+def printing_events(application_id: str) -> list[tuple[str, dict]]:
+    """What a station's report leads to, in the order intake gets it."""
+    def event(occurred_at: str, **fields) -> dict:
+        return {"event_id": uuid.uuid4().hex, "application_id": application_id,
+                "occurred_at": occurred_at, **fields}
+    return [("document_printed", event("2099-01-02T03:00:00+00:00")),
+            ("document_ready_for_pickup", event("2099-01-02T03:00:00.100000+00:00", slot=SLOT)),
+            ("notification_sent", event("2099-01-02T03:00:01+00:00", channel="sms"))]
+
+
+def record_at_once(store: ApplicationStore, events: list[tuple[str, dict]]) -> list:
+    """Each event recorded by a worker of its own, the workers started together."""
+    return at_once(len(events), lambda n: store.record_event(*events[n]))
+
+
+def updates(counter: CommandCounter) -> int:
+    return sum(name in ("update", "findAndModify") for name in counter.commands)
+
+
+def recorded(db, application_id: str) -> dict:
+    app = db.applications.find_one({"_id": application_id})
+    return {"status": app["status"], "status_rank": app["status_rank"], "active": app["active"],
+            "pickup": app.get("pickup", {}).get("slot"),
+            "steps": [step["status"] for step in app["timeline"][1:]],
+            "seen": len(app.get("seen_events", []))}
+
+
+def test_events_of_the_moment_are_one_write_that_reads_as_one_by_one(database):
+    _, db, counter = database
+    gathered_id, alone_id = queued_application(db), queued_application(db)
+    gathered_events, alone_events = printing_events(gathered_id), printing_events(alone_id)
+
+    counter.commands.clear()
+    assert record_at_once(store_with(database, 0.2), gathered_events) == [True, True, True]
+    gathered_updates = updates(counter)
+    counter.commands.clear()
+    alone = store_with(database, 0)
+    assert [alone.record_event(*event) for event in alone_events] == [True, True, True]
+
+    assert gathered_updates == 1
+    assert updates(counter) == 3
+    assert recorded(db, gathered_id) == recorded(db, alone_id) == {
+        **status_fields("ready_for_pickup"), "pickup": SLOT,
+        "steps": ["printed", "ready_for_pickup", "notified"], "seen": 3}
+
+
+def test_a_gathered_redelivery_is_recorded_once(database):
+    _, db, _ = database
+    application_id = queued_application(db)
+    events = printing_events(application_id)
+    store = store_with(database, 0.2)
+    assert record_at_once(store, events) == [True, True, True]
+    before = recorded(db, application_id)
+
+    assert record_at_once(store, events) == [False, False, False]
+    assert record_at_once(store, [events[1], (events[1][0], {**events[1][1]})]) == [False, False]
+    assert recorded(db, application_id) == before
+
+
+def test_an_event_out_of_order_is_decided_alone_and_the_rest_go_together(database):
+    _, db, counter = database
+    application_id = queued_application(db)
+    printed, ready, notified = printing_events(application_id)
+
+    counter.commands.clear()
+    answers = record_at_once(store_with(database, 0.2), [ready, printed, notified])
+
+    assert answers == [True, True, True]
+    # ready + notified in one write; printed (it cannot follow ready) alone: its
+    # usual write finds the status moved, then it is read and written
+    assert updates(counter) == 3
+    assert counter.commands.count("find") == 1
+    assert recorded(db, application_id) == {
+        **status_fields("ready_for_pickup"), "pickup": SLOT,
+        "steps": ["ready_for_pickup", "notified", "printed"], "seen": 3}

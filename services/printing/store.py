@@ -28,6 +28,7 @@ from .blanko import low_stock, printable_kinds
 from .stations import Station, StationRules
 
 QUEUE_ORDER = [("priority", ASCENDING), ("queued_at", ASCENDING)]
+PRR_CHUNK = 500  # NIKs per read of the print jobs (``prr_backlog``)
 
 
 def queue_position(job: dict) -> tuple:
@@ -204,7 +205,7 @@ class PrintStore(PickupStore):
                 {"_id": {"$in": [report["print_job_id"] for report in reports]}},
                 session=session)}
             seats, updates, events, results = Seats(self.db, session, rules), [], [], []
-            printed_ktp, cards = [], 0
+            cards = 0
             for report in reports:
                 try:
                     job = check_report(jobs.get(report["print_job_id"]), station_id,
@@ -220,15 +221,11 @@ class PrintStore(PickupStore):
                                                                 today_wib(moment))
                 if update:
                     updates.append(UpdateOne({"_id": job["_id"]}, {"$set": update}))
-                    printed_ktp += [job["nik"]] if job["document_type"] == "ktp_el" else []
                     cards += job.get("print_kind") == "card"
                 events += job_events
                 jobs[job["_id"]] = {**job, **update}  # a job reported twice prints once
                 results.append(jobs[job["_id"]])
             seats.flush()
-            if printed_ktp:
-                self.db.prr_records.update_many({"_id": {"$in": printed_ktp}, "printed_at": None},
-                                                {"$set": {"printed_at": moment}}, session=session)
             if cards and stations is not None:
                 events += self._change_blanko(session, stations, station_id,
                                               {"$inc": {"stock": -cards}})
@@ -302,6 +299,18 @@ class PrintStore(PickupStore):
         return counts
 
     def prr_backlog(self) -> list[dict]:
-        """PRR records not printed yet (kecamatan and recording date)."""
-        return list(self.db.prr_records.find({"printed_at": None},
-                                             projection=["kecamatan_code", "recorded_on"]))
+        """PRR records whose NIK has no KTP-el printed yet (kecamatan and
+        recording date), a card printed before the record came in included.
+        Read from the print jobs when asked (``PRR_CHUNK`` NIKs a read, through
+        the ``nik``/``document_type`` index): a station's report writes nothing
+        to the PRR records - it did once per KTP-el printed, a write in every
+        report's transaction for a report an operator asks for now and then.
+        Records an earlier version marked ``printed_at`` stay off."""
+        records = list(self.db.prr_records.find({"printed_at": None},
+                                                projection=["kecamatan_code", "recorded_on"]))
+        printed: set[str] = set()
+        for start in range(0, len(records), PRR_CHUNK):
+            printed.update(job["nik"] for job in self.db.print_jobs.find(
+                {"nik": {"$in": [record["_id"] for record in records[start:start + PRR_CHUNK]]},
+                 "document_type": "ktp_el", "printed_at": {"$ne": None}}, {"nik": 1}))
+        return [record for record in records if record["_id"] not in printed]

@@ -152,7 +152,7 @@ def test_a_batch_report_costs_a_few_commands_whatever_its_size(counted):
     assert [result["status"] for result in results] == ["printed"] * 50
     # the three windows the batch reaches are read once each; everything else
     # is one command for the whole batch (jobs read, jobs updated, windows
-    # booked, the fill pointer, the PRR records, the events, the commit)
+    # booked, the fill pointer, the events, the commit)
     assert fifty - one == collections.Counter(find=2), (one, fifty)
     by_window = collections.Counter(result["slot"]["key"] for result in results)
     first = sorted(by_window)[0]
@@ -168,3 +168,34 @@ def test_a_weekend_and_a_public_holiday_are_skipped(counted):
     # printed Thursday: not Friday (Idul Adha), not Saturday or Sunday
     assert (printed["slot"]["date"], printed["slot"]["start"]) == ("2025-06-09", "08:00")
     assert printed["slot"]["place"] == "Kantor Kecamatan Curug"
+
+
+def test_a_report_leaves_the_prr_records_alone_and_a_printed_ktp_el_leaves_the_backlog(counted):
+    store, counter = counted
+    ktp, kia, held = leased_jobs(store, 3, "kec-taktakan")
+    niks = {"ktp": "3673040101900001", "kia": "3673040101900002", "held": "3673040101900003",
+            "no_job": "3673040101900004", "marked_before": "3673040101900005"}
+    for job, name, kind in ((ktp, "ktp", "ktp_el"), (kia, "kia", "kia"), (held, "held", "ktp_el")):
+        store.db.print_jobs.update_one({"_id": job["_id"]},
+                                       {"$set": {"nik": niks[name], "document_type": kind}})
+    store.db.prr_records.insert_many([
+        {"_id": nik, "kecamatan_code": "367304", "recorded_on": "2025-01-06",
+         "printed_at": THURSDAY_MORNING if name == "marked_before" else None}
+        for name, nik in niks.items()])
+    records = list(store.db.prr_records.find(sort=[("_id", 1)]))
+
+    before = len(counter.commands)
+    results = store.mark_printed_batch(
+        [{"print_job_id": job["_id"], "lease_token": job["lease_token"]} for job in (ktp, kia)],
+        "station-test-1", rules(capacity=20), now=THURSDAY_MORNING)
+    report = counter.commands[before:]
+
+    assert [result["status"] for result in results] == ["printed", "printed"]
+    assert list(store.db.prr_records.find(sort=[("_id", 1)])) == records
+    # the window booked, its place's fill pointer (the first here), the jobs; no PRR record
+    assert report.count("update") == 3
+    # the printed KTP-el's NIK is off the backlog; a KIA, a job not printed yet,
+    # no job at all keep theirs; one an earlier version marked printed stays off
+    assert sorted(record["_id"] for record in store.prr_backlog()) == [
+        niks["kia"], niks["held"], niks["no_job"]]
+

@@ -1,0 +1,57 @@
+"""``shared.group_writes.Gatherings``: items for one key that come while the
+first waits are settled together, once; each gets its own answer or error."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.group_writes import Gatherings
+from tests.helpers import at_once
+
+ITEMS = [("a", 1), ("a", 2), ("b", 3), ("a", 4)]
+
+
+def test_items_of_one_key_are_settled_together_and_each_gets_its_answer():
+    gatherings, settled = Gatherings(0.2), []
+
+    def settle(items):
+        settled.append(sorted(items))
+        return [item * 10 for item in items]
+
+    answers = at_once(len(ITEMS), lambda n: gatherings.join(*ITEMS[n], settle))
+
+    assert answers == [10, 20, 30, 40]
+    assert sorted(settled) == [[1, 2, 4], [3]]
+    # the gathering closed: the next item of that key is settled on its own
+    assert gatherings.join("a", 5, settle) == 50
+    assert settled[-1] == [5]
+
+
+def test_an_error_of_the_settling_reaches_every_member():
+    gatherings = Gatherings(0.2)
+
+    def settle(items):
+        raise ValueError(f"{len(items)} items")
+
+    answers = at_once(len(ITEMS), lambda n: gatherings.join(*ITEMS[n], settle))
+
+    assert [str(answer) for answer in answers] == ["3 items", "3 items", "1 items", "3 items"]
+    assert all(isinstance(answer, ValueError) for answer in answers)
+
+
+def test_without_a_linger_every_item_is_settled_alone():
+    gatherings, settled = Gatherings(0), []
+
+    def settle(items):
+        settled.append(items)
+        return items
+
+    assert at_once(len(ITEMS), lambda n: gatherings.join(*ITEMS[n], settle)) == [1, 2, 3, 4]
+    assert sorted(settled) == [[1], [2], [3], [4]]
+
+
+@pytest.mark.parametrize("answers", [[], [1, 2, 3, 4]])
+def test_a_settling_that_answers_the_wrong_number_is_an_error_for_all(answers):
+    gatherings = Gatherings(0.2)
+    results = at_once(3, lambda n: gatherings.join("a", n, lambda items: answers))
+    assert all(isinstance(result, ValueError) for result in results)

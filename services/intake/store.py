@@ -103,12 +103,13 @@ class ApplicationStore(DocumentStore, QueueStore, AppointmentStore, BatchStore,
         return application
 
     def find_for_citizen(self, tracking_code: str, nik: str) -> dict:
-        # the same answer for a wrong NIK and an unknown code: no probing
-        application = self.db.applications.find_one(
-            {"tracking_code": tracking_code.strip().upper(), "applicant.nik": nik})
-        if application is None:
-            raise ApplicationNotFound()
-        return application
+        # the same answer for a wrong NIK and an unknown code: no probing.
+        # Read with the lookups of the moment (``GroupReader``: one command)
+        for application in self.groups.reader("applications", "tracking_code").find(
+                tracking_code.strip().upper()):
+            if application.get("applicant", {}).get("nik") == nik:
+                return application
+        raise ApplicationNotFound()
 
     def request_resend(self, nik: str, document_type: str, most: int = 5) -> int:
         """Emit ``tracking_code_resend_requested`` for each active application of

@@ -1,5 +1,7 @@
-"""Downstream events of one application that come within a moment are
-recorded in one write (``ApplicationStore.record_event`` gathering them,
+"""Intake's work of the moment done together, against the real database
+server. Citizens' lookups at once share one read (``GroupReader``), each
+answered only its own application. Downstream events of one application
+that come within a moment are recorded in one write (``ApplicationStore.record_event`` gathering them,
 ``shared.group_writes.Gatherings``), against the real database server: the
 application reads as if they had been written one by one, a redelivery is
 still recorded once, and an event out of order is still decided alone."""
@@ -14,7 +16,8 @@ from pymongo import MongoClient
 from services.intake.domain import status_fields
 from services.intake.store import ApplicationStore
 from shared.group_writes import GroupWrites
-from tests.helpers import CommandCounter, NoRelay, at_once
+from services.intake.exceptions import ApplicationNotFound
+from tests.helpers import CommandCounter, NoRelay, at_once, random_nik
 from tests.stored_applications import submitted
 
 SLOT = {"place": "Disdukcapil Kota Serang", "address": "Jl. Jend. Sudirman No. 5",
@@ -117,3 +120,28 @@ def test_an_event_out_of_order_is_decided_alone_and_the_rest_go_together(databas
     assert recorded(db, application_id) == {
         **status_fields("ready_for_pickup"), "pickup": SLOT,
         "steps": ["ready_for_pickup", "notified", "printed"], "seen": 3}
+
+
+def test_lookups_of_the_moment_share_a_read_and_each_gets_only_its_own(database):
+    _, db, counter = database
+    applications = [submitted(nik=random_nik()) for _ in range(20)]
+    db.applications.insert_many(applications)
+    other_nik = random_nik()
+    asked = [(app["tracking_code"], app["applicant"]["nik"], app["_id"]) for app in applications]
+    asked += [(f" {applications[0]['tracking_code'].lower()} ", applications[0]["applicant"]["nik"],
+               applications[0]["_id"]),                              # as a citizen may type it
+              (applications[1]["tracking_code"], other_nik, None),     # someone else's code
+              ("SDKNOSUCH1", applications[2]["applicant"]["nik"], None)]  # no such code
+    store = store_with(database, 0)
+    counter.commands.clear()
+
+    def look_up(n):
+        code, nik, _ = asked[n]
+        return store.find_for_citizen(code, nik)["_id"]
+    answers = at_once(len(asked), look_up)
+
+    assert [answer if isinstance(answer, str) else type(answer) for answer in answers] == [
+        expected or ApplicationNotFound for _, _, expected in asked]
+    finds = counter.commands.count("find")
+    assert finds < len(asked) / 4, finds
+

@@ -7,9 +7,10 @@ import uuid
 
 import pytest
 from pymongo import InsertOne, MongoClient, UpdateOne, monitoring
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, OperationFailure
 
-from shared.group_writes import MOST_UPDATES_PER_BATCH, GroupWriter, Outcome, Waiter, settle
+from shared.group_writes import (MOST_UPDATES_PER_BATCH, GroupReader, GroupWriter, Outcome, Waiter,
+                                 settle)
 from shared.store import duplicate_key
 from tests.helpers import CommandCounter, at_once
 
@@ -129,3 +130,29 @@ class StatementsPerCommand(monitoring.CommandListener):
 
     def failed(self, event) -> None:
         pass
+
+
+def test_concurrent_reads_by_a_field_share_a_find_and_each_gets_its_documents(letters):
+    collection, counter = letters
+    collection.insert_many([{"_id": f"letter-{n}", "number": n} for n in range(40)])
+    counter.commands.clear()
+    reader = GroupReader(collection, "number", most=16)
+    wanted = [*range(40), 99, 5]  # a value no document has; a value asked twice
+
+    answers = at_once(len(wanted), lambda n: reader.find(wanted[n]))
+
+    assert [[document["_id"] for document in answer] for answer in answers] == [
+        [f"letter-{value}"] if value < 40 else [] for value in wanted]
+    finds = counter.commands.count("find")
+    assert 1 < finds < len(wanted) / 4, finds  # together, in a few batches of at most 16
+    assert counter.commands == ["find"] * finds
+
+
+def test_a_failed_group_read_fails_every_reader_of_it(letters):
+    collection, _ = letters
+    reader = GroupReader(collection, "$bad")  # the server refuses a $-prefixed field
+
+    answers = at_once(10, lambda n: reader.find(n))
+
+    assert all(isinstance(answer, OperationFailure) for answer in answers), answers
+

@@ -155,12 +155,15 @@ class GroupWriter(Group):
 class GroupReader(Group):
     """Reads of one collection by one field's value (an indexed one), from
     many workers at once, sent together: one ``find`` with ``$in`` for the
-    values waiting (at most ``most``), each worker answered the documents
-    with its value. At a trickle a read goes alone, as it would have."""
+    values waiting (at most ``most``; ``also``: the same further conditions
+    for all, ``projection`` the fields read, ``field`` among them), each
+    worker answered the documents with its value. At a trickle a read goes
+    alone, as it would have."""
 
-    def __init__(self, collection, field: str, most: int = MOST_PER_READ):
+    def __init__(self, collection, field: str, also: dict | None = None,
+                 projection: dict | None = None, most: int = MOST_PER_READ):
         super().__init__(collection)
-        self.field, self.most = field, most
+        self.field, self.also, self.projection, self.most = field, also or {}, projection, most
 
     def find(self, value) -> list[dict]:
         """The documents whose ``field`` is ``value``; a failed read raises
@@ -175,7 +178,8 @@ class GroupReader(Group):
         try:
             found: dict = {}
             for document in self.collection.find(
-                    {self.field: values[0] if len(values) == 1 else {"$in": values}}):
+                    {self.field: values[0] if len(values) == 1 else {"$in": values}, **self.also},
+                    self.projection):
                 found.setdefault(document.get(self.field), []).append(document)
         except Exception as error:  # the database, not a value: every reader gets it
             for waiter in batch:
@@ -283,7 +287,7 @@ class GroupWrites:
         self.db = db
         self.gatherings = Gatherings(gather_seconds)
         self._writers: dict[str, GroupWriter] = {}
-        self._readers: dict[tuple[str, str], GroupReader] = {}
+        self._readers: dict[tuple, GroupReader] = {}
         self._lock = threading.Lock()
 
     def __getitem__(self, name: str) -> GroupWriter:
@@ -292,9 +296,11 @@ class GroupWrites:
                 self._writers[name] = GroupWriter(self.db[name])
             return self._writers[name]
 
-    def reader(self, name: str, field: str) -> GroupReader:
-        """The group reads of collection ``name`` by ``field``."""
+    def reader(self, name: str, field: str, also: dict | None = None,
+               projection: dict | None = None) -> GroupReader:
+        """The group reads of collection ``name`` by ``field`` (``GroupReader``)."""
+        key = (name, field, repr(also), repr(projection))
         with self._lock:
-            if (name, field) not in self._readers:
-                self._readers[name, field] = GroupReader(self.db[name], field)
-            return self._readers[name, field]
+            if key not in self._readers:
+                self._readers[key] = GroupReader(self.db[name], field, also, projection)
+            return self._readers[key]

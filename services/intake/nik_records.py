@@ -21,6 +21,12 @@ from . import appointments
 from .subjects import nik_subject
 
 
+# what ``nik_record`` reads of a subject's applications: conditions, fields
+RECORD_READ = ({"document_type": {"$in": ["akta_kematian", "ktp_el"]}},
+               {"subject_key": 1, "document_type": 1, "status": 1, "channel": 1,
+                "timeline.status": 1})
+
+
 @dataclass(frozen=True)
 class NikRecord:
     death_verified: bool  # a death certificate for this NIK verified here
@@ -40,10 +46,8 @@ class NikRecords(BaseStore):
         """The NIK's death certificates and KTP-el applications (its subject's
         through the plain (subject_key, document_type) index: a KTP-el's
         subject is its applicant's NIK), decided here: one read."""
-        rows = list(self.db.applications.find(
-            {"subject_key": nik_subject(nik),
-             "document_type": {"$in": ["akta_kematian", "ktp_el"]}},
-            {"document_type": 1, "status": 1, "channel": 1, "timeline.status": 1}))
+        rows = self.groups.reader("applications", "subject_key", *RECORD_READ).find(
+            nik_subject(nik))  # with the other submissions' of the moment: one command
         return NikRecord(
             death_verified=any(row["document_type"] == "akta_kematian"
                                and any(step.get("status") == "verified"

@@ -1,7 +1,8 @@
 """What intake's own applications say of a NIK (``NikRecords.nik_record``),
 against the real database server: a verified death certificate, a card that
 left the printer, a PRR application verified - and a first-issue KTP-el's
-screening, which asks both, reads the applications once."""
+screening, which asks both, reads the applications once; the records asked
+at the same moment are read together."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from services.intake.appointments import CardAlreadyIssued
 from services.intake.nik_records import NikRecord
 from services.intake.screening import Screening
 from services.intake.store import ApplicationStore
-from tests.helpers import CommandCounter, NoRelay, random_nik
+from tests.helpers import CommandCounter, NoRelay, at_once, random_nik
 from tests.unit.test_batches import NoRegister
 from tests.unit.test_intake_screening import TODAY, request
 
@@ -68,3 +69,24 @@ def test_a_first_issue_ktp_el_screening_reads_the_applications_once(counted):
     stored(store, "ktp_el", nik, "printed", ("verified", "printed"))
     with pytest.raises(CardAlreadyIssued):
         Screening.of(NoRegister(), store).check(request(), TODAY)
+
+
+def test_records_asked_at_once_are_read_together_each_its_own(counted):
+    store, counter = counted
+    expected = {}
+    for n in range(8):
+        dead, carded, waiting = random_nik(), random_nik(), random_nik()
+        stored(store, "akta_kematian", dead, "printed", ("verified", "printed"))
+        stored(store, "ktp_el", carded, "collected", ("verified", "printed", "collected"))
+        stored(store, "ktp_el", waiting, "verified", ("verified",))
+        expected.update({dead: NikRecord(True, False), carded: NikRecord(False, True),
+                         waiting: NikRecord(False, False), random_nik(): NikRecord(False, False)})
+    niks = list(expected)
+    before = len(counter.commands)
+
+    answers = at_once(len(niks), lambda n: store.nik_record(niks[n]))
+
+    assert answers == [expected[nik] for nik in niks]
+    finds = counter.commands[before:].count("find")
+    assert finds < len(niks) / 4, finds
+

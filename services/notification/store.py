@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import datetime
 
-from pymongo import ASCENDING, UpdateOne
+from pymongo import ASCENDING, InsertOne, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared.clock import utcnow
 from shared.group_writes import DUPLICATE_KEY
+from shared.outbox import PENDING
 from shared.store import BaseStore, claim_each, update_then_read
 
 from .domain import Guards, OutgoingMessage, day_bucket, hour_bucket
@@ -72,8 +73,8 @@ class NotificationStore(BaseStore):
         ``"failed"``, ``"held"`` or ``"in_flight"`` (another worker holds the
         claim)."""
         now = utcnow()
-        try:
-            self.db.messages.insert_one({
+        try:  # with the other messages of the moment: one command (group commit)
+            self.groups["messages"].write(InsertOne({
                 "_id": message.message_id, "about": message.about, "kind": message.kind,
                 "application_id": message.application_id,
                 "tracking_code": message.tracking_code, "channel": message.channel,
@@ -81,7 +82,7 @@ class NotificationStore(BaseStore):
                 "content": {"text": message.text, "subject": message.subject,
                             "html": message.html, "params": list(message.params)},
                 "status": "pending", "attempts": [], "created_at": now,
-                "claimed_until": now + CLAIM})
+                "claimed_until": now + CLAIM}))
             return "pending"
         except DuplicateKeyError:
             pass
@@ -193,8 +194,15 @@ class NotificationStore(BaseStore):
         """A pending message's outcome and its event, once (a message settled
         already changes nothing, and emits nothing)."""
         carried = self.carry(self.db.messages, [(event_type, payload)])
-        if self.db.messages.update_one({"_id": message.message_id, "status": "pending"},
-                                       carried.update({"$set": fields, **more})).modified_count:
+        # with the other outcomes of the moment (group commit); a batch that
+        # cannot say whether this one was written is asked by its event's id
+        outcome = self.groups["messages"].write(UpdateOne(
+            {"_id": message.message_id, "status": "pending"},
+            carried.update({"$set": fields, **more})))
+        written = outcome.modified if outcome.certain else self.db.messages.find_one(
+            {"_id": message.message_id, f"{PENDING}._id": carried.rows[0]["_id"]},
+            {"_id": 1}) is not None
+        if written:
             carried.written(message.message_id)
 
     @staticmethod

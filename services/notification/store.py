@@ -57,9 +57,10 @@ class NotificationStore(BaseStore):
     # ---- contact book -----------------------------------------------------
 
     def save_contact(self, application_id: str, contact: dict) -> None:
-        self.db.contacts.update_one({"_id": application_id},
-                                    {"$set": {"contact": contact, "updated_at": utcnow()}},
-                                    upsert=True)
+        # with the other contacts of the moment: one command (group commit)
+        self.groups["contacts"].write(UpdateOne(
+            {"_id": application_id}, {"$set": {"contact": contact, "updated_at": utcnow()}},
+            upsert=True))
 
     def contact_for(self, application_id: str) -> dict | None:
         row = self.db.contacts.find_one({"_id": application_id})

@@ -66,3 +66,18 @@ def test_messages_of_the_moment_are_opened_and_settled_together_each_once(counte
         (("messages", each.message_id), ["notification_sent"]) for each in messages)
     assert store.db.messages.count_documents({"status": "sent", "pending_events": {"$size": 1}}) == 20
     assert store.open_message(messages[0]) == "sent"
+
+
+def test_contacts_of_the_moment_are_saved_together(counted):
+    store, counter, _ = counted
+    contacts = {uuid.uuid4().hex: {"phone": f"+62812345{n:05d}", "email": None, "language": "id"}
+                for n in range(20)}
+    ids = list(contacts)
+    store.save_contact(ids[0], {"phone": "+6281200000000", "email": None, "language": "en"})
+
+    counter.commands.clear()
+    at_once(20, lambda n: store.save_contact(ids[n], contacts[ids[n]]))
+
+    assert counter.commands.count("update") < 20 / 2  # at most eight to a batch
+    assert {application_id: store.contact_for(application_id) for application_id in ids} == contacts
+

@@ -152,6 +152,36 @@ class GroupWriter(Group):
         return batch, left
 
 
+class Batches(Group):
+    """Any work of many workers done in batches of at most ``most``:
+    ``join(item, settle)``; whoever leads calls its ``settle(items)`` for the
+    batch, which answers each item (in order). A failed ``settle`` raises
+    its error in every worker of the batch."""
+
+    def __init__(self, most: int = MOST_PER_BATCH):
+        super().__init__(None)
+        self.most = most
+
+    def join(self, item, settle):
+        return self._join((item, settle))
+
+    def _take(self, waiting: list[Waiter]) -> tuple[list[Waiter], list[Waiter]]:
+        return waiting[:self.most], waiting[self.most:]
+
+    def _settle(self, batch: list[Waiter]) -> None:
+        settle = batch[0].operation[1]  # the leader's own
+        try:
+            answers = settle([waiter.operation[0] for waiter in batch])
+            if len(answers) != len(batch):
+                raise ValueError(f"{len(answers)} answers for {len(batch)} items")
+        except Exception as error:
+            for waiter in batch:
+                waiter.error = error
+            return
+        for waiter, answer in zip(batch, answers):
+            waiter.outcome = answer
+
+
 class GroupReader(Group):
     """Reads of one collection by one field's value (an indexed one), from
     many workers at once, sent together: one ``find`` with ``$in`` for the
@@ -288,6 +318,7 @@ class GroupWrites:
         self.gatherings = Gatherings(gather_seconds)
         self._writers: dict[str, GroupWriter] = {}
         self._readers: dict[tuple, GroupReader] = {}
+        self._batches: dict[str, Batches] = {}
         self._lock = threading.Lock()
 
     def __getitem__(self, name: str) -> GroupWriter:
@@ -295,6 +326,13 @@ class GroupWrites:
             if name not in self._writers:
                 self._writers[name] = GroupWriter(self.db[name])
             return self._writers[name]
+
+    def batches(self, name: str) -> Batches:
+        """The batches of one kind of work (``Batches``), by its name."""
+        with self._lock:
+            if name not in self._batches:
+                self._batches[name] = Batches()
+            return self._batches[name]
 
     def reader(self, name: str, field: str, also: dict | None = None,
                projection: dict | None = None) -> GroupReader:

@@ -12,7 +12,7 @@ import datetime
 import uuid
 
 from pymongo import ASCENDING, ReturnDocument, UpdateOne
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared.clock import today_wib, utcnow
 from shared.errors import DomainError
@@ -54,7 +54,8 @@ class PrintStore(PickupStore):
         application; None when it exists (a redelivery). The job and its
         ``print_job_queued`` in one transaction, through the outbox: print
         jobs do not carry their events (``CARRIERS``: stations' reports
-        write them in transactions)."""
+        write them in transactions). The jobs queued at the same moment go
+        in one transaction (``_queue_together``)."""
         job, events = new_job(event, utcnow())
         if domain.may_print_a_card_again(job):
             earlier = self.db.print_jobs.find_one(
@@ -62,9 +63,36 @@ class PrintStore(PickupStore):
                  "status": {"$in": list(domain.CARD_ISSUED)}}, {"status": 1})
             if domain.prints_a_card_again(job, earlier):
                 job.update(domain.HELD_AS_REPRINT)
+        return self.groups.batches("queue_job").join((job, events), self._queue_together)
 
-        def work(session):
-            self.db.print_jobs.insert_one(job, session=session)
+    def _queue_together(self, queued: list[tuple[dict, list]]) -> list:
+        """Jobs (and their events) of many workers in one transaction: one
+        insert of the jobs, one of the events, one commit. A job whose
+        application has one already (a redelivery) fails the transaction:
+        then each goes in a transaction of its own."""
+        if len(queued) > 1:
+            try:
+                return self.run_transaction(lambda session: self._queue(session, queued))
+            except BulkWriteError:  # a duplicate among them, or another refusal: each alone
+                pass
+        return [self._queue_alone(job, events) for job, events in queued]
+
+    def _queue_alone(self, job: dict, events: list):
+        # no inbox row: the unique index on application_id is the guard (one
+        # job per application, however often its application_verified comes)
+        try:
+            return self.run_transaction(lambda session: self._queue(session, [(job, events)]))[0]
+        except DuplicateKeyError as exc:
+            if duplicate_fields(exc) == {"application_id"}:
+                return None
+            raise
+
+    def _queue(self, session, queued: list[tuple[dict, list]]) -> list[dict]:
+        if len(queued) == 1:  # a duplicate is a DuplicateKeyError (insert_many's: a bulk's)
+            self.db.print_jobs.insert_one(queued[0][0], session=session)
+        else:
+            self.db.print_jobs.insert_many([job for job, _ in queued], session=session)
+        for job, _ in queued:
             if job["next_day"] and job["status"] == "queued":
                 self.db.handover_lists.update_one(
                     {"_id": handovers.handover_list_id(job)},
@@ -72,16 +100,8 @@ class PrintStore(PickupStore):
                      "$setOnInsert": {"kecamatan_code": job["kecamatan_code"], "printed": 0,
                                       "items": []}},
                     upsert=True, session=session)
-            self._emit_all(session, events)
-            return job
-        # no inbox row: the unique index on application_id is the guard (one
-        # job per application, however often its application_verified comes)
-        try:
-            return self.run_transaction(work)
-        except DuplicateKeyError as exc:
-            if duplicate_fields(exc) == {"application_id"}:
-                return None
-            raise
+        self._emit_all(session, [event for _, events in queued for event in events])
+        return [job for job, _ in queued]
 
     def claim(self, station: Station, rules: StationRules, count: int,
               manifest: bool = False) -> list[dict]:

@@ -26,7 +26,7 @@ from services.printing.stations import StationRules, parse_stations, served_plac
 from services.printing.store import PrintStore
 from shared.clock import utcnow
 from shared.offices import PLACES
-from tests.helpers import NoRelay
+from tests.helpers import CommandCounter, NoRelay, at_once
 from tests.integration.test_pickup_windows import rules as pickup_rules
 
 SPEC = ("dinas-1@disdukcapil-serang:card+certificate:8,dinas-2@disdukcapil-serang:card+certificate:8,"
@@ -252,3 +252,38 @@ def test_a_nik_is_never_printed_twice_unless_a_replacement(store):
                                    "tracking_code": "SDKREPLACE1"})
     assert replacement["status"] == "queued"
     assert [job["_id"] for job in store.held_jobs(station_rules())] == [again["_id"]]
+
+
+def test_jobs_queued_at_once_share_a_transaction_and_a_redelivery_among_them_goes_alone(backing):
+    counter = CommandCounter()
+    client = MongoClient(backing.mongo_uri, tz_aware=True, event_listeners=[counter])
+    name = f"printing_queue_{uuid.uuid4().hex[:8]}"
+    PrintStore.ensure_indexes(client[name])
+    store = PrintStore(client[name], client, NoRelay(), transaction_budget=30.0)
+
+    def verified(n: int) -> dict:
+        return {"event_id": uuid.uuid4().hex, "application_id": uuid.uuid4().hex,
+                "tracking_code": f"SDKQUEUE{n:04d}", "document_type": "ktp_el",
+                "nik": f"36730412070{n:05d}", "full_name": "Rudi Hartono",
+                "contact": {"phone": None, "email": None, "language": "id"},
+                "delivery_method": "pos", "delivery_address": {"street": "Jl. Raya"},
+                "verified_by": "op-1", "print_kind": "card"}
+    try:
+        events = [verified(n) for n in range(20)]
+        counter.commands.clear()
+        jobs = at_once(20, lambda n: store.queue_job(events[n]))
+        assert [job["application_id"] for job in jobs] == [e["application_id"] for e in events]
+        commits = counter.commands.count("commitTransaction")
+        assert commits < 20 / 4, commits
+
+        # five new ones and a redelivery of the first: the redelivery answers None
+        more = [verified(n) for n in range(20, 25)] + [{**events[0], "event_id": uuid.uuid4().hex}]
+        answers = at_once(6, lambda n: store.queue_job(more[n]))
+        assert [answer and answer["application_id"] for answer in answers] == [
+            *(e["application_id"] for e in more[:5]), None]
+        assert store.db.print_jobs.count_documents({}) == 25
+        assert store.db.outbox.count_documents({"event_type": "print_job_queued"}) == 25
+    finally:
+        client.drop_database(name)
+        client.close()
+

@@ -1,11 +1,14 @@
 """``shared.group_writes.Gatherings``: items for one key that come while the
-first waits are settled together, once; each gets its own answer or error."""
+first waits are settled together, once; each gets its own answer or error.
+``Batches``: work of many workers settled in batches by whoever leads."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from shared.group_writes import Gatherings
+from shared.group_writes import Batches, Gatherings
 from tests.helpers import at_once
 
 ITEMS = [("a", 1), ("a", 2), ("b", 3), ("a", 4)]
@@ -55,3 +58,23 @@ def test_a_settling_that_answers_the_wrong_number_is_an_error_for_all(answers):
     gatherings = Gatherings(0.2)
     results = at_once(3, lambda n: gatherings.join("a", n, lambda items: answers))
     assert all(isinstance(result, ValueError) for result in results)
+
+
+def test_batches_answer_each_item_and_fail_each_of_a_failed_batch():
+    batches, settled = Batches(most=8), []
+
+    def settle(items):
+        settled.append(items)
+        time.sleep(0.01)  # as a database round trip: the others join meanwhile
+        if 13 in items:
+            raise ValueError("13")
+        return [item * 10 for item in items]
+
+    answers = at_once(20, lambda n: batches.join(n, settle))
+
+    failed = next(batch for batch in settled if 13 in batch)
+    assert [answer if n not in failed else str(answer) for n, answer in enumerate(answers)] == [
+        "13" if n in failed else n * 10 for n in range(20)]
+    assert sorted(item for batch in settled for item in batch) == list(range(20))
+    assert 1 < len(settled) < 20 and max(map(len, settled)) <= 8
+

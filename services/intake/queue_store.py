@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 from typing import Callable
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 from shared.errors import ServiceBusy
@@ -112,17 +112,36 @@ class QueueStore(BaseStore):
         it was read (another operator, the citizen), read and decide again:
         the move may no longer apply (``WrongStatus``)."""
         for _ in range(STATUS_RACE_ATTEMPTS):
-            application = self.db.applications.find_one(query, WITHOUT_CARRIED)
+            application = self._read_to_move(query)
             if application is None:
                 raise ApplicationNotFound()
             move = decide(application)
             changes = {**move.changes, **move.fields}
             carried = self.carry(self.db.applications, list(move.events))
-            if self.db.applications.update_one(
-                    {"_id": application["_id"], "status": move.from_status},
-                    carried.update({"$set": changes, "$push": {"timeline": move.step}})
-            ).modified_count:
+            if self._moved(application["_id"], move, carried.update(
+                    {"$set": changes, "$push": {"timeline": move.step}})):
                 carried.written(application["_id"])
                 return {**application, **changes,
                         "timeline": [*application["timeline"], move.step]}
         raise ServiceBusy()  # it kept moving: the client (or the broker) tries again
+
+    def _read_to_move(self, query: dict) -> dict | None:
+        """The application as a move reads it; an operator's (by id) with the
+        other reads of the moment (``GroupReader``: one command)."""
+        if set(query) == {"_id"}:
+            found = self.groups.reader("applications", "_id", None, WITHOUT_CARRIED).find(
+                query["_id"])
+            return found[0] if found else None
+        return self.db.applications.find_one(query, WITHOUT_CARRIED)
+
+    def _moved(self, application_id: str, move: domain.Transition, update: dict) -> bool:
+        """Write ``move`` guarded by the status it was decided from, with the
+        other writes of the moment (group commit); whether it was written. A
+        batch that cannot say is asked by the move's own step (its time is
+        to the microsecond)."""
+        outcome = self.groups["applications"].write(
+            UpdateOne({"_id": application_id, "status": move.from_status}, update))
+        if outcome.certain:
+            return outcome.modified
+        return self.db.applications.find_one({"_id": application_id, "timeline": move.step},
+                                             {"_id": 1}) is not None

@@ -1,6 +1,7 @@
 """Intake's work of the moment done together, against the real database
 server. Citizens' lookups at once share one read (``GroupReader``), each
-answered only its own application. Downstream events of one application
+answered only its own application; operators' verifications at once share
+reads and writes, each application moved once. Downstream events of one application
 that come within a moment are recorded in one write (``ApplicationStore.record_event`` gathering them,
 ``shared.group_writes.Gatherings``), against the real database server: the
 application reads as if they had been written one by one, a redelivery is
@@ -16,7 +17,7 @@ from pymongo import MongoClient
 from services.intake.domain import status_fields
 from services.intake.store import ApplicationStore
 from shared.group_writes import GroupWrites
-from services.intake.exceptions import ApplicationNotFound
+from services.intake.exceptions import ApplicationNotFound, WrongStatus
 from tests.helpers import CommandCounter, NoRelay, at_once, random_nik
 from tests.stored_applications import submitted
 
@@ -144,4 +145,25 @@ def test_lookups_of_the_moment_share_a_read_and_each_gets_only_its_own(database)
         expected or ApplicationNotFound for _, _, expected in asked]
     finds = counter.commands.count("find")
     assert finds < len(asked) / 4, finds
+
+
+def test_verifications_of_the_moment_share_reads_and_writes_each_moved_once(database):
+    _, db, counter = database
+    applications = [submitted(nik=random_nik()) for _ in range(20)]
+    db.applications.insert_many(applications)
+    ids = [app["_id"] for app in applications] + [applications[0]["_id"]]  # two operators, one
+    store = store_with(database, 0)
+    counter.commands.clear()
+
+    answers = at_once(len(ids), lambda n: store.verify(ids[n], f"operator-{n}"))
+
+    moved = [answer["_id"] for answer in answers if isinstance(answer, dict)]
+    assert sorted(moved) == sorted(app["_id"] for app in applications)
+    assert [type(answer) for answer in answers if not isinstance(answer, dict)] == [WrongStatus]
+    assert counter.commands.count("update") < len(ids) / 2  # at most eight to a batch
+    assert counter.commands.count("find") < len(ids) / 2
+    for app in db.applications.find():
+        assert app["status"] == "verified"
+        assert [step["status"] for step in app["timeline"]] == ["submitted", "verified"]
+        assert [row["event_type"] for row in app["pending_events"]] == ["application_verified"]
 

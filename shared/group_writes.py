@@ -46,7 +46,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from pymongo import InsertOne
+from pymongo import InsertOne, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
 # MongoDB's error code for a duplicate key (a write error in a bulk's answer)
@@ -73,13 +73,14 @@ class Waiter:
 
 
 class Group:
-    """Work of many workers on one collection, sent in batches: the first
+    """Work of many workers sent in batches of at most ``most``: the first
     worker to find nothing in flight leads - it sends what is waiting (its
     own first, ``_take``, ``_settle``), then hands the lead to the next
-    waiter, whose work went out with the next batch."""
+    waiter, whose work went out with the next batch. An error ``_settle``
+    raises reaches every worker of its batch."""
 
-    def __init__(self, collection):
-        self.collection = collection
+    def __init__(self, most: int):
+        self.most = most
         self._lock = threading.Lock()
         self._waiting: list[Waiter] = []
         self._leading = False
@@ -102,6 +103,9 @@ class Group:
             batch, self._waiting = self._take(self._waiting)
         try:
             self._settle(batch)
+        except Exception as error:  # the database, not one worker's work: all get it
+            for waiter in batch:
+                waiter.error = error
         finally:
             with self._lock:
                 following = self._waiting[0] if self._waiting else None
@@ -113,9 +117,11 @@ class Group:
                 following.done.set()
 
     def _take(self, waiting: list[Waiter]) -> tuple[list[Waiter], list[Waiter]]:
-        raise NotImplementedError
+        """The next batch from ``waiting``, and what stays waiting."""
+        return waiting[:self.most], waiting[self.most:]
 
     def _settle(self, batch: list[Waiter]) -> None:
+        """Do the batch's work; each waiter's ``outcome`` (or ``error``)."""
         raise NotImplementedError
 
 
@@ -125,13 +131,22 @@ class GroupWriter(Group):
 
     def __init__(self, collection, most: int = MOST_PER_BATCH,
                  most_updates: int = MOST_UPDATES_PER_BATCH):
-        super().__init__(collection)
-        self.most, self.most_updates = most, most_updates
+        super().__init__(most)
+        self.collection, self.most_updates = collection, most_updates
 
     def write(self, operation) -> Outcome:
         """Send ``operation`` (a pymongo ``InsertOne``/``UpdateOne``) with the
         others waiting; raise its own error, as the single write would."""
         return self._join(operation)
+
+    def modified(self, operation: UpdateOne, proof: dict) -> bool:
+        """Whether the guarded update ``operation`` modified its document; when
+        its batch cannot say, whether a document matching ``proof`` (what only
+        this update writes: its own event's id, its own timeline step) exists."""
+        outcome = self.write(operation)
+        if outcome.certain:
+            return outcome.modified
+        return self.collection.find_one(proof, {"_id": 1}) is not None
 
     def _settle(self, batch: list[Waiter]) -> None:
         settle(self.collection, batch)
@@ -155,29 +170,19 @@ class GroupWriter(Group):
 class Batches(Group):
     """Any work of many workers done in batches of at most ``most``:
     ``join(item, settle)``; whoever leads calls its ``settle(items)`` for the
-    batch, which answers each item (in order). A failed ``settle`` raises
-    its error in every worker of the batch."""
+    batch, which answers each item (in order)."""
 
     def __init__(self, most: int = MOST_PER_BATCH):
-        super().__init__(None)
-        self.most = most
+        super().__init__(most)
 
     def join(self, item, settle):
         return self._join((item, settle))
 
-    def _take(self, waiting: list[Waiter]) -> tuple[list[Waiter], list[Waiter]]:
-        return waiting[:self.most], waiting[self.most:]
-
     def _settle(self, batch: list[Waiter]) -> None:
         settle = batch[0].operation[1]  # the leader's own
-        try:
-            answers = settle([waiter.operation[0] for waiter in batch])
-            if len(answers) != len(batch):
-                raise ValueError(f"{len(answers)} answers for {len(batch)} items")
-        except Exception as error:
-            for waiter in batch:
-                waiter.error = error
-            return
+        answers = settle([waiter.operation[0] for waiter in batch])
+        if len(answers) != len(batch):
+            raise ValueError(f"{len(answers)} answers for {len(batch)} items")
         for waiter, answer in zip(batch, answers):
             waiter.outcome = answer
 
@@ -192,29 +197,22 @@ class GroupReader(Group):
 
     def __init__(self, collection, field: str, also: dict | None = None,
                  projection: dict | None = None, most: int = MOST_PER_READ):
-        super().__init__(collection)
-        self.field, self.also, self.projection, self.most = field, also or {}, projection, most
+        super().__init__(most)
+        self.collection, self.field = collection, field
+        self.also, self.projection = also or {}, projection
 
     def find(self, value) -> list[dict]:
         """The documents whose ``field`` is ``value``; a failed read raises
         its error in every worker whose value it held."""
         return self._join(value)
 
-    def _take(self, waiting: list[Waiter]) -> tuple[list[Waiter], list[Waiter]]:
-        return waiting[:self.most], waiting[self.most:]
-
     def _settle(self, batch: list[Waiter]) -> None:
         values = list(dict.fromkeys(waiter.operation for waiter in batch))
-        try:
-            found: dict = {}
-            for document in self.collection.find(
-                    {self.field: values[0] if len(values) == 1 else {"$in": values}, **self.also},
-                    self.projection):
-                found.setdefault(document.get(self.field), []).append(document)
-        except Exception as error:  # the database, not a value: every reader gets it
-            for waiter in batch:
-                waiter.error = error
-            return
+        found: dict = {}
+        for document in self.collection.find(
+                {self.field: values[0] if len(values) == 1 else {"$in": values}, **self.also},
+                self.projection):
+            found.setdefault(document.get(self.field), []).append(document)
         for waiter in batch:
             waiter.outcome = found.get(waiter.operation, [])
 
@@ -249,17 +247,10 @@ def settle(collection, batch: list[Waiter]) -> None:
                                      certain=every_update_modified or modified == 0)
 
 
-def _answer(waiter: Waiter) -> Outcome:
+def _answer(waiter: Waiter):
     if waiter.error is not None:
         raise waiter.error
     return waiter.outcome
-
-
-class Member:
-    __slots__ = ("item", "done", "answer", "error")
-
-    def __init__(self, item):
-        self.item, self.done, self.answer, self.error = item, threading.Event(), None, None
 
 
 class Gatherings:
@@ -271,13 +262,13 @@ class Gatherings:
 
     def __init__(self, linger: float = 0.0):
         self.linger = linger
-        self._open: dict[object, list[Member]] = {}
+        self._open: dict[object, list[Waiter]] = {}
         self._lock = threading.Lock()
 
     def join(self, key, item, settle):
         if self.linger <= 0:
             return settle([item])[0]
-        member = Member(item)
+        member = Waiter(item)
         with self._lock:
             members = self._open.setdefault(key, [])
             members.append(member)
@@ -286,20 +277,18 @@ class Gatherings:
             self._settle(key, members, settle)
         else:
             member.done.wait()
-        if member.error is not None:
-            raise member.error
-        return member.answer
+        return _answer(member)
 
-    def _settle(self, key, members: list[Member], settle) -> None:
+    def _settle(self, key, members: list[Waiter], settle) -> None:
         try:
             try:
                 time.sleep(self.linger)
             finally:  # closed even when the worker is killed while it waits
                 with self._lock:
                     del self._open[key]
-            answers = settle([member.item for member in members])
+            answers = settle([member.operation for member in members])
             for member, answer in zip(members, answers, strict=True):
-                member.answer = answer
+                member.outcome = answer
         except BaseException as error:  # every member gets it (a killed worker's too)
             for member in members:
                 member.error = error

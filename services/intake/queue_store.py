@@ -139,9 +139,6 @@ class QueueStore(BaseStore):
         other writes of the moment (group commit); whether it was written. A
         batch that cannot say is asked by the move's own step (its time is
         to the microsecond)."""
-        outcome = self.groups["applications"].write(
-            UpdateOne({"_id": application_id, "status": move.from_status}, update))
-        if outcome.certain:
-            return outcome.modified
-        return self.db.applications.find_one({"_id": application_id, "timeline": move.step},
-                                             {"_id": 1}) is not None
+        return self.groups["applications"].modified(
+            UpdateOne({"_id": application_id, "status": move.from_status}, update),
+            proof={"_id": application_id, "timeline": move.step})

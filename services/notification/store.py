@@ -197,13 +197,10 @@ class NotificationStore(BaseStore):
         carried = self.carry(self.db.messages, [(event_type, payload)])
         # with the other outcomes of the moment (group commit); a batch that
         # cannot say whether this one was written is asked by its event's id
-        outcome = self.groups["messages"].write(UpdateOne(
-            {"_id": message.message_id, "status": "pending"},
-            carried.update({"$set": fields, **more})))
-        written = outcome.modified if outcome.certain else self.db.messages.find_one(
-            {"_id": message.message_id, f"{PENDING}._id": carried.rows[0]["_id"]},
-            {"_id": 1}) is not None
-        if written:
+        if self.groups["messages"].modified(
+                UpdateOne({"_id": message.message_id, "status": "pending"},
+                          carried.update({"$set": fields, **more})),
+                proof={"_id": message.message_id, f"{PENDING}._id": carried.rows[0]["_id"]}):
             carried.written(message.message_id)
 
     @staticmethod

@@ -316,11 +316,12 @@ class GroupWrites:
                 self._writers[name] = GroupWriter(self.db[name])
             return self._writers[name]
 
-    def batches(self, name: str) -> Batches:
-        """The batches of one kind of work (``Batches``), by its name."""
+    def batches(self, name: str, most: int = MOST_PER_BATCH) -> Batches:
+        """The batches of one kind of work (``Batches``, at most ``most``
+        items each), by its name."""
         with self._lock:
             if name not in self._batches:
-                self._batches[name] = Batches()
+                self._batches[name] = Batches(most)
             return self._batches[name]
 
     def reader(self, name: str, field: str, also: dict | None = None,

@@ -21,7 +21,6 @@ import dataclasses
 import datetime
 import logging
 
-from eventlet.semaphore import Semaphore
 from nameko.extensions import DependencyProvider
 
 from shared.auth import BearerTokens, ScopedBearerTokens
@@ -83,23 +82,6 @@ def printed_view(job: dict) -> dict:
             "slot": SlotSchema().dump(job["slot"]) if job.get("slot") else None}
 
 
-class PrintTurns(DependencyProvider):
-    """Print reports take turns within this process. Every counter print
-    writes its place's fill pointer and window in its transaction; run at
-    once, they conflict, and all but one abort and retry with back-off - with
-    four stations reporting at one place, until some ran out of their
-    transaction budget (503s, and the stations' throughput fell to a few
-    jobs a second; bench/README.md). Taking turns here costs no conflict.
-    Between several printing instances the transaction's conflict retry still
-    decides (and a window is never overfilled either way)."""
-
-    def setup(self):
-        self.turn = Semaphore(1)
-
-    def get_dependency(self, worker_ctx):
-        return self.turn
-
-
 class PrintingEvents:
     name = "printing"
 
@@ -138,7 +120,6 @@ class PrintingApi(HealthCheck, PickupApi, PrintOperatorApi, DocumentsApi):
     signing_keys = SigningKeys()
     verification_rate = VerificationRate()
     intake_documents = IntakeDocuments()
-    print_turns = PrintTurns()
 
     @api("POST", "/api/v1/station/jobs/claim")
     def claim_job(self, request):
@@ -159,9 +140,8 @@ class PrintingApi(HealthCheck, PickupApi, PrintOperatorApi, DocumentsApi):
         """{"lease_token": "..."} -> {"print_job_id": "...", "slot": {...}}"""
         station = self.stations.authenticate(request)
         body = read_json(request, PrintedSchema())
-        with self.print_turns:
-            job = self.store.mark_printed(job_id, station, body["lease_token"],
-                                          self.settings.pickup, self.settings.stations)
+        job = self.store.mark_printed(job_id, station, body["lease_token"],
+                                      self.settings.pickup, self.settings.stations)
         return json_response(200, printed_view(job))
 
     @api("POST", "/api/v1/station/jobs/printed")
@@ -172,9 +152,10 @@ class PrintingApi(HealthCheck, PickupApi, PrintOperatorApi, DocumentsApi):
         unknown job); the others are recorded all the same."""
         station = self.stations.authenticate(request)
         reports = read_json(request, PrintedBatchSchema())["jobs"]
-        with self.print_turns:
-            outcomes = self.store.mark_printed_batch(reports, station, self.settings.pickup,
-                                                     self.settings.stations)
+        # with the other reports of the moment, one transaction at a time
+        # (``PrintStore.mark_printed_batch``)
+        outcomes = self.store.mark_printed_batch(reports, station, self.settings.pickup,
+                                                 self.settings.stations)
         lang = request_language(request)
         return json_response(200, {"results": [
             printed_view(outcome) if isinstance(outcome, dict)

@@ -116,8 +116,18 @@ def claim_filters(station: Station, kinds: frozenset[str], stations: dict[str, S
             by_places.setdefault(tuple(served), []).append(kind)
     routes = [{"print_kind": {"$in": route_kinds}, "pickup_place_id": {"$in": list(served)}}
               for served, route_kinds in by_places.items()]
-    return [{**claimable_query(now), "attempts": {"$lt": max_attempts}, **route}
-            for route in routes]
+    return [{**claimable_now(now, max_attempts), **route} for route in routes]
+
+
+def claimable_now(now: datetime.datetime, max_attempts: int) -> dict:
+    """What any station may claim now, whatever its place and kinds: what
+    is claimable (``claimable_query``) and has attempts left. A claim's lease
+    re-checks this, by ``_id``, of the jobs it picked: a job's route (kind,
+    pickup place) never changes once queued, and with the route in it the
+    local server reads the lease's filter through the status index - every
+    claimable job, ~100 ms at 400 queued, ~400 ms at 2,000 - instead of the
+    ``_id`` index (~12 ms)."""
+    return {**claimable_query(now), "attempts": {"$lt": max_attempts}}
 
 
 def claimable_query(now: datetime.datetime) -> dict:
@@ -154,6 +164,9 @@ class StationRules:
     def claim_filters(self, station: Station, kinds: frozenset[str],
                       now: datetime.datetime) -> list[dict]:
         return claim_filters(station, kinds, self.stations, self.places, now, self.max_attempts)
+
+    def claimable_now(self, now: datetime.datetime) -> dict:
+        return claimable_now(now, self.max_attempts)
 
     def held_filter(self, now: datetime.datetime) -> dict:
         return held_filter(now, self.max_attempts)

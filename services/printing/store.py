@@ -7,11 +7,11 @@ the answer with its events in one transaction.
 
 from __future__ import annotations
 
+import collections
 import datetime
-
 import uuid
 
-from pymongo import ASCENDING, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, ReturnDocument, UpdateMany
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared.clock import today_wib, utcnow
@@ -29,6 +29,10 @@ from .stations import Station, StationRules
 
 QUEUE_ORDER = [("priority", ASCENDING), ("queued_at", ASCENDING)]
 PRR_CHUNK = 500  # NIKs per read of the print jobs (``prr_backlog``)
+# stations' reports recorded in one transaction at most (each up to 100 jobs)
+REPORTS_PER_TRANSACTION = 8
+# a claim reads this many times the jobs it may take (``PrintStore.claim``)
+CLAIM_SPARE = 4
 
 
 def queue_position(job: dict) -> tuple:
@@ -110,10 +114,9 @@ class PrintStore(PickupStore):
         A few round trips whatever ``count``: pick the ids (one read per flat
         filter, ``stations.claim_filters``: usually one, waiting jobs and
         leases that ran out together), lease those still claimable in one
-        ``update_many`` per filter they came from (each document re-checked
-        atomically, so a job another station took in between is skipped,
-        never handed out twice); only when it leased fewer than it read, read
-        back what this claim's token got.
+        ``update_many`` by their ids (``_lease``); only when it leased fewer
+        than it wanted, read back what this claim's token got, and lease the
+        next ones it read, until it has ``count`` or none are left.
         ``manifest``: the batch is the members of the oldest waiting
         jemput-bola manifest. Concurrent claims of one station may overshoot
         its cap for an instant - so may a claim of a station still holding
@@ -137,24 +140,17 @@ class PrintStore(PickupStore):
                 return []
             oldest = min(firsts, key=queue_position)["manifest_id"]
             filters = [{**query, "manifest_id": oldest} for query in filters]
-        picked = sorted(((n, job) for n, query in enumerate(filters)
-                         for job in self.db.print_jobs.find(query, sort=QUEUE_ORDER, limit=room)),
-                        key=lambda found: queue_position(found[1]))[:room]
-        if not picked:
-            return []
+        # more than it may take: the others claiming at the same moment pick
+        # the same first jobs, and a claim that lost them leases the next
+        # ones read instead of answering nothing (the local server reads every
+        # match of a filter whatever the limit: the spare ones cost no read)
+        picked = sorted((job for query in filters for job in self.db.print_jobs.find(
+            query, sort=QUEUE_ORDER, limit=room * CLAIM_SPARE)), key=queue_position)
         lease = new_lease(station.station_id, now, rules.lease)
-        leased = 0
-        for n in sorted({n for n, _ in picked}):
-            leased += self.db.print_jobs.update_many(
-                {**filters[n], "_id": {"$in": [job["_id"] for m, job in picked if m == n]}},
-                {"$set": lease, "$inc": {"attempts": 1}}).modified_count
-        if leased == len(picked):  # all of them: they are what was read, leased
-            claimed = [{**job, **lease, "attempts": job.get("attempts", 0) + 1}
-                       for _, job in picked]
-        else:  # another claim took some in between: read back which this one got
-            claimed = list(self.db.print_jobs.find(
-                {"_id": {"$in": [job["_id"] for _, job in picked]},
-                 "lease_token": lease["lease_token"]}, sort=QUEUE_ORDER))
+        claimed: list[dict] = []
+        while len(claimed) < room and picked:
+            wanted, picked = picked[:room - len(claimed)], picked[room - len(claimed):]
+            claimed += self._lease(wanted, lease, rules.claimable_now(now))
         if not claimed:
             return []
         excess = self._held_by(station, now) - station.max_held
@@ -162,6 +158,22 @@ class PrintStore(PickupStore):
             self._unclaim(claimed[-excess:], lease["lease_token"])
             claimed = claimed[:-excess]
         return claimed
+
+    def _lease(self, wanted: list[dict], lease: dict, claimable: dict) -> list[dict]:
+        """Lease the jobs ``wanted`` that are still ``claimable`` (re-checked
+        atomically by id, so a job another claim took in between is skipped,
+        never handed out twice); the ones this lease got, in queue order."""
+        ids = [job["_id"] for job in wanted]
+        leased = self.db.print_jobs.update_many(
+            {"_id": {"$in": ids}, **claimable},
+            {"$set": lease, "$inc": {"attempts": 1}}).modified_count
+        if leased == len(wanted):  # all of them: they are what was read, leased
+            return [{**job, **lease, "attempts": job.get("attempts", 0) + 1} for job in wanted]
+        if leased == 0:
+            return []
+        # another claim took some in between: read back which this one got
+        return list(self.db.print_jobs.find(
+            {"_id": {"$in": ids}, "lease_token": lease["lease_token"]}, sort=QUEUE_ORDER))
 
     def _held_by(self, station: Station, now: datetime.datetime) -> int:
         return self.db.print_jobs.count_documents(
@@ -214,45 +226,68 @@ class PrintStore(PickupStore):
                            stations: StationRules | None = None,
                            now: datetime.datetime | None = None) -> list[dict | DomainError]:
         """``mark_printed`` for a station's batch (``print_job_id``,
-        ``lease_token`` each) in one transaction and a few commands whatever
-        its size: the jobs read in one, the windows booked together
-        (``Seats``), the jobs' updates in one, the blanko taken once, the
-        events in one insert. Per report, the printed job or the error that
-        refused it (a lease lost, an unknown job: nothing written for that one)."""
+        ``lease_token`` each). Per report, the printed job or the error that
+        refused it (a lease lost, an unknown job: nothing written for that one).
+
+        The batches reported at the same moment in this process - by any
+        station - are recorded in one transaction (``_print_together``), one
+        after another: every counter print books its place's window, and two
+        transactions booking one window conflict and retry (four stations
+        reporting at one place at once ran out of their transaction budget).
+        The leader's ``rules`` and ``stations`` serve the whole batch (a
+        process has one of each); each report keeps its own ``now``."""
+        return self.groups.batches("print_reports", REPORTS_PER_TRANSACTION).join(
+            (reports, station_id, now), lambda batch: self._print_together(batch, rules, stations))
+
+    def _print_together(self, batch: list[tuple], rules: PickupRules,
+                        stations: StationRules | None) -> list[list]:
+        """Reports of many stations (``mark_printed_batch``'s) in one
+        transaction and a few commands whatever their size: the jobs read in
+        one, the windows booked together (``Seats``), the jobs written in one
+        command, an ``update_many`` in it per distinct change (the jobs of one
+        window share theirs: the local server rewrites them ~2× faster so
+        than one by one), each station's blanko taken once, the events in one insert."""
         def work(session):
-            moment = now or utcnow()
             jobs = {job["_id"]: job for job in self.db.print_jobs.find(
-                {"_id": {"$in": [report["print_job_id"] for report in reports]}},
+                {"_id": {"$in": [report["print_job_id"]
+                                 for reports, _, _ in batch for report in reports]}},
                 session=session)}
-            seats, updates, events, results = Seats(self.db, session, rules), [], [], []
-            cards = 0
-            for report in reports:
-                try:
-                    job = check_report(jobs.get(report["print_job_id"]), station_id,
-                                       report["lease_token"])
-                except (JobNotFound, LeaseLost) as refused:
-                    results.append(refused)
-                    continue
-                update, job_events = print_outcome(job, moment, seats.reserve)
-                if update and job["next_day"]:
-                    job_events += self._add_to_handover(session, job, rules, today_wib(moment))
-                if update and job.get("manifest_id"):
-                    job_events += self._manifest_member_printed(session, job, rules,
-                                                                today_wib(moment))
-                if update:
-                    updates.append(UpdateOne({"_id": job["_id"]}, {"$set": update}))
-                    cards += job.get("print_kind") == "card"
-                events += job_events
-                jobs[job["_id"]] = {**job, **update}  # a job reported twice prints once
-                results.append(jobs[job["_id"]])
+            seats, changes, events, answers = Seats(self.db, session, rules), {}, [], []
+            cards: collections.Counter = collections.Counter()
+            for reports, station_id, now in batch:
+                moment, results = now or utcnow(), []
+                for report in reports:
+                    try:
+                        job = check_report(jobs.get(report["print_job_id"]), station_id,
+                                           report["lease_token"])
+                    except (JobNotFound, LeaseLost) as refused:
+                        results.append(refused)
+                        continue
+                    update, job_events = print_outcome(job, moment, seats.reserve)
+                    if update and job["next_day"]:
+                        job_events += self._add_to_handover(session, job, rules,
+                                                            today_wib(moment))
+                    if update and job.get("manifest_id"):
+                        job_events += self._manifest_member_printed(session, job, rules,
+                                                                    today_wib(moment))
+                    if update:
+                        changes.setdefault(repr(update), (update, []))[1].append(job["_id"])
+                        cards[station_id] += job.get("print_kind") == "card"
+                    events += job_events
+                    jobs[job["_id"]] = {**job, **update}  # a job reported twice prints once
+                    results.append(jobs[job["_id"]])
+                answers.append(results)
             seats.flush()
-            if cards and stations is not None:
-                events += self._change_blanko(session, stations, station_id,
-                                              {"$inc": {"stock": -cards}})
-            if updates:
-                self.db.print_jobs.bulk_write(updates, session=session)
+            for station_id, taken in cards.items():
+                if taken and stations is not None:
+                    events += self._change_blanko(session, stations, station_id,
+                                                  {"$inc": {"stock": -taken}})
+            if changes:
+                self.db.print_jobs.bulk_write([UpdateMany({"_id": {"$in": ids}}, {"$set": update})
+                                               for update, ids in changes.values()],
+                                              session=session)
             self._emit_all(session, events)
-            return results
+            return answers
         return self.run_transaction(work)
 
     def mark_failed(self, job_id: str, station_id: str, lease_token: str, reason: str,

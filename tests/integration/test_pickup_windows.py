@@ -9,6 +9,8 @@
 * a station's batch report of 50 costs a few more commands than a report of
   one, not fifty times as many, and fills the windows as fifty single
   reports would;
+* reports of several stations at the same moment are recorded in one
+  transaction, each answered as if alone;
 * a weekend and a public holiday are skipped (the print's clock is chosen).
 """
 
@@ -28,7 +30,8 @@ from services.printing.store import PrintStore
 from shared.clock import utcnow
 from shared.errors import DatabaseUnavailable
 from shared.offices import PLACES, WorkingCalendar
-from tests.helpers import CommandCounter, NoRelay
+from services.printing.exceptions import LeaseLost
+from tests.helpers import CommandCounter, NoRelay, at_once
 
 UTC = datetime.timezone.utc
 # Thursday 5 June 2025, 10:00 WIB; Friday 6 June was Idul Adha, then a weekend
@@ -159,6 +162,40 @@ def test_a_batch_report_costs_a_few_commands_whatever_its_size(counted):
     assert [by_window[key] for key in sorted(by_window)] == [19, 20, 11]  # after the single one
     assert seats_per_window(store) == {**by_window, first: 20}
     assert store.db.outbox.count_documents({"event_type": "document_ready_for_pickup"}) == 51
+
+
+def test_reports_of_the_moment_share_a_transaction_each_answered_as_alone(counted):
+    # eight stations report five jobs each at once; one report names a lease
+    # its station does not hold
+    store, counter = counted
+    pickup = rules(capacity=7)
+    jobs = leased_jobs(store, 40, "disdukcapil-serang")
+    for k in range(8):
+        store.db.print_jobs.update_many({"_id": {"$in": [job["_id"] for job in jobs[5 * k:5 * k + 5]]}},
+                                        {"$set": {"station_id": f"station-{k}"}})
+    reports = [[{"print_job_id": job["_id"], "lease_token": job["lease_token"]}
+                for job in jobs[5 * k:5 * k + 5]] for k in range(8)]
+    reports[3][2]["lease_token"] = "a-lease-it-never-had"
+
+    before = len(counter.commands)
+    answers = at_once(8, lambda k: store.mark_printed_batch(reports[k], f"station-{k}", pickup,
+                                                            now=THURSDAY_MORNING))
+    commands = counter.commands[before:]
+
+    assert commands.count("commitTransaction") < 8, commands
+    for k, results in enumerate(answers):
+        assert [result["_id"] if isinstance(result, dict) else type(result)
+                for result in results] == [
+            LeaseLost if (k, n) == (3, 2) else jobs[5 * k + n]["_id"] for n in range(5)]
+        assert all(result["status"] == "printed" and result["station_id"] == f"station-{k}"
+                   for result in results if isinstance(result, dict))
+    by_window = collections.Counter(result["slot"]["key"] for results in answers
+                                    for result in results if isinstance(result, dict))
+    assert sorted(by_window.values()) == [4, 7, 7, 7, 7, 7]
+    assert seats_per_window(store) == dict(by_window)
+    assert store.db.print_jobs.count_documents({"status": "printed"}) == 39
+    assert store.db.print_jobs.find_one({"_id": jobs[17]["_id"]})["status"] == "leased"
+    assert store.db.outbox.count_documents({"event_type": "document_printed"}) == 39
 
 
 def test_a_weekend_and_a_public_holiday_are_skipped(counted):

@@ -36,6 +36,18 @@ JOB_PLACES = ("disdukcapil-serang", "kec-curug", "kec-kasemen", "kec-taktakan")
 
 
 @pytest.fixture
+def counted(backing):
+    """A store whose client's commands are counted, and the counter."""
+    counter = CommandCounter()
+    client = MongoClient(backing.mongo_uri, tz_aware=True, event_listeners=[counter])
+    name = f"printing_counted_{uuid.uuid4().hex[:8]}"
+    PrintStore.ensure_indexes(client[name])
+    yield PrintStore(client[name], client, NoRelay(), transaction_budget=30.0), counter
+    client.drop_database(name)
+    client.close()
+
+
+@pytest.fixture
 def store(backing):
     client = MongoClient(backing.mongo_uri, tz_aware=True)
     name = f"printing_stations_{uuid.uuid4().hex[:8]}"
@@ -254,12 +266,8 @@ def test_a_nik_is_never_printed_twice_unless_a_replacement(store):
     assert [job["_id"] for job in store.held_jobs(station_rules())] == [again["_id"]]
 
 
-def test_jobs_queued_at_once_share_a_transaction_and_a_redelivery_among_them_goes_alone(backing):
-    counter = CommandCounter()
-    client = MongoClient(backing.mongo_uri, tz_aware=True, event_listeners=[counter])
-    name = f"printing_queue_{uuid.uuid4().hex[:8]}"
-    PrintStore.ensure_indexes(client[name])
-    store = PrintStore(client[name], client, NoRelay(), transaction_budget=30.0)
+def test_jobs_queued_at_once_share_a_transaction_and_a_redelivery_among_them_goes_alone(counted):
+    store, counter = counted
 
     def verified(n: int) -> dict:
         return {"event_id": uuid.uuid4().hex, "application_id": uuid.uuid4().hex,
@@ -268,22 +276,62 @@ def test_jobs_queued_at_once_share_a_transaction_and_a_redelivery_among_them_goe
                 "contact": {"phone": None, "email": None, "language": "id"},
                 "delivery_method": "pos", "delivery_address": {"street": "Jl. Raya"},
                 "verified_by": "op-1", "print_kind": "card"}
-    try:
-        events = [verified(n) for n in range(20)]
-        counter.commands.clear()
-        jobs = at_once(20, lambda n: store.queue_job(events[n]))
-        assert [job["application_id"] for job in jobs] == [e["application_id"] for e in events]
-        commits = counter.commands.count("commitTransaction")
-        assert commits < 20 / 4, commits
+    events = [verified(n) for n in range(20)]
+    counter.commands.clear()
+    jobs = at_once(20, lambda n: store.queue_job(events[n]))
+    assert [job["application_id"] for job in jobs] == [e["application_id"] for e in events]
+    commits = counter.commands.count("commitTransaction")
+    assert commits < 20 / 4, commits
 
-        # five new ones and a redelivery of the first: the redelivery answers None
-        more = [verified(n) for n in range(20, 25)] + [{**events[0], "event_id": uuid.uuid4().hex}]
-        answers = at_once(6, lambda n: store.queue_job(more[n]))
-        assert [answer and answer["application_id"] for answer in answers] == [
-            *(e["application_id"] for e in more[:5]), None]
-        assert store.db.print_jobs.count_documents({}) == 25
-        assert store.db.outbox.count_documents({"event_type": "print_job_queued"}) == 25
-    finally:
-        client.drop_database(name)
-        client.close()
+    # five new ones and a redelivery of the first: the redelivery answers None
+    more = [verified(n) for n in range(20, 25)] + [{**events[0], "event_id": uuid.uuid4().hex}]
+    answers = at_once(6, lambda n: store.queue_job(more[n]))
+    assert [answer and answer["application_id"] for answer in answers] == [
+        *(e["application_id"] for e in more[:5]), None]
+    assert store.db.print_jobs.count_documents({}) == 25
+    assert store.db.outbox.count_documents({"event_type": "print_job_queued"}) == 25
 
+
+
+def test_a_claim_over_two_routes_leases_its_jobs_in_one_update_by_their_ids(counted):
+    # dinas-1 prints cards for one set of places and certificates for
+    # another: two filters to pick from, one lease of what it picked. The
+    # lease re-checks by id what makes a job claimable, not its route (a
+    # job's kind and place never change once queued): with the route in it
+    # the local server read the lease through the status index - every
+    # claimable job - instead of by id
+    store, counter = counted
+    rules = station_rules()
+    station = rules.station("dinas-1")
+    assert len(rules.claim_filters(station, station.kinds, utcnow())) == 2
+    cards = queue_jobs(store, 3, pickup_place_id="disdukcapil-serang", print_kind="card")
+    papers = queue_jobs(store, 3, pickup_place_id="disdukcapil-serang", print_kind="certificate")
+    taken = queue_jobs(store, 1, pickup_place_id="disdukcapil-serang", print_kind="card",
+                       status="leased", lease_until=utcnow() + datetime.timedelta(hours=1))
+    counter.commands.clear()
+    claimed = store.claim(station, rules, 8)
+    assert sorted(job["_id"] for job in claimed) == sorted(job["_id"] for job in cards + papers)
+    assert counter.commands.count("update") == 1
+    assert store.db.print_jobs.count_documents(
+        {"status": "leased", "station_id": "dinas-1"}) == 6
+    assert store.db.print_jobs.find_one({"_id": taken[0]["_id"]}).get("station_id") is None
+
+
+def test_claims_at_the_same_moment_each_get_a_full_batch(store):
+    # all four read the same first jobs; those that lose them to another
+    # lease the next ones they read instead of answering nothing
+    rules = station_rules()
+    jobs = queue_jobs(store, 16, pickup_place_id="disdukcapil-serang", print_kind="card")
+    claimers = ["dinas-1", "dinas-1", "dinas-2", "dinas-2"]
+    for _ in range(3):
+        store.db.print_jobs.update_many({}, {"$set": {"status": "queued", "lease_until": None,
+                                                      "lease_token": None, "station_id": None}})
+        claims = at_once(4, lambda n: store.claim(rules.station(claimers[n]), rules, 4))
+        assert [len(claim) for claim in claims] == [4, 4, 4, 4], claims
+        handed = [job["_id"] for claim in claims for job in claim]
+        assert sorted(handed) == sorted(job["_id"] for job in jobs)
+        for station_id, claim in zip(claimers, claims):
+            assert {job["station_id"] for job in claim} == {station_id}
+            assert len({job["lease_token"] for job in claim}) == 1
+            assert [job["_id"] for job in claim] == [job["_id"] for job in store.db.print_jobs.find(
+                {"lease_token": claim[0]["lease_token"]}, sort=[("queued_at", 1)])]

@@ -44,6 +44,7 @@ from marshmallow import ValidationError
 from nameko.amqp.publish import Publisher, UndeliverableMessage
 from nameko.constants import PERSISTENT
 from nameko.events import EventHandler
+from nameko.extensions import DependencyProvider
 
 from . import metrics
 from .runtime import FrozenStartupHeap
@@ -214,3 +215,17 @@ class ReliableEventHandler(EventHandler):
 
 
 reliable_event_handler = ReliableEventHandler.decorator
+
+
+class DeliveryAttempt(DependencyProvider):
+    """In a ``reliable_event_handler``'s worker: whether this delivery of the
+    event is the last the retry schedule gives (if the handler fails now,
+    the message is dead-lettered). The attempt travels in the message's
+    ``ATTEMPT_HEADER``, which nameko hands the worker as context data; a
+    worker with none (a timer's, a first delivery) is not on its last."""
+
+    def setup(self):
+        self.last = len(retry_delays(self.container.config))
+
+    def get_dependency(self, worker_ctx) -> bool:
+        return int(worker_ctx.context_data.get(ATTEMPT_HEADER) or 0) >= self.last

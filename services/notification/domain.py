@@ -289,6 +289,18 @@ class Delivery:
     max_attempts: int  # the event's retry schedule + 1: the last attempt gives up
     now: datetime.datetime
     sent: SentMemory = field(default_factory=SentMemory)
+    # sending for an event: whether this delivery of it is the last its retry
+    # schedule gives (``shared.messaging.DeliveryAttempt``); a failure gives
+    # up then, and only then. Counting the message's failed attempts instead
+    # let duplicate copies of one event (delivery is at-least-once) use up
+    # the schedule early: an SMS outage of 60 s gave up after ~35 s. None
+    # (the sweeper): give up after ``max_attempts`` failed attempts.
+    last_delivery: bool | None = None
+
+    def gives_up(self, failed_attempts: int) -> bool:
+        if self.last_delivery is None:
+            return failed_attempts >= self.max_attempts
+        return self.last_delivery
 
 
 def held_back(message: OutgoingMessage, d: Delivery) -> tuple[str, datetime.datetime] | None:
@@ -348,7 +360,7 @@ def send_one(message: OutgoingMessage, d: Delivery) -> str:
         provider_ref = d.senders.send(message)
     except DeliveryFailed as exc:
         attempts = d.store.record_failure(message.message_id, str(exc))
-        if attempts >= d.max_attempts:
+        if d.gives_up(attempts):
             d.store.give_up(message, str(exc))
             log.error("%s to %s given up after %d attempts: %s", message.channel, masked,
                       attempts, exc)

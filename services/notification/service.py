@@ -21,7 +21,7 @@ from nameko.timer import timer
 from shared.auth import BearerTokens
 from shared.events import load_event
 from shared.http import HealthCheck, api, json_response
-from shared.messaging import reliable_event_handler
+from shared.messaging import DeliveryAttempt, reliable_event_handler
 from shared.mongo import StoreWithOutbox
 
 from .domain import Delivery, Senders, contact_for, deliver, notice_for, send_due
@@ -75,11 +75,12 @@ class NotificationEvents:
     whatsapp = WhatsApp()
     settings = NotificationSettings()
     sent = RecentSends()
+    last_delivery = DeliveryAttempt()
 
-    def _delivery(self) -> Delivery:
+    def _delivery(self, last_delivery: bool | None = None) -> Delivery:
         return Delivery(self.store, Senders(sms=self.sms, email=self.mail, whatsapp=self.whatsapp),
                         self.settings.guards, self.settings.max_attempts, self.settings.now(),
-                        self.sent)
+                        self.sent, last_delivery)
 
     def _notify(self, event_type: str, body: dict) -> None:
         event = load_event(event_type, body)
@@ -92,7 +93,8 @@ class NotificationEvents:
             log.warning("%s %s: nobody to tell (no contact on file)", event_type,
                         event["event_id"])
             return
-        failed = deliver(notice.messages(), self._delivery(), fallback=notice.message)
+        failed = deliver(notice.messages(), self._delivery(self.last_delivery),
+                         fallback=notice.message)
         if failed:
             raise DeliveryFailed(", ".join(failed))  # the event comes back later
 

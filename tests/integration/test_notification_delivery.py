@@ -6,6 +6,8 @@ retry schedule, limits, or (quiet hours) a clock it moves.
 * the SMS gateway down for 30 s: other citizens' e-mails keep going, the SMS
   arrives after it returns, nothing is dead-lettered;
 * down for good: one ``notification_failed`` for SMS, the e-mail takes over;
+  two copies of one event (at-least-once) do not give up before the end of
+  the retry schedule;
 * a gateway that hangs holds up nobody else's message;
 * per-number limit and daily budget under a burst;
 * an SMS due at 22:00 WIB waits and leaves at 06:00.
@@ -180,6 +182,30 @@ def test_sms_down_for_good_falls_back_to_email_with_one_notification_failed(
     finally:
         sms_faults(backing)
         probe.close()
+
+
+def test_two_copies_of_an_event_give_up_only_at_the_end_of_its_retry_schedule(
+        backing, container_factory, mongo):
+    # each copy's failed attempts are recorded on the one message; counting
+    # them gave up after 3 of them - the second delivery of the first copy,
+    # ~1 s in - instead of the schedule's last delivery, 3 s in
+    database = start_notification(backing, container_factory, RETRY_DELAYS="1,2",
+                                  SMS_PER_PHONE_PER_HOUR="100")
+    sms_faults(backing, fail_next=10**6)
+    try:
+        contact = citizen(preferred="sms")
+        event = build_event("tracking_code_resend_requested", application_id=uuid.uuid4().hex,
+                            tracking_code="SDK" + uuid.uuid4().hex[:8].upper(),
+                            document_type="ktp_el", contact=contact)
+        for _ in range(2):
+            publish(backing.amqp_uri, "intake.events", "tracking_code_resend_requested", event)
+        eventually(lambda: mails_to(backing, contact["email"]), what="e-mail fallback")
+        row = message_row(mongo, database, event, "sms")
+        assert row["status"] == "failed"
+        assert (row["failed_at"] - row["created_at"]).total_seconds() >= 2.9, row["attempts"]
+        assert len(mails_to(backing, contact["email"])) == 1
+    finally:
+        sms_faults(backing)
 
 
 def test_a_hanging_gateway_holds_up_nobody_else(backing, container_factory, mongo):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+from dataclasses import replace
 
 import pytest
 from nameko.testing.services import worker_factory
@@ -212,6 +213,25 @@ def test_a_channel_down_for_good_is_given_up_and_the_next_one_takes_over(store, 
     assert store.emitted[0]["reason"] == "sms answered 503"
 
 
+def test_copies_of_an_event_do_not_use_up_its_retry_schedule(store, senders):
+    # delivery is at-least-once: two copies of one event, each failing at
+    # each of its first deliveries, record twice the failed attempts. The
+    # channel is given up on the event's last delivery, not on the count
+    senders.sms.failing = True
+    notice = notice_for("parcel_dispatched", dispatched_event(), contact())
+    for _ in range(2):  # the first 2 deliveries of each copy: 4 failed attempts of 3
+        for _copy in range(2):
+            assert deliver(notice.messages(), replace(delivery(store, senders, max_attempts=3),
+                                                      last_delivery=False),
+                           notice.message) == ["sms"]
+    assert senders.email.sent == [] and store.emitted == []
+    # the last delivery of the retry schedule: give up, fall back to e-mail
+    assert deliver(notice.messages(), replace(delivery(store, senders, max_attempts=3),
+                                              last_delivery=True), notice.message) == []
+    assert [m.channel for m in senders.email.sent] == ["email"]
+    assert [e["event"] for e in store.emitted] == ["notification_failed", "notification_sent"]
+
+
 def test_quiet_hours_hold_sms_and_whatsapp_but_not_email(store, senders):
     at_22 = datetime.datetime(2026, 11, 29, 22, 0, tzinfo=WIB)
     _, messages = pickup_messages()
@@ -259,7 +279,7 @@ def test_the_handler_raises_so_the_broker_redelivers(store, senders):
     settings = Settings(Guards(), max_attempts=4, clock=lambda: NOON)
     service = worker_factory(NotificationEvents, store=store, sms=senders.sms,
                              mail=senders.email, whatsapp=senders.whatsapp, settings=settings,
-                             sent=SentMemory())
+                             sent=SentMemory(), last_delivery=False)
     senders.sms.failing = True
     with pytest.raises(DeliveryFailed, match="^sms$"):
         service.on_document_ready_for_pickup(pickup_event())
@@ -270,7 +290,7 @@ def test_a_parcel_notice_goes_to_the_contact_book_entry(store, senders):
     settings = Settings(Guards(), max_attempts=4, clock=lambda: NOON)
     service = worker_factory(NotificationEvents, store=store, sms=senders.sms,
                              mail=senders.email, whatsapp=senders.whatsapp, settings=settings,
-                             sent=SentMemory())
+                             sent=SentMemory(), last_delivery=False)
     submitted = build_event("application_submitted", application_id="app-1",
                             tracking_code="SDK7H3KQ9MX", document_type="ktp_el", channel="web",
                             contact=contact(preferred="email"))

@@ -42,8 +42,16 @@ def sms_counts(stack: Stack) -> Counter:
     return Counter(message["to"] for message in messages if PICKUP_SMS in message["message"])
 
 
-def email_counts(stack: Stack) -> Counter:
-    return Counter(message["To"] for message in mailbox.Maildir(str(stack.maildir), create=False))
+def email_counts(stack: Stack) -> tuple[Counter, int]:
+    """E-mails per address, one per Message-ID, and how many copies repeated
+    a Message-ID already delivered: a resend after a crash between "sent"
+    and "recorded" (SMTP has no idempotency) carries the message's own
+    Message-ID, which a mail client shows once (services/notification/
+    gateways.py). A second notice is a second Message-ID and counts."""
+    copies = [(message["To"], message["Message-ID"])
+              for message in mailbox.Maildir(str(stack.maildir), create=False)]
+    distinct = set(copies)
+    return Counter(to for to, _ in distinct), len(copies) - len(distinct)
 
 
 def print_job_counts(client: MongoClient) -> Counter:
@@ -84,13 +92,14 @@ class Tally:
     def __init__(self, stack: Stack, journeys: Journeys, client: MongoClient):
         self.stack, self.journeys, self.client = stack, journeys, client
         self.jobs, self.sms, self.emails = Counter(), Counter(), Counter()
+        self.email_resends = 0
         self.timelines: dict[str, list[str] | None] = {}
 
     def refresh(self) -> bool:
         """Count again; True once every application has at least all it should
         (the counts then say whether anything came twice)."""
-        self.jobs, self.sms, self.emails = (print_job_counts(self.client), sms_counts(self.stack),
-                                            email_counts(self.stack))
+        self.jobs, self.sms = print_job_counts(self.client), sms_counts(self.stack)
+        self.emails, self.email_resends = email_counts(self.stack)
         accepted = self.journeys.accepted()
         for citizen in accepted:
             if not self._arrived(citizen):

@@ -97,7 +97,8 @@ class Outcome:
                  for label, lasted, back in self.timings]
         rows.append(f"drain {self.drain_seconds:.1f}s; whole test {self.total_seconds:.0f}s; "
                     f"dead letters {sum(self.dead_letters.values())}; outbox rows left "
-                    f"{sum(self.outbox.values())}; personal data in logs: {len(self.leaks)}")
+                    f"{sum(self.outbox.values())}; personal data in logs: {len(self.leaks)}; "
+                    f"e-mails resent with their Message-ID: {self.tally.email_resends}")
         return "\n".join(rows + self.said)
 
 

@@ -10,7 +10,10 @@ whole journey while the faults hit it, one after another, each mid-flow:
 * the SMS gateway failing for 60 s.
 
 Then everything drains, and for every application that got a 202: exactly one
-print job, one SMS, one e-mail, a complete timeline; no client saw a 5xx but
+print job, one SMS, one e-mail (one Message-ID: a resend after notification
+was killed between sending and recording it repeats its Message-ID, which a
+mail client shows once; the summary counts such copies), a complete
+timeline; no client saw a 5xx but
 503, or waited long for an answer; nothing in any dead-letter queue; and the
 services' DEBUG logs hold no NIK, KK or phone number of the stream. The
 counts appear in the test command's output (``conftest.py``).

@@ -27,8 +27,8 @@ from services.printing.service import PrintingEvents
 from shared.clock import utcnow
 from shared.events import build_event
 from shared.messaging import PermanentFailure, reliable_event_handler
-from shared.outbox import (CLEAR_CHUNK, DUE, HANDOFF_CLAIM_SECONDS, PENDING, Carried,
-                           OutboxRelay, outbox_row, pending_events)
+from shared.outbox import (CLEAR_CHUNK, DELETE_CHUNK, DUE, HANDOFF_CLAIM_SECONDS, PENDING,
+                           Carried, OutboxRelay, outbox_row, pending_events)
 from deploy import dlq
 from tests.helpers import (BrokerProbe, CommandCounter, eventually, publish, random_nik,
                            service_config)
@@ -353,6 +353,21 @@ def test_carried_events_are_cleared_a_chunk_of_documents_per_command(backing):
         relay.delete_confirmed(now=True)
         assert counter.commands == ["update"] * 3
         assert list(letters.find()) == [{"_id": n} for n in range(documents)]
+
+
+def test_confirmed_rows_are_deleted_a_chunk_per_command(backing):
+    """Likewise the outbox rows the broker confirmed: ``DELETE_CHUNK`` per
+    command, so a write of the moment waits for one chunk at most."""
+    with carrying_letters(backing) as (db, relay, _, counter):
+        rows = [outbox_row("application_verified", verified_event(), claimed_by=relay.instance)
+                for _ in range(2 * DELETE_CHUNK + 1)]
+        db.outbox.insert_many(rows)
+        relay.hand_over(rows)
+        assert relay.publish_handed() == len(rows)
+        counter.commands.clear()
+        relay.delete_confirmed(now=True)
+        assert counter.commands == ["delete"] * 3
+        assert db.outbox.count_documents({}) == 0
 
 
 def test_an_event_written_while_the_ones_before_it_are_cleared_stays_due(backing, mongo):

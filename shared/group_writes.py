@@ -170,13 +170,24 @@ class GroupWriter(Group):
 class Batches(Group):
     """Any work of many workers done in batches of at most ``most``:
     ``join(item, settle)``; whoever leads calls its ``settle(items)`` for the
-    batch, which answers each item (in order)."""
+    batch, which answers each item (in order). ``size(item)``: what an item
+    counts towards ``most`` (1 each by default); an item larger than
+    ``most`` goes in a batch of its own."""
 
-    def __init__(self, most: int = MOST_PER_BATCH):
+    def __init__(self, most: int = MOST_PER_BATCH, size=None):
         super().__init__(most)
+        self.size = size or (lambda item: 1)
 
     def join(self, item, settle):
         return self._join((item, settle))
+
+    def _take(self, waiting: list[Waiter]) -> tuple[list[Waiter], list[Waiter]]:
+        total = 0
+        for n, waiter in enumerate(waiting):
+            total += self.size(waiter.operation[0])
+            if n and total > self.most:
+                return waiting[:n], waiting[n:]
+        return waiting, []
 
     def _settle(self, batch: list[Waiter]) -> None:
         settle = batch[0].operation[1]  # the leader's own
@@ -316,12 +327,12 @@ class GroupWrites:
                 self._writers[name] = GroupWriter(self.db[name])
             return self._writers[name]
 
-    def batches(self, name: str, most: int = MOST_PER_BATCH) -> Batches:
-        """The batches of one kind of work (``Batches``, at most ``most``
-        items each), by its name."""
+    def batches(self, name: str, most: int = MOST_PER_BATCH, size=None) -> Batches:
+        """The batches of one kind of work (``Batches``: at most ``most``
+        items, or ``most`` of what ``size`` counts), by its name."""
         with self._lock:
             if name not in self._batches:
-                self._batches[name] = Batches(most)
+                self._batches[name] = Batches(most, size)
             return self._batches[name]
 
     def reader(self, name: str, field: str, also: dict | None = None,

@@ -29,10 +29,17 @@ from .stations import Station, StationRules
 
 QUEUE_ORDER = [("priority", ASCENDING), ("queued_at", ASCENDING)]
 PRR_CHUNK = 500  # NIKs per read of the print jobs (``prr_backlog``)
-# stations' reports recorded in one transaction at most (each up to 100 jobs)
-REPORTS_PER_TRANSACTION = 8
+# jobs of stations' reports recorded in one transaction at most (a report
+# of more - a report holds up to 100 - goes alone): a transaction stays well
+# within its deadline (MONGO_TIMEOUT_MS) on a busy server
+JOBS_PER_TRANSACTION = 120
 # a claim reads this many times the jobs it may take (``PrintStore.claim``)
 CLAIM_SPARE = 4
+
+
+def _jobs(item: tuple) -> int:
+    """How many jobs a waiting report (``mark_printed_batch``'s item) holds."""
+    return len(item[0])
 
 
 def queue_position(job: dict) -> tuple:
@@ -236,7 +243,7 @@ class PrintStore(PickupStore):
         reporting at one place at once ran out of their transaction budget).
         The leader's ``rules`` and ``stations`` serve the whole batch (a
         process has one of each); each report keeps its own ``now``."""
-        return self.groups.batches("print_reports", REPORTS_PER_TRANSACTION).join(
+        return self.groups.batches("print_reports", JOBS_PER_TRANSACTION, size=_jobs).join(
             (reports, station_id, now), lambda batch: self._print_together(batch, rules, stations))
 
     def _print_together(self, batch: list[tuple], rules: PickupRules,

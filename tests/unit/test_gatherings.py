@@ -78,3 +78,21 @@ def test_batches_answer_each_item_and_fail_each_of_a_failed_batch():
     assert sorted(item for batch in settled for item in batch) == list(range(20))
     assert 1 < len(settled) < 20 and max(map(len, settled)) <= 8
 
+
+
+def test_batches_count_what_each_item_weighs_and_a_heavy_one_goes_alone():
+    batches, settled = Batches(most=10, size=len), []
+
+    def settle(items):
+        settled.append([len(item) for item in items])
+        time.sleep(0.01)
+        return [len(item) for item in items]
+
+    items = ["x" * 4, "x" * 12, "x" * 3, "x" * 5, "x" * 1, "x" * 6, "x" * 2]
+    answers = at_once(len(items), lambda n: batches.join(items[n], settle))
+
+    assert answers == [len(item) for item in items]
+    assert sorted(size for batch in settled for size in batch) == sorted(map(len, items))
+    # a batch holds at most 10 (a 12 alone); the others joined while one was in flight
+    assert all(sum(batch) <= 10 or batch == [12] for batch in settled), settled
+    assert len(settled) < len(items)

@@ -258,6 +258,12 @@ def settle(collection, batch: list[Waiter]) -> None:
                                      certain=every_update_modified or modified == 0)
 
 
+def chunks(items: list, size: int):
+    """``items`` in consecutive slices of at most ``size`` (one command each)."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
 def _answer(waiter: Waiter):
     if waiter.error is not None:
         raise waiter.error

@@ -59,6 +59,7 @@ from nameko.events import get_event_exchange
 
 from .clock import utcnow
 from .events import build_event
+from .group_writes import chunks
 
 log = logging.getLogger(__name__)
 
@@ -324,8 +325,8 @@ class OutboxRelay:
             return
         ids, self._confirmed = self._confirmed, []
         carried, self._confirmed_carried = self._confirmed_carried, {}
-        for start in range(0, len(ids), DELETE_CHUNK):
-            self.collection.delete_many({"_id": {"$in": ids[start:start + DELETE_CHUNK]}})
+        for chunk in chunks(ids, DELETE_CHUNK):
+            self.collection.delete_many({"_id": {"$in": chunk}})
         for name, published in carried.items():
             self._clear(self.collection.database[name], published)
 
@@ -346,9 +347,7 @@ class OutboxRelay:
         events: dict = {}  # document -> its published event ids
         for document_id, event_id in published:
             events.setdefault(document_id, []).append(event_id)
-        documents = list(events)
-        for start in range(0, len(documents), CLEAR_CHUNK):
-            chunk = documents[start:start + CLEAR_CHUNK]
+        for chunk in chunks(list(events), CLEAR_CHUNK):
             carrier.update_many({"_id": {"$in": chunk}}, without_events(
                 [event_id for document_id in chunk for event_id in events[document_id]]))
 

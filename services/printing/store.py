@@ -16,6 +16,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared.clock import today_wib, utcnow
 from shared.errors import DomainError
+from shared.group_writes import chunks
 from shared.store import duplicate_fields
 
 from . import domain, handovers, prr
@@ -153,11 +154,11 @@ class PrintStore(PickupStore):
         # match of a filter whatever the limit: the spare ones cost no read)
         picked = sorted((job for query in filters for job in self.db.print_jobs.find(
             query, sort=QUEUE_ORDER, limit=room * CLAIM_SPARE)), key=queue_position)
-        lease = new_lease(station.station_id, now, rules.lease)
+        lease, claimable = new_lease(station.station_id, now, rules.lease), rules.claimable_now(now)
         claimed: list[dict] = []
         while len(claimed) < room and picked:
             wanted, picked = picked[:room - len(claimed)], picked[room - len(claimed):]
-            claimed += self._lease(wanted, lease, rules.claimable_now(now))
+            claimed += self._lease(wanted, lease, claimable)
         if not claimed:
             return []
         excess = self._held_by(station, now) - station.max_held
@@ -371,8 +372,8 @@ class PrintStore(PickupStore):
         records = list(self.db.prr_records.find({"printed_at": None},
                                                 projection=["kecamatan_code", "recorded_on"]))
         printed: set[str] = set()
-        for start in range(0, len(records), PRR_CHUNK):
+        for chunk in chunks(records, PRR_CHUNK):
             printed.update(job["nik"] for job in self.db.print_jobs.find(
-                {"nik": {"$in": [record["_id"] for record in records[start:start + PRR_CHUNK]]},
+                {"nik": {"$in": [record["_id"] for record in chunk]},
                  "document_type": "ktp_el", "printed_at": {"$ne": None}}, {"nik": 1}))
         return [record for record in records if record["_id"] not in printed]

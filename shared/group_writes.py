@@ -16,9 +16,9 @@ inserts in one transaction (one journal flush for all of them) but each
 update in a transaction of its own, and while it works through a command
 it holds the collection: a batch of 60 updates kept a single insert beside
 it waiting 15-18 ms (8 at a time: 4-5 ms), so a station's report of 20 jobs
-(40 steps for intake at once) stalled the submits of the moment. A batch
-takes up to ``MOST_PER_BATCH`` writes, of them at most
-``MOST_UPDATES_PER_BATCH`` updates; later updates wait for the next one.
+(40 steps for intake at once) stalled the submits of the moment. Inserts
+and updates go in batches of their own (``GroupWriter``'s lanes): up to
+``MOST_PER_BATCH`` inserts, up to ``MOST_UPDATES_PER_BATCH`` updates.
 
 A batch answers per write only what ``bulk_write`` answers per write: its
 error (a duplicate key comes back to its writer as ``DuplicateKeyError``)
@@ -125,19 +125,26 @@ class Group:
         raise NotImplementedError
 
 
-class GroupWriter(Group):
+class GroupWriter:
     """The group commit of one collection in one process (shared by its
-    workers: ``shared.mongo.StoreWithOutbox`` keeps them)."""
+    workers: ``shared.mongo.StoreWithOutbox`` keeps them): inserts and
+    updates in lanes of their own, each with one batch in flight. An
+    insert (a citizen's submit, waiting for its 202) never rides in a
+    command behind updates (the steps of events, in the background): at 10
+    applications/s beside the whole pipeline, the insert of a submit waited
+    p50 99 / p90 265 ms in batches shared with up to 8 updates."""
 
     def __init__(self, collection, most: int = MOST_PER_BATCH,
                  most_updates: int = MOST_UPDATES_PER_BATCH):
-        super().__init__(most)
-        self.collection, self.most_updates = collection, most_updates
+        self.collection = collection
+        self._inserts = Lane(collection, most)
+        self._updates = Lane(collection, min(most, most_updates))
 
     def write(self, operation) -> Outcome:
         """Send ``operation`` (a pymongo ``InsertOne``/``UpdateOne``) with the
-        others waiting; raise its own error, as the single write would."""
-        return self._join(operation)
+        others of its kind waiting; raise its own error, as the single write would."""
+        lane = self._inserts if isinstance(operation, InsertOne) else self._updates
+        return lane.write(operation)
 
     def modified(self, operation: UpdateOne, proof: dict) -> bool:
         """Whether the guarded update ``operation`` modified its document; when
@@ -148,23 +155,19 @@ class GroupWriter(Group):
             return outcome.modified
         return self.collection.find_one(proof, {"_id": 1}) is not None
 
+
+class Lane(Group):
+    """Writes of one kind to one collection, sent in batches of at most ``most``."""
+
+    def __init__(self, collection, most: int):
+        super().__init__(most)
+        self.collection = collection
+
+    def write(self, operation) -> Outcome:
+        return self._join(operation)
+
     def _settle(self, batch: list[Waiter]) -> None:
         settle(self.collection, batch)
-
-    def _take(self, waiting: list[Waiter]) -> tuple[list[Waiter], list[Waiter]]:
-        """The next batch from ``waiting`` (in order, updates beyond
-        ``most_updates`` left for later), and what stays waiting."""
-        batch: list[Waiter] = []
-        left: list[Waiter] = []
-        updates = 0
-        for waiter in waiting:
-            is_update = not isinstance(waiter.operation, InsertOne)
-            if len(batch) == self.most or (is_update and updates == self.most_updates):
-                left.append(waiter)
-                continue
-            batch.append(waiter)
-            updates += is_update
-        return batch, left
 
 
 class Batches(Group):

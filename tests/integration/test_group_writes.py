@@ -3,6 +3,7 @@ concurrent writers share round trips, each gets its own answer."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 
 import pytest
@@ -106,6 +107,45 @@ def test_a_batch_holds_at_most_eight_updates_and_inserts_still_go_together(backi
     finally:
         client.drop_database(database)
         client.close()
+
+
+def test_an_insert_does_not_wait_for_the_updates_in_flight(letters):
+    """A submit's insert goes in a lane of its own: while a batch of updates
+    (the steps of events) is still being written, it is written and
+    answered (before, it waited for that batch and went out with the next)."""
+    collection, _ = letters
+    collection.insert_one({"_id": "held", "number": 1, "seen": []})
+    updating, release = threading.Event(), threading.Event()
+
+    class UpdatesHeld:  # the collection, its updates slow as under load
+        def __getattr__(self, name):
+            return getattr(collection, name)
+
+        def bulk_write(self, operations, **options):
+            if any(isinstance(operation, UpdateOne) for operation in operations):
+                updating.set()
+                release.wait(30)
+            return collection.bulk_write(operations, **options)
+
+    writer = GroupWriter(UpdatesHeld())
+    updated: list = []
+    update = threading.Thread(target=lambda: updated.append(writer.write(
+        UpdateOne({"_id": "held"}, {"$push": {"seen": "a"}}))))
+    update.start()
+    assert updating.wait(10)
+    inserted: list = []
+    insert = threading.Thread(target=lambda: inserted.append(writer.write(
+        InsertOne({"_id": "submitted", "number": 2}))))
+    insert.start()
+    insert.join(timeout=10)
+    answered_while_held = not insert.is_alive()
+    release.set()
+    update.join(timeout=30)
+    insert.join(timeout=30)
+    assert answered_while_held
+    assert inserted == updated == [Outcome(True, True)]
+    assert collection.find_one({"_id": "held"})["seen"] == ["a"]
+    assert collection.count_documents({}) == 2
 
 
 class StatementsPerCommand(monitoring.CommandListener):

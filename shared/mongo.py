@@ -21,10 +21,10 @@ from .settings import require
 from .store import DEFAULT_TRANSACTION_BUDGET_SECONDS, DURABLE
 
 
-# per database, its relays in this process (``OutboxRelay``'s ``siblings``):
-# the next write of a document by either container takes the events any of
-# them published
-_RELAYS: dict[tuple[str, str], list] = {}
+# per database, the carried events its relays in this process published and
+# have not cleared yet (``OutboxRelay``'s ``confirmed_carried``): shared, so
+# the next write of a document by either container takes them
+_CONFIRMED_CARRIED: dict[tuple[str, str], dict] = {}
 
 
 class StoreWithOutbox(DependencyProvider):
@@ -61,7 +61,7 @@ class StoreWithOutbox(DependencyProvider):
         self.relay = OutboxRelay(
             self.db.outbox, amqp_uri, self.publishes_as, config,
             carriers=self.store_class.CARRIERS,
-            siblings=_RELAYS.setdefault((mongo_uri, self.db.name), []))
+            confirmed_carried=_CONFIRMED_CARRIED.setdefault((mongo_uri, self.db.name), {}))
         # Indexes in setup(), not start(): nameko starts all extensions at
         # once, so a consumer could run a handler before its unique indexes
         # (the idempotency guards) exist. Every setup() ends before any start().

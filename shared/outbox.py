@@ -148,13 +148,10 @@ def taking_events(event_ids: list, query: dict, update: dict) -> tuple[dict, dic
     and their due time, no clear needed after. Guarded: only a document that
     carries exactly those events matches (one carrying an event written since,
     not published yet, keeps it and its due time: its write goes without).
-    ``$all`` of ``$elemMatch``: on the local server ``$all`` of the ids on
-    ``pending_events._id`` matches nothing, and a top-level ``$and`` of one
-    condition per id made it scan every document of the collection for
-    each write (~100 ms at 5,000 applications; by ``_id`` ~1 ms)."""
-    carrying_exactly = {"$size": len(event_ids),
-                        "$all": [{"$elemMatch": {"_id": event_id}} for event_id in event_ids]}
-    return ({**query, PENDING: carrying_exactly},
+    Each id its own condition: the local server's ``$all`` on a field of an
+    array's documents matches nothing."""
+    each = [{f"{PENDING}._id": event_id} for event_id in event_ids]
+    return ({**query, PENDING: {"$size": len(event_ids)}, "$and": [*query.get("$and", []), *each]},
             {**update, "$unset": {**update.get("$unset", {}), PENDING: "", DUE: ""}})
 
 
@@ -171,7 +168,7 @@ def pending_events(db, carriers: tuple[str, ...] = ()) -> int:
 class OutboxRelay:
     def __init__(self, collection, amqp_uri: str, service_name: str, config: dict,
                  batch_size: int = 500, idle_seconds: float = 1.0,
-                 carriers: tuple[str, ...] = (), siblings: list | None = None):
+                 carriers: tuple[str, ...] = (), confirmed_carried: dict | None = None):
         self.collection = collection
         self.carriers = tuple(carriers)
         self.exchange = get_event_exchange(service_name, config)
@@ -182,14 +179,13 @@ class OutboxRelay:
         self._wake = LightQueue(maxsize=1)
         self._handed: collections.deque[dict] = collections.deque()
         self._confirmed: list[str] = []  # published, not yet deleted
-        # published carried events, not yet pulled: collection -> document id -> event ids
-        self._confirmed_carried: dict[str, dict[object, list]] = {}
-        # ``siblings``: the relays of this database in this process, this one
-        # among them (a service's API and event handlers run as two containers,
-        # each with its relay): a step the handlers record takes the events the
-        # API's relay published (``take_confirmed``); each relay clears its own
-        self.siblings = siblings if siblings is not None else []
-        self.siblings.append(self)
+        # published carried events, not yet pulled: collection -> document id ->
+        # event ids; ``confirmed_carried``: shared by the relays of one database
+        # in one process (a service's API and event handlers run as two
+        # containers, each with its relay: a step recorded by the handlers
+        # takes the events the API's relay published, ``take_confirmed``)
+        self._confirmed_carried: dict[str, dict[object, list]] = \
+            {} if confirmed_carried is None else confirmed_carried
         self._delete_due = 0.0
         self._thread = None
         self._running = False
@@ -209,8 +205,6 @@ class OutboxRelay:
         self._thread = spawn_managed_thread(self._run, identifier="outbox_relay")
 
     def stop(self) -> None:
-        if self in self.siblings:
-            self.siblings.remove(self)
         self._running = False
         self.wake()
         if self._thread is not None:
@@ -314,34 +308,34 @@ class OutboxRelay:
         return published
 
     def _publish(self, rows: list[dict]) -> int:
-        """Publish ``rows`` in order; each the broker confirmed is to be deleted
-        (or cleared) from then on - at once, not after the rest of its batch:
-        the next write of a document may take its events meanwhile."""
-        done = 0
-        for row in rows:
-            try:
-                self.publisher.publish(row["payload"], exchange=self.exchange,
-                                       routing_key=row["event_type"],
-                                       headers={"event_id": row["_id"]})
-            except UndeliverableMessage:
-                self._keep_unroutable(row)
-                continue
-            self._due_from_now()
-            if "carrier" in row:
-                self._confirm_carried(*row["carrier"], [row["_id"]])
-            else:
-                self._confirmed.append(row["_id"])
-            done += 1
-        return done
+        """Publish ``rows`` in order and delete those the broker confirmed."""
+        done = []
+        try:
+            for row in rows:
+                try:
+                    self.publisher.publish(row["payload"], exchange=self.exchange,
+                                           routing_key=row["event_type"],
+                                           headers={"event_id": row["_id"]})
+                except UndeliverableMessage:
+                    self._keep_unroutable(row)
+                    continue
+                done.append(row)
+        finally:
+            if done:
+                self._due_from_now()
+                for row in done:
+                    if "carrier" in row:
+                        self._confirm_carried(*row["carrier"], [row["_id"]])
+                    else:
+                        self._confirmed.append(row["_id"])
+        return len(done)
 
     def take_confirmed(self, collection_name: str, document_id) -> list:
-        """The events of one carrier document this relay or a sibling
-        published and has not cleared yet, for a write of that document to
-        take (``taking_events``); no relay clears them then. A write that did
-        not take them gives them back (``give_back``) to this relay."""
-        return [event_id for relay in self.siblings
-                for event_id in relay._confirmed_carried.get(collection_name, {}).pop(
-                    document_id, [])]
+        """The events of one carrier document this relay published and has not
+        cleared yet, for a write of that document to take (``taking_events``);
+        the relay no longer clears them. A write that did not take them gives
+        them back (``give_back``)."""
+        return self._confirmed_carried.get(collection_name, {}).pop(document_id, [])
 
     def give_back(self, collection_name: str, document_id, event_ids: list) -> None:
         """Events ``take_confirmed`` handed out that their write did not take:
@@ -375,7 +369,8 @@ class OutboxRelay:
                                or time.monotonic() >= self._delete_due):
             return
         ids, self._confirmed = self._confirmed, []
-        carried, self._confirmed_carried = self._confirmed_carried, {}
+        carried = dict(self._confirmed_carried)  # emptied in place: it may be shared
+        self._confirmed_carried.clear()
         for chunk in chunks(ids, DELETE_CHUNK):
             self.collection.delete_many({"_id": {"$in": chunk}})
         for name, published in carried.items():

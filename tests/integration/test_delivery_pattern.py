@@ -411,31 +411,6 @@ def test_the_next_write_of_a_document_takes_its_published_events(backing):
         assert len(published) == 3
 
 
-def test_a_write_takes_the_events_a_sibling_relay_published(backing):
-    """A service's API and its event handlers run as two containers of one
-    process, each with its relay: the handlers' write of a document takes the
-    events the API's relay published (its relay's sibling); neither clears
-    them after."""
-    with carrying_letters(backing) as (db, api_relay, _, counter):
-        handlers_relay = OutboxRelay(db.outbox, backing.amqp_uri, "carried_sibling", {},
-                                     carriers=("letters",), siblings=api_relay.siblings)
-        carried = Carried(api_relay, "letters", [("application_verified", verified_event())])
-        db.letters.insert_one(carried.document({"_id": "letter", "version": 1}))
-        carried.written("letter")
-        assert api_relay.publish_handed() == 1
-        counter.commands.clear()
-
-        store = LetterStore(db, db.client, handlers_relay)
-        assert store.write_taking_events("letters", "letter", {},
-                                         {"$set": {"version": 2}}) == Outcome(True, True)
-        api_relay.delete_confirmed(now=True)
-        handlers_relay.delete_confirmed(now=True)
-        assert counter.commands == ["update"]
-        assert db.letters.find_one({"_id": "letter"}) == {"_id": "letter", "version": 2}
-        handlers_relay.stop()  # a stopped relay is no sibling any more
-        assert api_relay.siblings == [api_relay]
-
-
 def test_events_a_failed_write_took_are_cleared_all_the_same(backing):
     """The database fails the write that took a document's published events:
     they go back to the relay and its clear takes them (not left to the

@@ -209,12 +209,8 @@ class BaseStore:
         writer = self.groups[name]
         taken = self._relay.take_confirmed(name, document_id)
         if taken:
-            try:
-                outcome = writer.write(UpdateOne(*taking_events(
-                    taken, {**query, "_id": document_id}, update)))
-            except BaseException:  # the database failed it: cleared later, not republished
-                self._relay.give_back(name, document_id, taken)
-                raise
+            outcome = writer.write(UpdateOne(*taking_events(
+                taken, {**query, "_id": document_id}, update)))
             if outcome.certain and outcome.modified:
                 return outcome
             self._relay.give_back(name, document_id, taken)

@@ -20,16 +20,14 @@ import uuid
 from contextlib import contextmanager
 
 from kombu import Connection
-import pytest
 from pymongo import MongoClient, monitoring
-from pymongo.errors import ServerSelectionTimeoutError
 from nameko.events import get_event_exchange
 from nameko.testing.services import entrypoint_waiter
 
 from services.printing.service import PrintingEvents
 from shared.clock import utcnow
 from shared.events import build_event
-from shared.group_writes import GroupWriter, Outcome
+from shared.group_writes import Outcome
 from shared.messaging import PermanentFailure, reliable_event_handler
 from shared.outbox import (CLEAR_CHUNK, DELETE_CHUNK, DUE, HANDOFF_CLAIM_SECONDS, PENDING,
                            Carried, OutboxRelay, outbox_row, pending_events)
@@ -409,30 +407,6 @@ def test_the_next_write_of_a_document_takes_its_published_events(backing):
         eventually(lambda: published.extend(probe.drain()) or len(published) >= 3,
                    what="the three events published")
         assert len(published) == 3
-
-
-def test_events_a_failed_write_took_are_cleared_all_the_same(backing):
-    """The database fails the write that took a document's published events:
-    they go back to the relay and its clear takes them (not left to the
-    sweep, which would publish them again)."""
-    with carrying_letters(backing) as (db, relay, _, counter):
-        letters, store = db.letters, LetterStore(db, db.client, relay)
-        carried = Carried(relay, "letters", [("application_verified", verified_event())])
-        letters.insert_one(carried.document({"_id": "letter", "version": 1}))
-        carried.written("letter")
-        assert relay.publish_handed() == 1
-
-        class Unavailable:  # the collection, its server gone for this write
-            def bulk_write(self, operations, **options):
-                raise ServerSelectionTimeoutError("the database does not answer")
-
-        store.groups._writers["letters"] = GroupWriter(Unavailable())
-        with pytest.raises(ServerSelectionTimeoutError):
-            store.write_taking_events("letters", "letter", {}, {"$set": {"version": 2}})
-        counter.commands.clear()
-        relay.delete_confirmed(now=True)
-        assert counter.commands == ["update"]
-        assert letters.find_one({"_id": "letter"}) == {"_id": "letter", "version": 1}
 
 
 def test_confirmed_rows_are_deleted_a_chunk_per_command(backing):

@@ -21,12 +21,6 @@ from .settings import require
 from .store import DEFAULT_TRANSACTION_BUDGET_SECONDS, DURABLE
 
 
-# per database, the carried events its relays in this process published and
-# have not cleared yet (``OutboxRelay``'s ``confirmed_carried``): shared, so
-# the next write of a document by either container takes them
-_CONFIRMED_CARRIED: dict[tuple[str, str], dict] = {}
-
-
 class StoreWithOutbox(DependencyProvider):
     """``publishes_as``: the service whose exchange the events go to. A service
     runs its HTTP API and its event handlers as two containers over one
@@ -58,10 +52,8 @@ class StoreWithOutbox(DependencyProvider):
         self.transaction_budget = float(config.get("TRANSACTION_BUDGET_SECONDS",
                                                    DEFAULT_TRANSACTION_BUDGET_SECONDS))
         self.groups = GroupWrites(self.db, float(config.get("GATHER_SECONDS", 0)))
-        self.relay = OutboxRelay(
-            self.db.outbox, amqp_uri, self.publishes_as, config,
-            carriers=self.store_class.CARRIERS,
-            confirmed_carried=_CONFIRMED_CARRIED.setdefault((mongo_uri, self.db.name), {}))
+        self.relay = OutboxRelay(self.db.outbox, amqp_uri, self.publishes_as, config,
+                                 carriers=self.store_class.CARRIERS)
         # Indexes in setup(), not start(): nameko starts all extensions at
         # once, so a consumer could run a handler before its unique indexes
         # (the idempotency guards) exist. Every setup() ends before any start().

@@ -36,11 +36,7 @@ writes per second (950 vs 390/s measured with 16 writers). The writer hands
 them to its relay exactly like outbox rows; what the broker confirmed is
 taken from the documents together, every ``DELETE_EVERY_SECONDS`` (one
 update pipeline per ``CLEAR_CHUNK`` documents, which also drops the due
-time of a document left with none: ``_clear``) - unless a write of the
-document by the same process comes first and takes them with it
-(``OutboxRelay.take_confirmed``, ``taking_events``: an application's
-``print_job_queued`` step follows its verification's event by well under a
-second, and so clears it; a document rewritten once instead of twice).
+time of a document left with none: ``_clear``).
 The sweep finds documents whose ``events_due`` passed through a sparse
 index on it (the service's store lists its carrier collections:
 ``BaseStore.CARRIERS``) and claims each with a guarded update. A carrier
@@ -142,19 +138,6 @@ def without_events(event_ids: list) -> list[dict]:
                       DUE: {"$cond": [none_left, "$$REMOVE", f"${DUE}"]}}}]
 
 
-def taking_events(event_ids: list, query: dict, update: dict) -> tuple[dict, dict]:
-    """``query`` and ``update`` of a write of a carrier document, made to also
-    take its carried ``event_ids`` (all published: ``OutboxRelay.take_confirmed``)
-    and their due time, no clear needed after. Guarded: only a document that
-    carries exactly those events matches (one carrying an event written since,
-    not published yet, keeps it and its due time: its write goes without).
-    Each id its own condition: the local server's ``$all`` on a field of an
-    array's documents matches nothing."""
-    each = [{f"{PENDING}._id": event_id} for event_id in event_ids]
-    return ({**query, PENDING: {"$size": len(event_ids)}, "$and": [*query.get("$and", []), *each]},
-            {**update, "$unset": {**update.get("$unset", {}), PENDING: "", DUE: ""}})
-
-
 def carrying(db, carriers: tuple[str, ...]) -> int:
     """Documents of ``carriers`` still carrying events (through the sparse index)."""
     return sum(db[name].count_documents({DUE: {"$exists": True}}) for name in carriers)
@@ -168,7 +151,7 @@ def pending_events(db, carriers: tuple[str, ...] = ()) -> int:
 class OutboxRelay:
     def __init__(self, collection, amqp_uri: str, service_name: str, config: dict,
                  batch_size: int = 500, idle_seconds: float = 1.0,
-                 carriers: tuple[str, ...] = (), confirmed_carried: dict | None = None):
+                 carriers: tuple[str, ...] = ()):
         self.collection = collection
         self.carriers = tuple(carriers)
         self.exchange = get_event_exchange(service_name, config)
@@ -179,13 +162,8 @@ class OutboxRelay:
         self._wake = LightQueue(maxsize=1)
         self._handed: collections.deque[dict] = collections.deque()
         self._confirmed: list[str] = []  # published, not yet deleted
-        # published carried events, not yet pulled: collection -> document id ->
-        # event ids; ``confirmed_carried``: shared by the relays of one database
-        # in one process (a service's API and event handlers run as two
-        # containers, each with its relay: a step recorded by the handlers
-        # takes the events the API's relay published, ``take_confirmed``)
-        self._confirmed_carried: dict[str, dict[object, list]] = \
-            {} if confirmed_carried is None else confirmed_carried
+        # published carried events, not yet pulled: collection -> [(document id, event id)]
+        self._confirmed_carried: dict[str, list[tuple]] = {}
         self._delete_due = 0.0
         self._thread = None
         self._running = False
@@ -322,42 +300,19 @@ class OutboxRelay:
                 done.append(row)
         finally:
             if done:
-                self._due_from_now()
+                if not self._unpulled():
+                    self._delete_due = time.monotonic() + DELETE_EVERY_SECONDS
                 for row in done:
                     if "carrier" in row:
-                        self._confirm_carried(*row["carrier"], [row["_id"]])
+                        name, document_id = row["carrier"]
+                        self._confirmed_carried.setdefault(name, []).append(
+                            (document_id, row["_id"]))
                     else:
                         self._confirmed.append(row["_id"])
         return len(done)
 
-    def take_confirmed(self, collection_name: str, document_id) -> list:
-        """The events of one carrier document this relay published and has not
-        cleared yet, for a write of that document to take (``taking_events``);
-        the relay no longer clears them. A write that did not take them gives
-        them back (``give_back``)."""
-        return self._confirmed_carried.get(collection_name, {}).pop(document_id, [])
-
-    def give_back(self, collection_name: str, document_id, event_ids: list) -> None:
-        """Events ``take_confirmed`` handed out that their write did not take:
-        cleared with the others (clearing an event already gone is harmless)."""
-        if event_ids:
-            self._due_from_now()
-            self._confirm_carried(collection_name, document_id, event_ids)
-
-    def _confirm_carried(self, collection_name: str, document_id, event_ids: list) -> None:
-        self._confirmed_carried.setdefault(collection_name, {}).setdefault(
-            document_id, []).extend(event_ids)
-
-    def _due_from_now(self) -> None:
-        """The first of the confirmed rows and events waiting starts the wait
-        before they are deleted or cleared."""
-        if not self._unpulled():
-            self._delete_due = time.monotonic() + DELETE_EVERY_SECONDS
-
     def _unpulled(self) -> int:
-        return len(self._confirmed) + sum(len(events) for documents in
-                                          self._confirmed_carried.values()
-                                          for events in documents.values())
+        return len(self._confirmed) + sum(map(len, self._confirmed_carried.values()))
 
     def delete_confirmed(self, now: bool = False) -> None:
         """Delete the rows the broker confirmed, in one command per
@@ -369,15 +324,14 @@ class OutboxRelay:
                                or time.monotonic() >= self._delete_due):
             return
         ids, self._confirmed = self._confirmed, []
-        carried = dict(self._confirmed_carried)  # emptied in place: it may be shared
-        self._confirmed_carried.clear()
+        carried, self._confirmed_carried = self._confirmed_carried, {}
         for chunk in chunks(ids, DELETE_CHUNK):
             self.collection.delete_many({"_id": {"$in": chunk}})
         for name, published in carried.items():
             self._clear(self.collection.database[name], published)
 
     @staticmethod
-    def _clear(carrier, events: dict) -> None:
+    def _clear(carrier, published: list[tuple]) -> None:
         """Take published events from their documents, and the due time from
         those left with none, in one update per ``CLEAR_CHUNK`` documents (an
         update pipeline: each document is rewritten once). The local server
@@ -389,7 +343,10 @@ class OutboxRelay:
         (``BaseStore.CARRIERS``) - against a transaction's write the local
         server would retry it forever holding the collection, which that
         transaction waits for (a deadlock, seen when print jobs carried their
-        events). ``events``: document id -> its published event ids."""
+        events)."""
+        events: dict = {}  # document -> its published event ids
+        for document_id, event_id in published:
+            events.setdefault(document_id, []).append(event_id)
         for chunk in chunks(list(events), CLEAR_CHUNK):
             carrier.update_many({"_id": {"$in": chunk}}, without_events(
                 [event_id for document_id in chunk for event_id in events[document_id]]))

@@ -40,7 +40,7 @@ import random
 import time
 
 import pymongo
-from pymongo import ASCENDING, UpdateOne
+from pymongo import ASCENDING
 from pymongo.errors import (ConnectionFailure, DuplicateKeyError, ExecutionTimeout, PyMongoError,
                             WTimeoutError)
 from pymongo.read_concern import ReadConcern
@@ -49,8 +49,8 @@ from pymongo.write_concern import WriteConcern
 from .clock import utcnow
 from .errors import DatabaseUnavailable
 from .events import build_event
-from .group_writes import GroupWrites, Outcome
-from .outbox import Carried, outbox_row, taking_events
+from .group_writes import GroupWrites
+from .outbox import Carried, outbox_row
 
 INBOX_RETENTION = datetime.timedelta(days=30)
 DEFAULT_TRANSACTION_BUDGET_SECONDS = 3.0
@@ -194,27 +194,6 @@ class BaseStore:
         outbox row (``shared.outbox.Carried``)."""
         assert collection.name in self.CARRIERS, collection.name
         return Carried(self._relay, collection.name, events)
-
-    def write_taking_events(self, name: str, document_id, query: dict,
-                            update: dict) -> Outcome:
-        """One guarded update of document ``document_id`` of carrier ``name``
-        (``query``: its guard; the update must not carry events itself), with
-        the other writes of the moment (``shared.group_writes``). If this
-        process published the events the document carries and has not
-        cleared them yet, the update takes them with it (``taking_events``):
-        one rewrite of the document instead of two. If that write was not
-        certainly made (the document carries others too, the guard failed, its
-        batch cannot say), the events go back to be cleared and the update
-        goes alone, as without them."""
-        writer = self.groups[name]
-        taken = self._relay.take_confirmed(name, document_id)
-        if taken:
-            outcome = writer.write(UpdateOne(*taking_events(
-                taken, {**query, "_id": document_id}, update)))
-            if outcome.certain and outcome.modified:
-                return outcome
-            self._relay.give_back(name, document_id, taken)
-        return writer.write(UpdateOne({**query, "_id": document_id}, update))
 
     def consume_once(self, event: dict, consumer: str, fn):
         """Run ``fn(session)`` once per (event id, consumer), atomically with it.

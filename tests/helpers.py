@@ -235,12 +235,6 @@ class NoRelay:
     def hand_over(self, rows, carrier=None):
         pass
 
-    def take_confirmed(self, collection_name, document_id):
-        return []  # nothing published
-
-    def give_back(self, collection_name, document_id, event_ids):
-        pass
-
 
 class CommandCounter(monitoring.CommandListener):
     """The names of the commands a client sent, in order (every round trip)."""

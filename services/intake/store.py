@@ -6,7 +6,7 @@ application is decided in ``domain``.
 
 from __future__ import annotations
 
-from pymongo import ASCENDING, InsertOne
+from pymongo import ASCENDING, InsertOne, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 from shared.store import BaseStore, drop_index_if_present, duplicate_fields
@@ -153,23 +153,21 @@ class ApplicationStore(DocumentStore, QueueStore, AppointmentStore, BatchStore,
             if recorded is not None:
                 return recorded
         query = {"_id": event["application_id"]}
-        # each first write also takes the application's events this process
-        # published, when those are all it carries (``write_taking_events``)
         if not downstream.needs_status(event_type):  # a step only: one write, no read
-            step = ({"seen_events": {"$ne": event["event_id"]}},
+            step = ({**query, "seen_events": {"$ne": event["event_id"]}},
                     {"$push": {"timeline": downstream.step_from_event(event_type, event),
                                "seen_events": event["event_id"]}})
-            outcome = self.write_taking_events("applications", event["application_id"], *step)
+            outcome = self.groups["applications"].write(UpdateOne(*step))
             if outcome.certain:
                 return outcome.modified
             # its batch did not say: alone, it finds itself recorded (by the batch) or not
-            return self.db.applications.update_one({**query, **step[0]},
-                                                   step[1]).modified_count == 1
+            return self.db.applications.update_one(*step).modified_count == 1
         if (usual := downstream.usual_move(event_type, event)) is not None:
             guard, update = usual
             update["$push"]["seen_events"] = event["event_id"]
-            if self.write_taking_events("applications", event["application_id"], {
-                    **guard, "seen_events": {"$ne": event["event_id"]}}, update).modified:
+            if self.groups["applications"].write(UpdateOne(
+                    {**query, **guard, "seen_events": {"$ne": event["event_id"]}},
+                    update)).modified:
                 return True  # else out of order, a redelivery or unknown: read and decide
         for _ in range(STATUS_RACE_ATTEMPTS):
             application = self.db.applications.find_one(query, {"status": 1, "pickup": 1})
@@ -197,8 +195,8 @@ class ApplicationStore(DocumentStore, QueueStore, AppointmentStore, BatchStore,
         if (gathered := downstream.together(events)) is None:
             return alone
         guard, update, taken = gathered
-        outcome = self.write_taking_events("applications", events[0][1]["application_id"],
-                                           guard, update)
+        outcome = self.groups["applications"].write(
+            UpdateOne({"_id": events[0][1]["application_id"], **guard}, update))
         if not (outcome.certain and outcome.modified):
             return alone  # moved meanwhile, a redelivery among them, or unknown
         return [True if n in taken else None for n in range(len(events))]

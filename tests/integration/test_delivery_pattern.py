@@ -8,8 +8,7 @@
   ``print_job_queued`` leaves printing once;
 * the outbox relay: rows handed over by their writer, orphans swept; events
   a document carries (``shared.outbox.Carried``) the same way, cleared from
-  the document once published (or taken by the next write of it), an
-  unroutable one kept.
+  the document once published, an unroutable one kept.
 """
 
 from __future__ import annotations
@@ -27,11 +26,9 @@ from nameko.testing.services import entrypoint_waiter
 from services.printing.service import PrintingEvents
 from shared.clock import utcnow
 from shared.events import build_event
-from shared.group_writes import Outcome
 from shared.messaging import PermanentFailure, reliable_event_handler
 from shared.outbox import (CLEAR_CHUNK, DELETE_CHUNK, DUE, HANDOFF_CLAIM_SECONDS, PENDING,
                            Carried, OutboxRelay, outbox_row, pending_events)
-from shared.store import BaseStore
 from deploy import dlq
 from tests.helpers import (BrokerProbe, CommandCounter, eventually, publish, random_nik,
                            service_config)
@@ -356,57 +353,6 @@ def test_carried_events_are_cleared_a_chunk_of_documents_per_command(backing):
         relay.delete_confirmed(now=True)
         assert counter.commands == ["update"] * 3
         assert list(letters.find()) == [{"_id": n} for n in range(documents)]
-
-
-class LetterStore(BaseStore):
-    CARRIERS = ("letters",)
-
-
-def test_the_next_write_of_a_document_takes_its_published_events(backing):
-    """A document written again by the process that published its events
-    (an application's next step) takes them and their due time in that
-    write: rewritten once, no clear after. One that carries an event not
-    published yet keeps it: its write goes without, the clear takes the
-    published one later."""
-    with carrying_letters(backing) as (db, relay, probe, counter):
-        letters, store = db.letters, LetterStore(db, db.client, relay)
-        carried = [Carried(relay, "letters", [("application_verified", verified_event())])
-                   for _ in range(3)]
-        for n, events in enumerate(carried):
-            letters.insert_one(events.document({"_id": n, "version": 1}))
-            events.written(n)
-        assert relay.publish_handed() == 3
-        later = Carried(relay, "letters", [("application_verified", verified_event())])
-        letters.update_one({"_id": 2}, later.update({"$set": {"version": 2}}))  # not handed yet
-        counter.commands.clear()
-
-        assert store.write_taking_events("letters", 0, {"version": 1},
-                                         {"$set": {"version": 2}}) == Outcome(True, True)
-        assert counter.commands == ["update"]  # one write: the step and the clear
-        assert letters.find_one({"_id": 0}) == {"_id": 0, "version": 2}
-        # the guard fails (it was written since): nothing taken, the clear does it
-        assert store.write_taking_events("letters", 1, {"version": 5},
-                                         {"$set": {"version": 6}}).modified is False
-        assert letters.find_one({"_id": 1})[PENDING]
-        # it carries an event not published yet: the write goes without
-        assert store.write_taking_events("letters", 2, {"version": 2},
-                                         {"$set": {"version": 3}}) == Outcome(True, True)
-        letter = letters.find_one({"_id": 2})
-        assert [row["_id"] for row in letter[PENDING]] == [
-            carried[2].events[0]["event_id"], later.events[0]["event_id"]]
-        assert letter[DUE] is not None and letter["version"] == 3
-
-        counter.commands.clear()
-        relay.delete_confirmed(now=True)
-        assert counter.commands == ["update"]  # one clear, of 1 and 2 (0 has none)
-        assert letters.find_one({"_id": 1}) == {"_id": 1, "version": 1}
-        letter = letters.find_one({"_id": 2})
-        assert [row["_id"] for row in letter[PENDING]] == [later.events[0]["event_id"]]
-        assert letter[DUE] is not None
-        published = []
-        eventually(lambda: published.extend(probe.drain()) or len(published) >= 3,
-                   what="the three events published")
-        assert len(published) == 3
 
 
 def test_confirmed_rows_are_deleted_a_chunk_per_command(backing):

@@ -5,9 +5,7 @@ reads and writes, each application moved once. Downstream events of one applicat
 that come within a moment are recorded in one write (``ApplicationStore.record_event`` gathering them,
 ``shared.group_writes.Gatherings``), against the real database server: the
 application reads as if they had been written one by one, a redelivery is
-still recorded once, and an event out of order is still decided alone. The
-step that follows a verification takes the verification's published event
-from the application in its write (no clear of it after)."""
+still recorded once, and an event out of order is still decided alone."""
 
 from __future__ import annotations
 
@@ -19,9 +17,8 @@ from pymongo import MongoClient
 from services.intake.domain import status_fields
 from services.intake.store import ApplicationStore
 from shared.group_writes import GroupWrites
-from shared.outbox import DUE, PENDING, OutboxRelay
 from services.intake.exceptions import ApplicationNotFound, WrongStatus
-from tests.helpers import BrokerProbe, CommandCounter, NoRelay, at_once, eventually, random_nik
+from tests.helpers import CommandCounter, NoRelay, at_once, random_nik
 from tests.stored_applications import submitted
 
 SLOT = {"place": "Disdukcapil Kota Serang", "address": "Jl. Jend. Sudirman No. 5",
@@ -170,39 +167,3 @@ def test_verifications_of_the_moment_share_reads_and_writes_each_moved_once(data
         assert [step["status"] for step in app["timeline"]] == ["submitted", "verified"]
         assert [row["event_type"] for row in app["pending_events"]] == ["application_verified"]
 
-
-
-def test_the_print_queued_step_takes_the_published_events_with_it(backing, database):
-    """An application submitted and verified here carries its two events
-    until they are published; the ``print_job_queued`` step that follows
-    (within a second, in the same process) takes them with it: the
-    application is rewritten once, and the relay has nothing left to clear."""
-    client, db, counter = database
-    source = f"intake_{uuid.uuid4().hex[:6]}"
-    probe = BrokerProbe(backing.amqp_uri, f"{source}.events")
-    relay = OutboxRelay(db.outbox, backing.amqp_uri, source, {},
-                        carriers=ApplicationStore.CARRIERS)
-    try:
-        relay.ensure_indexes()
-        store = ApplicationStore(db, client, relay)
-        application = store.submit(submitted(nik=random_nik()))
-        store.verify(application["_id"], "operator-1")
-        assert relay.publish_handed() == 2  # application_submitted, application_verified
-        counter.commands.clear()
-
-        assert store.record_event("print_job_queued", {
-            "event_id": uuid.uuid4().hex, "application_id": application["_id"],
-            "occurred_at": "2099-01-02T03:00:00+00:00", "print_job_id": uuid.uuid4().hex})
-        assert updates(counter) == 1
-        relay.delete_confirmed(now=True)
-        assert updates(counter) == 1  # nothing left to clear
-        stored = db.applications.find_one({"_id": application["_id"]})
-        assert PENDING not in stored and DUE not in stored
-        assert stored["status"] == "print_queued"
-        published = []
-        eventually(lambda: published.extend(probe.drain()) or len(published) >= 2,
-                   what="both events published")
-        assert sorted(name for name, _ in published) == ["application_submitted",
-                                                          "application_verified"]
-    finally:
-        probe.close()

@@ -11,7 +11,9 @@ Recorded where every service already passes, so no service code counts:
   dead_lettered;
 * database (``shared.mongo.StoreWithOutbox``): ``smartdukcapil_db_commands_total``
   by service, command name and collection (a pymongo command listener: every
-  round trip; the collection is empty for commands on none, e.g. commitTransaction);
+  round trip; the collection is empty for commands on none, e.g. commitTransaction),
+  and the seconds they took, answer included (``smartdukcapil_db_command_seconds_total``,
+  same labels: with the server idle, where its time goes; busy, queueing too);
 * outbox (``shared.mongo.StoreWithOutbox``): ``smartdukcapil_outbox_backlog``,
   the rows not yet published (or published within the last few seconds: the
   relay deletes them together, ``shared.outbox``), read when scraped from the collection's
@@ -56,26 +58,38 @@ DB_COMMANDS = Counter("smartdukcapil_db_commands",
                       "Database commands sent (round trips), by command name and collection",
                       ["service", "command", "collection"])
 
+DB_SECONDS = Counter("smartdukcapil_db_command_seconds",
+                     "Seconds from sending a database command to its answer (failures included), "
+                     "by command name and collection", ["service", "command", "collection"])
+
 EVENT_OUTCOMES = ("handled", "failed", "retried", "dead_lettered")
 
 
 class CommandCounter(monitoring.CommandListener):
     """Counts every command a service's client sends (``DB_COMMANDS``): the
-    database round trips per application the benchmark reports."""
+    database round trips per application the benchmark reports; and the time
+    each took (``DB_SECONDS``)."""
 
     def __init__(self, service: str):
         self.service = service
+        self.waiting: dict[tuple, str] = {}  # (connection, request id) -> collection
 
     def started(self, event) -> None:
         target = event.command.get(event.command_name)
         collection = target if isinstance(target, str) else ""
         DB_COMMANDS.labels(self.service, event.command_name, collection).inc()
+        self.waiting[(event.connection_id, event.request_id)] = collection
 
     def succeeded(self, event) -> None:
-        pass
+        self._took(event)
 
     def failed(self, event) -> None:
-        pass
+        self._took(event)
+
+    def _took(self, event) -> None:
+        collection = self.waiting.pop((event.connection_id, event.request_id), "")
+        DB_SECONDS.labels(self.service, event.command_name, collection).inc(
+            event.duration_micros / 1e6)
 
 
 def observe_request(service: str, endpoint: str, method: str, status: int,

@@ -12,7 +12,7 @@ import uuid
 
 import pika
 import requests
-from pymongo import monitoring
+from pymongo import MongoClient, monitoring
 
 from deploy.dlq import connect
 from deploy.local.stack import Ports, Stack
@@ -234,6 +234,18 @@ class NoRelay:
 
     def hand_over(self, rows, carrier=None):
         pass
+
+
+def store_on_a_database_of_its_own(backing, store_class, prefix: str):
+    """A fixture's body: ``store_class`` on a fresh database of the test
+    server (no relay), dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    client = MongoClient(backing.mongo_uri, tz_aware=True)
+    try:
+        yield store_class(client[name], client, NoRelay())
+    finally:
+        client.drop_database(name)
+        client.close()
 
 
 class CommandCounter(monitoring.CommandListener):

@@ -111,16 +111,24 @@ class Transition:
     step: dict
     events: tuple[Event, ...]
     changes: dict = field(default_factory=dict)  # other fields the move sets
+    application_id: str = ""
 
     @property
     def fields(self) -> dict:
-        return status_fields(self.to_status)
+        return status_fields(self.to_status, self.application_id)
 
 
-def status_fields(status: str) -> dict:
+# ``active_slot`` while an application is in progress: the one-active rule's
+# unique index (subject, document type, slot) lets two of a subject clash
+# there; once it is not, its slot is its own id, which clashes with nothing
+ACTIVE_SLOT = "active"
+
+
+def status_fields(status: str, application_id: str) -> dict:
     """The stored fields that follow from being in ``status``."""
-    return {"status": status, "status_rank": STATUSES[status].rank,
-            "active": STATUSES[status].active}
+    active = STATUSES[status].active
+    return {"status": status, "status_rank": STATUSES[status].rank, "active": active,
+            "active_slot": ACTIVE_SLOT if active else application_id}
 
 
 def new_tracking_code() -> str:
@@ -136,9 +144,9 @@ def new_application(request: dict, details: dict, idempotency_key: str | None,
                     checks: dict | None = None) -> dict:
     """``checks``: what the rules found beside the details (``rules.Checked.stored``:
     flags for the operator, the supporting documents required, derived fields)."""
-    now = utcnow()
+    now, application_id = utcnow(), uuid.uuid4().hex
     application = {
-        "_id": uuid.uuid4().hex,
+        "_id": application_id,
         "tracking_code": new_tracking_code(),
         "document_type": request["document_type"],
         "channel": request["channel"],
@@ -147,7 +155,7 @@ def new_application(request: dict, details: dict, idempotency_key: str | None,
         "subject_key": subject_key(request["document_type"], request["applicant"], details),
         "flags": [], "required_documents": [], "derived": {},
         **(checks or {}),
-        **status_fields("submitted"),
+        **status_fields("submitted", application_id),
         "timeline": [timeline_entry("submitted", now, {"channel": request["channel"]})],
         "created_at": now,
         "queued_at": now,  # waiting for verification since (a resubmission re-enters)
@@ -178,7 +186,7 @@ def transition(application: dict, action: str, detail: dict,
     """The move ``action`` makes from the application's status, or ``WrongStatus``."""
     status, to_status = application["status"], next_status(application, action)
     step = timeline_entry(STEP_NAMES.get(action, to_status), utcnow(), detail)
-    return Transition(status, to_status, step, events, changes or {})
+    return Transition(status, to_status, step, events, changes or {}, application["_id"])
 
 
 def verify(application: dict, operator: str) -> Transition:

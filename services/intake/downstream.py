@@ -99,7 +99,7 @@ def usual_move(event_type: str, event: dict) -> tuple[dict, dict] | None:
         return None
     to_status, from_statuses = EVENT_MOVES[event_type]
     guard: dict = {"status": {"$in": sorted(from_statuses)}}
-    changes = status_fields(to_status)
+    changes = status_fields(to_status, event["application_id"])
     if event_type in SETS_PICKUP:
         # no window yet, or one set by an earlier event (a flat filter, no
         # $or: shared/store.py)
@@ -166,7 +166,7 @@ def record(application: dict, event_type: str, event: dict) -> dict:
     step = step_from_event(event_type, event)
     changes: dict = {}
     if (to_status := next_status(application["status"], event_type)) is not None:
-        changes.update(status_fields(to_status))
+        changes.update(status_fields(to_status, application["_id"]))
     if event_type in SETS_PICKUP and newer(event, application.get("pickup")):
         changes["pickup"] = {"slot": event["slot"], "since": event["occurred_at"]}
     if event_type == "parcel_dispatched":

@@ -36,15 +36,15 @@ class NikRecord:
 class NikRecords(BaseStore):
     @classmethod
     def ensure_indexes(cls, db) -> None:
-        # the lookup goes through ApplicationStore's plain (subject_key,
-        # document_type) index; this partial one was never read by the local
+        # the lookup goes through the prefix (subject_key, document_type) of
+        # ApplicationStore's one-active index; this partial one was never read by the local
         # database server (shared/store.py)
         drop_index_if_present(db.applications, "deaths_by_subject")
         super().ensure_indexes(db)
 
     def nik_record(self, nik: str) -> NikRecord:
         """The NIK's death certificates and KTP-el applications (its subject's
-        through the plain (subject_key, document_type) index: a KTP-el's
+        through the one-active index's (subject_key, document_type) prefix: a KTP-el's
         subject is its applicant's NIK), decided here: one read."""
         rows = self.groups.reader("applications", "subject_key", *RECORD_READ).find(
             nik_subject(nik))  # with the other submissions' of the moment: one command

@@ -63,6 +63,9 @@ def test_a_submit_and_its_events_move_the_counters(system):
     updates = dict(inserts, command="update")
     assert total(samples(intake), **inserts) > total(before_intake, **inserts)
     assert total(samples(intake), **updates) > total(before_intake, **updates)
+    # and the time they took
+    insert_seconds = dict(inserts, name="smartdukcapil_db_command_seconds_total")
+    assert total(samples(intake), **insert_seconds) > total(before_intake, **insert_seconds)
 
 
 def test_every_service_answers_its_probes(system):

@@ -41,7 +41,8 @@ def store_with(database, gather_seconds: float) -> ApplicationStore:
 
 
 def queued_application(db) -> str:
-    application = {**submitted(), **status_fields("print_queued")}
+    application = submitted()
+    application.update(status_fields("print_queued", application["_id"]))
     db.applications.insert_one(application)
     return application["_id"]
 
@@ -68,6 +69,7 @@ def updates(counter: CommandCounter) -> int:
 def recorded(db, application_id: str) -> dict:
     app = db.applications.find_one({"_id": application_id})
     return {"status": app["status"], "status_rank": app["status_rank"], "active": app["active"],
+            "active_slot": app["active_slot"],
             "pickup": app.get("pickup", {}).get("slot"),
             "steps": [step["status"] for step in app["timeline"][1:]],
             "seen": len(app.get("seen_events", []))}
@@ -88,7 +90,7 @@ def test_events_of_the_moment_are_one_write_that_reads_as_one_by_one(database):
     assert gathered_updates == 1
     assert updates(counter) == 3
     assert recorded(db, gathered_id) == recorded(db, alone_id) == {
-        **status_fields("ready_for_pickup"), "pickup": SLOT,
+        **status_fields("ready_for_pickup", gathered_id), "pickup": SLOT,
         "steps": ["printed", "ready_for_pickup", "notified"], "seen": 3}
 
 
@@ -119,7 +121,7 @@ def test_an_event_out_of_order_is_decided_alone_and_the_rest_go_together(databas
     assert updates(counter) == 3
     assert counter.commands.count("find") == 1
     assert recorded(db, application_id) == {
-        **status_fields("ready_for_pickup"), "pickup": SLOT,
+        **status_fields("ready_for_pickup", application_id), "pickup": SLOT,
         "steps": ["ready_for_pickup", "notified", "printed"], "seen": 3}
 
 

@@ -33,11 +33,12 @@ def counted(backing):
 
 def stored(store: ApplicationStore, document_type: str, subject_nik: str, status: str,
            steps: tuple[str, ...] = (), channel: str = "web") -> None:
+    application_id = uuid.uuid4().hex
     store.db.applications.insert_one({
-        "_id": uuid.uuid4().hex, "tracking_code": f"SDK{uuid.uuid4().hex[:8].upper()}",
+        "_id": application_id, "tracking_code": f"SDK{uuid.uuid4().hex[:8].upper()}",
         "document_type": document_type, "subject_key": f"nik:{subject_nik}",
         "applicant": {"nik": subject_nik if document_type == "ktp_el" else random_nik()},
-        "status": status, "channel": channel, "active": False,
+        "status": status, "channel": channel, "active": False, "active_slot": application_id,
         "timeline": [{"status": step} for step in ("submitted", *steps)]})
 
 

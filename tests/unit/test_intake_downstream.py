@@ -65,18 +65,20 @@ def test_the_one_write_shortcuts_make_the_update_record_would():
     the update must be the one ``record`` decides from the status read, under
     the guard's conditions."""
     slot = {"place": "Dinas", "date": "2026-12-01", "start": "08:00", "end": "09:00"}
-    event = {"occurred_at": at(2), "barcode": "P1", "reason": "x", "channel": "sms",
-             "shipment_id": "s1", "slot": slot}
+    event = {"application_id": "a1", "occurred_at": at(2), "barcode": "P1", "reason": "x",
+             "channel": "sms", "shipment_id": "s1", "slot": slot}
     for event_type in EVENT_MOVES:
         guard, update = usual_move(event_type, event)
         for status in guard["status"]["$in"]:
             for pickup in (None, {"slot": slot, "since": at(1)}):
-                assert update == record({"status": status, "pickup": pickup}, event_type, event)
+                assert update == record({"_id": "a1", "status": status, "pickup": pickup},
+                                        event_type, event)
         if event_type in SETS_PICKUP:  # a window set by a later event is not overwritten
             assert guard["pickup.since"] == {"$not": {"$gt": at(2)}}
-            assert record({"status": "printed", "pickup": {"slot": slot, "since": at(3)}},
+            assert record({"_id": "a1", "status": "printed",
+                           "pickup": {"slot": slot, "since": at(3)}},
                           event_type, event)["$set"].keys() == {*status_fields(
-                              "ready_for_pickup")}
+                              "ready_for_pickup", "a1")}
     for event_type in STEP_ONLY:
         assert usual_move(event_type, event) is None
         if not needs_status(event_type):
@@ -92,10 +94,11 @@ def test_events_written_together_make_what_they_would_one_by_one():
     guard lets it) leaves the application as the events' own writes, one
     after the other, would."""
     slot = {"place": "Dinas", "date": "2026-12-01", "start": "08:00", "end": "09:00"}
-    events = [("print_job_queued", {"event_id": "q", "occurred_at": at(1)}),
-              ("document_printed", {"event_id": "p", "occurred_at": at(2)}),
-              ("document_ready_for_pickup", {"event_id": "r", "occurred_at": at(3), "slot": slot}),
-              ("notification_sent", {"event_id": "n", "occurred_at": at(4), "channel": "sms"})]
+    events = [(event_type, {"application_id": "a1", **event}) for event_type, event in [
+        ("print_job_queued", {"event_id": "q", "occurred_at": at(1)}),
+        ("document_printed", {"event_id": "p", "occurred_at": at(2)}),
+        ("document_ready_for_pickup", {"event_id": "r", "occurred_at": at(3), "slot": slot}),
+        ("notification_sent", {"event_id": "n", "occurred_at": at(4), "channel": "sms"})]]
     assert all(gatherable(event_type) for event_type, _ in events)
     written = 0
     for order in itertools.permutations(events):
@@ -107,7 +110,7 @@ def test_events_written_together_make_what_they_would_one_by_one():
         for status in STATUSES:
             if "status" in guard and status not in guard["status"]["$in"]:
                 continue
-            app = one_by_one = {"status": status, "pickup": None, "timeline": []}
+            app = one_by_one = {"_id": "a1", "status": status, "pickup": None, "timeline": []}
             for n in taken:
                 one_by_one = applied(one_by_one, record(one_by_one, *order[n]))
             at_once = {**app, **update.get("$set", {}),

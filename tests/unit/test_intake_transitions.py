@@ -35,10 +35,15 @@ from tests.stored_applications import (ADDRESS, CODES, NIK, OPERATOR, apply, rej
                                        submitted)
 
 
+def in_status(status: str) -> dict:
+    application = submitted()
+    return {**application, **status_fields(status, application["_id"])}
+
+
 def record(application: dict, event_type: str, at: str) -> dict:
     step = step_from_event(event_type, {"occurred_at": at})
     to_status = next_status(application["status"], event_type)
-    return {**application, **(status_fields(to_status) if to_status else {}),
+    return {**application, **(status_fields(to_status, application["_id"]) if to_status else {}),
             "timeline": [*application["timeline"], step]}
 
 
@@ -55,7 +60,8 @@ def test_verify_from_submitted():
     app = submitted()
     move = verify(app, OPERATOR)
     assert (move.from_status, move.to_status) == ("submitted", "verified")
-    assert move.fields == {"status": "verified", "status_rank": 20, "active": True}
+    assert move.fields == {"status": "verified", "status_rank": 20, "active": True,
+                           "active_slot": "active"}
     assert move.step["status"] == "verified" and move.step["detail"] == {"by": OPERATOR}
     assert [event_type for event_type, _ in move.events] == ["application_verified"]
 
@@ -65,7 +71,8 @@ def test_reject_frees_the_slot_but_is_not_the_end():
     move = reject(app, OPERATOR, ["kk_unreadable", "name_mismatch", "kk_unreadable"],
                   "Foto KK terpotong di bagian bawah")
     assert (move.from_status, move.to_status) == ("submitted", "rejected")
-    assert move.fields == {"status": "rejected", "status_rank": 20, "active": False}
+    assert move.fields == {"status": "rejected", "status_rank": 20, "active": False,
+                           "active_slot": app["_id"]}
     assert not STATUSES["rejected"].final
     assert move.step["detail"] == {"by": OPERATOR, "note": "Foto KK terpotong di bagian bawah",
                                    "reason_codes": ["kk_unreadable", "name_mismatch"]}
@@ -103,7 +110,8 @@ def test_resubmit_returns_a_rejected_application_to_the_queue():
                                                     "email": "siti@example.id"}})
     move = resubmit(app, request, validate_application(request, today_wib()))
     assert (move.from_status, move.to_status) == ("rejected", "submitted")
-    assert move.fields == {"status": "submitted", "status_rank": 10, "active": True}
+    assert move.fields == {"status": "submitted", "status_rank": 10, "active": True,
+                           "active_slot": "active"}
     assert move.step["status"] == "resubmitted"  # the timeline says what happened
     assert move.step["detail"] == {"by": "citizen",
                                    "corrected": ["applicant.email", "applicant.full_name"]}
@@ -152,7 +160,7 @@ def test_resubmit_stores_what_the_rules_found_again():
 
 @pytest.mark.parametrize("status", ["submitted", "verified", "printed", "collected", "cancelled"])
 def test_resubmit_only_a_rejected_application(status):
-    app = {**submitted(), **status_fields(status)}
+    app = in_status(status)
     with pytest.raises(WrongStatus):
         resubmit(app, request_of(app), app["details"])
 
@@ -162,7 +170,8 @@ def test_cancel_before_verification_is_final(make):
     app = make()
     move = cancel(app)
     assert (move.from_status, move.to_status) == (app["status"], "cancelled")
-    assert move.fields == {"status": "cancelled", "status_rank": 70, "active": False}
+    assert move.fields == {"status": "cancelled", "status_rank": 70, "active": False,
+                           "active_slot": app["_id"]}
     assert STATUSES["cancelled"].final and move.step["detail"] == {"by": "citizen"}
     [(event_type, payload)] = move.events
     event = build_event(event_type, **payload)
@@ -179,7 +188,7 @@ def test_cancel_before_verification_is_final(make):
                                     "collected", "delivered"])
 def test_cancel_after_verification_is_refused(status):
     with pytest.raises(WrongStatus) as excinfo:
-        cancel({**submitted(), **status_fields(status)})
+        cancel(in_status(status))
     assert excinfo.value.status == 409 and f"'{status}'" in excinfo.value.message.en
 
 
@@ -201,7 +210,7 @@ def test_a_move_does_not_change_the_application_it_was_given():
 ], ids=["verify", "reject"])
 @pytest.mark.parametrize("status", ["rejected", "verified", "printed", "collected", "cancelled"])
 def test_operator_actions_refused_outside_their_transitions(action, status):
-    app = {**submitted(), **status_fields(status)}
+    app = in_status(status)
     with pytest.raises(WrongStatus) as excinfo:
         action(app)
     assert excinfo.value.status == 409
@@ -236,7 +245,7 @@ def test_steps_move_the_status_forward_only():
 
 
 def test_a_failed_print_after_the_queue_moves_to_print_failed_not_back():
-    app = record({**submitted(), **status_fields("print_queued")}, "print_job_failed",
+    app = record(in_status("print_queued"), "print_job_failed",
                  "2099-01-01T00:00:00+00:00")
     assert app["status"] == "print_failed"
     app = record(app, "print_job_queued", "2099-01-01T00:00:00+00:00")  # came late
@@ -261,7 +270,9 @@ def test_step_only_events_never_change_the_status(event_type):
     ("parcel_returned", True)])
 def test_a_final_step_frees_the_nik_for_a_new_application(event_type, active):
     to_status = next_status("verified", event_type)
-    assert status_fields(to_status)["active"] is active
+    assert status_fields(to_status, "a1")["active"] is active
+    # the one-active index's slot: shared while in progress, the application's own after
+    assert status_fields(to_status, "a1")["active_slot"] == ("active" if active else "a1")
 
 
 def test_the_event_table_names_known_statuses():

@@ -26,7 +26,6 @@ EXPECTED = {
                                  # the reads of a subject (its prefix)
     "one_per_idempotency_key",   # a retried request gets its first answer
     "nik_document_status",       # what intake knows of a NIK; the re-send
-    "manifest_id_1",             # jemput-bola hand-overs (sparse)
     "queue",                     # the operators' queue, every filter
 }
 
@@ -141,6 +140,7 @@ def test_an_earlier_versions_guard_and_read_index_become_one(store):
     apps.create_index(keys, unique=True, name="one_active_per_subject",
                       partialFilterExpression={"active": True})
     apps.create_index(keys, name="by_subject")
+    apps.create_index([("manifest_id", ASCENDING)], sparse=True)  # never read
     apps.insert_many([{"_id": "in-progress", "tracking_code": "SDKAAAA0001",
                        "subject_key": "nik:1", "document_type": "ktp_el", "active": True},
                       {"_id": "done", "tracking_code": "SDKAAAA0002",

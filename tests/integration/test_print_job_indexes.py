@@ -17,7 +17,6 @@ EXPECTED = {
     "_id_",
     "application_id_1",                  # one job per application (guard)
     "status_1_priority_1_queued_at_1",   # the queue; what a station holds
-    "manifest_id_1",                     # jemput-bola manifests
     "nik_1_document_type_1",             # a card printed again; the PRR backlog
     "tracking_code_1",                   # the counter's pickup
 }
@@ -28,8 +27,9 @@ def store(backing):
     yield from store_on_a_database_of_its_own(backing, PrintStore, "printing_indexes")
 
 
-def test_the_station_index_of_an_earlier_version_is_dropped(store):
+def test_the_station_and_manifest_indexes_of_an_earlier_version_are_dropped(store):
     store.db.print_jobs.create_index([("station_id", ASCENDING), ("status", ASCENDING)])
+    store.db.print_jobs.create_index([("manifest_id", ASCENDING)])
     PrintStore.ensure_indexes(store.db)
     assert set(store.db.print_jobs.index_information()) == EXPECTED
 

@@ -238,11 +238,3 @@ def update_then_read(collection, query: dict, update: dict, projection=None) -> 
     return collection.find_one({"_id": query["_id"]}, projection)
 
 
-def drop_index_if_present(collection, name: str) -> None:
-    """Drop an index an earlier version created (several containers of a
-    service may race to it: the one that loses finds it gone)."""
-    if name in collection.index_information():
-        try:
-            collection.drop_index(name)
-        except pymongo.errors.OperationFailure:
-            pass

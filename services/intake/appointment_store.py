@@ -18,7 +18,8 @@ from pymongo.errors import DuplicateKeyError
 
 from shared.clock import utcnow
 from shared.offices import Place, WorkingCalendar
-from shared.store import drop_index_if_present, duplicate_fields
+from shared.indexes import drop_index_if_present
+from shared.store import duplicate_fields
 
 from . import appointments
 from .exceptions import ActiveApplicationExists, IdempotencyKeyReused, WrongStatus

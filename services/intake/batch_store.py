@@ -15,7 +15,8 @@ from pymongo.errors import DuplicateKeyError
 
 from shared.clock import utcnow
 from shared.errors import DomainError
-from shared.store import BaseStore, drop_index_if_present
+from shared.indexes import drop_index_if_present
+from shared.store import BaseStore
 
 
 class BatchStore(BaseStore):

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared.store import BaseStore, drop_index_if_present
+from shared.indexes import drop_index_if_present
+from shared.store import BaseStore
 
 from . import appointments
 from .subjects import nik_subject

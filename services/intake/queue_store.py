@@ -14,7 +14,8 @@ from pymongo.errors import DuplicateKeyError
 
 from shared.errors import ServiceBusy
 from shared.outbox import CARRIED_FIELDS
-from shared.store import BaseStore, drop_index_if_present
+from shared.indexes import drop_index_if_present
+from shared.store import BaseStore
 
 from . import domain
 from .exceptions import ActiveApplicationExists, ApplicationNotFound

@@ -9,7 +9,8 @@ from __future__ import annotations
 from pymongo import ASCENDING, InsertOne, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
-from shared.store import BaseStore, drop_index_if_present, duplicate_fields
+from shared.indexes import drop_index_if_present
+from shared.store import BaseStore, duplicate_fields
 
 from . import domain, downstream, payloads
 from .appointment_store import AppointmentStore

@@ -17,7 +17,8 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from shared.clock import today_wib, utcnow
 from shared.errors import DomainError
 from shared.group_writes import chunks
-from shared.store import drop_index_if_present, duplicate_fields
+from shared.indexes import drop_index_if_present
+from shared.store import duplicate_fields
 
 from . import domain, handovers, prr
 from .domain import check_report, new_job, new_lease, print_outcome

@@ -260,6 +260,44 @@ def test_a_committed_row_is_published_by_its_writer_without_a_read_and_an_orphan
         client.close()
 
 
+def test_the_sweep_reads_its_claim_back_by_id_with_no_index_of_the_claims(backing):
+    """An earlier version's index of the claims goes (every insert and delete
+    of a row maintained it); two orphans, one claimed by another relay's sweep
+    in between: this sweep publishes only the one it claimed."""
+    database, source = f"sweep_{uuid.uuid4().hex[:6]}", f"sweep_{uuid.uuid4().hex[:6]}"
+    probe = BrokerProbe(backing.amqp_uri, f"{source}.events")
+    client = MongoClient(backing.mongo_uri, tz_aware=True)
+    outbox = client[database].outbox
+    outbox.create_index([("claimed_by", 1)])
+    relay = OutboxRelay(outbox, backing.amqp_uri, source, {})
+    try:
+        relay.ensure_indexes()
+        assert set(outbox.index_information()) == {"_id_", "claimed_until_1_created_at_1"}
+        rows = [outbox_row("application_verified", verified_event(), claimed_by="a dead one")
+                for _ in range(2)]
+        outbox.insert_many(rows)
+        outbox.update_many({}, {"$set": {"claimed_until": a_second_ago()}})
+        taken_by_another = {"claimed_by": "another sweep",
+                            "claimed_until": utcnow() + datetime.timedelta(seconds=60)}
+        real_update_many = outbox.update_many
+
+        def another_sweep_first(query, update, **kwargs):  # it claims row 0 just before
+            outbox.update_one({"_id": rows[0]["_id"]}, {"$set": taken_by_another})
+            return real_update_many(query, update, **kwargs)
+        relay.collection = type("Outbox", (), {
+            "find": outbox.find, "update_many": staticmethod(another_sweep_first),
+            "delete_many": outbox.delete_many})()
+        assert relay.publish_pending() == 1
+        assert outbox.find_one({"_id": rows[0]["_id"]})["claimed_by"] == "another sweep"
+        published = []
+        eventually(lambda: published.extend(probe.drain()) or published, what="one published")
+        assert [event["event_id"] for _, event in published] == [rows[1]["_id"]]
+    finally:
+        probe.close()
+        client.drop_database(database)
+        client.close()
+
+
 def a_second_ago():
     return utcnow() - datetime.timedelta(seconds=1)
 

@@ -42,6 +42,7 @@ them all, as one update where it can.
 
 from __future__ import annotations
 
+import collections
 import threading
 import time
 from dataclasses import dataclass
@@ -317,6 +318,31 @@ class Gatherings:
                 member.done.set()
 
 
+class ReadAhead:
+    """One read serving the takers of the next ``seconds``: what a read
+    found, handed out in order, each item to one taker, until it is used up,
+    older than ``seconds`` or ``forget``-ten (a change the read may have
+    missed); then the next taker reads again. For a read the local server
+    cannot bound (it reads every match whatever the limit) that many takers
+    would each pay (``PrintStore.claim``)."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self._items: collections.deque = collections.deque()
+        self._read_at = float("-inf")
+
+    def take(self, count: int, read) -> list:
+        """Up to ``count`` items; ``read()`` (items in order) when none are
+        left or they are too old. Fewer than ``count``: the read found no more."""
+        if not self._items or time.monotonic() - self._read_at > self.seconds:
+            self._read_at = time.monotonic()
+            self._items = collections.deque(read())
+        return [self._items.popleft() for _ in range(min(count, len(self._items)))]
+
+    def forget(self) -> None:
+        self._items = collections.deque()
+
+
 class GroupWrites:
     """A database's group writers, one per collection, made on first use, and
     its gatherings of one document's writes (``gather_seconds``: how long the
@@ -328,6 +354,7 @@ class GroupWrites:
         self._writers: dict[str, GroupWriter] = {}
         self._readers: dict[tuple, GroupReader] = {}
         self._batches: dict[str, Batches] = {}
+        self._ahead: dict[str, ReadAhead] = {}
         self._lock = threading.Lock()
 
     def __getitem__(self, name: str) -> GroupWriter:
@@ -343,6 +370,18 @@ class GroupWrites:
             if name not in self._batches:
                 self._batches[name] = Batches(most, size)
             return self._batches[name]
+
+    def read_ahead(self, name: str, seconds: float) -> ReadAhead:
+        """The reads ahead of one kind (``ReadAhead``), by its name."""
+        with self._lock:
+            if name not in self._ahead:
+                self._ahead[name] = ReadAhead(seconds)
+            return self._ahead[name]
+
+    def forget_reads_ahead(self) -> None:
+        with self._lock:
+            for ahead in self._ahead.values():
+                ahead.forget()
 
     def reader(self, name: str, field: str, also: dict | None = None,
                projection: dict | None = None) -> GroupReader:

@@ -249,15 +249,19 @@ def store_on_a_database_of_its_own(backing, store_class, prefix: str):
 
 
 class CommandCounter(monitoring.CommandListener):
-    """The names of the commands a client sent, in order (every round trip)."""
+    """The names of the commands a client sent, in order (every round trip),
+    and the collection each named (empty for none)."""
 
     def __init__(self):
         self.commands: list[str] = []
+        self.collections: list[str] = []
         self.lock = threading.Lock()
 
     def started(self, event):
+        target = event.command.get(event.command_name)
         with self.lock:
             self.commands.append(event.command_name)
+            self.collections.append(target if isinstance(target, str) else "")
 
     def succeeded(self, event):
         pass

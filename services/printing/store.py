@@ -37,6 +37,16 @@ PRR_CHUNK = 500  # NIKs per read of the print jobs (``prr_backlog``)
 JOBS_PER_TRANSACTION = 120
 # a claim reads this many times the jobs it may take (``PrintStore.claim``)
 CLAIM_SPARE = 4
+# the claims of a moment share a read of the queue (``shared.group_writes.ReadAhead``):
+# the local server reads every claimable job for each read whatever its limit
+# (43 ms at 500 queued, 509 ms at 5,000: bench/README.md, eleventh session);
+# one read hands out up to READ_AHEAD_JOBS jobs for READ_AHEAD_SECONDS; a job
+# that returns to the queue in this process is seen at once, one changed by
+# another process (a lease run out there, say) within READ_AHEAD_SECONDS
+READ_AHEAD_JOBS = 200
+READ_AHEAD_SECONDS = 1.0
+# reads of the queue one claim may make at most (the rest were taken meanwhile)
+CLAIM_READS = 2
 
 
 def _jobs(item: tuple) -> int:
@@ -81,7 +91,10 @@ class PrintStore(PickupStore):
                  "status": {"$in": list(domain.CARD_ISSUED)}}, {"status": 1})
             if domain.prints_a_card_again(job, earlier):
                 job.update(domain.HELD_AS_REPRINT)
-        return self.groups.batches("queue_job").join((job, events), self._queue_together)
+        queued = self.groups.batches("queue_job").join((job, events), self._queue_together)
+        if job["priority"] == 0:  # ahead of what the claims read ahead
+            self.groups.forget_reads_ahead()
+        return queued
 
     def _queue_together(self, queued: list[tuple[dict, list]]) -> list:
         """Jobs (and their events) of many workers in one transaction: one
@@ -125,12 +138,13 @@ class PrintStore(PickupStore):
               manifest: bool = False) -> list[dict]:
         """Lease up to ``count`` jobs to a station, never more than it may hold.
 
-        A few round trips whatever ``count``: pick the ids (one read per flat
-        filter, ``stations.claim_filters``: usually one, waiting jobs and
-        leases that ran out together), lease those still claimable in one
-        ``update_many`` by their ids (``_lease``); only when it leased fewer
-        than it wanted, read back what this claim's token got, and lease the
-        next ones it read, until it has ``count`` or none are left.
+        A few round trips whatever ``count``: pick the jobs (the claims of the
+        moment on the same routes share a read of the queue, ``_read_ahead``:
+        one read per flat filter, ``stations.claim_filters``: usually one,
+        waiting jobs and leases that ran out together), lease those still
+        claimable in one ``update_many`` by their ids (``_lease``); only when
+        it leased fewer than it wanted, read back what this claim's token got,
+        and lease the next ones, until it has ``count`` or none are left.
         ``manifest``: the batch is the members of the oldest waiting
         jemput-bola manifest. Concurrent claims of one station may overshoot
         its cap for an instant - so may a claim of a station still holding
@@ -154,16 +168,10 @@ class PrintStore(PickupStore):
                 return []
             oldest = min(firsts, key=queue_position)["manifest_id"]
             filters = [{**query, "manifest_id": oldest} for query in filters]
-        # more than it may take: the others claiming at the same moment pick
-        # the same first jobs, and a claim that lost them leases the next
-        # ones read instead of answering nothing (the local server reads every
-        # match of a filter whatever the limit: the spare ones cost no read)
-        picked = sorted((job for query in filters for job in self.db.print_jobs.find(
-            query, sort=QUEUE_ORDER, limit=room * CLAIM_SPARE)), key=queue_position)
         lease, claimable = new_lease(station.station_id, now, rules.lease), rules.claimable_now(now)
+        take = self._picker(filters, room) if manifest else self._read_ahead(filters)
         claimed: list[dict] = []
-        while len(claimed) < room and picked:
-            wanted, picked = picked[:room - len(claimed)], picked[room - len(claimed):]
+        while len(claimed) < room and (wanted := take(room - len(claimed))):
             claimed += self._lease(wanted, lease, claimable)
         if not claimed:
             return []
@@ -172,6 +180,37 @@ class PrintStore(PickupStore):
             self._unclaim(claimed[-excess:], lease["lease_token"])
             claimed = claimed[:-excess]
         return claimed
+
+    def _picker(self, filters: list[dict], room: int):
+        """The jobs one claim reads for itself, handed out in queue order: more
+        than it may take (the others claiming at the same moment pick the same
+        first jobs, and a claim that lost them leases the next ones read
+        instead of answering nothing; the local server reads every match of a
+        filter whatever the limit: the spare ones cost no read)."""
+        picked = sorted((job for query in filters for job in self.db.print_jobs.find(
+            query, sort=QUEUE_ORDER, limit=room * CLAIM_SPARE)), key=queue_position)
+
+        def take(count: int) -> list[dict]:
+            nonlocal picked
+            wanted, picked = picked[:count], picked[count:]
+            return wanted
+        return take
+
+    def _read_ahead(self, filters: list[dict]):
+        """The jobs the claims of the moment on these routes share, read
+        ahead (``READ_AHEAD_JOBS``), each handed to one claim; a claim reads
+        again (``CLAIM_READS`` times at most) when those are used up or old."""
+        routes = repr([(query["print_kind"], query["pickup_place_id"]) for query in filters])
+        ahead, reads = self.groups.read_ahead(f"claims {routes}", READ_AHEAD_SECONDS), 0
+
+        def read() -> list[dict]:
+            nonlocal reads
+            reads += 1
+            if reads > CLAIM_READS:
+                return []
+            return sorted((job for query in filters for job in self.db.print_jobs.find(
+                query, sort=QUEUE_ORDER, limit=READ_AHEAD_JOBS)), key=queue_position)
+        return lambda count: ahead.take(count, read)
 
     def _lease(self, wanted: list[dict], lease: dict, claimable: dict) -> list[dict]:
         """Lease the jobs ``wanted`` that are still ``claimable`` (re-checked
@@ -198,6 +237,7 @@ class PrintStore(PickupStore):
             {"_id": {"$in": [job["_id"] for job in jobs]}, "lease_token": lease_token},
             {"$set": {"status": "queued", "lease_until": None, "lease_token": None,
                       "station_id": None}, "$inc": {"attempts": -1}})
+        self.groups.forget_reads_ahead()  # back in the queue: the next claim reads again
 
     def held_jobs(self, rules: StationRules, limit: int = 100) -> list[dict]:
         """Jobs waiting for an operator, oldest first."""
@@ -221,7 +261,9 @@ class PrintStore(PickupStore):
                 and job["lease_until"] is not None and job["lease_until"] < utcnow() else job
             update, events = decide(held)
             return self._save(session, job, update, events)
-        return self.run_transaction(work)
+        decided = self.run_transaction(work)
+        self.groups.forget_reads_ahead()  # a released job is claimable again
+        return decided
 
     def mark_printed(self, job_id: str, station_id: str, lease_token: str,
                      rules: PickupRules, stations: StationRules | None = None,
@@ -315,7 +357,9 @@ class PrintStore(PickupStore):
                 events += self._change_blanko(session, stations, station_id,
                                               {"$set": {"stock": 0}}, upsert=True)
             return self._save(session, job, update, events)
-        return self.run_transaction(work)
+        failed = self.run_transaction(work)
+        self.groups.forget_reads_ahead()  # a job back in the queue comes first again
+        return failed
 
     def record_blanko_delivery(self, station_id: str, delivered: int,
                                stations: StationRules) -> dict:

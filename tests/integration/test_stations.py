@@ -335,3 +335,27 @@ def test_claims_at_the_same_moment_each_get_a_full_batch(store):
             assert len({job["lease_token"] for job in claim}) == 1
             assert [job["_id"] for job in claim] == [job["_id"] for job in store.db.print_jobs.find(
                 {"lease_token": claim[0]["lease_token"]}, sort=[("queued_at", 1)])]
+
+
+def test_the_claims_of_a_moment_share_one_read_of_the_queue(counted):
+    """The local server reads every claimable job for each read of the queue
+    whatever its limit: four claims in a row read it once, and hand out the
+    jobs oldest first, each once; a job failed back into the queue comes first
+    at the next claim."""
+    store, counter = counted
+    rules = station_rules()
+    jobs = queue_jobs(store, 40, pickup_place_id="disdukcapil-serang", print_kind="card")
+    counter.commands.clear()
+    counter.collections.clear()
+    claims = [store.claim(rules.station(station_id), rules, 4)
+              for station_id in ("dinas-1", "dinas-2", "dinas-1", "dinas-2")]
+    reads = [name for name, collection in zip(counter.commands, counter.collections)
+             if name == "find" and collection == "print_jobs"]
+    dinas = rules.station("dinas-1")  # one find per route of a read (cards, certificates)
+    assert len(reads) == len(rules.claim_filters(dinas, dinas.kinds, utcnow()))
+    assert [job["_id"] for claim in claims for job in claim] == [job["_id"] for job in jobs[:16]]
+
+    failed = claims[0][0]
+    store.mark_failed(failed["_id"], "dinas-1", failed["lease_token"], "misprint", None, rules)
+    assert [job["_id"] for job in store.claim(rules.station("dinas-1"), rules, 1)] == [
+        failed["_id"]]

@@ -41,8 +41,9 @@ CLAIM_SPARE = 4
 # the local server reads every claimable job for each read whatever its limit
 # (43 ms at 500 queued, 509 ms at 5,000: bench/README.md, eleventh session);
 # one read hands out up to READ_AHEAD_JOBS jobs for READ_AHEAD_SECONDS; a job
-# that returns to the queue in this process is seen at once, one changed by
-# another process (a lease run out there, say) within READ_AHEAD_SECONDS
+# a station's failure or an operator puts back (the API container's writes) is
+# seen at once, any other change (a job queued by the events container, a
+# lease run out, another process) within READ_AHEAD_SECONDS
 READ_AHEAD_JOBS = 200
 READ_AHEAD_SECONDS = 1.0
 # reads of the queue one claim may make at most (the rest were taken meanwhile)
@@ -92,8 +93,9 @@ class PrintStore(PickupStore):
             if domain.prints_a_card_again(job, earlier):
                 job.update(domain.HELD_AS_REPRINT)
         queued = self.groups.batches("queue_job").join((job, events), self._queue_together)
-        if job["priority"] == 0:  # ahead of what the claims read ahead
-            self.groups.forget_reads_ahead()
+        if job["priority"] == 0:  # ahead of what the claims read ahead: of claims
+            self.groups.forget_reads_ahead()  # sharing this store's groups (a service's
+            # API container has its own: there it is seen within READ_AHEAD_SECONDS)
         return queued
 
     def _queue_together(self, queued: list[tuple[dict, list]]) -> list:

@@ -65,7 +65,11 @@ def peek(amqp_uri: str, queue: str, limit: int = 20) -> list[dict]:
             if method is None:
                 break
             seen.append(describe(properties, body))
-        return seen  # closing the channel returns the unacked messages
+        if seen:  # back in the DLQ before this returns (a replay right after
+            # counts them): the requeue, then a call the broker answers after it
+            channel.basic_nack(delivery_tag=0, multiple=True, requeue=True)
+            depth(channel, f"{queue}.dlq")
+        return seen
     finally:
         connection.close()
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pymongo
 
+from shared.clock import utcnow
+
 
 def drop_index_if_present(collection, name: str) -> None:
     """Drop an index an earlier version created (several containers of a
@@ -13,3 +15,15 @@ def drop_index_if_present(collection, name: str) -> None:
             collection.drop_index(name)
         except pymongo.errors.OperationFailure:
             pass
+
+
+def migrate_once(db, name: str, migrate) -> None:
+    """Run ``migrate`` (idempotent: it changes only what still needs it) once
+    for the database: a row in ``migrations`` records it done, so a later
+    start reads one document instead of scanning a collection. Containers
+    starting together may each run it; each finds what the other left."""
+    if db.migrations.find_one({"_id": name}) is not None:
+        return
+    migrate()
+    db.migrations.update_one({"_id": name}, {"$setOnInsert": {"done_at": utcnow()}},
+                             upsert=True)

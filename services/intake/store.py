@@ -9,7 +9,7 @@ from __future__ import annotations
 from pymongo import ASCENDING, InsertOne, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
-from shared.indexes import drop_index_if_present
+from shared.indexes import drop_index_if_present, migrate_once
 from shared.store import BaseStore, duplicate_fields
 
 from . import domain, downstream, payloads
@@ -42,18 +42,14 @@ class ApplicationStore(DocumentStore, QueueStore, AppointmentStore, BatchStore,
         # one application in progress per subject and document type (``subjects``);
         # before there were subjects it was per applicant NIK, and only KTP-el
         drop_index_if_present(apps, "one_active_per_nik")
-        for old in apps.find({"subject_key": {"$exists": False}}, {"applicant.nik": 1}):
-            apps.update_one({"_id": old["_id"]}, {"$set": {
-                "subject_key": subject_key("ktp_el", old["applicant"], {})}})
+        migrate_once(db, "applications.subject_key", lambda: cls._set_subject_keys(apps))
         # one index both guards the rule and serves the reads of a subject: its
         # third field is ``active_slot`` (``domain.status_fields``), shared by the
         # applications in progress and unique to each finished one. It was a
         # partial unique index (never read by the local server) beside a plain
         # one to read: the server maintains every index on every write of an
         # application, ~0.85 ms each (bench/README.md, eleventh session)
-        for old in apps.find({"active_slot": {"$exists": False}}, {"active": 1}):
-            apps.update_one({"_id": old["_id"]}, {"$set": {
-                "active_slot": domain.ACTIVE_SLOT if old.get("active") else old["_id"]}})
+        migrate_once(db, "applications.active_slot", lambda: cls._set_active_slots(apps))
         if apps.index_information().get("one_active_per_subject", {}).get("key") != \
                 [(field, ASCENDING) for field in ONE_ACTIVE_PER_SUBJECT]:
             drop_index_if_present(apps, "one_active_per_subject")
@@ -72,6 +68,21 @@ class ApplicationStore(DocumentStore, QueueStore, AppointmentStore, BatchStore,
         apps.create_index([(field, ASCENDING) for field in IDEMPOTENCY_KEY], unique=True,
                           sparse=True, name="one_per_idempotency_key")
         super().ensure_indexes(db)
+
+    @staticmethod
+    def _set_subject_keys(apps) -> None:
+        for old in apps.find({"subject_key": {"$exists": False}}, {"applicant.nik": 1}):
+            apps.update_one({"_id": old["_id"]}, {"$set": {
+                "subject_key": subject_key("ktp_el", old["applicant"], {})}})
+
+    @staticmethod
+    def _set_active_slots(apps) -> None:
+        # each start scanned every application for this before it was recorded
+        # done (``migrate_once``); a process of an earlier version writes no
+        # slot: do not run one beside this one
+        for old in apps.find({"active_slot": {"$exists": False}}, {"active": 1}):
+            apps.update_one({"_id": old["_id"]}, {"$set": {
+                "active_slot": domain.ACTIVE_SLOT if old.get("active") else old["_id"]}})
 
     def submit(self, application: dict) -> dict:
         """Store a new application and its ``application_submitted`` event

@@ -9,14 +9,14 @@ import datetime
 import uuid
 
 import pytest
-from pymongo import ASCENDING
+from pymongo import ASCENDING, MongoClient
 from pymongo.errors import DuplicateKeyError
 
 from services.intake.domain import status_fields
 from services.intake.queue_store import FILTER_FIELDS
 from services.intake.store import ONE_ACTIVE_PER_SUBJECT, ApplicationStore
 from shared.store import duplicate_fields
-from tests.helpers import store_on_a_database_of_its_own
+from tests.helpers import CommandCounter, store_on_a_database_of_its_own
 
 # every index an application's write maintains, and why it is there
 EXPECTED = {
@@ -160,3 +160,28 @@ def test_the_reads_of_a_subject_go_through_the_one_active_index(store):
     plan = store.db.applications.find(
         {"subject_key": "nik:3673040101900007", "document_type": "ktp_el"}).explain()
     assert "one_active_per_subject" in str(plan)
+
+
+def test_a_later_start_reads_one_row_instead_of_every_application(backing):
+    """The start-up migrations run once per database: a later start does not
+    scan the applications for documents that lack a field."""
+    counter = CommandCounter()
+    name = f"intake_restart_{uuid.uuid4().hex[:8]}"
+    client = MongoClient(backing.mongo_uri, tz_aware=True, event_listeners=[counter])
+    try:
+        apps = client[name].applications
+        apps.insert_one({"_id": "old", "tracking_code": "SDKAAAA0003", "subject_key": "nik:1",
+                         "document_type": "ktp_el", "active": True})
+        ApplicationStore.ensure_indexes(client[name])
+        assert apps.find_one({"_id": "old"})["active_slot"] == "active"
+        assert {row["_id"] for row in client[name].migrations.find()} == {
+            "applications.subject_key", "applications.active_slot"}
+
+        counter.commands.clear(), counter.collections.clear()
+        ApplicationStore.ensure_indexes(client[name])
+        reads = [command for command, collection in zip(counter.commands, counter.collections)
+                 if command == "find" and collection == "applications"]
+        assert reads == []
+    finally:
+        client.drop_database(name)
+        client.close()

@@ -29,6 +29,7 @@ from shared.offices import DINAS
 
 from . import batches
 from .appointments import place_view
+from .exceptions import IdempotencyKeyReused
 from .screening import Screening
 
 log = logging.getLogger(__name__)
@@ -143,15 +144,26 @@ class OfficerChannelsApi:
                 "pickup_place": {"place_id": "disdukcapil-serang", ...}}"""
         officer = self.kecamatan_officers.authenticate(request)
         key = idempotency_key(request)
-        checked = batches.check_next_day(read_json(request, AnyObject()), officer.scope,
-                                         today_wib(), self.screening())
-        application = self.store.submit(batches.next_day_application(checked, officer, key))
-        log.info("next-day request %s from %s for NIK %s", application["tracking_code"],
-                 officer, mask_identity(application["applicant"]["nik"]))
+        body = read_json(request, AnyObject())
+        # a retry is answered as its first try was, before the checks (the
+        # card may be printed since); the key is this officer's own
+        if not (application := self._earlier_request(key, body, officer)):
+            checked = batches.check_next_day(body, officer.scope, today_wib(), self.screening())
+            application = self.store.submit(batches.next_day_application(checked, officer, key))
+            log.info("next-day request %s from %s for NIK %s", application["tracking_code"],
+                     officer, mask_identity(application["applicant"]["nik"]))
         return json_response(202, {"application_id": application["_id"],
                                    "tracking_code": application["tracking_code"],
                                    "status": application["status"], "next_day": True,
                                    "pickup_place": place_view(DINAS)})
+
+    def _earlier_request(self, key: str | None, body: dict, officer) -> dict | None:
+        applicant = body.get("applicant")
+        nik = applicant.get("nik") if isinstance(applicant, dict) else None
+        earlier = self.store.earlier_submission(key, nik) if isinstance(nik, str) else None
+        if earlier is not None and earlier.get("submitted_by") != str(officer):
+            raise IdempotencyKeyReused()
+        return earlier
 
 
 def batch_reply(batch: dict, accepted: list[dict], rejected: list[dict]) -> dict:

@@ -165,9 +165,9 @@ def new_application(request: dict, details: dict, idempotency_key: str | None,
     return application
 
 
-def earlier_answer(earlier: dict, application: dict) -> dict:
+def earlier_answer(earlier: dict, nik: str) -> dict:
     """A retried submission gets the first answer; a key reused by another NIK is refused."""
-    if earlier["applicant"]["nik"] != application["applicant"]["nik"]:
+    if earlier["applicant"]["nik"] != nik:
         raise IdempotencyKeyReused()
     return earlier
 

@@ -88,12 +88,11 @@ class ApplicationStore(DocumentStore, QueueStore, AppointmentStore, BatchStore,
         """Store a new application and its ``application_submitted`` event
         atomically: one insert, the document carries its event.
 
-        A retried request with the same Idempotency-Key gets the first answer
-        (looked up first, so the one-active-per-NIK rule cannot answer instead).
+        A retried request with the same Idempotency-Key is answered before
+        its checks (``earlier_submission``); one that races its first try
+        here gets the first answer too.
         """
         key = application.get("idempotency_key")
-        if key and (earlier := self._by_idempotency_key(key, application)) is not None:
-            return earlier
         carried = self.carry(self.db.applications,
                              [("application_submitted", domain.submitted_event(application))])
         try:  # with the other submissions of the moment (``shared.group_writes``)
@@ -102,7 +101,7 @@ class ApplicationStore(DocumentStore, QueueStore, AppointmentStore, BatchStore,
             # a concurrent retry won the race - or this request's own earlier
             # try, answered 503 while the server still held its insert, landed
             # since: refused then by whichever unique index the server checked first
-            if key and (earlier := self._by_idempotency_key(key, application)) is not None:
+            if earlier := self.earlier_submission(key, application["applicant"]["nik"]):
                 return earlier
             if duplicate_fields(exc) == set(ONE_ACTIVE_PER_SUBJECT):
                 # ``from None``: the driver's error names the NIK
@@ -112,9 +111,15 @@ class ApplicationStore(DocumentStore, QueueStore, AppointmentStore, BatchStore,
         carried.written(application["_id"])
         return application
 
-    def _by_idempotency_key(self, key: str, application: dict) -> dict | None:
+    def earlier_submission(self, key: str | None, nik: str) -> dict | None:
+        """The application a request with this Idempotency-Key stored before:
+        a retry gets the first answer whatever became of the application since
+        (ask before the checks: a card printed since would refuse the retry);
+        ``IdempotencyKeyReused`` when another NIK's request used the key."""
+        if not key:
+            return None
         earlier = self.db.applications.find_one({"idempotency_key": key})
-        return None if earlier is None else domain.earlier_answer(earlier, application)
+        return None if earlier is None else domain.earlier_answer(earlier, nik)
 
     def get(self, application_id: str) -> dict:
         application = self.db.applications.find_one({"_id": application_id})

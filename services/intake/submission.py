@@ -20,7 +20,11 @@ def submit_application(store, screening: Screening, body: dict, key: str | None)
     """Check a loaded request (``ApplicationRequestSchema``) as every new
     application is checked (``screening``) and store it with its
     ``application_submitted`` event; ``key``: the idempotency key (the same
-    key again returns the first application). Returns the application."""
+    key again returns the first application, before any check: a retry is
+    answered as its first try was, whatever became of the application since).
+    Returns the application."""
+    if earlier := store.earlier_submission(key, body["applicant"]["nik"]):
+        return earlier
     checked = screening.check(body, today_wib())
     application = store.submit(new_application(body, checked.details, key, checked.stored()))
     log.info("application %s submitted for NIK %s, flags %s", application["tracking_code"],

@@ -12,6 +12,7 @@ import datetime
 import io
 import json
 import random
+import uuid
 
 import requests
 
@@ -247,6 +248,19 @@ def test_a_kecamatan_requests_next_day_prints_for_its_own_citizens_only(system, 
     replacement = first_ktp(random_nik())
     replacement["details"] = {"reason": "damaged", "old_card_surrendered": True}
     assert list(next_day(system, replacement).json()["error"]["fields"]) == ["details.reason"]
+
+
+def test_a_next_day_retry_is_answered_as_its_first_try(system, mongo):
+    body, key = first_ktp(random_nik(kecamatan=KECAMATAN_CODE)), f"h1-{uuid.uuid4().hex}"
+    first = next_day(system, body, headers={**KECAMATAN_OFFICER, "Idempotency-Key": key})
+    assert first.status_code == 202, first.text
+    # the card printed since: a new request for this NIK would be refused
+    mongo["intake"].applications.update_one({"_id": first.json()["application_id"]},
+                                            {"$set": {"status": "collected"}})
+    again = next_day(system, body, headers={**KECAMATAN_OFFICER, "Idempotency-Key": key})
+    assert again.status_code == 202, again.text
+    assert again.json()["application_id"] == first.json()["application_id"]
+    assert mongo["intake"].applications.count_documents({"applicant.nik": body["applicant"]["nik"]}) == 1
 
 
 def test_each_officer_only_on_their_own_endpoint(system):

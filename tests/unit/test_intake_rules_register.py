@@ -7,16 +7,19 @@ from __future__ import annotations
 import datetime
 import json
 import re
+import textwrap
 from pathlib import Path
 
 import pytest
 import requests
 
 from deploy.local.sandboxes.register import FIXTURES, family_errors
+from services.intake.batches import check_batch_row, csv_rows, json_rows
 from services.intake.population import Family, Lookup, Person, RegisterUnavailable
 from services.intake.register import RegisterClient
 from services.intake.rules import check_application
 from services.intake.schemas import ApplicationRequestSchema
+from services.intake.screening import Screening
 from shared.errors import ValidationFailed
 from shared.nik import parse_nik, validate_kk
 from shared.wilayah import load_wilayah
@@ -258,3 +261,22 @@ def test_the_example_bodies_in_the_api_docs_pass_against_the_fixture_families():
         arriving = example["details"].get("move") == "pindah_datang"
         assert set(checked.flags) <= ({"register_unknown_nik", "register_unknown_kk"}
                                       if arriving else {"late_registration"}), example
+
+
+def test_the_jemput_bola_examples_in_the_api_docs_pass_against_the_fixture_families():
+    """docs/api.md's batch, as JSON and as CSV (the same row), is taken by the
+    local stack's officer of Kelurahan Sukajaya: every row passes its checks."""
+    families = [Family.from_json(f) for f in json.loads(FIXTURES.read_text())["families"]]
+    text = (Path(__file__).parents[2] / "docs" / "api.md").read_text()
+    text = text[text.index("### PUT /api/v1/jemput-bola/batches"):]
+    as_json = json.loads(re.search(r"```json\n *(\{\"applications\".*?)```", text, re.S).group(1))
+    as_csv = textwrap.dedent(re.search(r"```csv\n(.*?) *```", text, re.S).group(1)).encode()
+    screening = Screening(FakeRegister(*families), lambda nik: False, lambda nik: False)
+    json_requests, csv_requests = [], []
+    for rows, into in ((json_rows(as_json["applications"]), json_requests),
+                       (csv_rows(as_csv), csv_requests)):
+        for row in rows:
+            taken = check_batch_row(row, "3673041010", TODAY, screening)
+            assert set(taken.checked.flags) <= {"late_registration"}
+            into.append(({**taken.request, "details": None}, taken.checked.details))
+    assert len(json_requests) == 1 and csv_requests == json_requests

@@ -1,0 +1,47 @@
+"""A retried submission (the same Idempotency-Key) is answered as its first
+try was, before the checks run again: what changed since - the card printed,
+so a first KTP-el would now be refused - does not turn the retry into a
+refusal. Against the real database server."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from services.intake.appointments import CardAlreadyIssued
+from services.intake.exceptions import IdempotencyKeyReused
+from services.intake.schemas import ApplicationRequestSchema
+from services.intake.screening import Screening
+from services.intake.store import ApplicationStore
+from services.intake.submission import submit_application
+from tests.helpers import random_nik, store_on_a_database_of_its_own, valid_body
+from tests.unit.test_batches import NoRegister
+
+
+@pytest.fixture
+def store(backing):
+    yield from store_on_a_database_of_its_own(backing, ApplicationStore, "intake_retries")
+
+
+def screening(card_issued: bool) -> Screening:
+    return Screening(NoRegister(), lambda nik: False, lambda nik: card_issued)
+
+
+def test_a_retry_gets_its_first_answer_after_the_card_is_printed(store):
+    ApplicationStore.ensure_indexes(store.db)
+    body = ApplicationRequestSchema().load(valid_body())
+    assert body["details"]["reason"] == "first_issue"
+    key = f"retry-{uuid.uuid4().hex}"
+    first = submit_application(store, screening(card_issued=False), body, key)
+
+    printed_since = screening(card_issued=True)
+    again = submit_application(store, printed_since, body, key)
+    assert (again["_id"], again["tracking_code"]) == (first["_id"], first["tracking_code"])
+    with pytest.raises(CardAlreadyIssued):  # a new request (no key) is checked
+        submit_application(store, printed_since, body, None)
+    other = ApplicationRequestSchema().load(
+        {**valid_body(), "applicant": {**valid_body()["applicant"], "nik": random_nik()}})
+    with pytest.raises(IdempotencyKeyReused):  # the key of another NIK's request
+        submit_application(store, printed_since, other, key)
+    assert store.db.applications.count_documents({}) == 1

@@ -365,7 +365,7 @@ class Dinas:
             time.sleep(0.5)
         operators_behind = time.monotonic() - started
         deadline = time.monotonic() + wait
-        system, unfinished = [], 0
+        system, late = [], []
         for item in chosen:
             while True:
                 hops = self._system_time(session, item)
@@ -373,10 +373,21 @@ class Dinas:
                     break
                 time.sleep(0.5)
             if hops is None:
-                unfinished += 1
+                late.append(item)
             else:
                 system.append(hops)
-        return {"sampled": len(chosen), "not_notified_in_time": unfinished,
+        # "every 202 ends in a notification": what was late is looked at
+        # again once the pipeline has drained (at most ``drain``'s 300 s)
+        drained_after = self.drain() if late else 0.0
+        never = 0
+        for item in late:
+            hops = self._system_time(session, item)
+            if hops is None:
+                never += 1
+            else:
+                system.append(hops)
+        return {"sampled": len(chosen), "not_notified_in_time": len(late),
+                "not_notified_after_drain": never, "drained_after_s": drained_after,
                 "operators_behind_s": round(operators_behind, 1),
                 "p50_s": round(percentile(system, .5), 2), "p99_s": round(percentile(system, .99), 2)}
 
@@ -747,8 +758,8 @@ def targets(results: dict) -> list[dict]:
              ("4x saturation: non-503 5xx = 0", four["non_503_5xx"], 0, False),
              ("4x saturation: lookup p99 <= 100 ms", four["lookup_ms"]["p99"], 100, False),
              ("4x saturation: lookups refused = 0", four["lookups_refused"], 0, False),
-             ("4x saturation: sampled 202s not notified in time = 0",
-              four_journeys["not_notified_in_time"], 0, False)]
+             ("4x saturation: sampled 202s never notified (after the drain) = 0",
+              four_journeys["not_notified_after_drain"], 0, False)]
     return [{"target": name, "measured": measured,
              "bound": None if bound is None else round(bound, 1),
              "ratio": round(measured / bound, 2) if bound else None,

@@ -16,7 +16,7 @@ import re
 # (08..., 628..., +628..., with optional spaces or dashes inside)
 # bounded by anything but a letter or digit, so hex ids are not taken for one
 _IDENTITY = re.compile(r"(?<![0-9A-Za-z])\d{16}(?![0-9A-Za-z])")
-_PHONE = re.compile(r"(?<![0-9A-Za-z+])(?:\+62|62|0)[\- ]?8\d{1,2}(?:-?\d{2,4}){2,4}(?![0-9A-Za-z])")
+_PHONE = re.compile(r"(?<![0-9A-Za-z+])(?:\+62|62|0)[\- ]?8\d{1,2}(?:[\- ]?\d{2,4}){2,4}(?![0-9A-Za-z])")
 
 
 def mask_identity(value: str | None) -> str:

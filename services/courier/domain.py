@@ -19,6 +19,11 @@ retrying the event could never fill in an address.
 Tracking news arrives by webhook and by polling, in any order and more than
 once: each Pos event is kept once in the history (keyed by status and time),
 and only news newer than the shipment's latest moves it and tells anyone.
+Pos' free text (a courier's note, a location) is masked as it comes in
+(``shared.masking.mask_text``): a note such as "Rumah kosong, hubungi
+0812..." reaches the history, the ``parcel_*`` events' ``reason`` and from
+there the citizen's timeline and SMS, and none of them may carry a phone
+number or a NIK/KK.
 
 A document in its citizen's hands (printing's ``document_collected``: at the
 counter after a return, or handed over at the kelurahan) is noted on every
@@ -33,6 +38,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
+from shared.masking import mask_text
 from shared.wilayah import Wilayah
 
 from .exceptions import UndeliverableAddress
@@ -170,6 +176,11 @@ def history_key(pos_event: dict) -> str:
     return f"{pos_event['status']}@{parse_time(pos_event['at']).isoformat()}"
 
 
+def partner_text(value) -> str | None:
+    """Pos' free text as the system keeps it: phone numbers and NIK/KK masked."""
+    return mask_text(value) if isinstance(value, str) else value
+
+
 def tracking_news(shipment: dict, pos_events: list[dict], source: str,
                   now: datetime.datetime) -> tuple[dict, list[dict], list[Event]]:
     """What Pos' tracking events do to ``shipment``: (fields to set, history
@@ -183,10 +194,11 @@ def tracking_news(shipment: dict, pos_events: list[dict], source: str,
     fresh = [e for e in pos_events if e.get("status") in POS_STATUSES and history_key(e) not in known]
     for pos_event in sorted(fresh, key=lambda e: parse_time(e["at"])):
         at = parse_time(pos_event["at"])
+        note = partner_text(pos_event.get("note")) or ""
         stale = status in FINAL or (latest is not None and at < latest) or status == "pending"
         added.append({"key": history_key(pos_event), "status": pos_event["status"],
-                      "at": pos_event["at"], "location": pos_event.get("location"),
-                      "note": pos_event.get("note") or "", "source": source,
+                      "at": pos_event["at"], "location": partner_text(pos_event.get("location")),
+                      "note": note, "source": source,
                       "received_at": now, "stale": stale})
         known.add(history_key(pos_event))
         if stale:
@@ -194,9 +206,9 @@ def tracking_news(shipment: dict, pos_events: list[dict], source: str,
         status, latest, moved = POS_STATUSES[pos_event["status"]][0], at, True
         event_type = POS_STATUSES[pos_event["status"]][1]
         if event_type == "parcel_delivery_failed":
-            events += parcel_events(shipment, event_type, reason=pos_event.get("note") or "FAILED")
+            events += parcel_events(shipment, event_type, reason=note or "FAILED")
         elif event_type == "parcel_returned":
-            events += parcel_events(shipment, event_type, reason=pos_event.get("note") or None)
+            events += parcel_events(shipment, event_type, reason=note or None)
         elif event_type:
             events += parcel_events(shipment, event_type)
     if added:

@@ -233,6 +233,46 @@ def test_forged_stale_and_replayed_webhooks_change_nothing(system, courier_event
         ["parcel_dispatched", "parcel_delivery_failed"]
 
 
+def test_a_phone_number_or_nik_in_pos_free_text_is_masked_wherever_it_goes(system, courier_events,
+                                                                           pos):
+    """Pos' notes are its couriers' free text: "hubungi 0812..." must not reach
+    the event, the shipment's history, the citizen's timeline, the SMS or a log."""
+    citizen = Citizen(system, pos_body())
+    print_it(system, citizen.application_id)
+    [sent] = courier_events.wait_for(citizen.application_id, "parcel_dispatched")
+    phone, other, nik = random_mobile(), random_mobile(), random_nik()
+    spaced = f"{other[:4]} {other[4:8]} {other[8:]}"
+    now = datetime.datetime.now(WIB).replace(microsecond=0)
+    news = [("IN_TRANSIT", now - datetime.timedelta(minutes=5), f"Serang ({spaced})",
+             f"Titip NIK {nik}, telp {spaced}"),
+            ("FAILED", now, "Serang", f"Rumah kosong, hubungi {phone}")]
+    for status, at, location, note in news:
+        answer = webhook(system, {"eventId": uuid.uuid4().hex, "barcode": sent["barcode"],
+                                  "status": status, "at": at.isoformat(), "location": location,
+                                  "note": note})
+        assert answer.status_code == 200, answer.text
+
+    def masked(number: str) -> str:
+        return f"{number[:5]}****{number[-3:]}"
+    reason = f"Rumah kosong, hubungi {masked(phone)}"
+    [told] = courier_events.wait_for(citizen.application_id, "parcel_delivery_failed")
+    assert told["reason"] == reason
+    history = shipment(system, sent["barcode"]).json()["history"]
+    assert [(h["note"], h["location"]) for h in history] == [
+        (f"Titip NIK {nik[:4]}********{nik[-4:]}, telp {masked(other)}",
+         f"Serang ({masked(other)})"), (reason, "Serang")]
+    view = citizen.until(lambda v: "delivery_failed" in citizen.steps(v), "the failed attempt")
+    assert citizen.step("delivery_failed", view)["detail"]["reason"] == reason
+    e164 = "62" + citizen.body["applicant"]["phone"][1:]
+    [text] = eventually(lambda: [m["message"] for m in requests.get(
+        system.url("sms") + "/sandbox/messages", params={"to": e164}, timeout=5).json()
+        if "Pos gagal" in m["message"]], what="the failed-attempt SMS")
+    assert f"({reason})" in text
+    for secret in (phone, phone[1:], other[1:], spaced, nik):
+        assert secret not in text and secret not in json.dumps(view)
+    assert personal_data_in_logs(system, phone, other, nik) == []
+
+
 def test_a_client_forging_webhooks_is_refused_for_a_while(system):
     """Past WEBHOOK_FAILURES_PER_CLIENT (10) refused signatures in the window,
     the client gets 429 + Retry-After, a correctly signed webhook too; other

@@ -183,6 +183,23 @@ def test_returned_tells_printing_intake_and_the_citizen():
     assert [(e.type, e.payload["reason"]) for e in events] == [("parcel_returned", "Alamat tidak ditemukan")]
 
 
+def test_pos_free_text_is_masked_as_it_comes_in():
+    """A courier's note (or a location) with a phone number or a NIK: masked
+    in the history and in the events' ``reason``, whatever the status."""
+    news = [pos("IN_TRANSIT", 1, "Titip NIK 3673045207900001"),
+            pos("FAILED", 5, "Rumah kosong, hubungi 081234567805"),
+            {**pos("RETURNED", 9, "Penerima pindah, telp 0812 3456 7805"),
+             "location": "Serang 081234567805"}]
+    _, added, events = tracking_news(shipment("dispatched"), news, "webhook", NOW)
+    assert [(entry["note"], entry["location"]) for entry in added] == [
+        ("Titip NIK 3673********0001", "Serang"),
+        ("Rumah kosong, hubungi 08123****805", "Serang"),
+        ("Penerima pindah, telp 08123****805", "Serang 08123****805")]
+    assert [(e.type, e.payload["reason"]) for e in events] == [
+        ("parcel_delivery_failed", "Rumah kosong, hubungi 08123****805"),
+        ("parcel_returned", "Penerima pindah, telp 08123****805")]
+
+
 def test_a_manifest_goes_when_all_printed_and_the_dinas_chose_pos():
     manifest = manifest_record({"manifest_id": "JB-1", "kelurahan_code": "3673041010",
                                 "batch_id": "b", "application_ids": ["a", "b"]})

@@ -12,7 +12,8 @@ from shared.logs import PersonalDataFilter
 from shared.masking import mask_text
 
 NIK, KK = "3673045207900001", "3673041201100003"
-PHONES = ("081234567890", "6281234567890", "+6281234567890", "0812-3456-7890")
+PHONES = ("081234567890", "6281234567890", "+6281234567890", "0812-3456-7890", "0812 3456 7890",
+          "+62 812 3456 7890")
 
 
 @pytest.fixture

@@ -66,6 +66,23 @@ def test_every_sms_is_one_gsm7_part_with_the_longest_place_names(kind, lang):
                     assert secret not in text
 
 
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_a_phone_number_in_pos_note_reaches_the_citizen_masked(lang):
+    """Pos' note of a failed attempt goes into the citizen's SMS and e-mail
+    (the event's ``reason``): courier masks it as it comes in."""
+    from services.courier.domain import new_shipment, tracking_news
+    carried = {"application_id": "a1", "tracking_code": "SDK6GR3TSVZ", "document_type": "kia"}
+    shipment = {**new_shipment("SDK-j1", "application", [carried], {}, None),
+                "status": "dispatched", "barcode": "P2611290001"}
+    _, _, [failed] = tracking_news(shipment, [{
+        "status": "FAILED", "at": "2026-11-29T10:00:00+07:00",
+        "note": "Rumah kosong, hubungi 081234567805"}], "webhook", None)
+    texts = render("delivery_failed", failed.payload, lang)
+    assert "(Rumah kosong, hubungi 08123****805)" in texts.sms
+    for text in (texts.sms, texts.text, texts.html):
+        assert "081234567805" not in text and "81234567805" not in text
+
+
 @pytest.mark.parametrize("kind", CITIZEN_KINDS)
 def test_english_when_the_citizen_chose_it(kind):
     slot = next(slots())

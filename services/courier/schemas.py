@@ -2,7 +2,7 @@
 
 from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
-from .domain import STATUSES
+from .domain import POS_STATUSES, STATUSES
 
 
 class PosWebhookSchema(Schema):
@@ -12,7 +12,8 @@ class PosWebhookSchema(Schema):
 
     eventId = fields.String(required=True, validate=validate.Length(min=1, max=100))
     barcode = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    status = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    # a status outside the table would be stored as nothing: 400 naming it instead
+    status = fields.String(required=True, validate=validate.OneOf(tuple(POS_STATUSES)))
     at = fields.AwareDateTime(required=True, format="iso")
     orderId = fields.String(load_default=None)
     location = fields.String(load_default=None, allow_none=True)

@@ -6,7 +6,7 @@ printed, notes documents collected (never posted again), and polls Pos'
 track-and-trace for shipments with no news.
 ``CourierApi`` takes Pos' signed tracking webhooks and serves operators
 (docs/courier-api.md):
-  POST /api/v1/pos/webhook                          Pos -> 200 | 401 | 409 | 429
+  POST /api/v1/pos/webhook                          Pos -> 200 | 400 | 401 | 404 | 409 | 429
   GET  /api/v1/shipments?status=&from=&to=          operator
   GET  /api/v1/shipments/stuck?days=3               operator
   GET  /api/v1/shipments/<shipment id or barcode>   operator, with its tracking history

@@ -273,6 +273,24 @@ def test_a_phone_number_or_nik_in_pos_free_text_is_masked_wherever_it_goes(syste
     assert personal_data_in_logs(system, phone, other, nik) == []
 
 
+def test_a_webhook_with_a_status_pos_never_sends_is_refused_naming_it(system, courier_events, pos):
+    """400 naming ``status`` and the accepted values, nothing stored: the same
+    event id with a known status is then taken."""
+    application_id, barcode, event = dispatched(system, courier_events, pos)
+    lost = {"eventId": uuid.uuid4().hex, "barcode": barcode, "status": "LOST",
+            "at": datetime.datetime.now(WIB).isoformat(), "note": "Hilang"}
+    refused = webhook(system, lost)
+    assert refused.status_code == 400, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "validation_failed" and list(error["fields"]) == ["status"]
+    assert error["fields"]["status"] == [
+        "Harus salah satu dari: ACCEPTED, IN_TRANSIT, FAILED, DELIVERED, RETURNED."]
+    view = shipment(system, barcode).json()
+    assert view["status"] == "dispatched" and view["history"] == []
+    taken = webhook(system, {**lost, "status": "IN_TRANSIT"})  # its event id was not kept
+    assert taken.status_code == 200 and taken.json()["status"] == "in_transit", taken.text
+
+
 def test_a_client_forging_webhooks_is_refused_for_a_while(system):
     """Past WEBHOOK_FAILURES_PER_CLIENT (10) refused signatures in the window,
     the client gets 429 + Retry-After, a correctly signed webhook too; other

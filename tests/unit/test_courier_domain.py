@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from marshmallow import ValidationError
 
 from services.courier import signatures
 from services.courier.domain import (application_order_id, application_shipment, concerns_courier,
@@ -13,6 +14,8 @@ from services.courier.domain import (application_order_id, application_shipment,
                                      released, tracking_news)
 from services.courier.exceptions import BadSignature, UndeliverableAddress
 from services.courier.posting import Sender, application_posting, manifest_posting
+from services.courier.schemas import PosWebhookSchema
+from shared.errors import localize
 from shared.wilayah import load_postal_codes, load_wilayah
 
 NOW = datetime.datetime(2026, 11, 29, 3, 0, tzinfo=datetime.timezone.utc)
@@ -198,6 +201,16 @@ def test_pos_free_text_is_masked_as_it_comes_in():
     assert [(e.type, e.payload["reason"]) for e in events] == [
         ("parcel_delivery_failed", "Rumah kosong, hubungi 08123****805"),
         ("parcel_returned", "Penerima pindah, telp 08123****805")]
+
+
+def test_a_webhook_status_outside_pos_table_is_refused_naming_it():
+    signed = {"eventId": "e1", "barcode": "P1", "at": "2026-11-29T10:00:00+07:00"}
+    with pytest.raises(ValidationError) as refused:
+        PosWebhookSchema().load({**signed, "status": "LOST"})
+    assert list(refused.value.messages) == ["status"]
+    assert localize(refused.value.messages["status"][0], "id") == \
+        "Harus salah satu dari: ACCEPTED, IN_TRANSIT, FAILED, DELIVERED, RETURNED."
+    assert PosWebhookSchema().load({**signed, "status": "FAILED"})["status"] == "FAILED"
 
 
 def test_a_manifest_goes_when_all_printed_and_the_dinas_chose_pos():

@@ -1,6 +1,6 @@
 """HTTP body and query schemas of the courier API (boundary only: no rules)."""
 
-from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+from marshmallow import EXCLUDE, RAISE, Schema, fields, post_load, validate
 
 from .domain import POS_STATUSES, STATUSES
 
@@ -37,6 +37,13 @@ class StuckQuerySchema(Schema):
 
     days = fields.Float(load_default=3, validate=validate.Range(min=0, max=365))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+
+    @post_load
+    def whole_days(self, data, **kwargs):
+        """``days=3`` is echoed as 3, not 3.0; ``days=0.5`` (12 hours) stays."""
+        if float(data["days"]).is_integer():
+            data["days"] = int(data["days"])
+        return data
 
 
 class KelurahanOfficeSchema(Schema):

@@ -14,7 +14,7 @@ from services.courier.domain import (application_order_id, application_shipment,
                                      released, tracking_news)
 from services.courier.exceptions import BadSignature, UndeliverableAddress
 from services.courier.posting import Sender, application_posting, manifest_posting
-from services.courier.schemas import PosWebhookSchema
+from services.courier.schemas import PosWebhookSchema, StuckQuerySchema
 from shared.errors import localize
 from shared.wilayah import load_postal_codes, load_wilayah
 
@@ -211,6 +211,13 @@ def test_a_webhook_status_outside_pos_table_is_refused_naming_it():
     assert localize(refused.value.messages["status"][0], "id") == \
         "Harus salah satu dari: ACCEPTED, IN_TRANSIT, FAILED, DELIVERED, RETURNED."
     assert PosWebhookSchema().load({**signed, "status": "FAILED"})["status"] == "FAILED"
+
+
+@pytest.mark.parametrize(("given", "echoed"), [({}, 3), ({"days": "3"}, 3), ({"days": "0"}, 0),
+                                               ({"days": "0.5"}, 0.5)])
+def test_stuck_days_are_echoed_as_given(given, echoed):
+    days = StuckQuerySchema().load(given)["days"]
+    assert days == echoed and type(days) is type(echoed)
 
 
 def test_a_manifest_goes_when_all_printed_and_the_dinas_chose_pos():

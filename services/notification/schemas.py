@@ -13,18 +13,20 @@ class AttemptSchema(Schema):
 
 
 class LoggedMessageSchema(Schema):
+    """Every field in every message (docs/api.md): what a message has not
+    had yet (sent, an error, a hold) is null, not left out."""
     notification_id = fields.String(attribute="_id")
     about = fields.String()  # the event type
     template = fields.String(attribute="kind")
     channel = fields.String()
     status = fields.String()  # pending, held, sent, failed
     created_at = fields.DateTime()
-    sent_at = fields.DateTime()
-    gateway_id = fields.String(attribute="provider_ref")
-    last_error = fields.String()
-    held_reason = fields.String()
-    due_at = fields.DateTime()
-    attempts = fields.List(fields.Nested(AttemptSchema))
+    sent_at = fields.DateTime(dump_default=None)
+    gateway_id = fields.String(attribute="provider_ref", dump_default=None)
+    last_error = fields.String(dump_default=None)
+    held_reason = fields.String(dump_default=None)
+    due_at = fields.DateTime(dump_default=None)
+    attempts = fields.List(fields.Nested(AttemptSchema), dump_default=list)
 
 
 class DeliveryLogSchema(Schema):

@@ -141,6 +141,9 @@ def test_every_notice_reaches_the_citizen_once_in_one_part_without_personal_data
                                    else None)(delivery_log()), what="every message recorded sent")
     assert len(messages) == 11 + len(IMPORTANT)  # the appointment: under its id (here the same)
     assert all(m["gateway_id"] and m["template"] and m["channel"] for m in messages)
+    # what a message has not had is null, not left out (docs/api.md)
+    assert all(m["last_error"] is None and m["held_reason"] is None and "due_at" in m
+               for m in messages), messages
     logged = json.dumps(messages)
     assert citizen.phone not in logged and citizen.email not in logged
     assert "Smartdukcapil:" not in logged  # no message body

@@ -315,3 +315,19 @@ def test_sent_but_not_recorded_is_recorded_on_the_retry_not_sent_again(store, se
     assert deliver(messages, Delivery(store, senders, Guards(), 4, NOON, memory)) == []
     assert len(senders.email.sent) == 1
     assert store.messages[messages[0].message_id]["provider_ref"] == "email-1"
+
+
+def test_the_delivery_log_sends_null_for_what_a_message_has_not_had():
+    """A message waiting for its first try has no send time, gateway id,
+    error or hold yet: each is null in the operators' log (docs/api.md), not
+    left out."""
+    from services.notification.schemas import DeliveryLogSchema, FailedMessagesSchema
+    pending = {"_id": "e1.sms", "about": "document_ready_for_pickup", "kind": "ready",
+               "channel": "sms", "status": "pending", "created_at": NOON, "attempts": []}
+    [logged] = DeliveryLogSchema().dump({"application_id": "app-1", "messages": [pending]})["messages"]
+    not_yet = ("sent_at", "gateway_id", "last_error", "held_reason", "due_at")
+    assert {key: logged[key] for key in not_yet} == dict.fromkeys(not_yet)
+    failed = {**pending, "status": "failed", "last_error": "gateway answered 502",
+              "application_id": "app-1", "tracking_code": "SDK7H3KQ9MX"}
+    [listed] = FailedMessagesSchema().dump({"messages": [failed]})["messages"]
+    assert listed["last_error"] == "gateway answered 502" and listed["due_at"] is None

@@ -4,8 +4,11 @@
     python -m deploy.dlq show  <queue> [--limit 20]    # peek (messages stay)
     python -m deploy.dlq replay <queue> [--limit N]    # move back to <queue>
 
-``<queue>`` is the handler queue (``evt-intake-application_verified--printing.on_application_verified``),
-not its ``.dlq``. Replay republishes each message to the handler queue with a
+``<queue>`` is the handler queue (``evt-intake-application_verified--printing.on_application_verified``)
+or its dead-letter queue as ``list`` prints it (the same name ending ``.dlq``):
+either way the messages come from the ``.dlq`` and go back to the handler
+queue. A queue the broker does not have is answered with one line on stderr
+and exit status 1. Replay republishes each message to the handler queue with a
 publisher confirm and only then removes it from the DLQ, so a crash mid-way
 duplicates at worst (handlers are idempotent) and never loses. ``show``
 prints event ids, the failure reason and count, never payload values: they
@@ -19,8 +22,26 @@ import json
 import os
 
 import pika
+from pika.exceptions import ChannelClosedByBroker
 
 from shared.messaging import ATTEMPT_HEADER, handler_queue_name
+
+
+DLQ_SUFFIX = ".dlq"
+
+
+class UnknownQueue(Exception):
+    """The broker has no queue of this name (a typo, or a handler since renamed)."""
+
+    def __init__(self, queue: str):
+        super().__init__(queue)
+        self.queue = queue
+
+
+def handler_queue(name: str) -> str:
+    """The handler queue ``name`` stands for: given as is, or as ``list``
+    prints its dead-letter queue."""
+    return name[:-len(DLQ_SUFFIX)] if name.endswith(DLQ_SUFFIX) else name
 
 
 def connect(amqp_uri: str) -> pika.BlockingConnection:
@@ -32,6 +53,17 @@ def connect(amqp_uri: str) -> pika.BlockingConnection:
 
 def depth(channel, queue: str) -> int:
     return channel.queue_declare(queue, passive=True).method.message_count
+
+
+def existing_depth(channel, queue: str) -> int:
+    """``depth``, or ``UnknownQueue`` when the broker answers 404 (the
+    channel is closed then)."""
+    try:
+        return depth(channel, queue)
+    except ChannelClosedByBroker as exc:
+        if exc.reply_code == 404:
+            raise UnknownQueue(queue) from None
+        raise
 
 
 def describe(properties, body: bytes) -> dict:
@@ -54,10 +86,13 @@ def describe(properties, body: bytes) -> dict:
 
 
 def peek(amqp_uri: str, queue: str, limit: int = 20) -> list[dict]:
-    """Up to ``limit`` dead-lettered messages, described; they stay in the DLQ."""
+    """Up to ``limit`` dead-lettered messages, described; they stay in the DLQ.
+    ``queue``: the handler queue or its DLQ; ``UnknownQueue`` if there is none."""
+    queue = handler_queue(queue)
     connection = connect(amqp_uri)
     try:
         channel = connection.channel()
+        existing_depth(channel, f"{queue}.dlq")
         channel.basic_qos(prefetch_count=limit)
         seen = []
         for _ in range(limit):
@@ -80,13 +115,16 @@ def replay(amqp_uri: str, queue: str, limit: int | None = None) -> int:
     Bounded by what the DLQ held when the replay began: a message that fails
     again and comes back meanwhile waits for the next replay instead of
     cycling forever. Each replayed message gets the full retry schedule again.
+    ``queue``: the handler queue or its DLQ; ``UnknownQueue`` if either is missing.
     """
+    queue = handler_queue(queue)
     connection = connect(amqp_uri)
     moved = 0
     try:
         channel = connection.channel()
         channel.confirm_delivery()
-        present = depth(channel, f"{queue}.dlq")
+        present = existing_depth(channel, f"{queue}.dlq")
+        existing_depth(channel, queue)  # where the messages go back to
         limit = present if limit is None else min(limit, present)
         while moved < limit:
             method, properties, body = channel.basic_get(f"{queue}.dlq", auto_ack=False)
@@ -127,11 +165,17 @@ def main() -> None:
         connection.close()
     elif not args.queue:
         parser.error("show and replay need the handler queue name")
-    elif args.command == "show":
-        for message in peek(args.amqp_uri, args.queue, args.limit or 20):
-            print(json.dumps(message))
     else:
-        print(f"replayed {replay(args.amqp_uri, args.queue, args.limit)} message(s) to {args.queue}")
+        queue = handler_queue(args.queue)
+        try:
+            if args.command == "show":
+                for message in peek(args.amqp_uri, queue, args.limit or 20):
+                    print(json.dumps(message))
+            else:
+                print(f"replayed {replay(args.amqp_uri, queue, args.limit)} message(s) to {queue}")
+        except UnknownQueue as exc:
+            parser.exit(1, f"dlq: the broker has no queue {exc.queue} "
+                           "(python -m deploy.dlq list names every one)\n")
 
 
 if __name__ == "__main__":

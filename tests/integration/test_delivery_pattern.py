@@ -14,11 +14,15 @@
 from __future__ import annotations
 
 import datetime
+import subprocess
+import sys
 import time
 import uuid
 from contextlib import contextmanager
+from pathlib import Path
 
-from kombu import Connection
+import pytest
+from kombu import Connection, Queue
 from pymongo import MongoClient, monitoring
 from nameko.events import get_event_exchange
 from nameko.testing.services import entrypoint_waiter
@@ -34,6 +38,7 @@ from tests.helpers import (BrokerProbe, CommandCounter, eventually, publish, ran
                            service_config)
 
 RETRY_DELAYS = (0.2, 0.4, 0.8)
+ROOT = Path(__file__).parents[2]
 
 
 def flaky_consumer(recorder: dict, fail_times: int | None = None):
@@ -80,11 +85,36 @@ def test_poison_message_goes_to_dead_letter_queue_and_others_flow(backing, conta
     # the first delivery + one retry per delay in the schedule, then the DLQ
     assert [n for n, _ in recorder["poison_attempts"]] == [2] * (len(RETRY_DELAYS) + 1)
     assert dlq.peek(backing.amqp_uri, queue) == dead  # peeking leaves it there
+    # the DLQ's own name, as ``list`` prints it, is the same queue
+    assert dlq.peek(backing.amqp_uri, f"{queue}.dlq") == dead
 
     recorder["healed"] = True
-    assert dlq.replay(backing.amqp_uri, queue) == 1
+    assert dlq.replay(backing.amqp_uri, f"{queue}.dlq") == 1
     eventually(lambda: sorted(recorder["handled"]) == [0, 1, 2, 3, 4, 5], what="replayed message handled")
     assert dlq.peek(backing.amqp_uri, queue) == []
+
+
+def test_the_dlq_tool_answers_a_queue_the_broker_lacks_in_one_line(backing):
+    """``show`` and ``replay`` of a queue that does not exist (or whose DLQ
+    does not): one line on stderr, exit status 1, no traceback."""
+    for command in ("show", "replay"):
+        for queue in ("evt-nowhere-nothing--nobody.handle", "evt-nowhere-nothing--nobody.handle.dlq"):
+            ran = subprocess.run([sys.executable, "-m", "deploy.dlq", command, queue,
+                                  "--amqp-uri", backing.amqp_uri], cwd=ROOT, capture_output=True,
+                                 text=True, timeout=60)
+            assert ran.returncode == 1 and ran.stdout == "", ran
+            assert ran.stderr == ("dlq: the broker has no queue "
+                                  "evt-nowhere-nothing--nobody.handle.dlq (python -m deploy.dlq "
+                                  "list names every one)\n"), ran.stderr
+    # a DLQ whose handler queue is gone: nothing is taken out of it
+    orphan = f"evt-gone-{uuid.uuid4().hex[:8]}--nobody.handle"
+    with Connection(backing.amqp_uri) as conn:
+        Queue(f"{orphan}.dlq", expires=60)(conn.default_channel).declare()
+        conn.Producer().publish({"event_id": "e1"}, exchange="", routing_key=f"{orphan}.dlq")
+    with pytest.raises(dlq.UnknownQueue) as missing:
+        dlq.replay(backing.amqp_uri, orphan)
+    assert missing.value.queue == orphan
+    assert [m["event_id"] for m in dlq.peek(backing.amqp_uri, orphan)] == ["e1"]
 
 
 def test_failures_are_retried_after_growing_delays_without_dead_lettering(

@@ -22,3 +22,9 @@ def test_the_queues_intake_watches_before_admitting_are_declared_handler_queues(
     watched = queue_names(load_config("intake")["PIPELINE_QUEUES"])
     assert len(watched) == 8
     assert set(watched) <= set(dlq.all_handler_queues())
+
+
+def test_show_and_replay_take_the_queue_as_list_prints_it_or_without_dlq():
+    queue = "evt-intake-application_verified--printing.on_application_verified"
+    assert dlq.handler_queue(queue) == queue
+    assert dlq.handler_queue(f"{queue}.dlq") == queue

@@ -42,8 +42,9 @@ ERRORS = {
     403: "An officer's request for someone outside their region.",
     404: "Unknown application (or tracking code and NIK that do not match).",
     408: "The body did not arrive in full within BODY_READ_SECONDS.",
-    409: "Conflict: an active application for this subject, or the application is not in "
-         "the status the action needs (`error.code` says which rule).",
+    409: "Conflict: an active application for this subject, the application is not in "
+         "the status the action needs, or it has no room for another document "
+         "(`error.code` says which rule).",
     413: "Body over the endpoint's size limit.",
     429: "Too many attempts; `Retry-After` says when to try again.",
     503: "Busy (a new application also while the pipeline behind intake is too far "
@@ -192,7 +193,7 @@ OPERATIONS: tuple[Operation, ...] = (
               "Send the tracking code again, to the contact on file", 202, ResendAnswerSchema,
               (400, 413, 429, 503), body=api_resend.ResendSchema),
     Operation("POST", "/api/v1/applications/documents", "Upload a supporting document", 201,
-              UploadedSchema, (400, 404, 413, 429, 503)),
+              UploadedSchema, (400, 404, 409, 413, 429, 503)),
     Operation("GET", "/api/v1/applications/<string:application_id>/documents",
               "An application's documents", 200, DocumentListSchema, (401, 404, 429, 503),
               OPERATOR, tag="operator"),

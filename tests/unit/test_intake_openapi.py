@@ -73,6 +73,10 @@ def test_security_schemes_and_error_answers():
     assert {"401", "404", "409", "503"} <= set(verify["responses"])
     submit = document["paths"][SUBMIT]["post"]
     assert {"202", "400", "409", "413", "503"} <= set(submit["responses"])
+    # an application past checking, or with no room left (uploads.DocumentsClosed,
+    # DocumentLimitReached)
+    upload = document["paths"]["/api/v1/applications/documents"]["post"]
+    assert {"201", "400", "404", "409", "413"} <= set(upload["responses"])
     error = document["components"]["schemas"]["Error"]
     assert "error" in error["properties"]
     assert "security" not in document["paths"]["/api/v1/openapi.json"]["get"]

@@ -25,6 +25,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from shared.clock import utcnow
+from shared.masking import mask_text
 
 from .exceptions import IdempotencyKeyReused, WrongStatus
 from .payloads import (cancelled_event, rejected_event, resubmitted_event,  # noqa: F401
@@ -196,8 +197,11 @@ def verify(application: dict, operator: str) -> Transition:
 
 def reject(application: dict, operator: str, codes: list[str],
            note: str | None = None) -> Transition:
-    """Reject with reason codes from the catalogue (``reasons``) and an optional note."""
+    """Reject with reason codes from the catalogue (``reasons``) and an optional
+    note - shown to the citizen (timeline, e-mail): a phone number or NIK/KK
+    typed into it is masked (``mask_text``), as everything sent to citizens is."""
     codes = checked_codes(codes, application["document_type"], note)
+    note = mask_text(note) if note else note
     detail = {"by": operator, "reason_codes": codes, **({"note": note} if note else {})}
     return transition(application, "reject", detail,
                       (("application_rejected", rejected_event(application, codes, note)),))

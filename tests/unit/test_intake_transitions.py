@@ -81,6 +81,15 @@ def test_reject_frees_the_slot_but_is_not_the_end():
     assert payload["reason_codes"] == ["kk_unreadable", "name_mismatch"]
 
 
+def test_a_phone_number_or_nik_in_the_rejection_note_is_masked():
+    move = reject(submitted(), OPERATOR, ["other"],
+                  "Hubungi 0812 3456 7805 atau bawa KK 3673041201100003")
+    [(_, payload)] = move.events
+    for note in (move.step["detail"]["note"], payload["note"]):
+        assert "3456" not in note and "3673041201100003" not in note
+        assert note.startswith("Hubungi ") and "bawa KK" in note
+
+
 @pytest.mark.parametrize(("codes", "note", "field"), [
     (["foto_buram"], None, "reasons"),                      # not in the catalogue
     (["kk_unreadable", "KK_UNREADABLE"], None, "reasons"),  # codes are exact

@@ -83,7 +83,7 @@ class DayFull(Conflict):
         super().__init__(
             Msg("Kuota perekaman pada hari itu sudah penuh." + hint_id,
                 "Recording capacity for that day is full." + hint_en),
-            {"day": [Msg("Kuota hari ini penuh." + hint_id, "This day is full." + hint_en)]})
+            {"day": [Msg("Kuota hari itu penuh." + hint_id, "That day is full." + hint_en)]})
         self.next_free = next_free
 
     def to_body(self, lang: str) -> dict:

@@ -59,9 +59,15 @@ def b64encode(data: bytes) -> str:
 
 
 def b64decode(text: str) -> bytes:
+    """The bytes of unpadded base64url ``text``, written as ``b64encode``
+    writes them: the last character's unused bits zero (decoding alone
+    ignores them, and 16 spellings of one signature would all verify)."""
     if not re.fullmatch(r"[A-Za-z0-9_-]*", text):
         raise binascii.Error("not base64url")
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if b64encode(data) != text:
+        raise binascii.Error("not canonical base64url")
+    return data
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,21 @@ def test_one_flipped_character_fails():
         tokens.verify(flipped, published(key))
 
 
+def test_a_signature_spelled_otherwise_fails():
+    """The last character of a 64-byte signature carries 2 bits and 4 unused
+    ones: a base64 decoder ignores those, so 16 spellings decoded alike."""
+    key = tokens.generate("k1")
+    token = tokens.sign(CLAIMS, key)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    last = alphabet.index(token[-1])
+    for unused in range(1, 16):
+        respelled = token[:-1] + alphabet[last ^ unused]
+        with pytest.raises(InvalidToken) as failure:
+            tokens.verify(respelled, published(key))
+        assert failure.value.reason == "bad_signature"
+    assert tokens.verify(token, published(key)) == ("k1", CLAIMS)
+
+
 def test_a_token_signed_with_another_key_under_our_kid_fails():
     ours, theirs = tokens.generate("k1"), tokens.generate("k1")
     with pytest.raises(InvalidToken) as failure:

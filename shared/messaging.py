@@ -37,6 +37,8 @@ topology command uses too, so handler and deploy declare queues alike.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from functools import partial
 
 from kombu import Connection, Exchange, Queue
 from kombu.exceptions import OperationalError
@@ -45,6 +47,7 @@ from nameko.amqp.publish import Publisher, UndeliverableMessage
 from nameko.constants import PERSISTENT
 from nameko.events import EventHandler
 from nameko.extensions import DependencyProvider
+from nameko.messaging import QueueConsumer
 
 from . import metrics
 from .runtime import FrozenStartupHeap
@@ -150,9 +153,42 @@ def declare_consumer(connection: Connection, queue: Queue, delays=()) -> None:
         queue(channel).declare()
 
 
+@dataclass(frozen=True)
+class Undecodable:
+    """The body a ``HandingOnQueueConsumer`` hands its entrypoint for a
+    message kombu could not decode."""
+
+    error: str  # the decoding error's type: never its text, which may quote the body
+
+
+class HandingOnQueueConsumer(QueueConsumer):
+    """nameko's queue consumer, except that a message kombu cannot decode
+    reaches its entrypoint, with the body ``Undecodable``, to be
+    dead-lettered or answered: nameko keeps kombu's
+    ``ConsumerMixin.on_decode_error``, which logs the body (personal data)
+    and acks the message away. With ``decode = False`` kombu decodes
+    nothing: every message reaches the entrypoint with the body None, which
+    reads ``message.body`` itself."""
+
+    decode = True
+
+    def get_consumers(self, consumer_cls, channel):
+        consumers = super().get_consumers(consumer_cls, channel)
+        for consumer in consumers:
+            consumer.on_decode_error = partial(self.undecodable, consumer)
+            if not self.decode:
+                consumer.on_message = partial(consumer.receive, None)
+        return consumers
+
+    @staticmethod
+    def undecodable(consumer, message, exc):
+        consumer.receive(Undecodable(type(exc).__name__), message)
+
+
 class ReliableEventHandler(EventHandler):
     required_settings = ("AMQP_URI",)
     runtime = FrozenStartupHeap()
+    queue_consumer = HandingOnQueueConsumer()
 
     def __init__(self, source_service: str, event_type: str, **kwargs):
         kwargs["requeue_on_error"] = True
@@ -175,6 +211,15 @@ class ReliableEventHandler(EventHandler):
     def count(self, outcome: str) -> None:
         metrics.count_event(self.container.service_name, self.method_name, outcome)
 
+    def handle_message(self, body, message):
+        # every event is a JSON object (shared.events): nothing else reaches a handler
+        if isinstance(body, dict):
+            return super().handle_message(body, message)
+        if isinstance(body, Undecodable):
+            self.dead_letter(message, f"its body cannot be decoded ({body.error})")
+        else:
+            self.dead_letter(message, f"its body is not a JSON object ({type(body).__name__})")
+
     def handle_message_processed(self, message, result=None, exc_info=None):
         if exc_info is None:
             self.count("handled")
@@ -183,17 +228,19 @@ class ReliableEventHandler(EventHandler):
         error = exc_info[1]
         attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 0))
         if isinstance(error, (PermanentFailure, ValidationError)):
-            log.error("dead-lettering a message on %s: it can never succeed (%s)",
-                      self.queue.name, type(error).__name__)
-            message.reject(requeue=False)
-            self.count("dead_lettered")
+            self.dead_letter(message, f"it can never succeed ({type(error).__name__})")
         elif attempt >= len(self.delays):
-            log.error("dead-lettering a message on %s after %d attempts (last: %s)",
-                      self.queue.name, attempt + 1, type(error).__name__)
-            message.reject(requeue=False)
-            self.count("dead_lettered")
+            self.dead_letter(message, f"{attempt + 1} attempts failed "
+                                      f"(last: {type(error).__name__})")
         else:
             self.retry_later(message, attempt)
+
+    def dead_letter(self, message, why: str) -> None:
+        """Into ``<queue>.dlq``: the queue's dead-letter exchange routes it by
+        the queue's name. The log names the queue, never the body."""
+        log.error("dead-lettering a message on %s: %s", self.queue.name, why)
+        message.reject(requeue=False)
+        self.count("dead_lettered")
 
     def retry_later(self, message, attempt: int) -> None:
         delay = self.delays[attempt]

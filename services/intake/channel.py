@@ -9,15 +9,16 @@ requests as fast as it can (prefetch bounded by the container's workers).
 
 Each request is the body of ``POST /api/v1/applications`` (JSON), with the
 AMQP properties ``message_id`` (the request id: the idempotency key, so the
-same id twice stores once and answers the same) and ``reply_to``. Intake
-runs the HTTP submit's own pipeline (``submission.submit_application``) and
-publishes the answer - after the commit - to the channel's reply queue
-``intake.channel.<channel>.replies``, ``correlation_id`` = the request id:
+same id twice stores once and answers the same), ``correlation_id`` and
+``reply_to``. Intake runs the HTTP submit's own pipeline
+(``submission.submit_application``) and publishes the answer - after the
+commit - to the channel's reply queue ``intake.channel.<channel>.replies``,
+with the request's ``correlation_id`` (or, if it has none, its request id):
 ``{"request_id", "status", "body"}``, where status and body are what HTTP
-would have answered (202 with the tracking code, or 400 with the field
-errors, in the request's ``accept-language`` header's language). Only then
-is the request acked: a crash in between redoes it, and the request id makes
-that harmless.
+would have answered (202 with the tracking code, 400 with the field errors,
+413 for a body over ``MAX_BODY_BYTES``, checked before it is parsed; in the
+request's ``accept-language`` header's language). Only then is the request
+acked: a crash in between redoes it, and the request id makes that harmless.
 
 Which channel a request came from is the exchange it was published to; the
 broker lets each channel's user publish only there and read only its own
@@ -30,17 +31,18 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from functools import partial
 
 from kombu import Exchange, Queue, binding
 from nameko.amqp.publish import Publisher, UndeliverableMessage
 from nameko.constants import PERSISTENT
 from nameko.extensions import DependencyProvider
-from nameko.messaging import Consumer, QueueConsumer
+from nameko.messaging import Consumer
 
 from shared import metrics
 from shared.errors import DomainError, Msg, ValidationFailed
-from shared.http import checked_key, internal_error_body, load_json
+from shared.http import (DEFAULT_MAX_BODY_BYTES, checked_key, internal_error_body, load_json,
+                         too_large)
+from shared.messaging import HandingOnQueueConsumer
 from shared.mongo import StoreWithOutbox
 from shared.pipeline import PipelineGate
 from shared.settings import require
@@ -80,16 +82,21 @@ def reply_queue(channel: str) -> Queue:
 class ChannelRequest:
     channel: str  # from the exchange it came through: the broker vouches for it
     request_id: str | None
+    correlation_id: str | None  # what its reply carries, for the client to match
     lang: str
     raw: bytes
+    max_bytes: int  # the container's MAX_BODY_BYTES, as over HTTP
 
     @classmethod
-    def from_message(cls, message) -> "ChannelRequest":
+    def from_message(cls, message, max_bytes: int) -> "ChannelRequest":
         exchange = message.delivery_info.get("exchange", "")
         headers = message.headers or {}
         lang = "en" if str(headers.get("accept-language", "")).lower().startswith("en") else "id"
-        return cls(exchange.rpartition(".")[2], message.properties.get("message_id"), lang,
-                   message.body if isinstance(message.body, bytes) else message.body.encode())
+        request_id = message.properties.get("message_id")
+        return cls(exchange.rpartition(".")[2], request_id,
+                   message.properties.get("correlation_id") or request_id, lang,
+                   message.body if isinstance(message.body, bytes) else message.body.encode(),
+                   max_bytes)
 
 
 WRONG_CHANNEL = Msg("Tidak sesuai dengan kanal pengirim permintaan.",
@@ -99,6 +106,8 @@ WRONG_CHANNEL = Msg("Tidak sesuai dengan kanal pengirim permintaan.",
 def answer(request: ChannelRequest, store, screening: Screening) -> tuple[int, dict]:
     """What HTTP would answer the same body: (status, body)."""
     try:
+        if len(request.raw) > request.max_bytes:  # as HTTP: refused before it is parsed
+            raise too_large(request.max_bytes)
         key = checked_key(request.request_id, "request_id")
         if key is None:
             raise ValidationFailed({"request_id": [Msg("Wajib diisi (properti message_id).",
@@ -112,28 +121,18 @@ def answer(request: ChannelRequest, store, screening: Screening) -> tuple[int, d
         return exc.status, exc.to_body(request.lang)
 
 
-class ChannelQueueConsumer(QueueConsumer):
-    """nameko's queue consumer, for the request queue: at most
-    ``CHANNEL_PREFETCH`` requests in hand (and so in work) at once - near what
-    the database serves best, as HTTP's ``ADMISSION_WRITES``; the rest wait
-    in the queue. And a body kombu cannot decode (not JSON, though it says
-    so) is handed on as it came, to be answered 400 like HTTP, instead of
-    the decoding error stopping the consumer."""
+class ChannelQueueConsumer(HandingOnQueueConsumer):
+    """The request queue's consumer: at most ``CHANNEL_PREFETCH`` requests in
+    hand (and so in work) at once - near what the database serves best, as
+    HTTP's ``ADMISSION_WRITES``; the rest wait in the queue. kombu decodes
+    nothing: the worker checks a body's size before it parses it, and
+    answers one that is not JSON 400, like HTTP."""
+
+    decode = False
 
     @property
     def prefetch_count(self):
         return int(self.container.config.get("CHANNEL_PREFETCH", DEFAULT_CHANNEL_PREFETCH))
-
-    def get_consumers(self, consumer_cls, channel):
-        consumers = super().get_consumers(consumer_cls, channel)
-        for consumer in consumers:
-            consumer.on_decode_error = partial(self.undecodable, consumer)
-        return consumers
-
-    @staticmethod
-    def undecodable(consumer, message, exc):
-        for callback in consumer.callbacks:
-            callback(None, message)
 
 
 class ChannelRequests(Consumer):
@@ -146,8 +145,14 @@ class ChannelRequests(Consumer):
     def __init__(self, **kwargs):
         super().__init__(request_queue(), requeue_on_error=True, **kwargs)
 
+    def setup(self):
+        self.max_body_bytes = int(self.container.config.get("MAX_BODY_BYTES",
+                                                            DEFAULT_MAX_BODY_BYTES))
+        super().setup()
+
     def handle_message(self, body, message):
-        super().handle_message(ChannelRequest.from_message(message), message)
+        super().handle_message(ChannelRequest.from_message(message, self.max_body_bytes),
+                               message)
 
 
 class ChannelReplies(DependencyProvider):
@@ -165,7 +170,7 @@ class ChannelReplies(DependencyProvider):
             self.publisher.publish({"request_id": request.request_id, "status": status,
                                     "body": body}, exchange="",
                                    routing_key=reply_queue_name(request.channel),
-                                   correlation_id=request.request_id)
+                                   correlation_id=request.correlation_id)
         except UndeliverableMessage:  # no reply queue: the request id lets them ask again
             log.error("no reply queue for channel %s: reply to request %s dropped",
                       request.channel, request.request_id)

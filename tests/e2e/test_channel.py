@@ -5,6 +5,7 @@ channel to its own exchange and replies."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import uuid
 
@@ -129,3 +130,28 @@ def test_a_body_that_is_not_json_gets_a_400_and_the_channel_goes_on(channel_user
     reply = web.wait(request_id, timeout=60)
     assert reply.status == 400 and set(reply.body["error"]["fields"]) == {"_body"}
     assert web.submit(valid_body()).status == 202
+
+
+def test_a_request_without_a_message_id_is_answered_on_its_correlation_id(web):
+    """The 400 on ``request_id`` reaches the client: the reply carries the
+    request's correlation_id (it had None, and the client never saw it)."""
+    correlation_id = str(uuid.uuid4())
+    web.channel.basic_publish("intake.channel.web", "", json.dumps(valid_body()).encode(),
+                              pika.BasicProperties(content_type="application/json",
+                                                   correlation_id=correlation_id))
+    reply = web.wait(correlation_id, timeout=30)
+    assert reply.status == 400 and set(reply.body["error"]["fields"]) == {"request_id"}
+    assert reply.request_id is None
+
+
+def test_an_oversized_request_gets_what_http_answers_413_and_stores_nothing(
+        system, web, mongo):
+    body = {**valid_body(), "notes": "x" * 2_000_000}  # an unknown field: parsed, a 400
+    reply = web.submit(body, timeout=60)
+    assert reply.status == 413, reply.body
+    assert reply.body["error"]["code"] == "payload_too_large"
+    http = requests.post(f"{system.url('intake')}/api/v1/applications", json=body, timeout=30,
+                         headers={"Accept-Language": "en"})
+    assert http.status_code == 413 and http.json() == reply.body  # the same answer as HTTP
+    assert stored(mongo, body["applicant"]["nik"]) == 0
+    assert web.submit(valid_body()).status == 202  # and the channel goes on

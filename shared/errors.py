@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from marshmallow.exceptions import SCHEMA
+
 
 class Msg(str):
     """A message whose ``str`` value is Bahasa Indonesia, carrying ``.en``.
@@ -22,27 +24,95 @@ class Msg(str):
         obj.en = en_text
         return obj
 
+    def format(self, *args, **kwargs) -> Msg:
+        """Both languages filled in: a ``Msg`` template (a field's error
+        message, a validator's) stays a ``Msg`` through marshmallow's ``format``."""
+        return Msg(super().format(*args, **kwargs), self.en.format(*args, **kwargs))
 
-# marshmallow's built-in messages are English; these are the ones clients meet.
+
+# marshmallow's own messages are English: each template it can raise while
+# loading (the fields' ``default_error_messages``, ``Schema``'s, the
+# validators'), in Bahasa Indonesia, keyed by the English template with its
+# placeholders. Length's words speak of characters: a list's count is checked
+# with ``shared.fields.ItemCount``, whose messages are ``Msg`` already.
+# tests/unit/test_errors_events.py walks marshmallow's classes for them.
 _MARSHMALLOW_ID = {
+    # Field, Schema and Nested
     "Missing data for required field.": "Wajib diisi.",
-    "Unknown field.": "Kolom tidak dikenal.",
     "Field may not be null.": "Tidak boleh kosong.",
+    "Invalid value.": "Nilai tidak valid.",
+    "Unknown field.": "Kolom tidak dikenal.",
+    "Invalid input type.": "Jenis isian tidak valid.",
+    "Invalid type.": "Jenis isian tidak valid.",
+    # the fields' types
     "Not a valid string.": "Harus berupa teks.",
+    "Not a valid utf-8 string.": "Harus berupa teks UTF-8.",
+    "Not a valid number.": "Harus berupa angka.",
     "Not a valid integer.": "Harus berupa bilangan bulat.",
-    "Not a valid boolean.": "Harus berupa true/false.",
+    "Number too large.": "Angka terlalu besar.",
+    "Special numeric values (nan or infinity) are not permitted.":
+        "Nilai khusus (nan atau tak hingga) tidak diizinkan.",
+    "Not a valid boolean.": "Harus berupa true atau false.",
     "Not a valid date.": "Tanggal tidak valid (format YYYY-MM-DD).",
     "Not a valid datetime.": "Waktu tidak valid (format ISO 8601).",
-    "Not a valid email address.": "Alamat email tidak valid.",
-    "Invalid input type.": "Jenis isian tidak valid.",
+    "Not a valid time.": "Jam tidak valid (format HH:MM:SS).",
+    "Not a valid aware datetime.":
+        "Waktu harus menyertakan zona waktu (misalnya 2020-07-15T09:00:00+07:00).",
+    "Not a valid naive datetime.": "Waktu tidak boleh menyertakan zona waktu.",
+    "Not a valid period of time.": "Jangka waktu tidak valid.",
     "Not a valid mapping type.": "Harus berupa objek JSON.",
     "Not a valid list.": "Harus berupa daftar.",
-    "Invalid value.": "Nilai tidak valid.",
+    "Not a valid tuple.": "Harus berupa daftar dengan jumlah isian tetap.",
+    "Not a valid email address.": "Alamat email tidak valid.",
+    "Not a valid URL.": "URL tidak valid.",
+    "Not a valid UUID.": "UUID tidak valid.",
+    "Not a valid IP address.": "Alamat IP tidak valid.",
+    "Not a valid IPv4 address.": "Alamat IPv4 tidak valid.",
+    "Not a valid IPv6 address.": "Alamat IPv6 tidak valid.",
+    "Not a valid IP interface.": "Antarmuka IP tidak valid.",
+    "Not a valid IPv4 interface.": "Antarmuka IPv4 tidak valid.",
+    "Not a valid IPv6 interface.": "Antarmuka IPv6 tidak valid.",
+    # the validators
+    "Invalid input.": "Isian tidak valid.",
     "String does not match expected pattern.": "Format tidak sesuai.",
+    "Must be one of: {choices}.": "Harus salah satu dari: {choices}.",
+    "One or more of the choices you made was not in: {choices}.":
+        "Ada pilihan yang tidak termasuk: {choices}.",
+    "One or more of the choices you made was in: {values}.":
+        "Ada pilihan yang tidak diizinkan: {values}.",
+    "Must be equal to {other}.": "Harus sama dengan {other}.",
+    "Length must be between {min} and {max}.": "Panjang harus antara {min} dan {max} karakter.",
+    "Shorter than minimum length {min}.": "Minimal {min} karakter.",
+    "Longer than maximum length {max}.": "Maksimal {max} karakter.",
+    "Length must be {equal}.": "Panjang harus tepat {equal} karakter.",
+    "Must be greater than or equal to {min}.": "Harus paling sedikit {min}.",
+    "Must be greater than {min}.": "Harus lebih dari {min}.",
+    "Must be less than or equal to {max}.": "Harus paling banyak {max}.",
+    "Must be less than {max}.": "Harus kurang dari {max}.",
+    "Must be greater than or equal to {min} and less than or equal to {max}.":
+        "Harus antara {min} dan {max}.",
+    "Must be greater than {min} and less than or equal to {max}.":
+        "Harus lebih dari {min} dan paling banyak {max}.",
+    "Must be greater than or equal to {min} and less than {max}.":
+        "Harus paling sedikit {min} dan kurang dari {max}.",
+    "Must be greater than {min} and less than {max}.":
+        "Harus lebih dari {min} dan kurang dari {max}.",
 }
-_ONE_OF = re.compile(r"^Must be one of: (?P<choices>.*)\.$")
-_LENGTH = re.compile(r"^Length must be between (?P<lo>\d+) and (?P<hi>\d+)\.$")
-_SHORTER = re.compile(r"^Shorter than minimum length (?P<lo>\d+)\.$")
+_EXACT_ID = {en: id_ for en, id_ in _MARSHMALLOW_ID.items() if "{" not in en}
+
+
+def _template_pattern(template: str) -> re.Pattern:
+    """``"Must be one of: {choices}."`` -> a pattern capturing ``choices``."""
+    parts = re.split(r"\{(\w+)\}", template)
+    return re.compile("".join(re.escape(part) if i % 2 == 0 else f"(?P<{part}>.*)"
+                              for i, part in enumerate(parts)))
+
+
+# the most literal text first: "Must be greater than {min}." would also take
+# "Must be greater than or equal to 1." (as min "or equal to 1")
+_TEMPLATED_ID = [(_template_pattern(en), id_) for en, id_ in sorted(
+    _MARSHMALLOW_ID.items(), key=lambda item: -len(re.sub(r"\{\w+\}", "", item[0])))
+    if "{" in en]
 
 # a field name is echoed in error bodies: an unknown one comes from the client
 FIELD_NAME_LIMIT = 40
@@ -54,14 +124,11 @@ def localize(message: str, lang: str) -> str:
         return message.en if lang == "en" else str(message)
     if lang == "en":
         return message
-    if message in _MARSHMALLOW_ID:
-        return _MARSHMALLOW_ID[message]
-    if m := _ONE_OF.match(message):
-        return f"Harus salah satu dari: {m['choices']}."
-    if m := _LENGTH.match(message):
-        return f"Panjang harus antara {m['lo']} dan {m['hi']} karakter."
-    if m := _SHORTER.match(message):
-        return f"Minimal {m['lo']} isian."
+    if message in _EXACT_ID:
+        return _EXACT_ID[message]
+    for pattern, indonesian in _TEMPLATED_ID:
+        if m := pattern.fullmatch(message):
+            return indonesian.format(**m.groupdict())
     return message
 
 
@@ -76,20 +143,26 @@ def field_label(name) -> str:
 
 def flatten_field_errors(messages, prefix: str = "") -> dict[str, list]:
     """marshmallow's nested ``{"applicant": {"nik": [...]}}`` -> ``{"applicant.nik": [...]}``
-    (names as ``field_label`` shows them)."""
+    (names as ``field_label`` shows them). What marshmallow says of a nested
+    object as a whole (``{"applicant": {"_schema": [...]}}``, e.g. a string
+    where the object belongs) is the object's own: ``applicant``."""
     flat: dict[str, list] = {}
     if isinstance(messages, dict):
         for key, value in messages.items():
-            path = f"{prefix}.{field_label(key)}" if prefix else field_label(key)
-            flat.update(flatten_field_errors(value, path))
+            if key == SCHEMA and prefix:
+                path = prefix
+            else:
+                path = f"{prefix}.{field_label(key)}" if prefix else field_label(key)
+            for name, found in flatten_field_errors(value, path).items():
+                flat.setdefault(name, []).extend(found)
     elif isinstance(messages, (list, tuple)):
         if all(isinstance(m, str) for m in messages):
-            flat[prefix or "_schema"] = list(messages)
+            flat[prefix or SCHEMA] = list(messages)
         else:
             for value in messages:
                 flat.update(flatten_field_errors(value, prefix))
     else:
-        flat[prefix or "_schema"] = [messages]
+        flat[prefix or SCHEMA] = [messages]
     return flat
 
 

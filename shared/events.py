@@ -19,6 +19,7 @@ import uuid
 from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
 from .clock import utcnow
+from .fields import ItemCount, JsonBoolean
 
 SCHEMA_VERSION = 1
 
@@ -130,8 +131,8 @@ class ApplicationVerifiedSchema(ApplicationRefSchema):
     print_kind = fields.String(allow_none=True, load_default=None,
                                validate=validate.OneOf(PRINT_KINDS))
     pickup_place_id = fields.String(allow_none=True, load_default=None)  # shared.offices
-    next_day = fields.Boolean(load_default=False)  # a kecamatan next-day request
-    replacement = fields.Boolean(load_default=False)  # a KTP-el replacing an earlier card
+    next_day = JsonBoolean(load_default=False)  # a kecamatan next-day request
+    replacement = JsonBoolean(load_default=False)  # a KTP-el replacing an earlier card
     manifest_id = fields.String(allow_none=True, load_default=None)  # jemput-bola batch
     # what the document says, optional within v1 (added later): intake always
     # sends them. ``full_name`` stays the applicant's (whom to tell, deliver to)
@@ -177,7 +178,7 @@ class DocumentPrintedSchema(PrintJobRefSchema):
 class PrintJobFailedSchema(PrintJobRefSchema):
     station_id = fields.String(required=True)
     reason = fields.String(required=True)
-    requeued = fields.Boolean(required=True)
+    requeued = JsonBoolean(required=True)
 
 
 class DocumentReadyForPickupSchema(PrintJobRefSchema):
@@ -216,7 +217,7 @@ class BatchReadyForKelurahanSchema(EventSchema):
     manifest_id = fields.String(required=True)
     kelurahan_code = fields.String(required=True)
     items = fields.List(fields.Nested(HandoverItemSchema), required=True,
-                        validate=validate.Length(min=1))
+                        validate=ItemCount(min=1))
     slot = fields.Nested(SlotSchema, allow_none=True, load_default=None)
 
 
@@ -225,7 +226,7 @@ class KecamatanHandoverReadySchema(EventSchema):
     kecamatan_code = fields.String(required=True)
     day = fields.String(required=True)  # ISO date (WIB) the officer collects them
     items = fields.List(fields.Nested(HandoverItemSchema), required=True,
-                        validate=validate.Length(min=1))
+                        validate=ItemCount(min=1))
     slot = fields.Nested(SlotSchema, allow_none=True, load_default=None)
 
 
@@ -297,7 +298,7 @@ class BatchAcceptedSchema(EventSchema):
     batch_id = fields.String(required=True)  # the kelurahan officer's own name for it
     kelurahan_code = fields.String(required=True)
     application_ids = fields.List(fields.String(), required=True,
-                                  validate=validate.Length(min=1))
+                                  validate=ItemCount(min=1))
 
 
 class PrrAddressSchema(Schema):

@@ -71,6 +71,34 @@ class DeliverableEmail(fields.Email):
         return text
 
 
+class JsonBoolean(fields.Boolean):
+    """A JSON ``true`` or ``false``, nothing else. marshmallow's ``Boolean``
+    also reads "yes", "on", "0", 1 and more as booleans: a client's mistaken
+    string would pass as a choice it never made. (A CSV's cells are text: the
+    jemput-bola reader turns its ``true``/``false`` into booleans first.)"""
+
+    default_error_messages = {"invalid": Msg(
+        "Harus true atau false (boolean JSON, tanpa tanda kutip).",
+        "Must be true or false (a JSON boolean, without quotes).")}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
+class ItemCount(validate.Length):
+    """``validate.Length`` for a list: its messages count entries (marshmallow's
+    speak of a length, which for text means characters)."""
+
+    message_min = Msg("Minimal {min} isian.", "Number of entries must be at least {min}.")
+    message_max = Msg("Maksimal {max} isian.", "Number of entries must be at most {max}.")
+    message_all = Msg("Jumlah isian harus antara {min} dan {max}.",
+                      "Number of entries must be between {min} and {max}.")
+    message_equal = Msg("Jumlah isian harus tepat {equal}.",
+                        "Number of entries must be exactly {equal}.")
+
+
 class CitizenLookupSchema(Schema):
     """A citizen names their application or document: tracking code + NIK
     (intake's status lookup; printing's pickup windows)."""

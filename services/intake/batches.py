@@ -97,8 +97,9 @@ def json_rows(applications: list) -> list[Row]:
 def csv_rows(data: bytes) -> list[Row]:
     """Rows of a CSV upload (UTF-8, a header line of dotted column names, comma
     or semicolon separated - Excel with Indonesian settings saves semicolons).
-    Empty cells are left out; blank lines are skipped. A problem with the
-    file as a whole is a ``ValidationFailed``; a row's own is kept on it."""
+    Empty cells are left out, ``true``/``false`` are booleans (``csv_value``);
+    blank lines are skipped. A problem with the file as a whole is a
+    ``ValidationFailed``; a row's own is kept on it."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -123,7 +124,7 @@ def csv_rows(data: bytes) -> list[Row]:
                 row.problems = {"_row": [Msg(f"Lebih dari {len(columns)} kolom.",
                                              f"More than {len(columns)} cells.")]}
             else:
-                row.body = nest({name: cell.strip() for name, cell in zip(columns, cells)
+                row.body = nest({name: csv_value(cell) for name, cell in zip(columns, cells)
                                  if cell.strip()})
             rows.append(row)
     except csv.Error:
@@ -134,6 +135,13 @@ def csv_rows(data: bytes) -> list[Row]:
         raise ValidationFailed({"_body": [Msg("CSV tanpa baris permohonan.",
                                               "The CSV has no application rows.")]})
     return rows
+
+
+def csv_value(cell: str) -> str | bool:
+    """A cell as JSON would carry it: ``true``/``false`` (any case: Excel
+    writes TRUE) are the yes/no fields' booleans, the rest is text."""
+    text = cell.strip()
+    return {"true": True, "false": False}.get(text.lower(), text)
 
 
 TOO_MANY_ROWS = Msg(f"Paling banyak {MAX_ROWS} permohonan per batch.",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from shared.fields import KkNumber, Nik
+from shared.fields import ItemCount, JsonBoolean, KkNumber, Nik
 
 from .requirements import DOCUMENT_KINDS
 from .schemas import AddressSchema, KtpElDetailsSchema, RegionCode
@@ -29,7 +29,7 @@ def full_name(**kwargs) -> fields.String:
 def documents() -> fields.List:
     """The supporting documents the citizen declares (kinds of ``DOCUMENT_KINDS``)."""
     return fields.List(fields.String(validate=validate.OneOf(DOCUMENT_KINDS)),
-                       load_default=list, validate=validate.Length(max=len(DOCUMENT_KINDS)))
+                       load_default=list, validate=ItemCount(max=len(DOCUMENT_KINDS)))
 
 
 class StrictSchema(Schema):
@@ -47,11 +47,11 @@ class ChildSchema(StrictSchema):
 class AktaKelahiranDetailsSchema(StrictSchema):
     child = fields.Nested(ChildSchema, required=True)
     mother_nik = Nik(required=True)
-    parents_married = fields.Boolean(required=True)
+    parents_married = JsonBoolean(required=True)
     father_nik = Nik(load_default=None)  # required when the parents are married
     kk_number = KkNumber(required=True)  # the KK the child joins
     # two witnesses' NIKs: required when the birth is attested by an SPTJM
-    witnesses = fields.List(Nik(), load_default=list, validate=validate.Length(max=2))
+    witnesses = fields.List(Nik(), load_default=list, validate=ItemCount(max=2))
     documents = documents()
 
 
@@ -75,7 +75,7 @@ class SkpwniDetailsSchema(StrictSchema):
     destination = fields.Nested(DestinationSchema, required=True)
     # pindah keluar: why, and who moves (NIKs on the applicant's KK)
     reason = fields.String(load_default=None, validate=validate.OneOf(MOVE_REASONS))
-    members = fields.List(Nik(), load_default=list, validate=validate.Length(max=30))
+    members = fields.List(Nik(), load_default=list, validate=ItemCount(max=30))
     # pindah datang: the number of the SKPWNI the place of origin issued
     skpwni_number = fields.String(load_default=None, validate=[
         validate.Length(min=5, max=40), validate.Regexp(r"^[0-9A-Za-z./-]+$")])

@@ -20,6 +20,8 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
+from shared.fields import JsonBoolean
+
 from . import api_appointments, api_batches, api_documents, api_resend, queue_schemas, schemas
 from .api_examples import SUBMIT_EXAMPLES
 from .detail_schemas import DETAIL_SCHEMAS
@@ -73,7 +75,7 @@ class AcceptedSchema(Schema):
 
 
 class NextDayAcceptedSchema(AcceptedSchema):
-    next_day = fields.Boolean()
+    next_day = JsonBoolean()
     pickup_place = fields.Dict()
 
 

@@ -1,10 +1,11 @@
 """HTTP body schemas of the intake API (boundary only: no business rules)."""
 
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from shared.errors import Msg
 from shared.events import CONTACT_CHANNELS, DELIVERY_METHODS, DOCUMENT_TYPES, LANGUAGES
-from shared.fields import CitizenLookupSchema, DeliverableEmail, KkNumber, MobilePhone, Nik
+from shared.fields import (CitizenLookupSchema, DeliverableEmail, JsonBoolean, KkNumber,
+                           MobilePhone, Nik)
 from shared.wilayah import load_wilayah, normalize_code
 
 CHANNELS = ("web", "app", "whatsapp", "kelurahan", "kecamatan")
@@ -90,7 +91,7 @@ class KtpElDetailsSchema(Schema):
     reason = fields.String(required=True, validate=validate.OneOf(
         ("first_issue", "lost", "damaged", "data_change")))
     police_report_number = fields.String(load_default=None)
-    old_card_surrendered = fields.Boolean(load_default=False)
+    old_card_surrendered = JsonBoolean(load_default=False)
 
 
 StatusLookupSchema = CitizenLookupSchema  # tracking code + NIK, shared with printing

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
+from shared.fields import JsonBoolean
+
 
 class AttemptSchema(Schema):
     at = fields.DateTime()
-    ok = fields.Boolean()
+    ok = JsonBoolean()
     reason = fields.String()
 
 

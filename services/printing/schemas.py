@@ -2,7 +2,7 @@
 
 from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
-from shared.fields import CitizenLookupSchema
+from shared.fields import CitizenLookupSchema, ItemCount, JsonBoolean
 
 from .domain import holder
 from .stations import FAILURE_REASONS
@@ -27,7 +27,7 @@ class PrintedBatchSchema(Schema):
         unknown = RAISE
 
     jobs = fields.List(fields.Nested(PrintedReportSchema), required=True,
-                       validate=validate.Length(min=1, max=100))
+                       validate=ItemCount(min=1, max=100))
 
 
 class FailedSchema(PrintedSchema):
@@ -42,7 +42,7 @@ class ClaimSchema(Schema):
         unknown = RAISE
 
     max = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100))
-    manifest = fields.Boolean(load_default=False)
+    manifest = JsonBoolean(load_default=False)
 
 
 class JobSchema(Schema):
@@ -105,4 +105,4 @@ class BlankoDeliverySchema(Schema):
 class BlankoSchema(Schema):
     station_id = fields.String(attribute="_id")
     stock = fields.Integer()
-    warned = fields.Boolean()
+    warned = JsonBoolean()

@@ -52,6 +52,14 @@ CASES = {
                               "Must be one of: ktp_el, akta_kelahiran, akta_kematian, skpwni, kia."),
     "unknown_field": (lambda: with_value(valid_body(), "applicant.hobby", "x"), 400,
                       "applicant.hobby", "Kolom tidak dikenal.", "Unknown field."),
+    # a boolean is a JSON true or false: "yes" is not one (marshmallow's own Boolean took it)
+    "string_boolean": (lambda: with_value(valid_body(), "details.old_card_surrendered", "yes"),
+                       400, "details.old_card_surrendered",
+                       "Harus true atau false (boolean JSON, tanpa tanda kutip).",
+                       "Must be true or false (a JSON boolean, without quotes)."),
+    # named as the object, not "applicant._schema"
+    "applicant_not_an_object": (lambda: with_value(valid_body(), "applicant", "x"), 400,
+                                "applicant", "Jenis isian tidak valid.", "Invalid input type."),
 }
 
 
@@ -78,6 +86,7 @@ def test_bad_input_names_the_field_and_changes_nothing(system, intake_state, cas
     assert intake_state() == before
     if isinstance(body, str):  # the identity numbers and phone it carried never reach a log
         applicant = json.loads(body).get("applicant", {})
+        applicant = applicant if isinstance(applicant, dict) else {}
         assert personal_data_in_logs(system, applicant.get("nik"), applicant.get("kk_number"),
                                      applicant.get("phone")) == []
 

@@ -14,6 +14,7 @@ from services.intake.api_batches import batch_reply, rejected_row, render_reply
 from services.intake.batches import (MAX_ROWS, OutOfScope, Row, batch_application,
                                      check_batch_id, check_batch_row, check_next_day,
                                      csv_rows, nest, new_batch, next_day_application)
+from services.intake.schemas import KtpElDetailsSchema
 from services.intake.screening import Screening
 from shared.auth import Officer, ScopedBearerTokens, hash_token
 from shared.errors import ValidationFailed
@@ -81,6 +82,18 @@ def test_semicolons_quoted_cells_empty_cells_and_lists():
                                     "witnesses": [{"nik": "3673041207900001"},
                                                   {"nik": "3673045207900002"}]}}
     assert nest({"a.0": "x", "a.b": "y"}) == {"a": {"0": "x", "b": "y"}}
+
+
+def test_true_and_false_cells_are_booleans_the_rest_text():
+    # the yes/no fields take JSON booleans only (shared.fields.JsonBoolean): a
+    # CSV's text true/false, in any case (Excel writes TRUE), becomes one
+    text = ("document_type,details.reason,details.old_card_surrendered\n"
+            "ktp_el,damaged,TRUE\nktp_el,damaged,false\nktp_el,damaged,yes\n")
+    first, second, third = (row.body["details"]["old_card_surrendered"]
+                            for row in csv_rows(text.encode()))
+    assert (first, second, third) == (True, False, "yes")
+    assert KtpElDetailsSchema().load(csv_rows(text.encode())[0].body["details"]) == {
+        "reason": "damaged", "police_report_number": None, "old_card_surrendered": True}
 
 
 def test_a_row_with_too_many_cells_is_kept_with_its_problem():

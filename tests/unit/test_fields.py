@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-import pytest
-from marshmallow import Schema, ValidationError
+import importlib
+import pkgutil
 
-from shared.errors import Msg
-from shared.fields import DeliverableEmail, KkNumber, MobilePhone, Nik
+import pytest
+from marshmallow import Schema, ValidationError, fields, validate
+
+import services
+import shared
+from services.intake.schemas import ApplicationRequestSchema, KtpElDetailsSchema
+from services.printing.schemas import PrintedBatchSchema
+from shared.errors import Msg, localize
+from shared.fields import DeliverableEmail, ItemCount, JsonBoolean, KkNumber, MobilePhone, Nik
 from shared.masking import mask_phone
 
 
@@ -105,3 +112,90 @@ def test_undeliverable_email_refused(address, hint):
         Contact().load({"email": address})
     [message] = excinfo.value.messages["email"]
     assert hint in getattr(message, "en", message)
+
+
+class Flags(Schema):
+    flag = JsonBoolean()
+
+
+@pytest.mark.parametrize("value", ["yes", "on", "true", "1", 1, 0, None, [], {}])
+def test_a_boolean_is_a_json_true_or_false_only(value):
+    with pytest.raises(ValidationError) as excinfo:
+        Flags().load({"flag": value})
+    [message] = excinfo.value.messages["flag"]
+    if value is not None:  # (None: "may not be null")
+        assert message == "Harus true atau false (boolean JSON, tanpa tanda kutip)."
+        assert message.en == "Must be true or false (a JSON boolean, without quotes)."
+
+
+def test_true_and_false_load_and_dump_as_themselves():
+    assert Flags().load({"flag": True}) == {"flag": True}
+    assert Flags().load({"flag": False}) == {"flag": False}
+    assert Flags().dump({"flag": True}) == {"flag": True}
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"reason": "damaged", "old_card_surrendered": "yes"}, "old_card_surrendered"),
+    ({"reason": "damaged", "old_card_surrendered": 1}, "old_card_surrendered")])
+def test_the_api_booleans_refuse_strings_and_numbers(body, field):
+    with pytest.raises(ValidationError) as excinfo:
+        KtpElDetailsSchema().load(body)
+    assert list(excinfo.value.messages) == [field]
+
+
+@pytest.mark.parametrize(("validator", "value", "indonesian", "english"), [
+    (ItemCount(min=1, max=100), [], "Jumlah isian harus antara 1 dan 100.",
+     "Number of entries must be between 1 and 100."),
+    (ItemCount(min=1), [], "Minimal 1 isian.", "Number of entries must be at least 1."),
+    (ItemCount(max=2), [1, 2, 3], "Maksimal 2 isian.", "Number of entries must be at most 2."),
+    (ItemCount(equal=2), [1], "Jumlah isian harus tepat 2.",
+     "Number of entries must be exactly 2.")])
+def test_a_list_count_speaks_of_entries_in_both_languages(validator, value, indonesian, english):
+    with pytest.raises(ValidationError) as excinfo:
+        validator(value)
+    [message] = excinfo.value.messages
+    assert (localize(message, "id"), localize(message, "en")) == (indonesian, english)
+
+
+def test_a_station_batch_report_with_no_jobs_speaks_of_entries():
+    with pytest.raises(ValidationError) as excinfo:
+        PrintedBatchSchema().load({"jobs": []})
+    [message] = excinfo.value.messages["jobs"]
+    assert localize(message, "id") == "Jumlah isian harus antara 1 dan 100."
+
+
+def test_a_msg_template_keeps_both_languages_when_formatted():
+    formatted = Msg("Paling banyak {max}.", "At most {max}.").format(max=3)
+    assert isinstance(formatted, Msg) and (formatted, formatted.en) == (
+        "Paling banyak 3.", "At most 3.")
+
+
+def project_fields():
+    """(schema, name, field) of every schema the project declares, lists' items too."""
+    for package in (services, shared):
+        for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+            importlib.import_module(module.name)
+    seen = set()
+    pending = list(Schema.__subclasses__())
+    while pending:
+        schema = pending.pop()
+        pending += schema.__subclasses__()
+        if schema in seen or not schema.__module__.startswith(("services.", "shared.")):
+            continue
+        seen.add(schema)
+        for name, field in schema().declared_fields.items():
+            while field is not None:
+                yield schema, name, field
+                field = getattr(field, "inner", None)
+
+
+def test_every_schema_declares_strict_booleans_and_counts_lists_in_entries():
+    found = list(project_fields())
+    assert any(schema is ApplicationRequestSchema for schema, _, _ in found)
+    loose = [(schema.__name__, name) for schema, name, field in found
+             if isinstance(field, fields.Boolean) and not isinstance(field, JsonBoolean)]
+    by_length = [(schema.__name__, name) for schema, name, field in found
+                 if isinstance(field, fields.List) and any(
+                     isinstance(v, validate.Length) and not isinstance(v, ItemCount)
+                     for v in field.validators)]
+    assert (loose, by_length) == ([], [])

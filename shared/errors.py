@@ -208,6 +208,21 @@ class NotFound(DomainError):
     code = "not_found"
 
 
+class UnknownPath(DomainError):
+    """No endpoint serves the path: a client's mistake, not a missing resource
+    (``not_found``)."""
+
+    status = 404
+    code = "unknown_path"
+
+
+class MethodNotAllowed(DomainError):
+    """The path exists, not for this method: HTTP answers 405 with ``Allow``."""
+
+    status = 405
+    code = "method_not_allowed"
+
+
 class Conflict(DomainError):
     status = 409
     code = "conflict"
@@ -224,6 +239,11 @@ class RequestTimeout(DomainError):
 class PayloadTooLarge(DomainError):
     status = 413
     code = "payload_too_large"
+
+
+class UnsupportedMediaType(DomainError):
+    status = 415
+    code = "unsupported_media_type"
 
 
 class Unprocessable(DomainError):

@@ -26,12 +26,16 @@ What ``api`` adds to nameko's handler, through its public hooks only:
   has not arrived within ``BODY_READ_SECONDS`` gets 408 and the connection is
   closed, and a connection silent for ``IDLE_CONNECTION_SECONDS`` is closed
   (``ApiServer``): a client that trickles costs one connection, not a worker;
-* ``read_json`` refuses, before any schema sees them, bodies nested deeper
-  than ``MAX_JSON_DEPTH`` and strings no field should hold (control
-  characters, line breaks, lone surrogates), each a 400 naming the field;
+* ``read_json`` refuses a body sent as anything but ``application/json``
+  (415 naming ``Content-Type``), and, before any schema sees them, bodies
+  nested deeper than ``MAX_JSON_DEPTH`` and strings no field should hold
+  (control characters, line breaks, lone surrogates), each a 400 naming the
+  field;
 * errors become JSON (``response_from_exception``): a ``DomainError`` a 4xx /
   503 body naming the field, in the request's language; anything else a 500
-  with no traceback (logged server-side).
+  with no traceback (logged server-side). So do routing's misses
+  (``JsonRoutes``): a path no endpoint serves is a 404, a method the path
+  does not take a 405 with ``Allow``.
 Then nameko's own ``handle_request`` runs the worker.
 """
 
@@ -51,15 +55,17 @@ from kombu import Connection
 from nameko.extensions import DependencyProvider, SharedExtension
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import HttpOnlyProtocol, WebServer
+from werkzeug import exceptions as werkzeug_errors
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from werkzeug.http import parse_accept_header
+from werkzeug.routing import Map
 from werkzeug.wrappers import Response
 
 from . import metrics
-from .errors import (DatabaseUnavailable, DomainError, Msg, PayloadTooLarge, RequestTimeout,
-                     ServiceBusy, TooManyAttempts, ValidationFailed, field_label,
-                     flatten_field_errors)
+from .errors import (DatabaseUnavailable, DomainError, MethodNotAllowed, Msg, PayloadTooLarge,
+                     RequestTimeout, ServiceBusy, TooManyAttempts, UnknownPath,
+                     UnsupportedMediaType, ValidationFailed, field_label, flatten_field_errors)
 from .pipeline import Pipeline
 from .runtime import FrozenStartupHeap
 from .settings import require
@@ -146,8 +152,22 @@ def body_problems(data) -> dict[str, list]:
 
 
 def read_json(request, schema):
-    """Parse and load a JSON body through ``schema``; raise ValidationFailed."""
-    return load_json(request.get_data(cache=True), schema)
+    """Parse and load a JSON body through ``schema``; raise ValidationFailed,
+    or UnsupportedMediaType (415) for a body sent as anything but
+    ``application/json`` (any charset). No body is no JSON: a 400 on ``_body``."""
+    raw = request.get_data(cache=True)
+    if raw and request.mimetype != "application/json":
+        raise unsupported_media_type(request, "application/json")
+    return load_json(raw, schema)
+
+
+def unsupported_media_type(request, *accepted: str) -> UnsupportedMediaType:
+    """415 naming ``Content-Type``: the type sent, and the ``accepted`` ones."""
+    sent = field_label(request.mimetype)
+    message = Msg(f"Kirim isi permintaan sebagai {' atau '.join(accepted)} (diterima: "
+                  f"{sent or 'tanpa Content-Type'}).",
+                  f"Send the body as {' or '.join(accepted)} (got: {sent or 'no Content-Type'}).")
+    return UnsupportedMediaType(message, {"Content-Type": [message]})
 
 
 def load_json(raw: bytes, schema):
@@ -280,6 +300,49 @@ class ApiServer(WebServer):
     def get_wsgi_app(self):
         app = super().get_wsgi_app()
         return RefuseAtOnce(app, app.url_map)
+
+    def make_url_map(self):
+        # nameko's rules, in a map whose misses are JSON error bodies
+        return JsonRoutes([rule.empty() for rule in super().make_url_map().iter_rules()])
+
+
+NO_SUCH_PATH = Msg("Alamat ini tidak ada di API ini.", "No such path in this API.")
+
+
+class JsonRoutes(Map):
+    """A URL map whose misses answer with the JSON error body, in the
+    request's language: a path no endpoint serves 404 ``unknown_path``, a
+    method the path does not take 405 ``method_not_allowed`` with ``Allow``.
+    nameko's ``WsgiApp`` renders the ``HTTPException`` that routing raises;
+    werkzeug's own are HTML, in English."""
+
+    def bind_to_environ(self, environ, server_name=None, subdomain=None):
+        return _JsonMisses(super().bind_to_environ(environ, server_name, subdomain), environ)
+
+
+class _JsonMisses:
+    """A bound ``JsonRoutes``: nameko asks it ``match()`` only."""
+
+    def __init__(self, adapter, environ):
+        self.adapter = adapter
+        self.environ = environ
+
+    def match(self, *args, **kwargs):
+        try:
+            return self.adapter.match(*args, **kwargs)
+        except werkzeug_errors.MethodNotAllowed as miss:
+            allowed = ", ".join(sorted(miss.valid_methods))
+            wrong = MethodNotAllowed(Msg(f"Metode ini tidak diterima di sini; gunakan {allowed}.",
+                                         f"This method is not accepted here; use {allowed}."))
+            raise werkzeug_errors.MethodNotAllowed(
+                response=self.answer(wrong, {"Allow": allowed})) from None
+        except werkzeug_errors.NotFound:
+            raise werkzeug_errors.NotFound(
+                response=self.answer(UnknownPath(NO_SUCH_PATH))) from None
+
+    def answer(self, error: DomainError, headers: dict | None = None) -> Response:
+        lang = language_of(self.environ.get("HTTP_ACCEPT_LANGUAGE"))
+        return json_response(error.status, error.to_body(lang), headers)
 
 
 class RefuseAtOnce:

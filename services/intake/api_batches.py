@@ -23,7 +23,7 @@ from marshmallow import INCLUDE, RAISE, Schema, fields
 from shared.clock import today_wib
 from shared.errors import DomainError, Msg, NotFound, ValidationFailed, localize
 from shared.http import (api, body_problems, idempotency_key, json_response, read_json,
-                         request_language)
+                         request_language, unsupported_media_type)
 from shared.masking import mask_identity
 from shared.offices import DINAS
 
@@ -69,8 +69,7 @@ def batch_rows(request) -> list[batches.Row]:
                                                      Msg("Minimal satu permohonan.",
                                                          "At least one application.")]})
         return batches.json_rows(applications)
-    raise ValidationFailed({"Content-Type": [Msg("Kirim application/json atau text/csv.",
-                                                 "Send application/json or text/csv.")]})
+    raise unsupported_media_type(request, "application/json", "text/csv")
 
 
 def store_batch(store, officer, batch_id: str, rows: list[batches.Row],

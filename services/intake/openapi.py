@@ -48,6 +48,8 @@ ERRORS = {
          "the status the action needs, or it has no room for another document "
          "(`error.code` says which rule).",
     413: "Body over the endpoint's size limit.",
+    415: "A body sent with a Content-Type the endpoint does not take (JSON endpoints: "
+         "anything but application/json); `error.fields.Content-Type` names it.",
     429: "Too many attempts; `Retry-After` says when to try again.",
     503: "Busy (a new application also while the pipeline behind intake is too far "
          "behind) or the database is unreachable; `Retry-After` says when to retry.",
@@ -299,6 +301,9 @@ def _operation(operation: Operation) -> dict:
     responses = {str(operation.ok): _success(operation)}
     # every body may arrive too slowly; every request may find the service busy
     errors = {*operation.errors, 503, *((408,) if operation.method in ("POST", "PUT") else ())}
+    body = _request_body(operation)
+    if body is not None and "multipart/form-data" not in body["content"]:
+        errors.add(415)  # a body of a type it does not take (an upload's is a 400)
     for status in sorted(errors):
         responses[str(status)] = {"$ref": f"#/components/responses/Error{status}"}
     spec = {"summary": operation.summary, "tags": [operation.tag],
@@ -314,7 +319,7 @@ def _operation(operation: Operation) -> dict:
         for name in parameters)
     if not spec["parameters"]:
         del spec["parameters"]
-    if (body := _request_body(operation)) is not None:
+    if body is not None:
         spec["requestBody"] = body
     return spec
 

@@ -189,7 +189,7 @@ def test_a_batch_that_cannot_be_read_stores_nothing(system, mongo, intake_state)
     url = batch_url(system, new_batch_id())
     csv_headers = {**KELURAHAN_OFFICER, "Content-Type": "text/csv"}
     cases = [
-        (dict(data="x", headers={**KELURAHAN_OFFICER, "Content-Type": "text/plain"}), 400,
+        (dict(data="x", headers={**KELURAHAN_OFFICER, "Content-Type": "text/plain"}), 415,
          "Content-Type"),
         (dict(data=b"document_type,hobby\nktp_el,x\n", headers=csv_headers), 400, "hobby"),
         (dict(data=b"\xff\xfe", headers=csv_headers), 400, "_body"),

@@ -178,3 +178,24 @@ def test_a_post_without_a_body_is_answered_at_once(system):
                      b"Authorization: Bearer test-operator-token\r\n\r\n")
         status_line = sock.recv(200).split(b"\r\n")[0]
     assert status_line.startswith(b"HTTP/1.1 404"), status_line
+
+
+def test_every_service_answers_an_unknown_path_or_method_with_the_json_error_body(system):
+    for service in ("intake", "printing", "courier", "notification"):
+        unknown = requests.get(f"{system.url(service)}/api/v1/nothing", timeout=10)
+        assert unknown.status_code == 404, (service, unknown.text)
+        assert unknown.json()["error"] == {"code": "unknown_path",
+                                           "message": "Alamat ini tidak ada di API ini."}
+    wrong = requests.get(f"{system.url('intake')}/api/v1/applications", timeout=10,
+                         headers={"Accept-Language": "en"})
+    assert (wrong.status_code, wrong.headers["Allow"]) == (405, "POST")
+    assert wrong.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_a_body_sent_as_text_is_refused_with_415_and_stores_nothing(system, intake_state):
+    before = intake_state()
+    answer = requests.post(f"{system.url('intake')}/api/v1/applications", timeout=10,
+                           data=json.dumps(valid_body()), headers={"Content-Type": "text/plain"})
+    assert answer.status_code == 415, answer.text
+    assert list(answer.json()["error"]["fields"]) == ["Content-Type"]
+    assert intake_state() == before

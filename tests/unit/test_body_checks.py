@@ -11,13 +11,16 @@ from marshmallow import Schema, fields
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from shared.errors import ValidationFailed, field_label, flatten_field_errors
+from shared.errors import (UnsupportedMediaType, ValidationFailed, field_label,
+                           flatten_field_errors)
 from shared.http import (BAD_FIELD_NAME, CONTROL_CHARACTER, LONE_SURROGATE, MAX_JSON_DEPTH,
                          TOO_DEEP, body_problems, idempotency_key, read_json)
 
 
-def request(data: bytes = b"{}", headers: dict | None = None) -> Request:
-    return Request(EnvironBuilder(method="POST", data=data, headers=headers or {}).get_environ())
+def request(data: bytes = b"{}", headers: dict | None = None,
+            content_type: str | None = "application/json") -> Request:
+    return Request(EnvironBuilder(method="POST", data=data, headers=headers or {},
+                                  content_type=content_type).get_environ())
 
 
 class NameSchema(Schema):
@@ -102,3 +105,29 @@ def test_idempotency_key_refused_naming_the_header(key):
     with pytest.raises(ValidationFailed) as excinfo:
         idempotency_key(request(headers={"Idempotency-Key": key}))
     assert list(excinfo.value.fields) == ["Idempotency-Key"]
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8",
+                                          "Application/JSON"])
+def test_read_json_takes_a_json_body_with_or_without_charset(content_type):
+    assert read_json(request(b'{"name": "Siti"}', content_type=content_type),
+                     NameSchema()) == {"name": "Siti"}
+
+
+@pytest.mark.parametrize(("content_type", "named"), [
+    ("text/plain", "text/plain"), ("application/x-www-form-urlencoded",
+                                   "application/x-www-form-urlencoded"),
+    (None, "tanpa Content-Type")])
+def test_read_json_refuses_a_body_of_another_type_with_415(content_type, named):
+    with pytest.raises(UnsupportedMediaType) as refused:
+        read_json(request(b'{"name": "Siti"}', content_type=content_type), NameSchema())
+    body = refused.value.to_body("id")["error"]
+    assert (refused.value.status, body["code"]) == (415, "unsupported_media_type")
+    assert list(body["fields"]) == ["Content-Type"] and named in body["message"]
+    assert "application/json" in refused.value.to_body("en")["error"]["message"]
+
+
+def test_read_json_without_a_body_is_a_400_whatever_the_type():
+    with pytest.raises(ValidationFailed) as refused:
+        read_json(request(b"", content_type=None), NameSchema())
+    assert list(refused.value.fields) == ["_body"]

@@ -1,0 +1,92 @@
+"""What every service's HTTP server (``shared.http``) answers before an
+endpoint's own checks, on a small service of ``api`` entrypoints run
+in-process: a path no endpoint serves, a method a path does not take, and a
+body that is not JSON on a JSON endpoint - each with the documented JSON
+error body, in Bahasa Indonesia unless the client asks for English.
+"""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from deploy.local.stack import free_port
+from services.intake.api_batches import AnyObject
+from shared.http import api, json_response, read_json
+
+
+class SmallApi:
+    name = "small_api"
+
+    @api("POST", "/api/v1/applications")
+    def submit(self, request):
+        return json_response(202, read_json(request, AnyObject()))
+
+    @api("GET", "/api/v1/applications/<string:application_id>")
+    def application(self, request, application_id):
+        return json_response(200, {"application_id": application_id})
+
+    @api("POST", "/api/v1/applications/<string:application_id>/verify")
+    def verify(self, request, application_id):  # takes no body
+        return json_response(200, {"verified": application_id})
+
+
+@pytest.fixture
+def url(container_factory):
+    port = free_port()
+    container_factory(SmallApi, {"WEB_SERVER_ADDRESS": f"127.0.0.1:{port}"}).start()
+    return f"http://127.0.0.1:{port}"
+
+
+def test_an_unknown_path_is_a_json_404_in_bahasa_indonesia_or_english(url):
+    for path in ("/api/v1/nothing", "/", "/api/v1/applications/a1/nothing"):
+        answer = requests.get(url + path, timeout=10)
+        assert answer.status_code == 404
+        assert answer.headers["Content-Type"] == "application/json"
+        assert answer.json() == {"error": {"code": "unknown_path",
+                                           "message": "Alamat ini tidak ada di API ini."}}
+    english = requests.post(f"{url}/api/v1/nothing", json={}, timeout=10,
+                            headers={"Accept-Language": "en-US,en;q=0.9"})
+    assert (english.status_code, english.json()["error"]["message"]) == (
+        404, "No such path in this API.")
+
+
+def test_a_method_the_path_does_not_take_is_a_json_405_with_allow(url):
+    answer = requests.get(f"{url}/api/v1/applications", timeout=10)
+    assert answer.status_code == 405
+    assert answer.headers["Allow"] == "POST"
+    assert answer.headers["Content-Type"] == "application/json"
+    assert answer.json() == {"error": {
+        "code": "method_not_allowed",
+        "message": "Metode ini tidak diterima di sini; gunakan POST."}}
+    english = requests.delete(f"{url}/api/v1/applications/a1", timeout=10,
+                              headers={"Accept-Language": "en"})
+    assert english.status_code == 405
+    assert english.headers["Allow"] == "GET, HEAD"
+    assert english.json()["error"]["message"] == "This method is not accepted here; use GET, HEAD."
+
+
+@pytest.mark.parametrize(("headers", "named"), [
+    ({"Content-Type": "text/plain"}, "text/plain"),
+    ({"Content-Type": "application/x-www-form-urlencoded"}, "application/x-www-form-urlencoded"),
+    ({}, "text/plain")])  # none sent: the server's default (eventlet, as CGI)
+def test_a_body_that_is_not_json_is_a_415_naming_the_content_type(url, headers, named):
+    answer = requests.post(f"{url}/api/v1/applications", data=b'{"n": 1}', headers=headers,
+                           timeout=10)
+    assert answer.status_code == 415
+    error = answer.json()["error"]
+    assert error["code"] == "unsupported_media_type"
+    assert error["fields"] == {"Content-Type": [
+        f"Kirim isi permintaan sebagai application/json (diterima: {named})."]}
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8"])
+def test_a_json_body_is_taken_with_or_without_charset(url, content_type):
+    answer = requests.post(f"{url}/api/v1/applications", data=b'{"n": 1}', timeout=10,
+                           headers={"Content-Type": content_type})
+    assert (answer.status_code, answer.json()) == (202, {"n": 1})
+
+
+def test_an_endpoint_that_takes_no_body_still_takes_none(url):
+    answer = requests.post(f"{url}/api/v1/applications/a1/verify", timeout=10)
+    assert (answer.status_code, answer.json()) == (200, {"verified": "a1"})

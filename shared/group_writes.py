@@ -324,23 +324,36 @@ class ReadAhead:
     older than ``seconds`` or ``forget``-ten (a change the read may have
     missed); then the next taker reads again. For a read the local server
     cannot bound (it reads every match whatever the limit) that many takers
-    would each pay (``PrintStore.claim``)."""
+    would each pay (``PrintStore.claim``).
+
+    One taker at a time: the others wait for a read in progress and take
+    from it (two takers reading at once, each handing out its own copy,
+    gave one item to both - and a taker preempted mid-take even got one
+    item twice)."""
 
     def __init__(self, seconds: float):
         self.seconds = seconds
         self._items: collections.deque = collections.deque()
         self._read_at = float("-inf")
+        self._forgotten = 0  # how many forgets so far
+        self._lock = threading.Lock()
 
     def take(self, count: int, read) -> list:
         """Up to ``count`` items; ``read()`` (items in order) when none are
         left or they are too old. Fewer than ``count``: the read found no more."""
-        if not self._items or time.monotonic() - self._read_at > self.seconds:
-            self._read_at = time.monotonic()
-            self._items = collections.deque(read())
-        return [self._items.popleft() for _ in range(min(count, len(self._items)))]
+        with self._lock:
+            if not self._items or time.monotonic() - self._read_at > self.seconds:
+                forgotten = self._forgotten
+                self._items = collections.deque(read())
+                # a forget while it read: the read may have missed that change
+                self._read_at = time.monotonic() if forgotten == self._forgotten \
+                    else float("-inf")
+            return [self._items.popleft() for _ in range(min(count, len(self._items)))]
 
     def forget(self) -> None:
-        self._items = collections.deque()
+        """The next take reads again (without waiting for a read in progress)."""
+        self._forgotten += 1
+        self._read_at = float("-inf")
 
 
 class GroupWrites:

@@ -218,6 +218,7 @@ class PrintStore(PickupStore):
         """Lease the jobs ``wanted`` that are still ``claimable`` (re-checked
         atomically by id, so a job another claim took in between is skipped,
         never handed out twice); the ones this lease got, in queue order."""
+        wanted = list({job["_id"]: job for job in wanted}.values())  # each once
         ids = [job["_id"] for job in wanted]
         leased = self.db.print_jobs.update_many(
             {"_id": {"$in": ids}, **claimable},

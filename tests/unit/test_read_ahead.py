@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 from shared.group_writes import ReadAhead
@@ -32,4 +33,47 @@ def test_a_read_older_than_its_seconds_is_read_again():
     assert ahead.take(1, read) == ["a"]
     time.sleep(0.1)
     assert ahead.take(1, read) == ["a"]
+    assert len(reads) == 2
+
+
+def test_takers_at_once_share_one_read_and_never_get_an_item_twice():
+    """Threads taking at once (as a service's workers do): one read while
+    they wait, every item to exactly one of them."""
+    reads = []
+
+    def read():
+        reads.append(1)
+        time.sleep(0.05)  # a read takes a while: the others arrive meanwhile
+        return list(range(len(reads) * 1000, len(reads) * 1000 + 400))
+
+    ahead, handed, start = ReadAhead(seconds=60), [], threading.Event()
+
+    def taker():
+        start.wait()
+        for _ in range(10):
+            handed.extend(ahead.take(3, read))
+
+    threads = [threading.Thread(target=taker) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    start.set()
+    for thread in threads:
+        thread.join()
+    assert len(handed) == len(set(handed)) == 360
+    assert len(reads) == 1
+
+
+def test_a_forget_during_a_read_makes_the_next_take_read_again():
+    reads, ahead = [], None
+
+    def read():
+        reads.append(1)
+        if len(reads) == 1:
+            ahead.forget()  # a job put back while the first read was on its way
+        return ["a", "b", "c"]
+
+    ahead = ReadAhead(seconds=60)
+    assert ahead.take(1, read) == ["a"]
+    assert ahead.take(1, read) == ["a"]  # read again: the first may have missed it
+    assert ahead.take(1, read) == ["b"]
     assert len(reads) == 2

@@ -192,7 +192,7 @@ class ValidationFailed(DomainError):
 
     def __init__(self, fields: dict[str, list]):
         super().__init__(
-            Msg("Data permohonan tidak valid: " + ", ".join(sorted(fields)),
+            Msg("Data permintaan tidak valid: " + ", ".join(sorted(fields)),
                 "Invalid request data: " + ", ".join(sorted(fields))),
             fields,
         )

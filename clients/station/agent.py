@@ -76,8 +76,13 @@ class StationAgent:
             where = self.printer.hand_over(job_id, document.content)
         except PrinterFault as fault:
             log.error("job %s (%s): printer fault: %s", job_id, code, fault)
-            self.api.failed(job_id, lease, f"printer fault: {fault}")
+            # not printed, whatever the service answers: the journal says so
             self.journal.record(job_id, "failed", lease_token=lease, tracking_code=code)
+            answer = self.api.failed(job_id, lease, "printer_fault", str(fault))
+            if answer.status not in (200, 409):  # 409: the lease ended already
+                log.warning("job %s (%s): the failure report was answered %s %s; the job "
+                            "returns to the queue when its lease runs out", job_id, code,
+                            answer.status, answer.code)
             return True
         self.after_hand_over(job_id)
         self.journal.record(job_id, "printed", lease_token=lease, tracking_code=code)

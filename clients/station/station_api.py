@@ -61,9 +61,12 @@ class StationApi:
     def printed(self, job_id: str, lease_token: str) -> Answer:
         return self._call("POST", f"/{job_id}/printed", json={"lease_token": lease_token})
 
-    def failed(self, job_id: str, lease_token: str, reason: str) -> Answer:
+    def failed(self, job_id: str, lease_token: str, reason: str, note: str | None = None) -> Answer:
+        """``reason``: one of the service's (docs/station-api.md: misprint,
+        out_of_blanko, printer_fault, data_error); ``note``: free text."""
+        body = {"lease_token": lease_token, "reason": reason}
         return self._call("POST", f"/{job_id}/failed",
-                          json={"lease_token": lease_token, "reason": reason[:300]})
+                          json={**body, "note": note[:300]} if note else body)
 
     def close(self) -> None:
         self.session.close()

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from shared.clock import today_wib
+from shared.masking import mask_text
 from shared.offices import DINAS
 
 from .exceptions import DocumentNotFound, JobNotFound, LeaseLost, NotAtCounter, NotHeld
@@ -226,13 +227,16 @@ def failure_outcome(job: dict, reason: str, note: str | None, max_attempts: int)
     for an operator when the reason says the job itself is wrong
     (``stations.FAILURE_REASONS``) or it has used up its attempts.
 
-    Only a leased job can fail; a printed one stays printed.
+    Only a leased job can fail; a printed one stays printed. The station's
+    note is kept masked (a NIK or phone number typed into it): operators read
+    it in the held list, which shows no personal data.
     """
     if job["status"] != "leased":
         raise LeaseLost()
     requeued = FAILURE_REASONS[reason] and job["attempts"] < max_attempts
     update = {"status": "queued" if requeued else "held", "lease_until": None,
-              "lease_token": None, "last_failure": reason, "failure_note": note}
+              "lease_token": None, "last_failure": reason,
+              "failure_note": mask_text(note) if note else note}
     return update, [Event("print_job_failed", {"station_id": job["station_id"], "reason": reason,
                                                "requeued": requeued, **job_ref(job)})]
 

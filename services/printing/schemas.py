@@ -41,7 +41,7 @@ class ClaimSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    max = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100))
+    max = fields.Integer(load_default=1, strict=True, validate=validate.Range(min=1, max=100))
     manifest = JsonBoolean(load_default=False)
 
 

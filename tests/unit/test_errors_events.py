@@ -158,7 +158,7 @@ def test_domain_error_to_body_in_both_languages():
                             "applicant.phone": [Msg("Isi nomor HP.", "Give a mobile number.")]})
     assert (exc.status, str(exc)) == (400, "Invalid request data: applicant.phone, channel")
     assert exc.to_body("id") == {"error": {
-        "code": "validation_failed", "message": "Data permohonan tidak valid: applicant.phone, "
+        "code": "validation_failed", "message": "Data permintaan tidak valid: applicant.phone, "
         "channel", "fields": {"channel": ["Wajib diisi."], "applicant.phone": ["Isi nomor HP."]}}}
     assert exc.to_body("en")["error"]["fields"] == {
         "channel": ["Missing data for required field."], "applicant.phone": ["Give a mobile number."]}

@@ -394,3 +394,13 @@ def test_a_complete_manifest_is_collected_at_the_dinas_the_next_working_day():
                                    "items": [second, item]}, slot)
     assert event.payload["items"] == [item, second] and event.payload["slot"] == slot
     build_event(event.type, **event.payload)
+
+
+def test_a_stations_failure_note_is_kept_masked():
+    job, _ = new_job(verified(), THURSDAY_MORNING)
+    job.update(new_lease("station-1", THURSDAY_MORNING, LEASE))
+    update, _ = domain.failure_outcome(
+        job, "data_error", "NIK salah 3673045207900001 hp 081234567890", max_attempts=3)
+    note = update["failure_note"]
+    assert "3673045207900001" not in note and "081234567890" not in note
+    assert note.startswith("NIK salah 3673") and " hp 08123" in note

@@ -9,6 +9,7 @@ from clients.station.agent import StationAgent
 from clients.station.journal import Journal
 from clients.station.printers import FolderPrinter, PrinterFault
 from clients.station.station_api import Answer
+from services.printing.stations import FAILURE_REASONS
 
 
 class FakeStationApi:
@@ -51,8 +52,11 @@ class FakeStationApi:
         job["status"] = "printed"
         return Answer(200, {"slot": None})
 
-    def failed(self, job_id, lease, reason):
-        self.failed_reports[job_id] = reason
+    def failed(self, job_id, lease, reason, note=None):
+        if reason not in FAILURE_REASONS:  # what the service takes (docs/station-api.md)
+            return Answer(400, {"error": {"code": "validation_failed",
+                                          "fields": {"reason": ["x"]}}})
+        self.failed_reports[job_id] = (reason, note)
         self.jobs[job_id].update(status="queued")
         return Answer(200)
 
@@ -130,7 +134,7 @@ def test_a_printer_fault_is_reported_failed_and_the_job_printed_later(tmp_path):
             return super().hand_over(job_id, document)
 
     run_to_idle(StationAgent(api, JammedOnce(tmp_path / "out"), Journal(tmp_path / "j")))
-    assert api.failed_reports == {"a": "printer fault: paper jam"}
+    assert api.failed_reports == {"a": ("printer_fault", "paper jam")}
     assert files(tmp_path / "out") == ["a.pdf"] and api.printed_reports == {"a": 1}
 
 

@@ -84,9 +84,8 @@ class PrintOperatorApi:
                 f"Not a PRR file: UTF-8 CSV with a header row and the required columns "
                 f"({', '.join(prr.REQUIRED_COLUMNS)}).")]}) from exc
         counts = self.store.import_prr(parsed.records)
-        rows = len(parsed.records) + len(parsed.bad_rows) + len(parsed.repeated)
-        log.info("PRR import by %s: %s rows, %s", operator, rows, counts)
-        return json_response(200, {"rows": rows, **counts,
+        log.info("PRR import by %s: %s rows, %s", operator, parsed.rows, counts)
+        return json_response(200, {"rows": parsed.rows, **counts,
                                    "repeated_in_file": parsed.repeated,
                                    "bad_rows": parsed.bad_rows})
 

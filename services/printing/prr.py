@@ -3,8 +3,10 @@ aging report. Plain Python, no I/O.
 
 The export is CSV (UTF-8, comma-separated, a header row; docs/prr-import.md)
 with the columns ``COLUMNS``. Each row is checked on its own: a bad row is
-reported with its row number (the header is row 1) and the reason, and the
-good rows go on. A NIK twice in one file is one record (the first row);
+reported with its row number and the reason, and the good rows go on. Rows
+are numbered as a spreadsheet shows the file (the header is row 1, a blank
+line is a row too, a quoted value over several lines is one row), so an
+operator finds the row the report names. A NIK twice in one file is one record (the first row);
 across imports the store keeps one record per NIK.
 """
 
@@ -32,6 +34,12 @@ def _digits(count: int) -> validate.Regexp:
                                                           f"Must be {count} digits."))
 
 
+def _at_most(count: int) -> validate.Length:
+    # marshmallow's own "Longer than maximum length" is English only
+    return validate.Length(max=count, error=Msg(f"Paling banyak {count} karakter.",
+                                                f"At most {count} characters."))
+
+
 class PrrRowSchema(Schema):
     class Meta:
         unknown = EXCLUDE
@@ -41,8 +49,8 @@ class PrrRowSchema(Schema):
     kecamatan_code = fields.String(required=True, validate=_digits(6))
     recorded_on = fields.Date(required=True)
     street = fields.String(required=True, validate=validate.Length(min=3, max=200))
-    rt = fields.String(load_default=None, validate=validate.Length(max=3))
-    rw = fields.String(load_default=None, validate=validate.Length(max=3))
+    rt = fields.String(load_default=None, validate=_at_most(3))
+    rw = fields.String(load_default=None, validate=_at_most(3))
     kelurahan_code = fields.String(required=True, validate=_digits(10))
     postal_code = fields.String(load_default=None, validate=_digits(5))
     phone = MobilePhone(load_default=None)
@@ -53,22 +61,37 @@ class ParsedFile:
     records: list[dict]              # good rows, one per NIK, with their row number
     bad_rows: list[dict]             # {"row", "field", "message"}
     repeated: list[dict]             # {"row", "same_as_row"}: a NIK already in this file
+    rows: int = 0                    # data rows read (blank lines not counted)
 
 
 class NotAPrrFile(ValueError):
-    """No header, or required columns missing: nothing in it can be read."""
+    """No header, required columns missing, or a value too long for the csv
+    module (``csv.field_size_limit()``, 128 KiB): nothing in it can be read."""
+
+
+def _numbered_rows(text: str):
+    """(row number, cells) of every row with something in it. csv.reader, not
+    DictReader: DictReader skips blank lines without counting them, and its
+    line numbers count each line of a quoted value."""
+    try:
+        for number, cells in enumerate(csv.reader(io.StringIO(text)), start=1):
+            if any(cell.strip() for cell in cells):
+                yield number, cells
+    except csv.Error as exc:
+        raise NotAPrrFile(str(exc)) from exc
 
 
 def parse(text: str, today: datetime.date, lang: str = "id") -> ParsedFile:
-    reader = csv.DictReader(io.StringIO(text))
-    header = [name.strip().lower() for name in reader.fieldnames or []]
+    numbered = _numbered_rows(text)
+    _, header_cells = next(numbered, (None, []))
+    header = [name.strip().lower() for name in header_cells]
     missing = [column for column in REQUIRED_COLUMNS if column not in header]
     if missing:
         raise NotAPrrFile(", ".join(missing))
-    reader.fieldnames = header
     parsed, first_row = ParsedFile([], [], []), {}
-    for row_number, row in enumerate(reader, start=2):
-        values = {key: (value or "").strip() or None for key, value in row.items()
+    for row_number, cells in numbered:
+        parsed.rows += 1
+        values = {key: value.strip() or None for key, value in zip(header, cells)
                   if key in COLUMNS}
         try:
             record = PrrRowSchema().load({k: v for k, v in values.items() if v is not None})

@@ -21,10 +21,10 @@ def row(nik: str, days_ago: int, phone: str | None) -> str:
             f"42171,{phone or ''}")
 
 
-def upload(printing: str, lines: list[str]) -> dict:
+def upload(printing: str, lines: list[str], **headers) -> dict:
     response = requests.post(f"{printing}/api/v1/operator/prr-imports",
                              data="\n".join([HEADER, *lines]).encode(), timeout=60,
-                             headers={**OPERATOR, "Content-Type": "text/csv"})
+                             headers={**OPERATOR, "Content-Type": "text/csv", **headers})
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -64,3 +64,24 @@ def test_overlapping_prr_imports_make_one_job_per_nik(system, mongo):
     assert curug["bands"] == {"0-30": 1, "31-90": 1, "91-365": 1, ">365": 2}
     assert requests.get(f"{printing}/api/v1/operator/prr-backlog/aging",
                         timeout=10).status_code == 401
+
+
+def test_the_answer_counts_rows_and_numbers_them_as_a_spreadsheet(system):
+    """A row with three bad fields is one row; a blank line keeps its number;
+    the reasons are Bahasa Indonesia unless the operator asks for English."""
+    printing = system.url("printing")
+    bad = row(random_nik(), 5, None).replace("Jl. Raya Curug No. 7,001,", "Jl,1234,").replace(
+        ",3673041010,", ",36.73.04.1010,")
+    lines = ["", row(random_nik(), 5, None), row("3673", 5, None), bad]
+    answer = upload(printing, lines)
+    assert (answer["rows"], answer["waiting_for_phone"]) == (3, 1)
+    assert [(b["row"], b["field"]) for b in answer["bad_rows"]] == [
+        (4, "nik"), (5, "street"), (5, "rt"), (5, "kelurahan_code")]
+    assert [b["message"] for b in answer["bad_rows"]] == [
+        "NIK harus 16 digit angka (diterima 4 digit)",
+        "Panjang harus antara 3 dan 200 karakter.", "Paling banyak 3 karakter.", "Harus 10 angka."]
+    english = upload(printing, lines, **{"Accept-Language": "en"})
+    assert english["rows"] == 3
+    assert [b["message"] for b in english["bad_rows"]] == [
+        "NIK must be 16 digits (got 4)", "Length must be between 3 and 200.",
+        "At most 3 characters.", "Must be 10 digits."]

@@ -31,9 +31,34 @@ def test_good_rows_bad_rows_and_repeats_by_row_number():
     assert "12345" not in str(parsed.bad_rows)  # a bad NIK is not echoed
 
 
+def test_rows_are_numbered_as_a_spreadsheet_shows_the_file():
+    """A blank line is a row of the spreadsheet too; a quoted value over two
+    lines is one row. ``rows`` counts the data rows, not their faults."""
+    text = (HEADER + "\n" + GOOD
+            + "12345,Nobody,367304,2026-01-05,Jl. Sukajaya 3,,,3673041010,,\n"
+            + ",,,,,,,,,\n"
+            + '3673041207050002,"Siti\nAminah",367304,2026-01-05,Jl,,,36.73.04.1010,,\n'
+            + "3673041207050003,Ani,367304,2026-01-05,Jl. Sukajaya 3,,,3673041010,,\n")
+    parsed = parse(text, TODAY)
+    assert [(bad["row"], bad["field"]) for bad in parsed.bad_rows] == [
+        (4, "nik"), (6, "street"), (6, "kelurahan_code")]
+    assert [record["row"] for record in parsed.records] == [3, 7]
+    assert parsed.rows == 4
+
+
+def test_row_messages_are_bahasa_indonesia_unless_english_is_asked():
+    text = HEADER + GOOD.replace(",001,002,", ",1234,002,")
+    [bad] = parse(text, TODAY).bad_rows
+    assert (bad["field"], bad["message"]) == ("rt", "Paling banyak 3 karakter.")
+    [bad] = parse(text, TODAY, "en").bad_rows
+    assert bad["message"] == "At most 3 characters."
+
+
 def test_a_file_without_the_required_columns_is_refused():
     with pytest.raises(NotAPrrFile, match="recorded_on"):
         parse("nik,full_name,kecamatan_code\n", TODAY)
+    with pytest.raises(NotAPrrFile, match="field limit"):  # was a 500
+        parse(HEADER + GOOD + f'1,"{"x" * 200_000}"\n', TODAY)
 
 
 def test_event_payload_fits_the_contract():

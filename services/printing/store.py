@@ -1,5 +1,6 @@
 """Printing's store: print jobs, station claims and leases, held jobs
-(database ``printing``); the pickup half is ``pickup_store``.
+(database ``printing``); the pickup half is ``pickup_store``, the PRR
+backlog ``prr_store``.
 
 Each method loads, asks ``domain`` (and ``slots``) what follows, and writes
 the answer with its events in one transaction.
@@ -9,28 +10,26 @@ from __future__ import annotations
 
 import collections
 import datetime
-import uuid
 
 from pymongo import ASCENDING, ReturnDocument, UpdateMany
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared.clock import today_wib, utcnow
 from shared.errors import DomainError
-from shared.group_writes import chunks
 from shared.indexes import drop_index_if_present
 from shared.store import duplicate_fields
 
-from . import domain, handovers, prr
+from . import domain, handovers
 from .domain import check_report, new_job, new_lease, print_outcome
 from .exceptions import JobNotFound, LeaseLost
 from .pickup_store import PickupStore
+from .prr_store import PrrStore
 from .seats import Seats
 from .slots import PickupRules
 from .blanko import low_stock, printable_kinds
 from .stations import Station, StationRules
 
 QUEUE_ORDER = [("priority", ASCENDING), ("queued_at", ASCENDING)]
-PRR_CHUNK = 500  # NIKs per read of the print jobs (``prr_backlog``)
 # jobs of stations' reports recorded in one transaction at most (a report
 # of more - a report holds up to 100 - goes alone): a transaction stays well
 # within its deadline (MONGO_TIMEOUT_MS) on a busy server
@@ -60,7 +59,7 @@ def queue_position(job: dict) -> tuple:
     return job["priority"], job["queued_at"]
 
 
-class PrintStore(PickupStore):
+class PrintStore(PickupStore, PrrStore):
     @classmethod
     def ensure_indexes(cls, db) -> None:
         db.print_jobs.create_index([("application_id", ASCENDING)], unique=True)
@@ -74,7 +73,6 @@ class PrintStore(PickupStore):
         # as any claim does (an index of the manifests cost every write of a job)
         drop_index_if_present(db.print_jobs, "manifest_id_1")
         db.print_jobs.create_index([("nik", ASCENDING), ("document_type", ASCENDING)])
-        db.prr_records.create_index([("printed_at", ASCENDING)])
         db.print_jobs.create_index([("tracking_code", ASCENDING)])
         super().ensure_indexes(db)
 
@@ -388,45 +386,3 @@ class PrintStore(PickupStore):
         if flag:
             self.db.blanko.update_one({"_id": station_id}, {"$set": flag}, session=session)
         return events
-
-    def import_prr(self, records: list[dict]) -> dict:
-        """One PRR record per NIK: a NIK seen before (in an earlier import) is
-        counted, not announced again; a new one is stored and, with a phone,
-        announced as ``prr_record_imported`` in the same transaction."""
-        counts = {"imported": 0, "already_known": 0, "waiting_for_phone": 0}
-        for record in records:
-            def work(session, record=record):
-                stored = {"_id": record["nik"], "prr_record_id": uuid.uuid4().hex,
-                          "kecamatan_code": record["kecamatan_code"],
-                          "recorded_on": record["recorded_on"].isoformat(),
-                          "imported_at": utcnow(), "printed_at": None,
-                          "announced": record["phone"] is not None}
-                self.db.prr_records.insert_one(stored, session=session)
-                if stored["announced"]:
-                    self.emit(session, "prr_record_imported",
-                              **prr.event_payload(record, stored["prr_record_id"]))
-                return stored
-            try:
-                stored = self.run_transaction(work)
-            except DuplicateKeyError:
-                counts["already_known"] += 1
-                continue
-            counts["imported" if stored["announced"] else "waiting_for_phone"] += 1
-        return counts
-
-    def prr_backlog(self) -> list[dict]:
-        """PRR records whose NIK has no KTP-el printed yet (kecamatan and
-        recording date), a card printed before the record came in included.
-        Read from the print jobs when asked (``PRR_CHUNK`` NIKs a read, through
-        the ``nik``/``document_type`` index): a station's report writes nothing
-        to the PRR records - it did once per KTP-el printed, a write in every
-        report's transaction for a report an operator asks for now and then.
-        Records an earlier version marked ``printed_at`` stay off."""
-        records = list(self.db.prr_records.find({"printed_at": None},
-                                                projection=["kecamatan_code", "recorded_on"]))
-        printed: set[str] = set()
-        for chunk in chunks(records, PRR_CHUNK):
-            printed.update(job["nik"] for job in self.db.print_jobs.find(
-                {"nik": {"$in": [record["_id"] for record in chunk]},
-                 "document_type": "ktp_el", "printed_at": {"$ne": None}}, {"nik": 1}))
-        return [record for record in records if record["_id"] not in printed]

@@ -322,6 +322,15 @@ class PrrRecordImportedSchema(EventSchema):
     prr_record_id = fields.String(allow_none=True, load_default=None)  # printing's id
 
 
+class PrrRecordImportedWithoutPhoneSchema(EventSchema):
+    """A Print Ready Record with no phone yet: the NIK is recorded (no second
+    recording), but nothing can be sent; ``prr_record_imported`` follows once
+    an import brings the phone."""
+    nik = fields.String(required=True, validate=validate.Regexp(r"^\d{16}$"))
+    recorded_on = fields.String(required=True)  # ISO date of the recording (perekaman)
+    prr_record_id = fields.String(allow_none=True, load_default=None)  # printing's id
+
+
 # event name -> (emitting service, payload schema)
 EVENTS: dict[str, tuple[str, type[EventSchema]]] = {
     "application_submitted": ("intake", ApplicationSubmittedSchema),
@@ -343,6 +352,7 @@ EVENTS: dict[str, tuple[str, type[EventSchema]]] = {
     "recording_appointment_booked": ("intake", RecordingAppointmentBookedSchema),
     "batch_accepted": ("intake", BatchAcceptedSchema),
     "prr_record_imported": ("printing", PrrRecordImportedSchema),
+    "prr_record_imported_without_phone": ("printing", PrrRecordImportedWithoutPhoneSchema),
     "tracking_code_resend_requested": ("intake", TrackingCodeResendRequestedSchema),
     "pickup_rescheduled": ("printing", PickupRescheduledSchema),
     "batch_ready_for_kelurahan": ("printing", BatchReadyForKelurahanSchema),

@@ -126,6 +126,13 @@ class AppointmentStore(NikRecords):
                 application = self.verify(application["_id"], appointments.PRR_IMPORTER)
             except WrongStatus:
                 pass  # verified meanwhile
+        self.record_prr_nik(event)
+        return application
+
+    def record_prr_nik(self, event: dict) -> None:
+        """The NIK of a Print Ready Record is recorded: no recording booking
+        for it. Also for a record without a phone (no application yet).
+        Safe to repeat: the event id is added once."""
         recorded = ({"_id": event["nik"]},
                     {"$setOnInsert": {"source": "prr", "recorded_on": event["recorded_on"],
                                       "at": utcnow()},
@@ -134,4 +141,3 @@ class AppointmentStore(NikRecords):
             self.db.recorded_niks.update_one(*recorded, upsert=True)
         except DuplicateKeyError:  # a concurrent upsert inserted it first: now an update
             self.db.recorded_niks.update_one(*recorded)
-        return application

@@ -3,7 +3,9 @@ what follows from having recorded. Plain Python, no nameko.
 
 * A NIK counts as **recorded** once intake knows of any KTP-el application
   for it that was not cancelled, or of a Print Ready Record for it
-  (``prr_record_imported`` from the printing backlog). A recorded NIK books
+  (``prr_record_imported`` from the printing backlog, or
+  ``prr_record_imported_without_phone`` for a record with no phone yet: no
+  application then, but the NIK is recorded all the same). A recorded NIK books
   no recording: it requests a print ("if you recorded but have no card, come
   with your KK").
 * A NIK **has a card** once one of its KTP-el applications reached printing

@@ -167,3 +167,9 @@ class IntakeEvents:
         log.info("PRR record for NIK %s: %s", mask_identity(event["nik"]),
                  f"application {application['tracking_code']}" if application
                  else "recorded, no new application (card issued or application active)")
+
+    @reliable_event_handler("printing", "prr_record_imported_without_phone")
+    def on_prr_record_imported_without_phone(self, body):
+        event = load_event("prr_record_imported_without_phone", body)
+        self.store.record_prr_nik(event)
+        log.info("PRR record for NIK %s: recorded, no phone yet", mask_identity(event["nik"]))

@@ -71,8 +71,9 @@ class PrintOperatorApi:
     @api("POST", "/api/v1/operator/prr-imports", max_body_bytes=PRR_MAX_BODY_BYTES,
          max_body_setting="PRR_MAX_BODY_BYTES")
     def import_prr(self, request):
-        """text/csv (docs/prr-import.md) -> {"rows", "imported", "already_known",
-        "waiting_for_phone", "repeated_in_file": [...], "bad_rows": [{"row", "field", "message"}]}"""
+        """text/csv (docs/prr-import.md) -> {"rows", "imported", "phone_added",
+        "already_known", "waiting_for_phone", "repeated_in_file": [...],
+        "bad_rows": [{"row", "field", "message"}]}"""
         operator = self.operators.authenticate(request)
         try:
             text = request.get_data(cache=True).decode("utf-8-sig")

@@ -131,6 +131,25 @@ def event_payload(record: dict, prr_record_id: str) -> dict:
             "phone": record["phone"], "prr_record_id": prr_record_id}
 
 
+def announcement(record: dict, prr_record_id: str) -> tuple[str, dict]:
+    """What a new record tells intake. With a phone: the record, to be
+    printed and sent by Pos. Without one: only that the NIK is recorded
+    (no second recording for it), until an import brings its phone
+    (``phone_arrived``)."""
+    if record["phone"] is not None:
+        return "prr_record_imported", event_payload(record, prr_record_id)
+    return "prr_record_imported_without_phone", {
+        "nik": record["nik"], "recorded_on": record["recorded_on"].isoformat(),
+        "prr_record_id": prr_record_id}
+
+
+def phone_arrived(record: dict, stored: dict) -> bool:
+    """A row for a NIK already stored brings the phone its record waited for:
+    the record is announced now, as a new one with a phone would have been.
+    Any other row for a known NIK changes nothing (one record per NIK)."""
+    return record["phone"] is not None and not stored["announced"]
+
+
 def age_band(recorded_on: datetime.date, today: datetime.date) -> str:
     age = (today - recorded_on).days
     return next(name for name, upto in AGE_BANDS if upto is None or age <= upto)

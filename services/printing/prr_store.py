@@ -27,29 +27,47 @@ class PrrStore(BaseStore):
         super().ensure_indexes(db)
 
     def import_prr(self, records: list[dict]) -> dict:
-        """One PRR record per NIK: a NIK seen before (in an earlier import) is
-        counted, not announced again; a new one is stored and, with a phone,
-        announced as ``prr_record_imported`` in the same transaction."""
-        counts = {"imported": 0, "already_known": 0, "waiting_for_phone": 0}
+        """One PRR record per NIK. A new one is stored and announced in the
+        same transaction (``prr.announcement``: without a phone, only that
+        the NIK is recorded). A NIK seen before (in an earlier import) is
+        counted, not announced again - unless its record waited for a phone
+        and this row brings one: then it is announced now."""
+        counts = {"imported": 0, "phone_added": 0, "already_known": 0, "waiting_for_phone": 0}
         for record in records:
-            def work(session, record=record):
-                stored = {"_id": record["nik"], "prr_record_id": uuid.uuid4().hex,
-                          "kecamatan_code": record["kecamatan_code"],
-                          "recorded_on": record["recorded_on"].isoformat(),
-                          "imported_at": utcnow(), "printed_at": None,
-                          "announced": record["phone"] is not None}
-                self.db.prr_records.insert_one(stored, session=session)
-                if stored["announced"]:
-                    self.emit(session, "prr_record_imported",
-                              **prr.event_payload(record, stored["prr_record_id"]))
-                return stored
             try:
-                stored = self.run_transaction(work)
+                stored = self.run_transaction(lambda session, record=record:
+                                              self._store_prr_record(session, record))
             except DuplicateKeyError:
-                counts["already_known"] += 1
+                added = self.run_transaction(lambda session, record=record:
+                                             self._add_prr_phone(session, record))
+                counts["phone_added" if added else "already_known"] += 1
                 continue
             counts["imported" if stored["announced"] else "waiting_for_phone"] += 1
         return counts
+
+    def _store_prr_record(self, session, record: dict) -> dict:
+        stored = {"_id": record["nik"], "prr_record_id": uuid.uuid4().hex,
+                  "kecamatan_code": record["kecamatan_code"],
+                  "recorded_on": record["recorded_on"].isoformat(),
+                  "imported_at": utcnow(), "printed_at": None,
+                  "announced": record["phone"] is not None}
+        self.db.prr_records.insert_one(stored, session=session)
+        event_type, payload = prr.announcement(record, stored["prr_record_id"])
+        self.emit(session, event_type, **payload)
+        return stored
+
+    def _add_prr_phone(self, session, record: dict) -> bool:
+        stored = self.db.prr_records.find_one({"_id": record["nik"]}, session=session)
+        if not prr.phone_arrived(record, stored):
+            return False
+        # guarded: of two imports bringing the phone at once, one announces
+        changed = self.db.prr_records.update_one(
+            {"_id": record["nik"], "announced": False},
+            {"$set": {"announced": True, "phone_added_at": utcnow()}}, session=session)
+        if changed.modified_count:
+            self.emit(session, "prr_record_imported",
+                      **prr.event_payload(record, stored["prr_record_id"]))
+        return bool(changed.modified_count)
 
     def prr_backlog(self) -> list[dict]:
         """PRR records whose NIK has no KTP-el printed yet (kecamatan and

@@ -1,7 +1,9 @@
 """The PRR backlog, end to end: an operator uploads the Dinas' PRR export
 twice (overlapping rows within the first file and across the two); each NIK
 becomes one application at intake and exactly one print job; the aging
-report counts the backlog by kecamatan and age band."""
+report counts the backlog by kecamatan and age band. A record without a
+phone is recorded at once (no recording booking) and handed on when a later
+export brings its phone."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import datetime
 import requests
 
 from shared.clock import today_wib
+from tests.e2e.test_appointments import book, booking, working_day
 from tests.helpers import OPERATOR, eventually, random_mobile, random_nik
 
 HEADER = "nik,full_name,kecamatan_code,recorded_on,street,rt,rw,kelurahan_code,postal_code,phone"
@@ -85,3 +88,32 @@ def test_the_answer_counts_rows_and_numbers_them_as_a_spreadsheet(system):
     assert [b["message"] for b in english["bad_rows"]] == [
         "NIK must be 16 digits (got 4)", "Length must be between 3 and 200.",
         "At most 3 characters.", "Must be 10 digits."]
+
+
+def test_a_record_waiting_for_its_phone_is_recorded_and_handed_on_when_the_phone_comes(
+        system, mongo):
+    printing, nik, phone = system.url("printing"), random_nik(year=1985), random_mobile()
+    first = upload(printing, [row(nik, 30, None)])
+    assert (first["imported"], first["waiting_for_phone"]) == (0, 1)
+    # recorded all the same: no recording appointment for it
+    eventually(lambda: mongo["intake"].recorded_niks.find_one({"_id": nik}),
+               what="the NIK recorded at intake")
+    refused = book(system, booking(nik, "kec-curug", working_day(2, 20)))
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["error"]["code"] == "already_recorded"
+
+    second = upload(printing, [row(nik, 30, phone)])
+    assert (second["imported"], second["phone_added"], second["already_known"]) == (0, 1, 0)
+    again = upload(printing, [row(nik, 30, phone), row(nik, 30, random_mobile())])
+    assert (again["phone_added"], again["already_known"]) == (0, 1)
+
+    jobs = mongo["printing"].print_jobs
+    eventually(lambda: jobs.find_one({"nik": nik}), what="the print job of the PRR record")
+    [application] = mongo["intake"].applications.find({"applicant.nik": nik})
+    assert (application["channel"], application["delivery"]["method"]) == ("prr", "pos")
+    e164 = "62" + phone[1:]
+    texts = eventually(lambda: [m["message"] for m in requests.get(
+        f"{system.url('sms')}/sandbox/messages", params={"to": e164}, timeout=5).json()],
+        what="the SMS to the citizen")
+    assert len(texts) == 1 and application["tracking_code"] in texts[0]
+    assert jobs.count_documents({"nik": nik}) == 1

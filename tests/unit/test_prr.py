@@ -6,7 +6,8 @@ import datetime
 
 import pytest
 
-from services.printing.prr import NotAPrrFile, age_band, aging, event_payload, parse
+from services.printing.prr import (NotAPrrFile, age_band, aging, announcement, event_payload,
+                                   parse, phone_arrived)
 from shared.events import build_event
 
 TODAY = datetime.date(2026, 11, 30)
@@ -66,6 +67,24 @@ def test_event_payload_fits_the_contract():
     event = build_event("prr_record_imported", **event_payload(record, "rec-1"))
     assert (event["recorded_on"], event["address"]["kelurahan_code"]) == ("2026-11-01",
                                                                           "3673041010")
+
+
+def test_a_record_without_a_phone_tells_only_that_its_nik_is_recorded():
+    [record] = parse(HEADER + GOOD.replace("081234567890", ""), TODAY).records
+    event_type, payload = announcement(record, "rec-1")
+    event = build_event(event_type, **payload)
+    assert event_type == "prr_record_imported_without_phone"
+    assert (event["nik"], event["recorded_on"]) == ("3673041207050001", "2026-11-01")
+    [with_phone] = parse(HEADER + GOOD, TODAY).records
+    assert announcement(with_phone, "rec-1")[0] == "prr_record_imported"
+
+
+def test_a_known_record_is_announced_again_only_when_its_phone_first_comes():
+    [without] = parse(HEADER + GOOD.replace("081234567890", ""), TODAY).records
+    [with_phone] = parse(HEADER + GOOD, TODAY).records
+    assert phone_arrived(with_phone, {"announced": False})
+    assert not phone_arrived(without, {"announced": False})
+    assert not phone_arrived(with_phone, {"announced": True})
 
 
 @pytest.mark.parametrize("days,band", [(0, "0-30"), (30, "0-30"), (31, "31-90"), (90, "31-90"),

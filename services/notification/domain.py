@@ -64,6 +64,16 @@ NOTICES: dict[str, NoticeType] = {
     "kecamatan_handover_ready": NoticeType("handover_ready", audience="kecamatan"),
     "blanko_low": NoticeType("blanko_low", audience="operators"),
 }
+# an application made from a PRR record is verified as it is made (the
+# citizen recorded long ago, the Dinas verified centrally): its citizen hears
+# that the card is being printed and comes by Pos, not that an officer checks it
+CHANNEL_NOTICES: dict[tuple[str, str], NoticeType] = {
+    ("application_submitted", "prr"): NoticeType("prr_received"),
+}
+
+
+def notice_type_of(event_type: str, event: dict) -> NoticeType:
+    return CHANNEL_NOTICES.get((event_type, event.get("channel")), NOTICES[event_type])
 
 
 def channels_given(contact: dict) -> list[str]:
@@ -146,7 +156,7 @@ class Notice:
 def notice_for(event_type: str, event: dict, contact: dict | None) -> Notice | None:
     """The notice an event causes for ``contact`` (the event's own, the
     contact book's, or an officer's mailbox); None when there is nobody to tell."""
-    notice_type = NOTICES[event_type]
+    notice_type = notice_type_of(event_type, event)
     if not contact or not (contact.get("phone") or contact.get("email")):
         return None
     lang = contact.get("language") or "id"

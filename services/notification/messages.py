@@ -51,6 +51,7 @@ SHORT_NAMES = {"ktp_el": ("KTP-el", "KTP-el"), "akta_kelahiran": ("Akta Kelahira
 # kind -> the values, in order, of its pre-approved WhatsApp template's body
 WHATSAPP_PARAMS = {
     "received": ("doc", "tracking_code"),
+    "prr_received": ("doc", "tracking_code"),
     "rejected": ("doc", "tracking_code", "reasons_text"),
     "cancelled": ("doc", "tracking_code"),
     "appointment": ("day", "place", "booking_code"),

@@ -116,4 +116,7 @@ def test_a_record_waiting_for_its_phone_is_recorded_and_handed_on_when_the_phone
         f"{system.url('sms')}/sandbox/messages", params={"to": e164}, timeout=5).json()],
         what="the SMS to the citizen")
     assert len(texts) == 1 and application["tracking_code"] in texts[0]
+    # verified already: the card is being printed and comes by Pos, nothing to check
+    assert "sedang dicetak" in texts[0] and "Pos Indonesia" in texts[0]
+    assert "hari kerja" not in texts[0]
     assert jobs.count_documents({"nik": nik}) == 1

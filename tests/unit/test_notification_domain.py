@@ -169,6 +169,25 @@ def test_pickup_event_causes_one_sms_and_one_email():
         assert (message.about, message.kind) == ("document_ready_for_pickup", "ready")
 
 
+@pytest.mark.parametrize(("lang", "says", "not_said"), [
+    ("id", "sedang dicetak", "Kami periksa"), ("en", "being printed", "We check it")])
+def test_a_prr_application_is_announced_as_a_card_in_print_not_one_to_check(lang, says,
+                                                                             not_said):
+    """A PRR application is verified as it is made: no "we check it within
+    3 working days" for its citizen; other channels keep the usual notice."""
+    def submitted(channel: str) -> dict:
+        return build_event("application_submitted", application_id="app-1",
+                           tracking_code="SDK7H3KQ9MX", document_type="ktp_el", channel=channel,
+                           contact=contact(email=None, language=lang))
+    [sms] = notice_for("application_submitted", submitted("prr"), contact(
+        email=None, language=lang)).messages()
+    assert sms.kind == "prr_received" and says in sms.text and "Pos Indonesia" in sms.text
+    assert not_said not in sms.text and "SDK7H3KQ9MX" in sms.text
+    [web] = notice_for("application_submitted", submitted("web"), contact(
+        email=None, language=lang)).messages()
+    assert web.kind == "received" and not_said in web.text
+
+
 def test_a_notice_without_any_contact_is_nobody_to_tell():
     assert notice_for("parcel_dispatched", dispatched_event(), None) is None
     assert notice_for("parcel_dispatched", dispatched_event(), contact(None, None)) is None

@@ -9,7 +9,7 @@ from email.headerregistry import HeaderRegistry
 
 import pytest
 
-from services.notification.domain import NOTICES
+from services.notification.domain import CHANNEL_NOTICES, NOTICES
 from services.notification.gateways import MailClient, message_id_header
 from services.notification.gsm7 import fits_one_part, septets, transliterate
 from services.notification.messages import render
@@ -18,7 +18,8 @@ from shared.offices import PLACES
 from shared.wilayah import load_wilayah
 
 NIK, KK, PHONE = "3673045207900001", "3673041201100003", "+6281234567890"
-CITIZEN_KINDS = sorted(n.kind for n in NOTICES.values() if n.audience == "citizen")
+CITIZEN_KINDS = sorted(n.kind for n in (*NOTICES.values(), *CHANNEL_NOTICES.values())
+                       if n.audience == "citizen")
 # a Wednesday in September: the longest Indonesian day and month names
 LONG_DATE = "2026-09-30"
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 
 import pika
 from pika.exceptions import ChannelClosedByBroker
@@ -158,11 +159,18 @@ def main() -> None:
         "AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672//"))
     args = parser.parse_args()
     if args.command == "list":
-        connection = connect(args.amqp_uri)
+        connection, missing = connect(args.amqp_uri), 0
         channel = connection.channel()
         for queue in all_handler_queues():
-            print(f"{depth(channel, queue + '.dlq'):>6}  {queue}.dlq")
+            try:
+                shown = existing_depth(channel, queue + DLQ_SUFFIX)
+            except UnknownQueue:  # the broker closed the channel that asked
+                channel, shown, missing = connection.channel(), "-", missing + 1
+            print(f"{shown:>6}  {queue}{DLQ_SUFFIX}")
         connection.close()
+        if missing:
+            print(f"dlq: {missing} dead-letter queue(s) not declared on this broker (-): "
+                  "python -m deploy.topology declares them", file=sys.stderr)
     elif not args.queue:
         parser.error("show and replay need the handler queue name")
     else:

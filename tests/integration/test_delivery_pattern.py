@@ -34,6 +34,7 @@ from shared.messaging import PermanentFailure, reliable_event_handler
 from shared.outbox import (CLEAR_CHUNK, DELETE_CHUNK, DUE, HANDOFF_CLAIM_SECONDS, PENDING,
                            Carried, OutboxRelay, outbox_row, pending_events)
 from deploy import dlq
+from deploy.local.stack import ensure_vhost
 from tests.helpers import (BrokerProbe, CommandCounter, eventually, publish, random_nik,
                            service_config)
 
@@ -92,6 +93,26 @@ def test_poison_message_goes_to_dead_letter_queue_and_others_flow(backing, conta
     assert dlq.replay(backing.amqp_uri, f"{queue}.dlq") == 1
     eventually(lambda: sorted(recorder["handled"]) == [0, 1, 2, 3, 4, 5], what="replayed message handled")
     assert dlq.peek(backing.amqp_uri, queue) == []
+
+
+def test_the_dlq_list_on_a_broker_without_the_topology_marks_what_is_missing():
+    """``list`` where ``deploy.topology`` never ran (a fresh virtual host):
+    every queue listed, each marked missing, one line on stderr saying what
+    declares them - not a pika traceback after the first."""
+    vhost = f"smartdukcapil_bare_{uuid.uuid4().hex[:6]}"
+    assert ensure_vhost(vhost)
+    try:
+        ran = subprocess.run([sys.executable, "-m", "deploy.dlq", "list", "--amqp-uri",
+                              f"pyamqp://guest:guest@127.0.0.1:5672/{vhost}"], cwd=ROOT,
+                             capture_output=True, text=True, timeout=60)
+    finally:
+        subprocess.run(["rabbitmqctl", "delete_vhost", vhost], capture_output=True)
+    lines = ran.stdout.splitlines()
+    assert ran.returncode == 0, ran.stderr
+    assert len(lines) == len(dlq.all_handler_queues()) > 10
+    assert all(line.split() == ["-", f"{queue}.dlq"]
+               for line, queue in zip(lines, dlq.all_handler_queues()))
+    assert ran.stderr.startswith(f"dlq: {len(lines)} dead-letter queue(s) not declared"), ran.stderr
 
 
 def test_the_dlq_tool_answers_a_queue_the_broker_lacks_in_one_line(backing):

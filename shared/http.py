@@ -303,7 +303,9 @@ class ApiServer(WebServer):
 
     def make_url_map(self):
         # nameko's rules, in a map whose misses are JSON error bodies
-        return JsonRoutes([rule.empty() for rule in super().make_url_map().iter_rules()])
+        routes = JsonRoutes([rule.empty() for rule in super().make_url_map().iter_rules()])
+        routes.service = self.container.service_name
+        return routes
 
 
 NO_SUCH_PATH = Msg("Alamat ini tidak ada di API ini.", "No such path in this API.")
@@ -314,18 +316,24 @@ class JsonRoutes(Map):
     request's language: a path no endpoint serves 404 ``unknown_path``, a
     method the path does not take 405 ``method_not_allowed`` with ``Allow``.
     nameko's ``WsgiApp`` renders the ``HTTPException`` that routing raises;
-    werkzeug's own are HTML, in English."""
+    werkzeug's own are HTML, in English. Each miss is counted in the request
+    metrics under the endpoint ``<unmatched>`` (the path itself would make a
+    label per probe of a scanner)."""
+
+    service = ""
 
     def bind_to_environ(self, environ, server_name=None, subdomain=None):
-        return _JsonMisses(super().bind_to_environ(environ, server_name, subdomain), environ)
+        return _JsonMisses(super().bind_to_environ(environ, server_name, subdomain), environ,
+                           self.service)
 
 
 class _JsonMisses:
     """A bound ``JsonRoutes``: nameko asks it ``match()`` only."""
 
-    def __init__(self, adapter, environ):
+    def __init__(self, adapter, environ, service: str):
         self.adapter = adapter
         self.environ = environ
+        self.service = service
 
     def match(self, *args, **kwargs):
         try:
@@ -341,6 +349,8 @@ class _JsonMisses:
                 response=self.answer(UnknownPath(NO_SUCH_PATH))) from None
 
     def answer(self, error: DomainError, headers: dict | None = None) -> Response:
+        metrics.observe_request(self.service, "<unmatched>", self.environ.get("REQUEST_METHOD", ""),
+                                error.status, 0.0)
         lang = language_of(self.environ.get("HTTP_ACCEPT_LANGUAGE"))
         return json_response(error.status, error.to_body(lang), headers)
 

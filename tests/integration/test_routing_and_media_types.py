@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 import requests
+from prometheus_client import REGISTRY
 
 from deploy.local.stack import free_port
 from services.intake.api_batches import AnyObject
@@ -90,3 +91,16 @@ def test_a_json_body_is_taken_with_or_without_charset(url, content_type):
 def test_an_endpoint_that_takes_no_body_still_takes_none(url):
     answer = requests.post(f"{url}/api/v1/applications/a1/verify", timeout=10)
     assert (answer.status_code, answer.json()) == (200, {"verified": "a1"})
+
+
+def test_the_misses_are_counted_under_one_endpoint(url):
+    def misses(status: str) -> float:
+        return REGISTRY.get_sample_value("smartdukcapil_http_requests_total", {
+            "service": "small_api", "endpoint": "<unmatched>", "method": "GET",
+            "status": status}) or 0.0
+
+    before = misses("404"), misses("405")
+    for path in ("/api/v1/nothing", "/api/v1/nothing/else", "/.env"):
+        assert requests.get(url + path, timeout=10).status_code == 404
+    assert requests.get(url + "/api/v1/applications", timeout=10).status_code == 405
+    assert (misses("404") - before[0], misses("405") - before[1]) == (3, 1)

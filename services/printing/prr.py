@@ -146,8 +146,10 @@ def announcement(record: dict, prr_record_id: str) -> tuple[str, dict]:
 def phone_arrived(record: dict, stored: dict) -> bool:
     """A row for a NIK already stored brings the phone its record waited for:
     the record is announced now, as a new one with a phone would have been.
-    Any other row for a known NIK changes nothing (one record per NIK)."""
-    return record["phone"] is not None and not stored["announced"]
+    Any other row for a known NIK changes nothing (one record per NIK). A
+    record an earlier version stored has no ``announced``: taken as announced
+    (what it was is unknown; the guarded update matches only ``False``)."""
+    return record["phone"] is not None and not stored.get("announced", True)
 
 
 def age_band(recorded_on: datetime.date, today: datetime.date) -> str:

@@ -85,6 +85,7 @@ def test_a_known_record_is_announced_again_only_when_its_phone_first_comes():
     assert phone_arrived(with_phone, {"announced": False})
     assert not phone_arrived(without, {"announced": False})
     assert not phone_arrived(with_phone, {"announced": True})
+    assert not phone_arrived(with_phone, {"_id": "stored by an earlier version"})
 
 
 @pytest.mark.parametrize("days,band", [(0, "0-30"), (30, "0-30"), (31, "31-90"), (90, "31-90"),

@@ -42,6 +42,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
                         help="the local journal (default: %(default)s)")
     parser.add_argument("--poll-seconds", type=float, default=5.0,
                         help="wait this long when no job is waiting (default: %(default)s)")
+    parser.add_argument("--fault-pause-seconds", type=float, default=60.0,
+                        help="after a printer fault, claim nothing for this long (default 60)")
     parser.add_argument("--until-idle", action="store_true",
                         help="exit once no job is waiting and every report went through")
     args = parser.parse_args(argv)
@@ -74,7 +76,8 @@ def main(argv: list[str] | None = None) -> None:
     printer = CupsPrinter(args.printer) if args.printer else FolderPrinter(args.out_dir)
     api, journal = StationApi(args.url, args.token), Journal(args.journal)
     try:
-        StationAgent(api, printer, journal, after_hand_over=pause_hook()).run(
+        StationAgent(api, printer, journal, after_hand_over=pause_hook(),
+                     fault_pause_seconds=args.fault_pause_seconds).run(
             args.poll_seconds, until_idle=args.until_idle)
     except KeyboardInterrupt:
         pass

@@ -34,10 +34,15 @@ log = logging.getLogger("station")
 class StationAgent:
     def __init__(self, api: StationApi, printer, journal: Journal,
                  after_hand_over: Callable[[str], None] = lambda job_id: None,
-                 sleep: Callable[[float], None] = time.sleep, retry_seconds: float = 2.0):
+                 sleep: Callable[[float], None] = time.sleep, retry_seconds: float = 2.0,
+                 fault_pause_seconds: float = 60.0):
         self.api, self.printer, self.journal = api, printer, journal
         self.after_hand_over = after_hand_over  # a test's crash point; nothing in production
         self.sleep, self.retry_seconds = sleep, retry_seconds
+        # after a printer fault, claim nothing for this long: the job goes to
+        # another station, and a printer left broken does not use up the
+        # attempts of job after job (the third puts a job on hold)
+        self.fault_pause_seconds = fault_pause_seconds
 
     def recover(self) -> None:
         """Report what the printer may have and the service has not confirmed."""
@@ -83,6 +88,8 @@ class StationAgent:
                 log.warning("job %s (%s): the failure report was answered %s %s; the job "
                             "returns to the queue when its lease runs out", job_id, code,
                             answer.status, answer.code)
+            log.warning("printer fault: claiming nothing for %.0f s", self.fault_pause_seconds)
+            self.sleep(self.fault_pause_seconds)
             return True
         self.after_hand_over(job_id)
         self.journal.record(job_id, "printed", lease_token=lease, tracking_code=code)

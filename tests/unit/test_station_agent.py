@@ -133,9 +133,18 @@ def test_a_printer_fault_is_reported_failed_and_the_job_printed_later(tmp_path):
                 raise PrinterFault("paper jam")
             return super().hand_over(job_id, document)
 
-    run_to_idle(StationAgent(api, JammedOnce(tmp_path / "out"), Journal(tmp_path / "j")))
+    agent = StationAgent(api, JammedOnce(tmp_path / "out"), Journal(tmp_path / "j"),
+                         fault_pause_seconds=45)
+    slept, claims = [], []
+    claim = api.claim
+    api.claim = lambda: claims.append(len(slept)) or claim()
+    agent.sleep = slept.append
+    agent.run(poll_seconds=0, until_idle=True)
     assert api.failed_reports == {"a": ("printer_fault", "paper jam")}
     assert files(tmp_path / "out") == ["a.pdf"] and api.printed_reports == {"a": 1}
+    # the claim after the fault came only after the pause: a printer left
+    # broken would otherwise fail job after job at once, each using an attempt
+    assert slept[0] == 45 and claims[1] == 1
 
 
 def test_a_second_hand_over_of_one_job_never_overwrites_the_first(tmp_path):

@@ -100,11 +100,10 @@ def parse(text: str, today: datetime.date, lang: str = "id") -> ParsedFile:
                 parsed.bad_rows.append({"row": row_number, "field": field,
                                         "message": localize(messages[0], lang)})
             continue
-        problem = _row_problem(record, today)
-        if problem is not None:
-            field, message = problem
-            parsed.bad_rows.append({"row": row_number, "field": field,
-                                    "message": localize(message, lang)})
+        if problems := _row_problems(record, today):
+            parsed.bad_rows += [{"row": row_number, "field": field,
+                                 "message": localize(message, lang)}
+                                for field, message in problems]
         elif record["nik"] in first_row:
             parsed.repeated.append({"row": row_number, "same_as_row": first_row[record["nik"]]})
         else:
@@ -113,13 +112,16 @@ def parse(text: str, today: datetime.date, lang: str = "id") -> ParsedFile:
     return parsed
 
 
-def _row_problem(record: dict, today: datetime.date) -> tuple[str, Msg] | None:
+def _row_problems(record: dict, today: datetime.date) -> list[tuple[str, Msg]]:
+    """What a row whose columns each read well still gets wrong, every one."""
+    problems = []
     if record["recorded_on"] > today:
-        return "recorded_on", Msg("Tanggal perekaman di masa depan.", "Recording date in the future.")
+        problems.append(("recorded_on", Msg("Tanggal perekaman di masa depan.",
+                                            "Recording date in the future.")))
     if not record["kelurahan_code"].startswith(record["kecamatan_code"]):
-        return "kelurahan_code", Msg("Kelurahan tidak berada di kecamatan tersebut.",
-                                     "The kelurahan is not in that kecamatan.")
-    return None
+        problems.append(("kelurahan_code", Msg("Kelurahan tidak berada di kecamatan tersebut.",
+                                               "The kelurahan is not in that kecamatan.")))
+    return problems
 
 
 def event_payload(record: dict, prr_record_id: str) -> dict:

@@ -32,6 +32,14 @@ def test_good_rows_bad_rows_and_repeats_by_row_number():
     assert "12345" not in str(parsed.bad_rows)  # a bad NIK is not echoed
 
 
+def test_a_row_wrong_across_columns_in_two_ways_gets_both():
+    text = HEADER + "3673041207050003,Ani,367302,2099-01-01,Jl. Sukajaya 3,,,3673041010,,\n"
+    parsed = parse(text, TODAY)
+    assert [(bad["row"], bad["field"]) for bad in parsed.bad_rows] == [
+        (2, "recorded_on"), (2, "kelurahan_code")]
+    assert parsed.records == [] and parsed.rows == 1
+
+
 def test_rows_are_numbered_as_a_spreadsheet_shows_the_file():
     """A blank line is a row of the spreadsheet too; a quoted value over two
     lines is one row. ``rows`` counts the data rows, not their faults."""

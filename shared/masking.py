@@ -51,7 +51,10 @@ def mask_address(channel: str, address: str | None) -> str:
     return mask_email(address) if channel == "email" else mask_phone(address)
 
 
-def mask_text(text: str) -> str:
-    """Mask every NIK/KK-shaped and phone-shaped run of digits in free text."""
+def mask_text(text):
+    """Mask every NIK/KK-shaped and phone-shaped run of digits in free text;
+    anything but text (an optional note's None) comes back as it is."""
+    if not isinstance(text, str):
+        return text
     text = _IDENTITY.sub(lambda m: mask_identity(m.group()), text)
     return _PHONE.sub(lambda m: mask_phone(re.sub(r"[\- ]", "", m.group())), text)

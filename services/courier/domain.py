@@ -176,11 +176,6 @@ def history_key(pos_event: dict) -> str:
     return f"{pos_event['status']}@{parse_time(pos_event['at']).isoformat()}"
 
 
-def partner_text(value) -> str | None:
-    """Pos' free text as the system keeps it: phone numbers and NIK/KK masked."""
-    return mask_text(value) if isinstance(value, str) else value
-
-
 def tracking_news(shipment: dict, pos_events: list[dict], source: str,
                   now: datetime.datetime) -> tuple[dict, list[dict], list[Event]]:
     """What Pos' tracking events do to ``shipment``: (fields to set, history
@@ -194,10 +189,10 @@ def tracking_news(shipment: dict, pos_events: list[dict], source: str,
     fresh = [e for e in pos_events if e.get("status") in POS_STATUSES and history_key(e) not in known]
     for pos_event in sorted(fresh, key=lambda e: parse_time(e["at"])):
         at = parse_time(pos_event["at"])
-        note = partner_text(pos_event.get("note")) or ""
+        note = mask_text(pos_event.get("note")) or ""
         stale = status in FINAL or (latest is not None and at < latest) or status == "pending"
         added.append({"key": history_key(pos_event), "status": pos_event["status"],
-                      "at": pos_event["at"], "location": partner_text(pos_event.get("location")),
+                      "at": pos_event["at"], "location": mask_text(pos_event.get("location")),
                       "note": note, "source": source,
                       "received_at": now, "stale": stale})
         known.add(history_key(pos_event))

@@ -201,7 +201,7 @@ def reject(application: dict, operator: str, codes: list[str],
     note - shown to the citizen (timeline, e-mail): a phone number or NIK/KK
     typed into it is masked (``mask_text``), as everything sent to citizens is."""
     codes = checked_codes(codes, application["document_type"], note)
-    note = mask_text(note) if note else note
+    note = mask_text(note)
     detail = {"by": operator, "reason_codes": codes, **({"note": note} if note else {})}
     return transition(application, "reject", detail,
                       (("application_rejected", rejected_event(application, codes, note)),))

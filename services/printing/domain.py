@@ -236,7 +236,7 @@ def failure_outcome(job: dict, reason: str, note: str | None, max_attempts: int)
     requeued = FAILURE_REASONS[reason] and job["attempts"] < max_attempts
     update = {"status": "queued" if requeued else "held", "lease_until": None,
               "lease_token": None, "last_failure": reason,
-              "failure_note": mask_text(note) if note else note}
+              "failure_note": mask_text(note)}
     return update, [Event("print_job_failed", {"station_id": job["station_id"], "reason": reason,
                                                "requeued": requeued, **job_ref(job)})]
 

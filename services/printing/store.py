@@ -187,8 +187,7 @@ class PrintStore(PickupStore, PrrStore):
         first jobs, and a claim that lost them leases the next ones read
         instead of answering nothing; the local server reads every match of a
         filter whatever the limit: the spare ones cost no read)."""
-        picked = sorted((job for query in filters for job in self.db.print_jobs.find(
-            query, sort=QUEUE_ORDER, limit=room * CLAIM_SPARE)), key=queue_position)
+        picked = self._queue_read(filters, room * CLAIM_SPARE)
 
         def take(count: int) -> list[dict]:
             nonlocal picked
@@ -208,9 +207,13 @@ class PrintStore(PickupStore, PrrStore):
             reads += 1
             if reads > CLAIM_READS:
                 return []
-            return sorted((job for query in filters for job in self.db.print_jobs.find(
-                query, sort=QUEUE_ORDER, limit=READ_AHEAD_JOBS)), key=queue_position)
+            return self._queue_read(filters, READ_AHEAD_JOBS)
         return lambda count: ahead.take(count, read)
+
+    def _queue_read(self, filters: list[dict], limit: int) -> list[dict]:
+        """The first ``limit`` jobs of each filter's queue, all in queue order."""
+        return sorted((job for query in filters for job in self.db.print_jobs.find(
+            query, sort=QUEUE_ORDER, limit=limit)), key=queue_position)
 
     def _lease(self, wanted: list[dict], lease: dict, claimable: dict) -> list[dict]:
         """Lease the jobs ``wanted`` that are still ``claimable`` (re-checked

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import re
 
-# 16-digit identity numbers, and Indonesian phone numbers in their usual forms
-# (08..., 628..., +628..., with optional spaces or dashes inside)
-# bounded by anything but a letter or digit, so hex ids are not taken for one
-_IDENTITY = re.compile(r"(?<![0-9A-Za-z])\d{16}(?![0-9A-Za-z])")
+# 16-digit identity numbers, as typed: in one run or grouped by single spaces,
+# dashes or dots ("3673-0412-0110-0003"), and Indonesian phone numbers in
+# their usual forms (08..., 628..., +628..., with optional spaces or dashes
+# inside), bounded by anything but a letter or digit, so hex ids are not
+# taken for one
+_IDENTITY = re.compile(r"(?<![0-9A-Za-z])\d(?:[\- .]?\d){15}(?![0-9A-Za-z])")
 _PHONE = re.compile(r"(?<![0-9A-Za-z+])(?:\+62|62|0)[\- ]?8\d{1,2}(?:[\- ]?\d{2,4}){2,4}(?![0-9A-Za-z])")
 
 
@@ -56,5 +58,5 @@ def mask_text(text):
     anything but text (an optional note's None) comes back as it is."""
     if not isinstance(text, str):
         return text
-    text = _IDENTITY.sub(lambda m: mask_identity(m.group()), text)
+    text = _IDENTITY.sub(lambda m: mask_identity(re.sub(r"[\- .]", "", m.group())), text)
     return _PHONE.sub(lambda m: mask_phone(re.sub(r"[\- ]", "", m.group())), text)

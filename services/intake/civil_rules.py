@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import datetime
 
+from shared.errors import Msg
 from shared.nik import parse_nik
 
 from .population import Lookup
 from .rule_helpers import (ADULT_AGE, DocumentRules, Findings, age_on, not_in_future, refuse,
-                           refuse_if_deceased)
+                           refuse_if_deceased, refuse_unless_old_enough_to_be_a_parent)
 
 # a birth registered more than this many days after it is late: accepted, and
 # flagged for the operator (the Dinas reports late registrations separately)
@@ -25,16 +26,18 @@ def birth_details(request: dict, details: dict, today: datetime.date) -> Finding
     if mother.sex != "F":
         refuse("details.mother_nik", "NIK ibu harus NIK perempuan (tanggal lahir ditambah 40).",
                "The mother's NIK must be a woman's (day of birth plus 40).")
-    if mother.birth_date >= born:
-        refuse("details.mother_nik", "Tanggal lahir ibu (dari NIK) harus sebelum kelahiran anak.",
-               "The mother's birth date (from the NIK) must be before the child's birth.")
+    refuse_unless_old_enough_to_be_a_parent("details.mother_nik", mother.birth_date, born,
+                                            Msg("Ibu", "The mother"))
     if details["parents_married"] and not details["father_nik"]:
         refuse("details.father_nik", "Wajib diisi bila orang tua menikah.",
                "Required when the parents are married.")
     if details["father_nik"]:
-        if parse_nik(details["father_nik"], today=today).sex != "M":
+        father = parse_nik(details["father_nik"], today=today)
+        if father.sex != "M":
             refuse("details.father_nik", "NIK ayah harus NIK laki-laki.",
                    "The father's NIK must be a man's.")
+        refuse_unless_old_enough_to_be_a_parent("details.father_nik", father.birth_date, born,
+                                                Msg("Ayah", "The father"))
     documents = set(details["documents"])
     if "sptjm_kelahiran" in documents and "surat_keterangan_lahir" not in documents:
         check_witnesses(details, today)

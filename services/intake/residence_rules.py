@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import datetime
 
+from shared.errors import Msg
 from shared.nik import parse_nik
 
 from .population import Lookup
 from .rule_helpers import (ADULT_AGE, SERVED_KABKOTA, DocumentRules, Findings, age_on, refuse,
-                           refuse_if_deceased, refuse_if_not_on)
+                           refuse_if_deceased, refuse_if_not_on,
+                           refuse_unless_old_enough_to_be_a_parent)
 
 KIA_PHOTO_FROM_AGE = 5
 
@@ -79,9 +81,9 @@ def kia_details(request: dict, details: dict, today: datetime.date) -> Findings:
     if details["parent_nik"] == details["child_nik"]:
         refuse("details.parent_nik", "NIK orang tua tidak boleh NIK anak.",
                "The parent's NIK must not be the child's.")
-    if parse_nik(details["parent_nik"], today=today).birth_date >= child.birth_date:
-        refuse("details.parent_nik", "Tanggal lahir orang tua (dari NIK) harus sebelum anak.",
-               "The parent's birth date (from the NIK) must be before the child's.")
+    refuse_unless_old_enough_to_be_a_parent(
+        "details.parent_nik", parse_nik(details["parent_nik"], today=today).birth_date,
+        child.birth_date, Msg("Orang tua", "The parent"))
     return Findings(facts=frozenset({"child_5_or_older"} if age >= KIA_PHOTO_FROM_AGE else ()))
 
 

@@ -19,6 +19,9 @@ from shared.offices import KECAMATAN_OFFICES
 from .population import Lookup
 
 ADULT_AGE = 17
+# the youngest a parent can have been at the child's birth: anything younger
+# is a mistyped NIK (a 6-year-old "mother" was accepted before this rule)
+PARENT_MIN_AGE = 10
 # the kab/kota this Dinas serves (its kecamatan offices'): Kota Serang, 3673
 SERVED_KABKOTA = frozenset(office.kecamatan_code[:4] for office in KECAMATAN_OFFICES)
 
@@ -43,6 +46,17 @@ def refuse(path: str, id_text: str, en_text: str):
 
 def age_on(birth: datetime.date, today: datetime.date) -> int:
     return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+
+
+def refuse_unless_old_enough_to_be_a_parent(path: str, parent_birth: datetime.date,
+                                             child_birth: datetime.date, who: Msg) -> None:
+    """The parent (``who``: "Ibu" / "The mother") was at least PARENT_MIN_AGE
+    at the child's birth, by the birth dates the NIKs carry."""
+    if parent_birth >= child_birth or age_on(parent_birth, child_birth) < PARENT_MIN_AGE:
+        refuse(path, f"{who} (menurut tanggal lahir dalam NIK) harus berusia sedikitnya "
+                     f"{PARENT_MIN_AGE} tahun saat anak lahir; periksa NIK-nya.",
+               f"{who.en} (by the birth date in the NIK) must have been at least "
+               f"{PARENT_MIN_AGE} when the child was born; check the NIK.")
 
 
 def not_in_future(path: str, day: datetime.date, today: datetime.date) -> None:

@@ -246,3 +246,24 @@ def test_kia_keyed_on_the_child_and_the_parent_is_older():
     assert refused_on(kia_body(child, parent_nik=child)) == ["details.parent_nik"]
     younger = nik_born(years_before(TODAY, 7), female=True)
     assert refused_on(kia_body(child, parent_nik=younger)) == ["details.parent_nik"]
+
+
+@pytest.mark.parametrize("years_older", [6, 9])
+def test_a_parent_younger_than_10_at_the_birth_is_a_mistyped_nik(years_older):
+    # a 6-year-old mother and a KIA with a 6-year-old parent were accepted (outside audit)
+    born = TODAY  # birth_body's child is born on its first argument
+    too_young_mother = nik_born(years_before(born, years_older), female=True)
+    assert refused_on(birth_body(TODAY, mother_nik=too_young_mother)) == ["details.mother_nik"]
+    too_young_father = nik_born(years_before(born, years_older))
+    assert refused_on(birth_body(TODAY, father_nik=too_young_father)) == ["details.father_nik"]
+    child = nik_born(years_before(TODAY, 8))
+    too_young_parent = nik_born(years_before(years_before(TODAY, 8), years_older), female=True)
+    assert refused_on(kia_body(child, parent_nik=too_young_parent)) == ["details.parent_nik"]
+    message = refused(kia_body(child, parent_nik=too_young_parent))["details.parent_nik"][0]
+    assert "sedikitnya 10 tahun" in message and "at least 10" in message.en
+
+
+def test_a_parent_10_at_the_birth_is_accepted():
+    child_born = years_before(TODAY, 8)
+    child = nik_born(child_born)
+    assert check(kia_body(child, parent_nik=nik_born(years_before(child_born, 10), female=True)))

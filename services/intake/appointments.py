@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime
 import secrets
 import uuid
-from typing import Callable, Iterable, Mapping
+from typing import Callable, Iterable, Mapping, NoReturn
 
 from shared.clock import utcnow
 from shared.errors import Conflict, Msg, ValidationFailed
@@ -126,23 +126,27 @@ def refuse_if_recorded(nik: str, is_recorded: Callable[[str], bool], lookup: Loo
         raise AlreadyRecorded()
 
 
+def refuse_day(problem: Msg, following: datetime.date | None = None) -> NoReturn:
+    """400 on ``day``; ``following``: the next working day one could book instead."""
+    if following is not None:
+        problem = Msg(f"{problem} Hari kerja berikutnya: {following.isoformat()}.",
+                      f"{problem.en} Next working day: {following.isoformat()}.")
+    raise ValidationFailed({"day": [problem]})
+
+
 def check_booking(request: dict, today: datetime.date, calendar: WorkingCalendar) -> None:
     """The day (tomorrow .. the horizon, a working day) and a way to reach the citizen."""
     day, last = request["day"], today + datetime.timedelta(days=BOOKING_HORIZON_DAYS)
-    problem = None
     if day <= today:
-        problem = Msg("Pilih hari mulai besok.", "Choose a day from tomorrow on.")
-    elif day > last:
-        problem = Msg(f"Jadwal paling lambat {last.isoformat()} ({BOOKING_HORIZON_DAYS} hari).",
-                      f"Book no later than {last.isoformat()} ({BOOKING_HORIZON_DAYS} days).")
-    elif not calendar.is_working_day(day):
-        following = calendar.next_working_day(day).isoformat()
-        problem = Msg("Bukan hari kerja (akhir pekan, libur nasional atau kantor tutup). "
-                      f"Hari kerja berikutnya: {following}.",
-                      "Not a working day (weekend, public holiday or office closed). "
-                      f"Next working day: {following}.")
-    if problem:
-        raise ValidationFailed({"day": [problem]})
+        refuse_day(Msg("Pilih hari mulai besok.", "Choose a day from tomorrow on."),
+                   calendar.next_working_day(today))
+    if day > last:
+        refuse_day(Msg(f"Jadwal paling lambat {last.isoformat()} ({BOOKING_HORIZON_DAYS} hari).",
+                       f"Book no later than {last.isoformat()} ({BOOKING_HORIZON_DAYS} days)."))
+    if not calendar.is_working_day(day):
+        refuse_day(Msg("Bukan hari kerja (akhir pekan, libur nasional atau kantor tutup).",
+                       "Not a working day (weekend, public holiday or office closed)."),
+                   calendar.next_working_day(day))
     if not request["phone"] and not request["email"]:
         raise ValidationFailed({"phone": [Msg(
             "Isi nomor HP atau email agar kami dapat mengirim jadwal perekaman.",

@@ -41,14 +41,24 @@ def test_a_working_day_from_tomorrow_can_be_booked():
 
 
 @pytest.mark.parametrize("day, says", [
-    (MONDAY, "from tomorrow"),
-    (MONDAY - datetime.timedelta(days=3), "from tomorrow"),
+    (MONDAY, "from tomorrow on. Next working day: 2025-06-03"),
+    (MONDAY - datetime.timedelta(days=3), "from tomorrow on. Next working day: 2025-06-03"),
     (datetime.date(2025, 6, 7), "Next working day: 2025-06-09"),  # a Saturday
     (datetime.date(2025, 6, 6), "Not a working day"),  # Idul Adha 2025
     (MONDAY + datetime.timedelta(days=appointments.BOOKING_HORIZON_DAYS + 1), "no later than"),
 ])
 def test_other_days_are_refused_naming_day(day, says):
     assert says in day_problem(day)
+
+
+def test_a_day_gone_by_names_the_next_working_day_from_tomorrow():
+    """As a day off does (docs/api.md): the day one could book instead."""
+    thursday = datetime.date(2025, 6, 5)  # Friday 2025-06-06 is Idul Adha
+    with pytest.raises(ValidationFailed) as refused:
+        check_booking(booking(datetime.date(2025, 3, 12)), thursday, CALENDAR)
+    [message] = refused.value.fields["day"]
+    assert str(message) == "Pilih hari mulai besok. Hari kerja berikutnya: 2025-06-09."
+    assert message.en == "Choose a day from tomorrow on. Next working day: 2025-06-09."
 
 
 def test_the_dinas_own_closing_days_count():

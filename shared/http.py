@@ -186,10 +186,20 @@ def load_json(raw: bytes, schema):
     return load_checked(schema, data)
 
 
+REPEATED_PARAMETER = Msg("Diberikan lebih dari sekali.", "Given more than once.")
+
+
 def read_query(request, schema):
-    """Load the query string (each parameter's first value) through ``schema``;
-    raise ValidationFailed naming the parameter."""
-    return load_checked(schema, {name: request.args.get(name) for name in request.args})
+    """Load the query string through ``schema``, with the body's checks
+    (``load_checked``): 400 naming the parameter. A parameter given more than
+    once is refused, not read as its first value (which one a client meant
+    is not ours to guess); an unknown one is refused by a schema that raises
+    on unknown fields (every query schema of the API does)."""
+    repeated = {field_label(name): [REPEATED_PARAMETER]
+                for name, values in request.args.lists() if len(values) > 1}
+    if repeated:
+        raise ValidationFailed(repeated)
+    return load_checked(schema, request.args.to_dict())
 
 
 def load_checked(schema, data: dict):

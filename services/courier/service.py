@@ -25,9 +25,8 @@ from nameko.timer import Timer
 
 from shared.auth import BearerTokens
 from shared.clock import WIB
-from shared.errors import ValidationFailed, flatten_field_errors
 from shared.events import load_event
-from shared.http import HealthCheck, api, json_response, read_json
+from shared.http import HealthCheck, api, json_response, read_json, read_query
 from shared.messaging import reliable_event_handler
 from shared.mongo import StoreWithOutbox
 from shared.wilayah import load_postal_codes, load_wilayah
@@ -143,7 +142,7 @@ class CourierApi(HealthCheck):
     @api("GET", "/api/v1/shipments")
     def list_shipments(self, request):
         self.operators.authenticate(request)
-        query = load_query(request, ShipmentQuerySchema())
+        query = read_query(request, ShipmentQuerySchema())
         since = wib_midnight(query["from_"])
         until = wib_midnight(query["to"] and query["to"] + datetime.timedelta(days=1))
         found = self.store.list_shipments(query["status"], since, until, query["limit"])
@@ -152,7 +151,7 @@ class CourierApi(HealthCheck):
     @api("GET", "/api/v1/shipments/stuck")
     def stuck_shipments(self, request):
         self.operators.authenticate(request)
-        query = load_query(request, StuckQuerySchema())
+        query = read_query(request, StuckQuerySchema())
         found = self.store.stuck(query["days"], query["limit"])
         return json_response(200, {"days": query["days"],
                                    "shipments": [shipment_view(s) for s in found]})
@@ -205,14 +204,6 @@ class CourierApi(HealthCheck):
                 return json_response(202, {"manifest_id": manifest_id, "status": "waiting_for_print",
                                            "not_printed": waiting})
         return json_response(200, shipment_view(shipment))
-
-
-def load_query(request, schema) -> dict:
-    args = request.args.to_dict()
-    errors = schema.validate(args)
-    if errors:
-        raise ValidationFailed(flatten_field_errors(errors))
-    return schema.load(args)
 
 
 def wib_midnight(day: datetime.date | None) -> datetime.datetime | None:

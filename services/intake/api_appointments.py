@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import logging
 
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, fields, validate
 from nameko.extensions import DependencyProvider
 
 from shared.clock import today_wib
-from shared.errors import ValidationFailed, flatten_field_errors
-from shared.http import api, idempotency_key, json_response, read_json
+from shared.http import api, idempotency_key, json_response, read_json, read_query
 from shared.masking import mask_identity
 from shared.offices import PLACES, WorkingCalendar, place
 
@@ -54,7 +53,7 @@ class BookingSchema(ApplicantSchema):
 
 class AvailabilitySchema(Schema):
     class Meta:
-        unknown = EXCLUDE
+        unknown = RAISE
 
     place_id = PLACE_ID
 
@@ -85,10 +84,7 @@ class RecordingAppointmentApi:
     @api("GET", "/api/v1/recording-appointments/availability")
     def recording_availability(self, request):
         """?place_id=kec-curug -> 200 {"place": {...}, "days": [{"day": "2025-03-12", "free": 37}, ...]}"""
-        try:
-            query = AvailabilitySchema().load(request.args.to_dict())
-        except ValidationError as exc:
-            raise ValidationFailed(flatten_field_errors(exc.messages)) from None
+        query = read_query(request, AvailabilitySchema())
         where = place(query["place_id"])
         today = today_wib()
         days = appointments.days_ahead(today, self.calendar, appointments.AVAILABILITY_DAYS, today)

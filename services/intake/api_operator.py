@@ -15,11 +15,8 @@ from __future__ import annotations
 
 import logging
 
-from marshmallow import ValidationError
-
 from shared.clock import today_wib
-from shared.errors import ValidationFailed, flatten_field_errors
-from shared.http import STAFF, api, json_response, read_json, request_language
+from shared.http import STAFF, api, json_response, read_json, read_query, request_language
 from shared.masking import mask_identity
 
 from . import domain
@@ -31,14 +28,6 @@ from .schemas import RejectSchema, StatusLookupSchema
 from .views import operator_view, queue_row
 
 log = logging.getLogger(__name__)
-
-
-def read_query(request, schema):
-    """Load the query string through ``schema``; 400 naming the parameter."""
-    try:
-        return schema.load(request.args.to_dict())
-    except ValidationError as exc:
-        raise ValidationFailed(flatten_field_errors(exc.messages)) from None
 
 
 def moved(application: dict) -> dict:

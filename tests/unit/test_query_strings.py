@@ -1,0 +1,96 @@
+"""Query strings are read one way (``shared.http.read_query``) by every GET
+endpoint that takes parameters, intake's and courier's: a parameter given
+more than once, or one the endpoint does not know, is a 400 naming it -
+never its first value taken, never ignored - and nothing is read before."""
+
+from __future__ import annotations
+
+import pytest
+from marshmallow import RAISE, Schema, fields
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
+
+from services.courier.service import CourierApi
+from services.intake.service import IntakeApi
+from shared.errors import ValidationFailed
+from shared.http import CONTROL_CHARACTER, REPEATED_PARAMETER, read_query
+from shared.offices import WorkingCalendar
+
+
+def request(query: str) -> Request:
+    return Request(EnvironBuilder(method="GET", query_string=query).get_environ())
+
+
+class StatusQuery(Schema):
+    class Meta:
+        unknown = RAISE
+
+    status = fields.String(load_default="submitted")
+
+
+def refused(call) -> dict:
+    with pytest.raises(ValidationFailed) as error:
+        call()
+    return error.value.fields
+
+
+def test_a_query_is_loaded_through_its_schema():
+    assert read_query(request("status=verified"), StatusQuery()) == {"status": "verified"}
+    assert read_query(request(""), StatusQuery()) == {"status": "submitted"}
+
+
+def test_a_parameter_given_twice_is_refused_naming_it():
+    fields_ = refused(lambda: read_query(request("status=submitted&status=verified"),
+                                         StatusQuery()))
+    assert fields_ == {"status": [REPEATED_PARAMETER]}
+    assert REPEATED_PARAMETER.en == "Given more than once."
+
+
+def test_an_unknown_parameter_and_a_control_character_are_refused_naming_them():
+    assert list(refused(lambda: read_query(request("x=1"), StatusQuery()))) == ["x"]
+    assert refused(lambda: read_query(request("status=a%0Ab"), StatusQuery())) == {
+        "status": [CONTROL_CHARACTER]}
+
+
+class Untouchable:
+    """A store (or any dependency) the refused request must never reach."""
+
+    def __getattr__(self, name):
+        raise AssertionError(f"read {name} for a refused query")
+
+
+class Anyone:
+    def authenticate(self, request):
+        return "op-1"
+
+
+def worker(service):
+    """The endpoint's ``self``: tokens accepted, everything else untouchable."""
+    class Worker(service):
+        store = Untouchable()
+        operators = Anyone()
+        calendar = WorkingCalendar()
+    return Worker.__new__(Worker)
+
+
+# every GET endpoint of intake and courier that takes query parameters
+ENDPOINTS = [
+    (IntakeApi, IntakeApi.list_queue, "status=submitted&status=verified", "status"),
+    (IntakeApi, IntakeApi.list_queue, "statuss=verified", "statuss"),
+    (IntakeApi, IntakeApi.reason_catalogue, "document_type=kia&document_type=ktp_el",
+     "document_type"),
+    (IntakeApi, IntakeApi.reason_catalogue, "x=1", "x"),
+    (IntakeApi, IntakeApi.recording_availability, "place_id=kec-curug&place_id=kec-serang",
+     "place_id"),
+    (IntakeApi, IntakeApi.recording_availability, "place_id=kec-curug&x=1", "x"),
+    (CourierApi, CourierApi.list_shipments, "status=held&status=pending", "status"),
+    (CourierApi, CourierApi.list_shipments, "x=1", "x"),
+    (CourierApi, CourierApi.stuck_shipments, "days=3&days=5", "days"),
+    (CourierApi, CourierApi.stuck_shipments, "days=3&x=1", "x"),
+]
+
+
+@pytest.mark.parametrize("service, endpoint, query, named", ENDPOINTS)
+def test_every_get_endpoint_refuses_a_repeated_or_unknown_parameter(service, endpoint, query,
+                                                                    named):
+    assert list(refused(lambda: endpoint(worker(service), request(query)))) == [named]

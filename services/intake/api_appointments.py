@@ -3,8 +3,8 @@
   POST /api/v1/recording-appointments                 book -> 201
   GET  /api/v1/recording-appointments/availability    free places per working day
 
-A mixin of ``IntakeApi`` (which supplies ``store``, ``register`` and
-``calendar``); the rules are in ``appointments``.
+A mixin of ``IntakeApi`` (which supplies ``store``, ``calendar`` and
+``screening()``); the rules are in ``appointments``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from shared.masking import mask_identity
 from shared.offices import PLACES, WorkingCalendar, place
 
 from . import appointments
-from .population import Lookup
 from .schemas import ApplicantSchema
 
 log = logging.getLogger(__name__)
@@ -45,7 +44,8 @@ class BookingSchema(ApplicantSchema):
 
     class Meta:
         unknown = RAISE
-        exclude = ("marital_status", "preferred_channel")
+        # marital_status: a married citizen under 17 may record (as for a first KTP-el)
+        exclude = ("preferred_channel",)
 
     place_id = PLACE_ID
     day = fields.Date(required=True)
@@ -66,14 +66,16 @@ class RecordingAppointmentApi:
             "place_id": "kec-curug", "day": "2025-03-12"}
         -> 201 {"appointment_id": "...", "booking_code": "REK7KQ2M9XA", "status": "booked",
                 "day": "2025-03-12", "place": {"place_id": "kec-curug", "name": ..., ...}}
+        400 nik: under 17 and not married, or deceased | day | phone
         409 already_recorded (nik) | appointment_exists (nik) | day_full (day, next_free_day)
         """
         key = idempotency_key(request)
         body = read_json(request, BookingSchema())
         today = today_wib()
         appointments.check_booking(body, today, self.calendar)
-        appointments.refuse_if_recorded(body["nik"], self.store.is_recorded,
-                                        Lookup(self.register))
+        lookup = self.screening().lookup()  # intake's verified deaths, then the register
+        appointments.refuse_if_not_recordable(body, today, lookup)
+        appointments.refuse_if_recorded(body["nik"], self.store.is_recorded, lookup)
         where = place(body["place_id"])
         booking = self.store.book_recording(appointments.new_booking(body, where, key), where,
                                             self.calendar, today)

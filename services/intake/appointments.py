@@ -11,6 +11,8 @@ what follows from having recorded. Plain Python, no nameko.
 * A NIK **has a card** once one of its KTP-el applications reached printing
   (``CARD_STATUSES``), or a PRR application for it was verified: a further
   ``first_issue`` print is refused, a replacement is the way.
+* A booking is for whom a first KTP-el is (17 or older, or married: the
+  KTP-el rule of ``rules``) and alive (``refuse_if_not_recordable``).
 * A booking is for a place in ``shared.offices.PLACES`` (a kecamatan office or
   the Dinas), on a working day of the ``WorkingCalendar`` from tomorrow up to
   ``BOOKING_HORIZON_DAYS`` ahead, while the day has room
@@ -30,6 +32,8 @@ from shared.offices import Place, WorkingCalendar
 
 from .domain import STATUSES, TRACKING_ALPHABET, new_application
 from .population import Lookup
+from .rule_helpers import refuse_if_deceased
+from .rules import RULES, load_details
 
 BOOKING_HORIZON_DAYS = 90
 AVAILABILITY_DAYS = 10  # working days shown ahead
@@ -132,6 +136,22 @@ def refuse_day(problem: Msg, following: datetime.date | None = None) -> NoReturn
         problem = Msg(f"{problem} Hari kerja berikutnya: {following.isoformat()}.",
                       f"{problem.en} Next working day: {following.isoformat()}.")
     raise ValidationFailed({"day": [problem]})
+
+
+def refuse_if_not_recordable(request: dict, today: datetime.date, lookup: Lookup) -> None:
+    """A recording is for whom a first KTP-el is: the KTP-el rule itself
+    (``rules``: 17 or older by the NIK's birth date, or married - the
+    booking's ``marital_status``) with the booking as its applicant; and for
+    the living, as far as intake or the register knows. Each refusal is a
+    400 on ``nik`` (the rule's ``applicant.nik``)."""
+    first_issue = {"document_type": "ktp_el", "applicant": request}
+    try:
+        RULES["ktp_el"].check(first_issue, load_details("ktp_el", {"reason": "first_issue"}),
+                              today)
+    except ValidationFailed as refused:
+        raise ValidationFailed({"nik" if path == "applicant.nik" else path: messages
+                                for path, messages in refused.fields.items()}) from None
+    refuse_if_deceased("nik", request["nik"], lookup)
 
 
 def check_booking(request: dict, today: datetime.date, calendar: WorkingCalendar) -> None:

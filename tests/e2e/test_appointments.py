@@ -19,6 +19,7 @@ from services.intake.appointments import BOOKING_HORIZON_DAYS
 from shared.clock import today_wib
 from shared.events import build_event
 from shared.offices import WorkingCalendar, place
+from tests.document_bodies import death_body, nik_born, years_before
 from tests.helpers import (OPERATOR, STATION, BrokerProbe, claim_job_for, eventually,
                            personal_data_in_logs, publish, random_kk, random_mobile, random_nik,
                            valid_body)
@@ -93,6 +94,36 @@ def handled(mongo, event: dict):
     """Wait until intake has handled ``event`` (its id is on the recorded NIK)."""
     return eventually(lambda: mongo["intake"].recorded_niks.find_one(
         {"_id": event["nik"], "prr_events": event["event_id"]}), what="PRR record handled")
+
+
+def test_a_child_or_a_deceased_nik_books_no_recording(system, mongo):
+    """The same rules as a first KTP-el: under 17 only when married; never
+    for a NIK whose death certificate was verified. 400 on ``nik``, nothing
+    stored, no place of the day taken."""
+    day = working_day(2, 20)
+    child = nik_born(years_before(today_wib(), 5))
+    refused = book(system, booking(child, "kec-curug", day))
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["error"]["fields"] == {"nik": [
+        "KTP-el pertama hanya untuk usia 17 tahun ke atas atau sudah/pernah kawin."]}
+    married = nik_born(years_before(today_wib(), 16), female=True)
+    assert book(system, booking(married, "kec-curug", day, marital_status="kawin")
+                ).status_code == 201
+
+    deceased = random_nik(year=1945)
+    death = requests.post(f"{system.url('intake')}/api/v1/applications", timeout=15,
+                          json=death_body(today_wib() - datetime.timedelta(days=1),
+                                          deceased_nik=deceased))
+    assert death.status_code == 202, death.text
+    verified = requests.post(f"{system.url('intake')}/api/v1/applications/"
+                             f"{death.json()['application_id']}/verify", headers=OPERATOR,
+                             timeout=15)
+    assert verified.status_code == 200, verified.text
+    refused = book(system, booking(deceased, "kec-curug", day), "en")
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["error"]["fields"] == {"nik": ["This NIK is recorded as deceased."]}
+    assert mongo["intake"].recording_appointments.count_documents(
+        {"nik": {"$in": [child, deceased]}}) == 0
 
 
 def test_a_nik_in_the_prr_backlog_gets_one_print_and_books_no_recording(system, mongo):

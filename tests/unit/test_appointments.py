@@ -1,18 +1,21 @@
 """KTP-el recording is once in a life, without I/O: the booking's day on the
-working-day calendar, free capacity and the next free day, who counts as
-recorded or as having a card, and the application a PRR record becomes
+working-day calendar, free capacity and the next free day, who may book (as
+for a first KTP-el, and alive), who counts as recorded or as having a card, and the application a PRR record becomes
 (services/intake/appointments.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 
 import pytest
 
 from services.intake import appointments
+from services.intake.api_appointments import BookingSchema
 from services.intake.appointments import (AlreadyRecorded, CardAlreadyIssued, DayFull,
                                           check_booking, days_ahead, first_free_day,
-                                          refuse_if_recorded, refuse_second_card)
+                                          refuse_if_not_recordable, refuse_if_recorded,
+                                          refuse_second_card)
 from services.intake.population import Lookup, Person, RegisterUnavailable
 from shared.errors import ValidationFailed
 from shared.events import build_event
@@ -126,6 +129,54 @@ def test_a_recorded_nik_books_no_recording(known_here, register, refused):
         assert "print" in error.value.to_body("en")["error"]["message"]
     else:
         book()
+
+
+TODAY = datetime.date(2026, 11, 30)
+FIVE_YEARS_OLD = "3673041505210001"  # born 2021-05-15
+SIXTEEN_YEARS_OLD = "3673045106100002"  # a woman born 2010-06-11
+SEVENTEEN_TODAY = "3673043011090003"  # born 2009-11-30
+
+
+def booker(nik: str, marital_status: str = "belum_kawin") -> dict:
+    """A booking as ``BookingSchema`` loads it."""
+    return {**booking(TODAY + datetime.timedelta(days=1)), "nik": nik,
+            "marital_status": marital_status}
+
+
+def not_recordable(body: dict, lookup: Lookup | None = None) -> dict:
+    with pytest.raises(ValidationFailed) as refused:
+        refuse_if_not_recordable(body, TODAY, lookup or Lookup(Register()))
+    return refused.value.to_body("id")["error"]["fields"]
+
+
+def test_a_child_books_no_recording_unless_married():
+    """The first KTP-el's own rule: 17 or older, or married (docs/api.md)."""
+    for nik in (FIVE_YEARS_OLD, SIXTEEN_YEARS_OLD):
+        assert not_recordable(booker(nik)) == {"nik": [
+            "KTP-el pertama hanya untuk usia 17 tahun ke atas atau sudah/pernah kawin."]}
+    for married in ("kawin", "cerai"):
+        refuse_if_not_recordable(booker(SIXTEEN_YEARS_OLD, married), TODAY, Lookup(Register()))
+    refuse_if_not_recordable(booker(SEVENTEEN_TODAY), TODAY, Lookup(Register()))
+    refuse_if_not_recordable(booker(NIK), TODAY, Lookup(Register()))
+
+
+def test_a_deceased_nik_books_no_recording():
+    """Dead by a death certificate verified here, or by the register; a
+    register that cannot answer refuses nothing."""
+    verified_here = Lookup(Register(), verified_death=lambda nik: nik == NIK)
+    dead = dataclasses.replace(person(recorded=False), deceased=True)
+    for lookup in (verified_here, Lookup(Register(dead))):
+        assert not_recordable(booker(NIK), lookup) == {"nik": [
+            "NIK ini tercatat telah meninggal dunia."]}
+    refuse_if_not_recordable(booker(NIK), TODAY, Lookup(Register(fails=True)))
+
+
+def test_a_booking_may_say_the_citizen_is_married():
+    body = {"nik": SIXTEEN_YEARS_OLD, "kk_number": "3673041201100003",
+            "full_name": "Siti Aminah", "phone": "081234567890", "place_id": "kec-curug",
+            "day": "2026-12-01"}
+    assert BookingSchema().load(body)["marital_status"] == "belum_kawin"
+    assert BookingSchema().load({**body, "marital_status": "kawin"})["marital_status"] == "kawin"
 
 
 def ktp_request(reason: str = "first_issue", document_type: str = "ktp_el") -> dict:

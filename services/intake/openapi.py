@@ -20,9 +20,11 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
+from shared.events import SlotSchema
 from shared.fields import JsonBoolean
 
-from . import api_appointments, api_batches, api_documents, api_resend, queue_schemas, schemas
+from . import (api_appointments, api_batches, api_documents, api_resend, queue_schemas, reasons,
+               schemas)
 from .api_examples import SUBMIT_EXAMPLES
 from .detail_schemas import DETAIL_SCHEMAS
 
@@ -44,13 +46,15 @@ ERRORS = {
     403: "An officer's request for someone outside their region.",
     404: "Unknown application (or tracking code and NIK that do not match).",
     408: "The body did not arrive in full within BODY_READ_SECONDS.",
-    409: "Conflict: an active application for this subject, the application is not in "
-         "the status the action needs, or it has no room for another document "
-         "(`error.code` says which rule).",
-    413: "Body over the endpoint's size limit.",
+    409: "Conflict (`error.code` says which rule): an active application for this "
+         "subject, the application is not in the status the action needs, no room for "
+         "another document, or a recording rule (`day_full` adds `error.next_free_day`).",
+    413: "Body over the endpoint's size limit (MAX_BODY_BYTES, an upload's own): by "
+         "Content-Length on any request before it is read, or while reading one.",
     415: "A body sent with a Content-Type the endpoint does not take (JSON endpoints: "
          "anything but application/json); `error.fields.Content-Type` names it.",
     429: "Too many attempts; `Retry-After` says when to try again.",
+    500: "An unexpected error: a generic message, no traceback (logged server-side).",
     503: "Busy (a new application also while the pipeline behind intake is too far "
          "behind) or the database is unreachable; `Retry-After` says when to retry.",
 }
@@ -64,6 +68,9 @@ class ErrorDetailSchema(Schema):
     field_messages = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
                                  data_key="fields",
                                  metadata={"description": "dotted field path -> messages"})
+    next_free_day = fields.Date(allow_none=True, metadata={
+        "description": "`day_full` (a recording appointment) only: the next working day "
+                       "with room at that place, or null (appointments.DayFull)"})
 
 
 class ErrorSchema(Schema):
@@ -90,8 +97,13 @@ class StepSchema(Schema):
 
 
 class StatusViewSchema(AcceptedSchema):
+    """What ``domain.public_view`` renders."""
+
     document_type = fields.String(required=True)
     status_label = fields.String(required=True)
+    pickup_slot = fields.Nested(SlotSchema, metadata={
+        "description": "once known: the current pickup window"})
+    parcel_barcode = fields.String(metadata={"description": "once known: the Pos barcode"})
     timeline = fields.List(fields.Nested(StepSchema), required=True)
 
 
@@ -179,25 +191,27 @@ class Operation:
     query: type[Schema] | None = None
     tag: str = "citizen"
     extra: dict = field(default_factory=dict)  # merged into the operation as given
+    also_ok: dict[int, str] = field(default_factory=dict)  # other successes, same answer
 
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation("POST", "/api/v1/applications", "Submit an application", 202, AcceptedSchema,
-              (400, 409, 413, 503), body=schemas.ApplicationRequestSchema,
+              (400, 409, 503), body=schemas.ApplicationRequestSchema,
               extra={"parameters": [{"in": "header", "name": "Idempotency-Key",
                                      "schema": {"type": "string", "maxLength": 128}}]}),
     Operation("POST", "/api/v1/applications/status", "The citizen's status lookup", 200,
-              StatusViewSchema, (400, 404, 413, 429, 503), body=schemas.StatusLookupSchema),
+              StatusViewSchema, (400, 404, 429, 503), body=schemas.StatusLookupSchema),
     Operation("POST", "/api/v1/applications/resubmit", "Resubmit a rejected application", 200,
-              StatusViewSchema, (400, 404, 409, 413, 429, 503),
+              StatusViewSchema, (400, 404, 409, 429, 503),
               body=queue_schemas.ResubmitSchema),
     Operation("POST", "/api/v1/applications/cancel", "Cancel before verification", 200,
-              StatusViewSchema, (400, 404, 409, 413, 429, 503), body=schemas.StatusLookupSchema),
+              StatusViewSchema, (400, 404, 409, 429, 503), body=schemas.StatusLookupSchema),
     Operation("POST", "/api/v1/tracking-code/resend",
               "Send the tracking code again, to the contact on file", 202, ResendAnswerSchema,
-              (400, 413, 429, 503), body=api_resend.ResendSchema),
+              (400, 429, 503), body=api_resend.ResendSchema),
     Operation("POST", "/api/v1/applications/documents", "Upload a supporting document", 201,
-              UploadedSchema, (400, 404, 409, 413, 429, 503)),
+              UploadedSchema, (400, 404, 409, 429, 503),
+              also_ok={200: "The same file again: its first entry, nothing stored twice"}),
     Operation("GET", "/api/v1/applications/<string:application_id>/documents",
               "An application's documents", 200, DocumentListSchema, (401, 404, 429, 503),
               OPERATOR, tag="operator"),
@@ -216,21 +230,20 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("POST", "/api/v1/applications/<string:application_id>/verify", "Verify", 200,
               AcceptedSchema, (401, 404, 409, 429, 503), OPERATOR, tag="operator"),
     Operation("POST", "/api/v1/applications/<string:application_id>/reject",
-              "Reject with reason codes", 200, AcceptedSchema, (400, 401, 404, 409, 413, 429,
-                                                               503),
+              "Reject with reason codes", 200, AcceptedSchema, (400, 401, 404, 409, 429, 503),
               OPERATOR, body=schemas.RejectSchema, tag="operator"),
     Operation("POST", "/api/v1/recording-appointments", "Book a KTP-el recording", 201,
-              BookingViewSchema, (400, 409, 413, 503), body=api_appointments.BookingSchema),
+              BookingViewSchema, (400, 409, 503), body=api_appointments.BookingSchema),
     Operation("GET", "/api/v1/recording-appointments/availability",
               "Free recordings per working day", 200, AvailabilityViewSchema, (400, 503),
               query=api_appointments.AvailabilitySchema),
     Operation("PUT", "/api/v1/jemput-bola/batches/<string:batch_id>",
               "A jemput-bola batch (JSON or CSV)", 200, BatchReplySchema,
-              (400, 401, 413, 429, 503), KELURAHAN_OFFICER, tag="officer"),
+              (400, 401, 429, 503), KELURAHAN_OFFICER, tag="officer"),
     Operation("GET", "/api/v1/jemput-bola/batches/<string:batch_id>", "A batch's reply again",
               200, BatchReplySchema, (401, 404, 429, 503), KELURAHAN_OFFICER, tag="officer"),
     Operation("POST", "/api/v1/kecamatan/next-day-requests", "A next-day KTP-el request", 202,
-              NextDayAcceptedSchema, (400, 401, 403, 409, 413, 429, 503), KECAMATAN_OFFICER,
+              NextDayAcceptedSchema, (400, 401, 403, 409, 429, 503), KECAMATAN_OFFICER,
               body=api_batches.AnyObject, tag="officer",
               extra={"parameters": [{"in": "header", "name": "Idempotency-Key",
                                      "schema": {"type": "string", "maxLength": 128}}]}),
@@ -262,7 +275,7 @@ def _schema_name(schema) -> str | None:
     return name[:-len("Schema")] if name.endswith("Schema") else name
 
 
-def _success(operation: Operation) -> dict:
+def _success(operation: Operation, description: str) -> dict:
     if operation.answer is not None:
         content = {"application/json": {"schema": operation.answer}}
     elif operation.path.endswith("openapi.json"):
@@ -270,7 +283,7 @@ def _success(operation: Operation) -> dict:
     else:
         content = {"application/octet-stream": {"schema": {"type": "string",
                                                            "format": "binary"}}}
-    return {"description": operation.summary, "content": content}
+    return {"description": description, "content": content}
 
 
 def _request_body(operation: Operation) -> dict | None:
@@ -298,9 +311,14 @@ def _request_body(operation: Operation) -> dict | None:
 
 
 def _operation(operation: Operation) -> dict:
-    responses = {str(operation.ok): _success(operation)}
-    # every body may arrive too slowly; every request may find the service busy
-    errors = {*operation.errors, 503, *((408,) if operation.method in ("POST", "PUT") else ())}
+    responses = {str(operation.ok): _success(operation, operation.summary)}
+    responses.update({str(status): _success(operation, description)
+                      for status, description in operation.also_ok.items()})
+    # every body may arrive too slowly; every request may declare a body over
+    # the limit (shared.http: checked on any method), find the service busy,
+    # or meet an unexpected error
+    errors = {*operation.errors, 413, 500, 503,
+              *((408,) if operation.method in ("POST", "PUT") else ())}
     body = _request_body(operation)
     if body is not None and "multipart/form-data" not in body["content"]:
         errors.add(415)  # a body of a type it does not take (an upload's is a 400)
@@ -358,4 +376,7 @@ def openapi_document() -> dict:
             for document_type, schema in DETAIL_SCHEMAS.items()),
         "oneOf": [{"$ref": f"#/components/schemas/{_schema_name(schema)}"}
                   for schema in DETAIL_SCHEMAS.values()]})
+    # the count is checked with the codes (reasons.checked_codes), not by the schema
+    document["components"]["schemas"]["Reject"]["properties"]["reasons"].update(
+        minItems=1, maxItems=reasons.MAX_REASONS)
     return document

@@ -28,7 +28,7 @@ def encode_cursor(queued_at: datetime.datetime, application_id: str) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-class Cursor(fields.Field):
+class Cursor(fields.String):
     """``encode_cursor``'s text -> ``(queued_at, application_id)``."""
 
     def _deserialize(self, value, attr, data, **kwargs):

@@ -20,6 +20,7 @@ from shared.clock import today_wib
 from shared.events import build_event
 from shared.offices import WorkingCalendar, place
 from tests.document_bodies import death_body, nik_born, years_before
+from tests.openapi_answers import assert_answer_matches, served_document
 from tests.helpers import (OPERATOR, STATION, BrokerProbe, claim_job_for, eventually,
                            personal_data_in_logs, publish, random_kk, random_mobile, random_nik,
                            valid_body)
@@ -195,6 +196,8 @@ def test_a_full_day_is_refused_with_the_next_free_day(system, mongo):
     assert answer.status_code == 409, answer.text
     error = answer.json()["error"]
     assert error["code"] == "day_full" and list(error["fields"]) == ["day"]
+    assert_answer_matches(served_document(system.url("intake")), "POST",
+                          "/api/v1/recording-appointments", 409, answer.json())
     next_free = datetime.date.fromisoformat(error["next_free_day"])
     assert next_free > day and CALENDAR.is_working_day(next_free)
     counter = mongo["intake"].recording_days.find_one({"_id": f"{dinas.place_id}:{day}"})

@@ -19,6 +19,7 @@ from shared.events import build_event
 from tests.e2e.test_batches import batch_url, ktp_row, new_batch_id
 from tests.helpers import (KELURAHAN_CODE, KELURAHAN_OFFICER, OPERATOR, eventually, publish,
                            valid_body)
+from tests.openapi_answers import assert_answer_matches, served_document
 
 SLOT = {"place": "Disdukcapil Kota Serang", "address": "Jl. Jend. Sudirman No. 5, Kota Serang",
         "date": "2099-01-05", "start": "09:00", "end": "10:00"}
@@ -123,7 +124,9 @@ def test_a_returned_parcel_goes_back_to_pickup_moves_its_window_and_is_collected
     citizen.printing("document_ready_for_pickup", full_name="Ahmad Fauzi", contact=CONTACT,
                      slot=SLOT)
     view = citizen.until(lambda v: v["status"] == "ready_for_pickup", "ready for pickup")
-    assert view["pickup_slot"] == SLOT
+    assert view["pickup_slot"] == SLOT and view["parcel_barcode"]  # the window and the barcode
+    assert_answer_matches(served_document(citizen.intake), "POST",
+                          "/api/v1/applications/status", 200, view)
     citizen.printing("pickup_rescheduled", slot=LATER_SLOT, contact=CONTACT)
     view = citizen.until(lambda v: v.get("pickup_slot") == LATER_SLOT, "the moved window")
     assert view["status"] == "ready_for_pickup"

@@ -1,6 +1,8 @@
 """The OpenAPI document of intake: valid OpenAPI 3, every route of the
 intake services in it (and nothing else), an example for each document type
-that the request schema and the rules accept."""
+that the request schema and the rules accept, and answers as the code
+renders them (a status view with its pickup window and barcode, a full
+recording day) valid against it."""
 
 from __future__ import annotations
 
@@ -8,16 +10,22 @@ import datetime
 import inspect
 
 import pytest
+from jsonschema import ValidationError
 from openapi_spec_validator import validate
 
+from services.intake import downstream, reasons
 from services.intake.api_examples import SUBMIT_EXAMPLES
-from services.intake.openapi import OPERATIONS, openapi_document, openapi_path
+from services.intake.appointments import DayFull
+from services.intake.domain import public_view
+from services.intake.openapi import openapi_document, openapi_path
 from services.intake.population import Lookup
 from services.intake.rules import check_application
 from services.intake.schemas import ApplicationRequestSchema
 from services.intake.service import IntakeApi, IntakeEvents
-from shared.events import DOCUMENT_TYPES
+from shared.events import DOCUMENT_TYPES, build_event
 from shared.http import ApiHandler
+from tests.openapi_answers import assert_answer_matches
+from tests.stored_applications import submitted
 
 SUBMIT = "/api/v1/applications"
 
@@ -95,3 +103,68 @@ def test_each_example_passes_the_schema_and_the_rules(document_type):
     body = ApplicationRequestSchema().load(SUBMIT_EXAMPLES[document_type])
     checked = check_application(body, datetime.date.today(), Lookup(UnknownToRegister()))
     assert checked.details
+
+
+SLOT = {"place": "Disdukcapil Kota Serang", "address": "Jl. Jend. Sudirman No. 5, Kota Serang",
+        "date": "2099-01-05", "start": "09:00", "end": "10:00"}
+
+
+def with_events(application: dict, *events: tuple[str, dict]) -> dict:
+    """``application`` after each event, recorded as ``downstream.record`` does."""
+    for event_type, payload in events:
+        ref = {"application_id": application["_id"],
+               "tracking_code": application["tracking_code"], "document_type": "ktp_el"}
+        update = downstream.record(application, event_type, build_event(event_type, **ref,
+                                                                        **payload))
+        application = {**application, **update.get("$set", {}),
+                       "timeline": [*application["timeline"], update["$push"]["timeline"]]}
+    return application
+
+
+def test_a_status_view_with_its_pickup_window_and_barcode_matches_the_document():
+    """A returned parcel back at pickup: both the barcode and the window show."""
+    application = with_events(
+        {**submitted(), "status": "verified"},
+        ("parcel_dispatched", {"shipment_id": "s-1", "barcode": "P2611290001ID"}),
+        ("parcel_returned", {"shipment_id": "s-1", "barcode": "P2611290001ID",
+                             "reason": "Alamat tidak ditemukan"}),
+        ("document_ready_for_pickup", {"print_job_id": "j-1", "full_name": "Siti Aminah",
+                                       "contact": {"phone": "+6281234567890"}, "slot": SLOT}))
+    view = public_view(application, "id")
+    assert view["pickup_slot"] == SLOT and view["parcel_barcode"] == "P2611290001ID"
+    for path in ("/api/v1/applications/status", "/api/v1/applications/resubmit",
+                 "/api/v1/applications/cancel"):
+        assert_answer_matches(openapi_document(), "POST", path, 200, view)
+    with pytest.raises(ValidationError):  # the check can fail
+        assert_answer_matches(openapi_document(), "POST", "/api/v1/applications/status", 200,
+                              {**view, "nik": "3673045207900001"})
+
+
+@pytest.mark.parametrize("next_free", [datetime.date(2026, 12, 8), None])
+def test_a_full_recording_day_matches_the_document(next_free):
+    body = DayFull(next_free).to_body("id")
+    assert "next_free_day" in body["error"]
+    assert_answer_matches(openapi_document(), "POST", "/api/v1/recording-appointments", 409,
+                          body)
+
+
+def test_a_repeated_upload_answers_200_as_documented():
+    upload = openapi_document()["paths"]["/api/v1/applications/documents"]["post"]
+    assert upload["responses"]["200"]["content"] == upload["responses"]["201"]["content"]
+
+
+def test_the_body_limit_and_unexpected_errors_are_listed_everywhere():
+    """shared.http refuses a body over the limit (by Content-Length) on any
+    request, and any endpoint may meet an unexpected error (docs/api.md)."""
+    for path, item in openapi_document()["paths"].items():
+        for method, operation in item.items():
+            assert {"413", "500", "503"} <= set(operation["responses"]), (method, path)
+
+
+def test_reject_reasons_count_and_every_query_parameter_has_a_type():
+    reject = openapi_document()["components"]["schemas"]["Reject"]["properties"]["reasons"]
+    assert (reject["minItems"], reject["maxItems"]) == (1, reasons.MAX_REASONS)
+    for path, item in openapi_document()["paths"].items():
+        for method, operation in item.items():
+            for parameter in operation.get("parameters", []):
+                assert parameter["schema"].get("type"), (method, path, parameter["name"])

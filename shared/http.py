@@ -193,8 +193,8 @@ def read_query(request, schema):
     """Load the query string through ``schema``, with the body's checks
     (``load_checked``): 400 naming the parameter. A parameter given more than
     once is refused, not read as its first value (which one a client meant
-    is not ours to guess); an unknown one is refused by a schema that raises
-    on unknown fields (every query schema of the API does)."""
+    is not ours to guess). An unknown one is the schema's to decide: intake's
+    and courier's query schemas refuse it (``unknown = RAISE``)."""
     repeated = {field_label(name): [REPEATED_PARAMETER]
                 for name, values in request.args.lists() if len(values) > 1}
     if repeated:

@@ -47,6 +47,7 @@ from shared.mongo import StoreWithOutbox
 from shared.pipeline import PipelineGate
 from shared.settings import require
 
+from .exceptions import IdempotencyKeyReused
 from .register import PopulationRegister
 from .screening import Screening
 from .schemas import ApplicationRequestSchema
@@ -118,6 +119,8 @@ def answer(request: ChannelRequest, store, screening: Screening) -> tuple[int, d
         application = submit_application(store, screening, body, f"{request.channel}:{key}")
         return 202, accepted_body(application)
     except DomainError as exc:
+        if isinstance(exc, IdempotencyKeyReused):  # named as the channel sent it, not HTTP's header
+            exc = IdempotencyKeyReused("request_id")
         return exc.status, exc.to_body(request.lang)
 
 

@@ -25,11 +25,14 @@ class WrongStatus(Conflict):
 
 
 class IdempotencyKeyReused(Conflict):
+    """409 naming the key as the client sent it: the ``Idempotency-Key``
+    header over HTTP, ``request_id`` (the message_id) on the broker channel."""
+
     code = "idempotency_key_reused"
 
-    def __init__(self):
+    def __init__(self, field: str = "Idempotency-Key"):
         super().__init__(
-            Msg("Idempotency-Key ini sudah dipakai untuk permohonan lain.",
-                "This Idempotency-Key was already used for another application."),
-            {"Idempotency-Key": [Msg("Gunakan kunci baru untuk permohonan baru.",
-                                     "Use a new key for a new application.")]})
+            Msg(f"{field} ini sudah dipakai untuk permohonan lain.",
+                f"This {field} was already used for another application."),
+            {field: [Msg("Gunakan kunci baru untuk permohonan baru.",
+                         "Use a new key for a new application.")]})

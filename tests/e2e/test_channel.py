@@ -86,6 +86,18 @@ def test_the_same_request_id_twice_gives_one_application(web, mongo):
     assert stored(mongo, body["applicant"]["nik"]) == 1
 
 
+def test_a_request_id_used_for_another_citizen_is_named_as_the_channel_sent_it(web, mongo):
+    # the 409 named HTTP's header, Idempotency-Key, which a channel never sends
+    request_id, other = str(uuid.uuid4()), valid_body()
+    assert web.submit(valid_body(), request_id=request_id).status == 202
+    reused = web.submit(other, request_id=request_id)
+    assert reused.status == 409, reused.body
+    assert reused.body["error"]["code"] == "idempotency_key_reused"
+    assert set(reused.body["error"]["fields"]) == {"request_id"}
+    assert "request_id" in reused.body["error"]["message"]
+    assert stored(mongo, other["applicant"]["nik"]) == 0
+
+
 def refused(url: str, act) -> str:
     connection = pika.BlockingConnection(pika.URLParameters(url))
     try:

@@ -6,6 +6,8 @@ never echo the value back: NIK, KK and phone numbers are personal data.
 
 from __future__ import annotations
 
+import re
+
 import phonenumbers
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
@@ -33,13 +35,22 @@ class KkNumber(fields.String):
             raise ValidationError(Msg(exc.message_id, exc.message_en)) from None
 
 
+# what a person types in a phone number besides its digits (ASCII only: a
+# letter would be read as its keypad digit, a full-width digit as a digit)
+_PHONE_TEXT = re.compile(r"\+?[0-9 ().-]+", re.ASCII)
+
+
 class MobilePhone(fields.String):
-    """An Indonesian mobile number (08..., 628..., +628...) -> E.164 ``+628...``."""
+    """An Indonesian mobile number (08..., 628..., +628...) -> E.164 ``+628...``.
+    Digits, spaces, ``-``, ``(``, ``)``, ``.`` and a leading ``+`` only:
+    phonenumbers would read "08123abc7890" as keypad digits, another number."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
         invalid = Msg("Nomor HP tidak valid (contoh: 081234567890).",
                       "Invalid mobile number (example: 081234567890).")
+        if not _PHONE_TEXT.fullmatch(text):
+            raise ValidationError(invalid)
         try:
             number = phonenumbers.parse(text, "ID")
         except phonenumbers.NumberParseException:

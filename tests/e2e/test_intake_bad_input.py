@@ -17,6 +17,10 @@ from tests.helpers import (BrokerProbe, eventually, personal_data_in_logs, rando
                            valid_body, with_value)
 
 
+BAD_PHONE = ("Nomor HP tidak valid (contoh: 081234567890).",
+             "Invalid mobile number (example: 081234567890).")
+
+
 def without(body: dict, path: str) -> dict:
     parent, _, key = path.rpartition(".")
     target = body
@@ -57,6 +61,11 @@ CASES = {
                        400, "details.old_card_surrendered",
                        "Harus true atau false (boolean JSON, tanpa tanda kutip).",
                        "Must be true or false (a JSON boolean, without quotes)."),
+    # letters became keypad digits: the SMS went to a stranger
+    "lettered_phone": (lambda: with_value(valid_body(), "applicant.phone", "08123abc7890"), 400,
+                       "applicant.phone", *BAD_PHONE),
+    "letter_o_phone": (lambda: with_value(valid_body(), "applicant.phone", "O81234567890"), 400,
+                       "applicant.phone", *BAD_PHONE),
     # named as the object, not "applicant._schema"
     "applicant_not_an_object": (lambda: with_value(valid_body(), "applicant", "x"), 400,
                                 "applicant", "Jenis isian tidak valid.", "Invalid input type."),

@@ -10,6 +10,8 @@ import datetime
 
 import pytest
 
+from marshmallow import ValidationError
+
 from services.intake import appointments
 from services.intake.api_appointments import BookingSchema
 from services.intake.appointments import (AlreadyRecorded, CardAlreadyIssued, DayFull,
@@ -30,6 +32,16 @@ def booking(day: datetime.date, phone="+6281234567890", email=None) -> dict:
     return {"nik": NIK, "kk_number": "3673041201100003", "full_name": "Budi Santoso",
             "phone": phone, "email": email, "language": "id", "place_id": "kec-curug",
             "day": day}
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("phone", "0812 FAST CALL"), ("phone", "08123abc7890"), ("phone", "O81234567890")])
+def test_a_booking_with_a_lettered_phone_is_refused(field, value):
+    body = {"nik": NIK, "kk_number": "3673041201100003", "full_name": "Budi Santoso",
+            "phone": "081234567890", "place_id": "kec-curug", "day": "2025-06-03"}
+    with pytest.raises(ValidationError) as excinfo:
+        BookingSchema().load({**body, field: value})
+    assert list(excinfo.value.messages) == [field]
 
 
 def day_problem(day: datetime.date, calendar: WorkingCalendar = CALENDAR) -> str:

@@ -68,8 +68,19 @@ def test_invalid_kk_never_echoes_value(value):
     assert value not in message and value not in message.en
 
 
+@pytest.mark.parametrize("phone", ["(0812) 3456.7890", " 0812-3456-7890 ", "+62 (812) 3456-7890"])
+def test_mobile_phone_takes_the_usual_separators(phone):
+    assert Person().load({"phone": phone}) == {"phone": "+6281234567890"}
+
+
 @pytest.mark.parametrize("value", ["0254123456", "+62215551234", "+14155552671", "hello",
-                                   "0812", "", "08123456789012345"])
+                                   "0812", "", "08123456789012345",
+                                   # phonenumbers reads letters as keypad digits: another
+                                   # number ("abc" -> 222), and a full-width digit as a digit
+                                   "08123abc7890", "0812 FAST CALL", "O81234567890",
+                                   "\uff10\uff18\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18\uff19\uff10",
+                                   "0812\u00a03456\u00a07890", "+62+81234567890",
+                                   "0812/3456/7890"])
 def test_invalid_phone_has_fixed_message(value):
     message = error("phone", value)
     assert message == "Nomor HP tidak valid (contoh: 081234567890)."
@@ -199,3 +210,4 @@ def test_every_schema_declares_strict_booleans_and_counts_lists_in_entries():
                      isinstance(v, validate.Length) and not isinstance(v, ItemCount)
                      for v in field.validators)]
     assert (loose, by_length) == ([], [])
+

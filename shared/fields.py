@@ -7,6 +7,7 @@ never echo the value back: NIK, KK and phone numbers are personal data.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import phonenumbers
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
@@ -33,6 +34,57 @@ class KkNumber(fields.String):
             return validate_kk(text, field=attr or "kk_number")
         except InvalidIdentityNumber as exc:
             raise ValidationError(Msg(exc.message_id, exc.message_en)) from None
+
+
+# Hangul fillers: letters to Unicode that print nothing
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
+
+
+def _invisible(char: str) -> bool:
+    """A space of any width, a format character (zero-width space, joiners,
+    the byte-order mark) or a filler: nothing shows on paper."""
+    return char.isspace() or unicodedata.category(char) == "Cf" or char in _BLANK_LETTERS
+
+
+def _trimmed(text: str) -> str:
+    """``text`` without the invisible characters around it."""
+    start, end = 0, len(text)
+    while start < end and _invisible(text[start]):
+        start += 1
+    while end > start and _invisible(text[end - 1]):
+        end -= 1
+    return text[start:end]
+
+
+def has_text(text: str | None) -> bool:
+    """Whether ``text`` shows something to read: a letter or a digit."""
+    return any(unicodedata.category(char)[0] in "LN" and char not in _BLANK_LETTERS
+               for char in text or "")
+
+
+class Text(fields.String):
+    """One line a person reads and prints (a name, a street, a place, a
+    reference number): loaded without the spaces and invisible characters
+    around it, and refused unless it holds a letter or a digit - a name of
+    spaces would print a blank KTP-el and Pos refuses a blank address.
+    ``min``/``max`` count the characters kept (a ``validate.Length``, so the
+    OpenAPI document shows them)."""
+
+    default_error_messages = {"blank": Msg(
+        "Tidak boleh kosong: harus memuat huruf atau angka.",
+        "Must not be blank: must contain a letter or digit.")}
+
+    def __init__(self, *, max: int, min: int | None = None, **kwargs):
+        metadata = {"description": "Spaces around it are removed; it must hold a letter "
+                                   "or digit.", **kwargs.pop("metadata", {})}
+        super().__init__(validate=validate.Length(min=min, max=max), metadata=metadata,
+                         **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = _trimmed(super()._deserialize(value, attr, data, **kwargs))
+        if not has_text(text):
+            raise self.make_error("blank")
+        return text
 
 
 # what a person types in a phone number besides its digits (ASCII only: a

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from shared.fields import ItemCount, JsonBoolean, KkNumber, Nik
+from shared.fields import ItemCount, JsonBoolean, KkNumber, Nik, Text
 
 from .requirements import DOCUMENT_KINDS
 from .schemas import AddressSchema, KtpElDetailsSchema, RegionCode
@@ -22,8 +22,8 @@ MOVE_REASONS = ("pekerjaan", "pendidikan", "keamanan", "kesehatan", "perumahan",
 MOVES = ("pindah_keluar", "pindah_datang")
 
 
-def full_name(**kwargs) -> fields.String:
-    return fields.String(validate=validate.Length(min=2, max=120), **kwargs)
+def full_name(**kwargs) -> Text:
+    return Text(min=2, max=120, **kwargs)
 
 
 def documents() -> fields.List:
@@ -58,7 +58,7 @@ class AktaKelahiranDetailsSchema(StrictSchema):
 class AktaKematianDetailsSchema(StrictSchema):
     deceased_nik = Nik(required=True)
     date_of_death = fields.Date(required=True)
-    place_of_death = fields.String(required=True, validate=validate.Length(min=3, max=200))
+    place_of_death = Text(required=True, min=3, max=200)
     reporter_nik = Nik(required=True)
     reporter_relation = fields.String(required=True,
                                       validate=validate.OneOf(REPORTER_RELATIONS))

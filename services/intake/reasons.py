@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shared.errors import Msg, ValidationFailed
+from shared.fields import has_text
 
 ALL = None  # a reason that applies to every document type
 MAX_TEXT = 120  # characters; a rejection SMS also carries the tracking code
@@ -154,7 +155,7 @@ def checked_codes(codes: list[str], document_type: str | None = None,
             raise ValidationFailed({"reasons": [Msg(
                 f"Kode alasan tidak berlaku untuk {document_type}: {listed}.",
                 f"Reason code does not apply to {document_type}: {listed}.")]})
-    if NEEDS_NOTE & set(codes) and not (note or "").strip():
+    if NEEDS_NOTE & set(codes) and not has_text(note):
         raise ValidationFailed({"note": [Msg(
             "Alasan 'other' wajib disertai catatan untuk pemohon.",
             "Reason 'other' needs a note for the applicant.")]})

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from marshmallow import ValidationError
 
 from shared.errors import Msg, ValidationFailed, flatten_field_errors
+from shared.fields import has_text
 from shared.nik import parse_nik
 
 from . import requirements
@@ -53,7 +54,7 @@ def ktp_el_details(request: dict, details: dict, today: datetime.date) -> Findin
             refuse("applicant.nik",
                    "KTP-el pertama hanya untuk usia 17 tahun ke atas atau sudah/pernah kawin.",
                    "A first KTP-el requires age 17 or older, or being/having been married.")
-    if details["reason"] == "lost" and not details["police_report_number"]:
+    if details["reason"] == "lost" and not has_text(details["police_report_number"]):
         refuse("details.police_report_number",
                "Penggantian KTP-el hilang wajib melampirkan nomor surat keterangan kehilangan "
                "dari kepolisian.", "Replacing a lost KTP-el requires the police report number.")

@@ -5,7 +5,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from shared.errors import Msg
 from shared.events import CONTACT_CHANNELS, DELIVERY_METHODS, DOCUMENT_TYPES, LANGUAGES
 from shared.fields import (CitizenLookupSchema, DeliverableEmail, JsonBoolean, KkNumber,
-                           MobilePhone, Nik)
+                           MobilePhone, Nik, Text)
 from shared.wilayah import load_wilayah, normalize_code
 
 CHANNELS = ("web", "app", "whatsapp", "kelurahan", "kecamatan")
@@ -17,7 +17,7 @@ class ApplicantSchema(Schema):
 
     nik = Nik(required=True)
     kk_number = KkNumber(required=True)
-    full_name = fields.String(required=True, validate=validate.Length(min=2, max=120))
+    full_name = Text(required=True, min=2, max=120)
     phone = MobilePhone(load_default=None)
     email = DeliverableEmail(load_default=None)
     language = fields.String(load_default="id", validate=validate.OneOf(LANGUAGES))
@@ -58,7 +58,7 @@ class AddressSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    street = fields.String(required=True, validate=validate.Length(min=3, max=200))
+    street = Text(required=True, min=3, max=200)
     rt = fields.String(load_default=None)
     rw = fields.String(load_default=None)
     kelurahan_code = RegionCode(10, required=True)  # in the region list
@@ -90,7 +90,8 @@ class KtpElDetailsSchema(Schema):
 
     reason = fields.String(required=True, validate=validate.OneOf(
         ("first_issue", "lost", "damaged", "data_change")))
-    police_report_number = fields.String(load_default=None)
+    # the police's own numbering ("LP/B/123/VII/2020/SPKT/POLDA BANTEN"): any text
+    police_report_number = Text(load_default=None, max=64)
     old_card_surrendered = JsonBoolean(load_default=False)
 
 
@@ -106,4 +107,4 @@ class RejectSchema(Schema):
 
     reasons = fields.List(fields.String(validate=validate.Length(min=1, max=40)),
                           required=True)
-    note = fields.String(load_default=None, validate=validate.Length(min=1, max=300))
+    note = Text(load_default=None, max=300)

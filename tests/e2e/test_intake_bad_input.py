@@ -17,6 +17,15 @@ from tests.helpers import (BrokerProbe, eventually, personal_data_in_logs, rando
                            valid_body, with_value)
 
 
+def delivered_by_pos(body: dict, **address) -> dict:
+    body["delivery"] = {"method": "pos", "address": {
+        "street": "Jl. Raya Curug No. 7", "rt": "002", "rw": "005",
+        "kelurahan_code": "3673041010", "postal_code": "42171", **address}}
+    return body
+
+
+BLANK = ("Tidak boleh kosong: harus memuat huruf atau angka.",
+         "Must not be blank: must contain a letter or digit.")
 BAD_PHONE = ("Nomor HP tidak valid (contoh: 081234567890).",
              "Invalid mobile number (example: 081234567890).")
 
@@ -61,6 +70,16 @@ CASES = {
                        400, "details.old_card_surrendered",
                        "Harus true atau false (boolean JSON, tanpa tanda kutip).",
                        "Must be true or false (a JSON boolean, without quotes)."),
+    # a name or street of spaces printed a blank KTP-el and Pos refused the posting
+    "blank_name": (lambda: with_value(valid_body(), "applicant.full_name", "   "), 400,
+                   "applicant.full_name", *BLANK),
+    "invisible_name": (lambda: with_value(valid_body(), "applicant.full_name", "\u200b\u200b"),
+                       400, "applicant.full_name", *BLANK),
+    "blank_street": (lambda: delivered_by_pos(valid_body(), street="\u3000 \u3000"), 400,
+                     "delivery.address.street", *BLANK),
+    "blank_police_report": (lambda: with_value(valid_body(), "details", {
+        "reason": "lost", "police_report_number": "   "}), 400,
+        "details.police_report_number", *BLANK),
     # letters became keypad digits: the SMS went to a stranger
     "lettered_phone": (lambda: with_value(valid_body(), "applicant.phone", "08123abc7890"), 400,
                        "applicant.phone", *BAD_PHONE),

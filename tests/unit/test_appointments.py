@@ -35,8 +35,9 @@ def booking(day: datetime.date, phone="+6281234567890", email=None) -> dict:
 
 
 @pytest.mark.parametrize(("field", "value"), [
-    ("phone", "0812 FAST CALL"), ("phone", "08123abc7890"), ("phone", "O81234567890")])
-def test_a_booking_with_a_lettered_phone_is_refused(field, value):
+    ("phone", "0812 FAST CALL"), ("phone", "08123abc7890"), ("phone", "O81234567890"),
+    ("full_name", "   ")])
+def test_a_booking_with_a_lettered_phone_or_a_blank_name_is_refused(field, value):
     body = {"nik": NIK, "kk_number": "3673041201100003", "full_name": "Budi Santoso",
             "phone": "081234567890", "place_id": "kec-curug", "day": "2025-06-03"}
     with pytest.raises(ValidationError) as excinfo:

@@ -13,7 +13,8 @@ import shared
 from services.intake.schemas import ApplicationRequestSchema, KtpElDetailsSchema
 from services.printing.schemas import PrintedBatchSchema
 from shared.errors import Msg, localize
-from shared.fields import DeliverableEmail, ItemCount, JsonBoolean, KkNumber, MobilePhone, Nik
+from shared.fields import (DeliverableEmail, ItemCount, JsonBoolean, KkNumber, MobilePhone, Nik,
+                           Text)
 from shared.masking import mask_phone
 
 
@@ -102,6 +103,42 @@ def test_mask_phone_masks_short_values(value):
     masked = mask_phone(value)
     assert "*" in masked
     assert value not in masked
+
+
+class Names(Schema):
+    name = Text(min=2, max=120)
+    reference = Text(max=64, load_default=None)
+
+
+@pytest.mark.parametrize("value", ["", "   ", "\u00a0\u3000", "\u200b\u200b\u200b",
+                                   "\ufeff \u2060", "\u3164\u3164", "--", ". .", "\u0301\u0301"])
+def test_text_with_nothing_to_read_is_refused_in_both_languages(value):
+    with pytest.raises(ValidationError) as excinfo:
+        Names().load({"name": value})
+    [message] = excinfo.value.messages["name"]
+    assert (localize(message, "id"), localize(message, "en")) == (
+        "Tidak boleh kosong: harus memuat huruf atau angka.",
+        "Must not be blank: must contain a letter or digit.")
+
+
+@pytest.mark.parametrize(("value", "kept"), [
+    ("Siti Aminah", "Siti Aminah"), ("  Siti  Aminah \u200b", "Siti  Aminah"),
+    ("\u00a0Budi\u3000", "Budi"), ("Jl. 17", "Jl. 17"), ("\u00c9lise", "\u00c9lise"),
+    ("12", "12")])
+def test_text_is_kept_without_what_surrounds_it(value, kept):
+    assert Names().load({"name": value})["name"] == kept
+
+
+def test_text_counts_the_characters_kept():
+    with pytest.raises(ValidationError) as excinfo:
+        Names().load({"name": "  A  "})  # one character once the spaces are off
+    [message] = excinfo.value.messages["name"]
+    assert localize(message, "id") == "Panjang harus antara 2 dan 120 karakter."
+    assert Names().load({"reference": "x" * 64})["reference"] == "x" * 64
+    with pytest.raises(ValidationError) as excinfo:
+        Names().load({"reference": "x" * 65})
+    assert list(excinfo.value.messages) == ["reference"]
+    assert Names().load({})["reference"] is None
 
 
 class Contact(Schema):

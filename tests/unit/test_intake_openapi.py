@@ -168,3 +168,13 @@ def test_reject_reasons_count_and_every_query_parameter_has_a_type():
         for method, operation in item.items():
             for parameter in operation.get("parameters", []):
                 assert parameter["schema"].get("type"), (method, path, parameter["name"])
+
+
+def test_the_rules_of_the_printed_texts_are_in_the_document():
+    schemas = openapi_document()["components"]["schemas"]
+    address, applicant = schemas["Address"]["properties"], schemas["Applicant"]["properties"]
+    assert (address["street"]["minLength"], address["street"]["maxLength"]) == (3, 200)
+    # the rule the schema cannot say: not blank
+    for field in (applicant["full_name"], address["street"],
+                  schemas["AktaKematianDetails"]["properties"]["place_of_death"]):
+        assert "letter or digit" in field["description"]

@@ -67,6 +67,15 @@ def test_resubmission_cannot_change_the_nik_and_corrects_only_what_is_sent():
     assert excinfo.value.messages == {"applicant": {"nik": ["Unknown field."]}}
 
 
+@pytest.mark.parametrize("name", ["   ", "\u200b\u200b"])
+def test_a_correction_to_a_blank_name_is_refused(name):
+    with pytest.raises(ValidationError) as excinfo:
+        ResubmitSchema().load({"tracking_code": "SDK7KQ2M9XA", "nik": NIK,
+                               "applicant": {"full_name": name}})
+    assert list(excinfo.value.messages) == ["applicant"]
+    assert list(excinfo.value.messages["applicant"]) == ["full_name"]
+
+
 @pytest.mark.parametrize(("applicant", "preferred"), [
     ({"phone": "+6281234567890", "email": None}, "sms"),
     ({"phone": None, "email": "siti@example.id"}, "email"),

@@ -5,11 +5,13 @@ Real Kota Serang numbers: 36.73.04 is Kecamatan Curug (shared/data/wilayah.csv).
 
 from __future__ import annotations
 
+import copy
 import datetime
 
 import pytest
 from marshmallow import ValidationError
 
+from services.intake.api_examples import SUBMIT_EXAMPLES
 from services.intake.rules import ADULT_AGE, age_on, validate_application
 from services.intake.schemas import ApplicationRequestSchema
 from shared.errors import ValidationFailed, flatten_field_errors
@@ -156,3 +158,70 @@ def test_landline_foreign_or_garbage_phone_rejected(phone):
 
 def test_unknown_applicant_key_rejected_by_schema():
     assert list(schema_errors(request(religion="islam"))) == ["applicant.religion"]
+
+
+def example_with_value(body: dict, path: str, value) -> dict:
+    """``body`` with ``value`` at the dotted ``path``."""
+    *parents, leaf = path.split(".")
+    node = body
+    for part in parents:
+        node = node[part]
+    node[leaf] = value
+    return body
+
+
+def example_with(document_type: str, path: str, value) -> dict:
+    """The document type's example body with ``value`` at the dotted ``path``."""
+    return example_with_value(copy.deepcopy(SUBMIT_EXAMPLES[document_type]), path, value)
+
+
+POS_ADDRESS = {"method": "pos", "address": {"street": "Jl. Raya Curug No. 5", "rt": "002",
+                                            "rw": "004", "kelurahan_code": "3673041001",
+                                            "postal_code": "42171"}}
+# every text that is printed or posted: a name, a street, a place (the audit
+# found each accepted as spaces: a KTP-el printed blank, a posting Pos refused)
+PRINTED_TEXTS = [
+    ("ktp_el", "applicant.full_name"),
+    ("ktp_el", "delivery.address.street"),
+    ("akta_kelahiran", "details.child.full_name"),
+    ("akta_kematian", "details.place_of_death"),
+    ("skpwni", "details.destination.street"),
+    ("kia", "details.child_full_name"),
+]
+
+
+@pytest.mark.parametrize(("document_type", "path"), PRINTED_TEXTS)
+@pytest.mark.parametrize("blank", ["   ", "\u200b\u200b\u200b", "\u3000\u00a0\ufeff"])
+def test_a_printed_text_of_spaces_or_invisible_characters_is_refused(document_type, path,
+                                                                     blank):
+    body = example_with(document_type, "delivery", copy.deepcopy(POS_ADDRESS))
+    fields = refused(example_with_value(body, path, blank))
+    assert list(fields) == [path]
+    assert fields[path][0].en == "Must not be blank: must contain a letter or digit."
+
+
+def refused(body: dict) -> dict:
+    """The fields a request is refused on, by its schema or its details' (the
+    details are loaded by their document type's schema in ``rules``)."""
+    try:
+        validate_application(load(body), datetime.date.today())
+    except ValidationError as exc:
+        return flatten_field_errors(exc.messages)
+    except ValidationFailed as exc:
+        return exc.fields
+    raise AssertionError("accepted")
+
+
+def test_names_and_streets_are_kept_without_the_spaces_around_them():
+    body = request(full_name="  Budi Santoso\u200b ", delivery={**POS_ADDRESS, "address": {
+        **POS_ADDRESS["address"], "street": " Jl. Raya Curug No. 5 "}})
+    loaded = load(body)
+    assert loaded["applicant"]["full_name"] == "Budi Santoso"
+    assert loaded["delivery"]["address"]["street"] == "Jl. Raya Curug No. 5"
+
+
+@pytest.mark.parametrize("number", ["   ", "\u200b"])
+def test_a_lost_card_needs_a_police_report_number_that_is_not_blank(number):
+    fields = refused(request(details={"reason": "lost", "police_report_number": number}))
+    assert list(fields) == ["details.police_report_number"]
+

@@ -54,13 +54,18 @@ class RegionCode(fields.String):
         return code
 
 
+RT_RW = validate.Regexp(r"^[0-9]{1,3}$", error=Msg("Harus 1-3 angka (contoh: 003).",
+                                                   "Must be 1-3 digits (e.g. 003)."))
+
+
 class AddressSchema(Schema):
     class Meta:
         unknown = RAISE
 
     street = Text(required=True, min=3, max=200)
-    rt = fields.String(load_default=None)
-    rw = fields.String(load_default=None)
+    # as Pos prints them, "RT 003/RW 005"; the PRR import and the courier take 3 at most
+    rt = fields.String(load_default=None, validate=RT_RW)
+    rw = fields.String(load_default=None, validate=RT_RW)
     kelurahan_code = RegionCode(10, required=True)  # in the region list
     postal_code = fields.String(required=True, validate=validate.Regexp(r"^\d{5}$"))
 

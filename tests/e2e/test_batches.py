@@ -182,6 +182,29 @@ def test_twins_are_both_accepted_and_another_kelurahan_refused_inside_a_batch(sy
     assert "line" not in refused
 
 
+def test_rows_with_a_blank_name_or_street_a_long_rt_or_a_lettered_phone_are_refused(system,
+                                                                                    mongo):
+    """Such a row was accepted: a blank KTP-el printed, a posting Pos refused,
+    an SMS to whoever "08123abc7890" dials."""
+    rows = [ktp_row() for _ in range(5)]
+    rows[0]["applicant"]["full_name"] = "   "
+    rows[1]["address"]["street"] = "\u200b\u200b\u200b"
+    rows[2]["address"]["rt"] = "0" * 30000
+    rows[3]["applicant"]["phone"] = "08123abc7890"
+    answer = requests.put(batch_url(system, new_batch_id()), headers=KELURAHAN_OFFICER,
+                          json={"applications": rows}, timeout=60)
+    assert answer.status_code == 200, answer.text
+    reply = answer.json()
+    assert [row["row"] for row in reply["accepted"]] == [5]
+    assert [(row["row"], row["field"]) for row in reply["rejected"]] == [
+        (1, "applicant.full_name"), (2, "address.street"), (3, "address.rt"),
+        (4, "applicant.phone")]
+    assert reply["rejected"][0]["reason"] == "Tidak boleh kosong: harus memuat huruf atau angka."
+    refused_niks = [row["applicant"]["nik"] for row in rows[:4]]
+    assert mongo["intake"].applications.count_documents(
+        {"applicant.nik": {"$in": refused_niks}}) == 0
+
+
 def test_a_batch_that_cannot_be_read_stores_nothing(system, mongo, intake_state):
     # the outbox drained first: what is left of earlier tests cannot move the count
     before = eventually(lambda: (state := intake_state())[1] == 0 and state, what="empty outbox")

@@ -80,6 +80,14 @@ CASES = {
     "blank_police_report": (lambda: with_value(valid_body(), "details", {
         "reason": "lost", "police_report_number": "   "}), 400,
         "details.police_report_number", *BLANK),
+    # Pos answered 413 to a 30,000-character RT
+    "long_rt": (lambda: delivered_by_pos(valid_body(), rt="1" * 30000), 400,
+                "delivery.address.rt", "Harus 1-3 angka (contoh: 003).",
+                "Must be 1-3 digits (e.g. 003)."),
+    "long_police_report": (lambda: with_value(valid_body(), "details", {
+        "reason": "lost", "police_report_number": "LP/" + "1" * 20000}), 400,
+        "details.police_report_number", "Maksimal 64 karakter.",
+        "Longer than maximum length 64."),
     # letters became keypad digits: the SMS went to a stranger
     "lettered_phone": (lambda: with_value(valid_body(), "applicant.phone", "08123abc7890"), 400,
                        "applicant.phone", *BAD_PHONE),

@@ -146,6 +146,7 @@ def test_a_valid_row_passes_the_single_submissions_rules():
     # a JSON row keeps its spaces (a CSV cell of spaces is left out: missing)
     (lambda body: body["applicant"].update(full_name="   "), "applicant.full_name"),
     (lambda body: body["address"].update(street="\u200b\u200b\u200b"), "address.street"),
+    (lambda body: body["address"].update(rt="0" * 30000), "address.rt"),
     (lambda body: body["applicant"].update(phone="08123abc7890"), "applicant.phone"),
     (lambda body: body["details"].update(reason="lost"), "details.police_report_number"),
     (lambda body: body["applicant"].update(nik="3673045503100002"), "applicant.nik"),  # aged 15

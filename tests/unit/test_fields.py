@@ -10,7 +10,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 import services
 import shared
-from services.intake.schemas import ApplicationRequestSchema, KtpElDetailsSchema
+from services.intake.schemas import ApplicationRequestSchema, KtpElDetailsSchema, RegionCode
 from services.printing.schemas import PrintedBatchSchema
 from shared.errors import Msg, localize
 from shared.fields import (DeliverableEmail, ItemCount, JsonBoolean, KkNumber, MobilePhone, Nik,
@@ -248,3 +248,19 @@ def test_every_schema_declares_strict_booleans_and_counts_lists_in_entries():
                      for v in field.validators)]
     assert (loose, by_length) == ([], [])
 
+
+def test_every_text_intake_takes_has_a_bound():
+    """A request field with no maximum took 30,000 characters of RT, which Pos
+    refused long after the citizen was told all was well: each text field of
+    intake's request schemas has a maximum length, a pattern or a list of
+    values (or parses a fixed form: NIK, KK, phone, e-mail, region code).
+    ``services.intake.openapi`` declares the answers, which intake writes."""
+    fixed_forms = (Nik, KkNumber, MobilePhone, fields.Email, RegionCode)
+    unbounded = [(schema.__name__, name) for schema, name, field in project_fields()
+                 if schema.__module__.startswith("services.intake.")
+                 and schema.__module__ != "services.intake.openapi"
+                 and isinstance(field, fields.String) and not isinstance(field, fixed_forms)
+                 and not any(isinstance(v, (validate.OneOf, validate.Regexp))
+                             or (isinstance(v, validate.Length) and v.max is not None)
+                             for v in field.validators)]
+    assert unbounded == []

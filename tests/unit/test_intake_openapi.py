@@ -170,10 +170,12 @@ def test_reject_reasons_count_and_every_query_parameter_has_a_type():
                 assert parameter["schema"].get("type"), (method, path, parameter["name"])
 
 
-def test_the_rules_of_the_printed_texts_are_in_the_document():
+def test_the_limits_of_the_texts_are_in_the_document():
     schemas = openapi_document()["components"]["schemas"]
     address, applicant = schemas["Address"]["properties"], schemas["Applicant"]["properties"]
+    assert address["rt"]["pattern"] == address["rw"]["pattern"] == "^[0-9]{1,3}$"
     assert (address["street"]["minLength"], address["street"]["maxLength"]) == (3, 200)
+    assert schemas["KtpElDetails"]["properties"]["police_report_number"]["maxLength"] == 64
     # the rule the schema cannot say: not blank
     for field in (applicant["full_name"], address["street"],
                   schemas["AktaKematianDetails"]["properties"]["place_of_death"]):

@@ -225,3 +225,30 @@ def test_a_lost_card_needs_a_police_report_number_that_is_not_blank(number):
     fields = refused(request(details={"reason": "lost", "police_report_number": number}))
     assert list(fields) == ["details.police_report_number"]
 
+
+@pytest.mark.parametrize(("part", "value"), [("rt", "1" * 30000), ("rw", "0051"),
+                                             ("rt", "RT3"), ("rw", "\uff10\uff10\uff15"),
+                                             ("rt", "")])
+def test_rt_and_rw_are_at_most_three_digits(part, value):
+    address = {**POS_ADDRESS["address"], part: value}
+    fields = schema_errors(request(delivery={"method": "pos", "address": address}))
+    assert list(fields) == [f"delivery.address.{part}"]
+    assert fields[f"delivery.address.{part}"][0].en == "Must be 1-3 digits (e.g. 003)."
+
+
+def test_rt_and_rw_of_one_to_three_digits_or_none_are_kept():
+    for rt, rw in (("3", "05"), ("003", "005"), (None, None)):
+        address = {**POS_ADDRESS["address"], "rt": rt, "rw": rw}
+        loaded = load(request(delivery={"method": "pos", "address": address}))
+        assert (loaded["delivery"]["address"]["rt"], loaded["delivery"]["address"]["rw"]) == (
+            rt, rw)
+
+
+def test_a_police_report_number_is_at_most_64_characters():
+    number = "LP/B/1234/VII/2025/SPKT/POLRESTA SERANG KOTA/POLDA BANTEN/" + "X" * 6
+    assert len(number) == 64
+    details = {"reason": "lost", "police_report_number": number}
+    assert validate_application(load(request(details=details)), TODAY)[
+        "police_report_number"] == number
+    fields = refused(request(details={**details, "police_report_number": "X" * 60000}))
+    assert list(fields) == ["details.police_report_number"]

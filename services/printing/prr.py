@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from shared.errors import Msg, flatten_field_errors, localize
-from shared.fields import MobilePhone, Nik
+from shared.fields import MobilePhone, Nik, Text
 
 COLUMNS = ("nik", "full_name", "kecamatan_code", "recorded_on", "street", "rt", "rw",
            "kelurahan_code", "postal_code", "phone")
@@ -45,10 +45,10 @@ class PrrRowSchema(Schema):
         unknown = EXCLUDE
 
     nik = Nik(required=True)
-    full_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    full_name = Text(required=True, max=100)  # printed on the card
     kecamatan_code = fields.String(required=True, validate=_digits(6))
     recorded_on = fields.Date(required=True)
-    street = fields.String(required=True, validate=validate.Length(min=3, max=200))
+    street = Text(required=True, min=3, max=200)  # Pos refuses a blank one
     rt = fields.String(load_default=None, validate=_at_most(3))
     rw = fields.String(load_default=None, validate=_at_most(3))
     kelurahan_code = fields.String(required=True, validate=_digits(10))

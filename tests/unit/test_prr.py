@@ -63,6 +63,18 @@ def test_row_messages_are_bahasa_indonesia_unless_english_is_asked():
     assert bad["message"] == "At most 3 characters."
 
 
+def test_a_name_or_street_with_nothing_to_read_is_a_bad_row():
+    """A cell of spaces is read as empty; zero-width spaces were read as a
+    name: a KTP-el printed blank, a posting Pos refused."""
+    text = (HEADER + GOOD.replace("Rudi Hartono", "\u200b\u200b")
+            + GOOD.replace("3673041207050001", "3673041207050002")
+            .replace("Jl. Raya Curug No. 7", "\u200b \u3000"))
+    parsed = parse(text, TODAY)
+    assert [(bad["row"], bad["field"]) for bad in parsed.bad_rows] == [
+        (2, "full_name"), (3, "street")]
+    assert parsed.bad_rows[0]["message"] == "Tidak boleh kosong: harus memuat huruf atau angka."
+
+
 def test_a_file_without_the_required_columns_is_refused():
     with pytest.raises(NotAPrrFile, match="recorded_on"):
         parse("nik,full_name,kecamatan_code\n", TODAY)

@@ -58,7 +58,7 @@ class QueueQuerySchema(Schema):
     kelurahan = fields.String(validate=validate.Regexp(r"^\d{10}$"))  # of the address given
     flag = fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]{1,39}$"))
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PAGE))
-    cursor = Cursor(load_default=None)
+    cursor = Cursor(load_default=None, validate=validate.Length(max=256))  # ~80 in use
 
 
 class ResubmitSchema(StatusLookupSchema):

@@ -61,9 +61,11 @@ def manifest_ready(manifest: dict, slot: dict) -> Event | None:
 
 def waiting_at_kelurahan(job: dict, manifest: dict | None, kelurahan_code: str) -> dict:
     """A printed jemput-bola document the officer of its own kelurahan hands over;
-    another kelurahan's officer is answered as if it did not exist."""
+    another kelurahan's officer is answered as if it did not exist. Only once
+    the whole manifest went back to the kelurahan (``manifest_ready``: every
+    member printed): a member printed early is still at the Dinas."""
     if manifest is None or manifest.get("kelurahan_code") != kelurahan_code:
         raise DocumentNotFound()
-    if job["status"] != "printed":
+    if job["status"] != "printed" or not manifest.get("ready"):
         raise NotAtCounter()
     return job

@@ -1,0 +1,35 @@
+"""A kelurahan officer hands a jemput-bola document over only once its whole
+manifest went back to the kelurahan (``handovers.waiting_at_kelurahan``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.printing import handovers
+from services.printing.exceptions import DocumentNotFound, NotAtCounter
+
+SUKAJAYA = "3673041010"
+
+
+def manifest(**fields) -> dict:
+    return {"_id": "JB-3673041010-20250605-ABCDEF", "kelurahan_code": SUKAJAYA,
+            "application_ids": ["a", "b"], "printed_ids": ["a"], "items": [], "ready": False,
+            **fields}
+
+
+def test_a_member_printed_before_the_rest_is_not_at_the_kelurahan_yet():
+    job = {"application_id": "a", "status": "printed"}
+    with pytest.raises(NotAtCounter):
+        handovers.waiting_at_kelurahan(job, manifest(), SUKAJAYA)
+    ready = manifest(printed_ids=["a", "b"], ready=True)
+    assert handovers.waiting_at_kelurahan(job, ready, SUKAJAYA) is job
+
+
+def test_an_unprinted_member_or_another_kelurahans_document_is_refused():
+    ready = manifest(printed_ids=["a", "b"], ready=True)
+    with pytest.raises(NotAtCounter):
+        handovers.waiting_at_kelurahan({"status": "leased"}, ready, SUKAJAYA)
+    with pytest.raises(DocumentNotFound):
+        handovers.waiting_at_kelurahan({"status": "printed"}, ready, "3673041011")
+    with pytest.raises(DocumentNotFound):
+        handovers.waiting_at_kelurahan({"status": "printed"}, None, SUKAJAYA)

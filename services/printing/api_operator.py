@@ -20,7 +20,6 @@ from shared.errors import Msg, ValidationFailed
 from shared.http import api, json_response, read_json, request_language
 
 from . import prr
-from .exceptions import UnknownStation
 from .schemas import BlankoDeliverySchema, BlankoSchema, HeldJobSchema
 
 log = logging.getLogger(__name__)
@@ -59,11 +58,10 @@ class PrintOperatorApi:
 
     @api("POST", "/api/v1/operator/stations/<string:station_id>/blanko")
     def record_blanko_delivery(self, request, station_id):
-        """{"delivered": 500} -> {"station_id", "stock", "warned"}"""
+        """{"delivered": 500} -> {"station_id", "stock", "warned"}; 404 for a
+        station neither in STATIONS nor tracked"""
         self.operators.authenticate(request)
         body = read_json(request, BlankoDeliverySchema())
-        if station_id not in self.settings.stations.stations:
-            raise UnknownStation()
         stock = self.store.record_blanko_delivery(station_id, body["delivered"],
                                                   self.settings.stations)
         return json_response(200, BlankoSchema().dump(stock))

@@ -6,7 +6,9 @@ for it; a station with no record is not tracked (e.g. a Dinas counter
 supplied from the central store) and prints cards as before. A tracked
 station at zero gets no card jobs while certificates still flow; a printed
 card takes one blanko in the print's own transaction; a station reporting
-``out_of_blanko`` is set to zero. Falling to or below the threshold
+``out_of_blanko`` is set to zero - a station without a ``STATIONS`` entry
+too, tracked from then on, so that an operator's delivery can bring its
+cards back (``delivery_starts_tracking``). Falling to or below the threshold
 (``BLANKO_LOW_THRESHOLD``) emits ``blanko_low`` once; a delivery that lifts
 the stock above it re-arms the warning.
 """
@@ -22,6 +24,14 @@ def printable_kinds(station: Station, stock: dict | None) -> frozenset[str]:
     if stock is not None and stock["stock"] <= 0:
         return station.kinds - {"card"}
     return station.kinds
+
+
+def delivery_starts_tracking(station_id: str, stations: dict[str, Station]) -> bool:
+    """Whether an operator's delivery may start tracking a station with no
+    stock yet: only a configured one (``STATIONS``), so a mistyped id makes
+    no stock. A station without an entry is tracked from its first
+    ``out_of_blanko`` report; its deliveries are recorded from then on."""
+    return station_id in stations
 
 
 def low_stock(station: Station, stock: dict, threshold: int) -> tuple[dict, list[Event]]:

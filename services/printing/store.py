@@ -21,12 +21,12 @@ from shared.store import duplicate_fields
 
 from . import domain, handovers
 from .domain import check_report, new_job, new_lease, print_outcome
-from .exceptions import JobNotFound, LeaseLost
+from .exceptions import JobNotFound, LeaseLost, UnknownStation
 from .pickup_store import PickupStore
 from .prr_store import PrrStore
 from .seats import Seats
 from .slots import PickupRules
-from .blanko import low_stock, printable_kinds
+from .blanko import delivery_starts_tracking, low_stock, printable_kinds
 from .stations import Station, StationRules
 
 QUEUE_ORDER = [("priority", ASCENDING), ("queued_at", ASCENDING)]
@@ -353,7 +353,9 @@ class PrintStore(PickupStore, PrrStore):
     def mark_failed(self, job_id: str, station_id: str, lease_token: str, reason: str,
                     note: str | None, stations: StationRules) -> dict:
         """A station could not print: back to the queue, or held for an operator.
-        A station out of blanko is taken at its word: its stock is zero."""
+        A station out of blanko is taken at its word: its stock is zero - one
+        without a ``STATIONS`` entry too (tracked from now on: a delivery
+        brings its cards back, ``record_blanko_delivery``)."""
         def work(session):
             job = check_report(self._find(session, job_id), station_id, lease_token)
             update, events = domain.failure_outcome(job, reason, note, stations.max_attempts)
@@ -368,11 +370,15 @@ class PrintStore(PickupStore, PrrStore):
     def record_blanko_delivery(self, station_id: str, delivered: int,
                                stations: StationRules) -> dict:
         """An operator received ``delivered`` blanko at a station; its stock is
-        tracked from now on."""
+        tracked from now on. ``UnknownStation`` for a station neither
+        configured nor tracked (``blanko.delivery_starts_tracking``)."""
         def work(session):
             self._change_blanko(session, stations, station_id, {"$inc": {"stock": delivered}},
-                                upsert=True)
-            return self.db.blanko.find_one({"_id": station_id}, session=session)
+                                upsert=delivery_starts_tracking(station_id, stations.stations))
+            stock = self.db.blanko.find_one({"_id": station_id}, session=session)
+            if stock is None:
+                raise UnknownStation()
+            return stock
         return self.run_transaction(work)
 
     def blanko_stocks(self) -> list[dict]:

@@ -1,0 +1,125 @@
+"""Printing's HTTP API run in-process on a database of its own, with the
+tests' station token and no ``STATIONS`` entry (a Dinas with one counter):
+
+* a station without an entry that reports ``out_of_blanko`` stops getting
+  cards, is listed with its stock, and an operator's delivery brings its
+  cards back (a station neither configured nor tracked is still 404);
+* a kelurahan officer records a jemput-bola hand-over only once the whole
+  manifest is printed (409 ``not_at_counter`` before).
+"""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from deploy.local.stack import free_port
+from services.printing.service import PrintingApi
+from services.printing.store import PrintStore
+from shared.events import build_event
+from tests.helpers import (KELURAHAN_CODE, KELURAHAN_OFFICER, OPERATOR, STATION, BrokerProbe,
+                           eventually, service_config, store_on_a_database_of_its_own)
+from tests.integration.test_pickup_windows import rules as pickup_rules
+from tests.integration.test_stations import queue_jobs
+
+MANIFEST = "JB-3673041010-20250605-PQ12RS"
+
+
+@pytest.fixture
+def store(backing):
+    yield from store_on_a_database_of_its_own(backing, PrintStore, "printing_api")
+
+
+@pytest.fixture
+def printing(backing, container_factory, store) -> str:
+    """The API's address; ``STATION`` is ``station-test-1``, in no ``STATIONS``."""
+    port = free_port()
+    container_factory(PrintingApi, service_config(
+        backing, store.db.name, WEB_SERVER_ADDRESS=f"127.0.0.1:{port}",
+        BLANKO_LOW_THRESHOLD="5")).start()
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def published(backing):
+    """The events of a type printing published since the test began (waits
+    for the first)."""
+    probe, seen = BrokerProbe(backing.amqp_uri, "printing.events"), []
+
+    def of_type(event_type: str) -> list[dict]:
+        def arrived():
+            seen.extend(probe.drain())
+            return [body for key, body in seen if key == event_type]
+        return eventually(arrived, what=event_type)
+    yield of_type
+    probe.close()
+
+
+def claim(printing: str, **body) -> requests.Response:
+    return requests.post(f"{printing}/api/v1/station/jobs/claim", json=body or None,
+                         headers=STATION, timeout=30)
+
+
+def test_an_unconfigured_station_out_of_blanko_gets_cards_again_after_a_delivery(
+        printing, store, published):
+    queue_jobs(store, 3, pickup_place_id="disdukcapil-serang", print_kind="card")
+    job = claim(printing).json()
+    failed = requests.post(f"{printing}/api/v1/station/jobs/{job['print_job_id']}/failed",
+                           json={"lease_token": job["lease_token"], "reason": "out_of_blanko"},
+                           headers=STATION, timeout=30)
+    assert failed.json() == {"print_job_id": job["print_job_id"], "status": "queued"}
+    stocks = requests.get(f"{printing}/api/v1/operator/stations/blanko", headers=OPERATOR,
+                          timeout=30)
+    assert stocks.json() == {"stations": [
+        {"station_id": "station-test-1", "stock": 0, "warned": True}]}
+    [low] = published("blanko_low")
+    assert (low["station_id"], low["stock_left"]) == ("station-test-1", 0)
+    assert claim(printing).status_code == 204  # three cards wait: none for it at zero
+
+    delivered = requests.post(f"{printing}/api/v1/operator/stations/station-test-1/blanko",
+                              json={"delivered": 52}, headers=OPERATOR, timeout=30)
+    assert delivered.status_code == 200, delivered.text
+    assert delivered.json() == {"station_id": "station-test-1", "stock": 52, "warned": False}
+    again = claim(printing)
+    assert again.status_code == 200 and again.json()["document_type"] == "ktp_el"
+
+    # a station neither configured nor tracked (a mistyped id): no stock made
+    unknown = requests.post(f"{printing}/api/v1/operator/stations/station-tset-1/blanko",
+                            json={"delivered": 52}, headers=OPERATOR, timeout=30)
+    assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "not_found")
+    assert store.db.blanko.count_documents({}) == 1
+
+
+def test_a_kelurahan_hands_a_document_over_only_once_its_manifest_is_printed(
+        printing, store, published):
+    jobs = queue_jobs(store, 2, pickup_place_id="disdukcapil-serang", print_kind="card",
+                      delivery_method="pickup", delivery_address=None, manifest_id=MANIFEST)
+    store.learn_manifest(build_event(
+        "batch_accepted", manifest_id=MANIFEST, batch_id="RT03-RW02",
+        kelurahan_code=KELURAHAN_CODE,
+        application_ids=[job["application_id"] for job in jobs]), pickup_rules(40))
+
+    def print_one() -> dict:
+        [job] = claim(printing, manifest=True, max=1).json()["jobs"]
+        printed = requests.post(f"{printing}/api/v1/station/jobs/{job['print_job_id']}/printed",
+                                json={"lease_token": job["lease_token"]}, headers=STATION,
+                                timeout=30)
+        assert printed.status_code == 200, printed.text
+        return job
+
+    def hand_over(job: dict) -> requests.Response:
+        return requests.post(f"{printing}/api/v1/kelurahan/handovers",
+                             json={"tracking_code": job["tracking_code"], "nik": job["nik"]},
+                             headers=KELURAHAN_OFFICER, timeout=30)
+
+    first = print_one()
+    early = hand_over(first)
+    assert (early.status_code, early.json()["error"]["code"]) == (409, "not_at_counter")
+
+    print_one()  # the last member: the manifest goes back to the kelurahan
+    [ready] = published("batch_ready_for_kelurahan")
+    assert ready["manifest_id"] == MANIFEST
+    handed = hand_over(first)
+    assert handed.status_code == 200 and handed.json()["status"] == "collected", handed.text
+    [collected] = published("document_collected")
+    assert (collected["tracking_code"], collected["how"]) == (first["tracking_code"], "kelurahan")

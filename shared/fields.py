@@ -117,10 +117,17 @@ class DeliverableEmail(fields.Email):
     """An e-mail address the mail relay can take: ASCII only (a non-ASCII
     address needs SMTPUTF8 on every hop, which the relay does not offer: the
     message would fail after the citizen was told it is on its way), at most
-    64 characters before the ``@`` and 254 in all (RFC 5321)."""
+    64 characters before the ``@`` and 254 in all (RFC 5321), at a domain
+    on the internet (marshmallow also takes ``a@localhost`` and ``a@[127.0.0.1]``,
+    which would reach no citizen)."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
+        local, at, domain = text.rpartition("@")
+        if at and local and ("." not in domain or domain.startswith("[")):
+            raise ValidationError(Msg(
+                "Alamat email harus memakai domain internet (contoh: nama@contoh.id).",
+                "The e-mail address needs an internet domain (e.g. name@example.id)."))
         if not text.isascii():
             raise ValidationError(Msg(
                 "Alamat email dengan huruf di luar ASCII (misalnya beraksen) tidak dapat "

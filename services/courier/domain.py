@@ -18,7 +18,8 @@ retrying the event could never fill in an address.
 
 Tracking news arrives by webhook and by polling, in any order and more than
 once: each Pos event is kept once in the history (keyed by status and time),
-and only news newer than the shipment's latest moves it and tells anyone.
+and only news newer than the shipment's latest moves it and tells anyone -
+so news dated ahead of courier's clock is not taken at all (``timely``).
 Pos' free text (a courier's note, a location) is masked as it comes in
 (``shared.masking.mask_text``): a note such as "Rumah kosong, hubungi
 0812..." reaches the history, the ``parcel_*`` events' ``reason`` and from
@@ -41,8 +42,9 @@ from dataclasses import dataclass
 from shared.masking import mask_text
 from shared.wilayah import Wilayah
 
-from .exceptions import UndeliverableAddress
+from .exceptions import DatedAhead, UndeliverableAddress
 from .posting import Sender, application_posting
+from .signatures import TOLERANCE_SECONDS
 
 ACTIVE = ("dispatched", "in_transit", "delivery_failed")  # Pos still has it
 FINAL = ("delivered", "returned")
@@ -56,6 +58,9 @@ POS_STATUSES = {
     "DELIVERED": ("delivered", "parcel_delivered"),
     "RETURNED": ("returned", "parcel_returned"),
 }
+# how far ahead of courier's clock a Pos event may be dated: the clocks are
+# trusted to agree as far as the webhook signature's timestamp must
+AHEAD_TOLERANCE = datetime.timedelta(seconds=TOLERANCE_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -174,6 +179,21 @@ def parse_time(value: str) -> datetime.datetime:
 
 def history_key(pos_event: dict) -> str:
     return f"{pos_event['status']}@{parse_time(pos_event['at']).isoformat()}"
+
+
+def timely(pos_events: list[dict], source: str, now: datetime.datetime) -> list[dict]:
+    """Pos' events dated no later than ``now`` + ``AHEAD_TOLERANCE``: the one
+    rule for webhooks and polling alike. An event dated further ahead (a
+    wrong clock at Pos, a date typed wrong) is not news yet: taken in, it
+    would make every real event after it look older than the latest
+    (``tracking_news``: stale, telling nobody). A webhook carrying one is
+    refused (``DatedAhead``: 400 naming ``at``, nothing kept); a polled one
+    is left out, and a later poll takes it once its time has come."""
+    latest_allowed = now + AHEAD_TOLERANCE
+    taken = [e for e in pos_events if parse_time(e["at"]) <= latest_allowed]
+    if source == "webhook" and len(taken) < len(pos_events):
+        raise DatedAhead(TOLERANCE_SECONDS)
+    return taken
 
 
 def tracking_news(shipment: dict, pos_events: list[dict], source: str,

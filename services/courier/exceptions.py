@@ -71,6 +71,18 @@ class ReplayedWebhook(Conflict):
                              "This webhook event was already received."))
 
 
+class DatedAhead(ValidationFailed):
+    """A webhook's event dated later than courier's clock allows
+    (``domain.timely``): refused, nothing kept; Pos may send it again."""
+
+    def __init__(self, tolerance_seconds: int):
+        minutes = tolerance_seconds // 60
+        super().__init__({"at": [Msg(
+            f"Waktu event lebih dari {minutes} menit di depan jam kami: periksa jam pengirim.",
+            f"Event time more than {minutes} minutes ahead of our clock: "
+            "check the sender's clock.")]})
+
+
 class UnknownShipment(NotFound):
     def __init__(self):
         super().__init__(Msg("Kiriman tidak ditemukan.", "Shipment not found."))
@@ -95,7 +107,7 @@ class UndeliverableByPos(Unprocessable):
                              f"Pos Indonesia refused the posting ({why})."))
 
 
-__all__ = ["AddressStillIncomplete", "BadSignature", "DomainError", "ManifestNotKnown",
-           "NotHeld", "NotYetKnown", "PosRefused",
+__all__ = ["AddressStillIncomplete", "BadSignature", "DatedAhead", "DomainError",
+           "ManifestNotKnown", "NotHeld", "NotYetKnown", "PosRefused",
            "PosBusy", "PosUnavailable", "ReplayedWebhook", "UndeliverableAddress",
            "UndeliverableByPos", "UnknownShipment"]

@@ -22,7 +22,7 @@ from shared.wilayah import Wilayah
 from .domain import (ACTIVE, HELD, Event, application_order_id, application_shipment,
                      collection_note, delivery_record, dispatch_wanted, dispatched,
                      manifest_complete, manifest_order_id, manifest_record, new_shipment, ref,
-                     released, stuck_before, tracking_news)
+                     released, stuck_before, timely, tracking_news)
 from .exceptions import ManifestNotKnown, NotHeld, NotYetKnown, ReplayedWebhook, UnknownShipment
 from .posting import Sender, manifest_posting
 
@@ -197,7 +197,11 @@ class CourierStore(BaseStore):
 
     def apply_tracking(self, barcode: str, pos_events: list[dict], source: str,
                        webhook_event_id: str | None = None) -> dict:
-        """Pos' news about a barcode; a webhook's event id is accepted once."""
+        """Pos' news about a barcode; a webhook's event id is accepted once.
+        News dated ahead of our clock: ``DatedAhead`` for a webhook, left
+        out of a poll (``domain.timely``)."""
+        pos_events = timely(pos_events, source, utcnow())
+
         def work(session):
             if webhook_event_id is not None:
                 self.db.webhook_events.insert_one(

@@ -543,3 +543,32 @@ def test_a_returned_parcel_collected_at_the_counter_stays_returned_and_is_not_po
     assert [k for k, _ in courier_events.of(citizen.application_id)] == \
         ["parcel_dispatched", "parcel_returned"]
     assert citizen.view()["status"] == "collected"
+
+
+def test_a_webhook_dated_ahead_of_the_clock_is_refused_and_the_real_return_still_counts(
+        system, courier_events, pos):
+    """The audit's case: a correctly signed FAILED dated 36 minutes ahead used
+    to be taken, and Pos' real RETURNED minutes later was then kept as stale -
+    no ``parcel_returned``, no pickup window for the citizen. Now the first
+    is refused naming ``at`` (nothing kept) and the return is told."""
+    application_id, barcode, event = dispatched(system, courier_events, pos)
+    ahead = datetime.datetime.now(WIB) + datetime.timedelta(minutes=36)
+    news = {"eventId": uuid.uuid4().hex, "barcode": barcode, "orderId": event["shipment_id"],
+            "status": "FAILED", "at": ahead.isoformat(timespec="seconds")}
+    refused = webhook(system, news)
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["error"]["code"] == "validation_failed"
+    assert list(refused.json()["error"]["fields"]) == ["at"]
+    history = shipment(system, barcode).json()["history"]
+    assert "FAILED" not in [h["status"] for h in history]
+
+    hook = f"{system.url('courier')}/api/v1/pos/webhook"
+    back = requests.post(f"{pos}/sandbox/advance/{barcode}", timeout=10,
+                         json={"status": "RETURNED", "note": "Kembali ke pengirim",
+                               "webhook_url": hook})
+    assert back.json()["status_code"] == 200, back.text
+    [returned] = courier_events.wait_for(application_id, "parcel_returned")
+    assert returned["reason"] == "Kembali ke pengirim"
+    kept = shipment(system, barcode).json()
+    assert kept["status"] == "returned"
+    assert [h["stale"] for h in kept["history"] if h["status"] == "RETURNED"] == [False]

@@ -2,19 +2,22 @@
 ``parcel_dispatched`` however many workers race on the same print job; a
 webhook id accepted once; a printed document courier cannot place yet is
 retried, not dropped; a manifest goes when complete and chosen; an address
-that cannot make a posting is held for an operator, then released."""
+that cannot make a posting is held for an operator, then released; news
+dated ahead of the clock is refused by webhook and left out of a poll."""
 
 from __future__ import annotations
 
+import datetime
 import uuid
 
 import eventlet
 import pytest
 
 from services.courier.domain import manifest_order_id
-from services.courier.exceptions import NotHeld, NotYetKnown, ReplayedWebhook
+from services.courier.exceptions import DatedAhead, NotHeld, NotYetKnown, ReplayedWebhook
 from services.courier.posting import Sender
 from services.courier.store import CourierStore
+from shared.clock import WIB
 from shared.events import build_event
 from shared.wilayah import load_postal_codes, load_wilayah
 from tests.helpers import KELURAHAN_CODE, NoRelay, random_nik
@@ -181,3 +184,34 @@ def test_a_collected_or_returned_document_is_never_posted_again(store):
                              "application_id": collected_one["application_id"]})
     assert store.shipment_for_printed(printed(collected_one), regions, DINAS) is None
     assert store.db.shipments.count_documents({}) == 1
+
+
+def test_news_dated_ahead_of_the_clock_is_refused_by_webhook_and_left_out_of_a_poll(store):
+    """An event Pos dated half an hour ahead would have made every real event
+    after it stale: by webhook it is refused naming ``at`` (its id not kept),
+    polled it is left out; a few minutes ahead (the clocks' tolerance) is news."""
+    application = verified()
+    store.remember_application(application)
+    shipment = store.shipment_for_printed(printed(application), load_wilayah(), DINAS)
+    store.record_dispatch(shipment["_id"], "P2611290006")
+    now = datetime.datetime.now(WIB)
+
+    def news(status: str, minutes_ahead: float) -> dict:
+        at = now + datetime.timedelta(minutes=minutes_ahead)
+        return {"status": status, "at": at.isoformat(timespec="seconds"), "location": "Serang",
+                "note": ""}
+
+    ahead = news("FAILED", 36)
+    with pytest.raises(DatedAhead) as refused:
+        store.apply_tracking("P2611290006", [ahead], "webhook", "evt-ahead")
+    assert list(refused.value.fields) == ["at"]
+    assert store.db.webhook_events.count_documents({}) == 0  # Pos may send it again
+    polled = store.apply_tracking("P2611290006", [news("IN_TRANSIT", -20), ahead], "poll")
+    assert [(h["status"], h["stale"]) for h in polled["history"]] == [("IN_TRANSIT", False)]
+    assert polled["status"] == "in_transit"
+
+    returned = store.apply_tracking("P2611290006", [news("RETURNED", 4)], "webhook", "evt-back")
+    assert returned["status"] == "returned"
+    [told] = emitted(store, "parcel_returned")
+    assert told["application_id"] == application["application_id"]
+    assert emitted(store, "parcel_delivery_failed") == []

@@ -11,8 +11,8 @@ from services.courier import signatures
 from services.courier.domain import (application_order_id, application_shipment, concerns_courier,
                                      delivery_record, dispatch_wanted, dispatched,
                                      manifest_complete, manifest_record, new_shipment, ref,
-                                     released, tracking_news)
-from services.courier.exceptions import BadSignature, UndeliverableAddress
+                                     released, timely, tracking_news)
+from services.courier.exceptions import BadSignature, DatedAhead, UndeliverableAddress
 from services.courier.posting import Sender, application_posting, manifest_posting
 from services.courier.schemas import PosWebhookSchema, StuckQuerySchema
 from shared.errors import localize
@@ -278,3 +278,19 @@ def test_a_collected_document_is_not_posted_and_pos_news_of_it_tells_nobody():
     active = {**shipment("dispatched"), "collected": {"app-1": {"how": "counter", "at": NOW}}}
     update, _, events = tracking_news(active, [pos("RETURNED", 30)], "poll", NOW)
     assert update["status"] == "returned" and events == []
+
+
+def test_news_dated_ahead_beyond_the_signature_tolerance_is_not_news_by_either_path():
+    """The same tolerance as the signature's timestamp: up to 300 s ahead is
+    taken; beyond it a webhook is refused naming ``at``, a poll leaves it out."""
+    def at(seconds: int) -> dict:
+        return {"status": "FAILED", "at": (NOW + datetime.timedelta(seconds=seconds)).isoformat()}
+
+    edge, past = at(signatures.TOLERANCE_SECONDS), at(-3600)
+    assert timely([past, edge], "webhook", NOW) == [past, edge]
+    with pytest.raises(DatedAhead) as refused:
+        timely([at(signatures.TOLERANCE_SECONDS + 1)], "webhook", NOW)
+    assert list(refused.value.fields) == ["at"]
+    assert localize(refused.value.fields["at"][0], "en").startswith(
+        "Event time more than 5 minutes ahead of our clock")
+    assert timely([past, at(36 * 60), edge], "poll", NOW) == [past, edge]

@@ -21,7 +21,7 @@ import requests
 from nameko.extensions import DependencyProvider
 
 from shared.partners import partner_session
-from shared.settings import require
+from shared.settings import InvalidSetting, require
 
 from .exceptions import PosRefused, PosUnavailable
 from .posting import Sender
@@ -105,11 +105,14 @@ class PosApi(DependencyProvider):
         config = self.container.config
         client_id, client_secret = require(self)
         self.session = partner_session(config)  # no ambient proxy sees the credentials
-        sender = Sender(name=config.get("POS_SENDER_NAME", "Disdukcapil Kota Serang"),
-                        address=config.get("POS_SENDER_ADDRESS", "Jl. Jenderal Sudirman No. 5"),
-                        city=config.get("POS_SENDER_CITY", "Kota Serang"),
-                        zip_code=str(config.get("POS_SENDER_ZIP", "42118")),
-                        phone=str(config.get("POS_SENDER_PHONE", "0254200000")))
+        try:
+            sender = Sender(name=config.get("POS_SENDER_NAME", "Disdukcapil Kota Serang"),
+                            address=config.get("POS_SENDER_ADDRESS", "Jl. Jenderal Sudirman No. 5"),
+                            city=config.get("POS_SENDER_CITY", "Kota Serang"),
+                            zip_code=str(config.get("POS_SENDER_ZIP", "42118")),
+                            phone=str(config.get("POS_SENDER_PHONE", "0254200000")))
+        except ValueError:
+            raise InvalidSetting("POS_SENDER_PHONE", "not a phone number in Indonesia") from None
         self.client = PosClient(self.session, config["POS_API_URL"], client_id, client_secret,
                                 float(config.get("POS_TIMEOUT_SECONDS", 10)), sender)
 

@@ -6,12 +6,15 @@ kelurahan code through the region list (``shared.wilayah``); the postal
 code given, or else the kelurahan's from the region list (PRR records often
 come without one).
 Sender: the Dinas (config). Item: the document, its type and weight.
+Every phone number on a label in E.164 (``pos_phone``), wherever it came from.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+import phonenumbers
 
 from shared.wilayah import Wilayah, normalize_code
 
@@ -29,14 +32,36 @@ ITEMS = {
 MANIFEST_GRAMS_EACH = 50  # a jemput-bola parcel: the envelope per document, roughly
 
 
+def pos_phone(number: str | None) -> str | None:
+    """A phone number as Pos gets it: E.164 (``+62...``), whatever its source -
+    a citizen's mobile (E.164 already, from intake), a kelurahan office's
+    landline as an operator typed it (``0254123456``), the Dinas' from config.
+    None for no number, or one that is not a number in Indonesia's plan."""
+    try:
+        parsed = phonenumbers.parse(number or "", "ID")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
 @dataclass(frozen=True)
 class Sender:
-    """The Dinas, as Pos prints it on the label (config: ``POS_SENDER_*``)."""
+    """The Dinas, as Pos prints it on the label (config: ``POS_SENDER_*``).
+    Its phone is kept in E.164 (``ValueError`` if it is no number): it is
+    also the receiver's for a citizen who gave only an e-mail."""
     name: str
     address: str
     city: str
     zip_code: str
     phone: str
+
+    def __post_init__(self):
+        phone = pos_phone(self.phone)
+        if phone is None:
+            raise ValueError("the sender's phone is not a phone number in Indonesia")
+        object.__setattr__(self, "phone", phone)  # frozen: set once, here
 
     def as_party(self) -> dict:
         return {"name": self.name, "address": self.address, "city": self.city,
@@ -53,7 +78,9 @@ def rt_rw(address: dict) -> str | None:
 def receiver(name: str, phone: str | None, address: dict, regions: Wilayah,
              fallback_phone: str) -> dict:
     """Pos' receiver block. ``fallback_phone`` (the Dinas') when the citizen
-    gave only an e-mail: Pos needs a number to call, and the Dinas can relay."""
+    gave only an e-mail: Pos needs a number to call, and the Dinas can relay.
+    The phone in E.164 (``pos_phone``); one that is not a number (none such
+    is taken in now) gets the fallback too."""
     code = normalize_code(address.get("kelurahan_code"))
     area = regions.area(code)
     kelurahan = area["kelurahan"]
@@ -63,7 +90,7 @@ def receiver(name: str, phone: str | None, address: dict, regions: Wilayah,
     if problems:
         raise UndeliverableAddress(problems)
     street = " ".join(filter(None, [address["street"], rt_rw(address)]))
-    return {"name": name, "phone": phone or fallback_phone,
+    return {"name": name, "phone": pos_phone(phone) or pos_phone(fallback_phone),
             "address": street, "rt": address.get("rt"), "rw": address.get("rw"),
             "subdistrict": kelurahan, "district": area["kecamatan"],
             "city": area["kabkota"], "province": area["province"],

@@ -1,8 +1,11 @@
 """HTTP body and query schemas of the courier API (boundary only: no rules)."""
 
-from marshmallow import EXCLUDE, RAISE, Schema, fields, post_load, validate
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate
+
+from shared.errors import Msg
 
 from .domain import POS_STATUSES, STATUSES
+from .posting import pos_phone
 
 
 class PosWebhookSchema(Schema):
@@ -46,6 +49,18 @@ class StuckQuerySchema(Schema):
         return data
 
 
+class PosPhone(fields.String):
+    """A number Pos can call, landline or mobile (``0254123456``,
+    ``+62254123456``) -> E.164, as every label carries it (``pos_phone``)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        phone = pos_phone(super()._deserialize(value, attr, data, **kwargs))
+        if phone is None:
+            raise ValidationError(Msg("Nomor telepon tidak valid (contoh: 0254123456).",
+                                      "Invalid phone number (example: 0254123456)."))
+        return phone
+
+
 class KelurahanOfficeSchema(Schema):
     """Where Pos takes a jemput-bola manifest: the kelurahan office."""
     class Meta:
@@ -56,7 +71,7 @@ class KelurahanOfficeSchema(Schema):
     rt = fields.String(load_default=None, validate=validate.Length(max=3))
     rw = fields.String(load_default=None, validate=validate.Length(max=3))
     postal_code = fields.String(required=True, validate=validate.Regexp(r"^\d{5}$"))
-    phone = fields.String(load_default=None, validate=validate.Regexp(r"^\+?\d{8,15}$"))
+    phone = PosPhone(load_default=None)
 
 
 class AddressCorrectionSchema(Schema):

@@ -14,7 +14,7 @@ from services.courier.domain import (application_order_id, application_shipment,
                                      released, timely, tracking_news)
 from services.courier.exceptions import BadSignature, DatedAhead, UndeliverableAddress
 from services.courier.posting import Sender, application_posting, manifest_posting
-from services.courier.schemas import PosWebhookSchema, StuckQuerySchema
+from services.courier.schemas import KelurahanOfficeSchema, PosWebhookSchema, StuckQuerySchema
 from shared.errors import localize
 from shared.wilayah import load_postal_codes, load_wilayah
 
@@ -294,3 +294,35 @@ def test_news_dated_ahead_beyond_the_signature_tolerance_is_not_news_by_either_p
     assert localize(refused.value.fields["at"][0], "en").startswith(
         "Event time more than 5 minutes ahead of our clock")
     assert timely([past, at(36 * 60), edge], "poll", NOW) == [past, edge]
+
+
+def test_every_phone_on_a_label_is_e164_a_kelurahan_office_s_landline_too():
+    """A jemput-bola parcel used to carry the office's phone as the operator
+    typed it (``0254123456``) while a citizen's carried ``+62...``."""
+    manifest = {**manifest_record({"manifest_id": "JB-1", "kelurahan_code": "3673041010",
+                                   "batch_id": "b", "application_ids": ["a"]}), "printed": ["a"]}
+    office = {"street": "Jl. Kelurahan 1", "postal_code": "42171", "phone": "0254123456"}
+    # as stored before the operator's number was normalised on the way in
+    doc = manifest_posting("SDK-JB-1", manifest, office, load_wilayah(), DINAS)
+    assert doc["receiver"]["phone"] == "+62254123456"
+    assert DINAS.phone == doc["sender"]["phone"] == "+62254200000"
+    no_phone = manifest_posting("SDK-JB-1", manifest, {**office, "phone": None}, load_wilayah(),
+                                DINAS)
+    assert no_phone["receiver"]["phone"] == "+62254200000"  # the Dinas', as for e-mail only
+    with pytest.raises(ValueError):
+        Sender("Disdukcapil", "Jl. Sudirman 5", "Kota Serang", "42118", "12345")
+
+
+@pytest.mark.parametrize(("given", "kept"), [("0254123456", "+62254123456"),
+                                             ("+62254123456", "+62254123456"),
+                                             ("081234567890", "+6281234567890")])
+def test_the_office_phone_an_operator_gives_is_kept_in_e164(given, kept):
+    body = {"street": "Jl. Kelurahan 1", "postal_code": "42171", "phone": given}
+    assert KelurahanOfficeSchema().load(body)["phone"] == kept
+
+
+def test_an_office_phone_that_is_no_number_is_refused_naming_it():
+    with pytest.raises(ValidationError) as refused:
+        KelurahanOfficeSchema().load({"street": "Jl. Kelurahan 1", "postal_code": "42171",
+                                      "phone": "12345678"})
+    assert list(refused.value.messages) == ["phone"]

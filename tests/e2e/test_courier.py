@@ -27,7 +27,6 @@ from shared.clock import WIB, today_wib
 from shared.messaging import handler_queue_name
 from tests.e2e.test_batches import batch_url, ktp_row, new_batch_id
 from tests.e2e.test_downstream_events import Citizen
-from tests.e2e.test_prr_import import HEADER as PRR_HEADER
 from tests.e2e.test_prr_import import upload as upload_prr
 from tests.e2e.test_secrets_and_limits import assert_limited, new_client
 from tests.e2e.test_ktp_journey import claim_job_for

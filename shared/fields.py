@@ -87,6 +87,12 @@ class Text(fields.String):
         return text
 
 
+# RT and RW as Pos prints them ("RT 003/RW 005"): 1-3 digits, wherever an
+# address is taken (intake's, the PRR import's, the courier's kelurahan office)
+RT_RW = validate.Regexp(r"^[0-9]{1,3}$", error=Msg("Harus 1-3 angka (contoh: 003).",
+                                                   "Must be 1-3 digits (e.g. 003)."))
+
+
 # what a person types in a phone number besides its digits (ASCII only: a
 # letter would be read as its keypad digit, a full-width digit as a digit)
 _PHONE_TEXT = re.compile(r"\+?[0-9 ().-]+", re.ASCII)

@@ -3,6 +3,7 @@
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate
 
 from shared.errors import Msg
+from shared.fields import RT_RW, Text
 
 from .domain import POS_STATUSES, STATUSES
 from .posting import pos_phone
@@ -66,10 +67,10 @@ class KelurahanOfficeSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    name = fields.String(load_default=None, validate=validate.Length(min=3, max=120))
-    street = fields.String(required=True, validate=validate.Length(min=3, max=200))
-    rt = fields.String(load_default=None, validate=validate.Length(max=3))
-    rw = fields.String(load_default=None, validate=validate.Length(max=3))
+    name = Text(load_default=None, min=3, max=120)
+    street = Text(required=True, min=3, max=200)
+    rt = fields.String(load_default=None, validate=RT_RW)
+    rw = fields.String(load_default=None, validate=RT_RW)
     postal_code = fields.String(required=True, validate=validate.Regexp(r"^\d{5}$"))
     phone = PosPhone(load_default=None)
 

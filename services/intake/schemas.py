@@ -4,7 +4,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from shared.errors import Msg
 from shared.events import CONTACT_CHANNELS, DELIVERY_METHODS, DOCUMENT_TYPES, LANGUAGES
-from shared.fields import (CitizenLookupSchema, DeliverableEmail, JsonBoolean, KkNumber,
+from shared.fields import (RT_RW, CitizenLookupSchema, DeliverableEmail, JsonBoolean, KkNumber,
                            MobilePhone, Nik, Text)
 from shared.wilayah import load_wilayah, normalize_code
 
@@ -54,16 +54,11 @@ class RegionCode(fields.String):
         return code
 
 
-RT_RW = validate.Regexp(r"^[0-9]{1,3}$", error=Msg("Harus 1-3 angka (contoh: 003).",
-                                                   "Must be 1-3 digits (e.g. 003)."))
-
-
 class AddressSchema(Schema):
     class Meta:
         unknown = RAISE
 
     street = Text(required=True, min=3, max=200)
-    # as Pos prints them, "RT 003/RW 005"; the PRR import and the courier take 3 at most
     rt = fields.String(load_default=None, validate=RT_RW)
     rw = fields.String(load_default=None, validate=RT_RW)
     kelurahan_code = RegionCode(10, required=True)  # in the region list

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from shared.errors import Msg, flatten_field_errors, localize
-from shared.fields import MobilePhone, Nik, Text
+from shared.fields import RT_RW, MobilePhone, Nik, Text
 
 COLUMNS = ("nik", "full_name", "kecamatan_code", "recorded_on", "street", "rt", "rw",
            "kelurahan_code", "postal_code", "phone")
@@ -34,12 +34,6 @@ def _digits(count: int) -> validate.Regexp:
                                                           f"Must be {count} digits."))
 
 
-def _at_most(count: int) -> validate.Length:
-    # marshmallow's own "Longer than maximum length" is English only
-    return validate.Length(max=count, error=Msg(f"Paling banyak {count} karakter.",
-                                                f"At most {count} characters."))
-
-
 class PrrRowSchema(Schema):
     class Meta:
         unknown = EXCLUDE
@@ -49,8 +43,8 @@ class PrrRowSchema(Schema):
     kecamatan_code = fields.String(required=True, validate=_digits(6))
     recorded_on = fields.Date(required=True)
     street = Text(required=True, min=3, max=200)  # Pos refuses a blank one
-    rt = fields.String(load_default=None, validate=_at_most(3))
-    rw = fields.String(load_default=None, validate=_at_most(3))
+    rt = fields.String(load_default=None, validate=RT_RW)
+    rw = fields.String(load_default=None, validate=RT_RW)
     kelurahan_code = fields.String(required=True, validate=_digits(10))
     postal_code = fields.String(load_default=None, validate=_digits(5))
     phone = MobilePhone(load_default=None)

@@ -58,9 +58,9 @@ def test_rows_are_numbered_as_a_spreadsheet_shows_the_file():
 def test_row_messages_are_bahasa_indonesia_unless_english_is_asked():
     text = HEADER + GOOD.replace(",001,002,", ",1234,002,")
     [bad] = parse(text, TODAY).bad_rows
-    assert (bad["field"], bad["message"]) == ("rt", "Paling banyak 3 karakter.")
+    assert (bad["field"], bad["message"]) == ("rt", "Harus 1-3 angka (contoh: 003).")
     [bad] = parse(text, TODAY, "en").bad_rows
-    assert bad["message"] == "At most 3 characters."
+    assert bad["message"] == "Must be 1-3 digits (e.g. 003)."
 
 
 def test_a_name_or_street_with_nothing_to_read_is_a_bad_row():

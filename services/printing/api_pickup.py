@@ -18,8 +18,6 @@ from shared.http import api, json_response, read_json
 
 from .schemas import RescheduleSchema, SlotSchema
 
-WINDOWS_OFFERED = 35  # a week of the place's windows, when a citizen moves theirs
-
 
 class PickupApi:
     @api("POST", "/api/v1/pickup/windows")
@@ -28,7 +26,7 @@ class PickupApi:
         body = read_json(request, CitizenLookupSchema())
         with self.citizen_checks.attempt(request, body["tracking_code"]):
             windows = self.store.open_windows(body["tracking_code"], body["nik"],
-                                              self.settings.pickup, today_wib(), WINDOWS_OFFERED)
+                                              self.settings.pickup, today_wib())
         return json_response(200, {"windows": SlotSchema(many=True).dump(windows)})
 
     @api("POST", "/api/v1/pickup/reschedule")

@@ -18,17 +18,17 @@ from . import domain, handovers
 from .domain import Event
 from .exceptions import WindowUnavailable
 from .seats import Seats
-from .slots import PickupRules, first_window, requested_window, slot_record, upcoming, window_key
+from .slots import PickupRules, chosen_window, offered_windows, slot_record, window_key
 
 
 class PickupStore(BaseStore):
     def open_windows(self, tracking_code: str, nik: str, rules: PickupRules,
-                     today: datetime.date, count: int) -> list[dict]:
-        """Windows with a free seat among the next ``count`` at the citizen's place."""
+                     today: datetime.date) -> list[dict]:
+        """Windows with a free seat among those offered at the citizen's place."""
         job = domain.waiting_at_counter(domain.citizen_job(self._by_code(None, tracking_code),
                                                            nik))
         place = rules.place(job["slot"]["place_id"])
-        windows = upcoming(place, rules.calendar, first_window(rules.calendar, today), count)
+        windows = offered_windows(place, rules.calendar, today)
         keys = [window_key(place, window) for window in windows]
         taken = {row["_id"]: row["count"]
                  for row in self.db.pickup_windows.find({"_id": {"$in": keys}})}
@@ -42,12 +42,7 @@ class PickupStore(BaseStore):
             job = domain.waiting_at_counter(
                 domain.citizen_job(self._by_code(session, tracking_code), nik))
             place = rules.place(job["slot"]["place_id"])
-            window = requested_window(place, rules.calendar, day, start)
-            if window is None:
-                raise WindowUnavailable("date" if not rules.calendar.is_working_day(day)
-                                        else "start")
-            if window < first_window(rules.calendar, today):
-                raise WindowUnavailable("date")
+            window = chosen_window(place, rules.calendar, today, day, start)
             key = window_key(place, window)
             if key == job["slot"].get("key"):
                 return job

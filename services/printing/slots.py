@@ -4,8 +4,10 @@ Plain Python. A document printed on day D is ready from the first window of
 the next working day after D (``shared.offices.WorkingCalendar``: weekends,
 Indonesian public holidays, the Dinas' own closing days). Each place
 (``shared.offices.Place``) has hourly windows from ``opens`` to ``closes``
-holding ``pickup_capacity`` documents each. There is no horizon: the
-calendar runs on, so a backlog of any size still gets windows.
+holding ``pickup_capacity`` documents each. There is no horizon for
+prints: the calendar runs on, so a backlog of any size still gets windows.
+A citizen moving their window chooses among the ``WINDOWS_OFFERED`` next
+ones (``offered_windows``, ``chosen_window``), no further.
 
 Finding a window must not cost a read per full window (the store kept one
 counter per window and read them in turn: 45 reads per print after 1,781
@@ -25,6 +27,13 @@ from dataclasses import dataclass
 from typing import Callable
 
 from shared.offices import DINAS, Place, WorkingCalendar
+
+from .exceptions import WindowUnavailable
+
+# how far ahead a citizen may move their window: the next 35 of the place's
+# windows (a week at seven a day); what the windows listing offers, and all
+# a reschedule accepts
+WINDOWS_OFFERED = 35
 
 
 @dataclass(frozen=True, order=True)
@@ -132,6 +141,26 @@ def requested_window(place: Place, calendar: WorkingCalendar, day: datetime.date
         if window.start(place) == start:
             return window
     return None
+
+
+def offered_windows(place: Place, calendar: WorkingCalendar,
+                    today: datetime.date) -> list[Window]:
+    """The windows a citizen may move to on ``today``, full ones included."""
+    return upcoming(place, calendar, first_window(calendar, today), WINDOWS_OFFERED)
+
+
+def chosen_window(place: Place, calendar: WorkingCalendar, today: datetime.date,
+                  day: datetime.date, start: str) -> Window:
+    """The window a citizen moves to, if it is one of those offered;
+    ``WindowUnavailable`` names ``date`` (a closed day, too early, beyond the
+    offered ones) or ``start`` (no window starts then)."""
+    window = requested_window(place, calendar, day, start)
+    if window is None:
+        raise WindowUnavailable("date" if not calendar.is_working_day(day) else "start")
+    offered = offered_windows(place, calendar, today)
+    if not offered[0] <= window <= offered[-1]:
+        raise WindowUnavailable("date")
+    return window
 
 
 @dataclass(frozen=True)

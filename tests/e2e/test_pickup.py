@@ -78,6 +78,12 @@ def test_citizen_moves_the_window_and_collects_then_may_apply_again(system):
             "tracking_code": code, "nik": nik, "date": later["date"], "start": "17:00"},
             headers={"Accept-Language": "en"})
         assert closed.status_code == 409 and "start" in closed.json()["error"]["fields"]
+        # only the windows offered may be chosen: a Friday in 9999 is refused
+        beyond = requests.post(f"{printing}/api/v1/pickup/reschedule", timeout=10, json={
+            "tracking_code": code, "nik": nik, "date": "9999-12-31", "start": "10:00"})
+        assert beyond.status_code == 409, beyond.text
+        assert beyond.json()["error"]["code"] == "window_unavailable"
+        assert list(beyond.json()["error"]["fields"]) == ["date"]
 
         moved = requests.post(f"{printing}/api/v1/pickup/reschedule", timeout=10, json={
             "tracking_code": code, "nik": nik, "date": later["date"], "start": later["start"]})

@@ -5,12 +5,18 @@ from __future__ import annotations
 import dataclasses
 import datetime
 
+import pytest
+
+from services.printing.exceptions import WindowUnavailable
 from services.printing.slots import (
+    WINDOWS_OFFERED,
     PickupRules,
     Window,
+    chosen_window,
     find_seat,
     first_window,
     next_window,
+    offered_windows,
     pointer_fields,
     pointer_window,
     requested_window,
@@ -126,3 +132,31 @@ def test_rules_fall_back_to_the_dinas_for_an_unknown_place():
     rules = PickupRules(PLACES, CALENDAR)
     assert rules.place("kec-curug") is CURUG
     assert rules.place("nowhere") is DINAS
+
+
+def test_a_citizen_chooses_among_the_windows_offered_and_no_further():
+    offered = offered_windows(CURUG, CALENDAR, WEDNESDAY)
+    assert len(offered) == WINDOWS_OFFERED
+    assert offered[0] == Window(THURSDAY, 0)
+    last = offered[-1]
+    assert chosen_window(CURUG, CALENDAR, WEDNESDAY, THURSDAY, "08:00") == offered[0]
+    assert chosen_window(CURUG, CALENDAR, WEDNESDAY, last.day, last.start(CURUG)) == last
+
+
+@pytest.mark.parametrize("day, start, field", [
+    (datetime.date(9999, 12, 31), "10:00", "date"),  # a Friday, open, but far beyond
+    (datetime.date(2027, 6, 3), "10:00", "date"),
+    (WEDNESDAY, "10:00", "date"),                     # today: before the next working day
+    (FRIDAY, "10:00", "date"),                        # Idul Adha
+    (THURSDAY, "17:00", "start"),                     # after closing
+])
+def test_a_window_not_offered_is_refused_naming_the_field(day, start, field):
+    with pytest.raises(WindowUnavailable) as refused:
+        chosen_window(CURUG, CALENDAR, WEDNESDAY, day, start)
+    assert list(refused.value.fields) == [field]
+
+
+def test_the_window_after_the_last_offered_is_refused():
+    after = next_window(CURUG, CALENDAR, offered_windows(CURUG, CALENDAR, WEDNESDAY)[-1])
+    with pytest.raises(WindowUnavailable):
+        chosen_window(CURUG, CALENDAR, WEDNESDAY, after.day, after.start(CURUG))

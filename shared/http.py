@@ -31,6 +31,8 @@ What ``api`` adds to nameko's handler, through its public hooks only:
   nested deeper than ``MAX_JSON_DEPTH`` and strings no field should hold
   (control characters, line breaks, lone surrogates), each a 400 naming the
   field;
+* an answer without content (204, 304) goes out as headers only
+  (``response_from_result``, ``Bodyless``);
 * errors become JSON (``response_from_exception``): a ``DomainError`` a 4xx /
   503 body naming the field, in the request's language; anything else a 500
   with no traceback (logged server-side). So do routing's misses
@@ -103,6 +105,37 @@ def language_of(accept_language: str | None) -> str:
 def json_response(status: int, body, headers: dict | None = None) -> Response:
     return Response(json.dumps(body, ensure_ascii=False), status=status,
                     headers=headers or {}, mimetype="application/json")
+
+
+# statuses whose answer ends with its headers (RFC 9110 6.4.1)
+BODYLESS_STATUSES = frozenset({204, 304})
+
+
+class Bodyless(Response):
+    """An answer that ends with its headers: no body, no Content-Type, no
+    Transfer-Encoding. Werkzeug's own hands eventlet an empty iterator of no
+    known length, which eventlet 0.33 (the version nameko takes; fixed in
+    0.38) sends as ``Transfer-Encoding: chunked`` followed by the last chunk,
+    ``0\r\n\r\n`` - bytes after a 204 that strict clients (Node.js)
+    reject. Handed an empty list, eventlet knows there is nothing to send; it
+    then writes ``Content-Length: 0`` itself, which every client reads as the
+    end it already knew (RFC 9112 6.3)."""
+
+    default_mimetype = None
+
+    def get_wsgi_headers(self, environ):
+        headers = super().get_wsgi_headers(environ)
+        for name in ("Content-Type", "Content-Length", "Transfer-Encoding"):
+            headers.remove(name)
+        return headers
+
+    def get_app_iter(self, environ):
+        return []
+
+
+def no_content(headers: dict | None = None) -> Response:
+    """The 204 of an endpoint with nothing to say."""
+    return Bodyless(status=204, headers=headers or {})
 
 
 TOO_DEEP = Msg(f"Isi permintaan bersarang lebih dari {MAX_JSON_DEPTH} tingkat.",
@@ -504,6 +537,13 @@ class ApiHandler(HttpRequestHandler):
             finally:
                 deadline.cancel()
         return None
+
+    def response_from_result(self, result):
+        # whatever an endpoint returns, a 204 or 304 goes out without a body
+        response = super().response_from_result(result)
+        if response.status_code in BODYLESS_STATUSES and not isinstance(response, Bodyless):
+            response = Bodyless(status=response.status_code, headers=response.headers)
+        return response
 
     def response_from_exception(self, exc):
         return _FailedResponse(exc)

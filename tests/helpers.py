@@ -133,6 +133,15 @@ def read_until_closed(sock: socket.socket, within: float) -> bytes:
     return received
 
 
+def pipelined(address: tuple[str, int], *requests: bytes) -> bytes:
+    """Send raw HTTP/1.1 ``requests`` on one connection at once (the last one
+    should say ``Connection: close``), and everything the server answers: a
+    byte too many after one answer shows where the next should begin."""
+    with socket.create_connection(address, timeout=10) as sock:
+        sock.sendall(b"".join(requests))
+        return read_until_closed(sock, 10)
+
+
 def eventually(check, timeout: float = 30.0, interval: float = 0.1, what: str = "condition"):
     """Poll ``check`` until it returns a truthy value (no fixed sleeps)."""
     deadline = time.monotonic() + timeout

@@ -25,7 +25,8 @@ from nameko.extensions import DependencyProvider
 
 from shared.auth import BearerTokens, ScopedBearerTokens
 from shared.events import load_event
-from shared.http import HealthCheck, api, json_response, read_json, request_language
+from shared.http import (HealthCheck, api, json_response, no_content, read_json,
+                         request_language)
 from shared.messaging import reliable_event_handler
 from shared.mongo import StoreWithOutbox
 from shared.offices import PLACES, WorkingCalendar
@@ -130,7 +131,7 @@ class PrintingApi(HealthCheck, PickupApi, PrintOperatorApi, DocumentsApi):
         body = read_json(request, ClaimSchema()) if batch else ClaimSchema().load({})
         jobs = self.store.claim(station, self.settings.stations, body["max"], body["manifest"])
         if not jobs:
-            return 204, ""
+            return no_content()
         if not batch:
             return json_response(200, StationJobSchema().dump(jobs[0]))
         return json_response(200, {"jobs": StationJobSchema(many=True).dump(jobs)})

@@ -14,6 +14,7 @@ from prometheus_client import REGISTRY
 from deploy.local.stack import free_port
 from services.intake.api_batches import AnyObject
 from shared.http import api, json_response, read_json
+from tests.helpers import pipelined
 
 
 class SmallApi:
@@ -31,12 +32,21 @@ class SmallApi:
     def verify(self, request, application_id):  # takes no body
         return json_response(200, {"verified": application_id})
 
+    @api("POST", "/api/v1/applications/<string:application_id>/withdraw")
+    def withdraw(self, request, application_id):  # nameko's own form of an answer
+        return 204, ""
+
 
 @pytest.fixture
-def url(container_factory):
+def address(container_factory):
     port = free_port()
     container_factory(SmallApi, {"WEB_SERVER_ADDRESS": f"127.0.0.1:{port}"}).start()
-    return f"http://127.0.0.1:{port}"
+    return "127.0.0.1", port
+
+
+@pytest.fixture
+def url(address):
+    return "http://{}:{}".format(*address)
 
 
 def test_an_unknown_path_is_a_json_404_in_bahasa_indonesia_or_english(url):
@@ -104,3 +114,17 @@ def test_the_misses_are_counted_under_one_endpoint(url):
         assert requests.get(url + path, timeout=10).status_code == 404
     assert requests.get(url + "/api/v1/applications", timeout=10).status_code == 405
     assert (misses("404") - before[0], misses("405") - before[1]) == (3, 1)
+
+
+def test_a_204_ends_with_its_headers(address):
+    """No Transfer-Encoding, no Content-Type, nothing after the blank line:
+    the next answer on the connection starts right there (eventlet 0.33 sent
+    a chunked empty body, ``0\\r\\n\\r\\n``, which Node.js clients refuse)."""
+    post = b"POST /api/v1/applications/a1/withdraw HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
+    received = pipelined(address, post + b"\r\n", post + b"Connection: close\r\n\r\n")
+    first, after = received.split(b"\r\n\r\n", 1)
+    assert first.startswith(b"HTTP/1.1 204 ")
+    headers = first.lower()
+    assert b"transfer-encoding" not in headers and b"content-type" not in headers
+    assert after.startswith(b"HTTP/1.1 204 ")
+    assert after.endswith(b"\r\n\r\n")  # the second one too

@@ -290,6 +290,14 @@ def test_a_certificate_prints_what_intake_knows_of_its_subject(system, body, lin
         lines[0].split(" : ")[1]
 
 
+def test_an_over_long_token_is_a_malformed_verdict_that_does_not_echo_it(system):
+    token = "SDK1.dinas." + "Q" * 5000
+    answer = verify(system, token)
+    assert answer.status_code == 200, answer.text[:300]
+    assert answer.json() == {"status": "invalid", "reason": "malformed"}
+    assert "QQQQ" not in answer.text
+
+
 @pytest.mark.parametrize("missing", [{}, {"token": ""}])
 def test_a_verification_without_a_token_names_the_parameter(system, missing):
     answer = requests.get(f"{system.url('printing')}/api/v1/verify", params=missing, timeout=10,

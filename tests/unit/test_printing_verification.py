@@ -3,6 +3,8 @@
 import datetime
 
 from services.printing import tokens, verification
+from services.printing.api_documents import TokenQuerySchema
+from shared.http import load_checked
 
 KEY, OTHER = tokens.generate("now"), tokens.generate("now")
 NOW = datetime.datetime(2026, 11, 30, 3, 0, tzinfo=datetime.timezone.utc)
@@ -77,3 +79,10 @@ def test_a_card_supersedes_the_holders_earlier_cards_a_certificate_only_its_own(
     assert akta["holder_nik"] is None
     assert [query["application_id"] for query in verification.superseded(akta)] == ["app-1"]
     assert len(verification.superseded(akta)) == 1
+
+
+def test_an_over_long_token_gets_the_malformed_verdict_not_a_refusal():
+    token = "SDK1.now." + "A" * 5000
+    loaded = load_checked(TokenQuerySchema(), {"token": token})["token"]
+    answer = verification.verdict(loaded, keys(KEY), {}.get)
+    assert answer == {"status": "invalid", "reason": "malformed"}

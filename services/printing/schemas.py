@@ -1,6 +1,6 @@
 """HTTP body schemas of the station API."""
 
-from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, fields, validate
 
 from shared.fields import CitizenLookupSchema, ItemCount, JsonBoolean
 
@@ -9,8 +9,12 @@ from .stations import FAILURE_REASONS
 
 
 class PrintedSchema(Schema):
+    """A station's report on one job. Every station body (the reports, a
+    batch's entries, the claim) refuses a field it does not know, 400
+    naming it: a misspelt field is a station's bug to see at once."""
+
     class Meta:
-        unknown = EXCLUDE
+        unknown = RAISE
 
     lease_token = fields.String(required=True, validate=validate.Length(min=8, max=64))
 
@@ -21,7 +25,8 @@ class PrintedReportSchema(PrintedSchema):
 
 class PrintedBatchSchema(Schema):
     """A station's report of a printed batch: ``{"jobs": [{"print_job_id",
-    "lease_token"}, ...]}``, at most a claim's worth."""
+    "lease_token"}, ...]}``, at most a claim's worth; unknown fields refused
+    here and in each entry (``PrintedReportSchema``)."""
 
     class Meta:
         unknown = RAISE

@@ -61,8 +61,20 @@ def test_a_printed_batch_is_recorded_job_by_job_in_one_report(system):
 def test_a_batch_report_names_the_field_it_cannot_read(system):
     printing = system.url("printing")
     for body, field in (({}, "jobs"), ({"jobs": []}, "jobs"),
-                        ({"jobs": [{"print_job_id": "x"}]}, "jobs.0.lease_token")):
+                        ({"jobs": [{"print_job_id": "x"}]}, "jobs.0.lease_token"),
+                        ({"jobs": [{"print_job_id": "x", "lease_token": "whatever-token"}],
+                          "bar": 1}, "bar"),
+                        ({"jobs": [{"print_job_id": "x", "lease_token": "whatever-token",
+                                    "bar": 1}]}, "jobs.0.bar")):
         answer = requests.post(f"{printing}/api/v1/station/jobs/printed", headers=STATION,
                                json=body, timeout=10)
         assert answer.status_code == 400, answer.text
         assert field in answer.json()["error"]["fields"], answer.text
+
+
+def test_a_single_report_refuses_an_unknown_field_like_the_batch(system):
+    answer = requests.post(f"{system.url('printing')}/api/v1/station/jobs/no-such-job/printed",
+                           headers=STATION, json={"lease_token": "whatever-token", "bar": 1},
+                           timeout=10)
+    assert answer.status_code == 400, answer.text
+    assert list(answer.json()["error"]["fields"]) == ["bar"]

@@ -9,8 +9,11 @@ import pytest
 
 from services.printing import domain
 from services.printing.exceptions import LeaseLost, NotHeld
+from services.printing.schemas import FailedSchema, PrintedBatchSchema, PrintedSchema
 from services.printing.stations import (InvalidStations, Station, StationRules, claim_filters,
                                         parse_stations, priority, served_places, station_for)
+from shared.errors import ValidationFailed
+from shared.http import load_checked
 from shared.offices import PLACES
 
 NOW = datetime.datetime(2025, 6, 5, 3, 0, tzinfo=datetime.timezone.utc)
@@ -110,3 +113,19 @@ def test_rules():
     rules = StationRules(STATIONS, tuple(PLACES), datetime.timedelta(minutes=10), 3)
     assert rules.station("unknown").place_id == "disdukcapil-serang"
     assert rules.held_filter(NOW)["$or"][0] == {"status": "held"}
+
+
+LEASE = {"lease_token": "q3Zr8V1cS0yXbP2mT7wK4A"}
+ENTRY = {"print_job_id": "5e0d7c1b", **LEASE}
+
+
+@pytest.mark.parametrize(("schema", "body", "named"), [
+    (PrintedSchema, {**LEASE, "bar": 1}, "bar"),
+    (FailedSchema, {**LEASE, "reason": "misprint", "bar": 1}, "bar"),
+    (PrintedBatchSchema, {"jobs": [ENTRY], "bar": 1}, "bar"),
+    (PrintedBatchSchema, {"jobs": [ENTRY, {**ENTRY, "bar": 1}]}, "jobs.1.bar"),
+])
+def test_a_station_report_refuses_a_field_it_does_not_know_naming_it(schema, body, named):
+    with pytest.raises(ValidationFailed) as refused:
+        load_checked(schema(), body)
+    assert list(refused.value.fields) == [named]

@@ -326,3 +326,13 @@ def test_an_office_phone_that_is_no_number_is_refused_naming_it():
         KelurahanOfficeSchema().load({"street": "Jl. Kelurahan 1", "postal_code": "42171",
                                       "phone": "12345678"})
     assert list(refused.value.messages) == ["phone"]
+
+
+@pytest.mark.parametrize(("field", "value"), [("name", "   "), ("street", "\u200b\u200b\u200b"),
+                                              ("rt", "1a"), ("rw", "0005")])
+def test_an_office_address_pos_could_not_print_is_refused_naming_the_field(field, value):
+    # a name or street of spaces passed (only its length was counted)
+    body = {"street": "Jl. Kelurahan 1", "postal_code": "42171", field: value}
+    with pytest.raises(ValidationError) as refused:
+        KelurahanOfficeSchema().load(body)
+    assert list(refused.value.messages) == [field]

@@ -46,13 +46,16 @@ class NoticeType:
     kind: str  # the template name
     important: bool = False
     audience: str = "citizen"  # or "kelurahan", "kecamatan", "operators" (by e-mail)
+    # what its messages are filed under (``OutgoingMessage.application_id``):
+    # an application, or something else (a booking, an officer's list)
+    regarding: str = "application"
 
 
 NOTICES: dict[str, NoticeType] = {
     "application_submitted": NoticeType("received"),
     "application_rejected": NoticeType("rejected", important=True),
     "application_cancelled": NoticeType("cancelled"),
-    "recording_appointment_booked": NoticeType("appointment"),
+    "recording_appointment_booked": NoticeType("appointment", regarding="appointment"),
     "document_ready_for_pickup": NoticeType("ready", important=True),
     "pickup_rescheduled": NoticeType("pickup_moved", important=True),
     "parcel_dispatched": NoticeType("dispatched"),
@@ -60,9 +63,11 @@ NOTICES: dict[str, NoticeType] = {
     "parcel_delivery_failed": NoticeType("delivery_failed", important=True),
     "parcel_returned": NoticeType("returned", important=True),
     "tracking_code_resend_requested": NoticeType("tracking_code"),
-    "batch_ready_for_kelurahan": NoticeType("batch_ready", audience="kelurahan"),
-    "kecamatan_handover_ready": NoticeType("handover_ready", audience="kecamatan"),
-    "blanko_low": NoticeType("blanko_low", audience="operators"),
+    "batch_ready_for_kelurahan": NoticeType("batch_ready", audience="kelurahan",
+                                            regarding="manifest"),
+    "kecamatan_handover_ready": NoticeType("handover_ready", audience="kecamatan",
+                                           regarding="kecamatan_day"),
+    "blanko_low": NoticeType("blanko_low", audience="operators", regarding="station"),
 }
 # an application made from a PRR record is verified as it is made (the
 # citizen recorded long ago, the Dinas verified centrally): its citizen hears
@@ -114,11 +119,18 @@ class OutgoingMessage:
     html: str | None = None  # email only
     params: tuple[str, ...] = ()  # WhatsApp template parameters
     fallbacks: tuple[str, ...] = ()  # channels that take over if this one fails for good
+    occurred_at: datetime.datetime | None = None  # when its event happened
 
     @property
     def reference(self) -> str:
         """What the gateway / Message-ID carries: the message id."""
         return self.message_id
+
+    @property
+    def about_an_application(self) -> bool:
+        """Whether ``application_id`` is one (its outcome is an event for
+        intake's timeline), not a booking, manifest, station or kecamatan day."""
+        return NOTICES[self.about].regarding == "application"
 
 
 @dataclass(frozen=True)
@@ -135,6 +147,7 @@ class Notice:
     texts: Texts
     first: tuple[str, ...]
     given: tuple[str, ...] = field(default=())
+    occurred_at: datetime.datetime | None = None
 
     def message(self, channel: str) -> OutgoingMessage:
         address = self.contact["email"] if channel == "email" else self.contact["phone"]
@@ -142,6 +155,7 @@ class Notice:
         base = dict(message_id=f"{self.event_id}.{channel}", about=self.about, kind=self.kind,
                     application_id=self.application_id, tracking_code=self.tracking_code,
                     channel=channel, address=address, language=self.contact.get("language", "id"),
+                    occurred_at=self.occurred_at,
                     fallbacks=tuple(c for c in self.given if c != channel and c not in self.first))
         if channel == "email":
             return OutgoingMessage(**base, text=t.text, subject=t.subject, html=t.html)
@@ -168,7 +182,17 @@ def notice_for(event_type: str, event: dict, contact: dict | None) -> Notice | N
                  or f"{event.get('kecamatan_code')}:{event.get('day')}")
     return Notice(event["event_id"], event_type, notice_type.kind, reference,
                   event.get("tracking_code") or event.get("booking_code") or "",
-                  contact, texts, tuple(first), tuple(given))
+                  contact, texts, tuple(first), tuple(given), event_time(event))
+
+
+def event_time(event: dict) -> datetime.datetime | None:
+    """When the event happened (its ``occurred_at``, UTC if it names no
+    zone); None if it cannot be read: then the message's own time counts."""
+    try:
+        when = datetime.datetime.fromisoformat(event["occurred_at"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=datetime.timezone.utc)
 
 
 # ---- guards ---------------------------------------------------------------
@@ -398,6 +422,86 @@ def send_due(messages: Iterable[OutgoingMessage], d: Delivery) -> int:
             d.store.hold(message.message_id, "retry", d.now + SWEEP_RETRY)
         sent += result == "sent"
     return sent
+
+
+# ---- held messages that no longer apply ------------------------------------
+#
+# A message held back (quiet hours, limits) is sent later, without its event:
+# by then a later notice may have replaced it (the citizen moved the pickup
+# window again) or the application may be over (the document collected).
+# The sweeper drops those instead of sending them, and records why.
+
+# notices of kinds with one topic replace each other: each pickup window the
+# one before it ("ready" included: a moved window says where and when too).
+# Any other kind is its own topic: a newer notice of it replaces an older one
+TOPICS = {"ready": "pickup_window", "pickup_moved": "pickup_window"}
+# events after which an application's earlier notices no longer apply: the
+# document reached its holder (or, for a jemput-bola parcel, the kelurahan),
+# or the citizen withdrew the application
+FINISHING = ("document_collected", "parcel_delivered", "application_cancelled")
+
+
+def topic(kind: str) -> str:
+    return TOPICS.get(kind, kind)
+
+
+def kinds_replacing(kinds: Iterable[str]) -> set[str]:
+    """The kinds whose notices may replace one of ``kinds``."""
+    topics = {topic(kind) for kind in kinds}
+    return {kind for kind, shared in TOPICS.items() if shared in topics} | set(kinds)
+
+
+@dataclass(frozen=True)
+class Filed:
+    """A message on file of an application, as far as ``outdated`` looks at it."""
+
+    message_id: str
+    application_id: str
+    kind: str
+    occurred_at: datetime.datetime
+
+
+@dataclass(frozen=True)
+class Finished:
+    """An application's story is over (``FINISHING``): by which event, when."""
+
+    application_id: str
+    by: str
+    occurred_at: datetime.datetime
+
+
+def finished_by(event_type: str, event: dict) -> Finished | None:
+    if event_type not in FINISHING:
+        return None
+    return Finished(event["application_id"], event_type,
+                    event_time(event) or datetime.datetime.now(datetime.timezone.utc))
+
+
+def outdated(due: Iterable[OutgoingMessage], filed: Iterable[Filed],
+             finished: dict[str, Finished]) -> dict[str, tuple[str, str]]:
+    """Of the held messages now due, those not to send, by message id, with
+    the status to record and why: ``("withdrawn", <event type>)`` when its
+    application finished after its event happened; ``("superseded",
+    <notification id>)`` when a notice of the same topic for the same
+    application happened after it (the newest one's id). ``filed``: the
+    messages on file of the due ones' applications; ``finished``: those of
+    them that are over, by application id."""
+    newest: dict[tuple[str, str], Filed] = {}
+    for row in filed:
+        key = (row.application_id, topic(row.kind))
+        if key not in newest or row.occurred_at > newest[key].occurred_at:
+            newest[key] = row
+    drops = {}
+    for message in due:
+        if not message.about_an_application or message.occurred_at is None:
+            continue
+        end = finished.get(message.application_id)
+        latest = newest.get((message.application_id, topic(message.kind)))
+        if end is not None and message.occurred_at < end.occurred_at:
+            drops[message.message_id] = ("withdrawn", end.by)
+        elif latest is not None and message.occurred_at < latest.occurred_at:
+            drops[message.message_id] = ("superseded", latest.message_id)
+    return drops
 
 
 def contact_for(event_type: str, event: dict, book, officers) -> dict | None:

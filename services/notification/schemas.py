@@ -21,13 +21,17 @@ class LoggedMessageSchema(Schema):
     about = fields.String()  # the event type
     template = fields.String(attribute="kind")
     channel = fields.String()
-    status = fields.String()  # pending, held, sent, failed
+    status = fields.String()  # pending, held, sent, failed, superseded, withdrawn
     created_at = fields.DateTime()
     sent_at = fields.DateTime(dump_default=None)
     gateway_id = fields.String(attribute="provider_ref", dump_default=None)
     last_error = fields.String(dump_default=None)
     held_reason = fields.String(dump_default=None)
     due_at = fields.DateTime(dump_default=None)
+    # a held message not sent after all (superseded, withdrawn): when, and
+    # the newer notice's notification_id or the event that ended its application
+    dropped_at = fields.DateTime(dump_default=None)
+    dropped_because = fields.String(dump_default=None)
     attempts = fields.List(fields.Nested(AttemptSchema), dump_default=list)
 
 

@@ -2,13 +2,15 @@
 e-mail and WhatsApp.
 
 Listens to every event in ``domain.NOTICES`` (DESIGN.md's event catalogue)
-and keeps its own contact book from ``application_submitted``. The domain
+and to ``document_collected``, and keeps its own contact book from ``application_submitted``. The domain
 decides which messages an event causes and delivers them through the store
 and the gateways; a channel that failed for now makes the handler raise, so
 the shared delayed-retry mechanism brings the event back later (sent
 channels are skipped); the last attempt gives a message up
 (``notification_failed``) and falls back to the next channel. A timer sends
-the messages held back by quiet hours or SMS limits when they are due.
+the messages held back by quiet hours or SMS limits when they are due,
+but drops those a later notice replaced or whose application is over since
+(``document_collected``, ``parcel_delivered``, ``application_cancelled``).
 The HTTP API shows operators the delivery log, what failed and the counters.
 """
 
@@ -24,7 +26,8 @@ from shared.http import HealthCheck, api, json_response
 from shared.messaging import DeliveryAttempt, reliable_event_handler
 from shared.mongo import StoreWithOutbox
 
-from .domain import Delivery, Senders, contact_for, deliver, notice_for, send_due
+from .domain import (Delivery, Senders, contact_for, deliver, finished_by, notice_for,
+                     send_due)
 from .exceptions import DeliveryFailed
 from .gateways import Mailer, RecentSends, SmsGateway, WhatsApp
 from .schemas import CountersSchema, DeliveryLogSchema, FailedMessagesSchema
@@ -86,6 +89,7 @@ class NotificationEvents:
         event = load_event(event_type, body)
         if event_type == "application_submitted" and event.get("contact"):
             self.store.save_contact(event["application_id"], event["contact"])
+        self._note_finished(event_type, event)
         contact = contact_for(event_type, event, self.store.contact_for,
                               self.settings.officer_contact)
         notice = notice_for(event_type, event, contact)
@@ -97,6 +101,10 @@ class NotificationEvents:
                          fallback=notice.message)
         if failed:
             raise DeliveryFailed(", ".join(failed))  # the event comes back later
+
+    def _note_finished(self, event_type: str, event: dict) -> None:
+        if (end := finished_by(event_type, event)) is not None:
+            self.store.note_finished(end)
 
     @timer(interval=SWEEP_SECONDS)
     def send_held_messages(self):
@@ -126,6 +134,11 @@ class NotificationEvents:
     @reliable_event_handler("printing", "document_ready_for_pickup")
     def on_document_ready_for_pickup(self, body):
         self._notify("document_ready_for_pickup", body)
+
+    @reliable_event_handler("printing", "document_collected")
+    def on_document_collected(self, body):
+        # no notice: the citizen was there. Held notices from before it are dropped
+        self._note_finished("document_collected", load_event("document_collected", body))
 
     @reliable_event_handler("printing", "pickup_rescheduled")
     def on_pickup_rescheduled(self, body):

@@ -23,9 +23,10 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from shared.clock import utcnow
 from shared.group_writes import DUPLICATE_KEY
 from shared.outbox import PENDING
-from shared.store import BaseStore, claim_each, update_then_read
+from shared.store import BaseStore, update_then_read
 
-from .domain import Guards, OutgoingMessage, day_bucket, hour_bucket
+from .domain import (Filed, Finished, Guards, OutgoingMessage, day_bucket, hour_bucket,
+                     kinds_replacing, outdated)
 
 # longer than any gateway call may take (their timeouts are seconds): a claim
 # outlives its sender only if the sender died, and then the retry takes over
@@ -33,7 +34,8 @@ CLAIM = datetime.timedelta(seconds=120)
 # what an operator sees of a message: never its text or the address
 LOG_FIELDS = {"_id": 1, "about": 1, "kind": 1, "channel": 1, "status": 1, "created_at": 1,
               "sent_at": 1, "provider_ref": 1, "last_error": 1, "held_reason": 1, "due_at": 1,
-              "attempts": 1}
+              "dropped_at": 1, "dropped_because": 1, "attempts": 1}
+HELD = "held"
 
 
 def message_from_row(row: dict) -> OutgoingMessage:
@@ -41,7 +43,14 @@ def message_from_row(row: dict) -> OutgoingMessage:
     return OutgoingMessage(row["_id"], row["about"], row["kind"], row["application_id"],
                            row["tracking_code"], row["channel"], row["address"],
                            row.get("language", "id"), content["text"], content.get("subject"),
-                           content.get("html"), tuple(content.get("params") or ()))
+                           content.get("html"), tuple(content.get("params") or ()),
+                           occurred_at=happened(row))
+
+
+def happened(row: dict) -> datetime.datetime:
+    """When a message's event happened; a row stored before rows said so:
+    when the message was made."""
+    return row.get("occurred_at") or row["created_at"]
 
 
 class NotificationStore(BaseStore):
@@ -82,6 +91,7 @@ class NotificationStore(BaseStore):
                 "address": message.address, "language": message.language,
                 "content": {"text": message.text, "subject": message.subject,
                             "html": message.html, "params": list(message.params)},
+                "occurred_at": message.occurred_at,
                 "status": "pending", "attempts": [], "created_at": now,
                 "claimed_until": now + CLAIM}))
             return "pending"
@@ -99,14 +109,66 @@ class NotificationStore(BaseStore):
 
     def hold(self, message_id: str, reason: str, until: datetime.datetime) -> None:
         self.db.messages.update_one({"_id": message_id}, {"$set": {
-            "status": "held", "held_reason": reason, "due_at": until, "claimed_until": None}})
+            "status": HELD, "held_reason": reason, "due_at": until, "claimed_until": None}})
 
     def claim_due(self, now: datetime.datetime, limit: int = 50) -> list[OutgoingMessage]:
-        """Claim held messages whose time has come (the sweeper sends them)."""
-        return [message_from_row(row) for row in claim_each(
-            self.db.messages, {"status": "held", "due_at": {"$lte": now}},
-            {"$set": {"status": "pending", "claimed_until": utcnow() + CLAIM},
-             "$unset": {"held_reason": ""}}, limit, sort=[("due_at", ASCENDING)])]
+        """Claim held messages whose time has come (the sweeper sends them),
+        but first drop those that no longer apply (``domain.outdated``):
+        marked ``superseded`` or ``withdrawn``, never sent. What is known of
+        their applications is read in one query for the whole batch."""
+        due_now = {"status": HELD, "due_at": {"$lte": now}}
+        due = [message_from_row(row) for row in self.db.messages.find(
+            due_now, sort=[("due_at", ASCENDING)], limit=limit)]
+        drops = outdated(due, *self._on_file(due)) if due else {}
+        self._drop(drops, now)
+        claim = {"$set": {"status": "pending", "claimed_until": utcnow() + CLAIM},
+                 "$unset": {"held_reason": ""}}
+        # each guarded by the filter again: one another sweeper took is skipped
+        return [message for message in due if message.message_id not in drops
+                and self.db.messages.update_one({**due_now, "_id": message.message_id},
+                                                claim).modified_count]
+
+    def _on_file(self, due: list[OutgoingMessage]) -> tuple[list[Filed], dict[str, Finished]]:
+        """The messages on file that could replace one of ``due`` (its
+        application's, of a kind of its topic), and which of their
+        applications are over: one aggregate over both collections."""
+        ids = sorted({m.application_id for m in due if m.about_an_application})
+        if not ids:
+            return [], {}
+        rows = self.db.messages.aggregate([
+            {"$match": {"application_id": {"$in": ids},
+                        "kind": {"$in": sorted(kinds_replacing(m.kind for m in due))}}},
+            {"$project": {"application_id": 1, "kind": 1, "occurred_at": 1, "created_at": 1}},
+            {"$unionWith": {"coll": "finished", "pipeline": [{"$match": {"_id": {"$in": ids}}}]}}])
+        filed, finished = [], {}
+        for row in rows:
+            if "finished_by" in row:
+                finished[row["_id"]] = Finished(row["_id"], row["finished_by"], row["occurred_at"])
+            else:
+                filed.append(Filed(row["_id"], row["application_id"], row["kind"], happened(row)))
+        return filed, finished
+
+    def _drop(self, drops: dict[str, tuple[str, str]], now: datetime.datetime) -> None:
+        """Record held messages as not to be sent (status and why), in one
+        command; one claimed by another sweeper meanwhile is left to it."""
+        if drops:
+            self.db.messages.bulk_write([UpdateOne(
+                {"_id": message_id, "status": HELD},
+                {"$set": {"status": status, "dropped_because": because, "dropped_at": now,
+                          "claimed_until": None}, "$unset": {"held_reason": ""}})
+                for message_id, (status, because) in drops.items()], ordered=False)
+
+    def note_finished(self, end: Finished) -> None:
+        """An application is over (``domain.FINISHING``): its held messages
+        from before are dropped when they fall due. The first such event
+        counts. With the other writes of the moment: one command."""
+        try:
+            self.groups["finished"].write(UpdateOne(
+                {"_id": end.application_id},
+                {"$setOnInsert": {"finished_by": end.by, "occurred_at": end.occurred_at}},
+                upsert=True))
+        except DuplicateKeyError:
+            pass  # two such events at once: the other one counts
 
     def take_sms_allowance(self, phone: str, now: datetime.datetime,
                            guards: Guards) -> tuple[str, datetime.datetime] | None:

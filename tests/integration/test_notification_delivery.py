@@ -10,7 +10,10 @@ retry schedule, limits, or (quiet hours) a clock it moves.
   the retry schedule;
 * a gateway that hangs holds up nobody else's message;
 * per-number limit and daily budget under a burst;
-* an SMS due at 22:00 WIB waits and leaves at 06:00.
+* an SMS due at 22:00 WIB waits and leaves at 06:00;
+* SMS held by the per-number limit are not sent when the hour turns if the
+  citizen moved the pickup window again since (only the latest window goes)
+  or the document was collected meanwhile (none goes).
 """
 
 from __future__ import annotations
@@ -278,3 +281,71 @@ def test_an_sms_due_at_22_wib_leaves_at_06(backing, container_factory, mongo):
     assert event["tracking_code"] in text["message"]
     eventually(lambda: message_row(mongo, database, event, "sms")["status"] == "sent",
                what="the SMS row recorded sent")
+
+
+
+def moved(backing, application: dict, contact: dict, day: str, start: str = "09:00") -> dict:
+    """The citizen moved the pickup window (``pickup_rescheduled``)."""
+    slot = {**SLOT, "date": day, "start": start, "end": f"{int(start[:2]) + 1:02d}:00"}
+    event = build_event("pickup_rescheduled", **application, print_job_id="job-1", slot=slot,
+                        contact=contact)
+    publish(backing.amqp_uri, "printing.events", "pickup_rescheduled", event)
+    return event
+
+
+def moved_five_times_in_an_hour(backing, mongo, database: str) -> tuple[dict, dict, list[dict]]:
+    """One application whose window moved five times between 21:00 and 22:00
+    WIB, one SMS a number an hour: the first SMS is sent, four are held until
+    22:00 (the report's citizen: 3 Dec, 24 Dec, 3 Jun 2027, 31 Dec 9999, 4 Dec)."""
+    contact = citizen(email=False)
+    application = {"application_id": uuid.uuid4().hex, "document_type": "ktp_el",
+                   "tracking_code": "SDK" + uuid.uuid4().hex[:8].upper()}
+    moved(backing, application, contact, "2026-12-03")
+    eventually(lambda: sms_to(backing, contact["phone"]), what="the first SMS")
+    later = []
+    for day, start in (("2026-12-24", "09:00"), ("2027-06-03", "09:00"),
+                       ("9999-12-31", "09:00"), ("2026-12-04", "08:00")):
+        # one at a time: each a newer window than the one before
+        later.append(moved(backing, application, contact, day, start))
+        eventually(lambda: (message_row(mongo, database, later[-1], "sms") or {}).get(
+            "status") == "held", what="the SMS held by the hour's limit")
+    return contact, application, later
+
+
+def released(mongo, database: str, events: list[dict]) -> list[dict] | None:
+    rows = [message_row(mongo, database, event, "sms") for event in events]
+    return rows if all(row["status"] not in ("held", "pending") for row in rows) else None
+
+
+def test_held_sms_of_a_window_moved_again_are_superseded_only_the_latest_goes(
+        backing, container_factory, mongo):
+    clock = FakeClock(datetime.datetime(2026, 11, 30, 21, 30, tzinfo=WIB))
+    database = start_notification(backing, container_factory, clock=clock,
+                                  SMS_PER_PHONE_PER_HOUR=1)
+    contact, _, later = moved_five_times_in_an_hour(backing, mongo, database)
+
+    clock.now = datetime.datetime(2026, 11, 30, 22, 0, 1, tzinfo=WIB)
+    rows = eventually(lambda: released(mongo, database, later), what="the held SMS released")
+    assert [row["status"] for row in rows] == ["superseded"] * 3 + ["sent"]
+    assert {row["dropped_because"] for row in rows[:3]} == {f"{later[-1]['event_id']}.sms"}
+    assert all(row["attempts"] == [] and "held_reason" not in row for row in rows[:3])
+    [_, text] = sms_to(backing, contact["phone"])
+    assert "4 Des 2026 08:00" in text["message"]
+
+
+def test_held_sms_are_withdrawn_once_the_document_is_collected(backing, container_factory, mongo):
+    clock = FakeClock(datetime.datetime(2026, 11, 30, 21, 30, tzinfo=WIB))
+    database = start_notification(backing, container_factory, clock=clock,
+                                  SMS_PER_PHONE_PER_HOUR=1)
+    contact, application, later = moved_five_times_in_an_hour(backing, mongo, database)
+    collected = build_event("document_collected", **application, print_job_id="job-1",
+                            collected_by="counter-1")  # at 21:49
+    publish(backing.amqp_uri, "printing.events", "document_collected", collected)
+    eventually(lambda: mongo[database].finished.find_one({"_id": application["application_id"]}),
+               what="the collection noted")
+
+    clock.now = datetime.datetime(2026, 11, 30, 22, 0, 1, tzinfo=WIB)
+    rows = eventually(lambda: released(mongo, database, later), what="the held SMS released")
+    assert [(row["status"], row["dropped_because"]) for row in rows] == [
+        ("withdrawn", "document_collected")] * 4
+    assert len(sms_to(backing, contact["phone"])) == 1  # only the one sent before

@@ -1,16 +1,19 @@
 """Notification's messages of the moment, against the real database server:
 opened together (one insert for many) and settled together (a few updates),
 each message still opened once and its ``notification_sent`` handed to the
-relay once."""
+relay once. Held messages released in one batch: those a later notice
+replaced or whose application is over dropped, with one read for the batch."""
 
 from __future__ import annotations
 
+import datetime
 import uuid
+from dataclasses import replace
 
 import pytest
 from pymongo import MongoClient
 
-from services.notification.domain import OutgoingMessage
+from services.notification.domain import Finished, OutgoingMessage
 from services.notification.store import NotificationStore
 from tests.helpers import CommandCounter, at_once
 
@@ -80,4 +83,56 @@ def test_contacts_of_the_moment_are_saved_together(counted):
 
     assert counter.commands.count("update") < 20 / 2  # at most eight to a batch
     assert {application_id: store.contact_for(application_id) for application_id in ids} == contacts
+
+
+
+def test_a_release_batch_drops_what_no_longer_applies_with_one_read_for_the_batch(counted):
+    """Held pickup SMS of 12 applications fall due together: per application
+    three windows (the last one newer), or, for every third application, the
+    document collected since. One aggregate reads what the batch needs."""
+    store, counter, relay = counted
+    start = datetime.datetime(2026, 11, 30, 14, 0, tzinfo=datetime.timezone.utc)
+    now = start + datetime.timedelta(hours=1)
+    expected = {}
+    for n in range(12):
+        application_id = uuid.uuid4().hex
+        windows = [replace(message(n), application_id=application_id, kind=kind,
+                           about="pickup_rescheduled" if kind == "pickup_moved"
+                           else "document_ready_for_pickup",
+                           occurred_at=start + datetime.timedelta(minutes=minute))
+                   for minute, kind in ((1, "ready"), (5, "pickup_moved"), (9, "pickup_moved"))]
+        for window in windows:
+            assert store.open_message(window) == "pending"
+            store.hold(window.message_id, "phone_limit", now)
+        if n % 3 == 0:
+            store.note_finished(Finished(application_id, "document_collected",
+                                         start + datetime.timedelta(minutes=20)))
+            expected.update({w.message_id: ("withdrawn", "document_collected") for w in windows})
+        else:
+            expected.update({w.message_id: ("superseded", windows[-1].message_id)
+                             for w in windows[:-1]})
+            expected[windows[-1].message_id] = ("pending", None)
+    # a booking's held SMS: filed under its appointment, never dropped
+    booking = replace(message(99), about="recording_appointment_booked", kind="appointment",
+                      occurred_at=start)
+    store.open_message(booking)
+    store.hold(booking.message_id, "phone_limit", now)
+    expected[booking.message_id] = ("pending", None)
+
+    counter.commands.clear()
+    claimed = store.claim_due(now, limit=100)
+    assert counter.commands.count("aggregate") == 1
+    assert counter.commands.count("find") == 1  # the due messages
+    assert sorted(m.message_id for m in claimed) == sorted(
+        id_ for id_, (status, _) in expected.items() if status == "pending")
+    rows = {row["_id"]: (row["status"], row.get("dropped_because"))
+            for row in store.db.messages.find({"_id": {"$in": list(expected)}})}
+    assert rows == expected
+    # the operators' log shows why
+    latest = next(m for m in claimed if m.kind == "pickup_moved")
+    log = store.delivery_log(latest.application_id)
+    assert [(row["status"], row.get("dropped_because")) for row in log] == [
+        ("superseded", latest.message_id)] * 2 + [("pending", None)]
+    assert all(row["dropped_at"] == now for row in log[:2])
+    assert store.claim_due(now) == []  # nothing held is left
 

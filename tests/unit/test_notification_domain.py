@@ -14,9 +14,9 @@ from dataclasses import replace
 import pytest
 from nameko.testing.services import worker_factory
 
-from services.notification.domain import (Delivery, Guards, Senders, SentMemory, channels_given, deliver,
-                                           first_channels, notice_for, parse_quiet_hours,
-                                           send_due)
+from services.notification.domain import (Delivery, Filed, Finished, Guards, Senders, SentMemory,
+                                           channels_given, deliver, finished_by, first_channels,
+                                           notice_for, outdated, parse_quiet_hours, send_due)
 from services.notification.exceptions import DeliveryFailed
 from services.notification.service import NotificationEvents
 from services.notification.settings import Settings
@@ -344,9 +344,61 @@ def test_the_delivery_log_sends_null_for_what_a_message_has_not_had():
     pending = {"_id": "e1.sms", "about": "document_ready_for_pickup", "kind": "ready",
                "channel": "sms", "status": "pending", "created_at": NOON, "attempts": []}
     [logged] = DeliveryLogSchema().dump({"application_id": "app-1", "messages": [pending]})["messages"]
-    not_yet = ("sent_at", "gateway_id", "last_error", "held_reason", "due_at")
+    not_yet = ("sent_at", "gateway_id", "last_error", "held_reason", "due_at", "dropped_at",
+               "dropped_because")
     assert {key: logged[key] for key in not_yet} == dict.fromkeys(not_yet)
     failed = {**pending, "status": "failed", "last_error": "gateway answered 502",
               "application_id": "app-1", "tracking_code": "SDK7H3KQ9MX"}
     [listed] = FailedMessagesSchema().dump({"messages": [failed]})["messages"]
     assert listed["last_error"] == "gateway answered 502" and listed["due_at"] is None
+
+
+def moved_event(day: str, minute: int) -> dict:
+    return {**build_event("pickup_rescheduled", application_id="app-1",
+                          tracking_code="SDK7H3KQ9MX", document_type="ktp_el",
+                          print_job_id="job-1", slot={**SLOT, "date": day},
+                          contact=contact(email=None)),
+            "occurred_at": (NOON + datetime.timedelta(minutes=minute)).isoformat()}
+
+
+def held_windows() -> list:
+    """The report's citizen: the window moved five times within the hour."""
+    return [notice_for("pickup_rescheduled", event, event["contact"]).messages()[0]
+            for event in (moved_event(day, minute) for minute, day in enumerate(
+                ("2026-12-03", "2026-12-24", "2027-06-03", "9999-12-31", "2026-12-04")))]
+
+
+def filed(messages) -> list:
+    return [Filed(m.message_id, m.application_id, m.kind, m.occurred_at) for m in messages]
+
+
+def test_a_held_window_a_later_one_replaced_is_superseded_only_the_latest_goes():
+    windows = held_windows()
+    due = windows[1:]  # the first went out; four were held by the hour's limit
+    assert outdated(due, filed(windows), {}) == {
+        m.message_id: ("superseded", windows[-1].message_id) for m in windows[1:-1]}
+    # a "ready" notice is a pickup window too; another kind is not replaced by it
+    ready = replace(notice_for("document_ready_for_pickup", pickup_event(),
+                               contact()).messages()[0],
+                    occurred_at=NOON - datetime.timedelta(minutes=1))
+    dispatched = notice_for("parcel_dispatched", dispatched_event(), contact()).messages()[0]
+    dispatched = replace(dispatched, occurred_at=NOON - datetime.timedelta(minutes=1))
+    assert outdated([ready, dispatched], filed([ready, dispatched, *windows]), {}) == {
+        ready.message_id: ("superseded", windows[-1].message_id)}
+
+
+def test_held_windows_from_before_the_document_was_collected_are_withdrawn():
+    windows = held_windows()
+    collected = build_event("document_collected", application_id="app-1",
+                            tracking_code="SDK7H3KQ9MX", document_type="ktp_el",
+                            print_job_id="job-1", collected_by="counter-1")
+    collected["occurred_at"] = (NOON + datetime.timedelta(minutes=49)).isoformat()
+    end = finished_by("document_collected", collected)
+    assert end == Finished("app-1", "document_collected", NOON + datetime.timedelta(minutes=49))
+    assert outdated(windows[1:], filed(windows), {"app-1": end}) == {
+        m.message_id: ("withdrawn", "document_collected") for m in windows[1:]}
+    # the notice of the finishing event itself (delivered, cancelled) still goes
+    later = replace(windows[-1], occurred_at=end.occurred_at)
+    assert outdated([later], filed([later]), {"app-1": end}) == {}
+    assert finished_by("pickup_rescheduled", moved_event("2026-12-03", 0)) is None
+

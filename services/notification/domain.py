@@ -47,7 +47,8 @@ class NoticeType:
     important: bool = False
     audience: str = "citizen"  # or "kelurahan", "kecamatan", "operators" (by e-mail)
     # what its messages are filed under (``OutgoingMessage.application_id``):
-    # an application, or something else (a booking, an officer's list)
+    # an application, or something else (a booking, an officer's list) that
+    # intake keeps no timeline for: no notification_sent / _failed then
     regarding: str = "application"
 
 

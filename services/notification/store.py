@@ -255,13 +255,18 @@ class NotificationStore(BaseStore):
     def _settle(self, message: OutgoingMessage, fields: dict, more: dict, event_type: str,
                 payload: dict) -> None:
         """A pending message's outcome and its event, once (a message settled
-        already changes nothing, and emits nothing)."""
+        already changes nothing, and emits nothing). A message not about an
+        application (a booking's, an officer's) emits none: the event's
+        ``application_id`` names an application (docs/events.md)."""
+        pending = {"_id": message.message_id, "status": "pending"}
+        if not message.about_an_application:
+            self.groups["messages"].write(UpdateOne(pending, {"$set": fields, **more}))
+            return
         carried = self.carry(self.db.messages, [(event_type, payload)])
         # with the other outcomes of the moment (group commit); a batch that
         # cannot say whether this one was written is asked by its event's id
         if self.groups["messages"].modified(
-                UpdateOne({"_id": message.message_id, "status": "pending"},
-                          carried.update({"$set": fields, **more})),
+                UpdateOne(pending, carried.update({"$set": fields, **more})),
                 proof={"_id": message.message_id, f"{PENDING}._id": carried.rows[0]["_id"]}):
             carried.written(message.message_id)
 

@@ -136,3 +136,16 @@ def test_a_release_batch_drops_what_no_longer_applies_with_one_read_for_the_batc
     assert all(row["dropped_at"] == now for row in log[:2])
     assert store.claim_due(now) == []  # nothing held is left
 
+
+def test_an_officers_notice_is_settled_without_an_event_about_an_application(counted):
+    """``notification_sent`` names an application (docs/events.md): a kelurahan
+    officer's list (filed under its manifest) is logged sent, and emits none."""
+    store, _, relay = counted
+    notice = replace(message(1), about="batch_ready_for_kelurahan", kind="batch_ready",
+                     application_id="JB-3673041010-20260101-ABCDEF", tracking_code="",
+                     channel="email", address="lurah.sukajaya@example.id")
+    store.open_message(notice)
+    store.record_sent(notice, "ref-1")
+    row = store.db.messages.find_one({"_id": notice.message_id})
+    assert row["status"] == "sent" and not row.get("pending_events")
+    assert relay.handed == []

@@ -402,3 +402,19 @@ def test_held_windows_from_before_the_document_was_collected_are_withdrawn():
     assert outdated([later], filed([later]), {"app-1": end}) == {}
     assert finished_by("pickup_rescheduled", moved_event("2026-12-03", 0)) is None
 
+
+def test_only_notices_about_an_application_say_so_in_their_outcome():
+    """notification_sent / _failed name an application: a booking's or an
+    officer's notice is filed under something else and emits neither."""
+    [citizen] = notice_for("parcel_dispatched", dispatched_event(), contact(email=None)).messages()
+    booking = build_event("recording_appointment_booked", appointment_id="apt-1",
+                          booking_code="REK123", place_id="kec-curug", place_name="Kantor",
+                          place_address="Jl. Raya", day="2026-12-01", contact=contact())
+    [appointment] = notice_for("recording_appointment_booked", booking,
+                                  booking["contact"]).messages()
+    station = build_event("blanko_low", station_id="station-serang-1", place_id="disdukcapil-serang",
+                          stock_left=10, threshold=50)
+    [officers] = notice_for("blanko_low", station, {"email": "ops@example.id"}).messages()
+    assert citizen.about_an_application
+    assert not appointment.about_an_application and not officers.about_an_application
+    assert officers.application_id == "station-serang-1"  # still its delivery log's key

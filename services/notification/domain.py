@@ -33,7 +33,7 @@ from shared.clock import WIB
 from shared.masking import mask_address
 
 from .exceptions import DeliveryFailed
-from .messages import Texts, render
+from .messages import Texts, parcel_kelurahan, render
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,18 @@ CHANNEL_NOTICES: dict[tuple[str, str], NoticeType] = {
 }
 
 
+# a jemput-bola manifest's parcel goes to the kelurahan office, where its
+# citizens collect their documents: no "be at home to sign for it"
+KELURAHAN_PARCEL_NOTICES: dict[str, NoticeType] = {
+    "parcel_dispatched": NoticeType("dispatched_kelurahan"),
+    "parcel_delivered": NoticeType("delivered_kelurahan"),
+    "parcel_delivery_failed": NoticeType("delivery_failed_kelurahan", important=True),
+}
+
+
 def notice_type_of(event_type: str, event: dict) -> NoticeType:
+    if event_type in KELURAHAN_PARCEL_NOTICES and parcel_kelurahan(event) is not None:
+        return KELURAHAN_PARCEL_NOTICES[event_type]
     return CHANNEL_NOTICES.get((event_type, event.get("channel")), NOTICES[event_type])
 
 

@@ -60,6 +60,9 @@ WHATSAPP_PARAMS = {
     "dispatched": ("doc", "tracking_code", "barcode_text"),
     "delivered": ("doc", "tracking_code"),
     "delivery_failed": ("doc", "tracking_code"),
+    "dispatched_kelurahan": ("doc", "tracking_code", "office"),
+    "delivered_kelurahan": ("doc", "tracking_code", "office"),
+    "delivery_failed_kelurahan": ("doc", "tracking_code", "office"),
     "returned": ("doc", "tracking_code"),
     "tracking_code": ("doc", "tracking_code"),
 }
@@ -100,6 +103,31 @@ def area_name(code: str) -> str:
     return name.title() if name else code
 
 
+# a jemput-bola parcel's Pos order id: "SDK-" + its manifest id, which names
+# the kelurahan it goes back to, "JB-<kelurahan code>-<yyyymmdd>-<6 chars>"
+# (docs/events.md: parcel_dispatched, batch_accepted)
+MANIFEST_PARCEL = re.compile(r"^SDK-JB-(\d{10})-")
+
+
+def parcel_kelurahan(event: dict) -> str | None:
+    """The kelurahan code a ``parcel_*`` event's parcel goes to when it is a
+    jemput-bola manifest's (the kelurahan office, not the citizen's home);
+    ``""`` for a manifest naming none readable; None for a citizen's own parcel."""
+    shipment_id = str(event.get("shipment_id") or "")
+    if not shipment_id.startswith("SDK-JB-"):
+        return None
+    match = MANIFEST_PARCEL.match(shipment_id)
+    return match.group(1) if match else ""
+
+
+def office_name(kelurahan_code: str, lang: str) -> str:
+    """``"Kantor Kelurahan Sukajaya"`` / ``"Kelurahan Sukajaya office"``."""
+    name = load_wilayah().kelurahan(kelurahan_code) if kelurahan_code else None
+    if lang == "en":
+        return f"Kelurahan {name.title()} office" if name else "kelurahan office"
+    return f"Kantor Kelurahan {name.title()}" if name else "kantor kelurahan"
+
+
 def handover_values(event: dict) -> dict:
     items = [{"tracking_code": item["tracking_code"], "full_name": item["full_name"],
               "doc": document_name(item["document_type"], "id")} for item in event["items"]]
@@ -124,9 +152,11 @@ def values_for(kind: str, event: dict, lang: str) -> dict:
                       day=day_text(event["day"], lang),
                       day_short=day_text(event["day"], lang, True),
                       booking_code=event["booking_code"], tracking_code=event["booking_code"])
-    elif kind in ("dispatched", "delivered", "delivery_failed", "returned"):
+    elif kind in ("dispatched", "delivered", "delivery_failed", "returned",
+                  "dispatched_kelurahan", "delivered_kelurahan", "delivery_failed_kelurahan"):
         values.update(barcode=event.get("barcode"), reason=event.get("reason"),
-                      barcode_text=event.get("barcode") or "-")
+                      barcode_text=event.get("barcode") or "-",
+                      office=office_name(parcel_kelurahan(event) or "", lang))
     elif kind == "batch_ready":
         values.update(handover_values(event), manifest_id=event["manifest_id"],
                       area=f"Kelurahan {area_name(event['kelurahan_code'])}")

@@ -9,7 +9,7 @@ from email.headerregistry import HeaderRegistry
 
 import pytest
 
-from services.notification.domain import CHANNEL_NOTICES, NOTICES
+from services.notification.domain import CHANNEL_NOTICES, KELURAHAN_PARCEL_NOTICES, NOTICES, notice_for
 from services.notification.gateways import MailClient, message_id_header
 from services.notification.gsm7 import fits_one_part, septets, transliterate
 from services.notification.messages import render
@@ -18,7 +18,8 @@ from shared.offices import PLACES
 from shared.wilayah import load_wilayah
 
 NIK, KK, PHONE = "3673045207900001", "3673041201100003", "+6281234567890"
-CITIZEN_KINDS = sorted(n.kind for n in (*NOTICES.values(), *CHANNEL_NOTICES.values())
+CITIZEN_KINDS = sorted(n.kind for n in (*NOTICES.values(), *CHANNEL_NOTICES.values(),
+                                        *KELURAHAN_PARCEL_NOTICES.values())
                        if n.audience == "citizen")
 # a Wednesday in September: the longest Indonesian day and month names
 LONG_DATE = "2026-09-30"
@@ -213,3 +214,52 @@ def test_an_accepted_sms_with_an_unreadable_reply_counts_as_sent():
     with pytest.raises(DeliveryFailed, match="refused"):
         SmsClient(FakeSession(FakeResponse(200, '{"status": "0"}')), "http://gw", "u", "p",
                   1).send(message)
+
+
+def longest_kelurahan_codes(count: int = 3) -> list[str]:
+    codes = {code: name for code, name in load_wilayah()._names.items() if len(code) == 10}
+    return sorted(codes, key=lambda code: len(codes[code]), reverse=True)[:count]
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+@pytest.mark.parametrize("kind", sorted(n.kind for n in KELURAHAN_PARCEL_NOTICES.values()))
+def test_a_jemput_bola_parcel_sms_names_the_kelurahan_office_in_one_part(kind, lang):
+    """The longest kelurahan names of the region list still fit one part
+    (the brief form leaves the Pos number and reason to the e-mail)."""
+    for code in longest_kelurahan_codes():
+        name = load_wilayah().kelurahan(code).title()
+        for document_type in DOCUMENT_TYPES:
+            event = {**event_for(kind, next(slots()), document_type),
+                     "shipment_id": f"SDK-JB-{code}-20260930-7KQ2MX"}
+            texts = render(kind, event, lang)
+            assert septets(texts.sms) <= 160, (len(texts.sms), texts.sms)
+            assert "SDK7H3KQ9MX" in texts.sms and transliterate(name) in texts.sms
+            assert name in texts.text and name in texts.subject
+
+
+PARCEL = {"application_id": "a1", "tracking_code": "SDK7H3KQ9MX", "document_type": "ktp_el",
+          "barcode": "P2612010001", "event_id": "e1", "occurred_at": "2026-12-01T03:00:00+00:00"}
+
+
+@pytest.mark.parametrize(("lang", "home", "office"), [
+    ("id", "Pastikan ada yang menerima di alamat", "ke Kantor Kelurahan Sukajaya"),
+    ("en", "Someone at the address must sign", "to the Kelurahan Sukajaya office")])
+def test_a_parcel_to_the_kelurahan_is_collected_there_not_awaited_at_home(lang, home, office):
+    """A jemput-bola manifest sent by Pos goes to the kelurahan office
+    (shipment ``SDK-<manifest id>``); a citizen's own parcel to their home."""
+    contact = {"phone": PHONE, "email": "warga@example.id", "language": lang,
+               "preferred_channel": "whatsapp"}
+    manifest = {**PARCEL, "shipment_id": "SDK-JB-3673041010-20261127-7KQ2MX"}
+    notice = notice_for("parcel_dispatched", manifest, contact)
+    assert notice.kind == "dispatched_kelurahan"
+    sms, mail, whatsapp = (notice.message(channel) for channel in ("sms", "email", "whatsapp"))
+    place = office.split(" ", 1)[1]  # "Kantor Kelurahan Sukajaya", "the Kelurahan ... office"
+    assert office in sms.text and home not in sms.text and place in mail.text
+    assert place.removeprefix("the ") == whatsapp.params[-1]
+    own = notice_for("parcel_dispatched", {**PARCEL, "shipment_id": "SDK-job-1"}, contact)
+    assert own.kind == "dispatched" and home in own.message("sms").text
+    for event_type, kind in (("parcel_delivered", "delivered_kelurahan"),
+                             ("parcel_delivery_failed", "delivery_failed_kelurahan")):
+        notice = notice_for(event_type, {**manifest, "reason": "FAILED"}, contact)
+        assert notice.kind == kind and place in notice.message("sms").text
+        assert "alamat Anda" not in notice.message("sms").text

@@ -371,13 +371,17 @@ class PrintStore(PickupStore, PrrStore):
                                stations: StationRules) -> dict:
         """An operator received ``delivered`` blanko at a station; its stock is
         tracked from now on. ``UnknownStation`` for a station neither
-        configured nor tracked (``blanko.delivery_starts_tracking``)."""
+        configured nor tracked (``blanko.delivery_starts_tracking``). A
+        first delivery that leaves it at or below the threshold warns
+        (``blanko_low``) as a print falling there would."""
         def work(session):
-            self._change_blanko(session, stations, station_id, {"$inc": {"stock": delivered}},
-                                upsert=delivery_starts_tracking(station_id, stations.stations))
+            events = self._change_blanko(
+                session, stations, station_id, {"$inc": {"stock": delivered}},
+                upsert=delivery_starts_tracking(station_id, stations.stations))
             stock = self.db.blanko.find_one({"_id": station_id}, session=session)
             if stock is None:
                 raise UnknownStation()
+            self._emit_all(session, events)
             return stock
         return self.run_transaction(work)
 

@@ -237,6 +237,17 @@ def test_blanko_at_zero_stops_cards_while_certificates_flow_and_a_delivery_resum
     assert [event["stock_left"] for event in blanko_events(store)] == [2, 2]
 
 
+def test_a_first_delivery_at_or_below_the_threshold_warns_once(store):
+    rules = StationRules(STATIONS, tuple(PLACES), datetime.timedelta(minutes=10), 3,
+                         blanko_threshold=50)
+    stock = store.record_blanko_delivery("kasemen-1", 20, rules)
+    assert (stock["stock"], stock["warned"]) == (20, True)
+    [low] = blanko_events(store)
+    assert (low["station_id"], low["stock_left"], low["threshold"]) == ("kasemen-1", 20, 50)
+    store.record_blanko_delivery("kasemen-1", 10, rules)  # still low: warned already
+    assert len(blanko_events(store)) == 1
+
+
 def test_a_station_out_of_blanko_gets_no_more_cards(store):
     rules = station_rules()
     queue_jobs(store, 2, pickup_place_id="kec-curug", print_kind="card")

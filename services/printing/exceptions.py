@@ -52,9 +52,15 @@ class NotHeld(Conflict):
 
 
 class UnknownStation(NotFound):
+    """A blanko delivery for a station neither configured (``STATIONS``) nor
+    tracked yet (no stock recorded, no ``out_of_blanko`` report)."""
+
     def __init__(self):
-        super().__init__(Msg("Stasiun cetak tidak dikenal (STATIONS).",
-                             "Unknown printing station (STATIONS)."))
+        super().__init__(Msg(
+            "Stasiun cetak tidak dikenal: tidak ada di STATIONS dan stok blankonya "
+            "belum pernah dicatat.",
+            "Unknown printing station: not in STATIONS and no blanko stock recorded for it "
+            "yet."))
 
 
 class TooManyVerifications(TooManyAttempts):

@@ -87,6 +87,14 @@ def test_an_unconfigured_station_out_of_blanko_gets_cards_again_after_a_delivery
     unknown = requests.post(f"{printing}/api/v1/operator/stations/station-tset-1/blanko",
                             json={"delivered": 52}, headers=OPERATOR, timeout=30)
     assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "not_found")
+    assert unknown.json()["error"]["message"] == (
+        "Stasiun cetak tidak dikenal: tidak ada di STATIONS dan stok blankonya belum pernah "
+        "dicatat.")
+    in_english = requests.post(f"{printing}/api/v1/operator/stations/station-tset-1/blanko",
+                               json={"delivered": 52}, timeout=30,
+                               headers={**OPERATOR, "Accept-Language": "en"})
+    assert in_english.json()["error"]["message"] == (
+        "Unknown printing station: not in STATIONS and no blanko stock recorded for it yet.")
     assert store.db.blanko.count_documents({}) == 1
 
 

@@ -59,13 +59,41 @@ def manifest_ready(manifest: dict, slot: dict) -> Event | None:
         "items": [by_application[application_id] for application_id in members], "slot": slot})
 
 
+# courier's Pos order id of a jemput-bola parcel: ``SDK-<manifest id>``, a
+# manifest id being intake's ``JB-<kelurahan>-<yyyymmdd>-<6 chars>``; a
+# citizen's parcel is ``SDK-<print job id>`` (hex): never so
+MANIFEST_SHIPMENT_PREFIX = "SDK-JB-"
+# what Pos' news of a manifest's parcel sets on the manifest: each a flag
+# that only ever becomes true, so a redelivery or any order sets the same
+PARCEL_NEWS = {"parcel_dispatched": {"pos_dispatched": True},
+               "parcel_delivered": {"pos_delivered": True}}
+
+
+def shipped_manifest(shipment_id: str) -> str | None:
+    """The jemput-bola manifest a Pos parcel carries, or None for a citizen's
+    parcel: told by the order id alone, so the news of an ordinary parcel
+    costs printing no database work."""
+    if not shipment_id.startswith(MANIFEST_SHIPMENT_PREFIX):
+        return None
+    return shipment_id[len("SDK-"):]
+
+
+def parcel_in_transit(manifest: dict) -> bool:
+    """The manifest went by Pos (``parcel_dispatched``) and Pos has not
+    delivered it to the kelurahan office yet. A delivery learnt before its
+    dispatch (events come in any order) counts as delivered."""
+    return bool(manifest.get("pos_dispatched")) and not manifest.get("pos_delivered")
+
+
 def waiting_at_kelurahan(job: dict, manifest: dict | None, kelurahan_code: str) -> dict:
     """A printed jemput-bola document the officer of its own kelurahan hands over;
     another kelurahan's officer is answered as if it did not exist. Only once
     the whole manifest went back to the kelurahan (``manifest_ready``: every
-    member printed): a member printed early is still at the Dinas."""
+    member printed): a member printed early is still at the Dinas; and, for a
+    manifest the Dinas sent by Pos, only once Pos delivered the parcel to the
+    kelurahan office (``parcel_in_transit``)."""
     if manifest is None or manifest.get("kelurahan_code") != kelurahan_code:
         raise DocumentNotFound()
-    if job["status"] != "printed" or not manifest.get("ready"):
+    if job["status"] != "printed" or not manifest.get("ready") or parcel_in_transit(manifest):
         raise NotAtCounter()
     return job

@@ -95,6 +95,16 @@ class PickupStore(BaseStore):
             return manifest
         return self.consume_once(event, "learn_manifest", work)
 
+    def manifest_parcel_news(self, manifest_id: str, news: dict) -> None:
+        """Pos' news of a manifest's parcel (``handovers.PARCEL_NEWS``): one
+        write, and no inbox row - setting flags that only become true is the
+        same however often and in whatever order the events come."""
+        self.db.manifests.update_one(
+            {"_id": manifest_id},
+            {"$set": news, "$setOnInsert": {"application_ids": None, "printed_ids": [],
+                                            "items": [], "ready": False}},
+            upsert=True)
+
     def hand_over(self, tracking_code: str, nik: str, officer) -> dict:
         """The kelurahan officer handed a jemput-bola document to its citizen."""
         def work(session):

@@ -11,8 +11,9 @@ Citizens, the counter and kelurahan officers: ``api_pickup``; operators
 (held jobs, blanko, PRR imports): ``api_operator``.
   GET  /health
 ``PrintingEvents`` turns verified applications into print jobs, accepted
-jemput-bola batches into manifests and returned parcels into counter pickups; it runs beside ``PrintingApi`` in its own
-container (own worker pool and prefetch).
+jemput-bola batches into manifests and returned parcels into counter pickups,
+and follows a manifest sent by Pos to its kelurahan; it runs beside
+``PrintingApi`` in its own container (own worker pool and prefetch).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from shared.offices import PLACES, WorkingCalendar
 from shared.ratelimit import TrackingCodeChecks
 from shared.settings import InvalidSetting
 
+from . import handovers
 from .api_documents import DocumentsApi, IntakeDocuments, SigningKeys, VerificationRate
 from .api_operator import PrintOperatorApi
 from .api_pickup import PickupApi
@@ -100,6 +102,23 @@ class PrintingEvents:
         event = load_event("batch_accepted", body)
         if self.store.learn_manifest(event, self.settings.pickup) is None:
             log.info("batch_accepted %s already handled", event["event_id"])
+
+    @reliable_event_handler("courier", "parcel_dispatched")
+    def on_parcel_dispatched(self, body):
+        self._manifest_parcel_news("parcel_dispatched", body)
+
+    @reliable_event_handler("courier", "parcel_delivered")
+    def on_parcel_delivered(self, body):
+        self._manifest_parcel_news("parcel_delivered", body)
+
+    def _manifest_parcel_news(self, event_type: str, body) -> None:
+        """Whether a jemput-bola manifest sent by Pos is at its kelurahan
+        (``handovers.parcel_in_transit``); a citizen's parcel is skipped
+        before any database work."""
+        event = load_event(event_type, body)
+        manifest_id = handovers.shipped_manifest(event["shipment_id"])
+        if manifest_id is not None:
+            self.store.manifest_parcel_news(manifest_id, handovers.PARCEL_NEWS[event_type])
 
     @reliable_event_handler("courier", "parcel_returned")
     def on_parcel_returned(self, body):

@@ -7,7 +7,8 @@ address' region names -> ``parcel_dispatched`` with the barcode -> signed
 webhooks (DELIVERED, and forged ones refused) -> polling for what no webhook
 said -> RETURNED; the same ``document_printed`` twice and a crash between
 Pos' reply and the record -> one shipment; a Pos outage -> every dispatch
-waits and drains, none dead-lettered; a jemput-bola manifest by Pos.
+waits and drains, none dead-lettered; a jemput-bola manifest by Pos (its
+kelurahan hand-overs wait for Pos' delivery).
 """
 
 from __future__ import annotations
@@ -420,9 +421,10 @@ def test_operators_view_needs_an_operator_token(system):
                         timeout=10).status_code == 404
 
 
-def test_a_jemput_bola_manifest_goes_by_pos_as_one_parcel(system, courier_events, pos):
+def test_a_jemput_bola_manifest_goes_by_pos_as_one_parcel(system, courier_events, pos, mongo):
+    rows = [ktp_row(), ktp_row()]
     answer = requests.put(batch_url(system, new_batch_id()), headers=KELURAHAN_OFFICER, timeout=60,
-                          json={"applications": [ktp_row(), ktp_row()]})
+                          json={"applications": rows})
     assert answer.status_code == 200, answer.text
     manifest_id = answer.json()["manifest_id"]
     application_ids = [row["application_id"] for row in answer.json()["accepted"]]
@@ -443,6 +445,25 @@ def test_a_jemput_bola_manifest_goes_by_pos_as_one_parcel(system, courier_events
     assert parcel["receiver"]["name"] == "Kantor Kelurahan Sukajaya"
     again = requests.post(send, json=office, headers=OPERATOR, timeout=10)
     assert again.status_code == 200 and again.json()["barcode"] == parcel["barcode"]
+
+    # on the road: the kelurahan's officer cannot hand a document over yet
+    eventually(lambda: mongo["printing"].manifests.find_one(
+        {"_id": manifest_id, "pos_dispatched": True}), what="printing: the manifest went by Pos")
+    first = answer.json()["accepted"][0]
+    handover = {"tracking_code": first["tracking_code"], "nik": rows[0]["applicant"]["nik"]}
+
+    def hand_over() -> requests.Response:
+        return requests.post(f"{system.url('printing')}/api/v1/kelurahan/handovers",
+                             json=handover, headers=KELURAHAN_OFFICER, timeout=10)
+    early = hand_over()
+    assert (early.status_code, early.json()["error"]["code"]) == (409, "not_at_counter")
+    # Pos delivers the parcel to the kelurahan office: now it can
+    requests.post(f"{pos}/sandbox/advance/{parcel['barcode']}", timeout=10, json={
+        "status": "DELIVERED", "webhook_url": f"{courier}/api/v1/pos/webhook"})
+    courier_events.wait_for(first["application_id"], "parcel_delivered")
+    handed = eventually(lambda: (r := hand_over()).status_code == 200 and r,
+                        what="the hand-over once delivered")
+    assert handed.json()["status"] == "collected"
 
 
 def prr_without_postal_code(system, mongo, kelurahan_code: str) -> tuple[str, str]:

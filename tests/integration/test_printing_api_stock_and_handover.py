@@ -5,20 +5,23 @@ tests' station token and no ``STATIONS`` entry (a Dinas with one counter):
   cards, is listed with its stock, and an operator's delivery brings its
   cards back (a station neither configured nor tracked is still 404);
 * a kelurahan officer records a jemput-bola hand-over only once the whole
-  manifest is printed (409 ``not_at_counter`` before).
+  manifest is printed (409 ``not_at_counter`` before), and - for a manifest
+  sent by Pos (``PrintingEvents`` running too) - only once Pos delivered it.
 """
 
 from __future__ import annotations
 
 import pytest
 import requests
+from nameko.testing.services import entrypoint_waiter
 
 from deploy.local.stack import free_port
-from services.printing.service import PrintingApi
+from services.printing.service import PrintingApi, PrintingEvents
 from services.printing.store import PrintStore
 from shared.events import build_event
 from tests.helpers import (KELURAHAN_CODE, KELURAHAN_OFFICER, OPERATOR, STATION, BrokerProbe,
-                           eventually, service_config, store_on_a_database_of_its_own)
+                           eventually, publish, service_config,
+                           store_on_a_database_of_its_own)
 from tests.integration.test_pickup_windows import rules as pickup_rules
 from tests.integration.test_stations import queue_jobs
 
@@ -98,36 +101,77 @@ def test_an_unconfigured_station_out_of_blanko_gets_cards_again_after_a_delivery
     assert store.db.blanko.count_documents({}) == 1
 
 
-def test_a_kelurahan_hands_a_document_over_only_once_its_manifest_is_printed(
-        printing, store, published):
-    jobs = queue_jobs(store, 2, pickup_place_id="disdukcapil-serang", print_kind="card",
-                      delivery_method="pickup", delivery_address=None, manifest_id=MANIFEST)
+def jemput_bola_jobs(store, manifest_id: str, count: int) -> list[dict]:
+    """``count`` queued members of a manifest printing learnt from ``batch_accepted``."""
+    jobs = queue_jobs(store, count, pickup_place_id="disdukcapil-serang", print_kind="card",
+                      delivery_method="pickup", delivery_address=None, manifest_id=manifest_id)
     store.learn_manifest(build_event(
-        "batch_accepted", manifest_id=MANIFEST, batch_id="RT03-RW02",
+        "batch_accepted", manifest_id=manifest_id, batch_id="RT03-RW02",
         kelurahan_code=KELURAHAN_CODE,
         application_ids=[job["application_id"] for job in jobs]), pickup_rules(40))
+    return jobs
 
-    def print_one() -> dict:
-        [job] = claim(printing, manifest=True, max=1).json()["jobs"]
-        printed = requests.post(f"{printing}/api/v1/station/jobs/{job['print_job_id']}/printed",
-                                json={"lease_token": job["lease_token"]}, headers=STATION,
-                                timeout=30)
-        assert printed.status_code == 200, printed.text
-        return job
 
-    def hand_over(job: dict) -> requests.Response:
-        return requests.post(f"{printing}/api/v1/kelurahan/handovers",
-                             json={"tracking_code": job["tracking_code"], "nik": job["nik"]},
-                             headers=KELURAHAN_OFFICER, timeout=30)
+def print_one(printing: str) -> dict:
+    """A station claims the next manifest member and prints it."""
+    [job] = claim(printing, manifest=True, max=1).json()["jobs"]
+    printed = requests.post(f"{printing}/api/v1/station/jobs/{job['print_job_id']}/printed",
+                            json={"lease_token": job["lease_token"]}, headers=STATION,
+                            timeout=30)
+    assert printed.status_code == 200, printed.text
+    return job
 
-    first = print_one()
-    early = hand_over(first)
+
+def hand_over(printing: str, job: dict) -> requests.Response:
+    return requests.post(f"{printing}/api/v1/kelurahan/handovers",
+                         json={"tracking_code": job["tracking_code"], "nik": job["nik"]},
+                         headers=KELURAHAN_OFFICER, timeout=30)
+
+
+def test_a_kelurahan_hands_a_document_over_only_once_its_manifest_is_printed(
+        printing, store, published):
+    jemput_bola_jobs(store, MANIFEST, 2)
+    first = print_one(printing)
+    early = hand_over(printing, first)
     assert (early.status_code, early.json()["error"]["code"]) == (409, "not_at_counter")
 
-    print_one()  # the last member: the manifest goes back to the kelurahan
+    print_one(printing)  # the last member: the manifest goes back to the kelurahan
     [ready] = published("batch_ready_for_kelurahan")
     assert ready["manifest_id"] == MANIFEST
-    handed = hand_over(first)
+    handed = hand_over(printing, first)
     assert handed.status_code == 200 and handed.json()["status"] == "collected", handed.text
     [collected] = published("document_collected")
     assert (collected["tracking_code"], collected["how"]) == (first["tracking_code"], "kelurahan")
+
+
+def test_a_manifest_sent_by_pos_is_handed_over_only_once_pos_delivered_it(
+        backing, container_factory, printing, store):
+    manifest_id = "JB-3673041010-20250605-POS123"
+    jobs = jemput_bola_jobs(store, manifest_id, 2)
+    printed = [print_one(printing), print_one(printing)]  # ready: printed in full
+    events = container_factory(PrintingEvents, service_config(backing, store.db.name))
+    events.start()
+
+    def courier_says(event_type: str, job: dict, shipment_id: str = f"SDK-{manifest_id}"):
+        with entrypoint_waiter(events, f"on_{event_type}", timeout=30):
+            publish(backing.amqp_uri, "courier.events", event_type, build_event(
+                event_type, application_id=job["application_id"],
+                tracking_code=job["tracking_code"], document_type=job["document_type"],
+                shipment_id=shipment_id, barcode="P2506050001"))
+
+    for job in jobs:  # one parcel: one event per document it carries
+        courier_says("parcel_dispatched", job)
+    in_transit = hand_over(printing, printed[0])
+    assert (in_transit.status_code, in_transit.json()["error"]["code"]) == \
+        (409, "not_at_counter")
+
+    courier_says("parcel_delivered", jobs[0])
+    handed = hand_over(printing, printed[0])
+    assert handed.status_code == 200 and handed.json()["status"] == "collected", handed.text
+    # a dispatch redelivered after the delivery does not put the parcel back on the road
+    courier_says("parcel_dispatched", jobs[1])
+    assert hand_over(printing, printed[1]).status_code == 200
+
+    # a citizen's parcel is none of the manifests' business
+    courier_says("parcel_dispatched", jobs[0], shipment_id=f"SDK-{jobs[0]['_id']}")
+    assert store.db.manifests.count_documents({}) == 1

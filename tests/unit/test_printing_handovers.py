@@ -33,3 +33,23 @@ def test_an_unprinted_member_or_another_kelurahans_document_is_refused():
         handovers.waiting_at_kelurahan({"status": "printed"}, ready, "3673041011")
     with pytest.raises(DocumentNotFound):
         handovers.waiting_at_kelurahan({"status": "printed"}, None, SUKAJAYA)
+
+
+def test_a_manifest_sent_by_pos_is_at_the_kelurahan_only_once_delivered():
+    job = {"application_id": "a", "status": "printed"}
+    ready = manifest(printed_ids=["a", "b"], ready=True)
+    dispatched = {**ready, **handovers.PARCEL_NEWS["parcel_dispatched"]}
+    with pytest.raises(NotAtCounter):
+        handovers.waiting_at_kelurahan(job, dispatched, SUKAJAYA)
+    delivered = {**dispatched, **handovers.PARCEL_NEWS["parcel_delivered"]}
+    assert handovers.waiting_at_kelurahan(job, delivered, SUKAJAYA) is job
+    # the delivery learnt first, its dispatch after (or redelivered): still delivered
+    late = {**ready, **handovers.PARCEL_NEWS["parcel_delivered"],
+            **handovers.PARCEL_NEWS["parcel_dispatched"]}
+    assert handovers.waiting_at_kelurahan(job, late, SUKAJAYA) is job
+
+
+def test_only_a_manifest_s_parcel_is_told_by_its_shipment_id():
+    assert handovers.shipped_manifest("SDK-JB-3673041010-20250605-ABCDEF") == \
+        "JB-3673041010-20250605-ABCDEF"
+    assert handovers.shipped_manifest("SDK-0f3c9a1be2d44e6f8a7b5c4d3e2f1a0b") is None

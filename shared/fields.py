@@ -98,25 +98,38 @@ RT_RW = validate.Regexp(r"^[0-9]{1,3}$", error=Msg("Harus 1-3 angka (contoh: 003
 _PHONE_TEXT = re.compile(r"\+?[0-9 ().-]+", re.ASCII)
 
 
+def indonesian_number(text: str | None) -> phonenumbers.PhoneNumber | None:
+    """A valid number in Indonesia's plan (mobile or landline) as typed
+    (``0812...``, ``+62 812-...``, ``(0254) 123456``), or None. Digits,
+    spaces, ``-``, ``(``, ``)``, ``.`` and a leading ``+`` only: phonenumbers
+    would read "08123abc7890" as keypad digits, another number."""
+    text = (text or "").strip()
+    if not _PHONE_TEXT.fullmatch(text):
+        return None
+    try:
+        number = phonenumbers.parse(text, "ID")
+    except phonenumbers.NumberParseException:
+        return None
+    if number.country_code != 62 or not phonenumbers.is_valid_number(number):
+        return None
+    return number
+
+
+def e164(number: phonenumbers.PhoneNumber) -> str:
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
 class MobilePhone(fields.String):
-    """An Indonesian mobile number (08..., 628..., +628...) -> E.164 ``+628...``.
-    Digits, spaces, ``-``, ``(``, ``)``, ``.`` and a leading ``+`` only:
-    phonenumbers would read "08123abc7890" as keypad digits, another number."""
+    """An Indonesian mobile number (08..., 628..., +628...) -> E.164 ``+628...``
+    (``indonesian_number``: no letters)."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
-        invalid = Msg("Nomor HP tidak valid (contoh: 081234567890).",
-                      "Invalid mobile number (example: 081234567890).")
-        if not _PHONE_TEXT.fullmatch(text):
-            raise ValidationError(invalid)
-        try:
-            number = phonenumbers.parse(text, "ID")
-        except phonenumbers.NumberParseException:
-            raise ValidationError(invalid) from None
-        if (number.country_code != 62 or not phonenumbers.is_valid_number(number)
-                or phonenumbers.number_type(number) != phonenumbers.PhoneNumberType.MOBILE):
-            raise ValidationError(invalid)
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        number = indonesian_number(super()._deserialize(value, attr, data, **kwargs))
+        if number is None or \
+                phonenumbers.number_type(number) != phonenumbers.PhoneNumberType.MOBILE:
+            raise ValidationError(Msg("Nomor HP tidak valid (contoh: 081234567890).",
+                                      "Invalid mobile number (example: 081234567890)."))
+        return e164(number)
 
 
 class DeliverableEmail(fields.Email):

@@ -14,8 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import phonenumbers
-
+from shared.fields import e164, indonesian_number
 from shared.wilayah import Wilayah, normalize_code
 
 from .exceptions import UndeliverableAddress
@@ -36,14 +35,10 @@ def pos_phone(number: str | None) -> str | None:
     """A phone number as Pos gets it: E.164 (``+62...``), whatever its source -
     a citizen's mobile (E.164 already, from intake), a kelurahan office's
     landline as an operator typed it (``0254123456``), the Dinas' from config.
-    None for no number, or one that is not a number in Indonesia's plan."""
-    try:
-        parsed = phonenumbers.parse(number or "", "ID")
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(parsed):
-        return None
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    None for no number, or one that is not a number in Indonesia's plan
+    (letters are not read as keypad digits: ``shared.fields.indonesian_number``)."""
+    parsed = indonesian_number(number)
+    return None if parsed is None else e164(parsed)
 
 
 @dataclass(frozen=True)

@@ -336,3 +336,12 @@ def test_an_office_address_pos_could_not_print_is_refused_naming_the_field(field
     with pytest.raises(ValidationError) as refused:
         KelurahanOfficeSchema().load(body)
     assert list(refused.value.messages) == [field]
+
+
+@pytest.mark.parametrize("given", ["0254-ABC-456", "+12025550123", "0254１２３４５６"])
+def test_an_office_phone_with_letters_or_abroad_is_refused(given):
+    # "ABC" was dialled as 222 and a US number posted (outside audit)
+    with pytest.raises(ValidationError) as refused:
+        KelurahanOfficeSchema().load({"street": "Jl. Kelurahan 1", "postal_code": "42171",
+                                      "phone": given})
+    assert list(refused.value.messages) == ["phone"]

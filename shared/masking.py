@@ -12,12 +12,19 @@ from __future__ import annotations
 
 import re
 
-# 16-digit identity numbers, as typed: in one run or grouped by single spaces,
-# dashes or dots ("3673-0412-0110-0003"), and Indonesian phone numbers in
-# their usual forms (08..., 628..., +628..., with optional spaces or dashes
-# inside), bounded by anything but a letter or digit, so hex ids are not
-# taken for one
-_IDENTITY = re.compile(r"(?<![0-9A-Za-z])\d(?:[\- .]?\d){15}(?![0-9A-Za-z])")
+# 16-digit identity numbers, as typed: in one run, or grouped as people group
+# them - four fours ("3673-0412-0110-0003"), region / birth date / serial
+# ("367304 120110 0003", "367304-1201100003"), or dotted like the card
+# ("36.73.04.120110.0003"), one separator (space, dash or dot) throughout -
+# but not any 16 digits with separators between them: "01.12.2026
+# 08.00-15.00" is a date and a time; and Indonesian phone numbers in their
+# usual forms (08..., 628..., +628..., with optional spaces or dashes
+# inside). Bounded by anything but a letter or digit, so hex ids are not
+# taken for one.
+_GROUPINGS = (r"\d{16}", r"\d{4}(?P<a>[\- .])\d{4}(?P=a)\d{4}(?P=a)\d{4}",
+              r"\d{6}(?P<b>[\- .])\d{6}(?P=b)\d{4}", r"\d{6}[\- .]\d{10}",
+              r"\d{2}\.\d{2}\.\d{2}\.\d{6}\.\d{4}")
+_IDENTITY = re.compile(r"(?<![0-9A-Za-z])(?:" + "|".join(_GROUPINGS) + r")(?![0-9A-Za-z])")
 _PHONE = re.compile(r"(?<![0-9A-Za-z+])(?:\+62|62|0)[\- ]?8\d{1,2}(?:[\- ]?\d{2,4}){2,4}(?![0-9A-Za-z])")
 
 

@@ -66,14 +66,19 @@ def test_an_expected_error_is_one_line_without_its_traceback(logged):
 
 
 @pytest.mark.parametrize("typed", ["3673-0412-0110-0003", "3673 0412 0110 0003",
-                                   "3673.0412.0110.0003", "367304 1201100003"])
+                                   "3673.0412.0110.0003", "367304 1201100003",
+                                   "367304 120110 0003", "36.73.04.120110.0003"])
 def test_a_grouped_identity_number_is_masked_as_one(typed):
     # an operator's note typed "KK 3673-0412-0110-0003" reached the citizen's
     # e-mail and timeline in full (outside audit)
     assert mask_text(f"KK {typed}, cek ulang") == "KK 3673********0003, cek ulang"
 
 
-@pytest.mark.parametrize("harmless", ["2026-11-29 08:00:01,123", "SDK7KQ2M9XA",
+@pytest.mark.parametrize("harmless", [
+    # dates, times and amounts in an operator's note were masked as a NIK (outside audit)
+    "Silakan datang 01.12.2026 08.00-15.00 ke loket", "Antara 01.12.2026 02.12.2026 ke loket",
+    "Rp 1.000.000.000.000.000", "1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6",
+    "2026-11-29 08:00:01,123", "SDK7KQ2M9XA",
                                       "a7f3c2e1b4d59687123456789012345678", "port 27018", "12345"])
 def test_ordinary_numbers_are_left_alone(harmless):
     assert mask_text(harmless) == harmless

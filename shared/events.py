@@ -243,6 +243,22 @@ class ParcelRefSchema(ApplicationRefSchema):
     barcode = fields.String(allow_none=True, load_default=None)
 
 
+# a parcel_* event's shipment_id, courier's Pos order id: "SDK-<print job id>"
+# for a citizen's own parcel (the id is hex), "SDK-<manifest id>" for a
+# jemput-bola manifest's, a manifest id being intake's
+# "JB-<kelurahan code>-<yyyymmdd>-<6 chars>" (docs/events.md)
+MANIFEST_SHIPMENT_PREFIX = "SDK-JB-"
+
+
+def shipment_manifest(shipment_id: str) -> str | None:
+    """The jemput-bola manifest a parcel carries (it goes to the kelurahan
+    office, not a citizen's home), or None for a citizen's own parcel: told
+    by the order id alone, with no database work."""
+    if not str(shipment_id).startswith(MANIFEST_SHIPMENT_PREFIX):
+        return None
+    return str(shipment_id)[len("SDK-"):]
+
+
 class ParcelDispatchedSchema(ParcelRefSchema):
     pass
 

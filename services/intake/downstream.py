@@ -28,6 +28,8 @@ redelivery is recorded once: ``ApplicationStore.record_event``).
 
 from __future__ import annotations
 
+from shared.events import shipment_manifest
+
 from .domain import status_fields, timeline_entry
 
 # before the document exists / once it does, as intake may still see it
@@ -52,9 +54,15 @@ STEP_ONLY = {
     "parcel_delivery_failed": "delivery_failed",
     "pickup_rescheduled": "pickup_rescheduled",
     "batch_ready_for_kelurahan": "at_kelurahan",
+    # a jemput-bola manifest's parcel delivered reaches the kelurahan office,
+    # not the citizen (``recorded_as``): the application stays active until
+    # the officer's hand-over (``document_collected``, how ``kelurahan``)
+    "parcel_delivered_to_kelurahan": "at_kelurahan",
     "notification_sent": "notified",
     "notification_failed": "notification_failed",
 }
+# what ``recorded_as`` records some events as: (the event, how it is recorded)
+RECORDED_AS = {"parcel_delivered": "parcel_delivered_to_kelurahan"}
 # the step each event records: its own, or the status it leads to
 EVENT_STEPS = {**{event: to for event, (to, _) in EVENT_MOVES.items()}, **STEP_ONLY}
 # what an event's step shows (the citizen sees the ``domain.PUBLIC_DETAIL`` ones)
@@ -64,6 +72,7 @@ DETAIL_FIELDS = {
     "document_collected": ("how",),
     "parcel_dispatched": ("barcode",),
     "parcel_delivered": ("barcode",),
+    "parcel_delivered_to_kelurahan": ("barcode",),
     "parcel_delivery_failed": ("barcode", "reason"),
     "parcel_returned": ("barcode", "reason"),
     # not its ``slot``: that is when the kelurahan's officer collects the batch
@@ -74,6 +83,15 @@ DETAIL_FIELDS = {
 }
 # events that (re)set the pickup window the citizen sees
 SETS_PICKUP = ("document_ready_for_pickup", "pickup_rescheduled")
+
+
+def recorded_as(event_type: str, event: dict) -> str:
+    """What ``event`` is recorded as: itself, except a jemput-bola manifest's
+    parcel delivered (to the kelurahan office: ``parcel_delivered_to_kelurahan``,
+    a step, not the final ``delivered`` - the citizen has not got it yet)."""
+    if event_type in RECORDED_AS and shipment_manifest(event["shipment_id"]):
+        return RECORDED_AS[event_type]
+    return event_type
 
 
 def step_from_event(event_type: str, event: dict) -> dict:

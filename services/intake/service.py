@@ -33,6 +33,7 @@ from .api_appointments import RecordingAppointmentApi, RecordingCalendar
 from .api_batches import OfficerChannelsApi
 from .api_documents import DocumentsApi, UploadSettings
 from .api_operator import OperatorQueueApi
+from . import downstream
 from .api_resend import ResendLimits, TrackingCodeResendApi
 from .domain import public_view
 from .openapi import openapi_document
@@ -102,7 +103,7 @@ class IntakeEvents:
         """One downstream event: its step (and status move, ``downstream``) on
         its application, once per event id."""
         event = load_event(event_type, body)
-        if not self.store.record_event(event_type, event):
+        if not self.store.record_event(downstream.recorded_as(event_type, event), event):
             log.info("%s %s already recorded or unknown application", event_type, event["event_id"])
 
     @reliable_event_handler("printing", "print_job_queued")

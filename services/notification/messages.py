@@ -24,6 +24,7 @@ from pathlib import Path
 from babel.dates import format_date
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from shared.events import shipment_manifest
 from shared.offices import PLACES
 from shared.wilayah import load_wilayah
 
@@ -103,20 +104,19 @@ def area_name(code: str) -> str:
     return name.title() if name else code
 
 
-# a jemput-bola parcel's Pos order id: "SDK-" + its manifest id, which names
-# the kelurahan it goes back to, "JB-<kelurahan code>-<yyyymmdd>-<6 chars>"
-# (docs/events.md: parcel_dispatched, batch_accepted)
-MANIFEST_PARCEL = re.compile(r"^SDK-JB-(\d{10})-")
+# a manifest id names the kelurahan its parcel goes back to:
+# "JB-<kelurahan code>-<yyyymmdd>-<6 chars>" (docs/events.md: batch_accepted)
+MANIFEST_KELURAHAN = re.compile(r"^JB-(\d{10})-")
 
 
 def parcel_kelurahan(event: dict) -> str | None:
     """The kelurahan code a ``parcel_*`` event's parcel goes to when it is a
     jemput-bola manifest's (the kelurahan office, not the citizen's home);
     ``""`` for a manifest naming none readable; None for a citizen's own parcel."""
-    shipment_id = str(event.get("shipment_id") or "")
-    if not shipment_id.startswith("SDK-JB-"):
+    manifest_id = shipment_manifest(str(event.get("shipment_id") or ""))
+    if manifest_id is None:
         return None
-    match = MANIFEST_PARCEL.match(shipment_id)
+    match = MANIFEST_KELURAHAN.match(manifest_id)
     return match.group(1) if match else ""
 
 

@@ -59,23 +59,13 @@ def manifest_ready(manifest: dict, slot: dict) -> Event | None:
         "items": [by_application[application_id] for application_id in members], "slot": slot})
 
 
-# courier's Pos order id of a jemput-bola parcel: ``SDK-<manifest id>``, a
-# manifest id being intake's ``JB-<kelurahan>-<yyyymmdd>-<6 chars>``; a
-# citizen's parcel is ``SDK-<print job id>`` (hex): never so
-MANIFEST_SHIPMENT_PREFIX = "SDK-JB-"
 # what Pos' news of a manifest's parcel sets on the manifest: each a flag
 # that only ever becomes true, so a redelivery or any order sets the same
 PARCEL_NEWS = {"parcel_dispatched": {"pos_dispatched": True},
                "parcel_delivered": {"pos_delivered": True}}
 
 
-def shipped_manifest(shipment_id: str) -> str | None:
-    """The jemput-bola manifest a Pos parcel carries, or None for a citizen's
-    parcel: told by the order id alone, so the news of an ordinary parcel
-    costs printing no database work."""
-    if not shipment_id.startswith(MANIFEST_SHIPMENT_PREFIX):
-        return None
-    return shipment_id[len("SDK-"):]
+
 
 
 def parcel_in_transit(manifest: dict) -> bool:

@@ -25,7 +25,7 @@ import logging
 from nameko.extensions import DependencyProvider
 
 from shared.auth import BearerTokens, ScopedBearerTokens
-from shared.events import load_event
+from shared.events import load_event, shipment_manifest
 from shared.http import (HealthCheck, api, json_response, no_content, read_json,
                          request_language)
 from shared.messaging import reliable_event_handler
@@ -116,7 +116,7 @@ class PrintingEvents:
         (``handovers.parcel_in_transit``); a citizen's parcel is skipped
         before any database work."""
         event = load_event(event_type, body)
-        manifest_id = handovers.shipped_manifest(event["shipment_id"])
+        manifest_id = shipment_manifest(event["shipment_id"])
         if manifest_id is not None:
             self.store.manifest_parcel_news(manifest_id, handovers.PARCEL_NEWS[event_type])
 

@@ -15,7 +15,7 @@ from services.intake.domain import (
     new_application,
     public_view,
 )
-from services.intake.downstream import DETAIL_FIELDS, EVENT_STEPS, step_from_event
+from services.intake.downstream import DETAIL_FIELDS, EVENT_STEPS, RECORDED_AS, step_from_event
 from services.intake.schemas import ApplicationRequestSchema
 from shared.events import EVENTS
 
@@ -81,8 +81,9 @@ def test_final_statuses_are_the_ends_of_the_road():
 
 
 def test_event_step_mapping_is_consistent():
+    recorded_as = {name: event for event, name in RECORDED_AS.items()}
     for event_type, status in EVENT_STEPS.items():
-        assert event_type in EVENTS
+        assert recorded_as.get(event_type, event_type) in EVENTS
         assert status in STATUSES
 
 

@@ -7,7 +7,8 @@ import itertools
 
 from services.intake.domain import STATUSES
 from services.intake.downstream import (EVENT_MOVES, SETS_PICKUP, STEP_ONLY, gatherable,
-                                        needs_status, record, together, usual_move)
+                                        needs_status, record, recorded_as, together,
+                                        usual_move)
 from tests.stored_applications import submitted
 
 SLOT = {"place": "Disdukcapil Kota Serang", "address": "Jl. Jend. Sudirman No. 5",
@@ -58,6 +59,25 @@ def test_dispatch_keeps_the_barcode_for_the_citizen():
     step = public_view(applied(app, failed), "en")["timeline"][-1]
     assert step["detail"]["reason"] == "Penerima tidak di tempat"
     assert step["label"] == "Delivery attempt failed, trying again"
+
+
+def test_a_manifest_parcel_delivered_is_at_the_kelurahan_until_handed_over():
+    # it read "delivered" (final: the NIK free to apply again) while the
+    # document waited at the kelurahan office (outside audit)
+    manifest = "SDK-JB-3673041010-20990101-ABCDEF"
+    app = applied(verified(), record(verified(), "parcel_dispatched", {
+        "occurred_at": at(2), "shipment_id": manifest, "barcode": "P2601000001"}))
+    delivered = {"occurred_at": at(3), "shipment_id": manifest, "barcode": "P2601000001"}
+    assert recorded_as("parcel_delivered", delivered) == "parcel_delivered_to_kelurahan"
+    app = applied(app, record(app, recorded_as("parcel_delivered", delivered), delivered))
+    view = public_view(app, "id")
+    assert view["status"] == "dispatched"
+    assert view["timeline"][-1]["label"] == "Siap diambil di kantor kelurahan"
+    app = applied(app, record(app, "document_collected", {"occurred_at": at(4),
+                                                          "how": "kelurahan"}))
+    assert public_view(app, "id")["status"] == "collected"
+    own = {**delivered, "shipment_id": "SDK-0f3c9a1be2d44e6f8a7b5c4d3e2f1a0b"}
+    assert recorded_as("parcel_delivered", own) == "parcel_delivered"
 
 
 def test_the_one_write_shortcuts_make_the_update_record_would():

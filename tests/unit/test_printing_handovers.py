@@ -7,6 +7,7 @@ import pytest
 
 from services.printing import handovers
 from services.printing.exceptions import DocumentNotFound, NotAtCounter
+from shared.events import shipment_manifest
 
 SUKAJAYA = "3673041010"
 
@@ -50,6 +51,6 @@ def test_a_manifest_sent_by_pos_is_at_the_kelurahan_only_once_delivered():
 
 
 def test_only_a_manifest_s_parcel_is_told_by_its_shipment_id():
-    assert handovers.shipped_manifest("SDK-JB-3673041010-20250605-ABCDEF") == \
+    assert shipment_manifest("SDK-JB-3673041010-20250605-ABCDEF") == \
         "JB-3673041010-20250605-ABCDEF"
-    assert handovers.shipped_manifest("SDK-0f3c9a1be2d44e6f8a7b5c4d3e2f1a0b") is None
+    assert shipment_manifest("SDK-0f3c9a1be2d44e6f8a7b5c4d3e2f1a0b") is None

@@ -22,6 +22,9 @@ ADULT_AGE = 17
 # the youngest a parent can have been at the child's birth: anything younger
 # is a mistyped NIK (a 6-year-old "mother" was accepted before this rule)
 PARENT_MIN_AGE = 10
+# the oldest a parent is taken to have been, when the NIK's two-digit year
+# fits only read a century earlier (``refuse_unless_old_enough_to_be_a_parent``)
+PARENT_MAX_AGE = 80
 # the kab/kota this Dinas serves (its kecamatan offices'): Kota Serang, 3673
 SERVED_KABKOTA = frozenset(office.kecamatan_code[:4] for office in KECAMATAN_OFFICES)
 
@@ -51,12 +54,30 @@ def age_on(birth: datetime.date, today: datetime.date) -> int:
 def refuse_unless_old_enough_to_be_a_parent(path: str, parent_birth: datetime.date,
                                              child_birth: datetime.date, who: Msg) -> None:
     """The parent (``who``: "Ibu" / "The mother") was at least PARENT_MIN_AGE
-    at the child's birth, by the birth dates the NIKs carry."""
-    if parent_birth >= child_birth or age_on(parent_birth, child_birth) < PARENT_MIN_AGE:
+    at the child's birth, by the birth date the NIK carries. A NIK gives
+    the year in two digits, read as this century's when it can be
+    (``shared.nik``): a mother born in 1925 reads as born in 2025, after her
+    child of 1960 - so the century before counts too, for a parent of at most
+    PARENT_MAX_AGE at the birth (a 6-year-old read as 106 is still refused)."""
+    earlier = _a_century_before(parent_birth)
+    if not (_old_enough(parent_birth, child_birth, PARENT_MIN_AGE)
+            or (_old_enough(earlier, child_birth, PARENT_MIN_AGE)
+                and not _old_enough(earlier, child_birth, PARENT_MAX_AGE + 1))):
         refuse(path, f"{who} (menurut tanggal lahir dalam NIK) harus berusia sedikitnya "
                      f"{PARENT_MIN_AGE} tahun saat anak lahir; periksa NIK-nya.",
                f"{who.en} (by the birth date in the NIK) must have been at least "
                f"{PARENT_MIN_AGE} when the child was born; check the NIK.")
+
+
+def _old_enough(birth: datetime.date, on: datetime.date, years: int) -> bool:
+    return birth < on and age_on(birth, on) >= years
+
+
+def _a_century_before(day: datetime.date) -> datetime.date:
+    try:
+        return day.replace(year=day.year - 100)
+    except ValueError:  # 29 February 2000 -> 1900 had none
+        return day.replace(year=day.year - 100, day=28)
 
 
 def not_in_future(path: str, day: datetime.date, today: datetime.date) -> None:

@@ -141,7 +141,8 @@ class DeliverableEmail(fields.Email):
     which would reach no citizen)."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
+        # spaces around it (a pasted address) are taken off, as from a name
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
         local, at, domain = text.rpartition("@")
         if at and local and ("." not in domain or domain.startswith("[")):
             raise ValidationError(Msg(

@@ -194,11 +194,14 @@ class Operation:
     also_ok: dict[int, str] = field(default_factory=dict)  # other successes, same answer
 
 
+# the header a client retries with (docs/api.md "Idempotency")
+IDEMPOTENCY_KEY = {"parameters": [{"in": "header", "name": "Idempotency-Key",
+                                   "schema": {"type": "string", "maxLength": 128}}]}
+
 OPERATIONS: tuple[Operation, ...] = (
     Operation("POST", "/api/v1/applications", "Submit an application", 202, AcceptedSchema,
               (400, 409, 503), body=schemas.ApplicationRequestSchema,
-              extra={"parameters": [{"in": "header", "name": "Idempotency-Key",
-                                     "schema": {"type": "string", "maxLength": 128}}]}),
+              extra=IDEMPOTENCY_KEY),
     Operation("POST", "/api/v1/applications/status", "The citizen's status lookup", 200,
               StatusViewSchema, (400, 404, 429, 503), body=schemas.StatusLookupSchema),
     Operation("POST", "/api/v1/applications/resubmit", "Resubmit a rejected application", 200,
@@ -233,7 +236,8 @@ OPERATIONS: tuple[Operation, ...] = (
               "Reject with reason codes", 200, AcceptedSchema, (400, 401, 404, 409, 429, 503),
               OPERATOR, body=schemas.RejectSchema, tag="operator"),
     Operation("POST", "/api/v1/recording-appointments", "Book a KTP-el recording", 201,
-              BookingViewSchema, (400, 409, 503), body=api_appointments.BookingSchema),
+              BookingViewSchema, (400, 409, 503), body=api_appointments.BookingSchema,
+              extra=IDEMPOTENCY_KEY),
     Operation("GET", "/api/v1/recording-appointments/availability",
               "Free recordings per working day", 200, AvailabilityViewSchema, (400, 503),
               query=api_appointments.AvailabilitySchema),
@@ -245,8 +249,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("POST", "/api/v1/kecamatan/next-day-requests", "A next-day KTP-el request", 202,
               NextDayAcceptedSchema, (400, 401, 403, 409, 429, 503), KECAMATAN_OFFICER,
               body=api_batches.AnyObject, tag="officer",
-              extra={"parameters": [{"in": "header", "name": "Idempotency-Key",
-                                     "schema": {"type": "string", "maxLength": 128}}]}),
+              extra=IDEMPOTENCY_KEY),
     Operation("GET", "/api/v1/openapi.json", "This document", 200, None, (), tag="meta"),
     Operation("GET", "/health", "Health: the database answers", 200, HealthSchema, (503,),
               tag="meta"),

@@ -107,4 +107,4 @@ class RejectSchema(Schema):
 
     reasons = fields.List(fields.String(validate=validate.Length(min=1, max=40)),
                           required=True)
-    note = Text(load_default=None, max=300)
+    note = Text(load_default=None, min=1, max=300)

@@ -149,6 +149,7 @@ class Contact(Schema):
                                      "x" * 64 + "@example.id"])
 def test_deliverable_email_accepted(address):
     assert Contact().load({"email": address}) == {"email": address}
+    assert Contact().load({"email": f" {address}\t"}) == {"email": address}  # pasted
 
 
 @pytest.mark.parametrize(("address", "hint"), [

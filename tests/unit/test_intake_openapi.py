@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime
 import inspect
+import pathlib
+import re
 
 import pytest
 from jsonschema import ValidationError
@@ -180,3 +182,17 @@ def test_the_limits_of_the_texts_are_in_the_document():
     for field in (applicant["full_name"], address["street"],
                   schemas["AktaKematianDetails"]["properties"]["place_of_death"]):
         assert "letter or digit" in field["description"]
+
+
+def test_every_endpoint_taking_an_idempotency_key_lists_the_header():
+    """The booking endpoint honoured the header but did not list it."""
+    intake = pathlib.Path(__file__).parents[2] / "services" / "intake"
+    readers = sum(len(re.findall(r"= idempotency_key\(request\)", path.read_text()))
+                  for path in intake.glob("*.py"))
+    listed = [(method, path) for path, item in openapi_document()["paths"].items()
+              for method, operation in item.items()
+              if any(p["name"] == "Idempotency-Key" for p in operation.get("parameters", []))]
+    assert sorted(listed) == [("post", "/api/v1/applications"),
+                              ("post", "/api/v1/kecamatan/next-day-requests"),
+                              ("post", "/api/v1/recording-appointments")]
+    assert readers == len(listed)  # a new reader of the header must be listed too

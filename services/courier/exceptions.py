@@ -71,16 +71,20 @@ class ReplayedWebhook(Conflict):
                              "This webhook event was already received."))
 
 
+def dated_ahead(tolerance_seconds: int) -> Msg:
+    """What an event dated ahead of courier's clock is told (on ``at``)."""
+    minutes = tolerance_seconds // 60
+    return Msg(f"Waktu event lebih dari {minutes} menit di depan jam kami: periksa jam pengirim.",
+               f"Event time more than {minutes} minutes ahead of our clock: "
+               "check the sender's clock.")
+
+
 class DatedAhead(ValidationFailed):
     """A webhook's event dated later than courier's clock allows
     (``domain.timely``): refused, nothing kept; Pos may send it again."""
 
     def __init__(self, tolerance_seconds: int):
-        minutes = tolerance_seconds // 60
-        super().__init__({"at": [Msg(
-            f"Waktu event lebih dari {minutes} menit di depan jam kami: periksa jam pengirim.",
-            f"Event time more than {minutes} minutes ahead of our clock: "
-            "check the sender's clock.")]})
+        super().__init__({"at": [dated_ahead(tolerance_seconds)]})
 
 
 class UnknownShipment(NotFound):

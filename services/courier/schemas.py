@@ -1,12 +1,16 @@
 """HTTP body and query schemas of the courier API (boundary only: no rules)."""
 
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate
+from marshmallow import (EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate,
+                         validates)
 
+from shared.clock import utcnow
 from shared.errors import Msg
 from shared.fields import RT_RW, Text
 
-from .domain import POS_STATUSES, STATUSES
+from .domain import AHEAD_TOLERANCE, POS_STATUSES, STATUSES
+from .exceptions import dated_ahead
 from .posting import pos_phone
+from .signatures import TOLERANCE_SECONDS
 
 
 class PosWebhookSchema(Schema):
@@ -22,6 +26,12 @@ class PosWebhookSchema(Schema):
     orderId = fields.String(load_default=None)
     location = fields.String(load_default=None, allow_none=True)
     note = fields.String(load_default="", allow_none=True)
+
+    @validates("at")
+    def _not_ahead(self, value, **kwargs):
+        # with the other fields' errors (domain.timely checks it again in the store)
+        if value > utcnow() + AHEAD_TOLERANCE:
+            raise ValidationError(dated_ahead(TOLERANCE_SECONDS))
 
 
 class ShipmentQuerySchema(Schema):

@@ -11,6 +11,7 @@ order id emit ``parcel_dispatched`` once.
 from __future__ import annotations
 
 import datetime
+import logging
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
@@ -25,6 +26,8 @@ from .domain import (ACTIVE, HELD, Event, application_order_id, application_ship
                      released, stuck_before, timely, tracking_news)
 from .exceptions import ManifestNotKnown, NotHeld, NotYetKnown, ReplayedWebhook, UnknownShipment
 from .posting import Sender, manifest_posting
+
+log = logging.getLogger(__name__)
 
 WEBHOOK_ID_RETENTION = datetime.timedelta(days=7)  # far beyond the 5-minute tolerance
 
@@ -200,7 +203,11 @@ class CourierStore(BaseStore):
         """Pos' news about a barcode; a webhook's event id is accepted once.
         News dated ahead of our clock: ``DatedAhead`` for a webhook, left
         out of a poll (``domain.timely``)."""
-        pos_events = timely(pos_events, source, utcnow())
+        taken = timely(pos_events, source, utcnow())
+        if len(taken) < len(pos_events):  # a clock at Pos ahead would show only as late news
+            log.warning("%d Pos event(s) of %s dated ahead of our clock left out until their "
+                        "time (%s)", len(pos_events) - len(taken), barcode, source)
+        pos_events = taken
 
         def work(session):
             if webhook_event_id is not None:

@@ -133,11 +133,6 @@ class Bodyless(Response):
         return []
 
 
-def no_content(headers: dict | None = None) -> Response:
-    """The 204 of an endpoint with nothing to say."""
-    return Bodyless(status=204, headers=headers or {})
-
-
 TOO_DEEP = Msg(f"Isi permintaan bersarang lebih dari {MAX_JSON_DEPTH} tingkat.",
                f"Request body is nested more than {MAX_JSON_DEPTH} levels deep.")
 CONTROL_CHARACTER = Msg("Tidak boleh memuat karakter kontrol atau baris baru.",
@@ -541,7 +536,7 @@ class ApiHandler(HttpRequestHandler):
     def response_from_result(self, result):
         # whatever an endpoint returns, a 204 or 304 goes out without a body
         response = super().response_from_result(result)
-        if response.status_code in BODYLESS_STATUSES and not isinstance(response, Bodyless):
+        if response.status_code in BODYLESS_STATUSES:
             response = Bodyless(status=response.status_code, headers=response.headers)
         return response
 

@@ -26,8 +26,7 @@ from nameko.extensions import DependencyProvider
 
 from shared.auth import BearerTokens, ScopedBearerTokens
 from shared.events import load_event, shipment_manifest
-from shared.http import (HealthCheck, api, json_response, no_content, read_json,
-                         request_language)
+from shared.http import HealthCheck, api, json_response, read_json, request_language
 from shared.messaging import reliable_event_handler
 from shared.mongo import StoreWithOutbox
 from shared.offices import PLACES, WorkingCalendar
@@ -150,7 +149,7 @@ class PrintingApi(HealthCheck, PickupApi, PrintOperatorApi, DocumentsApi):
         body = read_json(request, ClaimSchema()) if batch else ClaimSchema().load({})
         jobs = self.store.claim(station, self.settings.stations, body["max"], body["manifest"])
         if not jobs:
-            return no_content()
+            return 204, ""  # sent bodyless (shared.http.Bodyless)
         if not batch:
             return json_response(200, StationJobSchema().dump(jobs[0]))
         return json_response(200, {"jobs": StationJobSchema(many=True).dump(jobs)})

@@ -200,7 +200,7 @@ IDEMPOTENCY_KEY = {"parameters": [{"in": "header", "name": "Idempotency-Key",
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation("POST", "/api/v1/applications", "Submit an application", 202, AcceptedSchema,
-              (400, 409, 503), body=schemas.ApplicationRequestSchema,
+              (400, 409, 429, 503), body=schemas.ApplicationRequestSchema,
               extra=IDEMPOTENCY_KEY),
     Operation("POST", "/api/v1/applications/status", "The citizen's status lookup", 200,
               StatusViewSchema, (400, 404, 429, 503), body=schemas.StatusLookupSchema),

@@ -100,6 +100,7 @@ class Lookup:
         self.register = register
         self.verified_death = verified_death
         self.flags: set[str] = set()
+        self.answered = False  # the register knew a NIK or KK asked about
         self._people: dict[str, Person | None] = {}
         self._families: dict[str, Family | None] = {}
 
@@ -111,10 +112,12 @@ class Lookup:
         if self.unreachable:
             return None
         try:
-            return question(key)
+            answer = question(key)
         except RegisterUnavailable:
             self.flags.add(REGISTER_UNCHECKED)
             return None
+        self.answered = self.answered or answer is not None
+        return answer
 
     def family(self, kk_number: str) -> Family | None:
         if kk_number not in self._families:

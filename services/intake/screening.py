@@ -11,6 +11,13 @@ register per application, then the first-card rule
 (``appointments.refuse_second_card``). A PRR record skips it: it was
 recorded and verified centrally, and ``import_prr`` asks only whether the
 NIK already has a card.
+
+A citizen's own submission is screened with a ``limit``
+(``refusals.RegisterRefusals``): what the register answered shows in why
+an application is refused (this NIK is not on that KK, is recorded as
+deceased ...), so refusals that the register's answers took part in are
+counted, and past the limit a submission is refused before the register is
+asked.
 """
 
 from __future__ import annotations
@@ -18,11 +25,30 @@ from __future__ import annotations
 import datetime
 import functools
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Protocol
+
+from shared.errors import DomainError
 
 from .appointments import refuse_second_card
 from .population import Lookup, Register
 from .rules import Checked, check_application
+
+
+class Limit(Protocol):
+    """Refusals the register's answers took part in, limited
+    (``refusals.RegisterRefusals``)."""
+
+    def check(self) -> None: ...  # TooManyAttempts when over the limit
+
+    def refused(self) -> None: ...
+
+
+class Unlimited:
+    def check(self) -> None:
+        pass
+
+    def refused(self) -> None:
+        pass
 
 
 @dataclass(frozen=True)
@@ -30,22 +56,30 @@ class Screening:
     register: Register
     death_verified: Callable[[str], bool]  # a death certificate verified here
     card_issued: Callable[[str], bool]  # a KTP-el issued to this NIK
+    limit: Limit = Unlimited()
 
     @classmethod
-    def of(cls, register: Register, store) -> "Screening":
+    def of(cls, register: Register, store, limit: Limit = Unlimited()) -> "Screening":
         """The screening of an application (or a batch's rows) with this
         register and intake's store: what the store knows of a NIK is read
         once (``store.nik_record``: its death and its card in one read) and
         kept for this screening's checks."""
         record = functools.cache(store.nik_record)
         return cls(register, lambda nik: record(nik).death_verified,
-                   lambda nik: record(nik).card_issued)
+                   lambda nik: record(nik).card_issued, limit)
 
     def lookup(self) -> Lookup:
         """One application's questions to the register."""
         return Lookup(self.register, self.death_verified)
 
     def check(self, request: dict, today: datetime.date) -> Checked:
-        checked = check_application(request, today, self.lookup())
-        refuse_second_card(request, checked.details, self.card_issued)
+        self.limit.check()
+        lookup = self.lookup()
+        try:
+            checked = check_application(request, today, lookup)
+            refuse_second_card(request, checked.details, self.card_issued)
+        except DomainError:
+            if lookup.answered:
+                self.limit.refused()
+            raise
         return checked

@@ -37,6 +37,7 @@ from . import downstream
 from .api_resend import ResendLimits, TrackingCodeResendApi
 from .domain import public_view
 from .openapi import openapi_document
+from .refusals import RegisterRefusals
 from .register import PopulationRegister
 from .schemas import ApplicationRequestSchema, StatusLookupSchema
 from .screening import Screening
@@ -58,6 +59,7 @@ class IntakeApi(HealthCheck, DocumentsApi, OperatorQueueApi, RecordingAppointmen
     resend_limits = ResendLimits()
     upload_limits = UploadSettings()
     register = PopulationRegister()
+    register_refusals = RegisterRefusals()
     kelurahan_officers = ScopedBearerTokens("KELURAHAN_OFFICER_TOKENS", scope_digits=10)
     kecamatan_officers = ScopedBearerTokens("KECAMATAN_OFFICER_TOKENS", scope_digits=6)
     calendar = RecordingCalendar()
@@ -76,7 +78,9 @@ class IntakeApi(HealthCheck, DocumentsApi, OperatorQueueApi, RecordingAppointmen
         """
         key = idempotency_key(request)
         body = read_json(request, ApplicationRequestSchema())
-        application = submit_application(self.store, self.screening(), body, key)
+        screening = Screening.of(self.register, self.store,
+                                 self.register_refusals.of(request, body))
+        application = submit_application(self.store, screening, body, key)
         return json_response(202, accepted_body(application))
 
     @api("GET", "/api/v1/openapi.json", budget=LOOKUPS)

@@ -17,6 +17,8 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from deploy.registry import SERVICES, config_path
+from shared.clock import today_wib
+from tests.e2e.test_documents import seed_family
 from tests.helpers import OPERATOR, OPERATOR_TOKEN, STATION, random_kk, random_mobile, random_nik
 
 SECRETS = ("AMQP_URI", "MONGO_URI", "OPERATOR_TOKENS", "STATION_TOKENS", "SMS_USERKEY",
@@ -156,3 +158,70 @@ def test_a_token_in_plain_text_is_refused_without_printing_it(system):
     assert "InvalidSetting: refusing to start: OPERATOR_TOKENS: entry 1 is not principal:sha256:" \
         "<64 hex digits> (config keeps token hashes: python -m shared.auth hash)" in output
     assert "kata-sandi-rahasia" not in output
+
+
+def seed_people(system, count: int) -> tuple[str, list[str]]:
+    """A family of ``count`` adults on the register sandbox: (KK, NIKs)."""
+    niks = [random_nik() for _ in range(count)]
+    kk = seed_family(system, *[(nik, "anak", True) for nik in niks])
+    return kk, niks
+
+
+def first_card(client, intake: str, nik: str, kk: str, lang: str = "id"):
+    return client.post(f"{intake}/api/v1/applications", timeout=10,
+                       headers={"Accept-Language": lang}, json={
+                           "document_type": "ktp_el", "channel": "web",
+                           "applicant": {"nik": nik, "kk_number": kk, "full_name": "Dewi Lestari",
+                                         "phone": random_mobile()},
+                           "details": {"reason": "first_issue"}})
+
+
+def assert_not_on_kk(response) -> None:
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["fields"] == {
+        "applicant.kk_number": ["NIK pemohon tidak terdaftar pada No. KK ini."]}
+
+
+def test_probing_the_register_through_refused_submissions_is_limited_per_kk_and_per_nik(
+        system, mongo):
+    """Why a submission is refused tells what the register holds (this NIK is
+    not on that KK): after REGISTER_REFUSALS_PER_KK (10) such refusals for one
+    KK, whoever asks, that KK is refused 429 before the register is asked -
+    its own member too; likewise per NIK."""
+    intake = system.url("intake")
+    kk, (member,) = seed_people(system, 1)
+    _, strangers = seed_people(system, 10)
+    for stranger in strangers:  # each from another address: the per-client limit stays far
+        assert_not_on_kk(first_card(new_client(), intake, stranger, kk))
+    owner = first_card(new_client(), intake, member, kk, "en")
+    assert_limited(owner, 3600)
+    assert owner.json()["error"]["message"].startswith(
+        "Too many applications refused on the population register's data.")
+    assert mongo["intake"].applications.count_documents({"applicant.nik": member}) == 0
+    # a NIK tried on 10 other KKs: refused before the register is asked on the 11th
+    _, (probed,) = seed_people(system, 1)
+    for _ in range(10):
+        assert_not_on_kk(first_card(new_client(), intake, probed, seed_people(system, 1)[0]))
+    assert_limited(first_card(new_client(), intake, probed, random_kk()), 3600)
+    # other KKs and NIKs are served
+    other_kk, (other,) = seed_people(system, 1)
+    assert first_card(new_client(), intake, other, other_kk).status_code == 202
+
+
+def test_a_client_probing_the_register_is_limited_and_other_refusals_are_not_counted(system):
+    """REGISTER_REFUSALS_PER_CLIENT (30) refusals the register's answers took
+    part in, over many KKs and NIKs, and the client is refused 429; refusals
+    the register had no part in (a NIK and KK it does not know, too young for
+    a KTP-el) are not counted."""
+    intake = system.url("intake")
+    prober = new_client()
+    for _ in range(35):  # the register knows neither: the age rule refuses, not counted
+        young = first_card(prober, intake, random_nik(year=today_wib().year - 10), random_kk())
+        assert young.status_code == 400 and "applicant.nik" in young.json()["error"]["fields"], \
+            young.text
+    _, people = seed_people(system, 31)
+    for person in people[:30]:
+        assert_not_on_kk(first_card(prober, intake, person, random_kk()))
+    kk, (member,) = seed_people(system, 1)
+    assert_limited(first_card(prober, intake, member, kk), 3600)
+    assert first_card(new_client(), intake, member, kk).status_code == 202

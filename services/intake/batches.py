@@ -252,12 +252,12 @@ def check_next_day(body: dict, kecamatan_code: str, today: datetime.date,
         raise OutOfScope(OUTSIDE, {"applicant.nik": [Msg(
             f"NIK dan alamat pemohon tidak di kecamatan Anda ({kecamatan_code}).",
             f"Neither the NIK nor the address is in your kecamatan ({kecamatan_code}).")]})
-    checked = screening.check(request, today)
-    if checked.details["reason"] != "first_issue":
+    # before the checks of the reason it names (a police report for `lost` ...)
+    if (request.get("details") or {}).get("reason") != "first_issue":
         raise ValidationFailed({"details.reason": [Msg(
             "Permintaan H+1 hanya untuk KTP-el pertama (first_issue).",
             "Next-day requests are for a first KTP-el only (first_issue).")]})
-    return OfficerRequest(request, checked, address)
+    return OfficerRequest(request, screening.check(request, today), address)
 
 
 def officer_application(officer_request: OfficerRequest, officer: Officer, key: str | None,

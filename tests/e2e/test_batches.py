@@ -271,6 +271,11 @@ def test_a_kecamatan_requests_next_day_prints_for_its_own_citizens_only(system, 
     replacement = first_ktp(random_nik())
     replacement["details"] = {"reason": "damaged", "old_card_surrendered": True}
     assert list(next_day(system, replacement).json()["error"]["fields"]) == ["details.reason"]
+    # named on the reason, before what that reason itself would need
+    for details in ({"reason": "lost"}, {"reason": "damaged", "old_card_surrendered": False}):
+        refused = next_day(system, {**first_ktp(random_nik()), "details": details})
+        assert refused.json()["error"]["fields"] == {"details.reason": [
+            "Permintaan H+1 hanya untuk KTP-el pertama (first_issue)."]}, refused.text
 
 
 def test_a_next_day_retry_is_answered_as_its_first_try(system, mongo):

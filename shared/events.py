@@ -14,9 +14,11 @@ network, and logs only ever see masked values.
 
 from __future__ import annotations
 
+import datetime
+import re
 import uuid
 
-from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
 
 from .clock import utcnow
 from .fields import ItemCount, JsonBoolean
@@ -30,13 +32,46 @@ CONTACT_CHANNELS = ("sms", "email", "whatsapp")  # how a citizen prefers to be t
 PRINT_KINDS = ("card", "certificate")  # blanko card stock (KTP-el, KIA) or paper
 
 
+# an event id as producers make it (``build_event``: a UUID4's 32 hex digits)
+# or a hand-made one such as a replayed or test event's ("returned-SDK..."):
+# consumers key their inbox rows and message ids (``<event_id>.<channel>``)
+# on it, so a blank one would make every later blank id a duplicate
+EVENT_ID = validate.Regexp(
+    r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z",
+    error="Must be 1-64 letters, digits, '-' or '_', starting with a letter or digit.")
+
+# a date and a time (seconds and fraction optional) with the zone, as
+# ``utcnow().isoformat()`` writes it: "2025-03-10T05:02:47.114512+00:00"
+_DATE_TIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})\Z", re.ASCII)
+
+
+def iso_date_time(value: str) -> None:
+    """An ISO-8601 date-time naming its zone, and a real one (no 31 June):
+    consumers order events by it and read it as an instant."""
+    if _DATE_TIME.match(value):
+        try:
+            datetime.datetime.fromisoformat(value)
+            return
+        except ValueError:
+            pass
+    raise ValidationError("Must be an ISO-8601 date-time with its zone, "
+                          "e.g. 2025-03-10T05:02:47.114512+00:00.")
+
+
 class EventSchema(Schema):
+    """The envelope every event carries. A consumer reads only the version it
+    knows: a payload of another ``schema_version`` (or the version as a string)
+    fails here and is dead-lettered, not read as if it were this one."""
     class Meta:
         unknown = EXCLUDE
 
-    event_id = fields.String(required=True)
-    schema_version = fields.Integer(required=True)
-    occurred_at = fields.String(required=True)
+    event_id = fields.String(required=True, validate=EVENT_ID)
+    schema_version = fields.Integer(
+        required=True, strict=True,
+        validate=validate.Equal(SCHEMA_VERSION, error="Unknown schema version: "
+                                                      f"this consumer reads {SCHEMA_VERSION}."))
+    occurred_at = fields.String(required=True, validate=iso_date_time)
 
 
 class ContactSchema(Schema):

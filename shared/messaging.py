@@ -17,9 +17,10 @@
   idempotent).
 * **dead letters.** When the schedule is used up, or at once for a payload
   that can never succeed (``PermanentFailure``, or a marshmallow
-  ``ValidationError``: it fails its schema), the message is rejected into the
-  handler's own dead-letter queue ``<queue>.dlq`` (``deploy.dlq`` shows and
-  replays it). The handler queue is a quorum queue with ``x-delivery-limit``
+  ``ValidationError``: it fails its schema - an envelope of another
+  ``schema_version`` too), the message is rejected into the handler's own
+  dead-letter queue ``<queue>.dlq`` (``deploy.dlq`` shows and replays it);
+  the log names the failing fields, never their values. The handler queue is a quorum queue with ``x-delivery-limit``
   as well: a message that kills its consumer again and again (no handler
   code runs to count) is dead-lettered by the broker after that many
   deliveries.
@@ -50,6 +51,7 @@ from nameko.extensions import DependencyProvider
 from nameko.messaging import QueueConsumer
 
 from . import metrics
+from .errors import flatten_field_errors
 from .runtime import FrozenStartupHeap
 from .settings import require
 
@@ -185,6 +187,15 @@ class HandingOnQueueConsumer(QueueConsumer):
         consumer.receive(Undecodable(type(exc).__name__), message)
 
 
+def permanent_cause(error: Exception) -> str:
+    """Why a message can never succeed, for the log: the error's type, and for
+    a payload that fails its schema the fields that fail it - their names
+    only, since a message may quote the value (a NIK, a phone)."""
+    if isinstance(error, ValidationError):
+        return f"{type(error).__name__}: {', '.join(sorted(flatten_field_errors(error.messages)))}"
+    return type(error).__name__
+
+
 class ReliableEventHandler(EventHandler):
     required_settings = ("AMQP_URI",)
     runtime = FrozenStartupHeap()
@@ -228,7 +239,7 @@ class ReliableEventHandler(EventHandler):
         error = exc_info[1]
         attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 0))
         if isinstance(error, (PermanentFailure, ValidationError)):
-            self.dead_letter(message, f"it can never succeed ({type(error).__name__})")
+            self.dead_letter(message, f"it can never succeed ({permanent_cause(error)})")
         elif attempt >= len(self.delays):
             self.dead_letter(message, f"{attempt + 1} attempts failed "
                                       f"(last: {type(error).__name__})")

@@ -10,7 +10,7 @@ import re
 import unicodedata
 
 import phonenumbers
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from .errors import Msg
 from .nik import InvalidIdentityNumber, parse_nik, validate_kk
@@ -191,10 +191,12 @@ class ItemCount(validate.Length):
 
 class CitizenLookupSchema(Schema):
     """A citizen names their application or document: tracking code + NIK
-    (intake's status lookup; printing's pickup windows)."""
+    (intake's status lookup and cancel; printing's pickup windows, reschedule,
+    collections and hand-overs). A field not listed is refused (400 naming it),
+    as everywhere."""
 
     class Meta:
-        unknown = EXCLUDE
+        unknown = RAISE
 
     tracking_code = fields.String(required=True, validate=validate.Length(min=6, max=20))
     nik = Nik(required=True)

@@ -110,4 +110,5 @@ class BlankoDeliverySchema(Schema):
 class BlankoSchema(Schema):
     station_id = fields.String(attribute="_id")
     stock = fields.Integer()
-    warned = JsonBoolean()
+    # false until the stock first fell to the threshold (the flag is stored then)
+    warned = JsonBoolean(dump_default=False)

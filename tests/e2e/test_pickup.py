@@ -107,6 +107,20 @@ def test_citizen_moves_the_window_and_collects_then_may_apply_again(system):
                              timeout=10).status_code == 401
         assert requests.post(f"{printing}/api/v1/counter/collections", headers=OPERATOR,
                              json={**body, "nik": random_nik()}, timeout=10).status_code == 404
+        # a field not listed is refused, not dropped (the token says who collected it)
+        for path, extra in (("counter/collections", {**body, "collected_by": "someone-else"}),
+                            ("pickup/reschedule", {**body, "date": later["date"],
+                                                   "start": later["start"], "place": "x"}),
+                            ("pickup/windows", {**body, "lang": "en"})):
+            stray = requests.post(f"{printing}/api/v1/{path}", headers=OPERATOR, json=extra,
+                                  timeout=10)
+            assert stray.status_code == 400, (path, stray.text)
+            assert list(stray.json()["error"]["fields"]) == [
+                next(iter(set(extra) - {"tracking_code", "nik", "date", "start"}))]
+        lookup_stray = requests.post(f"{system.url('intake')}/api/v1/applications/status",
+                                     json={**body, "phone": "x"}, timeout=10)
+        assert lookup_stray.status_code == 400, lookup_stray.text
+        assert list(lookup_stray.json()["error"]["fields"]) == ["phone"]
         collected = requests.post(f"{printing}/api/v1/counter/collections", headers=OPERATOR,
                                   json=body, timeout=10)
         assert collected.status_code == 200, collected.text

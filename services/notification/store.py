@@ -56,6 +56,11 @@ def happened(row: dict) -> datetime.datetime:
 class NotificationStore(BaseStore):
     # a message carries the event of its outcome (sent, failed)
     CARRIERS = ("messages",)
+    # the SMS allowance taken for the attempt under way: (phone, counter
+    # keys), given back if the gateway refuses it (``record_failure``). A
+    # store is one worker's (``StoreWithOutbox.get_dependency``), and a
+    # worker sends one message at a time: take, send, record
+    _sms_taken: tuple[str, list[str]] | None = None
 
     @classmethod
     def ensure_indexes(cls, db) -> None:
@@ -179,12 +184,14 @@ class NotificationStore(BaseStore):
         hold that number's other SMS, which the full day holds anyway, while
         a day count taken back could hold another citizen's SMS the budget
         had room for."""
+        self._sms_taken = None
         hour, hour_ends = hour_bucket(now)
         day, day_ends = day_bucket(now)
         counters = ((f"phone:{phone}:{hour}", guards.per_phone_per_hour, "phone_limit", hour_ends),
                     (f"day:{day}", guards.daily_budget, "daily_budget", day_ends))
         counted = self._count_within(counters)
         if counted == len(counters):
+            self._sms_taken = (phone, [key for key, *_ in counters])
             return None
         key, _, reason, until = counters[counted]
         # upserted: a zero limit counts its holds on a counter never used
@@ -232,15 +239,25 @@ class NotificationStore(BaseStore):
         return counted
 
     def record_failure(self, message_id: str, reason: str) -> int:
-        """Log the failed attempt and release the claim; the failed attempts so far."""
+        """Log the failed attempt and release the claim; the failed attempts so
+        far. An SMS the gateway refused gives its allowance back: only SMS it
+        accepted count against the phone's hourly limit and the day's budget
+        (a 503 burst held the citizen's next code for an hour)."""
         row = update_then_read(self.db.messages, {"_id": message_id}, {
             "$set": {"claimed_until": None, "last_error": reason},
             "$push": {"attempts": {"at": utcnow(), "ok": False, "reason": reason}}},
-            projection={"attempts.ok": 1})
+            projection={"attempts.ok": 1, "channel": 1, "address": 1})
+        taken, self._sms_taken = self._sms_taken, None
+        if taken is not None and row["channel"] == "sms" and row["address"] == taken[0]:
+            # guarded: a counter expired meanwhile (TTL) is not made negative
+            self.db.sms_counters.bulk_write([UpdateOne({"_id": key, "sent": {"$gt": 0}},
+                                                       {"$inc": {"sent": -1}})
+                                             for key in taken[1]], ordered=False)
         return sum(1 for attempt in row["attempts"] if not attempt["ok"])
 
     def record_sent(self, message: OutgoingMessage, provider_ref: str) -> None:
         """Mark sent and emit ``notification_sent``: one update, the message carries it."""
+        self._sms_taken = None  # it counts
         self._settle(message, {"status": "sent", "sent_at": utcnow(), "provider_ref": provider_ref,
                                "claimed_until": None},
                      {"$push": {"attempts": {"at": utcnow(), "ok": True}}},

@@ -326,9 +326,20 @@ class Stack:
         for name, module in (("sms", "sms_gateway"), ("pos", "pos_api"),
                              ("register", "register"), ("whatsapp", "whatsapp")):
             proc = self.spawn(name, [sys.executable, "-m", f"deploy.local.sandboxes.{module}",
-                                      "--host", "127.0.0.1", "--port", str(getattr(self.ports, name))])
+                                      "--host", "127.0.0.1", "--port", str(getattr(self.ports, name)),
+                                      *self.sandbox_options(name)])
             wait_until(lambda: port_open(getattr(self.ports, name)), f"{name} sandbox", proc=proc)
         self.declare_topology()
+
+    def sandbox_options(self, name: str) -> list[str]:
+        """A sandbox's options beyond its address: Pos tells courier's webhook
+        (docs/courier-api.md) of each tracking event, signed with the secret
+        courier checks, as Pos does - else a parcel advanced to DELIVERED stays
+        ``dispatched`` until courier polls after hours of quiet."""
+        if name != "pos":
+            return []
+        return ["--webhook-url", f"{self.url('courier')}/api/v1/pos/webhook",
+                "--webhook-secret", self.env()["POS_WEBHOOK_SECRET"]]
 
     def declare_topology(self) -> None:
         """Run the deploy step ``python -m deploy.topology`` with the services'

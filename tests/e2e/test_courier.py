@@ -310,9 +310,10 @@ def test_a_client_forging_webhooks_is_refused_for_a_while(system):
 
 def test_polling_finds_what_no_webhook_said_then_a_return(system, courier_events, pos):
     application_id, barcode, _ = dispatched(system, courier_events, pos)
-    # no webhook_url: Pos records the attempt but tells nobody
+    # webhook_url null: Pos records the attempt but tells nobody
     advanced = requests.post(f"{pos}/sandbox/advance/{barcode}", timeout=10,
-                             json={"status": "FAILED", "note": "Alamat tidak ditemukan"})
+                             json={"status": "FAILED", "note": "Alamat tidak ditemukan",
+                                   "webhook_url": None})
     assert advanced.json()["delivered"] is False
     [failed] = courier_events.wait_for(application_id, "parcel_delivery_failed")
     assert failed["reason"] == "Alamat tidak ditemukan"

@@ -303,7 +303,8 @@ class PosHandler(JsonHandler):
             return
         if not isinstance(body, dict) or body.get("status") not in ADVANCE_STATUSES:
             return self.send_json(400, {"error": f"status must be one of {', '.join(ADVANCE_STATUSES)}"})
-        url = body.get("webhook_url") or self.server.webhook_url
+        # ``"webhook_url": null``: a webhook Pos never sent (courier's polling finds it)
+        url = body["webhook_url"] if "webhook_url" in body else self.server.webhook_url
         if url and (not isinstance(url, str) or check_webhook_url(url)):
             return self.send_json(400, {"error": "webhook_url must be an http(s) URL"})
         location, note = body.get("location"), body.get("note", "")

@@ -2,6 +2,8 @@
 
 from shared.errors import Conflict, Msg, NotFound
 
+from .subjects import subject_words
+
 
 class ApplicationNotFound(NotFound):
     def __init__(self):
@@ -10,10 +12,13 @@ class ApplicationNotFound(NotFound):
 
 class ActiveApplicationExists(Conflict):
     def __init__(self, field: str = "applicant.nik"):
-        """``field``: where the request names the document's subject (``subjects``)."""
+        """``field``: where the request names the document's subject
+        (``subjects``); the message says what that subject is."""
+        subject = subject_words(field)
         super().__init__(
-            Msg("Masih ada permohonan aktif untuk NIK dan jenis dokumen ini.",
-                "An application for this NIK and document type is still in progress."),
+            Msg(f"Masih ada permohonan jenis dokumen ini yang aktif untuk {subject}.",
+                f"An application of this document type for {subject.en} is still in "
+                "progress."),
             {field: [Msg("Sudah ada permohonan yang sedang diproses.",
                          "An application is already in progress.")]})
 

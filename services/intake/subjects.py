@@ -10,6 +10,8 @@ batch, or a neighbour reporting a death are therefore not refused. Plain Python.
 
 from __future__ import annotations
 
+from shared.errors import Msg
+
 # where the subject is named in the request, for the 409 that names the field
 SUBJECT_FIELDS = {
     "ktp_el": "applicant.nik",
@@ -17,6 +19,15 @@ SUBJECT_FIELDS = {
     "akta_kematian": "details.deceased_nik",
     "kia": "details.child_nik",
     "akta_kelahiran": "details.child",
+}
+# what the 409 says the subject is, by the field naming it: a newborn has no
+# NIK yet, so its birth certificate's conflict must not speak of one
+SUBJECT_WORDS = {
+    "applicant.nik": Msg("NIK ini", "this NIK"),
+    "details.deceased_nik": Msg("NIK almarhum/almarhumah ini", "this deceased person's NIK"),
+    "details.child_nik": Msg("NIK anak ini", "this child's NIK"),
+    "details.child": Msg("anak ini (NIK ibu, tanggal lahir dan nama anak yang sama)",
+                         "this child (the same mother's NIK, birth date and child's name)"),
 }
 
 
@@ -46,3 +57,8 @@ def subject_key(document_type: str, applicant: dict, details: dict) -> str:
 
 def subject_field(document_type: str) -> str:
     return SUBJECT_FIELDS.get(document_type, "applicant.nik")
+
+
+def subject_words(field: str) -> Msg:
+    """How the 409 names the subject that ``field`` (``subject_field``) holds."""
+    return SUBJECT_WORDS.get(field, SUBJECT_WORDS["applicant.nik"])

@@ -24,7 +24,7 @@ from shared.http import api, body_problems, json_response, request_language
 from shared.settings import InvalidSetting
 
 from . import uploads
-from .requirements import DOCUMENT_KINDS
+from .requirements import DOCUMENT_KINDS, required_photos
 from .schemas import StatusLookupSchema
 
 log = logging.getLogger(__name__)
@@ -114,12 +114,15 @@ class DocumentsApi:
 
     @api("GET", "/api/v1/applications/<string:application_id>/documents")
     def list_documents(self, request, application_id):
-        """-> 200 {"documents": [{"document_id": "...", "kind": "kartu_keluarga", ...}]}"""
+        """-> 200 {"documents": [{"document_id": "...", "kind": "kartu_keluarga", ...}],
+        "photo_required": false}  (true: the card prints an uploaded photo, a KIA from age 5)"""
         self.document_readers.authenticate(request)
         lang = request_language(request)
-        documents = self.store.list_documents(application_id)
-        return json_response(200, {"documents": [uploads.listing_view(entry, lang)
-                                                 for entry in documents]})
+        application = self.store.get(application_id)
+        return json_response(200, {
+            "documents": [uploads.listing_view(entry, lang)
+                          for entry in application.get("documents", [])],
+            "photo_required": bool(required_photos(application))})
 
     @api("GET", "/api/v1/applications/<string:application_id>/documents/<string:document_id>")
     def download_document(self, request, application_id, document_id):

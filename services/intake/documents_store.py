@@ -77,10 +77,6 @@ class DocumentStore(BaseStore):
                 "Dokumen berubah bersamaan; unggah ulang.", "Documents changed meanwhile; retry.")
         return listed, entry, True
 
-    def list_documents(self, application_id: str) -> list[dict]:
-        """The application's documents, oldest first (ApplicationNotFound if none)."""
-        return self.get(application_id).get("documents", [])
-
     def read_document(self, application_id: str, document_id: str) -> tuple[dict, bytes]:
         """A listed document's entry and content, or DocumentNotFound."""
         application = self.db.applications.find_one(

@@ -27,11 +27,12 @@ from dataclasses import dataclass, field
 from shared.clock import utcnow
 from shared.masking import mask_text
 
-from .exceptions import IdempotencyKeyReused, WrongStatus
+from .exceptions import IdempotencyKeyReused, PhotoNotUploaded, WrongStatus
 from .payloads import (cancelled_event, rejected_event, resubmitted_event,  # noqa: F401
                        submitted_event,  # the store emits it as domain.submitted_event
                        verified_event)
 from .reasons import checked_codes, reason_texts
+from .requirements import photos_not_uploaded
 from .request_fields import corrected_fields, request_fields
 from .subjects import subject_key
 
@@ -191,6 +192,10 @@ def transition(application: dict, action: str, detail: dict,
 
 
 def verify(application: dict, operator: str) -> Transition:
+    """``PhotoNotUploaded`` for a card whose photo is declared, not uploaded."""
+    next_status(application, "verify")  # a wrong status says so first
+    if missing := photos_not_uploaded(application):
+        raise PhotoNotUploaded(missing)
     return transition(application, "verify", {"by": operator},
                       (("application_verified", verified_event(application, operator)),))
 

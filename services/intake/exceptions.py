@@ -29,6 +29,24 @@ class WrongStatus(Conflict):
                              f"Application is '{status}' and cannot take this action."))
 
 
+class PhotoNotUploaded(Conflict):
+    """Verify refused: the card prints a photo the citizen declared but never
+    uploaded. 409 naming each missing kind (``documents.foto``)."""
+
+    code = "photo_not_uploaded"
+
+    def __init__(self, missing: list):
+        """``missing``: the ``requirements.Requirement`` not met."""
+        super().__init__(
+            Msg("Foto yang dicetak pada kartu belum diunggah; permohonan belum dapat "
+                "diverifikasi. Tolak dengan alasan photo_missing agar pemohon mengunggahnya.",
+                "The photo the card carries has not been uploaded; the application cannot "
+                "be verified yet. Reject it with reason photo_missing so the citizen uploads it."),
+            {f"documents.{kind}": [Msg(f"Belum diunggah: {req.label}.",
+                                       f"Not uploaded: {req.label.en}.")]
+             for req in missing for kind in req.any_of})
+
+
 class IdempotencyKeyReused(Conflict):
     """409 naming the key as the client sent it: the ``Idempotency-Key``
     header over HTTP, ``request_id`` (the message_id) on the broker channel."""

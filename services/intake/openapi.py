@@ -48,7 +48,9 @@ ERRORS = {
     408: "The body did not arrive in full within BODY_READ_SECONDS.",
     409: "Conflict (`error.code` says which rule): an active application for this "
          "subject, the application is not in the status the action needs, no room for "
-         "another document, or a recording rule (`day_full` adds `error.next_free_day`).",
+         "another document, a card verified before its photo was uploaded "
+         "(`photo_not_uploaded`), or a recording rule (`day_full` adds "
+         "`error.next_free_day`).",
     413: "Body over the endpoint's size limit (MAX_BODY_BYTES, an upload's own): by "
          "Content-Length on any request before it is read, or while reading one.",
     415: "A body sent with a Content-Type the endpoint does not take (JSON endpoints: "
@@ -128,6 +130,9 @@ class ReasonListSchema(Schema):
 
 class DocumentListSchema(Schema):
     documents = fields.List(fields.Dict(), required=True)
+    photo_required = JsonBoolean(
+        required=True, metadata={"description": "The card prints an uploaded photo (a KIA "
+                                                "from age 5): printing refuses it without one."})
 
 
 class UploadedSchema(Schema):
@@ -231,7 +236,12 @@ OPERATIONS: tuple[Operation, ...] = (
               ReasonListSchema, (400, 401, 429, 503), OPERATOR,
               query=queue_schemas.ReasonsQuerySchema, tag="operator"),
     Operation("POST", "/api/v1/applications/<string:application_id>/verify", "Verify", 200,
-              AcceptedSchema, (401, 404, 409, 429, 503), OPERATOR, tag="operator"),
+              AcceptedSchema, (401, 404, 409, 429, 503), OPERATOR, tag="operator",
+              extra={"description": "submitted -> verified. 409 `conflict` from another "
+                                    "status; 409 `photo_not_uploaded` (naming "
+                                    "`documents.foto`) for a KIA from age 5 whose photo was "
+                                    "declared but not uploaded: nothing stored or emitted "
+                                    "(reject with `photo_missing` instead)."}),
     Operation("POST", "/api/v1/applications/<string:application_id>/reject",
               "Reject with reason codes", 200, AcceptedSchema, (400, 401, 404, 409, 429, 503),
               OPERATOR, body=schemas.RejectSchema, tag="operator"),

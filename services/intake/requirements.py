@@ -110,6 +110,24 @@ def missing(document_type: str, provided, facts) -> list[Requirement]:
     return [req for req in required(document_type, facts) if not have & set(req.any_of)]
 
 
+def required_photos(application: dict) -> list[Requirement]:
+    """The photos the document printed for ``application`` carries (a KIA's
+    from age 5), as its ``required_documents`` - decided at submission from
+    this table - say. Printing asks through intake's documents listing
+    (``photo_required``)."""
+    names = set(application.get("required_documents", ()))
+    return [req for req in REQUIRED_DOCUMENTS[application["document_type"]]
+            if req.name in names and any(DOCUMENT_KINDS[kind].photo for kind in req.any_of)]
+
+
+def photos_not_uploaded(application: dict) -> list[Requirement]:
+    """The required photos no uploaded document meets: a card prints the
+    photo, so declaring it in ``details.documents`` is not enough to verify
+    the application (``domain.verify``)."""
+    have = {entry["kind"] for entry in application.get("documents", ())}
+    return [req for req in required_photos(application) if not have & set(req.any_of)]
+
+
 # the facts a ``when`` may name, each established by its document's rules
 FACTS = {
     "reason_lost": "ktp_el: a replacement for a lost card",

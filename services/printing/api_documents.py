@@ -24,8 +24,8 @@ from shared.ratelimit import FailureLimit, client_address, trusted_proxies
 from shared.settings import InvalidSetting, require
 
 from . import tokens, verification
-from .artefact import render
-from .exceptions import IntakeUnavailable, TooManyVerifications
+from .artefact import PhotoUnreadable, render
+from .exceptions import IntakeUnavailable, KiaPhotoMissing, TooManyVerifications
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +84,10 @@ class IntakeDocuments(DependencyProvider):
     """Intake's documents API, read with printing's own service credential
     (``INTAKE_SERVICE_TOKEN``; intake lists its hash in ``SERVICE_TOKENS``):
     the KIA photo a parent uploaded at intake (kind ``foto``). One session,
-    a timeout on every call; a failure is ``IntakeUnavailable`` (503), never
-    a card printed without the photo it should carry."""
+    a timeout on every call; a failure is ``IntakeUnavailable`` (503, the
+    station retries), and a KIA that must carry a photo (intake's listing says
+    ``photo_required``: from age 5) without one is ``KiaPhotoMissing``:
+    never a card printed without the photo it should carry."""
 
     required_settings = ("INTAKE_SERVICE_TOKEN",)
 
@@ -104,13 +106,17 @@ class IntakeDocuments(DependencyProvider):
         self.session.close()
 
     def photo(self, application_id: str) -> bytes | None:
-        """The latest photo uploaded for the application, or None if it has none."""
+        """The latest photo uploaded for the application, or None if it needs
+        none (a child under 5); ``KiaPhotoMissing`` if it needs one and has none."""
         base = f"{self.url}/api/v1/applications/{application_id}/documents"
         try:
             listing = self.session.get(base, timeout=self.timeout)
             listing.raise_for_status()
-            photos = [entry for entry in listing.json()["documents"] if entry["kind"] == "foto"]
+            listed = listing.json()
+            photos = [entry for entry in listed["documents"] if entry["kind"] == "foto"]
             if not photos:
+                if listed.get("photo_required", False):
+                    raise KiaPhotoMissing()
                 return None
             content = self.session.get(f"{base}/{photos[-1]['document_id']}",
                                        timeout=self.timeout)
@@ -143,7 +149,7 @@ class TokenQuerySchema(Schema):
 
 
 class DocumentsApi:
-    """Needs ``store`` (an ``IssuingPrintStore``), ``stations``,
+    """Needs ``store`` (an ``IssuingPrintStore``), ``stations``, ``settings``,
     ``signing_keys``, ``verification_rate`` and ``intake_documents``."""
 
     @api("GET", "/api/v1/station/jobs/<string:job_id>/document.pdf")
@@ -152,14 +158,27 @@ class DocumentsApi:
         station = self.stations.authenticate(request)
         lease_token = read_query(request, LeaseQuerySchema())["lease_token"]
         job, issuance = self.store.issue(job_id, station, lease_token, self.signing_keys.current)
-        photo = (self.intake_documents.photo(job["application_id"])
-                 if job["document_type"] == "kia" else None)
-        content = render(verification.printed_document(job, issuance, photo))
+        try:
+            photo = (self.intake_documents.photo(job["application_id"])
+                     if job["document_type"] == "kia" else None)
+            content = render(verification.printed_document(job, issuance, photo))
+        except (KiaPhotoMissing, PhotoUnreadable):
+            self.hold_without_photo(job, station, lease_token)
+            raise KiaPhotoMissing() from None
         log.info("document %s of job %s (issuance %s) downloaded by %s", issuance[
             "document_number"], job_id, issuance["_id"], station)
         return Response(content, status=200, mimetype="application/pdf", headers={
             "Content-Disposition": f'attachment; filename="{job_id}.pdf"',
             "Cache-Control": "no-store", "X-Issuance-Id": issuance["_id"]})
+
+    def hold_without_photo(self, job: dict, station: str, lease_token: str) -> None:
+        """A KIA that cannot carry its photo is held for an operator at once
+        (as a station's ``data_error``): retrying the download would not bring
+        the photo, and the card must not be printed without it."""
+        held = self.store.mark_failed(job["_id"], station, lease_token, "data_error",
+                                      "foto KIA tidak ada/tidak terbaca", self.settings.stations)
+        log.warning("job %s (%s): the KIA photo is missing or unreadable, job %s",
+                    job["_id"], job["tracking_code"], held["status"])
 
     @api("GET", "/api/v1/verify")
     def verify_document(self, request):

@@ -4,7 +4,10 @@ Two layouts, by what the station prints on:
 * cards (KTP-el, KIA): the card front at ID-1 size (85.6 x 54 mm), one page
   the card printer takes as is. A KTP-el's photo comes from the national
   register at the card printer: the layout only marks where it goes. A KIA's
-  photo is the one uploaded at intake, when the job brings it.
+  photo is the one uploaded at intake; a KIA without one (a child under 5)
+  has no photo area. Whether a KIA must carry one is intake's to say
+  (``api_documents.IntakeDocuments``): a photo that cannot be decoded is
+  ``PhotoUnreadable``, never a card with an empty box.
 * certificates (Akta Kelahiran, Akta Kematian, SKPWNI): A4 portrait.
 Each carries the QR with the signed token (``tokens``) and the document
 number; the NIK is printed on the cards only, as on the real card, and never
@@ -25,6 +28,7 @@ from dataclasses import dataclass, field
 
 import segno
 from fpdf import FPDF
+from PIL import Image
 
 CARDS = ("ktp_el", "kia")
 TITLES = {
@@ -54,6 +58,22 @@ class PrintedDocument:
     details: dict = field(default_factory=dict)  # label -> value lines, when the job has them
     holder_label: str = "Nama"  # what the holder's line is called (``printed_details``)
     photo: bytes | None = None  # a KIA photo (JPEG/PNG) from intake
+
+
+class PhotoUnreadable(ValueError):
+    """The photo's bytes do not decode as an image: the card cannot be printed."""
+
+
+def decoded_photo(photo: bytes) -> bytes:
+    """``photo`` once it decodes in full (fpdf2 embeds a JPEG's data as it is,
+    undecoded: a scan of garbage would reach the card printer), or
+    ``PhotoUnreadable``. Intake checked its type and frame; not its pixels."""
+    try:
+        with Image.open(io.BytesIO(photo)) as image:
+            image.load()
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        raise PhotoUnreadable() from None
+    return photo
 
 
 def ascii_safe(text: str) -> str:
@@ -134,18 +154,16 @@ def render_card(document: PrintedDocument) -> bytes:
     # the photo: right side, 3 x 4 proportion
     photo_x, photo_y, photo_w, photo_h = width - 24, 10.0, 21.0, 28.0
     if document.photo is not None:
-        pdf.image(io.BytesIO(document.photo), photo_x, photo_y, photo_w, photo_h,
-                  keep_aspect_ratio=True)
-    else:
+        pdf.image(io.BytesIO(decoded_photo(document.photo)), photo_x, photo_y, photo_w,
+                  photo_h, keep_aspect_ratio=True)
+    elif document.document_type == "ktp_el":  # a KIA without a photo has no photo area
         pdf.set_draw_color(120, 120, 120)
         pdf.set_dash_pattern(dash=1, gap=0.8)
         pdf.rect(photo_x, photo_y, photo_w, photo_h)
         pdf.set_dash_pattern()
-        label = ("FOTO dari register nasional" if document.document_type == "ktp_el"
-                 else "FOTO")
         pdf.set_font("Helvetica", "", 4.5)
         pdf.set_xy(photo_x + 1, photo_y + photo_h / 2 - 3)
-        pdf.multi_cell(photo_w - 2, 2.2, label, align="C")
+        pdf.multi_cell(photo_w - 2, 2.2, "FOTO dari register nasional", align="C")
     draw_qr(pdf, document.token, 3, height - 17, 15.5)
     text_at(pdf, 20, height - 5, "Verifikasi: pindai kode QR", 4.5)
     return bytes(pdf.output())

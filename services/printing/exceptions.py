@@ -73,6 +73,21 @@ class TooManyVerifications(TooManyAttempts):
             f"Too many verification requests. Retry in {retry_after} seconds.")
 
 
+class KiaPhotoMissing(Conflict):
+    """A KIA that must carry the photo uploaded at intake has none to print
+    (intake lists none, or it does not decode): the download holds the job
+    for an operator (``data_error``) rather than print an empty photo box."""
+
+    code = "photo_missing"
+
+    def __init__(self):
+        super().__init__(Msg(
+            "Foto KIA tidak ada di layanan permohonan atau tidak terbaca: pekerjaan cetak "
+            "ditahan untuk operator, jangan dicetak.",
+            "The KIA's photo is missing at intake or unreadable: the print job is held for "
+            "an operator, do not print it."))
+
+
 class IntakeUnavailable(ServiceBusy):
     """Intake's documents API did not answer (a KIA photo): retry the download."""
 

@@ -82,11 +82,13 @@ def test_submitted_payload_carries_contact_and_the_kecamatan_of_the_nik():
 
 
 
-def verified_as_stored(body: dict) -> dict:
-    """``application_verified`` of ``body`` stored as the service stores it."""
+def verified_as_stored(body: dict, uploaded: tuple[str, ...] = ()) -> dict:
+    """``application_verified`` of ``body`` stored as the service stores it
+    (``uploaded``: the kinds of document uploaded before verification)."""
     request = ApplicationRequestSchema().load(body)
     checked = check_application(request, today_wib())
     app = new_application(request, checked.details, None, checked.stored())
+    app["documents"] = [{"kind": kind} for kind in uploaded]
     [(event_type, payload)] = verify(app, OPERATOR).events
     return build_event(event_type, **payload)
 
@@ -125,7 +127,7 @@ def test_an_skpwni_carries_the_destination_by_name_and_who_moves():
 
 def test_a_kia_is_the_childs_card():
     child = nik_born(years_before(today_wib(), 7))
-    event = verified_as_stored(kia_body(child))
+    event = verified_as_stored(kia_body(child), uploaded=("foto",))  # 7: the photo is printed
     assert (event["holder_name"], event["holder_nik"]) == ("Rizki Ramadhan", child)
     assert event["nik"] != child and event["full_name"] == "Ahmad Fauzi"  # the parent applied
     assert event["document_details"] == {

@@ -293,6 +293,8 @@ def _success(operation: Operation, description: str) -> dict:
         content = {"application/json": {"schema": operation.answer}}
     elif operation.path.endswith("openapi.json"):
         content = {"application/json": {"schema": {"type": "object"}}}
+    elif operation.path == "/metrics":  # Prometheus' text format (its version a parameter)
+        content = {"text/plain": {"schema": {"type": "string"}}}
     else:
         content = {"application/octet-stream": {"schema": {"type": "string",
                                                            "format": "binary"}}}

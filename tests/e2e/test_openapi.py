@@ -75,6 +75,11 @@ def test_every_path_and_method_answers(system, document, accepted):
             if response.status_code == 404:  # a resource missing, not the route
                 assert response.json()["error"]["code"] == "not_found", what
             assert str(response.status_code) in operation["responses"], what
+            # and in the media type the document gives (e.g. /metrics: text/plain)
+            listed = operation["responses"][str(response.status_code)].get("content", {})
+            if listed and response.content:
+                sent = response.headers["Content-Type"].split(";")[0].strip()
+                assert sent in listed, f"{what}: sent {sent}, listed {list(listed)}"
             answered.append((method, path))
     assert len(answered) >= 19
 

@@ -62,26 +62,89 @@ def has_text(text: str | None) -> bool:
                for char in text or "")
 
 
+# what a letter's Unicode name starts with -> the script it is written in,
+# where one word of a real name mixes them (a Japanese name: kanji and kana)
+_SAME_SCRIPT = {"HIRAGANA": "CJK", "KATAKANA": "CJK"}
+# combining marks on one letter after NFC: writing stacks at most two (a
+# Thai vowel and tone, an accent on a letter with no precomposed form);
+# sixty stack into a smear over the line above
+MAX_MARKS_PER_LETTER = 2
+# letters that belong to a script (modifier letters - the ʼ of Maʼruf, the
+# Japanese ー - do not)
+_SCRIPT_LETTERS = frozenset({"Lu", "Ll", "Lt", "Lo"})
+
+UNSEEN_CHARACTER = Msg(
+    "Memuat karakter tak terlihat atau tidak sah (misalnya spasi lebar-nol, pengatur arah "
+    "teks, BOM, karakter pribadi atau tak terdefinisi).",
+    "Contains an invisible or invalid character (e.g. a zero-width space, a text-direction "
+    "control, a byte-order mark, a private-use or unassigned character).")
+STACKED_MARKS = Msg(
+    f"Lebih dari {MAX_MARKS_PER_LETTER} tanda diakritik pada satu huruf.",
+    f"More than {MAX_MARKS_PER_LETTER} accent marks on one letter.")
+MIXED_SCRIPTS = Msg(
+    "Satu kata mencampur huruf dari aksara yang berbeda (misalnya huruf Latin dengan huruf "
+    "Sirilik atau Yunani yang mirip).",
+    "A word mixes letters of different scripts (e.g. Latin letters with look-alike Cyrillic "
+    "or Greek ones).")
+
+
+def _script(letter: str) -> str:
+    """The script of a letter, by the first word of its Unicode name
+    ("LATIN SMALL LETTER A", "CYRILLIC CAPITAL LETTER DZE", "CJK UNIFIED ...")."""
+    word = unicodedata.name(letter, "").partition(" ")[0]
+    return _SAME_SCRIPT.get(word, word)
+
+
+def text_refusal(text: str) -> Msg | None:
+    """Why ``text`` (NFC, trimmed) cannot be printed as the person meant it,
+    or None: a format character (zero-width, bidi control, BOM), a private-use,
+    unassigned or surrogate code point anywhere; more than
+    ``MAX_MARKS_PER_LETTER`` combining marks on one letter; or a word whose
+    letters come from two scripts ("Ѕiti" with a Cyrillic Ѕ). Spaces,
+    digits, punctuation and modifier letters belong to no script."""
+    marks = 0
+    for char in text:
+        category = unicodedata.category(char)
+        if category in ("Cf", "Co", "Cn", "Cs"):
+            return UNSEEN_CHARACTER
+        marks = marks + 1 if category[0] == "M" else 0
+        if marks > MAX_MARKS_PER_LETTER:
+            return STACKED_MARKS
+    for word in text.split():
+        scripts = {_script(char) for char in word
+                   if unicodedata.category(char) in _SCRIPT_LETTERS}
+        if len(scripts) > 1:
+            return MIXED_SCRIPTS
+    return None
+
+
 class Text(fields.String):
     """One line a person reads and prints (a name, a street, a place, a
-    reference number): loaded without the spaces and invisible characters
-    around it, and refused unless it holds a letter or a digit - a name of
-    spaces would print a blank KTP-el and Pos refuses a blank address.
-    ``min``/``max`` count the characters kept (a ``validate.Length``, so the
-    OpenAPI document shows them)."""
+    reference number): loaded in NFC (``é`` one character, as typed or as
+    ``e`` + accent), without the spaces and invisible characters around it,
+    and refused unless it holds a letter or a digit - a name of spaces would
+    print a blank KTP-el and Pos refuses a blank address - or when it holds
+    what would print as something else (``text_refusal``). ``min``/``max``
+    count the characters kept (a ``validate.Length``, so the OpenAPI document
+    shows them)."""
 
     default_error_messages = {"blank": Msg(
         "Tidak boleh kosong: harus memuat huruf atau angka.",
         "Must not be blank: must contain a letter or digit.")}
 
     def __init__(self, *, max: int, min: int | None = None, **kwargs):
-        metadata = {"description": "Spaces around it are removed; it must hold a letter "
-                                   "or digit.", **kwargs.pop("metadata", {})}
+        metadata = {"description": "NFC; spaces around it are removed; it must hold a letter "
+                                   "or digit, and no format, private-use or unassigned "
+                                   "character, no more than 2 marks on a letter, no word of "
+                                   "two scripts.", **kwargs.pop("metadata", {})}
         super().__init__(validate=validate.Length(min=min, max=max), metadata=metadata,
                          **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        text = _trimmed(super()._deserialize(value, attr, data, **kwargs))
+        text = super()._deserialize(value, attr, data, **kwargs)
+        text = _trimmed(unicodedata.normalize("NFC", text))
+        if refusal := text_refusal(text):
+            raise ValidationError(refusal)
         if not has_text(text):
             raise self.make_error("blank")
         return text

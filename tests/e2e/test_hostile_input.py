@@ -7,6 +7,12 @@ control characters and line breaks in a name were accepted on their way to
 the printed card and the e-mail; the Idempotency-Key, stored and indexed,
 had no bound; an address the mail relay cannot take was accepted, to fail
 later; an unknown field's name, however long, was echoed whole.
+
+And (outside audit, F3) names that print as something else: zero-width and
+bidi characters, a byte-order mark inside, private-use and unassigned code
+points, sixty accents stacked on one letter, a word of Latin with Cyrillic
+look-alikes - all were stored as sent, for the KTP-el, the certificate and
+the SMS; a name given decomposed (e + accent) is stored composed (NFC).
 """
 
 from __future__ import annotations
@@ -23,6 +29,10 @@ CONTROL = ("Tidak boleh memuat karakter kontrol atau baris baru.",
            "Must not contain control characters or line breaks.")
 TOO_DEEP = ("Isi permintaan bersarang lebih dari 32 tingkat.",
             "Request body is nested more than 32 levels deep.")
+UNSEEN = ("Memuat karakter tak terlihat atau tidak sah (misalnya spasi lebar-nol, pengatur arah "
+          "teks, BOM, karakter pribadi atau tak terdefinisi).",
+          "Contains an invisible or invalid character (e.g. a zero-width space, a text-direction "
+          "control, a byte-order mark, a private-use or unassigned character).")
 BAD_KEY = ("Harus 1-128 karakter ASCII yang dapat dicetak (misalnya UUID).",
            "Must be 1-128 printable ASCII characters (e.g. a UUID).")
 
@@ -60,6 +70,24 @@ CASES = {
                           "header_injection": "Siti Aminah\r\nBcc: x@example.id",
                           "escape_sequence": "Siti \x1b[2JAminah", "c1_next_line": "Siti\x85Aminah",
                           "line_separator": "Siti\u2028Aminah"}.items()},
+    **{f"{what}_in_name": (lambda text=text: body_with("applicant.full_name", text), {},
+                           "applicant.full_name", UNSEEN)
+       for what, text in {"zero_width": "Si\u200bti Ami\u200dnah",
+                          "right_to_left_override": "Siti \u202eHANIMA",
+                          "byte_order_mark": "Siti\ufeffAminah", "noncharacter": "Siti \uffff",
+                          "private_use": "Siti \ue000",
+                          "isolate_closed_at_the_end": "Siti \u2067Aminah\u2069"}.items()},
+    "stacked_accents_in_name": (
+        lambda: body_with("applicant.full_name", "Ab" + "\u0301" * 60), {}, "applicant.full_name",
+        ("Lebih dari 2 tanda diakritik pada satu huruf.",
+         "More than 2 accent marks on one letter.")),
+    "look_alike_letters_in_name": (
+        lambda: body_with("applicant.full_name", "\u0405iti \u0410minah"), {},
+        "applicant.full_name",
+        ("Satu kata mencampur huruf dari aksara yang berbeda (misalnya huruf Latin dengan huruf "
+         "Sirilik atau Yunani yang mirip).",
+         "A word mixes letters of different scripts (e.g. Latin letters with look-alike "
+         "Cyrillic or Greek ones).")),
     "tab_in_detail": (lambda: body_with("details.police_report_number", "LP/12\t/2025"), {},
                       "details.police_report_number", CONTROL),
     **{f"idempotency_key_{what}": (plain_body, {"Idempotency-Key": key}, "Idempotency-Key",
@@ -101,6 +129,16 @@ def test_hostile_input_is_a_400_naming_the_field(system, intake_state, case, lan
     assert error["fields"] == {field: [message_en if lang == "en" else message_id]}
     assert len(response.content) < 1000  # nothing of the body echoed back
     assert intake_state() == before
+
+
+def test_a_name_sent_decomposed_is_stored_composed(system, mongo):
+    """"Jose" + combining acute (NFD) is stored as "Jos\u00e9" (NFC): one
+    spelling of a name for the card, the search and the SMS."""
+    answer = requests.post(f"{system.url('intake')}/api/v1/applications", timeout=10,
+                           json=with_value(valid_body(), "applicant.full_name", "Jose\u0301"))
+    assert answer.status_code == 202, answer.text
+    stored = mongo["intake"].applications.find_one({"_id": answer.json()["application_id"]})
+    assert stored["applicant"]["full_name"] == "Jos\u00e9"
 
 
 def test_hostile_input_publishes_nothing(system, mongo):

@@ -129,6 +129,52 @@ def test_text_is_kept_without_what_surrounds_it(value, kept):
     assert Names().load({"name": value})["name"] == kept
 
 
+@pytest.mark.parametrize(("value", "kept"), [
+    ("Jose\u0301", "Jos\u00e9"), ("Ma'ruf Amin", "Ma'ruf Amin"), ("Nur\u2019aini", "Nur\u2019aini"),
+    ("Ma\u02bcruf", "Ma\u02bcruf"), ("Siti-Aminah", "Siti-Aminah"), ("Abd. Rahman", "Abd. Rahman"),
+    ("Ng\u1ee5y V\u0103n Thi\u1ec7u", "Ng\u1ee5y V\u0103n Thi\u1ec7u"),
+    *[(name, name) for name in (
+        "\u0418\u0432\u0430\u043d \u041f\u0435\u0442\u0440\u043e\u0432",  # Cyrillic
+        "\u0645\u062d\u0645\u062f",  # Arabic
+        "\u5c71\u7530\u305f\u308d\u3046")],  # kanji and hiragana
+    ("\u0e01\u0e35\u0e49", "\u0e01\u0e35\u0e49"), ("Ba\u0323\u0302", "B\u1ead"),
+    ("Jl. Jend. Sudirman No. 5 \u2014 RT 01/RW 02", "Jl. Jend. Sudirman No. 5 \u2014 RT 01/RW 02"),
+    ("\u200bSiti Aminah\u200b", "Siti Aminah")])
+def test_text_takes_what_real_names_hold_in_nfc(value, kept):
+    assert Names().load({"name": value})["name"] == kept
+
+
+def test_text_counts_characters_in_nfc():
+    """An "e" + combining accent is one character, "\u00e9", however it was typed."""
+    assert Names().load({"reference": "e\u0301" * 64})["reference"] == "\u00e9" * 64
+    with pytest.raises(ValidationError):
+        Names().load({"name": "\u00a0e\u0301 "})
+
+
+INVISIBLE = "Contains an invisible or invalid character"
+
+
+@pytest.mark.parametrize(("value", "hint"), [
+    ("Si\u200bti Ami\u200dnah", INVISIBLE), ("Siti \u202eHANIMA", INVISIBLE),
+    ("Siti\ufeffAminah", INVISIBLE), ("Siti \uffff", INVISIBLE), ("Siti \ue000", INVISIBLE),
+    ("Siti \U000f0000", INVISIBLE), ("Siti\U000e0041 Aminah", INVISIBLE),  # plane 15, a tag
+    ("Siti \u0378", INVISIBLE),  # unassigned
+    ("Siti\u00adAminah", INVISIBLE),  # soft hyphen
+    ("Siti \u2067Aminah\u2069", INVISIBLE),  # the isolate's end is not trimmed away
+    ("Siti \ud800", INVISIBLE),
+    ("Ab" + "\u0301" * 60, "More than 2 accent marks on one letter."),
+    ("Abq\u0301\u0302\u0303", "More than 2 accent marks on one letter."),
+    ("\u0405iti \u0410minah", "A word mixes letters of different scripts"),
+    ("Siti Amin\u0430h", "A word mixes letters of different scripts"),
+    ("S\u03b9ti", "A word mixes letters of different scripts")])
+def test_text_that_prints_as_something_else_is_refused_in_both_languages(value, hint):
+    with pytest.raises(ValidationError) as excinfo:
+        Names().load({"name": value})
+    [message] = excinfo.value.messages["name"]
+    assert message.en.startswith(hint)
+    assert localize(message, "id") != message.en
+
+
 def test_text_counts_the_characters_kept():
     with pytest.raises(ValidationError) as excinfo:
         Names().load({"name": "  A  "})  # one character once the spaces are off

@@ -26,11 +26,17 @@ What ``api`` adds to nameko's handler, through its public hooks only:
   has not arrived within ``BODY_READ_SECONDS`` gets 408 and the connection is
   closed, and a connection silent for ``IDLE_CONNECTION_SECONDS`` is closed
   (``ApiServer``): a client that trickles costs one connection, not a worker;
+* a body sent with a ``Content-Encoding`` (gzip, br ...) is refused before
+  it is read (415 naming ``Content-Encoding``);
 * ``read_json`` refuses a body sent as anything but ``application/json``
-  (415 naming ``Content-Type``), and, before any schema sees them, bodies
+  (415 naming ``Content-Type``), a body not in UTF-8 or giving a name twice
+  in one object (400 on ``_body``), and, before any schema sees them, bodies
   nested deeper than ``MAX_JSON_DEPTH`` and strings no field should hold
   (control characters, line breaks, lone surrogates), each a 400 naming the
   field;
+* the connection (``ApiProtocol``) refuses a body length given twice or two
+  ways (request smuggling) and closes, and answers eventlet's own refusals
+  (an over-long URL or header) with the JSON error body;
 * an answer without content (204, 304) goes out as headers only
   (``response_from_result``, ``Bodyless``);
 * errors become JSON (``response_from_exception``): a ``DomainError`` a 4xx /
@@ -49,6 +55,7 @@ import logging
 import re
 import socket
 import time
+from http import HTTPStatus
 
 import eventlet
 from eventlet import wsgi
@@ -198,14 +205,61 @@ def unsupported_media_type(request, *accepted: str) -> UnsupportedMediaType:
     return UnsupportedMediaType(message, {"Content-Type": [message]})
 
 
+NOT_JSON = Msg("Isi permintaan bukan JSON yang valid.", "Request body is not valid JSON.")
+NOT_UTF8 = Msg("Isi permintaan harus JSON dalam UTF-8.", "Request body must be JSON in UTF-8.")
+
+
+class _RepeatedName(ValueError):
+    """A name given twice in one JSON object (``_one_value_per_name``)."""
+
+    def __init__(self, name: str):
+        super().__init__(name)
+        self.name = name
+
+
+def _one_value_per_name(pairs: list) -> dict:
+    """An object's members, each name once. ``json`` keeps the last of a
+    repeated name: ``{"channel": "bogus", "channel": "web"}`` would pass as
+    "web" here while another reader of the same bytes (a proxy, a log, a
+    partner's check) takes "bogus"."""
+    members = dict(pairs)
+    if len(members) < len(pairs):
+        seen = set()
+        for name, _ in pairs:
+            if name in seen:
+                raise _RepeatedName(name)
+            seen.add(name)
+    return members
+
+
+def unsupported_encoding(request) -> UnsupportedMediaType:
+    """415 naming ``Content-Encoding``: bodies are taken as sent (a gzip body
+    was read as broken JSON, a plain one labelled gzip as plain)."""
+    sent = field_label(request.headers.get("Content-Encoding", ""))
+    message = Msg(f"Kirim isi permintaan tanpa Content-Encoding (diterima: {sent}).",
+                  f"Send the body without a Content-Encoding (got: {sent}).")
+    return UnsupportedMediaType(message, {"Content-Encoding": [message]})
+
+
 def load_json(raw: bytes, schema):
     """``read_json`` for a body that came another way (the broker channel):
-    the same checks, the same errors."""
+    the same checks, the same errors. The body is UTF-8 (a byte-order mark
+    before it is ignored, RFC 8259 8.1): ``json`` would also guess UTF-16
+    and UTF-32 from the bytes. A name given twice in one object, at any
+    depth, is refused naming it (``_one_value_per_name``)."""
     try:
-        data = json.loads(raw or b"")
-    except (ValueError, UnicodeDecodeError):
-        raise ValidationFailed({"_body": [Msg("Isi permintaan bukan JSON yang valid.",
-                                              "Request body is not valid JSON.")]}) from None
+        text = (raw or b"").decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValidationFailed({"_body": [NOT_UTF8]}) from None
+    try:
+        data = json.loads(text, object_pairs_hook=_one_value_per_name)
+    except _RepeatedName as repeated:
+        name = field_label(repeated.name)
+        raise ValidationFailed({"_body": [Msg(
+            f"Nama kolom \"{name}\" muncul lebih dari sekali dalam satu objek.",
+            f"Field name \"{name}\" appears more than once in one object.")]}) from None
+    except ValueError:
+        raise ValidationFailed({"_body": [NOT_JSON]}) from None
     except RecursionError:  # the parser's own limit, far beyond ours
         raise ValidationFailed({"_body": [TOO_DEEP]}) from None
     if not isinstance(data, dict):
@@ -319,18 +373,120 @@ class Admission(SharedExtension):
         return budget is not None and self.in_flight[budget] >= self.capacity[budget]
 
 
+class ProtocolRefusal(DomainError):
+    """A request refused by the HTTP layer before any endpoint sees it."""
+
+    def __init__(self, status: int, code: str, message: Msg,
+                 fields: dict[str, list] | None = None):
+        super().__init__(message, fields)
+        self.status = status
+        self.code = code
+
+
+# ASCII digits only: int() also reads "+5", " 5", "5_0" and Arabic-Indic digits
+_CONTENT_LENGTH = re.compile("[0-9]{1,18}", re.ASCII)
+
+
+def framing_problem(headers) -> DomainError | None:
+    """Why a request's body length cannot be read one way only (RFC 9112
+    6.3), or None: ``Content-Length`` given twice (eventlet took the first,
+    and read the rest of the body as a next request: request smuggling) or
+    not a number, ``Transfer-Encoding`` other than one ``chunked``, or both."""
+    lengths = headers.get_all("Content-Length") or []
+    codings = headers.get_all("Transfer-Encoding") or []
+    if len(lengths) > 1 or not all(_CONTENT_LENGTH.fullmatch(value) for value in lengths):
+        return ValidationFailed({"Content-Length": [Msg(
+            "Harus satu bilangan bulat tidak negatif, diberikan sekali.",
+            "Must be one non-negative integer, given once.")]})
+    if codings and (len(codings) > 1 or codings[0].strip().lower() != "chunked"):
+        return ValidationFailed({"Transfer-Encoding": [Msg(
+            "Hanya \"chunked\" yang diterima, diberikan sekali.",
+            "Only \"chunked\" is accepted, given once.")]})
+    if lengths and codings:
+        return ValidationFailed({"Transfer-Encoding": [Msg(
+            "Tidak boleh bersama Content-Length.", "Must not come with Content-Length.")]})
+    return None
+
+
+URI_TOO_LONG = ProtocolRefusal(414, "uri_too_long", Msg(
+    f"Baris permintaan (metode dan URL) terlalu panjang: batasnya {wsgi.MAX_REQUEST_LINE} byte.",
+    f"Request line (method and URL) too long: the limit is {wsgi.MAX_REQUEST_LINE} bytes."))
+HEADERS_TOO_LARGE = ProtocolRefusal(431, "headers_too_large", Msg(
+    f"Header permintaan terlalu besar (per baris maksimal {wsgi.MAX_HEADER_LINE} byte, "
+    f"seluruhnya {wsgi.MAX_TOTAL_HEADER_SIZE} byte, 100 baris).",
+    f"Request headers too large (at most {wsgi.MAX_HEADER_LINE} bytes a line, "
+    f"{wsgi.MAX_TOTAL_HEADER_SIZE} in all, 100 lines)."))
+UNREADABLE = ProtocolRefusal(400, "bad_request", Msg(
+    "Permintaan HTTP tidak dapat dibaca.", "The HTTP request cannot be read."))
+VERSION_NOT_SUPPORTED = ProtocolRefusal(505, "http_version_not_supported", Msg(
+    "Versi HTTP tidak didukung; gunakan HTTP/1.1.", "HTTP version not supported; use HTTP/1.1."))
+
+
+class ApiProtocol(HttpOnlyProtocol):
+    """eventlet's HTTP/1.1 connection (eventlet 0.33, as nameko takes it),
+    refusing what it would take or answer outside the API's error body:
+
+    * a request whose body length can be read two ways (``framing_problem``):
+      400 naming the header, and the connection is closed - eventlet read a
+      second ``Content-Length`` as none, and the rest of the body as the
+      next request;
+    * a request line over ``MAX_REQUEST_LINE`` (414), a header line or all
+      headers too large (431), a line HTTP cannot read (400, 505): eventlet
+      and the standard library answer these with an empty or HTML body.
+
+    Each refusal is the JSON error body (in Bahasa Indonesia, or English when
+    the headers were read and ask for it), then the connection closes."""
+
+    def _read_request_line(self):
+        # eventlet's own answer to an over-long line is an empty 414; an
+        # empty line is "no request" to it, and it closes the connection
+        line = super()._read_request_line()
+        if len(line) >= self.server.url_length_limit:
+            self.refuse(URI_TOO_LONG, "id")
+            return b""
+        return line
+
+    def parse_request(self):
+        try:
+            if not super().parse_request():
+                return False
+        except (wsgi.HeaderLineTooLong, wsgi.HeadersTooLarge):
+            self.refuse(HEADERS_TOO_LARGE, "id")
+            return False
+        problem = framing_problem(self.headers)
+        if problem is not None:
+            self.refuse(problem, language_of(self.headers.get("Accept-Language")))
+            return False
+        return True
+
+    def send_error(self, code, message=None, explain=None):
+        # the standard library's refusals while parsing: a request line or
+        # version it cannot read, too many headers
+        refusal = {431: HEADERS_TOO_LARGE, 505: VERSION_NOT_SUPPORTED}.get(code, UNREADABLE)
+        self.refuse(refusal, "id")
+
+    def refuse(self, error: DomainError, lang: str) -> None:
+        body = json.dumps(error.to_body(lang), ensure_ascii=False).encode()
+        self.wfile.write(
+            f"HTTP/1.1 {error.status} {HTTPStatus(error.status).phrase}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+            f"Connection: close\r\n\r\n".encode() + body)
+        self.close_connection = 1
+
+
 class ApiServer(WebServer):
     """nameko's web server, with a timeout on every socket operation of a
     client connection (``IDLE_CONNECTION_SECONDS``): a connection that sends
     nothing - before its first request, between keep-alive requests, or in the
     middle of one - or reads nothing of its answer is closed after that long.
-    (nameko's own server waits on a silent client forever.)"""
+    (nameko's own server waits on a silent client forever.) Connections speak
+    ``ApiProtocol``."""
 
     def setup(self):
         self.idle_seconds = float(self.container.config.get(
             "IDLE_CONNECTION_SECONDS", DEFAULT_IDLE_CONNECTION_SECONDS))
 
-    def get_wsgi_server(self, sock, wsgi_app, protocol=HttpOnlyProtocol, debug=False):
+    def get_wsgi_server(self, sock, wsgi_app, protocol=ApiProtocol, debug=False):
         return wsgi.Server(sock, sock.getsockname(), wsgi_app, protocol=protocol, debug=debug,
                            log=logging.getLogger("nameko.web.server"),
                            socket_timeout=self.idle_seconds)
@@ -507,6 +663,9 @@ class ApiHandler(HttpRequestHandler):
         if self.admission.full(self.budget, self.new_work):
             return ServiceBusy()
         chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+        if (request.content_length or chunked) and \
+                request.headers.get("Content-Encoding", "identity").strip().lower() != "identity":
+            return unsupported_encoding(request)
         if request.method in ("POST", "PUT", "PATCH") and (request.content_length or chunked):
             if chunked:
                 # eventlet's input ends at the last chunk, so let Werkzeug

@@ -53,9 +53,13 @@ ERRORS = {
          "`error.next_free_day`).",
     413: "Body over the endpoint's size limit (MAX_BODY_BYTES, an upload's own): by "
          "Content-Length on any request before it is read, or while reading one.",
+    414: "A request line of 8,192 bytes or more; the connection is closed.",
     415: "A body sent with a Content-Type the endpoint does not take (JSON endpoints: "
-         "anything but application/json); `error.fields.Content-Type` names it.",
+         "anything but application/json; `error.fields.Content-Type` names it), or with a "
+         "Content-Encoding other than identity (`error.fields.Content-Encoding`).",
     429: "Too many attempts; `Retry-After` says when to try again.",
+    431: "A header line of 8,192 bytes or more, over 65,536 bytes or 100 lines of "
+         "headers; the connection is closed.",
     500: "An unexpected error: a generic message, no traceback (logged server-side).",
     503: "Busy (a new application also while the pipeline behind intake is too far "
          "behind) or the database is unreachable; `Retry-After` says when to retry.",
@@ -330,13 +334,15 @@ def _operation(operation: Operation) -> dict:
     responses.update({str(status): _success(operation, description)
                       for status, description in operation.also_ok.items()})
     # every body may arrive too slowly; every request may declare a body over
-    # the limit (shared.http: checked on any method), find the service busy,
-    # or meet an unexpected error
-    errors = {*operation.errors, 413, 500, 503,
+    # the limit (shared.http: checked on any method), be too long in its line
+    # or headers, find the service busy, or meet an unexpected error
+    errors = {*operation.errors, 413, 414, 431, 500, 503,
               *((408,) if operation.method in ("POST", "PUT") else ())}
     body = _request_body(operation)
-    if body is not None and "multipart/form-data" not in body["content"]:
-        errors.add(415)  # a body of a type it does not take (an upload's is a 400)
+    if body is not None:
+        # a body with a Content-Encoding; one of a type it does not take (an
+        # upload's wrong type is a 400 on the file)
+        errors.add(415)
     for status in sorted(errors):
         responses[str(status)] = {"$ref": f"#/components/responses/Error{status}"}
     spec = {"summary": operation.summary, "tags": [operation.tag],

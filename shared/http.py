@@ -192,13 +192,14 @@ def read_json(request, schema):
     ``application/json`` (any charset). No body is no JSON: a 400 on ``_body``."""
     raw = request.get_data(cache=True)
     if raw and request.mimetype != "application/json":
-        raise unsupported_media_type(request, "application/json")
+        raise unsupported_media_type(request.mimetype, "application/json")
     return load_json(raw, schema)
 
 
-def unsupported_media_type(request, *accepted: str) -> UnsupportedMediaType:
-    """415 naming ``Content-Type``: the type sent, and the ``accepted`` ones."""
-    sent = field_label(request.mimetype)
+def unsupported_media_type(mimetype: str, *accepted: str) -> UnsupportedMediaType:
+    """415 naming ``Content-Type``: the type sent (``mimetype``: its media
+    type without parameters, lower case), and the ``accepted`` ones."""
+    sent = field_label(mimetype)
     message = Msg(f"Kirim isi permintaan sebagai {' atau '.join(accepted)} (diterima: "
                   f"{sent or 'tanpa Content-Type'}).",
                   f"Send the body as {' or '.join(accepted)} (got: {sent or 'no Content-Type'}).")

@@ -69,7 +69,7 @@ def batch_rows(request) -> list[batches.Row]:
                                                      Msg("Minimal satu permohonan.",
                                                          "At least one application.")]})
         return batches.json_rows(applications)
-    raise unsupported_media_type(request, "application/json", "text/csv")
+    raise unsupported_media_type(request.mimetype, "application/json", "text/csv")
 
 
 def store_batch(store, officer, batch_id: str, rows: list[batches.Row],

@@ -41,7 +41,7 @@ from nameko.messaging import Consumer
 from shared import metrics
 from shared.errors import DomainError, Msg, ValidationFailed
 from shared.http import (DEFAULT_MAX_BODY_BYTES, checked_key, internal_error_body, load_json,
-                         too_large)
+                         too_large, unsupported_media_type)
 from shared.messaging import HandingOnQueueConsumer
 from shared.mongo import StoreWithOutbox
 from shared.pipeline import PipelineGate
@@ -87,6 +87,7 @@ class ChannelRequest:
     lang: str
     raw: bytes
     max_bytes: int  # the container's MAX_BODY_BYTES, as over HTTP
+    mimetype: str = "application/json"  # the content_type property, without parameters
 
     @classmethod
     def from_message(cls, message, max_bytes: int) -> "ChannelRequest":
@@ -97,7 +98,13 @@ class ChannelRequest:
         return cls(exchange.rpartition(".")[2], request_id,
                    message.properties.get("correlation_id") or request_id, lang,
                    message.body if isinstance(message.body, bytes) else message.body.encode(),
-                   max_bytes)
+                   max_bytes, mimetype(message.properties.get("content_type")))
+
+
+def mimetype(content_type: str | None) -> str:
+    """A content type's media type, as werkzeug reads HTTP's (parameters
+    such as the charset dropped, lower case; none given: empty)."""
+    return (content_type or "").split(";")[0].strip().lower()
 
 
 WRONG_CHANNEL = Msg("Tidak sesuai dengan kanal pengirim permintaan.",
@@ -109,6 +116,8 @@ def answer(request: ChannelRequest, store, screening: Screening) -> tuple[int, d
     try:
         if len(request.raw) > request.max_bytes:  # as HTTP: refused before it is parsed
             raise too_large(request.max_bytes)
+        if request.raw and request.mimetype != "application/json":  # as HTTP: 415
+            raise unsupported_media_type(request.mimetype, "application/json")
         key = checked_key(request.request_id, "request_id")
         if key is None:
             raise ValidationFailed({"request_id": [Msg("Wajib diisi (properti message_id).",

@@ -167,3 +167,22 @@ def test_an_oversized_request_gets_what_http_answers_413_and_stores_nothing(
     assert http.status_code == 413 and http.json() == reply.body  # the same answer as HTTP
     assert stored(mongo, body["applicant"]["nik"]) == 0
     assert web.submit(valid_body()).status == 202  # and the channel goes on
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", None])
+def test_a_request_not_sent_as_json_gets_what_http_answers_415(system, web, mongo, content_type):
+    body = valid_body()
+    request_id = str(uuid.uuid4())
+    web.channel.basic_publish("intake.channel.web", "", json.dumps(body).encode(),
+                              pika.BasicProperties(content_type=content_type,
+                                                   message_id=request_id,
+                                                   correlation_id=request_id))
+    reply = web.wait(request_id, timeout=60)
+    assert reply.status == 415, reply.body
+    http = requests.post(f"{system.url('intake')}/api/v1/applications", data=json.dumps(body),
+                         headers={"Content-Type": content_type or ""}, timeout=30)
+    assert http.status_code == 415 and http.json() == reply.body  # the same answer as HTTP
+    assert set(reply.body["error"]["fields"]) == {"Content-Type"}
+    assert stored(mongo, body["applicant"]["nik"]) == 0
+    # and the channel goes on
+    assert web.submit(valid_body()).status == 202

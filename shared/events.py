@@ -222,7 +222,9 @@ class DocumentReadyForPickupSchema(PrintJobRefSchema):
     slot = fields.Nested(SlotSchema, required=True)
 
 
-COLLECTION_WAYS = ("counter", "kelurahan")  # at a pickup counter, or handed over by the kelurahan
+# at a pickup counter, or handed over by the kelurahan (jemput bola) or the
+# kecamatan (next-day requests) office
+COLLECTION_WAYS = ("counter", "kelurahan", "kecamatan")
 
 
 class DocumentCollectedSchema(PrintJobRefSchema):
@@ -254,6 +256,11 @@ class BatchReadyForKelurahanSchema(EventSchema):
     items = fields.List(fields.Nested(HandoverItemSchema), required=True,
                         validate=ItemCount(min=1))
     slot = fields.Nested(SlotSchema, allow_none=True, load_default=None)
+    # ISO dates (WIB): the officer collects at the Dinas on ``day``; the
+    # citizens collect at the kelurahan office from ``at_office_from`` (the
+    # next working day). Both null in older events
+    day = fields.String(allow_none=True, load_default=None)
+    at_office_from = fields.String(allow_none=True, load_default=None)
 
 
 class KecamatanHandoverReadySchema(EventSchema):
@@ -263,6 +270,9 @@ class KecamatanHandoverReadySchema(EventSchema):
     items = fields.List(fields.Nested(HandoverItemSchema), required=True,
                         validate=ItemCount(min=1))
     slot = fields.Nested(SlotSchema, allow_none=True, load_default=None)
+    # ISO date (WIB) the citizens collect at the kecamatan office from (the
+    # next working day after ``day``); null in older events
+    at_office_from = fields.String(allow_none=True, load_default=None)
 
 
 class BlankoLowSchema(EventSchema):

@@ -80,8 +80,19 @@ STATUSES = {
     "delivery_failed": Status(0, "Pengantaran gagal, dicoba lagi",
                               "Delivery attempt failed, trying again"),
     "pickup_rescheduled": Status(0, "Jadwal pengambilan diubah", "Pickup window moved"),
+    # a jemput-bola parcel Pos delivered to the kelurahan office
     "at_kelurahan": Status(0, "Siap diambil di kantor kelurahan",
                            "Ready for collection at the kelurahan office"),
+    # the office's officer collects the document at the Dinas (on the step's
+    # ``day``); the citizen at the office (from its ``at_office_from``)
+    "to_kelurahan": Status(0, "Dicetak; diambil petugas kelurahan di Dinas, lalu siap diambil "
+                              "di kantor kelurahan",
+                           "Printed; the kelurahan officer collects it at the Dinas, then it is "
+                           "ready at the kelurahan office"),
+    "to_kecamatan": Status(0, "Dicetak; diambil petugas kecamatan di Dinas, lalu siap diambil "
+                              "di kantor kecamatan",
+                           "Printed; the kecamatan officer collects it at the Dinas, then it is "
+                           "ready at the kecamatan office"),
 }
 
 # action -> {the status it applies to: the status it leads to}
@@ -99,7 +110,7 @@ APPLICATION_STATUSES = tuple(name for name, status in STATUSES.items() if status
 
 # what a citizen may see of a step (not, e.g., which operator acted)
 PUBLIC_DETAIL = {"channel", "slot", "barcode", "reasons", "reason_codes", "note", "corrected",
-                 "reason", "how", "kelurahan_code"}
+                 "reason", "how", "kelurahan_code", "kecamatan_code", "day", "at_office_from"}
 CITIZEN = "citizen"  # who acted, on the steps the citizen takes
 
 Event = tuple[str, dict]  # (event type, payload)

@@ -53,7 +53,11 @@ EVENT_MOVES: dict[str, tuple[str, frozenset[str]]] = {
 STEP_ONLY = {
     "parcel_delivery_failed": "delivery_failed",
     "pickup_rescheduled": "pickup_rescheduled",
-    "batch_ready_for_kelurahan": "at_kelurahan",
+    # the office's officer collects the list at the Dinas on its ``day``: the
+    # document is printed, not at the office yet; the application stays
+    # active until the officer's hand-over (``document_collected``)
+    "batch_ready_for_kelurahan": "to_kelurahan",
+    "kecamatan_handover_ready": "to_kecamatan",
     # a jemput-bola manifest's parcel delivered reaches the kelurahan office,
     # not the citizen (``recorded_as``): the application stays active until
     # the officer's hand-over (``document_collected``, how ``kelurahan``)
@@ -75,9 +79,11 @@ DETAIL_FIELDS = {
     "parcel_delivered_to_kelurahan": ("barcode",),
     "parcel_delivery_failed": ("barcode", "reason"),
     "parcel_returned": ("barcode", "reason"),
-    # not its ``slot``: that is when the kelurahan's officer collects the batch
-    # at the Dinas; the citizen collects at the kelurahan office
-    "batch_ready_for_kelurahan": ("kelurahan_code", "manifest_id"),
+    # not its ``slot`` (the officer's hours at the Dinas): the ``day`` the
+    # officer collects the list there, and the day the citizen may collect
+    # at the office from
+    "batch_ready_for_kelurahan": ("kelurahan_code", "manifest_id", "day", "at_office_from"),
+    "kecamatan_handover_ready": ("kecamatan_code", "day", "at_office_from"),
     "notification_sent": ("channel",),
     "notification_failed": ("channel",),
 }

@@ -136,10 +136,19 @@ class IntakeEvents:
 
     @reliable_event_handler("printing", "batch_ready_for_kelurahan")
     def on_batch_ready_for_kelurahan(self, body):
-        event = load_event("batch_ready_for_kelurahan", body)
-        found = self.store.record_handover(event)
-        log.info("manifest %s ready at kelurahan %s: %d of %d applications found",
-                 event["manifest_id"], event["kelurahan_code"], found, len(event["items"]))
+        self._record_list("batch_ready_for_kelurahan", body)
+
+    @reliable_event_handler("printing", "kecamatan_handover_ready")
+    def on_kecamatan_handover_ready(self, body):
+        self._record_list("kecamatan_handover_ready", body)
+
+    def _record_list(self, event_type: str, body: dict):
+        """A hand-over list an officer collects at the Dinas: its step on
+        every application of the list."""
+        event = load_event(event_type, body)
+        found = self.store.record_handover(event_type, event)
+        log.info("%s %s: %d of %d applications found", event_type, event["event_id"], found,
+                 len(event["items"]))
 
     @reliable_event_handler("courier", "parcel_dispatched")
     def on_parcel_dispatched(self, body):

@@ -226,10 +226,11 @@ class ApplicationStore(DocumentStore, QueueStore, AppointmentStore, BatchStore,
             return alone  # moved meanwhile, a redelivery among them, or unknown
         return [True if n in taken else None for n in range(len(events))]
 
-    def record_handover(self, event: dict) -> int:
-        """``batch_ready_for_kelurahan``: its step on every application of the
-        hand-over list, once per event id, in one write; how many it reached."""
-        step = downstream.step_from_event("batch_ready_for_kelurahan", event)
+    def record_handover(self, event_type: str, event: dict) -> int:
+        """``batch_ready_for_kelurahan``, ``kecamatan_handover_ready``: its step on
+        every application of the hand-over list, once per event id, in one
+        write; how many it reached."""
+        step = downstream.step_from_event(event_type, event)
         return self.db.applications.update_many(
             {"_id": {"$in": [item["application_id"] for item in event["items"]]},
              "seen_events": {"$ne": event["event_id"]}},

@@ -1,10 +1,12 @@
 """Which messages an event causes, on which channels, and how they are
 delivered. Plain Python, no nameko.
 
-One message per (event, channel), with the id ``<event_id>.<channel>``: a
-redelivered event yields the same ids, so the store finds a message already
-sent, and the gateway gets the same reference (the e-mail the same
-Message-ID) on a resend after a crash between "sent" and "recorded".
+One message per (event, channel), with the id ``<event_id>.<channel>`` (a
+hand-over list's event tells each citizen on it too, ``office_pickups``:
+``<event_id>.<application_id>.<channel>``): a redelivered event yields the
+same ids, so the store finds a message already sent, and the gateway gets
+the same reference (the e-mail the same Message-ID) on a resend after a
+crash between "sent" and "recorded".
 
 Channels: an important notice (ready for pickup, pickup moved, rejected,
 delivery failed, returned) goes on every channel the citizen gave (their
@@ -87,6 +89,18 @@ KELURAHAN_PARCEL_NOTICES: dict[str, NoticeType] = {
 }
 
 
+# a hand-over list an officer collects at the Dinas (``LIST_OFFICES``) also
+# tells each citizen on it that the document is printed and from when it
+# waits at the office (contacts from the book: the list carries none)
+OFFICE_PICKUP = NoticeType("office_pickup", important=True)
+LIST_OFFICES = {"batch_ready_for_kelurahan": ("kelurahan", "kelurahan_code"),
+                "kecamatan_handover_ready": ("kecamatan", "kecamatan_code")}
+# every notice type by its kind (the template), the one a message is filed under
+KINDS: dict[str, NoticeType] = {notice.kind: notice for notice in (
+    *NOTICES.values(), *CHANNEL_NOTICES.values(), *KELURAHAN_PARCEL_NOTICES.values(),
+    OFFICE_PICKUP)}
+
+
 def notice_type_of(event_type: str, event: dict) -> NoticeType:
     if event_type in KELURAHAN_PARCEL_NOTICES and parcel_kelurahan(event) is not None:
         return KELURAHAN_PARCEL_NOTICES[event_type]
@@ -118,7 +132,7 @@ def first_channels(contact: dict, important: bool) -> list[str]:
 
 @dataclass(frozen=True)
 class OutgoingMessage:
-    message_id: str  # <event_id>.<channel>
+    message_id: str  # <event_id>.<channel> (or <event_id>.<application_id>.<channel>)
     about: str  # the event type that caused it
     kind: str  # its template
     application_id: str
@@ -141,8 +155,10 @@ class OutgoingMessage:
     @property
     def about_an_application(self) -> bool:
         """Whether ``application_id`` is one (its outcome is an event for
-        intake's timeline), not a booking, manifest, station or kecamatan day."""
-        return NOTICES[self.about].regarding == "application"
+        intake's timeline), not a booking, manifest, station or kecamatan day
+        (by its kind: a list's event tells its officer and its citizens; a
+        kind no longer known, by its event)."""
+        return (KINDS.get(self.kind) or NOTICES[self.about]).regarding == "application"
 
 
 @dataclass(frozen=True)
@@ -179,10 +195,11 @@ class Notice:
         return [self.message(channel) for channel in self.first]
 
 
-def notice_for(event_type: str, event: dict, contact: dict | None) -> Notice | None:
+def notice_for(event_type: str, event: dict, contact: dict | None,
+               notice_type: NoticeType | None = None) -> Notice | None:
     """The notice an event causes for ``contact`` (the event's own, the
     contact book's, or an officer's mailbox); None when there is nobody to tell."""
-    notice_type = notice_type_of(event_type, event)
+    notice_type = notice_type or notice_type_of(event_type, event)
     if not contact or not (contact.get("phone") or contact.get("email")):
         return None
     lang = contact.get("language") or "id"
@@ -195,6 +212,37 @@ def notice_for(event_type: str, event: dict, contact: dict | None) -> Notice | N
     return Notice(event["event_id"], event_type, notice_type.kind, reference,
                   event.get("tracking_code") or event.get("booking_code") or "",
                   contact, texts, tuple(first), tuple(given), event_time(event))
+
+
+def notices_for(event_type: str, event: dict, book, officers) -> list[Notice]:
+    """Every notice an event causes: its own (``contact_for``) and, for a
+    hand-over list, each of its citizens' (``office_pickups``). Someone with
+    no contact on file is left out (and logged)."""
+    notices = [(event_type, notice_for(event_type, event,
+                                       contact_for(event_type, event, book, officers)))]
+    notices += [(f"{event_type} {citizen['application_id']}",
+                 notice_for(event_type, citizen, book(citizen["application_id"]), OFFICE_PICKUP))
+                for citizen in office_pickups(event_type, event)]
+    for what, notice in notices:
+        if notice is None:
+            log.warning("%s %s: nobody to tell (no contact on file)", what, event["event_id"])
+    return [notice for _, notice in notices if notice is not None]
+
+
+def office_pickups(event_type: str, event: dict) -> list[dict]:
+    """A hand-over list's event as one event per citizen on it (each with an
+    id of its own: ``<event_id>.<application_id>``, so each message's id is
+    stable): the document, the office, the officer's ``day`` at the Dinas
+    (an older manifest's event has none: its ``slot``'s date) and
+    ``at_office_from`` (none in older events). Nothing for any other event."""
+    if event_type not in LIST_OFFICES:
+        return []
+    office, code_field = LIST_OFFICES[event_type]
+    return [{**item, "event_id": f"{event['event_id']}.{item['application_id']}",
+             "occurred_at": event["occurred_at"], "office": office,
+             "office_code": event[code_field],
+             "day": event.get("day") or (event.get("slot") or {}).get("date"),
+             "at_office_from": event.get("at_office_from")} for item in event["items"]]
 
 
 def event_time(event: dict) -> datetime.datetime | None:

@@ -66,6 +66,7 @@ WHATSAPP_PARAMS = {
     "delivery_failed_kelurahan": ("doc", "tracking_code", "office"),
     "returned": ("doc", "tracking_code"),
     "tracking_code": ("doc", "tracking_code"),
+    "office_pickup": ("doc", "tracking_code", "office", "from_text"),
 }
 
 
@@ -128,6 +129,26 @@ def office_name(kelurahan_code: str, lang: str) -> str:
     return f"Kantor Kelurahan {name.title()}" if name else "kantor kelurahan"
 
 
+def kecamatan_office_name(kecamatan_code: str, lang: str) -> str:
+    """``"Kantor Kecamatan Curug"`` / ``"Kecamatan Curug office"``."""
+    name = area_name(kecamatan_code)
+    return f"Kecamatan {name} office" if lang == "en" else f"Kantor Kecamatan {name}"
+
+
+def office_pickup_values(event: dict, lang: str) -> dict:
+    """A document on an office's hand-over list (``domain.office_pickups``):
+    the office, the officer's day at the Dinas, the day it waits at the office from."""
+    office = office_name(event["office_code"], lang) if event["office"] == "kelurahan" \
+        else kecamatan_office_name(event["office_code"], lang)
+    days = {name: (day_text(event[field], lang), day_text(event[field], lang, True))
+            if event.get(field) else (None, None)
+            for name, field in (("day", "day"), ("from", "at_office_from"))}
+    return {"office": office, "level": event["office"],
+            "day": days["day"][0], "day_short": days["day"][1],
+            "from_day": days["from"][0], "from_short": days["from"][1],
+            "from_text": days["from"][0] or "-"}
+
+
 def handover_values(event: dict) -> dict:
     items = [{"tracking_code": item["tracking_code"], "full_name": item["full_name"],
               "doc": document_name(item["document_type"], "id")} for item in event["items"]]
@@ -157,6 +178,8 @@ def values_for(kind: str, event: dict, lang: str) -> dict:
         values.update(barcode=event.get("barcode"), reason=event.get("reason"),
                       barcode_text=event.get("barcode") or "-",
                       office=office_name(parcel_kelurahan(event) or "", lang))
+    elif kind == "office_pickup":
+        values.update(office_pickup_values(event, lang))
     elif kind == "batch_ready":
         values.update(handover_values(event), manifest_id=event["manifest_id"],
                       area=f"Kelurahan {area_name(event['kelurahan_code'])}")

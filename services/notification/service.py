@@ -2,7 +2,8 @@
 e-mail and WhatsApp.
 
 Listens to every event in ``domain.NOTICES`` (DESIGN.md's event catalogue)
-and to ``document_collected``, and keeps its own contact book from ``application_submitted``. The domain
+and to ``document_collected``, and keeps its own contact book from
+``application_submitted`` (a hand-over list's citizens are told from it). The domain
 decides which messages an event causes and delivers them through the store
 and the gateways; a channel that failed for now makes the handler raise, so
 the shared delayed-retry mechanism brings the event back later (sent
@@ -26,8 +27,7 @@ from shared.http import HealthCheck, api, json_response
 from shared.messaging import DeliveryAttempt, reliable_event_handler
 from shared.mongo import StoreWithOutbox
 
-from .domain import (Delivery, Senders, contact_for, deliver, finished_by, notice_for,
-                     send_due)
+from .domain import Delivery, Senders, deliver, finished_by, notices_for, send_due
 from .exceptions import DeliveryFailed
 from .gateways import Mailer, RecentSends, SmsGateway, WhatsApp
 from .schemas import CountersSchema, DeliveryLogSchema, FailedMessagesSchema
@@ -90,15 +90,10 @@ class NotificationEvents:
         if event_type == "application_submitted" and event.get("contact"):
             self.store.save_contact(event["application_id"], event["contact"])
         self._note_finished(event_type, event)
-        contact = contact_for(event_type, event, self.store.contact_for,
-                              self.settings.officer_contact)
-        notice = notice_for(event_type, event, contact)
-        if notice is None:
-            log.warning("%s %s: nobody to tell (no contact on file)", event_type,
-                        event["event_id"])
-            return
-        failed = deliver(notice.messages(), self._delivery(self.last_delivery),
-                         fallback=notice.message)
+        delivery, failed = self._delivery(self.last_delivery), []
+        for notice in notices_for(event_type, event, self.store.contact_for,
+                                  self.settings.officer_contact):
+            failed += deliver(notice.messages(), delivery, fallback=notice.message)
         if failed:
             raise DeliveryFailed(", ".join(failed))  # the event comes back later
 

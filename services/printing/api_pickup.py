@@ -3,9 +3,10 @@
 Citizens (tracking code + NIK; failed checks limited as at intake's lookup):
   POST /api/v1/pickup/windows                      -> 200 free windows to move to
   POST /api/v1/pickup/reschedule                   -> 200 the new window
-The counter (operator tokens) and kelurahan officers (scoped tokens):
+The counter (operator tokens) and kelurahan / kecamatan officers (scoped tokens):
   POST /api/v1/counter/collections                 -> 200 collected
   POST /api/v1/kelurahan/handovers                 -> 200 collected (jemput-bola)
+  POST /api/v1/kecamatan/handovers                 -> 200 collected (next-day request)
 
 A mixin of ``PrintingApi`` (its store, settings and token checkers).
 """
@@ -43,9 +44,18 @@ class PickupApi:
     def record_handover(self, request):
         """{"tracking_code", "nik"}: the kelurahan officer handed a jemput-bola
         document to its citizen -> {"tracking_code", "status": "collected"}"""
-        officer = self.kelurahan_officers.authenticate(request)
+        return self._handed_over(request, self.kelurahan_officers, "kelurahan")
+
+    @api("POST", "/api/v1/kecamatan/handovers")
+    def record_kecamatan_handover(self, request):
+        """{"tracking_code", "nik"}: the kecamatan officer handed a next-day
+        KTP-el to its citizen -> {"tracking_code", "status": "collected"}"""
+        return self._handed_over(request, self.kecamatan_officers, "kecamatan")
+
+    def _handed_over(self, request, officers, how: str):
+        officer = officers.authenticate(request)
         body = read_json(request, CitizenLookupSchema())
-        job = self.store.hand_over(body["tracking_code"], body["nik"], officer)
+        job = self.store.hand_over(body["tracking_code"], body["nik"], officer, how)
         return json_response(200, {"tracking_code": job["tracking_code"],
                                    "status": job["status"]})
 

@@ -1,10 +1,13 @@
 """Hand-overs: the documents an officer collects as one list - a kecamatan's
-next-day requests, a kelurahan's jemput-bola manifest - and when and where.
+next-day requests, a kelurahan's jemput-bola manifest - when and where, and
+the officer's record of handing each to its citizen at the office.
 Plain Python: no nameko, no pymongo (the store writes what these decide)."""
 
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
+from typing import Callable
 
 from shared.clock import today_wib
 from shared.offices import DINAS
@@ -34,38 +37,44 @@ def handover_slot(rules: PickupRules, ready_on: datetime.date) -> dict:
     return day_slot(rules.place(DINAS.place_id), rules.calendar.next_working_day(ready_on))
 
 
-def kecamatan_handover(lst: dict, slot: dict) -> Event | None:
+def handover_time(rules: PickupRules, ready_on: datetime.date) -> dict:
+    """What a list's event says of when: the officer's ``slot`` at the Dinas
+    (``handover_slot``), its ``day``, and ``at_office_from``: the next working
+    day after it, from which the citizens collect at their office (the
+    officer brings the documents back on ``day``, perhaps after it closed)."""
+    slot = handover_slot(rules, ready_on)
+    office_day = rules.calendar.next_working_day(datetime.date.fromisoformat(slot["date"]))
+    return {"slot": slot, "day": slot["date"], "at_office_from": office_day.isoformat()}
+
+
+def kecamatan_handover(lst: dict, when: dict) -> Event | None:
     """A kecamatan's list is complete when every next-day job queued for it
-    that day is printed: then its officer collects them in ``slot``
-    (``handover_slot``). Jobs queued later that day make a follow-up list of
+    that day is printed: then its officer collects them ``when`` says
+    (``handover_time``). Jobs queued later that day make a follow-up list of
     their own when they are printed."""
     if lst["printed"] < lst["expected"] or not lst["items"]:
         return None
     return Event("kecamatan_handover_ready", {
-        "kecamatan_code": lst["kecamatan_code"], "day": slot["date"],
-        "items": lst["items"], "slot": slot})
+        "kecamatan_code": lst["kecamatan_code"], "items": lst["items"], **when})
 
 
-def manifest_ready(manifest: dict, slot: dict) -> Event | None:
+def manifest_ready(manifest: dict, when: dict) -> Event | None:
     """A jemput-bola manifest goes back to its kelurahan as one, when every
     application of it (known from ``batch_accepted``) is printed; the
-    kelurahan's officer collects it in ``slot`` (``handover_slot``)."""
+    kelurahan's officer collects it ``when`` says (``handover_time``)."""
     members = manifest.get("application_ids")
     if manifest.get("ready") or not members or not set(members) <= set(manifest["printed_ids"]):
         return None
     by_application = {item["application_id"]: item for item in manifest["items"]}
     return Event("batch_ready_for_kelurahan", {
         "manifest_id": manifest["_id"], "kelurahan_code": manifest["kelurahan_code"],
-        "items": [by_application[application_id] for application_id in members], "slot": slot})
+        "items": [by_application[application_id] for application_id in members], **when})
 
 
 # what Pos' news of a manifest's parcel sets on the manifest: each a flag
 # that only ever becomes true, so a redelivery or any order sets the same
 PARCEL_NEWS = {"parcel_dispatched": {"pos_dispatched": True},
                "parcel_delivered": {"pos_delivered": True}}
-
-
-
 
 
 def parcel_in_transit(manifest: dict) -> bool:
@@ -75,15 +84,51 @@ def parcel_in_transit(manifest: dict) -> bool:
     return bool(manifest.get("pos_dispatched")) and not manifest.get("pos_delivered")
 
 
-def waiting_at_kelurahan(job: dict, manifest: dict | None, kelurahan_code: str) -> dict:
-    """A printed jemput-bola document the officer of its own kelurahan hands over;
-    another kelurahan's officer is answered as if it did not exist. Only once
-    the whole manifest went back to the kelurahan (``manifest_ready``: every
-    member printed): a member printed early is still at the Dinas; and, for a
-    manifest the Dinas sent by Pos, only once Pos delivered the parcel to the
-    kelurahan office (``parcel_in_transit``)."""
-    if manifest is None or manifest.get("kelurahan_code") != kelurahan_code:
+def manifest_at_kelurahan(job: dict, manifest: dict) -> bool:
+    """Only once the whole manifest went back to the kelurahan
+    (``manifest_ready``: every member printed): a member printed early is
+    still at the Dinas; and, for a manifest the Dinas sent by Pos, only once
+    Pos delivered the parcel to the kelurahan office (``parcel_in_transit``)."""
+    return bool(manifest.get("ready")) and not parcel_in_transit(manifest)
+
+
+def list_at_kecamatan(job: dict, lst: dict) -> bool:
+    """Once the list the job is on went to the kecamatan
+    (``kecamatan_handover``): a printed job still among the list's ``items``
+    waits at the Dinas for the others of its day."""
+    return job["application_id"] not in {item["application_id"] for item in lst["items"]}
+
+
+@dataclass(frozen=True)
+class Office:
+    """An office whose officer collects documents at the Dinas as one list
+    and hands each to its citizen (``document_collected``, how: its name)."""
+
+    scope_field: str  # the list's field naming the office: the officer's token scope
+    list_id: Callable[[dict], str | None]  # the list a job is on (None: on none)
+    arrived: Callable[[dict, dict], bool]  # whether the job's document is at the office
+
+
+OFFICES = {
+    "kelurahan": Office("kelurahan_code", lambda job: job.get("manifest_id"),
+                        manifest_at_kelurahan),
+    "kecamatan": Office("kecamatan_code",
+                        lambda job: handover_list_id(job) if job.get("next_day") else None,
+                        list_at_kecamatan),
+}
+
+
+def hands_over(how: str, job: dict, lst: dict | None, scope: str) -> bool:
+    """Whether the officer of ``scope`` at the ``how`` office (``OFFICES``)
+    records a printed document of a list of that office (``lst``, the one
+    ``list_id`` names) as handed to its citizen now; False when it was
+    collected before (the first record stands). A document of another
+    office, or of none, is answered as if it did not exist; one not at the
+    office yet (``Office.arrived``) is refused."""
+    if lst is None or lst.get(OFFICES[how].scope_field) != scope:
         raise DocumentNotFound()
-    if job["status"] != "printed" or not manifest.get("ready") or parcel_in_transit(manifest):
+    if job["status"] == "collected":
+        return False
+    if job["status"] != "printed" or not OFFICES[how].arrived(job, lst):
         raise NotAtCounter()
-    return job
+    return True

@@ -21,6 +21,10 @@ from .seats import Seats
 from .slots import PickupRules, chosen_window, offered_windows, slot_record, window_key
 
 
+# where each office's hand-over lists are kept (``handovers.OFFICES``)
+HANDOVER_LISTS = {"kelurahan": "manifests", "kecamatan": "handover_lists"}
+
+
 class PickupStore(BaseStore):
     def open_windows(self, tracking_code: str, nik: str, rules: PickupRules,
                      today: datetime.date) -> list[dict]:
@@ -105,17 +109,18 @@ class PickupStore(BaseStore):
                                             "items": [], "ready": False}},
             upsert=True)
 
-    def hand_over(self, tracking_code: str, nik: str, officer) -> dict:
-        """The kelurahan officer handed a jemput-bola document to its citizen."""
+    def hand_over(self, tracking_code: str, nik: str, officer, how: str) -> dict:
+        """An officer handed a document of their office's list to its citizen
+        (``how``: ``kelurahan``, a jemput-bola manifest; ``kecamatan``, a
+        next-day request): ``handovers.hands_over`` decides."""
         def work(session):
             job = domain.citizen_job(self._by_code(session, tracking_code), nik)
-            if job["status"] == "collected":
-                return job
-            manifest = self.db.manifests.find_one({"_id": job.get("manifest_id")},
-                                                  session=session) if job.get("manifest_id") \
-                else None
-            handovers.waiting_at_kelurahan(job, manifest, officer.scope)
-            update, events = domain.collection(job, str(officer), "kelurahan", utcnow())
+            list_id = handovers.OFFICES[how].list_id(job)
+            lst = None if list_id is None else \
+                self.db[HANDOVER_LISTS[how]].find_one({"_id": list_id}, session=session)
+            if not handovers.hands_over(how, job, lst, officer.scope):
+                return job  # recorded before: the first record stands
+            update, events = domain.collection(job, str(officer), how, utcnow())
             return self._save(session, job, update, events)
         return self.run_transaction(work)
 
@@ -131,7 +136,7 @@ class PickupStore(BaseStore):
 
     def _if_manifest_ready(self, session, manifest: dict, rules: PickupRules,
                            ready_on: datetime.date) -> list[Event]:
-        event = handovers.manifest_ready(manifest, handovers.handover_slot(rules, ready_on))
+        event = handovers.manifest_ready(manifest, handovers.handover_time(rules, ready_on))
         if event is None:
             return []
         self.db.manifests.update_one({"_id": manifest["_id"]}, {"$set": {"ready": True}},
@@ -177,7 +182,7 @@ class PickupStore(BaseStore):
             {"$inc": {"printed": 1}, "$push": {"items": handovers.handover_item(job)},
              "$setOnInsert": {"kecamatan_code": job["kecamatan_code"], "expected": 1}},
             upsert=True, return_document=ReturnDocument.AFTER, session=session)
-        event = handovers.kecamatan_handover(lst, handovers.handover_slot(rules, printed_on))
+        event = handovers.kecamatan_handover(lst, handovers.handover_time(rules, printed_on))
         if event is None:
             return []
         self.db.handover_lists.update_one({"_id": lst["_id"]}, {"$set": {"items": []}},

@@ -7,7 +7,7 @@ Stations are outside programs with their own tokens (docs/station-api.md):
   POST /api/v1/station/jobs/<id>/failed            -> 200, job requeued or held
   GET  /api/v1/station/jobs/<id>/document.pdf      -> the print-ready PDF (api_documents)
   GET  /api/v1/verify?token=..., /api/v1/verify/keys   public QR verification
-Citizens, the counter and kelurahan officers: ``api_pickup``; operators
+Citizens, the counter and kelurahan and kecamatan officers: ``api_pickup``; operators
 (held jobs, blanko, PRR imports): ``api_operator``.
   GET  /health
 ``PrintingEvents`` turns verified applications into print jobs, accepted
@@ -134,6 +134,7 @@ class PrintingApi(HealthCheck, PickupApi, PrintOperatorApi, DocumentsApi):
     stations = BearerTokens("STATION_TOKENS")
     operators = BearerTokens("OPERATOR_TOKENS")
     kelurahan_officers = ScopedBearerTokens("KELURAHAN_OFFICER_TOKENS", scope_digits=10)
+    kecamatan_officers = ScopedBearerTokens("KECAMATAN_OFFICER_TOKENS", scope_digits=6)
     citizen_checks = TrackingCodeChecks()
     settings = PrintingSettings()
     signing_keys = SigningKeys()

@@ -152,16 +152,19 @@ def test_a_jemput_bola_manifest_ready_at_the_kelurahan_then_handed_over(system):
         citizen.printing("document_printed", station_id="st-dinas-1")
     event = build_event(
         "batch_ready_for_kelurahan", manifest_id=reply.json()["manifest_id"],
-        kelurahan_code=KELURAHAN_CODE, slot=SLOT,
+        kelurahan_code=KELURAHAN_CODE, slot=SLOT, day=SLOT["date"], at_office_from="2099-01-06",
         items=[{**citizen.ref, "full_name": citizen.body["applicant"]["full_name"]}
                for citizen in citizens])
     publish(system.amqp_uri, "printing.events", "batch_ready_for_kelurahan", event)
     for citizen in citizens:
-        view = citizen.until(lambda v: "at_kelurahan" in citizen.steps(v), "at the kelurahan")
-        step = citizen.step("at_kelurahan", view)
-        # not the slot: the officer's collection at the Dinas, not the citizen's
-        assert step["detail"] == {"kelurahan_code": KELURAHAN_CODE}
-        assert step["label"] == "Siap diambil di kantor kelurahan"
+        view = citizen.until(lambda v: "to_kelurahan" in citizen.steps(v), "to the kelurahan")
+        step = citizen.step("to_kelurahan", view)
+        # not the slot's hours: the officer's collection at the Dinas, not the
+        # citizen's; the documents are not at the kelurahan office yet
+        assert step["detail"] == {"kelurahan_code": KELURAHAN_CODE, "day": SLOT["date"],
+                                  "at_office_from": "2099-01-06"}
+        assert step["label"] == ("Dicetak; diambil petugas kelurahan di Dinas, lalu siap "
+                                 "diambil di kantor kelurahan")
     first, second = citizens
     first.printing("document_collected", collected_by="officer-sukajaya", how="kelurahan")
     view = first.until(lambda v: v["status"] == "collected", "handed over")

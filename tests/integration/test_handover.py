@@ -5,17 +5,19 @@
   the hand-over per citizen (``document_collected``, how = kelurahan), and
   another kelurahan's officer cannot;
 * a kecamatan's next-day jobs make one ``kecamatan_handover_ready`` when the
-  last of them is printed.
+  last of them is printed; its officer records each hand-over only then
+  (``document_collected``, how = kecamatan), another kecamatan's officer never.
 """
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from services.printing.exceptions import DocumentNotFound
+from services.printing.exceptions import DocumentNotFound, NotAtCounter
 from shared.auth import Officer
 from shared.clock import today_wib
 from shared.events import build_event
@@ -81,12 +83,12 @@ def test_a_manifest_of_50_comes_back_as_one_handover(store):
     elsewhere = Officer("officer-sukalaksana", "3673041011")
     first = jobs[0]
     with pytest.raises(DocumentNotFound):
-        store.hand_over(first["tracking_code"], first["nik"], elsewhere)
+        store.hand_over(first["tracking_code"], first["nik"], elsewhere, "kelurahan")
     with pytest.raises(DocumentNotFound):
-        store.hand_over(first["tracking_code"], "3673045207909999", sukajaya)
-    assert store.hand_over(first["tracking_code"], first["nik"], sukajaya)["status"] == \
+        store.hand_over(first["tracking_code"], "3673045207909999", sukajaya, "kelurahan")
+    assert store.hand_over(first["tracking_code"], first["nik"], sukajaya, "kelurahan")["status"] == \
         "collected"
-    store.hand_over(first["tracking_code"], first["nik"], sukajaya)  # again: nothing new
+    store.hand_over(first["tracking_code"], first["nik"], sukajaya, "kelurahan")  # again: nothing new
     [collected] = payloads(store, "document_collected")
     assert (collected["how"], collected["collected_by"]) == (
         "kelurahan", "officer-sukajaya@3673041010")
@@ -105,8 +107,11 @@ def test_a_kecamatan_list_is_handed_over_when_its_last_next_day_job_is_printed(s
     rules = station_rules()
     station = rules.station("dinas-1")
     jobs = store.claim(station, rules, 3)
+    curug, kasemen = Officer("officer-curug", "367304"), Officer("officer-kasemen", "367302")
     for n, job in enumerate(jobs):
         assert payloads(store, "kecamatan_handover_ready") == []  # not complete yet
+        with pytest.raises(NotAtCounter):  # at the Dinas (printed or not)
+            store.hand_over(jobs[0]["tracking_code"], jobs[0]["nik"], curug, "kecamatan")
         store.mark_printed(job["_id"], "dinas-1", job["lease_token"], pickup_rules(40), rules)
     [handover] = payloads(store, "kecamatan_handover_ready")
     assert handover["kecamatan_code"] == "367304"
@@ -115,3 +120,17 @@ def test_a_kecamatan_list_is_handed_over_when_its_last_next_day_job_is_printed(s
     assert sorted(item["tracking_code"] for item in handover["items"]) == [
         "SDKNEXT0", "SDKNEXT1", "SDKNEXT2"]
     assert payloads(store, "document_ready_for_pickup") == []
+    assert handover["at_office_from"] == pickup_rules(40).calendar.next_working_day(
+        datetime.date.fromisoformat(handover["day"])).isoformat()
+
+    first = jobs[0]
+    with pytest.raises(DocumentNotFound):
+        store.hand_over(first["tracking_code"], first["nik"], kasemen, "kecamatan")
+    with pytest.raises(DocumentNotFound):  # not a jemput-bola document
+        store.hand_over(first["tracking_code"], first["nik"],
+                        Officer("officer-sukajaya", "3673041010"), "kelurahan")
+    assert store.hand_over(first["tracking_code"], first["nik"], curug,
+                           "kecamatan")["status"] == "collected"
+    store.hand_over(first["tracking_code"], first["nik"], curug, "kecamatan")  # nothing new
+    [collected] = payloads(store, "document_collected")
+    assert (collected["how"], collected["collected_by"]) == ("kecamatan", "officer-curug@367304")

@@ -91,7 +91,8 @@ def test_event_step_mapping_is_consistent():
 def test_step_from_event_shows_its_own_fields_only(event_type, status):
     event = {"occurred_at": "2025-06-05T03:00:00+00:00", "slot": SLOT, "channel": "sms",
              "barcode": "RB123456789ID", "reason": "Alamat tidak ditemukan", "how": "counter",
-             "kelurahan_code": "3673041010", "manifest_id": "JB-1",
+             "kelurahan_code": "3673041010", "manifest_id": "JB-1", "kecamatan_code": "367304",
+             "day": "2025-06-09", "at_office_from": "2025-06-10",
              "nik": NIK, "contact": {"phone": PHONE}, "station_id": "st-1"}
     step = step_from_event(event_type, event)
     assert (step["status"], step["at"]) == (status, "2025-06-05T03:00:00+00:00")

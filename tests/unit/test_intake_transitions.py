@@ -265,7 +265,7 @@ def test_a_failed_print_after_the_queue_moves_to_print_failed_not_back():
 
 @pytest.mark.parametrize("event_type", ["notification_sent", "notification_failed",
                                         "parcel_delivery_failed", "pickup_rescheduled",
-                                        "batch_ready_for_kelurahan"])
+                                        "batch_ready_for_kelurahan", "kecamatan_handover_ready"])
 def test_step_only_events_never_change_the_status(event_type):
     assert STATUSES[EVENT_STEPS[event_type]].rank == 0
     for status in APPLICATION_STATUSES:

@@ -367,11 +367,13 @@ def test_a_kecamatan_list_is_ready_when_every_next_day_job_of_the_day_is_printed
             "document_type": "ktp_el"}
     waiting = {"kecamatan_code": "367304", "expected": 2, "printed": 1, "items": [item]}
     # printed on Thursday: Friday is Idul Adha, so the officer comes on Monday
-    slot = handovers.handover_slot(RULES, THURSDAY_MORNING.date())
-    assert handovers.kecamatan_handover(waiting, slot) is None
-    event = handovers.kecamatan_handover({**waiting, "printed": 2, "items": [item, item]}, slot)
+    when = handovers.handover_time(RULES, THURSDAY_MORNING.date())
+    assert handovers.kecamatan_handover(waiting, when) is None
+    event = handovers.kecamatan_handover({**waiting, "printed": 2, "items": [item, item]}, when)
     assert (event.type, event.payload["day"], len(event.payload["items"])) == (
         "kecamatan_handover_ready", "2025-06-09", 2)
+    # the citizens collect at the kecamatan office from the next working day
+    assert event.payload["at_office_from"] == "2025-06-10"
     assert event.payload["slot"] == {"place": DINAS.name, "address": DINAS.address,
                                      "date": "2025-06-09", "start": "08:00", "end": "15:00"}
     build_event(event.type, **event.payload)
@@ -386,13 +388,16 @@ def test_a_complete_manifest_is_collected_at_the_dinas_the_next_working_day():
     manifest = {"_id": "JB-3673041010-20250605-ABCDEF", "kelurahan_code": "3673041010",
                 "application_ids": ["a", "b"], "printed_ids": ["a"], "items": [item],
                 "ready": False}
-    slot = handovers.handover_slot(RULES, datetime.date(2025, 6, 7))  # a Saturday
+    when = handovers.handover_time(RULES, datetime.date(2025, 6, 7))  # a Saturday
+    slot = when["slot"]
     assert slot["date"] == "2025-06-09" and slot["place"] == DINAS.name
-    assert handovers.manifest_ready(manifest, slot) is None
+    assert handovers.manifest_ready(manifest, when) is None
     second = {**item, "application_id": "b", "tracking_code": "SDK2"}
     event = handovers.manifest_ready({**manifest, "printed_ids": ["b", "a"],
-                                   "items": [second, item]}, slot)
+                                   "items": [second, item]}, when)
     assert event.payload["items"] == [item, second] and event.payload["slot"] == slot
+    assert (event.payload["day"], event.payload["at_office_from"]) == ("2025-06-09",
+                                                                       "2025-06-10")
     build_event(event.type, **event.payload)
 
 

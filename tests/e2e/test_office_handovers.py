@@ -1,0 +1,178 @@
+"""Documents an officer collects at the Dinas and hands to their citizens at
+the office, end to end through the real stack.
+
+* A kecamatan's next-day KTP-el request: printed, on the kecamatan's
+  hand-over list (``kecamatan_handover_ready``); the citizen is told where
+  and from when to collect it; the kecamatan officer records the hand-over
+  (``document_collected``, how = kecamatan) and intake frees the NIK.
+* A jemput-bola manifest the kelurahan collects at the Dinas
+  (``batch_ready_for_kelurahan``): the citizen's timeline says where the
+  document is, and the citizen is told where and from when to collect it.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import requests
+
+from services.notification.messages import day_text
+from tests.e2e.test_batches import batch_url, first_ktp, ktp_row, new_batch_id, next_day
+from tests.e2e.test_ktp_journey import ktp_application
+from tests.helpers import (KECAMATAN_CODE, KECAMATAN_OFFICER, KELURAHAN_OFFICER, OPERATOR,
+                           STATION, BrokerProbe, claim_job_for, eventually, random_mobile,
+                           random_nik)
+
+
+def sms_to(system, mobile: str) -> list[dict]:
+    return requests.get(system.url("sms") + "/sandbox/messages",
+                        params={"to": "62" + mobile[1:]}, timeout=5).json()
+
+
+def lookup(system, tracking_code: str, nik: str) -> dict:
+    answer = requests.post(f"{system.url('intake')}/api/v1/applications/status",
+                           json={"tracking_code": tracking_code, "nik": nik}, timeout=10)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def published(probe: BrokerProbe, seen: list, event_type: str, application_id: str) -> list:
+    seen += probe.drain()
+    return [body for key, body in seen if key == event_type and application_id in
+            {body.get("application_id"), *(i["application_id"] for i in body.get("items", []))}]
+
+
+def told_of_the_office(system, mobile: str, nik: str, code: str, office: str,
+                       ready: dict) -> None:
+    """The citizen's SMS naming the office and the day from which the
+    document waits there; no NIK or phone number in it."""
+    def office_sms():
+        return [m["message"] for m in sms_to(system, mobile)
+                if code in m["message"] and office in m["message"]]
+    [text] = eventually(office_sms, what=f"the citizen's SMS: at the {office}")
+    assert day_text(ready["at_office_from"], "id", short=True) in text, text
+    assert nik not in text and mobile[1:] not in text
+
+
+def printed_with_step(system, code: str, nik: str, step: str) -> dict:
+    """The citizen's view once it shows ``step``, the application still
+    ``printed`` (active until the officer's hand-over); that step."""
+    def shown():
+        found = lookup(system, code, nik)
+        return found if found["status"] == "printed" and any(
+            s["status"] == step for s in found["timeline"]) else None
+    application = eventually(shown, what=f"intake: step {step}")
+    [found] = [s for s in application["timeline"] if s["status"] == step]
+    return found
+
+
+def verify(system, application_id: str) -> None:
+    verified = requests.post(f"{system.url('intake')}/api/v1/applications/{application_id}"
+                             "/verify", headers=OPERATOR, timeout=10)
+    assert verified.status_code == 200, verified.text
+
+
+def test_a_next_day_request_is_handed_over_at_the_kecamatan_and_frees_the_nik(system):
+    printing = system.url("printing")
+    handovers = f"{printing}/api/v1/kecamatan/handovers"
+    probe, seen = BrokerProbe(system.amqp_uri, "printing.events"), []
+    nik = random_nik(kecamatan=KECAMATAN_CODE)
+    body = first_ktp(nik)
+    mobile = body["applicant"]["phone"]
+    try:
+        accepted = next_day(system, body)
+        assert accepted.status_code == 202, accepted.text
+        application_id, code = accepted.json()["application_id"], accepted.json()["tracking_code"]
+        verify(system, application_id)
+        handover = {"tracking_code": code, "nik": nik}
+
+        job = claim_job_for(printing, application_id)
+        # claimed, not printed: still at the Dinas
+        early = requests.post(handovers, json=handover, headers=KECAMATAN_OFFICER, timeout=10)
+        assert early.status_code == 409 and early.json()["error"]["code"] == "not_at_counter", \
+            early.text
+        printed = requests.post(f"{printing}/api/v1/station/jobs/{job['print_job_id']}/printed",
+                                json={"lease_token": job["lease_token"]}, headers=STATION,
+                                timeout=10)
+        assert printed.status_code == 200 and printed.json()["slot"] is None, printed.text
+
+        [ready] = eventually(lambda: published(probe, seen, "kecamatan_handover_ready",
+                                               application_id), what="kecamatan_handover_ready")
+        assert ready["kecamatan_code"] == KECAMATAN_CODE
+        assert ready["at_office_from"] > ready["day"]  # the working day after the officer's
+
+        # the citizen hears where and from when (no NIK, no phone number)
+        told_of_the_office(system, mobile, nik, code, "Kantor Kecamatan Curug", ready)
+        # the timeline says where the document is
+        step = printed_with_step(system, code, nik, "to_kecamatan")
+        assert "kantor kecamatan" in step["label"]
+        assert step["detail"] == {"kecamatan_code": KECAMATAN_CODE, "day": ready["day"],
+                                  "at_office_from": ready["at_office_from"]}
+
+        # the counter does not hold it; a kelurahan token is not the kecamatan's
+        assert requests.post(f"{printing}/api/v1/counter/collections", json=handover,
+                             headers=OPERATOR, timeout=10).status_code == 409
+        assert requests.post(handovers, json=handover, headers=KELURAHAN_OFFICER,
+                             timeout=10).status_code == 401
+        wrong = requests.post(handovers, json={**handover, "nik": random_nik()},
+                              headers=KECAMATAN_OFFICER, timeout=10)
+        assert wrong.status_code == 404, wrong.text
+        missing = requests.post(handovers, json={"tracking_code": code},
+                                headers=KECAMATAN_OFFICER, timeout=10)
+        assert missing.status_code == 400 and "nik" in missing.json()["error"]["fields"]
+
+        handed = requests.post(handovers, json=handover, headers=KECAMATAN_OFFICER, timeout=10)
+        assert handed.status_code == 200, handed.text
+        assert handed.json() == {"tracking_code": code, "status": "collected"}
+        again = requests.post(handovers, json=handover, headers=KECAMATAN_OFFICER, timeout=10)
+        assert again.status_code == 200 and again.json()["status"] == "collected"
+        [collected] = eventually(lambda: published(probe, seen, "document_collected",
+                                                   application_id), what="document_collected")
+        assert (collected["how"], collected["collected_by"]) == (
+            "kecamatan", f"officer-curug@{KECAMATAN_CODE}")
+
+        eventually(lambda: lookup(system, code, nik)["status"] == "collected",
+                   what="intake: collected")
+        # final: the NIK may apply again (a lost card)
+        lost = {**ktp_application(nik, random_mobile(), None),
+                "details": {"reason": "lost", "police_report_number": "LP/77/XII/2026"}}
+        renewed = requests.post(f"{system.url('intake')}/api/v1/applications", json=lost,
+                                timeout=10)
+        assert renewed.status_code == 202, renewed.text
+        assert len(published(probe, seen, "document_collected", application_id)) == 1
+    finally:
+        probe.close()
+
+
+def test_a_manifest_the_kelurahan_collects_tells_its_citizens_where_and_when(system):
+    printing = system.url("printing")
+    probe, seen = BrokerProbe(system.amqp_uri, "printing.events"), []
+    row = ktp_row()
+    nik, mobile = row["applicant"]["nik"], row["applicant"]["phone"]
+    try:
+        batch = requests.put(batch_url(system, new_batch_id()), json={"applications": [row]},
+                             headers=KELURAHAN_OFFICER, timeout=60)
+        assert batch.status_code == 200, batch.text
+        [accepted] = batch.json()["accepted"]
+        application_id, code = accepted["application_id"], accepted["tracking_code"]
+        verify(system, application_id)
+        job = claim_job_for(printing, application_id)
+        printed = requests.post(f"{printing}/api/v1/station/jobs/{job['print_job_id']}/printed",
+                                json={"lease_token": job["lease_token"]}, headers=STATION,
+                                timeout=10)
+        assert printed.status_code == 200, printed.text
+        [ready] = eventually(lambda: published(probe, seen, "batch_ready_for_kelurahan",
+                                               application_id), what="batch_ready_for_kelurahan")
+        assert ready["day"] == ready["slot"]["date"]
+        assert datetime.date.fromisoformat(ready["at_office_from"]) > \
+            datetime.date.fromisoformat(ready["day"])
+
+        step = printed_with_step(system, code, nik, "to_kelurahan")
+        assert step["label"].startswith("Dicetak; diambil petugas kelurahan di Dinas")
+        assert (step["detail"]["day"], step["detail"]["at_office_from"]) == (
+            ready["day"], ready["at_office_from"])
+        assert not any(s["status"] == "at_kelurahan"
+                       for s in lookup(system, code, nik)["timeline"])
+        told_of_the_office(system, mobile, nik, code, "Kantor Kelurahan Sukajaya", ready)
+    finally:
+        probe.close()

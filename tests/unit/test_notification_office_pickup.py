@@ -1,0 +1,105 @@
+"""A hand-over list an officer collects at the Dinas - a kecamatan's next-day
+requests, a kelurahan's jemput-bola manifest - tells its officer (by e-mail)
+and each citizen on it (``office_pickup``): printed, at which office, from
+which day; one GSM-7 SMS part, no NIK or phone number, their own language."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.notification.domain import notices_for
+from services.notification.gsm7 import septets
+from shared.events import DOCUMENT_TYPES, build_event
+
+PHONE = "+6281234567890"
+# the longest kelurahan and kecamatan names of the region list
+LONGEST_KELURAHAN, LONGEST_KECAMATAN = "1305162006", "160912"
+
+
+def item(n: int, document_type: str = "ktp_el") -> dict:
+    return {"application_id": f"app-{n}", "tracking_code": f"SDK7H3KQ9M{n}",
+            "full_name": "Siti Aminah Nurhasanah Binti Abdurrahman",
+            "document_type": document_type}
+
+
+def kecamatan_list(code: str = "367304", items: list | None = None, **when) -> dict:
+    return build_event("kecamatan_handover_ready", kecamatan_code=code, day="2026-11-30",
+                       items=items or [item(1), item(2)],
+                       **{"at_office_from": "2026-12-01", **when})
+
+
+def manifest(code: str = "3673041010", items: list | None = None) -> dict:
+    return build_event("batch_ready_for_kelurahan", manifest_id=f"JB-{code}-20261127-ABCDEF",
+                       kelurahan_code=code, items=items or [item(1)], day="2026-11-30",
+                       at_office_from="2026-12-01",
+                       slot={"place": "Loket Disdukcapil Kota Serang", "address": "Jl. Sudirman",
+                             "date": "2026-11-30", "start": "08:00", "end": "15:00"})
+
+
+def book(lang: str = "id", email: bool = True):
+    contacts = {"app-1": {"phone": PHONE, "email": "siti@example.id" if email else None,
+                          "language": lang}}
+    return contacts.get
+
+
+def officers(audience, event):
+    return {"email": f"{audience}@serangkota.go.id", "language": "id"}
+
+
+def test_the_officer_and_each_citizen_with_a_contact_are_told():
+    event = kecamatan_list()
+    officer, citizen = notices_for("kecamatan_handover_ready", event, book(), officers)
+    assert (officer.kind, officer.application_id) == ("handover_ready", "367304:2026-11-30")
+    # app-2 has no contact on file: left out; app-1 on every channel (important)
+    assert (citizen.kind, citizen.application_id) == ("office_pickup", "app-1")
+    messages = citizen.messages()
+    assert [m.channel for m in messages] == ["sms", "email"]
+    # ids of their own, the same on a redelivery; filed under the application
+    assert [m.message_id for m in messages] == [f"{event['event_id']}.app-1.sms",
+                                                f"{event['event_id']}.app-1.email"]
+    assert all(m.about_an_application for m in messages)
+    assert not any(m.about_an_application for m in officer.messages())
+    again = notices_for("kecamatan_handover_ready", event, book(), officers)[1]
+    assert [m.message_id for m in again.messages()] == [m.message_id for m in messages]
+
+
+@pytest.mark.parametrize(("lang", "office", "from_day", "officer_day"), [
+    ("id", "Kantor Kecamatan Curug", "mulai Sel, 1 Des 2026", "pada Senin, 30 November 2026"),
+    ("en", "Kecamatan Curug office", "from Tue, 1 Dec 2026", "on Monday, 30 November 2026")])
+def test_a_next_day_citizen_hears_where_and_from_when(lang, office, from_day, officer_day):
+    [_, citizen] = notices_for("kecamatan_handover_ready", kecamatan_list(), book(lang),
+                               officers)
+    sms, mail = (citizen.message(channel) for channel in ("sms", "email"))
+    assert sms.text.startswith("Smartdukcapil: KTP-el SDK7H3KQ9M1 ")
+    assert office in sms.text and from_day in sms.text, sms.text
+    assert office in mail.subject and officer_day in mail.text, mail.text
+    for text in (sms.text, mail.text, mail.html, mail.subject):
+        assert PHONE not in text and PHONE[1:] not in text
+
+
+def test_a_manifest_citizen_hears_of_the_kelurahan_office():
+    [_, citizen] = notices_for("batch_ready_for_kelurahan", manifest(), book(), officers)
+    sms = citizen.message("sms")
+    assert sms.text == ("Smartdukcapil: KTP-el SDK7H3KQ9M1 sudah dicetak. Ambil di Kantor "
+                        "Kelurahan Sukajaya mulai Sel, 1 Des 2026. Bawa bukti pendaftaran.")
+    assert "Petugas kelurahan mengambilnya di Disdukcapil pada Senin, 30 November 2026" in \
+        citizen.message("email").text
+
+
+def test_an_older_list_without_the_office_day_still_reads():
+    older = kecamatan_list(at_office_from=None)
+    [_, citizen] = notices_for("kecamatan_handover_ready", older, book(), officers)
+    assert "setelah dibawa petugas kecamatan dari Dinas" in citizen.message("sms").text
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+@pytest.mark.parametrize("document_type", DOCUMENT_TYPES)
+def test_one_sms_part_with_the_longest_office_names(lang, document_type):
+    for event_type, event in (
+            ("kecamatan_handover_ready", kecamatan_list(LONGEST_KECAMATAN,
+                                                        [item(1, document_type)])),
+            ("batch_ready_for_kelurahan", manifest(LONGEST_KELURAHAN, [item(1, document_type)]))):
+        [citizen] = notices_for(event_type, event, book(lang, email=False), lambda *_: None)
+        [sms] = citizen.messages()
+        assert septets(sms.text) <= 160, (len(sms.text), sms.text)
+        assert "SDK7H3KQ9M1" in sms.text

@@ -169,6 +169,9 @@ class ApplicationVerifiedSchema(ApplicationRefSchema):
     next_day = JsonBoolean(load_default=False)  # a kecamatan next-day request
     replacement = JsonBoolean(load_default=False)  # a KTP-el replacing an earlier card
     manifest_id = fields.String(allow_none=True, load_default=None)  # jemput-bola batch
+    # the officer's kecamatan (6 digits) of a kecamatan or kelurahan officer's
+    # request, whose hand-over list it goes on; null for a citizen's own
+    kecamatan_code = fields.String(allow_none=True, load_default=None)
     # what the document says, optional within v1 (added later): intake always
     # sends them. ``full_name`` stays the applicant's (whom to tell, deliver to)
     holder_name = fields.String(allow_none=True, load_default=None)  # the child's for a KIA
@@ -214,6 +217,13 @@ class PrintJobFailedSchema(PrintJobRefSchema):
     station_id = fields.String(required=True)
     reason = fields.String(required=True)
     requeued = JsonBoolean(required=True)
+
+
+class PrintJobCancelledSchema(PrintJobRefSchema):
+    """An operator gave a held job up: nothing is printed for the application."""
+    reason = fields.String(allow_none=True, load_default=None)  # the job's last failure
+    full_name = fields.String(required=True)
+    contact = fields.Nested(ContactSchema, required=True)
 
 
 class DocumentReadyForPickupSchema(PrintJobRefSchema):
@@ -353,6 +363,13 @@ class RecordingAppointmentBookedSchema(EventSchema):
     contact = fields.Nested(ContactSchema, required=True)
 
 
+class ManifestSentByPosSchema(EventSchema):
+    """An operator chose to send a jemput-bola manifest to its kelurahan
+    office by Pos: its kelurahan does not collect it at the Dinas."""
+    manifest_id = fields.String(required=True)
+    kelurahan_code = fields.String(allow_none=True, load_default=None)
+
+
 class BatchAcceptedSchema(EventSchema):
     """A jemput-bola batch: the applications printing returns to the kelurahan as one."""
     manifest_id = fields.String(required=True)
@@ -402,12 +419,14 @@ EVENTS: dict[str, tuple[str, type[EventSchema]]] = {
     "print_job_queued": ("printing", PrintJobQueuedSchema),
     "document_printed": ("printing", DocumentPrintedSchema),
     "print_job_failed": ("printing", PrintJobFailedSchema),
+    "print_job_cancelled": ("printing", PrintJobCancelledSchema),
     "document_ready_for_pickup": ("printing", DocumentReadyForPickupSchema),
     "document_collected": ("printing", DocumentCollectedSchema),
     "parcel_dispatched": ("courier", ParcelDispatchedSchema),
     "parcel_delivered": ("courier", ParcelDeliveredSchema),
     "parcel_delivery_failed": ("courier", ParcelDeliveryFailedSchema),
     "parcel_returned": ("courier", ParcelReturnedSchema),
+    "manifest_sent_by_pos": ("courier", ManifestSentByPosSchema),
     "notification_sent": ("notification", NotificationSentSchema),
     "notification_failed": ("notification", NotificationFailedSchema),
     "recording_appointment_booked": ("intake", RecordingAppointmentBookedSchema),

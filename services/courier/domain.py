@@ -250,3 +250,15 @@ def manifest_record(event: dict) -> dict:
 def manifest_complete(manifest: dict) -> bool:
     """Every document of the manifest printed and the Dinas chose Pos for it."""
     return bool(manifest.get("by_pos")) and set(manifest["application_ids"]) <= set(manifest["printed"])
+
+
+def sending_by_pos(manifest: dict, office: dict, operator: str,
+                   now: datetime.datetime) -> tuple[dict, list[Event]]:
+    """The operator chose Pos for a manifest (as courier knew it before):
+    the decision to record, and - the first time only - ``manifest_sent_by_pos``,
+    so printing does not call its kelurahan to the Dinas for it."""
+    decision = {**office, "decided_by": operator, "decided_at": now}
+    if manifest.get("by_pos"):
+        return decision, []
+    return decision, [Event("manifest_sent_by_pos", {"manifest_id": manifest["_id"],
+                                                     "kelurahan_code": manifest["kelurahan_code"]})]

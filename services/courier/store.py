@@ -23,7 +23,7 @@ from shared.wilayah import Wilayah
 from .domain import (ACTIVE, HELD, Event, application_order_id, application_shipment,
                      collection_note, delivery_record, dispatch_wanted, dispatched,
                      manifest_complete, manifest_order_id, manifest_record, new_shipment, ref,
-                     released, stuck_before, timely, tracking_news)
+                     released, sending_by_pos, stuck_before, timely, tracking_news)
 from .exceptions import ManifestNotKnown, NotHeld, NotYetKnown, ReplayedWebhook, UnknownShipment
 from .posting import Sender, manifest_posting
 
@@ -122,12 +122,14 @@ class CourierStore(BaseStore):
         """The Dinas sends this manifest by Pos to the kelurahan office: (the
         manifest, its pending shipment if every document is printed)."""
         def work(session):
-            manifest = self.db.manifests.find_one_and_update(
-                {"_id": manifest_id},
-                {"$set": {"by_pos": {**office, "decided_by": operator, "decided_at": utcnow()}}},
-                return_document=ReturnDocument.AFTER, session=session)
+            manifest = self.db.manifests.find_one({"_id": manifest_id}, session=session)
             if manifest is None:
                 raise ManifestNotKnown()
+            decision, events = sending_by_pos(manifest, office, operator, utcnow())
+            self.db.manifests.update_one({"_id": manifest_id}, {"$set": {"by_pos": decision}},
+                                         session=session)
+            self._emit_all(session, events)
+            manifest = {**manifest, "by_pos": decision}
             return manifest, self._manifest_shipment(session, manifest, regions, sender)
         return self._once(work)
 

@@ -39,7 +39,8 @@ BOOKING_HORIZON_DAYS = 90
 AVAILABILITY_DAYS = 10  # working days shown ahead
 PRR_IMPORTER = "prr-import"  # who "verified" an application made from a PRR record
 PRR_CHANNEL = "prr"  # the channel of an application made from a PRR record
-NOT_COUNTED = ("rejected", "cancelled")
+# no card came of these (``print_cancelled``: the operator gave its print job up)
+NOT_COUNTED = ("rejected", "cancelled", "print_cancelled")
 # a card left the printer: printed and every later step
 CARD_STATUSES = tuple(status for status, info in STATUSES.items()
                       if info.rank >= STATUSES["printed"].rank and status not in NOT_COUNTED)

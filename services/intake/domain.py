@@ -63,6 +63,9 @@ STATUSES = {
     "verified": Status(20, "Permohonan diverifikasi", "Application verified"),
     "print_queued": Status(30, "Masuk antrean cetak", "Queued for printing"),
     "print_failed": Status(30, "Cetak gagal, diulang", "Printing failed, retrying"),
+    # a station's failure printing does not retry: an operator must look first
+    "print_held": Status(30, "Cetak tertunda, menunggu pemeriksaan petugas",
+                         "Printing on hold, waiting for an officer's check"),
     "printed": Status(40, "Dokumen dicetak", "Document printed"),
     "ready_for_pickup": Status(50, "Siap diambil", "Ready for collection"),
     "dispatched": Status(50, "Dikirim lewat Pos Indonesia", "Sent by Pos Indonesia"),
@@ -70,6 +73,10 @@ STATUSES = {
     "returned_to_dinas": Status(55, "Kiriman kembali ke Dinas", "Parcel returned to the Dinas"),
     "collected": Status(60, "Sudah diambil", "Collected", final=True),
     "delivered": Status(60, "Sudah diterima", "Delivered", final=True),
+    # the operator gave the held print job up: nothing will be printed
+    "print_cancelled": Status(60, "Pencetakan dihentikan; hubungi Disdukcapil atau ajukan "
+                                  "permohonan baru",
+                              "Printing stopped; contact the Dinas or apply again", final=True),
     # above every downstream step, so none can move a cancelled application
     "cancelled": Status(70, "Permohonan dibatalkan", "Application cancelled", final=True),
     # rank 0: timeline steps only, never an application's status

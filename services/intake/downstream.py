@@ -20,7 +20,7 @@ arrive in:
 
 No valid history is dead-lettered: an event outside its table (one for a
 cancelled application, say) is a timeline step only. A final status
-(collected, delivered) frees the subject for a new application.
+(collected, delivered, print_cancelled) frees the subject for a new application.
 
 ``record`` returns the one update the store writes (with the event id, so a
 redelivery is recorded once: ``ApplicationStore.record_event``).
@@ -33,13 +33,17 @@ from shared.events import shipment_manifest
 from .domain import status_fields, timeline_entry
 
 # before the document exists / once it does, as intake may still see it
-NOT_PRINTED = frozenset({"verified", "print_queued", "print_failed"})
+NOT_PRINTED = frozenset({"verified", "print_queued", "print_failed", "print_held"})
 PRINTED_OR_BEFORE = NOT_PRINTED | {"printed"}
 
 # event -> (the status it leads to, the statuses it leads there from)
 EVENT_MOVES: dict[str, tuple[str, frozenset[str]]] = {
     "print_job_queued": ("print_queued", frozenset({"verified"})),
     "print_job_failed": ("print_failed", frozenset({"verified", "print_queued"})),
+    # a failure printing does not retry (``recorded_as``): held for an operator
+    "print_job_held": ("print_held", frozenset({"verified", "print_queued", "print_failed"})),
+    # the operator gave the held job up: final, the subject may apply again
+    "print_job_cancelled": ("print_cancelled", NOT_PRINTED),
     "document_printed": ("printed", NOT_PRINTED),
     "document_ready_for_pickup": ("ready_for_pickup",
                                   PRINTED_OR_BEFORE | {"dispatched", "returned_to_dinas"}),
@@ -65,8 +69,13 @@ STEP_ONLY = {
     "notification_sent": "notified",
     "notification_failed": "notification_failed",
 }
-# what ``recorded_as`` records some events as: (the event, how it is recorded)
-RECORDED_AS = {"parcel_delivered": "parcel_delivered_to_kelurahan"}
+# what ``recorded_as`` records some events as: event -> (how it is recorded,
+# which of its events are)
+RECORDED_AS = {
+    "parcel_delivered": ("parcel_delivered_to_kelurahan",
+                         lambda event: shipment_manifest(event["shipment_id"]) is not None),
+    "print_job_failed": ("print_job_held", lambda event: not event["requeued"]),
+}
 # the step each event records: its own, or the status it leads to
 EVENT_STEPS = {**{event: to for event, (to, _) in EVENT_MOVES.items()}, **STEP_ONLY}
 # what an event's step shows (the citizen sees the ``domain.PUBLIC_DETAIL`` ones)
@@ -94,9 +103,11 @@ SETS_PICKUP = ("document_ready_for_pickup", "pickup_rescheduled")
 def recorded_as(event_type: str, event: dict) -> str:
     """What ``event`` is recorded as: itself, except a jemput-bola manifest's
     parcel delivered (to the kelurahan office: ``parcel_delivered_to_kelurahan``,
-    a step, not the final ``delivered`` - the citizen has not got it yet)."""
-    if event_type in RECORDED_AS and shipment_manifest(event["shipment_id"]):
-        return RECORDED_AS[event_type]
+    a step, not the final ``delivered`` - the citizen has not got it yet) and
+    a print failure printing does not retry (``print_job_held``: waiting for
+    an operator, not "retrying")."""
+    if event_type in RECORDED_AS and RECORDED_AS[event_type][1](event):
+        return RECORDED_AS[event_type][0]
     return event_type
 
 

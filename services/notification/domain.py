@@ -60,6 +60,7 @@ NOTICES: dict[str, NoticeType] = {
     "application_cancelled": NoticeType("cancelled"),
     "recording_appointment_booked": NoticeType("appointment", regarding="appointment"),
     "document_ready_for_pickup": NoticeType("ready", important=True),
+    "print_job_cancelled": NoticeType("print_cancelled", important=True),
     "pickup_rescheduled": NoticeType("pickup_moved", important=True),
     "parcel_dispatched": NoticeType("dispatched"),
     "parcel_delivered": NoticeType("delivered"),
@@ -497,8 +498,9 @@ def send_due(messages: Iterable[OutgoingMessage], d: Delivery) -> int:
 TOPICS = {"ready": "pickup_window", "pickup_moved": "pickup_window"}
 # events after which an application's earlier notices no longer apply: the
 # document reached its holder (or, for a jemput-bola parcel, the kelurahan),
-# or the citizen withdrew the application
-FINISHING = ("document_collected", "parcel_delivered", "application_cancelled")
+# the citizen withdrew the application, or the Dinas stopped printing it
+FINISHING = ("document_collected", "parcel_delivered", "application_cancelled",
+             "print_job_cancelled")
 
 
 def topic(kind: str) -> str:

@@ -55,6 +55,7 @@ WHATSAPP_PARAMS = {
     "prr_received": ("doc", "tracking_code"),
     "rejected": ("doc", "tracking_code", "reasons_text"),
     "cancelled": ("doc", "tracking_code"),
+    "print_cancelled": ("doc", "tracking_code"),
     "appointment": ("day", "place", "booking_code"),
     "ready": ("doc", "tracking_code", "place", "day", "window"),
     "pickup_moved": ("doc", "tracking_code", "place", "day", "window"),

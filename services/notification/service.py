@@ -11,7 +11,8 @@ channels are skipped); the last attempt gives a message up
 (``notification_failed``) and falls back to the next channel. A timer sends
 the messages held back by quiet hours or SMS limits when they are due,
 but drops those a later notice replaced or whose application is over since
-(``document_collected``, ``parcel_delivered``, ``application_cancelled``).
+(``document_collected``, ``parcel_delivered``, ``application_cancelled``,
+``print_job_cancelled``).
 The HTTP API shows operators the delivery log, what failed and the counters.
 """
 
@@ -129,6 +130,10 @@ class NotificationEvents:
     @reliable_event_handler("printing", "document_ready_for_pickup")
     def on_document_ready_for_pickup(self, body):
         self._notify("document_ready_for_pickup", body)
+
+    @reliable_event_handler("printing", "print_job_cancelled")
+    def on_print_job_cancelled(self, body):
+        self._notify("print_job_cancelled", body)
 
     @reliable_event_handler("printing", "document_collected")
     def on_document_collected(self, body):

@@ -100,8 +100,10 @@ def new_job(event: dict, now: datetime.datetime) -> tuple[dict, list[Event]]:
         "holder_name": event.get("holder_name"),
         **({"holder_nik": event["holder_nik"]} if "holder_nik" in event else {}),
         "document_details": event.get("document_details"),
-        # a next-day request is a first KTP-el: its NIK was issued in that kecamatan
-        "kecamatan_code": event["nik"][:6],
+        # the kecamatan whose officer asked for it (a next-day request: the
+        # NIK's, or the address' for a citizen who moved there); older events
+        # lack it: the NIK's, where a first KTP-el's NIK was issued
+        "kecamatan_code": event.get("kecamatan_code") or event["nik"][:6],
         "priority": priority(event),
         "status": "queued",
         "attempts": 0,
@@ -250,11 +252,16 @@ def release(job: dict) -> Decision:
 
 
 def cancel(job: dict, operator: str) -> Decision:
-    """An operator gives a held job up (e.g. the record must be corrected at the centre)."""
+    """An operator gives a held job up (e.g. the record must be corrected at
+    the centre): nothing will be printed for the application, so intake ends
+    it (the citizen may apply again) and notification tells the citizen."""
     if not job_is_held(job):
         raise NotHeld()
-    return {"status": "cancelled", "cancelled_by": operator, "lease_until": None,
-            "lease_token": None}, []
+    return ({"status": "cancelled", "cancelled_by": operator, "lease_until": None,
+             "lease_token": None},
+            [Event("print_job_cancelled", {"reason": job.get("last_failure"),
+                                           "full_name": job["full_name"],
+                                           "contact": job["contact"], **job_ref(job)})])
 
 
 def job_is_held(job: dict, max_attempts: int | None = None) -> bool:

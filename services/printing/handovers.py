@@ -58,36 +58,55 @@ def kecamatan_handover(lst: dict, when: dict) -> Event | None:
         "kecamatan_code": lst["kecamatan_code"], "items": lst["items"], **when})
 
 
-def manifest_ready(manifest: dict, when: dict) -> Event | None:
-    """A jemput-bola manifest goes back to its kelurahan as one, when every
-    application of it (known from ``batch_accepted``) is printed; the
-    kelurahan's officer collects it ``when`` says (``handover_time``)."""
+def manifest_complete(manifest: dict) -> bool:
+    """Every application of the manifest (known from ``batch_accepted``) is
+    printed, and that was not noted before (``ready``)."""
     members = manifest.get("application_ids")
-    if manifest.get("ready") or not members or not set(members) <= set(manifest["printed_ids"]):
+    return not manifest.get("ready") and bool(members) and \
+        set(members) <= set(manifest["printed_ids"])
+
+
+def manifest_ready(manifest: dict, when: dict) -> Event | None:
+    """A jemput-bola manifest goes back to its kelurahan as one, once
+    complete (``manifest_complete``); the kelurahan's officer collects it
+    ``when`` says (``handover_time``) - unless the Dinas sends it by Pos
+    (``goes_by_pos``): then nobody collects it at the Dinas, and its
+    hand-overs wait for Pos' delivery to the office."""
+    if not manifest_complete(manifest) or goes_by_pos(manifest):
         return None
+    members = manifest["application_ids"]
     by_application = {item["application_id"]: item for item in manifest["items"]}
     return Event("batch_ready_for_kelurahan", {
         "manifest_id": manifest["_id"], "kelurahan_code": manifest["kelurahan_code"],
         "items": [by_application[application_id] for application_id in members], **when})
 
 
-# what Pos' news of a manifest's parcel sets on the manifest: each a flag
-# that only ever becomes true, so a redelivery or any order sets the same
-PARCEL_NEWS = {"parcel_dispatched": {"pos_dispatched": True},
+# what courier's news of a manifest's parcel sets on the manifest - the
+# operator chose Pos for it (``manifest_sent_by_pos``), Pos accepted it,
+# Pos delivered it: each a flag that only ever becomes true, so a
+# redelivery or any order sets the same
+PARCEL_NEWS = {"manifest_sent_by_pos": {"by_pos": True},
+               "parcel_dispatched": {"pos_dispatched": True},
                "parcel_delivered": {"pos_delivered": True}}
 
 
+def goes_by_pos(manifest: dict) -> bool:
+    """The Dinas sends the manifest by Pos: the operator chose it, or Pos has it."""
+    return bool(manifest.get("by_pos") or manifest.get("pos_dispatched"))
+
+
 def parcel_in_transit(manifest: dict) -> bool:
-    """The manifest went by Pos (``parcel_dispatched``) and Pos has not
-    delivered it to the kelurahan office yet. A delivery learnt before its
-    dispatch (events come in any order) counts as delivered."""
-    return bool(manifest.get("pos_dispatched")) and not manifest.get("pos_delivered")
+    """The manifest goes by Pos (``goes_by_pos``: from the operator's choice
+    on, while its documents still wait at the Dinas for Pos to take them) and
+    Pos has not delivered it to the kelurahan office yet. A delivery learnt
+    before its dispatch (events come in any order) counts as delivered."""
+    return goes_by_pos(manifest) and not manifest.get("pos_delivered")
 
 
 def manifest_at_kelurahan(job: dict, manifest: dict) -> bool:
     """Only once the whole manifest went back to the kelurahan
-    (``manifest_ready``: every member printed): a member printed early is
-    still at the Dinas; and, for a manifest the Dinas sent by Pos, only once
+    (``manifest_complete``: every member printed): a member printed early is
+    still at the Dinas; and, for a manifest the Dinas sends by Pos, only once
     Pos delivered the parcel to the kelurahan office (``parcel_in_transit``)."""
     return bool(manifest.get("ready")) and not parcel_in_transit(manifest)
 

@@ -100,7 +100,7 @@ class PickupStore(BaseStore):
         return self.consume_once(event, "learn_manifest", work)
 
     def manifest_parcel_news(self, manifest_id: str, news: dict) -> None:
-        """Pos' news of a manifest's parcel (``handovers.PARCEL_NEWS``): one
+        """Courier's news of a manifest's parcel (``handovers.PARCEL_NEWS``): one
         write, and no inbox row - setting flags that only become true is the
         same however often and in whatever order the events come."""
         self.db.manifests.update_one(
@@ -136,12 +136,14 @@ class PickupStore(BaseStore):
 
     def _if_manifest_ready(self, session, manifest: dict, rules: PickupRules,
                            ready_on: datetime.date) -> list[Event]:
-        event = handovers.manifest_ready(manifest, handovers.handover_time(rules, ready_on))
-        if event is None:
+        """Once complete, the manifest is ``ready`` (back to its kelurahan:
+        collected at the Dinas, ``batch_ready_for_kelurahan``, or by Pos)."""
+        if not handovers.manifest_complete(manifest):
             return []
         self.db.manifests.update_one({"_id": manifest["_id"]}, {"$set": {"ready": True}},
                                      session=session)
-        return [event]
+        event = handovers.manifest_ready(manifest, handovers.handover_time(rules, ready_on))
+        return [] if event is None else [event]
 
     def _find(self, session, job_id: str) -> dict | None:
         return self.db.print_jobs.find_one({"_id": job_id}, session=session)

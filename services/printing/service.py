@@ -12,7 +12,7 @@ Citizens, the counter and kelurahan and kecamatan officers: ``api_pickup``; oper
   GET  /health
 ``PrintingEvents`` turns verified applications into print jobs, accepted
 jemput-bola batches into manifests and returned parcels into counter pickups,
-and follows a manifest sent by Pos to its kelurahan; it runs beside
+and follows a manifest the operator sends by Pos to its kelurahan; it runs beside
 ``PrintingApi`` in its own container (own worker pool and prefetch).
 """
 
@@ -101,6 +101,13 @@ class PrintingEvents:
         event = load_event("batch_accepted", body)
         if self.store.learn_manifest(event, self.settings.pickup) is None:
             log.info("batch_accepted %s already handled", event["event_id"])
+
+    @reliable_event_handler("courier", "manifest_sent_by_pos")
+    def on_manifest_sent_by_pos(self, body):
+        """Its kelurahan is not called to the Dinas for it (``handovers.manifest_ready``)."""
+        event = load_event("manifest_sent_by_pos", body)
+        self.store.manifest_parcel_news(event["manifest_id"],
+                                        handovers.PARCEL_NEWS["manifest_sent_by_pos"])
 
     @reliable_event_handler("courier", "parcel_dispatched")
     def on_parcel_dispatched(self, body):

@@ -31,6 +31,7 @@ from tests.e2e.test_downstream_events import Citizen
 from tests.e2e.test_prr_import import upload as upload_prr
 from tests.e2e.test_secrets_and_limits import assert_limited, new_client
 from tests.e2e.test_ktp_journey import claim_job_for
+from tests.e2e.test_office_handovers import lookup, published
 from tests.helpers import (KELURAHAN_CODE, KELURAHAN_OFFICER, OPERATOR, STATION, BrokerProbe,
                            eventually, personal_data_in_logs, publish, random_mobile, random_nik,
                            valid_body)
@@ -47,8 +48,8 @@ class CourierEvents:
 
     def of(self, application_id: str) -> list[tuple[str, dict]]:
         self.seen += self.probe.drain()
-        return [(kind, event) for kind, event in self.seen
-                if event["application_id"] == application_id]
+        return [(kind, event) for kind, event in self.seen  # a manifest's news names none
+                if event.get("application_id") == application_id]
 
     def wait_for(self, application_id: str, kind: str) -> list[dict]:
         """Every ``kind`` event of the application, once there is one."""
@@ -465,6 +466,63 @@ def test_a_jemput_bola_manifest_goes_by_pos_as_one_parcel(system, courier_events
     handed = eventually(lambda: (r := hand_over()).status_code == 200 and r,
                         what="the hand-over once delivered")
     assert handed.json()["status"] == "collected"
+
+
+def test_a_manifest_the_operator_sends_by_pos_is_not_announced_for_the_dinas(
+        system, courier_events, pos, mongo):
+    """Pos chosen before the documents are printed: nobody is called to the
+    Dinas for it (no ``batch_ready_for_kelurahan``: no officer's e-mail, no
+    office_pickup notice or step), its citizens hear of Pos' parcel only,
+    and while it waits at the Dinas for Pos no hand-over is recorded."""
+    printing_events, seen = BrokerProbe(system.amqp_uri, "printing.events"), []
+    row = ktp_row()
+    nik = row["applicant"]["nik"]
+    answer = requests.put(batch_url(system, new_batch_id()), headers=KELURAHAN_OFFICER,
+                          timeout=60, json={"applications": [row]})
+    assert answer.status_code == 200, answer.text
+    manifest_id = answer.json()["manifest_id"]
+    [accepted] = answer.json()["accepted"]
+    application_id, code = accepted["application_id"], accepted["tracking_code"]
+    send = f"{system.url('courier')}/api/v1/manifests/{manifest_id}/send-by-pos"
+    office = {"street": "Jl. Raya Sukajaya No. 1", "postal_code": "42171"}
+    try:
+        eventually(lambda: requests.post(send, json=office, headers=OPERATOR,
+                                         timeout=10).status_code == 202,
+                   what="courier knows the manifest")
+        eventually(lambda: mongo["printing"].manifests.find_one(
+            {"_id": manifest_id, "by_pos": True}), what="printing: the operator chose Pos")
+        # Pos cannot take it yet: printed, it waits at the Dinas
+        assert requests.post(f"{pos}/sandbox/faults", json={"down": True}, timeout=5).ok
+        requests.post(f"{system.url('intake')}/api/v1/applications/{application_id}/verify",
+                      headers=OPERATOR, timeout=10)
+        print_it(system, application_id)
+        eventually(lambda: mongo["printing"].manifests.find_one(
+            {"_id": manifest_id, "ready": True}), what="printing: the manifest printed")
+        early = requests.post(f"{system.url('printing')}/api/v1/kelurahan/handovers",
+                              json={"tracking_code": code, "nik": nik},
+                              headers=KELURAHAN_OFFICER, timeout=10)
+        assert (early.status_code, early.json()["error"]["code"]) == (409, "not_at_counter")
+        assert requests.post(f"{pos}/sandbox/faults", json={"down": False}, timeout=5).ok
+        courier_events.wait_for(application_id, "parcel_dispatched")
+
+        # what printing published with the last print: no call to the Dinas
+        eventually(lambda: published(printing_events, seen, "document_printed", application_id),
+                   what="document_printed")
+        assert not published(printing_events, seen, "batch_ready_for_kelurahan", application_id)
+        notification = f"{system.url('notification')}/api/v1/notifications/applications"
+
+        def templates(of: str) -> list[str]:
+            log = requests.get(f"{notification}/{of}", headers=OPERATOR, timeout=10).json()
+            return [message["template"] for message in log["messages"]]
+        eventually(lambda: "dispatched_kelurahan" in templates(application_id),
+                   what="the citizen told of Pos' parcel")
+        assert "office_pickup" not in templates(application_id)
+        assert templates(manifest_id) == []  # no officer's e-mail for it
+        timeline = eventually(lambda: (found := lookup(system, code, nik))["status"]
+                              == "dispatched" and found["timeline"], what="intake: dispatched")
+        assert not any(step["status"] == "to_kelurahan" for step in timeline)
+    finally:
+        printing_events.close()
 
 
 def prr_without_postal_code(system, mongo, kelurahan_code: str) -> tuple[str, str]:

@@ -5,6 +5,8 @@ the office, end to end through the real stack.
   hand-over list (``kecamatan_handover_ready``); the citizen is told where
   and from when to collect it; the kecamatan officer records the hand-over
   (``document_collected``, how = kecamatan) and intake frees the NIK.
+* A next-day request for a citizen who lives in the kecamatan, whose NIK
+  was issued elsewhere: on the list of the kecamatan that asked for it.
 * A jemput-bola manifest the kelurahan collects at the Dinas
   (``batch_ready_for_kelurahan``): the citizen's timeline says where the
   document is, and the citizen is told where and from when to collect it.
@@ -17,7 +19,8 @@ import datetime
 import requests
 
 from services.notification.messages import day_text
-from tests.e2e.test_batches import batch_url, first_ktp, ktp_row, new_batch_id, next_day
+from tests.e2e.test_batches import (address, batch_url, first_ktp, ktp_row, new_batch_id,
+                                    next_day)
 from tests.e2e.test_ktp_journey import ktp_application
 from tests.helpers import (KECAMATAN_CODE, KECAMATAN_OFFICER, KELURAHAN_OFFICER, OPERATOR,
                            STATION, BrokerProbe, claim_job_for, eventually, random_mobile,
@@ -70,6 +73,16 @@ def verify(system, application_id: str) -> None:
     verified = requests.post(f"{system.url('intake')}/api/v1/applications/{application_id}"
                              "/verify", headers=OPERATOR, timeout=10)
     assert verified.status_code == 200, verified.text
+
+
+def print_it(system, application_id: str) -> dict:
+    """A station claims and prints the application's job; printing's answer."""
+    printing = system.url("printing")
+    job = claim_job_for(printing, application_id)
+    printed = requests.post(f"{printing}/api/v1/station/jobs/{job['print_job_id']}/printed",
+                            json={"lease_token": job["lease_token"]}, headers=STATION, timeout=10)
+    assert printed.status_code == 200, printed.text
+    return printed.json()
 
 
 def test_a_next_day_request_is_handed_over_at_the_kecamatan_and_frees_the_nik(system):
@@ -145,7 +158,6 @@ def test_a_next_day_request_is_handed_over_at_the_kecamatan_and_frees_the_nik(sy
 
 
 def test_a_manifest_the_kelurahan_collects_tells_its_citizens_where_and_when(system):
-    printing = system.url("printing")
     probe, seen = BrokerProbe(system.amqp_uri, "printing.events"), []
     row = ktp_row()
     nik, mobile = row["applicant"]["nik"], row["applicant"]["phone"]
@@ -156,11 +168,7 @@ def test_a_manifest_the_kelurahan_collects_tells_its_citizens_where_and_when(sys
         [accepted] = batch.json()["accepted"]
         application_id, code = accepted["application_id"], accepted["tracking_code"]
         verify(system, application_id)
-        job = claim_job_for(printing, application_id)
-        printed = requests.post(f"{printing}/api/v1/station/jobs/{job['print_job_id']}/printed",
-                                json={"lease_token": job["lease_token"]}, headers=STATION,
-                                timeout=10)
-        assert printed.status_code == 200, printed.text
+        print_it(system, application_id)
         [ready] = eventually(lambda: published(probe, seen, "batch_ready_for_kelurahan",
                                                application_id), what="batch_ready_for_kelurahan")
         assert ready["day"] == ready["slot"]["date"]
@@ -174,5 +182,29 @@ def test_a_manifest_the_kelurahan_collects_tells_its_citizens_where_and_when(sys
         assert not any(s["status"] == "at_kelurahan"
                        for s in lookup(system, code, nik)["timeline"])
         told_of_the_office(system, mobile, nik, code, "Kantor Kelurahan Sukajaya", ready)
+    finally:
+        probe.close()
+
+
+def test_a_next_day_request_for_a_citizen_who_moved_in_is_on_the_officer_s_list(system):
+    """A NIK issued in Kasemen (367302), the address in Curug: accepted for
+    Curug's officer, so it goes on Curug's list, where that officer collects
+    it and records the hand-over."""
+    printing = system.url("printing")
+    probe, seen = BrokerProbe(system.amqp_uri, "printing.events"), []
+    nik = random_nik(kecamatan="367302")
+    try:
+        accepted = next_day(system, {**first_ktp(nik), "address": address()})
+        assert accepted.status_code == 202, accepted.text
+        application_id, code = accepted.json()["application_id"], accepted.json()["tracking_code"]
+        verify(system, application_id)
+        print_it(system, application_id)
+        [ready] = eventually(lambda: published(probe, seen, "kecamatan_handover_ready",
+                                               application_id), what="kecamatan_handover_ready")
+        assert ready["kecamatan_code"] == KECAMATAN_CODE
+        handed = requests.post(f"{printing}/api/v1/kecamatan/handovers",
+                               json={"tracking_code": code, "nik": nik},
+                               headers=KECAMATAN_OFFICER, timeout=10)
+        assert handed.status_code == 200 and handed.json()["status"] == "collected", handed.text
     finally:
         probe.close()

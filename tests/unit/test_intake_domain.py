@@ -76,12 +76,12 @@ def test_status_labels_by_language():
 
 def test_final_statuses_are_the_ends_of_the_road():
     assert {name for name, status in STATUSES.items() if status.final} == {
-        "collected", "delivered", "cancelled"}
+        "collected", "delivered", "cancelled", "print_cancelled"}
     assert not any(status.final for status in STATUSES.values() if status.rank == 0)
 
 
 def test_event_step_mapping_is_consistent():
-    recorded_as = {name: event for event, name in RECORDED_AS.items()}
+    recorded_as = {name: event for event, (name, _) in RECORDED_AS.items()}
     for event_type, status in EVENT_STEPS.items():
         assert recorded_as.get(event_type, event_type) in EVENTS
         assert status in STATUSES

@@ -303,6 +303,18 @@ def test_print_needs_come_from_the_event_with_defaults_for_older_events():
         "certificate", "kec-curug", True)
 
 
+def test_a_next_day_job_goes_on_the_list_of_the_officer_s_kecamatan():
+    # the NIK was issued in Kasemen (367302), the citizen lives in Curug, whose
+    # officer asked: Curug's list, where that officer collects it
+    moved = {**verified(), "nik": "3673025207900001", "next_day": True,
+             "kecamatan_code": "367304"}
+    job, _ = new_job(moved, THURSDAY_MORNING)
+    assert job["kecamatan_code"] == "367304"
+    assert handovers.handover_list_id(job) == "367304|2025-06-05"
+    older, _ = new_job({**moved, "kecamatan_code": None}, THURSDAY_MORNING)
+    assert older["kecamatan_code"] == "367302"  # an older event: the NIK's
+
+
 def test_the_window_is_at_the_place_the_application_named(store):
     printed = printed_job(store, pickup_place_id="kec-curug")
     assert (printed["slot"]["place_id"], printed["slot"]["place"]) == (
@@ -399,6 +411,19 @@ def test_a_complete_manifest_is_collected_at_the_dinas_the_next_working_day():
     assert (event.payload["day"], event.payload["at_office_from"]) == ("2025-06-09",
                                                                        "2025-06-10")
     build_event(event.type, **event.payload)
+
+
+@pytest.mark.parametrize("news", ["manifest_sent_by_pos", "parcel_dispatched"])
+def test_a_complete_manifest_going_by_pos_calls_nobody_to_the_dinas(news):
+    manifest = {"_id": "JB-3673041010-20250605-ABCDEF", "kelurahan_code": "3673041010",
+                "application_ids": ["a"], "printed_ids": ["a"], "items": [
+                    {"application_id": "a", "tracking_code": "SDK1", "full_name": "Siti",
+                     "document_type": "ktp_el"}], "ready": False}
+    when = handovers.handover_time(RULES, MONDAY)
+    assert handovers.manifest_ready(manifest, when) is not None
+    by_pos = {**manifest, **handovers.PARCEL_NEWS[news]}
+    assert handovers.manifest_complete(by_pos)
+    assert handovers.manifest_ready(by_pos, when) is None
 
 
 def test_a_stations_failure_note_is_kept_masked():

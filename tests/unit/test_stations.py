@@ -13,6 +13,7 @@ from services.printing.schemas import FailedSchema, PrintedBatchSchema, PrintedS
 from services.printing.stations import (InvalidStations, Station, StationRules, claim_filters,
                                         parse_stations, priority, served_places, station_for)
 from shared.errors import ValidationFailed
+from shared.events import build_event
 from shared.http import load_checked
 from shared.offices import PLACES
 
@@ -78,7 +79,8 @@ def test_next_day_and_replacements_go_first():
 def leased(attempts: int) -> dict:
     return {"_id": "job-1", "application_id": "app-1", "tracking_code": "SDK00000001",
             "document_type": "ktp_el", "status": "leased", "station_id": "station-curug-1",
-            "attempts": attempts, "lease_until": NOW}
+            "attempts": attempts, "lease_until": NOW, "full_name": "Siti Aminah",
+            "contact": {"phone": "+6281234567890", "email": None, "language": "id"}}
 
 
 @pytest.mark.parametrize("reason,requeued", [("misprint", True), ("out_of_blanko", True),
@@ -99,10 +101,15 @@ def test_after_the_last_attempt_a_job_is_held_never_cycled():
 
 
 def test_an_operator_releases_or_cancels_only_a_held_job():
-    held = {**leased(3), "status": "held"}
+    held = {**leased(3), "status": "held", "last_failure": "data_error"}
     update, _ = domain.release(held)
     assert (update["status"], update["attempts"]) == ("queued", 0)
-    assert domain.cancel(held, "operator-1")[0]["status"] == "cancelled"
+    update, [event] = domain.cancel(held, "operator-1")
+    assert update["status"] == "cancelled"
+    # intake ends the application, notification tells the citizen
+    assert (event.type, event.payload["application_id"], event.payload["reason"]) == (
+        "print_job_cancelled", "app-1", "data_error")
+    build_event(event.type, **event.payload)
     with pytest.raises(NotHeld):
         domain.release(leased(1))
     assert domain.job_is_held(leased(3), max_attempts=3)

@@ -31,6 +31,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 from kombu import Exchange, Queue, binding
 from nameko.amqp.publish import Publisher, UndeliverableMessage
@@ -48,6 +49,7 @@ from shared.pipeline import PipelineGate
 from shared.settings import require
 
 from .exceptions import IdempotencyKeyReused
+from .refusals import RegisterRefusals
 from .register import PopulationRegister
 from .screening import Screening
 from .schemas import ApplicationRequestSchema
@@ -111,8 +113,10 @@ WRONG_CHANNEL = Msg("Tidak sesuai dengan kanal pengirim permintaan.",
                     "Does not match the channel the request was sent on.")
 
 
-def answer(request: ChannelRequest, store, screening: Screening) -> tuple[int, dict]:
-    """What HTTP would answer the same body: (status, body)."""
+def answer(request: ChannelRequest, store,
+           screening: Callable[[dict], Screening]) -> tuple[int, dict]:
+    """What HTTP would answer the same body: (status, body); ``screening``:
+    a loaded body's screening."""
     try:
         if len(request.raw) > request.max_bytes:  # as HTTP: refused before it is parsed
             raise too_large(request.max_bytes)
@@ -125,7 +129,8 @@ def answer(request: ChannelRequest, store, screening: Screening) -> tuple[int, d
         body = load_json(request.raw, ApplicationRequestSchema())
         if body["channel"] != request.channel:
             raise ValidationFailed({"channel": [WRONG_CHANNEL]})
-        application = submit_application(store, screening, body, f"{request.channel}:{key}")
+        application = submit_application(store, screening(body), body,
+                                         f"{request.channel}:{key}")
         return 202, accepted_body(application)
     except DomainError as exc:
         if isinstance(exc, IdempotencyKeyReused):  # named as the channel sent it, not HTTP's header
@@ -199,8 +204,14 @@ class IntakeChannel:
 
     store = StoreWithOutbox(ApplicationStore, publishes_as="intake")
     register = PopulationRegister()
+    register_refusals = RegisterRefusals()
     replies = ChannelReplies()
     pipeline = PipelineGate()
+
+    def screening(self, body: dict) -> Screening:
+        """A request's checks, as HTTP's, with its NIKs' and KKs' limits
+        (``refusals``: the channel is one client for all its citizens)."""
+        return Screening.of(self.register, self.store, self.register_refusals.of_channel(body))
 
     @channel_request
     def handle_request(self, request: ChannelRequest):
@@ -209,7 +220,7 @@ class IntakeChannel:
         self.pipeline.wait_until_caught_up()
         started = time.perf_counter()
         try:
-            status, body = answer(request, self.store, Screening.of(self.register, self.store))
+            status, body = answer(request, self.store, self.screening)
         except Exception:  # a bug, not the request: answer as HTTP would (500)
             log.exception("unhandled error on channel %s", request.channel)
             status, body = 500, internal_error_body(request.lang)

@@ -4,28 +4,41 @@ Why a submission is refused tells the citizen what to correct - "NIK
 pemohon tidak terdaftar pada No. KK ini", "tercatat telah meninggal dunia"
 - and so tells anyone who submits what the register holds about a NIK or
 KK. The answer stays specific (a citizen needs it); the asking is limited.
-A citizen's own submission (``POST /api/v1/applications``) whose refusal
-the register's answers took part in (the register knew a NIK or KK of it,
-``population.Lookup.answered``) counts against three keys at once: the
-client (``REGISTER_REFUSALS_PER_CLIENT``, default 30), the applicant's KK
-and the applicant's NIK (``REGISTER_REFUSALS_PER_KK`` / ``_PER_NIK``,
-default 10 each), within ``REGISTER_REFUSAL_WINDOW_SECONDS`` (default
-3600). Past any of them the submission is refused with 429 and
-``Retry-After`` before the register is asked. Refusals the register had
-no part in (a format error, a date in the future) are not counted, nor are
-accepted submissions. In memory, per process, as ``shared.ratelimit``
-explains; officers' batches and next-day requests (authenticated, scoped)
-are not limited.
+
+A submission whose refusal the register's answers took part in (the
+register knew a NIK or KK of it, ``population.Lookup.answered``) counts
+against every NIK and KK the application names (the applicant's, and a
+child's, a parent's, the deceased's ... in its details:
+``REGISTER_REFUSALS_PER_NIK`` / ``_PER_KK``, default 10 each) and, over
+HTTP, against the client (``REGISTER_REFUSALS_PER_CLIENT``, default 30),
+within ``REGISTER_REFUSAL_WINDOW_SECONDS`` (default 3600).
+
+* A NIK or KK past its limit no longer gets the register's specifics: a
+  submission naming it that the register's answers would refuse is
+  answered 429 (``TooManyRefusals``) instead. One the register agrees with
+  is still accepted - so a stranger's ten wrong guesses at a family's KK
+  cannot lock the family itself out of applying.
+* A client past its limit is refused 429 before the register is asked.
+
+Refusals the register had no part in (a format error, a date in the
+future) are not counted, nor are accepted submissions. The broker channel
+(the portal's and the apps' back-ends, each one client for all their
+citizens) counts the NIKs and KKs only. In memory, per process, as
+``shared.ratelimit`` explains; officers' batches and next-day requests
+(authenticated, scoped) are not limited.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from nameko.extensions import DependencyProvider
 
 from shared.errors import DomainError, Msg, TooManyAttempts
-from shared.ratelimit import Attempts, FailureLimit, client_address, trusted_proxies
+from shared.ratelimit import FailureLimit, client_address, trusted_proxies
+
+NUMBER = re.compile(r"\d{16}")
 
 
 class TooManyRefusals(TooManyAttempts):
@@ -40,38 +53,72 @@ class TooManyRefusals(TooManyAttempts):
         self.retry_after = retry_after
 
 
+def named_numbers(body: dict) -> list[tuple[str, str]]:
+    """Every NIK and KK a submission names, as (limit, number): the
+    applicant's and any in its details (a field named ``kk_number`` is a KK,
+    any other 16-digit value a NIK: ``child_nik``, ``mother_nik``,
+    ``witnesses`` ...)."""
+    applicant = body["applicant"]
+    named = {("nik", applicant["nik"]), ("kk", applicant["kk_number"])}
+    for name, value in (body.get("details") or {}).items():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str) and NUMBER.fullmatch(item.strip()):
+                named.add(("kk" if name == "kk_number" else "nik", item.strip()))
+    return sorted(named)
+
+
 @dataclass(frozen=True)
 class SubmissionLimit:
     """One submission's keys (``screening.Limit``)."""
-    attempts: Attempts
-    keys: dict
+    limits: dict[str, FailureLimit]
+    client: str | None  # None: the broker channel
+    numbers: list[tuple[str, str]]
 
     def check(self) -> None:
-        try:
-            self.attempts.check(**self.keys)
-        except TooManyAttempts as exc:
-            raise TooManyRefusals(exc.retry_after) from None
+        """Before the register is asked: the client's own limit."""
+        if self.client is not None and (wait := self.limits["client"].retry_after(self.client)):
+            raise TooManyRefusals(wait)
 
     def refused(self) -> None:
-        self.attempts.failed(**self.keys)
+        """The register's answers took part in a refusal: counted; past a
+        NIK's or KK's limit, its specifics are withheld (429)."""
+        wait = max(self.limits[kind].retry_after(number) for kind, number in self.numbers)
+        for kind, number in self.numbers:
+            self.limits[kind].failed(number)
+        if self.client is not None:
+            self.limits["client"].failed(self.client)
+        if wait:
+            raise TooManyRefusals(wait)
+
+
+# one count per process for HTTP's container and the channel's (a NIK
+# refused over one is refused over the other), per configuration
+_COUNTS: dict[tuple, dict[str, FailureLimit]] = {}
 
 
 class RegisterRefusals(DependencyProvider):
     def setup(self):
         config = self.container.config
-        window = float(config.get("REGISTER_REFUSAL_WINDOW_SECONDS", 3600))
-        self.attempts = Attempts(
-            client=FailureLimit(int(config.get("REGISTER_REFUSALS_PER_CLIENT", 30)), window),
-            kk=FailureLimit(int(config.get("REGISTER_REFUSALS_PER_KK", 10)), window),
-            nik=FailureLimit(int(config.get("REGISTER_REFUSALS_PER_NIK", 10)), window))
+        settings = (int(config.get("REGISTER_REFUSALS_PER_CLIENT", 30)),
+                    int(config.get("REGISTER_REFUSALS_PER_KK", 10)),
+                    int(config.get("REGISTER_REFUSALS_PER_NIK", 10)),
+                    float(config.get("REGISTER_REFUSAL_WINDOW_SECONDS", 3600)))
+        if settings not in _COUNTS:
+            per_client, per_kk, per_nik, window = settings
+            _COUNTS[settings] = {"client": FailureLimit(per_client, window),
+                                 "kk": FailureLimit(per_kk, window),
+                                 "nik": FailureLimit(per_nik, window)}
+        self.limits = _COUNTS[settings]
         self.proxies = trusted_proxies(config)
 
     def of(self, request, body: dict) -> SubmissionLimit:
-        """The limit of a citizen's submission (its body as loaded)."""
-        applicant = body["applicant"]
-        return SubmissionLimit(self.attempts, {"client": client_address(request, self.proxies),
-                                               "kk": applicant["kk_number"],
-                                               "nik": applicant["nik"]})
+        """The limit of a citizen's submission over HTTP (its body as loaded)."""
+        return SubmissionLimit(self.limits, client_address(request, self.proxies),
+                               named_numbers(body))
+
+    def of_channel(self, body: dict) -> SubmissionLimit:
+        """The limit of a submission through the broker channel: its NIKs and KKs."""
+        return SubmissionLimit(self.limits, None, named_numbers(body))
 
     def get_dependency(self, worker_ctx):
         return self

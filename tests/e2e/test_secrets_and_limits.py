@@ -18,6 +18,7 @@ from requests.adapters import HTTPAdapter
 
 from deploy.registry import SERVICES, config_path
 from shared.clock import today_wib
+from tests.document_bodies import kia_body
 from tests.e2e.test_documents import seed_family
 from tests.helpers import OPERATOR, OPERATOR_TOKEN, STATION, random_kk, random_mobile, random_nik
 
@@ -186,26 +187,45 @@ def test_probing_the_register_through_refused_submissions_is_limited_per_kk_and_
         system, mongo):
     """Why a submission is refused tells what the register holds (this NIK is
     not on that KK): after REGISTER_REFUSALS_PER_KK (10) such refusals for one
-    KK, whoever asks, that KK is refused 429 before the register is asked -
-    its own member too; likewise per NIK."""
+    KK, whoever asks, a submission naming it that the register would refuse
+    is answered 429 - not its specifics - while its own member, whom the
+    register agrees with, still applies (a stranger cannot lock a family
+    out); likewise per NIK."""
     intake = system.url("intake")
     kk, (member,) = seed_people(system, 1)
-    _, strangers = seed_people(system, 10)
-    for stranger in strangers:  # each from another address: the per-client limit stays far
+    _, strangers = seed_people(system, 11)
+    for stranger in strangers[:10]:  # each from another address: the per-client limit stays far
         assert_not_on_kk(first_card(new_client(), intake, stranger, kk))
-    owner = first_card(new_client(), intake, member, kk, "en")
-    assert_limited(owner, 3600)
-    assert owner.json()["error"]["message"].startswith(
+    probe = first_card(new_client(), intake, strangers[10], kk, "en")
+    assert_limited(probe, 3600)
+    assert probe.json()["error"]["message"].startswith(
         "Too many applications refused on the population register's data.")
-    assert mongo["intake"].applications.count_documents({"applicant.nik": member}) == 0
-    # a NIK tried on 10 other KKs: refused before the register is asked on the 11th
-    _, (probed,) = seed_people(system, 1)
+    assert mongo["intake"].applications.count_documents({"applicant.nik": strangers[10]}) == 0
+    owner = first_card(new_client(), intake, member, kk)
+    assert owner.status_code == 202, owner.text
+    # a NIK tried on 10 other KKs: the 11th wrong one is answered 429, its own KK is taken
+    own_kk, (probed,) = seed_people(system, 1)
     for _ in range(10):
         assert_not_on_kk(first_card(new_client(), intake, probed, seed_people(system, 1)[0]))
     assert_limited(first_card(new_client(), intake, probed, random_kk()), 3600)
-    # other KKs and NIKs are served
-    other_kk, (other,) = seed_people(system, 1)
-    assert first_card(new_client(), intake, other, other_kk).status_code == 202
+    assert first_card(new_client(), intake, probed, own_kk).status_code == 202
+
+
+def test_a_child_probed_through_kia_applications_is_protected_too(system):
+    """The NIKs an application names in its details count as the applicant's
+    do: a child's NIK tried against 10 families it is not on (each probe by
+    another unknown parent, from another address, on another KK)."""
+    intake = system.url("intake")
+    child = random_nik(year=today_wib().year - 8)
+    seed_family(system, (random_nik(female=True, year=1985), "istri", True), (child, "anak", False))
+    for _ in range(10):
+        kk, _ = seed_people(system, 1)
+        probe = new_client().post(f"{intake}/api/v1/applications", timeout=10,
+                                  json=kia_body(child, kk=kk))
+        assert probe.status_code == 400, probe.text
+    kk, _ = seed_people(system, 1)
+    assert_limited(new_client().post(f"{intake}/api/v1/applications", timeout=10,
+                                     json=kia_body(child, kk=kk)), 3600)
 
 
 def test_a_client_probing_the_register_is_limited_and_other_refusals_are_not_counted(system):

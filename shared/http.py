@@ -26,16 +26,20 @@ What ``api`` adds to nameko's handler, through its public hooks only:
   has not arrived within ``BODY_READ_SECONDS`` gets 408 and the connection is
   closed, and a connection silent for ``IDLE_CONNECTION_SECONDS`` is closed
   (``ApiServer``): a client that trickles costs one connection, not a worker;
-* a body sent with a ``Content-Encoding`` (gzip, br ...) is refused before
-  it is read (415 naming ``Content-Encoding``);
+* a body sent with a ``Content-Encoding`` (gzip, br ...; none, an empty one
+  or ``identity`` is the body as sent) is refused before it is read (415
+  naming ``Content-Encoding``);
 * ``read_json`` refuses a body sent as anything but ``application/json``
   (415 naming ``Content-Type``), a body not in UTF-8 or giving a name twice
   in one object (400 on ``_body``), and, before any schema sees them, bodies
   nested deeper than ``MAX_JSON_DEPTH`` and strings no field should hold
   (control characters, line breaks, lone surrogates), each a 400 naming the
   field;
-* the connection (``ApiProtocol``) refuses a body length given twice or two
-  ways (request smuggling) and closes, and answers eventlet's own refusals
+* the connection (``ApiProtocol``) refuses what could be read as another
+  request than a proxy in front reads (request smuggling, ``shared.framing``):
+  a header line read another way (whitespace before the colon, a folded
+  line...), a body length given twice or two ways, a malformed chunked body;
+  each answer closes the connection. It also answers eventlet's own refusals
   (an over-long URL or header) with the JSON error body;
 * an answer without content (204, 304) goes out as headers only
   (``response_from_result``, ``Bodyless``);
@@ -72,9 +76,11 @@ from werkzeug.routing import Map
 from werkzeug.wrappers import Response
 
 from . import metrics
-from .errors import (DatabaseUnavailable, DomainError, MethodNotAllowed, Msg, PayloadTooLarge,
-                     RequestTimeout, ServiceBusy, TooManyAttempts, UnknownPath,
-                     UnsupportedMediaType, ValidationFailed, field_label, flatten_field_errors)
+from .errors import (DatabaseUnavailable, DomainError, MethodNotAllowed, Msg, RequestTimeout,
+                     ServiceBusy, TooManyAttempts, UnknownPath, UnsupportedMediaType,
+                     ValidationFailed, field_label, flatten_field_errors)
+from .framing import (ChunkedBody, ProtocolRefusal, framing_problem, header_line_problem,
+                      too_large)
 from .pipeline import Pipeline
 from .runtime import FrozenStartupHeap
 from .settings import require
@@ -200,7 +206,7 @@ def unsupported_media_type(mimetype: str, *accepted: str) -> UnsupportedMediaTyp
     """415 naming ``Content-Type``: the type sent (``mimetype``: its media
     type without parameters, lower case), and the ``accepted`` ones."""
     sent = field_label(mimetype)
-    message = Msg(f"Kirim isi permintaan sebagai {' atau '.join(accepted)} (diterima: "
+    message = Msg(f"Kirim isi permintaan sebagai {' atau '.join(accepted)} (dikirim: "
                   f"{sent or 'tanpa Content-Type'}).",
                   f"Send the body as {' or '.join(accepted)} (got: {sent or 'no Content-Type'}).")
     return UnsupportedMediaType(message, {"Content-Type": [message]})
@@ -233,11 +239,19 @@ def _one_value_per_name(pairs: list) -> dict:
     return members
 
 
+def identity_only(content_encoding: str) -> bool:
+    """Whether a ``Content-Encoding`` value names no coding but ``identity``:
+    an empty one names none (empty list elements are ignored, RFC 9110
+    5.6.1)."""
+    return all(coding.strip(" \t").lower() in ("", "identity")
+               for coding in content_encoding.split(","))
+
+
 def unsupported_encoding(request) -> UnsupportedMediaType:
     """415 naming ``Content-Encoding``: bodies are taken as sent (a gzip body
     was read as broken JSON, a plain one labelled gzip as plain)."""
     sent = field_label(request.headers.get("Content-Encoding", ""))
-    message = Msg(f"Kirim isi permintaan tanpa Content-Encoding (diterima: {sent}).",
+    message = Msg(f"Kirim isi permintaan tanpa Content-Encoding (dikirim: {sent}).",
                   f"Send the body without a Content-Encoding (got: {sent}).")
     return UnsupportedMediaType(message, {"Content-Encoding": [message]})
 
@@ -246,8 +260,12 @@ def load_json(raw: bytes, schema):
     """``read_json`` for a body that came another way (the broker channel):
     the same checks, the same errors. The body is UTF-8 (a byte-order mark
     before it is ignored, RFC 8259 8.1): ``json`` would also guess UTF-16
-    and UTF-32 from the bytes. A name given twice in one object, at any
-    depth, is refused naming it (``_one_value_per_name``)."""
+    and UTF-32 from the bytes. Without a byte-order mark, UTF-16 and UTF-32
+    JSON is ASCII and NUL bytes - valid UTF-8, but no JSON: told apart, as
+    RFC 4627 3 did, by a NUL in the first four bytes. A name given twice in
+    one object, at any depth, is refused naming it (``_one_value_per_name``)."""
+    if b"\x00" in (raw or b"")[:4]:
+        raise ValidationFailed({"_body": [NOT_UTF8]})
     try:
         text = (raw or b"").decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -313,11 +331,6 @@ def checked_key(key: str | None, name: str) -> str | None:
     return key
 
 
-def too_large(limit: int) -> PayloadTooLarge:
-    return PayloadTooLarge(Msg(f"Ukuran isi permintaan melebihi {limit} byte.",
-                               f"Request body exceeds {limit} bytes."))
-
-
 def too_slow(request, seconds: float) -> RequestTimeout:
     """The 408 for a body that did not arrive in time, after shutting the
     reading side of its connection: eventlet would otherwise read and discard
@@ -374,41 +387,6 @@ class Admission(SharedExtension):
         return budget is not None and self.in_flight[budget] >= self.capacity[budget]
 
 
-class ProtocolRefusal(DomainError):
-    """A request refused by the HTTP layer before any endpoint sees it."""
-
-    def __init__(self, status: int, code: str, message: Msg,
-                 fields: dict[str, list] | None = None):
-        super().__init__(message, fields)
-        self.status = status
-        self.code = code
-
-
-# ASCII digits only: int() also reads "+5", " 5", "5_0" and Arabic-Indic digits
-_CONTENT_LENGTH = re.compile("[0-9]{1,18}", re.ASCII)
-
-
-def framing_problem(headers) -> DomainError | None:
-    """Why a request's body length cannot be read one way only (RFC 9112
-    6.3), or None: ``Content-Length`` given twice (eventlet took the first,
-    and read the rest of the body as a next request: request smuggling) or
-    not a number, ``Transfer-Encoding`` other than one ``chunked``, or both."""
-    lengths = headers.get_all("Content-Length") or []
-    codings = headers.get_all("Transfer-Encoding") or []
-    if len(lengths) > 1 or not all(_CONTENT_LENGTH.fullmatch(value) for value in lengths):
-        return ValidationFailed({"Content-Length": [Msg(
-            "Harus satu bilangan bulat tidak negatif, diberikan sekali.",
-            "Must be one non-negative integer, given once.")]})
-    if codings and (len(codings) > 1 or codings[0].strip().lower() != "chunked"):
-        return ValidationFailed({"Transfer-Encoding": [Msg(
-            "Hanya \"chunked\" yang diterima, diberikan sekali.",
-            "Only \"chunked\" is accepted, given once.")]})
-    if lengths and codings:
-        return ValidationFailed({"Transfer-Encoding": [Msg(
-            "Tidak boleh bersama Content-Length.", "Must not come with Content-Length.")]})
-    return None
-
-
 URI_TOO_LONG = ProtocolRefusal(414, "uri_too_long", Msg(
     f"Baris permintaan (metode dan URL) terlalu panjang: batasnya {wsgi.MAX_REQUEST_LINE} byte.",
     f"Request line (method and URL) too long: the limit is {wsgi.MAX_REQUEST_LINE} bytes."))
@@ -423,20 +401,48 @@ VERSION_NOT_SUPPORTED = ProtocolRefusal(505, "http_version_not_supported", Msg(
     "Versi HTTP tidak didukung; gunakan HTTP/1.1.", "HTTP version not supported; use HTTP/1.1."))
 
 
+class _LinesRead:
+    """A reader that keeps the lines read through it: the header lines as
+    sent, before the standard library's parser reads them its own way."""
+
+    def __init__(self, rfile):
+        self.rfile = rfile
+        self.lines: list[bytes] = []
+
+    def readline(self, size: int = -1) -> bytes:
+        line = self.rfile.readline(size)
+        self.lines.append(line)
+        return line
+
+
+# the environ key of a chunked request's ``ChunkedBody``
+CHUNKED_BODY = "shared.http.chunked_body"
+
+
 class ApiProtocol(HttpOnlyProtocol):
     """eventlet's HTTP/1.1 connection (eventlet 0.33, as nameko takes it),
     refusing what it would take or answer outside the API's error body:
 
+    * a header line the standard library's parser would read another way
+      than a proxy may (``header_line_problem``: whitespace before the
+      colon, a folded line, no colon, a name not a token, a control
+      character in a value): 400 ``bad_request`` naming the problem - the
+      parser dropped ``Content-Length : 35`` and every line after it, and
+      the body was answered as the next request;
     * a request whose body length can be read two ways (``framing_problem``):
       400 naming the header, and the connection is closed - eventlet read a
       second ``Content-Length`` as none, and the rest of the body as the
       next request;
+    * a chunked body read another way than RFC 9112 has it (``ChunkedBody``,
+      answered by ``ApiHandler``: 400 naming ``Transfer-Encoding``, or 413
+      for a chunk over the body limit), and the connection is closed;
     * a request line over ``MAX_REQUEST_LINE`` (414), a header line or all
       headers too large (431), a line HTTP cannot read (400, 505): eventlet
       and the standard library answer these with an empty or HTML body.
 
     Each refusal is the JSON error body (in Bahasa Indonesia, or English when
-    the headers were read and ask for it), then the connection closes."""
+    the headers were read - up to a bad line - and ask for it), then the
+    connection closes."""
 
     def _read_request_line(self):
         # eventlet's own answer to an over-long line is an empty 414; an
@@ -448,17 +454,42 @@ class ApiProtocol(HttpOnlyProtocol):
         return line
 
     def parse_request(self):
+        # eventlet swaps rfile for its header reader the same way
+        header_lines = self.rfile = _LinesRead(self.rfile)
         try:
             if not super().parse_request():
                 return False
         except (wsgi.HeaderLineTooLong, wsgi.HeadersTooLarge):
             self.refuse(HEADERS_TOO_LARGE, "id")
             return False
-        problem = framing_problem(self.headers)
+        finally:
+            self.rfile = header_lines.rfile
+        problem = header_line_problem(header_lines.lines) or framing_problem(self.headers)
         if problem is not None:
             self.refuse(problem, language_of(self.headers.get("Accept-Language")))
             return False
         return True
+
+    def get_environ(self):
+        # eventlet's Input reads a chunked body from rfile: through a
+        # ``ChunkedBody``, which checks each line (the connection itself
+        # reads the next request from rfile as it is)
+        if (self.headers.get("Transfer-Encoding") or "").strip(" \t").lower() != "chunked":
+            return super().get_environ()
+        connection = self.rfile
+        chunks = self.rfile = ChunkedBody(connection, self.close_after_answer)
+        try:
+            environ = super().get_environ()
+        finally:
+            self.rfile = connection
+        environ[CHUNKED_BODY] = chunks
+        return environ
+
+    def close_after_answer(self) -> None:
+        """The answer says ``Connection: close`` and nothing after it is
+        read: eventlet would otherwise read the rest of the body, and after
+        it the next request."""
+        self.close_connection = 1
 
     def send_error(self, code, message=None, explain=None):
         # the standard library's refusals while parsing: a request line or
@@ -665,7 +696,7 @@ class ApiHandler(HttpRequestHandler):
             return ServiceBusy()
         chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
         if (request.content_length or chunked) and \
-                request.headers.get("Content-Encoding", "identity").strip().lower() != "identity":
+                not identity_only(request.headers.get("Content-Encoding", "")):
             return unsupported_encoding(request)
         if request.method in ("POST", "PUT", "PATCH") and (request.content_length or chunked):
             if chunked:
@@ -676,6 +707,9 @@ class ApiHandler(HttpRequestHandler):
             # one byte over the limit tells a too-large chunked body apart
             request.max_content_length = limit + 1
             request.shallow = False  # nameko's WsgiApp builds it shallow
+            chunks = request.environ.get(CHUNKED_BODY)
+            if chunks is not None:
+                chunks.limit = limit
             seconds = self.admission.body_read_seconds
             deadline = eventlet.Timeout(seconds)
             try:
@@ -683,7 +717,9 @@ class ApiHandler(HttpRequestHandler):
                     return too_large(limit)
             except RequestEntityTooLarge:
                 return too_large(limit)
-            except ClientDisconnected:  # also what a socket timeout becomes
+            except ClientDisconnected:  # also what a socket timeout or bad chunk becomes
+                if chunks is not None and chunks.problem is not None:
+                    return chunks.problem
                 return too_slow(request, seconds)
             except eventlet.Timeout as expired:
                 if expired is not deadline:

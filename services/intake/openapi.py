@@ -41,7 +41,12 @@ SECURITY_SCHEMES = {
 # error answers: status -> when (the body is always ``Error``)
 ERRORS = {
     400: "Bad input: `error.fields` names each field at fault (dotted path; `_body` for the "
-         "body as a whole), in Bahasa Indonesia or English (`Accept-Language`).",
+         "body as a whole), in Bahasa Indonesia or English (`Accept-Language`). On any "
+         "request, a request that can be read more than one way closes the connection: a "
+         "header line with whitespace before its colon, folded, without a colon, with a "
+         "name not a token or a control character in its value (`bad_request`), a body "
+         "length given twice or two ways, a malformed chunked body "
+         "(`error.fields.Content-Length` / `Transfer-Encoding`).",
     401: "Missing or invalid bearer token.",
     403: "An officer's request for someone outside their region.",
     404: "Unknown application (or tracking code and NIK that do not match).",
@@ -333,10 +338,11 @@ def _operation(operation: Operation) -> dict:
     responses = {str(operation.ok): _success(operation, operation.summary)}
     responses.update({str(status): _success(operation, description)
                       for status, description in operation.also_ok.items()})
-    # every body may arrive too slowly; every request may declare a body over
-    # the limit (shared.http: checked on any method), be too long in its line
-    # or headers, find the service busy, or meet an unexpected error
-    errors = {*operation.errors, 413, 414, 431, 500, 503,
+    # every body may arrive too slowly; every request may be framed more than
+    # one way (shared.framing), declare a body over the limit (shared.http:
+    # checked on any method), be too long in its line or headers, find the
+    # service busy, or meet an unexpected error
+    errors = {*operation.errors, 400, 413, 414, 431, 500, 503,
               *((408,) if operation.method in ("POST", "PUT") else ())}
     body = _request_body(operation)
     if body is not None:

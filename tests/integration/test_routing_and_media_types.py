@@ -88,7 +88,7 @@ def test_a_body_that_is_not_json_is_a_415_naming_the_content_type(url, headers, 
     error = answer.json()["error"]
     assert error["code"] == "unsupported_media_type"
     assert error["fields"] == {"Content-Type": [
-        f"Kirim isi permintaan sebagai application/json (diterima: {named})."]}
+        f"Kirim isi permintaan sebagai application/json (dikirim: {named})."]}
 
 
 @pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8"])

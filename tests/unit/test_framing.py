@@ -1,0 +1,124 @@
+"""Unit tests for ``shared.framing``: header lines and chunked bodies read
+one way only (outside audit D5, D6), and what a body's first bytes say of
+its encoding (D7)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from marshmallow import Schema
+
+from shared.errors import PayloadTooLarge, ValidationFailed
+from shared.framing import MALFORMED_CHUNKS, ChunkedBody, MalformedChunks, header_line_problem
+from shared.http import NOT_UTF8, identity_only, load_json
+
+
+def refusal(*lines: bytes) -> str | None:
+    problem = header_line_problem([*lines, b"\r\n"])
+    return None if problem is None else problem.to_body("en")["error"]["message"]
+
+
+def test_ordinary_header_lines_pass():
+    assert refusal(b"Host: intake\r\n", b"Content-Length:35\r\n", b"X-Empty:\r\n",
+                   b"User-Agent: curl/8.5 (x86_64)\t\r\n", b"X-Latin: caf\xe9\n") is None
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    (b"Content-Length : 35\r\n",
+     'Header "Content-Length": no whitespace is allowed between the name and the colon.'),
+    (b"Transfer-Encoding\t: chunked\r\n",
+     'Header "Transfer-Encoding": no whitespace is allowed between the name and the colon.'),
+    (b" folded\r\n", "A header line starts with a space or tab (a continuation of the line "
+                     "before, obs-fold); send each header on one line."),
+    (b"\tfolded\r\n", "A header line starts with a space or tab (a continuation of the line "
+                      "before, obs-fold); send each header on one line."),
+    (b"Content-Length 35\r\n", 'A header line without a colon; each header is "Name: value".'),
+    (b": 35\r\n", 'Header name "" is empty or contains characters that are not allowed.'),
+    (b"Content\x00Length: 35\r\n",
+     'Header name "Content?Length" is empty or contains characters that are not allowed.'),
+    (b"Content Length: 35\r\n",
+     'Header name "Content Length" is empty or contains characters that are not allowed.'),
+    (b"X-Note: a\rContent-Length: 0\r\n",
+     'Header "X-Note": its value contains a control character (e.g. a CR without LF, NUL).'),
+    (b"X-Note: a\x00\r\n",
+     'Header "X-Note": its value contains a control character (e.g. a CR without LF, NUL).')])
+def test_a_header_line_read_another_way_is_named(line, message):
+    assert refusal(b"Host: intake\r\n", line, b"Accept: */*\r\n") == message
+
+
+def test_lines_after_the_end_of_the_headers_are_not_header_lines():
+    assert header_line_problem([b"Host: intake\r\n", b"\r\n", b"not a header\r\n"]) is None
+
+
+def body(raw: bytes, limit: int | None = None) -> tuple[ChunkedBody, list]:
+    closed: list = []
+    chunks = ChunkedBody(io.BufferedReader(io.BytesIO(raw)), lambda: closed.append(True))
+    chunks.limit = limit
+    return chunks, closed
+
+
+def read_as_eventlet_does(chunks: ChunkedBody) -> bytes:
+    """eventlet's ``Input._chunked_read``: a size line, the data, the line
+    after it; one line after the last chunk."""
+    data = b""
+    while True:
+        size = int(chunks.readline().split(b";", 1)[0], 16)
+        if not size:
+            chunks.readline()
+            return data
+        while size:
+            part = chunks.read(size)
+            data, size = data + part, size - len(part)
+        chunks.readline()
+
+
+def test_a_well_formed_chunked_body_reads_as_sent():
+    chunks, closed = body(b"5;name=value\r\nhello\r\nA\r\n, world!!!\r\n0\r\n\r\nGET / HTTP/1.1")
+    assert read_as_eventlet_does(chunks) == b"hello, world!!!"
+    assert chunks.problem is None and not closed
+
+
+def test_line_feeds_alone_end_chunk_lines_too():
+    chunks, _ = body(b"2\n{}\n0\n\n")
+    assert read_as_eventlet_does(chunks) == b"{}"
+
+
+@pytest.mark.parametrize("raw", [
+    b"zz\r\n{}\r\n0\r\n\r\n", b"-5\r\n{}\r\n0\r\n\r\n", b"0x2\r\n{}\r\n0\r\n\r\n",
+    b" 2\r\n{}\r\n0\r\n\r\n", b"+2\r\n{}\r\n0\r\n\r\n", b"2_0\r\n{}\r\n0\r\n\r\n",
+    b"2\r\n{}XX\r\n0\r\n\r\n", b"2\r\n{}\r\n0\r\nX-Trailer: 1\r\n\r\n", b"2\r\r\n{}\r\n0\r\n\r\n",
+    b"2;\x00\r\n{}\r\n0\r\n\r\n", b"2" * (8 * 1024) + b"\r\n"])
+def test_a_malformed_chunked_body_is_refused_and_closes(raw):
+    chunks, closed = body(raw)
+    with pytest.raises(MalformedChunks):
+        read_as_eventlet_does(chunks)
+    assert chunks.problem is MALFORMED_CHUNKS and closed == [True]
+    with pytest.raises(MalformedChunks):  # eventlet's discard after the answer
+        chunks.readline()
+
+
+def test_a_chunk_over_the_limit_is_refused_as_its_size_is_read():
+    chunks, closed = body(b"ffffffffffffffffffff\r\n{}", limit=65536)
+    with pytest.raises(MalformedChunks):
+        read_as_eventlet_does(chunks)
+    assert isinstance(chunks.problem, PayloadTooLarge) and closed == [True]
+
+
+def test_malformed_chunks_name_transfer_encoding():
+    assert isinstance(MALFORMED_CHUNKS, ValidationFailed)
+    assert list(MALFORMED_CHUNKS.fields) == ["Transfer-Encoding"]
+
+
+@pytest.mark.parametrize(("value", "identity"), [
+    ("", True), ("identity", True), (" Identity ,", True), (", ,identity", True),
+    ("gzip", False), ("identity, gzip", False), ("br", False)])
+def test_content_encoding_names_no_coding_when_empty_or_identity(value, identity):
+    assert identity_only(value) is identity
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be", "utf-16"])
+def test_json_in_utf16_or_utf32_is_refused_as_not_utf8(codec):
+    with pytest.raises(ValidationFailed) as refused:
+        load_json(' {"name": "Siti"}'.encode(codec), Schema())
+    assert refused.value.fields == {"_body": [NOT_UTF8]}

@@ -247,10 +247,11 @@ def identity_only(content_encoding: str) -> bool:
                for coding in content_encoding.split(","))
 
 
-def unsupported_encoding(request) -> UnsupportedMediaType:
-    """415 naming ``Content-Encoding``: bodies are taken as sent (a gzip body
-    was read as broken JSON, a plain one labelled gzip as plain)."""
-    sent = field_label(request.headers.get("Content-Encoding", ""))
+def unsupported_encoding(content_encoding: str) -> UnsupportedMediaType:
+    """415 naming ``Content-Encoding`` (the value sent): bodies are taken as
+    sent (a gzip body was read as broken JSON, a plain one labelled gzip as
+    plain)."""
+    sent = field_label(content_encoding)
     message = Msg(f"Kirim isi permintaan tanpa Content-Encoding (dikirim: {sent}).",
                   f"Send the body without a Content-Encoding (got: {sent}).")
     return UnsupportedMediaType(message, {"Content-Encoding": [message]})
@@ -697,7 +698,7 @@ class ApiHandler(HttpRequestHandler):
         chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
         if (request.content_length or chunked) and \
                 not identity_only(request.headers.get("Content-Encoding", "")):
-            return unsupported_encoding(request)
+            return unsupported_encoding(request.headers.get("Content-Encoding", ""))
         if request.method in ("POST", "PUT", "PATCH") and (request.content_length or chunked):
             if chunked:
                 # eventlet's input ends at the last chunk, so let Werkzeug

@@ -41,8 +41,8 @@ from nameko.messaging import Consumer
 
 from shared import metrics
 from shared.errors import DomainError, Msg, ValidationFailed
-from shared.http import (DEFAULT_MAX_BODY_BYTES, checked_key, internal_error_body, load_json,
-                         too_large, unsupported_media_type)
+from shared.http import (DEFAULT_MAX_BODY_BYTES, checked_key, identity_only, internal_error_body,
+                         load_json, too_large, unsupported_encoding, unsupported_media_type)
 from shared.messaging import HandingOnQueueConsumer
 from shared.mongo import StoreWithOutbox
 from shared.pipeline import PipelineGate
@@ -90,6 +90,7 @@ class ChannelRequest:
     raw: bytes
     max_bytes: int  # the container's MAX_BODY_BYTES, as over HTTP
     mimetype: str = "application/json"  # the content_type property, without parameters
+    content_encoding: str = ""  # the content_encoding property
 
     @classmethod
     def from_message(cls, message, max_bytes: int) -> "ChannelRequest":
@@ -100,7 +101,15 @@ class ChannelRequest:
         return cls(exchange.rpartition(".")[2], request_id,
                    message.properties.get("correlation_id") or request_id, lang,
                    message.body if isinstance(message.body, bytes) else message.body.encode(),
-                   max_bytes, mimetype(message.properties.get("content_type")))
+                   max_bytes, mimetype(message.properties.get("content_type")),
+                   message.properties.get("content_encoding") or "")
+
+
+def plain(content_encoding: str) -> bool:
+    """A body not compressed: as HTTP's ``identity`` (or none), or the
+    charset AMQP clients put in ``content_encoding`` (kombu: ``utf-8``)."""
+    return identity_only(content_encoding) or \
+        content_encoding.strip().lower() in ("utf-8", "utf8")
 
 
 def mimetype(content_type: str | None) -> str:
@@ -122,6 +131,8 @@ def answer(request: ChannelRequest, store,
             raise too_large(request.max_bytes)
         if request.raw and request.mimetype != "application/json":  # as HTTP: 415
             raise unsupported_media_type(request.mimetype, "application/json")
+        if request.raw and not plain(request.content_encoding):
+            raise unsupported_encoding(request.content_encoding)
         key = checked_key(request.request_id, "request_id")
         if key is None:
             raise ValidationFailed({"request_id": [Msg("Wajib diisi (properti message_id).",

@@ -31,9 +31,10 @@ def jpeg(padding: int = 0) -> bytes:
             + b"\xff\xd9")
 
 
-def png(width: int = 1, height: int = 1, pixels: bool = True) -> bytes:
+def png(width: int = 1, height: int = 1, pixels: bool = True, idat: bool = True) -> bytes:
     """A grey PNG of ``width`` x ``height`` (``pixels=False``: only its header
-    says so, as in a crafted file)."""
+    says so, as in a crafted file; ``idat=False``: not even an empty IDAT,
+    45 bytes of IHDR and IEND)."""
     def chunk(kind: bytes, data: bytes) -> bytes:
         return (struct.pack(">I", len(data)) + kind + data
                 + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
@@ -41,7 +42,7 @@ def png(width: int = 1, height: int = 1, pixels: bool = True) -> bytes:
     rows = b"".join(b"\x00" + b"\x80" * width for _ in range(height)) if pixels else b""
     return (b"\x89PNG\r\n\x1a\n"
             + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows))
+            + (chunk(b"IDAT", zlib.compress(rows)) if idat else b"")
             + chunk(b"IEND", b""))
 
 

@@ -6,7 +6,11 @@ which a phone or a browser sets from the name. Reading a little further than
 the first bytes (a JPEG's frame header, a PNG's IHDR, a PDF's trailer) also
 refuses a text file that merely starts like an image, and a truncated file.
 Three formats need ~40 lines here; a sniffing library (``filetype``) checks
-only the first bytes, so it would add a dependency and still need these.
+only the first bytes, so it would add a dependency and still need these. A
+photo of the person (``foto``), which a card prints, is also decoded in full
+by the decoder printing uses (``shared.photos``): a photo with a frame and no
+pixels is refused now, while the citizen can send another, not at the
+printer once the application is verified.
 
 Limits: per file (``max_file_bytes``: 413) and per application (total bytes
 and number of files: 409, the application has no room left); an application
@@ -23,6 +27,7 @@ import uuid
 from dataclasses import dataclass
 
 from shared.errors import Conflict, Msg, NotFound, PayloadTooLarge, ValidationFailed, localize
+from shared.photos import PhotoUnreadable, decoded_photo
 
 from .requirements import DOCUMENT_KINDS
 
@@ -46,6 +51,13 @@ NOT_A_DOCUMENT = Msg(
     "bukan dari namanya).",
     "The file must be a JPEG/PNG photo or a PDF scan (its type is read from its content, "
     "not its name).")
+
+
+UNREADABLE_PHOTO = Msg(
+    "Pas foto tidak dapat dibaca sebagai gambar (berkas rusak atau tidak lengkap): kirim "
+    "foto lain.",
+    "The photo cannot be read as an image (the file is damaged or incomplete): please send "
+    "another photo.")
 
 
 @dataclass(frozen=True)
@@ -171,13 +183,19 @@ def check_file(content: bytes, limits: UploadLimits, kind: str | None = None) ->
     if sniffed is None:
         raise ValidationFailed({"file": [NOT_A_DOCUMENT]})
     content_type, size = sniffed
-    if kind is not None and DOCUMENT_KINDS[kind].photo and size is None:
+    photo = kind is not None and DOCUMENT_KINDS[kind].photo
+    if photo and size is None:
         raise ValidationFailed({"file": [Msg("Pas foto harus berupa foto JPEG atau PNG.",
                                              "A photo must be a JPEG or PNG image.")]})
     if size is not None and size[0] * size[1] > MAX_IMAGE_PIXELS:
         raise ValidationFailed({"file": [Msg(
             f"Gambar terlalu besar: lebih dari {MAX_IMAGE_PIXELS // 1_000_000} megapiksel.",
             f"The image is too large: over {MAX_IMAGE_PIXELS // 1_000_000} megapixels.")]})
+    if photo:
+        try:
+            decoded_photo(content)
+        except PhotoUnreadable:
+            raise ValidationFailed({"file": [UNREADABLE_PHOTO]}) from None
     width, height = size or (None, None)
     return CheckedFile(content, content_type, hashlib.sha256(content).hexdigest(), width, height)
 

@@ -20,11 +20,12 @@ from werkzeug.wrappers import Response
 
 from shared.http import api, json_response, read_query
 from shared.partners import partner_session
+from shared.photos import PhotoUnreadable
 from shared.ratelimit import FailureLimit, client_address, trusted_proxies
 from shared.settings import InvalidSetting, require
 
 from . import tokens, verification
-from .artefact import PhotoUnreadable, render
+from .artefact import render
 from .exceptions import IntakeUnavailable, KiaPhotoMissing, TooManyVerifications
 
 log = logging.getLogger(__name__)

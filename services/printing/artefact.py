@@ -7,7 +7,8 @@ Two layouts, by what the station prints on:
   photo is the one uploaded at intake; a KIA without one (a child under 5)
   has no photo area. Whether a KIA must carry one is intake's to say
   (``api_documents.IntakeDocuments``): a photo that cannot be decoded is
-  ``PhotoUnreadable``, never a card with an empty box.
+  ``PhotoUnreadable`` (``shared.photos``, which intake's upload also
+  checks), never a card with an empty box.
 * certificates (Akta Kelahiran, Akta Kematian, SKPWNI): A4 portrait.
 Each carries the QR with the signed token (``tokens``) and the document
 number; the NIK is printed on the cards only, as on the real card, and never
@@ -28,7 +29,8 @@ from dataclasses import dataclass, field
 
 import segno
 from fpdf import FPDF
-from PIL import Image
+
+from shared.photos import decoded_photo
 
 CARDS = ("ktp_el", "kia")
 TITLES = {
@@ -58,22 +60,6 @@ class PrintedDocument:
     details: dict = field(default_factory=dict)  # label -> value lines, when the job has them
     holder_label: str = "Nama"  # what the holder's line is called (``printed_details``)
     photo: bytes | None = None  # a KIA photo (JPEG/PNG) from intake
-
-
-class PhotoUnreadable(ValueError):
-    """The photo's bytes do not decode as an image: the card cannot be printed."""
-
-
-def decoded_photo(photo: bytes) -> bytes:
-    """``photo`` once it decodes in full (fpdf2 embeds a JPEG's data as it is,
-    undecoded: a scan of garbage would reach the card printer), or
-    ``PhotoUnreadable``. Intake checked its type and frame; not its pixels."""
-    try:
-        with Image.open(io.BytesIO(photo)) as image:
-            image.load()
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
-        raise PhotoUnreadable() from None
-    return photo
 
 
 def ascii_safe(text: str) -> str:

@@ -73,6 +73,34 @@ def test_a_text_file_named_jpg_is_refused_and_nothing_is_stored(system, applicat
     assert stored() == before
 
 
+def jpeg_without_a_scan() -> bytes:
+    """A JPEG with its frame header and end marker, and no scan between them."""
+    whole = jpeg()
+    return whole[:whole.index(b"\xff\xda")] + b"\xff\xd9"
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+@pytest.mark.parametrize("photo", [png(4, 4, idat=False), jpeg_without_a_scan()],
+                         ids=["png_without_image_data", "jpeg_without_a_scan"])
+def test_a_photo_that_does_not_decode_is_refused_and_nothing_is_stored(system, application,
+                                                                      stored, photo, lang):
+    """The card prints the photo: refused while the citizen can send another,
+    not held at the printer once the application is verified (outside audit,
+    D13: 45 bytes of IHDR and IEND passed upload and verify). The same file
+    as a scan of a document (never printed) is taken as before."""
+    before = stored()
+    response = upload(system, application, photo, name="foto.png", kind="foto",
+                      **{"Accept-Language": lang})
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["fields"] == {"file": [{
+        "id": "Pas foto tidak dapat dibaca sebagai gambar (berkas rusak atau tidak lengkap): "
+              "kirim foto lain.",
+        "en": "The photo cannot be read as an image (the file is damaged or incomplete): "
+              "please send another photo."}[lang]]}
+    assert stored() == before
+    assert upload(system, application, photo, kind="kartu_keluarga").status_code == 201
+
+
 def test_an_oversized_file_answers_413_and_nothing_is_stored(system, application, stored):
     before = stored()
     over_file_limit = upload(system, application, jpeg(padding=FILE_LIMIT))  # a real JPEG

@@ -3,10 +3,14 @@ without it (outside audit: the docs' KIA example, photo declared and never
 uploaded, was verified and printed with an empty "FOTO" box).
 
 The operator's verify refuses it (409 ``photo_not_uploaded``, nothing stored
-or emitted) until the photo is uploaded; a child under 5 needs none. At the
-station, a KIA whose photo intake does not have (an application verified
-before this rule) or whose photo does not decode is not printed: the
-download answers 409 ``photo_missing`` and the job is held for an operator.
+or emitted) until the photo is uploaded; a child under 5 needs none. A photo
+that does not decode is refused at upload (400 on ``file``), while the
+citizen can still send another (outside audit, D13: it passed upload and
+verify, and the job could only be held). At the station, a KIA whose photo
+intake does not have (an application verified before this rule) or whose
+stored photo does not decode (uploaded before the upload decoded it) is not
+printed: the download answers 409 ``photo_missing`` and the job is held for
+an operator.
 """
 
 from __future__ import annotations
@@ -27,12 +31,17 @@ def submit(system, body: dict) -> dict:
     return submitted.json()
 
 
-def upload_photo(system, application: dict, body: dict, photo: bytes) -> None:
-    uploaded = requests.post(
+def send_photo(system, application: dict, body: dict, photo: bytes) -> requests.Response:
+    return requests.post(
         f"{system.url('intake')}/api/v1/applications/documents", timeout=30,
         data={"tracking_code": application["tracking_code"], "nik": body["applicant"]["nik"],
               "kind": "foto"}, files={"file": ("foto.png", photo, "image/png")})
+
+
+def upload_photo(system, application: dict, body: dict, photo: bytes) -> dict:
+    uploaded = send_photo(system, application, body, photo)
     assert uploaded.status_code == 201, uploaded.text
+    return uploaded.json()["document"]
 
 
 def verify(system, application: dict, lang: str = "id") -> requests.Response:
@@ -111,12 +120,37 @@ def test_a_kia_whose_photo_intake_lacks_is_held_not_printed(system, mongo):
     assert download(system, job).status_code == 409  # the lease ended: no PDF, ever
 
 
-def test_a_kia_photo_that_does_not_decode_is_held_not_printed(system, mongo):
+def test_a_kia_photo_that_does_not_decode_is_refused_at_upload(system, mongo):
     body = kia_body(nik_born(years_before(today_wib(), 7)))
     application = submit(system, body)
     # a PNG whose header intake reads, with no pixels behind it
-    upload_photo(system, application, body, png(30, 40, pixels=False))
+    refused = send_photo(system, application, body, png(30, 40, pixels=False))
+    assert refused.status_code == 400, refused.text
+    assert list(refused.json()["error"]["fields"]) == ["file"]
+    stored = mongo["intake"].applications.find_one({"_id": application["application_id"]})
+    assert stored.get("documents", []) == []
+    assert verify(system, application).json()["error"]["code"] == "photo_not_uploaded"
+    # the citizen sends another: verified and printed with it
+    upload_photo(system, application, body, png(30, 40))
     assert verify(system, application).status_code == 200
+    job = claim_job_for(system.url("printing"), application["application_id"])
+    printed = download(system, job)
+    assert printed.status_code == 200, printed.text
+    assert b"/Subtype /Image" in printed.content
+
+
+def test_a_stored_kia_photo_that_does_not_decode_is_held_not_printed(system, mongo):
+    body = kia_body(nik_born(years_before(today_wib(), 7)))
+    application = submit(system, body)
+    photo = png(30, 40)
+    document = upload_photo(system, application, body, photo)
+    assert verify(system, application).status_code == 200
+    # a photo uploaded before the upload decoded it: its image data broken,
+    # its length (which GridFS checks) the same
+    damaged = bytearray(photo)
+    damaged[45] ^= 0xFF  # inside the IDAT's compressed pixels
+    mongo["intake"]["documents.chunks"].update_one(
+        {"files_id": document["document_id"], "n": 0}, {"$set": {"data": bytes(damaged)}})
     job = claim_job_for(system.url("printing"), application["application_id"])
     refused = download(system, job)
     assert refused.status_code == 409, refused.text

@@ -11,7 +11,7 @@ from PIL import Image
 from services.intake import domain
 from services.intake.exceptions import PhotoNotUploaded
 from services.intake.requirements import photos_not_uploaded, required_photos
-from services.printing.artefact import PhotoUnreadable, decoded_photo
+from shared.photos import PhotoUnreadable, decoded_photo
 from tests.documents import jpeg, png
 
 

@@ -14,6 +14,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from .errors import Msg
 from .nik import InvalidIdentityNumber, parse_nik, validate_kk
+from .printable import is_printable
 
 
 class Nik(fields.String):
@@ -65,10 +66,11 @@ def has_text(text: str | None) -> bool:
 # what a letter's Unicode name starts with -> the script it is written in,
 # where one word of a real name mixes them (a Japanese name: kanji and kana)
 _SAME_SCRIPT = {"HIRAGANA": "CJK", "KATAKANA": "CJK"}
-# combining marks on one letter after NFC: writing stacks at most two (a
-# Thai vowel and tone, an accent on a letter with no precomposed form);
-# sixty stack into a smear over the line above
-MAX_MARKS_PER_LETTER = 2
+# combining marks on one letter after NFC: writing stacks a few (a Thai
+# vowel and tone; vocalised Arabic's shadda, vowel and dagger alif on one
+# lam; Aksara Jawa's cakra, taling and tarung with a cecak); sixty stack
+# into a smear over the line above
+MAX_MARKS_PER_LETTER = 4
 # letters that belong to a script (modifier letters - the ʼ of Maʼruf, the
 # Japanese ー - do not)
 _SCRIPT_LETTERS = frozenset({"Lu", "Ll", "Lt", "Lo"})
@@ -96,7 +98,7 @@ def _script(letter: str) -> str:
 
 
 def text_refusal(text: str) -> Msg | None:
-    """Why ``text`` (NFC, trimmed) cannot be printed as the person meant it,
+    """Why ``text`` (NFC, trimmed) would not show as the person meant it,
     or None: a format character (zero-width, bidi control, BOM), a private-use,
     unassigned or surrogate code point anywhere; more than
     ``MAX_MARKS_PER_LETTER`` combining marks on one letter; or a word whose
@@ -119,24 +121,27 @@ def text_refusal(text: str) -> Msg | None:
 
 
 class Text(fields.String):
-    """One line a person reads and prints (a name, a street, a place, a
-    reference number): loaded in NFC (``é`` one character, as typed or as
-    ``e`` + accent), without the spaces and invisible characters around it,
-    and refused unless it holds a letter or a digit - a name of spaces would
-    print a blank KTP-el and Pos refuses a blank address - or when it holds
-    what would print as something else (``text_refusal``). ``min``/``max``
-    count the characters kept (a ``validate.Length``, so the OpenAPI document
-    shows them)."""
+    """One line a person reads (a reject note, a police report number; a
+    name, a street or a place is ``PrintedText``): loaded in NFC (``é`` one
+    character, as typed or as ``e`` + accent), without the spaces and
+    invisible characters around it, and refused unless it holds a letter or
+    a digit - a name of spaces would be blank on paper and Pos refuses a
+    blank address - or when it holds what would show as something else
+    (``text_refusal``). Text no document prints takes any script.
+    ``min``/``max`` count the characters kept (a ``validate.Length``, so the
+    OpenAPI document shows them)."""
 
     default_error_messages = {"blank": Msg(
         "Tidak boleh kosong: harus memuat huruf atau angka.",
         "Must not be blank: must contain a letter or digit.")}
+    rule = ""  # what a subclass adds to the description
 
     def __init__(self, *, max: int, min: int | None = None, **kwargs):
         metadata = {"description": "NFC; spaces around it are removed; it must hold a letter "
                                    "or digit, and no format, private-use or unassigned "
-                                   "character, no more than 2 marks on a letter, no word of "
-                                   "two scripts.", **kwargs.pop("metadata", {})}
+                                   f"character, no more than {MAX_MARKS_PER_LETTER} marks on "
+                                   "a letter, no word of two scripts." + self.rule,
+                    **kwargs.pop("metadata", {})}
         super().__init__(validate=validate.Length(min=min, max=max), metadata=metadata,
                          **kwargs)
 
@@ -147,6 +152,29 @@ class Text(fields.String):
             raise ValidationError(refusal)
         if not has_text(text):
             raise self.make_error("blank")
+        return text
+
+
+NOT_PRINTABLE = Msg(
+    "Hanya huruf Latin, seperti tertulis di KK: dokumen tidak dapat mencetak aksara lain "
+    "(misalnya Arab, Tionghoa, Sirilik, Jawa) atau simbol.",
+    "Latin letters only, as written on the family card (KK): the document cannot print "
+    "other scripts (e.g. Arabic, Chinese, Cyrillic, Javanese) or symbols.")
+
+
+class PrintedText(Text):
+    """``Text`` that a document prints (a holder's name, a street, a place of
+    death) or a label carries: also refused when the document's font would
+    print a ``?`` for a character of it (``shared.printable``, the
+    definition printing's artefact prints by). Civil documents are in Latin
+    letters: an accented one prints (``ễ`` as ``e``), another script does not."""
+
+    rule = " Latin letters only: every character must be printable on the document."
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not is_printable(text):
+            raise ValidationError(NOT_PRINTABLE)
         return text
 
 

@@ -5,7 +5,7 @@ from marshmallow import (EXCLUDE, RAISE, Schema, ValidationError, fields, post_l
 
 from shared.clock import utcnow
 from shared.errors import Msg
-from shared.fields import RT_RW, Text
+from shared.fields import RT_RW, PrintedText
 
 from .domain import AHEAD_TOLERANCE, POS_STATUSES, STATUSES
 from .exceptions import dated_ahead
@@ -77,8 +77,9 @@ class KelurahanOfficeSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    name = Text(load_default=None, min=3, max=120)
-    street = Text(required=True, min=3, max=200)
+    # on the Pos label, as every address
+    name = PrintedText(load_default=None, min=3, max=120)
+    street = PrintedText(required=True, min=3, max=200)
     rt = fields.String(load_default=None, validate=RT_RW)
     rw = fields.String(load_default=None, validate=RT_RW)
     postal_code = fields.String(required=True, validate=validate.Regexp(r"^\d{5}$"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from shared.fields import ItemCount, JsonBoolean, KkNumber, Nik, Text
+from shared.fields import ItemCount, JsonBoolean, KkNumber, Nik, PrintedText
 
 from .requirements import DOCUMENT_KINDS
 from .schemas import AddressSchema, KtpElDetailsSchema, RegionCode
@@ -22,8 +22,9 @@ MOVE_REASONS = ("pekerjaan", "pendidikan", "keamanan", "kesehatan", "perumahan",
 MOVES = ("pindah_keluar", "pindah_datang")
 
 
-def full_name(**kwargs) -> Text:
-    return Text(min=2, max=120, **kwargs)
+def full_name(**kwargs) -> PrintedText:
+    """A name the document prints (the child's on the KIA, the birth certificate)."""
+    return PrintedText(min=2, max=120, **kwargs)
 
 
 def documents() -> fields.List:
@@ -58,7 +59,7 @@ class AktaKelahiranDetailsSchema(StrictSchema):
 class AktaKematianDetailsSchema(StrictSchema):
     deceased_nik = Nik(required=True)
     date_of_death = fields.Date(required=True)
-    place_of_death = Text(required=True, min=3, max=200)
+    place_of_death = PrintedText(required=True, min=3, max=200)  # on the certificate
     reporter_nik = Nik(required=True)
     reporter_relation = fields.String(required=True,
                                       validate=validate.OneOf(REPORTER_RELATIONS))

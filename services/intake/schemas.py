@@ -5,7 +5,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from shared.errors import Msg
 from shared.events import CONTACT_CHANNELS, DELIVERY_METHODS, DOCUMENT_TYPES, LANGUAGES
 from shared.fields import (RT_RW, CitizenLookupSchema, DeliverableEmail, JsonBoolean, KkNumber,
-                           MobilePhone, Nik, Text)
+                           MobilePhone, Nik, PrintedText, Text)
 from shared.wilayah import load_wilayah, normalize_code
 
 CHANNELS = ("web", "app", "whatsapp", "kelurahan", "kecamatan")
@@ -17,7 +17,7 @@ class ApplicantSchema(Schema):
 
     nik = Nik(required=True)
     kk_number = KkNumber(required=True)
-    full_name = Text(required=True, min=2, max=120)
+    full_name = PrintedText(required=True, min=2, max=120)  # on the KTP-el, certificates
     phone = MobilePhone(load_default=None)
     email = DeliverableEmail(load_default=None)
     language = fields.String(load_default="id", validate=validate.OneOf(LANGUAGES))
@@ -58,7 +58,8 @@ class AddressSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    street = Text(required=True, min=3, max=200)
+    # on the Pos label; a destination's on the SKPWNI
+    street = PrintedText(required=True, min=3, max=200)
     rt = fields.String(load_default=None, validate=RT_RW)
     rw = fields.String(load_default=None, validate=RT_RW)
     kelurahan_code = RegionCode(10, required=True)  # in the region list
@@ -90,7 +91,8 @@ class KtpElDetailsSchema(Schema):
 
     reason = fields.String(required=True, validate=validate.OneOf(
         ("first_issue", "lost", "damaged", "data_change")))
-    # the police's own numbering ("LP/B/123/VII/2020/SPKT/POLDA BANTEN"): any text
+    # the police's own numbering ("LP/B/123/VII/2020/SPKT/POLDA BANTEN"): any text,
+    # never printed
     police_report_number = Text(load_default=None, max=64)
     old_card_surrendered = JsonBoolean(load_default=False)
 

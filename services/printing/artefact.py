@@ -14,8 +14,9 @@ Each carries the QR with the signed token (``tokens``) and the document
 number; the NIK is printed on the cards only, as on the real card, and never
 goes into the QR.
 
-fpdf2's core fonts speak Windows-1252: a name with a letter outside it is
-printed with that letter's base form (``ascii_safe``), never dropped silently.
+fpdf2's core fonts speak Windows-1252: what they print for a character
+outside it (a letter's base form, ``?`` where there is none) is
+``shared.printable``, by which intake refuses a name that would print a ``?``.
 The QR is drawn as vector squares from segno's matrix, so it prints sharp at
 any printer resolution.
 """
@@ -24,13 +25,13 @@ from __future__ import annotations
 
 import datetime
 import io
-import unicodedata
 from dataclasses import dataclass, field
 
 import segno
 from fpdf import FPDF
 
 from shared.photos import decoded_photo
+from shared.printable import FONT_ENCODING, as_printed
 
 CARDS = ("ktp_el", "kia")
 TITLES = {
@@ -62,20 +63,6 @@ class PrintedDocument:
     photo: bytes | None = None  # a KIA photo (JPEG/PNG) from intake
 
 
-def ascii_safe(text: str) -> str:
-    """``text`` in what a core PDF font can show: Windows-1252 as is, other
-    letters by their base form (``Ş`` -> ``S``), anything else as ``?``."""
-    out = []
-    for char in str(text):
-        try:
-            char.encode("cp1252")
-            out.append(char)
-        except UnicodeEncodeError:
-            base = unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode()
-            out.append(base or "?")
-    return "".join(out)
-
-
 def qr_matrix(token: str) -> tuple:
     """The QR's modules (rows of 0/1), without the quiet zone."""
     return segno.make_qr(token, error="m", boost_error=False).matrix
@@ -105,9 +92,12 @@ def draw_qr(pdf: FPDF, token: str, x: float, y: float, size: float) -> None:
 
 def new_pdf(document: PrintedDocument, size) -> FPDF:
     pdf = FPDF(unit="mm", format=size)
+    # the font is declared WinAnsiEncoding; fpdf2 would encode its text as
+    # Latin-1 and fail on the Windows-1252 letters Latin-1 lacks (Š, Œ, ž)
+    pdf.core_fonts_encoding = FONT_ENCODING
     pdf.set_auto_page_break(False)
     pdf.set_margins(0, 0, 0)
-    pdf.set_title(ascii_safe(f"{TITLES[document.document_type]} {document.document_number}"))
+    pdf.set_title(as_printed(f"{TITLES[document.document_type]} {document.document_number}"))
     pdf.set_creator("Smartdukcapil printing")
     # the same issuance renders to the same bytes, whenever it is downloaded
     pdf.set_creation_date(datetime.datetime.combine(document.issue_date, datetime.time(),
@@ -120,7 +110,7 @@ def text_at(pdf: FPDF, x: float, y: float, text: str, size: float, style: str = 
             width: float = 0, align: str = "L") -> None:
     pdf.set_font("Helvetica", style, size)
     pdf.set_xy(x, y)
-    pdf.cell(width, size * 0.45, ascii_safe(text), align=align)
+    pdf.cell(width, size * 0.45, as_printed(text), align=align)
 
 
 def render_card(document: PrintedDocument) -> bytes:
@@ -171,7 +161,7 @@ def render_certificate(document: PrintedDocument) -> bytes:
         # a long value (a street, a place of death) wraps in its column
         pdf.set_font("Helvetica", "B" if index == 0 else "", 11)
         pdf.set_xy(80, y)
-        pdf.multi_cell(CERTIFICATE_VALUE_WIDTH, 5, ascii_safe(f": {value}"), align="L")
+        pdf.multi_cell(CERTIFICATE_VALUE_WIDTH, 5, as_printed(f": {value}"), align="L")
         y = max(y + 8, pdf.get_y() + 3)
     text_at(pdf, 120, 200, f"Kota Serang, {document.issue_date.isoformat()}", 11)
     text_at(pdf, 120, 207, "Kepala Dinas Kependudukan", 11)

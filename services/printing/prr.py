@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from shared.errors import Msg, flatten_field_errors, localize
-from shared.fields import RT_RW, MobilePhone, Nik, Text
+from shared.fields import RT_RW, MobilePhone, Nik, PrintedText
 
 COLUMNS = ("nik", "full_name", "kecamatan_code", "recorded_on", "street", "rt", "rw",
            "kelurahan_code", "postal_code", "phone")
@@ -39,10 +39,10 @@ class PrrRowSchema(Schema):
         unknown = EXCLUDE
 
     nik = Nik(required=True)
-    full_name = Text(required=True, max=100)  # printed on the card
+    full_name = PrintedText(required=True, max=100)  # printed on the card
     kecamatan_code = fields.String(required=True, validate=_digits(6))
     recorded_on = fields.Date(required=True)
-    street = Text(required=True, min=3, max=200)  # Pos refuses a blank one
+    street = PrintedText(required=True, min=3, max=200)  # on the Pos label: not blank
     rt = fields.String(load_default=None, validate=RT_RW)
     rw = fields.String(load_default=None, validate=RT_RW)
     kelurahan_code = fields.String(required=True, validate=_digits(10))

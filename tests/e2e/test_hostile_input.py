@@ -13,6 +13,13 @@ bidi characters, a byte-order mark inside, private-use and unassigned code
 points, sixty accents stacked on one letter, a word of Latin with Cyrillic
 look-alikes - all were stored as sent, for the KTP-el, the certificate and
 the SMS; a name given decomposed (e + accent) is stored composed (NFC).
+
+And (outside audit, D3) names the document cannot print: ``محمد علي`` was
+accepted, verified and printed as ``Nama : ???? ???``, ``李金福`` as ``???``.
+Whatever a document prints (names, streets, the place of death) takes only
+what its font shows (``shared.printable``): Latin letters, accented ones
+printed by their base letter (``Nguyễn`` as ``Nguyen``). Text no document
+prints (the reject note) keeps other scripts, vocalised Arabic included (D4).
 """
 
 from __future__ import annotations
@@ -22,7 +29,12 @@ import json
 import pytest
 import requests
 
-from tests.helpers import BrokerProbe, eventually, random_nik, valid_body, with_value
+from shared.clock import today_wib
+from tests.document_bodies import (birth_body, death_body, kia_body, nik_born,
+                                   skpwni_keluar_body, years_before)
+from tests.helpers import (OPERATOR, STATION, BrokerProbe, claim_job_for, eventually,
+                           random_nik, valid_body, with_value)
+from tests.pdf_checks import pdf_text
 
 EXCHANGES = ("intake.events", "printing.events", "notification.events", "courier.events")
 CONTROL = ("Tidak boleh memuat karakter kontrol atau baris baru.",
@@ -33,6 +45,11 @@ UNSEEN = ("Memuat karakter tak terlihat atau tidak sah (misalnya spasi lebar-nol
           "teks, BOM, karakter pribadi atau tak terdefinisi).",
           "Contains an invisible or invalid character (e.g. a zero-width space, a text-direction "
           "control, a byte-order mark, a private-use or unassigned character).")
+NOT_PRINTABLE = (
+    "Hanya huruf Latin, seperti tertulis di KK: dokumen tidak dapat mencetak aksara lain "
+    "(misalnya Arab, Tionghoa, Sirilik, Jawa) atau simbol.",
+    "Latin letters only, as written on the family card (KK): the document cannot print "
+    "other scripts (e.g. Arabic, Chinese, Cyrillic, Javanese) or symbols.")
 BAD_KEY = ("Harus 1-128 karakter ASCII yang dapat dicetak (misalnya UUID).",
            "Must be 1-128 printable ASCII characters (e.g. a UUID).")
 
@@ -79,8 +96,8 @@ CASES = {
                           "isolate_closed_at_the_end": "Siti \u2067Aminah\u2069"}.items()},
     "stacked_accents_in_name": (
         lambda: body_with("applicant.full_name", "Ab" + "\u0301" * 60), {}, "applicant.full_name",
-        ("Lebih dari 2 tanda diakritik pada satu huruf.",
-         "More than 2 accent marks on one letter.")),
+        ("Lebih dari 4 tanda diakritik pada satu huruf.",
+         "More than 4 accent marks on one letter.")),
     "look_alike_letters_in_name": (
         lambda: body_with("applicant.full_name", "\u0405iti \u0410minah"), {},
         "applicant.full_name",
@@ -88,6 +105,20 @@ CASES = {
          "Sirilik atau Yunani yang mirip).",
          "A word mixes letters of different scripts (e.g. Latin letters with look-alike "
          "Cyrillic or Greek ones).")),
+    **{f"{what}_name": (lambda text=text: body_with("applicant.full_name", text), {},
+                        "applicant.full_name", NOT_PRINTABLE)
+       for what, text in {"arabic": "\u0645\u062d\u0645\u062f \u0639\u0644\u064a",
+                          "chinese": "\u674e\u91d1\u798f",
+                          "latin_with_chinese": "Lie Kim Hok (\u674e\u91d1\u798f)",
+                          "cyrillic": "\u0418\u0432\u0430\u043d \u041f\u0435\u0442\u0440"
+                                      "\u043e\u0432",
+                          "vocalised_arabic": "\u0671\u0644\u0644\u0651\u064e\u0670\u0647\u0650",
+                          "javanese_script": "\ua98f\ua9bf\ua9ba\ua9b4"}.items()},
+    "thai_street_for_pos": (
+        lambda: body_with("delivery", {"method": "pos", "address": {
+            "street": "\u0e16\u0e19\u0e19\u0e2a\u0e38\u0e02\u0e38\u0e21\u0e27\u0e34\u0e17 5",
+            "kelurahan_code": "3673041001", "postal_code": "42111"}}), {},
+        "delivery.address.street", NOT_PRINTABLE),
     "tab_in_detail": (lambda: body_with("details.police_report_number", "LP/12\t/2025"), {},
                       "details.police_report_number", CONTROL),
     **{f"idempotency_key_{what}": (plain_body, {"Idempotency-Key": key}, "Idempotency-Key",
@@ -171,3 +202,78 @@ def test_hostile_input_publishes_nothing(system, mongo):
     new = [(key, payload.get("application_id")) for key, payload in seen + others
            if payload.get("application_id") not in known | {good_id, None}]
     assert new == []
+
+
+def birth_date(years: int):
+    return years_before(today_wib(), years)
+
+
+# document type's body with a printed field in another script -> that field
+PRINTED_ELSEWHERE = {
+    "kia_child": (lambda: with_value(kia_body(nik_born(birth_date(3)), documents=(
+        "akta_kelahiran", "kartu_keluarga", "ktp_el")), "details.child_full_name",
+        "\u674e\u5c0f\u9f8d"), "details.child_full_name"),
+    "birth_child": (lambda: with_value(birth_body(birth_date(0)), "details.child.full_name",
+                                       "\u0646\u0648\u0631 \u0639\u064a\u0646\u064a"),
+                    "details.child.full_name"),
+    "place_of_death": (lambda: with_value(death_body(today_wib()), "details.place_of_death",
+                                          "\u0645\u0633\u062a\u0634\u0641\u0649 "
+                                          "\u0633\u064a\u0631\u0627\u0646\u062c"),
+                       "details.place_of_death"),
+    "skpwni_destination": (lambda: with_value(skpwni_keluar_body(), "details.destination.street",
+                                              "\u0423\u043b\u0438\u0446\u0430 "
+                                              "\u041b\u0435\u043d\u0438\u043d\u0430 5"),
+                           "details.destination.street"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PRINTED_ELSEWHERE))
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_every_printed_field_takes_only_what_the_document_prints(system, intake_state, case,
+                                                                lang):
+    body, field = PRINTED_ELSEWHERE[case]
+    before = intake_state()
+    answer = requests.post(f"{system.url('intake')}/api/v1/applications", json=body(),
+                           headers={"Accept-Language": lang}, timeout=10)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["fields"] == {
+        field: [NOT_PRINTABLE[1] if lang == "en" else NOT_PRINTABLE[0]]}
+    assert intake_state() == before
+
+
+def test_a_latin_name_with_accents_is_printed_as_its_letters(system, mongo):
+    """Taken as typed (stored so, for the SMS), printed as the card's font
+    shows it: Š in the font as is, ễ and Đ by their base letters - never a
+    ``?``, never a failed download."""
+    name = "\u0160ar\u016bnas Nguy\u1ec5n \u0110\u1ee9c"
+    intake = system.url("intake")
+    answer = requests.post(f"{intake}/api/v1/applications", timeout=10,
+                           json=with_value(valid_body(), "applicant.full_name", name))
+    assert answer.status_code == 202, answer.text
+    application_id = answer.json()["application_id"]
+    stored = mongo["intake"].applications.find_one({"_id": application_id})
+    assert stored["applicant"]["full_name"] == name
+    verified = requests.post(f"{intake}/api/v1/applications/{application_id}/verify",
+                             headers=OPERATOR, timeout=10)
+    assert verified.status_code == 200, verified.text
+    job = claim_job_for(system.url("printing"), application_id)
+    printed = requests.get(f"{system.url('printing')}/api/v1/station/jobs/"
+                           f"{job['print_job_id']}/document.pdf",
+                           params={"lease_token": job["lease_token"]}, headers=STATION,
+                           timeout=30)
+    assert printed.status_code == 200, printed.text
+    text = " ".join(pdf_text(printed.content).split())
+    assert "Nama : \u0160arunas Nguyen Duc" in text and "?" not in text
+
+
+def test_a_reject_note_keeps_other_scripts(system):
+    """The note goes to the citizen by SMS, never on a document: vocalised
+    Arabic (three marks on one letter) is taken (D4)."""
+    intake = system.url("intake")
+    answer = requests.post(f"{intake}/api/v1/applications", json=valid_body(), timeout=10)
+    assert answer.status_code == 202, answer.text
+    note = "Mohon unggah KK yang jelas - \u0671\u0644\u0644\u0651\u064e\u0670\u0647\u0650"
+    rejected = requests.post(
+        f"{intake}/api/v1/applications/{answer.json()['application_id']}/reject",
+        headers=OPERATOR, json={"reasons": ["kk_unreadable"], "note": note}, timeout=10)
+    assert rejected.status_code == 200, rejected.text

@@ -1,0 +1,74 @@
+"""What a printed document can show: one definition for intake, which refuses
+a name the document could not print, and printing, which prints it
+(``services/printing/artefact.py``). Plain Python, no I/O.
+
+The documents are set in a PDF core font (Helvetica): Windows-1252, the Latin
+letters of Western Europe and Indonesia (``é``, ``ñ``, ``Š``, ``Œ``). A
+letter outside it that is a Latin letter with an accent or a stroke prints as
+its base letter (``ễ`` -> ``e``, ``Ş`` -> ``S``, ``Đ`` -> ``D``): readable, the
+name as the KK spells it in Latin letters. Anything else (Arabic, Cyrillic,
+CJK, Javanese script, a Greek letter) has no glyph in the font and would
+print as ``?``: Indonesian civil documents are written in Latin letters, so
+intake refuses such a name before anything is printed.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# the font's encoding: fpdf2's core fonts are declared WinAnsiEncoding
+FONT_ENCODING = "cp1252"
+# what the font prints for a character it has no glyph for
+MISSING = "?"
+# the apostrophes and hyphens of names the font has no glyph for, by the one
+# it has (``Maʼruf`` -> ``Ma’ruf``, ``Al‐Amin`` with U+2010 -> ``Al-Amin``)
+_STAND_INS = {"\u02bc": "\u2019", "\u02be": "\u2019", "\u02bb": "\u2018",
+              "\u02bd": "\u2018", "\u02bf": "\u2018", "\u201b": "\u2018", "\u02b9": "'",
+              "\u2032": "'", "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2015": "\u2014"}
+# a Latin letter Unicode does not decompose (Đ, Ł, ħ, ı): its name gives the base
+_LATIN_BASE = re.compile(r"LATIN (CAPITAL|SMALL) LETTER (?:DOTLESS )?([A-Z])(?: WITH .+)?")
+
+
+def _in_font(text: str) -> bool:
+    try:
+        text.encode(FONT_ENCODING)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def printed_char(char: str) -> str | None:
+    """What the font prints for ``char``: itself when the font has it; a
+    letter by its base form (its compatibility decomposition without the
+    accents: ``ễ`` -> ``e``, ``ǅ`` -> ``Dž`` -> ``Dz``, ``Ａ`` -> ``A``; or by its
+    Unicode name: ``Đ`` -> ``D``); an apostrophe or hyphen by the font's
+    own (``_STAND_INS``); nothing for an accent on its own (the
+    letter before it prints bare, as ``ễ`` does); None when the font cannot
+    show it (another script, a symbol, a control character)."""
+    if unicodedata.category(char)[0] == "C":
+        return None
+    if _in_font(char):
+        return char
+    if char in _STAND_INS:
+        return _STAND_INS[char]
+    base = "".join(part for part in unicodedata.normalize("NFKD", char)
+                   if unicodedata.category(part)[0] != "M")
+    if _in_font(base) and (base or unicodedata.category(char)[0] == "M"):
+        return base
+    if named := _LATIN_BASE.fullmatch(unicodedata.name(char, "")):
+        case, letter = named.groups()
+        return letter if case == "CAPITAL" else letter.lower()
+    return None
+
+
+def as_printed(text: str) -> str:
+    """``text`` as the document prints it: ``MISSING`` where the font has no
+    glyph (intake refuses such a name; an older job may still carry one)."""
+    return "".join(MISSING if (shown := printed_char(char)) is None else shown
+                   for char in str(text))
+
+
+def is_printable(text: str) -> bool:
+    """Whether the document prints every character of ``text`` (``printed_char``)."""
+    return all(printed_char(char) is not None for char in text)

@@ -1,0 +1,144 @@
+"""What a document can print, one definition for intake and printing
+(outside audit, D3: ``محمد علي`` was accepted, verified and printed as
+``Nama : ???? ???``; ``李金福`` as ``???``).
+
+``shared.printable`` says what the card's font shows for each character;
+``PrintedText`` refuses at intake a name, street or place it would print a
+``?`` for, in both languages; printing's artefact prints by the same
+definition, so what intake takes is what the PDF shows. Decided here: an
+accented Latin letter outside the font is printable, as its base letter
+(``Nguyễn`` prints ``Nguyen``, ``Đức`` prints ``Duc``): the name as the KK
+writes it in Latin letters; another script is not.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from marshmallow import Schema, ValidationError
+
+from services.courier.schemas import KelurahanOfficeSchema
+from services.intake.detail_schemas import (AktaKematianDetailsSchema, ChildSchema,
+                                            DestinationSchema, KiaDetailsSchema)
+from services.intake.schemas import (AddressSchema, ApplicantSchema, KtpElDetailsSchema,
+                                     RejectSchema)
+from services.printing import artefact
+from services.printing.artefact import PrintedDocument
+from services.printing.prr import PrrRowSchema
+from shared.errors import localize
+from shared.fields import PrintedText, Text
+from shared.printable import as_printed, is_printable
+from tests.pdf_checks import pdf_text
+
+NOT_PRINTABLE = (
+    "Hanya huruf Latin, seperti tertulis di KK: dokumen tidak dapat mencetak aksara lain "
+    "(misalnya Arab, Tionghoa, Sirilik, Jawa) atau simbol.",
+    "Latin letters only, as written on the family card (KK): the document cannot print "
+    "other scripts (e.g. Arabic, Chinese, Cyrillic, Javanese) or symbols.")
+
+# as typed -> as the card prints it
+PRINTABLE = {
+    "Siti Aminah": "Siti Aminah",
+    "Ma'ruf Amin": "Ma'ruf Amin",
+    "Nur\u2019aini": "Nur\u2019aini",
+    "Ma\u02bcruf": "Ma\u2019ruf",  # modifier letter apostrophe: the font's own
+    "Nur\u02bfaini": "Nur\u2018aini",  # ayin
+    "Siti-Aminah": "Siti-Aminah",
+    "Al\u2010Amin": "Al-Amin",  # U+2010 HYPHEN
+    "Abd. Rahman": "Abd. Rahman",
+    "Drs. H. Abdul Muis, M.Si.": "Drs. H. Abdul Muis, M.Si.",
+    "I Gusti Ngurah Rai": "I Gusti Ngurah Rai",
+    "Lie Kim Hok": "Lie Kim Hok",
+    "D\u00e9sir\u00e9e": "D\u00e9sir\u00e9e",  # in the font as is
+    "\u0160ar\u016bnas \u0152uvre \u017dak": "\u0160arunas \u0152uvre \u017dak",
+    "Nguy\u1ec5n V\u0103n \u0110\u1ee9c": "Nguyen Van Duc",  # ễ is printable: as e
+    "Thi\u1ec7u": "Thieu",
+    "\u015eiti A\u011fustina": "Siti Agustina",
+    "\u0141ukasz": "Lukasz",
+    "Jl. Jend. Sudirman No. 5 \u2014 RT 01/RW 02": "Jl. Jend. Sudirman No. 5 \u2014 RT 01/RW 02",
+    "RSUD dr. Dradjat Prawiranegara, Kota Serang": "RSUD dr. Dradjat Prawiranegara, Kota Serang",
+}
+# no glyph in the font: would print as ?
+UNPRINTABLE = {
+    "\u0645\u062d\u0645\u062f \u0639\u0644\u064a": "???? ???",  # Arabic
+    "\u674e\u91d1\u798f": "???",  # CJK
+    "Lie Kim Hok (\u674e\u91d1\u798f)": "Lie Kim Hok (???)",
+    "\u0418\u0432\u0430\u043d \u041f\u0435\u0442\u0440\u043e\u0432": "???? ??????",  # Cyrillic
+    "\u0e2a\u0e21\u0e0a\u0e32\u0e22": "?????",  # Thai
+    "\ua98f\ua9bf\ua9ba\ua9b4": "?",  # Aksara Jawa: its marks print nothing
+    "Siti \U0001f600": "Siti ?",  # an emoji
+    "\u018fli": "?li",  # schwa
+}
+
+
+@pytest.mark.parametrize(("text", "printed"), PRINTABLE.items())
+def test_latin_names_are_printable_as_the_card_shows_them(text, printed):
+    assert is_printable(text)
+    assert as_printed(text) == printed
+
+
+@pytest.mark.parametrize(("text", "printed"), UNPRINTABLE.items())
+def test_other_scripts_are_not_printable(text, printed):
+    assert not is_printable(text)
+    assert as_printed(text) == printed
+
+
+class Names(Schema):
+    name = PrintedText(min=2, max=120)
+    note = Text(max=300)
+
+
+@pytest.mark.parametrize("text", PRINTABLE)
+def test_a_printable_name_is_taken_as_typed(text):
+    assert Names().load({"name": text})["name"] == text  # stored as sent, printed as above
+
+
+@pytest.mark.parametrize("text", UNPRINTABLE)
+def test_a_name_the_card_cannot_print_is_refused_in_both_languages(text):
+    with pytest.raises(ValidationError) as excinfo:
+        Names().load({"name": text})
+    [message] = excinfo.value.messages["name"]
+    assert (localize(message, "id"), localize(message, "en")) == NOT_PRINTABLE
+
+
+def test_text_no_document_prints_keeps_other_scripts():
+    """A reject note goes by SMS only: any script, vocalised Arabic and
+    Aksara Jawa with their marks (D4)."""
+    for text in (*UNPRINTABLE, "\u0671\u0644\u0644\u064e\u0651\u0670\u0647\u0650"):
+        assert Names().load({"note": text})["note"] == text
+
+
+def test_the_look_alike_refusal_comes_before_the_latin_one():
+    with pytest.raises(ValidationError) as excinfo:
+        Names().load({"name": "\u0405iti"})  # Cyrillic DZE in a Latin word
+    assert excinfo.value.messages["name"][0].en.startswith("A word mixes letters")
+
+
+# every field that reaches a printed document or a Pos label: PrintedText;
+# what none prints keeps Text
+PRINTED_FIELDS = [(ApplicantSchema, "full_name"), (ChildSchema, "full_name"),
+                  (KiaDetailsSchema, "child_full_name"),
+                  (AktaKematianDetailsSchema, "place_of_death"), (AddressSchema, "street"),
+                  (DestinationSchema, "street"), (PrrRowSchema, "full_name"),
+                  (PrrRowSchema, "street"), (KelurahanOfficeSchema, "name"),
+                  (KelurahanOfficeSchema, "street")]
+UNPRINTED_FIELDS = [(KtpElDetailsSchema, "police_report_number"), (RejectSchema, "note")]
+
+
+def test_printed_fields_take_only_what_the_document_prints():
+    assert [(schema.__name__, name) for schema, name in PRINTED_FIELDS
+            if not isinstance(schema().fields[name], PrintedText)] == []
+    assert [(schema.__name__, name) for schema, name in UNPRINTED_FIELDS
+            if isinstance(schema().fields[name], PrintedText)] == []
+
+
+def test_the_card_shows_what_as_printed_says():
+    """Windows-1252 letters Latin-1 lacks (Š, Œ, ž) are in the font: fpdf2
+    encoded Latin-1 and the download failed; a letter outside it prints its
+    base letter."""
+    for name in ("\u0160ar\u016bnas \u0152uvre \u017dak", "Nguy\u1ec5n V\u0103n \u0110\u1ee9c"):
+        content = artefact.render(PrintedDocument("ktp_el", "3673-KTP-2026-0000001", name,
+                                                  datetime.date(2026, 1, 2), "SDK1.x",
+                                                  nik="3673045207900001"))
+        assert f": {as_printed(name)}" in pdf_text(content)

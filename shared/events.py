@@ -186,6 +186,9 @@ class ApplicationRejectedSchema(ApplicationRefSchema):
     contact = fields.Nested(ContactSchema, required=True)
     reason_codes = fields.List(fields.String(), load_default=list)  # intake's catalogue
     note = fields.String(allow_none=True, load_default=None)  # the operator's free text
+    # the jemput-bola manifest it belongs to (printing stops waiting for it);
+    # optional within v1 (added later): intake always sends it
+    manifest_id = fields.String(allow_none=True, load_default=None)
 
 
 class ApplicationResubmittedSchema(ApplicationRefSchema):
@@ -196,6 +199,8 @@ class ApplicationResubmittedSchema(ApplicationRefSchema):
 class ApplicationCancelledSchema(ApplicationRefSchema):
     previous_status = fields.String(required=True)  # submitted or rejected
     contact = fields.Nested(ContactSchema, required=True)
+    # as in application_rejected: the manifest that stops waiting for it
+    manifest_id = fields.String(allow_none=True, load_default=None)
 
 
 class PrintJobRefSchema(ApplicationRefSchema):

@@ -18,6 +18,7 @@ from deploy.dlq import connect
 from deploy.local.stack import Ports, Stack
 from services.printing.tokens import generate, public_key_setting, signing_key_setting
 from shared.auth import hash_token
+from shared.clock import today_wib
 
 OPERATOR_TOKEN, STATION_TOKEN = "test-operator-token", "test-station-token"
 OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
@@ -165,6 +166,18 @@ def claim_job_for(printing_url: str, application_id: str, headers: dict = STATIO
             return response.json()
         return None
     return eventually(claim, what="print job available to the station")
+
+
+def officers_day_came(printing_db, application_id: str) -> None:
+    """Move printing's clock for one hand-over list: the day its officer
+    collects the application's document at the Dinas (its list's ``days``;
+    a kecamatan's list or a jemput-bola manifest) becomes today, WIB, so
+    the office may record its hand-over now. The services read the real
+    clock: the list's day is what moves."""
+    day = {f"days.{application_id}": today_wib().isoformat()}
+    for lists in ("handover_lists", "manifests"):
+        printing_db[lists].update_one({f"days.{application_id}": {"$exists": True}},
+                                      {"$set": day})
 
 
 class BrokerProbe:

@@ -72,7 +72,8 @@ def rejected_event(application: dict, codes: list[str], note: str | None) -> dic
     the operator's note, and where to tell the citizen (no operator id)."""
     return {**ref(application), "reason_codes": codes,
             "reasons": reason_texts(codes, application["contact"]["language"]),
-            "note": note, "contact": application["contact"]}
+            "note": note, "contact": application["contact"],
+            "manifest_id": application.get("manifest_id")}
 
 
 def resubmitted_event(application: dict, corrected: list[str]) -> dict:
@@ -83,7 +84,7 @@ def resubmitted_event(application: dict, corrected: list[str]) -> dict:
 def cancelled_event(application: dict) -> dict:
     """``application_cancelled``: the citizen withdrew it before verification."""
     return {**ref(application), "previous_status": application["status"],
-            "contact": application["contact"]}
+            "contact": application["contact"], "manifest_id": application.get("manifest_id")}
 
 
 def resend_event(application: dict) -> dict:

@@ -46,7 +46,8 @@ class PrintOperatorApi:
     def cancel_held(self, request, job_id):
         """A held job given up -> {"status": "cancelled"}"""
         operator = self.operators.authenticate(request)
-        job = self.store.cancel_held(job_id, operator, self.settings.stations)
+        job = self.store.cancel_held(job_id, operator, self.settings.stations,
+                                     self.settings.pickup)
         return json_response(200, {"print_job_id": job["_id"], "status": job["status"]})
 
     @api("GET", "/api/v1/operator/stations/blanko")

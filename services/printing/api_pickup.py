@@ -55,7 +55,7 @@ class PickupApi:
     def _handed_over(self, request, officers, how: str):
         officer = officers.authenticate(request)
         body = read_json(request, CitizenLookupSchema())
-        job = self.store.hand_over(body["tracking_code"], body["nik"], officer, how)
+        job = self.store.hand_over(body["tracking_code"], body["nik"], officer, how, today_wib())
         return json_response(200, {"tracking_code": job["tracking_code"],
                                    "status": job["status"]})
 

@@ -205,9 +205,19 @@ def reschedule(job: dict, slot: dict) -> Decision:
         "slot": announced(slot), "contact": job["contact"], **job_ref(job)})]
 
 
+def collected_here(job: dict, how: str) -> bool:
+    """Collected before, and recorded ``how`` (the counter, an office): a
+    repeat of that record, answered as the first. A document collected
+    another way is not this one's to record (the counter refuses an office's
+    document). Jobs collected before ``collected_how`` was kept count as
+    collected any way."""
+    return job["status"] == "collected" and job.get("collected_how", how) == how
+
+
 def collection(job: dict, collected_by: str, how: str, now: datetime.datetime) -> Decision:
     """The citizen has the document: the job is done and intake frees the NIK."""
-    return ({"status": "collected", "collected_at": now, "collected_by": collected_by},
+    return ({"status": "collected", "collected_at": now, "collected_by": collected_by,
+             "collected_how": how},
             [Event("document_collected", {"collected_by": collected_by, "how": how,
                                           **job_ref(job)})])
 

@@ -33,6 +33,27 @@ class NotAtCounter(Conflict):
                              "The document is not waiting at a pickup counter, or was collected."))
 
 
+class NotAtOffice(Conflict):
+    """An officer's hand-over of a document not at their office yet: not
+    printed, waiting at the Dinas for the rest of its list, or its officer's
+    day at the Dinas (``day``, an ISO date) not come yet; or collected
+    elsewhere (at the counter)."""
+    code = "not_at_office"
+
+    def __init__(self, day: str | None = None):
+        if day is None:
+            message = Msg("Dokumen belum ada di kantor: belum dicetak, masih di Dinas, atau sudah "
+                          "diambil di tempat lain.",
+                          "The document is not at the office: not printed yet, still at the "
+                          "Dinas, or collected elsewhere.")
+        else:
+            message = Msg(f"Dokumen baru diambil petugas di Dinas pada {day}: serah terimanya "
+                          "dapat dicatat mulai tanggal itu.",
+                          f"The officer collects the document at the Dinas on {day}: its "
+                          "hand-over can be recorded from that day.")
+        super().__init__(message)
+
+
 class WindowUnavailable(Conflict):
     """The asked-for pickup window does not exist, is too early or is full."""
     code = "window_unavailable"

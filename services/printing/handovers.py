@@ -12,8 +12,8 @@ from typing import Callable
 from shared.clock import today_wib
 from shared.offices import DINAS
 
-from .domain import Event
-from .exceptions import DocumentNotFound, NotAtCounter
+from .domain import Event, collected_here
+from .exceptions import DocumentNotFound, NotAtOffice
 from .slots import PickupRules, day_slot
 
 
@@ -48,22 +48,34 @@ def handover_time(rules: PickupRules, ready_on: datetime.date) -> dict:
 
 
 def kecamatan_handover(lst: dict, when: dict) -> Event | None:
-    """A kecamatan's list is complete when every next-day job queued for it
-    that day is printed: then its officer collects them ``when`` says
-    (``handover_time``). Jobs queued later that day make a follow-up list of
-    their own when they are printed."""
-    if lst["printed"] < lst["expected"] or not lst["items"]:
+    """A kecamatan's list is complete when none of the next-day jobs queued
+    for it that day is ``waiting`` any more (each printed, or its held job
+    cancelled by an operator): then its officer collects the printed ones
+    ``when`` says (``handover_time``). Jobs queued later that day make a
+    follow-up list of their own when they are printed."""
+    if lst.get("waiting") or not lst["items"]:
         return None
     return Event("kecamatan_handover_ready", {
         "kecamatan_code": lst["kecamatan_code"], "items": lst["items"], **when})
 
 
+def handover_days(items: list[dict], when: dict, field: str = "days") -> dict:
+    """What a list that went out records (a ``$set``): the day its officer
+    collects each of its documents at the Dinas, by application
+    (``arrival_day``); a manifest's follow-ups under ``follow_ups``
+    (``manifest_arrival``)."""
+    return {f"{field}.{item['application_id']}": when["day"] for item in items}
+
+
 def manifest_complete(manifest: dict) -> bool:
-    """Every application of the manifest (known from ``batch_accepted``) is
-    printed, and that was not noted before (``ready``)."""
+    """Nothing of the manifest (its members known from ``batch_accepted``)
+    waits at the Dinas for another member: each is printed, or ``dropped``
+    (one that will not be printed with the others - rejected at verification,
+    withdrawn by its citizen, its print job cancelled by an operator), and
+    some printed ones wait in ``items``."""
     members = manifest.get("application_ids")
-    return not manifest.get("ready") and bool(members) and \
-        set(members) <= set(manifest["printed_ids"])
+    settled = set(manifest["printed_ids"]) | set(manifest.get("dropped_ids") or ())
+    return bool(members) and bool(manifest["items"]) and set(members) <= settled
 
 
 def manifest_ready(manifest: dict, when: dict) -> Event | None:
@@ -71,14 +83,18 @@ def manifest_ready(manifest: dict, when: dict) -> Event | None:
     complete (``manifest_complete``); the kelurahan's officer collects it
     ``when`` says (``handover_time``) - unless the Dinas sends it by Pos
     (``goes_by_pos``): then nobody collects it at the Dinas, and its
-    hand-overs wait for Pos' delivery to the office."""
-    if not manifest_complete(manifest) or goes_by_pos(manifest):
+    hand-overs wait for Pos' delivery to the office. A dropped member
+    printed after all (a rejected one resubmitted and verified) once the
+    manifest went is a follow-up of its own: its officer collects it at
+    the Dinas (the Pos parcel, if any, went without it)."""
+    if not manifest_complete(manifest) or (goes_by_pos(manifest) and not manifest["ready"]):
         return None
-    members = manifest["application_ids"]
-    by_application = {item["application_id"]: item for item in manifest["items"]}
+    order = {application_id: n for n, application_id in enumerate(manifest["application_ids"])}
     return Event("batch_ready_for_kelurahan", {
         "manifest_id": manifest["_id"], "kelurahan_code": manifest["kelurahan_code"],
-        "items": [by_application[application_id] for application_id in members], **when})
+        "items": sorted(manifest["items"],
+                        key=lambda item: order.get(item["application_id"], len(order))),
+        **when})
 
 
 # what courier's news of a manifest's parcel sets on the manifest - the
@@ -103,19 +119,33 @@ def parcel_in_transit(manifest: dict) -> bool:
     return goes_by_pos(manifest) and not manifest.get("pos_delivered")
 
 
-def manifest_at_kelurahan(job: dict, manifest: dict) -> bool:
-    """Only once the whole manifest went back to the kelurahan
-    (``manifest_complete``: every member printed): a member printed early is
-    still at the Dinas; and, for a manifest the Dinas sends by Pos, only once
-    Pos delivered the parcel to the kelurahan office (``parcel_in_transit``)."""
-    return bool(manifest.get("ready")) and not parcel_in_transit(manifest)
+# what ``Office.arrival_day`` answers for a document already at the office
+# whatever the day (Pos delivered it there)
+ALREADY_THERE = datetime.date.min
 
 
-def list_at_kecamatan(job: dict, lst: dict) -> bool:
-    """Once the list the job is on went to the kecamatan
-    (``kecamatan_handover``): a printed job still among the list's ``items``
-    waits at the Dinas for the others of its day."""
-    return job["application_id"] not in {item["application_id"] for item in lst["items"]}
+def arrival_day(job: dict, lst: dict, field: str = "days") -> datetime.date | None:
+    """The day the officer collects the job's document at the Dinas
+    (``handover_days``: its list's ``day``), from which it may be at the
+    office; None while it waits at the Dinas for the rest of its list."""
+    day = (lst.get(field) or {}).get(job["application_id"])
+    return None if day is None else datetime.date.fromisoformat(day)
+
+
+def manifest_arrival(job: dict, manifest: dict) -> datetime.date | None:
+    """A jemput-bola document: from its officer's day at the Dinas
+    (``arrival_day``; a member printed early waits there for the others);
+    for a manifest the Dinas sends by Pos, only once Pos delivered the
+    parcel to the kelurahan office (``parcel_in_transit``) - then any day
+    for the documents that went in it (those printed by the time the
+    manifest went, ``ready``), while a member printed after it went (a
+    follow-up, ``manifest_ready``) waits for its own officer's day."""
+    if parcel_in_transit(manifest):
+        return None
+    follow_up = arrival_day(job, manifest, "follow_ups")
+    if follow_up is None and manifest.get("pos_delivered") and manifest.get("ready"):
+        return ALREADY_THERE
+    return follow_up or arrival_day(job, manifest)
 
 
 @dataclass(frozen=True)
@@ -125,29 +155,44 @@ class Office:
 
     scope_field: str  # the list's field naming the office: the officer's token scope
     list_id: Callable[[dict], str | None]  # the list a job is on (None: on none)
-    arrived: Callable[[dict, dict], bool]  # whether the job's document is at the office
+    # from which WIB day the job's document (on that list) may be at the
+    # office; None: not on its way yet
+    arrival_day: Callable[[dict, dict], datetime.date | None]
 
 
 OFFICES = {
-    "kelurahan": Office("kelurahan_code", lambda job: job.get("manifest_id"),
-                        manifest_at_kelurahan),
+    "kelurahan": Office("kelurahan_code", lambda job: job.get("manifest_id"), manifest_arrival),
     "kecamatan": Office("kecamatan_code",
                         lambda job: handover_list_id(job) if job.get("next_day") else None,
-                        list_at_kecamatan),
+                        arrival_day),
 }
 
 
-def hands_over(how: str, job: dict, lst: dict | None, scope: str) -> bool:
+def hands_over(how: str, job: dict, lst: dict | None, scope: str,
+               today: datetime.date) -> bool:
     """Whether the officer of ``scope`` at the ``how`` office (``OFFICES``)
     records a printed document of a list of that office (``lst``, the one
-    ``list_id`` names) as handed to its citizen now; False when it was
-    collected before (the first record stands). A document of another
-    office, or of none, is answered as if it did not exist; one not at the
-    office yet (``Office.arrived``) is refused."""
+    ``list_id`` names) as handed to its citizen ``today`` (WIB); False when
+    they recorded it before (the first record stands). A document of
+    another office, or of none, is answered as if it did not exist.
+
+    Refused (``NotAtOffice``) while the document cannot be at the office:
+    not printed, waiting at the Dinas for the rest of its list, or before
+    the officer's day at the Dinas (the list's ``day``): a record then would
+    close the application (and free the NIK) with the card still at the
+    Dinas. From that day on, not from ``at_office_from`` (the day the
+    citizens were told): the officer may bring the documents back and hand
+    one over the same day, and a hand-over that happened must be recordable.
+    Also refused: a document collected elsewhere (at the counter)."""
     if lst is None or lst.get(OFFICES[how].scope_field) != scope:
         raise DocumentNotFound()
-    if job["status"] == "collected":
+    if collected_here(job, how):
         return False
-    if job["status"] != "printed" or not OFFICES[how].arrived(job, lst):
-        raise NotAtCounter()
+    if job["status"] != "printed":
+        raise NotAtOffice()
+    day = OFFICES[how].arrival_day(job, lst)
+    if day is None:
+        raise NotAtOffice()
+    if today < day:
+        raise NotAtOffice(day.isoformat())
     return True

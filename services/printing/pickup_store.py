@@ -64,7 +64,7 @@ class PickupStore(BaseStore):
         """The citizen collected the document (checked: the NIK is the job's)."""
         def work(session):
             job = domain.citizen_job(self._by_code(session, tracking_code), nik)
-            if job["status"] == "collected":
+            if domain.collected_here(job, how):
                 return job  # recorded twice: the first record stands
             update, events = domain.collection(domain.waiting_at_counter(job), collected_by,
                                                how, utcnow())
@@ -99,6 +99,17 @@ class PickupStore(BaseStore):
             return manifest
         return self.consume_once(event, "learn_manifest", work)
 
+    def manifest_member_dropped(self, manifest_id: str, application_id: str,
+                                rules: PickupRules) -> None:
+        """A member the manifest does not wait for (``handovers.manifest_complete``):
+        rejected at verification or withdrawn by its citizen. No inbox row:
+        adding to a set is the same however often the event comes, and
+        ``ready`` lets the manifest go once."""
+        def work(session):
+            self._emit_all(session, self._manifest_member_dropped(
+                session, manifest_id, application_id, rules, today_wib(utcnow())))
+        self.run_transaction(work)
+
     def manifest_parcel_news(self, manifest_id: str, news: dict) -> None:
         """Courier's news of a manifest's parcel (``handovers.PARCEL_NEWS``): one
         write, and no inbox row - setting flags that only become true is the
@@ -109,16 +120,18 @@ class PickupStore(BaseStore):
                                             "items": [], "ready": False}},
             upsert=True)
 
-    def hand_over(self, tracking_code: str, nik: str, officer, how: str) -> dict:
+    def hand_over(self, tracking_code: str, nik: str, officer, how: str,
+                  today: datetime.date | None = None) -> dict:
         """An officer handed a document of their office's list to its citizen
         (``how``: ``kelurahan``, a jemput-bola manifest; ``kecamatan``, a
-        next-day request): ``handovers.hands_over`` decides."""
+        next-day request) ``today`` (WIB; default this day):
+        ``handovers.hands_over`` decides."""
         def work(session):
             job = domain.citizen_job(self._by_code(session, tracking_code), nik)
             list_id = handovers.OFFICES[how].list_id(job)
             lst = None if list_id is None else \
                 self.db[HANDOVER_LISTS[how]].find_one({"_id": list_id}, session=session)
-            if not handovers.hands_over(how, job, lst, officer.scope):
+            if not handovers.hands_over(how, job, lst, officer.scope, today or today_wib()):
                 return job  # recorded before: the first record stands
             update, events = domain.collection(job, str(officer), how, utcnow())
             return self._save(session, job, update, events)
@@ -134,15 +147,29 @@ class PickupStore(BaseStore):
             upsert=True, return_document=ReturnDocument.AFTER, session=session)
         return self._if_manifest_ready(session, manifest, rules, printed_on)
 
+    def _manifest_member_dropped(self, session, manifest_id: str, application_id: str,
+                                 rules: PickupRules, today: datetime.date) -> list[Event]:
+        manifest = self.db.manifests.find_one_and_update(
+            {"_id": manifest_id}, {"$addToSet": {"dropped_ids": application_id},
+                                   "$setOnInsert": {"application_ids": None, "printed_ids": [],
+                                                    "items": [], "ready": False}},
+            upsert=True, return_document=ReturnDocument.AFTER, session=session)
+        return self._if_manifest_ready(session, manifest, rules, today)
+
     def _if_manifest_ready(self, session, manifest: dict, rules: PickupRules,
                            ready_on: datetime.date) -> list[Event]:
-        """Once complete, the manifest is ``ready`` (back to its kelurahan:
-        collected at the Dinas, ``batch_ready_for_kelurahan``, or by Pos)."""
+        """Once complete, the manifest's printed ``items`` go back to its
+        kelurahan (collected at the Dinas, ``batch_ready_for_kelurahan``, or
+        by Pos) and it is ``ready``: a member printed later follows on its own."""
         if not handovers.manifest_complete(manifest):
             return []
-        self.db.manifests.update_one({"_id": manifest["_id"]}, {"$set": {"ready": True}},
-                                     session=session)
-        event = handovers.manifest_ready(manifest, handovers.handover_time(rules, ready_on))
+        when = handovers.handover_time(rules, ready_on)
+        event = handovers.manifest_ready(manifest, when)
+        gone = {"ready": True, "items": []}
+        if event is not None:
+            gone.update(handovers.handover_days(
+                manifest["items"], when, "follow_ups" if manifest["ready"] else "days"))
+        self.db.manifests.update_one({"_id": manifest["_id"]}, {"$set": gone}, session=session)
         return [] if event is None else [event]
 
     def _find(self, session, job_id: str) -> dict | None:
@@ -179,14 +206,29 @@ class PickupStore(BaseStore):
 
     def _add_to_handover(self, session, job: dict, rules: PickupRules,
                          printed_on: datetime.date) -> list[Event]:
+        """A printed next-day job: on its kecamatan's list, no longer ``waiting``."""
+        return self._handover_list_changed(
+            session, job, {"$push": {"items": handovers.handover_item(job)}}, rules, printed_on)
+
+    def _handover_job_dropped(self, session, job: dict, rules: PickupRules) -> list[Event]:
+        """A next-day job that will not be printed (its held job cancelled):
+        its list no longer waits for it."""
+        return self._handover_list_changed(session, job, {}, rules, today_wib(utcnow()))
+
+    def _handover_list_changed(self, session, job: dict, change: dict, rules: PickupRules,
+                               today: datetime.date) -> list[Event]:
         lst = self.db.handover_lists.find_one_and_update(
             {"_id": handovers.handover_list_id(job)},
-            {"$inc": {"printed": 1}, "$push": {"items": handovers.handover_item(job)},
-             "$setOnInsert": {"kecamatan_code": job["kecamatan_code"], "expected": 1}},
+            {**change, "$pull": {"waiting": job["application_id"]},
+             "$setOnInsert": {"kecamatan_code": job["kecamatan_code"]}},
             upsert=True, return_document=ReturnDocument.AFTER, session=session)
-        event = handovers.kecamatan_handover(lst, handovers.handover_time(rules, printed_on))
+        lst.setdefault("items", [])
+        when = handovers.handover_time(rules, today)
+        event = handovers.kecamatan_handover(lst, when)
         if event is None:
             return []
-        self.db.handover_lists.update_one({"_id": lst["_id"]}, {"$set": {"items": []}},
-                                          session=session)
+        self.db.handover_lists.update_one(
+            {"_id": lst["_id"]}, {"$set": {"items": [], **handovers.handover_days(lst["items"],
+                                                                                 when)}},
+            session=session)
         return [event]

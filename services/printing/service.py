@@ -11,8 +11,9 @@ Citizens, the counter and kelurahan and kecamatan officers: ``api_pickup``; oper
 (held jobs, blanko, PRR imports): ``api_operator``.
   GET  /health
 ``PrintingEvents`` turns verified applications into print jobs, accepted
-jemput-bola batches into manifests and returned parcels into counter pickups,
-and follows a manifest the operator sends by Pos to its kelurahan; it runs beside
+jemput-bola batches into manifests (which stop waiting for a member rejected or
+withdrawn) and returned parcels into counter pickups, and follows a manifest
+the operator sends by Pos to its kelurahan; it runs beside
 ``PrintingApi`` in its own container (own worker pool and prefetch).
 """
 
@@ -101,6 +102,24 @@ class PrintingEvents:
         event = load_event("batch_accepted", body)
         if self.store.learn_manifest(event, self.settings.pickup) is None:
             log.info("batch_accepted %s already handled", event["event_id"])
+
+    @reliable_event_handler("intake", "application_rejected")
+    def on_application_rejected(self, body):
+        """A jemput-bola member rejected at verification: its manifest does
+        not wait for it (it follows on its own if resubmitted and printed)."""
+        self._manifest_member_dropped("application_rejected", body)
+
+    @reliable_event_handler("intake", "application_cancelled")
+    def on_application_cancelled(self, body):
+        self._manifest_member_dropped("application_cancelled", body)
+
+    def _manifest_member_dropped(self, event_type: str, body) -> None:
+        """An application that is no manifest's member is skipped before any
+        database work."""
+        event = load_event(event_type, body)
+        if event["manifest_id"] is not None:
+            self.store.manifest_member_dropped(event["manifest_id"], event["application_id"],
+                                               self.settings.pickup)
 
     @reliable_event_handler("courier", "manifest_sent_by_pos")
     def on_manifest_sent_by_pos(self, body):

@@ -20,7 +20,7 @@ from shared.indexes import drop_index_if_present
 from shared.store import duplicate_fields
 
 from . import domain, handovers
-from .domain import check_report, new_job, new_lease, print_outcome
+from .domain import Event, check_report, new_job, new_lease, print_outcome
 from .exceptions import JobNotFound, LeaseLost, UnknownStation
 from .pickup_store import PickupStore
 from .prr_store import PrrStore
@@ -127,9 +127,8 @@ class PrintStore(PickupStore, PrrStore):
             if job["next_day"] and job["status"] == "queued":
                 self.db.handover_lists.update_one(
                     {"_id": handovers.handover_list_id(job)},
-                    {"$inc": {"expected": 1},
-                     "$setOnInsert": {"kecamatan_code": job["kecamatan_code"], "printed": 0,
-                                      "items": []}},
+                    {"$addToSet": {"waiting": job["application_id"]},
+                     "$setOnInsert": {"kecamatan_code": job["kecamatan_code"], "items": []}},
                     upsert=True, session=session)
         self._emit_all(session, [event for _, events in queued for event in events])
         return [job for job, _ in queued]
@@ -252,10 +251,24 @@ class PrintStore(PickupStore, PrrStore):
         """Back to the queue with fresh attempts."""
         return self._operator_decision(job_id, rules, domain.release)
 
-    def cancel_held(self, job_id: str, operator: str, rules: StationRules) -> dict:
-        return self._operator_decision(job_id, rules, lambda job: domain.cancel(job, operator))
+    def cancel_held(self, job_id: str, operator: str, rules: StationRules,
+                    pickup: PickupRules) -> dict:
+        """Given up: nothing will be printed for it, so its hand-over list (a
+        kecamatan's, a jemput-bola manifest) no longer waits for it."""
+        def lists_go_on(session, job: dict) -> list[Event]:
+            events = self._handover_job_dropped(session, job, pickup) if job["next_day"] else []
+            if job.get("manifest_id"):
+                events += self._manifest_member_dropped(session, job["manifest_id"],
+                                                        job["application_id"], pickup,
+                                                        today_wib(utcnow()))
+            return events
+        return self._operator_decision(job_id, rules, lambda job: domain.cancel(job, operator),
+                                       lists_go_on)
 
-    def _operator_decision(self, job_id: str, rules: StationRules, decide) -> dict:
+    def _operator_decision(self, job_id: str, rules: StationRules, decide,
+                           then=lambda session, job: []) -> dict:
+        """``decide`` on the job, and ``then`` what else follows from it
+        (events), in one transaction."""
         def work(session):
             job = self._find(session, job_id)
             if job is None:
@@ -264,7 +277,7 @@ class PrintStore(PickupStore, PrrStore):
             held = {**job, "status": "held"} if domain.job_is_held(job, rules.max_attempts) \
                 and job["lease_until"] is not None and job["lease_until"] < utcnow() else job
             update, events = decide(held)
-            return self._save(session, job, update, events)
+            return self._save(session, job, update, events + then(session, job))
         decided = self.run_transaction(work)
         self.groups.forget_reads_ahead()  # a released job is claimable again
         return decided

@@ -458,7 +458,7 @@ def test_a_jemput_bola_manifest_goes_by_pos_as_one_parcel(system, courier_events
         return requests.post(f"{system.url('printing')}/api/v1/kelurahan/handovers",
                              json=handover, headers=KELURAHAN_OFFICER, timeout=10)
     early = hand_over()
-    assert (early.status_code, early.json()["error"]["code"]) == (409, "not_at_counter")
+    assert (early.status_code, early.json()["error"]["code"]) == (409, "not_at_office")
     # Pos delivers the parcel to the kelurahan office: now it can
     requests.post(f"{pos}/sandbox/advance/{parcel['barcode']}", timeout=10, json={
         "status": "DELIVERED", "webhook_url": f"{courier}/api/v1/pos/webhook"})
@@ -501,7 +501,7 @@ def test_a_manifest_the_operator_sends_by_pos_is_not_announced_for_the_dinas(
         early = requests.post(f"{system.url('printing')}/api/v1/kelurahan/handovers",
                               json={"tracking_code": code, "nik": nik},
                               headers=KELURAHAN_OFFICER, timeout=10)
-        assert (early.status_code, early.json()["error"]["code"]) == (409, "not_at_counter")
+        assert (early.status_code, early.json()["error"]["code"]) == (409, "not_at_office")
         assert requests.post(f"{pos}/sandbox/faults", json={"down": False}, timeout=5).ok
         courier_events.wait_for(application_id, "parcel_dispatched")
 

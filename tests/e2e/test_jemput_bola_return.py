@@ -2,28 +2,28 @@
 officer sends the batch, an operator verifies it, a station claims it as
 manifest batches and prints it; printing hands it back to the kelurahan as
 one ``batch_ready_for_kelurahan``, and the officer records each hand-over
-(``document_collected``, how = kelurahan), which intake records too."""
+(``document_collected``, how = kelurahan) from the day they collect it at
+the Dinas, which intake records too."""
 
 from __future__ import annotations
 
 import requests
 
-from tests.e2e.test_batches import batch_url, ktp_row, new_batch_id
+from tests.e2e.test_batches import ktp_row
+from tests.e2e.test_office_handovers import batch_sent
 from tests.helpers import (KELURAHAN_CODE, KELURAHAN_OFFICER, OPERATOR, STATION, BrokerProbe,
-                           eventually)
+                           eventually, officers_day_came)
 
 
-def test_a_manifest_of_50_comes_back_as_one_handover(system):
+def test_a_manifest_of_50_comes_back_as_one_handover(system, mongo):
     intake, printing = system.url("intake"), system.url("printing")
     probe, seen = BrokerProbe(system.amqp_uri, "printing.events"), []
     rows = [ktp_row() for _ in range(50)]
     try:
-        batch = requests.put(batch_url(system, new_batch_id()), json={"applications": rows},
-                             headers=KELURAHAN_OFFICER, timeout=120)
-        assert batch.status_code == 200, batch.text[:2000]
-        accepted = batch.json()["accepted"]
+        batch = batch_sent(system, rows, timeout=120)
+        accepted = batch["accepted"]
         assert len(accepted) == 50
-        manifest = batch.json()["manifest_id"]
+        manifest = batch["manifest_id"]
         for application in accepted:
             verified = requests.post(f"{intake}/api/v1/applications/"
                                      f"{application['application_id']}/verify",
@@ -62,6 +62,7 @@ def test_a_manifest_of_50_comes_back_as_one_handover(system):
         body = {"tracking_code": first["tracking_code"], "nik": row["applicant"]["nik"]}
         assert requests.post(f"{printing}/api/v1/kelurahan/handovers", json=body,
                              headers=OPERATOR, timeout=10).status_code == 401
+        officers_day_came(mongo["printing"], first["application_id"])
         handed = requests.post(f"{printing}/api/v1/kelurahan/handovers", json=body,
                                headers=KELURAHAN_OFFICER, timeout=10)
         assert handed.status_code == 200 and handed.json()["status"] == "collected", handed.text

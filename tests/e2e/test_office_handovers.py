@@ -10,6 +10,11 @@ the office, end to end through the real stack.
 * A jemput-bola manifest the kelurahan collects at the Dinas
   (``batch_ready_for_kelurahan``): the citizen's timeline says where the
   document is, and the citizen is told where and from when to collect it.
+* Nothing is handed over at an office before its officer's day at the Dinas
+  (409 ``not_at_office``), and the counter does not record a document an
+  office handed over (409 ``not_at_counter``).
+* A manifest with a member rejected at verification and one withdrawn by its
+  citizen goes back with its printed member: they will not be printed with it.
 """
 
 from __future__ import annotations
@@ -22,9 +27,10 @@ from services.notification.messages import day_text
 from tests.e2e.test_batches import (address, batch_url, first_ktp, ktp_row, new_batch_id,
                                     next_day)
 from tests.e2e.test_ktp_journey import ktp_application
+from tests.e2e.test_operator_flow import citizen
 from tests.helpers import (KECAMATAN_CODE, KECAMATAN_OFFICER, KELURAHAN_OFFICER, OPERATOR,
-                           STATION, BrokerProbe, claim_job_for, eventually, random_mobile,
-                           random_nik)
+                           STATION, BrokerProbe, claim_job_for, eventually, officers_day_came,
+                           random_mobile, random_nik)
 
 
 def sms_to(system, mobile: str) -> list[dict]:
@@ -69,6 +75,14 @@ def printed_with_step(system, code: str, nik: str, step: str) -> dict:
     return found
 
 
+def batch_sent(system, rows: list[dict], timeout: float = 60) -> dict:
+    """The kelurahan officer's batch of ``rows``, stored: intake's answer."""
+    batch = requests.put(batch_url(system, new_batch_id()), json={"applications": rows},
+                         headers=KELURAHAN_OFFICER, timeout=timeout)
+    assert batch.status_code == 200, batch.text[:2000]
+    return batch.json()
+
+
 def verify(system, application_id: str) -> None:
     verified = requests.post(f"{system.url('intake')}/api/v1/applications/{application_id}"
                              "/verify", headers=OPERATOR, timeout=10)
@@ -85,7 +99,14 @@ def print_it(system, application_id: str) -> dict:
     return printed.json()
 
 
-def test_a_next_day_request_is_handed_over_at_the_kecamatan_and_frees_the_nik(system):
+def not_at_office(answer: requests.Response) -> bool:
+    """The officers' own 409: not the counter's code or text."""
+    error = answer.json()["error"]
+    return answer.status_code == 409 and error["code"] == "not_at_office" and \
+        "loket" not in error["message"]
+
+
+def test_a_next_day_request_is_handed_over_at_the_kecamatan_and_frees_the_nik(system, mongo):
     printing = system.url("printing")
     handovers = f"{printing}/api/v1/kecamatan/handovers"
     probe, seen = BrokerProbe(system.amqp_uri, "printing.events"), []
@@ -102,8 +123,7 @@ def test_a_next_day_request_is_handed_over_at_the_kecamatan_and_frees_the_nik(sy
         job = claim_job_for(printing, application_id)
         # claimed, not printed: still at the Dinas
         early = requests.post(handovers, json=handover, headers=KECAMATAN_OFFICER, timeout=10)
-        assert early.status_code == 409 and early.json()["error"]["code"] == "not_at_counter", \
-            early.text
+        assert not_at_office(early), early.text
         printed = requests.post(f"{printing}/api/v1/station/jobs/{job['print_job_id']}/printed",
                                 json={"lease_token": job["lease_token"]}, headers=STATION,
                                 timeout=10)
@@ -133,12 +153,22 @@ def test_a_next_day_request_is_handed_over_at_the_kecamatan_and_frees_the_nik(sy
         missing = requests.post(handovers, json={"tracking_code": code},
                                 headers=KECAMATAN_OFFICER, timeout=10)
         assert missing.status_code == 400 and "nik" in missing.json()["error"]["fields"]
+        # today the card is still at the Dinas: its officer collects it on ``day``
+        before = requests.post(handovers, json=handover, headers=KECAMATAN_OFFICER, timeout=10)
+        assert not_at_office(before) and ready["day"] in before.json()["error"]["message"], \
+            before.text
 
+        officers_day_came(mongo["printing"], application_id)
         handed = requests.post(handovers, json=handover, headers=KECAMATAN_OFFICER, timeout=10)
         assert handed.status_code == 200, handed.text
         assert handed.json() == {"tracking_code": code, "status": "collected"}
         again = requests.post(handovers, json=handover, headers=KECAMATAN_OFFICER, timeout=10)
         assert again.status_code == 200 and again.json()["status"] == "collected"
+        # the counter did not hand it over: no 'collected' from it
+        counter = requests.post(f"{printing}/api/v1/counter/collections", json=handover,
+                                headers=OPERATOR, timeout=10)
+        assert counter.status_code == 409 and counter.json()["error"]["code"] == \
+            "not_at_counter", counter.text
         [collected] = eventually(lambda: published(probe, seen, "document_collected",
                                                    application_id), what="document_collected")
         assert (collected["how"], collected["collected_by"]) == (
@@ -186,7 +216,7 @@ def test_a_manifest_the_kelurahan_collects_tells_its_citizens_where_and_when(sys
         probe.close()
 
 
-def test_a_next_day_request_for_a_citizen_who_moved_in_is_on_the_officer_s_list(system):
+def test_a_next_day_request_for_a_citizen_who_moved_in_is_on_the_officer_s_list(system, mongo):
     """A NIK issued in Kasemen (367302), the address in Curug: accepted for
     Curug's officer, so it goes on Curug's list, where that officer collects
     it and records the hand-over."""
@@ -202,9 +232,55 @@ def test_a_next_day_request_for_a_citizen_who_moved_in_is_on_the_officer_s_list(
         [ready] = eventually(lambda: published(probe, seen, "kecamatan_handover_ready",
                                                application_id), what="kecamatan_handover_ready")
         assert ready["kecamatan_code"] == KECAMATAN_CODE
+        officers_day_came(mongo["printing"], application_id)
         handed = requests.post(f"{printing}/api/v1/kecamatan/handovers",
                                json={"tracking_code": code, "nik": nik},
                                headers=KECAMATAN_OFFICER, timeout=10)
         assert handed.status_code == 200 and handed.json()["status"] == "collected", handed.text
+    finally:
+        probe.close()
+
+
+def test_a_manifest_goes_back_without_its_rejected_and_withdrawn_members(system, mongo):
+    """Three rows: one verified and printed, one rejected at verification and
+    withdrawn by its citizen, one withdrawn before verification. Neither will
+    be printed with the first: it goes back to the kelurahan alone, and its
+    officer hands it over (from their day at the Dinas)."""
+    intake, printing = system.url("intake"), system.url("printing")
+    probe, seen = BrokerProbe(system.amqp_uri, "printing.events"), []
+    rows = [ktp_row() for _ in range(3)]
+    try:
+        printed, rejected, withdrawn = batch_sent(system, rows)["accepted"]
+        verify(system, printed["application_id"])
+        refused = requests.post(
+            f"{intake}/api/v1/applications/{rejected['application_id']}/reject",
+            headers=OPERATOR, timeout=10, json={"reasons": ["other"],
+                                                "note": "Data KK tidak terbaca"})
+        assert refused.status_code == 200, refused.text
+        print_it(system, printed["application_id"])
+        for row, member in ((rows[1], rejected), (rows[2], withdrawn)):
+            cancelled = citizen(intake, "cancel", member["tracking_code"],
+                                row["applicant"]["nik"])
+            assert cancelled.status_code == 200, cancelled.text
+
+        [ready] = eventually(lambda: published(probe, seen, "batch_ready_for_kelurahan",
+                                               printed["application_id"]),
+                             what="batch_ready_for_kelurahan")
+        assert [item["application_id"] for item in ready["items"]] == [
+            printed["application_id"]]
+        handover = {"tracking_code": printed["tracking_code"],
+                    "nik": rows[0]["applicant"]["nik"]}
+        handovers = f"{printing}/api/v1/kelurahan/handovers"
+        early = requests.post(handovers, json=handover, headers=KELURAHAN_OFFICER, timeout=10)
+        assert not_at_office(early), early.text
+        officers_day_came(mongo["printing"], printed["application_id"])
+        handed = requests.post(handovers, json=handover, headers=KELURAHAN_OFFICER, timeout=10)
+        assert handed.status_code == 200 and handed.json()["status"] == "collected", handed.text
+        counter = requests.post(f"{printing}/api/v1/counter/collections", json=handover,
+                                headers=OPERATOR, timeout=10)
+        assert counter.status_code == 409, counter.text
+        eventually(lambda: lookup(system, printed["tracking_code"],
+                                  rows[0]["applicant"]["nik"])["status"] == "collected",
+                   what="intake: collected")
     finally:
         probe.close()

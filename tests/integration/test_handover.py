@@ -5,8 +5,13 @@
   the hand-over per citizen (``document_collected``, how = kelurahan), and
   another kelurahan's officer cannot;
 * a kecamatan's next-day jobs make one ``kecamatan_handover_ready`` when the
-  last of them is printed; its officer records each hand-over only then
-  (``document_collected``, how = kecamatan), another kecamatan's officer never.
+  last of them is printed; its officer records each hand-over only then, from
+  their day at the Dinas (``document_collected``, how = kecamatan), another
+  kecamatan's officer never;
+* a member that will not be printed holds none of the others: a manifest
+  goes back without its rejected or withdrawn member (which follows on its
+  own if printed after all), a manifest or a kecamatan's list without a job
+  an operator gave up.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from services.printing.exceptions import DocumentNotFound, NotAtCounter
+from services.printing.exceptions import DocumentNotFound, NotAtOffice
 from shared.auth import Officer
 from shared.clock import today_wib
 from shared.events import build_event
@@ -81,37 +86,46 @@ def test_a_manifest_of_50_comes_back_as_one_handover(store):
 
     sukajaya = Officer("officer-sukajaya", "3673041010")
     elsewhere = Officer("officer-sukalaksana", "3673041011")
-    first = jobs[0]
+    first, day = jobs[0], datetime.date.fromisoformat(ready["day"])
     with pytest.raises(DocumentNotFound):
-        store.hand_over(first["tracking_code"], first["nik"], elsewhere, "kelurahan")
+        store.hand_over(first["tracking_code"], first["nik"], elsewhere, "kelurahan", day)
     with pytest.raises(DocumentNotFound):
-        store.hand_over(first["tracking_code"], "3673045207909999", sukajaya, "kelurahan")
-    assert store.hand_over(first["tracking_code"], first["nik"], sukajaya, "kelurahan")["status"] == \
-        "collected"
-    store.hand_over(first["tracking_code"], first["nik"], sukajaya, "kelurahan")  # again: nothing new
+        store.hand_over(first["tracking_code"], "3673045207909999", sukajaya, "kelurahan", day)
+    with pytest.raises(NotAtOffice):  # the officer has not collected it at the Dinas yet
+        store.hand_over(first["tracking_code"], first["nik"], sukajaya, "kelurahan")
+    assert store.hand_over(first["tracking_code"], first["nik"], sukajaya, "kelurahan",
+                           day)["status"] == "collected"
+    store.hand_over(first["tracking_code"], first["nik"], sukajaya, "kelurahan",
+                    day)  # again: nothing new
     [collected] = payloads(store, "document_collected")
     assert (collected["how"], collected["collected_by"]) == (
         "kelurahan", "officer-sukajaya@3673041010")
 
 
-def test_a_kecamatan_list_is_handed_over_when_its_last_next_day_job_is_printed(store):
-    event = {"event_id": uuid.uuid4().hex, "application_id": uuid.uuid4().hex,
-             "tracking_code": "SDKNEXTDAY01", "document_type": "ktp_el",
-             "nik": "3673041207050001", "full_name": "Rudi Hartono",
+def queue_next_day(store, count: int, code: str) -> None:
+    """``count`` of Curug's next-day requests verified now (tracking codes
+    ``<code>0``, ``<code>1`` ...)."""
+    event = {"document_type": "ktp_el", "full_name": "Rudi Hartono",
              "contact": {"phone": None, "email": None, "language": "id"},
              "delivery_method": "pickup", "delivery_address": None, "verified_by": "op-1",
              "print_kind": "card", "pickup_place_id": "disdukcapil-serang", "next_day": True}
-    for n in range(3):
-        store.queue_job({**event, "event_id": uuid.uuid4().hex, "nik": f"367304120705000{n}",
-                         "application_id": uuid.uuid4().hex, "tracking_code": f"SDKNEXT{n}"})
+    for n in range(count):
+        store.queue_job({**event, "event_id": uuid.uuid4().hex,
+                         "nik": f"36730412070{uuid.uuid4().int % 10 ** 5:05d}",
+                         "application_id": uuid.uuid4().hex, "tracking_code": f"{code}{n}"})
+
+
+def test_a_kecamatan_list_is_handed_over_when_its_last_next_day_job_is_printed(store):
+    queue_next_day(store, 3, "SDKNEXT")
     rules = station_rules()
     station = rules.station("dinas-1")
     jobs = store.claim(station, rules, 3)
     curug, kasemen = Officer("officer-curug", "367304"), Officer("officer-kasemen", "367302")
     for n, job in enumerate(jobs):
         assert payloads(store, "kecamatan_handover_ready") == []  # not complete yet
-        with pytest.raises(NotAtCounter):  # at the Dinas (printed or not)
-            store.hand_over(jobs[0]["tracking_code"], jobs[0]["nik"], curug, "kecamatan")
+        with pytest.raises(NotAtOffice):  # at the Dinas (printed or not)
+            store.hand_over(jobs[0]["tracking_code"], jobs[0]["nik"], curug, "kecamatan",
+                            datetime.date(2099, 1, 1))
         store.mark_printed(job["_id"], "dinas-1", job["lease_token"], pickup_rules(40), rules)
     [handover] = payloads(store, "kecamatan_handover_ready")
     assert handover["kecamatan_code"] == "367304"
@@ -123,14 +137,88 @@ def test_a_kecamatan_list_is_handed_over_when_its_last_next_day_job_is_printed(s
     assert handover["at_office_from"] == pickup_rules(40).calendar.next_working_day(
         datetime.date.fromisoformat(handover["day"])).isoformat()
 
-    first = jobs[0]
+    first, day = jobs[0], datetime.date.fromisoformat(handover["day"])
     with pytest.raises(DocumentNotFound):
-        store.hand_over(first["tracking_code"], first["nik"], kasemen, "kecamatan")
+        store.hand_over(first["tracking_code"], first["nik"], kasemen, "kecamatan", day)
     with pytest.raises(DocumentNotFound):  # not a jemput-bola document
         store.hand_over(first["tracking_code"], first["nik"],
-                        Officer("officer-sukajaya", "3673041010"), "kelurahan")
+                        Officer("officer-sukajaya", "3673041010"), "kelurahan", day)
+    with pytest.raises(NotAtOffice):  # the day before the officer's at the Dinas
+        store.hand_over(first["tracking_code"], first["nik"], curug, "kecamatan",
+                        day - datetime.timedelta(days=1))
     assert store.hand_over(first["tracking_code"], first["nik"], curug,
-                           "kecamatan")["status"] == "collected"
-    store.hand_over(first["tracking_code"], first["nik"], curug, "kecamatan")  # nothing new
+                           "kecamatan", day)["status"] == "collected"
+    store.hand_over(first["tracking_code"], first["nik"], curug, "kecamatan", day)  # nothing new
     [collected] = payloads(store, "document_collected")
     assert (collected["how"], collected["collected_by"]) == ("kecamatan", "officer-curug@367304")
+
+
+def claim_all(store) -> dict[str, dict]:
+    """The Dinas station claims every job queued: each by its id."""
+    rules = station_rules()
+    return {job["_id"]: job for job in store.claim(rules.station("dinas-1"), rules, 8)}
+
+
+def test_a_manifest_goes_back_without_a_member_that_will_not_be_printed_with_it(store):
+    """One member printed, one rejected at verification (then withdrawn), one
+    whose held print job an operator cancels: the printed one goes back; the
+    rejected one, resubmitted and printed after all, follows on its own."""
+    printed, rejected, held = queue_jobs(
+        store, 3, pickup_place_id="disdukcapil-serang", print_kind="card",
+        delivery_method="pickup", delivery_address=None, manifest_id=MANIFEST)
+    rules, stations = pickup_rules(40), station_rules()
+    store.learn_manifest(build_event(
+        "batch_accepted", manifest_id=MANIFEST, batch_id="RT03-RW02", kelurahan_code="3673041010",
+        application_ids=[printed["application_id"], rejected["application_id"],
+                         held["application_id"]]), rules)
+    store.db.print_jobs.delete_one({"_id": rejected["_id"]})  # rejected: never verified
+    claimed = claim_all(store)
+    job = claimed[printed["_id"]]
+    store.mark_printed(job["_id"], "dinas-1", job["lease_token"], rules, stations)
+    store.manifest_member_dropped(MANIFEST, rejected["application_id"], rules)
+    store.manifest_member_dropped(MANIFEST, rejected["application_id"], rules)  # cancelled too
+    assert payloads(store, "batch_ready_for_kelurahan") == []  # the held one is still to print
+
+    job = claimed[held["_id"]]
+    store.mark_failed(job["_id"], "dinas-1", job["lease_token"], "data_error", None, stations)
+    store.cancel_held(held["_id"], "operator-1", stations, rules)
+    [ready] = payloads(store, "batch_ready_for_kelurahan")
+    assert [item["application_id"] for item in ready["items"]] == [printed["application_id"]]
+    sukajaya = Officer("officer-sukajaya", "3673041010")
+    day = datetime.date.fromisoformat(ready["day"])
+    assert store.hand_over(printed["tracking_code"], printed["nik"], sukajaya, "kelurahan",
+                           day)["status"] == "collected"
+
+    # the rejected member resubmitted, verified and printed after all: a list of its own
+    [late] = queue_jobs(store, 1, pickup_place_id="disdukcapil-serang", print_kind="card",
+                        delivery_method="pickup", delivery_address=None, manifest_id=MANIFEST,
+                        application_id=rejected["application_id"],
+                        tracking_code=rejected["tracking_code"])
+    job = claim_all(store)[late["_id"]]
+    store.mark_printed(job["_id"], "dinas-1", job["lease_token"], rules, stations)
+    first, follow_up = payloads(store, "batch_ready_for_kelurahan")
+    assert [item["application_id"] for item in follow_up["items"]] == [
+        rejected["application_id"]]
+    assert follow_up["manifest_id"] == MANIFEST
+    with pytest.raises(NotAtOffice):
+        store.hand_over(late["tracking_code"], late["nik"], sukajaya, "kelurahan",
+                        datetime.date.fromisoformat(follow_up["day"]) - datetime.timedelta(1))
+    assert store.hand_over(late["tracking_code"], late["nik"], sukajaya, "kelurahan",
+                           datetime.date.fromisoformat(follow_up["day"]))["status"] == \
+        "collected"
+
+
+def test_a_kecamatan_list_goes_without_a_next_day_job_an_operator_gave_up(store):
+    queue_next_day(store, 2, "SDKGIVEUP")
+    rules, stations = pickup_rules(40), station_rules()
+    first, given_up = store.claim(stations.station("dinas-1"), stations, 2)
+    store.mark_printed(first["_id"], "dinas-1", first["lease_token"], rules, stations)
+    store.mark_failed(given_up["_id"], "dinas-1", given_up["lease_token"], "data_error", None,
+                      stations)
+    assert payloads(store, "kecamatan_handover_ready") == []  # the held one may be released
+    store.cancel_held(given_up["_id"], "operator-1", stations, rules)
+    [handover] = payloads(store, "kecamatan_handover_ready")
+    assert [item["tracking_code"] for item in handover["items"]] == [first["tracking_code"]]
+    curug = Officer("officer-curug", "367304")
+    assert store.hand_over(first["tracking_code"], first["nik"], curug, "kecamatan",
+                           datetime.date.fromisoformat(handover["day"]))["status"] == "collected"

@@ -5,8 +5,9 @@ tests' station token and no ``STATIONS`` entry (a Dinas with one counter):
   cards, is listed with its stock, and an operator's delivery brings its
   cards back (a station neither configured nor tracked is still 404);
 * a kelurahan officer records a jemput-bola hand-over only once the whole
-  manifest is printed (409 ``not_at_counter`` before), and - for a manifest
-  sent by Pos (``PrintingEvents`` running too) - only once Pos delivered it.
+  manifest is printed and from their day at the Dinas (409 ``not_at_office``
+  before), and - for a manifest sent by Pos (``PrintingEvents`` running too) -
+  only once Pos delivered it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from services.printing.service import PrintingApi, PrintingEvents
 from services.printing.store import PrintStore
 from shared.events import build_event
 from tests.helpers import (KELURAHAN_CODE, KELURAHAN_OFFICER, OPERATOR, STATION, BrokerProbe,
-                           eventually, publish, service_config,
+                           eventually, officers_day_came, publish, service_config,
                            store_on_a_database_of_its_own)
 from tests.integration.test_pickup_windows import rules as pickup_rules
 from tests.integration.test_stations import queue_jobs
@@ -133,11 +134,16 @@ def test_a_kelurahan_hands_a_document_over_only_once_its_manifest_is_printed(
     jemput_bola_jobs(store, MANIFEST, 2)
     first = print_one(printing)
     early = hand_over(printing, first)
-    assert (early.status_code, early.json()["error"]["code"]) == (409, "not_at_counter")
+    assert (early.status_code, early.json()["error"]["code"]) == (409, "not_at_office")
 
     print_one(printing)  # the last member: the manifest goes back to the kelurahan
     [ready] = published("batch_ready_for_kelurahan")
     assert ready["manifest_id"] == MANIFEST
+    # still at the Dinas until the officer's day there
+    before = hand_over(printing, first)
+    assert (before.status_code, before.json()["error"]["code"]) == (409, "not_at_office")
+    assert ready["day"] in before.json()["error"]["message"]
+    officers_day_came(store.db, first["application_id"])
     handed = hand_over(printing, first)
     assert handed.status_code == 200 and handed.json()["status"] == "collected", handed.text
     [collected] = published("document_collected")
@@ -163,7 +169,7 @@ def test_a_manifest_sent_by_pos_is_handed_over_only_once_pos_delivered_it(
         courier_says("parcel_dispatched", job)
     in_transit = hand_over(printing, printed[0])
     assert (in_transit.status_code, in_transit.json()["error"]["code"]) == \
-        (409, "not_at_counter")
+        (409, "not_at_office")
 
     courier_says("parcel_delivered", jobs[0])
     handed = hand_over(printing, printed[0])

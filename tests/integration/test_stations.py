@@ -189,7 +189,8 @@ def test_a_job_failing_n_times_is_held_then_released_by_an_operator(store):
     # a data error is held at once
     assert store.mark_failed(again["_id"], "curug-1", again["lease_token"], "data_error",
                              "nama tidak sesuai KK", rules)["status"] == "held"
-    assert store.cancel_held(job["_id"], "operator-1", rules)["status"] == "cancelled"
+    assert store.cancel_held(job["_id"], "operator-1", rules, pickup_rules(40))["status"] == \
+        "cancelled"
     assert store.held_jobs(rules) == []
 
 

@@ -64,7 +64,8 @@ def test_rejected_payload_carries_codes_texts_and_contact_but_no_operator(langua
     [(event_type, payload)] = reject(app, OPERATOR, CODES, "Foto terpotong").events
     event = build_event(event_type, **payload)
     assert set(payload) == {"application_id", "tracking_code", "document_type", "reasons",
-                            "reason_codes", "note", "contact"}
+                            "reason_codes", "note", "contact", "manifest_id"}
+    assert event["manifest_id"] is None  # not a jemput-bola member
     assert (event["reason_codes"], event["reasons"], event["note"]) == (
         CODES, [text], "Foto terpotong")
     assert event["contact"]["phone"] == "+6281234567890"

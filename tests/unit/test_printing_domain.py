@@ -377,11 +377,11 @@ def test_a_returned_parcel_gets_a_window_at_the_dinas_once(store):
 def test_a_kecamatan_list_is_ready_when_every_next_day_job_of_the_day_is_printed():
     item = {"application_id": "a", "tracking_code": "SDK1", "full_name": "Siti",
             "document_type": "ktp_el"}
-    waiting = {"kecamatan_code": "367304", "expected": 2, "printed": 1, "items": [item]}
+    waiting = {"kecamatan_code": "367304", "waiting": ["b"], "items": [item]}
     # printed on Thursday: Friday is Idul Adha, so the officer comes on Monday
     when = handovers.handover_time(RULES, THURSDAY_MORNING.date())
     assert handovers.kecamatan_handover(waiting, when) is None
-    event = handovers.kecamatan_handover({**waiting, "printed": 2, "items": [item, item]}, when)
+    event = handovers.kecamatan_handover({**waiting, "waiting": [], "items": [item, item]}, when)
     assert (event.type, event.payload["day"], len(event.payload["items"])) == (
         "kecamatan_handover_ready", "2025-06-09", 2)
     # the citizens collect at the kecamatan office from the next working day

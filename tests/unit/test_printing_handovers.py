@@ -1,59 +1,102 @@
-"""A kelurahan officer hands a jemput-bola document over only once its whole
+"""A kelurahan officer hands a jemput-bola document over only once its
 manifest went back to the kelurahan, a kecamatan officer a next-day request
-only once its day's list went to the kecamatan (``handovers.hands_over``)."""
+only once its day's list went to the kecamatan - and neither before their
+day at the Dinas (``handovers.hands_over``). A member that will not be
+printed holds none of the others (``handovers.manifest_complete``)."""
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 
-from services.printing import handovers
-from services.printing.exceptions import DocumentNotFound, NotAtCounter
-from shared.events import shipment_manifest
+from services.printing import domain, handovers
+from services.printing.exceptions import DocumentNotFound, NotAtCounter, NotAtOffice
+from shared.events import build_event, shipment_manifest
+from tests.unit.test_printing_domain import RULES
 
 SUKAJAYA, CURUG = "3673041010", "367304"
+MONDAY, TUESDAY = datetime.date(2025, 6, 9), datetime.date(2025, 6, 10)
+SUNDAY = datetime.date(2025, 6, 8)
 
 
-def waiting_at_kelurahan(job: dict, manifest: dict | None, kelurahan_code: str) -> dict:
-    assert handovers.hands_over("kelurahan", job, manifest, kelurahan_code)
+def waiting_at_kelurahan(job: dict, manifest: dict | None, kelurahan_code: str,
+                         today: datetime.date = MONDAY) -> dict:
+    assert handovers.hands_over("kelurahan", job, manifest, kelurahan_code, today)
     return job
+
+
+def item(application_id: str) -> dict:
+    return {"application_id": application_id, "tracking_code": f"SDK{application_id.upper()}",
+            "full_name": "Siti", "document_type": "ktp_el"}
 
 
 def manifest(**fields) -> dict:
     return {"_id": "JB-3673041010-20250605-ABCDEF", "kelurahan_code": SUKAJAYA,
-            "application_ids": ["a", "b"], "printed_ids": ["a"], "items": [], "ready": False,
-            **fields}
+            "application_ids": ["a", "b"], "printed_ids": ["a"], "items": [item("a")],
+            "ready": False, **fields}
+
+
+def gone(**fields) -> dict:
+    """The manifest went back to the kelurahan: its officer at the Dinas on Monday."""
+    return manifest(printed_ids=["a", "b"], items=[], ready=True,
+                    days={"a": MONDAY.isoformat(), "b": MONDAY.isoformat()}, **fields)
 
 
 def test_a_member_printed_before_the_rest_is_not_at_the_kelurahan_yet():
     job = {"application_id": "a", "status": "printed"}
-    with pytest.raises(NotAtCounter):
+    with pytest.raises(NotAtOffice):
         waiting_at_kelurahan(job, manifest(), SUKAJAYA)
-    ready = manifest(printed_ids=["a", "b"], ready=True)
-    assert waiting_at_kelurahan(job, ready, SUKAJAYA) is job
+    assert waiting_at_kelurahan(job, gone(), SUKAJAYA) is job
+
+
+def test_nothing_is_handed_over_before_the_officer_s_day_at_the_dinas():
+    job = {"application_id": "a", "status": "printed"}
+    with pytest.raises(NotAtOffice) as refused:  # the card is still at the Dinas
+        waiting_at_kelurahan(job, gone(), SUKAJAYA, today=SUNDAY)
+    assert refused.value.code == "not_at_office"
+    assert "2025-06-09" in str(refused.value.message)
+    assert "2025-06-09" in refused.value.message.en
+    assert "loket" not in str(refused.value.message)  # not the counter's text
+    # from the officer's day on (not only from at_office_from, Tuesday)
+    assert waiting_at_kelurahan(job, gone(), SUKAJAYA, today=MONDAY) is job
+    assert waiting_at_kelurahan(job, gone(), SUKAJAYA, today=TUESDAY) is job
 
 
 def test_an_unprinted_member_or_another_kelurahans_document_is_refused():
-    ready = manifest(printed_ids=["a", "b"], ready=True)
-    with pytest.raises(NotAtCounter):
-        waiting_at_kelurahan({"status": "leased"}, ready, SUKAJAYA)
+    with pytest.raises(NotAtOffice):
+        waiting_at_kelurahan({"application_id": "b", "status": "leased"}, gone(), SUKAJAYA)
     with pytest.raises(DocumentNotFound):
-        waiting_at_kelurahan({"status": "printed"}, ready, "3673041011")
+        waiting_at_kelurahan({"status": "printed"}, gone(), "3673041011")
     with pytest.raises(DocumentNotFound):
         waiting_at_kelurahan({"status": "printed"}, None, SUKAJAYA)
 
 
 def test_a_manifest_sent_by_pos_is_at_the_kelurahan_only_once_delivered():
     job = {"application_id": "a", "status": "printed"}
-    ready = manifest(printed_ids=["a", "b"], ready=True)
+    ready = manifest(printed_ids=["a", "b"], items=[], ready=True)  # gone by Pos: no days
     dispatched = {**ready, **handovers.PARCEL_NEWS["parcel_dispatched"]}
-    with pytest.raises(NotAtCounter):
+    with pytest.raises(NotAtOffice):
         waiting_at_kelurahan(job, dispatched, SUKAJAYA)
     delivered = {**dispatched, **handovers.PARCEL_NEWS["parcel_delivered"]}
-    assert waiting_at_kelurahan(job, delivered, SUKAJAYA) is job
+    assert waiting_at_kelurahan(job, delivered, SUKAJAYA, today=SUNDAY) is job
     # the delivery learnt first, its dispatch after (or redelivered): still delivered
     late = {**ready, **handovers.PARCEL_NEWS["parcel_delivered"],
             **handovers.PARCEL_NEWS["parcel_dispatched"]}
     assert waiting_at_kelurahan(job, late, SUKAJAYA) is job
+    # announced for the Dinas, then sent by Pos after all: on the road, refused;
+    # delivered: at the office, whatever the officer's day was
+    by_pos = {**gone(), **handovers.PARCEL_NEWS["manifest_sent_by_pos"]}
+    with pytest.raises(NotAtOffice):
+        waiting_at_kelurahan(job, by_pos, SUKAJAYA)
+    assert waiting_at_kelurahan(job, {**by_pos, **handovers.PARCEL_NEWS["parcel_delivered"]},
+                                SUKAJAYA, today=SUNDAY) is job
+    # a member printed after the parcel went (a follow-up): its own officer's day
+    follow_up = {**delivered, "follow_ups": {"b": MONDAY.isoformat()}}
+    late = {"application_id": "b", "status": "printed"}
+    with pytest.raises(NotAtOffice):
+        waiting_at_kelurahan(late, follow_up, SUKAJAYA, today=SUNDAY)
+    assert waiting_at_kelurahan(late, follow_up, SUKAJAYA, today=MONDAY) is late
 
 
 def test_only_a_manifest_s_parcel_is_told_by_its_shipment_id():
@@ -62,21 +105,84 @@ def test_only_a_manifest_s_parcel_is_told_by_its_shipment_id():
     assert shipment_manifest("SDK-0f3c9a1be2d44e6f8a7b5c4d3e2f1a0b") is None
 
 
-def test_a_next_day_request_is_at_the_kecamatan_once_its_list_went_out():
+def test_a_next_day_request_is_at_the_kecamatan_once_its_list_went_out_on_its_day():
     job = {"application_id": "a", "status": "printed", "next_day": True,
            "kecamatan_code": CURUG}
-    waiting = {"kecamatan_code": CURUG, "expected": 2, "printed": 1,
-               "items": [{"application_id": "a"}]}
-    with pytest.raises(NotAtCounter):  # printed, waiting at the Dinas for the day's others
-        handovers.hands_over("kecamatan", job, waiting, CURUG)
-    gone = {**waiting, "printed": 2, "items": []}  # kecamatan_handover_ready emitted
-    assert handovers.hands_over("kecamatan", job, gone, CURUG) is True
-    with pytest.raises(NotAtCounter):
-        handovers.hands_over("kecamatan", {**job, "status": "leased"}, gone, CURUG)
+    waiting = {"kecamatan_code": CURUG, "waiting": ["b"], "items": [item("a")]}
+    with pytest.raises(NotAtOffice):  # printed, waiting at the Dinas for the day's others
+        handovers.hands_over("kecamatan", job, waiting, CURUG, MONDAY)
+    # kecamatan_handover_ready emitted: the officer at the Dinas on Monday
+    out = {**waiting, "waiting": [], "items": [], "days": {"a": MONDAY.isoformat()}}
+    with pytest.raises(NotAtOffice):
+        handovers.hands_over("kecamatan", job, out, CURUG, SUNDAY)
+    assert handovers.hands_over("kecamatan", job, out, CURUG, MONDAY) is True
+    with pytest.raises(NotAtOffice):
+        handovers.hands_over("kecamatan", {**job, "status": "leased"}, out, CURUG, MONDAY)
     with pytest.raises(DocumentNotFound):  # another kecamatan's officer
-        handovers.hands_over("kecamatan", job, gone, "367302")
+        handovers.hands_over("kecamatan", job, out, "367302", MONDAY)
     with pytest.raises(DocumentNotFound):  # not on any list of a kecamatan
-        handovers.hands_over("kecamatan", job, None, CURUG)
+        handovers.hands_over("kecamatan", job, None, CURUG, MONDAY)
     # recorded before: the first record stands (no second event)
-    assert handovers.hands_over("kecamatan", {**job, "status": "collected"}, gone, CURUG) is False
+    collected = {**job, "status": "collected", "collected_how": "kecamatan"}
+    assert handovers.hands_over("kecamatan", collected, out, CURUG, MONDAY) is False
     assert handovers.OFFICES["kecamatan"].list_id({**job, "next_day": False}) is None
+
+
+def test_a_document_collected_one_way_is_not_recorded_again_another_way():
+    at_office = {"status": "collected", "collected_how": "kecamatan"}
+    assert domain.collected_here(at_office, "kecamatan")
+    assert not domain.collected_here(at_office, "counter")  # the counter: 409, not 200
+    with pytest.raises(NotAtCounter):
+        domain.waiting_at_counter(at_office)
+    at_counter = {"application_id": "a", "status": "collected", "collected_how": "counter"}
+    with pytest.raises(NotAtOffice):
+        handovers.hands_over("kelurahan", at_counter, gone(), SUKAJAYA, MONDAY)
+    # collected before the way was kept: a repeat whichever way
+    assert domain.collected_here({"status": "collected"}, "counter")
+    assert not domain.collected_here({"status": "printed"}, "counter")
+
+
+def test_a_manifest_does_not_wait_for_a_member_that_will_not_be_printed_with_it():
+    when = handovers.handover_time(RULES, datetime.date(2025, 6, 7))  # a Saturday
+    assert handovers.manifest_ready(manifest(), when) is None  # b is still to print
+    # b rejected at verification (or withdrawn, or its print job cancelled)
+    dropped = manifest(dropped_ids=["b"])
+    assert handovers.manifest_complete(dropped)
+    event = handovers.manifest_ready(dropped, when)
+    assert [i["application_id"] for i in event.payload["items"]] == ["a"]
+    build_event(event.type, **event.payload)
+    # nothing printed yet: nothing goes back (a stays waited for)
+    assert handovers.manifest_ready(manifest(printed_ids=[], items=[], dropped_ids=["b"]),
+                                    when) is None
+    # every member dropped: nothing to hand over, no event
+    assert not handovers.manifest_complete(manifest(printed_ids=[], items=[],
+                                                    dropped_ids=["a", "b"]))
+
+
+def test_a_member_printed_after_its_manifest_went_follows_on_its_own():
+    when = handovers.handover_time(RULES, datetime.date(2025, 6, 7))
+    # a went back alone (b was rejected); b resubmitted, verified, printed
+    late = manifest(printed_ids=["a", "b"], dropped_ids=["b"], items=[item("b")], ready=True,
+                    days={"a": "2025-06-09"})
+    event = handovers.manifest_ready(late, when)
+    assert [i["application_id"] for i in event.payload["items"]] == ["b"]
+    assert handovers.handover_days(event.payload["items"], when, "follow_ups") == {
+        "follow_ups.b": "2025-06-09"}
+    # even for a manifest whose parcel Pos took: b did not go in it
+    by_pos = {**late, **handovers.PARCEL_NEWS["manifest_sent_by_pos"]}
+    assert handovers.manifest_ready(by_pos, when) is not None
+    # the whole of a manifest going by Pos calls nobody to the Dinas
+    assert handovers.manifest_ready({**manifest(dropped_ids=["b"]),
+                                     **handovers.PARCEL_NEWS["manifest_sent_by_pos"]},
+                                    when) is None
+
+
+def test_a_kecamatan_list_does_not_wait_for_a_job_given_up():
+    when = handovers.handover_time(RULES, datetime.date(2025, 6, 7))
+    # b's held job cancelled by an operator: pulled from waiting, a goes
+    event = handovers.kecamatan_handover(
+        {"kecamatan_code": CURUG, "waiting": [], "items": [item("a")]}, when)
+    assert [i["application_id"] for i in event.payload["items"]] == ["a"]
+    # nothing printed: no list
+    assert handovers.kecamatan_handover({"kecamatan_code": CURUG, "waiting": [], "items": []},
+                                        when) is None

@@ -229,6 +229,9 @@ class PrintJobCancelledSchema(PrintJobRefSchema):
     reason = fields.String(allow_none=True, load_default=None)  # the job's last failure
     full_name = fields.String(required=True)
     contact = fields.Nested(ContactSchema, required=True)
+    # the jemput-bola manifest that stops waiting for it (courier); absent in
+    # events from before it was added (courier looks it up)
+    manifest_id = fields.String(allow_none=True)
 
 
 class DocumentReadyForPickupSchema(PrintJobRefSchema):

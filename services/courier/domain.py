@@ -39,6 +39,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
+from shared.manifests import still_expected, waits_for_none
 from shared.masking import mask_text
 from shared.wilayah import Wilayah
 
@@ -244,12 +245,33 @@ def manifest_record(event: dict) -> dict:
     """A jemput-bola manifest from ``batch_accepted``: sent by Pos only when an operator says so."""
     return {"_id": event["manifest_id"], "kelurahan_code": event["kelurahan_code"],
             "batch_id": event["batch_id"], "application_ids": list(event["application_ids"]),
-            "printed": [], "by_pos": None}
+            "printed": [], "dropped": [], "by_pos": None}
+
+
+def not_printed(manifest: dict) -> set[str]:
+    """The members the manifest still waits for (``shared.manifests``):
+    neither printed nor ``dropped`` (one that will not be printed with the
+    others: rejected, withdrawn, its held print job cancelled)."""
+    return still_expected(manifest["application_ids"], manifest["printed"],
+                          manifest.get("dropped"))
 
 
 def manifest_complete(manifest: dict) -> bool:
-    """Every document of the manifest printed and the Dinas chose Pos for it."""
-    return bool(manifest.get("by_pos")) and set(manifest["application_ids"]) <= set(manifest["printed"])
+    """The Dinas chose Pos for the manifest and it waits for no member
+    (``not_printed``), some printed: the parcel carries the printed ones.
+    Printing lets the manifest go on the same rule; a member printed after
+    that (a rejected one resubmitted) is not in the parcel: printing calls
+    its officer to the Dinas for it."""
+    return bool(manifest.get("by_pos")) and bool(manifest["printed"]) and waits_for_none(
+        manifest["application_ids"], manifest["printed"], manifest.get("dropped"))
+
+
+def drops_a_member(event: dict) -> bool:
+    """Whether an ``application_rejected``, ``application_cancelled`` or
+    ``print_job_cancelled`` may drop a manifest's member: not one naming no
+    manifest (most), which courier skips with no database work. A
+    ``print_job_cancelled`` from before it named the manifest is looked up."""
+    return event.get("manifest_id", "absent") is not None
 
 
 def sending_by_pos(manifest: dict, office: dict, operator: str,

@@ -108,10 +108,12 @@ def application_posting(order_id: str, delivery: dict, regions: Wilayah, sender:
 
 def manifest_posting(order_id: str, manifest: dict, office: dict, regions: Wilayah,
                      sender: Sender) -> dict:
-    """One parcel with every document of a jemput-bola manifest, to the kelurahan office."""
+    """One parcel with the printed documents of a jemput-bola manifest (not
+    those that will not be printed: ``domain.manifest_complete``), to the
+    kelurahan office."""
     address = {**office, "kelurahan_code": manifest["kelurahan_code"]}
     name = office.get("name") or f"Kantor Kelurahan {regions.kelurahan(manifest['kelurahan_code'])}"
     party = receiver(name, office.get("phone"), address, regions, sender.phone)
-    count = len(manifest["application_ids"])
+    count = len(manifest["printed"])
     return posting_doc(order_id, f"Jemput bola {manifest['_id']}: {count} dokumen",
                        MANIFEST_GRAMS_EACH * count, party, sender)

@@ -1,9 +1,10 @@
 """Courier: Pos Indonesia delivery from dispatch to the citizen's door.
 
 ``CourierEvents`` keeps the delivery details of verified applications and
-jemput-bola manifests, posts a shipment when a document to be delivered is
-printed, notes documents collected (never posted again), and polls Pos'
-track-and-trace for shipments with no news.
+jemput-bola manifests (which stop waiting for a member rejected, withdrawn or
+whose held print job was cancelled), posts a shipment when a document to be
+delivered is printed, notes documents collected (never posted again), and
+polls Pos' track-and-trace for shipments with no news.
 ``CourierApi`` takes Pos' signed tracking webhooks and serves operators
 (docs/courier-api.md):
   POST /api/v1/pos/webhook                          Pos -> 200 | 400 | 401 | 404 | 409 | 429
@@ -31,7 +32,7 @@ from shared.messaging import reliable_event_handler
 from shared.mongo import StoreWithOutbox
 from shared.wilayah import load_postal_codes, load_wilayah
 
-from .domain import HELD, concerns_courier, manifest_order_id
+from .domain import HELD, concerns_courier, drops_a_member, manifest_order_id, not_printed
 from .exceptions import (AddressStillIncomplete, PosBusy, PosRefused, PosUnavailable,
                          UndeliverableAddress, UndeliverableByPos, UnknownShipment)
 from .pos import PosApi
@@ -93,9 +94,33 @@ class CourierEvents:
     @reliable_event_handler("printing", "document_printed")
     def on_document_printed(self, body):
         event = load_event("document_printed", body)
-        if not concerns_courier(event):
-            return
-        shipment = self.store.shipment_for_printed(event, self.settings.regions, self.pos.sender)
+        if concerns_courier(event):
+            self._post(self.store.shipment_for_printed(event, self.settings.regions,
+                                                       self.pos.sender))
+
+    @reliable_event_handler("intake", "application_rejected")
+    def on_application_rejected(self, body):
+        """A jemput-bola member rejected at verification: its manifest's
+        parcel does not wait for it."""
+        self._manifest_member_dropped(load_event("application_rejected", body))
+
+    @reliable_event_handler("intake", "application_cancelled")
+    def on_application_cancelled(self, body):
+        self._manifest_member_dropped(load_event("application_cancelled", body))
+
+    @reliable_event_handler("printing", "print_job_cancelled")
+    def on_print_job_cancelled(self, body):
+        self._manifest_member_dropped(load_event("print_job_cancelled", body))
+
+    def _manifest_member_dropped(self, event: dict) -> None:
+        """The manifest's parcel is posted if it waited only for this member."""
+        if drops_a_member(event):
+            self._post(self.store.drop_manifest_member(
+                event["application_id"], event.get("manifest_id"), self.settings.regions,
+                self.pos.sender))
+
+    def _post(self, shipment: dict | None) -> None:
+        """Post a shipment the store says is due, unless held for an operator."""
         if shipment is None:
             return
         if shipment["status"] == HELD:
@@ -200,9 +225,8 @@ class CourierApi(HealthCheck):
             try:
                 shipment = self.store.shipment(manifest_order_id(manifest_id))
             except UnknownShipment:
-                waiting = sorted(set(manifest["application_ids"]) - set(manifest["printed"]))
                 return json_response(202, {"manifest_id": manifest_id, "status": "waiting_for_print",
-                                           "not_printed": waiting})
+                                           "not_printed": sorted(not_printed(manifest))})
         return json_response(200, shipment_view(shipment))
 
 

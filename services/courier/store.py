@@ -117,6 +117,29 @@ class CourierStore(BaseStore):
             return None
         return self._once(work)
 
+    def drop_manifest_member(self, application_id: str, manifest_id: str | None,
+                             regions: Wilayah, sender: Sender) -> dict | None:
+        """A member its manifest no longer waits for (``domain.manifest_complete``):
+        the manifest's pending shipment if that completes it (the service
+        posts it), else None. ``manifest_id`` None: the application's own,
+        looked up (a ``print_job_cancelled`` from before it named it). No
+        inbox row: adding to a set is the same however often the event comes,
+        and the order id makes one shipment. ``NotYetKnown`` before the
+        manifest's ``batch_accepted``."""
+        def work(session):
+            found = manifest_id or (self.db.deliveries.find_one(
+                {"_id": application_id}, projection={"manifest_id": 1}, session=session)
+                or {}).get("manifest_id")
+            if not found:
+                return None
+            manifest = self.db.manifests.find_one_and_update(
+                {"_id": found}, {"$addToSet": {"dropped": application_id}},
+                return_document=ReturnDocument.AFTER, session=session)
+            if manifest is None:
+                raise NotYetKnown(found)
+            return self._manifest_shipment(session, manifest, regions, sender)
+        return self._once(work)
+
     def send_manifest_by_pos(self, manifest_id: str, office: dict, operator: str,
                              regions: Wilayah, sender: Sender) -> tuple[dict, dict | None]:
         """The Dinas sends this manifest by Pos to the kelurahan office: (the
@@ -138,15 +161,10 @@ class CourierStore(BaseStore):
             return None
         order_id = manifest_order_id(manifest["_id"])
         found = self.db.shipments.find_one({"_id": order_id}, session=session)
-        if found is None:
+        if found is None:  # it carries the members printed by now (each a known delivery)
             deliveries = list(self.db.deliveries.find(
-                {"_id": {"$in": manifest["application_ids"]}, "delivery_method": "pickup"},
+                {"_id": {"$in": manifest["printed"]}, "delivery_method": "pickup"},
                 session=session))
-            if len(deliveries) < len(manifest["application_ids"]):
-                known = self.db.deliveries.count_documents(
-                    {"_id": {"$in": manifest["application_ids"]}}, session=session)
-                if known < len(manifest["application_ids"]):
-                    raise NotYetKnown(manifest["_id"])
             posting = manifest_posting(order_id, manifest, manifest["by_pos"], regions, sender)
             found = new_shipment(order_id, "manifest", [ref(d) for d in deliveries], posting,
                                  utcnow(), manifest_id=manifest["_id"])

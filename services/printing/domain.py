@@ -271,7 +271,9 @@ def cancel(job: dict, operator: str) -> Decision:
              "lease_token": None},
             [Event("print_job_cancelled", {"reason": job.get("last_failure"),
                                            "full_name": job["full_name"],
-                                           "contact": job["contact"], **job_ref(job)})])
+                                           "contact": job["contact"],
+                                           "manifest_id": job.get("manifest_id"),
+                                           **job_ref(job)})])
 
 
 def job_is_held(job: dict, max_attempts: int | None = None) -> bool:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from shared.clock import today_wib
+from shared.manifests import waits_for_none
 from shared.offices import DINAS
 
 from .domain import Event, collected_here
@@ -70,12 +71,10 @@ def handover_days(items: list[dict], when: dict, field: str = "days") -> dict:
 def manifest_complete(manifest: dict) -> bool:
     """Nothing of the manifest (its members known from ``batch_accepted``)
     waits at the Dinas for another member: each is printed, or ``dropped``
-    (one that will not be printed with the others - rejected at verification,
-    withdrawn by its citizen, its print job cancelled by an operator), and
-    some printed ones wait in ``items``."""
-    members = manifest.get("application_ids")
-    settled = set(manifest["printed_ids"]) | set(manifest.get("dropped_ids") or ())
-    return bool(members) and bool(manifest["items"]) and set(members) <= settled
+    (``shared.manifests.still_expected``; courier posts a manifest by Pos
+    on the same rule), and some printed ones wait in ``items``."""
+    return bool(manifest["items"]) and waits_for_none(
+        manifest.get("application_ids"), manifest["printed_ids"], manifest.get("dropped_ids"))
 
 
 def manifest_ready(manifest: dict, when: dict) -> Event | None:

@@ -8,7 +8,9 @@ webhooks (DELIVERED, and forged ones refused) -> polling for what no webhook
 said -> RETURNED; the same ``document_printed`` twice and a crash between
 Pos' reply and the record -> one shipment; a Pos outage -> every dispatch
 waits and drains, none dead-lettered; a jemput-bola manifest by Pos (its
-kelurahan hand-overs wait for Pos' delivery).
+kelurahan hand-overs wait for Pos' delivery; it does not wait for a member
+rejected, withdrawn or whose held print job was cancelled, and a member
+printed after it went is not posted: its officer collects it at the Dinas).
 """
 
 from __future__ import annotations
@@ -31,7 +33,9 @@ from tests.e2e.test_downstream_events import Citizen
 from tests.e2e.test_prr_import import upload as upload_prr
 from tests.e2e.test_secrets_and_limits import assert_limited, new_client
 from tests.e2e.test_ktp_journey import claim_job_for
-from tests.e2e.test_office_handovers import lookup, published
+from tests.e2e.test_office_handovers import (batch_sent, lookup, not_at_office, published, reject,
+                                             verify)
+from tests.e2e.test_operator_flow import citizen
 from tests.helpers import (KELURAHAN_CODE, KELURAHAN_OFFICER, OPERATOR, STATION, BrokerProbe,
                            eventually, personal_data_in_logs, publish, random_mobile, random_nik,
                            valid_body)
@@ -651,3 +655,110 @@ def test_a_webhook_dated_ahead_of_the_clock_is_refused_and_the_real_return_still
     kept = shipment(system, barcode).json()
     assert kept["status"] == "returned"
     assert [h["stale"] for h in kept["history"] if h["status"] == "RETURNED"] == [False]
+
+
+MANIFEST_OFFICE = {"street": "Jl. Raya Sukajaya No. 1", "postal_code": "42171", "phone": "0254123456"}
+
+
+def chose_pos(system, manifest_id: str) -> requests.Response:
+    """The operator sends the manifest by Pos (once courier knows it): the
+    202 answer, while documents are being printed."""
+    send = f"{system.url('courier')}/api/v1/manifests/{manifest_id}/send-by-pos"
+    return eventually(lambda: (r := requests.post(send, json=MANIFEST_OFFICE, headers=OPERATOR,
+                                                  timeout=10)).status_code == 202 and r,
+                      what="courier knows the manifest")
+
+
+def parcel_of(system, courier_events, pos, manifest_id: str, carried: str) -> dict:
+    """The manifest's one parcel at Pos, once ``parcel_dispatched`` named
+    ``carried``: it says how many documents it carries."""
+    [event] = courier_events.wait_for(carried, "parcel_dispatched")
+    assert event["shipment_id"] == f"SDK-{manifest_id}"
+    [parcel] = at_pos(pos, f"SDK-{manifest_id}")
+    assert parcel["barcode"] == event["barcode"]
+    return parcel
+
+
+def test_a_manifest_by_pos_goes_without_its_rejected_and_withdrawn_members(
+        system, courier_events, pos, mongo):
+    """Three rows: one printed, one rejected at verification, one withdrawn.
+    The parcel goes with the printed one. The rejected one, resubmitted,
+    verified and printed after the parcel went, is not posted: its officer
+    collects it at the Dinas (a follow-up ``batch_ready_for_kelurahan``)."""
+    intake, printing = system.url("intake"), system.url("printing")
+    printing_events, seen = BrokerProbe(system.amqp_uri, "printing.events"), []
+    rows = [ktp_row() for _ in range(3)]
+    try:
+        answer = batch_sent(system, rows)
+        manifest_id = answer["manifest_id"]
+        printed, rejected, withdrawn = answer["accepted"]
+        waiting = chose_pos(system, manifest_id).json()
+        assert waiting["not_printed"] == sorted(a["application_id"] for a in answer["accepted"])
+
+        verify(system, printed["application_id"])
+        reject(system, rejected["application_id"])
+        cancelled = citizen(intake, "cancel", withdrawn["tracking_code"],
+                            rows[2]["applicant"]["nik"])
+        assert cancelled.status_code == 200, cancelled.text
+        print_it(system, printed["application_id"])
+
+        parcel = parcel_of(system, courier_events, pos, manifest_id, printed["application_id"])
+        assert parcel["itemDesc"] == f"Jemput bola {manifest_id}: 1 dokumen"
+        carried = shipment(system, f"SDK-{manifest_id}").json()["applications"]
+        assert [a["application_id"] for a in carried] == [printed["application_id"]]
+        eventually(lambda: mongo["printing"].manifests.find_one(
+            {"_id": manifest_id, "ready": True}), what="printing: the manifest went")
+
+        # the rejected member comes back, is verified and printed: not in the parcel
+        nik = rows[1]["applicant"]["nik"]
+        again = citizen(intake, "resubmit", rejected["tracking_code"], nik,
+                        applicant={"full_name": rows[1]["applicant"]["full_name"] + " Putri"})
+        assert again.status_code == 200, again.text
+        verify(system, rejected["application_id"])
+        print_it(system, rejected["application_id"])
+        [follow_up] = eventually(lambda: published(printing_events, seen,
+                                                   "batch_ready_for_kelurahan",
+                                                   rejected["application_id"]),
+                                 what="printing: a follow-up for the late member")
+        assert [item["application_id"] for item in follow_up["items"]] == [
+            rejected["application_id"]]
+        eventually(lambda: mongo["courier"].manifests.find_one(
+            {"_id": manifest_id, "printed": rejected["application_id"]}),
+            what="courier: the late member printed")
+        assert [p["barcode"] for p in at_pos(pos, f"SDK-{manifest_id}")] == [parcel["barcode"]]
+        assert not [e for k, e in courier_events.of(rejected["application_id"])
+                    if k.startswith("parcel_")]
+        assert lookup(system, rejected["tracking_code"], nik)["status"] == "printed"
+        # its officer collects it at the Dinas on its day: not yet at the office
+        early = requests.post(f"{printing}/api/v1/kelurahan/handovers",
+                              json={"tracking_code": rejected["tracking_code"], "nik": nik},
+                              headers=KELURAHAN_OFFICER, timeout=10)
+        assert not_at_office(early), early.text
+    finally:
+        printing_events.close()
+
+
+def test_a_manifest_by_pos_goes_without_a_member_whose_held_print_job_was_cancelled(
+        system, courier_events, pos):
+    printing = system.url("printing")
+    answer = batch_sent(system, [ktp_row(), ktp_row()])
+    manifest_id = answer["manifest_id"]
+    printed, given_up = answer["accepted"]
+    chose_pos(system, manifest_id)
+    for member in answer["accepted"]:
+        verify(system, member["application_id"])
+    print_it(system, printed["application_id"])
+
+    job = claim_job_for(printing, given_up["application_id"])
+    failed = requests.post(f"{printing}/api/v1/station/jobs/{job['print_job_id']}/failed",
+                           json={"lease_token": job["lease_token"], "reason": "data_error"},
+                           headers=STATION, timeout=10)
+    assert failed.status_code == 200 and failed.json()["status"] == "held", failed.text
+    cancelled = requests.post(f"{printing}/api/v1/operator/print-jobs/{job['print_job_id']}"
+                              "/cancel", headers=OPERATOR, timeout=10)
+    assert cancelled.status_code == 200, cancelled.text
+
+    parcel = parcel_of(system, courier_events, pos, manifest_id, printed["application_id"])
+    assert parcel["itemDesc"] == f"Jemput bola {manifest_id}: 1 dokumen"
+    assert not [e for k, e in courier_events.of(given_up["application_id"])
+                if k.startswith("parcel_")]

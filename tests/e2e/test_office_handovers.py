@@ -89,6 +89,14 @@ def verify(system, application_id: str) -> None:
     assert verified.status_code == 200, verified.text
 
 
+def reject(system, application_id: str) -> None:
+    """The operator rejects the application at verification."""
+    refused = requests.post(f"{system.url('intake')}/api/v1/applications/{application_id}"
+                            "/reject", headers=OPERATOR, timeout=10,
+                            json={"reasons": ["other"], "note": "Data KK tidak terbaca"})
+    assert refused.status_code == 200, refused.text
+
+
 def print_it(system, application_id: str) -> dict:
     """A station claims and prints the application's job; printing's answer."""
     printing = system.url("printing")
@@ -252,11 +260,7 @@ def test_a_manifest_goes_back_without_its_rejected_and_withdrawn_members(system,
     try:
         printed, rejected, withdrawn = batch_sent(system, rows)["accepted"]
         verify(system, printed["application_id"])
-        refused = requests.post(
-            f"{intake}/api/v1/applications/{rejected['application_id']}/reject",
-            headers=OPERATOR, timeout=10, json={"reasons": ["other"],
-                                                "note": "Data KK tidak terbaca"})
-        assert refused.status_code == 200, refused.text
+        reject(system, rejected["application_id"])
         print_it(system, printed["application_id"])
         for row, member in ((rows[1], rejected), (rows[2], withdrawn)):
             cancelled = citizen(intake, "cancel", member["tracking_code"],

@@ -124,6 +124,40 @@ def test_a_manifest_goes_as_one_parcel_once_complete_and_chosen(store):
     assert len(emitted(store, "parcel_dispatched")) == 2  # one per application it carries
 
 
+def test_a_manifest_goes_without_the_members_that_will_not_be_printed(store):
+    """Rejected (never verified), its held job cancelled (an older
+    ``print_job_cancelled``, naming no manifest: looked up): the parcel goes
+    with the printed member; the rejected one printed after it is not in it."""
+    manifest_id = f"JB-{KELURAHAN_CODE}-20261129-{uuid.uuid4().hex[:6]}"
+    printed_one, given_up, rejected = (verified("pickup", manifest_id) for _ in range(3))
+    regions = load_wilayah()
+    with pytest.raises(NotYetKnown):  # its batch_accepted not handled yet: retried
+        store.drop_manifest_member(rejected["application_id"], manifest_id, regions, DINAS)
+    store.remember_manifest(build_event(
+        "batch_accepted", manifest_id=manifest_id, batch_id="RW05-1", kelurahan_code=KELURAHAN_CODE,
+        application_ids=[a["application_id"] for a in (printed_one, given_up, rejected)]))
+    store.remember_application(printed_one)
+    store.remember_application(given_up)
+    store.send_manifest_by_pos(manifest_id, {"street": "Jl. Raya Sukajaya No. 1",
+                                             "postal_code": "42171"}, "operator-test",
+                               regions, DINAS)
+    assert store.shipment_for_printed(printed(printed_one), regions, DINAS) is None
+    assert store.drop_manifest_member(rejected["application_id"], manifest_id, regions,
+                                      DINAS) is None
+    shipment = store.drop_manifest_member(given_up["application_id"], None, regions, DINAS)
+    assert [a["application_id"] for a in shipment["applications"]] == [
+        printed_one["application_id"]]
+    store.record_dispatch(shipment["_id"], "P2611290009")
+    # redelivered: nothing new
+    assert store.drop_manifest_member(given_up["application_id"], None, regions, DINAS) is None
+    store.remember_application(rejected)  # resubmitted, verified, printed: not posted
+    assert store.shipment_for_printed(printed(rejected), regions, DINAS) is None
+    assert [e["application_id"] for e in emitted(store, "parcel_dispatched")] == [
+        printed_one["application_id"]]
+    # an application of no manifest courier knows: nothing
+    assert store.drop_manifest_member(uuid.uuid4().hex, None, regions, DINAS) is None
+
+
 def test_an_address_without_a_known_postal_code_is_held_then_released(store):
     regions = load_wilayah().with_postal_codes(load_postal_codes())
     resolved, unknown = verified(postal_code=None), verified(postal_code=None,

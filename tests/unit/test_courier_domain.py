@@ -9,9 +9,9 @@ from marshmallow import ValidationError
 
 from services.courier import signatures
 from services.courier.domain import (application_order_id, application_shipment, concerns_courier,
-                                     delivery_record, dispatch_wanted, dispatched,
-                                     manifest_complete, manifest_record, new_shipment, ref,
-                                     released, timely, tracking_news)
+                                     delivery_record, dispatch_wanted, dispatched, drops_a_member,
+                                     manifest_complete, manifest_record, new_shipment, not_printed,
+                                     ref, released, timely, tracking_news)
 from services.courier.exceptions import BadSignature, DatedAhead, UndeliverableAddress
 from services.courier.posting import Sender, application_posting, manifest_posting
 from services.courier.schemas import KelurahanOfficeSchema, PosWebhookSchema, StuckQuerySchema
@@ -228,8 +228,34 @@ def test_a_manifest_goes_when_all_printed_and_the_dinas_chose_pos():
     chosen = {**manifest, "by_pos": office}
     assert not manifest_complete({**chosen, "printed": ["a"]})
     assert manifest_complete({**chosen, "printed": ["b", "a"]})
-    doc = manifest_posting("SDK-JB-1", chosen, office, load_wilayah(), DINAS)
+    doc = manifest_posting("SDK-JB-1", {**chosen, "printed": ["b", "a"]}, office, load_wilayah(),
+                           DINAS)
     assert doc["receiver"]["name"] == "Kantor Kelurahan Sukajaya" and doc["weight"] == 100
+
+
+def test_a_manifest_does_not_wait_for_a_member_that_will_not_be_printed():
+    """Rejected, withdrawn, its held job cancelled: the parcel goes with the
+    printed ones (counted on its label); never with none printed."""
+    chosen = {**manifest_record({"manifest_id": "JB-1", "kelurahan_code": "3673041010",
+                                 "batch_id": "b", "application_ids": ["a", "b", "c"]}),
+              "by_pos": {"street": "Jl. Kelurahan 1", "postal_code": "42171"}}
+    assert not_printed({**chosen, "printed": ["a"], "dropped": ["b"]}) == {"c"}
+    assert not manifest_complete({**chosen, "printed": ["a"], "dropped": ["b"]})
+    complete = {**chosen, "printed": ["a"], "dropped": ["b", "c"]}
+    assert manifest_complete(complete) and not_printed(complete) == set()
+    doc = manifest_posting("SDK-JB-1", complete, chosen["by_pos"], load_wilayah(), DINAS)
+    assert doc["weight"] == 50 and doc["itemDesc"] == "Jemput bola JB-1: 1 dokumen"
+    assert not manifest_complete({**chosen, "dropped": ["a", "b", "c"]})
+    # a manifest courier knew before it kept dropped members
+    assert manifest_complete({**chosen, "printed": ["a", "b", "c"], "dropped": None})
+    # a rejected member resubmitted and printed before the others: it goes too
+    assert manifest_complete({**chosen, "printed": ["a", "b", "c"], "dropped": ["b"]})
+
+
+def test_only_an_event_naming_a_manifest_may_drop_a_member():
+    assert not drops_a_member({"application_id": "a", "manifest_id": None})
+    assert drops_a_member({"application_id": "a", "manifest_id": "JB-1"})
+    assert drops_a_member({"application_id": "a"})  # an older print_job_cancelled: looked up
 
 
 BODY = b'{"eventId":"e1","barcode":"P1","status":"DELIVERED"}'

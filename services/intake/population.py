@@ -11,7 +11,11 @@ and flagged for the operator, never refused for the outage:
   nonsense); nothing was checked against it;
 * ``register_unknown_nik`` / ``register_unknown_kk``: the register answered
   but does not know a NIK / KK of the application (a NIK issued after the
-  last sync, or a typo the format check cannot see): the operator checks.
+  last sync, or a typo the format check cannot see): the operator checks;
+* ``register_withheld``: the register was not asked, because a NIK or KK of
+  the application was refused on its answers too often lately
+  (``refusals``): its answers are not given out for that number until the
+  window ends, so the operator checks by hand.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from shared.masking import mask_identity
 REGISTER_UNCHECKED = "register_unchecked"
 REGISTER_UNKNOWN_NIK = "register_unknown_nik"
 REGISTER_UNKNOWN_KK = "register_unknown_kk"
+REGISTER_WITHHELD = "register_withheld"
 
 
 class RegisterUnavailable(Exception):
@@ -96,17 +101,20 @@ class Lookup:
     """
 
     def __init__(self, register: Register,
-                 verified_death: Callable[[str], bool] = lambda nik: False):
+                 verified_death: Callable[[str], bool] = lambda nik: False,
+                 withheld: bool = False):
+        """``withheld``: the register is not to be asked at all (``REGISTER_WITHHELD``)."""
         self.register = register
         self.verified_death = verified_death
-        self.flags: set[str] = set()
+        self.flags: set[str] = {REGISTER_WITHHELD} if withheld else set()
         self.answered = False  # the register knew a NIK or KK asked about
         self._people: dict[str, Person | None] = {}
         self._families: dict[str, Family | None] = {}
 
     @property
     def unreachable(self) -> bool:
-        return REGISTER_UNCHECKED in self.flags
+        """Not to be asked (any more): it failed, or its answers are withheld."""
+        return bool(self.flags & {REGISTER_UNCHECKED, REGISTER_WITHHELD})
 
     def _ask(self, question, key: str):
         if self.unreachable:

@@ -13,19 +13,21 @@ child's, a parent's, the deceased's ... in its details:
 HTTP, against the client (``REGISTER_REFUSALS_PER_CLIENT``, default 30),
 within ``REGISTER_REFUSAL_WINDOW_SECONDS`` (default 3600).
 
-* A NIK or KK past its limit no longer gets the register's specifics: a
-  submission naming it that the register's answers would refuse is
-  answered 429 (``TooManyRefusals``) instead. One the register agrees with
-  is still accepted - so a stranger's ten wrong guesses at a family's KK
-  cannot lock the family itself out of applying.
+* Past a NIK's or KK's limit the register is not asked about an
+  application naming it: the application is accepted, flagged
+  ``register_withheld``, and the operator checks it by hand (as when the
+  register is down). Right guess or wrong, the answer is the same 202, so
+  it tells nothing - and strangers' wrong guesses at a family's KK never
+  lock the family out.
 * A client past its limit is refused 429 before the register is asked.
 
 Refusals the register had no part in (a format error, a date in the
 future) are not counted, nor are accepted submissions. The broker channel
 (the portal's and the apps' back-ends, each one client for all their
-citizens) counts the NIKs and KKs only. In memory, per process, as
-``shared.ratelimit`` explains; officers' batches and next-day requests
-(authenticated, scoped) are not limited.
+citizens) counts the NIKs and KKs only. In memory, per process, shared by
+HTTP's container and the channel's, as ``shared.ratelimit`` explains;
+officers' batches and next-day requests (authenticated, scoped) are not
+limited.
 """
 
 from __future__ import annotations
@@ -79,16 +81,16 @@ class SubmissionLimit:
         if self.client is not None and (wait := self.limits["client"].retry_after(self.client)):
             raise TooManyRefusals(wait)
 
+    def withheld(self) -> bool:
+        """A NIK or KK it names is past its limit: the register is not asked."""
+        return any(self.limits[kind].retry_after(number) for kind, number in self.numbers)
+
     def refused(self) -> None:
-        """The register's answers took part in a refusal: counted; past a
-        NIK's or KK's limit, its specifics are withheld (429)."""
-        wait = max(self.limits[kind].retry_after(number) for kind, number in self.numbers)
+        """The register's answers took part in a refusal: counted."""
         for kind, number in self.numbers:
             self.limits[kind].failed(number)
         if self.client is not None:
             self.limits["client"].failed(self.client)
-        if wait:
-            raise TooManyRefusals(wait)
 
 
 # one count per process for HTTP's container and the channel's (a NIK

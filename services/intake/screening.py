@@ -16,8 +16,9 @@ A citizen's own submission is screened with a ``limit``
 (``refusals.RegisterRefusals``): what the register answered shows in why
 an application is refused (this NIK is not on that KK, is recorded as
 deceased ...), so refusals that the register's answers took part in are
-counted, and past the limit a submission is refused before the register is
-asked.
+counted; past a client's limit a submission is refused before the register
+is asked, and past a NIK's or KK's the register is not asked about it (the
+application is accepted flagged ``register_withheld`` for the operator).
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ class Limit(Protocol):
     """Refusals the register's answers took part in, limited
     (``refusals.RegisterRefusals``)."""
 
-    def check(self) -> None: ...  # TooManyAttempts when over the limit
+    def check(self) -> None: ...  # TooManyAttempts when the client is over its limit
+
+    def withheld(self) -> bool: ...  # a NIK or KK is over its limit: do not ask the register
 
     def refused(self) -> None: ...
 
@@ -46,6 +49,9 @@ class Limit(Protocol):
 class Unlimited:
     def check(self) -> None:
         pass
+
+    def withheld(self) -> bool:
+        return False
 
     def refused(self) -> None:
         pass
@@ -69,8 +75,9 @@ class Screening:
                    lambda nik: record(nik).card_issued, limit)
 
     def lookup(self) -> Lookup:
-        """One application's questions to the register."""
-        return Lookup(self.register, self.death_verified)
+        """One application's questions to the register (none, while its
+        answers about a NIK or KK of it are withheld)."""
+        return Lookup(self.register, self.death_verified, withheld=self.limit.withheld())
 
     def check(self, request: dict, today: datetime.date) -> Checked:
         self.limit.check()

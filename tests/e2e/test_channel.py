@@ -192,9 +192,10 @@ def test_a_request_not_sent_as_json_gets_what_http_answers_415(system, web, mong
 def test_a_nik_probed_over_http_gets_no_more_register_answers_on_the_channel(system, web,
                                                                             mongo):
     """The register-refusal counts are the process's: a NIK refused 10 times
-    over HTTP (docs/api.md "Failed attempts") gets the 429, not the register's
-    answer, on the broker channel too; the channel itself is one client for
-    all its citizens, so only NIKs and KKs are counted there."""
+    over HTTP (docs/api.md "Failed attempts") is not checked against the
+    register on the broker channel either (accepted, flagged
+    register_withheld); the channel itself is one client for all its
+    citizens, so only NIKs and KKs are counted there."""
     _, (probed,) = seed_people(system, 1)
     for _ in range(10):
         assert_not_on_kk(first_card(new_client(), system.url("intake"), probed,
@@ -202,9 +203,9 @@ def test_a_nik_probed_over_http_gets_no_more_register_answers_on_the_channel(sys
     body = {**valid_body()}
     body["applicant"] = {**body["applicant"], "nik": probed, "kk_number": seed_people(system, 1)[0]}
     reply = web.submit(body)
-    assert reply.status == 429, reply.body
-    assert reply.body["error"]["code"] == "too_many_attempts"
-    assert stored(mongo, probed) == 0
+    assert reply.status == 202, reply.body
+    assert mongo["intake"].applications.find_one({"applicant.nik": probed})["flags"] == [
+        "register_withheld"]
 
 
 @pytest.mark.parametrize("encoding", ["gzip", "br"])

@@ -44,7 +44,18 @@ def _bad_line(id_text: str, en_text: str) -> ProtocolRefusal:
     return ProtocolRefusal(400, "bad_request", Msg(id_text, en_text))
 
 
-def header_line_problem(lines: list[bytes]) -> ProtocolRefusal | None:
+def _header_block(request_line: bytes, lines: list[bytes]) -> list[bytes]:
+    """The request line and the header lines up to the empty one that ends
+    them, that one included."""
+    block = [request_line] if request_line else []
+    for line in lines:
+        block.append(line)
+        if line in (b"\r\n", b"\n", b""):
+            break
+    return block
+
+
+def header_line_problem(lines: list[bytes], request_line: bytes = b"") -> ProtocolRefusal | None:
     """Why the header ``lines`` of a request (as read, up to the empty line
     that ends them) cannot be read one way only, or None. The standard
     library's parser drops a line it cannot read - and every line after
@@ -52,7 +63,21 @@ def header_line_problem(lines: list[bytes]) -> ProtocolRefusal | None:
     was no Content-Length, and the body was answered as a next request -
     joins a line that starts with whitespace to the one before (obs-fold,
     RFC 9112 5.2), and splits a line at a bare CR. Each is a 400
-    ``bad_request`` naming the problem."""
+    ``bad_request`` naming the problem.
+
+    It also ends a line at a bare LF, as RFC 9112 2.2 lets a recipient: a
+    request whose lines all end so is read as sent, but in a block of CRLF
+    lines (``request_line`` included) ``X-A: a<LF>Content-Length: 35`` was
+    two headers here and one to a proxy that ends lines at CRLF only - which
+    forwards the body this server then read as the next request."""
+    ends = {line.endswith(b"\r\n") for line in _header_block(request_line, lines)
+            if line.endswith(b"\n")}
+    if len(ends) > 1:
+        return _bad_line(
+            "Akhir baris bercampur: sebagian diakhiri CRLF, sebagian LF saja; akhiri baris "
+            "permintaan dan setiap baris header dengan CRLF.",
+            "Mixed line ends: some lines end in CRLF, others in a bare LF; end the request line "
+            "and every header line with CRLF.")
     for line in lines:
         if line in (b"\r\n", b"\n", b""):
             break  # the end of the headers
@@ -95,9 +120,9 @@ def framing_problem(headers) -> DomainError | None:
     and read the rest of the body as a next request: request smuggling) or
     not a number, ``Transfer-Encoding`` other than one ``chunked``, or both.
     Only spaces and tabs around a value are ignored (RFC 9110 5.5), as
-    eventlet ignores them: ``chunked`` followed by a no-break space is no
-    chunked body to eventlet."""
-    lengths = headers.get_all("Content-Length") or []
+    eventlet and Werkzeug ignore them: ``Content-Length: 2<SP>`` is 2,
+    ``chunked`` followed by a no-break space is no chunked body to eventlet."""
+    lengths = [value.strip(" \t") for value in headers.get_all("Content-Length") or []]
     codings = headers.get_all("Transfer-Encoding") or []
     if len(lengths) > 1 or not all(_CONTENT_LENGTH.fullmatch(value) for value in lengths):
         return ValidationFailed({"Content-Length": [Msg(

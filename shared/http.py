@@ -427,7 +427,8 @@ class ApiProtocol(HttpOnlyProtocol):
     * a header line the standard library's parser would read another way
       than a proxy may (``header_line_problem``: whitespace before the
       colon, a folded line, no colon, a name not a token, a control
-      character in a value): 400 ``bad_request`` naming the problem - the
+      character in a value, bare LF and CRLF line ends mixed in the request
+      line and headers): 400 ``bad_request`` naming the problem - the
       parser dropped ``Content-Length : 35`` and every line after it, and
       the body was answered as the next request;
     * a request whose body length can be read two ways (``framing_problem``):
@@ -465,7 +466,8 @@ class ApiProtocol(HttpOnlyProtocol):
             return False
         finally:
             self.rfile = header_lines.rfile
-        problem = header_line_problem(header_lines.lines) or framing_problem(self.headers)
+        problem = (header_line_problem(header_lines.lines, self.raw_requestline)
+                   or framing_problem(self.headers))
         if problem is not None:
             self.refuse(problem, language_of(self.headers.get("Accept-Language")))
             return False

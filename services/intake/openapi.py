@@ -44,7 +44,8 @@ ERRORS = {
          "body as a whole), in Bahasa Indonesia or English (`Accept-Language`). On any "
          "request, a request that can be read more than one way closes the connection: a "
          "header line with whitespace before its colon, folded, without a colon, with a "
-         "name not a token or a control character in its value (`bad_request`), a body "
+         "name not a token or a control character in its value, line ends mixing CRLF "
+         "and a bare LF (`bad_request`), a body "
          "length given twice or two ways, a malformed chunked body "
          "(`error.fields.Content-Length` / `Transfer-Encoding`).",
     401: "Missing or invalid bearer token.",

@@ -11,6 +11,10 @@ header at all, and the body again answered as a second request, on every
 service; a malformed chunk size answered 408 as if the network were slow;
 an empty Content-Encoding was a 415, and a UTF-16 body without a
 byte-order mark "not valid JSON". Each is now refused, nothing stored.
+Then (E2 F5, F6): a bare LF inside a block of CRLF lines ended a header
+line here but not to a proxy that ends lines at CRLF only - the body again
+a second request to one of them; ``Content-Length: 2<SP>`` was refused
+while ``Content-Length:<SP>2`` was taken.
 """
 
 from __future__ import annotations
@@ -140,6 +144,54 @@ def test_a_header_line_read_another_way_is_a_400_and_the_end(system, headers, me
     assert error == {"error": {"code": "bad_request", "message": message}}
 
 
+MIXED_LINE_ENDS = ("Akhir baris bercampur: sebagian diakhiri CRLF, sebagian LF saja; akhiri "
+                   "baris permintaan dan setiap baris header dengan CRLF.")
+
+
+@pytest.mark.parametrize("service", list(SERVICE_POSTS))
+def test_a_bare_lf_inside_crlf_header_lines_is_a_400_and_the_end(system, service):
+    """``X-A: a<LF>Content-Length: 35`` was two headers here: the GET after
+    it was read as this request's body (400 on ``_body``), while a proxy
+    that ends lines at CRLF only reads one header, no body, and forwards
+    the GET as a second request."""
+    raw = post(b"X-A: a\nContent-Length: %d\r\n" % len(SMUGGLED), SMUGGLED,
+               SERVICE_POSTS[service])
+    status, error = one_json_answer(exchange(system, raw, service))
+    assert status.startswith(b"HTTP/1.1 400 ")
+    assert error == {"error": {"code": "bad_request", "message": MIXED_LINE_ENDS}}
+
+
+@pytest.mark.parametrize("raw", [
+    b"POST /api/v1/applications/status HTTP/1.1\nHost: intake\r\nContent-Type: application/json"
+    b"\r\nContent-Length: %d\r\n\r\n" % len(SMUGGLED) + SMUGGLED,
+    b"POST /api/v1/applications/status HTTP/1.1\r\nHost: intake\r\nContent-Type: application/json"
+    b"\r\nContent-Length: %d\r\n\n" % len(SMUGGLED) + SMUGGLED])
+def test_a_request_line_or_header_end_in_a_bare_lf_among_crlf_lines_is_a_400(system, raw):
+    """The request line, and the empty line that ends the headers, count too."""
+    status, error = one_json_answer(exchange(system, raw))
+    assert status.startswith(b"HTTP/1.1 400 ")
+    assert error["error"]["message"] == MIXED_LINE_ENDS
+
+
+def test_a_request_whose_lines_all_end_in_a_bare_lf_is_taken(system):
+    """RFC 9112 2.2 lets a recipient end a line at a bare LF: read as sent."""
+    received = exchange(system, b"GET /health/live HTTP/1.1\nHost: intake\nConnection: close\n\n")
+    assert received.startswith(b"HTTP/1.1 200 "), received
+
+
+@pytest.mark.parametrize("service", list(SERVICE_POSTS))
+@pytest.mark.parametrize("value", [b"2 ", b"2\t", b" \t2 \t"])
+def test_spaces_and_tabs_around_a_content_length_are_not_part_of_it(system, service, value):
+    """RFC 9110 5.5: ``Content-Length: 2<SP>`` is 2, as ``Content-Length:<SP>2``
+    was; it answered 400 on Content-Length and closed the connection. Now
+    the body is read as two bytes and the next request answered after it."""
+    raw = (post(b"Content-Length: " + value + b"\r\n", b"{}", SERVICE_POSTS[service])
+           + b"GET /health/live HTTP/1.1\r\nHost: intake\r\nConnection: close\r\n\r\n")
+    received = exchange(system, raw, service)
+    assert b'"Content-Length"' not in received, received  # no error naming it
+    assert received.count(b"HTTP/1.1 ") == 2 and received.count(b"HTTP/1.1 200 ") == 1, received
+
+
 def test_a_header_line_refusal_follows_an_accept_language_read_before_it(system):
     raw = post(b"Accept-Language: en\r\nContent-Length : 0\r\n")
     status, error = one_json_answer(exchange(system, raw))
@@ -192,9 +244,11 @@ def test_a_chunk_larger_than_the_body_limit_is_a_413_at_once(system):
     assert error["error"]["code"] == "payload_too_large"
 
 
-def test_a_well_formed_chunked_body_is_taken(system):
+@pytest.mark.parametrize("coding", [b"chunked", b"chunked \t"])
+def test_a_well_formed_chunked_body_is_taken(system, coding):
+    """Spaces and tabs around ``chunked`` are not part of it (RFC 9110 5.5)."""
     body = json.dumps(valid_body()).encode()
-    raw = post(b"Transfer-Encoding: chunked\r\nConnection: close\r\n",
+    raw = post(b"Transfer-Encoding: " + coding + b"\r\nConnection: close\r\n",
                b"5;note=x\r\n" + body[:5] + b"\r\n%X\r\n" % (len(body) - 5) + body[5:]
                + b"\r\n0\r\n\r\n")
     received = exchange(system, raw)

@@ -1,16 +1,18 @@
 """Unit tests for ``shared.framing``: header lines and chunked bodies read
-one way only (outside audit D5, D6), and what a body's first bytes say of
-its encoding (D7)."""
+one way only (outside audit D5, D6; line ends and Content-Length's spaces:
+F5, F6), and what a body's first bytes say of its encoding (D7)."""
 
 from __future__ import annotations
 
 import io
+from http.client import parse_headers
 
 import pytest
 from marshmallow import Schema
 
 from shared.errors import PayloadTooLarge, ValidationFailed
-from shared.framing import MALFORMED_CHUNKS, ChunkedBody, MalformedChunks, header_line_problem
+from shared.framing import (MALFORMED_CHUNKS, ChunkedBody, MalformedChunks, framing_problem,
+                            header_line_problem)
 from shared.http import NOT_UTF8, identity_only, load_json
 
 
@@ -21,7 +23,7 @@ def refusal(*lines: bytes) -> str | None:
 
 def test_ordinary_header_lines_pass():
     assert refusal(b"Host: intake\r\n", b"Content-Length:35\r\n", b"X-Empty:\r\n",
-                   b"User-Agent: curl/8.5 (x86_64)\t\r\n", b"X-Latin: caf\xe9\n") is None
+                   b"User-Agent: curl/8.5 (x86_64)\t\r\n", b"X-Latin: caf\xe9\r\n") is None
 
 
 @pytest.mark.parametrize(("line", "message"), [
@@ -49,6 +51,52 @@ def test_a_header_line_read_another_way_is_named(line, message):
 
 def test_lines_after_the_end_of_the_headers_are_not_header_lines():
     assert header_line_problem([b"Host: intake\r\n", b"\r\n", b"not a header\r\n"]) is None
+
+
+MIXED_LINE_ENDS = ("Mixed line ends: some lines end in CRLF, others in a bare LF; end the "
+                   "request line and every header line with CRLF.")
+
+
+@pytest.mark.parametrize(("request_line", "lines"), [
+    (b"POST / HTTP/1.1\r\n", [b"Host: intake\r\n", b"X-A: a\n", b"Content-Length: 35\r\n",
+                              b"\r\n"]),
+    (b"POST / HTTP/1.1\n", [b"Host: intake\r\n", b"Content-Length: 35\r\n", b"\r\n"]),
+    (b"POST / HTTP/1.1\r\n", [b"Host: intake\r\n", b"Content-Length: 35\r\n", b"\n"]),
+    (b"", [b"Host: intake\n", b"Content-Length: 35\r\n", b"\r\n"])])
+def test_bare_lf_among_crlf_line_ends_is_refused(request_line, lines):
+    """F5: ``X-A: a<LF>Content-Length: 35`` was two headers here, one to a
+    proxy that ends lines at CRLF only."""
+    problem = header_line_problem(lines, request_line)
+    assert problem is not None and problem.to_body("en")["error"]["message"] == MIXED_LINE_ENDS
+
+
+def test_lines_all_ending_in_a_bare_lf_are_read_as_sent():
+    assert header_line_problem([b"Host: intake\n", b"Content-Length: 2\n", b"\n", b"{}\r\n"],
+                               b"POST / HTTP/1.1\n") is None
+
+
+def test_line_ends_after_the_end_of_the_headers_do_not_count():
+    assert header_line_problem([b"Host: intake\r\n", b"\r\n", b"{}\n"],
+                               b"POST / HTTP/1.1\r\n") is None
+
+
+def framing(*lines: bytes):
+    return framing_problem(parse_headers(io.BytesIO(b"".join(lines) + b"\r\n")))
+
+
+@pytest.mark.parametrize("line", [b"Content-Length: 2\r\n", b"Content-Length: 2 \r\n",
+                                  b"Content-Length:\t2\t \r\n", b"Content-Length:   2\r\n",
+                                  b"Transfer-Encoding: chunked \t\r\n"])
+def test_spaces_and_tabs_around_a_length_or_coding_are_not_part_of_it(line):
+    """F6 (RFC 9110 5.5): ``Content-Length: 2<SP>`` was refused, while
+    ``Content-Length:<SP><SP>2`` was taken."""
+    assert framing(line) is None
+
+
+@pytest.mark.parametrize("value", [b"2 2", b"2\xa0", b"\xa02", b"2,", b" "])
+def test_a_length_with_anything_but_digits_inside_its_spaces_is_refused(value):
+    problem = framing(b"Content-Length: " + value + b"\r\n")
+    assert isinstance(problem, ValidationFailed) and list(problem.fields) == ["Content-Length"]
 
 
 def body(raw: bytes, limit: int | None = None) -> tuple[ChunkedBody, list]:
@@ -112,6 +160,7 @@ def test_malformed_chunks_name_transfer_encoding():
 
 @pytest.mark.parametrize(("value", "identity"), [
     ("", True), ("identity", True), (" Identity ,", True), (", ,identity", True),
+    ("identity \t", True), ("\tgzip ", False),
     ("gzip", False), ("identity, gzip", False), ("br", False)])
 def test_content_encoding_names_no_coding_when_empty_or_identity(value, identity):
     assert identity_only(value) is identity

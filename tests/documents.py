@@ -1,10 +1,17 @@
 """Real (tiny) JPEG, PNG and PDF files for the upload tests, built here so the
-tests need no image library and no binary fixtures."""
+tests need no image library and no binary fixtures; and photos as a camera
+or phone saves them (``photo``), encoded by Pillow, the decoder under test."""
 
 from __future__ import annotations
 
+import io
 import struct
 import zlib
+
+from PIL import Image
+
+# upright, a portrait photo reads red on top, blue below
+TOP, BOTTOM = (200, 30, 30), (20, 20, 120)
 
 
 def jpeg(padding: int = 0) -> bytes:
@@ -65,3 +72,24 @@ def pdf(text: str = "Kartu Keluarga") -> bytes:
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
         len(objects) + 1, xref)
     return out
+
+
+def photo(width: int = 600, height: int = 800, mode: str = "RGB", format: str = "JPEG",
+          orientation: int | None = None, **options) -> bytes:
+    """A photo of ``width`` x ``height`` as the citizen sees it: ``TOP`` above,
+    ``BOTTOM`` below, with grain that a JPEG's scan spends its bytes on (a cut
+    one misses part of the picture). ``orientation`` 6 stores it as a phone
+    does a portrait shot: turned a quarter to the left, the EXIF saying so;
+    ``options`` go to Pillow's encoder (``progressive``, ``quality``, ...)."""
+    grain = Image.effect_noise((width, height), 40).convert("RGB")
+    image = Image.new("RGB", (width, height), BOTTOM)
+    image.paste(TOP, (0, 0, width, height // 2))
+    image = Image.blend(image, grain, 0.15).convert(mode)
+    if orientation == 6:  # shown turned a quarter to the right
+        image = image.transpose(Image.Transpose.ROTATE_90)
+        exif = Image.Exif()
+        exif[0x0112] = 6
+        options["exif"] = exif
+    buffer = io.BytesIO()
+    image.save(buffer, format, **options)
+    return buffer.getvalue()

@@ -14,6 +14,12 @@ Each carries the QR with the signed token (``tokens``) and the document
 number; the NIK is printed on the cards only, as on the real card, and never
 goes into the QR.
 
+Each document's data are rows of a label and a value (``draw_rows``), every
+value printed in full in its block: on a card left of the photo and above
+the QR, on a certificate above the signature. A value too long for its line
+is wrapped (on a card, set smaller first); rows too many for the block are
+all set smaller - never cut off at the card's edge or printed over the photo.
+
 fpdf2's core fonts speak Windows-1252: what they print for a character
 outside it (a letter's base form, ``?`` where there is none) is
 ``shared.printable``, by which intake refuses a name that would print a ``?``.
@@ -30,7 +36,7 @@ from dataclasses import dataclass, field
 import segno
 from fpdf import FPDF
 
-from shared.photos import decoded_photo
+from shared.photos import upright_photo
 from shared.printable import FONT_ENCODING, as_printed
 
 CARDS = ("ktp_el", "kia")
@@ -42,10 +48,32 @@ TITLES = {
     "skpwni": "SURAT KETERANGAN PINDAH WARGA NEGARA INDONESIA",
 }
 CARD_SIZE = (85.6, 54.0)  # ISO/IEC 7810 ID-1, mm
-CARD_DETAIL_LINES = 4  # what fits between the name and the document number
-CERTIFICATE_VALUE_WIDTH = 105  # mm, from the value column to the right margin
+CARD_DETAIL_LINES = 4  # details a card shows at most (a KIA has 3)
+CARD_PHOTO = (CARD_SIZE[0] - 24, 10.0, 21.0, 28.0)  # x, y, width, height: right side, 3 x 4
+CARD_QR = (3.0, CARD_SIZE[1] - 17, 15.5)  # x, y, size
+LINE = 0.45  # mm of line per pt of font size
 ISSUER = ("PEMERINTAH KOTA SERANG", "DINAS KEPENDUDUKAN DAN PENCATATAN SIPIL")
 QUIET_ZONE = 4  # modules of white around the QR, as ISO 18004 asks
+
+
+@dataclass(frozen=True)
+class Block:
+    """Where a document's rows (label, colon, value) go, and at what sizes."""
+
+    box: tuple[float, float, float, float]  # left, top, right, bottom (mm)
+    colon_x: float
+    value_x: float
+    size: float  # pt
+    smallest: float  # a value too long for its line shrinks down to this, then wraps
+    last_resort: float  # all rows, when the wrapped ones make the block too tall
+    gap: float  # mm between rows per pt of size
+
+
+# left of the photo, above the QR; 3.6 mm from row to row at 5.5 pt
+CARD_BLOCK = Block((3.0, 11.0, CARD_PHOTO[0] - 1, CARD_QR[1] - 0.5), 19.0, 20.2, 5.5, 4.5,
+                   3.5, 0.2045)
+# between the number and the signature; a long value wraps at the full size
+CERTIFICATE_BLOCK = Block((30.0, 72.0, 185.0, 197.0), 80.0, 82.5, 11, 11, 7, 3 / 11)
 
 
 @dataclass(frozen=True)
@@ -110,7 +138,75 @@ def text_at(pdf: FPDF, x: float, y: float, text: str, size: float, style: str = 
             width: float = 0, align: str = "L") -> None:
     pdf.set_font("Helvetica", style, size)
     pdf.set_xy(x, y)
-    pdf.cell(width, size * 0.45, as_printed(text), align=align)
+    pdf.cell(width, size * LINE, as_printed(text), align=align)
+
+
+def sizes(largest: float, smallest: float) -> list[float]:
+    """Font sizes from ``largest`` down to ``smallest``, a quarter point apart."""
+    return [largest - step / 4 for step in range(int((largest - smallest) * 4) + 1)]
+
+
+def fitted(pdf: FPDF, text: str, style: str, width: float, largest: float,
+           smallest: float) -> tuple[float, list[str]]:
+    """The size and lines ``text`` prints in within ``width`` mm: one line at
+    the largest size from ``largest`` down to ``smallest`` that fits, else
+    lines wrapped at ``smallest`` (a word longer than a line is broken)."""
+    for size in sizes(largest, smallest):
+        pdf.set_font("Helvetica", style, size)
+        if pdf.get_string_width(text) + 2 * pdf.c_margin <= width:
+            return size, [text]
+    return smallest, pdf.multi_cell(width, 1, text, dry_run=True, output="LINES")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of a document's data, as printed: a label and a value, each
+    over one or more lines at the size it fits in."""
+
+    label_size: float
+    label: list[str]
+    value_size: float
+    value: list[str]
+    style: str
+
+    @property
+    def height(self) -> float:
+        return max(self.label_size * len(self.label), self.value_size * len(self.value)) * LINE
+
+
+def laid_out(pdf: FPDF, block: Block,
+             lines: list[tuple[str, str, str]]) -> tuple[float, list[Row]]:
+    """The rows of (label, value, style) ``lines`` at the largest size at
+    which all of them fit in ``block``: a value too long for its line shrinks
+    to the block's smallest size, then wraps; when the rows are still too
+    tall, all of them get smaller. What does not fit even then is an error,
+    never a document with a line cut off or printed over (the longest values
+    intake takes fit: tests/unit/test_document_layout.py)."""
+    left, top, right, bottom = block.box
+    for size in sizes(block.size, block.last_resort):
+        smallest = min(size, block.smallest)
+        rows = [Row(*fitted(pdf, label, "", block.colon_x - left, size, smallest),
+                    *fitted(pdf, value, style, right - block.value_x, size, smallest), style)
+                for label, value, style in lines]
+        if sum(row.height for row in rows) + (len(rows) - 1) * size * block.gap <= bottom - top:
+            return size, rows
+    raise ValueError(f"the text of {pdf.title!r} does not fit on its page")
+
+
+def draw_rows(pdf: FPDF, block: Block, lines: list[tuple[str, str, str]]) -> None:
+    """(label, value, style) ``lines`` in ``block``, as ``laid_out``."""
+    size, rows = laid_out(pdf, block, [(as_printed(label), as_printed(value), style)
+                                       for label, value, style in lines])
+    y = block.box[1]
+    for row in rows:
+        first = max(row.label_size, row.value_size) * LINE  # each centred on the first line
+        for x, text_size, texts, style in ((block.box[0], row.label_size, row.label, ""),
+                                           (block.colon_x, row.label_size, [":"], ""),
+                                           (block.value_x, row.value_size, row.value, row.style)):
+            line = text_size * LINE
+            for index, text in enumerate(texts):
+                text_at(pdf, x, y + (first - line) / 2 + index * line, text, text_size, style)
+        y += row.height + size * block.gap
 
 
 def render_card(document: PrintedDocument) -> bytes:
@@ -119,18 +215,14 @@ def render_card(document: PrintedDocument) -> bytes:
     text_at(pdf, 0, 2.5, "PROVINSI BANTEN - KOTA SERANG", 6.5, "B", width, "C")
     text_at(pdf, 0, 6.0, TITLES[document.document_type], 6, "B", width, "C")
     details = list(document.details.items())[:CARD_DETAIL_LINES]
-    lines = [("NIK", document.nik or "-"), (document.holder_label, document.holder_name),
-             *details, ("No. Dokumen", document.document_number),
-             ("Diterbitkan", document.issue_date.isoformat())]
-    y = 11.0
-    for index, (label, value) in enumerate(lines):
-        text_at(pdf, 3, y, label, 5.5)
-        text_at(pdf, 19, y, f": {value}", 5.5, "B" if index < 2 else "")
-        y += 3.6
-    # the photo: right side, 3 x 4 proportion
-    photo_x, photo_y, photo_w, photo_h = width - 24, 10.0, 21.0, 28.0
+    lines = [("NIK", document.nik or "-", "B"), (document.holder_label, document.holder_name, "B"),
+             *((label, value, "") for label, value in details),
+             ("No. Dokumen", document.document_number, ""),
+             ("Diterbitkan", document.issue_date.isoformat(), "")]
+    draw_rows(pdf, CARD_BLOCK, lines)
+    photo_x, photo_y, photo_w, photo_h = CARD_PHOTO
     if document.photo is not None:
-        pdf.image(io.BytesIO(decoded_photo(document.photo)), photo_x, photo_y, photo_w,
+        pdf.image(io.BytesIO(upright_photo(document.photo)), photo_x, photo_y, photo_w,
                   photo_h, keep_aspect_ratio=True)
     elif document.document_type == "ktp_el":  # a KIA without a photo has no photo area
         pdf.set_draw_color(120, 120, 120)
@@ -140,7 +232,7 @@ def render_card(document: PrintedDocument) -> bytes:
         pdf.set_font("Helvetica", "", 4.5)
         pdf.set_xy(photo_x + 1, photo_y + photo_h / 2 - 3)
         pdf.multi_cell(photo_w - 2, 2.2, "FOTO dari register nasional", align="C")
-    draw_qr(pdf, document.token, 3, height - 17, 15.5)
+    draw_qr(pdf, document.token, *CARD_QR)
     text_at(pdf, 20, height - 5, "Verifikasi: pindai kode QR", 4.5)
     return bytes(pdf.output())
 
@@ -154,15 +246,9 @@ def render_certificate(document: PrintedDocument) -> bytes:
     pdf.line(25, 34, page_width - 25, 34)
     text_at(pdf, 0, 45, TITLES[document.document_type], 15, "B", page_width, "C")
     text_at(pdf, 0, 54, f"Nomor: {document.document_number}", 11, "", page_width, "C")
-    lines = [(document.holder_label, document.holder_name), *document.details.items()]
-    y = 72.0
-    for index, (label, value) in enumerate(lines):
-        text_at(pdf, 30, y, label, 11)
-        # a long value (a street, a place of death) wraps in its column
-        pdf.set_font("Helvetica", "B" if index == 0 else "", 11)
-        pdf.set_xy(80, y)
-        pdf.multi_cell(CERTIFICATE_VALUE_WIDTH, 5, as_printed(f": {value}"), align="L")
-        y = max(y + 8, pdf.get_y() + 3)
+    draw_rows(pdf, CERTIFICATE_BLOCK, [(document.holder_label, document.holder_name, "B"),
+                                       *((label, value, "") for label, value in
+                                         document.details.items())])
     text_at(pdf, 120, 200, f"Kota Serang, {document.issue_date.isoformat()}", 11)
     text_at(pdf, 120, 207, "Kepala Dinas Kependudukan", 11)
     text_at(pdf, 120, 213, "dan Pencatatan Sipil", 11)

@@ -10,7 +10,8 @@ from PIL import Image
 from services.printing import artefact, tokens
 from services.printing.artefact import PrintedDocument
 from shared.printable import as_printed
-from tests.pdf_checks import pdf_pages, pdf_qr_codes, pdf_text
+from tests.documents import BOTTOM, TOP, photo
+from tests.pdf_checks import pdf_colour_at, pdf_image_boxes, pdf_pages, pdf_qr_codes, pdf_text
 
 KEY = tokens.generate("test")
 NIK = "3673045207900001"
@@ -50,6 +51,16 @@ def test_a_kia_carries_the_uploaded_photo():
     without = artefact.render(document("kia", nik=NIK))
     assert b"/Subtype /Image" in with_photo and b"/Subtype /Image" not in without
     assert "FOTO" not in pdf_text(with_photo)
+
+
+def test_a_kia_prints_a_phone_portrait_upright():
+    # stored 800 x 600 with EXIF orientation 6, as a phone saves a portrait shot
+    content = artefact.render(document("kia", nik=NIK, photo=photo(600, 800, orientation=6)))
+    x, y, width, height = artefact.CARD_PHOTO
+    assert pdf_image_boxes(content) == [pytest.approx((x, y, x + width, y + height), abs=0.01)]
+    for at, colour in ((y + height / 8, TOP), (y + height * 7 / 8, BOTTOM)):
+        assert all(abs(a - b) < 60 for a, b in zip(pdf_colour_at(content, x + width / 2, at),
+                                                   colour))
 
 
 @pytest.mark.parametrize("document_type", ["akta_kelahiran", "akta_kematian", "skpwni"])

@@ -28,6 +28,7 @@ from shared.clock import utcnow
 from shared.masking import mask_text
 
 from .exceptions import IdempotencyKeyReused, PhotoNotUploaded, WrongStatus
+from .population import REGISTER_WITHHELD
 from .payloads import (cancelled_event, rejected_event, resubmitted_event,  # noqa: F401
                        submitted_event,  # the store emits it as domain.submitted_event
                        verified_event)
@@ -135,7 +136,8 @@ class Transition:
 
     @property
     def fields(self) -> dict:
-        return status_fields(self.to_status, self.application_id)
+        return status_fields(self.to_status, self.application_id,
+                             holds_slot(self.changes.get("flags", ())))
 
 
 # ``active_slot`` while an application is in progress: the one-active rule's
@@ -144,11 +146,24 @@ class Transition:
 ACTIVE_SLOT = "active"
 
 
-def status_fields(status: str, application_id: str) -> dict:
-    """The stored fields that follow from being in ``status``."""
+def status_fields(status: str, application_id: str, slot: bool = True) -> dict:
+    """The stored fields that follow from being in ``status``; ``slot``:
+    whether, while in progress, it holds its subject's one active slot - an
+    application waiting for verification does not when the register was not
+    asked about it (``holds_slot``)."""
     active = STATUSES[status].active
     return {"status": status, "status_rank": STATUSES[status].rank, "active": active,
-            "active_slot": ACTIVE_SLOT if active else application_id}
+            "active_slot": ACTIVE_SLOT if active and (slot or status != "submitted")
+            else application_id}
+
+
+def holds_slot(flags) -> bool:
+    """Whether an application waiting for verification holds its subject's
+    one active slot: not one accepted without asking the register
+    (``register_withheld``: whoever guessed at a NIK too often must not take
+    its owner's slot with a wrong KK); it takes the slot when an operator
+    verifies it (409 if another holds it then)."""
+    return REGISTER_WITHHELD not in flags
 
 
 def new_tracking_code() -> str:
@@ -175,7 +190,7 @@ def new_application(request: dict, details: dict, idempotency_key: str | None,
         "subject_key": subject_key(request["document_type"], request["applicant"], details),
         "flags": [], "required_documents": [], "derived": {},
         **(checks or {}),
-        **status_fields("submitted", application_id),
+        **status_fields("submitted", application_id, holds_slot((checks or {}).get("flags", ()))),
         "timeline": [timeline_entry("submitted", now, {"channel": request["channel"]})],
         "created_at": now,
         "queued_at": now,  # waiting for verification since (a resubmission re-enters)

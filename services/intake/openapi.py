@@ -248,7 +248,9 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("POST", "/api/v1/applications/<string:application_id>/verify", "Verify", 200,
               AcceptedSchema, (401, 404, 409, 429, 503), OPERATOR, tag="operator",
               extra={"description": "submitted -> verified. 409 `conflict` from another "
-                                    "status; 409 `photo_not_uploaded` (naming "
+                                    "status, or for an application accepted without asking "
+                                    "the register (`register_withheld`) whose subject another "
+                                    "holds by then; 409 `photo_not_uploaded` (naming "
                                     "`documents.foto`) for a KIA from age 5 whose photo was "
                                     "declared but not uploaded: nothing stored or emitted "
                                     "(reject with `photo_missing` instead)."}),

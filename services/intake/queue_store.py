@@ -81,7 +81,15 @@ class QueueStore(BaseStore):
                     .sort(QUEUE_ORDER).limit(limit))
 
     def verify(self, application_id: str, operator: str) -> dict:
-        return self._act(application_id, lambda app: domain.verify(app, operator))
+        """409 when it did not hold its subject's one active slot (accepted
+        without asking the register: ``domain.holds_slot``) and another
+        application holds it now."""
+        try:
+            return self._act(application_id, lambda app: domain.verify(app, operator))
+        except DuplicateKeyError:
+            application = self.db.applications.find_one({"_id": application_id},
+                                                        {"document_type": 1})
+            raise ActiveApplicationExists(subject_field(application["document_type"])) from None
 
     def reject(self, application_id: str, operator: str, codes: list[str],
                note: str | None) -> dict:

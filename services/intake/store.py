@@ -93,6 +93,12 @@ class ApplicationStore(DocumentStore, QueueStore, AppointmentStore, BatchStore,
         here gets the first answer too.
         """
         key = application.get("idempotency_key")
+        if application["active_slot"] != domain.ACTIVE_SLOT and application["active"] and \
+                self.db.applications.find_one({"subject_key": application["subject_key"],
+                                               "document_type": application["document_type"],
+                                               "active_slot": domain.ACTIVE_SLOT}, {"_id": 1}):
+            # one that holds no slot yet (``domain.holds_slot``) still meets one held
+            raise ActiveApplicationExists(subject_field(application["document_type"]))
         carried = self.carry(self.db.applications,
                              [("application_submitted", domain.submitted_event(application))])
         try:  # with the other submissions of the moment (``shared.group_writes``)

@@ -206,12 +206,26 @@ def test_probing_the_register_through_refused_submissions_is_limited_per_kk_and_
     right = first_card(new_client(), intake, member, kk)
     assert flags_of(mongo, wrong) == flags_of(mongo, right) == ["register_withheld"]
     assert wrong.json().keys() == right.json().keys()
-    # a NIK tried on 10 other KKs: the 11th is not checked against the register either
-    _, (probed,) = seed_people(system, 1)
+    # a NIK tried on 10 other KKs: the 11th is not checked against the register
+    # either - and takes no slot from the NIK's owner until an operator verifies it
+    own_kk, (probed,) = seed_people(system, 1)
     for _ in range(10):
         assert_not_on_kk(first_card(new_client(), intake, probed, seed_people(system, 1)[0]))
-    assert flags_of(mongo, first_card(new_client(), intake, probed, random_kk())) == [
-        "register_withheld"]
+    stranger = first_card(new_client(), intake, probed, random_kk())
+    assert flags_of(mongo, stranger) == ["register_withheld"]
+    owner = first_card(new_client(), intake, probed, own_kk)
+    assert flags_of(mongo, owner) == ["register_withheld"]
+    verified = requests.post(
+        f"{intake}/api/v1/applications/{owner.json()['application_id']}/verify",
+        headers=OPERATOR, timeout=10)
+    assert verified.status_code == 200, verified.text
+    taken = requests.post(
+        f"{intake}/api/v1/applications/{stranger.json()['application_id']}/verify",
+        headers=OPERATOR, timeout=10)
+    assert taken.status_code == 409 and list(taken.json()["error"]["fields"]) == [
+        "applicant.nik"], taken.text
+    # a third one, now that the owner's is verified, meets the slot at once
+    assert first_card(new_client(), intake, probed, random_kk()).status_code == 409
 
 
 def test_a_child_probed_through_kia_applications_is_protected_too(system, mongo):

@@ -127,21 +127,24 @@ class PrintedAddressSchema(Schema):
 
 class DocumentDetailsSchema(Schema):
     """What the printed document shows about its subject, by document type;
-    every field optional (intake sends what it knows). No NIK."""
+    every field optional (intake sends what it knows). No NIK but the
+    deceased's (a death certificate prints it)."""
     class Meta:
         unknown = EXCLUDE
 
     # the person it is about: KTP-el and KIA (from the NIK), Akta Kelahiran
     sex = fields.String(validate=validate.OneOf(("M", "F")))
     birth_date = fields.String()  # ISO date
-    # Akta Kelahiran: where (kab/kota code and name), the parents' names when known
+    # Akta Kelahiran: where (kab/kota code and name), the parents' names (the
+    # register's, else the citizen's; a father only when one is given)
     birth_place_code = fields.String()
     birth_place = fields.String()
     mother_name = fields.String()
     father_name = fields.String()
     # KIA
     birth_certificate_number = fields.String()
-    # Akta Kematian
+    # Akta Kematian (the deceased's name is ``holder_name``)
+    deceased_nik = fields.String()
     date_of_death = fields.String()  # ISO date
     place_of_death = fields.String()
     reporter_relation = fields.String()
@@ -174,7 +177,8 @@ class ApplicationVerifiedSchema(ApplicationRefSchema):
     kecamatan_code = fields.String(allow_none=True, load_default=None)
     # what the document says, optional within v1 (added later): intake always
     # sends them. ``full_name`` stays the applicant's (whom to tell, deliver to)
-    holder_name = fields.String(allow_none=True, load_default=None)  # the child's for a KIA
+    # the child's for a KIA and a birth certificate, the deceased's for a death certificate
+    holder_name = fields.String(allow_none=True, load_default=None)
     # the NIK a card carries (a KIA: the child's); null for a certificate; absent
     # in older events (then ``nik``)
     holder_nik = fields.String(allow_none=True)

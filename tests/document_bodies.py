@@ -31,29 +31,38 @@ def body(document_type: str, details: dict, nik: str | None = None, kk: str | No
             "details": details}
 
 
+def named(**names: str | None) -> dict:
+    """The name fields given (None: left out)."""
+    return {field: name for field, name in names.items() if name is not None}
+
+
 def birth_body(birth_date, mother_nik: str | None = None, child_name: str = "Nur Aini",
                kk: str | None = None, father_nik: str | None = None, married: bool = True,
                documents=("surat_keterangan_lahir", "buku_nikah", "kartu_keluarga"),
-               **details) -> dict:
+               mother_name: str | None = "Siti Rahmawati", **details) -> dict:
+    """The father applies (named as the applicant); the mother's name is the
+    citizen's (``mother_name``: the register knows no random NIK; None: not given)."""
     kk = kk or random_kk()
     father_nik = father_nik or (random_nik() if married else None)
     return body("akta_kelahiran", {
         "child": {"full_name": child_name, "sex": "F", "birth_date": str(birth_date),
                   "birth_place_code": "3673"},
         "mother_nik": mother_nik or random_nik(female=True), "parents_married": married,
-        "father_nik": father_nik, "kk_number": kk, "documents": list(documents), **details},
-        nik=father_nik, kk=kk)
+        "father_nik": father_nik, "kk_number": kk, "documents": list(documents),
+        **named(mother_full_name=mother_name), **details}, nik=father_nik, kk=kk)
 
 
 def death_body(date_of_death, deceased_nik: str | None = None, nik: str | None = None,
                kk: str | None = None, documents=("surat_kematian", "kartu_keluarga"),
-               **details) -> dict:
+               deceased_name: str | None = "Sarmili bin Jaka", **details) -> dict:
+    """``deceased_name``: the citizen's (the register knows no random NIK;
+    None: not given)."""
     nik = nik or random_nik()
     return body("akta_kematian", {
         "deceased_nik": deceased_nik or random_nik(year=1950), "date_of_death": str(date_of_death),
         "place_of_death": "RSUD dr. Dradjat Prawiranegara, Kota Serang",
         "reporter_nik": nik, "reporter_relation": "anak", "documents": list(documents),
-        **details}, nik=nik, kk=kk)
+        **named(deceased_full_name=deceased_name), **details}, nik=nik, kk=kk)
 
 
 def skpwni_keluar_body(kelurahan_code: str = "3171011001", nik: str | None = None,

@@ -5,7 +5,8 @@ Each is a complete, valid application: the end-to-end tests post every one
 and expect 202 (tests/e2e/test_openapi.py). Their people are not in the
 register sandbox's fixture families (the register answers "unknown": the
 application is accepted and flagged for the operator's check), so posting an
-example never collides with a fixture person another test uses. Dates are in
+example never collides with a fixture person another test uses - and the
+names a certificate prints of them (the mother, the deceased) are given. Dates are in
 the past and stay valid for years (the KIA child turns 17 in 2036).
 """
 
@@ -26,14 +27,16 @@ SUBMIT_EXAMPLES: dict[str, dict] = {
                       "marital_status": "kawin"},
         "details": {"child": {"full_name": "Nur Aini", "sex": "F", "birth_date": "2026-09-20",
                               "birth_place_code": "3673"},
-                    "mother_nik": "3673046105920732", "parents_married": True,
+                    "mother_nik": "3673046105920732", "mother_full_name": "Sri Wahyuni",
+                    "parents_married": True,
                     "father_nik": "3673042303900732", "kk_number": "3673042201180732",
                     "documents": ["surat_keterangan_lahir", "buku_nikah", "kartu_keluarga"]}},
     "akta_kematian": {
         "document_type": "akta_kematian", "channel": "web",
         "applicant": {"nik": "3673041102800733", "kk_number": "3673040903100733",
                       "full_name": "Hendra Gunawan", "phone": "081234567803"},
-        "details": {"deceased_nik": "3673040505450733", "date_of_death": "2026-11-01",
+        "details": {"deceased_nik": "3673040505450733", "deceased_full_name": "Sukarman",
+                    "date_of_death": "2026-11-01",
                     "place_of_death": "RSUD dr. Dradjat Prawiranegara, Kota Serang",
                     "reporter_nik": "3673041102800733", "reporter_relation": "anak",
                     "documents": ["surat_kematian", "kartu_keluarga"]}},

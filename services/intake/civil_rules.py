@@ -1,5 +1,12 @@
 """Rules of the civil-registry acts (pencatatan sipil): Akta Kelahiran and
-Akta Kematian. Plain Python, no nameko; each refusal names its field."""
+Akta Kematian. Plain Python, no nameko; each refusal names its field.
+
+A certificate names people the application gives by NIK: the deceased, a
+newborn's mother and father. Their names are the register's
+(``register_name``, kept in ``derived``), or the citizen's
+(``details.<role>_full_name``) when the register does not know them; an
+application that has neither is accepted, and cannot be verified until the
+citizen gives the name (``printables.unnamed``)."""
 
 from __future__ import annotations
 
@@ -9,8 +16,9 @@ from shared.errors import Msg
 from shared.nik import parse_nik
 
 from .population import Lookup
-from .rule_helpers import (ADULT_AGE, DocumentRules, Findings, age_on, not_in_future, refuse,
-                           refuse_if_deceased, refuse_unless_old_enough_to_be_a_parent)
+from .rule_helpers import (ADULT_AGE, DocumentRules, Findings, age_on, merged, not_in_future,
+                           refuse, refuse_if_deceased, refuse_unless_old_enough_to_be_a_parent,
+                           register_name)
 
 # a birth registered more than this many days after it is late: accepted, and
 # flagged for the operator (the Dinas reports late registrations separately)
@@ -31,6 +39,9 @@ def birth_details(request: dict, details: dict, today: datetime.date) -> Finding
     if details["parents_married"] and not details["father_nik"]:
         refuse("details.father_nik", "Wajib diisi bila orang tua menikah.",
                "Required when the parents are married.")
+    if details["father_full_name"] and not details["father_nik"]:
+        refuse("details.father_full_name", "Nama ayah hanya diisi bersama NIK ayah.",
+               "The father's name goes with the father's NIK.")
     if details["father_nik"]:
         father = parse_nik(details["father_nik"], today=today)
         if father.sex != "M":
@@ -62,12 +73,15 @@ def check_witnesses(details: dict, today: datetime.date) -> None:
                    "A witness must be 17 or older.")
 
 
-def birth_against_register(request: dict, details: dict, lookup: Lookup) -> None:
+def birth_against_register(request: dict, details: dict, lookup: Lookup) -> Findings:
     family = lookup.family(details["kk_number"])
     parents = [nik for nik in (details["mother_nik"], details["father_nik"]) if nik]
     if family is not None and not any(family.member(nik) for nik in parents):
         refuse("details.kk_number", "Ayah atau ibu harus terdaftar pada KK yang dituju anak.",
                "The mother or the father must be on the family card the child joins.")
+    # "anak dari ibu ... dan ayah ...": the certificate names both parents
+    return merged(register_name("mother", details["mother_nik"], details, lookup),
+                  register_name("father", details["father_nik"], details, lookup))
 
 
 def death_details(request: dict, details: dict, today: datetime.date) -> Findings:
@@ -86,12 +100,14 @@ def death_details(request: dict, details: dict, today: datetime.date) -> Finding
     return Findings()
 
 
-def death_against_register(request: dict, details: dict, lookup: Lookup) -> None:
+def death_against_register(request: dict, details: dict, lookup: Lookup) -> Findings:
     if lookup.verified_death(details["deceased_nik"]):
         refuse("details.deceased_nik",
                "Kematian NIK ini sudah dicatat (akta kematian diverifikasi).",
                "This NIK's death is already recorded (a death certificate was verified).")
     refuse_if_deceased("details.reporter_nik", details["reporter_nik"], lookup)
+    # the certificate names the person who died
+    return register_name("deceased", details["deceased_nik"], details, lookup)
 
 
 CIVIL_RULES = {

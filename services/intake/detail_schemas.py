@@ -27,6 +27,13 @@ def full_name(**kwargs) -> PrintedText:
     return PrintedText(min=2, max=120, **kwargs)
 
 
+def named_by_citizen() -> PrintedText:
+    """The name of a person the application gives by NIK, as the citizen
+    writes it: printed when the register does not know the NIK (the
+    register's own is printed when it does, ``rule_helpers.register_name``)."""
+    return full_name(load_default=None)
+
+
 def documents() -> fields.List:
     """The supporting documents the citizen declares (kinds of ``DOCUMENT_KINDS``)."""
     return fields.List(fields.String(validate=validate.OneOf(DOCUMENT_KINDS)),
@@ -48,8 +55,10 @@ class ChildSchema(StrictSchema):
 class AktaKelahiranDetailsSchema(StrictSchema):
     child = fields.Nested(ChildSchema, required=True)
     mother_nik = Nik(required=True)
+    mother_full_name = named_by_citizen()
     parents_married = JsonBoolean(required=True)
     father_nik = Nik(load_default=None)  # required when the parents are married
+    father_full_name = named_by_citizen()  # only with father_nik
     kk_number = KkNumber(required=True)  # the KK the child joins
     # two witnesses' NIKs: required when the birth is attested by an SPTJM
     witnesses = fields.List(Nik(), load_default=list, validate=ItemCount(max=2))
@@ -58,6 +67,7 @@ class AktaKelahiranDetailsSchema(StrictSchema):
 
 class AktaKematianDetailsSchema(StrictSchema):
     deceased_nik = Nik(required=True)
+    deceased_full_name = named_by_citizen()
     date_of_death = fields.Date(required=True)
     place_of_death = PrintedText(required=True, min=3, max=200)  # on the certificate
     reporter_nik = Nik(required=True)

@@ -27,11 +27,12 @@ from dataclasses import dataclass, field
 from shared.clock import utcnow
 from shared.masking import mask_text
 
-from .exceptions import IdempotencyKeyReused, PhotoNotUploaded, WrongStatus
+from .exceptions import IdempotencyKeyReused, PhotoNotUploaded, PrintedNameMissing, WrongStatus
 from .population import REGISTER_WITHHELD
 from .payloads import (cancelled_event, rejected_event, resubmitted_event,  # noqa: F401
                        submitted_event,  # the store emits it as domain.submitted_event
                        verified_event)
+from .printables import unnamed
 from .reasons import checked_codes, reason_texts
 from .requirements import photos_not_uploaded
 from .request_fields import corrected_fields, request_fields
@@ -225,10 +226,13 @@ def transition(application: dict, action: str, detail: dict,
 
 
 def verify(application: dict, operator: str) -> Transition:
-    """``PhotoNotUploaded`` for a card whose photo is declared, not uploaded."""
+    """``PhotoNotUploaded`` for a card whose photo is declared, not uploaded;
+    ``PrintedNameMissing`` for a certificate naming someone by NIK alone."""
     next_status(application, "verify")  # a wrong status says so first
     if missing := photos_not_uploaded(application):
         raise PhotoNotUploaded(missing)
+    if missing := unnamed(application):
+        raise PrintedNameMissing(missing)
     return transition(application, "verify", {"by": operator},
                       (("application_verified", verified_event(application, operator)),))
 

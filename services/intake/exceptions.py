@@ -47,6 +47,26 @@ class PhotoNotUploaded(Conflict):
              for req in missing for kind in req.any_of})
 
 
+class PrintedNameMissing(Conflict):
+    """Verify refused: the certificate names a person (the deceased, a
+    parent) whom neither the register nor the citizen named. 409 naming each
+    missing ``details.<role>_full_name``."""
+
+    code = "printed_name_missing"
+
+    def __init__(self, missing: list[str]):
+        super().__init__(
+            Msg("Nama yang dicetak pada akta belum diketahui: register kependudukan tidak "
+                "memberikannya dan pemohon tidak mengisinya. Tolak dengan alasan "
+                "deceased_name_missing atau parent_name_missing agar pemohon mengisinya.",
+                "A name the certificate prints is not known: the population register did not "
+                "give it and the citizen did not fill it in. Reject it with reason "
+                "deceased_name_missing or parent_name_missing so the citizen fills it in."),
+            {field: [Msg("Belum diisi: nama lengkap sesuai KTP-el/KK.",
+                         "Not given: the full name as on the KTP-el/KK.")]
+             for field in missing})
+
+
 class IdempotencyKeyReused(Conflict):
     """409 naming the key as the client sent it: the ``Idempotency-Key``
     header over HTTP, ``request_id`` (the message_id) on the broker channel."""

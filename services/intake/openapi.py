@@ -55,7 +55,8 @@ ERRORS = {
     409: "Conflict (`error.code` says which rule): an active application for this "
          "subject, the application is not in the status the action needs, no room for "
          "another document, a card verified before its photo was uploaded "
-         "(`photo_not_uploaded`), or a recording rule (`day_full` adds "
+         "(`photo_not_uploaded`), a certificate verified before the name it prints of the "
+         "deceased or a parent is known (`printed_name_missing`), or a recording rule (`day_full` adds "
          "`error.next_free_day`).",
     413: "Body over the endpoint's size limit (MAX_BODY_BYTES, an upload's own): by "
          "Content-Length on any request before it is read, or while reading one.",
@@ -252,8 +253,13 @@ OPERATIONS: tuple[Operation, ...] = (
                                     "the register (`register_withheld`) whose subject another "
                                     "holds by then; 409 `photo_not_uploaded` (naming "
                                     "`documents.foto`) for a KIA from age 5 whose photo was "
-                                    "declared but not uploaded: nothing stored or emitted "
-                                    "(reject with `photo_missing` instead)."}),
+                                    "declared but not uploaded; 409 "
+                                    "`printed_name_missing` (naming "
+                                    "`details.<role>_full_name`) for a certificate naming the "
+                                    "deceased or a parent whom neither the register nor the "
+                                    "citizen named: nothing stored or emitted (reject with "
+                                    "`photo_missing`, `deceased_name_missing` or "
+                                    "`parent_name_missing` instead)."}),
     Operation("POST", "/api/v1/applications/<string:application_id>/reject",
               "Reject with reason codes", 200, AcceptedSchema, (400, 401, 404, 409, 429, 503),
               OPERATOR, body=schemas.RejectSchema, tag="operator"),

@@ -4,9 +4,14 @@ for ``application_verified``. Plain Python, no nameko.
 
 Printing renders these and never reads intake's database, so region codes
 travel with their names (``shared.wilayah``). Only what intake stores is
-sent: the parents, the deceased and the moving family members are kept by
-NIK, not by name, so a name is sent only where the applicant is that person.
-No NIK goes into the details; the card's own NIK is ``holder_nik``.
+sent. A certificate names the people it is about, whom the application gives
+by NIK (``NAMED``: the deceased, a newborn's mother and father): by the name
+screening took from the register (``derived``), else the citizen's
+(``details.<role>_full_name``), else the applicant's own when that NIK is the
+applicant's. One it cannot name is not verified (``unnamed``). The moving
+family members are kept by NIK alone. No NIK goes into the details but the
+deceased's, which the death certificate prints; a card's own NIK is
+``holder_nik``.
 """
 
 from __future__ import annotations
@@ -16,11 +21,37 @@ import datetime
 from shared.nik import InvalidIdentityNumber, parse_nik
 from shared.wilayah import load_wilayah
 
+# the people a certificate names, by role, and the detail holding each one's NIK
+NAMED = {"akta_kematian": {"deceased": "deceased_nik"},
+         "akta_kelahiran": {"mother": "mother_nik", "father": "father_nik"}}
+
+
+def named(application: dict, role: str) -> str | None:
+    """The name printed for the person ``role`` (of ``NAMED``), or None:
+    nobody in that role (no father given) or the name unknown."""
+    details, applicant = application["details"], application["applicant"]
+    nik = details.get(NAMED[application["document_type"]][role])
+    if not nik:
+        return None
+    return (application.get("derived", {}).get(f"{role}_full_name")
+            or details.get(f"{role}_full_name")
+            or (applicant["full_name"] if nik == applicant["nik"] else None))
+
+
+def unnamed(application: dict) -> list[str]:
+    """The name fields the citizen must fill before the certificate can be
+    printed: each person it names whom neither the register nor the citizen
+    named (``details.deceased_full_name`` ...)."""
+    roles = NAMED.get(application["document_type"], {})
+    return [f"details.{role}_full_name" for role, nik_field in roles.items()
+            if application["details"].get(nik_field) and named(application, role) is None]
+
 
 def holder(application: dict) -> dict:
     """Whose name the document is issued in, and the NIK a card carries
-    (cards only: a certificate prints no NIK). A KIA and a birth certificate
-    are the child's; the rest are issued to the applicant."""
+    (cards only: a certificate prints no NIK here). A KIA and a birth
+    certificate are the child's, a death certificate the deceased's; the
+    rest are issued to the applicant."""
     applicant, details = application["applicant"], application["details"]
     document_type = application["document_type"]
     if document_type == "kia":
@@ -28,6 +59,8 @@ def holder(application: dict) -> dict:
                 "holder_nik": details.get("child_nik")}
     if document_type == "akta_kelahiran":
         return {"holder_name": details.get("child", {}).get("full_name"), "holder_nik": None}
+    if document_type == "akta_kematian":
+        return {"holder_name": named(application, "deceased"), "holder_nik": None}
     return {"holder_name": applicant["full_name"],
             "holder_nik": applicant["nik"] if document_type == "ktp_el" else None}
 
@@ -40,13 +73,6 @@ def born(nik: str | None, on: datetime.datetime) -> dict:
     except InvalidIdentityNumber:
         return {}
     return {"sex": info.sex, "birth_date": info.birth_date.isoformat()}
-
-
-def named_parent(application: dict, nik_field: str) -> str | None:
-    """A parent's name, known when that parent is the applicant."""
-    nik = application["details"].get(nik_field)
-    applicant = application["applicant"]
-    return applicant["full_name"] if nik and nik == applicant["nik"] else None
 
 
 def destination(address: dict | None) -> dict | None:
@@ -63,14 +89,15 @@ def birth(application: dict) -> dict:
     return {"sex": child.get("sex"), "birth_date": child.get("birth_date"),
             "birth_place_code": child.get("birth_place_code"),
             "birth_place": load_wilayah().kabkota(child.get("birth_place_code")),
-            "mother_name": named_parent(application, "mother_nik"),
-            "father_name": named_parent(application, "father_nik")}
+            "mother_name": named(application, "mother"),
+            "father_name": named(application, "father")}
 
 
 def death(application: dict) -> dict:
+    """Who died (the name is the holder's), when and where."""
     details = application["details"]
-    return {name: details.get(name)
-            for name in ("date_of_death", "place_of_death", "reporter_relation")}
+    return {name: details.get(name) for name in (
+        "deceased_nik", "date_of_death", "place_of_death", "reporter_relation")}
 
 
 def move(application: dict) -> dict:

@@ -25,6 +25,9 @@ PARENT_MIN_AGE = 10
 # the oldest a parent is taken to have been, when the NIK's two-digit year
 # fits only read a century earlier (``refuse_unless_old_enough_to_be_a_parent``)
 PARENT_MAX_AGE = 80
+# the register's name for a person differs from the one the citizen gave:
+# the register's is kept (and printed), the operator compares the documents
+REGISTER_NAME_DIFFERS = "register_name_differs"
 # the kab/kota this Dinas serves (its kecamatan offices'): Kota Serang, 3673
 SERVED_KABKOTA = frozenset(office.kecamatan_code[:4] for office in KECAMATAN_OFFICES)
 
@@ -39,7 +42,8 @@ class Findings:
 @dataclass(frozen=True)
 class DocumentRules:
     check: Callable[[dict, dict, datetime.date], Findings]  # (request, details, today)
-    against_register: Callable[[dict, dict, Lookup], None]  # (request, details, lookup)
+    # (request, details, lookup) -> what the register told (None: nothing to keep)
+    against_register: Callable[[dict, dict, Lookup], Findings | None]
 
 
 def refuse(path: str, id_text: str, en_text: str):
@@ -96,3 +100,32 @@ def refuse_if_not_on(path: str, nik: str, family, what_id: str, what_en: str) ->
     if family is not None and family.member(nik) is None:
         refuse(path, f"{what_id} tidak terdaftar pada No. KK ini.",
                f"{what_en} is not on this family card (KK).")
+
+
+def same_name(one: str, other: str) -> bool:
+    """The same name, case and spacing aside (the register writes names in capitals)."""
+    return " ".join(one.split()).casefold() == " ".join(other.split()).casefold()
+
+
+def register_name(role: str, nik: str | None, details: dict, lookup: Lookup) -> Findings:
+    """The name a certificate prints for the person ``role`` (``deceased``,
+    ``mother``, ``father``) of ``nik``, as the register knows it: kept in
+    ``derived`` as ``<role>_full_name``. The citizen's own
+    ``details.<role>_full_name`` is printed only when the register does not
+    answer; one that differs from the register's is flagged for the
+    operator, not refused - a refusal would tell whoever asks whether a
+    name belongs to a NIK."""
+    person = lookup.person(nik) if nik else None
+    if person is None:
+        return Findings()
+    given = details.get(f"{role}_full_name")
+    return Findings(flags=frozenset({REGISTER_NAME_DIFFERS} if given and not same_name(
+                        given, person.full_name) else ()),
+                    derived={f"{role}_full_name": person.full_name})
+
+
+def merged(*findings: Findings) -> Findings:
+    """What several rules found, together."""
+    return Findings(frozenset().union(*(f.facts for f in findings)),
+                    frozenset().union(*(f.flags for f in findings)),
+                    {name: value for f in findings for name, value in f.derived.items()})

@@ -27,7 +27,8 @@ from .civil_rules import CIVIL_RULES
 from .detail_schemas import DETAIL_SCHEMAS
 from .population import Lookup
 from .residence_rules import RESIDENCE_RULES
-from .rule_helpers import ADULT_AGE, DocumentRules, Findings, age_on, refuse, refuse_if_deceased
+from .rule_helpers import (ADULT_AGE, DocumentRules, Findings, age_on, merged, refuse,
+                           refuse_if_deceased)
 
 __all__ = ["ADULT_AGE", "Checked", "age_on", "check_application", "validate_application"]
 
@@ -37,7 +38,9 @@ class Checked:
     details: dict  # as stored: JSON-ready (dates as ISO strings)
     flags: tuple[str, ...] = ()  # for the operator: late_registration, register_unchecked ...
     required_documents: tuple[str, ...] = ()  # requirement names (requirements table)
-    derived: dict = field(default_factory=dict)  # e.g. {"move_kind": "antar_provinsi"}
+    # e.g. {"move_kind": "antar_provinsi"}; the names the register gave for a
+    # certificate's people: {"deceased_full_name": "SARMILI"} (``register_name``)
+    derived: dict = field(default_factory=dict)
 
     def stored(self) -> dict:
         """The fields ``domain.new_application`` stores beside the details."""
@@ -132,12 +135,11 @@ def check_application(request: dict, today: datetime.date,
     details = load_details(document_type, request["details"])
     findings = rules.check(request, details, today)
     required = check_documents(document_type, details, findings.facts)
-    flags = set(findings.flags)
     if lookup is not None:
         check_applicant(request["applicant"], lookup)
-        rules.against_register(request, details, lookup)
-        flags |= lookup.flags
-    return Checked(DETAIL_SCHEMAS[document_type]().dump(details), tuple(sorted(flags)),
+        told = rules.against_register(request, details, lookup) or Findings()
+        findings = merged(findings, told, Findings(flags=frozenset(lookup.flags)))
+    return Checked(DETAIL_SCHEMAS[document_type]().dump(details), tuple(sorted(findings.flags)),
                    required, findings.derived)
 
 

@@ -88,6 +88,7 @@ class PrintedDocument:
     nik: str | None = None  # printed on cards only
     details: dict = field(default_factory=dict)  # label -> value lines, when the job has them
     holder_label: str = "Nama"  # what the holder's line is called (``printed_details``)
+    statement: str | None = None  # a certificate's opening sentence (``printed_details``)
     photo: bytes | None = None  # a KIA photo (JPEG/PNG) from intake
 
 
@@ -246,6 +247,8 @@ def render_certificate(document: PrintedDocument) -> bytes:
     pdf.line(25, 34, page_width - 25, 34)
     text_at(pdf, 0, 45, TITLES[document.document_type], 15, "B", page_width, "C")
     text_at(pdf, 0, 54, f"Nomor: {document.document_number}", 11, "", page_width, "C")
+    if document.statement:  # between the number and the rows
+        text_at(pdf, CERTIFICATE_BLOCK.box[0], 63, document.statement, 11)
     draw_rows(pdf, CERTIFICATE_BLOCK, [(document.holder_label, document.holder_name, "B"),
                                        *((label, value, "") for label, value in
                                          document.details.items())])

@@ -4,7 +4,10 @@ from a job's ``document_details`` (as ``application_verified`` carried them,
 
 Intake sends what it knows and leaves the rest out, so each line is printed
 only when its field came; a job queued from an older event has none, and its
-document shows the holder's name alone, as before.
+document shows the holder's name alone, as before. A death certificate names
+the deceased (the holder) and the deceased's NIK; a birth certificate the
+child (the holder) and its parents; each opens with the sentence real ones
+do (``statement``).
 """
 
 from __future__ import annotations
@@ -19,7 +22,13 @@ MOVES = {"pindah_keluar": "Pindah keluar", "pindah_datang": "Pindah datang"}
 MOVE_KINDS = {"antar_provinsi": "Antar provinsi", "antar_kabkota": "Antar kabupaten/kota",
               "antar_kecamatan": "Antar kecamatan", "dalam_kecamatan": "Dalam satu kecamatan"}
 # whose name the document's first line is: the holder's (``domain.holder``)
-HOLDER_LABELS = {"akta_kelahiran": "Nama Anak", "akta_kematian": "Nama Pemohon"}
+HOLDER_LABELS = {"akta_kelahiran": "Nama Anak", "akta_kematian": "Nama"}
+# what a certificate says of its holder, above the rows, as real ones read
+STATEMENTS = {"akta_kelahiran": "Menerangkan bahwa telah lahir:",
+              "akta_kematian": "Menerangkan bahwa telah meninggal dunia:"}
+# a job queued from an event older than the deceased's name and NIK: its
+# holder is the applicant who reported the death, and says so
+REPORTER_LABEL = "Nama Pemohon"
 
 
 def day(text: str) -> str:
@@ -57,8 +66,7 @@ LINES: dict[str, tuple[str, Callable]] = {
     "birth_place": ("Tempat Lahir", str),
     "birth_date": ("Tanggal Lahir", day),
     "birth_certificate_number": ("No. Akta Lahir", str),
-    "mother_name": ("Nama Ibu", str),
-    "father_name": ("Nama Ayah", str),
+    "deceased_nik": ("NIK", str),
     "date_of_death": ("Tanggal Kematian", day),
     "place_of_death": ("Tempat Kematian", str),
     "reporter_relation": ("Hubungan Pelapor", spoken),
@@ -74,6 +82,7 @@ def detail_lines(details: dict | None) -> dict[str, str]:
     details = details or {}
     lines = [(label, read(details[name])) for name, (label, read) in LINES.items()
              if details.get(name) is not None]
+    lines += parents(details)
     if details.get("destination"):
         lines += destination_lines(details["destination"])
     if details.get("members_moving"):
@@ -81,5 +90,27 @@ def detail_lines(details: dict | None) -> dict[str, str]:
     return {label: value for label, value in lines if value}
 
 
-def holder_label(document_type: str) -> str:
+def parents(details: dict) -> list[tuple[str, str | None]]:
+    """A birth certificate's "anak dari ibu ... dan ayah ...". A job from an
+    older event may know the father alone (he applied): his name then."""
+    mother, father = details.get("mother_name"), details.get("father_name")
+    if mother:
+        return [("Anak dari Ibu", mother), ("dan Ayah", father)]
+    return [("Nama Ayah", father)] if father else []
+
+
+def reported_only(document_type: str, details: dict | None) -> bool:
+    """A death certificate's job from an event that named no deceased (older
+    than the deceased's name and NIK): its holder is the reporting applicant."""
+    return document_type == "akta_kematian" and not (details or {}).get("deceased_nik")
+
+
+def holder_label(document_type: str, details: dict | None = None) -> str:
+    if reported_only(document_type, details):
+        return REPORTER_LABEL
     return HOLDER_LABELS.get(document_type, "Nama")
+
+
+def statement(document_type: str, details: dict | None = None) -> str | None:
+    """The sentence a certificate opens with, if any."""
+    return None if reported_only(document_type, details) else STATEMENTS.get(document_type)

@@ -26,7 +26,7 @@ from typing import Callable
 from . import tokens
 from .artefact import CARDS, PrintedDocument
 from .domain import holder
-from .printed_details import detail_lines, holder_label
+from .printed_details import detail_lines, holder_label, statement
 
 # the Dinas' register code (Kota Serang) and a short code per document type
 REGISTER_CODE = "3673"
@@ -79,14 +79,16 @@ def revocation(issuance: dict, now: datetime.datetime) -> dict:
 
 
 def printed_document(job: dict, issuance: dict, photo: bytes | None = None) -> PrintedDocument:
-    claims = issuance["claims"]
+    claims, details = issuance["claims"], job.get("document_details")
     return PrintedDocument(
         document_type=claims["document_type"], document_number=claims["document_number"],
-        holder_name=claims["holder_name"], holder_label=holder_label(claims["document_type"]),
+        holder_name=claims["holder_name"],
+        holder_label=holder_label(claims["document_type"], details),
+        statement=statement(claims["document_type"], details),
         issue_date=datetime.date.fromisoformat(claims["issue_date"]),
         token=issuance["token"],
         nik=holder(job)[1] if claims["document_type"] in CARDS else None,
-        details=detail_lines(job.get("document_details")), photo=photo)
+        details=detail_lines(details), photo=photo)
 
 
 def verdict(token: str, public_keys: dict, find_issuance: Callable[[str], dict | None]) -> dict:

@@ -26,6 +26,7 @@ TINGGAR = "3673041002"  # another kelurahan of Kecamatan Curug
 COLUMNS = ["document_type", "applicant.nik", "applicant.kk_number", "applicant.full_name",
            "applicant.phone", "details.reason", "details.child.full_name", "details.child.sex",
            "details.child.birth_date", "details.child.birth_place_code", "details.mother_nik",
+           "details.mother_full_name",
            "details.parents_married", "details.father_nik", "details.kk_number",
            "details.documents.0", "details.documents.1", "details.documents.2",
            "address.street", "address.rt", "address.rw", "address.kelurahan_code"]

@@ -21,11 +21,12 @@ import urllib3
 
 from services.printing import tokens
 from shared.clock import today_wib
+from shared.nik import parse_nik
 from tests.document_bodies import (birth_body, death_body, kia_body, nik_born,
                                    skpwni_keluar_body, years_before)
 from tests.documents import png
 from tests.helpers import (OPERATOR, PRINTING_SERVICE_TOKEN, RETIRED_KEY, STATION, claim_job_for,
-                           eventually, personal_data_in_logs, valid_body)
+                           eventually, personal_data_in_logs, random_kk, random_nik, valid_body)
 from tests.pdf_checks import pdf_qr_codes, pdf_text
 
 
@@ -262,11 +263,13 @@ def spoken_date(day: datetime.date) -> str:
 
 
 @pytest.mark.parametrize(("body", "lines"), [
-    (lambda: birth_body(days_ago(10), child_name="Nur Aini"),
+    # the register knows neither the mother nor the deceased: the citizen's names
+    (lambda: birth_body(days_ago(10), child_name="Nur Aini", mother_name="Siti Rahmawati"),
      ["Nama Anak : Nur Aini", "Jenis Kelamin : Perempuan", "Tempat Lahir : Kota Serang",
-      f"Tanggal Lahir : {spoken_date(days_ago(10))}", "Nama Ayah : Ahmad Fauzi"]),
-    (lambda: death_body(days_ago(3)),
-     ["Nama Pemohon : Ahmad Fauzi", f"Tanggal Kematian : {spoken_date(days_ago(3))}",
+      f"Tanggal Lahir : {spoken_date(days_ago(10))}",
+      "Anak dari Ibu : Siti Rahmawati dan Ayah : Ahmad Fauzi"]),
+    (lambda: death_body(days_ago(3), deceased_name="Sarmili bin Jaka"),
+     ["Nama : Sarmili bin Jaka", f"Tanggal Kematian : {spoken_date(days_ago(3))}",
       "Tempat Kematian : RSUD dr. Dradjat Prawiranegara, Kota Serang",
       "Hubungan Pelapor : Anak"]),
     (lambda: skpwni_keluar_body(members=None),
@@ -284,7 +287,8 @@ def test_a_certificate_prints_what_intake_knows_of_its_subject(system, body, lin
     text = " ".join(pdf_text(response.content).split())
     for line in lines:
         assert line in text, line
-    assert job["nik"] not in text and job["holder_nik"] is None  # no NIK on a certificate
+    # no NIK on a certificate but the deceased's
+    assert job["nik"] not in text and job["holder_nik"] is None
     [token] = pdf_qr_codes(response.content)
     assert tokens.verify(token, published_keys(system))[1]["holder_name"] == \
         lines[0].split(" : ")[1]
@@ -309,3 +313,78 @@ def test_no_nik_in_the_logs(system):
     job = verified_job(system)
     download(system, job)
     assert personal_data_in_logs(system, job["nik"]) == []
+
+
+def registered(system, *people: tuple[str, str, str]) -> str:
+    """A family on the register sandbox: (nik, full name, relation) each; its KK."""
+    kk = random_kk()
+    family = {"kk_number": kk, "kelurahan_code": "3673041010", "members": [
+        {"nik": nik, "full_name": name, "sex": "F" if int(nik[6:8]) > 40 else "M",
+         "birth_date": nik_birth(nik).isoformat(), "relation": relation,
+         "ktp_el_recorded": True, "deceased": False} for nik, name, relation in people]}
+    response = requests.post(f"{system.url('register')}/sandbox/families", json=family, timeout=5)
+    assert response.status_code == 201, response.text
+    return kk
+
+
+def nik_birth(nik: str) -> datetime.date:
+    return parse_nik(nik, today=today_wib()).birth_date
+
+
+def certificate_text(system, body: dict) -> tuple[dict, str]:
+    job = verified_job(system, body)
+    response = download(system, job)
+    assert response.status_code == 200, response.text
+    return job, " ".join(pdf_text(response.content).split())
+
+
+def test_a_death_certificate_names_the_deceased_as_the_register_knows_them(system):
+    deceased, reporter = random_nik(year=1948), random_nik()
+    kk = registered(system, (deceased, "SARMILI BIN SALIM", "kepala_keluarga"),
+                    (reporter, "AHMAD FAUZI", "anak"))
+    # the citizen gives no name (or another spelling): the register's is printed
+    job, text = certificate_text(system, death_body(days_ago(2), deceased_nik=deceased,
+                                                    nik=reporter, kk=kk, deceased_name=None))
+    assert ("Menerangkan bahwa telah meninggal dunia: Nama : SARMILI BIN SALIM "
+            f"NIK : {deceased} Tanggal Kematian : {spoken_date(days_ago(2))}") in text
+    assert "Pemohon" not in text and "Ahmad Fauzi" not in text  # the reporter is not the holder
+    [token] = pdf_qr_codes(download(system, job).content)
+    assert tokens.verify(token, published_keys(system))[1]["holder_name"] == "SARMILI BIN SALIM"
+
+
+def test_a_birth_certificate_names_both_parents_as_the_register_knows_them(system):
+    father, mother = random_nik(year=1988), random_nik(female=True, year=1990)
+    kk = registered(system, (father, "AHMAD FAUZI", "kepala_keluarga"),
+                    (mother, "SITI AMINAH", "istri"))
+    _, text = certificate_text(system, birth_body(days_ago(5), mother_nik=mother,
+                                                  father_nik=father, kk=kk, mother_name=None,
+                                                  child_name="Nur Aini"))
+    assert ("Menerangkan bahwa telah lahir: Nama Anak : Nur Aini" in text
+            and "Anak dari Ibu : SITI AMINAH dan Ayah : AHMAD FAUZI" in text), text
+
+
+def test_a_death_certificate_nobody_named_is_not_verified_until_the_citizen_names_them(system):
+    intake = system.url("intake")
+    body = death_body(days_ago(2), deceased_name=None)  # the register knows no random NIK
+    submitted = requests.post(f"{intake}/api/v1/applications", json=body, timeout=10)
+    assert submitted.status_code == 202, submitted.text
+    application = submitted.json()
+    url = f"{intake}/api/v1/applications/{application['application_id']}"
+    refused = requests.post(f"{url}/verify", headers=OPERATOR, timeout=10)
+    assert refused.status_code == 409, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "printed_name_missing"
+    assert list(error["fields"]) == ["details.deceased_full_name"]
+    # the operator asks for it; the citizen gives it; the certificate names them
+    rejected = requests.post(f"{url}/reject", headers=OPERATOR, timeout=10,
+                             json={"reasons": ["deceased_name_missing"]})
+    assert rejected.status_code == 200, rejected.text
+    resubmitted = requests.post(f"{intake}/api/v1/applications/resubmit", timeout=10, json={
+        "tracking_code": application["tracking_code"], "nik": body["applicant"]["nik"],
+        "details": {**body["details"], "deceased_full_name": "Sarmili bin Jaka"}})
+    assert resubmitted.status_code == 200, resubmitted.text
+    verified = requests.post(f"{url}/verify", headers=OPERATOR, timeout=10)
+    assert verified.status_code == 200, verified.text
+    job = claim_job_for(system.url("printing"), application["application_id"])
+    text = " ".join(pdf_text(download(system, job).content).split())
+    assert f"Nama : Sarmili bin Jaka NIK : {body['details']['deceased_nik']}" in text

@@ -14,7 +14,7 @@ from services.intake.detail_schemas import (AktaKematianDetailsSchema, KiaDetail
 from services.intake.schemas import AddressSchema, ApplicantSchema
 from services.printing import artefact
 from services.printing.artefact import CARD_PHOTO, CARD_QR, CARD_SIZE, PrintedDocument
-from services.printing.printed_details import detail_lines
+from services.printing.printed_details import detail_lines, holder_label, statement
 from shared.printable import as_printed
 from tests.documents import photo
 from tests.pdf_checks import layout_problems, pdf_image_boxes, pdf_text, pdf_text_boxes
@@ -96,8 +96,9 @@ def test_a_short_card_keeps_its_size():
 CERTIFICATES = {
     "akta_kelahiran": {"sex": "F", "birth_date": "2026-09-15",
                        "birth_place": LONGEST_AREA["kabkota"],
-                       "mother_name": NAME, "father_name": NAME},  # the applicant's
-    "akta_kematian": {"date_of_death": "2026-09-15", "reporter_relation": "orang_tua",
+                       "mother_name": NAME, "father_name": NAME},
+    "akta_kematian": {"deceased_nik": "3673020101450001", "date_of_death": "2026-09-15",
+                      "reporter_relation": "orang_tua",
                       "place_of_death": widest(AktaKematianDetailsSchema, "place_of_death")},
     "skpwni": {"move": "pindah_keluar", "move_kind": "antar_kabkota", "move_reason": "pendidikan",
                "skpwni_number": widest(SkpwniDetailsSchema, "skpwni_number", WIDEST_CODE),
@@ -110,8 +111,11 @@ CERTIFICATES = {
 @pytest.mark.parametrize("document_type", CERTIFICATES)
 def test_a_certificate_prints_the_longest_values_above_its_signature(document_type):
     details = detail_lines(CERTIFICATES[document_type])
-    content = artefact.render(document(document_type, NAME, details))
+    opening = statement(document_type, CERTIFICATES[document_type])
+    content = artefact.render(document(
+        document_type, NAME, details, statement=opening,
+        holder_label=holder_label(document_type, CERTIFICATES[document_type])))
     # the page less its 25 mm margins; the signature and the QR are runs of
     # text and a square that no line may reach
-    assert laid_out(content, [NAME, *details.values()], (25, 15, 185, 282),
-                    {"QR": box(25, 235, 38, 38)}) == []
+    assert laid_out(content, [NAME, *details.values(), *filter(None, [opening])],
+                    (25, 15, 185, 282), {"QR": box(25, 235, 38, 38)}) == []

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from services.intake.domain import new_application, reject, submitted_event, verify
+from services.intake.exceptions import PrintedNameMissing
 from services.intake.rules import check_application
 from services.intake.schemas import ApplicationRequestSchema
 from shared.clock import today_wib
@@ -94,22 +95,55 @@ def verified_as_stored(body: dict, uploaded: tuple[str, ...] = ()) -> dict:
     return build_event(event_type, **payload)
 
 
-def test_a_birth_certificate_is_the_childs_with_its_birth_and_the_applying_parent():
+def test_a_birth_certificate_is_the_childs_with_its_birth_and_both_parents():
     father = random_nik()
-    event = verified_as_stored(birth_body("2026-10-01", father_nik=father, child_name="Nur Aini"))
+    event = verified_as_stored(birth_body("2026-10-01", father_nik=father, child_name="Nur Aini",
+                                          mother_name="Siti Rahmawati"))
     assert (event["holder_name"], event["holder_nik"]) == ("Nur Aini", None)
     assert event["full_name"] == "Ahmad Fauzi"  # the applicant: whom the Dinas tells
     assert event["document_details"] == {
         "sex": "F", "birth_date": "2026-10-01", "birth_place_code": "3673",
-        "birth_place": "Kota Serang", "father_name": "Ahmad Fauzi"}  # the mother applied not
+        "birth_place": "Kota Serang",
+        "mother_name": "Siti Rahmawati",  # as the citizen gave it: no register asked
+        "father_name": "Ahmad Fauzi"}  # the applicant
 
 
-def test_a_death_certificate_carries_the_date_and_place_of_death():
-    event = verified_as_stored(death_body("2026-11-02"))
-    assert event["holder_name"] == "Ahmad Fauzi" and event["holder_nik"] is None
+def test_a_death_certificate_names_the_deceased_with_the_date_and_place_of_death():
+    deceased = random_nik(year=1950)
+    event = verified_as_stored(death_body("2026-11-02", deceased_nik=deceased,
+                                          deceased_name="Sarmili bin Jaka"))
+    assert event["holder_name"] == "Sarmili bin Jaka" and event["holder_nik"] is None
+    assert event["full_name"] == "Ahmad Fauzi"  # the reporting applicant: whom the Dinas tells
     assert event["document_details"] == {
-        "date_of_death": "2026-11-02", "reporter_relation": "anak",
+        "deceased_nik": deceased, "date_of_death": "2026-11-02", "reporter_relation": "anak",
         "place_of_death": "RSUD dr. Dradjat Prawiranegara, Kota Serang"}
+
+
+def test_the_registers_name_is_printed_before_the_citizens():
+    request = ApplicationRequestSchema().load(death_body("2026-11-02", deceased_name="Sarmili"))
+    checked = check_application(request, today_wib())
+    app = new_application(request, checked.details, None,
+                          {**checked.stored(), "derived": {"deceased_full_name": "SARMILI"}})
+    [(_, payload)] = verify(app, OPERATOR).events
+    assert payload["holder_name"] == "SARMILI"
+
+
+@pytest.mark.parametrize(("body", "missing"), [
+    (lambda: death_body("2026-11-02", deceased_name=None), ["details.deceased_full_name"]),
+    (lambda: birth_body("2026-10-01", mother_name=None), ["details.mother_full_name"]),
+    # the mother applies: the father, neither the applicant nor named, is not known
+    (lambda: {**(b := birth_body("2026-10-01", mother_name=None)),
+              "applicant": {**b["applicant"], "nik": b["details"]["mother_nik"]}},
+     ["details.father_full_name"]),
+], ids=["deceased", "mother", "father"])
+def test_a_certificate_naming_someone_by_nik_alone_is_not_verified(body, missing):
+    request = ApplicationRequestSchema().load(body())
+    checked = check_application(request, today_wib())
+    app = new_application(request, checked.details, None, checked.stored())
+    with pytest.raises(PrintedNameMissing) as refused:
+        verify(app, OPERATOR)
+    assert refused.value.code == "printed_name_missing" and refused.value.status == 409
+    assert list(refused.value.fields) == missing
 
 
 def test_an_skpwni_carries_the_destination_by_name_and_who_moves():

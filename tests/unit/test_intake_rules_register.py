@@ -140,7 +140,8 @@ def test_skpwni_members_must_be_living_members_of_the_applicants_kk():
 
 
 def test_birth_kk_must_hold_a_parent():
-    assert check(birth_body(TODAY, mother_nik=MOTHER, father_nik=FATHER, kk=KK)).flags == ()
+    assert check(birth_body(TODAY, mother_nik=MOTHER, father_nik=FATHER, kk=KK,
+                            mother_name=None)).flags == ()
     family = Family("3673041201100009", "3673041010", (person(CHILD, kk="3673041201100009"),))
     register = FakeRegister(FAMILY, family)
     request = birth_body(TODAY, mother_nik=MOTHER, father_nik=FATHER, kk="3673041201100009")
@@ -155,6 +156,61 @@ def test_a_death_verified_once_is_not_certified_again_nor_reported_by_the_dead()
     request = death_body(TODAY, deceased_nik=deceased, nik=MOTHER, kk=KK)
     request["details"]["reporter_nik"] = FATHER
     assert refused_on(request, deaths={FATHER}) == ["details.reporter_nik"]
+
+
+# --------------------------------------------------------------- the names a certificate prints
+
+DECEASED = nik_born(datetime.date(1945, 1, 1))
+ELDERS = Family("3673020510050002", "3673021002", (
+    Person(DECEASED, "3673020510050002", "SARMILI", "M", datetime.date(1945, 1, 1),
+           "kepala_keluarga", True, False),))
+NAMED = Family(KK, "3673041010", (
+    Person(FATHER, KK, "Ahmad Fauzi", "M", datetime.date(1988, 3, 15), "kepala_keluarga", True,
+           False),
+    Person(MOTHER, KK, "Siti Aminah", "F", datetime.date(1990, 7, 12), "istri", True, False)))
+
+
+def test_a_death_keeps_the_registers_name_of_the_deceased():
+    checked = check(death_body(TODAY, deceased_nik=DECEASED, nik=MOTHER, kk=KK,
+                               deceased_name=None), FakeRegister(FAMILY, ELDERS))
+    assert (checked.derived, checked.flags) == ({"deceased_full_name": "SARMILI"}, ())
+    # the citizen's own, case and spacing aside, is the same name
+    checked = check(death_body(TODAY, deceased_nik=DECEASED, nik=MOTHER, kk=KK,
+                               deceased_name=" sarmili "), FakeRegister(FAMILY, ELDERS))
+    assert (checked.derived, checked.flags) == ({"deceased_full_name": "SARMILI"}, ())
+
+
+def test_a_name_that_differs_from_the_registers_is_flagged_and_the_registers_kept():
+    checked = check(death_body(TODAY, deceased_nik=DECEASED, nik=MOTHER, kk=KK,
+                               deceased_name="Sarmili bin Jaka"), FakeRegister(FAMILY, ELDERS))
+    assert checked.derived == {"deceased_full_name": "SARMILI"}
+    assert checked.flags == ("register_name_differs",)
+    assert checked.details["deceased_full_name"] == "Sarmili bin Jaka"  # what the citizen gave
+
+
+@pytest.mark.parametrize("register", [FakeRegister(FAMILY), FakeRegister(FAMILY, down=True)],
+                         ids=["unknown", "unreachable"])
+def test_a_name_the_register_cannot_give_is_the_citizens(register):
+    checked = check(death_body(TODAY, deceased_nik=DECEASED, nik=MOTHER, kk=KK,
+                               deceased_name="Sarmili bin Jaka"), register)
+    assert checked.derived == {}
+    assert set(checked.flags) & {"register_unknown_nik", "register_unchecked"}
+    assert checked.details["deceased_full_name"] == "Sarmili bin Jaka"
+
+
+def test_a_birth_keeps_the_registers_names_of_both_parents():
+    checked = check(birth_body(TODAY, mother_nik=MOTHER, father_nik=FATHER, kk=KK,
+                               mother_name=None), FakeRegister(NAMED))
+    assert checked.derived == {"mother_full_name": "Siti Aminah", "father_full_name": "Ahmad Fauzi"}
+    assert checked.flags == ()
+
+
+def test_a_fathers_name_without_his_nik_refused():
+    request = birth_body(TODAY, mother_nik=MOTHER, kk=KK, married=False,
+                         father_full_name="Ahmad Fauzi", documents=(
+                             "surat_keterangan_lahir", "kartu_keluarga"))
+    request["applicant"]["nik"] = MOTHER
+    assert refused_on(request, FakeRegister(NAMED)) == ["details.father_full_name"]
 
 
 # --------------------------------------------------------------- the client

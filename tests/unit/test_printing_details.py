@@ -11,7 +11,7 @@ from tests.pdf_checks import pdf_qr_codes, pdf_text
 
 KEY = tokens.generate("test")
 NOW = datetime.datetime(2026, 11, 30, 3, 0, tzinfo=datetime.timezone.utc)
-PARENT, CHILD = "3673045207900001", "3673041505190002"
+PARENT, CHILD, DECEASED = "3673045207900001", "3673041505190002", "3673020101450001"
 SKPWNI = {"move": "pindah_keluar", "move_kind": "antar_provinsi", "move_reason": "pekerjaan",
           "destination": {"street": "Jl. Tanah Abang II No. 5", "rt": "003", "rw": "007",
                           "postal_code": "10160", "kelurahan_code": "3171011001",
@@ -37,7 +37,41 @@ def printed(job: dict) -> str:
     return " ".join(pdf_text(content).split())
 
 
-def test_a_birth_certificate_shows_the_child_the_birth_and_the_known_parent():
+def test_a_birth_certificate_shows_the_child_the_birth_and_both_parents():
+    job, _ = new_job(verified("akta_kelahiran", holder_name="Nur Aini", holder_nik=None,
+                              document_details={
+                                  "sex": "F", "birth_date": "2026-10-01",
+                                  "birth_place_code": "3673", "birth_place": "Kota Serang",
+                                  "mother_name": "Siti Aminah", "father_name": "Ahmad Fauzi"}),
+                     NOW)
+    text = printed(job)
+    assert ("Menerangkan bahwa telah lahir: Nama Anak : Nur Aini Jenis Kelamin : Perempuan "
+            "Tempat Lahir : Kota Serang Tanggal Lahir : 1 Oktober 2026 "
+            "Anak dari Ibu : Siti Aminah dan Ayah : Ahmad Fauzi") in text
+
+
+def test_a_birth_certificate_of_a_mother_alone_names_her():
+    assert detail_lines({"sex": "F", "mother_name": "Siti Aminah"}) == {
+        "Jenis Kelamin": "Perempuan", "Anak dari Ibu": "Siti Aminah"}
+
+
+def test_a_death_certificate_names_the_deceased_and_the_deceaseds_nik():
+    job, _ = new_job(verified("akta_kematian", holder_name="Sarmili", holder_nik=None,
+                              document_details={
+                                  "deceased_nik": DECEASED, "date_of_death": "2026-11-02",
+                                  "reporter_relation": "anak",
+                                  "place_of_death": "RSUD dr. Dradjat Prawiranegara, Kota Serang"
+                                  }), NOW)
+    assert holder(job) == ("Sarmili", None)
+    text = printed(job)
+    assert ("Menerangkan bahwa telah meninggal dunia: Nama : Sarmili "
+            f"NIK : {DECEASED} Tanggal Kematian : 2 November 2026 "
+            "Tempat Kematian : RSUD dr. Dradjat Prawiranegara, Kota Serang "
+            "Hubungan Pelapor : Anak") in text
+    assert "Siti Aminah" not in text and "Pemohon" not in text  # the reporting applicant
+
+
+def test_a_birth_certificate_from_an_older_event_shows_the_applying_parent():
     job, _ = new_job(verified("akta_kelahiran", holder_name="Nur Aini", holder_nik=None,
                               document_details={
                                   "sex": "F", "birth_date": "2026-10-01",
@@ -51,7 +85,7 @@ def test_a_birth_certificate_shows_the_child_the_birth_and_the_known_parent():
     assert "3673 " not in text and "Nama Ibu" not in text and PARENT not in text
 
 
-def test_a_death_certificate_shows_the_date_and_place_of_death():
+def test_a_death_certificate_from_an_older_event_names_its_applicant_as_such():
     job, _ = new_job(verified("akta_kematian", holder_name="Siti Aminah", holder_nik=None,
                               document_details={
                                   "date_of_death": "2026-11-02", "reporter_relation": "orang_tua",
@@ -62,6 +96,7 @@ def test_a_death_certificate_shows_the_date_and_place_of_death():
                  "Tempat Kematian : RSUD dr. Dradjat Prawiranegara, Kota Serang",
                  "Hubungan Pelapor : Orang tua"):
         assert line in text, line
+    assert "meninggal dunia" not in text  # it does not say she died
 
 
 def test_an_skpwni_shows_the_destination_by_name_and_who_moves():

@@ -43,7 +43,7 @@ from shared.manifests import still_expected, waits_for_none
 from shared.masking import mask_text
 from shared.wilayah import Wilayah
 
-from .exceptions import DatedAhead, UndeliverableAddress
+from .exceptions import CollectedAtDinas, DatedAhead, UndeliverableAddress
 from .posting import Sender, application_posting
 from .signatures import TOLERANCE_SECONDS
 
@@ -278,9 +278,30 @@ def sending_by_pos(manifest: dict, office: dict, operator: str,
                    now: datetime.datetime) -> tuple[dict, list[Event]]:
     """The operator chose Pos for a manifest (as courier knew it before):
     the decision to record, and - the first time only - ``manifest_sent_by_pos``,
-    so printing does not call its kelurahan to the Dinas for it."""
+    so printing does not call its kelurahan to the Dinas for it. Refused
+    (``CollectedAtDinas``) once printing called the kelurahan's officer to
+    the Dinas for it (``collection_at_dinas``): the officer and the citizens
+    were told; a parcel as well would take the documents the officer comes
+    for, and their hand-overs at the office would wait for Pos."""
     decision = {**office, "decided_by": operator, "decided_at": now}
     if manifest.get("by_pos"):
         return decision, []
+    if manifest.get("at_dinas"):
+        raise CollectedAtDinas(manifest["at_dinas"].get("day"))
     return decision, [Event("manifest_sent_by_pos", {"manifest_id": manifest["_id"],
                                                      "kelurahan_code": manifest["kelurahan_code"]})]
+
+
+def collection_at_dinas(event: dict, manifest: dict) -> dict | None:
+    """What a ``batch_ready_for_kelurahan`` sets on its manifest (``at_dinas``):
+    printing released it for its kelurahan's officer to collect at the Dinas
+    on ``day`` (its citizens told to collect at the office from
+    ``at_office_from``), so no operator may send it by Pos any more
+    (``sending_by_pos``). None - nothing to set - for a manifest the Dinas
+    sends by Pos already (the event is a follow-up: a member printed after
+    its parcel went, whose officer collects it at the Dinas), or one
+    released before (a follow-up too: the first release stands). Only the
+    days are kept, not the hand-over list (names courier has no use for)."""
+    if manifest.get("by_pos") or manifest.get("at_dinas"):
+        return None
+    return {"day": event.get("day"), "at_office_from": event.get("at_office_from")}

@@ -97,6 +97,22 @@ class ManifestNotKnown(NotFound):
         super().__init__(Msg("Manifes tidak ditemukan.", "Manifest not found."))
 
 
+class CollectedAtDinas(Conflict):
+    """An operator's send-by-Pos for a manifest printing already released for
+    its kelurahan's officer to collect at the Dinas (``batch_ready_for_kelurahan``)."""
+    code = "collected_at_dinas"
+
+    def __init__(self, day: str | None):
+        on_id, on_en = (f" pada {day}", f" on {day}") if day else ("", "")
+        super().__init__(Msg(
+            f"Manifes ini sudah diserahkan ke kelurahan: petugasnya dipanggil mengambilnya di "
+            f"Dinas{on_id} dan warganya diberi tahu untuk mengambil di kantor kelurahan. "
+            "Manifes ini tidak dapat dikirim lewat Pos.",
+            f"This manifest was already released to its kelurahan: its officer was called to "
+            f"collect it at the Dinas{on_en} and its citizens told to collect at the kelurahan "
+            "office. It cannot be sent by Pos."))
+
+
 class PosBusy(ServiceBusy):
     """HTTP: Pos is down for an operator's action; 503 + Retry-After."""
 
@@ -111,7 +127,7 @@ class UndeliverableByPos(Unprocessable):
                              f"Pos Indonesia refused the posting ({why})."))
 
 
-__all__ = ["AddressStillIncomplete", "BadSignature", "DatedAhead", "DomainError",
+__all__ = ["AddressStillIncomplete", "BadSignature", "CollectedAtDinas", "DatedAhead", "DomainError",
            "ManifestNotKnown", "NotHeld", "NotYetKnown", "PosRefused",
            "PosBusy", "PosUnavailable", "ReplayedWebhook", "UndeliverableAddress",
            "UndeliverableByPos", "UnknownShipment"]

@@ -2,8 +2,9 @@
 
 ``CourierEvents`` keeps the delivery details of verified applications and
 jemput-bola manifests (which stop waiting for a member rejected, withdrawn or
-whose held print job was cancelled), posts a shipment when a document to be
-delivered is printed, notes documents collected (never posted again), and
+whose held print job was cancelled; and, once printing called its officer
+to the Dinas for it, are never sent by Pos), posts a shipment when a
+document to be delivered is printed, notes documents collected (never posted again), and
 polls Pos' track-and-trace for shipments with no news.
 ``CourierApi`` takes Pos' signed tracking webhooks and serves operators
 (docs/courier-api.md):
@@ -90,6 +91,11 @@ class CourierEvents:
     @reliable_event_handler("intake", "batch_accepted")
     def on_batch_accepted(self, body):
         self.store.remember_manifest(load_event("batch_accepted", body))
+
+    @reliable_event_handler("printing", "batch_ready_for_kelurahan")
+    def on_batch_ready_for_kelurahan(self, body):
+        """Its officer is called to the Dinas for the manifest: no Pos for it."""
+        self.store.note_collection_at_dinas(load_event("batch_ready_for_kelurahan", body))
 
     @reliable_event_handler("printing", "document_printed")
     def on_document_printed(self, body):
@@ -209,7 +215,8 @@ class CourierApi(HealthCheck):
     def send_manifest_by_pos(self, request, manifest_id):
         """{"street": "Jl. Raya Curug No. 3", "postal_code": "42171", "phone": "0254..."}
         -> 200 the manifest's shipment, or 202 when documents are still being printed
-        (it is posted when the last one is)."""
+        (it is posted when the last one is); 409 ``collected_at_dinas`` once
+        its kelurahan's officer was called to collect it at the Dinas."""
         operator = self.operators.authenticate(request)
         office = read_json(request, KelurahanOfficeSchema())
         try:

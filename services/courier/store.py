@@ -21,7 +21,7 @@ from shared.store import BaseStore, claim_each, duplicate_key
 from shared.wilayah import Wilayah
 
 from .domain import (ACTIVE, HELD, Event, application_order_id, application_shipment,
-                     collection_note, delivery_record, dispatch_wanted, dispatched,
+                     collection_at_dinas, collection_note, delivery_record, dispatch_wanted, dispatched,
                      manifest_complete, manifest_order_id, manifest_record, new_shipment, ref,
                      released, sending_by_pos, stuck_before, timely, tracking_news)
 from .exceptions import ManifestNotKnown, NotHeld, NotYetKnown, ReplayedWebhook, UnknownShipment
@@ -79,6 +79,22 @@ class CourierStore(BaseStore):
                                          upsert=True, session=session)
             return record
         return self.consume_once(event, "remember_manifest", work)
+
+    def note_collection_at_dinas(self, event: dict) -> dict | None:
+        """``batch_ready_for_kelurahan``: the manifest is released for its
+        officer to collect at the Dinas (``domain.collection_at_dinas``).
+        No inbox row: the first release stands however often it comes.
+        ``NotYetKnown`` before the manifest's ``batch_accepted``."""
+        def work(session):
+            manifest = self.db.manifests.find_one({"_id": event["manifest_id"]}, session=session)
+            if manifest is None:
+                raise NotYetKnown(event["manifest_id"])
+            note = collection_at_dinas(event, manifest)
+            if note is not None:
+                self.db.manifests.update_one({"_id": manifest["_id"]},
+                                             {"$set": {"at_dinas": note}}, session=session)
+            return note
+        return self.run_transaction(work)
 
     # ------------------------------------------------------------ dispatch
 

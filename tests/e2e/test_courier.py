@@ -10,7 +10,9 @@ Pos' reply and the record -> one shipment; a Pos outage -> every dispatch
 waits and drains, none dead-lettered; a jemput-bola manifest by Pos (its
 kelurahan hand-overs wait for Pos' delivery; it does not wait for a member
 rejected, withdrawn or whose held print job was cancelled, and a member
-printed after it went is not posted: its officer collects it at the Dinas).
+printed after it went is not posted: its officer collects it at the Dinas;
+a manifest its officer was called to collect at the Dinas is not sent by
+Pos).
 """
 
 from __future__ import annotations
@@ -37,8 +39,8 @@ from tests.e2e.test_office_handovers import (batch_sent, lookup, not_at_office, 
                                              verify)
 from tests.e2e.test_operator_flow import citizen
 from tests.helpers import (KELURAHAN_CODE, KELURAHAN_OFFICER, OPERATOR, STATION, BrokerProbe,
-                           eventually, personal_data_in_logs, publish, random_mobile, random_nik,
-                           valid_body)
+                           eventually, officers_day_came, personal_data_in_logs, publish,
+                           random_mobile, random_nik, valid_body)
 
 PRINTED_QUEUE = handler_queue_name("printing", "document_printed", "courier", "on_document_printed")
 
@@ -764,3 +766,48 @@ def test_a_manifest_by_pos_goes_without_a_member_whose_held_print_job_was_cancel
     assert parcel["itemDesc"] == f"Jemput bola {manifest_id}: 1 dokumen"
     assert not [e for k, e in courier_events.of(given_up["application_id"])
                 if k.startswith("parcel_")]
+
+
+def test_a_manifest_its_officer_was_called_to_collect_at_the_dinas_is_not_sent_by_pos(
+        system, courier_events, pos, mongo):
+    """Printed and released for the kelurahan (``batch_ready_for_kelurahan``:
+    the officer e-mailed to collect it at the Dinas, its citizens told to
+    collect at the office): an operator's send-by-Pos is refused (409
+    ``collected_at_dinas``), no parcel is posted, printing is not told Pos
+    took it, and the officer's hand-over is recorded from their day."""
+    printing = system.url("printing")
+    printing_events, seen = BrokerProbe(system.amqp_uri, "printing.events"), []
+    row = ktp_row()
+    try:
+        answer = batch_sent(system, [row])
+        manifest_id = answer["manifest_id"]
+        [member] = answer["accepted"]
+        verify(system, member["application_id"])
+        print_it(system, member["application_id"])
+        [ready] = eventually(lambda: published(printing_events, seen, "batch_ready_for_kelurahan",
+                                               member["application_id"]),
+                             what="batch_ready_for_kelurahan")
+        eventually(lambda: mongo["courier"].manifests.find_one(
+            {"_id": manifest_id, "at_dinas.day": ready["day"]}),
+            what="courier: the manifest released for collection at the Dinas")
+
+        send = f"{system.url('courier')}/api/v1/manifests/{manifest_id}/send-by-pos"
+        refused = requests.post(send, json=MANIFEST_OFFICE, headers=OPERATOR, timeout=10)
+        assert refused.status_code == 409, refused.text
+        error = refused.json()["error"]
+        assert error["code"] == "collected_at_dinas" and ready["day"] in error["message"]
+        english = requests.post(send, json=MANIFEST_OFFICE, timeout=10,
+                                headers={**OPERATOR, "Accept-Language": "en"})
+        assert "cannot be sent by Pos" in english.json()["error"]["message"]
+        assert at_pos(pos, f"SDK-{manifest_id}") == []
+        assert mongo["courier"].manifests.find_one({"_id": manifest_id})["by_pos"] is None
+
+        officers_day_came(mongo["printing"], member["application_id"])
+        handed = requests.post(f"{printing}/api/v1/kelurahan/handovers", timeout=10,
+                               json={"tracking_code": member["tracking_code"],
+                                     "nik": row["applicant"]["nik"]},
+                               headers=KELURAHAN_OFFICER)
+        assert handed.status_code == 200 and handed.json()["status"] == "collected", handed.text
+        assert not mongo["printing"].manifests.find_one({"_id": manifest_id}).get("by_pos")
+    finally:
+        printing_events.close()

@@ -8,11 +8,12 @@ import pytest
 from marshmallow import ValidationError
 
 from services.courier import signatures
-from services.courier.domain import (application_order_id, application_shipment, concerns_courier,
-                                     delivery_record, dispatch_wanted, dispatched, drops_a_member,
+from services.courier.domain import (application_order_id, application_shipment,
+                                     collection_at_dinas, concerns_courier, delivery_record, dispatch_wanted, dispatched, drops_a_member,
                                      manifest_complete, manifest_record, new_shipment, not_printed,
-                                     ref, released, timely, tracking_news)
-from services.courier.exceptions import BadSignature, DatedAhead, UndeliverableAddress
+                                     ref, released, sending_by_pos, timely, tracking_news)
+from services.courier.exceptions import (BadSignature, CollectedAtDinas, DatedAhead,
+                                         UndeliverableAddress)
 from services.courier.posting import Sender, application_posting, manifest_posting
 from services.courier.schemas import KelurahanOfficeSchema, PosWebhookSchema, StuckQuerySchema
 from shared.errors import localize
@@ -256,6 +257,33 @@ def test_only_an_event_naming_a_manifest_may_drop_a_member():
     assert not drops_a_member({"application_id": "a", "manifest_id": None})
     assert drops_a_member({"application_id": "a", "manifest_id": "JB-1"})
     assert drops_a_member({"application_id": "a"})  # an older print_job_cancelled: looked up
+
+
+def test_a_manifest_released_for_collection_at_the_dinas_is_not_sent_by_pos():
+    """Printing called the kelurahan's officer to the Dinas for it (and told
+    its citizens to collect at the office): an operator's Pos is refused,
+    naming the officer's day, in both languages."""
+    manifest = manifest_record({"manifest_id": "JB-1", "kelurahan_code": "3673041010",
+                                "batch_id": "b", "application_ids": ["a"]})
+    ready = {"manifest_id": "JB-1", "day": "2026-12-02", "at_office_from": "2026-12-03"}
+    note = collection_at_dinas(ready, manifest)
+    assert note == {"day": "2026-12-02", "at_office_from": "2026-12-03"}
+    office = {"street": "Jl. Kelurahan 1", "postal_code": "42171"}
+    with pytest.raises(CollectedAtDinas) as refused:
+        sending_by_pos({**manifest, "at_dinas": note}, office, "op", NOW)
+    assert refused.value.status == 409 and refused.value.code == "collected_at_dinas"
+    assert "2026-12-02" in localize(refused.value.message, "id")
+    assert "cannot be sent by Pos" in localize(refused.value.message, "en")
+    # a follow-up (a member printed later) changes nothing: the first release stands
+    assert collection_at_dinas({**ready, "day": "2026-12-09"}, {**manifest, "at_dinas": note}) \
+        is None
+    # the follow-up of a manifest the Dinas sends by Pos: nothing to refuse later
+    chosen = {**manifest, "by_pos": office}
+    assert collection_at_dinas(ready, chosen) is None
+    assert sending_by_pos(chosen, office, "op", NOW)[1] == []
+    # before any release: Pos is the operator's to choose
+    [sent] = sending_by_pos(manifest, office, "op", NOW)[1]
+    assert sent.type == "manifest_sent_by_pos"
 
 
 BODY = b'{"eventId":"e1","barcode":"P1","status":"DELIVERED"}'

@@ -283,6 +283,13 @@ class BatchReadyForKelurahanSchema(EventSchema):
     # next working day). Both null in older events
     day = fields.String(allow_none=True, load_default=None)
     at_office_from = fields.String(allow_none=True, load_default=None)
+    # a member printed after its manifest went back (rejected, resubmitted,
+    # verified): a hand-over of its own for the same manifest
+    follow_up = fields.Boolean(load_default=False)
+    # how many applications the manifest has (``batch_accepted``): more than
+    # ``items`` when some will not be printed with them; null in older events
+    members = fields.Integer(allow_none=True, load_default=None,
+                             validate=validate.Range(min=1))
 
 
 class KecamatanHandoverReadySchema(EventSchema):

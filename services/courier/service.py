@@ -94,8 +94,12 @@ class CourierEvents:
 
     @reliable_event_handler("printing", "batch_ready_for_kelurahan")
     def on_batch_ready_for_kelurahan(self, body):
-        """Its officer is called to the Dinas for the manifest: no Pos for it."""
-        self.store.note_collection_at_dinas(load_event("batch_ready_for_kelurahan", body))
+        """Its officer is called to the Dinas for the manifest: no Pos for it.
+        A follow-up (a member printed after the manifest went) is skipped
+        with no database work: how the manifest went was settled before."""
+        event = load_event("batch_ready_for_kelurahan", body)
+        if not event["follow_up"]:
+            self.store.note_collection_at_dinas(event)
 
     @reliable_event_handler("printing", "document_printed")
     def on_document_printed(self, body):

@@ -156,6 +156,21 @@ def handover_values(event: dict) -> dict:
     return {"items": items, "count": len(items)}
 
 
+def manifest_handover_values(event: dict) -> dict:
+    """A jemput-bola hand-over as its officer reads it: how many documents
+    this one holds, of how many the manifest has (``left_out``: members not
+    printed with them - rejected, withdrawn, their printing stopped; 0 when
+    unknown, in older events), and whether it follows a hand-over of the
+    same manifest (``follow_up``: a member printed after it went back)."""
+    values = handover_values(event)
+    members = event.get("members")
+    left_out = 0 if members is None or event.get("follow_up") else max(
+        members - values["count"], 0)
+    return {**values, "manifest_id": event["manifest_id"],
+            "follow_up": bool(event.get("follow_up")), "members": members,
+            "left_out": left_out}
+
+
 def values_for(kind: str, event: dict, lang: str) -> dict:
     """What the templates of ``kind`` may show, from the event: never its
     NIK, KK or contact details."""
@@ -182,7 +197,7 @@ def values_for(kind: str, event: dict, lang: str) -> dict:
     elif kind == "office_pickup":
         values.update(office_pickup_values(event, lang))
     elif kind == "batch_ready":
-        values.update(handover_values(event), manifest_id=event["manifest_id"],
+        values.update(manifest_handover_values(event),
                       area=f"Kelurahan {area_name(event['kelurahan_code'])}")
     elif kind == "handover_ready":
         values.update(handover_values(event), area=f"Kecamatan {area_name(event['kecamatan_code'])}",

@@ -93,7 +93,7 @@ def manifest_ready(manifest: dict, when: dict) -> Event | None:
         "manifest_id": manifest["_id"], "kelurahan_code": manifest["kelurahan_code"],
         "items": sorted(manifest["items"],
                         key=lambda item: order.get(item["application_id"], len(order))),
-        **when})
+        "follow_up": bool(manifest["ready"]), "members": len(order), **when})
 
 
 # what courier's news of a manifest's parcel sets on the manifest - the

@@ -184,6 +184,7 @@ def test_a_manifest_goes_back_without_a_member_that_will_not_be_printed_with_it(
     store.cancel_held(held["_id"], "operator-1", stations, rules)
     [ready] = payloads(store, "batch_ready_for_kelurahan")
     assert [item["application_id"] for item in ready["items"]] == [printed["application_id"]]
+    assert (ready["members"], ready["follow_up"]) == (3, False)  # 2 left out: the e-mail says
     sukajaya = Officer("officer-sukajaya", "3673041010")
     day = datetime.date.fromisoformat(ready["day"])
     assert store.hand_over(printed["tracking_code"], printed["nik"], sukajaya, "kelurahan",
@@ -200,6 +201,7 @@ def test_a_manifest_goes_back_without_a_member_that_will_not_be_printed_with_it(
     assert [item["application_id"] for item in follow_up["items"]] == [
         rejected["application_id"]]
     assert follow_up["manifest_id"] == MANIFEST
+    assert (first["follow_up"], follow_up["follow_up"]) == (False, True)
     with pytest.raises(NotAtOffice):
         store.hand_over(late["tracking_code"], late["nik"], sukajaya, "kelurahan",
                         datetime.date.fromisoformat(follow_up["day"]) - datetime.timedelta(1))

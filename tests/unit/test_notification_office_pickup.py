@@ -28,12 +28,12 @@ def kecamatan_list(code: str = "367304", items: list | None = None, **when) -> d
                        **{"at_office_from": "2026-12-01", **when})
 
 
-def manifest(code: str = "3673041010", items: list | None = None) -> dict:
+def manifest(code: str = "3673041010", items: list | None = None, **extra) -> dict:
     return build_event("batch_ready_for_kelurahan", manifest_id=f"JB-{code}-20261127-ABCDEF",
                        kelurahan_code=code, items=items or [item(1)], day="2026-11-30",
                        at_office_from="2026-12-01",
                        slot={"place": "Loket Disdukcapil Kota Serang", "address": "Jl. Sudirman",
-                             "date": "2026-11-30", "start": "08:00", "end": "15:00"})
+                             "date": "2026-11-30", "start": "08:00", "end": "15:00"}, **extra)
 
 
 def book(lang: str = "id", email: bool = True):
@@ -84,6 +84,36 @@ def test_a_manifest_citizen_hears_of_the_kelurahan_office():
                         "Kelurahan Sukajaya mulai Sel, 1 Des 2026. Bawa bukti pendaftaran.")
     assert "Petugas kelurahan mengambilnya di Disdukcapil pada Senin, 30 November 2026" in \
         citizen.message("email").text
+
+
+def officer_mail(event: dict):
+    officer = notices_for("batch_ready_for_kelurahan", event, book(), officers)[0]
+    return officer.message("email")
+
+
+def test_the_kelurahan_officer_reads_how_many_documents_and_whether_it_is_a_follow_up():
+    """Members left out (rejected, withdrawn, printing stopped) are counted,
+    never "all"; a later hand-over of the same manifest says it follows."""
+    partial = officer_mail(manifest(members=5))
+    assert partial.subject == ("Dokumen jemput bola siap diambil: "
+                               "JB-3673041010-20261127-ABCDEF (1 dokumen)")
+    assert "Semua" not in partial.text and "Seluruh" not in partial.text
+    assert "memuat 1 dari 5 permohonan manifest" in partial.text
+    assert "4 permohonan lainnya tidak ikut" in partial.text
+    assert "menyusul dengan e-mail tersendiri" in partial.text
+
+    follow_up = officer_mail(manifest(members=5, follow_up=True))
+    assert follow_up.subject == ("Dokumen jemput bola susulan siap diambil: "
+                                 "JB-3673041010-20261127-ABCDEF (1 dokumen)")
+    assert follow_up.subject != partial.subject
+    assert "Susulan untuk manifest" in follow_up.text and "bukan pengulangan" in follow_up.text
+    assert "tidak ikut" not in follow_up.text and "Seluruh" not in follow_up.text
+
+    whole = officer_mail(manifest(items=[item(1), item(2)], members=2))
+    assert "Seluruh 2 dokumen manifest" in whole.text and "tidak ikut" not in whole.text
+    older = officer_mail(manifest())  # before the event counted its members
+    assert "Seluruh" not in older.text and "Semua" not in older.text
+    assert "1 dokumen jemput bola manifest" in older.text
 
 
 def test_an_older_list_without_the_office_day_still_reads():

@@ -228,6 +228,11 @@ class PrintJobFailedSchema(PrintJobRefSchema):
     requeued = JsonBoolean(required=True)
 
 
+class PrintJobReleasedSchema(PrintJobRefSchema):
+    """An operator checked a held job and sent it back to the queue."""
+    released_by = fields.String(required=True)  # the operator
+
+
 class PrintJobCancelledSchema(PrintJobRefSchema):
     """An operator gave a held job up: nothing is printed for the application."""
     reason = fields.String(allow_none=True, load_default=None)  # the job's last failure
@@ -438,6 +443,7 @@ EVENTS: dict[str, tuple[str, type[EventSchema]]] = {
     "print_job_queued": ("printing", PrintJobQueuedSchema),
     "document_printed": ("printing", DocumentPrintedSchema),
     "print_job_failed": ("printing", PrintJobFailedSchema),
+    "print_job_released": ("printing", PrintJobReleasedSchema),
     "print_job_cancelled": ("printing", PrintJobCancelledSchema),
     "document_ready_for_pickup": ("printing", DocumentReadyForPickupSchema),
     "document_collected": ("printing", DocumentCollectedSchema),

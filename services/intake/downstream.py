@@ -42,6 +42,9 @@ EVENT_MOVES: dict[str, tuple[str, frozenset[str]]] = {
     "print_job_failed": ("print_failed", frozenset({"verified", "print_queued"})),
     # a failure printing does not retry (``recorded_as``): held for an operator
     "print_job_held": ("print_held", frozenset({"verified", "print_queued", "print_failed"})),
+    # the operator checked it and sent it back to the queue: only from held,
+    # so a release that comes after the print (or the cancel) moves nothing
+    "print_job_released": ("print_queued", frozenset({"print_held"})),
     # the operator gave the held job up: final, the subject may apply again
     "print_job_cancelled": ("print_cancelled", NOT_PRINTED),
     "document_printed": ("printed", NOT_PRINTED),

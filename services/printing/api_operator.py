@@ -37,9 +37,10 @@ class PrintOperatorApi:
 
     @api("POST", "/api/v1/operator/print-jobs/<string:job_id>/release")
     def release_held(self, request, job_id):
-        """A held job back to the queue, with fresh attempts -> {"status": "queued"}"""
-        self.operators.authenticate(request)
-        job = self.store.release_held(job_id, self.settings.stations)
+        """A held job back to the queue, with fresh attempts -> {"status": "queued"}
+        (``print_job_released``: the citizen's status is queued again)"""
+        operator = self.operators.authenticate(request)
+        job = self.store.release_held(job_id, operator, self.settings.stations)
         return json_response(200, {"print_job_id": job["_id"], "status": job["status"]})
 
     @api("POST", "/api/v1/operator/print-jobs/<string:job_id>/cancel")

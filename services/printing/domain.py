@@ -253,12 +253,15 @@ def failure_outcome(job: dict, reason: str, note: str | None, max_attempts: int)
                                                "requeued": requeued, **job_ref(job)})]
 
 
-def release(job: dict) -> Decision:
-    """An operator sends a held job back to the queue, with fresh attempts."""
+def release(job: dict, operator: str) -> Decision:
+    """An operator sends a held job back to the queue, with fresh attempts:
+    intake hears of it (``print_job_released``), so the citizen no longer
+    reads that printing waits for an officer's check."""
     if not job_is_held(job):
         raise NotHeld()
-    return {"status": "queued", "attempts": 0, "lease_until": None, "lease_token": None,
-            "station_id": None}, []
+    return ({"status": "queued", "attempts": 0, "lease_until": None, "lease_token": None,
+             "station_id": None, "released_by": operator},
+            [Event("print_job_released", {"released_by": operator, **job_ref(job)})])
 
 
 def cancel(job: dict, operator: str) -> Decision:

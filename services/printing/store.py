@@ -247,9 +247,9 @@ class PrintStore(PickupStore, PrrStore):
         return list(self.db.print_jobs.find(rules.held_filter(utcnow()), sort=QUEUE_ORDER,
                                             limit=limit))
 
-    def release_held(self, job_id: str, rules: StationRules) -> dict:
+    def release_held(self, job_id: str, operator: str, rules: StationRules) -> dict:
         """Back to the queue with fresh attempts."""
-        return self._operator_decision(job_id, rules, domain.release)
+        return self._operator_decision(job_id, rules, lambda job: domain.release(job, operator))
 
     def cancel_held(self, job_id: str, operator: str, rules: StationRules,
                     pickup: PickupRules) -> dict:

@@ -2,7 +2,8 @@
 end to end through the real stack: held for an operator, the citizen's
 status says so (not "retrying"); the operator gives it up
 (``print_job_cancelled``): intake ends the application - the NIK may apply
-again - and the citizen is told printing was stopped and what to do.
+again - and the citizen is told printing was stopped and what to do. Or the operator
+releases it (``print_job_released``): the citizen's status is queued again.
 """
 
 from __future__ import annotations
@@ -14,20 +15,27 @@ from tests.e2e.test_office_handovers import lookup, sms_to, verify
 from tests.helpers import OPERATOR, STATION, claim_job_for, eventually, random_mobile, random_nik
 
 
-def test_a_held_job_the_operator_cancels_ends_the_application_and_tells_the_citizen(system):
+def held_job(system, nik: str, mobile: str) -> tuple[str, str, dict]:
+    """A KTP-el application verified, its job failed by a station with a data
+    error (held at once): (application id, tracking code, the job as claimed)."""
     intake, printing = system.url("intake"), system.url("printing")
-    nik, mobile = random_nik(female=True), random_mobile()
     submitted = requests.post(f"{intake}/api/v1/applications",
                               json=ktp_application(nik, mobile, None), timeout=10)
     assert submitted.status_code == 202, submitted.text
     application_id, code = submitted.json()["application_id"], submitted.json()["tracking_code"]
     verify(system, application_id)
-
     job = claim_job_for(printing, application_id)
     failed = requests.post(f"{printing}/api/v1/station/jobs/{job['print_job_id']}/failed",
                            json={"lease_token": job["lease_token"], "reason": "data_error"},
                            headers=STATION, timeout=10)
     assert failed.status_code == 200 and failed.json()["status"] == "held", failed.text
+    return application_id, code, job
+
+
+def test_a_held_job_the_operator_cancels_ends_the_application_and_tells_the_citizen(system):
+    intake, printing = system.url("intake"), system.url("printing")
+    nik, mobile = random_nik(female=True), random_mobile()
+    application_id, code, job = held_job(system, nik, mobile)
     # held for an operator: the citizen is not told it is being retried
     held = eventually(lambda: (found := lookup(system, code, nik))["status"] == "print_held"
                       and found, what="intake: print_held")
@@ -53,3 +61,28 @@ def test_a_held_job_the_operator_cancels_ends_the_application_and_tells_the_citi
     again = requests.post(f"{intake}/api/v1/applications",
                           json=ktp_application(nik, random_mobile(), None), timeout=10)
     assert again.status_code == 202, again.text
+
+
+def test_a_held_job_the_operator_releases_is_queued_again_for_the_citizen(system):
+    """Checked and released by an operator: the citizen no longer reads that
+    printing waits for an officer's check; printed, it moves on as usual."""
+    printing, nik = system.url("printing"), random_nik()
+    application_id, code, job = held_job(system, nik, random_mobile())
+    eventually(lambda: lookup(system, code, nik)["status"] == "print_held",
+               what="intake: print_held")
+
+    released = requests.post(f"{printing}/api/v1/operator/print-jobs/{job['print_job_id']}"
+                             "/release", headers=OPERATOR, timeout=10)
+    assert released.status_code == 200 and released.json()["status"] == "queued", released.text
+    queued = eventually(lambda: (found := lookup(system, code, nik))["status"] == "print_queued"
+                        and found, what="intake: queued again")
+    assert queued["status_label"] == "Masuk antrean cetak"
+    steps = [s["status"] for s in queued["timeline"]]
+    assert len(steps) - 1 - steps[::-1].index("print_queued") > steps.index("print_held")
+
+    job = claim_job_for(printing, application_id)
+    printed = requests.post(f"{printing}/api/v1/station/jobs/{job['print_job_id']}/printed",
+                            json={"lease_token": job["lease_token"]}, headers=STATION, timeout=10)
+    assert printed.status_code == 200, printed.text
+    eventually(lambda: lookup(system, code, nik)["status"] in ("printed", "ready_for_pickup"),
+               what="intake: printed")

@@ -183,7 +183,7 @@ def test_a_job_failing_n_times_is_held_then_released_by_an_operator(store):
     assert statuses == ["queued", "queued", "held"]
     assert store.claim(curug, rules, 1) == []  # never cycled again
     assert [held["_id"] for held in store.held_jobs(rules)] == [job["_id"]]
-    assert store.release_held(job["_id"], rules)["status"] == "queued"
+    assert store.release_held(job["_id"], "operator-1", rules)["status"] == "queued"
     [again] = store.claim(curug, rules, 1)
     assert again["attempts"] == 1
     # a data error is held at once

@@ -281,6 +281,25 @@ def test_a_job_held_for_an_operator_says_so_and_its_cancel_ends_the_application(
     assert record(app, "document_printed", "2099-01-02T00:00:00+00:00")["status"] == "printed"
 
 
+def test_a_held_job_the_operator_releases_is_queued_again_and_a_late_release_moves_nothing():
+    held = record(in_status("print_queued"), "print_job_held", "2099-01-01T00:00:00+00:00")
+    released = record(held, "print_job_released", "2099-01-01T01:00:00+00:00")
+    view = public_view(released, "id")
+    assert (view["status"], view["status_label"]) == ("print_queued", "Masuk antrean cetak")
+    assert released["timeline"][-1]["status"] == "print_queued"
+    assert record(released, "document_printed", "2099-01-02T00:00:00+00:00")["status"] == \
+        "printed"
+    # the release comes after the print (or the cancel): the step only, never back
+    printed = record(held, "document_printed", "2099-01-02T00:00:00+00:00")
+    assert record(printed, "print_job_released", "2099-01-01T01:00:00+00:00")["status"] == \
+        "printed"
+    cancelled = record(held, "print_job_cancelled", "2099-01-02T00:00:00+00:00")
+    assert record(cancelled, "print_job_released", "2099-01-01T01:00:00+00:00")["status"] == \
+        "print_cancelled"
+    for status in ("verified", "print_queued", "print_failed", "dispatched", "collected"):
+        assert next_status(status, "print_job_released") is None
+
+
 @pytest.mark.parametrize("event_type", ["notification_sent", "notification_failed",
                                         "parcel_delivery_failed", "pickup_rescheduled",
                                         "batch_ready_for_kelurahan", "kecamatan_handover_ready"])

@@ -102,8 +102,12 @@ def test_after_the_last_attempt_a_job_is_held_never_cycled():
 
 def test_an_operator_releases_or_cancels_only_a_held_job():
     held = {**leased(3), "status": "held", "last_failure": "data_error"}
-    update, _ = domain.release(held)
+    update, [released] = domain.release(held, "operator-1")
     assert (update["status"], update["attempts"]) == ("queued", 0)
+    # intake moves the citizen's status from print_held back to the queue
+    assert (released.type, released.payload["application_id"],
+            released.payload["released_by"]) == ("print_job_released", "app-1", "operator-1")
+    build_event(released.type, **released.payload)
     update, [event] = domain.cancel(held, "operator-1")
     assert update["status"] == "cancelled"
     # intake ends the application, notification tells the citizen
@@ -111,7 +115,7 @@ def test_an_operator_releases_or_cancels_only_a_held_job():
         "print_job_cancelled", "app-1", "data_error")
     build_event(event.type, **event.payload)
     with pytest.raises(NotHeld):
-        domain.release(leased(1))
+        domain.release(leased(1), "operator-1")
     assert domain.job_is_held(leased(3), max_attempts=3)
     assert not domain.job_is_held(leased(2), max_attempts=3)
 

@@ -37,6 +37,7 @@ counter, reprinted or not.
 from __future__ import annotations
 
 import datetime
+import re
 from dataclasses import dataclass
 
 from shared.manifests import still_expected, waits_for_none
@@ -305,3 +306,26 @@ def collection_at_dinas(event: dict, manifest: dict) -> dict | None:
     if manifest.get("by_pos") or manifest.get("at_dinas"):
         return None
     return {"day": event.get("day"), "at_office_from": event.get("at_office_from")}
+
+
+# intake's manifest id, "JB-<kelurahan code>-<yyyymmdd>-<6 chars>"
+# (services/intake/batches.py, docs/events.md: batch_accepted)
+MANIFEST_ID = re.compile(r"^JB-\d{10}-(\d{8})-[0-9A-Z]{6}$")
+
+
+def may_be_on_its_way(manifest_id: str, today: datetime.date) -> bool:
+    """Whether a manifest courier does not know may be one intake has just
+    stored (its ``batch_accepted`` still on the way: it takes a moment,
+    the batch's reply comes first) rather than none at all: an id of intake's
+    shape dated today or yesterday (WIB, across midnight). Courier cannot
+    tell "not yet" from "never" without asking intake; for such an id it
+    says "not yet" (503, retry), and a typo of a fresh id stays "not yet"
+    until its day has passed. Any other id is unknown (404)."""
+    found = MANIFEST_ID.match(manifest_id)
+    if found is None:
+        return False
+    try:
+        day = datetime.datetime.strptime(found.group(1), "%Y%m%d").date()
+    except ValueError:
+        return False
+    return today - datetime.timedelta(days=1) <= day <= today

@@ -113,6 +113,19 @@ class CollectedAtDinas(Conflict):
             "office. It cannot be sent by Pos."))
 
 
+class ManifestNotYetKnown(ServiceBusy):
+    """HTTP: 503 + Retry-After for a manifest intake may have just stored
+    (``domain.may_be_on_its_way``): courier learns it in a moment."""
+    code = "not_yet_known"
+
+    def __init__(self):
+        DomainError.__init__(self, Msg(
+            "Manifes belum dikenal layanan kurir; bila batch-nya baru saja dikirim, coba lagi "
+            "sebentar lagi. Bila tetap begini, periksa nomor manifes.",
+            "The courier service does not know this manifest yet; if its batch was just "
+            "sent, retry in a moment. If this persists, check the manifest id."))
+
+
 class PosBusy(ServiceBusy):
     """HTTP: Pos is down for an operator's action; 503 + Retry-After."""
 
@@ -128,6 +141,6 @@ class UndeliverableByPos(Unprocessable):
 
 
 __all__ = ["AddressStillIncomplete", "BadSignature", "CollectedAtDinas", "DatedAhead", "DomainError",
-           "ManifestNotKnown", "NotHeld", "NotYetKnown", "PosRefused",
+           "ManifestNotKnown", "ManifestNotYetKnown", "NotHeld", "NotYetKnown", "PosRefused",
            "PosBusy", "PosUnavailable", "ReplayedWebhook", "UndeliverableAddress",
            "UndeliverableByPos", "UnknownShipment"]

@@ -220,7 +220,9 @@ class CourierApi(HealthCheck):
         """{"street": "Jl. Raya Curug No. 3", "postal_code": "42171", "phone": "0254..."}
         -> 200 the manifest's shipment, or 202 when documents are still being printed
         (it is posted when the last one is); 409 ``collected_at_dinas`` once
-        its kelurahan's officer was called to collect it at the Dinas."""
+        its kelurahan's officer was called to collect it at the Dinas; 503
+        ``not_yet_known`` for a fresh id courier has not heard of yet, 404
+        for any other unknown one."""
         operator = self.operators.authenticate(request)
         office = read_json(request, KelurahanOfficeSchema())
         try:

@@ -16,15 +16,17 @@ import logging
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from shared.clock import utcnow
+from shared.clock import today_wib, utcnow
 from shared.store import BaseStore, claim_each, duplicate_key
 from shared.wilayah import Wilayah
 
 from .domain import (ACTIVE, HELD, Event, application_order_id, application_shipment,
-                     collection_at_dinas, collection_note, delivery_record, dispatch_wanted, dispatched,
-                     manifest_complete, manifest_order_id, manifest_record, new_shipment, ref,
-                     released, sending_by_pos, stuck_before, timely, tracking_news)
-from .exceptions import ManifestNotKnown, NotHeld, NotYetKnown, ReplayedWebhook, UnknownShipment
+                     collection_at_dinas, collection_note, delivery_record, dispatch_wanted,
+                     dispatched, manifest_complete, manifest_order_id, manifest_record,
+                     may_be_on_its_way, new_shipment, ref, released, sending_by_pos,
+                     stuck_before, timely, tracking_news)
+from .exceptions import (ManifestNotKnown, ManifestNotYetKnown, NotHeld, NotYetKnown,
+                         ReplayedWebhook, UnknownShipment)
 from .posting import Sender, manifest_posting
 
 log = logging.getLogger(__name__)
@@ -163,7 +165,8 @@ class CourierStore(BaseStore):
         def work(session):
             manifest = self.db.manifests.find_one({"_id": manifest_id}, session=session)
             if manifest is None:
-                raise ManifestNotKnown()
+                raise ManifestNotYetKnown() if may_be_on_its_way(manifest_id, today_wib()) \
+                    else ManifestNotKnown()
             decision, events = sending_by_pos(manifest, office, operator, utcnow())
             self.db.manifests.update_one({"_id": manifest_id}, {"$set": {"by_pos": decision}},
                                          session=session)

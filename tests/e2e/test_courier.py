@@ -811,3 +811,28 @@ def test_a_manifest_its_officer_was_called_to_collect_at_the_dinas_is_not_sent_b
         assert not mongo["printing"].manifests.find_one({"_id": manifest_id}).get("by_pos")
     finally:
         printing_events.close()
+
+
+def test_a_manifest_courier_has_not_heard_of_yet_is_503_then_404_for_one_that_cannot_be(system):
+    """Right after a batch is stored courier may not have its ``batch_accepted``
+    yet: a fresh id of intake's shape is 503 + Retry-After (not yet), never
+    404 (it exists); an old or misshapen id is 404."""
+    courier = system.url("courier")
+    today = today_wib().strftime("%Y%m%d")
+    send = f"{courier}/api/v1/manifests/{{}}/send-by-pos"
+    fresh = requests.post(send.format(f"JB-3673041010-{today}-ZZZZZZ"), json=MANIFEST_OFFICE,
+                          headers=OPERATOR, timeout=10)
+    assert fresh.status_code == 503 and fresh.headers["Retry-After"], fresh.text
+    assert fresh.json()["error"]["code"] == "not_yet_known"
+    for unknown in ("JB-3673041010-20200715-ZZZZZZ", "JB-nope"):
+        answer = requests.post(send.format(unknown), json=MANIFEST_OFFICE, headers=OPERATOR,
+                               timeout=10)
+        assert answer.status_code == 404 and answer.json()["error"]["code"] == "not_found"
+    # a batch just stored: "not yet" or known, never "not found"
+    manifest_id = batch_sent(system, [ktp_row()])["manifest_id"]
+    first = requests.post(send.format(manifest_id), json=MANIFEST_OFFICE, headers=OPERATOR,
+                          timeout=10)
+    assert first.status_code in (202, 503), first.text
+    eventually(lambda: requests.post(send.format(manifest_id), json=MANIFEST_OFFICE,
+                                     headers=OPERATOR, timeout=10).status_code == 202,
+               what="courier knows the manifest")

@@ -10,7 +10,8 @@ from marshmallow import ValidationError
 from services.courier import signatures
 from services.courier.domain import (application_order_id, application_shipment,
                                      collection_at_dinas, concerns_courier, delivery_record, dispatch_wanted, dispatched, drops_a_member,
-                                     manifest_complete, manifest_record, new_shipment, not_printed,
+                                     manifest_complete, manifest_record, may_be_on_its_way,
+                                     new_shipment, not_printed,
                                      ref, released, sending_by_pos, timely, tracking_news)
 from services.courier.exceptions import (BadSignature, CollectedAtDinas, DatedAhead,
                                          UndeliverableAddress)
@@ -284,6 +285,20 @@ def test_a_manifest_released_for_collection_at_the_dinas_is_not_sent_by_pos():
     # before any release: Pos is the operator's to choose
     [sent] = sending_by_pos(manifest, office, "op", NOW)[1]
     assert sent.type == "manifest_sent_by_pos"
+
+
+@pytest.mark.parametrize(("manifest_id", "not_yet"), [
+    ("JB-3673041010-20261201-35YSQH", True),   # today: batch_accepted may be on its way
+    ("JB-3673041010-20261130-35YSQH", True),   # yesterday: across midnight
+    ("JB-3673041010-20261128-35YSQH", False),  # days ago: courier would know it
+    ("JB-3673041010-20261202-35YSQH", False),  # dated ahead: intake never made it
+    ("JB-3673041010-20261301-35YSQH", False),  # no such day
+    ("JB-367304101-20261201-35YSQH", False),   # not intake's shape
+    ("SDK-JB-3673041010-20261201-35YSQH", False),
+    ("nonsense", False)])
+def test_an_unknown_manifest_is_not_yet_known_only_if_intake_may_have_just_stored_it(
+        manifest_id, not_yet):
+    assert may_be_on_its_way(manifest_id, datetime.date(2026, 12, 1)) is not_yet
 
 
 BODY = b'{"eventId":"e1","barcode":"P1","status":"DELIVERED"}'

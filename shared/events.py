@@ -290,7 +290,7 @@ class BatchReadyForKelurahanSchema(EventSchema):
     at_office_from = fields.String(allow_none=True, load_default=None)
     # a member printed after its manifest went back (rejected, resubmitted,
     # verified): a hand-over of its own for the same manifest
-    follow_up = fields.Boolean(load_default=False)
+    follow_up = JsonBoolean(load_default=False)
     # how many applications the manifest has (``batch_accepted``): more than
     # ``items`` when some will not be printed with them; null in older events
     members = fields.Integer(allow_none=True, load_default=None,

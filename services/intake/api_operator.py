@@ -1,6 +1,6 @@
 """Intake HTTP: the operator's work queue and the moves along the transitions
 (``IntakeApi`` mixes it in; it uses the service's ``store``, ``operators``,
-``citizen_checks`` and ``screening()``).
+``citizen_checks`` and ``citizen_screening()``).
 
   GET  /api/v1/operator/applications          operator: the queue, filtered, oldest first
   GET  /api/v1/operator/applications/<id>     operator: one application, documents, timeline
@@ -89,8 +89,8 @@ class OperatorQueueApi:
             application = self.store.find_for_citizen(body["tracking_code"], body["nik"])
         domain.next_status(application, "resubmit")  # 409 before asking the register
         corrected = corrected_request(application, body)
-        # the same checks as a new application (``submit_application``)
-        checked = self.screening().check(corrected, today_wib())
+        # the same checks as a new application (``submit_application``), its limits too
+        checked = self.citizen_screening(request, corrected).check(corrected, today_wib())
         application = self.store.resubmit(application, lambda current: domain.resubmit(
             current, corrected, checked.details, checked.stored()))
         log.info("application %s resubmitted for NIK %s", application["tracking_code"],

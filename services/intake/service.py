@@ -68,6 +68,12 @@ class IntakeApi(HealthCheck, DocumentsApi, OperatorQueueApi, RecordingAppointmen
         """The checks of every new or corrected application (``screening``)."""
         return Screening.of(self.register, self.store)
 
+    def citizen_screening(self, request, body: dict) -> Screening:
+        """The same checks for a citizen's own submission or resubmission
+        (``body``: the request as loaded or corrected), with the limits on
+        refusals the register's answers take part in (``refusals``)."""
+        return Screening.of(self.register, self.store, self.register_refusals.of(request, body))
+
     @api("POST", "/api/v1/applications", new_work=True)
     def submit_application(self, request):
         """{"document_type": "ktp_el", "channel": "web",
@@ -78,9 +84,8 @@ class IntakeApi(HealthCheck, DocumentsApi, OperatorQueueApi, RecordingAppointmen
         """
         key = idempotency_key(request)
         body = read_json(request, ApplicationRequestSchema())
-        screening = Screening.of(self.register, self.store,
-                                 self.register_refusals.of(request, body))
-        application = submit_application(self.store, screening, body, key)
+        application = submit_application(self.store, self.citizen_screening(request, body), body,
+                                         key)
         return json_response(202, accepted_body(application))
 
     @api("GET", "/api/v1/openapi.json", budget=LOOKUPS)

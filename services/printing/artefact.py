@@ -39,6 +39,8 @@ from fpdf import FPDF
 from shared.photos import upright_photo
 from shared.printable import FONT_ENCODING, as_printed
 
+from .printed_details import day
+
 CARDS = ("ktp_el", "kia")
 TITLES = {
     "ktp_el": "KARTU TANDA PENDUDUK ELEKTRONIK",
@@ -219,7 +221,7 @@ def render_card(document: PrintedDocument) -> bytes:
     lines = [("NIK", document.nik or "-", "B"), (document.holder_label, document.holder_name, "B"),
              *((label, value, "") for label, value in details),
              ("No. Dokumen", document.document_number, ""),
-             ("Diterbitkan", document.issue_date.isoformat(), "")]
+             ("Diterbitkan", day(document.issue_date.isoformat()), "")]
     draw_rows(pdf, CARD_BLOCK, lines)
     photo_x, photo_y, photo_w, photo_h = CARD_PHOTO
     if document.photo is not None:
@@ -252,7 +254,7 @@ def render_certificate(document: PrintedDocument) -> bytes:
     draw_rows(pdf, CERTIFICATE_BLOCK, [(document.holder_label, document.holder_name, "B"),
                                        *((label, value, "") for label, value in
                                          document.details.items())])
-    text_at(pdf, 120, 200, f"Kota Serang, {document.issue_date.isoformat()}", 11)
+    text_at(pdf, 120, 200, f"Kota Serang, {day(document.issue_date.isoformat())}", 11)
     text_at(pdf, 120, 207, "Kepala Dinas Kependudukan", 11)
     text_at(pdf, 120, 213, "dan Pencatatan Sipil", 11)
     draw_qr(pdf, document.token, 25, 235, 38)

@@ -266,3 +266,25 @@ def test_a_client_probing_the_register_is_limited_and_other_refusals_are_not_cou
     assert limited.json()["error"]["message"].startswith(
         "Too many applications refused on the population register's data.")
     assert first_card(new_client(), intake, member, kk).status_code == 202
+
+
+def test_a_resubmission_asks_the_register_within_the_same_limits(system, mongo):
+    """A rejected application's resubmission is checked as a new one, limits
+    included: past its NIK's limit the register is not asked about it either
+    (a stranger's own rejected application was a way to ask freely)."""
+    intake = system.url("intake")
+    _, (probed,) = seed_people(system, 1)
+    for _ in range(10):
+        assert_not_on_kk(first_card(new_client(), intake, probed, seed_people(system, 1)[0]))
+    withheld = first_card(new_client(), intake, probed, random_kk())
+    assert flags_of(mongo, withheld) == ["register_withheld"]
+    rejected = requests.post(
+        f"{intake}/api/v1/applications/{withheld.json()['application_id']}/reject",
+        json={"reasons": ["nik_not_on_kk"]}, headers=OPERATOR, timeout=10)
+    assert rejected.status_code == 200, rejected.text
+    again = new_client().post(f"{intake}/api/v1/applications/resubmit", timeout=10, json={
+        "tracking_code": withheld.json()["tracking_code"], "nik": probed,
+        "applicant": {"kk_number": seed_people(system, 1)[0]}})
+    assert again.status_code == 200, again.text
+    stored = mongo["intake"].applications.find_one({"_id": withheld.json()["application_id"]})
+    assert (stored["status"], stored["flags"]) == ("submitted", ["register_withheld"])

@@ -98,7 +98,7 @@ def test_the_kelurahan_officer_reads_how_many_documents_and_whether_it_is_a_foll
     assert partial.subject == ("Dokumen jemput bola siap diambil: "
                                "JB-3673041010-20261127-ABCDEF (1 dokumen)")
     assert "Semua" not in partial.text and "Seluruh" not in partial.text
-    assert "memuat 1 dari 5 permohonan manifest" in partial.text
+    assert "memuat 1 dari 5 permohonan manifes" in partial.text
     assert "4 permohonan lainnya tidak ikut" in partial.text
     assert "menyusul dengan e-mail tersendiri" in partial.text
 
@@ -106,14 +106,14 @@ def test_the_kelurahan_officer_reads_how_many_documents_and_whether_it_is_a_foll
     assert follow_up.subject == ("Dokumen jemput bola susulan siap diambil: "
                                  "JB-3673041010-20261127-ABCDEF (1 dokumen)")
     assert follow_up.subject != partial.subject
-    assert "Susulan untuk manifest" in follow_up.text and "bukan pengulangan" in follow_up.text
+    assert "Susulan untuk manifes" in follow_up.text and "bukan pengulangan" in follow_up.text
     assert "tidak ikut" not in follow_up.text and "Seluruh" not in follow_up.text
 
     whole = officer_mail(manifest(items=[item(1), item(2)], members=2))
-    assert "Seluruh 2 dokumen manifest" in whole.text and "tidak ikut" not in whole.text
+    assert "Seluruh 2 dokumen manifes" in whole.text and "tidak ikut" not in whole.text
     older = officer_mail(manifest())  # before the event counted its members
     assert "Seluruh" not in older.text and "Semua" not in older.text
-    assert "1 dokumen jemput bola manifest" in older.text
+    assert "1 dokumen jemput bola manifes" in older.text
 
 
 def test_an_older_list_without_the_office_day_still_reads():

@@ -33,6 +33,7 @@ def test_a_card_is_id1_size_with_its_data_and_a_qr_that_verifies(document_type):
     text = pdf_text(content)
     assert "Siti Aminah" in text and NIK in text and "KTP-EL/2026/0000042" in text
     assert artefact.TITLES[document_type] in text
+    assert "30 November 2026" in text and "2026-11-30" not in text  # dates as people write them
     [scanned] = pdf_qr_codes(content)
     assert scanned == doc.token
     assert tokens.verify(scanned, tokens.parse_public_keys(tokens.public_key_setting(KEY)))[1][
@@ -71,6 +72,7 @@ def test_a_certificate_is_a4_without_the_nik(document_type):
     text = pdf_text(content)
     assert artefact.TITLES[document_type] in text and "Nomor: KTP-EL/2026/0000042" in text
     assert "Tempat lahir" in text and NIK not in text
+    assert "Kota Serang, 30 November 2026" in text and "2026-11-30" not in text
     assert pdf_qr_codes(content) == [doc.token]
 
 

@@ -329,6 +329,27 @@ class ParcelRefSchema(ApplicationRefSchema):
 MANIFEST_SHIPMENT_PREFIX = "SDK-JB-"
 
 
+# a manifest id is intake's, readable on paper: the kelurahan and the day
+# (WIB) its batch was stored, "JB-3673041010-20200715-7KQ2MX"
+MANIFEST_ID = re.compile(r"^JB-(\d{10})-(\d{8})-([0-9A-Z]{6})$")
+
+
+def manifest_id(kelurahan_code: str, day: datetime.date, suffix: str) -> str:
+    return f"JB-{kelurahan_code}-{day:%Y%m%d}-{suffix}"
+
+
+def manifest_parts(manifest_id: str) -> tuple[str, datetime.date] | None:
+    """A manifest id's kelurahan code and day, or None for an id not of
+    intake's shape (or naming no real day)."""
+    found = MANIFEST_ID.match(manifest_id)
+    if found is None:
+        return None
+    try:
+        return found.group(1), datetime.datetime.strptime(found.group(2), "%Y%m%d").date()
+    except ValueError:
+        return None
+
+
 def shipment_manifest(shipment_id: str) -> str | None:
     """The jemput-bola manifest a parcel carries (it goes to the kelurahan
     office, not a citizen's home), or None for a citizen's own parcel: told

@@ -37,9 +37,9 @@ counter, reprinted or not.
 from __future__ import annotations
 
 import datetime
-import re
 from dataclasses import dataclass
 
+from shared.events import manifest_parts
 from shared.manifests import still_expected, waits_for_none
 from shared.masking import mask_text
 from shared.wilayah import Wilayah
@@ -310,9 +310,6 @@ def collection_at_dinas(event: dict, manifest: dict) -> dict | None:
 
 # intake's manifest id, "JB-<kelurahan code>-<yyyymmdd>-<6 chars>"
 # (services/intake/batches.py, docs/events.md: batch_accepted)
-MANIFEST_ID = re.compile(r"^JB-\d{10}-(\d{8})-[0-9A-Z]{6}$")
-
-
 def may_be_on_its_way(manifest_id: str, today: datetime.date) -> bool:
     """Whether a manifest courier does not know may be one intake has just
     stored (its ``batch_accepted`` still on the way: it takes a moment,
@@ -321,11 +318,5 @@ def may_be_on_its_way(manifest_id: str, today: datetime.date) -> bool:
     tell "not yet" from "never" without asking intake; for such an id it
     says "not yet" (503, retry), and a typo of a fresh id stays "not yet"
     until its day has passed. Any other id is unknown (404)."""
-    found = MANIFEST_ID.match(manifest_id)
-    if found is None:
-        return False
-    try:
-        day = datetime.datetime.strptime(found.group(1), "%Y%m%d").date()
-    except ValueError:
-        return False
-    return today - datetime.timedelta(days=1) <= day <= today
+    parts = manifest_parts(manifest_id)
+    return parts is not None and today - datetime.timedelta(days=1) <= parts[1] <= today

@@ -25,6 +25,7 @@ from marshmallow import ValidationError
 
 from shared.clock import utcnow
 from shared.errors import DomainError, Msg, ValidationFailed, field_label, flatten_field_errors
+from shared.events import manifest_id
 from shared.offices import DINAS
 
 from .domain import TRACKING_ALPHABET, new_application
@@ -79,8 +80,8 @@ def batch_key(officer: Officer, batch_id: str) -> str:
 
 def new_manifest_id(kelurahan_code: str, today: datetime.date) -> str:
     """``JB-3673041010-20200715-7KQ2MX``: the kelurahan and day, readable on paper."""
-    suffix = "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(6))
-    return f"JB-{kelurahan_code}-{today:%Y%m%d}-{suffix}"
+    return manifest_id(kelurahan_code, today,
+                       "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(6)))
 
 
 def new_batch(officer: Officer, batch_id: str, rows: int, today: datetime.date) -> dict:

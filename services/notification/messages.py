@@ -24,7 +24,7 @@ from pathlib import Path
 from babel.dates import format_date
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from shared.events import shipment_manifest
+from shared.events import manifest_parts, shipment_manifest
 from shared.offices import PLACES
 from shared.wilayah import load_wilayah
 
@@ -106,11 +106,6 @@ def area_name(code: str) -> str:
     return name.title() if name else code
 
 
-# a manifest id names the kelurahan its parcel goes back to:
-# "JB-<kelurahan code>-<yyyymmdd>-<6 chars>" (docs/events.md: batch_accepted)
-MANIFEST_KELURAHAN = re.compile(r"^JB-(\d{10})-")
-
-
 def parcel_kelurahan(event: dict) -> str | None:
     """The kelurahan code a ``parcel_*`` event's parcel goes to when it is a
     jemput-bola manifest's (the kelurahan office, not the citizen's home);
@@ -118,8 +113,8 @@ def parcel_kelurahan(event: dict) -> str | None:
     manifest_id = shipment_manifest(str(event.get("shipment_id") or ""))
     if manifest_id is None:
         return None
-    match = MANIFEST_KELURAHAN.match(manifest_id)
-    return match.group(1) if match else ""
+    parts = manifest_parts(manifest_id)  # a manifest id names its kelurahan
+    return parts[0] if parts else ""
 
 
 def office_name(kelurahan_code: str, lang: str) -> str:

@@ -228,14 +228,16 @@ class DeliverableEmail(fields.Email):
     address needs SMTPUTF8 on every hop, which the relay does not offer: the
     message would fail after the citizen was told it is on its way), at most
     64 characters before the ``@`` and 254 in all (RFC 5321), at a domain
-    on the internet (marshmallow also takes ``a@localhost`` and ``a@[127.0.0.1]``,
-    which would reach no citizen)."""
+    on the internet (marshmallow also takes ``a@localhost``, ``a@[127.0.0.1]``
+    and ``a@123.45.67.89`` - no top-level domain is all digits - which would
+    reach no citizen)."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         # spaces around it (a pasted address) are taken off, as from a name
         text = super()._deserialize(value, attr, data, **kwargs).strip()
         local, at, domain = text.rpartition("@")
-        if at and local and ("." not in domain or domain.startswith("[")):
+        if at and local and ("." not in domain or domain.startswith("[")
+                             or not any(c.isalpha() for c in domain.rpartition(".")[2])):
             raise ValidationError(Msg(
                 "Alamat email harus memakai domain internet (contoh: nama@contoh.id).",
                 "The e-mail address needs an internet domain (e.g. name@example.id)."))

@@ -208,7 +208,8 @@ def test_deliverable_email_accepted(address):
     ("s\u00eeti@example.id", "ASCII"), ("siti@b\u00fccher.example", "ASCII"),
     ("x" * 65 + "@example.id", "64"), ("x@" + "d" * 250 + ".id", "254"),
     ("not an address", "Not a valid email address."),
-    ("a@localhost", "internet domain"), ("a@[127.0.0.1]", "internet domain")])
+    ("a@localhost", "internet domain"), ("a@[127.0.0.1]", "internet domain"),
+    ("a@123.45.67.89", "internet domain")])
 def test_undeliverable_email_refused(address, hint):
     with pytest.raises(ValidationError) as excinfo:
         Contact().load({"email": address})

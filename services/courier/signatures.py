@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 
 from shared.errors import Msg
 
 from .exceptions import BadSignature
 
 TOLERANCE_SECONDS = 300
+_ASCII_DIGITS = re.compile(r"[0-9]{1,12}")
+_HEX = re.compile(r"[0-9a-fA-F]{1,128}")
 
 MISSING = Msg("Tanda tangan webhook tidak ada atau rusak.", "Webhook signature missing or malformed.")
 MISMATCH = Msg("Tanda tangan webhook tidak cocok.", "Webhook signature does not match.")
@@ -32,13 +35,15 @@ def sign(secret: str, body: bytes, timestamp: int) -> str:
 
 
 def parse(header: str | None) -> tuple[int, list[str]]:
-    """(timestamp, v1 signatures); ``BadSignature`` when it is not that shape."""
+    """(timestamp, v1 signatures); ``BadSignature`` when it is not that shape:
+    ``t`` ASCII digits, each ``v1`` hex (a header's bytes arrive as Latin-1
+    text: ``v1=é`` or ``t=²`` was a 500 with a traceback, uncounted)."""
     timestamp, signatures = None, []
     for part in (header or "").split(","):
         key, _, value = part.strip().partition("=")
-        if key == "t" and value.isdigit():
+        if key == "t" and _ASCII_DIGITS.fullmatch(value):
             timestamp = int(value)
-        elif key == "v1" and value:
+        elif key == "v1" and _HEX.fullmatch(value):
             signatures.append(value)
     if timestamp is None or not signatures:
         raise BadSignature(MISSING)

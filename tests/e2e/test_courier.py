@@ -315,6 +315,21 @@ def test_a_client_forging_webhooks_is_refused_for_a_while(system):
     assert webhook(system, news, client=new_client()).status_code == 404
 
 
+def test_a_signature_header_out_of_ascii_is_refused_and_counted(system):
+    """``v1=é`` or ``t=²`` (a header's bytes are read as Latin-1) answered 500
+    with a traceback in the log, and was not counted as a failure: anyone
+    could fill courier's error log without ever reaching the limit."""
+    forger = new_client()
+    news = {"eventId": uuid.uuid4().hex, "barcode": "P-NONE", "status": "DELIVERED",
+            "at": "2026-11-29T10:00:00+07:00"}
+    headers = [f"t={int(time.time())},v1=\u00e9", "t=\u00b2,v1=" + "0" * 64,
+               f"t={int(time.time())},v1=\u00e9{'0' * 63}"] * 4
+    answers = [webhook(system, news, header=header, client=forger) for header in headers[:10]]
+    assert [r.status_code for r in answers] == [401] * 10, [r.text for r in answers]
+    assert {r.json()["error"]["code"] for r in answers} == {"bad_signature"}
+    assert_limited(webhook(system, news, header=headers[0], client=forger), window=300)
+
+
 def test_polling_finds_what_no_webhook_said_then_a_return(system, courier_events, pos):
     application_id, barcode, _ = dispatched(system, courier_events, pos)
     # webhook_url null: Pos records the attempt but tells nobody

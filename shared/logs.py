@@ -6,15 +6,26 @@ writes whole documents) or a traceback says, anything shaped like a NIK, KK
 or phone number leaves masked. Expected errors (a ``DomainError``: bad input,
 a conflict, an unreachable database) are logged as one line, without the
 traceback and its chained database error, whose text can carry an index's
-key values.
+key values. A request line's query-string secrets (a station's
+``lease_token``, a checked card's QR ``token``, whose payload names its
+holder) leave as ``***``: the web server's access log writes whole URLs.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 
 from .errors import DomainError
 from .masking import mask_text
+
+
+# a query parameter whose value is a capability or names a person
+_QUERY_SECRET = re.compile(r"([?&](?:lease_token|token)=)[^&\s\"']+")
+
+
+def redact_query_secrets(text: str) -> str:
+    return _QUERY_SECRET.sub(r"\1***", text)
 
 
 class PersonalDataFilter(logging.Filter):
@@ -27,5 +38,5 @@ class PersonalDataFilter(logging.Filter):
             record.exc_info = None
         if record.stack_info:
             record.stack_info = mask_text(record.stack_info)
-        record.msg, record.args = mask_text(record.getMessage()), ()
+        record.msg, record.args = redact_query_secrets(mask_text(record.getMessage())), ()
         return True

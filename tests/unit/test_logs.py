@@ -82,3 +82,17 @@ def test_a_grouped_identity_number_is_masked_as_one(typed):
                                       "a7f3c2e1b4d59687123456789012345678", "port 27018", "12345"])
 def test_ordinary_numbers_are_left_alone(harmless):
     assert mask_text(harmless) == harmless
+
+
+def test_query_string_secrets_leave_the_access_log_redacted(logged):
+    """The web server's access log wrote a station's lease token and every
+    checked card's QR token (whose payload names its holder) in full."""
+    logger, stream = logged
+    qr = "SDK1.dev-20261201.eyJ0Ijoia3RwX2VsIiwiaCI6IlNpdGkgQW1pbmFoIn0.db0B3EuPGSJjbuQ"
+    logger.info('127.0.0.1 - - "GET /api/v1/verify?token=%s HTTP/1.1" 200 512', qr)
+    logger.info('"GET /api/v1/station/jobs/abc/document.pdf?lease_token=jnG5CJVa_If6u5&x=1 '
+                'HTTP/1.1" 200 5933')
+    text = stream.getvalue()
+    assert qr not in text and "jnG5CJVa_If6u5" not in text
+    assert "/api/v1/verify?token=*** HTTP/1.1" in text
+    assert "document.pdf?lease_token=***&x=1 HTTP/1.1" in text

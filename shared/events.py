@@ -59,6 +59,12 @@ def iso_date_time(value: str) -> None:
                           "e.g. 2025-03-10T05:02:47.114512+00:00.")
 
 
+def occurred_at(event: dict) -> datetime.datetime:
+    """When a loaded event happened: its ``occurred_at`` (``iso_date_time``
+    checked that it names its zone)."""
+    return datetime.datetime.fromisoformat(event["occurred_at"])
+
+
 class EventSchema(Schema):
     """The envelope every event carries. A consumer reads only the version it
     knows: a payload of another ``schema_version`` (or the version as a string)

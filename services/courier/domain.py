@@ -40,7 +40,7 @@ import datetime
 from dataclasses import dataclass
 
 from shared.events import manifest_parts
-from shared.manifests import still_expected, waits_for_none
+from shared.manifests import dropped, still_expected, waits_for_none
 from shared.masking import mask_text
 from shared.wilayah import Wilayah
 
@@ -246,15 +246,16 @@ def manifest_record(event: dict) -> dict:
     """A jemput-bola manifest from ``batch_accepted``: sent by Pos only when an operator says so."""
     return {"_id": event["manifest_id"], "kelurahan_code": event["kelurahan_code"],
             "batch_id": event["batch_id"], "application_ids": list(event["application_ids"]),
-            "printed": [], "dropped": [], "by_pos": None}
+            "printed": [], "by_pos": None}
 
 
 def not_printed(manifest: dict) -> set[str]:
     """The members the manifest still waits for (``shared.manifests``):
-    neither printed nor ``dropped`` (one that will not be printed with the
-    others: rejected, withdrawn, its held print job cancelled)."""
+    neither printed nor dropped (one that will not be printed with the
+    others: rejected, withdrawn, its held print job cancelled - and not
+    verified again since; ``dropped``: an earlier version's list)."""
     return still_expected(manifest["application_ids"], manifest["printed"],
-                          manifest.get("dropped"))
+                          dropped(manifest, "dropped"))
 
 
 def manifest_complete(manifest: dict) -> bool:
@@ -264,7 +265,7 @@ def manifest_complete(manifest: dict) -> bool:
     that (a rejected one resubmitted) is not in the parcel: printing calls
     its officer to the Dinas for it."""
     return bool(manifest.get("by_pos")) and bool(manifest["printed"]) and waits_for_none(
-        manifest["application_ids"], manifest["printed"], manifest.get("dropped"))
+        manifest["application_ids"], manifest["printed"], dropped(manifest, "dropped"))
 
 
 def drops_a_member(event: dict) -> bool:

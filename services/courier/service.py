@@ -2,7 +2,8 @@
 
 ``CourierEvents`` keeps the delivery details of verified applications and
 jemput-bola manifests (which stop waiting for a member rejected, withdrawn or
-whose held print job was cancelled; and, once printing called its officer
+whose held print job was cancelled, and wait again for one verified again
+before they went; and, once printing called its officer
 to the Dinas for it, are never sent by Pos), posts a shipment when a
 document to be delivered is printed, notes documents collected (never posted again), and
 polls Pos' track-and-trace for shipments with no news.
@@ -27,7 +28,7 @@ from nameko.timer import Timer
 
 from shared.auth import BearerTokens
 from shared.clock import WIB
-from shared.events import load_event
+from shared.events import load_event, occurred_at
 from shared.http import HealthCheck, api, json_response, read_json, read_query
 from shared.messaging import reliable_event_handler
 from shared.mongo import StoreWithOutbox
@@ -126,8 +127,8 @@ class CourierEvents:
         """The manifest's parcel is posted if it waited only for this member."""
         if drops_a_member(event):
             self._post(self.store.drop_manifest_member(
-                event["application_id"], event.get("manifest_id"), self.settings.regions,
-                self.pos.sender))
+                event["application_id"], event.get("manifest_id"), occurred_at(event),
+                self.settings.regions, self.pos.sender))
 
     def _post(self, shipment: dict | None) -> None:
         """Post a shipment the store says is due, unless held for an operator."""

@@ -17,6 +17,8 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from shared.clock import today_wib, utcnow
+from shared.events import occurred_at
+from shared.manifests import member_dropped, member_verified
 from shared.store import BaseStore, claim_each, duplicate_key
 from shared.wilayah import Wilayah
 
@@ -52,10 +54,19 @@ class CourierStore(BaseStore):
     # ------------------------------------------------------------ what courier learns
 
     def remember_application(self, event: dict):
+        """A verified application's delivery record. A jemput-bola member: its
+        manifest waits for it (again, if it was dropped before: rejected,
+        then resubmitted); ``NotYetKnown`` before the manifest's
+        ``batch_accepted``."""
         def work(session):
             record = delivery_record(event, utcnow())
             self.db.deliveries.replace_one({"_id": record["_id"]}, record, upsert=True,
                                            session=session)
+            if event.get("manifest_id") and not self.db.manifests.update_one(
+                    {"_id": event["manifest_id"]},
+                    member_verified(event["application_id"], occurred_at(event)),
+                    session=session).matched_count:
+                raise NotYetKnown(event["manifest_id"])
             return record
         return self.consume_once(event, "remember_application", work)
 
@@ -136,14 +147,15 @@ class CourierStore(BaseStore):
         return self._once(work)
 
     def drop_manifest_member(self, application_id: str, manifest_id: str | None,
-                             regions: Wilayah, sender: Sender) -> dict | None:
-        """A member its manifest no longer waits for (``domain.manifest_complete``):
-        the manifest's pending shipment if that completes it (the service
-        posts it), else None. ``manifest_id`` None: the application's own,
-        looked up (a ``print_job_cancelled`` from before it named it). No
-        inbox row: adding to a set is the same however often the event comes,
-        and the order id makes one shipment. ``NotYetKnown`` before the
-        manifest's ``batch_accepted``."""
+                             at: datetime.datetime, regions: Wilayah,
+                             sender: Sender) -> dict | None:
+        """A member its manifest no longer waits for (``domain.manifest_complete``),
+        dropped ``at`` (its event's time): the manifest's pending shipment if
+        that completes it (the service posts it), else None. ``manifest_id``
+        None: the application's own, looked up (a ``print_job_cancelled`` from
+        before it named it). No inbox row: keeping the latest time is the same
+        however often the event comes, and the order id makes one shipment.
+        ``NotYetKnown`` before the manifest's ``batch_accepted``."""
         def work(session):
             found = manifest_id or (self.db.deliveries.find_one(
                 {"_id": application_id}, projection={"manifest_id": 1}, session=session)
@@ -151,7 +163,7 @@ class CourierStore(BaseStore):
             if not found:
                 return None
             manifest = self.db.manifests.find_one_and_update(
-                {"_id": found}, {"$addToSet": {"dropped": application_id}},
+                {"_id": found}, member_dropped(application_id, at),
                 return_document=ReturnDocument.AFTER, session=session)
             if manifest is None:
                 raise NotYetKnown(found)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from shared.clock import today_wib
-from shared.manifests import waits_for_none
+from shared.manifests import dropped, waits_for_none
 from shared.offices import DINAS
 
 from .domain import Event, collected_here
@@ -70,11 +70,14 @@ def handover_days(items: list[dict], when: dict, field: str = "days") -> dict:
 
 def manifest_complete(manifest: dict) -> bool:
     """Nothing of the manifest (its members known from ``batch_accepted``)
-    waits at the Dinas for another member: each is printed, or ``dropped``
-    (``shared.manifests.still_expected``; courier posts a manifest by Pos
-    on the same rule), and some printed ones wait in ``items``."""
-    return bool(manifest["items"]) and waits_for_none(
-        manifest.get("application_ids"), manifest["printed_ids"], manifest.get("dropped_ids"))
+    waits at the Dinas for another member: each is printed, or dropped and
+    not verified again since (``shared.manifests``; courier posts a manifest
+    by Pos on the same rule), and some printed ones wait in ``items``. Once
+    the manifest went (``ready``), a member printed after it waits for no
+    other: it follows on its own (``manifest_ready``)."""
+    return bool(manifest["items"]) and (manifest["ready"] or waits_for_none(
+        manifest.get("application_ids"), manifest["printed_ids"],
+        dropped(manifest, "dropped_ids")))
 
 
 def manifest_ready(manifest: dict, when: dict) -> Event | None:
@@ -83,9 +86,11 @@ def manifest_ready(manifest: dict, when: dict) -> Event | None:
     ``when`` says (``handover_time``) - unless the Dinas sends it by Pos
     (``goes_by_pos``): then nobody collects it at the Dinas, and its
     hand-overs wait for Pos' delivery to the office. A dropped member
-    printed after all (a rejected one resubmitted and verified) once the
-    manifest went is a follow-up of its own: its officer collects it at
-    the Dinas (the Pos parcel, if any, went without it)."""
+    verified again (a rejected one resubmitted) before the manifest went is
+    a member again: the manifest waited for it and takes it along. Printed
+    after all once the manifest went, it is a follow-up of its own: its
+    officer collects it at the Dinas (the Pos parcel, if any, went without
+    it)."""
     if not manifest_complete(manifest) or (goes_by_pos(manifest) and not manifest["ready"]):
         return None
     order = {application_id: n for n, application_id in enumerate(manifest["application_ids"])}

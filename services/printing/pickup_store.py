@@ -11,6 +11,7 @@ import datetime
 
 from pymongo import ReturnDocument
 
+from shared import manifests
 from shared.clock import today_wib, utcnow
 from shared.store import BaseStore
 
@@ -23,6 +24,8 @@ from .slots import PickupRules, chosen_window, offered_windows, slot_record, win
 
 # where each office's hand-over lists are kept (``handovers.OFFICES``)
 HANDOVER_LISTS = {"kelurahan": "manifests", "kecamatan": "handover_lists"}
+# a manifest as first written by an event before its ``batch_accepted``
+UNKNOWN_MANIFEST = {"application_ids": None, "printed_ids": [], "items": [], "ready": False}
 
 
 class PickupStore(BaseStore):
@@ -100,15 +103,28 @@ class PickupStore(BaseStore):
         return self.consume_once(event, "learn_manifest", work)
 
     def manifest_member_dropped(self, manifest_id: str, application_id: str,
-                                rules: PickupRules) -> None:
+                                rules: PickupRules, at: datetime.datetime) -> None:
         """A member the manifest does not wait for (``handovers.manifest_complete``):
-        rejected at verification or withdrawn by its citizen. No inbox row:
-        adding to a set is the same however often the event comes, and
-        ``ready`` lets the manifest go once."""
+        rejected at verification or withdrawn by its citizen ``at`` (its
+        event's time). No inbox row: keeping the latest time is the same
+        however often the event comes, and ``ready`` lets the manifest go once."""
         def work(session):
             self._emit_all(session, self._manifest_member_dropped(
-                session, manifest_id, application_id, rules, today_wib(utcnow())))
+                session, manifest_id, application_id, rules, today_wib(utcnow()), at))
         self.run_transaction(work)
+
+    def manifest_member_verified(self, manifest_id: str, application_id: str,
+                                 at: datetime.datetime) -> None:
+        """A member verified ``at`` (its event's time): dropped before (rejected,
+        then resubmitted), the manifest waits for it again, unless it went
+        already (``handovers.manifest_complete``). One write, no inbox row:
+        keeping the latest time is the same however often and in whatever
+        order the events come; a verification completes no manifest."""
+        self.db.manifests.update_one(
+            {"_id": manifest_id},
+            {**manifests.member_verified(application_id, at),
+             "$setOnInsert": UNKNOWN_MANIFEST},
+            upsert=True)
 
     def manifest_parcel_news(self, manifest_id: str, news: dict) -> None:
         """Courier's news of a manifest's parcel (``handovers.PARCEL_NEWS``): one
@@ -116,8 +132,7 @@ class PickupStore(BaseStore):
         same however often and in whatever order the events come."""
         self.db.manifests.update_one(
             {"_id": manifest_id},
-            {"$set": news, "$setOnInsert": {"application_ids": None, "printed_ids": [],
-                                            "items": [], "ready": False}},
+            {"$set": news, "$setOnInsert": UNKNOWN_MANIFEST},
             upsert=True)
 
     def hand_over(self, tracking_code: str, nik: str, officer, how: str,
@@ -148,11 +163,13 @@ class PickupStore(BaseStore):
         return self._if_manifest_ready(session, manifest, rules, printed_on)
 
     def _manifest_member_dropped(self, session, manifest_id: str, application_id: str,
-                                 rules: PickupRules, today: datetime.date) -> list[Event]:
+                                 rules: PickupRules, today: datetime.date,
+                                 at: datetime.datetime | None = None) -> list[Event]:
+        """``at``: when it was dropped (default now: an operator's decision here)."""
         manifest = self.db.manifests.find_one_and_update(
-            {"_id": manifest_id}, {"$addToSet": {"dropped_ids": application_id},
-                                   "$setOnInsert": {"application_ids": None, "printed_ids": [],
-                                                    "items": [], "ready": False}},
+            {"_id": manifest_id},
+            {**manifests.member_dropped(application_id, at or utcnow()),
+             "$setOnInsert": UNKNOWN_MANIFEST},
             upsert=True, return_document=ReturnDocument.AFTER, session=session)
         return self._if_manifest_ready(session, manifest, rules, today)
 

@@ -12,7 +12,8 @@ Citizens, the counter and kelurahan and kecamatan officers: ``api_pickup``; oper
   GET  /health
 ``PrintingEvents`` turns verified applications into print jobs, accepted
 jemput-bola batches into manifests (which stop waiting for a member rejected or
-withdrawn) and returned parcels into counter pickups, and follows a manifest
+withdrawn, and wait again for one verified again before they went) and
+returned parcels into counter pickups, and follows a manifest
 the operator sends by Pos to its kelurahan; it runs beside
 ``PrintingApi`` in its own container (own worker pool and prefetch).
 """
@@ -26,7 +27,7 @@ import logging
 from nameko.extensions import DependencyProvider
 
 from shared.auth import BearerTokens, ScopedBearerTokens
-from shared.events import load_event, shipment_manifest
+from shared.events import load_event, occurred_at, shipment_manifest
 from shared.http import HealthCheck, api, json_response, read_json, request_language
 from shared.messaging import reliable_event_handler
 from shared.mongo import StoreWithOutbox
@@ -93,7 +94,13 @@ class PrintingEvents:
 
     @reliable_event_handler("intake", "application_verified")
     def on_application_verified(self, body):
+        """A jemput-bola member: its manifest waits for it (again, if it was
+        rejected before) - noted before its job exists, so no print of the
+        others can let the manifest go without it."""
         event = load_event("application_verified", body)
+        if event["manifest_id"] is not None:
+            self.store.manifest_member_verified(event["manifest_id"], event["application_id"],
+                                                occurred_at(event))
         if self.store.queue_job(event) is None:
             log.info("application_verified %s already handled", event["event_id"])
 
@@ -119,7 +126,7 @@ class PrintingEvents:
         event = load_event(event_type, body)
         if event["manifest_id"] is not None:
             self.store.manifest_member_dropped(event["manifest_id"], event["application_id"],
-                                               self.settings.pickup)
+                                               self.settings.pickup, occurred_at(event))
 
     @reliable_event_handler("courier", "manifest_sent_by_pos")
     def on_manifest_sent_by_pos(self, body):

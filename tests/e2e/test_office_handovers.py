@@ -15,6 +15,8 @@ the office, end to end through the real stack.
   office handed over (409 ``not_at_counter``).
 * A manifest with a member rejected at verification and one withdrawn by its
   citizen goes back with its printed member: they will not be printed with it.
+* A member rejected, resubmitted and verified again before its manifest went
+  is a member again: the manifest goes back as one, with it.
 """
 
 from __future__ import annotations
@@ -27,8 +29,10 @@ from services.notification.messages import day_text
 from tests.e2e.test_batches import (address, batch_url, first_ktp, ktp_row, new_batch_id,
                                     next_day)
 from tests.e2e.test_ktp_journey import ktp_application
+from tests.e2e.test_notification import OFFICERS, mails_to, parts
 from tests.e2e.test_operator_flow import citizen
-from tests.helpers import (KECAMATAN_CODE, KECAMATAN_OFFICER, KELURAHAN_OFFICER, OPERATOR,
+from tests.helpers import (KECAMATAN_CODE, KECAMATAN_OFFICER, KELURAHAN_CODE, KELURAHAN_OFFICER,
+                           OPERATOR,
                            STATION, BrokerProbe, claim_job_for, eventually, officers_day_came,
                            random_mobile, random_nik)
 
@@ -286,5 +290,55 @@ def test_a_manifest_goes_back_without_its_rejected_and_withdrawn_members(system,
         eventually(lambda: lookup(system, printed["tracking_code"],
                                   rows[0]["applicant"]["nik"])["status"] == "collected",
                    what="intake: collected")
+    finally:
+        probe.close()
+
+
+def test_a_member_verified_again_before_its_manifest_went_goes_back_with_it(
+        system, backing, mongo):
+    """Three rows; the second rejected at verification, resubmitted by its
+    citizen and verified again while the others wait to print. Printed last,
+    after the other two: it is a member again, so the manifest waits for it
+    and goes back as one hand-over of all three - one e-mail to the
+    kelurahan officer, none saying a member is not coming (the auditor's
+    case: two e-mails at once, the first leaving it out)."""
+    intake = system.url("intake")
+    probe, seen = BrokerProbe(system.amqp_uri, "printing.events"), []
+    rows = [ktp_row() for _ in range(3)]
+    try:
+        answer = batch_sent(system, rows)
+        manifest_id = answer["manifest_id"]
+        first, late, last = answer["accepted"]
+        verify(system, first["application_id"])
+        reject(system, late["application_id"])
+        again = citizen(intake, "resubmit", late["tracking_code"], rows[1]["applicant"]["nik"],
+                        applicant={"full_name": rows[1]["applicant"]["full_name"] + " Putri"})
+        assert again.status_code == 200, again.text
+        verify(system, late["application_id"])
+        verify(system, last["application_id"])
+        # printing has the re-verification (its job exists) before the others print
+        eventually(lambda: mongo["printing"].print_jobs.find_one(
+            {"application_id": late["application_id"]}), what="printing: the late member's job")
+        for member in (first, last, late):
+            print_it(system, member["application_id"])
+
+        [ready] = eventually(lambda: published(probe, seen, "batch_ready_for_kelurahan",
+                                               late["application_id"]),
+                             what="batch_ready_for_kelurahan with the late member")
+        members = [m["application_id"] for m in answer["accepted"]]
+        assert [item["application_id"] for item in ready["items"]] == members
+        assert (ready["follow_up"], ready["members"]) == (False, 3)
+        assert [body for key, body in seen if key == "batch_ready_for_kelurahan"
+                and body["manifest_id"] == manifest_id] == [ready]
+
+        codes = [m["tracking_code"] for m in answer["accepted"]]
+
+        def officers_mail():
+            return [m for m in mails_to(backing, OFFICERS[KELURAHAN_CODE])
+                    if manifest_id in parts(m)["text/plain"]]
+        [mail] = eventually(officers_mail, what="the kelurahan officer's e-mail")
+        text = parts(mail)["text/plain"]
+        assert all(code in text for code in codes), text
+        assert "tidak ikut" not in text and "susulan" not in mail["Subject"], text
     finally:
         probe.close()

@@ -17,7 +17,7 @@ from services.courier.domain import manifest_order_id
 from services.courier.exceptions import DatedAhead, NotHeld, NotYetKnown, ReplayedWebhook
 from services.courier.posting import Sender
 from services.courier.store import CourierStore
-from shared.clock import WIB
+from shared.clock import WIB, utcnow
 from shared.events import build_event
 from shared.wilayah import load_postal_codes, load_wilayah
 from tests.helpers import KELURAHAN_CODE, NoRelay, random_nik
@@ -132,7 +132,8 @@ def test_a_manifest_goes_without_the_members_that_will_not_be_printed(store):
     printed_one, given_up, rejected = (verified("pickup", manifest_id) for _ in range(3))
     regions = load_wilayah()
     with pytest.raises(NotYetKnown):  # its batch_accepted not handled yet: retried
-        store.drop_manifest_member(rejected["application_id"], manifest_id, regions, DINAS)
+        store.drop_manifest_member(rejected["application_id"], manifest_id, utcnow(), regions,
+                                   DINAS)
     store.remember_manifest(build_event(
         "batch_accepted", manifest_id=manifest_id, batch_id="RW05-1", kelurahan_code=KELURAHAN_CODE,
         application_ids=[a["application_id"] for a in (printed_one, given_up, rejected)]))
@@ -142,20 +143,53 @@ def test_a_manifest_goes_without_the_members_that_will_not_be_printed(store):
                                              "postal_code": "42171"}, "operator-test",
                                regions, DINAS)
     assert store.shipment_for_printed(printed(printed_one), regions, DINAS) is None
-    assert store.drop_manifest_member(rejected["application_id"], manifest_id, regions,
-                                      DINAS) is None
-    shipment = store.drop_manifest_member(given_up["application_id"], None, regions, DINAS)
+    assert store.drop_manifest_member(rejected["application_id"], manifest_id, utcnow(),
+                                      regions, DINAS) is None
+    shipment = store.drop_manifest_member(given_up["application_id"], None, utcnow(), regions,
+                                          DINAS)
     assert [a["application_id"] for a in shipment["applications"]] == [
         printed_one["application_id"]]
     store.record_dispatch(shipment["_id"], "P2611290009")
     # redelivered: nothing new
-    assert store.drop_manifest_member(given_up["application_id"], None, regions, DINAS) is None
+    assert store.drop_manifest_member(given_up["application_id"], None, utcnow(), regions,
+                                      DINAS) is None
     store.remember_application(rejected)  # resubmitted, verified, printed: not posted
     assert store.shipment_for_printed(printed(rejected), regions, DINAS) is None
     assert [e["application_id"] for e in emitted(store, "parcel_dispatched")] == [
         printed_one["application_id"]]
     # an application of no manifest courier knows: nothing
-    assert store.drop_manifest_member(uuid.uuid4().hex, None, regions, DINAS) is None
+    assert store.drop_manifest_member(uuid.uuid4().hex, None, utcnow(), regions, DINAS) is None
+
+
+@pytest.mark.parametrize("verified_first", [False, True])
+def test_a_member_verified_again_before_the_parcel_went_goes_in_it(store, verified_first):
+    """Rejected, resubmitted and verified again before the others are
+    printed: the manifest waits for it (the rule printing follows), whichever
+    of the two events courier handles first; then the parcel carries both."""
+    manifest_id = f"JB-{KELURAHAN_CODE}-20261129-{uuid.uuid4().hex[:6]}"
+    first, late = (verified("pickup", manifest_id) for _ in range(2))
+    regions = load_wilayah()
+    rejected_at = utcnow() - datetime.timedelta(minutes=5)
+    late = {**late, "occurred_at": (rejected_at + datetime.timedelta(minutes=4)).isoformat()}
+    with pytest.raises(NotYetKnown):  # its batch_accepted not handled yet: retried
+        store.remember_application(late)
+    assert store.db.deliveries.find_one({"_id": late["application_id"]}) is None
+    store.remember_manifest(build_event(
+        "batch_accepted", manifest_id=manifest_id, batch_id="RW05-1", kelurahan_code=KELURAHAN_CODE,
+        application_ids=[first["application_id"], late["application_id"]]))
+    store.remember_application(first)
+    steps = [lambda: store.drop_manifest_member(late["application_id"], manifest_id,
+                                                rejected_at, regions, DINAS),
+             lambda: store.remember_application(late)]
+    for step in reversed(steps) if verified_first else steps:
+        step()
+    store.send_manifest_by_pos(manifest_id, {"street": "Jl. Raya Sukajaya No. 1",
+                                             "postal_code": "42171"}, "operator-test",
+                               regions, DINAS)
+    assert store.shipment_for_printed(printed(first), regions, DINAS) is None  # waits for late
+    shipment = store.shipment_for_printed(printed(late), regions, DINAS)
+    assert sorted(a["application_id"] for a in shipment["applications"]) == sorted(
+        (first["application_id"], late["application_id"]))
 
 
 def test_an_address_without_a_known_postal_code_is_held_then_released(store):

@@ -11,7 +11,10 @@
 * a member that will not be printed holds none of the others: a manifest
   goes back without its rejected or withdrawn member (which follows on its
   own if printed after all), a manifest or a kecamatan's list without a job
-  an operator gave up.
+  an operator gave up;
+* a member rejected and verified again before its manifest went is a member
+  again, whichever of the two events printing handles first: the manifest
+  waits for it and goes back as one.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import pytest
 
 from services.printing.exceptions import DocumentNotFound, NotAtOffice
 from shared.auth import Officer
-from shared.clock import today_wib
+from shared.clock import today_wib, utcnow
 from shared.events import build_event
 from shared.offices import DINAS
 from tests.integration.test_pickup_windows import rules as pickup_rules
@@ -159,24 +162,30 @@ def claim_all(store) -> dict[str, dict]:
     return {job["_id"]: job for job in store.claim(rules.station("dinas-1"), rules, 8)}
 
 
+def manifest_jobs(store, count: int) -> list[dict]:
+    """``count`` jemput-bola jobs queued at the Dinas, their manifest known
+    (its ``batch_accepted``), in the order of its members."""
+    jobs = queue_jobs(store, count, pickup_place_id="disdukcapil-serang", print_kind="card",
+                      delivery_method="pickup", delivery_address=None, manifest_id=MANIFEST)
+    store.learn_manifest(build_event(
+        "batch_accepted", manifest_id=MANIFEST, batch_id="RT03-RW02", kelurahan_code="3673041010",
+        application_ids=[job["application_id"] for job in jobs]), pickup_rules(40))
+    return jobs
+
+
 def test_a_manifest_goes_back_without_a_member_that_will_not_be_printed_with_it(store):
     """One member printed, one rejected at verification (then withdrawn), one
     whose held print job an operator cancels: the printed one goes back; the
     rejected one, resubmitted and printed after all, follows on its own."""
-    printed, rejected, held = queue_jobs(
-        store, 3, pickup_place_id="disdukcapil-serang", print_kind="card",
-        delivery_method="pickup", delivery_address=None, manifest_id=MANIFEST)
+    printed, rejected, held = manifest_jobs(store, 3)
     rules, stations = pickup_rules(40), station_rules()
-    store.learn_manifest(build_event(
-        "batch_accepted", manifest_id=MANIFEST, batch_id="RT03-RW02", kelurahan_code="3673041010",
-        application_ids=[printed["application_id"], rejected["application_id"],
-                         held["application_id"]]), rules)
     store.db.print_jobs.delete_one({"_id": rejected["_id"]})  # rejected: never verified
     claimed = claim_all(store)
     job = claimed[printed["_id"]]
     store.mark_printed(job["_id"], "dinas-1", job["lease_token"], rules, stations)
-    store.manifest_member_dropped(MANIFEST, rejected["application_id"], rules)
-    store.manifest_member_dropped(MANIFEST, rejected["application_id"], rules)  # cancelled too
+    store.manifest_member_dropped(MANIFEST, rejected["application_id"], rules, utcnow())
+    store.manifest_member_dropped(MANIFEST, rejected["application_id"], rules,
+                                  utcnow())  # cancelled too
     assert payloads(store, "batch_ready_for_kelurahan") == []  # the held one is still to print
 
     job = claimed[held["_id"]]
@@ -208,6 +217,58 @@ def test_a_manifest_goes_back_without_a_member_that_will_not_be_printed_with_it(
     assert store.hand_over(late["tracking_code"], late["nik"], sukajaya, "kelurahan",
                            datetime.date.fromisoformat(follow_up["day"]))["status"] == \
         "collected"
+
+
+@pytest.mark.parametrize("verified_first", [False, True])
+def test_a_member_verified_again_before_its_manifest_went_goes_back_with_it(
+        store, verified_first):
+    """The auditor's case: ``late`` rejected, resubmitted and verified again;
+    then the station prints the three, ``late`` last. One hand-over of all
+    three, not the other two with "1 not coming" and ``late`` as a follow-up
+    at the same moment. The rejection may reach printing after the
+    verification (its queue's own, retried): the same answer."""
+    first, late, last = manifest_jobs(store, 3)
+    rules, stations = pickup_rules(40), station_rules()
+    rejected_at = utcnow() - datetime.timedelta(minutes=5)
+    verified_at = rejected_at + datetime.timedelta(minutes=4)
+    steps = [lambda: store.manifest_member_dropped(MANIFEST, late["application_id"], rules,
+                                                   rejected_at),
+             lambda: store.manifest_member_verified(MANIFEST, late["application_id"],
+                                                    verified_at)]
+    for step in reversed(steps) if verified_first else steps:
+        step()
+    store.manifest_member_verified(MANIFEST, late["application_id"], verified_at)  # redelivered
+    claimed = claim_all(store)
+    for job in (first, last):
+        store.mark_printed(job["_id"], "dinas-1", claimed[job["_id"]]["lease_token"], rules,
+                           stations)
+    assert payloads(store, "batch_ready_for_kelurahan") == []  # waits for late
+    store.mark_printed(late["_id"], "dinas-1", claimed[late["_id"]]["lease_token"], rules,
+                       stations)
+    [ready] = payloads(store, "batch_ready_for_kelurahan")
+    assert [item["application_id"] for item in ready["items"]] == [
+        job["application_id"] for job in (first, late, last)]
+    assert (ready["members"], ready["follow_up"]) == (3, False)
+
+
+def test_a_member_rejected_again_after_its_verification_is_not_waited_for(store):
+    """Verified again, then its held print job given up: dropped again, the
+    latest news wins; the others go back without it."""
+    first, late = manifest_jobs(store, 2)
+    rules, stations = pickup_rules(40), station_rules()
+    earlier = utcnow() - datetime.timedelta(minutes=5)
+    store.manifest_member_dropped(MANIFEST, late["application_id"], rules, earlier)
+    store.manifest_member_verified(MANIFEST, late["application_id"],
+                                   earlier + datetime.timedelta(minutes=1))
+    claimed = claim_all(store)
+    store.mark_printed(first["_id"], "dinas-1", claimed[first["_id"]]["lease_token"], rules,
+                       stations)
+    assert payloads(store, "batch_ready_for_kelurahan") == []  # waits for late
+    store.mark_failed(late["_id"], "dinas-1", claimed[late["_id"]]["lease_token"],
+                      "data_error", None, stations)
+    store.cancel_held(late["_id"], "operator-1", stations, rules)
+    [ready] = payloads(store, "batch_ready_for_kelurahan")
+    assert [item["application_id"] for item in ready["items"]] == [first["application_id"]]
 
 
 def test_a_kecamatan_list_goes_without_a_next_day_job_an_operator_gave_up(store):

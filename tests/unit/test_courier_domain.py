@@ -19,6 +19,7 @@ from services.courier.posting import Sender, application_posting, manifest_posti
 from services.courier.schemas import KelurahanOfficeSchema, PosWebhookSchema, StuckQuerySchema
 from shared.errors import localize
 from shared.wilayah import load_postal_codes, load_wilayah
+from tests.unit.test_manifests import REJECTED, dropped_at
 
 NOW = datetime.datetime(2026, 11, 29, 3, 0, tzinfo=datetime.timezone.utc)
 DINAS = Sender("Disdukcapil Kota Serang", "Jl. Jenderal Sudirman No. 5", "Kota Serang", "42118",
@@ -241,17 +242,32 @@ def test_a_manifest_does_not_wait_for_a_member_that_will_not_be_printed():
     chosen = {**manifest_record({"manifest_id": "JB-1", "kelurahan_code": "3673041010",
                                  "batch_id": "b", "application_ids": ["a", "b", "c"]}),
               "by_pos": {"street": "Jl. Kelurahan 1", "postal_code": "42171"}}
-    assert not_printed({**chosen, "printed": ["a"], "dropped": ["b"]}) == {"c"}
-    assert not manifest_complete({**chosen, "printed": ["a"], "dropped": ["b"]})
-    complete = {**chosen, "printed": ["a"], "dropped": ["b", "c"]}
+    assert not_printed({**chosen, "printed": ["a"], **dropped_at("b")}) == {"c"}
+    assert not manifest_complete({**chosen, "printed": ["a"], **dropped_at("b")})
+    complete = {**chosen, "printed": ["a"], **dropped_at("b", "c")}
     assert manifest_complete(complete) and not_printed(complete) == set()
     doc = manifest_posting("SDK-JB-1", complete, chosen["by_pos"], load_wilayah(), DINAS)
     assert doc["weight"] == 50 and doc["itemDesc"] == "Jemput bola JB-1: 1 dokumen"
-    assert not manifest_complete({**chosen, "dropped": ["a", "b", "c"]})
+    assert not manifest_complete({**chosen, **dropped_at("a", "b", "c")})
     # a manifest courier knew before it kept dropped members
     assert manifest_complete({**chosen, "printed": ["a", "b", "c"], "dropped": None})
     # a rejected member resubmitted and printed before the others: it goes too
-    assert manifest_complete({**chosen, "printed": ["a", "b", "c"], "dropped": ["b"]})
+    assert manifest_complete({**chosen, "printed": ["a", "b", "c"], **dropped_at("b")})
+    # a list of dropped members an earlier version kept (no times) counts too
+    assert manifest_complete({**chosen, "printed": ["a"], "dropped": ["b", "c"]})
+
+
+def test_a_manifest_waits_for_a_member_verified_again():
+    """b rejected, then resubmitted and verified again: the parcel waits for
+    it, as printing does; dropped again later, it does not."""
+    chosen = {**manifest_record({"manifest_id": "JB-1", "kelurahan_code": "3673041010",
+                                 "batch_id": "b", "application_ids": ["a", "b"]}),
+              "by_pos": {"street": "Jl. Kelurahan 1", "postal_code": "42171"}}
+    again = {"verified_at": {"b": REJECTED + datetime.timedelta(hours=2)}}
+    assert not_printed({**chosen, "printed": ["a"], **dropped_at("b"), **again}) == {"b"}
+    assert not manifest_complete({**chosen, "printed": ["a"], **dropped_at("b"), **again})
+    later = dropped_at("b", at=REJECTED + datetime.timedelta(hours=3))
+    assert manifest_complete({**chosen, "printed": ["a"], **later, **again})
 
 
 def test_only_an_event_naming_a_manifest_may_drop_a_member():

@@ -13,6 +13,7 @@ import pytest
 from services.printing import domain, handovers
 from services.printing.exceptions import DocumentNotFound, NotAtCounter, NotAtOffice
 from shared.events import build_event, shipment_manifest
+from tests.unit.test_manifests import VERIFIED_AGAIN, dropped_at
 from tests.unit.test_printing_domain import RULES
 
 SUKAJAYA, CURUG = "3673041010", "367304"
@@ -146,23 +147,23 @@ def test_a_manifest_does_not_wait_for_a_member_that_will_not_be_printed_with_it(
     when = handovers.handover_time(RULES, datetime.date(2025, 6, 7))  # a Saturday
     assert handovers.manifest_ready(manifest(), when) is None  # b is still to print
     # b rejected at verification (or withdrawn, or its print job cancelled)
-    dropped = manifest(dropped_ids=["b"])
+    dropped = manifest(**dropped_at("b"))
     assert handovers.manifest_complete(dropped)
     event = handovers.manifest_ready(dropped, when)
     assert [i["application_id"] for i in event.payload["items"]] == ["a"]
     build_event(event.type, **event.payload)
     # nothing printed yet: nothing goes back (a stays waited for)
-    assert handovers.manifest_ready(manifest(printed_ids=[], items=[], dropped_ids=["b"]),
+    assert handovers.manifest_ready(manifest(printed_ids=[], items=[], **dropped_at("b")),
                                     when) is None
     # every member dropped: nothing to hand over, no event
     assert not handovers.manifest_complete(manifest(printed_ids=[], items=[],
-                                                    dropped_ids=["a", "b"]))
+                                                    **dropped_at("a", "b")))
 
 
 def test_a_member_printed_after_its_manifest_went_follows_on_its_own():
     when = handovers.handover_time(RULES, datetime.date(2025, 6, 7))
     # a went back alone (b was rejected); b resubmitted, verified, printed
-    late = manifest(printed_ids=["a", "b"], dropped_ids=["b"], items=[item("b")], ready=True,
+    late = manifest(printed_ids=["a", "b"], **dropped_at("b"), items=[item("b")], ready=True,
                     days={"a": "2025-06-09"})
     event = handovers.manifest_ready(late, when)
     assert [i["application_id"] for i in event.payload["items"]] == ["b"]
@@ -172,9 +173,37 @@ def test_a_member_printed_after_its_manifest_went_follows_on_its_own():
     by_pos = {**late, **handovers.PARCEL_NEWS["manifest_sent_by_pos"]}
     assert handovers.manifest_ready(by_pos, when) is not None
     # the whole of a manifest going by Pos calls nobody to the Dinas
-    assert handovers.manifest_ready({**manifest(dropped_ids=["b"]),
+    assert handovers.manifest_ready({**manifest(**dropped_at("b")),
                                      **handovers.PARCEL_NEWS["manifest_sent_by_pos"]},
                                     when) is None
+
+
+def test_a_member_verified_again_before_its_manifest_went_is_waited_for():
+    """b rejected, resubmitted and verified again: a member again - the
+    manifest waits for it, then goes back as one with it."""
+    when = handovers.handover_time(RULES, datetime.date(2025, 6, 7))
+    again = {"verified_at": {"b": VERIFIED_AGAIN}}
+    assert not handovers.manifest_complete(manifest(**dropped_at("b"), **again))
+    both = manifest(**dropped_at("b"), **again, printed_ids=["a", "b"],
+                    items=[item("a"), item("b")])
+    event = handovers.manifest_ready(both, when)
+    assert [i["application_id"] for i in event.payload["items"]] == ["a", "b"]
+    assert (event.payload["follow_up"], event.payload["members"]) == (False, 2)
+    # dropped again after that verification (its held print job given up): not waited for
+    later = dropped_at("b", at=VERIFIED_AGAIN + datetime.timedelta(hours=1))
+    assert handovers.manifest_complete(manifest(**later, **again))
+
+
+def test_after_its_manifest_went_a_late_member_waits_for_no_other():
+    """a went back alone; b and c were rejected, both verified again after
+    that; c printed first follows at once - not held back for b."""
+    when = handovers.handover_time(RULES, datetime.date(2025, 6, 7))
+    late = manifest(application_ids=["a", "b", "c"], printed_ids=["a", "c"], items=[item("c")],
+                    ready=True, days={"a": "2025-06-09"}, **dropped_at("b", "c"),
+                    verified_at={"b": VERIFIED_AGAIN, "c": VERIFIED_AGAIN})
+    event = handovers.manifest_ready(late, when)
+    assert [i["application_id"] for i in event.payload["items"]] == ["c"]
+    assert event.payload["follow_up"]
 
 
 def test_a_kecamatan_list_does_not_wait_for_a_job_given_up():

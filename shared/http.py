@@ -63,7 +63,7 @@ from http import HTTPStatus
 
 import eventlet
 from eventlet import wsgi
-from marshmallow import ValidationError
+from marshmallow import RAISE, Schema, ValidationError
 from kombu import Connection
 from nameko.extensions import DependencyProvider, SharedExtension
 from nameko.web.handlers import HttpRequestHandler
@@ -826,3 +826,21 @@ class HealthCheck:
     def prometheus_metrics(self, request):
         body, content_type = metrics.exposition()
         return Response(body, status=200, content_type=content_type)
+
+
+class NoBodySchema(Schema):
+    """The body of an action that takes none (``read_no_body``): an empty
+    object at most, any field in it unknown."""
+    class Meta:
+        unknown = RAISE
+
+
+def read_no_body(request) -> None:
+    """For an action that takes no body (an operator's verify, a held print
+    job's release or cancel): none, or ``{}``. Anything else is refused as
+    any endpoint refuses what it does not take (``read_json``: 415 naming
+    ``Content-Type`` for another type, 400 naming each field as unknown, or
+    ``_body``), never read past: a note an operator sent along would be
+    lost without a word."""
+    if request.get_data(cache=True):
+        read_json(request, NoBodySchema())

@@ -16,7 +16,8 @@ from __future__ import annotations
 import logging
 
 from shared.clock import today_wib
-from shared.http import STAFF, api, json_response, read_json, read_query, request_language
+from shared.http import (STAFF, api, json_response, read_json, read_no_body, read_query,
+                         request_language)
 from shared.masking import mask_identity
 
 from . import domain
@@ -69,7 +70,9 @@ class OperatorQueueApi:
 
     @api("POST", "/api/v1/applications/<string:application_id>/verify", budget=STAFF)
     def verify_application(self, request, application_id):
+        """No body (``{}`` at most): a note is the rejection's, for the citizen."""
         operator = self.operators.authenticate(request)
+        read_no_body(request)
         return json_response(200, moved(self.store.verify(application_id, operator)))
 
     @api("POST", "/api/v1/applications/<string:application_id>/reject", budget=STAFF)

@@ -17,7 +17,7 @@ import logging
 
 from shared.clock import today_wib
 from shared.errors import Msg, ValidationFailed
-from shared.http import api, json_response, read_json, request_language
+from shared.http import api, json_response, read_json, read_no_body, request_language
 
 from . import prr
 from .schemas import BlankoDeliverySchema, BlankoSchema, HeldJobSchema
@@ -38,15 +38,18 @@ class PrintOperatorApi:
     @api("POST", "/api/v1/operator/print-jobs/<string:job_id>/release")
     def release_held(self, request, job_id):
         """A held job back to the queue, with fresh attempts -> {"status": "queued"}
-        (``print_job_released``: the citizen's status is queued again)"""
+        (``print_job_released``: the citizen's status is queued again). No
+        body (``{}`` at most)."""
         operator = self.operators.authenticate(request)
+        read_no_body(request)
         job = self.store.release_held(job_id, operator, self.settings.stations)
         return json_response(200, {"print_job_id": job["_id"], "status": job["status"]})
 
     @api("POST", "/api/v1/operator/print-jobs/<string:job_id>/cancel")
     def cancel_held(self, request, job_id):
-        """A held job given up -> {"status": "cancelled"}"""
+        """A held job given up -> {"status": "cancelled"}. No body (``{}`` at most)."""
         operator = self.operators.authenticate(request)
+        read_no_body(request)
         job = self.store.cancel_held(job_id, operator, self.settings.stations,
                                      self.settings.pickup)
         return json_response(200, {"print_job_id": job["_id"], "status": job["status"]})

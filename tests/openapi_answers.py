@@ -33,3 +33,18 @@ def assert_answer_matches(document: dict, method: str, path: str, status: int,
     """Raises ``jsonschema.ValidationError`` where ``body`` breaks the document."""
     validate(body, answer_schema(document, method, path, status), cls=OAS30Validator,
              format_checker=OAS30Validator.FORMAT_CHECKER)
+
+
+def request_schema(document: dict, method: str, path: str) -> dict:
+    """The JSON schema of the operation's JSON request body (``path`` as in
+    the document), its ``$ref``s resolvable."""
+    body = document["paths"][path][method.lower()]["requestBody"]
+    return {**body["content"]["application/json"]["schema"],
+            "components": document["components"]}
+
+
+def assert_request_matches(document: dict, method: str, path: str, body) -> None:
+    """Raises ``jsonschema.ValidationError`` where ``body`` breaks the
+    document's description of the request body."""
+    validate(body, request_schema(document, method, path), cls=OAS30Validator,
+             format_checker=OAS30Validator.FORMAT_CHECKER)

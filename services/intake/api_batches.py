@@ -50,7 +50,9 @@ class BatchSchema(Schema):
 
 
 class AnyObject(Schema):
-    """The body as sent: ``batches.check_request`` loads it like a submission."""
+    """A next-day request's body as sent: ``batches.check_next_day`` loads it
+    like a submission, with messages of its own (``openapi.NextDayRequestSchema``
+    describes it)."""
     class Meta:
         unknown = INCLUDE
 

@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from marshmallow import Schema, fields
+from marshmallow import RAISE, Schema, fields, validate
 
-from shared.events import SlotSchema
-from shared.fields import JsonBoolean
+from shared.events import DOCUMENT_TYPES, SlotSchema
+from shared.fields import ItemCount, JsonBoolean
+from shared.http import NoBodySchema
 
-from . import (api_appointments, api_batches, api_documents, api_resend, queue_schemas, reasons,
+from . import (api_appointments, api_documents, api_resend, batches, queue_schemas, reasons,
                schemas)
 from .api_examples import SUBMIT_EXAMPLES
 from .detail_schemas import DETAIL_SCHEMAS
@@ -187,6 +188,58 @@ class ReadinessSchema(HealthSchema):
     broker = fields.String(required=True)
 
 
+# request bodies an entrypoint takes as they come and checks row by row or
+# field by field itself (``batches``): what they must be, described here
+
+
+class NextDayDetailsSchema(schemas.KtpElDetailsSchema):
+    reason = fields.String(required=True, validate=validate.OneOf(("first_issue",)),
+                           metadata={"description": "A first KTP-el only."})
+
+
+class NextDayRequestSchema(Schema):
+    """``batches.check_next_day``: a submission's body without ``channel``
+    (always ``kecamatan``) and ``delivery`` (collected at the Dinas)."""
+
+    class Meta:
+        unknown = RAISE
+
+    document_type = fields.String(validate=validate.OneOf(("ktp_el",)),
+                                  metadata={"description": "May be left out: KTP-el only."})
+    applicant = fields.Nested(schemas.ApplicantSchema, required=True)
+    details = fields.Nested(NextDayDetailsSchema, required=True)
+    address = fields.Nested(batches.ROW_ADDRESS, metadata={
+        "description": "The applicant's address, optional: its kecamatan or the NIK's must "
+                       "be the officer's."})
+
+
+class BatchRowSchema(Schema):
+    """``batches.check_batch_row``: a submission's body without ``channel``
+    (always ``kelurahan``), plus the applicant's address."""
+
+    class Meta:
+        unknown = RAISE  # no ``description`` here: apispec then leaves additionalProperties out
+
+    document_type = fields.String(required=True, validate=validate.OneOf(DOCUMENT_TYPES))
+    applicant = fields.Nested(schemas.ApplicantSchema, required=True)
+    details = fields.Dict()  # by document type: ``openapi_document``
+    delivery = fields.Nested(schemas.DeliverySchema)
+    address = fields.Nested(batches.ROW_ADDRESS, required=True, metadata={
+        "description": "In the officer's kelurahan."})
+
+
+class BatchRequestSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    applications = fields.List(
+        fields.Nested(BatchRowSchema), required=True,
+        validate=ItemCount(min=1, max=batches.MAX_ROWS),
+        metadata={"description": "One application a row. A row that breaks a rule is refused "
+                                 "in the reply's `rejected` (its row number and fields), not "
+                                 "with a 400."})
+
+
 class ResendAnswerSchema(Schema):
     """The same answer whether or not an application exists."""
 
@@ -204,6 +257,7 @@ class Operation:
     errors: tuple[int, ...] = ()
     security: str | None = None
     body: type[Schema] | Schema | None = None
+    body_required: bool = True  # False: the body may be left out
     query: type[Schema] | None = None
     tag: str = "citizen"
     extra: dict = field(default_factory=dict)  # merged into the operation as given
@@ -248,7 +302,11 @@ OPERATIONS: tuple[Operation, ...] = (
               query=queue_schemas.ReasonsQuerySchema, tag="operator"),
     Operation("POST", "/api/v1/applications/<string:application_id>/verify", "Verify", 200,
               AcceptedSchema, (401, 404, 409, 429, 503), OPERATOR, tag="operator",
-              extra={"description": "submitted -> verified. 409 `conflict` from another "
+              body=NoBodySchema, body_required=False,
+              extra={"description": "No body (`{}` at most: a field is refused, 400 naming "
+                                    "it - a note for the citizen is the rejection's; a body "
+                                    "of another type 415). "
+                                    "submitted -> verified. 409 `conflict` from another "
                                     "status, or for an application accepted without asking "
                                     "the register (`register_withheld`) whose subject another "
                                     "holds by then; 409 `photo_not_uploaded` (naming "
@@ -276,7 +334,7 @@ OPERATIONS: tuple[Operation, ...] = (
               200, BatchReplySchema, (401, 404, 429, 503), KELURAHAN_OFFICER, tag="officer"),
     Operation("POST", "/api/v1/kecamatan/next-day-requests", "A next-day KTP-el request", 202,
               NextDayAcceptedSchema, (400, 401, 403, 409, 429, 503), KECAMATAN_OFFICER,
-              body=api_batches.AnyObject, tag="officer",
+              body=NextDayRequestSchema, tag="officer",
               extra=IDEMPOTENCY_KEY),
     Operation("GET", "/api/v1/openapi.json", "This document", 200, None, (), tag="meta"),
     Operation("GET", "/health", "Health: the database answers", 200, HealthSchema, (503,),
@@ -330,7 +388,7 @@ def _request_body(operation: Operation) -> dict | None:
                          "description": "JPEG, PNG or PDF (type decided by content)"}}}}}}
     if operation.method == "PUT" and "jemput-bola" in operation.path:
         return {"required": True, "content": {
-            "application/json": {"schema": api_batches.BatchSchema},
+            "application/json": {"schema": BatchRequestSchema},
             "text/csv": {"schema": {"type": "string", "description":
                                     "one application per row, dotted column names "
                                     "(applicant.nik, details.reason, address.kelurahan_code)"}}}}
@@ -340,7 +398,7 @@ def _request_body(operation: Operation) -> dict | None:
     if operation.path == "/api/v1/applications":
         media["examples"] = {document_type: {"summary": document_type, "value": example}
                              for document_type, example in SUBMIT_EXAMPLES.items()}
-    return {"required": True, "content": {"application/json": media}}
+    return {"required": operation.body_required, "content": {"application/json": media}}
 
 
 def _operation(operation: Operation) -> dict:
@@ -378,6 +436,22 @@ def _operation(operation: Operation) -> dict:
     return spec
 
 
+def _null_means_null(node) -> None:
+    """apispec writes a nullable nested schema (OpenAPI 3.0) as ``anyOf``: the
+    schema, or ``{"type": "object", "nullable": true}`` - which takes any
+    object, so the field would seem to take anything. ``enum: [null]``
+    makes that alternative what it stands for: null."""
+    if isinstance(node, dict):
+        for option in node.get("anyOf", ()):
+            if option == {"type": "object", "nullable": True}:
+                option["enum"] = [None]
+        for value in node.values():
+            _null_means_null(value)
+    elif isinstance(node, list):
+        for value in node:
+            _null_means_null(value)
+
+
 @functools.lru_cache(maxsize=1)
 def openapi_document() -> dict:
     """The whole document (built once per process)."""
@@ -404,14 +478,16 @@ def openapi_document() -> dict:
     document = spec.to_dict()
     # ``details`` is a free object to marshmallow (each type's schema loads it
     # after the document type is known): here, one of the five
-    details = document["components"]["schemas"]["ApplicationRequest"]["properties"]["details"]
-    details.clear()
-    details.update({
-        "description": "By document_type: " + ", ".join(
-            f"{document_type} -> {_schema_name(schema)}"
-            for document_type, schema in DETAIL_SCHEMAS.items()),
-        "oneOf": [{"$ref": f"#/components/schemas/{_schema_name(schema)}"}
-                  for schema in DETAIL_SCHEMAS.values()]})
+    for body in ("ApplicationRequest", "Resubmit", "BatchRow"):
+        details = document["components"]["schemas"][body]["properties"]["details"]
+        details.clear()
+        details.update({
+            "description": "By document_type: " + ", ".join(
+                f"{document_type} -> {_schema_name(schema)}"
+                for document_type, schema in DETAIL_SCHEMAS.items()),
+            "oneOf": [{"$ref": f"#/components/schemas/{_schema_name(schema)}"}
+                      for schema in DETAIL_SCHEMAS.values()]})
+    _null_means_null(document)
     # the count is checked with the codes (reasons.checked_codes), not by the schema
     document["components"]["schemas"]["Reject"]["properties"]["reasons"].update(
         minItems=1, maxItems=reasons.MAX_REASONS)

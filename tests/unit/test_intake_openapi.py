@@ -26,7 +26,7 @@ from services.intake.schemas import ApplicationRequestSchema
 from services.intake.service import IntakeApi, IntakeEvents
 from shared.events import DOCUMENT_TYPES, build_event
 from shared.http import ApiHandler
-from tests.openapi_answers import assert_answer_matches
+from tests.openapi_answers import assert_answer_matches, assert_request_matches
 from tests.stored_applications import submitted
 
 SUBMIT = "/api/v1/applications"
@@ -196,3 +196,115 @@ def test_every_endpoint_taking_an_idempotency_key_lists_the_header():
                               ("post", "/api/v1/kecamatan/next-day-requests"),
                               ("post", "/api/v1/recording-appointments")]
     assert readers == len(listed)  # a new reader of the header must be listed too
+
+
+def untyped_parts(document: dict, schema: dict, path: str = "") -> list[str]:
+    """Where a request body's schema says nothing of what it takes: no type,
+    or an object with neither properties nor ``additionalProperties`` nor
+    ``enum`` (apispec's rendering of a schema that loads anything, such as
+    ``unknown = INCLUDE`` with no fields, or a ``Raw`` list item)."""
+    while "$ref" in schema:
+        schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    options = [option for key in ("oneOf", "anyOf", "allOf") for option in schema.get(key, ())]
+    if options:
+        return [found for n, option in enumerate(options)
+                for found in untyped_parts(document, option, f"{path}<{n}>")]
+    where = path or "(the body)"
+    if "type" not in schema:
+        return [where]
+    found = []
+    if schema["type"] == "object":
+        properties, extra = schema.get("properties") or {}, schema.get("additionalProperties")
+        if not properties and extra is not False and not isinstance(extra, dict) \
+                and "enum" not in schema:
+            found.append(where)
+        for name, value in properties.items():
+            found += untyped_parts(document, value, f"{path}.{name}" if path else name)
+        if isinstance(extra, dict):
+            found += untyped_parts(document, extra, f"{path}.*")
+    elif schema["type"] == "array":
+        found += untyped_parts(document, schema.get("items", {}), f"{path}[]")
+    return found
+
+
+def test_every_json_request_body_says_what_it_takes():
+    """docs/api.md: the document lists the request bodies with their types and
+    allowed values. A next-day request's body was an empty ``AnyObject``, a
+    batch's rows and a resubmission's details anything, and a nullable
+    address any object (apispec's ``{"type": "object", "nullable": true}``)."""
+    document = openapi_document()
+    untyped = {}
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            media = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            if media is not None:
+                untyped[f"{method} {path}"] = untyped_parts(document, media["schema"])
+    assert {operation: parts for operation, parts in untyped.items() if parts} == {}
+    assert len(untyped) >= 9  # the walk finds the bodies (it can fail)
+    assert untyped_parts(document, {"type": "object", "properties": {}}) == ["(the body)"]
+
+
+def test_every_post_and_put_describes_its_body():
+    """An action that takes none says so (an empty object, optional): one
+    that silently dropped what it was sent lost an operator's note."""
+    for path, item in openapi_document()["paths"].items():
+        for method, operation in item.items():
+            if method in ("post", "put"):
+                assert "requestBody" in operation, (method, path)
+                assert "415" in operation["responses"], (method, path)
+    verify = openapi_document()["paths"]["/api/v1/applications/{application_id}/verify"]["post"]
+    assert verify["requestBody"]["required"] is False
+    assert_request_matches(openapi_document(), "POST",
+                           "/api/v1/applications/{application_id}/verify", {})
+    with pytest.raises(ValidationError):
+        assert_request_matches(openapi_document(), "POST",
+                               "/api/v1/applications/{application_id}/verify", {"note": "x"})
+
+
+NEXT_DAY = "/api/v1/kecamatan/next-day-requests"
+# docs/api.md's example of a next-day request
+NEXT_DAY_EXAMPLE = {"applicant": {"nik": "3673045207050001", "kk_number": "3673041201100003",
+                                  "full_name": "Siti Aminah", "phone": "081234567890"},
+                    "details": {"reason": "first_issue"}}
+
+
+@pytest.mark.parametrize("body", [
+    NEXT_DAY_EXAMPLE, {**NEXT_DAY_EXAMPLE, "document_type": "ktp_el"},
+    {**NEXT_DAY_EXAMPLE, "address": {"street": "Jl. Raya Curug No. 7", "rt": "002", "rw": "005",
+                                     "kelurahan_code": "3673041010"}}])
+def test_a_next_day_request_s_body_is_described_as_the_api_takes_it(body):
+    assert_request_matches(openapi_document(), "POST", NEXT_DAY, body)
+
+
+@pytest.mark.parametrize("change", [
+    {"channel": "kecamatan"}, {"delivery": {"method": "pickup"}}, {"document_type": "kia"},
+    {"details": {"reason": "lost"}}, {"applicant": None}, {"note": "x"}])
+def test_what_a_next_day_request_refuses_the_document_refuses_too(change):
+    """Each of these answers 400 (docs/api.md: no channel, no delivery,
+    KTP-el only, a first KTP-el only; an unknown field)."""
+    with pytest.raises(ValidationError):
+        assert_request_matches(openapi_document(), "POST", NEXT_DAY,
+                               {**NEXT_DAY_EXAMPLE, **change})
+
+
+def test_a_batch_row_is_described_as_a_submission_with_its_address():
+    """docs/api.md's example row (an Akta Kelahiran); without its address,
+    or with a ``channel``, it is no row."""
+    row = {"document_type": "akta_kelahiran",
+           "applicant": {"nik": "3673041503880001", "kk_number": "3673041201100003",
+                         "full_name": "Ahmad Fauzi", "phone": "081234567890"},
+           "details": {"child": {"full_name": "Hasan Basri", "sex": "M",
+                                 "birth_date": "2020-07-01", "birth_place_code": "3673"},
+                       "mother_nik": "3673045207900001", "parents_married": True,
+                       "father_nik": "3673041503880001", "kk_number": "3673041201100003",
+                       "documents": ["surat_keterangan_lahir", "buku_nikah", "kartu_keluarga"]},
+           "address": {"street": "Jl. Raya Sukajaya No. 7", "rt": "003", "rw": "005",
+                       "kelurahan_code": "3673041010"}}
+    batch = "/api/v1/jemput-bola/batches/{batch_id}"
+    assert_request_matches(openapi_document(), "PUT", batch, {"applications": [row]})
+    for wrong in ({k: v for k, v in row.items() if k != "address"}, {**row, "channel": "web"}):
+        with pytest.raises(ValidationError):
+            assert_request_matches(openapi_document(), "PUT", batch, {"applications": [wrong]})
+    with pytest.raises(ValidationError):
+        assert_request_matches(openapi_document(), "PUT", batch, {"applications": []})
+

@@ -140,6 +140,10 @@ DEV_SECRETS = {
     "POS_CLIENT_ID": "sandbox-client", "POS_CLIENT_SECRET": "sandbox-secret",
     "POS_WEBHOOK_SECRET": "sandbox-webhook-secret",
     "WHATSAPP_TOKEN": "sandbox-whatsapp-token", "WHATSAPP_PHONE_NUMBER_ID": "100200300",
+    # the WhatsApp sandbox signs its status callbacks with this app secret;
+    # the verify token answers Meta's handshake (docs/whatsapp-webhook.md)
+    "WHATSAPP_APP_SECRET": "sandbox-whatsapp-app-secret",
+    "WHATSAPP_VERIFY_TOKEN": "sandbox-whatsapp-verify-token",
 }
 # the local stack's notification settings: no quiet hours, so a developer
 # trying it at night still sees messages arrive (production: 21:00-06:00);
@@ -335,11 +339,18 @@ class Stack:
         """A sandbox's options beyond its address: Pos tells courier's webhook
         (docs/courier-api.md) of each tracking event, signed with the secret
         courier checks, as Pos does - else a parcel advanced to DELIVERED stays
-        ``dispatched`` until courier polls after hours of quiet."""
-        if name != "pos":
-            return []
-        return ["--webhook-url", f"{self.url('courier')}/api/v1/pos/webhook",
-                "--webhook-secret", self.env()["POS_WEBHOOK_SECRET"]]
+        ``dispatched`` until courier polls after hours of quiet. WhatsApp
+        tells notification's webhook (docs/whatsapp-webhook.md) how each
+        message went, signed with the app secret notification checks, as
+        Meta does - else a message WhatsApp could not deliver stays ``sent``
+        and its notice never goes by SMS or e-mail."""
+        if name == "pos":
+            return ["--webhook-url", f"{self.url('courier')}/api/v1/pos/webhook",
+                    "--webhook-secret", self.env()["POS_WEBHOOK_SECRET"]]
+        if name == "whatsapp":
+            return ["--webhook-url", f"{self.url('notification')}/api/v1/whatsapp/webhook",
+                    "--app-secret", self.env()["WHATSAPP_APP_SECRET"]]
+        return []
 
     def declare_topology(self) -> None:
         """Run the deploy step ``python -m deploy.topology`` with the services'

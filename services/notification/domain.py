@@ -14,7 +14,8 @@ phone, by WhatsApp if they prefer it, else SMS; and their e-mail); a routine
 one on the preferred channel only. A channel that fails for good (every
 attempt of the event's retry schedule used) is given up — the store records
 it and emits ``notification_failed`` — and the next channel the citizen gave
-takes the message.
+takes the message (``take_over``). So does a WhatsApp message the Cloud API
+took and then reported failed (``callbacks.py``): it keeps its notice for that.
 
 Failures in between are the broker's business: ``deliver`` returns the
 channels that failed, the handler raises, and the shared delayed-retry
@@ -40,6 +41,9 @@ from .messages import Texts, parcel_kelurahan, render
 log = logging.getLogger(__name__)
 
 CHANNELS = ("sms", "whatsapp", "email")
+# the provider's reference of a message a partner accepted (HTTP 200) with a
+# reply that could not be read (``gateways``): sent, its id unknown
+UNREADABLE_REPLY = "accepted (reply unreadable)"
 PHONE_CHANNELS = ("sms", "whatsapp")
 
 
@@ -147,6 +151,10 @@ class OutgoingMessage:
     params: tuple[str, ...] = ()  # WhatsApp template parameters
     fallbacks: tuple[str, ...] = ()  # channels that take over if this one fails for good
     occurred_at: datetime.datetime | None = None  # when its event happened
+    # the notice it renders, kept where a message may fail after it was sent
+    # (WhatsApp's status callback: ``callbacks.py``): what builds its stand-in
+    notice: Notice | None = field(default=None, compare=False, repr=False)
+    takes_over: str | None = None  # the message id of the one it stands in for
 
     @property
     def reference(self) -> str:
@@ -189,7 +197,10 @@ class Notice:
         if channel == "email":
             return OutgoingMessage(**base, text=t.text, subject=t.subject, html=t.html)
         if channel == "whatsapp":
-            return OutgoingMessage(**base, text=t.sms, params=t.whatsapp)
+            # the Cloud API takes a message, and may report it failed later
+            # (not on WhatsApp, the template refused): it keeps its notice
+            return OutgoingMessage(**base, text=t.sms, params=t.whatsapp,
+                                   notice=self if base["fallbacks"] else None)
         return OutgoingMessage(**base, text=t.sms)
 
     def messages(self) -> list[OutgoingMessage]:
@@ -330,6 +341,10 @@ class MessageStore(Protocol):
     def give_up(self, message: OutgoingMessage, reason: str) -> None:
         """Mark failed for good and emit ``notification_failed``."""
 
+    def hold_new(self, message: OutgoingMessage, reason: str, until: datetime.datetime) -> None:
+        """Record a message not on file yet, held until ``until`` (a stand-in:
+        the sweeper sends it); one on file already is left as it is."""
+
 
 class Sender(Protocol):
     def send(self, message: OutgoingMessage) -> str: ...
@@ -429,10 +444,21 @@ def deliver(messages: Iterable[OutgoingMessage], d: Delivery,
         result = send_one(message, d)
         if result == "retry":
             failed.append(message.channel)
-        elif result == "given_up" and fallback is not None and message.fallbacks:
-            queue.append(replace(fallback(message.fallbacks[0]),
-                                 fallbacks=message.fallbacks[1:]))
+        elif result == "given_up" and (stand_in := take_over(message, fallback)) is not None:
+            queue.append(stand_in)
     return failed
+
+
+def take_over(message: OutgoingMessage, fallback=None) -> OutgoingMessage | None:
+    """The message that stands in for one given up: the same notice on its
+    first fallback channel (``fallback(channel)`` builds it, else the notice
+    the message keeps), which falls back on the others in turn; None when
+    there is no other channel."""
+    build = fallback or (message.notice.message if message.notice is not None else None)
+    if not message.fallbacks or build is None:
+        return None
+    return replace(build(message.fallbacks[0]), fallbacks=message.fallbacks[1:],
+                   notice=message.notice, takes_over=message.message_id)
 
 
 def send_one(message: OutgoingMessage, d: Delivery) -> str:
@@ -470,17 +496,24 @@ def send_one(message: OutgoingMessage, d: Delivery) -> str:
 
 
 SWEEP_RETRY = datetime.timedelta(seconds=60)
+# why a stand-in waits for the sweeper: it takes over a message given up
+# outside an event's handling (the sweeper's, WhatsApp's status callback)
+FALLBACK = "fallback"
 
 
 def send_due(messages: Iterable[OutgoingMessage], d: Delivery) -> int:
     """The sweeper's work: send held messages whose time has come (claimed by
     the store). One that fails again waits ``SWEEP_RETRY``; one still held
-    back (a limit) goes back with its new due time. Returns how many were sent."""
+    back (a limit) goes back with its new due time; one given up that keeps
+    its notice (``take_over``) leaves its stand-in due now. Returns how many
+    were sent."""
     sent = 0
     for message in messages:
         result = send_one(message, d)
         if result == "retry":
             d.store.hold(message.message_id, "retry", d.now + SWEEP_RETRY)
+        elif result == "given_up" and (stand_in := take_over(message)) is not None:
+            d.store.hold_new(stand_in, FALLBACK, d.now)
         sent += result == "sent"
     return sent
 

@@ -1,5 +1,7 @@
 """Notification's domain errors."""
 
+from shared.errors import DomainError, Msg, ServiceBusy, Unauthorized
+
 
 class DeliveryFailed(Exception):
     """A channel could not take a message now; the event is retried later.
@@ -7,3 +9,29 @@ class DeliveryFailed(Exception):
     The text names the channel's cause (``"smtp failed: ..."``), never the
     message or the address: it is stored in the delivery log and logged.
     """
+
+
+class BadSignature(Unauthorized):
+    """A WhatsApp webhook delivery not signed with the app secret (401)."""
+
+    code = "bad_signature"
+
+
+class Forbidden(DomainError):
+    """Meta's verification handshake with the wrong mode or verify token (403)."""
+
+    status = 403
+    code = "forbidden"
+
+
+class NotYetRecorded(ServiceBusy):
+    """A status callback about a WhatsApp message whose send notification has
+    not recorded yet (the callback overtook our record of the Cloud API's
+    reply): 503 + Retry-After, and Meta delivers it again."""
+
+    code = "not_yet_recorded"
+
+    def __init__(self):
+        DomainError.__init__(self, Msg(
+            "Pesan ini belum tercatat terkirim: kirim ulang status ini nanti.",
+            "The message is not recorded as sent yet: deliver this status again later."))

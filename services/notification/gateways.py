@@ -32,11 +32,10 @@ from nameko.extensions import DependencyProvider
 from shared.partners import partner_session
 from shared.settings import flag, require
 
-from .domain import OutgoingMessage, SentMemory
+from .domain import UNREADABLE_REPLY, OutgoingMessage, SentMemory
 from .exceptions import DeliveryFailed
 
 log = logging.getLogger(__name__)
-UNREADABLE_REPLY = "accepted (reply unreadable)"
 
 
 class SmsClient:

@@ -32,6 +32,13 @@ class LoggedMessageSchema(Schema):
     # the newer notice's notification_id or the event that ended its application
     dropped_at = fields.DateTime(dump_default=None)
     dropped_because = fields.String(dump_default=None)
+    # a stand-in: the notification_id of the message it took over from
+    # (given up, or reported failed by WhatsApp after it was sent)
+    fallback_for = fields.String(dump_default=None)
+    # WhatsApp's status callbacks: when the message reached the phone, and
+    # when it was read (docs/whatsapp-webhook.md)
+    delivered_at = fields.DateTime(dump_default=None)
+    read_at = fields.DateTime(dump_default=None)
     attempts = fields.List(fields.Nested(AttemptSchema), dump_default=list)
 
 

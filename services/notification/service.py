@@ -13,7 +13,15 @@ the messages held back by quiet hours or SMS limits when they are due,
 but drops those a later notice replaced or whose application is over since
 (``document_collected``, ``parcel_delivered``, ``application_cancelled``,
 ``print_job_cancelled``).
-The HTTP API shows operators the delivery log, what failed and the counters.
+The HTTP API shows operators the delivery log, what failed and the counters,
+and takes the WhatsApp Cloud API's webhook (docs/whatsapp-webhook.md): a
+message WhatsApp reports failed after it took it is given up there, and its
+stand-in on the next channel waits, due now, for the sweeper.
+  GET  /api/v1/notifications/applications/<id>   operator: the delivery log
+  GET  /api/v1/notifications/failed              operator
+  GET  /api/v1/notifications/counters            operator
+  GET  /api/v1/whatsapp/webhook                  Meta's handshake -> 200 text/plain | 403
+  POST /api/v1/whatsapp/webhook                  Meta, signed -> 200 | 401 | 413 | 429 | 503
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from __future__ import annotations
 import logging
 
 from nameko.timer import timer
+from werkzeug.wrappers import Response
 
 from shared.auth import BearerTokens
 from shared.events import load_event
@@ -28,15 +37,19 @@ from shared.http import HealthCheck, api, json_response
 from shared.messaging import DeliveryAttempt, reliable_event_handler
 from shared.mongo import StoreWithOutbox
 
+from .callbacks import read_callback, settle_callback
 from .domain import Delivery, Senders, deliver, finished_by, notices_for, send_due
 from .exceptions import DeliveryFailed
 from .gateways import Mailer, RecentSends, SmsGateway, WhatsApp
 from .schemas import CountersSchema, DeliveryLogSchema, FailedMessagesSchema
 from .settings import NotificationSettings
 from .store import NotificationStore
+from .webhook import WhatsAppWebhook
 
 log = logging.getLogger(__name__)
 SWEEP_SECONDS = 5
+# Meta's deliveries are up to 3 MB (statuses of many messages in one)
+WEBHOOK_MAX_BODY_BYTES = 3 * 1024 * 1024
 
 
 class NotificationApi(HealthCheck):
@@ -45,6 +58,24 @@ class NotificationApi(HealthCheck):
     store = StoreWithOutbox(NotificationStore, publishes_as="notification")
     operators = BearerTokens("OPERATOR_TOKENS")
     settings = NotificationSettings()
+    whatsapp_webhook = WhatsAppWebhook()
+
+    @api("GET", "/api/v1/whatsapp/webhook")
+    def whatsapp_verification(self, request):
+        """?hub.mode=subscribe&hub.verify_token=...&hub.challenge=1158201444 -> 1158201444"""
+        return Response(self.whatsapp_webhook.challenge(request), status=200,
+                        mimetype="text/plain")
+
+    @api("POST", "/api/v1/whatsapp/webhook", max_body_bytes=WEBHOOK_MAX_BODY_BYTES,
+         max_body_setting="WHATSAPP_WEBHOOK_MAX_BODY_BYTES")
+    def whatsapp_callback(self, request):
+        """X-Hub-Signature-256: sha256=...  {"object": "whatsapp_business_account",
+        "entry": [{"changes": [{"field": "messages", "value": {"statuses": [{"id":
+        "wamid...", "status": "failed", "errors": [{"code": 131026, ...}], ...}]}}]}]}"""
+        self.whatsapp_webhook.verify(request)  # 401 bad_signature; 429 past the limit
+        callback = read_callback(request.get_data(cache=True))
+        settle_callback(callback, self.store, self.settings.now())  # 503: deliver again
+        return json_response(200, {"statuses": len(callback.statuses)})
 
     @api("GET", "/api/v1/notifications/applications/<string:application_id>")
     def delivery_log(self, request, application_id):

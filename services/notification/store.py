@@ -10,7 +10,10 @@ loads, saves and emits.
 
 The message row keeps what was rendered (``content``), because a message
 held back (quiet hours, limits) is sent later by the sweeper, without its
-event. The delivery log shown to operators never includes it, nor the address.
+event; a WhatsApp message keeps its whole notice (``notice``: every
+channel's text, the contact), from which its stand-in on another channel is
+made if WhatsApp reports it failed later. The delivery log shown to
+operators never includes either, nor the address.
 """
 
 from __future__ import annotations
@@ -25,8 +28,10 @@ from shared.group_writes import DUPLICATE_KEY
 from shared.outbox import PENDING
 from shared.store import BaseStore, update_then_read
 
-from .domain import (Filed, Finished, Guards, OutgoingMessage, day_bucket, hour_bucket,
+from .callbacks import Logged
+from .domain import (Filed, Finished, Guards, Notice, OutgoingMessage, day_bucket, hour_bucket,
                      kinds_replacing, outdated)
+from .messages import Texts
 
 # longer than any gateway call may take (their timeouts are seconds): a claim
 # outlives its sender only if the sender died, and then the retry takes over
@@ -34,17 +39,55 @@ CLAIM = datetime.timedelta(seconds=120)
 # what an operator sees of a message: never its text or the address
 LOG_FIELDS = {"_id": 1, "about": 1, "kind": 1, "channel": 1, "status": 1, "created_at": 1,
               "sent_at": 1, "provider_ref": 1, "last_error": 1, "held_reason": 1, "due_at": 1,
-              "dropped_at": 1, "dropped_because": 1, "attempts": 1}
+              "dropped_at": 1, "dropped_because": 1, "attempts": 1, "fallback_for": 1,
+              "delivered_at": 1, "read_at": 1}
 HELD = "held"
 
 
+def message_row(message: OutgoingMessage, now: datetime.datetime, state: dict) -> dict:
+    """A new message's row: what it is, what was rendered, and ``state``
+    (its status, a claim or a hold). A message that keeps its notice (one
+    WhatsApp may report failed after it was sent) keeps it here, with the
+    channels that take over from it, so its stand-in can be made later."""
+    row = {"_id": message.message_id, "about": message.about, "kind": message.kind,
+           "application_id": message.application_id, "tracking_code": message.tracking_code,
+           "channel": message.channel, "address": message.address,
+           "language": message.language,
+           "content": {"text": message.text, "subject": message.subject, "html": message.html,
+                       "params": list(message.params)},
+           "occurred_at": message.occurred_at, "attempts": [], "created_at": now, **state}
+    if message.notice is not None:
+        row.update(notice=notice_row(message.notice), fallbacks=list(message.fallbacks))
+    if message.takes_over is not None:
+        row["fallback_for"] = message.takes_over
+    return row
+
+
+def notice_row(notice: Notice) -> dict:
+    """What of a notice its message's row does not say already."""
+    texts = notice.texts
+    return {"event_id": notice.event_id,
+            "contact": {key: notice.contact.get(key)
+                        for key in ("phone", "email", "language", "preferred_channel")},
+            "texts": {"sms": texts.sms, "subject": texts.subject, "text": texts.text,
+                      "html": texts.html, "whatsapp": list(texts.whatsapp)},
+            "first": list(notice.first), "given": list(notice.given)}
+
+
 def message_from_row(row: dict) -> OutgoingMessage:
-    content = row["content"]
+    content, kept = row["content"], row.get("notice")
+    notice = None if kept is None else Notice(
+        kept["event_id"], row["about"], row["kind"], row["application_id"],
+        row["tracking_code"], kept["contact"],
+        Texts(**{**kept["texts"], "whatsapp": tuple(kept["texts"]["whatsapp"])}),
+        tuple(kept["first"]), tuple(kept["given"]), happened(row))
     return OutgoingMessage(row["_id"], row["about"], row["kind"], row["application_id"],
                            row["tracking_code"], row["channel"], row["address"],
                            row.get("language", "id"), content["text"], content.get("subject"),
                            content.get("html"), tuple(content.get("params") or ()),
-                           occurred_at=happened(row))
+                           fallbacks=tuple(row.get("fallbacks") or ()),
+                           occurred_at=happened(row), notice=notice,
+                           takes_over=row.get("fallback_for"))
 
 
 def happened(row: dict) -> datetime.datetime:
@@ -66,6 +109,9 @@ class NotificationStore(BaseStore):
     def ensure_indexes(cls, db) -> None:
         db.messages.create_index([("application_id", ASCENDING)])
         db.messages.create_index([("status", ASCENDING), ("due_at", ASCENDING)])
+        # WhatsApp's status callbacks name a message by the id the Cloud API
+        # gave it (sparse: a message has one once it is sent)
+        db.messages.create_index([("provider_ref", ASCENDING)], sparse=True)
         super().ensure_indexes(db)
 
     # ---- contact book -----------------------------------------------------
@@ -89,16 +135,8 @@ class NotificationStore(BaseStore):
         claim)."""
         now = utcnow()
         try:  # with the other messages of the moment: one command (group commit)
-            self.groups["messages"].write(InsertOne({
-                "_id": message.message_id, "about": message.about, "kind": message.kind,
-                "application_id": message.application_id,
-                "tracking_code": message.tracking_code, "channel": message.channel,
-                "address": message.address, "language": message.language,
-                "content": {"text": message.text, "subject": message.subject,
-                            "html": message.html, "params": list(message.params)},
-                "occurred_at": message.occurred_at,
-                "status": "pending", "attempts": [], "created_at": now,
-                "claimed_until": now + CLAIM}))
+            self.groups["messages"].write(InsertOne(
+                message_row(message, now, {"status": "pending", "claimed_until": now + CLAIM})))
             return "pending"
         except DuplicateKeyError:
             pass
@@ -111,6 +149,16 @@ class NotificationStore(BaseStore):
             return "pending"
         status = self.db.messages.find_one({"_id": message.message_id}, {"status": 1})["status"]
         return status if status in ("sent", "failed", "held") else "in_flight"
+
+    def hold_new(self, message: OutgoingMessage, reason: str, until: datetime.datetime) -> None:
+        """Record a stand-in not on file yet, held until ``until`` (the
+        sweeper sends it); one on file already (the same stand-in made
+        before: a callback delivered twice) is left as it is."""
+        try:
+            self.db.messages.insert_one(message_row(message, utcnow(), {
+                "status": HELD, "held_reason": reason, "due_at": until, "claimed_until": None}))
+        except DuplicateKeyError:
+            pass
 
     def hold(self, message_id: str, reason: str, until: datetime.datetime) -> None:
         self.db.messages.update_one({"_id": message_id}, {"$set": {
@@ -286,6 +334,44 @@ class NotificationStore(BaseStore):
                 UpdateOne(pending, carried.update({"$set": fields, **more})),
                 proof={"_id": message.message_id, f"{PENDING}._id": carried.rows[0]["_id"]}):
             carried.written(message.message_id)
+
+    # ---- WhatsApp's status callbacks (``callbacks.py``) ---------------------
+
+    def whatsapp_message(self, wamid: str, reference: str | None) -> Logged | None:
+        """The WhatsApp message the Cloud API calls ``wamid`` (through the
+        sparse index), else the one our ``reference`` names."""
+        row = self.db.messages.find_one({"provider_ref": wamid})
+        if (row is None or row["channel"] != "whatsapp") and reference:
+            row = self.db.messages.find_one({"_id": reference})
+        if row is None or row["channel"] != "whatsapp":
+            return None
+        return Logged(message_from_row(row), row["status"], row.get("provider_ref"),
+                      "delivered_at" in row or "read_at" in row)
+
+    def record_reached(self, message_id: str, status: str, at: datetime.datetime) -> None:
+        """``delivered`` / ``read`` at ``at``: each kept at its earliest
+        (``$min``: a redelivery, or one out of order, changes nothing); a
+        message read was delivered too."""
+        reached = {"read_at": at, "delivered_at": at} if status == "read" else {"delivered_at": at}
+        self.db.messages.update_one({"_id": message_id}, {"$min": reached})
+
+    def record_whatsapp_failed(self, message: OutgoingMessage, reason: str,
+                               at: datetime.datetime) -> bool:
+        """A sent WhatsApp message not known to have reached the phone becomes
+        failed, with ``notification_failed`` (one update, the message carries
+        it); whether it is failed now, by this call or an earlier one."""
+        guard = {"_id": message.message_id, "status": "sent",
+                 "delivered_at": {"$exists": False}}
+        update = {"$set": {"status": "failed", "failed_at": utcnow(), "last_error": reason},
+                  "$push": {"attempts": {"at": at, "ok": False, "reason": reason}}}
+        carried = self.carry(self.db.messages, [
+            ("notification_failed", {"reason": reason, **self._outcome(message)})]
+            if message.about_an_application else [])
+        if self.db.messages.update_one(guard, carried.update(update)).modified_count:
+            carried.written(message.message_id)
+            return True
+        row = self.db.messages.find_one({"_id": message.message_id}, {"status": 1})
+        return row is not None and row["status"] == "failed"
 
     @staticmethod
     def _outcome(message: OutgoingMessage) -> dict:

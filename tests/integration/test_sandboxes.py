@@ -308,14 +308,17 @@ def test_pos_delay_after_accept_records_before_answering(http):
 
 
 @contextmanager
-def webhook_receiver(status: int = 204) -> Iterator[tuple[str, "queue.Queue[tuple[dict, bytes]]"]]:
-    """A tiny HTTP endpoint recording each delivery's headers and raw body."""
+def webhook_receiver(status: int = 204, first: tuple[int, ...] = ()
+                     ) -> Iterator[tuple[str, "queue.Queue[tuple[dict, bytes]]"]]:
+    """A tiny HTTP endpoint recording each delivery's headers and raw body;
+    it answers ``first`` in turn, then ``status``."""
     received: queue.Queue[tuple[dict, bytes]] = queue.Queue()
+    answers = list(first)
 
     class Receiver(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             received.put((dict(self.headers), self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(status)
+            self.send_response(answers.pop(0) if answers else status)
             self.send_header("Content-Length", "0")
             self.end_headers()
 

@@ -1,7 +1,7 @@
-"""HTTP plumbing shared by the local sandboxes (SMS gateway, Pos Indonesia):
-a JSON request handler with a route table, bounded body reading and logs that
-mask phone numbers; a fault injector tests switch over HTTP; and the CLI
-runner that serves until SIGTERM/SIGINT.
+"""HTTP plumbing shared by the local sandboxes (SMS gateway, Pos Indonesia,
+WhatsApp): a JSON request handler with a route table, bounded body reading
+and logs that mask phone numbers; a fault injector tests switch over HTTP;
+posting a signed webhook; and the CLI runner that serves until SIGTERM/SIGINT.
 """
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ import socket
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
@@ -29,8 +31,33 @@ MAX_BODY = 64 * 1024
 _DRAIN_LIMIT = 1024 * 1024
 
 
+# Webhooks target local services; an inherited HTTP(S)_PROXY must not intercept them.
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
 def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def check_webhook_url(url: str) -> str | None:
+    """Only http(s): urllib would otherwise happily open file:// or ftp:// URLs."""
+    parts = urlsplit(url)
+    ok = parts.scheme in ("http", "https") and bool(parts.netloc)
+    return None if ok else "webhook_url must be an http(s) URL"
+
+
+def post_webhook(url: str, body: bytes, headers: dict[str, str]) -> tuple[bool, int | None]:
+    """POST a webhook's JSON ``body`` with ``headers`` (its signature);
+    (answered 2xx, HTTP status or None if unreachable)."""
+    request = urllib.request.Request(url, data=body, method="POST",
+                                     headers={"Content-Type": "application/json", **headers})
+    try:
+        with _OPENER.open(request, timeout=5) as response:
+            return 200 <= response.status < 300, response.status
+    except urllib.error.HTTPError as exc:
+        return False, exc.code
+    except (urllib.error.URLError, OSError):
+        return False, None
 
 
 class SandboxServer(ThreadingHTTPServer):

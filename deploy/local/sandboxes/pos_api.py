@@ -30,38 +30,27 @@ import re
 import secrets
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 from datetime import datetime
 from http import HTTPStatus
 from http.server import ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from deploy.local.sandboxes.http_common import (FaultInjector, JsonHandler, SandboxServer,
-                                                serve_cli)
+                                                check_webhook_url, post_webhook, serve_cli)
 from shared.clock import WIB  # Pos Indonesia timestamps are Jakarta local time
 from shared.masking import mask_phone
 
 PARTY_FIELDS = ("name", "address", "city", "zipCode", "phone")
 ADVANCE_STATUSES = ("IN_TRANSIT", "DELIVERED", "FAILED", "RETURNED")
 log = logging.getLogger("sandbox.pos_api")
-# Webhooks target local services; an inherited HTTP(S)_PROXY must not intercept them.
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 Query = dict[str, list[str]]
 
 
 def wib_now() -> str:
     return datetime.now(WIB).isoformat(timespec="seconds")
-
-
-def check_webhook_url(url: str) -> str | None:
-    """Only http(s): urllib would otherwise happily open file:// or ftp:// URLs."""
-    parts = urlsplit(url)
-    ok = parts.scheme in ("http", "https") and bool(parts.netloc)
-    return None if ok else "webhook_url must be an http(s) URL"
 
 
 def validate_posting(doc: dict[str, Any]) -> dict[str, str]:
@@ -103,18 +92,8 @@ def sign_webhook(secret: str, body: bytes, timestamp: int) -> str:
 def deliver_webhook(url: str, secret: str, payload: dict[str, Any]) -> tuple[bool, int | None]:
     """POST the signed event; (delivered, HTTP status or None if unreachable)."""
     body = json.dumps(payload, separators=(",", ":")).encode()
-    request = urllib.request.Request(url, data=body, method="POST", headers={
-        "Content-Type": "application/json",
-        "X-Pos-Signature": sign_webhook(secret, body, int(time.time())),
-        "X-Pos-Event-Id": payload["eventId"],
-    })
-    try:
-        with _OPENER.open(request, timeout=5) as response:
-            return 200 <= response.status < 300, response.status
-    except urllib.error.HTTPError as exc:
-        return False, exc.code
-    except (urllib.error.URLError, OSError):
-        return False, None
+    return post_webhook(url, body, {"X-Pos-Signature": sign_webhook(secret, body, int(time.time())),
+                                    "X-Pos-Event-Id": payload["eventId"]})
 
 
 class PosFaults(FaultInjector):

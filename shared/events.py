@@ -415,10 +415,35 @@ class RecordingAppointmentBookedSchema(EventSchema):
 
 
 class ManifestSentByPosSchema(EventSchema):
-    """An operator chose to send a jemput-bola manifest to its kelurahan
-    office by Pos: its kelurahan does not collect it at the Dinas."""
+    """An operator asks to send a jemput-bola manifest to its kelurahan
+    office by Pos: printing answers (``manifest_pos_confirmed`` or
+    ``manifest_pos_refused``), courier posts nothing before."""
     manifest_id = fields.String(required=True)
     kelurahan_code = fields.String(allow_none=True, load_default=None)
+
+
+class ManifestPosAnswerSchema(EventSchema):
+    """Printing's answer to ``manifest_sent_by_pos``: printing alone knows
+    whether it already released the manifest for its kelurahan's officer to
+    collect at the Dinas, so it decides which of the two happens."""
+    manifest_id = fields.String(required=True)
+    kelurahan_code = fields.String(allow_none=True, load_default=None)
+
+
+class ManifestPosConfirmedSchema(ManifestPosAnswerSchema):
+    """Not released yet: the manifest goes by Pos, and printing never calls
+    its kelurahan's officer to the Dinas for it (courier posts it now)."""
+
+
+# why printing refuses Pos for a manifest
+POS_REFUSALS = ("collected_at_dinas",)
+
+
+class ManifestPosRefusedSchema(ManifestPosAnswerSchema):
+    """Released already (``batch_ready_for_kelurahan``): its officer collects
+    it at the Dinas on ``day``; courier posts nothing."""
+    reason = fields.String(required=True, validate=validate.OneOf(POS_REFUSALS))
+    day = fields.String(allow_none=True, load_default=None)  # ISO date, WIB
 
 
 class BatchAcceptedSchema(EventSchema):
@@ -479,6 +504,8 @@ EVENTS: dict[str, tuple[str, type[EventSchema]]] = {
     "parcel_delivery_failed": ("courier", ParcelDeliveryFailedSchema),
     "parcel_returned": ("courier", ParcelReturnedSchema),
     "manifest_sent_by_pos": ("courier", ManifestSentByPosSchema),
+    "manifest_pos_confirmed": ("printing", ManifestPosConfirmedSchema),
+    "manifest_pos_refused": ("printing", ManifestPosRefusedSchema),
     "notification_sent": ("notification", NotificationSentSchema),
     "notification_failed": ("notification", NotificationFailedSchema),
     "recording_appointment_booked": ("intake", RecordingAppointmentBookedSchema),

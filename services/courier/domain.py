@@ -39,12 +39,10 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from shared.events import manifest_parts
-from shared.manifests import dropped, still_expected, waits_for_none
 from shared.masking import mask_text
 from shared.wilayah import Wilayah
 
-from .exceptions import CollectedAtDinas, DatedAhead, UndeliverableAddress
+from .exceptions import DatedAhead, UndeliverableAddress
 from .posting import Sender, application_posting
 from .signatures import TOLERANCE_SECONDS
 
@@ -238,86 +236,3 @@ def tracking_news(shipment: dict, pos_events: list[dict], source: str,
 def stuck_before(now: datetime.datetime, days: float) -> datetime.datetime:
     """Shipments with no news since this moment are stuck."""
     return now - datetime.timedelta(days=days)
-
-
-# ----------------------------------------------------------- jemput bola by Pos
-
-def manifest_record(event: dict) -> dict:
-    """A jemput-bola manifest from ``batch_accepted``: sent by Pos only when an operator says so."""
-    return {"_id": event["manifest_id"], "kelurahan_code": event["kelurahan_code"],
-            "batch_id": event["batch_id"], "application_ids": list(event["application_ids"]),
-            "printed": [], "by_pos": None}
-
-
-def not_printed(manifest: dict) -> set[str]:
-    """The members the manifest still waits for (``shared.manifests``):
-    neither printed nor dropped (one that will not be printed with the
-    others: rejected, withdrawn, its held print job cancelled - and not
-    verified again since; ``dropped``: an earlier version's list)."""
-    return still_expected(manifest["application_ids"], manifest["printed"],
-                          dropped(manifest, "dropped"))
-
-
-def manifest_complete(manifest: dict) -> bool:
-    """The Dinas chose Pos for the manifest and it waits for no member
-    (``not_printed``), some printed: the parcel carries the printed ones.
-    Printing lets the manifest go on the same rule; a member printed after
-    that (a rejected one resubmitted) is not in the parcel: printing calls
-    its officer to the Dinas for it."""
-    return bool(manifest.get("by_pos")) and bool(manifest["printed"]) and waits_for_none(
-        manifest["application_ids"], manifest["printed"], dropped(manifest, "dropped"))
-
-
-def drops_a_member(event: dict) -> bool:
-    """Whether an ``application_rejected``, ``application_cancelled`` or
-    ``print_job_cancelled`` may drop a manifest's member: not one naming no
-    manifest (most), which courier skips with no database work. A
-    ``print_job_cancelled`` from before it named the manifest is looked up."""
-    return event.get("manifest_id", "absent") is not None
-
-
-def sending_by_pos(manifest: dict, office: dict, operator: str,
-                   now: datetime.datetime) -> tuple[dict, list[Event]]:
-    """The operator chose Pos for a manifest (as courier knew it before):
-    the decision to record, and - the first time only - ``manifest_sent_by_pos``,
-    so printing does not call its kelurahan to the Dinas for it. Refused
-    (``CollectedAtDinas``) once printing called the kelurahan's officer to
-    the Dinas for it (``collection_at_dinas``): the officer and the citizens
-    were told; a parcel as well would take the documents the officer comes
-    for, and their hand-overs at the office would wait for Pos."""
-    decision = {**office, "decided_by": operator, "decided_at": now}
-    if manifest.get("by_pos"):
-        return decision, []
-    if manifest.get("at_dinas"):
-        raise CollectedAtDinas(manifest["at_dinas"].get("day"))
-    return decision, [Event("manifest_sent_by_pos", {"manifest_id": manifest["_id"],
-                                                     "kelurahan_code": manifest["kelurahan_code"]})]
-
-
-def collection_at_dinas(event: dict, manifest: dict) -> dict | None:
-    """What a ``batch_ready_for_kelurahan`` sets on its manifest (``at_dinas``):
-    printing released it for its kelurahan's officer to collect at the Dinas
-    on ``day`` (its citizens told to collect at the office from
-    ``at_office_from``), so no operator may send it by Pos any more
-    (``sending_by_pos``). None - nothing to set - for a manifest the Dinas
-    sends by Pos already (the event is a follow-up: a member printed after
-    its parcel went, whose officer collects it at the Dinas), or one
-    released before (a follow-up too: the first release stands). Only the
-    days are kept, not the hand-over list (names courier has no use for)."""
-    if manifest.get("by_pos") or manifest.get("at_dinas"):
-        return None
-    return {"day": event.get("day"), "at_office_from": event.get("at_office_from")}
-
-
-# intake's manifest id, "JB-<kelurahan code>-<yyyymmdd>-<6 chars>"
-# (services/intake/batches.py, docs/events.md: batch_accepted)
-def may_be_on_its_way(manifest_id: str, today: datetime.date) -> bool:
-    """Whether a manifest courier does not know may be one intake has just
-    stored (its ``batch_accepted`` still on the way: it takes a moment,
-    the batch's reply comes first) rather than none at all: an id of intake's
-    shape dated today or yesterday (WIB, across midnight). Courier cannot
-    tell "not yet" from "never" without asking intake; for such an id it
-    says "not yet" (503, retry), and a typo of a fresh id stays "not yet"
-    until its day has passed. Any other id is unknown (404)."""
-    parts = manifest_parts(manifest_id)
-    return parts is not None and today - datetime.timedelta(days=1) <= parts[1] <= today

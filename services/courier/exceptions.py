@@ -115,7 +115,7 @@ class CollectedAtDinas(Conflict):
 
 class ManifestNotYetKnown(ServiceBusy):
     """HTTP: 503 + Retry-After for a manifest intake may have just stored
-    (``domain.may_be_on_its_way``): courier learns it in a moment."""
+    (``jemput_bola.may_be_on_its_way``): courier learns it in a moment."""
     code = "not_yet_known"
 
     def __init__(self):

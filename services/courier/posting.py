@@ -109,7 +109,7 @@ def application_posting(order_id: str, delivery: dict, regions: Wilayah, sender:
 def manifest_posting(order_id: str, manifest: dict, office: dict, regions: Wilayah,
                      sender: Sender) -> dict:
     """One parcel with the printed documents of a jemput-bola manifest (not
-    those that will not be printed: ``domain.manifest_complete``), to the
+    those that will not be printed: ``jemput_bola.manifest_complete``), to the
     kelurahan office."""
     address = {**office, "kelurahan_code": manifest["kelurahan_code"]}
     name = office.get("name") or f"Kantor Kelurahan {regions.kelurahan(manifest['kelurahan_code'])}"

@@ -9,6 +9,7 @@ from shared.fields import RT_RW, PrintedText
 
 from .domain import AHEAD_TOLERANCE, POS_STATUSES, STATUSES
 from .exceptions import dated_ahead
+from .jemput_bola import manifest_status, not_printed, pos_status
 from .posting import pos_phone
 from .signatures import TOLERANCE_SECONDS
 
@@ -125,3 +126,26 @@ def shipment_view(shipment: dict, with_history: bool = False) -> dict:
                            | {"received_at": entry["received_at"].isoformat()}
                            for entry in shipment["history"]]
     return view
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def manifest_view(manifest: dict, shipment: dict | None) -> dict:
+    """What operators see of a manifest: how it goes back to its kelurahan
+    (``jemput_bola.manifest_status``), the members it still waits for, the
+    operator's choice of Pos and printing's answer (no office address),
+    the officer's day at the Dinas, and its shipment once made."""
+    by_pos, at_dinas = manifest.get("by_pos"), manifest.get("at_dinas")
+    return {
+        "manifest_id": manifest["_id"], "kelurahan_code": manifest["kelurahan_code"],
+        "status": manifest_status(manifest, shipment is not None),
+        "not_printed": sorted(not_printed(manifest)),
+        "by_pos": None if not by_pos else {
+            "status": pos_status(manifest), "decided_by": by_pos["decided_by"],
+            "decided_at": _iso(by_pos["decided_at"]),
+            "answered_at": _iso(by_pos.get("answered_at")), "reason": by_pos.get("reason")},
+        "at_dinas": None if not at_dinas else {"day": at_dinas.get("day"),
+                                               "at_office_from": at_dinas.get("at_office_from")},
+        "shipment": None if shipment is None else shipment_view(shipment)}

@@ -3,10 +3,11 @@
 ``CourierEvents`` keeps the delivery details of verified applications and
 jemput-bola manifests (which stop waiting for a member rejected, withdrawn or
 whose held print job was cancelled, and wait again for one verified again
-before they went; and, once printing called its officer
-to the Dinas for it, are never sent by Pos), posts a shipment when a
-document to be delivered is printed, notes documents collected (never posted again), and
-polls Pos' track-and-trace for shipments with no news.
+before they went; and are sent by Pos only once printing confirmed the
+operator's choice - never once it called their officer to the Dinas), posts
+a shipment when a document to be delivered is printed, notes documents
+collected (never posted again), and polls Pos' track-and-trace for
+shipments with no news.
 ``CourierApi`` takes Pos' signed tracking webhooks and serves operators
 (docs/courier-api.md):
   POST /api/v1/pos/webhook                          Pos -> 200 | 400 | 401 | 404 | 409 | 429
@@ -15,6 +16,7 @@ polls Pos' track-and-trace for shipments with no news.
   GET  /api/v1/shipments/<shipment id or barcode>   operator, with its tracking history
   POST /api/v1/shipments/<shipment id>/release      operator: a held shipment's address corrected
   POST /api/v1/manifests/<manifest id>/send-by-pos  operator: a kelurahan's batch by Pos
+  GET  /api/v1/manifests/<manifest id>              operator: whether it goes by Pos
   GET  /health
 """
 
@@ -34,12 +36,13 @@ from shared.messaging import reliable_event_handler
 from shared.mongo import StoreWithOutbox
 from shared.wilayah import load_postal_codes, load_wilayah
 
-from .domain import HELD, concerns_courier, drops_a_member, manifest_order_id, not_printed
+from .domain import HELD, concerns_courier, manifest_order_id
 from .exceptions import (AddressStillIncomplete, PosBusy, PosRefused, PosUnavailable,
                          UndeliverableAddress, UndeliverableByPos, UnknownShipment)
+from .jemput_bola import drops_a_member
 from .pos import PosApi
 from .schemas import (AddressCorrectionSchema, KelurahanOfficeSchema, PosWebhookSchema,
-                      ShipmentQuerySchema, StuckQuerySchema, shipment_view)
+                      ShipmentQuerySchema, StuckQuerySchema, manifest_view, shipment_view)
 from .store import CourierStore
 from .webhooks import WebhookSignatures
 
@@ -102,12 +105,33 @@ class CourierEvents:
         if not event["follow_up"]:
             self.store.note_collection_at_dinas(event)
 
+    @reliable_event_handler("printing", "manifest_pos_confirmed")
+    def on_manifest_pos_confirmed(self, body):
+        """Printing confirmed the operator's choice of Pos: the parcel goes
+        once every document is printed (now, if they are)."""
+        self._pos_answered("manifest_pos_confirmed", body)
+
+    @reliable_event_handler("printing", "manifest_pos_refused")
+    def on_manifest_pos_refused(self, body):
+        """Printing had released the manifest for its kelurahan's officer to
+        collect at the Dinas: nothing is posted."""
+        event = self._pos_answered("manifest_pos_refused", body)
+        log.warning("manifest %s not sent by Pos: %s (its officer collects it at the Dinas "
+                    "on %s)", event["manifest_id"], event["reason"], event["day"])
+
+    def _pos_answered(self, event_type: str, body) -> dict:
+        event = load_event(event_type, body)
+        self._post(self.store.pos_answered(event_type, event, self.settings.regions,
+                                           self.pos.sender))
+        return event
+
     @reliable_event_handler("printing", "document_printed")
     def on_document_printed(self, body):
         event = load_event("document_printed", body)
         if concerns_courier(event):
-            self._post(self.store.shipment_for_printed(event, self.settings.regions,
-                                                       self.pos.sender))
+            for shipment in self.store.shipments_for_printed(event, self.settings.regions,
+                                                             self.pos.sender):
+                self._post(shipment)
 
     @reliable_event_handler("intake", "application_rejected")
     def on_application_rejected(self, body):
@@ -219,11 +243,13 @@ class CourierApi(HealthCheck):
     @api("POST", "/api/v1/manifests/<string:manifest_id>/send-by-pos")
     def send_manifest_by_pos(self, request, manifest_id):
         """{"street": "Jl. Raya Curug No. 3", "postal_code": "42171", "phone": "0254..."}
-        -> 200 the manifest's shipment, or 202 when documents are still being printed
-        (it is posted when the last one is); 409 ``collected_at_dinas`` once
-        its kelurahan's officer was called to collect it at the Dinas; 503
+        -> 200 the manifest's shipment; or 202 ``requested`` (printing has not
+        confirmed yet that the manifest did not go to its officer at the
+        Dinas) or ``waiting_for_print`` (confirmed; it is posted when the last
+        document is printed); 409 ``collected_at_dinas`` once its
+        kelurahan's officer was called to collect it at the Dinas; 503
         ``not_yet_known`` for a fresh id courier has not heard of yet, 404
-        for any other unknown one."""
+        for any other unknown one. GET .../manifests/<id> follows it."""
         operator = self.operators.authenticate(request)
         office = read_json(request, KelurahanOfficeSchema())
         try:
@@ -239,9 +265,16 @@ class CourierApi(HealthCheck):
             try:
                 shipment = self.store.shipment(manifest_order_id(manifest_id))
             except UnknownShipment:
-                return json_response(202, {"manifest_id": manifest_id, "status": "waiting_for_print",
-                                           "not_printed": sorted(not_printed(manifest))})
+                return json_response(202, manifest_view(manifest, None))
         return json_response(200, shipment_view(shipment))
+
+    @api("GET", "/api/v1/manifests/<string:manifest_id>")
+    def manifest(self, request, manifest_id):
+        """-> 200 {"manifest_id", "status": "at_dinas" | "requested" | "waiting_for_print"
+        | "refused" | "posted" | null, ...}: how the manifest goes back to its kelurahan,
+        as far as courier knows; 503 ``not_yet_known`` / 404 as for send-by-pos."""
+        self.operators.authenticate(request)
+        return json_response(200, manifest_view(*self.store.manifest(manifest_id)))
 
 
 def wib_midnight(day: datetime.date | None) -> datetime.datetime | None:

@@ -23,17 +23,25 @@ from shared.store import BaseStore, claim_each, duplicate_key
 from shared.wilayah import Wilayah
 
 from .domain import (ACTIVE, HELD, Event, application_order_id, application_shipment,
-                     collection_at_dinas, collection_note, delivery_record, dispatch_wanted,
-                     dispatched, manifest_complete, manifest_order_id, manifest_record,
-                     may_be_on_its_way, new_shipment, ref, released, sending_by_pos,
-                     stuck_before, timely, tracking_news)
+                     collection_note, delivery_record, dispatch_wanted, dispatched,
+                     manifest_order_id, new_shipment, ref, released, stuck_before, timely,
+                     tracking_news)
 from .exceptions import (ManifestNotKnown, ManifestNotYetKnown, NotHeld, NotYetKnown,
                          ReplayedWebhook, UnknownShipment)
+from .jemput_bola import (collection_at_dinas, manifest_complete, manifest_record,
+                          may_be_on_its_way, pos_answered, printed_as, sending_by_pos)
 from .posting import Sender, manifest_posting
 
 log = logging.getLogger(__name__)
 
 WEBHOOK_ID_RETENTION = datetime.timedelta(days=7)  # far beyond the 5-minute tolerance
+
+
+def unknown_manifest(manifest_id: str) -> Exception:
+    """A manifest courier does not know: not yet (503), or none (404)
+    (``jemput_bola.may_be_on_its_way``)."""
+    return ManifestNotYetKnown() if may_be_on_its_way(manifest_id, today_wib()) \
+        else ManifestNotKnown()
 
 
 class CourierStore(BaseStore):
@@ -95,7 +103,7 @@ class CourierStore(BaseStore):
 
     def note_collection_at_dinas(self, event: dict) -> dict | None:
         """``batch_ready_for_kelurahan``: the manifest is released for its
-        officer to collect at the Dinas (``domain.collection_at_dinas``).
+        officer to collect at the Dinas (``jemput_bola.collection_at_dinas``).
         No inbox row: the first release stands however often it comes.
         ``NotYetKnown`` before the manifest's ``batch_accepted``."""
         def work(session):
@@ -111,45 +119,61 @@ class CourierStore(BaseStore):
 
     # ------------------------------------------------------------ dispatch
 
-    def shipment_for_printed(self, event: dict, regions: Wilayah, sender: Sender) -> dict | None:
-        """The pending shipment a printed document calls for (recorded here if
-        new), or the held one (its address cannot make a posting: recorded
-        for an operator), or None: counter pickup, a manifest not complete or
-        not by Pos, already dispatched. ``NotYetKnown`` before its
+    def shipments_for_printed(self, event: dict, regions: Wilayah,
+                              sender: Sender) -> list[dict]:
+        """The shipments a printed document calls for: its own (a ``pos``
+        application: pending, recorded here if new, or held - its address
+        cannot make a posting: recorded for an operator) and its manifest's
+        (a jemput-bola member: pending once the manifest is complete).
+        None of either for a counter pickup, a manifest not complete or not
+        by Pos, one already dispatched. ``NotYetKnown`` before its
         ``application_verified``."""
         def work(session):
             delivery = self.db.deliveries.find_one({"_id": event["application_id"]},
                                                    session=session)
             if delivery is None:
                 raise NotYetKnown(event["application_id"])
+            shipments = []
             if delivery["delivery_method"] == "pos":
-                order_id = application_order_id(event["print_job_id"])
-                found = self.db.shipments.find_one({"_id": order_id}, session=session)
-                returned = self.db.shipments.find_one(
-                    {"applications.application_id": delivery["_id"], "status": "returned"},
-                    projection={"_id": 1}, session=session)
-                if not dispatch_wanted(delivery, returned is not None):
-                    return None
-                if found is None:
-                    found = application_shipment(order_id, delivery, regions, sender, utcnow(),
-                                                 print_job_id=event["print_job_id"])
-                    self.db.shipments.insert_one(found, session=session)
-                return found if found["status"] in ("pending", HELD) else None
+                shipments.append(self._own_shipment(session, delivery, event["print_job_id"],
+                                                    regions, sender))
             if delivery.get("manifest_id"):
-                manifest = self.db.manifests.find_one_and_update(
-                    {"_id": delivery["manifest_id"]},
-                    {"$addToSet": {"printed": event["application_id"]}},
-                    return_document=ReturnDocument.AFTER, session=session)
-                if manifest is None:  # its batch_accepted not handled yet
-                    raise NotYetKnown(delivery["manifest_id"])
-                return self._manifest_shipment(session, manifest, regions, sender)
-            return None
+                shipments.append(self._manifest_member_printed(session, delivery, regions,
+                                                               sender))
+            return [shipment for shipment in shipments if shipment is not None]
         return self._once(work)
+
+    def _own_shipment(self, session, delivery: dict, print_job_id: str, regions: Wilayah,
+                      sender: Sender) -> dict | None:
+        order_id = application_order_id(print_job_id)
+        found = self.db.shipments.find_one({"_id": order_id}, session=session)
+        returned = self.db.shipments.find_one(
+            {"applications.application_id": delivery["_id"], "status": "returned"},
+            projection={"_id": 1}, session=session)
+        if not dispatch_wanted(delivery, returned is not None):
+            return None
+        if found is None:
+            found = application_shipment(order_id, delivery, regions, sender, utcnow(),
+                                         print_job_id=print_job_id)
+            self.db.shipments.insert_one(found, session=session)
+        return found if found["status"] in ("pending", HELD) else None
+
+    def _manifest_member_printed(self, session, delivery: dict, regions: Wilayah,
+                                 sender: Sender) -> dict | None:
+        """A member printed: the manifest waits for it no longer - in the
+        parcel, or in one of its own to its citizen's door (``jemput_bola.printed_members``)."""
+        manifest = self.db.manifests.find_one_and_update(
+            {"_id": delivery["manifest_id"]},
+            {"$addToSet": {printed_as(delivery): delivery["_id"]}},
+            return_document=ReturnDocument.AFTER, session=session)
+        if manifest is None:  # its batch_accepted not handled yet
+            raise NotYetKnown(delivery["manifest_id"])
+        return self._manifest_shipment(session, manifest, regions, sender)
 
     def drop_manifest_member(self, application_id: str, manifest_id: str | None,
                              at: datetime.datetime, regions: Wilayah,
                              sender: Sender) -> dict | None:
-        """A member its manifest no longer waits for (``domain.manifest_complete``),
+        """A member its manifest no longer waits for (``jemput_bola.manifest_complete``),
         dropped ``at`` (its event's time): the manifest's pending shipment if
         that completes it (the service posts it), else None. ``manifest_id``
         None: the application's own, looked up (a ``print_job_cancelled`` from
@@ -172,13 +196,14 @@ class CourierStore(BaseStore):
 
     def send_manifest_by_pos(self, manifest_id: str, office: dict, operator: str,
                              regions: Wilayah, sender: Sender) -> tuple[dict, dict | None]:
-        """The Dinas sends this manifest by Pos to the kelurahan office: (the
-        manifest, its pending shipment if every document is printed)."""
+        """An operator chose Pos for this manifest, to the kelurahan office
+        (``jemput_bola.sending_by_pos``: asked of printing the first time): (the
+        manifest, its pending shipment once printing confirmed it and every
+        document is printed)."""
         def work(session):
             manifest = self.db.manifests.find_one({"_id": manifest_id}, session=session)
             if manifest is None:
-                raise ManifestNotYetKnown() if may_be_on_its_way(manifest_id, today_wib()) \
-                    else ManifestNotKnown()
+                raise unknown_manifest(manifest_id)
             decision, events = sending_by_pos(manifest, office, operator, utcnow())
             self.db.manifests.update_one({"_id": manifest_id}, {"$set": {"by_pos": decision}},
                                          session=session)
@@ -186,6 +211,35 @@ class CourierStore(BaseStore):
             manifest = {**manifest, "by_pos": decision}
             return manifest, self._manifest_shipment(session, manifest, regions, sender)
         return self._once(work)
+
+    def pos_answered(self, event_type: str, event: dict, regions: Wilayah,
+                     sender: Sender) -> dict | None:
+        """Printing's answer to the operator's choice of Pos
+        (``jemput_bola.pos_answered``): confirmed, the manifest's pending
+        shipment if every document is printed (the service posts it);
+        refused, nothing is posted and the operator is answered 409 from
+        now on. No inbox row: an answer known already changes nothing.
+        ``NotYetKnown`` before the manifest's ``batch_accepted``."""
+        def work(session):
+            manifest = self.db.manifests.find_one({"_id": event["manifest_id"]}, session=session)
+            if manifest is None:
+                raise NotYetKnown(event["manifest_id"])
+            update = pos_answered(manifest, event_type, event, utcnow())
+            if update is None:
+                return None
+            manifest = self.db.manifests.find_one_and_update(
+                {"_id": manifest["_id"]}, {"$set": update},
+                return_document=ReturnDocument.AFTER, session=session)
+            return self._manifest_shipment(session, manifest, regions, sender)
+        return self._once(work)
+
+    def manifest(self, manifest_id: str) -> tuple[dict, dict | None]:
+        """A manifest as courier knows it, and its shipment if made
+        (``ManifestNotYetKnown`` / ``ManifestNotKnown`` as for sending it)."""
+        manifest = self.db.manifests.find_one({"_id": manifest_id})
+        if manifest is None:
+            raise unknown_manifest(manifest_id)
+        return manifest, self.db.shipments.find_one({"_id": manifest_order_id(manifest_id)})
 
     def _manifest_shipment(self, session, manifest, regions, sender) -> dict | None:
         if manifest is None or not manifest_complete(manifest):

@@ -101,18 +101,52 @@ def manifest_ready(manifest: dict, when: dict) -> Event | None:
         "follow_up": bool(manifest["ready"]), "members": len(order), **when})
 
 
-# what courier's news of a manifest's parcel sets on the manifest - the
-# operator chose Pos for it (``manifest_sent_by_pos``), Pos accepted it,
-# Pos delivered it: each a flag that only ever becomes true, so a
-# redelivery or any order sets the same
+# what courier's news of a manifest's parcel sets on the manifest - printing
+# confirmed the operator's choice of Pos for it (``pos_answer``), Pos
+# accepted it, Pos delivered it: each a flag that only ever becomes true, so
+# a redelivery or any order sets the same
 PARCEL_NEWS = {"manifest_sent_by_pos": {"by_pos": True},
                "parcel_dispatched": {"pos_dispatched": True},
                "parcel_delivered": {"pos_delivered": True}}
 
 
 def goes_by_pos(manifest: dict) -> bool:
-    """The Dinas sends the manifest by Pos: the operator chose it, or Pos has it."""
+    """The Dinas sends the manifest by Pos: printing confirmed the
+    operator's choice (``pos_answer``), or Pos has it."""
     return bool(manifest.get("by_pos") or manifest.get("pos_dispatched"))
+
+
+def pos_answer(manifest: dict) -> tuple[dict, Event]:
+    """Printing's answer to an operator's choice of Pos for a manifest
+    (courier's ``manifest_sent_by_pos``): what to set on it, and the answer.
+    Collection at the Dinas and Pos are alternatives, and only printing
+    knows whether it released the manifest for its officer
+    (``batch_ready_for_kelurahan``): so printing decides, in the
+    transaction that reads the manifest, and courier posts nothing before
+    its answer - whatever came first, a print letting the manifest go or
+    the operator's choice, exactly one of the two happens.
+
+    Not released yet (or going by Pos already): it goes by Pos
+    (``manifest_pos_confirmed``) - ``manifest_ready`` never calls its
+    officer to the Dinas for it. Released (``ready`` with no Pos): refused
+    (``manifest_pos_refused``, ``collected_at_dinas``, the officer's
+    ``day``): the officer was e-mailed and its citizens told to collect at
+    the office."""
+    about = {"manifest_id": manifest["_id"], "kelurahan_code": manifest.get("kelurahan_code")}
+    if goes_by_pos(manifest) or not manifest.get("ready"):
+        return PARCEL_NEWS["manifest_sent_by_pos"], Event("manifest_pos_confirmed", about)
+    days = sorted((manifest.get("days") or {}).values())  # one day: the first release's
+    return {}, Event("manifest_pos_refused", {**about, "reason": "collected_at_dinas",
+                                              "day": days[0] if days else None})
+
+
+def goes_with_manifest(job: dict) -> bool:
+    """A member's document goes back to the kelurahan with the manifest (a
+    hand-over item; in Pos' parcel to the office), unless its citizen asked
+    for delivery by Pos to their door: Pos takes it there in a parcel of its
+    own (courier), so its officer never collects it. Printed, it is waited
+    for no longer all the same (``manifest_complete``: printed)."""
+    return job.get("delivery_method") != "pos"
 
 
 def parcel_in_transit(manifest: dict) -> bool:

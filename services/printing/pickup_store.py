@@ -135,6 +135,26 @@ class PickupStore(BaseStore):
             {"$set": news, "$setOnInsert": UNKNOWN_MANIFEST},
             upsert=True)
 
+    def answer_pos_choice(self, event: dict) -> Event | None:
+        """Courier's ``manifest_sent_by_pos``: printing confirms or refuses it
+        (``handovers.pos_answer``), once per event (None: answered before).
+        The manifest is written
+        first, so a print letting it go at the same moment conflicts with
+        this transaction and one of the two runs again after the other:
+        the answer always sees whether the manifest went."""
+        def work(session):
+            manifest = self.db.manifests.find_one_and_update(
+                {"_id": event["manifest_id"]},
+                {"$set": {"pos_asked_at": utcnow()}, "$setOnInsert": UNKNOWN_MANIFEST},
+                upsert=True, return_document=ReturnDocument.AFTER, session=session)
+            update, answer = handovers.pos_answer(manifest)
+            if update:
+                self.db.manifests.update_one({"_id": manifest["_id"]}, {"$set": update},
+                                             session=session)
+            self._emit_all(session, [answer])
+            return answer
+        return self.consume_once(event, "answer_pos_choice", work)
+
     def hand_over(self, tracking_code: str, nik: str, officer, how: str,
                   today: datetime.date | None = None) -> dict:
         """An officer handed a document of their office's list to its citizen
@@ -154,11 +174,14 @@ class PickupStore(BaseStore):
 
     def _manifest_member_printed(self, session, job: dict, rules: PickupRules,
                                  printed_on: datetime.date) -> list[Event]:
+        printed, first = {"printed_ids": job["application_id"]}, {"application_ids": None,
+                                                                   "ready": False}
+        if handovers.goes_with_manifest(job):
+            printed["items"] = handovers.handover_item(job)
+        else:
+            first["items"] = []
         manifest = self.db.manifests.find_one_and_update(
-            {"_id": job["manifest_id"]},
-            {"$addToSet": {"printed_ids": job["application_id"],
-                           "items": handovers.handover_item(job)},
-             "$setOnInsert": {"application_ids": None, "ready": False}},
+            {"_id": job["manifest_id"]}, {"$addToSet": printed, "$setOnInsert": first},
             upsert=True, return_document=ReturnDocument.AFTER, session=session)
         return self._if_manifest_ready(session, manifest, rules, printed_on)
 

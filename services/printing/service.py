@@ -13,8 +13,9 @@ Citizens, the counter and kelurahan and kecamatan officers: ``api_pickup``; oper
 ``PrintingEvents`` turns verified applications into print jobs, accepted
 jemput-bola batches into manifests (which stop waiting for a member rejected or
 withdrawn, and wait again for one verified again before they went) and
-returned parcels into counter pickups, and follows a manifest
-the operator sends by Pos to its kelurahan; it runs beside
+returned parcels into counter pickups, and answers an operator's choice of
+Pos for a manifest (confirmed unless it went to its kelurahan's officer
+already) and follows its parcel; it runs beside
 ``PrintingApi`` in its own container (own worker pool and prefetch).
 """
 
@@ -130,10 +131,13 @@ class PrintingEvents:
 
     @reliable_event_handler("courier", "manifest_sent_by_pos")
     def on_manifest_sent_by_pos(self, body):
-        """Its kelurahan is not called to the Dinas for it (``handovers.manifest_ready``)."""
+        """An operator chose Pos: printing confirms it (its kelurahan is then
+        never called to the Dinas for it) or refuses it (it was already):
+        ``handovers.pos_answer``."""
         event = load_event("manifest_sent_by_pos", body)
-        self.store.manifest_parcel_news(event["manifest_id"],
-                                        handovers.PARCEL_NEWS["manifest_sent_by_pos"])
+        answer = self.store.answer_pos_choice(event)
+        if answer is not None:
+            log.info("manifest %s by Pos: %s", event["manifest_id"], answer.type)
 
     @reliable_event_handler("courier", "parcel_dispatched")
     def on_parcel_dispatched(self, body):

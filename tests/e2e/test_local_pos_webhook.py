@@ -9,19 +9,11 @@ reaches courier, signed with courier's secret, and the citizen sees it.
 
 from __future__ import annotations
 
-import pytest
 import requests
 
 from deploy.local.stack import DEV_SECRETS, Stack
-from tests.e2e.test_courier import CourierEvents, dispatched, shipment
+from tests.e2e.test_courier import dispatched, shipment
 from tests.helpers import OPERATOR, eventually
-
-
-@pytest.fixture
-def courier_events(system):
-    events = CourierEvents(system)
-    yield events
-    events.probe.close()
 
 
 def test_the_pos_sandbox_is_started_with_couriers_webhook_and_secret(tmp_path):

@@ -1,7 +1,8 @@
 """Courier's store against the real database server: one shipment and one
 ``parcel_dispatched`` however many workers race on the same print job; a
 webhook id accepted once; a printed document courier cannot place yet is
-retried, not dropped; a manifest goes when complete and chosen; an address
+retried, not dropped; a manifest goes when complete and chosen - and
+printing confirmed the choice; an address
 that cannot make a posting is held for an operator, then released; news
 dated ahead of the clock is refused by webhook and left out of a poll."""
 
@@ -14,7 +15,8 @@ import eventlet
 import pytest
 
 from services.courier.domain import manifest_order_id
-from services.courier.exceptions import DatedAhead, NotHeld, NotYetKnown, ReplayedWebhook
+from services.courier.exceptions import (CollectedAtDinas, DatedAhead, NotHeld, NotYetKnown,
+                                         ReplayedWebhook)
 from services.courier.posting import Sender
 from services.courier.store import CourierStore
 from shared.clock import WIB, utcnow
@@ -51,6 +53,28 @@ def printed(application: dict) -> dict:
                        print_job_id=uuid.uuid4().hex, station_id="station-test-1")
 
 
+def shipment_for(store: CourierStore, event: dict, regions) -> dict | None:
+    """The one shipment a ``document_printed`` calls for (a document of one
+    kind: a ``pos`` application's own, or its manifest's), or None."""
+    found = store.shipments_for_printed(event, regions, DINAS)
+    assert len(found) <= 1, found
+    return found[0] if found else None
+
+
+def chose_pos(store: CourierStore, manifest_id: str, regions) -> tuple[dict, dict | None]:
+    """An operator's send-by-pos, and printing's confirmation of it: (the
+    manifest, its pending shipment if every document is printed)."""
+    manifest, shipment = store.send_manifest_by_pos(
+        manifest_id, {"street": "Jl. Raya Sukajaya No. 1", "postal_code": "42171"},
+        "operator-test", regions, DINAS)
+    assert shipment is None  # never before printing's answer
+    [asked] = [e for e in emitted(store, "manifest_sent_by_pos")
+               if e["manifest_id"] == manifest_id]
+    answer = build_event("manifest_pos_confirmed", manifest_id=manifest_id,
+                         kelurahan_code=asked["kelurahan_code"])
+    return manifest, store.pos_answered("manifest_pos_confirmed", answer, regions, DINAS)
+
+
 def emitted(store: CourierStore, event_type: str) -> list[dict]:
     return [row["payload"] for row in store.db.outbox.find({"event_type": event_type})]
 
@@ -61,7 +85,7 @@ def test_workers_racing_on_one_print_job_make_one_shipment_and_one_event(store):
     event = printed(application)
 
     def worker(n: int):
-        shipment = store.shipment_for_printed(event, load_wilayah(), DINAS)
+        shipment = shipment_for(store, event, load_wilayah())
         if shipment is not None:
             store.record_dispatch(shipment["_id"], "P2611290001")  # Pos: same order, same barcode
         return shipment is not None
@@ -73,17 +97,17 @@ def test_workers_racing_on_one_print_job_make_one_shipment_and_one_event(store):
     [told] = emitted(store, "parcel_dispatched")
     assert (told["application_id"], told["barcode"]) == (application["application_id"], "P2611290001")
     # and afterwards, the same event again: nothing to send
-    assert store.shipment_for_printed(event, load_wilayah(), DINAS) is None
+    assert shipment_for(store, event, load_wilayah()) is None
 
 
 def test_printed_before_verified_is_retried_and_a_pickup_is_not_courier_s(store):
     application = verified()
     with pytest.raises(NotYetKnown):
-        store.shipment_for_printed(printed(application), load_wilayah(), DINAS)
+        shipment_for(store, printed(application), load_wilayah())
     assert store.db.shipments.count_documents({}) == 0
     pickup = verified("pickup")
     store.remember_application(pickup)
-    assert store.shipment_for_printed(printed(pickup), load_wilayah(), DINAS) is None
+    assert shipment_for(store, printed(pickup), load_wilayah()) is None
     kept = store.db.deliveries.find_one({"_id": pickup["application_id"]})
     assert kept["delivery_method"] == "pickup" and not kept.keys() & {"contact", "full_name", "nik"}
 
@@ -91,7 +115,7 @@ def test_printed_before_verified_is_retried_and_a_pickup_is_not_courier_s(store)
 def test_a_webhook_event_id_is_accepted_once(store):
     application = verified()
     store.remember_application(application)
-    shipment = store.shipment_for_printed(printed(application), load_wilayah(), DINAS)
+    shipment = shipment_for(store, printed(application), load_wilayah())
     store.record_dispatch(shipment["_id"], "P2611290002")
     news = {"status": "DELIVERED", "at": "2026-11-29T10:00:00+07:00", "location": "Serang",
             "note": ""}
@@ -110,13 +134,11 @@ def test_a_manifest_goes_as_one_parcel_once_complete_and_chosen(store):
         application_ids=[a["application_id"] for a in applications]))
     for application in applications:
         store.remember_application(application)
-    office = {"street": "Jl. Raya Sukajaya No. 1", "postal_code": "42171"}
-    first = store.shipment_for_printed(printed(applications[0]), load_wilayah(), DINAS)
+    first = shipment_for(store, printed(applications[0]), load_wilayah())
     assert first is None  # not chosen, not complete
-    manifest, shipment = store.send_manifest_by_pos(manifest_id, office, "operator-test",
-                                                    load_wilayah(), DINAS)
+    manifest, shipment = chose_pos(store, manifest_id, load_wilayah())
     assert shipment is None and manifest["printed"] == [applications[0]["application_id"]]
-    shipment = store.shipment_for_printed(printed(applications[1]), load_wilayah(), DINAS)
+    shipment = shipment_for(store, printed(applications[1]), load_wilayah())
     assert shipment["_id"] == manifest_order_id(manifest_id)
     assert sorted(a["application_id"] for a in shipment["applications"]) == \
         sorted(a["application_id"] for a in applications)
@@ -139,10 +161,8 @@ def test_a_manifest_goes_without_the_members_that_will_not_be_printed(store):
         application_ids=[a["application_id"] for a in (printed_one, given_up, rejected)]))
     store.remember_application(printed_one)
     store.remember_application(given_up)
-    store.send_manifest_by_pos(manifest_id, {"street": "Jl. Raya Sukajaya No. 1",
-                                             "postal_code": "42171"}, "operator-test",
-                               regions, DINAS)
-    assert store.shipment_for_printed(printed(printed_one), regions, DINAS) is None
+    chose_pos(store, manifest_id, regions)
+    assert shipment_for(store, printed(printed_one), regions) is None
     assert store.drop_manifest_member(rejected["application_id"], manifest_id, utcnow(),
                                       regions, DINAS) is None
     shipment = store.drop_manifest_member(given_up["application_id"], None, utcnow(), regions,
@@ -154,11 +174,81 @@ def test_a_manifest_goes_without_the_members_that_will_not_be_printed(store):
     assert store.drop_manifest_member(given_up["application_id"], None, utcnow(), regions,
                                       DINAS) is None
     store.remember_application(rejected)  # resubmitted, verified, printed: not posted
-    assert store.shipment_for_printed(printed(rejected), regions, DINAS) is None
+    assert shipment_for(store, printed(rejected), regions) is None
     assert [e["application_id"] for e in emitted(store, "parcel_dispatched")] == [
         printed_one["application_id"]]
     # an application of no manifest courier knows: nothing
     assert store.drop_manifest_member(uuid.uuid4().hex, None, utcnow(), regions, DINAS) is None
+
+
+def manifest_of(store: CourierStore, *methods: str) -> tuple[str, list[dict]]:
+    """A manifest courier knows, one verified member per delivery method: (its id, them)."""
+    manifest_id = f"JB-{KELURAHAN_CODE}-20261129-{uuid.uuid4().hex[:6]}"
+    members = [verified(method, manifest_id) for method in methods]
+    store.remember_manifest(build_event(
+        "batch_accepted", manifest_id=manifest_id, batch_id="RW05-1",
+        kelurahan_code=KELURAHAN_CODE, application_ids=[m["application_id"] for m in members]))
+    for member in members:
+        store.remember_application(member)
+    return manifest_id, members
+
+
+@pytest.mark.parametrize("answer", ["manifest_pos_confirmed", "manifest_pos_refused"])
+def test_a_manifest_is_posted_only_once_printing_confirmed_pos(store, answer):
+    """The operator's choice is a question to printing: every document
+    printed, courier still posts nothing; printing's confirmation posts the
+    parcel, its refusal (it had called the officer to the Dinas) never -
+    and the operator is refused from then on, whatever comes later."""
+    regions = load_wilayah()
+    manifest_id, [member] = manifest_of(store, "pickup")
+    office = {"street": "Jl. Raya Sukajaya No. 1", "postal_code": "42171"}
+    manifest, shipment = store.send_manifest_by_pos(manifest_id, office, "operator-test",
+                                                    regions, DINAS)
+    assert shipment is None and manifest["by_pos"]["status"] == "requested"
+    store.send_manifest_by_pos(manifest_id, office, "operator-2", regions, DINAS)  # again
+    assert len(emitted(store, "manifest_sent_by_pos")) == 1
+    event = printed(member)
+    assert shipment_for(store, event, regions) is None  # printed, not confirmed
+    day = {"reason": "collected_at_dinas", "day": "2026-12-02"} if answer.endswith("refused") \
+        else {}
+    answered = build_event(answer, manifest_id=manifest_id, kelurahan_code=KELURAHAN_CODE, **day)
+    shipment = store.pos_answered(answer, answered, regions, DINAS)
+    assert store.pos_answered(answer, answered, regions, DINAS) is None  # redelivered
+    if answer == "manifest_pos_confirmed":
+        assert shipment["_id"] == manifest_order_id(manifest_id)
+        assert [a["application_id"] for a in shipment["applications"]] == [
+            member["application_id"]]
+        return
+    assert shipment is None
+    with pytest.raises(CollectedAtDinas):
+        store.send_manifest_by_pos(manifest_id, office, "operator-test", regions, DINAS)
+    # its release, heard of at last, and the print redelivered: still nothing
+    store.note_collection_at_dinas(build_event(
+        "batch_ready_for_kelurahan", manifest_id=manifest_id, kelurahan_code=KELURAHAN_CODE,
+        items=[{"application_id": member["application_id"], "tracking_code": "SDK1234567",
+                "full_name": "Siti Aminah", "document_type": "ktp_el"}],
+        day="2026-12-02", at_office_from="2026-12-03"))
+    assert shipment_for(store, event, regions) is None
+    assert store.db.shipments.count_documents({}) == 0
+    kept = store.manifest(manifest_id)[0]
+    assert kept["by_pos"]["status"] == "refused" and kept["at_dinas"]["day"] == "2026-12-02"
+
+
+def test_a_member_delivered_to_its_door_goes_on_its_own_and_the_manifest_goes_without_it(
+        store):
+    """A jemput-bola row asking for Pos to the citizen's door: printed, its
+    own parcel; the manifest waits for it no longer, and its parcel to the
+    office carries the others (it used to wait for ever: the member was
+    never counted printed)."""
+    regions = load_wilayah()
+    manifest_id, [office_member, home] = manifest_of(store, "pickup", "pos")
+    chose_pos(store, manifest_id, regions)
+    assert shipment_for(store, printed(office_member), regions) is None  # waits for home
+    own, parcel = store.shipments_for_printed(printed(home), regions, DINAS)
+    assert own["kind"] == "application" and parcel["_id"] == manifest_order_id(manifest_id)
+    assert [a["application_id"] for a in parcel["applications"]] == [
+        office_member["application_id"]]
+    assert parcel["posting"]["itemDesc"] == f"Jemput bola {manifest_id}: 1 dokumen"
 
 
 @pytest.mark.parametrize("verified_first", [False, True])
@@ -183,11 +273,9 @@ def test_a_member_verified_again_before_the_parcel_went_goes_in_it(store, verifi
              lambda: store.remember_application(late)]
     for step in reversed(steps) if verified_first else steps:
         step()
-    store.send_manifest_by_pos(manifest_id, {"street": "Jl. Raya Sukajaya No. 1",
-                                             "postal_code": "42171"}, "operator-test",
-                               regions, DINAS)
-    assert store.shipment_for_printed(printed(first), regions, DINAS) is None  # waits for late
-    shipment = store.shipment_for_printed(printed(late), regions, DINAS)
+    chose_pos(store, manifest_id, regions)
+    assert shipment_for(store, printed(first), regions) is None  # waits for late
+    shipment = shipment_for(store, printed(late), regions)
     assert sorted(a["application_id"] for a in shipment["applications"]) == sorted(
         (first["application_id"], late["application_id"]))
 
@@ -198,13 +286,13 @@ def test_an_address_without_a_known_postal_code_is_held_then_released(store):
                                                              kelurahan_code="3673049999")
     for application in (resolved, unknown):
         store.remember_application(application)
-    ready = store.shipment_for_printed(printed(resolved), regions, DINAS)
+    ready = shipment_for(store, printed(resolved), regions)
     assert ready["status"] == "pending" and ready["posting"]["receiver"]["zipCode"] == "42171"
 
     event = printed(unknown)
-    held = store.shipment_for_printed(event, regions, DINAS)
+    held = shipment_for(store, event, regions)
     assert held["status"] == "held" and held["hold"]["fields"] == ["kelurahan_code", "postal_code"]
-    assert store.shipment_for_printed(event, regions, DINAS)["_id"] == held["_id"]  # redelivered
+    assert shipment_for(store, event, regions)["_id"] == held["_id"]  # redelivered
     assert store.db.shipments.count_documents({"status": "held"}) == 1
     assert [s["_id"] for s in store.list_shipments("held", None, None, 10)] == [held["_id"]]
     assert held["_id"] in [s["_id"] for s in store.stuck(0, 10)]
@@ -229,13 +317,13 @@ def test_a_collected_or_returned_document_is_never_posted_again(store):
     returned_one, collected_one = verified(), verified()
     for application in (returned_one, collected_one):
         store.remember_application(application)
-    first = store.shipment_for_printed(printed(returned_one), regions, DINAS)
+    first = shipment_for(store, printed(returned_one), regions)
     store.record_dispatch(first["_id"], "P2611290005")
     news = {"status": "RETURNED", "at": "2026-11-29T10:00:00+07:00", "location": "Serang",
             "note": "Alamat tidak ditemukan"}
     assert store.apply_tracking("P2611290005", [news], "webhook", uuid.uuid4().hex)["status"] \
         == "returned"
-    assert store.shipment_for_printed(printed(returned_one), regions, DINAS) is None  # a reprint
+    assert shipment_for(store, printed(returned_one), regions) is None  # a reprint
 
     collection = build_event("document_collected", application_id=returned_one["application_id"],
                              tracking_code="SDK1234567", document_type="ktp_el",
@@ -250,7 +338,7 @@ def test_a_collected_or_returned_document_is_never_posted_again(store):
     # collected before its document_printed was handled: nothing to post
     store.record_collection({**collection, "event_id": uuid.uuid4().hex,
                              "application_id": collected_one["application_id"]})
-    assert store.shipment_for_printed(printed(collected_one), regions, DINAS) is None
+    assert shipment_for(store, printed(collected_one), regions) is None
     assert store.db.shipments.count_documents({}) == 1
 
 
@@ -260,7 +348,7 @@ def test_news_dated_ahead_of_the_clock_is_refused_by_webhook_and_left_out_of_a_p
     polled it is left out; a few minutes ahead (the clocks' tolerance) is news."""
     application = verified()
     store.remember_application(application)
-    shipment = store.shipment_for_printed(printed(application), load_wilayah(), DINAS)
+    shipment = shipment_for(store, printed(application), load_wilayah())
     store.record_dispatch(shipment["_id"], "P2611290006")
     now = datetime.datetime.now(WIB)
 

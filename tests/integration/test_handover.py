@@ -14,7 +14,10 @@
   an operator gave up;
 * a member rejected and verified again before its manifest went is a member
   again, whichever of the two events printing handles first: the manifest
-  waits for it and goes back as one.
+  waits for it and goes back as one;
+* an operator's choice of Pos and the last print, in either order or at
+  once: printing calls the officer and refuses Pos, or confirms Pos and
+  calls nobody - never both.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from shared.auth import Officer
 from shared.clock import today_wib, utcnow
 from shared.events import build_event
 from shared.offices import DINAS
+from tests.helpers import at_once
 from tests.integration.test_pickup_windows import rules as pickup_rules
 from tests.integration.test_stations import queue_jobs, station_rules, store  # noqa: F401
 
@@ -269,6 +273,38 @@ def test_a_member_rejected_again_after_its_verification_is_not_waited_for(store)
     store.cancel_held(late["_id"], "operator-1", stations, rules)
     [ready] = payloads(store, "batch_ready_for_kelurahan")
     assert [item["application_id"] for item in ready["items"]] == [first["application_id"]]
+
+
+@pytest.mark.parametrize("order", ["printed_first", "pos_first", "at_once"])
+def test_printing_alone_decides_between_the_officer_and_pos(store, order):
+    """The last member printed, and courier's ``manifest_sent_by_pos`` (an
+    operator chose Pos) - in either order, or at the same moment: exactly
+    one outcome. Either the officer is called to the Dinas
+    (``batch_ready_for_kelurahan``) and Pos refused, naming the officer's
+    day, or Pos confirmed and nobody called."""
+    [member] = manifest_jobs(store, 1)
+    rules, stations = pickup_rules(40), station_rules()
+    job = claim_all(store)[member["_id"]]
+    asked = build_event("manifest_sent_by_pos", manifest_id=MANIFEST, kelurahan_code="3673041010")
+    steps = {"print": lambda: store.mark_printed(job["_id"], "dinas-1", job["lease_token"], rules,
+                                                 stations),
+             "pos": lambda: store.answer_pos_choice(asked)}
+    if order == "at_once":
+        answers = at_once(2, lambda n: steps[("print", "pos")[n]]())
+        assert not [a for a in answers if isinstance(a, Exception)], answers
+    else:
+        for step in ("print", "pos") if order == "printed_first" else ("pos", "print"):
+            steps[step]()
+    assert store.answer_pos_choice(asked) is None  # redelivered: answered once
+    released = payloads(store, "batch_ready_for_kelurahan")
+    confirmed = payloads(store, "manifest_pos_confirmed")
+    refused = payloads(store, "manifest_pos_refused")
+    assert len(released + confirmed) == 1 and len(refused) == len(released)
+    if refused:
+        assert (refused[0]["reason"], refused[0]["day"]) == ("collected_at_dinas",
+                                                             released[0]["day"])
+    if order != "at_once":  # whichever came first decides
+        assert bool(released) == (order == "printed_first")
 
 
 def test_a_kecamatan_list_goes_without_a_next_day_job_an_operator_gave_up(store):

@@ -9,12 +9,15 @@ from marshmallow import ValidationError
 
 from services.courier import signatures
 from services.courier.domain import (application_order_id, application_shipment,
-                                     collection_at_dinas, concerns_courier, delivery_record, dispatch_wanted, dispatched, drops_a_member,
-                                     manifest_complete, manifest_record, may_be_on_its_way,
-                                     new_shipment, not_printed,
-                                     ref, released, sending_by_pos, timely, tracking_news)
+                                     concerns_courier, delivery_record, dispatch_wanted,
+                                     dispatched, new_shipment, ref, released, timely,
+                                     tracking_news)
 from services.courier.exceptions import (BadSignature, CollectedAtDinas, DatedAhead,
                                          UndeliverableAddress)
+from services.courier.jemput_bola import (collection_at_dinas, drops_a_member, manifest_complete,
+                                          manifest_record, manifest_status, may_be_on_its_way,
+                                          not_printed, pos_answered, pos_status, printed_as,
+                                          sending_by_pos)
 from services.courier.posting import Sender, application_posting, manifest_posting
 from services.courier.schemas import KelurahanOfficeSchema, PosWebhookSchema, StuckQuerySchema
 from shared.errors import localize
@@ -301,6 +304,78 @@ def test_a_manifest_released_for_collection_at_the_dinas_is_not_sent_by_pos():
     # before any release: Pos is the operator's to choose
     [sent] = sending_by_pos(manifest, office, "op", NOW)[1]
     assert sent.type == "manifest_sent_by_pos"
+
+
+def test_an_operators_choice_of_pos_waits_for_printing_s_answer():
+    """The operator's send-by-pos is a request: the parcel goes only once
+    printing confirmed it, never on a refusal - whichever came first at
+    courier, the last print or the answer."""
+    manifest = manifest_record({"manifest_id": "JB-1", "kelurahan_code": "3673041010",
+                                "batch_id": "b", "application_ids": ["a"]})
+    office = {"street": "Jl. Kelurahan 1", "postal_code": "42171"}
+    assert manifest_status(manifest, False) == "undecided"
+    decision, [sent] = sending_by_pos(manifest, office, "op", NOW)
+    assert sent.type == "manifest_sent_by_pos" and decision["status"] == "requested"
+    asked = {**manifest, "by_pos": decision, "printed": ["a"]}
+    assert pos_status(asked) == "requested" and not manifest_complete(asked)
+    assert manifest_status(asked, False) == "requested"
+    # asked again before the answer: no second question, the office may be corrected
+    again, events = sending_by_pos(asked, {**office, "rt": "001"}, "op2", NOW)
+    assert events == [] and again["status"] == "requested" and again["rt"] == "001"
+
+    def answered(event_type, **event):
+        changes = pos_answered(asked, event_type, {"manifest_id": "JB-1", **event}, NOW)
+        after = {**asked, "by_pos": dict(asked["by_pos"])}
+        for key, value in changes.items():
+            if key.startswith("by_pos."):
+                after["by_pos"][key[len("by_pos."):]] = value
+            else:
+                after[key] = value
+        return after
+    confirmed = answered("manifest_pos_confirmed")
+    assert manifest_complete(confirmed) and manifest_status(confirmed, False) == "waiting_for_print"
+    assert manifest_status(confirmed, True) == "shipment"
+    # a known answer, or one after the other, changes nothing
+    assert pos_answered(confirmed, "manifest_pos_refused",
+                        {"reason": "collected_at_dinas", "day": None}, NOW) is None
+    assert pos_answered(manifest, "manifest_pos_confirmed", {}, NOW) is None
+
+    refused = answered("manifest_pos_refused", reason="collected_at_dinas", day="2026-12-02")
+    assert not manifest_complete(refused) and pos_status(refused) == "refused"
+    assert refused["at_dinas"]["day"] == "2026-12-02"
+    assert manifest_status(refused, False) == "collected_at_dinas"
+    with pytest.raises(CollectedAtDinas) as repeated:
+        sending_by_pos(refused, office, "op", NOW)
+    assert "2026-12-02" in localize(repeated.value.message, "id")
+    # courier heard of the release first (batch_ready_for_kelurahan): it keeps
+    # that day, and its refusal is the same
+    released_first = {**asked, "at_dinas": {"day": "2026-12-01", "at_office_from": "2026-12-02"}}
+    assert collection_at_dinas({"day": "2026-12-01"}, asked) is not None
+    assert pos_answered(released_first, "manifest_pos_refused",
+                        {"reason": "collected_at_dinas", "day": "2026-12-01"},
+                        NOW)["at_dinas"] == released_first["at_dinas"]
+    with pytest.raises(CollectedAtDinas):
+        sending_by_pos(released_first, office, "op", NOW)
+
+
+def test_a_member_delivered_to_its_door_is_not_in_the_parcel_nor_waited_for_once_printed():
+    """A jemput-bola row whose citizen asked for delivery by Pos to their
+    door: printed, the manifest no longer waits for it, and its parcel (of
+    its own) is not the manifest's."""
+    chosen = {**manifest_record({"manifest_id": "JB-1", "kelurahan_code": "3673041010",
+                                 "batch_id": "b", "application_ids": ["a", "home"]}),
+              "by_pos": {"street": "Jl. Kelurahan 1", "postal_code": "42171",
+                         "status": "confirmed"}}
+    assert printed_as({"delivery_method": "pos"}) == "on_its_own"
+    assert printed_as({"delivery_method": "pickup"}) == "printed"
+    assert not_printed({**chosen, "printed": ["a"]}) == {"home"}
+    assert not manifest_complete({**chosen, "printed": ["a"]})
+    complete = {**chosen, "printed": ["a"], "on_its_own": ["home"]}
+    assert manifest_complete(complete) and not_printed(complete) == set()
+    doc = manifest_posting("SDK-JB-1", complete, chosen["by_pos"], load_wilayah(), DINAS)
+    assert doc["itemDesc"] == "Jemput bola JB-1: 1 dokumen"
+    # only members delivered to their doors: no parcel for the office
+    assert not manifest_complete({**chosen, "printed": [], "on_its_own": ["a", "home"]})
 
 
 @pytest.mark.parametrize(("manifest_id", "not_yet"), [

@@ -215,3 +215,33 @@ def test_a_kecamatan_list_does_not_wait_for_a_job_given_up():
     # nothing printed: no list
     assert handovers.kecamatan_handover({"kecamatan_code": CURUG, "waiting": [], "items": []},
                                         when) is None
+
+
+def test_printing_confirms_pos_only_for_a_manifest_it_has_not_released():
+    """Printing is the one to decide between collection at the Dinas and
+    Pos: the operator's choice is confirmed while the manifest waits (its
+    kelurahan then is never called to the Dinas for it), refused once it
+    went to its officer, naming the officer's day."""
+    update, answer = handovers.pos_answer(manifest())
+    assert answer.type == "manifest_pos_confirmed" and update == {"by_pos": True}
+    assert answer.payload == {"manifest_id": manifest()["_id"], "kelurahan_code": SUKAJAYA}
+    when = handovers.handover_time(RULES, MONDAY)
+    confirmed = manifest(printed_ids=["a", "b"], items=[item("a"), item("b")], **update)
+    assert handovers.manifest_ready(confirmed, when) is None
+    # a manifest printing has not heard of yet (its batch_accepted behind): not released
+    assert handovers.pos_answer({"_id": "JB-1", "ready": False})[1].type == \
+        "manifest_pos_confirmed"
+
+    update, answer = handovers.pos_answer(gone())
+    assert update == {} and answer.type == "manifest_pos_refused"
+    assert answer.payload["reason"] == "collected_at_dinas"
+    assert answer.payload["day"] == MONDAY.isoformat()
+    build_event(answer.type, **answer.payload)  # the schema takes it
+    # gone by Pos already (asked twice, or Pos has it): confirmed again
+    assert handovers.pos_answer(gone(by_pos=True))[1].type == "manifest_pos_confirmed"
+    assert handovers.pos_answer(gone(pos_dispatched=True))[1].type == "manifest_pos_confirmed"
+
+
+def test_a_member_delivered_to_its_citizen_s_door_is_no_hand_over_item():
+    assert handovers.goes_with_manifest({"delivery_method": "pickup"})
+    assert not handovers.goes_with_manifest({"delivery_method": "pos"})

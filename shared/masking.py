@@ -17,15 +17,63 @@ import re
 # ("367304 120110 0003", "367304-1201100003"), or dotted like the card
 # ("36.73.04.120110.0003"), one separator (space, dash or dot) throughout -
 # but not any 16 digits with separators between them: "01.12.2026
-# 08.00-15.00" is a date and a time; and Indonesian phone numbers in their
-# usual forms (08..., 628..., +628..., with optional spaces or dashes
-# inside). Bounded by anything but a letter or digit, so hex ids are not
-# taken for one.
+# 08.00-15.00" is a date and a time. Bounded by anything but a letter or
+# digit, so hex ids are not taken for one.
 _GROUPINGS = (r"\d{16}", r"\d{4}(?P<a>[\- .])\d{4}(?P=a)\d{4}(?P=a)\d{4}",
               r"\d{6}(?P<b>[\- .])\d{6}(?P=b)\d{4}", r"\d{6}[\- .]\d{10}",
               r"\d{2}\.\d{2}\.\d{2}\.\d{6}\.\d{4}")
 _IDENTITY = re.compile(r"(?<![0-9A-Za-z])(?:" + "|".join(_GROUPINGS) + r")(?![0-9A-Za-z])")
-_PHONE = re.compile(r"(?<![0-9A-Za-z+])(?:\+62|62|0)[\- ]?8\d{1,2}(?:[\- ]?\d{2,4}){2,4}(?![0-9A-Za-z])")
+
+
+# Indonesian phone numbers as people write them. Counted in digits after the
+# trunk 0 or the country code 62: a mobile is 8, an operator digit (1-9), one
+# more, then 6-9 digits ("0812-3456-7890"); a landline an area code (2 or 3
+# digits, not starting 0, 1 or 8: 021, 0254) and its subscriber number, 8-10
+# digits in all ("0254 200123", "021 1234 5678"). Written with 0, +62 or
+# (+62), "+62 (0)"; a mobile also as 62 without the +, the way SMS gateways
+# write it - not a landline: a 10-digit kelurahan code of province 62
+# (Kalimantan Tengah, "6271011001") would read as one. The prefix may stand
+# in brackets ("(0812) 3456-7890", "(0254) 123456"); between digits one
+# space, dash, en/em dash or dot ("0812.3456.7891", "0812 – 3456 – 7890").
+# The prefix's own digits stand together, so a date or a time ("02.12.2026",
+# "09.00-15.00") does not start one; a dotted amount never starts with 0.
+# A number written in national form (0..., (0...), 62...) is not one that
+# continues a longer token: not after a digit and "-" or "." (a date
+# "2026-12-01", a document number "3673-KTP-2026-0000042", an IP address, a
+# decimal) or a letter and a dash (a UUID's group), nor before a dash and a
+# letter or digit. One with "+62" is a phone wherever it stands (notification
+# keeps "phone:+62...:2026-12-01T10" as a key, which pymongo logs). None runs
+# on into a letter or digit. A slash is no separator: "0812.../0813..." are
+# two numbers, "003/004" an RT/RW.
+_SPACE = r"[ \u00a0]"
+_SEP = rf"(?:{_SPACE}?[\-.\u2013\u2014]{_SPACE}?|{_SPACE})"
+
+
+def _then(least: int, most: int) -> str:
+    """``least``..``most`` more digits, a separator allowed before each."""
+    return rf"(?:{_SEP}?\d){{{least},{most}}}"
+
+
+def _bracketed(prefix: str, least: int, most: int) -> str:
+    """``(prefix) 1234...``: ``least``..``most`` digits after the bracket."""
+    return rf"\({prefix}\){_SPACE}?\d" + _then(least - 1, most - 1)
+
+
+_MOBILE, _AREA, _AREA3 = r"8[1-9]\d", r"[2-79]\d", r"[2-79]\d\d"
+_COUNTRY = rf"(?:\+62|\(\+62\)){_SEP}?(?:\(0\){_SPACE}?)?"
+_NATIONAL = (
+    rf"(?:0|62[ \u00a0\-]?){_MOBILE}" + _then(6, 9), f"0{_AREA}" + _then(6, 8),
+    _bracketed("0" + _MOBILE, 6, 9), _bracketed("0" + _AREA, 6, 8), _bracketed("0" + _AREA3, 5, 7),
+)
+_INTERNATIONAL = (
+    _COUNTRY + _MOBILE + _then(6, 9), _COUNTRY + _AREA + _then(6, 8),
+    _COUNTRY + _bracketed(_MOBILE, 6, 9), _COUNTRY + _bracketed(_AREA, 6, 8),
+    _COUNTRY + _bracketed(_AREA3, 5, 7),
+)
+_PHONE = re.compile(r"(?<![0-9A-Za-z+])(?:"
+                    r"(?<![0-9A-Za-z][\-\u2013\u2014])(?<![0-9]\.)"
+                    "(?:" + "|".join(_NATIONAL) + r")(?![\-\u2013\u2014]?[0-9A-Za-z])"
+                    "|(?:" + "|".join(_INTERNATIONAL) + r")(?![0-9A-Za-z]))")
 
 
 def mask_identity(value: str | None) -> str:
@@ -39,12 +87,15 @@ def mask_identity(value: str | None) -> str:
 
 
 def mask_phone(phone: str | None) -> str:
-    """``+6281234567890`` -> ``+6281******890``; 8 characters or fewer all masked."""
+    """``+6281234567890`` -> ``+6281******890``; at least three digits hidden
+    (a landline's ``0254123456`` -> ``0254***456``); 8 characters or fewer
+    all masked."""
     if not phone:
         return ""
     if len(phone) <= 8:
         return "*" * len(phone)
-    return phone[:5] + "*" * (len(phone) - 8) + phone[-3:]
+    kept = min(5, len(phone) - 6)
+    return phone[:kept] + "*" * (len(phone) - kept - 3) + phone[-3:]
 
 
 def mask_email(address: str | None) -> str:
@@ -65,5 +116,7 @@ def mask_text(text):
     anything but text (an optional note's None) comes back as it is."""
     if not isinstance(text, str):
         return text
+    # identity numbers first: a KK typed "3673 0812 3456 7890" holds a
+    # phone-shaped tail; masked as a phone it would keep 12 of its 16 digits
     text = _IDENTITY.sub(lambda m: mask_identity(re.sub(r"[\- .]", "", m.group())), text)
-    return _PHONE.sub(lambda m: mask_phone(re.sub(r"[\- ]", "", m.group())), text)
+    return _PHONE.sub(lambda m: mask_phone(re.sub(r"\(0\)|[^0-9+]", "", m.group())), text)

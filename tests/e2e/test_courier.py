@@ -33,7 +33,7 @@ from tests.e2e.test_batches import batch_url, ktp_row, new_batch_id
 from tests.e2e.test_downstream_events import Citizen
 from tests.e2e.test_prr_import import upload as upload_prr
 from tests.e2e.test_secrets_and_limits import assert_limited, new_client
-from tests.e2e.test_ktp_journey import claim_job_for
+from tests.e2e.test_ktp_journey import claim_job_for, emails_to, plain_text
 from tests.e2e.test_office_handovers import (batch_sent, lookup, not_at_office, published, reject,
                                              verify)
 from tests.e2e.test_operator_flow import citizen
@@ -243,6 +243,39 @@ def test_a_phone_number_or_nik_in_pos_free_text_is_masked_wherever_it_goes(syste
     for secret in (phone, phone[1:], other[1:], spaced, nik):
         assert secret not in text and secret not in json.dumps(view)
     assert personal_data_in_logs(system, phone, other, nik) == []
+
+
+def test_landlines_and_dotted_or_bracketed_mobiles_in_pos_free_text_are_masked(
+        system, backing, courier_events, pos):
+    """Only mobiles written 08.. with spaces or dashes were masked: a courier's
+    "(0812) 3456-7890 / 0812.3456.7891, kantor 0254-123456" reached the
+    history, the event's reason, the citizen's timeline and e-mail verbatim
+    (outside audit)."""
+    body = pos_body()
+    body["applicant"]["email"] = f"warga.{uuid.uuid4().hex[:10]}@example.id"
+    citizen = Citizen(system, body)
+    print_it(system, citizen.application_id)
+    [sent] = courier_events.wait_for(citizen.application_id, "parcel_dispatched")
+    note = "Rumah kosong. Hub. (0812) 3456-7890 / 0812.3456.7891, kantor 0254-123456"
+    answer = webhook(system, {"eventId": uuid.uuid4().hex, "barcode": sent["barcode"],
+                              "status": "FAILED", "at": datetime.datetime.now(WIB).isoformat(),
+                              "location": "Agen Pos Curug telp 0254 200123", "note": note})
+    assert answer.status_code == 200, answer.text
+
+    reason = "Rumah kosong. Hub. 08123****890 / 08123****891, kantor 0254***456"
+    [told] = courier_events.wait_for(citizen.application_id, "parcel_delivery_failed")
+    assert told["reason"] == reason
+    [kept] = shipment(system, sent["barcode"]).json()["history"]
+    assert (kept["note"], kept["location"]) == (reason, "Agen Pos Curug telp 0254***123")
+    view = citizen.until(lambda v: "delivery_failed" in citizen.steps(v), "the failed attempt")
+    assert citizen.step("delivery_failed", view)["detail"]["reason"] == reason
+    address = body["applicant"]["email"]
+    [mail] = eventually(lambda: [text for text in map(plain_text, emails_to(backing.maildir, address))
+                                 if reason in text], what="the failed-attempt e-mail")
+    logs = "".join(path.read_text(errors="replace")
+                   for path in (system.run_dir / "logs").glob("*.log"))
+    for written in ("(0812) 3456-7890", "0812.3456.7891", "0254-123456", "0254 200123"):
+        assert written not in mail and written not in json.dumps(view) and written not in logs
 
 
 def test_a_webhook_with_a_status_pos_never_sends_is_refused_naming_it(system, courier_events, pos):

@@ -118,6 +118,16 @@ def mimetype(content_type: str | None) -> str:
     return (content_type or "").split(";")[0].strip().lower()
 
 
+def channel_key(channel: str, request_id: str) -> str:
+    """A request id as stored, where HTTP's Idempotency-Keys are stored too:
+    ids are per channel, and "§" cannot come in an HTTP key (printable ASCII),
+    so neither can take the other's - as ``"<channel>:<id>"``, an HTTP
+    ``Idempotency-Key: kelurahan:kel-row-0001`` took that channel's request:
+    the channel's own was answered 409, and a caller who guessed the id and
+    knew the NIK got the application's tracking code back."""
+    return f"\u00a7channel:{channel}:{request_id}"
+
+
 WRONG_CHANNEL = Msg("Tidak sesuai dengan kanal pengirim permintaan.",
                     "Does not match the channel the request was sent on.")
 
@@ -141,7 +151,7 @@ def answer(request: ChannelRequest, store,
         if body["channel"] != request.channel:
             raise ValidationFailed({"channel": [WRONG_CHANNEL]})
         application = submit_application(store, screening(body), body,
-                                         f"{request.channel}:{key}")
+                                         channel_key(request.channel, key))
         return 202, accepted_body(application)
     except DomainError as exc:
         if isinstance(exc, IdempotencyKeyReused):  # named as the channel sent it, not HTTP's header

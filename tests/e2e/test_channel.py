@@ -99,6 +99,39 @@ def test_a_request_id_used_for_another_citizen_is_named_as_the_channel_sent_it(w
     assert stored(mongo, other["applicant"]["nik"]) == 0
 
 
+def test_an_http_idempotency_key_cannot_take_a_channel_s_request_id(system, web, mongo):
+    """Ids are per channel: HTTP's ``Idempotency-Key: web:<id>`` was the web
+    channel's request id ``<id>`` - a caller who guessed it and knew the NIK
+    got that application's tracking code back (outside audit)."""
+    body, request_id = valid_body(), f"web-row-{uuid.uuid4().hex[:8]}"
+    first = web.submit(body, request_id=request_id)
+    assert first.status == 202, first.body
+    guessed = requests.post(f"{system.url('intake')}/api/v1/applications", json=body,
+                            headers={"Idempotency-Key": f"web:{request_id}"}, timeout=10)
+    assert guessed.status_code == 409, guessed.text  # a second application for the NIK
+    assert guessed.json()["error"]["code"] == "conflict"
+    assert first.body["tracking_code"] not in guessed.text
+    assert stored(mongo, body["applicant"]["nik"]) == 1
+
+
+def test_a_channel_s_request_id_is_not_taken_by_an_http_idempotency_key(system, web, mongo):
+    """The other way round: an HTTP key ``web:<id>`` used first left the web
+    channel's request ``<id>`` a 409 ``idempotency_key_reused``."""
+    request_id, citizen, other = f"web-row-{uuid.uuid4().hex[:8]}", valid_body(), valid_body()
+    over_http = requests.post(f"{system.url('intake')}/api/v1/applications", json=citizen,
+                              headers={"Idempotency-Key": f"web:{request_id}"}, timeout=10)
+    assert over_http.status_code == 202, over_http.text
+    reply = web.submit(other, request_id=request_id)
+    assert reply.status == 202, reply.body
+    assert reply.body["tracking_code"] != over_http.json()["tracking_code"]
+    # and each key still answers its own retries as before
+    again = requests.post(f"{system.url('intake')}/api/v1/applications", json=citizen,
+                          headers={"Idempotency-Key": f"web:{request_id}"}, timeout=10)
+    assert again.status_code == 202 and again.json() == over_http.json()
+    assert web.submit(other, request_id=request_id).body == reply.body
+    assert [stored(mongo, b["applicant"]["nik"]) for b in (citizen, other)] == [1, 1]
+
+
 def refused(url: str, act) -> str:
     connection = pika.BlockingConnection(pika.URLParameters(url))
     try:

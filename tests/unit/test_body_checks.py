@@ -11,6 +11,7 @@ from marshmallow import Schema, fields
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
+from services.intake.channel import CHANNELS, channel_key
 from shared.errors import (UnsupportedMediaType, ValidationFailed, field_label,
                            flatten_field_errors)
 from shared.http import (BAD_FIELD_NAME, CONTROL_CHARACTER, LONE_SURROGATE, MAX_JSON_DEPTH,
@@ -105,6 +106,15 @@ def test_idempotency_key_refused_naming_the_header(key):
     with pytest.raises(ValidationFailed) as excinfo:
         idempotency_key(request(headers={"Idempotency-Key": key}))
     assert list(excinfo.value.fields) == ["Idempotency-Key"]
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_no_idempotency_key_is_a_broker_channel_s_request_id(channel):
+    """Both are stored in one unique index: as "<channel>:<id>", the header
+    ``kelurahan:kel-row-0001`` was that channel's request (outside audit)."""
+    stored = channel_key(channel, "kel-row-0001")
+    with pytest.raises(ValidationFailed):
+        idempotency_key(request(headers={"Idempotency-Key": stored}))
 
 
 @pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8",

@@ -474,6 +474,15 @@ class ApiProtocol(HttpOnlyProtocol):
         return True
 
     def get_environ(self):
+        environ = self._environ()
+        if self.headers.get("Content-Type") is None:
+            # eventlet puts the standard library's default type, text/plain,
+            # for a request without the header: a 415 said "got: text/plain"
+            # to a client that sent none (WSGI: absent is "not given")
+            environ.pop("CONTENT_TYPE", None)
+        return environ
+
+    def _environ(self):
         # eventlet's Input reads a chunked body from rfile: through a
         # ``ChunkedBody``, which checks each line (the connection itself
         # reads the next request from rfile as it is)

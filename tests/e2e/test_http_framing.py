@@ -30,7 +30,7 @@ import pytest
 import requests
 
 from deploy.local.sandboxes.pos_api import sign_webhook
-from tests.helpers import read_until_closed, valid_body
+from tests.helpers import OPERATOR, read_until_closed, valid_body
 
 
 def address(system, service: str = "intake") -> tuple[str, int]:
@@ -381,3 +381,21 @@ def test_a_pos_webhook_with_its_status_twice_is_refused(system):
     assert answer.status_code == 400, answer.text
     assert answer.json()["error"]["fields"] == {
         "_body": ['Nama kolom "status" muncul lebih dari sekali dalam satu objek.']}
+
+
+@pytest.mark.parametrize(("service", "path"), [
+    ("intake", "/api/v1/applications"), ("courier", "/api/v1/pos/webhook"),
+    ("courier", "/api/v1/shipments/SDK-none/release")])
+def test_a_body_without_a_content_type_is_a_415_saying_none_was_sent(system, service, path):
+    """It said "dikirim: text/plain": eventlet put the standard library's
+    default type for a request without the header (outside audit)."""
+    raw = json.dumps(valid_body()).encode()
+    headers = {**OPERATOR, "Content-Length": str(len(raw)), "Connection": "close",
+               "X-Pos-Signature": sign_webhook(system.env()["POS_WEBHOOK_SECRET"], raw,
+                                               int(time.time()))}
+    request = (f"POST {path} HTTP/1.1\r\nHost: {service}\r\n"
+               + "".join(f"{name}: {value}\r\n" for name, value in headers.items()) + "\r\n")
+    status, body = one_json_answer(exchange(system, request.encode() + raw, service))
+    assert status.startswith(b"HTTP/1.1 415 "), body
+    assert body["error"]["fields"] == {"Content-Type": [
+        "Kirim isi permintaan sebagai application/json (dikirim: tanpa Content-Type)."]}

@@ -20,6 +20,9 @@ channel its own RabbitMQ user ``smartdukcapil-<channel>`` on the services'
 virtual host (``rabbitmqctl``, run where the broker runs), allowed exactly
 this: publish to its exchange, consume its reply queue, configure nothing.
 Write access to the default exchange would reach every queue, so it has none.
+A passive declare needs no permission in RabbitMQ, so the user still learns
+whether any queue or exchange of the virtual host exists, and a queue's
+message and consumer counts (docs/channel-api.md); no regex here can deny it.
 """
 
 from __future__ import annotations
@@ -98,7 +101,8 @@ def declare_all(amqp_uri: str, configs: dict[str, dict]) -> list[str]:
 
 def channel_permissions(channel: str) -> tuple[str, str, str]:
     """(configure, write, read) regexes of a channel's user: publish to its
-    exchange, consume its reply queue, nothing else."""
+    exchange, consume (and purge) its reply queue, nothing else - but a
+    passive declare, which RabbitMQ checks against none of them."""
     return ("^$", f"^{re.escape(channel_exchange(channel).name)}$",
             f"^{re.escape(reply_queue_name(channel))}$")
 

@@ -156,6 +156,33 @@ def test_a_channel_user_is_kept_to_its_own_exchange_and_replies(channel_users):
     assert refused(url, lambda ch: ch.queue_declare("mine")).startswith("ACCESS_REFUSED")
 
 
+def test_a_channel_user_changes_nothing_and_a_passive_declare_only_tells_what_exists(
+        channel_users):
+    """What docs/channel-api.md says a channel user can do beyond its own
+    exchange and replies - it said "declaring anything gets ACCESS_REFUSED",
+    but RabbitMQ checks no permission on a passive declare (outside audit)."""
+    url = channel_users["web"]
+    for act in (lambda ch: ch.queue_declare("intake.channel.app.replies", durable=True,
+                                            arguments={"x-queue-type": "quorum"}),
+                lambda ch: ch.exchange_declare("mine", "fanout"),
+                lambda ch: ch.queue_bind("intake.channel.web.replies", "intake.channel.web"),
+                lambda ch: ch.queue_purge("intake.channel.app.replies"),
+                lambda ch: ch.queue_delete("intake.channel.app.replies"),
+                lambda ch: ch.exchange_delete("intake.channel.web")):
+        assert refused(url, act).startswith("ACCESS_REFUSED")
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        channel = connection.channel()
+        for queue in ("intake.channel.app.replies", "intake.channel.requests"):
+            told = channel.queue_declare(queue, passive=True).method
+            assert told.queue == queue and told.message_count >= 0 and told.consumer_count >= 0
+        channel.exchange_declare("intake.events", passive=True)
+    finally:
+        connection.close()
+    assert refused(url, lambda ch: ch.queue_declare("no-such-queue", passive=True)) \
+        .startswith("NOT_FOUND")
+
+
 def test_a_burst_is_absorbed_and_every_request_answered(web, mongo):
     bodies = [valid_body() for _ in range(150)]
     ids = [web.publish(body) for body in bodies]  # each confirmed by the broker

@@ -117,12 +117,35 @@ def provision_channel_user(vhost: str, user: str, password: str, channel: str) -
     rabbitmqctl("set_permissions", "-p", vhost, user, *channel_permissions(channel))
 
 
+def channel_passwords(setting: str) -> dict[str, str]:
+    """``CHANNEL_PASSWORDS`` (``web=...,app=...``) as channel -> password;
+    SystemExit for a name that is no channel (a typo created a user for an
+    exchange that does not exist, silently, and left the channel meant
+    without one), a channel without a password or named twice. The message
+    names the channel, never a password."""
+    passwords: dict[str, str] = {}
+    for pair in filter(str.strip, setting.split(",")):
+        channel, _, password = pair.partition("=")  # the password as given
+        channel = channel.strip()
+        if channel not in CHANNELS:
+            raise SystemExit(f"CHANNEL_PASSWORDS: {channel!r} is not a channel "
+                             f"(the channels: {', '.join(CHANNELS)})")
+        if not password:
+            raise SystemExit(f"CHANNEL_PASSWORDS: no password for channel {channel!r}")
+        if channel in passwords:
+            raise SystemExit(f"CHANNEL_PASSWORDS: channel {channel!r} given twice")
+        passwords[channel] = password
+    return passwords
+
+
 def vhost_of(amqp_uri: str) -> str:
     path = urlsplit(amqp_uri).path
     return unquote(path[1:]) if len(path) > 1 else "/"
 
 
 def main() -> None:
+    # before anything is declared: a mistyped setting changes nothing
+    passwords = channel_passwords(os.environ.get("CHANNEL_PASSWORDS", ""))
     configs = {name: load_config(name) for name in SERVICES}
     amqp_uris = {config["AMQP_URI"] for config in configs.values()}
     if not all(amqp_uris):  # no default: pika would read a blank one as guest@localhost
@@ -134,11 +157,9 @@ def main() -> None:
     amqp_uri = amqp_uris.pop()
     for name in declare_all(amqp_uri, configs):
         print(f"declared {name} (+ {name}.dlq)")
-    for pair in filter(None, os.environ.get("CHANNEL_PASSWORDS", "").split(",")):
-        channel, _, password = pair.partition("=")
-        provision_channel_user(vhost_of(amqp_uri), f"smartdukcapil-{channel.strip()}",
-                               password, channel.strip())
-        print(f"channel user smartdukcapil-{channel.strip()} limited to its exchange and replies")
+    for channel, password in passwords.items():
+        provision_channel_user(vhost_of(amqp_uri), f"smartdukcapil-{channel}", password, channel)
+        print(f"channel user smartdukcapil-{channel} limited to its exchange and replies")
 
 
 if __name__ == "__main__":

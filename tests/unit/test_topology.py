@@ -1,0 +1,46 @@
+"""``python -m deploy.topology``'s reading of ``CHANNEL_PASSWORDS``: a name
+that is no channel is refused before anything is declared."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from deploy.topology import channel_passwords
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_each_channel_gets_its_password_as_given():
+    assert channel_passwords("web=s3cret, app = a=b ,kelurahan=k ,") == \
+        {"web": "s3cret", "app": " a=b ", "kelurahan": "k "}
+    assert channel_passwords("") == {} and channel_passwords(" , ") == {}
+
+
+@pytest.mark.parametrize(("setting", "named"), [
+    ("wbe=secret", "'wbe' is not a channel (the channels: web, app, whatsapp, kelurahan)"),
+    ("web=a,smartdukcapil-app=b", "'smartdukcapil-app' is not a channel"),
+    ("=secret", "'' is not a channel"),
+    ("web", "no password for channel 'web'"), ("web=", "no password for channel 'web'"),
+    ("web=a,app=b,web=c", "channel 'web' given twice")])
+def test_a_setting_that_names_no_channel_or_no_password_is_refused(setting, named):
+    with pytest.raises(SystemExit) as refused:
+        channel_passwords(setting)
+    assert named in str(refused.value.code)
+    assert "secret" not in str(refused.value.code)
+
+
+def test_the_deploy_step_exits_naming_the_mistyped_channel_and_declares_nothing():
+    """``CHANNEL_PASSWORDS="wbe=secret"`` created a user smartdukcapil-wbe for
+    an exchange that does not exist, and exited 0 (outside audit)."""
+    env = {**os.environ, "CHANNEL_PASSWORDS": "wbe=secret",
+           "AMQP_URI": "pyamqp://guest:guest@127.0.0.1:9/"}  # nothing listens: never reached
+    done = subprocess.run([sys.executable, "-m", "deploy.topology"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert "'wbe' is not a channel (the channels: web, app, whatsapp, kelurahan)" in done.stderr
+    assert "secret" not in done.stderr + done.stdout and "declared" not in done.stdout

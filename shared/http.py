@@ -593,6 +593,9 @@ class _JsonMisses:
         return json_response(error.status, error.to_body(lang), headers)
 
 
+PRIVATE_ANSWER = (("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff"))
+
+
 class RefuseAtOnce:
     """WSGI in front of nameko's app: a request for a fixed path (no ``<id>``
     in it) whose budget is full is answered 503 here, from a body rendered
@@ -609,6 +612,17 @@ class RefuseAtOnce:
                       for method in rule.methods}
 
     def __call__(self, environ, start_response):
+        def private(status, headers, exc_info=None):
+            """Every answer's defaults (an endpoint may set its own
+            Cache-Control): answers carry personal data - a NIK, a phone, a
+            name - so no cache keeps one, and none is read as another type."""
+            present = {name.lower() for name, _ in headers}
+            return start_response(status, [*headers, *(
+                header for header in PRIVATE_ANSWER if header[0].lower() not in present)],
+                exc_info)
+        return self.refuse_or_pass(environ, private)
+
+    def refuse_or_pass(self, environ, start_response):
         handler = self.fixed.get((environ["REQUEST_METHOD"], environ.get("PATH_INFO")))
         if handler is None or not handler.admission.full(handler.budget, handler.new_work):
             return self.app(environ, start_response)

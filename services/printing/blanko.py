@@ -8,9 +8,12 @@ station at zero gets no card jobs while certificates still flow; a printed
 card takes one blanko in the print's own transaction; a station reporting
 ``out_of_blanko`` is set to zero - a station without a ``STATIONS`` entry
 too, tracked from then on, so that an operator's delivery can bring its
-cards back (``delivery_starts_tracking``). Falling to or below the threshold
-(``BLANKO_LOW_THRESHOLD``) emits ``blanko_low`` once; a delivery that lifts
-the stock above it re-arms the warning.
+cards back (``delivery_starts_tracking``). A claim hands a tracked station
+no more card jobs than it has blanko for, counting the card jobs it holds
+leased already (``cards_left``, ``within_stock``, ``stations.put_back``).
+Falling to or below the threshold (``BLANKO_LOW_THRESHOLD``) emits
+``blanko_low`` once; a delivery that lifts the stock above it re-arms the
+warning.
 """
 
 from __future__ import annotations
@@ -24,6 +27,27 @@ def printable_kinds(station: Station, stock: dict | None) -> frozenset[str]:
     if stock is not None and stock["stock"] <= 0:
         return station.kinds - {"card"}
     return station.kinds
+
+
+def cards_left(stock: dict | None) -> int | None:
+    """How many card jobs a station may hold leased at once: one per blanko
+    it has (never below none); None for a station not tracked (no limit)."""
+    return None if stock is None else max(stock["stock"], 0)
+
+
+def within_stock(jobs: list[dict], cards: int | None) -> list[dict]:
+    """``jobs`` in their order, with no more than ``cards`` card jobs among
+    them (None: no limit); the other kinds use no blanko and all stay."""
+    if cards is None:
+        return jobs
+    kept = []
+    for job in jobs:
+        if job.get("print_kind") == "card":
+            if cards <= 0:
+                continue
+            cards -= 1
+        kept.append(job)
+    return kept
 
 
 def delivery_starts_tracking(station_id: str, stations: dict[str, Station]) -> bool:

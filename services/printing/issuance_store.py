@@ -7,13 +7,18 @@
   across reprints), by application id.
 * ``document_serials``: one counter per document type and year.
 Each download decides and writes in one transaction (``verification``
-decides): a number is never handed out twice, and the new issuance and the
-revocation of the earlier ones commit together.
+decides): a number is never handed out twice. What an issuance replaces is
+revoked when its print is reported, in the report's transaction
+(``_prints_recorded``); a print reported failed or a job cancelled leaves
+its downloads never valid (``_print_given_up``).
 """
 
 from __future__ import annotations
 
-from pymongo import ASCENDING, ReturnDocument
+import collections
+import datetime
+
+from pymongo import ASCENDING, ReturnDocument, UpdateMany, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 from shared.clock import today_wib, utcnow
@@ -39,9 +44,9 @@ class IssuingPrintStore(PrintStore):
     def issue(self, job_id: str, station_id: str, lease_token: str,
               key: SigningKey) -> tuple[dict, dict]:
         """(job, issuance) for a station's download under its lease: the
-        lease's issuance if there is one, else a new one that revokes the
-        issuances it supersedes (the application's, the holder's earlier
-        cards). ``LeaseLost`` / ``JobNotFound`` as for a report."""
+        lease's issuance if there is one, else a new one. It revokes nothing
+        yet: what it replaces stays valid until it is reported printed.
+        ``LeaseLost`` / ``JobNotFound`` as for a report."""
         def work(session):
             job = check_report(self._find(session, job_id), station_id, lease_token)
             found = self.db.issuances.find_one({"print_job_id": job_id, "lease_token": lease_token},
@@ -53,14 +58,45 @@ class IssuingPrintStore(PrintStore):
             issuance = verification.new_issuance(
                 job, lease_token, self._number(session, job, today.year), key, today, now)
             self.db.issuances.insert_one(issuance, session=session)
-            for query in verification.superseded(issuance):
-                self.db.issuances.update_many(
-                    query, {"$set": verification.revocation(issuance, now)}, session=session)
             return job, issuance
         try:
             return self.run_transaction(work)
         except DuplicateKeyError:
             return self.run_transaction(work)  # the racing download's issuance, now committed
+
+    def _prints_recorded(self, session, printed: list[tuple[dict, str, datetime.datetime]]
+                         ) -> None:
+        """Each printed job's issuance (``verification.printed_issuance``) is
+        marked printed and revokes what it supersedes: the jobs' issuances in
+        one read, the writes of the whole report in one ``bulk_write``."""
+        if not printed:
+            return
+        downloads = collections.defaultdict(list)
+        for issuance in self.db.issuances.find(
+                {"print_job_id": {"$in": [job["_id"] for job, _, _ in printed]}},
+                projection=["print_job_id", "lease_token", "application_id", "document_type",
+                            "holder_nik", "revoked", "issued_at"], session=session):
+            downloads[issuance["print_job_id"]].append(issuance)
+        writes: list = []
+        for job, lease_token, moment in printed:
+            issuance = verification.printed_issuance(downloads[job["_id"]], lease_token)
+            if issuance is None:
+                continue  # nothing was downloaded: nothing replaces anything
+            writes.append(UpdateOne({"_id": issuance["_id"]}, {"$set": {"printed_at": moment}}))
+            writes += [UpdateMany(query, {"$set": verification.revocation(issuance, moment)})
+                       for query in verification.superseded(issuance)]
+        if writes:
+            self.db.issuances.bulk_write(writes, session=session)
+
+    def _print_given_up(self, session, job: dict, lease_token: str | None) -> None:
+        if lease_token is None:
+            query, why = {"print_job_id": job["_id"]}, verification.PRINT_CANCELLED
+        else:
+            query = {"print_job_id": job["_id"], "lease_token": lease_token}
+            why = verification.PRINT_FAILED
+        self.db.issuances.update_many({**query, "revoked": False},
+                                      {"$set": verification.not_issued(why, utcnow())},
+                                      session=session)
 
     def find_issuance(self, issuance_id: str) -> dict | None:
         return self.db.issuances.find_one({"_id": issuance_id})

@@ -92,6 +92,22 @@ def served_places(station: Station, kind: str, stations: dict[str, Station],
     return sorted({DINAS.place_id} | {p for p in places if p not in covered})
 
 
+def put_back(claimed: list[dict], held: dict[str, int], max_held: int,
+             cards: int | None) -> list[dict]:
+    """Of a claim's jobs (``claimed``, in queue order), those to put back
+    after its lease so that the station holds (``held``: its jobs on lease
+    by print kind, this claim's among them) no more than ``max_held`` jobs
+    and - ``cards``, its blanko, when tracked - no more card jobs than it
+    has blanko for. The last claimed go back first."""
+    back: list[dict] = []
+    if cards is not None and (over := held.get("card", 0) - cards) > 0:
+        back = [job for job in claimed if job.get("print_kind") == "card"][-over:]
+    if (over := sum(held.values()) - len(back) - max_held) > 0:
+        going = {job["_id"] for job in back}
+        back += [job for job in claimed if job["_id"] not in going][-over:]
+    return back
+
+
 def priority(job: dict) -> int:
     """Sort key of the queue: next-day requests and replacements first."""
     return 0 if job.get("next_day") or job.get("replacement") else 1

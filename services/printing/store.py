@@ -26,8 +26,9 @@ from .pickup_store import PickupStore
 from .prr_store import PrrStore
 from .seats import Seats
 from .slots import PickupRules
-from .blanko import delivery_starts_tracking, low_stock, printable_kinds
-from .stations import Station, StationRules
+from .blanko import (cards_left, delivery_starts_tracking, low_stock, printable_kinds,
+                     within_stock)
+from .stations import Station, StationRules, put_back
 
 QUEUE_ORDER = [("priority", ASCENDING), ("queued_at", ASCENDING)]
 # jobs of stations' reports recorded in one transaction at most (a report
@@ -52,6 +53,11 @@ CLAIM_READS = 2
 def _jobs(item: tuple) -> int:
     """How many jobs a waiting report (``mark_printed_batch``'s item) holds."""
     return len(item[0])
+
+
+def _cards(jobs: list[dict]) -> int:
+    """How many of ``jobs`` are printed on blanko."""
+    return sum(job.get("print_kind") == "card" for job in jobs)
 
 
 def queue_position(job: dict) -> tuple:
@@ -148,10 +154,20 @@ class PrintStore(PickupStore, PrrStore):
         jemput-bola manifest. Concurrent claims of one station may overshoot
         its cap for an instant - so may a claim of a station still holding
         jobs; the overshoot is put back before answering.
-        A station out of blanko gets no card jobs (``blanko``).
+
+        Blanko (``blanko``): a station out of it gets no card jobs; one with
+        less than the claim could take gets no more card jobs than its stock
+        (read for itself, ``_picker``: the card jobs it skips stay for the
+        others), and after the lease no more than its stock less the card
+        jobs it held already (put back with the overshoot of its cap). The
+        stock is read before the lease; only when it is close to what the
+        station may hold is it read again after the count (a card printed in
+        between takes a blanko and a held job together: read after the count,
+        the stock is never more than it should be).
         """
         now = utcnow()
-        kinds = printable_kinds(station, self.db.blanko.find_one({"_id": station.station_id}))
+        stock = self.db.blanko.find_one({"_id": station.station_id})
+        kinds = printable_kinds(station, stock)
         filters = rules.claim_filters(station, kinds, now)
         # what it holds already is counted once, after the lease (below): a
         # station reports a batch before it claims the next, so the overshoot
@@ -167,17 +183,25 @@ class PrintStore(PickupStore, PrrStore):
                 return []
             oldest = min(firsts, key=queue_position)["manifest_id"]
             filters = [{**query, "manifest_id": oldest} for query in filters]
+        cards = cards_left(stock) if "card" in kinds else None
+        short = cards is not None and cards < room  # fewer blanko than the claim could take
         lease, claimable = new_lease(station.station_id, now, rules.lease), rules.claimable_now(now)
-        take = self._picker(filters, room) if manifest else self._read_ahead(filters)
+        take = self._picker(filters, room) if manifest or short else self._read_ahead(filters)
         claimed: list[dict] = []
-        while len(claimed) < room and (wanted := take(room - len(claimed))):
-            claimed += self._lease(wanted, lease, claimable)
+        while len(claimed) < room and (read := take(room - len(claimed))):
+            wanted = within_stock(read, cards - _cards(claimed)) if short else read
+            claimed += self._lease(wanted, lease, claimable) if wanted else []
         if not claimed:
             return []
-        excess = self._held_by(station, now) - station.max_held
-        if excess > 0:
-            self._unclaim(claimed[-excess:], lease["lease_token"])
-            claimed = claimed[:-excess]
+        held = self._held_by(station, now)
+        if cards is not None and stock["stock"] < station.max_held + _cards(claimed):
+            # it may have printed some of what it held since the stock was read
+            cards = cards_left(self.db.blanko.find_one({"_id": station.station_id}))
+        back = put_back(claimed, held, station.max_held, cards)
+        if back:
+            self._unclaim(back, lease["lease_token"])
+            going = {job["_id"] for job in back}
+            claimed = [job for job in claimed if job["_id"] not in going]
         return claimed
 
     def _picker(self, filters: list[dict], room: int):
@@ -231,9 +255,13 @@ class PrintStore(PickupStore, PrrStore):
         return list(self.db.print_jobs.find(
             {"_id": {"$in": ids}, "lease_token": lease["lease_token"]}, sort=QUEUE_ORDER))
 
-    def _held_by(self, station: Station, now: datetime.datetime) -> int:
-        return self.db.print_jobs.count_documents(
-            {"station_id": station.station_id, "status": "leased", "lease_until": {"$gte": now}})
+    def _held_by(self, station: Station, now: datetime.datetime) -> collections.Counter:
+        """The station's jobs on lease, by print kind (one command, as a count)."""
+        rows = self.db.print_jobs.aggregate([
+            {"$match": {"station_id": station.station_id, "status": "leased",
+                        "lease_until": {"$gte": now}}},
+            {"$group": {"_id": "$print_kind", "jobs": {"$sum": 1}}}])
+        return collections.Counter({row["_id"]: row["jobs"] for row in rows})
 
     def _unclaim(self, jobs: list[dict], lease_token: str) -> None:
         self.db.print_jobs.update_many(
@@ -254,8 +282,10 @@ class PrintStore(PickupStore, PrrStore):
     def cancel_held(self, job_id: str, operator: str, rules: StationRules,
                     pickup: PickupRules) -> dict:
         """Given up: nothing will be printed for it, so its hand-over list (a
-        kecamatan's, a jemput-bola manifest) no longer waits for it."""
+        kecamatan's, a jemput-bola manifest) no longer waits for it, and no
+        document downloaded for it is valid (``_print_given_up``)."""
         def lists_go_on(session, job: dict) -> list[Event]:
+            self._print_given_up(session, job, None)
             events = self._handover_job_dropped(session, job, pickup) if job["next_day"] else []
             if job.get("manifest_id"):
                 events += self._manifest_member_dropped(session, job["manifest_id"],
@@ -319,13 +349,16 @@ class PrintStore(PickupStore, PrrStore):
         one, the windows booked together (``Seats``), the jobs written in one
         command, an ``update_many`` in it per distinct change (the jobs of one
         window share theirs: the local server rewrites them ~2× faster so
-        than one by one), each station's blanko taken once, the events in one insert."""
+        than one by one), each station's blanko taken once, what the prints
+        replace (``_prints_recorded``) in one read and one write, the events
+        in one insert."""
         def work(session):
             jobs = {job["_id"]: job for job in self.db.print_jobs.find(
                 {"_id": {"$in": [report["print_job_id"]
                                  for reports, _, _ in batch for report in reports]}},
                 session=session)}
             seats, changes, events, answers = Seats(self.db, session, rules), {}, [], []
+            printed: list[tuple[dict, str, datetime.datetime]] = []
             cards: collections.Counter = collections.Counter()
             for reports, station_id, now in batch:
                 moment, results = now or utcnow(), []
@@ -345,12 +378,14 @@ class PrintStore(PickupStore, PrrStore):
                                                                     today_wib(moment))
                     if update:
                         changes.setdefault(repr(update), (update, []))[1].append(job["_id"])
+                        printed.append((job, report["lease_token"], moment))
                         cards[station_id] += job.get("print_kind") == "card"
                     events += job_events
                     jobs[job["_id"]] = {**job, **update}  # a job reported twice prints once
                     results.append(jobs[job["_id"]])
                 answers.append(results)
             seats.flush()
+            self._prints_recorded(session, printed)
             for station_id, taken in cards.items():
                 if taken and stations is not None:
                     events += self._change_blanko(session, stations, station_id,
@@ -363,15 +398,31 @@ class PrintStore(PickupStore, PrrStore):
             return answers
         return self.run_transaction(work)
 
+    def _prints_recorded(self, session, printed: list[tuple[dict, str, datetime.datetime]]
+                         ) -> None:
+        """What else the prints of a report change, in its transaction:
+        ``printed`` holds (job, the reported lease token, when) of each job
+        it printed. ``IssuingPrintStore`` revokes what their documents
+        replace; a store without issuances has nothing to do."""
+
+    def _print_given_up(self, session, job: dict, lease_token: str | None) -> None:
+        """What else a print that will not be handed out changes, in the
+        transaction that says so: the lease ``lease_token``'s (a failure
+        reported), or every lease's of the job (None: cancelled).
+        ``IssuingPrintStore`` makes their downloads never valid."""
+
     def mark_failed(self, job_id: str, station_id: str, lease_token: str, reason: str,
                     note: str | None, stations: StationRules) -> dict:
-        """A station could not print: back to the queue, or held for an operator.
-        A station out of blanko is taken at its word: its stock is zero - one
-        without a ``STATIONS`` entry too (tracked from now on: a delivery
-        brings its cards back, ``record_blanko_delivery``)."""
+        """A station could not print: back to the queue, or held for an operator;
+        what it downloaded under this lease is not the citizen's document
+        (``_print_given_up``). A station out of blanko is taken at its word:
+        its stock is zero - one without a ``STATIONS`` entry too (tracked
+        from now on: a delivery brings its cards back,
+        ``record_blanko_delivery``)."""
         def work(session):
             job = check_report(self._find(session, job_id), station_id, lease_token)
             update, events = domain.failure_outcome(job, reason, note, stations.max_attempts)
+            self._print_given_up(session, job, lease_token)
             if reason == "out_of_blanko":
                 events += self._change_blanko(session, stations, station_id,
                                               {"$set": {"stock": 0}}, upsert=True)

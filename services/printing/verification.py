@@ -1,15 +1,20 @@
 """Issuances: each print-ready PDF a station downloads is one, with its own
-signed token; a reprint of the same application revokes the earlier one.
+signed token; the print of it reported printed replaces the earlier ones.
 Plain Python: the store loads and saves, these functions decide.
 
 An issuance belongs to one lease of one job: the same station downloading
 again under the same lease gets the same issuance (and the same bytes); a
 new lease - after a failure, an expired lease, a takeover - makes a new
-issuance, and every earlier one of the application is revoked, so the one
-card that counts is the last one printed. A card is one per holder: a new
-card for the same NIK (an approved replacement of a KTP-el, a KIA applied
-for again) revokes the holder's earlier cards of that type too, printed
-under other applications (``superseded``). The document number belongs to the
+issuance. Nothing is revoked at a download: only when a station reports a
+document printed (``printed_issuance``) are the earlier issuances of its
+application revoked, in the print's own transaction, so the one card that
+counts is the last one printed and the citizen's card stays valid while its
+replacement is only being printed. A card is one per holder: a new card for
+the same NIK (an approved replacement of a KTP-el, a KIA applied for again)
+revokes the holder's earlier cards of that type too, printed under other
+applications (``superseded``). A download whose print never reached anyone -
+reported failed, or its job cancelled by an operator - is never valid
+(``not_issued``), whatever else happens. The document number belongs to the
 application: a reprint keeps it, as a reprinted certificate keeps its
 register number.
 
@@ -75,7 +80,41 @@ def superseded(issuance: dict) -> list[dict]:
 
 def revocation(issuance: dict, now: datetime.datetime) -> dict:
     """What an earlier issuance of the application gets when ``issuance`` replaces it."""
-    return {"revoked": True, "revoked_at": now, "replaced_by": issuance["_id"]}
+    return {"revoked": True, "revoked_at": now, "revoked_reason": "replaced",
+            "replaced_by": issuance["_id"]}
+
+
+# why a download never became the holder's document (``not_issued``)
+PRINT_FAILED, PRINT_CANCELLED = "print_failed", "print_cancelled"
+
+
+def not_issued(why: str, now: datetime.datetime) -> dict:
+    """What an issuance gets when its print is reported failed (``PRINT_FAILED``)
+    or its job is cancelled (``PRINT_CANCELLED``): never valid, and nothing it
+    would have replaced is revoked by it."""
+    return {"revoked": True, "revoked_at": now, "revoked_reason": why}
+
+
+def printed_issuance(issuances: list[dict], lease_token: str) -> dict | None:
+    """Of a job's issuances, the one a print reported under ``lease_token``
+    put on paper: the lease's own download; without one, the job's latest
+    issuance still standing (a station that printed under an earlier lease
+    of its own, crashed, claimed the job back and reports it under the new
+    lease without downloading again: the journal pattern). None: nothing
+    was downloaded (nothing to replace anything with)."""
+    for issuance in issuances:
+        if issuance["lease_token"] == lease_token:
+            return issuance
+    standing = [issuance for issuance in issuances if not issuance["revoked"]]
+    return max(standing, key=lambda issuance: issuance["issued_at"], default=None)
+
+
+def public_reason(issuance: dict) -> str:
+    """The verdict's reason for a revoked issuance: ``replaced`` by a document
+    printed later (rows from before the reason was kept too), or
+    ``not_issued``: its print failed or was cancelled."""
+    return "replaced" if issuance.get("revoked_reason", "replaced") == "replaced" \
+        else "not_issued"
 
 
 def printed_document(job: dict, issuance: dict, photo: bytes | None = None) -> PrintedDocument:
@@ -95,9 +134,10 @@ def verdict(token: str, public_keys: dict, find_issuance: Callable[[str], dict |
     """What the public endpoint answers about ``token``.
 
     ``{"status": "valid", "claims": {...}, "kid": ...}``, the same with
-    ``"revoked"`` (the document was replaced by a reprint: the claims say
-    which one), or ``{"status": "invalid", "reason": ...}`` for anything
-    not signed by a published key, altered, or not issued here.
+    ``"revoked"`` and a ``reason`` (``replaced``: a document printed later
+    replaced it; ``not_issued``: its print failed or was cancelled; the claims
+    say which document), or ``{"status": "invalid", "reason": ...}`` for
+    anything not signed by a published key, altered, or not issued here.
     """
     try:
         kid, claims = tokens.verify(token, public_keys)
@@ -108,8 +148,10 @@ def verdict(token: str, public_keys: dict, find_issuance: Callable[[str], dict |
         # a valid signature on what was never issued (or not with that key):
         # only a leaked key makes one; not vouched for
         return {"status": "invalid", "reason": "unknown_issuance"}
-    status = "revoked" if issuance["revoked"] else "valid"
-    return {"status": status, "kid": kid, "claims": claims}
+    if issuance["revoked"]:
+        return {"status": "revoked", "reason": public_reason(issuance), "kid": kid,
+                "claims": claims}
+    return {"status": "valid", "kid": kid, "claims": claims}
 
 
 def published_keys(public_keys: dict) -> dict:

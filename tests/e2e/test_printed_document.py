@@ -4,10 +4,11 @@ A verified application's job is claimed; the station downloads the print-ready
 PDF under its lease; the QR decoded from the rendered page verifies offline
 with the published key and at the public endpoint. An altered token, one
 signed with another key and a revoked issuance (the job printed again, or
-the card replaced under a new application) fail; the NIK is in neither the
-QR nor the verification answer. Each document prints what intake knows of
-its subject: a KIA is the child's card, a certificate shows its birth,
-death or move.
+the card replaced under a new application, once printed; a replacement whose
+print failed and was cancelled, which leaves the old card valid) fail; the
+NIK is in neither the QR nor the verification answer. Each document prints
+what intake knows of its subject: a KIA is the child's card, a certificate
+shows its birth, death or move.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from tests.document_bodies import (birth_body, death_body, kia_body, nik_born,
 from tests.documents import png
 from tests.helpers import (OPERATOR, PRINTING_SERVICE_TOKEN, RETIRED_KEY, STATION, claim_job_for,
                            eventually, personal_data_in_logs, random_kk, random_nik, valid_body)
+from tests.e2e.test_office_handovers import lookup
 from tests.pdf_checks import pdf_qr_codes, pdf_text
 
 
@@ -129,6 +131,7 @@ def test_altered_foreign_and_unknown_tokens_fail(system):
 
 
 def test_a_reprint_revokes_the_earlier_print(system):
+    # the misprint's QR is never valid; the reprint's is the citizen's
     first_lease = verified_job(system)
     [first] = pdf_qr_codes(download(system, first_lease).content)
     failed = requests.post(f"{system.url('printing')}/api/v1/station/jobs/"
@@ -140,6 +143,7 @@ def test_a_reprint_revokes_the_earlier_print(system):
 
     old, new = verify(system, first).json(), verify(system, second).json()
     assert old["status"] == "revoked" and new["status"] == "valid"
+    assert old["reason"] == "not_issued"
     assert old["claims"]["issuance_id"] != new["claims"]["issuance_id"]
     # the document keeps its number across the reprint
     assert old["claims"]["document_number"] == new["claims"]["document_number"]
@@ -225,31 +229,73 @@ def collected_at_counter(system, job: dict) -> None:
     eventually(status, what="intake: collected")
 
 
-def test_a_replacement_card_revokes_the_card_it_replaces(system):
+def first_card(system) -> tuple[dict, str]:
+    """A first KTP-el printed and collected: (its application body, its QR token)."""
     first_body = valid_body()
     first = verified_job(system, first_body)
     [old] = pdf_qr_codes(download(system, first).content)
     report_printed(system, first)
     collected_at_counter(system, first)
     assert verify(system, old).json()["status"] == "valid"
+    return first_body, old
+
+
+def test_a_replacement_card_revokes_the_card_it_replaces_once_printed(system):
+    first_body, old = first_card(system)
 
     # the card was lost: a replacement, another application for the same NIK
     replacement = {**first_body, "details": {"reason": "lost",
                                              "police_report_number": "LP/123/XI/2026"}}
     second = verified_job(system, replacement)
-    assert second["application_id"] != first["application_id"]
+    assert second["nik"] == first_body["applicant"]["nik"]
     [new] = pdf_qr_codes(download(system, second).content)
+    # downloaded, not printed yet: the card the citizen holds is still theirs
+    assert verify(system, old).json()["status"] == "valid"
+    report_printed(system, second)
 
     old_answer, new_answer = verify(system, old).json(), verify(system, new).json()
     assert old_answer["status"] == "revoked" and new_answer["status"] == "valid"
+    assert old_answer["reason"] == "replaced"
     assert old_answer["claims"]["holder_name"] == new_answer["claims"]["holder_name"]
     # a new application: a new document number
     assert old_answer["claims"]["document_number"] != new_answer["claims"]["document_number"]
     # another citizen's card is not touched
     other = verified_job(system)
     [others] = pdf_qr_codes(download(system, other).content)
+    report_printed(system, other)
     assert verify(system, others).json()["status"] == "valid"
     assert verify(system, new).json()["status"] == "valid"
+
+
+@pytest.mark.parametrize("details", [{"reason": "damaged", "old_card_surrendered": True},
+                                     {"reason": "data_change"}], ids=["damaged", "data_change"])
+def test_a_replacement_whose_print_fails_and_is_cancelled_leaves_the_old_card_valid(
+        system, details):
+    """The auditor's case: a replacement's PDF (wrong data, perhaps printed,
+    never issued) is reported failed, held and cancelled by an operator: its
+    QR is never valid, and the card the citizen still has stays valid."""
+    printing = system.url("printing")
+    first_body, old = first_card(system)
+    second = verified_job(system, {**first_body, "details": details})
+    [new] = pdf_qr_codes(download(system, second).content)
+    assert verify(system, old).json()["status"] == "valid"
+
+    failed = requests.post(f"{printing}/api/v1/station/jobs/{second['print_job_id']}/failed",
+                           json={"lease_token": second["lease_token"], "reason": "data_error"},
+                           headers=STATION, timeout=10)
+    assert failed.status_code == 200 and failed.json()["status"] == "held", failed.text
+    answer = verify(system, new).json()
+    assert (answer["status"], answer["reason"]) == ("revoked", "not_issued")
+    assert verify(system, old).json()["status"] == "valid"
+
+    cancelled = requests.post(f"{printing}/api/v1/operator/print-jobs/"
+                              f"{second['print_job_id']}/cancel", headers=OPERATOR, timeout=10)
+    assert cancelled.status_code == 200, cancelled.text
+    eventually(lambda: lookup(system, second["tracking_code"], second["nik"])["status"]
+               == "print_cancelled", what="intake: print_cancelled")
+    answer = verify(system, new).json()
+    assert (answer["status"], answer["reason"]) == ("revoked", "not_issued")
+    assert verify(system, old).json()["status"] == "valid"
 
 
 def days_ago(days: int) -> datetime.date:

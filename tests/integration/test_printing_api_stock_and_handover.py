@@ -34,14 +34,18 @@ def store(backing):
     yield from store_on_a_database_of_its_own(backing, PrintStore, "printing_api")
 
 
+def api_on(backing, container_factory, store, **config) -> str:
+    """``PrintingApi`` started on the store's database with ``config``: its address."""
+    port = free_port()
+    container_factory(PrintingApi, service_config(
+        backing, store.db.name, WEB_SERVER_ADDRESS=f"127.0.0.1:{port}", **config)).start()
+    return f"http://127.0.0.1:{port}"
+
+
 @pytest.fixture
 def printing(backing, container_factory, store) -> str:
     """The API's address; ``STATION`` is ``station-test-1``, in no ``STATIONS``."""
-    port = free_port()
-    container_factory(PrintingApi, service_config(
-        backing, store.db.name, WEB_SERVER_ADDRESS=f"127.0.0.1:{port}",
-        BLANKO_LOW_THRESHOLD="5")).start()
-    return f"http://127.0.0.1:{port}"
+    return api_on(backing, container_factory, store, BLANKO_LOW_THRESHOLD="5")
 
 
 @pytest.fixture

@@ -35,16 +35,22 @@ STATIONS = parse_stations(SPEC, PLACES)
 JOB_PLACES = ("disdukcapil-serang", "kec-curug", "kec-kasemen", "kec-taktakan")
 
 
+def counted_store(backing, store_class=PrintStore, prefix: str = "printing_counted"):
+    """A fixture's body: a store on a database of its own whose client's
+    commands are counted, and the counter."""
+    counter = CommandCounter()
+    client = MongoClient(backing.mongo_uri, tz_aware=True, event_listeners=[counter])
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    store_class.ensure_indexes(client[name])
+    yield store_class(client[name], client, NoRelay(), transaction_budget=30.0), counter
+    client.drop_database(name)
+    client.close()
+
+
 @pytest.fixture
 def counted(backing):
     """A store whose client's commands are counted, and the counter."""
-    counter = CommandCounter()
-    client = MongoClient(backing.mongo_uri, tz_aware=True, event_listeners=[counter])
-    name = f"printing_counted_{uuid.uuid4().hex[:8]}"
-    PrintStore.ensure_indexes(client[name])
-    yield PrintStore(client[name], client, NoRelay(), transaction_budget=30.0), counter
-    client.drop_database(name)
-    client.close()
+    yield from counted_store(backing)
 
 
 @pytest.fixture

@@ -86,3 +86,34 @@ def test_an_over_long_token_gets_the_malformed_verdict_not_a_refusal():
     loaded = load_checked(TokenQuerySchema(), {"token": token})["token"]
     answer = verification.verdict(loaded, keys(KEY), {}.get)
     assert answer == {"status": "invalid", "reason": "malformed"}
+
+
+def test_a_print_that_never_reached_anyone_is_revoked_as_not_issued():
+    # a replacement's download whose print failed, or whose job was cancelled
+    for why in (verification.PRINT_FAILED, verification.PRINT_CANCELLED):
+        issuance = {**issue(), **verification.not_issued(why, NOW)}
+        store = {issuance["_id"]: issuance}.get
+        answer = verification.verdict(issuance["token"], keys(KEY), store)
+        assert answer == {"status": "revoked", "reason": "not_issued", "kid": "now",
+                          "claims": issuance["claims"]}
+
+
+def test_a_replaced_issuance_says_why_rows_from_before_the_reason_too():
+    first, second = issue("lease-1"), issue("lease-2")
+    first.update(verification.revocation(second, NOW))
+    assert verification.verdict(first["token"], keys(KEY), {first["_id"]: first}.get)[
+        "reason"] == "replaced"
+    older = {**issue(), "revoked": True}  # revoked before revoked_reason was kept
+    assert verification.public_reason(older) == "replaced"
+
+
+def test_the_printed_issuance_is_the_leases_own_else_the_latest_standing():
+    early = issue("lease-1")
+    failed = {**issue("lease-2"), **verification.not_issued(verification.PRINT_FAILED, NOW),
+              "issued_at": NOW + datetime.timedelta(minutes=5)}
+    own = {**issue("lease-3"), "issued_at": NOW + datetime.timedelta(minutes=9)}
+    assert verification.printed_issuance([early, failed, own], "lease-3") is own
+    # printed under lease 1, reported under lease 4 after a crash (no download under it)
+    assert verification.printed_issuance([early, failed], "lease-4") is early
+    assert verification.printed_issuance([failed], "lease-4") is None
+    assert verification.printed_issuance([], "lease-1") is None

@@ -12,10 +12,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import requests
@@ -23,7 +21,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from deploy.local.stack import Ports, Stack, ensure_rabbitmq, ensure_vhost  # noqa: E402
+from bench.stacks import own_stack  # noqa: E402
 from tests.helpers import valid_body  # noqa: E402
 
 
@@ -37,15 +35,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--clients", type=int, default=8)
     args = parser.parse_args()
-    ensure_rabbitmq()
-    vhost = f"smartdukcapil_bench_{uuid.uuid4().hex[:6]}"
-    ensure_vhost(vhost)
-    stack = Stack(Path(tempfile.mkdtemp(prefix="smartdukcapil-refusal-")), ports=Ports.free(),
-                  amqp_uri=f"pyamqp://guest:guest@127.0.0.1:5672/{vhost}",
-                  extra_env={"INTAKE_ADMISSION_WRITES": "0"})
-    try:
-        stack.start_backing()
-        stack.start_services(["intake"])
+    with own_stack("refusal", ["intake"], {"INTAKE_ADMISSION_WRITES": "0"}) as stack:
         pid = stack.procs["intake"].pid
         url = stack.url("intake") + "/api/v1/applications"
         body, outcomes, lock = valid_body(), {}, threading.Lock()
@@ -65,9 +55,6 @@ def main() -> None:
         for thread in threads:
             thread.join()
         cpu, wall = cpu_seconds(pid) - cpu, time.perf_counter() - started
-    finally:
-        stack.stop()
-        os.system(f"rabbitmqctl delete_vhost {vhost} >/dev/null 2>&1")
     refused = outcomes.get(503, 0)
     print(f"outcomes {outcomes}")
     print(f"intake CPU per refusal: {1000 * cpu / max(1, refused):.3f} ms "

@@ -141,6 +141,11 @@ def field_label(name) -> str:
     return shown if len(name) <= FIELD_NAME_LIMIT else shown + "..."
 
 
+# a CSV upload's header naming a column twice (a jemput-bola batch, a PRR
+# export): which of the two cells counts would be a guess
+REPEATED_COLUMN = Msg("Kolom ganda.", "Column given twice.")
+
+
 def flatten_field_errors(messages, prefix: str = "") -> dict[str, list]:
     """marshmallow's nested ``{"applicant": {"nik": [...]}}`` -> ``{"applicant.nik": [...]}``
     (names as ``field_label`` shows them). What marshmallow says of a nested

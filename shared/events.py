@@ -485,6 +485,18 @@ class PrrRecordImportedWithoutPhoneSchema(EventSchema):
     prr_record_id = fields.String(allow_none=True, load_default=None)  # printing's id
 
 
+PRR_REFUSALS = ("deceased", "under_age")
+
+
+class PrrRecordRefusedSchema(EventSchema):
+    """Intake made no application of a ``prr_record_imported``: the holder is
+    recorded as deceased (a death certificate verified here, or the
+    population register), or is under the first KTP-el's age by the NIK."""
+    nik = fields.String(required=True, validate=validate.Regexp(r"^\d{16}$"))
+    prr_record_id = fields.String(allow_none=True, load_default=None)  # printing's id
+    reason = fields.String(required=True, validate=validate.OneOf(PRR_REFUSALS))
+
+
 # event name -> (emitting service, payload schema)
 EVENTS: dict[str, tuple[str, type[EventSchema]]] = {
     "application_submitted": ("intake", ApplicationSubmittedSchema),
@@ -512,6 +524,7 @@ EVENTS: dict[str, tuple[str, type[EventSchema]]] = {
     "batch_accepted": ("intake", BatchAcceptedSchema),
     "prr_record_imported": ("printing", PrrRecordImportedSchema),
     "prr_record_imported_without_phone": ("printing", PrrRecordImportedWithoutPhoneSchema),
+    "prr_record_refused": ("intake", PrrRecordRefusedSchema),
     "tracking_code_resend_requested": ("intake", TrackingCodeResendRequestedSchema),
     "pickup_rescheduled": ("printing", PickupRescheduledSchema),
     "batch_ready_for_kelurahan": ("printing", BatchReadyForKelurahanSchema),

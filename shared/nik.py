@@ -32,6 +32,10 @@ _DIGITS_RE = re.compile(r"[0-9]+")
 # Female NIKs add this to the day of birth.
 _FEMALE_DAY_OFFSET = 40
 
+# a first KTP-el is issued from this age (or earlier to a married citizen);
+# a witness is at least this old
+ADULT_AGE = 17
+
 WARNING_UNKNOWN_KABKOTA = "unknown_kabkota"
 WARNING_UNKNOWN_KECAMATAN = "unknown_kecamatan"
 
@@ -261,6 +265,16 @@ def parse_nik(
         serial=nik[12:],
         warnings=_area_warnings(nik),
     )
+
+
+def age_on(birth: datetime.date, day: datetime.date) -> int:
+    """Whole years from ``birth`` to ``day``."""
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def age_of(nik: str, today: datetime.date) -> int:
+    """A valid NIK's holder's age on ``today``, by the birth date it carries."""
+    return age_on(parse_nik(nik, today=today).birth_date, today)
 
 
 def validate_kk(value: str, *, field: str = "kk_number") -> str:

@@ -258,11 +258,12 @@ class NoRelay:
         pass
 
 
-def store_on_a_database_of_its_own(backing, store_class, prefix: str):
+def store_on_a_database_of_its_own(backing, store_class, prefix: str, *listeners):
     """A fixture's body: ``store_class`` on a fresh database of the test
-    server (no relay), dropped afterwards."""
+    server (no relay), dropped afterwards; ``listeners``: the client's
+    command listeners (a ``CommandCounter``)."""
     name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    client = MongoClient(backing.mongo_uri, tz_aware=True)
+    client = MongoClient(backing.mongo_uri, tz_aware=True, event_listeners=list(listeners))
     try:
         yield store_class(client[name], client, NoRelay())
     finally:

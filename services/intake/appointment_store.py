@@ -24,6 +24,7 @@ from shared.store import duplicate_fields
 from . import appointments
 from .exceptions import ActiveApplicationExists, IdempotencyKeyReused, WrongStatus
 from .nik_records import NikRecords
+from .screening import Screening
 
 
 class AppointmentStore(NikRecords):
@@ -109,14 +110,27 @@ class AppointmentStore(NikRecords):
         return appointments.first_free_day(days, self.booked_counts(place.place_id, days),
                                            place.recording_capacity)
 
-    def import_prr(self, event: dict) -> dict | None:
+    def import_prr(self, event: dict, screening: Screening,
+                   today: datetime.date) -> dict | None:
         """A Print Ready Record: unless the NIK already has a card or an active
-        KTP-el application, a verified print application delivered by Pos;
-        and the NIK is recorded. Safe to repeat per event: the application is
-        keyed by the event id, only a still-submitted one is verified, and the
-        event id is added to the recorded NIK last, when all is done."""
+        KTP-el application, a verified print application delivered by Pos -
+        or, for a holder under 17 or recorded as deceased
+        (``appointments.prr_refusal``, asking ``screening``'s register), none:
+        ``prr_record_refused`` instead, nothing printed, no one told. Either
+        way the NIK is recorded. ``RegisterUnavailable`` (the register could
+        not say whether the holder died): nothing done, the event is tried
+        again later. Safe to repeat per event: the application is keyed by
+        the event id, only a still-submitted one is verified, a refusal is
+        announced once, and the event id is added to the recorded NIK last,
+        when all is done."""
         application = None
-        if not self.card_issued(event["nik"]):
+        if not screening.card_issued(event["nik"]):
+            if reason := appointments.prr_refusal(event["nik"], today, screening.lookup()):
+                self.consume_once(event, "prr_refusal", lambda session: self.emit(
+                    session, "prr_record_refused", **appointments.prr_refused_event(event,
+                                                                                    reason)))
+                self.record_prr_nik(event)
+                return None
             try:
                 application = self.submit(appointments.prr_application(event))
             except ActiveApplicationExists:

@@ -13,6 +13,9 @@ what follows from having recorded. Plain Python, no nameko.
   ``first_issue`` print is refused, a replacement is the way.
 * A booking is for whom a first KTP-el is (17 or older, or married: the
   KTP-el rule of ``rules``) and alive (``refuse_if_not_recordable``).
+* So is a Print Ready Record's application (``prr_refusal``): a record of a
+  holder under 17 or recorded as deceased becomes none (``prr_record_refused``
+  tells printing, whose operator sees why).
 * A booking is for a place in ``shared.offices.PLACES`` (a kecamatan office or
   the Dinas), on a working day of the ``WorkingCalendar`` from tomorrow up to
   ``BOOKING_HORIZON_DAYS`` ahead, while the day has room
@@ -28,10 +31,11 @@ from typing import Callable, Iterable, Mapping, NoReturn
 
 from shared.clock import utcnow
 from shared.errors import Conflict, Msg, ValidationFailed
+from shared.nik import ADULT_AGE, age_of
 from shared.offices import Place, WorkingCalendar
 
 from .domain import STATUSES, TRACKING_ALPHABET, new_application
-from .population import Lookup
+from .population import REGISTER_UNCHECKED, Lookup, RegisterUnavailable
 from .rule_helpers import refuse_if_deceased
 from .rules import RULES, load_details
 
@@ -224,6 +228,31 @@ def booking_view(booking: dict, place: Place) -> dict:
 def place_view(place: Place) -> dict:
     return {"place_id": place.place_id, "name": place.name, "address": place.address,
             "opens": f"{place.opens:02d}:00", "closes": f"{place.closes:02d}:00"}
+
+
+def prr_refusal(nik: str, today: datetime.date, lookup: Lookup) -> str | None:
+    """Why a Print Ready Record becomes no application (``prr_record_refused``),
+    or None: it is one. A first KTP-el's rules as for a recording booking
+    (``refuse_if_not_recordable``): ``under_age`` - not 17 by the NIK's birth
+    date (the export has no marital status: a married minor applies
+    themselves); ``deceased`` - a death certificate verified here, or the
+    register says so. A register that cannot answer refuses nothing here,
+    and accepts nothing either: a PRR application is verified at once, so
+    an unchecked one would be printed and posted unseen - it raises
+    ``RegisterUnavailable`` and the event is tried again later (delayed
+    retries, then the dead-letter queue an operator replays from)."""
+    if age_of(nik, today) < ADULT_AGE:
+        return "under_age"
+    if lookup.deceased(nik):
+        return "deceased"
+    if REGISTER_UNCHECKED in lookup.flags:
+        raise RegisterUnavailable("a PRR record is not screened without the register")
+    return None
+
+
+def prr_refused_event(event: dict, reason: str) -> dict:
+    """``prr_record_refused``: printing takes the record off its backlog."""
+    return {"nik": event["nik"], "prr_record_id": event["prr_record_id"], "reason": reason}
 
 
 def prr_application(event: dict) -> dict:

@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING
 from marshmallow import ValidationError
 
 from shared.clock import utcnow
-from shared.errors import DomainError, Msg, ValidationFailed, field_label, flatten_field_errors
+from shared.errors import (REPEATED_COLUMN, DomainError, Msg, ValidationFailed, field_label,
+                           flatten_field_errors)
 from shared.events import manifest_id
 from shared.offices import DINAS
 
@@ -164,7 +165,7 @@ def check_columns(columns: list[str]) -> None:
                 "atau address.*.", "Unknown column: use document_type, applicant.*, details.*, "
                 "delivery.* or address.*.")]
         elif columns.count(name) > 1 or any(other.startswith(name + ".") for other in columns):
-            problems[field_label(name)] = [Msg("Kolom ganda.", "Column given twice.")]
+            problems[field_label(name)] = [REPEATED_COLUMN]
     if problems:
         raise ValidationFailed(problems)
 

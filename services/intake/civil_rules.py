@@ -13,11 +13,11 @@ from __future__ import annotations
 import datetime
 
 from shared.errors import Msg
-from shared.nik import parse_nik
+from shared.nik import ADULT_AGE, age_of, parse_nik
 
 from .population import Lookup
-from .rule_helpers import (ADULT_AGE, DocumentRules, Findings, age_on, merged, not_in_future,
-                           refuse, refuse_if_deceased, refuse_unless_old_enough_to_be_a_parent,
+from .rule_helpers import (DocumentRules, Findings, merged, not_in_future, refuse,
+                           refuse_if_deceased, refuse_unless_old_enough_to_be_a_parent,
                            register_name)
 
 # a birth registered more than this many days after it is late: accepted, and
@@ -68,7 +68,7 @@ def check_witnesses(details: dict, today: datetime.date) -> None:
         if nik in (details["mother_nik"], details["father_nik"]):
             refuse(f"details.witnesses.{index}", "Saksi tidak boleh orang tua anak.",
                    "A witness must not be a parent of the child.")
-        if age_on(parse_nik(nik, today=today).birth_date, today) < ADULT_AGE:
+        if age_of(nik, today) < ADULT_AGE:
             refuse(f"details.witnesses.{index}", "Saksi harus berusia 17 tahun ke atas.",
                    "A witness must be 17 or older.")
 

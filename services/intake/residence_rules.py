@@ -7,12 +7,11 @@ from __future__ import annotations
 import datetime
 
 from shared.errors import Msg
-from shared.nik import parse_nik
+from shared.nik import ADULT_AGE, age_on, parse_nik
 
 from .population import Lookup
-from .rule_helpers import (ADULT_AGE, SERVED_KABKOTA, DocumentRules, Findings, age_on, refuse,
-                           refuse_if_deceased, refuse_if_not_on,
-                           refuse_unless_old_enough_to_be_a_parent)
+from .rule_helpers import (SERVED_KABKOTA, DocumentRules, Findings, refuse, refuse_if_deceased,
+                           refuse_if_not_on, refuse_unless_old_enough_to_be_a_parent)
 
 KIA_PHOTO_FROM_AGE = 5
 

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from shared.errors import Msg, ValidationFailed
+from shared.nik import age_on
 from shared.offices import KECAMATAN_OFFICES
 
 from .population import Lookup
 
-ADULT_AGE = 17
 # the youngest a parent can have been at the child's birth: anything younger
 # is a mistyped NIK (a 6-year-old "mother" was accepted before this rule)
 PARENT_MIN_AGE = 10
@@ -49,10 +49,6 @@ class DocumentRules:
 def refuse(path: str, id_text: str, en_text: str):
     """Refuse the application: 400 naming ``path`` (dotted, e.g. ``details.child_nik``)."""
     raise ValidationFailed({path: [Msg(id_text, en_text)]})
-
-
-def age_on(birth: datetime.date, today: datetime.date) -> int:
-    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
 
 
 def refuse_unless_old_enough_to_be_a_parent(path: str, parent_birth: datetime.date,

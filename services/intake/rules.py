@@ -20,15 +20,14 @@ from marshmallow import ValidationError
 
 from shared.errors import Msg, ValidationFailed, flatten_field_errors
 from shared.fields import has_text
-from shared.nik import parse_nik
+from shared.nik import ADULT_AGE, age_of, age_on
 
 from . import requirements
 from .civil_rules import CIVIL_RULES
 from .detail_schemas import DETAIL_SCHEMAS
 from .population import Lookup
 from .residence_rules import RESIDENCE_RULES
-from .rule_helpers import (ADULT_AGE, DocumentRules, Findings, age_on, merged, refuse,
-                           refuse_if_deceased)
+from .rule_helpers import DocumentRules, Findings, merged, refuse, refuse_if_deceased
 
 __all__ = ["ADULT_AGE", "Checked", "age_on", "check_application", "validate_application"]
 
@@ -52,8 +51,8 @@ def ktp_el_details(request: dict, details: dict, today: datetime.date) -> Findin
     applicant = request["applicant"]
     if details["reason"] == "first_issue":
         # KTP-el is issued at 17, or earlier to a married citizen
-        age = age_on(parse_nik(applicant["nik"], today=today).birth_date, today)
-        if age < ADULT_AGE and applicant["marital_status"] == "belum_kawin":
+        if (age_of(applicant["nik"], today) < ADULT_AGE
+                and applicant["marital_status"] == "belum_kawin"):
             refuse("applicant.nik",
                    "KTP-el pertama hanya untuk usia 17 tahun ke atas atau sudah/pernah kawin.",
                    "A first KTP-el requires age 17 or older, or being/having been married.")

@@ -8,9 +8,11 @@ questions come in as callables.
 
 Runs the rules (``rules.check_application``) with a fresh ``Lookup`` of the
 register per application, then the first-card rule
-(``appointments.refuse_second_card``). A PRR record skips it: it was
-recorded and verified centrally, and ``import_prr`` asks only whether the
-NIK already has a card.
+(``appointments.refuse_second_card``). A PRR record skips the rules: it
+was recorded and verified centrally; ``import_prr`` asks only whether the
+NIK already has a card, and the first card's own questions - 17 by the NIK,
+alive as far as intake and the register know (``appointments.prr_refusal``,
+through ``lookup``).
 
 A citizen's own submission is screened with a ``limit``
 (``refusals.RegisterRefusals``): what the register answered shows in why

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 
 from shared.auth import BearerTokens, ScopedBearerTokens
+from shared.clock import today_wib
 from shared.events import load_event
 from shared.http import (LOOKUPS, HealthCheck, api, idempotency_key, json_response, read_json,
                          request_language)
@@ -107,6 +108,7 @@ class IntakeEvents:
     name = "intake"
 
     store = StoreWithOutbox(ApplicationStore, publishes_as="intake")
+    register = PopulationRegister()  # a PRR record's holder: deceased?
 
     def _record(self, event_type: str, body: dict):
         """One downstream event: its step (and status move, ``downstream``) on
@@ -190,10 +192,12 @@ class IntakeEvents:
     @reliable_event_handler("printing", "prr_record_imported")
     def on_prr_record_imported(self, body):
         event = load_event("prr_record_imported", body)
-        application = self.store.import_prr(event)
+        application = self.store.import_prr(event, Screening.of(self.register, self.store),
+                                            today_wib())
         log.info("PRR record for NIK %s: %s", mask_identity(event["nik"]),
                  f"application {application['tracking_code']}" if application
-                 else "recorded, no new application (card issued or application active)")
+                 else "recorded, no new application (card issued, application active, or "
+                      "refused: under 17 or deceased)")
 
     @reliable_event_handler("printing", "prr_record_imported_without_phone")
     def on_prr_record_imported_without_phone(self, body):

@@ -6,6 +6,7 @@
   GET  /api/v1/operator/stations/blanko            -> 200 blanko stock per station
   POST /api/v1/operator/stations/<id>/blanko       -> 200 a delivery recorded
   POST /api/v1/operator/prr-imports                -> 200 what the PRR file gave (text/csv)
+  GET  /api/v1/operator/prr-imports/<id>           -> 200 the import's rows intake refused
   GET  /api/v1/operator/prr-backlog/aging          -> 200 backlog by kecamatan and age
 
 A mixin of ``PrintingApi`` (its store, settings and token checkers).
@@ -14,12 +15,15 @@ A mixin of ``PrintingApi`` (its store, settings and token checkers).
 from __future__ import annotations
 
 import logging
+import uuid
 
 from shared.clock import today_wib
 from shared.errors import Msg, ValidationFailed
-from shared.http import api, json_response, read_json, read_no_body, request_language
+from shared.http import (api, json_response, read_json, read_no_body, request_language,
+                         text_problem, unsupported_media_type)
 
 from . import prr
+from .exceptions import PrrImportNotFound
 from .schemas import BlankoDeliverySchema, BlankoSchema, HeldJobSchema
 
 log = logging.getLogger(__name__)
@@ -74,24 +78,40 @@ class PrintOperatorApi:
     @api("POST", "/api/v1/operator/prr-imports", max_body_bytes=PRR_MAX_BODY_BYTES,
          max_body_setting="PRR_MAX_BODY_BYTES")
     def import_prr(self, request):
-        """text/csv (docs/prr-import.md) -> {"rows", "imported", "phone_added",
-        "already_known", "waiting_for_phone", "repeated_in_file": [...],
-        "bad_rows": [{"row", "field", "message"}]}"""
+        """text/csv (docs/prr-import.md) -> {"import_id", "rows", "imported",
+        "phone_added", "already_known", "waiting_for_phone", "repeated_in_file": [...],
+        "bad_rows": [{"row", "field", "message"}]}; 415 for another Content-Type"""
         operator = self.operators.authenticate(request)
+        if request.mimetype != "text/csv":
+            raise unsupported_media_type(request.mimetype, "text/csv")
         try:
             text = request.get_data(cache=True).decode("utf-8-sig")
-            parsed = prr.parse(text, today_wib(), request_language(request))
+            parsed = prr.parse(text, today_wib(), request_language(request),
+                               text_problem=text_problem)
         except (UnicodeDecodeError, prr.NotAPrrFile) as exc:
             raise ValidationFailed({"_body": [Msg(
                 "Bukan berkas PRR: CSV UTF-8 dengan baris judul dan kolom wajib "
                 f"({', '.join(prr.REQUIRED_COLUMNS)}).",
                 f"Not a PRR file: UTF-8 CSV with a header row and the required columns "
                 f"({', '.join(prr.REQUIRED_COLUMNS)}).")]}) from exc
-        counts = self.store.import_prr(parsed.records)
-        log.info("PRR import by %s: %s rows, %s", operator, parsed.rows, counts)
-        return json_response(200, {"rows": parsed.rows, **counts,
+        import_id = uuid.uuid4().hex
+        counts = self.store.import_prr(parsed.records, import_id, operator)
+        log.info("PRR import %s by %s: %s rows, %s", import_id, operator, parsed.rows, counts)
+        return json_response(200, {"import_id": import_id, "rows": parsed.rows, **counts,
                                    "repeated_in_file": parsed.repeated,
                                    "bad_rows": parsed.bad_rows})
+
+    @api("GET", "/api/v1/operator/prr-imports/<string:import_id>")
+    def prr_import_refusals(self, request, import_id):
+        """-> {"import_id", "refused": [{"row", "nik" (masked), "reason", "message",
+        "refused_at"}]}: the import's records intake refused, so far (it checks
+        each announced record within moments); 404 for an unknown import"""
+        self.operators.authenticate(request)
+        if not self.store.import_exists(import_id):
+            raise PrrImportNotFound()
+        lang = request_language(request)
+        return json_response(200, {"import_id": import_id, "refused": [
+            prr.refused_view(record, lang) for record in self.store.refused_records(import_id)]})
 
     @api("GET", "/api/v1/operator/prr-backlog/aging")
     def prr_aging(self, request):

@@ -17,6 +17,11 @@ class DocumentNotFound(NotFound):
                              "No document with that tracking code and NIK."))
 
 
+class PrrImportNotFound(NotFound):
+    def __init__(self):
+        super().__init__(Msg("Impor PRR tidak ditemukan.", "PRR import not found."))
+
+
 class LeaseLost(Conflict):
     def __init__(self):
         super().__init__(Msg("Sewa pekerjaan cetak sudah habis atau milik stasiun lain.",

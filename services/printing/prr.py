@@ -8,6 +8,12 @@ are numbered as a spreadsheet shows the file (the header is row 1, a blank
 line is a row too, a quoted value over several lines is one row), so an
 operator finds the row the report names. A NIK twice in one file is one record (the first row);
 across imports the store keeps one record per NIK.
+
+A record is for a first KTP-el: a row whose NIK says its holder is not 17
+yet is refused here (``under_age``: a married minor may have one, but the
+export has no marital status); a holder recorded as deceased is refused by
+intake, which owns the death certificates and asks the population register
+(``prr_record_refused``; ``REFUSALS`` tells the operator why).
 """
 
 from __future__ import annotations
@@ -16,17 +22,35 @@ import csv
 import datetime
 import io
 from dataclasses import dataclass
+from typing import Callable
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
-from shared.errors import Msg, flatten_field_errors, localize
+from shared.errors import (REPEATED_COLUMN, Msg, ValidationFailed, flatten_field_errors,
+                           localize)
 from shared.fields import RT_RW, MobilePhone, Nik, PrintedText
+from shared.masking import mask_identity
+from shared.nik import ADULT_AGE, age_of
 
 COLUMNS = ("nik", "full_name", "kecamatan_code", "recorded_on", "street", "rt", "rw",
            "kelurahan_code", "postal_code", "phone")
 REQUIRED_COLUMNS = ("nik", "full_name", "kecamatan_code", "recorded_on", "street",
                     "kelurahan_code")
 AGE_BANDS = (("0-30", 30), ("31-90", 90), ("91-365", 365), (">365", None))
+# why a record's KTP-el is not printed, by reason code: the age on the row's
+# NIK (found here), the holder's death (intake's ``prr_record_refused``)
+REFUSALS = {
+    "under_age": Msg(
+        f"Belum berusia {ADULT_AGE} tahun menurut tanggal lahir dalam NIK: KTP-el pertama "
+        "tidak dicetak dari PRR (yang sudah kawin mengajukan KTP-el dengan status kawin).",
+        f"Under {ADULT_AGE} by the birth date in the NIK: no first KTP-el is printed from the "
+        "PRR (a married citizen applies for one, stating the marriage)."),
+    "deceased": Msg(
+        "Tercatat telah meninggal dunia (akta kematian yang sudah diverifikasi atau data "
+        "kependudukan): KTP-el tidak dicetak.",
+        "Recorded as deceased (a verified death certificate or the population register): "
+        "no KTP-el is printed."),
+}
 
 
 def _digits(count: int) -> validate.Regexp:
@@ -75,24 +99,36 @@ def _numbered_rows(text: str):
         raise NotAPrrFile(str(exc)) from exc
 
 
-def parse(text: str, today: datetime.date, lang: str = "id") -> ParsedFile:
+def parse(text: str, today: datetime.date, lang: str = "id", *,
+          text_problem: Callable[[str], Msg | None]) -> ParsedFile:
+    """``text_problem``: what no field may hold (``shared.http.text_problem``:
+    control characters, line breaks), checked as in every other body - a
+    jemput-bola CSV row's cells too."""
     numbered = _numbered_rows(text)
     _, header_cells = next(numbered, (None, []))
     header = [name.strip().lower() for name in header_cells]
     missing = [column for column in REQUIRED_COLUMNS if column not in header]
     if missing:
         raise NotAPrrFile(", ".join(missing))
-    parsed, first_row = ParsedFile([], [], []), {}
+    if twice := [column for column in COLUMNS if header.count(column) > 1]:
+        # which of the two cells counts would be a guess (a jemput-bola CSV's rule)
+        raise ValidationFailed({column: [REPEATED_COLUMN] for column in twice})
+    parsed, first_row, schema = ParsedFile([], [], []), {}, PrrRowSchema()
     for row_number, cells in numbered:
         parsed.rows += 1
         values = {key: value.strip() or None for key, value in zip(header, cells)
                   if key in COLUMNS}
+        problems = {key: [problem] for key, value in values.items()
+                    if value is not None and (problem := text_problem(value))}
         try:
-            record = PrrRowSchema().load({k: v for k, v in values.items() if v is not None})
+            record = schema.load({key: value for key, value in values.items()
+                                  if value is not None and key not in problems})
         except ValidationError as exc:
-            for field, messages in flatten_field_errors(exc.messages).items():
-                parsed.bad_rows.append({"row": row_number, "field": field,
-                                        "message": localize(messages[0], lang)})
+            problems = {**flatten_field_errors(exc.messages), **problems}
+        if problems:
+            parsed.bad_rows += [{"row": row_number, "field": field,
+                                 "message": localize(problems[field][0], lang)}
+                                for field in sorted(problems, key=_column_order)]
             continue
         if problems := _row_problems(record, today):
             parsed.bad_rows += [{"row": row_number, "field": field,
@@ -106,9 +142,15 @@ def parse(text: str, today: datetime.date, lang: str = "id") -> ParsedFile:
     return parsed
 
 
+def _column_order(field: str) -> int:
+    return COLUMNS.index(field) if field in COLUMNS else len(COLUMNS)
+
+
 def _row_problems(record: dict, today: datetime.date) -> list[tuple[str, Msg]]:
     """What a row whose columns each read well still gets wrong, every one."""
     problems = []
+    if age_of(record["nik"], today) < ADULT_AGE:
+        problems.append(("nik", REFUSALS["under_age"]))
     if record["recorded_on"] > today:
         problems.append(("recorded_on", Msg("Tanggal perekaman di masa depan.",
                                             "Recording date in the future.")))
@@ -146,6 +188,15 @@ def phone_arrived(record: dict, stored: dict) -> bool:
     record an earlier version stored has no ``announced``: taken as announced
     (what it was is unknown; the guarded update matches only ``False``)."""
     return record["phone"] is not None and not stored.get("announced", True)
+
+
+def refused_view(record: dict, lang: str) -> dict:
+    """A stored record intake refused (``prr_record_refused``), as the operator
+    sees it: its row in the import, the NIK masked (the row finds the rest)."""
+    return {"row": record.get("row"), "nik": mask_identity(record["_id"]),
+            "reason": record["refused"],
+            "message": localize(REFUSALS[record["refused"]], lang),
+            "refused_at": record["refused_at"].isoformat()}
 
 
 def age_band(recorded_on: datetime.date, today: datetime.date) -> str:

@@ -1,7 +1,9 @@
 """Printing's store, PRR half: the Print Ready Records imported from the
 Dinas' backlog (collection ``prr_records``, ``_id`` = NIK: one record per
-NIK, whatever the exports repeat) and the aging report's reading of them.
-What a row means is decided in ``prr``.
+NIK, whatever the exports repeat; each keeps the import and row that
+announced it), the imports (``prr_imports``: when and by whom), the records
+intake refused, and the aging report's reading of them. What a row means is
+decided in ``prr``.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import uuid
 
 from pymongo import ASCENDING
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared.clock import utcnow
 from shared.group_writes import chunks
@@ -18,66 +20,142 @@ from shared.store import BaseStore
 from . import prr
 
 PRR_CHUNK = 500  # NIKs per read of the print jobs (``prr_backlog``)
+# rows per read and write of an import (``import_prr``): one transaction for
+# each chunk's new records. More rows a transaction make fewer round trips,
+# but a longer transaction: one of 500 records (and their 500 events) ran
+# past the database timeout (5 s) on this 2-core machine under load, and an
+# import cut short answers 503 (safe to repeat, but to be repeated)
+PRR_IMPORT_CHUNK = 100
+IMPORT_COUNTS = ("imported", "phone_added", "already_known", "waiting_for_phone")
 
 
 class PrrStore(BaseStore):
     @classmethod
     def ensure_indexes(cls, db) -> None:
         db.prr_records.create_index([("printed_at", ASCENDING)])
+        # an import's refused records (``refused_records``); sparse: only a
+        # refused record is in it, so an import's writes do not keep it
+        db.prr_records.create_index([("refused_in", ASCENDING)], sparse=True)
         super().ensure_indexes(db)
 
-    def import_prr(self, records: list[dict]) -> dict:
-        """One PRR record per NIK. A new one is stored and announced in the
-        same transaction (``prr.announcement``: without a phone, only that
-        the NIK is recorded). A NIK seen before (in an earlier import) is
-        counted, not announced again - unless its record waited for a phone
-        and this row brings one: then it is announced now."""
-        counts = {"imported": 0, "phone_added": 0, "already_known": 0, "waiting_for_phone": 0}
-        for record in records:
-            try:
-                stored = self.run_transaction(lambda session, record=record:
-                                              self._store_prr_record(session, record))
-            except DuplicateKeyError:
-                added = self.run_transaction(lambda session, record=record:
-                                             self._add_prr_phone(session, record))
-                counts["phone_added" if added else "already_known"] += 1
-                continue
-            counts["imported" if stored["announced"] else "waiting_for_phone"] += 1
+    def import_prr(self, records: list[dict], import_id: str, operator: str) -> dict:
+        """One PRR record per NIK. New ones are stored and announced
+        (``prr.announcement``: without a phone, only that the NIK is
+        recorded) ``PRR_IMPORT_CHUNK`` at a time: one read of which are
+        known, one transaction storing the chunk's new records with their
+        events (a transaction per row made 8,000 rows a minute's request;
+        a record another import stores meanwhile sends the chunk the old
+        way, row by row, so each NIK is still stored once). A NIK seen before
+        (in an earlier import) is counted, not announced again - unless its
+        record waited for a phone and this row brings one: then it is
+        announced now. Each record keeps the import and the row that
+        announced it (``refused_records``)."""
+        counts = dict.fromkeys(IMPORT_COUNTS, 0)
+        self.db.prr_imports.insert_one({"_id": import_id, "imported_at": utcnow(),
+                                        "operator": operator})
+        for chunk in chunks(records, PRR_IMPORT_CHUNK):
+            # batch_size one over the chunk: a first batch of exactly its
+            # size would leave the cursor open, a getMore to learn it is done
+            known = {stored["_id"]: stored for stored in self.db.prr_records.find(
+                {"_id": {"$in": [record["nik"] for record in chunk]}},
+                {"announced": 1, "prr_record_id": 1}, batch_size=len(chunk) + 1)}
+            new = [record for record in chunk if record["nik"] not in known]
+            if self._store_all(new, import_id):
+                outcomes = [("imported" if record["phone"] is not None else "waiting_for_phone")
+                            for record in new]
+            else:  # another import stored one of them meanwhile: each on its own
+                outcomes = [self._import_one(record, import_id) for record in new]
+            outcomes += [self._known(record, known[record["nik"]], import_id)
+                         for record in chunk if record["nik"] in known]
+            for outcome in outcomes:
+                counts[outcome] += 1
         return counts
 
-    def _store_prr_record(self, session, record: dict) -> dict:
-        stored = {"_id": record["nik"], "prr_record_id": uuid.uuid4().hex,
-                  "kecamatan_code": record["kecamatan_code"],
-                  "recorded_on": record["recorded_on"].isoformat(),
-                  "imported_at": utcnow(), "printed_at": None,
-                  "announced": record["phone"] is not None}
-        self.db.prr_records.insert_one(stored, session=session)
-        event_type, payload = prr.announcement(record, stored["prr_record_id"])
-        self.emit(session, event_type, **payload)
-        return stored
+    def _store_all(self, records: list[dict], import_id: str) -> bool:
+        """New records and their announcements in one transaction; False
+        (nothing stored) when one of them is stored already."""
+        if not records:
+            return True
+        try:
+            self.run_transaction(lambda session: self._store_prr_records(session, records,
+                                                                         import_id))
+        except (BulkWriteError, DuplicateKeyError):
+            return False
+        return True
 
-    def _add_prr_phone(self, session, record: dict) -> bool:
+    def _import_one(self, record: dict, import_id: str) -> str:
+        try:
+            self.run_transaction(lambda session: self._store_prr_records(session, [record],
+                                                                         import_id))
+        except (BulkWriteError, DuplicateKeyError):
+            stored = self.db.prr_records.find_one({"_id": record["nik"]})
+            return self._known(record, stored, import_id)
+        return "imported" if record["phone"] is not None else "waiting_for_phone"
+
+    def _known(self, record: dict, stored: dict, import_id: str) -> str:
+        if not prr.phone_arrived(record, stored):
+            return "already_known"
+        added = self.run_transaction(lambda session: self._add_prr_phone(session, record,
+                                                                         import_id))
+        return "phone_added" if added else "already_known"
+
+    def _store_prr_records(self, session, records: list[dict], import_id: str) -> None:
+        stored = [{"_id": record["nik"], "prr_record_id": uuid.uuid4().hex,
+                   "kecamatan_code": record["kecamatan_code"],
+                   "recorded_on": record["recorded_on"].isoformat(),
+                   "imported_at": utcnow(), "printed_at": None,
+                   "announced": record["phone"] is not None,
+                   "import_id": import_id, "row": record["row"]} for record in records]
+        self.db.prr_records.insert_many(stored, session=session)
+        self.emit_all(session, [prr.announcement(record, row["prr_record_id"])
+                                for record, row in zip(records, stored)])
+
+    def _add_prr_phone(self, session, record: dict, import_id: str) -> bool:
         stored = self.db.prr_records.find_one({"_id": record["nik"]}, session=session)
         if not prr.phone_arrived(record, stored):
             return False
         # guarded: of two imports bringing the phone at once, one announces
         changed = self.db.prr_records.update_one(
             {"_id": record["nik"], "announced": False},
-            {"$set": {"announced": True, "phone_added_at": utcnow()}}, session=session)
+            {"$set": {"announced": True, "phone_added_at": utcnow(),
+                      "import_id": import_id, "row": record["row"]}}, session=session)
         if changed.modified_count:
             self.emit(session, "prr_record_imported",
                       **prr.event_payload(record, stored["prr_record_id"]))
         return bool(changed.modified_count)
 
+    def refuse_prr_record(self, event: dict) -> bool:
+        """Intake made no application of the record (``prr_record_refused``):
+        it leaves the backlog, and its import lists it with the reason
+        (``refused_records``). Once: a redelivery finds it refused."""
+        stored = self.db.prr_records.find_one({"_id": event["nik"]}, {"import_id": 1})
+        if stored is None:
+            return False
+        refused = {"refused": event["reason"], "refused_at": utcnow()}
+        if stored.get("import_id"):
+            refused["refused_in"] = stored["import_id"]
+        return self.db.prr_records.update_one(
+            {"_id": event["nik"], "refused": None}, {"$set": refused}).modified_count == 1
+
+    def import_exists(self, import_id: str) -> bool:
+        return self.db.prr_imports.find_one({"_id": import_id}, {"_id": 1}) is not None
+
+    def refused_records(self, import_id: str) -> list[dict]:
+        """The records of an import intake refused, by row."""
+        return list(self.db.prr_records.find({"refused_in": import_id},
+                                             {"row": 1, "refused": 1, "refused_at": 1},
+                                             sort=[("row", ASCENDING)]))
+
     def prr_backlog(self) -> list[dict]:
         """PRR records whose NIK has no KTP-el printed yet (kecamatan and
-        recording date), a card printed before the record came in included.
+        recording date), a card printed before the record came in included;
+        not those intake refused (``refuse_prr_record``).
         Read from the print jobs when asked (``PRR_CHUNK`` NIKs a read, through
         the ``nik``/``document_type`` index): a station's report writes nothing
         to the PRR records - it did once per KTP-el printed, a write in every
         report's transaction for a report an operator asks for now and then.
         Records an earlier version marked ``printed_at`` stay off."""
-        records = list(self.db.prr_records.find({"printed_at": None},
+        records = list(self.db.prr_records.find({"printed_at": None, "refused": None},
                                                 projection=["kecamatan_code", "recorded_on"]))
         printed: set[str] = set()
         for chunk in chunks(records, PRR_CHUNK):

@@ -13,9 +13,10 @@ Citizens, the counter and kelurahan and kecamatan officers: ``api_pickup``; oper
 ``PrintingEvents`` turns verified applications into print jobs, accepted
 jemput-bola batches into manifests (which stop waiting for a member rejected or
 withdrawn, and wait again for one verified again before they went) and
-returned parcels into counter pickups, and answers an operator's choice of
-Pos for a manifest (confirmed unless it went to its kelurahan's officer
-already) and follows its parcel; it runs beside
+returned parcels into counter pickups, takes the PRR records intake refused
+off the backlog, and answers an operator's choice of Pos for a manifest
+(confirmed unless it went to its kelurahan's officer already) and follows
+its parcel; it runs beside
 ``PrintingApi`` in its own container (own worker pool and prefetch).
 """
 
@@ -128,6 +129,15 @@ class PrintingEvents:
         if event["manifest_id"] is not None:
             self.store.manifest_member_dropped(event["manifest_id"], event["application_id"],
                                                self.settings.pickup, occurred_at(event))
+
+    @reliable_event_handler("intake", "prr_record_refused")
+    def on_prr_record_refused(self, body):
+        """Intake made no application of a PRR record (its holder is recorded
+        as deceased, say): off the backlog, listed with its import."""
+        event = load_event("prr_record_refused", body)
+        if not self.store.refuse_prr_record(event):
+            log.info("prr_record_refused %s already recorded or unknown record",
+                     event["event_id"])
 
     @reliable_event_handler("courier", "manifest_sent_by_pos")
     def on_manifest_sent_by_pos(self, body):

@@ -3,7 +3,8 @@ twice (overlapping rows within the first file and across the two); each NIK
 becomes one application at intake and exactly one print job; the aging
 report counts the backlog by kecamatan and age band. A record without a
 phone is recorded at once (no recording booking) and handed on when a later
-export brings its phone."""
+export brings its phone. A record of a child or of someone recorded as
+deceased is not printed: the operator sees why, per row."""
 
 from __future__ import annotations
 
@@ -11,9 +12,13 @@ import datetime
 
 import requests
 
+from deploy.dlq import peek, replay
 from shared.clock import today_wib
+from shared.messaging import handler_queue_name
+from tests.document_bodies import death_body, nik_born, years_before
 from tests.e2e.test_appointments import book, booking, working_day
-from tests.helpers import OPERATOR, eventually, random_mobile, random_nik
+from tests.e2e.test_documents import register_restored  # noqa: F401 (a fixture)
+from tests.helpers import OPERATOR, BrokerProbe, eventually, random_mobile, random_nik
 
 HEADER = "nik,full_name,kecamatan_code,recorded_on,street,rt,rw,kelurahan_code,postal_code,phone"
 
@@ -120,3 +125,139 @@ def test_a_record_waiting_for_its_phone_is_recorded_and_handed_on_when_the_phone
     assert "sedang dicetak" in texts[0] and "Pos Indonesia" in texts[0]
     assert "hari kerja" not in texts[0]
     assert jobs.count_documents({"nik": nik}) == 1
+
+
+def sms_to(system, phone: str) -> list[str]:
+    return [message["message"] for message in requests.get(
+        f"{system.url('sms')}/sandbox/messages", params={"to": "62" + phone[1:]},
+        timeout=5).json()]
+
+
+def refusals(printing: str, import_id: str, **headers) -> list[dict]:
+    answer = requests.get(f"{printing}/api/v1/operator/prr-imports/{import_id}", timeout=10,
+                          headers={**OPERATOR, **headers})
+    assert answer.status_code == 200, answer.text
+    return answer.json()["refused"]
+
+
+def test_a_record_of_the_dead_or_of_a_child_is_not_printed_and_the_operator_sees_why(
+        system, mongo):
+    """Printed and posted before, with "perekaman Anda sudah selesai" by SMS:
+    a NIK whose death certificate the Dinas verified, one the register
+    records as deceased (Sarmili, of its fixtures), a child of 11. The
+    child's row is refused in the answer (the NIK says the age); the dead
+    are refused by intake, which knows the deaths: listed under the import."""
+    intake, printing = system.url("intake"), system.url("printing")
+    deceased = random_nik(year=1945)
+    death = requests.post(f"{intake}/api/v1/applications", timeout=15, json=death_body(
+        today_wib() - datetime.timedelta(days=3), deceased_nik=deceased))
+    assert death.status_code == 202, death.text
+    verified = requests.post(f"{intake}/api/v1/applications/{death.json()['application_id']}"
+                             "/verify", headers=OPERATOR, timeout=15)
+    assert verified.status_code == 200, verified.text
+    sarmili, child = "3673020101450001", nik_born(years_before(today_wib(), 11))
+    alive = random_nik(year=1988)
+    phones = {nik: random_mobile() for nik in (deceased, sarmili, child, alive)}
+    answer = upload(printing, [row(deceased, 40, phones[deceased]),
+                               row(sarmili, 40, phones[sarmili]).replace(
+                                   ",367304,", ",367302,").replace(",3673041010,",
+                                                                   ",3673021001,"),
+                               row(child, 40, phones[child]), row(alive, 40, phones[alive])])
+    assert answer["imported"] == 3
+    assert answer["bad_rows"] == [{"row": 4, "field": "nik", "message": (
+        "Belum berusia 17 tahun menurut tanggal lahir dalam NIK: KTP-el pertama tidak "
+        "dicetak dari PRR (yang sudah kawin mengajukan KTP-el dengan status kawin).")}]
+
+    refused = eventually(lambda: (lambda found: found if len(found) == 2 else None)(
+        refusals(printing, answer["import_id"], **{"Accept-Language": "en"})),
+        what="intake's refusals listed under the import")
+    assert [(item["row"], item["nik"], item["reason"]) for item in refused] == [
+        (2, deceased[:4] + "********" + deceased[-4:], "deceased"),
+        (3, "3673********0001", "deceased")]
+    assert refused[0]["message"] == ("Recorded as deceased (a verified death certificate or the "
+                                     "population register): no KTP-el is printed.")
+    # intake decided before it made anything: no application, no print, no SMS
+    jobs = mongo["printing"].print_jobs
+    eventually(lambda: jobs.find_one({"nik": alive}), what="the living citizen's print job")
+    assert mongo["intake"].applications.count_documents(
+        {"applicant.nik": {"$in": [deceased, sarmili, child]}}) == 0
+    assert jobs.count_documents({"nik": {"$in": [deceased, sarmili, child]}}) == 0
+    assert [sms_to(system, phones[nik]) for nik in (deceased, sarmili, child)] == [[], [], []]
+    assert mongo["printing"].prr_records.count_documents({"_id": child}) == 0
+    backlog = {record["_id"] for record in mongo["printing"].prr_records.find(
+        {"refused": None, "_id": {"$in": list(phones)}})}
+    assert backlog == {alive}
+
+    unknown = requests.get(f"{printing}/api/v1/operator/prr-imports/no-such-import",
+                           headers=OPERATOR, timeout=10)
+    assert unknown.status_code == 404, unknown.text
+    assert requests.get(f"{printing}/api/v1/operator/prr-imports/{answer['import_id']}",
+                        timeout=10).status_code == 401
+
+
+PRR_AT_INTAKE = handler_queue_name("printing", "prr_record_imported", "intake",
+                                   "on_prr_record_imported")
+
+
+def test_while_the_register_cannot_answer_a_record_waits_and_nothing_is_printed(
+        system, mongo, register_restored):
+    """A PRR application is verified at once: accepted unchecked, it would
+    be printed and posted (and announced) before anyone could look. The
+    event is retried, then dead-lettered; replayed once the register is back,
+    it becomes its application."""
+    faults = requests.post(f"{register_restored.url('register')}/sandbox/faults",
+                           json={"fail_next": 1000, "status": 503}, timeout=5)
+    assert faults.status_code == 200, faults.text
+    nik, phone = random_nik(year=1979), random_mobile()
+    probe = BrokerProbe(system.amqp_uri, "printing.events", "prr_record_imported")
+    try:
+        assert upload(system.url("printing"), [row(nik, 20, phone)])["imported"] == 1
+        [event] = eventually(lambda: [body for _, body in probe.drain()
+                                      if body["nik"] == nik] or None, what="the announcement")
+    finally:
+        probe.close()
+    eventually(lambda: event["event_id"] in {dead["event_id"] for dead in peek(
+        system.amqp_uri, PRR_AT_INTAKE, limit=100)}, interval=0.5,
+        what="the record dead-lettered after its retries")
+    assert mongo["intake"].applications.count_documents({"applicant.nik": nik}) == 0
+    assert mongo["intake"].recorded_niks.find_one({"prr_events": event["event_id"]}) is None
+    assert sms_to(system, phone) == []
+
+    requests.post(f"{register_restored.url('register')}/sandbox/faults",
+                  json={"fail_next": 0}, timeout=5)
+
+    def replayed():
+        """Replayed (again, while intake's client still pauses after the
+        failures) until it is an application."""
+        application = mongo["intake"].applications.find_one(
+            {"applicant.nik": nik, "status": {"$ne": "submitted"}})
+        if application is None:
+            replay(system.amqp_uri, PRR_AT_INTAKE)
+        return application
+    application = eventually(replayed, timeout=60, interval=1.0,
+                             what="the application once the register answers")
+    assert application["channel"] == "prr"
+    eventually(lambda: mongo["printing"].print_jobs.find_one({"nik": nik}),
+               what="its print job")
+
+
+def test_the_upload_is_csv_with_each_column_once_and_no_control_characters(system):
+    """Any Content-Type was read as CSV; a repeated column let the last one
+    win; a line break in a name was told "Latin letters only"."""
+    url = f"{system.url('printing')}/api/v1/operator/prr-imports"
+    csv = "\n".join([HEADER, row(random_nik(), 5, None)]).encode()
+    for sent in ("application/json", "text/plain"):
+        answer = requests.post(url, data=csv, timeout=10,
+                               headers={**OPERATOR, "Content-Type": sent})
+        assert answer.status_code == 415, answer.text
+        assert answer.json()["error"]["fields"] == {"Content-Type": [
+            f"Kirim isi permintaan sebagai text/csv (dikirim: {sent})."]}
+    twice = requests.post(url, data=("nik," + HEADER + "\n").encode(), timeout=10,
+                          headers={**OPERATOR, "Content-Type": "text/csv"})
+    assert twice.status_code == 400, twice.text
+    assert twice.json()["error"]["fields"] == {"nik": ["Kolom ganda."]}
+    broken = row(random_nik(), 5, None).replace("Warga", '"Warga\nBaru')
+    broken = broken.replace(",367304,", '",367304,', 1)
+    answer = upload(system.url("printing"), [broken])
+    assert answer["bad_rows"] == [{"row": 2, "field": "full_name", "message":
+                                   "Tidak boleh memuat karakter kontrol atau baris baru."}]

@@ -237,3 +237,34 @@ def test_a_prr_record_becomes_a_print_delivered_by_pos():
     assert application["subject_key"] == f"nik:{NIK}"
     assert application["contact"]["phone"] == "+6281234567890"
     assert application["details"] == {"reason": "first_issue", "recorded_on": "2019-03-02"}
+
+
+def deceased_person(nik: str) -> Person:
+    return dataclasses.replace(person(recorded=True), nik=nik, deceased=True)
+
+
+@pytest.mark.parametrize("nik, verified_death, register, refusal", [
+    (SIXTEEN_YEARS_OLD, False, Register(), "under_age"),  # no register needed for that
+    (SIXTEEN_YEARS_OLD, False, Register(fails=True), "under_age"),
+    (SEVENTEEN_TODAY, False, Register(), None),  # the register does not know it: printed
+    (NIK, True, Register(fails=True), "deceased"),  # intake's own death certificate
+    (NIK, False, Register(deceased_person(NIK)), "deceased"),  # the register's word
+    (NIK, False, Register(person(recorded=True)), None),
+])
+def test_a_prr_record_of_a_child_or_of_the_dead_becomes_no_application(
+        nik, verified_death, register, refusal):
+    """A PRR application was made (and printed, posted, announced by SMS) for
+    a NIK whose death certificate was verified here, one the register records
+    as deceased, and a child of 11: the first card's rules, as for a booking."""
+    lookup = Lookup(register, lambda asked: verified_death and asked == nik)
+    assert appointments.prr_refusal(nik, TODAY, lookup) == refusal
+
+
+def test_a_prr_record_waits_while_the_register_cannot_say_whether_its_holder_died():
+    """Verified at once, an application accepted unchecked would be printed
+    and posted before anyone looked: the event is tried again later."""
+    with pytest.raises(RegisterUnavailable):
+        appointments.prr_refusal(NIK, TODAY, Lookup(Register(fails=True)))
+    event = build_event("prr_record_refused", **appointments.prr_refused_event(
+        {"nik": NIK, "prr_record_id": "rec-1"}, "deceased"))
+    assert (event["nik"], event["reason"]) == (NIK, "deceased")

@@ -6,13 +6,21 @@ import datetime
 
 import pytest
 
-from services.printing.prr import (NotAPrrFile, age_band, aging, announcement, event_payload,
-                                   parse, phone_arrived)
-from shared.events import build_event
+from services.printing import prr
+from services.printing.prr import (REFUSALS, NotAPrrFile, age_band, aging, announcement,
+                                   event_payload, phone_arrived, refused_view)
+from shared.errors import ValidationFailed
+from shared.events import PRR_REFUSALS, build_event
+from shared.http import text_problem
 
 TODAY = datetime.date(2026, 11, 30)
 HEADER = "nik,full_name,kecamatan_code,recorded_on,street,rt,rw,kelurahan_code,postal_code,phone\n"
 GOOD = "3673041207050001,Rudi Hartono,367304,2026-11-01,Jl. Raya Curug No. 7,001,002,3673041010,42171,081234567890\n"
+
+
+def parse(text: str, today: datetime.date, lang: str = "id") -> prr.ParsedFile:
+    """The file as the import reads it: with the text rule of every body."""
+    return prr.parse(text, today, lang, text_problem=text_problem)
 
 
 def test_good_rows_bad_rows_and_repeats_by_row_number():
@@ -124,3 +132,67 @@ def test_aging_by_kecamatan():
          "total": 1},
         {"kecamatan_code": "367304", "bands": {"0-30": 1, "31-90": 0, "91-365": 0, ">365": 1},
          "total": 2}]
+
+
+def test_a_line_break_or_nul_in_a_cell_is_refused_as_in_every_body():
+    """A quoted name over two lines, or with a NUL, was told "Latin letters
+    only" - a jemput-bola CSV row is told what the cell holds; the row's
+    other bad cells are reported beside it."""
+    text = (HEADER + GOOD.replace("Rudi Hartono", '"Rudi\nHartono"')
+            + GOOD.replace("3673041207050001", "3673041207050002")
+            .replace("Rudi Hartono", "Rudi\x00Hartono").replace(",001,", ",1234,"))
+    parsed = parse(text, TODAY)
+    assert [(bad["row"], bad["field"], bad["message"]) for bad in parsed.bad_rows] == [
+        (2, "full_name", "Tidak boleh memuat karakter kontrol atau baris baru."),
+        (3, "full_name", "Tidak boleh memuat karakter kontrol atau baris baru."),
+        (3, "rt", "Harus 1-3 angka (contoh: 003).")]
+    [bad, *_] = parse(text, TODAY, "en").bad_rows
+    assert bad["message"] == "Must not contain control characters or line breaks."
+    assert parsed.records == []
+
+
+@pytest.mark.parametrize("header", ["nik,NIK,full_name,kecamatan_code,recorded_on,street,"
+                                    "kelurahan_code",
+                                    "nik,full_name,kecamatan_code,recorded_on,street,"
+                                    "kelurahan_code,phone,Phone"])
+def test_a_column_named_twice_is_refused_as_in_a_jemput_bola_csv(header):
+    """The last of the two cells counted: a file read one way here and
+    another in the spreadsheet the operator checks."""
+    with pytest.raises(ValidationFailed) as refused:
+        parse(header + "\n", TODAY)
+    [(column, [message])] = refused.value.fields.items()
+    assert column in ("nik", "phone") and (message, message.en) == ("Kolom ganda.",
+                                                                    "Column given twice.")
+
+
+def test_other_columns_may_repeat_they_are_ignored():
+    parsed = parse(HEADER.replace("\n", ",note,note\n") + GOOD.replace("\n", ",a,b\n"), TODAY)
+    assert len(parsed.records) == 1
+
+
+def test_a_holder_under_17_by_the_nik_is_refused_for_a_first_ktp_el():
+    """Born 2015: 11 years old - a child's KTP-el was printed and posted.
+    Born 30 November 2009: 17 today, printed; born a day later (a woman:
+    day + 40), not yet."""
+    child = GOOD.replace("3673041207050001", "3673040805150002")
+    seventeen = GOOD.replace("3673041207050001", "3673043011090003")
+    tomorrow = GOOD.replace("3673041207050001", "3673044112090004")
+    parsed = parse(HEADER + child + seventeen + tomorrow, TODAY)
+    assert [record["row"] for record in parsed.records] == [3]
+    assert [(bad["row"], bad["field"]) for bad in parsed.bad_rows] == [(2, "nik"), (4, "nik")]
+    assert parsed.bad_rows[0]["message"].startswith("Belum berusia 17 tahun menurut tanggal lahir")
+    [bad, _] = parse(HEADER + child + tomorrow, TODAY, "en").bad_rows
+    assert bad["message"].startswith("Under 17 by the birth date in the NIK")
+
+
+def test_every_refusal_intake_can_send_has_its_message():
+    assert set(REFUSALS) == set(PRR_REFUSALS)
+
+
+def test_a_refused_record_shows_its_row_and_the_nik_masked():
+    refused_at = datetime.datetime(2026, 11, 30, 3, 0, tzinfo=datetime.timezone.utc)
+    view = refused_view({"_id": "3673020101450001", "row": 3, "refused": "deceased",
+                         "refused_at": refused_at}, "en")
+    assert view == {"row": 3, "nik": "3673********0001", "reason": "deceased",
+                    "message": REFUSALS["deceased"].en,
+                    "refused_at": "2026-11-30T03:00:00+00:00"}

@@ -617,9 +617,11 @@ class RefuseAtOnce:
             Cache-Control): answers carry personal data - a NIK, a phone, a
             name - so no cache keeps one, and none is read as another type."""
             present = {name.lower() for name, _ in headers}
-            return start_response(status, [*headers, *(
-                header for header in PRIVATE_ANSWER if header[0].lower() not in present)],
-                exc_info)
+            headers = [*headers, *(header for header in PRIVATE_ANSWER
+                                   if header[0].lower() not in present)]
+            if exc_info is None:
+                return start_response(status, headers)
+            return start_response(status, headers, exc_info)
         return self.refuse_or_pass(environ, private)
 
     def refuse_or_pass(self, environ, start_response):

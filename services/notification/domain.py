@@ -210,14 +210,18 @@ class Notice:
 def notice_for(event_type: str, event: dict, contact: dict | None,
                notice_type: NoticeType | None = None) -> Notice | None:
     """The notice an event causes for ``contact`` (the event's own, the
-    contact book's, or an officer's mailbox); None when there is nobody to tell."""
+    contact book's, or an officer's mailbox); None when there is nobody to
+    tell. It greets the citizen by the event's ``full_name``, else the one the
+    contact carries from the book."""
     notice_type = notice_type or notice_type_of(event_type, event)
     if not contact or not (contact.get("phone") or contact.get("email")):
         return None
     lang = contact.get("language") or "id"
     given = channels_given(contact)
     first = first_channels(contact, notice_type.important)
-    texts = render(notice_type.kind, event, lang, sms=any(c in PHONE_CHANNELS for c in given))
+    named = event if event.get("full_name") or not contact.get("full_name") \
+        else {**event, "full_name": contact["full_name"]}
+    texts = render(notice_type.kind, named, lang, sms=any(c in PHONE_CHANNELS for c in given))
     reference = (event.get("application_id") or event.get("appointment_id")
                  or event.get("manifest_id") or event.get("station_id")
                  or f"{event.get('kecamatan_code')}:{event.get('day')}")
@@ -602,8 +606,55 @@ def outdated(due: Iterable[OutgoingMessage], filed: Iterable[Filed],
 def contact_for(event_type: str, event: dict, book, officers) -> dict | None:
     """Whom an event's notice goes to: the contact the event carries, else
     the contact book's entry for its application (``book(application_id)``),
-    or an officer's mailbox (``officers(audience, event)``)."""
+    or an officer's mailbox (``officers(audience, event)``). An event that
+    carries a contact but names nobody (a rejection, a moved pickup window)
+    takes the name to greet from the book.
+
+    The event's own contact is never older than the book's: intake's events
+    carry the application's contact as it is when they happen, and
+    printing's the one of ``application_verified``, which comes after any
+    resubmission (only a rejected application is resubmitted)."""
     audience = NOTICES[event_type].audience
     if audience != "citizen":
         return officers(audience, event)
-    return event.get("contact") or book(event["application_id"])
+    own = event.get("contact")
+    if own and (event.get("full_name") or not event.get("application_id")):
+        return own
+    entry = book(event["application_id"])
+    if not own:
+        return entry
+    return {**own, "full_name": entry["full_name"]} if (entry or {}).get("full_name") else own
+
+
+# ---- the contact book -------------------------------------------------------
+#
+# Notices of events that carry no contact (a parcel's, a hand-over list's
+# citizens) go to the contact book's entry of their application. Intake's
+# events that carry what the citizen gave fill it: the submission and each
+# resubmission, whose corrected phone, e-mail, language or name every later
+# notice must use.
+BOOK_EVENTS = ("application_submitted", "application_resubmitted")
+
+
+@dataclass(frozen=True)
+class BookEntry:
+    """How to reach an application's citizen and whom to greet, as of when.
+
+    ``as_of`` is the event's ``occurred_at``: the book keeps the entry of the
+    latest event, whatever order the events come in (each has a queue of its
+    own; a redelivered submission may come after the resubmission). Intake
+    writes both events, a human step apart (the rejection in between), so
+    their times order them; an entry is replaced by one as new or newer."""
+
+    application_id: str
+    contact: dict
+    full_name: str | None
+    as_of: datetime.datetime
+
+
+def book_entry(event_type: str, event: dict) -> BookEntry | None:
+    """The contact book's entry an event brings, or None."""
+    if event_type not in BOOK_EVENTS or not event.get("contact"):
+        return None
+    return BookEntry(event["application_id"], event["contact"], event.get("full_name"),
+                     event_time(event) or datetime.datetime.now(datetime.timezone.utc))

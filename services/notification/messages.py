@@ -5,7 +5,8 @@ Python, no nameko, no I/O beyond reading the templates.
 ``subject`` and ``content``), Bahasa Indonesia first and English when the
 contact chose it. The SMS is transliterated to GSM-7 and must fit one part:
 when the full text does not (a long reason, a long address), the template's
-``brief`` form is used, which leaves out what the email carries anyway. The
+``brief`` form is used, which leaves out what the email carries anyway (and,
+where even that may not fit, a briefer one: ``BRIEF_FORMS``). The
 WhatsApp message is a pre-approved template (``smartdukcapil_<kind>``) whose
 body parameters are the values named in ``WHATSAPP_PARAMS``.
 
@@ -25,6 +26,8 @@ from babel.dates import format_date
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from shared.events import manifest_parts, shipment_manifest
+from shared.fields import has_text
+from shared.masking import mask_text
 from shared.offices import PLACES
 from shared.wilayah import load_wilayah
 
@@ -166,6 +169,42 @@ def manifest_handover_values(event: dict) -> dict:
             "left_out": left_out}
 
 
+# intake's reason code whose text only points at the operator's note ("Lihat
+# catatan petugas."): where the note itself is shown, it takes its place
+NOTE_REASON = "other"
+NOTE_LABEL = {"id": "Catatan petugas", "en": "Officer's note"}
+
+
+def sentence(text: str) -> str:
+    """``text`` on one line, ending with a full stop unless it ends a
+    sentence already: joined with others, no ``..`` and no ``.;``."""
+    text = " ".join(str(text).split()).rstrip(" ;,:")
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def rejection_values(event: dict, lang: str) -> dict:
+    """A rejection as each channel tells it. The e-mail lists ``reasons``
+    and adds the operator's ``note``; a text with no room for a list - the
+    SMS (``points``: one GSM-7 part, else its brief form sends the citizen
+    to the status lookup) and WhatsApp's one template parameter
+    (``reasons_text``, the note labelled) - gives each reason as a sentence
+    and the note in place of the reason that only points at it (``other``,
+    told by ``reason_codes``, in step with ``reasons``), else after them.
+    Intake masks a NIK or phone number typed into the note; masked here too,
+    as every text a citizen reads must be."""
+    note = mask_text(event.get("note")) if has_text(event.get("note")) else None
+    reasons, codes = event["reasons"], event.get("reason_codes") or []
+    pointers = {n for n, code in enumerate(codes) if code == NOTE_REASON} \
+        if note and len(codes) == len(reasons) else set()
+    kept = [sentence(reason) for n, reason in enumerate(reasons) if n not in pointers]
+    points, labelled = list(kept), list(kept)
+    if note:
+        points.append(sentence(note))
+        labelled.append(f"{NOTE_LABEL['en' if lang == 'en' else 'id']}: {sentence(note)}")
+    return {"reasons": reasons, "note": note, "points": " ".join(points),
+            "reasons_text": " ".join(labelled)}
+
+
 def values_for(kind: str, event: dict, lang: str) -> dict:
     """What the templates of ``kind`` may show, from the event: never its
     NIK, KK or contact details."""
@@ -177,8 +216,7 @@ def values_for(kind: str, event: dict, lang: str) -> dict:
               if event.get("document_type") else None}
     values.update(slot_values(event.get("slot"), lang))
     if kind == "rejected":
-        values.update(reasons=event["reasons"], note=event.get("note"),
-                      reasons_text="; ".join(event["reasons"]))
+        values.update(rejection_values(event, lang))
     elif kind == "appointment":
         values.update(place=event["place_name"], address=event["place_address"],
                       day=day_text(event["day"], lang),
@@ -207,11 +245,17 @@ def values_for(kind: str, event: dict, lang: str) -> dict:
     return values
 
 
+# ``brief`` as an SMS template sees it, tried in turn until the text fits one
+# part: 0 the full text, 1 its brief form; 2 a briefer one still, for a
+# template that has one (``brief > 1``; the others read 2 as 1)
+BRIEF_FORMS = (0, 1, 2)
+
+
 def sms_text(kind: str, values: dict) -> str:
-    """The SMS in GSM-7, one part if the template's brief form can make it."""
+    """The SMS in GSM-7, one part if the template's brief forms can make it."""
     template = ENV.get_template(f"sms/{kind}.j2")
     text = ""
-    for brief in (False, True):
+    for brief in BRIEF_FORMS:
         text = transliterate(" ".join(template.render(values, brief=brief).split()))
         if fits_one_part(text):
             return text

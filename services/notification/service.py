@@ -1,9 +1,11 @@
 """Notification: tells citizens and officers what they need to know, by SMS,
 e-mail and WhatsApp.
 
-Listens to every event in ``domain.NOTICES`` (DESIGN.md's event catalogue)
-and to ``document_collected``, and keeps its own contact book from
-``application_submitted`` (a hand-over list's citizens are told from it). The domain
+Listens to every event in ``domain.NOTICES`` (DESIGN.md's event catalogue),
+to ``document_collected`` and to ``application_resubmitted``, and keeps its
+own contact book from ``application_submitted`` and
+``application_resubmitted`` (``domain.BOOK_EVENTS``: a hand-over list's and a
+parcel's citizens are told from it, and greeted by its name). The domain
 decides which messages an event causes and delivers them through the store
 and the gateways; a channel that failed for now makes the handler raise, so
 the shared delayed-retry mechanism brings the event back later (sent
@@ -38,7 +40,8 @@ from shared.messaging import DeliveryAttempt, reliable_event_handler
 from shared.mongo import StoreWithOutbox
 
 from .callbacks import read_callback, settle_callback
-from .domain import Delivery, Senders, deliver, finished_by, notices_for, send_due
+from .domain import (Delivery, Senders, book_entry, deliver, finished_by, notices_for,
+                     send_due)
 from .exceptions import DeliveryFailed
 from .gateways import Mailer, RecentSends, SmsGateway, WhatsApp
 from .schemas import CountersSchema, DeliveryLogSchema, FailedMessagesSchema
@@ -119,8 +122,7 @@ class NotificationEvents:
 
     def _notify(self, event_type: str, body: dict) -> None:
         event = load_event(event_type, body)
-        if event_type == "application_submitted" and event.get("contact"):
-            self.store.save_contact(event["application_id"], event["contact"])
+        self._keep_contact(event_type, event)
         self._note_finished(event_type, event)
         delivery, failed = self._delivery(self.last_delivery), []
         for notice in notices_for(event_type, event, self.store.contact_for,
@@ -128,6 +130,10 @@ class NotificationEvents:
             failed += deliver(notice.messages(), delivery, fallback=notice.message)
         if failed:
             raise DeliveryFailed(", ".join(failed))  # the event comes back later
+
+    def _keep_contact(self, event_type: str, event: dict) -> None:
+        if (entry := book_entry(event_type, event)) is not None:
+            self.store.save_contact(entry)
 
     def _note_finished(self, event_type: str, event: dict) -> None:
         if (end := finished_by(event_type, event)) is not None:
@@ -141,6 +147,13 @@ class NotificationEvents:
     @reliable_event_handler("intake", "application_submitted")
     def on_application_submitted(self, body):
         self._notify("application_submitted", body)
+
+    @reliable_event_handler("intake", "application_resubmitted")
+    def on_application_resubmitted(self, body):
+        # no notice (the citizen made the correction): the contact book takes
+        # the corrected contact and name, which every later notice uses
+        self._keep_contact("application_resubmitted",
+                           load_event("application_resubmitted", body))
 
     @reliable_event_handler("intake", "application_rejected")
     def on_application_rejected(self, body):

@@ -1,4 +1,5 @@
-"""Notification's store: the contact book, one message per (event, channel)
+"""Notification's store: the contact book (the newest entry of each
+application, ``domain.BookEntry``), one message per (event, channel)
 with its delivery log, and the SMS counters.
 
 The message id comes from the domain (``<event_id>.<channel>``): a
@@ -29,8 +30,8 @@ from shared.outbox import PENDING
 from shared.store import BaseStore, update_then_read
 
 from .callbacks import Logged
-from .domain import (Filed, Finished, Guards, Notice, OutgoingMessage, day_bucket, hour_bucket,
-                     kinds_replacing, outdated)
+from .domain import (BookEntry, Filed, Finished, Guards, Notice, OutgoingMessage, day_bucket,
+                     hour_bucket, kinds_replacing, outdated)
 from .messages import Texts
 
 # longer than any gateway call may take (their timeouts are seconds): a claim
@@ -116,15 +117,32 @@ class NotificationStore(BaseStore):
 
     # ---- contact book -----------------------------------------------------
 
-    def save_contact(self, application_id: str, contact: dict) -> None:
-        # with the other contacts of the moment: one command (group commit)
-        self.groups["contacts"].write(UpdateOne(
-            {"_id": application_id}, {"$set": {"contact": contact, "updated_at": utcnow()}},
-            upsert=True))
+    def save_contact(self, entry: BookEntry) -> None:
+        """Keep ``entry`` unless the book holds a newer one (``BookEntry``):
+        a guarded upsert that matches the application's row if it is as old
+        or older (or says not when: stored before entries did), else
+        collides with it (a duplicate key) and changes nothing. So a
+        redelivery changes nothing and an older event never overwrites a
+        newer contact. A duplicate key is also a lost race of two first
+        entries at once: the guarded update is tried once more without the
+        upsert, on the row the other made. With the other contacts of the
+        moment: one command (group commit)."""
+        guard = {"_id": entry.application_id, "as_of": {"$not": {"$gt": entry.as_of}}}
+        update = {"$set": {"contact": entry.contact, "full_name": entry.full_name,
+                           "as_of": entry.as_of, "updated_at": utcnow()}}
+        try:
+            self.groups["contacts"].write(UpdateOne(guard, update, upsert=True))
+        except DuplicateKeyError:
+            self.db.contacts.update_one(guard, update)  # newer on file: matches nothing
 
     def contact_for(self, application_id: str) -> dict | None:
+        """The application's contact, with the applicant's ``full_name`` when
+        the book knows it; None if it has no entry."""
         row = self.db.contacts.find_one({"_id": application_id})
-        return row["contact"] if row else None
+        if not row:
+            return None
+        return {**row["contact"], "full_name": row["full_name"]} if row.get("full_name") \
+            else row["contact"]
 
     # ---- messages ---------------------------------------------------------
 

@@ -13,7 +13,7 @@ from dataclasses import replace
 import pytest
 from pymongo import MongoClient
 
-from services.notification.domain import Finished, OutgoingMessage
+from services.notification.domain import BookEntry, Finished, OutgoingMessage
 from services.notification.store import NotificationStore
 from tests.helpers import CommandCounter, at_once
 
@@ -71,18 +71,62 @@ def test_messages_of_the_moment_are_opened_and_settled_together_each_once(counte
     assert store.open_message(messages[0]) == "sent"
 
 
+SUBMITTED = datetime.datetime(2026, 11, 27, 3, 0, tzinfo=datetime.timezone.utc)
+
+
+def entry(application_id: str, contact: dict, minutes: int = 0,
+          full_name: str | None = None) -> BookEntry:
+    return BookEntry(application_id, contact, full_name,
+                     SUBMITTED + datetime.timedelta(minutes=minutes))
+
+
 def test_contacts_of_the_moment_are_saved_together(counted):
     store, counter, _ = counted
     contacts = {uuid.uuid4().hex: {"phone": f"+62812345{n:05d}", "email": None, "language": "id"}
                 for n in range(20)}
     ids = list(contacts)
-    store.save_contact(ids[0], {"phone": "+6281200000000", "email": None, "language": "en"})
+    store.save_contact(entry(ids[0], {"phone": "+6281200000000", "email": None, "language": "en"}))
 
     counter.commands.clear()
-    at_once(20, lambda n: store.save_contact(ids[n], contacts[ids[n]]))
+    at_once(20, lambda n: store.save_contact(entry(ids[n], contacts[ids[n]], minutes=1)))
 
     assert counter.commands.count("update") < 20 / 2  # at most eight to a batch
     assert {application_id: store.contact_for(application_id) for application_id in ids} == contacts
+
+
+def test_the_book_keeps_the_newest_contact_whatever_order_the_events_come_in(counted):
+    """A resubmission's corrected contact replaces the submission's; the
+    submission handled late (a redelivery: each event has its own queue)
+    changes nothing, nor does the resubmission delivered again; a second
+    resubmission handled before the first keeps its contact."""
+    store, _, _ = counted
+    old = {"phone": "+6281200000002", "email": None, "language": "id"}
+    new = {"phone": "+6281200000003", "email": "new@example.id", "language": "en"}
+    newest = {**new, "phone": "+6281200000004"}
+    first, second = uuid.uuid4().hex, uuid.uuid4().hex
+
+    store.save_contact(entry(first, old, 0, "Siti Aminah"))
+    store.save_contact(entry(first, new, 10, "Siti Aminah Putri"))
+    assert store.contact_for(first) == {**new, "full_name": "Siti Aminah Putri"}
+    store.save_contact(entry(first, old, 0, "Siti Aminah"))  # late
+    store.save_contact(entry(first, new, 10, "Siti Aminah Putri"))  # again
+    assert store.contact_for(first) == {**new, "full_name": "Siti Aminah Putri"}
+
+    store.save_contact(entry(second, newest, 20))
+    store.save_contact(entry(second, new, 10))
+    store.save_contact(entry(second, old, 0))
+    assert store.contact_for(second) == newest  # no name known: the contact alone
+    assert store.contact_for(uuid.uuid4().hex) is None
+
+
+def test_a_book_row_from_before_entries_had_a_time_is_replaced(counted):
+    store, _, _ = counted
+    application_id = uuid.uuid4().hex
+    store.db.contacts.insert_one({"_id": application_id, "contact": {"phone": "+6281200000002"}})
+    assert store.contact_for(application_id) == {"phone": "+6281200000002"}
+    new = {"phone": "+6281200000003", "email": None, "language": "en"}
+    store.save_contact(entry(application_id, new, 10, "Siti Aminah"))
+    assert store.contact_for(application_id) == {**new, "full_name": "Siti Aminah"}
 
 
 

@@ -14,9 +14,10 @@ from dataclasses import replace
 import pytest
 from nameko.testing.services import worker_factory
 
-from services.notification.domain import (Delivery, Filed, Finished, Guards, Senders, SentMemory,
-                                           channels_given, deliver, finished_by, first_channels,
-                                           notice_for, outdated, parse_quiet_hours, send_due)
+from services.notification.domain import (BookEntry, Delivery, Filed, Finished, Guards, Senders,
+                                           SentMemory, channels_given, deliver, finished_by,
+                                           first_channels, notice_for, outdated,
+                                           parse_quiet_hours, send_due)
 from services.notification.exceptions import DeliveryFailed
 from services.notification.service import NotificationEvents
 from services.notification.settings import Settings
@@ -51,13 +52,19 @@ class FakeMessageStore:
         self.messages: dict[str, dict] = {}
         self.emitted: list[dict] = []
         self.sms_count: dict[str, int] = {}
-        self.contacts: dict[str, dict] = {}
+        self.contacts: dict[str, BookEntry] = {}
 
-    def save_contact(self, application_id, contact):
-        self.contacts[application_id] = contact
+    def save_contact(self, entry):
+        kept = self.contacts.get(entry.application_id)
+        if kept is None or kept.as_of <= entry.as_of:  # the newest entry stays
+            self.contacts[entry.application_id] = entry
 
     def contact_for(self, application_id):
-        return self.contacts.get(application_id)
+        entry = self.contacts.get(application_id)
+        if entry is None:
+            return None
+        return {**entry.contact, "full_name": entry.full_name} if entry.full_name \
+            else entry.contact
 
     def open_message(self, message) -> str:
         row = self.messages.setdefault(message.message_id, {

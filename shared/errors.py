@@ -263,11 +263,13 @@ class TooManyAttempts(DomainError):
 
     status = 429
     code = "too_many_attempts"
+    # what there was too much of; a subclass words its own (requests that
+    # did not fail, refused applications ...), the wait follows
+    too_many = Msg("Terlalu banyak percobaan yang gagal.", "Too many failed attempts.")
 
     def __init__(self, retry_after: int):
-        super().__init__(Msg(
-            f"Terlalu banyak percobaan yang gagal. Coba lagi dalam {retry_after} detik.",
-            f"Too many failed attempts. Retry in {retry_after} seconds."))
+        super().__init__(Msg(f"{self.too_many} Coba lagi dalam {retry_after} detik.",
+                             f"{self.too_many.en} Retry in {retry_after} seconds."))
         self.retry_after = retry_after
 
 

@@ -422,6 +422,13 @@ class RecordingAppointmentBookedSchema(EventSchema):
     full_name = fields.String(allow_none=True, load_default=None)
 
 
+class RecordingAppointmentCancelledSchema(RecordingAppointmentBookedSchema):
+    """A booked recording that no longer stands: ``replaced`` by a new booking
+    made on the NIK's KK, or ``cancelled`` with its booking code. Whom to
+    tell is the booking's own contact (who may not be whoever ended it)."""
+    reason = fields.String(required=True, validate=validate.OneOf(("replaced", "cancelled")))
+
+
 class ManifestSentByPosSchema(EventSchema):
     """An operator asks to send a jemput-bola manifest to its kelurahan
     office by Pos: printing answers (``manifest_pos_confirmed`` or
@@ -529,6 +536,7 @@ EVENTS: dict[str, tuple[str, type[EventSchema]]] = {
     "notification_sent": ("notification", NotificationSentSchema),
     "notification_failed": ("notification", NotificationFailedSchema),
     "recording_appointment_booked": ("intake", RecordingAppointmentBookedSchema),
+    "recording_appointment_cancelled": ("intake", RecordingAppointmentCancelledSchema),
     "batch_accepted": ("intake", BatchAcceptedSchema),
     "prr_record_imported": ("printing", PrrRecordImportedSchema),
     "prr_record_imported_without_phone": ("printing", PrrRecordImportedWithoutPhoneSchema),

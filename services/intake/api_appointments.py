@@ -1,10 +1,17 @@
 """HTTP: KTP-el recording (perekaman) appointments, for citizens (no token).
 
-  POST /api/v1/recording-appointments                 book -> 201
+  POST /api/v1/recording-appointments                 book (or move) -> 201
+  POST /api/v1/recording-appointments/cancel          booking code + NIK -> 200
   GET  /api/v1/recording-appointments/availability    free places per working day
 
-A mixin of ``IntakeApi`` (which supplies ``store``, ``calendar`` and
-``screening()``); the rules are in ``appointments``.
+A booking is made only on the population register's word that the NIK is on
+the KK given (the KK is what a stranger holding a NIK lacks), asked within
+the limits on refusals of ``refusals`` (the same counts as submissions');
+a client makes at most ``RECORDING_BOOKINGS_PER_CLIENT`` bookings within
+``RECORDING_BOOKING_WINDOW_SECONDS`` (``BookingLimits``), so nobody empties
+the calendar. A mixin of ``IntakeApi`` (which supplies ``store``,
+``calendar``, ``register``, ``register_refusals`` and ``citizen_checks``);
+the rules are in ``appointments``.
 """
 
 from __future__ import annotations
@@ -15,12 +22,16 @@ from marshmallow import RAISE, Schema, fields, validate
 from nameko.extensions import DependencyProvider
 
 from shared.clock import today_wib
+from shared.errors import Msg, TooManyAttempts
+from shared.fields import JsonBoolean, Nik
 from shared.http import api, idempotency_key, json_response, read_json, read_query
 from shared.masking import mask_identity
 from shared.offices import PLACES, WorkingCalendar, place
+from shared.ratelimit import FailureLimit, client_address, trusted_proxies
 
 from . import appointments
 from .schemas import ApplicantSchema
+from .screening import Screening
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +47,40 @@ class RecordingCalendar(DependencyProvider):
         return self.calendar
 
 
+class TooManyBookings(TooManyAttempts):
+    """429 as for failed attempts, worded for bookings made."""
+
+    too_many = Msg("Terlalu banyak jadwal perekaman dibuat dari sambungan ini.",
+                   "Too many recording appointments booked from this connection.")
+
+
+class BookingLimits(DependencyProvider):
+    """Bookings made per client (``RECORDING_BOOKINGS_PER_CLIENT``, default 10)
+    within ``RECORDING_BOOKING_WINDOW_SECONDS`` (default 3600): a family
+    books for its members, nobody books a calendar full. A booking counts
+    once the register confirmed it, as it goes to the store (``take``:
+    checked and counted at once, so a burst of concurrent requests cannot
+    all pass the check first); ``check`` refuses early, before the register
+    is asked. In memory, per process, as ``shared.ratelimit`` explains."""
+
+    def setup(self):
+        config = self.container.config
+        self.made = FailureLimit(int(config.get("RECORDING_BOOKINGS_PER_CLIENT", 10)),
+                                 float(config.get("RECORDING_BOOKING_WINDOW_SECONDS", 3600)))
+        self.proxies = trusted_proxies(config)
+
+    def check(self, request) -> None:
+        if wait := self.made.retry_after(client_address(request, self.proxies)):
+            raise TooManyBookings(wait)
+
+    def take(self, request) -> None:
+        self.check(request)
+        self.made.failed(client_address(request, self.proxies))
+
+    def get_dependency(self, worker_ctx):
+        return self
+
+
 PLACE_ID = fields.String(required=True, validate=validate.OneOf(sorted(PLACES)))
 
 
@@ -49,6 +94,18 @@ class BookingSchema(ApplicantSchema):
 
     place_id = PLACE_ID
     day = fields.Date(required=True)
+    # the NIK's upcoming booking, if any, ends ``replaced`` (else 409 appointment_exists)
+    replace = JsonBoolean(load_default=False)
+
+
+class CancelBookingSchema(Schema):
+    """The booking code and the NIK, as a status lookup's tracking code and NIK."""
+
+    class Meta:
+        unknown = RAISE
+
+    booking_code = fields.String(required=True, validate=validate.Length(min=6, max=20))
+    nik = Nik(required=True)
 
 
 class AvailabilitySchema(Schema):
@@ -59,6 +116,14 @@ class AvailabilitySchema(Schema):
 
 
 class RecordingAppointmentApi:
+    booking_limits = BookingLimits()
+
+    def booking_screening(self, request, body: dict) -> Screening:
+        """A booking's checks (``Screening.check_booking``), in the limits on
+        refusals a citizen's submissions count in."""
+        return Screening.of(self.register, self.store, self.register_refusals.of_booking(
+            request, body))
+
     @api("POST", "/api/v1/recording-appointments")
     def book_recording(self, request):
         """{"nik": "3673045207080001", "kk_number": "3673041201100003",
@@ -66,22 +131,41 @@ class RecordingAppointmentApi:
             "place_id": "kec-curug", "day": "2025-03-12"}
         -> 201 {"appointment_id": "...", "booking_code": "REK7KQ2M9XA", "status": "booked",
                 "day": "2025-03-12", "place": {"place_id": "kec-curug", "name": ..., ...}}
-        400 nik: under 17 and not married, or deceased | day | phone
-        409 already_recorded (nik) | appointment_exists (nik) | day_full (day, next_free_day)
+        400 nik: under 17 and not married, or deceased | kk_number: NIK not on it | day | phone
+        409 already_recorded (nik) | appointment_exists (nik; "replace": true moves it)
+            | day_full (day, next_free_day)
+        429 this client's bookings or refusals, or the NIK's or KK's refusals | 503 no register
         """
         key = idempotency_key(request)
         body = read_json(request, BookingSchema())
+        if earlier := self.store.booking_by_key(key, body["nik"]):  # a retry: as first answered
+            return json_response(201, appointments.booking_view(earlier,
+                                                                place(earlier["place_id"])))
         today = today_wib()
         appointments.check_booking(body, today, self.calendar)
-        lookup = self.screening().lookup()  # intake's verified deaths, then the register
-        appointments.refuse_if_not_recordable(body, today, lookup)
-        appointments.refuse_if_recorded(body["nik"], self.store.is_recorded, lookup)
+        self.booking_limits.check(request)
+        screening = self.booking_screening(request, body)
+        screening.check_booking(body, today, self.store.is_recorded)
         where = place(body["place_id"])
-        booking = self.store.book_recording(appointments.new_booking(body, where, key), where,
-                                            self.calendar, today)
+        self.booking_limits.take(request)
+        with screening.telling(appointments.AppointmentExists):
+            booking = self.store.book_recording(appointments.new_booking(body, where, key),
+                                                where, self.calendar, today, body["replace"])
         log.info("recording appointment %s at %s on %s for NIK %s", booking["booking_code"],
                  where.place_id, booking["day"], mask_identity(booking["nik"]))
         return json_response(201, appointments.booking_view(booking, where))
+
+    @api("POST", "/api/v1/recording-appointments/cancel")
+    def cancel_recording(self, request):
+        """{"booking_code": "REK7KQ2M9XA", "nik": "3673045207080001"}
+        -> 200 {"appointment_id": "...", "booking_code": ..., "status": "cancelled", ...}
+        404 unknown code or wrong NIK (counted: 429 past the limit) | 409 appointment_ended"""
+        body = read_json(request, CancelBookingSchema())
+        with self.citizen_checks.attempt(request, body["booking_code"]):
+            booking = self.store.cancel_recording(body["booking_code"], body["nik"], today_wib())
+        log.info("recording appointment %s cancelled for NIK %s", booking["booking_code"],
+                 mask_identity(booking["nik"]))
+        return json_response(200, appointments.booking_view(booking, place(booking["place_id"])))
 
     @api("GET", "/api/v1/recording-appointments/availability")
     def recording_availability(self, request):

@@ -22,7 +22,7 @@ import logging
 from marshmallow import RAISE, Schema, fields, validate
 from nameko.extensions import DependencyProvider
 
-from shared.errors import DomainError, Msg, TooManyAttempts, localize
+from shared.errors import Msg, TooManyAttempts, localize
 from shared.events import DOCUMENT_TYPES
 from shared.fields import Nik
 from shared.http import api, json_response, read_json, request_language
@@ -40,11 +40,7 @@ ANSWER = Msg("Jika ada permohonan aktif untuk NIK dan jenis dokumen ini, kode la
 class TooManyResends(TooManyAttempts):
     """429 as for failed attempts, worded for requests that did not fail."""
 
-    def __init__(self, retry_after: int):
-        DomainError.__init__(self, Msg(
-            f"Terlalu banyak permintaan kirim ulang. Coba lagi dalam {retry_after} detik.",
-            f"Too many re-send requests. Retry in {retry_after} seconds."))
-        self.retry_after = retry_after
+    too_many = Msg("Terlalu banyak permintaan kirim ulang.", "Too many re-send requests.")
 
 
 class ResendSchema(Schema):

@@ -5,19 +5,20 @@ Collections: ``recorded_niks`` (``_id`` = NIK, from the PRR backlog),
 ``recording_appointments`` (the bookings), ``recording_days`` (``_id`` =
 ``<place_id>:<ISO day>``, ``booked``: the counter a booking increments
 only while it is below the place's capacity, in the booking's transaction,
-so concurrent bookings can never overfill a day). Decisions are in
-``appointments``.
+so concurrent bookings can never overfill a day; a booking that ends -
+replaced or cancelled - gives its place back in its own transaction).
+Decisions are in ``appointments``.
 """
 
 from __future__ import annotations
 
 import datetime
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from shared.clock import utcnow
-from shared.offices import Place, WorkingCalendar
+from shared.offices import Place, WorkingCalendar, place
 from shared.indexes import drop_index_if_present
 from shared.store import duplicate_fields
 
@@ -41,6 +42,8 @@ class AppointmentStore(NikRecords):
         drop_index_if_present(bookings, "idempotency_key_1")
         bookings.create_index([("idempotency_key", ASCENDING)], unique=True, sparse=True,
                               name="one_per_idempotency_key")
+        # a citizen cancels with the booking code (and the NIK)
+        bookings.create_index([("booking_code", ASCENDING)], name="by_booking_code")
         db.recording_days.create_index([("place_id", ASCENDING), ("day", ASCENDING)])
         super().ensure_indexes(db)
 
@@ -58,11 +61,13 @@ class AppointmentStore(NikRecords):
         return {row["day"]: row["booked"] for row in rows}
 
     def book_recording(self, booking: dict, place: Place, calendar: WorkingCalendar,
-                       today: datetime.date) -> dict:
+                       today: datetime.date, replace: bool = False) -> dict:
         """Count the booking against its day and store it with its event, in one
-        transaction. A retry with the same Idempotency-Key gets the first booking."""
+        transaction. A retry with the same Idempotency-Key gets the first booking.
+        ``replace``: the NIK's upcoming booking, if any, ends ``replaced`` in
+        the same transaction (``_end``); else one answers ``AppointmentExists``."""
         key = booking.get("idempotency_key")
-        if key and (earlier := self._booking_by_key(key, booking)) is not None:
+        if key and (earlier := self.booking_by_key(key, booking["nik"])) is not None:
             return earlier
 
         def work(session):
@@ -70,6 +75,9 @@ class AppointmentStore(NikRecords):
             self.db.recording_appointments.update_many(
                 {"nik": booking["nik"], "active": True, "day": {"$lt": today.isoformat()}},
                 {"$set": {"active": False}}, session=session)
+            if replace:
+                self._end(session, {"nik": booking["nik"], "active": True}, "replaced",
+                          replaced_by=booking["_id"])
             # full: the filter misses, the upsert collides with the day's _id
             self.db.recording_days.update_one(
                 {"_id": f"{place.place_id}:{booking['day']}",
@@ -87,7 +95,7 @@ class AppointmentStore(NikRecords):
         except DuplicateKeyError as exc:
             # a concurrent retry won, or this request's own earlier try landed
             # since (the store's ``submit``): whichever index refused it
-            if key and (earlier := self._booking_by_key(key, booking)) is not None:
+            if key and (earlier := self.booking_by_key(key, booking["nik"])) is not None:
                 return earlier
             refused_by = duplicate_fields(exc)
             if refused_by == {"_id"}:
@@ -97,11 +105,53 @@ class AppointmentStore(NikRecords):
                 raise appointments.AppointmentExists() from None
             raise
 
-    def _booking_by_key(self, key: str, booking: dict) -> dict | None:
+    def booking_by_key(self, key: str | None, nik: str) -> dict | None:
+        """The booking a request with this Idempotency-Key made before (ask
+        before the checks: a retry is answered as its first try was);
+        ``IdempotencyKeyReused`` when another NIK's request used the key."""
+        if not key:
+            return None
         earlier = self.db.recording_appointments.find_one({"idempotency_key": key})
-        if earlier is not None and earlier["nik"] != booking["nik"]:
+        if earlier is not None and earlier["nik"] != nik:
             raise IdempotencyKeyReused()
         return earlier
+
+    def cancel_recording(self, booking_code: str, nik: str, today: datetime.date) -> dict:
+        """The citizen's booking of this code and NIK ends ``cancelled`` and gives
+        its place back, with its event, in one transaction
+        (``appointments.BookingNotFound`` for a wrong code or NIK alike,
+        ``BookingEnded`` for one that no longer stands). Returns it as ended."""
+        booking = self.db.recording_appointments.find_one(
+            {"booking_code": booking_code.strip().upper(), "nik": nik})
+        if booking is None:
+            raise appointments.BookingNotFound()
+        appointments.refuse_unless_cancellable(booking, today)
+
+        def work(session):
+            return self._end(session, {"_id": booking["_id"], "active": True}, "cancelled")
+
+        if (cancelled := self.run_transaction(work)) is None:  # ended meanwhile
+            appointments.refuse_unless_cancellable(
+                self.db.recording_appointments.find_one({"_id": booking["_id"]}), today)
+            raise appointments.BookingEnded(appointments.DAY_PASSED)
+        return cancelled
+
+    def _end(self, session, query: dict, status: str,
+             replaced_by: str | None = None) -> dict | None:
+        """The active booking ``query`` finds ends (``appointments.ended``): its
+        day's place is given back and ``recording_appointment_cancelled`` emitted
+        (its contact is told). None when there is none."""
+        ended = appointments.ended(status, utcnow(), replaced_by)
+        booking = self.db.recording_appointments.find_one_and_update(
+            query, {"$set": ended}, session=session, return_document=ReturnDocument.AFTER)
+        if booking is None:
+            return None
+        self.db.recording_days.update_one(
+            {"_id": f"{booking['place_id']}:{booking['day']}", "booked": {"$gt": 0}},
+            {"$inc": {"booked": -1}}, session=session)
+        self.emit(session, "recording_appointment_cancelled",
+                  **appointments.cancelled_event(booking, place(booking["place_id"])))
+        return booking
 
     def _next_free_day(self, place: Place, booking: dict, calendar: WorkingCalendar,
                        today: datetime.date) -> datetime.date | None:

@@ -12,7 +12,11 @@ what follows from having recorded. Plain Python, no nameko.
   (``CARD_STATUSES``), or a PRR application for it was verified: a further
   ``first_issue`` print is refused, a replacement is the way.
 * A booking is for whom a first KTP-el is (17 or older, or married: the
-  KTP-el rule of ``rules``) and alive (``refuse_if_not_recordable``).
+  KTP-el rule of ``rules``: ``refuse_if_not_recordable``), and made by
+  whoever knows the NIK's KK: the register must confirm the NIK on the KK
+  given, alive (``confirm_owner``; the NIK is public, the KK is not). The
+  register's answers are asked within ``refusals``' limits
+  (``screening.Screening.check_booking``).
 * So is a Print Ready Record's application (``prr_refusal``): a record of a
   holder under 17 or recorded as deceased becomes none (``prr_record_refused``
   tells printing, whose operator sees why).
@@ -20,6 +24,10 @@ what follows from having recorded. Plain Python, no nameko.
   the Dinas), on a working day of the ``WorkingCalendar`` from tomorrow up to
   ``BOOKING_HORIZON_DAYS`` ahead, while the day has room
   (``Place.recording_capacity``; the store counts atomically).
+* One upcoming booking per NIK. Another, made again on the NIK's KK, with
+  ``replace`` moves it (the earlier one ends ``replaced``, its place freed,
+  its contact told): no booking can lock a NIK's owner out, whoever made it.
+  Whoever holds the booking code and the NIK may cancel it.
 """
 
 from __future__ import annotations
@@ -27,17 +35,18 @@ from __future__ import annotations
 import datetime
 import secrets
 import uuid
+from contextlib import contextmanager
 from typing import Callable, Iterable, Mapping, NoReturn
 
 from shared.clock import utcnow
-from shared.errors import Conflict, Msg, ValidationFailed
+from shared.errors import (Conflict, DomainError, Msg, NotFound, ServiceBusy, TooManyAttempts,
+                           ValidationFailed)
 from shared.nik import ADULT_AGE, age_of
 from shared.offices import Place, WorkingCalendar
 
 from .domain import STATUSES, TRACKING_ALPHABET, new_application
 from .population import REGISTER_UNCHECKED, Lookup, RegisterUnavailable
-from .rule_helpers import refuse_if_deceased
-from .rules import RULES, load_details
+from .rules import RULES, check_applicant, load_details
 
 BOOKING_HORIZON_DAYS = 90
 AVAILABILITY_DAYS = 10  # working days shown ahead
@@ -79,9 +88,51 @@ class AppointmentExists(Conflict):
 
     def __init__(self):
         super().__init__(
-            Msg("NIK ini sudah punya jadwal perekaman yang belum lewat.",
-                "This NIK already has an upcoming recording appointment."),
+            Msg("NIK ini sudah punya jadwal perekaman yang belum lewat. Untuk memindahkannya, "
+                'kirim lagi dengan "replace": true; jadwal yang lama dibatalkan.',
+                "This NIK already has an upcoming recording appointment. To move it, send "
+                'again with "replace": true; the earlier one is cancelled.'),
             {"nik": [Msg("Sudah ada jadwal perekaman.", "An appointment is already booked.")]})
+
+
+class OwnerNotConfirmable(TooManyAttempts):
+    """429: the NIK or KK was refused too often lately (``refusals``), so the
+    register is not asked about it, and a booking is made only on its answer."""
+
+    too_many = Msg("Terlalu banyak percobaan yang ditolak untuk NIK atau No. KK ini; jadwal "
+                   "perekaman untuknya tidak dapat dibuat secara daring untuk sementara "
+                   "(atau datang langsung ke kantor kecamatan dengan membawa KK).",
+                   "Too many refused attempts for this NIK or KK: no recording can be booked "
+                   "online for it for now (or come to a kecamatan office with your KK).")
+
+
+class RegisterNotAnswering(ServiceBusy):
+    """503: the register cannot confirm the NIK on the KK now; a booking is
+    not made without it (an application would be, for the operator to check)."""
+    code = "register_unavailable"
+
+    def __init__(self):
+        DomainError.__init__(self, Msg(
+            "Data kependudukan tidak dapat diperiksa saat ini, dan jadwal perekaman hanya dibuat "
+            "untuk NIK yang terdaftar pada No. KK-nya. Coba lagi nanti.",
+            "The population register cannot be checked now, and a recording is booked only for "
+            "a NIK on its KK. Please retry later."))
+
+
+class BookingNotFound(NotFound):
+    """The same answer for an unknown booking code and a wrong NIK: no probing."""
+
+    def __init__(self):
+        super().__init__(Msg("Jadwal perekaman tidak ditemukan.",
+                             "Recording appointment not found."))
+
+
+class BookingEnded(Conflict):
+    code = "appointment_ended"
+
+    def __init__(self, why: Msg):
+        super().__init__(Msg(f"Jadwal perekaman ini sudah tidak berlaku: {why}.",
+                             f"This recording appointment no longer stands: {why.en}."))
 
 
 class DayFull(Conflict):
@@ -143,20 +194,37 @@ def refuse_day(problem: Msg, following: datetime.date | None = None) -> NoReturn
     raise ValidationFailed({"day": [problem]})
 
 
-def refuse_if_not_recordable(request: dict, today: datetime.date, lookup: Lookup) -> None:
+@contextmanager
+def as_booking_fields():
+    """A rule's refusal naming ``applicant.<field>`` names the booking's ``<field>``."""
+    try:
+        yield
+    except ValidationFailed as refused:
+        raise ValidationFailed({path.removeprefix("applicant."): messages
+                                for path, messages in refused.fields.items()}) from None
+
+
+def refuse_if_not_recordable(request: dict, today: datetime.date) -> None:
     """A recording is for whom a first KTP-el is: the KTP-el rule itself
     (``rules``: 17 or older by the NIK's birth date, or married - the
-    booking's ``marital_status``) with the booking as its applicant; and for
-    the living, as far as intake or the register knows. Each refusal is a
-    400 on ``nik`` (the rule's ``applicant.nik``)."""
+    booking's ``marital_status``) with the booking as its applicant: 400 on
+    ``nik``. The NIK alone decides it: the register is not asked."""
     first_issue = {"document_type": "ktp_el", "applicant": request}
-    try:
+    with as_booking_fields():
         RULES["ktp_el"].check(first_issue, load_details("ktp_el", {"reason": "first_issue"}),
                               today)
-    except ValidationFailed as refused:
-        raise ValidationFailed({"nik" if path == "applicant.nik" else path: messages
-                                for path, messages in refused.fields.items()}) from None
-    refuse_if_deceased("nik", request["nik"], lookup)
+
+
+def confirm_owner(request: dict, lookup: Lookup) -> None:
+    """Whoever books knows the NIK's KK: the register has the NIK, alive, on
+    the KK given - the applicant's own check (``rules.check_applicant``),
+    where the register must also know the NIK, since nobody checks a
+    booking by hand after (400 on ``nik`` for a death, on ``kk_number``
+    otherwise). The register cannot answer: 503, nothing booked."""
+    with as_booking_fields():
+        check_applicant(request, lookup, known=True)
+    if REGISTER_UNCHECKED in lookup.flags:
+        raise RegisterNotAnswering()
 
 
 def check_booking(request: dict, today: datetime.date, calendar: WorkingCalendar) -> None:
@@ -195,6 +263,22 @@ def first_free_day(days: Iterable[datetime.date], booked: Mapping[str, int],
     return next((day for day in days if booked.get(day.isoformat(), 0) < capacity), None)
 
 
+# how a booking ends (``ended``), as the refusal to cancel it again says it
+ENDINGS = {"replaced": Msg("sudah diganti dengan jadwal baru", "replaced by a new booking"),
+           "cancelled": Msg("sudah dibatalkan", "cancelled")}
+DAY_PASSED = Msg("harinya sudah lewat", "its day has passed")
+
+
+def refuse_unless_cancellable(booking: dict, today: datetime.date) -> None:
+    """A booking may be cancelled while it stands: not ended, its day not
+    gone by (on the day itself it may: the place is freed for nobody, but
+    the citizen has said they will not come)."""
+    if booking["status"] in ENDINGS:
+        raise BookingEnded(ENDINGS[booking["status"]])
+    if booking["day"] < today.isoformat():
+        raise BookingEnded(DAY_PASSED)
+
+
 def new_booking(request: dict, place: Place, idempotency_key: str | None) -> dict:
     booking = {
         "_id": uuid.uuid4().hex,
@@ -218,6 +302,23 @@ def booked_event(booking: dict, place: Place) -> dict:
             "place_id": place.place_id, "place_name": place.name,
             "place_address": place.address, "day": booking["day"],
             "contact": booking["contact"], "full_name": booking["full_name"]}
+
+
+def ended(status: str, at: datetime.datetime, replaced_by: str | None = None) -> dict:
+    """The fields a booking that ends (``ENDINGS``) gets: it no longer holds
+    its NIK (``active``) nor its day's place."""
+    assert status in ENDINGS
+    fields = {"status": status, "active": False, "ended_at": at}
+    if replaced_by:
+        fields["replaced_by"] = replaced_by
+    return fields
+
+
+def cancelled_event(booking: dict, place: Place) -> dict:
+    """``recording_appointment_cancelled``: the booking that ended, why
+    (``replaced`` or ``cancelled``), and whom to tell: its own contact,
+    who may not be whoever ended it."""
+    return {**booked_event(booking, place), "reason": booking["status"]}
 
 
 def booking_view(booking: dict, place: Place) -> dict:

@@ -321,9 +321,24 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("POST", "/api/v1/applications/<string:application_id>/reject",
               "Reject with reason codes", 200, AcceptedSchema, (400, 401, 404, 409, 429, 503),
               OPERATOR, body=schemas.RejectSchema, tag="operator"),
-    Operation("POST", "/api/v1/recording-appointments", "Book a KTP-el recording", 201,
-              BookingViewSchema, (400, 409, 503), body=api_appointments.BookingSchema,
-              extra=IDEMPOTENCY_KEY),
+    Operation("POST", "/api/v1/recording-appointments", "Book (or move) a KTP-el recording",
+              201, BookingViewSchema, (400, 409, 429, 503), body=api_appointments.BookingSchema,
+              extra={**IDEMPOTENCY_KEY, "description": (
+                  "Only for a NIK the population register has on the KK given (400 on "
+                  "`kk_number` otherwise). 409 `already_recorded`, `appointment_exists` (send "
+                  "`\"replace\": true` to move it: the earlier booking ends `replaced`, its "
+                  "contact is told), `day_full`. 429 past this client's bookings "
+                  "(RECORDING_BOOKINGS_PER_CLIENT) or refusals, or the NIK's or KK's refusals "
+                  "(the register is not asked then, and no booking is made without it). 503 "
+                  "`register_unavailable`: the register cannot confirm the NIK on the KK now.")}),
+    Operation("POST", "/api/v1/recording-appointments/cancel",
+              "Cancel a recording with its booking code and NIK", 200, BookingViewSchema,
+              (400, 404, 409, 429, 503), body=api_appointments.CancelBookingSchema,
+              extra={"description": "The booking ends `cancelled` and its place is freed. 404 "
+                                    "for an unknown code and a wrong NIK alike (counted as a "
+                                    "status lookup's: 429 past the limit); 409 "
+                                    "`appointment_ended` once replaced, cancelled or its day "
+                                    "gone by."}),
     Operation("GET", "/api/v1/recording-appointments/availability",
               "Free recordings per working day", 200, AvailabilityViewSchema, (400, 503),
               query=api_appointments.AvailabilitySchema),

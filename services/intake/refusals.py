@@ -1,17 +1,23 @@
-"""The population register as an oracle, limited.
+"""The population register - and what intake itself holds of a NIK - as an
+oracle, limited.
 
 Why a submission is refused tells the citizen what to correct - "NIK
 pemohon tidak terdaftar pada No. KK ini", "tercatat telah meninggal dunia"
 - and so tells anyone who submits what the register holds about a NIK or
-KK. The answer stays specific (a citizen needs it); the asking is limited.
+KK. So do intake's own refusals about a NIK: an application for it still
+in progress (409), a KTP-el already issued to it (``card_already_issued``).
+The answer stays specific (a citizen needs it); the asking is limited.
 
 A submission whose refusal the register's answers took part in (the
-register knew a NIK or KK of it, ``population.Lookup.answered``) counts
-against every NIK and KK the application names (the applicant's, and a
-child's, a parent's, the deceased's ... in its details:
-``REGISTER_REFUSALS_PER_NIK`` / ``_PER_KK``, default 10 each) and, over
-HTTP, against the client (``REGISTER_REFUSALS_PER_CLIENT``, default 30),
-within ``REGISTER_REFUSAL_WINDOW_SECONDS`` (default 3600).
+register knew a NIK or KK of it, ``population.Lookup.answered``), or that
+was refused for what intake holds of a NIK it names
+(``screening.Screening.telling``), counts against every NIK and KK the
+application names (the applicant's, and a child's, a parent's, the
+deceased's ... in its details: ``REGISTER_REFUSALS_PER_NIK`` / ``_PER_KK``,
+default 10 each) and, over HTTP, against the client
+(``REGISTER_REFUSALS_PER_CLIENT``, default 30), within
+``REGISTER_REFUSAL_WINDOW_SECONDS`` (default 3600). A recording booking
+(``of_booking``) is screened in the same counts: its NIK and KK, its client.
 
 * Past a NIK's or KK's limit the register is not asked about an
   application naming it: the application is accepted, flagged
@@ -21,7 +27,15 @@ within ``REGISTER_REFUSAL_WINDOW_SECONDS`` (default 3600).
   lock the family out.
 * A client past its limit is refused 429 before the register is asked.
 
-Refusals the register had no part in (a format error, a date in the
+* A booking naming a NIK or KK past its limit is refused 429: a booking
+  holds a day's place and its NIK, which nobody checks by hand after, so it
+  is never made without the register confirming the NIK on the KK
+  (``appointments.confirm_owner``).
+* Intake's own 409s about a NIK are still answered past its limit: its
+  owner, submitting twice by mistake, must be told; the client's limit is
+  what slows a stranger asking.
+
+Refusals that tell nothing of a NIK or KK (a format error, a date in the
 future) are not counted, nor are accepted submissions. The broker channel
 (the portal's and the apps' back-ends, each one client for all their
 citizens) counts the NIKs and KKs only. In memory, per process, shared by
@@ -37,7 +51,7 @@ from dataclasses import dataclass
 
 from nameko.extensions import DependencyProvider
 
-from shared.errors import DomainError, Msg, TooManyAttempts
+from shared.errors import Msg, TooManyAttempts
 from shared.ratelimit import FailureLimit, client_address, trusted_proxies
 
 NUMBER = re.compile(r"\d{16}")
@@ -46,13 +60,8 @@ NUMBER = re.compile(r"\d{16}")
 class TooManyRefusals(TooManyAttempts):
     """429 as for failed attempts, worded for refused applications."""
 
-    def __init__(self, retry_after: int):
-        DomainError.__init__(self, Msg(
-            "Terlalu banyak permohonan yang ditolak karena data kependudukan. "
-            f"Coba lagi dalam {retry_after} detik.",
-            "Too many applications refused on the population register's data. "
-            f"Retry in {retry_after} seconds."))
-        self.retry_after = retry_after
+    too_many = Msg("Terlalu banyak permohonan yang ditolak karena data kependudukan.",
+                   "Too many applications refused on the population register's data.")
 
 
 def named_numbers(body: dict) -> list[tuple[str, str]]:
@@ -71,7 +80,7 @@ def named_numbers(body: dict) -> list[tuple[str, str]]:
 
 @dataclass(frozen=True)
 class SubmissionLimit:
-    """One submission's keys (``screening.Limit``)."""
+    """One submission's (or booking's) keys (``screening.Limit``)."""
     limits: dict[str, FailureLimit]
     client: str | None  # None: the broker channel
     numbers: list[tuple[str, str]]
@@ -83,10 +92,15 @@ class SubmissionLimit:
 
     def withheld(self) -> bool:
         """A NIK or KK it names is past its limit: the register is not asked."""
-        return any(self.limits[kind].retry_after(number) for kind, number in self.numbers)
+        return self.withheld_for() > 0
+
+    def withheld_for(self) -> int:
+        """Seconds until no NIK or KK it names is past its limit (0: none is)."""
+        return max((self.limits[kind].retry_after(number) for kind, number in self.numbers),
+                   default=0)
 
     def refused(self) -> None:
-        """The register's answers took part in a refusal: counted."""
+        """A refusal told what the register (or intake) holds: counted."""
         for kind, number in self.numbers:
             self.limits[kind].failed(number)
         if self.client is not None:
@@ -117,6 +131,12 @@ class RegisterRefusals(DependencyProvider):
         """The limit of a citizen's submission over HTTP (its body as loaded)."""
         return SubmissionLimit(self.limits, client_address(request, self.proxies),
                                named_numbers(body))
+
+    def of_booking(self, request, body: dict) -> SubmissionLimit:
+        """The limit of a recording booking over HTTP (``BookingSchema`` loaded):
+        its client, its NIK and KK."""
+        return SubmissionLimit(self.limits, client_address(request, self.proxies),
+                               [("kk", body["kk_number"]), ("nik", body["nik"])])
 
     def of_channel(self, body: dict) -> SubmissionLimit:
         """The limit of a submission through the broker channel: its NIKs and KKs."""

@@ -116,11 +116,14 @@ def check_documents(document_type: str, details: dict, facts) -> tuple[str, ...]
     return tuple(req.name for req in requirements.required(document_type, facts))
 
 
-def check_applicant(applicant: dict, lookup: Lookup) -> None:
-    """Whoever applies is alive and on the KK they name, as far as the register knows."""
+def check_applicant(applicant: dict, lookup: Lookup, known: bool = False) -> None:
+    """Whoever applies is alive and on the KK they name, as far as the register
+    knows; ``known``: and a NIK the register answered it does not know is
+    not on the KK either (a recording booking, which nobody checks by hand)."""
     refuse_if_deceased("applicant.nik", applicant["nik"], lookup)
     person = lookup.person(applicant["nik"])
-    if person is not None and person.kk_number != applicant["kk_number"]:
+    if (person.kk_number != applicant["kk_number"] if person is not None
+            else known and not lookup.unreachable):
         refuse("applicant.kk_number", "NIK pemohon tidak terdaftar pada No. KK ini.",
                "The applicant's NIK is not on this family card (KK).")
 

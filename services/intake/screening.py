@@ -18,21 +18,31 @@ A citizen's own submission is screened with a ``limit``
 (``refusals.RegisterRefusals``): what the register answered shows in why
 an application is refused (this NIK is not on that KK, is recorded as
 deceased ...), so refusals that the register's answers took part in are
-counted; past a client's limit a submission is refused before the register
-is asked, and past a NIK's or KK's the register is not asked about it (the
-application is accepted flagged ``register_withheld`` for the operator).
+counted; so are refusals for what intake holds of a NIK (``telling``: a
+card already issued here, and - in ``submission`` - an application still
+in progress for the subject); past a client's limit a submission is
+refused before the register is asked, and past a NIK's or KK's the
+register is not asked about it (the application is accepted flagged
+``register_withheld`` for the operator).
+
+A recording booking (``check_booking``) is screened within the same
+limits, but needs the register to confirm its NIK on its KK: nobody
+checks a booking by hand after, so past a NIK's or KK's limit, or while
+the register cannot answer, none is made.
 """
 
 from __future__ import annotations
 
 import datetime
 import functools
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
-from shared.errors import DomainError
+from shared.errors import DomainError, ValidationFailed
 
-from .appointments import refuse_second_card
+from . import appointments
+from .appointments import CardAlreadyIssued, refuse_second_card
 from .population import Lookup, Register
 from .rules import Checked, check_application
 
@@ -45,6 +55,8 @@ class Limit(Protocol):
 
     def withheld(self) -> bool: ...  # a NIK or KK is over its limit: do not ask the register
 
+    def withheld_for(self) -> int: ...  # seconds until none is (0: none is now)
+
     def refused(self) -> None: ...
 
 
@@ -54,6 +66,9 @@ class Unlimited:
 
     def withheld(self) -> bool:
         return False
+
+    def withheld_for(self) -> int:
+        return 0
 
     def refused(self) -> None:
         pass
@@ -81,14 +96,44 @@ class Screening:
         answers about a NIK or KK of it are withheld)."""
         return Lookup(self.register, self.death_verified, withheld=self.limit.withheld())
 
+    @contextmanager
+    def telling(self, *refusals: type[DomainError]):
+        """A block whose ``refusals`` tell whoever asks what intake or the
+        register holds of a NIK or KK the request names (an application in
+        progress, a card issued, a NIK not on that KK ...): each counts
+        against the limits as a refusal on the register's answers does."""
+        try:
+            yield
+        except refusals:
+            self.limit.refused()
+            raise
+
     def check(self, request: dict, today: datetime.date) -> Checked:
         self.limit.check()
         lookup = self.lookup()
         try:
             checked = check_application(request, today, lookup)
-            refuse_second_card(request, checked.details, self.card_issued)
         except DomainError:
             if lookup.answered:
                 self.limit.refused()
             raise
+        with self.telling(CardAlreadyIssued):
+            refuse_second_card(request, checked.details, self.card_issued)
         return checked
+
+    def check_booking(self, booking: dict, today: datetime.date,
+                      is_recorded: Callable[[str], bool]) -> None:
+        """A recording booking (``BookingSchema`` loaded): for whom a first
+        KTP-el is (age, from the NIK: not counted), then - within the limits
+        - the register confirms its NIK on its KK and alive, and the NIK is
+        not recorded (``is_recorded``: as far as intake knows). Every refusal
+        after the register is asked counts, an unknown NIK's too: the
+        refusal itself tells what the register holds."""
+        appointments.refuse_if_not_recordable(booking, today)
+        self.limit.check()
+        if wait := self.limit.withheld_for():
+            raise appointments.OwnerNotConfirmable(wait)
+        lookup = self.lookup()
+        with self.telling(ValidationFailed, appointments.AlreadyRecorded):
+            appointments.confirm_owner(booking, lookup)
+            appointments.refuse_if_recorded(booking["nik"], is_recorded, lookup)

@@ -11,6 +11,7 @@ from shared.clock import today_wib
 from shared.masking import mask_identity
 
 from .domain import new_application
+from .exceptions import ActiveApplicationExists
 from .screening import Screening
 
 log = logging.getLogger(__name__)
@@ -22,11 +23,16 @@ def submit_application(store, screening: Screening, body: dict, key: str | None)
     ``application_submitted`` event; ``key``: the idempotency key (the same
     key again returns the first application, before any check: a retry is
     answered as its first try was, whatever became of the application since).
-    Returns the application."""
+    An application still in progress for the subject (409) tells whoever
+    asks what intake holds of its NIK: counted as the screening's refusals
+    are (``Screening.telling``; in memory, no read more). Returns the
+    application."""
     if earlier := store.earlier_submission(key, body["applicant"]["nik"]):
         return earlier
     checked = screening.check(body, today_wib())
-    application = store.submit(new_application(body, checked.details, key, checked.stored()))
+    with screening.telling(ActiveApplicationExists):
+        application = store.submit(new_application(body, checked.details, key,
+                                                   checked.stored()))
     log.info("application %s submitted for NIK %s, flags %s", application["tracking_code"],
              mask_identity(application["applicant"]["nik"]), application["flags"])
     return application

@@ -63,6 +63,9 @@ NOTICES: dict[str, NoticeType] = {
     "application_rejected": NoticeType("rejected", important=True),
     "application_cancelled": NoticeType("cancelled"),
     "recording_appointment_booked": NoticeType("appointment", regarding="appointment"),
+    # its contact may not be whoever moved or cancelled it: told on every channel
+    "recording_appointment_cancelled": NoticeType("appointment_cancelled", important=True,
+                                                  regarding="appointment"),
     "document_ready_for_pickup": NoticeType("ready", important=True),
     "print_job_cancelled": NoticeType("print_cancelled", important=True),
     "pickup_rescheduled": NoticeType("pickup_moved", important=True),

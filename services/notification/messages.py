@@ -60,6 +60,7 @@ WHATSAPP_PARAMS = {
     "cancelled": ("doc", "tracking_code"),
     "print_cancelled": ("doc", "tracking_code"),
     "appointment": ("day", "place", "booking_code"),
+    "appointment_cancelled": ("day", "place", "booking_code"),
     "ready": ("doc", "tracking_code", "place", "day", "window"),
     "pickup_moved": ("doc", "tracking_code", "place", "day", "window"),
     "dispatched": ("doc", "tracking_code", "barcode_text"),
@@ -217,8 +218,9 @@ def values_for(kind: str, event: dict, lang: str) -> dict:
     values.update(slot_values(event.get("slot"), lang))
     if kind == "rejected":
         values.update(rejection_values(event, lang))
-    elif kind == "appointment":
-        values.update(place=event["place_name"], address=event["place_address"],
+    elif kind in ("appointment", "appointment_cancelled"):
+        values.update(replaced=event.get("reason") == "replaced",
+                      place=event["place_name"], address=event["place_address"],
                       day=day_text(event["day"], lang),
                       day_short=day_text(event["day"], lang, True),
                       booking_code=event["booking_code"], tracking_code=event["booking_code"])

@@ -167,6 +167,10 @@ class NotificationEvents:
     def on_recording_appointment_booked(self, body):
         self._notify("recording_appointment_booked", body)
 
+    @reliable_event_handler("intake", "recording_appointment_cancelled")
+    def on_recording_appointment_cancelled(self, body):
+        self._notify("recording_appointment_cancelled", body)
+
     @reliable_event_handler("intake", "tracking_code_resend_requested")
     def on_tracking_code_resend_requested(self, body):
         self._notify("tracking_code_resend_requested", body)

@@ -92,11 +92,7 @@ class UnknownStation(NotFound):
 class TooManyVerifications(TooManyAttempts):
     """The public verification endpoint's per-client limit (429 + Retry-After)."""
 
-    def __init__(self, retry_after: int):
-        super().__init__(retry_after)
-        self.message = Msg(
-            f"Terlalu banyak permintaan verifikasi. Coba lagi dalam {retry_after} detik.",
-            f"Too many verification requests. Retry in {retry_after} seconds.")
+    too_many = Msg("Terlalu banyak permintaan verifikasi.", "Too many verification requests.")
 
 
 class KiaPhotoMissing(Conflict):

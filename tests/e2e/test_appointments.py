@@ -1,5 +1,7 @@
 """KTP-el recording (perekaman) is once in a life, through the real stack:
-a citizen books a recording on a working day with room and is told by event;
+a citizen on the register sandbox (a booking is made only for a NIK the
+register has on the KK given) books a recording on a working day with room
+and is told by event;
 a NIK from the PRR backlog (``prr_record_imported``, published as printing
 would) is recorded, gets one verified print delivered by Pos, and books no
 recording; a full day is refused with the next free day; a first KTP-el for a
@@ -20,6 +22,8 @@ from shared.clock import today_wib
 from shared.events import build_event
 from shared.offices import WorkingCalendar, place
 from tests.document_bodies import death_body, nik_born, years_before
+from tests.e2e.test_documents import seed_family
+from tests.e2e.test_secrets_and_limits import new_client
 from tests.openapi_answers import assert_answer_matches, served_document
 from tests.helpers import (OPERATOR, STATION, BrokerProbe, claim_job_for, eventually,
                            personal_data_in_logs, publish, random_kk, random_mobile, random_nik,
@@ -35,21 +39,36 @@ def working_day(at_least: int, at_most: int) -> datetime.date:
     return random.choice([day for day in days if CALENDAR.is_working_day(day)])
 
 
-def booking(nik: str, place_id: str, day: datetime.date, **extra) -> dict:
-    return {"nik": nik, "kk_number": random_kk(), "full_name": "Rina Marlina",
+def booking(nik: str, place_id: str, day: datetime.date, kk: str | None = None,
+            **extra) -> dict:
+    return {"nik": nik, "kk_number": kk or random_kk(), "full_name": "Rina Marlina",
             "phone": random_mobile(), "place_id": place_id, "day": day.isoformat(), **extra}
 
 
-def book(system, body: dict, lang: str = "id", **headers) -> requests.Response:
-    return requests.post(f"{system.url('intake')}/api/v1/recording-appointments", json=body,
-                         headers={"Accept-Language": lang, **headers}, timeout=30)
+def book(system, body: dict, lang: str = "id", client=requests, **headers) -> requests.Response:
+    """From 127.0.0.1 unless ``client`` (``new_client()``: a loopback address of
+    its own, for a test that books more than a client may in an hour)."""
+    return client.post(f"{system.url('intake')}/api/v1/recording-appointments", json=body,
+                       headers={"Accept-Language": lang, **headers}, timeout=30)
+
+
+def on_register(system, *niks: str) -> str:
+    """The NIKs as members of one fresh family on the register sandbox, not
+    recorded for KTP-el: its KK."""
+    return seed_family(system, *[(nik, "anak", False) for nik in niks])
+
+
+def citizen(system, year: int = 2007, **nik) -> tuple[str, str]:
+    """A NIK the register has on a KK, not yet recorded: (NIK, KK)."""
+    nik = random_nik(year=year, **nik)
+    return nik, on_register(system, nik)
 
 
 def test_a_citizen_books_a_recording_once_and_is_told(system):
     probe = BrokerProbe(system.amqp_uri, "intake.events", "recording_appointment_booked")
-    nik, day = random_nik(year=2007), working_day(2, 20)
+    (nik, kk), day = citizen(system), working_day(2, 20)
     try:
-        body = booking(nik, "kec-curug", day)
+        body = booking(nik, "kec-curug", day, kk)
         first = book(system, body, **{"Idempotency-Key": f"rek-{nik}"})
         assert first.status_code == 201, first.text
         answer = first.json()
@@ -58,10 +77,11 @@ def test_a_citizen_books_a_recording_once_and_is_told(system):
         retried = book(system, body, **{"Idempotency-Key": f"rek-{nik}"})
         assert retried.status_code == 201 and retried.json() == answer
 
-        again = book(system, booking(nik, "disdukcapil-serang", day), "en")
+        again = book(system, booking(nik, "disdukcapil-serang", day, kk), "en")
         assert again.status_code == 409, again.text
         assert again.json()["error"]["code"] == "appointment_exists"
         assert list(again.json()["error"]["fields"]) == ["nik"]
+        assert '"replace": true' in again.json()["error"]["message"]  # how to move it
 
         events = eventually(probe.drain, what="recording_appointment_booked")
     finally:
@@ -108,8 +128,8 @@ def test_a_child_or_a_deceased_nik_books_no_recording(system, mongo):
     assert refused.json()["error"]["fields"] == {"nik": [
         "KTP-el pertama hanya untuk usia 17 tahun ke atas atau sudah/pernah kawin."]}
     married = nik_born(years_before(today_wib(), 16), female=True)
-    assert book(system, booking(married, "kec-curug", day, marital_status="kawin")
-                ).status_code == 201
+    assert book(system, booking(married, "kec-curug", day, on_register(system, married),
+                                marital_status="kawin")).status_code == 201
 
     deceased = random_nik(year=1945)
     death = requests.post(f"{system.url('intake')}/api/v1/applications", timeout=15,
@@ -151,8 +171,9 @@ def test_a_nik_in_the_prr_backlog_gets_one_print_and_books_no_recording(system, 
     assert (sent["delivery_method"], sent["delivery_address"]["postal_code"]) == ("pos", "42171")
     assert sent["application_id"] == application["_id"]
 
+    kk = seed_family(system, (nik, "anak", True))  # on the register, recorded
     for lang, says in (("id", "Ajukan pencetakan"), ("en", "Apply for a KTP-el print")):
-        refused = book(system, booking(nik, "kec-curug", working_day(2, 20)), lang)
+        refused = book(system, booking(nik, "kec-curug", working_day(2, 20), kk), lang)
         assert refused.status_code == 409, refused.text
         error = refused.json()["error"]
         assert error["code"] == "already_recorded" and list(error["fields"]) == ["nik"]
@@ -160,7 +181,7 @@ def test_a_nik_in_the_prr_backlog_gets_one_print_and_books_no_recording(system, 
 
     # printed from the backlog: a first KTP-el is refused, a replacement is the way
     first = valid_body()
-    first["applicant"]["nik"] = nik
+    first["applicant"].update(nik=nik, kk_number=kk)
     second_card = requests.post(f"{system.url('intake')}/api/v1/applications", json=first,
                                 timeout=15)
     assert second_card.status_code == 409, second_card.text
@@ -173,16 +194,20 @@ def test_a_nik_with_a_ktp_el_application_books_no_recording(system):
     submitted = requests.post(f"{system.url('intake')}/api/v1/applications", json=body,
                               timeout=15)
     assert submitted.status_code == 202, submitted.text
-    refused = book(system, booking(body["applicant"]["nik"], "kec-serang", working_day(2, 20)))
+    nik = body["applicant"]["nik"]
+    refused = book(system, booking(nik, "kec-serang", working_day(2, 20),
+                                   on_register(system, nik)))
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "already_recorded"
 
 
 def test_a_full_day_is_refused_with_the_next_free_day(system, mongo):
     dinas = place("disdukcapil-serang")
     day = working_day(30, BOOKING_HORIZON_DAYS - 20)
+    people = [random_nik(year=2008) for _ in range(dinas.recording_capacity + 24)]
+    kk = on_register(system, *people)
 
-    def attempt(_):
-        return book(system, booking(random_nik(year=2008), dinas.place_id, day))
+    def attempt(_):  # each citizen from an address of their own (bookings per client)
+        return book(system, booking(people.pop(), dinas.place_id, day, kk), client=new_client())
 
     # concurrent bookings race for the day's places: none may overfill it
     with ThreadPoolExecutor(max_workers=12) as pool:

@@ -7,6 +7,7 @@ from loopback addresses of their own (127.x.y.z: Linux routes all of
 
 from __future__ import annotations
 
+import datetime
 import random
 import subprocess
 import sys
@@ -18,7 +19,7 @@ from requests.adapters import HTTPAdapter
 
 from deploy.registry import SERVICES, config_path
 from shared.clock import today_wib
-from tests.document_bodies import kia_body
+from tests.document_bodies import death_body, kia_body
 from tests.e2e.test_documents import seed_family
 from tests.helpers import OPERATOR, OPERATOR_TOKEN, STATION, random_kk, random_mobile, random_nik
 
@@ -46,6 +47,9 @@ class FromAddress(HTTPAdapter):
     def init_poolmanager(self, *args, **kwargs):
         kwargs["source_address"] = (self.address, 0)
         super().init_poolmanager(*args, **kwargs)
+
+
+DAY = datetime.timedelta(days=1)
 
 
 def new_client() -> requests.Session:
@@ -291,3 +295,56 @@ def test_a_resubmission_asks_the_register_within_the_same_limits(system, mongo):
     assert again.status_code == 200, again.text
     stored = mongo["intake"].applications.find_one({"_id": withheld.json()["application_id"]})
     assert (stored["status"], stored["flags"]) == ("submitted", ["register_withheld"])
+
+
+
+def ktp_probe(nik: str, kk: str | None = None) -> dict:
+    return {"document_type": "ktp_el", "channel": "web",
+            "applicant": {"nik": nik, "kk_number": kk or random_kk(),
+                          "full_name": "Dewi Lestari", "phone": random_mobile()},
+            "details": {"reason": "first_issue"}}
+
+
+def test_asking_whether_a_nik_has_an_application_in_progress_is_limited(system):
+    """A 409 on POST /api/v1/applications tells whoever asks what intake
+    holds of a NIK - an application in progress for it (the applicant's, a
+    deceased's, a child's), a card issued - with any KK: 40 in a row from
+    one client were all answered (outside audit). They count with the
+    register's refusals now: past the client's 30, 429 before anything is
+    asked. A NIK asked about from many addresses is still answered 409 - its
+    owner, submitting twice by mistake, must be told why - and plainly."""
+    intake = system.url("intake")
+    niks, kks = [random_nik() for _ in range(3)], [random_kk() for _ in range(3)]
+    deceased, child = random_nik(year=1950), random_nik(year=today_wib().year - 8)
+    for body in (*map(ktp_probe, niks, kks), death_body(today_wib() - DAY, deceased_nik=deceased),
+                 kia_body(child)):
+        accepted = requests.post(f"{intake}/api/v1/applications", timeout=10, json=body)
+        assert accepted.status_code == 202, accepted.text
+
+    def probes():
+        while True:
+            for nik in niks:
+                yield "applicant.nik", ktp_probe(nik)
+            yield "details.deceased_nik", death_body(today_wib() - DAY, deceased_nik=deceased)
+            yield "details.child_nik", kia_body(child)
+
+    prober, asked = new_client(), probes()
+    for _ in range(30):
+        field, body = next(asked)
+        refused = prober.post(f"{intake}/api/v1/applications", timeout=10, json=body)
+        assert refused.status_code == 409 and list(refused.json()["error"]["fields"]) == [field], \
+            refused.text
+    limited = prober.post(f"{intake}/api/v1/applications", timeout=10, json=next(asked)[1],
+                          headers={"Accept-Language": "en"})
+    assert_limited(limited, 3600)
+    assert limited.json()["error"]["message"].startswith(
+        "Too many applications refused on the population register's data.")
+
+    for _ in range(11):  # past the NIK's own count: still 409, to whoever asks once
+        assert new_client().post(f"{intake}/api/v1/applications", timeout=10,
+                                 json=ktp_probe(niks[0])).status_code == 409
+    again = new_client().post(f"{intake}/api/v1/applications", timeout=10,
+                              json=ktp_probe(niks[0], kks[0]))
+    assert again.status_code == 409, again.text
+    assert again.json()["error"]["message"] == \
+        "Masih ada permohonan jenis dokumen ini yang aktif untuk NIK ini."

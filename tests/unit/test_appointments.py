@@ -1,7 +1,9 @@
 """KTP-el recording is once in a life, without I/O: the booking's day on the
 working-day calendar, free capacity and the next free day, who may book (as
-for a first KTP-el, and alive), who counts as recorded or as having a card, and the application a PRR record becomes
-(services/intake/appointments.py)."""
+for a first KTP-el, alive, and only on the register's word that the NIK is on
+the KK given), who counts as recorded or as having a card, and the
+application a PRR record becomes (services/intake/appointments.py); a
+booking's screening within the limits on refusals (services/intake/screening.py)."""
 
 from __future__ import annotations
 
@@ -15,11 +17,15 @@ from marshmallow import ValidationError
 from services.intake import appointments
 from services.intake.api_appointments import BookingSchema
 from services.intake.appointments import (AlreadyRecorded, CardAlreadyIssued, DayFull,
-                                          check_booking, days_ahead, first_free_day,
-                                          refuse_if_not_recordable, refuse_if_recorded,
-                                          refuse_second_card)
+                                          OwnerNotConfirmable, RegisterNotAnswering,
+                                          check_booking, confirm_owner, days_ahead,
+                                          first_free_day, refuse_if_not_recordable,
+                                          refuse_if_recorded, refuse_second_card)
 from services.intake.population import Lookup, Person, RegisterUnavailable
+from services.intake.refusals import SubmissionLimit, TooManyRefusals
+from services.intake.screening import Screening
 from shared.errors import ValidationFailed
+from shared.ratelimit import FailureLimit
 from shared.events import build_event
 from shared.offices import WorkingCalendar, place
 
@@ -156,32 +162,115 @@ def booker(nik: str, marital_status: str = "belum_kawin") -> dict:
             "marital_status": marital_status}
 
 
-def not_recordable(body: dict, lookup: Lookup | None = None) -> dict:
+def refused_fields(check) -> dict:
     with pytest.raises(ValidationFailed) as refused:
-        refuse_if_not_recordable(body, TODAY, lookup or Lookup(Register()))
+        check()
     return refused.value.to_body("id")["error"]["fields"]
 
 
 def test_a_child_books_no_recording_unless_married():
     """The first KTP-el's own rule: 17 or older, or married (docs/api.md)."""
     for nik in (FIVE_YEARS_OLD, SIXTEEN_YEARS_OLD):
-        assert not_recordable(booker(nik)) == {"nik": [
+        assert refused_fields(lambda: refuse_if_not_recordable(booker(nik), TODAY)) == {"nik": [
             "KTP-el pertama hanya untuk usia 17 tahun ke atas atau sudah/pernah kawin."]}
     for married in ("kawin", "cerai"):
-        refuse_if_not_recordable(booker(SIXTEEN_YEARS_OLD, married), TODAY, Lookup(Register()))
-    refuse_if_not_recordable(booker(SEVENTEEN_TODAY), TODAY, Lookup(Register()))
-    refuse_if_not_recordable(booker(NIK), TODAY, Lookup(Register()))
+        refuse_if_not_recordable(booker(SIXTEEN_YEARS_OLD, married), TODAY)
+    refuse_if_not_recordable(booker(SEVENTEEN_TODAY), TODAY)
+    refuse_if_not_recordable(booker(NIK), TODAY)
 
 
 def test_a_deceased_nik_books_no_recording():
-    """Dead by a death certificate verified here, or by the register; a
-    register that cannot answer refuses nothing."""
-    verified_here = Lookup(Register(), verified_death=lambda nik: nik == NIK)
+    """Dead by a death certificate verified here (whatever the register
+    says, or if it cannot answer), or by the register."""
     dead = dataclasses.replace(person(recorded=False), deceased=True)
-    for lookup in (verified_here, Lookup(Register(dead))):
-        assert not_recordable(booker(NIK), lookup) == {"nik": [
+    for lookup in (Lookup(Register(fails=True), verified_death=lambda nik: nik == NIK),
+                   Lookup(Register(person(recorded=False)), verified_death=lambda nik: True),
+                   Lookup(Register(dead))):
+        assert refused_fields(lambda: confirm_owner(booker(NIK), lookup)) == {"nik": [
             "NIK ini tercatat telah meninggal dunia."]}
-    refuse_if_not_recordable(booker(NIK), TODAY, Lookup(Register(fails=True)))
+
+
+def test_a_booking_is_made_only_for_a_nik_the_register_has_on_the_kk_given():
+    """The NIK is public, the KK is not: whoever books must know the NIK's
+    KK, and the register must say so - a NIK it does not know, or on
+    another KK, is refused alike (400 on kk_number); a register that cannot
+    answer books nothing (503: nobody checks a booking by hand after)."""
+    confirm_owner(booker(NIK), Lookup(Register(person(recorded=False))))
+    on_another_kk = dataclasses.replace(person(recorded=False), kk_number="3673041201100099")
+    for register in (Register(on_another_kk), Register()):
+        assert refused_fields(lambda: confirm_owner(booker(NIK), Lookup(register))) == {
+            "kk_number": ["NIK pemohon tidak terdaftar pada No. KK ini."]}
+    with pytest.raises(RegisterNotAnswering) as down:
+        confirm_owner(booker(NIK), Lookup(Register(fails=True)))
+    assert down.value.status == 503 and down.value.code == "register_unavailable"
+
+
+class CountingRegister(Register):
+    def __init__(self, person=None):
+        super().__init__(person)
+        self.asked = 0
+
+    def person(self, nik):
+        self.asked += 1
+        return super().person(nik)
+
+
+def limit(per_client: int = 30, per_number: int = 10) -> SubmissionLimit:
+    return SubmissionLimit({"client": FailureLimit(per_client, 3600),
+                            "kk": FailureLimit(per_number, 3600),
+                            "nik": FailureLimit(per_number, 3600)},
+                           "192.0.2.7", [("kk", "3673041201100003"), ("nik", NIK)])
+
+
+def booking_screening(register: Register, within: SubmissionLimit) -> Screening:
+    return Screening(register, lambda nik: False, lambda nik: False, within)
+
+
+def test_a_booking_asks_the_register_within_the_limits_of_refused_submissions():
+    """Every refusal after the register is asked counts (a NIK it does not
+    know too); past the client's limit a booking is refused before the
+    register is asked; past the NIK's or KK's, 429 too - a booking is never
+    made without the register's word, and the wait is the same whether the
+    KK was right or wrong."""
+    within, register = limit(per_client=3, per_number=2), CountingRegister()
+    for _ in range(2):  # the register does not know the NIK: refused, counted
+        with pytest.raises(ValidationFailed):
+            booking_screening(register, within).check_booking(booker(NIK), TODAY,
+                                                              lambda nik: False)
+    owner = CountingRegister(person(recorded=False))
+    with pytest.raises(OwnerNotConfirmable) as withheld:
+        booking_screening(owner, within).check_booking(booker(NIK), TODAY, lambda nik: False)
+    assert withheld.value.status == 429 and 0 < withheld.value.retry_after <= 3600
+    assert owner.asked == 0
+    with pytest.raises(ValidationFailed):  # a child: the NIK alone refuses it, not counted
+        booking_screening(owner, within).check_booking(booker(FIVE_YEARS_OLD), TODAY,
+                                                       lambda nik: False)
+    other = dataclasses.replace(within, numbers=[("kk", "3673041201100077"),
+                                                 ("nik", SEVENTEEN_TODAY)])
+    with pytest.raises(AlreadyRecorded):  # recorded here: counted too
+        booking_screening(owner, other).check_booking(booker(SEVENTEEN_TODAY), TODAY,
+                                                      lambda nik: True)
+    with pytest.raises(TooManyRefusals):
+        booking_screening(owner, other).check_booking(booker(SEVENTEEN_TODAY), TODAY,
+                                                      lambda nik: False)
+    assert owner.asked == 1  # only the booking refused as recorded asked it
+
+
+def test_a_first_card_refused_counts_though_the_register_knew_nobody():
+    """``card_already_issued`` tells whoever asks what intake holds of a
+    NIK: counted whether or not the register answered."""
+    within = limit(per_client=1)
+    application = {"document_type": "ktp_el",
+                   "applicant": {"nik": NIK, "kk_number": "3673041201100003",
+                                 "full_name": "Budi Santoso", "phone": "+6281234567890",
+                                 "email": None, "marital_status": "belum_kawin"},
+                   "details": {"reason": "first_issue"},
+                   "delivery": {"method": "pickup", "address": None}}
+    issued = Screening(Register(), lambda nik: False, lambda nik: True, within)
+    with pytest.raises(CardAlreadyIssued):
+        issued.check(application, TODAY)
+    with pytest.raises(TooManyRefusals):
+        issued.check(application, TODAY)
 
 
 def test_a_booking_may_say_the_citizen_is_married():

@@ -138,7 +138,7 @@ class RecordingAppointmentApi:
         """
         key = idempotency_key(request)
         body = read_json(request, BookingSchema())
-        if earlier := self.store.booking_by_key(key, body["nik"]):  # a retry: as first answered
+        if earlier := self.store.booking_by_key(key, body):  # a retry: as first answered
             return json_response(201, appointments.booking_view(earlier,
                                                                 place(earlier["place_id"])))
         today = today_wib()

@@ -161,7 +161,7 @@ class OfficerChannelsApi:
     def _earlier_request(self, key: str | None, body: dict, officer) -> dict | None:
         applicant = body.get("applicant")
         nik = applicant.get("nik") if isinstance(applicant, dict) else None
-        earlier = self.store.earlier_submission(key, nik) if isinstance(nik, str) else None
+        earlier = self.store.earlier_submission(key, applicant) if isinstance(nik, str) else None
         if earlier is not None and earlier.get("submitted_by") != str(officer):
             raise IdempotencyKeyReused()
         return earlier

@@ -67,7 +67,7 @@ class AppointmentStore(NikRecords):
         ``replace``: the NIK's upcoming booking, if any, ends ``replaced`` in
         the same transaction (``_end``); else one answers ``AppointmentExists``."""
         key = booking.get("idempotency_key")
-        if key and (earlier := self.booking_by_key(key, booking["nik"])) is not None:
+        if key and (earlier := self.booking_by_key(key, booking)) is not None:
             return earlier
 
         def work(session):
@@ -95,7 +95,7 @@ class AppointmentStore(NikRecords):
         except DuplicateKeyError as exc:
             # a concurrent retry won, or this request's own earlier try landed
             # since (the store's ``submit``): whichever index refused it
-            if key and (earlier := self.booking_by_key(key, booking["nik"])) is not None:
+            if key and (earlier := self.booking_by_key(key, booking)) is not None:
                 return earlier
             refused_by = duplicate_fields(exc)
             if refused_by == {"_id"}:
@@ -105,14 +105,17 @@ class AppointmentStore(NikRecords):
                 raise appointments.AppointmentExists() from None
             raise
 
-    def booking_by_key(self, key: str | None, nik: str) -> dict | None:
+    def booking_by_key(self, key: str | None, request: dict) -> dict | None:
         """The booking a request with this Idempotency-Key made before (ask
         before the checks: a retry is answered as its first try was);
-        ``IdempotencyKeyReused`` when another NIK's request used the key."""
+        ``IdempotencyKeyReused`` when another NIK's request used the key, or
+        the same NIK's with another KK: the answer carries the booking code,
+        which with the NIK cancels the booking, and a key may be guessable."""
         if not key:
             return None
         earlier = self.db.recording_appointments.find_one({"idempotency_key": key})
-        if earlier is not None and earlier["nik"] != nik:
+        if earlier is not None and (earlier["nik"], earlier["kk_number"]) != (
+                request["nik"], request["kk_number"]):
             raise IdempotencyKeyReused()
         return earlier
 

@@ -201,9 +201,14 @@ def new_application(request: dict, details: dict, idempotency_key: str | None,
     return application
 
 
-def earlier_answer(earlier: dict, nik: str) -> dict:
-    """A retried submission gets the first answer; a key reused by another NIK is refused."""
-    if earlier["applicant"]["nik"] != nik:
+def earlier_answer(earlier: dict, applicant: dict) -> dict:
+    """A retried submission gets the first answer; a key reused for another
+    NIK - or the same NIK with another KK - is refused: the answer carries
+    the tracking code, which with the NIK opens the application (status,
+    cancel), and a key may be guessable; the KK is what a stranger lacks."""
+    first = earlier["applicant"]
+    if (first["nik"], first.get("kk_number")) != (applicant.get("nik"),
+                                                 applicant.get("kk_number")):
         raise IdempotencyKeyReused()
     return earlier
 

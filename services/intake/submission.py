@@ -27,7 +27,7 @@ def submit_application(store, screening: Screening, body: dict, key: str | None)
     asks what intake holds of its NIK: counted as the screening's refusals
     are (``Screening.telling``; in memory, no read more). Returns the
     application."""
-    if earlier := store.earlier_submission(key, body["applicant"]["nik"]):
+    if earlier := store.earlier_submission(key, body["applicant"]):
         return earlier
     checked = screening.check(body, today_wib())
     with screening.telling(ActiveApplicationExists):

@@ -19,7 +19,8 @@ import requests
 from tests.e2e.test_appointments import book, booking, citizen, on_register, working_day
 from tests.e2e.test_secrets_and_limits import first_card, flags_of, new_client
 from tests.openapi_answers import assert_answer_matches, served_document
-from tests.helpers import BrokerProbe, eventually, random_kk, random_mobile, random_nik
+from tests.helpers import (BrokerProbe, eventually, random_kk, random_mobile, random_nik,
+                           valid_body)
 
 NOT_ON_KK = {"kk_number": ["NIK pemohon tidak terdaftar pada No. KK ini."]}
 
@@ -189,3 +190,37 @@ def test_bookings_ask_the_register_within_the_limits_submissions_count_in(system
     assert mongo["intake"].recording_appointments.count_documents({"nik": probed}) == 0
     applied = first_card(new_client(), system.url("intake"), probed, kk)
     assert flags_of(mongo, applied) == ["register_withheld"]
+
+
+def test_a_retry_s_key_with_another_kk_gets_neither_the_booking_nor_the_application(system):
+    """A replayed Idempotency-Key answered the first booking (its code, which
+    with the NIK cancels it) and the first application (its tracking code,
+    which with the NIK opens and cancels it) to anyone sending the key with
+    the NIK - any KK, no limit (outside re-audit H1; keys can be guessable,
+    e.g. ``rek-<nik>``). The KK must be the first request's too."""
+    nik, kk = citizen(system)
+    first = booking(nik, "kec-curug", working_day(2, 20), kk)
+    key = {"Idempotency-Key": f"rek-{nik}"}
+    owner = book(system, first, client=new_client(), **key)
+    assert owner.status_code == 201, owner.text
+    retried = book(system, first, client=new_client(), **key)
+    assert retried.status_code == 201 and \
+        retried.json()["booking_code"] == owner.json()["booking_code"]
+    stranger = book(system, {**first, "kk_number": random_kk(), "phone": None,
+                             "email": "penyerang@example.com"}, client=new_client(), **key)
+    assert stranger.status_code == 409, stranger.text
+    assert stranger.json()["error"]["code"] == "idempotency_key_reused"
+    assert owner.json()["booking_code"] not in stranger.text
+
+    application = valid_body()
+    intake = system.url("intake")
+    key = {"Idempotency-Key": f"app-{application['applicant']['nik']}"}
+    submitted = new_client().post(f"{intake}/api/v1/applications", json=application,
+                                  headers=key, timeout=10)
+    assert submitted.status_code == 202, submitted.text
+    guessed = {**application, "applicant": {**application["applicant"], "kk_number": random_kk()}}
+    stranger = new_client().post(f"{intake}/api/v1/applications", json=guessed, headers=key,
+                                 timeout=10)
+    assert stranger.status_code == 409, stranger.text
+    assert stranger.json()["error"]["code"] == "idempotency_key_reused"
+    assert submitted.json()["tracking_code"] not in stranger.text

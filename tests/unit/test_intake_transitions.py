@@ -379,8 +379,12 @@ def test_every_event_of_the_domain_is_in_the_catalogue():
 
 def test_a_retry_gets_the_earlier_answer_unless_the_nik_differs():
     earlier = submitted()
-    assert earlier_answer(earlier, submitted()["applicant"]["nik"]) is earlier
+    assert earlier_answer(earlier, submitted()["applicant"]) is earlier
     other = submitted()
     other["applicant"] = {**other["applicant"], "nik": "3673041207900001"}
     with pytest.raises(IdempotencyKeyReused):
-        earlier_answer(earlier, other["applicant"]["nik"])
+        earlier_answer(earlier, other["applicant"])
+    # the same NIK with another KK: a stranger who guessed the key gets no
+    # tracking code (which with the NIK opens the application)
+    with pytest.raises(IdempotencyKeyReused):
+        earlier_answer(earlier, {**earlier["applicant"], "kk_number": "3673041201109999"})

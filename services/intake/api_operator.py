@@ -23,6 +23,7 @@ from shared.masking import mask_identity
 from . import domain
 from .queue_schemas import (QueueQuerySchema, ReasonsQuerySchema, ResubmitSchema,
                             encode_cursor)
+from .exceptions import ActiveApplicationExists
 from .reasons import catalogue
 from .request_fields import corrected_request
 from .schemas import RejectSchema, StatusLookupSchema
@@ -93,9 +94,14 @@ class OperatorQueueApi:
         domain.next_status(application, "resubmit")  # 409 before asking the register
         corrected = corrected_request(application, body)
         # the same checks as a new application (``submit_application``), its limits too
-        checked = self.citizen_screening(request, corrected).check(corrected, today_wib())
-        application = self.store.resubmit(application, lambda current: domain.resubmit(
-            current, corrected, checked.details, checked.stored()))
+        screening = self.citizen_screening(request, corrected)
+        checked = screening.check(corrected, today_wib())
+        # another application in progress for a subject the correction names
+        # (a deceased's, a child's NIK) tells what intake holds: counted, as
+        # a submission's 409 is
+        with screening.telling(ActiveApplicationExists):
+            application = self.store.resubmit(application, lambda current: domain.resubmit(
+                current, corrected, checked.details, checked.stored()))
         log.info("application %s resubmitted for NIK %s", application["tracking_code"],
                  mask_identity(body["nik"]))
         return json_response(200, domain.public_view(application, request_language(request)))

@@ -348,3 +348,41 @@ def test_asking_whether_a_nik_has_an_application_in_progress_is_limited(system):
     assert again.status_code == 409, again.text
     assert again.json()["error"]["message"] == \
         "Masih ada permohonan jenis dokumen ini yang aktif untuk NIK ini."
+
+
+def test_a_resubmission_asking_about_another_subject_counts_in_the_same_limits(system):
+    """A stranger's own rejected death application, resubmitted again and
+    again naming another deceased NIK, answered 409 ("an application is in
+    progress for this deceased") every time: whether a death is being
+    registered, asked without limit (outside re-audit H1: 40 in a row). The
+    409 counts as a submission's does: past the NIK's 10, intake no longer
+    tells - the resubmission is taken flagged ``register_withheld``, holding
+    no slot (the operator's verify answers 409 if another holds it)."""
+    intake = system.url("intake")
+    deceased = random_nik(year=1950)
+    registered = requests.post(f"{intake}/api/v1/applications", timeout=10,
+                               json=death_body(today_wib() - DAY, deceased_nik=deceased))
+    assert registered.status_code == 202, registered.text
+    own = death_body(today_wib() - DAY, deceased_nik=random_nik(year=1951))
+    mine = requests.post(f"{intake}/api/v1/applications", timeout=10, json=own)
+    assert mine.status_code == 202, mine.text
+    rejected = requests.post(f"{intake}/api/v1/applications/{mine.json()['application_id']}/reject",
+                             headers=OPERATOR, timeout=10,
+                             json={"reasons": ["other"], "note": "Mohon periksa data almarhum."})
+    assert rejected.status_code == 200, rejected.text
+    probe = {"tracking_code": mine.json()["tracking_code"], "nik": own["applicant"]["nik"],
+             "details": {**own["details"], "deceased_nik": deceased}}
+    prober = new_client()
+    for _ in range(10):  # REGISTER_REFUSALS_PER_NIK
+        refused = prober.post(f"{intake}/api/v1/applications/resubmit", timeout=10, json=probe)
+        assert refused.status_code == 409, refused.text
+        assert list(refused.json()["error"]["fields"]) == ["details.deceased_nik"], refused.text
+    taken = prober.post(f"{intake}/api/v1/applications/resubmit", timeout=10, json=probe)
+    assert taken.status_code == 200, taken.text
+    stored = requests.get(f"{intake}/api/v1/operator/applications/{mine.json()['application_id']}",
+                          headers=OPERATOR, timeout=10).json()
+    assert "register_withheld" in stored["flags"] and stored["active_slot"] != "active"
+    held = requests.get(f"{intake}/api/v1/operator/applications/"
+                        f"{registered.json()['application_id']}", headers=OPERATOR,
+                        timeout=10).json()
+    assert held["active_slot"] == "active"  # the real one keeps the deceased's slot

@@ -15,11 +15,29 @@ import subprocess
 import uuid
 
 import pytest
+import requests
 from pymongo import MongoClient
 
 from deploy.local.stack import Ports, Stack, ensure_rabbitmq, ensure_vhost
 from shared.outbox import DUE, HANDOFF_CLAIM_SECONDS
-from tests.helpers import SYSTEM_ENV
+from tests.helpers import SYSTEM_ENV, FromAddress, loopback_address
+
+@pytest.fixture(autouse=True)
+def a_client_address_per_test(monkeypatch):
+    """Each test's plain ``requests`` calls come from a loopback address of
+    the test's own, not all from 127.0.0.1: intake counts refusals per client
+    (an hour's window: ``REGISTER_REFUSALS_PER_CLIENT``, 30), and the whole
+    suite's 409s and register refusals from one address would add up to a
+    429 for every later test. Within a test, one client, as before; a new
+    connection per call, as ``requests.api`` makes."""
+    address = loopback_address()
+
+    def request(method, url, **kwargs):
+        with requests.Session() as session:
+            session.mount("http://", FromAddress(address))
+            return session.request(method=method, url=url, **kwargs)
+    monkeypatch.setattr(requests.api, "request", request)
+
 
 def make_vhost(tag: str) -> str:
     vhost = f"smartdukcapil_{tag}_{uuid.uuid4().hex[:8]}"

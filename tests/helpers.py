@@ -12,6 +12,7 @@ import uuid
 
 import pika
 import requests
+from requests.adapters import HTTPAdapter
 from pymongo import MongoClient, monitoring
 
 from deploy.dlq import connect
@@ -312,3 +313,27 @@ def at_once(count: int, write) -> list:
     for thread in threads:
         thread.join(30)
     return answers
+
+
+class FromAddress(HTTPAdapter):
+    """Connect from a given local address, so the service sees that client."""
+
+    def __init__(self, address: str):
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def loopback_address() -> str:
+    """A loopback address of its own (Linux routes all of 127.0.0.0/8 to lo)."""
+    return f"127.{random.randint(1, 254)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
+
+
+def new_client(address: str | None = None) -> requests.Session:
+    """A client the services see at an address of its own."""
+    session = requests.Session()
+    session.mount("http://", FromAddress(address or loopback_address()))
+    return session

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 import requests
-from requests.adapters import HTTPAdapter
 
 from deploy.registry import SERVICES, config_path
 from shared.clock import today_wib
 from tests.document_bodies import death_body, kia_body
 from tests.e2e.test_documents import seed_family
-from tests.helpers import OPERATOR, OPERATOR_TOKEN, STATION, random_kk, random_mobile, random_nik
+from tests.helpers import (OPERATOR, OPERATOR_TOKEN, STATION, new_client,  # noqa: F401 (imported from here)
+                           random_kk, random_mobile, random_nik)
 
 SECRETS = ("AMQP_URI", "MONGO_URI", "OPERATOR_TOKENS", "STATION_TOKENS", "SMS_USERKEY",
            "SMS_PASSKEY", "POS_CLIENT_ID", "POS_CLIENT_SECRET", "POS_WEBHOOK_SECRET",
@@ -37,26 +37,7 @@ REQUIRED = {"intake": {"AMQP_URI", "MONGO_URI", "OPERATOR_TOKENS", "SERVICE_TOKE
                         "POS_CLIENT_SECRET", "POS_WEBHOOK_SECRET"}}
 
 
-class FromAddress(HTTPAdapter):
-    """Connect from a given local address, so the service sees that client."""
-
-    def __init__(self, address: str):
-        self.address = address
-        super().__init__()
-
-    def init_poolmanager(self, *args, **kwargs):
-        kwargs["source_address"] = (self.address, 0)
-        super().init_poolmanager(*args, **kwargs)
-
-
 DAY = datetime.timedelta(days=1)
-
-
-def new_client() -> requests.Session:
-    session = requests.Session()
-    address = f"127.{random.randint(1, 254)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
-    session.mount("http://", FromAddress(address))
-    return session
 
 
 def submit(intake: str) -> tuple[str, str, str]:

@@ -80,6 +80,14 @@ class FailureLimit:
             del self._windows[key]
 
 
+def webhook_failure_limit(config) -> FailureLimit:
+    """A partner's signed webhook (Pos' to courier, Meta's to notification):
+    a client failing its signature ``WEBHOOK_FAILURES_PER_CLIENT`` times (10)
+    within ``WEBHOOK_FAILURE_WINDOW_SECONDS`` (300) is refused for the window."""
+    return FailureLimit(int(config.get("WEBHOOK_FAILURES_PER_CLIENT", 10)),
+                        float(config.get("WEBHOOK_FAILURE_WINDOW_SECONDS", 300)))
+
+
 class Attempts:
     """One kind of attempt, limited by several keys at once, e.g.
     ``Attempts(client=FailureLimit(20, 900), tracking_code=FailureLimit(5, 900))``."""

@@ -25,7 +25,8 @@ import time
 
 from nameko.extensions import DependencyProvider
 
-from shared.ratelimit import Attempts, FailureLimit, client_address, trusted_proxies
+from shared.ratelimit import (Attempts, client_address, trusted_proxies,
+                              webhook_failure_limit)
 from shared.settings import require
 
 from . import signatures
@@ -40,9 +41,7 @@ class WebhookSignatures(DependencyProvider):
     def setup(self):
         config = self.container.config
         [self.secret] = require(self)
-        limit = FailureLimit(int(config.get("WEBHOOK_FAILURES_PER_CLIENT", 10)),
-                             float(config.get("WEBHOOK_FAILURE_WINDOW_SECONDS", 300)))
-        self.failures = Attempts(client=limit)
+        self.failures = Attempts(client=webhook_failure_limit(config))
         self.proxies = trusted_proxies(config)
 
     def verify(self, request) -> None:

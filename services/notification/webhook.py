@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from nameko.extensions import DependencyProvider
 
-from shared.ratelimit import Attempts, FailureLimit, client_address, trusted_proxies
+from shared.ratelimit import (Attempts, client_address, trusted_proxies,
+                              webhook_failure_limit)
 from shared.settings import require
 
 from .callbacks import SIGNATURE_HEADER, handshake, verify_signature
@@ -31,9 +32,7 @@ class WhatsAppWebhook(DependencyProvider):
     def setup(self):
         config = self.container.config
         self.app_secret, self.verify_token = require(self)
-        limit = FailureLimit(int(config.get("WEBHOOK_FAILURES_PER_CLIENT", 10)),
-                             float(config.get("WEBHOOK_FAILURE_WINDOW_SECONDS", 300)))
-        self.failures = Attempts(client=limit)
+        self.failures = Attempts(client=webhook_failure_limit(config))
         self.proxies = trusted_proxies(config)
 
     def verify(self, request) -> None:

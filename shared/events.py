@@ -417,6 +417,10 @@ class RecordingAppointmentBookedSchema(EventSchema):
     place_name = fields.String(required=True)
     place_address = fields.String(required=True)
     day = fields.String(required=True)  # ISO date, WIB
+    # the place's opening hours ("08:00", "15:00" WIB); optional within v1
+    # (added later): intake always sends them, an older event has none
+    opens = fields.String(allow_none=True, load_default=None)
+    closes = fields.String(allow_none=True, load_default=None)
     contact = fields.Nested(ContactSchema, required=True)
     # whom the notice greets; optional within v1 (added later): intake always sends it
     full_name = fields.String(allow_none=True, load_default=None)

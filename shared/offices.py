@@ -30,6 +30,12 @@ class Place:
     def is_dinas(self) -> bool:
         return self.kecamatan_code is None
 
+    @property
+    def opening_hours(self) -> dict[str, str]:
+        """``{"opens": "08:00", "closes": "15:00"}`` (WIB), as intake's booking
+        answer and its recording events write them."""
+        return {"opens": f"{self.opens:02d}:00", "closes": f"{self.closes:02d}:00"}
+
 
 DINAS = Place("disdukcapil-serang", "Loket Disdukcapil Kota Serang",
               "Jl. Jenderal Sudirman No. 5, Kota Serang")

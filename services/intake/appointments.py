@@ -297,10 +297,11 @@ def new_booking(request: dict, place: Place, idempotency_key: str | None) -> dic
 
 
 def booked_event(booking: dict, place: Place) -> dict:
-    """``recording_appointment_booked``: where, when, and whom to tell and greet (no NIK)."""
+    """``recording_appointment_booked``: where, when - the day and the place's
+    hours - and whom to tell and greet (no NIK)."""
     return {"appointment_id": booking["_id"], "booking_code": booking["booking_code"],
             "place_id": place.place_id, "place_name": place.name,
-            "place_address": place.address, "day": booking["day"],
+            "place_address": place.address, "day": booking["day"], **place.opening_hours,
             "contact": booking["contact"], "full_name": booking["full_name"]}
 
 
@@ -328,7 +329,7 @@ def booking_view(booking: dict, place: Place) -> dict:
 
 def place_view(place: Place) -> dict:
     return {"place_id": place.place_id, "name": place.name, "address": place.address,
-            "opens": f"{place.opens:02d}:00", "closes": f"{place.closes:02d}:00"}
+            **place.opening_hours}
 
 
 def prr_refusal(nik: str, today: datetime.date, lookup: Lookup) -> str | None:

@@ -59,7 +59,7 @@ WHATSAPP_PARAMS = {
     "rejected": ("doc", "tracking_code", "reasons_text"),
     "cancelled": ("doc", "tracking_code"),
     "print_cancelled": ("doc", "tracking_code"),
-    "appointment": ("day", "place", "booking_code"),
+    "appointment": ("when", "place", "booking_code"),
     "appointment_cancelled": ("day", "place", "booking_code"),
     "ready": ("doc", "tracking_code", "place", "day", "window"),
     "pickup_moved": ("doc", "tracking_code", "place", "day", "window"),
@@ -102,6 +102,23 @@ def slot_values(slot: dict | None, lang: str) -> dict:
     return {"place": slot["place"], "address": slot["address"],
             "day": day_text(slot["date"], lang), "day_short": day_text(slot["date"], lang, True),
             "window": f"{slot['start']}-{slot['end']}"}
+
+
+def appointment_values(event: dict, lang: str) -> dict:
+    """A recording booking: the place, the day and the place's ``hours``
+    ("08:00-15:00", WIB) - the event's, or for an older event without them
+    the place's own (``shared.offices``; None for a place no longer listed) -
+    and ``when``, the day with its hours, as one WhatsApp parameter."""
+    place = PLACES.get(event.get("place_id"))
+    known = event if event.get("opens") and event.get("closes") else \
+        place.opening_hours if place else None
+    hours = f"{known['opens']}-{known['closes']}" if known else None
+    day = day_text(event["day"], lang)
+    return {"replaced": event.get("reason") == "replaced",
+            "place": event["place_name"], "address": event["place_address"],
+            "day": day, "day_short": day_text(event["day"], lang, True), "hours": hours,
+            "when": f"{day} {'at' if lang == 'en' else 'pukul'} {hours} WIB" if hours else day,
+            "booking_code": event["booking_code"], "tracking_code": event["booking_code"]}
 
 
 def area_name(code: str) -> str:
@@ -219,11 +236,7 @@ def values_for(kind: str, event: dict, lang: str) -> dict:
     if kind == "rejected":
         values.update(rejection_values(event, lang))
     elif kind in ("appointment", "appointment_cancelled"):
-        values.update(replaced=event.get("reason") == "replaced",
-                      place=event["place_name"], address=event["place_address"],
-                      day=day_text(event["day"], lang),
-                      day_short=day_text(event["day"], lang, True),
-                      booking_code=event["booking_code"], tracking_code=event["booking_code"])
+        values.update(appointment_values(event, lang))
     elif kind in ("dispatched", "delivered", "delivery_failed", "returned",
                   "dispatched_kelurahan", "delivered_kelurahan", "delivery_failed_kelurahan"):
         values.update(barcode=event.get("barcode"), reason=event.get("reason"),

@@ -89,6 +89,7 @@ def test_a_citizen_books_a_recording_once_and_is_told(system):
     [(_, event)] = [(key, e) for key, e in events if e["appointment_id"] == answer["appointment_id"]]
     assert (event["place_id"], event["day"], event["booking_code"]) == (
         "kec-curug", day.isoformat(), answer["booking_code"])
+    assert (event["opens"], event["closes"]) == (answer["place"]["opens"], answer["place"]["closes"])
     assert event["contact"]["phone"] == "+62" + body["phone"][1:] and "nik" not in event
     assert personal_data_in_logs(system, nik, body["phone"]) == []
 

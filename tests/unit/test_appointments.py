@@ -312,6 +312,11 @@ def test_a_booking_and_its_event():
     event = build_event("recording_appointment_booked", **appointments.booked_event(stored, curug))
     assert event["place_name"] == "Kantor Kecamatan Curug" and "nik" not in event
     assert appointments.booking_view(stored, curug)["place"]["opens"] == "08:00"
+    # the notice says when to come: the place's hours, as the booking's answer gives them
+    assert (event["opens"], event["closes"]) == ("08:00", "15:00")
+    cancelled = build_event("recording_appointment_cancelled", **appointments.cancelled_event(
+        {**stored, "status": "cancelled"}, curug))
+    assert (cancelled["opens"], cancelled["closes"]) == ("08:00", "15:00")
 
 
 def test_a_prr_record_becomes_a_print_delivered_by_pos():

@@ -28,6 +28,24 @@ class Nik(fields.String):
             raise ValidationError(Msg(exc.message_id, exc.message_en)) from None
 
 
+# a date as the APIs document it (ASCII digits only)
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+class IsoDate(fields.Date):
+    """A date written ``YYYY-MM-DD``, every API's one form. marshmallow's
+    ``Date`` reads with ``date.fromisoformat``, which since Python 3.11
+    takes every ISO 8601 form: ``20260920`` or a mistyped week date
+    ``2026-W38-7`` would be read as a day the client never wrote in our
+    layout. Another form gets ``Date``'s own message (``shared.errors``:
+    "Tanggal tidak valid (format YYYY-MM-DD).")."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and not _ISO_DATE.fullmatch(value):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class KkNumber(fields.String):
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)

@@ -5,7 +5,7 @@ from marshmallow import (EXCLUDE, RAISE, Schema, ValidationError, fields, post_l
 
 from shared.clock import utcnow
 from shared.errors import Msg
-from shared.fields import RT_RW, PrintedText
+from shared.fields import RT_RW, IsoDate, PrintedText
 
 from .domain import AHEAD_TOLERANCE, POS_STATUSES, STATUSES
 from .exceptions import dated_ahead
@@ -41,8 +41,8 @@ class ShipmentQuerySchema(Schema):
 
     status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
     # ISO dates (WIB): shipments created on or after ``from``, before the day after ``to``
-    from_ = fields.Date(data_key="from", load_default=None)
-    to = fields.Date(load_default=None)
+    from_ = IsoDate(data_key="from", load_default=None)
+    to = IsoDate(load_default=None)
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
 
 

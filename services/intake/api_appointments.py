@@ -23,7 +23,7 @@ from nameko.extensions import DependencyProvider
 
 from shared.clock import today_wib
 from shared.errors import Msg, TooManyAttempts
-from shared.fields import JsonBoolean, Nik
+from shared.fields import IsoDate, JsonBoolean, Nik
 from shared.http import api, idempotency_key, json_response, read_json, read_query
 from shared.masking import mask_identity
 from shared.offices import PLACES, WorkingCalendar, place
@@ -93,7 +93,7 @@ class BookingSchema(ApplicantSchema):
         exclude = ("preferred_channel",)
 
     place_id = PLACE_ID
-    day = fields.Date(required=True)
+    day = IsoDate(required=True)
     # the NIK's upcoming booking, if any, ends ``replaced`` (else 409 appointment_exists)
     replace = JsonBoolean(load_default=False)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from shared.fields import ItemCount, JsonBoolean, KkNumber, Nik, PrintedText
+from shared.fields import IsoDate, ItemCount, JsonBoolean, KkNumber, Nik, PrintedText
 
 from .requirements import DOCUMENT_KINDS
 from .schemas import AddressSchema, KtpElDetailsSchema, RegionCode
@@ -48,7 +48,7 @@ class StrictSchema(Schema):
 class ChildSchema(StrictSchema):
     full_name = full_name(required=True)
     sex = fields.String(required=True, validate=validate.OneOf(SEXES))
-    birth_date = fields.Date(required=True)
+    birth_date = IsoDate(required=True)
     birth_place_code = RegionCode(4, required=True)  # kab/kota of birth ("3673" or "36.73")
 
 
@@ -68,7 +68,7 @@ class AktaKelahiranDetailsSchema(StrictSchema):
 class AktaKematianDetailsSchema(StrictSchema):
     deceased_nik = Nik(required=True)
     deceased_full_name = named_by_citizen()
-    date_of_death = fields.Date(required=True)
+    date_of_death = IsoDate(required=True)
     place_of_death = PrintedText(required=True, min=3, max=200)  # on the certificate
     reporter_nik = Nik(required=True)
     reporter_relation = fields.String(required=True,

@@ -21,7 +21,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import RAISE, Schema, fields, validate
 
 from shared.events import DOCUMENT_TYPES, SlotSchema
-from shared.fields import ItemCount, JsonBoolean
+from shared.fields import IsoDate, ItemCount, JsonBoolean
 from shared.http import NoBodySchema
 
 from . import (api_appointments, api_documents, api_resend, batches, queue_schemas, reasons,
@@ -82,7 +82,7 @@ class ErrorDetailSchema(Schema):
     field_messages = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
                                  data_key="fields",
                                  metadata={"description": "dotted field path -> messages"})
-    next_free_day = fields.Date(allow_none=True, metadata={
+    next_free_day = IsoDate(allow_none=True, metadata={
         "description": "`day_full` (a recording appointment) only: the next working day "
                        "with room at that place, or null (appointments.DayFull)"})
 
@@ -158,7 +158,7 @@ class BookingViewSchema(Schema):
     appointment_id = fields.String(required=True)
     booking_code = fields.String(required=True)
     status = fields.String(required=True)
-    day = fields.Date(required=True)
+    day = IsoDate(required=True)
     place = fields.Dict(required=True)
 
 

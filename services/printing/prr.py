@@ -28,7 +28,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from shared.errors import (REPEATED_COLUMN, Msg, ValidationFailed, flatten_field_errors,
                            localize)
-from shared.fields import RT_RW, MobilePhone, Nik, PrintedText
+from shared.fields import RT_RW, IsoDate, MobilePhone, Nik, PrintedText
 from shared.masking import mask_identity
 from shared.nik import ADULT_AGE, age_of
 
@@ -65,7 +65,7 @@ class PrrRowSchema(Schema):
     nik = Nik(required=True)
     full_name = PrintedText(required=True, max=100)  # printed on the card
     kecamatan_code = fields.String(required=True, validate=_digits(6))
-    recorded_on = fields.Date(required=True)
+    recorded_on = IsoDate(required=True)
     street = PrintedText(required=True, min=3, max=200)  # on the Pos label: not blank
     rt = fields.String(load_default=None, validate=RT_RW)
     rw = fields.String(load_default=None, validate=RT_RW)

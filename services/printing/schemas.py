@@ -2,7 +2,7 @@
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from shared.fields import CitizenLookupSchema, ItemCount, JsonBoolean
+from shared.fields import CitizenLookupSchema, IsoDate, ItemCount, JsonBoolean
 
 from .domain import holder
 from .stations import FAILURE_REASONS
@@ -76,7 +76,7 @@ class StationJobSchema(JobSchema):
 
 
 class RescheduleSchema(CitizenLookupSchema):
-    date = fields.Date(required=True)  # WIB
+    date = IsoDate(required=True)  # WIB
     start = fields.String(required=True, validate=validate.Regexp(r"^\d{2}:00$"))
 
 

@@ -106,6 +106,9 @@ REFUSALS = {  # case -> (request, field, message in English)
         "No village has this code in the region list."),
     "death_in_the_future": (lambda today: death_body(today + DAY), "details.date_of_death",
                             "The date must not be in the future."),
+    # YYYY-MM-DD only: Python's date.fromisoformat also reads 20260920 and 2026-W38-7
+    "birth_date_without_dashes": (lambda today: birth_body((today - DAY).strftime("%Y%m%d")),
+                                  "details.child.birth_date", "Not a valid date."),
 }
 
 

@@ -54,6 +54,7 @@ _MARSHMALLOW_ID = {
         "Nilai khusus (nan atau tak hingga) tidak diizinkan.",
     "Not a valid boolean.": "Harus berupa true atau false.",
     "Not a valid date.": "Tanggal tidak valid (format YYYY-MM-DD).",
+    "Not a valid date (format YYYY-MM-DD).": "Tanggal tidak valid (format YYYY-MM-DD).",
     "Not a valid datetime.": "Waktu tidak valid (format ISO 8601).",
     "Not a valid time.": "Jam tidak valid (format HH:MM:SS).",
     "Not a valid aware datetime.":

@@ -37,8 +37,10 @@ class IsoDate(fields.Date):
     ``Date`` reads with ``date.fromisoformat``, which since Python 3.11
     takes every ISO 8601 form: ``20260920`` or a mistyped week date
     ``2026-W38-7`` would be read as a day the client never wrote in our
-    layout. Another form gets ``Date``'s own message (``shared.errors``:
-    "Tanggal tidak valid (format YYYY-MM-DD).")."""
+    layout. Any other form, or no such day, is refused naming the layout
+    (``shared.errors`` has it in Bahasa Indonesia)."""
+
+    default_error_messages = {"invalid": "Not a valid date (format YYYY-MM-DD)."}
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, str) and not _ISO_DATE.fullmatch(value):

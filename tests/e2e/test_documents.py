@@ -108,7 +108,7 @@ REFUSALS = {  # case -> (request, field, message in English)
                             "The date must not be in the future."),
     # YYYY-MM-DD only: Python's date.fromisoformat also reads 20260920 and 2026-W38-7
     "birth_date_without_dashes": (lambda today: birth_body((today - DAY).strftime("%Y%m%d")),
-                                  "details.child.birth_date", "Not a valid date."),
+                                  "details.child.birth_date", "Not a valid date (format YYYY-MM-DD)."),
 }
 
 

@@ -39,7 +39,7 @@ def test_a_date_in_another_form_is_refused_in_both_languages(value):
         Dated().load({"day": value})
     [message] = excinfo.value.messages["day"]
     assert (localize(message, "id"), localize(message, "en")) == (
-        "Tanggal tidak valid (format YYYY-MM-DD).", "Not a valid date.")
+        "Tanggal tidak valid (format YYYY-MM-DD).", "Not a valid date (format YYYY-MM-DD).")
 
 
 def test_a_date_written_yyyy_mm_dd_loads_and_dumps_as_itself():
@@ -83,7 +83,7 @@ def date_messages(schema: type[Schema], path: tuple[str, ...], value):
 def test_every_request_date_takes_yyyy_mm_dd_only(case, value):
     schema, path = SCHEMA_DATES[case]
     messages, _ = date_messages(schema, path, value)
-    assert messages == ["Not a valid date."]
+    assert messages == ["Not a valid date (format YYYY-MM-DD)."]
     assert date_messages(schema, path, "2026-09-20") == (None, datetime.date(2026, 9, 20))
 
 

@@ -12,18 +12,20 @@ import unicodedata
 import phonenumbers
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from .clock import today_wib
 from .errors import Msg
 from .nik import InvalidIdentityNumber, parse_nik, validate_kk
 from .printable import is_printable
 
 
 class Nik(fields.String):
-    """A valid NIK; deserializes to the normalized 16-digit string."""
+    """A valid NIK (born by today, in WIB); deserializes to the normalized
+    16-digit string."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
         try:
-            return parse_nik(text, field=attr or "nik").nik
+            return parse_nik(text, field=attr or "nik", today=today_wib()).nik
         except InvalidIdentityNumber as exc:
             raise ValidationError(Msg(exc.message_id, exc.message_en)) from None
 

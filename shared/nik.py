@@ -22,6 +22,7 @@ import datetime
 import re
 from dataclasses import dataclass
 
+from .clock import today_wib
 from .wilayah import load_wilayah
 from .masking import mask_identity
 
@@ -177,33 +178,32 @@ def _safe_date(year: int, month: int, day: int) -> datetime.date | None:
         return None
 
 
-def _resolve_birth_date(
-    day: int, month: int, yy: int, today: datetime.date
-) -> datetime.date | None:
-    """Pick the century for a two-digit year; ``None`` if no real date fits.
+def _birth_readings(number: str) -> list[datetime.date]:
+    """The real dates a NIK's ``DDMMYY`` can be, earlier first: its two-digit
+    year in the 1900s and in the 2000s (29 February ``00`` is a date in 2000
+    only); none for a day of birth out of range."""
+    day, month, yy = int(number[6:8]), int(number[8:10]), int(number[10:12])
+    if day > _FEMALE_DAY_OFFSET:
+        day -= _FEMALE_DAY_OFFSET
+    readings = (_safe_date(1900 + yy, month, day), _safe_date(2000 + yy, month, day))
+    return [reading for reading in readings if reading is not None]
 
-    The 2000s are preferred unless that would put the birth in the future.
-    Checking validity per century matters for 29 February: ``00`` is a leap
-    year as 2000 but not as 1900.
-    """
-    recent = _safe_date(2000 + yy, month, day)
-    if recent is not None and recent <= today:
-        return recent
-    older = _safe_date(1900 + yy, month, day)
-    if older is not None and older <= today:
-        return older
-    return None
+
+def _born_by(readings: list[datetime.date], day: datetime.date) -> datetime.date | None:
+    """The latest of ``readings`` not after ``day``: the 2000s unless that
+    would put the birth after it; ``None`` if every reading does."""
+    return max((reading for reading in readings if reading <= day), default=None)
 
 
 def _decode_birth(
     number: str, *, field: str, today: datetime.date, label: str
 ) -> tuple[datetime.date, str]:
     """Return ``(birth_date, sex)`` from digits 7-12 of a NIK."""
-    day, month, yy = int(number[6:8]), int(number[8:10]), int(number[10:12])
+    day = int(number[6:8])
     if 1 <= day <= 31:
         sex = "M"
     elif 1 + _FEMALE_DAY_OFFSET <= day <= 31 + _FEMALE_DAY_OFFSET:
-        sex, day = "F", day - _FEMALE_DAY_OFFSET
+        sex = "F"
     else:
         raise InvalidIdentityNumber(
             field,
@@ -213,7 +213,7 @@ def _decode_birth(
             f"{label} has an invalid day of birth "
             "(must be 01-31, or 41-71 for women)",
         )
-    birth_date = _resolve_birth_date(day, month, yy, today)
+    birth_date = _born_by(_birth_readings(number), today)
     if birth_date is None:
         raise InvalidIdentityNumber(
             field,
@@ -228,10 +228,12 @@ def _decode_birth(
 
 def _as_date(today: datetime.date | None) -> datetime.date:
     if today is None:
-        return datetime.date.today()
-    # datetime is a date subclass but does not compare with plain dates.
+        return today_wib()
+    # datetime is a date subclass but does not compare with plain dates; an
+    # instant (stored in UTC) falls on its day in Kota Serang: 00:05 WIB on
+    # 1 January is still 31 December in UTC
     if isinstance(today, datetime.datetime):
-        return today.date()
+        return today_wib(today) if today.tzinfo is not None else today.date()
     return today
 
 
@@ -246,7 +248,8 @@ def parse_nik(
     Raises :class:`InvalidIdentityNumber` (codes ``nik.digits``,
     ``nik.length``, ``nik.province``, ``nik.birth_date``, ``nik.serial``).
     Unknown kab/kota or kecamatan codes are reported in ``warnings`` only.
-    ``today`` fixes the reference date for choosing the birth century.
+    ``today`` fixes the reference date for choosing the birth century
+    (default: today in WIB; an aware datetime: its WIB date).
     """
     label = _label("NIK", field, "nik")
     nik = _require_16_digits(value, field=field, prefix="nik", label=label)
@@ -270,6 +273,28 @@ def parse_nik(
 def age_on(birth: datetime.date, day: datetime.date) -> int:
     """Whole years from ``birth`` to ``day``."""
     return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+def birth_date(
+    nik: str, on: datetime.date, registered: datetime.date | None = None
+) -> datetime.date:
+    """When a valid NIK's holder was born.
+
+    The NIK carries the day and month of birth, the year in two digits only:
+    the population register's date (``registered``) has the century, and is
+    taken when it has the NIK's day and month (another day is not this
+    NIK's record). Else the NIK read as of ``on``, the holder born by then:
+    the 2000s unless that is after ``on``, else the 1900s - ``05-05-26`` is
+    1926 for a death on 1 March 2026 - or, born after ``on`` whichever the
+    century, the earlier.
+    """
+    readings, on = _birth_readings(nik), _as_date(on)
+    if registered is not None and any(
+        (registered.month, registered.day) == (reading.month, reading.day)
+        for reading in readings
+    ):
+        return registered
+    return _born_by(readings, on) or readings[0]
 
 
 def age_of(nik: str, today: datetime.date) -> int:

@@ -73,7 +73,8 @@ def check_witnesses(details: dict, today: datetime.date) -> None:
                    "A witness must be 17 or older.")
 
 
-def birth_against_register(request: dict, details: dict, lookup: Lookup) -> Findings:
+def birth_against_register(request: dict, details: dict, lookup: Lookup,
+                           today: datetime.date) -> Findings:
     family = lookup.family(details["kk_number"])
     parents = [nik for nik in (details["mother_nik"], details["father_nik"]) if nik]
     if family is not None and not any(family.member(nik) for nik in parents):
@@ -100,7 +101,8 @@ def death_details(request: dict, details: dict, today: datetime.date) -> Finding
     return Findings()
 
 
-def death_against_register(request: dict, details: dict, lookup: Lookup) -> Findings:
+def death_against_register(request: dict, details: dict, lookup: Lookup,
+                           today: datetime.date) -> Findings:
     if lookup.verified_death(details["deceased_nik"]):
         refuse("details.deceased_nik",
                "Kematian NIK ini sudah dicatat (akta kematian diverifikasi).",

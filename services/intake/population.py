@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Callable, Protocol
 
 from shared.masking import mask_identity
+from shared.nik import birth_date
 
 REGISTER_UNCHECKED = "register_unchecked"
 REGISTER_UNKNOWN_NIK = "register_unknown_nik"
@@ -143,6 +144,13 @@ class Lookup:
                 self.flags.add(REGISTER_UNKNOWN_NIK)
             self._people[nik] = person
         return self._people[nik]
+
+    def birth_date(self, nik: str, on: datetime.date) -> datetime.date:
+        """When ``nik``'s holder was born (``shared.nik.birth_date``): the
+        register's date when it answers for the NIK, else the NIK's own,
+        read as of ``on``."""
+        person = self.person(nik)
+        return birth_date(nik, on, person.birth_date if person is not None else None)
 
     def deceased(self, nik: str) -> bool:
         """Recorded as deceased: a death certificate verified here, or the register says so."""

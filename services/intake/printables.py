@@ -65,14 +65,16 @@ def holder(application: dict) -> dict:
             "holder_nik": applicant["nik"] if document_type == "ktp_el" else None}
 
 
-def born(nik: str | None, on: datetime.datetime) -> dict:
-    """Sex and birth date as the NIK encodes them (``on``: when it was
-    applied for, which decides the century); nothing for an odd NIK."""
+def born(nik: str | None, applied: datetime.datetime, registered: str | None = None) -> dict:
+    """A card holder's sex, as the NIK encodes it, and birth date: the one
+    the register gave at screening (``registered``: ``derived.birth_date``,
+    ``rules.ktp_el_against_register``), else the NIK's, read as of the day
+    (WIB) it was applied for; nothing for an odd NIK."""
     try:
-        info = parse_nik(nik, today=on)
+        info = parse_nik(nik, today=applied)
     except InvalidIdentityNumber:
         return {}
-    return {"sex": info.sex, "birth_date": info.birth_date.isoformat()}
+    return {"sex": info.sex, "birth_date": registered or info.birth_date.isoformat()}
 
 
 def destination(address: dict | None) -> dict | None:
@@ -119,7 +121,8 @@ def kia(application: dict) -> dict:
 
 
 def ktp_el(application: dict) -> dict:
-    return born(application["applicant"]["nik"], application["created_at"])
+    return born(application["applicant"]["nik"], application["created_at"],
+                application.get("derived", {}).get("birth_date"))
 
 
 DETAILS = {"ktp_el": ktp_el, "kia": kia, "akta_kelahiran": birth, "akta_kematian": death,

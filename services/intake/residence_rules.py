@@ -60,7 +60,8 @@ def skpwni_details(request: dict, details: dict, today: datetime.date) -> Findin
                     derived={"move_kind": move_kind(origin, destination)})
 
 
-def skpwni_against_register(request: dict, details: dict, lookup: Lookup) -> None:
+def skpwni_against_register(request: dict, details: dict, lookup: Lookup,
+                            today: datetime.date) -> None:
     if details["move"] != "pindah_keluar":
         return
     family = lookup.family(request["applicant"]["kk_number"])
@@ -86,7 +87,8 @@ def kia_details(request: dict, details: dict, today: datetime.date) -> Findings:
     return Findings(facts=frozenset({"child_5_or_older"} if age >= KIA_PHOTO_FROM_AGE else ()))
 
 
-def kia_against_register(request: dict, details: dict, lookup: Lookup) -> None:
+def kia_against_register(request: dict, details: dict, lookup: Lookup,
+                         today: datetime.date) -> None:
     family = lookup.family(details["kk_number"])
     refuse_if_not_on("details.child_nik", details["child_nik"], family, "NIK anak", "The child")
     refuse_if_not_on("details.parent_nik", details["parent_nik"], family, "NIK orang tua",

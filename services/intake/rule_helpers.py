@@ -42,8 +42,8 @@ class Findings:
 @dataclass(frozen=True)
 class DocumentRules:
     check: Callable[[dict, dict, datetime.date], Findings]  # (request, details, today)
-    # (request, details, lookup) -> what the register told (None: nothing to keep)
-    against_register: Callable[[dict, dict, Lookup], Findings | None]
+    # (request, details, lookup, today) -> what the register told (None: nothing to keep)
+    against_register: Callable[[dict, dict, Lookup, datetime.date], Findings | None]
 
 
 def refuse(path: str, id_text: str, en_text: str):

@@ -67,14 +67,21 @@ def ktp_el_details(request: dict, details: dict, today: datetime.date) -> Findin
     return Findings(facts=frozenset({"reason_lost"} if details["reason"] == "lost" else ()))
 
 
-def ktp_el_against_register(request: dict, details: dict, lookup: Lookup) -> None:
-    person = lookup.person(request["applicant"]["nik"])
-    if person is not None and not person.ktp_el_recorded:
+def ktp_el_against_register(request: dict, details: dict, lookup: Lookup,
+                            today: datetime.date) -> Findings:
+    """A NIK recorded for a KTP-el; the card prints the birth date the
+    register gives (``derived.birth_date``)."""
+    nik = request["applicant"]["nik"]
+    person = lookup.person(nik)
+    if person is None:
+        return Findings()
+    if not person.ktp_el_recorded:
         refuse("applicant.nik",
                "NIK ini belum melakukan perekaman KTP-el; lakukan perekaman di kantor kecamatan "
                "atau Dinas lebih dulu.",
                "This NIK has not been recorded for a KTP-el yet; have it recorded at a "
                "kecamatan office or the Dinas first.")
+    return Findings(derived={"birth_date": lookup.birth_date(nik, today).isoformat()})
 
 
 RULES: dict[str, DocumentRules] = {
@@ -139,7 +146,7 @@ def check_application(request: dict, today: datetime.date,
     required = check_documents(document_type, details, findings.facts)
     if lookup is not None:
         check_applicant(request["applicant"], lookup)
-        told = rules.against_register(request, details, lookup) or Findings()
+        told = rules.against_register(request, details, lookup, today) or Findings()
         findings = merged(findings, told, Findings(flags=frozenset(lookup.flags)))
     return Checked(DETAIL_SCHEMAS[document_type]().dump(details), tuple(sorted(findings.flags)),
                    required, findings.derived)

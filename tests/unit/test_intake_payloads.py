@@ -3,19 +3,23 @@ schema in the catalogue (``shared/events.py``, unknown fields refused)."""
 
 from __future__ import annotations
 
+import datetime
 import json
 
 import pytest
 
 from services.intake.domain import new_application, reject, submitted_event, verify
 from services.intake.exceptions import PrintedNameMissing
+from services.intake.population import Family, Lookup, Person
+from services.intake.printables import document_details
 from services.intake.rules import check_application
 from services.intake.schemas import ApplicationRequestSchema
 from shared.clock import today_wib
 from shared.events import build_event, load_event
-from tests.document_bodies import (birth_body, death_body, kia_body, nik_born,
+from tests.document_bodies import (birth_body, body, death_body, kia_body, nik_born,
                                    skpwni_keluar_body, years_before)
-from tests.helpers import random_nik, valid_body
+from tests.helpers import random_kk, random_nik, valid_body
+from tests.unit.test_intake_rules_register import FakeRegister
 from tests.stored_applications import ADDRESS, CODES, NIK, OPERATOR, submitted
 
 
@@ -185,3 +189,26 @@ def test_an_older_application_verified_without_what_the_document_says_still_load
                        build_event("application_verified", **payload))
     assert event["holder_name"] is None and event["document_details"] is None
     assert "holder_nik" not in event
+
+
+def test_a_ktp_el_prints_the_birth_date_the_register_gave():
+    """A centenarian's NIK says 15-01-26: by itself, 2026."""
+    nik, kk = "3673041501260004", random_kk()
+    register = FakeRegister(Family(kk, "3673041010", (Person(
+        nik, kk, "KAKEK SASTRO", "M", datetime.date(1926, 1, 15), "kepala_keluarga", True,
+        False),)))
+    request = ApplicationRequestSchema().load(body(
+        "ktp_el", {"reason": "damaged", "old_card_surrendered": True}, nik=nik, kk=kk))
+    checked = check_application(request, datetime.date(2026, 12, 1), Lookup(register))
+    app = new_application(request, checked.details, None, checked.stored())
+    [(_, payload)] = verify(app, OPERATOR).events
+    assert payload["document_details"] == {"sex": "M", "birth_date": "1926-01-15"}
+
+
+def test_a_kia_applied_for_after_midnight_wib_prints_a_birth_that_day():
+    """00:05 WIB on 1 January 2027 is 31 December 2026 in UTC: the child of
+    01-01-27 was born in 2027 (the register was not asked for a KIA)."""
+    application = {"document_type": "kia", "created_at": datetime.datetime(
+        2026, 12, 31, 17, 5, tzinfo=datetime.timezone.utc), "details": {
+            "child_nik": "3673040101270001", "birth_certificate_number": "3673-LU-01012027-0001"}}
+    assert document_details(application)["birth_date"] == "2027-01-01"

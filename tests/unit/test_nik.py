@@ -15,6 +15,7 @@ from shared.masking import mask_identity
 from shared.nik import (
     InvalidIdentityNumber,
     NikInfo,
+    birth_date,
     parse_nik,
     validate_kk,
 )
@@ -163,6 +164,37 @@ def test_century_inference_with_fixed_today() -> None:
 def test_today_as_datetime_is_accepted() -> None:
     now = datetime.datetime(2025, 6, 1, 12, 0)
     assert parse_nik(MAN_NIK, today=now).birth_date == datetime.date(1990, 7, 12)
+
+
+def test_an_instant_is_read_on_its_day_in_kota_serang() -> None:
+    # 00:05 WIB on 1 January 2027 is still 31 December 2026 in UTC: a child
+    # born that day was born in 2027, not in 1927
+    after_midnight_wib = datetime.datetime(2026, 12, 31, 17, 5, tzinfo=datetime.timezone.utc)
+    assert parse_nik("3673040101270001", today=after_midnight_wib).birth_date == \
+        datetime.date(2027, 1, 1)
+
+
+def test_the_registers_birth_date_when_it_has_the_niks_day_and_month() -> None:
+    centenarian = "3673041501260001"  # 15-01-26
+    on = datetime.date(2026, 12, 1)
+    assert birth_date(centenarian, on) == datetime.date(2026, 1, 15)  # the NIK alone
+    # the register knows the century the two digits do not say
+    assert birth_date(centenarian, on, registered=datetime.date(1926, 1, 15)) == \
+        datetime.date(1926, 1, 15)
+    # a date the NIK does not carry: the register's record is not taken for it
+    assert birth_date(centenarian, on, registered=datetime.date(1926, 1, 16)) == \
+        datetime.date(2026, 1, 15)
+
+
+def test_a_nik_read_as_of_a_day_is_of_someone_born_by_then() -> None:
+    woman = "3673044505260001"  # 05-05-26
+    assert birth_date(woman, datetime.date(2026, 3, 1)) == datetime.date(1926, 5, 5)
+    assert birth_date(woman, datetime.date(2026, 6, 1)) == datetime.date(2026, 5, 5)
+    # born after the day whichever the century: the earlier
+    assert birth_date(woman, datetime.date(1926, 3, 1)) == datetime.date(1926, 5, 5)
+    # 29 February 00 was a day in 2000 only
+    assert birth_date("3673042902000001", datetime.date(1999, 1, 1)) == \
+        datetime.date(2000, 2, 29)
 
 
 def test_leap_day_2000_is_valid() -> None:

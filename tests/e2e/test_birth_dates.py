@@ -1,0 +1,44 @@
+"""Whose birth the NIK cannot date, through the real stack.
+
+A NIK gives the year of birth in two digits: read by itself, a citizen born
+in the 1920s is a baby this decade. The register sandbox knows the century,
+and its date decides: a centenarian's KTP-el prints the year of birth the
+register holds.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import requests
+
+from shared.clock import today_wib
+from tests.document_bodies import body, nik_born, years_before
+from tests.e2e.test_printed_document import download, spoken_date, verified_job
+from tests.helpers import random_kk
+from tests.pdf_checks import pdf_text
+
+
+def on_register(system, nik: str, born: datetime.date, recorded: bool) -> str:
+    """``nik`` on a fresh family card of the register sandbox, born on
+    ``born`` as the register has it: its KK."""
+    kk = random_kk()
+    family = {"kk_number": kk, "kelurahan_code": "3673041010", "members": [
+        {"nik": nik, "full_name": "KAKEK SASTRO", "sex": "F" if int(nik[6:8]) > 40 else "M",
+         "birth_date": born.isoformat(), "relation": "kepala_keluarga",
+         "ktp_el_recorded": recorded, "deceased": False}]}
+    response = requests.post(f"{system.url('register')}/sandbox/families", json=family, timeout=5)
+    assert response.status_code == 201, response.text
+    return kk
+
+
+def test_a_centenarians_ktp_el_prints_the_year_the_register_holds(system):
+    born = years_before(today_wib(), 100, days=20)  # the NIK alone: 20 days old
+    nik = nik_born(born)
+    kk = on_register(system, nik, born, recorded=True)
+    job = verified_job(system, body("ktp_el", {"reason": "damaged", "old_card_surrendered": True},
+                                    nik=nik, kk=kk))
+    response = download(system, job)
+    assert response.status_code == 200, response.text
+    text = " ".join(pdf_text(response.content).split())
+    assert f"Tanggal Lahir : {spoken_date(born)}" in text, text

@@ -6,7 +6,9 @@ newborn's mother and father. Their names are the register's
 (``register_name``, kept in ``derived``), or the citizen's
 (``details.<role>_full_name``) when the register does not know them; an
 application that has neither is accepted, and cannot be verified until the
-citizen gives the name (``printables.unnamed``)."""
+citizen gives the name (``printables.unnamed``). The birth a death cannot
+precede goes by the register's birth date when it knows the NIK
+(``Lookup.birth_date``), else by the NIK's."""
 
 from __future__ import annotations
 
@@ -86,12 +88,8 @@ def birth_against_register(request: dict, details: dict, lookup: Lookup,
 
 
 def death_details(request: dict, details: dict, today: datetime.date) -> Findings:
-    deceased_nik, died = details["deceased_nik"], details["date_of_death"]
-    not_in_future("details.date_of_death", died, today)
-    if died < parse_nik(deceased_nik, today=today).birth_date:
-        refuse("details.date_of_death",
-               "Tanggal kematian tidak boleh sebelum tanggal lahir pada NIK almarhum.",
-               "The date of death must not be before the birth date in the deceased's NIK.")
+    deceased_nik = details["deceased_nik"]
+    not_in_future("details.date_of_death", details["date_of_death"], today)
     if deceased_nik == request["applicant"]["nik"]:
         refuse("details.deceased_nik", "NIK almarhum tidak boleh NIK pemohon.",
                "The deceased's NIK must not be the applicant's.")
@@ -103,10 +101,17 @@ def death_details(request: dict, details: dict, today: datetime.date) -> Finding
 
 def death_against_register(request: dict, details: dict, lookup: Lookup,
                            today: datetime.date) -> Findings:
-    if lookup.verified_death(details["deceased_nik"]):
+    deceased_nik, died = details["deceased_nik"], details["date_of_death"]
+    if lookup.verified_death(deceased_nik):
         refuse("details.deceased_nik",
                "Kematian NIK ini sudah dicatat (akta kematian diverifikasi).",
                "This NIK's death is already recorded (a death certificate was verified).")
+    # the NIK read as of the death: who died in March 2026 with 05-05-26 in
+    # their NIK was born in 1926
+    if died < lookup.birth_date(deceased_nik, died):
+        refuse("details.date_of_death",
+               "Tanggal kematian tidak boleh sebelum tanggal lahir almarhum.",
+               "The date of death must not be before the deceased's birth date.")
     refuse_if_deceased("details.reporter_nik", details["reporter_nik"], lookup)
     # the certificate names the person who died
     return register_name("deceased", details["deceased_nik"], details, lookup)

@@ -101,10 +101,12 @@ class Lookup:
     certificate application was verified here.
     """
 
-    def __init__(self, register: Register,
+    def __init__(self, register: Register | None,
                  verified_death: Callable[[str], bool] = lambda nik: False,
                  withheld: bool = False):
-        """``withheld``: the register is not to be asked at all (``REGISTER_WITHHELD``)."""
+        """``register`` None: there is none to ask - nothing is known, nothing
+        flagged (rules checked without the register); ``withheld``: the
+        register is not to be asked at all (``REGISTER_WITHHELD``)."""
         self.register = register
         self.verified_death = verified_death
         self.flags: set[str] = {REGISTER_WITHHELD} if withheld else set()
@@ -114,14 +116,14 @@ class Lookup:
 
     @property
     def unreachable(self) -> bool:
-        """Not to be asked (any more): it failed, or its answers are withheld."""
-        return bool(self.flags & {REGISTER_UNCHECKED, REGISTER_WITHHELD})
+        """Not to be asked (any more): none, it failed, or its answers are withheld."""
+        return self.register is None or bool(self.flags & {REGISTER_UNCHECKED, REGISTER_WITHHELD})
 
-    def _ask(self, question, key: str):
+    def _ask(self, question: Callable[[], Person | Family | None]):
         if self.unreachable:
             return None
         try:
-            answer = question(key)
+            answer = question()
         except RegisterUnavailable:
             self.flags.add(REGISTER_UNCHECKED)
             return None
@@ -130,7 +132,7 @@ class Lookup:
 
     def family(self, kk_number: str) -> Family | None:
         if kk_number not in self._families:
-            family = self._ask(self.register.family, kk_number)
+            family = self._ask(lambda: self.register.family(kk_number))
             if family is None and not self.unreachable:
                 self.flags.add(REGISTER_UNKNOWN_KK)
             self._families[kk_number] = family
@@ -139,7 +141,8 @@ class Lookup:
     def person(self, nik: str) -> Person | None:
         if nik not in self._people:
             known = [f.member(nik) for f in self._families.values() if f is not None]
-            person = next(filter(None, known), None) or self._ask(self.register.person, nik)
+            person = next(filter(None, known), None) or self._ask(
+                lambda: self.register.person(nik))
             if person is None and not self.unreachable:
                 self.flags.add(REGISTER_UNKNOWN_NIK)
             self._people[nik] = person

@@ -137,17 +137,19 @@ def check_applicant(applicant: dict, lookup: Lookup, known: bool = False) -> Non
 
 def check_application(request: dict, today: datetime.date,
                       lookup: Lookup | None = None) -> Checked:
-    """Check a loaded request; ``lookup``: the register's answers (None: not asked)."""
+    """Check a loaded request; ``lookup``: the register's answers (None: no
+    register - its rules go by what the request says, a birth by the NIK)."""
     document_type = request["document_type"]
     rules = RULES[document_type]
     check_common(request)
     details = load_details(document_type, request["details"])
     findings = rules.check(request, details, today)
     required = check_documents(document_type, details, findings.facts)
-    if lookup is not None:
-        check_applicant(request["applicant"], lookup)
-        told = rules.against_register(request, details, lookup, today) or Findings()
-        findings = merged(findings, told, Findings(flags=frozenset(lookup.flags)))
+    if lookup is None:
+        lookup = Lookup(None)
+    check_applicant(request["applicant"], lookup)
+    told = rules.against_register(request, details, lookup, today) or Findings()
+    findings = merged(findings, told, Findings(flags=frozenset(lookup.flags)))
     return Checked(DETAIL_SCHEMAS[document_type]().dump(details), tuple(sorted(findings.flags)),
                    required, findings.derived)
 

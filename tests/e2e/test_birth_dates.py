@@ -3,7 +3,7 @@
 A NIK gives the year of birth in two digits: read by itself, a citizen born
 in the 1920s is a baby this decade. The register sandbox knows the century,
 and its date decides: a centenarian's KTP-el prints the year of birth the
-register holds.
+register holds, their death is registered.
 """
 
 from __future__ import annotations
@@ -13,10 +13,12 @@ import datetime
 import requests
 
 from shared.clock import today_wib
-from tests.document_bodies import body, nik_born, years_before
+from tests.document_bodies import body, death_body, nik_born, years_before
 from tests.e2e.test_printed_document import download, spoken_date, verified_job
 from tests.helpers import random_kk
 from tests.pdf_checks import pdf_text
+
+DAY = datetime.timedelta(days=1)
 
 
 def on_register(system, nik: str, born: datetime.date, recorded: bool) -> str:
@@ -32,6 +34,10 @@ def on_register(system, nik: str, born: datetime.date, recorded: bool) -> str:
     return kk
 
 
+def a_century_before(day: datetime.date) -> datetime.date:
+    return day.replace(year=day.year - 100)
+
+
 def test_a_centenarians_ktp_el_prints_the_year_the_register_holds(system):
     born = years_before(today_wib(), 100, days=20)  # the NIK alone: 20 days old
     nik = nik_born(born)
@@ -42,3 +48,15 @@ def test_a_centenarians_ktp_el_prints_the_year_the_register_holds(system):
     assert response.status_code == 200, response.text
     text = " ".join(pdf_text(response.content).split())
     assert f"Tanggal Lahir : {spoken_date(born)}" in text, text
+
+
+def test_a_centenarians_death_is_registered(system):
+    """Died the day before yesterday, born a century before yesterday: the
+    NIK's date read in this century is after the death."""
+    today = today_wib()
+    born, died = a_century_before(today - DAY), today - 2 * DAY
+    deceased = nik_born(born, female=True)
+    kk = on_register(system, deceased, born, recorded=True)
+    submitted = requests.post(f"{system.url('intake')}/api/v1/applications", timeout=15,
+                              json=death_body(died, deceased_nik=deceased, kk=kk))
+    assert submitted.status_code == 202, submitted.text

@@ -158,6 +158,32 @@ def test_a_death_verified_once_is_not_certified_again_nor_reported_by_the_dead()
     assert refused_on(request, deaths={FATHER}) == ["details.reporter_nik"]
 
 
+# --------------------------------------------------------------- births the NIK cannot date
+
+ELDERLY_KK = "3673041201100005"
+
+
+def elders(*people: tuple[str, datetime.date], recorded: bool = True) -> Family:
+    """A family of ``people`` (NIK, the register's birth date) on ELDERLY_KK."""
+    return Family(ELDERLY_KK, "3673041010", tuple(
+        Person(nik, ELDERLY_KK, "Nama", parse_nik(nik, today=TODAY).sex, born, "kepala_keluarga",
+               recorded, False) for nik, born in people))
+
+
+def test_a_death_is_dated_against_the_birth_the_register_or_the_nik_gives_by_then():
+    """Born 5 May 1925, died 1 March 2025: the NIK's 05-05-25 read as of the
+    day of death is 1925, whether or not the register answers."""
+    deceased = nik_born(datetime.date(1925, 5, 5), female=True)
+    died = datetime.date(2025, 3, 1)
+    request = death_body(died, deceased_nik=deceased, nik=MOTHER, kk=KK)
+    assert check(request, FakeRegister(FAMILY, elders((deceased, datetime.date(1925, 5, 5)))))
+    assert check(request)  # the register does not know the deceased
+    # the register's birth date after the death
+    young = FakeRegister(FAMILY, elders((deceased, datetime.date(2025, 5, 5))))
+    assert refused_on(death_body(died, deceased_nik=deceased, nik=MOTHER, kk=KK), young) == [
+        "details.date_of_death"]
+
+
 # --------------------------------------------------------------- the names a certificate prints
 
 DECEASED = nik_born(datetime.date(1945, 1, 1))

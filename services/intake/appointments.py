@@ -12,11 +12,11 @@ what follows from having recorded. Plain Python, no nameko.
   (``CARD_STATUSES``), or a PRR application for it was verified: a further
   ``first_issue`` print is refused, a replacement is the way.
 * A booking is for whom a first KTP-el is (17 or older, or married: the
-  KTP-el rule of ``rules``: ``refuse_if_not_recordable``), and made by
-  whoever knows the NIK's KK: the register must confirm the NIK on the KK
-  given, alive (``confirm_owner``; the NIK is public, the KK is not). The
-  register's answers are asked within ``refusals``' limits
-  (``screening.Screening.check_booking``).
+  KTP-el rule of ``rules``: ``refuse_if_not_recordable``, by the register's
+  birth date), and made by whoever knows the NIK's KK: the register must
+  confirm the NIK on the KK given, alive (``confirm_owner``; the NIK is
+  public, the KK is not). The register's answers are asked within
+  ``refusals``' limits (``screening.Screening.check_booking``).
 * So is a Print Ready Record's application (``prr_refusal``): a record of a
   holder under 17 or recorded as deceased becomes none (``prr_record_refused``
   tells printing, whose operator sees why).
@@ -41,12 +41,12 @@ from typing import Callable, Iterable, Mapping, NoReturn
 from shared.clock import utcnow
 from shared.errors import (Conflict, DomainError, Msg, NotFound, ServiceBusy, TooManyAttempts,
                            ValidationFailed)
-from shared.nik import ADULT_AGE, age_of
+from shared.nik import ADULT_AGE
 from shared.offices import Place, WorkingCalendar
 
 from .domain import STATUSES, TRACKING_ALPHABET, new_application
 from .population import REGISTER_UNCHECKED, Lookup, RegisterUnavailable
-from .rules import RULES, check_applicant, load_details
+from .rules import check_applicant, refuse_unless_old_enough_for_a_ktp_el
 
 BOOKING_HORIZON_DAYS = 90
 AVAILABILITY_DAYS = 10  # working days shown ahead
@@ -204,15 +204,13 @@ def as_booking_fields():
                                 for path, messages in refused.fields.items()}) from None
 
 
-def refuse_if_not_recordable(request: dict, today: datetime.date) -> None:
+def refuse_if_not_recordable(request: dict, today: datetime.date, lookup: Lookup) -> None:
     """A recording is for whom a first KTP-el is: the KTP-el rule itself
-    (``rules``: 17 or older by the NIK's birth date, or married - the
-    booking's ``marital_status``) with the booking as its applicant: 400 on
-    ``nik``. The NIK alone decides it: the register is not asked."""
-    first_issue = {"document_type": "ktp_el", "applicant": request}
+    (``rules``: 17 or older, or married - the booking's ``marital_status``;
+    by the register's birth date for the NIK) with the booking as its
+    applicant: 400 on ``nik``."""
     with as_booking_fields():
-        RULES["ktp_el"].check(first_issue, load_details("ktp_el", {"reason": "first_issue"}),
-                              today)
+        refuse_unless_old_enough_for_a_ktp_el(request, today, lookup)
 
 
 def confirm_owner(request: dict, lookup: Lookup) -> None:
@@ -335,15 +333,16 @@ def place_view(place: Place) -> dict:
 def prr_refusal(nik: str, today: datetime.date, lookup: Lookup) -> str | None:
     """Why a Print Ready Record becomes no application (``prr_record_refused``),
     or None: it is one. A first KTP-el's rules as for a recording booking
-    (``refuse_if_not_recordable``): ``under_age`` - not 17 by the NIK's birth
-    date (the export has no marital status: a married minor applies
-    themselves); ``deceased`` - a death certificate verified here, or the
-    register says so. A register that cannot answer refuses nothing here,
-    and accepts nothing either: a PRR application is verified at once, so
-    an unchecked one would be printed and posted unseen - it raises
+    (``refuse_if_not_recordable``): ``under_age`` - not 17 by the register's
+    birth date, or the NIK's when it does not answer (the export has no
+    marital status: a married minor applies themselves); ``deceased`` - a
+    death certificate verified here, or the register says so. A register
+    that cannot answer refuses nothing here, and accepts nothing either: a
+    PRR application is verified at once, so an unchecked one would be
+    printed and posted unseen - it raises
     ``RegisterUnavailable`` and the event is tried again later (delayed
     retries, then the dead-letter queue an operator replays from)."""
-    if age_of(nik, today) < ADULT_AGE:
+    if lookup.age(nik, today) < ADULT_AGE:
         return "under_age"
     if lookup.deceased(nik):
         return "deceased"

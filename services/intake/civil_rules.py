@@ -6,16 +6,16 @@ newborn's mother and father. Their names are the register's
 (``register_name``, kept in ``derived``), or the citizen's
 (``details.<role>_full_name``) when the register does not know them; an
 application that has neither is accepted, and cannot be verified until the
-citizen gives the name (``printables.unnamed``). The birth a death cannot
-precede goes by the register's birth date when it knows the NIK
-(``Lookup.birth_date``), else by the NIK's."""
+citizen gives the name (``printables.unnamed``). A witness' age, and the
+birth a death cannot precede, go by the register's birth date when it knows
+the NIK (``Lookup.birth_date``), else by the NIK's."""
 
 from __future__ import annotations
 
 import datetime
 
 from shared.errors import Msg
-from shared.nik import ADULT_AGE, age_of, parse_nik
+from shared.nik import ADULT_AGE, parse_nik
 
 from .population import Lookup
 from .rule_helpers import (DocumentRules, Findings, merged, not_in_future, refuse,
@@ -51,16 +51,22 @@ def birth_details(request: dict, details: dict, today: datetime.date) -> Finding
                    "The father's NIK must be a man's.")
         refuse_unless_old_enough_to_be_a_parent("details.father_nik", father.birth_date, born,
                                                 Msg("Ayah", "The father"))
-    documents = set(details["documents"])
-    if "sptjm_kelahiran" in documents and "surat_keterangan_lahir" not in documents:
-        check_witnesses(details, today)
+    if sworn_by_witnesses(details):
+        check_witnesses(details)
     late = (today - born).days > LATE_AFTER_DAYS
     return Findings(facts=frozenset({"parents_married"} if details["parents_married"] else ()),
                     flags=frozenset({LATE_REGISTRATION} if late else ()))
 
 
-def check_witnesses(details: dict, today: datetime.date) -> None:
-    """A birth attested by a sworn statement needs two adult witnesses, not the parents."""
+def sworn_by_witnesses(details: dict) -> bool:
+    """A birth attested by a sworn statement (SPTJM) without a birth letter:
+    two witnesses attest it."""
+    documents = set(details["documents"])
+    return "sptjm_kelahiran" in documents and "surat_keterangan_lahir" not in documents
+
+
+def check_witnesses(details: dict) -> None:
+    """Two witnesses, not the parents (their age: ``refuse_young_witnesses``)."""
     witnesses = details["witnesses"]
     if len(witnesses) != 2 or witnesses[0] == witnesses[1]:
         refuse("details.witnesses",
@@ -70,7 +76,12 @@ def check_witnesses(details: dict, today: datetime.date) -> None:
         if nik in (details["mother_nik"], details["father_nik"]):
             refuse(f"details.witnesses.{index}", "Saksi tidak boleh orang tua anak.",
                    "A witness must not be a parent of the child.")
-        if age_of(nik, today) < ADULT_AGE:
+
+
+def refuse_young_witnesses(details: dict, today: datetime.date, lookup: Lookup) -> None:
+    """A witness is an adult, by the register's birth date when it knows them."""
+    for index, nik in enumerate(details["witnesses"]):
+        if lookup.age(nik, today) < ADULT_AGE:
             refuse(f"details.witnesses.{index}", "Saksi harus berusia 17 tahun ke atas.",
                    "A witness must be 17 or older.")
 
@@ -82,6 +93,8 @@ def birth_against_register(request: dict, details: dict, lookup: Lookup,
     if family is not None and not any(family.member(nik) for nik in parents):
         refuse("details.kk_number", "Ayah atau ibu harus terdaftar pada KK yang dituju anak.",
                "The mother or the father must be on the family card the child joins.")
+    if sworn_by_witnesses(details):
+        refuse_young_witnesses(details, today, lookup)
     # "anak dari ibu ... dan ayah ...": the certificate names both parents
     return merged(register_name("mother", details["mother_nik"], details, lookup),
                   register_name("father", details["father_nik"], details, lookup))

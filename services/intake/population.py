@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Callable, Protocol
 
 from shared.masking import mask_identity
-from shared.nik import birth_date
+from shared.nik import age_on, birth_date
 
 REGISTER_UNCHECKED = "register_unchecked"
 REGISTER_UNKNOWN_NIK = "register_unknown_nik"
@@ -154,6 +154,10 @@ class Lookup:
         read as of ``on``."""
         person = self.person(nik)
         return birth_date(nik, on, person.birth_date if person is not None else None)
+
+    def age(self, nik: str, today: datetime.date) -> int:
+        """``nik``'s holder's age on ``today``, by ``birth_date``."""
+        return age_on(self.birth_date(nik, today), today)
 
     def deceased(self, nik: str) -> bool:
         """Recorded as deceased: a death certificate verified here, or the register says so."""

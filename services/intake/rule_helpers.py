@@ -1,10 +1,13 @@
 """What every document's rules are made of. Plain Python, no nameko.
 
 A document type has two rule functions (``DocumentRules``): ``check`` decides
-from the request alone (dates, ages, region codes) and returns ``Findings``;
+from the request alone (dates, region codes) and returns ``Findings``;
 ``against_register`` asks the population register (``population.Lookup``)
-what a format check cannot decide. Both raise ``ValidationFailed`` naming
-the field (``refuse``).
+what a format check cannot decide - among it the century someone was born
+in, which a NIK's two-digit year does not say: a first KTP-el's and a
+witness' age, and the birth a death follows, are checked there
+(``Lookup.birth_date``: the register's date when it knows the NIK, else the
+NIK's own). Both raise ``ValidationFailed`` naming the field (``refuse``).
 """
 
 from __future__ import annotations

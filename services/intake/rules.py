@@ -8,7 +8,10 @@ the supporting documents it declares against the requirements table
 (``requirements``); and last, for an application otherwise valid, the
 population register (``population.Lookup``), which may refuse what it knows
 to be wrong but never refuses for what it cannot answer (it flags instead).
-Each refusal is a ``ValidationFailed`` naming the field (400).
+A first KTP-el's age rule is in that last step: the register's birth date
+decides the age when it knows the NIK, else the NIK's (checked without the
+register, the NIK's alone). Each refusal is a ``ValidationFailed`` naming
+the field (400).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from marshmallow import ValidationError
 
 from shared.errors import Msg, ValidationFailed, flatten_field_errors
 from shared.fields import has_text
-from shared.nik import ADULT_AGE, age_of, age_on
+from shared.nik import ADULT_AGE, age_on
 
 from . import requirements
 from .civil_rules import CIVIL_RULES
@@ -48,14 +51,6 @@ class Checked:
 
 
 def ktp_el_details(request: dict, details: dict, today: datetime.date) -> Findings:
-    applicant = request["applicant"]
-    if details["reason"] == "first_issue":
-        # KTP-el is issued at 17, or earlier to a married citizen
-        if (age_of(applicant["nik"], today) < ADULT_AGE
-                and applicant["marital_status"] == "belum_kawin"):
-            refuse("applicant.nik",
-                   "KTP-el pertama hanya untuk usia 17 tahun ke atas atau sudah/pernah kawin.",
-                   "A first KTP-el requires age 17 or older, or being/having been married.")
     if details["reason"] == "lost" and not has_text(details["police_report_number"]):
         refuse("details.police_report_number",
                "Penggantian KTP-el hilang wajib melampirkan nomor surat keterangan kehilangan "
@@ -67,11 +62,25 @@ def ktp_el_details(request: dict, details: dict, today: datetime.date) -> Findin
     return Findings(facts=frozenset({"reason_lost"} if details["reason"] == "lost" else ()))
 
 
+def refuse_unless_old_enough_for_a_ktp_el(applicant: dict, today: datetime.date,
+                                          lookup: Lookup) -> None:
+    """A first KTP-el is issued at 17, or earlier to a citizen who is (or
+    was) married. The age is by the register's birth date when it knows the
+    NIK (``Lookup.age``). 400 on ``applicant.nik``."""
+    if (lookup.age(applicant["nik"], today) < ADULT_AGE
+            and applicant["marital_status"] == "belum_kawin"):
+        refuse("applicant.nik",
+               "KTP-el pertama hanya untuk usia 17 tahun ke atas atau sudah/pernah kawin.",
+               "A first KTP-el requires age 17 or older, or being/having been married.")
+
+
 def ktp_el_against_register(request: dict, details: dict, lookup: Lookup,
                             today: datetime.date) -> Findings:
-    """A NIK recorded for a KTP-el; the card prints the birth date the
-    register gives (``derived.birth_date``)."""
+    """The age rule of a first KTP-el; a NIK recorded for a KTP-el; the
+    card prints the birth date the register gives (``derived.birth_date``)."""
     nik = request["applicant"]["nik"]
+    if details["reason"] == "first_issue":
+        refuse_unless_old_enough_for_a_ktp_el(request["applicant"], today, lookup)
     person = lookup.person(nik)
     if person is None:
         return Findings()
@@ -138,7 +147,7 @@ def check_applicant(applicant: dict, lookup: Lookup, known: bool = False) -> Non
 def check_application(request: dict, today: datetime.date,
                       lookup: Lookup | None = None) -> Checked:
     """Check a loaded request; ``lookup``: the register's answers (None: no
-    register - its rules go by what the request says, a birth by the NIK)."""
+    register - its rules go by what the request says, an age by the NIK)."""
     document_type = request["document_type"]
     rules = RULES[document_type]
     check_common(request)

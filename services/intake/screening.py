@@ -10,9 +10,9 @@ Runs the rules (``rules.check_application``) with a fresh ``Lookup`` of the
 register per application, then the first-card rule
 (``appointments.refuse_second_card``). A PRR record skips the rules: it
 was recorded and verified centrally; ``import_prr`` asks only whether the
-NIK already has a card, and the first card's own questions - 17 by the NIK,
-alive as far as intake and the register know (``appointments.prr_refusal``,
-through ``lookup``).
+NIK already has a card, and the first card's own questions - 17 by the
+register's birth date (else the NIK's), alive as far as intake and the
+register know (``appointments.prr_refusal``, through ``lookup``).
 
 A citizen's own submission is screened with a ``limit``
 (``refusals.RegisterRefusals``): what the register answered shows in why
@@ -123,17 +123,17 @@ class Screening:
 
     def check_booking(self, booking: dict, today: datetime.date,
                       is_recorded: Callable[[str], bool]) -> None:
-        """A recording booking (``BookingSchema`` loaded): for whom a first
-        KTP-el is (age, from the NIK: not counted), then - within the limits
-        - the register confirms its NIK on its KK and alive, and the NIK is
-        not recorded (``is_recorded``: as far as intake knows). Every refusal
+        """A recording booking (``BookingSchema`` loaded), within the limits:
+        the register confirms its NIK on its KK and alive; it is for whom a
+        first KTP-el is (age, by the register's birth date); the NIK is not
+        recorded (``is_recorded``: as far as intake knows). Every refusal
         after the register is asked counts, an unknown NIK's too: the
         refusal itself tells what the register holds."""
-        appointments.refuse_if_not_recordable(booking, today)
         self.limit.check()
         if wait := self.limit.withheld_for():
             raise appointments.OwnerNotConfirmable(wait)
         lookup = self.lookup()
         with self.telling(ValidationFailed, appointments.AlreadyRecorded):
             appointments.confirm_owner(booking, lookup)
+            appointments.refuse_if_not_recordable(booking, today, lookup)
             appointments.refuse_if_recorded(booking["nik"], is_recorded, lookup)

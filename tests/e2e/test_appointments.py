@@ -124,7 +124,7 @@ def test_a_child_or_a_deceased_nik_books_no_recording(system, mongo):
     stored, no place of the day taken."""
     day = working_day(2, 20)
     child = nik_born(years_before(today_wib(), 5))
-    refused = book(system, booking(child, "kec-curug", day))
+    refused = book(system, booking(child, "kec-curug", day, on_register(system, child)))
     assert refused.status_code == 400, refused.text
     assert refused.json()["error"]["fields"] == {"nik": [
         "KTP-el pertama hanya untuk usia 17 tahun ke atas atau sudah/pernah kawin."]}

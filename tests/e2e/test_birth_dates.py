@@ -3,7 +3,7 @@
 A NIK gives the year of birth in two digits: read by itself, a citizen born
 in the 1920s is a baby this decade. The register sandbox knows the century,
 and its date decides: a centenarian's KTP-el prints the year of birth the
-register holds, their death is registered.
+register holds, their death is registered, they book a recording.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import requests
 
 from shared.clock import today_wib
 from tests.document_bodies import body, death_body, nik_born, years_before
+from tests.e2e.test_appointments import book, booking, working_day
 from tests.e2e.test_printed_document import download, spoken_date, verified_job
 from tests.helpers import random_kk
 from tests.pdf_checks import pdf_text
@@ -60,3 +61,11 @@ def test_a_centenarians_death_is_registered(system):
     submitted = requests.post(f"{system.url('intake')}/api/v1/applications", timeout=15,
                               json=death_body(died, deceased_nik=deceased, kk=kk))
     assert submitted.status_code == 202, submitted.text
+
+
+def test_a_centenarian_books_a_recording(system):
+    born = years_before(today_wib(), 100, days=20)
+    nik = nik_born(born)
+    kk = on_register(system, nik, born, recorded=False)
+    booked = book(system, booking(nik, "kec-curug", working_day(2, 20), kk))
+    assert booked.status_code == 201, booked.text

@@ -169,14 +169,29 @@ def refused_fields(check) -> dict:
 
 
 def test_a_child_books_no_recording_unless_married():
-    """The first KTP-el's own rule: 17 or older, or married (docs/api.md)."""
+    """The first KTP-el's own rule: 17 or older, or married (docs/api.md);
+    the register does not know these NIKs: their own birth dates decide."""
+    unknown = Lookup(Register())
     for nik in (FIVE_YEARS_OLD, SIXTEEN_YEARS_OLD):
-        assert refused_fields(lambda: refuse_if_not_recordable(booker(nik), TODAY)) == {"nik": [
-            "KTP-el pertama hanya untuk usia 17 tahun ke atas atau sudah/pernah kawin."]}
+        assert refused_fields(lambda: refuse_if_not_recordable(booker(nik), TODAY, unknown)) == {
+            "nik": ["KTP-el pertama hanya untuk usia 17 tahun ke atas atau sudah/pernah kawin."]}
     for married in ("kawin", "cerai"):
-        refuse_if_not_recordable(booker(SIXTEEN_YEARS_OLD, married), TODAY)
-    refuse_if_not_recordable(booker(SEVENTEEN_TODAY), TODAY)
-    refuse_if_not_recordable(booker(NIK), TODAY)
+        refuse_if_not_recordable(booker(SIXTEEN_YEARS_OLD, married), TODAY, unknown)
+    refuse_if_not_recordable(booker(SEVENTEEN_TODAY), TODAY, unknown)
+    refuse_if_not_recordable(booker(NIK), TODAY, unknown)
+
+
+CENTENARIAN = "3673041501260004"  # born 1926-01-15: by its NIK alone, 2026-01-15
+
+
+def born_on(nik: str, day: datetime.date) -> Person:
+    """The register's record of ``nik``, born on ``day``."""
+    return dataclasses.replace(person(recorded=False), nik=nik, birth_date=day)
+
+
+def test_a_centenarian_books_a_recording_by_the_registers_birth_date():
+    register = Register(born_on(CENTENARIAN, datetime.date(1926, 1, 15)))
+    refuse_if_not_recordable(booker(CENTENARIAN), TODAY, Lookup(register))
 
 
 def test_a_deceased_nik_books_no_recording():
@@ -232,7 +247,7 @@ def test_a_booking_asks_the_register_within_the_limits_of_refused_submissions():
     register is asked; past the NIK's or KK's, 429 too - a booking is never
     made without the register's word, and the wait is the same whether the
     KK was right or wrong."""
-    within, register = limit(per_client=3, per_number=2), CountingRegister()
+    within, register = limit(per_client=4, per_number=2), CountingRegister()
     for _ in range(2):  # the register does not know the NIK: refused, counted
         with pytest.raises(ValidationFailed):
             booking_screening(register, within).check_booking(booker(NIK), TODAY,
@@ -242,9 +257,14 @@ def test_a_booking_asks_the_register_within_the_limits_of_refused_submissions():
         booking_screening(owner, within).check_booking(booker(NIK), TODAY, lambda nik: False)
     assert withheld.value.status == 429 and 0 < withheld.value.retry_after <= 3600
     assert owner.asked == 0
-    with pytest.raises(ValidationFailed):  # a child: the NIK alone refuses it, not counted
-        booking_screening(owner, within).check_booking(booker(FIVE_YEARS_OLD), TODAY,
-                                                       lambda nik: False)
+    # a child, by the birth date the register gives: counted too
+    child = CountingRegister(born_on(FIVE_YEARS_OLD, datetime.date(2021, 5, 15)))
+    for_child = dataclasses.replace(within, numbers=[("kk", "3673041201100066"),
+                                                     ("nik", FIVE_YEARS_OLD)])
+    with pytest.raises(ValidationFailed):
+        booking_screening(child, for_child).check_booking(booker(FIVE_YEARS_OLD), TODAY,
+                                                          lambda nik: False)
+    assert child.asked == 1
     other = dataclasses.replace(within, numbers=[("kk", "3673041201100077"),
                                                  ("nik", SEVENTEEN_TODAY)])
     with pytest.raises(AlreadyRecorded):  # recorded here: counted too
@@ -344,6 +364,7 @@ def deceased_person(nik: str) -> Person:
     (NIK, True, Register(fails=True), "deceased"),  # intake's own death certificate
     (NIK, False, Register(deceased_person(NIK)), "deceased"),  # the register's word
     (NIK, False, Register(person(recorded=True)), None),
+    (CENTENARIAN, False, Register(born_on(CENTENARIAN, datetime.date(1926, 1, 15))), None),
 ])
 def test_a_prr_record_of_a_child_or_of_the_dead_becomes_no_application(
         nik, verified_death, register, refusal):

@@ -160,6 +160,8 @@ def test_a_death_verified_once_is_not_certified_again_nor_reported_by_the_dead()
 
 # --------------------------------------------------------------- births the NIK cannot date
 
+# 100 on TODAY: the NIK says 01-03-25, which read by itself is 2025 - a baby
+CENTENARIAN_BORN = datetime.date(1925, 3, 1)
 ELDERLY_KK = "3673041201100005"
 
 
@@ -168,6 +170,27 @@ def elders(*people: tuple[str, datetime.date], recorded: bool = True) -> Family:
     return Family(ELDERLY_KK, "3673041010", tuple(
         Person(nik, ELDERLY_KK, "Nama", parse_nik(nik, today=TODAY).sex, born, "kepala_keluarga",
                recorded, False) for nik, born in people))
+
+
+def test_a_first_ktp_el_goes_by_the_registers_birth_date_when_it_knows_the_nik():
+    """A centenarian is 100, not 0; the date is kept (``derived``) for the card."""
+    nik = nik_born(CENTENARIAN_BORN)
+    checked = check(ktp(nik, kk=ELDERLY_KK), FakeRegister(elders((nik, CENTENARIAN_BORN))))
+    assert (checked.flags, checked.derived) == ((), {"birth_date": "1925-03-01"})
+    # unknown to the register: the NIK read by itself decides (and refuses)
+    assert refused_on(ktp(nik, kk=ELDERLY_KK)) == ["applicant.nik"]
+    # a date the NIK does not carry is not taken for the NIK's
+    other_day = FakeRegister(elders((nik, datetime.date(1925, 3, 2))))
+    assert refused_on(ktp(nik, kk=ELDERLY_KK), other_day) == ["applicant.nik"]
+
+
+def test_a_centenarian_witnesses_a_birth():
+    witness, adult = nik_born(CENTENARIAN_BORN), nik_born(datetime.date(1980, 1, 1))
+    request = birth_body(TODAY, mother_nik=MOTHER, father_nik=FATHER, kk=KK, witnesses=[
+        witness, adult], documents=["sptjm_kelahiran", "buku_nikah", "kartu_keluarga"])
+    register = FakeRegister(FAMILY, elders((witness, CENTENARIAN_BORN)))
+    assert check(request, register)
+    assert refused_on(request) == ["details.witnesses.0"]  # the NIK alone: 0 years old
 
 
 def test_a_death_is_dated_against_the_birth_the_register_or_the_nik_gives_by_then():

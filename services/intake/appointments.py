@@ -206,9 +206,9 @@ def as_booking_fields():
 
 def refuse_if_not_recordable(request: dict, today: datetime.date, lookup: Lookup) -> None:
     """A recording is for whom a first KTP-el is: the KTP-el rule itself
-    (``rules``: 17 or older, or married - the booking's ``marital_status``;
-    by the register's birth date for the NIK) with the booking as its
-    applicant: 400 on ``nik``."""
+    (``rules``: 17 or older, or married - the booking's ``marital_status`` -
+    and no younger than a married citizen can be; by the register's birth
+    date for the NIK) with the booking as its applicant: 400 on ``nik``."""
     with as_booking_fields():
         refuse_unless_old_enough_for_a_ktp_el(request, today, lookup)
 

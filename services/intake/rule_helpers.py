@@ -22,8 +22,10 @@ from shared.offices import KECAMATAN_OFFICES
 
 from .population import Lookup
 
-# the youngest a parent can have been at the child's birth: anything younger
-# is a mistyped NIK (a 6-year-old "mother" was accepted before this rule)
+# the youngest a parent can have been at the child's birth, or a citizen who
+# says they are (or were) married: anything younger is a mistyped NIK (a
+# 6-year-old "mother" was accepted before this rule, a married 5-year-old
+# booked a KTP-el recording)
 PARENT_MIN_AGE = 10
 # the oldest a parent is taken to have been, when the NIK's two-digit year
 # fits only read a century earlier (``refuse_unless_old_enough_to_be_a_parent``)

@@ -30,7 +30,8 @@ from .civil_rules import CIVIL_RULES
 from .detail_schemas import DETAIL_SCHEMAS
 from .population import Lookup
 from .residence_rules import RESIDENCE_RULES
-from .rule_helpers import DocumentRules, Findings, merged, refuse, refuse_if_deceased
+from .rule_helpers import (PARENT_MIN_AGE, DocumentRules, Findings, merged, refuse,
+                           refuse_if_deceased)
 
 __all__ = ["ADULT_AGE", "Checked", "age_on", "check_application", "validate_application"]
 
@@ -65,13 +66,23 @@ def ktp_el_details(request: dict, details: dict, today: datetime.date) -> Findin
 def refuse_unless_old_enough_for_a_ktp_el(applicant: dict, today: datetime.date,
                                           lookup: Lookup) -> None:
     """A first KTP-el is issued at 17, or earlier to a citizen who is (or
-    was) married. The age is by the register's birth date when it knows the
-    NIK (``Lookup.age``). 400 on ``applicant.nik``."""
-    if (lookup.age(applicant["nik"], today) < ADULT_AGE
-            and applicant["marital_status"] == "belum_kawin"):
+    was) married - by what ``marital_status`` says, so no younger than
+    PARENT_MIN_AGE: a married 5-year-old is a mistyped NIK (or status). The
+    age is by the register's birth date when it knows the NIK (``Lookup.age``).
+    400 on ``applicant.nik``."""
+    age = lookup.age(applicant["nik"], today)
+    if age >= ADULT_AGE:
+        return
+    if applicant["marital_status"] == "belum_kawin":
         refuse("applicant.nik",
                "KTP-el pertama hanya untuk usia 17 tahun ke atas atau sudah/pernah kawin.",
                "A first KTP-el requires age 17 or older, or being/having been married.")
+    if age < PARENT_MIN_AGE:
+        refuse("applicant.nik",
+               f"Menurut tanggal lahirnya, pemilik NIK ini belum berusia {PARENT_MIN_AGE} "
+               "tahun dan tidak mungkin berstatus kawin; periksa NIK dan status perkawinan.",
+               f"By the birth date, this NIK's holder is under {PARENT_MIN_AGE} and cannot be "
+               "married; check the NIK and the marital status.")
 
 
 def ktp_el_against_register(request: dict, details: dict, lookup: Lookup,

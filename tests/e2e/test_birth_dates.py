@@ -3,7 +3,8 @@
 A NIK gives the year of birth in two digits: read by itself, a citizen born
 in the 1920s is a baby this decade. The register sandbox knows the century,
 and its date decides: a centenarian's KTP-el prints the year of birth the
-register holds, their death is registered, they book a recording.
+register holds, their death is registered, they book a recording. A
+declared marriage does not make a 5-year-old recordable.
 """
 
 from __future__ import annotations
@@ -69,3 +70,14 @@ def test_a_centenarian_books_a_recording(system):
     kk = on_register(system, nik, born, recorded=False)
     booked = book(system, booking(nik, "kec-curug", working_day(2, 20), kk))
     assert booked.status_code == 201, booked.text
+
+
+def test_a_five_year_old_declared_married_books_no_recording(system):
+    born = years_before(today_wib(), 5)
+    child = nik_born(born)
+    kk = on_register(system, child, born, recorded=False)
+    refused = book(system, booking(child, "kec-curug", working_day(2, 20), kk,
+                                   marital_status="kawin"), "en")
+    assert refused.status_code == 400, refused.text
+    [message] = refused.json()["error"]["fields"]["nik"]
+    assert "10" in message and "married" in message

@@ -194,6 +194,15 @@ def test_a_centenarian_books_a_recording_by_the_registers_birth_date():
     refuse_if_not_recordable(booker(CENTENARIAN), TODAY, Lookup(register))
 
 
+def test_a_married_five_year_old_books_no_recording():
+    """Married is what the booking says; the register (and the NIK) say 5."""
+    register = Register(born_on(FIVE_YEARS_OLD, datetime.date(2021, 5, 15)))
+    for married in ("kawin", "cerai"):
+        refused = refused_fields(lambda: refuse_if_not_recordable(
+            booker(FIVE_YEARS_OLD, married), TODAY, Lookup(register)))
+        assert list(refused) == ["nik"] and "10 tahun" in refused["nik"][0]
+
+
 def test_a_deceased_nik_books_no_recording():
     """Dead by a death certificate verified here (whatever the register
     says, or if it cannot answer), or by the register."""

@@ -98,6 +98,18 @@ def test_first_issue_under_17_married_or_divorced_accepted(status):
     assert validate_application(load(body), TODAY)["reason"] == "first_issue"
 
 
+@pytest.mark.parametrize("status", ["kawin", "cerai"])
+def test_a_married_first_issue_is_no_younger_than_a_parent_can_be(status):
+    """Marriage lets a minor have a first KTP-el; a married 5-year-old is a
+    mistyped NIK (or status), as a 5-year-old parent is."""
+    five, ten = "3673040106200001", "3673040106150001"  # born 01-06-2020, 01-06-2015
+    fields = failed_fields(request(nik=five, marital_status=status))
+    assert list(fields) == ["applicant.nik"]
+    assert "10" in fields["applicant.nik"][0].en and "married" in fields["applicant.nik"][0].en
+    assert "10" in fields["applicant.nik"][0] and "kawin" in fields["applicant.nik"][0]
+    assert validate_application(load(request(nik=ten, marital_status=status)), TODAY)
+
+
 @pytest.mark.parametrize(("details", "field"), [
     ({"reason": "lost"}, "details.police_report_number"),
     ({"reason": "lost", "police_report_number": ""}, "details.police_report_number"),

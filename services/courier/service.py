@@ -11,7 +11,7 @@ shipments with no news.
 ``CourierApi`` takes Pos' signed tracking webhooks and serves operators
 (docs/courier-api.md):
   POST /api/v1/pos/webhook                          Pos -> 200 | 400 | 401 | 404 | 409 | 429
-  GET  /api/v1/shipments?status=&from=&to=          operator
+  GET  /api/v1/shipments?status=&from=&to=&cursor=  operator, newest first, paged
   GET  /api/v1/shipments/stuck?days=3               operator
   GET  /api/v1/shipments/<shipment id or barcode>   operator, with its tracking history
   POST /api/v1/shipments/<shipment id>/release      operator: a held shipment's address corrected
@@ -42,7 +42,8 @@ from .exceptions import (AddressStillIncomplete, PosBusy, PosRefused, PosUnavail
 from .jemput_bola import drops_a_member
 from .pos import PosApi
 from .schemas import (AddressCorrectionSchema, KelurahanOfficeSchema, PosWebhookSchema,
-                      ShipmentQuerySchema, StuckQuerySchema, manifest_view, shipment_view)
+                      ShipmentQuerySchema, StuckQuerySchema, encode_cursor, manifest_view,
+                      shipment_view)
 from .store import CourierStore
 from .webhooks import WebhookSignatures
 
@@ -201,12 +202,17 @@ class CourierApi(HealthCheck):
 
     @api("GET", "/api/v1/shipments")
     def list_shipments(self, request):
+        """?status=delivered&from=2026-11-01&to=2026-11-30&limit=100&cursor=...
+        -> 200 {"shipments": [...], "next_cursor": "..." | null}"""
         self.operators.authenticate(request)
         query = read_query(request, ShipmentQuerySchema())
         since = wib_midnight(query["from_"])
         until = wib_midnight(query["to"] and query["to"] + datetime.timedelta(days=1))
-        found = self.store.list_shipments(query["status"], since, until, query["limit"])
-        return json_response(200, {"shipments": [shipment_view(s) for s in found]})
+        found = self.store.list_shipments(query["status"], since, until, query["limit"] + 1,
+                                          query["cursor"])
+        page, more = found[:query["limit"]], len(found) > query["limit"]
+        return json_response(200, {"shipments": [shipment_view(s) for s in page],
+                                   "next_cursor": encode_cursor(page[-1]) if more else None})
 
     @api("GET", "/api/v1/shipments/stuck")
     def stuck_shipments(self, request):

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import datetime
 import logging
+from collections.abc import Iterator
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from shared.clock import today_wib, utcnow
 from shared.events import occurred_at
+from shared.indexes import drop_index_if_present
 from shared.manifests import member_dropped, member_verified
 from shared.store import BaseStore, claim_each, duplicate_key
 from shared.wilayah import Wilayah
@@ -36,6 +38,11 @@ log = logging.getLogger(__name__)
 
 WEBHOOK_ID_RETENTION = datetime.timedelta(days=7)  # far beyond the 5-minute tolerance
 
+# the operators' list: newest first, equal creation times by id
+LISTING_ORDER = [("created_at", DESCENDING), ("_id", DESCENDING)]
+FIRST_WINDOW = datetime.timedelta(days=1)
+BOUNDED_WINDOWS = 10  # 1, 2, 4 ... 512 days: ~2.8 years back, then the rest at once
+
 
 def unknown_manifest(manifest_id: str) -> Exception:
     """A manifest courier does not know: not yet (503), or none (404)
@@ -52,7 +59,13 @@ class CourierStore(BaseStore):
         # the lookups by barcode (Pos' webhooks) read this one: the partial
         # unique one only guards (shared/store.py)
         db.shipments.create_index([("barcode", ASCENDING)], name="by_barcode")
-        db.shipments.create_index([("status", ASCENDING), ("created_at", DESCENDING)])
+        # the operators' list (``list_shipments``), with a status and without
+        drop_index_if_present(db.shipments, "status_1_created_at_-1")  # no tie-breaker
+        db.shipments.create_index(LISTING_ORDER, name="listing")
+        db.shipments.create_index([("status", ASCENDING), *LISTING_ORDER],
+                                  name="listing_by_status")
+        # polling (``claim_quiet``) and the stuck list (status ``$in``: the
+        # local server reads it through the status prefix of either index)
         db.shipments.create_index([("status", ASCENDING), ("checked_at", ASCENDING)])
         db.shipments.create_index([("applications.application_id", ASCENDING)])
         db.webhook_events.create_index([("received_at", ASCENDING)],
@@ -350,14 +363,35 @@ class CourierStore(BaseStore):
     # ------------------------------------------------------------ operators' view
 
     def list_shipments(self, status: str | None, since: datetime.datetime | None,
-                       until: datetime.datetime | None, limit: int) -> list[dict]:
-        query: dict = {}
-        if status:
-            query["status"] = status
-        if since or until:
-            query["created_at"] = {**({"$gte": since} if since else {}),
-                                   **({"$lt": until} if until else {})}
-        return list(self.db.shipments.find(query).sort("created_at", DESCENDING).limit(limit))
+                       until: datetime.datetime | None, limit: int,
+                       after: tuple[datetime.datetime, str] | None = None) -> list[dict]:
+        """Up to ``limit`` shipments (in ``status``; created from ``since``,
+        before ``until``), newest first, equal creation times by id; those
+        after ``after`` (the last row of the page before).
+
+        Read in windows of creation time (``creation_windows``) until the page
+        is full: the local server reads every entry within an index's bounds
+        before it sorts and stops at the limit, so one read of "the newest
+        100" read every shipment ever made (a 503 after 5 s at 50,000). A
+        page usually fills within its first day. Flat filters, no ``$or``
+        (shared/store.py): the rest of the cursor's moment, then the windows
+        before it."""
+        query = {"status": status} if status else {}
+        rows: list[dict] = []
+        if after is not None:
+            at, shipment_id = after
+            if (since is None or at >= since) and (until is None or at < until):
+                rows = self._listed({**query, "created_at": at, "_id": {"$lt": shipment_id}},
+                                    limit)
+            until = at if until is None else min(at, until)
+        for window in creation_windows(since, until, utcnow()):
+            if len(rows) >= limit:
+                break
+            rows += self._listed({**query, "created_at": window}, limit - len(rows))
+        return rows
+
+    def _listed(self, query: dict, limit: int) -> list[dict]:
+        return list(self.db.shipments.find(query).sort(LISTING_ORDER).limit(limit))
 
     def stuck(self, days: float, limit: int) -> list[dict]:
         return list(self.db.shipments.find(
@@ -379,3 +413,19 @@ class CourierStore(BaseStore):
     def _emit_all(self, session, events: list[Event]) -> None:
         for event in events:
             self.emit(session, event.type, **event.payload)
+
+
+def creation_windows(since: datetime.datetime | None, until: datetime.datetime | None,
+                     now: datetime.datetime) -> Iterator[dict]:
+    """``created_at`` ranges, newest first, from ``until`` (None: open above,
+    for a clock ahead of ours) back to ``since`` (None: open below): the first
+    a day long, each next one twice the one before; after
+    ``BOUNDED_WINDOWS`` the last takes the rest."""
+    top, width, upper = until or now, FIRST_WINDOW, {"$lt": until} if until else {}
+    for _ in range(BOUNDED_WINDOWS):
+        bottom = top - width
+        if since is not None and bottom <= since:
+            break
+        yield {"$gte": bottom, **upper}
+        top, width, upper = bottom, width * 2, {"$lt": bottom}
+    yield {**({"$gte": since} if since else {}), **upper}

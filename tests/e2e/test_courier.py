@@ -350,10 +350,23 @@ def test_polling_finds_what_no_webhook_said_then_a_return(system, courier_events
     [returned] = courier_events.wait_for(application_id, "parcel_returned")
     assert returned["reason"] == "Kembali ke pengirim"
     assert shipment(system, barcode).json()["status"] == "returned"
-    listed = requests.get(f"{system.url('courier')}/api/v1/shipments", headers=OPERATOR, timeout=10,
-                          params={"status": "returned"}).json()["shipments"]
+    listed = every_page(system, {"status": "returned", "limit": 1})
     assert barcode in [s["barcode"] for s in listed]
     assert all(s["status"] == "returned" for s in listed)
+    assert len({s["shipment_id"] for s in listed}) == len(listed)
+
+
+def every_page(system, params: dict) -> list[dict]:
+    """The operators' list, following ``next_cursor`` to its last page."""
+    shipments, cursor = [], None
+    while True:
+        page = requests.get(f"{system.url('courier')}/api/v1/shipments", headers=OPERATOR,
+                            params={**params, **({"cursor": cursor} if cursor else {})},
+                            timeout=10)
+        assert page.status_code == 200, page.text
+        shipments += page.json()["shipments"]
+        if not (cursor := page.json()["next_cursor"]):
+            return shipments
 
 
 def test_the_same_document_printed_twice_and_at_once_is_one_shipment(system, courier_events, pos):
@@ -438,6 +451,9 @@ def test_operators_view_needs_an_operator_token(system):
     bad = requests.get(f"{courier}/api/v1/shipments", params={"status": "lost"}, headers=OPERATOR,
                        timeout=10)
     assert bad.status_code == 400 and "status" in bad.json()["error"]["fields"]
+    bad = requests.get(f"{courier}/api/v1/shipments", params={"cursor": "not-a-cursor"},
+                       headers=OPERATOR, timeout=10)
+    assert bad.status_code == 400 and list(bad.json()["error"]["fields"]) == ["cursor"]
     assert requests.get(f"{courier}/api/v1/shipments/SDK-none", headers=OPERATOR,
                         timeout=10).status_code == 404
 

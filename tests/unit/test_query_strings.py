@@ -85,6 +85,7 @@ ENDPOINTS = [
     (IntakeApi, IntakeApi.recording_availability, "place_id=kec-curug&x=1", "x"),
     (CourierApi, CourierApi.list_shipments, "status=held&status=pending", "status"),
     (CourierApi, CourierApi.list_shipments, "x=1", "x"),
+    (CourierApi, CourierApi.list_shipments, "cursor=not-a-cursor", "cursor"),
     (CourierApi, CourierApi.stuck_shipments, "days=3&days=5", "days"),
     (CourierApi, CourierApi.stuck_shipments, "days=3&x=1", "x"),
 ]

@@ -271,9 +271,9 @@ class PrintStore(PickupStore, PrrStore):
         self.groups.forget_reads_ahead()  # back in the queue: the next claim reads again
 
     def held_jobs(self, rules: StationRules, limit: int = 100) -> list[dict]:
-        """Jobs waiting for an operator, oldest first."""
-        return list(self.db.print_jobs.find(rules.held_filter(utcnow()), sort=QUEUE_ORDER,
-                                            limit=limit))
+        """Jobs waiting for an operator, in queue order (next-day requests and
+        replacements first, then oldest first)."""
+        return self._queue_read(rules.held_filters(utcnow()), limit)[:limit]
 
     def release_held(self, job_id: str, operator: str, rules: StationRules) -> dict:
         """Back to the queue with fresh attempts."""

@@ -19,14 +19,15 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from pymongo import MongoClient
+from pymongo import MongoClient, monitoring
 
 from services.printing.exceptions import LeaseLost
 from services.printing.stations import StationRules, parse_stations, served_places
 from services.printing.store import PrintStore
 from shared.clock import utcnow
 from shared.offices import PLACES
-from tests.helpers import CommandCounter, NoRelay, at_once
+from tests.helpers import (CommandCounter, NoRelay, at_once,
+                           store_on_a_database_of_its_own)
 from tests.integration.test_pickup_windows import rules as pickup_rules
 
 SPEC = ("dinas-1@disdukcapil-serang:card+certificate:8,dinas-2@disdukcapil-serang:card+certificate:8,"
@@ -198,6 +199,69 @@ def test_a_job_failing_n_times_is_held_then_released_by_an_operator(store):
     assert store.cancel_held(job["_id"], "operator-1", rules, pickup_rules(40))["status"] == \
         "cancelled"
     assert store.held_jobs(rules) == []
+
+
+class FindFilters(monitoring.CommandListener):
+    """The filters of the ``find`` commands a client sent, in order."""
+
+    def __init__(self):
+        self.filters: list[dict] = []
+
+    def started(self, event):
+        if event.command_name == "find":
+            self.filters.append(event.command.get("filter", {}))
+
+    def succeeded(self, event):
+        pass
+
+    def failed(self, event):
+        pass
+
+
+def or_anywhere(value) -> bool:
+    """True if a filter holds an ``$or`` (or ``$and``/``$nor``) at any depth."""
+    if isinstance(value, dict):
+        return any(key in ("$or", "$and", "$nor") or or_anywhere(inner)
+                   for key, inner in value.items())
+    return isinstance(value, list) and any(or_anywhere(inner) for inner in value)
+
+
+@pytest.fixture
+def watched(backing):
+    """A store whose client's ``find`` filters are recorded, and the record."""
+    finds = FindFilters()
+    stores = store_on_a_database_of_its_own(backing, PrintStore, "printing_held", finds)
+    store = next(stores)
+    PrintStore.ensure_indexes(store.db)
+    yield store, finds
+    stores.close()
+
+
+def test_the_held_list_reads_flat_filters_among_every_job_ever_printed(watched):
+    """The held jobs and the leases run out after their last attempt, in
+    queue order, read as two flat filters on the status index - never one
+    ``$or``, for which the local server scans every job ever printed
+    (shared/store.py)."""
+    store, finds = watched
+    rules, now = station_rules(), utcnow()
+    ago, ahead = now - datetime.timedelta(minutes=1), now + datetime.timedelta(minutes=9)
+    queue_jobs(store, 3000, status="printed", attempts=1)
+    [first_held] = queue_jobs(store, 1, status="held", attempts=1, last_failure="data_error")
+    [stuck] = queue_jobs(store, 1, status="leased", attempts=3, lease_until=ago)
+    [later_held] = queue_jobs(store, 1, status="held", attempts=3, last_failure="misprint")
+    [urgent_stuck] = queue_jobs(store, 1, status="leased", attempts=3, lease_until=ago,
+                                priority=0, next_day=True)
+    queue_jobs(store, 1, status="leased", attempts=3, lease_until=ahead)  # last try running
+    queue_jobs(store, 1, status="leased", attempts=2, lease_until=ago)  # claimable again
+    queue_jobs(store, 5, status="queued")
+    finds.filters.clear()
+    assert [job["_id"] for job in store.held_jobs(rules)] == [
+        urgent_stuck["_id"], first_held["_id"], stuck["_id"], later_held["_id"]]
+    assert finds.filters and not [query for query in finds.filters if or_anywhere(query)]
+    for query in finds.filters:  # each an equality on the status index's first field
+        assert isinstance(query.get("status"), str), query
+    assert [job["_id"] for job in store.held_jobs(rules, limit=2)] == [
+        urgent_stuck["_id"], first_held["_id"]]
 
 
 def blanko_events(store: PrintStore) -> list[dict]:

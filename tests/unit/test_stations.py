@@ -123,7 +123,9 @@ def test_an_operator_releases_or_cancels_only_a_held_job():
 def test_rules():
     rules = StationRules(STATIONS, tuple(PLACES), datetime.timedelta(minutes=10), 3)
     assert rules.station("unknown").place_id == "disdukcapil-serang"
-    assert rules.held_filter(NOW)["$or"][0] == {"status": "held"}
+    assert rules.held_filters(NOW) == [
+        {"status": "held"},
+        {"status": "leased", "lease_until": {"$lt": NOW}, "attempts": {"$gte": 3}}]
 
 
 LEASE = {"lease_token": "q3Zr8V1cS0yXbP2mT7wK4A"}

@@ -229,12 +229,14 @@ def claim_each(collection, query: dict, update: dict, limit: int, sort=None,
             if collection.update_one({**query, "_id": row["_id"]}, update).modified_count]
 
 
-def update_then_read(collection, query: dict, update: dict, projection=None) -> dict | None:
+def update_then_read(collection, query: dict, update: dict, projection=None,
+                     session=None) -> dict | None:
     """``update_one`` then read the document back by ``_id`` (``query`` must
-    name it): None when nothing matched. The read is not atomic with the
-    update; for a document only the caller changes at that moment."""
-    if not collection.update_one(query, update).matched_count:
+    name it): None when nothing matched. Outside a transaction (no
+    ``session``) the read is not atomic with the update: for a document only
+    the caller changes at that moment."""
+    if not collection.update_one(query, update, session=session).matched_count:
         return None
-    return collection.find_one({"_id": query["_id"]}, projection)
+    return collection.find_one({"_id": query["_id"]}, projection, session=session)
 
 

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import datetime
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
 from shared.clock import utcnow
 from shared.offices import Place, WorkingCalendar, place
 from shared.indexes import drop_index_if_present
-from shared.store import duplicate_fields
+from shared.store import duplicate_fields, update_then_read
 
 from . import appointments
 from .exceptions import ActiveApplicationExists, IdempotencyKeyReused, WrongStatus
@@ -75,9 +75,9 @@ class AppointmentStore(NikRecords):
             self.db.recording_appointments.update_many(
                 {"nik": booking["nik"], "active": True, "day": {"$lt": today.isoformat()}},
                 {"$set": {"active": False}}, session=session)
-            if replace:
-                self._end(session, {"nik": booking["nik"], "active": True}, "replaced",
-                          replaced_by=booking["_id"])
+            if replace and (upcoming := self.db.recording_appointments.find_one(
+                    {"nik": booking["nik"], "active": True}, {"_id": 1}, session=session)):
+                self._end(session, upcoming["_id"], "replaced", replaced_by=booking["_id"])
             # full: the filter misses, the upsert collides with the day's _id
             self.db.recording_days.update_one(
                 {"_id": f"{place.place_id}:{booking['day']}",
@@ -131,7 +131,7 @@ class AppointmentStore(NikRecords):
         appointments.refuse_unless_cancellable(booking, today)
 
         def work(session):
-            return self._end(session, {"_id": booking["_id"], "active": True}, "cancelled")
+            return self._end(session, booking["_id"], "cancelled")
 
         if (cancelled := self.run_transaction(work)) is None:  # ended meanwhile
             appointments.refuse_unless_cancellable(
@@ -139,14 +139,20 @@ class AppointmentStore(NikRecords):
             raise appointments.BookingEnded(appointments.DAY_PASSED)
         return cancelled
 
-    def _end(self, session, query: dict, status: str,
+    def _end(self, session, booking_id: str, status: str,
              replaced_by: str | None = None) -> dict | None:
-        """The active booking ``query`` finds ends (``appointments.ended``): its
-        day's place is given back and ``recording_appointment_cancelled`` emitted
-        (its contact is told). None when there is none."""
-        ended = appointments.ended(status, utcnow(), replaced_by)
-        booking = self.db.recording_appointments.find_one_and_update(
-            query, {"$set": ended}, session=session, return_document=ReturnDocument.AFTER)
+        """The booking ends if it is still active (``appointments.ended``): its
+        day's place is given back and ``recording_appointment_cancelled``
+        emitted (its contact is told). None when it had ended already.
+
+        A guarded ``update_one`` then a read by ``_id`` (``update_then_read``),
+        not a findAndModify: the local server scans every booking ever made
+        for one (shared/store.py). The guard decides inside the caller's
+        transaction: a booking another request ended since is not matched,
+        or conflicts and the transaction runs again."""
+        booking = update_then_read(
+            self.db.recording_appointments, {"_id": booking_id, "active": True},
+            {"$set": appointments.ended(status, utcnow(), replaced_by)}, session=session)
         if booking is None:
             return None
         self.db.recording_days.update_one(

@@ -333,21 +333,22 @@ def place_view(place: Place) -> dict:
 def prr_refusal(nik: str, today: datetime.date, lookup: Lookup) -> str | None:
     """Why a Print Ready Record becomes no application (``prr_record_refused``),
     or None: it is one. A first KTP-el's rules as for a recording booking
-    (``refuse_if_not_recordable``): ``under_age`` - not 17 by the register's
-    birth date, or the NIK's when it does not answer (the export has no
-    marital status: a married minor applies themselves); ``deceased`` - a
-    death certificate verified here, or the register says so. A register
-    that cannot answer refuses nothing here, and accepts nothing either: a
-    PRR application is verified at once, so an unchecked one would be
-    printed and posted unseen - it raises
+    (``refuse_if_not_recordable``): ``deceased`` - a death certificate
+    verified here, or the register says so; ``under_age`` - not 17 by the
+    register's birth date, or the NIK's when the register does not know the
+    NIK (the export has no marital status: a married minor applies
+    themselves). A register that cannot answer refuses nothing here, and
+    accepts nothing either: a PRR application is verified at once, so an
+    unchecked one would be printed and posted unseen, and the NIK alone
+    cannot tell a child born in 2026 from a citizen born in 1926 - it raises
     ``RegisterUnavailable`` and the event is tried again later (delayed
     retries, then the dead-letter queue an operator replays from)."""
-    if lookup.age(nik, today) < ADULT_AGE:
-        return "under_age"
     if lookup.deceased(nik):
         return "deceased"
     if REGISTER_UNCHECKED in lookup.flags:
         raise RegisterUnavailable("a PRR record is not screened without the register")
+    if lookup.age(nik, today) < ADULT_AGE:
+        return "under_age"
     return None
 
 

@@ -9,11 +9,13 @@ line is a row too, a quoted value over several lines is one row), so an
 operator finds the row the report names. A NIK twice in one file is one record (the first row);
 across imports the store keeps one record per NIK.
 
-A record is for a first KTP-el: a row whose NIK says its holder is not 17
-yet is refused here (``under_age``: a married minor may have one, but the
-export has no marital status); a holder recorded as deceased is refused by
-intake, which owns the death certificates and asks the population register
-(``prr_record_refused``; ``REFUSALS`` tells the operator why).
+A record is for a first KTP-el: intake, which asks the population register,
+makes no application of a record whose holder is not 17 yet (``under_age``:
+a married minor may have one, but the export has no marital status) or is
+recorded as deceased (``prr_record_refused``; ``REFUSALS`` tells the
+operator why). Not here: a NIK carries its holder's birth year in two
+digits, so ``...150126...`` is a child born in 2026 or a citizen born in
+1926 - only the register can say which.
 """
 
 from __future__ import annotations
@@ -30,21 +32,23 @@ from shared.errors import (REPEATED_COLUMN, Msg, ValidationFailed, flatten_field
                            localize)
 from shared.fields import RT_RW, IsoDate, MobilePhone, Nik, PrintedText
 from shared.masking import mask_identity
-from shared.nik import ADULT_AGE, age_of
+from shared.nik import ADULT_AGE
 
 COLUMNS = ("nik", "full_name", "kecamatan_code", "recorded_on", "street", "rt", "rw",
            "kelurahan_code", "postal_code", "phone")
 REQUIRED_COLUMNS = ("nik", "full_name", "kecamatan_code", "recorded_on", "street",
                     "kelurahan_code")
 AGE_BANDS = (("0-30", 30), ("31-90", 90), ("91-365", 365), (">365", None))
-# why a record's KTP-el is not printed, by reason code: the age on the row's
-# NIK (found here), the holder's death (intake's ``prr_record_refused``)
+# why a record's KTP-el is not printed, by reason code (intake's
+# ``prr_record_refused``): the holder's age, the holder's death
 REFUSALS = {
     "under_age": Msg(
-        f"Belum berusia {ADULT_AGE} tahun menurut tanggal lahir dalam NIK: KTP-el pertama "
-        "tidak dicetak dari PRR (yang sudah kawin mengajukan KTP-el dengan status kawin).",
-        f"Under {ADULT_AGE} by the birth date in the NIK: no first KTP-el is printed from the "
-        "PRR (a married citizen applies for one, stating the marriage)."),
+        f"Belum berusia {ADULT_AGE} tahun menurut tanggal lahir (data kependudukan, atau NIK "
+        "bila data kependudukan tidak mengenalnya): KTP-el pertama tidak dicetak dari PRR "
+        "(yang sudah kawin mengajukan KTP-el dengan status kawin).",
+        f"Under {ADULT_AGE} by the birth date (the population register's, or the NIK's when "
+        "the register does not know it): no first KTP-el is printed from the PRR (a married "
+        "citizen applies for one, stating the marriage)."),
     "deceased": Msg(
         "Tercatat telah meninggal dunia (akta kematian yang sudah diverifikasi atau data "
         "kependudukan): KTP-el tidak dicetak.",
@@ -149,8 +153,6 @@ def _column_order(field: str) -> int:
 def _row_problems(record: dict, today: datetime.date) -> list[tuple[str, Msg]]:
     """What a row whose columns each read well still gets wrong, every one."""
     problems = []
-    if age_of(record["nik"], today) < ADULT_AGE:
-        problems.append(("nik", REFUSALS["under_age"]))
     if record["recorded_on"] > today:
         problems.append(("recorded_on", Msg("Tanggal perekaman di masa depan.",
                                             "Recording date in the future.")))

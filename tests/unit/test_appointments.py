@@ -367,8 +367,7 @@ def deceased_person(nik: str) -> Person:
 
 
 @pytest.mark.parametrize("nik, verified_death, register, refusal", [
-    (SIXTEEN_YEARS_OLD, False, Register(), "under_age"),  # no register needed for that
-    (SIXTEEN_YEARS_OLD, False, Register(fails=True), "under_age"),
+    (SIXTEEN_YEARS_OLD, False, Register(), "under_age"),  # not on the register: the NIK's age
     (SEVENTEEN_TODAY, False, Register(), None),  # the register does not know it: printed
     (NIK, True, Register(fails=True), "deceased"),  # intake's own death certificate
     (NIK, False, Register(deceased_person(NIK)), "deceased"),  # the register's word
@@ -389,6 +388,10 @@ def test_a_prr_record_waits_while_the_register_cannot_say_whether_its_holder_die
     and posted before anyone looked: the event is tried again later."""
     with pytest.raises(RegisterUnavailable):
         appointments.prr_refusal(NIK, TODAY, Lookup(Register(fails=True)))
+    # nor whether a NIK read as 16 years old is a child's or a centenarian's
+    for nik in (SIXTEEN_YEARS_OLD, CENTENARIAN):
+        with pytest.raises(RegisterUnavailable):
+            appointments.prr_refusal(nik, TODAY, Lookup(Register(fails=True)))
     event = build_event("prr_record_refused", **appointments.prr_refused_event(
         {"nik": NIK, "prr_record_id": "rec-1"}, "deceased"))
     assert (event["nik"], event["reason"]) == (NIK, "deceased")

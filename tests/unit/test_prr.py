@@ -170,19 +170,18 @@ def test_other_columns_may_repeat_they_are_ignored():
     assert len(parsed.records) == 1
 
 
-def test_a_holder_under_17_by_the_nik_is_refused_for_a_first_ktp_el():
-    """Born 2015: 11 years old - a child's KTP-el was printed and posted.
-    Born 30 November 2009: 17 today, printed; born a day later (a woman:
-    day + 40), not yet."""
-    child = GOOD.replace("3673041207050001", "3673040805150002")
-    seventeen = GOOD.replace("3673041207050001", "3673043011090003")
-    tomorrow = GOOD.replace("3673041207050001", "3673044112090004")
-    parsed = parse(HEADER + child + seventeen + tomorrow, TODAY)
-    assert [record["row"] for record in parsed.records] == [3]
-    assert [(bad["row"], bad["field"]) for bad in parsed.bad_rows] == [(2, "nik"), (4, "nik")]
-    assert parsed.bad_rows[0]["message"].startswith("Belum berusia 17 tahun menurut tanggal lahir")
-    [bad, _] = parse(HEADER + child + tomorrow, TODAY, "en").bad_rows
-    assert bad["message"].startswith("Under 17 by the birth date in the NIK")
+def test_a_holder_under_17_by_the_nik_is_left_to_intake_which_asks_the_register():
+    """``...080515...`` is a child born in 2015 or a citizen born in 1915:
+    a NIK carries two digits of the year. Refused here by the NIK, a
+    centenarian's KTP-el was never printed from the PRR; intake asks the
+    population register and refuses a child (``under_age``)."""
+    child_or_centenarian = GOOD.replace("3673041207050001", "3673040805150002")
+    parsed = parse(HEADER + child_or_centenarian, TODAY)
+    assert [record["row"] for record in parsed.records] == [2]
+    assert parsed.bad_rows == []
+    assert refused_view({"_id": "3673040805150002", "row": 2, "refused": "under_age",
+                         "refused_at": datetime.datetime(2026, 11, 30, tzinfo=datetime.timezone.utc)},
+                        "en")["message"].startswith("Under 17 by the birth date (the population")
 
 
 def test_every_refusal_intake_can_send_has_its_message():

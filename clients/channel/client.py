@@ -11,9 +11,12 @@ channel (contract: docs/channel-api.md). Depends on pika only.
 Each request is published with a publisher confirm (``publish`` returns once
 the broker has it, durably), with a request id: publish the same id again
 (after a timeout, a crash) and intake answers the same and stores once.
-Replies are matched on ``correlation_id``; replies to other requests of this
-client that arrive meanwhile are kept for their own ``wait``. One client per
-thread (pika's BlockingConnection is not thread-safe).
+Replies come to this client alone (RabbitMQ's direct reply-to: the client
+consumes ``amq.rabbitmq.reply-to`` and names it in ``reply_to``), matched on
+``correlation_id``; replies to other requests of this client that arrive
+meanwhile are kept for their own ``wait``. A client is not thread-safe
+(pika's BlockingConnection is not): one client per thread, each getting
+only its own replies.
 """
 
 from __future__ import annotations
@@ -24,6 +27,10 @@ import uuid
 from dataclasses import dataclass
 
 import pika
+
+# RabbitMQ's direct reply-to: a consumer of this name on the channel a
+# request is published from gets the replies to that request, and no one else
+DIRECT_REPLY_TO = "amq.rabbitmq.reply-to"
 
 
 class ReplyTimeout(Exception):
@@ -41,10 +48,6 @@ def exchange_name(channel: str) -> str:
     return f"intake.channel.{channel}"
 
 
-def reply_queue_name(channel: str) -> str:
-    return f"intake.channel.{channel}.replies"
-
-
 class ChannelClient:
     def __init__(self, amqp_url: str, channel: str, lang: str = "id"):
         self.channel_name, self.lang = channel, lang
@@ -52,7 +55,7 @@ class ChannelClient:
         self.channel = self.connection.channel()
         self.channel.confirm_delivery()
         self.replies: dict[str, Reply] = {}
-        self.channel.basic_consume(reply_queue_name(channel), self._on_reply)
+        self.channel.basic_consume(DIRECT_REPLY_TO, self._on_reply, auto_ack=True)
 
     def publish(self, application: dict, request_id: str | None = None) -> str:
         """Publish one request; returns its id once the broker confirmed it
@@ -62,7 +65,7 @@ class ChannelClient:
             exchange_name(self.channel_name), "", json.dumps(application).encode(),
             pika.BasicProperties(content_type="application/json", delivery_mode=2,
                                  message_id=request_id, correlation_id=request_id,
-                                 reply_to=reply_queue_name(self.channel_name),
+                                 reply_to=DIRECT_REPLY_TO,
                                  headers={"accept-language": self.lang}))
         return request_id
 
@@ -84,7 +87,6 @@ class ChannelClient:
         answer = json.loads(body)
         self.replies[properties.correlation_id] = Reply(answer["request_id"], answer["status"],
                                                         answer["body"])
-        channel.basic_ack(method.delivery_tag)
 
     def close(self) -> None:
         if self.connection.is_open:

@@ -12,8 +12,10 @@ AMQP properties ``message_id`` (the request id: the idempotency key, so the
 same id twice stores once and answers the same), ``correlation_id`` and
 ``reply_to``. Intake runs the HTTP submit's own pipeline
 (``submission.submit_application``) and publishes the answer - after the
-commit - to the channel's reply queue ``intake.channel.<channel>.replies``,
-with the request's ``correlation_id`` (or, if it has none, its request id):
+commit - to the client that sent it (its RabbitMQ direct reply-to, when its
+``reply_to`` is one) or else to the channel's reply queue
+``intake.channel.<channel>.replies``, with the request's ``correlation_id``
+(or, if it has none, its request id):
 ``{"request_id", "status", "body"}``, where status and body are what HTTP
 would have answered (202 with the tracking code, 400 with the field errors,
 413 for a body over ``MAX_BODY_BYTES``, checked before it is parsed; in the
@@ -23,7 +25,8 @@ acked: a crash in between redoes it, and the request id makes that harmless.
 Which channel a request came from is the exchange it was published to; the
 broker lets each channel's user publish only there and read only its own
 reply queue (``deploy/topology.py``), so a front-end cannot speak for
-another, and a ``reply_to`` naming another channel's queue is not followed.
+another, and a ``reply_to`` naming any queue (another channel's replies,
+the request queue) is not followed.
 """
 
 from __future__ import annotations
@@ -71,6 +74,21 @@ def reply_queue_name(channel: str) -> str:
     return f"intake.channel.{channel}.replies"
 
 
+# the names RabbitMQ gives a ``reply_to`` of ``amq.rabbitmq.reply-to``: a
+# client's own consumer on the AMQP channel it published from
+DIRECT_REPLY_TO_PREFIX = "amq.rabbitmq.reply-to."
+
+
+def reply_destination(channel: str, reply_to: str | None) -> str:
+    """Where a request's answer goes: the client that sent it, when it asked
+    for its direct reply-to (so each client of a channel gets its own
+    replies), else the channel's reply queue - never a queue the request
+    names (another channel's replies, the request queue)."""
+    if reply_to and reply_to.startswith(DIRECT_REPLY_TO_PREFIX):
+        return reply_to
+    return reply_queue_name(channel)
+
+
 def request_queue() -> Queue:
     return Queue(REQUEST_QUEUE, bindings=[binding(channel_exchange(c)) for c in CHANNELS],
                  durable=True, auto_delete=False, queue_arguments={"x-queue-type": "quorum"})
@@ -86,6 +104,7 @@ class ChannelRequest:
     channel: str  # from the exchange it came through: the broker vouches for it
     request_id: str | None
     correlation_id: str | None  # what its reply carries, for the client to match
+    reply_to: str  # where its reply goes: reply_destination
     lang: str
     raw: bytes
     max_bytes: int  # the container's MAX_BODY_BYTES, as over HTTP
@@ -98,8 +117,9 @@ class ChannelRequest:
         headers = message.headers or {}
         lang = "en" if str(headers.get("accept-language", "")).lower().startswith("en") else "id"
         request_id = message.properties.get("message_id")
-        return cls(exchange.rpartition(".")[2], request_id,
-                   message.properties.get("correlation_id") or request_id, lang,
+        channel = exchange.rpartition(".")[2]
+        return cls(channel, request_id, message.properties.get("correlation_id") or request_id,
+                   reply_destination(channel, message.properties.get("reply_to")), lang,
                    message.body if isinstance(message.body, bytes) else message.body.encode(),
                    max_bytes, mimetype(message.properties.get("content_type")),
                    message.properties.get("content_encoding") or "")
@@ -194,7 +214,8 @@ class ChannelRequests(Consumer):
 
 
 class ChannelReplies(DependencyProvider):
-    """Publishes answers to the channels' reply queues, with a confirm."""
+    """Publishes answers to the clients' direct reply-to or the channels'
+    reply queues, with a confirm."""
 
     required_settings = ("AMQP_URI",)
 
@@ -204,10 +225,14 @@ class ChannelReplies(DependencyProvider):
                                    serializer="json", mandatory=True)
 
     def send(self, request: ChannelRequest, status: int, body: dict) -> None:
+        # RabbitMQ returns every mandatory publish to a direct reply-to as
+        # unroutable, delivered or not; one to a client gone is dropped: it
+        # publishes the same request id again and gets the same answer
+        to_client = request.reply_to.startswith(DIRECT_REPLY_TO_PREFIX)
         try:
             self.publisher.publish({"request_id": request.request_id, "status": status,
-                                    "body": body}, exchange="",
-                                   routing_key=reply_queue_name(request.channel),
+                                    "body": body}, exchange="", routing_key=request.reply_to,
+                                   mandatory=not to_client,
                                    correlation_id=request.correlation_id)
         except UndeliverableMessage:  # no reply queue: the request id lets them ask again
             log.error("no reply queue for channel %s: reply to request %s dropped",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
 import uuid
 
 import pika
@@ -14,7 +15,8 @@ import pytest
 import requests
 from pika.exceptions import ChannelClosedByBroker
 
-from clients.channel import ChannelClient
+from clients.channel import ChannelClient, ReplyTimeout
+from clients.channel.client import DIRECT_REPLY_TO
 from deploy.topology import provision_channel_user, vhost_of
 from tests.e2e.test_secrets_and_limits import assert_not_on_kk, first_card, new_client, seed_people
 from tests.helpers import valid_body
@@ -132,6 +134,75 @@ def test_a_channel_s_request_id_is_not_taken_by_an_http_idempotency_key(system, 
     assert [stored(mongo, b["applicant"]["nik"]) for b in (citizen, other)] == [1, 1]
 
 
+def test_clients_of_one_channel_each_get_their_own_replies(channel_users):
+    """Two clients of the web channel, one per thread, ten requests each:
+    each gets its own ten replies. Every client consumed the channel's one
+    reply queue, so the broker handed each a share of the other's replies,
+    which it kept where the other never looked: about four of ten submits
+    timed out (outside audit)."""
+    clients = [ChannelClient(channel_users["web"], "web") for _ in range(2)]
+    outcomes = {}
+
+    def submit_ten(n: int) -> None:
+        statuses = []
+        for _ in range(10):
+            try:
+                statuses.append(clients[n].submit(valid_body(), timeout=30).status)
+            except ReplyTimeout:
+                statuses.append("no reply")
+        outcomes[n] = (statuses, clients[n].replies)
+    threads = [threading.Thread(target=submit_ten, args=(n,)) for n in range(2)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        for client in clients:
+            client.close()
+    assert outcomes == {n: ([202] * 10, {}) for n in range(2)}
+
+
+def answers_on_the_reply_queue(url: str, properties: dict[str, pika.BasicProperties]) -> dict:
+    """Publish ``{}`` as the web channel with each of ``properties`` (by its
+    correlation id) and read the answers off the channel's durable reply queue."""
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        channel = connection.channel()
+        channel.confirm_delivery()
+        for props in properties.values():
+            channel.basic_publish("intake.channel.web", "", b"{}", props)
+        answers = {}
+        for method, props, body in channel.consume("intake.channel.web.replies",
+                                                   inactivity_timeout=60):
+            if method is None:
+                break
+            channel.basic_ack(method.delivery_tag)
+            if props.correlation_id in properties:
+                answers[props.correlation_id] = json.loads(body)["status"]
+            if answers.keys() == properties.keys():
+                break
+        return answers
+    finally:
+        connection.close()
+
+
+def test_a_request_without_a_reply_to_of_its_own_is_answered_on_the_channel_s_reply_queue(
+        channel_users):
+    """For an integrator that consumes the durable reply queue itself; a
+    ``reply_to`` naming any other queue (another channel's replies, the
+    request queue) is not followed."""
+    properties = {}
+    for reply_to in (None, "intake.channel.web.replies", "intake.channel.app.replies",
+                     "intake.channel.requests"):
+        request_id = str(uuid.uuid4())
+        properties[request_id] = pika.BasicProperties(
+            content_type="application/json", message_id=request_id, correlation_id=request_id,
+            reply_to=reply_to)
+    assert answers_on_the_reply_queue(channel_users["web"], properties) == \
+        {request_id: 400 for request_id in properties}
+
+
 def refused(url: str, act) -> str:
     connection = pika.BlockingConnection(pika.URLParameters(url))
     try:
@@ -199,7 +270,8 @@ def test_a_body_that_is_not_json_gets_a_400_and_the_channel_goes_on(channel_user
     web.channel.basic_publish("intake.channel.web", "", b"{not json",
                               pika.BasicProperties(content_type="application/json",
                                                    message_id=request_id,
-                                                   correlation_id=request_id))
+                                                   correlation_id=request_id,
+                                                   reply_to=DIRECT_REPLY_TO))
     reply = web.wait(request_id, timeout=60)
     assert reply.status == 400 and set(reply.body["error"]["fields"]) == {"_body"}
     assert web.submit(valid_body()).status == 202
@@ -211,7 +283,8 @@ def test_a_request_without_a_message_id_is_answered_on_its_correlation_id(web):
     correlation_id = str(uuid.uuid4())
     web.channel.basic_publish("intake.channel.web", "", json.dumps(valid_body()).encode(),
                               pika.BasicProperties(content_type="application/json",
-                                                   correlation_id=correlation_id))
+                                                   correlation_id=correlation_id,
+                                                   reply_to=DIRECT_REPLY_TO))
     reply = web.wait(correlation_id, timeout=30)
     assert reply.status == 400 and set(reply.body["error"]["fields"]) == {"request_id"}
     assert reply.request_id is None
@@ -237,7 +310,8 @@ def test_a_request_not_sent_as_json_gets_what_http_answers_415(system, web, mong
     web.channel.basic_publish("intake.channel.web", "", json.dumps(body).encode(),
                               pika.BasicProperties(content_type=content_type,
                                                    message_id=request_id,
-                                                   correlation_id=request_id))
+                                                   correlation_id=request_id,
+                                                   reply_to=DIRECT_REPLY_TO))
     reply = web.wait(request_id, timeout=60)
     assert reply.status == 415, reply.body
     http = requests.post(f"{system.url('intake')}/api/v1/applications", data=json.dumps(body),
@@ -279,7 +353,8 @@ def test_a_compressed_request_gets_what_http_answers_415(system, web, mongo, enc
                               pika.BasicProperties(content_type="application/json",
                                                    content_encoding=encoding,
                                                    message_id=request_id,
-                                                   correlation_id=request_id))
+                                                   correlation_id=request_id,
+                                                   reply_to=DIRECT_REPLY_TO))
     reply = web.wait(request_id, timeout=60)
     assert reply.status == 415, reply.body
     http = requests.post(f"{system.url('intake')}/api/v1/applications", data=json.dumps(body),
@@ -294,5 +369,6 @@ def test_a_compressed_request_gets_what_http_answers_415(system, web, mongo, enc
                               pika.BasicProperties(content_type="application/json",
                                                    content_encoding="utf-8",
                                                    message_id=request_id,
-                                                   correlation_id=request_id))
+                                                   correlation_id=request_id,
+                                                   reply_to=DIRECT_REPLY_TO))
     assert web.wait(request_id, timeout=60).status == 202

@@ -1,3 +1,3 @@
-from .client import ChannelClient, Reply, ReplyTimeout
+from .client import ChannelClient, ChannelUnavailable, Reply, ReplyTimeout
 
-__all__ = ["ChannelClient", "Reply", "ReplyTimeout"]
+__all__ = ["ChannelClient", "ChannelUnavailable", "Reply", "ReplyTimeout"]

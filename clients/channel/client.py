@@ -17,24 +17,45 @@ consumes ``amq.rabbitmq.reply-to`` and names it in ``reply_to``), matched on
 meanwhile are kept for their own ``wait``. A client is not thread-safe
 (pika's BlockingConnection is not): one client per thread, each getting
 only its own replies.
+
+A lost connection (a broker restart, an operator closing it) is replaced by
+a new one: ``publish`` tries once more on it, and ``wait`` sends a request
+whose reply went with the old connection again on the new one (the client
+keeps each request's body until it is answered; the same request id gets
+the same answer). Only when the broker cannot be reached does a call raise
+``ChannelUnavailable``; the next call tries again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Callable, TypeVar
 
 import pika
+from pika.exceptions import (AMQPConnectionError, AMQPError, AuthenticationError,
+                             ProbableAccessDeniedError, ProbableAuthenticationError)
 
 # RabbitMQ's direct reply-to: a consumer of this name on the channel a
 # request is published from gets the replies to that request, and no one else
 DIRECT_REPLY_TO = "amq.rabbitmq.reply-to"
 
+# the broker answered, and refused: wrong user, password or virtual host
+REFUSED = (AuthenticationError, ProbableAuthenticationError, ProbableAccessDeniedError)
+
+T = TypeVar("T")
+
 
 class ReplyTimeout(Exception):
     """No reply within the timeout: publish the same request id again later."""
+
+
+class ChannelUnavailable(Exception):
+    """The broker cannot be reached (a new connection failed): nothing was
+    published by this call; try again later with the same request id."""
 
 
 @dataclass(frozen=True)
@@ -50,44 +71,91 @@ def exchange_name(channel: str) -> str:
 
 class ChannelClient:
     def __init__(self, amqp_url: str, channel: str, lang: str = "id"):
+        self.parameters = pika.URLParameters(amqp_url)
         self.channel_name, self.lang = channel, lang
-        self.connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
-        self.channel = self.connection.channel()
-        self.channel.confirm_delivery()
         self.replies: dict[str, Reply] = {}
-        self.channel.basic_consume(DIRECT_REPLY_TO, self._on_reply, auto_ack=True)
+        # request id -> (body, the connection it was last sent on), until answered
+        self.pending: dict[str, tuple[bytes, int]] = {}
+        self.connections = 0  # how many this client opened: the current one's number
+        self._connect()
 
     def publish(self, application: dict, request_id: str | None = None) -> str:
         """Publish one request; returns its id once the broker confirmed it
-        (pika raises if the broker refuses it)."""
+        (pika raises if the broker refuses it; ``ChannelUnavailable`` if it
+        cannot be reached)."""
         request_id = request_id or str(uuid.uuid4())
-        self.channel.basic_publish(
-            exchange_name(self.channel_name), "", json.dumps(application).encode(),
-            pika.BasicProperties(content_type="application/json", delivery_mode=2,
-                                 message_id=request_id, correlation_id=request_id,
-                                 reply_to=DIRECT_REPLY_TO,
-                                 headers={"accept-language": self.lang}))
+        body = json.dumps(application).encode()
+        self._on_a_connection(lambda: self._send(request_id, body))
         return request_id
 
     def wait(self, request_id: str, timeout: float = 30.0) -> Reply:
-        """The reply to ``request_id``, or ``ReplyTimeout``."""
+        """The reply to ``request_id``, or ``ReplyTimeout`` (``ChannelUnavailable``
+        if the broker cannot be reached)."""
         deadline = time.monotonic() + timeout
         while request_id not in self.replies:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise ReplyTimeout(request_id)
-            self.connection.process_data_events(time_limit=min(left, 1.0))
+            self._on_a_connection(lambda: self._receive(request_id, min(left, 1.0)))
+        self.pending.pop(request_id, None)
         return self.replies.pop(request_id)
 
     def submit(self, application: dict, request_id: str | None = None,
                timeout: float = 30.0) -> Reply:
         return self.wait(self.publish(application, request_id), timeout)
 
+    def close(self) -> None:
+        if self.connection.is_open:
+            self.connection.close()
+
+    def _connect(self) -> None:
+        """A new connection, consuming its direct reply-to before anything
+        is published on it."""
+        try:
+            self.connection = pika.BlockingConnection(self.parameters)
+            self.channel = self.connection.channel()
+            self.channel.confirm_delivery()
+            self.channel.basic_consume(DIRECT_REPLY_TO, self._on_reply, auto_ack=True)
+        except REFUSED:
+            raise
+        except AMQPConnectionError as exc:
+            raise ChannelUnavailable(f"broker unreachable: {exc!r}") from exc
+        self.connections += 1
+
+    def _on_a_connection(self, act: Callable[[], T]) -> T:
+        """``act()`` on an open connection and channel; if it finds the
+        connection lost, once more on a new one."""
+        for _ in range(2):
+            if self.connection.is_closed or self.channel.is_closed:
+                with contextlib.suppress(AMQPError):  # a channel the broker closed
+                    self.close()
+                self._connect()
+            try:
+                return act()
+            except AMQPError as exc:
+                if self.connection.is_open:  # the broker refused this, the connection is fine
+                    raise
+                lost = exc
+        raise ChannelUnavailable(f"connection lost twice: {lost!r}") from lost
+
+    def _send(self, request_id: str, body: bytes) -> None:
+        self.channel.basic_publish(
+            exchange_name(self.channel_name), "", body,
+            pika.BasicProperties(content_type="application/json", delivery_mode=2,
+                                 message_id=request_id, correlation_id=request_id,
+                                 reply_to=DIRECT_REPLY_TO,
+                                 headers={"accept-language": self.lang}))
+        self.pending[request_id] = (body, self.connections)
+
+    def _receive(self, request_id: str, seconds: float) -> None:
+        """Replies for up to ``seconds``; first ``request_id`` again if it was
+        sent on a connection since lost (its reply would have come there)."""
+        body, sent_on = self.pending.get(request_id, (b"", self.connections))
+        if sent_on != self.connections:
+            self._send(request_id, body)
+        self.connection.process_data_events(time_limit=seconds)
+
     def _on_reply(self, channel, method, properties, body) -> None:
         answer = json.loads(body)
         self.replies[properties.correlation_id] = Reply(answer["request_id"], answer["status"],
                                                         answer["body"])
-
-    def close(self) -> None:
-        if self.connection.is_open:
-            self.connection.close()

@@ -9,16 +9,18 @@ import json
 import subprocess
 import threading
 import uuid
+from urllib.parse import urlsplit
 
 import pika
 import pytest
 import requests
 from pika.exceptions import ChannelClosedByBroker
 
-from clients.channel import ChannelClient, ReplyTimeout
+from clients.channel import ChannelClient, ChannelUnavailable, ReplyTimeout
 from clients.channel.client import DIRECT_REPLY_TO
 from deploy.topology import provision_channel_user, vhost_of
 from tests.e2e.test_secrets_and_limits import assert_not_on_kk, first_card, new_client, seed_people
+from tests.faults.proxy import TcpProxy
 from tests.helpers import valid_body
 
 
@@ -201,6 +203,71 @@ def test_a_request_without_a_reply_to_of_its_own_is_answered_on_the_channel_s_re
             reply_to=reply_to)
     assert answers_on_the_reply_queue(channel_users["web"], properties) == \
         {request_id: 400 for request_id in properties}
+
+
+def close_connections_of(url: str) -> int:
+    """Close, as an operator would, the broker connections of ``url``'s user
+    on its virtual host (the test's own); how many there were."""
+    user, vhost = urlsplit(url).username, vhost_of(url)
+    listed = subprocess.run(["rabbitmqctl", "-q", "list_connections", "--no-table-headers",
+                             "pid", "user", "vhost"], capture_output=True, text=True,
+                            check=True).stdout
+    pids = [pid for pid, *owner in (line.split("\t") for line in listed.splitlines())
+            if owner == [user, vhost]]
+    for pid in pids:
+        subprocess.run(["rabbitmqctl", "close_connection", pid, "closed by the test"],
+                       capture_output=True, check=True)
+    return len(pids)
+
+
+def test_a_client_whose_connection_was_closed_reconnects_and_gets_its_replies(
+        channel_users, mongo):
+    """The client raised pika's ConnectionClosedByBroker, then ``ValueError:
+    Timeout closed before call`` on every later call (outside audit). Now a
+    request whose reply went with the old connection is sent again on a new
+    one, and answered the same."""
+    url = channel_users["web"]
+    client = ChannelClient(url, "web")
+    try:
+        bodies = [valid_body() for _ in range(5)]
+        ids = [client.publish(body) for body in bodies]
+        assert close_connections_of(url) >= 1  # its own, and any an earlier test left closing
+        assert [client.wait(request_id, timeout=60).status for request_id in ids] == [202] * 5
+        assert client.submit(valid_body(), timeout=60).status == 202
+        assert client.pending == {} and client.replies == {}
+    finally:
+        client.close()
+    assert [stored(mongo, body["applicant"]["nik"]) for body in bodies] == [1] * 5
+
+
+def test_a_client_without_its_broker_says_so_and_goes_on_once_it_is_back(channel_users):
+    broker = TcpProxy(("127.0.0.1", 5672))
+    url = channel_users["web"].replace("127.0.0.1:5672", f"127.0.0.1:{broker.port}")
+    client = ChannelClient(url, "web")
+    try:
+        assert client.submit(valid_body(), timeout=60).status == 202
+        broker.cut()
+        with pytest.raises(ChannelUnavailable):
+            client.wait(str(uuid.uuid4()), timeout=60)
+        body, request_id = valid_body(), str(uuid.uuid4())
+        with pytest.raises(ChannelUnavailable):
+            client.publish(body, request_id)
+        broker.restore()
+        assert client.submit(body, request_id, timeout=60).status == 202
+    finally:
+        client.close()
+        broker.close()
+
+
+def test_a_client_refused_by_the_broker_is_told_so_not_that_the_broker_is_away(
+        channel_users):
+    client = ChannelClient(channel_users["web"], "app")  # the web user on the app's exchange
+    try:
+        with pytest.raises(ChannelClosedByBroker) as refusal:
+            client.publish(valid_body())
+        assert refusal.value.reply_text.startswith("ACCESS_REFUSED")
+    finally:
+        client.close()
 
 
 def refused(url: str, act) -> str:

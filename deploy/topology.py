@@ -16,9 +16,13 @@ never sees two versions.
 It also declares the front-ends' broker channel (``services/intake/channel.py``:
 one exchange per channel, the request queue, one reply queue per channel),
 and - when ``CHANNEL_PASSWORDS`` (``web=...,app=...``) is set - gives each
-channel its own RabbitMQ user ``smartdukcapil-<channel>`` on the services'
-virtual host (``rabbitmqctl``, run where the broker runs), allowed exactly
-this: publish to its exchange, consume its reply queue, configure nothing.
+channel its own RabbitMQ user ``<CHANNEL_USER_PREFIX>-<channel>`` (prefix
+``smartdukcapil`` unless set) on the services' virtual host (``rabbitmqctl``,
+run where the broker runs), allowed exactly this: publish to its exchange,
+consume its reply queue, configure nothing. RabbitMQ's users are the
+broker's, not a virtual host's: a user that already has permissions on
+another virtual host is left alone, and the step stops (another virtual
+host on the same broker takes a prefix of its own).
 Write access to the default exchange would reach every queue, so it has none.
 A passive declare needs no permission in RabbitMQ, so the user still learns
 whether any queue or exchange of the virtual host exists, and a queue's
@@ -107,11 +111,34 @@ def channel_permissions(channel: str) -> tuple[str, str, str]:
             f"^{re.escape(reply_queue_name(channel))}$")
 
 
+DEFAULT_CHANNEL_USER_PREFIX = "smartdukcapil"
+
+
+def rabbitmqctl(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run(["rabbitmqctl", *args], capture_output=True, text=True, check=check)
+
+
+def refuse_users_of_other_vhosts(vhost: str, users: list[str]) -> None:
+    """SystemExit, naming the user and the virtual hosts, if one of ``users``
+    already has permissions on a virtual host other than ``vhost``: users are
+    the broker's, so re-passwording it for ``vhost`` would lock the other
+    virtual host's front-end out and let ``vhost``'s password into it."""
+    existing = {line.split("\t")[0] for line in
+                rabbitmqctl("list_users", "-q", "--no-table-headers").stdout.splitlines()}
+    for user in sorted(existing.intersection(users)):
+        listed = rabbitmqctl("list_user_permissions", "-q", "--no-table-headers", user).stdout
+        others = sorted({line.split("\t")[0] for line in listed.splitlines()} - {vhost})
+        if others:
+            raise SystemExit(f"channel user {user!r} already has permissions on virtual host "
+                             f"{', '.join(map(repr, others))}: left alone, nothing provisioned "
+                             f"for {vhost!r} (give each virtual host its own "
+                             f"CHANNEL_USER_PREFIX)")
+
+
 def provision_channel_user(vhost: str, user: str, password: str, channel: str) -> None:
-    """Create (or re-password) ``user`` and limit it to ``channel`` on ``vhost``."""
-    def rabbitmqctl(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-        return subprocess.run(["rabbitmqctl", *args], capture_output=True, text=True,
-                              check=check)
+    """Create (or re-password) ``user`` and limit it to ``channel`` on ``vhost``;
+    SystemExit if ``user`` has permissions on another virtual host."""
+    refuse_users_of_other_vhosts(vhost, [user])
     if rabbitmqctl("add_user", user, password, check=False).returncode != 0:
         rabbitmqctl("change_password", user, password)
     rabbitmqctl("set_permissions", "-p", vhost, user, *channel_permissions(channel))
@@ -155,11 +182,15 @@ def main() -> None:
                          + ", ".join(sorted(f"{name}: {config['AMQP_URI'].split('@')[-1]}"
                                             for name, config in configs.items())))
     amqp_uri = amqp_uris.pop()
+    prefix = os.environ.get("CHANNEL_USER_PREFIX") or DEFAULT_CHANNEL_USER_PREFIX
+    users = {channel: f"{prefix}-{channel}" for channel in passwords}
+    if users:  # every user checked before anything is declared or provisioned
+        refuse_users_of_other_vhosts(vhost_of(amqp_uri), list(users.values()))
     for name in declare_all(amqp_uri, configs):
         print(f"declared {name} (+ {name}.dlq)")
     for channel, password in passwords.items():
-        provision_channel_user(vhost_of(amqp_uri), f"smartdukcapil-{channel}", password, channel)
-        print(f"channel user smartdukcapil-{channel} limited to its exchange and replies")
+        provision_channel_user(vhost_of(amqp_uri), users[channel], password, channel)
+        print(f"channel user {users[channel]} limited to its exchange and replies")
 
 
 if __name__ == "__main__":

@@ -1,3 +1,3 @@
-from .client import ChannelClient, ChannelUnavailable, Reply, ReplyTimeout
+from .client import ChannelClient, ChannelUnavailable, Reply, ReplyTimeout, RequestNotQueued
 
-__all__ = ["ChannelClient", "ChannelUnavailable", "Reply", "ReplyTimeout"]
+__all__ = ["ChannelClient", "ChannelUnavailable", "Reply", "ReplyTimeout", "RequestNotQueued"]

@@ -36,8 +36,9 @@ from dataclasses import dataclass
 from typing import Callable, TypeVar
 
 import pika
-from pika.exceptions import (AMQPConnectionError, AMQPError, AuthenticationError,
-                             ProbableAccessDeniedError, ProbableAuthenticationError)
+from pika.exceptions import (AMQPConnectionError, AMQPError, AuthenticationError, NackError,
+                             ProbableAccessDeniedError, ProbableAuthenticationError,
+                             UnroutableError)
 
 # RabbitMQ's direct reply-to: a consumer of this name on the channel a
 # request is published from gets the replies to that request, and no one else
@@ -51,6 +52,13 @@ T = TypeVar("T")
 
 class ReplyTimeout(Exception):
     """No reply within the timeout: publish the same request id again later."""
+
+
+class RequestNotQueued(Exception):
+    """The broker took the request into no queue (it routed it nowhere - the
+    channel's exchange not bound to intake's request queue: a deploy step
+    missing - or refused it): nothing was sent; publish the same request id
+    again later."""
 
 
 class ChannelUnavailable(Exception):
@@ -81,8 +89,9 @@ class ChannelClient:
 
     def publish(self, application: dict, request_id: str | None = None) -> str:
         """Publish one request; returns its id once the broker confirmed it
-        (pika raises if the broker refuses it; ``ChannelUnavailable`` if it
-        cannot be reached)."""
+        into intake's request queue (``RequestNotQueued`` if it was not;
+        ``ChannelUnavailable`` if the broker cannot be reached; pika's
+        ``ChannelClosedByBroker`` if it refuses this user the exchange)."""
         request_id = request_id or str(uuid.uuid4())
         body = json.dumps(application).encode()
         self._on_a_connection(lambda: self._send(request_id, body))
@@ -90,7 +99,8 @@ class ChannelClient:
 
     def wait(self, request_id: str, timeout: float = 30.0) -> Reply:
         """The reply to ``request_id``, or ``ReplyTimeout`` (``ChannelUnavailable``
-        if the broker cannot be reached)."""
+        if the broker cannot be reached; ``RequestNotQueued`` if a request
+        sent again on a new connection was not queued)."""
         deadline = time.monotonic() + timeout
         while request_id not in self.replies:
             left = deadline - time.monotonic()
@@ -139,12 +149,18 @@ class ChannelClient:
         raise ChannelUnavailable(f"connection lost twice: {lost!r}") from lost
 
     def _send(self, request_id: str, body: bytes) -> None:
-        self.channel.basic_publish(
-            exchange_name(self.channel_name), "", body,
-            pika.BasicProperties(content_type="application/json", delivery_mode=2,
-                                 message_id=request_id, correlation_id=request_id,
-                                 reply_to=DIRECT_REPLY_TO,
-                                 headers={"accept-language": self.lang}))
+        """Publish, mandatory: without it the broker confirms a request it
+        routed to no queue, and drops it."""
+        try:
+            self.channel.basic_publish(
+                exchange_name(self.channel_name), "", body,
+                pika.BasicProperties(content_type="application/json", delivery_mode=2,
+                                     message_id=request_id, correlation_id=request_id,
+                                     reply_to=DIRECT_REPLY_TO,
+                                     headers={"accept-language": self.lang}),
+                mandatory=True)
+        except (UnroutableError, NackError) as exc:
+            raise RequestNotQueued(request_id) from exc
         self.pending[request_id] = (body, self.connections)
 
     def _receive(self, request_id: str, seconds: float) -> None:

@@ -16,7 +16,7 @@ import pytest
 import requests
 from pika.exceptions import ChannelClosedByBroker
 
-from clients.channel import ChannelClient, ChannelUnavailable, ReplyTimeout
+from clients.channel import ChannelClient, ChannelUnavailable, ReplyTimeout, RequestNotQueued
 from clients.channel.client import DIRECT_REPLY_TO
 from deploy.topology import provision_channel_user, vhost_of
 from tests.e2e.test_secrets_and_limits import assert_not_on_kk, first_card, new_client, seed_people
@@ -268,6 +268,31 @@ def test_a_client_refused_by_the_broker_is_told_so_not_that_the_broker_is_away(
         assert refusal.value.reply_text.startswith("ACCESS_REFUSED")
     finally:
         client.close()
+
+
+def test_a_request_that_reaches_no_queue_is_not_taken_for_sent(system, channel_users, mongo):
+    """Published without ``mandatory``, a request the broker routed nowhere
+    (its exchange unbound from the request queue: a deploy step missing) was
+    confirmed and lost; the client's retries went the same way (outside
+    audit). Now ``publish`` raises, and the same id goes through once the
+    binding is back."""
+    operator = pika.BlockingConnection(pika.URLParameters(
+        system.amqp_uri.replace("pyamqp://", "amqp://")))
+    client = ChannelClient(channel_users["app"], "app")
+    body, request_id = {**valid_body(), "channel": "app"}, str(uuid.uuid4())
+    try:
+        operator.channel().queue_unbind("intake.channel.requests", "intake.channel.app", "")
+        try:
+            with pytest.raises(RequestNotQueued):
+                client.publish(body, request_id)
+        finally:
+            operator.channel().queue_bind("intake.channel.requests", "intake.channel.app", "")
+        assert client.pending == {}
+        assert client.submit(body, request_id, timeout=60).status == 202
+    finally:
+        client.close()
+        operator.close()
+    assert stored(mongo, body["applicant"]["nik"]) == 1
 
 
 def refused(url: str, act) -> str:

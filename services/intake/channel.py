@@ -19,8 +19,9 @@ commit - to the client that sent it (its RabbitMQ direct reply-to, when its
 ``{"request_id", "status", "body"}``, where status and body are what HTTP
 would have answered (202 with the tracking code, 400 with the field errors,
 413 for a body over ``MAX_BODY_BYTES``, checked before it is parsed; in the
-request's ``accept-language`` header's language). Only then is the request
-acked: a crash in between redoes it, and the request id makes that harmless.
+language HTTP picks from the request's ``accept-language`` header, its name
+in any case). Only then is the request acked: a crash in between redoes it,
+and the request id makes that harmless.
 
 Which channel a request came from is the exchange it was published to; the
 broker lets each channel's user publish only there and read only its own
@@ -45,7 +46,8 @@ from nameko.messaging import Consumer
 from shared import metrics
 from shared.errors import DomainError, Msg, ValidationFailed
 from shared.http import (DEFAULT_MAX_BODY_BYTES, checked_key, identity_only, internal_error_body,
-                         load_json, too_large, unsupported_encoding, unsupported_media_type)
+                         language_of, load_json, too_large, unsupported_encoding,
+                         unsupported_media_type)
 from shared.messaging import HandingOnQueueConsumer
 from shared.mongo import StoreWithOutbox
 from shared.pipeline import PipelineGate
@@ -114,8 +116,7 @@ class ChannelRequest:
     @classmethod
     def from_message(cls, message, max_bytes: int) -> "ChannelRequest":
         exchange = message.delivery_info.get("exchange", "")
-        headers = message.headers or {}
-        lang = "en" if str(headers.get("accept-language", "")).lower().startswith("en") else "id"
+        lang = language_of(header(message.headers or {}, "accept-language"))
         request_id = message.properties.get("message_id")
         channel = exchange.rpartition(".")[2]
         return cls(channel, request_id, message.properties.get("correlation_id") or request_id,
@@ -123,6 +124,15 @@ class ChannelRequest:
                    message.body if isinstance(message.body, bytes) else message.body.encode(),
                    max_bytes, mimetype(message.properties.get("content_type")),
                    message.properties.get("content_encoding") or "")
+
+
+def header(headers: dict, name: str) -> str | None:
+    """A header's value as text, its name in any case: AMQP's header names
+    are case-sensitive, and a front-end may pass HTTP's spelling on."""
+    for key, value in headers.items():
+        if key.lower() == name:
+            return str(value)
+    return None
 
 
 def plain(content_encoding: str) -> bool:

@@ -295,6 +295,26 @@ def test_a_request_that_reaches_no_queue_is_not_taken_for_sent(system, channel_u
     assert stored(mongo, body["applicant"]["nik"]) == 1
 
 
+@pytest.mark.parametrize("headers", [
+    {"accept-language": "fr, en;q=0.8"}, {"accept-language": "id;q=0.1, en"},
+    {"accept-language": "en-US,en;q=0.9"}, {"Accept-Language": "en"},
+    {"accept-language": "en;q=0.5, id"}, {}])
+def test_a_request_is_answered_in_the_language_http_would_answer_it(system, web, headers):
+    """The channel read ``accept-language`` as "starts with en" (and only in
+    lower case), HTTP as a weighted list: the same value got English over
+    HTTP and Bahasa Indonesia on the channel (outside audit)."""
+    request_id = str(uuid.uuid4())
+    web.channel.basic_publish("intake.channel.web", "", b"{}",
+                              pika.BasicProperties(content_type="application/json",
+                                                   message_id=request_id,
+                                                   correlation_id=request_id,
+                                                   reply_to=DIRECT_REPLY_TO, headers=headers))
+    reply = web.wait(request_id, timeout=60)
+    http = requests.post(f"{system.url('intake')}/api/v1/applications", data=b"{}", timeout=30,
+                         headers={"Content-Type": "application/json", **headers})
+    assert (reply.status, reply.body) == (http.status_code, http.json())
+
+
 def refused(url: str, act) -> str:
     connection = pika.BlockingConnection(pika.URLParameters(url))
     try:

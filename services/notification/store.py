@@ -113,6 +113,9 @@ class NotificationStore(BaseStore):
         # WhatsApp's status callbacks name a message by the id the Cloud API
         # gave it (sparse: a message has one once it is sent)
         db.messages.create_index([("provider_ref", ASCENDING)], sparse=True)
+        # a counter is gone once its hour or day is over (``take_sms_allowance``
+        # sets when): no phone number stays on file for the counting
+        db.sms_counters.create_index([("expires", ASCENDING)], expireAfterSeconds=0)
         super().ensure_indexes(db)
 
     # ---- contact book -----------------------------------------------------
@@ -261,9 +264,18 @@ class NotificationStore(BaseStore):
             return None
         key, _, reason, until = counters[counted]
         # upserted: a zero limit counts its holds on a counter never used
-        self.db.sms_counters.update_one(
-            {"_id": key}, {"$inc": {"held": 1}, "$setOnInsert": {"sent": 0, "expires": until}},
-            upsert=True)
+        holds = [UpdateOne({"_id": key}, {"$inc": {"held": 1},
+                                          "$setOnInsert": {"sent": 0, "expires": until}},
+                           upsert=True)]
+        if reason == "phone_limit":
+            # the day counts them too: the operators' counters read the day's
+            # row alone (``counters``), never every phone's
+            day_key, *_, day_ends = counters[1]
+            holds.append(UpdateOne({"_id": day_key}, {"$inc": {"held_by_phone": 1},
+                                                      "$setOnInsert": {"sent": 0, "held": 0,
+                                                                       "expires": day_ends}},
+                                   upsert=True))
+        self.db.sms_counters.bulk_write(holds, ordered=False)
         if counted:  # the phone's count was taken: give it back
             self.db.sms_counters.update_one({"_id": counters[0][0]}, {"$inc": {"sent": -1}})
         return reason, until
@@ -410,14 +422,13 @@ class NotificationStore(BaseStore):
                     .sort("failed_at", -1).limit(limit))
 
     def counters(self, now: datetime.datetime) -> dict:
-        """Today's SMS count and what is held back, by reason."""
+        """Today's SMS count and what is held back, by reason: the day's
+        counter and the messages held now (through their status index)."""
         day, _ = day_bucket(now)
         today = self.db.sms_counters.find_one({"_id": f"day:{day}"}) or {}
         held = {row["_id"]: row["count"] for row in self.db.messages.aggregate([
             {"$match": {"status": "held"}},
             {"$group": {"_id": "$held_reason", "count": {"$sum": 1}}}])}
-        limited = sum(row.get("held", 0) for row in self.db.sms_counters.find(
-            {"_id": {"$regex": f"^phone:.*:{day}T"}}, {"held": 1}))
         return {"day": day, "sms_sent": today.get("sent", 0),
                 "held_by_daily_budget": today.get("held", 0),
-                "held_by_phone_limit": limited, "held_now": held}
+                "held_by_phone_limit": today.get("held_by_phone", 0), "held_now": held}

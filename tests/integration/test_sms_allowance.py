@@ -21,9 +21,12 @@ from pymongo import MongoClient
 
 from services.notification.domain import Guards, day_bucket, hour_bucket
 from services.notification.store import NotificationStore
+from shared.clock import utcnow
 from tests.helpers import CommandCounter, NoRelay
 
-NOW = datetime.datetime(2026, 11, 30, 3, 0, tzinfo=datetime.timezone.utc)
+# a day to come: the counters expire at the end of their hour or day (a TTL
+# index), and the server's sweep must not take them while a test counts
+NOW = datetime.datetime(utcnow().year + 1, 11, 30, 3, 0, tzinfo=datetime.timezone.utc)
 
 
 @pytest.fixture

@@ -19,10 +19,10 @@ from shared.clock import today_wib
 from shared.http import (STAFF, api, json_response, read_json, read_no_body, read_query,
                          request_language)
 from shared.masking import mask_identity
+from shared.paging import next_page
 
 from . import domain
-from .queue_schemas import (QueueQuerySchema, ReasonsQuerySchema, ResubmitSchema,
-                            encode_cursor)
+from .queue_schemas import QueueQuerySchema, ReasonsQuerySchema, ResubmitSchema
 from .exceptions import ActiveApplicationExists
 from .reasons import catalogue
 from .request_fields import corrected_request
@@ -49,11 +49,10 @@ class OperatorQueueApi:
         filters = {name: query[name] for name in
                    ("document_type", "channel", "kecamatan", "kelurahan", "flag") if name in query}
         rows = self.store.queue(query["status"], filters, query["limit"] + 1, query["cursor"])
-        page, more = rows[:query["limit"]], len(rows) > query["limit"]
+        page, cursor = next_page(rows, query["limit"], "queued_at")
         lang = request_language(request)
-        return json_response(200, {
-            "applications": [queue_row(row, lang) for row in page],
-            "next_cursor": encode_cursor(page[-1]["queued_at"], page[-1]["_id"]) if more else None})
+        return json_response(200, {"applications": [queue_row(row, lang) for row in page],
+                                   "next_cursor": cursor})
 
     @api("GET", "/api/v1/operator/applications/<string:application_id>", budget=STAFF)
     def application_detail(self, request, application_id):

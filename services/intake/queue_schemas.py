@@ -3,44 +3,16 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import datetime
-import json
+from marshmallow import RAISE, Schema, fields, validate
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
-
-from shared.errors import Msg
 from shared.events import DOCUMENT_TYPES
+from shared.paging import Cursor
 
 from .appointments import PRR_CHANNEL
 from .domain import APPLICATION_STATUSES
 from .schemas import CHANNELS, ApplicantSchema, DeliverySchema, StatusLookupSchema
 
 MAX_PAGE = 100
-BAD_CURSOR = Msg("Cursor tidak valid; pakai next_cursor dari halaman sebelumnya.",
-                 "Invalid cursor; use next_cursor from the previous page.")
-
-
-def encode_cursor(queued_at: datetime.datetime, application_id: str) -> str:
-    """Where the next page starts: after this (queued_at, _id) in queue order."""
-    raw = json.dumps([queued_at.isoformat(), application_id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-class Cursor(fields.String):
-    """``encode_cursor``'s text -> ``(queued_at, application_id)``."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        try:
-            raw = base64.urlsafe_b64decode(str(value) + "=" * (-len(str(value)) % 4))
-            at, application_id = json.loads(raw)
-            at = datetime.datetime.fromisoformat(at)
-        except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
-            raise ValidationError(BAD_CURSOR) from None
-        if at.tzinfo is None or not isinstance(application_id, str):
-            raise ValidationError(BAD_CURSOR)
-        return at, application_id
 
 
 class QueueQuerySchema(Schema):
@@ -58,7 +30,7 @@ class QueueQuerySchema(Schema):
     kelurahan = fields.String(validate=validate.Regexp(r"^\d{10}$"))  # of the address given
     flag = fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]{1,39}$"))
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PAGE))
-    cursor = Cursor(load_default=None, validate=validate.Length(max=256))  # ~80 in use
+    cursor = Cursor()
 
 
 class ResubmitSchema(StatusLookupSchema):

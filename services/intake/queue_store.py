@@ -15,6 +15,7 @@ from pymongo.errors import DuplicateKeyError
 from shared.errors import ServiceBusy
 from shared.outbox import CARRIED_FIELDS
 from shared.indexes import drop_index_if_present
+from shared.paging import page_after
 from shared.store import BaseStore
 
 from . import domain
@@ -59,24 +60,12 @@ class QueueStore(BaseStore):
               after: tuple[datetime.datetime, str] | None = None) -> list[dict]:
         """Applications in ``status`` matching ``filters`` (``FILTER_FIELDS``
         names), oldest in the queue first, ``limit`` of them after ``after``
-        (the last row of the page before)."""
+        (the last row of the page before: ``shared.paging``)."""
         query: dict = {"status": status}
         query.update({FILTER_FIELDS[name]: value for name, value in filters.items()})
-        if after is None:
-            return self._queue_rows(query, limit)
-        # "after (at, id)" in two flat filters, not one ``$or`` (the local
-        # server scans the whole collection for an ``$or``: a second page
-        # at 20,000 applications 234 -> ~50 ms): the rest of the rows queued
-        # at the same moment, then the later ones
-        at, application_id = after
-        same_moment = self._queue_rows({**query, "queued_at": at, "_id": {"$gt": application_id}},
-                                       limit)
-        return same_moment + self._queue_rows({**query, "queued_at": {"$gt": at}},
-                                              limit - len(same_moment))
+        return page_after(self._queue_rows, query, "queued_at", limit, after)
 
     def _queue_rows(self, query: dict, limit: int) -> list[dict]:
-        if limit <= 0:
-            return []
         return list(self.db.applications.find(query, dict.fromkeys(SUMMARY_FIELDS, 1))
                     .sort(QUEUE_ORDER).limit(limit))
 

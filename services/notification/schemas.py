@@ -1,11 +1,15 @@
-"""What notification's HTTP API answers (marshmallow, dump only). The
-delivery log shows how a message went, never what it said nor to whom."""
+"""What notification's HTTP API answers (marshmallow, dump only), and the
+failed list's query. The delivery log shows how a message went, never what
+it said nor to whom."""
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import RAISE, Schema, fields, validate
 
 from shared.fields import JsonBoolean
+from shared.paging import Cursor
+
+MAX_PAGE = 100
 
 
 class AttemptSchema(Schema):
@@ -47,13 +51,25 @@ class DeliveryLogSchema(Schema):
     messages = fields.List(fields.Nested(LoggedMessageSchema))
 
 
+class FailedQuerySchema(Schema):
+    """``GET /api/v1/notifications/failed`` query parameters."""
+
+    class Meta:
+        unknown = RAISE
+
+    limit = fields.Integer(load_default=MAX_PAGE, validate=validate.Range(min=1, max=MAX_PAGE))
+    cursor = Cursor()
+
+
 class FailedMessageSchema(LoggedMessageSchema):
     application_id = fields.String()
     tracking_code = fields.String()
+    failed_at = fields.DateTime()
 
 
 class FailedMessagesSchema(Schema):
     messages = fields.List(fields.Nested(FailedMessageSchema))
+    next_cursor = fields.String(allow_none=True)
 
 
 class CountersSchema(Schema):

@@ -20,7 +20,7 @@ and takes the WhatsApp Cloud API's webhook (docs/whatsapp-webhook.md): a
 message WhatsApp reports failed after it took it is given up there, and its
 stand-in on the next channel waits, due now, for the sweeper.
   GET  /api/v1/notifications/applications/<id>   operator: the delivery log
-  GET  /api/v1/notifications/failed              operator
+  GET  /api/v1/notifications/failed              operator: newest first, a page at a time
   GET  /api/v1/notifications/counters            operator
   GET  /api/v1/whatsapp/webhook                  Meta's handshake -> 200 text/plain | 403
   POST /api/v1/whatsapp/webhook                  Meta, signed -> 200 | 401 | 413 | 429 | 503
@@ -35,16 +35,17 @@ from werkzeug.wrappers import Response
 
 from shared.auth import BearerTokens
 from shared.events import load_event
-from shared.http import HealthCheck, api, json_response
+from shared.http import HealthCheck, api, json_response, read_query
 from shared.messaging import DeliveryAttempt, reliable_event_handler
 from shared.mongo import StoreWithOutbox
+from shared.paging import next_page
 
 from .callbacks import read_callback, settle_callback
 from .domain import (Delivery, Senders, book_entry, deliver, finished_by, notices_for,
                      send_due)
 from .exceptions import DeliveryFailed
 from .gateways import Mailer, RecentSends, SmsGateway, WhatsApp
-from .schemas import CountersSchema, DeliveryLogSchema, FailedMessagesSchema
+from .schemas import CountersSchema, DeliveryLogSchema, FailedMessagesSchema, FailedQuerySchema
 from .settings import NotificationSettings
 from .store import NotificationStore
 from .webhook import WhatsAppWebhook
@@ -89,9 +90,13 @@ class NotificationApi(HealthCheck):
 
     @api("GET", "/api/v1/notifications/failed")
     def failed(self, request):
+        """?limit=100&cursor=... -> 200 {"messages": [...], "next_cursor": "..." | null}"""
         self.operators.authenticate(request)
+        query = read_query(request, FailedQuerySchema())
+        rows = self.store.failed_messages(query["limit"] + 1, query["cursor"])
+        page, cursor = next_page(rows, query["limit"], "failed_at")
         return json_response(200, FailedMessagesSchema().dump(
-            {"messages": self.store.failed_messages()}))
+            {"messages": page, "next_cursor": cursor}))
 
     @api("GET", "/api/v1/notifications/counters")
     def counters(self, request):

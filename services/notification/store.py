@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import datetime
 
-from pymongo import ASCENDING, InsertOne, UpdateOne
+from pymongo import ASCENDING, DESCENDING, InsertOne, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared.clock import utcnow
 from shared.group_writes import DUPLICATE_KEY
 from shared.outbox import PENDING
+from shared.paging import page_after
 from shared.store import BaseStore, update_then_read
 
 from .callbacks import Logged
@@ -43,6 +44,9 @@ LOG_FIELDS = {"_id": 1, "about": 1, "kind": 1, "channel": 1, "status": 1, "creat
               "dropped_at": 1, "dropped_because": 1, "attempts": 1, "fallback_for": 1,
               "delivered_at": 1, "read_at": 1}
 HELD = "held"
+# the operators' list of messages given up: the newest first, then by id
+FAILED_ORDER = [("failed_at", DESCENDING), ("_id", DESCENDING)]
+FAILED_FIELDS = {**LOG_FIELDS, "application_id": 1, "tracking_code": 1, "failed_at": 1}
 
 
 def message_row(message: OutgoingMessage, now: datetime.datetime, state: dict) -> dict:
@@ -110,6 +114,8 @@ class NotificationStore(BaseStore):
     def ensure_indexes(cls, db) -> None:
         db.messages.create_index([("application_id", ASCENDING)])
         db.messages.create_index([("status", ASCENDING), ("due_at", ASCENDING)])
+        # the failed list, read in its order a page at a time (``failed_messages``)
+        db.messages.create_index([("status", ASCENDING), *FAILED_ORDER])
         # WhatsApp's status callbacks name a message by the id the Cloud API
         # gave it (sparse: a message has one once it is sent)
         db.messages.create_index([("provider_ref", ASCENDING)], sparse=True)
@@ -416,10 +422,15 @@ class NotificationStore(BaseStore):
         return list(self.db.messages.find({"application_id": application_id},
                                           LOG_FIELDS).sort("created_at", ASCENDING))
 
-    def failed_messages(self, limit: int = 100) -> list[dict]:
-        projection = {**LOG_FIELDS, "application_id": 1, "tracking_code": 1}
-        return list(self.db.messages.find({"status": "failed"}, projection)
-                    .sort("failed_at", -1).limit(limit))
+    def failed_messages(self, limit: int,
+                        after: tuple[datetime.datetime, str] | None = None) -> list[dict]:
+        """Messages given up, newest first, ``limit`` of them after ``after``
+        (the last row of the page before: ``shared.paging``)."""
+        return page_after(self._failed_rows, {"status": "failed"}, "failed_at", limit, after,
+                          descending=True)
+
+    def _failed_rows(self, query: dict, limit: int) -> list[dict]:
+        return list(self.db.messages.find(query, FAILED_FIELDS).sort(FAILED_ORDER).limit(limit))
 
     def counters(self, now: datetime.datetime) -> dict:
         """Today's SMS count and what is held back, by reason: the day's

@@ -5,10 +5,18 @@ then 503):
 * every SMS counter expires at the end of its hour or day (a TTL index on
   ``expires``), and the counters answer reads today's rows only: thousands
   of old phone counters are never read, while the holds of today's phone
-  limits are still counted.
+  limits are still counted;
+* the failed messages are listed newest first (then by id) a page at a
+  time, through an index in that order: each failed message on exactly one
+  page, also when many failed at the same moment; through the HTTP API a
+  ``limit`` out of range or a made-up ``cursor`` is a 400 naming it.
 
 Each read the store sends for a view is given to the server's ``explain``:
-none may scan the collection or sort in memory. No time is asserted.
+none may scan the collection, nor sort in memory. The local server reports a
+``SORT`` for any sort on two fields under a filter (its planner counts a
+sort as served only when it is one field, the index's first), so for those
+the index is checked by MongoDB's rule instead (``sorted_by_an_index``).
+No time is asserted.
 """
 
 from __future__ import annotations
@@ -16,14 +24,18 @@ from __future__ import annotations
 import datetime
 
 import pytest
+import requests
 from pymongo import monitoring
 
+from deploy.local.stack import DEV_SECRETS, free_port
 from services.notification.domain import Guards, day_bucket
+from services.notification.service import NotificationApi
 from services.notification.store import NotificationStore
 from shared.clock import utcnow
-from tests.helpers import store_on_a_database_of_its_own
+from tests.helpers import OPERATOR, service_config, store_on_a_database_of_its_own
 
 OLD_COUNTERS = 5_000
+FAILED, SENT = 2_000, 1_000
 
 
 class Reads(monitoring.CommandListener):
@@ -69,6 +81,33 @@ def plan_of(db, command: dict) -> list[dict]:
     return stages(planner["winningPlan"])
 
 
+def sorted_by_an_index(command: dict, indexes: dict) -> bool:
+    """MongoDB's rule: an index hands a find's rows out in its sort order
+    (no SORT stage) when its keys are the filter's equality fields, then
+    the sort's fields in order (or all of them reversed)."""
+    equal = {field for field, value in command["filter"].items()
+             if not isinstance(value, dict)}
+    wanted = [(field, int(way)) for field, way in command["sort"].items()
+              if field not in equal]
+    for index in indexes.values():
+        keys = [(field, int(way)) for field, way in index["key"]]
+        while keys and keys[0][0] in equal:
+            keys.pop(0)
+        keys = [key for key in keys if key[0] not in equal][:len(wanted)]
+        if keys in (wanted, [(field, -way) for field, way in wanted]):
+            return True
+    return False
+
+
+def assert_index_served(db, command: dict) -> None:
+    names = [stage["stage"] for stage in plan_of(db, command)]
+    assert "COLLSCAN" not in names, (command, names)
+    if "sort" in command and len(command["sort"]) > 1:
+        assert sorted_by_an_index(command, db[command["find"]].index_information()), command
+    else:
+        assert "SORT" not in names, (command, names)
+
+
 @pytest.fixture
 def reads():
     return Reads()
@@ -106,5 +145,79 @@ def test_the_counters_read_todays_rows_and_no_old_phone_counter(store, reads):
                                    "held_now": {}}
     assert reads.sent
     for command in reads.sent:
-        names = [stage["stage"] for stage in plan_of(store.db, command)]
-        assert "COLLSCAN" not in names and "SORT" not in names, (command, names)
+        assert_index_served(store.db, command)
+
+
+def failed_messages(store, count: int, start: datetime.datetime, status: str = "failed",
+                    together: int = 7) -> None:
+    """``count`` messages of ``status``, ``together`` of them failed at each moment."""
+    store.db.messages.insert_many([
+        {"_id": f"{status}-{n:05d}.sms", "about": "document_ready_for_pickup",
+         "kind": "ready_for_pickup", "application_id": f"app-{n:05d}",
+         "tracking_code": f"SDKT{n:07d}", "channel": "sms", "address": f"+62812{n:08d}",
+         "status": status, "created_at": start, "last_error": "sms gateway answered 503",
+         "attempts": [], **({"failed_at": start + datetime.timedelta(seconds=n // together)}
+                            if status == "failed" else {"sent_at": start})}
+        for n in range(count)])
+
+
+def test_failed_messages_are_paged_newest_first_each_once(store, reads):
+    start = datetime.datetime(2026, 1, 5, 2, 0, tzinfo=datetime.timezone.utc)
+    failed_messages(store, FAILED, start)
+    failed_messages(store, SENT, start, status="sent")
+    newest_first = [row["_id"] for row in store.db.messages.find(
+        {"status": "failed"}, {"_id": 1}).sort([("failed_at", -1), ("_id", -1)])]
+
+    reads.sent.clear()
+    pages, after = [], None
+    while True:
+        page = store.failed_messages(100, after)
+        if not page:
+            break
+        pages.append([row["_id"] for row in page])
+        after = (page[-1]["failed_at"], page[-1]["_id"])
+    assert [row for page in pages for row in page] == newest_first
+    assert [len(page) for page in pages] == [100] * (FAILED // 100)
+    assert reads.sent
+    for command in reads.sent:
+        assert_index_served(store.db, command)
+
+
+@pytest.fixture
+def api(backing, container_factory, store) -> str:
+    """``NotificationApi`` in-process on the store's database: its failed list."""
+    port = free_port()
+    container_factory(NotificationApi, service_config(
+        backing, store.db.name, WEB_SERVER_ADDRESS=f"127.0.0.1:{port}",
+        WHATSAPP_APP_SECRET=DEV_SECRETS["WHATSAPP_APP_SECRET"],
+        WHATSAPP_VERIFY_TOKEN=DEV_SECRETS["WHATSAPP_VERIFY_TOKEN"])).start()
+    return f"http://127.0.0.1:{port}/api/v1/notifications/failed"
+
+
+def test_the_failed_list_pages_through_the_api(store, api):
+    start = datetime.datetime(2026, 1, 5, 2, 0, tzinfo=datetime.timezone.utc)
+    failed_messages(store, 5, start, together=5)  # all at one moment
+    newest_first = [f"failed-{n:05d}.sms" for n in range(4, -1, -1)]
+
+    first = requests.get(api, headers=OPERATOR, timeout=30)
+    assert first.status_code == 200
+    assert [m["notification_id"] for m in first.json()["messages"]] == newest_first
+    assert first.json()["next_cursor"] is None
+    assert first.json()["messages"][0]["failed_at"] == "2026-01-05T02:00:00+00:00"
+
+    seen, cursor = [], None
+    while True:
+        page = requests.get(api, params={"limit": 2, **({"cursor": cursor} if cursor else {})},
+                            headers=OPERATOR, timeout=30).json()
+        seen.append([m["notification_id"] for m in page["messages"]])
+        if not (cursor := page["next_cursor"]):
+            break
+    assert [len(page) for page in seen] == [2, 2, 1]
+    assert [m for page in seen for m in page] == newest_first
+
+    for params, field in (({"limit": 0}, "limit"), ({"limit": 101}, "limit"),
+                          ({"cursor": "not-a-cursor"}, "cursor"), ({"sort": "oldest"}, "sort")):
+        refused = requests.get(api, params=params, headers={**OPERATOR, "Accept-Language": "en"},
+                               timeout=30)
+        assert refused.status_code == 400, params
+        assert list(refused.json()["error"]["fields"]) == [field]

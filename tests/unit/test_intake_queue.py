@@ -10,11 +10,12 @@ import pytest
 from marshmallow import ValidationError
 
 from services.intake.domain import reject
-from services.intake.queue_schemas import QueueQuerySchema, ResubmitSchema, encode_cursor
+from services.intake.queue_schemas import QueueQuerySchema, ResubmitSchema
 from services.intake.schemas import CHANNELS
 from services.intake.request_fields import contact_of
 from services.intake.views import operator_view, queue_row
 from shared.errors import ValidationFailed
+from shared.paging import encode_cursor
 from tests.stored_applications import ADDRESS, NIK, submitted
 
 AT = datetime.datetime(2025, 6, 9, 2, 15, 4, 120000, tzinfo=datetime.timezone.utc)

@@ -1,0 +1,78 @@
+"""Keyset paging of the operators' lists (intake's queue, notification's
+failed messages): a page starts after the last row of the page before, found
+by its sort key - a time, then ``_id``, since many rows share a moment (a
+jemput-bola batch, a gateway outage) - never by skipping rows, so each row is
+on exactly one page while rows come and go, and a page is read through the
+index in that order. The client gets the key back as an opaque
+``next_cursor``."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime
+import json
+from typing import Callable
+
+from marshmallow import ValidationError, fields, validate
+
+from .errors import Msg
+
+BAD_CURSOR = Msg("Cursor tidak valid; pakai next_cursor dari halaman sebelumnya.",
+                 "Invalid cursor; use next_cursor from the previous page.")
+MAX_CURSOR_LENGTH = 256  # ~80 in use
+
+
+def encode_cursor(at: datetime.datetime, row_id: str) -> str:
+    """Where the next page starts: after this (time, _id) in the list's order."""
+    raw = json.dumps([at.isoformat(), row_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+class Cursor(fields.String):
+    """A query's ``cursor``: ``encode_cursor``'s text -> ``(at, row_id)``;
+    None when not given."""
+
+    def __init__(self, **kwargs):
+        super().__init__(load_default=None, validate=validate.Length(max=MAX_CURSOR_LENGTH),
+                         **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            raw = base64.urlsafe_b64decode(str(value) + "=" * (-len(str(value)) % 4))
+            at, row_id = json.loads(raw)
+            at = datetime.datetime.fromisoformat(at)
+        except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+            raise ValidationError(BAD_CURSOR) from None
+        if at.tzinfo is None or not isinstance(row_id, str):
+            raise ValidationError(BAD_CURSOR)
+        return at, row_id
+
+
+def page_after(read: Callable[[dict, int], list[dict]], query: dict, field: str, limit: int,
+               after: tuple[datetime.datetime, str] | None = None,
+               descending: bool = False) -> list[dict]:
+    """Up to ``limit`` rows of ``query`` in (``field``, ``_id``) order, both
+    ascending or both ``descending``, after ``after`` (the ``field`` and
+    ``_id`` of the last row of the page before); ``read(filter, limit)``
+    reads in that order. "After (at, id)" is two flat filters, not one
+    ``$or`` (the local server scans the whole collection for an ``$or``: a
+    second page of intake's queue at 20,000 applications 234 -> ~50 ms): the
+    rest of the rows of the same moment, then the later (earlier) ones."""
+    if after is None:
+        return read(query, limit)
+    at, row_id = after
+    beyond = "$lt" if descending else "$gt"
+    same_moment = read({**query, field: at, "_id": {beyond: row_id}}, limit)
+    if len(same_moment) >= limit:
+        return same_moment
+    return same_moment + read({**query, field: {beyond: at}}, limit - len(same_moment))
+
+
+def next_page(rows: list[dict], limit: int, field: str) -> tuple[list[dict], str | None]:
+    """``rows`` read ``limit + 1`` at a time: the page, and the cursor of the
+    page after it (None: this is the last)."""
+    page = rows[:limit]
+    if len(rows) <= limit:
+        return page, None
+    return page, encode_cursor(page[-1][field], page[-1]["_id"])

@@ -17,6 +17,19 @@ def drop_index_if_present(collection, name: str) -> None:
             pass
 
 
+def expire_after(collection, field: str, seconds: int) -> None:
+    """Documents of ``collection`` leave ``seconds`` after the date in
+    ``field`` (a TTL index). A start with another time (a changed setting)
+    changes the index in place: making it again with other options is
+    refused."""
+    kept = collection.index_information().get(f"{field}_1")
+    if kept is None:
+        collection.create_index([(field, pymongo.ASCENDING)], expireAfterSeconds=seconds)
+    elif kept.get("expireAfterSeconds") != seconds:
+        collection.database.command("collMod", collection.name, index={
+            "keyPattern": {field: 1}, "expireAfterSeconds": seconds})
+
+
 def migrate_once(db, name: str, migrate) -> None:
     """Run ``migrate`` (idempotent: it changes only what still needs it) once
     for the database: a row in ``migrations`` records it done, so a later

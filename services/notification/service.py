@@ -37,7 +37,6 @@ from shared.auth import BearerTokens
 from shared.events import load_event
 from shared.http import HealthCheck, api, json_response, read_query
 from shared.messaging import DeliveryAttempt, reliable_event_handler
-from shared.mongo import StoreWithOutbox
 from shared.paging import next_page
 
 from .callbacks import read_callback, settle_callback
@@ -47,7 +46,7 @@ from .exceptions import DeliveryFailed
 from .gateways import Mailer, RecentSends, SmsGateway, WhatsApp
 from .schemas import CountersSchema, DeliveryLogSchema, FailedMessagesSchema, FailedQuerySchema
 from .settings import NotificationSettings
-from .store import NotificationStore
+from .store import NotificationStoreProvider
 from .webhook import WhatsAppWebhook
 
 log = logging.getLogger(__name__)
@@ -59,7 +58,7 @@ WEBHOOK_MAX_BODY_BYTES = 3 * 1024 * 1024
 class NotificationApi(HealthCheck):
     name = "notification_api"
 
-    store = StoreWithOutbox(NotificationStore, publishes_as="notification")
+    store = NotificationStoreProvider()
     operators = BearerTokens("OPERATOR_TOKENS")
     settings = NotificationSettings()
     whatsapp_webhook = WhatsAppWebhook()
@@ -112,7 +111,7 @@ class NotificationEvents:
 
     name = "notification"
 
-    store = StoreWithOutbox(NotificationStore, publishes_as="notification")
+    store = NotificationStoreProvider()
     sms = SmsGateway()
     mail = Mailer()
     whatsapp = WhatsApp()

@@ -1,6 +1,7 @@
 """Notification's own settings, read once in ``setup()``: the guards (quiet
 hours, SMS limits), how many attempts a message gets, who the officers are,
-and the clock (injectable: tests hand the provider another one)."""
+and the clock (injectable: tests hand the provider another one); and how
+long personal data is kept (``retention``: the store's, at its start)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,26 @@ from nameko.extensions import DependencyProvider
 from shared.clock import utcnow
 from shared.messaging import retry_delays
 from shared.settings import InvalidSetting
+from shared.store import INBOX_RETENTION
 
 from .domain import Guards, parse_quiet_hours
+
+
+DEFAULT_RETENTION_DAYS = 365
+# a message must outlive every redelivery of its event (its id is what stops
+# a second send): the services forget an event's id after INBOX_RETENTION,
+# and Meta repeats a WhatsApp status for 7 days
+MIN_RETENTION_DAYS = INBOX_RETENTION.days
+
+
+def retention(config: dict) -> datetime.timedelta:
+    """``RETENTION_DAYS``: how long a message is kept once final, a contact
+    after its last update, an application's end after it happened."""
+    days = str(config.get("RETENTION_DAYS", DEFAULT_RETENTION_DAYS)).strip()
+    if not days.isdigit() or int(days) < MIN_RETENTION_DAYS:
+        raise InvalidSetting("RETENTION_DAYS", f"whole days, at least {MIN_RETENTION_DAYS} "
+                                               "(an event can come back that long)")
+    return datetime.timedelta(days=int(days))
 
 
 def parse_mailboxes(spec: str | None) -> dict[str, str]:

@@ -15,6 +15,11 @@ event; a WhatsApp message keeps its whole notice (``notice``: every
 channel's text, the contact), from which its stand-in on another channel is
 made if WhatsApp reports it failed later. The delivery log shown to
 operators never includes either, nor the address.
+
+Personal data is kept ``RETENTION_DAYS`` (``keep_for``, at the store's
+start): a message from when it became final (``final_at``; one pending or
+held has none, and stays), a contact from its last update, an application's
+end from when it happened; the SMS counters until their hour or day ends.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared.clock import utcnow
 from shared.group_writes import DUPLICATE_KEY
+from shared.indexes import expire_after, migrate_once
+from shared.mongo import StoreWithOutbox
 from shared.outbox import PENDING
 from shared.paging import page_after
 from shared.store import BaseStore, update_then_read
@@ -34,6 +41,7 @@ from .callbacks import Logged
 from .domain import (BookEntry, Filed, Finished, Guards, Notice, OutgoingMessage, day_bucket,
                      hour_bucket, kinds_replacing, outdated)
 from .messages import Texts
+from .settings import retention
 
 # longer than any gateway call may take (their timeouts are seconds): a claim
 # outlives its sender only if the sender died, and then the retry takes over
@@ -44,6 +52,10 @@ LOG_FIELDS = {"_id": 1, "about": 1, "kind": 1, "channel": 1, "status": 1, "creat
               "dropped_at": 1, "dropped_because": 1, "attempts": 1, "fallback_for": 1,
               "delivered_at": 1, "read_at": 1}
 HELD = "held"
+# a message's final statuses, and the field each had its time in before a
+# final message carried ``final_at`` (what its retention counts from)
+ENDED_AT = {"sent": "sent_at", "failed": "failed_at", "superseded": "dropped_at",
+            "withdrawn": "dropped_at"}
 # the operators' list of messages given up: the newest first, then by id
 FAILED_ORDER = [("failed_at", DESCENDING), ("_id", DESCENDING)]
 FAILED_FIELDS = {**LOG_FIELDS, "application_id": 1, "tracking_code": 1, "failed_at": 1}
@@ -123,6 +135,18 @@ class NotificationStore(BaseStore):
         # sets when): no phone number stays on file for the counting
         db.sms_counters.create_index([("expires", ASCENDING)], expireAfterSeconds=0)
         super().ensure_indexes(db)
+
+    @classmethod
+    def keep_for(cls, db, kept: datetime.timedelta) -> None:
+        """Personal data no longer than ``kept`` (``RETENTION_DAYS``): TTL
+        indexes on when a message became final, a contact's last update,
+        an application's end. Messages final before they said when are
+        given that date once."""
+        migrate_once(db, "messages_final_at", lambda: date_final_messages(db))
+        seconds = int(kept.total_seconds())
+        for collection, field in ((db.messages, "final_at"), (db.contacts, "updated_at"),
+                                  (db.finished, "occurred_at")):
+            expire_after(collection, field, seconds)
 
     # ---- contact book -----------------------------------------------------
 
@@ -235,7 +259,8 @@ class NotificationStore(BaseStore):
             self.db.messages.bulk_write([UpdateOne(
                 {"_id": message_id, "status": HELD},
                 {"$set": {"status": status, "dropped_because": because, "dropped_at": now,
-                          "claimed_until": None}, "$unset": {"held_reason": ""}})
+                          "final_at": now, "claimed_until": None},
+                 "$unset": {"held_reason": ""}})
                 for message_id, (status, because) in drops.items()], ordered=False)
 
     def note_finished(self, end: Finished) -> None:
@@ -342,15 +367,17 @@ class NotificationStore(BaseStore):
     def record_sent(self, message: OutgoingMessage, provider_ref: str) -> None:
         """Mark sent and emit ``notification_sent``: one update, the message carries it."""
         self._sms_taken = None  # it counts
-        self._settle(message, {"status": "sent", "sent_at": utcnow(), "provider_ref": provider_ref,
-                               "claimed_until": None},
-                     {"$push": {"attempts": {"at": utcnow(), "ok": True}}},
+        now = utcnow()
+        self._settle(message, {"status": "sent", "sent_at": now, "final_at": now,
+                               "provider_ref": provider_ref, "claimed_until": None},
+                     {"$push": {"attempts": {"at": now, "ok": True}}},
                      "notification_sent", self._outcome(message))
 
     def give_up(self, message: OutgoingMessage, reason: str) -> None:
         """Mark failed for good and emit ``notification_failed``: one update."""
-        self._settle(message, {"status": "failed", "failed_at": utcnow(), "last_error": reason,
-                               "claimed_until": None}, {},
+        now = utcnow()
+        self._settle(message, {"status": "failed", "failed_at": now, "final_at": now,
+                               "last_error": reason, "claimed_until": None}, {},
                      "notification_failed", {"reason": reason, **self._outcome(message)})
 
     def _settle(self, message: OutgoingMessage, fields: dict, more: dict, event_type: str,
@@ -398,7 +425,9 @@ class NotificationStore(BaseStore):
         it); whether it is failed now, by this call or an earlier one."""
         guard = {"_id": message.message_id, "status": "sent",
                  "delivered_at": {"$exists": False}}
-        update = {"$set": {"status": "failed", "failed_at": utcnow(), "last_error": reason},
+        now = utcnow()
+        update = {"$set": {"status": "failed", "failed_at": now, "final_at": now,
+                           "last_error": reason},
                   "$push": {"attempts": {"at": at, "ok": False, "reason": reason}}}
         carried = self.carry(self.db.messages, [
             ("notification_failed", {"reason": reason, **self._outcome(message)})]
@@ -443,3 +472,23 @@ class NotificationStore(BaseStore):
         return {"day": day, "sms_sent": today.get("sent", 0),
                 "held_by_daily_budget": today.get("held", 0),
                 "held_by_phone_limit": today.get("held_by_phone", 0), "held_now": held}
+
+
+def date_final_messages(db) -> None:
+    """Give each final message without ``final_at`` the time it ended."""
+    for status, ended_at in ENDED_AT.items():
+        db.messages.update_many({"status": status, "final_at": {"$exists": False}},
+                                [{"$set": {"final_at": f"${ended_at}"}}])
+
+
+class NotificationStoreProvider(StoreWithOutbox):
+    """The store and its relay (``StoreWithOutbox``), keeping personal data
+    ``RETENTION_DAYS`` (``NotificationStore.keep_for``): set in ``setup()``,
+    with the other indexes, before any consumer starts."""
+
+    def __init__(self):
+        super().__init__(NotificationStore, publishes_as="notification")
+
+    def setup(self):
+        super().setup()
+        NotificationStore.keep_for(self.db, retention(self.container.config))

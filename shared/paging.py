@@ -1,5 +1,5 @@
 """Keyset paging of the operators' lists (intake's queue, notification's
-failed messages): a page starts after the last row of the page before, found
+failed messages, courier's shipments): a page starts after the last row of the page before, found
 by its sort key - a time, then ``_id``, since many rows share a moment (a
 jemput-bola batch, a gateway outage) - never by skipping rows, so each row is
 on exactly one page while rows come and go, and a page is read through the

@@ -1,14 +1,12 @@
 """HTTP body and query schemas of the courier API (boundary only: no rules)."""
 
-import base64
-import datetime
-
 from marshmallow import (EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate,
                          validates)
 
 from shared.clock import utcnow
 from shared.errors import Msg
 from shared.fields import RT_RW, IsoDate, PrintedText
+from shared.paging import Cursor
 
 from .domain import AHEAD_TOLERANCE, POS_STATUSES, STATUSES
 from .exceptions import dated_ahead
@@ -38,34 +36,6 @@ class PosWebhookSchema(Schema):
             raise ValidationError(dated_ahead(TOLERANCE_SECONDS))
 
 
-EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
-MILLISECOND = datetime.timedelta(milliseconds=1)  # the database keeps no finer
-BAD_CURSOR = Msg("Cursor tidak valid; pakai next_cursor dari halaman sebelumnya.",
-                 "Invalid cursor; use next_cursor from the previous page.")
-
-
-def encode_cursor(shipment: dict) -> str:
-    """Where the next page starts: after this shipment (its creation time, its id)."""
-    created = (shipment["created_at"] - EPOCH) // MILLISECOND
-    raw = f"{created}/{shipment['_id']}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-class ShipmentCursor(fields.String):
-    """``encode_cursor``'s text -> (created_at, shipment id)."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
-        try:  # too long, or a bad character, padding, UTF-8 or number: a ValueError
-            if len(text) > 200:  # ours are ~60
-                raise ValueError(text)
-            raw = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
-            created, shipment_id = raw.decode().split("/", 1)
-            return EPOCH + int(created) * MILLISECOND, shipment_id
-        except (ValueError, OverflowError):
-            raise ValidationError(BAD_CURSOR) from None
-
-
 class ShipmentQuerySchema(Schema):
     class Meta:
         unknown = RAISE
@@ -75,7 +45,7 @@ class ShipmentQuerySchema(Schema):
     from_ = IsoDate(data_key="from", load_default=None)
     to = IsoDate(load_default=None)
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
-    cursor = ShipmentCursor(load_default=None)
+    cursor = Cursor()  # next_cursor of the page before (shared.paging)
 
 
 class StuckQuerySchema(Schema):

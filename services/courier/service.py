@@ -34,6 +34,7 @@ from shared.events import load_event, occurred_at
 from shared.http import HealthCheck, api, json_response, read_json, read_query
 from shared.messaging import reliable_event_handler
 from shared.mongo import StoreWithOutbox
+from shared.paging import next_page
 from shared.wilayah import load_postal_codes, load_wilayah
 
 from .domain import HELD, concerns_courier, manifest_order_id
@@ -42,8 +43,7 @@ from .exceptions import (AddressStillIncomplete, PosBusy, PosRefused, PosUnavail
 from .jemput_bola import drops_a_member
 from .pos import PosApi
 from .schemas import (AddressCorrectionSchema, KelurahanOfficeSchema, PosWebhookSchema,
-                      ShipmentQuerySchema, StuckQuerySchema, encode_cursor, manifest_view,
-                      shipment_view)
+                      ShipmentQuerySchema, StuckQuerySchema, manifest_view, shipment_view)
 from .store import CourierStore
 from .webhooks import WebhookSignatures
 
@@ -210,9 +210,9 @@ class CourierApi(HealthCheck):
         until = wib_midnight(query["to"] and query["to"] + datetime.timedelta(days=1))
         found = self.store.list_shipments(query["status"], since, until, query["limit"] + 1,
                                           query["cursor"])
-        page, more = found[:query["limit"]], len(found) > query["limit"]
+        page, cursor = next_page(found, query["limit"], "created_at")
         return json_response(200, {"shipments": [shipment_view(s) for s in page],
-                                   "next_cursor": encode_cursor(page[-1]) if more else None})
+                                   "next_cursor": cursor})
 
     @api("GET", "/api/v1/shipments/stuck")
     def stuck_shipments(self, request):

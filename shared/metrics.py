@@ -4,7 +4,8 @@ Recorded where every service already passes, so no service code counts:
 * HTTP (``shared.http.ApiHandler``): ``smartdukcapil_http_requests_total``
   and the latency histogram ``smartdukcapil_http_request_seconds``, by
   service, endpoint (the route, not the URL: no ids in label values),
-  method and status - refusals at admission included;
+  method (``METHODS``, any other ``other``: never a client's own string)
+  and status - refusals at admission included;
 * events (``shared.messaging.ReliableEventHandler``):
   ``smartdukcapil_events_total`` by service, handler and outcome - handled,
   failed (the handler raised), retried (sent to a wait queue),
@@ -92,9 +93,20 @@ class CommandCounter(monitoring.CommandListener):
             event.duration_micros / 1e6)
 
 
+# the request methods counted by name; any other a client sends is "other".
+# The method comes from the client's request line: as a label value of its
+# own, each invented one added 17 series, kept for the life of the process.
+# AMQP: the broker channel's answers (services/intake/channel.py)
+METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "AMQP"})
+
+
+def method_label(method: str) -> str:
+    return method if method in METHODS else "other"
+
+
 def observe_request(service: str, endpoint: str, method: str, status: int,
                     seconds: float) -> None:
-    labels = (service, endpoint, method, str(status))
+    labels = (service, endpoint, method_label(method), str(status))
     HTTP_REQUESTS.labels(*labels).inc()
     HTTP_SECONDS.labels(*labels).observe(seconds)
 

@@ -130,3 +130,22 @@ def test_a_204_ends_with_its_headers(address):
     assert b"transfer-encoding" not in names and b"content-type" not in names, names
     assert after.startswith(b"HTTP/1.1 204 ")
     assert after.endswith(b"\r\n\r\n")  # the second one too
+
+
+def test_a_method_a_client_invents_is_counted_as_other(url):
+    """The request metrics' ``method`` label is one of a fixed set: a client
+    inventing methods (``M1``..``M50``, one of 3,000 characters) on a path
+    that exists or not adds no series (each new label value was 17 series,
+    kept for the life of the process)."""
+    def methods() -> set[str]:
+        return {sample.labels["method"] for family in REGISTRY.collect()
+                if family.name == "smartdukcapil_http_requests"
+                for sample in family.samples if sample.labels.get("service") == "small_api"}
+
+    invented = [f"M{n}" for n in range(1, 51)] + ["X" * 3000]
+    for n, method in enumerate(invented):
+        path = "/api/v1/applications" if n % 2 else "/api/v1/nothing"
+        assert requests.request(method, url + path, timeout=10).status_code in (404, 405, 414)
+    assert requests.request("OPTIONS", url + "/api/v1/applications", timeout=10).status_code
+    assert len(methods()) <= 8, sorted(methods(), key=len)[:12]
+    assert "other" in methods() and not any(m.startswith("M") for m in methods())

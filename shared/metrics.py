@@ -1,9 +1,12 @@
 """Prometheus metrics of every service (prometheus-client), one registry per process.
 
-Recorded where every service already passes, so no service code counts:
+Recorded where every service already passes, so no service code counts;
+``service`` is the service on every metric (``service_of``: ``intake``, never
+``intake_api``), ``container`` the nameko container where two of a service
+record the same metric:
 * HTTP (``shared.http.ApiHandler``): ``smartdukcapil_http_requests_total``
   and the latency histogram ``smartdukcapil_http_request_seconds``, by
-  service, endpoint (the route, not the URL: no ids in label values),
+  service, container, endpoint (the route, not the URL: no ids in label values),
   method (``METHODS``, any other ``other``: never a client's own string)
   and status - refusals at admission included;
 * events (``shared.messaging.ReliableEventHandler``):
@@ -20,7 +23,8 @@ Recorded where every service already passes, so no service code counts:
   relay deletes them together, ``shared.outbox``), read when scraped from the collection's
   metadata count (no scan; and nothing at all between scrapes), plus the documents still
   carrying events (``shared.outbox``: carried events);
-* pipeline (``shared.pipeline``): ``smartdukcapil_pipeline_backlog``, the
+* pipeline (``shared.pipeline``): ``smartdukcapil_pipeline_backlog`` by
+  service and container (intake's API and its broker channel each watch), the
   messages waiting in the handler queues intake watches before it admits a
   new application (-1 while the broker does not answer).
 
@@ -42,10 +46,10 @@ from .outbox import carrying
 log = logging.getLogger(__name__)
 
 HTTP_REQUESTS = Counter("smartdukcapil_http_requests", "HTTP requests answered",
-                        ["service", "endpoint", "method", "status"])
+                        ["service", "container", "endpoint", "method", "status"])
 HTTP_SECONDS = Histogram("smartdukcapil_http_request_seconds",
                          "Time from admission to the answer, refusals included",
-                         ["service", "endpoint", "method", "status"],
+                         ["service", "container", "endpoint", "method", "status"],
                          buckets=(.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10))
 EVENTS = Counter("smartdukcapil_events", "Event messages by what became of them",
                  ["service", "handler", "outcome"])
@@ -53,7 +57,7 @@ OUTBOX_BACKLOG = Gauge("smartdukcapil_outbox_backlog",
                        "Outbox rows written and not yet published", ["service"])
 PIPELINE_BACKLOG = Gauge("smartdukcapil_pipeline_backlog",
                          "Messages waiting in the handler queues a service watches before "
-                         "admitting new work (-1: unknown)", ["service"])
+                         "admitting new work (-1: unknown)", ["service", "container"])
 
 DB_COMMANDS = Counter("smartdukcapil_db_commands",
                       "Database commands sent (round trips), by command name and collection",
@@ -65,6 +69,21 @@ DB_SECONDS = Counter("smartdukcapil_db_command_seconds",
 
 EVENT_OUTCOMES = ("handled", "failed", "retried", "dead_lettered")
 
+# the roles of a service's other containers, after its name: its HTTP API
+# (intake_api, printing_api ...) and intake's broker channel (intake_channel)
+CONTAINER_ROLES = ("_api", "_channel")
+
+
+def service_of(container: str) -> str:
+    """The service a nameko container is part of, every metric's ``service``
+    label: its event handlers run under the service's own name (``intake``),
+    its other containers under that name and their role (``intake_api``), so a
+    dashboard joins one service's HTTP answers, events and outbox on one value."""
+    for role in CONTAINER_ROLES:
+        if container.endswith(role):
+            return container[:-len(role)]
+    return container
+
 
 class CommandCounter(monitoring.CommandListener):
     """Counts every command a service's client sends (``DB_COMMANDS``): the
@@ -72,7 +91,7 @@ class CommandCounter(monitoring.CommandListener):
     each took (``DB_SECONDS``)."""
 
     def __init__(self, service: str):
-        self.service = service
+        self.service = service_of(service)
         self.waiting: dict[tuple, str] = {}  # (connection, request id) -> collection
 
     def started(self, event) -> None:
@@ -104,15 +123,19 @@ def method_label(method: str) -> str:
     return method if method in METHODS else "other"
 
 
-def observe_request(service: str, endpoint: str, method: str, status: int,
+def observe_request(container: str, endpoint: str, method: str, status: int,
                     seconds: float) -> None:
-    labels = (service, endpoint, method_label(method), str(status))
+    labels = (service_of(container), container, endpoint, method_label(method), str(status))
     HTTP_REQUESTS.labels(*labels).inc()
     HTTP_SECONDS.labels(*labels).observe(seconds)
 
 
-def count_event(service: str, handler: str, outcome: str) -> None:
-    EVENTS.labels(service, handler, outcome).inc()
+def count_event(container: str, handler: str, outcome: str) -> None:
+    EVENTS.labels(service_of(container), handler, outcome).inc()
+
+
+def pipeline_backlog(container: str, backlog: int) -> None:
+    PIPELINE_BACKLOG.labels(service_of(container), container).set(backlog)
 
 
 def watch_outbox(service: str, db, carriers: tuple[str, ...] = (),
@@ -130,7 +153,7 @@ def watch_outbox(service: str, db, carriers: tuple[str, ...] = (),
         except Exception as exc:  # any driver error: the scrape still answers
             log.warning("outbox backlog of %s unknown (%s)", service, type(exc).__name__)
             return -1
-    OUTBOX_BACKLOG.labels(service).set_function(backlog)
+    OUTBOX_BACKLOG.labels(service_of(service)).set_function(backlog)
 
 
 def exposition() -> tuple[bytes, str]:

@@ -73,7 +73,7 @@ class PipelineWatch:
 
     def poll(self) -> int:
         self.backlog = self.measure()
-        metrics.PIPELINE_BACKLOG.labels(self.service).set(self.backlog)
+        metrics.pipeline_backlog(self.service, self.backlog)
         return self.backlog
 
     def measure(self) -> int:

@@ -1,7 +1,8 @@
 """Every service exposes Prometheus metrics and its probes on its own HTTP
 port: after a submit and its events, intake's and printing's counters have
 moved (requests by endpoint and status, events handled per handler, the
-outbox backlog, database commands)."""
+outbox backlog, database commands), each service under one ``service``
+label value."""
 
 from __future__ import annotations
 
@@ -33,8 +34,8 @@ def total(scrape: dict, name: str, **labels) -> float:
 
 def test_a_submit_and_its_events_move_the_counters(system):
     intake, printing = system.url("intake"), system.url("printing")
-    submitted = dict(name="smartdukcapil_http_requests_total", service="intake_api",
-                     endpoint="/api/v1/applications", method="POST", status="202")
+    submitted = dict(name="smartdukcapil_http_requests_total", service="intake",
+                     container="intake_api", endpoint="/api/v1/applications", method="POST", status="202")
     handled = dict(name="smartdukcapil_events_total", service="printing",
                    handler="on_application_verified", outcome="handled")
     timeline = dict(name="smartdukcapil_events_total", service="intake",
@@ -77,3 +78,34 @@ def test_every_service_answers_its_probes(system):
         assert ready.json()["database"] == ready.json()["broker"] == "ok"
         assert "smartdukcapil_http_requests_total" in requests.get(
             f"{system.url(name)}/metrics", timeout=10).text
+
+
+def test_every_metric_of_a_service_carries_one_service_label(system):
+    """A dashboard joins a service's 5xx rate with its outbox backlog or its
+    events on ``service``: intake's HTTP answers said ``intake_api``, its
+    broker channel's and pipeline watch's ``intake_channel``, its events,
+    outbox and database commands ``intake``. One value per service now, the
+    container in a label of its own."""
+    intake = system.url("intake")
+    answer = requests.post(f"{intake}/api/v1/applications", json=valid_body(), timeout=10)
+    assert answer.status_code == 202, answer.text
+    verified = requests.post(f"{intake}/api/v1/applications/{answer.json()['application_id']}"
+                             "/verify", headers=OPERATOR, timeout=10)
+    assert verified.status_code == 200, verified.text
+    eventually(lambda: total(samples(intake), "smartdukcapil_events_total",
+                             handler="on_print_job_queued") > 0,
+               what="intake handled print_job_queued")
+
+    for name in ("intake", "printing", "notification", "courier"):
+        assert requests.get(f"{system.url(name)}/health/live", timeout=10).status_code == 200
+        scrape = samples(system.url(name))
+        services = {dict(labels).get("service") for sample, labels in scrape
+                    if sample.startswith("smartdukcapil_")}
+        assert services == {name}, (name, services)
+    families = {sample for sample, labels in samples(intake)}
+    assert {"smartdukcapil_http_requests_total", "smartdukcapil_events_total",
+            "smartdukcapil_outbox_backlog", "smartdukcapil_pipeline_backlog",
+            "smartdukcapil_db_commands_total"} <= families
+    assert value(samples(intake), "smartdukcapil_http_requests_total", service="intake",
+                 container="intake_api", endpoint="/health/live", method="GET",
+                 status="200") >= 1

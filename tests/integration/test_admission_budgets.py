@@ -151,8 +151,8 @@ def test_a_broker_that_does_not_answer_leaves_the_backlog_unknown_and_admits():
 
 def backlog_gauge(base: str) -> float | None:
     text = requests.get(f"{base}/metrics", timeout=10).text
-    found = re.search(r'^smartdukcapil_pipeline_backlog\{service="intake_api"\} (\S+)$', text,
-                      re.M)
+    found = re.search(r'^smartdukcapil_pipeline_backlog'
+                      r'\{container="intake_api",service="intake"\} (\S+)$', text, re.M)
     return float(found.group(1)) if found else None
 
 
@@ -168,8 +168,8 @@ def test_a_channel_request_waits_in_its_queue_while_the_pipeline_is_behind(
                             PIPELINE_BACKLOG_LIMIT=0, PIPELINE_POLL_SECONDS=0.2)
     put(1)
     container_factory(IntakeChannel, config).start()
-    eventually(lambda: REGISTRY.get_sample_value(
-        "smartdukcapil_pipeline_backlog", {"service": "intake_channel"}) == 1.0,
+    eventually(lambda: REGISTRY.get_sample_value("smartdukcapil_pipeline_backlog", {
+        "service": "intake", "container": "intake_channel"}) == 1.0,
         what="the channel's watch saw 1 waiting")
     client = ChannelClient(backing.amqp_uri.replace("pyamqp://", "amqp://"), "web")
     try:

@@ -108,7 +108,8 @@ def test_an_endpoint_that_takes_no_body_still_takes_none(url):
 def test_the_misses_are_counted_under_one_endpoint(url):
     def misses(status: str) -> float:
         return REGISTRY.get_sample_value("smartdukcapil_http_requests_total", {
-            "service": "small_api", "endpoint": "<unmatched>", "method": "GET",
+            "service": "small", "container": "small_api", "endpoint": "<unmatched>",
+            "method": "GET",
             "status": status}) or 0.0
 
     before = misses("404"), misses("405")
@@ -140,7 +141,7 @@ def test_a_method_a_client_invents_is_counted_as_other(url):
     def methods() -> set[str]:
         return {sample.labels["method"] for family in REGISTRY.collect()
                 if family.name == "smartdukcapil_http_requests"
-                for sample in family.samples if sample.labels.get("service") == "small_api"}
+                for sample in family.samples if sample.labels.get("container") == "small_api"}
 
     invented = [f"M{n}" for n in range(1, 51)] + ["X" * 3000]
     for n, method in enumerate(invented):

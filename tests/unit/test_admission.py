@@ -59,14 +59,14 @@ def test_a_full_budget_is_refused_before_nameko_sees_the_request():
                   handler("POST", "/status", admission, budget=LOOKUPS),
                   handler("GET", "/metrics", admission, budget=None))
     before = REGISTRY.get_sample_value("smartdukcapil_http_requests_total", {
-        "service": "unit", "endpoint": "/submit", "method": "POST", "status": "503"}) or 0
+        "service": "unit", "container": "unit", "endpoint": "/submit", "method": "POST", "status": "503"}) or 0
 
     status, headers, body = call(app, "POST", "/submit", HTTP_ACCEPT_LANGUAGE="en",
                                  CONTENT_LENGTH="50")
     assert status.startswith("503") and headers["Retry-After"] == "2"
     assert json.loads(body) == {"lang": "en"}
     assert REGISTRY.get_sample_value("smartdukcapil_http_requests_total", {
-        "service": "unit", "endpoint": "/submit", "method": "POST", "status": "503"}) == before + 1
+        "service": "unit", "container": "unit", "endpoint": "/submit", "method": "POST", "status": "503"}) == before + 1
 
     assert call(app, "POST", "/status")[2] == b"admitted"   # its own budget
     assert call(app, "GET", "/metrics")[2] == b"admitted"   # never refused

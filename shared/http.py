@@ -6,7 +6,9 @@ What ``api`` adds to nameko's handler, through its public hooks only:
   ``max_body_setting``) gets 413 before it is read; when the endpoint's
   admission budget is full, 503 + ``Retry-After`` at once (before the body is
   read or parsed, nothing touches the database) instead of a request that
-  waits for a worker. Three budgets per container, so a flood of one kind never
+  waits for a worker; so does every request while the service's database
+  is known to be down (``StoreWithOutbox.reachable``), instead of waiting
+  ``MONGO_TIMEOUT_MS`` to find out. Three budgets per container, so a flood of one kind never
   takes another's capacity: ``lookups`` (every GET, and endpoints declared
   ``budget="lookups"`` such as the citizen's status lookup;
   ``ADMISSION_LOOKUPS`` in flight), ``staff`` (endpoints declared
@@ -81,6 +83,7 @@ from .errors import (DatabaseUnavailable, DomainError, MethodNotAllowed, Msg, Re
                      ValidationFailed, field_label, flatten_field_errors)
 from .framing import (ChunkedBody, ProtocolRefusal, framing_problem, header_line_problem,
                       too_large)
+from .mongo import StoreWithOutbox, answers
 from .pipeline import Pipeline
 from .runtime import FrozenStartupHeap
 from .settings import require
@@ -368,6 +371,8 @@ class Admission(SharedExtension):
 
     def setup(self):
         config = self.container.config
+        self.databases = [provider for provider in self.container.dependencies
+                          if isinstance(provider, StoreWithOutbox)]
         self.max_body_bytes = int(config.get("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES))
         self.retry_after = str(config.get("RETRY_AFTER_SECONDS", DEFAULT_RETRY_AFTER_SECONDS))
         self.body_read_seconds = float(config.get("BODY_READ_SECONDS",
@@ -386,6 +391,9 @@ class Admission(SharedExtension):
         if new_work and self.pipeline.behind():
             return True
         return budget is not None and self.in_flight[budget] >= self.capacity[budget]
+
+    def database_down(self) -> bool:
+        return not all(database.reachable() for database in self.databases)
 
 
 URI_TOO_LONG = ProtocolRefusal(414, "uri_too_long", Msg(
@@ -722,6 +730,8 @@ class ApiHandler(HttpRequestHandler):
             return too_large(limit)
         if self.admission.full(self.budget, self.new_work):
             return ServiceBusy()
+        if self.budget is not None and self.admission.database_down():
+            return DatabaseUnavailable()
         chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
         if (request.content_length or chunked) and \
                 not identity_only(request.headers.get("Content-Encoding", "")):
@@ -819,15 +829,22 @@ class HealthCheck:
     * ``GET /health/ready``: 200 when its database and its broker both
       answer, else 503 + Retry-After naming which does not (a supervisor or
       balancer sends it no traffic meanwhile);
-    * ``GET /health``: the database alone (kept for existing callers);
-    * ``GET /metrics``: Prometheus text format (``shared.metrics``)."""
+    * ``GET /health``: the database alone (kept for existing callers): 200,
+      else 503 + Retry-After naming it;
+    * ``GET /metrics``: Prometheus text format (``shared.metrics``).
+
+    The probes wait ``shared.mongo.PROBE_SECONDS`` at most for the database:
+    a frozen one is reported, not waited on."""
 
     broker_check = BrokerCheck()
 
     @api("GET", "/health", budget=None)
     def health(self, request):
-        self.store.ping()
-        return json_response(200, {"status": "ok", "service": self.name})
+        if answers(self.store):
+            return json_response(200, {"status": "ok", "service": self.name})
+        return json_response(503, {"status": "unavailable", "service": self.name,
+                                   "database": "unavailable"},
+                             {"Retry-After": str(DEFAULT_RETRY_AFTER_SECONDS)})
 
     @api("GET", "/health/live", budget=None)
     def liveness(self, request):
@@ -835,11 +852,7 @@ class HealthCheck:
 
     @api("GET", "/health/ready", budget=None)
     def readiness(self, request):
-        try:
-            self.store.ping()
-            database = "ok"
-        except DatabaseUnavailable:
-            database = "unavailable"
+        database = "ok" if answers(self.store) else "unavailable"
         broker = "ok" if self.broker_check.reachable() else "unavailable"
         ready = database == broker == "ok"
         return json_response(200 if ready else 503, {

@@ -7,18 +7,41 @@ what the store's transactions wrote, so the relay needs the same client, and
 it must stop before that client closes. Looking for where events reach the
 broker? ``OutboxRelay.publish_pending``, started here as a managed thread of
 the container (nameko stops it with the service and reports if it dies).
+
+A database that is down is told apart without waiting out
+``MONGO_TIMEOUT_MS`` (every operation's deadline, server selection
+included): the HTTP admission refuses a request at once while the driver
+knows no server to send it to (``StoreWithOutbox.reachable``), and the probes
+ping under a deadline of their own (``answers``).
 """
 
 from __future__ import annotations
 
+import pymongo
 from nameko.extensions import DependencyProvider
 from pymongo import MongoClient
 
 from . import metrics
+from .errors import DatabaseUnavailable
 from .group_writes import GroupWrites
 from .outbox import OutboxRelay
 from .settings import require
 from .store import DEFAULT_TRANSACTION_BUDGET_SECONDS, DURABLE
+
+# how long a probe (/health, /health/ready) waits for the database: a
+# frozen server is then reported as down before an orchestrator's probe
+# (about a second) gives up, not after MONGO_TIMEOUT_MS
+PROBE_SECONDS = 0.5
+
+
+def answers(store) -> bool:
+    """Whether ``store``'s database answers a ping within ``PROBE_SECONDS``."""
+    try:
+        with pymongo.timeout(PROBE_SECONDS):
+            store.ping()
+    except DatabaseUnavailable:
+        return False
+    return True
 
 
 class StoreWithOutbox(DependencyProvider):
@@ -63,6 +86,15 @@ class StoreWithOutbox(DependencyProvider):
 
     def start(self):
         self.relay.start(self.container.spawn_managed_thread)
+
+    def reachable(self) -> bool:
+        """Whether the driver knows a server it can send a request to (a
+        write, or a read from the primary). It stops knowing one when an
+        operation or its monitor finds the server gone (a refused or broken
+        connection, a heartbeat unanswered for ``MONGO_TIMEOUT_MS``); until
+        its monitor finds it back, every operation would wait out
+        ``MONGO_TIMEOUT_MS`` in server selection, then fail."""
+        return self.client.topology_description.has_writable_server()
 
     def stop(self):
         self._close()

@@ -1,7 +1,10 @@
-"""Intake answers 503 with Retry-After, fast, when its database is gone."""
+"""Intake answers 503 with Retry-After, fast, when its database is gone:
+its probes within a fraction of a second, its requests at once while the
+driver knows no server (not after MONGO_TIMEOUT_MS each)."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import threading
@@ -15,13 +18,13 @@ from deploy.local.stack import free_port, local_mongo_uri, port_open, wait_until
 from services.intake.domain import new_application
 from services.intake.schemas import ApplicationRequestSchema
 from services.intake.service import IntakeApi
-from tests.helpers import random_kk, random_mobile, random_nik, service_config
+from tests.helpers import eventually, random_kk, random_mobile, random_nik, service_config
 
 
 @contextmanager
-def doomed_database(backing, database: str):
-    """A throwaway database server, killed when the block ends; yields the
-    config of an intake container that uses it."""
+def database_server(backing, database: str, **settings):
+    """A throwaway database server of the test's own, killed when the block
+    ends; yields it and the config of an intake container that uses it."""
     port = free_port()
     server = subprocess.Popen([str(Path(sys.executable).parent / "secantusd-py"), "--host",
                                "127.0.0.1", "--port", str(port), "--storage-path", ":memory:",
@@ -29,11 +32,18 @@ def doomed_database(backing, database: str):
                               stderr=subprocess.DEVNULL)
     try:
         wait_until(lambda: port_open(port), "throwaway database server", proc=server)
-        yield service_config(backing, database, MONGO_TIMEOUT_MS=1000,
-                             MONGO_URI=local_mongo_uri(port))
+        yield server, service_config(backing, database, MONGO_URI=local_mongo_uri(port),
+                                     **settings)
     finally:
         server.kill()
         server.wait()
+
+
+@contextmanager
+def doomed_database(backing, database: str):
+    """``database_server`` killed when the block ends; yields the config."""
+    with database_server(backing, database, MONGO_TIMEOUT_MS=1000) as (_, config):
+        yield config
 
 
 def started_intake(container_factory, config) -> str:
@@ -135,3 +145,66 @@ def test_readiness_says_not_ready_when_the_database_is_down(backing, container_f
                                 "database": "unavailable", "broker": "ok"}
     assert not_ready.headers["Retry-After"] == "2"
     assert requests.get(f"{base}/health/live", timeout=30).status_code == 200
+
+
+def refused_at_once(url: str) -> bool:
+    """A submit answered 503 + Retry-After before a client that gives up in
+    3 s - sooner than MONGO_TIMEOUT_MS (5 s in these tests) - stops waiting."""
+    try:
+        answer = requests.post(url, json=first_ktp_el(), timeout=3)
+    except requests.Timeout:
+        return False
+    assert answer.status_code == 503, answer.text
+    assert answer.headers["Retry-After"] == "2"
+    assert answer.json()["error"]["code"] == "unavailable"
+    return True
+
+
+def test_a_frozen_database_is_reported_by_the_probes_before_its_timeout(
+        backing, container_factory):
+    """A database that accepts connections and answers nothing (SIGSTOP):
+    /health/ready and /health answer 503 + Retry-After naming the database
+    before a client that waits less than MONGO_TIMEOUT_MS gives up - an
+    orchestrator's probe gets the answer, not a timeout - and /health says
+    the database, not "busy". Submits, once the driver has noticed, are
+    refused at once instead of each waiting out the timeout; all is back by
+    itself when the server answers again."""
+    with database_server(backing, "intake_frozen", MONGO_TIMEOUT_MS=5000) as (server, config):
+        url = started_intake(container_factory, config)
+        base = f"http://{config['WEB_SERVER_ADDRESS']}"
+        assert requests.get(f"{base}/health/ready", timeout=30).status_code == 200
+        server.send_signal(signal.SIGSTOP)
+        try:
+            ready = requests.get(f"{base}/health/ready", timeout=3)
+            assert ready.status_code == 503, ready.text
+            assert ready.json() == {"status": "not_ready", "service": "intake_api",
+                                    "database": "unavailable", "broker": "ok"}
+            health = requests.get(f"{base}/health", timeout=3)
+            assert health.status_code == 503, health.text
+            assert health.headers["Retry-After"] == "2"
+            assert health.json() == {"status": "unavailable", "service": "intake_api",
+                                     "database": "unavailable"}
+            assert requests.get(f"{base}/health/live", timeout=3).status_code == 200
+            eventually(lambda: refused_at_once(url), timeout=60,
+                       what="a submit refused before the client's 3 s")
+        finally:
+            server.send_signal(signal.SIGCONT)
+        eventually(lambda: requests.get(f"{base}/health/ready", timeout=10).status_code == 200,
+                   what="ready again")
+        eventually(lambda: requests.post(url, json=first_ktp_el(), timeout=10).status_code
+                   == 202, what="a submit accepted again")
+
+
+def test_requests_are_refused_at_once_while_the_database_is_known_to_be_down(
+        backing, container_factory):
+    """The server is gone (connection refused): once a request has found out,
+    every next one is answered 503 + Retry-After at once, not after
+    MONGO_TIMEOUT_MS of server selection each."""
+    with database_server(backing, "intake_gone", MONGO_TIMEOUT_MS=5000) as (server, config):
+        url = started_intake(container_factory, config)
+        assert requests.post(url, json=first_ktp_el(), timeout=10).status_code == 202
+        server.kill()
+        server.wait()
+        assert requests.post(url, json=first_ktp_el(), timeout=30).status_code == 503
+        for _ in range(3):
+            assert refused_at_once(url)

@@ -65,6 +65,7 @@ from http import HTTPStatus
 
 import eventlet
 from eventlet import wsgi
+from eventlet.semaphore import Semaphore
 from marshmallow import RAISE, Schema, ValidationError
 from kombu import Connection
 from nameko.extensions import DependencyProvider, SharedExtension
@@ -798,16 +799,33 @@ class ApiHandler(HttpRequestHandler):
 api = ApiHandler.decorator
 
 
+# how long the broker check's answer holds (``BrokerCheck``)
+BROKER_CHECK_EVERY_SECONDS = 5.0
+
+
 class BrokerCheck(DependencyProvider):
-    """Whether the service's broker (``AMQP_URI``) accepts a connection now."""
+    """Whether the service's broker (``AMQP_URI``) accepts a connection,
+    asked at most every ``BROKER_CHECK_EVERY_SECONDS`` and by one probe at a
+    time; the probes in between get that answer. ``/health/ready`` is public
+    and never refused: each call opened and closed an AMQP connection, so a
+    burst of probes from anyone was a burst of connections on the broker."""
 
     required_settings = ("AMQP_URI",)
 
     def setup(self):
         [self.amqp_uri] = require(self)
         self.timeout = float(self.container.config.get("BROKER_CHECK_SECONDS", 2))
+        self.asking = Semaphore()
+        self.answer, self.asked_at = False, None
 
     def reachable(self) -> bool:
+        with self.asking:
+            if self.asked_at is None or \
+                    time.monotonic() - self.asked_at >= BROKER_CHECK_EVERY_SECONDS:
+                self.answer, self.asked_at = self.connects(), time.monotonic()
+            return self.answer
+
+    def connects(self) -> bool:
         try:
             with Connection(self.amqp_uri, connect_timeout=self.timeout) as connection:
                 connection.ensure_connection(max_retries=1, timeout=self.timeout)

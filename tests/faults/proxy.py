@@ -18,6 +18,7 @@ class TcpProxy:
         self.target, self.host = target, host
         self._lock = threading.Lock()
         self._connections: set[socket.socket] = set()
+        self.accepted = 0  # connections accepted so far (a test counts a client's)
         self._listener = self._listen(0)
         self.port = self._listener.getsockname()[1]
         self._closed = False
@@ -78,6 +79,7 @@ class TcpProxy:
                 continue
             except OSError:
                 return
+            self.accepted += 1
             try:
                 upstream = socket.create_connection(self.target, timeout=5)
             except OSError:

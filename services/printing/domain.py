@@ -22,7 +22,8 @@ from shared.clock import today_wib
 from shared.masking import mask_text
 from shared.offices import DINAS
 
-from .exceptions import DocumentNotFound, JobNotFound, LeaseLost, NotAtCounter, NotHeld
+from .exceptions import (DocumentNotFound, HolderDeceased, JobNotFound, LeaseLost, NotAtCounter,
+                         NotHeld)
 from .stations import CLAIMABLE_STATUSES, FAILURE_REASONS, priority
 
 
@@ -45,6 +46,12 @@ def print_kind_of(document_type: str) -> str:
 # statuses of a job whose document exists (printed, or being printed)
 CARD_ISSUED = ("queued", "leased", "printed", "collected")
 HELD_AS_REPRINT = {"status": "held", "last_failure": "already_printed"}
+# statuses of a job whose document is not printed yet
+NOT_PRINTED = ("queued", "leased", "held")
+# a job of a person recorded as deceased: for an operator to cancel (or
+# release), and a station printing it loses its lease
+HELD_AS_DECEASED = {"status": "held", "last_failure": "holder_deceased", "lease_until": None,
+                    "lease_token": None}
 
 
 def may_print_a_card_again(job: dict) -> bool:
@@ -121,6 +128,34 @@ def holder(job: dict) -> tuple[str, str | None]:
     nik = job.get("holder_nik", job["nik"]) if print_kind_of(job["document_type"]) == "card" \
         else None
     return name, nik
+
+
+def persons(job: dict) -> list[str]:
+    """The NIKs a job's document is for: its applicant's and, for a card,
+    its holder's (a KIA: the child's)."""
+    return sorted({job["nik"], holder(job)[1]} - {None})
+
+
+def death_recorded(job: dict) -> str | None:
+    """The NIK whose death the job's application records: an Akta Kematian
+    verified here (``application_verified``: the death is recorded from then
+    on, as intake refuses the NIK from then on) - its deceased's; else None."""
+    if job["document_type"] != "akta_kematian":
+        return None
+    return (job.get("document_details") or {}).get("deceased_nik")
+
+
+def of_the_deceased(job: dict, deceased: set[str]) -> bool:
+    """Whether a person the job is for (``persons``) is among ``deceased``."""
+    return not deceased.isdisjoint(persons(job))
+
+
+def handed_to_the_living(job: dict, deceased: set[str]) -> dict:
+    """A document whose holder or applicant is recorded deceased is handed
+    over to nobody: an operator cancels its job."""
+    if of_the_deceased(job, deceased):
+        raise HolderDeceased()
+    return job
 
 
 def is_claimable(job: dict, now: datetime.datetime) -> bool:

@@ -10,7 +10,8 @@ Each download decides and writes in one transaction (``verification``
 decides): a number is never handed out twice. What an issuance replaces is
 revoked when its print is reported, in the report's transaction
 (``_prints_recorded``); a print reported failed or a job cancelled leaves
-its downloads never valid (``_print_given_up``).
+its downloads never valid (``_print_given_up``); a holder's death recorded
+revokes their cards (``_holder_died``).
 """
 
 from __future__ import annotations
@@ -97,6 +98,10 @@ class IssuingPrintStore(PrintStore):
         self.db.issuances.update_many({**query, "revoked": False},
                                       {"$set": verification.not_issued(why, utcnow())},
                                       session=session)
+
+    def _holder_died(self, session, nik: str, now: datetime.datetime) -> None:
+        self.db.issuances.update_many({"holder_nik": nik, "revoked": False},
+                                      {"$set": verification.holder_died(now)}, session=session)
 
     def find_issuance(self, issuance_id: str) -> dict | None:
         return self.db.issuances.find_one({"_id": issuance_id})

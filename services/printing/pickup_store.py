@@ -64,13 +64,14 @@ class PickupStore(BaseStore):
         return self.run_transaction(work)
 
     def collect(self, tracking_code: str, nik: str, collected_by: str, how: str) -> dict:
-        """The citizen collected the document (checked: the NIK is the job's)."""
+        """The citizen collected the document (checked: the NIK is the job's,
+        and nobody it is for is recorded deceased)."""
         def work(session):
             job = domain.citizen_job(self._by_code(session, tracking_code), nik)
             if domain.collected_here(job, how):
                 return job  # recorded twice: the first record stands
-            update, events = domain.collection(domain.waiting_at_counter(job), collected_by,
-                                               how, utcnow())
+            self._handed_to_the_living(session, domain.waiting_at_counter(job))
+            update, events = domain.collection(job, collected_by, how, utcnow())
             return self._save(session, job, update, events)
         return self.run_transaction(work)
 
@@ -168,6 +169,7 @@ class PickupStore(BaseStore):
                 self.db[HANDOVER_LISTS[how]].find_one({"_id": list_id}, session=session)
             if not handovers.hands_over(how, job, lst, officer.scope, today or today_wib()):
                 return job  # recorded before: the first record stands
+            self._handed_to_the_living(session, job)
             update, events = domain.collection(job, str(officer), how, utcnow())
             return self._save(session, job, update, events)
         return self.run_transaction(work)
@@ -211,6 +213,16 @@ class PickupStore(BaseStore):
                 manifest["items"], when, "follow_ups" if manifest["ready"] else "days"))
         self.db.manifests.update_one({"_id": manifest["_id"]}, {"$set": gone}, session=session)
         return [] if event is None else [event]
+
+    def _handed_to_the_living(self, session, job: dict) -> None:
+        """``HolderDeceased`` for a document of a person recorded deceased
+        (``PrintStore._death_recorded``)."""
+        domain.handed_to_the_living(job, self._deceased(session, domain.persons(job)))
+
+    def _deceased(self, session, niks: list[str]) -> set[str]:
+        """Which of ``niks`` are recorded deceased here (collection ``deceased``)."""
+        return {row["_id"] for row in self.db.deceased.find({"_id": {"$in": niks}}, ["_id"],
+                                                            session=session)}
 
     def _find(self, session, job_id: str) -> dict | None:
         return self.db.print_jobs.find_one({"_id": job_id}, session=session)

@@ -10,7 +10,8 @@ Stations are outside programs with their own tokens (docs/station-api.md):
 Citizens, the counter and kelurahan and kecamatan officers: ``api_pickup``; operators
 (held jobs, blanko, PRR imports): ``api_operator``.
   GET  /health
-``PrintingEvents`` turns verified applications into print jobs, accepted
+``PrintingEvents`` turns verified applications into print jobs (a verified
+Akta Kematian also revokes the deceased's cards and holds their jobs), accepted
 jemput-bola batches into manifests (which stop waiting for a member rejected or
 withdrawn, and wait again for one verified again before they went) and
 returned parcels into counter pickups, takes the PRR records intake refused
@@ -46,7 +47,6 @@ from .schemas import (ClaimSchema, FailedSchema, PrintedBatchSchema, PrintedSche
                       StationJobSchema)
 from .slots import PickupRules
 from .stations import InvalidStations, StationRules, parse_stations
-from .store import PrintStore
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,8 @@ def printed_view(job: dict) -> dict:
 class PrintingEvents:
     name = "printing"
 
-    store = StoreWithOutbox(PrintStore, publishes_as="printing")
+    # with issuances: a death recorded revokes the holder's cards
+    store = StoreWithOutbox(IssuingPrintStore, publishes_as="printing")
     settings = PrintingSettings()
 
     @reliable_event_handler("intake", "application_verified")

@@ -125,6 +125,13 @@ class PrintStore(PickupStore, PrrStore):
             raise
 
     def _queue(self, session, queued: list[tuple[dict, list]]) -> list[dict]:
+        """The jobs, those of a person recorded deceased held (an event late);
+        an Akta Kematian's records its death (``_death_recorded``)."""
+        deceased = self._deceased(session, sorted({nik for job, _ in queued
+                                                   for nik in domain.persons(job)}))
+        for job, _ in queued:
+            if domain.of_the_deceased(job, deceased):
+                job.update(domain.HELD_AS_DECEASED)
         if len(queued) == 1:  # a duplicate is a DuplicateKeyError (insert_many's: a bulk's)
             self.db.print_jobs.insert_one(queued[0][0], session=session)
         else:
@@ -136,8 +143,36 @@ class PrintStore(PickupStore, PrrStore):
                     {"$addToSet": {"waiting": job["application_id"]},
                      "$setOnInsert": {"kecamatan_code": job["kecamatan_code"], "items": []}},
                     upsert=True, session=session)
+        for job, _ in queued:
+            if (deceased_nik := domain.death_recorded(job)) is not None:
+                self._death_recorded(session, deceased_nik, job)
         self._emit_all(session, [event for _, events in queued for event in events])
         return [job for job, _ in queued]
+
+    def _death_recorded(self, session, nik: str, certificate: dict) -> None:
+        """An Akta Kematian of ``nik`` verified (its job, ``certificate``, is
+        queued in this transaction, once per application: a redelivery
+        changes nothing): the NIK is recorded deceased - nothing of theirs
+        is handed over any more (``PickupStore._handed_to_the_living``), a
+        job of theirs queued later is held -, every job of theirs not
+        printed yet is held for an operator (by applicant and by card
+        holder: flat filters, no ``$or``), and their cards are revoked
+        (``_holder_died``)."""
+        now = utcnow()
+        self.db.deceased.update_one(
+            {"_id": nik}, {"$setOnInsert": {"application_id": certificate["application_id"],
+                                            "recorded_at": now}},
+            upsert=True, session=session)
+        for field in ("nik", "holder_nik"):
+            self.db.print_jobs.update_many(
+                {field: nik, "status": {"$in": list(domain.NOT_PRINTED)}},
+                {"$set": domain.HELD_AS_DECEASED}, session=session)
+        self._holder_died(session, nik, now)
+
+    def _holder_died(self, session, nik: str, now: datetime.datetime) -> None:
+        """What else a death recorded changes, in its transaction:
+        ``IssuingPrintStore`` revokes the holder's cards still valid; a store
+        without issuances has nothing to do."""
 
     def claim(self, station: Station, rules: StationRules, count: int,
               manifest: bool = False) -> list[dict]:

@@ -14,9 +14,10 @@ the same NIK (an approved replacement of a KTP-el, a KIA applied for again)
 revokes the holder's earlier cards of that type too, printed under other
 applications (``superseded``). A download whose print never reached anyone -
 reported failed, or its job cancelled by an operator - is never valid
-(``not_issued``), whatever else happens. The document number belongs to the
-application: a reprint keeps it, as a reprinted certificate keeps its
-register number.
+(``not_issued``), whatever else happens. A card whose holder's Akta
+Kematian is verified here is no one's any more (``holder_died``). The
+document number belongs to the application: a reprint keeps it, as a
+reprinted certificate keeps its register number.
 
 The public verdict shows the token's claims and nothing else: never the NIK
 (which is not in the token either), never the job or the station.
@@ -95,6 +96,16 @@ def not_issued(why: str, now: datetime.datetime) -> dict:
     return {"revoked": True, "revoked_at": now, "revoked_reason": why}
 
 
+# why a card is no one's any more: its holder's death recorded (``holder_died``)
+DECEASED = "deceased"
+
+
+def holder_died(now: datetime.datetime) -> dict:
+    """What a card still valid gets when its holder's Akta Kematian is
+    verified here: revoked, whatever else happens."""
+    return {"revoked": True, "revoked_at": now, "revoked_reason": DECEASED}
+
+
 def printed_issuance(issuances: list[dict], lease_token: str) -> dict | None:
     """Of a job's issuances, the one a print reported under ``lease_token``
     put on paper: the lease's own download; without one, the job's latest
@@ -111,10 +122,11 @@ def printed_issuance(issuances: list[dict], lease_token: str) -> dict | None:
 
 def public_reason(issuance: dict) -> str:
     """The verdict's reason for a revoked issuance: ``replaced`` by a document
-    printed later (rows from before the reason was kept too), or
-    ``not_issued``: its print failed or was cancelled."""
-    return "replaced" if issuance.get("revoked_reason", "replaced") == "replaced" \
-        else "not_issued"
+    printed later (rows from before the reason was kept too), ``deceased``:
+    its holder's death is recorded, or ``not_issued``: its print failed or
+    was cancelled."""
+    reason = issuance.get("revoked_reason", "replaced")
+    return reason if reason in ("replaced", DECEASED) else "not_issued"
 
 
 def printed_document(job: dict, issuance: dict, photo: bytes | None = None) -> PrintedDocument:
@@ -135,8 +147,8 @@ def verdict(token: str, public_keys: dict, find_issuance: Callable[[str], dict |
 
     ``{"status": "valid", "claims": {...}, "kid": ...}``, the same with
     ``"revoked"`` and a ``reason`` (``replaced``: a document printed later
-    replaced it; ``not_issued``: its print failed or was cancelled; the claims
-    say which document), or ``{"status": "invalid", "reason": ...}`` for
+    replaced it; ``deceased``: its holder's death is recorded; ``not_issued``:
+    its print failed or was cancelled; the claims say which document), or ``{"status": "invalid", "reason": ...}`` for
     anything not signed by a published key, altered, or not issued here.
     """
     try:

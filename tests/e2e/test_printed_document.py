@@ -434,3 +434,50 @@ def test_a_death_certificate_nobody_named_is_not_verified_until_the_citizen_name
     job = claim_job_for(system.url("printing"), application["application_id"])
     text = " ".join(pdf_text(download(system, job).content).split())
     assert f"Nama : Sarmili bin Jaka NIK : {body['details']['deceased_nik']}" in text
+
+
+def held_jobs(system) -> dict:
+    """The held jobs an operator sees, by application id."""
+    response = requests.get(f"{system.url('printing')}/api/v1/operator/print-jobs/held",
+                            headers=OPERATOR, timeout=10)
+    assert response.status_code == 200, response.text
+    return {job["application_id"]: job for job in response.json()["jobs"]}
+
+
+def test_a_verified_death_revokes_the_deceased_card_and_holds_their_queued_print(system):
+    """The auditor's case: Hendra's collected card answers valid, his damaged
+    card's replacement is verified and queued, then his Akta Kematian is
+    verified: the card answers revoked (deceased), and the replacement is
+    held for an operator, never handed to a station."""
+    intake, printing = system.url("intake"), system.url("printing")
+    first_body, card = first_card(system)
+    hendra = first_body["applicant"]["nik"]
+    replacement = requests.post(f"{intake}/api/v1/applications", timeout=10, json={
+        **first_body, "details": {"reason": "damaged", "old_card_surrendered": True}})
+    assert replacement.status_code == 202, replacement.text
+    replacement_id = replacement.json()["application_id"]
+    assert requests.post(f"{intake}/api/v1/applications/{replacement_id}/verify",
+                         headers=OPERATOR, timeout=10).status_code == 200
+
+    death = requests.post(f"{intake}/api/v1/applications", timeout=10,
+                          json=death_body(days_ago(2), deceased_nik=hendra))
+    assert death.status_code == 202, death.text
+    verified = requests.post(f"{intake}/api/v1/applications/{death.json()['application_id']}"
+                             "/verify", headers=OPERATOR, timeout=10)
+    assert verified.status_code == 200, verified.text
+
+    answer = eventually(lambda: (found := verify(system, card).json())["status"] == "revoked"
+                        and found, interval=1.0,  # within the endpoint's rate limit
+                        what="the deceased's card revoked")
+    assert answer["reason"] == "deceased"
+    held = eventually(lambda: held_jobs(system).get(replacement_id), what="replacement held")
+    assert held["last_failure"] == "holder_deceased"
+    # no station gets it: every claimable job is handed out, never this one
+    def claimed_all() -> bool:
+        response = requests.post(f"{printing}/api/v1/station/jobs/claim", headers=STATION,
+                                 timeout=10)
+        assert response.status_code in (200, 204), response.text
+        assert response.status_code == 204 or response.json()["application_id"] != replacement_id
+        return response.status_code == 204
+    eventually(claimed_all, what="the queue claimed empty")
+    assert held_jobs(system)[replacement_id]["last_failure"] == "holder_deceased"

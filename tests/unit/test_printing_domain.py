@@ -21,8 +21,8 @@ from services.printing.domain import (
     new_lease,
     print_outcome,
 )
-from services.printing.exceptions import (DocumentNotFound, JobNotFound, LeaseLost,
-                                          NotAtCounter)
+from services.printing.exceptions import (DocumentNotFound, HolderDeceased, JobNotFound,
+                                          LeaseLost, NotAtCounter)
 from services.printing.slots import (PickupRules, Window, find_seat, first_window, slot_record,
                                      window_key)
 from services.printing import domain, handovers
@@ -335,6 +335,22 @@ def test_citizen_job_answers_a_wrong_nik_like_an_unknown_code():
         domain.citizen_job(job, "3673045207900002")
     with pytest.raises(DocumentNotFound):
         domain.citizen_job(None, "3673045207900001")
+
+
+def test_a_death_is_recorded_by_an_akta_kematian_and_concerns_applicants_and_card_holders():
+    death, _ = new_job({**verified(), "document_type": "akta_kematian", "holder_nik": None,
+                        "document_details": {"deceased_nik": "3673041505800011"}},
+                       THURSDAY_MORNING)
+    assert domain.death_recorded(death) == "3673041505800011"
+    assert domain.persons(death) == ["3673045207900001"]  # the certificate is the reporter's
+    kia, _ = new_job({**verified(), "document_type": "kia", "holder_nik": "3673042003200013"},
+                     THURSDAY_MORNING)
+    assert domain.death_recorded(kia) is None
+    assert domain.persons(kia) == ["3673042003200013", "3673045207900001"]  # child, parent
+    assert domain.handed_to_the_living(kia, {"3673041505800011"}) is kia
+    for dead in ("3673042003200013", "3673045207900001"):
+        with pytest.raises(HolderDeceased):
+            domain.handed_to_the_living(kia, {dead})
 
 
 def test_only_a_printed_document_with_a_window_waits_at_the_counter(store):

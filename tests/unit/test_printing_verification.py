@@ -107,6 +107,12 @@ def test_a_replaced_issuance_says_why_rows_from_before_the_reason_too():
     assert verification.public_reason(older) == "replaced"
 
 
+def test_a_card_whose_holder_died_says_so():
+    issuance = {**issue(), **verification.holder_died(NOW)}
+    answer = verification.verdict(issuance["token"], keys(KEY), {issuance["_id"]: issuance}.get)
+    assert (answer["status"], answer["reason"]) == ("revoked", "deceased")
+
+
 def test_the_printed_issuance_is_the_leases_own_else_the_latest_standing():
     early = issue("lease-1")
     failed = {**issue("lease-2"), **verification.not_issued(verification.PRINT_FAILED, NOW),

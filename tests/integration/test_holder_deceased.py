@@ -1,0 +1,115 @@
+"""A death recorded here stops what printing holds of the deceased, against
+the real database server (``IssuingPrintStore`` in-process; docs/verification.md,
+"A holder's death", and docs/station-api.md, "Operators: held jobs"):
+
+* an Akta Kematian's ``application_verified`` revokes the deceased's cards
+  still valid (reason ``deceased``) and holds every job of theirs not
+  printed yet - queued, on lease, held - for an operator
+  (``holder_deceased``): none is claimable, a station printing one loses
+  its lease; in the transaction that queues the certificate, once;
+* their document waiting at the counter is not handed over (409
+  ``holder_deceased``); a job of theirs queued after (an event late) is
+  held at once; nobody else's card or job is touched.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from services.printing.exceptions import HolderDeceased, LeaseLost
+from shared.events import build_event
+from tests.helpers import random_nik
+from tests.integration.test_issuances import (RULES, STATION_ID, VALID, card_job, claimed,
+                                              counted, download, printed_card, store, verdict)
+from tests.integration.test_pickup_windows import rules as pickup_rules
+from tests.integration.test_stations import queue_jobs
+
+__all__ = ["counted", "store"]  # the fixtures, shared with test_issuances
+
+DECEASED = {"status": "revoked", "reason": "deceased"}
+HELD = ("held", "holder_deceased")
+
+
+def verified(document_type: str, nik: str, **fields) -> dict:
+    """An ``application_verified`` as intake sends it."""
+    return build_event(
+        "application_verified", application_id=uuid.uuid4().hex,
+        tracking_code=f"SDK{uuid.uuid4().hex[:8].upper()}", document_type=document_type,
+        nik=nik, full_name="Wati Susanti",
+        contact={"phone": "+6281234567890", "email": None, "language": "id"},
+        delivery_method="pickup", delivery_address=None, verified_by="op-1",
+        pickup_place_id="disdukcapil-serang", **fields)
+
+
+def death_verified(deceased: str) -> dict:
+    return verified("akta_kematian", random_nik(female=True), print_kind="certificate",
+                    holder_name="Hendra Gunawan", holder_nik=None, document_details={
+                        "deceased_nik": deceased, "date_of_death": "2026-11-25",
+                        "place_of_death": "RSUD Kota Serang", "reporter_relation": "istri"})
+
+
+def state(store, job: dict) -> tuple:
+    found = store.db.print_jobs.find_one({"_id": job["_id"]})
+    return found["status"], found.get("last_failure")
+
+
+def test_a_verified_death_revokes_the_deceased_cards_and_holds_their_jobs_once(store):
+    hendra, child, parent = random_nik(), random_nik(year=2020), random_nik()
+    # a card printed for Hendra, its replacement printed and waiting at the counter
+    first = printed_card(store, hendra)
+    at_counter = card_job(store, hendra, replacement=True, priority=0,
+                          delivery_method="pickup")
+    waiting = download(store, at_counter)
+    store.mark_printed(at_counter["_id"], STATION_ID, at_counter["lease_token"],
+                       pickup_rules(40), RULES)
+    # his child's KIA (the parent applies) on a station's lease, downloaded
+    [kia] = queue_jobs(store, 1, nik=parent, holder_nik=child, document_type="kia",
+                       print_kind="card", pickup_place_id="disdukcapil-serang")
+    kia = claimed(store, kia["_id"])
+    being_printed = download(store, kia)
+    someone_else = printed_card(store, random_nik())
+    # another replacement of his, queued (claimed by nobody yet)
+    [queued] = queue_jobs(store, 1, nik=hendra, print_kind="card",
+                          pickup_place_id="disdukcapil-serang")
+    assert verdict(store, waiting) == VALID and verdict(store, being_printed) == VALID
+
+    death = store.queue_job(death_verified(hendra))
+    assert death["status"] == "queued"  # the certificate itself prints
+    assert verdict(store, waiting) == DECEASED
+    assert verdict(store, first) == {"status": "revoked", "reason": "replaced"}
+    assert verdict(store, being_printed) == VALID  # the child is alive
+    assert verdict(store, someone_else) == VALID
+    assert state(store, queued) == HELD and state(store, kia) == ("leased", None)
+    assert [job["_id"] for job in store.held_jobs(RULES)] == [queued["_id"]]
+    assert queued["_id"] not in {job["_id"] for job in store.claim(
+        RULES.station(STATION_ID), RULES, 100)}
+    with pytest.raises(HolderDeceased) as refused:
+        store.collect(at_counter["tracking_code"], hendra, "op-1", "counter")
+    assert refused.value.code == "holder_deceased"
+    assert store.db.print_jobs.find_one({"_id": at_counter["_id"]})["status"] == "printed"
+
+    # delivered again: nothing twice
+    revoked = store.db.issuances.find_one({"token": waiting})
+    assert store.queue_job({**death_verified(hendra), "application_id": death["application_id"],
+                            "tracking_code": death["tracking_code"]}) is None
+    assert store.db.issuances.find_one({"token": waiting}) == revoked
+    assert store.db.print_jobs.count_documents({"document_type": "akta_kematian"}) == 1
+
+    # the child dies too: the KIA on lease is held, its download revoked, the
+    # station's report refused
+    store.queue_job(death_verified(child))
+    assert state(store, kia) == HELD and verdict(store, being_printed) == DECEASED
+    with pytest.raises(LeaseLost):
+        store.mark_printed(kia["_id"], STATION_ID, kia["lease_token"], pickup_rules(40), RULES)
+
+
+def test_a_job_of_the_deceased_queued_after_the_death_is_held(store):
+    hendra = random_nik()
+    store.queue_job(death_verified(hendra))
+    late = store.queue_job(verified("ktp_el", hendra, print_kind="card", holder_nik=hendra))
+    assert (late["status"], late["last_failure"]) == HELD
+    others = store.queue_job(verified("ktp_el", random_nik(), print_kind="card"))
+    assert others["status"] == "queued"
+    assert claimed(store, others["_id"])["status"] == "leased"

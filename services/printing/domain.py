@@ -130,10 +130,10 @@ def holder(job: dict) -> tuple[str, str | None]:
     return name, nik
 
 
-def persons(job: dict) -> list[str]:
-    """The NIKs a job's document is for: its applicant's and, for a card,
-    its holder's (a KIA: the child's)."""
-    return sorted({job["nik"], holder(job)[1]} - {None})
+def card_holders(job: dict) -> list[str]:
+    """The NIK a card job's card carries (a KTP-el: its applicant's; a KIA:
+    the child's, not the applying parent's); none for a certificate."""
+    return [nik for nik in [holder(job)[1]] if nik is not None]
 
 
 def death_recorded(job: dict) -> str | None:
@@ -146,13 +146,16 @@ def death_recorded(job: dict) -> str | None:
 
 
 def of_the_deceased(job: dict, deceased: set[str]) -> bool:
-    """Whether a person the job is for (``persons``) is among ``deceased``."""
-    return not deceased.isdisjoint(persons(job))
+    """Whether the job is a card whose holder is among ``deceased``. Only a
+    card: a certificate a relative applied for (a child's birth, a death, a
+    move) is still the family's, though its applicant died since, as is a
+    KIA a parent applied for."""
+    return not deceased.isdisjoint(card_holders(job))
 
 
 def handed_to_the_living(job: dict, deceased: set[str]) -> dict:
-    """A document whose holder or applicant is recorded deceased is handed
-    over to nobody: an operator cancels its job."""
+    """A card whose holder is recorded deceased is handed over to nobody: an
+    operator cancels its job."""
     if of_the_deceased(job, deceased):
         raise HolderDeceased()
     return job

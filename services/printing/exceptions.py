@@ -60,17 +60,17 @@ class NotAtOffice(Conflict):
 
 
 class HolderDeceased(Conflict):
-    """A document whose holder or applicant is recorded as deceased (an Akta
-    Kematian verified here): not handed over to anyone at a counter or office."""
+    """A card whose holder is recorded as deceased (an Akta Kematian verified
+    here): not handed over to anyone at a counter or office."""
     code = "holder_deceased"
 
     def __init__(self):
-        super().__init__(Msg("Pemilik atau pemohon dokumen ini tercatat telah meninggal dunia "
-                             "(akta kematian diverifikasi): dokumen tidak dapat diserahkan. "
-                             "Hubungi operator Dinas.",
-                             "The holder or applicant of this document is recorded as deceased "
-                             "(death certificate verified): the document cannot be handed "
-                             "over. Refer to a Dinas operator."))
+        super().__init__(Msg("Pemilik kartu ini tercatat telah meninggal dunia (akta kematian "
+                             "diverifikasi): kartu tidak dapat diserahkan. Hubungi operator "
+                             "Dinas.",
+                             "The holder of this card is recorded as deceased (death "
+                             "certificate verified): the card cannot be handed over. Refer to "
+                             "a Dinas operator."))
 
 
 class WindowUnavailable(Conflict):

@@ -215,9 +215,9 @@ class PickupStore(BaseStore):
         return [] if event is None else [event]
 
     def _handed_to_the_living(self, session, job: dict) -> None:
-        """``HolderDeceased`` for a document of a person recorded deceased
+        """``HolderDeceased`` for a card of a person recorded deceased
         (``PrintStore._death_recorded``)."""
-        domain.handed_to_the_living(job, self._deceased(session, domain.persons(job)))
+        domain.handed_to_the_living(job, self._deceased(session, domain.card_holders(job)))
 
     def _deceased(self, session, niks: list[str]) -> set[str]:
         """Which of ``niks`` are recorded deceased here (collection ``deceased``)."""

@@ -128,7 +128,7 @@ class PrintStore(PickupStore, PrrStore):
         """The jobs, those of a person recorded deceased held (an event late);
         an Akta Kematian's records its death (``_death_recorded``)."""
         deceased = self._deceased(session, sorted({nik for job, _ in queued
-                                                   for nik in domain.persons(job)}))
+                                                   for nik in domain.card_holders(job)}))
         for job, _ in queued:
             if domain.of_the_deceased(job, deceased):
                 job.update(domain.HELD_AS_DECEASED)
@@ -154,19 +154,21 @@ class PrintStore(PickupStore, PrrStore):
         queued in this transaction, once per application: a redelivery
         changes nothing): the NIK is recorded deceased - nothing of theirs
         is handed over any more (``PickupStore._handed_to_the_living``), a
-        job of theirs queued later is held -, every job of theirs not
-        printed yet is held for an operator (by applicant and by card
-        holder: flat filters, no ``$or``), and their cards are revoked
+        card of theirs queued later is held -, every card of theirs not
+        printed yet is held for an operator (``domain.of_the_deceased``:
+        cards only; read through the status index, one flat filter per
+        status, never every job ever printed), and their cards are revoked
         (``_holder_died``)."""
         now = utcnow()
         self.db.deceased.update_one(
             {"_id": nik}, {"$setOnInsert": {"application_id": certificate["application_id"],
                                             "recorded_at": now}},
             upsert=True, session=session)
-        for field in ("nik", "holder_nik"):
-            self.db.print_jobs.update_many(
-                {field: nik, "status": {"$in": list(domain.NOT_PRINTED)}},
-                {"$set": domain.HELD_AS_DECEASED}, session=session)
+        for status in domain.NOT_PRINTED:
+            for holder in ({"holder_nik": nik},  # a job from an older event: its applicant's
+                           {"nik": nik, "holder_nik": {"$exists": False}, "print_kind": "card"}):
+                self.db.print_jobs.update_many({"status": status, **holder},
+                                               {"$set": domain.HELD_AS_DECEASED}, session=session)
         self._holder_died(session, nik, now)
 
     def _holder_died(self, session, nik: str, now: datetime.datetime) -> None:

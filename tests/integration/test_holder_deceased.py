@@ -113,3 +113,23 @@ def test_a_job_of_the_deceased_queued_after_the_death_is_held(store):
     others = store.queue_job(verified("ktp_el", random_nik(), print_kind="card"))
     assert others["status"] == "queued"
     assert claimed(store, others["_id"])["status"] == "leased"
+
+
+def test_what_the_deceased_applied_for_others_is_still_printed_and_handed_over(store):
+    """A father applied for his newborn's birth certificate and her KIA, then
+    died: both are the family's - printed, handed over; only his own card
+    is held."""
+    hendra, daughter = random_nik(), random_nik(year=2020)
+    [birth] = queue_jobs(store, 1, nik=hendra, holder_nik=None, document_type="akta_kelahiran",
+                         print_kind="certificate", pickup_place_id="disdukcapil-serang")
+    [kia] = queue_jobs(store, 1, nik=hendra, holder_nik=daughter, document_type="kia",
+                       print_kind="card", pickup_place_id="disdukcapil-serang",
+                       delivery_method="pickup", delivery_address=None)
+    [own] = queue_jobs(store, 1, nik=hendra, holder_nik=hendra, print_kind="card",
+                       pickup_place_id="disdukcapil-serang")
+    store.queue_job(death_verified(hendra))
+    assert (state(store, birth), state(store, kia), state(store, own)) == (
+        ("queued", None), ("queued", None), HELD)
+    kia = claimed(store, kia["_id"])
+    store.mark_printed(kia["_id"], STATION_ID, kia["lease_token"], pickup_rules(40), RULES)
+    assert store.collect(kia["tracking_code"], hendra, "op-1", "counter")["status"] == "collected"

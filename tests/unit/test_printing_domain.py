@@ -337,20 +337,24 @@ def test_citizen_job_answers_a_wrong_nik_like_an_unknown_code():
         domain.citizen_job(None, "3673045207900001")
 
 
-def test_a_death_is_recorded_by_an_akta_kematian_and_concerns_applicants_and_card_holders():
+def test_a_death_is_recorded_by_an_akta_kematian_and_concerns_card_holders_only():
     death, _ = new_job({**verified(), "document_type": "akta_kematian", "holder_nik": None,
                         "document_details": {"deceased_nik": "3673041505800011"}},
                        THURSDAY_MORNING)
     assert domain.death_recorded(death) == "3673041505800011"
-    assert domain.persons(death) == ["3673045207900001"]  # the certificate is the reporter's
+    assert domain.card_holders(death) == []  # a certificate: the family's to collect
     kia, _ = new_job({**verified(), "document_type": "kia", "holder_nik": "3673042003200013"},
                      THURSDAY_MORNING)
     assert domain.death_recorded(kia) is None
-    assert domain.persons(kia) == ["3673042003200013", "3673045207900001"]  # child, parent
+    assert domain.card_holders(kia) == ["3673042003200013"]  # the child's card
     assert domain.handed_to_the_living(kia, {"3673041505800011"}) is kia
-    for dead in ("3673042003200013", "3673045207900001"):
-        with pytest.raises(HolderDeceased):
-            domain.handed_to_the_living(kia, {dead})
+    # a parent who applied and died since: the child's KIA is still handed over
+    assert domain.handed_to_the_living(kia, {"3673045207900001"}) is kia
+    with pytest.raises(HolderDeceased):
+        domain.handed_to_the_living(kia, {"3673042003200013"})
+    birth, _ = new_job({**verified(), "document_type": "akta_kelahiran", "holder_nik": None},
+                       THURSDAY_MORNING)
+    assert domain.handed_to_the_living(birth, {"3673045207900001"}) is birth
 
 
 def test_only_a_printed_document_with_a_window_waits_at_the_counter(store):

@@ -23,11 +23,13 @@ import datetime
 import secrets
 import uuid
 from dataclasses import dataclass, field
+from typing import Callable
 
 from shared.clock import utcnow
 from shared.masking import mask_text
 
-from .exceptions import IdempotencyKeyReused, PhotoNotUploaded, PrintedNameMissing, WrongStatus
+from .exceptions import (IdempotencyKeyReused, PersonDeceased, PhotoNotUploaded,
+                         PrintedNameMissing, WrongStatus)
 from .population import REGISTER_WITHHELD
 from .payloads import (cancelled_event, rejected_event, resubmitted_event,  # noqa: F401
                        submitted_event,  # the store emits it as domain.submitted_event
@@ -230,16 +232,37 @@ def transition(application: dict, action: str, detail: dict,
     return Transition(status, to_status, step, events, changes or {}, application["_id"])
 
 
-def verify(application: dict, operator: str) -> Transition:
-    """``PhotoNotUploaded`` for a card whose photo is declared, not uploaded;
+def verify(application: dict, operator: str,
+           deceased: Callable[[str], bool] = lambda nik: False) -> Transition:
+    """``PersonDeceased`` for a document for someone who died since it was
+    applied for (``deceased``: a death certificate verified here);
+    ``PhotoNotUploaded`` for a card whose photo is declared, not uploaded;
     ``PrintedNameMissing`` for a certificate naming someone by NIK alone."""
     next_status(application, "verify")  # a wrong status says so first
+    if dead := [path for path, nik in issued_for(application) if nik and deceased(nik)]:
+        raise PersonDeceased(dead)
     if missing := photos_not_uploaded(application):
         raise PhotoNotUploaded(missing)
     if missing := unnamed(application):
         raise PrintedNameMissing(missing)
     return transition(application, "verify", {"by": operator},
                       (("application_verified", verified_event(application, operator)),))
+
+
+def issued_for(application: dict) -> list[tuple[str, str]]:
+    """Whom the document is for, by NIK, each with the field that names
+    them: a KIA's child, an SKPWNI's moving members (arriving: its
+    applicant), a KTP-el's applicant. A certificate of a birth or a death is
+    no living person's to hold."""
+    details = application["details"]
+    document_type = application["document_type"]
+    if document_type in ("akta_kelahiran", "akta_kematian"):
+        return []
+    if document_type == "kia":
+        return [("details.child_nik", details.get("child_nik"))]
+    if members := details.get("members"):
+        return [(f"details.members.{index}", nik) for index, nik in enumerate(members)]
+    return [("applicant.nik", application["applicant"]["nik"])]
 
 
 def reject(application: dict, operator: str, codes: list[str],

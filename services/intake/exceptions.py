@@ -2,6 +2,7 @@
 
 from shared.errors import Conflict, Msg, NotFound
 
+from .rule_helpers import DECEASED
 from .subjects import subject_words
 
 
@@ -65,6 +66,24 @@ class PrintedNameMissing(Conflict):
             {field: [Msg("Belum diisi: nama lengkap sesuai KTP-el/KK.",
                          "Not given: the full name as on the KTP-el/KK.")]
              for field in missing})
+
+
+class PersonDeceased(Conflict):
+    """Verify refused: a person the document is for is recorded as deceased
+    (a death certificate verified here since the application came). 409
+    naming each one's field (``domain.issued_for``)."""
+
+    code = "deceased"
+
+    def __init__(self, fields: list[str]):
+        super().__init__(
+            Msg("Dokumen ini untuk orang yang tercatat telah meninggal dunia (akta kematian "
+                "diverifikasi); permohonan tidak dapat diverifikasi. Tolak dengan alasan other "
+                "dan catatan untuk pemohon.",
+                "This document is for a person recorded as deceased (a death certificate was "
+                "verified); the application cannot be verified. Reject it with reason other "
+                "and a note for the applicant."),
+            {field: [DECEASED] for field in fields})
 
 
 class IdempotencyKeyReused(Conflict):

@@ -16,10 +16,10 @@ from shared.errors import ServiceBusy
 from shared.outbox import CARRIED_FIELDS
 from shared.indexes import drop_index_if_present
 from shared.paging import page_after
-from shared.store import BaseStore
 
 from . import domain
 from .exceptions import ActiveApplicationExists, ApplicationNotFound
+from .nik_records import NikRecords
 from .subjects import subject_field
 
 # a status move (or a downstream event) is decided again when the status
@@ -37,7 +37,7 @@ SUMMARY_FIELDS = ("tracking_code", "document_type", "channel", "status", "area",
                   "applicant.full_name", "queued_at", "created_at", "documents_count")
 
 
-class QueueStore(BaseStore):
+class QueueStore(NikRecords):
     @classmethod
     def ensure_indexes(cls, db) -> None:
         # one index for the queue: (status, queue order); a filter is checked
@@ -70,11 +70,13 @@ class QueueStore(BaseStore):
                     .sort(QUEUE_ORDER).limit(limit))
 
     def verify(self, application_id: str, operator: str) -> dict:
-        """409 when it did not hold its subject's one active slot (accepted
-        without asking the register: ``domain.holds_slot``) and another
-        application holds it now."""
+        """409 when whom it is for died since it was applied for (a death
+        certificate verified here: ``death_verified``); when it did not hold
+        its subject's one active slot (accepted without asking the register:
+        ``domain.holds_slot``) and another application holds it now."""
         try:
-            return self._act(application_id, lambda app: domain.verify(app, operator))
+            return self._act(application_id, lambda app: domain.verify(
+                app, operator, self.death_verified))
         except DuplicateKeyError:
             application = self.db.applications.find_one({"_id": application_id},
                                                         {"document_type": 1})

@@ -33,6 +33,9 @@ PARENT_MAX_AGE = 80
 # the register's name for a person differs from the one the citizen gave:
 # the register's is kept (and printed), the operator compares the documents
 REGISTER_NAME_DIFFERS = "register_name_differs"
+# why a NIK recorded as deceased is refused (at submission, and at verify:
+# ``exceptions.PersonDeceased``)
+DECEASED = Msg("NIK ini tercatat telah meninggal dunia.", "This NIK is recorded as deceased.")
 # the kab/kota this Dinas serves (its kecamatan offices'): Kota Serang, 3673
 SERVED_KABKOTA = frozenset(office.kecamatan_code[:4] for office in KECAMATAN_OFFICES)
 
@@ -92,8 +95,7 @@ def not_in_future(path: str, day: datetime.date, today: datetime.date) -> None:
 
 def refuse_if_deceased(path: str, nik: str, lookup: Lookup) -> None:
     if lookup.deceased(nik):
-        refuse(path, "NIK ini tercatat telah meninggal dunia.",
-               "This NIK is recorded as deceased.")
+        refuse(path, DECEASED, DECEASED.en)
 
 
 def refuse_if_not_on(path: str, nik: str, family, what_id: str, what_en: str) -> None:

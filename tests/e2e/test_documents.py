@@ -164,15 +164,42 @@ def test_a_parent_applies_a_kia_for_each_child(system, mongo):
         "details.child_nik"]
 
 
+def verify(system, application: dict, lang: str = "id") -> requests.Response:
+    return requests.post(
+        f"{system.url('intake')}/api/v1/applications/{application['_id']}/verify",
+        headers={**OPERATOR, "Accept-Language": lang}, timeout=10)
+
+
+def verified_death(system, mongo, deceased: str, died: datetime.date) -> None:
+    death = accepted(system, mongo, death_body(died, deceased_nik=deceased))
+    response = verify(system, death)
+    assert response.status_code == 200, response.text
+
+
 def test_after_a_verified_death_the_nik_cannot_apply(system, mongo):
     deceased = random_nik(year=1950)
-    death = accepted(system, mongo, death_body(today_wib() - DAY, deceased_nik=deceased))
-    verify = requests.post(f"{system.url('intake')}/api/v1/applications/{death['_id']}/verify",
-                           headers=OPERATOR, timeout=10)
-    assert verify.status_code == 200, verify.text
+    verified_death(system, mongo, deceased, today_wib() - DAY)
     ktp = body("ktp_el", {"reason": "lost", "police_report_number": "LP/12/VI/2025"},
                nik=deceased)
     assert list(refused(system, ktp)) == ["applicant.nik"]
+
+
+def test_a_deceaseds_application_in_progress_cannot_be_verified(system, mongo):
+    """Outside audit: the dead man's pending KTP-el replacement was verified,
+    printed, announced and collected after his death was verified."""
+    holder = random_nik(year=1980)
+    ktp = accepted(system, mongo, body("ktp_el", {"reason": "damaged",
+                                                  "old_card_surrendered": True}, nik=holder))
+    verified_death(system, mongo, holder, today_wib() - DAY)
+
+    refusal = verify(system, ktp, lang="en")
+    assert refusal.status_code == 409, refusal.text
+    error = refusal.json()["error"]
+    assert (error["code"], error["fields"]) == (
+        "deceased", {"applicant.nik": ["This NIK is recorded as deceased."]})
+    stored = mongo["intake"].applications.find_one({"_id": ktp["_id"]})
+    assert stored["status"] == "submitted"
+    assert "verified" not in [step["status"] for step in stored["timeline"]]
 
 
 # --------------------------------------------------------------- the population register

@@ -26,7 +26,7 @@ from services.intake.domain import (
 )
 from services.intake.downstream import (EVENT_MOVES, EVENT_STEPS, RECORDED_AS, next_status,
                                         recorded_as, step_from_event)
-from services.intake.exceptions import IdempotencyKeyReused, WrongStatus
+from services.intake.exceptions import IdempotencyKeyReused, PersonDeceased, WrongStatus
 from services.intake.request_fields import corrected_request, request_of
 from services.intake.rules import validate_application
 from shared.clock import today_wib
@@ -34,6 +34,9 @@ from shared.errors import ValidationFailed
 from shared.events import EVENTS, build_event
 from tests.stored_applications import (ADDRESS, CODES, NIK, OPERATOR, apply, rejected,
                                        submitted)
+
+
+CHILD = "3673040805150002"
 
 
 def in_status(status: str) -> dict:
@@ -65,6 +68,42 @@ def test_verify_from_submitted():
                            "active_slot": "active"}
     assert move.step["status"] == "verified" and move.step["detail"] == {"by": OPERATOR}
     assert [event_type for event_type, _ in move.events] == ["application_verified"]
+
+
+def for_them(document_type: str, **details) -> dict:
+    """A submitted application of ``document_type`` with these details."""
+    return {**submitted(), "document_type": document_type, "details": details,
+            "required_documents": []}
+
+
+@pytest.mark.parametrize(("application", "dead", "field"), [
+    (submitted(), NIK, "applicant.nik"),
+    (for_them("kia", child_nik=CHILD, parent_nik=NIK), CHILD, "details.child_nik"),
+    (for_them("skpwni", move="pindah_keluar", members=[NIK, CHILD]), CHILD,
+     "details.members.1"),
+    (for_them("skpwni", move="pindah_datang", members=[]), NIK, "applicant.nik"),
+], ids=["ktp_el", "kia", "skpwni_keluar", "skpwni_datang"])
+def test_verify_refuses_a_document_for_someone_whose_death_was_verified(application, dead,
+                                                                         field):
+    with pytest.raises(PersonDeceased) as refused:
+        verify(application, OPERATOR, deceased=lambda nik: nik == dead)
+    assert (refused.value.status, refused.value.code) == (409, "deceased")
+    [message] = refused.value.fields[field]
+    assert (message, message.en) == ("NIK ini tercatat telah meninggal dunia.",
+                                     "This NIK is recorded as deceased.")
+    assert list(refused.value.fields) == [field]
+
+
+def test_verify_goes_on_for_the_living_and_for_whom_a_document_is_not():
+    assert verify(submitted(), OPERATOR, deceased=lambda nik: nik != NIK).to_status == "verified"
+    # a KIA's parent is not whom the card is for (flagged at submission instead)
+    kia = for_them("kia", child_nik=CHILD, parent_nik=NIK)
+    assert verify(kia, OPERATOR, deceased=lambda nik: nik == NIK).to_status == "verified"
+
+
+def test_a_wrong_status_is_said_before_a_death():
+    with pytest.raises(WrongStatus):
+        verify(in_status("verified"), OPERATOR, deceased=lambda nik: True)
 
 
 def test_reject_frees_the_slot_but_is_not_the_end():

@@ -17,7 +17,7 @@ from tests.documents import jpeg, png
 
 def kia(required: list[str], uploaded: list[str] = (), status: str = "submitted") -> dict:
     return {"_id": "app-1", "document_type": "kia", "status": status,
-            "required_documents": required,
+            "details": {"child_nik": "3673040805150002"}, "required_documents": required,
             "documents": [{"kind": kind, "document_id": kind} for kind in uploaded]}
 
 

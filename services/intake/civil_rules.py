@@ -18,14 +18,17 @@ from shared.errors import Msg
 from shared.nik import ADULT_AGE, parse_nik
 
 from .population import Lookup
-from .rule_helpers import (DocumentRules, Findings, merged, not_in_future, refuse,
-                           refuse_if_deceased, refuse_unless_old_enough_to_be_a_parent,
-                           register_name)
+from .rule_helpers import (DocumentRules, Findings, flag_deceased_parents, merged,
+                           not_in_future, refuse, refuse_if_deceased,
+                           refuse_unless_old_enough_to_be_a_parent, register_name)
 
 # a birth registered more than this many days after it is late: accepted, and
 # flagged for the operator (the Dinas reports late registrations separately)
 LATE_AFTER_DAYS = 60
 LATE_REGISTRATION = "late_registration"
+# a child born up to this many days after the father's death is his (a
+# posthumous child); born later, it cannot be
+POSTHUMOUS_BIRTH_DAYS = 300
 
 
 def birth_details(request: dict, details: dict, today: datetime.date) -> Findings:
@@ -66,7 +69,7 @@ def sworn_by_witnesses(details: dict) -> bool:
 
 
 def check_witnesses(details: dict) -> None:
-    """Two witnesses, not the parents (their age: ``refuse_young_witnesses``)."""
+    """Two witnesses, not the parents (alive and adult: ``refuse_unfit_witnesses``)."""
     witnesses = details["witnesses"]
     if len(witnesses) != 2 or witnesses[0] == witnesses[1]:
         refuse("details.witnesses",
@@ -78,9 +81,11 @@ def check_witnesses(details: dict) -> None:
                    "A witness must not be a parent of the child.")
 
 
-def refuse_young_witnesses(details: dict, today: datetime.date, lookup: Lookup) -> None:
-    """A witness is an adult, by the register's birth date when it knows them."""
+def refuse_unfit_witnesses(details: dict, today: datetime.date, lookup: Lookup) -> None:
+    """A witness is alive (``refuse_if_deceased``) and an adult, by the
+    register's birth date when it knows them."""
     for index, nik in enumerate(details["witnesses"]):
+        refuse_if_deceased(f"details.witnesses.{index}", nik, lookup)
         if lookup.age(nik, today) < ADULT_AGE:
             refuse(f"details.witnesses.{index}", "Saksi harus berusia 17 tahun ke atas.",
                    "A witness must be 17 or older.")
@@ -94,10 +99,36 @@ def birth_against_register(request: dict, details: dict, lookup: Lookup,
         refuse("details.kk_number", "Ayah atau ibu harus terdaftar pada KK yang dituju anak.",
                "The mother or the father must be on the family card the child joins.")
     if sworn_by_witnesses(details):
-        refuse_young_witnesses(details, today, lookup)
+        refuse_unfit_witnesses(details, today, lookup)
+    refuse_parents_dead_before_the_birth(details, lookup)
     # "anak dari ibu ... dan ayah ...": the certificate names both parents
     return merged(register_name("mother", details["mother_nik"], details, lookup),
-                  register_name("father", details["father_nik"], details, lookup))
+                  register_name("father", details["father_nik"], details, lookup),
+                  flag_deceased_parents(lookup, *parents))
+
+
+def refuse_parents_dead_before_the_birth(details: dict, lookup: Lookup) -> None:
+    """By the date of death of a death certificate verified here
+    (``Lookup.died_on``): a mother who died before the birth cannot have
+    borne the child, nor a father who died more than
+    POSTHUMOUS_BIRTH_DAYS before it have fathered it. One who died later
+    (at the birth, a posthumous child), or whom only the register records as
+    deceased, with no date, is flagged instead (``flag_deceased_parents``)."""
+    born = details["child"]["birth_date"]
+    mother_died = lookup.died_on(details["mother_nik"])
+    if mother_died is not None and mother_died < born:
+        refuse("details.mother_nik",
+               "Ibu tercatat meninggal dunia sebelum tanggal lahir anak (akta kematian "
+               "diverifikasi).",
+               "The mother is recorded as deceased before the child's birth date (a death "
+               "certificate was verified).")
+    father_died = lookup.died_on(details["father_nik"]) if details["father_nik"] else None
+    if father_died is not None and (born - father_died).days > POSTHUMOUS_BIRTH_DAYS:
+        refuse("details.father_nik",
+               f"Ayah tercatat meninggal dunia lebih dari {POSTHUMOUS_BIRTH_DAYS} hari sebelum "
+               "tanggal lahir anak (akta kematian diverifikasi).",
+               f"The father is recorded as deceased more than {POSTHUMOUS_BIRTH_DAYS} days "
+               "before the child's birth date (a death certificate was verified).")
 
 
 def death_details(request: dict, details: dict, today: datetime.date) -> Findings:

@@ -13,6 +13,7 @@ that asks both (a first-issue KTP-el) costs one read.
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 
 from shared.indexes import drop_index_if_present
@@ -25,13 +26,16 @@ from .subjects import nik_subject
 # what ``nik_record`` reads of a subject's applications: conditions, fields
 RECORD_READ = ({"document_type": {"$in": ["akta_kematian", "ktp_el"]}},
                {"subject_key": 1, "document_type": 1, "status": 1, "channel": 1,
-                "timeline.status": 1})
+                "timeline.status": 1, "details.date_of_death": 1})
 
 
 @dataclass(frozen=True)
 class NikRecord:
     death_verified: bool  # a death certificate for this NIK verified here
     card_issued: bool  # a KTP-el printed for it, or a PRR application verified
+    # the date of death that verified certificate gives (a mother dead before
+    # a birth cannot be the newborn's: ``civil_rules``)
+    died_on: datetime.date | None = None
 
 
 class NikRecords(BaseStore):
@@ -49,13 +53,15 @@ class NikRecords(BaseStore):
         subject is its applicant's NIK), decided here: one read."""
         rows = self.groups.reader("applications", "subject_key", *RECORD_READ).find(
             nik_subject(nik))  # with the other submissions' of the moment: one command
+        deaths = [row for row in rows if row["document_type"] == "akta_kematian"
+                  and any(step.get("status") == "verified" for step in row.get("timeline", []))]
         return NikRecord(
-            death_verified=any(row["document_type"] == "akta_kematian"
-                               and any(step.get("status") == "verified"
-                                       for step in row.get("timeline", []))
-                               for row in rows),
+            death_verified=bool(deaths),
             card_issued=any(row["document_type"] == "ktp_el" and appointments.has_card(row)
-                            for row in rows))
+                            for row in rows),
+            died_on=min((datetime.date.fromisoformat(row["details"]["date_of_death"])
+                         for row in deaths if "date_of_death" in row.get("details", {})),
+                        default=None))
 
     def death_verified(self, nik: str) -> bool:
         """Whether a death certificate for ``nik`` has been verified here."""

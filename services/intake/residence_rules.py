@@ -10,8 +10,9 @@ from shared.errors import Msg
 from shared.nik import ADULT_AGE, age_on, parse_nik
 
 from .population import Lookup
-from .rule_helpers import (SERVED_KABKOTA, DocumentRules, Findings, refuse, refuse_if_deceased,
-                           refuse_if_not_on, refuse_unless_old_enough_to_be_a_parent)
+from .rule_helpers import (SERVED_KABKOTA, DocumentRules, Findings, flag_deceased_parents,
+                           refuse, refuse_if_deceased, refuse_if_not_on,
+                           refuse_unless_old_enough_to_be_a_parent)
 
 KIA_PHOTO_FROM_AGE = 5
 
@@ -88,12 +89,14 @@ def kia_details(request: dict, details: dict, today: datetime.date) -> Findings:
 
 
 def kia_against_register(request: dict, details: dict, lookup: Lookup,
-                         today: datetime.date) -> None:
+                         today: datetime.date) -> Findings:
     family = lookup.family(details["kk_number"])
     refuse_if_not_on("details.child_nik", details["child_nik"], family, "NIK anak", "The child")
     refuse_if_not_on("details.parent_nik", details["parent_nik"], family, "NIK orang tua",
                      "The parent")
     refuse_if_deceased("details.child_nik", details["child_nik"], lookup)
+    # an orphan's KIA names the late parent: accepted, the operator checks who applies
+    return flag_deceased_parents(lookup, details["parent_nik"])
 
 
 RESIDENCE_RULES = {

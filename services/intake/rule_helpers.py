@@ -33,6 +33,9 @@ PARENT_MAX_AGE = 80
 # the register's name for a person differs from the one the citizen gave:
 # the register's is kept (and printed), the operator compares the documents
 REGISTER_NAME_DIFFERS = "register_name_differs"
+# a parent the application names is recorded as deceased, where that is no
+# reason to refuse (a posthumous child, an orphan's KIA): the operator checks
+PARENT_DECEASED = "parent_deceased"
 # why a NIK recorded as deceased is refused (at submission, and at verify:
 # ``exceptions.PersonDeceased``)
 DECEASED = Msg("NIK ini tercatat telah meninggal dunia.", "This NIK is recorded as deceased.")
@@ -96,6 +99,13 @@ def not_in_future(path: str, day: datetime.date, today: datetime.date) -> None:
 def refuse_if_deceased(path: str, nik: str, lookup: Lookup) -> None:
     if lookup.deceased(nik):
         refuse(path, DECEASED, DECEASED.en)
+
+
+def flag_deceased_parents(lookup: Lookup, *niks: str) -> Findings:
+    """``PARENT_DECEASED`` when a parent of ``niks`` is recorded as deceased
+    (``Lookup.deceased``)."""
+    return Findings(flags=frozenset(
+        {PARENT_DECEASED} if any(lookup.deceased(nik) for nik in niks) else ()))
 
 
 def refuse_if_not_on(path: str, nik: str, family, what_id: str, what_en: str) -> None:

@@ -80,6 +80,8 @@ class Screening:
     death_verified: Callable[[str], bool]  # a death certificate verified here
     card_issued: Callable[[str], bool]  # a KTP-el issued to this NIK
     limit: Limit = Unlimited()
+    # the date of death of a death certificate verified here (None: none)
+    died_on: Callable[[str], datetime.date | None] = lambda nik: None
 
     @classmethod
     def of(cls, register: Register, store, limit: Limit = Unlimited()) -> "Screening":
@@ -89,12 +91,14 @@ class Screening:
         kept for this screening's checks."""
         record = functools.cache(store.nik_record)
         return cls(register, lambda nik: record(nik).death_verified,
-                   lambda nik: record(nik).card_issued, limit)
+                   lambda nik: record(nik).card_issued, limit,
+                   lambda nik: record(nik).died_on)
 
     def lookup(self) -> Lookup:
         """One application's questions to the register (none, while its
         answers about a NIK or KK of it are withheld)."""
-        return Lookup(self.register, self.death_verified, withheld=self.limit.withheld())
+        return Lookup(self.register, self.death_verified, withheld=self.limit.withheld(),
+                      died_on=self.died_on)
 
     @contextmanager
     def telling(self, *refusals: type[DomainError]):

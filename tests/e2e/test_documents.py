@@ -202,6 +202,13 @@ def test_a_deceaseds_application_in_progress_cannot_be_verified(system, mongo):
     assert "verified" not in [step["status"] for step in stored["timeline"]]
 
 
+def test_a_birth_after_the_mothers_verified_death_is_refused(system, mongo):
+    mother = random_nik(female=True, year=1990)
+    verified_death(system, mongo, mother, today_wib() - 100 * DAY)
+    later = birth_body(today_wib() - 10 * DAY, mother_nik=mother)
+    assert list(refused(system, later)) == ["details.mother_nik"]
+
+
 # --------------------------------------------------------------- the population register
 
 def test_a_nik_with_a_kk_it_is_not_on_refused(system, mongo):

@@ -6,6 +6,7 @@ at the same moment are read together."""
 
 from __future__ import annotations
 
+import datetime
 import uuid
 
 import pytest
@@ -32,14 +33,14 @@ def counted(backing):
 
 
 def stored(store: ApplicationStore, document_type: str, subject_nik: str, status: str,
-           steps: tuple[str, ...] = (), channel: str = "web") -> None:
+           steps: tuple[str, ...] = (), channel: str = "web", **details) -> None:
     application_id = uuid.uuid4().hex
     store.db.applications.insert_one({
         "_id": application_id, "tracking_code": f"SDK{uuid.uuid4().hex[:8].upper()}",
         "document_type": document_type, "subject_key": f"nik:{subject_nik}",
         "applicant": {"nik": subject_nik if document_type == "ktp_el" else random_nik()},
         "status": status, "channel": channel, "active": False, "active_slot": application_id,
-        "timeline": [{"status": step} for step in ("submitted", *steps)]})
+        "details": details, "timeline": [{"status": step} for step in ("submitted", *steps)]})
 
 
 def test_a_nik_record_reads_its_death_and_its_card(counted):
@@ -57,6 +58,15 @@ def test_a_nik_record_reads_its_death_and_its_card(counted):
     assert store.nik_record(waiting) == NikRecord(death_verified=False, card_issued=False)
     assert store.nik_record(rejected_death) == NikRecord(death_verified=False, card_issued=False)
     assert (store.death_verified(dead), store.card_issued(carded)) == (True, True)
+
+
+def test_a_nik_record_carries_the_date_of_death_of_a_verified_certificate(counted):
+    store, _ = counted
+    dead, waiting = random_nik(), random_nik()
+    stored(store, "akta_kematian", dead, "verified", ("verified",), date_of_death="2026-06-01")
+    stored(store, "akta_kematian", waiting, "submitted", date_of_death="2026-06-01")
+    assert store.nik_record(dead) == NikRecord(True, False, datetime.date(2026, 6, 1))
+    assert store.nik_record(waiting) == NikRecord(False, False, None)
 
 
 def test_a_first_issue_ktp_el_screening_reads_the_applications_once(counted):

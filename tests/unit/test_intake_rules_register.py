@@ -66,7 +66,10 @@ class FakeRegister:
 
 
 def check(request: dict, register=None, deaths=()):
-    lookup = Lookup(register or FakeRegister(FAMILY), lambda nik: nik in deaths)
+    """``deaths``: the NIKs whose death certificate was verified here, or
+    {NIK: its date of death}."""
+    died_on = deaths.get if isinstance(deaths, dict) else lambda nik: None
+    lookup = Lookup(register or FakeRegister(FAMILY), lambda nik: nik in deaths, died_on=died_on)
     return check_application(ApplicationRequestSchema().load(request), TODAY, lookup)
 
 
@@ -156,6 +159,81 @@ def test_a_death_verified_once_is_not_certified_again_nor_reported_by_the_dead()
     request = death_body(TODAY, deceased_nik=deceased, nik=MOTHER, kk=KK)
     request["details"]["reporter_nik"] = FATHER
     assert refused_on(request, deaths={FATHER}) == ["details.reporter_nik"]
+
+
+# --------------------------------------------------------------- the dead in other roles
+
+def dead_in_the_register(*niks: str) -> FakeRegister:
+    """FAMILY, with ``niks`` recorded as deceased."""
+    return FakeRegister(Family(KK, FAMILY.kelurahan_code, tuple(
+        person(member.nik, member.relation, member.ktp_el_recorded, member.nik in niks)
+        for member in FAMILY.members)))
+
+
+def sworn_birth(*witnesses: str) -> dict:
+    return birth_body(TODAY, mother_nik=MOTHER, father_nik=FATHER, kk=KK, mother_name=None,
+                      witnesses=list(witnesses),
+                      documents=["sptjm_kelahiran", "buku_nikah", "kartu_keluarga"])
+
+
+def test_a_deceased_witness_is_refused():
+    dead, alive = nik_born(datetime.date(1970, 1, 1)), nik_born(datetime.date(1980, 1, 1))
+    assert check(sworn_birth(dead, alive)).flags == ("register_unknown_nik",)
+    assert refused_on(sworn_birth(alive, dead), deaths={dead}) == ["details.witnesses.1"]
+    grandmother = nik_born(datetime.date(1950, 1, 1), female=True)
+    family = Family(KK, "3673041010", (*FAMILY.members, person(grandmother, "orang_tua",
+                                                                deceased=True)))
+    assert refused_on(sworn_birth(grandmother, alive), FakeRegister(family)) == [
+        "details.witnesses.0"]
+
+
+BORN = datetime.date(2025, 5, 20)
+
+
+def born_to(mother_nik: str = MOTHER, father_nik: str = FATHER, applicant: str = FATHER) -> dict:
+    request = birth_body(BORN, mother_nik=mother_nik, father_nik=father_nik, kk=KK,
+                         mother_name=None)
+    request["applicant"]["nik"] = applicant
+    return request
+
+
+def test_a_mother_who_died_before_the_birth_is_refused():
+    assert refused_on(born_to(), deaths={MOTHER: datetime.date(2025, 3, 1)}) == [
+        "details.mother_nik"]
+    with pytest.raises(ValidationFailed) as refusal:
+        check(born_to(), deaths={MOTHER: datetime.date(2025, 3, 1)})
+    [message] = refusal.value.fields["details.mother_nik"]
+    assert (message, message.en) == (
+        "Ibu tercatat meninggal dunia sebelum tanggal lahir anak (akta kematian diverifikasi).",
+        "The mother is recorded as deceased before the child's birth date (a death "
+        "certificate was verified).")
+
+
+def test_a_mother_who_died_at_the_birth_or_the_register_says_died_is_flagged():
+    checked = check(born_to(), deaths={MOTHER: BORN})
+    assert checked.flags == ("parent_deceased",)
+    assert check(born_to(), dead_in_the_register(MOTHER)).flags == ("parent_deceased",)
+
+
+def test_a_father_who_died_more_than_300_days_before_the_birth_is_refused():
+    long_before = {FATHER: BORN - datetime.timedelta(days=301)}
+    assert refused_on(born_to(applicant=MOTHER), deaths=long_before) == ["details.father_nik"]
+
+
+def test_a_posthumous_child_is_accepted_and_flagged():
+    within = {FATHER: BORN - datetime.timedelta(days=300)}
+    assert check(born_to(applicant=MOTHER), deaths=within).flags == ("parent_deceased",)
+    # only the register knows: no date to compare, the operator checks
+    assert check(born_to(applicant=MOTHER), dead_in_the_register(FATHER)).flags == (
+        "parent_deceased",)
+
+
+def test_a_kia_naming_a_deceased_parent_is_accepted_and_flagged():
+    request = kia_body(CHILD, parent_nik=MOTHER, kk=KK)
+    request["applicant"]["nik"] = FATHER
+    assert check(request).flags == ()
+    assert check(request, deaths={MOTHER}).flags == ("parent_deceased",)
+    assert check(request, dead_in_the_register(MOTHER)).flags == ("parent_deceased",)
 
 
 # --------------------------------------------------------------- births the NIK cannot date

@@ -5,6 +5,7 @@ nameko; each refusal names its field."""
 from __future__ import annotations
 
 import datetime
+from typing import Callable
 
 from shared.errors import Msg
 from shared.nik import ADULT_AGE, age_on, parse_nik
@@ -97,6 +98,17 @@ def kia_against_register(request: dict, details: dict, lookup: Lookup,
     refuse_if_deceased("details.child_nik", details["child_nik"], lookup)
     # an orphan's KIA names the late parent: accepted, the operator checks who applies
     return flag_deceased_parents(lookup, details["parent_nik"])
+
+
+def refuse_kia_to_a_card_holder(request: dict, details: dict,
+                                card_issued: Callable[[str], bool]) -> None:
+    """A child who holds a KTP-el (one married before 17 may have it,
+    ``rules.refuse_unless_old_enough_for_a_ktp_el``) has outgrown the KIA:
+    ``card_issued`` is intake's record (``nik_records``)."""
+    if request["document_type"] == "kia" and card_issued(details["child_nik"]):
+        refuse("details.child_nik",
+               "Anak ini sudah memiliki KTP-el; KIA tidak diterbitkan bagi pemilik KTP-el.",
+               "This child already holds a KTP-el; a KIA is not issued to a KTP-el holder.")
 
 
 RESIDENCE_RULES = {

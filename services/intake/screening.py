@@ -7,8 +7,9 @@ questions come in as callables.
     store.submit(new_application(request, checked.details, key, checked.stored()))
 
 Runs the rules (``rules.check_application``) with a fresh ``Lookup`` of the
-register per application, then the first-card rule
-(``appointments.refuse_second_card``). A PRR record skips the rules: it
+register per application, then the card rules: no second first card
+(``appointments.refuse_second_card``), no KIA to a KTP-el holder
+(``residence_rules.refuse_kia_to_a_card_holder``). A PRR record skips the rules: it
 was recorded and verified centrally; ``import_prr`` asks only whether the
 NIK already has a card, and the first card's own questions - 17 by the
 register's birth date (else the NIK's), alive as far as intake and the
@@ -44,6 +45,7 @@ from shared.errors import DomainError, ValidationFailed
 from . import appointments
 from .appointments import CardAlreadyIssued, refuse_second_card
 from .population import Lookup, Register
+from .residence_rules import refuse_kia_to_a_card_holder
 from .rules import Checked, check_application
 
 
@@ -121,8 +123,9 @@ class Screening:
             if lookup.answered:
                 self.limit.refused()
             raise
-        with self.telling(CardAlreadyIssued):
+        with self.telling(CardAlreadyIssued, ValidationFailed):
             refuse_second_card(request, checked.details, self.card_issued)
+            refuse_kia_to_a_card_holder(request, checked.details, self.card_issued)
         return checked
 
     def check_booking(self, booking: dict, today: datetime.date,

@@ -14,8 +14,11 @@ from pymongo import MongoClient
 
 from services.intake.appointments import CardAlreadyIssued
 from services.intake.nik_records import NikRecord
+from services.intake.schemas import ApplicationRequestSchema
 from services.intake.screening import Screening
 from services.intake.store import ApplicationStore
+from shared.errors import ValidationFailed
+from tests.document_bodies import kia_body, nik_born, years_before
 from tests.helpers import CommandCounter, NoRelay, at_once, random_nik
 from tests.unit.test_batches import NoRegister
 from tests.unit.test_intake_screening import TODAY, request
@@ -67,6 +70,17 @@ def test_a_nik_record_carries_the_date_of_death_of_a_verified_certificate(counte
     stored(store, "akta_kematian", waiting, "submitted", date_of_death="2026-06-01")
     assert store.nik_record(dead) == NikRecord(True, False, datetime.date(2026, 6, 1))
     assert store.nik_record(waiting) == NikRecord(False, False, None)
+
+
+def test_a_kia_for_a_child_whose_ktp_el_was_printed_is_refused(counted):
+    store, _ = counted
+    child = nik_born(years_before(TODAY, 16), female=True)
+    kia = ApplicationRequestSchema().load(kia_body(child))
+    assert Screening.of(NoRegister(), store).check(kia, TODAY)
+    stored(store, "ktp_el", child, "printed", ("verified", "printed"))
+    with pytest.raises(ValidationFailed) as refused:
+        Screening.of(NoRegister(), store).check(kia, TODAY)
+    assert list(refused.value.fields) == ["details.child_nik"]
 
 
 def test_a_first_issue_ktp_el_screening_reads_the_applications_once(counted):

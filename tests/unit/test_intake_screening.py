@@ -13,6 +13,7 @@ from services.intake.appointments import CardAlreadyIssued
 from services.intake.schemas import ApplicationRequestSchema
 from services.intake.screening import Screening
 from shared.errors import ValidationFailed
+from tests.document_bodies import kia_body, nik_born, years_before
 from tests.unit.test_batches import NoRegister
 
 TODAY = datetime.date(2026, 11, 29)
@@ -71,3 +72,16 @@ def test_a_delivery_address_in_no_kelurahan_of_the_region_list_is_refused(code, 
 def test_a_dotted_kelurahan_code_loads_as_digits():
     assert request(kelurahan_code="36.73.04.1010")["delivery"]["address"][
         "kelurahan_code"] == "3673041010"
+
+
+def test_a_kia_for_a_child_who_holds_a_ktp_el_is_refused():
+    """A married 16-year-old has her KTP-el: she has outgrown the KIA."""
+    child = nik_born(years_before(TODAY, 16), female=True)
+    kia = ApplicationRequestSchema().load(kia_body(child))
+    assert screening().check(kia, TODAY).details["child_nik"] == child
+    with pytest.raises(ValidationFailed) as refused:
+        screening({child}).check(kia, TODAY)
+    [message] = refused.value.fields["details.child_nik"]
+    assert (message, message.en) == (
+        "Anak ini sudah memiliki KTP-el; KIA tidak diterbitkan bagi pemilik KTP-el.",
+        "This child already holds a KTP-el; a KIA is not issued to a KTP-el holder.")

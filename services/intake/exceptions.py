@@ -24,6 +24,28 @@ class ActiveApplicationExists(Conflict):
                          "An application is already in progress.")]})
 
 
+class BirthAlreadyRegistered(Conflict):
+    """A birth is registered once: a birth certificate for this child (its
+    subject, ``subjects.subject_key``) was verified here. A lost or damaged
+    one is reissued (a *kutipan kedua*), not registered again."""
+
+    code = "birth_already_registered"
+
+    def __init__(self):
+        super().__init__(
+            Msg("Kelahiran anak ini sudah dicatat (akta kelahiran dengan NIK ibu, tanggal lahir "
+                "dan nama anak yang sama sudah diverifikasi); kelahiran hanya dicatat sekali. "
+                "Akta kelahiran yang hilang atau rusak diterbitkan ulang sebagai kutipan kedua "
+                "di Disdukcapil, bukan didaftarkan lagi.",
+                "This child's birth is already registered (a birth certificate with the same "
+                "mother's NIK, birth date and child's name was verified); a birth is registered "
+                "once. A lost or damaged birth certificate is reissued as a second extract "
+                "(kutipan kedua) at the Dinas, not registered again."),
+            {"details.child": [Msg("Kelahiran ini sudah dicatat: ajukan kutipan kedua.",
+                                   "This birth is already registered: apply for a kutipan "
+                                   "kedua.")]})
+
+
 class WrongStatus(Conflict):
     def __init__(self, status: str):
         super().__init__(Msg(f"Permohonan berstatus '{status}', tidak dapat diproses.",

@@ -1,14 +1,18 @@
-"""What intake's own applications say of a NIK: its death, its card.
+"""What intake's own applications say of a NIK: its death, its card - and
+of a newborn: its birth.
 
 Once an operator has verified an Akta Kematian, no new application may name
 the deceased's NIK as its applicant (``rules`` asks ``death_verified``
 through ``population.Lookup``); a first-issue KTP-el is refused to a NIK
-that has its card (``appointments.refuse_second_card`` asks ``card_issued``).
+that has its card (``appointments.refuse_second_card`` asks ``card_issued``);
+a birth whose certificate was verified is not registered again
+(``rules.refuse_registered_birth`` asks ``birth_registered``).
 The applications themselves are the record - no second collection to keep
 in step: a verified death certificate has a ``verified`` step in its
-timeline, whatever happened to it after. Both are read at once
+timeline, whatever happened to it after. A NIK's are read at once
 (``nik_record``: one read through the subjects' index), so an application
-that asks both (a first-issue KTP-el) costs one read.
+that asks both (a first-issue KTP-el) costs one read; a birth's, one read
+of its subject the same way.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from .subjects import nik_subject
 
 
 # what ``nik_record`` reads of a subject's applications: conditions, fields
-RECORD_READ = ({"document_type": {"$in": ["akta_kematian", "ktp_el"]}},
+RECORD_READ = ({"document_type": {"$in": ["akta_kematian", "ktp_el", "akta_kelahiran"]}},
                {"subject_key": 1, "document_type": 1, "status": 1, "channel": 1,
                 "timeline.status": 1, "details.date_of_death": 1})
 
@@ -38,6 +42,11 @@ class NikRecord:
     died_on: datetime.date | None = None
 
 
+def verified(application: dict) -> bool:
+    """An operator verified it once, whatever became of it since."""
+    return any(step.get("status") == "verified" for step in application.get("timeline", []))
+
+
 class NikRecords(BaseStore):
     @classmethod
     def ensure_indexes(cls, db) -> None:
@@ -47,14 +56,17 @@ class NikRecords(BaseStore):
         drop_index_if_present(db.applications, "deaths_by_subject")
         super().ensure_indexes(db)
 
+    def _subject_rows(self, subject: str) -> list[dict]:
+        """The subject's applications ``RECORD_READ`` reads, through the
+        one-active index's (subject_key, document_type) prefix, with the
+        other submissions' of the moment (``GroupReader``: one command)."""
+        return self.groups.reader("applications", "subject_key", *RECORD_READ).find(subject)
+
     def nik_record(self, nik: str) -> NikRecord:
-        """The NIK's death certificates and KTP-el applications (its subject's
-        through the one-active index's (subject_key, document_type) prefix: a KTP-el's
-        subject is its applicant's NIK), decided here: one read."""
-        rows = self.groups.reader("applications", "subject_key", *RECORD_READ).find(
-            nik_subject(nik))  # with the other submissions' of the moment: one command
-        deaths = [row for row in rows if row["document_type"] == "akta_kematian"
-                  and any(step.get("status") == "verified" for step in row.get("timeline", []))]
+        """The NIK's death certificates and KTP-el applications (its subject's:
+        a KTP-el's subject is its applicant's NIK), decided here: one read."""
+        rows = self._subject_rows(nik_subject(nik))
+        deaths = [row for row in rows if row["document_type"] == "akta_kematian" and verified(row)]
         return NikRecord(
             death_verified=bool(deaths),
             card_issued=any(row["document_type"] == "ktp_el" and appointments.has_card(row)
@@ -70,3 +82,9 @@ class NikRecords(BaseStore):
     def card_issued(self, nik: str) -> bool:
         """Whether ``nik`` has its KTP-el (``appointments.has_card``)."""
         return self.nik_record(nik).card_issued
+
+    def birth_registered(self, subject: str) -> bool:
+        """Whether a birth certificate for the newborn ``subject`` (its
+        ``birth:`` key, ``subjects.subject_key``) has been verified here: one read."""
+        return any(row["document_type"] == "akta_kelahiran" and verified(row)
+                   for row in self._subject_rows(subject))

@@ -54,7 +54,8 @@ ERRORS = {
     404: "Unknown application (or tracking code and NIK that do not match).",
     408: "The body did not arrive in full within BODY_READ_SECONDS.",
     409: "Conflict (`error.code` says which rule): an active application for this "
-         "subject, the application is not in the status the action needs, no room for "
+         "subject, a birth already registered here (`birth_already_registered`), the "
+         "application is not in the status the action needs, no room for "
          "another document, a card verified before its photo was uploaded "
          "(`photo_not_uploaded`), a certificate verified before the name it prints of the "
          "deceased or a parent is known (`printed_name_missing`), or a recording rule (`day_full` adds "

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
+from typing import Callable
 
 from marshmallow import ValidationError
 
@@ -28,10 +29,12 @@ from shared.nik import ADULT_AGE, age_on
 from . import requirements
 from .civil_rules import CIVIL_RULES
 from .detail_schemas import DETAIL_SCHEMAS
+from .exceptions import BirthAlreadyRegistered
 from .population import Lookup
 from .residence_rules import RESIDENCE_RULES
 from .rule_helpers import (PARENT_MIN_AGE, DocumentRules, Findings, merged, refuse,
                            refuse_if_deceased)
+from .subjects import subject_key
 
 __all__ = ["ADULT_AGE", "Checked", "age_on", "check_application", "validate_application"]
 
@@ -153,6 +156,18 @@ def check_applicant(applicant: dict, lookup: Lookup, known: bool = False) -> Non
             else known and not lookup.unreachable):
         refuse("applicant.kk_number", "NIK pemohon tidak terdaftar pada No. KK ini.",
                "The applicant's NIK is not on this family card (KK).")
+
+
+def refuse_registered_birth(request: dict, details: dict,
+                            birth_registered: Callable[[str], bool]) -> None:
+    """A birth is registered once: an Akta Kelahiran for a child whose birth
+    certificate was verified here - the same subject, ``subjects.subject_key``:
+    the mother's NIK, the birth date and the name, case and spacing aside -
+    is refused (409 ``BirthAlreadyRegistered``), however the first ended; a
+    lost one is reissued as a kutipan kedua. Twins are two subjects."""
+    if request["document_type"] == "akta_kelahiran" and birth_registered(
+            subject_key("akta_kelahiran", request["applicant"], details)):
+        raise BirthAlreadyRegistered()
 
 
 def check_application(request: dict, today: datetime.date,

@@ -9,7 +9,8 @@ questions come in as callables.
 Runs the rules (``rules.check_application``) with a fresh ``Lookup`` of the
 register per application, then the card rules: no second first card
 (``appointments.refuse_second_card``), no KIA to a KTP-el holder
-(``residence_rules.refuse_kia_to_a_card_holder``). A PRR record skips the rules: it
+(``residence_rules.refuse_kia_to_a_card_holder``), and the one-birth rule
+(``rules.refuse_registered_birth``). A PRR record skips the rules: it
 was recorded and verified centrally; ``import_prr`` asks only whether the
 NIK already has a card, and the first card's own questions - 17 by the
 register's birth date (else the NIK's), alive as far as intake and the
@@ -20,10 +21,10 @@ A citizen's own submission is screened with a ``limit``
 an application is refused (this NIK is not on that KK, is recorded as
 deceased ...), so refusals that the register's answers took part in are
 counted; so are refusals for what intake holds of a NIK (``telling``: a
-card already issued here, and - in ``submission`` - an application still
-in progress for the subject); past a client's limit a submission is
-refused before the register is asked, and past a NIK's or KK's the
-register is not asked about it (the application is accepted flagged
+card already issued here, a birth already registered here, and - in
+``submission`` - an application still in progress for the subject); past
+a client's limit a submission is refused before the register is asked,
+and past a NIK's or KK's the register is not asked about it (the application is accepted flagged
 ``register_withheld`` for the operator).
 
 A recording booking (``check_booking``) is screened within the same
@@ -45,8 +46,9 @@ from shared.errors import DomainError, ValidationFailed
 from . import appointments
 from .appointments import CardAlreadyIssued, refuse_second_card
 from .population import Lookup, Register
+from .exceptions import BirthAlreadyRegistered
 from .residence_rules import refuse_kia_to_a_card_holder
-from .rules import Checked, check_application
+from .rules import Checked, check_application, refuse_registered_birth
 
 
 class Limit(Protocol):
@@ -84,17 +86,20 @@ class Screening:
     limit: Limit = Unlimited()
     # the date of death of a death certificate verified here (None: none)
     died_on: Callable[[str], datetime.date | None] = lambda nik: None
+    # a birth certificate verified here for this newborn (its ``birth:`` subject)
+    birth_registered: Callable[[str], bool] = lambda subject: False
 
     @classmethod
     def of(cls, register: Register, store, limit: Limit = Unlimited()) -> "Screening":
         """The screening of an application (or a batch's rows) with this
         register and intake's store: what the store knows of a NIK is read
         once (``store.nik_record``: its death and its card in one read) and
-        kept for this screening's checks."""
+        kept for this screening's checks; a newborn's birth, once per birth."""
         record = functools.cache(store.nik_record)
         return cls(register, lambda nik: record(nik).death_verified,
                    lambda nik: record(nik).card_issued, limit,
-                   lambda nik: record(nik).died_on)
+                   died_on=lambda nik: record(nik).died_on,
+                   birth_registered=store.birth_registered)
 
     def lookup(self) -> Lookup:
         """One application's questions to the register (none, while its
@@ -123,9 +128,10 @@ class Screening:
             if lookup.answered:
                 self.limit.refused()
             raise
-        with self.telling(CardAlreadyIssued, ValidationFailed):
+        with self.telling(CardAlreadyIssued, ValidationFailed, BirthAlreadyRegistered):
             refuse_second_card(request, checked.details, self.card_issued)
             refuse_kia_to_a_card_holder(request, checked.details, self.card_issued)
+            refuse_registered_birth(request, checked.details, self.birth_registered)
         return checked
 
     def check_booking(self, booking: dict, today: datetime.date,

@@ -13,15 +13,17 @@ import pytest
 from pymongo import MongoClient
 
 from services.intake.appointments import CardAlreadyIssued
+from services.intake.exceptions import BirthAlreadyRegistered
 from services.intake.nik_records import NikRecord
 from services.intake.schemas import ApplicationRequestSchema
 from services.intake.screening import Screening
 from services.intake.store import ApplicationStore
 from shared.errors import ValidationFailed
 from tests.document_bodies import kia_body, nik_born, years_before
+from services.intake.subjects import subject_key
 from tests.helpers import CommandCounter, NoRelay, at_once, random_nik
 from tests.unit.test_batches import NoRegister
-from tests.unit.test_intake_screening import TODAY, request
+from tests.unit.test_intake_screening import TODAY, birth as birth_request, request
 
 
 @pytest.fixture
@@ -36,11 +38,13 @@ def counted(backing):
 
 
 def stored(store: ApplicationStore, document_type: str, subject_nik: str, status: str,
-           steps: tuple[str, ...] = (), channel: str = "web", **details) -> None:
+           steps: tuple[str, ...] = (), channel: str = "web", subject: str | None = None,
+           **details) -> None:
+    """``subject``: its subject key, if not the NIK's (a newborn's)."""
     application_id = uuid.uuid4().hex
     store.db.applications.insert_one({
         "_id": application_id, "tracking_code": f"SDK{uuid.uuid4().hex[:8].upper()}",
-        "document_type": document_type, "subject_key": f"nik:{subject_nik}",
+        "document_type": document_type, "subject_key": subject or f"nik:{subject_nik}",
         "applicant": {"nik": subject_nik if document_type == "ktp_el" else random_nik()},
         "status": status, "channel": channel, "active": False, "active_slot": application_id,
         "details": details, "timeline": [{"status": step} for step in ("submitted", *steps)]})
@@ -115,3 +119,28 @@ def test_records_asked_at_once_are_read_together_each_its_own(counted):
     finds = counter.commands[before:].count("find")
     assert finds < len(niks) / 4, finds
 
+
+
+def test_a_birth_verified_here_is_registered_whatever_became_of_it(counted):
+    """A birth certificate's subject (mother, birth date, name) with a
+    ``verified`` step - collected since, say - is registered; one only
+    rejected, or another child's, is not. A birth's screening asks it in
+    one read, and refuses the same birth again (409 on ``details.child``)."""
+    store, counter = counted
+    born = birth_request("Raka Saputra")
+    subject = subject_key("akta_kelahiran", {}, born["details"])
+    assert store.birth_registered(subject) is False
+    Screening.of(NoRegister(), store).check(born, TODAY)
+
+    stored(store, "akta_kelahiran", random_nik(), "rejected", ("rejected",), subject=subject)
+    assert store.birth_registered(subject) is False
+    stored(store, "akta_kelahiran", random_nik(), "collected",
+           ("verified", "printed", "ready_for_pickup", "collected"), subject=subject)
+    assert store.birth_registered(subject) is True
+    before = len(counter.commands)
+    assert store.birth_registered(subject) is True
+    assert counter.commands[before:] == ["find"]
+    with pytest.raises(BirthAlreadyRegistered) as refused:
+        Screening.of(NoRegister(), store).check(birth_request("RAKA  saputra"), TODAY)
+    assert list(refused.value.fields) == ["details.child"]
+    Screening.of(NoRegister(), store).check(birth_request("Raki Saputra"), TODAY)  # a twin

@@ -10,10 +10,12 @@ import pytest
 from marshmallow import ValidationError
 
 from services.intake.appointments import CardAlreadyIssued
+from services.intake.exceptions import BirthAlreadyRegistered
 from services.intake.schemas import ApplicationRequestSchema
 from services.intake.screening import Screening
+from services.intake.subjects import subject_key
 from shared.errors import ValidationFailed
-from tests.document_bodies import kia_body, nik_born, years_before
+from tests.document_bodies import birth_body, kia_body, nik_born, years_before
 from tests.unit.test_batches import NoRegister
 
 TODAY = datetime.date(2026, 11, 29)
@@ -85,3 +87,43 @@ def test_a_kia_for_a_child_who_holds_a_ktp_el_is_refused():
     assert (message, message.en) == (
         "Anak ini sudah memiliki KTP-el; KIA tidak diterbitkan bagi pemilik KTP-el.",
         "This child already holds a KTP-el; a KIA is not issued to a KTP-el holder.")
+
+
+# --------------------------------------------------------------- a birth is registered once
+
+MOTHER, FATHER = "3673044506920022", "3673041004900021"
+
+
+def birth(name: str) -> dict:
+    return ApplicationRequestSchema().load(birth_body(
+        datetime.date(2026, 11, 20), mother_nik=MOTHER, father_nik=FATHER, child_name=name,
+        kk="3673041506100021", father_full_name="Bayu Saputra"))
+
+
+def test_a_birth_verified_here_is_not_registered_again_a_twin_is():
+    """The same mother, birth date and name (case and spacing aside) as a
+    birth certificate verified here: 409 on ``details.child``, pointing to
+    the second extract; a twin (another name) is another birth."""
+    registered = {subject_key("akta_kelahiran", {}, birth("Raka Saputra")["details"])}
+    asked = []
+    once = Screening(NoRegister(), lambda nik: False, lambda nik: False,
+                     birth_registered=lambda subject: asked.append(subject) or
+                     subject in registered)
+    with pytest.raises(BirthAlreadyRegistered) as refused:
+        once.check(birth(" raka  SAPUTRA"), TODAY)
+    body = {lang: refused.value.to_body(lang)["error"] for lang in ("id", "en")}
+    assert refused.value.status == 409 and list(body["en"]["fields"]) == ["details.child"]
+    assert "kutipan kedua" in body["id"]["message"] and "kutipan kedua" in body["en"]["message"]
+    assert "second extract" in body["en"]["message"]
+    assert body["id"]["message"] != body["en"]["message"]
+    assert once.check(birth("Raki Saputra"), TODAY).details["child"]["full_name"] == \
+        "Raki Saputra"
+    assert len(asked) == 2  # one question per birth screened
+
+
+def test_only_a_birth_asks_whether_its_birth_is_registered():
+    asked = []
+    Screening(NoRegister(), lambda nik: False, lambda nik: False,
+              birth_registered=lambda subject: asked.append(subject) or True).check(
+        request("data_change"), TODAY)
+    assert asked == []

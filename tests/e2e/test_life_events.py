@@ -1,0 +1,84 @@
+"""Life events across several applications, end to end through intake's HTTP
+API (outside audit i6): what a finished application (a birth certificate
+collected, a moving certificate verified) means for the applications after
+it, and what two applications in progress at once may not both do."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+
+import requests
+
+from shared.clock import today_wib
+from tests.document_bodies import birth_body
+from tests.helpers import OPERATOR, STATION, claim_job_for, eventually, random_kk, random_nik
+
+
+def submit(system, request: dict, lang: str = "id") -> requests.Response:
+    """A new request: a new Idempotency-Key each time."""
+    return requests.post(f"{system.url('intake')}/api/v1/applications", json=request, timeout=15,
+                         headers={"Accept-Language": lang, "Idempotency-Key": uuid.uuid4().hex})
+
+
+def accepted(system, request: dict) -> dict:
+    response = submit(system, request)
+    assert response.status_code == 202, response.text
+    return response.json()
+
+
+def verified(system, application: dict) -> None:
+    response = requests.post(
+        f"{system.url('intake')}/api/v1/applications/{application['application_id']}/verify",
+        headers=OPERATOR, timeout=10)
+    assert response.status_code == 200, response.text
+
+
+def status_of(system, application: dict, nik: str) -> str:
+    response = requests.post(f"{system.url('intake')}/api/v1/applications/status", timeout=10,
+                             json={"tracking_code": application["tracking_code"], "nik": nik})
+    assert response.status_code == 200, response.text
+    return response.json()["status"]
+
+
+def collected(system, application: dict, nik: str) -> None:
+    """Verified, printed at a station and collected at the counter by ``nik``
+    (the applicant); intake has recorded the collection."""
+    printing = system.url("printing")
+    verified(system, application)
+    job = claim_job_for(printing, application["application_id"])
+    printed = requests.post(f"{printing}/api/v1/station/jobs/{job['print_job_id']}/printed",
+                            json={"lease_token": job["lease_token"]}, headers=STATION, timeout=10)
+    assert printed.status_code == 200, printed.text
+    counter = requests.post(f"{printing}/api/v1/counter/collections", headers=OPERATOR,
+                            json={"tracking_code": application["tracking_code"], "nik": nik},
+                            timeout=10)
+    assert counter.status_code == 200, counter.text
+    eventually(lambda: status_of(system, application, nik) == "collected",
+               what="intake: collected")
+
+
+# --------------------------------------------------------------- a birth is registered once
+
+def test_a_birth_collected_is_not_registered_again_a_lost_one_is_a_kutipan_kedua(system):
+    """The audit's Raka Saputra: registered, printed and collected; the very
+    same request again (a new key) was accepted and printed a second
+    certificate with another number. Now 409 on ``details.child``; his twin
+    is still registered."""
+    father, mother = random_nik(year=1990), random_nik(female=True, year=1992)
+    kk, born = random_kk(), today_wib() - datetime.timedelta(days=10)
+
+    def birth(name: str) -> dict:
+        return birth_body(born, mother_nik=mother, father_nik=father, kk=kk, child_name=name,
+                          father_full_name="Bayu Saputra")
+    first = accepted(system, birth("Raka Saputra"))
+    collected(system, first, father)
+
+    answers = {lang: submit(system, birth("Raka Saputra"), lang) for lang in ("id", "en")}
+    assert {answer.status_code for answer in answers.values()} == {409}, answers["en"].text
+    errors = {lang: answer.json()["error"] for lang, answer in answers.items()}
+    assert list(errors["en"]["fields"]) == ["details.child"]
+    assert errors["en"]["code"] == "birth_already_registered"
+    assert "kutipan kedua" in errors["id"]["message"]
+    assert "second extract (kutipan kedua)" in errors["en"]["message"]
+    accepted(system, birth("Raki Saputra"))  # his twin

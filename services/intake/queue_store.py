@@ -20,7 +20,7 @@ from shared.paging import page_after
 from . import domain
 from .exceptions import ActiveApplicationExists, ApplicationNotFound
 from .nik_records import NikRecords
-from .subjects import subject_field
+from .subjects import subject_field, subjects
 
 # a status move (or a downstream event) is decided again when the status
 # moved since it was read
@@ -78,9 +78,10 @@ class QueueStore(NikRecords):
             return self._act(application_id, lambda app: domain.verify(
                 app, operator, self.death_verified))
         except DuplicateKeyError:
-            application = self.db.applications.find_one({"_id": application_id},
-                                                        {"document_type": 1})
-            raise ActiveApplicationExists(subject_field(application["document_type"])) from None
+            application = self.db.applications.find_one(
+                {"_id": application_id},
+                {"document_type": 1, "subject_key": 1, "details.members": 1})
+            raise self._slot_taken(application) from None
 
     def reject(self, application_id: str, operator: str, codes: list[str],
                note: str | None) -> dict:
@@ -95,8 +96,30 @@ class QueueStore(NikRecords):
                                "applicant.nik": application["applicant"]["nik"]}, decide)
         except DuplicateKeyError:
             # the one unique index a status move can run into: one active
-            # application per subject (``from None``: the driver's error names it)
-            raise ActiveApplicationExists(subject_field(application["document_type"])) from None
+            # application per subject (``from None``: the driver's error
+            # names it), named as the corrected request names it
+            raise self._slot_taken({**application, **decide(application).changes}) from None
+
+    def _held_subjects(self, application: dict) -> set[str]:
+        """Which of ``application``'s subjects another application in
+        progress holds: one read, through the one-active index."""
+        return {subject for other in self.db.applications.find(
+                    {"subject_key": {"$in": subjects(application["subject_key"])},
+                     "document_type": application["document_type"],
+                     "active_slot": domain.ACTIVE_SLOT, "_id": {"$ne": application["_id"]}},
+                    {"subject_key": 1})
+                for subject in subjects(other["subject_key"])}
+
+    def _slot_taken(self, application: dict,
+                    held: set[str] | None = None) -> ActiveApplicationExists:
+        """The 409 for ``application``, a subject of which another application
+        in progress holds (``held``, else read now for a list of subjects -
+        an SKPWNI's members: the first held is named)."""
+        if held is None:
+            held = self._held_subjects(application) if isinstance(
+                application["subject_key"], list) else set()
+        return ActiveApplicationExists(subject_field(application["document_type"],
+                                                     application.get("details"), held))
 
     def cancel(self, tracking_code: str, nik: str) -> dict:
         return self._move({"tracking_code": tracking_code.strip().upper(),

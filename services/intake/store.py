@@ -17,8 +17,8 @@ from .appointment_store import AppointmentStore
 from .batch_store import BatchStore
 from .documents_store import DocumentStore
 from .queue_store import STATUS_RACE_ATTEMPTS, QueueStore
-from .exceptions import ActiveApplicationExists, ApplicationNotFound
-from .subjects import subject_field, subject_key
+from .exceptions import ApplicationNotFound
+from .subjects import subject_key
 
 # the unique indexes a submission can run into, by their indexed fields
 ONE_ACTIVE_PER_SUBJECT = ("subject_key", "document_type", "active_slot")
@@ -56,6 +56,8 @@ class ApplicationStore(DocumentStore, QueueStore, AppointmentStore, BatchStore,
         drop_index_if_present(apps, "by_subject")
         apps.create_index([(field, ASCENDING) for field in ONE_ACTIVE_PER_SUBJECT],
                           unique=True, name="one_active_per_subject")
+        # an SKPWNI's subjects were its applicant's NIK; they are who moves
+        migrate_once(db, "applications.skpwni_subjects", lambda: cls._set_moving_subjects(apps))
         # the tracking-code re-send finds a citizen's applications by NIK and
         # type through the prefix of ``nik_document_status`` (AppointmentStore):
         # an index of its own cost every write of an application ~0.2 ms on
@@ -76,6 +78,16 @@ class ApplicationStore(DocumentStore, QueueStore, AppointmentStore, BatchStore,
                 "subject_key": subject_key("ktp_el", old["applicant"], {})}})
 
     @staticmethod
+    def _set_moving_subjects(apps) -> None:
+        for old in apps.find({"document_type": "skpwni"},
+                             {"subject_key": 1, "applicant.nik": 1, "details.members": 1}):
+            try:
+                apps.update_one({"_id": old["_id"]}, {"$set": {"subject_key": subject_key(
+                    "skpwni", old["applicant"], old["details"])}})
+            except DuplicateKeyError:
+                pass  # in progress beside another moving the same member: keeps its applicant's
+
+    @staticmethod
     def _set_active_slots(apps) -> None:
         # each start scanned every application for this before it was recorded
         # done (``migrate_once``); a process of an earlier version writes no
@@ -94,11 +106,9 @@ class ApplicationStore(DocumentStore, QueueStore, AppointmentStore, BatchStore,
         """
         key = application.get("idempotency_key")
         if application["active_slot"] != domain.ACTIVE_SLOT and application["active"] and \
-                self.db.applications.find_one({"subject_key": application["subject_key"],
-                                               "document_type": application["document_type"],
-                                               "active_slot": domain.ACTIVE_SLOT}, {"_id": 1}):
+                (held := self._held_subjects(application)):
             # one that holds no slot yet (``domain.holds_slot``) still meets one held
-            raise ActiveApplicationExists(subject_field(application["document_type"]))
+            raise self._slot_taken(application, held)
         carried = self.carry(self.db.applications,
                              [("application_submitted", domain.submitted_event(application))])
         try:  # with the other submissions of the moment (``shared.group_writes``)
@@ -111,8 +121,7 @@ class ApplicationStore(DocumentStore, QueueStore, AppointmentStore, BatchStore,
                 return earlier
             if duplicate_fields(exc) == set(ONE_ACTIVE_PER_SUBJECT):
                 # ``from None``: the driver's error names the NIK
-                raise ActiveApplicationExists(
-                    subject_field(application["document_type"])) from None
+                raise self._slot_taken(application) from None
             raise
         carried.written(application["_id"])
         return application

@@ -11,7 +11,7 @@ import uuid
 import requests
 
 from shared.clock import today_wib
-from tests.document_bodies import birth_body
+from tests.document_bodies import birth_body, skpwni_keluar_body
 from tests.helpers import OPERATOR, STATION, claim_job_for, eventually, random_kk, random_nik
 
 
@@ -82,3 +82,22 @@ def test_a_birth_collected_is_not_registered_again_a_lost_one_is_a_kutipan_kedua
     assert "kutipan kedua" in errors["id"]["message"]
     assert "second extract (kutipan kedua)" in errors["en"]["message"]
     accepted(system, birth("Raki Saputra"))  # his twin
+
+
+# --------------------------------------------------------------- one SKPWNI per moving person
+
+def test_two_relatives_cannot_each_move_the_same_people(system):
+    """Joko moves [Joko, Lina] to Jakarta; Lina, at the same time, [Lina,
+    Joko] to Bandung: 409 naming the first member already moving."""
+    joko, lina, kk = random_nik(), random_nik(female=True), random_kk()
+    accepted(system, skpwni_keluar_body("3171011001", nik=joko, kk=kk, members=[joko, lina]))
+    bandung = skpwni_keluar_body("3273011001", nik=lina, kk=kk, members=[lina, joko])
+    answers = {lang: submit(system, bandung, lang) for lang in ("id", "en")}
+    assert {answer.status_code for answer in answers.values()} == {409}, answers["en"].text
+    errors = {lang: answer.json()["error"] for lang, answer in answers.items()}
+    assert errors["en"]["fields"] == {
+        "details.members.0": ["An application is already in progress."]}
+    assert errors["id"]["message"] == ("Masih ada permohonan jenis dokumen ini yang aktif untuk "
+                                       "NIK anggota keluarga yang pindah ini.")
+    assert errors["en"]["message"] == ("An application of this document type for this moving "
+                                       "family member's NIK is still in progress.")

@@ -175,7 +175,8 @@ def test_a_later_start_reads_one_row_instead_of_every_application(backing):
         ApplicationStore.ensure_indexes(client[name])
         assert apps.find_one({"_id": "old"})["active_slot"] == "active"
         assert {row["_id"] for row in client[name].migrations.find()} == {
-            "applications.subject_key", "applications.active_slot"}
+            "applications.subject_key", "applications.active_slot",
+            "applications.skpwni_subjects"}
 
         counter.commands.clear(), counter.collections.clear()
         ApplicationStore.ensure_indexes(client[name])

@@ -14,7 +14,7 @@ from services.intake.requirements import DOCUMENT_KINDS, FACTS, REQUIRED_DOCUMEN
 from services.intake.residence_rules import move_kind
 from services.intake.rules import check_application
 from services.intake.schemas import ApplicationRequestSchema
-from services.intake.subjects import subject_key
+from services.intake.subjects import subject_field, subject_key, subject_words
 from shared.errors import ValidationFailed
 from tests.document_bodies import (birth_body, death_body, kia_body, nik_born, skpwni_datang_body,
                                    skpwni_keluar_body, years_before)
@@ -211,6 +211,25 @@ def test_pindah_datang_needs_the_skpwni_number_and_an_address_here():
     assert refused_on(skpwni_datang_body(skpwni_number=None)) == ["details.skpwni_number"]
     assert refused_on(skpwni_datang_body("3171011002")) == ["details.destination.kelurahan_code"]
     assert refused_on(skpwni_datang_body(documents=[])) == ["details.documents"]
+
+
+def test_an_skpwni_is_about_who_moves_each_member_its_own_subject():
+    """One active SKPWNI per moving person (outside audit: a husband and a wife
+    each moved both of them, to Jakarta and to Bandung): a pindah keluar's
+    subjects are its members, not its applicant; a pindah datang's, who
+    arrives. A clash names the first member another application holds."""
+    father, child, other = (nik_born(datetime.date(1990 + n, 1, 1)) for n in range(3))
+    moving = check(skpwni_keluar_body(nik=father, members=[child, father])).details
+    assert subject_key("skpwni", {"nik": father}, moving) == [f"nik:{child}", f"nik:{father}"]
+    arriving = check(skpwni_datang_body(nik=other)).details
+    assert subject_key("skpwni", {"nik": other}, arriving) == [f"nik:{other}"]
+    assert subject_field("skpwni", moving, {f"nik:{father}"}) == "details.members.1"
+    assert subject_field("skpwni", moving, {f"nik:{father}", f"nik:{child}"}) == \
+        "details.members.0"
+    assert subject_field("skpwni", arriving, {f"nik:{other}"}) == "applicant.nik"
+    assert subject_field("kia", {}, {"nik:x"}) == "details.child_nik"
+    assert subject_words("details.members.1") == subject_words("details.members.0") != \
+        subject_words("applicant.nik")
 
 
 # --------------------------------------------------------------- KIA

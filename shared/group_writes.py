@@ -227,7 +227,9 @@ class GroupReader(Group):
         for document in self.collection.find(
                 {self.field: values[0] if len(values) == 1 else {"$in": values}, **self.also},
                 self.projection):
-            found.setdefault(document.get(self.field), []).append(document)
+            value = document.get(self.field)  # an array's document is each of its values'
+            for one in value if isinstance(value, list) else [value]:
+                found.setdefault(one, []).append(document)
         for waiter in batch:
             waiter.outcome = found.get(waiter.operation, [])
 

@@ -1,12 +1,15 @@
-"""What intake's own applications say of a NIK: its death, its card - and
-of a newborn: its birth.
+"""What intake's own applications say of a NIK: its death, its card, its
+moves - and of a newborn: its birth.
 
 Once an operator has verified an Akta Kematian, no new application may name
 the deceased's NIK as its applicant (``rules`` asks ``death_verified``
 through ``population.Lookup``); a first-issue KTP-el is refused to a NIK
 that has its card (``appointments.refuse_second_card`` asks ``card_issued``);
 a birth whose certificate was verified is not registered again
-(``rules.refuse_registered_birth`` asks ``birth_registered``).
+(``rules.refuse_registered_birth`` asks ``birth_registered``); a NIK a
+verified SKPWNI pindah keluar took out of Kota Serang applies and books
+here no more, but to move back in (``residence_rules.refuse_if_moved_out``
+asks ``moved_out``: an SKPWNI's subjects are its members).
 The applications themselves are the record - no second collection to keep
 in step: a verified death certificate has a ``verified`` step in its
 timeline, whatever happened to it after. A NIK's are read at once
@@ -23,14 +26,16 @@ from dataclasses import dataclass
 from shared.indexes import drop_index_if_present
 from shared.store import BaseStore
 
-from . import appointments
+from . import appointments, residence_rules
 from .subjects import nik_subject
 
 
 # what ``nik_record`` reads of a subject's applications: conditions, fields
-RECORD_READ = ({"document_type": {"$in": ["akta_kematian", "ktp_el", "akta_kelahiran"]}},
+RECORD_READ = ({"document_type": {"$in": ["akta_kematian", "ktp_el", "akta_kelahiran",
+                                           "skpwni"]}},
                {"subject_key": 1, "document_type": 1, "status": 1, "channel": 1,
-                "timeline.status": 1, "details.date_of_death": 1})
+                "timeline.status": 1, "timeline.at": 1, "details.date_of_death": 1,
+                "details.move": 1, "derived.move_kind": 1})
 
 
 @dataclass(frozen=True)
@@ -40,11 +45,13 @@ class NikRecord:
     # the date of death that verified certificate gives (a mother dead before
     # a birth cannot be the newborn's: ``civil_rules``)
     died_on: datetime.date | None = None
+    moved_out: bool = False  # out of Kota Serang by an SKPWNI verified here
 
 
-def verified(application: dict) -> bool:
-    """An operator verified it once, whatever became of it since."""
-    return any(step.get("status") == "verified" for step in application.get("timeline", []))
+def verified_at(application: dict) -> str | None:
+    """When an operator verified it (whatever became of it since), or None."""
+    return next((step.get("at", "") for step in application.get("timeline", [])
+                 if step.get("status") == "verified"), None)
 
 
 class NikRecords(BaseStore):
@@ -63,17 +70,22 @@ class NikRecords(BaseStore):
         return self.groups.reader("applications", "subject_key", *RECORD_READ).find(subject)
 
     def nik_record(self, nik: str) -> NikRecord:
-        """The NIK's death certificates and KTP-el applications (its subject's:
-        a KTP-el's subject is its applicant's NIK), decided here: one read."""
+        """The NIK's death certificates, KTP-el applications and SKPWNIs (its
+        subject's: a KTP-el's subject is its applicant's NIK, an SKPWNI's its
+        members'), decided here: one read."""
         rows = self._subject_rows(nik_subject(nik))
-        deaths = [row for row in rows if row["document_type"] == "akta_kematian" and verified(row)]
+        deaths = [row for row in rows
+                  if row["document_type"] == "akta_kematian" and verified_at(row) is not None]
         return NikRecord(
             death_verified=bool(deaths),
             card_issued=any(row["document_type"] == "ktp_el" and appointments.has_card(row)
                             for row in rows),
             died_on=min((datetime.date.fromisoformat(row["details"]["date_of_death"])
                          for row in deaths if "date_of_death" in row.get("details", {})),
-                        default=None))
+                        default=None),
+            moved_out=residence_rules.moved_out([
+                (at, row) for row in rows if row["document_type"] == "skpwni"
+                and (at := verified_at(row)) is not None]))
 
     def death_verified(self, nik: str) -> bool:
         """Whether a death certificate for ``nik`` has been verified here."""
@@ -86,5 +98,5 @@ class NikRecords(BaseStore):
     def birth_registered(self, subject: str) -> bool:
         """Whether a birth certificate for the newborn ``subject`` (its
         ``birth:`` key, ``subjects.subject_key``) has been verified here: one read."""
-        return any(row["document_type"] == "akta_kelahiran" and verified(row)
+        return any(row["document_type"] == "akta_kelahiran" and verified_at(row) is not None
                    for row in self._subject_rows(subject))

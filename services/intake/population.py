@@ -99,19 +99,23 @@ class Lookup:
     is "unknown". ``flags`` says what the operator must check by hand.
     ``verified_death`` is intake's own knowledge: a NIK whose death
     certificate application was verified here; ``died_on``: the date of
-    death that certificate gives (None: none verified, or no date kept).
+    death that certificate gives (None: none verified, or no date kept); so
+    is ``moved_out``: a NIK an SKPWNI pindah keluar verified here took out of
+    Kota Serang (the register hears of it at its next synchronisation).
     """
 
     def __init__(self, register: Register | None,
                  verified_death: Callable[[str], bool] = lambda nik: False,
                  withheld: bool = False,
-                 died_on: Callable[[str], datetime.date | None] = lambda nik: None):
+                 died_on: Callable[[str], datetime.date | None] = lambda nik: None,
+                 moved_out: Callable[[str], bool] = lambda nik: False):
         """``register`` None: there is none to ask - nothing is known, nothing
         flagged (rules checked without the register); ``withheld``: the
         register is not to be asked at all (``REGISTER_WITHHELD``)."""
         self.register = register
         self.verified_death = verified_death
         self.died_on = died_on
+        self.moved_out = moved_out
         self.flags: set[str] = {REGISTER_WITHHELD} if withheld else set()
         self.answered = False  # the register knew a NIK or KK asked about
         self._people: dict[str, Person | None] = {}

@@ -16,6 +16,9 @@ from .rule_helpers import (SERVED_KABKOTA, DocumentRules, Findings, flag_decease
                            refuse_unless_old_enough_to_be_a_parent)
 
 KIA_PHOTO_FROM_AGE = 5
+# the moves (``move_kind``) of a pindah keluar that take its members out of
+# Kota Serang: off the city's KKs once it is verified
+LEAVING_THE_CITY = ("antar_kabkota", "antar_provinsi")
 
 
 def move_kind(origin: str, destination: str) -> str:
@@ -71,6 +74,36 @@ def skpwni_against_register(request: dict, details: dict, lookup: Lookup,
         path = f"details.members.{index}"
         refuse_if_not_on(path, nik, family, "Anggota keluarga yang pindah", "A moving member")
         refuse_if_deceased(path, nik, lookup)
+        refuse_if_moved_out(path, nik, lookup)
+
+
+def moves_in(request: dict, details: dict) -> bool:
+    """A pindah datang: who moved out of Kota Serang may move back in."""
+    return request["document_type"] == "skpwni" and details["move"] == "pindah_datang"
+
+
+def moved_out(moves: list[tuple[str, dict]]) -> bool:
+    """Whether the last of a NIK's verified SKPWNIs (each with the time it
+    was verified) took it out of Kota Serang: a pindah keluar to another
+    kab/kota or province; a pindah datang verified since brought it back."""
+    if not moves:
+        return False
+    _, last = max(moves, key=lambda move: move[0])
+    return (last["details"]["move"] == "pindah_keluar"
+            and last.get("derived", {}).get("move_kind") in LEAVING_THE_CITY)
+
+
+def refuse_if_moved_out(path: str, nik: str, lookup: Lookup) -> None:
+    """Intake verified a move of ``nik`` out of Kota Serang (``moved_out``):
+    its KK here is no longer its own, whatever the register says until its
+    next synchronisation. 400 on ``path``."""
+    if lookup.moved_out(nik):
+        refuse(path, "NIK ini tercatat sudah pindah keluar Kota Serang (SKPWNI pindah keluar "
+                     "sudah diverifikasi); ajukan di Disdukcapil daerah tujuan, atau ajukan "
+                     "SKPWNI pindah datang bila kembali ke Kota Serang.",
+               "This NIK is recorded as having moved out of Kota Serang (an SKPWNI pindah "
+               "keluar was verified); apply at the Dinas of the new place, or apply for a "
+               "pindah datang SKPWNI when moving back to Kota Serang.")
 
 
 def kia_details(request: dict, details: dict, today: datetime.date) -> Findings:

@@ -31,7 +31,7 @@ from .civil_rules import CIVIL_RULES
 from .detail_schemas import DETAIL_SCHEMAS
 from .exceptions import BirthAlreadyRegistered
 from .population import Lookup
-from .residence_rules import RESIDENCE_RULES
+from .residence_rules import RESIDENCE_RULES, moves_in, refuse_if_moved_out
 from .rule_helpers import (PARENT_MIN_AGE, DocumentRules, Findings, merged, refuse,
                            refuse_if_deceased)
 from .subjects import subject_key
@@ -146,11 +146,16 @@ def check_documents(document_type: str, details: dict, facts) -> tuple[str, ...]
     return tuple(req.name for req in requirements.required(document_type, facts))
 
 
-def check_applicant(applicant: dict, lookup: Lookup, known: bool = False) -> None:
-    """Whoever applies is alive and on the KK they name, as far as the register
-    knows; ``known``: and a NIK the register answered it does not know is
-    not on the KK either (a recording booking, which nobody checks by hand)."""
+def check_applicant(applicant: dict, lookup: Lookup, known: bool = False,
+                    moving_in: bool = False) -> None:
+    """Whoever applies is alive, has not moved out of Kota Serang (unless
+    ``moving_in``: a pindah datang) and is on the KK they name, as far as
+    intake and the register know; ``known``: and a NIK the register answered
+    it does not know is not on the KK either (a recording booking, which
+    nobody checks by hand)."""
     refuse_if_deceased("applicant.nik", applicant["nik"], lookup)
+    if not moving_in:
+        refuse_if_moved_out("applicant.nik", applicant["nik"], lookup)
     person = lookup.person(applicant["nik"])
     if (person.kk_number != applicant["kk_number"] if person is not None
             else known and not lookup.unreachable):
@@ -182,7 +187,7 @@ def check_application(request: dict, today: datetime.date,
     required = check_documents(document_type, details, findings.facts)
     if lookup is None:
         lookup = Lookup(None)
-    check_applicant(request["applicant"], lookup)
+    check_applicant(request["applicant"], lookup, moving_in=moves_in(request, details))
     told = rules.against_register(request, details, lookup, today) or Findings()
     findings = merged(findings, told, Findings(flags=frozenset(lookup.flags)))
     return Checked(DETAIL_SCHEMAS[document_type]().dump(details), tuple(sorted(findings.flags)),

@@ -88,24 +88,28 @@ class Screening:
     died_on: Callable[[str], datetime.date | None] = lambda nik: None
     # a birth certificate verified here for this newborn (its ``birth:`` subject)
     birth_registered: Callable[[str], bool] = lambda subject: False
+    # an SKPWNI pindah keluar verified here took this NIK out of Kota Serang
+    moved_out: Callable[[str], bool] = lambda nik: False
 
     @classmethod
     def of(cls, register: Register, store, limit: Limit = Unlimited()) -> "Screening":
         """The screening of an application (or a batch's rows) with this
         register and intake's store: what the store knows of a NIK is read
-        once (``store.nik_record``: its death and its card in one read) and
-        kept for this screening's checks; a newborn's birth, once per birth."""
+        once (``store.nik_record``: its death, its card and its moves in one
+        read) and kept for this screening's checks; a newborn's birth, once
+        per birth."""
         record = functools.cache(store.nik_record)
         return cls(register, lambda nik: record(nik).death_verified,
                    lambda nik: record(nik).card_issued, limit,
                    died_on=lambda nik: record(nik).died_on,
-                   birth_registered=store.birth_registered)
+                   birth_registered=store.birth_registered,
+                   moved_out=lambda nik: record(nik).moved_out)
 
     def lookup(self) -> Lookup:
         """One application's questions to the register (none, while its
         answers about a NIK or KK of it are withheld)."""
         return Lookup(self.register, self.death_verified, withheld=self.limit.withheld(),
-                      died_on=self.died_on)
+                      died_on=self.died_on, moved_out=self.moved_out)
 
     @contextmanager
     def telling(self, *refusals: type[DomainError]):

@@ -11,8 +11,11 @@ import uuid
 import requests
 
 from shared.clock import today_wib
-from tests.document_bodies import birth_body, skpwni_keluar_body
-from tests.helpers import OPERATOR, STATION, claim_job_for, eventually, random_kk, random_nik
+from shared.offices import WorkingCalendar
+from tests.document_bodies import body, birth_body, skpwni_datang_body, skpwni_keluar_body
+from tests.e2e.test_documents import birth_of, seed_family
+from tests.helpers import (OPERATOR, STATION, claim_job_for, eventually, random_kk,
+                           random_mobile, random_nik)
 
 
 def submit(system, request: dict, lang: str = "id") -> requests.Response:
@@ -101,3 +104,48 @@ def test_two_relatives_cannot_each_move_the_same_people(system):
                                        "NIK anggota keluarga yang pindah ini.")
     assert errors["en"]["message"] == ("An application of this document type for this moving "
                                        "family member's NIK is still in progress.")
+
+
+# --------------------------------------------------------------- moved out of Kota Serang
+
+def test_who_moved_out_of_kota_serang_is_not_served_on_the_old_kk_until_moving_back(system):
+    """Yusuf moves himself and Nur to Jakarta (antar_provinsi): verified,
+    printed and collected. The register still has them on the Karundang KK; intake knows: Yusuf's KTP-el
+    with the old KK, a second pindah keluar for Nur, Nur's recording booking,
+    are refused naming the NIK. Moving back in (pindah datang) is accepted."""
+    yusuf, nur, father = random_nik(year=1992), random_nik(female=True, year=2007), random_nik(
+        year=1965)
+    kk = seed_family(system, (father, "kepala_keluarga", True), (yusuf, "anak", True),
+                     (nur, "anak", False))
+    move = accepted(system, skpwni_keluar_body("3171011001", nik=yusuf, kk=kk,
+                                               members=[yusuf, nur]))
+    collected(system, move, yusuf)
+
+    ktp = body("ktp_el", {"reason": "data_change"}, nik=yusuf, kk=kk)
+    answers = {lang: submit(system, ktp, lang) for lang in ("id", "en")}
+    assert {answer.status_code for answer in answers.values()} == {400}, answers["en"].text
+    fields = {lang: answer.json()["error"]["fields"] for lang, answer in answers.items()}
+    assert list(fields["id"]) == ["applicant.nik"]
+    assert fields["id"]["applicant.nik"][0].startswith(
+        "NIK ini tercatat sudah pindah keluar Kota Serang")
+    assert fields["en"]["applicant.nik"][0].startswith(
+        "This NIK is recorded as having moved out of Kota Serang")
+    again = submit(system, skpwni_keluar_body("3171011002", nik=father, kk=kk, members=[nur]))
+    assert again.status_code == 400, again.text
+    assert list(again.json()["error"]["fields"]) == ["details.members.0"]
+    day = WorkingCalendar().next_working_day(today_wib() + datetime.timedelta(days=1))
+    booking = requests.post(f"{system.url('intake')}/api/v1/recording-appointments", timeout=15,
+                            json={"nik": nur, "kk_number": kk, "full_name": "Nur Fitriani",
+                                  "phone": random_mobile(), "place_id": "kec-cipocok-jaya",
+                                  "day": day.isoformat()})
+    assert booking.status_code == 400, booking.text
+    assert list(booking.json()["error"]["fields"]) == ["nik"]
+
+    # in Jakarta now, as the register has it by then; moving back in is a pindah datang
+    jakarta = random_kk(kecamatan="317101")
+    requests.post(f"{system.url('register')}/sandbox/families", timeout=5, json={
+        "kk_number": jakarta, "kelurahan_code": "3171011001", "members": [
+            {"nik": yusuf, "full_name": "Yusuf Maulana", "sex": "M", "birth_date": birth_of(yusuf),
+             "relation": "kepala_keluarga", "ktp_el_recorded": True, "deceased": False}]}
+                  ).raise_for_status()
+    accepted(system, skpwni_datang_body(nik=yusuf, kk=jakarta))

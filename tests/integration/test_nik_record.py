@@ -144,3 +144,38 @@ def test_a_birth_verified_here_is_registered_whatever_became_of_it(counted):
         Screening.of(NoRegister(), store).check(birth_request("RAKA  saputra"), TODAY)
     assert list(refused.value.fields) == ["details.child"]
     Screening.of(NoRegister(), store).check(birth_request("Raki Saputra"), TODAY)  # a twin
+
+
+def moving(store: ApplicationStore, members: list[str], move: str, kind: str,
+           verified_at: str | None) -> None:
+    """An SKPWNI moving ``members`` (its subjects), verified at ``verified_at``
+    (None: not verified)."""
+    application_id = uuid.uuid4().hex
+    steps = [{"status": "submitted", "at": "2026-01-01T01:00:00+00:00"},
+             *([{"status": "verified", "at": verified_at}] if verified_at else [])]
+    store.db.applications.insert_one({
+        "_id": application_id, "tracking_code": f"SDK{uuid.uuid4().hex[:8].upper()}",
+        "document_type": "skpwni", "subject_key": [f"nik:{nik}" for nik in members],
+        "applicant": {"nik": members[0]}, "details": {"move": move, "members": members},
+        "derived": {"move_kind": kind}, "status": steps[-1]["status"], "channel": "web",
+        "active": False, "active_slot": application_id, "timeline": steps})
+
+
+def test_a_member_of_a_verified_move_out_of_the_city_moved_out_until_moving_back(counted):
+    """A verified pindah keluar to another kab/kota or province takes its
+    members out of Kota Serang (one within the city does not, nor one not
+    verified); a pindah datang verified after it brings one back."""
+    store, _ = counted
+    yusuf, nur, rina, sari, budi = (random_nik() for _ in range(5))
+    moving(store, [yusuf, nur], "pindah_keluar", "antar_provinsi", "2026-02-01T02:00:00+00:00")
+    moving(store, [rina], "pindah_keluar", "antar_kabkota", "2026-02-01T02:00:00+00:00")
+    moving(store, [sari], "pindah_keluar", "antar_kecamatan", "2026-02-01T02:00:00+00:00")
+    moving(store, [budi], "pindah_keluar", "antar_provinsi", None)
+    moving(store, [yusuf], "pindah_datang", "antar_provinsi", "2026-06-01T02:00:00+00:00")
+    moving(store, [rina], "pindah_datang", "antar_kabkota", "2026-01-15T02:00:00+00:00")
+    stored(store, "ktp_el", nur, "collected", ("verified", "printed", "collected"))
+
+    # asked at once, read together: an SKPWNI is each of its members'
+    records = at_once(5, lambda n: store.nik_record((yusuf, nur, rina, sari, budi)[n]))
+    assert [record.moved_out for record in records] == [False, True, True, False, False]
+    assert records[1] == NikRecord(death_verified=False, card_issued=True, moved_out=True)

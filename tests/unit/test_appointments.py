@@ -214,6 +214,15 @@ def test_a_deceased_nik_books_no_recording():
             "NIK ini tercatat telah meninggal dunia."]}
 
 
+def test_who_moved_out_of_kota_serang_books_no_recording_here():
+    """An SKPWNI pindah keluar out of the city verified here: the register
+    still has the NIK on the old KK, intake knows better (400 on ``nik``)."""
+    lookup = Lookup(Register(person(recorded=False)), moved_out=lambda nik: nik == NIK)
+    refused = refused_fields(lambda: confirm_owner(booker(NIK), lookup))
+    assert list(refused) == ["nik"]
+    assert refused["nik"][0].startswith("NIK ini tercatat sudah pindah keluar Kota Serang")
+
+
 def test_a_booking_is_made_only_for_a_nik_the_register_has_on_the_kk_given():
     """The NIK is public, the KK is not: whoever books must know the NIK's
     KK, and the register must say so - a NIK it does not know, or on

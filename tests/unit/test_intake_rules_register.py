@@ -24,7 +24,7 @@ from shared.errors import ValidationFailed
 from shared.nik import parse_nik, validate_kk
 from shared.wilayah import load_wilayah
 from tests.document_bodies import (birth_body, body, death_body, kia_body, nik_born,
-                                   skpwni_keluar_body, years_before)
+                                   skpwni_datang_body, skpwni_keluar_body, years_before)
 
 TODAY = datetime.date(2025, 6, 1)
 KK = "3673041201100003"
@@ -65,17 +65,19 @@ class FakeRegister:
         return self.families.get(kk_number)
 
 
-def check(request: dict, register=None, deaths=()):
+def check(request: dict, register=None, deaths=(), moved=()):
     """``deaths``: the NIKs whose death certificate was verified here, or
-    {NIK: its date of death}."""
+    {NIK: its date of death}; ``moved``: NIKs an SKPWNI pindah keluar
+    verified here took out of Kota Serang."""
     died_on = deaths.get if isinstance(deaths, dict) else lambda nik: None
-    lookup = Lookup(register or FakeRegister(FAMILY), lambda nik: nik in deaths, died_on=died_on)
+    lookup = Lookup(register or FakeRegister(FAMILY), lambda nik: nik in deaths, died_on=died_on,
+                    moved_out=lambda nik: nik in moved)
     return check_application(ApplicationRequestSchema().load(request), TODAY, lookup)
 
 
-def refused_on(request: dict, register=None, deaths=()) -> list[str]:
+def refused_on(request: dict, register=None, deaths=(), moved=()) -> list[str]:
     with pytest.raises(ValidationFailed) as excinfo:
-        check(request, register, deaths)
+        check(request, register, deaths, moved)
     return list(excinfo.value.fields)
 
 
@@ -140,6 +142,26 @@ def test_skpwni_members_must_be_living_members_of_the_applicants_kk():
         "details.members.1"]
     assert refused_on(skpwni_keluar_body(nik=FATHER, kk=KK, members=[CHILD]),
                       deaths={CHILD}) == ["details.members.0"]
+
+
+def test_who_moved_out_of_kota_serang_applies_here_only_to_move_back_in():
+    """After an SKPWNI pindah keluar out of Kota Serang is verified, its
+    members are off the city's KKs, before the register hears of it: a
+    KTP-el with the old KK, a second pindah keluar, are refused naming the
+    NIK; a pindah datang (moving back in) is not."""
+    with pytest.raises(ValidationFailed) as refused:
+        check(ktp(MOTHER), moved={MOTHER})
+    [[message]] = refused.value.fields.values()
+    assert list(refused.value.fields) == ["applicant.nik"]
+    assert str(message).startswith("NIK ini tercatat sudah pindah keluar Kota Serang")
+    assert message.en.startswith("This NIK is recorded as having moved out of Kota Serang")
+    assert refused_on(skpwni_keluar_body(nik=FATHER, kk=KK, members=[FATHER, CHILD]),
+                      moved={CHILD}) == ["details.members.1"]
+    assert refused_on(skpwni_keluar_body(nik=FATHER, kk=KK, members=[CHILD]),
+                      moved={FATHER}) == ["applicant.nik"]
+    back = skpwni_datang_body(nik=MOTHER, kk=KK)
+    assert check(back, moved={MOTHER}).details["move"] == "pindah_datang"
+    assert check(ktp(FATHER), moved={MOTHER}).flags == ()
 
 
 def test_birth_kk_must_hold_a_parent():

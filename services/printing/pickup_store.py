@@ -220,7 +220,10 @@ class PickupStore(BaseStore):
         domain.handed_to_the_living(job, self._deceased(session, domain.card_holders(job)))
 
     def _deceased(self, session, niks: list[str]) -> set[str]:
-        """Which of ``niks`` are recorded deceased here (collection ``deceased``)."""
+        """Which of ``niks`` are recorded deceased here (collection
+        ``deceased``); no read for none (a certificate carries no card holder)."""
+        if not niks:
+            return set()
         return {row["_id"] for row in self.db.deceased.find({"_id": {"$in": niks}}, ["_id"],
                                                             session=session)}
 

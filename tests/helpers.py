@@ -224,7 +224,8 @@ def service_config(stack: Stack, database: str, **extra) -> dict:
             "WEB_SERVER_ADDRESS": f"127.0.0.1:{Ports.free().intake}",
             "SMS_GATEWAY_URL": env["SMS_GATEWAY_URL"], "SMS_USERKEY": "sandbox-user",
             "SMS_PASSKEY": "sandbox-pass", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": env["SMTP_PORT"],
-            "REGISTER_URL": env["REGISTER_URL"], "max_workers": 8,
+            "REGISTER_URL": env["REGISTER_URL"], "INTAKE_URL": env["INTAKE_URL"],
+            "POS_API_URL": env["POS_API_URL"], "max_workers": 8,
             "RETRY_DELAYS": SYSTEM_ENV["RETRY_DELAYS"], **TOKENS, **extra}
 
 

@@ -99,11 +99,11 @@ class PosClient:
 class PosApi(DependencyProvider):
     """Pos Indonesia: the client and the Dinas as sender (Pos' webhooks: ``webhooks``)."""
 
-    required_settings = ("POS_CLIENT_ID", "POS_CLIENT_SECRET")
+    required_settings = ("POS_API_URL", "POS_CLIENT_ID", "POS_CLIENT_SECRET")
 
     def setup(self):
         config = self.container.config
-        client_id, client_secret = require(self)
+        url, client_id, client_secret = require(self)
         self.session = partner_session(config)  # no ambient proxy sees the credentials
         try:
             sender = Sender(name=config.get("POS_SENDER_NAME", "Disdukcapil Kota Serang"),
@@ -113,7 +113,7 @@ class PosApi(DependencyProvider):
                             phone=str(config.get("POS_SENDER_PHONE", "0254200000")))
         except ValueError:
             raise InvalidSetting("POS_SENDER_PHONE", "not a phone number in Indonesia") from None
-        self.client = PosClient(self.session, config["POS_API_URL"], client_id, client_secret,
+        self.client = PosClient(self.session, url, client_id, client_secret,
                                 float(config.get("POS_TIMEOUT_SECONDS", 10)), sender)
 
     def stop(self):

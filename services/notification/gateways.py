@@ -67,13 +67,13 @@ class SmsClient:
 
 
 class SmsGateway(DependencyProvider):
-    required_settings = ("SMS_USERKEY", "SMS_PASSKEY")
+    required_settings = ("SMS_GATEWAY_URL", "SMS_USERKEY", "SMS_PASSKEY")
 
     def setup(self):
         config = self.container.config
-        userkey, passkey = require(self)
+        url, userkey, passkey = require(self)
         self.session = partner_session(config)
-        self.client = SmsClient(self.session, config["SMS_GATEWAY_URL"].rstrip("/") + "/api/sendsms/",
+        self.client = SmsClient(self.session, url.rstrip("/") + "/api/sendsms/",
                                 userkey, passkey, float(config.get("SMS_TIMEOUT_SECONDS", 10)))
 
     def stop(self):
@@ -127,9 +127,12 @@ class Mailer(DependencyProvider):
     """SMTP: ``SMTP_STARTTLS`` and ``SMTP_USER``/``SMTP_PASSWORD`` for the Dinas
     relay; the local stand-in runs without either."""
 
+    required_settings = ("SMTP_HOST", "SMTP_PORT")
+
     def setup(self):
         config = self.container.config
-        self.client = MailClient(config["SMTP_HOST"], int(config["SMTP_PORT"]),
+        host, port = require(self)
+        self.client = MailClient(host, int(port),
                                  config.get("MAIL_FROM", "Smartdukcapil <noreply@smartdukcapil.local>"),
                                  float(config.get("SMTP_TIMEOUT_SECONDS", 10)),
                                  str(config.get("MAIL_DOMAIN") or "smartdukcapil.local"),

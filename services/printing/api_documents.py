@@ -90,12 +90,12 @@ class IntakeDocuments(DependencyProvider):
     ``photo_required``: from age 5) without one is ``KiaPhotoMissing``:
     never a card printed without the photo it should carry."""
 
-    required_settings = ("INTAKE_SERVICE_TOKEN",)
+    required_settings = ("INTAKE_URL", "INTAKE_SERVICE_TOKEN")
 
     def setup(self):
-        [token] = require(self)
+        url, token = require(self)
         config = self.container.config
-        self.url = str(config.get("INTAKE_URL", "http://127.0.0.1:8001")).rstrip("/")
+        self.url = url.rstrip("/")
         self.timeout = float(config.get("INTAKE_TIMEOUT_SECONDS", 5))
         self.session = partner_session(config)
         self.session.headers["Authorization"] = f"Bearer {token}"

@@ -27,14 +27,19 @@ SECRETS = ("AMQP_URI", "MONGO_URI", "OPERATOR_TOKENS", "STATION_TOKENS", "SMS_US
            "SMS_PASSKEY", "POS_CLIENT_ID", "POS_CLIENT_SECRET", "POS_WEBHOOK_SECRET",
            "WHATSAPP_TOKEN", "WHATSAPP_PHONE_NUMBER_ID", "WHATSAPP_APP_SECRET",
            "WHATSAPP_VERIFY_TOKEN", "SERVICE_TOKENS", "INTAKE_SERVICE_TOKEN", "VERIFY_SIGNING_KEY")
-REQUIRED = {"intake": {"AMQP_URI", "MONGO_URI", "OPERATOR_TOKENS", "SERVICE_TOKENS"},
+# the partners' addresses have no default either (the local sandboxes' ports are none)
+PARTNERS = ("REGISTER_URL", "INTAKE_URL", "SMS_GATEWAY_URL", "SMTP_HOST", "SMTP_PORT",
+            "POS_API_URL")
+REQUIRED = {"intake": {"AMQP_URI", "MONGO_URI", "OPERATOR_TOKENS", "SERVICE_TOKENS",
+                       "REGISTER_URL"},
             "printing": {"AMQP_URI", "MONGO_URI", "STATION_TOKENS", "OPERATOR_TOKENS",
-                         "INTAKE_SERVICE_TOKEN", "VERIFY_SIGNING_KEY"},
+                         "INTAKE_SERVICE_TOKEN", "VERIFY_SIGNING_KEY", "INTAKE_URL"},
             "notification": {"AMQP_URI", "MONGO_URI", "SMS_USERKEY", "SMS_PASSKEY",
                              "WHATSAPP_TOKEN", "WHATSAPP_PHONE_NUMBER_ID", "OPERATOR_TOKENS",
-                             "WHATSAPP_APP_SECRET", "WHATSAPP_VERIFY_TOKEN"},
+                             "WHATSAPP_APP_SECRET", "WHATSAPP_VERIFY_TOKEN",
+                             "SMS_GATEWAY_URL", "SMTP_HOST", "SMTP_PORT"},
             "courier": {"AMQP_URI", "MONGO_URI", "OPERATOR_TOKENS", "POS_CLIENT_ID",
-                        "POS_CLIENT_SECRET", "POS_WEBHOOK_SECRET"}}
+                        "POS_CLIENT_SECRET", "POS_WEBHOOK_SECRET", "POS_API_URL"}}
 
 
 DAY = datetime.timedelta(days=1)
@@ -126,7 +131,7 @@ def nameko_run(env: dict, service: str, *classes: str) -> tuple[int, str]:
 
 @pytest.mark.parametrize("service", sorted(SERVICES))
 def test_a_service_without_its_secrets_refuses_to_start_and_says_which(system, service):
-    env = {key: value for key, value in system.env().items() if key not in SECRETS}
+    env = {key: value for key, value in system.env().items() if key not in SECRETS + PARTNERS}
     code, output = nameko_run(env, service)
     assert code == 1
     refusals = [line for line in output.splitlines() if "refuses to start" in line]

@@ -39,7 +39,7 @@ from nameko.extensions import DependencyProvider
 
 from .errors import Msg, Unauthorized
 from .ratelimit import Attempts, FailureLimit, client_address, trusted_proxies
-from .settings import InvalidSetting, require
+from .settings import InvalidSetting, integer, require, seconds
 
 ALGORITHM = "sha256"
 _PRINCIPAL = re.compile(r"[A-Za-z0-9._@-]+")
@@ -112,8 +112,8 @@ class BearerTokens(DependencyProvider):
     def setup(self):
         config = self.container.config
         specs = require(self)
-        limit = FailureLimit(int(config.get("AUTH_FAILURES_PER_CLIENT", 10)),
-                             float(config.get("AUTH_FAILURE_WINDOW_SECONDS", 300)))
+        limit = FailureLimit(integer(config, "AUTH_FAILURES_PER_CLIENT", 10),
+                             seconds(config, "AUTH_FAILURE_WINDOW_SECONDS", 300))
         hashes = [entry for key, spec in zip(self.required_settings, specs)
                   for entry in self.parse(spec, key)]
         self.checker = self.checker_class(hashes, Attempts(client=limit),

@@ -87,7 +87,7 @@ from .framing import (ChunkedBody, ProtocolRefusal, framing_problem, header_line
 from .mongo import StoreWithOutbox, answers
 from .pipeline import Pipeline
 from .runtime import FrozenStartupHeap
-from .settings import require
+from .settings import integer, require, seconds
 
 log = logging.getLogger(__name__)
 
@@ -374,14 +374,13 @@ class Admission(SharedExtension):
         config = self.container.config
         self.databases = [provider for provider in self.container.dependencies
                           if isinstance(provider, StoreWithOutbox)]
-        self.max_body_bytes = int(config.get("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES))
+        self.max_body_bytes = integer(config, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)
         self.retry_after = str(config.get("RETRY_AFTER_SECONDS", DEFAULT_RETRY_AFTER_SECONDS))
-        self.body_read_seconds = float(config.get("BODY_READ_SECONDS",
-                                                  DEFAULT_BODY_READ_SECONDS))
+        self.body_read_seconds = seconds(config, "BODY_READ_SECONDS", DEFAULT_BODY_READ_SECONDS)
         half = max(1, self.container.max_workers // 2)
-        self.capacity = {WRITES: int(config.get("ADMISSION_WRITES", half)),
-                         LOOKUPS: int(config.get("ADMISSION_LOOKUPS", half)),
-                         STAFF: int(config.get("ADMISSION_STAFF", half))}
+        self.capacity = {WRITES: integer(config, "ADMISSION_WRITES", half),
+                         LOOKUPS: integer(config, "ADMISSION_LOOKUPS", half),
+                         STAFF: integer(config, "ADMISSION_STAFF", half)}
         self.in_flight = {WRITES: 0, LOOKUPS: 0, STAFF: 0}
 
     @functools.cache
@@ -536,8 +535,8 @@ class ApiServer(WebServer):
     ``ApiProtocol``."""
 
     def setup(self):
-        self.idle_seconds = float(self.container.config.get(
-            "IDLE_CONNECTION_SECONDS", DEFAULT_IDLE_CONNECTION_SECONDS))
+        self.idle_seconds = seconds(self.container.config, "IDLE_CONNECTION_SECONDS",
+                                   DEFAULT_IDLE_CONNECTION_SECONDS)
 
     def get_wsgi_server(self, sock, wsgi_app, protocol=ApiProtocol, debug=False):
         return wsgi.Server(sock, sock.getsockname(), wsgi_app, protocol=protocol, debug=debug,
@@ -682,7 +681,8 @@ class ApiHandler(HttpRequestHandler):
     def setup(self):
         super().setup()
         if self.max_body_setting in self.container.config:
-            self.own_max_body_bytes = int(self.container.config[self.max_body_setting])
+            self.own_max_body_bytes = integer(self.container.config, self.max_body_setting,
+                                              self.own_max_body_bytes)
 
     @property
     def max_body_bytes(self) -> int:
@@ -814,7 +814,7 @@ class BrokerCheck(DependencyProvider):
 
     def setup(self):
         [self.amqp_uri] = require(self)
-        self.timeout = float(self.container.config.get("BROKER_CHECK_SECONDS", 2))
+        self.timeout = seconds(self.container.config, "BROKER_CHECK_SECONDS", 2)
         self.asking = Semaphore()
         self.answer, self.asked_at = False, None
 

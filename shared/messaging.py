@@ -53,7 +53,7 @@ from nameko.messaging import QueueConsumer
 from . import metrics
 from .errors import flatten_field_errors
 from .runtime import FrozenStartupHeap
-from .settings import require
+from .settings import integer, require, seconds_list
 
 log = logging.getLogger(__name__)
 
@@ -68,16 +68,13 @@ def delivery_limit(config: dict) -> int:
     """Redeliveries before the broker dead-letters a message: the service's
     ``DELIVERY_LIMIT``. Read here only, by the handlers and by the topology
     command, so the two always declare a queue alike."""
-    return int(config.get("DELIVERY_LIMIT", DEFAULT_DELIVERY_LIMIT))
+    return integer(config, "DELIVERY_LIMIT", DEFAULT_DELIVERY_LIMIT)
 
 
 def retry_delays(config: dict) -> tuple[float, ...]:
     """The service's ``RETRY_DELAYS``: seconds to wait before each retry, as a
     YAML list or a comma-separated string."""
-    value = config.get("RETRY_DELAYS", DEFAULT_RETRY_DELAYS)
-    if isinstance(value, str):
-        value = [part for part in value.split(",") if part.strip()]
-    return tuple(float(delay) for delay in value)
+    return seconds_list(config, "RETRY_DELAYS", DEFAULT_RETRY_DELAYS)
 
 
 class PermanentFailure(Exception):

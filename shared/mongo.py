@@ -25,7 +25,7 @@ from . import metrics
 from .errors import DatabaseUnavailable
 from .group_writes import GroupWrites
 from .outbox import OutboxRelay
-from .settings import require
+from .settings import integer, require, seconds
 from .store import DEFAULT_TRANSACTION_BUDGET_SECONDS, DURABLE
 
 # how long a probe (/health, /health/ready) waits for the database: a
@@ -61,7 +61,7 @@ class StoreWithOutbox(DependencyProvider):
     def setup(self):
         config = self.container.config
         mongo_uri, amqp_uri = require(self)
-        self.timeout_ms = timeout_ms = int(config.get("MONGO_TIMEOUT_MS", 5000))
+        self.timeout_ms = timeout_ms = integer(config, "MONGO_TIMEOUT_MS", 5000)
         # every wait on the server is bounded, so a frozen or unreachable
         # database becomes DatabaseUnavailable (503) in time, never a hang
         # timeoutMS: one deadline per operation, its retries and its server
@@ -72,9 +72,9 @@ class StoreWithOutbox(DependencyProvider):
                                   connectTimeoutMS=timeout_ms, socketTimeoutMS=timeout_ms,
                                   w=DURABLE.document["w"], journal=True)
         self.db = self.client[config["DATABASE"]]
-        self.transaction_budget = float(config.get("TRANSACTION_BUDGET_SECONDS",
-                                                   DEFAULT_TRANSACTION_BUDGET_SECONDS))
-        self.groups = GroupWrites(self.db, float(config.get("GATHER_SECONDS", 0)))
+        self.transaction_budget = seconds(config, "TRANSACTION_BUDGET_SECONDS",
+                                         DEFAULT_TRANSACTION_BUDGET_SECONDS)
+        self.groups = GroupWrites(self.db, seconds(config, "GATHER_SECONDS", 0))
         self.relay = OutboxRelay(self.db.outbox, amqp_uri, self.publishes_as, config,
                                  carriers=self.store_class.CARRIERS)
         # Indexes in setup(), not start(): nameko starts all extensions at

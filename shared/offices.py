@@ -14,6 +14,8 @@ from functools import lru_cache
 
 import holidays
 
+from .settings import InvalidSetting
+
 
 @dataclass(frozen=True)
 class Place:
@@ -99,5 +101,9 @@ class WorkingCalendar:
         """``CLOSED_DAYS`` config: ISO dates as a YAML list or comma-separated."""
         if isinstance(value, str):
             value = [part for part in value.split(",") if part.strip()]
-        return cls(frozenset(datetime.date.fromisoformat(str(day).strip())
-                             for day in value or ()))
+        try:
+            return cls(frozenset(datetime.date.fromisoformat(str(day).strip())
+                                 for day in value or ()))
+        except ValueError:
+            raise InvalidSetting("CLOSED_DAYS", "expected dates (YYYY-MM-DD) separated by commas") \
+                from None

@@ -19,13 +19,15 @@ from __future__ import annotations
 import requests
 from requests.adapters import HTTPAdapter
 
+from .settings import integer
+
 # nameko's own default for max_workers
 DEFAULT_WORKERS = 10
 
 
 def partner_session(config: dict) -> requests.Session:
     """A keep-alive session for one partner, pooled for the container's workers."""
-    connections = int(config.get("max_workers", DEFAULT_WORKERS))
+    connections = integer(config, "max_workers", DEFAULT_WORKERS)
     session = requests.Session()
     session.trust_env = False
     adapter = HTTPAdapter(pool_connections=1, pool_maxsize=connections)

@@ -29,6 +29,7 @@ from kombu import Connection
 from nameko.extensions import DependencyProvider, SharedExtension
 
 from . import metrics
+from .settings import integer, seconds
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +53,8 @@ class PipelineWatch:
         if not queues:
             return None
         return cls(service, config.get("AMQP_URI", ""), queues,
-                   int(config.get("PIPELINE_BACKLOG_LIMIT", DEFAULT_BACKLOG_LIMIT)),
-                   float(config.get("PIPELINE_POLL_SECONDS", DEFAULT_POLL_SECONDS)))
+                   integer(config, "PIPELINE_BACKLOG_LIMIT", DEFAULT_BACKLOG_LIMIT),
+                   seconds(config, "PIPELINE_POLL_SECONDS", DEFAULT_POLL_SECONDS))
 
     def __init__(self, service: str, amqp_uri: str, queues: tuple[str, ...], limit: int,
                  poll_seconds: float = DEFAULT_POLL_SECONDS):

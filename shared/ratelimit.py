@@ -36,6 +36,7 @@ from contextlib import contextmanager
 from nameko.extensions import DependencyProvider
 
 from .errors import NotFound, TooManyAttempts
+from .settings import InvalidSetting, integer, seconds
 
 DEFAULT_MAX_KEYS = 100_000
 
@@ -84,8 +85,8 @@ def webhook_failure_limit(config) -> FailureLimit:
     """A partner's signed webhook (Pos' to courier, Meta's to notification):
     a client failing its signature ``WEBHOOK_FAILURES_PER_CLIENT`` times (10)
     within ``WEBHOOK_FAILURE_WINDOW_SECONDS`` (300) is refused for the window."""
-    return FailureLimit(int(config.get("WEBHOOK_FAILURES_PER_CLIENT", 10)),
-                        float(config.get("WEBHOOK_FAILURE_WINDOW_SECONDS", 300)))
+    return FailureLimit(integer(config, "WEBHOOK_FAILURES_PER_CLIENT", 10),
+                        seconds(config, "WEBHOOK_FAILURE_WINDOW_SECONDS", 300))
 
 
 class Attempts:
@@ -127,7 +128,11 @@ def trusted_proxies(config: dict) -> frozenset[str]:
     """``TRUSTED_PROXIES``: comma-separated addresses of the reverse proxies
     whose ``X-Forwarded-For`` is believed. Empty (the default): none is."""
     proxies = [part.strip() for part in str(config.get("TRUSTED_PROXIES") or "").split(",")]
-    return frozenset(str(ipaddress.ip_address(p)) for p in proxies if p)
+    try:
+        return frozenset(str(ipaddress.ip_address(p)) for p in proxies if p)
+    except ValueError:
+        raise InvalidSetting("TRUSTED_PROXIES", "expected IP addresses separated by commas") \
+            from None
 
 
 def client_address(request, proxies: frozenset[str] = frozenset()) -> str:
@@ -156,10 +161,10 @@ class TrackingCodeChecks(DependencyProvider):
 
     def setup(self):
         config = self.container.config
-        window = float(config.get("LOOKUP_FAILURE_WINDOW_SECONDS", 900))
+        window = seconds(config, "LOOKUP_FAILURE_WINDOW_SECONDS", 900)
         self.attempts = Attempts(
-            client=FailureLimit(int(config.get("LOOKUP_FAILURES_PER_CLIENT", 20)), window),
-            tracking_code=FailureLimit(int(config.get("LOOKUP_FAILURES_PER_CODE", 5)), window))
+            client=FailureLimit(integer(config, "LOOKUP_FAILURES_PER_CLIENT", 20), window),
+            tracking_code=FailureLimit(integer(config, "LOOKUP_FAILURES_PER_CODE", 5), window))
         self.proxies = trusted_proxies(config)
 
     def attempt(self, request, tracking_code: str):

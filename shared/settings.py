@@ -11,18 +11,36 @@ which matters: kombu reads a blank ``AMQP_URI`` as guest@localhost, pymongo a
 blank ``MONGO_URI`` as localhost:27017.
 
 Whichever extension checks first names every setting the whole container
-lacks, so one failed start lists them all (``nameko run`` exits 1 with this
-message, once per extension that checked). The errors name keys, never a value.
+lacks, so one failed start lists them all. Under ``nameko run`` the services'
+containers are ``CheckedContainer``s (``SERVICE_CONTAINER_CLS`` in each
+config.yaml): the process checks every container's required settings once,
+before any extension's setup, and a refusal ends it with one line, exit 1
+(``shared.settings.MissingSettings: intake_api refuses to start: not
+configured: ...``) instead of a traceback from every extension and container
+that read the setting. The errors name keys, never a value.
+
+Numbers are read with ``integer``, ``seconds`` and ``seconds_list``: a value
+that is not one is ``InvalidSetting`` naming its key (``int()`` raised a
+``ValueError`` that named neither the key nor the service).
 """
 
 from __future__ import annotations
+
+import math
+import os
+import sys
+
+from eventlet.hubs import get_hub
+from nameko.constants import MAX_WORKERS_CONFIG_KEY
+from nameko.containers import ServiceContainer
 
 
 class MissingSettings(RuntimeError):
     def __init__(self, service: str, keys: list[str]):
         super().__init__(
             f"{service} refuses to start: not configured: {', '.join(keys)} (the services'"
-            " config.yaml has no defaults for credentials: set them in the environment)")
+            " config.yaml has no defaults for credentials and partners' addresses: set them in"
+            " the environment)")
         self.keys = keys
 
 
@@ -44,14 +62,120 @@ def flag(value) -> bool:
     return str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
+def integer(config: dict, key: str, default: int | None) -> int | None:
+    """A whole-number setting (a count, a size in bytes, milliseconds), 0 or
+    more; ``default`` when unset or blank."""
+    value = config.get(key)
+    if blank(value):
+        return default
+    if isinstance(value, str) and value.strip().isdecimal():
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    raise InvalidSetting(key, "expected a whole number, 0 or more")
+
+
+def seconds(config: dict, key: str, default: float) -> float:
+    """A duration in seconds (a timeout, a window, a pause), 0 or more, with
+    a fraction if need be; ``default`` when unset or blank."""
+    value = config.get(key)
+    if blank(value):
+        return default
+    parsed = _number(value)
+    if parsed is None:
+        raise InvalidSetting(key, "expected a number of seconds, 0 or more")
+    return parsed
+
+
+def seconds_list(config: dict, key: str, default: tuple[float, ...]) -> tuple[float, ...]:
+    """Durations in seconds, 0 or more each (``RETRY_DELAYS``): a YAML list
+    or comma-separated (``1,5,30``); ``default`` when unset."""
+    value = config.get(key)
+    if value is None:
+        value = default
+    parts = ([part for part in value.split(",") if part.strip()] if isinstance(value, str)
+             else value if isinstance(value, (list, tuple)) else [value])
+    parsed = [_number(part) for part in parts]
+    if None in parsed:
+        raise InvalidSetting(key, "expected comma-separated seconds, 0 or more each")
+    return tuple(parsed)
+
+
+def _number(value) -> float | None:
+    """``value`` as a finite number of 0 or more, or None."""
+    if isinstance(value, bool):
+        return None
+    try:
+        parsed = float(value)
+    except (TypeError, ValueError):
+        return None
+    return parsed if math.isfinite(parsed) and parsed >= 0 else None
+
+
+def missing_settings(container) -> set[str]:
+    """The ``required_settings`` of the container's extensions it lacks."""
+    return {key for extension in container.extensions
+            for key in getattr(extension, "required_settings", ())
+            if blank(container.config.get(key))}
+
+
 def require(extension) -> list[str]:
     """The values of ``extension.required_settings``, as strings, in order;
     ``MissingSettings`` if any extension of its container lacks one."""
     container = extension.container
     config = container.config
-    wanted = {key for ext in container.extensions for key in getattr(ext, "required_settings", ())}
-    missing = sorted(key for key in wanted | set(extension.required_settings)
-                     if blank(config.get(key)))
+    missing = missing_settings(container) | {key for key in extension.required_settings
+                                             if blank(config.get(key))}
     if missing:
-        raise MissingSettings(container.service_name, missing)
+        raise MissingSettings(container.service_name, sorted(missing))
     return [str(config[key]).strip() for key in extension.required_settings]
+
+
+def refuse(refused: MissingSettings | InvalidSetting):
+    """End the process now, exit 1, with the refusal's one line. Not
+    ``SystemExit``: the interpreter's exit would run the other containers'
+    setups on (pymongo's exit handler waits on eventlet's hub), and they
+    would refuse again, or connect."""
+    print(f"{type(refused).__module__}.{type(refused).__name__}: {refused}", file=sys.stderr)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(1)
+
+
+class CheckedContainer(ServiceContainer):
+    """nameko's container, refusing a setting in one line (module docstring).
+
+    Before its extensions' setup, each container checks the required
+    settings of every container of the process (``nameko run`` hosts a
+    service's two or three), so the refusal names all the process lacks; a
+    value an extension's ``setup()`` cannot use (``InvalidSetting``) reaches
+    ``start()`` through nameko. Either ends the process (``refuse``). While
+    containers start, eventlet's hub does not print a failed setup's
+    traceback as well: nameko raises it to ``start()``, and any other error
+    goes on from there to ``nameko run``, traceback and all."""
+
+    process: list[CheckedContainer] = []  # every container of this process
+    starting = 0
+
+    def __init__(self, service_cls, config):
+        try:
+            integer(config, MAX_WORKERS_CONFIG_KEY, None)  # nameko's own: a pool of that size
+        except InvalidSetting as refused:
+            refuse(refused)
+        super().__init__(service_cls, config)
+        CheckedContainer.process.append(self)
+
+    def start(self):
+        hub = get_hub()
+        CheckedContainer.starting += 1
+        hub.debug_exceptions = False
+        try:
+            missing = set().union(*(missing_settings(container) for container in self.process))
+            if missing:
+                raise MissingSettings(self.service_name, sorted(missing))
+            super().start()
+        except (MissingSettings, InvalidSetting) as refused:
+            refuse(refused)
+        finally:
+            CheckedContainer.starting -= 1
+            hub.debug_exceptions = CheckedContainer.starting == 0

@@ -21,7 +21,7 @@ import requests
 from nameko.extensions import DependencyProvider
 
 from shared.partners import partner_session
-from shared.settings import InvalidSetting, require
+from shared.settings import InvalidSetting, require, seconds
 
 from .exceptions import PosRefused, PosUnavailable
 from .posting import Sender
@@ -114,7 +114,7 @@ class PosApi(DependencyProvider):
         except ValueError:
             raise InvalidSetting("POS_SENDER_PHONE", "not a phone number in Indonesia") from None
         self.client = PosClient(self.session, url, client_id, client_secret,
-                                float(config.get("POS_TIMEOUT_SECONDS", 10)), sender)
+                                seconds(config, "POS_TIMEOUT_SECONDS", 10), sender)
 
     def stop(self):
         self.session.close()

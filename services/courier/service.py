@@ -35,6 +35,7 @@ from shared.http import HealthCheck, api, json_response, read_json, read_query
 from shared.messaging import reliable_event_handler
 from shared.mongo import StoreWithOutbox
 from shared.paging import next_page
+from shared.settings import integer, seconds
 from shared.wilayah import load_postal_codes, load_wilayah
 
 from .domain import HELD, concerns_courier, manifest_order_id
@@ -57,8 +58,8 @@ class CourierSettings(DependencyProvider):
         config = self.container.config
         # postal codes too: for the addresses that came without one (PRR records)
         self.regions = load_wilayah().with_postal_codes(load_postal_codes())
-        self.quiet = datetime.timedelta(seconds=float(config.get("POLL_QUIET_SECONDS", 21600)))
-        self.poll_batch = int(config.get("POLL_BATCH", 50))
+        self.quiet = datetime.timedelta(seconds=seconds(config, "POLL_QUIET_SECONDS", 21600))
+        self.poll_batch = integer(config, "POLL_BATCH", 50)
 
     def get_dependency(self, worker_ctx):
         return self
@@ -68,7 +69,7 @@ class PollTimer(Timer):
     """nameko's timer, its interval from config (``POLL_INTERVAL_SECONDS``)."""
 
     def setup(self):
-        self.interval = float(self.container.config.get("POLL_INTERVAL_SECONDS", self.interval))
+        self.interval = seconds(self.container.config, "POLL_INTERVAL_SECONDS", self.interval)
 
 
 def post_shipment(pos, store, shipment: dict) -> dict:

@@ -28,6 +28,7 @@ from shared.http import api, idempotency_key, json_response, read_json, read_que
 from shared.masking import mask_identity
 from shared.offices import PLACES, WorkingCalendar, place
 from shared.ratelimit import FailureLimit, client_address, trusted_proxies
+from shared.settings import integer, seconds
 
 from . import appointments
 from .schemas import ApplicantSchema
@@ -65,8 +66,8 @@ class BookingLimits(DependencyProvider):
 
     def setup(self):
         config = self.container.config
-        self.made = FailureLimit(int(config.get("RECORDING_BOOKINGS_PER_CLIENT", 10)),
-                                 float(config.get("RECORDING_BOOKING_WINDOW_SECONDS", 3600)))
+        self.made = FailureLimit(integer(config, "RECORDING_BOOKINGS_PER_CLIENT", 10),
+                                 seconds(config, "RECORDING_BOOKING_WINDOW_SECONDS", 3600))
         self.proxies = trusted_proxies(config)
 
     def check(self, request) -> None:

@@ -21,7 +21,7 @@ from werkzeug.wrappers import Response
 
 from shared.errors import Msg, ValidationFailed, flatten_field_errors
 from shared.http import api, body_problems, json_response, request_language
-from shared.settings import InvalidSetting
+from shared.settings import InvalidSetting, integer
 
 from . import uploads
 from .requirements import DOCUMENT_KINDS, required_photos
@@ -47,10 +47,10 @@ class UploadSettings(DependencyProvider):
     def setup(self):
         config, default = self.container.config, uploads.DEFAULT_LIMITS
         self.limits = uploads.UploadLimits(
-            max_file_bytes=int(config.get("UPLOAD_MAX_FILE_BYTES", default.max_file_bytes)),
-            max_total_bytes=int(config.get("UPLOAD_MAX_TOTAL_BYTES", default.max_total_bytes)),
-            max_files=int(config.get("UPLOAD_MAX_FILES", default.max_files)))
-        body = int(config.get("UPLOAD_MAX_BODY_BYTES", uploads.DEFAULT_BODY_BYTES))
+            max_file_bytes=integer(config, "UPLOAD_MAX_FILE_BYTES", default.max_file_bytes),
+            max_total_bytes=integer(config, "UPLOAD_MAX_TOTAL_BYTES", default.max_total_bytes),
+            max_files=integer(config, "UPLOAD_MAX_FILES", default.max_files))
+        body = integer(config, "UPLOAD_MAX_BODY_BYTES", uploads.DEFAULT_BODY_BYTES)
         if body <= self.limits.max_file_bytes:
             raise InvalidSetting("UPLOAD_MAX_BODY_BYTES", "must exceed UPLOAD_MAX_FILE_BYTES"
                                  " by the multipart envelope (e.g. 64 KiB more)")

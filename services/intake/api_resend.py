@@ -28,6 +28,7 @@ from shared.fields import Nik
 from shared.http import api, json_response, read_json, request_language
 from shared.masking import mask_identity
 from shared.ratelimit import Attempts, FailureLimit, client_address, trusted_proxies
+from shared.settings import integer, seconds
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +59,9 @@ class ResendLimits(DependencyProvider):
 
     def setup(self):
         config = self.container.config
-        window = float(config.get("RESEND_WINDOW_SECONDS", 3600))
-        self.attempts = Attempts(nik=FailureLimit(int(config.get("RESEND_PER_NIK", 3)), window),
-                                 client=FailureLimit(int(config.get("RESEND_PER_CLIENT", 20)),
+        window = seconds(config, "RESEND_WINDOW_SECONDS", 3600)
+        self.attempts = Attempts(nik=FailureLimit(integer(config, "RESEND_PER_NIK", 3), window),
+                                 client=FailureLimit(integer(config, "RESEND_PER_CLIENT", 20),
                                                      window))
         self.proxies = trusted_proxies(config)
 

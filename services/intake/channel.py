@@ -51,7 +51,7 @@ from shared.http import (DEFAULT_MAX_BODY_BYTES, checked_key, identity_only, int
 from shared.messaging import HandingOnQueueConsumer
 from shared.mongo import StoreWithOutbox
 from shared.pipeline import PipelineGate
-from shared.settings import require
+from shared.settings import integer, require
 
 from .exceptions import IdempotencyKeyReused
 from .refusals import RegisterRefusals
@@ -200,7 +200,7 @@ class ChannelQueueConsumer(HandingOnQueueConsumer):
 
     @property
     def prefetch_count(self):
-        return int(self.container.config.get("CHANNEL_PREFETCH", DEFAULT_CHANNEL_PREFETCH))
+        return integer(self.container.config, "CHANNEL_PREFETCH", DEFAULT_CHANNEL_PREFETCH)
 
 
 class ChannelRequests(Consumer):
@@ -214,8 +214,8 @@ class ChannelRequests(Consumer):
         super().__init__(request_queue(), requeue_on_error=True, **kwargs)
 
     def setup(self):
-        self.max_body_bytes = int(self.container.config.get("MAX_BODY_BYTES",
-                                                            DEFAULT_MAX_BODY_BYTES))
+        self.max_body_bytes = integer(self.container.config, "MAX_BODY_BYTES",
+                                      DEFAULT_MAX_BODY_BYTES)
         super().setup()
 
     def handle_message(self, body, message):

@@ -53,6 +53,7 @@ from nameko.extensions import DependencyProvider
 
 from shared.errors import Msg, TooManyAttempts
 from shared.ratelimit import FailureLimit, client_address, trusted_proxies
+from shared.settings import integer, seconds
 
 NUMBER = re.compile(r"\d{16}")
 
@@ -115,10 +116,10 @@ _COUNTS: dict[tuple, dict[str, FailureLimit]] = {}
 class RegisterRefusals(DependencyProvider):
     def setup(self):
         config = self.container.config
-        settings = (int(config.get("REGISTER_REFUSALS_PER_CLIENT", 30)),
-                    int(config.get("REGISTER_REFUSALS_PER_KK", 10)),
-                    int(config.get("REGISTER_REFUSALS_PER_NIK", 10)),
-                    float(config.get("REGISTER_REFUSAL_WINDOW_SECONDS", 3600)))
+        settings = (integer(config, "REGISTER_REFUSALS_PER_CLIENT", 30),
+                    integer(config, "REGISTER_REFUSALS_PER_KK", 10),
+                    integer(config, "REGISTER_REFUSALS_PER_NIK", 10),
+                    seconds(config, "REGISTER_REFUSAL_WINDOW_SECONDS", 3600))
         if settings not in _COUNTS:
             per_client, per_kk, per_nik, window = settings
             _COUNTS[settings] = {"client": FailureLimit(per_client, window),

@@ -21,7 +21,7 @@ import requests
 from nameko.extensions import DependencyProvider
 
 from shared.partners import partner_session
-from shared.settings import require
+from shared.settings import require, seconds
 
 from .population import Family, Person, RegisterUnavailable
 
@@ -69,8 +69,8 @@ class PopulationRegister(DependencyProvider):
         (url,) = require(self)
         self.session = partner_session(config)
         self.client = RegisterClient(self.session, url,
-                                     float(config.get("REGISTER_TIMEOUT_SECONDS", 2)),
-                                     float(config.get("REGISTER_PAUSE_SECONDS", 5)))
+                                     seconds(config, "REGISTER_TIMEOUT_SECONDS", 2),
+                                     seconds(config, "REGISTER_PAUSE_SECONDS", 5))
 
     def stop(self):
         self.session.close()

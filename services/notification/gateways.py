@@ -30,7 +30,7 @@ import requests
 from nameko.extensions import DependencyProvider
 
 from shared.partners import partner_session
-from shared.settings import flag, require
+from shared.settings import flag, integer, require, seconds
 
 from .domain import UNREADABLE_REPLY, OutgoingMessage, SentMemory
 from .exceptions import DeliveryFailed
@@ -74,7 +74,7 @@ class SmsGateway(DependencyProvider):
         url, userkey, passkey = require(self)
         self.session = partner_session(config)
         self.client = SmsClient(self.session, url.rstrip("/") + "/api/sendsms/",
-                                userkey, passkey, float(config.get("SMS_TIMEOUT_SECONDS", 10)))
+                                userkey, passkey, seconds(config, "SMS_TIMEOUT_SECONDS", 10))
 
     def stop(self):
         self.session.close()
@@ -131,10 +131,10 @@ class Mailer(DependencyProvider):
 
     def setup(self):
         config = self.container.config
-        host, port = require(self)
-        self.client = MailClient(host, int(port),
+        host, _ = require(self)
+        self.client = MailClient(host, integer(config, "SMTP_PORT", None),
                                  config.get("MAIL_FROM", "Smartdukcapil <noreply@smartdukcapil.local>"),
-                                 float(config.get("SMTP_TIMEOUT_SECONDS", 10)),
+                                 seconds(config, "SMTP_TIMEOUT_SECONDS", 10),
                                  str(config.get("MAIL_DOMAIN") or "smartdukcapil.local"),
                                  flag(config.get("SMTP_STARTTLS", "")),
                                  str(config.get("SMTP_USER") or ""),
@@ -182,7 +182,7 @@ class WhatsApp(DependencyProvider):
         self.session = partner_session(config)
         url = f"{config['WHATSAPP_API_URL'].rstrip('/')}/{phone_number_id}/messages"
         self.client = WhatsAppClient(self.session, url, token,
-                                     float(config.get("WHATSAPP_TIMEOUT_SECONDS", 10)))
+                                     seconds(config, "WHATSAPP_TIMEOUT_SECONDS", 10))
 
     def stop(self):
         self.session.close()

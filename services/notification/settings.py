@@ -13,7 +13,7 @@ from nameko.extensions import DependencyProvider
 
 from shared.clock import utcnow
 from shared.messaging import retry_delays
-from shared.settings import InvalidSetting
+from shared.settings import InvalidSetting, integer
 from shared.store import INBOX_RETENTION
 
 from .domain import Guards, parse_quiet_hours
@@ -72,8 +72,8 @@ def settings_from_config(config: dict, clock: Callable[[], datetime.datetime] = 
         start, end = parse_quiet_hours(config.get("QUIET_HOURS"))
     except ValueError:
         raise InvalidSetting("QUIET_HOURS", "expected HH:MM-HH:MM or off") from None
-    guards = Guards(start, end, int(config.get("SMS_PER_PHONE_PER_HOUR", 5)),
-                    int(config.get("SMS_DAILY_BUDGET", 10_000)))
+    guards = Guards(start, end, integer(config, "SMS_PER_PHONE_PER_HOUR", 5),
+                    integer(config, "SMS_DAILY_BUDGET", 10_000))
     # the last attempt a message gets: the end of the retry schedule (the
     # handler queue's delivery limit counts only redeliveries of one wait:
     # a consumer that died, not the delayed retries, which are new messages)

@@ -22,7 +22,7 @@ from shared.http import api, json_response, read_query
 from shared.partners import partner_session
 from shared.photos import PhotoUnreadable
 from shared.ratelimit import FailureLimit, client_address, trusted_proxies
-from shared.settings import InvalidSetting, require
+from shared.settings import InvalidSetting, integer, require, seconds
 
 from . import tokens, verification
 from .artefact import render
@@ -66,8 +66,8 @@ class VerificationRate(DependencyProvider):
 
     def setup(self):
         config = self.container.config
-        self.limit = FailureLimit(int(config.get("VERIFY_REQUESTS_PER_CLIENT", 60)),
-                                  float(config.get("VERIFY_WINDOW_SECONDS", 60)))
+        self.limit = FailureLimit(integer(config, "VERIFY_REQUESTS_PER_CLIENT", 60),
+                                  seconds(config, "VERIFY_WINDOW_SECONDS", 60))
         self.proxies = trusted_proxies(config)
 
     def count(self, request) -> None:
@@ -96,7 +96,7 @@ class IntakeDocuments(DependencyProvider):
         url, token = require(self)
         config = self.container.config
         self.url = url.rstrip("/")
-        self.timeout = float(config.get("INTAKE_TIMEOUT_SECONDS", 5))
+        self.timeout = seconds(config, "INTAKE_TIMEOUT_SECONDS", 5)
         self.session = partner_session(config)
         self.session.headers["Authorization"] = f"Bearer {token}"
 

@@ -36,7 +36,7 @@ from shared.messaging import reliable_event_handler
 from shared.mongo import StoreWithOutbox
 from shared.offices import PLACES, WorkingCalendar
 from shared.ratelimit import TrackingCodeChecks
-from shared.settings import InvalidSetting
+from shared.settings import InvalidSetting, integer
 
 from . import handovers
 from .api_documents import DocumentsApi, IntakeDocuments, SigningKeys, VerificationRate
@@ -55,9 +55,9 @@ def pickup_rules(config: dict) -> PickupRules:
     """The places of ``shared.offices`` (``PICKUP_SLOT_CAPACITY``, when set,
     overrides every place's window capacity) and the calendar with this
     Dinas' ``CLOSED_DAYS``."""
-    capacity = str(config.get("PICKUP_SLOT_CAPACITY") or "").strip()
-    places = {place_id: dataclasses.replace(place, pickup_capacity=int(capacity))
-              if capacity else place for place_id, place in PLACES.items()}
+    capacity = integer(config, "PICKUP_SLOT_CAPACITY", None)
+    places = {place_id: dataclasses.replace(place, pickup_capacity=capacity)
+              if capacity is not None else place for place_id, place in PLACES.items()}
     return PickupRules(places, WorkingCalendar.from_config(config.get("CLOSED_DAYS")))
 
 
@@ -73,9 +73,9 @@ class PrintingSettings(DependencyProvider):
             raise InvalidSetting("STATIONS", str(exc)) from None
         self.stations = StationRules(
             stations, tuple(PLACES),
-            datetime.timedelta(seconds=int(config.get("LEASE_SECONDS", 600))),
-            int(config.get("MAX_PRINT_ATTEMPTS", 3)),
-            int(config.get("BLANKO_LOW_THRESHOLD", 50)))
+            datetime.timedelta(seconds=integer(config, "LEASE_SECONDS", 600)),
+            integer(config, "MAX_PRINT_ATTEMPTS", 3),
+            integer(config, "BLANKO_LOW_THRESHOLD", 50))
         self.pickup = pickup_rules(config)
 
     def get_dependency(self, worker_ctx):

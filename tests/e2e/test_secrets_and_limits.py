@@ -129,18 +129,43 @@ def nameko_run(env: dict, service: str, *classes: str) -> tuple[int, str]:
     return done.returncode, done.stdout + done.stderr
 
 
+def one_refusal(output: str) -> str:
+    """The one line a refused start ends with: no traceback, and said once
+    (the system's DEBUG log may come before it)."""
+    lines = output.strip().splitlines()
+    refusals = [line for line in lines if " to start: " in line]
+    assert "Traceback" not in output and len(refusals) == 1, output[-3000:]
+    return lines[-1]
+
+
 @pytest.mark.parametrize("service", sorted(SERVICES))
 def test_a_service_without_its_secrets_refuses_to_start_and_says_which(system, service):
     env = {key: value for key, value in system.env().items() if key not in SECRETS + PARTNERS}
     code, output = nameko_run(env, service)
     assert code == 1
-    refusals = [line for line in output.splitlines() if "refuses to start" in line]
-    assert refusals and all(line.startswith("shared.settings.MissingSettings: ")
-                            for line in refusals), output[-2000:]
-    # each container names all it lacks; together, all the service needs
-    named = {key for line in refusals
-             for key in line.split("not configured: ")[1].split(" (")[0].split(", ")}
+    # one line, naming all that every container of the service lacks
+    refusal = one_refusal(output)
+    assert refusal.startswith("shared.settings.MissingSettings: ")
+    named = set(refusal.split("not configured: ")[1].split(" (")[0].split(", "))
     assert named == REQUIRED[service]
+
+
+@pytest.mark.parametrize("service, variable, key, value", [
+    ("intake", "MONGO_TIMEOUT_MS", "MONGO_TIMEOUT_MS", "5s"),
+    ("intake", "INTAKE_PIPELINE_BACKLOG_LIMIT", "PIPELINE_BACKLOG_LIMIT", "2rb"),
+    ("notification", "RETRY_DELAYS", "RETRY_DELAYS", "1,5,x"),
+    ("notification", "SMS_DAILY_BUDGET", "SMS_DAILY_BUDGET", "10rb")])
+def test_a_number_that_is_not_one_refuses_the_start_in_one_line_naming_it(
+        system, service, variable, key, value):
+    """A typo in a number ended in ValueError tracebacks (up to 24 of them,
+    609 lines) that named neither the setting nor the service."""
+    env = {**system.env(), variable: value,
+           f"{service.upper()}_DATABASE": f"{service}_typo"}
+    code, output = nameko_run(env, service)
+    assert code == 1
+    refusal = one_refusal(output)
+    assert refusal.startswith(
+        f"shared.settings.InvalidSetting: refusing to start: {key}: expected ")
 
 
 def test_a_token_in_plain_text_is_refused_without_printing_it(system):

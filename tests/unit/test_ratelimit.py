@@ -6,6 +6,7 @@ import pytest
 
 from shared.errors import NotFound, TooManyAttempts
 from shared.ratelimit import Attempts, FailureLimit, client_address, trusted_proxies
+from shared.settings import InvalidSetting
 
 
 class Clock:
@@ -142,5 +143,6 @@ def test_forwarded_for_is_believed_only_from_a_trusted_proxy():
 
 
 def test_a_proxy_list_that_is_not_addresses_is_refused():
-    with pytest.raises(ValueError):
+    with pytest.raises(InvalidSetting) as refused:
         trusted_proxies({"TRUSTED_PROXIES": "proxy.local"})
+    assert refused.value.key == "TRUSTED_PROXIES" and "proxy.local" not in str(refused.value)

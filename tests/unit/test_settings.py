@@ -11,7 +11,13 @@ from nameko.containers import ServiceContainer
 
 from deploy.local.stack import DEV_SECRETS
 from deploy.registry import SERVICES, load_config, service_classes
-from shared.settings import MissingSettings, require
+from services.notification.settings import settings_from_config
+from services.printing.service import pickup_rules
+from shared.messaging import delivery_limit, retry_delays
+from shared.offices import WorkingCalendar
+from shared.pipeline import PipelineWatch
+from shared.settings import (InvalidSetting, MissingSettings, integer, require, seconds,
+                             seconds_list)
 
 # where each service's partners are: no default, production names its own
 PARTNER_URLS = [("intake", "REGISTER_URL"), ("printing", "INTAKE_URL"),
@@ -55,3 +61,58 @@ def test_a_service_without_a_partners_address_refuses_to_start_naming_it(
     refused = refusal(service, {k: v for k, v in ENVIRONMENT.items() if k != key}, monkeypatch)
     assert refused is not None and refused.keys == [key]
     assert f"refuses to start: not configured: {key} " in str(refused)
+
+
+@pytest.mark.parametrize("read, key, value", [
+    (lambda config: settings_from_config(config), "SMS_DAILY_BUDGET", "10rb"),
+    (lambda config: settings_from_config(config), "SMS_PER_PHONE_PER_HOUR", "-1"),
+    (lambda config: settings_from_config(config), "RETRY_DELAYS", "1,5,x"),
+    (retry_delays, "RETRY_DELAYS", "1,,nan"),
+    (delivery_limit, "DELIVERY_LIMIT", "5.5"),
+    (lambda config: PipelineWatch.from_config("intake", config), "PIPELINE_BACKLOG_LIMIT", "2rb"),
+    (lambda config: PipelineWatch.from_config("intake", config), "PIPELINE_POLL_SECONDS", "1s"),
+    (lambda config: pickup_rules(config), "PICKUP_SLOT_CAPACITY", "banyak"),
+])
+def test_a_number_that_is_not_one_is_refused_naming_its_key(read, key, value):
+    """A typo ended in a ValueError naming neither the setting nor the service."""
+    config = {"QUIET_HOURS": "off", "PIPELINE_QUEUES": "some-queue", key: value}
+    with pytest.raises(InvalidSetting) as refused:
+        read(config)
+    assert refused.value.key == key
+    assert str(refused.value).startswith(f"refusing to start: {key}: expected ")
+    assert value not in str(refused.value)
+
+
+@pytest.mark.parametrize("value, expected", [("5", 5), (5, 5), (" 12 ", 12), ("", 7), (None, 7)])
+def test_a_whole_number(value, expected):
+    assert integer({"K": value}, "K", 7) == expected
+
+
+@pytest.mark.parametrize("value", ["5s", "-1", "1.5", 1.5, True, "1e3", "0x10"])
+def test_not_a_whole_number(value):
+    with pytest.raises(InvalidSetting, match="^refusing to start: K: expected a whole number"):
+        integer({"K": value}, "K", 7)
+
+
+@pytest.mark.parametrize("value, expected", [("0.5", 0.5), (2, 2.0), ("", 1.0), ("1e3", 1000.0)])
+def test_seconds(value, expected):
+    assert seconds({"K": value}, "K", 1.0) == expected
+
+
+@pytest.mark.parametrize("value", ["5s", "-0.1", "inf", "nan", False, [1]])
+def test_not_seconds(value):
+    with pytest.raises(InvalidSetting, match="^refusing to start: K: expected a number of seconds"):
+        seconds({"K": value}, "K", 1.0)
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("1,5,30", (1.0, 5.0, 30.0)), (" 1, 5 ,", (1.0, 5.0)), ("5", (5.0,)), (5, (5.0,)),
+    ([0.5, "2"], (0.5, 2.0)), ("", ()), (None, (1.0,))])
+def test_seconds_list(value, expected):
+    assert seconds_list({"K": value}, "K", (1.0,)) == expected
+
+
+def test_closed_days_that_are_not_dates_are_refused_naming_the_setting():
+    with pytest.raises(InvalidSetting) as refused:
+        WorkingCalendar.from_config("2026-12-02,2026-13-01")
+    assert refused.value.key == "CLOSED_DAYS"

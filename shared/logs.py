@@ -9,6 +9,10 @@ traceback and its chained database error, whose text can carry an index's
 key values. A request line's query-string secrets (a station's
 ``lease_token``, a checked card's QR ``token``, whose payload names its
 holder) leave as ``***``: the web server's access log writes whole URLs.
+
+``error_line`` says why something failed in one short line (a log line, a
+dead letter's header): where an outage is expected - a broker or database
+connection lost - its traceback says nothing more, dozens of times.
 """
 
 from __future__ import annotations
@@ -26,6 +30,15 @@ _QUERY_SECRET = re.compile(r"([?&](?:lease_token|token)=)[^&\s\"']+")
 
 def redact_query_secrets(text: str) -> str:
     return _QUERY_SECRET.sub(r"\1***", text)
+
+
+def error_line(error: BaseException, limit: int = 200) -> str:
+    """``Type: message``, the message's first line, masked, at most ``limit``
+    characters (a driver's message can run to kilobytes)."""
+    lines = str(error).strip().splitlines()
+    text = f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+    text = redact_query_secrets(mask_text(text))
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 class PersonalDataFilter(logging.Filter):

@@ -38,9 +38,11 @@ topology command uses too, so handler and deploy declare queues alike.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from functools import partial
 
+import eventlet
 from kombu import Connection, Exchange, Queue
 from kombu.exceptions import OperationalError
 from marshmallow import ValidationError
@@ -52,6 +54,7 @@ from nameko.messaging import QueueConsumer
 
 from . import metrics
 from .errors import flatten_field_errors
+from .logs import error_line
 from .runtime import FrozenStartupHeap
 from .settings import integer, require, seconds_list
 
@@ -62,6 +65,8 @@ DEFAULT_DELIVERY_LIMIT = 5
 # production: seconds to tens of minutes (about 42 minutes in all)
 DEFAULT_RETRY_DELAYS = (1, 5, 30, 120, 600, 1800)
 ATTEMPT_HEADER = "x-retry-attempt"
+# a consumer without its broker tries again after 1 s, then 2, 4 ... 30 s
+RECONNECT_FIRST_SECONDS, RECONNECT_MAX_SECONDS = 1.0, 30.0
 
 
 def delivery_limit(config: dict) -> int:
@@ -161,15 +166,27 @@ class Undecodable:
 
 
 class HandingOnQueueConsumer(QueueConsumer):
-    """nameko's queue consumer, except that a message kombu cannot decode
-    reaches its entrypoint, with the body ``Undecodable``, to be
-    dead-lettered or answered: nameko keeps kombu's
-    ``ConsumerMixin.on_decode_error``, which logs the body (personal data)
-    and acks the message away. With ``decode = False`` kombu decodes
-    nothing: every message reaches the entrypoint with the body None, which
-    reads ``message.body`` itself."""
+    """nameko's queue consumer, except:
+
+    * a message kombu cannot decode reaches its entrypoint, with the body
+      ``Undecodable``, to be dead-lettered or answered: nameko keeps kombu's
+      ``ConsumerMixin.on_decode_error``, which logs the body (personal data)
+      and acks the message away. With ``decode = False`` kombu decodes
+      nothing: every message reaches the entrypoint with the body None, which
+      reads ``message.body`` itself.
+    * a lost broker connection is one warning line saying why, and getting it
+      back one line; meanwhile attempts back off (1, 2, 4 ... 30 s). kombu's
+      ``ConsumerMixin.run`` logs each failed attempt with its traceback and
+      tries again a second later, forever (a refused vhost: ~55 lines a
+      second per connection); ``consume``, which ``run`` calls for each
+      connection, takes the errors first. kombu's own retries
+      (``ensure_connection``) are off: they would log on their own schedule.
+    """
 
     decode = True
+    connect_max_retries = 0  # a failed connect comes straight back to ``consume``
+    lost_at: float | None = None  # when the connection was lost (monotonic); None: connected
+    retry_in = 0.0
 
     def get_consumers(self, consumer_cls, channel):
         consumers = super().get_consumers(consumer_cls, channel)
@@ -182,6 +199,32 @@ class HandingOnQueueConsumer(QueueConsumer):
     @staticmethod
     def undecodable(consumer, message, exc):
         consumer.receive(Undecodable(type(exc).__name__), message)
+
+    def consume(self, *args, **kwargs):
+        try:
+            yield from super().consume(*args, **kwargs)
+        except self.connection_errors + self.channel_errors as exc:
+            self.lost(exc)
+
+    def lost(self, error: Exception) -> None:
+        """No connection: say so once, then wait a while before ``run``
+        tries again (each wait twice the last, up to ``RECONNECT_MAX_SECONDS``)."""
+        if self.lost_at is None:
+            self.lost_at, self.retry_in = time.monotonic(), RECONNECT_FIRST_SECONDS
+            log.warning("%s lost the broker (%s): reconnecting, at most every %ds",
+                        self.container.service_name, error_line(error), RECONNECT_MAX_SECONDS)
+        else:
+            self.retry_in = min(self.retry_in * 2, RECONNECT_MAX_SECONDS)
+            log.debug("%s still without the broker (%s): next attempt in %gs",
+                      self.container.service_name, error_line(error), self.retry_in)
+        eventlet.sleep(self.retry_in)
+
+    def on_consume_ready(self, connection, channel, consumers, **kwargs):
+        super().on_consume_ready(connection, channel, consumers, **kwargs)
+        if self.lost_at is not None:
+            log.info("%s has the broker back (lost %ds ago)", self.container.service_name,
+                     time.monotonic() - self.lost_at)
+            self.lost_at = None
 
 
 def permanent_cause(error: Exception) -> str:

@@ -52,15 +52,19 @@ import logging
 import time
 import uuid
 
+from amqp.exceptions import ConnectionError as AmqpConnectionError
 from eventlet.queue import Empty, LightQueue
+from kombu.exceptions import OperationalError
 from nameko.amqp.publish import Publisher, UndeliverableMessage
 from nameko.constants import PERSISTENT
 from nameko.events import get_event_exchange
+from pymongo.errors import ConnectionFailure, ExecutionTimeout
 
 from .clock import utcnow
 from .events import build_event
 from .group_writes import chunks
 from .indexes import drop_index_if_present
+from .logs import error_line
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +73,9 @@ CLAIM_SECONDS = 30
 # this the sweep of any relay takes it (its writer died, or the broker is away)
 HANDOFF_CLAIM_SECONDS = 10
 UNROUTABLE_RETRY_SECONDS = 60
+# the database or the broker out of reach (pymongo's connection errors and
+# timeouts; kombu's, amqp's and sockets'): an outage, logged in one line
+OUTAGES = (ConnectionFailure, ExecutionTimeout, OperationalError, AmqpConnectionError, OSError)
 # rows the broker confirmed are deleted together, at most this long after the
 # first of them (far below HANDOFF_CLAIM_SECONDS: no sweep republishes them)
 DELETE_EVERY_SECONDS = 4.0
@@ -218,11 +225,15 @@ class OutboxRelay:
                     published += self.publish_pending() + self.publish_carried()
                 self.delete_confirmed()
                 failures = 0
-            except Exception:
+            except Exception as exc:
                 failures += 1
                 # the rows handed over stay in the outbox: the sweep takes them
                 self._handed.clear()
-                log.exception("outbox relay failed (attempt %d); rows stay pending", failures)
+                if isinstance(exc, OUTAGES):  # its traceback would say no more, every attempt
+                    log.warning("outbox relay failed (attempt %d; %s); rows stay pending",
+                                failures, error_line(exc))
+                else:
+                    log.exception("outbox relay failed (attempt %d); rows stay pending", failures)
                 # back off (commits do not cut it short, stop() does)
                 resume_at = time.monotonic() + min(30.0, 0.5 * 2 ** failures)
                 while self._running and time.monotonic() < resume_at:

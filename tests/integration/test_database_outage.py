@@ -4,6 +4,7 @@ driver knows no server (not after MONGO_TIMEOUT_MS each)."""
 
 from __future__ import annotations
 
+import logging
 import signal
 import subprocess
 import sys
@@ -12,12 +13,15 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+import eventlet
 import requests
+from pymongo import MongoClient
 
 from deploy.local.stack import free_port, local_mongo_uri, port_open, wait_until
 from services.intake.domain import new_application
 from services.intake.schemas import ApplicationRequestSchema
 from services.intake.service import IntakeApi
+from shared.outbox import OutboxRelay
 from tests.helpers import eventually, random_kk, random_mobile, random_nik, service_config
 
 
@@ -208,3 +212,19 @@ def test_requests_are_refused_at_once_while_the_database_is_known_to_be_down(
         assert requests.post(url, json=first_ktp_el(), timeout=30).status_code == 503
         for _ in range(3):
             assert refused_at_once(url)
+def test_the_outbox_relay_says_the_database_is_away_in_one_line(backing, caplog):
+    """Each attempt of the relay logged pymongo's whole traceback (~60
+    lines) while the database was down: now one line saying why."""
+    client = MongoClient(local_mongo_uri(free_port()), serverSelectionTimeoutMS=200)
+    relay = OutboxRelay(client.outbox_gone.outbox, backing.amqp_uri, "nobody", {})
+    caplog.set_level(logging.INFO, logger="shared.outbox")
+    relay.start(lambda run, identifier: eventlet.spawn(run))
+    try:
+        eventually(lambda: [r for r in caplog.records if "outbox relay failed" in r.message],
+                   what="the relay's failure logged")
+    finally:
+        relay.stop()
+        client.close()
+    failure = next(r for r in caplog.records if "outbox relay failed" in r.message)
+    assert failure.levelname == "WARNING" and failure.exc_info is None
+    assert "(attempt 1; ServerSelectionTimeoutError: " in failure.message

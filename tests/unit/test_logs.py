@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from shared.errors import Conflict, Msg
-from shared.logs import PersonalDataFilter
+from shared.logs import PersonalDataFilter, error_line
 from shared.masking import mask_text
 
 NIK, KK = "3673045207900001", "3673041201100003"
@@ -106,3 +106,12 @@ def test_landlines_and_dotted_or_bracketed_mobiles_are_masked_in_logs(logged):
                    "2026-11-29T14:05:00+07:00")
     assert stream.getvalue() == \
         "note 'kantor 0254***123, HP 08123****891' at 2026-11-29T14:05:00+07:00\n"
+
+
+def test_an_error_in_one_line_masked_and_short():
+    assert error_line(ConnectionRefusedError(111, "Connection refused")) == \
+        "ConnectionRefusedError: [Errno 111] Connection refused"
+    assert error_line(KeyError()) == "KeyError"
+    described = error_line(RuntimeError(f"no answer for {NIK} at 081234567890\n  more\n"))
+    assert described == "RuntimeError: no answer for 3673********0001 at 08123****890"
+    assert len(error_line(RuntimeError("x" * 5000))) == 200

@@ -1,0 +1,113 @@
+"""A service whose broker goes away, as a real ``nameko run`` process (the
+services' config.yaml, logging included) on a virtual host of the test's
+own: the test refuses that host to the service and closes its connections,
+as an outage or a locked-out account does, then allows it again."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+from deploy.local.stack import free_port
+from deploy.registry import ROOT, SERVICES, config_path
+from tests.conftest import drop_vhost, make_vhost
+from tests.helpers import eventually
+
+OUTAGE_SECONDS = 12
+
+
+def rabbitmqctl(*args: str) -> str:
+    return subprocess.run(["rabbitmqctl", *args], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def refuse(vhost: str) -> None:
+    """Take the vhost from the service: no new connection is allowed, and
+    the ones it has are closed."""
+    rabbitmqctl("clear_permissions", "-p", vhost, "guest")
+    for line in rabbitmqctl("list_connections", "-q", "pid", "vhost").splitlines():
+        pid, _, connection_vhost = line.partition("\t")
+        if connection_vhost.strip() == vhost:
+            subprocess.run(["rabbitmqctl", "close_connection", pid, "test: broker outage"],
+                           capture_output=True)
+
+
+def allow(vhost: str) -> None:
+    rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+
+
+class Courier:
+    """courier, started as the stack starts it, on a vhost of its own."""
+
+    def __init__(self, backing, log: Path):
+        self.vhost = make_vhost("outage")
+        self.url = f"http://127.0.0.1:{free_port()}"
+        env = {**backing.env(), "AMQP_URI": f"pyamqp://guest:guest@127.0.0.1:5672/{self.vhost}",
+               "COURIER_ADDRESS": self.url.removeprefix("http://"),
+               "COURIER_DATABASE": f"courier_outage_{uuid.uuid4().hex[:8]}",
+               # production's log level and polling: what is logged is the outage
+               "LOG_LEVEL": "INFO", "COURIER_POLL_INTERVAL_SECONDS": "300"}
+        self.log = log
+        nameko = str(Path(sys.executable).parent / "nameko")
+        with open(log, "wb") as out:
+            self.proc = subprocess.Popen(
+                [nameko, "run", "--config", str(config_path("courier")), *SERVICES["courier"]],
+                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        eventually(self.ready, timeout=60, what="courier ready")
+
+    def ready(self) -> bool:
+        try:
+            return requests.get(f"{self.url}/health/ready", timeout=5).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def logged(self, since: int = 0) -> str:
+        return self.log.read_text(errors="replace")[since:]
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        drop_vhost(self.vhost)
+
+
+@pytest.fixture
+def courier(backing, tmp_path):
+    service = Courier(backing, tmp_path / "courier.log")
+    yield service
+    service.close()
+
+
+def broker_lost(courier, since: int) -> bool:
+    return any("WARNING" in line and "broker" in line
+               for line in courier.logged(since).splitlines())
+
+
+def test_a_broker_outage_is_a_line_when_lost_and_a_line_when_back(courier):
+    """Each consumer connection retried once a second, forever, logging a
+    55-line traceback each time (1,294 lines in 20 s for courier): the
+    connection lost is one line saying why, the retries back off (1, 2, 4 ...
+    30 s), and the reconnection is one line."""
+    before = len(courier.logged())
+    refuse(courier.vhost)
+    eventually(lambda: broker_lost(courier, before), what="the loss logged")
+    time.sleep(OUTAGE_SECONDS)  # the outage itself: what it writes to the log is the test
+    allow(courier.vhost)
+    eventually(courier.ready, timeout=60, what="courier ready again")
+    eventually(lambda: "broker back" in courier.logged(before), timeout=60,
+               what="the reconnection logged")
+    outage = courier.logged(before).splitlines()
+    assert not any("Traceback" in line for line in outage), "\n".join(outage[-60:])
+    assert len(outage) <= 10, "\n".join(outage[-60:])
+    [lost] = [line for line in outage if "lost the broker" in line]
+    assert " WARNING " in lost and "ConnectionForced" in lost
+    [back] = [line for line in outage if "broker back" in line]
+    assert " INFO " in back

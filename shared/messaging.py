@@ -67,6 +67,7 @@ DEFAULT_RETRY_DELAYS = (1, 5, 30, 120, 600, 1800)
 ATTEMPT_HEADER = "x-retry-attempt"
 # a consumer without its broker tries again after 1 s, then 2, 4 ... 30 s
 RECONNECT_FIRST_SECONDS, RECONNECT_MAX_SECONDS = 1.0, 30.0
+STOP_CHECK_SECONDS = 0.5  # how soon a consumer waiting to reconnect sees it is stopping
 
 
 def delivery_limit(config: dict) -> int:
@@ -180,13 +181,20 @@ class HandingOnQueueConsumer(QueueConsumer):
       tries again a second later, forever (a refused vhost: ~55 lines a
       second per connection); ``consume``, which ``run`` calls for each
       connection, takes the errors first. kombu's own retries
-      (``ensure_connection``) are off: they would log on their own schedule.
+      (``ensure_connection``) are off: they log on their own schedule, and
+      never look up while they wait.
+    * a container stopping while the broker is away stops: waiting, the
+      consumer still runs ``on_iteration``, where nameko cancels the
+      consumers of the entrypoints stopping - without a connection there is
+      nothing to cancel on the broker - and ends the consumer after the last
+      (kombu's retries never came back to it: SIGTERM waited for good).
     """
 
     decode = True
     connect_max_retries = 0  # a failed connect comes straight back to ``consume``
     lost_at: float | None = None  # when the connection was lost (monotonic); None: connected
     retry_in = 0.0
+    connected_once = False
 
     def get_consumers(self, consumer_cls, channel):
         consumers = super().get_consumers(consumer_cls, channel)
@@ -217,10 +225,15 @@ class HandingOnQueueConsumer(QueueConsumer):
             self.retry_in = min(self.retry_in * 2, RECONNECT_MAX_SECONDS)
             log.debug("%s still without the broker (%s): next attempt in %gs",
                       self.container.service_name, error_line(error), self.retry_in)
-        eventlet.sleep(self.retry_in)
+        resume_at = time.monotonic() + self.retry_in
+        while not self.should_stop and time.monotonic() < resume_at:
+            if self.connected_once:  # before that, nameko's stop() kills the consumer
+                self.on_iteration()  # (and with no consumers yet it would end it at once)
+            eventlet.sleep(min(STOP_CHECK_SECONDS, max(0.0, resume_at - time.monotonic())))
 
     def on_consume_ready(self, connection, channel, consumers, **kwargs):
         super().on_consume_ready(connection, channel, consumers, **kwargs)
+        self.connected_once = True
         if self.lost_at is not None:
             log.info("%s has the broker back (lost %ds ago)", self.container.service_name,
                      time.monotonic() - self.lost_at)

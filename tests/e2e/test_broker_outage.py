@@ -111,3 +111,16 @@ def test_a_broker_outage_is_a_line_when_lost_and_a_line_when_back(courier):
     assert " WARNING " in lost and "ConnectionForced" in lost
     [back] = [line for line in outage if "broker back" in line]
     assert " INFO " in back
+
+
+def test_a_service_stops_on_sigterm_while_its_broker_is_away(courier):
+    """SIGTERM waited for the consumer, which was in kombu's reconnect loop
+    for good: the service ran on until SIGKILL."""
+    before = len(courier.logged())
+    refuse(courier.vhost)
+    eventually(lambda: broker_lost(courier, before), what="the loss logged")
+    os.killpg(courier.proc.pid, signal.SIGTERM)
+    try:
+        courier.proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        pytest.fail("courier still running 30 s after SIGTERM:\n" + courier.logged(before)[-3000:])

@@ -11,8 +11,10 @@ queue. A queue the broker does not have is answered with one line on stderr
 and exit status 1. Replay republishes each message to the handler queue with a
 publisher confirm and only then removes it from the DLQ, so a crash mid-way
 duplicates at worst (handlers are idempotent) and never loses. ``show``
-prints event ids, the failure reason and count, never payload values: they
-may hold personal data.
+prints event ids, the field names, why the handler gave the message up
+(``last_error``: the error of its last attempt, masked, from the message's
+``x-smartdukcapil-last-error`` header), the failure reason and count,
+never payload values: they may hold personal data.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ import sys
 import pika
 from pika.exceptions import ChannelClosedByBroker
 
-from shared.messaging import ATTEMPT_HEADER, handler_queue_name
+from shared.masking import mask_text
+from shared.messaging import ATTEMPT_HEADER, LAST_ERROR_HEADER, handler_queue_name
 
 
 DLQ_SUFFIX = ".dlq"
@@ -67,10 +70,22 @@ def existing_depth(channel, queue: str) -> int:
         raise
 
 
-def describe(properties, body: bytes) -> dict:
-    """What an operator may see of a dead letter: ids, field names, why it
-    died — never payload values (personal data), whatever the body holds."""
-    deaths = (properties.headers or {}).get("x-death") or [{}]
+def describe(properties, body: bytes, queue: str | None = None) -> dict:
+    """What an operator may see of a dead letter of ``queue``: ids, field
+    names, why it died — never payload values (personal data), whatever the
+    body holds. Its handler dead-letters a message by republishing it with
+    ``LAST_ERROR_HEADER`` (``shared.messaging``): it rejected the message,
+    once more than it was replayed; the broker's own dead-lettering (the
+    delivery limit) says so in ``x-death``."""
+    headers = properties.headers or {}
+    last_error = headers.get(LAST_ERROR_HEADER)
+    if isinstance(last_error, bytes):
+        last_error = last_error.decode("utf-8", "replace")
+    if last_error is not None:
+        death = {"reason": "rejected", "queue": queue, "count": headers.get("x-replayed", 0) + 1}
+        last_error = mask_text(str(last_error))[:200]
+    else:
+        death = (headers.get("x-death") or [{}])[0]
     try:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError):
@@ -81,9 +96,9 @@ def describe(properties, body: bytes) -> dict:
     else:
         event_id = None
         fields = ["<not json>"] if payload is None else [f"<json {type(payload).__name__}>"]
-    return {"event_id": event_id, "fields": fields, "reason": deaths[0].get("reason"),
-            "count": deaths[0].get("count"), "from_queue": deaths[0].get("queue"),
-            "attempts": (properties.headers or {}).get(ATTEMPT_HEADER, 0) + 1}
+    return {"event_id": event_id, "fields": fields, "last_error": last_error,
+            "reason": death.get("reason"), "count": death.get("count"),
+            "from_queue": death.get("queue"), "attempts": headers.get(ATTEMPT_HEADER, 0) + 1}
 
 
 def peek(amqp_uri: str, queue: str, limit: int = 20) -> list[dict]:
@@ -100,7 +115,7 @@ def peek(amqp_uri: str, queue: str, limit: int = 20) -> list[dict]:
             method, properties, body = channel.basic_get(f"{queue}.dlq", auto_ack=False)
             if method is None:
                 break
-            seen.append(describe(properties, body))
+            seen.append(describe(properties, body, queue))
         if seen:  # back in the DLQ before this returns (a replay right after
             # counts them): the requeue, then a call the broker answers after it
             channel.basic_nack(delivery_tag=0, multiple=True, requeue=True)
@@ -134,6 +149,7 @@ def replay(amqp_uri: str, queue: str, limit: int | None = None) -> int:
             headers = dict(properties.headers or {})
             headers["x-replayed"] = headers.get("x-replayed", 0) + 1
             headers.pop(ATTEMPT_HEADER, None)
+            headers.pop(LAST_ERROR_HEADER, None)  # it has yet to fail again
             properties.headers = headers
             channel.basic_publish("", queue, body, properties, mandatory=True)
             channel.basic_ack(method.delivery_tag)

@@ -65,6 +65,8 @@ DEFAULT_DELIVERY_LIMIT = 5
 # production: seconds to tens of minutes (about 42 minutes in all)
 DEFAULT_RETRY_DELAYS = (1, 5, 30, 120, 600, 1800)
 ATTEMPT_HEADER = "x-retry-attempt"
+# on a dead letter: why its handler gave it up (``deploy.dlq show`` prints it)
+LAST_ERROR_HEADER = "x-smartdukcapil-last-error"
 # a consumer without its broker tries again after 1 s, then 2, 4 ... 30 s
 RECONNECT_FIRST_SECONDS, RECONNECT_MAX_SECONDS = 1.0, 30.0
 STOP_CHECK_SECONDS = 0.5  # how soon a consumer waiting to reconnect sees it is stopping
@@ -240,13 +242,25 @@ class HandingOnQueueConsumer(QueueConsumer):
             self.lost_at = None
 
 
+def event_label(event: dict, event_type: str) -> str:
+    """What a log line says of an event: ``event <id> (<type>, application
+    <tracking code>)`` - ids only (the body may be anything: each is cut
+    short), never personal data."""
+    def short(key: str) -> str | None:
+        value = event.get(key)
+        return str(value)[:64] if value not in (None, "") else None
+    application = short("tracking_code") or short("application_id")
+    about = f", application {application}" if application else ""
+    return f"event {short('event_id') or '<no event_id>'} ({event_type}{about})"
+
+
 def permanent_cause(error: Exception) -> str:
-    """Why a message can never succeed, for the log: the error's type, and for
-    a payload that fails its schema the fields that fail it - their names
-    only, since a message may quote the value (a NIK, a phone)."""
+    """Why a message can never succeed, for the log: for a payload that fails
+    its schema the fields that fail it - their names only, since a message
+    may quote the value (a NIK, a phone) - else the error's line."""
     if isinstance(error, ValidationError):
         return f"{type(error).__name__}: {', '.join(sorted(flatten_field_errors(error.messages)))}"
-    return type(error).__name__
+    return error_line(error)
 
 
 class ReliableEventHandler(EventHandler):
@@ -280,49 +294,63 @@ class ReliableEventHandler(EventHandler):
         if isinstance(body, dict):
             return super().handle_message(body, message)
         if isinstance(body, Undecodable):
-            self.dead_letter(message, f"its body cannot be decoded ({body.error})")
+            self.dead_letter(message, "a message", f"its body cannot be decoded ({body.error})")
         else:
-            self.dead_letter(message, f"its body is not a JSON object ({type(body).__name__})")
+            self.dead_letter(message, "a message",
+                             f"its body is not a JSON object ({type(body).__name__})")
 
     def handle_message_processed(self, message, result=None, exc_info=None):
         if exc_info is None:
             self.count("handled")
             return super().handle_message_processed(message, result, exc_info)
         self.count("failed")
-        error = exc_info[1]
+        error, event = exc_info[1], event_label(message.payload, self.event_type)
         attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 0))
         if isinstance(error, (PermanentFailure, ValidationError)):
-            self.dead_letter(message, f"it can never succeed ({permanent_cause(error)})")
+            self.dead_letter(message, event, f"it can never succeed ({permanent_cause(error)})")
         elif attempt >= len(self.delays):
-            self.dead_letter(message, f"{attempt + 1} attempts failed "
-                                      f"(last: {type(error).__name__})")
+            self.dead_letter(message, event,
+                             f"{attempt + 1} attempts failed (last: {error_line(error)})")
         else:
-            self.retry_later(message, attempt)
+            self.retry_later(message, event, attempt, error)
 
-    def dead_letter(self, message, why: str) -> None:
-        """Into ``<queue>.dlq``: the queue's dead-letter exchange routes it by
-        the queue's name. The log names the queue, never the body."""
-        log.error("dead-lettering a message on %s: %s", self.queue.name, why)
-        message.reject(requeue=False)
+    def dead_letter(self, message, event: str, why: str) -> None:
+        """Into ``<queue>.dlq``, ``why`` in its ``LAST_ERROR_HEADER`` for
+        ``deploy.dlq show``: republished (with a confirm) through the
+        dead-letter exchange, by the queue's name, then acked - a rejected
+        message, which the broker dead-letters itself, cannot be given a
+        header. Should that fail, it is rejected all the same. The log names
+        the event by its ids, never the body."""
+        log.error("dead-lettering %s on %s: %s", event, self.queue.name, why)
+        if self.republish(message, DEAD_LETTER_EXCHANGE, {LAST_ERROR_HEADER: why}):
+            self.queue_consumer.ack_message(message)
+        else:
+            message.reject(requeue=False)
         self.count("dead_lettered")
 
-    def retry_later(self, message, attempt: int) -> None:
+    def retry_later(self, message, event: str, attempt: int, error: Exception) -> None:
         delay = self.delays[attempt]
-        headers = {**(message.headers or {}), ATTEMPT_HEADER: attempt + 1}
-        try:
-            self.retry_publisher.publish(
-                message.body, exchange=wait_queue_name(delay), routing_key=self.queue.name,
-                headers=headers, content_type=message.content_type,
-                content_encoding=message.content_encoding)
-        except (UndeliverableMessage, OSError, OperationalError) as exc:
+        if not self.republish(message, wait_queue_name(delay), {ATTEMPT_HEADER: attempt + 1}):
             # no wait queue (or no broker): hand the message back instead
-            log.error("could not schedule a retry on %s (%s): requeueing now",
-                      self.queue.name, type(exc).__name__)
-            return super().handle_message_processed(message, None, (type(exc), exc, None))
-        log.warning("retrying a message on %s in %ss (attempt %d of %d)", self.queue.name,
-                    delay, attempt + 2, len(self.delays) + 1)
+            return super().handle_message_processed(message, None, (type(error), error, None))
+        log.warning("retrying %s on %s in %gs (attempt %d of %d): %s", event, self.queue.name,
+                    delay, attempt + 2, len(self.delays) + 1, error_line(error))
         self.queue_consumer.ack_message(message)
         self.count("retried")
+
+    def republish(self, message, exchange: str, headers: dict) -> bool:
+        """The message, with ``headers`` added, to ``exchange`` by the handler
+        queue's name, confirmed; False if that failed (the log says so)."""
+        try:
+            self.retry_publisher.publish(
+                message.body, exchange=exchange, routing_key=self.queue.name,
+                headers={**(message.headers or {}), **headers},
+                content_type=message.content_type, content_encoding=message.content_encoding)
+        except (UndeliverableMessage, OSError, OperationalError) as exc:
+            log.error("could not republish a message of %s to %s (%s)", self.queue.name,
+                      exchange, type(exc).__name__)
+            return False
+        return True
 
 
 reliable_event_handler = ReliableEventHandler.decorator

@@ -490,11 +490,11 @@ def send_one(message: OutgoingMessage, d: Delivery) -> str:
         attempts = d.store.record_failure(message.message_id, str(exc))
         if d.gives_up(attempts):
             d.store.give_up(message, str(exc))
-            log.error("%s to %s given up after %d attempts: %s", message.channel, masked,
-                      attempts, exc)
+            log.error("%s for %s to %s given up after %d attempts: %s", message.channel,
+                      message.tracking_code, masked, attempts, exc)
             return "given_up"
-        log.warning("%s to %s failed (attempt %d of %d): %s", message.channel, masked,
-                    attempts, d.max_attempts, exc)
+        log.warning("%s for %s to %s failed (attempt %d of %d): %s", message.channel,
+                    message.tracking_code, masked, attempts, d.max_attempts, exc)
         return "retry"
     d.sent.remember(message.message_id, provider_ref)
     d.store.record_sent(message, provider_ref)

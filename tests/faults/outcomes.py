@@ -12,7 +12,7 @@ from collections import Counter
 import requests
 from pymongo import MongoClient
 
-from deploy.dlq import all_handler_queues, connect, depth
+from deploy.dlq import all_handler_queues, connect, depth, describe
 from deploy.local.stack import Stack
 from services.courier.store import CourierStore
 from services.intake.store import ApplicationStore
@@ -146,14 +146,13 @@ def dead_letters(broker_uri: str) -> dict[str, int]:
 
 
 def why_dead_lettered(channel, dlq: str) -> str:
-    method, properties, _ = channel.basic_get(dlq, auto_ack=False)
+    method, properties, body = channel.basic_get(dlq, auto_ack=False)
     if method is None:
         return "gone"
     channel.basic_nack(method.delivery_tag, requeue=True)
-    headers = properties.headers or {}
-    deaths = headers.get("x-death") or [{}]
-    return (f"x-death reason {deaths[0].get('reason')}, "
-            f"retry attempts used {headers.get('x-retry-attempt', 0)}")
+    described = describe(properties, body)
+    return (f"reason {described['reason']} ({described['last_error']}), "
+            f"retry attempts used {described['attempts'] - 1}")
 
 
 def pending_outbox(client: MongoClient) -> dict[str, int]:

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import datetime
+import logging
 import subprocess
 import sys
 import time
@@ -93,6 +94,38 @@ def test_poison_message_goes_to_dead_letter_queue_and_others_flow(backing, conta
     assert dlq.replay(backing.amqp_uri, f"{queue}.dlq") == 1
     eventually(lambda: sorted(recorder["handled"]) == [0, 1, 2, 3, 4, 5], what="replayed message handled")
     assert dlq.peek(backing.amqp_uri, queue) == []
+
+
+def test_a_failing_handler_says_which_event_failed_and_why_and_its_dead_letter_keeps_why(
+        backing, container_factory, caplog):
+    """The retry and dead-letter lines named the queue and the attempt only,
+    and the dead letter kept RabbitMQ's "rejected": an operator could tell
+    neither which application waits nor why (Pos down? a bug?)."""
+    class Failing:  # an event of its own: the other probes' queues do not get it
+        @reliable_event_handler("probe_source", "probe_failing")
+        def handle(self, body):
+            raise RuntimeError("this message cannot be handled now")
+
+    caplog.set_level(logging.INFO, logger="shared.messaging")
+    Failing.name = f"told_{uuid.uuid4().hex[:6]}"
+    with Connection(backing.amqp_uri) as conn, conn.channel() as channel:
+        get_event_exchange("probe_source", {})(channel).declare()
+    config = service_config(backing, Failing.name, RETRY_DELAYS="0.1,0.2")
+    container_factory(Failing, config).start()
+    publish(backing.amqp_uri, "probe_source.events", "probe_failing",
+            {"event_id": "e1", "tracking_code": "SDKTOLD0001", "nik": "3673045207900001"})
+    queue = f"evt-probe_source-probe_failing--{Failing.name}.handle"
+    [dead] = eventually(lambda: dlq.peek(backing.amqp_uri, queue), what="dead-lettered")
+
+    event, why = "event e1 (probe_failing, application SDKTOLD0001)", \
+        "RuntimeError: this message cannot be handled now"
+    lines = [(r.levelname, r.getMessage()) for r in caplog.records if queue in r.getMessage()]
+    assert lines == [
+        ("WARNING", f"retrying {event} on {queue} in 0.1s (attempt 2 of 3): {why}"),
+        ("WARNING", f"retrying {event} on {queue} in 0.2s (attempt 3 of 3): {why}"),
+        ("ERROR", f"dead-lettering {event} on {queue}: 3 attempts failed (last: {why})")]
+    assert (dead["event_id"], dead["last_error"]) == ("e1", f"3 attempts failed (last: {why})")
+    assert (dead["reason"], dead["from_queue"], dead["attempts"]) == ("rejected", queue, 3)
 
 
 def test_the_dlq_list_on_a_broker_without_the_topology_marks_what_is_missing():

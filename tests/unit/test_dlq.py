@@ -16,6 +16,21 @@ def test_dead_letter_description_shows_no_values_whatever_the_body():
         assert "3673045207900001" not in str(described) and "81234567890" not in str(described)
 
 
+def test_a_dead_letter_says_why_its_handler_gave_it_up_masked():
+    headers = {"x-retry-attempt": 6, "x-replayed": 1,
+               "x-smartdukcapil-last-error": "7 attempts failed (last: PosUnavailable: Pos "
+                                             "timed out for +6281234567890)"}
+    described = dlq.describe(BasicProperties(headers=headers), b'{"event_id": "e1"}', "q")
+    assert described == {
+        "event_id": "e1", "fields": ["event_id"], "attempts": 7,
+        "last_error": "7 attempts failed (last: PosUnavailable: Pos timed out for +6281******890)",
+        "reason": "rejected", "count": 2, "from_queue": "q"}
+    # dead-lettered by the broker (the delivery limit): x-death says why
+    deaths = {"x-death": [{"reason": "delivery_limit", "count": 1, "queue": "q"}]}
+    described = dlq.describe(BasicProperties(headers=deaths), b'{"event_id": "e1"}', "q")
+    assert (described["reason"], described["last_error"]) == ("delivery_limit", None)
+
+
 def test_the_queues_intake_watches_before_admitting_are_declared_handler_queues():
     """intake's PIPELINE_QUEUES (shared/pipeline.py) name queues the topology
     declares: a renamed handler would otherwise be watched as an empty queue."""

@@ -14,7 +14,8 @@ queue (``PipelineGate``) and is answered once the pipeline has caught up.
 The count is each queue's ready messages, as a passive ``queue.declare``
 answers them: one round trip per queue, on one broker connection of the
 watcher's own. A queue that does not exist counts nothing (logged once); a
-broker that does not answer makes the backlog unknown (-1), and unknown
+broker that does not answer makes the backlog unknown (-1; logged when it
+becomes unknown and when it is known again, not at every poll), and unknown
 admits: the outbox keeps what is accepted meanwhile, and refusing every
 citizen because a gauge cannot be read would be the worse failure.
 """
@@ -29,6 +30,7 @@ from kombu import Connection
 from nameko.extensions import DependencyProvider, SharedExtension
 
 from . import metrics
+from .logs import error_line
 from .settings import integer, seconds
 
 log = logging.getLogger(__name__)
@@ -61,6 +63,7 @@ class PipelineWatch:
         self.service, self.amqp_uri, self.queues = service, amqp_uri, queues
         self.limit, self.poll_seconds = limit, poll_seconds
         self.backlog = UNKNOWN
+        self.failing = False  # the last measure failed (said once, not each second)
         self.missing: set[str] = set()
         self.connection: Connection | None = None
 
@@ -92,11 +95,17 @@ class PipelineWatch:
                         channel = self.connection.channel()
             finally:
                 quietly(channel.close)
-            return total
         except Exception as exc:  # any transport error: unknown, and a new connection next time
-            log.warning("pipeline backlog of %s unknown (%s)", self.service, type(exc).__name__)
+            if not self.failing:
+                log.warning("pipeline backlog of %s unknown (%s): admitting meanwhile",
+                            self.service, error_line(exc))
+            self.failing = True
             self.close()
             return UNKNOWN
+        if self.failing:
+            log.info("pipeline backlog of %s known again", self.service)
+            self.failing = False
+        return total
 
     def _missing(self, name: str) -> None:
         if name not in self.missing:

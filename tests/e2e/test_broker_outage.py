@@ -44,24 +44,24 @@ def allow(vhost: str) -> None:
     rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
 
 
-class Courier:
-    """courier, started as the stack starts it, on a vhost of its own."""
+class Service:
+    """A service, started as the stack starts it, on a vhost of its own."""
 
-    def __init__(self, backing, log: Path):
+    def __init__(self, backing, name: str, log: Path):
         self.vhost = make_vhost("outage")
         self.url = f"http://127.0.0.1:{free_port()}"
         env = {**backing.env(), "AMQP_URI": f"pyamqp://guest:guest@127.0.0.1:5672/{self.vhost}",
-               "COURIER_ADDRESS": self.url.removeprefix("http://"),
-               "COURIER_DATABASE": f"courier_outage_{uuid.uuid4().hex[:8]}",
+               f"{name.upper()}_ADDRESS": self.url.removeprefix("http://"),
+               f"{name.upper()}_DATABASE": f"{name}_outage_{uuid.uuid4().hex[:8]}",
                # production's log level and polling: what is logged is the outage
                "LOG_LEVEL": "INFO", "COURIER_POLL_INTERVAL_SECONDS": "300"}
         self.log = log
         nameko = str(Path(sys.executable).parent / "nameko")
         with open(log, "wb") as out:
             self.proc = subprocess.Popen(
-                [nameko, "run", "--config", str(config_path("courier")), *SERVICES["courier"]],
+                [nameko, "run", "--config", str(config_path(name)), *SERVICES[name]],
                 cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        eventually(self.ready, timeout=60, what="courier ready")
+        eventually(self.ready, timeout=60, what=f"{name} ready")
 
     def ready(self) -> bool:
         try:
@@ -81,14 +81,34 @@ class Courier:
 
 @pytest.fixture
 def courier(backing, tmp_path):
-    service = Courier(backing, tmp_path / "courier.log")
+    service = Service(backing, "courier", tmp_path / "courier.log")
     yield service
     service.close()
 
 
-def broker_lost(courier, since: int) -> bool:
+@pytest.fixture
+def intake(backing, tmp_path):
+    service = Service(backing, "intake", tmp_path / "intake.log")
+    yield service
+    service.close()
+
+
+def broker_lost(service, since: int) -> bool:
     return any("WARNING" in line and "broker" in line
-               for line in courier.logged(since).splitlines())
+               for line in service.logged(since).splitlines())
+
+
+def outage_logged(service) -> list[str]:
+    """The service's log from the loss of its vhost until it is back."""
+    before = len(service.logged())
+    refuse(service.vhost)
+    eventually(lambda: broker_lost(service, before), what="the loss logged")
+    time.sleep(OUTAGE_SECONDS)  # the outage itself: what it writes to the log is the test
+    allow(service.vhost)
+    eventually(service.ready, timeout=60, what="ready again")
+    eventually(lambda: "broker back" in service.logged(before), timeout=60,
+               what="the reconnection logged")
+    return service.logged(before).splitlines()
 
 
 def test_a_broker_outage_is_a_line_when_lost_and_a_line_when_back(courier):
@@ -96,21 +116,25 @@ def test_a_broker_outage_is_a_line_when_lost_and_a_line_when_back(courier):
     55-line traceback each time (1,294 lines in 20 s for courier): the
     connection lost is one line saying why, the retries back off (1, 2, 4 ...
     30 s), and the reconnection is one line."""
-    before = len(courier.logged())
-    refuse(courier.vhost)
-    eventually(lambda: broker_lost(courier, before), what="the loss logged")
-    time.sleep(OUTAGE_SECONDS)  # the outage itself: what it writes to the log is the test
-    allow(courier.vhost)
-    eventually(courier.ready, timeout=60, what="courier ready again")
-    eventually(lambda: "broker back" in courier.logged(before), timeout=60,
-               what="the reconnection logged")
-    outage = courier.logged(before).splitlines()
+    outage = outage_logged(courier)
     assert not any("Traceback" in line for line in outage), "\n".join(outage[-60:])
     assert len(outage) <= 10, "\n".join(outage[-60:])
     [lost] = [line for line in outage if "lost the broker" in line]
     assert " WARNING " in lost and "ConnectionForced" in lost
     [back] = [line for line in outage if "broker back" in line]
     assert " INFO " in back
+
+
+def test_intakes_pipeline_watch_says_once_that_it_lost_the_broker(intake):
+    """Intake's watch of the pipeline behind it (shared/pipeline.py) polls
+    every second, and said each second that the backlog was unknown."""
+    outage = outage_logged(intake)
+    assert not any("Traceback" in line for line in outage), "\n".join(outage[-60:])
+    unknown = [line for line in outage if "pipeline backlog" in line and "unknown" in line]
+    known = [line for line in outage if "pipeline backlog" in line and "known again" in line]
+    # once for each container that watches (the HTTP API and the channel)
+    assert len(unknown) == len(known) == 2, "\n".join(outage[-60:])
+    assert len(outage) <= 20, "\n".join(outage[-60:])
 
 
 def test_a_service_stops_on_sigterm_while_its_broker_is_away(courier):

@@ -375,7 +375,7 @@ class Admission(SharedExtension):
         self.databases = [provider for provider in self.container.dependencies
                           if isinstance(provider, StoreWithOutbox)]
         self.max_body_bytes = integer(config, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)
-        self.retry_after = str(config.get("RETRY_AFTER_SECONDS", DEFAULT_RETRY_AFTER_SECONDS))
+        self.retry_after = str(integer(config, "RETRY_AFTER_SECONDS", DEFAULT_RETRY_AFTER_SECONDS))
         self.body_read_seconds = seconds(config, "BODY_READ_SECONDS", DEFAULT_BODY_READ_SECONDS)
         half = max(1, self.container.max_workers // 2)
         self.capacity = {WRITES: integer(config, "ADMISSION_WRITES", half),

@@ -5,6 +5,7 @@ config.yaml as ``nameko run`` reads them."""
 from __future__ import annotations
 
 import os
+from types import SimpleNamespace
 
 import pytest
 from nameko.containers import ServiceContainer
@@ -13,6 +14,7 @@ from deploy.local.stack import DEV_SECRETS
 from deploy.registry import SERVICES, load_config, service_classes
 from services.notification.settings import settings_from_config
 from services.printing.service import pickup_rules
+from shared.http import Admission
 from shared.messaging import delivery_limit, retry_delays
 from shared.offices import WorkingCalendar
 from shared.pipeline import PipelineWatch
@@ -116,3 +118,15 @@ def test_closed_days_that_are_not_dates_are_refused_naming_the_setting():
     with pytest.raises(InvalidSetting) as refused:
         WorkingCalendar.from_config("2026-12-02,2026-13-01")
     assert refused.value.key == "CLOSED_DAYS"
+
+
+def test_retry_after_is_a_whole_number_of_seconds():
+    """It went out as written in every 503's Retry-After header."""
+    admission = Admission()
+    admission.container = SimpleNamespace(config={"RETRY_AFTER_SECONDS": "2rb"}, max_workers=8)
+    with pytest.raises(InvalidSetting) as refused:
+        admission.setup()
+    assert refused.value.key == "RETRY_AFTER_SECONDS"
+    admission.container.config["RETRY_AFTER_SECONDS"] = 3
+    admission.setup()
+    assert admission.retry_after == "3"

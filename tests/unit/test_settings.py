@@ -123,7 +123,8 @@ def test_closed_days_that_are_not_dates_are_refused_naming_the_setting():
 def test_retry_after_is_a_whole_number_of_seconds():
     """It went out as written in every 503's Retry-After header."""
     admission = Admission()
-    admission.container = SimpleNamespace(config={"RETRY_AFTER_SECONDS": "2rb"}, max_workers=8)
+    admission.container = SimpleNamespace(config={"RETRY_AFTER_SECONDS": "2rb"}, max_workers=8,
+                                          dependencies=())
     with pytest.raises(InvalidSetting) as refused:
         admission.setup()
     assert refused.value.key == "RETRY_AFTER_SECONDS"

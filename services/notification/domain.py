@@ -236,16 +236,30 @@ def notice_for(event_type: str, event: dict, contact: dict | None,
 def notices_for(event_type: str, event: dict, book, officers) -> list[Notice]:
     """Every notice an event causes: its own (``contact_for``) and, for a
     hand-over list, each of its citizens' (``office_pickups``). Someone with
-    no contact on file is left out (and logged)."""
+    no contact on file is left out (and logged); so is an officer whose
+    mailbox is not configured, logged as an error naming the setting."""
     notices = [(event_type, notice_for(event_type, event,
                                        contact_for(event_type, event, book, officers)))]
     notices += [(f"{event_type} {citizen['application_id']}",
                  notice_for(event_type, citizen, book(citizen["application_id"]), OFFICE_PICKUP))
                 for citizen in office_pickups(event_type, event)]
+    audience = NOTICES[event_type].audience
+    if notices[0][1] is None and audience != "citizen":
+        log.error("%s %s: not sent, %s", event_type, event["event_id"],
+                  unset_mailbox(audience, event))
+        notices = notices[1:]
     for what, notice in notices:
         if notice is None:
             log.warning("%s %s: nobody to tell (no contact on file)", what, event["event_id"])
     return [notice for _, notice in notices if notice is not None]
+
+
+def unset_mailbox(audience: str, event: dict) -> str:
+    """Which setting lacks an officer notice's mailbox: the officers' and the
+    operators' mailboxes are configured (empty by default), not data."""
+    if audience == "operators":
+        return "OPERATORS_EMAIL is not set"
+    return f"no mailbox for {audience} {event[f'{audience}_code']} in OFFICER_EMAILS"
 
 
 def office_pickups(event_type: str, event: dict) -> list[dict]:

@@ -5,9 +5,12 @@ which day; one GSM-7 SMS part, no NIK or phone number, their own language."""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from services.notification.domain import notices_for
+from services.notification.settings import settings_from_config
 from services.notification.gsm7 import septets
 from shared.events import DOCUMENT_TYPES, build_event
 
@@ -133,3 +136,23 @@ def test_one_sms_part_with_the_longest_office_names(lang, document_type):
         [sms] = citizen.messages()
         assert septets(sms.text) <= 160, (len(sms.text), sms.text)
         assert "SDK7H3KQ9M1" in sms.text
+
+
+@pytest.mark.parametrize(("event_type", "event", "named"), [
+    ("kecamatan_handover_ready", kecamatan_list("367305"), "kecamatan 367305 in OFFICER_EMAILS"),
+    ("batch_ready_for_kelurahan", manifest("3673051001"), "kelurahan 3673051001 in OFFICER_EMAILS"),
+    ("blanko_low", build_event("blanko_low", station_id="station-serang-1",
+                               place_id="disdukcapil-serang", stock_left=50, threshold=50),
+     "OPERATORS_EMAIL is not set")])
+def test_an_officer_notice_without_a_mailbox_logs_the_setting_to_fill(caplog, event_type, event,
+                                                                      named):
+    """The officers' and operators' mailboxes are settings, empty by default:
+    the log says which one lacks the region, not that the data has no contact."""
+    caplog.set_level(logging.INFO, logger="services.notification")
+    settings = settings_from_config({"OFFICER_EMAILS": "367304=camat@serangkota.go.id",
+                                     "OPERATORS_EMAIL": ""})
+    notices = notices_for(event_type, event, {}.get, settings.officer_contact)
+    assert all(notice.kind == "office_pickup" for notice in notices)  # the officer's is not sent
+    [error] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert named in error.getMessage() and event["event_id"] in error.getMessage()
+    assert "no contact on file" not in error.getMessage()

@@ -518,11 +518,14 @@ class ApiProtocol(HttpOnlyProtocol):
         self.refuse(refusal, "id")
 
     def refuse(self, error: DomainError, lang: str) -> None:
+        """Answer ``error`` before the app sees the request, and close: the
+        headers every answer carries (``PRIVATE_ANSWER``) included."""
         body = json.dumps(error.to_body(lang), ensure_ascii=False).encode()
+        private = "".join(f"{name}: {value}\r\n" for name, value in PRIVATE_ANSWER)
         self.wfile.write(
             f"HTTP/1.1 {error.status} {HTTPStatus(error.status).phrase}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
-            f"Connection: close\r\n\r\n".encode() + body)
+            f"{private}Connection: close\r\n\r\n".encode() + body)
         self.close_connection = 1
 
 

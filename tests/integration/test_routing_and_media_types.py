@@ -150,3 +150,23 @@ def test_a_method_a_client_invents_is_counted_as_other(url):
     assert requests.request("OPTIONS", url + "/api/v1/applications", timeout=10).status_code
     assert len(methods()) <= 8, sorted(methods(), key=len)[:12]
     assert "other" in methods() and not any(m.startswith("M") for m in methods())
+
+
+@pytest.mark.parametrize(("raw", "status"), [
+    (b"GET /api/v1/" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", b"414"),
+    (b"GET /health HTTP/1.1\r\nHost: x\r\nX-Long: " + b"a" * 9000 + b"\r\n\r\n", b"431"),
+    (b"POST /api/v1/applications HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+     b"Content-Length: 3\r\n\r\n{}", b"400"),
+    (b"POST /api/v1/applications HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+     b"Content-Length: 4\r\n\r\n2\r\n{}\r\n0\r\n\r\n", b"400"),
+    (b"GET /health HTTP/x.y\r\n\r\n", b"400"),
+    (b"GET /health HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n b\r\n\r\n", b"400"),
+    (b"GET /health HTTP/2.0\r\nHost: x\r\n\r\n", b"505")])
+def test_a_refusal_before_the_app_is_private_as_every_answer(address, raw, status):
+    """The server's own refusals (framing, request line, header size, version)
+    carry Cache-Control: no-store and nosniff, as docs/api.md promises of
+    every answer; they lacked both."""
+    head = pipelined(address, raw).partition(b"\r\n\r\n")[0].lower()
+    assert head.startswith(b"http/1.1 " + status + b" "), head
+    assert b"\r\ncache-control: no-store\r\n" in head + b"\r\n"
+    assert b"\r\nx-content-type-options: nosniff\r\n" in head + b"\r\n"

@@ -127,11 +127,11 @@ class RecordingAppointmentApi:
 
     @api("POST", "/api/v1/recording-appointments")
     def book_recording(self, request):
-        """{"nik": "3673045207080001", "kk_number": "3673041201100003",
-            "full_name": "Siti Aminah", "phone": "081234567890",
-            "place_id": "kec-curug", "day": "2025-03-12"}
+        """{"nik": "3673056304090006", "kk_number": "3673051506190004",
+            "full_name": "Nur Fitriani", "phone": "081234567890",
+            "place_id": "kec-curug", "day": "<DAY>"}
         -> 201 {"appointment_id": "...", "booking_code": "REK7KQ2M9XA", "status": "booked",
-                "day": "2025-03-12", "place": {"place_id": "kec-curug", "name": ..., ...}}
+                "day": "<DAY>", "place": {"place_id": "kec-curug", "name": ..., ...}}
         400 nik: under 17 and not married, or deceased | kk_number: NIK not on it | day | phone
         409 already_recorded (nik) | appointment_exists (nik; "replace": true moves it)
             | day_full (day, next_free_day)
@@ -158,7 +158,7 @@ class RecordingAppointmentApi:
 
     @api("POST", "/api/v1/recording-appointments/cancel")
     def cancel_recording(self, request):
-        """{"booking_code": "REK7KQ2M9XA", "nik": "3673045207080001"}
+        """{"booking_code": "REK7KQ2M9XA", "nik": "3673056304090006"}
         -> 200 {"appointment_id": "...", "booking_code": ..., "status": "cancelled", ...}
         404 unknown code or wrong NIK (counted: 429 past the limit) | 409 appointment_ended"""
         body = read_json(request, CancelBookingSchema())

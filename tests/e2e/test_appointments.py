@@ -11,13 +11,17 @@ NIK that already received one is refused, a replacement is not.
 from __future__ import annotations
 
 import datetime
+import json
 import random
+import re
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import requests
 
 from services.intake.appointments import BOOKING_HORIZON_DAYS
+from services.intake.service import IntakeApi
 from shared.clock import today_wib
 from shared.events import build_event
 from shared.offices import WorkingCalendar, place
@@ -267,3 +271,28 @@ def test_a_second_first_ktp_el_for_a_nik_that_got_one_is_refused(system):
         error = refused.json()["error"]
         assert error["code"] == "card_already_issued" and says in error["message"]
         assert list(error["fields"]) == ["details.reason"]
+
+
+DOCS = Path(__file__).parents[2] / "docs" / "api.md"
+
+
+def documented_booking() -> tuple[dict, dict]:
+    """docs/api.md's booking example and its 201 answer (``<DAY>``: any day one may book)."""
+    section = DOCS.read_text().split("### POST /api/v1/recording-appointments\n", 1)[1]
+    body, answer = re.findall(r"```json\n(.*?)```", section, re.S)[:2]
+    return json.loads(body), json.loads(answer.replace("…", ""))
+
+
+def test_the_documented_booking_example_books_on_the_register_sandbox(system):
+    """The docs' (and the endpoint's docstring's) example is a person the
+    local register sandbox has, alive and not recorded, on the KK given: an
+    integrator trying it gets the documented 201, not a refusal."""
+    body, documented = documented_booking()
+    docstring = IntakeApi.book_recording.__doc__.split("->")[0]
+    assert json.loads(docstring) == body
+    day = working_day(2, 20).isoformat()
+    booked = book(system, {**body, "day": day})
+    assert booked.status_code == 201, booked.text
+    answer = booked.json()
+    assert set(answer) == set(documented) and answer["day"] == day
+    assert answer["place"] == documented["place"]

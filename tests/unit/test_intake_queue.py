@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
+from pathlib import Path
 
 import pytest
 from marshmallow import ValidationError
 
-from services.intake.domain import reject
+from services.intake.domain import APPLICATION_STATUSES, STATUSES, reject
 from services.intake.queue_schemas import QueueQuerySchema, ResubmitSchema
 from services.intake.schemas import CHANNELS
 from services.intake.request_fields import contact_of
@@ -132,3 +134,15 @@ def test_operator_view_shows_everything_but_bookkeeping_and_who_acted():
 def test_the_prr_channel_is_a_queue_filter_not_a_submission_channel():
     assert QueueQuerySchema().load({"channel": "prr"})["channel"] == "prr"
     assert "prr" not in CHANNELS
+
+
+def test_the_queue_filter_refuses_the_statuses_the_docs_say_it_refuses():
+    """docs/api.md's ``status`` row names every status the filter refuses:
+    the rank-0 steps, which are never an application's status."""
+    row = next(line for line in (Path(__file__).parents[2] / "docs" / "api.md").open()
+               if line.startswith("| `status` | an application status"))
+    named = set(re.findall(r"`(\w+)`", row.split("not a rank-0 step", 1)[1].split(")", 1)[0]))
+    assert named == set(STATUSES) - set(APPLICATION_STATUSES)
+    for status in named:
+        with pytest.raises(ValidationError):
+            QueueQuerySchema().load({"status": status})

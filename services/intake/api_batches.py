@@ -116,9 +116,9 @@ class OfficerChannelsApi:
                               "address": {"street": "...", "rt": "003", "rw": "005",
                                           "kelurahan_code": "3673041010"}}, ...]}
         or text/csv with dotted column names (see docs/api.md)
-        -> 200 {"batch_id", "manifest_id", "kelurahan_code", "rows", "accepted": [{"row",
-                "application_id", "tracking_code"}], "rejected": [{"row", "code", "field",
-                "reason", "fields"}], "accepted_count", "rejected_count"}
+        -> 200 {"batch_id", "manifest_id" (null: no row accepted), "kelurahan_code", "rows",
+                "accepted": [{"row", "application_id", "tracking_code"}], "rejected": [{"row",
+                "code", "field", "reason", "fields"}], "accepted_count", "rejected_count"}
         The same batch id again: the first reply, nothing new stored."""
         officer = self.kelurahan_officers.authenticate(request)
         batch_key = batches.batch_key(officer, batches.check_batch_id(batch_id))
@@ -168,8 +168,10 @@ class OfficerChannelsApi:
 
 
 def batch_reply(batch: dict, accepted: list[dict], rejected: list[dict]) -> dict:
-    """What the officer is answered, now and for every repeat of the batch id."""
-    return {"batch_id": batch["batch_id"], "manifest_id": batch["manifest_id"],
+    """What the officer is answered, now and for every repeat of the batch id:
+    no manifest (null) when no row was accepted - none will ever exist."""
+    return {"batch_id": batch["batch_id"],
+            "manifest_id": batch["manifest_id"] if accepted else None,
             "kelurahan_code": batch["kelurahan_code"], "rows": batch["rows"],
             "accepted": sorted(accepted, key=lambda row: row["row"]),
             "rejected": sorted(rejected, key=lambda row: row["row"])}

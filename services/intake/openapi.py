@@ -170,7 +170,7 @@ class AvailabilityViewSchema(Schema):
 
 class BatchReplySchema(Schema):
     batch_id = fields.String(required=True)
-    manifest_id = fields.String(required=True)
+    manifest_id = fields.String(required=True, allow_none=True)  # null: no row accepted
     kelurahan_code = fields.String(required=True)
     rows = fields.Integer(required=True)
     accepted = fields.List(fields.Dict(), required=True)

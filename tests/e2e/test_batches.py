@@ -18,6 +18,7 @@ import requests
 
 from shared.clock import today_wib
 from tests.document_bodies import birth_body, nik_born, years_before
+from tests.openapi_answers import assert_answer_matches, served_document
 from tests.helpers import (KECAMATAN_CODE, KECAMATAN_OFFICER, KELURAHAN_CODE, KELURAHAN_OFFICER,
                            OPERATOR, BrokerProbe, eventually, personal_data_in_logs, random_kk,
                            random_mobile, random_nik, valid_body)
@@ -300,3 +301,22 @@ def test_each_officer_only_on_their_own_endpoint(system):
                                    json={"applications": [ktp_row()]}, timeout=30)
     assert kecamatan_there.status_code == 401
     assert json.loads(kecamatan_there.text)["error"]["code"] == "unauthorized"
+
+
+def test_a_batch_whose_every_row_is_refused_names_no_manifest(system):
+    """Nothing was stored under its manifest, and nothing ever will be: the
+    reply said a manifest id all the same, which courier answers 503 "retry"
+    for (docs/courier-api.md) and which never came to exist. Now null."""
+    row = ktp_row()
+    row["applicant"]["full_name"] = "   "
+    batch_id = new_batch_id()
+    answer = requests.put(batch_url(system, batch_id), headers=KELURAHAN_OFFICER,
+                          json={"applications": [row]}, timeout=60)
+    assert answer.status_code == 200, answer.text
+    reply = answer.json()
+    assert (reply["accepted_count"], reply["rejected_count"]) == (0, 1)
+    assert reply["manifest_id"] is None
+    assert_answer_matches(served_document(system.url("intake")), "PUT",
+                          "/api/v1/jemput-bola/batches/{batch_id}", 200, reply)
+    again = requests.get(batch_url(system, batch_id), headers=KELURAHAN_OFFICER, timeout=10)
+    assert again.json()["manifest_id"] is None

@@ -6,10 +6,12 @@ An operator who tunes from the docs sets a variable that exists."""
 from __future__ import annotations
 
 import re
+from inspect import getmembers
 
 import pytest
+from nameko.extensions import Extension
 
-from deploy.registry import ROOT, SERVICES, config_path
+from deploy.registry import ROOT, SERVICES, config_path, service_classes
 
 SETTINGS = ROOT / "docs" / "settings.md"
 FROM_ENVIRONMENT = re.compile(r"\$\{([A-Z0-9_]+):([^}]*)\}")
@@ -43,3 +45,22 @@ def test_every_key_no_variable_sets_is_documented_with_its_value(service):
     fixed = {(name, value) for name, where, value in table("Not from the environment")
              if f"{service}'s config.yaml" in where}
     assert fixed == set(LITERAL.findall(config_path(service).read_text()))
+
+
+def required_settings(service: str) -> set[str]:
+    """What the service's providers refuse to start without."""
+    return {setting for cls in service_classes(service) for _, provider in getmembers(cls)
+            if isinstance(provider, Extension)
+            for setting in getattr(provider, "required_settings", ())}
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_the_readme_names_every_secret_a_service_refuses_to_start_without(service):
+    """README's Secrets says what a service needs from the environment: each
+    setting it refuses to start without and that has no default."""
+    secrets_section = (ROOT / "README.md").read_text().split("\n## Secrets\n", 1)[1]
+    secrets_section = secrets_section.split("\n## ", 1)[0]
+    defaults = dict(FROM_ENVIRONMENT.findall(config_path(service).read_text()))
+    missing = {setting for setting in required_settings(service)
+               if not defaults.get(setting) and f"`{setting}`" not in secrets_section}
+    assert not missing

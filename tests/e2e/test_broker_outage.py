@@ -98,15 +98,17 @@ def broker_lost(service, since: int) -> bool:
                for line in service.logged(since).splitlines())
 
 
-def outage_logged(service) -> list[str]:
-    """The service's log from the loss of its vhost until it is back."""
+def outage_logged(service, back: str = "broker back", times: int = 1) -> list[str]:
+    """The service's log from the loss of its vhost until it is back (``back``
+    logged ``times``)."""
     before = len(service.logged())
     refuse(service.vhost)
     eventually(lambda: broker_lost(service, before), what="the loss logged")
     time.sleep(OUTAGE_SECONDS)  # the outage itself: what it writes to the log is the test
     allow(service.vhost)
     eventually(service.ready, timeout=60, what="ready again")
-    eventually(lambda: "broker back" in service.logged(before), timeout=60,
+    eventually(lambda: "broker back" in service.logged(before)
+               and service.logged(before).count(back) >= times, timeout=60,
                what="the reconnection logged")
     return service.logged(before).splitlines()
 
@@ -128,7 +130,8 @@ def test_a_broker_outage_is_a_line_when_lost_and_a_line_when_back(courier):
 def test_intakes_pipeline_watch_says_once_that_it_lost_the_broker(intake):
     """Intake's watch of the pipeline behind it (shared/pipeline.py) polls
     every second, and said each second that the backlog was unknown."""
-    outage = outage_logged(intake)
+    # each watch polls on its own second: wait for both to have seen it back
+    outage = outage_logged(intake, back="known again", times=2)
     assert not any("Traceback" in line for line in outage), "\n".join(outage[-60:])
     unknown = [line for line in outage if "pipeline backlog" in line and "unknown" in line]
     known = [line for line in outage if "pipeline backlog" in line and "known again" in line]

@@ -34,7 +34,7 @@ from services.notification.store import NotificationStore
 from shared.clock import utcnow
 from tests.helpers import OPERATOR, service_config, store_on_a_database_of_its_own
 
-OLD_COUNTERS = 5_000
+OLD_COUNTERS = 2_000
 FAILED, SENT = 2_000, 1_000
 
 

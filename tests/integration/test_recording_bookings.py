@@ -1,5 +1,5 @@
 """Recording bookings that end (``AppointmentStore``), against the real
-database server, among thousands of past bookings: moving one
+database server, among a thousand past bookings: moving one
 (``replace``) and cancelling one end it with a guarded ``update_one`` -
 never a findAndModify, which the local server answers with a scan of every
 booking ever made (shared/store.py) - and a booking ended by a concurrent
@@ -20,12 +20,12 @@ from tests.helpers import (CommandCounter, at_once, random_kk, random_mobile, ra
 
 CURUG = place("kec-curug")
 CALENDAR = WorkingCalendar()
-PAST_BOOKINGS = 3000
+PAST_BOOKINGS = 1000
 
 
 @pytest.fixture
 def counted(backing):
-    """A store over thousands of past bookings, and its client's commands."""
+    """A store over a thousand past bookings, and its client's commands."""
     counter = CommandCounter()
     stores = store_on_a_database_of_its_own(backing, ApplicationStore, "intake_bookings",
                                             counter)

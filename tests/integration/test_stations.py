@@ -245,7 +245,7 @@ def test_the_held_list_reads_flat_filters_among_every_job_ever_printed(watched):
     store, finds = watched
     rules, now = station_rules(), utcnow()
     ago, ahead = now - datetime.timedelta(minutes=1), now + datetime.timedelta(minutes=9)
-    queue_jobs(store, 3000, status="printed", attempts=1)
+    queue_jobs(store, 500, status="printed", attempts=1)
     [first_held] = queue_jobs(store, 1, status="held", attempts=1, last_failure="data_error")
     [stuck] = queue_jobs(store, 1, status="leased", attempts=3, lease_until=ago)
     [later_held] = queue_jobs(store, 1, status="held", attempts=3, last_failure="misprint")

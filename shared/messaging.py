@@ -213,7 +213,9 @@ class HandingOnQueueConsumer(QueueConsumer):
     def consume(self, *args, **kwargs):
         try:
             yield from super().consume(*args, **kwargs)
-        except self.connection_errors + self.channel_errors as exc:
+        except (OperationalError, *self.connection_errors, *self.channel_errors) as exc:
+            # OperationalError: kombu's own, for a connect refused (its
+            # retries are off), e.g. the broker down or restarting
             self.lost(exc)
 
     def lost(self, error: Exception) -> None:

@@ -151,6 +151,13 @@ def test_readiness_says_not_ready_when_the_database_is_down(backing, container_f
     assert requests.get(f"{base}/health/live", timeout=30).status_code == 200
 
 
+def frozen(pid: int) -> bool:
+    """Whether every thread of ``pid`` is stopped (state T in /proc)."""
+    states = [Path(task, "stat").read_text().rsplit(")", 1)[1].split()[0]
+              for task in Path(f"/proc/{pid}/task").iterdir()]
+    return all(state == "T" for state in states)
+
+
 def refused_at_once(url: str) -> bool:
     """A submit answered 503 + Retry-After before a client that gives up in
     3 s - sooner than MONGO_TIMEOUT_MS (5 s in these tests) - stops waiting."""
@@ -179,6 +186,9 @@ def test_a_frozen_database_is_reported_by_the_probes_before_its_timeout(
         assert requests.get(f"{base}/health/ready", timeout=30).status_code == 200
         server.send_signal(signal.SIGSTOP)
         try:
+            # a server thread already running on the other core may answer
+            # one more request before the stop takes: wait until it has
+            eventually(lambda: frozen(server.pid), what="the database server stopped")
             ready = requests.get(f"{base}/health/ready", timeout=3)
             assert ready.status_code == 503, ready.text
             assert ready.json() == {"status": "not_ready", "service": "intake_api",

@@ -73,6 +73,9 @@ CLAIM_SECONDS = 30
 # this the sweep of any relay takes it (its writer died, or the broker is away)
 HANDOFF_CLAIM_SECONDS = 10
 UNROUTABLE_RETRY_SECONDS = 60
+# a failed relay attempt waits 1, 2, 4, 5, 5 ... s (0.5 s doubled, capped):
+# its rows publish within 5 s of the broker or database coming back
+RETRY_MAX_SECONDS = 5.0
 # the database or the broker out of reach (pymongo's connection errors and
 # timeouts; kombu's, amqp's and sockets'): an outage, logged in one line
 OUTAGES = (ConnectionFailure, ExecutionTimeout, OperationalError, AmqpConnectionError, OSError)
@@ -235,7 +238,7 @@ class OutboxRelay:
                 else:
                     log.exception("outbox relay failed (attempt %d); rows stay pending", failures)
                 # back off (commits do not cut it short, stop() does)
-                resume_at = time.monotonic() + min(30.0, 0.5 * 2 ** failures)
+                resume_at = time.monotonic() + min(RETRY_MAX_SECONDS, 0.5 * 2 ** failures)
                 while self._running and time.monotonic() < resume_at:
                     self._idle(resume_at - time.monotonic())
                 continue

@@ -1,5 +1,7 @@
 """HTTP body and query schemas of the courier API (boundary only: no rules)."""
 
+import datetime
+
 from marshmallow import (EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate,
                          validates)
 
@@ -36,14 +38,19 @@ class PosWebhookSchema(Schema):
             raise ValidationError(dated_ahead(TOLERANCE_SECONDS))
 
 
+SHIPMENT_DAYS = validate.Range(min=datetime.date(2000, 1, 1), max=datetime.date(2099, 12, 31))
+
+
 class ShipmentQuerySchema(Schema):
     class Meta:
         unknown = RAISE
 
     status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
-    # ISO dates (WIB): shipments created on or after ``from``, before the day after ``to``
-    from_ = IsoDate(data_key="from", load_default=None)
-    to = IsoDate(load_default=None)
+    # ISO dates (WIB): shipments created on or after ``from``, before the day
+    # after ``to``; within the years a shipment can have (9999-12-31 has no
+    # day after it, 0001-01-01's WIB midnight no UTC time)
+    from_ = IsoDate(data_key="from", load_default=None, validate=SHIPMENT_DAYS)
+    to = IsoDate(load_default=None, validate=SHIPMENT_DAYS)
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
     cursor = Cursor()  # next_cursor of the page before (shared.paging)
 

@@ -369,6 +369,22 @@ def every_page(system, params: dict) -> list[dict]:
             return shipments
 
 
+def test_the_shipment_list_refuses_a_day_outside_the_calendar_it_can_count(system):
+    """``to=9999-12-31`` was a valid date, one day was added to it: 500
+    ``OverflowError`` (an outside fuzzing audit); ``from=0001-01-01`` is
+    before midnight WIB can be read in UTC. Both name their parameter now."""
+    for params in ({"to": "9999-12-31"}, {"from": "0001-01-01"}, {"from": "1999-12-31"}):
+        answer = requests.get(f"{system.url('courier')}/api/v1/shipments", headers=OPERATOR,
+                              params=params, timeout=10)
+        assert answer.status_code == 400, answer.text
+        [name] = params
+        assert name in answer.json()["error"]["fields"], answer.text
+    for params in ({"from": "2000-01-01", "to": "2099-12-31"}, {"to": "2026-12-01"}):
+        answer = requests.get(f"{system.url('courier')}/api/v1/shipments", headers=OPERATOR,
+                              params=params, timeout=10)
+        assert answer.status_code == 200, answer.text
+
+
 def test_the_same_document_printed_twice_and_at_once_is_one_shipment(system, courier_events, pos):
     printed = BrokerProbe(system.amqp_uri, "printing.events", "document_printed")
     try:

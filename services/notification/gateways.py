@@ -144,6 +144,17 @@ class Mailer(DependencyProvider):
         return self.client
 
 
+def graph_error_code(response: requests.Response) -> str:
+    """``" (error 132018)"``: the Graph API's error code of a refusal, which
+    says why (docs/whatsapp-webhook.md); ``""`` for a body without one.
+    Only the code: its details may quote what was sent."""
+    try:
+        code = response.json()["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        return ""
+    return f" (error {code})" if isinstance(code, int) else ""
+
+
 class WhatsAppClient:
     """The Cloud API's ``POST /{phone_number_id}/messages`` with a pre-approved template."""
 
@@ -166,7 +177,8 @@ class WhatsAppClient:
         except requests.RequestException as exc:
             raise DeliveryFailed(f"whatsapp unreachable: {type(exc).__name__}") from None
         if response.status_code != 200:
-            raise DeliveryFailed(f"whatsapp answered {response.status_code}")
+            raise DeliveryFailed(f"whatsapp answered {response.status_code}"
+                                 + graph_error_code(response))
         try:
             return str(response.json()["messages"][0]["id"])
         except (ValueError, KeyError, IndexError, TypeError):

@@ -8,7 +8,7 @@ when the full text does not (a long reason, a long address), the template's
 ``brief`` form is used, which leaves out what the email carries anyway (and,
 where even that may not fit, a briefer one: ``BRIEF_FORMS``). The
 WhatsApp message is a pre-approved template (``smartdukcapil_<kind>``) whose
-body parameters are the values named in ``WHATSAPP_PARAMS``.
+body parameters are made to Meta's rules in ``whatsapp_params``.
 
 Texts never contain a NIK, KK or phone number: the values handed to the
 templates are built here (``values_for``), from the fields a notice needs.
@@ -32,6 +32,7 @@ from shared.offices import PLACES
 from shared.wilayah import load_wilayah
 
 from .gsm7 import fits_one_part, transliterate
+from .whatsapp_params import whatsapp_params
 
 log = logging.getLogger(__name__)
 
@@ -51,29 +52,6 @@ DOCUMENT_NAMES = {
 SHORT_NAMES = {"ktp_el": ("KTP-el", "KTP-el"), "akta_kelahiran": ("Akta Kelahiran", "Birth cert."),
                "akta_kematian": ("Akta Kematian", "Death cert."), "skpwni": ("SKPWNI", "SKPWNI"),
                "kia": ("KIA", "KIA")}
-
-# kind -> the values, in order, of its pre-approved WhatsApp template's body
-WHATSAPP_PARAMS = {
-    "received": ("doc", "tracking_code"),
-    "prr_received": ("doc", "tracking_code"),
-    "rejected": ("doc", "tracking_code", "reasons_text"),
-    "cancelled": ("doc", "tracking_code"),
-    "print_cancelled": ("doc", "tracking_code"),
-    "appointment": ("when", "place", "booking_code"),
-    "appointment_cancelled": ("day", "place", "booking_code"),
-    "ready": ("doc", "tracking_code", "place", "day", "window"),
-    "pickup_moved": ("doc", "tracking_code", "place", "day", "window"),
-    "dispatched": ("doc", "tracking_code", "barcode_text"),
-    "delivered": ("doc", "tracking_code"),
-    "delivery_failed": ("doc", "tracking_code"),
-    "dispatched_kelurahan": ("doc", "tracking_code", "office"),
-    "delivered_kelurahan": ("doc", "tracking_code", "office"),
-    "delivery_failed_kelurahan": ("doc", "tracking_code", "office"),
-    "returned": ("doc", "tracking_code"),
-    "tracking_code": ("doc", "tracking_code"),
-    "office_pickup": ("doc", "tracking_code", "office", "from_text"),
-}
-
 
 @dataclass(frozen=True)
 class Texts:
@@ -292,6 +270,6 @@ def email_parts(kind: str, values: dict) -> tuple[str, str, str]:
 def render(kind: str, event: dict, lang: str, sms: bool = True) -> Texts:
     values = values_for(kind, event, lang)
     subject, text, html = email_parts(kind, values)
-    whatsapp = tuple(str(values[name]) for name in WHATSAPP_PARAMS.get(kind, ()))
+    whatsapp = whatsapp_params(kind, values)
     return Texts(sms=sms_text(kind, values) if sms else "", subject=subject, text=text,
                  html=html, whatsapp=whatsapp)

@@ -13,7 +13,10 @@ retry schedule, limits, or (quiet hours) a clock it moves.
 * an SMS due at 22:00 WIB waits and leaves at 06:00;
 * SMS held by the per-number limit are not sent when the hour turns if the
   citizen moved the pickup window again since (only the latest window goes)
-  or the document was collected meanwhile (none goes).
+  or the document was collected meanwhile (none goes);
+* a rejection with every reason and a 2,000-character note of many lines
+  goes by WhatsApp in parameters the Cloud API (its sandbox, enforcing
+  Meta's rules) takes: one line each, cut short saying where to read it all.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import requests
 from nameko.testing.services import replace_dependencies
 
 from deploy.dlq import connect, depth
+from services.intake.reasons import CATALOGUE, reason_texts
 from services.notification.service import NotificationEvents
 from services.notification.settings import settings_from_config
 from shared.clock import WIB
@@ -349,3 +353,35 @@ def test_held_sms_are_withdrawn_once_the_document_is_collected(backing, containe
     assert [(row["status"], row["dropped_because"]) for row in rows] == [
         ("withdrawn", "document_collected")] * 4
     assert len(sms_to(backing, contact["phone"])) == 1  # only the one sent before
+
+
+def whatsapp_to(backing, phone: str) -> list[dict]:
+    return requests.get(backing.url("whatsapp") + "/sandbox/messages", params={"to": phone[1:]},
+                        timeout=5).json()
+
+
+def test_a_rejection_with_every_reason_and_a_long_note_of_many_lines_goes_by_whatsapp(
+        backing, container_factory, mongo):
+    database = start_notification(backing, container_factory, RETRY_DELAYS="0.2,0.4")
+    contact = citizen(preferred="whatsapp")
+    codes = [reason.code for reason in CATALOGUE
+             if reason.document_types is None or "ktp_el" in reason.document_types]
+    note = ("Foto KK terpotong di bagian bawah.\n\tMohon foto ulang     seluruh halaman KK "
+            "di tempat yang terang.\r\n" * 40)[:2000]
+    event = build_event("application_rejected", application_id=uuid.uuid4().hex,
+                        tracking_code="SDK" + uuid.uuid4().hex[:8].upper(),
+                        document_type="ktp_el", reasons=reason_texts(codes, "id"),
+                        reason_codes=codes, note=note, contact=contact)
+    publish(backing.amqp_uri, "intake.events", "application_rejected", event)
+    [sent] = eventually(lambda: whatsapp_to(backing, contact["phone"]), what="WhatsApp template")
+    assert sent["template"]["name"] == "smartdukcapil_rejected"
+    params = [p["text"] for p in sent["template"]["components"][0]["parameters"]]
+    assert params[:2] == ["KTP-el", event["tracking_code"]]
+    assert params[2].startswith(reason_texts(codes, "id")[0])
+    assert params[2].endswith("\u2026 (selengkapnya: cek status di smartdukcapil.serangkota.go.id)")
+    assert not any(c in text for text in params for c in "\n\r\t") \
+        and not any("  " in text for text in params)
+    assert sum(len(text) for text in params) <= 700  # 1,024 with the template's own words
+    row = eventually(lambda: (lambda r: r if r and r["status"] == "sent" else None)(
+        message_row(mongo, database, event, "whatsapp")), what="recorded sent")
+    assert len(row["attempts"]) == 1  # taken at once: no refusal, no round trip

@@ -35,12 +35,12 @@ def receiver(*first: int):
     return webhook_receiver(200, first)
 
 
-def template(to: str = PHONE) -> dict:
+def template(to: str = PHONE, *texts: str) -> dict:
     return {"messaging_product": "whatsapp", "to": to, "type": "template",
             "biz_opaque_callback_data": "ev-1.whatsapp",
             "template": {"name": "smartdukcapil_ready", "language": {"code": "id"},
                          "components": [{"type": "body", "parameters": [
-                             {"type": "text", "text": "KTP-el"}]}]}}
+                             {"type": "text", "text": text} for text in texts or ("KTP-el",)]}]}}
 
 
 def send(http, base: str, to: str = PHONE) -> str:
@@ -127,6 +127,29 @@ def test_one_status_or_a_citizens_message_on_demand(http):
         _, raw = received.get(timeout=10)
         [message] = json.loads(raw)["entry"][0]["changes"][0]["value"]["messages"]
         assert (message["from"], message["text"]) == (PHONE, {"body": "halo"})
+
+
+@pytest.mark.parametrize(("texts", "code"), [
+    (("KTP-el", "Foto KK buram.\nMohon unggah ulang."), 132018),
+    (("KTP-el", "Foto KK\tburam."), 132018),
+    (("KTP-el", "Foto KK     buram."), 132018),  # 5 spaces in a row
+    (("KTP-el", "x" * 650, "y" * 51), 132005),  # 324 for the template's words + 707 > 1,024
+])
+def test_a_parameter_meta_would_refuse_is_refused_with_metas_error(http, texts, code):
+    with running(whatsapp) as base:
+        answer = http.post(f"{base}/100200300/messages", json=template(PHONE, *texts),
+                           headers=TOKEN, timeout=5)
+        assert answer.status_code == 400, answer.text
+        error = answer.json()["error"]
+        assert (error["code"], error["type"]) == (code, "OAuthException")
+        assert error["message"].startswith(f"(#{code}) ")
+        assert error["error_data"]["messaging_product"] == "whatsapp" \
+            and error["error_data"]["details"]
+        assert http.get(f"{base}/sandbox/messages", timeout=5).json() == []
+        # four spaces and 700 characters of parameters are what Meta still takes
+        fine = http.post(f"{base}/100200300/messages", headers=TOKEN, timeout=5,
+                         json=template(PHONE, "KTP-el", "Foto KK    buram." + "x" * 677))
+        assert fine.status_code == 200, fine.text
 
 
 def test_without_a_webhook_url_no_callback_is_sent(http):

@@ -8,7 +8,13 @@ message (``"type": "template"``) is kept and answered like the Cloud API
 [{"id": "wamid..."}]}``); tests read what arrived at ``GET /sandbox/messages``
 (``?to=628...``), clear it with ``DELETE`` and inject faults at
 ``POST /sandbox/faults`` like the SMS sandbox. Like the real API it does not
-deduplicate: the message id travels as ``biz_opaque_callback_data``.
+deduplicate: the message id travels as ``biz_opaque_callback_data``. Like
+the real API it refuses, with Meta's error (400, ``error.code``,
+``error_data.details``), a body parameter holding a newline, a tab or more
+than 4 spaces in a row (132018), and a body longer than 1,024 characters
+once its parameters are filled in (132005; the sandbox does not hold the
+approved templates' texts and counts each as ``TEMPLATE_WORDS`` characters,
+the most notification leaves them).
 
 Status webhooks, as Meta sends them: with ``--webhook-url`` (and
 ``--app-secret``, which signs them: ``X-Hub-Signature-256: sha256=<hex
@@ -69,6 +75,18 @@ STORIES = {"sent": ("sent",), "delivered": ("sent", "delivered"),
 CALLBACK_STATUSES = ("sent", "delivered", "read", "failed")
 # a callback not answered 2xx is delivered again after these pauses (seconds)
 REDELIVERY_PAUSES = (0.5, 1, 2, 4, 8)
+# a template body's limit, its parameters filled in, and what the sandbox
+# counts for a template's own words (services/notification/whatsapp_params.py)
+BODY_LIMIT = 1024
+TEMPLATE_WORDS = 324
+# what Meta refuses in a body parameter's text
+_BAD_SPACING = re.compile(r"[\n\t]| {5,}")
+# Meta's template errors: code -> (message, details)
+TEMPLATE_ERRORS = {
+    132005: ("(#132005) Translated text too long", "Translated text is too long"),
+    132018: ("(#132018) There was an issue with the parameters in your template.",
+             "Param text cannot have new-line/tab characters or more than 4 consecutive spaces"),
+}
 WABA_ID = "102290129340398"
 DISPLAY_NUMBER = "6281100000000"
 
@@ -76,6 +94,14 @@ DISPLAY_NUMBER = "6281100000000"
 def graph_error(status: int, message: str, code: int) -> dict:
     return {"error": {"message": message, "type": "OAuthException" if status == 401
                       else "GraphMethodException", "code": code}}
+
+
+def template_error(code: int) -> dict:
+    """Meta's answer (with HTTP 400) to a template message it refuses."""
+    message, details = TEMPLATE_ERRORS[code]
+    return {"error": {"message": message, "type": "OAuthException", "code": code,
+                      "error_data": {"messaging_product": "whatsapp", "details": details},
+                      "fbtrace_id": "A" + uuid.uuid4().hex[:22]}}
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -147,6 +173,10 @@ class WhatsAppHandler(JsonHandler):
         problem = template_problem(data)
         if problem:
             return self.send_json(400, graph_error(400, problem, 100))
+        refused = parameters_refused(data)
+        if refused:
+            self.log.info("whatsapp template %s refused: %d", data["template"]["name"], refused)
+            return self.send_json(400, template_error(refused))
         record = self.server.store.add(phone_number_id, data)
         self.log.info("whatsapp template %s to=%s", data["template"]["name"], mask_phone(data["to"]))
         self.send_json(200, {"messaging_product": "whatsapp",
@@ -243,6 +273,19 @@ def template_problem(data: Any) -> str | None:
         for parameter in component.get("parameters") or []:
             if parameter.get("type") != "text" or not str(parameter.get("text") or "").strip():
                 return "every body parameter needs a non-empty text"
+    return None
+
+
+def parameters_refused(data: dict) -> int | None:
+    """Meta's error code for body parameters it refuses (after
+    ``template_problem``): 132018 for a newline, a tab or more than 4 spaces
+    in a row, 132005 for a body over ``BODY_LIMIT`` once they are filled in."""
+    texts = [str(parameter["text"]) for component in data["template"].get("components") or []
+             if component.get("type") == "body" for parameter in component.get("parameters") or []]
+    if any(_BAD_SPACING.search(text) for text in texts):
+        return 132018
+    if TEMPLATE_WORDS + sum(len(text) for text in texts) > BODY_LIMIT:
+        return 132005
     return None
 
 

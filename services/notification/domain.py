@@ -502,10 +502,11 @@ def send_one(message: OutgoingMessage, d: Delivery) -> str:
         provider_ref = d.senders.send(message)
     except DeliveryFailed as exc:
         attempts = d.store.record_failure(message.message_id, str(exc))
-        if d.gives_up(attempts):
+        if exc.permanent or d.gives_up(attempts):
             d.store.give_up(message, str(exc))
-            log.error("%s for %s to %s given up after %d attempts: %s", message.channel,
-                      message.tracking_code, masked, attempts, exc)
+            log.error("%s for %s to %s given up after %d attempts%s: %s", message.channel,
+                      message.tracking_code, masked, attempts,
+                      " (refused for good)" if exc.permanent else "", exc)
             return "given_up"
         log.warning("%s for %s to %s failed (attempt %d of %d): %s", message.channel,
                     message.tracking_code, masked, attempts, d.max_attempts, exc)

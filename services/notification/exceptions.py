@@ -8,7 +8,14 @@ class DeliveryFailed(Exception):
 
     The text names the channel's cause (``"smtp failed: ..."``), never the
     message or the address: it is stored in the delivery log and logged.
+    ``permanent``: the channel refused this message and would refuse it
+    again (WhatsApp's 400 for a template, a parameter, a number): it is
+    given up at once and its notice goes by the next channel.
     """
+
+    def __init__(self, reason: str, permanent: bool = False):
+        super().__init__(reason)
+        self.permanent = permanent
 
 
 class BadSignature(Unauthorized):

@@ -155,6 +155,13 @@ def graph_error_code(response: requests.Response) -> str:
     return f" (error {code})" if isinstance(code, int) else ""
 
 
+def refused_for_good(status: int) -> bool:
+    """A Cloud API answer that the same request would get again: a 4xx
+    (a template, a parameter or the number refused; a token revoked), not
+    a timeout (408) or a rate limit (429), which pass."""
+    return 400 <= status < 500 and status not in (408, 429)
+
+
 class WhatsAppClient:
     """The Cloud API's ``POST /{phone_number_id}/messages`` with a pre-approved template."""
 
@@ -178,7 +185,8 @@ class WhatsAppClient:
             raise DeliveryFailed(f"whatsapp unreachable: {type(exc).__name__}") from None
         if response.status_code != 200:
             raise DeliveryFailed(f"whatsapp answered {response.status_code}"
-                                 + graph_error_code(response))
+                                 + graph_error_code(response),
+                                 permanent=refused_for_good(response.status_code))
         try:
             return str(response.json()["messages"][0]["id"])
         except (ValueError, KeyError, IndexError, TypeError):

@@ -385,3 +385,30 @@ def test_a_rejection_with_every_reason_and_a_long_note_of_many_lines_goes_by_wha
     row = eventually(lambda: (lambda r: r if r and r["status"] == "sent" else None)(
         message_row(mongo, database, event, "whatsapp")), what="recorded sent")
     assert len(row["attempts"]) == 1  # taken at once: no refusal, no round trip
+
+
+def test_a_whatsapp_refusal_falls_back_at_once_without_waiting_out_the_retries(
+        backing, container_factory, mongo):
+    """A 400 from the Cloud API (a template or parameter refused, a number
+    not allowed) refuses the same message every time: it went through the
+    whole retry schedule (minutes to ~42 in production) before the citizen's
+    notice went by the next channel. A 4xx other than 408/429 gives the
+    WhatsApp message up at its first refusal; a 503 is still retried."""
+    database = start_notification(backing, container_factory, RETRY_DELAYS="60,120")
+    faults = backing.url("whatsapp") + "/sandbox/faults"
+    assert requests.post(faults, json={"fail_next": 1, "status": 400}, timeout=5).ok
+    try:
+        contact = citizen(preferred="whatsapp")
+        event = build_event("tracking_code_resend_requested", application_id=uuid.uuid4().hex,
+                            tracking_code="SDK" + uuid.uuid4().hex[:8].upper(),
+                            document_type="ktp_el", contact=contact)
+        publish(backing.amqp_uri, "intake.events", "tracking_code_resend_requested", event)
+        # a routine notice: e-mail next, long before the first retry is due (60 s)
+        [mail] = eventually(lambda: mails_to(backing, contact["email"]), timeout=20,
+                            what="e-mail after WhatsApp's refusal")
+        row = message_row(mongo, database, event, "whatsapp")
+        assert row["status"] == "failed" and len(row["attempts"]) == 1, row
+        assert row["last_error"].startswith("whatsapp answered 400")
+        assert whatsapp_to(backing, contact["phone"]) == []
+    finally:
+        requests.post(faults, json={"fail_next": 0, "status": 503}, timeout=5)

@@ -172,6 +172,14 @@ def flatten_field_errors(messages, prefix: str = "") -> dict[str, list]:
     return flat
 
 
+class PartnerUnavailable(Exception):
+    """A partner (the SMS gateway, SMTP, WhatsApp, Pos, the population
+    register) could not take or answer the work now: the event's handler
+    raises it and the delayed retry brings the event back. Expected, so it
+    is logged in one line, never with a traceback per attempt (nameko's
+    "error handling worker" line). Never carries personal data."""
+
+
 class DomainError(Exception):
     """Base of every error a client may see. Never carries personal data."""
 

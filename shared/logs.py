@@ -3,10 +3,10 @@
 Every service's logging config attaches ``PersonalDataFilter`` to its
 handlers: whatever a log call, a library (pymongo's command log at DEBUG
 writes whole documents) or a traceback says, anything shaped like a NIK, KK
-or phone number leaves masked. Expected errors (a ``DomainError``: bad input,
-a conflict, an unreachable database) are logged as one line, without the
-traceback and its chained database error, whose text can carry an index's
-key values. A request line's query-string secrets (a station's
+or phone number leaves masked. Expected errors (``EXPECTED``: bad input, a
+conflict, a partner or the database out of reach for now) are logged as one
+line, without the traceback and its chained database error, whose text can
+carry an index's key values. A request line's query-string secrets (a station's
 ``lease_token``, a checked card's QR ``token``, whose payload names its
 holder) leave as ``***``: the web server's access log writes whole URLs.
 
@@ -20,8 +20,17 @@ from __future__ import annotations
 import logging
 import re
 
-from .errors import DomainError
+from pymongo.errors import ConnectionFailure
+
+from .errors import DomainError, PartnerUnavailable
 from .masking import mask_text
+
+# errors logged in one line, their traceback dropped: a client's bad input or
+# conflict, a partner or the database out of reach for now - each expected,
+# each retried (an event handler's attempt, logged by nameko with its
+# traceback, then by the retry's own line naming the cause: a partner's
+# outage wrote ~30 lines per message per attempt)
+EXPECTED = (DomainError, PartnerUnavailable, ConnectionFailure)
 
 
 # a query parameter whose value is a capability or names a person
@@ -44,7 +53,7 @@ def error_line(error: BaseException, limit: int = 200) -> str:
 class PersonalDataFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
-        if isinstance(exc, DomainError):
+        if isinstance(exc, EXPECTED):
             record.exc_info, record.exc_text = None, None
         elif record.exc_info:
             record.exc_text = mask_text(logging.Formatter().formatException(record.exc_info))

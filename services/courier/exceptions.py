@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from shared.errors import (Conflict, DomainError, Msg, NotFound, ServiceBusy, Unauthorized,
-                           Unprocessable, ValidationFailed)
+from shared.errors import (Conflict, DomainError, Msg, NotFound, PartnerUnavailable, ServiceBusy,
+                           Unauthorized, Unprocessable, ValidationFailed)
 from shared.messaging import PermanentFailure
 
 
-class PosUnavailable(Exception):
+class PosUnavailable(PartnerUnavailable):
     """Pos Indonesia did not answer, timed out or answered 5xx/429: try again
     later (the handler raises, the shared delayed retry brings the event back)."""
 

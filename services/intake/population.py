@@ -24,6 +24,7 @@ import datetime
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
+from shared.errors import PartnerUnavailable
 from shared.masking import mask_identity
 from shared.nik import age_on, birth_date
 
@@ -33,7 +34,7 @@ REGISTER_UNKNOWN_KK = "register_unknown_kk"
 REGISTER_WITHHELD = "register_withheld"
 
 
-class RegisterUnavailable(Exception):
+class RegisterUnavailable(PartnerUnavailable):
     """The register did not answer (in time, or with a readable answer).
     Carries the reason's kind, never a NIK."""
 

@@ -1,9 +1,9 @@
 """Notification's domain errors."""
 
-from shared.errors import DomainError, Msg, ServiceBusy, Unauthorized
+from shared.errors import DomainError, Msg, PartnerUnavailable, ServiceBusy, Unauthorized
 
 
-class DeliveryFailed(Exception):
+class DeliveryFailed(PartnerUnavailable):
     """A channel could not take a message now; the event is retried later.
 
     The text names the channel's cause (``"smtp failed: ..."``), never the

@@ -115,3 +115,27 @@ def test_an_error_in_one_line_masked_and_short():
     described = error_line(RuntimeError(f"no answer for {NIK} at 081234567890\n  more\n"))
     assert described == "RuntimeError: no answer for 3673********0001 at 08123****890"
     assert len(error_line(RuntimeError("x" * 5000))) == 200
+
+
+@pytest.mark.parametrize("error", [
+    "services.notification.exceptions:DeliveryFailed", "services.courier.exceptions:PosUnavailable",
+    "services.intake.population:RegisterUnavailable", "pymongo.errors:AutoReconnect"])
+def test_a_partner_or_database_out_of_reach_is_one_line_without_its_traceback(logged, error):
+    """nameko logs each failed attempt of an event's handler with its
+    traceback ("error handling worker ..."), and the retry logs its own line
+    naming the cause: an SMS gateway's outage wrote ~30 lines per message
+    per attempt. An expected outage is the one line; a bug keeps its trace."""
+    import importlib
+    module, name = error.split(":")
+    logger, stream = logged
+    try:
+        raise getattr(importlib.import_module(module), name)("sms gateway answered 503")
+    except Exception as exc:
+        logger.exception("error handling worker <WorkerContext ...>: %s", exc)
+    try:
+        {}["missing"]
+    except KeyError as exc:
+        logger.exception("error handling worker <WorkerContext ...>: %r", exc)
+    first, *rest = stream.getvalue().splitlines()
+    assert first == "error handling worker <WorkerContext ...>: sms gateway answered 503"
+    assert rest[0].startswith("error handling worker") and "Traceback" in rest[1], rest

@@ -6,9 +6,11 @@ newborn's mother and father. Their names are the register's
 (``register_name``, kept in ``derived``), or the citizen's
 (``details.<role>_full_name``) when the register does not know them; an
 application that has neither is accepted, and cannot be verified until the
-citizen gives the name (``printables.unnamed``). A witness' age, and the
-birth a death cannot precede, go by the register's birth date when it knows
-the NIK (``Lookup.birth_date``), else by the NIK's."""
+citizen gives the name (``printables.unnamed``). A witness' age, a
+parent's age at the birth (a late certificate of 1960 names a mother born
+1924, NIK year 24), and the birth a death cannot precede, go by the
+register's birth date when it knows the NIK (``Lookup.birth_date``), else by
+the NIK's."""
 
 from __future__ import annotations
 
@@ -35,25 +37,18 @@ def birth_details(request: dict, details: dict, today: datetime.date) -> Finding
     child = details["child"]
     born = child["birth_date"]
     not_in_future("details.child.birth_date", born, today)
-    mother = parse_nik(details["mother_nik"], today=today)
-    if mother.sex != "F":
+    if parse_nik(details["mother_nik"], today=today).sex != "F":
         refuse("details.mother_nik", "NIK ibu harus NIK perempuan (tanggal lahir ditambah 40).",
                "The mother's NIK must be a woman's (day of birth plus 40).")
-    refuse_unless_old_enough_to_be_a_parent("details.mother_nik", mother.birth_date, born,
-                                            Msg("Ibu", "The mother"))
     if details["parents_married"] and not details["father_nik"]:
         refuse("details.father_nik", "Wajib diisi bila orang tua menikah.",
                "Required when the parents are married.")
     if details["father_full_name"] and not details["father_nik"]:
         refuse("details.father_full_name", "Nama ayah hanya diisi bersama NIK ayah.",
                "The father's name goes with the father's NIK.")
-    if details["father_nik"]:
-        father = parse_nik(details["father_nik"], today=today)
-        if father.sex != "M":
-            refuse("details.father_nik", "NIK ayah harus NIK laki-laki.",
-                   "The father's NIK must be a man's.")
-        refuse_unless_old_enough_to_be_a_parent("details.father_nik", father.birth_date, born,
-                                                Msg("Ayah", "The father"))
+    if details["father_nik"] and parse_nik(details["father_nik"], today=today).sex != "M":
+        refuse("details.father_nik", "NIK ayah harus NIK laki-laki.",
+               "The father's NIK must be a man's.")
     if sworn_by_witnesses(details):
         check_witnesses(details)
     late = (today - born).days > LATE_AFTER_DAYS
@@ -93,7 +88,8 @@ def refuse_unfit_witnesses(details: dict, today: datetime.date, lookup: Lookup) 
 
 def birth_against_register(request: dict, details: dict, lookup: Lookup,
                            today: datetime.date) -> Findings:
-    family = lookup.family(details["kk_number"])
+    family = lookup.family(details["kk_number"])  # first: it may hold the parents
+    refuse_parents_too_young(details, lookup, today)
     parents = [nik for nik in (details["mother_nik"], details["father_nik"]) if nik]
     if family is not None and not any(family.member(nik) for nik in parents):
         refuse("details.kk_number", "Ayah atau ibu harus terdaftar pada KK yang dituju anak.",
@@ -105,6 +101,16 @@ def birth_against_register(request: dict, details: dict, lookup: Lookup,
     return merged(register_name("mother", details["mother_nik"], details, lookup),
                   register_name("father", details["father_nik"], details, lookup),
                   flag_deceased_parents(lookup, *parents))
+
+
+def refuse_parents_too_young(details: dict, lookup: Lookup, today: datetime.date) -> None:
+    """Each parent was at least PARENT_MIN_AGE at the birth
+    (``refuse_unless_old_enough_to_be_a_parent``): younger is a mistyped NIK."""
+    born = details["child"]["birth_date"]
+    for role, who in (("mother", Msg("Ibu", "The mother")), ("father", Msg("Ayah", "The father"))):
+        if nik := details[f"{role}_nik"]:
+            refuse_unless_old_enough_to_be_a_parent(f"details.{role}_nik", nik, born, who,
+                                                    lookup, today)
 
 
 def refuse_parents_dead_before_the_birth(details: dict, lookup: Lookup) -> None:

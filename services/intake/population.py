@@ -163,6 +163,13 @@ class Lookup:
         person = self.person(nik)
         return birth_date(nik, on, person.birth_date if person is not None else None)
 
+    def registered_birth_date(self, nik: str, on: datetime.date) -> datetime.date | None:
+        """The register's date for ``nik``, when it has one ``birth_date``
+        takes (the NIK's day and month); None: the NIK's own would be."""
+        person = self.person(nik)
+        born = self.birth_date(nik, on)
+        return born if person is not None and born == person.birth_date else None
+
     def age(self, nik: str, today: datetime.date) -> int:
         """``nik``'s holder's age on ``today``, by ``birth_date``."""
         return age_on(self.birth_date(nik, today), today)

@@ -107,24 +107,30 @@ def refuse_if_moved_out(path: str, nik: str, lookup: Lookup) -> None:
 
 
 def kia_details(request: dict, details: dict, today: datetime.date) -> Findings:
-    child = parse_nik(details["child_nik"], today=today)
-    age = age_on(child.birth_date, today)
-    if age >= ADULT_AGE:
-        refuse("details.child_nik",
-               "KIA hanya untuk anak di bawah 17 tahun; usia 17 tahun ke atas mengajukan KTP-el.",
-               "A KIA is only for children under 17; from 17, apply for a KTP-el.")
+    """Whether the child is old enough for a photo goes by the NIK alone:
+    it is read right for anyone under 100, so for every child a KIA is for
+    (under 17, by the register: ``kia_against_register``)."""
     if details["parent_nik"] == details["child_nik"]:
         refuse("details.parent_nik", "NIK orang tua tidak boleh NIK anak.",
                "The parent's NIK must not be the child's.")
-    refuse_unless_old_enough_to_be_a_parent(
-        "details.parent_nik", parse_nik(details["parent_nik"], today=today).birth_date,
-        child.birth_date, Msg("Orang tua", "The parent"))
+    age = age_on(parse_nik(details["child_nik"], today=today).birth_date, today)
     return Findings(facts=frozenset({"child_5_or_older"} if age >= KIA_PHOTO_FROM_AGE else ()))
 
 
 def kia_against_register(request: dict, details: dict, lookup: Lookup,
                          today: datetime.date) -> Findings:
-    family = lookup.family(details["kk_number"])
+    """A KIA is for a child under 17 by the register's birth date when it
+    knows the child (a NIK read alone makes a centenarian a baby), else by
+    the NIK's; whose parent was at least PARENT_MIN_AGE at the birth."""
+    family = lookup.family(details["kk_number"])  # first: it may hold the child and parent
+    child_born = lookup.birth_date(details["child_nik"], today)
+    if age_on(child_born, today) >= ADULT_AGE:
+        refuse("details.child_nik",
+               "KIA hanya untuk anak di bawah 17 tahun; usia 17 tahun ke atas mengajukan KTP-el.",
+               "A KIA is only for children under 17; from 17, apply for a KTP-el.")
+    refuse_unless_old_enough_to_be_a_parent("details.parent_nik", details["parent_nik"],
+                                            child_born, Msg("Orang tua", "The parent"),
+                                            lookup, today)
     refuse_if_not_on("details.child_nik", details["child_nik"], family, "NIK anak", "The child")
     refuse_if_not_on("details.parent_nik", details["parent_nik"], family, "NIK orang tua",
                      "The parent")

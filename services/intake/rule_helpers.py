@@ -4,10 +4,11 @@ A document type has two rule functions (``DocumentRules``): ``check`` decides
 from the request alone (dates, region codes) and returns ``Findings``;
 ``against_register`` asks the population register (``population.Lookup``)
 what a format check cannot decide - among it the century someone was born
-in, which a NIK's two-digit year does not say: a first KTP-el's and a
-witness' age, and the birth a death follows, are checked there
-(``Lookup.birth_date``: the register's date when it knows the NIK, else the
-NIK's own). Both raise ``ValidationFailed`` naming the field (``refuse``).
+in, which a NIK's two-digit year does not say: a first KTP-el's, a KIA
+child's and a witness' age, a parent's age at the child's birth, and the
+birth a death follows, are checked there (``Lookup.birth_date``: the
+register's date when it knows the NIK, else the NIK's own). Both raise
+``ValidationFailed`` naming the field (``refuse``).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from .population import Lookup
 # booked a KTP-el recording)
 PARENT_MIN_AGE = 10
 # the oldest a parent is taken to have been, when the NIK's two-digit year
-# fits only read a century earlier (``refuse_unless_old_enough_to_be_a_parent``)
+# fits only read a century earlier and the register has no date for the
+# parent (``refuse_unless_old_enough_to_be_a_parent``)
 PARENT_MAX_AGE = 80
 # the register's name for a person differs from the one the citizen gave:
 # the register's is kept (and printed), the operator compares the documents
@@ -62,21 +64,30 @@ def refuse(path: str, id_text: str, en_text: str):
     raise ValidationFailed({path: [Msg(id_text, en_text)]})
 
 
-def refuse_unless_old_enough_to_be_a_parent(path: str, parent_birth: datetime.date,
-                                             child_birth: datetime.date, who: Msg) -> None:
+def refuse_unless_old_enough_to_be_a_parent(path: str, parent_nik: str,
+                                             child_birth: datetime.date, who: Msg,
+                                             lookup: Lookup, today: datetime.date) -> None:
     """The parent (``who``: "Ibu" / "The mother") was at least PARENT_MIN_AGE
-    at the child's birth, by the birth date the NIK carries. A NIK gives
-    the year in two digits, read as this century's when it can be
-    (``shared.nik``): a mother born in 1925 reads as born in 2025, after her
-    child of 1960 - so the century before counts too, for a parent of at most
+    at the child's birth: by the register's birth date when it has the
+    parent's (``Lookup.registered_birth_date``) - a mother born 1924 for a
+    late certificate of 1960, a father of 85. Else by the NIK's, whose
+    two-digit year is read as this century's when it can be (as of
+    ``today``): a mother born in 1925 reads as born in 2025, after her child
+    of 1960 - so the century before counts too, for a parent of at most
     PARENT_MAX_AGE at the birth (a 6-year-old read as 106 is still refused)."""
-    earlier = _a_century_before(parent_birth)
-    if not (_old_enough(parent_birth, child_birth, PARENT_MIN_AGE)
-            or (_old_enough(earlier, child_birth, PARENT_MIN_AGE)
-                and not _old_enough(earlier, child_birth, PARENT_MAX_AGE + 1))):
-        refuse(path, f"{who} (menurut tanggal lahir dalam NIK) harus berusia sedikitnya "
+    registered = lookup.registered_birth_date(parent_nik, today)
+    if registered is not None:
+        old_enough = _old_enough(registered, child_birth, PARENT_MIN_AGE)
+    else:
+        parent_birth = lookup.birth_date(parent_nik, today)
+        earlier = _a_century_before(parent_birth)
+        old_enough = (_old_enough(parent_birth, child_birth, PARENT_MIN_AGE)
+                      or (_old_enough(earlier, child_birth, PARENT_MIN_AGE)
+                          and not _old_enough(earlier, child_birth, PARENT_MAX_AGE + 1)))
+    if not old_enough:
+        refuse(path, f"{who} (menurut tanggal lahirnya) harus berusia sedikitnya "
                      f"{PARENT_MIN_AGE} tahun saat anak lahir; periksa NIK-nya.",
-               f"{who.en} (by the birth date in the NIK) must have been at least "
+               f"{who.en} (by their birth date) must have been at least "
                f"{PARENT_MIN_AGE} when the child was born; check the NIK.")
 
 

@@ -32,6 +32,10 @@ shipment that carries it; the status stays what Pos said (a returned
 shipment stays returned), Pos' later news of it tells nobody, and no new
 shipment is made for it. Nor after a return: the document waits at the
 counter, reprinted or not.
+
+A final shipment keeps its citizen's personal data ``RETENTION_DAYS`` from
+when courier took its final news (``retention_from``), then loses it
+(``retention``): the shipment stays, with its status, history and ids.
 """
 
 from __future__ import annotations
@@ -153,8 +157,11 @@ def parcel_events(shipment: dict, event_type: str, **extra) -> list[Event]:
 
 def dispatch_wanted(delivery: dict, returned_before: bool) -> bool:
     """A printed ``pos`` document goes to Pos unless it is already in the
-    citizen's hands, or a parcel of it came back (it waits at the counter)."""
-    return not delivery.get("collected") and not returned_before
+    citizen's hands, or a parcel of it came back (it waits at the counter),
+    or its address is gone (``retention``: its parcel was final long ago;
+    a reprint now waits at the counter too)."""
+    return not delivery.get("collected") and not returned_before \
+        and not delivery.get("personal_data_purged_at")
 
 
 def collection_note(event: dict, now: datetime.datetime) -> dict:
@@ -203,6 +210,8 @@ def tracking_news(shipment: dict, pos_events: list[dict], source: str,
     ignored; older than the latest news, or after a final status, they are
     kept in the history but move nothing (stale)."""
     known = {entry["key"] for entry in shipment["history"]}
+    # a purged shipment is final: whatever comes now is stale, kept without its text
+    purged = bool(shipment.get("personal_data_purged_at"))
     status = shipment["status"]
     latest = parse_time(shipment["status_at"]) if shipment.get("status_at") else None
     update, added, events, moved = {}, [], [], False
@@ -211,10 +220,12 @@ def tracking_news(shipment: dict, pos_events: list[dict], source: str,
         at = parse_time(pos_event["at"])
         note = mask_text(pos_event.get("note")) or ""
         stale = status in FINAL or (latest is not None and at < latest) or status == "pending"
-        added.append({"key": history_key(pos_event), "status": pos_event["status"],
-                      "at": pos_event["at"], "location": mask_text(pos_event.get("location")),
-                      "note": note, "source": source,
-                      "received_at": now, "stale": stale})
+        entry = {"key": history_key(pos_event), "status": pos_event["status"],
+                 "at": pos_event["at"], "location": mask_text(pos_event.get("location")),
+                 "note": note, "source": source, "received_at": now, "stale": stale}
+        if purged:  # Pos' free text is what the purge took from the history
+            del entry["location"], entry["note"]
+        added.append(entry)
         known.add(history_key(pos_event))
         if stale:
             continue
@@ -230,6 +241,8 @@ def tracking_news(shipment: dict, pos_events: list[dict], source: str,
         update = {"checked_at": now, "last_news_at": now, "updated_at": now}
         if moved:
             update.update(status=status, status_at=latest.isoformat())
+            if status in FINAL:  # its personal data is kept RETENTION_DAYS from now
+                update["retention_from"] = now
     return update, added, events
 
 

@@ -116,7 +116,9 @@ def collected_view(application: dict, shipment: dict) -> dict:
 
 def shipment_view(shipment: dict, with_history: bool = False) -> dict:
     """What operators see: no phone, no street (those stay in the posting).
-    A held shipment has no posting yet: ``hold`` says why."""
+    A held shipment has no posting yet: ``hold`` says why. A shipment whose
+    personal data is gone (``retention``) says since when; its history
+    entries have no ``location`` or ``note`` (null)."""
     receiver = (shipment.get("posting") or {}).get("receiver", {})
     view = {"shipment_id": shipment["_id"], "kind": shipment["kind"],
             "status": shipment["status"], "barcode": shipment.get("barcode"),
@@ -126,6 +128,7 @@ def shipment_view(shipment: dict, with_history: bool = False) -> dict:
             "dispatched_at": shipment["dispatched_at"].isoformat()
             if shipment.get("dispatched_at") else None,
             "last_news_at": shipment["last_news_at"].isoformat(),
+            "personal_data_purged_at": _iso(shipment.get("personal_data_purged_at")),
             "destination": {key: receiver.get(key) for key in ("subdistrict", "district", "city")}}
     if shipment.get("hold"):
         view["hold"] = {**shipment["hold"], "since": shipment["hold"]["since"].isoformat()}

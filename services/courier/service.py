@@ -6,8 +6,9 @@ whose held print job was cancelled, and wait again for one verified again
 before they went; and are sent by Pos only once printing confirmed the
 operator's choice - never once it called their officer to the Dinas), posts
 a shipment when a document to be delivered is printed, notes documents
-collected (never posted again), and polls Pos' track-and-trace for
-shipments with no news.
+collected (never posted again), polls Pos' track-and-trace for
+shipments with no news, and takes the personal data of shipments final for
+``RETENTION_DAYS`` (``retention``).
 ``CourierApi`` takes Pos' signed tracking webhooks and serves operators
 (docs/courier-api.md):
   POST /api/v1/pos/webhook                          Pos -> 200 | 400 | 401 | 404 | 409 | 429
@@ -43,6 +44,7 @@ from .exceptions import (AddressStillIncomplete, PosBusy, PosRefused, PosUnavail
                          UndeliverableAddress, UndeliverableByPos, UnknownShipment)
 from .jemput_bola import drops_a_member
 from .pos import PosApi
+from .retention import purge_batch, retention
 from .schemas import (AddressCorrectionSchema, KelurahanOfficeSchema, PosWebhookSchema,
                       ShipmentQuerySchema, StuckQuerySchema, manifest_view, shipment_view)
 from .store import CourierStore
@@ -52,7 +54,7 @@ log = logging.getLogger(__name__)
 
 
 class CourierSettings(DependencyProvider):
-    """The region list (names for Pos' labels) and the polling rhythm, read once."""
+    """The region list (names for Pos' labels), polling and retention, read once."""
 
     def setup(self):
         config = self.container.config
@@ -60,16 +62,22 @@ class CourierSettings(DependencyProvider):
         self.regions = load_wilayah().with_postal_codes(load_postal_codes())
         self.quiet = datetime.timedelta(seconds=seconds(config, "POLL_QUIET_SECONDS", 21600))
         self.poll_batch = integer(config, "POLL_BATCH", 50)
+        self.retention = retention(config)
+        self.purge_batch = purge_batch(config)
 
     def get_dependency(self, worker_ctx):
         return self
 
 
-class PollTimer(Timer):
-    """nameko's timer, its interval from config (``POLL_INTERVAL_SECONDS``)."""
+class ConfiguredTimer(Timer):
+    """nameko's timer, its interval from config (``setting``), if set."""
+
+    def __init__(self, interval, setting: str, **kwargs):
+        super().__init__(interval, **kwargs)
+        self.setting = setting
 
     def setup(self):
-        self.interval = seconds(self.container.config, "POLL_INTERVAL_SECONDS", self.interval)
+        self.interval = seconds(self.container.config, self.setting, self.interval)
 
 
 def post_shipment(pos, store, shipment: dict) -> dict:
@@ -170,7 +178,7 @@ class CourierEvents:
     def on_document_collected(self, body):
         self.store.record_collection(load_event("document_collected", body))
 
-    @PollTimer.decorator(interval=300)
+    @ConfiguredTimer.decorator(interval=300, setting="POLL_INTERVAL_SECONDS")
     def poll_quiet_shipments(self):
         for shipment in self.store.claim_quiet(self.settings.quiet, self.settings.poll_batch):
             try:
@@ -180,6 +188,15 @@ class CourierEvents:
                 return
             if events is not None:
                 self.store.apply_tracking(shipment["barcode"], events, "poll")
+
+    @ConfiguredTimer.decorator(interval=3600, setting="PURGE_INTERVAL_SECONDS")
+    def purge_personal_data(self):
+        # one batch a run: a backlog drains over the next runs, none holds the database long
+        purged = self.store.purge_personal_data(self.settings.retention,
+                                                self.settings.purge_batch)
+        if purged:
+            log.info("personal data of %d shipment(s) final for over %d days taken",
+                     purged, self.settings.retention.days)
 
 
 class CourierApi(HealthCheck):

@@ -19,12 +19,12 @@ from pymongo.errors import DuplicateKeyError
 
 from shared.clock import today_wib, utcnow
 from shared.events import occurred_at
-from shared.indexes import drop_index_if_present
+from shared.indexes import drop_index_if_present, migrate_once
 from shared.manifests import member_dropped, member_verified
 from shared.store import BaseStore, claim_each, duplicate_key
 from shared.wilayah import Wilayah
 
-from .domain import (ACTIVE, HELD, Event, application_order_id, application_shipment,
+from .domain import (ACTIVE, FINAL, HELD, Event, application_order_id, application_shipment,
                      collection_note, delivery_record, dispatch_wanted, dispatched,
                      manifest_order_id, new_shipment, ref, released, stuck_before, timely,
                      tracking_news)
@@ -33,6 +33,7 @@ from .exceptions import (ManifestNotKnown, ManifestNotYetKnown, NotHeld, NotYetK
 from .jemput_bola import (collection_at_dinas, manifest_complete, manifest_record,
                           may_be_on_its_way, pos_answered, printed_as, sending_by_pos)
 from .posting import Sender, manifest_posting
+from .retention import carried, deliveries_to_purge, delivery_purge, shipment_purge
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,10 @@ class CourierStore(BaseStore):
         # local server reads it through the status prefix of either index)
         db.shipments.create_index([("status", ASCENDING), ("checked_at", ASCENDING)])
         db.shipments.create_index([("applications.application_id", ASCENDING)])
+        # the purge (``purge_personal_data``): only shipments still holding
+        # personal data have ``retention_from``
+        db.shipments.create_index([("retention_from", ASCENDING)], name="purge_due")
+        migrate_once(db, "shipments_retention_from", lambda: date_final_shipments(db))
         db.webhook_events.create_index([("received_at", ASCENDING)],
                                        expireAfterSeconds=int(WEBHOOK_ID_RETENTION.total_seconds()))
         super().ensure_indexes(db)
@@ -360,6 +365,47 @@ class CourierStore(BaseStore):
                           {"$set": {"checked_at": now}}, limit,
                           sort=[("checked_at", ASCENDING)], projection={"barcode": 1})
 
+    # ------------------------------------------------------------ retention
+
+    def purge_personal_data(self, kept: datetime.timedelta, limit: int) -> int:
+        """Take the personal data of up to ``limit`` shipments final for
+        longer than ``kept``, and of the delivery records of what they
+        carry (``retention``); how many shipments lost it.
+
+        Safe with every courier instance purging at once: the update is
+        conditional (a shipment purged already has no ``retention_from``),
+        and a transaction that lost the race is run again and finds the
+        next ones. Read through ``purge_due`` a window of finality at a
+        time (``creation_windows``), newest due first, never in one read:
+        the local server reads every entry within an index's bounds before
+        it stops at the limit, and a first purge after years finds most of
+        them due."""
+        now = utcnow()
+        before = now - kept
+
+        def work(session):
+            due: list[dict] = []
+            for window in creation_windows(None, before, before):
+                due += self.db.shipments.find(
+                    {"retention_from": window}, projection={"applications": 1},
+                    session=session).limit(limit - len(due))
+                if len(due) >= limit:
+                    break
+            if not due:
+                return 0
+            purged = self.db.shipments.update_many(
+                {"_id": {"$in": [shipment["_id"] for shipment in due]},
+                 "retention_from": {"$lt": before}}, shipment_purge(now), session=session)
+            carrying = self.db.shipments.find(
+                {"applications.application_id": {"$in": carried(due)}},
+                projection={"applications": 1, "personal_data_purged_at": 1}, session=session)
+            self.db.deliveries.update_many(
+                {"_id": {"$in": deliveries_to_purge(due, list(carrying))},
+                 "personal_data_purged_at": {"$exists": False}},
+                delivery_purge(now), session=session)
+            return purged.modified_count
+        return self.run_transaction(work)
+
     # ------------------------------------------------------------ operators' view
 
     def list_shipments(self, status: str | None, since: datetime.datetime | None,
@@ -413,6 +459,15 @@ class CourierStore(BaseStore):
     def _emit_all(self, session, events: list[Event]) -> None:
         for event in events:
             self.emit(session, event.type, **event.payload)
+
+
+def date_final_shipments(db) -> None:
+    """Shipments final before retention came count theirs from their last
+    news (``last_news_at``: no earlier than the final one)."""
+    db.shipments.update_many({"status": {"$in": list(FINAL)},
+                              "retention_from": {"$exists": False},
+                              "personal_data_purged_at": {"$exists": False}},
+                             [{"$set": {"retention_from": "$last_news_at"}}])
 
 
 def creation_windows(since: datetime.datetime | None, until: datetime.datetime | None,

@@ -23,6 +23,7 @@ import signal
 import time
 import uuid
 
+import pytest
 import requests
 
 from deploy.dlq import connect, depth
@@ -32,7 +33,7 @@ from shared.messaging import handler_queue_name
 from tests.e2e.test_batches import batch_url, ktp_row, new_batch_id
 from tests.e2e.test_downstream_events import Citizen
 from tests.e2e.test_prr_import import upload as upload_prr
-from tests.e2e.test_secrets_and_limits import assert_limited, new_client
+from tests.e2e.test_secrets_and_limits import assert_limited, nameko_run, new_client, one_refusal
 from tests.e2e.test_ktp_journey import claim_job_for, emails_to, plain_text
 from tests.e2e.test_office_handovers import (batch_sent, lookup, not_at_office, published, reject,
                                              verify)
@@ -881,3 +882,14 @@ def test_a_manifest_courier_has_not_heard_of_yet_is_503_then_404_for_one_that_ca
     eventually(lambda: requests.post(send.format(manifest_id), json=MANIFEST_OFFICE,
                                      headers=OPERATOR, timeout=10).status_code == 202,
                what="courier knows the manifest")
+
+
+@pytest.mark.parametrize("value", ["29", "365d", "0.5"])
+def test_a_retention_too_short_or_mistyped_refuses_the_start_in_one_line_naming_it(system, value):
+    """Courier's ``RETENTION_DAYS`` (docs/courier-api.md, "Retention"): a
+    month at least, whole days."""
+    env = {**system.env(), "RETENTION_DAYS": value, "COURIER_DATABASE": "courier_typo"}
+    code, output = nameko_run(env, "courier")
+    assert code == 1
+    assert one_refusal(output) == ("shared.settings.InvalidSetting: refusing to start: "
+                                   "RETENTION_DAYS: whole days, at least 30")

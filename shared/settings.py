@@ -26,6 +26,7 @@ that is not one is ``InvalidSetting`` naming its key (``int()`` raised a
 
 from __future__ import annotations
 
+import datetime
 import math
 import os
 import sys
@@ -73,6 +74,19 @@ def integer(config: dict, key: str, default: int | None) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
     raise InvalidSetting(key, "expected a whole number, 0 or more")
+
+
+def whole_days(config: dict, key: str, default: int, minimum: int,
+               why: str = "") -> datetime.timedelta:
+    """A retention in whole days, at least ``minimum``; ``default`` when unset
+    or blank; ``InvalidSetting`` naming ``key`` (and ``why`` the minimum)."""
+    try:
+        days = integer(config, key, default)
+    except InvalidSetting:
+        days = None
+    if days is None or days < minimum:
+        raise InvalidSetting(key, f"whole days, at least {minimum}" + (f" ({why})" if why else ""))
+    return datetime.timedelta(days=days)
 
 
 def seconds(config: dict, key: str, default: float) -> float:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime
 
-from shared.settings import InvalidSetting, integer
+from shared.settings import InvalidSetting, integer, whole_days
 
 DEFAULT_RETENTION_DAYS = 365
 # Pos' late news, a returned parcel's reprint and an event redelivered
@@ -43,13 +43,7 @@ DELIVERY_FIELDS = ("full_name", "contact", "delivery_address")
 def retention(config: dict) -> datetime.timedelta:
     """``RETENTION_DAYS``: whole days, at least ``MIN_RETENTION_DAYS``
     (``InvalidSetting`` naming it otherwise: courier refuses to start)."""
-    try:
-        days = integer(config, "RETENTION_DAYS", DEFAULT_RETENTION_DAYS)
-    except InvalidSetting:
-        days = None
-    if days is None or days < MIN_RETENTION_DAYS:
-        raise InvalidSetting("RETENTION_DAYS", f"whole days, at least {MIN_RETENTION_DAYS}")
-    return datetime.timedelta(days=days)
+    return whole_days(config, "RETENTION_DAYS", DEFAULT_RETENTION_DAYS, MIN_RETENTION_DAYS)
 
 
 def purge_batch(config: dict) -> int:

@@ -13,7 +13,7 @@ from nameko.extensions import DependencyProvider
 
 from shared.clock import utcnow
 from shared.messaging import retry_delays
-from shared.settings import InvalidSetting, integer
+from shared.settings import InvalidSetting, integer, whole_days
 from shared.store import INBOX_RETENTION
 
 from .domain import Guards, parse_quiet_hours
@@ -29,11 +29,8 @@ MIN_RETENTION_DAYS = INBOX_RETENTION.days
 def retention(config: dict) -> datetime.timedelta:
     """``RETENTION_DAYS``: how long a message is kept once final, a contact
     after its last update, an application's end after it happened."""
-    days = str(config.get("RETENTION_DAYS", DEFAULT_RETENTION_DAYS)).strip()
-    if not days.isdigit() or int(days) < MIN_RETENTION_DAYS:
-        raise InvalidSetting("RETENTION_DAYS", f"whole days, at least {MIN_RETENTION_DAYS} "
-                                               "(an event can come back that long)")
-    return datetime.timedelta(days=int(days))
+    return whole_days(config, "RETENTION_DAYS", DEFAULT_RETENTION_DAYS, MIN_RETENTION_DAYS,
+                      "an event can come back that long")
 
 
 def parse_mailboxes(spec: str | None) -> dict[str, str]:

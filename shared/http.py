@@ -84,7 +84,7 @@ from .errors import (DatabaseUnavailable, DomainError, MethodNotAllowed, Msg, Re
                      ValidationFailed, field_label, flatten_field_errors)
 from .framing import (ChunkedBody, ProtocolRefusal, framing_problem, header_line_problem,
                       too_large)
-from .mongo import StoreWithOutbox, answers
+from .mongo import DatabaseCheck, StoreWithOutbox
 from .pipeline import Pipeline
 from .runtime import FrozenStartupHeap
 from .settings import integer, require, seconds
@@ -854,14 +854,16 @@ class HealthCheck:
       else 503 + Retry-After naming it;
     * ``GET /metrics``: Prometheus text format (``shared.metrics``).
 
-    The probes wait ``shared.mongo.PROBE_SECONDS`` at most for the database:
-    a frozen one is reported, not waited on."""
+    The probes wait ``shared.mongo.PROBE_SECONDS`` at most for the database
+    (one ping at a time: ``DatabaseCheck``): a frozen one is reported, not
+    waited on."""
 
     broker_check = BrokerCheck()
+    database_check = DatabaseCheck()
 
     @api("GET", "/health", budget=None)
     def health(self, request):
-        if answers(self.store):
+        if self.database_check.answers(self.store):
             return json_response(200, {"status": "ok", "service": self.name})
         return json_response(503, {"status": "unavailable", "service": self.name,
                                    "database": "unavailable"},
@@ -873,7 +875,7 @@ class HealthCheck:
 
     @api("GET", "/health/ready", budget=None)
     def readiness(self, request):
-        database = "ok" if answers(self.store) else "unavailable"
+        database = "ok" if self.database_check.answers(self.store) else "unavailable"
         broker = "ok" if self.broker_check.reachable() else "unavailable"
         ready = database == broker == "ok"
         return json_response(200 if ready else 503, {

@@ -88,6 +88,7 @@ from .mongo import DatabaseCheck, StoreWithOutbox
 from .pipeline import Pipeline
 from .runtime import FrozenStartupHeap
 from .settings import integer, require, seconds
+from .text_rules import text_problem
 
 log = logging.getLogger(__name__)
 
@@ -97,13 +98,6 @@ DEFAULT_BODY_READ_SECONDS = 10
 DEFAULT_IDLE_CONNECTION_SECONDS = 30
 MAX_JSON_DEPTH = 32
 
-# C0 and C1 control characters, DEL, and the Unicode line and paragraph
-# separators: no field of these APIs is multi-line, and what a citizen types
-# ends up on a printed card, in an SMS and in an e-mail header
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-# half of a UTF-16 pair: JSON's "\ud800" parses, but no UTF-8 (BSON, the
-# response, an SMS) can carry it
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _IDEMPOTENCY_KEY = re.compile("[\x20-\x7e]{1,128}")
 
 
@@ -152,20 +146,8 @@ class Bodyless(Response):
 
 TOO_DEEP = Msg(f"Isi permintaan bersarang lebih dari {MAX_JSON_DEPTH} tingkat.",
                f"Request body is nested more than {MAX_JSON_DEPTH} levels deep.")
-CONTROL_CHARACTER = Msg("Tidak boleh memuat karakter kontrol atau baris baru.",
-                        "Must not contain control characters or line breaks.")
-LONE_SURROGATE = Msg("Memuat karakter Unicode yang tidak sah (surrogate tanpa pasangan).",
-                     "Contains an invalid Unicode character (an unpaired surrogate).")
 BAD_FIELD_NAME = Msg("Nama kolom memuat karakter yang tidak diizinkan.",
                      "Field name contains characters that are not allowed.")
-
-
-def text_problem(text: str) -> Msg | None:
-    if _SURROGATE.search(text):
-        return LONE_SURROGATE
-    if _CONTROL.search(text):
-        return CONTROL_CHARACTER
-    return None
 
 
 def body_problems(data) -> dict[str, list]:

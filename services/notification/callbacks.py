@@ -32,6 +32,7 @@ from typing import Mapping, Protocol
 
 from shared.errors import Msg, ValidationFailed
 from shared.masking import mask_phone, mask_text
+from shared.text_rules import text_problem
 
 from .domain import FALLBACK, UNREADABLE_REPLY, OutgoingMessage, take_over
 from .exceptions import BadSignature, Forbidden, NotYetRecorded
@@ -47,6 +48,8 @@ _HEX_SIGNATURE = re.compile(r"sha256=([0-9a-fA-F]{64})")
 # Meta sends a number; nothing but URL-safe characters is echoed back
 _CHALLENGE = re.compile(r"[A-Za-z0-9._~-]{1,128}")
 MAX_ERROR_TEXT = 200
+# a wamid is ~60 characters, our reference under 100: longer is not Meta's
+MAX_ID_TEXT = 256
 
 MISSING = Msg("Tanda tangan X-Hub-Signature-256 tidak ada atau rusak.",
               "X-Hub-Signature-256 signature missing or malformed.")
@@ -142,16 +145,26 @@ def read_callback(raw: bytes) -> Callback:
 
 
 def status_update(item: dict) -> StatusUpdate | None:
-    """One ``statuses[]`` item; None without a message id or a status."""
-    wamid, status = item.get("id"), item.get("status")
-    if not isinstance(wamid, str) or not wamid or not isinstance(status, str):
+    """One ``statuses[]`` item; None without a message id or a status that is
+    text (``text``). A reference or a phone that is no text is as none: the
+    message is still found by its id."""
+    wamid, status = text(item.get("id")), text(item.get("status"))
+    if wamid is None or status is None:
         return None
-    reference = item.get("biz_opaque_callback_data")
-    recipient = item.get("recipient_id")
     return StatusUpdate(wamid, status, unix_time(item.get("timestamp")),
-                        reference if isinstance(reference, str) and reference else None,
+                        text(item.get("biz_opaque_callback_data")),
                         error_text(item.get("errors")) if status == FAILED else None,
-                        recipient if isinstance(recipient, str) else None)
+                        text(item.get("recipient_id")))
+
+
+def text(value, limit: int = MAX_ID_TEXT) -> str | None:
+    """``value`` if it is a string that can be stored, logged and looked up:
+    not empty, at most ``limit`` characters, no control character or lone
+    surrogate (``"\\ud800"`` is valid JSON, but no BSON nor UTF-8 log line
+    carries it); else None. The request bodies' rule (``shared.text_rules``)."""
+    if not isinstance(value, str) or not value or len(value) > limit or text_problem(value):
+        return None
+    return value
 
 
 def unix_time(value) -> datetime.datetime | None:
@@ -167,9 +180,11 @@ def error_text(errors) -> str:
     title (Meta's fixed words), never its details; bounded, and masked all the
     same (a phone number in it would be logged and shown to operators)."""
     first = (_items(errors) or [{}])[0]
-    code, title = first.get("code"), first.get("title") or first.get("message")
-    text = "whatsapp " + (f"{code}: {title}" if title else f"{code or 'error'}")
-    return mask_text(text[:MAX_ERROR_TEXT])
+    code = first.get("code")  # a number; text that cannot be stored is as none
+    code = code if type(code) is int else text(code, 32) or "error"
+    title = text(first.get("title"), 10_000) or text(first.get("message"), 10_000)
+    told = "whatsapp " + (f"{code}: {title}" if title else str(code))
+    return mask_text(told[:MAX_ERROR_TEXT])
 
 
 # ---- what a status does ------------------------------------------------------

@@ -171,6 +171,26 @@ def test_an_unsigned_or_forged_failure_is_refused_and_changes_nothing(system):
     eventually(lambda: sms_to(system, citizen), what="the SMS in its place")
 
 
+def test_a_status_whose_id_is_no_text_is_passed_over_and_the_failure_after_it_taken(system):
+    """Outside audit: a lone surrogate in a status' id or reference answered
+    500 (the database's encoder); Meta delivered it again forever and the
+    ``failed`` after it never fell back to SMS."""
+    citizen = Citizen(preferred="whatsapp")
+    story(system, citizen, "sent")
+    ready(system, citizen)
+    [record] = eventually(lambda: whatsapp_to(system, citizen), what="the WhatsApp template")
+    eventually(lambda: delivery_log(system, citizen).get("whatsapp", {}).get("status") == "sent",
+               what="WhatsApp recorded sent")
+    failed = status_item(record, "failed", 131026)
+    body = json.dumps(envelope("100200300", {"statuses": [
+        {**failed, "id": "@ID@"}, {**failed, "biz_opaque_callback_data": "@ID@",
+                                   "id": "wamid.unknown-to-notification"}, failed]}))
+    answer = signed_post(system, body.replace('"@ID@"', '"\\ud800"').encode())
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"statuses": 2}  # the one without a readable id passed over
+    eventually(lambda: sms_to(system, citizen), what="the SMS in its place")
+
+
 def test_delivered_and_read_are_recorded_and_a_later_failure_resends_nothing(system):
     citizen = Citizen(preferred="whatsapp")
     ready(system, citizen)  # the sandbox reports sent, then delivered

@@ -14,8 +14,9 @@ from werkzeug.wrappers import Request
 from services.intake.channel import CHANNELS, channel_key
 from shared.errors import (UnsupportedMediaType, ValidationFailed, field_label,
                            flatten_field_errors)
-from shared.http import (BAD_FIELD_NAME, CONTROL_CHARACTER, LONE_SURROGATE, MAX_JSON_DEPTH,
-                         TOO_DEEP, body_problems, idempotency_key, read_json)
+from shared.http import (BAD_FIELD_NAME, MAX_JSON_DEPTH, TOO_DEEP, body_problems,
+                         idempotency_key, read_json)
+from shared.text_rules import CONTROL_CHARACTER, LONE_SURROGATE
 
 
 def request(data: bytes = b"{}", headers: dict | None = None,

@@ -112,6 +112,30 @@ def test_a_body_that_is_no_json_object_is_a_400(raw):
     assert list(refused.value.fields) == ["_body"]
 
 
+@pytest.mark.parametrize("bad", ["\ud800", "wamid.\x00A", "wamid.\nA", "w" * 257])
+def test_an_item_whose_text_cannot_be_stored_is_passed_over_and_the_others_are_read(bad):
+    """Outside audit: a lone surrogate in a status' id or reference (valid
+    JSON, no text) answered 500 from the database's encoder; Meta delivered
+    it again forever, and the ``failed`` after it never fell back to SMS."""
+    first = {**failed_item(wamid=bad), "errors": [{"code": bad, "title": bad}]}
+    raw = json.dumps(envelope("100200300", {"statuses": [
+        first, {**failed_item(wamid="wamid.B"), "status": bad},
+        {**failed_item(wamid="wamid.C", reference=bad), "recipient_id": bad,
+         "errors": [{"code": 131026, "title": bad, "message": "Message undeliverable"}]}]}))
+    callback = read_callback(raw.encode())
+    [update] = callback.statuses  # the id or the status no text: passed over
+    # a reference or a phone that is no text is as none: found by the wamid
+    assert (update.wamid, update.reference, update.recipient) == ("wamid.C", None, None)
+    assert update.error.startswith("whatsapp 131026: ") and len(update.error) <= 200
+    (update.masked + update.error).encode("utf-8")  # logged and stored as it is
+
+
+def test_a_failure_whose_error_is_no_text_is_recorded_with_its_code():
+    item = {**failed_item(), "errors": [{"code": "\ud800", "title": "Undeliverable\ud800"}]}
+    [update] = read_callback(json.dumps(envelope("1", {"statuses": [item]})).encode()).statuses
+    assert update.error == "whatsapp error"
+
+
 def test_another_webhook_field_or_shape_is_passed_over():
     assert read_callback(b'{"object": "page", "entry": [{"changes": [{"value": 3}]}]}') == \
         Callback((), 0)

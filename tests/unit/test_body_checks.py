@@ -119,7 +119,8 @@ def test_no_idempotency_key_is_a_broker_channel_s_request_id(channel):
 
 
 @pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8",
-                                          "Application/JSON"])
+                                          "Application/JSON", 'application/json; charset="UTF-8"',
+                                          "application/json;charset=Utf-8"])
 def test_read_json_takes_a_json_body_with_or_without_charset(content_type):
     assert read_json(request(b'{"name": "Siti"}', content_type=content_type),
                      NameSchema()) == {"name": "Siti"}
@@ -136,6 +137,18 @@ def test_read_json_refuses_a_body_of_another_type_with_415(content_type, named):
     assert (refused.value.status, body["code"]) == (415, "unsupported_media_type")
     assert list(body["fields"]) == ["Content-Type"] and named in body["message"]
     assert "application/json" in refused.value.to_body("en")["error"]["message"]
+
+
+@pytest.mark.parametrize("charset", ["utf-16", "iso-8859-1", '"UTF-16LE"', "utf8"])
+def test_read_json_refuses_a_body_declared_in_another_charset_with_415(charset):
+    """Outside audit: ``charset=utf-16`` or ``iso-8859-1`` was read as UTF-8,
+    and stored garbled when it happened to decode."""
+    with pytest.raises(UnsupportedMediaType) as refused:
+        read_json(request('{"name": "José"}'.encode(),
+                          content_type=f"application/json; charset={charset}"), NameSchema())
+    body = refused.value.to_body("en")["error"]
+    assert (refused.value.status, list(body["fields"])) == (415, ["Content-Type"])
+    assert "UTF-8" in body["message"] and charset.strip('"') in body["message"]
 
 
 def test_read_json_without_a_body_is_a_400_whatever_the_type():

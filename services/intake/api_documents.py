@@ -13,6 +13,7 @@ body is read by ``shared.http`` before a worker starts, bounded by
 
 from __future__ import annotations
 
+import io
 import logging
 
 from marshmallow import RAISE, ValidationError, fields, validate
@@ -20,7 +21,8 @@ from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Response
 
 from shared.errors import Msg, ValidationFailed, flatten_field_errors
-from shared.http import api, body_problems, json_response, request_language
+from shared.http import (api, body_problems, json_response, request_language,
+                         unsupported_media_type)
 from shared.settings import InvalidSetting, integer
 
 from . import uploads
@@ -59,19 +61,44 @@ class UploadSettings(DependencyProvider):
         return self.limits
 
 
+NOT_MULTIPART = Msg(
+    "Isi permintaan bukan multipart/form-data yang dapat dibaca (boundary tidak ada atau salah, "
+    "atau isinya terpotong).",
+    "Request body is not readable multipart/form-data (no or wrong boundary, or cut short).")
+
+
+def multipart(request):
+    """The form fields and files of a multipart body: 415 naming
+    ``Content-Type`` for a body of another type, 400 on ``_body`` for one
+    that is no readable multipart (no body, no boundary or another one, cut
+    short). werkzeug's ``request.form`` reads such a body as an empty form,
+    which was reported as every field missing."""
+    raw = request.get_data(cache=True)
+    if raw and request.mimetype != "multipart/form-data":
+        raise unsupported_media_type(request.mimetype, "multipart/form-data")
+    if not raw:
+        raise ValidationFailed({"_body": [NOT_MULTIPART]})
+    parser = request.make_form_data_parser()
+    parser.silent = False  # a malformed body raises, not reads as an empty form
+    try:
+        _, form, files = parser.parse(io.BytesIO(raw), request.mimetype, len(raw),
+                                      request.mimetype_params)
+    except ValueError:
+        raise ValidationFailed({"_body": [NOT_MULTIPART]}) from None
+    return form, files
+
+
 def read_upload(request) -> tuple[dict, bytes]:
     """The loaded form fields and the file's bytes, or ValidationFailed."""
-    if request.mimetype != "multipart/form-data":
-        raise ValidationFailed({"_body": [Msg("Isi permintaan harus multipart/form-data.",
-                                              "Request body must be multipart/form-data.")]})
-    form = {name: request.form.getlist(name) for name in request.form}
+    form, files = multipart(request)
+    form = {name: form.getlist(name) for name in form}
     problems = {name: [Msg("Hanya boleh diisi sekali.", "May be given only once.")]
                 for name, values in form.items() if len(values) > 1}
     form = {name: values[0] for name, values in form.items()}
     problems.update(body_problems(form))
     problems.update({name: [Msg("Kolom tidak dikenal.", "Unknown field.")]
-                     for name in request.files if name != "file"})
-    files = request.files.getlist("file")
+                     for name in files if name != "file"})
+    files = files.getlist("file")
     if not files:
         problems["file"] = [REQUIRED]
     elif len(files) > 1:

@@ -64,8 +64,10 @@ ERRORS = {
          "Content-Length on any request before it is read, or while reading one.",
     414: "A request line of 8,192 bytes or more; the connection is closed.",
     415: "A body sent with a Content-Type the endpoint does not take (JSON endpoints: "
-         "anything but application/json; `error.fields.Content-Type` names it), or with a "
-         "Content-Encoding other than identity (`error.fields.Content-Encoding`).",
+         "anything but application/json, or a charset other than utf-8; the upload: anything "
+         "but multipart/form-data; `error.fields.Content-Type` names it), or - on any "
+         "operation, a GET too - with a Content-Encoding other than identity "
+         "(`error.fields.Content-Encoding`).",
     429: "Too many attempts; `Retry-After` says when to try again.",
     431: "A header line of 8,192 bytes or more, over 65,536 bytes or 100 lines of "
          "headers; the connection is closed.",
@@ -426,16 +428,14 @@ def _operation(operation: Operation) -> dict:
     responses.update({str(status): _success(operation, description)
                       for status, description in operation.also_ok.items()})
     # every body may arrive too slowly; every request may be framed more than
-    # one way (shared.framing), declare a body over the limit (shared.http:
-    # checked on any method), be too long in its line or headers, find the
-    # service busy, or meet an unexpected error
-    errors = {*operation.errors, 400, 413, 414, 431, 500, 503,
+    # one way (shared.framing), declare a body over the limit or send one
+    # with a Content-Encoding (shared.http: both checked on any method, a GET
+    # too), be too long in its line or headers, find the service busy, or
+    # meet an unexpected error; a body of a type the endpoint does not take
+    # is a 415 as well
+    errors = {*operation.errors, 400, 413, 414, 415, 431, 500, 503,
               *((408,) if operation.method in ("POST", "PUT") else ())}
     body = _request_body(operation)
-    if body is not None:
-        # a body with a Content-Encoding; one of a type it does not take (an
-        # upload's wrong type is a 400 on the file)
-        errors.add(415)
     for status in sorted(errors):
         responses[str(status)] = {"$ref": f"#/components/responses/Error{status}"}
     spec = {"summary": operation.summary, "tags": [operation.tag],

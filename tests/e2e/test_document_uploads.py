@@ -232,9 +232,25 @@ def test_bad_form_fields_are_named(system, application, stored, form, field):
 def test_an_upload_must_be_multipart_with_one_file(system, application, stored):
     url = f"{system.url('intake')}/api/v1/applications/documents"
     before = stored()
+    # another type: 415 naming Content-Type, as the served OpenAPI and api.md say
     as_json = requests.post(url, json={"tracking_code": application["tracking_code"]}, timeout=10)
-    assert as_json.status_code == 400
-    assert list(as_json.json()["error"]["fields"]) == ["_body"]
+    assert as_json.status_code == 415, as_json.text
+    assert list(as_json.json()["error"]["fields"]) == ["Content-Type"]
+    assert "multipart/form-data" in as_json.json()["error"]["message"]
+    # no readable multipart (outside audit: read as all four fields missing)
+    good = requests.Request("POST", url, files={"tracking_code": (None, "SDK7KQ2M9XA"),
+                                                "file": ("a.png", png(), "image/png")}).prepare()
+    boundary = good.headers["Content-Type"].split("boundary=")[1]
+    for content_type, body in (("multipart/form-data", good.body),  # no boundary
+                               ("multipart/form-data; boundary=another", good.body),
+                               (good.headers["Content-Type"], good.body[:-40]),  # cut short
+                               (good.headers["Content-Type"], b""),
+                               ("multipart/form-data", b"--x\r\n")):
+        broken = requests.post(url, data=body, headers={"Content-Type": content_type},
+                               timeout=10)
+        assert broken.status_code == 400, (content_type, broken.text)
+        assert list(broken.json()["error"]["fields"]) == ["_body"], boundary
+        assert "multipart" in broken.json()["error"]["fields"]["_body"][0]
     no_file = requests.post(url, files={"tracking_code": (None, application["tracking_code"]),
                                         "nik": (None, application["nik"]),
                                         "kind": (None, "foto")}, timeout=10)

@@ -4,12 +4,15 @@ document type's example body is accepted by the API it describes."""
 
 from __future__ import annotations
 
+import gzip
+
 import pytest
 import requests
 from openapi_spec_validator import validate
 
 from shared.events import DOCUMENT_TYPES
 from tests.helpers import KECAMATAN_OFFICER, KELURAHAN_OFFICER, OPERATOR
+from tests.openapi_answers import assert_answer_matches
 
 TOKENS = {"operator": OPERATOR, "kelurahanOfficer": KELURAHAN_OFFICER,
           "kecamatanOfficer": KECAMATAN_OFFICER}
@@ -82,6 +85,33 @@ def test_every_path_and_method_answers(system, document, accepted):
                 assert sent in listed, f"{what}: sent {sent}, listed {list(listed)}"
             answered.append((method, path))
     assert len(answered) >= 19
+
+
+def test_every_operation_lists_the_415_it_answers(system, document, accepted):
+    """Outside audit: a body with ``Content-Encoding: gzip`` is refused 415 on
+    any method, a GET too, which the document listed for no GET; and the
+    upload answered a JSON body 400 where the document said 415. Each 415
+    is listed, in the document's error shape, naming the header."""
+    values = {"application_id": accepted["ktp_el"].json()["application_id"],
+              "document_id": "no-such-document", "batch_id": "openapi-probe"}
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            headers = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
+            for requirement in operation.get("security", []):
+                for scheme in requirement:
+                    headers.update(TOKENS[scheme])
+            response = requests.request(method.upper(), system.url("intake") +
+                                        path.format(**values), headers=headers,
+                                        data=gzip.compress(b"{}"), timeout=10)
+            what = f"{method.upper()} {path}: {response.status_code} {response.text[:200]}"
+            assert response.status_code == 415, what
+            assert list(response.json()["error"]["fields"]) == ["Content-Encoding"], what
+            assert_answer_matches(document, method, path, 415, response.json())
+    upload = "/api/v1/applications/documents"
+    as_json = requests.post(system.url("intake") + upload, json={"kind": "foto"}, timeout=10)
+    assert as_json.status_code == 415, as_json.text
+    assert list(as_json.json()["error"]["fields"]) == ["Content-Type"]
+    assert_answer_matches(document, "POST", upload, 415, as_json.json())
 
 
 def test_an_unknown_route_is_told_apart(system):

@@ -2,6 +2,7 @@
 
 from marshmallow import RAISE, Schema, fields, validate
 
+from shared.errors import Msg
 from shared.fields import CitizenLookupSchema, IsoDate, ItemCount, JsonBoolean
 
 from .domain import holder
@@ -19,8 +20,16 @@ class PrintedSchema(Schema):
     lease_token = fields.String(required=True, validate=validate.Length(min=8, max=64))
 
 
+# what a print job's id can be (``domain``: a uuid4 hex); an entry's id is
+# echoed back in its result, so anything else (spaces, a direction override,
+# markup) is refused naming it, not answered not_found
+PRINT_JOB_ID = validate.Regexp(r"[A-Za-z0-9_-]{1,64}\Z", error=Msg(
+    "Bukan id pekerjaan cetak: 1-64 huruf Latin, angka, - atau _.",
+    "Not a print job id: 1-64 Latin letters, digits, - or _."))
+
+
 class PrintedReportSchema(PrintedSchema):
-    print_job_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    print_job_id = fields.String(required=True, validate=PRINT_JOB_ID)
 
 
 class PrintedBatchSchema(Schema):

@@ -132,6 +132,23 @@ LEASE = {"lease_token": "q3Zr8V1cS0yXbP2mT7wK4A"}
 ENTRY = {"print_job_id": "5e0d7c1b", **LEASE}
 
 
+@pytest.mark.parametrize("job_id", ["", "   ", "Siti\u202eAminah", "Si\u200bti", "job \U0001f600",
+                                    "<script>", "a\u0301", "x" * 65, "job-1\n"])
+def test_a_batch_entry_whose_print_job_id_is_no_id_is_refused_naming_it(job_id):
+    """Outside audit: any string was taken as an id and echoed back in a
+    ``not_found`` result."""
+    with pytest.raises(ValidationFailed) as refused:
+        load_checked(PrintedBatchSchema(), {"jobs": [ENTRY, {**ENTRY, "print_job_id": job_id}]})
+    assert list(refused.value.fields) == ["jobs.1.print_job_id"]
+
+
+@pytest.mark.parametrize("job_id", ["5e0d7c1b2a3f4e6d8c9b0a1f2e3d4c5b", "no-such-job", "x"])
+def test_a_batch_entry_takes_an_id_of_the_print_jobs_form(job_id):
+    body = {"jobs": [{**ENTRY, "print_job_id": job_id}]}
+    [entry] = load_checked(PrintedBatchSchema(), body)["jobs"]
+    assert entry["print_job_id"] == job_id
+
+
 @pytest.mark.parametrize(("schema", "body", "named"), [
     (PrintedSchema, {**LEASE, "bar": 1}, "bar"),
     (FailedSchema, {**LEASE, "reason": "misprint", "bar": 1}, "bar"),

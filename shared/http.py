@@ -49,7 +49,8 @@ What ``api`` adds to nameko's handler, through its public hooks only:
   503 body naming the field, in the request's language; anything else a 500
   with no traceback (logged server-side). So do routing's misses
   (``JsonRoutes``): a path no endpoint serves is a 404, a method the path
-  does not take a 405 with ``Allow``.
+  does not take a 405 with ``Allow``; a path with an empty segment
+  (``/jobs//printed``) is a 404, not the path werkzeug would merge it into.
 Then nameko's own ``handle_request`` runs the worker.
 """
 
@@ -581,6 +582,11 @@ class _JsonMisses:
         self.service = service
 
     def match(self, *args, **kwargs):
+        # werkzeug merges slashes (and drops leading ones) before it matches:
+        # ``/jobs//printed``, an empty job id, was the batch report's
+        # ``/jobs/printed``. An empty segment is in no path of these APIs.
+        if "//" in self.environ.get("PATH_INFO", ""):
+            raise werkzeug_errors.NotFound(response=self.answer(UnknownPath(NO_SUCH_PATH)))
         try:
             return self.adapter.match(*args, **kwargs)
         except werkzeug_errors.MethodNotAllowed as miss:

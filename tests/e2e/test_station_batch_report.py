@@ -65,11 +65,23 @@ def test_a_batch_report_names_the_field_it_cannot_read(system):
                         ({"jobs": [{"print_job_id": "x", "lease_token": "whatever-token"}],
                           "bar": 1}, "bar"),
                         ({"jobs": [{"print_job_id": "x", "lease_token": "whatever-token",
-                                    "bar": 1}]}, "jobs.0.bar")):
+                                    "bar": 1}]}, "jobs.0.bar"),
+                        # outside audit: echoed back in a not_found result
+                        ({"jobs": [{"print_job_id": "x", "lease_token": "whatever-token"},
+                                   {"print_job_id": "Siti\u202eAminah<script>",
+                                    "lease_token": "whatever-token"}]}, "jobs.1.print_job_id")):
         answer = requests.post(f"{printing}/api/v1/station/jobs/printed", headers=STATION,
                                json=body, timeout=10)
         assert answer.status_code == 400, answer.text
         assert field in answer.json()["error"]["fields"], answer.text
+
+
+def test_a_report_with_an_empty_job_id_is_no_path(system):
+    """Outside audit: ``/jobs//printed`` was the batch report, slashes merged."""
+    answer = requests.post(f"{system.url('printing')}/api/v1/station/jobs//printed",
+                           headers=STATION, json={"lease_token": "whatever-token"}, timeout=10)
+    assert answer.status_code == 404, answer.text
+    assert answer.json()["error"]["code"] == "unknown_path"
 
 
 def test_a_single_report_refuses_an_unknown_field_like_the_batch(system):

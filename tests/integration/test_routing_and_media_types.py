@@ -62,6 +62,20 @@ def test_an_unknown_path_is_a_json_404_in_bahasa_indonesia_or_english(url):
         404, "No such path in this API.")
 
 
+def test_a_path_with_an_empty_segment_is_no_other_path(url):
+    """Outside audit: ``POST /api/v1/station/jobs//printed`` (an empty job
+    id) was routed, slashes merged, to the batch report's
+    ``/api/v1/station/jobs/printed``. An empty segment is a path no endpoint
+    serves."""
+    # (leading slashes http.server itself makes one, before any of ours)
+    for method, path in (("POST", "/api/v1//applications"), ("POST", "/api/v1/applications/"),
+                         ("POST", "/api/v1/applications//verify"),
+                         ("GET", "/api/v1/applications//a1"), ("GET", "/api/v1/applications/a1/")):
+        answer = requests.request(method, url + path, json={"a": 1}, timeout=10)
+        assert answer.status_code == 404, (path, answer.status_code, answer.text)
+        assert answer.json()["error"]["code"] == "unknown_path"
+
+
 def test_a_method_the_path_does_not_take_is_a_json_405_with_allow(url):
     answer = requests.get(f"{url}/api/v1/applications", timeout=10)
     assert answer.status_code == 405

@@ -15,7 +15,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from .clock import today_wib
 from .errors import Msg
 from .nik import InvalidIdentityNumber, parse_nik, validate_kk
-from .printable import is_printable
+from .printable import is_printable, names_a_person, reads_as_formula
 
 
 class Nik(fields.String):
@@ -184,6 +184,14 @@ NOT_PRINTABLE = Msg(
     "other scripts (e.g. Arabic, Chinese, Cyrillic, Javanese) or symbols.")
 
 
+FORMULA_START = Msg(
+    "Tidak boleh diawali =, +, - atau @ (lembar kerja membacanya sebagai rumus).",
+    "Must not start with =, +, - or @ (a spreadsheet reads it as a formula).")
+NAME_WITHOUT_LETTER = Msg(
+    "Nama harus memuat huruf, bukan hanya angka atau tanda baca.",
+    "A name must contain a letter, not only digits or punctuation.")
+
+
 class PrintedText(Text):
     """``Text`` that a document prints (a holder's name, a street, a place of
     death) or a label carries: also refused when the document's font would
@@ -191,12 +199,30 @@ class PrintedText(Text):
     definition printing's artefact prints by). Civil documents are in Latin
     letters: an accented one prints (``ễ`` as ``e``), another script does not."""
 
-    rule = " Latin letters only: every character must be printable on the document."
+    rule = (" Latin letters only: every character must be printable on the document;"
+            " must not start with =, +, - or @.")
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
         if not is_printable(text):
             raise ValidationError(NOT_PRINTABLE)
+        if reads_as_formula(text):
+            raise ValidationError(FORMULA_START)
+        return text
+
+
+class PersonName(PrintedText):
+    """A person's name a document prints (``applicant.full_name``, a child's,
+    a parent's, the PRR import's): ``PrintedText`` that also holds a letter -
+    ``-1``, ``1.5`` or a NIK typed as the name is no name, and would be
+    printed on the card and sent in an SMS unmasked."""
+
+    rule = PrintedText.rule + " A person's name: must contain a letter."
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not names_a_person(text):
+            raise ValidationError(NAME_WITHOUT_LETTER)
         return text
 
 

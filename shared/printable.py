@@ -10,6 +10,13 @@ name as the KK spells it in Latin letters. Anything else (Arabic, Cyrillic,
 CJK, Javanese script, a Greek letter) has no glyph in the font and would
 print as ``?``: Indonesian civil documents are written in Latin letters, so
 intake refuses such a name before anything is printed.
+
+What a document prints also goes into the operators' lists (hand-over
+lists, PRR exports, reports opened in a spreadsheet) and SMS: a text that
+starts like a formula (``=HYPERLINK(...)``, ``+``, ``-``, ``@``) is refused
+(``reads_as_formula``), and a person's name must hold a letter
+(``names_a_person``): ``-1``, ``1.5`` or a NIK typed as the name would be
+printed on the card and sent unmasked.
 """
 
 from __future__ import annotations
@@ -72,3 +79,19 @@ def as_printed(text: str) -> str:
 def is_printable(text: str) -> bool:
     """Whether the document prints every character of ``text`` (``printed_char``)."""
     return all(printed_char(char) is not None for char in text)
+
+
+# a spreadsheet reads a cell starting with one of these as a formula (OWASP's
+# CSV injection list); no name, street or place starts with one
+FORMULA_STARTS = ("=", "+", "-", "@")
+
+
+def reads_as_formula(text: str) -> bool:
+    """Whether ``text`` (trimmed) starts like a spreadsheet formula."""
+    return text.startswith(FORMULA_STARTS)
+
+
+def names_a_person(text: str) -> bool:
+    """Whether ``text`` holds a letter (of any script: the font check is
+    ``is_printable``'s): a name of digits and punctuation names nobody."""
+    return any(unicodedata.category(char)[0] == "L" for char in text)

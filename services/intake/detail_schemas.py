@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from shared.fields import IsoDate, ItemCount, JsonBoolean, KkNumber, Nik, PrintedText
+from shared.fields import (IsoDate, ItemCount, JsonBoolean, KkNumber, Nik, PersonName,
+                           PrintedText)
 
 from .requirements import DOCUMENT_KINDS
 from .schemas import AddressSchema, KtpElDetailsSchema, RegionCode
@@ -22,12 +23,12 @@ MOVE_REASONS = ("pekerjaan", "pendidikan", "keamanan", "kesehatan", "perumahan",
 MOVES = ("pindah_keluar", "pindah_datang")
 
 
-def full_name(**kwargs) -> PrintedText:
+def full_name(**kwargs) -> PersonName:
     """A name the document prints (the child's on the KIA, the birth certificate)."""
-    return PrintedText(min=2, max=120, **kwargs)
+    return PersonName(min=2, max=120, **kwargs)
 
 
-def named_by_citizen() -> PrintedText:
+def named_by_citizen() -> PersonName:
     """The name of a person the application gives by NIK, as the citizen
     writes it: printed when the register does not know the NIK (the
     register's own is printed when it does, ``rule_helpers.register_name``)."""

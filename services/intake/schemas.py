@@ -5,7 +5,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from shared.errors import Msg
 from shared.events import CONTACT_CHANNELS, DELIVERY_METHODS, DOCUMENT_TYPES, LANGUAGES
 from shared.fields import (RT_RW, CitizenLookupSchema, DeliverableEmail, JsonBoolean, KkNumber,
-                           MobilePhone, Nik, PrintedText, Text)
+                           MobilePhone, Nik, PersonName, PrintedText, Text)
 from shared.wilayah import load_wilayah, normalize_code
 
 CHANNELS = ("web", "app", "whatsapp", "kelurahan", "kecamatan")
@@ -17,7 +17,7 @@ class ApplicantSchema(Schema):
 
     nik = Nik(required=True)
     kk_number = KkNumber(required=True)
-    full_name = PrintedText(required=True, min=2, max=120)  # on the KTP-el, certificates
+    full_name = PersonName(required=True, min=2, max=120)  # on the KTP-el, certificates
     phone = MobilePhone(load_default=None)
     email = DeliverableEmail(load_default=None)
     language = fields.String(load_default="id", validate=validate.OneOf(LANGUAGES))

@@ -30,7 +30,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from shared.errors import (REPEATED_COLUMN, Msg, ValidationFailed, flatten_field_errors,
                            localize)
-from shared.fields import RT_RW, IsoDate, MobilePhone, Nik, PrintedText
+from shared.fields import RT_RW, IsoDate, MobilePhone, Nik, PersonName, PrintedText
 from shared.masking import mask_identity
 from shared.nik import ADULT_AGE
 
@@ -67,7 +67,7 @@ class PrrRowSchema(Schema):
         unknown = EXCLUDE
 
     nik = Nik(required=True)
-    full_name = PrintedText(required=True, max=100)  # printed on the card
+    full_name = PersonName(required=True, max=100)  # printed on the card
     kecamatan_code = fields.String(required=True, validate=_digits(6))
     recorded_on = IsoDate(required=True)
     street = PrintedText(required=True, min=3, max=200)  # on the Pos label: not blank

@@ -25,10 +25,12 @@ from services.intake.schemas import (AddressSchema, ApplicantSchema, KtpElDetail
                                      RejectSchema)
 from services.printing import artefact
 from services.printing.artefact import PrintedDocument
+from services.printing import prr
 from services.printing.prr import PrrRowSchema
 from shared.errors import localize
-from shared.fields import PrintedText, Text
+from shared.fields import PersonName, PrintedText, Text
 from shared.printable import as_printed, is_printable
+from shared.text_rules import text_problem
 from tests.pdf_checks import pdf_text
 
 NOT_PRINTABLE = (
@@ -131,6 +133,65 @@ def test_printed_fields_take_only_what_the_document_prints():
             if not isinstance(schema().fields[name], PrintedText)] == []
     assert [(schema.__name__, name) for schema, name in UNPRINTED_FIELDS
             if isinstance(schema().fields[name], PrintedText)] == []
+
+
+NAME_FIELDS = [(ApplicantSchema, "full_name"), (ChildSchema, "full_name"),
+               (KiaDetailsSchema, "child_full_name"), (AktaKematianDetailsSchema,
+                                                      "deceased_full_name"),
+               (PrrRowSchema, "full_name")]
+FORMULA = ("Tidak boleh diawali =, +, - atau @ (lembar kerja membacanya sebagai rumus).",
+           "Must not start with =, +, - or @ (a spreadsheet reads it as a formula).")
+NO_LETTER = ("Nama harus memuat huruf, bukan hanya angka atau tanda baca.",
+             "A name must contain a letter, not only digits or punctuation.")
+
+
+def refusal(schema, field: str, text: str) -> tuple[str, str]:
+    with pytest.raises(ValidationError) as excinfo:
+        schema().fields[field].deserialize(text)
+    [message] = excinfo.value.messages
+    return localize(message, "id"), localize(message, "en")
+
+
+@pytest.mark.parametrize(("schema", "field"), PRINTED_FIELDS)
+@pytest.mark.parametrize("text", ['=HYPERLINK("http://x","Siti")', "+62 Siti", "-Siti Aminah",
+                                  "@SUM(A1)", '  =1+1', "\u200b=cmd"])
+def test_printed_text_that_starts_like_a_formula_is_refused(schema, field, text):
+    """Outside audit: ``=HYPERLINK(...)`` was taken as a name or street, for
+    the operators' lists and exports opened in a spreadsheet."""
+    assert refusal(schema, field, text) == FORMULA
+
+
+@pytest.mark.parametrize(("schema", "field"), NAME_FIELDS)
+@pytest.mark.parametrize("text", ["1.5", "3673041207900001", "12 34", "007", "(1)"])
+def test_a_persons_name_must_hold_a_letter(schema, field, text):
+    """Outside audit: ``1.5`` or a 16-digit NIK was taken as a name, then
+    printed on the card and sent unmasked in the SMS."""
+    assert isinstance(schema().fields[field], PersonName)
+    assert refusal(schema, field, text) == NO_LETTER
+
+
+@pytest.mark.parametrize("text", ["Siti Aminah", "Abdul Muis 2", "I Gusti Ngurah Rai",
+                                  "Siti-Aminah", "Ma'ruf Amin"])
+def test_names_with_a_letter_are_still_taken(text):
+    for schema, field in NAME_FIELDS:
+        assert schema().fields[field].deserialize(text) == text
+
+
+def test_a_street_may_be_a_number_and_a_name_a_word_with_a_dash_inside():
+    for street in ("12 Jl. Merdeka", "Jl. Raya - Serang", "Blok A-3 No. 7"):
+        assert AddressSchema().fields["street"].deserialize(street) == street
+
+
+def test_the_prr_import_refuses_a_formula_or_a_number_as_a_name_naming_the_row():
+    header = ("nik,full_name,kecamatan_code,recorded_on,street,rt,rw,kelurahan_code,"
+              "postal_code,phone\n")
+    row = "3673041207900001,{name},367304,2026-11-01,{street},003,005,3673041001,42111,\n"
+    text = header + row.format(name='"=HYPERLINK(""http://x"")"', street="Jl. Merdeka 1") + \
+        row.format(name="1.5", street="Jl. Merdeka 1").replace("1207900001", "1207900002") + \
+        row.format(name="Siti", street="@Jl. X").replace("1207900001", "1207900003")
+    parsed = prr.parse(text, datetime.date(2026, 11, 30), "en", text_problem=text_problem)
+    assert sorted((bad["row"], bad["field"]) for bad in parsed.bad_rows) == [
+        (2, "full_name"), (3, "full_name"), (4, "street")]
 
 
 def test_the_card_shows_what_as_printed_says():

@@ -18,7 +18,7 @@ import pytest
 import requests
 from pymongo import MongoClient
 
-from deploy.local.stack import Ports, Stack, ensure_rabbitmq, ensure_vhost
+from deploy.local.stack import Ports, Stack, ensure_file_handles, ensure_rabbitmq, ensure_vhost
 from shared.outbox import DUE, HANDOFF_CLAIM_SECONDS
 from tests.helpers import SYSTEM_ENV, FromAddress, loopback_address
 
@@ -46,13 +46,24 @@ def make_vhost(tag: str) -> str:
     return vhost
 
 
+# the most file handles the suite's stacks need at once, with room to spare
+# (~360 counted per stack, up to four stacks)
+SUITE_FILE_HANDLES = 4_096
+
+
 def drop_vhost(vhost: str) -> None:
-    subprocess.run(["rabbitmqctl", "delete_vhost", vhost], capture_output=True)
+    """Delete a test's virtual host; a broker that cannot within two minutes
+    is told once, and the suite goes on (the vhost stays, unused)."""
+    try:
+        subprocess.run(["rabbitmqctl", "delete_vhost", vhost], capture_output=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        print(f"RabbitMQ did not delete the virtual host {vhost} within 120 s; left behind")
 
 
 @pytest.fixture(scope="session")
 def backing(tmp_path_factory):
     ensure_rabbitmq()
+    ensure_file_handles(SUITE_FILE_HANDLES)
     vhost = make_vhost("it")
     stack = Stack(tmp_path_factory.mktemp("stack"), ports=Ports.free(),
                   amqp_uri=f"pyamqp://guest:guest@127.0.0.1:5672/{vhost}",

@@ -18,6 +18,7 @@ A mixin of ``IntakeApi`` (which supplies ``store`` and ``resend_limits``).
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from marshmallow import RAISE, Schema, fields, validate
 from nameko.extensions import DependencyProvider
@@ -60,6 +61,8 @@ class ResendLimits(DependencyProvider):
     def setup(self):
         config = self.container.config
         window = seconds(config, "RESEND_WINDOW_SECONDS", 3600)
+        # the store counts each application's sends too, across instances
+        self.sends, self.window = integer(config, "RESEND_PER_NIK", 3), timedelta(seconds=window)
         self.attempts = Attempts(nik=FailureLimit(integer(config, "RESEND_PER_NIK", 3), window),
                                  client=FailureLimit(integer(config, "RESEND_PER_CLIENT", 20),
                                                      window))
@@ -83,7 +86,8 @@ class TrackingCodeResendApi:
         (429 + Retry-After over the per-NIK or per-client limit)"""
         body = read_json(request, ResendSchema())
         self.resend_limits.take(request, body["nik"])
-        sent = self.store.request_resend(body["nik"], body["document_type"])
+        sent = self.store.request_resend(body["nik"], body["document_type"],
+                                         self.resend_limits.sends, self.resend_limits.window)
         log.info("tracking code re-send for NIK %s (%s): %d application(s)",
                  mask_identity(body["nik"]), body["document_type"], sent)
         return json_response(202, {"status": "accepted",

@@ -6,9 +6,13 @@ application is decided in ``domain``.
 
 from __future__ import annotations
 
+import datetime
+
 from pymongo import ASCENDING, InsertOne, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
+from shared.clock import utcnow
+from shared.errors import ServiceBusy
 from shared.indexes import drop_index_if_present, migrate_once
 from shared.store import BaseStore, duplicate_fields
 
@@ -23,6 +27,8 @@ from .subjects import subject_key
 # the unique indexes a submission can run into, by their indexed fields
 ONE_ACTIVE_PER_SUBJECT = ("subject_key", "document_type", "active_slot")
 IDEMPOTENCY_KEY = ("idempotency_key",)
+# what a tracking-code re-send reads of an application
+RESEND_FIELDS = {"tracking_code": 1, "document_type": 1, "contact": 1, "resent_at": 1}
 
 
 class StatusKeptMoving(Exception):
@@ -152,20 +158,45 @@ class ApplicationStore(DocumentStore, QueueStore, AppointmentStore, BatchStore,
                 return application
         raise ApplicationNotFound()
 
-    def request_resend(self, nik: str, document_type: str, most: int = 5) -> int:
+    def request_resend(self, nik: str, document_type: str, sends: int, window: datetime.timedelta,
+                       most: int = 5, now: datetime.datetime | None = None) -> int:
         """Emit ``tracking_code_resend_requested`` for each active application of
         ``document_type`` that ``nik`` applied for (a parent may have a KIA in
-        progress for two children); how many. One transaction."""
-        def work(session):
-            found = list(self.db.applications.find(
-                {"applicant.nik": nik, "document_type": document_type, "active": True},
-                {"tracking_code": 1, "document_type": 1, "contact": 1}, session=session)
-                .limit(most))
-            for application in found:
-                self.emit(session, "tracking_code_resend_requested",
-                          **payloads.resend_event(application))
-            return len(found)
-        return self.run_transaction(work)
+        progress for two children) whose code went out fewer than ``sends``
+        times within ``window``; how many.
+
+        The sends are counted on the application (``resent_at``: the times
+        within the window), so every intake instance counts the same: the
+        per-NIK limit of each process alone let N instances send N times as
+        many messages. Each send is one write of the application that
+        carries its event, guarded by the count it read (a carrier is never
+        written in a transaction): of two at once, the second reads again."""
+        now = now or utcnow()
+        found = list(self.db.applications.find(
+            {"applicant.nik": nik, "document_type": document_type, "active": True},
+            RESEND_FIELDS).limit(most))
+        return sum(self._resend(application, sends, window, now) for application in found)
+
+    def _resend(self, application: dict, sends: int, window: datetime.timedelta,
+                now: datetime.datetime) -> bool:
+        for _ in range(STATUS_RACE_ATTEMPTS):
+            counted = application.get("resent_at")
+            recent = [at for at in counted or () if at > now - window]
+            if len(recent) >= sends:
+                return False
+            carried = self.carry(self.db.applications, [
+                ("tracking_code_resend_requested", payloads.resend_event(application))])
+            guard = {"_id": application["_id"], "active": True,
+                     "resent_at": counted if counted is not None else {"$exists": False}}
+            if self.db.applications.update_one(guard, carried.update(
+                    {"$set": {"resent_at": [*recent, now]}})).modified_count:
+                carried.written(application["_id"])
+                return True
+            application = self.db.applications.find_one(
+                {"_id": application["_id"], "active": True}, RESEND_FIELDS)
+            if application is None:  # it ended meanwhile
+                return False
+        raise ServiceBusy()
 
     def record_event(self, event_type: str, event: dict) -> bool:
         """Record a downstream event on its application, once per event id, in

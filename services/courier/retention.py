@@ -12,7 +12,12 @@ location) - and is marked ``personal_data_purged_at``. Its ids, barcode,
 tracking codes, statuses, times and the destination's region names (the
 kelurahan, kecamatan, kab/kota, province and postal code: what operators
 see) stay. The application's delivery record (name, contact, address)
-goes with its last shipment's (``deliveries_to_purge``).
+goes with its last shipment's (``deliveries_to_purge``). A Pos-bound
+application that ends with no shipment final - cancelled, rejected, its
+print cancelled, collected at the Dinas - starts its delivery record's own
+``retention_from`` then (``ended_delivery``); ``RETENTION_DAYS`` later the
+record loses the same fields, unless a shipment still holding personal
+data carries it (that shipment's purge takes it then).
 
 A shipment not final never loses them (``held``, ``pending``, still with
 Pos): it may yet need its address. ``retention_from`` (when courier took
@@ -63,8 +68,16 @@ def shipment_purge(now: datetime.datetime) -> dict:
 
 
 def delivery_purge(now: datetime.datetime) -> dict:
-    return {"$unset": dict.fromkeys(DELIVERY_FIELDS, ""),
+    return {"$unset": {**dict.fromkeys(DELIVERY_FIELDS, ""), "retention_from": ""},
             "$set": {"personal_data_purged_at": now}}
+
+
+def ended_delivery(application_id: str) -> dict:
+    """The filter of a delivery record whose retention starts when its
+    application ends with no shipment final: a Pos-bound one still holding
+    its personal data, not counting already (the first end counts)."""
+    return {"_id": application_id, "delivery_method": "pos",
+            "personal_data_purged_at": {"$exists": False}, "retention_from": {"$exists": False}}
 
 
 def carried(shipments: list[dict]) -> list[str]:
@@ -73,13 +86,18 @@ def carried(shipments: list[dict]) -> list[str]:
                    for application in shipment["applications"]})
 
 
+def holding(carrying: list[dict]) -> set[str]:
+    """The applications a shipment of ``carrying`` still holding personal data
+    carries: a reprint's, not final yet, may still need the address; a final
+    one's purge takes the delivery record with it."""
+    return {application["application_id"] for shipment in carrying
+            if not shipment.get("personal_data_purged_at")
+            for application in shipment["applications"]}
+
+
 def deliveries_to_purge(purged: list[dict], carrying: list[dict]) -> list[str]:
     """The applications whose delivery record goes: those the ``purged``
     shipments carry, unless another shipment carrying it (``carrying``, as
-    stored after the purge) still holds personal data - a reprint's, not
-    final yet, may still need the address."""
-    holding = {application["application_id"] for shipment in carrying
-               if not shipment.get("personal_data_purged_at")
-               for application in shipment["applications"]}
-    return [application_id for application_id in carried(purged)
-            if application_id not in holding]
+    stored after the purge) still holds personal data."""
+    held = holding(carrying)
+    return [application_id for application_id in carried(purged) if application_id not in held]

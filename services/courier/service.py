@@ -147,18 +147,21 @@ class CourierEvents:
     def on_application_rejected(self, body):
         """A jemput-bola member rejected at verification: its manifest's
         parcel does not wait for it."""
-        self._manifest_member_dropped(load_event("application_rejected", body))
+        self._ended(load_event("application_rejected", body))
 
     @reliable_event_handler("intake", "application_cancelled")
     def on_application_cancelled(self, body):
-        self._manifest_member_dropped(load_event("application_cancelled", body))
+        self._ended(load_event("application_cancelled", body))
 
     @reliable_event_handler("printing", "print_job_cancelled")
     def on_print_job_cancelled(self, body):
-        self._manifest_member_dropped(load_event("print_job_cancelled", body))
+        self._ended(load_event("print_job_cancelled", body))
 
-    def _manifest_member_dropped(self, event: dict) -> None:
-        """The manifest's parcel is posted if it waited only for this member."""
+    def _ended(self, event: dict) -> None:
+        """The application will not be delivered: its delivery record's
+        retention starts, and the manifest's parcel is posted if it waited
+        only for this member."""
+        self.store.application_ended(event["application_id"])
         if drops_a_member(event):
             self._post(self.store.drop_manifest_member(
                 event["application_id"], event.get("manifest_id"), occurred_at(event),
@@ -192,11 +195,13 @@ class CourierEvents:
     @ConfiguredTimer.decorator(interval=3600, setting="PURGE_INTERVAL_SECONDS")
     def purge_personal_data(self):
         # one batch a run: a backlog drains over the next runs, none holds the database long
-        purged = self.store.purge_personal_data(self.settings.retention,
-                                                self.settings.purge_batch)
-        if purged:
+        kept, batch = self.settings.retention, self.settings.purge_batch
+        if purged := self.store.purge_personal_data(kept, batch):
             log.info("personal data of %d shipment(s) final for over %d days taken",
-                     purged, self.settings.retention.days)
+                     purged, kept.days)
+        if purged := self.store.purge_ended_deliveries(kept, batch):
+            log.info("personal data of %d delivery record(s) ended for over %d days taken",
+                     purged, kept.days)
 
 
 class CourierApi(HealthCheck):

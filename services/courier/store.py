@@ -33,7 +33,8 @@ from .exceptions import (ManifestNotKnown, ManifestNotYetKnown, NotHeld, NotYetK
 from .jemput_bola import (collection_at_dinas, manifest_complete, manifest_record,
                           may_be_on_its_way, pos_answered, printed_as, sending_by_pos)
 from .posting import Sender, manifest_posting
-from .retention import carried, deliveries_to_purge, delivery_purge, shipment_purge
+from .retention import (carried, deliveries_to_purge, delivery_purge, ended_delivery, holding,
+                        shipment_purge)
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,8 @@ class CourierStore(BaseStore):
         # the purge (``purge_personal_data``): only shipments still holding
         # personal data have ``retention_from``
         db.shipments.create_index([("retention_from", ASCENDING)], name="purge_due")
+        db.deliveries.create_index([("retention_from", ASCENDING)], name="purge_due",
+                                   sparse=True)
         migrate_once(db, "shipments_retention_from", lambda: date_final_shipments(db))
         db.webhook_events.create_index([("received_at", ASCENDING)],
                                        expireAfterSeconds=int(WEBHOOK_ID_RETENTION.total_seconds()))
@@ -104,12 +107,22 @@ class CourierStore(BaseStore):
             application_id = event["application_id"]
             self.db.deliveries.update_one({"_id": application_id}, {"$set": {"collected": note}},
                                           session=session)
+            self.db.deliveries.update_one(ended_delivery(application_id),
+                                          {"$set": {"retention_from": note["at"]}}, session=session)
             self.db.shipments.update_many(
                 {"applications.application_id": application_id},
                 {"$set": {f"collected.{application_id}": note, "updated_at": note["at"]}},
                 session=session)
             return note
         return self.consume_once(event, "record_collection", work)
+
+    def application_ended(self, application_id: str) -> None:
+        """Its application ended (cancelled, rejected, its print cancelled):
+        a Pos-bound delivery record's personal data goes ``RETENTION_DAYS``
+        from now (``purge_ended_deliveries``). One conditional write: a
+        redelivery, or a record with none to keep, changes nothing."""
+        self.db.deliveries.update_one(ended_delivery(application_id),
+                                      {"$set": {"retention_from": utcnow()}})
 
     def remember_manifest(self, event: dict):
         def work(session):
@@ -404,6 +417,38 @@ class CourierStore(BaseStore):
                  "personal_data_purged_at": {"$exists": False}},
                 delivery_purge(now), session=session)
             return purged.modified_count
+        return self.run_transaction(work)
+
+    def purge_ended_deliveries(self, kept: datetime.timedelta, limit: int) -> int:
+        """Take the personal data of up to ``limit`` delivery records whose
+        application ended longer than ``kept`` ago with no shipment final
+        (``retention``); how many lost it. One carried by a shipment still
+        holding personal data keeps it and leaves the index: that
+        shipment's purge takes it. Read as ``purge_personal_data`` reads,
+        a window at a time; safe with every instance purging at once."""
+        now = utcnow()
+        before = now - kept
+
+        def work(session):
+            due: list = []
+            for window in creation_windows(None, before, before):
+                due += [row["_id"] for row in self.db.deliveries.find(
+                    {"retention_from": window}, projection={"_id": 1},
+                    session=session).limit(limit - len(due))]
+                if len(due) >= limit:
+                    break
+            if not due:
+                return 0
+            held = holding(list(self.db.shipments.find(
+                {"applications.application_id": {"$in": due}},
+                projection={"applications": 1, "personal_data_purged_at": 1}, session=session)))
+            if held:
+                self.db.deliveries.update_many({"_id": {"$in": sorted(held)}},
+                                               {"$unset": {"retention_from": ""}}, session=session)
+            return self.db.deliveries.update_many(
+                {"_id": {"$in": [delivery for delivery in due if delivery not in held]},
+                 "retention_from": {"$lt": before}}, delivery_purge(now),
+                session=session).modified_count
         return self.run_transaction(work)
 
     # ------------------------------------------------------------ operators' view

@@ -10,6 +10,10 @@
   each shipment once; a run takes one batch;
 * the purge reads through its index, a window at a time;
 * shipments final before retention came count from their last news;
+* a Pos-bound application that ended with no final shipment - cancelled,
+  its print cancelled, or collected at the Dinas - loses its delivery
+  record's personal data ``RETENTION_DAYS`` after it ended; one still
+  carried by a shipment not final keeps it (the shipment's purge takes it);
 * the service's timer purges, and the operators' list and detail and Pos'
   webhook still answer for a purged shipment.
 """
@@ -31,6 +35,7 @@ from deploy.local.stack import DEV_SECRETS, free_port
 from services.courier.service import CourierApi, CourierEvents
 from services.courier.store import CourierStore
 from shared.clock import utcnow
+from shared.events import build_event
 from shared.wilayah import load_wilayah
 from tests.helpers import OPERATOR, eventually, service_config, store_on_a_database_of_its_own
 from tests.integration.test_courier_listing import ShipmentReads, stages
@@ -197,6 +202,61 @@ def test_shipments_final_before_retention_came_count_from_their_last_news(backin
         assert "retention_from" not in found[failing["_id"]]
 
 
+def ended(store: CourierStore, how: str, days_ago: float | None = None) -> dict:
+    """A Pos-bound application's delivery record, the application ended
+    ``how`` (``cancelled`` or ``collected`` at the Dinas) with no shipment
+    final, back-dated ``days_ago``; as stored."""
+    application = verified()
+    store.remember_application(application)
+    if how == "collected":
+        store.record_collection(build_event(
+            "document_collected", application_id=application["application_id"],
+            tracking_code=application["tracking_code"], document_type="ktp_el",
+            print_job_id=uuid.uuid4().hex, collected_by="operator-test", how="counter"))
+    else:
+        store.application_ended(application["application_id"])
+    if days_ago is not None:
+        store.db.deliveries.update_one({"_id": application["application_id"]}, {"$set": {
+            "retention_from": utcnow() - datetime.timedelta(days=days_ago)}})
+    return store.db.deliveries.find_one({"_id": application["application_id"]})
+
+
+def test_a_delivery_that_ended_without_a_final_shipment_loses_its_personal_data(store, regions):
+    cancelled, collected = ended(store, "cancelled", 400), ended(store, "collected", 366)
+    recent = ended(store, "cancelled", 364)
+    waiting = verified()  # verified, not ended: no retention yet
+    store.remember_application(waiting)
+    shipped = verified()  # its parcel pending with Pos when the application ended
+    store.remember_application(shipped)
+    shipment = shipment_for(store, printed(shipped), regions)
+    store.application_ended(shipped["application_id"])
+    store.db.deliveries.update_one({"_id": shipped["application_id"]}, {"$set": {
+        "retention_from": utcnow() - 2 * YEAR}})
+    untouched = {d["_id"]: d for d in store.db.deliveries.find(
+        {"_id": {"$in": [recent["_id"], waiting["application_id"]]}})}
+    assert "retention_from" in cancelled and "retention_from" in collected
+    assert "retention_from" not in untouched[waiting["application_id"]]
+
+    assert store.purge_ended_deliveries(YEAR, 200) == 2
+
+    for before in (cancelled, collected):
+        after = store.db.deliveries.find_one({"_id": before["_id"]})
+        assert not {"full_name", "contact", "delivery_address"} & set(after)
+        assert after["personal_data_purged_at"] and "retention_from" not in after
+        for kept in ("tracking_code", "delivery_method", "document_type", "verified_at"):
+            assert after[kept] == before[kept], kept
+    for delivery_id, before in untouched.items():
+        assert store.db.deliveries.find_one({"_id": delivery_id}) == before
+    # the pending shipment may yet need the address: its own purge takes it
+    kept = store.db.deliveries.find_one({"_id": shipped["application_id"]})
+    assert kept["full_name"] == "Siti Aminah" and "retention_from" not in kept
+    assert store.db.shipments.find_one({"_id": shipment["_id"]})["posting"]["receiver"]["name"]
+    assert store.purge_ended_deliveries(YEAR, 200) == 0
+    # verified again (rejected, resubmitted): its retention starts over
+    store.remember_application({**verified(), "application_id": recent["_id"]})
+    assert "retention_from" not in store.db.deliveries.find_one({"_id": recent["_id"]})
+
+
 def signed(payload: dict) -> dict:
     body = json.dumps(payload).encode()
     return {"data": body, "headers": {
@@ -208,6 +268,7 @@ def test_the_service_purges_on_its_timer_and_still_answers_for_a_purged_shipment
         backing, container_factory, store, regions):
     old = tracked(store, regions, "DELIVERED", 31)
     recent = tracked(store, regions, "DELIVERED", 29)
+    cancelled = ended(store, "cancelled", 31)
     port = free_port()
     config = service_config(backing, store.db.name, WEB_SERVER_ADDRESS=f"127.0.0.1:{port}",
                             RETENTION_DAYS="30", PURGE_INTERVAL_SECONDS="0.2",
@@ -219,6 +280,9 @@ def test_the_service_purges_on_its_timer_and_still_answers_for_a_purged_shipment
     eventually(lambda: store.db.shipments.find_one(
         {"_id": old["_id"], "personal_data_purged_at": {"$exists": True}}), what="the purge")
     assert "personal_data_purged_at" not in store.db.shipments.find_one({"_id": recent["_id"]})
+    eventually(lambda: store.db.deliveries.find_one(
+        {"_id": cancelled["_id"], "personal_data_purged_at": {"$exists": True}}),
+        what="the ended delivery's purge")
 
     api = f"http://127.0.0.1:{port}/api/v1"
     listed = requests.get(f"{api}/shipments", params={"status": "delivered"}, headers=OPERATOR,

@@ -11,3 +11,6 @@ os.environ.setdefault("EVENTLET_NO_GREENDNS", "yes")
 import eventlet  # noqa: E402
 
 eventlet.monkey_patch()
+
+# a hung test stops the run, saying where (tests/watchdog.py)
+pytest_plugins = ("tests.watchdog",)

@@ -39,9 +39,20 @@ update pipeline per ``CLEAR_CHUNK`` documents, which also drops the due
 time of a document left with none: ``_clear``).
 The sweep finds documents whose ``events_due`` passed through a sparse
 index on it (the service's store lists its carrier collections:
-``BaseStore.CARRIERS``) and claims each with a guarded update. A carrier
+``BaseStore.CARRIERS``) and claims them together (``_claim``). A carrier
 collection is never written in a transaction (``_clear`` says why);
 multi-document changes keep the outbox.
+
+The sweep works in rounds of at most ``SWEEP_BATCH`` rows and as many
+documents per carrier collection: one read of what is due, one guarded
+``update_many`` claiming it under a token of the round (a read back by that
+token only when another relay took some in between). A round that found a
+full batch is followed by the next one straight after the hand-overs of the
+moment, so a backlog left by lost hand-overs (the database timing out
+while the service is saturated) drains round after round, in a few
+commands per hundred documents (an update per document drained ~1 document
+a second on a saturated server), and a new hand-over waits for one round at
+most.
 """
 
 from __future__ import annotations
@@ -90,7 +101,12 @@ CLEAR_CHUNK = 8  # documents cleared per command (``OutboxRelay._clear``)
 # station's reports, held printing's outbox 1.3 s: every write of the
 # moment waited)
 DELETE_CHUNK = 64
-CARRIED_FIELDS = (PENDING, DUE)
+# the sweep's claim of a carrier document: the token of the round that took it
+CLAIMED_BY = "events_claimed_by"
+CARRIED_FIELDS = (PENDING, DUE, CLAIMED_BY)
+# rows (and documents per carrier collection) one sweep round claims; it
+# publishes them all before the relay looks at its hand-overs again
+SWEEP_BATCH = 100
 CARRIED_DUE_INDEX = "pending_events_due"
 
 
@@ -128,8 +144,12 @@ class Carried:
         """``update`` (not changed) that also appends the events."""
         if not self.rows:
             return update
+        # a sweep's claim goes with the new due time: a sweep that reads its
+        # claim back (``OutboxRelay._claim``) leaves this write's events to
+        # the hand-over, and the older ones to the next sweep
         return {**update, "$push": {**update.get("$push", {}), PENDING: {"$each": self.rows}},
-                "$set": {**update.get("$set", {}), DUE: self._due()}}
+                "$set": {**update.get("$set", {}), DUE: self._due()},
+                "$unset": {**update.get("$unset", {}), CLAIMED_BY: ""}}
 
     def written(self, document_id) -> None:
         self.relay.hand_over(self.rows, carrier=(self.collection_name, document_id))
@@ -137,7 +157,7 @@ class Carried:
 
 def without_events(event_ids: list) -> list[dict]:
     """An update pipeline taking ``event_ids`` from a document's carried
-    events, and both carried fields once none is left: a document written
+    events, and the other carried fields once none is left: a document written
     again meanwhile keeps its new events and their due time; one that
     carries none any more (the sweep's claim cleared it) does not fail the
     command (``$size`` of a missing list would, on MongoDB)."""
@@ -145,8 +165,8 @@ def without_events(event_ids: list) -> list[dict]:
                         "cond": {"$not": [{"$in": ["$$this._id", event_ids]}]}}}
     none_left = {"$eq": [{"$size": f"${PENDING}"}, 0]}
     return [{"$set": {PENDING: left}},
-            {"$set": {PENDING: {"$cond": [none_left, "$$REMOVE", f"${PENDING}"]},
-                      DUE: {"$cond": [none_left, "$$REMOVE", f"${DUE}"]}}}]
+            {"$set": {name: {"$cond": [none_left, "$$REMOVE", f"${name}"]}
+                      for name in CARRIED_FIELDS}}]
 
 
 def carrying(db, carriers: tuple[str, ...]) -> int:
@@ -162,7 +182,7 @@ def pending_events(db, carriers: tuple[str, ...] = ()) -> int:
 class OutboxRelay:
     def __init__(self, collection, amqp_uri: str, service_name: str, config: dict,
                  batch_size: int = 500, idle_seconds: float = 1.0,
-                 carriers: tuple[str, ...] = ()):
+                 carriers: tuple[str, ...] = (), sweep_batch: int = SWEEP_BATCH):
         self.collection = collection
         self.carriers = tuple(carriers)
         self.exchange = get_event_exchange(service_name, config)
@@ -170,6 +190,8 @@ class OutboxRelay:
                                    serializer="json", mandatory=True)
         self.batch_size = batch_size
         self.idle_seconds = idle_seconds
+        self.sweep_batch = sweep_batch
+        self.more_due = False  # the last sweep round left some due (it found a full batch)
         self._wake = LightQueue(maxsize=1)
         self._handed: collections.deque[dict] = collections.deque()
         self._confirmed: list[str] = []  # published, not yet deleted
@@ -224,8 +246,10 @@ class OutboxRelay:
             try:
                 published = self.publish_handed()
                 if time.monotonic() >= next_sweep:
-                    next_sweep = time.monotonic() + self.idle_seconds
+                    self.more_due = False
                     published += self.publish_pending() + self.publish_carried()
+                    # more due: the next round once the hand-overs of the moment are out
+                    next_sweep = time.monotonic() + (0.0 if self.more_due else self.idle_seconds)
                 self.delete_confirmed()
                 failures = 0
             except Exception as exc:
@@ -266,42 +290,53 @@ class OutboxRelay:
         return self._publish(rows)
 
     def publish_pending(self) -> int:
-        """Sweep: claim a batch of rows whose claim ran out and publish it;
-        returns how many rows were published."""
+        """Sweep round: claim a batch of rows whose claim ran out and publish
+        it; returns how many rows were published."""
         now = utcnow()
-        claim = {"claimed_by": self.instance + uuid.uuid4().hex[:8],
-                 "claimed_until": now + datetime.timedelta(seconds=CLAIM_SECONDS)}
-        ids = [row["_id"] for row in self.collection.find(
-            {"claimed_until": {"$lt": now}}, {"_id": 1}).sort("created_at", 1).limit(self.batch_size)]
-        if not ids:
-            return 0
-        self.collection.update_many({"_id": {"$in": ids}, "claimed_until": {"$lt": now}},
-                                    {"$set": claim})
-        return self._publish(list(self.collection.find(
-            {"_id": {"$in": ids}, "claimed_by": claim["claimed_by"]}).sort("created_at", 1)))
+        rows = list(self.collection.find({"claimed_until": {"$lt": now}})
+                    .sort("created_at", 1).limit(self.sweep_batch))
+        _, claimed = self._claim(self.collection, rows, now, "claimed_until", "claimed_by")
+        return self._publish(claimed)
 
     def publish_carried(self) -> int:
-        """Sweep of the carrier collections: documents whose events' claim ran
-        out, each claimed by a guarded update (one another relay took in
-        between is skipped), their events published."""
+        """Sweep round of the carrier collections: documents whose events'
+        claim ran out, claimed together, their events published."""
         published = 0
-        now = utcnow()
-        claim = {"$set": {DUE: now + datetime.timedelta(seconds=CLAIM_SECONDS)}}
         for name in self.carriers:
-            carrier = self.collection.database[name]
-            due = {DUE: {"$lt": now}}
-            for document in carrier.find(due, {PENDING: 1}, sort=[(DUE, 1)],
-                                         limit=self.batch_size):
-                if not carrier.update_one({**due, "_id": document["_id"]}, claim).modified_count:
-                    continue
-                if not document.get(PENDING):  # emptied, and its unset failed: done now
-                    # (unless written again since the claim: that resets its due time)
-                    carrier.update_one({"_id": document["_id"], **claim["$set"]},
-                                       {"$unset": {PENDING: "", DUE: ""}})
-                    continue
-                published += self._publish([{**row, "carrier": (name, document["_id"])}
-                                            for row in document[PENDING]])
+            carrier, now = self.collection.database[name], utcnow()
+            found = list(carrier.find({DUE: {"$lt": now}}, {PENDING: 1}, sort=[(DUE, 1)],
+                                      limit=self.sweep_batch))
+            token, claimed = self._claim(carrier, found, now, DUE, CLAIMED_BY, {PENDING: 1})
+            if emptied := [document["_id"] for document in claimed if not document.get(PENDING)]:
+                # emptied, and their unset failed: done now (unless written
+                # again since the claim: that took the claim's token)
+                carrier.update_many({"_id": {"$in": emptied}, CLAIMED_BY: token},
+                                    {"$unset": dict.fromkeys(CARRIED_FIELDS, "")})
+            published += self._publish([{**row, "carrier": (name, document["_id"])}
+                                        for document in claimed
+                                        for row in document.get(PENDING) or ()])
         return published
+
+    def _claim(self, collection, found: list[dict], now: datetime.datetime, due: str,
+               claimed_by: str, projection: dict | None = None) -> tuple[str, list[dict]]:
+        """Claim ``found`` (read as due at ``now``) in one guarded update, under
+        a token of this round: (the token, what it took - as read when it
+        took them all, since what is due changes only with its due time,
+        which the guard checks; else read back by the token: another relay
+        took some in between)."""
+        token = self.instance + uuid.uuid4().hex[:8]
+        self.more_due = self.more_due or len(found) >= self.sweep_batch
+        if not found:
+            return token, []
+        ids = [row["_id"] for row in found]
+        took = collection.update_many({"_id": {"$in": ids}, due: {"$lt": now}}, {"$set": {
+            due: now + datetime.timedelta(seconds=CLAIM_SECONDS),
+            claimed_by: token}}).modified_count
+        if took == len(ids):
+            return token, found
+        order = {row_id: n for n, row_id in enumerate(ids)}
+        return token, sorted(collection.find({"_id": {"$in": ids}, claimed_by: token}, projection),
+                             key=lambda row: order[row["_id"]])
 
     def _publish(self, rows: list[dict]) -> int:
         """Publish ``rows`` in order and delete those the broker confirmed."""

@@ -174,6 +174,17 @@ def carrying(db, carriers: tuple[str, ...]) -> int:
     return sum(db[name].count_documents({DUE: {"$exists": True}}) for name in carriers)
 
 
+def overdue(db, carriers: tuple[str, ...] = ()) -> int:
+    """Outbox rows and documents of ``carriers`` whose events should have
+    left by now and have not: their hand-over failed (or their writer died)
+    and the sweep has not taken them yet. A count through an index each
+    (``claimed_until``; the sparse ``events_due``): rows and documents
+    handed over count only once ``HANDOFF_CLAIM_SECONDS`` passed."""
+    now = utcnow()
+    return db.outbox.count_documents({"claimed_until": {"$lt": now}}) + sum(
+        db[name].count_documents({DUE: {"$lt": now}}) for name in carriers)
+
+
 def pending_events(db, carriers: tuple[str, ...] = ()) -> int:
     """Outbox rows plus documents of ``carriers`` still carrying events."""
     return db.outbox.count_documents({}) + carrying(db, carriers)

@@ -18,6 +18,16 @@ broker that does not answer makes the backlog unknown (-1; logged when it
 becomes unknown and when it is known again, not at every poll), and unknown
 admits: the outbox keeps what is accepted meanwhile, and refusing every
 citizen because a gauge cannot be read would be the worse failure.
+
+The same admission watches the service's own events that have not left
+(``OutboxWatch``, where ``OUTBOX_BACKLOG_LIMIT`` is set): outbox rows and
+carrier documents whose hand-over failed and that wait for the sweep
+(``shared.outbox.overdue``: two counts through indexes, read every
+``PIPELINE_POLL_SECONDS``, never per request). The queues behind intake
+can be empty while its events sit unpublished (its database timing out
+at saturation); an application accepted then would wait for the sweep
+to drain them, so above the limit new applications are refused the same
+way. A database that does not answer the count leaves it unknown: admits.
 """
 
 from __future__ import annotations
@@ -25,12 +35,15 @@ from __future__ import annotations
 import logging
 
 import eventlet
+import pymongo
 from amqp.exceptions import NotFound
 from kombu import Connection
 from nameko.extensions import DependencyProvider, SharedExtension
 
 from . import metrics
 from .logs import error_line
+from .mongo import StoreWithOutbox
+from .outbox import overdue
 from .settings import integer, seconds
 
 log = logging.getLogger(__name__)
@@ -38,15 +51,61 @@ log = logging.getLogger(__name__)
 DEFAULT_POLL_SECONDS = 1.0
 DEFAULT_BACKLOG_LIMIT = 2000
 UNKNOWN = -1
+# a count of the outbox (``OutboxWatch``) that takes longer is not waited for
+OUTBOX_COUNT_SECONDS = 2.0
 
 
 def queue_names(setting: str | None) -> tuple[str, ...]:
     return tuple(name.strip() for name in (setting or "").split(",") if name.strip())
 
 
-class PipelineWatch:
-    """The backlog of ``queues`` on the broker at ``amqp_uri``, kept fresh by
-    ``run`` (a managed thread of the container that owns it)."""
+class Watch:
+    """A backlog that ``measure`` reads, kept fresh by ``run`` (a managed
+    thread of the container that owns it) every ``poll_seconds``: behind
+    while over ``limit``. A measure that fails leaves it unknown (admits),
+    said once when it becomes unknown and once when it is known again."""
+
+    what = "backlog"
+
+    def __init__(self, service: str, limit: int, poll_seconds: float = DEFAULT_POLL_SECONDS):
+        self.service, self.limit, self.poll_seconds = service, limit, poll_seconds
+        self.backlog = UNKNOWN
+        self.failing = False  # the last measure failed (said once, not each second)
+
+    def behind(self) -> bool:
+        return self.backlog > self.limit
+
+    def run(self) -> None:
+        while True:
+            self.poll()
+            eventlet.sleep(self.poll_seconds)
+
+    def poll(self) -> int:
+        try:
+            self.backlog = self.measure()
+        except Exception as exc:  # any transport error: unknown
+            if not self.failing:
+                log.warning("%s of %s unknown (%s): admitting meanwhile",
+                            self.what, self.service, error_line(exc))
+            self.failing, self.backlog = True, UNKNOWN
+            self.close()
+            return self.backlog
+        if self.failing:
+            log.info("%s of %s known again", self.what, self.service)
+            self.failing = False
+        return self.backlog
+
+    def measure(self) -> int:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release what a failed measure may have left broken."""
+
+
+class PipelineWatch(Watch):
+    """The backlog of ``queues`` on the broker at ``amqp_uri``."""
+
+    what = "pipeline backlog"
 
     @classmethod
     def from_config(cls, service: str, config: dict) -> "PipelineWatch | None":
@@ -60,51 +119,29 @@ class PipelineWatch:
 
     def __init__(self, service: str, amqp_uri: str, queues: tuple[str, ...], limit: int,
                  poll_seconds: float = DEFAULT_POLL_SECONDS):
-        self.service, self.amqp_uri, self.queues = service, amqp_uri, queues
-        self.limit, self.poll_seconds = limit, poll_seconds
-        self.backlog = UNKNOWN
-        self.failing = False  # the last measure failed (said once, not each second)
+        super().__init__(service, limit, poll_seconds)
+        self.amqp_uri, self.queues = amqp_uri, queues
         self.missing: set[str] = set()
         self.connection: Connection | None = None
 
-    def behind(self) -> bool:
-        return self.backlog > self.limit
-
-    def run(self) -> None:
-        while True:
-            self.poll()
-            eventlet.sleep(self.poll_seconds)
-
     def poll(self) -> int:
-        self.backlog = self.measure()
-        metrics.pipeline_backlog(self.service, self.backlog)
+        metrics.pipeline_backlog(self.service, super().poll())
         return self.backlog
 
     def measure(self) -> int:
+        if self.connection is None:  # a failure closed it: a new connection
+            self.connection = Connection(self.amqp_uri, connect_timeout=2)
+            self.connection.ensure_connection(max_retries=1, timeout=2)
+        channel, total = self.connection.channel(), 0
         try:
-            if self.connection is None:
-                self.connection = Connection(self.amqp_uri, connect_timeout=2)
-                self.connection.ensure_connection(max_retries=1, timeout=2)
-            channel, total = self.connection.channel(), 0
-            try:
-                for name in self.queues:
-                    try:
-                        total += channel.queue_declare(queue=name, passive=True).message_count
-                    except NotFound:  # and the broker closed the channel
-                        self._missing(name)
-                        channel = self.connection.channel()
-            finally:
-                quietly(channel.close)
-        except Exception as exc:  # any transport error: unknown, and a new connection next time
-            if not self.failing:
-                log.warning("pipeline backlog of %s unknown (%s): admitting meanwhile",
-                            self.service, error_line(exc))
-            self.failing = True
-            self.close()
-            return UNKNOWN
-        if self.failing:
-            log.info("pipeline backlog of %s known again", self.service)
-            self.failing = False
+            for name in self.queues:
+                try:
+                    total += channel.queue_declare(queue=name, passive=True).message_count
+                except NotFound:  # and the broker closed the channel
+                    self._missing(name)
+                    channel = self.connection.channel()
+        finally:
+            quietly(channel.close)
         return total
 
     def _missing(self, name: str) -> None:
@@ -118,6 +155,33 @@ class PipelineWatch:
             self.connection = None
 
 
+class OutboxWatch(Watch):
+    """The service's own events that should have left and have not
+    (``shared.outbox.overdue``) in the database ``db``, whose collections
+    ``carriers`` carry events."""
+
+    what = "outbox backlog"
+
+    @classmethod
+    def from_config(cls, service: str, config: dict, db,
+                    carriers: tuple[str, ...]) -> "OutboxWatch | None":
+        """The watch ``config`` asks for (``OUTBOX_BACKLOG_LIMIT``), or None."""
+        limit = integer(config, "OUTBOX_BACKLOG_LIMIT", None)
+        if limit is None:
+            return None
+        return cls(service, db, carriers, limit,
+                   seconds(config, "PIPELINE_POLL_SECONDS", DEFAULT_POLL_SECONDS))
+
+    def __init__(self, service: str, db, carriers: tuple[str, ...], limit: int,
+                 poll_seconds: float = DEFAULT_POLL_SECONDS):
+        super().__init__(service, limit, poll_seconds)
+        self.db, self.carriers = db, carriers
+
+    def measure(self) -> int:
+        with pymongo.timeout(OUTBOX_COUNT_SECONDS):
+            return overdue(self.db, self.carriers)
+
+
 def quietly(close) -> None:
     try:
         close()
@@ -127,27 +191,36 @@ def quietly(close) -> None:
 
 class Pipeline(SharedExtension):
     """Per container, shared by what asks: the watch of the pipeline behind
-    it (none where ``PIPELINE_QUEUES`` names no queue), kept fresh by a
-    managed thread while the container runs."""
+    it (none where ``PIPELINE_QUEUES`` names no queue) and of its own
+    events not yet out (none without ``OUTBOX_BACKLOG_LIMIT``), each kept
+    fresh by a managed thread while the container runs."""
 
     def setup(self):
         self.watch = PipelineWatch.from_config(self.container.service_name,
                                                self.container.config)
+        self.watches = [self.watch] if self.watch is not None else []
 
     def start(self):
-        if self.watch is not None:
-            self.container.spawn_managed_thread(self.watch.run)
+        # the store's client exists once every setup() ran
+        for store in self.container.dependencies:
+            if isinstance(store, StoreWithOutbox):
+                outbox = OutboxWatch.from_config(self.container.service_name,
+                                                 self.container.config, store.db,
+                                                 store.store_class.CARRIERS)
+                self.watches += [outbox] if outbox is not None else []
+        for watch in self.watches:
+            self.container.spawn_managed_thread(watch.run)
 
     def stop(self):
-        if self.watch is not None:
-            self.watch.close()
+        for watch in self.watches:
+            watch.close()
 
     def behind(self) -> bool:
-        return self.watch is not None and self.watch.behind()
+        return any(watch.behind() for watch in self.watches)
 
     def wait_until_caught_up(self) -> None:
         while self.behind():
-            eventlet.sleep(self.watch.poll_seconds)
+            eventlet.sleep(min(watch.poll_seconds for watch in self.watches))
 
 
 class PipelineGate(DependencyProvider):

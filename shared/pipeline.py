@@ -157,29 +157,28 @@ class PipelineWatch(Watch):
 
 class OutboxWatch(Watch):
     """The service's own events that should have left and have not
-    (``shared.outbox.overdue``) in the database ``db``, whose collections
-    ``carriers`` carry events."""
+    (``shared.outbox.overdue``) in the database of ``store`` (its
+    ``StoreWithOutbox``, whose client exists once the container started)."""
 
     what = "outbox backlog"
 
     @classmethod
-    def from_config(cls, service: str, config: dict, db,
-                    carriers: tuple[str, ...]) -> "OutboxWatch | None":
+    def from_config(cls, service: str, config: dict, store) -> "OutboxWatch | None":
         """The watch ``config`` asks for (``OUTBOX_BACKLOG_LIMIT``), or None."""
         limit = integer(config, "OUTBOX_BACKLOG_LIMIT", None)
         if limit is None:
             return None
-        return cls(service, db, carriers, limit,
+        return cls(service, store, limit,
                    seconds(config, "PIPELINE_POLL_SECONDS", DEFAULT_POLL_SECONDS))
 
-    def __init__(self, service: str, db, carriers: tuple[str, ...], limit: int,
+    def __init__(self, service: str, store, limit: int,
                  poll_seconds: float = DEFAULT_POLL_SECONDS):
         super().__init__(service, limit, poll_seconds)
-        self.db, self.carriers = db, carriers
+        self.store = store
 
     def measure(self) -> int:
         with pymongo.timeout(OUTBOX_COUNT_SECONDS):
-            return overdue(self.db, self.carriers)
+            return overdue(self.store.db, self.store.store_class.CARRIERS)
 
 
 def quietly(close) -> None:
@@ -196,18 +195,14 @@ class Pipeline(SharedExtension):
     fresh by a managed thread while the container runs."""
 
     def setup(self):
-        self.watch = PipelineWatch.from_config(self.container.service_name,
-                                               self.container.config)
-        self.watches = [self.watch] if self.watch is not None else []
+        service, config = self.container.service_name, self.container.config
+        self.watch = PipelineWatch.from_config(service, config)
+        stores = [provider for provider in self.container.dependencies
+                  if isinstance(provider, StoreWithOutbox)]
+        outbox = OutboxWatch.from_config(service, config, stores[0]) if stores else None
+        self.watches = [watch for watch in (self.watch, outbox) if watch is not None]
 
     def start(self):
-        # the store's client exists once every setup() ran
-        for store in self.container.dependencies:
-            if isinstance(store, StoreWithOutbox):
-                outbox = OutboxWatch.from_config(self.container.service_name,
-                                                 self.container.config, store.db,
-                                                 store.store_class.CARRIERS)
-                self.watches += [outbox] if outbox is not None else []
         for watch in self.watches:
             self.container.spawn_managed_thread(watch.run)
 

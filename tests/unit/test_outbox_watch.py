@@ -13,11 +13,11 @@ from shared.settings import InvalidSetting
 
 def test_the_limit_is_a_whole_number_named_when_it_is_not_and_empty_watches_nothing():
     with pytest.raises(InvalidSetting) as refused:
-        OutboxWatch.from_config("intake", {"OUTBOX_BACKLOG_LIMIT": "5rb"}, None, ())
+        OutboxWatch.from_config("intake", {"OUTBOX_BACKLOG_LIMIT": "5rb"}, None)
     assert refused.value.key == "OUTBOX_BACKLOG_LIMIT"
-    assert OutboxWatch.from_config("intake", {"OUTBOX_BACKLOG_LIMIT": ""}, None, ()) is None
+    assert OutboxWatch.from_config("intake", {"OUTBOX_BACKLOG_LIMIT": ""}, None) is None
     watch = OutboxWatch.from_config("intake", {"OUTBOX_BACKLOG_LIMIT": "500",
-                                               "PIPELINE_POLL_SECONDS": "0.5"}, None, ())
+                                               "PIPELINE_POLL_SECONDS": "0.5"}, None)
     assert (watch.limit, watch.poll_seconds, watch.backlog) == (500, 0.5, UNKNOWN)
 
 

@@ -6,6 +6,8 @@ sweep), against the real database server and broker.
   commands, not one guarded update per document (a scaling audit measured
   ~1 document/s drained that way with intake saturated);
 * two relays sweeping the same backlog at once publish each event once;
+* a sweep publishes only what its claim took, when another relay or a
+  writer changed some of what it read;
 * a big backlog drains in bounded rounds between the hand-overs: a new
   application's events are not held behind the whole backlog.
 """
@@ -19,10 +21,10 @@ import uuid
 from contextlib import contextmanager
 
 import eventlet
-from pymongo import MongoClient
+from pymongo import MongoClient, monitoring
 
 from shared.clock import utcnow
-from shared.outbox import DUE, Carried, OutboxRelay, outbox_row
+from shared.outbox import CLAIMED_BY, DUE, PENDING, Carried, OutboxRelay, outbox_row
 from tests.helpers import BrokerProbe, CommandCounter, eventually
 from tests.integration.test_delivery_pattern import verified_event as an_event
 
@@ -30,17 +32,19 @@ DOCUMENTS = 300
 
 
 @contextmanager
-def lost_hand_overs(backing, documents: int = DOCUMENTS, relays: int = 1):
+def lost_hand_overs(backing, documents: int = DOCUMENTS, relays: int = 1, listeners=()):
     """``documents`` letters whose one event each is due for the sweep (their
     writer's hand-over was lost), and ``relays`` relays over them, each with
-    a client of its own counting its commands: (the database, [(relay,
-    counter)], a probe on the relays' exchange). Dropped at the end."""
+    a client of its own counting its commands (and told to ``listeners``):
+    (the database, [(relay, counter)], a probe on the relays' exchange).
+    Dropped at the end."""
     database, source = f"sweep_{uuid.uuid4().hex[:6]}", f"sweep_{uuid.uuid4().hex[:6]}"
     probe = BrokerProbe(backing.amqp_uri, f"{source}.events")
     clients, pairs = [], []
     for _ in range(relays):
         counter = CommandCounter()
-        client = MongoClient(backing.mongo_uri, tz_aware=True, event_listeners=[counter])
+        client = MongoClient(backing.mongo_uri, tz_aware=True,
+                             event_listeners=[counter, *listeners])
         relay = OutboxRelay(client[database].outbox, backing.amqp_uri, source, {},
                             carriers=("letters",))
         relay.ensure_indexes()
@@ -142,3 +146,51 @@ def test_a_hand_over_is_published_while_a_big_sweep_backlog_drains(backing):
         # within two rounds of the sweep (100 documents a round), not after all 600
         assert position <= len(before) + 200, position
         assert len(order) == documents + 1 and set(later.values()) == {1}  # each once
+
+
+
+class Meanwhile(monitoring.CommandListener):
+    """Before each of the next commands to the carrier collection (``steps``:
+    [(command name, action or None)], in order), runs its action: another
+    relay's or a writer's write landing between a sweep's commands."""
+
+    def __init__(self):
+        self.steps: list = []
+
+    def started(self, event):
+        if event.command.get(event.command_name) == "letters" and self.steps:
+            name, action = self.steps.pop(0)
+            assert event.command_name == name, (event.command_name, name)
+            if action is not None:
+                action()
+
+    def succeeded(self, event):
+        pass
+
+    def failed(self, event):
+        pass
+
+
+def test_a_sweep_reads_back_only_what_its_claim_took(backing, mongo):
+    """Between a sweep's read of three due letters and its claim, another
+    relay claims the first; between the claim and its read-back, the second
+    is written again (a new event): the sweep publishes the third only. The
+    first is the other relay's; the second's new event is its writer's to
+    hand over, and its older one waits for the next sweep (a new due time)."""
+    meanwhile = Meanwhile()
+    with lost_hand_overs(backing, documents=3, listeners=[meanwhile]) as (db, [(relay, _)], probe):
+        letters = mongo[db.name].letters  # the others' writes: a client of their own
+        rewrite = Carried(relay, "letters", [("application_verified", an_event())])
+        meanwhile.steps = [
+            ("find", None),  # what is due
+            ("update", lambda: letters.update_one({"_id": 0}, {"$set": {  # another relay
+                DUE: utcnow() + datetime.timedelta(seconds=30), CLAIMED_BY: "another"}})),
+            ("find", lambda: letters.update_one({"_id": 1}, rewrite.update({})))]  # a writer
+        assert relay.publish_carried() == 1
+        assert meanwhile.steps == []
+
+        written = {letter["_id"]: letter for letter in letters.find()}
+        assert list(delivered(probe, 1)) == [written[2][PENDING][0]["_id"]]
+        assert written[0][CLAIMED_BY] == "another"
+        assert CLAIMED_BY not in written[1] and len(written[1][PENDING]) == 2
+        assert written[1][DUE] > utcnow()

@@ -51,6 +51,9 @@ What ``api`` adds to nameko's handler, through its public hooks only:
   (``JsonRoutes``): a path no endpoint serves is a 404, a method the path
   does not take a 405 with ``Allow``; a path with an empty segment
   (``/jobs//printed``) is a 404, not the path werkzeug would merge it into.
+* on stop (SIGTERM), new requests are refused at once (503
+  ``service_stopping``, ``/health/ready`` 503 ``stopping``), those in flight
+  finish, and then the listener closes (``StopGate``, ``shared.stopping``).
 Then nameko's own ``handle_request`` runs the worker.
 """
 
@@ -89,6 +92,7 @@ from .mongo import DatabaseCheck, StoreWithOutbox
 from .pipeline import Pipeline
 from .runtime import FrozenStartupHeap
 from .settings import integer, require, seconds
+from .stopping import DEFAULT_STOP_DRAIN_SECONDS, ServiceStopping, Stopping
 from .text_rules import text_problem
 
 log = logging.getLogger(__name__)
@@ -98,6 +102,8 @@ DEFAULT_RETRY_AFTER_SECONDS = 2
 DEFAULT_BODY_READ_SECONDS = 10
 DEFAULT_IDLE_CONNECTION_SECONDS = 30
 MAX_JSON_DEPTH = 32
+# the probes (``HealthCheck``), which ``StopGate`` answers itself on stop
+HEALTH_PATH, LIVE_PATH, READY_PATH = "/health", "/health/live", "/health/ready"
 
 _IDEMPOTENCY_KEY = re.compile("[\x20-\x7e]{1,128}")
 
@@ -423,6 +429,8 @@ class _LinesRead:
 
 # the environ key of a chunked request's ``ChunkedBody``
 CHUNKED_BODY = "shared.http.chunked_body"
+# the environ key of ``ApiProtocol.close_after_answer`` (``StopGate``)
+CLOSE_AFTER_ANSWER = "shared.http.close_after_answer"
 
 
 class ApiProtocol(HttpOnlyProtocol):
@@ -480,6 +488,7 @@ class ApiProtocol(HttpOnlyProtocol):
 
     def get_environ(self):
         environ = self._environ()
+        environ[CLOSE_AFTER_ANSWER] = self.close_after_answer
         if self.headers.get("Content-Type") is None:
             # eventlet puts the standard library's default type, text/plain,
             # for a request without the header: a 415 said "got: text/plain"
@@ -532,20 +541,51 @@ class ApiServer(WebServer):
     nothing - before its first request, between keep-alive requests, or in the
     middle of one - or reads nothing of its answer is closed after that long.
     (nameko's own server waits on a silent client forever.) Connections speak
-    ``ApiProtocol``."""
+    ``ApiProtocol``. On stop, ``StopGate`` and ``shared.stopping.Stopping``:
+    new requests refused, those in flight finished, then the listener closed
+    (``close_listener``) - not, as nameko's, once the dependencies are gone."""
+
+    admission = Admission()
 
     def setup(self):
-        self.idle_seconds = seconds(self.container.config, "IDLE_CONNECTION_SECONDS",
+        config = self.container.config
+        self.idle_seconds = seconds(config, "IDLE_CONNECTION_SECONDS",
                                    DEFAULT_IDLE_CONNECTION_SECONDS)
+        self.stopping = Stopping(self.container.service_name,
+                                 seconds(config, "STOP_DRAIN_SECONDS", DEFAULT_STOP_DRAIN_SECONDS),
+                                 self.close_listener)
+        self.listener = self.accepting = None
+
+    def start(self):
+        self.stopping.watch_signals()
+        super().start()
+
+    def run(self):
+        # the greenthread accepting connections, for ``close_listener``
+        self.accepting = eventlet.getcurrent()
+        super().run()
+
+    def close_listener(self) -> None:
+        """New connections are refused from here on: the accepting
+        greenthread ends first (a socket closed under it leaves it waiting)."""
+        if self.accepting is not None:
+            self.accepting.kill()
+        if self.listener is not None:
+            self.listener.close()
+
+    def stop(self):
+        super().stop()
+        self.stopping.stopped()
 
     def get_wsgi_server(self, sock, wsgi_app, protocol=ApiProtocol, debug=False):
+        self.listener = sock
         return wsgi.Server(sock, sock.getsockname(), wsgi_app, protocol=protocol, debug=debug,
                            log=logging.getLogger("nameko.web.server"),
                            socket_timeout=self.idle_seconds)
 
     def get_wsgi_app(self):
         app = super().get_wsgi_app()
-        return RefuseAtOnce(app, app.url_map)
+        return StopGate(RefuseAtOnce(app, app.url_map), self.stopping, self.admission)
 
     def make_url_map(self):
         # nameko's rules, in a map whose misses are JSON error bodies
@@ -650,6 +690,57 @@ class RefuseAtOnce:
         return handler.refuse_at_once(environ, start_response)
 
 
+def probe_body(status: str, service: str) -> dict:
+    return {"status": status, "service": service}
+
+
+class StopGate:
+    """WSGI in front of everything: counts the requests in flight
+    (``Stopping.admitted``), and once the service is stopping answers every
+    new one itself - no worker, no database - with the connection closed:
+    ``/health/live`` 200 (the process still answers), ``/health/ready`` and
+    ``/health`` 503 ``stopping``, anything else 503 ``service_stopping``, both
+    with ``Retry-After``. An answer in flight that starts after the stop
+    began goes out as it would, with ``Connection: close``: the client's next
+    request goes to another instance."""
+
+    def __init__(self, app, stopping: Stopping, admission: Admission):
+        self.app = app
+        self.stopping = stopping
+        self.admission = admission
+
+    def __call__(self, environ, start_response):
+        if self.stopping.refusing:
+            return self.refuse(environ, start_response)
+        self.stopping.admitted(environ)
+
+        def closing(status, headers, exc_info=None):
+            if self.stopping.refusing:
+                environ[CLOSE_AFTER_ANSWER]()
+            return start_response(status, headers, exc_info)
+        return self.app(environ, closing)
+
+    def refuse(self, environ, start_response):
+        environ[CLOSE_AFTER_ANSWER]()
+        service = self.stopping.service
+        path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD", "")
+        retry = [("Retry-After", self.admission.retry_after)]
+        if method == "GET" and path == LIVE_PATH:
+            status, body, retry = 200, probe_body("live", service), []
+        elif method == "GET" and path in (READY_PATH, HEALTH_PATH):
+            status, body = 503, probe_body("stopping", service)
+        else:
+            refusal = ServiceStopping()
+            status = refusal.status
+            body = refusal.to_body(language_of(environ.get("HTTP_ACCEPT_LANGUAGE")))
+        payload = json.dumps(body, ensure_ascii=False).encode()
+        start_response(f"{status} {HTTPStatus(status).phrase}", [
+            ("Content-Type", "application/json"), ("Content-Length", str(len(payload))),
+            *PRIVATE_ANSWER, *retry])
+        metrics.observe_request(service, "<stopping>", method, status, 0.0)
+        return [payload]
+
+
 class _FailedResponse(Response):
     """An error on its way out; ``handle_request`` renders it in the request's
     language (nameko's ``response_from_exception`` does not see the request)."""
@@ -682,6 +773,12 @@ class ApiHandler(HttpRequestHandler):
         # new work for the pipeline behind (a new application): also refused
         # while that pipeline is too far behind (``Admission``)
         self.new_work = new_work
+
+    def stop(self):
+        # entrypoints stop first: the service stops taking requests before
+        # nameko waits for its workers (``shared.stopping``)
+        self.server.stopping.stop()
+        super().stop()
 
     def setup(self):
         super().setup()
@@ -863,7 +960,7 @@ class HealthCheck:
     broker_check = BrokerCheck()
     database_check = DatabaseCheck()
 
-    @api("GET", "/health", budget=None)
+    @api("GET", HEALTH_PATH, budget=None)
     def health(self, request):
         if self.database_check.answers(self.store):
             return json_response(200, {"status": "ok", "service": self.name})
@@ -871,11 +968,11 @@ class HealthCheck:
                                    "database": "unavailable"},
                              {"Retry-After": str(DEFAULT_RETRY_AFTER_SECONDS)})
 
-    @api("GET", "/health/live", budget=None)
+    @api("GET", LIVE_PATH, budget=None)
     def liveness(self, request):
-        return json_response(200, {"status": "live", "service": self.name})
+        return json_response(200, probe_body("live", self.name))
 
-    @api("GET", "/health/ready", budget=None)
+    @api("GET", READY_PATH, budget=None)
     def readiness(self, request):
         database = "ok" if self.database_check.answers(self.store) else "unavailable"
         broker = "ok" if self.broker_check.reachable() else "unavailable"

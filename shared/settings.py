@@ -31,6 +31,7 @@ import math
 import os
 import sys
 
+from eventlet.event import Event
 from eventlet.hubs import get_hub
 from nameko.constants import MAX_WORKERS_CONFIG_KEY
 from nameko.containers import ServiceContainer
@@ -178,6 +179,7 @@ class CheckedContainer(ServiceContainer):
             refuse(refused)
         super().__init__(service_cls, config)
         CheckedContainer.process.append(self)
+        self.start_ended = Event()
 
     def start(self):
         hub = get_hub()
@@ -193,3 +195,15 @@ class CheckedContainer(ServiceContainer):
         finally:
             CheckedContainer.starting -= 1
             hub.debug_exceptions = CheckedContainer.starting == 0
+            self.start_ended.send()
+
+    def stop(self):
+        # ``nameko run`` starts a process' containers together and stops them
+        # on SIGTERM whatever they are doing: one still starting (its
+        # consumer not yet connected) had its entrypoints stopped, then
+        # started its consumer, and the process never exited (measured: the
+        # API answering ready, SIGTERM, still running 40 s later). Its stop
+        # waits for its start to end.
+        if self.started:
+            self.start_ended.wait()
+        super().stop()

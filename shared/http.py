@@ -577,6 +577,10 @@ class ApiServer(WebServer):
         super().stop()
         self.stopping.stopped()
 
+    def kill(self):
+        super().kill()
+        self.stopping.forget_signals()
+
     def get_wsgi_server(self, sock, wsgi_app, protocol=ApiProtocol, debug=False):
         self.listener = sock
         return wsgi.Server(sock, sock.getsockname(), wsgi_app, protocol=protocol, debug=debug,

@@ -64,21 +64,32 @@ class Stopping:
         self.in_flight = 0
         self.reason = "stop"
         self.drained = Event()
+        self.watching: list = []
 
     def watch_signals(self) -> None:
         """Note which signal stops the process, for the log: ahead of the
         handler ``nameko run`` (or Python) set, which still runs. A signal
-        with no Python handler (a test's own process) is not ours to take."""
+        with no Python handler is not ours to take; ``forget_signals`` puts
+        the previous handlers back (a test process starts many containers)."""
+        self.watching = []
         for signum in STOP_SIGNALS:
             previous = signal.getsignal(signum)
             if callable(previous):
-                signal.signal(signum, self.noting(signum, previous))
+                handler = self.noting(signum, previous)
+                signal.signal(signum, handler)
+                self.watching.append((signum, previous, handler))
 
     def noting(self, signum: int, previous):
         def handler(received, frame):
             self.reason = signal.Signals(signum).name
             return previous(received, frame)
         return handler
+
+    def forget_signals(self) -> None:
+        for signum, previous, handler in reversed(self.watching):
+            if signal.getsignal(signum) is handler:  # else another took it since
+                signal.signal(signum, previous)
+        self.watching = []
 
     def admitted(self, environ: dict) -> None:
         """A request handed to the app: in flight until eventlet has written
@@ -111,4 +122,5 @@ class Stopping:
         self.drained.wait()
 
     def stopped(self) -> None:
+        self.forget_signals()
         log.info("%s stopped", self.service)

@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from clients.station import journal as journal_module
 from clients.station.agent import StationAgent
 from clients.station.journal import Journal
 from clients.station.printers import FolderPrinter, PrinterFault
@@ -119,6 +120,25 @@ def test_a_torn_last_line_is_ignored_and_the_next_entry_stays_readable(tmp_path)
     assert Journal(tmp_path / "j").state("c") == "printed"
     lines = (tmp_path / "j").read_text().splitlines()
     assert json.loads(lines[-1])["job"] == "c"
+
+
+def test_the_journal_keeps_a_bounded_number_of_settled_jobs(tmp_path, monkeypatch):
+    """A station runs for months: the journal forgets the oldest settled jobs
+    beyond its bound, in memory and in the file, and never a job the printer
+    may have."""
+    monkeypatch.setattr(journal_module, "KEEP_SETTLED", 20, raising=False)
+    journal = Journal(tmp_path / "j")
+    journal.record("never-reported", "printed", lease_token="l0")  # the printer has it
+    for n in range(150):
+        for state in ("printing", "printed", ("reported", "failed", "lost")[n % 3]):
+            journal.record(f"job-{n:03d}", state, lease_token=f"l{n}", tracking_code="SDKX")
+    assert len(journal.entries) <= 20 + 1  # was 151: one per job ever printed
+    assert len((tmp_path / "j").read_text().splitlines()) <= 2 * 21
+    assert journal.state("job-147") == "reported" and journal.state("job-000") is None
+    journal.close()
+    again = Journal(tmp_path / "j")
+    assert [entry["job"] for entry in again.unreported()] == ["never-reported"]
+    assert again.state("job-147") == "reported" and len(again.entries) <= 21
 
 
 def test_a_printer_fault_is_reported_failed_and_the_job_printed_later(tmp_path):

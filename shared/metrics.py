@@ -85,6 +85,14 @@ def service_of(container: str) -> str:
     return container
 
 
+# commands whose answer ``CommandCounter`` waits for, at most: those in
+# flight at once are far fewer (one per pooled connection); the rest are
+# commands interrupted by a BaseException (a worker killed, an
+# ``eventlet.Timeout``), which pymongo never reports failed - kept, they were
+# one entry each for the life of the process
+WAITING_MOST = 10_000
+
+
 class CommandCounter(monitoring.CommandListener):
     """Counts every command a service's client sends (``DB_COMMANDS``): the
     database round trips per application the benchmark reports; and the time
@@ -98,7 +106,10 @@ class CommandCounter(monitoring.CommandListener):
         target = event.command.get(event.command_name)
         collection = target if isinstance(target, str) else ""
         DB_COMMANDS.labels(self.service, event.command_name, collection).inc()
-        self.waiting[(event.connection_id, event.request_id)] = collection
+        waiting = self.waiting
+        waiting[(event.connection_id, event.request_id)] = collection
+        while len(waiting) > WAITING_MOST:  # the oldest never got its answer
+            del waiting[next(iter(waiting))]
 
     def succeeded(self, event) -> None:
         self._took(event)

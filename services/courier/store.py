@@ -388,32 +388,19 @@ class CourierStore(BaseStore):
         Safe with every courier instance purging at once: the update is
         conditional (a shipment purged already has no ``retention_from``),
         and a transaction that lost the race is run again and finds the
-        next ones. Read through ``purge_due`` a window of finality at a
-        time (``creation_windows``), newest due first, never in one read:
-        the local server reads every entry within an index's bounds before
-        it stops at the limit, and a first purge after years finds most of
-        them due."""
+        next ones. Read a window of finality at a time (``due_for_purge``)."""
         now = utcnow()
         before = now - kept
 
         def work(session):
-            due: list[dict] = []
-            for window in creation_windows(None, before, before):
-                due += self.db.shipments.find(
-                    {"retention_from": window}, projection={"applications": 1},
-                    session=session).limit(limit - len(due))
-                if len(due) >= limit:
-                    break
+            due = due_for_purge(self.db.shipments, before, limit, {"applications": 1}, session)
             if not due:
                 return 0
             purged = self.db.shipments.update_many(
                 {"_id": {"$in": [shipment["_id"] for shipment in due]},
                  "retention_from": {"$lt": before}}, shipment_purge(now), session=session)
-            carrying = self.db.shipments.find(
-                {"applications.application_id": {"$in": carried(due)}},
-                projection={"applications": 1, "personal_data_purged_at": 1}, session=session)
             self.db.deliveries.update_many(
-                {"_id": {"$in": deliveries_to_purge(due, list(carrying))},
+                {"_id": {"$in": deliveries_to_purge(due, self._carrying(carried(due), session))},
                  "personal_data_purged_at": {"$exists": False}},
                 delivery_purge(now), session=session)
             return purged.modified_count
@@ -424,24 +411,17 @@ class CourierStore(BaseStore):
         application ended longer than ``kept`` ago with no shipment final
         (``retention``); how many lost it. One carried by a shipment still
         holding personal data keeps it and leaves the index: that
-        shipment's purge takes it. Read as ``purge_personal_data`` reads,
-        a window at a time; safe with every instance purging at once."""
+        shipment's purge takes it. Read as ``purge_personal_data`` reads
+        (``due_for_purge``); safe with every instance purging at once."""
         now = utcnow()
         before = now - kept
 
         def work(session):
-            due: list = []
-            for window in creation_windows(None, before, before):
-                due += [row["_id"] for row in self.db.deliveries.find(
-                    {"retention_from": window}, projection={"_id": 1},
-                    session=session).limit(limit - len(due))]
-                if len(due) >= limit:
-                    break
+            due = [row["_id"] for row in due_for_purge(self.db.deliveries, before, limit,
+                                                       {"_id": 1}, session)]
             if not due:
                 return 0
-            held = holding(list(self.db.shipments.find(
-                {"applications.application_id": {"$in": due}},
-                projection={"applications": 1, "personal_data_purged_at": 1}, session=session)))
+            held = holding(self._carrying(due, session)) & set(due)
             if held:
                 self.db.deliveries.update_many({"_id": {"$in": sorted(held)}},
                                                {"$unset": {"retention_from": ""}}, session=session)
@@ -450,6 +430,13 @@ class CourierStore(BaseStore):
                  "retention_from": {"$lt": before}}, delivery_purge(now),
                 session=session).modified_count
         return self.run_transaction(work)
+
+    def _carrying(self, application_ids: list[str], session) -> list[dict]:
+        """The shipments carrying any of ``application_ids``, as the purges
+        need them (``retention.holding``)."""
+        return list(self.db.shipments.find(
+            {"applications.application_id": {"$in": application_ids}},
+            projection={"applications": 1, "personal_data_purged_at": 1}, session=session))
 
     # ------------------------------------------------------------ operators' view
 
@@ -513,6 +500,23 @@ def date_final_shipments(db) -> None:
                               "retention_from": {"$exists": False},
                               "personal_data_purged_at": {"$exists": False}},
                              [{"$set": {"retention_from": "$last_news_at"}}])
+
+
+def due_for_purge(collection, before: datetime.datetime, limit: int, projection: dict,
+                  session) -> list[dict]:
+    """Up to ``limit`` documents of ``collection`` whose ``retention_from`` is
+    before ``before``, the most recently due first, read through its
+    ``purge_due`` index a window at a time (``creation_windows``), never in
+    one read: the local server reads every entry within an index's bounds
+    before it stops at the limit, and a first purge after years finds most
+    of them due."""
+    due: list[dict] = []
+    for window in creation_windows(None, before, before):
+        due += collection.find({"retention_from": window}, projection=projection,
+                               session=session).limit(limit - len(due))
+        if len(due) >= limit:
+            break
+    return due
 
 
 def creation_windows(since: datetime.datetime | None, until: datetime.datetime | None,

@@ -63,7 +63,7 @@ class ResendLimits(DependencyProvider):
         window = seconds(config, "RESEND_WINDOW_SECONDS", 3600)
         # the store counts each application's sends too, across instances
         self.sends, self.window = integer(config, "RESEND_PER_NIK", 3), timedelta(seconds=window)
-        self.attempts = Attempts(nik=FailureLimit(integer(config, "RESEND_PER_NIK", 3), window),
+        self.attempts = Attempts(nik=FailureLimit(self.sends, window),
                                  client=FailureLimit(integer(config, "RESEND_PER_CLIENT", 20),
                                                      window))
         self.proxies = trusted_proxies(config)

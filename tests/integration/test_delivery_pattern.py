@@ -36,6 +36,7 @@ from shared.outbox import (CLEAR_CHUNK, DELETE_CHUNK, DUE, HANDOFF_CLAIM_SECONDS
                            Carried, OutboxRelay, outbox_row, pending_events)
 from deploy import dlq
 from deploy.local.stack import ensure_vhost
+from tests.conftest import drop_vhost
 from tests.helpers import (BrokerProbe, CommandCounter, eventually, publish, random_nik,
                            service_config)
 
@@ -139,7 +140,7 @@ def test_the_dlq_list_on_a_broker_without_the_topology_marks_what_is_missing():
                               f"pyamqp://guest:guest@127.0.0.1:5672/{vhost}"], cwd=ROOT,
                              capture_output=True, text=True, timeout=60)
     finally:
-        subprocess.run(["rabbitmqctl", "delete_vhost", vhost], capture_output=True)
+        drop_vhost(vhost)
     lines = ran.stdout.splitlines()
     assert ran.returncode == 0, ran.stderr
     assert len(lines) == len(dlq.all_handler_queues()) > 10

@@ -240,6 +240,14 @@ class PrintJobFailedSchema(PrintJobRefSchema):
     requeued = JsonBoolean(required=True)
 
 
+class PrintJobHeldSchema(PrintJobRefSchema):
+    """Printing held a job itself, no station involved, for an operator to
+    release or cancel: ``holder_deceased`` (a card of a person whose death
+    is recorded), ``already_printed`` (a second KTP-el of a NIK that is not
+    an approved replacement)."""
+    reason = fields.String(required=True)
+
+
 class PrintJobReleasedSchema(PrintJobRefSchema):
     """An operator checked a held job and sent it back to the queue."""
     released_by = fields.String(required=True)  # the operator
@@ -526,6 +534,7 @@ EVENTS: dict[str, tuple[str, type[EventSchema]]] = {
     "print_job_queued": ("printing", PrintJobQueuedSchema),
     "document_printed": ("printing", DocumentPrintedSchema),
     "print_job_failed": ("printing", PrintJobFailedSchema),
+    "print_job_held": ("printing", PrintJobHeldSchema),
     "print_job_released": ("printing", PrintJobReleasedSchema),
     "print_job_cancelled": ("printing", PrintJobCancelledSchema),
     "document_ready_for_pickup": ("printing", DocumentReadyForPickupSchema),

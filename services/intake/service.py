@@ -129,6 +129,10 @@ class IntakeEvents:
     def on_print_job_failed(self, body):
         self._record("print_job_failed", body)
 
+    @reliable_event_handler("printing", "print_job_held")
+    def on_print_job_held(self, body):
+        self._record("print_job_held", body)
+
     @reliable_event_handler("printing", "print_job_released")
     def on_print_job_released(self, body):
         self._record("print_job_released", body)

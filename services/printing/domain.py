@@ -54,6 +54,13 @@ HELD_AS_DECEASED = {"status": "held", "last_failure": "holder_deceased", "lease_
                     "lease_token": None}
 
 
+def held_here(job: dict) -> Event:
+    """What printing says of a job it held itself (``HELD_AS_REPRINT``,
+    ``HELD_AS_DECEASED``; no station involved): intake shows the citizen
+    ``print_held``, waiting for an officer's check, not ``print_queued``."""
+    return Event("print_job_held", {"reason": job["last_failure"], **job_ref(job)})
+
+
 def may_print_a_card_again(job: dict) -> bool:
     """Whether ``prints_a_card_again`` needs the NIK's earlier job: only for a
     KTP-el that is not an approved replacement (no read for the others)."""
@@ -77,6 +84,10 @@ def gets_counter_window(job: dict) -> bool:
     """
     return (job["delivery_method"] == "pickup" and not job.get("next_day")
             and not job.get("manifest_id"))
+
+
+# the fields of a job ``job_ref`` reads, and its status
+JOB_REF_FIELDS = ("application_id", "tracking_code", "document_type", "status")
 
 
 def job_ref(job: dict) -> dict:

@@ -146,8 +146,14 @@ class PrintStore(PickupStore, PrrStore):
         for job, _ in queued:
             if (deceased_nik := domain.death_recorded(job)) is not None:
                 self._death_recorded(session, deceased_nik, job)
-        self._emit_all(session, [event for _, events in queued for event in events])
+        self._emit_all(session, [event for job, events in queued
+                                 for event in [*events, *self._held_here([job])]])
         return [job for job, _ in queued]
+
+    @staticmethod
+    def _held_here(jobs: list[dict]) -> list[Event]:
+        """``print_job_held`` of each of ``jobs`` printing holds itself."""
+        return [domain.held_here(job) for job in jobs if job["status"] == "held"]
 
     def _death_recorded(self, session, nik: str, certificate: dict) -> None:
         """An Akta Kematian of ``nik`` verified (its job, ``certificate``, is
@@ -158,17 +164,26 @@ class PrintStore(PickupStore, PrrStore):
         printed yet is held for an operator (``domain.of_the_deceased``:
         cards only; read through the status index, one flat filter per
         status, never every job ever printed), and their cards are revoked
-        (``_holder_died``)."""
+        (``_holder_died``). Each job it holds that was not held already
+        says so (``print_job_held``)."""
         now = utcnow()
         self.db.deceased.update_one(
             {"_id": nik}, {"$setOnInsert": {"application_id": certificate["application_id"],
                                             "recorded_at": now}},
             upsert=True, session=session)
-        for status in domain.NOT_PRINTED:
-            for holder in ({"holder_nik": nik},  # a job from an older event: its applicant's
-                           {"nik": nik, "holder_nik": {"$exists": False}, "print_kind": "card"}):
-                self.db.print_jobs.update_many({"status": status, **holder},
-                                               {"$set": domain.HELD_AS_DECEASED}, session=session)
+        to_hold = [job for status in domain.NOT_PRINTED
+                   for holder in ({"holder_nik": nik},  # a job from an older event: its applicant's
+                                  {"nik": nik, "holder_nik": {"$exists": False},
+                                   "print_kind": "card"})
+                   for job in self.db.print_jobs.find({"status": status, **holder},
+                                                      domain.JOB_REF_FIELDS, session=session)]
+        if to_hold:
+            self.db.print_jobs.update_many(
+                {"_id": {"$in": [job["_id"] for job in to_hold]},
+                 "status": {"$in": list(domain.NOT_PRINTED)}},
+                {"$set": domain.HELD_AS_DECEASED}, session=session)
+            self._emit_all(session, self._held_here(
+                [{**job, **domain.HELD_AS_DECEASED} for job in to_hold if job["status"] != "held"]))
         self._holder_died(session, nik, now)
 
     def _holder_died(self, session, nik: str, now: datetime.datetime) -> None:

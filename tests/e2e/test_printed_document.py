@@ -448,7 +448,8 @@ def test_a_verified_death_revokes_the_deceased_card_and_holds_their_queued_print
     """The auditor's case: Hendra's collected card answers valid, his damaged
     card's replacement is verified and queued, then his Akta Kematian is
     verified: the card answers revoked (deceased), and the replacement is
-    held for an operator, never handed to a station."""
+    held for an operator, never handed to a station; its citizen reads
+    ``print_held``."""
     intake, printing = system.url("intake"), system.url("printing")
     first_body, card = first_card(system)
     hendra = first_body["applicant"]["nik"]
@@ -472,6 +473,9 @@ def test_a_verified_death_revokes_the_deceased_card_and_holds_their_queued_print
     assert answer["reason"] == "deceased"
     held = eventually(lambda: held_jobs(system).get(replacement_id), what="replacement held")
     assert held["last_failure"] == "holder_deceased"
+    # the citizen's status says so (printing's print_job_held), not print_queued
+    eventually(lambda: lookup(system, replacement.json()["tracking_code"], hendra)["status"]
+               == "print_held", what="intake: print_held")
     # no station gets it: every claimable job is handed out, never this one
     def claimed_all() -> bool:
         response = requests.post(f"{printing}/api/v1/station/jobs/claim", headers=STATION,

@@ -50,6 +50,12 @@ def death_verified(deceased: str) -> dict:
                         "place_of_death": "RSUD Kota Serang", "reporter_relation": "istri"})
 
 
+def held_events(store) -> list[tuple]:
+    """The ``print_job_held`` events printing emitted, oldest first: (application, reason)."""
+    return [(row["payload"]["application_id"], row["payload"]["reason"])
+            for row in store.db.outbox.find({"event_type": "print_job_held"}).sort("created_at", 1)]
+
+
 def state(store, job: dict) -> tuple:
     found = store.db.print_jobs.find_one({"_id": job["_id"]})
     return found["status"], found.get("last_failure")
@@ -82,6 +88,8 @@ def test_a_verified_death_revokes_the_deceased_cards_and_holds_their_jobs_once(s
     assert verdict(store, being_printed) == VALID  # the child is alive
     assert verdict(store, someone_else) == VALID
     assert state(store, queued) == HELD and state(store, kia) == ("leased", None)
+    # intake hears of the hold (the citizen reads print_held, not print_queued)
+    assert held_events(store) == [(queued["application_id"], "holder_deceased")]
     assert [job["_id"] for job in store.held_jobs(RULES)] == [queued["_id"]]
     assert queued["_id"] not in {job["_id"] for job in store.claim(
         RULES.station(STATION_ID), RULES, 100)}
@@ -96,11 +104,13 @@ def test_a_verified_death_revokes_the_deceased_cards_and_holds_their_jobs_once(s
                             "tracking_code": death["tracking_code"]}) is None
     assert store.db.issuances.find_one({"token": waiting}) == revoked
     assert store.db.print_jobs.count_documents({"document_type": "akta_kematian"}) == 1
+    assert len(held_events(store)) == 1
 
     # the child dies too: the KIA on lease is held, its download revoked, the
     # station's report refused
     store.queue_job(death_verified(child))
     assert state(store, kia) == HELD and verdict(store, being_printed) == DECEASED
+    assert held_events(store)[1:] == [(kia["application_id"], "holder_deceased")]
     with pytest.raises(LeaseLost):
         store.mark_printed(kia["_id"], STATION_ID, kia["lease_token"], pickup_rules(40), RULES)
 
@@ -110,6 +120,7 @@ def test_a_job_of_the_deceased_queued_after_the_death_is_held(store):
     store.queue_job(death_verified(hendra))
     late = store.queue_job(verified("ktp_el", hendra, print_kind="card", holder_nik=hendra))
     assert (late["status"], late["last_failure"]) == HELD
+    assert held_events(store) == [(late["application_id"], "holder_deceased")]
     others = store.queue_job(verified("ktp_el", random_nik(), print_kind="card"))
     assert others["status"] == "queued"
     assert claimed(store, others["_id"])["status"] == "leased"

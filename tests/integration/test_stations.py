@@ -341,6 +341,9 @@ def test_a_nik_is_never_printed_twice_unless_a_replacement(store):
     again = store.queue_job({**event, "event_id": uuid.uuid4().hex,
                              "application_id": uuid.uuid4().hex, "tracking_code": "SDKAGAIN001"})
     assert (again["status"], again["last_failure"]) == ("held", "already_printed")
+    assert [(row["payload"]["application_id"], row["payload"]["reason"])
+            for row in store.db.outbox.find({"event_type": "print_job_held"})] == [
+        (again["application_id"], "already_printed")]
     replacement = store.queue_job({**event, "event_id": uuid.uuid4().hex, "replacement": True,
                                    "application_id": uuid.uuid4().hex,
                                    "tracking_code": "SDKREPLACE1"})

@@ -58,6 +58,10 @@ OUTBOX_BACKLOG = Gauge("smartdukcapil_outbox_backlog",
 PIPELINE_BACKLOG = Gauge("smartdukcapil_pipeline_backlog",
                          "Messages waiting in the handler queues a service watches before "
                          "admitting new work (-1: unknown)", ["service", "container"])
+OUTBOX_OVERDUE = Gauge("smartdukcapil_outbox_overdue",
+                       "The service's own events that should have been published and have not "
+                       "(shared.outbox.overdue), as its admission reads them (-1: unknown)",
+                       ["service", "container"])
 
 DB_COMMANDS = Counter("smartdukcapil_db_commands",
                       "Database commands sent (round trips), by command name and collection",
@@ -147,6 +151,10 @@ def count_event(container: str, handler: str, outcome: str) -> None:
 
 def pipeline_backlog(container: str, backlog: int) -> None:
     PIPELINE_BACKLOG.labels(service_of(container), container).set(backlog)
+
+
+def outbox_overdue(container: str, overdue: int) -> None:
+    OUTBOX_OVERDUE.labels(service_of(container), container).set(overdue)
 
 
 def watch_outbox(service: str, db, carriers: tuple[str, ...] = (),

@@ -81,19 +81,28 @@ class Watch:
             eventlet.sleep(self.poll_seconds)
 
     def poll(self) -> int:
+        self.backlog = self._read()
+        self.report(self.service, self.backlog)
+        return self.backlog
+
+    def _read(self) -> int:
         try:
-            self.backlog = self.measure()
+            backlog = self.measure()
         except Exception as exc:  # any transport error: unknown
             if not self.failing:
                 log.warning("%s of %s unknown (%s): admitting meanwhile",
                             self.what, self.service, error_line(exc))
-            self.failing, self.backlog = True, UNKNOWN
+            self.failing = True
             self.close()
-            return self.backlog
+            return UNKNOWN
         if self.failing:
             log.info("%s of %s known again", self.what, self.service)
             self.failing = False
-        return self.backlog
+        return backlog
+
+    @staticmethod
+    def report(container: str, backlog: int) -> None:
+        """Show a backlog read (a gauge of ``shared.metrics``): none here."""
 
     def measure(self) -> int:
         raise NotImplementedError
@@ -106,6 +115,7 @@ class PipelineWatch(Watch):
     """The backlog of ``queues`` on the broker at ``amqp_uri``."""
 
     what = "pipeline backlog"
+    report = staticmethod(metrics.pipeline_backlog)
 
     @classmethod
     def from_config(cls, service: str, config: dict) -> "PipelineWatch | None":
@@ -123,10 +133,6 @@ class PipelineWatch(Watch):
         self.amqp_uri, self.queues = amqp_uri, queues
         self.missing: set[str] = set()
         self.connection: Connection | None = None
-
-    def poll(self) -> int:
-        metrics.pipeline_backlog(self.service, super().poll())
-        return self.backlog
 
     def measure(self) -> int:
         if self.connection is None:  # a failure closed it: a new connection
@@ -161,6 +167,7 @@ class OutboxWatch(Watch):
     ``StoreWithOutbox``, whose client exists once the container started)."""
 
     what = "outbox backlog"
+    report = staticmethod(metrics.outbox_overdue)
 
     @classmethod
     def from_config(cls, service: str, config: dict, store) -> "OutboxWatch | None":

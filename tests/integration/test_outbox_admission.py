@@ -3,7 +3,8 @@ than ``OUTBOX_BACKLOG_LIMIT`` outbox rows and applications hold events past
 their hand-over (the relay's hand-over failed, the sweep has not drained
 them), a new application gets 503 + Retry-After - the broker queues behind
 intake may be empty meanwhile - and status lookups are still answered
-(shared/pipeline.py ``OutboxWatch``)."""
+(shared/pipeline.py ``OutboxWatch``); ``smartdukcapil_outbox_overdue``
+shows what it read."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import datetime
 import uuid
 
 import requests
+from prometheus_client import REGISTRY
 
 from services.intake.service import IntakeApi
 from shared.clock import utcnow
@@ -18,6 +20,12 @@ from shared.mongo import StoreWithOutbox
 from shared.outbox import DUE, overdue, outbox_row
 from tests.helpers import eventually, service_config, valid_body
 from tests.integration.test_delivery_pattern import verified_event
+
+
+def overdue_shown() -> float | None:
+    """What intake's ``smartdukcapil_outbox_overdue`` gauge shows."""
+    return REGISTRY.get_sample_value("smartdukcapil_outbox_overdue",
+                                     {"service": "intake", "container": "intake_api"})
 
 
 def test_new_applications_are_refused_while_intakes_own_events_wait_past_their_hand_over(
@@ -45,6 +53,8 @@ def test_new_applications_are_refused_while_intakes_own_events_wait_past_their_h
     # a body that is not an application: 400 while admitted, 503 once refused
     eventually(lambda: requests.post(base, json={}, timeout=30).status_code == 503,
                what="new applications refused")
+    # an operator sees why (/metrics), as the admission read it
+    assert overdue_shown() == 6.0
     body = valid_body()
     shed = requests.post(base, json=body, timeout=30, headers={"Idempotency-Key": "outbox-1"})
     assert shed.status_code == 503, shed.text
@@ -59,5 +69,6 @@ def test_new_applications_are_refused_while_intakes_own_events_wait_past_their_h
     db.outbox.delete_many({})  # the sweep took the rows: 3 left, under the limit
     eventually(lambda: requests.post(base, json={}, timeout=30).status_code == 400,
                what="new applications admitted again")
+    assert overdue_shown() == 3.0
     retried = requests.post(base, json=body, timeout=30, headers={"Idempotency-Key": "outbox-1"})
     assert retried.status_code == 202, retried.text

@@ -30,7 +30,7 @@ from shared.masking import mask_text
 
 from .exceptions import (IdempotencyKeyReused, PersonDeceased, PhotoNotUploaded,
                          PrintedNameMissing, WrongStatus)
-from .population import REGISTER_WITHHELD
+from .population import REGISTER_UNCHECKED, REGISTER_WITHHELD
 from .payloads import (cancelled_event, rejected_event, resubmitted_event,  # noqa: F401
                        submitted_event,  # the store emits it as domain.submitted_event
                        verified_event)
@@ -160,13 +160,18 @@ def status_fields(status: str, application_id: str, slot: bool = True) -> dict:
             else application_id}
 
 
+# an application the register did not check (asked nothing, or no answer)
+UNCHECKED_BY_REGISTER = frozenset({REGISTER_WITHHELD, REGISTER_UNCHECKED})
+
+
 def holds_slot(flags) -> bool:
     """Whether an application waiting for verification holds its subject's
-    one active slot: not one accepted without asking the register
-    (``register_withheld``: whoever guessed at a NIK too often must not take
-    its owner's slot with a wrong KK); it takes the slot when an operator
-    verifies it (409 if another holds it then)."""
-    return REGISTER_WITHHELD not in flags
+    one active slot: not one the register did not check - not asked
+    (``register_withheld``: whoever guessed at a NIK too often) or not
+    answering (``register_unchecked``: an outage) -, so a stranger with a
+    wrong KK cannot take the owner's slot; it takes the slot when an
+    operator verifies it (409 if another holds it then)."""
+    return UNCHECKED_BY_REGISTER.isdisjoint(flags)
 
 
 def new_tracking_code() -> str:

@@ -267,6 +267,32 @@ def test_register_down_application_accepted_and_flagged(system, mongo, register_
     assert flagged["flags"] == ["register_unchecked"]
 
 
+def test_a_stranger_unchecked_during_an_outage_takes_no_slot_from_the_owner(
+        system, mongo, register_restored):
+    """The register down, a stranger claims a citizen's NIK on another KK:
+    accepted, flagged for the operator - and holding no slot, so the owner,
+    once the register answers, applies; the operator's verify gives the
+    slot to whoever is verified first (409 for the other)."""
+    owner_nik = random_nik(year=1981)
+    own_kk = seed_family(system, (owner_nik, "kepala_keluarga", True))
+    faults = f"{register_restored.url('register')}/sandbox/faults"
+    requests.post(faults, json={"fail_next": 100, "status": 503}, timeout=5)
+    stranger = accepted(system, mongo, body("ktp_el", {"reason": "first_issue"}, nik=owner_nik))
+    assert stranger["flags"] == ["register_unchecked"] and stranger["active_slot"] != "active"
+    requests.post(faults, json={"fail_next": 0}, timeout=5)
+    eventually(lambda: register_answers(system), what="intake checking the register again")
+    owner = accepted(system, mongo, body("ktp_el", {"reason": "first_issue"}, nik=owner_nik,
+                                         kk=own_kk))
+    assert owner["flags"] == [] and owner["active_slot"] == "active"
+    intake = system.url("intake")
+    assert requests.post(f"{intake}/api/v1/applications/{owner['_id']}/verify",
+                         headers=OPERATOR, timeout=10).status_code == 200
+    taken = requests.post(f"{intake}/api/v1/applications/{stranger['_id']}/verify",
+                          headers=OPERATOR, timeout=10)
+    assert taken.status_code == 409 and list(taken.json()["error"]["fields"]) == [
+        "applicant.nik"], taken.text
+
+
 @pytest.mark.parametrize("fault", [{"delay_ms": 3000}, {"fail_next": 100, "status": 503}])
 def test_register_slow_or_failing_application_accepted_and_flagged(system, mongo,
                                                                    register_restored, fault):

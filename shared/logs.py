@@ -8,7 +8,9 @@ conflict, a partner or the database out of reach for now) are logged as one
 line, without the traceback and its chained database error, whose text can
 carry an index's key values. A request line's query-string secrets (a station's
 ``lease_token``, a checked card's QR ``token``, whose payload names its
-holder) leave as ``***``: the web server's access log writes whole URLs.
+holder) and any other value a URL's query has but the few known harmless
+(``LOGGED_QUERY_PARAMETERS``) leave as ``***``, and a request line's long
+runs of digits are masked: the web server's access log writes whole URLs.
 
 ``error_line`` says why something failed in one short line (a log line, a
 dead letter's header): where an outage is expected - a broker or database
@@ -23,7 +25,7 @@ import re
 from pymongo.errors import ConnectionFailure
 
 from .errors import DomainError, PartnerUnavailable
-from .masking import mask_text
+from .masking import mask_identity, mask_text
 
 # errors logged in one line, their traceback dropped: a client's bad input or
 # conflict, a partner or the database out of reach for now - each expected,
@@ -33,12 +35,32 @@ from .masking import mask_text
 EXPECTED = (DomainError, PartnerUnavailable, ConnectionFailure)
 
 
-# a query parameter whose value is a capability or names a person
-_QUERY_SECRET = re.compile(r"([?&](?:lease_token|token)=)[^&\s\"']+")
+# the query parameters a URL in a log keeps the value of: the documented
+# ones that neither name a person nor grant anything (the operators' list
+# filters and paging, the WhatsApp handshake's mode and challenge). Any other
+# - a station's ``lease_token``, a checked card's QR ``token`` (its payload
+# names its holder), the handshake's ``hub.verify_token``, a client's
+# misplaced ``access_token`` or ``?nik=`` - leaves as ``***``
+LOGGED_QUERY_PARAMETERS = frozenset({
+    "cursor", "limit", "status", "from", "to", "days", "channel", "document_type", "flag",
+    "kecamatan", "kelurahan", "place_id", "hub.mode", "hub.challenge"})
+_QUERY_PARAMETER = re.compile(r"([?&])([^=&\s\"'#?]+)=([^&\s\"'#]*)")
+# a request line's target ("GET /api/v1/... HTTP/1.1"): a run of 8 or more
+# digits in it is masked even inside a word (``/x3673045207900001``), where
+# ``mask_text`` looks for whole numbers only
+_REQUEST_TARGET = re.compile(r'("[A-Za-z]+ )(\S+)( HTTP/)')
+_DIGIT_RUN = re.compile(r"[0-9]{8,}")
 
 
-def redact_query_secrets(text: str) -> str:
-    return _QUERY_SECRET.sub(r"\1***", text)
+def redact_urls(text: str) -> str:
+    """``text`` with the query values of URLs in it that are not
+    ``LOGGED_QUERY_PARAMETERS`` as ``***`` and every long run of digits of
+    a request line's target masked."""
+    text = _REQUEST_TARGET.sub(lambda m: m.group(1) + _DIGIT_RUN.sub(
+        lambda run: mask_identity(run.group()), m.group(2)) + m.group(3), text)
+    return _QUERY_PARAMETER.sub(
+        lambda m: m.group() if m.group(2) in LOGGED_QUERY_PARAMETERS
+        else f"{m.group(1)}{m.group(2)}=***", text)
 
 
 def error_line(error: BaseException, limit: int = 200) -> str:
@@ -46,7 +68,7 @@ def error_line(error: BaseException, limit: int = 200) -> str:
     characters (a driver's message can run to kilobytes)."""
     lines = str(error).strip().splitlines()
     text = f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
-    text = redact_query_secrets(mask_text(text))
+    text = redact_urls(mask_text(text))
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
@@ -60,5 +82,5 @@ class PersonalDataFilter(logging.Filter):
             record.exc_info = None
         if record.stack_info:
             record.stack_info = mask_text(record.stack_info)
-        record.msg, record.args = redact_query_secrets(mask_text(record.getMessage())), ()
+        record.msg, record.args = redact_urls(mask_text(record.getMessage())), ()
         return True

@@ -95,7 +95,45 @@ def test_query_string_secrets_leave_the_access_log_redacted(logged):
     text = stream.getvalue()
     assert qr not in text and "jnG5CJVa_If6u5" not in text
     assert "/api/v1/verify?token=*** HTTP/1.1" in text
-    assert "document.pdf?lease_token=***&x=1 HTTP/1.1" in text
+    assert "document.pdf?lease_token=***&x=*** HTTP/1.1" in text
+
+
+def test_a_request_lines_unknown_parameters_and_digits_in_its_path_are_masked(logged):
+    """A client's mistakes reached the access log whole (outside audit N1): a
+    NIK glued to a path segment, a token or a NIK in a parameter no endpoint
+    takes, the WhatsApp handshake's verify token. The documented filters
+    stay readable."""
+    logger, stream = logged
+    logger.info('127.0.0.1 - - "GET /api/v1/x%s HTTP/1.1" 404 10', NIK)
+    logger.info('"GET /api/v1/operator/applications?status=submitted&access_token=dev-op-tok'
+                f'&nik={NIK}&email=siti@example.id&limit=50 HTTP/1.1" 200 99')
+    logger.info('"GET /webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=s3kr1t'
+                '&hub.challenge=ch4ll3nge HTTP/1.1" 200 10')
+    text = stream.getvalue()
+    for secret in (NIK, "dev-op-tok", "siti@", "s3kr1t"):
+        assert secret not in text
+    assert f'"GET /api/v1/x{NIK[:4]}********{NIK[-4:]} HTTP/1.1" 404' in text
+    assert ("?status=submitted&access_token=***&nik=***&email=***&limit=50 HTTP/1.1"
+            in text)
+    assert "?hub.mode=subscribe&hub.verify_token=***&hub.challenge=ch4ll3nge " in text
+
+
+def test_every_documented_query_parameter_keeps_its_value_in_the_log():
+    """Each query schema's parameters are known harmless (list filters,
+    paging): an operator reading the access log sees what was asked. The
+    secret ones are not: ``lease_token``, ``token``."""
+    from services.courier.schemas import ShipmentQuerySchema, StuckQuerySchema
+    from services.intake.api_appointments import AvailabilitySchema
+    from services.intake.api_operator import QueueQuerySchema, ReasonsQuerySchema
+    from services.notification.schemas import FailedQuerySchema
+    from services.printing.api_documents import LeaseQuerySchema, TokenQuerySchema
+    from shared.logs import LOGGED_QUERY_PARAMETERS
+    def names(*schemas):
+        return {field.data_key or name for schema in schemas
+                for name, field in schema().fields.items()}
+    assert names(FailedQuerySchema, ShipmentQuerySchema, StuckQuerySchema, QueueQuerySchema,
+                 ReasonsQuerySchema, AvailabilitySchema) <= LOGGED_QUERY_PARAMETERS
+    assert names(LeaseQuerySchema, TokenQuerySchema).isdisjoint(LOGGED_QUERY_PARAMETERS)
 
 
 def test_landlines_and_dotted_or_bracketed_mobiles_are_masked_in_logs(logged):

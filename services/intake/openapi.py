@@ -31,9 +31,13 @@ from .detail_schemas import DETAIL_SCHEMAS
 
 VERSION = "1.0.0"
 OPERATOR, KELURAHAN_OFFICER, KECAMATAN_OFFICER = "operator", "kelurahanOfficer", "kecamatanOfficer"
+SERVICE = "service"
+# an operator's token, or another service's (the documents endpoints)
+OPERATOR_OR_SERVICE = (OPERATOR, SERVICE)
 SECURITY_SCHEMES = {
-    OPERATOR: "An operator's token (config OPERATOR_TOKENS); the documents endpoints also "
-              "take a service's token (config SERVICE_TOKENS: printing, for a KIA photo).",
+    OPERATOR: "An operator's token (config OPERATOR_TOKENS).",
+    SERVICE: "Another service's token (config SERVICE_TOKENS): printing reads a KIA's photo "
+             "through the documents endpoints.",
     KELURAHAN_OFFICER: "A kelurahan officer's token, scoped to one kelurahan "
                        "(config KELURAHAN_OFFICER_TOKENS).",
     KECAMATAN_OFFICER: "A kecamatan officer's token, scoped to one kecamatan "
@@ -258,7 +262,7 @@ class Operation:
     ok: int
     answer: type[Schema] | None  # None: not JSON (a file, or this document)
     errors: tuple[int, ...] = ()
-    security: str | None = None
+    security: str | tuple[str, ...] | None = None  # a tuple: any one of them
     body: type[Schema] | Schema | None = None
     body_required: bool = True  # False: the body may be left out
     query: type[Schema] | None = None
@@ -290,10 +294,11 @@ OPERATIONS: tuple[Operation, ...] = (
               also_ok={200: "The same file again: its first entry, nothing stored twice"}),
     Operation("GET", "/api/v1/applications/<string:application_id>/documents",
               "An application's documents", 200, DocumentListSchema, (401, 404, 429, 503),
-              OPERATOR, tag="operator"),
+              OPERATOR_OR_SERVICE, tag="operator"),
     Operation("GET",
               "/api/v1/applications/<string:application_id>/documents/<string:document_id>",
-              "One document's file", 200, None, (401, 404, 429, 503), OPERATOR, tag="operator"),
+              "One document's file", 200, None, (401, 404, 429, 503), OPERATOR_OR_SERVICE,
+              tag="operator"),
     Operation("GET", "/api/v1/operator/applications", "The work queue, oldest first", 200,
               QueuePageSchema, (400, 401, 429, 503), OPERATOR,
               query=queue_schemas.QueueQuerySchema, tag="operator"),
@@ -442,7 +447,9 @@ def _operation(operation: Operation) -> dict:
             "operationId": f"{operation.method.lower()}_{openapi_path(operation.path)}",
             "responses": responses, **operation.extra}
     if operation.security:
-        spec["security"] = [{operation.security: []}]
+        schemes = operation.security
+        spec["security"] = [{scheme: []} for scheme in
+                            ((schemes,) if isinstance(schemes, str) else schemes)]
     if operation.query is not None:
         spec.setdefault("parameters", []).append({"in": "query", "schema": operation.query})
     parameters = _PARAMETER.findall(operation.path)

@@ -11,11 +11,21 @@ import requests
 from openapi_spec_validator import validate
 
 from shared.events import DOCUMENT_TYPES
-from tests.helpers import KECAMATAN_OFFICER, KELURAHAN_OFFICER, OPERATOR
+from tests.helpers import (KECAMATAN_OFFICER, KELURAHAN_OFFICER, OPERATOR,
+                           PRINTING_SERVICE_TOKEN)
 from tests.openapi_answers import assert_answer_matches
 
 TOKENS = {"operator": OPERATOR, "kelurahanOfficer": KELURAHAN_OFFICER,
-          "kecamatanOfficer": KECAMATAN_OFFICER}
+          "kecamatanOfficer": KECAMATAN_OFFICER,
+          "service": {"Authorization": f"Bearer {PRINTING_SERVICE_TOKEN}"}}
+
+
+def credentials(operation: dict, alternative: int = 0) -> dict:
+    """The headers of one of the operation's security requirements (any one
+    of them grants it): the first, or ``alternative``; none for a public one."""
+    requirements = operation.get("security") or [{}]
+    return {name: value for scheme in requirements[alternative]
+            for name, value in TOKENS[scheme].items()}
 
 
 @pytest.fixture(scope="module")
@@ -63,10 +73,7 @@ def test_every_path_and_method_answers(system, document, accepted):
     for path, item in document["paths"].items():
         for method, operation in item.items():
             url = system.url("intake") + path.format(**values)
-            headers = {}
-            for requirement in operation.get("security", []):
-                for scheme in requirement:
-                    headers.update(TOKENS[scheme])
+            headers = credentials(operation)
             kwargs = {}
             if method in ("post", "put"):
                 kwargs = ({"files": {"unused": ("x", b"")}} if "multipart/form-data" in
@@ -87,6 +94,25 @@ def test_every_path_and_method_answers(system, document, accepted):
     assert len(answered) >= 19
 
 
+def test_each_security_requirement_listed_grants_its_operation(system, document, accepted):
+    """Outside audit N1: the documents endpoints took printing's service
+    token, and the document listed only the operator's. Every alternative
+    listed is tried: none is refused 401/403."""
+    values = {"application_id": accepted["ktp_el"].json()["application_id"],
+              "document_id": "no-such-document", "batch_id": "openapi-probe"}
+    tried = set()
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method != "get":  # reads only: nothing is changed by the probe
+                continue
+            for alternative, requirement in enumerate(operation.get("security", [])):
+                response = requests.get(system.url("intake") + path.format(**values),
+                                        headers=credentials(operation, alternative), timeout=10)
+                assert response.status_code not in (401, 403), (path, requirement, response.text)
+                tried.update(requirement)
+    assert {"operator", "service"} <= tried
+
+
 def test_every_operation_lists_the_415_it_answers(system, document, accepted):
     """Outside audit: a body with ``Content-Encoding: gzip`` is refused 415 on
     any method, a GET too, which the document listed for no GET; and the
@@ -96,10 +122,8 @@ def test_every_operation_lists_the_415_it_answers(system, document, accepted):
               "document_id": "no-such-document", "batch_id": "openapi-probe"}
     for path, item in document["paths"].items():
         for method, operation in item.items():
-            headers = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
-            for requirement in operation.get("security", []):
-                for scheme in requirement:
-                    headers.update(TOKENS[scheme])
+            headers = {"Content-Encoding": "gzip", "Content-Type": "application/json",
+                       **credentials(operation)}
             response = requests.request(method.upper(), system.url("intake") +
                                         path.format(**values), headers=headers,
                                         data=gzip.compress(b"{}"), timeout=10)

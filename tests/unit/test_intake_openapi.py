@@ -77,7 +77,9 @@ def test_a_route_missing_from_the_document_is_noticed():
 def test_security_schemes_and_error_answers():
     document = openapi_document()
     assert set(document["components"]["securitySchemes"]) == {
-        "operator", "kelurahanOfficer", "kecamatanOfficer"}
+        "operator", "kelurahanOfficer", "kecamatanOfficer", "service"}
+    documents = document["paths"]["/api/v1/applications/{application_id}/documents"]["get"]
+    assert documents["security"] == [{"operator": []}, {"service": []}]
     verify = document["paths"]["/api/v1/applications/{application_id}/verify"]["post"]
     assert verify["security"] == [{"operator": []}]
     assert {"401", "404", "409", "503"} <= set(verify["responses"])

@@ -62,6 +62,7 @@ import datetime
 import logging
 import time
 import uuid
+from contextlib import contextmanager
 
 from amqp.exceptions import ConnectionError as AmqpConnectionError
 from eventlet.queue import Empty, LightQueue
@@ -306,8 +307,10 @@ class OutboxRelay:
         now = utcnow()
         rows = list(self.collection.find({"claimed_until": {"$lt": now}})
                     .sort("created_at", 1).limit(self.sweep_batch))
-        _, claimed = self._claim(self.collection, rows, now, "claimed_until", "claimed_by")
-        return self._publish(claimed)
+        token, claimed = self._claim(self.collection, rows, now, "claimed_until", "claimed_by")
+        with self._released_if_unpublished(self.collection, token, now, "claimed_until",
+                                           "claimed_by") as unpublished:
+            return self._publish(claimed, unpublished)
 
     def publish_carried(self) -> int:
         """Sweep round of the carrier collections: documents whose events'
@@ -323,10 +326,38 @@ class OutboxRelay:
                 # again since the claim: that took the claim's token)
                 carrier.update_many({"_id": {"$in": emptied}, CLAIMED_BY: token},
                                     {"$unset": dict.fromkeys(CARRIED_FIELDS, "")})
-            published += self._publish([{**row, "carrier": (name, document["_id"])}
-                                        for document in claimed
-                                        for row in document.get(PENDING) or ()])
+            with self._released_if_unpublished(carrier, token, now, DUE,
+                                               CLAIMED_BY) as unpublished:
+                published += self._publish([{**row, "carrier": (name, document["_id"])}
+                                            for document in claimed
+                                            for row in document.get(PENDING) or ()],
+                                           unpublished)
         return published
+
+    @contextmanager
+    def _released_if_unpublished(self, collection, token: str, due_at: datetime.datetime,
+                                 due: str, claimed_by: str):
+        """A sweep's publish of what its claim (``token``) took: when it fails
+        (the broker out of reach), what it did not publish - the rows, the
+        documents carrying them, the ids gathered in the list this yields -
+        is due again at once (``due_at``, when the round read it as due),
+        not once the claim's ``CLAIM_SECONDS`` ran out: the relay's next
+        attempt, backing off up to ``RETRY_MAX_SECONDS``, takes it, and the
+        admission's count of overdue events (``overdue``) sees it meanwhile.
+        A release that fails too (the database out of reach as well) leaves
+        the claim to run out."""
+        unpublished: list = []
+        try:
+            yield unpublished
+        except Exception:
+            if unpublished:
+                try:
+                    collection.update_many({"_id": {"$in": unpublished}, claimed_by: token},
+                                           {"$set": {due: due_at}})
+                except Exception as exc:
+                    log.warning("outbox relay could not release its claim (%s): due again in "
+                                "%ss", error_line(exc), CLAIM_SECONDS)
+            raise
 
     def _claim(self, collection, found: list[dict], now: datetime.datetime, due: str,
                claimed_by: str, projection: dict | None = None) -> tuple[str, list[dict]]:
@@ -349,11 +380,13 @@ class OutboxRelay:
         return token, sorted(collection.find({"_id": {"$in": ids}, claimed_by: token}, projection),
                              key=lambda row: order[row["_id"]])
 
-    def _publish(self, rows: list[dict]) -> int:
-        """Publish ``rows`` in order and delete those the broker confirmed."""
-        done = []
+    def _publish(self, rows: list[dict], unpublished: list | None = None) -> int:
+        """Publish ``rows`` in order and delete those the broker confirmed;
+        when a publish fails, the ids of what is left (a carried row's
+        document's) go into ``unpublished`` before the error is raised."""
+        done, at = [], 0
         try:
-            for row in rows:
+            for at, row in enumerate(rows):
                 try:
                     self.publisher.publish(row["payload"], exchange=self.exchange,
                                            routing_key=row["event_type"],
@@ -362,6 +395,12 @@ class OutboxRelay:
                     self._keep_unroutable(row)
                     continue
                 done.append(row)
+        except Exception:
+            if unpublished is not None:
+                unpublished.extend(dict.fromkeys(
+                    left["carrier"][1] if "carrier" in left else left["_id"]
+                    for left in rows[at:]))
+            raise
         finally:
             if done:
                 if not self._unpulled():

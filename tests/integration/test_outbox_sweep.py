@@ -9,7 +9,9 @@ sweep), against the real database server and broker.
 * a sweep publishes only what its claim took, when another relay or a
   writer changed some of what it read;
 * a big backlog drains in bounded rounds between the hand-overs: a new
-  application's events are not held behind the whole backlog.
+  application's events are not held behind the whole backlog;
+* a sweep the broker refuses leaves what it claimed due again at once: the
+  admission's count sees it, the next attempt publishes it.
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ import uuid
 from contextlib import contextmanager
 
 import eventlet
+import pytest
 from pymongo import MongoClient, monitoring
 
 from shared.clock import utcnow
-from shared.outbox import CLAIMED_BY, DUE, PENDING, Carried, OutboxRelay, outbox_row
+from shared.outbox import CLAIMED_BY, DUE, PENDING, Carried, OutboxRelay, outbox_row, overdue
 from tests.helpers import BrokerProbe, CommandCounter, eventually
 from tests.integration.test_delivery_pattern import verified_event as an_event
 
@@ -194,3 +197,30 @@ def test_a_sweep_reads_back_only_what_its_claim_took(backing, mongo):
         assert written[0][CLAIMED_BY] == "another"
         assert CLAIMED_BY not in written[1] and len(written[1][PENDING]) == 2
         assert written[1][DUE] > utcnow()
+
+
+def test_a_sweep_the_broker_refuses_leaves_what_it_claimed_due_again_at_once(backing):
+    """Outside audit N2: with the broker out of reach, a sweep claimed the
+    due rows and documents (due again in CLAIM_SECONDS, 30 s), its publish
+    failed, and nothing released them: the overdue count behind the
+    admission read 0 for the whole outage (so OUTBOX_BACKLOG_LIMIT never
+    refused), the relay's next attempts found nothing due (its back-off
+    reset), and the events left up to 30 s after the broker came back."""
+    with lost_hand_overs(backing, documents=5) as (db, [(relay, counter)], probe):
+        db.outbox.insert_many([outbox_row("application_verified", an_event())
+                               for _ in range(3)])
+        db.outbox.update_many({}, {"$set": {
+            "claimed_until": utcnow() - datetime.timedelta(seconds=1)}})
+        assert overdue(db, ("letters",)) == 8
+        cut_off = OutboxRelay(db.outbox, "pyamqp://guest:guest@127.0.0.1:1//", "cut_off", {},
+                              carriers=("letters",))
+        cut_off.publisher.retry = False  # refused at once, not after the driver's retries
+        with pytest.raises(Exception):
+            cut_off.publish_pending()
+        with pytest.raises(Exception):
+            cut_off.publish_carried()
+        assert overdue(db, ("letters",)) == 8
+        # the broker back: the next sweep takes every one of them at once
+        assert relay.publish_pending() + relay.publish_carried() == 8
+        relay.delete_confirmed(now=True)
+        assert len(delivered(probe, 8)) == 8

@@ -1,5 +1,7 @@
 """Limits on failed attempts at a secret: bearer tokens (``shared.auth``) and
-the citizen's tracking code + NIK (``TrackingCodeChecks``).
+the citizen's tracking code + NIK (``TrackingCodeChecks``) - and, with the
+same counts, on what a client may do however it ends (``ClientQuota``:
+intake's new applications).
 
 A key (a client address, a tracking code) may fail ``limit`` times within
 ``window`` seconds of its first failure; then it is refused — right secret or
@@ -71,6 +73,15 @@ class FailureLimit:
         self._prune(now)
         self._windows.pop(key, None)
         self._windows[key] = (now, 1)  # at the end: the dict stays ordered by start
+
+    def forgive(self, key: str) -> None:
+        """Take back one of ``key``'s counts in its window: a request counted
+        as it began (so that concurrent ones cannot all pass the check
+        first) that, as it turned out, does not count."""
+        now = self.clock()
+        started, failures = self._live(key, now)
+        if failures:
+            self._windows[key] = (started, failures - 1)
 
     def __len__(self) -> int:
         return len(self._windows)
@@ -154,6 +165,54 @@ def client_address(request, proxies: frozenset[str] = frozenset()) -> str:
         if hop and hop not in proxies:
             return hop
     return address
+
+
+class ClientQuota(DependencyProvider):
+    """What a client may have done ``limit_key`` times (default
+    ``limit``) within ``window_key`` seconds (default ``window``): things
+    that succeed, not failures (intake's new applications). Past it,
+    ``refused`` (a ``TooManyAttempts``: 429 with Retry-After). In memory,
+    per process, as this module explains.
+
+        self.quota.check(request)             # before any work: cheap
+        with self.quota.counting(request):    # counted; given back if it raises
+            ...
+    """
+
+    def __init__(self, limit_key: str, limit: int, window_key: str, window: float,
+                 refused: type[TooManyAttempts] = TooManyAttempts):
+        self.settings = (limit_key, limit, window_key, window)
+        self.refused = refused
+
+    def setup(self):
+        config = self.container.config
+        limit_key, limit, window_key, window = self.settings
+        self.done = FailureLimit(integer(config, limit_key, limit),
+                                 seconds(config, window_key, window))
+        self.proxies = trusted_proxies(config)
+
+    def check(self, request) -> None:
+        """``refused`` if the client is at its limit."""
+        if wait := self.done.retry_after(client_address(request, self.proxies)):
+            raise self.refused(wait)
+
+    @contextmanager
+    def counting(self, request):
+        """Check and count the client's request at once (nothing yields in
+        between: a burst of concurrent requests cannot all pass the check
+        first); a block that raises - the request refused, not done - gives
+        its count back."""
+        self.check(request)
+        client = client_address(request, self.proxies)
+        self.done.failed(client)
+        try:
+            yield
+        except Exception:
+            self.done.forgive(client)
+            raise
+
+    def get_dependency(self, worker_ctx):
+        return self
 
 
 class TrackingCodeChecks(DependencyProvider):

@@ -226,6 +226,7 @@ def service_config(stack: Stack, database: str, **extra) -> dict:
             "SMS_PASSKEY": "sandbox-pass", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": env["SMTP_PORT"],
             "REGISTER_URL": env["REGISTER_URL"], "INTAKE_URL": env["INTAKE_URL"],
             "POS_API_URL": env["POS_API_URL"], "max_workers": 8,
+            "SUBMITS_PER_CLIENT": env["INTAKE_SUBMITS_PER_CLIENT"],
             "RETRY_DELAYS": SYSTEM_ENV["RETRY_DELAYS"], **TOKENS, **extra}
 
 

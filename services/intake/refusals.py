@@ -36,7 +36,10 @@ default 10 each) and, over HTTP, against the client
   what slows a stranger asking.
 
 Refusals that tell nothing of a NIK or KK (a format error, a date in the
-future) are not counted, nor are accepted submissions. The broker channel
+future) are not counted, nor are accepted submissions here: those have a
+limit of their own (``SUBMITS_PER_CLIENT`` new applications per client over
+HTTP within ``SUBMITS_WINDOW_SECONDS``, ``TooManySubmissions``: each costs
+an SMS or e-mail and a place in the operators' queue). The broker channel
 (the portal's and the apps' back-ends, each one client for all their
 citizens) counts the NIKs and KKs only. In memory, per process, shared by
 HTTP's container and the channel's, as ``shared.ratelimit`` explains;
@@ -63,6 +66,13 @@ class TooManyRefusals(TooManyAttempts):
 
     too_many = Msg("Terlalu banyak permohonan yang ditolak karena data kependudukan.",
                    "Too many applications refused on the population register's data.")
+
+
+class TooManySubmissions(TooManyAttempts):
+    """429 as for failed attempts, worded for applications accepted."""
+
+    too_many = Msg("Terlalu banyak permohonan baru dari sambungan ini.",
+                   "Too many new applications from this connection.")
 
 
 def named_numbers(body: dict) -> list[tuple[str, str]]:

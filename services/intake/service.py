@@ -28,7 +28,7 @@ from shared.http import (LOOKUPS, HealthCheck, api, idempotency_key, json_respon
 from shared.masking import mask_identity
 from shared.messaging import reliable_event_handler
 from shared.mongo import StoreWithOutbox
-from shared.ratelimit import TrackingCodeChecks
+from shared.ratelimit import ClientQuota, TrackingCodeChecks
 
 from .api_appointments import RecordingAppointmentApi, RecordingCalendar
 from .api_batches import OfficerChannelsApi
@@ -38,7 +38,7 @@ from . import downstream
 from .api_resend import ResendLimits, TrackingCodeResendApi
 from .domain import public_view
 from .openapi import openapi_document
-from .refusals import RegisterRefusals
+from .refusals import RegisterRefusals, TooManySubmissions
 from .register import PopulationRegister
 from .schemas import ApplicationRequestSchema, StatusLookupSchema
 from .screening import Screening
@@ -61,6 +61,9 @@ class IntakeApi(HealthCheck, DocumentsApi, OperatorQueueApi, RecordingAppointmen
     upload_limits = UploadSettings()
     register = PopulationRegister()
     register_refusals = RegisterRefusals()
+    # new applications per client: each sends a notice and fills the operators' queue
+    submit_limits = ClientQuota("SUBMITS_PER_CLIENT", 20, "SUBMITS_WINDOW_SECONDS", 3600,
+                                TooManySubmissions)
     kelurahan_officers = ScopedBearerTokens("KELURAHAN_OFFICER_TOKENS", scope_digits=10)
     kecamatan_officers = ScopedBearerTokens("KECAMATAN_OFFICER_TOKENS", scope_digits=6)
     calendar = RecordingCalendar()
@@ -82,11 +85,14 @@ class IntakeApi(HealthCheck, DocumentsApi, OperatorQueueApi, RecordingAppointmen
                           "full_name": "Siti Aminah", "phone": "081234567890"},
             "details": {"reason": "first_issue"}}
         -> 202 {"application_id": "...", "tracking_code": "SDK7KQ2M9XA", "status": "submitted"}
+        (429 + Retry-After past the client's new applications, before the body is read;
+        a retry answered from what is stored is not counted, nor is a refused one)
         """
+        self.submit_limits.check(request)
         key = idempotency_key(request)
         body = read_json(request, ApplicationRequestSchema())
         application = submit_application(self.store, self.citizen_screening(request, body), body,
-                                         key)
+                                         key, lambda: self.submit_limits.counting(request))
         return json_response(202, accepted_body(application))
 
     @api("GET", "/api/v1/openapi.json", budget=LOOKUPS)

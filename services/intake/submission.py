@@ -6,6 +6,7 @@ the same way. Raises the same ``DomainError``s for both to render."""
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 
 from shared.clock import today_wib
 from shared.masking import mask_identity
@@ -17,7 +18,8 @@ from .screening import Screening
 log = logging.getLogger(__name__)
 
 
-def submit_application(store, screening: Screening, body: dict, key: str | None) -> dict:
+def submit_application(store, screening: Screening, body: dict, key: str | None,
+                       admitted=nullcontext) -> dict:
     """Check a loaded request (``ApplicationRequestSchema``) as every new
     application is checked (``screening``) and store it with its
     ``application_submitted`` event; ``key``: the idempotency key (the same
@@ -25,14 +27,17 @@ def submit_application(store, screening: Screening, body: dict, key: str | None)
     answered as its first try was, whatever became of the application since).
     An application still in progress for the subject (409) tells whoever
     asks what intake holds of its NIK: counted as the screening's refusals
-    are (``Screening.telling``; in memory, no read more). Returns the
-    application."""
+    are (``Screening.telling``; in memory, no read more). ``admitted``: the
+    context a new application (not a retry) is made in - over HTTP, counted
+    against its client's limit, given back if it is refused (``service``).
+    Returns the application."""
     if earlier := store.earlier_submission(key, body["applicant"]):
         return earlier
-    checked = screening.check(body, today_wib())
-    with screening.telling(ActiveApplicationExists):
-        application = store.submit(new_application(body, checked.details, key,
-                                                   checked.stored()))
+    with admitted():
+        checked = screening.check(body, today_wib())
+        with screening.telling(ActiveApplicationExists):
+            application = store.submit(new_application(body, checked.details, key,
+                                                       checked.stored()))
     log.info("application %s submitted for NIK %s, flags %s", application["tracking_code"],
              mask_identity(application["applicant"]["nik"]), application["flags"])
     return application

@@ -47,6 +47,23 @@ def test_keys_are_counted_apart():
     assert limit.retry_after("a") == 60 and limit.retry_after("b") == 0
 
 
+def test_a_forgiven_count_is_given_back_within_its_window_only():
+    clock = Clock()
+    limit = FailureLimit(2, 60, clock=clock)
+    limit.failed("a")
+    limit.failed("a")
+    limit.forgive("a")
+    assert limit.retry_after("a") == 0
+    limit.failed("a")
+    assert limit.retry_after("a") == 60  # the window still runs from the first
+    clock.now += 60
+    limit.forgive("a")  # an expired window: nothing to give back
+    limit.failed("a")
+    assert limit.retry_after("a") == 0
+    limit.forgive("b")  # a key never counted stays uncounted
+    assert limit.retry_after("b") == 0 and len(limit) == 1
+
+
 def test_expired_keys_are_pruned_and_the_table_stays_bounded():
     clock = Clock()
     limit = FailureLimit(2, 10, clock=clock, max_keys=100)

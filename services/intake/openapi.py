@@ -277,7 +277,7 @@ IDEMPOTENCY_KEY = {"parameters": [{"in": "header", "name": "Idempotency-Key",
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation("POST", "/api/v1/applications", "Submit an application", 202, AcceptedSchema,
-              (400, 409, 429, 503), body=schemas.ApplicationRequestSchema,
+              (400, 409, 429, 503), body=schemas.SubmitRequestSchema,
               extra=IDEMPOTENCY_KEY),
     Operation("POST", "/api/v1/applications/status", "The citizen's status lookup", 200,
               StatusViewSchema, (400, 404, 429, 503), body=schemas.StatusLookupSchema),
@@ -505,7 +505,7 @@ def openapi_document() -> dict:
     document = spec.to_dict()
     # ``details`` is a free object to marshmallow (each type's schema loads it
     # after the document type is known): here, one of the five
-    for body in ("ApplicationRequest", "Resubmit", "BatchRow"):
+    for body in ("SubmitRequest", "Resubmit", "BatchRow"):
         details = document["components"]["schemas"][body]["properties"]["details"]
         details.clear()
         details.update({

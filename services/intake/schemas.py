@@ -9,6 +9,10 @@ from shared.fields import (RT_RW, CitizenLookupSchema, DeliverableEmail, JsonBoo
 from shared.wilayah import load_wilayah, normalize_code
 
 CHANNELS = ("web", "app", "whatsapp", "kelurahan", "kecamatan")
+# the officers': a jemput-bola batch row or a next-day request (their tokens,
+# api_batches.py), the kelurahan back-end's broker channel (channel.py)
+OFFICER_CHANNELS = ("kelurahan", "kecamatan")
+CITIZEN_CHANNELS = tuple(c for c in CHANNELS if c not in OFFICER_CHANNELS)
 
 
 class ApplicantSchema(Schema):
@@ -83,6 +87,32 @@ class ApplicationRequestSchema(Schema):
     applicant = fields.Nested(ApplicantSchema, required=True)
     details = fields.Dict(load_default=dict)
     delivery = fields.Nested(DeliverySchema, load_default=lambda: {"method": "pickup"})
+
+
+class CitizenChannel(validate.OneOf):
+    """A citizen's own channel (a ``OneOf``: the OpenAPI document lists them);
+    an officers' channel is refused in words of its own."""
+
+    officers_only = Msg("Saluran kelurahan dan kecamatan hanya untuk petugas dengan tokennya; "
+                        "permohonan warga melalui web, app atau whatsapp.",
+                        "The kelurahan and kecamatan channels are for officers with their "
+                        "token; a citizen applies through web, app or whatsapp.")
+
+    def __init__(self):
+        super().__init__(CITIZEN_CHANNELS)
+
+    def __call__(self, value):
+        if value in OFFICER_CHANNELS:
+            raise ValidationError(self.officers_only)
+        return super().__call__(value)
+
+
+class SubmitRequestSchema(ApplicationRequestSchema):
+    """``POST /api/v1/applications``, with no token: a citizen's channel only,
+    so nobody files an application as an officer's (the operators' queue
+    filters and trusts them by channel)."""
+
+    channel = fields.String(required=True, validate=CitizenChannel())
 
 
 class KtpElDetailsSchema(Schema):

@@ -40,7 +40,7 @@ from .domain import public_view
 from .openapi import openapi_document
 from .refusals import RegisterRefusals, TooManySubmissions
 from .register import PopulationRegister
-from .schemas import ApplicationRequestSchema, StatusLookupSchema
+from .schemas import StatusLookupSchema, SubmitRequestSchema
 from .screening import Screening
 from .store import ApplicationStore
 from .submission import accepted_body, submit_application
@@ -90,7 +90,7 @@ class IntakeApi(HealthCheck, DocumentsApi, OperatorQueueApi, RecordingAppointmen
         """
         self.submit_limits.check(request)
         key = idempotency_key(request)
-        body = read_json(request, ApplicationRequestSchema())
+        body = read_json(request, SubmitRequestSchema())
         application = submit_application(self.store, self.citizen_screening(request, body), body,
                                          key, lambda: self.submit_limits.counting(request))
         return json_response(202, accepted_body(application))

@@ -76,16 +76,16 @@ def test_list_reject_resubmit_verify_with_the_timeline(system):
     probe = BrokerProbe(system.amqp_uri, "intake.events")
     nik, phone = random_nik(female=True, kecamatan=KECAMATAN), random_mobile()
     email = f"rini.{nik[-6:]}@example.id"
-    mine = submit(intake, application_body(nik, phone, "kelurahan", email=email,
+    mine = submit(intake, application_body(nik, phone, "whatsapp", email=email,
                                            preferred_channel="whatsapp"))
     other = submit(intake, application_body(random_nik(kecamatan=KECAMATAN), random_mobile()))
     application_id, code = mine["application_id"], mine["tracking_code"]
 
     # the queue: filtered, oldest first, each row matching the filters
-    rows = queue(intake, kecamatan=KECAMATAN, channel="kelurahan", document_type="ktp_el")
+    rows = queue(intake, kecamatan=KECAMATAN, channel="whatsapp", document_type="ktp_el")
     assert application_id in ids(rows) and other["application_id"] not in ids(rows)
     assert all((r["kecamatan_code"], r["channel"], r["document_type"], r["status"]) == (
-        KECAMATAN, "kelurahan", "ktp_el", "submitted") for r in rows)
+        KECAMATAN, "whatsapp", "ktp_el", "submitted") for r in rows)
     assert [r["queued_at"] for r in rows] == sorted(r["queued_at"] for r in rows)
     assert application_id in ids(queue(intake, kelurahan=KELURAHAN))
     assert application_id not in ids(queue(intake, kecamatan=KECAMATAN, flag="late_registration"))
@@ -109,7 +109,7 @@ def test_list_reject_resubmit_verify_with_the_timeline(system):
                           applicant={"full_name": "Rini Susanti Putri"})
     assert resubmitted.status_code == 200, resubmitted.text
     assert resubmitted.json()["status"] == "submitted"
-    assert application_id in ids(queue(intake, kecamatan=KECAMATAN, channel="kelurahan"))
+    assert application_id in ids(queue(intake, kecamatan=KECAMATAN, channel="whatsapp"))
     assert requests.get(f"{intake}/api/v1/operator/applications/{application_id}",
                         headers=OPERATOR, timeout=10).json()["applicant"]["full_name"] \
         == "Rini Susanti Putri"

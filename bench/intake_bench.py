@@ -46,7 +46,8 @@ from pymongo import MongoClient
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from deploy.local.stack import Ports, Stack, ensure_rabbitmq, ensure_vhost  # noqa: E402
+from deploy.local.stack import (LOAD_TEST_SETTINGS, Ports, Stack, ensure_rabbitmq,  # noqa: E402
+                                ensure_vhost)
 from clients.channel import ChannelClient  # noqa: E402
 from deploy.dlq import connect  # noqa: E402
 from deploy.topology import provision_channel_user  # noqa: E402
@@ -311,7 +312,8 @@ def main() -> None:
     amqp = f"pyamqp://guest:guest@127.0.0.1:5672/{vhost}" if ensure_vhost(vhost) \
         else "pyamqp://guest:guest@127.0.0.1:5672//"
     stack = Stack(Path(tempfile.mkdtemp(prefix="smartdukcapil-bench-")), ports=Ports.free(),
-                  amqp_uri=amqp, mongo_uri=os.environ.get("MONGO_URI") or None)
+                  amqp_uri=amqp, mongo_uri=os.environ.get("MONGO_URI") or None,
+                  extra_env=LOAD_TEST_SETTINGS)
     results, ceilings, channel = [], {}, None
     try:
         stack.start_backing()

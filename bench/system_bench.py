@@ -58,7 +58,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from deploy.local.stack import Ports, Stack, ensure_rabbitmq, ensure_vhost, free_port  # noqa: E402
+from deploy.local.stack import (LOAD_TEST_SETTINGS, Ports, Stack, ensure_rabbitmq,  # noqa: E402
+                                ensure_vhost, free_port)
 from intake_bench import bench_mongo, bench_pika_confirm, percentile  # noqa: E402
 from refusal_cost import cpu_seconds  # noqa: E402
 from shared.auth import hash_token  # noqa: E402
@@ -714,6 +715,7 @@ def main() -> None:
            # every station at the Dinas counter, printing both kinds, holding a batch
            "STATIONS": ",".join(f"{sid}@disdukcapil-serang:card+certificate:{args.batch}"
                                 for sid in stations),
+           **LOAD_TEST_SETTINGS,
            "SMS_DAILY_BUDGET": "100000000", "SMS_PER_PHONE_PER_HOUR": "100",
            "LOG_LEVEL": "WARNING"}
     stack = Stack(Path(tempfile.mkdtemp(prefix="smartdukcapil-sysbench-")), ports=Ports.free(),

@@ -16,7 +16,7 @@ from requests.adapters import HTTPAdapter
 from pymongo import MongoClient, monitoring
 
 from deploy.dlq import connect
-from deploy.local.stack import Ports, Stack
+from deploy.local.stack import LOAD_TEST_SETTINGS, Ports, Stack
 from services.printing.tokens import generate, public_key_setting, signing_key_setting
 from shared.auth import hash_token
 from shared.clock import today_wib
@@ -50,7 +50,7 @@ TOKENS = {"SERVICE_TOKENS": f"printing:{hash_token(PRINTING_SERVICE_TOKEN)}",
 # The failed-attempt limits keep their defaults: every test client is
 # 127.0.0.1, so a test that trips a limit does it from a loopback address of
 # its own (tests/e2e/test_secrets_and_limits.py).
-SYSTEM_ENV = {**TOKENS, "PRINT_LEASE_SECONDS": "3",
+SYSTEM_ENV = {**TOKENS, **LOAD_TEST_SETTINGS, "PRINT_LEASE_SECONDS": "3",
               # the tests' one station, at the Dinas, holding up to 100 jobs: a
               # test looking for its own job (claim_job_for) leases the older
               # jobs other tests left on its way, and must not hit the cap

@@ -196,15 +196,21 @@ class ClientQuota(DependencyProvider):
         if wait := self.done.retry_after(client_address(request, self.proxies)):
             raise self.refused(wait)
 
+    def take(self, request) -> str:
+        """Check and count the client's request at once (nothing yields in
+        between); the client's key."""
+        self.check(request)
+        client = client_address(request, self.proxies)
+        self.done.failed(client)
+        return client
+
     @contextmanager
     def counting(self, request):
         """Check and count the client's request at once (nothing yields in
         between: a burst of concurrent requests cannot all pass the check
         first); a block that raises - the request refused, not done - gives
         its count back."""
-        self.check(request)
-        client = client_address(request, self.proxies)
-        self.done.failed(client)
+        client = self.take(request)
         try:
             yield
         except Exception:

@@ -8,7 +8,7 @@ A booking is made only on the population register's word that the NIK is on
 the KK given (the KK is what a stranger holding a NIK lacks), asked within
 the limits on refusals of ``refusals`` (the same counts as submissions');
 a client makes at most ``RECORDING_BOOKINGS_PER_CLIENT`` bookings within
-``RECORDING_BOOKING_WINDOW_SECONDS`` (``BookingLimits``), so nobody empties
+``RECORDING_BOOKING_WINDOW_SECONDS`` (``booking_limits``), so nobody empties
 the calendar. A mixin of ``IntakeApi`` (which supplies ``store``,
 ``calendar``, ``register``, ``register_refusals`` and ``citizen_checks``);
 the rules are in ``appointments``.
@@ -27,8 +27,7 @@ from shared.fields import IsoDate, JsonBoolean, Nik
 from shared.http import api, idempotency_key, json_response, read_json, read_query
 from shared.masking import mask_identity
 from shared.offices import PLACES, WorkingCalendar, place
-from shared.ratelimit import FailureLimit, client_address, trusted_proxies
-from shared.settings import integer, seconds
+from shared.ratelimit import ClientQuota
 
 from . import appointments
 from .schemas import ApplicantSchema
@@ -53,33 +52,6 @@ class TooManyBookings(TooManyAttempts):
 
     too_many = Msg("Terlalu banyak jadwal perekaman dibuat dari sambungan ini.",
                    "Too many recording appointments booked from this connection.")
-
-
-class BookingLimits(DependencyProvider):
-    """Bookings made per client (``RECORDING_BOOKINGS_PER_CLIENT``, default 10)
-    within ``RECORDING_BOOKING_WINDOW_SECONDS`` (default 3600): a family
-    books for its members, nobody books a calendar full. A booking counts
-    once the register confirmed it, as it goes to the store (``take``:
-    checked and counted at once, so a burst of concurrent requests cannot
-    all pass the check first); ``check`` refuses early, before the register
-    is asked. In memory, per process, as ``shared.ratelimit`` explains."""
-
-    def setup(self):
-        config = self.container.config
-        self.made = FailureLimit(integer(config, "RECORDING_BOOKINGS_PER_CLIENT", 10),
-                                 seconds(config, "RECORDING_BOOKING_WINDOW_SECONDS", 3600))
-        self.proxies = trusted_proxies(config)
-
-    def check(self, request) -> None:
-        if wait := self.made.retry_after(client_address(request, self.proxies)):
-            raise TooManyBookings(wait)
-
-    def take(self, request) -> None:
-        self.check(request)
-        self.made.failed(client_address(request, self.proxies))
-
-    def get_dependency(self, worker_ctx):
-        return self
 
 
 PLACE_ID = fields.String(required=True, validate=validate.OneOf(sorted(PLACES)))
@@ -117,7 +89,10 @@ class AvailabilitySchema(Schema):
 
 
 class RecordingAppointmentApi:
-    booking_limits = BookingLimits()
+    # bookings made per client: a family books for its members, nobody books
+    # a calendar full; counted once the register confirmed it (``take``)
+    booking_limits = ClientQuota("RECORDING_BOOKINGS_PER_CLIENT", 10,
+                                 "RECORDING_BOOKING_WINDOW_SECONDS", 3600, TooManyBookings)
 
     def booking_screening(self, request, body: dict) -> Screening:
         """A booking's checks (``Screening.check_booking``), in the limits on

@@ -20,13 +20,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.stacks import own_stack  # noqa: E402
-from tests.helpers import OPERATOR, TOKENS, random_mobile, random_nik  # noqa: E402
+from tests.helpers import OPERATOR, TOKENS, random_mobile, random_nik, resident_name  # noqa: E402
 
 HEADER = "nik,full_name,kecamatan_code,recorded_on,street,rt,rw,kelurahan_code,postal_code,phone"
 
 
 def export(rows: int) -> bytes:
-    lines = [HEADER] + [f"{random_nik(year=1980 + n % 20)},Warga {n},367304,2025-01-01,"
+    lines = [HEADER] + [f"{random_nik(year=1980 + n % 20)},{resident_name(n)},367304,2025-01-01,"
                         f"Jl. Raya Curug No. {n % 200 + 1},001,002,3673041010,42171,"
                         f"{random_mobile()}" for n in range(rows)]
     return "\n".join(lines).encode()

@@ -15,7 +15,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from .clock import today_wib
 from .errors import Msg
 from .nik import InvalidIdentityNumber, parse_nik, validate_kk
-from .printable import is_printable, names_a_person, reads_as_formula
+from .printable import is_printable, names_a_person, reads_as_formula, spells_a_name
 
 
 class Nik(fields.String):
@@ -187,6 +187,11 @@ NOT_PRINTABLE = Msg(
 FORMULA_START = Msg(
     "Tidak boleh diawali =, +, - atau @ (lembar kerja membacanya sebagai rumus).",
     "Must not start with =, +, - or @ (a spreadsheet reads it as a formula).")
+NAME_CHARACTERS = Msg(
+    "Nama hanya boleh berisi huruf, spasi dan tanda . , ' - seperti tertulis di KK "
+    "(tanpa angka, tautan atau simbol lain).",
+    "A name may hold only letters, spaces and . , ' - as written on the family card (KK) "
+    "(no digits, links or other symbols).")
 NAME_WITHOUT_LETTER = Msg(
     "Nama harus memuat huruf, bukan hanya angka atau tanda baca.",
     "A name must contain a letter, not only digits or punctuation.")
@@ -217,12 +222,15 @@ class PersonName(PrintedText):
     ``-1``, ``1.5`` or a NIK typed as the name is no name, and would be
     printed on the card and sent in an SMS unmasked."""
 
-    rule = PrintedText.rule + " A person's name: must contain a letter."
+    rule = PrintedText.rule + (" A person's name: must contain a letter; letters, spaces"
+                               " and . , ' - only.")
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
         if not names_a_person(text):
             raise ValidationError(NAME_WITHOUT_LETTER)
+        if not spells_a_name(text):
+            raise ValidationError(NAME_CHARACTERS)
         return text
 
 

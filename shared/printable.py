@@ -15,8 +15,10 @@ What a document prints also goes into the operators' lists (hand-over
 lists, PRR exports, reports opened in a spreadsheet) and SMS: a text that
 starts like a formula (``=HYPERLINK(...)``, ``+``, ``-``, ``@``) is refused
 (``reads_as_formula``), and a person's name must hold a letter
-(``names_a_person``): ``-1``, ``1.5`` or a NIK typed as the name would be
-printed on the card and sent unmasked.
+(``names_a_person``) and nothing but letters, spaces and ``. , ' -``
+(``spells_a_name``): ``-1``, ``1.5`` or a NIK typed as the name would be
+printed on the card and sent unmasked, a link would go out in the Dinas'
+own e-mails.
 """
 
 from __future__ import annotations
@@ -89,6 +91,20 @@ FORMULA_STARTS = ("=", "+", "-", "@")
 def reads_as_formula(text: str) -> bool:
     """Whether ``text`` (trimmed) starts like a spreadsheet formula."""
     return text.startswith(FORMULA_STARTS)
+
+
+# besides letters (and their accents) and spaces, what a name on a KK holds:
+# ``Moh. Ali``, ``Siti Nur'aini``, ``Nur’aini``, ``Jean-Pierre``, ``Sri Rahayu, S.Pd.``
+NAME_PUNCTUATION = frozenset(".,'’-")
+
+
+def spells_a_name(text: str) -> bool:
+    """Whether ``text`` holds letters, spaces and ``NAME_PUNCTUATION``
+    only: no digit (a NIK or phone number typed into the name would be
+    printed and sent unmasked), no ``:``, ``/`` or ``@`` (a link or an
+    address: the name is the greeting of the Dinas' e-mails and SMS)."""
+    return all(unicodedata.category(char)[0] in "LM" or char == " "
+               or char in NAME_PUNCTUATION for char in text)
 
 
 def names_a_person(text: str) -> bool:

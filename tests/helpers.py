@@ -77,6 +77,12 @@ SYSTEM_ENV = {**TOKENS, **LOAD_TEST_SETTINGS, "PRINT_LEASE_SECONDS": "3",
 _HANDED_OUT: set[str] = set()
 
 
+def resident_name(number) -> str:
+    """``Warga`` and ``number``'s digits spelled as letters (``Warga BCD``
+    for 123): a name for each of many rows, as a name may hold no digit."""
+    return "Warga " + "".join("ABCDEFGHIJ"[int(digit)] for digit in str(number))
+
+
 def random_nik(female: bool = False, kecamatan: str = "367304", year: int = 1990) -> str:
     """A valid NIK from Kota Serang (Curug by default), never the same twice
     in a test session."""

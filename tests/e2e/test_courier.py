@@ -40,7 +40,7 @@ from tests.e2e.test_office_handovers import (batch_sent, lookup, not_at_office, 
 from tests.e2e.test_operator_flow import citizen
 from tests.helpers import (KELURAHAN_CODE, KELURAHAN_OFFICER, OPERATOR, STATION, BrokerProbe,
                            eventually, officers_day_came, personal_data_in_logs, publish,
-                           random_mobile, random_nik, valid_body)
+                           random_mobile, random_nik, resident_name, valid_body)
 
 PRINTED_QUEUE = handler_queue_name("printing", "document_printed", "courier", "on_document_printed")
 
@@ -581,7 +581,7 @@ def prr_without_postal_code(system, mongo, kelurahan_code: str) -> tuple[str, st
     """A PRR record imported with no postal code: (application id, NIK)."""
     nik, phone = random_nik(), random_mobile()
     recorded_on = (today_wib() - datetime.timedelta(days=30)).isoformat()
-    line = f"{nik},Warga {nik[-4:]},367304,{recorded_on},Jl. Kp. Sukajaya No. 3,001,002," \
+    line = f"{nik},{resident_name(nik[-4:])},367304,{recorded_on},Jl. Kp. Sukajaya No. 3,001,002," \
            f"{kelurahan_code},,{phone}"
     assert upload_prr(system.url("printing"), [line])["imported"] == 1
     job = eventually(lambda: mongo["printing"].print_jobs.find_one({"nik": nik}),

@@ -18,14 +18,14 @@ from shared.messaging import handler_queue_name
 from tests.document_bodies import death_body, nik_born, years_before
 from tests.e2e.test_appointments import book, booking, on_register, working_day
 from tests.e2e.test_documents import register_restored  # noqa: F401 (a fixture)
-from tests.helpers import OPERATOR, BrokerProbe, eventually, random_mobile, random_nik
+from tests.helpers import OPERATOR, BrokerProbe, eventually, random_mobile, random_nik, resident_name
 
 HEADER = "nik,full_name,kecamatan_code,recorded_on,street,rt,rw,kelurahan_code,postal_code,phone"
 
 
 def row(nik: str, days_ago: int, phone: str | None) -> str:
     day = (today_wib() - datetime.timedelta(days=days_ago)).isoformat()
-    return (f"{nik},Warga {nik[-4:]},367304,{day},Jl. Raya Curug No. 7,001,002,3673041010,"
+    return (f"{nik},{resident_name(nik[-4:])},367304,{day},Jl. Raya Curug No. 7,001,002,3673041010,"
             f"42171,{phone or ''}")
 
 

@@ -22,7 +22,7 @@ from services.printing.store import PrintStore
 from shared.events import build_event
 from shared.http import text_problem
 from tests.helpers import (CommandCounter, NoRelay, at_once, random_mobile, random_nik,
-                           store_on_a_database_of_its_own)
+                           resident_name, store_on_a_database_of_its_own)
 
 TODAY = datetime.date(2026, 11, 30)
 HEADER = "nik,full_name,kecamatan_code,recorded_on,street,kelurahan_code,phone\n"
@@ -45,7 +45,7 @@ def store_of(database) -> PrintStore:
 
 
 def records(niks: list[str], phone: bool = True) -> list[dict]:
-    lines = [f"{nik},Warga {n},367304,2025-01-0{1 + n % 9},Jl. Raya Curug No. {n % 90 + 1},"
+    lines = [f"{nik},{resident_name(n)},367304,2025-01-0{1 + n % 9},Jl. Raya Curug No. {n % 90 + 1},"
              f"3673041010,{random_mobile() if phone else ''}\n" for n, nik in enumerate(niks)]
     parsed = prr.parse(HEADER + "".join(lines), TODAY, text_problem=text_problem)
     assert not parsed.bad_rows

@@ -143,6 +143,10 @@ FORMULA = ("Tidak boleh diawali =, +, - atau @ (lembar kerja membacanya sebagai 
            "Must not start with =, +, - or @ (a spreadsheet reads it as a formula).")
 NO_LETTER = ("Nama harus memuat huruf, bukan hanya angka atau tanda baca.",
              "A name must contain a letter, not only digits or punctuation.")
+NAME_CHARACTERS = ("Nama hanya boleh berisi huruf, spasi dan tanda . , ' - seperti tertulis di "
+                   "KK (tanpa angka, tautan atau simbol lain).",
+                   "A name may hold only letters, spaces and . , ' - as written on the family "
+                   "card (KK) (no digits, links or other symbols).")
 
 
 def refusal(schema, field: str, text: str) -> tuple[str, str]:
@@ -170,11 +174,22 @@ def test_a_persons_name_must_hold_a_letter(schema, field, text):
     assert refusal(schema, field, text) == NO_LETTER
 
 
-@pytest.mark.parametrize("text", ["Siti Aminah", "Abdul Muis 2", "I Gusti Ngurah Rai",
-                                  "Siti-Aminah", "Ma'ruf Amin"])
+@pytest.mark.parametrize("text", ["Siti Aminah", "I Gusti Ngurah Rai", "Siti-Aminah",
+                                  "Ma'ruf Amin", "Nur’aini", "Moh. Ali", "Sri Rahayu, S.Pd.",
+                                  "Zoë Ñúñez"])
 def test_names_with_a_letter_are_still_taken(text):
     for schema, field in NAME_FIELDS:
         assert schema().fields[field].deserialize(text) == text
+
+
+@pytest.mark.parametrize("text", ["Abdul Muis 2", "Budi http://evil.example/login",
+                                  "Siti 3673041207900001", "siti@example.id", "Budi (Alm)",
+                                  "Anda menang undian! Hubungi kami"])
+def test_a_persons_name_holds_letters_spaces_and_name_punctuation_only(text):
+    """Outside audit N1: a name is the greeting of the Dinas' e-mails and
+    SMS, and anyone could make it carry a link, a NIK or a phone number."""
+    for schema, field in NAME_FIELDS:
+        assert refusal(schema, field, text) == NAME_CHARACTERS
 
 
 def test_a_street_may_be_a_number_and_a_name_a_word_with_a_dash_inside():

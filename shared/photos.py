@@ -14,13 +14,23 @@ corner's worth of blocks), and must still come out whole. A progressive JPEG
 (several scans, the whole file read before any line comes out) cannot be
 checked so: one cut short without its end marker is refused, one given the
 marker back is not.
+
+A decoded photo is its whole bitmap in memory (up to 4 bytes a pixel: 100 MB
+at 25 megapixels), and Pillow takes about 1 s per 40 megapixels of it here,
+in C, holding no lock Python needs. So a caller can bound it in pixels, read
+from the header Pillow parses before it decodes a byte (``max_pixels``), and
+a service run by an eventlet hub decodes ``off_the_hub``: in a native thread
+while the hub answers other requests, a few at once.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import re
 
+from eventlet import tpool
+from eventlet.semaphore import Semaphore
 from PIL import ExifTags, Image, ImageOps
 
 # a marker in a scan's data: 0xFF not followed by a stuffed 0x00 or a restart
@@ -29,10 +39,29 @@ _SOI, _EOI, _SOS, _TEM = 0xD8, 0xD9, 0xDA, 0x01
 # more than libjpeg-turbo reads ahead of the bit it decodes (57 bits)
 _READ_AHEAD = b"\x00" * 16
 TURNED = range(2, 9)  # EXIF orientations other than "as stored" (1)
+# decodes at once in a process (off_the_hub): each holds one bitmap; more
+# only share the same cores (2 here) and hold more memory meanwhile
+DECODES_AT_ONCE = 2
+_decoding = Semaphore(DECODES_AT_ONCE)
+# and as many threads in eventlet's pool, which only off_the_hub uses: glibc
+# gives each thread a malloc arena of its own and keeps a freed bitmap there,
+# so each thread that ever decoded holds ~100 MB (with the pool's default 20
+# threads intake grew to 1.4 GB over 20 uploads at the cap, 4 at once)
+tpool.set_num_threads(DECODES_AT_ONCE)
+# a native thread must not wait on eventlet's green locks, which logging's
+# handlers hold once monkey-patched: Pillow's DEBUG lines (a PNG's every
+# chunk) logged from off_the_hub's threads under LOG_LEVEL=DEBUG hung intake
+# at four concurrent uploads ("Cannot switch to a different thread")
+logging.getLogger("PIL").setLevel(logging.INFO)
 
 
 class PhotoUnreadable(ValueError):
     """The photo's bytes do not decode as an image: the card cannot be printed."""
+
+
+class PhotoTooLarge(PhotoUnreadable):
+    """The photo's header declares more pixels than the caller decodes (not
+    decoded either: for a card, unreadable as any other)."""
 
 
 def single_scan_end(photo: bytes) -> int | None:
@@ -60,32 +89,57 @@ def single_scan_end(photo: bytes) -> int | None:
     return end if scans == 1 else None
 
 
-def loaded(photo: bytes) -> Image.Image:
-    """The decoded photo, or ``PhotoUnreadable``."""
+def loaded(photo: bytes, max_pixels: int | None = None) -> Image.Image:
+    """The decoded photo, or ``PhotoUnreadable``; ``PhotoTooLarge`` when
+    Pillow's own reading of the header (the size it would allocate, which
+    may differ from another parser's: a JPEG with a second frame header)
+    declares more than ``max_pixels``, before any decoding. Pillow's own
+    bomb check (an error past twice its MAX_IMAGE_PIXELS, ~179 megapixels,
+    a mere warning between) is the bound without ``max_pixels``."""
     try:
         image = Image.open(io.BytesIO(photo))
+    except Image.DecompressionBombError:
+        raise PhotoTooLarge() from None
+    except (OSError, ValueError, SyntaxError):
+        raise PhotoUnreadable() from None
+    if max_pixels is not None and image.width * image.height > max_pixels:
+        image.close()
+        raise PhotoTooLarge()
+    try:
         image.load()
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+    except (OSError, ValueError, SyntaxError):
         raise PhotoUnreadable() from None
     return image
 
 
-def whole_photo(photo: bytes) -> Image.Image:
+def whole_photo(photo: bytes, max_pixels: int | None = None) -> Image.Image:
     """``photo`` decoded in full (fpdf2 embeds a JPEG's data as it is,
     undecoded: a scan of garbage would reach the card printer; a PNG without
     image data has a frame and no pixels; a JPEG cut short prints grey), or
-    ``PhotoUnreadable``."""
-    image = loaded(photo)
+    ``PhotoUnreadable`` / ``PhotoTooLarge`` (``loaded``). The scan is checked
+    first and let go: one bitmap in memory at a time."""
     end = single_scan_end(photo)
     if end is not None:
-        loaded(photo[:end] + _READ_AHEAD).close()
-    return image
+        loaded(photo[:end] + _READ_AHEAD, max_pixels).close()
+    return loaded(photo, max_pixels)
 
 
-def decoded_photo(photo: bytes) -> bytes:
-    """``photo`` once it decodes in full (``whole_photo``), or ``PhotoUnreadable``."""
-    whole_photo(photo).close()
+def decoded_photo(photo: bytes, max_pixels: int | None = None) -> bytes:
+    """``photo`` once it decodes in full (``whole_photo``), or ``PhotoUnreadable``
+    / ``PhotoTooLarge``."""
+    whole_photo(photo, max_pixels).close()
     return photo
+
+
+def off_the_hub(decode, photo: bytes, *args):
+    """``decode(photo, *args)`` in a native thread of eventlet's pool, at
+    most DECODES_AT_ONCE at once (the others wait, green): the hub answers
+    other requests meanwhile (a 100-megapixel PNG decoded on it held every
+    request of the process for 1-2 s), and the process holds at most
+    DECODES_AT_ONCE bitmaps. Exceptions come back as ``decode`` raised them.
+    ``decode`` must take no green lock (log nothing): it runs outside the hub."""
+    with _decoding:
+        return tpool.execute(decode, photo, *args)
 
 
 def upright_photo(photo: bytes) -> bytes:

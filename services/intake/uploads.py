@@ -10,7 +10,10 @@ only the first bytes, so it would add a dependency and still need these. A
 photo of the person (``foto``), which a card prints, is also decoded in full
 by the decoder printing uses (``shared.photos``): a photo with a frame and no
 pixels is refused now, while the citizen can send another, not at the
-printer once the application is verified.
+printer once the application is verified. Its size is read from the header
+first (ours and Pillow's reading of it): a file of a few hundred KB can
+declare a bitmap of hundreds of MB. It is decoded off intake's eventlet hub,
+a few at once (``shared.photos.off_the_hub``).
 
 Limits: per file (``max_file_bytes``: 413) and per application (total bytes
 and number of files: 409, the application has no room left); an application
@@ -27,7 +30,7 @@ import uuid
 from dataclasses import dataclass
 
 from shared.errors import Conflict, Msg, NotFound, PayloadTooLarge, ValidationFailed, localize
-from shared.photos import PhotoUnreadable, decoded_photo
+from shared.photos import PhotoTooLarge, PhotoUnreadable, decoded_photo, off_the_hub
 
 from .requirements import DOCUMENT_KINDS
 
@@ -38,9 +41,13 @@ ACCEPTS_DOCUMENTS = ("submitted", "rejected")
 
 JPEG, PNG, PDF = "image/jpeg", "image/png", "application/pdf"
 EXTENSIONS = {JPEG: "jpg", PNG: "png", PDF: "pdf"}
-# a small file can still decode to a huge bitmap (a "decompression bomb") in
-# the operator's viewer; no camera photo of a document comes near this
-MAX_IMAGE_PIXELS = 100_000_000
+# a small file can still decode to a huge bitmap (a "decompression bomb"),
+# here (a photo of the person, up to 4 bytes a pixel: 100 MB at the cap) or
+# in the operator's viewer. What a citizen sends fits: a phone photo is 12
+# megapixels (a 48-50 MP sensor saves 12 unless set to full size, and such a
+# file exceeds the 2 MiB file limit anyway); a scan of a KK or a letter on F4
+# paper (215 x 330 mm) is 9.9 MP at 300 dpi, 22 MP at 450 dpi
+MAX_IMAGE_PIXELS = 25_000_000
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # JPEG start-of-frame markers (C4 DHT, C8 JPG, CC DAC are not frames)
 _SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
@@ -51,6 +58,13 @@ NOT_A_DOCUMENT = Msg(
     "bukan dari namanya).",
     "The file must be a JPEG/PNG photo or a PDF scan (its type is read from its content, "
     "not its name).")
+
+
+TOO_MANY_PIXELS = Msg(
+    f"Gambar terlalu besar: lebih dari {MAX_IMAGE_PIXELS // 1_000_000} megapiksel. Perkecil "
+    "ukurannya lalu kirim lagi.",
+    f"The image is too large: over {MAX_IMAGE_PIXELS // 1_000_000} megapixels. Please resize it "
+    "and send it again.")
 
 
 UNREADABLE_PHOTO = Msg(
@@ -188,12 +202,12 @@ def check_file(content: bytes, limits: UploadLimits, kind: str | None = None) ->
         raise ValidationFailed({"file": [Msg("Pas foto harus berupa foto JPEG atau PNG.",
                                              "A photo must be a JPEG or PNG image.")]})
     if size is not None and size[0] * size[1] > MAX_IMAGE_PIXELS:
-        raise ValidationFailed({"file": [Msg(
-            f"Gambar terlalu besar: lebih dari {MAX_IMAGE_PIXELS // 1_000_000} megapiksel.",
-            f"The image is too large: over {MAX_IMAGE_PIXELS // 1_000_000} megapixels.")]})
+        raise ValidationFailed({"file": [TOO_MANY_PIXELS]})
     if photo:
         try:
-            decoded_photo(content)
+            off_the_hub(decoded_photo, content, MAX_IMAGE_PIXELS)
+        except PhotoTooLarge:
+            raise ValidationFailed({"file": [TOO_MANY_PIXELS]}) from None
         except PhotoUnreadable:
             raise ValidationFailed({"file": [UNREADABLE_PHOTO]}) from None
     width, height = size or (None, None)

@@ -484,6 +484,12 @@ class ApiProtocol(HttpOnlyProtocol):
         if problem is not None:
             self.refuse(problem, language_of(self.headers.get("Accept-Language")))
             return False
+        # the standard library makes ``//a/b`` ``/a/b`` (a guard for its own
+        # file server's redirects): the path as sent, so that ``JsonRoutes``
+        # sees the empty segment (404) as it does anywhere else in a path
+        target = self.requestline.split()[1]
+        if target.startswith("//"):
+            self.path = target
         return True
 
     def get_environ(self):

@@ -76,8 +76,15 @@ ERRORS = {
     431: "A header line of 8,192 bytes or more, over 65,536 bytes or 100 lines of "
          "headers; the connection is closed.",
     500: "An unexpected error: a generic message, no traceback (logged server-side).",
-    503: "Busy (a new application also while the pipeline behind intake is too far "
-         "behind) or the database is unreachable; `Retry-After` says when to retry.",
+    503: "Refused before any work; `Retry-After` says when to retry. `unavailable`: this "
+         "kind of request's admission budget is full (ADMISSION_WRITES, ADMISSION_LOOKUPS, "
+         "ADMISSION_STAFF), the database is unreachable or does not answer in time, or - a "
+         "new application (a submit, a next-day request, a jemput-bola batch) - the "
+         "pipeline behind intake is too far behind (PIPELINE_BACKLOG_LIMIT) or more of "
+         "intake's own events than OUTBOX_BACKLOG_LIMIT are past their hand-over to the "
+         "broker, not yet published. `service_stopping`: the service is stopping (SIGTERM, "
+         "a restart) - any request but the probes and the metrics, answered at once with "
+         "`Connection: close`; send it again, another instance answers.",
 }
 RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying.",
                                "schema": {"type": "integer"}}}
@@ -185,14 +192,46 @@ class BatchReplySchema(Schema):
     rejected_count = fields.Integer(required=True)
 
 
-class HealthSchema(Schema):
-    status = fields.String(required=True)
-    service = fields.String(required=True)
+# the probes' answers (``shared.http.HealthCheck``, and ``StopGate`` while
+# the service stops): each its own body, never ``Error``
+OK_OR_NOT = validate.OneOf(("ok", "unavailable"))
 
 
-class ReadinessSchema(HealthSchema):
-    database = fields.String(required=True)  # ok | unavailable
-    broker = fields.String(required=True)
+class ProbeSchema(Schema):
+    service = fields.String(required=True, metadata={"example": "intake_api"})
+
+
+class HealthSchema(ProbeSchema):
+    status = fields.String(required=True, validate=validate.OneOf(("ok",)))
+
+
+class LiveSchema(ProbeSchema):
+    status = fields.String(required=True, validate=validate.OneOf(("live",)))
+
+
+class ReadySchema(ProbeSchema):
+    status = fields.String(required=True, validate=validate.OneOf(("ready",)))
+    database = fields.String(required=True, validate=validate.OneOf(("ok",)))
+    broker = fields.String(required=True, validate=validate.OneOf(("ok",)))
+
+
+class NotReadySchema(ProbeSchema):
+    status = fields.String(required=True, validate=validate.OneOf(("not_ready",)))
+    database = fields.String(required=True, validate=OK_OR_NOT)
+    broker = fields.String(required=True, validate=OK_OR_NOT)
+
+
+class DatabaseUnavailableSchema(ProbeSchema):
+    status = fields.String(required=True, validate=validate.OneOf(("unavailable",)))
+    database = fields.String(required=True, validate=validate.OneOf(("unavailable",)))
+
+
+class StoppingSchema(ProbeSchema):
+    status = fields.String(required=True, validate=validate.OneOf(("stopping",)))
+
+
+STOPPING = ("`stopping`: the service is stopping (SIGTERM, a restart), answered with "
+            "`Connection: close`; a balancer sends it no more.")
 
 
 # request bodies an entrypoint takes as they come and checks row by row or
@@ -269,6 +308,11 @@ class Operation:
     tag: str = "citizen"
     extra: dict = field(default_factory=dict)  # merged into the operation as given
     also_ok: dict[int, str] = field(default_factory=dict)  # other successes, same answer
+    # a probe or the metrics (``HealthCheck``): never refused at admission nor
+    # while the service stops, so no 503 ``Error``; ``unready`` its own 503:
+    # (when, the bodies it may be)
+    probe: bool = False
+    unready: tuple[str, tuple[type[Schema], ...]] | None = None
 
 
 # the header a client retries with (docs/api.md "Idempotency")
@@ -364,13 +408,18 @@ OPERATIONS: tuple[Operation, ...] = (
               body=NextDayRequestSchema, tag="officer",
               extra=IDEMPOTENCY_KEY),
     Operation("GET", "/api/v1/openapi.json", "This document", 200, None, (), tag="meta"),
-    Operation("GET", "/health", "Health: the database answers", 200, HealthSchema, (503,),
-              tag="meta"),
-    Operation("GET", "/health/live", "Liveness: the process answers", 200, HealthSchema, (),
-              tag="meta"),
+    Operation("GET", "/health", "Health: the database answers", 200, HealthSchema,
+              tag="meta", probe=True, unready=(
+                  "`unavailable`: the database does not answer (within half a second); or "
+                  + STOPPING, (DatabaseUnavailableSchema, StoppingSchema))),
+    Operation("GET", "/health/live", "Liveness: the process answers (also while it stops)",
+              200, LiveSchema, tag="meta", probe=True),
     Operation("GET", "/health/ready", "Readiness: the database and the broker answer", 200,
-              ReadinessSchema, (503,), tag="meta"),
-    Operation("GET", "/metrics", "Prometheus metrics (text format)", 200, None, (), tag="meta"),
+              ReadySchema, tag="meta", probe=True, unready=(
+                  "`not_ready`: the database or the broker does not answer (each named "
+                  "`unavailable`); or " + STOPPING, (NotReadySchema, StoppingSchema))),
+    Operation("GET", "/metrics", "Prometheus metrics (text format), also while the service "
+              "stops", 200, None, tag="meta", probe=True),
 )
 
 _PARAMETER = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
@@ -438,11 +487,16 @@ def _operation(operation: Operation) -> dict:
     # too), be too long in its line or headers, find the service busy, or
     # meet an unexpected error; a body of a type the endpoint does not take
     # is a 415 as well
-    errors = {*operation.errors, 400, 413, 414, 415, 431, 500, 503,
+    errors = {*operation.errors, 400, 413, 414, 415, 431, 500,
+              *(() if operation.probe else (503,)),
               *((408,) if operation.method in ("POST", "PUT") else ())}
     body = _request_body(operation)
     for status in sorted(errors):
         responses[str(status)] = {"$ref": f"#/components/responses/Error{status}"}
+    if operation.unready is not None:
+        description, bodies = operation.unready
+        responses["503"] = {"description": description, "headers": RETRY_AFTER, "content": {
+            "application/json": {"schema": {"oneOf": list(bodies)}}}}
     spec = {"summary": operation.summary, "tags": [operation.tag],
             "operationId": f"{operation.method.lower()}_{openapi_path(operation.path)}",
             "responses": responses, **operation.extra}

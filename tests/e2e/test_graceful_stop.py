@@ -1,10 +1,11 @@
 """A service stopped as an orchestrator stops it in a rolling restart: SIGTERM
 to its real ``nameko run`` process while a request is in flight. The one in
 flight gets its normal answer; meanwhile the probes tell the load balancer
-to send no more (``/health/ready`` 503 ``stopping``, ``/health/live`` 200)
-and a new request is refused at once (503 ``service_stopping``, or the
-connection, once the listener is closed); the process exits 0 and says so
-in its log (``shared.stopping``).
+to send no more (``/health/ready`` and ``/health`` 503 ``stopping``,
+``/health/live`` 200) and a new request is refused at once (503
+``service_stopping``, or the connection, once the listener is closed) -
+intake's each as its OpenAPI document describes; the process exits 0 and
+says so in its log (``shared.stopping``).
 
 The request is held in flight by its body: sent with ``Expect:
 100-continue``, its headers reach the app, which asks for the body (the
@@ -27,6 +28,7 @@ import requests
 
 from tests.e2e.test_broker_outage import Service
 from tests.helpers import STATION, eventually
+from tests.openapi_answers import assert_answer_matches, served_document
 
 
 def whatsapp_signature(env: dict, body: bytes) -> dict:
@@ -105,6 +107,8 @@ def test_sigterm_finishes_the_request_in_flight_and_turns_new_ones_away(backing,
         headers = signed(backing.env(), body)
         normal = requests.post(service.url + path, data=body, timeout=10,
                                headers={"Content-Type": "application/json", **headers})
+        # intake's own description of what it answers (its OpenAPI document)
+        document = served_document(service.url) if name == "intake" else None
         held = HeldRequest(service.url, path, body, headers)
 
         began = time.monotonic()
@@ -120,6 +124,13 @@ def test_sigterm_finishes_the_request_in_flight_and_turns_new_ones_away(backing,
         assert new is not None and new.status_code == 503, new and new.text
         assert new.json()["error"]["code"] == "service_stopping", new.text
         assert new.headers["Retry-After"] and new.headers["Connection"] == "close"
+        health = requests.get(service.url + "/health", timeout=5)
+        assert health.status_code == 503 and health.json()["status"] == "stopping", health.text
+        if document is not None:
+            for answer in (ready, live, health):
+                assert_answer_matches(document, "GET", urlsplit(answer.url).path,
+                                      answer.status_code, answer.json())
+            assert_answer_matches(document, "POST", path, 503, new.json())
 
         status, answer_headers, answer = held.finish()
         assert (status, json.loads(answer or b"null")) == \

@@ -25,7 +25,7 @@ from services.intake.rules import check_application
 from services.intake.schemas import ApplicationRequestSchema
 from services.intake.service import IntakeApi, IntakeEvents
 from shared.events import DOCUMENT_TYPES, build_event
-from shared.http import ApiHandler
+from shared.http import ApiHandler, probe_body
 from tests.openapi_answers import assert_answer_matches, assert_request_matches
 from tests.stored_applications import submitted
 
@@ -157,12 +157,36 @@ def test_a_repeated_upload_answers_200_as_documented():
     assert upload["responses"]["200"]["content"] == upload["responses"]["201"]["content"]
 
 
+PROBES = {"/health", "/health/live", "/health/ready", "/metrics"}
+
+
 def test_the_body_limit_and_unexpected_errors_are_listed_everywhere():
     """shared.http refuses a body over the limit (by Content-Length) on any
-    request, and any endpoint may meet an unexpected error (docs/api.md)."""
+    request, and any endpoint may meet an unexpected error (docs/api.md);
+    any but the probes and the metrics is refused 503 at admission or while
+    the service stops."""
     for path, item in openapi_document()["paths"].items():
         for method, operation in item.items():
-            assert {"413", "500", "503"} <= set(operation["responses"]), (method, path)
+            assert {"413", "500"} <= set(operation["responses"]), (method, path)
+            assert path in PROBES or "503" in operation["responses"], (method, path)
+
+
+def test_a_probes_503_is_its_own_body_and_liveness_and_metrics_have_none():
+    """Outside audit: each probe listed 503 as the ``{"error": ...}`` body.
+    ``/health/live`` and ``/metrics`` answer 200 while the service stops and
+    are never refused at admission (``shared.http.StopGate``, ``HealthCheck``)."""
+    paths = openapi_document()["paths"]
+    for path in ("/health/live", "/metrics"):
+        assert "503" not in paths[path]["get"]["responses"], path
+    for path, body in (("/health", {"status": "unavailable", "service": "intake_api",
+                                    "database": "unavailable"}),
+                       ("/health/ready", {"status": "not_ready", "service": "intake_api",
+                                          "database": "ok", "broker": "unavailable"})):
+        for answer in (body, probe_body("stopping", "intake_api")):
+            assert_answer_matches(openapi_document(), "GET", path, 503, answer)
+        with pytest.raises(ValidationError):  # the check can fail
+            assert_answer_matches(openapi_document(), "GET", path, 503,
+                                  {"status": "ready", "service": "intake_api"})
 
 
 def test_reject_reasons_count_and_every_query_parameter_has_a_type():

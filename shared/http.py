@@ -52,7 +52,8 @@ What ``api`` adds to nameko's handler, through its public hooks only:
   does not take a 405 with ``Allow``; a path with an empty segment
   (``/jobs//printed``) is a 404, not the path werkzeug would merge it into.
 * on stop (SIGTERM), new requests are refused at once (503
-  ``service_stopping``, ``/health/ready`` 503 ``stopping``), those in flight
+  ``service_stopping``, ``/health/ready`` 503 ``stopping``; ``/metrics``
+  still answered), those in flight
   finish, and then the listener closes (``StopGate``, ``shared.stopping``).
 Then nameko's own ``handle_request`` runs the worker.
 """
@@ -102,8 +103,10 @@ DEFAULT_RETRY_AFTER_SECONDS = 2
 DEFAULT_BODY_READ_SECONDS = 10
 DEFAULT_IDLE_CONNECTION_SECONDS = 30
 MAX_JSON_DEPTH = 32
-# the probes (``HealthCheck``), which ``StopGate`` answers itself on stop
+# the probes and the metrics (``HealthCheck``), which ``StopGate`` answers
+# itself on stop
 HEALTH_PATH, LIVE_PATH, READY_PATH = "/health", "/health/live", "/health/ready"
+METRICS_PATH = "/metrics"
 
 _IDEMPOTENCY_KEY = re.compile("[\x20-\x7e]{1,128}")
 
@@ -707,10 +710,13 @@ def probe_body(status: str, service: str) -> dict:
 class StopGate:
     """WSGI in front of everything: counts the requests in flight
     (``Stopping.admitted``), and once the service is stopping answers every
-    new one itself - no worker, no database - with the connection closed:
+    new one itself - no worker, no database (the metrics' outbox count aside,
+    a read bounded as at any scrape) - with the connection closed:
     ``/health/live`` 200 (the process still answers), ``/health/ready`` and
-    ``/health`` 503 ``stopping``, anything else 503 ``service_stopping``, both
-    with ``Retry-After``. An answer in flight that starts after the stop
+    ``/health`` 503 ``stopping``, ``/metrics`` 200 (what the service counts
+    while it stops, its ``<stopping>`` answers too, can still be scraped),
+    anything else 503 ``service_stopping``, both 503s with ``Retry-After``.
+    An answer in flight that starts after the stop
     began goes out as it would, with ``Connection: close``: the client's next
     request goes to another instance."""
 
@@ -735,19 +741,24 @@ class StopGate:
         service = self.stopping.service
         path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD", "")
         retry = [("Retry-After", self.admission.retry_after)]
-        if method == "GET" and path == LIVE_PATH:
-            status, body, retry = 200, probe_body("live", service), []
-        elif method == "GET" and path in (READY_PATH, HEALTH_PATH):
-            status, body = 503, probe_body("stopping", service)
+        content_type = "application/json"
+        if method == "GET" and path == METRICS_PATH:
+            # no worker either: the registry, and the outbox count's bounded read
+            (payload, content_type), status, retry = metrics.exposition(), 200, []
         else:
-            refusal = ServiceStopping()
-            status = refusal.status
-            body = refusal.to_body(language_of(environ.get("HTTP_ACCEPT_LANGUAGE")))
-        payload = json.dumps(body, ensure_ascii=False).encode()
-        start_response(f"{status} {HTTPStatus(status).phrase}", [
-            ("Content-Type", "application/json"), ("Content-Length", str(len(payload))),
-            *PRIVATE_ANSWER, *retry])
+            if method == "GET" and path == LIVE_PATH:
+                status, body, retry = 200, probe_body("live", service), []
+            elif method == "GET" and path in (READY_PATH, HEALTH_PATH):
+                status, body = 503, probe_body("stopping", service)
+            else:
+                refusal = ServiceStopping()
+                status = refusal.status
+                body = refusal.to_body(language_of(environ.get("HTTP_ACCEPT_LANGUAGE")))
+            payload = json.dumps(body, ensure_ascii=False).encode()
         metrics.observe_request(service, "<stopping>", method, status, 0.0)
+        start_response(f"{status} {HTTPStatus(status).phrase}", [
+            ("Content-Type", content_type), ("Content-Length", str(len(payload))),
+            *PRIVATE_ANSWER, *retry])
         return [payload]
 
 
@@ -992,7 +1003,7 @@ class HealthCheck:
             "database": database, "broker": broker},
             None if ready else {"Retry-After": str(DEFAULT_RETRY_AFTER_SECONDS)})
 
-    @api("GET", "/metrics", budget=None)
+    @api("GET", METRICS_PATH, budget=None)
     def prometheus_metrics(self, request):
         body, content_type = metrics.exposition()
         return Response(body, status=200, content_type=content_type)

@@ -2,7 +2,7 @@
 to its real ``nameko run`` process while a request is in flight. The one in
 flight gets its normal answer; meanwhile the probes tell the load balancer
 to send no more (``/health/ready`` and ``/health`` 503 ``stopping``,
-``/health/live`` 200) and a new request is refused at once (503
+``/health/live`` 200, ``/metrics`` still scraped) and a new request is refused at once (503
 ``service_stopping``, or the connection, once the listener is closed) -
 intake's each as its OpenAPI document describes; the process exits 0 and
 says so in its log (``shared.stopping``).
@@ -126,6 +126,14 @@ def test_sigterm_finishes_the_request_in_flight_and_turns_new_ones_away(backing,
         assert new.headers["Retry-After"] and new.headers["Connection"] == "close"
         health = requests.get(service.url + "/health", timeout=5)
         assert health.status_code == 503 and health.json()["status"] == "stopping", health.text
+        # the metrics still answer: what was refused meanwhile can be scraped
+        scraped = requests.get(service.url + "/metrics", timeout=5)
+        assert scraped.status_code == 200, scraped.text
+        assert scraped.headers["Content-Type"].startswith("text/plain")
+        assert scraped.headers["Connection"] == "close"
+        assert (f'smartdukcapil_http_requests_total{{container="{name}_api",endpoint='
+                f'"<stopping>",method="POST",service="{name}",status="503"}} 1.0'
+                in scraped.text), scraped.text[-3000:]
         if document is not None:
             for answer in (ready, live, health):
                 assert_answer_matches(document, "GET", urlsplit(answer.url).path,

@@ -171,18 +171,23 @@ def test_a_channel_request_waits_in_its_queue_while_the_pipeline_is_behind(
     eventually(lambda: REGISTRY.get_sample_value("smartdukcapil_pipeline_backlog", {
         "service": "intake", "container": "intake_channel"}) == 1.0,
         what="the channel's watch saw 1 waiting")
+    held_until(backing, mongo[database], purge)
+
+
+def held_until(backing, db, release) -> None:
+    """A channel request is held - no answer, nothing stored - until
+    ``release()``, then answered 202 and stored."""
     client = ChannelClient(backing.amqp_uri.replace("pyamqp://", "amqp://"), "web")
     try:
         body = valid_body()
         request_id = client.publish(body)
         with pytest.raises(ReplyTimeout):
             client.wait(request_id, timeout=3)
-        assert mongo[database].applications.count_documents({}) == 0
+        assert db.applications.count_documents({}) == 0
 
-        purge()
+        release()
         reply = client.wait(request_id, timeout=30)
         assert reply.status == 202, reply.body
-        assert mongo[database].applications.count_documents(
-            {"applicant.nik": body["applicant"]["nik"]}) == 1
+        assert db.applications.count_documents({"applicant.nik": body["applicant"]["nik"]}) == 1
     finally:
         client.close()

@@ -22,6 +22,16 @@ from tests.helpers import eventually, service_config, valid_body
 from tests.integration.test_delivery_pattern import verified_event
 
 
+def started_without_relay(container_factory, service_class, config) -> None:
+    """Start ``service_class``, then stop its relay: what it is handed is not
+    published, as when every hand-over fails and the sweep cannot keep up."""
+    container = container_factory(service_class, config)
+    container.start()
+    [store] = [provider for provider in container.dependencies
+               if isinstance(provider, StoreWithOutbox)]
+    store.relay.stop()
+
+
 def overdue_shown() -> float | None:
     """What intake's ``smartdukcapil_outbox_overdue`` gauge shows."""
     return REGISTRY.get_sample_value("smartdukcapil_outbox_overdue",
@@ -33,13 +43,7 @@ def test_new_applications_are_refused_while_intakes_own_events_wait_past_their_h
     database = f"intake_outbox_{uuid.uuid4().hex[:6]}"
     config = service_config(backing, database, PIPELINE_QUEUES="", OUTBOX_BACKLOG_LIMIT=5,
                             PIPELINE_POLL_SECONDS=0.2)
-    container = container_factory(IntakeApi, config)
-    container.start()
-    # its relay stops: what it is handed is not published, as when every
-    # hand-over fails and the sweep cannot keep up
-    [store] = [provider for provider in container.dependencies
-               if isinstance(provider, StoreWithOutbox)]
-    store.relay.stop()
+    started_without_relay(container_factory, IntakeApi, config)
     db, base = mongo[database], f"http://{config['WEB_SERVER_ADDRESS']}/api/v1/applications"
     earlier = [valid_body() for _ in range(3)]
     accepted = [requests.post(base, json=body, timeout=30) for body in earlier]

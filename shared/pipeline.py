@@ -195,6 +195,10 @@ def quietly(close) -> None:
         pass
 
 
+class StoppedWaiting(Exception):
+    """The container began to stop while a worker waited for the pipeline."""
+
+
 class Pipeline(SharedExtension):
     """Per container, shared by what asks: the watch of the pipeline behind
     it (none where ``PIPELINE_QUEUES`` names no queue) and of its own
@@ -203,6 +207,7 @@ class Pipeline(SharedExtension):
 
     def setup(self):
         service, config = self.container.service_name, self.container.config
+        self.stopping = False  # the container began to stop: nobody waits any more
         self.watch = PipelineWatch.from_config(service, config)
         stores = [provider for provider in self.container.dependencies
                   if isinstance(provider, StoreWithOutbox)]
@@ -220,8 +225,19 @@ class Pipeline(SharedExtension):
     def behind(self) -> bool:
         return any(watch.behind() for watch in self.watches)
 
+    def stop_waiting(self) -> None:
+        """The container is stopping (its entrypoints stop first): a worker
+        waiting in ``wait_until_caught_up`` gives its work back now, else the
+        container would wait for it as long as the backlog lasts."""
+        self.stopping = True
+
     def wait_until_caught_up(self) -> None:
+        """Return once nothing watched is behind; ``StoppedWaiting`` if the
+        container begins to stop meanwhile (the work is not done: a
+        consumer requeues its message for another instance)."""
         while self.behind():
+            if self.stopping:
+                raise StoppedWaiting()
             eventlet.sleep(min(watch.poll_seconds for watch in self.watches))
 
 

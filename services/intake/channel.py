@@ -50,7 +50,7 @@ from shared.http import (DEFAULT_MAX_BODY_BYTES, checked_key, identity_only, int
                          unsupported_media_type)
 from shared.messaging import HandingOnQueueConsumer
 from shared.mongo import StoreWithOutbox
-from shared.pipeline import PipelineGate
+from shared.pipeline import Pipeline, PipelineGate, StoppedWaiting
 from shared.settings import integer, require
 
 from .exceptions import IdempotencyKeyReused
@@ -209,9 +209,16 @@ class ChannelRequests(Consumer):
     confirmed), and requeued if it raised (the reply could not be sent)."""
 
     queue_consumer = ChannelQueueConsumer()
+    pipeline = Pipeline()  # the worker's PipelineGate's: told when the container stops
 
     def __init__(self, **kwargs):
-        super().__init__(request_queue(), requeue_on_error=True, **kwargs)
+        super().__init__(request_queue(), requeue_on_error=True,
+                         expected_exceptions=StoppedWaiting, **kwargs)
+
+    def stop(self):
+        # a request waiting for the pipeline is requeued, not waited for
+        self.pipeline.stop_waiting()
+        super().stop()
 
     def setup(self):
         self.max_body_bytes = integer(self.container.config, "MAX_BODY_BYTES",

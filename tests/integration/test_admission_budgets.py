@@ -14,6 +14,7 @@ import re
 import threading
 import uuid
 
+import eventlet
 import pika
 import pytest
 import requests
@@ -172,6 +173,40 @@ def test_a_channel_request_waits_in_its_queue_while_the_pipeline_is_behind(
         "service": "intake", "container": "intake_channel"}) == 1.0,
         what="the channel's watch saw 1 waiting")
     held_until(backing, mongo[database], purge)
+
+
+def test_a_channel_request_waiting_for_the_pipeline_is_requeued_when_intake_stops(
+        backing, container_factory, mongo, watched_queue):
+    """A channel request waits (unacked) while the pipeline is behind; the
+    container stopping meanwhile waited for that worker as long as the
+    backlog lasted (a stop that never ended). Now the wait ends with the
+    stop: the request goes back to its queue, and the next instance answers it."""
+    queue, put, purge = watched_queue
+    database = f"intake_gate_stop_{uuid.uuid4().hex[:6]}"
+    config = service_config(backing, database, PIPELINE_QUEUES=queue,
+                            PIPELINE_BACKLOG_LIMIT=0, PIPELINE_POLL_SECONDS=0.2)
+    put(1)
+    first = container_factory(IntakeChannel, config)
+    first.start()
+    eventually(lambda: REGISTRY.get_sample_value("smartdukcapil_pipeline_backlog", {
+        "service": "intake", "container": "intake_channel"}) == 1.0,
+        what="the channel's watch saw 1 waiting")
+    client = ChannelClient(backing.amqp_uri.replace("pyamqp://", "amqp://"), "web")
+    try:
+        body = valid_body()
+        request_id = client.publish(body)
+        with pytest.raises(ReplyTimeout):
+            client.wait(request_id, timeout=3)  # taken, and waiting
+        with eventlet.Timeout(60):  # the backlog stays: before, this never returned
+            first.stop()
+        assert mongo[database].applications.count_documents({}) == 0
+
+        purge()
+        container_factory(IntakeChannel, config).start()
+        reply = client.wait(request_id, timeout=30)
+        assert reply.status == 202, reply.body
+    finally:
+        client.close()
 
 
 def held_until(backing, db, release) -> None:

@@ -233,25 +233,42 @@ def notice_for(event_type: str, event: dict, contact: dict | None,
                   contact, texts, tuple(first), tuple(given), event_time(event))
 
 
+def awaited_contacts(event_type: str, event: dict, book) -> list[str]:
+    """The applications among an event's citizen notices that carry no
+    contact and whose contact the book (``book(application_id)``) has no
+    entry for yet: the event overtook the application's
+    ``application_submitted`` (its queue behind, the SMS gateway stalled
+    say), which every application sends with its contact. Their notices
+    wait: the event is retried (``ContactNotYetKnown``), never dropped."""
+    waiting = [citizen["application_id"] for citizen in office_pickups(event_type, event)]
+    if NOTICES[event_type].audience == "citizen" and not event.get("contact") \
+            and event.get("application_id"):
+        waiting.insert(0, event["application_id"])
+    return [application_id for application_id in waiting if book(application_id) is None]
+
+
 def notices_for(event_type: str, event: dict, book, officers) -> list[Notice]:
     """Every notice an event causes: its own (``contact_for``) and, for a
     hand-over list, each of its citizens' (``office_pickups``). Someone with
-    no contact on file is left out (and logged); so is an officer whose
-    mailbox is not configured, logged as an error naming the setting."""
-    notices = [(event_type, notice_for(event_type, event,
-                                       contact_for(event_type, event, book, officers)))]
-    notices += [(f"{event_type} {citizen['application_id']}",
+    no contact on file is left out (and logged, unless the book has no entry
+    for them yet: ``awaited_contacts``); so is an officer whose mailbox is
+    not configured, logged as an error naming the setting."""
+    # (what it is, its application, the notice or None)
+    notices = [(event_type, event.get("application_id"),
+                notice_for(event_type, event, contact_for(event_type, event, book, officers)))]
+    notices += [(f"{event_type} {citizen['application_id']}", citizen["application_id"],
                  notice_for(event_type, citizen, book(citizen["application_id"]), OFFICE_PICKUP))
                 for citizen in office_pickups(event_type, event)]
     audience = NOTICES[event_type].audience
-    if notices[0][1] is None and audience != "citizen":
+    if notices[0][2] is None and audience != "citizen":
         log.error("%s %s: not sent, %s", event_type, event["event_id"],
                   unset_mailbox(audience, event))
         notices = notices[1:]
-    for what, notice in notices:
-        if notice is None:
+    awaited = set(awaited_contacts(event_type, event, book))
+    for what, application_id, notice in notices:
+        if notice is None and application_id not in awaited:
             log.warning("%s %s: nobody to tell (no contact on file)", what, event["event_id"])
-    return [notice for _, notice in notices if notice is not None]
+    return [notice for *_, notice in notices if notice is not None]
 
 
 def unset_mailbox(audience: str, event: dict) -> str:

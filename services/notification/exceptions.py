@@ -18,6 +18,16 @@ class DeliveryFailed(PartnerUnavailable):
         self.permanent = permanent
 
 
+class ContactNotYetKnown(Exception):
+    """An event whose citizen notice needs the contact book's entry of an
+    application the book has none for yet (its ``application_submitted``
+    is behind in its queue): the notices that could go went, the event is
+    retried later for the rest. Names no one: only how many wait."""
+
+    def __init__(self, waiting: list[str]):
+        super().__init__(f"{len(waiting)} application(s) with no contact on file yet")
+
+
 class BadSignature(Unauthorized):
     """A WhatsApp webhook delivery not signed with the app secret (401)."""
 

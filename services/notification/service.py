@@ -28,6 +28,7 @@ stand-in on the next channel waits, due now, for the sweeper.
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from nameko.timer import timer
@@ -40,9 +41,9 @@ from shared.messaging import DeliveryAttempt, reliable_event_handler
 from shared.paging import next_page
 
 from .callbacks import read_callback, settle_callback
-from .domain import (Delivery, Senders, book_entry, deliver, finished_by, notices_for,
-                     send_due)
-from .exceptions import DeliveryFailed
+from .domain import (Delivery, Senders, awaited_contacts, book_entry, deliver, finished_by,
+                     notices_for, send_due)
+from .exceptions import ContactNotYetKnown, DeliveryFailed
 from .gateways import Mailer, RecentSends, SmsGateway, WhatsApp
 from .schemas import CountersSchema, DeliveryLogSchema, FailedMessagesSchema, FailedQuerySchema
 from .settings import NotificationSettings
@@ -129,11 +130,13 @@ class NotificationEvents:
         self._keep_contact(event_type, event)
         self._note_finished(event_type, event)
         delivery, failed = self._delivery(self.last_delivery), []
-        for notice in notices_for(event_type, event, self.store.contact_for,
-                                  self.settings.officer_contact):
+        book = functools.lru_cache(maxsize=None)(self.store.contact_for)  # one read each
+        for notice in notices_for(event_type, event, book, self.settings.officer_contact):
             failed += deliver(notice.messages(), delivery, fallback=notice.message)
         if failed:
             raise DeliveryFailed(", ".join(failed))  # the event comes back later
+        if waiting := awaited_contacts(event_type, event, book):
+            raise ContactNotYetKnown(waiting)  # so does one that overtook a contact
 
     def _keep_contact(self, event_type: str, event: dict) -> None:
         if (entry := book_entry(event_type, event)) is not None:

@@ -22,6 +22,7 @@ from deploy.local.stack import DEV_SETTINGS
 from services.notification.gsm7 import septets
 from shared.events import build_event, source_of
 from shared.messaging import handler_queue_name, wait_queue_name
+from tests.e2e.test_metrics import samples, total
 from tests.helpers import (KECAMATAN_CODE, KELURAHAN_CODE, OPERATOR, eventually, publish,
                            random_mobile, random_nik)
 
@@ -236,3 +237,27 @@ def test_a_tracking_code_resend_reaches_the_contact_on_file(system, backing):
     [mail] = eventually(lambda: mails_to(backing, citizen.email), what="the code by e-mail")
     assert citizen.tracking_code in parts(mail)["text/plain"]
     assert sms_to(system, citizen) == []  # routine: the preferred channel only
+
+
+def test_a_parcel_notice_that_overtakes_the_applications_contact_waits_for_it(system, backing):
+    """Outside audit N3 (a chaos drill): with the SMS gateway stalled,
+    ``application_submitted`` backed up in its queue while a parcel's
+    events, on queues of their own, overtook it; their notices need the
+    contact book's entry that event brings, found none, and were dropped
+    for good ("nobody to tell") - 16 citizens never told their document was
+    sent and delivered. Now the parcel event is retried until the contact
+    is on file, and its notice goes then."""
+    citizen = Citizen()
+    events = citizen_events(citizen)
+    notification = system.url("notification")
+
+    def tried() -> float:
+        return total(samples(notification), "smartdukcapil_events_total",
+                     handler="on_parcel_dispatched")
+    before = tried()
+    send(system, "parcel_dispatched", **events["parcel_dispatched"])
+    eventually(lambda: tried() > before, interval=0.05, what="the parcel event handled once")
+    send(system, "application_submitted", **events["application_submitted"])
+    texts = eventually(lambda: len(found := sms_to(system, citizen)) == 2 and found,
+                       what="the 'received' SMS and the parcel's")
+    assert any(events["parcel_dispatched"]["barcode"] in sms["message"] for sms in texts), texts

@@ -34,15 +34,16 @@ def test_refused_attempts_do_not_use_up_the_phones_hour(backing, container_facto
                        what=f"SMS {n} at the gateway")
     finally:
         sms_faults(backing)
-    # the gateway has the third; its row says so a moment later
+    # the gateway has the third; its row says so a moment later (the citizen's
+    # rows only: the suite's vhost may still hold other tests' events, which
+    # this container takes too)
     rows = eventually(lambda: (rows := list(mongo[database].messages.find(
-        {}, {"status": 1, "attempts": 1}))) and all(row["status"] == "sent" for row in rows)
-        and rows, what="every SMS recorded sent")
+        {"address": busy["phone"]}, {"status": 1, "attempts": 1})))
+        and all(row["status"] == "sent" for row in rows) and rows, what="every SMS recorded sent")
     assert len(rows) == 3
     assert sum(not attempt["ok"] for row in rows for attempt in row["attempts"]) == 2
-    [phone] = mongo[database].sms_counters.find({"_id": {"$regex": "^phone:"}})
-    [day] = mongo[database].sms_counters.find({"_id": {"$regex": "^day:"}})
-    assert (phone["sent"], phone["held"], day["sent"]) == (3, 0, 3)
+    [phone] = mongo[database].sms_counters.find({"_id": {"$regex": f"^phone:\\{busy['phone']}:"}})
+    assert (phone["sent"], phone["held"]) == (3, 0)
 
 
 def test_a_refused_attempt_gives_its_allowance_back_an_accepted_one_keeps_it(counted):

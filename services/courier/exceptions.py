@@ -126,6 +126,21 @@ class ManifestNotYetKnown(ServiceBusy):
             "sent, retry in a moment. If this persists, check the manifest id."))
 
 
+class BarcodeNotYetKnown(ServiceBusy):
+    """HTTP: 503 + Retry-After for a webhook about a barcode no shipment has
+    while a posting is pending: Pos may have taken it and courier not yet
+    recorded the barcode its answer carried (a posting whose answer was
+    lost is recorded on its retry)."""
+    code = "not_yet_known"
+
+    def __init__(self):
+        DomainError.__init__(self, Msg(
+            "Nomor resi belum tercatat; bila kirimannya baru saja diterima Pos, kirim ulang "
+            "sebentar lagi.",
+            "The barcode is not recorded yet; if Pos has just taken the posting, send it "
+            "again in a moment."))
+
+
 class PosBusy(ServiceBusy):
     """HTTP: Pos is down for an operator's action; 503 + Retry-After."""
 
@@ -140,7 +155,8 @@ class UndeliverableByPos(Unprocessable):
                              f"Pos Indonesia refused the posting ({why})."))
 
 
-__all__ = ["AddressStillIncomplete", "BadSignature", "CollectedAtDinas", "DatedAhead", "DomainError",
+__all__ = ["AddressStillIncomplete", "BadSignature", "BarcodeNotYetKnown", "CollectedAtDinas",
+           "DatedAhead", "DomainError",
            "ManifestNotKnown", "ManifestNotYetKnown", "NotHeld", "NotYetKnown", "PosRefused",
            "PosBusy", "PosUnavailable", "ReplayedWebhook", "UndeliverableAddress",
            "UndeliverableByPos", "UnknownShipment"]

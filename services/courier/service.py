@@ -82,8 +82,15 @@ class ConfiguredTimer(Timer):
 
 def post_shipment(pos, store, shipment: dict) -> dict:
     """Post a pending shipment to Pos and record the barcode. Safe to repeat:
-    Pos answers the same order id with the same barcode."""
-    barcode = pos.add_posting(shipment["posting"])
+    Pos answers the same order id with the same barcode. A call that got no
+    answer leaves the posting in doubt (Pos may have taken it: its webhooks
+    are answered "not yet", ``CourierStore.apply_tracking``) until a retry
+    records the barcode."""
+    try:
+        barcode = pos.add_posting(shipment["posting"])
+    except PosUnavailable:
+        store.posting_in_doubt(shipment["_id"])
+        raise
     recorded = store.record_dispatch(shipment["_id"], barcode)
     log.info("shipment %s dispatched: barcode %s", shipment["_id"], barcode)
     return recorded

@@ -15,11 +15,12 @@ import logging
 from collections.abc import Iterator
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from shared.clock import today_wib, utcnow
 from shared.events import occurred_at
 from shared.indexes import drop_index_if_present, migrate_once
+from shared.logs import error_line
 from shared.manifests import member_dropped, member_verified
 from shared.store import BaseStore, claim_each, duplicate_key
 from shared.wilayah import Wilayah
@@ -28,8 +29,8 @@ from .domain import (ACTIVE, FINAL, HELD, Event, application_order_id, applicati
                      collection_note, delivery_record, dispatch_wanted, dispatched,
                      manifest_order_id, new_shipment, ref, released, stuck_before, timely,
                      tracking_news)
-from .exceptions import (ManifestNotKnown, ManifestNotYetKnown, NotHeld, NotYetKnown,
-                         ReplayedWebhook, UnknownShipment)
+from .exceptions import (BarcodeNotYetKnown, ManifestNotKnown, ManifestNotYetKnown, NotHeld,
+                         NotYetKnown, ReplayedWebhook, UnknownShipment)
 from .jemput_bola import (collection_at_dinas, manifest_complete, manifest_record,
                           may_be_on_its_way, pos_answered, printed_as, sending_by_pos)
 from .posting import Sender, manifest_posting
@@ -38,6 +39,8 @@ from .retention import (carried, deliveries_to_purge, delivery_purge, ended_deli
 
 log = logging.getLogger(__name__)
 
+# a shipment's posting whose call got no answer, since when: Pos may have it
+IN_DOUBT = "posting_in_doubt_since"
 WEBHOOK_ID_RETENTION = datetime.timedelta(days=7)  # far beyond the 5-minute tolerance
 
 # the operators' list: newest first, equal creation times by id
@@ -321,6 +324,17 @@ class CourierStore(BaseStore):
             return {**{k: v for k, v in shipment.items() if k != "hold"}, **update}
         return self.run_transaction(work)
 
+    def posting_in_doubt(self, order_id: str) -> None:
+        """A call to post the shipment got no answer (a timeout, a 5xx): Pos
+        may have taken it. Failing this too (the database out of reach) only
+        loses the mark: the posting's retry goes on."""
+        try:
+            self.db.shipments.update_one({"_id": order_id, "status": "pending"},
+                                         {"$set": {IN_DOUBT: utcnow()}})
+        except PyMongoError as exc:
+            log.warning("shipment %s: posting in doubt, not marked (%s)", order_id,
+                        error_line(exc))
+
     def record_dispatch(self, order_id: str, barcode: str) -> dict:
         def work(session):
             shipment = self.db.shipments.find_one({"_id": order_id}, session=session)
@@ -352,6 +366,11 @@ class CourierStore(BaseStore):
                     session=session)
             shipment = self.db.shipments.find_one({"barcode": barcode}, session=session)
             if shipment is None:
+                # a posting in doubt may be this barcode's: Pos took it, its
+                # answer lost, recorded on the posting's retry - "not yet"
+                if self.db.shipments.find_one({"status": "pending", IN_DOUBT: {"$ne": None}},
+                                              {"_id": 1}, session=session):
+                    raise BarcodeNotYetKnown()
                 raise UnknownShipment()
             update, added, events = tracking_news(shipment, pos_events, source, utcnow())
             changes = {"$set": update} if update else {}

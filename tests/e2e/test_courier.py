@@ -422,6 +422,34 @@ def test_a_crash_between_pos_reply_and_the_record_is_one_shipment(system, courie
     assert len(at_pos(pos, order_id)) == 1
 
 
+def test_a_webhook_for_a_posting_in_doubt_is_not_yet_known_then_taken(system, courier_events,
+                                                                       pos):
+    """Outside audit N3: Pos took a posting whose answer courier never got
+    (a timeout); Pos' webhook about that barcode came before the posting's
+    retry recorded it and was answered 404 not_found - final for Pos - and
+    the application stayed 'dispatched' until polling, 6 h later. While a
+    posting is in doubt an unknown barcode is 503 not_yet_known with
+    Retry-After (Pos sends it again); once recorded, the webhook is taken."""
+    application_id = submit_and_verify(system)
+    assert requests.post(f"{pos}/sandbox/faults", json={"delay_after_accept_ms": 8000},
+                         timeout=5).ok  # longer than courier's POS_TIMEOUT_SECONDS (2)
+    try:
+        order_id = f"SDK-{print_it(system, application_id)}"
+        [accepted] = eventually(lambda: at_pos(pos, order_id), what="Pos accepted the posting")
+        news = {"barcode": accepted["barcode"], "orderId": order_id, "status": "IN_TRANSIT",
+                "at": datetime.datetime.now(WIB).isoformat(timespec="seconds")}
+        [answer] = eventually(  # a tuple: a Response of a 503 is falsy
+            lambda: (found := webhook(system, {**news, "eventId": uuid.uuid4().hex}))
+            .status_code != 404 and (found,), what="the webhook answered")
+        assert answer.status_code == 503, answer.text
+        assert answer.json()["error"]["code"] == "not_yet_known" and answer.headers["Retry-After"]
+    finally:
+        requests.post(f"{pos}/sandbox/faults", json={"delay_after_accept_ms": 0}, timeout=5)
+    courier_events.wait_for(application_id, "parcel_dispatched")
+    taken = webhook(system, {**news, "eventId": uuid.uuid4().hex})
+    assert taken.status_code == 200, taken.text
+
+
 def _healthy(system) -> bool:
     try:
         return requests.get(f"{system.url('courier')}/health", timeout=2).ok

@@ -310,12 +310,14 @@ def event_time(event: dict) -> datetime.datetime | None:
 
 @dataclass(frozen=True)
 class Guards:
-    """Quiet hours (WIB, ``None`` = off), SMS per phone number an hour, SMS a day."""
+    """Quiet hours (WIB, ``None`` = off), SMS per phone number an hour, SMS a
+    day, e-mails per address an hour."""
 
     quiet_start: datetime.time | None = None
     quiet_end: datetime.time | None = None
     per_phone_per_hour: int = 5
     daily_budget: int = 10_000
+    per_email_per_hour: int = 10
 
     def quiet_until(self, now: datetime.datetime) -> datetime.datetime | None:
         """When the quiet hours around ``now`` end (UTC), or None if not quiet."""
@@ -451,10 +453,22 @@ class Delivery:
         return self.last_delivery
 
 
+def to_an_officer(message: OutgoingMessage) -> bool:
+    """Whether ``message`` goes to a configured mailbox (an officer's list,
+    the operators'), not to a contact a citizen gave: its event's own notice
+    where that notice is not a citizen's (a hand-over list's citizens get
+    ``OFFICE_PICKUP``)."""
+    notice = NOTICES[message.about]
+    return notice.audience != "citizen" and message.kind == notice.kind
+
+
 def held_back(message: OutgoingMessage, d: Delivery) -> tuple[str, datetime.datetime] | None:
     """Why and until when a message must wait, or None to send it now."""
+    if message.channel == "email":  # at any hour; a citizen's within the address's hour
+        return None if to_an_officer(message) else \
+            d.store.take_email_allowance(message.address, d.now, d.guards)
     if message.channel not in PHONE_CHANNELS:
-        return None  # e-mail goes at once, at any hour
+        return None
     until = d.guards.quiet_until(d.now)
     if until is not None:
         return "quiet_hours", until

@@ -70,7 +70,8 @@ def settings_from_config(config: dict, clock: Callable[[], datetime.datetime] = 
     except ValueError:
         raise InvalidSetting("QUIET_HOURS", "expected HH:MM-HH:MM or off") from None
     guards = Guards(start, end, integer(config, "SMS_PER_PHONE_PER_HOUR", 5),
-                    integer(config, "SMS_DAILY_BUDGET", 10_000))
+                    integer(config, "SMS_DAILY_BUDGET", 10_000),
+                    integer(config, "EMAIL_PER_ADDRESS_PER_HOUR", 10))
     # the last attempt a message gets: the end of the retry schedule (the
     # handler queue's delivery limit counts only redeliveries of one wait:
     # a consumer that died, not the delayed retries, which are new messages)

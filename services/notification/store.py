@@ -116,11 +116,12 @@ def happened(row: dict) -> datetime.datetime:
 class NotificationStore(BaseStore):
     # a message carries the event of its outcome (sent, failed)
     CARRIERS = ("messages",)
-    # the SMS allowance taken for the attempt under way: (phone, counter
-    # keys), given back if the gateway refuses it (``record_failure``). A
-    # store is one worker's (``StoreWithOutbox.get_dependency``), and a
-    # worker sends one message at a time: take, send, record
-    _sms_taken: tuple[str, list[str]] | None = None
+    # the allowance taken for the attempt under way: (channel, address,
+    # counter keys), given back if the gateway or SMTP refuses it
+    # (``record_failure``). A store is one worker's
+    # (``StoreWithOutbox.get_dependency``), and a worker sends one message at
+    # a time: take, send, record
+    _taken: tuple[str, str, list[str]] | None = None
 
     @classmethod
     def ensure_indexes(cls, db) -> None:
@@ -284,14 +285,14 @@ class NotificationStore(BaseStore):
         hold that number's other SMS, which the full day holds anyway, while
         a day count taken back could hold another citizen's SMS the budget
         had room for."""
-        self._sms_taken = None
+        self._taken = None
         hour, hour_ends = hour_bucket(now)
         day, day_ends = day_bucket(now)
         counters = ((f"phone:{phone}:{hour}", guards.per_phone_per_hour, "phone_limit", hour_ends),
                     (f"day:{day}", guards.daily_budget, "daily_budget", day_ends))
         counted = self._count_within(counters)
         if counted == len(counters):
-            self._sms_taken = (phone, [key for key, *_ in counters])
+            self._taken = ("sms", phone, [key for key, *_ in counters])
             return None
         key, _, reason, until = counters[counted]
         # upserted: a zero limit counts its holds on a counter never used
@@ -310,6 +311,27 @@ class NotificationStore(BaseStore):
         if counted:  # the phone's count was taken: give it back
             self.db.sms_counters.update_one({"_id": counters[0][0]}, {"$inc": {"sent": -1}})
         return reason, until
+
+    def take_email_allowance(self, address: str, now: datetime.datetime,
+                             guards: Guards) -> tuple[str, datetime.datetime] | None:
+        """Count one e-mail against the address's hourly limit
+        (``per_email_per_hour``), as an SMS against its phone's, in the same
+        counters (their TTL deletes them when the hour is over); over it the
+        e-mail is held until the hour ends (``email_limit``). A submission
+        names any address: this bounds what the Dinas' mail server sends to
+        one mailbox, whoever submits. An e-mail SMTP refused gives it back
+        (``record_failure``)."""
+        self._taken = None
+        hour, hour_ends = hour_bucket(now)
+        key = f"email:{address.lower()}:{hour}"
+        if self._count_within(((key, guards.per_email_per_hour, "email_limit", hour_ends),)):
+            self._taken = ("email", address, [key])
+            return None
+        self.db.sms_counters.update_one({"_id": key}, {"$inc": {"held": 1},
+                                                       "$setOnInsert": {"sent": 0,
+                                                                        "expires": hour_ends}},
+                                        upsert=True)
+        return "email_limit", hour_ends
 
     def _count_within(self, counters) -> int:
         """Count one SMS on each of ``counters`` (key, limit, ...) in order,
@@ -356,17 +378,17 @@ class NotificationStore(BaseStore):
             "$set": {"claimed_until": None, "last_error": reason},
             "$push": {"attempts": {"at": utcnow(), "ok": False, "reason": reason}}},
             projection={"attempts.ok": 1, "channel": 1, "address": 1})
-        taken, self._sms_taken = self._sms_taken, None
-        if taken is not None and row["channel"] == "sms" and row["address"] == taken[0]:
+        taken, self._taken = self._taken, None
+        if taken is not None and (row["channel"], row["address"]) == taken[:2]:
             # guarded: a counter expired meanwhile (TTL) is not made negative
             self.db.sms_counters.bulk_write([UpdateOne({"_id": key, "sent": {"$gt": 0}},
                                                        {"$inc": {"sent": -1}})
-                                             for key in taken[1]], ordered=False)
+                                             for key in taken[2]], ordered=False)
         return sum(1 for attempt in row["attempts"] if not attempt["ok"])
 
     def record_sent(self, message: OutgoingMessage, provider_ref: str) -> None:
         """Mark sent and emit ``notification_sent``: one update, the message carries it."""
-        self._sms_taken = None  # it counts
+        self._taken = None  # it counts
         now = utcnow()
         self._settle(message, {"status": "sent", "sent_at": now, "final_at": now,
                                "provider_ref": provider_ref, "claimed_until": None},

@@ -268,6 +268,27 @@ def test_per_number_limit_and_daily_budget_hold_under_a_burst(backing, container
     assert day["sent"] == 5
 
 
+def test_e_mails_to_one_address_are_limited_an_hour(backing, container_factory, mongo):
+    """Outside audit N1: a submission names any e-mail address, and each sent
+    the Dinas' e-mail there (8 submissions, 8 e-mails to a stranger's box).
+    Past EMAIL_PER_ADDRESS_PER_HOUR a citizen's e-mail waits for the next
+    hour (held, email_limit), whoever submitted."""
+    database = start_notification(backing, container_factory, EMAIL_PER_ADDRESS_PER_HOUR=2)
+    victim = citizen(phone=False)
+    for _ in range(4):
+        ready(backing, victim)
+
+    def settled():
+        rows = list(mongo[database].messages.find({"address": victim["email"]},
+                                                  {"status": 1, "held_reason": 1}))
+        return rows if len(rows) == 4 and all(r["status"] in ("sent", "held") for r in rows) \
+            else None
+    rows = eventually(settled, what="every e-mail sent or held")
+    assert sorted((r["status"], r.get("held_reason") or "") for r in rows) == [
+        ("held", "email_limit"), ("held", "email_limit"), ("sent", ""), ("sent", "")]
+    assert len(mails_to(backing, victim["email"])) == 2
+
+
 def test_an_sms_due_at_22_wib_leaves_at_06(backing, container_factory, mongo):
     clock = FakeClock(datetime.datetime(2026, 11, 30, 22, 0, tzinfo=WIB))
     database = start_notification(backing, container_factory, clock=clock,

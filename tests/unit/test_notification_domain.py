@@ -16,7 +16,7 @@ from nameko.testing.services import worker_factory
 
 from services.notification.domain import (BookEntry, Delivery, Filed, Finished, Guards, Senders,
                                            SentMemory, channels_given, deliver, finished_by,
-                                           first_channels, notice_for, outdated,
+                                           first_channels, notice_for, notices_for, outdated,
                                            parse_quiet_hours, send_due)
 from services.notification.exceptions import DeliveryFailed
 from services.notification.service import NotificationEvents
@@ -52,6 +52,7 @@ class FakeMessageStore:
         self.messages: dict[str, dict] = {}
         self.emitted: list[dict] = []
         self.sms_count: dict[str, int] = {}
+        self.email_count: dict[str, int] = {}
         self.contacts: dict[str, BookEntry] = {}
 
     def save_contact(self, entry):
@@ -81,6 +82,13 @@ class FakeMessageStore:
         if self.sms_count.get(key, 0) >= guards.per_phone_per_hour:
             return "phone_limit", now + datetime.timedelta(hours=1)
         self.sms_count[key] = self.sms_count.get(key, 0) + 1
+        return None
+
+    def take_email_allowance(self, address, now, guards):
+        key = f"{address}:{now.astimezone(WIB):%Y%m%d%H}"
+        self.email_count[key] = self.email_count.get(key, 0) + 1
+        if self.email_count[key] > guards.per_email_per_hour:
+            return "email_limit", now + datetime.timedelta(hours=1)
         return None
 
     def hold(self, message_id, reason, until):
@@ -272,6 +280,27 @@ def test_quiet_hours_hold_sms_and_whatsapp_but_not_email(store, senders):
     six = datetime.datetime(2026, 11, 30, 6, 0, tzinfo=WIB)
     assert send_due(store.claim_due(six), delivery(store, senders, six, QUIET)) == 1
     assert len(senders.sms.sent) == 1
+
+
+def test_a_citizens_e_mails_count_against_their_address_an_officers_list_does_not(store,
+                                                                                  senders):
+    """E-mails to an address a submission named wait past
+    ``per_email_per_hour`` (outside audit N1); a hand-over list to an
+    officer's configured mailbox is not counted - its citizens' are."""
+    guards = Guards(per_email_per_hour=0)
+    event = build_event("kecamatan_handover_ready", kecamatan_code="367304", day="2026-11-30",
+                        at_office_from="2026-12-01", items=[{
+                            "application_id": "app-1", "tracking_code": "SDK7H3KQ9M1",
+                            "full_name": "Siti Aminah", "document_type": "ktp_el"}])
+    store.contacts["app-1"] = BookEntry("app-1", contact(phone=None), "Siti Aminah", NOON)
+    officer, citizen = notices_for("kecamatan_handover_ready", event, store.contact_for,
+                                   lambda audience, _: {"email": "camat@serangkota.go.id",
+                                                        "language": "id"})
+    for notice in (officer, citizen):
+        assert deliver(notice.messages(), delivery(store, senders, guards=guards)) == []
+    assert [m.address for m in senders.email.sent] == ["camat@serangkota.go.id"]
+    [held] = [row for row in store.messages.values() if row["status"] == "held"]
+    assert (held["message"].address, held["reason"]) == (EMAIL, "email_limit")
 
 
 @pytest.mark.parametrize(("hour", "minute", "quiet"), [

@@ -172,6 +172,14 @@ def flatten_field_errors(messages, prefix: str = "") -> dict[str, list]:
     return flat
 
 
+class ArrivedEarly(Exception):
+    """An event came before another one it needs, whose queue is behind (a
+    parcel's notice before its application's contact, a print before its
+    verification): the handler raises it and the delayed retry brings the
+    event back. Expected, so logged in one line, never with a traceback per
+    attempt. Never carries personal data."""
+
+
 class PartnerUnavailable(Exception):
     """A partner (the SMS gateway, SMTP, WhatsApp, Pos, the population
     register) could not take or answer the work now: the event's handler

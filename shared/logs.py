@@ -24,15 +24,16 @@ import re
 
 from pymongo.errors import ConnectionFailure
 
-from .errors import DomainError, PartnerUnavailable
+from .errors import ArrivedEarly, DomainError, PartnerUnavailable
 from .masking import mask_identity, mask_text
 
 # errors logged in one line, their traceback dropped: a client's bad input or
-# conflict, a partner or the database out of reach for now - each expected,
+# conflict, a partner or the database out of reach for now, an event come
+# before what it needs - each expected,
 # each retried (an event handler's attempt, logged by nameko with its
 # traceback, then by the retry's own line naming the cause: a partner's
 # outage wrote ~30 lines per message per attempt)
-EXPECTED = (DomainError, PartnerUnavailable, ConnectionFailure)
+EXPECTED = (DomainError, PartnerUnavailable, ArrivedEarly, ConnectionFailure)
 
 
 # the query parameters a URL in a log keeps the value of: the documented

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from shared.errors import (Conflict, DomainError, Msg, NotFound, PartnerUnavailable, ServiceBusy,
-                           Unauthorized, Unprocessable, ValidationFailed)
+from shared.errors import (ArrivedEarly, Conflict, DomainError, Msg, NotFound, PartnerUnavailable,
+                           ServiceBusy, Unauthorized, Unprocessable, ValidationFailed)
 from shared.messaging import PermanentFailure
 
 
@@ -51,7 +51,7 @@ class NotHeld(Conflict):
                              f"The shipment is not held (status: {status})."))
 
 
-class NotYetKnown(Exception):
+class NotYetKnown(ArrivedEarly):
     """``document_printed`` for an application whose ``application_verified``
     courier has not seen yet (its queue is behind): retry later."""
 

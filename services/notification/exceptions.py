@@ -1,6 +1,7 @@
 """Notification's domain errors."""
 
-from shared.errors import DomainError, Msg, PartnerUnavailable, ServiceBusy, Unauthorized
+from shared.errors import (ArrivedEarly, DomainError, Msg, PartnerUnavailable, ServiceBusy,
+                           Unauthorized)
 
 
 class DeliveryFailed(PartnerUnavailable):
@@ -18,7 +19,7 @@ class DeliveryFailed(PartnerUnavailable):
         self.permanent = permanent
 
 
-class ContactNotYetKnown(Exception):
+class ContactNotYetKnown(ArrivedEarly):
     """An event whose citizen notice needs the contact book's entry of an
     application the book has none for yet (its ``application_submitted``
     is behind in its queue): the notices that could go went, the event is

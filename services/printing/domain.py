@@ -22,8 +22,8 @@ from shared.clock import today_wib
 from shared.masking import mask_text
 from shared.offices import DINAS
 
-from .exceptions import (DocumentNotFound, HolderDeceased, JobNotFound, LeaseLost, NotAtCounter,
-                         NotHeld)
+from .exceptions import (DeceasedHoldKept, DocumentNotFound, HolderDeceased, JobNotFound, LeaseLost,
+                         NotAtCounter, NotHeld)
 from .stations import CLAIMABLE_STATUSES, FAILURE_REASONS, priority
 
 
@@ -305,9 +305,12 @@ def failure_outcome(job: dict, reason: str, note: str | None, max_attempts: int)
 def release(job: dict, operator: str) -> Decision:
     """An operator sends a held job back to the queue, with fresh attempts:
     intake hears of it (``print_job_released``), so the citizen no longer
-    reads that printing waits for an officer's check."""
+    reads that printing waits for an officer's check. Never a card held
+    because its holder died (``DeceasedHoldKept``: it is cancelled)."""
     if not job_is_held(job):
         raise NotHeld()
+    if job.get("last_failure") == HELD_AS_DECEASED["last_failure"]:
+        raise DeceasedHoldKept()
     return ({"status": "queued", "attempts": 0, "lease_until": None, "lease_token": None,
              "station_id": None, "released_by": operator},
             [Event("print_job_released", {"released_by": operator, **job_ref(job)})])

@@ -73,6 +73,19 @@ class HolderDeceased(Conflict):
                              "a Dinas operator."))
 
 
+class DeceasedHoldKept(Conflict):
+    """An operator's release of a job held ``holder_deceased``: a card of a
+    person recorded deceased is never printed - cancel it."""
+    code = "holder_deceased"
+
+    def __init__(self):
+        super().__init__(Msg("Pemilik kartu ini tercatat telah meninggal dunia (akta kematian "
+                             "diverifikasi): kartunya tidak dicetak. Batalkan cetakan ini.",
+                             "The holder of this card is recorded as deceased (death "
+                             "certificate verified): the card is not printed. Cancel this "
+                             "print job."))
+
+
 class WindowUnavailable(Conflict):
     """The asked-for pickup window does not exist, is too early or is full."""
     code = "window_unavailable"

@@ -476,6 +476,11 @@ def test_a_verified_death_revokes_the_deceased_card_and_holds_their_queued_print
     # the citizen's status says so (printing's print_job_held), not print_queued
     eventually(lambda: lookup(system, replacement.json()["tracking_code"], hendra)["status"]
                == "print_held", what="intake: print_held")
+    # an operator cannot send it back to print (outside audit N4: released,
+    # it was printed and its QR answered valid): only cancel it
+    kept = requests.post(f"{printing}/api/v1/operator/print-jobs/{held['print_job_id']}/release",
+                         headers=OPERATOR, timeout=10)
+    assert kept.status_code == 409 and kept.json()["error"]["code"] == "holder_deceased", kept.text
     # no station gets it: every claimable job is handed out, never this one
     def claimed_all() -> bool:
         response = requests.post(f"{printing}/api/v1/station/jobs/claim", headers=STATION,

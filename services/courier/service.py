@@ -47,7 +47,7 @@ from .pos import PosApi
 from .retention import purge_batch, retention
 from .schemas import (AddressCorrectionSchema, KelurahanOfficeSchema, PosWebhookSchema,
                       ShipmentQuerySchema, StuckQuerySchema, manifest_view, shipment_view)
-from .store import CourierStore
+from .store import IN_DOUBT, CourierStore
 from .webhooks import WebhookSignatures
 
 log = logging.getLogger(__name__)
@@ -82,18 +82,34 @@ class ConfiguredTimer(Timer):
 
 def post_shipment(pos, store, shipment: dict) -> dict:
     """Post a pending shipment to Pos and record the barcode. Safe to repeat:
-    Pos answers the same order id with the same barcode. A call that got no
-    answer leaves the posting in doubt (Pos may have taken it: its webhooks
-    are answered "not yet", ``CourierStore.apply_tracking``) until a retry
-    records the barcode."""
-    try:
-        barcode = pos.add_posting(shipment["posting"])
-    except PosUnavailable:
+    Pos answers the same order id with the same barcode. From the moment it
+    is sent until its barcode is recorded the posting is in doubt - Pos may
+    have taken it, its answer still on its way or lost - and Pos' webhooks
+    about a barcode courier does not know yet are answered "not yet"
+    (``CourierStore.apply_tracking``)."""
+    retried = bool(shipment.get(IN_DOUBT))  # sent before: marked on the first try
+    if not retried:
         store.posting_in_doubt(shipment["_id"])
-        raise
+    barcode = pos.add_posting(shipment["posting"])
     recorded = store.record_dispatch(shipment["_id"], barcode)
     log.info("shipment %s dispatched: barcode %s", shipment["_id"], barcode)
+    if retried:
+        catch_up(pos, store, barcode)
     return recorded
+
+
+def catch_up(pos, store, barcode: str) -> None:
+    """A posting Pos may have had since an earlier try: what Pos' webhooks
+    said of it meanwhile found no barcode here (answered "not yet", and Pos
+    may not send them again), so its tracking is read now. Pos out of reach:
+    the poll of quiet shipments reads it later."""
+    try:
+        events = pos.tracking(barcode)
+    except PosUnavailable as exc:
+        log.warning("tracking of %s not read after its posting: %s", barcode, exc)
+        return
+    if events:
+        store.apply_tracking(barcode, events, "poll")
 
 
 class CourierEvents:

@@ -39,7 +39,7 @@ from .retention import (carried, deliveries_to_purge, delivery_purge, ended_deli
 
 log = logging.getLogger(__name__)
 
-# a shipment's posting whose call got no answer, since when: Pos may have it
+# since when a shipment's posting was sent to Pos, its barcode not recorded yet
 IN_DOUBT = "posting_in_doubt_since"
 WEBHOOK_ID_RETENTION = datetime.timedelta(days=7)  # far beyond the 5-minute tolerance
 
@@ -325,11 +325,13 @@ class CourierStore(BaseStore):
         return self.run_transaction(work)
 
     def posting_in_doubt(self, order_id: str) -> None:
-        """A call to post the shipment got no answer (a timeout, a 5xx): Pos
-        may have taken it. Failing this too (the database out of reach) only
-        loses the mark: the posting's retry goes on."""
+        """The shipment's posting is about to be sent to Pos: from now until
+        its barcode is recorded Pos may have it. Once per posting (a retry
+        keeps the first time). Failing this (the database out of reach)
+        only loses the mark: the call goes on."""
         try:
-            self.db.shipments.update_one({"_id": order_id, "status": "pending"},
+            self.db.shipments.update_one({"_id": order_id, "status": "pending",
+                                          IN_DOUBT: {"$exists": False}},
                                          {"$set": {IN_DOUBT: utcnow()}})
         except PyMongoError as exc:
             log.warning("shipment %s: posting in doubt, not marked (%s)", order_id,

@@ -188,10 +188,10 @@ FORMULA_START = Msg(
     "Tidak boleh diawali =, +, - atau @ (lembar kerja membacanya sebagai rumus).",
     "Must not start with =, +, - or @ (a spreadsheet reads it as a formula).")
 NAME_CHARACTERS = Msg(
-    "Nama hanya boleh berisi huruf, spasi dan tanda . , ' - seperti tertulis di KK "
-    "(tanpa angka, tautan atau simbol lain).",
-    "A name may hold only letters, spaces and . , ' - as written on the family card (KK) "
-    "(no digits, links or other symbols).")
+    "Nama hanya boleh berisi huruf, spasi dan tanda . , ' ’ - seperti tertulis di KK "
+    "(tanpa angka, alamat web atau simbol lain).",
+    "A name may hold only letters, spaces and . , ' ’ - as written on the family card "
+    "(KK) (no digits, web addresses or other symbols).")
 NAME_WITHOUT_LETTER = Msg(
     "Nama harus memuat huruf, bukan hanya angka atau tanda baca.",
     "A name must contain a letter, not only digits or punctuation.")
@@ -223,7 +223,7 @@ class PersonName(PrintedText):
     printed on the card and sent in an SMS unmasked."""
 
     rule = PrintedText.rule + (" A person's name: must contain a letter; letters, spaces"
-                               " and . , ' - only.")
+                               " and . , ' ’ - only, no web address.")
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import logging
 import re
+import urllib.parse
 
 from pymongo.errors import ConnectionFailure
 
 from .errors import ArrivedEarly, DomainError, PartnerUnavailable
-from .masking import mask_identity, mask_text
+from .masking import mask_email, mask_identity, mask_text
 
 # errors logged in one line, their traceback dropped: a client's bad input or
 # conflict, a partner or the database out of reach for now, an event come
@@ -46,22 +47,39 @@ LOGGED_QUERY_PARAMETERS = frozenset({
     "cursor", "limit", "status", "from", "to", "days", "channel", "document_type", "flag",
     "kecamatan", "kelurahan", "place_id", "hub.mode", "hub.challenge"})
 _QUERY_PARAMETER = re.compile(r"([?&])([^=&\s\"'#?]+)=([^&\s\"'#]*)")
-# a request line's target ("GET /api/v1/... HTTP/1.1"): a run of 8 or more
-# digits in it is masked even inside a word (``/x3673045207900001``), where
-# ``mask_text`` looks for whole numbers only
+# a parameter's name kept as sent: a plain word (``nik``, ``access_token``);
+# another (``siti%40example.id``) is a value sent as a name
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,40}")
+# a request line's target ("GET /api/v1/... HTTP/1.1"), read percent-decoded:
+# a run of 8 or more digits in it is masked even inside a word
+# (``/x3673045207900001``, ``/%33%36...``), where ``mask_text`` looks for
+# whole numbers only, and so is an e-mail address
 _REQUEST_TARGET = re.compile(r'("[A-Za-z]+ )(\S+)( HTTP/)')
 _DIGIT_RUN = re.compile(r"[0-9]{8,}")
+_ADDRESS = re.compile(r"[^\s/?&=@]+@[^\s/?&=@]+")
+
+
+def _masked_target(target: str) -> str:
+    decoded = urllib.parse.unquote(target)
+    decoded = _ADDRESS.sub(lambda m: mask_email(m.group()), decoded)
+    return _DIGIT_RUN.sub(lambda run: mask_identity(run.group()), decoded)
+
+
+def _masked_parameter(match: re.Match) -> str:
+    separator, name = match.group(1), match.group(2)
+    if name in LOGGED_QUERY_PARAMETERS:
+        return match.group()
+    return f"{separator}{name if _PLAIN_NAME.fullmatch(name) else '***'}=***"
 
 
 def redact_urls(text: str) -> str:
     """``text`` with the query values of URLs in it that are not
-    ``LOGGED_QUERY_PARAMETERS`` as ``***`` and every long run of digits of
-    a request line's target masked."""
-    text = _REQUEST_TARGET.sub(lambda m: m.group(1) + _DIGIT_RUN.sub(
-        lambda run: mask_identity(run.group()), m.group(2)) + m.group(3), text)
-    return _QUERY_PARAMETER.sub(
-        lambda m: m.group() if m.group(2) in LOGGED_QUERY_PARAMETERS
-        else f"{m.group(1)}{m.group(2)}=***", text)
+    ``LOGGED_QUERY_PARAMETERS`` as ``***`` (and a name that is no plain
+    word), and a request line's target masked (read percent-decoded: long
+    runs of digits, e-mail addresses)."""
+    text = _REQUEST_TARGET.sub(
+        lambda m: m.group(1) + mask_text(_masked_target(m.group(2))) + m.group(3), text)
+    return _QUERY_PARAMETER.sub(_masked_parameter, text)
 
 
 def error_line(error: BaseException, limit: int = 200) -> str:

@@ -98,13 +98,23 @@ def reads_as_formula(text: str) -> bool:
 NAME_PUNCTUATION = frozenset(".,'’-")
 
 
+# a web address without a scheme, as mail clients and phones make it a link:
+# a dot between a letter and a lower-case one (``bit.ly``, ``evil.example``;
+# a title is ``S.Pd.``, ``A.Md``), or a common top-level domain after a dot
+_DOMAIN_DOT = re.compile(r"[^\W\d_]\.[a-z]")
+_TOP_LEVEL = re.compile(r"\.(?:com|net|org|id|ly|me|io|co|xyz|info|biz|site|link|online|top|"
+                        r"click|app|dev|in|us|cc)\b", re.IGNORECASE)
+
+
 def spells_a_name(text: str) -> bool:
     """Whether ``text`` holds letters, spaces and ``NAME_PUNCTUATION``
-    only: no digit (a NIK or phone number typed into the name would be
-    printed and sent unmasked), no ``:``, ``/`` or ``@`` (a link or an
-    address: the name is the greeting of the Dinas' e-mails and SMS)."""
+    only, and reads as no web address: no digit (a NIK or phone number
+    typed into the name would be printed and sent unmasked), no ``:``,
+    ``/`` or ``@``, no ``bit.ly`` (a link or an address: the name is the
+    greeting of the Dinas' e-mails and SMS)."""
     return all(unicodedata.category(char)[0] in "LM" or char == " "
-               or char in NAME_PUNCTUATION for char in text)
+               or char in NAME_PUNCTUATION for char in text) \
+        and not _DOMAIN_DOT.search(text) and not _TOP_LEVEL.search(text)
 
 
 def names_a_person(text: str) -> bool:

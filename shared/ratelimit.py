@@ -167,6 +167,20 @@ def client_address(request, proxies: frozenset[str] = frozenset()) -> str:
     return address
 
 
+def network_of(address: str) -> str:
+    """The client an address counts as for a quota: an IPv4 address itself,
+    an IPv6 one its /64 - one subscriber's whole block (a client holds
+    2^64 addresses and would pass any per-address quota by changing its
+    own)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6 and ip.ipv4_mapped is None:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return address
+
+
 class ClientQuota(DependencyProvider):
     """What a client may have done ``limit_key`` times (default
     ``limit``) within ``window_key`` seconds (default ``window``): things
@@ -193,14 +207,19 @@ class ClientQuota(DependencyProvider):
 
     def check(self, request) -> None:
         """``refused`` if the client is at its limit."""
-        if wait := self.done.retry_after(client_address(request, self.proxies)):
+        if wait := self.done.retry_after(self.client(request)):
             raise self.refused(wait)
+
+    def client(self, request) -> str:
+        """Whose request it counts as: its client address, an IPv6 one by its
+        /64 (``network_of``)."""
+        return network_of(client_address(request, self.proxies))
 
     def take(self, request) -> str:
         """Check and count the client's request at once (nothing yields in
         between); the client's key."""
         self.check(request)
-        client = client_address(request, self.proxies)
+        client = self.client(request)
         self.done.failed(client)
         return client
 

@@ -118,6 +118,21 @@ def test_a_request_lines_unknown_parameters_and_digits_in_its_path_are_masked(lo
     assert "?hub.mode=subscribe&hub.verify_token=***&hub.challenge=ch4ll3nge " in text
 
 
+def test_a_request_lines_percent_encoded_numbers_addresses_and_named_values_are_masked(logged):
+    """Outside audit N4: a NIK percent-encoded in a path, an e-mail address
+    or a dashed phone number in a path, and an address sent as a
+    parameter's name were still logged whole."""
+    logger, stream = logged
+    encoded = "".join(f"%{ord(digit):X}" for digit in NIK)
+    logger.info('"GET /api/v1/%s HTTP/1.1" 404 10', encoded)
+    logger.info('"GET /api/v1/x/siti@example.id/0812-3456-7890 HTTP/1.1" 404 10')
+    logger.info('"GET /api/v1/x?siti%40example.id=2&status=held HTTP/1.1" 404 10')
+    text = stream.getvalue()
+    for secret in (encoded, NIK, "siti@", "siti%40", "3456-7890"):
+        assert secret not in text, secret
+    assert "?***=***&status=held HTTP/1.1" in text
+
+
 def test_every_documented_query_parameter_keeps_its_value_in_the_log():
     """Each query schema's parameters are known harmless (list filters,
     paging): an operator reading the access log sees what was asked. The

@@ -143,10 +143,10 @@ FORMULA = ("Tidak boleh diawali =, +, - atau @ (lembar kerja membacanya sebagai 
            "Must not start with =, +, - or @ (a spreadsheet reads it as a formula).")
 NO_LETTER = ("Nama harus memuat huruf, bukan hanya angka atau tanda baca.",
              "A name must contain a letter, not only digits or punctuation.")
-NAME_CHARACTERS = ("Nama hanya boleh berisi huruf, spasi dan tanda . , ' - seperti tertulis di "
-                   "KK (tanpa angka, tautan atau simbol lain).",
-                   "A name may hold only letters, spaces and . , ' - as written on the family "
-                   "card (KK) (no digits, links or other symbols).")
+NAME_CHARACTERS = ("Nama hanya boleh berisi huruf, spasi dan tanda . , ' ’ - seperti "
+                   "tertulis di KK (tanpa angka, alamat web atau simbol lain).",
+                   "A name may hold only letters, spaces and . , ' ’ - as written on the "
+                   "family card (KK) (no digits, web addresses or other symbols).")
 
 
 def refusal(schema, field: str, text: str) -> tuple[str, str]:
@@ -176,7 +176,8 @@ def test_a_persons_name_must_hold_a_letter(schema, field, text):
 
 @pytest.mark.parametrize("text", ["Siti Aminah", "I Gusti Ngurah Rai", "Siti-Aminah",
                                   "Ma'ruf Amin", "Nur’aini", "Moh. Ali", "Sri Rahayu, S.Pd.",
-                                  "Zoë Ñúñez"])
+                                  "Zoë Ñúñez", "Dedi Kurnia, S.Kom", "Rina, A.Md.",
+                                  "Ni Luh Putu Ayu", "H. Abdul Rahman, S.Ag., M.Si."])
 def test_names_with_a_letter_are_still_taken(text):
     for schema, field in NAME_FIELDS:
         assert schema().fields[field].deserialize(text) == text
@@ -184,7 +185,10 @@ def test_names_with_a_letter_are_still_taken(text):
 
 @pytest.mark.parametrize("text", ["Abdul Muis 2", "Budi http://evil.example/login",
                                   "Siti 3673041207900001", "siti@example.id", "Budi (Alm)",
-                                  "Anda menang undian! Hubungi kami"])
+                                  "Anda menang undian! Hubungi kami", "Budi evil.example",
+                                  "Klik bit.ly", "Hubungi wa.me",
+                                  "Menang undian klik hadiah-dukcapil.com", "HADIAH.COM",
+                                  "Info Dukcapil.Id"])
 def test_a_persons_name_holds_letters_spaces_and_name_punctuation_only(text):
     """Outside audit N1: a name is the greeting of the Dinas' e-mails and
     SMS, and anyone could make it carry a link, a NIK or a phone number."""

@@ -185,3 +185,14 @@ def test_a_proxy_list_that_is_not_addresses_is_refused():
     with pytest.raises(InvalidSetting) as refused:
         trusted_proxies({"TRUSTED_PROXIES": "proxy.local"})
     assert refused.value.key == "TRUSTED_PROXIES" and "proxy.local" not in str(refused.value)
+
+
+def test_a_quota_counts_an_ipv6_client_by_its_64_block():
+    """Outside audit N4: one IPv6 subscriber holds a /64 and passed the
+    per-address quota of new applications by changing address."""
+    from shared.ratelimit import network_of
+    assert network_of("2001:db8:1:2:aaaa::1") == network_of("2001:db8:1:2:ffff::9") \
+        == "2001:db8:1:2::/64"
+    assert network_of("2001:db8:1:3::1") != network_of("2001:db8:1:2::1")
+    assert network_of("203.0.113.7") == "203.0.113.7"
+    assert network_of("::ffff:203.0.113.7") == "::ffff:203.0.113.7"

@@ -21,6 +21,10 @@ in C, holding no lock Python needs. So a caller can bound it in pixels, read
 from the header Pillow parses before it decodes a byte (``max_pixels``), and
 a service run by an eventlet hub decodes ``off_the_hub``: in a native thread
 while the hub answers other requests, a few at once.
+
+A card prints its photo in an area of a few centimetres (``card_photo``): a
+photo at intake's cap, embedded as it came, made each download decode 25
+megapixels on printing's hub and carry them in the PDF.
 """
 
 from __future__ import annotations
@@ -39,6 +43,10 @@ _SOI, _EOI, _SOS, _TEM = 0xD8, 0xD9, 0xDA, 0x01
 # more than libjpeg-turbo reads ahead of the bit it decodes (57 bits)
 _READ_AHEAD = b"\x00" * 16
 TURNED = range(2, 9)  # EXIF orientations other than "as stored" (1)
+# the most pixels a photo may have: intake refuses an upload over it, and a
+# card prints none over it (one stored before the cap holds its print job)
+MAX_PHOTO_PIXELS = 25_000_000
+CARD_PHOTO_QUALITY = 90  # a photo scaled for a card is encoded once, as a JPEG
 # decodes at once in a process (off_the_hub): each holds one bitmap; more
 # only share the same cores (2 here) and hold more memory meanwhile
 DECODES_AT_ONCE = 2
@@ -89,13 +97,18 @@ def single_scan_end(photo: bytes) -> int | None:
     return end if scans == 1 else None
 
 
-def loaded(photo: bytes, max_pixels: int | None = None) -> Image.Image:
+def loaded(photo: bytes, max_pixels: int | None = None,
+           at_least: int | None = None) -> Image.Image:
     """The decoded photo, or ``PhotoUnreadable``; ``PhotoTooLarge`` when
     Pillow's own reading of the header (the size it would allocate, which
     may differ from another parser's: a JPEG with a second frame header)
     declares more than ``max_pixels``, before any decoding. Pillow's own
     bomb check (an error past twice its MAX_IMAGE_PIXELS, ~179 megapixels,
-    a mere warning between) is the bound without ``max_pixels``."""
+    a mere warning between) is the bound without ``max_pixels``.
+    ``at_least``: a JPEG may be decoded scaled down (1/2 to 1/8, libjpeg's
+    DCT scaling: every bit of its scans still read, a scan cut short still
+    refused) while each side keeps at least that many pixels; any other
+    format is decoded in full."""
     try:
         image = Image.open(io.BytesIO(photo))
     except Image.DecompressionBombError:
@@ -105,6 +118,8 @@ def loaded(photo: bytes, max_pixels: int | None = None) -> Image.Image:
     if max_pixels is not None and image.width * image.height > max_pixels:
         image.close()
         raise PhotoTooLarge()
+    if at_least is not None:
+        image.draft(image.mode, (at_least, at_least))
     try:
         image.load()
     except (OSError, ValueError, SyntaxError):
@@ -112,16 +127,18 @@ def loaded(photo: bytes, max_pixels: int | None = None) -> Image.Image:
     return image
 
 
-def whole_photo(photo: bytes, max_pixels: int | None = None) -> Image.Image:
+def whole_photo(photo: bytes, max_pixels: int | None = None,
+                at_least: int | None = None) -> Image.Image:
     """``photo`` decoded in full (fpdf2 embeds a JPEG's data as it is,
     undecoded: a scan of garbage would reach the card printer; a PNG without
     image data has a frame and no pixels; a JPEG cut short prints grey), or
-    ``PhotoUnreadable`` / ``PhotoTooLarge`` (``loaded``). The scan is checked
-    first and let go: one bitmap in memory at a time."""
+    ``PhotoUnreadable`` / ``PhotoTooLarge`` (``loaded``; a JPEG scaled down
+    ``at_least``). The scan is checked first and let go: one bitmap in
+    memory at a time."""
     end = single_scan_end(photo)
     if end is not None:
-        loaded(photo[:end] + _READ_AHEAD, max_pixels).close()
-    return loaded(photo, max_pixels)
+        loaded(photo[:end] + _READ_AHEAD, max_pixels, at_least).close()
+    return loaded(photo, max_pixels, at_least)
 
 
 def decoded_photo(photo: bytes, max_pixels: int | None = None) -> bytes:
@@ -142,16 +159,31 @@ def off_the_hub(decode, photo: bytes, *args):
         return tpool.execute(decode, photo, *args)
 
 
-def upright_photo(photo: bytes) -> bytes:
-    """``photo`` as the citizen saw it on the phone, for printing: a phone
-    stores a portrait shot as a landscape frame with an EXIF orientation,
-    which fpdf2 ignores. Only a turned photo is encoded again (in its own
-    format); the upload itself is stored and served as it came."""
-    with whole_photo(photo) as image:
-        if image.getexif().get(ExifTags.Base.Orientation) not in TURNED:
+def card_photo(photo: bytes, long_side: int) -> bytes:
+    """``photo`` as a card prints it: whole (``whole_photo``, at most
+    MAX_PHOTO_PIXELS, else ``PhotoUnreadable`` / ``PhotoTooLarge``), at most
+    ``long_side`` pixels on its long side (what the card's photo area takes
+    at print resolution) and the way up the citizen saw it (a phone stores a
+    portrait shot as a landscape frame with an EXIF orientation, which fpdf2
+    ignores), encoded once: a JPEG, a PNG if it has transparency. The upload
+    itself is stored and served as it came.
+    A photo already upright and that small comes back as it is, so one
+    prepared before (``off_the_hub``) costs its renderer a small decode only.
+    A JPEG is decoded scaled down already (``loaded``): a 25-megapixel one
+    is 1.5 megapixels in memory; other formats are scaled before they are
+    turned or encoded, one large bitmap at a time."""
+    # scaled while decoded only to more than long_side: a photo that comes
+    # out no larger was decoded as it came
+    with whole_photo(photo, MAX_PHOTO_PIXELS, long_side + 1) as image:
+        turned = image.getexif().get(ExifTags.Base.Orientation) in TURNED
+        if not turned and max(image.size) <= long_side:
             return photo
-        buffer = io.BytesIO()
-        ImageOps.exif_transpose(image).save(
-            buffer, "PNG" if image.format == "PNG" else "JPEG", quality=95,
-            icc_profile=image.info.get("icc_profile"))
-        return buffer.getvalue()
+        transparent = image.has_transparency_data
+        if image.mode not in ("L", "RGB", "CMYK"):  # a palette scales only by nearest pixel
+            image = image.convert("RGBA" if transparent else "RGB")
+        image.thumbnail((long_side, long_side), Image.Resampling.LANCZOS)  # in place
+        with image, ImageOps.exif_transpose(image) as upright:
+            buffer = io.BytesIO()
+            upright.save(buffer, "PNG" if transparent else "JPEG", quality=CARD_PHOTO_QUALITY,
+                         icc_profile=image.info.get("icc_profile"))
+            return buffer.getvalue()

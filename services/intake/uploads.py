@@ -30,7 +30,8 @@ import uuid
 from dataclasses import dataclass
 
 from shared.errors import Conflict, Msg, NotFound, PayloadTooLarge, ValidationFailed, localize
-from shared.photos import PhotoTooLarge, PhotoUnreadable, decoded_photo, off_the_hub
+from shared.photos import (MAX_PHOTO_PIXELS, PhotoTooLarge, PhotoUnreadable, decoded_photo,
+                           off_the_hub)
 
 from .requirements import DOCUMENT_KINDS
 
@@ -47,7 +48,7 @@ EXTENSIONS = {JPEG: "jpg", PNG: "png", PDF: "pdf"}
 # megapixels (a 48-50 MP sensor saves 12 unless set to full size, and such a
 # file exceeds the 2 MiB file limit anyway); a scan of a KK or a letter on F4
 # paper (215 x 330 mm) is 9.9 MP at 300 dpi, 22 MP at 450 dpi
-MAX_IMAGE_PIXELS = 25_000_000
+MAX_IMAGE_PIXELS = MAX_PHOTO_PIXELS
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # JPEG start-of-frame markers (C4 DHT, C8 JPG, CC DAC are not frames)
 _SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}

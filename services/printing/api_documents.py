@@ -20,12 +20,12 @@ from werkzeug.wrappers import Response
 
 from shared.http import api, json_response, read_query
 from shared.partners import partner_session
-from shared.photos import PhotoUnreadable
+from shared.photos import PhotoUnreadable, card_photo, off_the_hub
 from shared.ratelimit import FailureLimit, client_address, trusted_proxies
 from shared.settings import InvalidSetting, integer, require, seconds
 
 from . import tokens, verification
-from .artefact import render
+from .artefact import CARD_PHOTO_PIXELS, render
 from .exceptions import IntakeUnavailable, KiaPhotoMissing, TooManyVerifications
 
 log = logging.getLogger(__name__)
@@ -149,6 +149,16 @@ class TokenQuerySchema(Schema):
     token = fields.String(required=True, validate=validate.Length(min=1))
 
 
+def printed_pdf(job: dict, issuance: dict, photo: bytes | None) -> bytes:
+    """The PDF of ``issuance``; a KIA's ``photo`` prepared as its card prints
+    it (``card_photo``) in a native thread, while the hub answers other
+    requests: decoded on the hub, a 25-megapixel photo held every request of
+    the service for 0.2 s a download. Then ``render`` only checks it."""
+    if photo is not None:
+        photo = off_the_hub(card_photo, photo, CARD_PHOTO_PIXELS)
+    return render(verification.printed_document(job, issuance, photo))
+
+
 class DocumentsApi:
     """Needs ``store`` (an ``IssuingPrintStore``), ``stations``, ``settings``,
     ``signing_keys``, ``verification_rate`` and ``intake_documents``."""
@@ -162,7 +172,7 @@ class DocumentsApi:
         try:
             photo = (self.intake_documents.photo(job["application_id"])
                      if job["document_type"] == "kia" else None)
-            content = render(verification.printed_document(job, issuance, photo))
+            content = printed_pdf(job, issuance, photo)
         except (KiaPhotoMissing, PhotoUnreadable):
             self.hold_without_photo(job, station, lease_token)
             raise KiaPhotoMissing() from None

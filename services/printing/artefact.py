@@ -8,7 +8,8 @@ Two layouts, by what the station prints on:
   has no photo area. Whether a KIA must carry one is intake's to say
   (``api_documents.IntakeDocuments``): a photo that cannot be decoded is
   ``PhotoUnreadable`` (``shared.photos``, which intake's upload also
-  checks), never a card with an empty box.
+  checks), never a card with an empty box. The photo is embedded as the card
+  prints it, scaled to its area (``card_photo``): not the upload's megapixels.
 * certificates (Akta Kelahiran, Akta Kematian, SKPWNI): A4 portrait.
 Each carries the QR with the signed token (``tokens``) and the document
 number; the NIK is printed on the cards only, as on the real card, and never
@@ -36,7 +37,7 @@ from dataclasses import dataclass, field
 import segno
 from fpdf import FPDF
 
-from shared.photos import upright_photo
+from shared.photos import card_photo
 from shared.printable import FONT_ENCODING, as_printed
 
 from .printed_details import day
@@ -53,6 +54,9 @@ CARD_SIZE = (85.6, 54.0)  # ISO/IEC 7810 ID-1, mm
 CARD_DETAIL_LINES = 4  # details a card shows at most (a KIA has 3)
 CARD_PHOTO = (CARD_SIZE[0] - 24, 10.0, 21.0, 28.0)  # x, y, width, height: right side, 3 x 4
 CARD_QR = (3.0, CARD_SIZE[1] - 17, 15.5)  # x, y, size
+PRINT_DPI = 600  # the most a card printer resolves (dye sublimation prints at 300)
+# the photo's long side, in pixels, at most: what its area takes at PRINT_DPI
+CARD_PHOTO_PIXELS = round(max(CARD_PHOTO[2:]) / 25.4 * PRINT_DPI)
 LINE = 0.45  # mm of line per pt of font size
 ISSUER = ("PEMERINTAH KOTA SERANG", "DINAS KEPENDUDUKAN DAN PENCATATAN SIPIL")
 QUIET_ZONE = 4  # modules of white around the QR, as ISO 18004 asks
@@ -225,8 +229,10 @@ def render_card(document: PrintedDocument) -> bytes:
     draw_rows(pdf, CARD_BLOCK, lines)
     photo_x, photo_y, photo_w, photo_h = CARD_PHOTO
     if document.photo is not None:
-        pdf.image(io.BytesIO(upright_photo(document.photo)), photo_x, photo_y, photo_w,
-                  photo_h, keep_aspect_ratio=True)
+        # prepared off the hub by a download (``api_documents``): then only
+        # checked here, a small decode
+        pdf.image(io.BytesIO(card_photo(document.photo, CARD_PHOTO_PIXELS)), photo_x, photo_y,
+                  photo_w, photo_h, keep_aspect_ratio=True)
     elif document.document_type == "ktp_el":  # a KIA without a photo has no photo area
         pdf.set_draw_color(120, 120, 120)
         pdf.set_dash_pattern(dash=1, gap=0.8)

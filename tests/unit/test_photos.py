@@ -8,10 +8,11 @@ import io
 import pytest
 from PIL import Image
 
-from shared.photos import PhotoUnreadable, decoded_photo, single_scan_end, upright_photo
+from shared.photos import PhotoUnreadable, card_photo, decoded_photo, single_scan_end
 from tests.documents import BOTTOM, TOP, jpeg, photo, png
 
 END = b"\xff\xd9"
+UNSCALED = 10_000  # a card's photo of this many pixels is printed at the photo's size
 WHOLE = {
     "baseline": photo(),
     "greyscale": photo(mode="L"),
@@ -75,7 +76,7 @@ def near(colour: tuple, expected: tuple) -> bool:
 def test_a_phone_portrait_is_printed_upright_and_an_upright_photo_as_it_came():
     stored = WHOLE["phone portrait"]
     assert colours(stored)[0] == (800, 600)  # as the phone stored it
-    size, top, bottom = colours(upright_photo(stored))
+    size, top, bottom = colours(card_photo(stored, UNSCALED))
     assert size == (600, 800) and near(top, TOP) and near(bottom, BOTTOM)
     for kind in ("baseline", "PNG", "CMYK"):
-        assert upright_photo(WHOLE[kind]) == WHOLE[kind]
+        assert card_photo(WHOLE[kind], UNSCALED) == WHOLE[kind]

@@ -1,9 +1,13 @@
 """The print-ready PDF: the right size, the right text, a QR that decodes
-from the rendered page to a token that verifies."""
+from the rendered page to a token that verifies, a KIA's photo upright and
+at what its area takes (outside audit: a 25-megapixel photo was embedded as
+it came, decoded on printing's hub for each download)."""
 
 import datetime
 import io
 
+import pypdfium2
+import pypdfium2.raw as pdfium_c
 import pytest
 from PIL import Image
 
@@ -54,14 +58,32 @@ def test_a_kia_carries_the_uploaded_photo():
     assert "FOTO" not in pdf_text(with_photo)
 
 
-def test_a_kia_prints_a_phone_portrait_upright():
-    # stored 800 x 600 with EXIF orientation 6, as a phone saves a portrait shot
-    content = artefact.render(document("kia", nik=NIK, photo=photo(600, 800, orientation=6)))
+def pdf_image_pixels(content: bytes) -> list[tuple[int, int]]:
+    """The width and height in pixels of each image on the first page, as embedded."""
+    page = pypdfium2.PdfDocument(content)[0]
+    return [tuple(image.get_px_size())
+            for image in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE])]
+
+
+@pytest.mark.parametrize("size", [(600, 800), (2400, 3200)])
+def test_a_kia_prints_a_phone_portrait_upright(size):
+    # stored turned a quarter with EXIF orientation 6, as a phone saves a portrait shot
+    content = artefact.render(document("kia", nik=NIK, photo=photo(*size, orientation=6)))
     x, y, width, height = artefact.CARD_PHOTO
     assert pdf_image_boxes(content) == [pytest.approx((x, y, x + width, y + height), abs=0.01)]
     for at, colour in ((y + height / 8, TOP), (y + height * 7 / 8, BOTTOM)):
         assert all(abs(a - b) < 60 for a, b in zip(pdf_colour_at(content, x + width / 2, at),
                                                    colour))
+    [(embedded_width, embedded_height)] = pdf_image_pixels(content)
+    assert embedded_width < embedded_height <= artefact.CARD_PHOTO_PIXELS
+
+
+@pytest.mark.parametrize("kind", ["JPEG", "PNG"])
+def test_a_kia_photo_is_embedded_at_what_its_area_takes_at_print_resolution(kind):
+    # 3 megapixels: 9 times the pixels its area takes at PRINT_DPI
+    content = artefact.render(document("kia", nik=NIK, photo=photo(1500, 2000, format=kind)))
+    assert pdf_image_pixels(content) == [(496, artefact.CARD_PHOTO_PIXELS)]
+    assert artefact.CARD_PHOTO_PIXELS == 661  # 28 mm at 600 dpi
 
 
 @pytest.mark.parametrize("document_type", ["akta_kelahiran", "akta_kematian", "skpwni"])

@@ -113,6 +113,14 @@ def happened(row: dict) -> datetime.datetime:
     return row.get("occurred_at") or row["created_at"]
 
 
+def held_on(key: str, until: datetime.datetime) -> UpdateOne:
+    """One more message held back by the counter ``key`` (created, ending
+    ``until``, if none: a zero limit counts its holds on a counter never
+    used)."""
+    return UpdateOne({"_id": key}, {"$inc": {"held": 1},
+                                    "$setOnInsert": {"sent": 0, "expires": until}}, upsert=True)
+
+
 class NotificationStore(BaseStore):
     # a message carries the event of its outcome (sent, failed)
     CARRIERS = ("messages",)
@@ -295,10 +303,7 @@ class NotificationStore(BaseStore):
             self._taken = ("sms", phone, [key for key, *_ in counters])
             return None
         key, _, reason, until = counters[counted]
-        # upserted: a zero limit counts its holds on a counter never used
-        holds = [UpdateOne({"_id": key}, {"$inc": {"held": 1},
-                                          "$setOnInsert": {"sent": 0, "expires": until}},
-                           upsert=True)]
+        holds = [held_on(key, until)]
         if reason == "phone_limit":
             # the day counts them too: the operators' counters read the day's
             # row alone (``counters``), never every phone's
@@ -327,10 +332,7 @@ class NotificationStore(BaseStore):
         if self._count_within(((key, guards.per_email_per_hour, "email_limit", hour_ends),)):
             self._taken = ("email", address, [key])
             return None
-        self.db.sms_counters.update_one({"_id": key}, {"$inc": {"held": 1},
-                                                       "$setOnInsert": {"sent": 0,
-                                                                        "expires": hour_ends}},
-                                        upsert=True)
+        self.db.sms_counters.bulk_write([held_on(key, hour_ends)])
         return "email_limit", hour_ends
 
     def _count_within(self, counters) -> int:

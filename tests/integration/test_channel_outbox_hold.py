@@ -7,13 +7,11 @@ unstored, still the broker's - until the count is back under the limit
 
 from __future__ import annotations
 
-import uuid
-
 from prometheus_client import REGISTRY
 
 from services.intake.channel import IntakeChannel
 from shared.outbox import outbox_row
-from tests.helpers import eventually, service_config
+from tests.helpers import eventually
 from tests.integration.test_admission_budgets import held_until
 from tests.integration.test_delivery_pattern import verified_event
 from tests.integration.test_outbox_admission import started_without_relay
@@ -21,10 +19,7 @@ from tests.integration.test_outbox_admission import started_without_relay
 
 def test_a_channel_request_waits_while_intakes_own_events_are_overdue(
         backing, container_factory, mongo):
-    database = f"intake_channel_outbox_{uuid.uuid4().hex[:6]}"
-    config = service_config(backing, database, PIPELINE_QUEUES="", OUTBOX_BACKLOG_LIMIT=2,
-                            PIPELINE_POLL_SECONDS=0.2)
-    started_without_relay(container_factory, IntakeChannel, config)
+    database, _ = started_without_relay(backing, container_factory, IntakeChannel, 2)
     db = mongo[database]
     db.outbox.insert_many([outbox_row("application_verified", verified_event())
                            for _ in range(3)])

@@ -22,14 +22,21 @@ from tests.helpers import eventually, service_config, valid_body
 from tests.integration.test_delivery_pattern import verified_event
 
 
-def started_without_relay(container_factory, service_class, config) -> None:
-    """Start ``service_class``, then stop its relay: what it is handed is not
-    published, as when every hand-over fails and the sweep cannot keep up."""
+def started_without_relay(backing, container_factory, service_class, outbox_limit: int
+                          ) -> tuple[str, dict]:
+    """``service_class`` on a database of its own, watching its outbox
+    (``OUTBOX_BACKLOG_LIMIT`` ``outbox_limit``, no pipeline queues), started,
+    then its relay stopped: what it is handed is not published, as when every
+    hand-over fails and the sweep cannot keep up. (Its database, its config.)"""
+    database = f"intake_outbox_{uuid.uuid4().hex[:6]}"
+    config = service_config(backing, database, PIPELINE_QUEUES="",
+                            OUTBOX_BACKLOG_LIMIT=outbox_limit, PIPELINE_POLL_SECONDS=0.2)
     container = container_factory(service_class, config)
     container.start()
     [store] = [provider for provider in container.dependencies
                if isinstance(provider, StoreWithOutbox)]
     store.relay.stop()
+    return database, config
 
 
 def overdue_shown() -> float | None:
@@ -40,10 +47,7 @@ def overdue_shown() -> float | None:
 
 def test_new_applications_are_refused_while_intakes_own_events_wait_past_their_hand_over(
         backing, container_factory, mongo):
-    database = f"intake_outbox_{uuid.uuid4().hex[:6]}"
-    config = service_config(backing, database, PIPELINE_QUEUES="", OUTBOX_BACKLOG_LIMIT=5,
-                            PIPELINE_POLL_SECONDS=0.2)
-    started_without_relay(container_factory, IntakeApi, config)
+    database, config = started_without_relay(backing, container_factory, IntakeApi, 5)
     db, base = mongo[database], f"http://{config['WEB_SERVER_ADDRESS']}/api/v1/applications"
     earlier = [valid_body() for _ in range(3)]
     accepted = [requests.post(base, json=body, timeout=30) for body in earlier]

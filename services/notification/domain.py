@@ -241,10 +241,26 @@ def awaited_contacts(event_type: str, event: dict, book) -> list[str]:
     say), which every application sends with its contact. Their notices
     wait: the event is retried (``ContactNotYetKnown``), never dropped."""
     waiting = [citizen["application_id"] for citizen in office_pickups(event_type, event)]
-    if NOTICES[event_type].audience == "citizen" and not event.get("contact") \
-            and event.get("application_id"):
+    if told_from_the_book(event_type, event):
         waiting.insert(0, event["application_id"])
     return [application_id for application_id in waiting if book(application_id) is None]
+
+
+def told_from_the_book(event_type: str, event: dict) -> bool:
+    """Whether an event's citizen notice takes its contact from the book: it
+    is about an application and carries none (a parcel's events)."""
+    return NOTICES[event_type].audience == "citizen" and not event.get("contact") \
+        and bool(event.get("application_id"))
+
+
+def ended_before(event: dict, end: Finished | None) -> bool:
+    """Whether an application's story ended (``end``: ``FINISHING``) after
+    ``event`` happened, so the event's notice no longer applies - the rule
+    ``outdated`` applies to held messages, for one that comes late: a
+    parcel's "dispatched" retried until its contact was on file, or on a
+    queue behind, that arrives after "delivered" was sent."""
+    happened = event_time(event)
+    return end is not None and happened is not None and happened < end.occurred_at
 
 
 def notices_for(event_type: str, event: dict, book, officers) -> list[Notice]:

@@ -41,8 +41,8 @@ from shared.messaging import DeliveryAttempt, reliable_event_handler
 from shared.paging import next_page
 
 from .callbacks import read_callback, settle_callback
-from .domain import (Delivery, Senders, awaited_contacts, book_entry, deliver, finished_by,
-                     notices_for, send_due)
+from .domain import (Delivery, Senders, awaited_contacts, book_entry, deliver, ended_before,
+                     finished_by, notices_for, send_due, told_from_the_book)
 from .exceptions import ContactNotYetKnown, DeliveryFailed
 from .gateways import Mailer, RecentSends, SmsGateway, WhatsApp
 from .schemas import CountersSchema, DeliveryLogSchema, FailedMessagesSchema, FailedQuerySchema
@@ -129,6 +129,11 @@ class NotificationEvents:
         event = load_event(event_type, body)
         self._keep_contact(event_type, event)
         self._note_finished(event_type, event)
+        if told_from_the_book(event_type, event) and ended_before(
+                event, end := self.store.finished(event["application_id"])):
+            log.info("%s %s: not sent, its application ended after it (%s)",
+                     event_type, event["event_id"], end.by)
+            return
         delivery, failed = self._delivery(self.last_delivery), []
         book = functools.lru_cache(maxsize=None)(self.store.contact_for)  # one read each
         for notice in notices_for(event_type, event, book, self.settings.officer_contact):

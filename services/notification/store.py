@@ -272,6 +272,11 @@ class NotificationStore(BaseStore):
                  "$unset": {"held_reason": ""}})
                 for message_id, (status, because) in drops.items()], ordered=False)
 
+    def finished(self, application_id: str) -> Finished | None:
+        """How the application ended (``note_finished``), if it has."""
+        row = self.db.finished.find_one({"_id": application_id})
+        return Finished(row["_id"], row["finished_by"], row["occurred_at"]) if row else None
+
     def note_finished(self, end: Finished) -> None:
         """An application is over (``domain.FINISHING``): its held messages
         from before are dropped when they fall due. The first such event

@@ -9,6 +9,7 @@ officers' mailboxes of Kelurahan Sukajaya, Kecamatan Curug and the Dinas.
 
 from __future__ import annotations
 
+import datetime
 import json
 import mailbox
 import threading
@@ -70,6 +71,12 @@ def mails_to(backing, address: str) -> list:
 def parts(message) -> dict[str, str]:
     return {part.get_content_type(): part.get_payload(decode=True).decode()
             for part in message.walk() if not part.is_multipart()}
+
+
+def handled(system, handler: str) -> float:
+    """How often notification's ``handler`` has taken an event (its metrics)."""
+    return total(samples(system.url("notification")), "smartdukcapil_events_total",
+                 handler=handler)
 
 
 def citizen_events(citizen: Citizen) -> dict[str, dict]:
@@ -249,15 +256,35 @@ def test_a_parcel_notice_that_overtakes_the_applications_contact_waits_for_it(sy
     is on file, and its notice goes then."""
     citizen = Citizen()
     events = citizen_events(citizen)
-    notification = system.url("notification")
-
-    def tried() -> float:
-        return total(samples(notification), "smartdukcapil_events_total",
-                     handler="on_parcel_dispatched")
-    before = tried()
+    before = handled(system, "on_parcel_dispatched")
     send(system, "parcel_dispatched", **events["parcel_dispatched"])
-    eventually(lambda: tried() > before, interval=0.05, what="the parcel event handled once")
+    eventually(lambda: handled(system, "on_parcel_dispatched") > before, interval=0.05,
+               what="the parcel event handled once")
     send(system, "application_submitted", **events["application_submitted"])
     texts = eventually(lambda: len(found := sms_to(system, citizen)) == 2 and found,
                        what="the 'received' SMS and the parcel's")
     assert any(events["parcel_dispatched"]["barcode"] in sms["message"] for sms in texts), texts
+
+
+def test_a_parcel_notice_that_comes_after_the_parcel_was_delivered_is_not_sent(system, backing):
+    """Outside audit N4: a parcel's "dispatched", retried until its contact
+    was on file, reached the citizen 7 ms after "delivered". A notice read
+    from the contact book whose application ended (``FINISHING``) after its
+    event happened is not sent, as a held one is not (``outdated``)."""
+    citizen = Citizen()
+    events = citizen_events(citizen)
+    send(system, "application_submitted", **events["application_submitted"])
+    eventually(lambda: len(sms_to(system, citizen)) == 1, what="the 'received' SMS")
+    an_hour_before = (datetime.datetime.now(datetime.timezone.utc)
+                      - datetime.timedelta(hours=1)).isoformat()
+    dispatched = build_event("parcel_dispatched", **events["parcel_dispatched"],
+                             occurred_at=an_hour_before)
+    send(system, "parcel_delivered", **events["parcel_delivered"])
+    eventually(lambda: len(sms_to(system, citizen)) == 2, what="the 'delivered' SMS")
+    before = handled(system, "on_parcel_dispatched")
+    publish(system.amqp_uri, "courier.events", "parcel_dispatched", dispatched)  # happened before
+    eventually(lambda: handled(system, "on_parcel_dispatched") > before, interval=0.05,
+               what="the late event handled")
+    assert len(texts := sms_to(system, citizen)) == 2, texts  # received, delivered
+    assert f"parcel_dispatched {dispatched['event_id']}: not sent, its application ended after " \
+           "it (parcel_delivered)" in system.log_path("notification").read_text(errors="replace")

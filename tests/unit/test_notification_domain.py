@@ -15,9 +15,10 @@ import pytest
 from nameko.testing.services import worker_factory
 
 from services.notification.domain import (BookEntry, Delivery, Filed, Finished, Guards, Senders,
-                                           SentMemory, channels_given, deliver, finished_by,
-                                           first_channels, notice_for, notices_for, outdated,
-                                           parse_quiet_hours, send_due)
+                                           SentMemory, channels_given, deliver, ended_before,
+                                           finished_by, first_channels, notice_for, notices_for,
+                                           outdated, parse_quiet_hours, send_due,
+                                           told_from_the_book)
 from services.notification.exceptions import DeliveryFailed
 from services.notification.service import NotificationEvents
 from services.notification.settings import Settings
@@ -54,6 +55,13 @@ class FakeMessageStore:
         self.sms_count: dict[str, int] = {}
         self.email_count: dict[str, int] = {}
         self.contacts: dict[str, BookEntry] = {}
+        self.ended: dict[str, Finished] = {}
+
+    def note_finished(self, end):
+        self.ended.setdefault(end.application_id, end)  # the first end counts
+
+    def finished(self, application_id):
+        return self.ended.get(application_id)
 
     def save_contact(self, entry):
         kept = self.contacts.get(entry.application_id)
@@ -438,6 +446,19 @@ def test_held_windows_from_before_the_document_was_collected_are_withdrawn():
     later = replace(windows[-1], occurred_at=end.occurred_at)
     assert outdated([later], filed([later]), {"app-1": end}) == {}
     assert finished_by("pickup_rescheduled", moved_event("2026-12-03", 0)) is None
+
+
+def test_a_parcel_notice_from_before_the_parcel_was_delivered_no_longer_applies():
+    dispatched = dispatched_event()
+    dispatched["occurred_at"] = NOON.isoformat()
+    delivered = Finished("app-1", "parcel_delivered", NOON + datetime.timedelta(hours=3))
+    assert told_from_the_book("parcel_dispatched", dispatched)
+    assert ended_before(dispatched, delivered)
+    assert not ended_before(dispatched, None)
+    assert not ended_before(dispatched, replace(delivered, occurred_at=NOON))  # its own end
+    assert not ended_before({**dispatched, "occurred_at": "?"}, delivered)  # no time: sent
+    # an event with its own contact is not read from the book
+    assert not told_from_the_book("document_ready_for_pickup", pickup_event())
 
 
 def test_only_notices_about_an_application_say_so_in_their_outcome():

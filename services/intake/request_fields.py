@@ -24,18 +24,36 @@ def contact_of(applicant: dict) -> dict:
             "language": applicant["language"], "preferred_channel": preferred}
 
 
+# DESIGN.md: "Pos Indonesia delivers documents for PRR and WhatsApp
+# applicants" - they applied from home; any other channel collects at the
+# Dinas unless the request asks for Pos (a PRR record names Pos itself)
+POS_CHANNELS = ("whatsapp",)
+
+
+def delivery_asked(request: dict) -> dict:
+    """How the document reaches its citizen: the request's ``delivery``,
+    whose ``method``, when not named, is Pos for a WhatsApp applicant and a
+    pickup for anyone else. A WhatsApp applicant may still ask for a pickup."""
+    delivery = request.get("delivery") or {}
+    if delivery.get("method"):
+        return delivery
+    method = "pos" if request["channel"] in POS_CHANNELS else "pickup"
+    return {**delivery, "method": method}
+
+
 def request_fields(request: dict, details: dict) -> dict:
     """The stored fields a (corrected) request decides: who, how to reach them,
     what they ask for, and the area the operators' queue filters on (the NIK's
     kecamatan; the kelurahan of the address given, if any)."""
     applicant = request["applicant"]
-    address = request.get("address") or request["delivery"].get("address") or {}
+    delivery = delivery_asked(request)
+    address = request.get("address") or delivery.get("address") or {}
     contact = contact_of(applicant)
     return {
         "applicant": {name: value for name, value in applicant.items() if name not in contact},
         "contact": contact,
         "details": details,
-        "delivery": request["delivery"],
+        "delivery": delivery,
         "area": {"kecamatan_code": applicant["nik"][:6],
                  "kelurahan_code": address.get("kelurahan_code")},
     }

@@ -31,6 +31,7 @@ from .civil_rules import CIVIL_RULES
 from .detail_schemas import DETAIL_SCHEMAS
 from .exceptions import BirthAlreadyRegistered
 from .population import Lookup
+from .request_fields import delivery_asked
 from .residence_rules import RESIDENCE_RULES, moves_in, refuse_if_moved_out
 from .rule_helpers import (PARENT_MIN_AGE, DocumentRules, Findings, merged, refuse,
                            refuse_if_deceased)
@@ -120,8 +121,14 @@ def check_common(request: dict) -> None:
         refuse("applicant.phone",
                "Isi nomor HP atau email agar kami dapat mengabari jadwal pengambilan.",
                "Give a mobile number or an email so we can tell you when to collect.")
-    delivery = request["delivery"]
-    if delivery["method"] == "pos" and not delivery["address"]:
+    delivery = delivery_asked(request)
+    if delivery["method"] == "pos" and not delivery.get("address"):
+        if not (request.get("delivery") or {}).get("method"):  # Pos by its channel: say so
+            refuse("delivery.address",
+                   "Alamat wajib diisi: dokumen permohonan lewat WhatsApp dikirim Pos Indonesia "
+                   "ke alamat Anda (atau pilih delivery.method pickup untuk mengambil sendiri).",
+                   "An address is required: documents applied for by WhatsApp are delivered by "
+                   "Pos Indonesia (or choose delivery.method pickup to collect it yourself).")
         refuse("delivery.address", "Alamat wajib diisi untuk pengiriman lewat Pos Indonesia.",
                "An address is required for delivery by Pos Indonesia.")
 

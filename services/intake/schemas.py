@@ -74,7 +74,10 @@ class DeliverySchema(Schema):
     class Meta:
         unknown = RAISE
 
-    method = fields.String(load_default="pickup", validate=validate.OneOf(DELIVERY_METHODS))
+    # not named: ``request_fields.delivery_asked`` decides by the channel
+    method = fields.String(load_default=None, validate=validate.OneOf(DELIVERY_METHODS),
+                           metadata={"description": "`pickup` or `pos`; when not given, `pos` "
+                                     "for the `whatsapp` channel, else `pickup`"})
     address = fields.Nested(AddressSchema, load_default=None)
 
 
@@ -86,7 +89,7 @@ class ApplicationRequestSchema(Schema):
     channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
     applicant = fields.Nested(ApplicantSchema, required=True)
     details = fields.Dict(load_default=dict)
-    delivery = fields.Nested(DeliverySchema, load_default=lambda: {"method": "pickup"})
+    delivery = fields.Nested(DeliverySchema, load_default=dict)
 
 
 class CitizenChannel(validate.OneOf):

@@ -62,3 +62,33 @@ def test_a_delivery_address_outside_the_region_list_is_refused(system, intake_st
         assert [e["application_id"] for _, e in events] == [accepted.json()["application_id"]]
     finally:
         probe.close()
+
+
+def test_a_whatsapp_applicant_gets_the_document_by_pos(system, intake_state):
+    """DESIGN.md: "Pos Indonesia delivers documents for PRR and WhatsApp
+    applicants" (outside audit P1: a WhatsApp application with no
+    ``delivery`` was printed for the Dinas' counter). With no method named,
+    a WhatsApp application is delivered by Pos, so it needs an address; the
+    citizen may still choose to collect it."""
+    intake = system.url("intake")
+    before = intake_state()
+    bare = {**valid_body(), "channel": "whatsapp"}
+    refused = requests.post(f"{intake}/api/v1/applications", json=bare, timeout=10)
+    assert refused.status_code == 400, refused.text
+    assert list(refused.json()["error"]["fields"]) == ["delivery.address"]
+    assert "WhatsApp" in refused.json()["error"]["fields"]["delivery.address"][0]
+    assert intake_state() == before
+    address = {"street": "Jl. Raya Curug No. 40", "kelurahan_code": "3673041010",
+               "postal_code": "42171"}
+    delivered = requests.post(f"{intake}/api/v1/applications", timeout=10,
+                              json={**bare, "delivery": {"address": address}})
+    collected = requests.post(f"{intake}/api/v1/applications", timeout=10,
+                              json={**valid_body(), "channel": "whatsapp",
+                                    "delivery": {"method": "pickup"}})
+    methods = []
+    for answer in (delivered, collected):
+        assert answer.status_code == 202, answer.text
+        detail = requests.get(f"{intake}/api/v1/operator/applications/"
+                              f"{answer.json()['application_id']}", headers=OPERATOR, timeout=10)
+        methods.append(detail.json()["delivery"]["method"])
+    assert methods == ["pos", "pickup"]

@@ -12,6 +12,7 @@ import pytest
 from marshmallow import ValidationError
 
 from services.intake.api_examples import SUBMIT_EXAMPLES
+from services.intake.request_fields import delivery_asked
 from services.intake.rules import ADULT_AGE, age_on, validate_application
 from services.intake.schemas import ApplicationRequestSchema
 from shared.errors import ValidationFailed, flatten_field_errors
@@ -59,7 +60,26 @@ def test_schema_defaults_and_phone_normalization():
         "nik": WOMAN_NIK, "kk_number": KK, "full_name": "Budi Santoso",
         "phone": "+6281234567890", "email": None, "language": "id",
         "marital_status": "belum_kawin"}
-    assert loaded["delivery"] == {"method": "pickup"}
+    assert loaded["delivery"] == {}  # the channel decides (``delivery_asked``)
+    assert delivery_asked(loaded) == {"method": "pickup"}
+
+
+def test_a_whatsapp_applicant_gets_the_document_by_pos_unless_they_ask_to_collect_it():
+    """DESIGN.md: "Pos Indonesia delivers documents for PRR and WhatsApp
+    applicants" (outside audit P1: a WhatsApp application without a
+    ``delivery`` was printed for the counter)."""
+    address = {"street": "Jl. Ahmad Yani No. 5", "kelurahan_code": "3673041010",
+               "postal_code": "42111"}
+    on_whatsapp = load({**request(delivery={"address": address}), "channel": "whatsapp"})
+    assert delivery_asked(on_whatsapp)["method"] == "pos"
+    assert validate_application(on_whatsapp, TODAY)
+    to_collect = load({**request(delivery={"method": "pickup"}), "channel": "whatsapp"})
+    assert delivery_asked(to_collect) == {"method": "pickup", "address": None}
+    refused = failed_fields({**request(), "channel": "whatsapp"})
+    assert list(refused) == ["delivery.address"]
+    assert "WhatsApp" in str(refused["delivery.address"][0])
+    # another channel with an address but no method: collected, as before
+    assert delivery_asked(load(request(delivery={"address": address})))["method"] == "pickup"
 
 
 def test_valid_first_issue_for_adult():

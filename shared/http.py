@@ -13,8 +13,11 @@ What ``api`` adds to nameko's handler, through its public hooks only:
   ``budget="lookups"`` such as the citizen's status lookup;
   ``ADMISSION_LOOKUPS`` in flight), ``staff`` (endpoints declared
   ``budget="staff"``: the Dinas' operators keep verifying while citizens'
-  submits are shed; ``ADMISSION_STAFF``) and ``writes`` (the rest;
-  ``ADMISSION_WRITES``). Each defaults to half the workers; a service keeps
+  submits are shed; ``ADMISSION_STAFF``), ``partners`` (a partner's
+  callback that it does not send again, such as Pos' webhook: refused, its
+  news would wait hours for polling; ``ADMISSION_PARTNERS``, default every
+  worker: it waits for one rather than being refused) and ``writes`` (the
+  rest; ``ADMISSION_WRITES``). Each other defaults to half the workers; a service keeps
   ``ADMISSION_WRITES`` near the concurrency its database serves best: more
   in flight only makes every request slower, and the refused ones retry.
   Probes (``budget=None``: health, metrics) are never refused. An endpoint
@@ -358,7 +361,7 @@ def too_slow(request, seconds: float) -> RequestTimeout:
                               f"Request body not received in full within {seconds:g} seconds."))
 
 
-WRITES, LOOKUPS, STAFF = "writes", "lookups", "staff"
+WRITES, LOOKUPS, STAFF, PARTNERS = "writes", "lookups", "staff", "partners"
 
 
 def internal_error_body(lang: str) -> dict:
@@ -386,8 +389,10 @@ class Admission(SharedExtension):
         half = max(1, self.container.max_workers // 2)
         self.capacity = {WRITES: integer(config, "ADMISSION_WRITES", half),
                          LOOKUPS: integer(config, "ADMISSION_LOOKUPS", half),
-                         STAFF: integer(config, "ADMISSION_STAFF", half)}
-        self.in_flight = {WRITES: 0, LOOKUPS: 0, STAFF: 0}
+                         STAFF: integer(config, "ADMISSION_STAFF", half),
+                         PARTNERS: integer(config, "ADMISSION_PARTNERS",
+                                           self.container.max_workers)}
+        self.in_flight = dict.fromkeys(self.capacity, 0)
 
     @functools.cache
     def busy_body(self, lang: str) -> bytes:

@@ -32,7 +32,7 @@ from nameko.timer import Timer
 from shared.auth import BearerTokens
 from shared.clock import WIB
 from shared.events import load_event, occurred_at
-from shared.http import HealthCheck, api, json_response, read_json, read_query
+from shared.http import PARTNERS, HealthCheck, api, json_response, read_json, read_query
 from shared.messaging import reliable_event_handler
 from shared.mongo import StoreWithOutbox
 from shared.paging import next_page
@@ -236,7 +236,9 @@ class CourierApi(HealthCheck):
     pos = PosApi()
     settings = CourierSettings()
 
-    @api("POST", "/api/v1/pos/webhook")
+    # Pos does not send a refused webhook again: its news would wait for
+    # polling (hours), so it waits for a worker instead, up to every worker
+    @api("POST", "/api/v1/pos/webhook", budget=PARTNERS)
     def pos_webhook(self, request):
         """X-Pos-Signature: t=...,v1=...  {"eventId": "...", "barcode": "P...",
         "status": "DELIVERED", "at": "2026-11-29T10:00:00+07:00", ...}"""

@@ -24,7 +24,7 @@ Pos' free text (a courier's note, a location) is masked as it comes in
 (``shared.masking.mask_text``): a note such as "Rumah kosong, hubungi
 0812..." reaches the history, the ``parcel_*`` events' ``reason`` and from
 there the citizen's timeline and SMS, and none of them may carry a phone
-number or a NIK/KK.
+number or a NIK/KK. A note is kept to ``NOTE_MAX_CHARS`` (``kept_note``).
 
 A document in its citizen's hands (printing's ``document_collected``: at the
 counter after a return, or handed over at the kelurahan) is noted on every
@@ -65,6 +65,11 @@ POS_STATUSES = {
 # how far ahead of courier's clock a Pos event may be dated: the clocks are
 # trusted to agree as far as the webhook signature's timestamp must
 AHEAD_TOLERANCE = datetime.timedelta(seconds=TOLERANCE_SECONDS)
+# what is kept of a courier's note: enough for any real one ("Rumah kosong,
+# ..."); a longer one is cut, not refused - Pos does not send a refused
+# webhook again, and the note otherwise reached the history, the event's
+# ``reason`` and the citizen's timeline whole, at up to the body limit
+NOTE_MAX_CHARS = 500
 
 
 @dataclass(frozen=True)
@@ -203,6 +208,13 @@ def timely(pos_events: list[dict], source: str, now: datetime.datetime) -> list[
     return taken
 
 
+def kept_note(note: str | None) -> str:
+    """Pos' note as courier keeps it: masked, then cut to ``NOTE_MAX_CHARS``
+    (ending in "…"). Masked first, so a number cut in two is masked whole."""
+    note = mask_text(note) or ""
+    return note if len(note) <= NOTE_MAX_CHARS else note[:NOTE_MAX_CHARS - 1] + "…"
+
+
 def tracking_news(shipment: dict, pos_events: list[dict], source: str,
                   now: datetime.datetime) -> tuple[dict, list[dict], list[Event]]:
     """What Pos' tracking events do to ``shipment``: (fields to set, history
@@ -218,7 +230,7 @@ def tracking_news(shipment: dict, pos_events: list[dict], source: str,
     fresh = [e for e in pos_events if e.get("status") in POS_STATUSES and history_key(e) not in known]
     for pos_event in sorted(fresh, key=lambda e: parse_time(e["at"])):
         at = parse_time(pos_event["at"])
-        note = mask_text(pos_event.get("note")) or ""
+        note = kept_note(pos_event.get("note"))
         stale = status in FINAL or (latest is not None and at < latest) or status == "pending"
         entry = {"key": history_key(pos_event), "status": pos_event["status"],
                  "at": pos_event["at"], "location": mask_text(pos_event.get("location")),

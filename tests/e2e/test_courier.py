@@ -927,3 +927,24 @@ def test_a_retention_too_short_or_mistyped_refuses_the_start_in_one_line_naming_
     assert code == 1
     assert one_refusal(output) == ("shared.settings.InvalidSetting: refusing to start: "
                                    "RETENTION_DAYS: whole days, at least 30")
+
+
+def test_a_failed_attempt_without_pos_note_tells_no_reason(system, courier_events, pos):
+    """Outside audit P2: a FAILED webhook without a ``note`` (it is optional)
+    sent the citizen "Pos gagal mengantar KTP-el SDK... (FAILED)" - Pos'
+    status word in a Bahasa SMS - and put it in the timeline as the reason."""
+    citizen = Citizen(system, pos_body())
+    print_it(system, citizen.application_id)
+    [sent] = courier_events.wait_for(citizen.application_id, "parcel_dispatched")
+    answer = webhook(system, {"eventId": uuid.uuid4().hex, "barcode": sent["barcode"],
+                              "status": "FAILED", "at": datetime.datetime.now(WIB).isoformat()})
+    assert answer.status_code == 200, answer.text
+    [told] = courier_events.wait_for(citizen.application_id, "parcel_delivery_failed")
+    assert told["reason"] is None
+    view = citizen.until(lambda v: "delivery_failed" in citizen.steps(v), "the failed attempt")
+    assert "FAILED" not in json.dumps(citizen.step("delivery_failed", view))
+    e164 = "62" + citizen.body["applicant"]["phone"][1:]
+    [text] = eventually(lambda: [m["message"] for m in requests.get(
+        system.url("sms") + "/sandbox/messages", params={"to": e164}, timeout=5).json()
+        if "Pos gagal" in m["message"]], what="the failed-attempt SMS")
+    assert "FAILED" not in text and "()" not in text, text

@@ -179,6 +179,28 @@ def test_a_token_in_plain_text_is_refused_without_printing_it(system):
     assert "kata-sandi-rahasia" not in output
 
 
+def test_a_second_copy_of_a_service_on_a_taken_address_refuses_to_start(system):
+    """Outside audit P3: nameko listens with SO_REUSEPORT, so a second copy
+    of a service (a second ``make run``, a stale process) bound the same
+    address silently and took half of its requests. The HTTP container
+    only: it takes none of the system's events."""
+    env = {**system.env(), "INTAKE_DATABASE": "intake_second_copy"}
+    nameko = str(Path(sys.executable).parent / "nameko")
+    try:
+        done = subprocess.run([nameko, "run", "--config", str(config_path("intake")),
+                               SERVICES["intake"][0]], env=env, capture_output=True, text=True,
+                              timeout=30)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the second copy is running beside the first")
+    assert done.returncode == 1
+    address = env["INTAKE_ADDRESS"]
+    assert one_refusal(done.stdout + done.stderr).startswith(
+        f"shared.settings.InvalidSetting: refusing to start: WEB_SERVER_ADDRESS: {address} is "
+        "in use by another process (another copy of this service?)")
+    assert requests.get(system.url("intake") + "/health/ready", timeout=5).json()["service"] \
+        == "intake_api"
+
+
 def seed_people(system, count: int) -> tuple[str, list[str]]:
     """A family of ``count`` adults on the register sandbox: (KK, NIKs)."""
     niks = [random_nik() for _ in range(count)]

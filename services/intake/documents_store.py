@@ -8,10 +8,11 @@ steps, in an order a crash between them cannot turn into a wrong listing:
 1. the file goes into GridFS (its ``files`` row written last, after its
    chunks), with its metadata;
 2. the application lists it, in one conditional update that re-states the
-   rules ``uploads.admit`` checked (status, number of files, total bytes), so
-   concurrent uploads cannot pass a limit together. When that update finds
-   the application changed, the file is deleted again and the refusal is
-   the one ``admit`` gives on a fresh read.
+   rules checked on the first read (status, number of files, total bytes,
+   not the same file of the same kind listed), so concurrent uploads cannot
+   pass a limit together nor list one file twice. When that update finds the
+   application changed, the file is deleted again and the answer is the one
+   a fresh read gives: the same file's entry, or ``admit``'s refusal.
 A crash between 1 and 2 leaves a file no application lists: never shown,
 never counted, and recognisable (its id is not in the application's
 ``documents``) for a clean-up.
@@ -66,13 +67,18 @@ class DocumentStore(BaseStore):
             {"_id": application["_id"], "status": {"$in": list(uploads.ACCEPTS_DOCUMENTS)},
              # $not matches a missing counter too (an application without documents)
              "documents_count": {"$not": {"$gte": limits.max_files}},
-             "documents_bytes": {"$not": {"$gt": limits.max_total_bytes - checked.size}}},
+             "documents_bytes": {"$not": {"$gt": limits.max_total_bytes - checked.size}},
+             # the same file again, sent before the first was listed (a retry)
+             "documents": {"$not": {"$elemMatch": {"kind": kind, "sha256": checked.sha256}}}},
             {"$push": {"documents": entry},
              "$inc": {"documents_count": 1, "documents_bytes": checked.size}},
             projection={"timeline": 0, "seen_events": 0})
         if listed is None:
             self._bucket.delete(entry["document_id"])
-            uploads.admit(self.get(application["_id"]), checked, limits)
+            application = self.get(application["_id"])
+            if (earlier := uploads.same_document(application, kind, checked)) is not None:
+                return application, earlier, False
+            uploads.admit(application, checked, limits)
             raise uploads.DocumentLimitReached(  # the application changed back meanwhile
                 "Dokumen berubah bersamaan; unggah ulang.", "Documents changed meanwhile; retry.")
         return listed, entry, True

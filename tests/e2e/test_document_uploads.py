@@ -2,17 +2,22 @@
 
 A citizen uploads photos and scans to their application (tracking code +
 NIK); the type is read from the content; refused uploads leave nothing in
-GridFS; an operator, and nobody else, fetches a file byte for byte.
+GridFS; the same file sent again, even several at once, is stored once; an
+operator, and nobody else, fetches a file byte for byte.
 """
 
 from __future__ import annotations
 
 import random
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 import urllib3
 
+from shared.clock import today_wib
+from tests.document_bodies import kia_body, nik_born, years_before
 from tests.documents import jpeg, pdf, png
 from tests.helpers import OPERATOR, STATION, personal_data_in_logs, valid_body
 
@@ -179,6 +184,34 @@ def test_the_same_file_again_is_stored_once(system, application, stored):
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json()["document"] == first.json()["document"]
     assert stored(application["application_id"])[0] == 1
+
+
+def test_the_same_file_sent_at_once_is_stored_once(system, mongo, stored):
+    """A client retrying on a timeout may send its photo again while the first
+    is still on its way (outside audit: 8 at once were 8 entries and 8 GridFS
+    files, counted against the application's limits)."""
+    body = kia_body(nik_born(years_before(today_wib(), 8)))  # foto declared
+    response = requests.post(f"{system.url('intake')}/api/v1/applications", json=body, timeout=10)
+    assert response.status_code == 202, response.text
+    application = {**response.json(), "nik": body["applicant"]["nik"]}
+    photo, at_once = png(30, 40), 8
+    together = threading.Barrier(at_once)
+
+    def send(_):
+        together.wait(timeout=30)
+        return upload(system, application, photo, "foto.png", "image/png", kind="foto")
+
+    before = stored()
+    with ThreadPoolExecutor(at_once) as pool:
+        answers = list(pool.map(send, range(at_once)))
+    assert sorted(answer.status_code for answer in answers) == [200] * (at_once - 1) + [201], \
+        [answer.text for answer in answers]
+    assert len({answer.json()["document"]["document_id"] for answer in answers}) == 1
+    listed = mongo["intake"].applications.find_one({"_id": application["application_id"]})
+    assert [entry["kind"] for entry in listed["documents"]] == ["foto"]
+    assert (listed["documents_count"], listed["documents_bytes"]) == (1, len(photo))
+    # the files of the uploads that lost are deleted again, chunks and all
+    assert stored() == (before[0] + 1, before[1] + 1)
 
 
 def test_documents_only_while_the_application_waits_for_the_dinas(system, application, stored):

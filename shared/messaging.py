@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from functools import partial
 
 import eventlet
+from amqp.exceptions import PreconditionFailed
 from kombu import Connection, Exchange, Queue
 from kombu.exceptions import OperationalError
 from marshmallow import ValidationError
@@ -56,7 +57,7 @@ from . import metrics
 from .errors import flatten_field_errors
 from .logs import error_line
 from .runtime import FrozenStartupHeap
-from .settings import integer, require, seconds_list
+from .settings import InvalidSetting, integer, require, seconds_list
 
 log = logging.getLogger(__name__)
 
@@ -154,13 +155,22 @@ def wait_queue(delay: float) -> Queue:
 
 def declare_consumer(connection: Connection, queue: Queue, delays=()) -> None:
     """Declare a consumer queue, its dead-letter queue, the wait queues of its
-    delays and their bindings."""
+    delays and their bindings. A queue the broker already has with other
+    arguments - its ``x-delivery-limit`` declared under another
+    ``DELIVERY_LIMIT`` - is refused in one line naming the setting
+    (RabbitMQ never changes a queue's arguments: docs/settings.md)."""
     with connection.channel() as channel:
         queue.exchange.declare(channel=channel)
         dead_letter_queue(queue.name)(channel).declare()
         for delay in sorted(set(delays)):
             wait_queue(delay)(channel).declare()
-        queue(channel).declare()
+        try:
+            queue(channel).declare()
+        except PreconditionFailed:
+            raise InvalidSetting("DELIVERY_LIMIT", f"queue {queue.name} exists with other "
+                                 "arguments, and RabbitMQ does not change them: keep the value "
+                                 "it was declared with, or drain and delete the service's "
+                                 "queues first (docs/settings.md)") from None
 
 
 @dataclass(frozen=True)

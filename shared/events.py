@@ -388,7 +388,8 @@ class ParcelDeliveredSchema(ParcelRefSchema):
 
 
 class ParcelDeliveryFailedSchema(ParcelRefSchema):
-    reason = fields.String(required=True)
+    # Pos' note (masked); null when Pos gave none (older events: "FAILED")
+    reason = fields.String(required=True, allow_none=True)
 
 
 class ParcelReturnedSchema(ParcelRefSchema):

@@ -243,9 +243,8 @@ def tracking_news(shipment: dict, pos_events: list[dict], source: str,
             continue
         status, latest, moved = POS_STATUSES[pos_event["status"]][0], at, True
         event_type = POS_STATUSES[pos_event["status"]][1]
-        if event_type == "parcel_delivery_failed":
-            events += parcel_events(shipment, event_type, reason=note or "FAILED")
-        elif event_type == "parcel_returned":
+        if event_type in ("parcel_delivery_failed", "parcel_returned"):
+            # no note: no reason (Pos' status word is not one for a citizen)
             events += parcel_events(shipment, event_type, reason=note or None)
         elif event_type:
             events += parcel_events(shipment, event_type)

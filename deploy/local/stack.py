@@ -309,7 +309,10 @@ class Stack:
 
     def env(self) -> dict:
         """Environment the services read through their config.yaml."""
-        env = {**os.environ, **DEV_SECRETS, **DEV_SETTINGS, "PYTHONPATH": str(ROOT), "AMQP_URI": self.amqp_uri,
+        # the operator's environment over the development defaults (outside
+        # audit P3: QUIET_HOURS=21:00-06:00 was silently replaced by "off")
+        env = {**DEV_SECRETS, **DEV_SETTINGS, **os.environ, "PYTHONPATH": str(ROOT),
+                "AMQP_URI": self.amqp_uri,
                 "INTAKE_ADDRESS": f"127.0.0.1:{self.ports.intake}",
                 "PRINTING_ADDRESS": f"127.0.0.1:{self.ports.printing}",
                 "NOTIFICATION_ADDRESS": f"127.0.0.1:{self.ports.notification}",

@@ -209,6 +209,26 @@ def test_pos_free_text_is_masked_as_it_comes_in():
         ("parcel_returned", "Penerima pindah, telp 08123****805")]
 
 
+def test_a_long_pos_note_is_cut_not_refused():
+    """A 5,000-character note was kept whole: in the history, the event's
+    ``reason`` and from there the citizen's timeline. Now its first 500
+    characters (the last one "…") - masked first, so a number cut in two
+    is masked whole - and the webhook still loads (no 400 for Pos)."""
+    phone = "081234567805"
+    long_note = "Rumah kosong. " * 35 + f"hubungi {phone} " + "x" * 5000
+    _, [entry], [told] = tracking_news(shipment("dispatched"), [pos("FAILED", 5, long_note)],
+                                       "webhook", NOW)
+    assert len(entry["note"]) == 500 and entry["note"].endswith("…")
+    assert entry["note"].startswith("Rumah kosong. ") and phone[:8] not in entry["note"]
+    assert told.payload["reason"] == entry["note"]
+    short = "Rumah kosong"
+    assert tracking_news(shipment("dispatched"), [pos("FAILED", 5, short)], "webhook",
+                         NOW)[1][0]["note"] == short
+    signed = {"eventId": "e1", "barcode": "P1", "at": "2026-11-29T10:00:00+07:00",
+              "status": "FAILED"}
+    assert PosWebhookSchema().load({**signed, "note": long_note})["note"] == long_note
+
+
 def test_a_webhook_status_outside_pos_table_is_refused_naming_it():
     signed = {"eventId": "e1", "barcode": "P1", "at": "2026-11-29T10:00:00+07:00"}
     with pytest.raises(ValidationError) as refused:

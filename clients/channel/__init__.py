@@ -1,3 +1,5 @@
-from .client import ChannelClient, ChannelUnavailable, Reply, ReplyTimeout, RequestNotQueued
+from .client import (ChannelClient, ChannelRefused, ChannelUnavailable, Reply, ReplyTimeout,
+                     RequestNotQueued)
 
-__all__ = ["ChannelClient", "ChannelUnavailable", "Reply", "ReplyTimeout", "RequestNotQueued"]
+__all__ = ["ChannelClient", "ChannelRefused", "ChannelUnavailable", "Reply", "ReplyTimeout",
+           "RequestNotQueued"]

@@ -23,7 +23,10 @@ a new one: ``publish`` tries once more on it, and ``wait`` sends a request
 whose reply went with the old connection again on the new one (the client
 keeps each request's body until it is answered; the same request id gets
 the same answer). Only when the broker cannot be reached does a call raise
-``ChannelUnavailable``; the next call tries again.
+``ChannelUnavailable``; the next call tries again. A broker that refuses
+the connection itself - a wrong user, password or virtual host - raises
+``ChannelRefused`` (from ``ChannelClient(...)``, or from a call that had to
+reconnect), naming which.
 """
 
 from __future__ import annotations
@@ -44,8 +47,9 @@ from pika.exceptions import (AMQPConnectionError, AMQPError, AuthenticationError
 # request is published from gets the replies to that request, and no one else
 DIRECT_REPLY_TO = "amq.rabbitmq.reply-to"
 
-# the broker answered, and refused: wrong user, password or virtual host
-REFUSED = (AuthenticationError, ProbableAuthenticationError, ProbableAccessDeniedError)
+# the broker answered, and refused: wrong user or password / virtual host
+WRONG_LOGIN = (AuthenticationError, ProbableAuthenticationError)
+WRONG_VHOST = ProbableAccessDeniedError
 
 T = TypeVar("T")
 
@@ -64,6 +68,19 @@ class RequestNotQueued(Exception):
 class ChannelUnavailable(Exception):
     """The broker cannot be reached (a new connection failed): nothing was
     published by this call; try again later with the same request id."""
+
+
+class ChannelRefused(Exception):
+    """The broker refused this client's connection: trying again will not
+    help until the URL is corrected. ``cause``: ``credentials`` (a wrong
+    user or password) or ``virtual_host`` (one that does not exist, or this
+    user may not open). Never carries the password."""
+
+    def __init__(self, cause: str):
+        super().__init__({"credentials": "the broker refused the user or password",
+                          "virtual_host": "the broker refused the virtual host (it does not "
+                                          "exist, or this user may not open it)"}[cause])
+        self.cause = cause
 
 
 @dataclass(frozen=True)
@@ -90,7 +107,8 @@ class ChannelClient:
     def publish(self, application: dict, request_id: str | None = None) -> str:
         """Publish one request; returns its id once the broker confirmed it
         into intake's request queue (``RequestNotQueued`` if it was not;
-        ``ChannelUnavailable`` if the broker cannot be reached; pika's
+        ``ChannelUnavailable`` if the broker cannot be reached;
+        ``ChannelRefused`` if a new connection was refused; pika's
         ``ChannelClosedByBroker`` if it refuses this user the exchange)."""
         request_id = request_id or str(uuid.uuid4())
         body = json.dumps(application).encode()
@@ -126,8 +144,10 @@ class ChannelClient:
             self.channel = self.connection.channel()
             self.channel.confirm_delivery()
             self.channel.basic_consume(DIRECT_REPLY_TO, self._on_reply, auto_ack=True)
-        except REFUSED:
-            raise
+        except WRONG_LOGIN as exc:
+            raise ChannelRefused("credentials") from exc
+        except WRONG_VHOST as exc:
+            raise ChannelRefused("virtual_host") from exc
         except AMQPConnectionError as exc:
             raise ChannelUnavailable(f"broker unreachable: {exc!r}") from exc
         self.connections += 1

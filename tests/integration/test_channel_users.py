@@ -14,6 +14,7 @@ import pika
 import pytest
 from pika.exceptions import ProbableAuthenticationError
 
+from clients.channel import ChannelClient, ChannelRefused
 from deploy.topology import provision_channel_user
 from tests.conftest import drop_vhost, make_vhost
 
@@ -98,3 +99,23 @@ def test_each_virtual_host_gets_channel_users_of_its_own_prefix(two_vhosts):
     finally:
         subprocess.run(["rabbitmqctl", "delete_user", f"{staging_prefix}-web"],
                        capture_output=True)
+
+
+def test_the_channel_client_names_a_refused_password_or_virtual_host(two_vhosts):
+    """``ChannelClient(...)`` with a wrong password or virtual host raised
+    pika's ``ProbableAuthenticationError`` / ``ProbableAccessDeniedError``,
+    which docs/channel-api.md did not name (outside audit): now the client's
+    own ``ChannelRefused``, saying which, without the password."""
+    (production, staging), prefix = two_vhosts
+    user = f"{prefix}-web"
+    provision_channel_user(production, user, "production-secret", "web")
+
+    def url(password: str, vhost: str) -> str:
+        return f"amqp://{user}:{password}@127.0.0.1:5672/{vhost}"
+    for password, vhost, cause in [("wrong-secret", production, "credentials"),
+                                   ("production-secret", staging, "virtual_host"),
+                                   ("production-secret", f"{production}-none", "virtual_host")]:
+        with pytest.raises(ChannelRefused) as refused:
+            ChannelClient(url(password, vhost), "web")
+        assert refused.value.cause == cause and "secret" not in str(refused.value)
+    ChannelClient(url("production-secret", production), "web").close()

@@ -220,6 +220,19 @@ class ValidationFailed(DomainError):
         )
 
 
+REPEATED_PARAMETER = Msg("Diberikan lebih dari sekali.", "Given more than once.")
+
+
+def refuse_repeated(args, names: tuple[str, ...] | None = None) -> None:
+    """400 naming each query parameter given more than once (``args``: a
+    werkzeug ``MultiDict``; ``names``: only these), not read as its first
+    value: which one a client meant is not ours to guess."""
+    repeated = {field_label(name): [REPEATED_PARAMETER] for name, values in args.lists()
+                if len(values) > 1 and (names is None or name in names)}
+    if repeated:
+        raise ValidationFailed(repeated)
+
+
 class Unauthorized(DomainError):
     status = 401
     code = "unauthorized"

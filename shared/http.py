@@ -89,7 +89,7 @@ from werkzeug.wrappers import Response
 from . import metrics
 from .errors import (DatabaseUnavailable, DomainError, MethodNotAllowed, Msg, RequestTimeout,
                      ServiceBusy, TooManyAttempts, UnknownPath, UnsupportedMediaType,
-                     ValidationFailed, field_label, flatten_field_errors)
+                     ValidationFailed, field_label, flatten_field_errors, refuse_repeated)
 from .framing import (ChunkedBody, ProtocolRefusal, framing_problem, header_line_problem,
                       too_large)
 from .mongo import DatabaseCheck, StoreWithOutbox
@@ -301,19 +301,13 @@ def load_json(raw: bytes, schema):
     return load_checked(schema, data)
 
 
-REPEATED_PARAMETER = Msg("Diberikan lebih dari sekali.", "Given more than once.")
-
-
 def read_query(request, schema):
     """Load the query string through ``schema``, with the body's checks
     (``load_checked``): 400 naming the parameter. A parameter given more than
     once is refused, not read as its first value (which one a client meant
     is not ours to guess). An unknown one is the schema's to decide: intake's
     and courier's query schemas refuse it (``unknown = RAISE``)."""
-    repeated = {field_label(name): [REPEATED_PARAMETER]
-                for name, values in request.args.lists() if len(values) > 1}
-    if repeated:
-        raise ValidationFailed(repeated)
+    refuse_repeated(request.args)
     return load_checked(schema, request.args.to_dict())
 
 

@@ -28,9 +28,9 @@ import json
 import logging
 import re
 from dataclasses import dataclass
-from typing import Mapping, Protocol
+from typing import Protocol
 
-from shared.errors import Msg, ValidationFailed
+from shared.errors import Msg, ValidationFailed, refuse_repeated
 from shared.masking import mask_phone, mask_text
 from shared.text_rules import text_problem
 
@@ -62,6 +62,10 @@ NOT_JSON = Msg("Isi permintaan harus objek JSON dalam UTF-8.",
                "Request body must be a JSON object in UTF-8.")
 
 
+# what Meta's verification handshake sends
+HUB_PARAMETERS = ("hub.mode", "hub.verify_token", "hub.challenge")
+
+
 def signature(secret: str, body: bytes) -> str:
     """The ``X-Hub-Signature-256`` value Meta sends with ``body``."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
@@ -78,10 +82,13 @@ def verify_signature(secret: str, header: str | None, body: bytes) -> None:
         raise BadSignature(MISMATCH)
 
 
-def handshake(params: Mapping[str, str], verify_token: str) -> str:
+def handshake(params, verify_token: str) -> str:
     """The challenge to echo when Meta verifies the endpoint
     (``hub.mode=subscribe``, the verify token set in the Meta app);
-    ``Forbidden`` otherwise, the token compared in constant time."""
+    ``Forbidden`` otherwise, the token compared in constant time.
+    ``params``: the query (a ``MultiDict``); a ``hub.*`` parameter given
+    more than once is a 400 naming it, as any repeated query parameter."""
+    refuse_repeated(params, HUB_PARAMETERS)
     token = str(params.get("hub.verify_token") or "")
     right = hmac.compare_digest(token.encode(), verify_token.encode())
     if params.get("hub.mode") != "subscribe" or not right:

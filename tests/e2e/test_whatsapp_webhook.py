@@ -84,6 +84,19 @@ def test_meta_verifies_the_endpoint_with_the_verify_token(system):
         assert params["hub.verify_token"] not in refused.text
 
 
+def test_a_handshake_parameter_given_twice_is_refused_naming_it(system):
+    """A repeated hub.challenge was answered 200 with its first value; any
+    other repeated query parameter is a 400 naming it."""
+    token = system.env()["WHATSAPP_VERIFY_TOKEN"]
+    query = [("hub.mode", "subscribe"), ("hub.verify_token", token),
+             ("hub.challenge", "1158201444"), ("hub.challenge", "2")]
+    answer = requests.get(webhook(system), params=query, timeout=10,
+                          headers={"Accept-Language": "en"})
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["fields"] == {"hub.challenge": ["Given more than once."]}
+    assert token not in answer.text
+
+
 def test_a_message_whatsapp_could_not_deliver_reaches_the_citizen_by_sms_once(system, backing):
     citizen = Citizen(preferred="whatsapp")
     not_on_whatsapp(system, citizen)

@@ -12,8 +12,8 @@ from werkzeug.wrappers import Request
 
 from services.courier.service import CourierApi
 from services.intake.service import IntakeApi
-from shared.errors import ValidationFailed
-from shared.http import REPEATED_PARAMETER, read_query
+from shared.errors import REPEATED_PARAMETER, ValidationFailed
+from shared.http import read_query
 from shared.text_rules import CONTROL_CHARACTER
 from shared.offices import WorkingCalendar
 

@@ -13,6 +13,7 @@ import json
 from dataclasses import replace
 
 import pytest
+from werkzeug.datastructures import MultiDict
 
 from deploy.local.sandboxes.whatsapp import envelope
 from services.notification.callbacks import (Callback, Logged, StatusUpdate, handshake,
@@ -22,7 +23,7 @@ from services.notification.domain import (FALLBACK, UNREADABLE_REPLY, Delivery, 
                                            Senders, notice_for, send_due, take_over)
 from services.notification.exceptions import BadSignature, Forbidden, NotYetRecorded
 from shared.clock import WIB
-from shared.errors import ValidationFailed
+from shared.errors import ValidationFailed, localize
 from shared.events import build_event
 from tests.unit.test_notification_domain import FakeMessageStore, FakeSender, contact
 
@@ -65,15 +66,28 @@ def test_a_wrong_signature_is_refused_naming_nothing_secret():
 
 def test_the_handshake_echoes_the_challenge_for_the_right_token_only():
     params = {"hub.mode": "subscribe", "hub.verify_token": "token-1", "hub.challenge": "1158201444"}
-    assert handshake(params, "token-1") == "1158201444"
+    assert handshake(MultiDict(params), "token-1") == "1158201444"
     for wrong in ({"hub.verify_token": "token-2"}, {"hub.mode": "unsubscribe"},
                   {"hub.verify_token": ""}):
         with pytest.raises(Forbidden) as refused:
-            handshake({**params, **wrong}, "token-1")
+            handshake(MultiDict({**params, **wrong}), "token-1")
         assert refused.value.status == 403
     with pytest.raises(ValidationFailed) as bad:
-        handshake({**params, "hub.challenge": "<script>"}, "token-1")
+        handshake(MultiDict({**params, "hub.challenge": "<script>"}), "token-1")
     assert list(bad.value.fields) == ["hub.challenge"]
+
+
+@pytest.mark.parametrize("name", ["hub.challenge", "hub.verify_token", "hub.mode"])
+def test_a_handshake_parameter_given_twice_is_a_400_naming_it(name):
+    """A repeated hub.challenge was answered with its first value (200),
+    while a repeated parameter elsewhere is a 400 naming it (outside audit)."""
+    params = MultiDict({"hub.mode": "subscribe", "hub.verify_token": "token-1",
+                        "hub.challenge": "1158201444"})
+    params.add(name, params[name])
+    with pytest.raises(ValidationFailed) as bad:
+        handshake(params, "token-1")
+    assert list(bad.value.fields) == [name]
+    assert localize(bad.value.fields[name][0], "en") == "Given more than once."
 
 
 # ---- reading a delivery -------------------------------------------------------------

@@ -16,6 +16,9 @@ only there.
 A client (see ``shared.ratelimit.client_address``) that presents wrong tokens
 ``AUTH_FAILURES_PER_CLIENT`` times (10) within ``AUTH_FAILURE_WINDOW_SECONDS``
 (300) gets 429 + ``Retry-After`` until the window ends, even with a right token.
+Each ``BearerTokens`` counts its own: a service's station, operator and
+officer tokens apart (wrong ones of one kind lock the client out of the
+calls taking that kind only), in memory per process (``shared.ratelimit``).
 A request without a bearer token is not a guess and is not counted.
 
 Operators make token lines with::

@@ -86,6 +86,13 @@ NOTICES: dict[str, NoticeType] = {
 CHANNEL_NOTICES: dict[tuple[str, str], NoticeType] = {
     ("application_submitted", "prr"): NoticeType("prr_received"),
 }
+# a print job given up because its card's holder died (their Akta Kematian
+# verified): "contact the Dinas or apply again" would tell the family to
+# apply for the dead (a new application of the NIK is refused); a short
+# notice of its own closes the application instead, on the preferred channel
+REASON_NOTICES: dict[tuple[str, str], NoticeType] = {
+    ("print_job_cancelled", "holder_deceased"): NoticeType("print_cancelled_deceased"),
+}
 
 
 # a jemput-bola manifest's parcel goes to the kelurahan office, where its
@@ -105,14 +112,15 @@ LIST_OFFICES = {"batch_ready_for_kelurahan": ("kelurahan", "kelurahan_code"),
                 "kecamatan_handover_ready": ("kecamatan", "kecamatan_code")}
 # every notice type by its kind (the template), the one a message is filed under
 KINDS: dict[str, NoticeType] = {notice.kind: notice for notice in (
-    *NOTICES.values(), *CHANNEL_NOTICES.values(), *KELURAHAN_PARCEL_NOTICES.values(),
-    OFFICE_PICKUP)}
+    *NOTICES.values(), *CHANNEL_NOTICES.values(), *REASON_NOTICES.values(),
+    *KELURAHAN_PARCEL_NOTICES.values(), OFFICE_PICKUP)}
 
 
 def notice_type_of(event_type: str, event: dict) -> NoticeType:
     if event_type in KELURAHAN_PARCEL_NOTICES and parcel_kelurahan(event) is not None:
         return KELURAHAN_PARCEL_NOTICES[event_type]
-    return CHANNEL_NOTICES.get((event_type, event.get("channel")), NOTICES[event_type])
+    return REASON_NOTICES.get((event_type, event.get("reason"))) \
+        or CHANNEL_NOTICES.get((event_type, event.get("channel")), NOTICES[event_type])
 
 
 def channels_given(contact: dict) -> list[str]:

@@ -211,7 +211,11 @@ def values_for(kind: str, event: dict, lang: str) -> dict:
               "doc_short": SHORT_NAMES[event["document_type"]][1 if lang == "en" else 0]
               if event.get("document_type") else None}
     values.update(slot_values(event.get("slot"), lang))
-    if kind == "rejected":
+    if kind == "print_cancelled_deceased":
+        # its name is the applicant's, who may be the deceased (a KTP-el is
+        # applied for by its holder): the e-mail greets "Bapak/Ibu"
+        values["full_name"] = None
+    elif kind == "rejected":
         values.update(rejection_values(event, lang))
     elif kind in ("appointment", "appointment_cancelled"):
         values.update(appointment_values(event, lang))

@@ -20,6 +20,7 @@ WHATSAPP_PARAMS = {
     "rejected": ("doc", "tracking_code", "reasons_text"),
     "cancelled": ("doc", "tracking_code"),
     "print_cancelled": ("doc", "tracking_code"),
+    "print_cancelled_deceased": ("doc", "tracking_code"),
     "appointment": ("when", "place", "booking_code"),
     "appointment_cancelled": ("day", "place", "booking_code"),
     "ready": ("doc", "tracking_code", "place", "day", "window"),

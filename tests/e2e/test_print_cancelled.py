@@ -4,14 +4,17 @@ status says so (not "retrying"); the operator gives it up
 (``print_job_cancelled``): intake ends the application - the NIK may apply
 again - and the citizen is told printing was stopped and what to do. Or the operator
 releases it (``print_job_released``): the citizen's status is queued again.
+A job held because its holder died is closed with condolences instead.
 """
 
 from __future__ import annotations
 
 import requests
 
+from tests.document_bodies import death_body
 from tests.e2e.test_ktp_journey import ktp_application
 from tests.e2e.test_office_handovers import lookup, sms_to, verify
+from tests.e2e.test_printed_document import days_ago, held_jobs
 from tests.helpers import OPERATOR, STATION, claim_job_for, eventually, random_mobile, random_nik
 
 
@@ -86,3 +89,38 @@ def test_a_held_job_the_operator_releases_is_queued_again_for_the_citizen(system
     assert printed.status_code == 200, printed.text
     eventually(lambda: lookup(system, code, nik)["status"] in ("printed", "ready_for_pickup"),
                what="intake: printed")
+
+
+def test_a_job_held_for_its_deceased_holder_cancelled_closes_it_with_condolences(system):
+    """The auditor's case: a man's KTP-el in the queue, his Akta Kematian
+    verified, the held job cancelled: his contact read "... dihentikan
+    Disdukcapil. Hubungi Disdukcapil ... atau ajukan permohonan baru." - an
+    application his family cannot make. They read that it is closed."""
+    intake, printing = system.url("intake"), system.url("printing")
+    nik, mobile = random_nik(), random_mobile()
+    submitted = requests.post(f"{intake}/api/v1/applications",
+                              json=ktp_application(nik, mobile, None), timeout=10)
+    assert submitted.status_code == 202, submitted.text
+    application_id, code = submitted.json()["application_id"], submitted.json()["tracking_code"]
+    verify(system, application_id)
+    death = requests.post(f"{intake}/api/v1/applications", timeout=10,
+                          json=death_body(days_ago(2), deceased_nik=nik))
+    assert death.status_code == 202, death.text
+    verify(system, death.json()["application_id"])
+    held = eventually(lambda: held_jobs(system).get(application_id), what="his job held")
+    assert held["last_failure"] == "holder_deceased"
+
+    cancelled = requests.post(f"{printing}/api/v1/operator/print-jobs/{held['print_job_id']}"
+                              "/cancel", headers=OPERATOR, timeout=10)
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled", \
+        cancelled.text
+    eventually(lambda: lookup(system, code, nik)["status"] == "print_cancelled",
+               what="intake: print_cancelled")
+
+    def closed_sms():
+        return [m["message"] for m in sms_to(system, mobile)
+                if code in m["message"] and "meninggal dunia" in m["message"]]
+    [text] = eventually(closed_sms, what="the family's SMS: the application closed")
+    assert "Turut berduka cita" in text
+    told = [m["message"] for m in sms_to(system, mobile) if code in m["message"]]
+    assert not any("ajukan permohonan baru" in m or "dihentikan" in m for m in told), told

@@ -8,6 +8,8 @@ send through over HTTP."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from deploy.local.sandboxes.whatsapp import parameters_refused
@@ -107,3 +109,11 @@ def test_one_line_and_cut():
     assert cut("Foto KK buram sekali, mohon ulang", 20) == "Foto KK buram" + CUT
     assert cut("x" * 50, 20) == "x" * 19 + CUT  # no word end: cut inside it
     assert len(cut("Foto KK buram sekali, mohon ulang", 30, POINTER["id"])) <= 30
+
+
+def test_the_webhook_page_names_every_template_to_have_approved():
+    """A template Meta does not have is refused (132001): whoever releases a
+    new notice reads there which to submit."""
+    page = (Path(__file__).parents[2] / "docs" / "whatsapp-webhook.md").read_text()
+    for kind in WHATSAPP_PARAMS:
+        assert f"`smartdukcapil_{kind}`" in page, kind

@@ -1,0 +1,98 @@
+"""Notices an outside audit found tactless or wrong for whom they reach:
+
+* a print job given up because its card's holder died tells the family the
+  application is closed, with condolences - never "apply again" (a new
+  application of the NIK is refused) - and greets nobody by name (the name
+  may be the deceased's own); held back by quiet hours, it still goes.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from services.notification.domain import (KINDS, Delivery, Guards, Senders, finished_by,
+                                          notice_type_of, notices_for, outdated, parse_quiet_hours,
+                                          send_due, deliver)
+from shared.clock import WIB
+from shared.events import build_event
+from tests.unit.test_notification_domain import FakeMessageStore, FakeSender, filed
+
+PHONE = "+6281234567890"
+EMAIL = "keluarga@example.id"
+
+
+def cancelled(reason: str | None, lang: str = "id", document_type: str = "ktp_el",
+              email: str | None = EMAIL) -> dict:
+    """A ``print_job_cancelled`` as printing emits it: the applicant's name and contact."""
+    return build_event("print_job_cancelled", application_id="app-1",
+                       tracking_code="SDK7H3KQ9MX", document_type=document_type,
+                       print_job_id="job-1", reason=reason, full_name="Hendra Gunawan",
+                       contact={"phone": PHONE, "email": email, "language": lang})
+
+
+def notice_of(event: dict):
+    [notice] = notices_for("print_job_cancelled", event, {}.get, lambda *_: None)
+    return notice
+
+
+@pytest.mark.parametrize(("lang", "says", "never"), [
+    ("id", "ditutup karena pemiliknya tercatat meninggal dunia. Turut berduka cita.",
+     ("ajukan", "Hubungi Disdukcapil untuk")),
+    ("en", "is closed as its holder is recorded as deceased. Our deepest condolences.",
+     ("apply again", "find out why"))])
+@pytest.mark.parametrize("document_type", ["ktp_el", "kia"])
+def test_a_job_cancelled_for_its_deceased_holder_closes_with_condolences(lang, says, never,
+                                                                         document_type):
+    notice = notice_of(cancelled("holder_deceased", lang, document_type))
+    assert notice.kind == "print_cancelled_deceased"
+    # a routine notice: the preferred channel, the others only if it fails
+    [sms] = notice.messages()
+    assert sms.channel == "sms" and says in sms.text and "SDK7H3KQ9MX" in sms.text, sms.text
+    email = notice.message("email")
+    for text in (sms.text, email.text, email.subject):
+        assert not any(words in text for words in never), text
+    # the applicant of a KTP-el is its holder: the dead man is not greeted
+    assert "Hendra" not in email.text and "Hendra" not in email.html
+    assert email.text.startswith("Yth. Bapak/Ibu,\n" if lang == "id" else "Dear Sir or Madam,\n")
+    assert ("turut berduka cita" if lang == "id" else "condolences") in email.text
+    assert email.subject == {"id": "Permohonan {} ditutup (SDK7H3KQ9MX)",
+                             "en": "Application closed: {} (SDK7H3KQ9MX)"}[lang].format(
+        {"ktp_el": "KTP-el", "kia": "KIA"}[document_type] if lang == "id"
+        else {"ktp_el": "KTP-el (ID card)", "kia": "KIA (child ID card)"}[document_type])
+    whatsapp = notice.message("whatsapp")
+    assert whatsapp.params == (whatsapp.params[0], "SDK7H3KQ9MX")
+
+
+@pytest.mark.parametrize("reason", ["data_error", "already_printed", None])
+def test_a_job_cancelled_for_any_other_reason_keeps_the_print_cancelled_notice(reason):
+    notice = notice_of(cancelled(reason))
+    assert notice.kind == "print_cancelled"
+    assert "ajukan permohonan baru" in notice.message("sms").text
+    assert notice.message("email").text.startswith("Yth. Hendra Gunawan,\n")
+    assert notice_type_of("parcel_delivery_failed", {"reason": "holder_deceased"}).kind == \
+        "delivery_failed"  # only a print job's reason chooses
+
+
+def test_the_deceased_notice_held_by_quiet_hours_goes_when_they_end():
+    """Its own event ends the application (``FINISHING``): the held notice of
+    that event is not withdrawn by it, and goes when the quiet hours end."""
+    store, sms = FakeMessageStore(), FakeSender("sms")
+    night = datetime.datetime(2026, 11, 29, 22, 0, tzinfo=WIB)
+    guards = Guards(*parse_quiet_hours("21:00-06:00"))
+    event = {**cancelled("holder_deceased", email=None), "occurred_at": night.isoformat()}
+    messages = notice_of(event).messages()
+    senders = Senders(sms=sms, email=FakeSender("email"))
+    assert deliver(messages, Delivery(store, senders, guards, 4, night)) == []
+    assert store.messages[messages[0].message_id]["status"] == "held" and not sms.sent
+
+    morning = night + datetime.timedelta(hours=8, minutes=5)
+    due = store.claim_due(morning)
+    assert [m.kind for m in due] == ["print_cancelled_deceased"]
+    assert due[0].about_an_application and KINDS["print_cancelled_deceased"].regarding == \
+        "application"
+    end = finished_by("print_job_cancelled", event)
+    assert outdated(due, filed(due), {"app-1": end}) == {}
+    assert send_due(due, Delivery(store, senders, guards, 4, morning)) == 1
+    assert "meninggal dunia" in sms.sent[0].text

@@ -82,9 +82,14 @@ NOTICES: dict[str, NoticeType] = {
 }
 # an application made from a PRR record is verified as it is made (the
 # citizen recorded long ago, the Dinas verified centrally): its citizen hears
-# that the card is being printed and comes by Pos, not that an officer checks it
+# that the card is being printed and comes by Pos, not that an officer checks it.
+# A kecamatan's next-day request is printed for its officer to bring back:
+# its citizen hears that it is collected at the kecamatan office, not "within
+# 3 working days" (a jemput-bola row keeps "received": its document may
+# come to the kelurahan office or by Pos to the door, which the event does not say)
 CHANNEL_NOTICES: dict[tuple[str, str], NoticeType] = {
     ("application_submitted", "prr"): NoticeType("prr_received"),
+    ("application_submitted", "kecamatan"): NoticeType("kecamatan_received"),
 }
 # a print job given up because its card's holder died (their Akta Kematian
 # verified): "contact the Dinas or apply again" would tell the family to

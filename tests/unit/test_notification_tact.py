@@ -3,7 +3,10 @@
 * a print job given up because its card's holder died tells the family the
   application is closed, with condolences - never "apply again" (a new
   application of the NIK is refused) - and greets nobody by name (the name
-  may be the deceased's own); held back by quiet hours, it still goes.
+  may be the deceased's own); held back by quiet hours, it still goes;
+* a kecamatan's next-day request is received as one collected at the
+  kecamatan office, not one "checked within 3 working days" (a jemput-bola
+  row keeps the usual notice: the event does not say where it comes back to).
 """
 
 from __future__ import annotations
@@ -96,3 +99,33 @@ def test_the_deceased_notice_held_by_quiet_hours_goes_when_they_end():
     assert outdated(due, filed(due), {"app-1": end}) == {}
     assert send_due(due, Delivery(store, senders, guards, 4, morning)) == 1
     assert "meninggal dunia" in sms.sent[0].text
+
+
+def submitted(channel: str, lang: str) -> dict:
+    return build_event("application_submitted", application_id="app-1",
+                       tracking_code="SDK7H3KQ9MX", document_type="ktp_el", channel=channel,
+                       full_name="Siti Aminah",
+                       contact={"phone": PHONE, "email": EMAIL, "language": lang})
+
+
+@pytest.mark.parametrize(("lang", "says", "mails", "three_days"), [
+    ("id", "permintaan cetak KTP-el dari kecamatan diterima, kode lacak SDK7H3KQ9MX. "
+           "Ambil di kantor kecamatan", "Ambil di sana, bukan di Disdukcapil", "3 hari kerja"),
+    ("en", "KTP-el print request from the kecamatan received, tracking code SDK7H3KQ9MX. "
+           "Collect it at the kecamatan office", "Collect it there, not at the Disdukcapil",
+     "3 working days")])
+def test_a_kecamatan_next_day_request_is_received_as_one_collected_at_the_kecamatan(
+        lang, says, mails, three_days):
+    [notice] = notices_for("application_submitted", submitted("kecamatan", lang), {}.get,
+                           lambda *_: None)
+    assert notice.kind == "kecamatan_received"
+    sms, email = notice.message("sms"), notice.message("email")
+    assert says in sms.text and three_days not in sms.text, sms.text
+    assert mails in email.text and three_days not in email.text
+    assert notice.message("whatsapp").params == ("KTP-el" if lang == "id" else "KTP-el (ID card)",
+                                                 "SDK7H3KQ9MX")
+    # the other channels keep theirs
+    for channel, kind in (("web", "received"), ("kelurahan", "received"),
+                          ("prr", "prr_received")):
+        assert notice_type_of("application_submitted",
+                              submitted(channel, lang)).kind == kind, channel

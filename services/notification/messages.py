@@ -40,6 +40,8 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 ENV = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
                   autoescape=select_autoescape(["html.j2"], default=False),
                   trim_blocks=True, lstrip_blocks=True)
+# a value that may begin a sentence ("the death certificate you applied for")
+ENV.filters["upper_first"] = lambda text: text[:1].upper() + text[1:]
 
 DOCUMENT_NAMES = {
     "ktp_el": ("KTP-el", "KTP-el (ID card)"),
@@ -48,6 +50,9 @@ DOCUMENT_NAMES = {
     "skpwni": ("SKPWNI", "SKPWNI (moving certificate)"),
     "kia": ("KIA", "KIA (child ID card)"),
 }
+# documents whose applicant is not their subject (the parent of a child,
+# who reported a death): "Akta Kematian Anda" would read as the applicant's own
+APPLIED_FOR_OTHERS = frozenset({"akta_kelahiran", "akta_kematian", "kia"})
 # in an SMS every character counts
 SHORT_NAMES = {"ktp_el": ("KTP-el", "KTP-el"), "akta_kelahiran": ("Akta Kelahiran", "Birth cert."),
                "akta_kematian": ("Akta Kematian", "Death cert."), "skpwni": ("SKPWNI", "SKPWNI"),
@@ -72,6 +77,16 @@ def day_text(iso_date: str, lang: str, short: bool = False) -> str:
 
 def document_name(document_type: str, lang: str) -> str:
     return DOCUMENT_NAMES[document_type][1 if lang == "en" else 0]
+
+
+def your_document(document_type: str, lang: str) -> str:
+    """The document as the applicant's: ``"KTP-el Anda"`` / ``"your KTP-el
+    (ID card)"``, or one applied for someone else ``"Akta Kematian yang Anda
+    ajukan"`` / ``"the death certificate you applied for"``."""
+    doc = document_name(document_type, lang)
+    if document_type in APPLIED_FOR_OTHERS:
+        return f"the {doc} you applied for" if lang == "en" else f"{doc} yang Anda ajukan"
+    return f"your {doc}" if lang == "en" else f"{doc} Anda"
 
 
 def slot_values(slot: dict | None, lang: str) -> dict:
@@ -207,6 +222,8 @@ def values_for(kind: str, event: dict, lang: str) -> dict:
     values = {"lang": lang, "kind": kind, "full_name": event.get("full_name"),
               "tracking_code": event.get("tracking_code"),
               "doc": document_name(event["document_type"], lang)
+              if event.get("document_type") else None,
+              "your_doc": your_document(event["document_type"], lang)
               if event.get("document_type") else None,
               "doc_short": SHORT_NAMES[event["document_type"]][1 if lang == "en" else 0]
               if event.get("document_type") else None}

@@ -6,7 +6,10 @@
   may be the deceased's own); held back by quiet hours, it still goes;
 * a kecamatan's next-day request is received as one collected at the
   kecamatan office, not one "checked within 3 working days" (a jemput-bola
-  row keeps the usual notice: the event does not say where it comes back to).
+  row keeps the usual notice: the event does not say where it comes back to);
+* a document someone applied for another person - an Akta Kelahiran or a
+  KIA for a child, an Akta Kematian - is "the one you applied for", not
+  "yours": "Akta Kematian Anda siap diambil" to whoever reported the death.
 """
 
 from __future__ import annotations
@@ -15,12 +18,14 @@ import datetime
 
 import pytest
 
+from services.notification.messages import DOCUMENT_NAMES, render
 from services.notification.domain import (KINDS, Delivery, Guards, Senders, finished_by,
                                           notice_type_of, notices_for, outdated, parse_quiet_hours,
                                           send_due, deliver)
 from shared.clock import WIB
 from shared.events import build_event
 from tests.unit.test_notification_domain import FakeMessageStore, FakeSender, filed
+from tests.unit.test_notification_texts import event_for, slots
 
 PHONE = "+6281234567890"
 EMAIL = "keluarga@example.id"
@@ -129,3 +134,41 @@ def test_a_kecamatan_next_day_request_is_received_as_one_collected_at_the_kecama
                           ("prr", "prr_received")):
         assert notice_type_of("application_submitted",
                               submitted(channel, lang)).kind == kind, channel
+
+
+# the e-mails that speak of the document itself, not of the application
+OF_THE_DOCUMENT = ("ready", "pickup_moved", "dispatched", "dispatched_kelurahan", "delivered",
+                   "delivered_kelurahan", "delivery_failed", "delivery_failed_kelurahan",
+                   "returned", "office_pickup", "print_cancelled")
+
+
+def document_email(kind: str, document_type: str, lang: str) -> str:
+    event = {**event_for(kind, next(slots()), document_type), "office": "kelurahan",
+             "office_code": "3673041010", "at_office_from": "2026-10-01",
+             "shipment_id": "SDK-JB-3673041010-20260930-7KQ2MX"}
+    texts = render(kind, event, lang)
+    return f"{texts.subject}\n{texts.text}"
+
+
+@pytest.mark.parametrize("kind", OF_THE_DOCUMENT)
+@pytest.mark.parametrize("document_type", ["akta_kematian", "akta_kelahiran", "kia"])
+@pytest.mark.parametrize(("lang", "applied_for", "owned"), [
+    ("id", "{} yang Anda ajukan", ("{} Anda",)), ("en", "the {} you applied for",
+                                                  ("your {}", "Your {}"))])
+def test_a_document_applied_for_someone_else_is_not_called_the_applicants(
+        kind, document_type, lang, applied_for, owned):
+    doc = DOCUMENT_NAMES[document_type][1 if lang == "en" else 0]
+    text = document_email(kind, document_type, lang)
+    assert applied_for.format(doc) in text.replace("The ", "the "), text
+    assert not any(words.format(doc) in text for words in owned), text
+
+
+@pytest.mark.parametrize("kind", OF_THE_DOCUMENT)
+@pytest.mark.parametrize("document_type", ["ktp_el", "skpwni"])
+@pytest.mark.parametrize(("lang", "owned"), [("id", "{} Anda"), ("en", "our {}")])
+def test_an_applicants_own_card_or_move_certificate_stays_theirs(kind, document_type, lang,
+                                                                 owned):
+    doc = DOCUMENT_NAMES[document_type][1 if lang == "en" else 0]
+    text = document_email(kind, document_type, lang)
+    assert owned.format(doc) in text, text
+    assert "you applied for" not in text and "yang Anda ajukan" not in text, text

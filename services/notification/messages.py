@@ -196,13 +196,14 @@ def sentence(text: str) -> str:
 def rejection_values(event: dict, lang: str) -> dict:
     """A rejection as each channel tells it. The e-mail lists ``reasons``
     and adds the operator's ``note``; a text with no room for a list - the
-    SMS (``points``: one GSM-7 part, else its brief form sends the citizen
-    to the status lookup) and WhatsApp's one template parameter
-    (``reasons_text``, the note labelled) - gives each reason as a sentence
-    and the note in place of the reason that only points at it (``other``,
-    told by ``reason_codes``, in step with ``reasons``), else after them.
-    Intake masks a NIK or phone number typed into the note; masked here too,
-    as every text a citizen reads must be."""
+    SMS (``points``: one GSM-7 part, else its brief form gives the first
+    reason's catalogue text, ``first_reason``, never the note, and where
+    the rest is read, else only where) and WhatsApp's
+    one template parameter (``reasons_text``, the note labelled) - gives
+    each reason as a sentence and the note in place of the reason that only
+    points at it (``other``, told by ``reason_codes``, in step with
+    ``reasons``), else after them. Intake masks a NIK or phone number typed
+    into the note; masked here too, as every text a citizen reads must be."""
     note = mask_text(event.get("note")) if has_text(event.get("note")) else None
     reasons, codes = event["reasons"], event.get("reason_codes") or []
     pointers = {n for n, code in enumerate(codes) if code == NOTE_REASON} \
@@ -213,7 +214,8 @@ def rejection_values(event: dict, lang: str) -> dict:
         points.append(sentence(note))
         labelled.append(f"{NOTE_LABEL['en' if lang == 'en' else 'id']}: {sentence(note)}")
     return {"reasons": reasons, "note": note, "points": " ".join(points),
-            "reasons_text": " ".join(labelled)}
+            "reasons_text": " ".join(labelled),
+            "first_reason": kept[0] if kept else None}
 
 
 def values_for(kind: str, event: dict, lang: str) -> dict:

@@ -241,10 +241,11 @@ class PrintJobFailedSchema(PrintJobRefSchema):
 
 
 class PrintJobHeldSchema(PrintJobRefSchema):
-    """Printing held a job itself, no station involved, for an operator to
+    """Printing held a job itself, no station's report, for an operator to
     release or cancel: ``holder_deceased`` (a card of a person whose death
     is recorded), ``already_printed`` (a second KTP-el of a NIK that is not
-    an approved replacement)."""
+    an approved replacement), ``lease_expired`` (a station's lease ran out
+    on the job's last attempt)."""
     reason = fields.String(required=True)
 
 

@@ -27,7 +27,6 @@ import datetime
 import logging
 
 from nameko.extensions import DependencyProvider
-from nameko.timer import Timer
 
 from shared.auth import BearerTokens
 from shared.clock import WIB
@@ -37,6 +36,7 @@ from shared.messaging import reliable_event_handler
 from shared.mongo import StoreWithOutbox
 from shared.paging import next_page
 from shared.settings import integer, seconds
+from shared.timers import ConfiguredTimer
 from shared.wilayah import load_postal_codes, load_wilayah
 
 from .domain import HELD, concerns_courier, manifest_order_id
@@ -67,17 +67,6 @@ class CourierSettings(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         return self
-
-
-class ConfiguredTimer(Timer):
-    """nameko's timer, its interval from config (``setting``), if set."""
-
-    def __init__(self, interval, setting: str, **kwargs):
-        super().__init__(interval, **kwargs)
-        self.setting = setting
-
-    def setup(self):
-        self.interval = seconds(self.container.config, self.setting, self.interval)
 
 
 def post_shipment(pos, store, shipment: dict) -> dict:

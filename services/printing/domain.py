@@ -54,11 +54,27 @@ HELD_AS_DECEASED = {"status": "held", "last_failure": "holder_deceased", "lease_
                     "lease_token": None}
 
 
+# a job whose lease ran out on its last attempt (``stations.lapsed``): held,
+# its station and lease token kept - nobody takes it over, so the station's
+# late report is still heard (``on_lease``)
+HELD_AS_LAPSED = {"status": "held", "last_failure": "lease_expired", "failure_note": None}
+
+
 def held_here(job: dict) -> Event:
     """What printing says of a job it held itself (``HELD_AS_REPRINT``,
-    ``HELD_AS_DECEASED``; no station involved): intake shows the citizen
-    ``print_held``, waiting for an officer's check, not ``print_queued``."""
+    ``HELD_AS_DECEASED``, ``HELD_AS_LAPSED``; no station's report): intake
+    shows the citizen ``print_held``, waiting for an officer's check, not
+    ``print_queued`` or "retrying"."""
     return Event("print_job_held", {"reason": job["last_failure"], **job_ref(job)})
+
+
+def on_lease(job: dict) -> bool:
+    """Whether a report under the job's lease token still counts: leased, or
+    held because that lease ran out on its last attempt (``HELD_AS_LAPSED``:
+    the card may have been printed all the same; a release or a cancel ends
+    the lease)."""
+    return job["status"] == "leased" or (
+        job["status"] == "held" and job.get("last_failure") == HELD_AS_LAPSED["last_failure"])
 
 
 def may_print_a_card_again(job: dict) -> bool:
@@ -210,7 +226,7 @@ def print_outcome(job: dict, now: datetime.datetime,
     the citizen collects at a counter. A repeated report changes nothing, so
     the station is answered with the slot it already has.
     """
-    if job["status"] != "leased":
+    if not on_lease(job):
         return {}, []
     update = {"status": "printed", "printed_at": now, "lease_until": None}
     events = [Event("document_printed", {"station_id": job["station_id"], **job_ref(job),
@@ -288,11 +304,12 @@ def failure_outcome(job: dict, reason: str, note: str | None, max_attempts: int)
     for an operator when the reason says the job itself is wrong
     (``stations.FAILURE_REASONS``) or it has used up its attempts.
 
-    Only a leased job can fail; a printed one stays printed. The station's
-    note is kept masked (a NIK or phone number typed into it): operators read
-    it in the held list, which shows no personal data.
+    Only a job on lease (``on_lease``) can fail; a printed one stays
+    printed. The station's note is kept masked (a NIK or phone number typed
+    into it): operators read it in the held list, which shows no personal
+    data.
     """
-    if job["status"] != "leased":
+    if not on_lease(job):
         raise LeaseLost()
     requeued = FAILURE_REASONS[reason] and job["attempts"] < max_attempts
     update = {"status": "queued" if requeued else "held", "lease_until": None,

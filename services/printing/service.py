@@ -14,7 +14,8 @@ Citizens, the counter and kelurahan and kecamatan officers: ``api_pickup``; oper
 Akta Kematian also revokes the deceased's cards and holds their jobs), accepted
 jemput-bola batches into manifests (which stop waiting for a member rejected or
 withdrawn, and wait again for one verified again before they went) and
-returned parcels into counter pickups, takes the PRR records intake refused
+returned parcels into counter pickups, holds a job whose lease ran out on
+its last attempt (every ``LAPSED_LEASE_CHECK_SECONDS``), takes the PRR records intake refused
 off the backlog, and answers an operator's choice of Pos for a manifest
 (confirmed unless it went to its kelurahan's officer already) and follows
 its parcel; it runs beside
@@ -37,6 +38,7 @@ from shared.mongo import StoreWithOutbox
 from shared.offices import PLACES, WorkingCalendar
 from shared.ratelimit import TrackingCodeChecks
 from shared.settings import InvalidSetting, integer
+from shared.timers import ConfiguredTimer
 
 from . import handovers
 from .api_documents import DocumentsApi, IntakeDocuments, SigningKeys, VerificationRate
@@ -166,6 +168,15 @@ class PrintingEvents:
         manifest_id = shipment_manifest(event["shipment_id"])
         if manifest_id is not None:
             self.store.manifest_parcel_news(manifest_id, handovers.PARCEL_NEWS[event_type])
+
+    @ConfiguredTimer.decorator(interval=5, setting="LAPSED_LEASE_CHECK_SECONDS")
+    def hold_lapsed_leases(self):
+        """A job whose lease ran out on its last attempt is handed out no
+        more: held, and the citizen's status says so (``print_job_held``,
+        ``lease_expired``). Every printing process runs it: one holds each job."""
+        for job in self.store.hold_lapsed(self.settings.stations):
+            log.warning("print job %s held: the lease of %s ran out on its last attempt",
+                        job["_id"], job.get("station_id"))
 
     @reliable_event_handler("courier", "parcel_returned")
     def on_parcel_returned(self, body):

@@ -157,13 +157,21 @@ def claimable_query(now: datetime.datetime) -> dict:
 
 
 def held_filters(now: datetime.datetime, max_attempts: int) -> list[dict]:
-    """Jobs waiting for an operator, in MongoDB's words: held after a
-    failure, or a lease that ran out after the last attempt (a station that
-    crashed on it each time). Two flat filters, each read through the
-    status index, not one ``$or``: the local server scans every job ever
+    """Jobs waiting for an operator, in MongoDB's words: held, or a lease
+    that ran out after the last attempt and is not held yet (``lapsed``:
+    printing holds it within seconds). Two flat filters, each read through
+    the status index, not one ``$or``: the local server scans every job ever
     printed for that (as for ``claim_filters``). A job matches at most one."""
-    return [{"status": "held"},
-            {"status": "leased", "lease_until": {"$lt": now}, "attempts": {"$gte": max_attempts}}]
+    return [{"status": "held"}, lapsed(now, max_attempts)]
+
+
+def lapsed(now: datetime.datetime, max_attempts: int) -> dict:
+    """A lease that ran out on the job's last attempt (a station that crashed
+    on it each time, or vanished mid-batch): never handed out again
+    (``claimable_now``), held for an operator (``PrintStore.hold_lapsed``).
+    One flat filter, read through the status index: the leased jobs, a few
+    per station."""
+    return {"status": "leased", "lease_until": {"$lt": now}, "attempts": {"$gte": max_attempts}}
 
 
 @dataclass(frozen=True)
@@ -188,3 +196,6 @@ class StationRules:
 
     def held_filters(self, now: datetime.datetime) -> list[dict]:
         return held_filters(now, self.max_attempts)
+
+    def lapsed(self, now: datetime.datetime) -> dict:
+        return lapsed(now, self.max_attempts)

@@ -48,6 +48,9 @@ READ_AHEAD_JOBS = 200
 READ_AHEAD_SECONDS = 1.0
 # reads of the queue one claim may make at most (the rest were taken meanwhile)
 CLAIM_READS = 2
+# leases run out on their last attempt held in one run of the timer at most
+# (``PrintStore.hold_lapsed``; more wait for the next run, seconds later)
+LAPSED_PER_RUN = 100
 
 
 def _jobs(item: tuple) -> int:
@@ -327,6 +330,32 @@ class PrintStore(PickupStore, PrrStore):
         replacements first, then oldest first)."""
         return self._queue_read(rules.held_filters(utcnow()), limit)[:limit]
 
+    def hold_lapsed(self, rules: StationRules, limit: int = LAPSED_PER_RUN) -> list[dict]:
+        """Hold the jobs whose lease ran out on their last attempt
+        (``stations.lapsed``, one read through the status index), each in a
+        transaction of its own with its ``print_job_held`` (``lease_expired``):
+        the citizen reads ``print_held``. Each update is guarded - still
+        leased under the token read, still run out - so of two printing
+        processes at it, one holds the job and says so, and a station's
+        report that came first (printed, failed) leaves it alone. The jobs
+        it held, up to ``limit`` (the rest: the next run)."""
+        now = utcnow()
+        lapsed = self.db.print_jobs.find(
+            rules.lapsed(now), [*domain.JOB_REF_FIELDS, "station_id", "lease_token"],
+            limit=limit)
+        return [held for job in lapsed if (held := self._hold_lapsed(job, rules, now))]
+
+    def _hold_lapsed(self, job: dict, rules: StationRules, now: datetime.datetime) -> dict | None:
+        def work(session):
+            if not self.db.print_jobs.update_one(
+                    {"_id": job["_id"], "lease_token": job["lease_token"], **rules.lapsed(now)},
+                    {"$set": domain.HELD_AS_LAPSED}, session=session).modified_count:
+                return None  # held by another process, or reported meanwhile
+            held = {**job, **domain.HELD_AS_LAPSED}
+            self._emit_all(session, [domain.held_here(held)])
+            return held
+        return self.run_transaction(work)
+
     def release_held(self, job_id: str, operator: str, rules: StationRules) -> dict:
         """Back to the queue with fresh attempts."""
         return self._operator_decision(job_id, rules, lambda job: domain.release(job, operator))
@@ -356,6 +385,7 @@ class PrintStore(PickupStore, PrrStore):
             if job is None:
                 raise JobNotFound()
             # a lease that ran out after the last attempt counts as held
+            # (before ``hold_lapsed`` holds it)
             held = {**job, "status": "held"} if domain.job_is_held(job, rules.max_attempts) \
                 and job["lease_until"] is not None and job["lease_until"] < utcnow() else job
             update, events = decide(held)

@@ -381,11 +381,12 @@ class Admission(SharedExtension):
         self.retry_after = str(integer(config, "RETRY_AFTER_SECONDS", DEFAULT_RETRY_AFTER_SECONDS))
         self.body_read_seconds = seconds(config, "BODY_READ_SECONDS", DEFAULT_BODY_READ_SECONDS)
         half = max(1, self.container.max_workers // 2)
-        self.capacity = {WRITES: integer(config, "ADMISSION_WRITES", half),
-                         LOOKUPS: integer(config, "ADMISSION_LOOKUPS", half),
-                         STAFF: integer(config, "ADMISSION_STAFF", half),
+        # at least one each: a budget of 0 refuses every request of its kind
+        self.capacity = {WRITES: integer(config, "ADMISSION_WRITES", half, minimum=1),
+                         LOOKUPS: integer(config, "ADMISSION_LOOKUPS", half, minimum=1),
+                         STAFF: integer(config, "ADMISSION_STAFF", half, minimum=1),
                          PARTNERS: integer(config, "ADMISSION_PARTNERS",
-                                           self.container.max_workers)}
+                                           self.container.max_workers, minimum=1)}
         self.in_flight = dict.fromkeys(self.capacity, 0)
 
     @functools.cache
@@ -927,7 +928,9 @@ class ApiHandler(HttpRequestHandler):
             exc = too_large(self.max_body_bytes)
         if isinstance(exc, (ServiceBusy, DatabaseUnavailable)):
             if isinstance(exc, DatabaseUnavailable):
-                log.error("database unavailable in %s %s", self.method, self.url)
+                # an outage is the operators' news, answered 503 + Retry-After
+                # as documented: a warning, not an error of the service
+                log.warning("database unavailable in %s %s", self.method, self.url)
             return json_response(exc.status, exc.to_body(lang),
                                  {"Retry-After": self.admission.retry_after})
         if isinstance(exc, TooManyAttempts):

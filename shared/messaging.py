@@ -57,7 +57,7 @@ from . import metrics
 from .errors import flatten_field_errors
 from .logs import error_line
 from .runtime import FrozenStartupHeap
-from .settings import InvalidSetting, integer, require, seconds_list
+from .settings import InvalidSetting, NotReachable, integer, require, seconds_list
 
 log = logging.getLogger(__name__)
 
@@ -296,8 +296,11 @@ class ReliableEventHandler(EventHandler):
                                self.container.service_name, self.method_name),
             self.queue.exchange, self.event_type, delivery_limit(config))
         [amqp_uri] = require(self)  # before connecting: kombu reads a blank one as guest@localhost
-        with Connection(amqp_uri) as connection:
-            declare_consumer(connection, self.queue, self.delays)
+        try:
+            with Connection(amqp_uri) as connection:
+                declare_consumer(connection, self.queue, self.delays)
+        except (OperationalError, OSError) as exc:
+            raise NotReachable("the broker", "AMQP_URI", exc) from None
         self.retry_publisher = Publisher(amqp_uri, use_confirms=True,
                                          delivery_mode=PERSISTENT, mandatory=True)
 

@@ -169,6 +169,8 @@ def watch_outbox(service: str, db, carriers: tuple[str, ...] = (),
         try:
             with pymongo.timeout(timeout_ms / 1000):
                 return db.outbox.estimated_document_count() + carrying(db, carriers)
+        except pymongo.errors.InvalidOperation:
+            return -1  # the client is closed: the service is stopping (nothing to warn of)
         except Exception as exc:  # any driver error: the scrape still answers
             log.warning("outbox backlog of %s unknown (%s)", service, type(exc).__name__)
             return -1

@@ -26,7 +26,7 @@ from . import metrics
 from .errors import DatabaseUnavailable
 from .group_writes import GroupWrites
 from .outbox import OutboxRelay
-from .settings import integer, require, seconds
+from .settings import NotReachable, integer, require, seconds
 from .store import DEFAULT_TRANSACTION_BUDGET_SECONDS, DURABLE
 
 # how long a probe (/health, /health/ready) waits for the database: a
@@ -102,8 +102,11 @@ class StoreWithOutbox(DependencyProvider):
         # Indexes in setup(), not start(): nameko starts all extensions at
         # once, so a consumer could run a handler before its unique indexes
         # (the idempotency guards) exist. Every setup() ends before any start().
-        self.store_class.ensure_indexes(self.db)
-        self.relay.ensure_indexes()
+        try:
+            self.store_class.ensure_indexes(self.db)
+            self.relay.ensure_indexes()
+        except pymongo.errors.ConnectionFailure as exc:
+            raise NotReachable("the database", "MONGO_URI", exc) from None
         metrics.watch_outbox(self.publishes_as, self.db, self.store_class.CARRIERS)
 
     def start(self):

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 class FrozenStartupHeap(SharedExtension):
     def start(self):
-        if not flag(self.container.config.get("GC_FREEZE_AT_START", "")):
+        if not flag(self.container.config, "GC_FREEZE_AT_START"):
             return
         gc.collect()
         gc.freeze()

@@ -30,9 +30,12 @@ import datetime
 import math
 import os
 import sys
+from urllib.parse import urlsplit
 
 from eventlet.event import Event
 from eventlet.hubs import get_hub
+from kombu import Connection
+from kombu.exceptions import OperationalError
 from nameko.constants import MAX_WORKERS_CONFIG_KEY
 from nameko.containers import ServiceContainer
 
@@ -54,27 +57,69 @@ class InvalidSetting(RuntimeError):
         self.key = key
 
 
+class NotReachable(RuntimeError):
+    """Something a service needs from its first moment - the broker, its
+    database - does not answer while it starts: one line naming the setting
+    that says where, not a traceback of 60 to 175 lines (outside audit P3).
+    An ordinary condition for an operator: the supervisor starts it again."""
+
+    def __init__(self, what: str, key: str, exc: BaseException):
+        super().__init__(f"refusing to start: {what} ({key}) does not answer: "
+                         f"{type(exc).__name__}")
+        self.key = key
+
+
+def reach_the_broker(config: dict) -> None:
+    """Connect to the broker once before the extensions set up: a broker that
+    does not answer is ``NotReachable`` here, in one line. Met first by the
+    extensions' own set-up (greenthreads resumed by the refused socket),
+    the error escaped each of them through eventlet's hub, which prints
+    every such traceback whatever its settings."""
+    amqp_uri = config.get("AMQP_URI")
+    if blank(amqp_uri):
+        return
+    try:
+        with Connection(str(amqp_uri), connect_timeout=10) as connection:
+            connection.connect()
+    except (OperationalError, OSError) as exc:
+        raise NotReachable("the broker", "AMQP_URI", exc) from None
+
+
 def blank(value) -> bool:
     """``${KEY:}`` with KEY unset loads as "" (``!raw_env_var``) or None."""
     return not str(value if value is not None else "").strip()
 
 
-def flag(value) -> bool:
-    """An on/off setting: on for 1, true, yes, on (any case)."""
-    return str(value).strip().lower() in ("1", "true", "yes", "on")
+ON, OFF = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
-def integer(config: dict, key: str, default: int | None) -> int | None:
-    """A whole-number setting (a count, a size in bytes, milliseconds), 0 or
-    more; ``default`` when unset or blank."""
+def flag(config: dict, key: str, default: bool = False) -> bool:
+    """An on/off setting: on for 1, true, yes, on, off for 0, false, no, off
+    (any case); ``default`` when unset or blank. Anything else is refused: a
+    typo read as "off" turned ``SMTP_STARTTLS=maybe`` into a relay login in
+    plain text (outside audit P3)."""
+    value = config.get(key)
+    if blank(value):
+        return default
+    word = str(value).strip().lower()
+    if word not in ON + OFF:
+        raise InvalidSetting(key, "expected on or off (true/false, yes/no, 1/0)")
+    return word in ON
+
+
+def integer(config: dict, key: str, default: int | None, minimum: int = 0) -> int | None:
+    """A whole-number setting (a count, a size in bytes, milliseconds),
+    ``minimum`` or more (0 unless said: an admission budget or a lease of 0
+    would start a service that refuses or loses everything); ``default``
+    when unset or blank."""
     value = config.get(key)
     if blank(value):
         return default
     if isinstance(value, str) and value.strip().isdecimal():
-        return int(value)
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= minimum:
         return value
-    raise InvalidSetting(key, "expected a whole number, 0 or more")
+    raise InvalidSetting(key, f"expected a whole number, {minimum} or more")
 
 
 def whole_days(config: dict, key: str, default: int, minimum: int,
@@ -143,10 +188,21 @@ def require(extension) -> list[str]:
                                              if blank(config.get(key))}
     if missing:
         raise MissingSettings(container.service_name, sorted(missing))
-    return [str(config[key]).strip() for key in extension.required_settings]
+    values = [str(config[key]).strip() for key in extension.required_settings]
+    for key, value in zip(extension.required_settings, values):
+        if key.endswith("_URL") and not web_address(value):
+            raise InvalidSetting(key, "expected an http:// or https:// address with a host")
+    return values
 
 
-def refuse(refused: MissingSettings | InvalidSetting):
+def web_address(value: str) -> bool:
+    """Whether ``value`` is a partner's address requests can use (a typo such
+    as ``ftp//x`` started the service, and every call to the partner failed)."""
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def refuse(refused: MissingSettings | InvalidSetting | NotReachable):
     """End the process now, exit 1, with the refusal's one line. Not
     ``SystemExit``: the interpreter's exit would run the other containers'
     setups on (pymongo's exit handler waits on eventlet's hub), and they
@@ -189,8 +245,9 @@ class CheckedContainer(ServiceContainer):
             missing = set().union(*(missing_settings(container) for container in self.process))
             if missing:
                 raise MissingSettings(self.service_name, sorted(missing))
+            reach_the_broker(self.config)
             super().start()
-        except (MissingSettings, InvalidSetting) as refused:
+        except (MissingSettings, InvalidSetting, NotReachable) as refused:
             refuse(refused)
         finally:
             CheckedContainer.starting -= 1

@@ -14,6 +14,7 @@ dead-lettered for an operator).
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 
@@ -104,6 +105,8 @@ class PosApi(DependencyProvider):
     def setup(self):
         config = self.container.config
         url, client_id, client_secret = require(self)
+        if not re.fullmatch(r"\d{5}", str(config.get("POS_SENDER_ZIP", "42118")).strip()):
+            raise InvalidSetting("POS_SENDER_ZIP", "expected a postal code of 5 digits")
         self.session = partner_session(config)  # no ambient proxy sees the credentials
         try:
             sender = Sender(name=config.get("POS_SENDER_NAME", "Disdukcapil Kota Serang"),

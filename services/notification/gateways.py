@@ -136,7 +136,7 @@ class Mailer(DependencyProvider):
                                  config.get("MAIL_FROM", "Smartdukcapil <noreply@smartdukcapil.local>"),
                                  seconds(config, "SMTP_TIMEOUT_SECONDS", 10),
                                  str(config.get("MAIL_DOMAIN") or "smartdukcapil.local"),
-                                 flag(config.get("SMTP_STARTTLS", "")),
+                                 flag(config, "SMTP_STARTTLS"),
                                  str(config.get("SMTP_USER") or ""),
                                  str(config.get("SMTP_PASSWORD") or ""))
 

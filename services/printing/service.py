@@ -75,7 +75,8 @@ class PrintingSettings(DependencyProvider):
             raise InvalidSetting("STATIONS", str(exc)) from None
         self.stations = StationRules(
             stations, tuple(PLACES),
-            datetime.timedelta(seconds=integer(config, "LEASE_SECONDS", 600)),
+            # a lease of 0 s runs out as it is handed out
+            datetime.timedelta(seconds=integer(config, "LEASE_SECONDS", 600, minimum=1)),
             integer(config, "MAX_PRINT_ATTEMPTS", 3),
             integer(config, "BLANKO_LOW_THRESHOLD", 50))
         self.pickup = pickup_rules(config)

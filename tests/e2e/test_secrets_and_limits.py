@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from deploy.local.stack import free_port
 from deploy.registry import SERVICES, config_path
 from shared.clock import today_wib
 from tests.document_bodies import death_body, kia_body
@@ -154,7 +155,13 @@ def test_a_service_without_its_secrets_refuses_to_start_and_says_which(system, s
     ("intake", "MONGO_TIMEOUT_MS", "MONGO_TIMEOUT_MS", "5s"),
     ("intake", "INTAKE_PIPELINE_BACKLOG_LIMIT", "PIPELINE_BACKLOG_LIMIT", "2rb"),
     ("notification", "RETRY_DELAYS", "RETRY_DELAYS", "1,5,x"),
-    ("notification", "SMS_DAILY_BUDGET", "SMS_DAILY_BUDGET", "10rb")])
+    ("notification", "SMS_DAILY_BUDGET", "SMS_DAILY_BUDGET", "10rb"),
+    # outside audit P3: these started, unusable or unsafe
+    ("intake", "INTAKE_ADMISSION_STAFF", "ADMISSION_STAFF", "0"),
+    ("printing", "PRINT_LEASE_SECONDS", "LEASE_SECONDS", "0"),
+    ("notification", "SMTP_STARTTLS", "SMTP_STARTTLS", "maybe"),
+    ("courier", "POS_API_URL", "POS_API_URL", "ftp//x"),
+    ("courier", "POS_SENDER_ZIP", "POS_SENDER_ZIP", "abcde")])
 def test_a_number_that_is_not_one_refuses_the_start_in_one_line_naming_it(
         system, service, variable, key, value):
     """A typo in a number ended in ValueError tracebacks (up to 24 of them,
@@ -177,6 +184,24 @@ def test_a_token_in_plain_text_is_refused_without_printing_it(system):
     assert "InvalidSetting: refusing to start: OPERATOR_TOKENS: entry 1 is not principal:sha256:" \
         "<64 hex digits> (config keeps token hashes: python -m shared.auth hash)" in output
     assert "kata-sandi-rahasia" not in output
+
+
+@pytest.mark.parametrize("service, variable, what", [
+    ("intake", "AMQP_URI", "the broker"), ("notification", "AMQP_URI", "the broker"),
+    ("printing", "MONGO_URI", "the database"), ("courier", "MONGO_URI", "the database")])
+def test_a_broker_or_database_not_answering_at_start_is_one_line_naming_it(
+        system, service, variable, what):
+    """Outside audit P3: a broker or a database that does not answer while a
+    service starts ended it in a traceback of 60 to 175 lines."""
+    nowhere = f"127.0.0.1:{free_port()}"  # nothing listens there
+    value = (f"pyamqp://guest:guest@{nowhere}//" if variable == "AMQP_URI"
+             else f"mongodb://{nowhere}/?directConnection=true")
+    env = {**system.env(), variable: value, "MONGO_TIMEOUT_MS": "1000",
+           f"{service.upper()}_DATABASE": f"{service}_unreachable",
+           f"{service.upper()}_ADDRESS": f"127.0.0.1:{free_port()}"}  # not the system's
+    code, output = nameko_run(env, service)
+    assert code == 1
+    assert f"refusing to start: {what} ({variable}) does not answer: " in one_refusal(output)
 
 
 def test_a_second_copy_of_a_service_on_a_taken_address_refuses_to_start(system):

@@ -4,6 +4,7 @@ real database server: what it holds per command stays bounded."""
 import uuid
 
 import eventlet
+from prometheus_client import REGISTRY
 from pymongo import MongoClient
 
 from shared import metrics
@@ -33,3 +34,20 @@ def test_commands_a_killed_worker_never_saw_answered_are_not_kept_forever(backin
     finally:
         client.drop_database(name)
         client.close()
+
+
+def test_a_scrape_while_the_service_stops_reads_no_backlog_and_warns_of_nothing(backing,
+                                                                               caplog):
+    """Outside audit P3: a clean stop logged "outbox backlog of intake_channel
+    unknown (InvalidOperation: Cannot use MongoClient after close)" - a
+    scrape, or the last report, after the client was closed."""
+    client = MongoClient(backing.mongo_uri)
+    service = f"probe_{uuid.uuid4().hex[:6]}"
+    metrics.watch_outbox(service, client[service])
+    assert REGISTRY.get_sample_value("smartdukcapil_outbox_backlog",
+                                     {"service": metrics.service_of(service)}) == 0
+    client.close()
+    caplog.set_level("WARNING", logger="shared.metrics")
+    assert REGISTRY.get_sample_value("smartdukcapil_outbox_backlog",
+                                     {"service": metrics.service_of(service)}) == -1
+    assert caplog.records == []

@@ -18,8 +18,8 @@ from shared.http import Admission
 from shared.messaging import delivery_limit, retry_delays
 from shared.offices import WorkingCalendar
 from shared.pipeline import PipelineWatch
-from shared.settings import (InvalidSetting, MissingSettings, integer, require, seconds,
-                             seconds_list)
+from shared.settings import (InvalidSetting, MissingSettings, flag, integer, require, seconds,
+                             seconds_list, web_address)
 
 # where each service's partners are: no default, production names its own
 PARTNER_URLS = [("intake", "REGISTER_URL"), ("printing", "INTAKE_URL"),
@@ -94,6 +94,36 @@ def test_a_whole_number(value, expected):
 def test_not_a_whole_number(value):
     with pytest.raises(InvalidSetting, match="^refusing to start: K: expected a whole number"):
         integer({"K": value}, "K", 7)
+
+
+def test_a_whole_number_below_its_minimum_is_refused():
+    assert integer({"K": "1"}, "K", 7, minimum=1) == 1
+    with pytest.raises(InvalidSetting, match="^refusing to start: K: expected a whole number, "
+                                             "1 or more"):
+        integer({"K": "0"}, "K", 7, minimum=1)
+
+
+@pytest.mark.parametrize("value, expected", [("true", True), ("ON", True), (" yes ", True),
+                                             ("1", True), ("false", False), ("off", False),
+                                             ("No", False), ("0", False), ("", False),
+                                             (None, False), (True, True), (False, False)])
+def test_an_on_off_setting(value, expected):
+    assert flag({"K": value}, "K") is expected
+
+
+@pytest.mark.parametrize("value", ["maybe", "enabled", "tru", "2"])
+def test_an_on_off_setting_that_is_neither_is_refused(value):
+    """``SMTP_STARTTLS=maybe`` was read as off: the relay's login in plain text."""
+    with pytest.raises(InvalidSetting, match="^refusing to start: K: expected on or off"):
+        flag({"K": value}, "K")
+
+
+@pytest.mark.parametrize("value, usable", [("http://127.0.0.1:9002", True),
+                                           ("https://api.posindonesia.co.id/v2", True),
+                                           ("ftp//x", False), ("ftp://host", False),
+                                           ("http://", False), ("localhost:9002", False)])
+def test_a_partners_address_must_be_a_web_address(value, usable):
+    assert web_address(value) is usable
 
 
 @pytest.mark.parametrize("value, expected", [("0.5", 0.5), (2, 2.0), ("", 1.0), ("1e3", 1000.0)])

@@ -77,10 +77,11 @@ STATUSES = {
     "returned_to_dinas": Status(55, "Kiriman kembali ke Dinas", "Parcel returned to the Dinas"),
     "collected": Status(60, "Sudah diambil", "Collected", final=True),
     "delivered": Status(60, "Sudah diterima", "Delivered", final=True),
-    # the operator gave the held print job up: nothing will be printed
-    "print_cancelled": Status(60, "Pencetakan dihentikan; hubungi Disdukcapil atau ajukan "
-                                  "permohonan baru",
-                              "Printing stopped; contact the Dinas or apply again", final=True),
+    # the operator gave the held print job up: nothing will be printed. Not
+    # "or apply again": a job held because its holder died is cancelled too,
+    # and a new application of that NIK is refused (the notice tells the rest)
+    "print_cancelled": Status(60, "Pencetakan dihentikan; hubungi Disdukcapil",
+                              "Printing stopped; contact the Dinas", final=True),
     # above every downstream step, so none can move a cancelled application
     "cancelled": Status(70, "Permohonan dibatalkan", "Application cancelled", final=True),
     # rank 0: timeline steps only, never an application's status

@@ -114,8 +114,9 @@ def test_a_job_held_for_its_deceased_holder_cancelled_closes_it_with_condolences
                               "/cancel", headers=OPERATOR, timeout=10)
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled", \
         cancelled.text
-    eventually(lambda: lookup(system, code, nik)["status"] == "print_cancelled",
-               what="intake: print_cancelled")
+    view = eventually(lambda: (found := lookup(system, code, nik))["status"] == "print_cancelled"
+                      and found, what="intake: print_cancelled")
+    assert view["status_label"] == "Pencetakan dihentikan; hubungi Disdukcapil"  # not "apply again"
 
     def closed_sms():
         return [m["message"] for m in sms_to(system, mobile)

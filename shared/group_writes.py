@@ -370,6 +370,7 @@ class GroupWrites:
         self._readers: dict[tuple, GroupReader] = {}
         self._batches: dict[str, Batches] = {}
         self._ahead: dict[str, ReadAhead] = {}
+        self._turns: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
     def __getitem__(self, name: str) -> GroupWriter:
@@ -392,6 +393,12 @@ class GroupWrites:
             if name not in self._ahead:
                 self._ahead[name] = ReadAhead(seconds)
             return self._ahead[name]
+
+    def turn(self, name: str) -> threading.Lock:
+        """The lock of one kind of work, by its name: its workers in this
+        process one at a time (``PrintStore.claim``'s count of a station)."""
+        with self._lock:
+            return self._turns.setdefault(name, threading.Lock())
 
     def forget_reads_ahead(self) -> None:
         with self._lock:

@@ -208,7 +208,13 @@ class PrintStore(PickupStore, PrrStore):
         ``manifest``: the batch is the members of the oldest waiting
         jemput-bola manifest. Concurrent claims of one station may overshoot
         its cap for an instant - so may a claim of a station still holding
-        jobs; the overshoot is put back before answering.
+        jobs; the overshoot is put back before answering. A station's claims
+        in this process count and put back one at a time (``groups.turn``),
+        each counting what the one before put back: claims counting at once
+        each put back the whole overshoot, together more than it was (twelve
+        queued, eight claims of a station of ten at once: nine leased, three
+        queued, three claims answered nothing). Claims of one station through
+        two printing processes still may (one API container claims).
 
         Blanko (``blanko``): a station out of it gets no card jobs; one with
         less than the claim could take gets no more card jobs than its stock
@@ -248,16 +254,16 @@ class PrintStore(PickupStore, PrrStore):
             claimed += self._lease(wanted, lease, claimable) if wanted else []
         if not claimed:
             return []
-        held = self._held_by(station, now)
-        if cards is not None and stock["stock"] < station.max_held + _cards(claimed):
-            # it may have printed some of what it held since the stock was read
-            cards = cards_left(self.db.blanko.find_one({"_id": station.station_id}))
-        back = put_back(claimed, held, station.max_held, cards)
-        if back:
-            self._unclaim(back, lease["lease_token"])
-            going = {job["_id"] for job in back}
-            claimed = [job for job in claimed if job["_id"] not in going]
-        return claimed
+        with self.groups.turn(f"claims of {station.station_id}"):
+            held = self._held_by(station, now)
+            if cards is not None and stock["stock"] < station.max_held + _cards(claimed):
+                # it may have printed some of what it held since the stock was read
+                cards = cards_left(self.db.blanko.find_one({"_id": station.station_id}))
+            back = put_back(claimed, held, station.max_held, cards)
+            if back:
+                self._unclaim(back, lease["lease_token"])
+        going = {job["_id"] for job in back}
+        return [job for job in claimed if job["_id"] not in going]
 
     def _picker(self, filters: list[dict], room: int):
         """The jobs one claim reads for itself, handed out in queue order: more

@@ -250,6 +250,12 @@ class PrintStore(PickupStore, PrrStore):
         take = self._picker(filters, room) if manifest or short else self._read_ahead(filters)
         claimed: list[dict] = []
         while len(claimed) < room and (read := take(room - len(claimed))):
+            # a read shared with other claims, made before this one leased
+            # some of it, may offer a job this claim holds already: leasing
+            # it again changes nothing, but its token's read back would list
+            # it twice - one job handed out twice in one answer
+            mine = {job["_id"] for job in claimed}
+            read = [job for job in read if job["_id"] not in mine]
             wanted = within_stock(read, cards - _cards(claimed)) if short else read
             claimed += self._lease(wanted, lease, claimable) if wanted else []
         if not claimed:

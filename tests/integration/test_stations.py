@@ -444,3 +444,21 @@ def test_the_claims_of_a_moment_share_one_read_of_the_queue(counted):
     store.mark_failed(failed["_id"], "dinas-1", failed["lease_token"], "misprint", None, rules)
     assert [job["_id"] for job in store.claim(rules.station("dinas-1"), rules, 1)] == [
         failed["_id"]]
+
+
+def test_a_read_offering_a_job_the_claim_holds_already_does_not_hand_it_out_twice(store,
+                                                                                  monkeypatch):
+    """A claim leases what it read, then reads again for the rest; the reads
+    are shared with the claims of the moment (``_read_ahead``), so a later
+    read may still offer a job this claim leased from an earlier one. Leased
+    with the new ones, it was not claimable (this claim held it): the partial
+    lease read back the claim's token among the ids and listed it again - one
+    job twice in one answer (noticed by helper G3: 10 handed, 9 distinct)."""
+    rules = station_rules()
+    station = rules.station("dinas-1")
+    first, second = queue_jobs(store, 2, pickup_place_id="disdukcapil-serang",
+                               print_kind="certificate")
+    reads = iter([[first], [first, second], []])  # the second read a stale one
+    monkeypatch.setattr(store, "_read_ahead", lambda filters: lambda wanted: next(reads))
+    claimed = store.claim(station, rules, 2)
+    assert sorted(job["_id"] for job in claimed) == sorted([first["_id"], second["_id"]])

@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime
 import math
 import os
+import re
 import sys
 from urllib.parse import urlsplit
 
@@ -207,10 +208,40 @@ def refuse(refused: MissingSettings | InvalidSetting | NotReachable):
     ``SystemExit``: the interpreter's exit would run the other containers'
     setups on (pymongo's exit handler waits on eventlet's hub), and they
     would refuse again, or connect."""
-    print(f"{type(refused).__module__}.{type(refused).__name__}: {refused}", file=sys.stderr)
+    line = str(refused)
+    key = getattr(refused, "key", None)
+    variable = key and environment_variable(key, config_file(sys.argv))
+    if variable and variable != key:  # say what the operator set, not only the key
+        line = line.replace(f" {key}", f" {key} (environment variable {variable})", 1)
+    print(f"{type(refused).__module__}.{type(refused).__name__}: {line}", file=sys.stderr)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(1)
+
+
+def config_file(argv: list[str]) -> str | None:
+    """The config file ``nameko run --config <file>`` was given, if any."""
+    for at, arg in enumerate(argv):
+        if arg == "--config" and at + 1 < len(argv):
+            return argv[at + 1]
+        if arg.startswith("--config="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def environment_variable(key: str, path: str | None) -> str | None:
+    """The environment variable that sets ``key`` in a config.yaml
+    (``KEY: ${VARIABLE:default}``), or None: the docs name both
+    (docs/settings.md), a refusal read ``SUBMITS_PER_CLIENT`` where the
+    operator had set ``INTAKE_SUBMITS_PER_CLIENT`` (outside audit P3)."""
+    if not path:
+        return None
+    try:
+        text = open(path, encoding="utf-8").read()
+    except OSError:
+        return None
+    found = re.search(rf"^{re.escape(key)}:\s*(?:!raw_env_var\s+)?\$\{{(\w+)", text, re.MULTILINE)
+    return found.group(1) if found else None
 
 
 class CheckedContainer(ServiceContainer):

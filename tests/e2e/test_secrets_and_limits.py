@@ -171,8 +171,10 @@ def test_a_number_that_is_not_one_refuses_the_start_in_one_line_naming_it(
     code, output = nameko_run(env, service)
     assert code == 1
     refusal = one_refusal(output)
+    # the variable the operator set is named beside the key when they differ
+    named = key if variable == key else f"{key} (environment variable {variable})"
     assert refusal.startswith(
-        f"shared.settings.InvalidSetting: refusing to start: {key}: expected ")
+        f"shared.settings.InvalidSetting: refusing to start: {named}: expected ")
 
 
 def test_a_token_in_plain_text_is_refused_without_printing_it(system):
@@ -220,7 +222,8 @@ def test_a_second_copy_of_a_service_on_a_taken_address_refuses_to_start(system):
     assert done.returncode == 1
     address = env["INTAKE_ADDRESS"]
     assert one_refusal(done.stdout + done.stderr).startswith(
-        f"shared.settings.InvalidSetting: refusing to start: WEB_SERVER_ADDRESS: {address} is "
+        "shared.settings.InvalidSetting: refusing to start: WEB_SERVER_ADDRESS (environment "
+        f"variable INTAKE_ADDRESS): {address} is "
         "in use by another process (another copy of this service?)")
     assert requests.get(system.url("intake") + "/health/ready", timeout=5).json()["service"] \
         == "intake_api"

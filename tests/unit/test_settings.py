@@ -11,15 +11,15 @@ import pytest
 from nameko.containers import ServiceContainer
 
 from deploy.local.stack import DEV_SECRETS
-from deploy.registry import SERVICES, load_config, service_classes
+from deploy.registry import SERVICES, config_path, load_config, service_classes
 from services.notification.settings import settings_from_config
 from services.printing.service import pickup_rules
 from shared.http import Admission
 from shared.messaging import delivery_limit, retry_delays
 from shared.offices import WorkingCalendar
 from shared.pipeline import PipelineWatch
-from shared.settings import (InvalidSetting, MissingSettings, flag, integer, require, seconds,
-                             seconds_list, web_address)
+from shared.settings import (InvalidSetting, MissingSettings, config_file, environment_variable,
+                             flag, integer, require, seconds, seconds_list, web_address)
 
 # where each service's partners are: no default, production names its own
 PARTNER_URLS = [("intake", "REGISTER_URL"), ("printing", "INTAKE_URL"),
@@ -161,3 +161,18 @@ def test_retry_after_is_a_whole_number_of_seconds():
     admission.container.config["RETRY_AFTER_SECONDS"] = 3
     admission.setup()
     assert admission.retry_after == "3"
+
+
+def test_a_refusal_names_the_environment_variable_the_operator_set():
+    """Outside audit P3: ``INTAKE_SUBMITS_PER_CLIENT=-1`` was refused as
+    ``SUBMITS_PER_CLIENT``, a name the operator never typed."""
+    intake = str(config_path("intake"))
+    assert config_file(["nameko", "run", "--config", intake, "x:Y"]) == intake
+    assert config_file(["nameko", "run", f"--config={intake}"]) == intake
+    assert config_file(["pytest"]) is None
+    assert environment_variable("SUBMITS_PER_CLIENT", intake) == "INTAKE_SUBMITS_PER_CLIENT"
+    assert environment_variable("AMQP_URI", intake) == "AMQP_URI"
+    assert environment_variable("LEASE_SECONDS", str(config_path("printing"))) \
+        == "PRINT_LEASE_SECONDS"
+    assert environment_variable("NO_SUCH_KEY", intake) is None
+    assert environment_variable("SUBMITS_PER_CLIENT", None) is None

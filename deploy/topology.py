@@ -47,6 +47,7 @@ from services.intake.channel import (CHANNELS, channel_exchange, reply_queue,
 from shared.events import EVENTS
 from shared.messaging import (ReliableEventHandler, consumer_queue, declare_consumer,
                               delivery_limit, handler_queue_name, retry_delays)
+from shared.settings import InvalidSetting
 
 
 def subscriptions(service_cls) -> list[tuple[str, str, str, str]]:
@@ -186,8 +187,11 @@ def main() -> None:
     users = {channel: f"{prefix}-{channel}" for channel in passwords}
     if users:  # every user checked before anything is declared or provisioned
         refuse_users_of_other_vhosts(vhost_of(amqp_uri), list(users.values()))
-    for name in declare_all(amqp_uri, configs):
-        print(f"declared {name} (+ {name}.dlq)")
+    try:
+        for name in declare_all(amqp_uri, configs):
+            print(f"declared {name} (+ {name}.dlq)")
+    except InvalidSetting as refused:  # a queue declared under another DELIVERY_LIMIT
+        raise SystemExit(str(refused).replace("refusing to start", "not declared", 1)) from None
     for channel, password in passwords.items():
         provision_channel_user(vhost_of(amqp_uri), users[channel], password, channel)
         print(f"channel user {users[channel]} limited to its exchange and replies")

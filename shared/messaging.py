@@ -57,7 +57,8 @@ from . import metrics
 from .errors import flatten_field_errors
 from .logs import error_line
 from .runtime import FrozenStartupHeap
-from .settings import InvalidSetting, NotReachable, integer, require, seconds_list
+from .settings import (InvalidSetting, NotReachable, integer, refuse_from_setup, require,
+                       seconds_list)
 
 log = logging.getLogger(__name__)
 
@@ -300,7 +301,9 @@ class ReliableEventHandler(EventHandler):
             with Connection(amqp_uri) as connection:
                 declare_consumer(connection, self.queue, self.delays)
         except (OperationalError, OSError) as exc:
-            raise NotReachable("the broker", "AMQP_URI", exc) from None
+            refuse_from_setup(self.container, NotReachable("the broker", "AMQP_URI", exc))
+        except InvalidSetting as refused:  # a queue declared under another DELIVERY_LIMIT
+            refuse_from_setup(self.container, refused)
         self.retry_publisher = Publisher(amqp_uri, use_confirms=True,
                                          delivery_mode=PERSISTENT, mandatory=True)
 

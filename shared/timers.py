@@ -15,4 +15,4 @@ class ConfiguredTimer(Timer):
         self.setting = setting
 
     def setup(self):
-        self.interval = seconds(self.container.config, self.setting, self.interval)
+        self.interval = seconds(self.container.config, self.setting, self.interval, positive=True)

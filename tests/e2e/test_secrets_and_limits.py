@@ -161,7 +161,10 @@ def test_a_service_without_its_secrets_refuses_to_start_and_says_which(system, s
     ("printing", "PRINT_LEASE_SECONDS", "LEASE_SECONDS", "0"),
     ("notification", "SMTP_STARTTLS", "SMTP_STARTTLS", "maybe"),
     ("courier", "POS_API_URL", "POS_API_URL", "ftp//x"),
-    ("courier", "POS_SENDER_ZIP", "POS_SENDER_ZIP", "abcde")])
+    ("courier", "POS_SENDER_ZIP", "POS_SENDER_ZIP", "abcde"),
+    # outside audit R1: 0 ran the timer back to back, a core busy doing nothing
+    ("printing", "PRINT_LAPSED_CHECK_SECONDS", "LAPSED_LEASE_CHECK_SECONDS", "0"),
+    ("courier", "COURIER_POLL_INTERVAL_SECONDS", "POLL_INTERVAL_SECONDS", "0")])
 def test_a_number_that_is_not_one_refuses_the_start_in_one_line_naming_it(
         system, service, variable, key, value):
     """A typo in a number ended in ValueError tracebacks (up to 24 of them,
@@ -204,6 +207,31 @@ def test_a_broker_or_database_not_answering_at_start_is_one_line_naming_it(
     code, output = nameko_run(env, service)
     assert code == 1
     assert f"refusing to start: {what} ({variable}) does not answer: " in one_refusal(output)
+
+
+@pytest.mark.parametrize("service", sorted(SERVICES))
+def test_a_delivery_limit_the_queues_were_not_declared_with_is_one_line(system, service):
+    """Outside audit R1: each handler queue's refusal escaped its set-up
+    through eventlet's hub - 61 to 121 lines of tracebacks, not one."""
+    declared = int(system.env().get("DELIVERY_LIMIT") or 5)
+    env = {**system.env(), "DELIVERY_LIMIT": str(declared + 2),
+           f"{service.upper()}_DATABASE": f"{service}_other_limit",
+           f"{service.upper()}_ADDRESS": f"127.0.0.1:{free_port()}"}  # not the system's
+    code, output = nameko_run(env, service)
+    assert code == 1
+    assert one_refusal(output).startswith(
+        "shared.settings.InvalidSetting: refusing to start: DELIVERY_LIMIT: queue evt-")
+
+
+def test_the_topology_with_a_delivery_limit_the_queues_were_not_declared_with_is_one_line(
+        system):
+    declared = int(system.env().get("DELIVERY_LIMIT") or 5)
+    done = subprocess.run([sys.executable, "-m", "deploy.topology"], capture_output=True,
+                          text=True, timeout=120,
+                          env={**system.env(), "DELIVERY_LIMIT": str(declared + 2)})
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert done.stderr.strip().startswith("not declared: DELIVERY_LIMIT: queue evt-"), done.stderr
 
 
 def test_a_second_copy_of_a_service_on_a_taken_address_refuses_to_start(system):

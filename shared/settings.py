@@ -203,6 +203,10 @@ def web_address(value: str) -> bool:
     """Whether ``value`` is a partner's address requests can use (a typo such
     as ``ftp//x`` started the service, and every call to the partner failed)."""
     parts = urlsplit(value)
+    try:
+        parts.port  # noqa: B018 - raises for a port that is not a number
+    except ValueError:
+        return False
     return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 

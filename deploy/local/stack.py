@@ -309,9 +309,12 @@ class Stack:
 
     def env(self) -> dict:
         """Environment the services read through their config.yaml."""
-        # the operator's environment over the development defaults (outside
-        # audit P3: QUIET_HOURS=21:00-06:00 was silently replaced by "off")
-        env = {**DEV_SECRETS, **DEV_SETTINGS, **os.environ, "PYTHONPATH": str(ROOT),
+        # the operator's environment over the development settings (outside
+        # audit P3: QUIET_HOURS=21:00-06:00 was silently replaced by "off"),
+        # but not over the development secrets: the sandboxes and the README's
+        # tokens are paired with them (outside audit R1: POS_CLIENT_SECRET
+        # from the environment and every posting refused by the Pos sandbox)
+        env = {**DEV_SETTINGS, **os.environ, **DEV_SECRETS, "PYTHONPATH": str(ROOT),
                 "AMQP_URI": self.amqp_uri,
                 "INTAKE_ADDRESS": f"127.0.0.1:{self.ports.intake}",
                 "PRINTING_ADDRESS": f"127.0.0.1:{self.ports.printing}",

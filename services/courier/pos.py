@@ -105,7 +105,7 @@ class PosApi(DependencyProvider):
     def setup(self):
         config = self.container.config
         url, client_id, client_secret = require(self)
-        if not re.fullmatch(r"\d{5}", str(config.get("POS_SENDER_ZIP", "42118")).strip()):
+        if not re.fullmatch(r"[0-9]{5}", str(config.get("POS_SENDER_ZIP", "42118")).strip()):
             raise InvalidSetting("POS_SENDER_ZIP", "expected a postal code of 5 digits")
         self.session = partner_session(config)  # no ambient proxy sees the credentials
         try:

@@ -162,6 +162,7 @@ def test_a_service_without_its_secrets_refuses_to_start_and_says_which(system, s
     ("notification", "SMTP_STARTTLS", "SMTP_STARTTLS", "maybe"),
     ("courier", "POS_API_URL", "POS_API_URL", "ftp//x"),
     ("courier", "POS_SENDER_ZIP", "POS_SENDER_ZIP", "abcde"),
+    ("courier", "POS_SENDER_ZIP", "POS_SENDER_ZIP", "４２１７１"),  # full-width digits
     # outside audit R1: 0 ran the timer back to back, a core busy doing nothing
     ("printing", "PRINT_LAPSED_CHECK_SECONDS", "LAPSED_LEASE_CHECK_SECONDS", "0"),
     ("courier", "COURIER_POLL_INTERVAL_SECONDS", "POLL_INTERVAL_SECONDS", "0")])

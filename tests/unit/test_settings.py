@@ -121,7 +121,8 @@ def test_an_on_off_setting_that_is_neither_is_refused(value):
 @pytest.mark.parametrize("value, usable", [("http://127.0.0.1:9002", True),
                                            ("https://api.posindonesia.co.id/v2", True),
                                            ("ftp//x", False), ("ftp://host", False),
-                                           ("http://", False), ("localhost:9002", False)])
+                                           ("http://", False), ("localhost:9002", False),
+                                           ("http://127.0.0.1:notaport", False)])
 def test_a_partners_address_must_be_a_web_address(value, usable):
     assert web_address(value) is usable
 

@@ -1,10 +1,10 @@
-"""The local stack's development defaults give way to the operator's own
+"""The local stack's development settings give way to the operator's own
 environment (outside audit P3: ``QUIET_HOURS=21:00-06:00`` given to a stack
 was silently replaced by the development ``off``, and SMS went out at 23:06)."""
 
 from __future__ import annotations
 
-from deploy.local.stack import DEV_SETTINGS, Stack
+from deploy.local.stack import DEV_SECRETS, DEV_SETTINGS, Stack
 
 
 def test_the_operators_environment_wins_over_the_development_defaults(tmp_path, monkeypatch):
@@ -15,3 +15,13 @@ def test_the_operators_environment_wins_over_the_development_defaults(tmp_path, 
     assert env["OPERATORS_EMAIL"] == DEV_SETTINGS["OPERATORS_EMAIL"]  # not given: the default
     monkeypatch.setenv("AMQP_URI", "pyamqp://elsewhere//")
     assert Stack(tmp_path).env()["AMQP_URI"] == Stack.amqp_uri  # the stack's own stay its own
+
+
+def test_the_development_secrets_stay_paired_with_the_sandboxes(tmp_path, monkeypatch):
+    """Outside audit R1: ``POS_CLIENT_SECRET`` from the environment reached
+    courier but not the Pos sandbox, which refused every token request."""
+    monkeypatch.setenv("POS_CLIENT_SECRET", "staging-pos-secret")
+    monkeypatch.setenv("OPERATOR_TOKENS", "someone:sha256:" + "0" * 64)
+    env = Stack(tmp_path).env()
+    assert env["POS_CLIENT_SECRET"] == DEV_SECRETS["POS_CLIENT_SECRET"]
+    assert env["OPERATOR_TOKENS"] == DEV_SECRETS["OPERATOR_TOKENS"]

@@ -71,12 +71,13 @@ class Watch:
         self.service, self.limit, self.poll_seconds = service, limit, poll_seconds
         self.backlog = UNKNOWN
         self.failing = False  # the last measure failed (said once, not each second)
+        self.stopped = False  # its container stops: no more reads, nothing to warn of
 
     def behind(self) -> bool:
         return self.backlog > self.limit
 
     def run(self) -> None:
-        while True:
+        while not self.stopped:
             self.poll()
             eventlet.sleep(self.poll_seconds)
 
@@ -88,7 +89,11 @@ class Watch:
     def _read(self) -> int:
         try:
             backlog = self.measure()
+        except pymongo.errors.InvalidOperation:
+            return UNKNOWN  # its database client is closed: the container is stopping
         except Exception as exc:  # any transport error: unknown
+            if self.stopped:  # its connection closed under the read by ``stop``
+                return UNKNOWN
             if not self.failing:
                 log.warning("%s of %s unknown (%s): admitting meanwhile",
                             self.what, self.service, error_line(exc))
@@ -220,6 +225,7 @@ class Pipeline(SharedExtension):
 
     def stop(self):
         for watch in self.watches:
+            watch.stopped = True  # first: a read the close interrupts says nothing
             watch.close()
 
     def behind(self) -> bool:

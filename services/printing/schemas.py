@@ -100,12 +100,15 @@ class SlotSchema(Schema):
 
 
 class HeldJobSchema(JobSchema):
-    """A held job as an operator sees it (no NIK: the tracking code finds the rest)."""
+    """A held job as an operator sees it (no NIK: the tracking code finds the
+    rest). Every key is there, null when unknown: a job printing held itself
+    (``holder_deceased``, ``already_printed``) while queued has no station nor
+    a station's note."""
 
-    station_id = fields.String()
-    last_failure = fields.String()
-    failure_note = fields.String()
-    queued_at = fields.DateTime()
+    station_id = fields.String(dump_default=None)
+    last_failure = fields.String(dump_default=None)
+    failure_note = fields.String(dump_default=None)
+    queued_at = fields.DateTime(dump_default=None)
 
 
 class BlankoDeliverySchema(Schema):

@@ -284,6 +284,8 @@ def test_a_replacement_whose_print_fails_and_is_cancelled_leaves_the_old_card_va
                            json={"lease_token": second["lease_token"], "reason": "data_error"},
                            headers=STATION, timeout=10)
     assert failed.status_code == 200 and failed.json()["status"] == "held", failed.text
+    held = held_jobs(system)[second["application_id"]]
+    assert (held["last_failure"], held["failure_note"]) == ("data_error", None)
     answer = verify(system, new).json()
     assert (answer["status"], answer["reason"]) == ("revoked", "not_issued")
     assert verify(system, old).json()["status"] == "valid"
@@ -436,12 +438,23 @@ def test_a_death_certificate_nobody_named_is_not_verified_until_the_citizen_name
     assert f"Nama : Sarmili bin Jaka NIK : {body['details']['deceased_nik']}" in text
 
 
+# what docs/station-api.md ("Operators: held jobs") lists for every held job
+HELD_JOB_KEYS = {"print_job_id", "application_id", "tracking_code", "document_type",
+                 "print_kind", "pickup_place_id", "station_id", "attempts", "last_failure",
+                 "failure_note", "queued_at"}
+
+
 def held_jobs(system) -> dict:
-    """The held jobs an operator sees, by application id."""
+    """The held jobs an operator sees, by application id; each has every key
+    the documentation lists, whatever held it (outside audit: a job held
+    ``holder_deceased`` had no ``station_id`` nor ``failure_note``)."""
     response = requests.get(f"{system.url('printing')}/api/v1/operator/print-jobs/held",
                             headers=OPERATOR, timeout=10)
     assert response.status_code == 200, response.text
-    return {job["application_id"]: job for job in response.json()["jobs"]}
+    jobs = response.json()["jobs"]
+    for job in jobs:
+        assert set(job) == HELD_JOB_KEYS, job
+    return {job["application_id"]: job for job in jobs}
 
 
 def test_a_verified_death_revokes_the_deceased_card_and_holds_their_queued_print(system):
@@ -473,6 +486,8 @@ def test_a_verified_death_revokes_the_deceased_card_and_holds_their_queued_print
     assert answer["reason"] == "deceased"
     held = eventually(lambda: held_jobs(system).get(replacement_id), what="replacement held")
     assert held["last_failure"] == "holder_deceased"
+    # never leased: no station, no station's note (null, not missing)
+    assert (held["station_id"], held["failure_note"]) == (None, None)
     # the citizen's status says so (printing's print_job_held), not print_queued
     eventually(lambda: lookup(system, replacement.json()["tracking_code"], hendra)["status"]
                == "print_held", what="intake: print_held")

@@ -116,6 +116,11 @@ class ApplicationSubmittedSchema(ApplicationRefSchema):
     # the applicant's name, whom notices greet; optional within v1 (added
     # later): intake always sends it
     full_name = fields.String(allow_none=True, load_default=None)
+    # how the document will reach the citizen, as asked (a "received" notice
+    # of a Pos delivery says no place to collect it); optional within v1
+    # (added later): intake always sends it
+    delivery_method = fields.String(allow_none=True, load_default=None,
+                                    validate=validate.OneOf(DELIVERY_METHODS))
 
 
 class PrintedAddressSchema(Schema):

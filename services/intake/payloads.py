@@ -30,11 +30,13 @@ def ref(application: dict) -> dict:
 
 def submitted_event(application: dict) -> dict:
     """``application_submitted``: where the citizen applied, how to reach them
-    and whom to greet (notification's contact book keeps both)."""
+    and whom to greet (notification's contact book keeps both), and how the
+    document comes back (a Pos delivery's notice names no place to collect it)."""
     return {**ref(application), "channel": application["channel"],
             "kecamatan_code": application["applicant"]["nik"][:6],
             "contact": application["contact"],
-            "full_name": application["applicant"]["full_name"]}
+            "full_name": application["applicant"]["full_name"],
+            "delivery_method": application["delivery"]["method"]}
 
 
 def print_needs(application: dict) -> dict:

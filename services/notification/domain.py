@@ -85,11 +85,17 @@ NOTICES: dict[str, NoticeType] = {
 # that the card is being printed and comes by Pos, not that an officer checks it.
 # A kecamatan's next-day request is printed for its officer to bring back:
 # its citizen hears that it is collected at the kecamatan office, not "within
-# 3 working days" (a jemput-bola row keeps "received": its document may
-# come to the kelurahan office or by Pos to the door, which the event does not say)
+# 3 working days" (a jemput-bola row keeps "received", or "pos_received" when
+# its document comes by Pos to the door)
 CHANNEL_NOTICES: dict[tuple[str, str], NoticeType] = {
     ("application_submitted", "prr"): NoticeType("prr_received"),
     ("application_submitted", "kecamatan"): NoticeType("kecamatan_received"),
+}
+# a document Pos Indonesia brings to the door (a WhatsApp application by
+# default): "we tell you when and where to collect it" would send its citizen
+# looking for a counter. Older events do not say: they keep "received"
+DELIVERY_NOTICES: dict[tuple[str, str], NoticeType] = {
+    ("application_submitted", "pos"): NoticeType("pos_received"),
 }
 # a print job given up because its card's holder died (their Akta Kematian
 # verified): "contact the Dinas or apply again" would tell the family to
@@ -117,7 +123,8 @@ LIST_OFFICES = {"batch_ready_for_kelurahan": ("kelurahan", "kelurahan_code"),
                 "kecamatan_handover_ready": ("kecamatan", "kecamatan_code")}
 # every notice type by its kind (the template), the one a message is filed under
 KINDS: dict[str, NoticeType] = {notice.kind: notice for notice in (
-    *NOTICES.values(), *CHANNEL_NOTICES.values(), *REASON_NOTICES.values(),
+    *NOTICES.values(), *CHANNEL_NOTICES.values(), *DELIVERY_NOTICES.values(),
+    *REASON_NOTICES.values(),
     *KELURAHAN_PARCEL_NOTICES.values(), OFFICE_PICKUP)}
 
 
@@ -125,7 +132,8 @@ def notice_type_of(event_type: str, event: dict) -> NoticeType:
     if event_type in KELURAHAN_PARCEL_NOTICES and parcel_kelurahan(event) is not None:
         return KELURAHAN_PARCEL_NOTICES[event_type]
     return REASON_NOTICES.get((event_type, event.get("reason"))) \
-        or CHANNEL_NOTICES.get((event_type, event.get("channel")), NOTICES[event_type])
+        or CHANNEL_NOTICES.get((event_type, event.get("channel"))) \
+        or DELIVERY_NOTICES.get((event_type, event.get("delivery_method")), NOTICES[event_type])
 
 
 def channels_given(contact: dict) -> list[str]:

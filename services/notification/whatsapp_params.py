@@ -18,6 +18,7 @@ WHATSAPP_PARAMS = {
     "received": ("doc", "tracking_code"),
     "prr_received": ("doc", "tracking_code"),
     "kecamatan_received": ("doc", "tracking_code"),
+    "pos_received": ("doc", "tracking_code"),
     "rejected": ("doc", "tracking_code", "reasons_text"),
     "cancelled": ("doc", "tracking_code"),
     "print_cancelled": ("doc", "tracking_code"),

@@ -1,7 +1,9 @@
-"""Two checks at intake's edges, through the real stack: the operator's queue
-filters the applications made from the PRR backlog (channel ``prr``), and a
+"""Checks at intake's edges, through the real stack: the operator's queue
+filters the applications made from the PRR backlog (channel ``prr``); a
 Pos delivery address whose kelurahan code is in no region list is a 400
-naming ``delivery.address.kelurahan_code``, with nothing stored or published."""
+naming ``delivery.address.kelurahan_code``, with nothing stored or published;
+a WhatsApp applicant's document comes by Pos, and the notice that the
+application is received says so, not where to collect it."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import pytest
 import requests
 
 from tests.e2e.test_appointments import handled, prr_event
+from tests.e2e.test_notification import mails_to, parts
 from tests.helpers import (OPERATOR, BrokerProbe, eventually, publish, random_mobile,
                            random_nik, valid_body)
 
@@ -92,3 +95,35 @@ def test_a_whatsapp_applicant_gets_the_document_by_pos(system, intake_state):
                               f"{answer.json()['application_id']}", headers=OPERATOR, timeout=10)
         methods.append(detail.json()["delivery"]["method"])
     assert methods == ["pos", "pickup"]
+
+
+def test_the_received_notice_of_a_pos_delivery_names_no_place_to_collect(system, backing):
+    """Outside audit (LOW): a WhatsApp application, delivered by Pos, was told
+    "Hasilnya, serta kapan dan di mana dokumen dapat diambil, kami kirim" -
+    wrong for a document Pos brings to the door. The SMS (Bahasa Indonesia)
+    and the e-mail (English) of a Pos delivery say Pos brings it to the address."""
+    intake = system.url("intake")
+    address = {"street": "Jl. Raya Curug No. 40", "kelurahan_code": "3673041010",
+               "postal_code": "42171"}
+    by_whatsapp = {**valid_body(), "channel": "whatsapp", "delivery": {"address": address}}
+    by_email = valid_body()
+    email = f"warga.{by_email['applicant']['nik']}@example.id"
+    by_email["applicant"].update(email=email, preferred_channel="email", language="en")
+    by_email["delivery"] = {"method": "pos", "address": address}
+    codes = []
+    for body in (by_whatsapp, by_email):
+        answer = requests.post(f"{intake}/api/v1/applications", json=body, timeout=10)
+        assert answer.status_code == 202, answer.text
+        codes.append(answer.json()["tracking_code"])
+
+    phone = "62" + by_whatsapp["applicant"]["phone"][1:]
+    [sms] = eventually(lambda: requests.get(system.url("sms") + "/sandbox/messages",
+                                            params={"to": phone}, timeout=5).json(),
+                       what="the 'received' SMS")
+    assert codes[0] in sms["message"], sms
+    assert "dokumen diantar Pos ke alamat Anda" in sms["message"], sms
+    [mail] = eventually(lambda: mails_to(backing, email), what="the 'received' e-mail")
+    text = parts(mail)["text/plain"]
+    assert codes[1] in text
+    assert "Pos Indonesia delivers the KTP-el (ID card) to the address you gave" in text, text
+    assert "where to collect" not in text, text

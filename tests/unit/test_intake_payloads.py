@@ -84,6 +84,9 @@ def test_submitted_payload_carries_contact_and_the_kecamatan_of_the_nik():
     assert event["contact"] == {"phone": "+6281234567890", "email": "siti@example.id",
                                 "language": "id", "preferred_channel": "whatsapp"}
     assert NIK not in json.dumps(event)
+    assert event["delivery_method"] == "pickup"
+    posted = submitted_event(submitted({"method": "pos", "address": ADDRESS}))
+    assert build_event("application_submitted", **posted)["delivery_method"] == "pos"
 
 
 

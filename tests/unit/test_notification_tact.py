@@ -6,7 +6,10 @@
   may be the deceased's own); held back by quiet hours, it still goes;
 * a kecamatan's next-day request is received as one collected at the
   kecamatan office, not one "checked within 3 working days" (a jemput-bola
-  row keeps the usual notice: the event does not say where it comes back to);
+  row keeps the usual notice, unless Pos brings it to the door);
+* an application whose document Pos Indonesia delivers (a WhatsApp one by
+  default) is received as one that comes to the address given, not one whose
+  "when and where to collect" is told later;
 * a document someone applied for another person - an Akta Kelahiran or a
   KIA for a child, an Akta Kematian - is "the one you applied for", not
   "yours": "Akta Kematian Anda siap diambil" to whoever reported the death.
@@ -106,11 +109,12 @@ def test_the_deceased_notice_held_by_quiet_hours_goes_when_they_end():
     assert "meninggal dunia" in sms.sent[0].text
 
 
-def submitted(channel: str, lang: str) -> dict:
+def submitted(channel: str, lang: str, **delivery_method) -> dict:
     return build_event("application_submitted", application_id="app-1",
                        tracking_code="SDK7H3KQ9MX", document_type="ktp_el", channel=channel,
                        full_name="Siti Aminah",
-                       contact={"phone": PHONE, "email": EMAIL, "language": lang})
+                       contact={"phone": PHONE, "email": EMAIL, "language": lang},
+                       **delivery_method)
 
 
 @pytest.mark.parametrize(("lang", "says", "mails", "three_days"), [
@@ -134,6 +138,45 @@ def test_a_kecamatan_next_day_request_is_received_as_one_collected_at_the_kecama
                           ("prr", "prr_received")):
         assert notice_type_of("application_submitted",
                               submitted(channel, lang)).kind == kind, channel
+
+
+@pytest.mark.parametrize(("lang", "says", "mails", "collect"), [
+    ("id", "kode lacak SDK7H3KQ9MX. Hasilnya dalam 3 hari kerja lewat pesan ini; "
+           "dokumen diantar Pos ke alamat Anda.",
+     "KTP-el dikirim Pos Indonesia ke alamat yang Anda berikan: Anda tidak perlu mengambilnya",
+     ("di mana", "diambil")),
+    ("en", "tracking code SDK7H3KQ9MX. The result comes here within 3 working days; "
+           "Pos delivers it to your address.",
+     "Pos Indonesia delivers the KTP-el (ID card) to the address you gave: there is no need "
+     "to collect it", ("where to collect", "when and where"))])
+@pytest.mark.parametrize("channel", ["whatsapp", "web", "kelurahan"])
+def test_an_application_pos_delivers_is_received_without_a_place_to_collect(
+        channel, lang, says, mails, collect):
+    [notice] = notices_for("application_submitted",
+                           submitted(channel, lang, delivery_method="pos"), {}.get,
+                           lambda *_: None)
+    assert notice.kind == "pos_received"
+    sms, email = notice.message("sms"), notice.message("email")
+    assert says in sms.text, sms.text
+    assert mails in email.text and not any(words in email.text for words in collect), email.text
+    assert notice.message("whatsapp").params == ("KTP-el" if lang == "id" else "KTP-el (ID card)",
+                                                 "SDK7H3KQ9MX")
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_a_pickup_an_older_event_or_a_channel_of_its_own_keeps_its_received_notice(lang):
+    for channel, delivery, kind in (("web", {"delivery_method": "pickup"}, "received"),
+                                    ("whatsapp", {}, "received"),  # older: no delivery_method
+                                    ("kelurahan", {"delivery_method": None}, "received"),
+                                    ("prr", {"delivery_method": "pos"}, "prr_received"),
+                                    ("kecamatan", {"delivery_method": "pickup"},
+                                     "kecamatan_received")):
+        event = submitted(channel, lang, **delivery)
+        assert notice_type_of("application_submitted", event).kind == kind, (channel, delivery)
+    [notice] = notices_for("application_submitted", submitted("web", lang), {}.get,
+                           lambda *_: None)
+    assert ("di mana dokumen dapat diambil" if lang == "id" else "where to collect your document") \
+        in notice.message("email").text
 
 
 # the e-mails that speak of the document itself, not of the application

@@ -9,8 +9,9 @@ from email.headerregistry import HeaderRegistry
 
 import pytest
 
-from services.notification.domain import (CHANNEL_NOTICES, KELURAHAN_PARCEL_NOTICES, NOTICES,
-                                          REASON_NOTICES, notice_for)
+from services.notification.domain import (CHANNEL_NOTICES, DELIVERY_NOTICES,
+                                          KELURAHAN_PARCEL_NOTICES, NOTICES, REASON_NOTICES,
+                                          notice_for)
 from services.notification.gateways import MailClient, message_id_header
 from services.notification.gsm7 import fits_one_part, septets, transliterate
 from services.notification.messages import render
@@ -20,7 +21,7 @@ from shared.wilayah import load_wilayah
 
 NIK, KK, PHONE = "3673045207900001", "3673041201100003", "+6281234567890"
 CITIZEN_KINDS = sorted(n.kind for n in (*NOTICES.values(), *CHANNEL_NOTICES.values(),
-                                        *REASON_NOTICES.values(),
+                                        *DELIVERY_NOTICES.values(), *REASON_NOTICES.values(),
                                         *KELURAHAN_PARCEL_NOTICES.values())
                        if n.audience == "citizen")
 # a Wednesday in September: the longest Indonesian day and month names

@@ -35,8 +35,18 @@ def held_job(system, nik: str, mobile: str) -> tuple[str, str, dict]:
     return application_id, code, job
 
 
+
+def cancelled_by_an_operator(system, print_job_id: str, code: str, nik: str) -> dict:
+    """An operator cancels a held job; the citizen's status view once intake says so."""
+    cancelled = requests.post(f"{system.url('printing')}/api/v1/operator/print-jobs/"
+                              f"{print_job_id}/cancel", headers=OPERATOR, timeout=10)
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled", \
+        cancelled.text
+    return eventually(lambda: (found := lookup(system, code, nik))["status"] == "print_cancelled"
+                      and found, what="intake: print_cancelled")
+
 def test_a_held_job_the_operator_cancels_ends_the_application_and_tells_the_citizen(system):
-    intake, printing = system.url("intake"), system.url("printing")
+    intake = system.url("intake")
     nik, mobile = random_nik(female=True), random_mobile()
     application_id, code, job = held_job(system, nik, mobile)
     # held for an operator: the citizen is not told it is being retried
@@ -45,12 +55,7 @@ def test_a_held_job_the_operator_cancels_ends_the_application_and_tells_the_citi
     assert held["status_label"] == "Cetak tertunda, menunggu pemeriksaan petugas"
     assert not any(step["status"] == "print_failed" for step in held["timeline"])
 
-    cancelled = requests.post(f"{printing}/api/v1/operator/print-jobs/{job['print_job_id']}"
-                              "/cancel", headers=OPERATOR, timeout=10)
-    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled", \
-        cancelled.text
-    ended = eventually(lambda: (found := lookup(system, code, nik))["status"] == "print_cancelled"
-                       and found, what="intake: print_cancelled")
+    ended = cancelled_by_an_operator(system, job["print_job_id"], code, nik)
     assert ended["status_label"].startswith("Pencetakan dihentikan")
 
     def stopped_sms():
@@ -96,7 +101,7 @@ def test_a_job_held_for_its_deceased_holder_cancelled_closes_it_with_condolences
     verified, the held job cancelled: his contact read "... dihentikan
     Disdukcapil. Hubungi Disdukcapil ... atau ajukan permohonan baru." - an
     application his family cannot make. They read that it is closed."""
-    intake, printing = system.url("intake"), system.url("printing")
+    intake = system.url("intake")
     nik, mobile = random_nik(), random_mobile()
     submitted = requests.post(f"{intake}/api/v1/applications",
                               json=ktp_application(nik, mobile, None), timeout=10)
@@ -110,12 +115,7 @@ def test_a_job_held_for_its_deceased_holder_cancelled_closes_it_with_condolences
     held = eventually(lambda: held_jobs(system).get(application_id), what="his job held")
     assert held["last_failure"] == "holder_deceased"
 
-    cancelled = requests.post(f"{printing}/api/v1/operator/print-jobs/{held['print_job_id']}"
-                              "/cancel", headers=OPERATOR, timeout=10)
-    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled", \
-        cancelled.text
-    view = eventually(lambda: (found := lookup(system, code, nik))["status"] == "print_cancelled"
-                      and found, what="intake: print_cancelled")
+    view = cancelled_by_an_operator(system, held["print_job_id"], code, nik)
     assert view["status_label"] == "Pencetakan dihentikan; hubungi Disdukcapil"  # not "apply again"
 
     def closed_sms():

@@ -257,7 +257,8 @@ def environment_variable(key: str, path: str | None) -> str | None:
     if not path:
         return None
     try:
-        text = open(path, encoding="utf-8").read()
+        with open(path, encoding="utf-8") as config:
+            text = config.read()
     except OSError:
         return None
     found = re.search(rf"^{re.escape(key)}:\s*(?:!raw_env_var\s+)?\$\{{(\w+)", text, re.MULTILINE)

@@ -357,7 +357,7 @@ MANIFEST_SHIPMENT_PREFIX = "SDK-JB-"
 
 # a manifest id is intake's, readable on paper: the kelurahan and the day
 # (WIB) its batch was stored, "JB-3673041010-20200715-7KQ2MX"
-MANIFEST_ID = re.compile(r"^JB-(\d{10})-(\d{8})-([0-9A-Z]{6})$")
+MANIFEST_ID = re.compile(r"^JB-([0-9]{10})-([0-9]{8})-([0-9A-Z]{6})$")
 
 
 def manifest_id(kelurahan_code: str, day: datetime.date, suffix: str) -> str:
@@ -502,7 +502,7 @@ class PrrAddressSchema(Schema):
 
 class PrrRecordImportedSchema(EventSchema):
     """A Print Ready Record from the backlog: recorded, centrally verified, not printed."""
-    nik = fields.String(required=True, validate=validate.Regexp(r"^\d{16}$"))
+    nik = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{16}$"))
     full_name = fields.String(required=True)
     recorded_on = fields.String(required=True)  # ISO date of the recording (perekaman)
     address = fields.Nested(PrrAddressSchema, required=True)
@@ -514,7 +514,7 @@ class PrrRecordImportedWithoutPhoneSchema(EventSchema):
     """A Print Ready Record with no phone yet: the NIK is recorded (no second
     recording), but nothing can be sent; ``prr_record_imported`` follows once
     an import brings the phone."""
-    nik = fields.String(required=True, validate=validate.Regexp(r"^\d{16}$"))
+    nik = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{16}$"))
     recorded_on = fields.String(required=True)  # ISO date of the recording (perekaman)
     prr_record_id = fields.String(allow_none=True, load_default=None)  # printing's id
 
@@ -526,7 +526,7 @@ class PrrRecordRefusedSchema(EventSchema):
     """Intake made no application of a ``prr_record_imported``: the holder is
     recorded as deceased (a death certificate verified here, or the
     population register), or is under the first KTP-el's age by the NIK."""
-    nik = fields.String(required=True, validate=validate.Regexp(r"^\d{16}$"))
+    nik = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{16}$"))
     prr_record_id = fields.String(allow_none=True, load_default=None)  # printing's id
     reason = fields.String(required=True, validate=validate.OneOf(PRR_REFUSALS))
 

@@ -74,7 +74,7 @@ from http import HTTPStatus
 import eventlet
 from eventlet import wsgi
 from eventlet.semaphore import Semaphore
-from marshmallow import RAISE, Schema, ValidationError
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError
 from kombu import Connection
 from nameko.extensions import DependencyProvider, SharedExtension
 from nameko.web.handlers import HttpRequestHandler
@@ -97,7 +97,7 @@ from .pipeline import Pipeline
 from .runtime import FrozenStartupHeap
 from .settings import InvalidSetting, integer, require, seconds
 from .stopping import DEFAULT_STOP_DRAIN_SECONDS, ServiceStopping, Stopping
-from .text_rules import text_problem
+from .text_rules import one_line, text_problem
 
 log = logging.getLogger(__name__)
 
@@ -191,19 +191,20 @@ def body_problems(data) -> dict[str, list]:
     return problems
 
 
-def read_json(request, schema):
+def read_json(request, schema, partner_text: tuple[str, ...] = ()):
     """Parse and load a JSON body through ``schema``; raise ValidationFailed,
     or UnsupportedMediaType (415) for a body sent as anything but
     ``application/json`` - with no ``charset`` or ``charset=utf-8``: a body
     declared in another was read as UTF-8 and stored garbled. No body is no
-    JSON: a 400 on ``_body``."""
+    JSON: a 400 on ``_body``. ``partner_text``: a partner's free-text fields,
+    taken as one line (``load_json``)."""
     raw = request.get_data(cache=True)
     if raw and request.mimetype != "application/json":
         raise unsupported_media_type(request.mimetype, "application/json")
     if raw and (charset := request.mimetype_params.get("charset")) is not None \
             and charset.strip().lower() != "utf-8":
         raise unsupported_charset(charset)
-    return load_json(raw, schema)
+    return load_json(raw, schema, partner_text)
 
 
 def unsupported_charset(charset: str) -> UnsupportedMediaType:
@@ -270,14 +271,18 @@ def unsupported_encoding(content_encoding: str) -> UnsupportedMediaType:
     return UnsupportedMediaType(message, {"Content-Encoding": [message]})
 
 
-def load_json(raw: bytes, schema):
+def load_json(raw: bytes, schema, partner_text: tuple[str, ...] = ()):
     """``read_json`` for a body that came another way (the broker channel):
     the same checks, the same errors. The body is UTF-8 (a byte-order mark
     before it is ignored, RFC 8259 8.1): ``json`` would also guess UTF-16
     and UTF-32 from the bytes. Without a byte-order mark, UTF-16 and UTF-32
     JSON is ASCII and NUL bytes - valid UTF-8, but no JSON: told apart, as
     RFC 4627 3 did, by a NUL in the first four bytes. A name given twice in
-    one object, at any depth, is refused naming it (``_one_value_per_name``)."""
+    one object, at any depth, is refused naming it (``_one_value_per_name``).
+    A partner's payload (``partner_text``: the free-text fields it may send
+    in several lines - a partner does not send a refused one again) keeps
+    those fields as one line (``text_rules.one_line``), and the fields its
+    schema ignores (``unknown = EXCLUDE``) are not checked either."""
     if b"\x00" in (raw or b"")[:4]:
         raise ValidationFailed({"_body": [NOT_UTF8]})
     try:
@@ -298,7 +303,18 @@ def load_json(raw: bytes, schema):
     if not isinstance(data, dict):
         raise ValidationFailed({"_body": [Msg("Isi permintaan harus objek JSON.",
                                               "Request body must be a JSON object.")]})
+    if partner_text:
+        data = partner_payload(data, schema, partner_text)
     return load_checked(schema, data)
+
+
+def partner_payload(data: dict, schema, free_text: tuple[str, ...]) -> dict:
+    """``data`` without the fields ``schema`` ignores, ``free_text`` as one line."""
+    taken = {field.data_key or name for name, field in schema.load_fields.items()}
+    if schema.unknown == EXCLUDE:
+        data = {name: value for name, value in data.items() if name in taken}
+    return {name: one_line(value) if name in free_text and isinstance(value, str) else value
+            for name, value in data.items()}
 
 
 def read_query(request, schema):

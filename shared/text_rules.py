@@ -7,6 +7,7 @@ the pure modules that read partners' payloads use the same rule.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from .errors import Msg
 
@@ -32,3 +33,13 @@ def text_problem(text: str) -> Msg | None:
     if _CONTROL.search(text):
         return CONTROL_CHARACTER
     return None
+
+
+def one_line(text: str) -> str:
+    """A partner's free text as one line: control characters, line breaks
+    and lone surrogates become spaces, Unicode format characters (bidi
+    overrides, zero-width marks) go. For what a partner sends and does not
+    send again when refused (a Pos courier's note of two lines: outside
+    audit R2), where a citizen's own field is refused instead."""
+    text = _SURROGATE.sub(" ", _CONTROL.sub(" ", text))
+    return " ".join("".join(c for c in text if unicodedata.category(c) != "Cf").split())

@@ -92,7 +92,7 @@ class KelurahanOfficeSchema(Schema):
     street = PrintedText(required=True, min=3, max=200)
     rt = fields.String(load_default=None, validate=RT_RW)
     rw = fields.String(load_default=None, validate=RT_RW)
-    postal_code = fields.String(required=True, validate=validate.Regexp(r"^\d{5}$"))
+    postal_code = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{5}$"))
     phone = PosPhone(load_default=None)
 
 
@@ -101,8 +101,8 @@ class AddressCorrectionSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    kelurahan_code = fields.String(validate=validate.Regexp(r"^\d{10}$"))
-    postal_code = fields.String(validate=validate.Regexp(r"^\d{5}$"))
+    kelurahan_code = fields.String(validate=validate.Regexp(r"^[0-9]{10}$"))
+    postal_code = fields.String(validate=validate.Regexp(r"^[0-9]{5}$"))
 
 
 def collected_view(application: dict, shipment: dict) -> dict:

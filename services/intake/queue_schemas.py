@@ -26,8 +26,8 @@ class QueueQuerySchema(Schema):
     document_type = fields.String(validate=validate.OneOf(DOCUMENT_TYPES))
     # also ``prr``: applications made from the PRR backlog (no submission names it)
     channel = fields.String(validate=validate.OneOf((*CHANNELS, PRR_CHANNEL)))
-    kecamatan = fields.String(validate=validate.Regexp(r"^\d{6}$"))  # of the applicant's NIK
-    kelurahan = fields.String(validate=validate.Regexp(r"^\d{10}$"))  # of the address given
+    kecamatan = fields.String(validate=validate.Regexp(r"^[0-9]{6}$"))  # of the applicant's NIK
+    kelurahan = fields.String(validate=validate.Regexp(r"^[0-9]{10}$"))  # of the address given
     flag = fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]{1,39}$"))
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PAGE))
     cursor = Cursor()

@@ -67,7 +67,7 @@ class AddressSchema(Schema):
     rt = fields.String(load_default=None, validate=RT_RW)
     rw = fields.String(load_default=None, validate=RT_RW)
     kelurahan_code = RegionCode(10, required=True)  # in the region list
-    postal_code = fields.String(required=True, validate=validate.Regexp(r"^\d{5}$"))
+    postal_code = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{5}$"))
 
 
 class DeliverySchema(Schema):

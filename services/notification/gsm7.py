@@ -44,6 +44,12 @@ def transliterate(text: str) -> str:
     return "".join(out)
 
 
+def spelled_in_gsm7(text: str) -> bool:
+    """Whether ``transliterate`` spells every character of ``text`` (no
+    character of it becomes ``?``)."""
+    return "?" not in transliterate(text.replace("?", ""))
+
+
 def septets(text: str) -> int:
     """Length in GSM-7 septets; ``ValueError`` for a character outside GSM-7."""
     count = 0

@@ -31,7 +31,7 @@ from shared.masking import mask_text
 from shared.offices import PLACES
 from shared.wilayah import load_wilayah
 
-from .gsm7 import fits_one_part, transliterate
+from .gsm7 import fits_one_part, spelled_in_gsm7, transliterate
 from .whatsapp_params import whatsapp_params
 
 log = logging.getLogger(__name__)
@@ -267,8 +267,16 @@ def values_for(kind: str, event: dict, lang: str) -> dict:
 BRIEF_FORMS = (0, 1, 2)
 
 
+# a partner's free text (Pos' note, a parcel's ``reason``), in whatever
+# script its courier typed: in an SMS only where GSM-7 spells it - "Pos gagal
+# mengantar ... (??? ?????)" reached a citizen (outside audit R2)
+SMS_FREE_TEXT = ("reason",)
+
+
 def sms_text(kind: str, values: dict) -> str:
     """The SMS in GSM-7, one part if the template's brief forms can make it."""
+    values = {**values, **{name: None for name in SMS_FREE_TEXT
+                           if values.get(name) and not spelled_in_gsm7(values[name])}}
     template = ENV.get_template(f"sms/{kind}.j2")
     text = ""
     for brief in BRIEF_FORMS:

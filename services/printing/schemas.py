@@ -86,7 +86,7 @@ class StationJobSchema(JobSchema):
 
 class RescheduleSchema(CitizenLookupSchema):
     date = IsoDate(required=True)  # WIB
-    start = fields.String(required=True, validate=validate.Regexp(r"^\d{2}:00$"))
+    start = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{2}:00$"))
 
 
 class SlotSchema(Schema):

@@ -948,3 +948,35 @@ def test_a_failed_attempt_without_pos_note_tells_no_reason(system, courier_event
         system.url("sms") + "/sandbox/messages", params={"to": e164}, timeout=5).json()
         if "Pos gagal" in m["message"]], what="the failed-attempt SMS")
     assert "FAILED" not in text and "()" not in text, text
+
+
+def test_a_note_of_several_lines_or_in_another_script_is_news_all_the_same(
+        system, courier_events, pos):
+    """Outside audit R2: a webhook whose note had a line break or a tab - or
+    a field courier ignores that had one - was refused 400, and Pos does not
+    send a refused webhook again: the news waited hours for polling. A note
+    in a script GSM-7 cannot spell reached the SMS as "(??? ?????)", and its
+    bidi override reached the timeline."""
+    citizen = Citizen(system, pos_body())
+    print_it(system, citizen.application_id)
+    [sent] = courier_events.wait_for(citizen.application_id, "parcel_dispatched")
+    now = datetime.datetime.now(WIB).replace(microsecond=0)
+    moving = webhook(system, {"eventId": uuid.uuid4().hex, "barcode": sent["barcode"],
+                              "status": "IN_TRANSIT", "at": (now - datetime.timedelta(
+                                  minutes=5)).isoformat(), "location": "Kota Serang\tGudang",
+                              "extra": {"courierName": "Budi\nSantoso"}})
+    assert moving.status_code == 200, moving.text
+    failed = webhook(system, {"eventId": uuid.uuid4().hex, "barcode": sent["barcode"],
+                              "status": "FAILED", "at": now.isoformat(),
+                              "note": "\u202eنص عربي\u202c\r\nRumah kosong"})
+    assert failed.status_code == 200, failed.text
+    history = shipment(system, sent["barcode"]).json()["history"]
+    assert [(h["location"], h["note"]) for h in history] == [
+        ("Kota Serang Gudang", ""), (None, "نص عربي Rumah kosong")]
+    [told] = courier_events.wait_for(citizen.application_id, "parcel_delivery_failed")
+    assert told["reason"] == "نص عربي Rumah kosong"
+    e164 = "62" + citizen.body["applicant"]["phone"][1:]
+    [text] = eventually(lambda: [m["message"] for m in requests.get(
+        system.url("sms") + "/sandbox/messages", params={"to": e164}, timeout=5).json()
+        if "Pos gagal" in m["message"]], what="the failed-attempt SMS")
+    assert "?" not in text and "(" not in text, text  # a reason GSM-7 cannot spell is left out

@@ -10,7 +10,7 @@ from marshmallow import ValidationError
 from services.courier import signatures
 from services.courier.domain import (application_order_id, application_shipment,
                                      concerns_courier, delivery_record, dispatch_wanted,
-                                     dispatched, new_shipment, ref, released, timely,
+                                     dispatched, kept_note, new_shipment, ref, released, timely,
                                      tracking_news)
 from services.courier.exceptions import (BadSignature, CollectedAtDinas, DatedAhead,
                                          UndeliverableAddress)
@@ -539,3 +539,12 @@ def test_a_webhook_dated_ahead_with_another_bad_field_names_both():
             + datetime.timedelta(minutes=4)).isoformat()
     assert PosWebhookSchema().load({"eventId": "e1", "barcode": "P2612010001",
                                     "status": "FAILED", "at": near})["status"] == "FAILED"
+
+
+def test_pos_free_text_is_kept_as_one_line_without_format_characters():
+    """Outside audit R2: a note of two lines was refused 400 (Pos does not
+    resend); a bidi override reached the citizen's timeline."""
+    assert kept_note("Rumah kosong\r\nhubungi\t0812 3456 7890") == \
+        "Rumah kosong hubungi 08123****890"
+    assert kept_note("\u202eنص عربي\u202c") == "نص عربي"
+    assert kept_note(None) == ""

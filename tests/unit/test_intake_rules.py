@@ -284,3 +284,16 @@ def test_a_police_report_number_is_at_most_64_characters():
         "police_report_number"] == number
     fields = refused(request(details={**details, "police_report_number": "X" * 60000}))
     assert list(fields) == ["details.police_report_number"]
+
+
+@pytest.mark.parametrize("postal_code", ["４２１１１", "٤٢١١١", "42111"])
+def test_a_postal_code_is_five_ascii_digits(postal_code):
+    """Outside audit R2: ``\\d`` took full-width and Arabic-Indic digits, and
+    Pos got ``zipCode: "４２１１１"``; the served pattern (ECMA, ASCII) refused them."""
+    address = {"street": "Jl. Ahmad Yani No. 5", "kelurahan_code": "3673041010",
+               "postal_code": postal_code}
+    body = request(delivery={"method": "pos", "address": address})
+    if postal_code.isascii():
+        assert load(body)["delivery"]["address"]["postal_code"] == postal_code
+    else:
+        assert list(schema_errors(body)) == ["delivery.address.postal_code"]

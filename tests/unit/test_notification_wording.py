@@ -16,8 +16,8 @@ import pytest
 
 from services.intake.reasons import CATALOGUE, reason_texts
 from services.notification.domain import KINDS, notice_for, notices_for
-from services.notification.gsm7 import septets
-from services.notification.messages import render
+from services.notification.gsm7 import septets, spelled_in_gsm7
+from services.notification.messages import render, sms_text
 from shared.events import DOCUMENT_TYPES, build_event
 from tests.unit.test_notification_texts import CITIZEN_KINDS, event_for, slots
 
@@ -252,3 +252,14 @@ def test_a_moved_pickup_window_reads_as_the_pickup_schedule_moving(lang, starts)
     sms = render("pickup_moved", event, lang).sms
     assert sms.startswith(starts), sms
     assert "ambil KTP-el" not in sms and "pickup of" not in sms
+
+
+def test_a_parcel_reason_gsm7_cannot_spell_is_left_out_of_the_sms():
+    """Outside audit R2: "Pos gagal mengantar KTP-el SDK... (??? ?????)"."""
+    assert spelled_in_gsm7("Rumah kosong, pagar dikunci?")
+    assert not spelled_in_gsm7("نص عربي")
+    values = {"doc_short": "KTP-el", "tracking_code": "SDK7H3KQ9MX", "lang": "id"}
+    told = sms_text("delivery_failed", {**values, "reason": "Rumah kosong"})
+    unspelled = sms_text("delivery_failed", {**values, "reason": "نص عربي"})
+    assert "(Rumah kosong)" in told
+    assert "?" not in unspelled and "(" not in unspelled, unspelled

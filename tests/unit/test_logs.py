@@ -118,6 +118,37 @@ def test_a_request_lines_unknown_parameters_and_digits_in_its_path_are_masked(lo
     assert "?hub.mode=subscribe&hub.verify_token=***&hub.challenge=ch4ll3nge " in text
 
 
+def test_our_ids_in_a_request_line_stay_whole_a_number_glued_to_one_does_not(logged):
+    """Outside audit R2: a job's id with a run of 8 digits in it was logged
+    "f8bdef5400**4837af2..." and could not be found; a phone number's run
+    (10 digits and more) inside an id-shaped segment is still masked."""
+    logger, stream = logged
+    job = "f8bdef54004837af2ae58239de3074aa"
+    logger.info(f'"POST /api/v1/station/jobs/{job}/printed HTTP/1.1" 200 10')
+    logger.info(f'"GET /api/v1/jobs/{NIK}abcdefabcdefab/x HTTP/1.1" 404 10')
+    text = stream.getvalue()
+    assert f"/jobs/{job}/printed " in text
+    assert NIK not in text and f"{NIK[:4]}********{NIK[-4:]}abcdefabcdefab" in text
+
+
+def test_our_ids_stay_whole_in_the_logs_a_nik_glued_into_one_does_not(logged):
+    """Outside audit R2: job and application ids came out of the access log
+    as "f4670**4784f406cb4395*9163a7228c" (digits in them read as a phone,
+    a landline, a long run) and could not be found."""
+    logger, stream = logged
+    ids = ["daaa474ceeaa4b7fb36920123475a2fc", "f46700123447844f406cb4395a9163a7",
+           "56979c89790123456792ce7e13f48dc5"]
+    for found in ids:
+        logger.info(f'"POST /api/v1/station/jobs/{found}/printed HTTP/1.1" 200 10')
+        logger.info("print job %s held: the lease ran out", found)
+    logger.info(f'"GET /api/v1/jobs/{NIK}abcdefabcdefabcd/x HTTP/1.1" 404 10 {PHONES[0]}')
+    text = stream.getvalue()
+    for found in ids:
+        assert text.count(found) == 2, (found, text)
+    assert NIK not in text and f"{NIK[:4]}********{NIK[-4:]}abcdefabcdefabcd" in text
+    assert PHONES[0] not in text
+
+
 def test_a_request_lines_percent_encoded_numbers_addresses_and_named_values_are_masked(logged):
     """Outside audit N4: a NIK percent-encoded in a path, an e-mail address
     or a dashed phone number in a path, and an address sent as a

@@ -283,7 +283,9 @@ class CheckedContainer(ServiceContainer):
     def __init__(self, service_cls, config):
         try:
             integer(config, MAX_WORKERS_CONFIG_KEY, None)  # nameko's own: a pool of that size
-        except InvalidSetting as refused:
+            # here, before any start: a start under way is one a stop waits for
+            reach_the_broker(config)
+        except (InvalidSetting, NotReachable) as refused:
             refuse(refused)
         super().__init__(service_cls, config)
         CheckedContainer.process.append(self)
@@ -297,7 +299,6 @@ class CheckedContainer(ServiceContainer):
             missing = set().union(*(missing_settings(container) for container in self.process))
             if missing:
                 raise MissingSettings(self.service_name, sorted(missing))
-            reach_the_broker(self.config)
             super().start()
         except (MissingSettings, InvalidSetting, NotReachable) as refused:
             refuse(refused)

@@ -106,6 +106,15 @@ def mask_email(address: str | None) -> str:
     return f"{name[:1]}***@{domain}" if domain else "***"
 
 
+# an e-mail address in free text (a courier's "hubungi siti@example.id")
+_EMAIL_IN_TEXT = re.compile(r"[^\s@<>()\[\],;:\"]+@[^\s@<>()\[\],;:\"]+\.[A-Za-z]{2,}")
+
+
+def mask_emails(text: str) -> str:
+    """Every e-mail address in free text as ``mask_email`` shows it."""
+    return _EMAIL_IN_TEXT.sub(lambda m: mask_email(m.group()), text)
+
+
 def mask_address(channel: str, address: str | None) -> str:
     """Mask a contact address by its channel (sms/whatsapp: phone, email: e-mail)."""
     return mask_email(address) if channel == "email" else mask_phone(address)

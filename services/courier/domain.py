@@ -43,7 +43,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from shared.masking import mask_text
+from shared.masking import mask_emails, mask_text
 from shared.text_rules import one_line
 from shared.wilayah import Wilayah
 
@@ -212,7 +212,7 @@ def timely(pos_events: list[dict], source: str, now: datetime.datetime) -> list[
 def kept_note(note: str | None) -> str:
     """Pos' note as courier keeps it: masked, then cut to ``NOTE_MAX_CHARS``
     (ending in "…"). Masked first, so a number cut in two is masked whole."""
-    note = mask_text(one_line(note or "")) or ""
+    note = mask_emails(mask_text(one_line(note or ""))) or ""
     return note if len(note) <= NOTE_MAX_CHARS else note[:NOTE_MAX_CHARS - 1] + "…"
 
 
@@ -234,7 +234,7 @@ def tracking_news(shipment: dict, pos_events: list[dict], source: str,
         note = kept_note(pos_event.get("note"))
         stale = status in FINAL or (latest is not None and at < latest) or status == "pending"
         entry = {"key": history_key(pos_event), "status": pos_event["status"],
-                 "at": pos_event["at"], "location": mask_text(one_line(pos_event.get("location") or "")) or None,
+                 "at": pos_event["at"], "location": mask_emails(mask_text(one_line(pos_event.get("location") or ""))) or None,
                  "note": note, "source": source, "received_at": now, "stale": stale}
         if purged:  # Pos' free text is what the purge took from the history
             del entry["location"], entry["note"]

@@ -548,3 +548,11 @@ def test_pos_free_text_is_kept_as_one_line_without_format_characters():
         "Rumah kosong hubungi 08123****890"
     assert kept_note("\u202eنص عربي\u202c") == "نص عربي"
     assert kept_note(None) == ""
+
+
+def test_an_email_address_in_pos_free_text_is_masked():
+    """Outside audit P2: a FAILED note naming an e-mail address reached the
+    citizen's timeline whole (phones and NIKs were masked)."""
+    assert kept_note("Penerima minta kabari ke siti.aminah@example.id, terima kasih") == \
+        "Penerima minta kabari ke s***@example.id, terima kasih"
+    assert kept_note("Jam 14.30 @gudang, 2 x coba") == "Jam 14.30 @gudang, 2 x coba"

@@ -246,11 +246,16 @@ def test_the_held_list_reads_flat_filters_among_every_job_ever_printed(watched):
     rules, now = station_rules(), utcnow()
     ago, ahead = now - datetime.timedelta(minutes=1), now + datetime.timedelta(minutes=9)
     queue_jobs(store, 500, status="printed", attempts=1)
-    [first_held] = queue_jobs(store, 1, status="held", attempts=1, last_failure="data_error")
-    [stuck] = queue_jobs(store, 1, status="leased", attempts=3, lease_until=ago)
-    [later_held] = queue_jobs(store, 1, status="held", attempts=3, last_failure="misprint")
+    # queued a second apart: made within one millisecond, two of them tied in
+    # queue order (the stored time keeps milliseconds), and so did the list
+    at = [now - datetime.timedelta(minutes=10) + datetime.timedelta(seconds=n) for n in range(4)]
+    [first_held] = queue_jobs(store, 1, status="held", attempts=1, last_failure="data_error",
+                              queued_at=at[0])
+    [stuck] = queue_jobs(store, 1, status="leased", attempts=3, lease_until=ago, queued_at=at[1])
+    [later_held] = queue_jobs(store, 1, status="held", attempts=3, last_failure="misprint",
+                              queued_at=at[2])
     [urgent_stuck] = queue_jobs(store, 1, status="leased", attempts=3, lease_until=ago,
-                                priority=0, next_day=True)
+                                priority=0, next_day=True, queued_at=at[3])
     queue_jobs(store, 1, status="leased", attempts=3, lease_until=ahead)  # last try running
     queue_jobs(store, 1, status="leased", attempts=2, lease_until=ago)  # claimable again
     queue_jobs(store, 5, status="queued")

@@ -24,7 +24,8 @@ Pos' free text (a courier's note, a location) is masked as it comes in
 (``shared.masking.mask_text``): a note such as "Rumah kosong, hubungi
 0812..." reaches the history, the ``parcel_*`` events' ``reason`` and from
 there the citizen's timeline and SMS, and none of them may carry a phone
-number or a NIK/KK. A note is kept to ``NOTE_MAX_CHARS`` (``kept_note``).
+number or a NIK/KK. A note or a location is kept to ``NOTE_MAX_CHARS``
+(``kept_text``).
 
 A document in its citizen's hands (printing's ``document_collected``: at the
 counter after a return, or handed over at the kelurahan) is noted on every
@@ -66,8 +67,8 @@ POS_STATUSES = {
 # how far ahead of courier's clock a Pos event may be dated: the clocks are
 # trusted to agree as far as the webhook signature's timestamp must
 AHEAD_TOLERANCE = datetime.timedelta(seconds=TOLERANCE_SECONDS)
-# what is kept of a courier's note: enough for any real one ("Rumah kosong,
-# ..."); a longer one is cut, not refused - Pos does not send a refused
+# what is kept of a courier's note or a location: enough for any real one
+# ("Rumah kosong, ..."); a longer one is cut, not refused - Pos does not send a refused
 # webhook again, and the note otherwise reached the history, the event's
 # ``reason`` and the citizen's timeline whole, at up to the body limit
 NOTE_MAX_CHARS = 500
@@ -209,11 +210,12 @@ def timely(pos_events: list[dict], source: str, now: datetime.datetime) -> list[
     return taken
 
 
-def kept_note(note: str | None) -> str:
-    """Pos' note as courier keeps it: masked, then cut to ``NOTE_MAX_CHARS``
-    (ending in "…"). Masked first, so a number cut in two is masked whole."""
-    note = mask_emails(mask_text(one_line(note or ""))) or ""
-    return note if len(note) <= NOTE_MAX_CHARS else note[:NOTE_MAX_CHARS - 1] + "…"
+def kept_text(text: str | None) -> str:
+    """Pos' free text (a note, a location) as courier keeps it: masked, then
+    cut to ``NOTE_MAX_CHARS`` (ending in "…"). Masked first, so a number cut
+    in two is masked whole."""
+    text = mask_emails(mask_text(one_line(text or ""))) or ""
+    return text if len(text) <= NOTE_MAX_CHARS else text[:NOTE_MAX_CHARS - 1] + "…"
 
 
 def tracking_news(shipment: dict, pos_events: list[dict], source: str,
@@ -231,10 +233,10 @@ def tracking_news(shipment: dict, pos_events: list[dict], source: str,
     fresh = [e for e in pos_events if e.get("status") in POS_STATUSES and history_key(e) not in known]
     for pos_event in sorted(fresh, key=lambda e: parse_time(e["at"])):
         at = parse_time(pos_event["at"])
-        note = kept_note(pos_event.get("note"))
+        note = kept_text(pos_event.get("note"))
         stale = status in FINAL or (latest is not None and at < latest) or status == "pending"
         entry = {"key": history_key(pos_event), "status": pos_event["status"],
-                 "at": pos_event["at"], "location": mask_emails(mask_text(one_line(pos_event.get("location") or ""))) or None,
+                 "at": pos_event["at"], "location": kept_text(pos_event.get("location")) or None,
                  "note": note, "source": source, "received_at": now, "stale": stale}
         if purged:  # Pos' free text is what the purge took from the history
             del entry["location"], entry["note"]

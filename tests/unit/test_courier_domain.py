@@ -10,7 +10,7 @@ from marshmallow import ValidationError
 from services.courier import signatures
 from services.courier.domain import (application_order_id, application_shipment,
                                      concerns_courier, delivery_record, dispatch_wanted,
-                                     dispatched, kept_note, new_shipment, ref, released, timely,
+                                     dispatched, kept_text, new_shipment, ref, released, timely,
                                      tracking_news)
 from services.courier.exceptions import (BadSignature, CollectedAtDinas, DatedAhead,
                                          UndeliverableAddress)
@@ -227,6 +227,18 @@ def test_a_long_pos_note_is_cut_not_refused():
     signed = {"eventId": "e1", "barcode": "P1", "at": "2026-11-29T10:00:00+07:00",
               "status": "FAILED"}
     assert PosWebhookSchema().load({**signed, "note": long_note})["note"] == long_note
+
+
+def test_a_long_pos_location_is_cut_as_a_note_is():
+    """Outside audit P2 (left in the twentieth session): ``location`` had no
+    cap - up to the 64 KB body in every history entry and the operators'
+    and citizens' tracking views."""
+    location = "Gudang Serang " + "x" * 5000
+    _, [entry], _ = tracking_news(shipment("dispatched"),
+                                  [{**pos("IN_TRANSIT", 5), "location": location}],
+                                  "webhook", NOW)
+    assert len(entry["location"]) == 500 and entry["location"].endswith("…")
+    assert entry["location"].startswith("Gudang Serang x")
 
 
 def test_a_webhook_status_outside_pos_table_is_refused_naming_it():
@@ -544,15 +556,15 @@ def test_a_webhook_dated_ahead_with_another_bad_field_names_both():
 def test_pos_free_text_is_kept_as_one_line_without_format_characters():
     """Outside audit R2: a note of two lines was refused 400 (Pos does not
     resend); a bidi override reached the citizen's timeline."""
-    assert kept_note("Rumah kosong\r\nhubungi\t0812 3456 7890") == \
+    assert kept_text("Rumah kosong\r\nhubungi\t0812 3456 7890") == \
         "Rumah kosong hubungi 08123****890"
-    assert kept_note("\u202eنص عربي\u202c") == "نص عربي"
-    assert kept_note(None) == ""
+    assert kept_text("\u202eنص عربي\u202c") == "نص عربي"
+    assert kept_text(None) == ""
 
 
 def test_an_email_address_in_pos_free_text_is_masked():
     """Outside audit P2: a FAILED note naming an e-mail address reached the
     citizen's timeline whole (phones and NIKs were masked)."""
-    assert kept_note("Penerima minta kabari ke siti.aminah@example.id, terima kasih") == \
+    assert kept_text("Penerima minta kabari ke siti.aminah@example.id, terima kasih") == \
         "Penerima minta kabari ke s***@example.id, terima kasih"
-    assert kept_note("Jam 14.30 @gudang, 2 x coba") == "Jam 14.30 @gudang, 2 x coba"
+    assert kept_text("Jam 14.30 @gudang, 2 x coba") == "Jam 14.30 @gudang, 2 x coba"

@@ -517,8 +517,11 @@ def held_back(message: OutgoingMessage, d: Delivery) -> tuple[str, datetime.date
 def deliver(messages: Iterable[OutgoingMessage], d: Delivery,
             fallback=None) -> list[str]:
     """Send every message not sent yet; return the channels that failed for
-    now (non-empty: the caller has the event retried). ``fallback(channel)``
-    builds the message for a channel that takes over one given up."""
+    now (non-empty: the caller has the event retried), one claimed by
+    another delivery named so - its retry's log says nothing was tried
+    (outside audit R2: "DeliveryFailed: sms" read as a gateway failure).
+    ``fallback(channel)`` builds the message for a channel that takes over
+    one given up."""
     queue, failed = list(messages), []
     while queue:
         message = queue.pop(0)
@@ -528,7 +531,7 @@ def deliver(messages: Iterable[OutgoingMessage], d: Delivery,
         if status == "in_flight":
             # another copy of this event is sending it right now: look again
             # later (then it is sent, or its claim has lapsed and we send)
-            failed.append(message.channel)
+            failed.append(f"{message.channel} (claimed by another delivery: not tried now)")
             continue
         result = send_one(message, d)
         if result == "retry":

@@ -415,6 +415,10 @@ class MessageStore(Protocol):
 
     def record_sent(self, message: OutgoingMessage, provider_ref: str) -> None: ...
 
+    def let_go(self, message_id: str) -> None:
+        """This process no longer uses its claim: one it made and left (its
+        sending raised) is its to take again at once."""
+
     def give_up(self, message: OutgoingMessage, reason: str) -> None:
         """Mark failed for good and emit ``notification_failed``."""
 
@@ -533,7 +537,10 @@ def deliver(messages: Iterable[OutgoingMessage], d: Delivery,
             # later (then it is sent, or its claim has lapsed and we send)
             failed.append(f"{message.channel} (claimed by another delivery: not tried now)")
             continue
-        result = send_one(message, d)
+        try:
+            result = send_one(message, d)
+        finally:  # sent, settled or raised: its claim is this process's to take again
+            d.store.let_go(message.message_id)
         if result == "retry":
             failed.append(message.channel)
         elif result == "given_up" and (stand_in := take_over(message, fallback)) is not None:
@@ -600,14 +607,18 @@ def send_due(messages: Iterable[OutgoingMessage], d: Delivery) -> int:
     back (a limit) goes back with its new due time; one given up that keeps
     its notice (``take_over``) leaves its stand-in due now. Returns how many
     were sent."""
-    sent = 0
-    for message in messages:
-        result = send_one(message, d)
-        if result == "retry":
-            d.store.hold(message.message_id, "retry", d.now + SWEEP_RETRY)
-        elif result == "given_up" and (stand_in := take_over(message)) is not None:
-            d.store.hold_new(stand_in, FALLBACK, d.now)
-        sent += result == "sent"
+    sent, messages = 0, list(messages)
+    try:
+        for message in messages:
+            result = send_one(message, d)
+            if result == "retry":
+                d.store.hold(message.message_id, "retry", d.now + SWEEP_RETRY)
+            elif result == "given_up" and (stand_in := take_over(message)) is not None:
+                d.store.hold_new(stand_in, FALLBACK, d.now)
+            sent += result == "sent"
+    finally:  # the claims it took: every one of them, whatever raised
+        for message in messages:
+            d.store.let_go(message.message_id)
     return sent
 
 

@@ -25,6 +25,9 @@ end from when it happened; the SMS counters until their hour or day ends.
 from __future__ import annotations
 
 import datetime
+import os
+import socket
+import uuid
 
 from pymongo import ASCENDING, DESCENDING, InsertOne, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
@@ -46,6 +49,23 @@ from .settings import retention
 # longer than any gateway call may take (their timeouts are seconds): a claim
 # outlives its sender only if the sender died, and then the retry takes over
 CLAIM = datetime.timedelta(seconds=120)
+# whose claim it is: this process. A claim it made and no longer uses - its
+# sending raised (a database stall, the broker's connection lost) - is its
+# to take again at once, without waiting for the claim to run out (outside
+# audit R2: after a stall a retried SMS waited 2-3 minutes); another
+# process's is left until it runs out. ``_using`` holds the messages this
+# process is claiming or sending now (each greenthread's token), so two
+# copies of one event handled here at once still send once
+OWNER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+_using: dict[str, object] = {}
+
+
+def start_using(message_id: str) -> bool:
+    """Whether this greenthread may claim the message: no other of this
+    process is claiming or sending it (one step: greenthreads switch only on
+    I/O, and threads see ``setdefault`` whole)."""
+    token = object()
+    return _using.setdefault(message_id, token) is token
 # what an operator sees of a message: never its text or the address
 LOG_FIELDS = {"_id": 1, "about": 1, "kind": 1, "channel": 1, "status": 1, "created_at": 1,
               "sent_at": 1, "provider_ref": 1, "last_error": 1, "held_reason": 1, "due_at": 1,
@@ -193,22 +213,41 @@ class NotificationStore(BaseStore):
         sending. Returns ``"pending"`` (claimed: send it now), ``"sent"``,
         ``"failed"``, ``"held"`` or ``"in_flight"`` (another worker holds the
         claim)."""
+        if not start_using(message.message_id):
+            return "in_flight"  # another greenthread of this process is on it
+        status = None
+        try:
+            status = self._claim(message)
+        finally:
+            if status != "pending":  # (None: the claim raised)
+                self.let_go(message.message_id)
+        return status
+
+    def _claim(self, message: OutgoingMessage) -> str:
         now = utcnow()
+        claimed = {"claimed_until": now + CLAIM, "claimed_by": OWNER}
         try:  # with the other messages of the moment: one command (group commit)
             self.groups["messages"].write(InsertOne(
-                message_row(message, now, {"status": "pending", "claimed_until": now + CLAIM})))
+                message_row(message, now, {"status": "pending", **claimed})))
             return "pending"
         except DuplicateKeyError:
             pass
-        # unclaimed, or its claim ran out (a flat guard, and no findAndModify:
+        # unclaimed, its claim ran out, or this process's own claim left by a
+        # sending that raised (a flat guard, and no findAndModify:
         # shared/store.py)
         if self.db.messages.update_one(
                 {"_id": message.message_id, "status": "pending",
-                 "claimed_until": {"$not": {"$gte": now}}},
-                {"$set": {"claimed_until": now + CLAIM}}).modified_count:
+                 "$or": [{"claimed_until": {"$not": {"$gte": now}}}, {"claimed_by": OWNER}]},
+                {"$set": claimed}).modified_count:
             return "pending"
         status = self.db.messages.find_one({"_id": message.message_id}, {"status": 1})["status"]
         return status if status in ("sent", "failed", "held") else "in_flight"
+
+    @staticmethod
+    def let_go(message_id: str) -> None:
+        """This process no longer uses its claim on the message (sent,
+        settled, or its sending raised)."""
+        _using.pop(message_id, None)
 
     def hold_new(self, message: OutgoingMessage, reason: str, until: datetime.datetime) -> None:
         """Record a stand-in not on file yet, held until ``until`` (the
@@ -223,6 +262,7 @@ class NotificationStore(BaseStore):
     def hold(self, message_id: str, reason: str, until: datetime.datetime) -> None:
         self.db.messages.update_one({"_id": message_id}, {"$set": {
             "status": HELD, "held_reason": reason, "due_at": until, "claimed_until": None}})
+        self.let_go(message_id)
 
     def claim_due(self, now: datetime.datetime, limit: int = 50) -> list[OutgoingMessage]:
         """Claim held messages whose time has come (the sweeper sends them),
@@ -234,12 +274,26 @@ class NotificationStore(BaseStore):
             due_now, sort=[("due_at", ASCENDING)], limit=limit)]
         drops = outdated(due, *self._on_file(due)) if due else {}
         self._drop(drops, now)
-        claim = {"$set": {"status": "pending", "claimed_until": utcnow() + CLAIM},
+        claim = {"$set": {"status": "pending", "claimed_until": utcnow() + CLAIM,
+                          "claimed_by": OWNER},
                  "$unset": {"held_reason": ""}}
-        # each guarded by the filter again: one another sweeper took is skipped
+        # each guarded by the filter again: one another sweeper took is
+        # skipped; the sweeper lets go of each it took once it is done
+        # (``domain.send_due``)
         return [message for message in due if message.message_id not in drops
-                and self.db.messages.update_one({**due_now, "_id": message.message_id},
-                                                claim).modified_count]
+                and self._claim_held(message, due_now, claim)]
+
+    def _claim_held(self, message: OutgoingMessage, due_now: dict, claim: dict) -> bool:
+        if not start_using(message.message_id):
+            return False
+        taken = False
+        try:
+            taken = bool(self.db.messages.update_one({**due_now, "_id": message.message_id},
+                                                     claim).modified_count)
+        finally:
+            if not taken:
+                self.let_go(message.message_id)
+        return taken
 
     def _on_file(self, due: list[OutgoingMessage]) -> tuple[list[Filed], dict[str, Finished]]:
         """The messages on file that could replace one of ``due`` (its
@@ -401,6 +455,7 @@ class NotificationStore(BaseStore):
                                "provider_ref": provider_ref, "claimed_until": None},
                      {"$push": {"attempts": {"at": now, "ok": True}}},
                      "notification_sent", self._outcome(message))
+        self.let_go(message.message_id)
 
     def give_up(self, message: OutgoingMessage, reason: str) -> None:
         """Mark failed for good and emit ``notification_failed``: one update."""
@@ -408,6 +463,7 @@ class NotificationStore(BaseStore):
         self._settle(message, {"status": "failed", "failed_at": now, "final_at": now,
                                "last_error": reason, "claimed_until": None}, {},
                      "notification_failed", {"reason": reason, **self._outcome(message)})
+        self.let_go(message.message_id)
 
     def _settle(self, message: OutgoingMessage, fields: dict, more: dict, event_type: str,
                 payload: dict) -> None:

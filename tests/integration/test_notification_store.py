@@ -12,8 +12,10 @@ from dataclasses import replace
 
 import pytest
 from pymongo import MongoClient
+from pymongo.errors import AutoReconnect
 
-from services.notification.domain import BookEntry, Finished, OutgoingMessage
+from services.notification.domain import (BookEntry, Delivery, Finished, Guards, OutgoingMessage,
+                                          Senders, deliver)
 from services.notification.store import NotificationStore
 from tests.helpers import CommandCounter, at_once
 
@@ -69,6 +71,50 @@ def test_messages_of_the_moment_are_opened_and_settled_together_each_once(counte
         (("messages", each.message_id), ["notification_sent"]) for each in messages)
     assert store.db.messages.count_documents({"status": "sent", "pending_events": {"$size": 1}}) == 20
     assert store.open_message(messages[0]) == "sent"
+
+
+class Gateway:
+    def __init__(self):
+        self.sent: list[str] = []
+
+    def send(self, message) -> str:
+        self.sent.append(message.message_id)
+        return f"gw-{len(self.sent)}"
+
+
+def test_a_claim_left_by_a_sending_that_raised_is_this_processs_to_take_again_at_once(counted):
+    """A database stall between the claim and the send (here: counting the
+    SMS against the phone's hour) fails the event; its retry seconds later
+    sends the SMS - it used to find the claim its own failed attempt left
+    and wait for it to run out (120 s; outside audit R2). Another process's
+    claim is still left until it runs out."""
+    store, _, _ = counted
+    gateway = Gateway()
+    delivery = Delivery(store, Senders(sms=gateway, email=gateway), Guards(), 4,
+                        datetime.datetime.now(datetime.timezone.utc))
+    sms, stalls = message(1), [AutoReconnect("database stalled")]
+    counting = store.take_sms_allowance
+
+    def stalling_once(*args):
+        if stalls:
+            raise stalls.pop()
+        return counting(*args)
+    store.take_sms_allowance = stalling_once
+
+    with pytest.raises(AutoReconnect):
+        deliver([sms], delivery)
+    assert gateway.sent == []
+    assert deliver([sms], delivery) == []  # the retry
+    assert gateway.sent == [sms.message_id]
+    assert store.db.messages.find_one({"_id": sms.message_id})["status"] == "sent"
+
+    elsewhere = message(2)
+    assert store.open_message(elsewhere) == "pending"
+    store.let_go(elsewhere.message_id)
+    store.db.messages.update_one({"_id": elsewhere.message_id},
+                                 {"$set": {"claimed_by": "another-host:4242:0badc0de"}})
+    assert deliver([elsewhere], delivery) == ["sms (claimed by another delivery: not tried now)"]
+    assert gateway.sent == [sms.message_id]
 
 
 SUBMITTED = datetime.datetime(2026, 11, 27, 3, 0, tzinfo=datetime.timezone.utc)

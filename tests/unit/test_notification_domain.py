@@ -85,6 +85,13 @@ class FakeMessageStore:
         row["claimed"] = True
         return "pending"
 
+    def let_go(self, message_id):
+        """This process's claim, no longer used, is free to take again (the
+        store's claim by the process; one made by ``open_message`` without
+        ``let_go`` stands for another's)."""
+        if message_id in self.messages:
+            self.messages[message_id]["claimed"] = False
+
     def take_sms_allowance(self, phone, now, guards):
         key = f"{phone}:{now.astimezone(WIB):%Y%m%d%H}"
         if self.sms_count.get(key, 0) >= guards.per_phone_per_hour:

@@ -26,6 +26,8 @@ from .fields import ItemCount, JsonBoolean
 SCHEMA_VERSION = 1
 
 DOCUMENT_TYPES = ("ktp_el", "akta_kelahiran", "akta_kematian", "skpwni", "kia")
+# why a KTP-el is replaced (intake's ``details.reason`` besides ``first_issue``)
+REPLACEMENT_REASONS = ("lost", "damaged", "data_change")
 DELIVERY_METHODS = ("pickup", "pos")
 LANGUAGES = ("id", "en")
 CONTACT_CHANNELS = ("sms", "email", "whatsapp")  # how a citizen prefers to be told
@@ -185,6 +187,11 @@ class ApplicationVerifiedSchema(ApplicationRefSchema):
     pickup_place_id = fields.String(allow_none=True, load_default=None)  # shared.offices
     next_day = JsonBoolean(load_default=False)  # a kecamatan next-day request
     replacement = JsonBoolean(load_default=False)  # a KTP-el replacing an earlier card
+    # why the replacement was approved (``lost``, ``damaged``, ``data_change``);
+    # null for any other application and in older events. A card reported
+    # lost answers ``revoked`` (``reported_lost``) from this verification on
+    replacement_reason = fields.String(allow_none=True, load_default=None,
+                                       validate=validate.OneOf(REPLACEMENT_REASONS))
     manifest_id = fields.String(allow_none=True, load_default=None)  # jemput-bola batch
     # the officer's kecamatan (6 digits) of a kecamatan or kelurahan officer's
     # request, whose hand-over list it goes on; null for a citizen's own

@@ -42,15 +42,17 @@ def submitted_event(application: dict) -> dict:
 def print_needs(application: dict) -> dict:
     """What printing needs beyond the person: card or certificate, where it is
     collected (the Dinas unless a kecamatan next-day request or a jemput-bola
-    manifest set otherwise), whether it replaces an earlier KTP-el, and the
+    manifest set otherwise), whether it replaces an earlier KTP-el and why, and the
     kecamatan of the officer who asked for it (whose list it goes on: the
     address may be there when the NIK is not)."""
     document_type = application["document_type"]
+    reason = application["details"].get("reason", "first_issue") \
+        if document_type == "ktp_el" else "first_issue"
     return {"print_kind": "card" if document_type in CARD_DOCUMENTS else "certificate",
             "pickup_place_id": application.get("pickup_place_id") or DINAS.place_id,
             "next_day": bool(application.get("next_day", False)),
-            "replacement": document_type == "ktp_el"
-            and application["details"].get("reason", "first_issue") != "first_issue",
+            "replacement": reason != "first_issue",
+            "replacement_reason": None if reason == "first_issue" else reason,
             "manifest_id": application.get("manifest_id"),
             # the officer's kecamatan: the hand-over list of a next-day request
             "kecamatan_code": application.get("kecamatan_code")}

@@ -196,7 +196,8 @@ class DocumentsApi:
         """?token=SDK1.dinas-2026.eyJ0Ijo... -> 200 {"status": "valid", "kid": "dinas-2026",
         "claims": {"document_type": "ktp_el", "document_number": "3673-KTP-2026-0000042",
         "holder_name": "Siti Aminah", "issue_date": "2026-11-30", "issuance_id": "..."}}
-        (or "revoked" with a "reason" - "replaced", "not_issued" - and the claims,
+        (or "revoked" with a "reason" - "replaced", "deceased", "reported_lost",
+        "not_issued" - and the claims,
         or {"status": "invalid", "reason": "bad_signature"})"""
         self.verification_rate.count(request)
         token = read_query(request, TokenQuerySchema())["token"]

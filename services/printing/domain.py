@@ -129,6 +129,8 @@ def new_job(event: dict, now: datetime.datetime) -> tuple[dict, list[Event]]:
         "pickup_place_id": event.get("pickup_place_id") or DINAS.place_id,
         "next_day": bool(event.get("next_day")),
         "replacement": bool(event.get("replacement")),
+        **({"replacement_reason": event["replacement_reason"]}
+           if event.get("replacement_reason") else {}),
         "manifest_id": event.get("manifest_id"),
         # what the document says (``holder``); older events lack them
         "holder_name": event.get("holder_name"),
@@ -161,6 +163,16 @@ def card_holders(job: dict) -> list[str]:
     """The NIK a card job's card carries (a KTP-el: its applicant's; a KIA:
     the child's, not the applying parent's); none for a certificate."""
     return [nik for nik in [holder(job)[1]] if nik is not None]
+
+
+def reported_lost(job: dict) -> str | None:
+    """The NIK whose card of the job's type its holder reported lost: a
+    replacement approved because the card was lost (``application_verified``
+    with ``replacement_reason`` ``lost``) - the card the job replaces
+    identifies no one from then on; else None."""
+    if job.get("replacement_reason") != "lost":
+        return None
+    return next(iter(card_holders(job)), None)
 
 
 def death_recorded(job: dict) -> str | None:

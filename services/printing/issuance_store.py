@@ -103,6 +103,11 @@ class IssuingPrintStore(PrintStore):
         self.db.issuances.update_many({"holder_nik": nik, "revoked": False},
                                       {"$set": verification.holder_died(now)}, session=session)
 
+    def _card_reported_lost(self, session, nik: str, document_type: str) -> None:
+        self.db.issuances.update_many(
+            {"holder_nik": nik, "document_type": document_type, "revoked": False},
+            {"$set": verification.reported_lost(utcnow())}, session=session)
+
     def find_issuance(self, issuance_id: str) -> dict | None:
         return self.db.issuances.find_one({"_id": issuance_id})
 

@@ -149,6 +149,8 @@ class PrintStore(PickupStore, PrrStore):
         for job, _ in queued:
             if (deceased_nik := domain.death_recorded(job)) is not None:
                 self._death_recorded(session, deceased_nik, job)
+            if (lost := domain.reported_lost(job)) is not None:
+                self._card_reported_lost(session, lost, job["document_type"])
         self._emit_all(session, [event for job, events in queued
                                  for event in [*events, *self._held_here([job])]])
         return [job for job, _ in queued]
@@ -193,6 +195,13 @@ class PrintStore(PickupStore, PrrStore):
         """What else a death recorded changes, in its transaction:
         ``IssuingPrintStore`` revokes the holder's cards still valid; a store
         without issuances has nothing to do."""
+
+    def _card_reported_lost(self, session, nik: str, document_type: str) -> None:
+        """A replacement for a card reported lost is verified (its job queued
+        in this transaction, once per application): ``IssuingPrintStore``
+        revokes the holder's cards of that type still valid - whoever holds
+        the lost card now is not its holder; a store without issuances has
+        nothing to do."""
 
     def claim(self, station: Station, rules: StationRules, count: int,
               manifest: bool = False) -> list[dict]:

@@ -15,7 +15,9 @@ revokes the holder's earlier cards of that type too, printed under other
 applications (``superseded``). A download whose print never reached anyone -
 reported failed, or its job cancelled by an operator - is never valid
 (``not_issued``), whatever else happens. A card whose holder's Akta
-Kematian is verified here is no one's any more (``holder_died``). The
+Kematian is verified here is no one's any more (``holder_died``), and so
+is a card whose replacement as lost is verified (``reported_lost``): at
+the verification, not at the replacement's print. The
 document number belongs to the application: a reprint keeps it, as a
 reprinted certificate keeps its register number.
 
@@ -106,6 +108,18 @@ def holder_died(now: datetime.datetime) -> dict:
     return {"revoked": True, "revoked_at": now, "revoked_reason": DECEASED}
 
 
+# why a card is no one's any more: its holder reported it lost and the Dinas
+# verified the replacement (``reported_lost``)
+REPORTED_LOST = "reported_lost"
+
+
+def reported_lost(now: datetime.datetime) -> dict:
+    """What a card still valid gets when a replacement for it as lost is
+    verified here: revoked at once - not when the replacement is printed,
+    days later (the holder does not have it; whoever does is not them)."""
+    return {"revoked": True, "revoked_at": now, "revoked_reason": REPORTED_LOST}
+
+
 def printed_issuance(issuances: list[dict], lease_token: str) -> dict | None:
     """Of a job's issuances, the one a print reported under ``lease_token``
     put on paper: the lease's own download; without one, the job's latest
@@ -123,10 +137,11 @@ def printed_issuance(issuances: list[dict], lease_token: str) -> dict | None:
 def public_reason(issuance: dict) -> str:
     """The verdict's reason for a revoked issuance: ``replaced`` by a document
     printed later (rows from before the reason was kept too), ``deceased``:
-    its holder's death is recorded, or ``not_issued``: its print failed or
+    its holder's death is recorded, ``reported_lost``: its holder reported
+    it lost (a replacement verified), or ``not_issued``: its print failed or
     was cancelled."""
     reason = issuance.get("revoked_reason", "replaced")
-    return reason if reason in ("replaced", DECEASED) else "not_issued"
+    return reason if reason in ("replaced", DECEASED, REPORTED_LOST) else "not_issued"
 
 
 def printed_document(job: dict, issuance: dict, photo: bytes | None = None) -> PrintedDocument:
@@ -147,7 +162,8 @@ def verdict(token: str, public_keys: dict, find_issuance: Callable[[str], dict |
 
     ``{"status": "valid", "claims": {...}, "kid": ...}``, the same with
     ``"revoked"`` and a ``reason`` (``replaced``: a document printed later
-    replaced it; ``deceased``: its holder's death is recorded; ``not_issued``:
+    replaced it; ``deceased``: its holder's death is recorded;
+    ``reported_lost``: its holder reported it lost; ``not_issued``:
     its print failed or was cancelled; the claims say which document), or ``{"status": "invalid", "reason": ...}`` for
     anything not signed by a published key, altered, or not issued here.
     """

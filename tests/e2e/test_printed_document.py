@@ -4,8 +4,9 @@ A verified application's job is claimed; the station downloads the print-ready
 PDF under its lease; the QR decoded from the rendered page verifies offline
 with the published key and at the public endpoint. An altered token, one
 signed with another key and a revoked issuance (the job printed again, or
-the card replaced under a new application, once printed; a replacement whose
-print failed and was cancelled, which leaves the old card valid) fail; the
+the card replaced under a new application, once printed - a card reported
+lost as soon as its replacement is verified; a replacement whose print
+failed and was cancelled, which leaves the old card valid) fail; the
 NIK is in neither the QR nor the verification answer. Each document prints
 what intake knows of its subject: a KIA is the child's card, a certificate
 shows its birth, death or move.
@@ -243,9 +244,8 @@ def first_card(system) -> tuple[dict, str]:
 def test_a_replacement_card_revokes_the_card_it_replaces_once_printed(system):
     first_body, old = first_card(system)
 
-    # the card was lost: a replacement, another application for the same NIK
-    replacement = {**first_body, "details": {"reason": "lost",
-                                             "police_report_number": "LP/123/XI/2026"}}
+    # the card was damaged: a replacement, another application for the same NIK
+    replacement = {**first_body, "details": {"reason": "damaged", "old_card_surrendered": True}}
     second = verified_job(system, replacement)
     assert second["nik"] == first_body["applicant"]["nik"]
     [new] = pdf_qr_codes(download(system, second).content)
@@ -265,6 +265,31 @@ def test_a_replacement_card_revokes_the_card_it_replaces_once_printed(system):
     report_printed(system, other)
     assert verify(system, others).json()["status"] == "valid"
     assert verify(system, new).json()["status"] == "valid"
+
+
+def test_a_card_reported_lost_answers_revoked_from_its_replacements_verification(system):
+    """The holder does not have a lost card - whoever does is not them: its
+    QR answers revoked (``reported_lost``) as soon as the replacement is
+    verified, not days later when the replacement is printed; it keeps that
+    reason once the replacement is printed, and another holder's card is
+    not touched."""
+    first_body, old = first_card(system)
+    others_body, others = first_card(system)
+    assert verify(system, old).json()["status"] == "valid"
+
+    lost = {**first_body, "details": {"reason": "lost", "police_report_number": "LP/123/XI/2026"}}
+    second = verified_job(system, lost)  # claimable: its verification reached printing
+    answer = verify(system, old).json()
+    assert (answer["status"], answer["reason"]) == ("revoked", "reported_lost")
+    assert answer["claims"]["holder_name"] == first_body["applicant"]["full_name"]
+    assert verify(system, others).json()["status"] == "valid"
+
+    [new] = pdf_qr_codes(download(system, second).content)
+    report_printed(system, second)
+    assert verify(system, new).json()["status"] == "valid"
+    answer = verify(system, old).json()
+    assert (answer["status"], answer["reason"]) == ("revoked", "reported_lost")
+    assert verify(system, others).json()["status"] == "valid"
 
 
 @pytest.mark.parametrize("details", [{"reason": "damaged", "old_card_surrendered": True},

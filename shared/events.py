@@ -171,7 +171,7 @@ class DocumentDetailsSchema(Schema):
     skpwni_number = fields.String()  # pindah datang: the SKPWNI of the place of origin
     destination = fields.Nested(PrintedAddressSchema)
     members_moving = fields.Integer()
-    members_named = fields.List(fields.String())  # the names intake knows of them
+    members_named = fields.List(fields.String())  # as the register names them
 
 
 class ApplicationVerifiedSchema(ApplicationRefSchema):

@@ -9,7 +9,8 @@ by NIK (``NAMED``: the deceased, a newborn's mother and father): by the name
 screening took from the register (``derived``), else the citizen's
 (``details.<role>_full_name``), else the applicant's own when that NIK is the
 applicant's. One it cannot name is not verified (``unnamed``). The moving
-family members are kept by NIK alone. No NIK goes into the details but the
+family members are named as the register knows them (``derived``), else
+only the applicant among them. No NIK goes into the details but the
 deceased's, which the death certificate prints; a card's own NIK is
 ``holder_nik``.
 """
@@ -109,9 +110,12 @@ def move(application: dict) -> dict:
                 "move_kind"),
             "move_reason": details.get("reason"), "skpwni_number": details.get("skpwni_number"),
             "destination": destination(details.get("destination")),
-            # pindah datang names no members: the SKPWNI of origin lists them
+            # pindah datang names no members: the SKPWNI of origin lists them;
+            # a pindah keluar each, as the register does (``derived``, the
+            # register unanswered: the applicant alone, when among them)
             "members_moving": len(members) or None,
-            "members_named": [applicant["full_name"]] if applicant["nik"] in members else None}
+            "members_named": application.get("derived", {}).get("members_full_names")
+            or ([applicant["full_name"]] if applicant["nik"] in members else None)}
 
 
 def kia(application: dict) -> dict:

@@ -66,15 +66,25 @@ def skpwni_details(request: dict, details: dict, today: datetime.date) -> Findin
 
 
 def skpwni_against_register(request: dict, details: dict, lookup: Lookup,
-                            today: datetime.date) -> None:
+                            today: datetime.date) -> Findings | None:
+    """A pindah keluar's members are on the applicant's KK, alive and still
+    here; the certificate names each as the register does
+    (``members_full_names``, in the request's order: outside audit S1 - it
+    named the applicant alone, "2 orang: Yusuf Maulana dan 1 orang lainnya",
+    and the destination's Dinas could not tell who else moves). A register
+    that does not answer names nobody but the applicant (``printables.move``)."""
     if details["move"] != "pindah_keluar":
-        return
+        return None
     family = lookup.family(request["applicant"]["kk_number"])
     for index, nik in enumerate(details["members"]):
         path = f"details.members.{index}"
         refuse_if_not_on(path, nik, family, "Anggota keluarga yang pindah", "A moving member")
         refuse_if_deceased(path, nik, lookup)
         refuse_if_moved_out(path, nik, lookup)
+    if family is None:
+        return None
+    return Findings(derived={"members_full_names": [family.member(nik).full_name
+                                                    for nik in details["members"]]})
 
 
 def moves_in(request: dict, details: dict) -> bool:

@@ -163,8 +163,22 @@ def test_an_skpwni_carries_the_destination_by_name_and_who_moves():
         "street": "Jl. Tanah Abang II No. 5", "rt": None, "rw": None, "postal_code": "10160",
         "kelurahan_code": "3171011001", "kelurahan": "Gambir", "kecamatan": "Gambir",
         "kabkota": "Kota Administrasi Jakarta Pusat", "province": "Daerah Khusus Ibukota Jakarta"}
+    # the register did not answer: the applicant alone is named
     assert (details["members_moving"], details["members_named"]) == (2, ["Ahmad Fauzi"])
     assert nik not in json.dumps(details)
+
+
+def test_an_skpwni_names_every_member_who_moves_as_the_register_does():
+    nik, child = random_nik(), random_nik()
+    application = {"document_type": "skpwni", "created_at": today_wib(),
+                   "applicant": {"nik": nik, "full_name": "Ahmad Fauzi"},
+                   "details": {"move": "pindah_keluar", "reason": "pekerjaan",
+                               "members": [nik, child]},
+                   "derived": {"move_kind": "antar_provinsi",
+                               "members_full_names": ["AHMAD FAUZI", "RIZKI RAMADHAN"]}}
+    details = document_details(application)
+    assert (details["members_moving"], details["members_named"]) == (
+        2, ["AHMAD FAUZI", "RIZKI RAMADHAN"])
 
 
 def test_a_kia_is_the_childs_card():

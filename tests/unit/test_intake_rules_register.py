@@ -148,6 +148,20 @@ def test_skpwni_members_must_be_living_members_of_the_applicants_kk():
                       deaths={CHILD}) == ["details.members.0"]
 
 
+def test_a_pindah_keluar_names_each_member_as_the_register_does():
+    """The certificate names every member who moves (outside audit S1: it
+    named the applicant alone, "2 orang: ... dan 1 orang lainnya"), in the
+    request's order, by the register's names; a register that does not
+    answer names nobody here (the applicant alone is printed then)."""
+    named = Family(KK, "3673041010", tuple(
+        Person(p.nik, KK, name, p.sex, p.birth_date, p.relation, p.ktp_el_recorded, p.deceased)
+        for p, name in zip(FAMILY.members, ("AHMAD FAUZI", "SITI AMINAH", "RIZKI", "NUR"))))
+    request = skpwni_keluar_body(nik=FATHER, kk=KK, members=[CHILD, FATHER, MOTHER])
+    assert check(request, FakeRegister(named)).derived["members_full_names"] == [
+        "RIZKI", "AHMAD FAUZI", "SITI AMINAH"]
+    assert "members_full_names" not in check(request, FakeRegister(down=True)).derived
+
+
 def test_who_moved_out_of_kota_serang_applies_here_only_to_move_back_in():
     """After an SKPWNI pindah keluar out of Kota Serang is verified, its
     members are off the city's KKs, before the register hears of it: a

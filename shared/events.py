@@ -305,7 +305,10 @@ class HandoverItemSchema(Schema):
 
     application_id = fields.String(required=True)
     tracking_code = fields.String(required=True)
-    full_name = fields.String(required=True)
+    full_name = fields.String(required=True)  # the applicant, whom the officer hands it to
+    # the name printed on the document (a KIA's child, ...); absent in older
+    # events: ``full_name``
+    holder_name = fields.String(allow_none=True, load_default=None)
     document_type = fields.String(required=True, validate=validate.OneOf(DOCUMENT_TYPES))
 
 
@@ -328,6 +331,9 @@ class BatchReadyForKelurahanSchema(EventSchema):
     # ``items`` when some will not be printed with them; null in older events
     members = fields.Integer(allow_none=True, load_default=None,
                              validate=validate.Range(min=1))
+    # of ``members``, those Pos takes to their citizens' doors in parcels of
+    # their own (on no officer's list); 0 in a follow-up and older events
+    to_the_door = fields.Integer(load_default=0, validate=validate.Range(min=0))
 
 
 class KecamatanHandoverReadySchema(EventSchema):
@@ -340,6 +346,9 @@ class KecamatanHandoverReadySchema(EventSchema):
     # ISO date (WIB) the citizens collect at the kecamatan office from (the
     # next working day after ``day``); null in older events
     at_office_from = fields.String(allow_none=True, load_default=None)
+    # a list of next-day requests verified the same day after the day's
+    # list went: it follows that list, not repeats it
+    follow_up = JsonBoolean(load_default=False)
 
 
 class BlankoLowSchema(EventSchema):

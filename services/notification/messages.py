@@ -160,24 +160,32 @@ def office_pickup_values(event: dict, lang: str) -> dict:
 
 
 def handover_values(event: dict) -> dict:
-    items = [{"tracking_code": item["tracking_code"], "full_name": item["full_name"],
+    """A hand-over list's lines: each by the name on its document
+    (``holder``, by which the officer finds it in the pile) and, where
+    another applied for it, whom to hand it to (``applicant``); whether it
+    follows an earlier list (``follow_up``)."""
+    items = [{"tracking_code": item["tracking_code"],
+              "holder": item.get("holder_name") or item["full_name"],
+              "applicant": item["full_name"] if item.get("holder_name") not in (
+                  None, item["full_name"]) else None,
               "doc": document_name(item["document_type"], "id")} for item in event["items"]]
-    return {"items": items, "count": len(items)}
+    return {"items": items, "count": len(items), "follow_up": bool(event.get("follow_up"))}
 
 
 def manifest_handover_values(event: dict) -> dict:
     """A jemput-bola hand-over as its officer reads it: how many documents
-    this one holds, of how many the manifest has (``left_out``: members not
-    printed with them - rejected, withdrawn, their printing stopped; 0 when
-    unknown, in older events), and whether it follows a hand-over of the
-    same manifest (``follow_up``: a member printed after it went back)."""
+    this one holds, of how many the manifest has, how many Pos takes to
+    their citizens' doors instead (``to_the_door``), and the rest
+    (``left_out``: members not printed with them - rejected, withdrawn,
+    their printing stopped; 0 when unknown, in older events), and whether
+    it follows a hand-over of the same manifest (``follow_up``: a member
+    printed after it went back)."""
     values = handover_values(event)
-    members = event.get("members")
-    left_out = 0 if members is None or event.get("follow_up") else max(
-        members - values["count"], 0)
-    return {**values, "manifest_id": event["manifest_id"],
-            "follow_up": bool(event.get("follow_up")), "members": members,
-            "left_out": left_out}
+    members, to_the_door = event.get("members"), event.get("to_the_door") or 0
+    left_out = 0 if members is None or values["follow_up"] else max(
+        members - values["count"] - to_the_door, 0)
+    return {**values, "manifest_id": event["manifest_id"], "members": members,
+            "to_the_door": to_the_door, "left_out": left_out}
 
 
 # intake's reason code whose text only points at the operator's note ("Lihat

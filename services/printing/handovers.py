@@ -19,9 +19,14 @@ from .slots import PickupRules, day_slot
 
 
 def handover_item(job: dict) -> dict:
-    """One line of a hand-over list an officer signs off (no NIK)."""
+    """One line of a hand-over list an officer signs off (no NIK): the
+    applicant (``full_name``, whom the officer hands it to) and whose
+    document it is (``holder_name``: the name printed on it - a KIA's
+    child, a birth certificate's newborn -, by which the officer finds it
+    in the pile: outside audit S1)."""
     return {"application_id": job["application_id"], "tracking_code": job["tracking_code"],
-            "full_name": job["full_name"], "document_type": job["document_type"]}
+            "full_name": job["full_name"], "holder_name": job.get("holder_name") or job["full_name"],
+            "document_type": job["document_type"]}
 
 
 def handover_list_id(job: dict) -> str:
@@ -53,11 +58,13 @@ def kecamatan_handover(lst: dict, when: dict) -> Event | None:
     for it that day is ``waiting`` any more (each printed, or its held job
     cancelled by an operator): then its officer collects the printed ones
     ``when`` says (``handover_time``). Jobs queued later that day make a
-    follow-up list of their own when they are printed."""
+    follow-up list of their own when they are printed (``follow_up``: some
+    of the day's list went before - ``handover_days``)."""
     if lst.get("waiting") or not lst["items"]:
         return None
     return Event("kecamatan_handover_ready", {
-        "kecamatan_code": lst["kecamatan_code"], "items": lst["items"], **when})
+        "kecamatan_code": lst["kecamatan_code"], "items": lst["items"],
+        "follow_up": bool(lst.get("days")), **when})
 
 
 def handover_days(items: list[dict], when: dict, field: str = "days") -> dict:
@@ -94,11 +101,16 @@ def manifest_ready(manifest: dict, when: dict) -> Event | None:
     if not manifest_complete(manifest) or (goes_by_pos(manifest) and not manifest["ready"]):
         return None
     order = {application_id: n for n, application_id in enumerate(manifest["application_ids"])}
+    follow_up = bool(manifest["ready"])
     return Event("batch_ready_for_kelurahan", {
         "manifest_id": manifest["_id"], "kelurahan_code": manifest["kelurahan_code"],
         "items": sorted(manifest["items"],
                         key=lambda item: order.get(item["application_id"], len(order))),
-        "follow_up": bool(manifest["ready"]), "members": len(order), **when})
+        "follow_up": follow_up, "members": len(order),
+        # members Pos takes to their citizens' doors (``goes_with_manifest``):
+        # on no list, neither left out (outside audit S1: the e-mail said so)
+        "to_the_door": 0 if follow_up else len(set(manifest.get("door_ids") or ()) & set(order)),
+        **when})
 
 
 # what courier's news of a manifest's parcel sets on the manifest - printing

@@ -180,7 +180,8 @@ class PickupStore(BaseStore):
                                                                    "ready": False}
         if handovers.goes_with_manifest(job):
             printed["items"] = handovers.handover_item(job)
-        else:
+        else:  # to its citizen's door, in a parcel of its own
+            printed["door_ids"] = job["application_id"]
             first["items"] = []
         manifest = self.db.manifests.find_one_and_update(
             {"_id": job["manifest_id"]}, {"$addToSet": printed, "$setOnInsert": first},

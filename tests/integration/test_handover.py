@@ -223,6 +223,37 @@ def test_a_manifest_goes_back_without_a_member_that_will_not_be_printed_with_it(
         "collected"
 
 
+def test_a_manifest_counts_the_members_pos_takes_to_the_door_and_names_each_holder(store):
+    """Outside audit S1: a member whose citizen asked for Pos to their door
+    went uncounted - the officer's e-mail called it rejected or cancelled -
+    and each line named the applicant, not whose document it is."""
+    at_the_office, to_the_door, kia = manifest_jobs(store, 3)
+    store.db.print_jobs.update_one({"_id": to_the_door["_id"]},
+                                   {"$set": {"delivery_method": "pos"}})
+    store.db.print_jobs.update_one({"_id": kia["_id"]}, {"$set": {
+        "document_type": "kia", "full_name": "Ahmad Fauzi", "holder_name": "Aisyah Putri"}})
+    rules, stations = pickup_rules(40), station_rules()
+    for job in claim_all(store).values():
+        store.mark_printed(job["_id"], "dinas-1", job["lease_token"], rules, stations)
+    [ready] = payloads(store, "batch_ready_for_kelurahan")
+    assert (ready["members"], ready["to_the_door"], len(ready["items"])) == (3, 1, 2)
+    assert [(item["application_id"], item["full_name"], item["holder_name"])
+            for item in ready["items"]] == [
+        (at_the_office["application_id"], "Siti Aminah", "Siti Aminah"),
+        (kia["application_id"], "Ahmad Fauzi", "Aisyah Putri")]
+
+
+def test_a_kecamatan_list_of_requests_verified_after_the_days_list_went_is_a_follow_up(store):
+    rules, stations = pickup_rules(40), station_rules()
+    for code in ("SDKFIRST", "SDKLATER"):
+        queue_next_day(store, 1, code)
+        for job in claim_all(store).values():
+            store.mark_printed(job["_id"], "dinas-1", job["lease_token"], rules, stations)
+    first, later = payloads(store, "kecamatan_handover_ready")
+    assert [item["tracking_code"] for item in later["items"]] == ["SDKLATER0"]
+    assert (first["follow_up"], later["follow_up"]) == (False, True)
+
+
 @pytest.mark.parametrize("verified_first", [False, True])
 def test_a_member_verified_again_before_its_manifest_went_goes_back_with_it(
         store, verified_first):

@@ -119,6 +119,43 @@ def test_the_kelurahan_officer_reads_how_many_documents_and_whether_it_is_a_foll
     assert "1 dokumen jemput bola manifes" in older.text
 
 
+def test_members_pos_takes_to_the_door_are_neither_on_the_list_nor_left_out():
+    """Outside audit S1: a member whose citizen asked for Pos to their door
+    was counted as "tidak ikut (ditolak ..., dibatalkan ...)" - the officer
+    chased a document its citizen already had."""
+    door = officer_mail(manifest(items=[item(1), item(2), item(3)], members=4, to_the_door=1))
+    assert "memuat 3 dari 4 permohonan" in door.text
+    assert "1 dokumen lainnya dikirim Pos langsung ke alamat pemohonnya" in door.text
+    assert "tidak ikut" not in door.text and "menyusul" not in door.text
+    both = officer_mail(manifest(items=[item(1), item(2)], members=5, to_the_door=1))
+    assert "1 dokumen lainnya dikirim Pos" in both.text
+    assert "2 permohonan sisanya tidak ikut" in both.text
+
+
+def test_each_line_names_the_document_by_its_holder_and_whom_to_hand_it_to():
+    """Outside audit S1: the lists named the applicant alone - "Ahmad Fauzi -
+    KIA" for Aisyah Putri's card - and the officer could not find the
+    document in the pile by it."""
+    kia = {**item(1, "kia"), "full_name": "Ahmad Fauzi", "holder_name": "Aisyah Putri"}
+    own = {**item(2), "full_name": "Siti Aminah", "holder_name": "Siti Aminah"}
+    older = {**item(3), "full_name": "Dedi Kurniawan"}  # before items named the holder
+    text = officer_mail(manifest(items=[kia, own, older], members=3)).text
+    assert "SDK7H3KQ9M1 - Aisyah Putri - KIA (pemohon: Ahmad Fauzi)" in text
+    assert "SDK7H3KQ9M2 - Siti Aminah - KTP-el\n" in text
+    assert "SDK7H3KQ9M3 - Dedi Kurniawan - KTP-el" in text and "pemohon: Dedi" not in text
+
+
+def test_a_kecamatan_follow_up_list_says_it_follows_and_does_not_repeat():
+    """Outside audit S1: a list of requests verified after the day's list
+    went read like that list again, with fewer documents."""
+    first, follow_up = (notices_for("kecamatan_handover_ready", kecamatan_list(**extra), book(),
+                                    officers)[0].message("email")
+                        for extra in ({}, {"follow_up": True}))
+    assert first.subject.startswith("Serah terima Kecamatan") and "usulan" not in first.text
+    assert follow_up.subject.startswith("Serah terima susulan Kecamatan")
+    assert "bukan pengulangan" in follow_up.text
+
+
 def test_an_older_list_without_the_office_day_still_reads():
     older = kecamatan_list(at_office_from=None)
     [_, citizen] = notices_for("kecamatan_handover_ready", older, book(), officers)

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from kombu import Exchange, Queue, binding
+from amqp.exceptions import IrrecoverableChannelError, IrrecoverableConnectionError
 from nameko.amqp.publish import Publisher, UndeliverableMessage
 from nameko.constants import PERSISTENT
 from nameko.extensions import DependencyProvider
@@ -48,7 +49,7 @@ from shared.errors import DomainError, Msg, ValidationFailed
 from shared.http import (DEFAULT_MAX_BODY_BYTES, checked_key, identity_only, internal_error_body,
                          language_of, load_json, too_large, unsupported_encoding,
                          unsupported_media_type)
-from shared.messaging import HandingOnQueueConsumer
+from shared.messaging import HandingOnQueueConsumer, delivery_limit
 from shared.mongo import StoreWithOutbox
 from shared.pipeline import Pipeline, PipelineGate, StoppedWaiting
 from shared.settings import integer, require
@@ -112,6 +113,9 @@ class ChannelRequest:
     max_bytes: int  # the container's MAX_BODY_BYTES, as over HTTP
     mimetype: str = "application/json"  # the content_type property, without parameters
     content_encoding: str = ""  # the content_encoding property
+    # how often the broker delivered it before (``x-delivery-count``, set by
+    # a quorum queue on each requeue): ``IntakeChannel.reply``
+    redeliveries: int = 0
 
     @classmethod
     def from_message(cls, message, max_bytes: int) -> "ChannelRequest":
@@ -123,7 +127,13 @@ class ChannelRequest:
                    reply_destination(channel, message.properties.get("reply_to")), lang,
                    message.body if isinstance(message.body, bytes) else message.body.encode(),
                    max_bytes, mimetype(message.properties.get("content_type")),
-                   message.properties.get("content_encoding") or "")
+                   message.properties.get("content_encoding") or "",
+                   redeliveries_of(message.headers or {}))
+
+
+def redeliveries_of(headers: dict) -> int:
+    count = headers.get("x-delivery-count")
+    return count if isinstance(count, int) and not isinstance(count, bool) else 0
 
 
 def header(headers: dict, name: str) -> str | None:
@@ -240,6 +250,8 @@ class ChannelReplies(DependencyProvider):
         [amqp_uri] = require(self)
         self.publisher = Publisher(amqp_uri, use_confirms=True, delivery_mode=PERSISTENT,
                                    serializer="json", mandatory=True)
+        # deliveries of a request whose reply keeps failing (``IntakeChannel.reply``)
+        self.attempts = delivery_limit(self.container.config)
 
     def send(self, request: ChannelRequest, status: int, body: dict) -> None:
         # RabbitMQ returns every mandatory publish to a direct reply-to as
@@ -254,6 +266,17 @@ class ChannelReplies(DependencyProvider):
         except UndeliverableMessage:  # no reply queue: the request id lets them ask again
             log.error("no reply queue for channel %s: reply to request %s dropped",
                       request.channel, request.request_id)
+        except (IrrecoverableConnectionError, IrrecoverableChannelError) as refused:
+            if not to_client:
+                raise
+            # a direct reply-to the broker cannot deliver to - a forged one,
+            # naming no node of it, ends the publisher's connection with 541
+            # INTERNAL_ERROR (outside audit S3: requeued, the request came
+            # back ~3 times a second for ever, the broker logging a crash
+            # report each time): as a client gone, the reply is dropped
+            log.warning("the broker refused the reply-to of request %s on channel %s (%s): "
+                        "reply dropped; the same request id gets the answer again",
+                        request.request_id, request.channel, type(refused).__name__)
 
     def get_dependency(self, worker_ctx):
         return self
@@ -287,6 +310,22 @@ class IntakeChannel:
         except Exception:  # a bug, not the request: answer as HTTP would (500)
             log.exception("unhandled error on channel %s", request.channel)
             status, body = 500, internal_error_body(request.lang)
-        self.replies.send(request, status, body)
+        self.reply(request, status, body)
         metrics.observe_request(self.name, f"channel:{request.channel}", "AMQP", status,
                                 time.perf_counter() - started)
+
+    def reply(self, request: ChannelRequest, status: int, body: dict) -> None:
+        """Answer, with a confirm; a reply that failed is retried with its
+        request (requeued: the answer is stored, the same one is sent), but
+        not past ``DELIVERY_LIMIT`` deliveries: then it is dropped - the
+        client asks again with the same request id - rather than the request
+        coming back for ever (whatever else fails on the reply path; outside
+        audit S3)."""
+        try:
+            self.replies.send(request, status, body)
+        except Exception:
+            if request.redeliveries + 1 < self.replies.attempts:
+                raise
+            log.exception("reply to request %s on channel %s failed on its delivery %d: "
+                          "dropped; the same request id gets the answer again",
+                          request.request_id, request.channel, request.redeliveries + 1)

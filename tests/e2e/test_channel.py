@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import threading
+import time
 import uuid
 from urllib.parse import urlsplit
 
@@ -21,7 +22,7 @@ from clients.channel.client import DIRECT_REPLY_TO
 from deploy.topology import provision_channel_user, vhost_of
 from tests.e2e.test_secrets_and_limits import assert_not_on_kk, first_card, new_client, seed_people
 from tests.faults.proxy import TcpProxy
-from tests.helpers import valid_body
+from tests.helpers import eventually, valid_body
 
 
 @pytest.fixture(scope="module")
@@ -387,6 +388,54 @@ def test_a_body_that_is_not_json_gets_a_400_and_the_channel_goes_on(channel_user
     reply = web.wait(request_id, timeout=60)
     assert reply.status == 400 and set(reply.body["error"]["fields"]) == {"_body"}
     assert web.submit(valid_body()).status == 202
+
+
+# a direct reply-to of the right form naming no node of this broker
+# (outside audit S3): publishing to it ends the publisher's connection with
+# 541 INTERNAL_ERROR
+FORGED_REPLY_TO = "amq.rabbitmq.reply-to.g1h2AA5yZXBseUAyODMzMzkxNwAAC7MAAAAAWg==.AAAA"
+
+
+def requests_queued(vhost: str) -> int:
+    """Messages in intake's request queue, ready or being handled."""
+    listed = subprocess.run(["rabbitmqctl", "list_queues", "-p", vhost, "--no-table-headers",
+                             "-q", "name", "messages"], capture_output=True, text=True,
+                            check=True).stdout
+    return sum(int(count) for name, count in (line.split() for line in listed.splitlines())
+               if name == "intake.channel.requests")
+
+
+def seconds(count: int):
+    """One step a second, ``count`` times."""
+    for _ in range(count):
+        time.sleep(1)
+        yield
+
+
+def test_a_reply_the_broker_refuses_is_dropped_not_retried_for_ever(system, web, mongo):
+    """Outside audit S3 (HIGH): any channel's credentials could publish a
+    request whose reply the broker refuses; requeued on each failure, it came
+    back ~3 times a second for ever, never answered, the broker logging a
+    crash report each time (500 MB in 8 minutes). Now the reply is dropped
+    as to a client gone: the request is done, and the same request id gets
+    the answer."""
+    vhost, body, request_id = vhost_of(system.amqp_uri), valid_body(), str(uuid.uuid4())
+    web.channel.basic_publish("intake.channel.web", "", json.dumps(body).encode(),
+                              pika.BasicProperties(content_type="application/json",
+                                                   message_id=request_id,
+                                                   correlation_id=request_id,
+                                                   reply_to=FORGED_REPLY_TO))
+    try:
+        eventually(lambda: stored(mongo, body["applicant"]["nik"]) == 1, what="stored")
+        # a quorum queue's counts lag by up to a tick (5 s): off the queue,
+        # and still off it two ticks later (the old code's request was back)
+        eventually(lambda: requests_queued(vhost) == 0, what="the request off the queue")
+        assert all(requests_queued(vhost) == 0 for _ in seconds(12)), "the request came back"
+    finally:  # the old code's loop must not go on through the rest of the suite
+        subprocess.run(["rabbitmqctl", "purge_queue", "-p", vhost, "intake.channel.requests"],
+                       capture_output=True)
+    again = web.submit(body, request_id=request_id)
+    assert again.status == 202 and stored(mongo, body["applicant"]["nik"]) == 1
 
 
 def test_a_request_without_a_message_id_is_answered_on_its_correlation_id(web):

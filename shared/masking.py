@@ -15,12 +15,15 @@ import re
 # 16-digit identity numbers, as typed: in one run, or grouped as people group
 # them - four fours ("3673-0412-0110-0003"), region / birth date / serial
 # ("367304 120110 0003", "367304-1201100003"), or dotted like the card
-# ("36.73.04.120110.0003"), one separator (space, dash or dot) throughout -
-# but not any 16 digits with separators between them: "01.12.2026
-# 08.00-15.00" is a date and a time. Bounded by anything but a letter or
-# digit, so hex ids are not taken for one.
-_GROUPINGS = (r"\d{16}", r"\d{4}(?P<a>[\- .])\d{4}(?P=a)\d{4}(?P=a)\d{4}",
-              r"\d{6}(?P<b>[\- .])\d{6}(?P=b)\d{4}", r"\d{6}[\- .]\d{10}",
+# ("36.73.04.120110.0003"), one separator (space, dash, dot, slash or
+# underscore: "3673/0412/0110/0003" and "3673_0412_0110_0003" went out whole
+# in an operator's note, outside audit S3) throughout - but not any 16
+# digits with separators between them: "01.12.2026 08.00-15.00" is a date
+# and a time. Bounded by anything but a letter or digit, so hex ids are not
+# taken for one.
+_ID_SEP = r"[\- ./_]"
+_GROUPINGS = (r"\d{16}", rf"\d{{4}}(?P<a>{_ID_SEP})\d{{4}}(?P=a)\d{{4}}(?P=a)\d{{4}}",
+              rf"\d{{6}}(?P<b>{_ID_SEP})\d{{6}}(?P=b)\d{{4}}", rf"\d{{6}}{_ID_SEP}\d{{10}}",
               r"\d{2}\.\d{2}\.\d{2}\.\d{6}\.\d{4}")
 _IDENTITY = re.compile(r"(?<![0-9A-Za-z])(?:" + "|".join(_GROUPINGS) + r")(?![0-9A-Za-z])")
 
@@ -44,7 +47,9 @@ _IDENTITY = re.compile(r"(?<![0-9A-Za-z])(?:" + "|".join(_GROUPINGS) + r")(?![0-
 # letter or digit. One with "+62" is a phone wherever it stands (notification
 # keeps "phone:+62...:2026-12-01T10" as a key, which pymongo logs). None runs
 # on into a letter or digit. A slash is no separator: "0812.../0813..." are
-# two numbers, "003/004" an RT/RW.
+# two numbers, "003/004" an RT/RW. A mobile may also be spelt out digit by
+# digit, one space between each ("0 8 1 2 3 4 5 6 7 8 9 0", outside audit
+# S3): its prefix's digits then stand apart too.
 _SPACE = r"[ \u00a0]"
 _SEP = rf"(?:{_SPACE}?[\-.\u2013\u2014]{_SPACE}?|{_SPACE})"
 
@@ -63,6 +68,7 @@ _MOBILE, _AREA, _AREA3 = r"8[1-9]\d", r"[2-79]\d", r"[2-79]\d\d"
 _COUNTRY = rf"(?:\+62|\(\+62\)){_SEP}?(?:\(0\){_SPACE}?)?"
 _NATIONAL = (
     rf"(?:0|62[ \u00a0\-]?){_MOBILE}" + _then(6, 9), f"0{_AREA}" + _then(6, 8),
+    rf"0{_SPACE}8{_SPACE}[1-9](?:{_SPACE}\d){{7,10}}",
     _bracketed("0" + _MOBILE, 6, 9), _bracketed("0" + _AREA, 6, 8), _bracketed("0" + _AREA3, 5, 7),
 )
 _INTERNATIONAL = (
@@ -127,5 +133,5 @@ def mask_text(text):
         return text
     # identity numbers first: a KK typed "3673 0812 3456 7890" holds a
     # phone-shaped tail; masked as a phone it would keep 12 of its 16 digits
-    text = _IDENTITY.sub(lambda m: mask_identity(re.sub(r"[\- .]", "", m.group())), text)
+    text = _IDENTITY.sub(lambda m: mask_identity(re.sub(_ID_SEP, "", m.group())), text)
     return _PHONE.sub(lambda m: mask_phone(re.sub(r"\(0\)|[^0-9+]", "", m.group())), text)

@@ -67,6 +67,21 @@ def test_identity_numbers_are_masked_before_phones():
         "NIK 6281********0001 telp 0254***123"
 
 
+@pytest.mark.parametrize("written", ["3673/0412/0110/0003", "3673_0412_0110_0003",
+                                     "367304/120110/0003", "367304_1201100003"])
+def test_an_identity_number_grouped_with_slashes_or_underscores_is_masked(written):
+    """Outside audit S3: an operator's note "NIK 3673/0412/0110/0003" went
+    out in the citizen's SMS whole, and so did a path segment in the access
+    log."""
+    assert mask_text(f"NIK {written}.") == "NIK 3673********0003."
+    assert mask_text(f"/api/v1/operator/applications/{written}") == \
+        "/api/v1/operator/applications/3673********0003"
+
+
+def test_a_mobile_spelt_out_digit_by_digit_is_masked():
+    assert mask_text("hubungi 0 8 1 2 3 4 5 6 7 8 9 0 ya") == "hubungi 08123****890 ya"
+
+
 @pytest.mark.parametrize("harmless", [
     "3673-KTP-2026-0000042", "Berlaku s.d. 2026-12-01", "2026-12-01 08:00", "jam 08:00-15:00",
     "Silakan datang 01.12.2026 08.00-15.00 ke loket", "02.12.2026 09.00 WIB", "0900-1500",

@@ -205,8 +205,9 @@ def rejection_values(event: dict, lang: str) -> dict:
     """A rejection as each channel tells it. The e-mail lists ``reasons``
     and adds the operator's ``note``; a text with no room for a list - the
     SMS (``points``: one GSM-7 part, else its brief form gives the first
-    reason's catalogue text, ``first_reason``, never the note, and where
-    the rest is read, else only where) and WhatsApp's
+    reason's catalogue text, ``first_reason``, never the note, and says how
+    many reasons follow it (``more_reasons``) and whether a note does, and
+    where they are read, else only where) and WhatsApp's
     one template parameter (``reasons_text``, the note labelled) - gives
     each reason as a sentence and the note in place of the reason that only
     points at it (``other``, told by ``reason_codes``, in step with
@@ -223,7 +224,7 @@ def rejection_values(event: dict, lang: str) -> dict:
         labelled.append(f"{NOTE_LABEL['en' if lang == 'en' else 'id']}: {sentence(note)}")
     return {"reasons": reasons, "note": note, "points": " ".join(points),
             "reasons_text": " ".join(labelled),
-            "first_reason": kept[0] if kept else None}
+            "first_reason": kept[0] if kept else None, "more_reasons": max(len(kept) - 1, 0)}
 
 
 def values_for(kind: str, event: dict, lang: str) -> dict:

@@ -270,6 +270,17 @@ def parse_nik(
     )
 
 
+def is_nik(value: str) -> bool:
+    """Whether ``value`` is a NIK ``parse_nik`` takes: a known province, a
+    day and month of birth that are a date, a serial. A No. KK is one too
+    (its issue date reads as a birth date); 16 random digits seldom are."""
+    try:
+        parse_nik(value)
+    except InvalidIdentityNumber:
+        return False
+    return True
+
+
 def age_on(birth: datetime.date, day: datetime.date) -> int:
     """Whole years from ``birth`` to ``day``."""
     return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))

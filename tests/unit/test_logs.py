@@ -149,6 +149,30 @@ def test_our_ids_stay_whole_in_the_logs_a_nik_glued_into_one_does_not(logged):
     assert PHONES[0] not in text
 
 
+def test_an_id_with_16_digits_that_are_no_nik_stays_whole_one_holding_a_nik_does_not(logged):
+    """Outside audit S1: the courier logged "dead-lettering event
+    5381533480fb4152********6785cd6f" - 16 digits in an event's id (uuid4
+    hex) read as a NIK - and the line could not be matched to ``deploy.dlq
+    show``. A NIK or KK put inside a 32-hex-digit string is still masked."""
+    logger, stream = logged
+    ids = ["5381533480fb415a9913482705716448",  # no province 99
+           "c3673045213900001deadbeefcafebab",  # no month 13
+           "ab99134827057164481234cdefabcdef"]  # 20 digits, no 16 of them a NIK
+    for found in ids:
+        logger.error("dead-lettering event %s on courier.events: DeliveryFailed", found)
+        logger.info(f'"GET /api/v1/jobs/{found}/x HTTP/1.1" 404 10')
+    glued = [f"abcdef{NIK}abcdefabcd", f"ab12{NIK}cdefabcdefab", f"abcdef{KK}abcdefabcd"]
+    for found in glued:
+        logger.error("dead-lettering event %s on courier.events: DeliveryFailed", found)
+        logger.info(f'"GET /api/v1/jobs/{found}/x HTTP/1.1" 404 10')
+    text = stream.getvalue()
+    for found in ids:
+        assert text.count(found) == 2, (found, text)
+    assert NIK not in text and KK not in text
+    assert text.count(f"abcdef{NIK[:4]}********{NIK[-4:]}abcdefabcd") == 2
+    assert text.count(f"ab12{NIK[:2]}{'*' * 10}{NIK[-4:]}cdefabcdefab") == 2  # 18 digits
+
+
 def test_a_request_lines_percent_encoded_numbers_addresses_and_named_values_are_masked(logged):
     """Outside audit N4: a NIK percent-encoded in a path, an e-mail address
     or a dashed phone number in a path, and an address sent as a

@@ -24,6 +24,7 @@ import logging
 import smtplib
 import ssl
 from email.message import EmailMessage
+from email.policy import SMTP
 from email.utils import formatdate
 
 import requests
@@ -90,6 +91,16 @@ def message_id_header(reference: str, domain: str) -> str:
     return f"<{left}@{domain}>"
 
 
+# what an e-mail is written with. Headers are not folded below RFC 5322's
+# 998 characters a line: folded at 78, a subject of 70-77 characters went out
+# as "Subject:\r\n Dokumen jemput bola ..." and one with a non-ASCII character
+# near the fold as "... diambil \r\n =?utf-8?b?4oCT?= ...", which clients
+# (and Python's own parser) read with a leading or a doubled space. Bodies
+# are 7-bit (quoted-printable, or base64, where not ASCII): the relay is not
+# asked for 8BITMIME
+MAIL_POLICY = SMTP.clone(max_line_length=998, cte_type="7bit")
+
+
 class MailClient:
     def __init__(self, host: str, port: int, sender: str, timeout: float, domain: str,
                  starttls: bool = False, user: str = "", password: str = ""):
@@ -97,7 +108,7 @@ class MailClient:
         self.domain, self.starttls, self.user, self.password = domain, starttls, user, password
 
     def build(self, message: OutgoingMessage) -> EmailMessage:
-        email = EmailMessage()
+        email = EmailMessage(policy=MAIL_POLICY)
         email["From"] = self.sender
         email["To"] = message.address
         email["Subject"] = message.subject

@@ -198,7 +198,8 @@ def test_message_id_is_stable_and_valid():
     assert str(parsed) == header and ":" not in header.split("@")[0]
 
 
-def test_email_has_plain_text_and_html_parts():
+def ready_email():
+    """A "ready" notice's e-mail message, and its event."""
     from services.notification.domain import notice_for
     from shared.events import build_event
     event = build_event("document_ready_for_pickup", application_id="app-1",
@@ -207,12 +208,45 @@ def test_email_has_plain_text_and_html_parts():
                         slot={"place": "Kantor Kecamatan Curug", "address": "Jl. A",
                               "date": "2026-11-30", "start": "09:00", "end": "10:00"})
     [message] = notice_for("document_ready_for_pickup", event, event["contact"]).messages()
-    built = MailClient("127.0.0.1", 25, "Smartdukcapil <noreply@smartdukcapil.local>", 1,
-                       "smartdukcapil.local").build(message)
+    return message, event
+
+
+MAIL = MailClient("127.0.0.1", 25, "Smartdukcapil <noreply@smartdukcapil.local>", 1,
+                  "smartdukcapil.local")
+
+
+def test_email_has_plain_text_and_html_parts():
+    message, event = ready_email()
+    built = MAIL.build(message)
     assert built.get_content_type() == "multipart/alternative"
     assert [part.get_content_type() for part in built.iter_parts()] == ["text/plain", "text/html"]
     assert built["Message-ID"] == f"<{event['event_id']}.email@smartdukcapil.local>"
     assert built.as_bytes(policy=email.policy.SMTP)
+
+
+@pytest.mark.parametrize("subject", [
+    # 70-77 characters: folded right after "Subject:" at 78
+    "Dokumen jemput bola siap diambil: JB-3673041010-20261127-ABCDEF (12 dokumen)",
+    "Dokumen jemput bola susulan siap diambil: JB-3673041010-20261127-ABCDEF (12 dokumen)",
+    # a non-ASCII character near the fold: read with a doubled space
+    "Dokumen jemput bola Kelurahan Sukajaya Kecamatan Curug siap diambil – 12 dokumen",
+    "Jadwal perekaman KTP-el Anda – Kantor Kelurahan Cibeber, Café Sélasa – "
+    "Rabu, 30 September 2026 pukul 08:00-15:00 WIB"])
+def test_a_long_subject_is_read_back_as_it_was_written(subject):
+    """Outside audit S1: a batch e-mail went out as "Subject: \\n Dokumen
+    jemput bola ...", which clients show with a leading space."""
+    from dataclasses import replace
+    from email.generator import BytesGenerator
+    from io import BytesIO
+
+    message, _ = ready_email()
+    sent = BytesIO()  # as smtplib's send_message writes it
+    BytesGenerator(sent).flatten(MAIL.build(replace(message, subject=subject)), linesep="\r\n")
+    read = email.message_from_bytes(sent.getvalue(), policy=email.policy.default)
+    assert read["Subject"] == subject
+    assert read.get_body(("plain",)).get_content().replace("\r\n", "\n") == message.text
+    assert max(len(line) for line in sent.getvalue().split(b"\r\n")) <= 998
+    assert all(ord(char) < 128 for char in sent.getvalue().decode("latin-1"))  # 7-bit
 
 
 class FakeResponse:

@@ -91,14 +91,16 @@ def message_id_header(reference: str, domain: str) -> str:
     return f"<{left}@{domain}>"
 
 
-# what an e-mail is written with. Headers are not folded below RFC 5322's
-# 998 characters a line: folded at 78, a subject of 70-77 characters went out
-# as "Subject:\r\n Dokumen jemput bola ..." and one with a non-ASCII character
-# near the fold as "... diambil \r\n =?utf-8?b?4oCT?= ...", which clients
-# (and Python's own parser) read with a leading or a doubled space. Bodies
-# are 7-bit (quoted-printable, or base64, where not ASCII): the relay is not
-# asked for 8BITMIME
-MAIL_POLICY = SMTP.clone(max_line_length=998, cte_type="7bit")
+# what an e-mail is written with. Bodies are 7-bit (quoted-printable, or
+# base64, where not ASCII): the relay is not asked for 8BITMIME. An ASCII
+# subject is not folded below RFC 5322's 998 characters a line: folded at
+# 78, one of 70-77 characters went out as "Subject:\r\n Dokumen jemput bola
+# ...", which clients (and Python's own parser) read with a leading space.
+# A subject with a non-ASCII character is folded at 78 still: unfolded, its
+# encoded words would outgrow RFC 2047's 75 characters, which strict
+# clients do not decode (Python may read a space doubled at the fold)
+MAIL_POLICY = SMTP.clone(cte_type="7bit")
+ASCII_SUBJECT_POLICY = MAIL_POLICY.clone(max_line_length=998)
 
 
 class MailClient:
@@ -108,7 +110,8 @@ class MailClient:
         self.domain, self.starttls, self.user, self.password = domain, starttls, user, password
 
     def build(self, message: OutgoingMessage) -> EmailMessage:
-        email = EmailMessage(policy=MAIL_POLICY)
+        email = EmailMessage(policy=ASCII_SUBJECT_POLICY if message.subject.isascii()
+                             else MAIL_POLICY)
         email["From"] = self.sender
         email["To"] = message.address
         email["Subject"] = message.subject

@@ -157,6 +157,7 @@ class Text(fields.String):
         "Tidak boleh kosong: harus memuat huruf atau angka.",
         "Must not be blank: must contain a letter or digit.")}
     rule = ""  # what a subclass adds to the description
+    normal_form = "NFC"
 
     def __init__(self, *, max: int, min: int | None = None, **kwargs):
         metadata = {"description": "NFC; spaces around it are removed; it must hold a letter "
@@ -169,11 +170,16 @@ class Text(fields.String):
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
-        text = _trimmed(unicodedata.normalize("NFC", text))
+        text = self.normalized(_trimmed(unicodedata.normalize(self.normal_form, text)))
         if refusal := text_refusal(text):
             raise ValidationError(refusal)
         if not has_text(text):
             raise self.make_error("blank")
+        return text
+
+    @staticmethod
+    def normalized(text: str) -> str:
+        """What a subclass does to the text besides its normal form."""
         return text
 
 
@@ -223,7 +229,17 @@ class PersonName(PrintedText):
     printed on the card and sent in an SMS unmasked."""
 
     rule = PrintedText.rule + (" A person's name: must contain a letter; letters, spaces"
-                               " and . , ' ’ - only, no web address.")
+                               " and . , ' ’ - only, no web address. Kept in NFKC, runs of"
+                               " spaces as one.")
+    # full-width, bold or italic letters ("Ｓｉｔｉ", "𝐒𝐢𝐭𝐢") as the plain ones
+    # the document prints, and runs of spaces as one: an operator searching
+    # "Siti Aminah" finds her (outside audit S3: stored as sent, found by
+    # nobody, printed "Siti Aminah")
+    normal_form = "NFKC"
+
+    @staticmethod
+    def normalized(text: str) -> str:
+        return " ".join(text.split())
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)

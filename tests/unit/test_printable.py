@@ -96,6 +96,20 @@ def test_a_printable_name_is_taken_as_typed(text):
     assert Names().load({"name": text})["name"] == text  # stored as sent, printed as above
 
 
+@pytest.mark.parametrize(("sent", "kept"), [
+    ("\uff33\uff49\uff54\uff49 Aminah", "Siti Aminah"),  # full-width
+    ("\U0001d412\U0001d422\U0001d42d\U0001d422 Aminah", "Siti Aminah"),  # mathematical bold
+    ("Siti" + " " * 100 + "Aminah", "Siti Aminah"), ("Siti \u00a0 Aminah", "Siti Aminah"),
+    ("D\u00e9d\u00e9 Ma\u2019ruf", "D\u00e9d\u00e9 Ma\u2019ruf"),
+])
+def test_a_persons_name_is_kept_in_the_letters_the_document_prints(sent, kept):
+    """Outside audit S3: look-alike letters and runs of spaces were stored as
+    sent - printed "Siti Aminah", found by no operator searching for it."""
+    class Person(Schema):
+        name = PersonName(min=2, max=120)
+    assert Person().load({"name": sent})["name"] == kept
+
+
 @pytest.mark.parametrize("text", UNPRINTABLE)
 def test_a_name_the_card_cannot_print_is_refused_in_both_languages(text):
     with pytest.raises(ValidationError) as excinfo:

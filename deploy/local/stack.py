@@ -438,9 +438,10 @@ class Stack:
         message went, signed with the app secret notification checks, as
         Meta does - else a message WhatsApp could not deliver stays ``sent``
         and its notice never goes by SMS or e-mail."""
-        if name == "pos":
+        if name == "pos":  # its parcels kept with the stack's data (``ShipmentStore``)
             return ["--webhook-url", f"{self.url('courier')}/api/v1/pos/webhook",
-                    "--webhook-secret", self.env()["POS_WEBHOOK_SECRET"]]
+                    "--webhook-secret", self.env()["POS_WEBHOOK_SECRET"],
+                    "--journal", str(self.run_dir / "pos-sandbox.jsonl")]
         if name == "whatsapp":
             return ["--webhook-url", f"{self.url('notification')}/api/v1/whatsapp/webhook",
                     "--app-secret", self.env()["WHATSAPP_APP_SECRET"]]

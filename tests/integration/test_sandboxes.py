@@ -242,6 +242,33 @@ def test_pos_add_posting_and_duplicate(http, pos):
     assert http.get(f"{pos}/sandbox/shipments", timeout=5).json() == []
 
 
+def test_pos_remembers_its_parcels_across_a_restart_on_the_same_data(http, tmp_path):
+    """Outside audit S2: restarted (``make run`` again), the sandbox forgot
+    its parcels and numbered from 00001 again - barcodes courier held for
+    other shipments, so it could record none of its new postings."""
+    journal = tmp_path / "pos-sandbox.jsonl"
+    with running(pos_api, journal=journal) as pos:
+        tok = token(http, pos)
+        first = add(http, pos, tok, posting("KK-1")).json()["barcode"]
+        http.post(f"{pos}/sandbox/advance/{first}", json={"status": "IN_TRANSIT"}, timeout=10)
+        before = http.get(f"{pos}/sandbox/shipments", timeout=5).json()
+    with journal.open("a") as cut_short:  # a kill mid-write leaves half a line
+        cut_short.write('{"op": "add", "shipm')
+    with running(pos_api, journal=journal) as pos:
+        tok = token(http, pos)
+        assert http.get(f"{pos}/sandbox/shipments", timeout=5).json() == before
+        again = add(http, pos, tok, posting("KK-1"))
+        assert again.json()["barcode"] == first and again.json()["duplicate"] is True
+        second = add(http, pos, tok, posting("KK-2")).json()["barcode"]
+        assert second != first
+        track = http.get(f"{pos}/api/v1/tracking/{first}", timeout=5,
+                         headers={"Authorization": f"Bearer {tok}"}).json()
+        assert [event["status"] for event in track["events"]] == ["ACCEPTED", "IN_TRANSIT"]
+    with running(pos_api, journal=journal) as pos:  # the posting after the cut line stands
+        assert sorted(shipment["barcode"] for shipment in http.get(
+            f"{pos}/sandbox/shipments", timeout=5).json()) == sorted([first, second])
+
+
 def test_pos_missing_fields_are_named_by_path(http, pos):
     doc = posting()
     del doc["receiver"]["zipCode"], doc["weight"]

@@ -34,6 +34,7 @@ import uuid
 from datetime import datetime
 from http import HTTPStatus
 from http.server import ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -141,29 +142,65 @@ class PosFaults(FaultInjector):
 
 
 class ShipmentStore:
-    """In-memory shipments keyed by barcode, with an orderId index for idempotency."""
+    """Shipments keyed by barcode, with an orderId index for idempotency; in
+    memory, and, given a ``journal`` (a JSON-lines file), kept there too and
+    read back at the start: Pos remembers its parcels across a restart of
+    the stack on the same data, and never hands out a barcode twice (outside
+    audit S2: a sandbox restarted with ``make run`` numbered from 00001
+    again, and courier, holding those barcodes for other shipments, could
+    record none of its new postings)."""
 
-    def __init__(self) -> None:
+    def __init__(self, journal: Path | None = None) -> None:
         self._lock = threading.Lock()
         self._by_barcode: dict[str, dict[str, Any]] = {}
         self._by_order: dict[str, str] = {}
         self._sequence = 0  # never reset, so barcodes stay unique across clears
+        self._journal = journal
+        if journal is not None and journal.exists():
+            kept = journal.read_text(encoding="utf-8")
+            for line in kept.splitlines():
+                try:
+                    self._apply(json.loads(line))
+                except ValueError:  # a line cut short by a kill: the rest stands
+                    log.warning("pos sandbox: journal line not read: %.60s", line)
+            if kept and not kept.endswith("\n"):  # what comes next starts a line of its own
+                with journal.open("a", encoding="utf-8") as ended:
+                    ended.write("\n")
+
+    def _apply(self, entry: dict[str, Any]) -> None:
+        if entry["op"] == "add":
+            shipment = entry["shipment"]
+            self._by_barcode[shipment["barcode"]] = shipment
+            self._by_order[shipment["orderId"]] = shipment["barcode"]
+            self._sequence += 1
+        elif entry["op"] == "event" and entry["barcode"] in self._by_barcode:
+            shipment = self._by_barcode[entry["barcode"]]
+            shipment["events"].append(entry["event"])
+            shipment["status"] = entry["event"]["status"]
+        elif entry["op"] == "clear":
+            self._by_barcode.clear()
+            self._by_order.clear()
+
+    def _keep(self, entry: dict[str, Any]) -> None:
+        """Apply ``entry`` and append it to the journal (under the lock)."""
+        self._apply(copy.deepcopy(entry))
+        if self._journal is not None:
+            with self._journal.open("a", encoding="utf-8") as journal:
+                journal.write(json.dumps(entry, ensure_ascii=False) + "\n")
 
     def add(self, doc: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         with self._lock:  # check-and-insert must be atomic or a retry ships twice
             existing = self._by_order.get(doc["orderId"])
             if existing is not None:
                 return copy.deepcopy(self._by_barcode[existing]), True
-            self._sequence += 1
-            barcode = f"P{datetime.now(WIB):%y%m%d}{self._sequence:05d}"
+            barcode = f"P{datetime.now(WIB):%y%m%d}{self._sequence + 1:05d}"
             now = wib_now()
             event = {"status": "ACCEPTED", "at": now, "location": doc["sender"]["city"],
                      "note": "Kiriman diterima di loket"}
             fields = ("orderId", "itemDesc", "weight", "sender", "receiver", "serviceCode")
             shipment = {"barcode": barcode, **{k: copy.deepcopy(doc[k]) for k in fields},
                         "status": "ACCEPTED", "created_at": now, "events": [event]}
-            self._by_barcode[barcode] = shipment
-            self._by_order[doc["orderId"]] = barcode
+            self._keep({"op": "add", "shipment": shipment})
             return copy.deepcopy(shipment), False
 
     def get(self, barcode: str) -> dict[str, Any] | None:
@@ -180,8 +217,7 @@ class ShipmentStore:
             default = {"IN_TRANSIT": "Mail Processing Center",
                        "RETURNED": shipment["sender"]["city"]}.get(status, shipment["receiver"]["city"])
             event = {"status": status, "at": wib_now(), "location": location or default, "note": note}
-            shipment["events"].append(event)
-            shipment["status"] = status
+            self._keep({"op": "event", "barcode": barcode, "event": event})
             return {"barcode": barcode, "orderId": shipment["orderId"], **event}
 
     def list(self) -> list[dict[str, Any]]:
@@ -190,8 +226,7 @@ class ShipmentStore:
 
     def clear(self) -> None:
         with self._lock:
-            self._by_barcode.clear()
-            self._by_order.clear()
+            self._keep({"op": "clear"})
 
 
 class PosHandler(JsonHandler):
@@ -312,13 +347,14 @@ class PosHandler(JsonHandler):
 
 class PosServer(SandboxServer):
     def __init__(self, address: tuple[str, int], *, client_id: str, client_secret: str,
-                 token_ttl: float, webhook_url: str | None, webhook_secret: str) -> None:
+                 token_ttl: float, webhook_url: str | None, webhook_secret: str,
+                 journal: Path | None = None) -> None:
         if webhook_url and check_webhook_url(webhook_url):
             raise ValueError(check_webhook_url(webhook_url))
         super().__init__(address, PosHandler)
         self.client_id, self.client_secret, self.token_ttl = client_id, client_secret, token_ttl
         self.webhook_url, self.webhook_secret = webhook_url, webhook_secret
-        self.store, self.faults = ShipmentStore(), PosFaults()
+        self.store, self.faults = ShipmentStore(journal), PosFaults()
         self._tokens: dict[str, float] = {}
         self._tokens_lock = threading.Lock()
 
@@ -339,9 +375,10 @@ class PosServer(SandboxServer):
 def make_server(host: str, port: int, *, client_id: str = "sandbox-client",
                 client_secret: str = "sandbox-secret", token_ttl: float = 3600,
                 webhook_url: str | None = None,
-                webhook_secret: str = "sandbox-webhook-secret") -> ThreadingHTTPServer:
+                webhook_secret: str = "sandbox-webhook-secret",
+                journal: Path | None = None) -> ThreadingHTTPServer:
     return PosServer((host, port), client_id=client_id, client_secret=client_secret, token_ttl=token_ttl,
-                     webhook_url=webhook_url, webhook_secret=webhook_secret)
+                     webhook_url=webhook_url, webhook_secret=webhook_secret, journal=journal)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -353,10 +390,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--token-ttl", type=int, default=3600, help="seconds")
     parser.add_argument("--webhook-url", default=None)
     parser.add_argument("--webhook-secret", default="sandbox-webhook-secret")
+    parser.add_argument("--journal", type=Path, default=None,
+                        help="JSON-lines file the shipments are kept in and read back from")
     args = parser.parse_args(argv)
     return serve_cli(args.host, args.port, make_server, client_id=args.client_id,
                      client_secret=args.client_secret, token_ttl=args.token_ttl,
-                     webhook_url=args.webhook_url, webhook_secret=args.webhook_secret)
+                     webhook_url=args.webhook_url, webhook_secret=args.webhook_secret,
+                     journal=args.journal)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Notification's domain errors."""
 
-from shared.errors import (ArrivedEarly, DomainError, Msg, PartnerUnavailable, ServiceBusy,
-                           Unauthorized)
+from shared.errors import (ArrivedEarly, Conflict, DomainError, Msg, NotFound,
+                           PartnerUnavailable, ServiceBusy, Unauthorized)
 
 
 class DeliveryFailed(PartnerUnavailable):
@@ -53,3 +53,19 @@ class NotYetRecorded(ServiceBusy):
         DomainError.__init__(self, Msg(
             "Pesan ini belum tercatat terkirim: kirim ulang status ini nanti.",
             "The message is not recorded as sent yet: deliver this status again later."))
+
+
+class MessageNotFound(NotFound):
+    def __init__(self):
+        super().__init__(Msg("Pesan tidak ditemukan.", "Message not found."))
+
+
+class NotGivenUp(Conflict):
+    """A re-send asked of a message that is not ``failed``: it is sent,
+    held, on its way, or was dropped - nothing to send again."""
+
+    def __init__(self, status: str):
+        super().__init__(Msg(f"Pesan berstatus '{status}': hanya pesan yang gagal dapat dikirim "
+                             "ulang.",
+                             f"The message is '{status}': only a message that failed can be "
+                             "sent again."))

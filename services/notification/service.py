@@ -36,14 +36,14 @@ from werkzeug.wrappers import Response
 
 from shared.auth import BearerTokens
 from shared.events import load_event
-from shared.http import HealthCheck, api, json_response, read_query
+from shared.http import HealthCheck, api, json_response, read_no_body, read_query
 from shared.messaging import DeliveryAttempt, reliable_event_handler
 from shared.paging import next_page
 
 from .callbacks import read_callback, settle_callback
 from .domain import (Delivery, Senders, awaited_contacts, book_entry, deliver, ended_before,
                      finished_by, notices_for, send_due, told_from_the_book)
-from .exceptions import ContactNotYetKnown, DeliveryFailed
+from .exceptions import ContactNotYetKnown, DeliveryFailed, MessageNotFound, NotGivenUp
 from .gateways import Mailer, RecentSends, SmsGateway, WhatsApp
 from .schemas import CountersSchema, DeliveryLogSchema, FailedMessagesSchema, FailedQuerySchema
 from .settings import NotificationSettings
@@ -97,6 +97,21 @@ class NotificationApi(HealthCheck):
         page, cursor = next_page(rows, query["limit"], "failed_at")
         return json_response(200, FailedMessagesSchema().dump(
             {"messages": page, "next_cursor": cursor}))
+
+    @api("POST", "/api/v1/notifications/messages/<string:message_id>/resend")
+    def resend(self, request, message_id):
+        """(no body) -> 200 {"notification_id": "4b1e….sms", "status": "held",
+        "held_reason": "resend"}: sent again within SWEEP_SECONDS"""
+        self.operators.authenticate(request)
+        read_no_body(request)
+        before = self.store.resend(message_id, self.settings.now())
+        if before is None:
+            raise MessageNotFound()
+        if before != "failed":
+            raise NotGivenUp(before)
+        log.info("message %s held to be sent again, as an operator asked", message_id)
+        return json_response(200, {"notification_id": message_id, "status": "held",
+                                   "held_reason": "resend"})
 
     @api("GET", "/api/v1/notifications/counters")
     def counters(self, request):

@@ -72,6 +72,8 @@ LOG_FIELDS = {"_id": 1, "about": 1, "kind": 1, "channel": 1, "status": 1, "creat
               "dropped_at": 1, "dropped_because": 1, "attempts": 1, "fallback_for": 1,
               "delivered_at": 1, "read_at": 1}
 HELD = "held"
+# why a message given up is held again: an operator asked to send it again
+RESEND = "resend"
 # a message's final statuses, and the field each had its time in before a
 # final message carried ``final_at`` (what its retention counts from)
 ENDED_AT = {"sent": "sent_at", "failed": "failed_at", "superseded": "dropped_at",
@@ -535,6 +537,24 @@ class NotificationStore(BaseStore):
     def delivery_log(self, application_id: str) -> list[dict]:
         return list(self.db.messages.find({"application_id": application_id},
                                           LOG_FIELDS).sort("created_at", ASCENDING))
+
+    def resend(self, message_id: str, now: datetime.datetime) -> str:
+        """A message given up (``failed``) held to be sent again at once - an
+        operator's choice once its gateway is back (outside audit S2: a
+        citizen with a phone number only lost every notice of an SMS outage
+        longer than the retry schedule, and nothing sent it again): the
+        sweeper sends it (one attempt: it gives up again if it fails),
+        unless it no longer applies by then (``domain.outdated``). Its
+        status before: ``failed`` (held now), another, or None (no such
+        message)."""
+        if self.db.messages.update_one(
+                {"_id": message_id, "status": "failed"},
+                {"$set": {"status": HELD, "held_reason": RESEND, "due_at": now,
+                          "claimed_until": None},
+                 "$unset": {"final_at": ""}}).modified_count:
+            return "failed"
+        row = self.db.messages.find_one({"_id": message_id}, {"status": 1})
+        return None if row is None else row["status"]
 
     def failed_messages(self, limit: int,
                         after: tuple[datetime.datetime, str] | None = None) -> list[dict]:

@@ -18,6 +18,7 @@ import logging
 
 from marshmallow import RAISE, ValidationError, fields, validate
 from nameko.extensions import DependencyProvider
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from shared.errors import Msg, ValidationFailed, flatten_field_errors
@@ -83,9 +84,21 @@ def multipart(request):
     try:
         _, form, files = parser.parse(io.BytesIO(raw), request.mimetype, len(raw),
                                       request.mimetype_params)
+    except RequestEntityTooLarge:  # the body is within its limit: too many parts
+        raise ValidationFailed({"_body": [too_many_parts(parser.max_form_parts)]}) from None
     except ValueError:
         raise ValidationFailed({"_body": [NOT_MULTIPART]}) from None
     return form, files
+
+
+def too_many_parts(most: int) -> Msg:
+    """Werkzeug refuses a form of more than ``max_form_parts`` parts as too
+    large - answered 413 "over N bytes" for a body far under them (outside
+    audit S3): it is a 400 on ``_body`` saying what it is."""
+    return Msg(f"Terlalu banyak bagian multipart: paling banyak {most} (unggahan memuat "
+               "tracking_code, nik, kind dan satu file).",
+               f"Too many multipart parts: at most {most} (an upload holds tracking_code, nik, "
+               "kind and one file).")
 
 
 def read_upload(request) -> tuple[dict, bytes]:

@@ -138,9 +138,13 @@ def redeliveries_of(headers: dict) -> int:
 
 def header(headers: dict, name: str) -> str | None:
     """A header's value as text, its name in any case: AMQP's header names
-    are case-sensitive, and a front-end may pass HTTP's spelling on."""
+    are case-sensitive, and a front-end may pass HTTP's spelling on. An AMQP
+    byte string (what pika sends for a Python ``bytes`` value) is read as
+    UTF-8: as ``str()``, ``b'en'`` was the text "b'en'" (outside audit S3)."""
     for key, value in headers.items():
         if key.lower() == name:
+            if isinstance(value, (bytes, bytearray)):
+                return bytes(value).decode("utf-8", "replace")
             return str(value)
     return None
 

@@ -299,11 +299,13 @@ def test_a_request_that_reaches_no_queue_is_not_taken_for_sent(system, channel_u
 @pytest.mark.parametrize("headers", [
     {"accept-language": "fr, en;q=0.8"}, {"accept-language": "id;q=0.1, en"},
     {"accept-language": "en-US,en;q=0.9"}, {"Accept-Language": "en"},
-    {"accept-language": "en;q=0.5, id"}, {}])
+    {"accept-language": "en;q=0.5, id"}, {"accept-language": b"en"}, {}])
 def test_a_request_is_answered_in_the_language_http_would_answer_it(system, web, headers):
     """The channel read ``accept-language`` as "starts with en" (and only in
     lower case), HTTP as a weighted list: the same value got English over
-    HTTP and Bahasa Indonesia on the channel (outside audit)."""
+    HTTP and Bahasa Indonesia on the channel (outside audit); one pika sends
+    as an AMQP byte string (a Python ``bytes``) was read as "b'en'" (outside
+    audit S3)."""
     request_id = str(uuid.uuid4())
     web.channel.basic_publish("intake.channel.web", "", b"{}",
                               pika.BasicProperties(content_type="application/json",

@@ -199,12 +199,21 @@ def read_json(request, schema, partner_text: tuple[str, ...] = ()):
     JSON: a 400 on ``_body``. ``partner_text``: a partner's free-text fields,
     taken as one line (``load_json``)."""
     raw = request.get_data(cache=True)
-    if raw and request.mimetype != "application/json":
-        raise unsupported_media_type(request.mimetype, "application/json")
-    if raw and (charset := request.mimetype_params.get("charset")) is not None \
-            and charset.strip().lower() != "utf-8":
-        raise unsupported_charset(charset)
+    if raw:
+        check_json_type(request.mimetype, request.mimetype_params)
     return load_json(raw, schema, partner_text)
+
+
+def check_json_type(mimetype: str, params: dict) -> None:
+    """Raise UnsupportedMediaType (415 naming ``Content-Type``) unless a body
+    is declared ``application/json`` with no ``charset`` or
+    ``charset=utf-8``: ``mimetype`` and ``params`` as werkzeug reads a
+    content type (``parse_options_header``, the media type in lower case) -
+    HTTP's ``read_json`` and the broker channel's."""
+    if mimetype != "application/json":
+        raise unsupported_media_type(mimetype, "application/json")
+    if (charset := params.get("charset")) is not None and charset.strip().lower() != "utf-8":
+        raise unsupported_charset(charset)
 
 
 def unsupported_charset(charset: str) -> UnsupportedMediaType:

@@ -18,7 +18,8 @@ commit - to the client that sent it (its RabbitMQ direct reply-to, when its
 (or, if it has none, its request id):
 ``{"request_id", "status", "body"}``, where status and body are what HTTP
 would have answered (202 with the tracking code, 400 with the field errors,
-413 for a body over ``MAX_BODY_BYTES``, checked before it is parsed; in the
+413 for a body over ``MAX_BODY_BYTES``, checked before it is parsed, 415 for
+one not declared ``application/json`` in UTF-8 or declared compressed; in the
 language HTTP picks from the request's ``accept-language`` header, its name
 in any case). Only then is the request acked: a crash in between redoes it,
 and the request id makes that harmless.
@@ -38,6 +39,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from kombu import Exchange, Queue, binding
+from werkzeug.http import parse_options_header
 from amqp.exceptions import IrrecoverableChannelError, IrrecoverableConnectionError
 from nameko.amqp.publish import Publisher, UndeliverableMessage
 from nameko.constants import PERSISTENT
@@ -46,9 +48,9 @@ from nameko.messaging import Consumer
 
 from shared import metrics
 from shared.errors import DomainError, Msg, ValidationFailed
-from shared.http import (DEFAULT_MAX_BODY_BYTES, checked_key, identity_only, internal_error_body,
-                         language_of, load_json, too_large, unsupported_encoding,
-                         unsupported_media_type)
+from shared.http import (DEFAULT_MAX_BODY_BYTES, check_json_type, checked_key, identity_only,
+                         internal_error_body, language_of, load_json, too_large,
+                         unsupported_encoding)
 from shared.messaging import HandingOnQueueConsumer, delivery_limit
 from shared.mongo import StoreWithOutbox
 from shared.pipeline import Pipeline, PipelineGate, StoppedWaiting
@@ -111,7 +113,7 @@ class ChannelRequest:
     lang: str
     raw: bytes
     max_bytes: int  # the container's MAX_BODY_BYTES, as over HTTP
-    mimetype: str = "application/json"  # the content_type property, without parameters
+    content_type: str = "application/json"  # the content_type property
     content_encoding: str = ""  # the content_encoding property
     # how often the broker delivered it before (``x-delivery-count``, set by
     # a quorum queue on each requeue): ``IntakeChannel.reply``
@@ -126,7 +128,7 @@ class ChannelRequest:
         return cls(channel, request_id, message.properties.get("correlation_id") or request_id,
                    reply_destination(channel, message.properties.get("reply_to")), lang,
                    message.body if isinstance(message.body, bytes) else message.body.encode(),
-                   max_bytes, mimetype(message.properties.get("content_type")),
+                   max_bytes, message.properties.get("content_type") or "",
                    message.properties.get("content_encoding") or "",
                    redeliveries_of(message.headers or {}))
 
@@ -156,10 +158,13 @@ def plain(content_encoding: str) -> bool:
         content_encoding.strip().lower() in ("utf-8", "utf8")
 
 
-def mimetype(content_type: str | None) -> str:
-    """A content type's media type, as werkzeug reads HTTP's (parameters
-    such as the charset dropped, lower case; none given: empty)."""
-    return (content_type or "").split(";")[0].strip().lower()
+def mimetype(content_type: str) -> tuple[str, dict]:
+    """A content type's media type (lower case; none given: empty) and its
+    parameters, as werkzeug reads HTTP's ``Content-Type``: the charset is
+    checked as over HTTP (``check_json_type``) - dropped, ``charset=utf-16``
+    was taken on the channel and refused over HTTP (outside audit S3)."""
+    media_type, params = parse_options_header(content_type)
+    return media_type.lower(), params
 
 
 def channel_key(channel: str, request_id: str) -> str:
@@ -183,8 +188,8 @@ def answer(request: ChannelRequest, store,
     try:
         if len(request.raw) > request.max_bytes:  # as HTTP: refused before it is parsed
             raise too_large(request.max_bytes)
-        if request.raw and request.mimetype != "application/json":  # as HTTP: 415
-            raise unsupported_media_type(request.mimetype, "application/json")
+        if request.raw:  # as HTTP: 415
+            check_json_type(*mimetype(request.content_type))
         if request.raw and not plain(request.content_encoding):
             raise unsupported_encoding(request.content_encoding)
         key = checked_key(request.request_id, "request_id")

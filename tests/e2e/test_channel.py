@@ -466,8 +466,12 @@ def test_an_oversized_request_gets_what_http_answers_413_and_stores_nothing(
     assert web.submit(valid_body()).status == 202  # and the channel goes on
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", None])
+@pytest.mark.parametrize("content_type", ["text/plain", None, "application/json; charset=utf-16",
+                                          "Application/JSON; Charset=\"ISO-8859-1\""])
 def test_a_request_not_sent_as_json_gets_what_http_answers_415(system, web, mongo, content_type):
+    """A charset other than UTF-8 too (the body in UTF-8): the channel dropped
+    the content type's parameters and stored it, HTTP answered 415 (outside
+    audit S3)."""
     body = valid_body()
     request_id = str(uuid.uuid4())
     web.channel.basic_publish("intake.channel.web", "", json.dumps(body).encode(),

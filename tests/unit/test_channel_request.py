@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.intake.channel import header
+from services.intake.channel import ChannelRequest, answer, header, mimetype
 from shared.http import language_of
 
 
@@ -24,3 +24,24 @@ def test_a_header_not_in_utf8_is_read_with_its_bad_bytes_replaced():
 
 def test_a_header_not_sent_is_none():
     assert header({"x-other": b"en"}, "accept-language") is None
+
+
+@pytest.mark.parametrize(("content_type", "read"), [
+    ("application/json", ("application/json", {})),
+    ("Application/JSON; Charset=\"UTF-16\"", ("application/json", {"charset": "UTF-16"})),
+    ("text/plain;charset=iso-8859-1", ("text/plain", {"charset": "iso-8859-1"})),
+    ("", ("", {}))])
+def test_a_content_type_is_read_with_its_parameters_as_http_reads_it(content_type, read):
+    """Its charset dropped, a channel request in ``charset=utf-16`` was taken
+    where HTTP answered 415 (outside audit S3)."""
+    assert mimetype(content_type) == read
+
+
+@pytest.mark.parametrize("content_type", ["application/json; charset=utf-16",
+                                          "application/json; charset=iso-8859-1"])
+def test_a_request_in_another_charset_gets_the_415_http_answers(content_type):
+    request = ChannelRequest("web", "req-1", "req-1", "intake.channel.web.replies", "en",
+                             b'{"channel": "web"}', 1024, content_type=content_type)
+    status, body = answer(request, store=None, screening=None)
+    assert (status, list(body["error"]["fields"])) == (415, ["Content-Type"])
+    assert content_type.partition("=")[2] in body["error"]["message"]

@@ -212,16 +212,24 @@ def check_json_type(mimetype: str, params: dict) -> None:
     HTTP's ``read_json`` and the broker channel's."""
     if mimetype != "application/json":
         raise unsupported_media_type(mimetype, "application/json")
-    if (charset := params.get("charset")) is not None and charset.strip().lower() != "utf-8":
-        raise unsupported_charset(charset)
+    check_charset(mimetype, params)
 
 
-def unsupported_charset(charset: str) -> UnsupportedMediaType:
+def check_charset(mimetype: str, params: dict, accepted: tuple[str, ...] = ("utf-8",)) -> None:
+    """Raise UnsupportedMediaType (415 naming ``Content-Type``) for a body
+    declared in a charset not ``accepted`` (lower case): a body declared in
+    another was read as UTF-8 and stored garbled. No charset: UTF-8."""
+    if (charset := params.get("charset")) is not None and \
+            charset.strip().lower() not in accepted:
+        raise unsupported_charset(charset, mimetype)
+
+
+def unsupported_charset(charset: str, mimetype: str = "application/json") -> UnsupportedMediaType:
     """415 naming ``Content-Type``: a charset other than UTF-8 (the one sent)."""
     sent = field_label(charset)
-    message = Msg(f"Kirim isi permintaan sebagai application/json dalam UTF-8 (dikirim: "
+    message = Msg(f"Kirim isi permintaan sebagai {mimetype} dalam UTF-8 (dikirim: "
                   f"charset={sent}).",
-                  f"Send the body as application/json in UTF-8 (got: charset={sent}).")
+                  f"Send the body as {mimetype} in UTF-8 (got: charset={sent}).")
     return UnsupportedMediaType(message, {"Content-Type": [message]})
 
 

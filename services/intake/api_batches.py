@@ -22,8 +22,8 @@ from marshmallow import INCLUDE, RAISE, Schema, fields
 
 from shared.clock import today_wib
 from shared.errors import DomainError, Msg, NotFound, ValidationFailed, localize
-from shared.http import (api, body_problems, idempotency_key, json_response, read_json,
-                         request_language, unsupported_media_type)
+from shared.http import (api, body_problems, check_charset, idempotency_key, json_response,
+                         read_json, request_language, unsupported_media_type)
 from shared.masking import mask_identity
 from shared.offices import DINAS
 
@@ -59,6 +59,10 @@ class AnyObject(Schema):
 
 def batch_rows(request) -> list[batches.Row]:
     if request.mimetype == "text/csv":
+        # read as UTF-8: one declared in another charset (iso-8859-1, utf-16)
+        # was read so, garbled or refused as "not UTF-8" (outside audit S3);
+        # US-ASCII is UTF-8's first 128 characters
+        check_charset(request.mimetype, request.mimetype_params, ("utf-8", "us-ascii"))
         rows = batches.csv_rows(request.get_data(cache=True))
         for row in rows:  # what read_json refuses in a JSON body, a CSV row is refused for
             if row.body is not None and (problems := body_problems(row.body)):

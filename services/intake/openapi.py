@@ -68,7 +68,8 @@ ERRORS = {
          "Content-Length on any request before it is read, or while reading one.",
     414: "A request line of 8,192 bytes or more; the connection is closed.",
     415: "A body sent with a Content-Type the endpoint does not take (JSON endpoints: "
-         "anything but application/json, or a charset other than utf-8; the upload: anything "
+         "anything but application/json, or a charset other than utf-8; a jemput-bola "
+         "batch's CSV: a charset other than utf-8 or us-ascii; the upload: anything "
          "but multipart/form-data; `error.fields.Content-Type` names it), or - on any "
          "operation, a GET too - with a Content-Encoding other than identity "
          "(`error.fields.Content-Encoding`).",
@@ -467,7 +468,8 @@ def _request_body(operation: Operation) -> dict | None:
             "application/json": {"schema": BatchRequestSchema},
             "text/csv": {"schema": {"type": "string", "description":
                                     "one application per row, dotted column names "
-                                    "(applicant.nik, details.reason, address.kelurahan_code)"}}}}
+                                    "(applicant.nik, details.reason, address.kelurahan_code); "
+                                    "UTF-8 (a charset other than utf-8 or us-ascii: 415)"}}}}
     if operation.body is None:
         return None
     media = {"schema": operation.body}

@@ -242,6 +242,32 @@ def test_a_batch_that_cannot_be_read_stores_nothing(system, mongo, intake_state)
     assert mongo["intake"].batches.count_documents({}) == batches
 
 
+def test_a_csv_declared_in_another_charset_is_refused_naming_it_and_stores_nothing(system,
+                                                                                  mongo):
+    """It was read as UTF-8 whatever it said: ``charset=iso-8859-1`` stored
+    (garbled, had it held an accent), ``charset=utf-16`` too (outside audit
+    S3). Refused with JSON's 415; UTF-8 and US-ASCII are taken."""
+    for charset in ("iso-8859-1", "utf-16", '"Windows-1252"'):
+        row = ktp_row()
+        answer = requests.put(batch_url(system, new_batch_id()), data=as_csv([row]), timeout=60,
+                              headers={**KELURAHAN_OFFICER, "Accept-Language": "en",
+                                       "Content-Type": f"text/csv; charset={charset}"})
+        assert answer.status_code == 415, answer.text
+        error = answer.json()["error"]
+        assert (error["code"], list(error["fields"])) == ("unsupported_media_type",
+                                                          ["Content-Type"])
+        assert error["message"] == \
+            f"Send the body as text/csv in UTF-8 (got: charset={charset.strip(chr(34))})."
+        assert mongo["intake"].applications.count_documents(
+            {"applicant.nik": row["applicant"]["nik"]}) == 0
+    for charset in ("UTF-8", '"us-ascii"'):
+        answer = requests.put(batch_url(system, new_batch_id()), data=as_csv([ktp_row()]),
+                              headers={**KELURAHAN_OFFICER,
+                                       "Content-Type": f"text/csv; charset={charset}"},
+                              timeout=60)
+        assert answer.status_code == 200 and len(answer.json()["accepted"]) == 1, answer.text
+
+
 def next_day(system, body: dict, headers=KECAMATAN_OFFICER) -> requests.Response:
     return requests.post(f"{system.url('intake')}/api/v1/kecamatan/next-day-requests",
                          json=body, headers=headers, timeout=30)

@@ -18,7 +18,40 @@ from .nik import InvalidIdentityNumber, parse_nik, validate_kk
 from .printable import is_printable, names_a_person, reads_as_formula, spells_a_name
 
 
-class Nik(fields.String):
+# how the OpenAPI documents show a NIK and a No. KK (apispec reads a field's
+# metadata): generated validators had no rule for them (outside audit S3)
+IDENTITY_NUMBER = {"pattern": "^[0-9]{16}$", "minLength": 16, "maxLength": 16}
+
+# a tracking code: "SDK" and 8 of these (intake's ``domain.new_tracking_code``)
+TRACKING_PREFIX, TRACKING_ALPHABET = "SDK", "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+TRACKING_CODE = {"pattern": f"^{TRACKING_PREFIX}[{TRACKING_ALPHABET}]{{8}}$",
+                 "minLength": 11, "maxLength": 11, "example": "SDK7KQ2M9XA"}
+
+
+def any_case(text: str) -> str:
+    """A pattern's literal letters in either case (an OpenAPI pattern has no flags)."""
+    return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in text)
+
+
+# as a citizen may type it: in either case, spaces around it ignored
+# (``CitizenLookupSchema``); the pattern is what can match an application
+TRACKING_CODE_TYPED = {
+    "pattern": f"^{any_case(TRACKING_PREFIX)}"
+               f"[{''.join(sorted(set(TRACKING_ALPHABET + TRACKING_ALPHABET.lower())))}]{{8}}$",
+    "example": "SDK7KQ2M9XA",
+    "description": "SDK and 8 of 23456789ABCDEFGHJKMNPQRSTUVWXYZ, in either case (spaces "
+                   "around it are ignored)"}
+
+
+class IdentityNumber(fields.String):
+    """A NIK or No. KK: 16 digits in the OpenAPI documents (``IDENTITY_NUMBER``)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**{**kwargs, "metadata": {**IDENTITY_NUMBER,
+                                                    **kwargs.get("metadata", {})}})
+
+
+class Nik(IdentityNumber):
     """A valid NIK (born by today, in WIB); deserializes to the normalized
     16-digit string."""
 
@@ -50,7 +83,7 @@ class IsoDate(fields.Date):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
-class KkNumber(fields.String):
+class KkNumber(IdentityNumber):
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
         try:
@@ -363,5 +396,6 @@ class CitizenLookupSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    tracking_code = fields.String(required=True, validate=validate.Length(min=6, max=20))
+    tracking_code = fields.String(required=True, validate=validate.Length(min=6, max=20),
+                                  metadata=TRACKING_CODE_TYPED)
     nik = Nik(required=True)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from shared.clock import utcnow
+from shared.fields import TRACKING_ALPHABET, TRACKING_PREFIX
 from shared.masking import mask_text
 
 from .exceptions import (IdempotencyKeyReused, PersonDeceased, PhotoNotUploaded,
@@ -41,7 +42,6 @@ from .request_fields import corrected_fields, request_fields
 from .subjects import subject_key
 
 # the alphabet leaves out 0/O, 1/I/L so a code read over the phone survives
-TRACKING_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
 
 @dataclass(frozen=True)
@@ -176,7 +176,7 @@ def holds_slot(flags) -> bool:
 
 
 def new_tracking_code() -> str:
-    return "SDK" + "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(8))
+    return TRACKING_PREFIX + "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(8))
 
 
 def timeline_entry(status: str, at: datetime.datetime | str, detail: dict | None = None) -> dict:

@@ -21,7 +21,8 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import RAISE, Schema, fields, validate
 
 from shared.events import DOCUMENT_TYPES, SlotSchema
-from shared.fields import IsoDate, ItemCount, JsonBoolean
+from shared.fields import (IDENTITY_NUMBER, TRACKING_CODE, TRACKING_CODE_TYPED, IsoDate,
+                           ItemCount, JsonBoolean)
 from shared.http import NoBodySchema
 
 from . import (api_appointments, api_documents, api_resend, batches, queue_schemas, reasons,
@@ -108,7 +109,7 @@ class ErrorSchema(Schema):
 
 class AcceptedSchema(Schema):
     application_id = fields.String(required=True)
-    tracking_code = fields.String(required=True, metadata={"example": "SDK7KQ2M9XA"})
+    tracking_code = fields.String(required=True, metadata=TRACKING_CODE)
     status = fields.String(required=True, metadata={"example": "submitted"})
 
 
@@ -164,7 +165,7 @@ class DocumentListSchema(Schema):
 
 class UploadedSchema(Schema):
     application_id = fields.String(required=True)
-    tracking_code = fields.String(required=True)
+    tracking_code = fields.String(required=True, metadata=TRACKING_CODE)
     document = fields.Dict(required=True)
     documents = fields.List(fields.Dict(), required=True)
 
@@ -459,7 +460,8 @@ def _request_body(operation: Operation) -> dict | None:
         return {"required": True, "content": {"multipart/form-data": {"schema": {
             "type": "object", "required": ["tracking_code", "nik", "kind", "file"],
             "properties": {
-                "tracking_code": {"type": "string"}, "nik": {"type": "string"},
+                "tracking_code": {"type": "string", **TRACKING_CODE_TYPED},
+                "nik": {"type": "string", **IDENTITY_NUMBER},
                 "kind": {"type": "string", "enum": list(api_documents.DOCUMENT_KINDS)},
                 "file": {"type": "string", "format": "binary",
                          "description": "JPEG, PNG or PDF (type decided by content)"}}}}}}

@@ -18,7 +18,7 @@ from openapi_spec_validator import validate
 from services.intake import downstream, reasons
 from services.intake.api_examples import SUBMIT_EXAMPLES
 from services.intake.appointments import DayFull
-from services.intake.domain import public_view
+from services.intake.domain import new_tracking_code, public_view
 from services.intake.openapi import openapi_document, openapi_path
 from services.intake.population import Lookup
 from services.intake.rules import check_application
@@ -208,6 +208,48 @@ def test_the_limits_of_the_texts_are_in_the_document():
     for field in (applicant["full_name"], address["street"],
                   schemas["AktaKematianDetails"]["properties"]["place_of_death"]):
         assert "letter or digit" in field["description"]
+
+
+def identity_fields(node, path: str = ""):
+    """Every (path, schema) of a NIK or No. KK property in the document: a
+    ``nik``, ``kk_number``, ``*_nik`` property or ``members`` item."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if path.endswith("properties") and isinstance(value, dict) and (
+                    key in ("nik", "kk_number") or key.endswith("_nik")):
+                yield f"{path}/{key}", value
+            elif path.endswith("properties") and key == "members":
+                yield f"{path}/{key}/items", value["items"]
+            else:
+                yield from identity_fields(value, f"{path}/{key}")
+
+
+def test_nik_kk_and_tracking_codes_carry_their_patterns():
+    """Integrators generating validators got no NIK rule: NIK, KK and
+    tracking code were bare strings (outside audit S3)."""
+    document = openapi_document()
+    found = dict(identity_fields(document))
+    for name in ("Applicant/properties/nik", "Applicant/properties/kk_number",
+                 "KiaDetails/properties/child_nik", "SkpwniDetails/properties/members/items",
+                 "AktaKelahiranDetails/properties/kk_number", "CitizenLookup/properties/nik",
+                 "Resend/properties/nik", "multipart/form-data/schema/properties/nik"):
+        assert any(path.endswith(name) for path in found), name
+    for path, schema in found.items():
+        assert (schema.get("pattern"), schema.get("minLength"), schema.get("maxLength")) == \
+            ("^[0-9]{16}$", 16, 16), path
+    schemas = document["components"]["schemas"]
+    issued = re.compile(schemas["Accepted"]["properties"]["tracking_code"]["pattern"])
+    assert issued.pattern == "^SDK[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{8}$"
+    assert all(issued.fullmatch(new_tracking_code()) for _ in range(50))
+    assert schemas["Uploaded"]["properties"]["tracking_code"]["pattern"] == issued.pattern
+    upload = document["paths"]["/api/v1/applications/documents"]["post"]["requestBody"]
+    for typed in (schemas["CitizenLookup"]["properties"]["tracking_code"],
+                  schemas["Resubmit"]["properties"]["tracking_code"],
+                  upload["content"]["multipart/form-data"]["schema"]["properties"][
+                      "tracking_code"]):
+        pattern = re.compile(typed["pattern"])  # as a citizen may type it: either case
+        assert pattern.fullmatch("SDK7KQ2M9XA") and pattern.fullmatch("sdk7kq2m9xa")
+        assert not pattern.fullmatch("SDK7KQ2M9X") and not pattern.fullmatch("SDK7KQ2M9XI")
 
 
 def test_every_endpoint_taking_an_idempotency_key_lists_the_header():

@@ -42,7 +42,9 @@ DOCUMENT_KINDS: dict[str, DocumentKind] = {
         "Death letter from a doctor, the lurah/village head or the police")),
     "skpwni": DocumentKind(Msg("SKPWNI dari daerah asal", "SKPWNI from the place of origin")),
     "akta_kelahiran": DocumentKind(Msg("Akta kelahiran anak", "The child's birth certificate")),
-    "foto": DocumentKind(Msg("Pas foto anak berwarna", "A colour photo of the child"), photo=True),
+    # any type's uploads take it (a KTP-el's too): labelled as it is, not
+    # "the child's" (outside audit S3); a KIA's requirement names the child
+    "foto": DocumentKind(Msg("Pas foto berwarna", "A colour photo"), photo=True),
 }
 
 
@@ -52,9 +54,12 @@ class Requirement:
     any_of: tuple[str, ...]  # kinds in DOCUMENT_KINDS; any one meets the requirement
     when: str | None = None  # a fact the document's rules establish; None: always
     optional: bool = False   # accepted and listed, never required ("if any")
+    named: Msg | None = None  # its own label, else its kinds'
 
     @property
     def label(self) -> Msg:
+        if self.named is not None:
+            return self.named
         labels = [DOCUMENT_KINDS[kind].label for kind in self.any_of]
         return Msg(" atau ".join(labels), " or ".join(label.en for label in labels))
 
@@ -88,7 +93,8 @@ REQUIRED_DOCUMENTS: dict[str, tuple[Requirement, ...]] = {
         Requirement("akta_kelahiran", ("akta_kelahiran",)),
         KK,
         Requirement("ktp_el", ("ktp_el",)),  # a parent's
-        Requirement("foto", ("foto",), when="child_5_or_older"),
+        Requirement("foto", ("foto",), when="child_5_or_older",
+                    named=Msg("Pas foto anak berwarna", "A colour photo of the child")),
     ),
 }
 

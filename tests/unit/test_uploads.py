@@ -7,7 +7,7 @@ import hashlib
 
 import pytest
 
-from services.intake.requirements import DOCUMENT_KINDS
+from services.intake.requirements import DOCUMENT_KINDS, REQUIRED_DOCUMENTS
 from services.intake.uploads import (JPEG, PDF, PNG, DocumentLimitReached, DocumentsClosed,
                                      FileTooLarge, UploadLimits, admit, check_file, file_name,
                                      listing_view, new_document, same_document, sniff)
@@ -145,3 +145,14 @@ def test_the_listing_shows_no_content_nor_the_clients_file_name():
     assert set(view) == {"document_id", "kind", "kind_label", "content_type", "size", "sha256",
                          "uploaded_at", "width", "height"}
     assert file_name(entry) == f"kartu_keluarga-{entry['document_id'][:8]}.jpg"
+
+
+def test_a_photo_is_labelled_as_a_photo_not_as_the_child_s():
+    """A ``foto`` uploaded for a KTP-el was listed as "Pas foto anak
+    berwarna" (outside audit S3); a KIA's missing photo still names the child."""
+    entry = new_document("app-1", "foto", check_file(jpeg(), LIMITS), NOW)
+    assert listing_view(entry, "id")["kind_label"] == "Pas foto berwarna"
+    assert listing_view(entry, "en")["kind_label"] == "A colour photo"
+    [photo] = [req for req in REQUIRED_DOCUMENTS["kia"] if req.name == "foto"]
+    assert (str(photo.label), photo.label.en) == ("Pas foto anak berwarna",
+                                                  "A colour photo of the child")

@@ -198,7 +198,8 @@ class DocumentsApi:
         "holder_name": "Siti Aminah", "issue_date": "2026-11-30", "issuance_id": "..."}}
         (or "revoked" with a "reason" - "replaced", "deceased", "reported_lost",
         "not_issued" - and the claims,
-        or {"status": "invalid", "reason": "bad_signature"})"""
+        or {"status": "invalid", "reason": "bad_signature"});
+        no token, or an empty one -> 400 naming ``token``"""
         self.verification_rate.count(request)
         token = read_query(request, TokenQuerySchema())["token"]
         return json_response(200, verification.verdict(token, self.signing_keys.public,

@@ -40,7 +40,29 @@ TRACKING_CODE_TYPED = {
                f"[{''.join(sorted(set(TRACKING_ALPHABET + TRACKING_ALPHABET.lower())))}]{{8}}$",
     "example": "SDK7KQ2M9XA",
     "description": "SDK and 8 of 23456789ABCDEFGHJKMNPQRSTUVWXYZ, in either case (spaces "
-                   "around it are ignored)"}
+                   "around it are ignored; any character but an ASCII letter or digit is a "
+                   "400 naming the field)"}
+
+
+_TYPED_CODE = re.compile(r"[0-9A-Za-z]+")
+
+
+class TypedTrackingCode(fields.String):
+    """A tracking code as a citizen types it: spaces around it dropped, and
+    nothing but ASCII letters and digits - one with a hidden character
+    (``U+200B`` pasted along) or a dash is a 400 naming the field, as a NIK
+    with one is (outside audit S3: answered 404 and counted as a failed
+    lookup). Its case is the store's to fold."""
+
+    default_error_messages = {"typed": Msg(
+        "Kode lacak hanya berisi huruf dan angka (contoh: SDK7KQ2M9XA), tanpa karakter lain.",
+        "A tracking code holds letters and digits only (e.g. SDK7KQ2M9XA), nothing else.")}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if not _TYPED_CODE.fullmatch(text):
+            raise self.make_error("typed")
+        return text
 
 
 class IdentityNumber(fields.String):
@@ -396,6 +418,6 @@ class CitizenLookupSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    tracking_code = fields.String(required=True, validate=validate.Length(min=6, max=20),
-                                  metadata=TRACKING_CODE_TYPED)
+    tracking_code = TypedTrackingCode(required=True, validate=validate.Length(min=6, max=20),
+                                      metadata=TRACKING_CODE_TYPED)
     nik = Nik(required=True)

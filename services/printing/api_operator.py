@@ -19,8 +19,8 @@ import uuid
 
 from shared.clock import today_wib
 from shared.errors import Msg, ValidationFailed
-from shared.http import (api, json_response, read_json, read_no_body, request_language,
-                         text_problem, unsupported_media_type)
+from shared.http import (api, check_charset, json_response, read_json, read_no_body,
+                         request_language, text_problem, unsupported_media_type)
 
 from . import prr
 from .exceptions import PrrImportNotFound
@@ -84,6 +84,9 @@ class PrintOperatorApi:
         operator = self.operators.authenticate(request)
         if request.mimetype != "text/csv":
             raise unsupported_media_type(request.mimetype, "text/csv")
+        # read as UTF-8, as the jemput-bola CSV (one declared in another was
+        # read so and garbled, or refused as no PRR file)
+        check_charset(request.mimetype, request.mimetype_params, ("utf-8", "us-ascii"))
         try:
             text = request.get_data(cache=True).decode("utf-8-sig")
             parsed = prr.parse(text, today_wib(), request_language(request),

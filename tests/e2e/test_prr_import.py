@@ -252,6 +252,12 @@ def test_the_upload_is_csv_with_each_column_once_and_no_control_characters(syste
         assert answer.status_code == 415, answer.text
         assert answer.json()["error"]["fields"] == {"Content-Type": [
             f"Kirim isi permintaan sebagai text/csv (dikirim: {sent})."]}
+    # a file declared in another charset was read as UTF-8 (outside audit S3)
+    for charset in ("iso-8859-1", "utf-16"):
+        answer = requests.post(url, data=csv, timeout=10, headers={
+            **OPERATOR, "Content-Type": f"text/csv; charset={charset}"})
+        assert answer.status_code == 415, answer.text
+        assert f"charset={charset}" in answer.json()["error"]["fields"]["Content-Type"][0]
     twice = requests.post(url, data=("nik," + HEADER + "\n").encode(), timeout=10,
                           headers={**OPERATOR, "Content-Type": "text/csv"})
     assert twice.status_code == 400, twice.text

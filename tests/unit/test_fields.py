@@ -13,8 +13,8 @@ import shared
 from services.intake.schemas import ApplicationRequestSchema, KtpElDetailsSchema, RegionCode
 from services.printing.schemas import PrintedBatchSchema
 from shared.errors import Msg, localize
-from shared.fields import (DeliverableEmail, ItemCount, JsonBoolean, KkNumber, MobilePhone, Nik,
-                           Text)
+from shared.fields import (CitizenLookupSchema, DeliverableEmail, ItemCount, JsonBoolean,
+                           KkNumber, MobilePhone, Nik, Text)
 from shared.masking import mask_phone
 
 
@@ -319,3 +319,15 @@ def test_every_text_intake_takes_has_a_bound():
                              or (isinstance(v, validate.Length) and v.max is not None)
                              for v in field.validators)]
     assert unbounded == []
+
+
+@pytest.mark.parametrize("typed", ["SDK7KQ2M9XA\u200b", "\ufeffSDK7KQ2M9XA", "SDK-7KQ2M9XA",
+                                   "SDK7KQ\u00a02M9XA"])
+def test_a_tracking_code_with_anything_but_letters_and_digits_is_refused_naming_it(typed):
+    """Outside audit S3: one with a zero-width space pasted along answered
+    404 and counted as a failed lookup, while a NIK with one is a 400."""
+    with pytest.raises(ValidationError) as refused:
+        CitizenLookupSchema().load({"tracking_code": typed, "nik": "3673045207900001"})
+    assert list(refused.value.messages) == ["tracking_code"]
+    assert CitizenLookupSchema().load({"tracking_code": " sdk7kq2m9xa ",
+                                       "nik": "3673045207900001"})["tracking_code"] == "sdk7kq2m9xa"

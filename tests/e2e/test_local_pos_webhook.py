@@ -19,7 +19,9 @@ from tests.helpers import OPERATOR, eventually
 def test_the_pos_sandbox_is_started_with_couriers_webhook_and_secret(tmp_path):
     options = Stack(tmp_path).sandbox_options("pos")
     assert options == ["--webhook-url", "http://127.0.0.1:8004/api/v1/pos/webhook",
-                       "--webhook-secret", DEV_SECRETS["POS_WEBHOOK_SECRET"]]
+                       "--webhook-secret", DEV_SECRETS["POS_WEBHOOK_SECRET"],
+                       # its parcels kept with the stack's data (outside audit S2)
+                       "--journal", str(tmp_path / "pos-sandbox.jsonl")]
     assert Stack(tmp_path).sandbox_options("sms") == []
 
 

@@ -402,7 +402,8 @@ class MessageStore(Protocol):
 
     def open_message(self, message: OutgoingMessage) -> str:
         """Record the message if new and claim it; return ``"pending"`` (claimed
-        here), ``"sent"``, ``"failed"``, ``"held"`` or ``"in_flight"``."""
+        here), ``"sent"``, ``"failed"``, ``"held"``, ``"superseded"`` /
+        ``"withdrawn"`` (dropped as old news) or ``"in_flight"``."""
 
     def take_sms_allowance(self, phone: str, now: datetime.datetime,
                            guards: Guards) -> tuple[str, datetime.datetime] | None:
@@ -530,8 +531,8 @@ def deliver(messages: Iterable[OutgoingMessage], d: Delivery,
     while queue:
         message = queue.pop(0)
         status = d.store.open_message(message)
-        if status in ("sent", "failed", "held"):
-            continue  # done earlier, or waiting for its due time (the sweeper sends it)
+        if status not in ("pending", "in_flight"):
+            continue  # done earlier, waiting for its due time (the sweeper sends it), or old news
         if status == "in_flight":
             # another copy of this event is sending it right now: look again
             # later (then it is sent, or its claim has lapsed and we send)
@@ -640,14 +641,31 @@ FINISHING = ("document_collected", "parcel_delivered", "application_cancelled",
              "print_job_cancelled")
 
 
+# an application's receipt ("received: we check it within 3 working days"):
+# any later notice about the application makes it old news - held (quiet
+# hours, a fallback) or retried past a gateway's outage, it reached the
+# citizen after their "ready" (outside audit S2); it is dropped instead
+RECEIPTS = frozenset({"received", "pos_received", "kecamatan_received", "prr_received"})
+
+
 def topic(kind: str) -> str:
     return TOPICS.get(kind, kind)
 
 
-def kinds_replacing(kinds: Iterable[str]) -> set[str]:
-    """The kinds whose notices may replace one of ``kinds``."""
+def kinds_replacing(kinds: Iterable[str]) -> set[str] | None:
+    """The kinds whose notices may replace one of ``kinds``; None: any kind
+    (a receipt among them)."""
+    kinds = set(kinds)
+    if kinds & RECEIPTS:
+        return None
     topics = {topic(kind) for kind in kinds}
-    return {kind for kind, shared in TOPICS.items() if shared in topics} | set(kinds)
+    return {kind for kind, shared in TOPICS.items() if shared in topics} | kinds
+
+
+def superseding(message: OutgoingMessage, later: Filed | None) -> bool:
+    """Whether ``later`` (the newest notice on file of the message's topic -
+    of any kind, for a receipt) replaces the message: it happened after it."""
+    return later is not None and message.occurred_at < later.occurred_at
 
 
 @dataclass(frozen=True)
@@ -685,20 +703,21 @@ def outdated(due: Iterable[OutgoingMessage], filed: Iterable[Filed],
     application happened after it (the newest one's id). ``filed``: the
     messages on file of the due ones' applications; ``finished``: those of
     them that are over, by application id."""
-    newest: dict[tuple[str, str], Filed] = {}
-    for row in filed:
-        key = (row.application_id, topic(row.kind))
-        if key not in newest or row.occurred_at > newest[key].occurred_at:
-            newest[key] = row
+    newest: dict[tuple[str, str | None], Filed] = {}
+    for row in filed:  # by topic, and of any kind (None: what replaces a receipt)
+        for key in ((row.application_id, topic(row.kind)), (row.application_id, None)):
+            if key not in newest or row.occurred_at > newest[key].occurred_at:
+                newest[key] = row
     drops = {}
     for message in due:
         if not message.about_an_application or message.occurred_at is None:
             continue
         end = finished.get(message.application_id)
-        latest = newest.get((message.application_id, topic(message.kind)))
+        latest = newest.get((message.application_id,
+                             None if message.kind in RECEIPTS else topic(message.kind)))
         if end is not None and message.occurred_at < end.occurred_at:
             drops[message.message_id] = ("withdrawn", end.by)
-        elif latest is not None and message.occurred_at < latest.occurred_at:
+        elif superseding(message, latest):
             drops[message.message_id] = ("superseded", latest.message_id)
     return drops
 

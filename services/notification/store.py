@@ -25,6 +25,7 @@ end from when it happened; the SMS counters until their hour or day ends.
 from __future__ import annotations
 
 import datetime
+import logging
 import os
 import socket
 import uuid
@@ -41,10 +42,12 @@ from shared.paging import page_after
 from shared.store import BaseStore, update_then_read
 
 from .callbacks import Logged
-from .domain import (BookEntry, Filed, Finished, Guards, Notice, OutgoingMessage, day_bucket,
-                     hour_bucket, kinds_replacing, outdated)
+from .domain import (RECEIPTS, BookEntry, Filed, Finished, Guards, Notice, OutgoingMessage,
+                     day_bucket, hour_bucket, kinds_replacing, outdated)
 from .messages import Texts
 from .settings import retention
+
+log = logging.getLogger(__name__)
 
 # longer than any gateway call may take (their timeouts are seconds): a claim
 # outlives its sender only if the sender died, and then the retry takes over
@@ -72,6 +75,11 @@ LOG_FIELDS = {"_id": 1, "about": 1, "kind": 1, "channel": 1, "status": 1, "creat
               "dropped_at": 1, "dropped_because": 1, "attempts": 1, "fallback_for": 1,
               "delivered_at": 1, "read_at": 1}
 HELD = "held"
+# what ``open_message`` answers of a message no delivery is to send now: done
+# (sent, given up), waiting for the sweeper (held), or dropped as old news
+# (superseded, withdrawn: a redelivered copy of its event sends nothing - it
+# was answered "in flight" and retried into the DLQ)
+SETTLED = ("sent", "failed", HELD, "superseded", "withdrawn")
 # why a message given up is held again: an operator asked to send it again
 RESEND = "resend"
 # a message's final statuses, and the field each had its time in before a
@@ -241,9 +249,30 @@ class NotificationStore(BaseStore):
                 {"_id": message.message_id, "status": "pending",
                  "$or": [{"claimed_until": {"$not": {"$gte": now}}}, {"claimed_by": OWNER}]},
                 {"$set": claimed}).modified_count:
-            return "pending"
+            return self._unless_old_news(message, now)
         status = self.db.messages.find_one({"_id": message.message_id}, {"status": 1})["status"]
-        return status if status in ("sent", "failed", "held") else "in_flight"
+        return status if status in SETTLED else "in_flight"
+
+    def _unless_old_news(self, message: OutgoingMessage, now: datetime.datetime) -> str:
+        """A receipt claimed again (its event retried: a gateway was out)
+        is dropped as ``superseded`` once a later notice about its
+        application is on file (``domain.RECEIPTS``; one indexed read, on a
+        receipt's retry only); else ``"pending"``: send it."""
+        if message.kind not in RECEIPTS or not message.about_an_application \
+                or message.occurred_at is None:
+            return "pending"
+        later = self.db.messages.find_one(
+            {"application_id": message.application_id,
+             "occurred_at": {"$gt": message.occurred_at}}, {"_id": 1})
+        if later is None:
+            return "pending"
+        self.db.messages.update_one(
+            {"_id": message.message_id, "status": "pending"},
+            {"$set": {"status": "superseded", "dropped_because": later["_id"], "dropped_at": now,
+                      "final_at": now, "claimed_until": None}})
+        log.info("%s for %s not sent: a later notice about its application went before it",
+                 message.channel, message.tracking_code)
+        return "superseded"
 
     @staticmethod
     def let_go(message_id: str) -> None:
@@ -304,9 +333,10 @@ class NotificationStore(BaseStore):
         ids = sorted({m.application_id for m in due if m.about_an_application})
         if not ids:
             return [], {}
+        kinds = kinds_replacing(m.kind for m in due)
         rows = self.db.messages.aggregate([
             {"$match": {"application_id": {"$in": ids},
-                        "kind": {"$in": sorted(kinds_replacing(m.kind for m in due))}}},
+                        **({} if kinds is None else {"kind": {"$in": sorted(kinds)}})}},
             {"$project": {"application_id": 1, "kind": 1, "occurred_at": 1, "created_at": 1}},
             {"$unionWith": {"coll": "finished", "pipeline": [{"$match": {"_id": {"$in": ids}}}]}}])
         filed, finished = [], {}

@@ -117,6 +117,39 @@ def test_a_claim_left_by_a_sending_that_raised_is_this_processs_to_take_again_at
     assert gateway.sent == [sms.message_id]
 
 
+def test_a_receipt_retried_after_a_later_notice_went_is_dropped_not_sent(counted):
+    """Outside audit S2: the "received" SMS, its first attempt refused by a
+    frozen gateway, was sent on the event's retry minutes after the "ready"
+    notice - "we check it within 3 working days" after "collect it". A
+    receipt's retry finds the later notice on file and drops it
+    (``superseded``), and so does every redelivery of its event after."""
+    store, _, _ = counted
+    gateway = Gateway()
+    delivery = Delivery(store, Senders(sms=gateway, email=gateway), Guards(), 4,
+                        datetime.datetime.now(datetime.timezone.utc))
+    receipt = replace(message(1), kind="received", about="application_submitted",
+                      occurred_at=SUBMITTED)
+    ready = replace(message(2), application_id=receipt.application_id,
+                    occurred_at=SUBMITTED + datetime.timedelta(minutes=3))
+    assert store.open_message(receipt) == "pending"
+    store.record_failure(receipt.message_id, "sms gateway timed out")  # the event is retried
+    store.let_go(receipt.message_id)
+    assert deliver([ready], delivery) == [] and gateway.sent == [ready.message_id]
+
+    assert deliver([receipt], delivery) == []  # the retry
+    assert gateway.sent == [ready.message_id]
+    row = store.db.messages.find_one({"_id": receipt.message_id})
+    assert (row["status"], row["dropped_because"]) == ("superseded", ready.message_id)
+    assert store.open_message(receipt) == "superseded"  # a redelivery: nothing in flight
+
+    alone = replace(message(3), kind="received", about="application_submitted",
+                    occurred_at=SUBMITTED)  # no later notice: its retry sends it
+    assert store.open_message(alone) == "pending"
+    store.record_failure(alone.message_id, "sms gateway timed out")
+    store.let_go(alone.message_id)
+    assert deliver([alone], delivery) == [] and gateway.sent[-1] == alone.message_id
+
+
 SUBMITTED = datetime.datetime(2026, 11, 27, 3, 0, tzinfo=datetime.timezone.utc)
 
 

@@ -16,8 +16,9 @@ from nameko.testing.services import worker_factory
 
 from services.notification.domain import (BookEntry, Delivery, Filed, Finished, Guards, Senders,
                                            SentMemory, channels_given, deliver, ended_before,
-                                           finished_by, first_channels, notice_for, notices_for,
-                                           outdated, parse_quiet_hours, send_due,
+                                           finished_by, first_channels, kinds_replacing,
+                                           notice_for, notices_for, outdated, parse_quiet_hours,
+                                           send_due,
                                            told_from_the_book)
 from services.notification.exceptions import DeliveryFailed
 from services.notification.service import NotificationEvents
@@ -439,6 +440,33 @@ def test_a_held_window_a_later_one_replaced_is_superseded_only_the_latest_goes()
     dispatched = replace(dispatched, occurred_at=NOON - datetime.timedelta(minutes=1))
     assert outdated([ready, dispatched], filed([ready, dispatched, *windows]), {}) == {
         ready.message_id: ("superseded", windows[-1].message_id)}
+
+
+def receipt_and_ready(minutes_between: int = 1) -> tuple:
+    """An application's "received" SMS and, ``minutes_between`` later, its "ready" SMS."""
+    submitted = build_event("application_submitted", application_id="app-1",
+                            tracking_code="SDK7H3KQ9MX", document_type="ktp_el", channel="web",
+                            contact=contact(email=None))
+    [receipt] = notice_for("application_submitted", submitted, contact(email=None)).messages()
+    [ready] = notice_for("document_ready_for_pickup", pickup_event(email=None),
+                         contact(email=None)).messages()
+    return (replace(receipt, occurred_at=NOON),
+            replace(ready, occurred_at=NOON + datetime.timedelta(minutes=minutes_between)))
+
+
+def test_a_receipt_held_past_a_later_notice_is_superseded_by_it():
+    """Outside audit S2: "received, we check it within 3 working days" -
+    held as a fallback, or retried past an SMS outage - reached the citizen
+    after their "ready". Any later notice of the application replaces a
+    receipt; a receipt replaces nothing, and an earlier notice does not."""
+    receipt, ready = receipt_and_ready()
+    assert kinds_replacing(["received"]) is None and kinds_replacing(["ready"]) == {
+        "ready", "pickup_moved"}
+    assert outdated([receipt], filed([receipt, ready]), {}) == {
+        receipt.message_id: ("superseded", ready.message_id)}
+    assert outdated([ready], filed([receipt, ready]), {}) == {}
+    receipt, before = receipt_and_ready(-1)  # a notice that happened before it
+    assert outdated([receipt], filed([receipt, before]), {}) == {}
 
 
 def test_held_windows_from_before_the_document_was_collected_are_withdrawn():

@@ -179,6 +179,16 @@ class OutgoingMessage:
     # (WhatsApp's status callback: ``callbacks.py``): what builds its stand-in
     notice: Notice | None = field(default=None, compare=False, repr=False)
     takes_over: str | None = None  # the message id of the one it stands in for
+    # how often an operator had it sent again (``store.resend``)
+    resends: int = 0
+
+    @property
+    def sending(self) -> str:
+        """This sending of it, as ``SentMemory`` knows it: a re-send is a new
+        one (outside audit R: a WhatsApp message the Cloud API took, then
+        reported failed, was "sent before" by the memory, and its re-send
+        recorded sent with nothing sent)."""
+        return self.message_id if not self.resends else f"{self.message_id}#{self.resends}"
 
     @property
     def reference(self) -> str:
@@ -571,7 +581,7 @@ def send_one(message: OutgoingMessage, d: Delivery) -> str:
         log.info("%s for %s to %s held (%s) until %s", message.channel, message.tracking_code,
                  masked, reason, until.isoformat())
         return "held"
-    provider_ref = d.sent.get(message.message_id)
+    provider_ref = d.sent.get(message.sending)
     if provider_ref is not None:  # sent before, recording it failed: record it now
         d.store.record_sent(message, provider_ref)
         log.info("%s for %s was sent before: recorded now", message.channel,
@@ -590,7 +600,7 @@ def send_one(message: OutgoingMessage, d: Delivery) -> str:
         log.warning("%s for %s to %s failed (attempt %d of %d): %s", message.channel,
                     message.tracking_code, masked, attempts, d.max_attempts, exc)
         return "retry"
-    d.sent.remember(message.message_id, provider_ref)
+    d.sent.remember(message.sending, provider_ref)
     d.store.record_sent(message, provider_ref)
     log.info("%s sent for %s to %s", message.channel, message.tracking_code, masked)
     return "sent"

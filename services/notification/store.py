@@ -134,7 +134,7 @@ def message_from_row(row: dict) -> OutgoingMessage:
                            content.get("html"), tuple(content.get("params") or ()),
                            fallbacks=tuple(row.get("fallbacks") or ()),
                            occurred_at=happened(row), notice=notice,
-                           takes_over=row.get("fallback_for"))
+                           takes_over=row.get("fallback_for"), resends=row.get("resends", 0))
 
 
 def happened(row: dict) -> datetime.datetime:
@@ -581,7 +581,7 @@ class NotificationStore(BaseStore):
                 {"_id": message_id, "status": "failed"},
                 {"$set": {"status": HELD, "held_reason": RESEND, "due_at": now,
                           "claimed_until": None},
-                 "$unset": {"final_at": ""}}).modified_count:
+                 "$unset": {"final_at": ""}, "$inc": {"resends": 1}}).modified_count:
             return "failed"
         row = self.db.messages.find_one({"_id": message_id}, {"status": 1})
         return None if row is None else row["status"]

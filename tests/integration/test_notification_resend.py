@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from deploy.local.stack import DEV_SECRETS, free_port
-from services.notification.domain import Delivery, Guards, Senders, send_due
+from services.notification.domain import Delivery, Guards, Senders, deliver, send_due
 from services.notification.gateways import SmsClient
 from services.notification.service import NotificationApi
 from services.notification.store import NotificationStore
@@ -78,3 +78,30 @@ def test_an_operator_sends_a_message_given_up_again(backing, container_factory, 
     assert row["status"] == "sent"
     assert [attempt["ok"] for attempt in row["attempts"]] == [False, True]
     assert [sent["message"] for sent in sms_to(backing, phone)] == [sms.text]
+
+
+class Recorder:
+    """A channel's sender that keeps what it was given."""
+
+    def __init__(self):
+        self.sent: list[str] = []
+
+    def send(self, message) -> str:
+        self.sent.append(message.message_id)
+        return f"wamid.{len(self.sent)}"
+
+
+def test_a_message_the_channel_took_then_reported_failed_is_sent_again_on_a_resend(store):
+    """Outside audit R: a WhatsApp message the Cloud API took, then reported
+    failed (131026), was "sent before" by the process's memory of what it
+    sent: its re-send was recorded sent with nothing sent."""
+    whatsapp = Recorder()
+    delivery = Delivery(store, Senders(sms=whatsapp, email=whatsapp), Guards(), 4, utcnow())
+    sms = message(1)  # the same path for any channel the memory knew it on
+    assert deliver([sms], delivery) == [] and whatsapp.sent == [sms.message_id]
+    assert store.record_whatsapp_failed(sms, "whatsapp 131026: Message undeliverable", utcnow())
+    assert store.resend(sms.message_id, utcnow()) == "failed"
+    assert send_due(store.claim_due(utcnow()), delivery) == 1  # the same process, its memory
+    assert whatsapp.sent == [sms.message_id] * 2
+    row = store.db.messages.find_one({"_id": sms.message_id})
+    assert (row["status"], row["resends"], row["provider_ref"]) == ("sent", 1, "wamid.2")

@@ -21,7 +21,7 @@ from shared.clock import utcnow
 from tests.helpers import (OPERATOR, random_mobile, service_config,
                            store_on_a_database_of_its_own)
 from tests.integration.test_notification_delivery import sms_to
-from tests.integration.test_notification_store import message
+from tests.integration.test_notification_store import Gateway, message
 
 
 @pytest.fixture
@@ -80,22 +80,11 @@ def test_an_operator_sends_a_message_given_up_again(backing, container_factory, 
     assert [sent["message"] for sent in sms_to(backing, phone)] == [sms.text]
 
 
-class Recorder:
-    """A channel's sender that keeps what it was given."""
-
-    def __init__(self):
-        self.sent: list[str] = []
-
-    def send(self, message) -> str:
-        self.sent.append(message.message_id)
-        return f"wamid.{len(self.sent)}"
-
-
 def test_a_message_the_channel_took_then_reported_failed_is_sent_again_on_a_resend(store):
     """Outside audit R: a WhatsApp message the Cloud API took, then reported
     failed (131026), was "sent before" by the process's memory of what it
     sent: its re-send was recorded sent with nothing sent."""
-    whatsapp = Recorder()
+    whatsapp = Gateway()
     delivery = Delivery(store, Senders(sms=whatsapp, email=whatsapp), Guards(), 4, utcnow())
     sms = message(1)  # the same path for any channel the memory knew it on
     assert deliver([sms], delivery) == [] and whatsapp.sent == [sms.message_id]
@@ -104,4 +93,4 @@ def test_a_message_the_channel_took_then_reported_failed_is_sent_again_on_a_rese
     assert send_due(store.claim_due(utcnow()), delivery) == 1  # the same process, its memory
     assert whatsapp.sent == [sms.message_id] * 2
     row = store.db.messages.find_one({"_id": sms.message_id})
-    assert (row["status"], row["resends"], row["provider_ref"]) == ("sent", 1, "wamid.2")
+    assert (row["status"], row["resends"], row["provider_ref"]) == ("sent", 1, "gw-2")

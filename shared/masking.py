@@ -11,6 +11,7 @@ text; the logging filter (last line of defence) uses it.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 # 16-digit identity numbers, as typed: in one run, or grouped as people group
 # them - four fours ("3673-0412-0110-0003"), region / birth date / serial
@@ -22,9 +23,20 @@ import re
 # and a time. Bounded by anything but a letter or digit, so hex ids are not
 # taken for one.
 _ID_SEP = r"[\- ./_]"
-_GROUPINGS = (r"\d{16}", rf"\d{{4}}(?P<a>{_ID_SEP})\d{{4}}(?P=a)\d{{4}}(?P=a)\d{{4}}",
-              rf"\d{{6}}(?P<b>{_ID_SEP})\d{{6}}(?P=b)\d{{4}}", rf"\d{{6}}{_ID_SEP}\d{{10}}",
-              r"\d{2}\.\d{2}\.\d{2}\.\d{6}\.\d{4}")
+
+
+def _grouped(*sizes: int) -> str:
+    """16 digits in groups of ``sizes``, one separator throughout."""
+    name = "g" + "".join(map(str, sizes))
+    rest = "".join(rf"(?P={name})\d{{{size}}}" for size in sizes[2:])
+    return rf"\d{{{sizes[0]}}}(?P<{name}>{_ID_SEP})\d{{{sizes[1]}}}" + rest
+
+
+# ... and as the NIK's parts fall - region, kecamatan, birth date, serial:
+# "3673 04 120110 0003", "36.73.04.120110.0003", "3673_04_12_01_10_0003"
+# (outside audit R)
+_GROUPINGS = (r"\d{16}", _grouped(4, 4, 4, 4), _grouped(6, 6, 4), rf"\d{{6}}{_ID_SEP}\d{{10}}",
+              _grouped(2, 2, 2, 6, 4), _grouped(4, 2, 6, 4), _grouped(4, 2, 2, 2, 2, 4))
 _IDENTITY = re.compile(r"(?<![0-9A-Za-z])(?:" + "|".join(_GROUPINGS) + r")(?![0-9A-Za-z])")
 
 
@@ -48,8 +60,11 @@ _IDENTITY = re.compile(r"(?<![0-9A-Za-z])(?:" + "|".join(_GROUPINGS) + r")(?![0-
 # keeps "phone:+62...:2026-12-01T10" as a key, which pymongo logs). None runs
 # on into a letter or digit. A slash is no separator: "0812.../0813..." are
 # two numbers, "003/004" an RT/RW. A mobile may also be spelt out digit by
-# digit, one space between each ("0 8 1 2 3 4 5 6 7 8 9 0", outside audit
-# S3): its prefix's digits then stand apart too.
+# digit, one space, dash or dot between each ("0 8 1 2 3 4 5 6 7 8 9 0",
+# "0-8-1-2-...", "+ 6 2 8 1 2 ...": outside audits S3, R): its prefix's
+# digits then stand apart too. Digits of other scripts (full-width
+# "０８１２...") are read as the ASCII ones first: the SMS transliterates
+# them after masking (outside audit R).
 _SPACE = r"[ \u00a0]"
 _SEP = rf"(?:{_SPACE}?[\-.\u2013\u2014]{_SPACE}?|{_SPACE})"
 
@@ -68,11 +83,13 @@ _MOBILE, _AREA, _AREA3 = r"8[1-9]\d", r"[2-79]\d", r"[2-79]\d\d"
 _COUNTRY = rf"(?:\+62|\(\+62\)){_SEP}?(?:\(0\){_SPACE}?)?"
 _NATIONAL = (
     rf"(?:0|62[ \u00a0\-]?){_MOBILE}" + _then(6, 9), f"0{_AREA}" + _then(6, 8),
-    rf"0{_SPACE}8{_SPACE}[1-9](?:{_SPACE}\d){{7,10}}",
+    rf"0(?P<spelt>{_SPACE}|[\-.])8(?P=spelt)[1-9](?:(?P=spelt)\d){{7,10}}",
     _bracketed("0" + _MOBILE, 6, 9), _bracketed("0" + _AREA, 6, 8), _bracketed("0" + _AREA3, 5, 7),
 )
 _INTERNATIONAL = (
     _COUNTRY + _MOBILE + _then(6, 9), _COUNTRY + _AREA + _then(6, 8),
+    rf"\+(?P<spelt62>{_SPACE}|[\-.])?6(?P=spelt62)2(?P=spelt62)8(?P=spelt62)[1-9]"
+    rf"(?:(?P=spelt62)\d){{7,10}}",
     _COUNTRY + _bracketed(_MOBILE, 6, 9), _COUNTRY + _bracketed(_AREA, 6, 8),
     _COUNTRY + _bracketed(_AREA3, 5, 7),
 )
@@ -126,11 +143,17 @@ def mask_address(channel: str, address: str | None) -> str:
     return mask_email(address) if channel == "email" else mask_phone(address)
 
 
+# a decimal digit of another script (full-width, Arabic-Indic, ...)
+_OTHER_DIGIT = re.compile(r"(?![0-9])\d")
+
+
 def mask_text(text):
     """Mask every NIK/KK-shaped and phone-shaped run of digits in free text;
     anything but text (an optional note's None) comes back as it is."""
     if not isinstance(text, str):
         return text
+    if not text.isascii():
+        text = _OTHER_DIGIT.sub(lambda m: str(unicodedata.decimal(m.group())), text)
     # identity numbers first: a KK typed "3673 0812 3456 7890" holds a
     # phone-shaped tail; masked as a phone it would keep 12 of its 16 digits
     text = _IDENTITY.sub(lambda m: mask_identity(re.sub(_ID_SEP, "", m.group())), text)

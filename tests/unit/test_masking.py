@@ -78,8 +78,25 @@ def test_an_identity_number_grouped_with_slashes_or_underscores_is_masked(writte
         "/api/v1/operator/applications/3673********0003"
 
 
-def test_a_mobile_spelt_out_digit_by_digit_is_masked():
-    assert mask_text("hubungi 0 8 1 2 3 4 5 6 7 8 9 0 ya") == "hubungi 08123****890 ya"
+@pytest.mark.parametrize("written", ["3673 04 120110 0003", "3673-04-120110-0003",
+                                     "3673_04_12_01_10_0003", "36 73 04 120110 0003",
+                                     "\uff13\uff16\uff17\uff13\uff10\uff14\uff11\uff12"
+                                     "\uff10\uff11\uff11\uff10\uff10\uff10\uff10\uff13"])
+def test_an_identity_number_in_the_parts_a_nik_falls_into_is_masked(written):
+    """Outside audit R: "3673 04 120110 0003" (region, kecamatan, birth
+    date, serial) went out in an operator's note whole."""
+    assert mask_text(f"NIK {written}.") == "NIK 3673********0003."
+
+
+@pytest.mark.parametrize("written", ["0 8 1 2 3 4 5 6 7 8 9 0", "0-8-1-2-3-4-5-6-7-8-9-0",
+                                     "0.8.1.2.3.4.5.6.7.8.9.0",
+                                     "\uff10\uff18\uff11\uff12\uff13\uff14\uff15\uff16"
+                                     "\uff17\uff18\uff19\uff10"])
+def test_a_mobile_spelt_out_digit_by_digit_or_in_full_width_digits_is_masked(written):
+    """Outside audits S3, R: spelt out, or in full-width digits (which the
+    SMS turned into ASCII after masking), it went out whole."""
+    assert mask_text(f"hubungi {written} ya") == "hubungi 08123****890 ya"
+    assert mask_text("hp + 6 2 8 1 2 3 4 5 6 7 8 9 0") == "hp +6281******890"
 
 
 @pytest.mark.parametrize("harmless", [

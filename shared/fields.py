@@ -305,6 +305,12 @@ class PersonName(PrintedText):
         return text
 
 
+def kept_name(name: str) -> str:
+    """A person's name as ``PersonName`` keeps one: what a name from
+    elsewhere (the population register's) is stored and printed as."""
+    return PersonName.normalized(unicodedata.normalize(PersonName.normal_form, name).strip())
+
+
 # RT and RW as Pos prints them ("RT 003/RW 005"): 1-3 digits, wherever an
 # address is taken (intake's, the PRR import's, the courier's kelurahan office)
 RT_RW = validate.Regexp(r"^[0-9]{1,3}$", error=Msg("Harus 1-3 angka (contoh: 003).",

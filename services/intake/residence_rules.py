@@ -8,6 +8,7 @@ import datetime
 from typing import Callable
 
 from shared.errors import Msg
+from shared.fields import kept_name
 from shared.nik import ADULT_AGE, age_on, parse_nik
 
 from .population import Lookup
@@ -83,7 +84,7 @@ def skpwni_against_register(request: dict, details: dict, lookup: Lookup,
         refuse_if_moved_out(path, nik, lookup)
     if family is None:
         return None
-    return Findings(derived={"members_full_names": [family.member(nik).full_name
+    return Findings(derived={"members_full_names": [kept_name(family.member(nik).full_name)
                                                     for nik in details["members"]]})
 
 

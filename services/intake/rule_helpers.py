@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from shared.errors import Msg, ValidationFailed
+from shared.fields import kept_name
 from shared.nik import age_on
 from shared.offices import KECAMATAN_OFFICES
 
@@ -145,7 +146,7 @@ def register_name(role: str, nik: str | None, details: dict, lookup: Lookup) -> 
     given = details.get(f"{role}_full_name")
     return Findings(flags=frozenset({REGISTER_NAME_DIFFERS} if given and not same_name(
                         given, person.full_name) else ()),
-                    derived={f"{role}_full_name": person.full_name})
+                    derived={f"{role}_full_name": kept_name(person.full_name)})
 
 
 def merged(*findings: Findings) -> Findings:

@@ -20,7 +20,10 @@ from .printable import is_printable, names_a_person, reads_as_formula, spells_a_
 
 # how the OpenAPI documents show a NIK and a No. KK (apispec reads a field's
 # metadata): generated validators had no rule for them (outside audit S3)
-IDENTITY_NUMBER = {"pattern": "^[0-9]{16}$", "minLength": 16, "maxLength": 16}
+# 16 digits, spaces around them ignored as the server does (``parse_nik``
+# strips them: outside audit R, the anchored pattern refused what it took)
+IDENTITY_NUMBER = {"pattern": r"^\s*[0-9]{16}\s*$",
+                   "description": "16 digits (spaces around them are ignored)"}
 
 # a tracking code: "SDK" and 8 of these (intake's ``domain.new_tracking_code``)
 TRACKING_PREFIX, TRACKING_ALPHABET = "SDK", "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -36,8 +39,9 @@ def any_case(text: str) -> str:
 # as a citizen may type it: in either case, spaces around it ignored
 # (``CitizenLookupSchema``); the pattern is what can match an application
 TRACKING_CODE_TYPED = {
-    "pattern": f"^{any_case(TRACKING_PREFIX)}"
-               f"[{''.join(sorted(set(TRACKING_ALPHABET + TRACKING_ALPHABET.lower())))}]{{8}}$",
+    "pattern": rf"^\s*{any_case(TRACKING_PREFIX)}"
+               f"[{''.join(sorted(set(TRACKING_ALPHABET + TRACKING_ALPHABET.lower())))}]{{8}}"
+               r"\s*$",
     "example": "SDK7KQ2M9XA",
     "description": "SDK and 8 of 23456789ABCDEFGHJKMNPQRSTUVWXYZ, in either case (spaces "
                    "around it are ignored; any character but an ASCII letter or digit is a "

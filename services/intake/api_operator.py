@@ -21,9 +21,10 @@ from shared.http import (STAFF, api, json_response, read_json, read_no_body, rea
 from shared.masking import mask_identity
 from shared.paging import next_page
 
-from . import domain
+from . import domain, residence_rules
 from .queue_schemas import QueueQuerySchema, ReasonsQuerySchema, ResubmitSchema
 from .exceptions import ActiveApplicationExists
+from .population import RegisterUnavailable
 from .reasons import catalogue
 from .request_fields import corrected_request
 from .schemas import RejectSchema, StatusLookupSchema
@@ -73,7 +74,26 @@ class OperatorQueueApi:
         """No body (``{}`` at most): a note is the rejection's, for the citizen."""
         operator = self.operators.authenticate(request)
         read_no_body(request)
-        return json_response(200, moved(self.store.verify(application_id, operator)))
+        named = self.names_the_register_gives(application_id)
+        return json_response(200, moved(self.store.verify(application_id, operator, named)))
+
+    def names_the_register_gives(self, application_id: str) -> dict:
+        """What an application accepted while the population register did not
+        answer still lacks to be printed, asked again at its verification:
+        an SKPWNI pindah keluar's moving members, by name (outside audit R:
+        "Anggota yang Pindah : 2 orang" named nobody). None needed, or the
+        register still silent (the document prints what it can, as before):
+        ``{}``."""
+        application = self.store.get(application_id)
+        if not residence_rules.names_members_later(application):
+            return {}
+        try:
+            family = self.register.family(application["applicant"]["kk_number"])
+        except RegisterUnavailable:
+            log.warning("verifying %s: the register did not answer; its moving members "
+                        "are not named", application["tracking_code"])
+            return {}
+        return residence_rules.members_named(family, application["details"]["members"])
 
     @api("POST", "/api/v1/applications/<string:application_id>/reject", budget=STAFF)
     def reject_application(self, request, application_id):

@@ -239,12 +239,18 @@ def transition(application: dict, action: str, detail: dict,
 
 
 def verify(application: dict, operator: str,
-           deceased: Callable[[str], bool] = lambda nik: False) -> Transition:
+           deceased: Callable[[str], bool] = lambda nik: False,
+           derived: dict | None = None) -> Transition:
     """``PersonDeceased`` for a document for someone who died since it was
     applied for (``deceased``: a death certificate verified here);
     ``PhotoNotUploaded`` for a card whose photo is declared, not uploaded;
-    ``PrintedNameMissing`` for a certificate naming someone by NIK alone."""
+    ``PrintedNameMissing`` for a certificate naming someone by NIK alone.
+    ``derived``: what the register told at the verification (stored with
+    the application's ``derived``, and printed)."""
     next_status(application, "verify")  # a wrong status says so first
+    changes = {f"derived.{name}": value for name, value in (derived or {}).items()}
+    if derived:
+        application = {**application, "derived": {**application.get("derived", {}), **derived}}
     if dead := [path for path, nik in issued_for(application) if nik and deceased(nik)]:
         raise PersonDeceased(dead)
     if missing := photos_not_uploaded(application):
@@ -252,7 +258,8 @@ def verify(application: dict, operator: str,
     if missing := unnamed(application):
         raise PrintedNameMissing(missing)
     return transition(application, "verify", {"by": operator},
-                      (("application_verified", verified_event(application, operator)),))
+                      (("application_verified", verified_event(application, operator)),),
+                      changes)
 
 
 def issued_for(application: dict) -> list[tuple[str, str]]:

@@ -82,10 +82,26 @@ def skpwni_against_register(request: dict, details: dict, lookup: Lookup,
         refuse_if_not_on(path, nik, family, "Anggota keluarga yang pindah", "A moving member")
         refuse_if_deceased(path, nik, lookup)
         refuse_if_moved_out(path, nik, lookup)
-    if family is None:
-        return None
-    return Findings(derived={"members_full_names": [kept_name(family.member(nik).full_name)
-                                                    for nik in details["members"]]})
+    return Findings(derived=members_named(family, details["members"]))
+
+
+def members_named(family, members: list[str]) -> dict:
+    """``{"members_full_names": [...]}`` as the register names each of
+    ``members`` on ``family`` (a ``population.Family``), or ``{}`` when it
+    does not know the family or one of them."""
+    found = [None if family is None else family.member(nik) for nik in members]
+    if not found or None in found:
+        return {}
+    return {"members_full_names": [kept_name(person.full_name) for person in found]}
+
+
+def names_members_later(application: dict) -> bool:
+    """A pindah keluar whose moving members the register has not named yet
+    (it did not answer when it was made): asked again at its verification."""
+    details = application["details"]
+    return (application["document_type"] == "skpwni" and details.get("move") == "pindah_keluar"
+            and bool(details.get("members"))
+            and not application.get("derived", {}).get("members_full_names"))
 
 
 def moves_in(request: dict, details: dict) -> bool:

@@ -29,6 +29,7 @@ from tests.document_bodies import (birth_body, death_body, kia_body, nik_born,
 from tests.documents import png
 from tests.helpers import (OPERATOR, PRINTING_SERVICE_TOKEN, RETIRED_KEY, STATION, claim_job_for,
                            eventually, personal_data_in_logs, random_kk, random_nik, valid_body)
+from tests.e2e.test_documents import register_answers, register_restored  # noqa: F401
 from tests.e2e.test_office_handovers import lookup
 from tests.pdf_checks import pdf_qr_codes, pdf_text
 
@@ -434,6 +435,32 @@ def test_a_birth_certificate_names_both_parents_as_the_register_knows_them(syste
                                                   child_name="Nur Aini"))
     assert ("Menerangkan bahwa telah lahir: Nama Anak : Nur Aini" in text
             and "Anak dari Ibu : SITI AMINAH dan Ayah : AHMAD FAUZI" in text), text
+
+
+def test_an_skpwni_made_while_the_register_was_silent_names_its_members_once_verified(
+        system, register_restored):
+    """Outside audit R: a pindah keluar accepted while the population
+    register did not answer printed "Anggota yang Pindah : 2 orang" - no
+    names, the destination's Dinas could not tell who moves. Its
+    verification asks the register again."""
+    head, wife = random_nik(year=1980), random_nik(female=True, year=1982)
+    kk = registered(system, (head, "YUSUF MAULANA", "kepala_keluarga"),
+                    (wife, "NUR  FITRIANI", "istri"))
+    faults = f"{register_restored.url('register')}/sandbox/faults"
+    requests.post(faults, json={"fail_next": 100, "status": 503}, timeout=5)
+    intake = system.url("intake")
+    submitted = requests.post(f"{intake}/api/v1/applications", timeout=10,
+                              json=skpwni_keluar_body(nik=head, kk=kk, members=[head, wife]))
+    assert submitted.status_code == 202, submitted.text
+    requests.post(faults, json={"fail_next": 0}, timeout=5)
+    eventually(lambda: register_answers(system), what="intake checking the register again")
+    application_id = submitted.json()["application_id"]
+    verified = requests.post(f"{intake}/api/v1/applications/{application_id}/verify",
+                             headers=OPERATOR, timeout=10)
+    assert verified.status_code == 200, verified.text
+    job = claim_job_for(system.url("printing"), application_id)
+    text = " ".join(pdf_text(download(system, job).content).split())
+    assert "Anggota yang Pindah : 2 orang: YUSUF MAULANA, NUR FITRIANI" in text, text
 
 
 def test_a_death_certificate_nobody_named_is_not_verified_until_the_citizen_names_them(system):

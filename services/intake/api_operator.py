@@ -74,17 +74,17 @@ class OperatorQueueApi:
         """No body (``{}`` at most): a note is the rejection's, for the citizen."""
         operator = self.operators.authenticate(request)
         read_no_body(request)
-        named = self.names_the_register_gives(application_id)
-        return json_response(200, moved(self.store.verify(application_id, operator, named)))
+        return json_response(200, moved(self.store.verify(application_id, operator,
+                                                          self.names_the_register_gives)))
 
-    def names_the_register_gives(self, application_id: str) -> dict:
+    def names_the_register_gives(self, application: dict) -> dict:
         """What an application accepted while the population register did not
         answer still lacks to be printed, asked again at its verification:
         an SKPWNI pindah keluar's moving members, by name (outside audit R:
         "Anggota yang Pindah : 2 orang" named nobody). None needed, or the
         register still silent (the document prints what it can, as before):
-        ``{}``."""
-        application = self.store.get(application_id)
+        ``{}``. Asked with the application the verification reads: no read
+        of its own."""
         if not residence_rules.names_members_later(application):
             return {}
         try:

@@ -69,16 +69,17 @@ class QueueStore(NikRecords):
         return list(self.db.applications.find(query, dict.fromkeys(SUMMARY_FIELDS, 1))
                     .sort(QUEUE_ORDER).limit(limit))
 
-    def verify(self, application_id: str, operator: str, derived: dict | None = None) -> dict:
+    def verify(self, application_id: str, operator: str,
+               derived: Callable[[dict], dict] = lambda application: {}) -> dict:
         """409 when whom it is for died since it was applied for (a death
         certificate verified here: ``death_verified``); when it did not hold
         its subject's one active slot (accepted without asking the register:
         ``domain.holds_slot``) and another application holds it now.
-        ``derived``: what the register told at the verification, kept with
-        what it told at the submission."""
+        ``derived(application)``: what the register tells at the
+        verification, kept with what it told at the submission."""
         try:
             return self._act(application_id, lambda app: domain.verify(
-                app, operator, self.death_verified, derived or {}))
+                app, operator, self.death_verified, derived(app)))
         except DuplicateKeyError:
             application = self.db.applications.find_one(
                 {"_id": application_id},

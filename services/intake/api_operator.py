@@ -23,7 +23,7 @@ from shared.paging import next_page
 
 from . import domain, residence_rules
 from .queue_schemas import QueueQuerySchema, ReasonsQuerySchema, ResubmitSchema
-from .exceptions import ActiveApplicationExists
+from .exceptions import ActiveApplicationExists, MembersNotNamedYet, MovingMembersNotOnKk
 from .population import RegisterUnavailable
 from .reasons import catalogue
 from .request_fields import corrected_request
@@ -81,19 +81,25 @@ class OperatorQueueApi:
         """What an application accepted while the population register did not
         answer still lacks to be printed, asked again at its verification:
         an SKPWNI pindah keluar's moving members, by name (outside audit R:
-        "Anggota yang Pindah : 2 orang" named nobody). None needed, or the
-        register still silent (the document prints what it can, as before):
-        ``{}``. Asked with the application the verification reads: no read
-        of its own."""
+        "Anggota yang Pindah : 2 orang" named nobody); ``{}`` when none are
+        needed, or the register does not know the KK (as at a submission).
+        The register still silent: 503 (``MembersNotNamedYet``), verify
+        again later; a member it does not have on the KK: 409 - a
+        submission is refused for it (outside audit R2: verified, the move
+        was issued). Asked with the application the verification reads: no
+        read of its own."""
         if not residence_rules.names_members_later(application):
             return {}
         try:
             family = self.register.family(application["applicant"]["kk_number"])
         except RegisterUnavailable:
-            log.warning("verifying %s: the register did not answer; its moving members "
-                        "are not named", application["tracking_code"])
-            return {}
-        return residence_rules.members_named(family, application["details"]["members"])
+            raise MembersNotNamedYet() from None
+        members = application["details"]["members"]
+        if family is not None and (missing := [
+                f"details.members.{index}" for index, nik in enumerate(members)
+                if family.member(nik) is None]):
+            raise MovingMembersNotOnKk(missing)
+        return residence_rules.members_named(family, members)
 
     @api("POST", "/api/v1/applications/<string:application_id>/reject", budget=STAFF)
     def reject_application(self, request, application_id):

@@ -1,6 +1,6 @@
 """Intake's domain errors (HTTP maps them to 4xx bodies naming the field)."""
 
-from shared.errors import Conflict, Msg, NotFound
+from shared.errors import Conflict, DomainError, Msg, NotFound, ServiceBusy
 
 from .rule_helpers import DECEASED
 from .subjects import subject_words
@@ -120,3 +120,36 @@ class IdempotencyKeyReused(Conflict):
                 f"This {field} was already used for another application."),
             {field: [Msg("Gunakan kunci baru untuk permohonan baru.",
                          "Use a new key for a new application.")]})
+
+
+class MovingMembersNotOnKk(Conflict):
+    """Verify refused: an SKPWNI accepted while the register was silent
+    names moving members the register, asked at the verification, does not
+    have on the applicant's KK - what a submission is refused for (outside
+    audit R2: it was verified and its "move" issued). 409 naming each."""
+
+    code = "members_not_on_kk"
+
+    def __init__(self, paths: list[str]):
+        super().__init__(
+            Msg("Menurut register kependudukan, anggota keluarga yang pindah tidak terdaftar pada "
+                "No. KK pemohon. Tolak permohonan ini.",
+                "By the population register, moving members are not on the applicant's family "
+                "card (KK). Reject the application."),
+            {path: [Msg("Tidak terdaftar pada No. KK ini.", "Not on this family card (KK).")]
+             for path in paths})
+
+
+class MembersNotNamedYet(ServiceBusy):
+    """503 + Retry-After: an SKPWNI accepted while the register was silent
+    is verified only once the register names its moving members (the
+    certificate names them: outside audits R, R2)."""
+
+    code = "register_unavailable"
+
+    def __init__(self):
+        DomainError.__init__(self, Msg(
+            "Data kependudukan tidak dapat diperiksa saat ini: nama anggota keluarga yang pindah, "
+            "yang dicetak pada SKPWNI, belum diketahui. Verifikasi lagi nanti.",
+            "The population register cannot be checked now: the names of the moving members, "
+            "which the SKPWNI prints, are not known yet. Verify it again later."))

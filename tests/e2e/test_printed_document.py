@@ -442,22 +442,36 @@ def test_an_skpwni_made_while_the_register_was_silent_names_its_members_once_ver
     """Outside audit R: a pindah keluar accepted while the population
     register did not answer printed "Anggota yang Pindah : 2 orang" - no
     names, the destination's Dinas could not tell who moves. Its
-    verification asks the register again."""
+    verification asks the register again: silent still, 503 - verify
+    later; a member not on the KK, 409."""
     head, wife = random_nik(year=1980), random_nik(female=True, year=1982)
     kk = registered(system, (head, "YUSUF MAULANA", "kepala_keluarga"),
                     (wife, "NUR  FITRIANI", "istri"))
     faults = f"{register_restored.url('register')}/sandbox/faults"
-    requests.post(faults, json={"fail_next": 100, "status": 503}, timeout=5)
+    requests.post(faults, json={"fail_next": 1000, "status": 503}, timeout=5)
     intake = system.url("intake")
-    submitted = requests.post(f"{intake}/api/v1/applications", timeout=10,
-                              json=skpwni_keluar_body(nik=head, kk=kk, members=[head, wife]))
-    assert submitted.status_code == 202, submitted.text
+    submitted, stranger = (requests.post(
+        f"{intake}/api/v1/applications", timeout=10,
+        json=skpwni_keluar_body(nik=head, kk=kk, members=[head, wife, *more]))
+        for more in ([], [random_nik(year=2015)]))
+    assert submitted.status_code == stranger.status_code == 202, submitted.text
+    application_id = submitted.json()["application_id"]
+
+    def verify_it(application: requests.Response) -> requests.Response:
+        return requests.post(f"{intake}/api/v1/applications/"
+                             f"{application.json()['application_id']}/verify",
+                             headers=OPERATOR, timeout=10)
+    silent = verify_it(submitted)  # the register still silent: not named yet, try later
+    assert silent.status_code == 503 and silent.headers["Retry-After"], silent.text
+    assert silent.json()["error"]["code"] == "register_unavailable"
     requests.post(faults, json={"fail_next": 0}, timeout=5)
     eventually(lambda: register_answers(system), what="intake checking the register again")
-    application_id = submitted.json()["application_id"]
-    verified = requests.post(f"{intake}/api/v1/applications/{application_id}/verify",
-                             headers=OPERATOR, timeout=10)
-    assert verified.status_code == 200, verified.text
+    # a member the register has on no KK of theirs: refused as a submission would be
+    # (outside audit R2: it was verified, and the move issued)
+    not_on_kk = verify_it(stranger)
+    assert not_on_kk.status_code == 409, not_on_kk.text
+    assert list(not_on_kk.json()["error"]["fields"]) == ["details.members.2"]
+    assert verify_it(submitted).status_code == 200
     job = claim_job_for(system.url("printing"), application_id)
     text = " ".join(pdf_text(download(system, job).content).split())
     assert "Anggota yang Pindah : 2 orang: YUSUF MAULANA, NUR FITRIANI" in text, text

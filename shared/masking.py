@@ -22,7 +22,10 @@ import unicodedata
 # digits with separators between them: "01.12.2026 08.00-15.00" is a date
 # and a time. Bounded by anything but a letter or digit, so hex ids are not
 # taken for one.
-_ID_SEP = r"[\- ./_]"
+# a separator: spaces (a run of them, non-breaking too), or one of - . / _
+# and the en and em dashes with spaces around it or not (outside audit R2:
+# "3673\u00a00412...", "3673 - 0412 - ...", "3673–0412–..." went out whole)
+_ID_SEP = r"(?:[ \u00a0]+|[ \u00a0]*[\-./_\u2013\u2014][ \u00a0]*)"
 
 
 def _grouped(*sizes: int) -> str:
@@ -37,7 +40,9 @@ def _grouped(*sizes: int) -> str:
 # (outside audit R)
 _GROUPINGS = (r"\d{16}", _grouped(4, 4, 4, 4), _grouped(6, 6, 4), rf"\d{{6}}{_ID_SEP}\d{{10}}",
               _grouped(2, 2, 2, 6, 4), _grouped(4, 2, 6, 4), _grouped(4, 2, 2, 2, 2, 4))
-_IDENTITY = re.compile(r"(?<![0-9A-Za-z])(?:" + "|".join(_GROUPINGS) + r")(?![0-9A-Za-z])")
+# not inside a hex id (our ids are lower-case hex), but glued to a word
+# ("NIK3673...", "nik:3673...": outside audit R2)
+_IDENTITY = re.compile(r"(?<![0-9a-f])(?:" + "|".join(_GROUPINGS) + r")(?![0-9a-f])")
 
 
 # Indonesian phone numbers as people write them. Counted in digits after the
@@ -58,15 +63,18 @@ _IDENTITY = re.compile(r"(?<![0-9A-Za-z])(?:" + "|".join(_GROUPINGS) + r")(?![0-
 # decimal) or a letter and a dash (a UUID's group), nor before a dash and a
 # letter or digit. One with "+62" is a phone wherever it stands (notification
 # keeps "phone:+62...:2026-12-01T10" as a key, which pymongo logs). None runs
-# on into a letter or digit. A slash is no separator: "0812.../0813..." are
-# two numbers, "003/004" an RT/RW. A mobile may also be spelt out digit by
+# on into a letter or digit. A slash or an underscore stands between a
+# number's groups only without spaces around it ("0812/3456/7805": outside
+# audit R2): "0812... / 0813..." are two numbers, "003/004" is an RT/RW and
+# holds no phone's prefix. The operator's digit after 08x may stand apart
+# too ("081 234 567 805"). A mobile may also be spelt out digit by
 # digit, one space, dash or dot between each ("0 8 1 2 3 4 5 6 7 8 9 0",
 # "0-8-1-2-...", "+ 6 2 8 1 2 ...": outside audits S3, R): its prefix's
 # digits then stand apart too. Digits of other scripts (full-width
 # "０８１２...") are read as the ASCII ones first: the SMS transliterates
 # them after masking (outside audit R).
 _SPACE = r"[ \u00a0]"
-_SEP = rf"(?:{_SPACE}?[\-.\u2013\u2014]{_SPACE}?|{_SPACE})"
+_SEP = rf"(?:{_SPACE}?[\-.\u2013\u2014]{_SPACE}?|[/_]|{_SPACE})"
 
 
 def _then(least: int, most: int) -> str:
@@ -79,7 +87,7 @@ def _bracketed(prefix: str, least: int, most: int) -> str:
     return rf"\({prefix}\){_SPACE}?\d" + _then(least - 1, most - 1)
 
 
-_MOBILE, _AREA, _AREA3 = r"8[1-9]\d", r"[2-79]\d", r"[2-79]\d\d"
+_MOBILE, _AREA, _AREA3 = rf"8[1-9]{_SEP}?\d", r"[2-79]\d", r"[2-79]\d\d"
 _COUNTRY = rf"(?:\+62|\(\+62\)){_SEP}?(?:\(0\){_SPACE}?)?"
 _NATIONAL = (
     rf"(?:0|62[ \u00a0\-]?){_MOBILE}" + _then(6, 9), f"0{_AREA}" + _then(6, 8),

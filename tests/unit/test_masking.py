@@ -88,6 +88,23 @@ def test_an_identity_number_in_the_parts_a_nik_falls_into_is_masked(written):
     assert mask_text(f"NIK {written}.") == "NIK 3673********0003."
 
 
+@pytest.mark.parametrize("written", ["NIK3673041201100003", "KK 3673\u00a00412\u00a00110\u00a00003",
+                                     "KK 3673  0412  0110  0003", "KK 3673 - 0412 - 0110 - 0003",
+                                     "KK 3673\u20130412\u20130110\u20130003"])
+def test_an_identity_number_glued_to_a_word_or_with_wider_separators_is_masked(written):
+    """Outside audit R2: each went out whole in an operator's note (the
+    non-breaking spaces became plain ones in the WhatsApp message)."""
+    assert "0412" not in mask_text(written) and mask_text(written).endswith("3673********0003")
+
+
+@pytest.mark.parametrize("written", ["0812/3456/7805", "0812_3456_7805", "081 234 567 805"])
+def test_a_mobile_grouped_with_slashes_underscores_or_after_its_operator_digit_is_masked(
+        written):
+    assert mask_text(f"hp {written}.") == "hp 08123****805."
+
+
+
+
 @pytest.mark.parametrize("written", ["0 8 1 2 3 4 5 6 7 8 9 0", "0-8-1-2-3-4-5-6-7-8-9-0",
                                      "0.8.1.2.3.4.5.6.7.8.9.0",
                                      "\uff10\uff18\uff11\uff12\uff13\uff14\uff15\uff16"

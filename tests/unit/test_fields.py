@@ -14,7 +14,7 @@ from services.intake.schemas import ApplicationRequestSchema, KtpElDetailsSchema
 from services.printing.schemas import PrintedBatchSchema
 from shared.errors import Msg, localize
 from shared.fields import (CitizenLookupSchema, DeliverableEmail, ItemCount, JsonBoolean,
-                           KkNumber, MobilePhone, Nik, Text)
+                           KkNumber, MobilePhone, Nik, Text, TypedTrackingCode)
 from shared.masking import mask_phone
 
 
@@ -308,9 +308,10 @@ def test_every_text_intake_takes_has_a_bound():
     """A request field with no maximum took 30,000 characters of RT, which Pos
     refused long after the citizen was told all was well: each text field of
     intake's request schemas has a maximum length, a pattern or a list of
-    values (or parses a fixed form: NIK, KK, phone, e-mail, region code).
+    values (or parses a fixed form: NIK, KK, phone, e-mail, region code, a
+    tracking code as typed).
     ``services.intake.openapi`` declares the answers, which intake writes."""
-    fixed_forms = (Nik, KkNumber, MobilePhone, fields.Email, RegionCode)
+    fixed_forms = (Nik, KkNumber, MobilePhone, fields.Email, RegionCode, TypedTrackingCode)
     unbounded = [(schema.__name__, name) for schema, name, field in project_fields()
                  if schema.__module__.startswith("services.intake.")
                  and schema.__module__ != "services.intake.openapi"
@@ -331,3 +332,14 @@ def test_a_tracking_code_with_anything_but_letters_and_digits_is_refused_naming_
     assert list(refused.value.messages) == ["tracking_code"]
     assert CitizenLookupSchema().load({"tracking_code": " sdk7kq2m9xa ",
                                        "nik": "3673045207900001"})["tracking_code"] == "sdk7kq2m9xa"
+
+
+def test_a_tracking_codes_length_counts_without_the_spaces_around_it():
+    """Outside audit R2: the served document's maxLength counted them."""
+    loaded = CitizenLookupSchema().load({"tracking_code": " SDK7KQ2M9XA" + " " * 12,
+                                         "nik": "3673045207900001"})
+    assert loaded["tracking_code"] == "SDK7KQ2M9XA"
+    for wrong in ("SDK7K", "SDK7KQ2M9XA" * 2):
+        with pytest.raises(ValidationError) as refused:
+            CitizenLookupSchema().load({"tracking_code": wrong, "nik": "3673045207900001"})
+        assert list(refused.value.messages) == ["tracking_code"]

@@ -69,6 +69,8 @@ def start_using(message_id: str) -> bool:
     I/O, and threads see ``setdefault`` whole)."""
     token = object()
     return _using.setdefault(message_id, token) is token
+
+
 # what an operator sees of a message: never its text or the address
 LOG_FIELDS = {"_id": 1, "about": 1, "kind": 1, "channel": 1, "status": 1, "created_at": 1,
               "sent_at": 1, "provider_ref": 1, "last_error": 1, "held_reason": 1, "due_at": 1,
@@ -135,6 +137,14 @@ def message_from_row(row: dict) -> OutgoingMessage:
                            fallbacks=tuple(row.get("fallbacks") or ()),
                            occurred_at=happened(row), notice=notice,
                            takes_over=row.get("fallback_for"), resends=row.get("resends", 0))
+
+
+def dropped(status: str, because: str, now: datetime.datetime) -> dict:
+    """The update recording a message not to be sent (``superseded`` or
+    ``withdrawn``) and why: held by the sweeper, or claimed on a retry."""
+    return {"$set": {"status": status, "dropped_because": because, "dropped_at": now,
+                     "final_at": now, "claimed_until": None},
+            "$unset": {"held_reason": ""}}
 
 
 def happened(row: dict) -> datetime.datetime:
@@ -220,9 +230,10 @@ class NotificationStore(BaseStore):
 
     def open_message(self, message: OutgoingMessage) -> str:
         """Record the message unless an earlier delivery did, and claim it for
-        sending. Returns ``"pending"`` (claimed: send it now), ``"sent"``,
-        ``"failed"``, ``"held"`` or ``"in_flight"`` (another worker holds the
-        claim)."""
+        sending. Returns ``"pending"`` (claimed: send it now), a settled
+        status (``SETTLED``: ``"sent"``, ``"failed"``, ``"held"``,
+        ``"superseded"``, ``"withdrawn"``) or ``"in_flight"`` (another
+        worker holds the claim)."""
         if not start_using(message.message_id):
             return "in_flight"  # another greenthread of this process is on it
         status = None
@@ -266,10 +277,8 @@ class NotificationStore(BaseStore):
              "occurred_at": {"$gt": message.occurred_at}}, {"_id": 1})
         if later is None:
             return "pending"
-        self.db.messages.update_one(
-            {"_id": message.message_id, "status": "pending"},
-            {"$set": {"status": "superseded", "dropped_because": later["_id"], "dropped_at": now,
-                      "final_at": now, "claimed_until": None}})
+        self.db.messages.update_one({"_id": message.message_id, "status": "pending"},
+                                    dropped("superseded", later["_id"], now))
         log.info("%s for %s not sent: a later notice about its application went before it",
                  message.channel, message.tracking_code)
         return "superseded"
@@ -352,10 +361,7 @@ class NotificationStore(BaseStore):
         command; one claimed by another sweeper meanwhile is left to it."""
         if drops:
             self.db.messages.bulk_write([UpdateOne(
-                {"_id": message_id, "status": HELD},
-                {"$set": {"status": status, "dropped_because": because, "dropped_at": now,
-                          "final_at": now, "claimed_until": None},
-                 "$unset": {"held_reason": ""}})
+                {"_id": message_id, "status": HELD}, dropped(status, because, now))
                 for message_id, (status, because) in drops.items()], ordered=False)
 
     def finished(self, application_id: str) -> Finished | None:

@@ -38,13 +38,13 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from kombu import Exchange, Queue, binding
-from werkzeug.http import parse_options_header
 from amqp.exceptions import IrrecoverableChannelError, IrrecoverableConnectionError
+from kombu import Exchange, Queue, binding
 from nameko.amqp.publish import Publisher, UndeliverableMessage
 from nameko.constants import PERSISTENT
 from nameko.extensions import DependencyProvider
 from nameko.messaging import Consumer
+from werkzeug.http import parse_options_header
 
 from shared import metrics
 from shared.errors import DomainError, Msg, ValidationFailed

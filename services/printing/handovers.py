@@ -13,7 +13,7 @@ from shared.clock import today_wib
 from shared.manifests import dropped, waits_for_none
 from shared.offices import DINAS
 
-from .domain import Event, collected_here
+from .domain import Event, collected_here, holder
 from .exceptions import DocumentNotFound, NotAtOffice
 from .slots import PickupRules, day_slot
 
@@ -25,7 +25,7 @@ def handover_item(job: dict) -> dict:
     child, a birth certificate's newborn -, by which the officer finds it
     in the pile: outside audit S1)."""
     return {"application_id": job["application_id"], "tracking_code": job["tracking_code"],
-            "full_name": job["full_name"], "holder_name": job.get("holder_name") or job["full_name"],
+            "full_name": job["full_name"], "holder_name": holder(job)[0],
             "document_type": job["document_type"]}
 
 

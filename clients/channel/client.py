@@ -170,7 +170,9 @@ class ChannelClient:
 
     def _send(self, request_id: str, body: bytes) -> None:
         """Publish, mandatory: without it the broker confirms a request it
-        routed to no queue, and drops it."""
+        routed to no queue, and drops it. Pending from before the publish:
+        its reply is awaited from then on."""
+        self.pending[request_id] = (body, self.connections)
         try:
             self.channel.basic_publish(
                 exchange_name(self.channel_name), "", body,
@@ -180,8 +182,8 @@ class ChannelClient:
                                      headers={"accept-language": self.lang}),
                 mandatory=True)
         except (UnroutableError, NackError) as exc:
+            del self.pending[request_id]
             raise RequestNotQueued(request_id) from exc
-        self.pending[request_id] = (body, self.connections)
 
     def _receive(self, request_id: str, seconds: float) -> None:
         """Replies for up to ``seconds``; first ``request_id`` again if it was
@@ -192,6 +194,14 @@ class ChannelClient:
         self.connection.process_data_events(time_limit=seconds)
 
     def _on_reply(self, channel, method, properties, body) -> None:
+        """Keep a reply for its ``wait``: only one to a request this client
+        sent and has not been answered. A reply comes at least once - intake
+        redoes a request whose ack a crash lost, and answers it again - and
+        one to a request answered already would be kept for ever (outside
+        audit T4), then given to a later ``submit`` of the same id in place
+        of its current status."""
+        if properties.correlation_id not in self.pending:
+            return
         answer = json.loads(body)
         self.replies[properties.correlation_id] = Reply(answer["request_id"], answer["status"],
                                                         answer["body"])

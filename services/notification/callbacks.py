@@ -205,6 +205,7 @@ class Logged:
     status: str  # pending, held, sent, failed ...
     provider_ref: str | None  # the Cloud API's id, once sent
     reached: bool  # delivered or read recorded
+    sent_at: datetime.datetime | None = None  # when we recorded it sent
 
     def sent_as(self, wamid: str) -> bool:
         """Whether the Cloud API's ``wamid`` is this message's send: its own
@@ -245,7 +246,10 @@ def settle_status(update: StatusUpdate, store: CallbackStore, now: datetime.date
         raise NotYetRecorded()
     if not logged.sent_as(update.wamid):
         return "another send of the message"  # a resend after a crash: that one counts
-    at = update.at or now
+    # the callback's time, but never before the message was sent (outside
+    # audit T4: a callback with an old timestamp showed "delivered" days
+    # before "sent" in the delivery log)
+    at = max(filter(None, (update.at or now, logged.sent_at)))
     if update.status in REACHED:
         store.record_reached(logged.message.message_id, update.status, at)
         return f"recorded {update.status}"

@@ -532,7 +532,7 @@ class NotificationStore(BaseStore):
         if row is None or row["channel"] != "whatsapp":
             return None
         return Logged(message_from_row(row), row["status"], row.get("provider_ref"),
-                      "delivered_at" in row or "read_at" in row)
+                      "delivered_at" in row or "read_at" in row, row.get("sent_at"))
 
     def record_reached(self, message_id: str, status: str, at: datetime.datetime) -> None:
         """``delivered`` / ``read`` at ``at``: each kept at its earliest

@@ -104,6 +104,39 @@ def test_a_request_id_used_for_another_citizen_is_named_as_the_channel_sent_it(w
     assert stored(mongo, other["applicant"]["nik"]) == 0
 
 
+def test_a_request_id_reused_for_another_document_of_the_citizen_is_refused(web, mongo):
+    """Outside audit T4: a KIA sent with a KTP-el's request id (the same
+    applicant) was answered 202 with the KTP-el's tracking code, and never
+    stored."""
+    body, request_id = valid_body(), str(uuid.uuid4())
+    assert web.submit(body, request_id=request_id).status == 202
+    other = {**body, "details": {**body["details"], "reason": "data_change"}}
+    reused = web.submit(other, request_id=request_id)
+    assert reused.status == 409, reused.body
+    assert reused.body["error"]["code"] == "idempotency_key_reused"
+    assert set(reused.body["error"]["fields"]) == {"request_id"}
+    assert stored(mongo, body["applicant"]["nik"]) == 1
+
+
+def test_a_reply_that_comes_again_after_its_wait_is_not_kept(web):
+    """Replies come at least once (intake redoes a request whose ack a crash
+    lost); the client kept one that came after its ``wait`` for ever, and
+    would hand it to a later ``submit`` of the id (outside audit T4)."""
+    body, request_id = valid_body(), str(uuid.uuid4())
+    assert web.submit(body, request_id=request_id).status == 202
+    # the same request once more on the client's own AMQP channel, as a
+    # redelivery would: its answer comes to the client's direct reply-to
+    web.channel.basic_publish("intake.channel.web", "", json.dumps(body).encode(),
+                              pika.BasicProperties(content_type="application/json",
+                                                   message_id=request_id,
+                                                   correlation_id=request_id,
+                                                   reply_to=DIRECT_REPLY_TO))
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and request_id not in web.replies:
+        web.connection.process_data_events(time_limit=0.5)
+    assert request_id not in web.replies
+
+
 def test_an_http_idempotency_key_cannot_take_a_channel_s_request_id(system, web, mongo):
     """Ids are per channel: HTTP's ``Idempotency-Key: web:<id>`` was the web
     channel's request id ``<id>`` - a caller who guessed it and knew the NIK

@@ -45,3 +45,40 @@ def test_a_retry_gets_its_first_answer_after_the_card_is_printed(store):
     with pytest.raises(IdempotencyKeyReused):  # the key of another NIK's request
         submit_application(store, printed_since, other, key)
     assert store.db.applications.count_documents({}) == 1
+
+
+def test_a_key_reused_for_another_document_of_the_same_citizen_is_refused(store):
+    """Outside audit T4: a back-end that reused its request ids got 202 with
+    the first application's code for a second one of the same citizen (a
+    KIA after a KTP-el, a second child's birth certificate), which was never
+    stored. The same NIK and KK with another document or other details is
+    refused as another NIK's request is; a retry of the same request, loaded
+    afresh, still gets the first answer."""
+    ApplicationStore.ensure_indexes(store.db)
+    sent = valid_body()
+    key = f"reused-{uuid.uuid4().hex}"
+    first = submit_application(store, screening(card_issued=False),
+                               ApplicationRequestSchema().load(sent), key)
+    again = submit_application(store, screening(card_issued=False),
+                               ApplicationRequestSchema().load(valid_body() | {
+                                   "applicant": sent["applicant"]}), key)
+    assert again["tracking_code"] == first["tracking_code"]
+    for other in ({**sent, "details": {**sent["details"], "reason": "data_change"}},
+                  {**sent, "document_type": "kia", "details": {"child_nik": random_nik()}}):
+        with pytest.raises(IdempotencyKeyReused):
+            submit_application(store, screening(card_issued=False),
+                               ApplicationRequestSchema().load(other), key)
+    assert store.db.applications.count_documents({}) == 1
+
+
+def test_an_application_stored_without_a_digest_is_still_answered_on_a_retry(store):
+    """Applications stored before the request's digest was kept are compared
+    by NIK and KK only: their retries keep getting the first answer."""
+    ApplicationStore.ensure_indexes(store.db)
+    sent, key = valid_body(), f"older-{uuid.uuid4().hex}"
+    first = submit_application(store, screening(card_issued=False),
+                               ApplicationRequestSchema().load(sent), key)
+    store.db.applications.update_one({"_id": first["_id"]}, {"$unset": {"request_digest": ""}})
+    again = submit_application(store, screening(card_issued=False),
+                               ApplicationRequestSchema().load(sent), key)
+    assert again["_id"] == first["_id"]

@@ -97,7 +97,8 @@ def test_delivered_and_read_keep_the_earliest_time_and_block_a_later_failure(sto
     notice = whatsapp_notice()
     wamid = f"wamid.{uuid.uuid4().hex}"
     message = sent(store, notice, wamid)
-    first = utcnow().replace(microsecond=0)
+    # the Cloud API's times are whole seconds: the next one, after the send
+    first = utcnow().replace(microsecond=0) + datetime.timedelta(seconds=1)
     later = first + datetime.timedelta(minutes=2)
     settle_callback(Callback((status(message, "read", wamid, later),
                               status(message, "delivered", wamid, first),
@@ -107,6 +108,19 @@ def test_delivered_and_read_keep_the_earliest_time_and_block_a_later_failure(sto
     assert (reached["delivered_at"], reached["read_at"], reached["status"]) == (first, later, "sent")
     assert store.db.messages.count_documents({}) == 1  # no stand-in
     assert [e["event_type"] for e in reached[PENDING]] == ["notification_sent"]
+
+
+def test_a_callback_dated_before_the_send_is_recorded_at_the_send(store):
+    """Outside audit T4: a callback's time was taken as given - a ``delivered``
+    dated days before the message was sent showed so in the delivery log."""
+    notice = whatsapp_notice()
+    wamid = f"wamid.{uuid.uuid4().hex}"
+    message = sent(store, notice, wamid)
+    sent_at = row(store, message.message_id)["sent_at"]
+    settle_callback(Callback((status(message, "read", wamid,
+                                     sent_at - datetime.timedelta(days=4)),)), store, utcnow())
+    reached = row(store, message.message_id)
+    assert (reached["delivered_at"], reached["read_at"]) == (sent_at, sent_at)
 
 
 def test_a_failure_before_the_send_is_recorded_is_taken_when_delivered_again(store):

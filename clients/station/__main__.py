@@ -19,7 +19,7 @@ from pathlib import Path
 
 from shared.logs import PersonalDataFilter
 
-from .agent import StationAgent
+from .agent import StationAgent, TokenRefused
 from .journal import Journal
 from .printers import CupsPrinter, FolderPrinter
 from .station_api import StationApi
@@ -81,6 +81,11 @@ def main(argv: list[str] | None = None) -> None:
             args.poll_seconds, until_idle=args.until_idle)
     except KeyboardInterrupt:
         pass
+    except TokenRefused:
+        logging.getLogger("station").error(
+            "the printing service refused this station's token (401): check STATION_TOKEN "
+            "or --token-file; stopping (a retried wrong token locks this address out)")
+        sys.exit(2)
     finally:
         journal.close()
         api.close()

@@ -31,6 +31,13 @@ from .station_api import Answer, StationApi
 log = logging.getLogger("station")
 
 
+class TokenRefused(Exception):
+    """The service refused this station's token (401): retrying cannot help,
+    and each try counts against the address's failed attempts - a station
+    retrying a wrong token locked every station behind its address out with
+    429 for minutes, again and again (outside audit T1). The agent stops."""
+
+
 class StationAgent:
     def __init__(self, api: StationApi, printer, journal: Journal,
                  after_hand_over: Callable[[str], None] = lambda job_id: None,
@@ -55,6 +62,8 @@ class StationAgent:
         claimed = self.api.claim()
         if claimed.status == 204:
             return False
+        if claimed.status == 401:
+            raise TokenRefused()
         if claimed.status != 200:
             self.wait_after(claimed, "claim")
             return True

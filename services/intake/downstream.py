@@ -45,8 +45,10 @@ EVENT_MOVES: dict[str, tuple[str, frozenset[str]]] = {
     # the operator checked it and sent it back to the queue: only from held,
     # so a release that comes after the print (or the cancel) moves nothing
     "print_job_released": ("print_queued", frozenset({"print_held"})),
-    # the operator gave the held job up: final, the subject may apply again
-    "print_job_cancelled": ("print_cancelled", NOT_PRINTED),
+    # the operator gave the held job up - or a card printed whose holder died
+    # since, still at the Dinas: final, the subject may apply again
+    "print_job_cancelled": ("print_cancelled", PRINTED_OR_BEFORE | {"ready_for_pickup",
+                                                                    "returned_to_dinas"}),
     "document_printed": ("printed", NOT_PRINTED),
     "document_ready_for_pickup": ("ready_for_pickup",
                                   PRINTED_OR_BEFORE | {"dispatched", "returned_to_dinas"}),

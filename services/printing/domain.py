@@ -345,19 +345,33 @@ def release(job: dict, operator: str) -> Decision:
             [Event("print_job_released", {"released_by": operator, **job_ref(job)})])
 
 
-def cancel(job: dict, operator: str) -> Decision:
+def cancel(job: dict, operator: str, deceased: set[str] = frozenset()) -> Decision:
     """An operator gives a held job up (e.g. the record must be corrected at
     the centre): nothing will be printed for the application, so intake ends
-    it (the citizen may apply again) and notification tells the citizen."""
-    if not job_is_held(job):
+    it (the citizen may apply again) and notification tells the citizen.
+    Also a card printed and still at the Dinas whose holder is among
+    ``deceased`` (recorded since): handed over to nobody (``handed_to_the_living``),
+    its job is given up as one held ``holder_deceased`` is (outside audit
+    T1: the counter said "refer to an operator", who could not cancel it -
+    the application stayed ready for pickup, its window movable). Not one
+    Pos has: courier asked Pos to fetch it."""
+    given_up_printed = still_at_the_dinas(job) and of_the_deceased(job, deceased)
+    if not (job_is_held(job) or given_up_printed):
         raise NotHeld()
+    reason = HELD_AS_DECEASED["last_failure"] if given_up_printed else job.get("last_failure")
     return ({"status": "cancelled", "cancelled_by": operator, "lease_until": None,
              "lease_token": None},
-            [Event("print_job_cancelled", {"reason": job.get("last_failure"),
+            [Event("print_job_cancelled", {"reason": reason,
                                            "full_name": job["full_name"],
                                            "contact": job["contact"],
                                            "manifest_id": job.get("manifest_id"),
                                            **job_ref(job)})])
+
+
+def still_at_the_dinas(job: dict) -> bool:
+    """A document printed and not handed over: at a counter, or waiting for
+    its office's officer - not one Pos has taken."""
+    return job["status"] == "printed" and job.get("delivery_method") != "pos"
 
 
 def job_is_held(job: dict, max_attempts: int | None = None) -> bool:

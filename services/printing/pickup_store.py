@@ -34,6 +34,7 @@ class PickupStore(BaseStore):
         """Windows with a free seat among those offered at the citizen's place."""
         job = domain.waiting_at_counter(domain.citizen_job(self._by_code(None, tracking_code),
                                                            nik))
+        self._handed_to_the_living(None, job)  # no window for a card nobody collects
         place = rules.place(job["slot"]["place_id"])
         windows = offered_windows(place, rules.calendar, today)
         keys = [window_key(place, window) for window in windows]
@@ -48,6 +49,7 @@ class PickupStore(BaseStore):
         def work(session):
             job = domain.waiting_at_counter(
                 domain.citizen_job(self._by_code(session, tracking_code), nik))
+            self._handed_to_the_living(session, job)
             place = rules.place(job["slot"]["place_id"])
             window = chosen_window(place, rules.calendar, today, day, start)
             key = window_key(place, window)

@@ -388,14 +388,20 @@ class PrintStore(PickupStore, PrrStore):
         document downloaded for it is valid (``_print_given_up``)."""
         def lists_go_on(session, job: dict) -> list[Event]:
             self._print_given_up(session, job, None)
+            if domain.still_at_the_dinas(job) and job.get("slot"):  # its seat is free again
+                self.db.pickup_windows.update_one({"_id": job["slot"]["key"]},
+                                                  {"$inc": {"count": -1}}, session=session)
             events = self._handover_job_dropped(session, job, pickup) if job["next_day"] else []
             if job.get("manifest_id"):
                 events += self._manifest_member_dropped(session, job["manifest_id"],
                                                         job["application_id"], pickup,
                                                         today_wib(utcnow()))
             return events
-        return self._operator_decision(job_id, rules, lambda job: domain.cancel(job, operator),
-                                       lists_go_on)
+        def decide(job: dict):
+            printed = domain.still_at_the_dinas(job)
+            return domain.cancel(job, operator, self._deceased(
+                None, domain.card_holders(job)) if printed else set())
+        return self._operator_decision(job_id, rules, decide, lists_go_on)
 
     def _operator_decision(self, job_id: str, rules: StationRules, decide,
                            then=lambda session, job: []) -> dict:

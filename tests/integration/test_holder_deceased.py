@@ -144,3 +144,34 @@ def test_what_the_deceased_applied_for_others_is_still_printed_and_handed_over(s
     kia = claimed(store, kia["_id"])
     store.mark_printed(kia["_id"], STATION_ID, kia["lease_token"], pickup_rules(40), RULES)
     assert store.collect(kia["tracking_code"], hendra, "op-1", "counter")["status"] == "collected"
+
+
+def test_a_printed_card_of_a_holder_who_died_since_is_cancelled_by_an_operator(store):
+    """Outside audit T1: the counter refused a printed card whose holder died
+    since ("refer to a Dinas operator"), but the operator's cancel answered
+    409 not_held - the application stayed ready for pickup, and its citizen
+    could still move the window (an SMS for a card nobody may collect). Its
+    job is given up now, its seat freed; a living holder's printed card is
+    not an operator's to cancel."""
+    from shared.clock import today_wib, utcnow
+    from services.printing.exceptions import NotHeld
+    hendra = random_nik()
+    job = card_job(store, hendra, delivery_method="pickup")
+    printed = store.mark_printed(job["_id"], STATION_ID, job["lease_token"], pickup_rules(40),
+                                 RULES)
+    seat = printed["slot"]["key"]
+    alive = card_job(store, random_nik(), delivery_method="pickup")
+    store.mark_printed(alive["_id"], STATION_ID, alive["lease_token"], pickup_rules(40), RULES)
+    store.queue_job(death_verified(hendra))
+
+    with pytest.raises(HolderDeceased):  # no window offered for it
+        store.open_windows(job["tracking_code"], hendra, pickup_rules(40), today_wib(utcnow()))
+    with pytest.raises(NotHeld):
+        store.cancel_held(alive["_id"], "op-1", RULES, pickup_rules(40))
+    seats = store.db.pickup_windows.find_one({"_id": seat})["count"]
+    cancelled = store.cancel_held(job["_id"], "op-1", RULES, pickup_rules(40))
+    assert cancelled["status"] == "cancelled"
+    [event] = store.db.outbox.find({"event_type": "print_job_cancelled"})
+    assert (event["payload"]["application_id"], event["payload"]["reason"]) == (
+        job["application_id"], "holder_deceased")
+    assert store.db.pickup_windows.find_one({"_id": seat})["count"] == seats - 1

@@ -140,3 +140,13 @@ def test_events_written_together_make_what_they_would_one_by_one():
     assert written > 0
     assert together([events[2], events[1]]) is None  # printed cannot follow ready: alone
     assert not gatherable("pickup_rescheduled")  # it depends on the window read
+
+
+def test_a_card_waiting_at_the_counter_whose_holder_died_ends_print_cancelled():
+    """Outside audit T1: printing now gives up a printed card whose holder
+    died since; intake ends its application (final: the subject is free)."""
+    app = applied(verified(), record(verified(), "document_ready_for_pickup",
+                                     {"occurred_at": at(2), "slot": SLOT}))
+    app = applied(app, record(app, "print_job_cancelled", {"occurred_at": at(3),
+                                                           "reason": "holder_deceased"}))
+    assert app["status"] == "print_cancelled"

@@ -180,3 +180,23 @@ def test_the_agent_logs_no_nik_or_name(tmp_path, caplog):
                              Journal(tmp_path / "j")))
     assert "3673045207900001" not in caplog.text and "Siti" not in caplog.text
     assert "3673045207900001" not in (tmp_path / "j").read_text()
+
+
+def test_a_refused_token_stops_the_agent_after_one_claim(tmp_path):
+    """Outside audit T1: the agent took a 401 for a passing fault and claimed
+    again every 2 s - each a failed attempt of its address, which locked
+    every station behind it out (429) for minutes. It stops at once now."""
+    from clients.station.agent import TokenRefused
+
+    class Refusing(FakeStationApi):
+        claims = 0
+
+        def claim(self):
+            self.claims += 1
+            return Answer(401, {"error": {"code": "unauthorized"}})
+
+    api = Refusing([])
+    agent = StationAgent(api, FolderPrinter(tmp_path / "out"), Journal(tmp_path / "j.jsonl"))
+    with pytest.raises(TokenRefused):
+        run_to_idle(agent)
+    assert api.claims == 1

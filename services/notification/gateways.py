@@ -25,11 +25,12 @@ import smtplib
 import ssl
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import formatdate
+from email.utils import format_datetime
 
 import requests
 from nameko.extensions import DependencyProvider
 
+from shared.clock import WIB, utcnow
 from shared.partners import partner_session
 from shared.settings import flag, integer, require, seconds
 
@@ -115,7 +116,9 @@ class MailClient:
         email["From"] = self.sender
         email["To"] = message.address
         email["Subject"] = message.subject
-        email["Date"] = formatdate(localtime=False)
+        # in the citizens' own time (+0700): a client showing the header as
+        # written would otherwise show the hour in UTC ("-0000")
+        email["Date"] = format_datetime(utcnow().astimezone(WIB))
         email["Message-ID"] = message_id_header(message.reference, self.domain)
         email["Content-Language"] = message.language
         email.set_content(message.text)

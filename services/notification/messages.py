@@ -68,11 +68,25 @@ class Texts:
 
 
 def day_text(iso_date: str, lang: str, short: bool = False) -> str:
-    """``"Senin, 30 November 2026"`` (short: ``"Sen, 30 Nov 2026"``); CLDR
+    """``"Senin, 30 November 2026"`` (short: ``"Senin, 30 Nov 2026"``, in
+    English ``"Mon, 30 Nov 2026"``: a Bahasa day name abbreviated, "Jum",
+    reads as a typo to its citizens, and costs at most 3 characters); CLDR
     names from Babel, not strftime, which follows the process locale."""
     day = datetime.date.fromisoformat(iso_date)
-    pattern = "EEE, d MMM y" if short else "EEEE, d MMMM y"
+    pattern = "EEEE, d MMMM y" if not short else "EEE, d MMM y" if lang == "en" \
+        else "EEEE, d MMM y"
     return format_date(day, format=pattern, locale="en" if lang == "en" else "id")
+
+
+def clock_time(hh_mm: str, lang: str) -> str:
+    """A time of day as each language writes it: ``"08.00"`` in Bahasa
+    Indonesia (its own style, the PUEBI's), ``"08:00"`` in English."""
+    return hh_mm if lang == "en" else hh_mm.replace(":", ".")
+
+
+def time_span(start: str, end: str, lang: str) -> str:
+    """``"08.00-09.00"`` / ``"08:00-09:00"`` (WIB, which the texts add)."""
+    return f"{clock_time(start, lang)}-{clock_time(end, lang)}"
 
 
 def document_name(document_type: str, lang: str) -> str:
@@ -94,18 +108,18 @@ def slot_values(slot: dict | None, lang: str) -> dict:
         return {"place": None, "address": None, "day": None, "day_short": None, "window": None}
     return {"place": slot["place"], "address": slot["address"],
             "day": day_text(slot["date"], lang), "day_short": day_text(slot["date"], lang, True),
-            "window": f"{slot['start']}-{slot['end']}"}
+            "window": time_span(slot["start"], slot["end"], lang)}
 
 
 def appointment_values(event: dict, lang: str) -> dict:
     """A recording booking: the place, the day and the place's ``hours``
-    ("08:00-15:00", WIB) - the event's, or for an older event without them
+    ("08.00-15.00", WIB) - the event's, or for an older event without them
     the place's own (``shared.offices``; None for a place no longer listed) -
     and ``when``, the day with its hours, as one WhatsApp parameter."""
     place = PLACES.get(event.get("place_id"))
     known = event if event.get("opens") and event.get("closes") else \
         place.opening_hours if place else None
-    hours = f"{known['opens']}-{known['closes']}" if known else None
+    hours = time_span(known["opens"], known["closes"], lang) if known else None
     day = day_text(event["day"], lang)
     return {"replaced": event.get("reason") == "replaced",
             "place": event["place_name"], "address": event["place_address"],

@@ -67,7 +67,7 @@ def test_the_officer_and_each_citizen_with_a_contact_are_told():
 
 
 @pytest.mark.parametrize(("lang", "office", "from_day", "officer_day"), [
-    ("id", "Kantor Kecamatan Curug", "mulai Sel, 1 Des 2026", "pada Senin, 30 November 2026"),
+    ("id", "Kantor Kecamatan Curug", "mulai Selasa, 1 Des 2026", "pada Senin, 30 November 2026"),
     ("en", "Kecamatan Curug office", "from Tue, 1 Dec 2026", "on Monday, 30 November 2026")])
 def test_a_next_day_citizen_hears_where_and_from_when(lang, office, from_day, officer_day):
     [_, citizen] = notices_for("kecamatan_handover_ready", kecamatan_list(), book(lang),
@@ -84,7 +84,7 @@ def test_a_manifest_citizen_hears_of_the_kelurahan_office():
     [_, citizen] = notices_for("batch_ready_for_kelurahan", manifest(), book(), officers)
     sms = citizen.message("sms")
     assert sms.text == ("Smartdukcapil: KTP-el SDK7H3KQ9M1 sudah dicetak. Ambil di Kantor "
-                        "Kelurahan Sukajaya mulai Sel, 1 Des 2026. Bawa bukti pendaftaran.")
+                        "Kelurahan Sukajaya mulai Selasa, 1 Des 2026. Bawa bukti pendaftaran.")
     assert "Petugas kelurahan mengambilnya di Disdukcapil pada Senin, 30 November 2026" in \
         citizen.message("email").text
 

@@ -106,10 +106,10 @@ def test_pickup_texts_say_place_day_and_time():
     texts = render("ready", event, "id")
     # with the address it would need a second part: the e-mail carries the address
     assert texts.sms == ("Smartdukcapil: KTP-el SDK7H3KQ9MX siap diambil di Kantor Kecamatan Curug, "
-                         "Sen, 30 Nov 2026 09:00-10:00 WIB.")
-    assert "Hari: Senin, 30 November 2026\nPukul: 09:00-10:00 WIB" in texts.text
+                         "Senin, 30 Nov 2026 09.00-10.00 WIB.")
+    assert "Hari: Senin, 30 November 2026\nPukul: 09.00-10.00 WIB" in texts.text
     assert texts.whatsapp == ("KTP-el", "SDK7H3KQ9MX", "Kantor Kecamatan Curug",
-                              "Senin, 30 November 2026", "09:00-10:00")
+                              "Senin, 30 November 2026", "09.00-10.00")
 
 
 CURUG = {"place_id": "kec-curug", "place_name": "Kantor Kecamatan Curug",
@@ -122,16 +122,16 @@ def test_a_recording_booking_says_the_day_and_the_hours_to_come():
     16:00: the SMS, the e-mail and WhatsApp's day give the place's hours."""
     texts = render("appointment", CURUG, "id")
     # with the address it would need a second part: the e-mail carries the address
-    assert texts.sms == ("Smartdukcapil: perekaman KTP-el Sen, 4 Jan 2027 pukul 08:00-15:00 WIB "
+    assert texts.sms == ("Smartdukcapil: perekaman KTP-el Senin, 4 Jan 2027 pukul 08.00-15.00 WIB "
                          "di Kantor Kecamatan Curug. Kode booking REK8MW8TFZG. Bawa KK asli.")
-    assert "Hari: Senin, 4 Januari 2027\nPukul: 08:00-15:00 WIB\n" in texts.text
-    assert texts.whatsapp == ("Senin, 4 Januari 2027 pukul 08:00-15:00 WIB",
+    assert "Hari: Senin, 4 Januari 2027\nPukul: 08.00-15.00 WIB\n" in texts.text
+    assert texts.whatsapp == ("Senin, 4 Januari 2027 pukul 08.00-15.00 WIB",
                               "Kantor Kecamatan Curug", "REK8MW8TFZG")
     english = render("appointment", CURUG, "en")
     assert "Mon, 4 Jan 2027 at 08:00-15:00 WIB" in english.sms
     assert "Day: Monday, 4 January 2027\nTime: 08:00-15:00 WIB\n" in english.text
     cancelled = render("appointment_cancelled", {**CURUG, "reason": "cancelled"}, "id")
-    assert "Pukul: 08:00-15:00 WIB" in cancelled.text
+    assert "Pukul: 08.00-15.00 WIB" in cancelled.text
 
 
 @pytest.mark.parametrize("kind", ["appointment", "appointment_cancelled"])
@@ -139,7 +139,7 @@ def test_a_recording_event_from_before_the_hours_still_reads(kind):
     """Older events carry no ``opens``/``closes``: the place's hours
     (shared.offices), or none for a place no longer listed."""
     older = {key: value for key, value in CURUG.items() if key not in ("opens", "closes")}
-    assert "Pukul: 08:00-15:00 WIB" in render(kind, older, "id").text
+    assert "Pukul: 08.00-15.00 WIB" in render(kind, older, "id").text
     unlisted = render(kind, {**older, "place_id": "kec-gone"}, "id")
     assert "Pukul" not in unlisted.text and "pukul" not in unlisted.sms
     assert "Senin, 4 Januari 2027" in unlisted.text
@@ -160,7 +160,7 @@ def test_officers_hand_over_notices_say_where_and_when_to_collect():
                                           "items": items, "slot": slot}, "id", sms=False)
     for texts in (batch, kecamatan):
         assert "Tempat: Loket Disdukcapil Kota Serang" in texts.text
-        assert "Senin, 30 November 2026" in texts.text and "08:00-15:00 WIB" in texts.text
+        assert "Senin, 30 November 2026" in texts.text and "08.00-15.00 WIB" in texts.text
         assert "SDK7H3KQ9MX - Siti Aminah - Akta Kelahiran" in texts.text
     # an older event without a slot still reads
     older = render("handover_ready", {"kecamatan_code": "367304", "day": "2026-11-30",

@@ -274,8 +274,8 @@ def test_a_recording_booking_greets_by_the_name_booked():
 # ---- a moved pickup window --------------------------------------------------
 
 @pytest.mark.parametrize(("lang", "starts"), [
-    ("id", "Smartdukcapil: jadwal pengambilan KTP-el SDKWW8S55ZR pindah ke Sen, 30 Nov 2026 "
-           "09:00-10:00 WIB di Loket Disdukcapil Kota Serang"),
+    ("id", "Smartdukcapil: jadwal pengambilan KTP-el SDKWW8S55ZR pindah ke Senin, 30 Nov 2026 "
+           "09.00-10.00 WIB di Loket Disdukcapil Kota Serang"),
     ("en", "Smartdukcapil: new pickup time for KTP-el SDKWW8S55ZR: Mon, 30 Nov 2026 "
            "09:00-10:00 WIB at Loket Disdukcapil Kota Serang")])
 def test_a_moved_pickup_window_reads_as_the_pickup_schedule_moving(lang, starts):

@@ -104,10 +104,16 @@ def your_document(document_type: str, lang: str) -> str:
 
 
 def slot_values(slot: dict | None, lang: str) -> dict:
+    """A pickup window: its place, the day (``day_short`` for an SMS, and
+    ``day_month``, without the year, for one that needs the room for the
+    place's address: a window is days ahead), the hours (``window``)."""
     if not slot:
-        return {"place": None, "address": None, "day": None, "day_short": None, "window": None}
+        return {"place": None, "address": None, "day": None, "day_short": None,
+                "day_month": None, "window": None}
+    short = day_text(slot["date"], lang, True)
     return {"place": slot["place"], "address": slot["address"],
-            "day": day_text(slot["date"], lang), "day_short": day_text(slot["date"], lang, True),
+            "day": day_text(slot["date"], lang), "day_short": short,
+            "day_month": short.rsplit(" ", 1)[0],
             "window": time_span(slot["start"], slot["end"], lang)}
 
 
@@ -285,9 +291,10 @@ def values_for(kind: str, event: dict, lang: str) -> dict:
 
 
 # ``brief`` as an SMS template sees it, tried in turn until the text fits one
-# part: 0 the full text, 1 its brief form; 2 a briefer one still, for a
-# template that has one (``brief > 1``; the others read 2 as 1)
-BRIEF_FORMS = (0, 1, 2)
+# part: 0 the full text, 1 its brief form; 2 and 3 briefer ones still, for a
+# template that has them (``brief > 1``, ``brief > 2``; the others read 2
+# and 3 as 1, or 3 as 2)
+BRIEF_FORMS = (0, 1, 2, 3)
 
 
 # a partner's free text (Pos' note, a parcel's ``reason``), in whatever

@@ -84,7 +84,8 @@ def test_a_manifest_citizen_hears_of_the_kelurahan_office():
     [_, citizen] = notices_for("batch_ready_for_kelurahan", manifest(), book(), officers)
     sms = citizen.message("sms")
     assert sms.text == ("Smartdukcapil: KTP-el SDK7H3KQ9M1 sudah dicetak. Ambil di Kantor "
-                        "Kelurahan Sukajaya mulai Selasa, 1 Des 2026. Bawa bukti pendaftaran.")
+                        "Kelurahan Sukajaya mulai Selasa, 1 Des 2026. Tunjukkan kode lacak ini "
+                        "& KTP-el/KK.")
     assert "Petugas kelurahan mengambilnya di Disdukcapil pada Senin, 30 November 2026" in \
         citizen.message("email").text
 

@@ -104,9 +104,9 @@ def test_pickup_texts_say_place_day_and_time():
     event = {**event_for("ready", slot, "ktp_el"), "slot": {**slot, "date": "2026-11-30",
                                                             "start": "09:00", "end": "10:00"}}
     texts = render("ready", event, "id")
-    # with the address it would need a second part: the e-mail carries the address
+    # the reminder needs a second part: the e-mail carries it, the SMS the address
     assert texts.sms == ("Smartdukcapil: KTP-el SDK7H3KQ9MX siap diambil di Kantor Kecamatan Curug, "
-                         "Senin, 30 Nov 2026 09.00-10.00 WIB.")
+                         "Jl. Raya Curug No. 1, Kota Serang, Senin, 30 Nov 2026 09.00-10.00 WIB.")
     assert "Hari: Senin, 30 November 2026\nPukul: 09.00-10.00 WIB" in texts.text
     assert texts.whatsapp == ("KTP-el", "SDK7H3KQ9MX", "Kantor Kecamatan Curug",
                               "Senin, 30 November 2026", "09.00-10.00")

@@ -1,6 +1,12 @@
 """What a citizen reads where an outside audit (T3) found the notices
 wrong or odd:
 
+* a notice of a document to collect asks for what the counter (or the
+  office) records a collection by - the tracking code and the NIK read
+  from the citizen's KTP-el or KK - never for an "application receipt"
+  the system never issues; and a phone-only citizen's "ready" SMS gives
+  the place's address wherever one part has room for it (every real
+  place of ``shared.offices``, every document);
 * a day in a Bahasa SMS has its full name ("Jumat", not "Jum"), a time
   is written the Indonesian way ("08.00-09.00 WIB"; English keeps 08:00),
   and an e-mail's Date header is in WIB (+0700), the citizens' time.
@@ -15,6 +21,8 @@ import pytest
 from services.notification.gateways import MailClient
 from services.notification.gsm7 import septets
 from services.notification.messages import render
+from shared.events import DOCUMENT_TYPES
+from shared.offices import PLACES
 from tests.unit.test_notification_texts import event_for, ready_email, slots
 
 # a Friday: "Jum" was the audit's case
@@ -51,3 +59,57 @@ def test_an_e_mails_date_is_in_wib():
     assert date.endswith(" +0700"), date
     assert abs(date.datetime - datetime.datetime.now(datetime.timezone.utc)) < \
         datetime.timedelta(minutes=1)
+
+
+COLLECT = {"id": "Mohon tunjukkan kode lacak ini dan bawa KTP-el atau Kartu Keluarga (KK) Anda.",
+           "en": "Please show this tracking code and bring your KTP-el or family card (KK)."}
+OFFICE = {"office": "kelurahan", "office_code": "3673041010", "day": "2026-11-30",
+          "at_office_from": "2026-12-01"}
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+@pytest.mark.parametrize("kind", ["ready", "pickup_moved", "office_pickup"])
+def test_a_document_to_collect_asks_for_the_tracking_code_and_a_card_not_a_receipt(kind, lang):
+    event = {**event_for(kind, next(slots()), "ktp_el"), **OFFICE}
+    texts = render(kind, event, lang)
+    assert COLLECT[lang] in texts.text and COLLECT[lang] in texts.html
+    for text in (texts.sms, texts.text):
+        assert "receipt" not in text and "bukti pendaftaran" not in text, text
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_the_office_pickup_sms_says_what_to_show(lang):
+    texts = render("office_pickup", {**event_for("office_pickup", next(slots()), "ktp_el"),
+                                     **OFFICE}, lang)
+    assert texts.sms.endswith({"id": "Tunjukkan kode lacak ini & KTP-el/KK.",
+                               "en": "Show this tracking code & KTP-el/KK."}[lang]), texts.sms
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_a_ready_sms_gives_every_real_places_address(lang):
+    """The audit's case: at the Dinas counter the full form was ~179
+    characters, so a citizen told only by SMS never had the address."""
+    for place in PLACES.values():
+        for document_type in DOCUMENT_TYPES:
+            for day in ("2026-09-29", "2026-09-30"):  # Selasa: the longest day name
+                event = on(day, event_for("ready", {"place": place.name,
+                                                    "address": place.address}, document_type))
+                sms = render("ready", event, lang).sms
+                assert place.address in sms and "SDK7H3KQ9MX" in sms, sms
+                assert septets(sms) <= 160, (len(sms), sms)
+
+
+def test_the_reminder_goes_first_then_the_year_and_zone_then_the_address():
+    dinas = PLACES["disdukcapil-serang"]
+    event = on("2026-09-29", event_for("ready", {"place": dinas.name, "address": dinas.address},
+                                       "akta_kelahiran"), "09:00", "10:00")
+    assert render("ready", event, "id").sms == (
+        "Smartdukcapil: Akta Kelahiran SDK7H3KQ9MX siap diambil di Loket Disdukcapil Kota "
+        "Serang, Jl. Jenderal Sudirman No. 5, Kota Serang, Selasa, 29 Sep 09.00-10.00.")
+    short = on("2026-09-29", event_for("ready", {"place": "Loket", "address": "Jl. A"}, "kia"))
+    assert render("ready", short, "id").sms == (
+        "Smartdukcapil: KIA SDK7H3KQ9MX siap diambil di Loket, Jl. A, Selasa, 29 Sep 2026 "
+        "08.00-09.00 WIB. Tunjukkan kode lacak ini & KTP-el/KK.")
+    assert render("ready", short, "en").sms == (
+        "Smartdukcapil: KIA SDK7H3KQ9MX is ready at Loket, Jl. A, Tue, 29 Sep 2026 "
+        "08:00-09:00 WIB. Show this tracking code & KTP-el/KK.")

@@ -69,7 +69,7 @@ def test_a_job_cancelled_for_its_deceased_holder_closes_with_condolences(lang, s
     assert email.text.startswith("Yth. Bapak/Ibu,\n" if lang == "id" else "Dear Sir or Madam,\n")
     assert ("turut berduka cita" if lang == "id" else "condolences") in email.text
     assert email.subject == {"id": "Permohonan {} ditutup (SDK7H3KQ9MX)",
-                             "en": "Application closed: {} (SDK7H3KQ9MX)"}[lang].format(
+                             "en": "Application closed (SDK7H3KQ9MX): {}"}[lang].format(
         {"ktp_el": "KTP-el", "kia": "KIA"}[document_type] if lang == "id"
         else {"ktp_el": "KTP-el (ID card)", "kia": "KIA (child ID card)"}[document_type])
     whatsapp = notice.message("whatsapp")

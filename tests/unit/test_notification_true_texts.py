@@ -7,6 +7,8 @@ wrong or odd:
   the system never issues; and a phone-only citizen's "ready" SMS gives
   the place's address wherever one part has room for it (every real
   place of ``shared.offices``, every document);
+* an English e-mail names the document and its tracking code without two
+  brackets side by side ("Your KTP-el (ID card), tracking code SDK...,");
 * a day in a Bahasa SMS has its full name ("Jumat", not "Jum"), a time
   is written the Indonesian way ("08.00-09.00 WIB"; English keeps 08:00),
   and an e-mail's Date header is in WIB (+0700), the citizens' time.
@@ -23,7 +25,7 @@ from services.notification.gsm7 import septets
 from services.notification.messages import render
 from shared.events import DOCUMENT_TYPES
 from shared.offices import PLACES
-from tests.unit.test_notification_texts import event_for, ready_email, slots
+from tests.unit.test_notification_texts import CITIZEN_KINDS, event_for, ready_email, slots
 
 # a Friday: "Jum" was the audit's case
 FRIDAY = "2026-12-04"
@@ -113,3 +115,15 @@ def test_the_reminder_goes_first_then_the_year_and_zone_then_the_address():
     assert render("ready", short, "en").sms == (
         "Smartdukcapil: KIA SDK7H3KQ9MX is ready at Loket, Jl. A, Tue, 29 Sep 2026 "
         "08:00-09:00 WIB. Show this tracking code & KTP-el/KK.")
+
+
+@pytest.mark.parametrize("kind", CITIZEN_KINDS)
+def test_no_english_e_mail_puts_two_brackets_side_by_side(kind):
+    """"Your KTP-el (ID card) (tracking code SDK...) has been printed."""
+    for document_type in DOCUMENT_TYPES:
+        event = {**event_for(kind, next(slots()), document_type), **OFFICE}
+        texts = render(kind, event, "en")
+        for text in (texts.subject, texts.text):
+            assert ") (" not in text, text
+    texts = render("ready", event_for("ready", next(slots()), "ktp_el"), "en")
+    assert "Your KTP-el (ID card), tracking code SDK7H3KQ9MX, has been printed." in texts.text

@@ -83,7 +83,7 @@ STATUSES = {
     # "or apply again": a job held because its holder died is cancelled too,
     # and a new application of that NIK is refused (the notice tells the rest)
     "print_cancelled": Status(60, "Pencetakan dihentikan; hubungi Disdukcapil",
-                              "Printing stopped; contact the Dinas", final=True),
+                              "Printing stopped; contact the Disdukcapil", final=True),
     # above every downstream step, so none can move a cancelled application
     "cancelled": Status(70, "Permohonan dibatalkan", "Application cancelled", final=True),
     # rank 0: timeline steps only, never an application's status

@@ -28,7 +28,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from shared.events import manifest_parts, shipment_manifest
 from shared.fields import has_text
 from shared.masking import mask_text
-from shared.offices import PLACES
+from shared.offices import DINAS, PLACES
 from shared.wilayah import load_wilayah
 
 from .gsm7 import fits_one_part, spelled_in_gsm7, transliterate
@@ -87,6 +87,23 @@ def clock_time(hh_mm: str, lang: str) -> str:
 def time_span(start: str, end: str, lang: str) -> str:
     """``"08.00-09.00"`` / ``"08:00-09:00"`` (WIB, which the texts add)."""
     return f"{clock_time(start, lang)}-{clock_time(end, lang)}"
+
+
+# where a citizen looks their application up (tracking code + NIK), reads a
+# rejection in full and resubmits it
+STATUS_SITE = "smartdukcapil.serangkota.go.id"
+
+
+def dinas_values(lang: str) -> dict:
+    """How a citizen reaches the Disdukcapil, for a notice that asks them
+    to: its counter (``shared.offices.DINAS``), address, opening hours on
+    working days, and the status site. No phone number: none is configured
+    (a made-up one would send citizens nowhere)."""
+    hours = time_span(DINAS.opening_hours["opens"], DINAS.opening_hours["closes"], lang)
+    return {"counter": DINAS.name, "counter_address": DINAS.address,
+            "counter_hours": f"Monday-Friday {hours} WIB, except public holidays"
+            if lang == "en" else f"Senin-Jumat {hours} WIB, kecuali hari libur",
+            "site": STATUS_SITE}
 
 
 def document_name(document_type: str, lang: str) -> str:
@@ -258,7 +275,7 @@ def values_for(kind: str, event: dict, lang: str) -> dict:
               if event.get("document_type") else None,
               "doc_short": SHORT_NAMES[event["document_type"]][1 if lang == "en" else 0]
               if event.get("document_type") else None}
-    values.update(slot_values(event.get("slot"), lang))
+    values.update(slot_values(event.get("slot"), lang), dinas=dinas_values(lang))
     if kind == "print_cancelled_deceased":
         # its name is the applicant's, who may be the deceased (a KTP-el is
         # applied for by its holder): the e-mail greets "Bapak/Ibu"

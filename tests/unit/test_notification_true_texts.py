@@ -9,6 +9,10 @@ wrong or odd:
   place of ``shared.offices``, every document);
 * an English e-mail names the document and its tracking code without two
   brackets side by side ("Your KTP-el (ID card), tracking code SDK...,");
+* a notice that sends the citizen to the Disdukcapil says how: its
+  counter, address and opening hours (``shared.offices.DINAS``), and the
+  status site - never "by phone", with no number configured; in English
+  "Disdukcapil", not "the Dinas", which its readers do not know;
 * a day in a Bahasa SMS has its full name ("Jumat", not "Jum"), a time
   is written the Indonesian way ("08.00-09.00 WIB"; English keeps 08:00),
   and an e-mail's Date header is in WIB (+0700), the citizens' time.
@@ -127,3 +131,37 @@ def test_no_english_e_mail_puts_two_brackets_side_by_side(kind):
             assert ") (" not in text, text
     texts = render("ready", event_for("ready", next(slots()), "ktp_el"), "en")
     assert "Your KTP-el (ID card), tracking code SDK7H3KQ9MX, has been printed." in texts.text
+
+
+COUNTER = {"id": ("Loket Disdukcapil Kota Serang\nJl. Jenderal Sudirman No. 5, Kota Serang\n"
+                  "Buka: Senin-Jumat 08.00-15.00 WIB, kecuali hari libur\n"),
+           "en": ("Loket Disdukcapil Kota Serang\nJl. Jenderal Sudirman No. 5, Kota Serang\n"
+                  "Open: Monday-Friday 08:00-15:00 WIB, except public holidays\n")}
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+@pytest.mark.parametrize("kind", ["print_cancelled", "print_cancelled_deceased"])
+def test_a_notice_sending_the_citizen_to_the_disdukcapil_says_where_and_when(kind, lang):
+    for document_type in DOCUMENT_TYPES:
+        texts = render(kind, event_for(kind, next(slots()), document_type), lang)
+        assert COUNTER[lang] in texts.text, texts.text
+        for text in (texts.sms, texts.text):
+            assert "phone" not in text and "telepon" not in text and "Dinas " not in text
+    texts = render("print_cancelled", event_for(kind, next(slots()), "ktp_el"), lang)
+    assert "smartdukcapil.serangkota.go.id" in texts.text
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_the_print_cancelled_sms_gives_the_counters_address_where_it_fits(lang):
+    for document_type in DOCUMENT_TYPES:
+        sms = render("print_cancelled", event_for("print_cancelled", next(slots()), document_type),
+                     lang).sms
+        assert "Disdukcapil" in sms and "Dinas" not in sms.replace("Disdukcapil", "")
+        assert "Jl. Jenderal Sudirman No. 5, Kota Serang" in sms, sms
+        assert septets(sms) <= 160
+
+
+def test_the_timeline_says_disdukcapil_in_english_too():
+    from services.intake.domain import STATUSES
+    assert STATUSES["print_cancelled"].label("en") == "Printing stopped; contact the Disdukcapil"
+    assert STATUSES["print_cancelled"].label("id") == "Pencetakan dihentikan; hubungi Disdukcapil"

@@ -228,7 +228,9 @@ def manifest_handover_values(event: dict) -> dict:
 # intake's reason code whose text only points at the operator's note ("Lihat
 # catatan petugas."): where the note itself is shown, it takes its place
 NOTE_REASON = "other"
-NOTE_LABEL = {"id": "Catatan petugas", "en": "Officer's note"}
+# the note is the officer's own words, most often Bahasa: an English reader
+# is told it is quoted, not translated
+NOTE_LABEL = {"id": "Catatan petugas", "en": "Officer's note (as written)"}
 
 
 def sentence(text: str) -> str:
@@ -256,10 +258,11 @@ def rejection_values(event: dict, lang: str) -> dict:
         if note and len(codes) == len(reasons) else set()
     kept = [sentence(reason) for n, reason in enumerate(reasons) if n not in pointers]
     points, labelled = list(kept), list(kept)
+    label = NOTE_LABEL["en" if lang == "en" else "id"]
     if note:
         points.append(sentence(note))
-        labelled.append(f"{NOTE_LABEL['en' if lang == 'en' else 'id']}: {sentence(note)}")
-    return {"reasons": reasons, "note": note, "points": " ".join(points),
+        labelled.append(f"{label}: {sentence(note)}")
+    return {"reasons": reasons, "note": note, "points": " ".join(points), "note_label": label,
             "reasons_text": " ".join(labelled),
             "first_reason": kept[0] if kept else None, "more_reasons": max(len(kept) - 1, 0)}
 

@@ -13,6 +13,10 @@ wrong or odd:
   counter, address and opening hours (``shared.offices.DINAS``), and the
   status site - never "by phone", with no number configured; in English
   "Disdukcapil", not "the Dinas", which its readers do not know;
+* Pos' note of a failed delivery and an officer's note on a rejection
+  are Bahasa free text: an English notice quotes them as written, never
+  as if they were English; a failed delivery says where to go if the
+  address is wrong;
 * a day in a Bahasa SMS has its full name ("Jumat", not "Jum"), a time
   is written the Indonesian way ("08.00-09.00 WIB"; English keeps 08:00),
   and an e-mail's Date header is in WIB (+0700), the citizens' time.
@@ -165,3 +169,43 @@ def test_the_timeline_says_disdukcapil_in_english_too():
     from services.intake.domain import STATUSES
     assert STATUSES["print_cancelled"].label("en") == "Printing stopped; contact the Disdukcapil"
     assert STATUSES["print_cancelled"].label("id") == "Pencetakan dihentikan; hubungi Disdukcapil"
+
+
+NOT_FOUND = "Alamat tidak ditemukan"
+
+
+def failed(lang: str, document_type: str = "ktp_el") -> dict:
+    return {**event_for("delivery_failed", next(slots()), document_type), "reason": NOT_FOUND}
+
+
+def test_an_english_delivery_failed_notice_quotes_pos_note_as_indonesian():
+    texts = render("delivery_failed", failed("en"), "en")
+    assert 'Pos\' note (in Indonesian): "Alamat tidak ditemukan"' in texts.text
+    assert '(Pos\' note, in Indonesian: "Alamat tidak ditemukan")' in texts.sms, texts.sms
+    assert ": Alamat tidak ditemukan" not in texts.text
+    kelurahan = render("delivery_failed_kelurahan", {**failed("en"), "shipment_id": "SDK-j1"}, "en")
+    assert 'Pos\' note (in Indonesian): "Alamat tidak ditemukan"' in kelurahan.text
+    short = render("delivery_failed_kelurahan", {**failed("en"), "shipment_id": "SDK-j1",
+                                                  "reason": "Tutup"}, "en")
+    assert '(Pos\' note, in Indonesian: "Tutup")' in short.sms, short.sms
+
+
+@pytest.mark.parametrize(("lang", "pointer", "mail"), [
+    ("id", "Alamat salah: hubungi loket Disdukcapil.", "Bila alamat pengiriman salah"),
+    ("en", "Wrong address: tell the Disdukcapil counter.", "If the delivery address is wrong")])
+def test_a_failed_delivery_says_where_to_go_if_the_address_is_wrong(lang, pointer, mail):
+    texts = render("delivery_failed", {**failed(lang), "reason": None}, lang)
+    assert texts.sms.endswith(pointer), texts.sms
+    assert mail in texts.text and COUNTER[lang] in texts.text
+    for document_type in DOCUMENT_TYPES:  # the note where there is room, else the pointer
+        sms = render("delivery_failed", failed(lang, document_type), lang).sms
+        assert septets(sms) <= 160 and (NOT_FOUND in sms or sms.endswith(pointer)), sms
+
+
+def test_an_english_rejection_quotes_the_officers_note_as_written():
+    from tests.unit.test_notification_wording import rejected
+    texts = render("rejected", rejected(["kk_unreadable"], "Foto buram", "en"), "en")
+    assert "Officer's note (as written): Foto buram" in texts.text
+    assert texts.whatsapp[2].endswith("Officer's note (as written): Foto buram.")
+    indonesian = render("rejected", rejected(["kk_unreadable"], "Foto buram", "id"), "id")
+    assert "Catatan petugas: Foto buram" in indonesian.text

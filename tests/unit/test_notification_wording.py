@@ -28,7 +28,7 @@ LONG_NOTE = ("Foto KK terpotong di bagian bawah dan tanda tangan kepala keluarga
              "terlihat; mohon foto ulang seluruh halaman KK di tempat yang terang.")
 SITE = "smartdukcapil.serangkota.go.id"
 STATUS_LOOKUP = {"id": "cek status di " + SITE, "en": "status lookup at " + SITE}
-NOTE_LABEL = {"id": "Catatan petugas: ", "en": "Officer's note: "}
+NOTE_LABEL = {"id": "Catatan petugas: ", "en": "Officer's note (as written): "}
 
 
 def rejected(codes: list[str], note: str | None, lang: str, document_type: str = "ktp_el",

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from shared.clock import utcnow
+from shared.errors import Msg
 from shared.fields import TRACKING_ALPHABET, TRACKING_PREFIX
 from shared.masking import mask_text
 
@@ -60,6 +61,11 @@ class Status:
 
     def label(self, lang: str) -> str:
         return self.label_en if lang == "en" else self.label_id
+
+    @property
+    def labels(self) -> Msg:
+        """Both labels, for a message that names the status (``WrongStatus``)."""
+        return Msg(self.label_id, self.label_en)
 
 
 STATUSES = {
@@ -246,7 +252,7 @@ def next_status(application: dict, action: str) -> str:
     (also asked before costly checks of an action that cannot apply)."""
     to_status = TRANSITIONS[action].get(application["status"])
     if to_status is None:
-        raise WrongStatus(application["status"])
+        raise WrongStatus(STATUSES[application["status"]].labels)
     return to_status
 
 

@@ -47,9 +47,14 @@ class BirthAlreadyRegistered(Conflict):
 
 
 class WrongStatus(Conflict):
-    def __init__(self, status: str):
-        super().__init__(Msg(f"Permohonan berstatus '{status}', tidak dapat diproses.",
-                             f"Application is '{status}' and cannot take this action."))
+    """409: the action does not apply to the application's status, named
+    by the label its timeline shows (``label``: ``domain.Status.label``
+    in each language), not by its code."""
+
+    def __init__(self, label: Msg):
+        super().__init__(Msg(f'Permohonan sudah berstatus "{label}" dan tidak dapat diproses.',
+                             f'The application is already "{label.en}" and cannot take '
+                             'this action.'))
 
 
 class PhotoNotUploaded(Conflict):

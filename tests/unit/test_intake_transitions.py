@@ -238,7 +238,13 @@ def test_cancel_before_verification_is_final(make):
 def test_cancel_after_verification_is_refused(status):
     with pytest.raises(WrongStatus) as excinfo:
         cancel(in_status(status))
-    assert excinfo.value.status == 409 and f"'{status}'" in excinfo.value.message.en
+    label = STATUSES[status]
+    assert excinfo.value.status == 409
+    assert excinfo.value.message == \
+        f'Permohonan sudah berstatus "{label.label_id}" dan tidak dapat diproses.'
+    assert excinfo.value.message.en == \
+        f'The application is already "{label.label_en}" and cannot take this action.'
+    assert excinfo.value.to_body("en")["error"]["code"] == "conflict"
 
 
 def test_a_downstream_step_never_moves_a_cancelled_application():
@@ -263,7 +269,8 @@ def test_operator_actions_refused_outside_their_transitions(action, status):
     with pytest.raises(WrongStatus) as excinfo:
         action(app)
     assert excinfo.value.status == 409
-    assert f"'{status}'" in excinfo.value.message.en
+    assert f'"{STATUSES[status].label_en}"' in excinfo.value.message.en
+    assert f"'{status}'" not in excinfo.value.message.en
 
 
 @pytest.mark.parametrize("lang", ["id", "en"])

@@ -25,6 +25,7 @@ wrong or odd:
 from __future__ import annotations
 
 import datetime
+import re
 
 import pytest
 
@@ -209,3 +210,26 @@ def test_an_english_rejection_quotes_the_officers_note_as_written():
     assert texts.whatsapp[2].endswith("Officer's note (as written): Foto buram.")
     indonesian = render("rejected", rejected(["kk_unreadable"], "Foto buram", "id"), "id")
     assert "Catatan petugas: Foto buram" in indonesian.text
+
+
+def test_every_english_reason_says_what_to_do_and_names_the_letters_as_they_are_known():
+    from services.intake.reasons import REASONS
+    for reason in REASONS.values():
+        assert "letter" not in reason.text_en, reason.text_en
+        assert re.search(r"\b(Upload|Correct|Fill|Choose|See)\b", reason.text_en), reason.text_en
+    assert "(surat keterangan lahir)" in REASONS["birth_letter_missing"].text_en
+    assert "hospital or midwife" in REASONS["birth_letter_missing"].text_en
+    assert "statement of death (surat keterangan kematian)" in \
+        REASONS["death_letter_missing"].text_en
+    assert REASONS["death_date_mismatch"].text_id.endswith("Perbaiki tanggal kematian.")
+
+
+@pytest.mark.parametrize(("lang", "resubmit"), [("id", " Kirim ulang: "), ("en", " Resubmit: ")])
+def test_the_brief_single_reason_rejection_sms_says_to_resubmit(lang, resubmit):
+    from services.intake.reasons import reason_texts
+    from tests.unit.test_notification_wording import rejected
+    # a reason the full form has no room for beside "needs changes ... resubmit at"
+    sms = render("rejected", rejected(["kk_unreadable"], None, lang), lang).sms
+    assert reason_texts(["kk_unreadable"], lang)[0] in sms
+    assert sms.endswith(resubmit + "smartdukcapil.serangkota.go.id"), sms
+    assert "Info:" not in sms

@@ -114,7 +114,7 @@ def test_the_kelurahan_officer_reads_how_many_documents_and_whether_it_is_a_foll
     assert "tidak ikut" not in follow_up.text and "Seluruh" not in follow_up.text
 
     whole = officer_mail(manifest(items=[item(1), item(2)], members=2))
-    assert "Seluruh 2 dokumen manifes" in whole.text and "tidak ikut" not in whole.text
+    assert "Semua dokumen (2) dalam manifes" in whole.text and "tidak ikut" not in whole.text
     older = officer_mail(manifest())  # before the event counted its members
     assert "Seluruh" not in older.text and "Semua" not in older.text
     assert "1 dokumen jemput bola manifes" in older.text

@@ -209,9 +209,9 @@ def _decode_birth(
             field,
             "nik.birth_date",
             f"{label} memuat tanggal lahir yang tidak sah "
-            "(tanggal harus 01-31, atau 41-71 untuk perempuan)",
+            "(tanggal harus 01-31, atau 41-71 untuk perempuan).",
             f"{label} has an invalid day of birth "
-            "(must be 01-31, or 41-71 for women)",
+            "(must be 01-31, or 41-71 for women).",
         )
     birth_date = _born_by(_birth_readings(number), today)
     if birth_date is None:
@@ -219,9 +219,9 @@ def _decode_birth(
             field,
             "nik.birth_date",
             f"{label} memuat tanggal lahir yang tidak ada di kalender "
-            "atau di masa depan",
+            "atau di masa depan.",
             f"{label} has a birth date that is not a real calendar date "
-            "or is in the future",
+            "or is in the future.",
         )
     return birth_date, sex
 

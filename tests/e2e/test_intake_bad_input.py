@@ -54,8 +54,9 @@ CASES = {
                            "NIK must be 16 digits (got 8)"),
     "invalid_nik_date": (lambda: with_value(valid_body(), "applicant.nik", "3673043102900001"),
                          400, "applicant.nik",
-                         "NIK memuat tanggal lahir yang tidak ada di kalender atau di masa depan",
-                         "NIK has a birth date that is not a real calendar date or is in the future"),
+                         "NIK memuat tanggal lahir yang tidak ada di kalender atau di masa depan.",
+                         "NIK has a birth date that is not a real calendar date or is in the "
+                         "future."),
     "invalid_nik_serial": (lambda: with_value(valid_body(), "applicant.nik", "3673041207900000"),
                            400, "applicant.nik", "NIK memuat nomor urut 0000 yang tidak sah",
                            "NIK has an invalid serial number 0000"),

@@ -380,3 +380,12 @@ def test_kk_messages_name_the_field() -> None:
 )
 def test_mask_identity(value: str | None, expected: str) -> None:
     assert mask_identity(value) == expected
+
+
+@pytest.mark.parametrize("number", ["3673043102900001", "3673048002900001"])
+def test_a_birth_date_message_ends_as_a_sentence_in_both_languages(number) -> None:
+    """Outside audit T3: the message read "... atau di masa depan" with no
+    final full stop (an impossible date; a day past 71)."""
+    error = invalid(number)
+    assert error.code == "nik.birth_date"
+    assert error.message_id.endswith(".") and error.message_en.endswith(".")

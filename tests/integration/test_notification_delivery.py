@@ -355,7 +355,7 @@ def test_held_sms_of_a_window_moved_again_are_superseded_only_the_latest_goes(
     assert {row["dropped_because"] for row in rows[:3]} == {f"{later[-1]['event_id']}.sms"}
     assert all(row["attempts"] == [] and "held_reason" not in row for row in rows[:3])
     [_, text] = sms_to(backing, contact["phone"])
-    assert "4 Des 2026 08:00" in text["message"]
+    assert "Jumat, 4 Des 2026 08.00" in text["message"]
 
 
 def test_held_sms_are_withdrawn_once_the_document_is_collected(backing, container_factory, mongo):

@@ -280,6 +280,9 @@ class DocumentReadyForPickupSchema(PrintJobRefSchema):
     full_name = fields.String(required=True)
     contact = fields.Nested(ContactSchema, required=True)
     slot = fields.Nested(SlotSchema, required=True)
+    # back at the Dinas after Pos could not deliver it (printed days ago, not
+    # just now); absent in older events
+    returned = JsonBoolean(load_default=False)
 
 
 # at a pickup counter, or handed over by the kelurahan (jemput bola) or the

@@ -278,7 +278,8 @@ def values_for(kind: str, event: dict, lang: str) -> dict:
               if event.get("document_type") else None,
               "doc_short": SHORT_NAMES[event["document_type"]][1 if lang == "en" else 0]
               if event.get("document_type") else None}
-    values.update(slot_values(event.get("slot"), lang), dinas=dinas_values(lang))
+    values.update(slot_values(event.get("slot"), lang), dinas=dinas_values(lang),
+                  returned=bool(event.get("returned")))
     if kind == "print_cancelled_deceased":
         # its name is the applicant's, who may be the deceased (a KTP-el is
         # applied for by its holder): the e-mail greets "Bapak/Ibu"

@@ -255,10 +255,11 @@ def announced(slot: dict) -> dict:
     return {key: slot[key] for key in ("place", "address", "date", "start", "end")}
 
 
-def ready_for_pickup(job: dict, slot: dict) -> Event:
+def ready_for_pickup(job: dict, slot: dict, returned: bool = False) -> Event:
+    """``returned``: the window of a document Pos brought back, not one just printed."""
     return Event("document_ready_for_pickup", {
         "full_name": job["full_name"], "contact": job["contact"], "slot": announced(slot),
-        **job_ref(job)})
+        "returned": returned, **job_ref(job)})
 
 
 def citizen_job(job: dict | None, nik: str) -> dict:
@@ -306,9 +307,9 @@ def returned_parcel(job: dict, reserve_slot: Callable[[str, datetime.date], dict
     if job["status"] != "printed" or job.get("slot"):
         return {}, []  # not printed here (yet), or already given a window
     slot = reserve_slot(DINAS.place_id, today_wib(now))
-    returned = {**job, "delivery_method": "pickup"}
+    at_counter = {**job, "delivery_method": "pickup"}
     return ({"delivery_method": "pickup", "pickup_place_id": DINAS.place_id, "slot": slot,
-             "returned_at": now}, [ready_for_pickup(returned, slot)])
+             "returned_at": now}, [ready_for_pickup(at_counter, slot, returned=True)])
 
 
 def failure_outcome(job: dict, reason: str, note: str | None, max_attempts: int) -> Decision:

@@ -7,6 +7,8 @@ wrong or odd:
   the system never issues; and a phone-only citizen's "ready" SMS gives
   the place's address wherever one part has room for it (every real
   place of ``shared.offices``, every document);
+* the "ready" e-mail of a document Pos brought back says it is back at the
+  Disdukcapil and waiting at the counter, not that it "has been printed";
 * an English e-mail names the document and its tracking code without two
   brackets side by side ("Your KTP-el (ID card), tracking code SDK...,");
 * a notice that sends the citizen to the Disdukcapil says how: its
@@ -233,3 +235,22 @@ def test_the_brief_single_reason_rejection_sms_says_to_resubmit(lang, resubmit):
     assert reason_texts(["kk_unreadable"], lang)[0] in sms
     assert sms.endswith(resubmit + "smartdukcapil.serangkota.go.id"), sms
     assert "Info:" not in sms
+
+
+@pytest.mark.parametrize(("lang", "back", "printed"), [
+    ("id", "sudah kembali di Disdukcapil karena Pos Indonesia tidak berhasil mengantarkannya, "
+           "dan menunggu Anda di loket.", "sudah dicetak"),
+    ("en", "is back at the Disdukcapil: Pos Indonesia could not deliver it. It is waiting for you "
+           "at the counter.", "has been printed")])
+def test_a_ready_notice_after_a_return_says_the_document_is_back(lang, back, printed):
+    from shared.events import build_event, load_event
+    event = build_event("document_ready_for_pickup", application_id="app-1",
+                        tracking_code="SDK7H3KQ9MX", document_type="ktp_el", print_job_id="j",
+                        full_name="Siti", contact={"email": "siti@example.id"}, returned=True,
+                        slot={"place": "Loket Disdukcapil Kota Serang", "address": "Jl. A",
+                              "date": "2026-11-30", "start": "09:00", "end": "10:00"})
+    texts = render("ready", event, lang)
+    assert back in texts.text and printed not in texts.text
+    older = {key: value for key, value in event.items() if key != "returned"}
+    assert load_event("document_ready_for_pickup", older)["returned"] is False
+    assert printed in render("ready", older, lang).text

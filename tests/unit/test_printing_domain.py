@@ -281,6 +281,7 @@ def test_outcomes_are_decisions_not_writes():
     assert (update["slot"]["place_id"], update["slot"]["date"], update["slot"]["n"]) == (
         "disdukcapil-serang", "2025-06-05", 0)  # given the place and the WIB print day
     assert [event.type for event in events] == ["document_printed", "document_ready_for_pickup"]
+    assert events[1].payload["returned"] is False  # just printed, not back from Pos
     update, events = domain.failure_outcome(job, "printer_fault", None, max_attempts=3)
     assert update["status"] == "queued" and events[0].payload["requeued"] is True
     assert job == before
@@ -388,7 +389,7 @@ def test_a_returned_parcel_gets_a_window_at_the_dinas_once(store):
     update, [event] = domain.returned_parcel(printed, reserve, THURSDAY_MORNING)
     assert (update["delivery_method"], update["slot"]["place_id"]) == ("pickup",
                                                                       "disdukcapil-serang")
-    assert event.type == "document_ready_for_pickup"
+    assert event.type == "document_ready_for_pickup" and event.payload["returned"] is True
     assert domain.returned_parcel({**printed, **update}, reserve, THURSDAY_MORNING) == ({}, [])
     assert domain.returned_parcel({**printed, "status": "leased"}, reserve,
                                   THURSDAY_MORNING) == ({}, [])

@@ -196,7 +196,7 @@ def answer(request: ChannelRequest, store,
         if key is None:
             raise ValidationFailed({"request_id": [Msg("Wajib diisi (properti message_id).",
                                                        "Required (the message_id property).")]})
-        body = load_json(request.raw, ApplicationRequestSchema())
+        body = load_json(request.raw, ApplicationRequestSchema(lang=request.lang))
         if body["channel"] != request.channel:
             raise ValidationFailed({"channel": [WRONG_CHANNEL]})
         application = submit_application(store, screening(body), body,

@@ -1,6 +1,6 @@
 """HTTP body schemas of the intake API (boundary only: no business rules)."""
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
 
 from shared.errors import Msg
 from shared.events import CONTACT_CHANNELS, DELIVERY_METHODS, DOCUMENT_TYPES, LANGUAGES
@@ -90,6 +90,22 @@ class ApplicationRequestSchema(Schema):
     applicant = fields.Nested(ApplicantSchema, required=True)
     details = fields.Dict(load_default=dict)
     delivery = fields.Nested(DeliverySchema, load_default=dict)
+
+    def __init__(self, *args, lang: str | None = None, **kwargs):
+        """``lang``: the request's language (HTTP's Accept-Language, the
+        channel's accept-language), the notices' when ``applicant.language``
+        is not given (outside audit T3: a front-end sending only
+        ``Accept-Language: en`` got English answers and Bahasa SMS); None:
+        Bahasa Indonesia (``ApplicantSchema``'s default)."""
+        super().__init__(*args, **kwargs)
+        self.lang = lang
+
+    @pre_load
+    def notices_in_the_request_s_language(self, data, **kwargs):
+        applicant = data.get("applicant") if isinstance(data, dict) else None
+        if self.lang and isinstance(applicant, dict) and "language" not in applicant:
+            data = {**data, "applicant": {**applicant, "language": self.lang}}
+        return data
 
 
 class CitizenChannel(validate.OneOf):

@@ -90,7 +90,7 @@ class IntakeApi(HealthCheck, DocumentsApi, OperatorQueueApi, RecordingAppointmen
         """
         self.submit_limits.check(request)
         key = idempotency_key(request)
-        body = read_json(request, SubmitRequestSchema())
+        body = read_json(request, SubmitRequestSchema(lang=request_language(request)))
         application = submit_application(self.store, self.citizen_screening(request, body), body,
                                          key, lambda: self.submit_limits.counting(request))
         return json_response(202, accepted_body(application))

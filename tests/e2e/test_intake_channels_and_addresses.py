@@ -127,3 +127,27 @@ def test_the_received_notice_of_a_pos_delivery_names_no_place_to_collect(system,
     assert codes[1] in text
     assert "Pos Indonesia delivers the KTP-el (ID card) to the address you gave" in text, text
     assert "where to collect" not in text, text
+
+
+def test_notices_follow_the_request_s_language_unless_the_applicant_names_one(system):
+    """Outside audit T3: a front-end sending only ``Accept-Language: en`` got
+    its answers in English and every SMS in Bahasa Indonesia. Without
+    ``applicant.language`` the notices take the request's language; one
+    given wins."""
+    intake = system.url("intake")
+    english, bahasa = valid_body(), valid_body()
+    bahasa["applicant"]["language"] = "id"
+    for body in (english, bahasa):
+        answer = requests.post(f"{intake}/api/v1/applications", json=body, timeout=10,
+                               headers={"Accept-Language": "en"})
+        assert answer.status_code == 202, answer.text
+
+    def received(body) -> str:
+        phone = "62" + body["applicant"]["phone"][1:]
+        [sms] = eventually(lambda: requests.get(system.url("sms") + "/sandbox/messages",
+                                                params={"to": phone}, timeout=5).json(),
+                           what="the 'received' SMS")
+        return sms["message"]
+
+    assert "application received" in received(english)
+    assert "permohonan" in received(bahasa) and "diterima" in received(bahasa)

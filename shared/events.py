@@ -266,6 +266,12 @@ class PrintJobReleasedSchema(PrintJobRefSchema):
     released_by = fields.String(required=True)  # the operator
 
 
+class PrintJobRequeuedSchema(PrintJobRefSchema):
+    """An operator sent a printed document still at the Dinas (missing or
+    spoiled) back to the queue: it is printed again."""
+    requeued_by = fields.String(required=True)  # the operator
+
+
 class PrintJobCancelledSchema(PrintJobRefSchema):
     """An operator gave a held job up: nothing is printed for the application."""
     reason = fields.String(allow_none=True, load_default=None)  # the job's last failure
@@ -562,6 +568,7 @@ EVENTS: dict[str, tuple[str, type[EventSchema]]] = {
     "print_job_failed": ("printing", PrintJobFailedSchema),
     "print_job_held": ("printing", PrintJobHeldSchema),
     "print_job_released": ("printing", PrintJobReleasedSchema),
+    "print_job_requeued": ("printing", PrintJobRequeuedSchema),
     "print_job_cancelled": ("printing", PrintJobCancelledSchema),
     "document_ready_for_pickup": ("printing", DocumentReadyForPickupSchema),
     "document_collected": ("printing", DocumentCollectedSchema),

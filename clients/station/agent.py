@@ -10,7 +10,9 @@ the printer may have is reported printed, never printed again.
 
 The price of that rule: a crash after ``printing`` is durable but before the
 printer took the document reports printed a document that was not. A printer
-that lost a job is visible on the spot (no card); an operator re-queues it.
+that lost a job is visible on the spot (no card); an operator re-queues it
+(``POST /api/v1/operator/print-jobs/<id>/reprint``, docs/station-api.md: its
+QR stops verifying, the reprint gets a new window).
 A second card for one citizen - two valid cards - is the worse failure, and
 this ordering rules it out.
 

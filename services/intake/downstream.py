@@ -45,6 +45,11 @@ EVENT_MOVES: dict[str, tuple[str, frozenset[str]]] = {
     # the operator checked it and sent it back to the queue: only from held,
     # so a release that comes after the print (or the cancel) moves nothing
     "print_job_released": ("print_queued", frozenset({"print_held"})),
+    # a printed document still at the Dinas, missing or spoiled, queued again
+    # by an operator: no longer ready for pickup; only if no window was
+    # announced after it (``REPRINT``: the reprint's, come first)
+    "print_job_requeued": ("print_queued", frozenset({"printed", "ready_for_pickup",
+                                                      "returned_to_dinas"})),
     # the operator gave the held job up - or a card printed whose holder died
     # since, still at the Dinas: final, the subject may apply again
     "print_job_cancelled": ("print_cancelled", PRINTED_OR_BEFORE | {"ready_for_pickup",
@@ -103,6 +108,9 @@ DETAIL_FIELDS = {
 }
 # events that (re)set the pickup window the citizen sees
 SETS_PICKUP = ("document_ready_for_pickup", "pickup_rescheduled")
+# the event that takes the window away: the document is printed again (a
+# window announced after it - the reprint's, its event come first - stays)
+REPRINT = "print_job_requeued"
 
 
 def recorded_as(event_type: str, event: dict) -> str:
@@ -126,7 +134,7 @@ def step_from_event(event_type: str, event: dict) -> dict:
 def needs_status(event_type: str) -> bool:
     """Whether what ``event_type`` records depends on the application as it
     stands (its status or pickup window); else its step is all it adds."""
-    return event_type not in STEP_ONLY or event_type in SETS_PICKUP
+    return event_type not in STEP_ONLY or event_type in SETS_PICKUP or event_type == REPRINT
 
 
 def usual_move(event_type: str, event: dict) -> tuple[dict, dict] | None:
@@ -145,6 +153,9 @@ def usual_move(event_type: str, event: dict) -> tuple[dict, dict] | None:
         # $or: shared/store.py)
         guard["pickup.since"] = {"$not": {"$gt": event["occurred_at"]}}
         changes["pickup"] = {"slot": event["slot"], "since": event["occurred_at"]}
+    if event_type == REPRINT:
+        guard["pickup.since"] = {"$not": {"$gt": event["occurred_at"]}}
+        changes["pickup"] = None
     if event_type == "parcel_dispatched":
         changes["parcel"] = {"shipment_id": event["shipment_id"], "barcode": event["barcode"]}
     return guard, {"$push": {"timeline": step_from_event(event_type, event)}, "$set": changes}
@@ -205,8 +216,12 @@ def record(application: dict, event_type: str, event: dict) -> dict:
     transaction): its step, and the status and fields it moves, if any."""
     step = step_from_event(event_type, event)
     changes: dict = {}
+    if event_type == REPRINT and not newer(event, application.get("pickup")):
+        return {"$push": {"timeline": step}}  # the reprint's window came first
     if (to_status := next_status(application["status"], event_type)) is not None:
         changes.update(status_fields(to_status, application["_id"]))
+        if event_type == REPRINT:
+            changes["pickup"] = None
     if event_type in SETS_PICKUP and newer(event, application.get("pickup")):
         changes["pickup"] = {"slot": event["slot"], "since": event["occurred_at"]}
     if event_type == "parcel_dispatched":

@@ -143,6 +143,10 @@ class IntakeEvents:
     def on_print_job_released(self, body):
         self._record("print_job_released", body)
 
+    @reliable_event_handler("printing", "print_job_requeued")
+    def on_print_job_requeued(self, body):
+        self._record("print_job_requeued", body)
+
     @reliable_event_handler("printing", "print_job_cancelled")
     def on_print_job_cancelled(self, body):
         self._record("print_job_cancelled", body)

@@ -3,6 +3,7 @@
   GET  /api/v1/operator/print-jobs/held            -> 200 jobs waiting for an operator
   POST /api/v1/operator/print-jobs/<id>/release    -> 200 back in the queue
   POST /api/v1/operator/print-jobs/<id>/cancel     -> 200 given up
+  POST /api/v1/operator/print-jobs/<id>/reprint    -> 200 a printed document queued again
   GET  /api/v1/operator/stations/blanko            -> 200 blanko stock per station
   POST /api/v1/operator/stations/<id>/blanko       -> 200 a delivery recorded
   POST /api/v1/operator/prr-imports                -> 200 what the PRR file gave (text/csv)
@@ -56,6 +57,18 @@ class PrintOperatorApi:
         read_no_body(request)
         job = self.store.cancel_held(job_id, operator, self.settings.stations,
                                      self.settings.pickup)
+        return json_response(200, {"print_job_id": job["_id"], "status": job["status"]})
+
+    @api("POST", "/api/v1/operator/print-jobs/<string:job_id>/reprint")
+    def reprint_printed(self, request, job_id):
+        """A printed document still at the Dinas (at a counter, or on an
+        office's hand-over list), missing or spoiled, back to the queue ->
+        {"status": "queued"} (``print_job_requeued``); 409 ``not_printed``,
+        ``handed_over``, ``with_pos``, ``holder_deceased``. No body (``{}``
+        at most)."""
+        operator = self.operators.authenticate(request)
+        read_no_body(request)
+        job = self.store.reprint(job_id, operator, self.settings.stations)
         return json_response(200, {"print_job_id": job["_id"], "status": job["status"]})
 
     @api("GET", "/api/v1/operator/stations/blanko")

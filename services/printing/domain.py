@@ -22,8 +22,8 @@ from shared.clock import today_wib
 from shared.masking import mask_text
 from shared.offices import DINAS
 
-from .exceptions import (DeceasedHoldKept, DocumentNotFound, HolderDeceased, JobNotFound, LeaseLost,
-                         NotAtCounter, NotHeld)
+from .exceptions import (DeceasedHoldKept, DocumentNotFound, HandedOver, HolderDeceased,
+                         JobNotFound, LeaseLost, NotAtCounter, NotHeld, NotPrinted, WithPos)
 from .stations import CLAIMABLE_STATUSES, FAILURE_REASONS, priority
 
 
@@ -367,6 +367,30 @@ def cancel(job: dict, operator: str, deceased: set[str] = frozenset()) -> Decisi
                                            "contact": job["contact"],
                                            "manifest_id": job.get("manifest_id"),
                                            **job_ref(job)})])
+
+
+def reprint(job: dict, operator: str, deceased: set[str], manifest_by_pos: bool) -> Decision:
+    """An operator re-queues a printed document still at the Dinas - missing
+    or spoiled after the station reported it (the journal pattern's price,
+    docs/station-api.md): first in the queue, as a replacement, with fresh
+    attempts; its window (the store gives the seat back) and any office's
+    hand-over are gone until it is printed again, and intake hears of it
+    (``print_job_requeued``: the citizen is no longer told it is ready).
+    Refused: not printed yet, collected or handed over, taken by Pos (its
+    own parcel, or its jemput-bola manifest's: ``manifest_by_pos``), or a
+    card of a holder recorded deceased (``deceased``: cancel it)."""
+    if job["status"] == "collected":
+        raise HandedOver()
+    if job["status"] != "printed":
+        raise NotPrinted()  # queued, on lease, held - or cancelled: never to be printed
+    if not still_at_the_dinas(job) or (manifest_by_pos and job.get("manifest_id")):
+        raise WithPos()
+    if of_the_deceased(job, deceased):
+        raise DeceasedHoldKept()
+    return ({"status": "queued", "attempts": 0, "priority": 0, "lease_until": None,
+             "lease_token": None, "station_id": None, "slot": None, "last_failure": None,
+             "failure_note": None, "requeued_by": operator},
+            [Event("print_job_requeued", {"requeued_by": operator, **job_ref(job)})])
 
 
 def still_at_the_dinas(job: dict) -> bool:

@@ -104,6 +104,40 @@ class NotHeld(Conflict):
                              "This print job is not held."))
 
 
+class NotPrinted(Conflict):
+    """A reprint asked of a job not printed yet: it is in the queue, on a
+    station's lease or held (release or cancel it)."""
+    code = "not_printed"
+
+    def __init__(self):
+        super().__init__(Msg("Dokumen ini belum dicetak: tidak dapat dicetak ulang.",
+                             "This document is not printed yet: it cannot be reprinted."))
+
+
+class HandedOver(Conflict):
+    """A reprint asked of a document its citizen (or office) has: collected
+    at a counter or handed over by an officer."""
+    code = "handed_over"
+
+    def __init__(self):
+        super().__init__(Msg("Dokumen ini sudah diambil atau diserahkan: tidak dapat dicetak "
+                             "ulang.",
+                             "This document was collected or handed over: it cannot be "
+                             "reprinted."))
+
+
+class WithPos(Conflict):
+    """A reprint asked of a document Pos Indonesia takes (courier asked Pos
+    to pick it up): it is not at the Dinas."""
+    code = "with_pos"
+
+    def __init__(self):
+        super().__init__(Msg("Dokumen ini dikirim lewat Pos Indonesia: tidak dapat dicetak "
+                             "ulang di Dinas.",
+                             "This document is sent by Pos Indonesia: it cannot be reprinted "
+                             "at the Dinas."))
+
+
 class UnknownStation(NotFound):
     """A blanko delivery for a station neither configured (``STATIONS``) nor
     tracked yet (no stock recorded, no ``out_of_blanko`` report)."""

@@ -99,6 +99,11 @@ class IssuingPrintStore(PrintStore):
                                       {"$set": verification.not_issued(why, utcnow())},
                                       session=session)
 
+    def _reprint_queued(self, session, job: dict) -> None:
+        self.db.issuances.update_many({"print_job_id": job["_id"], "revoked": False},
+                                      {"$set": verification.reprint_queued(utcnow())},
+                                      session=session)
+
     def _holder_died(self, session, nik: str, now: datetime.datetime) -> None:
         self.db.issuances.update_many({"holder_nik": nik, "revoked": False},
                                       {"$set": verification.holder_died(now)}, session=session)

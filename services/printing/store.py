@@ -388,9 +388,8 @@ class PrintStore(PickupStore, PrrStore):
         document downloaded for it is valid (``_print_given_up``)."""
         def lists_go_on(session, job: dict) -> list[Event]:
             self._print_given_up(session, job, None)
-            if domain.still_at_the_dinas(job) and job.get("slot"):  # its seat is free again
-                self.db.pickup_windows.update_one({"_id": job["slot"]["key"]},
-                                                  {"$inc": {"count": -1}}, session=session)
+            if domain.still_at_the_dinas(job):
+                self._give_seat_back(session, job)
             events = self._handover_job_dropped(session, job, pickup) if job["next_day"] else []
             if job.get("manifest_id"):
                 events += self._manifest_member_dropped(session, job["manifest_id"],
@@ -402,6 +401,49 @@ class PrintStore(PickupStore, PrrStore):
             return domain.cancel(job, operator, self._deceased(
                 None, domain.card_holders(job)) if printed else set())
         return self._operator_decision(job_id, rules, decide, lists_go_on)
+
+    def reprint(self, job_id: str, operator: str, rules: StationRules) -> dict:
+        """A printed document still at the Dinas, missing or spoiled, back to
+        the queue (``domain.reprint``), in one transaction: its window's seat
+        given back, its hand-over list (a kecamatan's, a jemput-bola
+        manifest) waiting for it again, and its downloads no longer valid
+        (``_reprint_queued``). The reprint takes a blanko when it is printed,
+        as any print."""
+        def decide(job: dict):
+            manifest = self.db.manifests.find_one({"_id": job["manifest_id"]}) \
+                if job.get("manifest_id") else None
+            return domain.reprint(job, operator, self._deceased(None, domain.card_holders(job)),
+                                  handovers.goes_by_pos(manifest or {}))
+        def lists_wait(session, job: dict) -> list[Event]:
+            self._give_seat_back(session, job)
+            self._reprint_queued(session, job)
+            application_id = job["application_id"]
+            if job["next_day"]:
+                self.db.handover_lists.update_one(
+                    {"_id": handovers.handover_list_id(job)},
+                    {"$addToSet": {"waiting": application_id},
+                     "$pull": {"items": {"application_id": application_id}},
+                     "$unset": {f"days.{application_id}": ""}}, session=session)
+            if job.get("manifest_id"):
+                self.db.manifests.update_one(
+                    {"_id": job["manifest_id"]},
+                    {"$pull": {"printed_ids": application_id,
+                               "items": {"application_id": application_id}},
+                     "$unset": {f"days.{application_id}": "",
+                                f"follow_ups.{application_id}": ""}}, session=session)
+            return []
+        return self._operator_decision(job_id, rules, decide, lists_wait)
+
+    def _give_seat_back(self, session, job: dict) -> None:
+        """A document that will not be collected in its window: the seat is free again."""
+        if job.get("slot"):
+            self.db.pickup_windows.update_one({"_id": job["slot"]["key"]},
+                                              {"$inc": {"count": -1}}, session=session)
+
+    def _reprint_queued(self, session, job: dict) -> None:
+        """What else a printed job re-queued changes, in its transaction:
+        ``IssuingPrintStore`` revokes its downloads (the document printed is
+        replaced by the reprint); a store without issuances has nothing to do."""
 
     def _operator_decision(self, job_id: str, rules: StationRules, decide,
                            then=lambda session, job: []) -> dict:

@@ -14,7 +14,9 @@ the same NIK (an approved replacement of a KTP-el, a KIA applied for again)
 revokes the holder's earlier cards of that type too, printed under other
 applications (``superseded``). A download whose print never reached anyone -
 reported failed, or its job cancelled by an operator - is never valid
-(``not_issued``), whatever else happens. A card whose holder's Akta
+(``not_issued``), whatever else happens. A printed document an operator
+re-queues (missing or spoiled at the Dinas) is ``replaced`` at once
+(``reprint_queued``). A card whose holder's Akta
 Kematian is verified here is no one's any more (``holder_died``), and so
 is a card whose replacement as lost is verified (``reported_lost``): at
 the verification, not at the replacement's print. The
@@ -85,6 +87,14 @@ def revocation(issuance: dict, now: datetime.datetime) -> dict:
     """What an earlier issuance of the application gets when ``issuance`` replaces it."""
     return {"revoked": True, "revoked_at": now, "revoked_reason": "replaced",
             "replaced_by": issuance["_id"]}
+
+
+def reprint_queued(now: datetime.datetime) -> dict:
+    """What the downloads of a printed job get when an operator re-queues it
+    (its document missing or spoiled at the Dinas): ``replaced``, as by any
+    reprint - at once, not when the reprint is printed (nobody holds the
+    document; whoever finds it is not its holder)."""
+    return {"revoked": True, "revoked_at": now, "revoked_reason": "replaced"}
 
 
 # why a download never became the holder's document (``not_issued``)

@@ -150,3 +150,22 @@ def test_a_card_waiting_at_the_counter_whose_holder_died_ends_print_cancelled():
     app = applied(app, record(app, "print_job_cancelled", {"occurred_at": at(3),
                                                            "reason": "holder_deceased"}))
     assert app["status"] == "print_cancelled"
+
+
+def test_a_re_queued_print_takes_the_window_away_unless_the_reprint_s_came_first():
+    """Outside audit T1 F2: an operator re-queues a printed document still at
+    the Dinas; the reprint's window, come before it, stays."""
+    ready = applied(verified(), record(verified(), "document_ready_for_pickup",
+                                       {"occurred_at": at(2), "slot": SLOT}))
+    requeued = applied(ready, record(ready, "print_job_requeued", {"occurred_at": at(3)}))
+    assert requeued["status"] == "print_queued" and requeued["pickup"] is None
+    assert "pickup_slot" not in public_view(requeued, "id")
+    again = applied(requeued, record(requeued, "document_ready_for_pickup",
+                                     {"occurred_at": at(4), "slot": LATER_SLOT}))
+    assert again["status"] == "ready_for_pickup" and again["pickup"]["slot"] == LATER_SLOT
+    # the reprint's window announced before the re-queue came: a step only
+    late = record(again, "print_job_requeued", {"occurred_at": at(3)})
+    assert "$set" not in late and applied(again, late)["status"] == "ready_for_pickup"
+    guard, update = usual_move("print_job_requeued", {"occurred_at": at(3),
+                                                       "application_id": "a"})
+    assert guard["pickup.since"] == {"$not": {"$gt": at(3)}} and update["$set"]["pickup"] is None

@@ -21,8 +21,9 @@ from services.printing.domain import (
     new_lease,
     print_outcome,
 )
-from services.printing.exceptions import (DocumentNotFound, HolderDeceased, JobNotFound,
-                                          LeaseLost, NotAtCounter)
+from services.printing.exceptions import (DeceasedHoldKept, DocumentNotFound, HandedOver,
+                                          HolderDeceased, JobNotFound, LeaseLost, NotAtCounter,
+                                          NotPrinted, WithPos)
 from services.printing.slots import (PickupRules, Window, find_seat, first_window, slot_record,
                                      window_key)
 from services.printing import domain, handovers
@@ -455,3 +456,34 @@ def test_a_stations_failure_note_is_kept_masked():
     note = update["failure_note"]
     assert "3673045207900001" not in note and "081234567890" not in note
     assert note.startswith("NIK salah 3673") and " hp 08123" in note
+
+
+def test_a_printed_document_still_at_the_dinas_is_re_queued_first_with_fresh_attempts(store):
+    """Outside audit T1 F2: a card missing or spoiled after its report."""
+    printed = printed_job(store)
+    update, events = domain.reprint(printed, "op-1", set(), manifest_by_pos=False)
+    assert {key: update[key] for key in ("status", "attempts", "priority", "slot",
+                                         "lease_token", "station_id")} == {
+        "status": "queued", "attempts": 0, "priority": 0, "slot": None, "lease_token": None,
+        "station_id": None}
+    assert [(event.type, event.payload["requeued_by"]) for event in events] == [
+        ("print_job_requeued", "op-1")]
+    requeued = {**printed, **update}
+    assert is_claimable(requeued, THURSDAY_MORNING)
+    with pytest.raises(NotPrinted):  # queued again: not printed
+        domain.reprint(requeued, "op-1", set(), manifest_by_pos=False)
+    for status in ("leased", "held", "cancelled"):
+        with pytest.raises(NotPrinted):
+            domain.reprint({**printed, "status": status}, "op-1", set(), manifest_by_pos=False)
+    with pytest.raises(HandedOver):
+        domain.reprint({**printed, "status": "collected"}, "op-1", set(), manifest_by_pos=False)
+    with pytest.raises(WithPos):  # the citizen's own parcel
+        domain.reprint({**printed, "delivery_method": "pos"}, "op-1", set(),
+                       manifest_by_pos=False)
+    with pytest.raises(WithPos):  # its jemput-bola manifest goes by Pos
+        domain.reprint({**printed, "manifest_id": "m-1"}, "op-1", set(), manifest_by_pos=True)
+    # a member of a manifest collected at the Dinas is re-queued
+    assert domain.reprint({**printed, "manifest_id": "m-1"}, "op-1", set(),
+                          manifest_by_pos=False)[0]["status"] == "queued"
+    with pytest.raises(DeceasedHoldKept):
+        domain.reprint(printed, "op-1", {printed["nik"]}, manifest_by_pos=False)

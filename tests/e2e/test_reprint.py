@@ -1,0 +1,189 @@
+"""An operator re-queues a printed document still at the Dinas (outside
+audit T1 F2: the journal pattern's crash between "printing" and the printer
+taking the document reports a card printed that was not; a card can also
+come out spoiled), end to end through the real stack:
+
+* a counter document: queued again first in the queue; its QR answers
+  ``revoked`` (``replaced``) at once; its window's seat is given back;
+  intake shows ``print_queued`` with no window; claimed, downloaded and
+  printed again, the new QR is valid, the old one stays revoked, the
+  citizen gets one new window and a second "ready" SMS naming it;
+* a next-day request whose kecamatan list went: the list waits for it
+  again (the old day no longer lets its officer record a hand-over), and
+  the reprint goes out on a list of its own;
+* refused (409, nothing changed): not printed yet (``not_printed``),
+  collected (``handed_over``), a parcel for Pos (``with_pos``), a card
+  whose holder is recorded deceased since (``holder_deceased``).
+"""
+
+from __future__ import annotations
+
+import requests
+
+from tests.document_bodies import death_body
+from tests.e2e.test_batches import first_ktp, next_day
+from tests.e2e.test_courier import pos_body, submit_and_verify
+from tests.e2e.test_ktp_journey import ktp_application
+from tests.e2e.test_office_handovers import lookup, published, sms_to, verify
+from tests.e2e.test_printed_document import (collected_at_counter, days_ago, download,
+                                             report_printed)
+from tests.e2e.test_printed_document import verify as verify_qr
+from tests.helpers import (KECAMATAN_CODE, OPERATOR, BrokerProbe, claim_job_for, eventually,
+                           random_mobile, random_nik)
+from tests.pdf_checks import pdf_qr_codes
+
+
+def reprint(system, print_job_id: str, **kwargs) -> requests.Response:
+    return requests.post(f"{system.url('printing')}/api/v1/operator/print-jobs/"
+                         f"{print_job_id}/reprint", headers=OPERATOR, timeout=10, **kwargs)
+
+
+def refused(answer: requests.Response, code: str) -> None:
+    assert answer.status_code == 409, answer.text
+    assert answer.json()["error"]["code"] == code, answer.text
+
+
+def counter_job(system, nik: str, mobile: str) -> tuple[str, str, dict]:
+    """A KTP-el at the counter, verified and claimed: (application id,
+    tracking code, the claimed job with its NIK)."""
+    submitted = requests.post(f"{system.url('intake')}/api/v1/applications",
+                              json=ktp_application(nik, mobile, None), timeout=10)
+    assert submitted.status_code == 202, submitted.text
+    application_id, code = submitted.json()["application_id"], submitted.json()["tracking_code"]
+    verify(system, application_id)
+    job = claim_job_for(system.url("printing"), application_id)
+    return application_id, code, {**job, "nik": nik}
+
+
+def ready_sms(system, mobile: str, code: str) -> list[str]:
+    return [m["message"] for m in sms_to(system, mobile)
+            if code in m["message"] and "siap diambil" in m["message"]]
+
+
+def window_count(mongo, slot_key: str) -> int:
+    return (mongo["printing"].pickup_windows.find_one({"_id": slot_key}) or {}).get("count", 0)
+
+
+def test_a_printed_counter_card_re_queued_is_printed_again_with_a_new_qr_and_window(
+        system, mongo):
+    nik, mobile = random_nik(female=True), random_mobile()
+    application_id, code, first = counter_job(system, nik, mobile)
+    [first_qr] = pdf_qr_codes(download(system, first).content)
+    first_window = report_printed(system, first)["slot"]
+    jobs = mongo["printing"].print_jobs
+    first_key = jobs.find_one({"_id": first["print_job_id"]})["slot"]["key"]
+    seats = window_count(mongo, first_key)
+    eventually(lambda: lookup(system, code, nik)["status"] == "ready_for_pickup",
+               what="intake: ready for pickup")
+    eventually(lambda: ready_sms(system, mobile, code), what="the first ready SMS")
+    assert verify_qr(system, first_qr).json()["status"] == "valid"
+
+    # the card is missing: the operator re-queues it
+    requeued = reprint(system, first["print_job_id"], json={})
+    assert requeued.status_code == 200, requeued.text
+    assert requeued.json() == {"print_job_id": first["print_job_id"], "status": "queued"}
+    stored = jobs.find_one({"_id": first["print_job_id"]})
+    assert (stored["status"], stored["attempts"], stored["priority"], stored["slot"]) == (
+        "queued", 0, 0, None)  # first in the queue, as replacements are
+    assert window_count(mongo, first_key) == seats - 1  # its seat given back
+    old = verify_qr(system, first_qr).json()
+    assert (old["status"], old["reason"]) == ("revoked", "replaced")
+    queued = eventually(lambda: (found := lookup(system, code, nik))["status"] == "print_queued"
+                        and found, what="intake: queued again")
+    assert "pickup_slot" not in queued
+    # not printed now: a second re-queue is refused, nothing changes
+    refused(reprint(system, first["print_job_id"]), "not_printed")
+
+    second = {**claim_job_for(system.url("printing"), application_id), "nik": nik}
+    assert second["print_job_id"] == first["print_job_id"]
+    [second_qr] = pdf_qr_codes(download(system, second).content)
+    second_window = report_printed(system, second)["slot"]
+    second_key = jobs.find_one({"_id": first["print_job_id"]})["slot"]["key"]
+    # one new window: the reprint took one seat, the first print's stays given back
+    if second_key == first_key:
+        assert window_count(mongo, first_key) == seats
+    else:
+        assert window_count(mongo, first_key) == seats - 1
+    new = verify_qr(system, second_qr).json()
+    assert new["status"] == "valid"
+    assert new["claims"]["document_number"] == old["claims"]["document_number"]
+    assert verify_qr(system, first_qr).json()["reason"] == "replaced"
+
+    ready = eventually(lambda: (found := lookup(system, code, nik))["status"] ==
+                       "ready_for_pickup" and found, what="intake: ready again")
+    assert ready["pickup_slot"]["date"] == second_window["date"]
+    assert ready["pickup_slot"]["start"] == second_window["start"]
+    texts = eventually(lambda: len(found := ready_sms(system, mobile, code)) == 2 and found,
+                       what="the second ready SMS")
+    assert nik not in texts[1] and mobile[1:] not in texts[1]
+    assert first_window is not None and second_window is not None
+
+    collected_at_counter(system, second)
+    refused(reprint(system, first["print_job_id"]), "handed_over")
+
+
+def test_a_next_day_card_re_queued_after_its_list_went_follows_on_its_own(system, mongo):
+    printing = system.url("printing")
+    probe, seen = BrokerProbe(system.amqp_uri, "printing.events"), []
+    try:
+        nik = random_nik(kecamatan=KECAMATAN_CODE)
+        accepted = next_day(system, first_ktp(nik))
+        assert accepted.status_code == 202, accepted.text
+        application_id = accepted.json()["application_id"]
+        verify(system, application_id)
+        job = claim_job_for(printing, application_id)
+        report_printed(system, job)
+        eventually(lambda: published(probe, seen, "kecamatan_handover_ready", application_id),
+                   what="the kecamatan's list")
+
+        assert reprint(system, job["print_job_id"]).status_code == 200
+        [requeued] = eventually(lambda: published(probe, seen, "print_job_requeued",
+                                                  application_id), what="print_job_requeued")
+        assert requeued["requeued_by"] and requeued["print_job_id"] == job["print_job_id"]
+        [stored] = mongo["printing"].handover_lists.find({"waiting": application_id})
+        assert application_id not in stored.get("days", {})
+
+        report_printed(system, claim_job_for(printing, application_id))
+        lists = eventually(lambda: len(found := published(
+            probe, seen, "kecamatan_handover_ready", application_id)) == 2 and found,
+            what="the reprint's list")
+        assert [item["application_id"] for item in lists[1]["items"]] == [application_id]
+        assert not mongo["printing"].handover_lists.find_one({"waiting": application_id})
+    finally:
+        probe.close()
+
+
+def test_a_document_not_printed_yet_or_with_pos_is_not_re_queued(system, mongo):
+    printing = system.url("printing")
+    _, _, job = counter_job(system, random_nik(), random_mobile())
+    refused(reprint(system, job["print_job_id"]), "not_printed")  # on a station's lease
+    assert mongo["printing"].print_jobs.find_one({"_id": job["print_job_id"]})["status"] == \
+        "leased"
+
+    parcel = claim_job_for(printing, submit_and_verify(system, pos_body()))
+    report_printed(system, parcel)
+    refused(reprint(system, parcel["print_job_id"]), "with_pos")
+    assert mongo["printing"].print_jobs.find_one({"_id": parcel["print_job_id"]})["status"] == \
+        "printed"
+
+    unknown = reprint(system, "0" * 32)
+    assert unknown.status_code == 404, unknown.text
+    assert requests.post(f"{printing}/api/v1/operator/print-jobs/{job['print_job_id']}/reprint",
+                         timeout=10).status_code == 401
+    field = reprint(system, job["print_job_id"], json={"reason": "hilang"})
+    assert field.status_code == 400 and "reason" in field.json()["error"]["fields"], field.text
+
+
+def test_a_card_whose_holder_died_since_is_not_re_queued(system, mongo):
+    nik = random_nik()
+    _, code, job = counter_job(system, nik, random_mobile())
+    report_printed(system, job)
+    death = requests.post(f"{system.url('intake')}/api/v1/applications", timeout=10,
+                          json=death_body(days_ago(2), deceased_nik=nik))
+    assert death.status_code == 202, death.text
+    verify(system, death.json()["application_id"])
+    eventually(lambda: mongo["printing"].deceased.find_one({"_id": nik}),
+               what="the death recorded at printing")
+    refused(reprint(system, job["print_job_id"]), "holder_deceased")
+    assert mongo["printing"].print_jobs.find_one({"_id": job["print_job_id"]})["status"] == \
+        "printed"

@@ -11,9 +11,12 @@ come out spoiled), end to end through the real stack:
 * a next-day request whose kecamatan list went: the list waits for it
   again (the old day no longer lets its officer record a hand-over), and
   the reprint goes out on a list of its own;
+* a jemput-bola member re-queued before its manifest went: the manifest
+  waits for it again and goes back with it, reprinted;
 * refused (409, nothing changed): not printed yet (``not_printed``),
-  collected (``handed_over``), a parcel for Pos (``with_pos``), a card
-  whose holder is recorded deceased since (``holder_deceased``).
+  collected (``handed_over``), a parcel for Pos, the citizen's own or a
+  manifest's the Dinas sends by Pos (``with_pos``), a card whose holder is
+  recorded deceased since (``holder_deceased``).
 """
 
 from __future__ import annotations
@@ -21,10 +24,11 @@ from __future__ import annotations
 import requests
 
 from tests.document_bodies import death_body
-from tests.e2e.test_batches import first_ktp, next_day
+from tests.e2e.test_batches import first_ktp, ktp_row, next_day
 from tests.e2e.test_courier import pos_body, submit_and_verify
 from tests.e2e.test_ktp_journey import ktp_application
-from tests.e2e.test_office_handovers import lookup, published, sms_to, verify
+from tests.e2e.test_manifest_pos_choice import manifest_event, one_member_manifest, send_by_pos
+from tests.e2e.test_office_handovers import batch_sent, lookup, print_it, published, sms_to, verify
 from tests.e2e.test_printed_document import (collected_at_counter, days_ago, download,
                                              report_printed)
 from tests.e2e.test_printed_document import verify as verify_qr
@@ -149,6 +153,42 @@ def test_a_next_day_card_re_queued_after_its_list_went_follows_on_its_own(system
             what="the reprint's list")
         assert [item["application_id"] for item in lists[1]["items"]] == [application_id]
         assert not mongo["printing"].handover_lists.find_one({"waiting": application_id})
+    finally:
+        probe.close()
+
+
+def test_a_jemput_bola_member_re_queued_before_its_manifest_went_goes_back_with_it(system):
+    probe, seen = BrokerProbe(system.amqp_uri, "printing.events"), []
+    try:
+        answer = batch_sent(system, [ktp_row(), ktp_row()])
+        first, second = [member["application_id"] for member in answer["accepted"]]
+        verify(system, first)
+        verify(system, second)
+        printed = print_it(system, first)
+        assert reprint(system, printed["print_job_id"]).status_code == 200
+        print_it(system, second)  # the manifest waits for the reprint
+        eventually(lambda: published(probe, seen, "print_job_requeued", first),
+                   what="print_job_requeued")
+        assert not published(probe, seen, "batch_ready_for_kelurahan", second)
+        print_it(system, first)
+        [ready] = eventually(lambda: published(probe, seen, "batch_ready_for_kelurahan", first),
+                             what="the manifest, reprint included")
+        assert sorted(item["application_id"] for item in ready["items"]) == sorted(
+            [first, second])
+        assert ready["follow_up"] is False
+    finally:
+        probe.close()
+
+
+def test_a_member_of_a_manifest_the_dinas_sends_by_pos_is_not_re_queued(system, mongo):
+    probe, seen = BrokerProbe(system.amqp_uri, "printing.events"), []
+    try:
+        manifest_id, member, _ = one_member_manifest(system, mongo)
+        assert send_by_pos(system, manifest_id).status_code == 202
+        eventually(lambda: manifest_event(probe, seen, "manifest_pos_confirmed", manifest_id),
+                   what="printing confirms Pos")
+        printed = print_it(system, member["application_id"])
+        refused(reprint(system, printed["print_job_id"]), "with_pos")
     finally:
         probe.close()
 

@@ -1,7 +1,8 @@
 """Print jobs and their leases. Plain Python: no nameko, no pymongo.
 
 A job moves queued -> leased -> printed. A station that cannot print sends it
-back to queued, for any station. A lease is a claim on the queue, not a
+back to queued, for any station; so does an operator a printed document
+still at the Dinas that went missing or was spoiled (``reprint``). A lease is a claim on the queue, not a
 deadline for the report: when it runs out, another station may take the job
 over, and the new lease token is what shuts the old holder out.
 

@@ -101,6 +101,7 @@ class ChannelClient:
         self.replies: dict[str, Reply] = {}
         # request id -> (body, the connection it was last sent on), until answered
         self.pending: dict[str, tuple[bytes, int]] = {}
+        self.awaited: set[str] = set()  # the request ids a ``wait`` is waiting for now
         self.connections = 0  # how many this client opened: the current one's number
         self._connect()
 
@@ -120,11 +121,15 @@ class ChannelClient:
         if the broker cannot be reached; ``RequestNotQueued`` if a request
         sent again on a new connection was not queued)."""
         deadline = time.monotonic() + timeout
-        while request_id not in self.replies:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise ReplyTimeout(request_id)
-            self._on_a_connection(lambda: self._receive(request_id, min(left, 1.0)))
+        self.awaited.add(request_id)
+        try:
+            while request_id not in self.replies:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise ReplyTimeout(request_id)
+                self._on_a_connection(lambda: self._receive(request_id, min(left, 1.0)))
+        finally:
+            self.awaited.discard(request_id)
         self.pending.pop(request_id, None)
         return self.replies.pop(request_id)
 
@@ -195,12 +200,13 @@ class ChannelClient:
 
     def _on_reply(self, channel, method, properties, body) -> None:
         """Keep a reply for its ``wait``: only one to a request this client
-        sent and has not been answered. A reply comes at least once - intake
+        sent and has not been answered, or one a ``wait`` is waiting for. A reply comes at least once - intake
         redoes a request whose ack a crash lost, and answers it again - and
         one to a request answered already would be kept for ever (outside
         audit T4), then given to a later ``submit`` of the same id in place
         of its current status."""
-        if properties.correlation_id not in self.pending:
+        if properties.correlation_id not in self.pending and \
+                properties.correlation_id not in self.awaited:
             return
         answer = json.loads(body)
         self.replies[properties.correlation_id] = Reply(answer["request_id"], answer["status"],

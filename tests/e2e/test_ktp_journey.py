@@ -19,7 +19,6 @@ from tests.helpers import (OPERATOR, STATION, claim_job_for, eventually, random_
                            random_mobile, random_nik)
 
 DAYS_ID = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
-DAYS_ID_SHORT = ("Sen", "Sel", "Rab", "Kam", "Jum", "Sab", "Min")  # in one SMS part
 
 
 def ktp_application(nik: str, phone: str, email: str) -> dict:
@@ -66,7 +65,8 @@ def test_ktp_el_print_journey(system, backing):
     # printed today (WIB): ready from the next working day, first free window
     assert slot_day == WorkingCalendar().next_working_day(today_wib())
     day_text = f"{DAYS_ID[slot_day.weekday()]}, {slot_day.day}"
-    window = f"{slot['start']}-{slot['end']}"
+    # Indonesian-style times in Bahasa texts (08.00-09.00) since outside audit T3
+    window = f"{slot['start']}-{slot['end']}".replace(":", ".")
 
     e164 = "62" + phone[1:]
     # "received" (routine: the preferred channel, SMS), then "ready for pickup"
@@ -74,8 +74,8 @@ def test_ktp_el_print_journey(system, backing):
         f"{sms}/sandbox/messages", params={"to": e164}, timeout=5).json()
         if "siap diambil" in m["message"]], what="pickup SMS at the gateway")
     assert len(texts) == 1
-    short_day = f"{DAYS_ID_SHORT[slot_day.weekday()]}, {slot_day.day}"
-    assert short_day in texts[0] and window in texts[0]
+    assert day_text in texts[0] and window in texts[0]  # the day in full
+
     assert slot["place"] in texts[0] and tracking_code in texts[0]
     assert nik not in texts[0] and phone[1:] not in texts[0]
 

@@ -30,6 +30,7 @@ from shared.events import manifest_id
 from shared.offices import DINAS
 
 from .domain import TRACKING_ALPHABET, new_application
+from .request_fields import OFFICERS_PLACE
 from .rules import Checked
 from .schemas import AddressSchema, ApplicationRequestSchema
 
@@ -218,6 +219,9 @@ def load_request(body, *, channel: str, address_required: bool) -> tuple[dict, d
         request = ApplicationRequestSchema().load({**body, "channel": channel})
     except ValidationError as exc:
         errors.update(flatten_field_errors(exc.messages))
+    else:
+        if request["delivery"].get("place_id"):  # the round decides (``officer_application``)
+            errors["delivery.place_id"] = [OFFICERS_PLACE]
     if errors:
         raise ValidationFailed(errors)
     return {**request, "address": address}, address

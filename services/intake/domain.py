@@ -324,6 +324,8 @@ def resubmit(application: dict, request: dict, details: dict,
     fields = {**request_fields(request, details), **(checks or {}),
               # a corrected child's name or birth date is another subject
               "subject_key": subject_key(request["document_type"], request["applicant"], details)}
+    if application.get("submitted_by"):  # an officer's: where its round set it
+        del fields["pickup_place_id"]
     corrected = corrected_fields(application, fields)
     updated = {**application, **fields}
     return transition(application, "resubmit", {"by": CITIZEN, "corrected": corrected},

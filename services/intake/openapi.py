@@ -271,7 +271,7 @@ class BatchRowSchema(Schema):
     document_type = fields.String(required=True, validate=validate.OneOf(DOCUMENT_TYPES))
     applicant = fields.Nested(schemas.ApplicantSchema, required=True)
     details = fields.Dict()  # by document type: ``openapi_document``
-    delivery = fields.Nested(schemas.DeliverySchema)
+    delivery = fields.Nested(schemas.DeliverySchema(exclude=("place_id",)))  # the round decides
     address = fields.Nested(batches.ROW_ADDRESS, required=True, metadata={
         "description": "In the officer's kelurahan."})
 

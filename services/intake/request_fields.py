@@ -6,6 +6,7 @@ again on resubmission. Plain Python, no nameko.
 from __future__ import annotations
 
 from shared.errors import Msg, ValidationFailed
+from shared.offices import DINAS
 
 CONTACT_CHANNELS = {"sms": "phone", "whatsapp": "phone", "email": "email"}  # -> address field
 
@@ -32,19 +33,48 @@ POS_CHANNELS = ("whatsapp",)
 
 def delivery_asked(request: dict) -> dict:
     """How the document reaches its citizen: the request's ``delivery``,
-    whose ``method``, when not named, is Pos for a WhatsApp applicant and a
-    pickup for anyone else. A WhatsApp applicant may still ask for a pickup."""
+    whose ``method``, when not named, is a pickup where it names a place to
+    collect it (``place_id``), else Pos for a WhatsApp applicant and a pickup
+    for anyone else. A WhatsApp applicant may still ask for a pickup."""
     delivery = request.get("delivery") or {}
     if delivery.get("method"):
         return delivery
-    method = "pos" if request["channel"] in POS_CHANNELS else "pickup"
-    return {**delivery, "method": method}
+    pos = request["channel"] in POS_CHANNELS and not delivery.get("place_id")
+    return {**delivery, "method": "pos" if pos else "pickup"}
+
+
+# an officer's application is collected where the officer's round takes it
+# (``batches.officer_application``): the kelurahan for a jemput-bola row, the
+# Dinas for a kecamatan's next-day request
+OFFICERS_PLACE = Msg(
+    "Tidak diisi: permohonan lewat petugas diambil sesuai rombongannya (jemput bola: di "
+    "kelurahan; permintaan H+1 kecamatan: di Disdukcapil).",
+    "Leave it out: an application through an officer is collected as its round says "
+    "(jemput bola: at the kelurahan; a kecamatan's next-day request: at the Dinas).")
+
+
+def officers_place(delivery: dict | None) -> None:
+    """An officer's application names no place to collect it (400 on
+    ``delivery.place_id``)."""
+    if (delivery or {}).get("place_id"):
+        raise ValidationFailed({"delivery.place_id": [OFFICERS_PLACE]})
+
+
+def pickup_place(delivery: dict) -> str | None:
+    """The application's ``pickup_place_id``: where the citizen collects the
+    document (the place they chose, else the Dinas; printing routes the job
+    to a station there and books the window there); None for a Pos delivery."""
+    if delivery["method"] != "pickup":
+        return None
+    return delivery.get("place_id") or DINAS.place_id
 
 
 def request_fields(request: dict, details: dict) -> dict:
     """The stored fields a (corrected) request decides: who, how to reach them,
-    what they ask for, and the area the operators' queue filters on (the NIK's
-    kecamatan; the kelurahan of the address given, if any)."""
+    what they ask for, where it is collected, and the area the operators'
+    queue filters on (the NIK's kecamatan; the kelurahan of the address
+    given, if any). An officer's application sets its own place
+    (``batches.officer_application``)."""
     applicant = request["applicant"]
     delivery = delivery_asked(request)
     address = request.get("address") or delivery.get("address") or {}
@@ -54,6 +84,7 @@ def request_fields(request: dict, details: dict) -> dict:
         "contact": contact,
         "details": details,
         "delivery": delivery,
+        "pickup_place_id": pickup_place(delivery),
         "area": {"kecamatan_code": applicant["nik"][:6],
                  "kelurahan_code": address.get("kelurahan_code")},
     }
@@ -78,7 +109,10 @@ def corrected_fields(application: dict, fields: dict) -> list[str]:
 
 def corrected_request(application: dict, corrections: dict) -> dict:
     """The application's request with the citizen's corrections: applicant
-    fields one by one, ``details`` and ``delivery`` each replaced whole."""
+    fields one by one, ``details`` and ``delivery`` each replaced whole; an
+    officer's application keeps the place its round set (``officers_place``)."""
+    if application.get("submitted_by"):
+        officers_place(corrections.get("delivery"))
     request = request_of(application)
     return {**request,
             "applicant": {**request["applicant"], **corrections.get("applicant", {})},

@@ -1,11 +1,13 @@
 """HTTP body schemas of the intake API (boundary only: no business rules)."""
 
-from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
+from marshmallow import (RAISE, Schema, ValidationError, fields, pre_load, validate,
+                         validates_schema)
 
 from shared.errors import Msg
 from shared.events import CONTACT_CHANNELS, DELIVERY_METHODS, DOCUMENT_TYPES, LANGUAGES
 from shared.fields import (RT_RW, CitizenLookupSchema, DeliverableEmail, JsonBoolean, KkNumber,
                            MobilePhone, Nik, PersonName, PrintedText, Text)
+from shared.offices import DINAS, PLACES
 from shared.wilayah import load_wilayah, normalize_code
 
 CHANNELS = ("web", "app", "whatsapp", "kelurahan", "kecamatan")
@@ -79,6 +81,20 @@ class DeliverySchema(Schema):
                            metadata={"description": "`pickup` or `pos`; when not given, `pos` "
                                      "for the `whatsapp` channel, else `pickup`"})
     address = fields.Nested(AddressSchema, load_default=None)
+    # where the citizen collects it (outside audit T1: every application was
+    # the Dinas', so a kecamatan's station never had a job); stored as the
+    # application's ``pickup_place_id`` (``request_fields.pickup_place``)
+    place_id = fields.String(validate=validate.OneOf(tuple(PLACES)), metadata={
+        "description": "Where to collect it, with `pickup` (not given: `pickup`): the Dinas "
+                       f"(`{DINAS.place_id}`, the default) or a kecamatan office"})
+
+    @validates_schema
+    def a_place_only_to_collect(self, data, **kwargs):
+        if data.get("place_id") and data.get("method") == "pos":
+            raise ValidationError(Msg(
+                "Hanya untuk delivery.method pickup: Pos Indonesia mengantar ke alamat Anda.",
+                "Only with delivery.method pickup: Pos Indonesia delivers to your address."),
+                "place_id")
 
 
 class ApplicationRequestSchema(Schema):

@@ -14,6 +14,8 @@ from services.intake.api_batches import batch_reply, rejected_row, render_reply
 from services.intake.batches import (MAX_ROWS, OutOfScope, Row, batch_application,
                                      check_batch_id, check_batch_row, check_next_day,
                                      csv_rows, nest, new_batch, next_day_application)
+from services.intake.domain import resubmit
+from services.intake.request_fields import corrected_request
 from services.intake.schemas import KtpElDetailsSchema
 from services.intake.screening import Screening
 from shared.auth import Officer, ScopedBearerTokens, hash_token
@@ -152,6 +154,8 @@ def test_a_valid_row_passes_the_single_submissions_rules():
     (lambda body: body["applicant"].update(nik="3673045503100002"), "applicant.nik"),  # aged 15
     (lambda body: body.update(channel="web"), "channel"),
     (lambda body: body["applicant"].update(hobby="x"), "applicant.hobby"),
+    # the manifest goes back to its kelurahan: no office to choose (outside audit T1)
+    (lambda body: body.update(delivery={"place_id": "kec-curug"}), "delivery.place_id"),
 ])
 def test_a_bad_row_is_refused_naming_its_field(change, field):
     body = row_body()
@@ -183,8 +187,26 @@ def test_a_batch_row_becomes_an_application_of_the_manifest():
     assert application["area"]["kelurahan_code"] == SUKAJAYA
     assert application["channel"] == "kelurahan"
     assert application["submitted_by"] == "officer-sukajaya@3673041010"
+    assert application["pickup_place_id"] is None  # the manifest's way back, not a counter
     # not a key an HTTP client can send: a resumed batch finds its rows by it
     assert application["idempotency_key"] == "\u00a7batch:officer-sukajaya@3673041010/RW05-1#7"
+
+
+def test_a_resubmitted_batch_row_keeps_the_place_its_round_set():
+    """Outside audit T1: a citizen's request sets where it is collected; an
+    officer's application keeps the place its round set, and its citizen
+    cannot name another on resubmission (400 on ``delivery.place_id``)."""
+    batch = new_batch(OFFICER, "RW05-1", rows=1, today=TODAY)
+    row = Row(7, row_body())
+    checked = check_batch_row(row, SUKAJAYA, TODAY, SCREENING)
+    application = batch_application(checked, OFFICER, batch, row)
+    refused = refused_fields(lambda: corrected_request(
+        application, {"delivery": {"method": "pickup", "place_id": "kec-curug"}}))
+    assert list(refused) == ["delivery.place_id"]
+    application["status"] = "rejected"
+    request = corrected_request(application, {"applicant": {"full_name": "Budi Santosa"}})
+    moved = resubmit(application, request, checked.checked.details)
+    assert "pickup_place_id" not in moved.changes  # None stays: not the Dinas'
 
 
 def next_day_body(nik="3673041207900001", **extra) -> dict:

@@ -378,3 +378,24 @@ def test_a_batch_row_is_described_as_a_submission_with_its_address():
     with pytest.raises(ValidationError):
         assert_request_matches(openapi_document(), "PUT", batch, {"applications": []})
 
+
+
+def test_a_citizen_names_the_office_to_collect_at_and_a_batch_row_does_not():
+    """Outside audit T1: ``delivery.place_id``, one of ``shared.offices``'
+    pickup places, on a submission and a resubmission; a jemput-bola row's
+    document goes back to its kelurahan, so its delivery names none."""
+    body = {**SUBMIT_EXAMPLES["ktp_el"],
+            "delivery": {"method": "pickup", "place_id": "kec-curug"}}
+    assert_request_matches(openapi_document(), "POST", SUBMIT, body)
+    with pytest.raises(ValidationError):
+        assert_request_matches(openapi_document(), "POST", SUBMIT,
+                               {**body, "delivery": {"place_id": "kec-bogor"}})
+    ApplicationRequestSchema().load(body)  # the schema the document is made from agrees
+    row = {"document_type": "ktp_el", "applicant": body["applicant"],
+           "details": {"reason": "first_issue"}, "delivery": {"place_id": "kec-curug"},
+           "address": {"street": "Jl. Raya Sukajaya No. 7", "kelurahan_code": "3673041010"}}
+    batch = "/api/v1/jemput-bola/batches/{batch_id}"
+    assert_request_matches(openapi_document(), "PUT", batch, {"applications": [
+        {**row, "delivery": {"method": "pickup"}}]})
+    with pytest.raises(ValidationError):
+        assert_request_matches(openapi_document(), "PUT", batch, {"applications": [row]})

@@ -12,7 +12,7 @@ import pytest
 from marshmallow import ValidationError
 
 from services.intake.api_examples import SUBMIT_EXAMPLES
-from services.intake.request_fields import delivery_asked
+from services.intake.request_fields import delivery_asked, request_fields
 from services.intake.rules import ADULT_AGE, age_on, validate_application
 from services.intake.schemas import ApplicationRequestSchema
 from shared.errors import ValidationFailed, flatten_field_errors
@@ -297,3 +297,33 @@ def test_a_postal_code_is_five_ascii_digits(postal_code):
         assert load(body)["delivery"]["address"]["postal_code"] == postal_code
     else:
         assert list(schema_errors(body)) == ["delivery.address.postal_code"]
+
+
+def test_a_citizen_chooses_the_office_to_collect_at():
+    """Outside audit T1: every citizen's application was collected at the
+    Dinas, so a kecamatan's printing station never had a job.
+    ``delivery.place_id`` names a pickup place of ``shared.offices``; not
+    given, the Dinas; with Pos, none."""
+    chosen = load(request(delivery={"method": "pickup", "place_id": "kec-curug"}))
+    assert request_fields(chosen, {})["pickup_place_id"] == "kec-curug"
+    assert request_fields(load(request()), {})["pickup_place_id"] == "disdukcapil-serang"
+    address = {"street": "Jl. Ahmad Yani No. 5", "kelurahan_code": "3673041010",
+               "postal_code": "42111"}
+    by_pos = load(request(delivery={"method": "pos", "address": address}))
+    assert request_fields(by_pos, {})["pickup_place_id"] is None
+    # a WhatsApp applicant naming an office collects there (not Pos by the channel)
+    on_whatsapp = load({**request(delivery={"place_id": "kec-curug"}), "channel": "whatsapp"})
+    assert delivery_asked(on_whatsapp)["method"] == "pickup"
+    assert request_fields(on_whatsapp, {})["pickup_place_id"] == "kec-curug"
+
+
+@pytest.mark.parametrize("delivery", [
+    {"method": "pickup", "place_id": "kec-bogor"},
+    {"place_id": ""},
+    {"method": "pos", "place_id": "kec-curug",
+     "address": {"street": "Jl. Ahmad Yani No. 5", "kelurahan_code": "3673041010",
+                 "postal_code": "42111"}},
+])
+def test_an_unknown_place_or_one_with_pos_is_refused_on_delivery_place_id(delivery):
+    errors = schema_errors(request(delivery=delivery))
+    assert list(errors) == ["delivery.place_id"]

@@ -24,6 +24,9 @@ from shared.clock import today_wib
 OPERATOR_TOKEN, STATION_TOKEN = "test-operator-token", "test-station-token"
 OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
 STATION = {"Authorization": f"Bearer {STATION_TOKEN}"}
+# a card station at Kantor Kecamatan Curug: it prints the cards collected there
+CURUG_STATION_TOKEN = "test-curug-station-token"
+CURUG_STATION = {"Authorization": f"Bearer {CURUG_STATION_TOKEN}"}
 KELURAHAN_OFFICER_TOKEN, KECAMATAN_OFFICER_TOKEN = "test-kelurahan-token", "test-kecamatan-token"
 # officers of Kelurahan Sukajaya and of Kecamatan Curug (Kota Serang)
 KELURAHAN_CODE, KECAMATAN_CODE = "3673041010", "367304"
@@ -40,7 +43,8 @@ TOKENS = {"SERVICE_TOKENS": f"printing:{hash_token(PRINTING_SERVICE_TOKEN)}",
           "VERIFY_SIGNING_KEY": signing_key_setting(SIGNING_KEY),
           "VERIFY_PUBLIC_KEYS": public_key_setting(RETIRED_KEY),
 "OPERATOR_TOKENS": f"operator-test:{hash_token(OPERATOR_TOKEN)}",
-          "STATION_TOKENS": f"station-test-1:{hash_token(STATION_TOKEN)}",
+          "STATION_TOKENS": f"station-test-1:{hash_token(STATION_TOKEN)},"
+                            f"station-curug-test:{hash_token(CURUG_STATION_TOKEN)}",
           "KELURAHAN_OFFICER_TOKENS":
               f"officer-sukajaya@{KELURAHAN_CODE}:{hash_token(KELURAHAN_OFFICER_TOKEN)}",
           "KECAMATAN_OFFICER_TOKENS":
@@ -51,10 +55,13 @@ TOKENS = {"SERVICE_TOKENS": f"printing:{hash_token(PRINTING_SERVICE_TOKEN)}",
 # 127.0.0.1, so a test that trips a limit does it from a loopback address of
 # its own (tests/e2e/test_secrets_and_limits.py).
 SYSTEM_ENV = {**TOKENS, **LOAD_TEST_SETTINGS, "PRINT_LEASE_SECONDS": "3",
-              # the tests' one station, at the Dinas, holding up to 100 jobs: a
+              # the tests' station at the Dinas, holding up to 100 jobs: a
               # test looking for its own job (claim_job_for) leases the older
-              # jobs other tests left on its way, and must not hit the cap
-              "STATIONS": "station-test-1@disdukcapil-serang:card+certificate:100",
+              # jobs other tests left on its way, and must not hit the cap; and
+              # a card station at Kecamatan Curug for the cards collected there
+              # (its certificates, as every other place's jobs, the Dinas')
+              "STATIONS": "station-test-1@disdukcapil-serang:card+certificate:100,"
+                          "station-curug-test@kec-curug:card:100",
               # DEBUG: the logs the tests check for personal data say the most
               "LOG_LEVEL": "DEBUG",
               # a short retry schedule: few wait queues per handler (each is a

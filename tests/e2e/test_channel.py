@@ -572,3 +572,20 @@ def test_a_compressed_request_gets_what_http_answers_415(system, web, mongo, enc
                                                    correlation_id=request_id,
                                                    reply_to=DIRECT_REPLY_TO))
     assert web.wait(request_id, timeout=60).status == 202
+
+
+def test_a_channel_request_names_the_office_to_collect_at(web, mongo):
+    """The broker channel takes the submission's schema: ``delivery.place_id``
+    is stored as the application's ``pickup_place_id`` (outside audit T1);
+    an unknown place is refused on it and stores nothing."""
+    body = {**valid_body(), "delivery": {"method": "pickup", "place_id": "kec-curug"}}
+    reply = web.submit(body)
+    assert reply.status == 202, reply.body
+    stored_one = mongo["intake"].applications.find_one(
+        {"tracking_code": reply.body["tracking_code"]})
+    assert stored_one["pickup_place_id"] == "kec-curug"
+    unknown = {**valid_body(), "delivery": {"method": "pickup", "place_id": "kec-bogor"}}
+    reply = web.submit(unknown)
+    assert reply.status == 400
+    assert list(reply.body["error"]["fields"]) == ["delivery.place_id"]
+    assert stored(mongo, unknown["applicant"]["nik"]) == 0

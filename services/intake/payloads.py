@@ -42,9 +42,10 @@ def submitted_event(application: dict) -> dict:
 def print_needs(application: dict) -> dict:
     """What printing needs beyond the person: card or certificate, where it is
     collected (the place the citizen chose, ``request_fields.pickup_place``;
-    a jemput-bola row's ``None`` and a Pos delivery's read as the Dinas), whether it replaces an earlier KTP-el and why, and the
-    kecamatan of the officer who asked for it (whose list it goes on: the
-    address may be there when the NIK is not)."""
+    a jemput-bola row's ``None`` and a Pos delivery's read as the Dinas),
+    whether it replaces an earlier KTP-el and why, and the kecamatan of the
+    officer who asked for it (whose list it goes on: the address may be there
+    when the NIK is not)."""
     document_type = application["document_type"]
     reason = application["details"].get("reason", "first_issue") \
         if document_type == "ktp_el" else "first_issue"

@@ -78,8 +78,9 @@ class DeliverySchema(Schema):
 
     # not named: ``request_fields.delivery_asked`` decides by the channel
     method = fields.String(load_default=None, validate=validate.OneOf(DELIVERY_METHODS),
-                           metadata={"description": "`pickup` or `pos`; when not given, `pos` "
-                                     "for the `whatsapp` channel, else `pickup`"})
+                           metadata={"description": "`pickup` or `pos`; when not given, "
+                                     "`pickup` with a `place_id`, else `pos` for the "
+                                     "`whatsapp` channel, else `pickup`"})
     address = fields.Nested(AddressSchema, load_default=None)
     # where the citizen collects it (outside audit T1: every application was
     # the Dinas', so a kecamatan's station never had a job); stored as the

@@ -41,6 +41,9 @@ class Place:
 
 DINAS = Place("disdukcapil-serang", "Loket Disdukcapil Kota Serang",
               "Jl. Jenderal Sudirman No. 5, Kota Serang")
+# the Dinas' site where a citizen looks their application up (tracking code +
+# NIK), reads a rejection in full and resubmits it
+STATUS_SITE = "smartdukcapil.serangkota.go.id"
 # Kota Serang's six kecamatan offices (region codes from shared/data/wilayah.csv)
 KECAMATAN_OFFICES = (
     Place("kec-serang", "Kantor Kecamatan Serang", "Jl. Ki Mas Jong, Kota Serang", "367301"),

@@ -28,7 +28,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from shared.events import manifest_parts, shipment_manifest
 from shared.fields import has_text
 from shared.masking import mask_text
-from shared.offices import DINAS, PLACES
+from shared.offices import DINAS, PLACES, STATUS_SITE
 from shared.wilayah import load_wilayah
 
 from .gsm7 import fits_one_part, spelled_in_gsm7, transliterate
@@ -42,6 +42,7 @@ ENV = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
                   trim_blocks=True, lstrip_blocks=True)
 # a value that may begin a sentence ("the death certificate you applied for")
 ENV.filters["upper_first"] = lambda text: text[:1].upper() + text[1:]
+ENV.globals["site"] = STATUS_SITE  # shared.offices: in every template
 
 DOCUMENT_NAMES = {
     "ktp_el": ("KTP-el", "KTP-el (ID card)"),
@@ -89,21 +90,15 @@ def time_span(start: str, end: str, lang: str) -> str:
     return f"{clock_time(start, lang)}-{clock_time(end, lang)}"
 
 
-# where a citizen looks their application up (tracking code + NIK), reads a
-# rejection in full and resubmits it
-STATUS_SITE = "smartdukcapil.serangkota.go.id"
-
-
 def dinas_values(lang: str) -> dict:
     """How a citizen reaches the Disdukcapil, for a notice that asks them
     to: its counter (``shared.offices.DINAS``), address, opening hours on
-    working days, and the status site. No phone number: none is configured
+    working days (the status site: ``site``, every template's). No phone number: none is configured
     (a made-up one would send citizens nowhere)."""
     hours = time_span(DINAS.opening_hours["opens"], DINAS.opening_hours["closes"], lang)
     return {"counter": DINAS.name, "counter_address": DINAS.address,
             "counter_hours": f"Monday-Friday {hours} WIB, except public holidays"
-            if lang == "en" else f"Senin-Jumat {hours} WIB, kecuali hari libur",
-            "site": STATUS_SITE}
+            if lang == "en" else f"Senin-Jumat {hours} WIB, kecuali hari libur"}
 
 
 def document_name(document_type: str, lang: str) -> str:

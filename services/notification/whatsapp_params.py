@@ -13,6 +13,8 @@ together they keep within what the template's own words leave.
 
 from __future__ import annotations
 
+from shared.offices import STATUS_SITE
+
 # kind -> the values, in order, of its pre-approved WhatsApp template's body
 WHATSAPP_PARAMS = {
     "received": ("doc", "tracking_code"),
@@ -48,8 +50,8 @@ CUT = "\u2026"
 # how a parameter cut short ends when its whole text can be read elsewhere:
 # the rejection's reasons and note in the status lookup, as the SMS's brief form says
 READ_IN_FULL = {"reasons_text": {
-    "id": CUT + " (selengkapnya: cek status di smartdukcapil.serangkota.go.id)",
-    "en": CUT + " (in full: status lookup at smartdukcapil.serangkota.go.id)"}}
+    "id": CUT + f" (selengkapnya: cek status di {STATUS_SITE})",
+    "en": CUT + f" (in full: status lookup at {STATUS_SITE})"}}
 
 
 def one_line(value: object) -> str:

@@ -46,8 +46,8 @@ EVENT_MOVES: dict[str, tuple[str, frozenset[str]]] = {
     # so a release that comes after the print (or the cancel) moves nothing
     "print_job_released": ("print_queued", frozenset({"print_held"})),
     # a printed document still at the Dinas, missing or spoiled, queued again
-    # by an operator: no longer ready for pickup; only if no window was
-    # announced after it (``REPRINT``: the reprint's, come first)
+    # by an operator: no longer ready for pickup; only if neither the
+    # reprint's window nor its print came first (``REPRINT``)
     "print_job_requeued": ("print_queued", frozenset({"printed", "ready_for_pickup",
                                                       "returned_to_dinas"})),
     # the operator gave the held job up - or a card printed whose holder died
@@ -109,7 +109,10 @@ DETAIL_FIELDS = {
 # events that (re)set the pickup window the citizen sees
 SETS_PICKUP = ("document_ready_for_pickup", "pickup_rescheduled")
 # the event that takes the window away: the document is printed again (a
-# window announced after it - the reprint's, its event come first - stays)
+# window announced after it - the reprint's, its event come first - stays,
+# and a print after it - the reprint, of a document an office's officer
+# collects, which has no window - keeps it printed). Always decided from a
+# read of the application (rare: an operator's), never gathered.
 REPRINT = "print_job_requeued"
 
 
@@ -142,8 +145,8 @@ def usual_move(event_type: str, event: dict) -> tuple[dict, dict] | None:
     update ``record`` would (the statuses it moves from; for a pickup window,
     no window or an older one) and that update - the usual case, events in
     order, written in one guarded write with no read. None for the step-only
-    events."""
-    if event_type not in EVENT_MOVES:
+    events and the re-queue (``REPRINT``: decided from the timeline read)."""
+    if event_type not in EVENT_MOVES or event_type == REPRINT:
         return None
     to_status, from_statuses = EVENT_MOVES[event_type]
     guard: dict = {"status": {"$in": sorted(from_statuses)}}
@@ -153,9 +156,6 @@ def usual_move(event_type: str, event: dict) -> tuple[dict, dict] | None:
         # $or: shared/store.py)
         guard["pickup.since"] = {"$not": {"$gt": event["occurred_at"]}}
         changes["pickup"] = {"slot": event["slot"], "since": event["occurred_at"]}
-    if event_type == REPRINT:
-        guard["pickup.since"] = {"$not": {"$gt": event["occurred_at"]}}
-        changes["pickup"] = None
     if event_type == "parcel_dispatched":
         changes["parcel"] = {"shipment_id": event["shipment_id"], "barcode": event["barcode"]}
     return guard, {"$push": {"timeline": step_from_event(event_type, event)}, "$set": changes}
@@ -164,7 +164,7 @@ def usual_move(event_type: str, event: dict) -> tuple[dict, dict] | None:
 def gatherable(event_type: str) -> bool:
     """Whether ``event_type``'s usual write can go out with other events' of
     its application (``together``): a step alone, or the usual move."""
-    return event_type in EVENT_MOVES or not needs_status(event_type)
+    return (event_type in EVENT_MOVES and event_type != REPRINT) or not needs_status(event_type)
 
 
 def together(events: list[tuple[str, dict]]) -> tuple[dict, dict, list[int]] | None:
@@ -212,12 +212,14 @@ def next_status(status: str, event_type: str) -> str | None:
 
 
 def record(application: dict, event_type: str, event: dict) -> dict:
-    """The update ``event`` makes to ``application`` (as read in the
-    transaction): its step, and the status and fields it moves, if any."""
+    """The update ``event`` makes to ``application`` (as read: its status,
+    pickup window, and for a re-queue its timeline): its step, and the status
+    and fields it moves, if any."""
     step = step_from_event(event_type, event)
     changes: dict = {}
-    if event_type == REPRINT and not newer(event, application.get("pickup")):
-        return {"$push": {"timeline": step}}  # the reprint's window came first
+    if event_type == REPRINT and (not newer(event, application.get("pickup"))
+                                  or printed_after(application, event)):
+        return {"$push": {"timeline": step}}  # the reprint's window, or print, came first
     if (to_status := next_status(application["status"], event_type)) is not None:
         changes.update(status_fields(to_status, application["_id"]))
         if event_type == REPRINT:
@@ -230,6 +232,13 @@ def record(application: dict, event_type: str, event: dict) -> dict:
     if changes:
         update["$set"] = changes
     return update
+
+
+def printed_after(application: dict, event: dict) -> bool:
+    """Whether ``application``'s timeline has a print later than ``event``
+    (the reprint's ``document_printed``, come before its re-queue)."""
+    return any(step["status"] == "printed" and step["at"] > event["occurred_at"]
+               for step in application.get("timeline", ()))
 
 
 def newer(event: dict, known: dict | None) -> bool:

@@ -245,7 +245,9 @@ class ApplicationStore(DocumentStore, QueueStore, AppointmentStore, BatchStore,
                     update)).modified:
                 return True  # else out of order, a redelivery or unknown: read and decide
         for _ in range(STATUS_RACE_ATTEMPTS):
-            application = self.db.applications.find_one(query, {"status": 1, "pickup": 1})
+            application = self.db.applications.find_one(
+                query, {"status": 1, "pickup": 1,
+                        **({"timeline": 1} if event_type == downstream.REPRINT else {})})
             if application is None:
                 return False
             update = downstream.record(application, event_type, event)

@@ -74,16 +74,18 @@ class HolderDeceased(Conflict):
 
 
 class DeceasedHoldKept(Conflict):
-    """An operator's release of a job held ``holder_deceased``: a card of a
-    person recorded deceased is never printed - cancel it."""
+    """An operator's release of a job held ``holder_deceased``, or a reprint
+    of such a card printed before the death was recorded: a card of a person
+    recorded deceased is never printed (again) - cancel it."""
     code = "holder_deceased"
 
     def __init__(self):
         super().__init__(Msg("Pemilik kartu ini tercatat telah meninggal dunia (akta kematian "
-                             "diverifikasi): kartunya tidak dicetak. Batalkan cetakan ini.",
+                             "diverifikasi): kartu tidak lagi dicetak untuknya. Batalkan "
+                             "cetakan ini.",
                              "The holder of this card is recorded as deceased (death "
-                             "certificate verified): the card is not printed. Cancel this "
-                             "print job."))
+                             "certificate verified): no card is printed for them any more. "
+                             "Cancel this print job."))
 
 
 class WindowUnavailable(Conflict):

@@ -70,7 +70,7 @@ def recorded(db, application_id: str) -> dict:
     app = db.applications.find_one({"_id": application_id})
     return {"status": app["status"], "status_rank": app["status_rank"], "active": app["active"],
             "active_slot": app["active_slot"],
-            "pickup": app.get("pickup", {}).get("slot"),
+            "pickup": (app.get("pickup") or {}).get("slot"),
             "steps": [step["status"] for step in app["timeline"][1:]],
             "seen": len(app.get("seen_events", []))}
 
@@ -169,3 +169,32 @@ def test_verifications_of_the_moment_share_reads_and_writes_each_moved_once(data
         assert [step["status"] for step in app["timeline"]] == ["submitted", "verified"]
         assert [row["event_type"] for row in app["pending_events"]] == ["application_verified"]
 
+
+
+@pytest.mark.parametrize("gather_seconds", [0, 0.2])
+def test_a_re_queue_overtaken_by_its_reprint_s_print_leaves_the_document_printed(
+        database, gather_seconds):
+    """An office's document (no window) re-queued by an operator and printed
+    again: the reprint's ``document_printed`` may reach intake before the
+    re-queue. The re-queue, older, is then a step: the application stays
+    ``printed`` (it was left ``print_queued`` for good). In order, it goes
+    back to ``print_queued`` and on to ``printed`` again."""
+    _, db, _ = database
+    store = store_with(database, gather_seconds)
+
+    def event(occurred_at: str) -> dict:
+        return {"event_id": uuid.uuid4().hex, "application_id": application_id,
+                "occurred_at": occurred_at, "requeued_by": "op"}
+    for overtaken in (True, False):
+        application_id = queued_application(db)
+        printed, requeued, reprinted = (event(f"2099-01-02T0{hour}:00:00+00:00")
+                                        for hour in (3, 4, 5))
+        order = [("document_printed", printed), ("document_printed", reprinted),
+                 ("print_job_requeued", requeued)] if overtaken else [
+                 ("document_printed", printed), ("print_job_requeued", requeued),
+                 ("document_printed", reprinted)]
+        assert [store.record_event(*step) for step in order] == [True, True, True]
+        assert recorded(db, application_id)["status"] == "printed"
+        assert recorded(db, application_id)["steps"] == [step[0].replace(
+            "print_job_requeued", "print_queued").replace("document_", "") for step in order]
+        assert not store.record_event("print_job_requeued", requeued)  # a redelivery

@@ -88,6 +88,9 @@ def test_the_one_write_shortcuts_make_the_update_record_would():
     event = {"application_id": "a1", "occurred_at": at(2), "barcode": "P1", "reason": "x",
              "channel": "sms", "shipment_id": "s1", "slot": slot}
     for event_type in EVENT_MOVES:
+        if event_type == "print_job_requeued":  # always from a read (its own test)
+            assert usual_move(event_type, event) is None
+            continue
         guard, update = usual_move(event_type, event)
         for status in guard["status"]["$in"]:
             for pickup in (None, {"slot": slot, "since": at(1)}):
@@ -166,6 +169,20 @@ def test_a_re_queued_print_takes_the_window_away_unless_the_reprint_s_came_first
     # the reprint's window announced before the re-queue came: a step only
     late = record(again, "print_job_requeued", {"occurred_at": at(3)})
     assert "$set" not in late and applied(again, late)["status"] == "ready_for_pickup"
-    guard, update = usual_move("print_job_requeued", {"occurred_at": at(3),
-                                                       "application_id": "a"})
-    assert guard["pickup.since"] == {"$not": {"$gt": at(3)}} and update["$set"]["pickup"] is None
+    # decided from a read only (the timeline), never gathered with others
+    assert usual_move("print_job_requeued", {"occurred_at": at(3), "application_id": "a"}) is None
+    assert not gatherable("print_job_requeued") and needs_status("print_job_requeued")
+
+
+def test_a_re_queue_overtaken_by_its_reprint_s_print_keeps_an_office_document_printed():
+    """An office's document (a kecamatan's next-day list, a jemput-bola
+    manifest) has no window: the reprint's ``document_printed`` come before
+    its re-queue is the only sign the re-queue is old news."""
+    printed = applied(verified(), record(verified(), "document_printed", {"occurred_at": at(2)}))
+    reprinted = applied(printed, record(printed, "document_printed", {"occurred_at": at(4)}))
+    assert reprinted["status"] == "printed"
+    late = record(reprinted, "print_job_requeued", {"occurred_at": at(3)})
+    assert "$set" not in late and applied(reprinted, late)["status"] == "printed"
+    # in order, the re-queue moves it back
+    requeued = record(printed, "print_job_requeued", {"occurred_at": at(3)})
+    assert requeued["$set"]["status"] == "print_queued"

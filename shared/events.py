@@ -491,7 +491,12 @@ class ManifestPosAnswerSchema(EventSchema):
 
 class ManifestPosConfirmedSchema(ManifestPosAnswerSchema):
     """Not released yet: the manifest goes by Pos, and printing never calls
-    its kelurahan's officer to the Dinas for it (courier posts it now)."""
+    its kelurahan's officer to the Dinas for it (courier posts it once every
+    member is printed). ``not_printed``: the members printing still waits
+    for when it confirmed - one an operator re-queued after it was printed
+    (``print_job_requeued``) among them: courier waits for its print again
+    (absent in older events)."""
+    not_printed = fields.List(fields.String(), load_default=list)
 
 
 # why printing refuses Pos for a manifest

@@ -124,6 +124,21 @@ def pos_answered(manifest: dict, event_type: str, event: dict,
                                                      "at_office_from": None}}
 
 
+def reprints_awaited(manifest: dict, event_type: str, event: dict) -> list[str]:
+    """Printing's confirmation names the members it still waits for
+    (``not_printed``): those courier counts printed from a print before the
+    confirmation were re-queued by an operator since (missing or spoiled) -
+    the parcel waits for their reprint (its ``document_printed`` puts them
+    back). A print recorded after the confirmation is the reprint itself,
+    come first: it stays."""
+    if event_type != "manifest_pos_confirmed":
+        return []
+    printed_at = manifest.get("printed_at") or {}
+    return sorted(application_id for application_id in event.get("not_printed") or ()
+                  if application_id in manifest["printed"]
+                  and printed_at.get(application_id, "") < event["occurred_at"])
+
+
 def manifest_status(manifest: dict, shipment_made: bool) -> str:
     """How a manifest goes back to its kelurahan, as courier knows it:
     ``shipment`` (its parcel is made), ``waiting_for_print`` (printing

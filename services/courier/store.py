@@ -32,7 +32,8 @@ from .domain import (ACTIVE, FINAL, HELD, Event, application_order_id, applicati
 from .exceptions import (BarcodeNotYetKnown, ManifestNotKnown, ManifestNotYetKnown, NotHeld,
                          NotYetKnown, ReplayedWebhook, UnknownShipment)
 from .jemput_bola import (collection_at_dinas, manifest_complete, manifest_record,
-                          may_be_on_its_way, pos_answered, printed_as, sending_by_pos)
+                          may_be_on_its_way, pos_answered, printed_as, reprints_awaited,
+                          sending_by_pos)
 from .posting import Sender, manifest_posting
 from .retention import (carried, deliveries_to_purge, delivery_purge, ended_delivery, holding,
                         shipment_purge)
@@ -172,7 +173,8 @@ class CourierStore(BaseStore):
                 shipments.append(self._own_shipment(session, delivery, event["print_job_id"],
                                                     regions, sender))
             if delivery.get("manifest_id"):
-                shipments.append(self._manifest_member_printed(session, delivery, regions,
+                shipments.append(self._manifest_member_printed(session, delivery,
+                                                               event["occurred_at"], regions,
                                                                sender))
             return [shipment for shipment in shipments if shipment is not None]
         return self._once(work)
@@ -192,13 +194,16 @@ class CourierStore(BaseStore):
             self.db.shipments.insert_one(found, session=session)
         return found if found["status"] in ("pending", HELD) else None
 
-    def _manifest_member_printed(self, session, delivery: dict, regions: Wilayah,
-                                 sender: Sender) -> dict | None:
+    def _manifest_member_printed(self, session, delivery: dict, printed_at: str,
+                                 regions: Wilayah, sender: Sender) -> dict | None:
         """A member printed: the manifest waits for it no longer - in the
-        parcel, or in one of its own to its citizen's door (``jemput_bola.printed_members``)."""
+        parcel, or in one of its own to its citizen's door
+        (``jemput_bola.printed_members``). When, too: its latest print
+        (``jemput_bola.reprints_awaited``)."""
         manifest = self.db.manifests.find_one_and_update(
             {"_id": delivery["manifest_id"]},
-            {"$addToSet": {printed_as(delivery): delivery["_id"]}},
+            {"$addToSet": {printed_as(delivery): delivery["_id"]},
+             "$max": {f"printed_at.{delivery['_id']}": printed_at}},
             return_document=ReturnDocument.AFTER, session=session)
         if manifest is None:  # its batch_accepted not handled yet
             raise NotYetKnown(delivery["manifest_id"])
@@ -261,8 +266,11 @@ class CourierStore(BaseStore):
             update = pos_answered(manifest, event_type, event, utcnow())
             if update is None:
                 return None
+            changes: dict = {"$set": update}
+            if reprints := reprints_awaited(manifest, event_type, event):
+                changes["$pull"] = {"printed": {"$in": reprints}}
             manifest = self.db.manifests.find_one_and_update(
-                {"_id": manifest["_id"]}, {"$set": update},
+                {"_id": manifest["_id"]}, changes,
                 return_document=ReturnDocument.AFTER, session=session)
             return self._manifest_shipment(session, manifest, regions, sender)
         return self._once(work)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from shared.clock import today_wib
-from shared.manifests import dropped, waits_for_none
+from shared.manifests import dropped, still_expected, waits_for_none
 from shared.offices import DINAS
 
 from .domain import Event, collected_here, holder
@@ -143,10 +143,18 @@ def pos_answer(manifest: dict) -> tuple[dict, Event]:
     officer to the Dinas for it. Released (``ready`` with no Pos): refused
     (``manifest_pos_refused``, ``collected_at_dinas``, the officer's
     ``day``): the officer was e-mailed and its citizens told to collect at
-    the office."""
+    the office.
+
+    A confirmation names the members printing still waits for
+    (``not_printed``): courier's copy of the manifest counts one printed
+    that an operator has since re-queued (``reprint``: missing or spoiled),
+    and must not post the parcel without its reprint."""
     about = {"manifest_id": manifest["_id"], "kelurahan_code": manifest.get("kelurahan_code")}
     if goes_by_pos(manifest) or not manifest.get("ready"):
-        return PARCEL_NEWS["manifest_sent_by_pos"], Event("manifest_pos_confirmed", about)
+        waiting = still_expected(manifest.get("application_ids"), manifest.get("printed_ids") or (),
+                                 dropped(manifest, "dropped_ids"))
+        return PARCEL_NEWS["manifest_sent_by_pos"], Event("manifest_pos_confirmed", {
+            **about, "not_printed": sorted(waiting)})
     days = sorted((manifest.get("days") or {}).values())  # one day: the first release's
     return {}, Event("manifest_pos_refused", {**about, "reason": "collected_at_dinas",
                                               "day": days[0] if days else None})

@@ -27,7 +27,10 @@ from tests.document_bodies import death_body
 from tests.e2e.test_batches import first_ktp, ktp_row, next_day
 from tests.e2e.test_courier import pos_body, submit_and_verify
 from tests.e2e.test_ktp_journey import ktp_application
-from tests.e2e.test_manifest_pos_choice import manifest_event, one_member_manifest, send_by_pos
+from tests.e2e.test_courier import at_pos
+from tests.e2e.test_manifest_pos_choice import (manifest_at_courier, manifest_event,
+                                                one_member_manifest, printed_at_courier,
+                                                send_by_pos)
 from tests.e2e.test_office_handovers import batch_sent, lookup, print_it, published, sms_to, verify
 from tests.e2e.test_printed_document import (collected_at_counter, days_ago, download,
                                              report_printed)
@@ -176,6 +179,43 @@ def test_a_jemput_bola_member_re_queued_before_its_manifest_went_goes_back_with_
         assert sorted(item["application_id"] for item in ready["items"]) == sorted(
             [first, second])
         assert ready["follow_up"] is False
+    finally:
+        probe.close()
+
+
+def test_pos_chosen_while_a_member_waits_for_its_reprint_posts_the_parcel_with_it(
+        system, mongo, pos):
+    """A member re-queued before the operator chose Pos for the manifest:
+    courier had it printed, printing waits for its reprint. Printing's
+    confirmation names it (``not_printed``), and courier posts the parcel
+    only once it is printed again - with it (it posted the parcel at once,
+    the reprint not in it)."""
+    probe, seen = BrokerProbe(system.amqp_uri, "printing.events"), []
+    try:
+        answer = batch_sent(system, [ktp_row(), ktp_row()])
+        manifest_id = answer["manifest_id"]
+        first, second = [member["application_id"] for member in answer["accepted"]]
+        verify(system, first)
+        verify(system, second)
+        printed = print_it(system, first)
+        printed_at_courier(mongo, manifest_id, first)
+        assert reprint(system, printed["print_job_id"]).status_code == 200
+        print_it(system, second)
+        printed_at_courier(mongo, manifest_id, second)
+        assert send_by_pos(system, manifest_id).status_code == 202
+        [confirmed] = eventually(lambda: manifest_event(probe, seen, "manifest_pos_confirmed",
+                                                        manifest_id), what="printing confirms")
+        assert confirmed["not_printed"] == [first]
+        eventually(lambda: manifest_at_courier(system, manifest_id).json()["status"] ==
+                   "waiting_for_print", what="courier waits for the reprint")
+        view = manifest_at_courier(system, manifest_id).json()
+        assert view["not_printed"] == [first], view
+        assert at_pos(pos, f"SDK-{manifest_id}") == []
+        print_it(system, first)
+        eventually(lambda: at_pos(pos, f"SDK-{manifest_id}"), what="the parcel posted")
+        carried = mongo["courier"].shipments.find_one({"_id": f"SDK-{manifest_id}"})
+        assert sorted(a["application_id"] for a in carried["applications"]) == sorted(
+            [first, second])
     finally:
         probe.close()
 

@@ -371,3 +371,35 @@ def test_news_dated_ahead_of_the_clock_is_refused_by_webhook_and_left_out_of_a_p
     [told] = emitted(store, "parcel_returned")
     assert told["application_id"] == application["application_id"]
     assert emitted(store, "parcel_delivery_failed") == []
+
+
+@pytest.mark.parametrize("reprint_came_first", [False, True])
+def test_a_member_re_queued_before_printing_confirmed_pos_is_waited_for(store,
+                                                                       reprint_came_first):
+    """A member courier counts printed, re-queued by an operator before the
+    choice of Pos (printing waits for its reprint): printing's confirmation
+    names it (``not_printed``) and the parcel waits for the reprint's
+    ``document_printed``, then carries both. The reprint printed after the
+    confirmation but heard of before it is not taken back."""
+    regions = load_wilayah()
+    manifest_id, members = manifest_of(store, "pickup", "pickup")
+    first_print = printed(members[0])
+    assert shipment_for(store, first_print, regions) is None
+    assert shipment_for(store, printed(members[1]), regions) is None
+    store.send_manifest_by_pos(manifest_id, {"street": "Jl. Raya Sukajaya No. 1",
+                                             "postal_code": "42171"}, "op", regions, DINAS)
+    answer = build_event("manifest_pos_confirmed", manifest_id=manifest_id,
+                         kelurahan_code=KELURAHAN_CODE,
+                         not_printed=[members[0]["application_id"]])
+    reprinted = printed(members[0])  # built after the confirmation: a later time
+    if reprint_came_first:
+        assert shipment_for(store, reprinted, regions) is None  # not confirmed yet
+        shipment = store.pos_answered("manifest_pos_confirmed", answer, regions, DINAS)
+    else:
+        assert store.pos_answered("manifest_pos_confirmed", answer, regions, DINAS) is None
+        manifest, _ = store.manifest(manifest_id)
+        assert manifest["printed"] == [members[1]["application_id"]]
+        shipment = shipment_for(store, reprinted, regions)
+    assert shipment["_id"] == manifest_order_id(manifest_id)
+    assert sorted(a["application_id"] for a in shipment["applications"]) == sorted(
+        m["application_id"] for m in members)

@@ -17,6 +17,7 @@ from services.courier.exceptions import (BadSignature, CollectedAtDinas, DatedAh
 from services.courier.jemput_bola import (collection_at_dinas, drops_a_member, manifest_complete,
                                           manifest_record, manifest_status, may_be_on_its_way,
                                           not_printed, pos_answered, pos_status, printed_as,
+                                          reprints_awaited,
                                           sending_by_pos)
 from services.courier.posting import Sender, application_posting, manifest_posting
 from services.courier.schemas import KelurahanOfficeSchema, PosWebhookSchema, StuckQuerySchema
@@ -568,3 +569,22 @@ def test_an_email_address_in_pos_free_text_is_masked():
     assert kept_text("Penerima minta kabari ke siti.aminah@example.id, terima kasih") == \
         "Penerima minta kabari ke s***@example.id, terima kasih"
     assert kept_text("Jam 14.30 @gudang, 2 x coba") == "Jam 14.30 @gudang, 2 x coba"
+
+
+def test_printing_s_confirmation_takes_back_a_member_printed_before_it_and_re_queued():
+    """Courier counts a jemput-bola member printed; an operator re-queued it
+    since (printing waits for its reprint): the confirmation's
+    ``not_printed`` names it, and the parcel waits - unless courier's print
+    of it is later than the confirmation (the reprint, come first)."""
+    manifest = {**manifest_record({"manifest_id": "JB-1", "kelurahan_code": "3673041010",
+                                   "batch_id": "b", "application_ids": ["a", "b", "c"]}),
+                "printed": ["a", "b"], "printed_at": {"a": "2099-01-01T01:00:00+00:00",
+                                                      "b": "2099-01-01T03:00:00+00:00"}}
+    confirmed = {"not_printed": ["a", "b", "c"], "occurred_at": "2099-01-01T02:00:00+00:00"}
+    assert reprints_awaited(manifest, "manifest_pos_confirmed", confirmed) == ["a"]
+    assert reprints_awaited(manifest, "manifest_pos_refused", confirmed) == []
+    assert reprints_awaited(manifest, "manifest_pos_confirmed",
+                            {"occurred_at": confirmed["occurred_at"]}) == []  # older events
+    # a print recorded before printed_at was kept counts as older
+    assert reprints_awaited({**manifest, "printed_at": None}, "manifest_pos_confirmed",
+                            confirmed) == ["a", "b"]

@@ -224,7 +224,14 @@ def test_printing_confirms_pos_only_for_a_manifest_it_has_not_released():
     went to its officer, naming the officer's day."""
     update, answer = handovers.pos_answer(manifest())
     assert answer.type == "manifest_pos_confirmed" and update == {"by_pos": True}
-    assert answer.payload == {"manifest_id": manifest()["_id"], "kelurahan_code": SUKAJAYA}
+    assert answer.payload == {"manifest_id": manifest()["_id"], "kelurahan_code": SUKAJAYA,
+                              "not_printed": ["b"]}
+    # the members it waits for: one printed but re-queued since (pulled
+    # from printed_ids) among them, not one dropped
+    _, answer = handovers.pos_answer(manifest(printed_ids=[], items=[]))
+    assert answer.payload["not_printed"] == ["a", "b"]
+    _, answer = handovers.pos_answer(manifest(dropped_ids=["b"]))
+    assert answer.payload["not_printed"] == []
     when = handovers.handover_time(RULES, MONDAY)
     confirmed = manifest(printed_ids=["a", "b"], items=[item("a"), item("b")], **update)
     assert handovers.manifest_ready(confirmed, when) is None

@@ -358,6 +358,27 @@ class ReadAhead:
         self._read_at = float("-inf")
 
 
+class Recent:
+    """A piece of work done at most once every ``seconds`` in this process:
+    its result kept and given to every caller meanwhile (one works it out,
+    the others wait for it) - a read many callers can share a little stale,
+    or a write that need not be repeated each time (``PrintStore``'s
+    station sightings)."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self._done_at = float("-inf")
+        self._result = None
+        self._lock = threading.Lock()
+
+    def get(self, work):
+        with self._lock:
+            if time.monotonic() - self._done_at > self.seconds:
+                self._result = work()
+                self._done_at = time.monotonic()
+            return self._result
+
+
 class GroupWrites:
     """A database's group writers, one per collection, made on first use, and
     its gatherings of one document's writes (``gather_seconds``: how long the
@@ -370,6 +391,7 @@ class GroupWrites:
         self._readers: dict[tuple, GroupReader] = {}
         self._batches: dict[str, Batches] = {}
         self._ahead: dict[str, ReadAhead] = {}
+        self._recent: dict[str, Recent] = {}
         self._turns: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
@@ -393,6 +415,13 @@ class GroupWrites:
             if name not in self._ahead:
                 self._ahead[name] = ReadAhead(seconds)
             return self._ahead[name]
+
+    def recent(self, name: str, seconds: float) -> Recent:
+        """The work of one kind done at most once every ``seconds`` (``Recent``), by its name."""
+        with self._lock:
+            if name not in self._recent:
+                self._recent[name] = Recent(seconds)
+            return self._recent[name]
 
     def turn(self, name: str) -> threading.Lock:
         """The lock of one kind of work, by its name: its workers in this

@@ -23,6 +23,9 @@ record the same metric:
   relay deletes them together, ``shared.outbox``), read when scraped from the collection's
   metadata count (no scan; and nothing at all between scrapes), plus the documents still
   carrying events (``shared.outbox``: carried events);
+* stations (printing's claims): ``smartdukcapil_station_silent`` by
+  station and place, 1 while a station away from the Dinas is silent
+  (``services.printing.stations``: the Dinas' stations print its jobs);
 * pipeline (``shared.pipeline``): ``smartdukcapil_pipeline_backlog`` by
   service and container (intake's API and its broker channel each watch), the
   messages waiting in the handler queues intake watches before it admits a
@@ -62,6 +65,12 @@ OUTBOX_OVERDUE = Gauge("smartdukcapil_outbox_overdue",
                        "The service's own events that should have been published and have not "
                        "(shared.outbox.overdue), as its admission reads them (-1: unknown)",
                        ["service", "container"])
+
+STATION_SILENT = Gauge("smartdukcapil_station_silent",
+                       "1 while a printing station away from the Dinas has not claimed for "
+                       "STATION_SILENT_SECONDS (the Dinas' stations print its place's jobs), "
+                       "else 0; as the Dinas' latest claim found it",
+                       ["service", "station_id", "place_id"])
 
 DB_COMMANDS = Counter("smartdukcapil_db_commands",
                       "Database commands sent (round trips), by command name and collection",
@@ -155,6 +164,19 @@ def pipeline_backlog(container: str, backlog: int) -> None:
 
 def outbox_overdue(container: str, overdue: int) -> None:
     OUTBOX_OVERDUE.labels(service_of(container), container).set(overdue)
+
+
+def station_silent(station_id: str, place_id: str, silent: bool) -> bool:
+    """Set a station's ``STATION_SILENT``; whether that changed what this
+    process knew of it (the first time: whether it is silent)."""
+    gauge = STATION_SILENT.labels("printing", station_id, place_id)
+    changed = _stations_silent.get(station_id, False) != silent
+    _stations_silent[station_id] = silent
+    gauge.set(int(silent))
+    return changed
+
+
+_stations_silent: dict[str, bool] = {}  # station id -> silent, as this process last found it
 
 
 def watch_outbox(service: str, db, carriers: tuple[str, ...] = (),

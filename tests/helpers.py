@@ -62,6 +62,10 @@ SYSTEM_ENV = {**TOKENS, **LOAD_TEST_SETTINGS, "PRINT_LEASE_SECONDS": "3",
               # (its certificates, as every other place's jobs, the Dinas')
               "STATIONS": "station-test-1@disdukcapil-serang:card+certificate:100,"
                           "station-curug-test@kec-curug:card:100",
+              # the Curug station claims only when a test asks it to: never
+              # silent within a run (tests/integration/test_stations.py
+              # shows a silent station's jobs going to the Dinas)
+              "STATION_SILENT_SECONDS": "86400",
               # DEBUG: the logs the tests check for personal data say the most
               "LOG_LEVEL": "DEBUG",
               # a short retry schedule: few wait queues per handler (each is a

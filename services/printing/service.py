@@ -63,6 +63,11 @@ def pickup_rules(config: dict) -> PickupRules:
     return PickupRules(places, WorkingCalendar.from_config(config.get("CLOSED_DAYS")))
 
 
+def silent_after(seconds: int) -> datetime.timedelta | None:
+    """``STATION_SILENT_SECONDS`` as ``StationRules`` takes it (0: never silent)."""
+    return datetime.timedelta(seconds=seconds) if seconds else None
+
+
 class PrintingSettings(DependencyProvider):
     """The stations, lease and attempts, the pickup places and the working-day
     calendar, read once from config; a bad ``STATIONS`` stops the service."""
@@ -78,7 +83,8 @@ class PrintingSettings(DependencyProvider):
             # a lease of 0 s runs out as it is handed out
             datetime.timedelta(seconds=integer(config, "LEASE_SECONDS", 600, minimum=1)),
             integer(config, "MAX_PRINT_ATTEMPTS", 3),
-            integer(config, "BLANKO_LOW_THRESHOLD", 50))
+            integer(config, "BLANKO_LOW_THRESHOLD", 50),
+            silent_after(integer(config, "STATION_SILENT_SECONDS", 1800, minimum=0)))
         self.pickup = pickup_rules(config)
 
     def get_dependency(self, worker_ctx):

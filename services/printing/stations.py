@@ -16,6 +16,12 @@ Routing: a job goes to a station at its pickup place that prints its kind
 at that place prints the kind, the Dinas' stations print it (the document
 travels to the place with the daily run). Next-day requests and replacements
 go first, then oldest first.
+
+A station away from the Dinas that has not claimed for ``STATION_SILENT_SECONDS``
+(``silent_stations``: switched off, broken, its office closed) no longer
+keeps its place's jobs: the Dinas' stations print them as for a place with
+no station, until it claims again. Its claims (every agent asks for work
+every few seconds, jobs or none) are its sign of life (``PrintStore``).
 """
 
 from __future__ import annotations
@@ -82,14 +88,30 @@ def station_for(station_id: str, stations: dict[str, Station]) -> Station:
 
 
 def served_places(station: Station, kind: str, stations: dict[str, Station],
-                  places) -> list[str]:
-    """The pickup places whose jobs of ``kind`` this station prints."""
+                  places, silent: frozenset[str] = frozenset()) -> list[str]:
+    """The pickup places whose jobs of ``kind`` this station prints: a
+    Dinas station also those where no station that is not ``silent`` prints it."""
     if kind not in station.kinds:
         return []
     if station.place_id != DINAS.place_id:
         return [station.place_id]
-    covered = {s.place_id for s in stations.values() if kind in s.kinds}
+    covered = {s.place_id for s in stations.values()
+               if kind in s.kinds and s.station_id not in silent}
     return sorted({DINAS.place_id} | {p for p in places if p not in covered})
+
+
+def away(stations: dict[str, Station]) -> list[Station]:
+    """The configured stations away from the Dinas (at a kecamatan office)."""
+    return [s for s in stations.values() if s.place_id != DINAS.place_id]
+
+
+def silent_stations(stations: dict[str, Station], sightings: dict[str, datetime.datetime],
+                    now: datetime.datetime, silent_after: datetime.timedelta) -> frozenset[str]:
+    """The stations away from the Dinas not sighted (``sightings``: their
+    latest claim, or when printing first looked for one never sighted)
+    within ``silent_after`` of ``now``."""
+    return frozenset(s.station_id for s in away(stations)
+                     if sightings.get(s.station_id, now) < now - silent_after)
 
 
 def put_back(claimed: list[dict], held: dict[str, int], max_held: int,
@@ -114,7 +136,8 @@ def priority(job: dict) -> int:
 
 
 def claim_filters(station: Station, kinds: frozenset[str], stations: dict[str, Station],
-                  places, now: datetime.datetime, max_attempts: int) -> list[dict]:
+                  places, now: datetime.datetime, max_attempts: int,
+                  silent: frozenset[str] = frozenset()) -> list[dict]:
     """What this station may claim now, in MongoDB's words: flat filters (no
     ``$or``), what is claimable (``claimable_query``) for each set of places
     it serves for some kinds; a job matches at most one. Flat,
@@ -122,13 +145,14 @@ def claim_filters(station: Station, kinds: frozenset[str], stations: dict[str, S
     through the status index and scans the whole collection - every job
     ever printed - for one with ``$or``. Empty: nothing to claim.
 
-    ``kinds``: what it can print at the moment (no cards at zero blanko).
-    A job that used up its attempts is never handed out again: it waits for
+    ``kinds``: what it can print at the moment (no cards at zero blanko);
+    ``silent``: the stations away whose places' jobs the Dinas' print
+    (``silent_stations``). A job that used up its attempts is never handed out again: it waits for
     an operator (``is_held``). Change together with ``domain.is_claimable``.
     """
     by_places: dict[tuple[str, ...], list[str]] = {}
     for kind in sorted(kinds & station.kinds):
-        if served := served_places(station, kind, stations, places):
+        if served := served_places(station, kind, stations, places, silent):
             by_places.setdefault(tuple(served), []).append(kind)
     routes = [{"print_kind": {"$in": route_kinds}, "pickup_place_id": {"$in": list(served)}}
               for served, route_kinds in by_places.items()]
@@ -183,13 +207,21 @@ class StationRules:
     lease: datetime.timedelta
     max_attempts: int = 3
     blanko_threshold: int = 50  # blanko_low when a station's stock falls to this
+    # a station away from the Dinas not claiming this long is silent
+    # (``silent_stations``); None: never (its jobs wait for it)
+    silent_after: datetime.timedelta | None = None
 
     def station(self, station_id: str) -> Station:
         return station_for(station_id, self.stations)
 
+    def watches_silence(self) -> bool:
+        """Whether stations away from the Dinas can fall silent (configured, and watched)."""
+        return self.silent_after is not None and bool(away(self.stations))
+
     def claim_filters(self, station: Station, kinds: frozenset[str],
-                      now: datetime.datetime) -> list[dict]:
-        return claim_filters(station, kinds, self.stations, self.places, now, self.max_attempts)
+                      now: datetime.datetime, silent: frozenset[str] = frozenset()) -> list[dict]:
+        return claim_filters(station, kinds, self.stations, self.places, now, self.max_attempts,
+                             silent)
 
     def claimable_now(self, now: datetime.datetime) -> dict:
         return claimable_now(now, self.max_attempts)

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import collections
 import datetime
+import logging
 
 from pymongo import ASCENDING, ReturnDocument, UpdateMany
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from shared import metrics
 from shared.clock import today_wib, utcnow
 from shared.errors import DomainError
 from shared.indexes import drop_index_if_present
+from shared.offices import DINAS
 from shared.store import duplicate_fields
 
 from . import domain, handovers
@@ -28,7 +31,9 @@ from .seats import Seats
 from .slots import PickupRules
 from .blanko import (cards_left, delivery_starts_tracking, low_stock, printable_kinds,
                      within_stock)
-from .stations import Station, StationRules, put_back
+from .stations import Station, StationRules, away, put_back, silent_stations
+
+log = logging.getLogger(__name__)
 
 QUEUE_ORDER = [("priority", ASCENDING), ("queued_at", ASCENDING)]
 # jobs of stations' reports recorded in one transaction at most (a report
@@ -44,6 +49,11 @@ CLAIM_SPARE = 4
 # a station's failure or an operator puts back (the API container's writes) is
 # seen at once, any other change (a job queued by the events container, a
 # lease run out, another process) within READ_AHEAD_SECONDS
+# a station away from the Dinas notes its claims at most this often (its
+# sign of life, ``stations.silent_stations``), and the Dinas' claims read
+# those notes at most this often
+SIGHTING_SECONDS = 60
+SILENCE_READ_SECONDS = 15
 READ_AHEAD_JOBS = 200
 READ_AHEAD_SECONDS = 1.0
 # reads of the queue one claim may make at most (the rest were taken meanwhile)
@@ -238,7 +248,7 @@ class PrintStore(PickupStore, PrrStore):
         now = utcnow()
         stock = self.db.blanko.find_one({"_id": station.station_id})
         kinds = printable_kinds(station, stock)
-        filters = rules.claim_filters(station, kinds, now)
+        filters = rules.claim_filters(station, kinds, now, self._silence(station, rules, now))
         # what it holds already is counted once, after the lease (below): a
         # station reports a batch before it claims the next, so the overshoot
         # put back there is rare, and a claim costs one count, not two
@@ -279,6 +289,47 @@ class PrintStore(PickupStore, PrrStore):
                 self._unclaim(back, lease["lease_token"])
         going = {job["_id"] for job in back}
         return [job for job in claimed if job["_id"] not in going]
+
+    def _silence(self, station: Station, rules: StationRules,
+                 now: datetime.datetime) -> frozenset[str]:
+        """A claim away from the Dinas is its station's sign of life (noted
+        at most every ``SIGHTING_SECONDS``); a claim at the Dinas gets the
+        stations away that are silent (``stations.silent_stations``, read at
+        most every ``SILENCE_READ_SECONDS``): it prints their places' jobs."""
+        if not rules.watches_silence():
+            return frozenset()
+        if station.place_id != DINAS.place_id:
+            self.groups.recent(f"sighting of {station.station_id}", SIGHTING_SECONDS).get(
+                lambda: self.db.station_sightings.update_one(
+                    {"_id": station.station_id}, {"$max": {"at": now}}, upsert=True))
+            return frozenset()
+        return self.groups.recent("silent stations", SILENCE_READ_SECONDS).get(
+            lambda: self._silent_now(rules, now))
+
+    def _silent_now(self, rules: StationRules, now: datetime.datetime) -> frozenset[str]:
+        """The silent stations away from the Dinas, as their sightings say; one
+        never sighted is noted as sighted now (when printing first looked for
+        it): silent from ``silent_after`` later, if it never claims. Each
+        change is logged for the operators, and shown in ``/metrics``."""
+        stations = away(rules.stations)
+        sightings = {row["_id"]: row["at"] for row in self.db.station_sightings.find(
+            {"_id": {"$in": [s.station_id for s in stations]}})}
+        for s in stations:
+            if s.station_id not in sightings:
+                self.db.station_sightings.update_one({"_id": s.station_id},
+                                                     {"$setOnInsert": {"at": now}}, upsert=True)
+        silent = silent_stations(rules.stations, sightings, now, rules.silent_after)
+        for s in stations:
+            if metrics.station_silent(s.station_id, s.place_id, s.station_id in silent):
+                if s.station_id in silent:
+                    log.warning("station %s at %s has not claimed since %s: the Dinas' "
+                                "stations print its place's jobs until it claims again",
+                                s.station_id, s.place_id,
+                                sightings.get(s.station_id, now).isoformat())
+                else:
+                    log.info("station %s at %s claims again: it prints its place's jobs",
+                             s.station_id, s.place_id)
+        return silent
 
     def _picker(self, filters: list[dict], room: int):
         """The jobs one claim reads for itself, handed out in queue order: more

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import collections
+import dataclasses
 import datetime
 import random
 import threading
@@ -467,3 +468,45 @@ def test_a_read_offering_a_job_the_claim_holds_already_does_not_hand_it_out_twic
     monkeypatch.setattr(store, "_read_ahead", lambda filters: lambda wanted: next(reads))
     claimed = store.claim(station, rules, 2)
     assert sorted(job["_id"] for job in claimed) == sorted([first["_id"], second["_id"]])
+
+
+def test_a_silent_station_away_from_the_dinas_hands_its_place_s_jobs_to_the_dinas(
+        store, monkeypatch, caplog):
+    """Outside audit A1: a kecamatan's station switched off kept its place's
+    jobs for ever (the Dinas' stations answered 204, nothing showed). Not
+    claiming for ``silent_after``, it is silent: the Dinas' stations print
+    its place's jobs (and ``/metrics`` and the log say so) until it claims
+    again. One never sighted counts from when printing first looked."""
+    import services.printing.store as printing_store
+    from shared import metrics
+    monkeypatch.setattr(printing_store, "SIGHTING_SECONDS", 0)
+    monkeypatch.setattr(printing_store, "SILENCE_READ_SECONDS", 0)
+    rules = dataclasses.replace(station_rules(), silent_after=datetime.timedelta(seconds=1.5))
+    dinas, curug = rules.station("dinas-1"), rules.station("curug-1")
+
+    def curug_cards(count: int) -> set[str]:
+        return {job["_id"] for job in queue_jobs(store, count, print_kind="card",
+                                                 pickup_place_id="kec-curug")}
+
+    def silent_gauge() -> float:
+        return metrics.STATION_SILENT.labels("printing", "curug-1", "kec-curug")._value.get()
+
+    waiting = curug_cards(2)
+    assert store.claim(dinas, rules, 10) == []  # first look: curug-1 sighted now
+    assert silent_gauge() == 0
+    time.sleep(2)
+    with caplog.at_level("WARNING"):
+        taken = {job["_id"] for job in store.claim(dinas, rules, 10)}
+    assert taken == waiting and silent_gauge() == 1
+    assert "station curug-1 at kec-curug has not claimed since" in caplog.text
+    # it claims again (nothing there for it): its place's jobs are its own again
+    assert store.claim(curug, rules, 10) == []
+    mine = curug_cards(1)
+    assert store.claim(dinas, rules, 10) == []
+    assert silent_gauge() == 0
+    assert {job["_id"] for job in store.claim(curug, rules, 10)} == mine
+    # without silent_after (STATION_SILENT_SECONDS=0) it is never silent
+    never = dataclasses.replace(rules, silent_after=None)
+    time.sleep(2)
+    curug_cards(1)
+    assert store.claim(dinas, never, 10) == []

@@ -119,11 +119,24 @@ def request_language(request) -> str:
     return language_of(request.headers.get("Accept-Language"))
 
 
+# a language range's primary subtag -> the language answered; ``in``: the
+# code Indonesian had until 1989, still sent by older Android and Java
+LANGUAGE_TAGS = {"id": "id", "in": "id", "en": "en"}
+
+
 def language_of(accept_language: str | None) -> str:
-    """``request_language`` from the header's value."""
-    best = parse_accept_header(accept_language, LanguageAccept).best_match(["id", "en"],
-                                                                            default="id")
-    return "en" if best == "en" else "id"
+    """``request_language`` from the header's value: the best of Bahasa
+    Indonesia and English by the listed weights, each range by its primary
+    subtag (``id-ID`` is ``id``, ``en-US`` is ``en``); a tie, or neither
+    listed with a weight above 0: Bahasa. (werkzeug's ``best_match`` took
+    an exact ``en`` before a regional ``id-ID`` whatever their weights:
+    ``id-ID,en;q=0.5`` answered English.)"""
+    weights = {"id": 0.0, "en": 0.0}
+    for value, quality in parse_accept_header(accept_language, LanguageAccept):
+        language = LANGUAGE_TAGS.get(re.split(r"[-_]", value.lower(), maxsplit=1)[0])
+        if language is not None:
+            weights[language] = max(weights[language], quality)
+    return "en" if weights["en"] > weights["id"] else "id"
 
 
 def json_response(status: int, body, headers: dict | None = None) -> Response:

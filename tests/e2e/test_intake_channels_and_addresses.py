@@ -141,6 +141,12 @@ def test_notices_follow_the_request_s_language_unless_the_applicant_names_one(sy
         answer = requests.post(f"{intake}/api/v1/applications", json=body, timeout=10,
                                headers={"Accept-Language": "en"})
         assert answer.status_code == 202, answer.text
+    # outside audit A2: a regional tag weighs as its language - Bahasa first
+    # here (werkzeug's best match took the exact ``en`` before ``id-ID``)
+    regional = valid_body()
+    answer = requests.post(f"{intake}/api/v1/applications", json=regional, timeout=10,
+                           headers={"Accept-Language": "id-ID,en;q=0.5"})
+    assert answer.status_code == 202, answer.text
 
     def received(body) -> str:
         phone = "62" + body["applicant"]["phone"][1:]
@@ -151,3 +157,4 @@ def test_notices_follow_the_request_s_language_unless_the_applicant_names_one(sy
 
     assert "application received" in received(english)
     assert "permohonan" in received(bahasa) and "diterima" in received(bahasa)
+    assert "permohonan" in received(regional) and "diterima" in received(regional)

@@ -45,3 +45,15 @@ def test_a_request_in_another_charset_gets_the_415_http_answers(content_type):
     status, body = answer(request, store=None, screening=None)
     assert (status, list(body["error"]["fields"])) == (415, ["Content-Type"])
     assert content_type.partition("=")[2] in body["error"]["message"]
+
+
+@pytest.mark.parametrize("value, language", [
+    # outside audit A2: by the weights, each range by its primary subtag
+    ("id-ID,en;q=0.5", "id"), ("id-ID, en;q=0.1", "id"), ("in-ID, en;q=0.5", "id"),
+    ("en-US,id;q=0.9", "en"), ("en-GB,en-US;q=0.9,id;q=0.8", "en"), ("en-AU,id;q=0.5", "en"),
+    ("en", "en"), ("EN", "en"), ("en_US", "en"), ("fr, en;q=0.8", "en"), ("id;q=0.1, en", "en"),
+    # nothing better than Bahasa: Bahasa
+    ("*", "id"), ("fr", "id"), ("garbage", "id"), ("en;q=0", "id"), ("en;q=abc", "id"),
+    ("en-GB;q=0.9, id;q=0.9", "id"), (None, "id"), ("", "id")])
+def test_the_request_s_language_is_the_best_weighted_of_bahasa_and_english(value, language):
+    assert language_of(value) == language

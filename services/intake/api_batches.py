@@ -152,8 +152,10 @@ class OfficerChannelsApi:
         body = read_json(request, AnyObject())
         # a retry is answered as its first try was, before the checks (the
         # card may be printed since); the key is this officer's own
-        if not (application := self._earlier_request(key, body, officer)):
-            checked = batches.check_next_day(body, officer.scope, today_wib(), self.screening())
+        lang = request_language(request)
+        if not (application := self._earlier_request(key, body, officer, lang)):
+            checked = batches.check_next_day(body, officer.scope, today_wib(), self.screening(),
+                                             lang)
             application = self.store.submit(batches.next_day_application(checked, officer, key))
             log.info("next-day request %s from %s for NIK %s", application["tracking_code"],
                      officer, mask_identity(application["applicant"]["nik"]))
@@ -162,10 +164,15 @@ class OfficerChannelsApi:
                                    "status": application["status"], "next_day": True,
                                    "pickup_place": place_view(DINAS)})
 
-    def _earlier_request(self, key: str | None, body: dict, officer) -> dict | None:
+    def _earlier_request(self, key: str | None, body: dict, officer, lang: str) -> dict | None:
+        """The next-day request this officer's key stored before, if any
+        (``store.earlier_submission``, by the request's digests as for a
+        citizen's: outside audit A2, a key reused for other details was
+        answered with the first code)."""
         applicant = body.get("applicant")
         nik = applicant.get("nik") if isinstance(applicant, dict) else None
-        earlier = self.store.earlier_submission(key, applicant) if isinstance(nik, str) else None
+        earlier = self.store.earlier_submission(key, applicant, batches.next_day_digests(
+            body, lang)) if key and isinstance(nik, str) else None
         if earlier is not None and earlier.get("submitted_by") != str(officer):
             raise IdempotencyKeyReused()
         return earlier

@@ -29,7 +29,7 @@ from shared.errors import (REPEATED_COLUMN, DomainError, Msg, ValidationFailed, 
 from shared.events import manifest_id
 from shared.offices import DINAS
 
-from .domain import TRACKING_ALPHABET, new_application
+from .domain import TRACKING_ALPHABET, new_application, request_digests
 from .request_fields import OFFICERS_PLACE
 from .rules import Checked
 from .schemas import AddressSchema, ApplicationRequestSchema
@@ -197,9 +197,12 @@ ROW_ADDRESS = AddressSchema(partial=("postal_code",))  # no Pos delivery: a post
 OUTSIDE = Msg("Di luar wilayah petugas.", "Outside the officer's area.")
 
 
-def load_request(body, *, channel: str, address_required: bool) -> tuple[dict, dict | None]:
+def load_request(body, *, channel: str, address_required: bool,
+                 lang: str | None = None) -> tuple[dict, dict | None]:
     """An officer's application through the single submission's schema, and
-    the applicant's address (its kelurahan code must exist): (request, address)."""
+    the applicant's address (its kelurahan code must exist): (request,
+    address). ``lang``: the request's language, the notices' without
+    ``applicant.language`` (a kelurahan batch's rows: none, Bahasa)."""
     if not isinstance(body, dict):
         raise ValidationFailed({"_row": [Msg("Harus objek JSON.", "Must be a JSON object.")]})
     body = dict(body)
@@ -216,7 +219,7 @@ def load_request(body, *, channel: str, address_required: bool) -> tuple[dict, d
         except ValidationError as exc:
             errors.update(flatten_field_errors(exc.messages, "address"))
     try:
-        request = ApplicationRequestSchema().load({**body, "channel": channel})
+        request = ApplicationRequestSchema(lang=lang).load({**body, "channel": channel})
     except ValidationError as exc:
         errors.update(flatten_field_errors(exc.messages))
     else:
@@ -241,16 +244,32 @@ def check_batch_row(row: Row, kelurahan_code: str, today: datetime.date,
     return OfficerRequest(request, screening.check(request, today), address)
 
 
+def next_day_request(body: dict, lang: str) -> tuple[dict, dict | None]:
+    """A next-day request's body loaded (a KTP-el; ``load_request``)."""
+    return load_request({"document_type": "ktp_el", **body}, channel="kecamatan",
+                        address_required=False, lang=lang)
+
+
+def next_day_digests(body: dict, lang: str) -> tuple[str, ...]:
+    """What a retry of a next-day request must repeat (``domain.request_digests``
+    of it loaded; as sent if it does not load - it then matches no earlier one)."""
+    try:
+        request, _ = next_day_request(body, lang)
+    except ValidationFailed:
+        request = {"document_type": "ktp_el", **body}
+    return request_digests(request)
+
+
 def check_next_day(body: dict, kecamatan_code: str, today: datetime.date,
-                   screening: Screening) -> OfficerRequest:
+                   screening: Screening, lang: str | None = None) -> OfficerRequest:
     """A kecamatan's next-day request: a first KTP-el, collected at the Dinas, for
-    a NIK issued in the kecamatan or a citizen whose address is there."""
+    a NIK issued in the kecamatan or a citizen whose address is there.
+    ``lang``: the request's language (the notices', as for a citizen's)."""
     if "delivery" in body:
         raise ValidationFailed({"delivery": [Msg(
             "Tidak diisi: kecamatan mengambil cetakan di Disdukcapil.",
             "Leave it out: the kecamatan collects the print at the Dinas.")]})
-    request, address = load_request({"document_type": "ktp_el", **body}, channel="kecamatan",
-                                    address_required=False)
+    request, address = next_day_request(body, lang)
     if request["document_type"] != "ktp_el":
         raise ValidationFailed({"document_type": [Msg("Hanya KTP-el.", "KTP-el only.")]})
     if kecamatan_code not in (request["applicant"]["nik"][:6],

@@ -27,11 +27,14 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Callable
 
+from marshmallow import ValidationError
+
 from shared.clock import utcnow
 from shared.errors import Msg
 from shared.fields import TRACKING_ALPHABET, TRACKING_PREFIX
 from shared.masking import mask_text
 
+from .detail_schemas import DETAIL_SCHEMAS
 from .exceptions import (IdempotencyKeyReused, PersonDeceased, PhotoNotUploaded,
                          PrintedNameMissing, WrongStatus)
 from .population import REGISTER_UNCHECKED, REGISTER_WITHHELD
@@ -214,35 +217,75 @@ def new_application(request: dict, details: dict, idempotency_key: str | None,
     }
     if idempotency_key:
         application["idempotency_key"] = idempotency_key
-        application["request_digest"] = request_digest(request)
+        application["request_digest"] = request_digests(request)[0]
     return application
 
 
-def request_digest(request: dict) -> str:
-    """What a retry of a submission repeats: its document type and details,
-    as sent (loaded, not yet checked). The applicant's NIK and KK are
-    compared as they are (``earlier_answer``); a contact corrected on a
-    retry does not make it another request."""
-    sent = {"document_type": request.get("document_type"), "details": request.get("details")}
-    return hashlib.sha256(json.dumps(sent, sort_keys=True, default=str,
+# what a retry may correct and still be the same request: how the citizen is told
+CONTACT_FIELDS = frozenset({"phone", "email", "language", "preferred_channel"})
+# the digests ``request_digests`` makes now begin with this; one without it
+# was stored before (document type and details as sent)
+DIGEST_VERSION = "2:"
+
+
+def request_digests(request: dict) -> tuple[str, str]:
+    """What a retry of a submission repeats (``request`` loaded, not yet
+    checked): its document type, its details as their schema loads them
+    (a code dotted or bare, a default given or left out, the declared
+    documents in any order, spaces around a name: the same details), its
+    delivery, and the applicant but for the contact - a contact corrected on
+    a retry does not make it another request; a name, a delivery or details
+    changed do (outside audit A2: a retry switching to Pos was answered 202
+    and stayed a pickup). The NIK and KK are compared as they are too
+    (``earlier_answer``). Returns the digest stored now, and the one stored
+    before ``DIGEST_VERSION`` (an application stored then is compared by it)."""
+    applicant = request.get("applicant")
+    sent = {"document_type": request.get("document_type"),
+            "details": normalised_details(request.get("document_type"), request.get("details")),
+            "delivery": request.get("delivery"),
+            "applicant": {name: value for name, value in applicant.items()
+                          if name not in CONTACT_FIELDS} if isinstance(applicant, dict)
+            else applicant}
+    before = {"document_type": request.get("document_type"), "details": request.get("details")}
+    return DIGEST_VERSION + digest_of(sent), digest_of(before)
+
+
+def normalised_details(document_type, details):
+    """``details`` as their schema loads and dumps them, the declared
+    documents sorted; as sent if the schema refuses them."""
+    schema = DETAIL_SCHEMAS.get(document_type) if isinstance(document_type, str) else None
+    if schema is None:
+        return details
+    try:
+        loaded = schema().dump(schema().load(details))
+    except ValidationError:
+        return details
+    if isinstance(loaded.get("documents"), list):
+        loaded["documents"] = sorted(loaded["documents"], key=str)
+    return loaded
+
+
+def digest_of(value) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str,
                                      separators=(",", ":")).encode()).hexdigest()
 
 
-def earlier_answer(earlier: dict, applicant: dict, digest: str | None = None) -> dict:
+def earlier_answer(earlier: dict, applicant: dict, digests: tuple[str, ...] = ()) -> dict:
     """A retried submission gets the first answer; a key reused for another
     NIK - or the same NIK with another KK - is refused: the answer carries
     the tracking code, which with the NIK opens the application (status,
     cancel), and a key may be guessable; the KK is what a stranger lacks.
-    So is one reused for another document or other details (``digest``,
-    ``request_digest``; outside audit T4: a back-end reusing its ids got 202
-    with a first child's code for a second child's application, which was
-    never stored); an application stored before its digest was kept is
-    compared by NIK and KK only."""
+    So is one reused for another document or other details (``digests``,
+    ``request_digests``: the stored digest must be one of them; outside
+    audit T4: a back-end reusing its ids got 202 with a first child's code
+    for a second child's application, which was never stored); an
+    application stored before its digest was kept is compared by NIK and KK
+    only."""
     first = earlier["applicant"]
     if (first["nik"], first.get("kk_number")) != (applicant.get("nik"),
                                                  applicant.get("kk_number")):
         raise IdempotencyKeyReused()
-    if digest is not None and earlier.get("request_digest", digest) != digest:
+    if digests and earlier.get("request_digest", digests[0]) not in digests:
         raise IdempotencyKeyReused()
     return earlier
 

@@ -119,9 +119,13 @@ class ApplicationRequestSchema(Schema):
 
     @pre_load
     def notices_in_the_request_s_language(self, data, **kwargs):
+        """``applicant.language`` left out or null (a front-end writing absent
+        fields as null: outside audit A2) is the request's language."""
         applicant = data.get("applicant") if isinstance(data, dict) else None
-        if self.lang and isinstance(applicant, dict) and "language" not in applicant:
-            data = {**data, "applicant": {**applicant, "language": self.lang}}
+        if isinstance(applicant, dict) and applicant.get("language") is None:
+            given = {name: value for name, value in applicant.items() if name != "language"}
+            data = {**data, "applicant": {**given, **({"language": self.lang} if self.lang
+                                                       else {})}}
         return data
 
 

@@ -11,7 +11,7 @@ from contextlib import nullcontext
 from shared.clock import today_wib
 from shared.masking import mask_identity
 
-from .domain import new_application, request_digest
+from .domain import new_application, request_digests
 from .exceptions import ActiveApplicationExists
 from .screening import Screening
 
@@ -31,7 +31,7 @@ def submit_application(store, screening: Screening, body: dict, key: str | None,
     context a new application (not a retry) is made in - over HTTP, counted
     against its client's limit, given back if it is refused (``service``).
     Returns the application."""
-    if earlier := store.earlier_submission(key, body["applicant"], request_digest(body)):
+    if earlier := store.earlier_submission(key, body["applicant"], request_digests(body)):
         return earlier
     with admitted():
         checked = screening.check(body, today_wib())

@@ -317,6 +317,30 @@ def test_a_next_day_retry_is_answered_as_its_first_try(system, mongo):
     assert again.status_code == 202, again.text
     assert again.json()["application_id"] == first.json()["application_id"]
     assert mongo["intake"].applications.count_documents({"applicant.nik": body["applicant"]["nik"]}) == 1
+    # outside audit A2: the key reused for other details (or with the
+    # header's language only changed: the same request) as for a citizen's
+    other = {**body, "details": {"reason": "first_issue"},
+             "applicant": {**body["applicant"], "full_name": "Siti Rohimah"}}
+    reused = next_day(system, other, headers={**KECAMATAN_OFFICER, "Idempotency-Key": key})
+    assert reused.status_code == 409, reused.text
+    assert reused.json()["error"]["code"] == "idempotency_key_reused"
+    again = next_day(system, body, headers={**KECAMATAN_OFFICER, "Idempotency-Key": key,
+                                            "Accept-Language": "en"})
+    assert again.json()["application_id"] == first.json()["application_id"]
+
+
+def test_a_next_day_request_s_notices_take_the_request_s_language(system):
+    """Outside audit A2: answered in the header's language, the citizen was
+    messaged in Bahasa (the fix for citizens' own requests had missed the
+    kecamatan's); ``applicant.language`` given still wins."""
+    english = first_ktp(random_nik(kecamatan=KECAMATAN_CODE))
+    answer = next_day(system, english, headers={**KECAMATAN_OFFICER, "Accept-Language": "en"})
+    assert answer.status_code == 202, answer.text
+    phone = "62" + english["applicant"]["phone"][1:]
+    [sms] = eventually(lambda: requests.get(system.url("sms") + "/sandbox/messages",
+                                            params={"to": phone}, timeout=5).json(),
+                       what="the 'received' SMS")
+    assert "received" in sms["message"] and "diterima" not in sms["message"], sms["message"]
 
 
 def test_each_officer_only_on_their_own_endpoint(system):

@@ -82,3 +82,49 @@ def test_an_application_stored_without_a_digest_is_still_answered_on_a_retry(sto
     again = submit_application(store, screening(card_issued=False),
                                ApplicationRequestSchema().load(sent), key)
     assert again["_id"] == first["_id"]
+
+
+def test_a_retry_changing_the_delivery_or_the_name_is_refused_and_a_contact_is_not(store):
+    """Outside audit A2: a retry switching to delivery by Pos (or to another
+    pickup place, or with another name) was answered 202 with the first code
+    and the change was dropped - the front-end believed Pos would deliver.
+    Refused now as other details are; a corrected contact or language is
+    still the same request."""
+    ApplicationStore.ensure_indexes(store.db)
+    sent, key = valid_body(), f"changed-{uuid.uuid4().hex}"
+    first = submit_application(store, screening(card_issued=False),
+                               ApplicationRequestSchema().load(sent), key)
+    applicant = sent["applicant"]
+    same = {**sent, "applicant": {**applicant, "phone": "081298765432", "language": "en",
+                                  "email": "fauzi@example.id"}}
+    again = submit_application(store, screening(card_issued=False),
+                               ApplicationRequestSchema().load(same), key)
+    assert again["tracking_code"] == first["tracking_code"]
+    pos = {"method": "pos", "address": {"street": "Jl. Raya Curug No. 7", "rt": "002",
+                                        "rw": "005", "kelurahan_code": "3673041001",
+                                        "postal_code": "42171"}}
+    for changed in ({**sent, "delivery": pos},
+                    {**sent, "delivery": {"method": "pickup", "place_id": "kec-curug"}},
+                    {**sent, "applicant": {**applicant, "full_name": "Ahmad Fauzan"}}):
+        with pytest.raises(IdempotencyKeyReused):
+            submit_application(store, screening(card_issued=False),
+                               ApplicationRequestSchema().load(changed), key)
+    assert store.db.applications.count_documents({}) == 1
+
+
+def test_an_application_stored_with_the_earlier_digest_is_compared_by_it(store):
+    """Applications stored before the digest covered the delivery and the
+    name (``DIGEST_VERSION``) keep being compared by document and details."""
+    from services.intake.domain import request_digests
+    ApplicationStore.ensure_indexes(store.db)
+    sent, key = valid_body(), f"v1-{uuid.uuid4().hex}"
+    loaded = ApplicationRequestSchema().load(sent)
+    first = submit_application(store, screening(card_issued=False), loaded, key)
+    store.db.applications.update_one({"_id": first["_id"]},
+                                     {"$set": {"request_digest": request_digests(loaded)[1]}})
+    again = submit_application(store, screening(card_issued=False),
+                               ApplicationRequestSchema().load(sent), key)
+    assert again["_id"] == first["_id"]
+    with pytest.raises(IdempotencyKeyReused):
+        submit_application(store, screening(card_issued=False), ApplicationRequestSchema().load(
+            {**sent, "details": {"reason": "data_change"}}), key)

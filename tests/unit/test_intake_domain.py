@@ -151,3 +151,17 @@ def test_public_view_has_no_personal_data(lang):
     for secret in (NIK, KK, PHONE, "081234567890", "81234567890", EMAIL, "Siti Aminah",
                    "idem-1"):
         assert secret not in text
+
+
+@pytest.mark.parametrize("lang, expected", [("en", "en"), (None, "id")])
+def test_a_null_language_is_the_request_s_language(lang, expected):
+    """Outside audit A2: a front-end writing absent fields as null got 400
+    on ``applicant.language`` and could not have the notices follow the
+    request's language; null is as left out."""
+    from services.intake.schemas import ApplicationRequestSchema
+    from tests.helpers import valid_body
+    body = valid_body()
+    body["applicant"]["language"] = None
+    assert ApplicationRequestSchema(lang=lang).load(body)["applicant"]["language"] == expected
+    body["applicant"]["language"] = "id"  # given: it wins
+    assert ApplicationRequestSchema(lang="en").load(body)["applicant"]["language"] == "id"

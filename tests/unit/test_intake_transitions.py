@@ -8,6 +8,7 @@ store does.
 
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
@@ -434,3 +435,24 @@ def test_a_retry_gets_the_earlier_answer_unless_the_nik_differs():
     # tracking code (which with the NIK opens the application)
     with pytest.raises(IdempotencyKeyReused):
         earlier_answer(earlier, {**earlier["applicant"], "kk_number": "3673041201109999"})
+
+
+def test_the_same_details_written_another_way_are_the_same_request():
+    """Outside audit A2: a retry with a dotted region code, an explicit
+    default, the declared documents in another order or spaces around a
+    name was refused as "another application"; its digest is of the details
+    as their schema loads them."""
+    from services.intake.domain import request_digests
+    from services.intake.schemas import ApplicationRequestSchema
+    from tests.document_bodies import birth_body
+    first = birth_body("2026-11-01")
+    variant = copy.deepcopy(first)
+    variant["details"]["child"]["birth_place_code"] = "36.73"
+    variant["details"]["child"]["full_name"] += " "
+    variant["details"]["documents"].reverse()
+    loaded = [ApplicationRequestSchema().load(body) for body in (first, variant)]
+    assert request_digests(loaded[0])[0] == request_digests(loaded[1])[0]
+    other = copy.deepcopy(first)
+    other["details"]["child"]["full_name"] = "Nur Aisyah"
+    assert request_digests(ApplicationRequestSchema().load(other))[0] != \
+        request_digests(loaded[0])[0]

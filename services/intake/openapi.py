@@ -3,9 +3,10 @@ schemas (apispec and its marshmallow plugin). Served at
 ``GET /api/v1/openapi.json``; docs/api.md keeps what the document cannot
 carry (auth, idempotency, limits, the rules behind the 400s).
 
-``OPERATIONS`` lists every HTTP path and method of ``IntakeApi``; a unit test
-walks the service's entrypoints and fails on a route this list lacks (or a
-listed one no entrypoint serves). Request bodies are the schemas the
+``OPERATIONS`` lists every HTTP path and method of ``IntakeApi``
+(``shared.openapi`` builds the document and has what the services' documents
+share); a unit test walks the service's entrypoints and fails on a route this
+list lacks (or a listed one no entrypoint serves). Request bodies are the schemas the
 entrypoints load; answers are the response schemas below, which describe
 what ``views``/``domain`` render (no handler uses them to dump).
 """
@@ -13,17 +14,16 @@ what ``views``/``domain`` render (no handler uses them to dump).
 from __future__ import annotations
 
 import functools
-import re
-from dataclasses import dataclass, field
 
-from apispec import APISpec
-from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import RAISE, Schema, fields, validate
 
 from shared.events import DOCUMENT_TYPES, SlotSchema
 from shared.fields import (IDENTITY_NUMBER, TRACKING_CODE, TRACKING_CODE_TYPED, IsoDate,
                            ItemCount, JsonBoolean)
+from shared import openapi as shared_openapi
 from shared.http import NoBodySchema
+from shared.openapi import (BINARY, META_OPERATIONS, Api, Operation, bearer, build_document,
+                            error_answers, schema_name)
 
 from . import (api_appointments, api_documents, api_resend, batches, queue_schemas, reasons,
                schemas)
@@ -36,28 +36,18 @@ SERVICE = "service"
 # an operator's token, or another service's (the documents endpoints)
 OPERATOR_OR_SERVICE = (OPERATOR, SERVICE)
 SECURITY_SCHEMES = {
-    OPERATOR: "An operator's token (config OPERATOR_TOKENS).",
-    SERVICE: "Another service's token (config SERVICE_TOKENS): printing reads a KIA's photo "
-             "through the documents endpoints.",
-    KELURAHAN_OFFICER: "A kelurahan officer's token, scoped to one kelurahan "
-                       "(config KELURAHAN_OFFICER_TOKENS).",
-    KECAMATAN_OFFICER: "A kecamatan officer's token, scoped to one kecamatan "
-                       "(config KECAMATAN_OFFICER_TOKENS).",
+    OPERATOR: bearer("An operator's token (config OPERATOR_TOKENS)."),
+    SERVICE: bearer("Another service's token (config SERVICE_TOKENS): printing reads a KIA's "
+                    "photo through the documents endpoints."),
+    KELURAHAN_OFFICER: bearer("A kelurahan officer's token, scoped to one kelurahan "
+                              "(config KELURAHAN_OFFICER_TOKENS)."),
+    KECAMATAN_OFFICER: bearer("A kecamatan officer's token, scoped to one kecamatan "
+                              "(config KECAMATAN_OFFICER_TOKENS)."),
 }
 # error answers: status -> when (the body is always ``Error``)
-ERRORS = {
-    400: "Bad input: `error.fields` names each field at fault (dotted path; `_body` for the "
-         "body as a whole), in Bahasa Indonesia or English (`Accept-Language`). On any "
-         "request, a request that can be read more than one way closes the connection: a "
-         "header line with whitespace before its colon, folded, without a colon, with a "
-         "name not a token or a control character in its value, line ends mixing CRLF "
-         "and a bare LF (`bad_request`), a body "
-         "length given twice or two ways, a malformed chunked body "
-         "(`error.fields.Content-Length` / `Transfer-Encoding`).",
-    401: "Missing or invalid bearer token.",
+ERRORS = error_answers({
     403: "An officer's request for someone outside their region.",
     404: "Unknown application (or tracking code and NIK that do not match).",
-    408: "The body did not arrive in full within BODY_READ_SECONDS.",
     409: "Conflict (`error.code` says which rule): an active application for this "
          "subject, a birth already registered here (`birth_already_registered`), the "
          "application is not in the status the action needs, no room for "
@@ -65,39 +55,19 @@ ERRORS = {
          "(`photo_not_uploaded`), a certificate verified before the name it prints of the "
          "deceased or a parent is known (`printed_name_missing`), or a recording rule (`day_full` adds "
          "`error.next_free_day`).",
-    413: "Body over the endpoint's size limit (MAX_BODY_BYTES, an upload's own): by "
-         "Content-Length on any request before it is read, or while reading one.",
-    414: "A request line of 8,192 bytes or more; the connection is closed.",
-    415: "A body sent with a Content-Type the endpoint does not take (JSON endpoints: "
-         "anything but application/json, or a charset other than utf-8; a jemput-bola "
-         "batch's CSV: a charset other than utf-8 or us-ascii; the upload: anything "
-         "but multipart/form-data; `error.fields.Content-Type` names it), or - on any "
-         "operation, a GET too - with a Content-Encoding other than identity "
-         "(`error.fields.Content-Encoding`).",
-    429: "Too many attempts; `Retry-After` says when to try again.",
-    431: "A header line of 8,192 bytes or more, over 65,536 bytes or 100 lines of "
-         "headers; the connection is closed.",
-    500: "An unexpected error: a generic message, no traceback (logged server-side).",
-    503: "Refused before any work; `Retry-After` says when to retry. `unavailable`: this "
-         "kind of request's admission budget is full (ADMISSION_WRITES, ADMISSION_LOOKUPS, "
-         "ADMISSION_STAFF), the database is unreachable or does not answer in time, or - a "
-         "new application (a submit, a next-day request, a jemput-bola batch) - the "
-         "pipeline behind intake is too far behind (PIPELINE_BACKLOG_LIMIT) or more of "
-         "intake's own events than OUTBOX_BACKLOG_LIMIT are past their hand-over to the "
-         "broker, not yet published. `service_stopping`: the service is stopping (SIGTERM, "
-         "a restart) - any request but the probes and the metrics, answered at once with "
-         "`Connection: close`; send it again, another instance answers.",
-}
-RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying.",
-                               "schema": {"type": "integer"}}}
+}, refused_types="JSON endpoints: anything but application/json, or a charset other than "
+                 "utf-8; a jemput-bola batch's CSV: a charset other than utf-8 or us-ascii; "
+                 "the upload: anything but multipart/form-data",
+   unavailable="this kind of request's admission budget is full (ADMISSION_WRITES, "
+               "ADMISSION_LOOKUPS, ADMISSION_STAFF), the database is unreachable or does not "
+               "answer in time, or - a new application (a submit, a next-day request, a "
+               "jemput-bola batch) - the pipeline behind intake is too far behind "
+               "(PIPELINE_BACKLOG_LIMIT) or more of intake's own events than "
+               "OUTBOX_BACKLOG_LIMIT are past their hand-over to the broker, not yet "
+               "published.")
 
 
-class ErrorDetailSchema(Schema):
-    code = fields.String(required=True, metadata={"example": "validation_failed"})
-    message = fields.String(required=True)
-    field_messages = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
-                                 data_key="fields",
-                                 metadata={"description": "dotted field path -> messages"})
+class ErrorDetailSchema(shared_openapi.ErrorDetailSchema):
     next_free_day = IsoDate(allow_none=True, metadata={
         "description": "`day_full` (a recording appointment) only: the next working day "
                        "with room at that place, or null (appointments.DayFull)"})
@@ -194,48 +164,6 @@ class BatchReplySchema(Schema):
     rejected_count = fields.Integer(required=True)
 
 
-# the probes' answers (``shared.http.HealthCheck``, and ``StopGate`` while
-# the service stops): each its own body, never ``Error``
-OK_OR_NOT = validate.OneOf(("ok", "unavailable"))
-
-
-class ProbeSchema(Schema):
-    service = fields.String(required=True, metadata={"example": "intake_api"})
-
-
-class HealthSchema(ProbeSchema):
-    status = fields.String(required=True, validate=validate.OneOf(("ok",)))
-
-
-class LiveSchema(ProbeSchema):
-    status = fields.String(required=True, validate=validate.OneOf(("live",)))
-
-
-class ReadySchema(ProbeSchema):
-    status = fields.String(required=True, validate=validate.OneOf(("ready",)))
-    database = fields.String(required=True, validate=validate.OneOf(("ok",)))
-    broker = fields.String(required=True, validate=validate.OneOf(("ok",)))
-
-
-class NotReadySchema(ProbeSchema):
-    status = fields.String(required=True, validate=validate.OneOf(("not_ready",)))
-    database = fields.String(required=True, validate=OK_OR_NOT)
-    broker = fields.String(required=True, validate=OK_OR_NOT)
-
-
-class DatabaseUnavailableSchema(ProbeSchema):
-    status = fields.String(required=True, validate=validate.OneOf(("unavailable",)))
-    database = fields.String(required=True, validate=validate.OneOf(("unavailable",)))
-
-
-class StoppingSchema(ProbeSchema):
-    status = fields.String(required=True, validate=validate.OneOf(("stopping",)))
-
-
-STOPPING = ("`stopping`: the service is stopping (SIGTERM, a restart), answered with "
-            "`Connection: close`; a balancer sends it no more.")
-
-
 # request bodies an entrypoint takes as they come and checks row by row or
 # field by field itself (``batches``): what they must be, described here
 
@@ -295,36 +223,31 @@ class ResendAnswerSchema(Schema):
     message = fields.String(required=True)
 
 
-@dataclass(frozen=True)
-class Operation:
-    method: str
-    path: str  # as nameko routes it: ``<string:name>`` for a path parameter
-    summary: str
-    ok: int
-    answer: type[Schema] | None  # None: not JSON (a file, or this document)
-    errors: tuple[int, ...] = ()
-    security: str | tuple[str, ...] | None = None  # a tuple: any one of them
-    body: type[Schema] | Schema | None = None
-    body_required: bool = True  # False: the body may be left out
-    query: type[Schema] | None = None
-    tag: str = "citizen"
-    extra: dict = field(default_factory=dict)  # merged into the operation as given
-    also_ok: dict[int, str] = field(default_factory=dict)  # other successes, same answer
-    # a probe or the metrics (``HealthCheck``): never refused at admission nor
-    # while the service stops, so no 503 ``Error``; ``unready`` its own 503:
-    # (when, the bodies it may be)
-    probe: bool = False
-    unready: tuple[str, tuple[type[Schema], ...]] | None = None
-
-
 # the header a client retries with (docs/api.md "Idempotency")
 IDEMPOTENCY_KEY = {"parameters": [{"in": "header", "name": "Idempotency-Key",
                                    "schema": {"type": "string", "maxLength": 128}}]}
 
+SUBMIT_BODY = {"required": True, "content": {"application/json": {
+    "schema": schemas.SubmitRequestSchema,
+    "examples": {document_type: {"summary": document_type, "value": example}
+                 for document_type, example in SUBMIT_EXAMPLES.items()}}}}
+UPLOAD_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["tracking_code", "nik", "kind", "file"],
+    "properties": {
+        "tracking_code": {"type": "string", **TRACKING_CODE_TYPED},
+        "nik": {"type": "string", **IDENTITY_NUMBER},
+        "kind": {"type": "string", "enum": list(api_documents.DOCUMENT_KINDS)},
+        "file": {**BINARY, "description": "JPEG, PNG or PDF (type decided by content)"}}}}}}
+BATCH_BODY = {"required": True, "content": {
+    "application/json": {"schema": BatchRequestSchema},
+    "text/csv": {"schema": {"type": "string", "description":
+                            "one application per row, dotted column names "
+                            "(applicant.nik, details.reason, address.kelurahan_code); "
+                            "UTF-8 (a charset other than utf-8 or us-ascii: 415)"}}}}
+
 OPERATIONS: tuple[Operation, ...] = (
     Operation("POST", "/api/v1/applications", "Submit an application", 202, AcceptedSchema,
-              (400, 409, 429, 503), body=schemas.SubmitRequestSchema,
-              extra=IDEMPOTENCY_KEY),
+              (400, 409, 429, 503), body=SUBMIT_BODY, extra=IDEMPOTENCY_KEY),
     Operation("POST", "/api/v1/applications/status", "The citizen's status lookup", 200,
               StatusViewSchema, (400, 404, 429, 503), body=schemas.StatusLookupSchema),
     Operation("POST", "/api/v1/applications/resubmit", "Resubmit a rejected application", 200,
@@ -336,15 +259,15 @@ OPERATIONS: tuple[Operation, ...] = (
               "Send the tracking code again, to the contact on file", 202, ResendAnswerSchema,
               (400, 429, 503), body=api_resend.ResendSchema),
     Operation("POST", "/api/v1/applications/documents", "Upload a supporting document", 201,
-              UploadedSchema, (400, 404, 409, 429, 503),
+              UploadedSchema, (400, 404, 409, 429, 503), body=UPLOAD_BODY,
               also_ok={200: "The same file again: its first entry, nothing stored twice"}),
     Operation("GET", "/api/v1/applications/<string:application_id>/documents",
               "An application's documents", 200, DocumentListSchema, (401, 404, 429, 503),
               OPERATOR_OR_SERVICE, tag="operator"),
     Operation("GET",
               "/api/v1/applications/<string:application_id>/documents/<string:document_id>",
-              "One document's file", 200, None, (401, 404, 429, 503), OPERATOR_OR_SERVICE,
-              tag="operator"),
+              "One document's file", 200, BINARY, (401, 404, 429, 503), OPERATOR_OR_SERVICE,
+              tag="operator", media_type="application/octet-stream"),
     Operation("GET", "/api/v1/operator/applications", "The work queue, oldest first", 200,
               QueuePageSchema, (400, 401, 429, 503), OPERATOR,
               query=queue_schemas.QueueQuerySchema, tag="operator"),
@@ -402,165 +325,26 @@ OPERATIONS: tuple[Operation, ...] = (
               query=api_appointments.AvailabilitySchema),
     Operation("PUT", "/api/v1/jemput-bola/batches/<string:batch_id>",
               "A jemput-bola batch (JSON or CSV)", 200, BatchReplySchema,
-              (400, 401, 429, 503), KELURAHAN_OFFICER, tag="officer"),
+              (400, 401, 429, 503), KELURAHAN_OFFICER, body=BATCH_BODY, tag="officer"),
     Operation("GET", "/api/v1/jemput-bola/batches/<string:batch_id>", "A batch's reply again",
               200, BatchReplySchema, (401, 404, 429, 503), KELURAHAN_OFFICER, tag="officer"),
     Operation("POST", "/api/v1/kecamatan/next-day-requests", "A next-day KTP-el request", 202,
               NextDayAcceptedSchema, (400, 401, 403, 409, 429, 503), KECAMATAN_OFFICER,
               body=NextDayRequestSchema, tag="officer",
               extra=IDEMPOTENCY_KEY),
-    Operation("GET", "/api/v1/openapi.json", "This document", 200, None, (), tag="meta"),
-    Operation("GET", "/health", "Health: the database answers", 200, HealthSchema,
-              tag="meta", probe=True, unready=(
-                  "`unavailable`: the database does not answer (within half a second); or "
-                  + STOPPING, (DatabaseUnavailableSchema, StoppingSchema))),
-    Operation("GET", "/health/live", "Liveness: the process answers (also while it stops)",
-              200, LiveSchema, tag="meta", probe=True),
-    Operation("GET", "/health/ready", "Readiness: the database and the broker answer", 200,
-              ReadySchema, tag="meta", probe=True, unready=(
-                  "`not_ready`: the database or the broker does not answer (each named "
-                  "`unavailable`); or " + STOPPING, (NotReadySchema, StoppingSchema))),
-    Operation("GET", "/metrics", "Prometheus metrics (text format), also while the service "
-              "stops", 200, None, tag="meta", probe=True),
+    *META_OPERATIONS,
 )
-
-_PARAMETER = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
-
-
-def openapi_path(route: str) -> str:
-    """nameko's ``/a/<string:b>`` as OpenAPI's ``/a/{b}``."""
-    return _PARAMETER.sub(r"{\1}", route)
-
-
-def _schema_name(schema) -> str | None:
-    """Component names: the class name without ``Schema``; a modified schema
-    (``partial``, ``exclude``) is inlined instead of named."""
-    cls = schema if isinstance(schema, type) else type(schema)
-    if not isinstance(schema, type) and (schema.partial or schema.exclude or schema.only):
-        return None
-    name = cls.__name__
-    return name[:-len("Schema")] if name.endswith("Schema") else name
-
-
-def _success(operation: Operation, description: str) -> dict:
-    if operation.answer is not None:
-        content = {"application/json": {"schema": operation.answer}}
-    elif operation.path.endswith("openapi.json"):
-        content = {"application/json": {"schema": {"type": "object"}}}
-    elif operation.path == "/metrics":  # Prometheus' text format (its version a parameter)
-        content = {"text/plain": {"schema": {"type": "string"}}}
-    else:
-        content = {"application/octet-stream": {"schema": {"type": "string",
-                                                           "format": "binary"}}}
-    return {"description": description, "content": content}
-
-
-def _request_body(operation: Operation) -> dict | None:
-    if operation.path == "/api/v1/applications/documents":
-        return {"required": True, "content": {"multipart/form-data": {"schema": {
-            "type": "object", "required": ["tracking_code", "nik", "kind", "file"],
-            "properties": {
-                "tracking_code": {"type": "string", **TRACKING_CODE_TYPED},
-                "nik": {"type": "string", **IDENTITY_NUMBER},
-                "kind": {"type": "string", "enum": list(api_documents.DOCUMENT_KINDS)},
-                "file": {"type": "string", "format": "binary",
-                         "description": "JPEG, PNG or PDF (type decided by content)"}}}}}}
-    if operation.method == "PUT" and "jemput-bola" in operation.path:
-        return {"required": True, "content": {
-            "application/json": {"schema": BatchRequestSchema},
-            "text/csv": {"schema": {"type": "string", "description":
-                                    "one application per row, dotted column names "
-                                    "(applicant.nik, details.reason, address.kelurahan_code); "
-                                    "UTF-8 (a charset other than utf-8 or us-ascii: 415)"}}}}
-    if operation.body is None:
-        return None
-    media = {"schema": operation.body}
-    if operation.path == "/api/v1/applications":
-        media["examples"] = {document_type: {"summary": document_type, "value": example}
-                             for document_type, example in SUBMIT_EXAMPLES.items()}
-    return {"required": operation.body_required, "content": {"application/json": media}}
-
-
-def _operation(operation: Operation) -> dict:
-    responses = {str(operation.ok): _success(operation, operation.summary)}
-    responses.update({str(status): _success(operation, description)
-                      for status, description in operation.also_ok.items()})
-    # every body may arrive too slowly; every request may be framed more than
-    # one way (shared.framing), declare a body over the limit or send one
-    # with a Content-Encoding (shared.http: both checked on any method, a GET
-    # too), be too long in its line or headers, find the service busy, or
-    # meet an unexpected error; a body of a type the endpoint does not take
-    # is a 415 as well
-    errors = {*operation.errors, 400, 413, 414, 415, 431, 500,
-              *(() if operation.probe else (503,)),
-              *((408,) if operation.method in ("POST", "PUT") else ())}
-    body = _request_body(operation)
-    for status in sorted(errors):
-        responses[str(status)] = {"$ref": f"#/components/responses/Error{status}"}
-    if operation.unready is not None:
-        description, bodies = operation.unready
-        responses["503"] = {"description": description, "headers": RETRY_AFTER, "content": {
-            "application/json": {"schema": {"oneOf": list(bodies)}}}}
-    spec = {"summary": operation.summary, "tags": [operation.tag],
-            "operationId": f"{operation.method.lower()}_{openapi_path(operation.path)}",
-            "responses": responses, **operation.extra}
-    if operation.security:
-        schemes = operation.security
-        spec["security"] = [{scheme: []} for scheme in
-                            ((schemes,) if isinstance(schemes, str) else schemes)]
-    if operation.query is not None:
-        spec.setdefault("parameters", []).append({"in": "query", "schema": operation.query})
-    parameters = _PARAMETER.findall(operation.path)
-    spec.setdefault("parameters", []).extend(
-        {"in": "path", "name": name, "required": True, "schema": {"type": "string"}}
-        for name in parameters)
-    if not spec["parameters"]:
-        del spec["parameters"]
-    if body is not None:
-        spec["requestBody"] = body
-    return spec
-
-
-def _null_means_null(node) -> None:
-    """apispec writes a nullable nested schema (OpenAPI 3.0) as ``anyOf``: the
-    schema, or ``{"type": "object", "nullable": true}`` - which takes any
-    object, so the field would seem to take anything. ``enum: [null]``
-    makes that alternative what it stands for: null."""
-    if isinstance(node, dict):
-        for option in node.get("anyOf", ()):
-            if option == {"type": "object", "nullable": True}:
-                option["enum"] = [None]
-        for value in node.values():
-            _null_means_null(value)
-    elif isinstance(node, list):
-        for value in node:
-            _null_means_null(value)
-
 
 @functools.lru_cache(maxsize=1)
 def openapi_document() -> dict:
     """The whole document (built once per process)."""
-    spec = APISpec(title="Smartdukcapil intake API", version=VERSION, openapi_version="3.0.3",
-                   plugins=[MarshmallowPlugin(schema_name_resolver=_schema_name)],
-                   info={"description": "Citizens' applications, the operators' queue and the "
-                                        "officers' channels of a Disdukcapil. Prose (auth, "
-                                        "idempotency, limits, document rules): docs/api.md."})
-    for scheme, description in SECURITY_SCHEMES.items():
-        spec.components.security_scheme(scheme, {"type": "http", "scheme": "bearer",
-                                                 "description": description})
-    spec.components.schema("Error", schema=ErrorSchema)
-    for status, description in ERRORS.items():
-        response = {"description": description,
-                    "content": {"application/json": {"schema": "Error"}}}
-        if status in (429, 503):
-            response["headers"] = RETRY_AFTER
-        spec.components.response(f"Error{status}", response)
-    for document_type, schema in DETAIL_SCHEMAS.items():
-        spec.components.schema(_schema_name(schema), schema=schema)
-    for operation in OPERATIONS:
-        spec.path(path=openapi_path(operation.path),
-                  operations={operation.method.lower(): _operation(operation)})
-    document = spec.to_dict()
+    document = build_document(Api(
+        title="Smartdukcapil intake API", version=VERSION, service="intake_api",
+        description="Citizens' applications, the operators' queue and the officers' channels "
+                    "of a Disdukcapil. Prose (auth, idempotency, limits, document rules): "
+                    "docs/api.md.",
+        security=SECURITY_SCHEMES, errors=ERRORS, operations=OPERATIONS,
+        error_schema=ErrorSchema, schemas=tuple(DETAIL_SCHEMAS.values())))
     # ``details`` is a free object to marshmallow (each type's schema loads it
     # after the document type is known): here, one of the five
     for body in ("SubmitRequest", "Resubmit", "BatchRow"):
@@ -568,11 +352,10 @@ def openapi_document() -> dict:
         details.clear()
         details.update({
             "description": "By document_type: " + ", ".join(
-                f"{document_type} -> {_schema_name(schema)}"
+                f"{document_type} -> {schema_name(schema)}"
                 for document_type, schema in DETAIL_SCHEMAS.items()),
-            "oneOf": [{"$ref": f"#/components/schemas/{_schema_name(schema)}"}
+            "oneOf": [{"$ref": f"#/components/schemas/{schema_name(schema)}"}
                       for schema in DETAIL_SCHEMAS.values()]})
-    _null_means_null(document)
     # the count is checked with the codes (reasons.checked_codes), not by the schema
     document["components"]["schemas"]["Reject"]["properties"]["reasons"].update(
         minItems=1, maxItems=reasons.MAX_REASONS)

@@ -8,7 +8,7 @@ HTTP API (v1, JSON; errors name the field, in Bahasa Indonesia or English):
   POST /api/v1/tracking-code/resend           the code again, to the contact on file (api_resend.py)
   recording appointments (api_appointments.py); jemput-bola batches and
   kecamatan next-day requests, officers' tokens (api_batches.py)
-  GET  /api/v1/openapi.json                     this API as OpenAPI 3 (openapi.py)
+  GET  /api/v1/openapi.json                     this API as OpenAPI 3 (openapi.py, shared.openapi)
   GET  /health
 ``IntakeEvents`` listens to printing, courier and notification events to keep
 the timeline and move the status (``downstream``). The two classes run in one ``nameko run`` as two containers,
@@ -28,6 +28,7 @@ from shared.http import (LOOKUPS, HealthCheck, api, idempotency_key, json_respon
 from shared.masking import mask_identity
 from shared.messaging import reliable_event_handler
 from shared.mongo import StoreWithOutbox
+from shared.openapi import ServesOpenApi
 from shared.ratelimit import ClientQuota, TrackingCodeChecks
 
 from .api_appointments import RecordingAppointmentApi, RecordingCalendar
@@ -48,9 +49,10 @@ from .submission import accepted_body, submit_application
 log = logging.getLogger(__name__)
 
 
-class IntakeApi(HealthCheck, DocumentsApi, OperatorQueueApi, RecordingAppointmentApi,
-                OfficerChannelsApi, TrackingCodeResendApi):
+class IntakeApi(HealthCheck, ServesOpenApi, DocumentsApi, OperatorQueueApi,
+                RecordingAppointmentApi, OfficerChannelsApi, TrackingCodeResendApi):
     name = "intake_api"
+    openapi_document = staticmethod(openapi_document)
 
     store = StoreWithOutbox(ApplicationStore, publishes_as="intake")
     operators = BearerTokens("OPERATOR_TOKENS")
@@ -94,11 +96,6 @@ class IntakeApi(HealthCheck, DocumentsApi, OperatorQueueApi, RecordingAppointmen
         application = submit_application(self.store, self.citizen_screening(request, body), body,
                                          key, lambda: self.submit_limits.counting(request))
         return json_response(202, accepted_body(application))
-
-    @api("GET", "/api/v1/openapi.json", budget=LOOKUPS)
-    def openapi(self, request):
-        """-> 200 this API as an OpenAPI 3 document (no auth)"""
-        return json_response(200, openapi_document())
 
     @api("POST", "/api/v1/applications/status", budget=LOOKUPS)
     def lookup_status(self, request):

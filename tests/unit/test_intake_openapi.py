@@ -19,7 +19,8 @@ from services.intake import downstream, reasons
 from services.intake.api_examples import SUBMIT_EXAMPLES
 from services.intake.appointments import DayFull
 from services.intake.domain import new_tracking_code, public_view
-from services.intake.openapi import openapi_document, openapi_path
+from services.intake.openapi import openapi_document
+from shared.openapi import openapi_path
 from services.intake.population import Lookup
 from services.intake.rules import check_application
 from services.intake.schemas import ApplicationRequestSchema

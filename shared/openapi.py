@@ -13,7 +13,9 @@ listed one no entrypoint serves).
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from apispec import APISpec
@@ -150,8 +152,10 @@ class Operation:
     extra: dict = field(default_factory=dict)  # merged into the operation as given
     also_ok: dict[int, str] = field(default_factory=dict)  # other successes, same answer
     media_type: str = "application/json"
-    # other successes without a body (a 204): status -> when
-    bodyless: dict[int, str] = field(default_factory=dict)
+    # other successes with an answer of their own: status -> (when, the
+    # answer as ``answer``, or None for none: a 204)
+    other_answers: dict[int, tuple[str, type[Schema] | dict | None]] = field(
+        default_factory=dict)
     # what an error status means on this route, in place of the service's
     # general description (also listed, like ``errors``)
     why: dict[int, str] = field(default_factory=dict)
@@ -197,9 +201,9 @@ def schema_name(schema) -> str | None:
     return name[:-len("Schema")] if name.endswith("Schema") else name
 
 
-def _success(operation: Operation, description: str) -> dict:
+def _success(operation: Operation, description: str, answer=None) -> dict:
     return {"description": description,
-            "content": {operation.media_type: {"schema": operation.answer}}}
+            "content": {operation.media_type: {"schema": answer or operation.answer}}}
 
 
 def _error(status: int, description: str) -> dict:
@@ -221,8 +225,9 @@ def _operation(operation: Operation) -> dict:
     responses = {str(operation.ok): _success(operation, operation.summary)}
     responses.update({str(status): _success(operation, description)
                       for status, description in operation.also_ok.items()})
-    responses.update({str(status): {"description": description}
-                      for status, description in operation.bodyless.items()})
+    responses.update({str(status): {"description": description} if answer is None
+                      else _success(operation, description, answer)
+                      for status, (description, answer) in operation.other_answers.items()})
     # every body may arrive too slowly; every request may be framed more than
     # one way (shared.framing), declare a body over the limit or send one
     # with a Content-Encoding (shared.http: both checked on any method, a GET
@@ -314,6 +319,15 @@ def build_document(described: Api) -> dict:
             schemas[schema_name(probe)]["properties"]["service"]["example"] = described.service
     _null_means_null(document)
     return document
+
+
+def cached_document(described: Api) -> Callable[[], dict]:
+    """The function a service's document is read by: built at the first
+    call, kept for the process."""
+    @functools.lru_cache(maxsize=1)
+    def openapi_document() -> dict:
+        return build_document(described)
+    return openapi_document
 
 
 class ServesOpenApi:

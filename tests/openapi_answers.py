@@ -1,17 +1,39 @@
-"""Check an answer of the intake API against an OpenAPI document of it (the
+"""Check an answer of a service's API against an OpenAPI document of it (the
 served one, or ``openapi_document()``): the schema of that operation's
 answer for that status, its ``$ref``s resolved in the document, validated
-with the reference OpenAPI 3.0 schema validator."""
+with the reference OpenAPI 3.0 schema validator; and the routes a service
+serves against those its document lists."""
 
 from __future__ import annotations
+
+import inspect
 
 import requests
 from openapi_schema_validator import OAS30Validator, validate
 
+from shared.http import ApiHandler
+from shared.openapi import openapi_path
 
-def served_document(intake_url: str) -> dict:
-    """The document intake serves (``GET /api/v1/openapi.json``)."""
-    response = requests.get(f"{intake_url}/api/v1/openapi.json", timeout=10)
+
+def served_routes(*services) -> set[tuple[str, str]]:
+    """(method, OpenAPI path) of every HTTP entrypoint of ``services`` (their
+    classes), mixins' included."""
+    routes = set()
+    for service in services:
+        for _, method in inspect.getmembers(service, inspect.isfunction):
+            for entrypoint in getattr(method, "nameko_entrypoints", ()):
+                if isinstance(entrypoint, ApiHandler):
+                    routes.add((entrypoint.method.lower(), openapi_path(entrypoint.url)))
+    return routes
+
+
+def documented_routes(document: dict) -> set[tuple[str, str]]:
+    return {(method, path) for path, item in document["paths"].items() for method in item}
+
+
+def served_document(base_url: str) -> dict:
+    """The document a service serves (``GET /api/v1/openapi.json``)."""
+    response = requests.get(f"{base_url}/api/v1/openapi.json", timeout=10)
     assert response.status_code == 200, response.text
     return response.json()
 

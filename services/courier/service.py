@@ -19,6 +19,7 @@ shipments with no news, and takes the personal data of shipments final for
   POST /api/v1/manifests/<manifest id>/send-by-pos  operator: a kelurahan's batch by Pos
   GET  /api/v1/manifests/<manifest id>              operator: whether it goes by Pos
   GET  /health
+  GET  /api/v1/openapi.json                         this API as OpenAPI 3 (openapi.py)
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from shared.events import load_event, occurred_at
 from shared.http import PARTNERS, HealthCheck, api, json_response, read_json, read_query
 from shared.messaging import reliable_event_handler
 from shared.mongo import StoreWithOutbox
+from shared.openapi import ServesOpenApi
 from shared.paging import next_page
 from shared.settings import integer, seconds
 from shared.timers import ConfiguredTimer
@@ -43,6 +45,7 @@ from .domain import HELD, concerns_courier, manifest_order_id
 from .exceptions import (AddressStillIncomplete, PosBusy, PosRefused, PosUnavailable,
                          UndeliverableAddress, UndeliverableByPos, UnknownShipment)
 from .jemput_bola import drops_a_member
+from .openapi import openapi_document
 from .pos import PosApi
 from .retention import purge_batch, retention
 from .schemas import (AddressCorrectionSchema, KelurahanOfficeSchema, PosWebhookSchema,
@@ -216,8 +219,9 @@ class CourierEvents:
                      purged, kept.days)
 
 
-class CourierApi(HealthCheck):
+class CourierApi(HealthCheck, ServesOpenApi):
     name = "courier_api"
+    openapi_document = staticmethod(openapi_document)
 
     store = StoreWithOutbox(CourierStore, publishes_as="courier")
     operators = BearerTokens("OPERATOR_TOKENS")

@@ -10,6 +10,7 @@ Stations are outside programs with their own tokens (docs/station-api.md):
 Citizens, the counter and kelurahan and kecamatan officers: ``api_pickup``; operators
 (held jobs, blanko, PRR imports): ``api_operator``.
   GET  /health
+  GET  /api/v1/openapi.json                        this API as OpenAPI 3 (openapi.py)
 ``PrintingEvents`` turns verified applications into print jobs (a verified
 Akta Kematian also revokes the deceased's cards and holds their jobs), accepted
 jemput-bola batches into manifests (which stop waiting for a member rejected or
@@ -36,6 +37,7 @@ from shared.http import HealthCheck, api, json_response, read_json, request_lang
 from shared.messaging import reliable_event_handler
 from shared.mongo import StoreWithOutbox
 from shared.offices import PLACES, WorkingCalendar
+from shared.openapi import ServesOpenApi
 from shared.ratelimit import TrackingCodeChecks
 from shared.settings import InvalidSetting, integer
 from shared.timers import ConfiguredTimer
@@ -45,6 +47,7 @@ from .api_documents import DocumentsApi, IntakeDocuments, SigningKeys, Verificat
 from .api_operator import PrintOperatorApi
 from .api_pickup import PickupApi
 from .issuance_store import IssuingPrintStore
+from .openapi import openapi_document
 from .schemas import (ClaimSchema, FailedSchema, PrintedBatchSchema, PrintedSchema, SlotSchema,
                       StationJobSchema)
 from .slots import PickupRules
@@ -193,8 +196,9 @@ class PrintingEvents:
                  "window at the counter" if job and job.get("slot") else "nothing to do")
 
 
-class PrintingApi(HealthCheck, PickupApi, PrintOperatorApi, DocumentsApi):
+class PrintingApi(HealthCheck, ServesOpenApi, PickupApi, PrintOperatorApi, DocumentsApi):
     name = "printing_api"
+    openapi_document = staticmethod(openapi_document)
 
     store = StoreWithOutbox(IssuingPrintStore, publishes_as="printing")
     stations = BearerTokens("STATION_TOKENS")

@@ -7,7 +7,6 @@ recording day) valid against it."""
 from __future__ import annotations
 
 import datetime
-import inspect
 import pathlib
 import re
 
@@ -20,14 +19,15 @@ from services.intake.api_examples import SUBMIT_EXAMPLES
 from services.intake.appointments import DayFull
 from services.intake.domain import new_tracking_code, public_view
 from services.intake.openapi import openapi_document
-from shared.openapi import openapi_path
 from services.intake.population import Lookup
 from services.intake.rules import check_application
 from services.intake.schemas import ApplicationRequestSchema
 from services.intake.service import IntakeApi, IntakeEvents
 from shared.events import DOCUMENT_TYPES, build_event
-from shared.http import ApiHandler, probe_body
-from tests.openapi_answers import assert_answer_matches, assert_request_matches
+from shared.http import probe_body
+from tests import openapi_answers
+from tests.openapi_answers import (assert_answer_matches, assert_request_matches,
+                                   documented_routes)
 from tests.stored_applications import submitted
 
 SUBMIT = "/api/v1/applications"
@@ -43,17 +43,7 @@ class UnknownToRegister:
 
 def served_routes() -> set[tuple[str, str]]:
     """(method, OpenAPI path) of every HTTP entrypoint of the intake services."""
-    routes = set()
-    for service in (IntakeApi, IntakeEvents):
-        for _, method in inspect.getmembers(service, inspect.isfunction):
-            for entrypoint in getattr(method, "nameko_entrypoints", ()):
-                if isinstance(entrypoint, ApiHandler):
-                    routes.add((entrypoint.method.lower(), openapi_path(entrypoint.url)))
-    return routes
-
-
-def documented_routes(document: dict) -> set[tuple[str, str]]:
-    return {(method, path) for path, item in document["paths"].items() for method in item}
+    return openapi_answers.served_routes(IntakeApi, IntakeEvents)
 
 
 def test_the_document_is_valid_openapi_3():

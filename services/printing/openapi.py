@@ -1,0 +1,315 @@
+"""The printing API as an OpenAPI 3 document (``shared.openapi`` builds it),
+served at ``GET /api/v1/openapi.json``; docs/station-api.md keeps what the
+document cannot carry (the station loop, leases, routing, blanko, hand-overs).
+
+``OPERATIONS`` lists every HTTP path and method of ``PrintingApi``; a unit
+test walks its entrypoints and fails on a route this list lacks (or a listed
+one no entrypoint serves). Request bodies are the schemas the entrypoints
+load; answers are the schemas below, which describe what the entrypoints
+render (``printed_view``, ``verification``, ``prr``; those already dumping
+through a schema are described by it).
+"""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from shared.fields import TRACKING_CODE, CitizenLookupSchema, IsoDate
+from shared.http import NoBodySchema
+from shared.openapi import (BINARY, META_OPERATIONS, Api, ErrorDetailSchema, Operation, bearer,
+                            cached_document, error_answers)
+
+from .api_documents import LeaseQuerySchema, TokenQuerySchema
+from .api_operator import PRR_MAX_BODY_BYTES
+from .prr import AGE_BANDS, REFUSALS, REQUIRED_COLUMNS
+from .prr_store import IMPORT_COUNTS
+from .schemas import (BlankoDeliverySchema, BlankoSchema, ClaimSchema, FailedSchema,
+                      HeldJobSchema, PrintedBatchSchema, PrintedSchema, RescheduleSchema,
+                      SlotSchema, StationJobSchema)
+from .tokens import CLAIM_KEYS
+
+VERSION = "1.0.0"
+STATION, OPERATOR = "station", "operator"
+KELURAHAN_OFFICER, KECAMATAN_OFFICER = "kelurahanOfficer", "kecamatanOfficer"
+SECURITY_SCHEMES = {
+    STATION: bearer("A printing station's token (config STATION_TOKENS): the station is the "
+                    "token's, never a field."),
+    OPERATOR: bearer("An operator's token (config OPERATOR_TOKENS, the same entries as "
+                     "intake's): held jobs, blanko, PRR imports, the counter."),
+    KELURAHAN_OFFICER: bearer("A kelurahan officer's token, scoped to one kelurahan "
+                              "(config KELURAHAN_OFFICER_TOKENS, as intake's)."),
+    KECAMATAN_OFFICER: bearer("A kecamatan officer's token, scoped to one kecamatan "
+                              "(config KECAMATAN_OFFICER_TOKENS, as intake's)."),
+}
+ERRORS = error_answers({
+    401: "Missing or invalid bearer token (of the kind the operation lists).",
+    404: "Unknown print job, station or PRR import, or a tracking code and NIK that do "
+         "not match (answered alike).",
+    409: "Conflict (`error.code` says which rule; the operation says which it answers).",
+    429: "Too many attempts; `Retry-After` says when to try again: 10 wrong tokens of one "
+         "kind from an address (AUTH_FAILURES_PER_CLIENT), a citizen's failed checks "
+         "(per client and tracking code), or past VERIFY_REQUESTS_PER_CLIENT verifications.",
+}, refused_types="JSON endpoints: anything but application/json, or a charset other than "
+                 "utf-8; the PRR import: anything but text/csv, or a charset other than "
+                 "utf-8 or us-ascii",
+   unavailable="this kind of request's admission budget is full (ADMISSION_WRITES, "
+               "ADMISSION_LOOKUPS), or the database is unreachable or does not answer in "
+               "time.")
+
+LEASE_LOST = "`conflict` naming `lease_token`: the lease is not this station's (expired and " \
+             "taken over, or never its own) or has ended (reported already)."
+HELD_ONLY = "`not_held`: the job is not held."
+AT_COUNTER = ("`not_at_counter`: not waiting at a counter (not printed, sent by Pos, "
+              "collected, or an office's to hand over); `holder_deceased`: a card whose holder "
+              "is recorded deceased.")
+
+
+class ClaimedJobSchema(StationJobSchema):
+    """A job leased to the station: everything it prints."""
+
+    print_kind = fields.String(allow_none=True)
+    pickup_place_id = fields.String(allow_none=True)
+    manifest_id = fields.String(allow_none=True)
+    holder_name = fields.String(metadata={"description": "whose document it is (a KIA: the "
+                                                         "child's; a death certificate: the "
+                                                         "deceased's)"})
+    holder_nik = fields.String(allow_none=True, metadata={
+        "description": "the NIK the card carries; null on a certificate"})
+
+
+class ClaimedBatchSchema(Schema):
+    jobs = fields.List(fields.Nested(ClaimedJobSchema), required=True,
+                       metadata={"description": "all under one lease_token"})
+
+
+class PrintedAnswerSchema(Schema):
+    """``service.printed_view``."""
+
+    print_job_id = fields.String(required=True)
+    status = fields.String(required=True, metadata={"example": "printed"})
+    slot = fields.Nested(SlotSchema, required=True, allow_none=True, metadata={
+        "description": "the citizen's pickup window; null for Pos, a next-day request, a "
+                       "jemput-bola member"})
+
+
+class RefusedReportSchema(Schema):
+    print_job_id = fields.String(required=True)
+    error = fields.Nested(ErrorDetailSchema, required=True,
+                          metadata={"description": "`conflict` (lease lost) or `not_found`"})
+
+
+class JobStatusSchema(Schema):
+    print_job_id = fields.String(required=True)
+    status = fields.String(required=True,
+                           validate=validate.OneOf(("queued", "held", "cancelled")))
+
+
+# what an operator sees of a held job: the keys ``HeldJobSchema`` always
+# dumps are there, null when unknown
+HeldJobAnswerSchema = HeldJobSchema.from_dict(
+    {name: type(field)(required=True, allow_none=True)
+     for name, field in HeldJobSchema().fields.items() if field.dump_default is None},
+    name="HeldJobAnswerSchema")
+
+
+class HeldJobListSchema(Schema):
+    jobs = fields.List(fields.Nested(HeldJobAnswerSchema), required=True)
+
+
+class BlankoListSchema(Schema):
+    stations = fields.List(fields.Nested(BlankoSchema), required=True)
+
+
+class RepeatedRowSchema(Schema):
+    row = fields.Integer(required=True)
+    same_as_row = fields.Integer(required=True)
+
+
+class BadRowSchema(Schema):
+    row = fields.Integer(required=True)
+    field = fields.String(required=True)
+    message = fields.String(required=True)
+
+
+# ``import_prr``'s answer: the counts of ``PrrStore.import_prr`` with the file's own findings
+PrrImportSchema = Schema.from_dict({
+    "import_id": fields.String(required=True), "rows": fields.Integer(required=True),
+    **{count: fields.Integer(required=True) for count in IMPORT_COUNTS},
+    "repeated_in_file": fields.List(fields.Nested(RepeatedRowSchema), required=True),
+    "bad_rows": fields.List(fields.Nested(BadRowSchema), required=True)},
+    name="PrrImportSchema")
+
+
+class RefusedRecordSchema(Schema):
+    """``prr.refused_view``."""
+
+    row = fields.Integer(required=True, allow_none=True)
+    nik = fields.String(required=True, metadata={"description": "masked"})
+    reason = fields.String(required=True, validate=validate.OneOf(tuple(REFUSALS)))
+    message = fields.String(required=True)
+    refused_at = fields.DateTime(required=True)
+
+
+class PrrRefusalsSchema(Schema):
+    import_id = fields.String(required=True)
+    refused = fields.List(fields.Nested(RefusedRecordSchema), required=True)
+
+
+class KecamatanAgingSchema(Schema):
+    kecamatan_code = fields.String(required=True)
+    bands = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True,
+                        metadata={"description": "band -> records"})
+    total = fields.Integer(required=True)
+
+
+class PrrAgingSchema(Schema):
+    as_of = IsoDate(required=True)
+    bands = fields.List(fields.String(), required=True,
+                        metadata={"example": [name for name, _ in AGE_BANDS]})
+    kecamatan = fields.List(fields.Nested(KecamatanAgingSchema), required=True)
+
+
+class CollectedSchema(Schema):
+    tracking_code = fields.String(required=True, metadata=TRACKING_CODE)
+    status = fields.String(required=True, metadata={"example": "collected"})
+
+
+class WindowsSchema(Schema):
+    windows = fields.List(fields.Nested(SlotSchema), required=True)
+
+
+class RescheduledSchema(Schema):
+    tracking_code = fields.String(required=True, metadata=TRACKING_CODE)
+    slot = fields.Nested(SlotSchema, required=True)
+
+
+# what a token vouches for (``tokens.claims_for``)
+ClaimsSchema = Schema.from_dict({**{key: fields.String(required=True) for key in CLAIM_KEYS},
+                                 "issue_date": IsoDate(required=True)}, name="ClaimsSchema")
+
+
+class VerdictSchema(Schema):
+    """``verification.verdict``."""
+
+    status = fields.String(required=True, validate=validate.OneOf(("valid", "revoked",
+                                                                   "invalid")))
+    reason = fields.String(metadata={
+        "description": "revoked: replaced, deceased, reported_lost, not_issued; invalid: "
+                       "malformed, unknown_key, bad_signature, unknown_issuance"})
+    kid = fields.String()
+    claims = fields.Nested(ClaimsSchema)
+
+
+class PublicKeySchema(Schema):
+    kty = fields.String(required=True, metadata={"example": "OKP"})
+    crv = fields.String(required=True, metadata={"example": "Ed25519"})
+    alg = fields.String(required=True, metadata={"example": "EdDSA"})
+    use = fields.String(required=True, metadata={"example": "sig"})
+    kid = fields.String(required=True)
+    x = fields.String(required=True, metadata={"description": "base64url"})
+
+
+class KeySetSchema(Schema):
+    keys = fields.List(fields.Nested(PublicKeySchema), required=True)
+
+
+PRR_BODY = {"required": True, "content": {"text/csv": {"schema": {
+    "type": "string", "description": "A PRR export (docs/prr-import.md): UTF-8 CSV with a "
+                                     "header row and the columns "
+                                     + ", ".join(REQUIRED_COLUMNS)}}}}
+BATCH_RESULTS = {"type": "object", "required": ["results"], "properties": {"results": {
+    "type": "array", "description": "one per report, in order",
+    "items": {"oneOf": [PrintedAnswerSchema, RefusedReportSchema]}}}}
+NO_BODY = {"body": NoBodySchema, "body_required": False}
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation("POST", "/api/v1/station/jobs/claim", "Lease the next job (or a batch, or a "
+              "manifest's members)", 200, {"oneOf": [ClaimedJobSchema, ClaimedBatchSchema]},
+              (400, 401, 429, 503), STATION, body=ClaimSchema, body_required=False,
+              tag="station", other_answers={204: ("Nothing to print for this station (or "
+                                                  "it holds its cap): no body", None)},
+              extra={"description": "No body: one job. Any body (`{}` too): `{\"jobs\": "
+                                    "[...]}`, up to `max`."}),
+    Operation("POST", "/api/v1/station/jobs/<string:job_id>/printed", "Report printed", 200,
+              PrintedAnswerSchema, (400, 401, 404, 429, 503), STATION, body=PrintedSchema,
+              tag="station", why={409: LEASE_LOST}),
+    Operation("POST", "/api/v1/station/jobs/printed", "Report a printed batch", 200,
+              BATCH_RESULTS, (400, 401, 429, 503), STATION, body=PrintedBatchSchema,
+              tag="station"),
+    Operation("POST", "/api/v1/station/jobs/<string:job_id>/failed", "Report failed", 200,
+              JobStatusSchema, (400, 401, 404, 429, 503), STATION, body=FailedSchema,
+              tag="station", why={409: LEASE_LOST}),
+    Operation("GET", "/api/v1/station/jobs/<string:job_id>/document.pdf",
+              "The print-ready document, for the lease holder", 200, BINARY,
+              (400, 401, 404, 429), STATION, query=LeaseQuerySchema, tag="station",
+              media_type="application/pdf",
+              extra={"description": "Header `X-Issuance-Id` names this print."},
+              why={409: LEASE_LOST + " `photo_missing`: a KIA that must carry a photo has "
+                                     "none at intake (or it does not decode): the job is held.",
+                   503: "`unavailable`: the KIA's photo could not be fetched from intake "
+                        "yet, the admission budget is full or the database does not answer; "
+                        "or `service_stopping`. Retry after `Retry-After`."}),
+    Operation("GET", "/api/v1/verify", "Verify a document's QR token", 200, VerdictSchema,
+              (400, 429, 503), query=TokenQuerySchema, tag="verification"),
+    Operation("GET", "/api/v1/verify/keys", "The verification key set", 200, KeySetSchema,
+              (503,), tag="verification"),
+    Operation("GET", "/api/v1/operator/print-jobs/held", "Jobs held for an operator", 200,
+              HeldJobListSchema, (401, 429, 503), OPERATOR, tag="operator"),
+    Operation("POST", "/api/v1/operator/print-jobs/<string:job_id>/release",
+              "A held job back to the queue", 200, JobStatusSchema, (401, 404, 429, 503),
+              OPERATOR, tag="operator", **NO_BODY,
+              why={409: HELD_ONLY + " `holder_deceased`: held for a deceased holder, never "
+                                    "released (cancel it)."}),
+    Operation("POST", "/api/v1/operator/print-jobs/<string:job_id>/cancel",
+              "Give a held job up (or a printed card of a holder recorded deceased)", 200,
+              JobStatusSchema, (401, 404, 429, 503), OPERATOR, tag="operator", **NO_BODY,
+              why={409: HELD_ONLY}),
+    Operation("POST", "/api/v1/operator/print-jobs/<string:job_id>/reprint",
+              "A printed document still at the Dinas, printed again", 200, JobStatusSchema,
+              (401, 404, 429, 503), OPERATOR, tag="operator", **NO_BODY,
+              why={409: "`not_printed`, `handed_over`, `with_pos`, `holder_deceased`: the job "
+                        "is left as it was."}),
+    Operation("GET", "/api/v1/operator/stations/blanko", "Blanko stock per tracked station",
+              200, BlankoListSchema, (401, 429, 503), OPERATOR, tag="operator"),
+    Operation("POST", "/api/v1/operator/stations/<string:station_id>/blanko",
+              "A blanko delivery", 200, BlankoSchema, (400, 401, 404, 429, 503), OPERATOR,
+              body=BlankoDeliverySchema, tag="operator"),
+    Operation("POST", "/api/v1/operator/prr-imports", "Import a PRR export", 200,
+              PrrImportSchema, (400, 401, 429, 503), OPERATOR, body=PRR_BODY, tag="operator",
+              why={413: f"Body over PRR_MAX_BODY_BYTES ({PRR_MAX_BODY_BYTES:,} bytes by "
+                        "default)."}),
+    Operation("GET", "/api/v1/operator/prr-imports/<string:import_id>",
+              "An import's records intake refused", 200, PrrRefusalsSchema,
+              (401, 404, 429, 503), OPERATOR, tag="operator"),
+    Operation("GET", "/api/v1/operator/prr-backlog/aging",
+              "The PRR backlog by kecamatan and age", 200, PrrAgingSchema, (401, 429, 503),
+              OPERATOR, tag="operator"),
+    Operation("POST", "/api/v1/kelurahan/handovers",
+              "A jemput-bola document handed to its citizen", 200, CollectedSchema,
+              (400, 401, 404, 429, 503), KELURAHAN_OFFICER, body=CitizenLookupSchema,
+              tag="officer", why={409: "`not_at_office`, `holder_deceased`."}),
+    Operation("POST", "/api/v1/kecamatan/handovers",
+              "A next-day KTP-el handed to its citizen", 200, CollectedSchema,
+              (400, 401, 404, 429, 503), KECAMATAN_OFFICER, body=CitizenLookupSchema,
+              tag="officer", why={409: "`not_at_office`, `holder_deceased`."}),
+    Operation("POST", "/api/v1/counter/collections", "The citizen collected it at the counter",
+              200, CollectedSchema, (400, 401, 404, 429, 503), OPERATOR,
+              body=CitizenLookupSchema, tag="operator", why={409: AT_COUNTER}),
+    Operation("POST", "/api/v1/pickup/windows", "Free windows to move the pickup to", 200,
+              WindowsSchema, (400, 404, 429, 503), body=CitizenLookupSchema,
+              why={409: AT_COUNTER}),
+    Operation("POST", "/api/v1/pickup/reschedule", "Move the pickup window", 200,
+              RescheduledSchema, (400, 404, 429, 503), body=RescheduleSchema,
+              why={409: AT_COUNTER + " `window_unavailable` naming `date` or `start`: not a "
+                                     "window offered, or full."}),
+    *META_OPERATIONS,
+)
+
+
+# the document served (built at the first request)
+openapi_document = cached_document(Api(
+    "Smartdukcapil printing API", VERSION,
+    "Print jobs leased to printing stations, the printed document and its QR "
+    "verification, pickup windows, hand-overs and the operators' held jobs, blanko and "
+    "PRR imports. Prose (the station loop, leases, routing): docs/station-api.md.",
+    "printing_api", SECURITY_SCHEMES, ERRORS, OPERATIONS))

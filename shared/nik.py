@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .clock import today_wib
 from .wilayah import load_wilayah
@@ -100,59 +101,72 @@ class NikInfo:
 # --- internal helpers ----------------------------------------------------
 
 
-def _label(kind: str, field: str, default_field: str) -> str:
+class Label(NamedTuple):
+    """How the number is named in messages, in Bahasa Indonesia (``id``) and
+    English (``en``): ``No. KK`` means nothing to an English reader."""
+    id: str
+    en: str
+
+
+NIK_LABEL = Label("NIK", "NIK")
+KK_LABEL = Label("No. KK", "KK number")
+
+
+def _label(kind: Label, field: str, default_field: str) -> Label:
     """How the number is named in messages, e.g. ``"NIK"`` or ``"NIK (father_nik)"``."""
     # For the default field the bare kind is clearest; for others (e.g.
     # "father_nik") the field name tells the user which input is wrong.
-    return kind if field == default_field else f"{kind} ({field})"
+    if field == default_field:
+        return kind
+    return Label(f"{kind.id} ({field})", f"{kind.en} ({field})")
 
 
 def _require_16_digits(
-    value: object, *, field: str, prefix: str, label: str
+    value: object, *, field: str, prefix: str, label: Label
 ) -> str:
     """Strip and check the 16-ASCII-digit format; return the normalized string."""
     if not isinstance(value, str):
         raise InvalidIdentityNumber(
             field,
             f"{prefix}.digits",
-            f"{label} harus berupa teks 16 digit angka",
-            f"{label} must be a string of 16 digits",
+            f"{label.id} harus berupa teks 16 digit angka.",
+            f"{label.en} must be a string of 16 digits.",
         )
     text = value.strip()
     if text and _DIGITS_RE.fullmatch(text) is None:
         raise InvalidIdentityNumber(
             field,
             f"{prefix}.digits",
-            f"{label} hanya boleh berisi angka 0-9",
-            f"{label} must contain only digits 0-9",
+            f"{label.id} hanya boleh berisi angka 0-9.",
+            f"{label.en} must contain only digits 0-9.",
         )
     if len(text) != IDENTITY_LENGTH:
         raise InvalidIdentityNumber(
             field,
             f"{prefix}.length",
-            f"{label} harus 16 digit angka (diterima {len(text)} digit)",
-            f"{label} must be 16 digits (got {len(text)})",
+            f"{label.id} harus 16 digit angka (diterima {len(text)} digit).",
+            f"{label.en} must be 16 digits (got {len(text)}).",
         )
     return text
 
 
-def _require_province(number: str, *, field: str, prefix: str, label: str) -> None:
+def _require_province(number: str, *, field: str, prefix: str, label: Label) -> None:
     if load_wilayah().province(number[:2]) is None:
         raise InvalidIdentityNumber(
             field,
             f"{prefix}.province",
-            f"{label} memuat kode provinsi yang tidak dikenal ({number[:2]})",
-            f"{label} has an unknown province code ({number[:2]})",
+            f"{label.id} memuat kode provinsi yang tidak dikenal ({number[:2]}).",
+            f"{label.en} has an unknown province code ({number[:2]}).",
         )
 
 
-def _require_serial(number: str, *, field: str, prefix: str, label: str) -> None:
+def _require_serial(number: str, *, field: str, prefix: str, label: Label) -> None:
     if number[12:] == "0000":
         raise InvalidIdentityNumber(
             field,
             f"{prefix}.serial",
-            f"{label} memuat nomor urut 0000 yang tidak sah",
-            f"{label} has an invalid serial number 0000",
+            f"{label.id} memuat nomor urut 0000 yang tidak sah.",
+            f"{label.en} has an invalid serial number 0000.",
         )
 
 
@@ -196,7 +210,7 @@ def _born_by(readings: list[datetime.date], day: datetime.date) -> datetime.date
 
 
 def _decode_birth(
-    number: str, *, field: str, today: datetime.date, label: str
+    number: str, *, field: str, today: datetime.date, label: Label
 ) -> tuple[datetime.date, str]:
     """Return ``(birth_date, sex)`` from digits 7-12 of a NIK."""
     day = int(number[6:8])
@@ -208,9 +222,9 @@ def _decode_birth(
         raise InvalidIdentityNumber(
             field,
             "nik.birth_date",
-            f"{label} memuat tanggal lahir yang tidak sah "
+            f"{label.id} memuat tanggal lahir yang tidak sah "
             "(tanggal harus 01-31, atau 41-71 untuk perempuan).",
-            f"{label} has an invalid day of birth "
+            f"{label.en} has an invalid day of birth "
             "(must be 01-31, or 41-71 for women).",
         )
     birth_date = _born_by(_birth_readings(number), today)
@@ -218,9 +232,9 @@ def _decode_birth(
         raise InvalidIdentityNumber(
             field,
             "nik.birth_date",
-            f"{label} memuat tanggal lahir yang tidak ada di kalender "
+            f"{label.id} memuat tanggal lahir yang tidak ada di kalender "
             "atau di masa depan.",
-            f"{label} has a birth date that is not a real calendar date "
+            f"{label.en} has a birth date that is not a real calendar date "
             "or is in the future.",
         )
     return birth_date, sex
@@ -251,7 +265,7 @@ def parse_nik(
     ``today`` fixes the reference date for choosing the birth century
     (default: today in WIB; an aware datetime: its WIB date).
     """
-    label = _label("NIK", field, "nik")
+    label = _label(NIK_LABEL, field, "nik")
     nik = _require_16_digits(value, field=field, prefix="nik", label=label)
     _require_province(nik, field=field, prefix="nik", label=label)
     birth_date, sex = _decode_birth(
@@ -319,7 +333,7 @@ def validate_kk(value: str, *, field: str = "kk_number") -> str:
     Raises :class:`InvalidIdentityNumber` (codes ``kk.digits``, ``kk.length``,
     ``kk.province``, ``kk.date``, ``kk.serial``).
     """
-    label = _label("No. KK", field, "kk_number")
+    label = _label(KK_LABEL, field, "kk_number")
     kk = _require_16_digits(value, field=field, prefix="kk", label=label)
     _require_province(kk, field=field, prefix="kk", label=label)
     day, month, yy = int(kk[6:8]), int(kk[8:10]), int(kk[10:12])
@@ -329,8 +343,8 @@ def validate_kk(value: str, *, field: str = "kk_number") -> str:
         raise InvalidIdentityNumber(
             field,
             "kk.date",
-            f"{label} memuat tanggal penerbitan yang tidak sah",
-            f"{label} has an invalid issue date",
+            f"{label.id} memuat tanggal penerbitan yang tidak sah.",
+            f"{label.en} has an invalid issue date.",
         )
     _require_serial(kk, field=field, prefix="kk", label=label)
     return kk

@@ -86,12 +86,12 @@ def test_the_answer_counts_rows_and_numbers_them_as_a_spreadsheet(system):
     assert [(b["row"], b["field"]) for b in answer["bad_rows"]] == [
         (4, "nik"), (5, "street"), (5, "rt"), (5, "kelurahan_code")]
     assert [b["message"] for b in answer["bad_rows"]] == [
-        "NIK harus 16 digit angka (diterima 4 digit)",
+        "NIK harus 16 digit angka (diterima 4 digit).",
         "Panjang harus antara 3 dan 200 karakter.", "Harus 1-3 angka (contoh: 003).", "Harus 10 angka."]
     english = upload(printing, lines, **{"Accept-Language": "en"})
     assert english["rows"] == 3
     assert [b["message"] for b in english["bad_rows"]] == [
-        "NIK must be 16 digits (got 4)", "Length must be between 3 and 200.",
+        "NIK must be 16 digits (got 4).", "Length must be between 3 and 200.",
         "Must be 1-3 digits (e.g. 003).", "Must be 10 digits."]
 
 

@@ -65,7 +65,7 @@ def test_invalid_nik_messages_are_bilingual_and_never_echo_value(value, code_hin
 def test_invalid_kk_never_echoes_value(value):
     message = error("kk_number", value)
     assert isinstance(message, Msg)
-    assert message.startswith("No. KK") and message.en.startswith("No. KK")
+    assert message.startswith("No. KK") and message.en.startswith("KK number")
     assert value not in message and value not in message.en
 
 

@@ -389,3 +389,36 @@ def test_a_birth_date_message_ends_as_a_sentence_in_both_languages(number) -> No
     error = invalid(number)
     assert error.code == "nik.birth_date"
     assert error.message_id.endswith(".") and error.message_en.endswith(".")
+
+
+@pytest.mark.parametrize(
+    ("number", "code"),
+    [
+        (3673041207900001, "digits"),
+        ("3673041207900O01", "digits"),
+        ("367", "length"),
+        ("9973041207900001", "province"),
+        ("3673041207900000", "serial"),
+    ],
+)
+def test_a_format_message_ends_as_a_sentence_in_both_languages(number, code) -> None:
+    """Outside audit: "NIK must contain only digits 0-9", "NIK must be 16
+    digits (got 3)" and the rest of the format checks had no final full
+    stop, in either language."""
+    for error in (invalid(number), invalid_kk(number)):
+        assert error.code.endswith(code)
+        assert error.message_id.endswith(".") and error.message_en.endswith(".")
+        assert ".." not in error.message_id + error.message_en
+    assert invalid("367").message_en == "NIK must be 16 digits (got 3)."
+    assert invalid("367").message_id == "NIK harus 16 digit angka (diterima 3 digit)."
+
+
+def test_a_kk_message_names_it_the_kk_number_in_english() -> None:
+    """Outside audit: "No. KK must contain only digits 0-9" - "No." is
+    Bahasa's abbreviation; an English reader reads "KK number"."""
+    error = invalid_kk("36730415071500A3")
+    assert error.message_id == "No. KK hanya boleh berisi angka 0-9."
+    assert error.message_en == "KK number must contain only digits 0-9."
+    named = invalid_kk("123", field="family_card")
+    assert named.message_id.startswith("No. KK (family_card) ")
+    assert named.message_en.startswith("KK number (family_card) ")

@@ -85,7 +85,8 @@ STATUSES = {
     "ready_for_pickup": Status(50, "Siap diambil", "Ready for collection"),
     "dispatched": Status(50, "Dikirim lewat Pos Indonesia", "Sent by Pos Indonesia"),
     # the parcel came back: the document waits at the Dinas for a pickup window
-    "returned_to_dinas": Status(55, "Kiriman kembali ke Dinas", "Parcel returned to the Dinas"),
+    "returned_to_dinas": Status(55, "Kiriman kembali ke Dinas",
+                                "Parcel returned to the Disdukcapil"),
     "collected": Status(60, "Sudah diambil", "Collected", final=True),
     "delivered": Status(60, "Sudah diterima", "Delivered", final=True),
     # the operator gave the held print job up: nothing will be printed. Not
@@ -110,12 +111,12 @@ STATUSES = {
     # ``day``); the citizen at the office (from its ``at_office_from``)
     "to_kelurahan": Status(0, "Dicetak; diambil petugas kelurahan di Dinas, lalu siap diambil "
                               "di kantor kelurahan",
-                           "Printed; the kelurahan officer collects it at the Dinas, then it is "
-                           "ready at the kelurahan office"),
+                           "Printed; the kelurahan officer collects it at the Disdukcapil, then "
+                           "it is ready at the kelurahan office"),
     "to_kecamatan": Status(0, "Dicetak; diambil petugas kecamatan di Dinas, lalu siap diambil "
                               "di kantor kecamatan",
-                           "Printed; the kecamatan officer collects it at the Dinas, then it is "
-                           "ready at the kecamatan office"),
+                           "Printed; the kecamatan officer collects it at the Disdukcapil, then "
+                           "it is ready at the kecamatan office"),
 }
 
 # action -> {the status it applies to: the status it leads to}

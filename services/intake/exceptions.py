@@ -39,11 +39,11 @@ class BirthAlreadyRegistered(Conflict):
                 "di Disdukcapil, bukan didaftarkan lagi.",
                 "This child's birth is already registered (a birth certificate with the same "
                 "mother's NIK, birth date and child's name was verified); a birth is registered "
-                "once. A lost or damaged birth certificate is reissued as a second extract "
-                "(kutipan kedua) at the Dinas, not registered again."),
+                "once. A lost or damaged birth certificate is not registered again: apply at "
+                "the Disdukcapil for a second copy of the birth certificate (kutipan kedua)."),
             {"details.child": [Msg("Kelahiran ini sudah dicatat: ajukan kutipan kedua.",
-                                   "This birth is already registered: apply for a kutipan "
-                                   "kedua.")]})
+                                   "This birth is already registered: apply for a second "
+                                   "copy of the birth certificate (kutipan kedua).")]})
 
 
 class WrongStatus(Conflict):

@@ -129,7 +129,7 @@ def refuse_if_moved_out(path: str, nik: str, lookup: Lookup) -> None:
                      "sudah diverifikasi); ajukan di Disdukcapil daerah tujuan, atau ajukan "
                      "SKPWNI pindah datang bila kembali ke Kota Serang.",
                "This NIK is recorded as having moved out of Kota Serang (an SKPWNI pindah "
-               "keluar was verified); apply at the Dinas of the new place, or apply for a "
+               "keluar was verified); apply at the Disdukcapil of the new place, or apply for a "
                "pindah datang SKPWNI when moving back to Kota Serang.")
 
 

@@ -101,10 +101,10 @@ def ktp_el_against_register(request: dict, details: dict, lookup: Lookup,
         return Findings()
     if not person.ktp_el_recorded:
         refuse("applicant.nik",
-               "NIK ini belum melakukan perekaman KTP-el; lakukan perekaman di kantor kecamatan "
-               "atau Dinas lebih dulu.",
-               "This NIK has not been recorded for a KTP-el yet; have it recorded at a "
-               "kecamatan office or the Dinas first.")
+               "Pemilik NIK ini belum melakukan perekaman KTP-el; lakukan perekaman di kantor "
+               "kecamatan atau Dinas lebih dulu.",
+               "The holder of this NIK has not had the KTP-el recording (perekaman) yet; have "
+               "it done at a kecamatan office or the Disdukcapil first.")
     return Findings(derived={"birth_date": lookup.birth_date(nik, today).isoformat()})
 
 

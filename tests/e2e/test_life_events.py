@@ -83,7 +83,7 @@ def test_a_birth_collected_is_not_registered_again_a_lost_one_is_a_kutipan_kedua
     assert list(errors["en"]["fields"]) == ["details.child"]
     assert errors["en"]["code"] == "birth_already_registered"
     assert "kutipan kedua" in errors["id"]["message"]
-    assert "second extract (kutipan kedua)" in errors["en"]["message"]
+    assert "a second copy of the birth certificate (kutipan kedua)" in errors["en"]["message"]
     accepted(system, birth("Raki Saputra"))  # his twin
 
 

@@ -183,6 +183,20 @@ def test_who_moved_out_of_kota_serang_applies_here_only_to_move_back_in():
     back = skpwni_datang_body(nik=MOTHER, kk=KK)
     assert check(back, moved={MOTHER}).details["move"] == "pindah_datang"
     assert check(ktp(FATHER), moved={MOTHER}).flags == ()
+    assert message.en.endswith("; apply at the Disdukcapil of the new place, or apply for a "
+                               "pindah datang SKPWNI when moving back to Kota Serang.")
+
+
+def test_a_ktp_el_before_its_recording_says_whose_recording_and_where():
+    """Outside audit: "NIK ini belum melakukan perekaman" - a number does
+    not record itself, its holder does; an English reader does not know
+    "the Dinas"."""
+    not_recorded = Family(KK, "3673041010", (person(MOTHER, "istri", recorded=False),))
+    [[message]] = refused(ktp(MOTHER), FakeRegister(not_recorded)).values()
+    assert str(message) == ("Pemilik NIK ini belum melakukan perekaman KTP-el; lakukan "
+                            "perekaman di kantor kecamatan atau Dinas lebih dulu.")
+    assert message.en == ("The holder of this NIK has not had the KTP-el recording (perekaman) "
+                          "yet; have it done at a kecamatan office or the Disdukcapil first.")
 
 
 def test_birth_kk_must_hold_a_parent():

@@ -103,7 +103,9 @@ def birth(name: str) -> dict:
 def test_a_birth_verified_here_is_not_registered_again_a_twin_is():
     """The same mother, birth date and name (case and spacing aside) as a
     birth certificate verified here: 409 on ``details.child``, pointing to
-    the second extract; a twin (another name) is another birth."""
+    a second copy (kutipan kedua) - said so in English words, at the
+    Disdukcapil, never "the Dinas" (outside audit); a twin (another name)
+    is another birth."""
     registered = {subject_key("akta_kelahiran", {}, birth("Raka Saputra")["details"])}
     asked = []
     once = Screening(NoRegister(), lambda nik: False, lambda nik: False,
@@ -114,7 +116,11 @@ def test_a_birth_verified_here_is_not_registered_again_a_twin_is():
     body = {lang: refused.value.to_body(lang)["error"] for lang in ("id", "en")}
     assert refused.value.status == 409 and list(body["en"]["fields"]) == ["details.child"]
     assert "kutipan kedua" in body["id"]["message"] and "kutipan kedua" in body["en"]["message"]
-    assert "second extract" in body["en"]["message"]
+    assert "at the Disdukcapil for a second copy of the birth certificate (kutipan kedua)." \
+        in body["en"]["message"] and "Dinas" not in body["en"]["message"]
+    child = refused.value.to_body("en")["error"]["fields"]["details.child"]
+    assert child == ["This birth is already registered: apply for a second copy of the birth "
+                     "certificate (kutipan kedua)."]
     assert body["id"]["message"] != body["en"]["message"]
     assert once.check(birth("Raki Saputra"), TODAY).details["child"]["full_name"] == \
         "Raki Saputra"

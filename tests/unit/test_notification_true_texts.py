@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from pathlib import Path
 
 import pytest
 
@@ -174,6 +175,52 @@ def test_the_timeline_says_disdukcapil_in_english_too():
     assert STATUSES["print_cancelled"].label("id") == "Pencetakan dihentikan; hubungi Disdukcapil"
 
 
+# a hand-over list's citizen, by an event with the day at the office and
+# by an older one without (``office_pickup``: "once the officer brings it")
+OFFICE_PICKUPS = [{**OFFICE, "document_type": "ktp_el", "tracking_code": "SDK7H3KQ9MX",
+                   "office": office, "office_code": code, "at_office_from": from_day}
+                  for office, code in (("kelurahan", "3673041010"), ("kecamatan", "367304"))
+                  for from_day in (OFFICE["at_office_from"], None)]
+
+
+def test_no_english_text_a_citizen_reads_says_the_dinas():
+    """Outside audit: "came back to the Dinas", "is back at the Dinas",
+    "brought it from the Dinas", the timeline's "Parcel returned to the
+    Dinas" - an English reader does not know the word; "Disdukcapil" it
+    is, as the ready e-mail already said."""
+    from services.intake.domain import STATUSES
+    texts = [render(kind, {**event_for(kind, slot, document_type), **OFFICE}, "en")
+             for kind in CITIZEN_KINDS for slot in slots() for document_type in DOCUMENT_TYPES]
+    texts += [render("office_pickup", event, "en") for event in OFFICE_PICKUPS]
+    for text in texts:
+        for part in (text.sms, text.subject, text.text, *text.whatsapp):
+            assert not re.search(r"\bDinas\b", part), part
+    for status in STATUSES.values():
+        assert not re.search(r"\bDinas\b", status.label("en")), status.label("en")
+    returned = render("returned", event_for("returned", next(slots()), "ktp_el"), "en")
+    assert returned.subject == "Your KTP-el (ID card) is back at the Disdukcapil (SDK7H3KQ9MX)"
+    assert "and returned it to the Disdukcapil." in returned.text
+    assert "came back to the Disdukcapil undelivered." in returned.sms
+    [_, older] = (render("office_pickup", event, "en").sms for event in OFFICE_PICKUPS[:2])
+    assert "once the kelurahan officer brings it from the Disdukcapil." in older, older
+    assert STATUSES["returned_to_dinas"].label("en") == "Parcel returned to the Disdukcapil"
+
+
+def test_the_longest_english_office_pickup_without_its_day_keeps_to_one_part():
+    """"from the Disdukcapil" is longer than "from the Dinas": an older
+    event's notice (no day at the office) for the longest kelurahan name of
+    Kota Serang and the longest document name still fits one part."""
+    from shared.offices import KECAMATAN_OFFICES
+    from shared.wilayah import load_wilayah
+    for code, _ in (kelurahan for office in KECAMATAN_OFFICES
+                    for kelurahan in load_wilayah().kelurahan_in(office.kecamatan_code)):
+        for document_type in DOCUMENT_TYPES:
+            event = {**OFFICE_PICKUPS[1], "office_code": code, "document_type": document_type}
+            for lang in ("en", "id"):
+                sms = render("office_pickup", event, lang).sms
+                assert septets(sms) <= 160, (len(sms), sms)
+
+
 NOT_FOUND = "Alamat tidak ditemukan"
 
 
@@ -203,6 +250,31 @@ def test_a_failed_delivery_says_where_to_go_if_the_address_is_wrong(lang, pointe
     for document_type in DOCUMENT_TYPES:  # the note where there is room, else the pointer
         sms = render("delivery_failed", failed(lang, document_type), lang).sms
         assert septets(sms) <= 160 and (NOT_FOUND in sms or sms.endswith(pointer)), sms
+
+
+def test_an_english_failed_delivery_ends_pos_note_with_a_full_stop_and_one_blank_line():
+    """Outside audit: 'Pos' note (in Indonesian): "..."' had no closing full
+    stop, and the template a double blank line after it."""
+    from services.notification.messages import TEMPLATES
+    for kind in ("delivery_failed", "delivery_failed_kelurahan"):
+        texts = render(kind, {**failed("en"), "shipment_id": "SDK-j1"}, "en")
+        assert '(in Indonesian): "Alamat tidak ditemukan".\n\nThe courier will try again.' \
+            in texts.text, texts.text
+        without = render(kind, {**failed("en"), "shipment_id": "SDK-j1", "reason": None}, "en")
+        assert "SDK7H3KQ9MX" in without.text and ".\n\nThe courier will try again." in without.text
+        assert "\n\n\n" not in (Path(TEMPLATES) / "email" / f"{kind}.j2").read_text()
+
+
+@pytest.mark.parametrize(("lang", "one", "more"), [
+    ("en", "cannot be processed yet, for this reason:\n",
+     "cannot be processed yet, for these reasons:\n"),
+    ("id", "belum dapat diproses karena:\n", "belum dapat diproses karena:\n")])
+def test_a_rejection_e_mail_with_one_reason_says_reason_not_reasons(lang, one, more):
+    from tests.unit.test_notification_wording import rejected
+    single = render("rejected", rejected(["kk_unreadable"], None, lang), lang).text
+    assert one in single, single
+    two = render("rejected", rejected(["kk_unreadable", "old_card_missing"], None, lang), lang).text
+    assert more in two, two
 
 
 def test_an_english_rejection_quotes_the_officers_note_as_written():
@@ -238,8 +310,8 @@ def test_the_brief_single_reason_rejection_sms_says_to_resubmit(lang, resubmit):
 
 
 @pytest.mark.parametrize(("lang", "back", "printed"), [
-    ("id", "sudah kembali di Disdukcapil karena Pos Indonesia tidak berhasil mengantarkannya, "
-           "dan menunggu Anda di loket.", "sudah dicetak"),
+    ("id", "(kode lacak SDK7H3KQ9MX) kembali ke Disdukcapil karena Pos Indonesia tidak berhasil "
+           "mengantarkannya, dan menunggu Anda di loket.", "sudah dicetak"),
     ("en", "is back at the Disdukcapil: Pos Indonesia could not deliver it. It is waiting for you "
            "at the counter.", "has been printed")])
 def test_a_ready_notice_after_a_return_says_the_document_is_back(lang, back, printed):

@@ -23,6 +23,7 @@ from nameko.extensions import DependencyProvider
 
 from shared.clock import today_wib
 from shared.errors import Msg, TooManyAttempts
+from shared.events import LANGUAGES
 from shared.fields import IsoDate, JsonBoolean, Nik
 from shared.http import api, idempotency_key, json_response, read_json, read_query
 from shared.masking import mask_identity
@@ -65,6 +66,7 @@ class BookingSchema(ApplicantSchema):
         # marital_status: a married citizen under 17 may record (as for a first KTP-el)
         exclude = ("preferred_channel",)
 
+    language = fields.String(load_default="id", validate=validate.OneOf(LANGUAGES))
     place_id = PLACE_ID
     day = IsoDate(required=True)
     # the NIK's upcoming booking, if any, ends ``replaced`` (else 409 appointment_exists)

@@ -224,8 +224,23 @@ class ResendAnswerSchema(Schema):
 
 
 # the header a client retries with (docs/api.md "Idempotency")
-IDEMPOTENCY_KEY = {"parameters": [{"in": "header", "name": "Idempotency-Key",
-                                   "schema": {"type": "string", "maxLength": 128}}]}
+IDEMPOTENCY_KEY = {"parameters": [{
+    "in": "header", "name": "Idempotency-Key",
+    "description": "A fresh unique value (a UUID) per request, sent again on its retries: "
+                   "a request whose key was used is answered as the first was, stored "
+                   "once. Reused for another request (another NIK or KK, document, "
+                   "details, delivery or name): 409 `idempotency_key_reused`. Malformed: 400.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[ -~]+$"}}]}
+# a new application's: its answer's language, and its notices' without applicant.language
+NOTICE_LANGUAGE = {"in": "header", "name": "Accept-Language", "schema": {"type": "string"},
+                   "description": "The answer's language - and, without "
+                                  "`applicant.language`, the citizen's notices': `en` when "
+                                  "it weighs English above Bahasa (`en-US` counts as `en`, "
+                                  "`id-ID` as `id`), else `id`."}
+NEW_APPLICATION = {"parameters": [*IDEMPOTENCY_KEY["parameters"], NOTICE_LANGUAGE]}
+REUSED_KEY = ("Conflict (`error.code` says which rule): the Idempotency-Key was used for "
+              "another request (`idempotency_key_reused`), an active application for this "
+              "subject (`conflict`), or a rule of the document (`birth_already_registered` ...).")
 
 SUBMIT_BODY = {"required": True, "content": {"application/json": {
     "schema": schemas.SubmitRequestSchema,
@@ -247,7 +262,8 @@ BATCH_BODY = {"required": True, "content": {
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation("POST", "/api/v1/applications", "Submit an application", 202, AcceptedSchema,
-              (400, 409, 429, 503), body=SUBMIT_BODY, extra=IDEMPOTENCY_KEY),
+              (400, 409, 429, 503), body=SUBMIT_BODY, extra=NEW_APPLICATION,
+              why={409: REUSED_KEY}),
     Operation("POST", "/api/v1/applications/status", "The citizen's status lookup", 200,
               StatusViewSchema, (400, 404, 429, 503), body=schemas.StatusLookupSchema),
     Operation("POST", "/api/v1/applications/resubmit", "Resubmit a rejected application", 200,
@@ -331,7 +347,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("POST", "/api/v1/kecamatan/next-day-requests", "A next-day KTP-el request", 202,
               NextDayAcceptedSchema, (400, 401, 403, 409, 429, 503), KECAMATAN_OFFICER,
               body=NextDayRequestSchema, tag="officer",
-              extra=IDEMPOTENCY_KEY),
+              extra=NEW_APPLICATION, why={409: REUSED_KEY}),
     *META_OPERATIONS,
 )
 

@@ -26,7 +26,12 @@ class ApplicantSchema(Schema):
     full_name = PersonName(required=True, min=2, max=120)  # on the KTP-el, certificates
     phone = MobilePhone(load_default=None)
     email = DeliverableEmail(load_default=None)
-    language = fields.String(load_default="id", validate=validate.OneOf(LANGUAGES))
+    # no default of its own: an application's is the request's language
+    # (``ApplicationRequestSchema``), a booking's Bahasa (``BookingSchema``)
+    language = fields.String(validate=validate.OneOf(LANGUAGES), metadata={
+        "description": "Language of the SMS, e-mail and WhatsApp messages sent later. Left "
+                       "out or null: the request's language (`Accept-Language`: `en` when it "
+                       "weighs English above Bahasa, else `id`)."})
     # how to be told (default: sms with a phone, else email); needs its address
     preferred_channel = fields.String(validate=validate.OneOf(CONTACT_CHANNELS))
     marital_status = fields.String(load_default="belum_kawin",
@@ -113,7 +118,7 @@ class ApplicationRequestSchema(Schema):
         channel's accept-language), the notices' when ``applicant.language``
         is not given (outside audit T3: a front-end sending only
         ``Accept-Language: en`` got English answers and Bahasa SMS); None:
-        Bahasa Indonesia (``ApplicantSchema``'s default)."""
+        Bahasa Indonesia."""
         super().__init__(*args, **kwargs)
         self.lang = lang
 
@@ -123,9 +128,7 @@ class ApplicationRequestSchema(Schema):
         fields as null: outside audit A2) is the request's language."""
         applicant = data.get("applicant") if isinstance(data, dict) else None
         if isinstance(applicant, dict) and applicant.get("language") is None:
-            given = {name: value for name, value in applicant.items() if name != "language"}
-            data = {**data, "applicant": {**given, **({"language": self.lang} if self.lang
-                                                       else {})}}
+            data = {**data, "applicant": {**applicant, "language": self.lang or "id"}}
         return data
 
 

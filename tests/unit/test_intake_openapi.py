@@ -390,3 +390,22 @@ def test_a_citizen_names_the_office_to_collect_at_and_a_batch_row_does_not():
         {**row, "delivery": {"method": "pickup"}}]})
     with pytest.raises(ValidationError):
         assert_request_matches(openapi_document(), "PUT", batch, {"applications": [row]})
+
+
+def test_a_new_application_s_language_and_key_are_described_as_they_work():
+    """Outside audit A2: the document gave ``applicant.language`` a default
+    of ``id`` (a client generator sending it would never get the
+    Accept-Language default), listed no Accept-Language, and said nothing of
+    ``idempotency_key_reused`` or the key's form."""
+    document = openapi_document()
+    applicant = document["components"]["schemas"]["Applicant"]["properties"]["language"]
+    assert "default" not in applicant and "Accept-Language" in applicant["description"]
+    for path in ("/api/v1/applications", "/api/v1/kecamatan/next-day-requests"):
+        operation = document["paths"][path]["post"]
+        headers = {p["name"]: p for p in operation["parameters"] if p["in"] == "header"}
+        assert set(headers) == {"Idempotency-Key", "Accept-Language"}
+        key = headers["Idempotency-Key"]["schema"]
+        assert (key["minLength"], key["maxLength"]) == (1, 128)
+        assert re.fullmatch(key["pattern"], "a UUID-like key ~") and not re.fullmatch(
+            key["pattern"], "kunci-é")
+        assert "idempotency_key_reused" in operation["responses"]["409"]["description"]

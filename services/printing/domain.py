@@ -53,6 +53,10 @@ NOT_PRINTED = ("queued", "leased", "held")
 # release), and a station printing it loses its lease
 HELD_AS_DECEASED = {"status": "held", "last_failure": "holder_deceased", "lease_until": None,
                     "lease_token": None}
+# a card printed and still at the Dinas whose holder's death is recorded
+# since: it stays printed (handed over to nobody), listed with the held jobs
+# for an operator to cancel (``cancel``)
+PRINTED_FOR_THE_DECEASED = {"last_failure": HELD_AS_DECEASED["last_failure"]}
 
 
 # a job whose lease ran out on its last attempt (``stations.lapsed``): held,

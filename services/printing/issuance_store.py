@@ -108,6 +108,12 @@ class IssuingPrintStore(PrintStore):
         self.db.issuances.update_many({"holder_nik": nik, "revoked": False},
                                       {"$set": verification.holder_died(now)}, session=session)
 
+    def _printed_cards_of(self, session, nik: str) -> list[str]:
+        return [*super()._printed_cards_of(session, nik),
+                *(row["print_job_id"] for row in self.db.issuances.find(
+                    {"holder_nik": nik, "revoked": False}, {"print_job_id": 1},
+                    session=session))]
+
     def _card_reported_lost(self, session, nik: str, document_type: str) -> None:
         self.db.issuances.update_many(
             {"holder_nik": nik, "document_type": document_type, "revoked": False},

@@ -101,10 +101,14 @@ class SlotSchema(Schema):
 
 class HeldJobSchema(JobSchema):
     """A held job as an operator sees it (no NIK: the tracking code finds the
-    rest). Every key is there, null when unknown: a job printing held itself
+    rest), or a printed card an operator is to cancel (``status``). Every key is there, null when unknown: a job printing held itself
     (``holder_deceased``, ``already_printed``) while queued has no station nor
     a station's note."""
 
+    # ``held``; or ``printed``: a card still at the Dinas whose holder is
+    # recorded deceased since it was printed (``last_failure``
+    # ``holder_deceased``) - cancel it
+    status = fields.String()
     station_id = fields.String(dump_default=None)
     last_failure = fields.String(dump_default=None)
     failure_note = fields.String(dump_default=None)

@@ -14,7 +14,8 @@ import requests
 from tests.document_bodies import death_body
 from tests.e2e.test_ktp_journey import ktp_application
 from tests.e2e.test_office_handovers import lookup, sms_to, verify
-from tests.e2e.test_printed_document import days_ago, held_jobs
+from tests.e2e.test_printed_document import days_ago, held_jobs, report_printed
+from tests.e2e.test_reprint import counter_job
 from tests.helpers import OPERATOR, STATION, claim_job_for, eventually, random_mobile, random_nik
 
 
@@ -125,3 +126,31 @@ def test_a_job_held_for_its_deceased_holder_cancelled_closes_it_with_condolences
     assert "Turut berduka cita" in text
     told = [m["message"] for m in sms_to(system, mobile) if code in m["message"]]
     assert not any("ajukan permohonan baru" in m or "dihentikan" in m for m in told), told
+
+
+def test_a_printed_card_whose_holder_died_since_is_listed_for_an_operator_to_cancel(system):
+    """Outside audit A1: a card printed and waiting at the counter when its
+    holder's Akta Kematian is verified was handed over to nobody - but no
+    list showed it, and the family kept reading "ready for pickup" until
+    someone came to the counter. It is listed with the held jobs (``status``
+    ``printed``, ``last_failure`` ``holder_deceased``) until an operator
+    cancels it; the cancel frees its seat and tells the family."""
+    nik, mobile = random_nik(), random_mobile()
+    application_id, code, job = counter_job(system, nik, mobile)
+    report_printed(system, job)
+    assert application_id not in held_jobs(system)
+    death = requests.post(f"{system.url('intake')}/api/v1/applications", timeout=10,
+                          json=death_body(days_ago(2), deceased_nik=nik))
+    assert death.status_code == 202, death.text
+    verify(system, death.json()["application_id"])
+    listed = eventually(lambda: held_jobs(system).get(application_id),
+                        what="the printed card listed for an operator")
+    assert (listed["status"], listed["last_failure"]) == ("printed", "holder_deceased")
+    assert listed["print_job_id"] == job["print_job_id"]
+
+    view = cancelled_by_an_operator(system, job["print_job_id"], code, nik)
+    assert view["status"] == "print_cancelled"
+    assert application_id not in held_jobs(system)
+    eventually(lambda: [m for m in sms_to(system, mobile)
+                        if code in m["message"] and "meninggal dunia" in m["message"]],
+               what="the family's SMS")

@@ -507,7 +507,7 @@ def test_a_death_certificate_nobody_named_is_not_verified_until_the_citizen_name
 # what docs/station-api.md ("Operators: held jobs") lists for every held job
 HELD_JOB_KEYS = {"print_job_id", "application_id", "tracking_code", "document_type",
                  "print_kind", "pickup_place_id", "station_id", "attempts", "last_failure",
-                 "failure_note", "queued_at"}
+                 "failure_note", "queued_at", "status"}
 
 
 def held_jobs(system) -> dict:

@@ -203,13 +203,15 @@ def test_a_job_failing_n_times_is_held_then_released_by_an_operator(store):
 
 
 class FindFilters(monitoring.CommandListener):
-    """The filters of the ``find`` commands a client sent, in order."""
+    """The filters of the ``find`` commands a client sent on the print jobs, in
+    order (the held list also reads its short list of printed cards of the
+    deceased, ``cards_of_the_deceased``)."""
 
     def __init__(self):
         self.filters: list[dict] = []
 
     def started(self, event):
-        if event.command_name == "find":
+        if event.command_name == "find" and event.command.get("find") == "print_jobs":
             self.filters.append(event.command.get("filter", {}))
 
     def succeeded(self, event):

@@ -129,15 +129,15 @@ class HandedOver(Conflict):
 
 
 class WithPos(Conflict):
-    """A reprint asked of a document Pos Indonesia takes (courier asked Pos
-    to pick it up): it is not at the Dinas."""
+    """A reprint asked of a document that goes by Pos Indonesia (a citizen's
+    own delivery, or a manifest printing confirmed for Pos), whether or not
+    Pos has taken it yet."""
     code = "with_pos"
 
     def __init__(self):
         super().__init__(Msg("Dokumen ini dikirim lewat Pos Indonesia: tidak dapat dicetak "
-                             "ulang di Dinas.",
-                             "This document is sent by Pos Indonesia: it cannot be reprinted "
-                             "at the Dinas."))
+                             "ulang.",
+                             "This document goes by Pos Indonesia: it cannot be reprinted."))
 
 
 class UnknownStation(NotFound):

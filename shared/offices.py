@@ -38,6 +38,11 @@ class Place:
         answer and its recording events write them."""
         return {"opens": f"{self.opens:02d}:00", "closes": f"{self.closes:02d}:00"}
 
+    def view(self) -> dict:
+        """The place as intake's answers show it: id, name, address, hours."""
+        return {"place_id": self.place_id, "name": self.name, "address": self.address,
+                **self.opening_hours}
+
 
 DINAS = Place("disdukcapil-serang", "Loket Disdukcapil Kota Serang",
               "Jl. Jenderal Sudirman No. 5, Kota Serang")

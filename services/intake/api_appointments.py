@@ -154,7 +154,7 @@ class RecordingAppointmentApi:
         days = appointments.days_ahead(today, self.calendar, appointments.AVAILABILITY_DAYS, today)
         booked = self.store.booked_counts(where.place_id, days)
         return json_response(200, {
-            "place": appointments.place_view(where),
+            "place": where.view(),
             "days": [{"day": day.isoformat(),
                       "free": max(0, where.recording_capacity - booked.get(day.isoformat(), 0))}
                      for day in days]})

@@ -28,7 +28,6 @@ from shared.masking import mask_identity
 from shared.offices import DINAS
 
 from . import batches
-from .appointments import place_view
 from .exceptions import IdempotencyKeyReused
 from .screening import Screening
 
@@ -162,7 +161,7 @@ class OfficerChannelsApi:
         return json_response(202, {"application_id": application["_id"],
                                    "tracking_code": application["tracking_code"],
                                    "status": application["status"], "next_day": True,
-                                   "pickup_place": place_view(DINAS)})
+                                   "pickup_place": DINAS.view()})
 
     def _earlier_request(self, key: str | None, body: dict, officer, lang: str) -> dict | None:
         """The next-day request this officer's key stored before, if any

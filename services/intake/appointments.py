@@ -322,12 +322,7 @@ def cancelled_event(booking: dict, place: Place) -> dict:
 
 def booking_view(booking: dict, place: Place) -> dict:
     return {"appointment_id": booking["_id"], "booking_code": booking["booking_code"],
-            "status": booking["status"], "day": booking["day"], "place": place_view(place)}
-
-
-def place_view(place: Place) -> dict:
-    return {"place_id": place.place_id, "name": place.name, "address": place.address,
-            **place.opening_hours}
+            "status": booking["status"], "day": booking["day"], "place": place.view()}
 
 
 def prr_refusal(nik: str, today: datetime.date, lookup: Lookup) -> str | None:

@@ -33,6 +33,7 @@ from shared.clock import utcnow
 from shared.errors import Msg
 from shared.fields import TRACKING_ALPHABET, TRACKING_PREFIX
 from shared.masking import mask_text
+from shared.offices import PLACES, Place
 
 from .detail_schemas import DETAIL_SCHEMAS
 from .exceptions import (IdempotencyKeyReused, PersonDeceased, PhotoNotUploaded,
@@ -391,7 +392,9 @@ def public_view(application: dict, lang: str) -> dict:
         "document_type": application["document_type"],
         "status": application["status"],
         "status_label": STATUSES[application["status"]].label(lang),
-        # where and when to collect it, and the parcel's barcode, once known
+        # where the citizen chose to collect it (their own application; an
+        # officer's round says where); when, and the parcel's barcode, once known
+        **({"pickup_place": place.view()} if (place := chosen_place(application)) else {}),
         **({"pickup_slot": application["pickup"]["slot"]} if application.get("pickup") else {}),
         **({"parcel_barcode": application["parcel"]["barcode"]}
            if (application.get("parcel") or {}).get("barcode") else {}),
@@ -399,6 +402,17 @@ def public_view(application: dict, lang: str) -> dict:
                       "detail": public_detail(step["detail"], lang)}
                      for step in timeline],
     }
+
+
+def chosen_place(application: dict) -> Place | None:
+    """The office the citizen chose to collect at (``delivery.place_id``, the
+    Dinas by default) - outside audit A1: nothing showed the choice before
+    the "ready" notice. None for a Pos delivery and for an officer's
+    application (a jemput-bola round's or a next-day request's documents go
+    through their office)."""
+    if application.get("manifest_id") or application.get("next_day"):
+        return None
+    return PLACES.get(application.get("pickup_place_id") or "")
 
 
 def public_detail(detail: dict, lang: str) -> dict:

@@ -101,6 +101,11 @@ class StatusViewSchema(AcceptedSchema):
 
     document_type = fields.String(required=True)
     status_label = fields.String(required=True)
+    pickup_place = fields.Dict(metadata={
+        "description": "a citizen's own application collected in person: the office they "
+                       "chose (`delivery.place_id`, the Disdukcapil by default) - `place_id`, "
+                       "`name`, `address`, `opens`, `closes`; absent for Pos and for an "
+                       "officer's application"})
     pickup_slot = fields.Nested(SlotSchema, metadata={
         "description": "once known: the current pickup window"})
     parcel_barcode = fields.String(metadata={"description": "once known: the Pos barcode"})

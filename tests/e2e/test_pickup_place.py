@@ -33,6 +33,12 @@ def test_a_citizen_collects_at_the_kecamatan_office_they_chose(system, backing, 
     tracking_code = submitted.json()["tracking_code"]
     stored = mongo["intake"].applications.find_one({"_id": application_id})
     assert stored["pickup_place_id"] == "kec-curug"
+    # the citizen sees their choice at once (outside audit A1: only the
+    # "ready" notice named it)
+    status = requests.post(f"{intake}/api/v1/applications/status", timeout=10,
+                           json={"tracking_code": tracking_code, "nik": nik}).json()
+    assert status["pickup_place"] == {"place_id": CURUG.place_id, "name": CURUG.name,
+                                      "address": CURUG.address, **CURUG.opening_hours}
 
     verified = requests.post(f"{intake}/api/v1/applications/{application_id}/verify",
                              headers=OPERATOR, timeout=10)

@@ -130,7 +130,8 @@ def test_public_view_sorted_and_labelled(lang, labels):
     app = application_with_steps()
     view = public_view(app, lang)
     assert set(view) == {"application_id", "tracking_code", "document_type", "status",
-                         "status_label", "timeline"}
+                         "status_label", "pickup_place", "timeline"}
+    assert view["pickup_place"]["place_id"] == "disdukcapil-serang"  # a pickup, by default
     assert view["application_id"] == app["_id"]
     assert view["tracking_code"] == app["tracking_code"]
     assert (view["document_type"], view["status"]) == ("ktp_el", "ready_for_pickup")
@@ -165,3 +166,16 @@ def test_a_null_language_is_the_request_s_language(lang, expected):
     assert ApplicationRequestSchema(lang=lang).load(body)["applicant"]["language"] == expected
     body["applicant"]["language"] = "id"  # given: it wins
     assert ApplicationRequestSchema(lang="en").load(body)["applicant"]["language"] == "id"
+
+
+def test_the_status_shows_the_office_the_citizen_chose_before_it_is_ready():
+    """Outside audit A1: nothing showed the office a citizen chose
+    (``delivery.place_id``) until the "ready" notice; not for Pos, nor for
+    an officer's application (collected through its office)."""
+    app = application_with_steps()
+    chosen = public_view({**app, "pickup_place_id": "kec-curug"}, "id")["pickup_place"]
+    assert (chosen["place_id"], chosen["name"]) == ("kec-curug", "Kantor Kecamatan Curug")
+    assert {"address", "opens", "closes"} <= set(chosen)
+    for other in ({"pickup_place_id": None}, {"manifest_id": "JB-1"},
+                  {"next_day": True, "pickup_place_id": "disdukcapil-serang"}):
+        assert "pickup_place" not in public_view({**app, **other}, "id")

@@ -90,7 +90,10 @@ def test_a_verified_death_revokes_the_deceased_cards_and_holds_their_jobs_once(s
     assert state(store, queued) == HELD and state(store, kia) == ("leased", None)
     # intake hears of the hold (the citizen reads print_held, not print_queued)
     assert held_events(store) == [(queued["application_id"], "holder_deceased")]
-    assert [job["_id"] for job in store.held_jobs(RULES)] == [queued["_id"]]
+    # listed for an operator: the queued one held, and the printed one
+    # waiting at the counter (handed over to nobody: cancel it), in queue order
+    assert [(job["_id"], job["status"]) for job in store.held_jobs(RULES)] == [
+        (at_counter["_id"], "printed"), (queued["_id"], "held")]
     assert queued["_id"] not in {job["_id"] for job in store.claim(
         RULES.station(STATION_ID), RULES, 100)}
     with pytest.raises(HolderDeceased) as refused:

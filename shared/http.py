@@ -127,16 +127,20 @@ LANGUAGE_TAGS = {"id": "id", "in": "id", "en": "en"}
 def language_of(accept_language: str | None) -> str:
     """``request_language`` from the header's value: the best of Bahasa
     Indonesia and English by the listed weights, each range by its primary
-    subtag (``id-ID`` is ``id``, ``en-US`` is ``en``); a tie, or neither
-    listed with a weight above 0: Bahasa. (werkzeug's ``best_match`` took
+    subtag (``id-ID`` is ``id``, ``en-US`` is ``en``; ``*`` weighs the one
+    not listed); a tie, or neither with a weight above 0: Bahasa. (werkzeug's ``best_match`` took
     an exact ``en`` before a regional ``id-ID`` whatever their weights:
     ``id-ID,en;q=0.5`` answered English.)"""
-    weights = {"id": 0.0, "en": 0.0}
+    weights: dict[str, float] = {}
+    anything = 0.0  # ``*``: any language not listed (RFC 9110 12.5.4)
     for value, quality in parse_accept_header(accept_language, LanguageAccept):
-        language = LANGUAGE_TAGS.get(re.split(r"[-_]", value.lower(), maxsplit=1)[0])
-        if language is not None:
-            weights[language] = max(weights[language], quality)
-    return "en" if weights["en"] > weights["id"] else "id"
+        if value == "*":
+            anything = max(anything, quality)
+        elif (language := LANGUAGE_TAGS.get(re.split(r"[-_]", value.lower(),
+                                                     maxsplit=1)[0])) is not None:
+            weights[language] = max(weights.get(language, 0.0), quality)
+    english, bahasa = weights.get("en", anything), weights.get("id", anything)
+    return "en" if english > bahasa else "id"
 
 
 def json_response(status: int, body, headers: dict | None = None) -> Response:

@@ -254,7 +254,8 @@ def next_day_digests(body: dict, lang: str) -> tuple[str, ...]:
     """What a retry of a next-day request must repeat (``domain.request_digests``
     of it loaded; as sent if it does not load - it then matches no earlier one)."""
     try:
-        request, _ = next_day_request(body, lang)
+        request, address = next_day_request(body, lang)
+        request = {**request, "address": address}
     except ValidationFailed:
         request = {"document_type": "ktp_el", **body}
     return request_digests(request)
@@ -291,8 +292,11 @@ def officer_application(officer_request: OfficerRequest, officer: Officer, key: 
     groups by (``manifest_id``, ``next_day``, ``pickup_place_id``,
     ``kecamatan_code``) and who submitted it (kept for the Dinas only)."""
     request, checked = officer_request.request, officer_request.checked
-    return {**new_application(request, checked.details, key, checked.stored()),
-            "address": officer_request.address, "submitted_by": str(officer),
+    application = new_application(request, checked.details, key, checked.stored())
+    if key:  # a retry compares the address too (``next_day_digests``)
+        application["request_digest"] = request_digests(
+            {**request, "address": officer_request.address})[0]
+    return {**application, "address": officer_request.address, "submitted_by": str(officer),
             "manifest_id": None, "next_day": False, "pickup_place_id": None, **fields}
 
 

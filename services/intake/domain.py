@@ -33,7 +33,7 @@ from shared.clock import utcnow
 from shared.errors import Msg
 from shared.fields import TRACKING_ALPHABET, TRACKING_PREFIX
 from shared.masking import mask_text
-from shared.offices import PLACES, Place
+from shared.offices import DINAS, PLACES, Place
 
 from .detail_schemas import DETAIL_SCHEMAS
 from .exceptions import (IdempotencyKeyReused, PersonDeceased, PhotoNotUploaded,
@@ -45,7 +45,7 @@ from .payloads import (cancelled_event, rejected_event, resubmitted_event,  # no
 from .printables import unnamed
 from .reasons import checked_codes, reason_texts
 from .requirements import photos_not_uploaded
-from .request_fields import corrected_fields, request_fields
+from .request_fields import corrected_fields, delivery_asked, pickup_place, request_fields
 from .subjects import subject_key
 
 # the alphabet leaves out 0/O, 1/I/L so a code read over the phone survives
@@ -244,12 +244,28 @@ def request_digests(request: dict) -> tuple[str, str]:
     applicant = request.get("applicant")
     sent = {"document_type": request.get("document_type"),
             "details": normalised_details(request.get("document_type"), request.get("details")),
-            "delivery": request.get("delivery"),
+            "delivery": normalised_delivery(request),
+            # an officer's request: the applicant's address (``batches``)
+            "address": request.get("address"),
             "applicant": {name: value for name, value in applicant.items()
                           if name not in CONTACT_FIELDS} if isinstance(applicant, dict)
             else applicant}
     before = {"document_type": request.get("document_type"), "details": request.get("details")}
     return DIGEST_VERSION + digest_of(sent), digest_of(before)
+
+
+def normalised_delivery(request: dict):
+    """The delivery as intake takes it (``request_fields``): the method its
+    channel implies when left out, the Dinas when no place is named - a
+    default sent or left out is the same delivery. As sent if it does not
+    load (it then matches no earlier request)."""
+    try:
+        delivery = delivery_asked(request)
+        return {name: value for name, value in {**delivery,
+                                                "place_id": pickup_place(delivery)}.items()
+                if value is not None}
+    except (KeyError, TypeError, AttributeError):
+        return request.get("delivery")
 
 
 def normalised_details(document_type, details):
@@ -407,11 +423,14 @@ def public_view(application: dict, lang: str) -> dict:
 def chosen_place(application: dict) -> Place | None:
     """The office the citizen chose to collect at (``delivery.place_id``, the
     Dinas by default) - outside audit A1: nothing showed the choice before
-    the "ready" notice. None for a Pos delivery and for an officer's
-    application (a jemput-bola round's or a next-day request's documents go
-    through their office)."""
+    the "ready" notice. None for a Pos delivery - unless its parcel came
+    back and waits at the Disdukcapil counter (a pickup window given:
+    outside audit A3) - and for an officer's application (a jemput-bola
+    round's or a next-day request's documents go through their office)."""
     if application.get("manifest_id") or application.get("next_day"):
         return None
+    if application.get("pickup_place_id") is None and application.get("pickup"):
+        return DINAS  # a returned parcel's document, at the counter
     return PLACES.get(application.get("pickup_place_id") or "")
 
 

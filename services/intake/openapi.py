@@ -104,8 +104,9 @@ class StatusViewSchema(AcceptedSchema):
     pickup_place = fields.Dict(metadata={
         "description": "a citizen's own application collected in person: the office they "
                        "chose (`delivery.place_id`, the Disdukcapil by default) - `place_id`, "
-                       "`name`, `address`, `opens`, `closes`; absent for Pos and for an "
-                       "officer's application"})
+                       "`name`, `address`, `opens`, `closes`; absent for Pos (until its parcel "
+                       "comes back: the Disdukcapil counter) and for an officer's "
+                       "application"})
     pickup_slot = fields.Nested(SlotSchema, metadata={
         "description": "once known: the current pickup window"})
     parcel_barcode = fields.String(metadata={"description": "once known: the Pos barcode"})

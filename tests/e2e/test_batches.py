@@ -324,6 +324,11 @@ def test_a_next_day_retry_is_answered_as_its_first_try(system, mongo):
     reused = next_day(system, other, headers={**KECAMATAN_OFFICER, "Idempotency-Key": key})
     assert reused.status_code == 409, reused.text
     assert reused.json()["error"]["code"] == "idempotency_key_reused"
+    # an address added on the retry is another request too (outside audit A3)
+    moved = {**body, "address": {"street": "Jl. Raya Curug No. 7",
+                                 "kelurahan_code": KELURAHAN_CODE}}
+    reused = next_day(system, moved, headers={**KECAMATAN_OFFICER, "Idempotency-Key": key})
+    assert reused.status_code == 409, reused.text
     again = next_day(system, body, headers={**KECAMATAN_OFFICER, "Idempotency-Key": key,
                                             "Accept-Language": "en"})
     assert again.json()["application_id"] == first.json()["application_id"]

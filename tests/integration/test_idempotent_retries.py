@@ -100,6 +100,14 @@ def test_a_retry_changing_the_delivery_or_the_name_is_refused_and_a_contact_is_n
     again = submit_application(store, screening(card_issued=False),
                                ApplicationRequestSchema().load(same), key)
     assert again["tracking_code"] == first["tracking_code"]
+    # the defaults spelt out are the same delivery (outside audit A3)
+    for spelt_out in ({"method": "pickup"},
+                      {"method": "pickup", "place_id": "disdukcapil-serang"},
+                      {"place_id": "disdukcapil-serang"}):
+        again = submit_application(store, screening(card_issued=False),
+                                   ApplicationRequestSchema().load({**sent,
+                                                                    "delivery": spelt_out}), key)
+        assert again["tracking_code"] == first["tracking_code"], spelt_out
     pos = {"method": "pos", "address": {"street": "Jl. Raya Curug No. 7", "rt": "002",
                                         "rw": "005", "kelurahan_code": "3673041001",
                                         "postal_code": "42171"}}

@@ -54,6 +54,8 @@ def test_a_request_in_another_charset_gets_the_415_http_answers(content_type):
     ("en", "en"), ("EN", "en"), ("en_US", "en"), ("fr, en;q=0.8", "en"), ("id;q=0.1, en", "en"),
     # nothing better than Bahasa: Bahasa
     ("*", "id"), ("fr", "id"), ("garbage", "id"), ("en;q=0", "id"), ("en;q=abc", "id"),
-    ("en-GB;q=0.9, id;q=0.9", "id"), (None, "id"), ("", "id")])
+    ("en-GB;q=0.9, id;q=0.9", "id"), (None, "id"), ("", "id"),
+    # ``*`` weighs the language not listed (outside audit A3)
+    ("en-GB;q=0.9, *;q=1", "id"), ("id;q=0.5, *", "en"), ("en, *;q=0.5", "en")])
 def test_the_request_s_language_is_the_best_weighted_of_bahasa_and_english(value, language):
     assert language_of(value) == language

@@ -178,4 +178,7 @@ def test_the_status_shows_the_office_the_citizen_chose_before_it_is_ready():
     assert {"address", "opens", "closes"} <= set(chosen)
     for other in ({"pickup_place_id": None}, {"manifest_id": "JB-1"},
                   {"next_day": True, "pickup_place_id": "disdukcapil-serang"}):
-        assert "pickup_place" not in public_view({**app, **other}, "id")
+        assert "pickup_place" not in public_view({**app, **other, "pickup": None}, "id")
+    # a Pos parcel come back waits at the Disdukcapil counter (a window given)
+    returned = {**app, "pickup_place_id": None, "pickup": {"slot": SLOT, "since": "x"}}
+    assert public_view(returned, "id")["pickup_place"]["place_id"] == "disdukcapil-serang"

@@ -108,19 +108,23 @@ def flag(config: dict, key: str, default: bool = False) -> bool:
     return word in ON
 
 
-def integer(config: dict, key: str, default: int | None, minimum: int = 0) -> int | None:
+def integer(config: dict, key: str, default: int | None, minimum: int = 0,
+            maximum: int | None = None) -> int | None:
     """A whole-number setting (a count, a size in bytes, milliseconds),
     ``minimum`` or more (0 unless said: an admission budget or a lease of 0
-    would start a service that refuses or loses everything); ``default``
-    when unset or blank."""
+    would start a service that refuses or loses everything) and at most
+    ``maximum`` if given (a duration past what a date can hold would fail
+    every request using it, not the start); ``default`` when unset or blank."""
     value = config.get(key)
     if blank(value):
         return default
     if isinstance(value, str) and value.strip().isdecimal():
         value = int(value)
-    if isinstance(value, int) and not isinstance(value, bool) and value >= minimum:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= minimum and (
+            maximum is None or value <= maximum):
         return value
-    raise InvalidSetting(key, f"expected a whole number, {minimum} or more")
+    raise InvalidSetting(key, f"expected a whole number, {minimum} or more" if maximum is None
+                         else f"expected a whole number from {minimum} to {maximum}")
 
 
 def whole_days(config: dict, key: str, default: int, minimum: int,

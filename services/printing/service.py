@@ -66,6 +66,10 @@ def pickup_rules(config: dict) -> PickupRules:
     return PickupRules(places, WorkingCalendar.from_config(config.get("CLOSED_DAYS")))
 
 
+# STATION_SILENT_SECONDS at most (30 days): "never" is 0
+MOST_SILENT_SECONDS = 30 * 24 * 3600
+
+
 def silent_after(seconds: int) -> datetime.timedelta | None:
     """``STATION_SILENT_SECONDS`` as ``StationRules`` takes it (0: never silent)."""
     return datetime.timedelta(seconds=seconds) if seconds else None
@@ -87,7 +91,8 @@ class PrintingSettings(DependencyProvider):
             datetime.timedelta(seconds=integer(config, "LEASE_SECONDS", 600, minimum=1)),
             integer(config, "MAX_PRINT_ATTEMPTS", 3),
             integer(config, "BLANKO_LOW_THRESHOLD", 50),
-            silent_after(integer(config, "STATION_SILENT_SECONDS", 1800, minimum=0)))
+            silent_after(integer(config, "STATION_SILENT_SECONDS", 1800, minimum=0,
+                                 maximum=MOST_SILENT_SECONDS)))
         self.pickup = pickup_rules(config)
 
     def get_dependency(self, worker_ctx):

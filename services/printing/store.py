@@ -51,7 +51,8 @@ CLAIM_SPARE = 4
 # lease run out, another process) within READ_AHEAD_SECONDS
 # a station away from the Dinas notes its claims at most this often (its
 # sign of life, ``stations.silent_stations``), and the Dinas' claims read
-# those notes at most this often
+# those notes at most this often - each at most a quarter of the silence
+# watched for (``_silence``: a station claiming is never found silent)
 SIGHTING_SECONDS = 60
 SILENCE_READ_SECONDS = 15
 READ_AHEAD_JOBS = 200
@@ -330,12 +331,17 @@ class PrintStore(PickupStore, PrrStore):
         most every ``SILENCE_READ_SECONDS``): it prints their places' jobs."""
         if not rules.watches_silence():
             return frozenset()
+        # a sighting at most this old when read, a read at most this old: a
+        # station claiming is seen within half the silence
+        quarter = rules.silent_after.total_seconds() / 4
         if station.place_id != DINAS.place_id:
-            self.groups.recent(f"sighting of {station.station_id}", SIGHTING_SECONDS).get(
+            self.groups.recent(f"sighting of {station.station_id}",
+                               min(SIGHTING_SECONDS, quarter)).get(
                 lambda: self.db.station_sightings.update_one(
-                    {"_id": station.station_id}, {"$max": {"at": now}}, upsert=True))
+                    {"_id": station.station_id},
+                    {"$max": {"at": now}, "$unset": {"never_claimed": ""}}, upsert=True))
             return frozenset()
-        return self.groups.recent("silent stations", SILENCE_READ_SECONDS).get(
+        return self.groups.recent("silent stations", min(SILENCE_READ_SECONDS, quarter)).get(
             lambda: self._silent_now(rules, now))
 
     def _silent_now(self, rules: StationRules, now: datetime.datetime) -> frozenset[str]:
@@ -344,20 +350,24 @@ class PrintStore(PickupStore, PrrStore):
         it): silent from ``silent_after`` later, if it never claims. Each
         change is logged for the operators, and shown in ``/metrics``."""
         stations = away(rules.stations)
-        sightings = {row["_id"]: row["at"] for row in self.db.station_sightings.find(
+        rows = {row["_id"]: row for row in self.db.station_sightings.find(
             {"_id": {"$in": [s.station_id for s in stations]}})}
         for s in stations:
-            if s.station_id not in sightings:
-                self.db.station_sightings.update_one({"_id": s.station_id},
-                                                     {"$setOnInsert": {"at": now}}, upsert=True)
+            if s.station_id not in rows:
+                self.db.station_sightings.update_one(
+                    {"_id": s.station_id},
+                    {"$setOnInsert": {"at": now, "never_claimed": True}}, upsert=True)
+        sightings = {station_id: row["at"] for station_id, row in rows.items()}
         silent = silent_stations(rules.stations, sightings, now, rules.silent_after)
         for s in stations:
             if metrics.station_silent(s.station_id, s.place_id, s.station_id in silent):
                 if s.station_id in silent:
-                    log.warning("station %s at %s has not claimed since %s: the Dinas' "
-                                "stations print its place's jobs until it claims again",
-                                s.station_id, s.place_id,
-                                sightings.get(s.station_id, now).isoformat())
+                    since = sightings[s.station_id].isoformat()
+                    log.warning("station %s at %s %s: the Dinas' stations print its place's "
+                                "jobs until it claims", s.station_id, s.place_id,
+                                f"has never claimed (watched since {since})"
+                                if rows[s.station_id].get("never_claimed")
+                                else f"has not claimed since {since}")
                 else:
                     log.info("station %s at %s claims again: it prints its place's jobs",
                              s.station_id, s.place_id)

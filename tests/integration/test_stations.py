@@ -500,7 +500,7 @@ def test_a_silent_station_away_from_the_dinas_hands_its_place_s_jobs_to_the_dina
     with caplog.at_level("WARNING"):
         taken = {job["_id"] for job in store.claim(dinas, rules, 10)}
     assert taken == waiting and silent_gauge() == 1
-    assert "station curug-1 at kec-curug has not claimed since" in caplog.text
+    assert "station curug-1 at kec-curug has never claimed (watched since" in caplog.text
     # it claims again (nothing there for it): its place's jobs are its own again
     assert store.claim(curug, rules, 10) == []
     mine = curug_cards(1)
@@ -512,3 +512,19 @@ def test_a_silent_station_away_from_the_dinas_hands_its_place_s_jobs_to_the_dina
     time.sleep(2)
     curug_cards(1)
     assert store.claim(dinas, never, 10) == []
+
+
+def test_a_station_claiming_every_few_seconds_is_never_found_silent(store):
+    """Outside audit A3: its sightings written once a minute and read every
+    15 s, a station claiming every 3 s was found silent under a silence of
+    20 s, and the Dinas took its jobs. Both follow the silence watched for."""
+    rules = dataclasses.replace(station_rules(), silent_after=datetime.timedelta(seconds=2))
+    dinas, curug = rules.station("dinas-1"), rules.station("curug-1")
+    started = time.monotonic()
+    while (elapsed := time.monotonic() - started) < 6:
+        store.claim(curug, rules, 1)
+        mine = {job["_id"] for job in queue_jobs(store, 1, print_kind="card",
+                                                 pickup_place_id="kec-curug")}
+        if elapsed > 3:  # the Dinas reads its sightings when its first is 3 s old
+            assert not mine & {job["_id"] for job in store.claim(dinas, rules, 10)}
+        time.sleep(0.3)

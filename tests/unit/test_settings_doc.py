@@ -64,3 +64,15 @@ def test_the_readme_names_every_secret_a_service_refuses_to_start_without(servic
     missing = {setting for setting in required_settings(service)
                if not defaults.get(setting) and f"`{setting}`" not in secrets_section}
     assert not missing
+
+
+def test_a_station_silence_past_what_a_date_holds_stops_the_service_naming_it():
+    """Outside audit A3: STATION_SILENT_SECONDS=100000000000 started printing,
+    then every Dinas claim answered 500 (OverflowError)."""
+    from services.printing.service import MOST_SILENT_SECONDS, silent_after
+    from shared.settings import InvalidSetting, integer
+    with pytest.raises(InvalidSetting) as refused:
+        integer({"STATION_SILENT_SECONDS": "100000000000"}, "STATION_SILENT_SECONDS", 1800,
+                maximum=MOST_SILENT_SECONDS)
+    assert "STATION_SILENT_SECONDS" in str(refused.value)
+    assert silent_after(MOST_SILENT_SECONDS).days == 30 and silent_after(0) is None

@@ -306,15 +306,21 @@ def collection(job: dict, collected_by: str, how: str, now: datetime.datetime) -
 
 
 def returned_parcel(job: dict, reserve_slot: Callable[[str, datetime.date], dict],
-                    now: datetime.datetime) -> Decision:
+                    now: datetime.datetime, deceased: set[str] = frozenset()) -> Decision:
     """Pos brought the parcel back: the document waits at the Dinas counter
-    (whatever place the application named), in a window of its own."""
-    if job["status"] != "printed" or job.get("slot"):
-        return {}, []  # not printed here (yet), or already given a window
+    (whatever place the application named), in a window of its own. A card
+    whose holder is among ``deceased`` (recorded since) gets no window and
+    no "ready" notice: it is handed over to nobody, marked for an operator
+    to cancel (``PRINTED_FOR_THE_DECEASED``; outside audit A3: the family
+    was told to collect it)."""
+    if job["status"] != "printed" or job.get("slot") or job.get("returned_at"):
+        return {}, []  # not printed here (yet), or back already
+    back = {"delivery_method": "pickup", "pickup_place_id": DINAS.place_id, "returned_at": now}
+    if of_the_deceased(job, deceased):
+        return {**back, **PRINTED_FOR_THE_DECEASED}, []
     slot = reserve_slot(DINAS.place_id, today_wib(now))
     at_counter = {**job, "delivery_method": "pickup"}
-    return ({"delivery_method": "pickup", "pickup_place_id": DINAS.place_id, "slot": slot,
-             "returned_at": now}, [ready_for_pickup(at_counter, slot, returned=True)])
+    return {**back, "slot": slot}, [ready_for_pickup(at_counter, slot, returned=True)]
 
 
 def failure_outcome(job: dict, reason: str, note: str | None, max_attempts: int) -> Decision:
@@ -342,16 +348,18 @@ def release(job: dict, operator: str) -> Decision:
     intake hears of it (``print_job_released``), so the citizen no longer
     reads that printing waits for an officer's check. Never a card held
     because its holder died (``DeceasedHoldKept``: it is cancelled)."""
+    if job.get("last_failure") == HELD_AS_DECEASED["last_failure"] and (
+            job_is_held(job) or job["status"] == "printed"):
+        raise DeceasedHoldKept()  # a printed one listed with them too (outside audit A3)
     if not job_is_held(job):
         raise NotHeld()
-    if job.get("last_failure") == HELD_AS_DECEASED["last_failure"]:
-        raise DeceasedHoldKept()
     return ({"status": "queued", "attempts": 0, "lease_until": None, "lease_token": None,
              "station_id": None, "released_by": operator},
             [Event("print_job_released", {"released_by": operator, **job_ref(job)})])
 
 
-def cancel(job: dict, operator: str, deceased: set[str] = frozenset()) -> Decision:
+def cancel(job: dict, operator: str, deceased: set[str] = frozenset(),
+           manifest_by_pos: bool = False) -> Decision:
     """An operator gives a held job up (e.g. the record must be corrected at
     the centre): nothing will be printed for the application, so intake ends
     it (the citizen may apply again) and notification tells the citizen.
@@ -360,8 +368,9 @@ def cancel(job: dict, operator: str, deceased: set[str] = frozenset()) -> Decisi
     its job is given up as one held ``holder_deceased`` is (outside audit
     T1: the counter said "refer to an operator", who could not cancel it -
     the application stayed ready for pickup, its window movable). Not one
-    Pos has: courier asked Pos to fetch it."""
-    given_up_printed = still_at_the_dinas(job) and of_the_deceased(job, deceased)
+    that goes by Pos (``at_the_dinas``: its own parcel, or its jemput-bola
+    manifest's - ``manifest_by_pos``)."""
+    given_up_printed = at_the_dinas(job, manifest_by_pos) and of_the_deceased(job, deceased)
     if not (job_is_held(job) or given_up_printed):
         raise NotHeld()
     reason = HELD_AS_DECEASED["last_failure"] if given_up_printed else job.get("last_failure")
@@ -388,7 +397,7 @@ def reprint(job: dict, operator: str, deceased: set[str], manifest_by_pos: bool)
         raise HandedOver()
     if job["status"] != "printed":
         raise NotPrinted()  # queued, on lease, held - or cancelled: never to be printed
-    if not still_at_the_dinas(job) or (manifest_by_pos and job.get("manifest_id")):
+    if not at_the_dinas(job, manifest_by_pos):
         raise WithPos()
     if of_the_deceased(job, deceased):
         raise DeceasedHoldKept()
@@ -396,6 +405,14 @@ def reprint(job: dict, operator: str, deceased: set[str], manifest_by_pos: bool)
              "lease_token": None, "station_id": None, "slot": None, "last_failure": None,
              "failure_note": None, "requeued_by": operator},
             [Event("print_job_requeued", {"requeued_by": operator, **job_ref(job)})])
+
+
+def at_the_dinas(job: dict, manifest_by_pos: bool) -> bool:
+    """A document printed that stays the Dinas' to hand over (``still_at_the_dinas``)
+    and is not a member of a jemput-bola manifest the Dinas sends by Pos
+    (``manifest_by_pos``: printing confirmed it; outside audit A3 - such a
+    member, its holder dead, was listed and cancelled while Pos carried it)."""
+    return still_at_the_dinas(job) and not (manifest_by_pos and job.get("manifest_id"))
 
 
 def still_at_the_dinas(job: dict) -> bool:

@@ -254,16 +254,23 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("GET", "/api/v1/verify/keys", "The verification key set", 200, KeySetSchema,
               (503,), tag="verification"),
     Operation("GET", "/api/v1/operator/print-jobs/held", "Jobs held for an operator", 200,
-              HeldJobListSchema, (401, 429, 503), OPERATOR, tag="operator"),
+              HeldJobListSchema, (401, 429, 503), OPERATOR, tag="operator",
+              extra={"description": "The held jobs (`status` `held`), and the cards printed "
+                                    "and at the Dinas - at a counter, on an office's list, "
+                                    "back from Pos - whose holder's death was recorded since "
+                                    "(`status` `printed`, `last_failure` `holder_deceased`): "
+                                    "cancel these."}),
     Operation("POST", "/api/v1/operator/print-jobs/<string:job_id>/release",
               "A held job back to the queue", 200, JobStatusSchema, (401, 404, 429, 503),
               OPERATOR, tag="operator", **NO_BODY,
-              why={409: HELD_ONLY + " `holder_deceased`: held for a deceased holder, never "
-                                    "released (cancel it)."}),
+              why={409: HELD_ONLY + " `holder_deceased`: held (or listed printed) for a "
+                                    "deceased holder, never released (cancel it)."}),
     Operation("POST", "/api/v1/operator/print-jobs/<string:job_id>/cancel",
               "Give a held job up (or a printed card of a holder recorded deceased)", 200,
               JobStatusSchema, (401, 404, 429, 503), OPERATOR, tag="operator", **NO_BODY,
-              why={409: HELD_ONLY}),
+              why={409: "`not_held`: the job is neither held nor a printed card at the Dinas "
+                        "of a holder recorded deceased (one that goes by Pos is not the "
+                        "Dinas' to give up)."}),
     Operation("POST", "/api/v1/operator/print-jobs/<string:job_id>/reprint",
               "A printed document still at the Dinas, printed again", 200, JobStatusSchema,
               (401, 404, 429, 503), OPERATOR, tag="operator", **NO_BODY,

@@ -84,11 +84,25 @@ class PickupStore(BaseStore):
                                               session=session)
             if job is None:
                 return None  # not printed here: nothing waits at a counter
+            now = utcnow()
             update, events = domain.returned_parcel(
                 job, lambda place_id, printed_on: self._reserve_slot(
-                    session, rules, place_id, printed_on), utcnow())
+                    session, rules, place_id, printed_on), now,
+                self._deceased(session, domain.card_holders(job)))
+            if update.get("last_failure") == domain.PRINTED_FOR_THE_DECEASED["last_failure"]:
+                self._listed_for_an_operator(session, [job["_id"]], now)
             return self._save(session, job, update, events)
         return self.consume_once(event, "parcel_returned", work)
+
+    def _listed_for_an_operator(self, session, job_ids: list[str],
+                                now: datetime.datetime) -> None:
+        """Printed cards of the deceased, listed with the held jobs
+        (``PrintStore.held_jobs``) until an operator cancels them: at the
+        Dinas when the death was recorded, or back from Pos since."""
+        for job_id in job_ids:
+            self.db.cards_of_the_deceased.update_one(
+                {"_id": job_id}, {"$setOnInsert": {"recorded_at": now}}, upsert=True,
+                session=session)
 
     def learn_manifest(self, event: dict, rules: PickupRules):
         """``batch_accepted``: the manifest's members, once per event. Members

@@ -125,6 +125,19 @@ def went_by_pos(system, courier_events, member: dict, nik: str, manifest_id: str
     return event
 
 
+def pos_confirmed_manifest(system, mongo) -> tuple[str, dict, str]:
+    """``one_member_manifest``, sent by Pos and confirmed by printing."""
+    probe, seen = BrokerProbe(system.amqp_uri, "printing.events"), []
+    try:
+        manifest_id, member, nik = one_member_manifest(system, mongo)
+        assert send_by_pos(system, manifest_id).status_code == 202
+        eventually(lambda: manifest_event(probe, seen, "manifest_pos_confirmed", manifest_id),
+                   what="printing confirms Pos")
+        return manifest_id, member, nik
+    finally:
+        probe.close()
+
+
 def one_member_manifest(system, mongo) -> tuple[str, dict, str]:
     """A kelurahan's batch of one KTP-el, verified: (manifest id, member, NIK)."""
     row = ktp_row()

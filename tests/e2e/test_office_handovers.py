@@ -26,6 +26,8 @@ import datetime
 import requests
 
 from services.notification.messages import day_text
+from shared.clock import today_wib
+from tests.document_bodies import death_body
 from tests.e2e.test_batches import (address, batch_url, first_ktp, ktp_row, new_batch_id,
                                     next_day)
 from tests.e2e.test_ktp_journey import ktp_application
@@ -91,6 +93,19 @@ def verify(system, application_id: str) -> None:
     verified = requests.post(f"{system.url('intake')}/api/v1/applications/{application_id}"
                              "/verify", headers=OPERATOR, timeout=10)
     assert verified.status_code == 200, verified.text
+
+
+def death_verified(system, nik: str, mongo=None) -> None:
+    """An Akta Kematian of ``nik`` (died two days ago) submitted and
+    verified; with ``mongo``, until printing recorded the death."""
+    died_on = today_wib() - datetime.timedelta(days=2)
+    death = requests.post(f"{system.url('intake')}/api/v1/applications", timeout=10,
+                          json=death_body(died_on, deceased_nik=nik))
+    assert death.status_code == 202, death.text
+    verify(system, death.json()["application_id"])
+    if mongo is not None:
+        eventually(lambda: mongo["printing"].deceased.find_one({"_id": nik}),
+                   what="the death recorded at printing")
 
 
 def reject(system, application_id: str) -> None:

@@ -9,12 +9,14 @@ A job held because its holder died is closed with condolences instead.
 
 from __future__ import annotations
 
+import pytest
 import requests
 
-from tests.document_bodies import death_body
 from tests.e2e.test_ktp_journey import ktp_application
-from tests.e2e.test_office_handovers import lookup, sms_to, verify
-from tests.e2e.test_printed_document import days_ago, held_jobs, report_printed
+from tests.e2e.test_office_handovers import death_verified, lookup, sms_to, verify
+from tests.e2e.test_printed_document import held_jobs, report_printed
+from tests.e2e.test_courier import pos_body, print_it
+from tests.e2e.test_manifest_pos_choice import pos_confirmed_manifest
 from tests.e2e.test_reprint import counter_job
 from tests.helpers import OPERATOR, STATION, claim_job_for, eventually, random_mobile, random_nik
 
@@ -109,10 +111,7 @@ def test_a_job_held_for_its_deceased_holder_cancelled_closes_it_with_condolences
     assert submitted.status_code == 202, submitted.text
     application_id, code = submitted.json()["application_id"], submitted.json()["tracking_code"]
     verify(system, application_id)
-    death = requests.post(f"{intake}/api/v1/applications", timeout=10,
-                          json=death_body(days_ago(2), deceased_nik=nik))
-    assert death.status_code == 202, death.text
-    verify(system, death.json()["application_id"])
+    death_verified(system, nik)
     held = eventually(lambda: held_jobs(system).get(application_id), what="his job held")
     assert held["last_failure"] == "holder_deceased"
 
@@ -139,10 +138,7 @@ def test_a_printed_card_whose_holder_died_since_is_listed_for_an_operator_to_can
     application_id, code, job = counter_job(system, nik, mobile)
     report_printed(system, job)
     assert application_id not in held_jobs(system)
-    death = requests.post(f"{system.url('intake')}/api/v1/applications", timeout=10,
-                          json=death_body(days_ago(2), deceased_nik=nik))
-    assert death.status_code == 202, death.text
-    verify(system, death.json()["application_id"])
+    death_verified(system, nik)
     listed = eventually(lambda: held_jobs(system).get(application_id),
                         what="the printed card listed for an operator")
     assert (listed["status"], listed["last_failure"]) == ("printed", "holder_deceased")
@@ -154,3 +150,62 @@ def test_a_printed_card_whose_holder_died_since_is_listed_for_an_operator_to_can
     eventually(lambda: [m for m in sms_to(system, mobile)
                         if code in m["message"] and "meninggal dunia" in m["message"]],
                what="the family's SMS")
+
+
+
+@pytest.mark.parametrize("death_first", [True, False])
+def test_a_parcel_back_from_pos_of_a_holder_who_died_is_listed_for_an_operator(
+        system, courier_events, pos, mongo, death_first):
+    """Outside audit A3: a Pos parcel returned after its holder's death was
+    given a window and the family read "siap diambil", the card listed
+    nowhere. Back at the counter it is listed for an operator to cancel
+    (never released) whichever printing hears of first; heard of after the
+    death, it gets no window and no "ready" notice."""
+    body = pos_body()
+    nik, mobile = body["applicant"]["nik"], body["applicant"]["phone"]
+    submitted = requests.post(f"{system.url('intake')}/api/v1/applications", json=body,
+                              timeout=10)
+    assert submitted.status_code == 202, submitted.text
+    application_id, code = submitted.json()["application_id"], submitted.json()["tracking_code"]
+    verify(system, application_id)
+    print_it(system, application_id)
+    [sent] = courier_events.wait_for(application_id, "parcel_dispatched")
+
+    def comes_back():
+        requests.post(f"{pos}/sandbox/advance/{sent['barcode']}", timeout=10,
+                      json={"status": "RETURNED", "note": "Kembali ke pengirim",
+                            "webhook_url": f"{system.url('courier')}/api/v1/pos/webhook"})
+    if death_first:
+        death_verified(system, nik, mongo)
+        assert application_id not in held_jobs(system)  # with Pos: not the Dinas' to list
+        comes_back()
+    else:
+        comes_back()
+        eventually(lambda: lookup(system, code, nik)["status"] == "ready_for_pickup",
+                   what="back at the counter")
+        death_verified(system, nik)
+    listed = eventually(lambda: held_jobs(system).get(application_id),
+                        what="the returned card listed for an operator")
+    assert (listed["status"], listed["last_failure"]) == ("printed", "holder_deceased")
+    released = requests.post(f"{system.url('printing')}/api/v1/operator/print-jobs/"
+                             f"{listed['print_job_id']}/release", headers=OPERATOR, timeout=10)
+    assert released.status_code == 409, released.text
+    assert released.json()["error"]["code"] == "holder_deceased", released.text
+    cancelled_by_an_operator(system, listed["print_job_id"], code, nik)
+    ready = [m for m in sms_to(system, mobile) if "siap diambil" in m["message"]]
+    assert ready == [] if death_first else len(ready) == 1, ready
+
+
+def test_a_member_of_a_manifest_sent_by_pos_is_not_listed_when_its_holder_dies(system, mongo):
+    """Outside audit A3: a jemput-bola member whose manifest the Dinas sends
+    by Pos was listed (and cancelled) as "at the Dinas" when its holder died,
+    while Pos carried it - the family read both the condolences and "arrived
+    at the kelurahan office". It goes by Pos: not listed, not cancelled."""
+    _, member, nik = pos_confirmed_manifest(system, mongo)
+    job_id = print_it(system, member["application_id"])
+    death_verified(system, nik, mongo)
+    assert member["application_id"] not in held_jobs(system)
+    cancelled = requests.post(f"{system.url('printing')}/api/v1/operator/print-jobs/"
+                              f"{job_id}/cancel", headers=OPERATOR, timeout=10)
+    assert cancelled.status_code == 409, cancelled.text
+    assert cancelled.json()["error"]["code"] == "not_held"

@@ -23,16 +23,16 @@ from __future__ import annotations
 
 import requests
 
-from tests.document_bodies import death_body
 from tests.e2e.test_batches import first_ktp, ktp_row, next_day
 from tests.e2e.test_courier import pos_body, submit_and_verify
 from tests.e2e.test_ktp_journey import ktp_application
 from tests.e2e.test_courier import at_pos
 from tests.e2e.test_manifest_pos_choice import (manifest_at_courier, manifest_event,
-                                                one_member_manifest, printed_at_courier,
+                                                pos_confirmed_manifest, printed_at_courier,
                                                 send_by_pos)
-from tests.e2e.test_office_handovers import batch_sent, lookup, print_it, published, sms_to, verify
-from tests.e2e.test_printed_document import (collected_at_counter, days_ago, download,
+from tests.e2e.test_office_handovers import (batch_sent, death_verified, lookup, print_it,
+                                             published, sms_to, verify)
+from tests.e2e.test_printed_document import (collected_at_counter, download,
                                              report_printed)
 from tests.e2e.test_printed_document import verify as verify_qr
 from tests.helpers import (KECAMATAN_CODE, OPERATOR, BrokerProbe, claim_job_for, eventually,
@@ -221,16 +221,9 @@ def test_pos_chosen_while_a_member_waits_for_its_reprint_posts_the_parcel_with_i
 
 
 def test_a_member_of_a_manifest_the_dinas_sends_by_pos_is_not_re_queued(system, mongo):
-    probe, seen = BrokerProbe(system.amqp_uri, "printing.events"), []
-    try:
-        manifest_id, member, _ = one_member_manifest(system, mongo)
-        assert send_by_pos(system, manifest_id).status_code == 202
-        eventually(lambda: manifest_event(probe, seen, "manifest_pos_confirmed", manifest_id),
-                   what="printing confirms Pos")
-        printed = print_it(system, member["application_id"])
-        refused(reprint(system, printed["print_job_id"]), "with_pos")
-    finally:
-        probe.close()
+    _, member, _ = pos_confirmed_manifest(system, mongo)
+    printed = print_it(system, member["application_id"])
+    refused(reprint(system, printed["print_job_id"]), "with_pos")
 
 
 def test_a_document_not_printed_yet_or_with_pos_is_not_re_queued(system, mongo):
@@ -258,12 +251,7 @@ def test_a_card_whose_holder_died_since_is_not_re_queued(system, mongo):
     nik = random_nik()
     _, code, job = counter_job(system, nik, random_mobile())
     report_printed(system, job)
-    death = requests.post(f"{system.url('intake')}/api/v1/applications", timeout=10,
-                          json=death_body(days_ago(2), deceased_nik=nik))
-    assert death.status_code == 202, death.text
-    verify(system, death.json()["application_id"])
-    eventually(lambda: mongo["printing"].deceased.find_one({"_id": nik}),
-               what="the death recorded at printing")
+    death_verified(system, nik, mongo)
     refused(reprint(system, job["print_job_id"]), "holder_deceased")
     assert mongo["printing"].print_jobs.find_one({"_id": job["print_job_id"]})["status"] == \
         "printed"

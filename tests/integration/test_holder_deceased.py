@@ -20,7 +20,7 @@ import pytest
 
 from services.printing.exceptions import HolderDeceased, LeaseLost
 from shared.events import build_event
-from tests.helpers import random_nik
+from tests.helpers import at_once, random_nik
 from tests.integration.test_issuances import (RULES, STATION_ID, VALID, card_job, claimed,
                                               counted, download, printed_card, store, verdict)
 from tests.integration.test_pickup_windows import rules as pickup_rules
@@ -178,3 +178,44 @@ def test_a_printed_card_of_a_holder_who_died_since_is_cancelled_by_an_operator(s
     assert (event["payload"]["application_id"], event["payload"]["reason"]) == (
         job["application_id"], "holder_deceased")
     assert store.db.pickup_windows.find_one({"_id": seat})["count"] == seats - 1
+
+
+@pytest.mark.parametrize("death_first", [True, False])
+def test_a_pos_card_back_at_the_counter_of_a_holder_who_died_is_listed(store, death_first):
+    """Outside audit A3: a card Pos brought back after its holder died -
+    whichever printing heard of first, the return or the death - is handed
+    over to nobody and listed for an operator; no window, no "ready"."""
+    nik = random_nik()
+    job = card_job(store, nik, delivery_method="pos")
+    store.mark_printed(job["_id"], STATION_ID, job["lease_token"], pickup_rules(40), RULES)
+    returned = build_event("parcel_returned", application_id=job["application_id"],
+                           tracking_code=job["tracking_code"], shipment_id="s1",
+                           document_type=job["document_type"],
+                           barcode="P1", reason="Kembali ke pengirim")
+    if death_first:
+        store.queue_job(death_verified(nik))
+        assert [j["_id"] for j in store.held_jobs(RULES)] == []  # with Pos
+        store.parcel_returned(returned, pickup_rules(40))
+        assert store.db.print_jobs.find_one({"_id": job["_id"]}).get("slot") is None
+    else:
+        store.parcel_returned(returned, pickup_rules(40))
+        store.queue_job(death_verified(nik))
+    assert [(j["_id"], j["status"]) for j in store.held_jobs(RULES)] == [
+        (job["_id"], "printed")]
+
+
+def test_a_return_and_the_holder_s_death_at_the_same_moment_still_list_the_card(store):
+    """The two transactions read what the other writes (the return the
+    deceased, the death the card): each writes the card, so they conflict
+    and one runs after the other - the card is listed every time."""
+    for _ in range(6):
+        nik = random_nik()
+        job = card_job(store, nik, delivery_method="pos")
+        store.mark_printed(job["_id"], STATION_ID, job["lease_token"], pickup_rules(40), RULES)
+        returned = build_event("parcel_returned", application_id=job["application_id"],
+                               tracking_code=job["tracking_code"], shipment_id="s1",
+                               document_type=job["document_type"], barcode="P1",
+                               reason="Kembali ke pengirim")
+        at_once(2, lambda n: store.parcel_returned(returned, pickup_rules(40)) if n == 0
+                else store.queue_job(death_verified(nik)))
+        assert job["_id"] in {j["_id"] for j in store.held_jobs(RULES)}

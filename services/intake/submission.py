@@ -31,7 +31,8 @@ def submit_application(store, screening: Screening, body: dict, key: str | None,
     context a new application (not a retry) is made in - over HTTP, counted
     against its client's limit, given back if it is refused (``service``).
     Returns the application."""
-    if earlier := store.earlier_submission(key, body["applicant"], request_digests(body)):
+    if key and (earlier := store.earlier_submission(key, body["applicant"],
+                                                    request_digests(body))):
         return earlier
     with admitted():
         checked = screening.check(body, today_wib())

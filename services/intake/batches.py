@@ -292,11 +292,11 @@ def officer_application(officer_request: OfficerRequest, officer: Officer, key: 
     groups by (``manifest_id``, ``next_day``, ``pickup_place_id``,
     ``kecamatan_code``) and who submitted it (kept for the Dinas only)."""
     request, checked = officer_request.request, officer_request.checked
-    application = new_application(request, checked.details, key, checked.stored())
-    if key:  # a retry compares the address too (``next_day_digests``)
-        application["request_digest"] = request_digests(
-            {**request, "address": officer_request.address})[0]
-    return {**application, "address": officer_request.address, "submitted_by": str(officer),
+    # a retry compares the address too (``next_day_digests``)
+    digest = request_digests({**request, "address": officer_request.address})[0] if key \
+        else None
+    return {**new_application(request, checked.details, key, checked.stored(), digest),
+            "address": officer_request.address, "submitted_by": str(officer),
             "manifest_id": None, "next_day": False, "pickup_place_id": None, **fields}
 
 

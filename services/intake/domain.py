@@ -198,9 +198,11 @@ def timeline_entry(status: str, at: datetime.datetime | str, detail: dict | None
 
 
 def new_application(request: dict, details: dict, idempotency_key: str | None,
-                    checks: dict | None = None) -> dict:
+                    checks: dict | None = None, digest: str | None = None) -> dict:
     """``checks``: what the rules found beside the details (``rules.Checked.stored``:
-    flags for the operator, the supporting documents required, derived fields)."""
+    flags for the operator, the supporting documents required, derived fields).
+    ``digest``: what a retry with the key must repeat (``request_digests``), if
+    the caller worked it out already; else worked out here from ``request``."""
     now, application_id = utcnow(), uuid.uuid4().hex
     application = {
         "_id": application_id,
@@ -219,7 +221,7 @@ def new_application(request: dict, details: dict, idempotency_key: str | None,
     }
     if idempotency_key:
         application["idempotency_key"] = idempotency_key
-        application["request_digest"] = request_digests(request)[0]
+        application["request_digest"] = digest or request_digests(request)[0]
     return application
 
 

@@ -31,14 +31,15 @@ def submit_application(store, screening: Screening, body: dict, key: str | None,
     context a new application (not a retry) is made in - over HTTP, counted
     against its client's limit, given back if it is refused (``service``).
     Returns the application."""
-    if key and (earlier := store.earlier_submission(key, body["applicant"],
-                                                    request_digests(body))):
+    digests = request_digests(body) if key else ()
+    if earlier := store.earlier_submission(key, body["applicant"], digests):
         return earlier
     with admitted():
         checked = screening.check(body, today_wib())
         with screening.telling(ActiveApplicationExists):
             application = store.submit(new_application(body, checked.details, key,
-                                                       checked.stored()))
+                                                       checked.stored(),
+                                                       digests[0] if digests else None))
     log.info("application %s submitted for NIK %s, flags %s", application["tracking_code"],
              mask_identity(application["applicant"]["nik"]), application["flags"])
     return application

@@ -42,6 +42,12 @@ QUEUE_ORDER = [("priority", ASCENDING), ("queued_at", ASCENDING)]
 JOBS_PER_TRANSACTION = 120
 # a claim reads this many times the jobs it may take (``PrintStore.claim``)
 CLAIM_SPARE = 4
+# a station away from the Dinas notes its claims at most this often (its
+# sign of life, ``stations.silent_stations``), and the Dinas' claims read
+# those notes at most this often - each at most a quarter of the silence
+# watched for (``_silence``: a station claiming is never found silent)
+SIGHTING_SECONDS = 60
+SILENCE_READ_SECONDS = 15
 # the claims of a moment share a read of the queue (``shared.group_writes.ReadAhead``):
 # the local server reads every claimable job for each read whatever its limit
 # (43 ms at 500 queued, 509 ms at 5,000: bench/README.md, eleventh session);
@@ -49,12 +55,6 @@ CLAIM_SPARE = 4
 # a station's failure or an operator puts back (the API container's writes) is
 # seen at once, any other change (a job queued by the events container, a
 # lease run out, another process) within READ_AHEAD_SECONDS
-# a station away from the Dinas notes its claims at most this often (its
-# sign of life, ``stations.silent_stations``), and the Dinas' claims read
-# those notes at most this often - each at most a quarter of the silence
-# watched for (``_silence``: a station claiming is never found silent)
-SIGHTING_SECONDS = 60
-SILENCE_READ_SECONDS = 15
 READ_AHEAD_JOBS = 200
 READ_AHEAD_SECONDS = 1.0
 # reads of the queue one claim may make at most (the rest were taken meanwhile)
@@ -245,7 +245,6 @@ class PrintStore(PickupStore, PrrStore):
                                        {"$set": domain.PRINTED_FOR_THE_DECEASED},
                                        session=session)
         self._listed_for_an_operator(session, at_the_dinas, now)
-
 
     def _card_reported_lost(self, session, nik: str, document_type: str) -> None:
         """A replacement for a card reported lost is verified (its job queued
@@ -451,8 +450,8 @@ class PrintStore(PickupStore, PrrStore):
         """Jobs waiting for an operator, in queue order (next-day requests and
         replacements first, then oldest first): the held ones, and the cards
         printed and still at the Dinas whose holder's death was recorded since
-        (``cards_of_the_deceased``, noted by ``_holder_died``: a list of its
-        own, not a read of every printed job; until cancelled)."""
+        (``cards_of_the_deceased``, noted by ``_listed_for_an_operator``: a
+        list of its own, not a read of every printed job; until cancelled)."""
         noted = [row["_id"] for row in self.db.cards_of_the_deceased.find({}, limit=limit)]
         to_cancel = list(self.db.print_jobs.find({"_id": {"$in": noted}, "status": "printed"})) \
             if noted else []

@@ -148,3 +148,15 @@ class PersonalDataFilter(logging.Filter):
             record.stack_info = mask_text(record.stack_info)
         record.msg, record.args = masked(record.getMessage()), ()
         return True
+
+
+def known_level(level: str) -> logging.Filter:
+    """A filter the logging config builds from ``LOG_LEVEL`` (attached to
+    nothing) only to check it before the root logger is given it: a level
+    logging does not know refuses the start in one line naming the setting
+    (``LOG_LEVEL=LOUD`` ended nameko's CLI in dictConfig's traceback).
+    Filters are built before the loggers, so this one is met first."""
+    if not isinstance(level, int) and level not in logging.getLevelNamesMapping():
+        from .settings import InvalidSetting, refuse  # settings needs the broker's libraries
+        refuse(InvalidSetting("LOG_LEVEL", "expected DEBUG, INFO, WARNING, ERROR or CRITICAL"))
+    return logging.Filter()

@@ -235,6 +235,14 @@ def sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else text + "."
 
 
+def clause(text: str | None) -> str | None:
+    """A partner's free text (Pos' note) on one line, without the full stop
+    or separator it may end with: the templates end the sentence it stands
+    in (a note typed "Alamat tidak ditemukan." read '..."Alamat tidak
+    ditemukan.".' and "(...ditemukan.)")."""
+    return " ".join(str(text).split()).rstrip(" ;,:.") or None if text else None
+
+
 def rejection_values(event: dict, lang: str) -> dict:
     """A rejection as each channel tells it. The e-mail lists ``reasons``
     and adds the operator's ``note``; a text with no room for a list - the
@@ -285,7 +293,7 @@ def values_for(kind: str, event: dict, lang: str) -> dict:
         values.update(appointment_values(event, lang))
     elif kind in ("dispatched", "delivered", "delivery_failed", "returned",
                   "dispatched_kelurahan", "delivered_kelurahan", "delivery_failed_kelurahan"):
-        values.update(barcode=event.get("barcode"), reason=event.get("reason"),
+        values.update(barcode=event.get("barcode"), reason=clause(event.get("reason")),
                       barcode_text=event.get("barcode") or "-",
                       office=office_name(parcel_kelurahan(event) or "", lang))
     elif kind == "office_pickup":

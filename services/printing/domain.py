@@ -331,7 +331,10 @@ def failure_outcome(job: dict, reason: str, note: str | None, max_attempts: int)
     Only a job on lease (``on_lease``) can fail; a printed one stays
     printed. The station's note is kept masked (a NIK or phone number typed
     into it): operators read it in the held list, which shows no personal
-    data.
+    data. A job held already because that lease ran out (``HELD_AS_LAPSED``,
+    its ``print_job_held`` said so) stays held with the station's reason for
+    the operator, and nothing more is said (the citizen's timeline showed
+    "print_held" twice).
     """
     if not on_lease(job):
         raise LeaseLost()
@@ -339,6 +342,8 @@ def failure_outcome(job: dict, reason: str, note: str | None, max_attempts: int)
     update = {"status": "queued" if requeued else "held", "lease_until": None,
               "lease_token": None, "last_failure": reason,
               "failure_note": mask_text(note)}
+    if job["status"] == "held":
+        return update, []
     return update, [Event("print_job_failed", {"station_id": job["station_id"], "reason": reason,
                                                "requeued": requeued, **job_ref(job)})]
 

@@ -170,7 +170,9 @@ def test_a_service_without_its_secrets_refuses_to_start_and_says_which(system, s
     ("courier", "POS_SENDER_ZIP", "POS_SENDER_ZIP", "４２１７１"),  # full-width digits
     # outside audit R1: 0 ran the timer back to back, a core busy doing nothing
     ("printing", "PRINT_LAPSED_CHECK_SECONDS", "LAPSED_LEASE_CHECK_SECONDS", "0"),
-    ("courier", "COURIER_POLL_INTERVAL_SECONDS", "POLL_INTERVAL_SECONDS", "0")])
+    ("courier", "COURIER_POLL_INTERVAL_SECONDS", "POLL_INTERVAL_SECONDS", "0"),
+    # ended nameko's CLI in the logging config's traceback, before any service
+    *((service, "LOG_LEVEL", "LOG_LEVEL", "LOUD") for service in sorted(SERVICES))])
 def test_a_number_that_is_not_one_refuses_the_start_in_one_line_naming_it(
         system, service, variable, key, value):
     """A typo in a number ended in ValueError tracebacks (up to 24 of them,

@@ -109,6 +109,25 @@ def test_a_report_before_the_hold_leaves_nothing_to_hold(store):
     assert held_events(store) == []
 
 
+def test_a_late_failed_report_on_a_job_held_so_gives_its_reason_and_says_nothing_more(store):
+    rules = station_rules(lease_seconds=0.3)
+    last = lapsed_on_last_attempt(store, rules)
+    [held] = store.hold_lapsed(rules)
+    failed = store.mark_failed(last["_id"], "dinas-1", last["lease_token"], "misprint",
+                               "tinta habis di 3673041201100003", rules)
+    # still held, now with the station's reason (masked note) for the operator
+    assert (failed["status"], failed["last_failure"]) == ("held", "misprint")
+    [listed] = store.held_jobs(rules)
+    assert (listed["_id"], listed["last_failure"]) == (last["_id"], "misprint")
+    assert "3673041201100003" not in listed["failure_note"]
+    # the citizen was told once (print_job_held): no print_job_failed after it
+    assert len(held_events(store)) == 1
+    assert store.db.outbox.count_documents({"event_type": "print_job_failed"}) == 0
+    # its lease ended with the failure: a later report under it is refused
+    with pytest.raises(LeaseLost):
+        store.mark_printed(last["_id"], "dinas-1", last["lease_token"], pickup_rules(40))
+
+
 def test_a_job_held_so_is_released_and_claimed_again(store):
     rules = station_rules(lease_seconds=0.3)
     last = lapsed_on_last_attempt(store, rules)

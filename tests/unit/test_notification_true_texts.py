@@ -265,6 +265,21 @@ def test_an_english_failed_delivery_ends_pos_note_with_a_full_stop_and_one_blank
         assert "\n\n\n" not in (Path(TEMPLATES) / "email" / f"{kind}.j2").read_text()
 
 
+@pytest.mark.parametrize("lang", ["en", "id"])
+def test_a_pos_note_typed_with_its_own_full_stop_gets_no_second_one(lang):
+    """Outside audit A2: '(in Indonesian): "Alamat tidak ditemukan.".' - and
+    in Bahasa ': Alamat tidak ditemukan..'; the SMS '(Alamat tidak ditemukan.)'."""
+    for kind in ("delivery_failed", "delivery_failed_kelurahan"):
+        typed = {**failed(lang), "shipment_id": "SDK-j1", "reason": " Alamat tidak  ditemukan. "}
+        texts = render(kind, typed, lang)
+        assert "Alamat tidak ditemukan" in texts.text, texts.text  # the SMS: where it fits
+        for text in (texts.text, texts.sms):
+            assert not any(twice in text for twice in ('ditemukan..', 'ditemukan.".',
+                                                       'ditemukan.)', 'ditemukan.")')), text
+        assert render(kind, {**typed, "reason": " . "}, lang).text == render(
+            kind, {**typed, "reason": None}, lang).text  # nothing left of it: no note
+
+
 @pytest.mark.parametrize(("lang", "one", "more"), [
     ("en", "cannot be processed yet, for this reason:\n",
      "cannot be processed yet, for these reasons:\n"),

@@ -11,6 +11,8 @@ import re
 
 from marshmallow.exceptions import SCHEMA
 
+from .masking import mask_text
+
 
 class Msg(str):
     """A message whose ``str`` value is Bahasa Indonesia, carrying ``.en``.
@@ -136,10 +138,12 @@ def localize(message: str, lang: str) -> str:
 def field_label(name) -> str:
     """A client-supplied field name as safe to echo: at most ``FIELD_NAME_LIMIT``
     characters (then cut, ending in "..."), anything unprintable (control
-    characters, lone surrogates) shown as "?"."""
+    characters, lone surrogates) shown as "?", a NIK, KK or phone number in
+    it masked (outside audit B: a NIK sent as a field's name came back
+    whole in ``fields`` and the message)."""
     name = str(name)
     shown = "".join(c if c.isprintable() else "?" for c in name[:FIELD_NAME_LIMIT])
-    return shown if len(name) <= FIELD_NAME_LIMIT else shown + "..."
+    return mask_text(shown if len(name) <= FIELD_NAME_LIMIT else shown + "...")
 
 
 # a CSV upload's header naming a column twice (a jemput-bola batch, a PRR

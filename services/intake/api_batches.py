@@ -28,7 +28,6 @@ from shared.masking import mask_identity
 from shared.offices import DINAS
 
 from . import batches
-from .exceptions import IdempotencyKeyReused
 from .screening import Screening
 
 log = logging.getLogger(__name__)
@@ -170,11 +169,8 @@ class OfficerChannelsApi:
         answered with the first code)."""
         applicant = body.get("applicant")
         nik = applicant.get("nik") if isinstance(applicant, dict) else None
-        earlier = self.store.earlier_submission(key, applicant, batches.next_day_digests(
-            body, lang)) if key and isinstance(nik, str) else None
-        if earlier is not None and earlier.get("submitted_by") != str(officer):
-            raise IdempotencyKeyReused()
-        return earlier
+        return self.store.earlier_submission(key, applicant, batches.next_day_digests(
+            body, lang), str(officer)) if key and isinstance(nik, str) else None
 
 
 def batch_reply(batch: dict, accepted: list[dict], rejected: list[dict]) -> dict:

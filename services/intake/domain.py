@@ -272,7 +272,7 @@ def normalised_delivery(request: dict):
 
 def normalised_details(document_type, details):
     """``details`` as their schema loads and dumps them, the declared
-    documents sorted; as sent if the schema refuses them."""
+    documents sorted, each kind once; as sent if the schema refuses them."""
     schema = DETAIL_SCHEMAS.get(document_type) if isinstance(document_type, str) else None
     if schema is None:
         return details
@@ -280,8 +280,8 @@ def normalised_details(document_type, details):
         loaded = schema().dump(schema().load(details))
     except ValidationError:
         return details
-    if isinstance(loaded.get("documents"), list):
-        loaded["documents"] = sorted(loaded["documents"], key=str)
+    if isinstance(loaded.get("documents"), list):  # a kind listed twice: declared once
+        loaded["documents"] = sorted(set(loaded["documents"]), key=str)
     return loaded
 
 
@@ -290,7 +290,8 @@ def digest_of(value) -> str:
                                      separators=(",", ":")).encode()).hexdigest()
 
 
-def earlier_answer(earlier: dict, applicant: dict, digests: tuple[str, ...] = ()) -> dict:
+def earlier_answer(earlier: dict, applicant: dict, digests: tuple[str, ...] = (),
+                   submitted_by: str | None = None) -> dict:
     """A retried submission gets the first answer; a key reused for another
     NIK - or the same NIK with another KK - is refused: the answer carries
     the tracking code, which with the NIK opens the application (status,
@@ -300,7 +301,13 @@ def earlier_answer(earlier: dict, applicant: dict, digests: tuple[str, ...] = ()
     audit T4: a back-end reusing its ids got 202 with a first child's code
     for a second child's application, which was never stored); an
     application stored before its digest was kept is compared by NIK and KK
-    only."""
+    only. And one made by someone else: a citizen's submission under a key
+    an officer's next-day request used, or the other way round
+    (``submitted_by``: the officer, None for a citizen's; outside audit B:
+    a citizen's web submission was answered 202 with the officer's
+    next-day application, collected at the kecamatan office)."""
+    if earlier.get("submitted_by") != submitted_by:
+        raise IdempotencyKeyReused()
     first = earlier["applicant"]
     if (first["nik"], first.get("kk_number")) != (applicant.get("nik"),
                                                  applicant.get("kk_number")):
@@ -413,7 +420,10 @@ def public_view(application: dict, lang: str) -> dict:
         # where the citizen chose to collect it (their own application; an
         # officer's round says where); when, and the parcel's barcode, once known
         **({"pickup_place": place.view()} if (place := chosen_place(application)) else {}),
-        **({"pickup_slot": application["pickup"]["slot"]} if application.get("pickup") else {}),
+        # none once printing gave it up (outside audit A: a card whose
+        # holder died, cancelled, still showed the window given up)
+        **({"pickup_slot": application["pickup"]["slot"]}
+           if application.get("pickup") and application["status"] != "print_cancelled" else {}),
         **({"parcel_barcode": application["parcel"]["barcode"]}
            if (application.get("parcel") or {}).get("barcode") else {}),
         "timeline": [{**step, "label": STATUSES[step["status"]].label(lang),

@@ -108,7 +108,8 @@ class StatusViewSchema(AcceptedSchema):
                        "comes back: the Disdukcapil counter) and for an officer's "
                        "application"})
     pickup_slot = fields.Nested(SlotSchema, metadata={
-        "description": "once known: the current pickup window"})
+        "description": "once known: the current pickup window (none once printing was "
+                       "cancelled, `print_cancelled`)"})
     parcel_barcode = fields.String(metadata={"description": "once known: the Pos barcode"})
     timeline = fields.List(fields.Nested(StepSchema), required=True)
 

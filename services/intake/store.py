@@ -125,7 +125,8 @@ class ApplicationStore(DocumentStore, QueueStore, AppointmentStore, BatchStore,
             # since: refused then by whichever unique index the server checked first
             if earlier := self.earlier_submission(
                     key, application["applicant"],
-                    (application["request_digest"],) if "request_digest" in application else ()):
+                    (application["request_digest"],) if "request_digest" in application else (),
+                    application.get("submitted_by")):
                 return earlier
             if duplicate_fields(exc) == set(ONE_ACTIVE_PER_SUBJECT):
                 # ``from None``: the driver's error names the NIK
@@ -135,17 +136,19 @@ class ApplicationStore(DocumentStore, QueueStore, AppointmentStore, BatchStore,
         return application
 
     def earlier_submission(self, key: str | None, applicant: dict,
-                           digests: tuple[str, ...] = ()) -> dict | None:
+                           digests: tuple[str, ...] = (),
+                           submitted_by: str | None = None) -> dict | None:
         """The application a request with this Idempotency-Key stored before:
         a retry gets the first answer whatever became of the application since
         (ask before the checks: a card printed since would refuse the retry);
         ``IdempotencyKeyReused`` when another NIK's (or KK's) request used the
-        key, or one for another document or details (``digests``:
-        ``domain.earlier_answer``)."""
+        key, or one for another document or details (``digests``), or by
+        someone else (``submitted_by``: ``domain.earlier_answer``)."""
         if not key:
             return None
         earlier = self.db.applications.find_one({"idempotency_key": key})
-        return None if earlier is None else domain.earlier_answer(earlier, applicant, digests)
+        return None if earlier is None else domain.earlier_answer(earlier, applicant, digests,
+                                                                  submitted_by)
 
     def get(self, application_id: str) -> dict:
         application = self.db.applications.find_one({"_id": application_id})

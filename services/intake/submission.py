@@ -13,6 +13,7 @@ from shared.masking import mask_identity
 
 from .domain import new_application, request_digests
 from .exceptions import ActiveApplicationExists
+from .rules import load_details
 from .screening import Screening
 
 log = logging.getLogger(__name__)
@@ -23,14 +24,17 @@ def submit_application(store, screening: Screening, body: dict, key: str | None,
     """Check a loaded request (``ApplicationRequestSchema``) as every new
     application is checked (``screening``) and store it with its
     ``application_submitted`` event; ``key``: the idempotency key (the same
-    key again returns the first application, before any check: a retry is
-    answered as its first try was, whatever became of the application since).
+    key again returns the first application, before any check but its details'
+    form: a retry is answered as its first try was, whatever became of the
+    application since; one whose details do not load is a 400 naming the field).
     An application still in progress for the subject (409) tells whoever
     asks what intake holds of its NIK: counted as the screening's refusals
     are (``Screening.telling``; in memory, no read more). ``admitted``: the
     context a new application (not a retry) is made in - over HTTP, counted
     against its client's limit, given back if it is refused (``service``).
     Returns the application."""
+    if key:  # details that do not load: 400 naming the field, not 409 on the key (audit B)
+        load_details(body["document_type"], body["details"])
     digests = request_digests(body) if key else ()
     if earlier := store.earlier_submission(key, body["applicant"], digests):
         return earlier

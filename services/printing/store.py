@@ -498,6 +498,7 @@ class PrintStore(PickupStore, PrrStore):
             if domain.still_at_the_dinas(job):
                 self._give_seat_back(session, job)
                 self.db.cards_of_the_deceased.delete_one({"_id": job["_id"]}, session=session)
+                self._off_the_lists(session, job, waited_for=False)
             events = self._handover_job_dropped(session, job, pickup) if job["next_day"] else []
             if job.get("manifest_id"):
                 events += self._manifest_member_dropped(session, job["manifest_id"],
@@ -532,22 +533,31 @@ class PrintStore(PickupStore, PrrStore):
         def lists_wait(session, job: dict) -> list[Event]:
             self._give_seat_back(session, job)
             self._reprint_queued(session, job)
-            application_id = job["application_id"]
-            if job["next_day"]:
-                self.db.handover_lists.update_one(
-                    {"_id": handovers.handover_list_id(job)},
-                    {"$addToSet": {"waiting": application_id},
-                     "$pull": {"items": {"application_id": application_id}},
-                     "$unset": {f"days.{application_id}": ""}}, session=session)
-            if job.get("manifest_id"):
-                self.db.manifests.update_one(
-                    {"_id": job["manifest_id"]},
-                    {"$pull": {"printed_ids": application_id,
-                               "items": {"application_id": application_id}},
-                     "$unset": {f"days.{application_id}": "",
-                                f"follow_ups.{application_id}": ""}}, session=session)
+            self._off_the_lists(session, job, waited_for=True)
             return []
         return self._operator_decision(job_id, rules, decide, lists_wait)
+
+    def _off_the_lists(self, session, job: dict, waited_for: bool) -> None:
+        """A printed document no longer on its hand-over list (a kecamatan's
+        next-day list, a jemput-bola manifest): not among its printed items
+        nor given a day - reprinted (``waited_for``: the list waits for it
+        again), or given up (a card whose holder died: outside audit A - the
+        officer's list, sent once its other members were printed, named it,
+        and its family was told to collect it at the kelurahan office)."""
+        application_id = job["application_id"]
+        if job["next_day"]:
+            self.db.handover_lists.update_one(
+                {"_id": handovers.handover_list_id(job)},
+                {**({"$addToSet": {"waiting": application_id}} if waited_for else {}),
+                 "$pull": {"items": {"application_id": application_id}},
+                 "$unset": {f"days.{application_id}": ""}}, session=session)
+        if job.get("manifest_id"):
+            self.db.manifests.update_one(
+                {"_id": job["manifest_id"]},
+                {"$pull": {"printed_ids": application_id,
+                           "items": {"application_id": application_id}},
+                 "$unset": {f"days.{application_id}": "",
+                            f"follow_ups.{application_id}": ""}}, session=session)
 
     def _give_seat_back(self, session, job: dict) -> None:
         """A document that will not be collected in its window: the seat is free again."""

@@ -334,6 +334,22 @@ def test_a_next_day_retry_is_answered_as_its_first_try(system, mongo):
     assert again.json()["application_id"] == first.json()["application_id"]
 
 
+def test_a_citizens_submission_under_an_officers_next_day_key_is_another_request(system, mongo):
+    """Outside audit B: answered 202 with the officer's application - the
+    front-end told the citizen of a web application for the Dinas counter,
+    the SMS of a next-day print collected at the kecamatan office."""
+    body, key = first_ktp(random_nik(kecamatan=KECAMATAN_CODE)), f"h1-{uuid.uuid4().hex}"
+    first = next_day(system, body, headers={**KECAMATAN_OFFICER, "Idempotency-Key": key})
+    assert first.status_code == 202, first.text
+    citizens = requests.post(f"{system.url('intake')}/api/v1/applications", timeout=10,
+                             json={**body, "document_type": "ktp_el", "channel": "web"},
+                             headers={"Idempotency-Key": key})
+    assert citizens.status_code == 409, citizens.text
+    assert citizens.json()["error"]["code"] == "idempotency_key_reused"
+    assert mongo["intake"].applications.count_documents(
+        {"applicant.nik": body["applicant"]["nik"]}) == 1
+
+
 def test_a_next_day_request_s_notices_take_the_request_s_language(system):
     """Outside audit A2: answered in the header's language, the citizen was
     messaged in Bahasa (the fix for citizens' own requests had missed the

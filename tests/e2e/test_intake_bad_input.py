@@ -170,6 +170,32 @@ def test_same_idempotency_key_stores_one_application(system, mongo):
         {"applicant.nik": body["applicant"]["nik"]}) == 1
 
 
+def test_a_retry_whose_details_do_not_load_is_told_which_field(system, mongo):
+    """Outside audit B: a retry with a field its details do not have was
+    answered 409 idempotency_key_reused, not the 400 naming the field a
+    first try gets."""
+    url = f"{system.url('intake')}/api/v1/applications"
+    body, key = valid_body(), {"Idempotency-Key": f"retry-{random_nik()}"}
+    assert requests.post(url, json=body, headers=key, timeout=10).status_code == 202
+    wrong = requests.post(url, json=with_value(body, "details.alasan", "hilang"), headers=key,
+                          timeout=10)
+    assert wrong.status_code == 400, wrong.text
+    assert list(wrong.json()["error"]["fields"]) == ["details.alasan"]
+    assert mongo["intake"].applications.count_documents(
+        {"applicant.nik": body["applicant"]["nik"]}) == 1
+
+
+def test_a_nik_sent_as_a_field_name_is_not_echoed(system):
+    body = valid_body()
+    body["3673041201100003"] = "x"
+    body["applicant"]["6281234567890"] = "y"
+    answer = requests.post(f"{system.url('intake')}/api/v1/applications", json=body, timeout=10)
+    assert answer.status_code == 400, answer.text
+    assert sorted(answer.json()["error"]["fields"]) == ["3673********0003",
+                                                        "applicant.62812*****890"]
+    assert "3673041201100003" not in answer.text and "6281234567890" not in answer.text
+
+
 def test_second_active_application_for_same_nik_is_a_conflict(system, mongo):
     url = f"{system.url('intake')}/api/v1/applications"
     body = valid_body()

@@ -33,7 +33,7 @@ from shared.auth import Officer
 from shared.clock import today_wib, utcnow
 from shared.events import build_event
 from shared.offices import DINAS
-from tests.helpers import at_once
+from tests.helpers import at_once, random_nik
 from tests.integration.test_pickup_windows import rules as pickup_rules
 from tests.integration.test_stations import queue_jobs, station_rules, store  # noqa: F401
 
@@ -352,3 +352,36 @@ def test_a_kecamatan_list_goes_without_a_next_day_job_an_operator_gave_up(store)
     curug = Officer("officer-curug", "367304")
     assert store.hand_over(first["tracking_code"], first["nik"], curug, "kecamatan",
                            datetime.date.fromisoformat(handover["day"]))["status"] == "collected"
+
+
+def test_a_card_of_a_holder_who_died_cancelled_goes_back_on_no_list(store):
+    """Outside audit A: a jemput-bola member printed, its holder's death
+    verified, its card cancelled by an operator - then the manifest's last
+    member printed: the officer's list named the dead holder's card, and the
+    family was told to collect it at the kelurahan office. So for a
+    kecamatan's next-day list."""
+    from tests.integration.test_holder_deceased import death_verified
+    rules, stations = pickup_rules(40), station_rules()
+    dead, living = manifest_jobs(store, 2)
+    died = random_nik()  # the two of one family, not one person
+    store.db.print_jobs.update_one({"_id": dead["_id"]}, {"$set": {"nik": died}})
+    claimed = claim_all(store)
+    for member in (dead, living):
+        if member is living:
+            store.queue_job(death_verified(died))
+            store.cancel_held(dead["_id"], "operator-1", stations, rules)
+            assert payloads(store, "batch_ready_for_kelurahan") == []  # waits for the living
+        job = claimed[member["_id"]]
+        store.mark_printed(job["_id"], "dinas-1", job["lease_token"], rules, stations)
+    [ready] = payloads(store, "batch_ready_for_kelurahan")
+    assert [item["application_id"] for item in ready["items"]] == [living["application_id"]]
+
+    queue_next_day(store, 2, "SDKDIED")
+    dead, living = store.claim(stations.station("dinas-1"), stations, 2)
+    store.mark_printed(dead["_id"], "dinas-1", dead["lease_token"], rules, stations)
+    store.queue_job(death_verified(dead["nik"]))
+    store.cancel_held(dead["_id"], "operator-1", stations, rules)
+    assert payloads(store, "kecamatan_handover_ready") == []
+    store.mark_printed(living["_id"], "dinas-1", living["lease_token"], rules, stations)
+    [handover] = payloads(store, "kecamatan_handover_ready")
+    assert [item["tracking_code"] for item in handover["items"]] == [living["tracking_code"]]

@@ -79,6 +79,15 @@ def test_field_label_cuts_long_names():
     assert field_label(3) == "3"
 
 
+def test_a_nik_or_phone_number_sent_as_a_field_name_is_masked_in_error_bodies():
+    """Outside audit B: echoed whole in ``fields`` and the message."""
+    flat = flatten_field_errors({"3673041201100003": ["Unknown field."],
+                                 "applicant": {"6281234567890": ["Unknown field."]}})
+    assert flat == {"3673********0003": ["Unknown field."],
+                    "applicant.62812*****890": ["Unknown field."]}
+    assert field_label("applications.12.applicant.nik") == "applications.12.applicant.nik"
+
+
 def test_unknown_field_names_are_cut_in_error_bodies():
     assert flatten_field_errors({"applicant": {"y" * 5000: ["Unknown field."]}}) == {
         "applicant." + "y" * 40 + "...": ["Unknown field."]}

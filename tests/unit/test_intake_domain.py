@@ -142,6 +142,14 @@ def test_public_view_sorted_and_labelled(lang, labels):
     assert view["timeline"][2]["detail"] == {"slot": SLOT}
 
 
+def test_a_window_given_up_with_its_print_is_not_shown():
+    """Outside audit A: a printed card cancelled (its holder died) still
+    showed its window beside "Printing stopped"."""
+    app = {**application_with_steps(), "pickup": {"slot": SLOT, "since": "2099-01-03"}}
+    assert public_view(app, "id")["pickup_slot"] == SLOT
+    assert "pickup_slot" not in public_view({**app, "status": "print_cancelled"}, "id")
+
+
 def test_public_view_unknown_language_falls_back_to_indonesian():
     assert public_view(application_with_steps(), "fr")["status_label"] == "Siap diambil"
 

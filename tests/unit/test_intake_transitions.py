@@ -437,6 +437,22 @@ def test_a_retry_gets_the_earlier_answer_unless_the_nik_differs():
         earlier_answer(earlier, {**earlier["applicant"], "kk_number": "3673041201109999"})
 
 
+def test_a_retry_by_someone_else_is_another_request():
+    """Outside audit B: a citizen's submission under the key of an officer's
+    next-day request got the officer's application (collected at the
+    kecamatan office) back as its own; nor does an officer get a citizen's."""
+    officers = {**submitted(), "submitted_by": "kecamatan-367304"}
+    with pytest.raises(IdempotencyKeyReused):
+        earlier_answer(officers, officers["applicant"])
+    assert earlier_answer(officers, officers["applicant"], (),
+                          "kecamatan-367304") is officers
+    with pytest.raises(IdempotencyKeyReused):
+        earlier_answer(officers, officers["applicant"], (), "kecamatan-367305")
+    citizens = submitted()
+    with pytest.raises(IdempotencyKeyReused):
+        earlier_answer(citizens, citizens["applicant"], (), "kecamatan-367304")
+
+
 def test_the_same_details_written_another_way_are_the_same_request():
     """Outside audit A2: a retry with a dotted region code, an explicit
     default, the declared documents in another order or spaces around a
@@ -450,6 +466,7 @@ def test_the_same_details_written_another_way_are_the_same_request():
     variant["details"]["child"]["birth_place_code"] = "36.73"
     variant["details"]["child"]["full_name"] += " "
     variant["details"]["documents"].reverse()
+    variant["details"]["documents"].append(variant["details"]["documents"][0])  # once or twice
     loaded = [ApplicationRequestSchema().load(body) for body in (first, variant)]
     assert request_digests(loaded[0])[0] == request_digests(loaded[1])[0]
     other = copy.deepcopy(first)

@@ -231,7 +231,8 @@ def failed(lang: str, document_type: str = "ktp_el") -> dict:
 def test_an_english_delivery_failed_notice_quotes_pos_note_as_indonesian():
     texts = render("delivery_failed", failed("en"), "en")
     assert 'Pos\' note (in Indonesian): "Alamat tidak ditemukan"' in texts.text
-    assert '(Pos\' note, in Indonesian: "Alamat tidak ditemukan")' in texts.sms, texts.sms
+    # the SMS quotes it as Pos' (its label cut short to leave room for the pointer)
+    assert '(Pos: "Alamat tidak ditemukan")' in texts.sms, texts.sms
     assert ": Alamat tidak ditemukan" not in texts.text
     kelurahan = render("delivery_failed_kelurahan", {**failed("en"), "shipment_id": "SDK-j1"}, "en")
     assert 'Pos\' note (in Indonesian): "Alamat tidak ditemukan"' in kelurahan.text
@@ -250,6 +251,17 @@ def test_a_failed_delivery_says_where_to_go_if_the_address_is_wrong(lang, pointe
     for document_type in DOCUMENT_TYPES:  # the note where there is room, else the pointer
         sms = render("delivery_failed", failed(lang, document_type), lang).sms
         assert septets(sms) <= 160 and (NOT_FOUND in sms or sms.endswith(pointer)), sms
+
+
+@pytest.mark.parametrize(("lang", "note", "pointer"), [
+    ("en", '(Pos: "Alamat tidak ditemukan")', "Wrong address: tell the Disdukcapil counter."),
+    ("id", "(Alamat tidak ditemukan)", "Alamat salah: hubungi loket Disdukcapil.")])
+def test_a_short_pos_note_leaves_room_for_where_to_go(lang, note, pointer):
+    """Outside audit B: the English SMS gave the note and dropped the
+    pointer to the counter (its briefer form now drops "be at home")."""
+    for document_type in DOCUMENT_TYPES:
+        sms = render("delivery_failed", failed(lang, document_type), lang).sms
+        assert septets(sms) <= 160 and note in sms and sms.endswith(pointer), sms
 
 
 def test_an_english_failed_delivery_ends_pos_note_with_a_full_stop_and_one_blank_line():

@@ -90,12 +90,18 @@ class Reply:
     body: dict   # the HTTP answer's body
 
 
+# the languages intake answers in (``lang``: Bahasa Indonesia or English)
+LANGUAGES = ("id", "en")
+
+
 def exchange_name(channel: str) -> str:
     return f"intake.channel.{channel}"
 
 
 class ChannelClient:
     def __init__(self, amqp_url: str, channel: str, lang: str = "id"):
+        if lang not in LANGUAGES:  # audit B: "fr" was taken, and meant Bahasa
+            raise ValueError(f"lang must be one of {', '.join(LANGUAGES)}")
         self.parameters = pika.URLParameters(amqp_url)
         self.channel_name, self.lang = channel, lang
         self.replies: dict[str, Reply] = {}

@@ -85,7 +85,10 @@ class AcceptedSchema(Schema):
 
 class NextDayAcceptedSchema(AcceptedSchema):
     next_day = JsonBoolean()
-    pickup_place = fields.Dict()
+    pickup_place = fields.Dict(metadata={
+        "description": "where the kecamatan's officer collects the printed card (the "
+                       "Disdukcapil), not the citizen: the citizen collects it at the kecamatan "
+                       "office, from the officer"})
 
 
 class StepSchema(Schema):

@@ -34,8 +34,11 @@ class NotAtCounter(Conflict):
     code = "not_at_counter"
 
     def __init__(self):
-        super().__init__(Msg("Dokumen belum siap diambil di loket, atau sudah diambil.",
-                             "The document is not waiting at a pickup counter, or was collected."))
+        # audit A: said to a card's cancelled print too ("not ready yet")
+        super().__init__(Msg("Dokumen belum siap diambil di loket, sudah diambil, atau "
+                             "cetaknya dibatalkan.",
+                             "The document is not waiting at a pickup counter: not ready yet, "
+                             "collected, or its print was cancelled."))
 
 
 class NotAtOffice(Conflict):

@@ -104,11 +104,16 @@ class JobStatusSchema(Schema):
                            validate=validate.OneOf(("queued", "held", "cancelled")))
 
 
-# what an operator sees of a held job: the keys ``HeldJobSchema`` always
-# dumps are there, null when unknown
+# what an operator sees of a held job: every key there, null when unknown
+# (those ``HeldJobSchema`` dumps so, and a job's place: audit A found the
+# document looser than docs/station-api.md); ``status`` held, or printed (a
+# card of a holder who died since, to cancel)
 HeldJobAnswerSchema = HeldJobSchema.from_dict(
-    {name: type(field)(required=True, allow_none=True)
-     for name, field in HeldJobSchema().fields.items() if field.dump_default is None},
+    {name: type(field)(required=True,
+                       allow_none=field.dump_default is None or name == "pickup_place_id",
+                       **({"validate": validate.OneOf(["held", "printed"])}
+                          if name == "status" else {}))
+     for name, field in HeldJobSchema().fields.items()},
     name="HeldJobAnswerSchema")
 
 

@@ -376,8 +376,10 @@ class PrintStore(PickupStore, PrrStore):
                                 if rows[s.station_id].get("never_claimed")
                                 else f"has not claimed since {since}")
                 else:
-                    log.info("station %s at %s claims again: it prints its place's jobs",
-                             s.station_id, s.place_id)
+                    # its first claim, or its first since it fell silent (audit A:
+                    # "claims again" of one that had never claimed)
+                    log.info("station %s at %s is claiming: it prints its place's jobs, the "
+                             "Dinas' stations no longer", s.station_id, s.place_id)
         return silent
 
     def _picker(self, filters: list[dict], room: int):

@@ -72,7 +72,12 @@ NOTICES: dict[str, NoticeType] = {
     "parcel_dispatched": NoticeType("dispatched"),
     "parcel_delivered": NoticeType("delivered"),
     "parcel_delivery_failed": NoticeType("delivery_failed", important=True),
-    "parcel_returned": NoticeType("returned", important=True),
+    # none for ``parcel_returned``: printing tells it, with the window it
+    # gives the document at the counter (``document_ready_for_pickup``,
+    # ``returned``) - one notice, not "returned, the day follows" and then the
+    # day; and for a card whose holder died since, nothing (printing lists
+    # it for an operator to cancel, the family hears the condolences; outside
+    # audit A: they were told to collect it, a window to follow)
     "tracking_code_resend_requested": NoticeType("tracking_code"),
     "batch_ready_for_kelurahan": NoticeType("batch_ready", audience="kelurahan",
                                             regarding="manifest"),

@@ -291,7 +291,7 @@ def values_for(kind: str, event: dict, lang: str) -> dict:
         values.update(rejection_values(event, lang))
     elif kind in ("appointment", "appointment_cancelled"):
         values.update(appointment_values(event, lang))
-    elif kind in ("dispatched", "delivered", "delivery_failed", "returned",
+    elif kind in ("dispatched", "delivered", "delivery_failed",
                   "dispatched_kelurahan", "delivered_kelurahan", "delivery_failed_kelurahan"):
         values.update(barcode=event.get("barcode"), reason=clause(event.get("reason")),
                       barcode_text=event.get("barcode") or "-",

@@ -245,4 +245,8 @@ class NotificationEvents:
 
     @reliable_event_handler("courier", "parcel_returned")
     def on_parcel_returned(self, body):
-        self._notify("parcel_returned", body)
+        """No notice (``domain.NOTICES``): printing's ``document_ready_for_pickup``
+        (``returned``) tells the citizen, or nothing does for a holder who
+        died. Still consumed - read and acknowledged - so that the queue a
+        running system has bound to it does not fill."""
+        load_event("parcel_returned", body)

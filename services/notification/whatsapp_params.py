@@ -35,7 +35,6 @@ WHATSAPP_PARAMS = {
     "dispatched_kelurahan": ("doc", "tracking_code", "office"),
     "delivered_kelurahan": ("doc", "tracking_code", "office"),
     "delivery_failed_kelurahan": ("doc", "tracking_code", "office"),
-    "returned": ("doc", "tracking_code"),
     "tracking_code": ("doc", "tracking_code"),
     "office_pickup": ("doc", "tracking_code", "office", "from_text"),
 }

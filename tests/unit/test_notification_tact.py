@@ -182,7 +182,7 @@ def test_a_pickup_an_older_event_or_a_channel_of_its_own_keeps_its_received_noti
 # the e-mails that speak of the document itself, not of the application
 OF_THE_DOCUMENT = ("ready", "pickup_moved", "dispatched", "dispatched_kelurahan", "delivered",
                    "delivered_kelurahan", "delivery_failed", "delivery_failed_kelurahan",
-                   "returned", "office_pickup", "print_cancelled")
+                   "office_pickup", "print_cancelled")
 
 
 def document_email(kind: str, document_type: str, lang: str) -> str:

@@ -197,10 +197,10 @@ def test_no_english_text_a_citizen_reads_says_the_dinas():
             assert not re.search(r"\bDinas\b", part), part
     for status in STATUSES.values():
         assert not re.search(r"\bDinas\b", status.label("en")), status.label("en")
-    returned = render("returned", event_for("returned", next(slots()), "ktp_el"), "en")
-    assert returned.subject == "Your KTP-el (ID card) is back at the Disdukcapil (SDK7H3KQ9MX)"
-    assert "and returned it to the Disdukcapil." in returned.text
-    assert "came back to the Disdukcapil undelivered." in returned.sms
+    returned = render("ready", {**event_for("ready", next(slots()), "ktp_el"), "returned": True},
+                      "en")
+    assert "is back at the Disdukcapil: Pos Indonesia could not deliver it." in returned.text
+    assert "came back undelivered; collect it at Loket Disdukcapil" in returned.sms
     [_, older] = (render("office_pickup", event, "en").sms for event in OFFICE_PICKUPS[:2])
     assert "once the kelurahan officer brings it from the Disdukcapil." in older, older
     assert STATUSES["returned_to_dinas"].label("en") == "Parcel returned to the Disdukcapil"

@@ -240,7 +240,6 @@ UNNAMED = {
     "parcel_delivered": ref(shipment_id="SDK-job-1", barcode="P2611290001"),
     "parcel_delivery_failed": ref(shipment_id="SDK-job-1", barcode="P2611290001",
                                   reason="Rumah kosong"),
-    "parcel_returned": ref(shipment_id="SDK-job-1", barcode="P2611290001"),
 }
 
 
@@ -296,3 +295,21 @@ def test_a_parcel_reason_gsm7_cannot_spell_is_left_out_of_the_sms():
     unspelled = sms_text("delivery_failed", {**values, "reason": "نص عربي"})
     assert "(Rumah kosong)" in told
     assert "?" not in unspelled and "(" not in unspelled, unspelled
+
+
+def test_a_parcel_pos_brought_back_is_told_once_by_printing_s_window():
+    """Outside audit A: courier's ``parcel_returned`` told the citizen
+    "returned, the day and time follow" - also the family of a holder who
+    died since, for whom printing gives no window. Printing's ready notice
+    (``returned``) is the one notice of the return, in both languages."""
+    from services.notification.domain import NOTICES
+    assert "parcel_returned" not in NOTICES
+    slot = {"place": "Loket Disdukcapil Kota Serang", "address": "Jl. Jenderal Sudirman No. 5",
+            "date": "2026-11-30", "start": "09:00", "end": "10:00"}
+    for lang, said in (("id", "gagal diantar Pos; ambil di Loket Disdukcapil"),
+                       ("en", "came back undelivered; collect it at Loket Disdukcapil")):
+        event = build_event("document_ready_for_pickup", print_job_id="job-1",
+                            full_name="Siti Aminah", contact=contact(lang), slot=slot,
+                            returned=True, **ref())
+        [notice] = notices_for("document_ready_for_pickup", event, {}.get, lambda *_: None)
+        assert said in notice.message("sms").text, notice.message("sms").text

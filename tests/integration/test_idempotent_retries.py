@@ -15,6 +15,8 @@ from services.intake.schemas import ApplicationRequestSchema
 from services.intake.screening import Screening
 from services.intake.store import ApplicationStore
 from services.intake.submission import submit_application
+from shared.errors import ValidationFailed
+from tests.document_bodies import kia_body
 from tests.helpers import random_nik, store_on_a_database_of_its_own, valid_body
 from tests.unit.test_batches import NoRegister
 
@@ -63,11 +65,17 @@ def test_a_key_reused_for_another_document_of_the_same_citizen_is_refused(store)
                                ApplicationRequestSchema().load(valid_body() | {
                                    "applicant": sent["applicant"]}), key)
     assert again["tracking_code"] == first["tracking_code"]
+    kia = kia_body(random_nik(), sent["applicant"]["nik"], sent["applicant"]["kk_number"])
     for other in ({**sent, "details": {**sent["details"], "reason": "data_change"}},
-                  {**sent, "document_type": "kia", "details": {"child_nik": random_nik()}}):
+                  {**sent, "document_type": "kia", "details": kia["details"]}):
         with pytest.raises(IdempotencyKeyReused):
             submit_application(store, screening(card_issued=False),
                                ApplicationRequestSchema().load(other), key)
+    # details that do not load: the 400 naming them, as on a first try (audit B)
+    with pytest.raises(ValidationFailed) as refused:
+        submit_application(store, screening(card_issued=False), ApplicationRequestSchema().load(
+            {**sent, "document_type": "kia", "details": {"child_nik": random_nik()}}), key)
+    assert "details.child_full_name" in refused.value.fields
     assert store.db.applications.count_documents({}) == 1
 
 

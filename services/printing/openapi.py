@@ -104,15 +104,12 @@ class JobStatusSchema(Schema):
                            validate=validate.OneOf(("queued", "held", "cancelled")))
 
 
-# what an operator sees of a held job: every key there, null when unknown
-# (those ``HeldJobSchema`` dumps so, and a job's place: audit A found the
-# document looser than docs/station-api.md); ``status`` held, or printed (a
-# card of a holder who died since, to cancel)
+# what an operator sees of a held job: every key there (audit A found the
+# document looser than docs/station-api.md), null where ``HeldJobSchema``
+# dumps null when unknown
 HeldJobAnswerSchema = HeldJobSchema.from_dict(
-    {name: type(field)(required=True,
-                       allow_none=field.dump_default is None or name == "pickup_place_id",
-                       **({"validate": validate.OneOf(["held", "printed"])}
-                          if name == "status" else {}))
+    {name: type(field)(required=True, allow_none=field.dump_default is None,
+                       validate=field.validators)
      for name, field in HeldJobSchema().fields.items()},
     name="HeldJobAnswerSchema")
 

@@ -108,7 +108,7 @@ class HeldJobSchema(JobSchema):
     # ``held``; or ``printed``: a card still at the Dinas whose holder is
     # recorded deceased since it was printed (``last_failure``
     # ``holder_deceased``) - cancel it
-    status = fields.String()
+    status = fields.String(validate=validate.OneOf(["held", "printed"]))
     station_id = fields.String(dump_default=None)
     last_failure = fields.String(dump_default=None)
     failure_note = fields.String(dump_default=None)

@@ -414,6 +414,11 @@ class ParcelDispatchedSchema(ParcelRefSchema):
     pass
 
 
+class ParcelPickedUpSchema(ParcelRefSchema):
+    """Pos has the parcel in hand (its first news after the order): its
+    document is no longer at the Dinas to be printed again."""
+
+
 class ParcelDeliveredSchema(ParcelRefSchema):
     pass
 
@@ -578,6 +583,7 @@ EVENTS: dict[str, tuple[str, type[EventSchema]]] = {
     "document_ready_for_pickup": ("printing", DocumentReadyForPickupSchema),
     "document_collected": ("printing", DocumentCollectedSchema),
     "parcel_dispatched": ("courier", ParcelDispatchedSchema),
+    "parcel_picked_up": ("courier", ParcelPickedUpSchema),
     "parcel_delivered": ("courier", ParcelDeliveredSchema),
     "parcel_delivery_failed": ("courier", ParcelDeliveryFailedSchema),
     "parcel_returned": ("courier", ParcelReturnedSchema),

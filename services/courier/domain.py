@@ -54,6 +54,9 @@ from .signatures import TOLERANCE_SECONDS
 
 ACTIVE = ("dispatched", "in_transit", "delivery_failed")  # Pos still has it
 FINAL = ("delivered", "returned")
+# the statuses that say Pos has the parcel in hand (``dispatched``: only the
+# order is accepted, the parcel may still wait at the Dinas)
+TAKEN_BY_POS = ACTIVE[1:] + FINAL
 HELD = "held"  # for an operator: the address cannot make a posting
 STATUSES = (HELD, "pending", *ACTIVE, *FINAL)
 # Pos' status -> the shipment's status, and the event it causes (if any)
@@ -223,13 +226,16 @@ def tracking_news(shipment: dict, pos_events: list[dict], source: str,
     """What Pos' tracking events do to ``shipment``: (fields to set, history
     entries to add, events to emit). Known ones (same status and time) are
     ignored; older than the latest news, or after a final status, they are
-    kept in the history but move nothing (stale)."""
+    kept in the history but move nothing (stale). The first news that Pos
+    has the parcel (``TAKEN_BY_POS``) also says so, once per shipment
+    (``parcel_picked_up``, ``picked_up_at``): from then on printing no
+    longer prints its document again (docs/station-api.md, reprint)."""
     known = {entry["key"] for entry in shipment["history"]}
     # a purged shipment is final: whatever comes now is stale, kept without its text
     purged = bool(shipment.get("personal_data_purged_at"))
     status = shipment["status"]
     latest = parse_time(shipment["status_at"]) if shipment.get("status_at") else None
-    update, added, events, moved = {}, [], [], False
+    update, added, events, moved, picked_up = {}, [], [], False, None
     fresh = [e for e in pos_events if e.get("status") in POS_STATUSES and history_key(e) not in known]
     for pos_event in sorted(fresh, key=lambda e: parse_time(e["at"])):
         at = parse_time(pos_event["at"])
@@ -246,6 +252,9 @@ def tracking_news(shipment: dict, pos_events: list[dict], source: str,
             continue
         status, latest, moved = POS_STATUSES[pos_event["status"]][0], at, True
         event_type = POS_STATUSES[pos_event["status"]][1]
+        if status in TAKEN_BY_POS and not (shipment.get("picked_up_at") or picked_up):
+            picked_up = pos_event["at"]
+            events += parcel_events(shipment, "parcel_picked_up")
         if event_type in ("parcel_delivery_failed", "parcel_returned"):
             # no note: no reason (Pos' status word is not one for a citizen)
             events += parcel_events(shipment, event_type, reason=note or None)
@@ -257,6 +266,8 @@ def tracking_news(shipment: dict, pos_events: list[dict], source: str,
             update.update(status=status, status_at=latest.isoformat())
             if status in FINAL:  # its personal data is kept RETENTION_DAYS from now
                 update["retention_from"] = now
+        if picked_up:
+            update["picked_up_at"] = picked_up
     return update, added, events
 
 

@@ -87,6 +87,10 @@ class ShipmentSchema(Schema):
     manifest_id = fields.String(required=True, allow_none=True)
     created_at = fields.DateTime(required=True)
     dispatched_at = fields.DateTime(required=True, allow_none=True)
+    picked_up_at = fields.String(required=True, allow_none=True, metadata={
+        "description": "Pos' time (ISO 8601) of its first news that it has the parcel "
+                       "(in transit or after); null until then: the parcel may still be at "
+                       "the Dinas, its document may be printed again (reprint)"})
     last_news_at = fields.DateTime(required=True)
     personal_data_purged_at = fields.DateTime(required=True, allow_none=True)
     destination = fields.Nested(DestinationSchema, required=True)

@@ -61,8 +61,9 @@ class PrintOperatorApi:
 
     @api("POST", "/api/v1/operator/print-jobs/<string:job_id>/reprint")
     def reprint_printed(self, request, job_id):
-        """A printed document still at the Dinas (at a counter, or on an
-        office's hand-over list), missing or spoiled, back to the queue ->
+        """A printed document still at the Dinas (at a counter, on an
+        office's hand-over list, or a citizen's own parcel Pos has not taken
+        yet), missing or spoiled, back to the queue ->
         {"status": "queued"} (``print_job_requeued``); 409 ``not_printed``,
         ``handed_over``, ``with_pos``, ``holder_deceased``. No body (``{}``
         at most)."""

@@ -395,6 +395,8 @@ def reprint(job: dict, operator: str, deceased: set[str], manifest_by_pos: bool)
     attempts; its window (the store gives the seat back) and any office's
     hand-over are gone until it is printed again, and intake hears of it
     (``print_job_requeued``: the citizen is no longer told it is ready).
+    Also a citizen's own parcel Pos has not taken yet (``awaiting_pos``):
+    its Pos order stands and takes the reprint.
     Refused: not printed yet, collected or handed over, taken by Pos (its
     own parcel, or its jemput-bola manifest's: ``manifest_by_pos``), or a
     card of a holder recorded deceased (``deceased``: cancel it)."""
@@ -402,7 +404,7 @@ def reprint(job: dict, operator: str, deceased: set[str], manifest_by_pos: bool)
         raise HandedOver()
     if job["status"] != "printed":
         raise NotPrinted()  # queued, on lease, held - or cancelled: never to be printed
-    if not at_the_dinas(job, manifest_by_pos):
+    if not (at_the_dinas(job, manifest_by_pos) or awaiting_pos(job)):
         raise WithPos()
     if of_the_deceased(job, deceased):
         raise DeceasedHoldKept()
@@ -418,6 +420,15 @@ def at_the_dinas(job: dict, manifest_by_pos: bool) -> bool:
     (``manifest_by_pos``: printing confirmed it; outside audit A3 - such a
     member, its holder dead, was listed and cancelled while Pos carried it)."""
     return still_at_the_dinas(job) and not (manifest_by_pos and job.get("manifest_id"))
+
+
+def awaiting_pos(job: dict) -> bool:
+    """A citizen's own parcel printed and not in Pos' hands yet: courier has
+    not told of Pos' first news of it (``parcel_picked_up``) - its order may
+    be accepted, the document still at the Dinas. Not a jemput-bola member's
+    (its manifest's parcel is made from what was printed)."""
+    return job["status"] == "printed" and job.get("delivery_method") == "pos" \
+        and not job.get("manifest_id") and not job.get("pos_picked_up_at")
 
 
 def still_at_the_dinas(job: dict) -> bool:

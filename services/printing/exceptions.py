@@ -132,15 +132,16 @@ class HandedOver(Conflict):
 
 
 class WithPos(Conflict):
-    """A reprint asked of a document that goes by Pos Indonesia (a citizen's
-    own delivery, or a manifest printing confirmed for Pos), whether or not
-    Pos has taken it yet."""
+    """A reprint asked of a document Pos Indonesia has (a citizen's own
+    parcel Pos has in hand), or of a member of a manifest printing confirmed
+    for Pos, whether or not Pos has taken it yet."""
     code = "with_pos"
 
     def __init__(self):
-        super().__init__(Msg("Dokumen ini dikirim lewat Pos Indonesia: tidak dapat dicetak "
-                             "ulang.",
-                             "This document goes by Pos Indonesia: it cannot be reprinted."))
+        super().__init__(Msg("Dokumen ini sudah di tangan Pos Indonesia, atau ikut kiriman "
+                             "kelurahan lewat Pos: tidak dapat dicetak ulang.",
+                             "Pos Indonesia has this document, or it goes in a kelurahan's "
+                             "parcel by Pos: it cannot be reprinted."))
 
 
 class UnknownStation(NotFound):

@@ -143,6 +143,17 @@ class PickupStore(BaseStore):
              "$setOnInsert": UNKNOWN_MANIFEST},
             upsert=True)
 
+    def picked_up_by_pos(self, application_id: str, at: str) -> dict | None:
+        """Courier's ``parcel_picked_up`` for a citizen's own parcel: Pos has
+        its document, never printed again here (``domain.awaiting_pos``). One
+        write, no inbox row: the first time is kept, however often and in
+        whatever order the event comes; a reprint re-queued at the same
+        moment writes the job too, and one of the two runs again after the
+        other. The job as it was, None when printing has none for it."""
+        return self.db.print_jobs.find_one_and_update(
+            {"application_id": application_id}, {"$min": {"pos_picked_up_at": at}},
+            projection={"status": 1})
+
     def manifest_parcel_news(self, manifest_id: str, news: dict) -> None:
         """Courier's news of a manifest's parcel (``handovers.PARCEL_NEWS``): one
         write, and no inbox row - setting flags that only become true is the

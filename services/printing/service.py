@@ -175,6 +175,21 @@ class PrintingEvents:
     def on_parcel_delivered(self, body):
         self._manifest_parcel_news("parcel_delivered", body)
 
+    @reliable_event_handler("courier", "parcel_picked_up")
+    def on_parcel_picked_up(self, body):
+        """Pos has a citizen's own parcel in hand: its document is no longer
+        at the Dinas to be printed again (``domain.awaiting_pos``). A
+        manifest's parcel is skipped before any database work (its members
+        are never printed again once it goes by Pos)."""
+        event = load_event("parcel_picked_up", body)
+        if shipment_manifest(event["shipment_id"]) is None:
+            job = self.store.picked_up_by_pos(event["application_id"], event["occurred_at"])
+            if job is not None and job["status"] != "printed":
+                log.warning("Pos took the parcel of print job %s (%s), which an operator "
+                            "re-queued meanwhile: its reprint stays at the Dinas, the "
+                            "parcel carries the document printed before", job["_id"],
+                            event["tracking_code"])
+
     def _manifest_parcel_news(self, event_type: str, body) -> None:
         """Whether a jemput-bola manifest sent by Pos is at its kelurahan
         (``handovers.parcel_in_transit``); a citizen's parcel is skipped

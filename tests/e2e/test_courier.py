@@ -168,7 +168,8 @@ def test_delivery_by_pos_from_print_to_the_door(system, courier_events, pos):
     assert view["status"] == "delivered" and view["applications"][0]["application_id"] == application_id
     assert [entry["status"] for entry in view["history"]][-1] == "DELIVERED"
     assert "phone" not in json.dumps(view)
-    assert [k for k, _ in courier_events.of(application_id)] == ["parcel_dispatched", "parcel_delivered"]
+    assert [k for k, _ in courier_events.of(application_id)] == [
+        "parcel_dispatched", "parcel_picked_up", "parcel_delivered"]
     phone = body["applicant"]["phone"]
     assert personal_data_in_logs(system, body["applicant"]["nik"], phone) == []
 
@@ -203,7 +204,7 @@ def test_forged_stale_and_replayed_webhooks_change_nothing(system, courier_event
     history = shipment(system, barcode).json()["history"]
     assert [(h["status"], h["source"]) for h in history] == [("FAILED", "webhook")]
     assert [k for k, _ in courier_events.of(application_id)] == \
-        ["parcel_dispatched", "parcel_delivery_failed"]
+        ["parcel_dispatched", "parcel_picked_up", "parcel_delivery_failed"]
 
 
 def test_a_phone_number_or_nik_in_pos_free_text_is_masked_wherever_it_goes(system, courier_events,
@@ -706,7 +707,7 @@ def test_a_returned_parcel_collected_at_the_counter_stays_returned_and_is_not_po
                             "at": datetime.datetime.now(WIB).isoformat()})
     assert late.status_code == 200 and late.json()["status"] == "returned"
     assert [k for k, _ in courier_events.of(citizen.application_id)] == \
-        ["parcel_dispatched", "parcel_returned"]
+        ["parcel_dispatched", "parcel_picked_up", "parcel_returned"]
     assert citizen.view()["status"] == "collected"
 
 

@@ -13,18 +13,29 @@ come out spoiled), end to end through the real stack:
   the reprint goes out on a list of its own;
 * a jemput-bola member re-queued before its manifest went: the manifest
   waits for it again and goes back with it, reprinted;
+* a citizen's own parcel spoiled before Pos' courier took it: printed
+  again into the same Pos order (nothing posted twice), its old QR
+  ``revoked`` (``replaced``), the citizen's status ``dispatched`` with its
+  barcode throughout; once Pos has it in hand (courier's
+  ``parcel_picked_up``, ``picked_up_at`` on the shipment) it is refused;
 * refused (409, nothing changed): not printed yet (``not_printed``),
-  collected (``handed_over``), a parcel for Pos, the citizen's own or a
-  manifest's the Dinas sends by Pos (``with_pos``), a card whose holder is
+  collected (``handed_over``), a parcel Pos has in hand or a member of a
+  manifest the Dinas sends by Pos (``with_pos``), a card whose holder is
   recorded deceased since (``holder_deceased``).
 """
 
 from __future__ import annotations
 
+import datetime
+import uuid
+
 import requests
 
+from shared.clock import WIB
+
 from tests.e2e.test_batches import first_ktp, ktp_row, next_day
-from tests.e2e.test_courier import pos_body, submit_and_verify
+from tests.e2e.test_courier import pos_body, shipment, submit_and_verify, webhook
+from tests.e2e.test_downstream_events import Citizen
 from tests.e2e.test_ktp_journey import ktp_application
 from tests.e2e.test_courier import at_pos
 from tests.e2e.test_manifest_pos_choice import (manifest_at_courier, manifest_event,
@@ -226,18 +237,83 @@ def test_a_member_of_a_manifest_the_dinas_sends_by_pos_is_not_re_queued(system, 
     refused(reprint(system, printed["print_job_id"]), "with_pos")
 
 
-def test_a_document_not_printed_yet_or_with_pos_is_not_re_queued(system, mongo):
+def after_dispatch(citizen: Citizen, view: dict) -> list[str]:
+    """The print steps on the citizen's timeline after its parcel was dispatched."""
+    steps = citizen.steps(view)
+    return [step for step in steps[steps.index("dispatched"):]
+            if step in ("print_queued", "printed")]
+
+
+def test_a_parcel_spoiled_before_pos_took_it_is_printed_again_into_the_same_order(
+        system, mongo, courier_events, pos):
+    """Closes the known limit "a document spoiled there cannot be printed
+    again": the card of a citizen's own parcel comes out unusable while the
+    Pos order waits for Pos' courier at the Dinas."""
+    citizen = Citizen(system, pos_body())  # submitted, verified by an operator
+    nik = citizen.body["applicant"]["nik"]
+    first = {**claim_job_for(system.url("printing"), citizen.application_id), "nik": nik}
+    [first_qr] = pdf_qr_codes(download(system, first).content)
+    report_printed(system, first)
+    [posted] = courier_events.wait_for(citizen.application_id, "parcel_dispatched")
+    order_id, barcode = posted["shipment_id"], posted["barcode"]
+    assert order_id == f"SDK-{first['print_job_id']}"
+    citizen.until(lambda v: v["status"] == "dispatched", "dispatched on the status page")
+    assert shipment(system, order_id).json()["picked_up_at"] is None  # the order only
+
+    requeued = reprint(system, first["print_job_id"], json={})
+    assert requeued.status_code == 200, requeued.text
+    assert requeued.json() == {"print_job_id": first["print_job_id"], "status": "queued"}
+    old = verify_qr(system, first_qr).json()
+    assert (old["status"], old["reason"]) == ("revoked", "replaced")
+    citizen.until(lambda v: "print_queued" in after_dispatch(citizen, v), "the re-queue's step")
+    assert citizen.view()["status"] == "dispatched"  # the Pos order stands
+    assert citizen.view()["parcel_barcode"] == barcode
+
+    second = {**claim_job_for(system.url("printing"), citizen.application_id), "nik": nik}
+    assert second["print_job_id"] == first["print_job_id"]
+    [second_qr] = pdf_qr_codes(download(system, second).content)
+    report_printed(system, second)
+    view = citizen.until(lambda v: after_dispatch(citizen, v) == ["print_queued", "printed"],
+                         "the reprint's step")
+    assert (view["status"], view["parcel_barcode"]) == ("dispatched", barcode)
+    assert verify_qr(system, second_qr).json()["status"] == "valid"
+    # the reprint's document_printed handled by courier before a later one's: one order
+    other = submit_and_verify(system)
+    claim = claim_job_for(system.url("printing"), other)
+    report_printed(system, claim)
+    courier_events.wait_for(other, "parcel_dispatched")
+    assert len(at_pos(pos, order_id)) == 1
+    assert [k for k, _ in courier_events.of(citizen.application_id)] == ["parcel_dispatched"]
+
+    # Pos' courier takes it: courier says so once, printing prints it again no more
+    taken_at = datetime.datetime.now(WIB).replace(microsecond=0).isoformat()
+    news = webhook(system, {"eventId": uuid.uuid4().hex, "barcode": barcode, "orderId": order_id,
+                            "status": "IN_TRANSIT", "at": taken_at, "location": "Kota Serang"})
+    assert news.status_code == 200 and news.json()["status"] == "in_transit", news.text
+    [picked_up] = courier_events.wait_for(citizen.application_id, "parcel_picked_up")
+    assert (picked_up["shipment_id"], picked_up["barcode"]) == (order_id, barcode)
+    assert shipment(system, order_id).json()["picked_up_at"] == taken_at
+    eventually(lambda: mongo["printing"].print_jobs.find_one(
+        {"_id": first["print_job_id"]}).get("pos_picked_up_at"), what="printing hears of it")
+    refused(reprint(system, first["print_job_id"]), "with_pos")
+    assert mongo["printing"].print_jobs.find_one({"_id": first["print_job_id"]})["status"] == \
+        "printed"
+    assert verify_qr(system, second_qr).json()["status"] == "valid"
+    later = webhook(system, {"eventId": uuid.uuid4().hex, "barcode": barcode, "orderId": order_id,
+                             "status": "DELIVERED", "location": "Kota Serang",
+                             "at": datetime.datetime.now(WIB).replace(microsecond=0).isoformat()})
+    assert later.status_code == 200, later.text
+    citizen.until(lambda v: v["status"] == "delivered", "delivered")
+    assert [k for k, _ in courier_events.of(citizen.application_id)] == [
+        "parcel_dispatched", "parcel_picked_up", "parcel_delivered"]
+
+
+def test_a_document_not_printed_yet_is_not_re_queued(system, mongo):
     printing = system.url("printing")
     _, _, job = counter_job(system, random_nik(), random_mobile())
     refused(reprint(system, job["print_job_id"]), "not_printed")  # on a station's lease
     assert mongo["printing"].print_jobs.find_one({"_id": job["print_job_id"]})["status"] == \
         "leased"
-
-    parcel = claim_job_for(printing, submit_and_verify(system, pos_body()))
-    report_printed(system, parcel)
-    refused(reprint(system, parcel["print_job_id"]), "with_pos")
-    assert mongo["printing"].print_jobs.find_one({"_id": parcel["print_job_id"]})["status"] == \
-        "printed"
 
     unknown = reprint(system, "0" * 32)
     assert unknown.status_code == 404, unknown.text

@@ -8,10 +8,10 @@ import pytest
 from marshmallow import ValidationError
 
 from services.courier import signatures
-from services.courier.domain import (application_order_id, application_shipment,
-                                     concerns_courier, delivery_record, dispatch_wanted,
-                                     dispatched, kept_text, new_shipment, ref, released, timely,
-                                     tracking_news)
+from services.courier.domain import (TAKEN_BY_POS, application_order_id,
+                                     application_shipment, concerns_courier, delivery_record,
+                                     dispatch_wanted, dispatched, kept_text, new_shipment, ref,
+                                     released, timely, tracking_news)
 from services.courier.exceptions import (BadSignature, CollectedAtDinas, DatedAhead,
                                          UndeliverableAddress)
 from services.courier.jemput_bola import (collection_at_dinas, drops_a_member, manifest_complete,
@@ -140,8 +140,10 @@ def shipment(status="pending", history=(), status_at=None) -> dict:
     delivery = delivery_record(verified(), NOW)
     found = new_shipment(application_order_id("job1"), "application", [ref(delivery)],
                          {"receiver": {}}, NOW)
+    # Pos has one in transit or further in hand (``parcel_picked_up`` told already)
+    picked_up = status_at or "2026-11-29T10:00:00+07:00" if status in TAKEN_BY_POS else None
     return {**found, "status": status, "barcode": "P2611290001", "history": list(history),
-            "status_at": status_at}
+            "status_at": status_at, "picked_up_at": picked_up}
 
 
 def pos(status: str, minute: int, note: str = "") -> dict:
@@ -159,7 +161,8 @@ def test_dispatch_happens_once():
 
 def test_delivered_emits_once_and_a_repeat_changes_nothing():
     update, added, events = tracking_news(shipment("dispatched"), [pos("DELIVERED", 5)], "webhook", NOW)
-    assert update["status"] == "delivered" and [e.type for e in events] == ["parcel_delivered"]
+    assert update["status"] == "delivered"
+    assert [e.type for e in events] == ["parcel_picked_up", "parcel_delivered"]
     after = {**shipment("delivered", added, update["status_at"])}
     assert tracking_news(after, [pos("DELIVERED", 5)], "poll", NOW) == ({}, [], [])
 
@@ -168,11 +171,45 @@ def test_each_failed_attempt_is_told_and_pos_tries_again():
     update, added, events = tracking_news(
         shipment("dispatched"), [pos("ACCEPTED", 1), pos("FAILED", 5, "Rumah kosong")], "poll", NOW)
     assert update["status"] == "delivery_failed"
-    assert [(e.type, e.payload["reason"]) for e in events] == [("parcel_delivery_failed", "Rumah kosong")]
+    assert [(e.type, e.payload.get("reason")) for e in events] == [
+        ("parcel_picked_up", None), ("parcel_delivery_failed", "Rumah kosong")]
     again = shipment("delivery_failed", added, update["status_at"])
     update, _, events = tracking_news(again, [pos("FAILED", 5, "Rumah kosong"), pos("FAILED", 30)],
                                       "poll", NOW)
     assert len(events) == 1 and update["status"] == "delivery_failed"
+
+
+def test_pos_taking_the_parcel_is_told_once_with_its_first_news_after_the_order():
+    """Printing prints a citizen's parcel again (a spoiled card) only until
+    Pos has it in hand: the first news after the order says so, before its
+    own event, whatever status it is; never again for that shipment."""
+    update, _, events = tracking_news(shipment("dispatched"), [pos("ACCEPTED", 1)], "poll", NOW)
+    assert events == [] and "picked_up_at" not in update  # only the order
+    for first in ("IN_TRANSIT", "FAILED", "DELIVERED", "RETURNED"):
+        update, added, events = tracking_news(shipment("dispatched"), [pos(first, 5)],
+                                              "webhook", NOW)
+        assert events[0].type == "parcel_picked_up", first
+        assert (events[0].payload["shipment_id"], events[0].payload["barcode"],
+                events[0].payload["application_id"]) == (application_order_id("job1"),
+                                                         "P2611290001", "app-1")
+        assert update["picked_up_at"] == pos(first, 5)["at"]
+        moved = {**shipment("dispatched", added, update["status_at"]), **update}
+        later = tracking_news(moved, [pos("FAILED", 9), pos("DELIVERED", 20)], "poll", NOW)
+        assert "parcel_picked_up" not in [e.type for e in later[2]]
+        assert "picked_up_at" not in later[0]
+    # two news at once: told once, at the first
+    update, _, events = tracking_news(shipment("dispatched"),
+                                      [pos("FAILED", 9), pos("IN_TRANSIT", 5)], "poll", NOW)
+    assert [e.type for e in events] == ["parcel_picked_up", "parcel_delivery_failed"]
+    assert update["picked_up_at"] == pos("IN_TRANSIT", 5)["at"]
+    # one in transit before courier told it (an older shipment): its next news tells it
+    older = {**shipment("in_transit", [], pos("IN_TRANSIT", 5)["at"]), "picked_up_at": None}
+    assert [e.type for e in tracking_news(older, [pos("DELIVERED", 9)], "poll", NOW)[2]] == [
+        "parcel_picked_up", "parcel_delivered"]
+    # stale news tells nothing
+    done = shipment("delivered", [], pos("DELIVERED", 30)["at"])
+    assert tracking_news({**done, "picked_up_at": None}, [pos("IN_TRANSIT", 5)], "poll",
+                         NOW)[2] == []
 
 
 def test_stale_news_is_kept_but_moves_nothing():
@@ -205,7 +242,8 @@ def test_pos_free_text_is_masked_as_it_comes_in():
         ("Titip NIK 3673********0001", "Serang"),
         ("Rumah kosong, hubungi 08123****805", "Serang"),
         ("Penerima pindah, telp 08123****805", "Serang 08123****805")]
-    assert [(e.type, e.payload["reason"]) for e in events] == [
+    assert [(e.type, e.payload.get("reason")) for e in events] == [
+        ("parcel_picked_up", None),
         ("parcel_delivery_failed", "Rumah kosong, hubungi 08123****805"),
         ("parcel_returned", "Penerima pindah, telp 08123****805")]
 
@@ -217,8 +255,8 @@ def test_a_long_pos_note_is_cut_not_refused():
     is masked whole - and the webhook still loads (no 400 for Pos)."""
     phone = "081234567805"
     long_note = "Rumah kosong. " * 35 + f"hubungi {phone} " + "x" * 5000
-    _, [entry], [told] = tracking_news(shipment("dispatched"), [pos("FAILED", 5, long_note)],
-                                       "webhook", NOW)
+    _, [entry], [_, told] = tracking_news(shipment("dispatched"),
+                                          [pos("FAILED", 5, long_note)], "webhook", NOW)
     assert len(entry["note"]) == 500 and entry["note"].endswith("…")
     assert entry["note"].startswith("Rumah kosong. ") and phone[:8] not in entry["note"]
     assert told.payload["reason"] == entry["note"]

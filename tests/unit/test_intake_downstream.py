@@ -61,6 +61,31 @@ def test_dispatch_keeps_the_barcode_for_the_citizen():
     assert step["label"] == "Delivery attempt failed, trying again"
 
 
+def test_a_parcel_printed_again_before_pos_took_it_stays_dispatched_with_its_barcode():
+    """A citizen's own parcel spoiled at the Dinas before Pos' courier took
+    it is printed again: its Pos order stands, so the status stays
+    ``dispatched`` with the barcode; the re-queue and the reprint are steps.
+    Re-queued before the order was accepted, it is queued again, and the
+    order's acceptance still leads on to ``dispatched``."""
+    parcel = {"shipment_id": "SDK-0f3c9a1be2d44e6f8a7b5c4d3e2f1a0b", "barcode": "P2601000001"}
+    printed = applied(verified(), record(verified(), "document_printed", {"occurred_at": at(1)}))
+    app = applied(printed, record(printed, "parcel_dispatched", {"occurred_at": at(2), **parcel}))
+    for event_type, day in (("print_job_requeued", 3), ("document_printed", 4)):
+        update = record(app, event_type, {"occurred_at": at(day)})
+        assert "$set" not in update, event_type
+        app = applied(app, update)
+    view = public_view(app, "id")
+    assert (view["status"], view["parcel_barcode"]) == ("dispatched", "P2601000001")
+    assert [step["status"] for step in app["timeline"]][-2:] == ["print_queued", "printed"]
+    # re-queued while Pos had not accepted the order yet
+    requeued = applied(printed, record(printed, "print_job_requeued", {"occurred_at": at(2)}))
+    assert requeued["status"] == "print_queued"
+    accepted = applied(requeued, record(requeued, "parcel_dispatched",
+                                        {"occurred_at": at(3), **parcel}))
+    assert accepted["status"] == "dispatched"
+    assert "$set" not in record(accepted, "document_printed", {"occurred_at": at(4)})
+
+
 def test_a_manifest_parcel_delivered_is_at_the_kelurahan_until_handed_over():
     # it read "delivered" (final: the NIK free to apply again) while the
     # document waited at the kelurahan office (outside audit)

@@ -80,7 +80,7 @@ def test_a_phone_number_in_pos_note_reaches_the_citizen_masked(lang):
     carried = {"application_id": "a1", "tracking_code": "SDK6GR3TSVZ", "document_type": "kia"}
     shipment = {**new_shipment("SDK-j1", "application", [carried], {}, None),
                 "status": "dispatched", "barcode": "P2611290001"}
-    _, _, [failed] = tracking_news(shipment, [{
+    _, _, [_, failed] = tracking_news(shipment, [{
         "status": "FAILED", "at": "2026-11-29T10:00:00+07:00",
         "note": "Rumah kosong, hubungi 081234567805"}], "webhook", None)
     texts = render("delivery_failed", failed.payload, lang)

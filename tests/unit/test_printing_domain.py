@@ -477,9 +477,15 @@ def test_a_printed_document_still_at_the_dinas_is_re_queued_first_with_fresh_att
             domain.reprint({**printed, "status": status}, "op-1", set(), manifest_by_pos=False)
     with pytest.raises(HandedOver):
         domain.reprint({**printed, "status": "collected"}, "op-1", set(), manifest_by_pos=False)
-    with pytest.raises(WithPos):  # the citizen's own parcel
-        domain.reprint({**printed, "delivery_method": "pos"}, "op-1", set(),
-                       manifest_by_pos=False)
+    # the citizen's own parcel, Pos has not taken it: its order takes the reprint
+    parcel = {**printed, "delivery_method": "pos", "slot": None}
+    assert domain.reprint(parcel, "op-1", set(), manifest_by_pos=False)[0]["status"] == \
+        "queued"
+    with pytest.raises(WithPos):  # Pos has it in hand (courier's parcel_picked_up)
+        domain.reprint({**parcel, "pos_picked_up_at": "2026-11-29T10:05:00+07:00"}, "op-1",
+                       set(), manifest_by_pos=False)
+    with pytest.raises(WithPos):  # a jemput-bola member's own parcel to its door
+        domain.reprint({**parcel, "manifest_id": "m-1"}, "op-1", set(), manifest_by_pos=False)
     with pytest.raises(WithPos):  # its jemput-bola manifest goes by Pos
         domain.reprint({**printed, "manifest_id": "m-1"}, "op-1", set(), manifest_by_pos=True)
     # a member of a manifest collected at the Dinas is re-queued

@@ -19,7 +19,8 @@ returned parcels into counter pickups, holds a job whose lease ran out on
 its last attempt (every ``LAPSED_LEASE_CHECK_SECONDS``), takes the PRR records intake refused
 off the backlog, and answers an operator's choice of Pos for a manifest
 (confirmed unless it went to its kelurahan's officer already) and follows
-its parcel; it runs beside
+its parcel, and notes a citizen's own parcel Pos has in hand (printed again
+no more); it runs beside
 ``PrintingApi`` in its own container (own worker pool and prefetch).
 """
 

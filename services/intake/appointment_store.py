@@ -22,7 +22,7 @@ from shared.offices import Place, WorkingCalendar, place
 from shared.indexes import drop_index_if_present
 from shared.store import duplicate_fields, update_then_read
 
-from . import appointments
+from . import appointments, domain
 from .exceptions import ActiveApplicationExists, IdempotencyKeyReused, WrongStatus
 from .nik_records import NikRecords
 from .screening import Screening
@@ -48,11 +48,15 @@ class AppointmentStore(NikRecords):
         super().ensure_indexes(db)
 
     def is_recorded(self, nik: str) -> bool:
+        """Recorded as far as intake knows: a Print Ready Record, or a KTP-el
+        print application that says so (``domain.shows_recording``: not one
+        a stranger could have made by guessing at the NIK)."""
         if self.db.recorded_niks.find_one({"_id": nik}, {"_id": 1}) is not None:
             return True
-        return self.db.applications.find_one(
-            {"applicant.nik": nik, "document_type": "ktp_el", "status": {"$ne": "cancelled"}},
-            {"_id": 1}) is not None
+        applications = self.db.applications.find(
+            {"applicant.nik": nik, "document_type": "ktp_el",
+             "status": {"$nin": sorted(domain.NOT_SHOWING_RECORDING)}}, {"status": 1, "flags": 1})
+        return any(domain.shows_recording(application) for application in applications)
 
     def booked_counts(self, place_id: str, days: list[datetime.date]) -> dict[str, int]:
         """ISO day -> bookings counted, for the days that have any."""

@@ -188,6 +188,24 @@ def holds_slot(flags) -> bool:
     return UNCHECKED_BY_REGISTER.isdisjoint(flags)
 
 
+# a KTP-el application in these says nothing of its NIK's recording: given
+# up, or refused by an operator (a NIK not recorded among the reasons)
+NOT_SHOWING_RECORDING = frozenset({"cancelled", "rejected"})
+
+
+def shows_recording(application: dict) -> bool:
+    """Whether a KTP-el print application shows its NIK recorded (no
+    recording to book): one an operator verified, or one waiting whose NIK
+    the register checked (it refuses a print for a NIK not recorded) - not
+    one the register did not check (``holds_slot``: outside audit C, a
+    stranger's guess at the NIK, or one made in an outage, told the NIK's
+    owner "already recorded" and kept them from booking), nor one in
+    ``NOT_SHOWING_RECORDING``."""
+    status = application["status"]
+    return status not in NOT_SHOWING_RECORDING and (
+        status != "submitted" or holds_slot(application.get("flags", ())))
+
+
 def new_tracking_code() -> str:
     return TRACKING_PREFIX + "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(8))
 

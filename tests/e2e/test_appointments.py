@@ -25,13 +25,15 @@ from services.intake.service import IntakeApi
 from shared.clock import today_wib
 from shared.events import build_event
 from shared.offices import WorkingCalendar, place
-from tests.document_bodies import death_body, nik_born, years_before
-from tests.e2e.test_documents import seed_family
+from tests.document_bodies import body, death_body, nik_born, years_before
+from tests.e2e.test_documents import accepted, register_answers, register_restored, seed_family
 from tests.e2e.test_secrets_and_limits import new_client
 from tests.openapi_answers import assert_answer_matches, served_document
 from tests.helpers import (OPERATOR, STATION, BrokerProbe, claim_job_for, eventually,
                            personal_data_in_logs, publish, random_kk, random_mobile, random_nik,
                            valid_body)
+
+__all__ = ["register_restored"]  # the fixture, shared with test_documents
 
 CALENDAR = WorkingCalendar()
 
@@ -202,6 +204,39 @@ def test_a_nik_with_a_ktp_el_application_books_no_recording(system):
     nik = body["applicant"]["nik"]
     refused = book(system, booking(nik, "kec-serang", working_day(2, 20),
                                    on_register(system, nik)))
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "already_recorded"
+
+
+def test_a_stranger_s_unchecked_ktp_el_application_keeps_no_owner_from_booking(
+        system, mongo, register_restored):
+    """Outside audit C (HIGH): a KTP-el print application the register did
+    not check - made in an outage (or by guessing at the NIK: withheld) by
+    someone with another KK - told the NIK's owner, never recorded,
+    "already recorded, apply for a print instead", and no booking was
+    possible until the stranger cancelled. It shows nothing now; one an
+    operator verified does."""
+    nik = random_nik(year=2007)
+    kk = on_register(system, nik)  # on the register, not recorded
+    faults = f"{register_restored.url('register')}/sandbox/faults"
+    requests.post(faults, json={"fail_next": 100, "status": 503}, timeout=5)
+    stranger = accepted(system, mongo, body("ktp_el", {"reason": "first_issue"}, nik=nik))
+    assert stranger["flags"] == ["register_unchecked"]
+    requests.post(faults, json={"fail_next": 0}, timeout=5)
+    eventually(lambda: register_answers(system), what="intake checking the register again")
+    booked = book(system, booking(nik, "kec-curug", working_day(2, 20), kk))
+    assert booked.status_code == 201, booked.text
+
+    # a verified one does show the recording (the operator checked it by hand)
+    other = random_nik(year=2007)
+    other_kk = on_register(system, other)
+    requests.post(faults, json={"fail_next": 100, "status": 503}, timeout=5)
+    checked = accepted(system, mongo, body("ktp_el", {"reason": "first_issue"}, nik=other))
+    requests.post(faults, json={"fail_next": 0}, timeout=5)
+    eventually(lambda: register_answers(system), what="intake checking the register again")
+    verified = requests.post(f"{system.url('intake')}/api/v1/applications/{checked['_id']}/verify",
+                             headers=OPERATOR, timeout=10)
+    assert verified.status_code == 200, verified.text
+    refused = book(system, booking(other, "kec-curug", working_day(2, 20), other_kk))
     assert refused.status_code == 409 and refused.json()["error"]["code"] == "already_recorded"
 
 

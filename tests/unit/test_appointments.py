@@ -404,3 +404,20 @@ def test_a_prr_record_waits_while_the_register_cannot_say_whether_its_holder_die
     event = build_event("prr_record_refused", **appointments.prr_refused_event(
         {"nik": NIK, "prr_record_id": "rec-1"}, "deceased"))
     assert (event["nik"], event["reason"]) == (NIK, "deceased")
+
+
+def test_only_a_ktp_el_application_the_register_or_an_operator_checked_shows_a_recording():
+    """Outside audit C: a stranger's KTP-el application the register did not
+    check (an outage, or a NIK guessed at too often) told the NIK's owner
+    "already recorded" and kept them from booking."""
+    from services.intake.domain import shows_recording
+    for flags in ([], ["late_registration"]):
+        assert shows_recording({"status": "submitted", "flags": flags})
+    for flags in (["register_unchecked"], ["register_withheld", "late_registration"]):
+        assert not shows_recording({"status": "submitted", "flags": flags})
+        # verified by an operator, who checked it by hand: it does
+        for status in ("verified", "print_queued", "printed", "collected", "print_cancelled"):
+            assert shows_recording({"status": status, "flags": flags})
+    for status in ("rejected", "cancelled"):
+        assert not shows_recording({"status": status, "flags": []})
+    assert shows_recording({"status": "submitted"})  # stored before flags were

@@ -2,7 +2,8 @@
 
   POST /api/v1/tracking-code/resend   {"nik": ..., "document_type": ...} -> 202
 
-If the NIK has an active application of that type, intake emits
+If the NIK has an active application of that type (or, for a subject with
+none active, a rejected one: resubmitting it takes the code), intake emits
 ``tracking_code_resend_requested`` (the reference and the contact on file) in
 the store's transaction, and notification sends the code to that contact.
 The answer is the same 202 whatever happened: it never shows the code, nor
@@ -33,10 +34,12 @@ from shared.settings import integer, seconds
 
 log = logging.getLogger(__name__)
 
-ANSWER = Msg("Jika ada permohonan aktif untuk NIK dan jenis dokumen ini, kode lacaknya "
-             "dikirim ke kontak yang tercatat pada permohonan.",
-             "If there is an active application for this NIK and document type, its "
-             "tracking code is sent to the contact given in the application.")
+ANSWER = Msg("Jika ada permohonan aktif, atau ditolak dan dapat diajukan ulang, untuk NIK "
+             "dan jenis dokumen ini, kode lacaknya dikirim ke kontak yang tercatat pada "
+             "permohonan.",
+             "If there is an active application for this NIK and document type, or a "
+             "rejected one that may be resubmitted, its tracking code is sent to the "
+             "contact given in the application.")
 
 
 class TooManyResends(TooManyAttempts):

@@ -206,6 +206,26 @@ def shows_recording(application: dict) -> bool:
         status != "submitted" or holds_slot(application.get("flags", ())))
 
 
+# whose tracking code a citizen may still need: an application in progress,
+# or one rejected (resubmitting or withdrawing it takes the code and the NIK)
+CODE_STILL_NEEDED = frozenset({name for name, status in STATUSES.items() if status.active}
+                              | {"rejected"})
+
+
+def codes_still_needed(applications: list[dict]) -> list[dict]:
+    """Of one NIK's applications of one type (each in ``CODE_STILL_NEEDED``),
+    those whose code a re-send sends: each subject's active one, or, for a
+    subject with none active, its latest rejected one (outside audit C: a
+    citizen who lost the code of a rejected application could neither
+    resubmit nor withdraw it). An older rejected one of a subject that has
+    another in progress cannot be resubmitted: no code for it."""
+    by_subject: dict[str, dict] = {}
+    for application in sorted(applications, key=lambda a: (a["status"] != "rejected",
+                                                            a["created_at"])):
+        by_subject[application.get("subject_key") or application["_id"]] = application
+    return list(by_subject.values())
+
+
 def new_tracking_code() -> str:
     return TRACKING_PREFIX + "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(8))
 

@@ -167,10 +167,12 @@ class ApplicationStore(DocumentStore, QueueStore, AppointmentStore, BatchStore,
 
     def request_resend(self, nik: str, document_type: str, sends: int, window: datetime.timedelta,
                        most: int = 5, now: datetime.datetime | None = None) -> int:
-        """Emit ``tracking_code_resend_requested`` for each active application of
+        """Emit ``tracking_code_resend_requested`` for each application of
         ``document_type`` that ``nik`` applied for (a parent may have a KIA in
-        progress for two children) whose code went out fewer than ``sends``
-        times within ``window``; how many.
+        progress for two children) whose code the citizen may still need
+        (``domain.codes_still_needed``: an active one, or the latest rejected
+        one of a subject with none active - resubmitting it takes the code)
+        and went out fewer than ``sends`` times within ``window``; how many.
 
         The sends are counted on the application (``resent_at``: the times
         within the window), so every intake instance counts the same: the
@@ -179,10 +181,11 @@ class ApplicationStore(DocumentStore, QueueStore, AppointmentStore, BatchStore,
         carries its event, guarded by the count it read (a carrier is never
         written in a transaction): of two at once, the second reads again."""
         now = now or utcnow()
-        found = list(self.db.applications.find(
-            {"applicant.nik": nik, "document_type": document_type, "active": True},
-            RESEND_FIELDS).limit(most))
-        return sum(self._resend(application, sends, window, now) for application in found)
+        found = domain.codes_still_needed(list(self.db.applications.find(
+            {"applicant.nik": nik, "document_type": document_type,
+             "status": {"$in": sorted(domain.CODE_STILL_NEEDED)}},
+            {**RESEND_FIELDS, "status": 1, "subject_key": 1, "created_at": 1}).limit(4 * most)))
+        return sum(self._resend(application, sends, window, now) for application in found[:most])
 
     def _resend(self, application: dict, sends: int, window: datetime.timedelta,
                 now: datetime.datetime) -> bool:
@@ -193,14 +196,15 @@ class ApplicationStore(DocumentStore, QueueStore, AppointmentStore, BatchStore,
                 return False
             carried = self.carry(self.db.applications, [
                 ("tracking_code_resend_requested", payloads.resend_event(application))])
-            guard = {"_id": application["_id"], "active": True,
+            guard = {"_id": application["_id"], "status": application["status"],
                      "resent_at": counted if counted is not None else {"$exists": False}}
             if self.db.applications.update_one(guard, carried.update(
                     {"$set": {"resent_at": [*recent, now]}})).modified_count:
                 carried.written(application["_id"])
                 return True
             application = self.db.applications.find_one(
-                {"_id": application["_id"], "active": True}, RESEND_FIELDS)
+                {"_id": application["_id"], "status": {"$in": sorted(domain.CODE_STILL_NEEDED)}},
+                {**RESEND_FIELDS, "status": 1})
             if application is None:  # it ended meanwhile
                 return False
         raise ServiceBusy()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 import requests
 
+from tests.e2e.test_office_handovers import reject
 from tests.e2e.test_secrets_and_limits import new_client
 from tests.helpers import BrokerProbe, eventually, random_nik, valid_body
 
@@ -53,6 +54,32 @@ def test_an_active_application_gets_its_code_resent_unknown_nik_the_same_answer(
     assert event["application_id"] == application["application_id"]
     assert event["tracking_code"] == application["tracking_code"]
     assert event["contact"]["phone"] == "+62" + body["applicant"]["phone"][1:]
+    assert probe.drain() == []
+
+
+def test_a_rejected_application_gets_its_code_resent_until_its_subject_applies_again(
+        system, probe):
+    """Outside audit C: a citizen who lost the code of a rejected application
+    could neither resubmit nor withdraw it (the re-send covered active ones
+    only). The latest rejected one of a subject with none active is sent;
+    once the subject has one in progress, only that one."""
+    intake, client = system.url("intake"), new_client()
+    body = valid_body()
+    nik = body["applicant"]["nik"]
+    first = submit(intake, body)
+    reject(system, first["application_id"])
+    second = submit(intake, body)  # applied again after the rejection
+    reject(system, second["application_id"])
+    assert client.post(intake + RESEND, timeout=10,
+                       json={"nik": nik, "document_type": "ktp_el"}).status_code == 202
+    [(_, event)] = eventually(probe.drain, what="the re-send event")
+    assert (event["application_id"], event["tracking_code"]) == (
+        second["application_id"], second["tracking_code"])  # the latest rejected one
+    third = submit(intake, body)  # in progress: the rejected ones need no code
+    assert client.post(intake + RESEND, timeout=10,
+                       json={"nik": nik, "document_type": "ktp_el"}).status_code == 202
+    [(_, event)] = eventually(probe.drain, what="the second re-send event")
+    assert event["application_id"] == third["application_id"]
     assert probe.drain() == []
 
 

@@ -190,3 +190,18 @@ def test_the_status_shows_the_office_the_citizen_chose_before_it_is_ready():
     # a Pos parcel come back waits at the Disdukcapil counter (a window given)
     returned = {**app, "pickup_place_id": None, "pickup": {"slot": SLOT, "since": "x"}}
     assert public_view(returned, "id")["pickup_place"]["place_id"] == "disdukcapil-serang"
+
+
+def test_a_re_send_sends_each_subject_s_active_code_or_else_its_latest_rejected_one():
+    """Outside audit C: a rejected application's code could not be re-sent."""
+    from services.intake.domain import codes_still_needed
+    at = [datetime.datetime(2026, 12, day, tzinfo=datetime.timezone.utc) for day in (1, 2, 3)]
+    child_a_old = {"_id": "a1", "status": "rejected", "subject_key": "kia:A", "created_at": at[0]}
+    child_a_new = {"_id": "a2", "status": "rejected", "subject_key": "kia:A", "created_at": at[1]}
+    child_b_rejected = {"_id": "b1", "status": "rejected", "subject_key": "kia:B",
+                        "created_at": at[2]}
+    child_b_active = {"_id": "b2", "status": "verified", "subject_key": "kia:B",
+                      "created_at": at[0]}
+    sent = codes_still_needed([child_b_rejected, child_a_new, child_b_active, child_a_old])
+    assert sorted(application["_id"] for application in sent) == ["a2", "b2"]
+    assert codes_still_needed([]) == []

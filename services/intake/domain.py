@@ -417,7 +417,9 @@ def reject(application: dict, operator: str, codes: list[str],
     """Reject with reason codes from the catalogue (``reasons``) and an optional
     note - shown to the citizen (timeline, e-mail): a phone number or NIK/KK
     typed into it is masked (``mask_text``), as everything sent to citizens is."""
-    codes = checked_codes(codes, application["document_type"], note)
+    details_reason = (application.get("details") or {}).get("reason") \
+        if application["document_type"] == "ktp_el" else None
+    codes = checked_codes(codes, application["document_type"], note, details_reason)
     note = mask_text(note)
     detail = {"by": operator, "reason_codes": codes, **({"note": note} if note else {})}
     return transition(application, "reject", detail,

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shared.errors import Msg, ValidationFailed
+from shared.events import REPLACEMENT_REASONS
 from shared.fields import has_text
 
 ALL = None  # a reason that applies to every document type
@@ -30,6 +31,9 @@ class Reason:
     text_id: str
     text_en: str
     document_types: frozenset[str] | None = ALL
+    # a KTP-el's ``details.reason`` it applies to (None: any) - outside audit
+    # C: a first card's citizen was told to upload a police report of a loss
+    details_reasons: frozenset[str] | None = ALL
 
     def text(self, lang: str) -> str:
         return self.text_en if lang == "en" else self.text_id
@@ -41,6 +45,9 @@ def _types(*names: str) -> frozenset[str]:
 
 KTP, LAHIR, MATI, PINDAH, KIA = (_types("ktp_el"), _types("akta_kelahiran"),
                                  _types("akta_kematian"), _types("skpwni"), _types("kia"))
+# a KTP-el's ``details.reason``: its first card, or a replacement (and why)
+FIRST_CARD, LOST, DAMAGED = _types("first_issue"), _types("lost"), _types("damaged")
+REPLACEMENT = frozenset(REPLACEMENT_REASONS)
 
 CATALOGUE: tuple[Reason, ...] = (
     # supporting documents: missing or unreadable
@@ -52,13 +59,13 @@ CATALOGUE: tuple[Reason, ...] = (
            "The family card (KK) photo is unreadable. Upload a sharp photo of the whole KK."),
     Reason("police_report_missing", "documents.surat_kehilangan",
            "Surat keterangan kehilangan dari kepolisian belum diunggah.",
-           "The police report of the loss is missing. Upload it.", KTP),
+           "The police report of the loss is missing. Upload it.", KTP, LOST),
     Reason("police_report_unreadable", "documents.surat_kehilangan",
            "Surat keterangan kehilangan tidak terbaca. Unggah ulang dengan jelas.",
-           "The police report is unreadable. Upload a sharp copy.", KTP),
+           "The police report is unreadable. Upload a sharp copy.", KTP, LOST),
     Reason("old_card_missing", "documents.ktp_el",
            "Foto KTP-el lama yang rusak belum diunggah.",
-           "The photo of the damaged old KTP-el is missing. Upload it.", KTP),
+           "The photo of the damaged old KTP-el is missing. Upload it.", KTP, DAMAGED),
     Reason("birth_letter_missing", "documents.surat_keterangan_lahir",
            "Surat keterangan lahir (atau SPTJM dengan 2 saksi) belum diunggah.",
            "Upload the birth statement from the hospital or midwife (surat keterangan lahir), "
@@ -136,7 +143,12 @@ CATALOGUE: tuple[Reason, ...] = (
     Reason("replacement_reason_mismatch", "details.reason",
            "Alasan penggantian KTP-el tidak sesuai dengan dokumen. Pilih alasan yang benar.",
            "The KTP-el replacement reason does not match the documents. Choose the right one.",
-           KTP),
+           KTP, REPLACEMENT),
+    # a first card for a NIK not recorded yet: a print needs the recording first
+    Reason("not_recorded", "applicant.nik",
+           "NIK ini belum rekam KTP-el. Buat janji perekaman, lalu ajukan cetak lagi.",
+           "This NIK has no KTP-el recording yet. Book a recording, then apply to print.",
+           KTP, FIRST_CARD),
     # what no code says: the operator's note explains it
     Reason("other", "note",
            "Lihat catatan petugas.",
@@ -147,10 +159,11 @@ NEEDS_NOTE = frozenset({"other"})
 
 
 def checked_codes(codes: list[str], document_type: str | None = None,
-                  note: str | None = None) -> list[str]:
+                  note: str | None = None, details_reason: str | None = None) -> list[str]:
     """The codes an operator gave, each once in the order given; or
     ``ValidationFailed`` naming ``reasons`` (an unknown code, one that does not
-    apply to ``document_type``, too many) or ``note`` (``other`` without one)."""
+    apply to ``document_type`` or to a KTP-el's ``details_reason``, too many)
+    or ``note`` (``other`` without one)."""
     codes = list(dict.fromkeys(codes))
     if unknown := [code for code in codes if code not in REASONS]:
         listed = ", ".join(unknown)
@@ -169,6 +182,16 @@ def checked_codes(codes: list[str], document_type: str | None = None,
             raise ValidationFailed({"reasons": [Msg(
                 f"Kode alasan tidak berlaku untuk {document_type}: {listed}.",
                 f"Reason code does not apply to {document_type}: {listed}.")]})
+    if details_reason is not None:
+        foreign = [code for code in codes if REASONS[code].details_reasons is not ALL
+                   and details_reason not in REASONS[code].details_reasons]
+        if foreign:
+            listed = ", ".join(foreign)
+            raise ValidationFailed({"reasons": [Msg(
+                f"Kode alasan tidak berlaku untuk permohonan ini (details.reason "
+                f"{details_reason}): {listed}.",
+                f"Reason code does not apply to this application (details.reason "
+                f"{details_reason}): {listed}.")]})
     if NEEDS_NOTE & set(codes) and not has_text(note):
         raise ValidationFailed({"note": [Msg(
             "Alasan 'other' wajib disertai catatan untuk pemohon.",
@@ -185,7 +208,8 @@ def reason_texts(codes: list[str], lang: str) -> list[str]:
 def catalogue(lang: str, document_type: str | None = None) -> list[dict]:
     """The catalogue as operators pick from it, optionally for one document type."""
     return [{"code": r.code, "concerns": r.concerns, "text": r.text(lang),
-             "document_types": sorted(r.document_types) if r.document_types else None}
+             "document_types": sorted(r.document_types) if r.document_types else None,
+             "details_reasons": sorted(r.details_reasons) if r.details_reasons else None}
             for r in CATALOGUE
             if document_type is None or r.document_types is ALL
             or document_type in r.document_types]

@@ -78,5 +78,29 @@ def test_catalogue_for_one_document_type():
     assert not codes & {"police_report_missing", "death_letter_missing"}
     photo = next(row for row in kia if row["code"] == "photo_missing")
     assert photo == {"code": "photo_missing", "concerns": "documents.foto",
-                     "text": REASONS["photo_missing"].text_en, "document_types": ["kia"]}
+                     "text": REASONS["photo_missing"].text_en, "document_types": ["kia"],
+                     "details_reasons": None}
     assert len(catalogue("id")) == len(CATALOGUE)
+
+
+def test_a_ktp_el_reason_applies_to_its_details_reason_only():
+    """Outside audit C: a first card's citizen was told to upload a police
+    report of a loss (``police_report_missing`` accepted on ``first_issue``),
+    and a NIK not recorded had no code of its own."""
+    assert checked_codes(["not_recorded", "kk_unreadable"], "ktp_el", None,
+                         "first_issue") == ["not_recorded", "kk_unreadable"]
+    assert checked_codes(["police_report_missing"], "ktp_el", None, "lost")
+    assert checked_codes(["old_card_missing", "replacement_reason_mismatch"], "ktp_el", None,
+                         "damaged")
+    for codes, details_reason in ((["police_report_missing"], "first_issue"),
+                                  (["old_card_missing"], "lost"),
+                                  (["replacement_reason_mismatch"], "first_issue"),
+                                  (["kk_missing", "not_recorded"], "data_change")):
+        with pytest.raises(ValidationFailed) as excinfo:
+            checked_codes(codes, "ktp_el", None, details_reason)
+        [message] = excinfo.value.fields["reasons"]
+        assert codes[-1] in message.en and details_reason in str(message)
+    ktp = {row["code"]: row for row in catalogue("id", "ktp_el")}
+    assert ktp["not_recorded"]["details_reasons"] == ["first_issue"]
+    assert ktp["replacement_reason_mismatch"]["details_reasons"] == [
+        "damaged", "data_change", "lost"]

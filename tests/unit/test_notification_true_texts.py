@@ -317,7 +317,7 @@ def test_every_english_reason_says_what_to_do_and_names_the_letters_as_they_are_
     from services.intake.reasons import REASONS
     for reason in REASONS.values():
         assert "letter" not in reason.text_en, reason.text_en
-        assert re.search(r"\b(Upload|Correct|Fill|Choose|See)\b", reason.text_en), reason.text_en
+        assert re.search(r"\b(Upload|Correct|Fill|Choose|See|Book)\b", reason.text_en), reason.text_en
     assert "(surat keterangan lahir)" in REASONS["birth_letter_missing"].text_en
     assert "hospital or midwife" in REASONS["birth_letter_missing"].text_en
     assert "statement of death (surat keterangan kematian)" in \

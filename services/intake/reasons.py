@@ -174,29 +174,29 @@ def checked_codes(codes: list[str], document_type: str | None = None,
         raise ValidationFailed({"reasons": [Msg(
             f"Pilih 1 sampai {MAX_REASONS} kode alasan.",
             f"Choose 1 to {MAX_REASONS} reason codes.")]})
-    if document_type is not None:
-        foreign = [code for code in codes if REASONS[code].document_types is not ALL
-                   and document_type not in REASONS[code].document_types]
-        if foreign:
-            listed = ", ".join(foreign)
-            raise ValidationFailed({"reasons": [Msg(
-                f"Kode alasan tidak berlaku untuk {document_type}: {listed}.",
-                f"Reason code does not apply to {document_type}: {listed}.")]})
-    if details_reason is not None:
-        foreign = [code for code in codes if REASONS[code].details_reasons is not ALL
-                   and details_reason not in REASONS[code].details_reasons]
-        if foreign:
-            listed = ", ".join(foreign)
-            raise ValidationFailed({"reasons": [Msg(
-                f"Kode alasan tidak berlaku untuk permohonan ini (details.reason "
-                f"{details_reason}): {listed}.",
-                f"Reason code does not apply to this application (details.reason "
-                f"{details_reason}): {listed}.")]})
+    _refuse_foreign(codes, lambda reason: reason.document_types, document_type, document_type)
+    _refuse_foreign(codes, lambda reason: reason.details_reasons, details_reason,
+                    f"details.reason {details_reason}")
     if NEEDS_NOTE & set(codes) and not has_text(note):
         raise ValidationFailed({"note": [Msg(
             "Alasan 'other' wajib disertai catatan untuk pemohon.",
             "Reason 'other' needs a note for the applicant.")]})
     return codes
+
+
+def _refuse_foreign(codes: list[str], applies_to, value: str | None, named: str) -> None:
+    """``ValidationFailed`` naming ``reasons`` for the codes whose ``applies_to``
+    (a reason's document types, or KTP-el ``details.reason``s; ``ALL``: any)
+    leaves ``value`` out (``named`` in the message); None: nothing to check."""
+    if value is None:
+        return
+    foreign = [code for code in codes
+               if applies_to(REASONS[code]) is not ALL and value not in applies_to(REASONS[code])]
+    if foreign:
+        listed = ", ".join(foreign)
+        raise ValidationFailed({"reasons": [Msg(
+            f"Kode alasan tidak berlaku untuk {named}: {listed}.",
+            f"Reason code does not apply to {named}: {listed}.")]})
 
 
 def reason_texts(codes: list[str], lang: str) -> list[str]:

@@ -16,8 +16,10 @@ from shared.outbox import CARRIED_FIELDS
 from .domain import STATUSES
 from .reasons import reason_texts
 
-# bookkeeping, not the application
-HIDDEN = {"_id", "seen_events", "idempotency_key", "status_rank", *CARRIED_FIELDS}
+# bookkeeping, not the application (outside audit C: the operator's detail
+# showed the one-active index's slot, the subject key and the request's digest)
+HIDDEN = {"_id", "seen_events", "idempotency_key", "status_rank", "active_slot",
+          "subject_key", "request_digest", *CARRIED_FIELDS}
 
 
 def plain(value):

@@ -95,6 +95,9 @@ def test_list_reject_resubmit_verify_with_the_timeline(system):
     assert detail.status_code == 200, detail.text
     assert detail.json()["applicant"]["nik"] == nik and detail.json()["documents"] == []
     assert detail.json()["contact"]["preferred_channel"] == "whatsapp"
+    # what the store keeps for itself is not the operator's to read
+    assert not {"active_slot", "subject_key", "request_digest", "seen_events",
+                "idempotency_key", "status_rank"} & set(detail.json())
 
     rejected = requests.post(f"{intake}/api/v1/applications/{application_id}/reject",
                              headers=OPERATOR, timeout=10,

@@ -28,6 +28,7 @@ from shared.masking import mask_identity
 from shared.offices import DINAS
 
 from . import batches
+from .exceptions import ActiveApplicationExists
 from .screening import Screening
 
 log = logging.getLogger(__name__)
@@ -98,11 +99,15 @@ def store_batch(store, officer, batch_id: str, rows: list[batches.Row],
         else:
             rejected.append(rejected_row(row, refusal))
     batch = store.start_batch(batches.new_batch(officer, batch_id, len(rows), today))
-    stored, refused = store.submit_rows(
-        [(row, batches.batch_application(result, officer, batch, row)) for row, result in checked])
+    applications = [(row, batches.batch_application(result, officer, batch, row))
+                    for row, result in checked]
+    stored, refused = store.submit_rows(applications)
     accepted = [{"row": row.number, "application_id": application["_id"],
                  "tracking_code": application["tracking_code"]} for row, application in stored]
-    rejected += [rejected_row(row, exc) for row, exc in refused]
+    rows_of = {application.get("subject_key"): row.number for row, application in stored}
+    subjects = {row.number: application.get("subject_key") for row, application in applications}
+    rejected += [rejected_row(row, in_this_batch(exc, rows_of.get(subjects[row.number])))
+                 for row, exc in refused]
     reply = batch_reply(batch, accepted, rejected)
     log.info("jemput-bola batch %s (manifest %s): %d accepted, %d rejected", batch["_id"],
              batch["manifest_id"], len(accepted), len(rejected))
@@ -181,6 +186,16 @@ def batch_reply(batch: dict, accepted: list[dict], rejected: list[dict]) -> dict
             "kelurahan_code": batch["kelurahan_code"], "rows": batch["rows"],
             "accepted": sorted(accepted, key=lambda row: row["row"]),
             "rejected": sorted(rejected, key=lambda row: row["row"])}
+
+
+def in_this_batch(error: DomainError, earlier_row: int | None) -> DomainError:
+    """A row refused because its subject has an application in progress that
+    an earlier row of this batch made (``earlier_row``): the refusal names
+    that row (outside audit C: the officer read "an application is already
+    in progress", as for one made elsewhere, and could not tell which)."""
+    if not isinstance(error, ActiveApplicationExists) or earlier_row is None:
+        return error
+    return ActiveApplicationExists(next(iter(error.fields)), earlier_row)
 
 
 def rejected_row(row: batches.Row, error: DomainError) -> dict:

@@ -12,16 +12,20 @@ class ApplicationNotFound(NotFound):
 
 
 class ActiveApplicationExists(Conflict):
-    def __init__(self, field: str = "applicant.nik"):
+    def __init__(self, field: str = "applicant.nik", batch_row: int | None = None):
         """``field``: where the request names the document's subject
-        (``subjects``); the message says what that subject is."""
+        (``subjects``); the message says what that subject is. ``batch_row``:
+        the row of the same jemput-bola batch that made the application in
+        progress."""
         subject = subject_words(field)
+        where = Msg("", "") if batch_row is None else Msg(
+            f" (baris {batch_row} batch ini)", f" (row {batch_row} of this batch)")
         super().__init__(
-            Msg(f"Masih ada permohonan jenis dokumen ini yang aktif untuk {subject}.",
+            Msg(f"Masih ada permohonan jenis dokumen ini yang aktif untuk {subject}{where}.",
                 f"An application of this document type for {subject.en} is still in "
-                "progress."),
-            {field: [Msg("Sudah ada permohonan yang sedang diproses.",
-                         "An application is already in progress.")]})
+                f"progress{where.en}."),
+            {field: [Msg(f"Sudah ada permohonan yang sedang diproses{where}.",
+                         f"An application is already in progress{where.en}.")]})
 
 
 class BirthAlreadyRegistered(Conflict):

@@ -184,6 +184,30 @@ def test_twins_are_both_accepted_and_another_kelurahan_refused_inside_a_batch(sy
     assert "line" not in refused
 
 
+def test_a_second_row_for_one_subject_names_the_row_of_the_batch_it_repeats(system):
+    """Outside audit C: the officer read "an application is already in
+    progress", as for one made elsewhere, and could not tell it was row 2."""
+    for lang, names in (("id", "baris 2 batch ini"), ("en", "row 2 of this batch")):
+        again = ktp_row()
+        answer = requests.put(batch_url(system, new_batch_id()), timeout=60,
+                              headers={**KELURAHAN_OFFICER, "Accept-Language": lang},
+                              json={"applications": [ktp_row(), again, again]})
+        assert answer.status_code == 200, answer.text
+        [refused] = answer.json()["rejected"]
+        assert (refused["row"], refused["code"], refused["field"]) == (
+            3, "conflict", "applicant.nik")
+        assert names in refused["reason"], refused
+    # one made elsewhere (the citizen's own, over the web): no row to name
+    body = valid_body()
+    own = requests.post(f"{system.url('intake')}/api/v1/applications", json=body, timeout=10)
+    assert own.status_code == 202, own.text
+    row = ktp_row(body["applicant"]["nik"])
+    answer = requests.put(batch_url(system, new_batch_id()), headers=KELURAHAN_OFFICER,
+                          json={"applications": [row]}, timeout=60)
+    [refused] = answer.json()["rejected"]
+    assert refused["code"] == "conflict" and "baris" not in refused["reason"], refused
+
+
 def test_rows_with_a_blank_name_or_street_a_long_rt_or_a_lettered_phone_are_refused(system,
                                                                                     mongo):
     """Such a row was accepted: a blank KTP-el printed, a posting Pos refused,

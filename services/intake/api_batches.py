@@ -2,6 +2,7 @@
 
   PUT  /api/v1/jemput-bola/batches/<batch_id>   kelurahan officer: a batch, JSON or CSV -> 200
   GET  /api/v1/jemput-bola/batches/<batch_id>   kelurahan officer: its reply again
+  GET  /api/v1/jemput-bola/batches/<batch_id>/applications   kelurahan officer: where each stands
   POST /api/v1/kecamatan/next-day-requests      kecamatan officer: a next-day KTP-el -> 202
 
 A mixin of ``IntakeApi`` (which supplies ``store``, ``screening()``,
@@ -30,6 +31,7 @@ from shared.offices import DINAS
 from . import batches
 from .exceptions import ActiveApplicationExists
 from .screening import Screening
+from .views import batch_member_view
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +145,23 @@ class OfficerChannelsApi:
         if reply is None:
             raise BatchNotFound()
         return json_response(200, render_reply(reply, request_language(request)))
+
+    @api("GET", "/api/v1/jemput-bola/batches/<string:batch_id>/applications")
+    def batch_applications(self, request, batch_id):
+        """-> 200 {"batch_id", "manifest_id", "applications": [{"row", "application_id",
+        "tracking_code", "document_type", "status", "status_label", "reasons"}]}: where
+        each accepted row stands now (outside audit C: the officer could not
+        follow a batch once sent); 404 for a batch id this officer has not sent"""
+        officer = self.kelurahan_officers.authenticate(request)
+        reply = self.store.finished_batch(batches.batch_key(officer, batch_id))
+        if reply is None:
+            raise BatchNotFound()
+        found = self.store.batch_members([row["application_id"] for row in reply["accepted"]])
+        lang = request_language(request)
+        return json_response(200, {
+            "batch_id": reply["batch_id"], "manifest_id": reply["manifest_id"],
+            "applications": [batch_member_view(row, found[row["application_id"]], lang)
+                        for row in reply["accepted"] if row["application_id"] in found]})
 
     @api("POST", "/api/v1/kecamatan/next-day-requests", new_work=True)
     def request_next_day(self, request):

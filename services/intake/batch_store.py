@@ -33,6 +33,13 @@ class BatchStore(BaseStore):
         batch = self.db.batches.find_one({"_id": batch_key, "status": "done"}, {"reply": 1})
         return None if batch is None else batch["reply"]
 
+    def batch_members(self, application_ids: list[str]) -> dict[str, dict]:
+        """The batch's applications as they stand (status, type, timeline),
+        by id: one read."""
+        return {row["_id"]: row for row in self.db.applications.find(
+            {"_id": {"$in": application_ids}},
+            {"status": 1, "document_type": 1, "timeline": 1})}
+
     def start_batch(self, batch: dict) -> dict:
         """Store a new batch, or return the one already started under its key
         (a repeat of a batch cut short continues it, with its manifest id)."""

@@ -29,6 +29,7 @@ from . import (api_appointments, api_documents, api_resend, batches, queue_schem
                schemas)
 from .api_examples import SUBMIT_EXAMPLES
 from .detail_schemas import DETAIL_SCHEMAS
+from .domain import APPLICATION_STATUSES
 
 VERSION = "1.0.0"
 OPERATOR, KELURAHAN_OFFICER, KECAMATAN_OFFICER = "operator", "kelurahanOfficer", "kecamatanOfficer"
@@ -172,6 +173,25 @@ class BatchReplySchema(Schema):
     rejected = fields.List(fields.Dict(), required=True)
     accepted_count = fields.Integer(required=True)
     rejected_count = fields.Integer(required=True)
+
+
+class BatchMemberSchema(Schema):
+    row = fields.Integer(required=True)
+    line = fields.Integer(metadata={"description": "a CSV batch's line"})
+    application_id = fields.String(required=True)
+    tracking_code = fields.String(required=True, metadata=TRACKING_CODE)
+    document_type = fields.String(required=True, validate=validate.OneOf(DOCUMENT_TYPES))
+    status = fields.String(required=True, validate=validate.OneOf(APPLICATION_STATUSES))
+    status_label = fields.String(required=True)
+    reasons = fields.List(fields.String(), required=True, allow_none=True, metadata={
+        "description": "a rejected member's reasons (the catalogue's texts, in the request's "
+                       "language); null for any other status"})
+
+
+class BatchMembersSchema(Schema):
+    batch_id = fields.String(required=True)
+    manifest_id = fields.String(required=True, allow_none=True)  # null: no row accepted
+    applications = fields.List(fields.Nested(BatchMemberSchema), required=True)
 
 
 # request bodies an entrypoint takes as they come and checks row by row or
@@ -354,6 +374,9 @@ OPERATIONS: tuple[Operation, ...] = (
               (400, 401, 429, 503), KELURAHAN_OFFICER, body=BATCH_BODY, tag="officer"),
     Operation("GET", "/api/v1/jemput-bola/batches/<string:batch_id>", "A batch's reply again",
               200, BatchReplySchema, (401, 404, 429, 503), KELURAHAN_OFFICER, tag="officer"),
+    Operation("GET", "/api/v1/jemput-bola/batches/<string:batch_id>/applications",
+              "Where each accepted row of a batch stands now", 200, BatchMembersSchema,
+              (401, 404, 429, 503), KELURAHAN_OFFICER, tag="officer"),
     Operation("POST", "/api/v1/kecamatan/next-day-requests", "A next-day KTP-el request", 202,
               NextDayAcceptedSchema, (400, 401, 403, 409, 429, 503), KECAMATAN_OFFICER,
               body=NextDayRequestSchema, tag="officer",

@@ -72,3 +72,17 @@ def operator_view(application: dict, lang: str) -> dict:
         "timeline": [operator_step(step, lang)
                      for step in sorted(application["timeline"], key=lambda s: s["at"])],
     })
+
+
+def batch_member_view(accepted: dict, application: dict, lang: str) -> dict:
+    """A jemput-bola member as its kelurahan's officer follows it (no
+    personal data): its row, where it stands, and for one rejected at
+    verification the reasons (the codes' texts; the operator's note goes to
+    the citizen only)."""
+    rejection = next((step["detail"] for step in reversed(application["timeline"])
+                      if step["status"] == "rejected"), {})
+    return {**accepted, "document_type": application["document_type"],
+            "status": application["status"],
+            "status_label": STATUSES[application["status"]].label(lang),
+            "reasons": reason_texts(rejection.get("reason_codes", []), lang)
+            if application["status"] == "rejected" else None}

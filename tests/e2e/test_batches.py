@@ -415,3 +415,52 @@ def test_a_batch_whose_every_row_is_refused_names_no_manifest(system):
                           "/api/v1/jemput-bola/batches/{batch_id}", 200, reply)
     again = requests.get(batch_url(system, batch_id), headers=KELURAHAN_OFFICER, timeout=10)
     assert again.json()["manifest_id"] is None
+
+
+def test_the_officer_follows_each_member_of_a_batch_once_sent(system):
+    """Outside audit C: the batch's reply stays as it was answered, and the
+    officer had no way to see which members an operator rejected or
+    verified since."""
+    rows = [ktp_row(), ktp_row(), ktp_row()]
+    batch_id = new_batch_id()
+    sent = requests.put(batch_url(system, batch_id), headers=KELURAHAN_OFFICER,
+                        json={"applications": rows}, timeout=60)
+    assert sent.status_code == 200, sent.text
+    first, second, third = sent.json()["accepted"]
+    intake = system.url("intake")
+    verified = requests.post(f"{intake}/api/v1/applications/{first['application_id']}/verify",
+                             headers=OPERATOR, timeout=10)
+    assert verified.status_code == 200, verified.text
+    rejected = requests.post(f"{intake}/api/v1/applications/{second['application_id']}/reject",
+                             headers=OPERATOR, timeout=10,
+                             json={"reasons": ["kk_unreadable", "other"],
+                                   "note": "Hubungi 081234567890"})
+    assert rejected.status_code == 200, rejected.text
+
+    for lang, label in (("id", "Permohonan ditolak"), ("en", "Application rejected")):
+        answer = requests.get(f"{batch_url(system, batch_id)}/applications", timeout=10,
+                              headers={**KELURAHAN_OFFICER, "Accept-Language": lang})
+        assert answer.status_code == 200, answer.text
+        members = answer.json()
+        assert_answer_matches(served_document(intake), "GET",
+                              "/api/v1/jemput-bola/batches/{batch_id}/applications", 200, members)
+        assert (members["batch_id"], members["manifest_id"]) == (
+            batch_id, sent.json()["manifest_id"])
+        assert [(m["row"], m["tracking_code"]) for m in members["applications"]] == [
+            (row["row"], row["tracking_code"]) for row in (first, second, third)]
+        assert members["applications"][0]["status"] in ("verified", "print_queued")
+        assert members["applications"][0]["reasons"] is None
+        refused = members["applications"][1]
+        assert (refused["status"], refused["status_label"]) == ("rejected", label)
+        assert len(refused["reasons"]) == 2 and "0812" not in answer.text  # the note: not here
+        assert members["applications"][2]["status"] == "submitted"
+        assert not {nik for row in rows for nik in (row["applicant"]["nik"],)
+                    if nik in answer.text}
+    # the reply of the PUT is kept as answered
+    assert requests.get(batch_url(system, batch_id), headers=KELURAHAN_OFFICER,
+                        timeout=10).json() == sent.json()
+    unknown = requests.get(f"{batch_url(system, new_batch_id())}/applications",
+                           headers=KELURAHAN_OFFICER, timeout=10)
+    assert unknown.status_code == 404, unknown.text
+    assert requests.get(f"{batch_url(system, batch_id)}/applications", headers=OPERATOR,
+                        timeout=10).status_code == 401

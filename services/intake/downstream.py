@@ -114,6 +114,12 @@ SETS_PICKUP = ("document_ready_for_pickup", "pickup_rescheduled")
 # collects, which has no window - keeps it printed). Always decided from a
 # read of the application (rare: an operator's), never gathered.
 REPRINT = "print_job_requeued"
+# what a print does to the application - printed, its window set or moved:
+# none of it holds once an operator re-queued the document after it (the
+# re-queue, ``requeued_at``, came first: each event type has its queue -
+# outside audit D, the first print's "ready" and window came after the
+# re-queue and stayed shown until the reprint's)
+OF_A_PRINT = ("document_printed", *SETS_PICKUP)
 
 
 def recorded_as(event_type: str, event: dict) -> str:
@@ -156,6 +162,8 @@ def usual_move(event_type: str, event: dict) -> tuple[dict, dict] | None:
         # $or: shared/store.py)
         guard["pickup.since"] = {"$not": {"$gt": event["occurred_at"]}}
         changes["pickup"] = {"slot": event["slot"], "since": event["occurred_at"]}
+    if event_type in OF_A_PRINT:  # no re-queue after it (``replaced``)
+        guard["requeued_at"] = {"$not": {"$gt": event["occurred_at"]}}
     if event_type == "parcel_dispatched":
         changes["parcel"] = {"shipment_id": event["shipment_id"], "barcode": event["barcode"]}
     return guard, {"$push": {"timeline": step_from_event(event_type, event)}, "$set": changes}
@@ -189,6 +197,9 @@ def together(events: list[tuple[str, dict]]) -> tuple[dict, dict, list[int]] | N
                 if pickup_set:
                     continue
                 guard["pickup.since"], pickup_set = move_guard["pickup.since"], True
+            if "requeued_at" in move_guard:  # re-queued after none of them
+                guard["requeued_at"] = min(guard.get("requeued_at", move_guard["requeued_at"]),
+                                           move_guard["requeued_at"], key=guard_time)
             if status is None:
                 guard["status"] = move_guard["status"]
             status = update["$set"]["status"]
@@ -205,6 +216,11 @@ def together(events: list[tuple[str, dict]]) -> tuple[dict, dict, list[int]] | N
     return guard, update, taken
 
 
+def guard_time(guard: dict) -> str:
+    """The time in a ``{"$not": {"$gt": time}}`` guard."""
+    return guard["$not"]["$gt"]
+
+
 def next_status(status: str, event_type: str) -> str | None:
     """The status ``event_type`` moves an application in ``status`` to, or None."""
     to_status, from_statuses = EVENT_MOVES.get(event_type, (None, frozenset()))
@@ -217,9 +233,13 @@ def record(application: dict, event_type: str, event: dict) -> dict:
     and fields it moves, if any."""
     step = step_from_event(event_type, event)
     changes: dict = {}
-    if event_type == REPRINT and (not newer(event, application.get("pickup"))
-                                  or printed_after(application, event)):
-        return {"$push": {"timeline": step}}  # the reprint's window, or print, came first
+    if event_type in OF_A_PRINT and replaced(application, event):
+        return {"$push": {"timeline": step}}  # re-queued since: the reprint's will come
+    if event_type == REPRINT:
+        changes["requeued_at"] = max(event["occurred_at"], application.get("requeued_at") or "")
+        if not newer(event, application.get("pickup")) or printed_after(application, event):
+            # the reprint's window, or print, came first
+            return {"$push": {"timeline": step}, "$set": changes}
     if (to_status := next_status(application["status"], event_type)) is not None:
         changes.update(status_fields(to_status, application["_id"]))
         if event_type == REPRINT:
@@ -232,6 +252,12 @@ def record(application: dict, event_type: str, event: dict) -> dict:
     if changes:
         update["$set"] = changes
     return update
+
+
+def replaced(application: dict, event: dict) -> bool:
+    """Whether an operator re-queued the document after ``event`` (of the
+    print it replaced) happened."""
+    return (application.get("requeued_at") or "") > event["occurred_at"]
 
 
 def printed_after(application: dict, event: dict) -> bool:

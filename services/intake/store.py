@@ -254,14 +254,16 @@ class ApplicationStore(DocumentStore, QueueStore, AppointmentStore, BatchStore,
                 return True  # else out of order, a redelivery or unknown: read and decide
         for _ in range(STATUS_RACE_ATTEMPTS):
             application = self.db.applications.find_one(
-                query, {"status": 1, "pickup": 1,
+                query, {"status": 1, "pickup": 1, "requeued_at": 1,
                         **({"timeline": 1} if event_type == downstream.REPRINT else {})})
             if application is None:
                 return False
             update = downstream.record(application, event_type, event)
             update["$push"]["seen_events"] = event["event_id"]
+            # decided from the status and the latest re-queue read: either moved, decide again
             result = self.db.applications.update_one(
                 {**query, "status": application["status"],
+                 "requeued_at": application.get("requeued_at"),
                  "seen_events": {"$ne": event["event_id"]}}, update)
             if result.modified_count == 1:
                 return True

@@ -198,3 +198,33 @@ def test_a_re_queue_overtaken_by_its_reprint_s_print_leaves_the_document_printed
         assert recorded(db, application_id)["steps"] == [step[0].replace(
             "print_job_requeued", "print_queued").replace("document_", "") for step in order]
         assert not store.record_event("print_job_requeued", requeued)  # a redelivery
+
+
+@pytest.mark.parametrize("gather_seconds", [0, 0.2])
+def test_a_re_queue_come_before_the_print_it_replaced_shows_no_ready_window(
+        database, gather_seconds):
+    """Outside audit D: the re-queue reached intake before the print it
+    replaced and that print's window (each event type has its queue): they
+    moved the application to "ready for collection" with the old window
+    until the reprint's came. Against the real server, through the store's
+    one-write shortcuts (gathered or alone): they stay steps."""
+    _, db, _ = database
+    store = store_with(database, gather_seconds)
+    application_id = queued_application(db)
+    printed, ready, _ = printing_events(application_id)
+    requeued = {"event_id": uuid.uuid4().hex, "application_id": application_id,
+                "occurred_at": "2099-01-02T04:00:00+00:00", "requeued_by": "op"}
+    assert store.record_event("print_job_requeued", requeued)
+    assert record_at_once(store, [printed, ready]) == [True, True]
+    state = recorded(db, application_id)
+    assert (state["status"], state["pickup"]) == ("print_queued", None)
+    assert sorted(state["steps"]) == ["print_queued", "printed", "ready_for_pickup"]
+    reprint_ready = ("document_ready_for_pickup", {
+        "event_id": uuid.uuid4().hex, "application_id": application_id, "slot": SLOT,
+        "occurred_at": "2099-01-02T05:00:00.100000+00:00"})
+    reprinted = ("document_printed", {"event_id": uuid.uuid4().hex,
+                                      "application_id": application_id,
+                                      "occurred_at": "2099-01-02T05:00:00+00:00"})
+    assert record_at_once(store, [reprinted, reprint_ready]) == [True, True]
+    state = recorded(db, application_id)
+    assert (state["status"], state["pickup"]) == ("ready_for_pickup", SLOT)

@@ -72,7 +72,7 @@ def test_a_parcel_printed_again_before_pos_took_it_stays_dispatched_with_its_bar
     app = applied(printed, record(printed, "parcel_dispatched", {"occurred_at": at(2), **parcel}))
     for event_type, day in (("print_job_requeued", 3), ("document_printed", 4)):
         update = record(app, event_type, {"occurred_at": at(day)})
-        assert "$set" not in update, event_type
+        assert not {"status", "pickup"} & set(update.get("$set", {})), event_type
         app = applied(app, update)
     view = public_view(app, "id")
     assert (view["status"], view["parcel_barcode"]) == ("dispatched", "P2601000001")
@@ -193,7 +193,8 @@ def test_a_re_queued_print_takes_the_window_away_unless_the_reprint_s_came_first
     assert again["status"] == "ready_for_pickup" and again["pickup"]["slot"] == LATER_SLOT
     # the reprint's window announced before the re-queue came: a step only
     late = record(again, "print_job_requeued", {"occurred_at": at(3)})
-    assert "$set" not in late and applied(again, late)["status"] == "ready_for_pickup"
+    assert late["$set"] == {"requeued_at": at(3)}  # noted, moves nothing
+    assert applied(again, late)["status"] == "ready_for_pickup"
     # decided from a read only (the timeline), never gathered with others
     assert usual_move("print_job_requeued", {"occurred_at": at(3), "application_id": "a"}) is None
     assert not gatherable("print_job_requeued") and needs_status("print_job_requeued")
@@ -207,7 +208,43 @@ def test_a_re_queue_overtaken_by_its_reprint_s_print_keeps_an_office_document_pr
     reprinted = applied(printed, record(printed, "document_printed", {"occurred_at": at(4)}))
     assert reprinted["status"] == "printed"
     late = record(reprinted, "print_job_requeued", {"occurred_at": at(3)})
-    assert "$set" not in late and applied(reprinted, late)["status"] == "printed"
+    assert late["$set"] == {"requeued_at": at(3)}
+    assert applied(reprinted, late)["status"] == "printed"
     # in order, the re-queue moves it back
     requeued = record(printed, "print_job_requeued", {"occurred_at": at(3)})
     assert requeued["$set"]["status"] == "print_queued"
+
+
+def test_a_re_queue_come_before_the_print_it_replaced_keeps_that_print_s_ready_away():
+    """Outside audit D: the operator re-queued a document just printed; the
+    re-queue reached intake before the print and its window (each event type
+    has its queue), which then moved the application to "ready" with the
+    old window until the reprint's came."""
+    queued = {**verified(), "status": "print_queued", "status_rank": 30}
+    requeue = record(queued, "print_job_requeued", {"occurred_at": at(3)})
+    assert requeue["$set"] == {"requeued_at": at(3)}  # nothing to move back yet
+    app = applied(queued, requeue)
+    for event_type, event in (("document_printed", {"occurred_at": at(2)}),
+                              ("document_ready_for_pickup", {"occurred_at": at(2), "slot": SLOT}),
+                              ("pickup_rescheduled", {"occurred_at": at(2),
+                                                      "slot": LATER_SLOT})):
+        update = record(app, event_type, event)
+        assert "$set" not in update, event_type  # steps of the replaced print only
+        app = applied(app, update)
+    assert app["status"] == "print_queued" and app.get("pickup") is None
+    # the one-write shortcut of each would not match: re-queued after it
+    for event_type in ("document_printed", "document_ready_for_pickup"):
+        guard, _ = usual_move(event_type, {"application_id": "a", "occurred_at": at(2),
+                                           "slot": SLOT})
+        assert guard["requeued_at"] == {"$not": {"$gt": at(2)}}
+    # the reprint's own print and window do move it
+    app = applied(app, record(app, "document_printed", {"occurred_at": at(4)}))
+    app = applied(app, record(app, "document_ready_for_pickup",
+                              {"occurred_at": at(4), "slot": LATER_SLOT}))
+    assert app["status"] == "ready_for_pickup" and app["pickup"]["slot"] == LATER_SLOT
+    # gathered together, the earliest of them guards the write
+    both = together([("document_printed", {"application_id": "a", "occurred_at": at(4),
+                                           "event_id": "e1"}),
+                     ("document_ready_for_pickup", {"application_id": "a", "slot": SLOT,
+                                                    "occurred_at": at(2), "event_id": "e2"})])
+    assert both[0]["requeued_at"] == {"$not": {"$gt": at(2)}}

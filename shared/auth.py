@@ -115,8 +115,8 @@ class BearerTokens(DependencyProvider):
     def setup(self):
         config = self.container.config
         specs = require(self)
-        limit = FailureLimit(integer(config, "AUTH_FAILURES_PER_CLIENT", 10),
-                             seconds(config, "AUTH_FAILURE_WINDOW_SECONDS", 300))
+        limit = FailureLimit(integer(config, "AUTH_FAILURES_PER_CLIENT", 10, minimum=1),
+                             seconds(config, "AUTH_FAILURE_WINDOW_SECONDS", 300, positive=True))
         hashes = [entry for key, spec in zip(self.required_settings, specs)
                   for entry in self.parse(spec, key)]
         self.checker = self.checker_class(hashes, Attempts(client=limit),

@@ -103,8 +103,8 @@ def webhook_failure_limit(config) -> FailureLimit:
     """A partner's signed webhook (Pos' to courier, Meta's to notification):
     a client failing its signature ``WEBHOOK_FAILURES_PER_CLIENT`` times (10)
     within ``WEBHOOK_FAILURE_WINDOW_SECONDS`` (300) is refused for the window."""
-    return FailureLimit(integer(config, "WEBHOOK_FAILURES_PER_CLIENT", 10),
-                        seconds(config, "WEBHOOK_FAILURE_WINDOW_SECONDS", 300))
+    return FailureLimit(integer(config, "WEBHOOK_FAILURES_PER_CLIENT", 10, minimum=1),
+                        seconds(config, "WEBHOOK_FAILURE_WINDOW_SECONDS", 300, positive=True))
 
 
 class Attempts:
@@ -201,8 +201,8 @@ class ClientQuota(DependencyProvider):
     def setup(self):
         config = self.container.config
         limit_key, limit, window_key, window = self.settings
-        self.done = FailureLimit(integer(config, limit_key, limit),
-                                 seconds(config, window_key, window))
+        self.done = FailureLimit(integer(config, limit_key, limit, minimum=1),
+                                 seconds(config, window_key, window, positive=True))
         self.proxies = trusted_proxies(config)
 
     def check(self, request) -> None:
@@ -252,10 +252,11 @@ class TrackingCodeChecks(DependencyProvider):
 
     def setup(self):
         config = self.container.config
-        window = seconds(config, "LOOKUP_FAILURE_WINDOW_SECONDS", 900)
-        self.attempts = Attempts(
-            client=FailureLimit(integer(config, "LOOKUP_FAILURES_PER_CLIENT", 20), window),
-            tracking_code=FailureLimit(integer(config, "LOOKUP_FAILURES_PER_CODE", 5), window))
+        window = seconds(config, "LOOKUP_FAILURE_WINDOW_SECONDS", 900, positive=True)
+        per_client = integer(config, "LOOKUP_FAILURES_PER_CLIENT", 20, minimum=1)
+        per_code = integer(config, "LOOKUP_FAILURES_PER_CODE", 5, minimum=1)
+        self.attempts = Attempts(client=FailureLimit(per_client, window),
+                                 tracking_code=FailureLimit(per_code, window))
         self.proxies = trusted_proxies(config)
 
     def attempt(self, request, tracking_code: str):

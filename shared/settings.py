@@ -136,7 +136,8 @@ def whole_days(config: dict, key: str, default: int, minimum: int,
     except InvalidSetting:
         days = None
     if days is None or days < minimum:
-        raise InvalidSetting(key, f"whole days, at least {minimum}" + (f" ({why})" if why else ""))
+        raise InvalidSetting(key, f"expected whole days, at least {minimum}"
+                             + (f" ({why})" if why else ""))
     return datetime.timedelta(days=days)
 
 

@@ -63,12 +63,13 @@ class ResendLimits(DependencyProvider):
 
     def setup(self):
         config = self.container.config
-        window = seconds(config, "RESEND_WINDOW_SECONDS", 3600)
+        window = seconds(config, "RESEND_WINDOW_SECONDS", 3600, positive=True)
         # the store counts each application's sends too, across instances
-        self.sends, self.window = integer(config, "RESEND_PER_NIK", 3), timedelta(seconds=window)
+        self.sends = integer(config, "RESEND_PER_NIK", 3, minimum=1)
+        self.window = timedelta(seconds=window)
+        per_client = integer(config, "RESEND_PER_CLIENT", 20, minimum=1)
         self.attempts = Attempts(nik=FailureLimit(self.sends, window),
-                                 client=FailureLimit(integer(config, "RESEND_PER_CLIENT", 20),
-                                                     window))
+                                 client=FailureLimit(per_client, window))
         self.proxies = trusted_proxies(config)
 
     def take(self, request, nik: str) -> None:

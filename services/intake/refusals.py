@@ -126,10 +126,10 @@ _COUNTS: dict[tuple, dict[str, FailureLimit]] = {}
 class RegisterRefusals(DependencyProvider):
     def setup(self):
         config = self.container.config
-        settings = (integer(config, "REGISTER_REFUSALS_PER_CLIENT", 30),
-                    integer(config, "REGISTER_REFUSALS_PER_KK", 10),
-                    integer(config, "REGISTER_REFUSALS_PER_NIK", 10),
-                    seconds(config, "REGISTER_REFUSAL_WINDOW_SECONDS", 3600))
+        settings = (integer(config, "REGISTER_REFUSALS_PER_CLIENT", 30, minimum=1),
+                    integer(config, "REGISTER_REFUSALS_PER_KK", 10, minimum=1),
+                    integer(config, "REGISTER_REFUSALS_PER_NIK", 10, minimum=1),
+                    seconds(config, "REGISTER_REFUSAL_WINDOW_SECONDS", 3600, positive=True))
         if settings not in _COUNTS:
             per_client, per_kk, per_nik, window = settings
             _COUNTS[settings] = {"client": FailureLimit(per_client, window),

@@ -211,13 +211,16 @@ class WhatsAppClient:
 
 
 class WhatsApp(DependencyProvider):
-    required_settings = ("WHATSAPP_TOKEN", "WHATSAPP_PHONE_NUMBER_ID")
+    # the address too, though it has a default: checked as every partner's
+    # (outside audit D: "ftp://..." started, and every WhatsApp notice waited
+    # out its retries, ~42 minutes, before the SMS went instead)
+    required_settings = ("WHATSAPP_API_URL", "WHATSAPP_TOKEN", "WHATSAPP_PHONE_NUMBER_ID")
 
     def setup(self):
         config = self.container.config
-        token, phone_number_id = require(self)
+        api_url, token, phone_number_id = require(self)
         self.session = partner_session(config)
-        url = f"{config['WHATSAPP_API_URL'].rstrip('/')}/{phone_number_id}/messages"
+        url = f"{api_url.rstrip('/')}/{phone_number_id}/messages"
         self.client = WhatsAppClient(self.session, url, token,
                                      seconds(config, "WHATSAPP_TIMEOUT_SECONDS", 10))
 

@@ -40,6 +40,7 @@ from shared.mongo import StoreWithOutbox
 from shared.outbox import PENDING
 from shared.paging import page_after
 from shared.store import BaseStore, update_then_read
+from shared.settings import InvalidSetting, refuse_from_setup
 
 from .callbacks import Logged
 from .domain import (RECEIPTS, BookEntry, Filed, Finished, Guards, Notice, OutgoingMessage,
@@ -631,5 +632,11 @@ class NotificationStoreProvider(StoreWithOutbox):
         super().__init__(NotificationStore, publishes_as="notification")
 
     def setup(self):
+        # read before connecting (outside audit D: a value refused after the
+        # database's set-up ended in two tracebacks, not the one line)
+        try:
+            kept = retention(self.container.config)
+        except InvalidSetting as refused:
+            refuse_from_setup(self.container, refused)
         super().setup()
-        NotificationStore.keep_for(self.db, retention(self.container.config))
+        NotificationStore.keep_for(self.db, kept)

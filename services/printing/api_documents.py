@@ -66,8 +66,8 @@ class VerificationRate(DependencyProvider):
 
     def setup(self):
         config = self.container.config
-        self.limit = FailureLimit(integer(config, "VERIFY_REQUESTS_PER_CLIENT", 60),
-                                  seconds(config, "VERIFY_WINDOW_SECONDS", 60))
+        self.limit = FailureLimit(integer(config, "VERIFY_REQUESTS_PER_CLIENT", 60, minimum=1),
+                                  seconds(config, "VERIFY_WINDOW_SECONDS", 60, positive=True))
         self.proxies = trusted_proxies(config)
 
     def count(self, request) -> None:

@@ -61,7 +61,7 @@ def pickup_rules(config: dict) -> PickupRules:
     """The places of ``shared.offices`` (``PICKUP_SLOT_CAPACITY``, when set,
     overrides every place's window capacity) and the calendar with this
     Dinas' ``CLOSED_DAYS``."""
-    capacity = integer(config, "PICKUP_SLOT_CAPACITY", None)
+    capacity = integer(config, "PICKUP_SLOT_CAPACITY", None, minimum=1)
     places = {place_id: dataclasses.replace(place, pickup_capacity=capacity)
               if capacity is not None else place for place_id, place in PLACES.items()}
     return PickupRules(places, WorkingCalendar.from_config(config.get("CLOSED_DAYS")))

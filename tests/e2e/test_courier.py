@@ -927,7 +927,7 @@ def test_a_retention_too_short_or_mistyped_refuses_the_start_in_one_line_naming_
     code, output = nameko_run(env, "courier")
     assert code == 1
     assert one_refusal(output) == ("shared.settings.InvalidSetting: refusing to start: "
-                                   "RETENTION_DAYS: whole days, at least 30")
+                                   "RETENTION_DAYS: expected whole days, at least 30")
 
 
 def test_a_failed_attempt_without_pos_note_tells_no_reason(system, courier_events, pos):

@@ -171,6 +171,17 @@ def test_a_service_without_its_secrets_refuses_to_start_and_says_which(system, s
     # outside audit R1: 0 ran the timer back to back, a core busy doing nothing
     ("printing", "PRINT_LAPSED_CHECK_SECONDS", "LAPSED_LEASE_CHECK_SECONDS", "0"),
     ("courier", "COURIER_POLL_INTERVAL_SECONDS", "POLL_INTERVAL_SECONDS", "0"),
+    # outside audit D: these started, and a flow broke (WhatsApp notices ~42
+    # minutes late, every counter print 503) or the start ended in tracebacks
+    ("notification", "WHATSAPP_API_URL", "WHATSAPP_API_URL", "ftp://graph.facebook.com/v21.0"),
+    ("printing", "PICKUP_SLOT_CAPACITY", "PICKUP_SLOT_CAPACITY", "0"),
+    ("intake", "RESEND_PER_NIK", "RESEND_PER_NIK", "0"),
+    ("intake", "LOOKUP_FAILURES_PER_CODE", "LOOKUP_FAILURES_PER_CODE", "0"),
+    ("intake", "INTAKE_SUBMITS_PER_CLIENT", "SUBMITS_PER_CLIENT", "0"),
+    ("printing", "AUTH_FAILURES_PER_CLIENT", "AUTH_FAILURES_PER_CLIENT", "0"),
+    ("printing", "VERIFY_REQUESTS_PER_CLIENT", "VERIFY_REQUESTS_PER_CLIENT", "0"),
+    ("courier", "WEBHOOK_FAILURE_WINDOW_SECONDS", "WEBHOOK_FAILURE_WINDOW_SECONDS", "0"),
+    ("notification", "RETENTION_DAYS", "RETENTION_DAYS", "10"),
     # ended nameko's CLI in the logging config's traceback, before any service
     *((service, "LOG_LEVEL", "LOG_LEVEL", "LOUD") for service in sorted(SERVICES))])
 def test_a_number_that_is_not_one_refuses_the_start_in_one_line_naming_it(

@@ -344,7 +344,17 @@ OPERATIONS: tuple[Operation, ...] = (
                                     "deceased or a parent whom neither the register nor the "
                                     "citizen named: nothing stored or emitted (reject with "
                                     "`photo_missing`, `deceased_name_missing` or "
-                                    "`parent_name_missing` instead)."}),
+                                    "`parent_name_missing` instead)."},
+              why={409: "`conflict`, `deceased`, `photo_not_uploaded`, `printed_name_missing`; "
+                        "`members_not_on_kk` (naming each `details.members.<i>`): an SKPWNI "
+                        "accepted while the register was silent whose moving members the "
+                        "register, asked now, does not have on the applicant's KK - reject it. "
+                        "Nothing stored or emitted.",
+                   503: "`register_unavailable`: an SKPWNI accepted while the register was "
+                        "silent is verified once the register names its moving members (the "
+                        "certificate names them): still silent, verify it again later. "
+                        "`unavailable`: the admission budget is full or the database does "
+                        "not answer; `service_stopping`. Retry after `Retry-After`."}),
     Operation("POST", "/api/v1/applications/<string:application_id>/reject",
               "Reject with reason codes", 200, AcceptedSchema, (400, 401, 404, 409, 429, 503),
               OPERATOR, body=schemas.RejectSchema, tag="operator"),

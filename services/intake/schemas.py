@@ -74,7 +74,8 @@ class AddressSchema(Schema):
     rt = fields.String(load_default=None, validate=RT_RW)
     rw = fields.String(load_default=None, validate=RT_RW)
     kelurahan_code = RegionCode(10, required=True)  # in the region list
-    postal_code = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{5}$"))
+    postal_code = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{5}$", error=Msg(
+        "Kode pos 5 angka (contoh: 42171).", "A postal code of 5 digits (e.g. 42171).")))
 
 
 class DeliverySchema(Schema):

@@ -86,7 +86,10 @@ class StationJobSchema(JobSchema):
 
 class RescheduleSchema(CitizenLookupSchema):
     date = IsoDate(required=True)  # WIB
-    start = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{2}:00$"))
+    # outside audit D: "10:30" was answered "String does not match expected pattern."
+    start = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{2}:00$", error=Msg(
+        "Jam mulai jendela, pukul tepat (HH:00, contoh: 09:00).",
+        "The window's start, on the hour (HH:00, e.g. 09:00).")))
 
 
 class SlotSchema(Schema):

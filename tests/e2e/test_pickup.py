@@ -78,6 +78,13 @@ def test_citizen_moves_the_window_and_collects_then_may_apply_again(system):
             "tracking_code": code, "nik": nik, "date": later["date"], "start": "17:00"},
             headers={"Accept-Language": "en"})
         assert closed.status_code == 409 and "start" in closed.json()["error"]["fields"]
+        # outside audit D: "String does not match expected pattern."
+        half_past = requests.post(f"{printing}/api/v1/pickup/reschedule", timeout=10, json={
+            "tracking_code": code, "nik": nik, "date": later["date"], "start": "10:30"},
+            headers={"Accept-Language": "en"})
+        assert half_past.status_code == 400, half_past.text
+        assert half_past.json()["error"]["fields"]["start"] == [
+            "The window's start, on the hour (HH:00, e.g. 09:00)."]
         # only the windows offered may be chosen: a Friday in 9999 is refused
         beyond = requests.post(f"{printing}/api/v1/pickup/reschedule", timeout=10, json={
             "tracking_code": code, "nik": nik, "date": "9999-12-31", "start": "10:00"})

@@ -134,6 +134,13 @@ def test_a_recording_booking_says_the_day_and_the_hours_to_come():
     assert "Day: Monday, 4 January 2027\nTime: 08:00-15:00 WIB\n" in english.text
     cancelled = render("appointment_cancelled", {**CURUG, "reason": "cancelled"}, "id")
     assert "Pukul: 08.00-15.00 WIB" in cancelled.text
+    # the subject's day is the booking that ended (outside audit D: "recording
+    # moved: <day>" read as the new day)
+    replaced = render("appointment_cancelled", {**CURUG, "reason": "replaced"}, "en")
+    assert replaced.subject == ("KTP-el recording on Monday, 4 January 2027 replaced by a new "
+                                "booking (REK8MW8TFZG)")
+    assert cancelled.subject == "Jadwal perekaman KTP-el Senin, 4 Januari 2027 dibatalkan " \
+        "(REK8MW8TFZG)"
 
 
 @pytest.mark.parametrize("kind", ["appointment", "appointment_cancelled"])

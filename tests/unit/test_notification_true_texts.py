@@ -350,6 +350,11 @@ def test_a_ready_notice_after_a_return_says_the_document_is_back(lang, back, pri
                               "date": "2026-11-30", "start": "09:00", "end": "10:00"})
     texts = render("ready", event, lang)
     assert back in texts.text and printed not in texts.text
+    # the subject says so too (outside audit D: it read only "ready for collection")
+    assert texts.subject == {"id": "KTP-el Anda gagal diantar Pos, siap diambil (SDK7H3KQ9MX)",
+                             "en": "Your KTP-el (ID card) came back undelivered: ready for "
+                                   "collection (SDK7H3KQ9MX)"}[lang]
     older = {key: value for key, value in event.items() if key != "returned"}
     assert load_event("document_ready_for_pickup", older)["returned"] is False
     assert printed in render("ready", older, lang).text
+    assert "Pos" not in render("ready", older, lang).subject

@@ -89,7 +89,8 @@ from werkzeug.wrappers import Response
 from . import metrics
 from .errors import (DatabaseUnavailable, DomainError, MethodNotAllowed, Msg, RequestTimeout,
                      ServiceBusy, TooManyAttempts, UnknownPath, UnsupportedMediaType,
-                     ValidationFailed, field_label, flatten_field_errors, refuse_repeated)
+                     Unauthorized, ValidationFailed, field_label, flatten_field_errors,
+                     refuse_repeated)
 from .framing import (ChunkedBody, ProtocolRefusal, framing_problem, header_line_problem,
                       too_large)
 from .mongo import DatabaseCheck, StoreWithOutbox
@@ -987,13 +988,19 @@ class ApiHandler(HttpRequestHandler):
             return json_response(exc.status, exc.to_body(lang),
                                  {"Retry-After": str(exc.retry_after)})
         if isinstance(exc, DomainError):
-            return json_response(exc.status, exc.to_body(lang))
+            # a bearer token missing or refused says which scheme (RFC 6750; outside
+            # audit D: client libraries look for it); a webhook's signature is no token
+            return json_response(exc.status, exc.to_body(lang), BEARER_CHALLENGE
+                                 if exc.code == Unauthorized.code else None)
         log.error("unhandled error in %s %s: %s", self.method, self.url, type(exc).__name__,
                   exc_info=(type(exc), exc, exc.__traceback__))
         return json_response(500, internal_error_body(lang))
 
 
 api = ApiHandler.decorator
+
+# a 401 for a bearer token (``error_response``)
+BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
 # how long the broker check's answer holds (``BrokerCheck``)

@@ -48,3 +48,22 @@ def test_answers_with_personal_data_and_errors_are_not_kept(system):
         return answer if answer.status_code == 200 and \
             answer.json()["application_id"] == application_id else None
     assert_private(eventually(claimed_ours, what="the station's claim of the job"))
+
+
+def test_a_bearer_token_missing_or_refused_is_answered_with_its_challenge(system):
+    """RFC 6750: a 401 for a bearer token says ``WWW-Authenticate: Bearer``
+    (outside audit D: client libraries look for it); a webhook's refused
+    signature is no bearer token, and says nothing of one."""
+    for service, path, method in (("intake", "/api/v1/operator/applications", "get"),
+                                  ("printing", "/api/v1/station/jobs/claim", "post"),
+                                  ("notification", "/api/v1/notifications/failed", "get"),
+                                  ("courier", "/api/v1/shipments", "get")):
+        for headers in ({}, {"Authorization": "Bearer not-a-token"}):
+            answer = getattr(requests, method)(f"{system.url(service)}{path}", headers=headers,
+                                               timeout=10)
+            assert answer.status_code == 401, (service, answer.text)
+            assert answer.headers.get("WWW-Authenticate") == "Bearer", service
+    forged = requests.post(f"{system.url('courier')}/api/v1/pos/webhook", timeout=10,
+                           data=b"{}", headers={"Content-Type": "application/json",
+                                                "X-Pos-Signature": "t=1,v1=00"})
+    assert forged.status_code == 401 and "WWW-Authenticate" not in forged.headers

@@ -45,7 +45,12 @@ RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying."
                                "schema": {"type": "integer"}}}
 
 
-def error_answers(own: dict[int, str], refused_types: str, unavailable: str) -> dict[int, str]:
+# what a service whose every body is JSON refuses (415)
+JSON_ONLY = "anything but application/json, or a charset other than utf-8"
+
+
+def error_answers(own: dict[int, str], unavailable: str,
+                  refused_types: str = JSON_ONLY) -> dict[int, str]:
     """status -> when, for every error answer of a service (the body is
     always ``Error``): those ``shared.http`` gives alike, ``own`` (what 401,
     404, 409 ... mean at this service), the bodies of a type an endpoint
@@ -74,6 +79,16 @@ def error_answers(own: dict[int, str], refused_types: str, unavailable: str) -> 
 def bearer(description: str) -> dict:
     """A security scheme: ``Authorization: Bearer <token>``."""
     return {"type": "http", "scheme": "bearer", "description": description}
+
+
+# the operators' scheme of a service beside intake (the same token entries)
+OPERATOR_BEARER = bearer("An operator's token (config OPERATOR_TOKENS, the same entries as "
+                         "intake's).")
+
+
+def signed_in(header: str, description: str) -> dict:
+    """A security scheme: a partner's signature of the body in ``header``."""
+    return {"type": "apiKey", "in": "header", "name": header, "description": description}
 
 
 class ErrorDetailSchema(Schema):

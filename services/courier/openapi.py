@@ -15,7 +15,8 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from shared.fields import TRACKING_CODE, JsonBoolean
-from shared.openapi import META_OPERATIONS, Api, Operation, bearer, cached_document, error_answers
+from shared.openapi import (META_OPERATIONS, OPERATOR_BEARER, Api, Operation, cached_document,
+                            error_answers, signed_in)
 
 from .domain import STATUSES
 from .jemput_bola import CONFIRMED, REFUSED, REQUESTED
@@ -27,19 +28,17 @@ from .webhooks import SIGNATURE_HEADER
 VERSION = "1.0.0"
 OPERATOR, POS_SIGNATURE = "operator", "posSignature"
 SECURITY_SCHEMES = {
-    OPERATOR: bearer("An operator's token (config OPERATOR_TOKENS, the same entries as "
-                     "intake's)."),
-    POS_SIGNATURE: {"type": "apiKey", "in": "header", "name": SIGNATURE_HEADER, "description": (
+    OPERATOR: OPERATOR_BEARER,
+    POS_SIGNATURE: signed_in(SIGNATURE_HEADER, (
         "Pos Indonesia's signature, `t=<unix seconds>,v1=<hex>`: HMAC-SHA256 with the shared "
         "secret (config POS_WEBHOOK_SECRET) over `<t>.` and the raw body; more than one `v1=` "
-        f"may be sent, one must match; `t` within {TOLERANCE_SECONDS} s of courier's clock.")},
+        f"may be sent, one must match; `t` within {TOLERANCE_SECONDS} s of courier's clock.")),
 }
 ERRORS = error_answers({
     404: "Unknown shipment (id or barcode) or manifest.",
     409: "Conflict (`error.code` says which rule; the operation says which it answers).",
     422: "Pos refused the posting (it can never succeed as it stands).",
-}, refused_types="anything but application/json, or a charset other than utf-8",
-   unavailable="this kind of request's admission budget is full (ADMISSION_LOOKUPS, "
+}, unavailable="this kind of request's admission budget is full (ADMISSION_LOOKUPS, "
                "ADMISSION_WRITES, ADMISSION_PARTNERS for Pos' webhook), or the database is "
                "unreachable or does not answer in time.")
 NOT_YET_KNOWN = ("`not_yet_known`: a manifest id of intake's shape dated today or yesterday "

@@ -22,6 +22,8 @@ stand-in on the next channel waits, due now, for the sweeper.
   GET  /api/v1/notifications/applications/<id>   operator: the delivery log
   GET  /api/v1/notifications/failed              operator: newest first, a page at a time
   GET  /api/v1/notifications/counters            operator
+  POST /api/v1/notifications/messages/<id>/resend   operator: a message given up, again
+  GET  /api/v1/openapi.json                      this API as OpenAPI 3 (openapi.py)
   GET  /api/v1/whatsapp/webhook                  Meta's handshake -> 200 text/plain | 403
   POST /api/v1/whatsapp/webhook                  Meta, signed -> 200 | 401 | 413 | 429 | 503
 """
@@ -38,6 +40,7 @@ from shared.auth import BearerTokens
 from shared.events import load_event
 from shared.http import HealthCheck, api, json_response, read_no_body, read_query
 from shared.messaging import DeliveryAttempt, reliable_event_handler
+from shared.openapi import ServesOpenApi
 from shared.paging import next_page
 
 from .callbacks import read_callback, settle_callback
@@ -45,6 +48,7 @@ from .domain import (Delivery, Senders, awaited_contacts, book_entry, deliver, e
                      finished_by, notices_for, send_due, told_from_the_book)
 from .exceptions import ContactNotYetKnown, DeliveryFailed, MessageNotFound, NotGivenUp
 from .gateways import Mailer, RecentSends, SmsGateway, WhatsApp
+from .openapi import openapi_document
 from .schemas import CountersSchema, DeliveryLogSchema, FailedMessagesSchema, FailedQuerySchema
 from .settings import NotificationSettings
 from .store import NotificationStoreProvider
@@ -56,8 +60,9 @@ SWEEP_SECONDS = 5
 WEBHOOK_MAX_BODY_BYTES = 3 * 1024 * 1024
 
 
-class NotificationApi(HealthCheck):
+class NotificationApi(HealthCheck, ServesOpenApi):
     name = "notification_api"
+    openapi_document = staticmethod(openapi_document)
 
     store = NotificationStoreProvider()
     operators = BearerTokens("OPERATOR_TOKENS")

@@ -24,6 +24,7 @@ from services.notification.gsm7 import septets
 from shared.events import build_event, source_of
 from shared.messaging import handler_queue_name, wait_queue_name
 from tests.e2e.test_metrics import samples, total
+from tests.openapi_answers import assert_answer_matches, served_document
 from tests.helpers import (KECAMATAN_CODE, KELURAHAN_CODE, OPERATOR, eventually, publish,
                            random_mobile, random_nik)
 
@@ -162,6 +163,15 @@ def test_every_notice_reaches_the_citizen_once_in_one_part_without_personal_data
     refused = requests.get(system.url("notification") + "/api/v1/notifications/applications/x",
                            timeout=10)
     assert refused.status_code == 401
+    # each answer as the served document describes it (outside audit D: none was served)
+    document = served_document(system.url("notification"))
+    assert_answer_matches(document, "GET", "/api/v1/notifications/applications/{application_id}",
+                          200, {"application_id": citizen.application_id, "messages": messages})
+    for path in ("/api/v1/notifications/failed", "/api/v1/notifications/counters"):
+        answer = requests.get(system.url("notification") + path + "?", headers=OPERATOR,
+                              timeout=10)
+        assert answer.status_code == 200, answer.text
+        assert_answer_matches(document, "GET", path, 200, answer.json())
 
 
 def test_officers_and_operators_get_their_lists_by_email(system, backing):

@@ -23,6 +23,7 @@ from deploy.local.sandboxes.whatsapp import envelope, status_item
 from tests.e2e.test_notification import (SLOT, Citizen, mails_to, send, sms_to, whatsapp_to)
 from tests.e2e.test_secrets_and_limits import new_client
 from tests.helpers import OPERATOR, BrokerProbe, eventually, personal_data_in_logs
+from tests.openapi_answers import assert_answer_matches, served_document
 
 WEBHOOK = "/api/v1/whatsapp/webhook"
 
@@ -232,7 +233,11 @@ def test_unknown_messages_and_citizens_own_messages_are_taken_and_ignored(system
         "id": "wamid.HBgLNjI4MTIzNDU2Nzg5MBUCABIYIDNBM0Q", "status": "failed",
         "timestamp": str(int(time.time())), "recipient_id": "6281398765432",
         "errors": [{"code": 131026, "title": "Message undeliverable"}]}]})
-    assert signed_post(system, unknown).status_code == 200
+    taken = signed_post(system, unknown)
+    assert taken.status_code == 200, taken.text
+    assert_answer_matches(served_document(system.url("notification")), "POST",
+                          "/api/v1/whatsapp/webhook", 200, taken.json())
+    assert taken.json() == {"statuses": 1}
     nik = "3673041207900001"
     words = f"Halo, NIK saya {nik}, mohon info KTP saya kapan jadi"
     inbound = requests.post(system.url("whatsapp") + "/sandbox/inbound", timeout=10,

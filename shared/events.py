@@ -417,6 +417,9 @@ class ParcelDispatchedSchema(ParcelRefSchema):
 class ParcelPickedUpSchema(ParcelRefSchema):
     """Pos has the parcel in hand (its first news after the order): its
     document is no longer at the Dinas to be printed again."""
+    # Pos' time of that news (``occurred_at`` is when courier learnt it: a
+    # webhook lost, polling finds it hours later)
+    picked_up_at = fields.String(required=True, validate=iso_date_time)
 
 
 class ParcelDeliveredSchema(ParcelRefSchema):

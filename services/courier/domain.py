@@ -254,7 +254,7 @@ def tracking_news(shipment: dict, pos_events: list[dict], source: str,
         event_type = POS_STATUSES[pos_event["status"]][1]
         if status in TAKEN_BY_POS and not (shipment.get("picked_up_at") or picked_up):
             picked_up = pos_event["at"]
-            events += parcel_events(shipment, "parcel_picked_up")
+            events += parcel_events(shipment, "parcel_picked_up", picked_up_at=at.isoformat())
         if event_type in ("parcel_delivery_failed", "parcel_returned"):
             # no note: no reason (Pos' status word is not one for a citizen)
             events += parcel_events(shipment, event_type, reason=note or None)

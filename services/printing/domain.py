@@ -410,7 +410,8 @@ def reprint(job: dict, operator: str, deceased: set[str], manifest_by_pos: bool)
         raise DeceasedHoldKept()
     return ({"status": "queued", "attempts": 0, "priority": 0, "lease_until": None,
              "lease_token": None, "station_id": None, "slot": None, "last_failure": None,
-             "failure_note": None, "requeued_by": operator},
+             "failure_note": None, "requeued_by": operator,
+             "printed_before": job.get("printed_at")},
             [Event("print_job_requeued", {"requeued_by": operator, **job_ref(job)})])
 
 
@@ -429,6 +430,31 @@ def awaiting_pos(job: dict) -> bool:
     (its manifest's parcel is made from what was printed)."""
     return job["status"] == "printed" and job.get("delivery_method") == "pos" \
         and not job.get("manifest_id") and not job.get("pos_picked_up_at")
+
+
+def reprint_withdrawn(job: dict, taken_at: datetime.datetime) -> dict | None:
+    """Pos took a citizen's own parcel at ``taken_at`` (Pos' time) while its
+    document was re-queued - the operator's reprint crossed Pos' courier
+    taking it, or Pos' news came late (a webhook lost: polling finds it
+    hours later) -, or before its reprint was printed: the parcel carries
+    the document printed before (outside audit E: the citizen got a card
+    whose QR said "revoked", the valid reprint stayed at the Dinas, and
+    nothing could set it right). The reprint is withdrawn: the job is the
+    earlier print's again (a station printing it now loses its lease), and
+    the store makes that print's download valid again and the reprint's
+    not (``_reprint_withdrawn``). None: nothing to withdraw - no re-queue,
+    or a reprint printed before Pos took the parcel (it may be the one Pos
+    carries), or a job given up or handed over since."""
+    if job.get("delivery_method") != "pos" or job.get("manifest_id") \
+            or not job.get("requeued_by") or not job.get("printed_before"):
+        return None
+    if job["status"] not in ("queued", "leased", "held", "printed"):
+        return None
+    if job["status"] == "printed" and job["printed_at"] <= taken_at:
+        return None
+    return {"status": "printed", "printed_at": job["printed_before"], "lease_until": None,
+            "lease_token": None, "station_id": None, "last_failure": None,
+            "failure_note": None, "reprint_withdrawn_at": taken_at}
 
 
 def still_at_the_dinas(job: dict) -> bool:

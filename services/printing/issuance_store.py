@@ -104,6 +104,20 @@ class IssuingPrintStore(PrintStore):
                                       {"$set": verification.reprint_queued(utcnow())},
                                       session=session)
 
+    def _reprint_withdrawn(self, session, job: dict) -> None:
+        downloads = list(self.db.issuances.find({"print_job_id": job["_id"]}, session=session))
+        carried, withdrawn = verification.carried_by_pos(downloads, job["printed_before"])
+        if carried is not None:
+            self.db.issuances.update_one({"_id": carried["_id"]},
+                                         {"$set": {"revoked": False},
+                                          "$unset": verification.REVOCATION_FIELDS},
+                                         session=session)
+        if withdrawn:
+            self.db.issuances.update_many(
+                {"_id": {"$in": [issuance["_id"] for issuance in withdrawn]}},
+                {"$set": verification.not_issued(verification.REPRINT_WITHDRAWN, utcnow())},
+                session=session)
+
     def _holder_died(self, session, nik: str, now: datetime.datetime) -> None:
         self.db.issuances.update_many({"holder_nik": nik, "revoked": False},
                                       {"$set": verification.holder_died(now)}, session=session)

@@ -143,16 +143,38 @@ class PickupStore(BaseStore):
              "$setOnInsert": UNKNOWN_MANIFEST},
             upsert=True)
 
-    def picked_up_by_pos(self, application_id: str, at: str) -> dict | None:
+    def picked_up_by_pos(self, application_id: str,
+                         taken_at: datetime.datetime) -> tuple[dict, bool] | None:
         """Courier's ``parcel_picked_up`` for a citizen's own parcel: Pos has
-        its document, never printed again here (``domain.awaiting_pos``). One
-        write, no inbox row: the first time is kept, however often and in
-        whatever order the event comes; a reprint re-queued at the same
-        moment writes the job too, and one of the two runs again after the
-        other. The job as it was, None when printing has none for it."""
-        return self.db.print_jobs.find_one_and_update(
-            {"application_id": application_id}, {"$min": {"pos_picked_up_at": at}},
-            projection={"status": 1})
+        its document (since ``taken_at``, Pos' time), never printed again
+        here (``domain.awaiting_pos``); a reprint re-queued too late is
+        withdrawn (``domain.reprint_withdrawn``). In one transaction, no
+        inbox row: the first time is kept, however often and in whatever
+        order the event comes; a reprint re-queued at the same moment writes
+        the job too, and one of the two runs again after the other. (The
+        job, whether a reprint was withdrawn); None when printing has no job
+        for it."""
+        def work(session):
+            job = self.db.print_jobs.find_one({"application_id": application_id},
+                                              session=session)
+            if job is None:
+                return None
+            known = job.get("pos_picked_up_at")
+            update = {} if known and known <= taken_at else {"pos_picked_up_at": taken_at}
+            withdrawn = domain.reprint_withdrawn(job, taken_at)
+            if withdrawn:
+                update.update(withdrawn)
+                self._reprint_withdrawn(session, job)
+            if update:
+                self.db.print_jobs.update_one({"_id": job["_id"]}, {"$set": update},
+                                              session=session)
+            return {**job, **update}, withdrawn is not None
+        return self.run_transaction(work)
+
+    def _reprint_withdrawn(self, session, job: dict) -> None:
+        """What else a reprint withdrawn changes, in its transaction:
+        ``IssuingPrintStore`` makes the download Pos carries valid again and
+        the reprint's not; a store without issuances has nothing to do."""
 
     def manifest_parcel_news(self, manifest_id: str, news: dict) -> None:
         """Courier's news of a manifest's parcel (``handovers.PARCEL_NEWS``): one

@@ -184,12 +184,13 @@ class PrintingEvents:
         are never printed again once it goes by Pos)."""
         event = load_event("parcel_picked_up", body)
         if shipment_manifest(event["shipment_id"]) is None:
-            job = self.store.picked_up_by_pos(event["application_id"], event["occurred_at"])
-            if job is not None and job["status"] != "printed":
-                log.warning("Pos took the parcel of print job %s (%s), which an operator "
-                            "re-queued meanwhile: its reprint stays at the Dinas, the "
-                            "parcel carries the document printed before", job["_id"],
-                            event["tracking_code"])
+            found = self.store.picked_up_by_pos(
+                event["application_id"], datetime.datetime.fromisoformat(event["picked_up_at"]))
+            if found is not None and found[1]:
+                log.warning("Pos took the parcel of print job %s (%s) before its reprint was "
+                            "printed: the parcel carries the document printed before, valid "
+                            "again; the reprint is withdrawn (not valid: destroy it if it was "
+                            "printed)", found[0]["_id"], event["tracking_code"])
 
     def _manifest_parcel_news(self, event_type: str, body) -> None:
         """Whether a jemput-bola manifest sent by Pos is at its kelurahan

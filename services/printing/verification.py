@@ -99,6 +99,30 @@ def reprint_queued(now: datetime.datetime) -> dict:
 
 # why a download never became the holder's document (``not_issued``)
 PRINT_FAILED, PRINT_CANCELLED = "print_failed", "print_cancelled"
+# a reprint of a Pos parcel withdrawn: Pos took the document printed before
+REPRINT_WITHDRAWN = "reprint_withdrawn"
+# what a revocation writes beside ``revoked`` (``revocation``, ``not_issued`` ...)
+REVOCATION_FIELDS = {"revoked_at": "", "revoked_reason": "", "replaced_by": ""}
+
+
+def carried_by_pos(downloads: list[dict], printed_before: datetime.datetime
+                   ) -> tuple[dict | None, list[dict]]:
+    """Of a Pos parcel's downloads, when Pos took the parcel while its
+    reprint was not printed (``domain.reprint_withdrawn``), the print before
+    the re-queue made at ``printed_before``: that print's download - in the
+    parcel: valid again, if the re-queue or the reprint revoked it as
+    ``replaced`` (not one revoked for another reason since: a death, a
+    loss) - and the ones never to be valid: the reprint's, downloaded after
+    it and still valid."""
+    before = [issuance for issuance in downloads
+              if issuance.get("printed_at") and issuance["printed_at"] <= printed_before]
+    carried = max(before, key=lambda issuance: issuance["printed_at"], default=None)
+    withdrawn = [issuance for issuance in downloads if not issuance["revoked"]
+                 and issuance["issued_at"] > printed_before]
+    restored = carried is not None and carried["revoked"] \
+        and carried.get("revoked_reason") == "replaced" \
+        and carried.get("replaced_by") in (None, *(issuance["_id"] for issuance in downloads))
+    return (carried if restored else None), withdrawn
 
 
 def not_issued(why: str, now: datetime.datetime) -> dict:

@@ -46,8 +46,8 @@ from tests.e2e.test_office_handovers import (batch_sent, death_verified, lookup,
 from tests.e2e.test_printed_document import (collected_at_counter, download,
                                              report_printed)
 from tests.e2e.test_printed_document import verify as verify_qr
-from tests.helpers import (KECAMATAN_CODE, OPERATOR, BrokerProbe, claim_job_for, eventually,
-                           random_mobile, random_nik)
+from tests.helpers import (KECAMATAN_CODE, OPERATOR, STATION, BrokerProbe, claim_job_for,
+                           eventually, random_mobile, random_nik)
 from tests.pdf_checks import pdf_qr_codes
 
 
@@ -331,3 +331,51 @@ def test_a_card_whose_holder_died_since_is_not_re_queued(system, mongo):
     refused(reprint(system, job["print_job_id"]), "holder_deceased")
     assert mongo["printing"].print_jobs.find_one({"_id": job["print_job_id"]})["status"] == \
         "printed"
+
+
+def pos_news(system, barcode: str, order_id: str, status: str, at: str) -> None:
+    answer = webhook(system, {"eventId": uuid.uuid4().hex, "barcode": barcode,
+                              "orderId": order_id, "status": status, "at": at,
+                              "location": "Kota Serang"})
+    assert answer.status_code == 200, answer.text
+
+
+def test_a_reprint_pos_took_the_parcel_before_is_withdrawn_and_the_parcel_s_card_valid(
+        system, mongo, courier_events, pos):
+    """Outside audit E (HIGH): a reprint that crossed Pos' courier taking the
+    parcel - or that Pos' late news overtook (a webhook lost, polling finds
+    it hours later) - left the citizen a card whose QR said "revoked" and
+    the valid reprint at the Dinas, with nothing to set it right. Printing
+    now withdraws such a reprint: the parcel's card is valid again, the
+    reprint's download never is, a station printing it loses its lease."""
+    jobs = mongo["printing"].print_jobs
+    for printed_again in (False, True):
+        citizen = Citizen(system, pos_body())
+        nik = citizen.body["applicant"]["nik"]
+        first = {**claim_job_for(system.url("printing"), citizen.application_id), "nik": nik}
+        [first_qr] = pdf_qr_codes(download(system, first).content)
+        report_printed(system, first)
+        [posted] = courier_events.wait_for(citizen.application_id, "parcel_dispatched")
+        taken_at = datetime.datetime.now(WIB).replace(microsecond=0).isoformat()
+        requeued = reprint(system, first["print_job_id"])
+        assert requeued.status_code == 200, requeued.text
+        second = {**claim_job_for(system.url("printing"), citizen.application_id), "nik": nik}
+        [second_qr] = pdf_qr_codes(download(system, second).content)
+        if printed_again:  # Pos' news of a pickup before the reprint comes after it
+            report_printed(system, second)
+        pos_news(system, posted["barcode"], posted["shipment_id"], "IN_TRANSIT", taken_at)
+        [told] = courier_events.wait_for(citizen.application_id, "parcel_picked_up")
+        assert told["picked_up_at"] == datetime.datetime.fromisoformat(taken_at).isoformat()
+        withdrawn = eventually(lambda: (job := jobs.find_one({"_id": first["print_job_id"]}))
+                               .get("reprint_withdrawn_at") and job, what="the reprint withdrawn")
+        assert (withdrawn["status"], withdrawn["lease_token"]) == ("printed", None)
+        assert verify_qr(system, first_qr).json()["status"] == "valid"  # the card Pos carries
+        late = verify_qr(system, second_qr).json()
+        assert (late["status"], late["reason"]) == ("revoked", "not_issued"), late
+        if not printed_again:  # the station printing it loses its lease
+            lost = requests.post(f"{system.url('printing')}/api/v1/station/jobs/"
+                                 f"{second['print_job_id']}/printed", headers=STATION,
+                                 json={"lease_token": second["lease_token"]}, timeout=10)
+            assert lost.status_code == 409, lost.text
+        refused(reprint(system, first["print_job_id"]), "with_pos")
+        assert len(at_pos(pos, posted["shipment_id"])) == 1

@@ -193,6 +193,7 @@ def test_pos_taking_the_parcel_is_told_once_with_its_first_news_after_the_order(
                 events[0].payload["application_id"]) == (application_order_id("job1"),
                                                          "P2611290001", "app-1")
         assert update["picked_up_at"] == pos(first, 5)["at"]
+        assert events[0].payload["picked_up_at"] == "2026-11-29T10:05:00+07:00"  # Pos' time
         moved = {**shipment("dispatched", added, update["status_at"]), **update}
         later = tracking_news(moved, [pos("FAILED", 9), pos("DELIVERED", 20)], "poll", NOW)
         assert "parcel_picked_up" not in [e.type for e in later[2]]

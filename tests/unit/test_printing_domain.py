@@ -493,3 +493,28 @@ def test_a_printed_document_still_at_the_dinas_is_re_queued_first_with_fresh_att
                           manifest_by_pos=False)[0]["status"] == "queued"
     with pytest.raises(DeceasedHoldKept):
         domain.reprint(printed, "op-1", {printed["nik"]}, manifest_by_pos=False)
+
+
+def test_a_reprint_pos_took_the_parcel_before_is_withdrawn(store):
+    """Outside audit E: the operator's reprint of a Pos parcel crossed Pos'
+    courier taking it (or Pos' news came late): the parcel carries the
+    document printed before, and the reprint is withdrawn - unless it was
+    printed before Pos took the parcel (it may be the one in it)."""
+    first = THURSDAY_MORNING
+    parcel = {**printed_job(store), "delivery_method": "pos", "slot": None, "printed_at": first}
+    update, _ = domain.reprint(parcel, "op-1", set(), manifest_by_pos=False)
+    assert update["printed_before"] == first
+    requeued = {**parcel, **update}
+    taken = first + datetime.timedelta(minutes=30)
+    for status in ("queued", "leased", "held"):
+        withdrawn = domain.reprint_withdrawn({**requeued, "status": status}, taken)
+        assert (withdrawn["status"], withdrawn["printed_at"], withdrawn["lease_token"]) == (
+            "printed", first, None), status
+    late = {**requeued, "status": "printed", "printed_at": taken + datetime.timedelta(seconds=1)}
+    assert domain.reprint_withdrawn(late, taken)["printed_at"] == first
+    # the reprint printed before Pos took the parcel: it may be the one Pos has
+    early = {**late, "printed_at": taken - datetime.timedelta(seconds=1)}
+    assert domain.reprint_withdrawn(early, taken) is None
+    assert domain.reprint_withdrawn(parcel, taken) is None  # never re-queued
+    assert domain.reprint_withdrawn({**requeued, "status": "cancelled"}, taken) is None
+    assert domain.reprint_withdrawn({**requeued, "delivery_method": "pickup"}, taken) is None

@@ -123,3 +123,26 @@ def test_the_printed_issuance_is_the_leases_own_else_the_latest_standing():
     assert verification.printed_issuance([early, failed], "lease-4") is early
     assert verification.printed_issuance([failed], "lease-4") is None
     assert verification.printed_issuance([], "lease-1") is None
+
+
+def test_a_withdrawn_reprint_s_parcel_keeps_the_download_printed_before_pos_took_it():
+    """Outside audit E: the card Pos delivered verified ``revoked``."""
+    at = [datetime.datetime(2026, 12, 3, 2, minute, tzinfo=datetime.timezone.utc)
+          for minute in range(6)]
+    first = {"_id": "i1", "issued_at": at[0], "printed_at": at[1], "revoked": True,
+             "revoked_reason": "replaced"}  # by the re-queue
+    reprint = {"_id": "i2", "issued_at": at[3], "printed_at": at[4], "revoked": False}
+    carried, withdrawn = verification.carried_by_pos([first, reprint], at[1])
+    assert carried is first and withdrawn == [reprint]
+    # a reprint downloaded, not printed yet
+    carried, withdrawn = verification.carried_by_pos(
+        [first, {**reprint, "printed_at": None}], at[1])
+    assert carried is first and [i["_id"] for i in withdrawn] == ["i2"]
+    # revoked for another reason since (a death): stays revoked
+    dead = {**first, "revoked_reason": "deceased"}
+    assert verification.carried_by_pos([dead, reprint], at[1])[0] is None
+    # replaced by another application's card: not this reprint's to give back
+    assert verification.carried_by_pos([{**first, "replaced_by": "other"}, reprint],
+                                       at[1])[0] is None
+    # nothing downloaded for the first print: the reprint's downloads go all the same
+    assert verification.carried_by_pos([reprint], at[1]) == (None, [reprint])

@@ -289,6 +289,10 @@ class DocumentReadyForPickupSchema(PrintJobRefSchema):
     # back at the Dinas after Pos could not deliver it (printed days ago, not
     # just now); absent in older events
     returned = JsonBoolean(load_default=False)
+    # a reprint's window that is the very window announced for the print it
+    # replaced: the citizen was told it already (notification sends nothing;
+    # outside audit E: the same "ready" SMS twice); absent in older events
+    window_told = JsonBoolean(load_default=False)
 
 
 # at a pickup counter, or handed over by the kelurahan (jemput bola) or the

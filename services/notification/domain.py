@@ -304,7 +304,12 @@ def notices_for(event_type: str, event: dict, book, officers) -> list[Notice]:
     hand-over list, each of its citizens' (``office_pickups``). Someone with
     no contact on file is left out (and logged, unless the book has no entry
     for them yet: ``awaited_contacts``); so is an officer whose mailbox is
-    not configured, logged as an error naming the setting."""
+    not configured, logged as an error naming the setting. None for a
+    reprint's window the citizen was told already (``window_told``: the
+    window of the print it replaced - outside audit E, the same "ready" SMS
+    came twice)."""
+    if event_type == "document_ready_for_pickup" and event.get("window_told"):
+        return []
     # (what it is, its application, the notice or None)
     notices = [(event_type, event.get("application_id"),
                 notice_for(event_type, event, contact_for(event_type, event, book, officers)))]

@@ -251,7 +251,9 @@ def print_outcome(job: dict, now: datetime.datetime,
                                          "manifest_id": job.get("manifest_id")})]
     if gets_counter_window(job):
         update["slot"] = reserve_slot(job["pickup_place_id"], today_wib(now))
-        events.append(ready_for_pickup(job, update["slot"]))
+        before = (job.get("slot_before") or {}).get("key")
+        told = before is not None and before == update["slot"].get("key")
+        events.append(ready_for_pickup(job, update["slot"], window_told=told))
     return update, events
 
 
@@ -260,11 +262,14 @@ def announced(slot: dict) -> dict:
     return {key: slot[key] for key in ("place", "address", "date", "start", "end")}
 
 
-def ready_for_pickup(job: dict, slot: dict, returned: bool = False) -> Event:
-    """``returned``: the window of a document Pos brought back, not one just printed."""
+def ready_for_pickup(job: dict, slot: dict, returned: bool = False,
+                     window_told: bool = False) -> Event:
+    """``returned``: the window of a document Pos brought back, not one just
+    printed; ``window_told``: a reprint's, the window announced for the print
+    it replaced (``slot_before``): nothing new to tell the citizen."""
     return Event("document_ready_for_pickup", {
         "full_name": job["full_name"], "contact": job["contact"], "slot": announced(slot),
-        "returned": returned, **job_ref(job)})
+        "returned": returned, "window_told": window_told, **job_ref(job)})
 
 
 def citizen_job(job: dict | None, nik: str) -> dict:
@@ -411,7 +416,7 @@ def reprint(job: dict, operator: str, deceased: set[str], manifest_by_pos: bool)
     return ({"status": "queued", "attempts": 0, "priority": 0, "lease_until": None,
              "lease_token": None, "station_id": None, "slot": None, "last_failure": None,
              "failure_note": None, "requeued_by": operator,
-             "printed_before": job.get("printed_at")},
+             "printed_before": job.get("printed_at"), "slot_before": job.get("slot")},
             [Event("print_job_requeued", {"requeued_by": operator, **job_ref(job)})])
 
 

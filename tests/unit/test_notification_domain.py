@@ -513,3 +513,14 @@ def test_only_notices_about_an_application_say_so_in_their_outcome():
     assert citizen.about_an_application
     assert not appointment.about_an_application and not officers.about_an_application
     assert officers.application_id == "station-serang-1"  # still its delivery log's key
+
+
+def test_a_reprint_s_window_the_citizen_was_told_already_tells_nothing():
+    """Outside audit E: a reprint landing in the window announced for the
+    print it replaced sent the same "ready" SMS again."""
+    from shared.events import load_event
+    told = load_event("document_ready_for_pickup", {**pickup_event(), "window_told": True})
+    assert notices_for("document_ready_for_pickup", told, lambda _: None, None) == []
+    fresh = load_event("document_ready_for_pickup", pickup_event())
+    assert fresh["window_told"] is False  # absent in older events
+    assert len(notices_for("document_ready_for_pickup", fresh, lambda _: None, None)) == 1

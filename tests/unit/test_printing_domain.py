@@ -518,3 +518,18 @@ def test_a_reprint_pos_took_the_parcel_before_is_withdrawn(store):
     assert domain.reprint_withdrawn(parcel, taken) is None  # never re-queued
     assert domain.reprint_withdrawn({**requeued, "status": "cancelled"}, taken) is None
     assert domain.reprint_withdrawn({**requeued, "delivery_method": "pickup"}, taken) is None
+
+
+def test_a_reprint_in_the_window_announced_before_says_it_was_told(store):
+    """The reprint's ``document_ready_for_pickup`` in the very window of the
+    print it replaced carries ``window_told`` (notification sends nothing);
+    in another window it does not."""
+    printed = printed_job(store)
+    requeued = {**printed, **domain.reprint(printed, "op-1", set(), manifest_by_pos=False)[0],
+                "status": "leased", "station_id": "station-1", "lease_token": "t",
+                "lease_until": THURSDAY_MORNING + datetime.timedelta(hours=1)}
+    same = domain.print_outcome(requeued, THURSDAY_MORNING, lambda *_: printed["slot"])[1]
+    assert same[1].payload["window_told"] is True
+    other = {**printed["slot"], "key": "another-window"}
+    assert domain.print_outcome(requeued, THURSDAY_MORNING,
+                                lambda *_: other)[1][1].payload["window_told"] is False

@@ -145,7 +145,7 @@ OPERATIONS: tuple[Operation, ...] = (
               "The messages given up, newest first, a page at a time", 200,
               FailedMessagesSchema, (400, 401, 429, 503), OPERATOR, query=FailedQuerySchema,
               tag="operator"),
-    Operation("POST", "/api/v1/notifications/messages/<string:message_id>/resend",
+    Operation("POST", "/api/v1/notifications/messages/<string:notification_id>/resend",
               "Send a message given up again", 200, ResentSchema, (401, 404, 409, 429, 503),
               OPERATOR, tag="operator", body=NoBodySchema, body_required=False),
     Operation("GET", "/api/v1/notifications/counters", "Today's SMS cost guards", 200,

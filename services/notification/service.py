@@ -103,19 +103,19 @@ class NotificationApi(HealthCheck, ServesOpenApi):
         return json_response(200, FailedMessagesSchema().dump(
             {"messages": page, "next_cursor": cursor}))
 
-    @api("POST", "/api/v1/notifications/messages/<string:message_id>/resend")
-    def resend(self, request, message_id):
+    @api("POST", "/api/v1/notifications/messages/<string:notification_id>/resend")
+    def resend(self, request, notification_id):
         """(no body) -> 200 {"notification_id": "4b1e….sms", "status": "held",
         "held_reason": "resend"}: sent again within SWEEP_SECONDS"""
         self.operators.authenticate(request)
         read_no_body(request)
-        before = self.store.resend(message_id, self.settings.now())
+        before = self.store.resend(notification_id, self.settings.now())
         if before is None:
             raise MessageNotFound()
         if before != "failed":
             raise NotGivenUp(before)
-        log.info("message %s held to be sent again, as an operator asked", message_id)
-        return json_response(200, {"notification_id": message_id, "status": "held",
+        log.info("message %s held to be sent again, as an operator asked", notification_id)
+        return json_response(200, {"notification_id": notification_id, "status": "held",
                                    "held_reason": "resend"})
 
     @api("GET", "/api/v1/notifications/counters")

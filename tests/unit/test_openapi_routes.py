@@ -30,7 +30,7 @@ SERVICES = {
     # outside audit D: notification served no document
     "notification": (notification_openapi.openapi_document,
                      (NotificationApi, NotificationEvents), 10,
-                     ("post", "/api/v1/notifications/messages/{message_id}/resend"), "api.md"),
+                     ("post", "/api/v1/notifications/messages/{notification_id}/resend"), "api.md"),
 }
 DOCS = Path(__file__).parents[2] / "docs"
 

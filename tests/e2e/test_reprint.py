@@ -301,7 +301,9 @@ def test_a_parcel_spoiled_before_pos_took_it_is_printed_again_into_the_same_orde
     assert [k for k, _ in courier_events.of(citizen.application_id)] == ["parcel_dispatched"]
 
     # Pos' courier takes it: courier says so once, printing prints it again no more
-    taken_at = datetime.datetime.now(WIB).replace(microsecond=0).isoformat()
+    # (after the reprint: Pos' times are whole seconds, so the next one)
+    taken_at = (datetime.datetime.now(WIB) + datetime.timedelta(seconds=1)).replace(
+        microsecond=0).isoformat()
     news = webhook(system, {"eventId": uuid.uuid4().hex, "barcode": barcode, "orderId": order_id,
                             "status": "IN_TRANSIT", "at": taken_at, "location": "Kota Serang"})
     assert news.status_code == 200 and news.json()["status"] == "in_transit", news.text
@@ -316,7 +318,8 @@ def test_a_parcel_spoiled_before_pos_took_it_is_printed_again_into_the_same_orde
     assert verify_qr(system, second_qr).json()["status"] == "valid"
     later = webhook(system, {"eventId": uuid.uuid4().hex, "barcode": barcode, "orderId": order_id,
                              "status": "DELIVERED", "location": "Kota Serang",
-                             "at": datetime.datetime.now(WIB).replace(microsecond=0).isoformat()})
+                             "at": (datetime.datetime.fromisoformat(taken_at)
+                                    + datetime.timedelta(seconds=1)).isoformat()})
     assert later.status_code == 200, later.text
     citizen.until(lambda v: v["status"] == "delivered", "delivered")
     assert [k for k, _ in courier_events.of(citizen.application_id)] == [

@@ -161,7 +161,7 @@ class OfficerChannelsApi:
         return json_response(200, {
             "batch_id": reply["batch_id"], "manifest_id": reply["manifest_id"],
             "applications": [batch_member_view(row, found[row["application_id"]], lang)
-                        for row in reply["accepted"] if row["application_id"] in found]})
+                             for row in reply["accepted"] if row["application_id"] in found]})
 
     @api("POST", "/api/v1/kecamatan/next-day-requests", new_work=True)
     def request_next_day(self, request):

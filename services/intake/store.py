@@ -28,7 +28,8 @@ from .subjects import subject_key
 ONE_ACTIVE_PER_SUBJECT = ("subject_key", "document_type", "active_slot")
 IDEMPOTENCY_KEY = ("idempotency_key",)
 # what a tracking-code re-send reads of an application
-RESEND_FIELDS = {"tracking_code": 1, "document_type": 1, "contact": 1, "resent_at": 1}
+RESEND_FIELDS = {"tracking_code": 1, "document_type": 1, "contact": 1, "resent_at": 1,
+                 "status": 1}
 
 
 class StatusKeptMoving(Exception):
@@ -184,7 +185,7 @@ class ApplicationStore(DocumentStore, QueueStore, AppointmentStore, BatchStore,
         found = domain.codes_still_needed(list(self.db.applications.find(
             {"applicant.nik": nik, "document_type": document_type,
              "status": {"$in": sorted(domain.CODE_STILL_NEEDED)}},
-            {**RESEND_FIELDS, "status": 1, "subject_key": 1, "created_at": 1}).limit(4 * most)))
+            {**RESEND_FIELDS, "subject_key": 1, "created_at": 1}).limit(4 * most)))
         return sum(self._resend(application, sends, window, now) for application in found[:most])
 
     def _resend(self, application: dict, sends: int, window: datetime.timedelta,
@@ -204,7 +205,7 @@ class ApplicationStore(DocumentStore, QueueStore, AppointmentStore, BatchStore,
                 return True
             application = self.db.applications.find_one(
                 {"_id": application["_id"], "status": {"$in": sorted(domain.CODE_STILL_NEEDED)}},
-                {**RESEND_FIELDS, "status": 1})
+                RESEND_FIELDS)
             if application is None:  # it ended meanwhile
                 return False
         raise ServiceBusy()

@@ -234,13 +234,16 @@ def check_report(job: dict | None, station_id: str, lease_token: str) -> dict:
 
 
 def print_outcome(job: dict, now: datetime.datetime,
-                  reserve_slot: Callable[[str, datetime.date], dict]) -> Decision:
+                  reserve_slot: Callable[[str, datetime.date, dict | None], dict]) -> Decision:
     """A station printed the document: what changes and who hears of it.
 
-    ``reserve_slot(place_id, printed_on)`` books a pickup window at the place
-    from the next working day after ``printed_on`` (a WIB date) and returns
-    the slot record (``slots.slot_record``); it is called only for documents
-    the citizen collects at a counter. A repeated report changes nothing, so
+    ``reserve_slot(place_id, printed_on, keep)`` books a pickup window at the
+    place from the next working day after ``printed_on`` (a WIB date) and
+    returns the slot record (``slots.slot_record``); it is called only for
+    documents the citizen collects at a counter. A reprint asks to keep the
+    window announced for the print it replaced (``slot_before``): when it
+    still lies ahead and has a seat, the citizen keeps it and is not told
+    again (``window_told``). A repeated report changes nothing, so
     the station is answered with the slot it already has.
     """
     if not on_lease(job):
@@ -250,7 +253,8 @@ def print_outcome(job: dict, now: datetime.datetime,
                                          "delivery_method": job["delivery_method"],
                                          "manifest_id": job.get("manifest_id")})]
     if gets_counter_window(job):
-        update["slot"] = reserve_slot(job["pickup_place_id"], today_wib(now))
+        update["slot"] = reserve_slot(job["pickup_place_id"], today_wib(now),
+                                      job.get("slot_before"))
         before = (job.get("slot_before") or {}).get("key")
         told = before is not None and before == update["slot"].get("key")
         events.append(ready_for_pickup(job, update["slot"], window_told=told))
@@ -397,8 +401,9 @@ def reprint(job: dict, operator: str, deceased: set[str], manifest_by_pos: bool)
     """An operator re-queues a printed document still at the Dinas - missing
     or spoiled after the station reported it (the journal pattern's price,
     docs/station-api.md): first in the queue, as a replacement, with fresh
-    attempts; its window (the store gives the seat back) and any office's
-    hand-over are gone until it is printed again, and intake hears of it
+    attempts; its window (the store gives the seat back; printed again,
+    it keeps that window while it lies ahead: ``print_outcome``) and any
+    office's hand-over are gone until it is printed again, and intake hears of it
     (``print_job_requeued``: the citizen is no longer told it is ready).
     Also a citizen's own parcel Pos has not taken yet (``awaiting_pos``):
     its Pos order stands and takes the reprint.

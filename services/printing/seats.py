@@ -18,8 +18,8 @@ import datetime
 
 from pymongo import UpdateOne
 
-from .slots import (PickupRules, find_seat, first_window, pointer_fields, pointer_window,
-                    slot_record, window_key)
+from .slots import (PickupRules, find_seat, first_window, kept_window, pointer_fields,
+                    pointer_window, slot_record, window_key)
 
 
 class Seats:
@@ -30,10 +30,20 @@ class Seats:
         self._counts: dict[str, int] = {}  # window key -> seats taken when read
         self._booked: collections.Counter = collections.Counter()  # window key -> booked here
 
-    def reserve(self, place_id: str, printed_on: datetime.date) -> dict:
+    def reserve(self, place_id: str, printed_on: datetime.date,
+                keep: dict | None = None) -> dict:
         """The earliest window with a seat at the place from the next working
-        day after ``printed_on``, booked; its slot record."""
+        day after ``printed_on``, booked; its slot record. ``keep``: a
+        reprint's window announced for the print it replaced (its seat given
+        back at the re-queue) - booked again if it is at this place, still
+        ahead of the earliest window and has a seat: the citizen keeps the
+        window they were told, or chose (outside audit: a reprint dropped it)."""
         place = self.rules.place(place_id)
+        kept = kept_window(place, self.rules.calendar, keep, first_window(self.rules.calendar,
+                                                                           printed_on))
+        if kept is not None and self._taken(window_key(place, kept)) < place.pickup_capacity:
+            self._booked[window_key(place, kept)] += 1
+            return slot_record(place, kept)
         if place_id not in self._pointers:
             self._pointers[place_id] = self._stored[place_id] = pointer_window(
                 self.db.pickup_fill.find_one({"_id": place_id}, session=self.session))

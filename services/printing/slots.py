@@ -143,6 +143,17 @@ def requested_window(place: Place, calendar: WorkingCalendar, day: datetime.date
     return None
 
 
+def kept_window(place: Place, calendar: WorkingCalendar, slot: dict | None,
+                earliest: Window) -> Window | None:
+    """The window of a slot record (``slot_record``) at ``place``, if it is
+    one the place still has and not before ``earliest``; else ``None``."""
+    if not slot or slot.get("place_id") != place.place_id:
+        return None
+    window = requested_window(place, calendar, datetime.date.fromisoformat(slot["date"]),
+                              slot["start"])
+    return window if window is not None and window >= earliest else None
+
+
 def offered_windows(place: Place, calendar: WorkingCalendar,
                     today: datetime.date) -> list[Window]:
     """The windows a citizen may move to on ``today``, full ones included."""

@@ -7,7 +7,8 @@ come out spoiled), end to end through the real stack:
   ``revoked`` (``replaced``) at once; its window's seat is given back;
   intake shows ``print_queued`` with no window; claimed, downloaded and
   printed again, the new QR is valid, the old one stays revoked, the
-  citizen gets one new window and a second "ready" SMS naming it;
+  citizen keeps the window announced - or the one they chose - and is told
+  nothing again;
 * a next-day request whose kecamatan list went: the list waits for it
   again (the old day no longer lets its officer record a hand-over), and
   the reprint goes out on a list of its own;
@@ -31,7 +32,7 @@ import uuid
 
 import requests
 
-from shared.clock import WIB
+from shared.clock import WIB, today_wib
 
 from tests.e2e.test_batches import first_ktp, ktp_row, next_day
 from tests.e2e.test_courier import pos_body, shipment, submit_and_verify, webhook
@@ -95,6 +96,7 @@ def test_a_printed_counter_card_re_queued_is_printed_again_with_a_new_qr_and_win
     nik, mobile = random_nik(female=True), random_mobile()
     application_id, code, first = counter_job(system, nik, mobile)
     [first_qr] = pdf_qr_codes(download(system, first).content)
+    printed_on = today_wib()
     first_window = report_printed(system, first)["slot"]
     jobs = mongo["printing"].print_jobs
     first_key = jobs.find_one({"_id": first["print_job_id"]})["slot"]["key"]
@@ -126,8 +128,11 @@ def test_a_printed_counter_card_re_queued_is_printed_again_with_a_new_qr_and_win
     handled = ready_handled(system)
     second_window = report_printed(system, second)["slot"]
     second_key = jobs.find_one({"_id": first["print_job_id"]})["slot"]["key"]
-    # one new window: the reprint took one seat, the first print's stays given back
-    if second_key == first_key:
+    # the window announced still lies ahead: the reprint keeps it, taking its
+    # seat again (unless the WIB day turned between the two prints and the
+    # window is past: a new one then, the first's seat stays given back)
+    if today_wib() == printed_on:
+        assert second_key == first_key
         assert window_count(mongo, first_key) == seats
     else:
         assert window_count(mongo, first_key) == seats - 1
@@ -153,6 +158,44 @@ def test_a_printed_counter_card_re_queued_is_printed_again_with_a_new_qr_and_win
 
     collected_at_counter(system, second)
     refused(reprint(system, first["print_job_id"]), "handed_over")
+
+
+def test_a_reprint_keeps_the_window_the_citizen_chose_and_tells_nothing_again(system, mongo):
+    """The citizen moved their window a week ahead; the card is spoiled and
+    printed again: the reprint is seated in the window they chose (outside
+    audit: it dropped it for the next free one and sent a second "ready" SMS
+    naming a window they had not chosen)."""
+    printing = system.url("printing")
+    nik, mobile = random_nik(female=True), random_mobile()
+    application_id, code, first = counter_job(system, nik, mobile)
+    report_printed(system, first)
+    eventually(lambda: ready_sms(system, mobile, code), what="the first ready SMS")
+    offered = requests.post(f"{printing}/api/v1/pickup/windows",
+                            json={"tracking_code": code, "nik": nik}, timeout=10)
+    assert offered.status_code == 200, offered.text
+    chosen = offered.json()["windows"][10]
+    moved = requests.post(f"{printing}/api/v1/pickup/reschedule", timeout=10, json={
+        "tracking_code": code, "nik": nik, "date": chosen["date"], "start": chosen["start"]})
+    assert moved.status_code == 200, moved.text
+    jobs = mongo["printing"].print_jobs
+    chosen_key = jobs.find_one({"_id": first["print_job_id"]})["slot"]["key"]
+    seats = window_count(mongo, chosen_key)
+
+    assert reprint(system, first["print_job_id"]).status_code == 200
+    assert window_count(mongo, chosen_key) == seats - 1
+    eventually(lambda: lookup(system, code, nik)["status"] == "print_queued",
+               what="intake: queued again")
+    handled = ready_handled(system)
+    again = report_printed(system, {**claim_job_for(printing, application_id), "nik": nik})
+    assert (again["slot"]["date"], again["slot"]["start"]) == (chosen["date"], chosen["start"])
+    assert jobs.find_one({"_id": first["print_job_id"]})["slot"]["key"] == chosen_key
+    assert window_count(mongo, chosen_key) == seats
+    ready = eventually(lambda: (found := lookup(system, code, nik))["status"] ==
+                       "ready_for_pickup" and found, what="intake: ready again")
+    assert (ready["pickup_slot"]["date"], ready["pickup_slot"]["start"]) == (
+        chosen["date"], chosen["start"])
+    eventually(lambda: ready_handled(system) > handled, what="the reprint's ready handled")
+    assert len(ready_sms(system, mobile, code)) == 1
 
 
 def test_a_next_day_card_re_queued_after_its_list_went_follows_on_its_own(system, mongo):

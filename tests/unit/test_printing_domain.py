@@ -97,7 +97,10 @@ class FakePrintStore:
         self.emitted += [{"type": event.type, **build_event(event.type, **event.payload)}
                          for event in events]
 
-    def _reserve_slot(self, place_id: str, printed_on: datetime.date) -> dict:
+    def _reserve_slot(self, place_id: str, printed_on: datetime.date,
+                      keep: dict | None = None) -> dict:
+        # the domain's tests here never re-queue into a kept window: the
+        # store's Seats keeps it (tests/e2e/test_reprint.py)
         place = self.rules.place(place_id)
         window, self.pointers[place_id] = find_seat(
             place, self.rules.calendar, self.pointers.get(place_id),
@@ -277,8 +280,9 @@ def test_outcomes_are_decisions_not_writes():
     booked = itertools.count()
     update, events = print_outcome(
         job, THURSDAY_MORNING,
-        lambda place_id, day: {"place_id": place_id, "date": day.isoformat(), "n": next(booked),
-                               "place": "p", "address": "a", "start": "08:00", "end": "09:00"})
+        lambda place_id, day, keep: {"place_id": place_id, "date": day.isoformat(),
+                                     "n": next(booked), "place": "p", "address": "a",
+                                     "start": "08:00", "end": "09:00"})
     assert (update["slot"]["place_id"], update["slot"]["date"], update["slot"]["n"]) == (
         "disdukcapil-serang", "2025-06-05", 0)  # given the place and the WIB print day
     assert [event.type for event in events] == ["document_printed", "document_ready_for_pickup"]

@@ -15,6 +15,7 @@ from services.printing.slots import (
     chosen_window,
     find_seat,
     first_window,
+    kept_window,
     next_window,
     offered_windows,
     pointer_fields,
@@ -112,6 +113,19 @@ def test_requested_window():
     assert requested_window(CURUG, CALENDAR, TUESDAY, "10:00") == Window(TUESDAY, 2)
     assert requested_window(CURUG, CALENDAR, TUESDAY, "15:00") is None  # closed by then
     assert requested_window(CURUG, CALENDAR, datetime.date(2025, 6, 7), "09:00") is None
+
+
+def test_a_reprint_keeps_its_window_only_while_it_lies_ahead_at_its_place():
+    earliest = first_window(CALENDAR, WEDNESDAY)  # Thursday 08:00
+    told = slot_record(CURUG, Window(MONDAY, 2))
+    assert kept_window(CURUG, CALENDAR, told, earliest) == Window(MONDAY, 2)
+    assert kept_window(CURUG, CALENDAR, slot_record(CURUG, earliest), earliest) == earliest
+    # past (printed on Monday: Tuesday is the earliest), another place's, none
+    assert kept_window(CURUG, CALENDAR, told, first_window(CALENDAR, MONDAY)) is None
+    assert kept_window(DINAS, CALENDAR, told, earliest) is None
+    assert kept_window(CURUG, CALENDAR, None, earliest) is None
+    # a window the place no longer has (its hours changed since): a new one
+    assert kept_window(CURUG, CALENDAR, {**told, "start": "23:00"}, earliest) is None
 
 
 def test_keys_payloads_and_pointer_fields():

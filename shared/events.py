@@ -270,6 +270,9 @@ class PrintJobRequeuedSchema(PrintJobRefSchema):
     """An operator sent a printed document still at the Dinas (missing or
     spoiled) back to the queue: it is printed again."""
     requeued_by = fields.String(required=True)  # the operator
+    # how the document leaves (courier: a citizen's own parcel waits for the
+    # reprint); absent in events from before it was added
+    delivery_method = fields.String(validate=validate.OneOf(DELIVERY_METHODS))
 
 
 class PrintJobCancelledSchema(PrintJobRefSchema):

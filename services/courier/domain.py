@@ -58,6 +58,8 @@ FINAL = ("delivered", "returned")
 # order is accepted, the parcel may still wait at the Dinas)
 TAKEN_BY_POS = ACTIVE[1:] + FINAL
 HELD = "held"  # for an operator: the address cannot make a posting
+# since when a citizen's shipment waits for its document's reprint (``reprint_awaited``)
+AWAITS_REPRINT = "awaits_reprint"
 STATUSES = (HELD, "pending", *ACTIVE, *FINAL)
 # Pos' status -> the shipment's status, and the event it causes (if any)
 POS_STATUSES = {
@@ -172,6 +174,23 @@ def dispatch_wanted(delivery: dict, returned_before: bool) -> bool:
     a reprint now waits at the counter too)."""
     return not delivery.get("collected") and not returned_before \
         and not delivery.get("personal_data_purged_at")
+
+
+def reprint_awaited(delivery: dict, printed_at: str | None = None) -> str | None:
+    """Since when a citizen's own parcel waits for its document's reprint:
+    an operator sent the document back to print (``print_job_requeued``,
+    ``reprint_since`` on its delivery record) after the print ``printed_at``
+    - by default the latest one courier heard of (``last_printed_at``).
+    Its shipment is not posted for the print the reprint replaces - Pos
+    would accept the order, and the citizen be told the parcel is on its
+    way, while the document is printed again (Pos out of reach at the
+    first print, the posting retried after the reprint was asked for) -
+    but with the reprint's own ``document_printed``. None: nothing awaited."""
+    since = delivery.get("reprint_since")
+    printed_at = printed_at or delivery.get("last_printed_at")
+    if since is None or (printed_at is not None and parse_time(printed_at) > parse_time(since)):
+        return None
+    return since
 
 
 def collection_note(event: dict, now: datetime.datetime) -> dict:

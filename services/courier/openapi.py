@@ -90,6 +90,10 @@ class ShipmentSchema(Schema):
         "description": "Pos' time (ISO 8601) of its first news that it has the parcel "
                        "(in transit or after); null until then: the parcel may still be at "
                        "the Dinas, its document may be printed again (reprint)"})
+    awaits_reprint = fields.String(required=True, allow_none=True, metadata={
+        "description": "a citizen's pending or held shipment whose document an operator "
+                       "sent back to print (reprint) at this time (ISO 8601): posted with "
+                       "the reprint's print, not the one before; null otherwise"})
     last_news_at = fields.DateTime(required=True)
     personal_data_purged_at = fields.DateTime(required=True, allow_none=True)
     destination = fields.Nested(DestinationSchema, required=True)

@@ -128,6 +128,7 @@ def shipment_view(shipment: dict, with_history: bool = False) -> dict:
             "dispatched_at": shipment["dispatched_at"].isoformat()
             if shipment.get("dispatched_at") else None,
             "picked_up_at": shipment.get("picked_up_at"),
+            "awaits_reprint": shipment.get("awaits_reprint"),
             "last_news_at": shipment["last_news_at"].isoformat(),
             "personal_data_purged_at": _iso(shipment.get("personal_data_purged_at")),
             "destination": {key: receiver.get(key) for key in ("subdistrict", "district", "city")}}

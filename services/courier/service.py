@@ -41,7 +41,7 @@ from shared.settings import integer, seconds
 from shared.timers import ConfiguredTimer
 from shared.wilayah import load_postal_codes, load_wilayah
 
-from .domain import HELD, concerns_courier, manifest_order_id
+from .domain import AWAITS_REPRINT, HELD, concerns_courier, manifest_order_id
 from .exceptions import (AddressStillIncomplete, PosBusy, PosRefused, PosUnavailable,
                          UndeliverableAddress, UndeliverableByPos, UnknownShipment)
 from .jemput_bola import drops_a_member
@@ -157,6 +157,16 @@ class CourierEvents:
             for shipment in self.store.shipments_for_printed(event, self.settings.regions,
                                                              self.pos.sender):
                 self._post(shipment)
+
+    @reliable_event_handler("printing", "print_job_requeued")
+    def on_print_job_requeued(self, body):
+        """A citizen's own parcel Pos has not taken goes back to print: it is
+        posted with the reprint's print, not the one before (Pos out of
+        reach at that one: its retry posts nothing). Any other document is
+        skipped with no database work."""
+        event = load_event("print_job_requeued", body)
+        if event.get("delivery_method", "pos") == "pos":
+            self.store.await_reprint(event)
 
     @reliable_event_handler("intake", "application_rejected")
     def on_application_rejected(self, body):
@@ -279,7 +289,8 @@ class CourierApi(HealthCheck, ServesOpenApi):
         try:
             shipment = self.store.release_held(shipment_id, corrections, operator,
                                                self.settings.regions, self.pos.sender)
-            shipment = post_shipment(self.pos, self.store, shipment)
+            if not shipment.get(AWAITS_REPRINT):  # else the reprint's print posts it
+                shipment = post_shipment(self.pos, self.store, shipment)
         except UndeliverableAddress as exc:
             raise AddressStillIncomplete(exc.fields) from None
         except PosUnavailable:

@@ -25,10 +25,10 @@ from shared.manifests import member_dropped, member_verified
 from shared.store import BaseStore, claim_each, duplicate_key
 from shared.wilayah import Wilayah
 
-from .domain import (ACTIVE, FINAL, HELD, Event, application_order_id, application_shipment,
-                     collection_note, delivery_record, dispatch_wanted, dispatched,
-                     manifest_order_id, new_shipment, ref, released, stuck_before, timely,
-                     tracking_news)
+from .domain import (ACTIVE, AWAITS_REPRINT, FINAL, HELD, Event, application_order_id,
+                     application_shipment, collection_note, delivery_record, dispatch_wanted,
+                     dispatched, manifest_order_id, new_shipment, ref, released,
+                     reprint_awaited, stuck_before, timely, tracking_news)
 from .exceptions import (BarcodeNotYetKnown, ManifestNotKnown, ManifestNotYetKnown, NotHeld,
                          NotYetKnown, ReplayedWebhook, UnknownShipment)
 from .jemput_bola import (collection_at_dinas, manifest_complete, manifest_record,
@@ -120,6 +120,20 @@ class CourierStore(BaseStore):
             return note
         return self.consume_once(event, "record_collection", work)
 
+    def await_reprint(self, event: dict) -> None:
+        """A citizen's own parcel Pos has not taken goes back to print
+        (``print_job_requeued``): its shipment waits for the reprint's print
+        (``reprint_awaited``). One write keeping the latest time: a
+        redelivery changes nothing. ``NotYetKnown`` before its
+        ``application_verified``; an event from before it said how the
+        document leaves, for an application courier has no record of (a
+        counter pickup), changes nothing."""
+        if not self.db.deliveries.update_one(
+                {"_id": event["application_id"]},
+                {"$max": {"reprint_since": event["occurred_at"]}}).matched_count \
+                and event.get("delivery_method") == "pos":
+            raise NotYetKnown(event["application_id"])
+
     def application_ended(self, application_id: str) -> None:
         """Its application ended (cancelled, rejected, its print cancelled):
         a Pos-bound delivery record's personal data goes ``RETENTION_DAYS``
@@ -164,14 +178,17 @@ class CourierStore(BaseStore):
         by Pos, one already dispatched. ``NotYetKnown`` before its
         ``application_verified``."""
         def work(session):
-            delivery = self.db.deliveries.find_one({"_id": event["application_id"]},
-                                                   session=session)
+            # the latest print it heard of: whether a reprint is still awaited
+            delivery = self.db.deliveries.find_one_and_update(
+                {"_id": event["application_id"]},
+                {"$max": {"last_printed_at": event["occurred_at"]}},
+                return_document=ReturnDocument.AFTER, session=session)
             if delivery is None:
                 raise NotYetKnown(event["application_id"])
             shipments = []
             if delivery["delivery_method"] == "pos":
                 shipments.append(self._own_shipment(session, delivery, event["print_job_id"],
-                                                    regions, sender))
+                                                    event["occurred_at"], regions, sender))
             if delivery.get("manifest_id"):
                 shipments.append(self._manifest_member_printed(session, delivery,
                                                                event["occurred_at"], regions,
@@ -179,8 +196,12 @@ class CourierStore(BaseStore):
             return [shipment for shipment in shipments if shipment is not None]
         return self._once(work)
 
-    def _own_shipment(self, session, delivery: dict, print_job_id: str, regions: Wilayah,
-                      sender: Sender) -> dict | None:
+    def _own_shipment(self, session, delivery: dict, print_job_id: str, printed_at: str,
+                      regions: Wilayah, sender: Sender) -> dict | None:
+        """The citizen's own shipment, recorded if new; None when it is not
+        to be posted now - nor for a print a reprint replaces: it is marked
+        as waiting for that (``AWAITS_REPRINT``), and the reprint's print
+        posts it."""
         order_id = application_order_id(print_job_id)
         found = self.db.shipments.find_one({"_id": order_id}, session=session)
         returned = self.db.shipments.find_one(
@@ -188,10 +209,19 @@ class CourierStore(BaseStore):
             projection={"_id": 1}, session=session)
         if not dispatch_wanted(delivery, returned is not None):
             return None
+        awaits = reprint_awaited(delivery, printed_at)
         if found is None:
             found = application_shipment(order_id, delivery, regions, sender, utcnow(),
-                                         print_job_id=print_job_id)
+                                         print_job_id=print_job_id, **{AWAITS_REPRINT: awaits})
             self.db.shipments.insert_one(found, session=session)
+        elif found["status"] in ("pending", HELD) and found.get(AWAITS_REPRINT) != awaits:
+            self.db.shipments.update_one({"_id": order_id, "status": found["status"]},
+                                         {"$set": {AWAITS_REPRINT: awaits}}, session=session)
+            found = {**found, AWAITS_REPRINT: awaits}
+        if awaits:
+            log.info("shipment %s not posted for a print sent back to print at %s: it waits "
+                     "for the reprint", order_id, awaits)
+            return None
         return found if found["status"] in ("pending", HELD) else None
 
     def _manifest_member_printed(self, session, delivery: dict, printed_at: str,
@@ -309,21 +339,25 @@ class CourierStore(BaseStore):
     def release_held(self, shipment_id: str, corrections: dict, operator: str,
                      regions: Wilayah, sender: Sender) -> dict:
         """An operator's corrected address for a held shipment: the shipment,
-        now pending with its posting (the service posts it). One already
-        released but not yet accepted by Pos (pending) is answered as it is,
-        so the same request again posts it; any other status: ``NotHeld``."""
+        now pending with its posting (the service posts it, unless it waits
+        for its document's reprint: ``AWAITS_REPRINT``, the reprint's print
+        posts it). One already released but not yet accepted by Pos
+        (pending) is answered as it is, so the same request again posts it;
+        any other status: ``NotHeld``."""
         def work(session):
             shipment = self._by_id_or_barcode(shipment_id, session)
             if shipment is None:
                 raise UnknownShipment()
-            if shipment["status"] == "pending":
-                return shipment
-            if shipment["status"] != HELD:
+            if shipment["status"] not in ("pending", HELD):
                 raise NotHeld(shipment["status"])
             application_id = shipment["applications"][0]["application_id"]
             delivery = self.db.deliveries.find_one({"_id": application_id}, session=session)
+            awaits = reprint_awaited(delivery) if shipment["kind"] == "application" else None
+            if shipment["status"] == "pending":
+                return {**shipment, AWAITS_REPRINT: awaits}
             delivery_update, update = released(shipment, delivery, corrections, operator,
                                                regions, sender, utcnow())
+            update[AWAITS_REPRINT] = awaits
             self.db.deliveries.update_one({"_id": application_id}, {"$set": delivery_update},
                                           session=session)
             self.db.shipments.update_one({"_id": shipment["_id"], "status": HELD},

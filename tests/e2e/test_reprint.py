@@ -19,6 +19,8 @@ come out spoiled), end to end through the real stack:
   ``revoked`` (``replaced``), the citizen's status ``dispatched`` with its
   barcode throughout; once Pos has it in hand (courier's
   ``parcel_picked_up``, ``picked_up_at`` on the shipment) it is refused;
+  Pos out of reach at its print, the posting's retry after the reprint was
+  asked for posts nothing: the reprint's print posts the order;
 * refused (409, nothing changed): not printed yet (``not_printed``),
   collected (``handed_over``), a parcel Pos has in hand or a member of a
   manifest the Dinas sends by Pos (``with_pos``), a card whose holder is
@@ -367,6 +369,59 @@ def test_a_parcel_spoiled_before_pos_took_it_is_printed_again_into_the_same_orde
     citizen.until(lambda v: v["status"] == "delivered", "delivered")
     assert [k for k, _ in courier_events.of(citizen.application_id)] == [
         "parcel_dispatched", "parcel_picked_up", "parcel_delivered"]
+
+
+def pos_refused(pos: str) -> int:
+    return requests.get(f"{pos}/sandbox/faults", timeout=5).json()["refused"]
+
+
+def test_a_parcel_sent_back_to_print_while_pos_was_out_of_reach_goes_with_its_reprint(
+        system, mongo, courier_events, pos):
+    """Pos out of reach when the card was printed: courier retries its
+    posting. The card is spoiled and sent back to print meanwhile; the
+    retry, Pos back, posts nothing - the citizen is not told "dispatched"
+    while it is printed again - and the reprint's print posts the one
+    order."""
+    citizen = Citizen(system, pos_body())
+    nik = citizen.body["applicant"]["nik"]
+    first = {**claim_job_for(system.url("printing"), citizen.application_id), "nik": nik}
+    order_id = f"SDK-{first['print_job_id']}"
+    refused_before = pos_refused(pos)
+    assert requests.post(f"{pos}/sandbox/faults", json={"down": True, "status": 503},
+                         timeout=5).ok
+    report_printed(system, first)
+    eventually(lambda: pos_refused(pos) > refused_before, what="the posting refused by Pos")
+    assert shipment(system, order_id).json()["status"] == "pending"
+
+    requeued = reprint(system, first["print_job_id"], json={})
+    assert requeued.status_code == 200, requeued.text
+    eventually(lambda: (mongo["courier"].deliveries.find_one(
+        {"_id": citizen.application_id}) or {}).get("reprint_since"),
+        what="courier heard of the reprint")
+    assert requests.post(f"{pos}/sandbox/faults", json={"down": False}, timeout=5).ok
+    # the first print's retry, Pos back: nothing posted, the shipment waits
+    waiting = eventually(lambda: shipment(system, order_id).json()["awaits_reprint"],
+                         what="the retry found the reprint awaited")
+    assert shipment(system, order_id).json()["status"] == "pending"
+    assert at_pos(pos, order_id) == []
+    assert courier_events.of(citizen.application_id) == []
+    view = citizen.view()
+    assert view["status"] == "print_queued" and "dispatched" not in citizen.steps(view)
+    assert datetime.datetime.fromisoformat(waiting) > datetime.datetime.fromisoformat(
+        citizen.step("printed", view)["at"])
+
+    second = {**claim_job_for(system.url("printing"), citizen.application_id), "nik": nik}
+    assert second["print_job_id"] == first["print_job_id"]
+    report_printed(system, second)
+    [posted] = courier_events.wait_for(citizen.application_id, "parcel_dispatched")
+    assert posted["shipment_id"] == order_id
+    [order] = at_pos(pos, order_id)
+    assert order["barcode"] == posted["barcode"]
+    assert shipment(system, order_id).json()["awaits_reprint"] is None
+    view = citizen.until(lambda v: v["status"] == "dispatched", "dispatched on the status page")
+    steps = [step for step in citizen.steps(view) if step != "notified"]
+    assert steps[steps.index("printed"):] == ["printed", "print_queued", "printed",
+                                              "dispatched"], steps
 
 
 def test_a_document_not_printed_yet_is_not_re_queued(system, mongo):

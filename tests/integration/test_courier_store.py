@@ -403,3 +403,85 @@ def test_a_member_re_queued_before_printing_confirmed_pos_is_waited_for(store,
     assert shipment["_id"] == manifest_order_id(manifest_id)
     assert sorted(a["application_id"] for a in shipment["applications"]) == sorted(
         m["application_id"] for m in members)
+
+
+def requeued(print_event: dict, method: str | None = "pos") -> dict:
+    """An operator's reprint of that print (``print_job_requeued``)."""
+    event = build_event("print_job_requeued", requeued_by="operator-test",
+                        **{key: print_event[key] for key in ("application_id", "tracking_code",
+                                                             "document_type", "print_job_id")},
+                        **({"delivery_method": method} if method else {}))
+    return event
+
+
+def reprinted(print_event: dict) -> dict:
+    """The reprint's own ``document_printed``: the same job, printed again."""
+    return {**printed(print_event), "print_job_id": print_event["print_job_id"]}
+
+
+def test_a_print_sent_back_to_print_is_not_posted_its_reprint_is(store):
+    """Pos out of reach at the first print: its event is retried after an
+    operator sent the document back to print. The retry posts nothing (the
+    citizen would read "dispatched" while it is printed again); the
+    reprint's print posts the same order."""
+    regions = load_wilayah()
+    application = verified()
+    store.remember_application(application)
+    first = printed(application)
+    pending = shipment_for(store, first, regions)  # posted, Pos out of reach: retried later
+    assert pending["status"] == "pending" and pending["awaits_reprint"] is None
+    reprint = requeued(first)
+    store.await_reprint(reprint)
+    store.await_reprint(reprint)  # redelivered: the same
+
+    assert shipment_for(store, first, regions) is None  # the retry
+    kept = store.db.shipments.find_one({"_id": pending["_id"]})
+    assert (kept["status"], kept["awaits_reprint"]) == ("pending", reprint["occurred_at"])
+    assert store.list_shipments("pending", None, None, 10)[0]["awaits_reprint"] == \
+        reprint["occurred_at"]
+
+    again = shipment_for(store, reprinted(first), regions)
+    assert again["_id"] == pending["_id"] and again["awaits_reprint"] is None
+    assert store.db.shipments.find_one({"_id": pending["_id"]})["awaits_reprint"] is None
+    assert store.db.shipments.count_documents({}) == 1
+    # the print before, redelivered once more: still nothing
+    assert shipment_for(store, first, regions) is None
+
+
+def test_a_held_shipment_released_while_its_reprint_is_awaited_waits_for_it(store):
+    regions = load_wilayah().with_postal_codes(load_postal_codes())
+    application = verified(postal_code=None, kelurahan_code="3673049999")
+    store.remember_application(application)
+    first = printed(application)
+    held = shipment_for(store, first, regions)
+    assert held["status"] == "held" and held["awaits_reprint"] is None
+    reprint = requeued(first)
+    store.await_reprint(reprint)
+
+    released = store.release_held(held["_id"], {"kelurahan_code": KELURAHAN_CODE},
+                                  "operator-test", regions, DINAS)
+    assert (released["status"], released["awaits_reprint"]) == ("pending", reprint["occurred_at"])
+    assert store.db.shipments.find_one({"_id": held["_id"]})["awaits_reprint"] == \
+        reprint["occurred_at"]
+    # the same request again (Pos was out of reach): still waiting
+    assert store.release_held(held["_id"], {}, "operator-test", regions,
+                              DINAS)["awaits_reprint"] == reprint["occurred_at"]
+
+    posted = shipment_for(store, reprinted(first), regions)
+    assert (posted["_id"], posted["status"], posted["awaits_reprint"]) == \
+        (held["_id"], "pending", None)
+    assert store.release_held(held["_id"], {}, "operator-test", regions,
+                              DINAS)["awaits_reprint"] is None
+
+
+def test_a_reprint_courier_has_no_record_of_is_retried_or_not_its_business(store):
+    application = verified()
+    first = printed(application)
+    with pytest.raises(NotYetKnown):  # its application_verified not handled yet
+        store.await_reprint(requeued(first))
+    store.await_reprint(requeued(first, method=None))  # older event: a counter pickup's
+    assert store.db.deliveries.count_documents({}) == 0
+    store.remember_application(application)
+    store.await_reprint(requeued(first))
+    assert store.db.deliveries.find_one({"_id": application["application_id"]})[
+        "reprint_since"] is not None

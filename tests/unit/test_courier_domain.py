@@ -11,7 +11,7 @@ from services.courier import signatures
 from services.courier.domain import (TAKEN_BY_POS, application_order_id,
                                      application_shipment, concerns_courier, delivery_record,
                                      dispatch_wanted, dispatched, kept_text, new_shipment, ref,
-                                     released, timely, tracking_news)
+                                     released, reprint_awaited, timely, tracking_news)
 from services.courier.exceptions import (BadSignature, CollectedAtDinas, DatedAhead,
                                          UndeliverableAddress)
 from services.courier.jemput_bola import (collection_at_dinas, drops_a_member, manifest_complete,
@@ -627,3 +627,22 @@ def test_printing_s_confirmation_takes_back_a_member_printed_before_it_and_re_qu
     # a print recorded before printed_at was kept counts as older
     assert reprints_awaited({**manifest, "printed_at": None}, "manifest_pos_confirmed",
                             confirmed) == ["a", "b"]
+
+
+@pytest.mark.parametrize("delivery, printed_at, awaited", [
+    ({}, "2026-12-04T09:00:00+00:00", None),  # never sent back to print
+    # the print before the reprint was asked for: waits for the reprint's
+    ({"reprint_since": "2026-12-04T09:05:00+00:00"}, "2026-12-04T09:00:00.5+00:00",
+     "2026-12-04T09:05:00+00:00"),
+    # the reprint's own print (a whole second reads as such, zone or not)
+    ({"reprint_since": "2026-12-04T09:05:00.25+00:00"}, "2026-12-04T16:06:00+07:00", None),
+    # by default the latest print courier heard of
+    ({"reprint_since": "2026-12-04T09:05:00+00:00",
+      "last_printed_at": "2026-12-04T09:00:00+00:00"}, None, "2026-12-04T09:05:00+00:00"),
+    ({"reprint_since": "2026-12-04T09:05:00+00:00",
+      "last_printed_at": "2026-12-04T09:06:00+00:00"}, None, None),
+    ({"reprint_since": "2026-12-04T09:05:00+00:00"}, None, "2026-12-04T09:05:00+00:00"),
+])
+def test_a_parcel_waits_for_its_reprint_only_for_the_prints_before_it(delivery, printed_at,
+                                                                     awaited):
+    assert reprint_awaited(delivery, printed_at) == awaited

@@ -273,6 +273,7 @@ class PrintJobRequeuedSchema(PrintJobRefSchema):
     # how the document leaves (courier: a citizen's own parcel waits for the
     # reprint); absent in events from before it was added
     delivery_method = fields.String(validate=validate.OneOf(DELIVERY_METHODS))
+    manifest_id = fields.String(allow_none=True)  # its jemput-bola manifest
 
 
 class PrintJobCancelledSchema(PrintJobRefSchema):

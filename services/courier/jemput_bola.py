@@ -19,7 +19,7 @@ import datetime
 from shared.events import manifest_parts
 from shared.manifests import dropped, still_expected, waits_for_none
 
-from .domain import Event
+from .domain import Event, reprint_awaited
 from .exceptions import CollectedAtDinas
 
 REQUESTED, CONFIRMED, REFUSED = "requested", "confirmed", "refused"
@@ -64,6 +64,17 @@ def printed_as(delivery: dict) -> str:
     citizen asked for delivery by Pos to their door (its own parcel: the
     kelurahan never gets it, printing leaves it off the officer's list)."""
     return "on_its_own" if delivery["delivery_method"] == "pos" else "printed"
+
+
+def awaits_member_reprint(delivery: dict) -> bool:
+    """Whether a member the parcel would carry (``printed_as`` ``printed``)
+    was sent back to print (``print_job_requeued``) after the latest print
+    courier heard of (``domain.reprint_awaited``): the manifest waits for
+    the reprint's print, as printing's hand-over list does. A member Pos
+    takes to its citizen's door goes in a parcel of its own, which waits
+    for it (``CourierStore._own_shipment``)."""
+    return bool(delivery.get("manifest_id")) and printed_as(delivery) == "printed" \
+        and reprint_awaited(delivery) is not None
 
 
 def manifest_complete(manifest: dict) -> bool:

@@ -146,7 +146,9 @@ class ManifestSchema(Schema):
     status = fields.String(required=True, validate=validate.OneOf((
         "undecided", REQUESTED, "waiting_for_print", "shipment", "collected_at_dinas")))
     not_printed = fields.List(fields.String(), required=True,
-                              metadata={"description": "the members still expected"})
+                              metadata={"description": "the members still expected: neither printed "
+                                                     "nor dropped; one sent back to print "
+                                                     "(reprint) until its reprint is printed"})
     by_pos = fields.Nested(ByPosSchema, required=True, allow_none=True)
     at_dinas = fields.Nested(AtDinasSchema, required=True, allow_none=True)
     shipment = fields.Nested(ShipmentSchema, required=True, allow_none=True)

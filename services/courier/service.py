@@ -162,10 +162,11 @@ class CourierEvents:
     def on_print_job_requeued(self, body):
         """A citizen's own parcel Pos has not taken goes back to print: it is
         posted with the reprint's print, not the one before (Pos out of
-        reach at that one: its retry posts nothing). Any other document is
-        skipped with no database work."""
+        reach at that one: its retry posts nothing); a jemput-bola manifest
+        waits for the member's reprint. A counter pickup outside a manifest
+        is skipped with no database work."""
         event = load_event("print_job_requeued", body)
-        if event.get("delivery_method", "pos") == "pos":
+        if concerns_courier(event):
             self.store.await_reprint(event)
 
     @reliable_event_handler("intake", "application_rejected")

@@ -31,7 +31,8 @@ from .domain import (ACTIVE, AWAITS_REPRINT, FINAL, HELD, Event, application_ord
                      reprint_awaited, stuck_before, timely, tracking_news)
 from .exceptions import (BarcodeNotYetKnown, ManifestNotKnown, ManifestNotYetKnown, NotHeld,
                          NotYetKnown, ReplayedWebhook, UnknownShipment)
-from .jemput_bola import (collection_at_dinas, manifest_complete, manifest_record,
+from .jemput_bola import (awaits_member_reprint, collection_at_dinas, manifest_complete,
+                          manifest_record,
                           may_be_on_its_way, pos_answered, printed_as, reprints_awaited,
                           sending_by_pos)
 from .posting import Sender, manifest_posting
@@ -123,16 +124,29 @@ class CourierStore(BaseStore):
     def await_reprint(self, event: dict) -> None:
         """A citizen's own parcel Pos has not taken goes back to print
         (``print_job_requeued``): its shipment waits for the reprint's print
-        (``reprint_awaited``). One write keeping the latest time: a
-        redelivery changes nothing. ``NotYetKnown`` before its
+        (``reprint_awaited``); so does a jemput-bola manifest for a member
+        it counted printed: no longer printed (its operators' view lists it
+        among those not printed) until the reprint's print. The latest time
+        is kept: a redelivery changes nothing. ``NotYetKnown`` before its
         ``application_verified``; an event from before it said how the
         document leaves, for an application courier has no record of (a
         counter pickup), changes nothing."""
-        if not self.db.deliveries.update_one(
+        def work(session):
+            delivery = self.db.deliveries.find_one_and_update(
                 {"_id": event["application_id"]},
-                {"$max": {"reprint_since": event["occurred_at"]}}).matched_count \
-                and event.get("delivery_method") == "pos":
-            raise NotYetKnown(event["application_id"])
+                {"$max": {"reprint_since": event["occurred_at"]}},
+                projection={"delivery_method": 1, "manifest_id": 1, "reprint_since": 1,
+                            "last_printed_at": 1},
+                return_document=ReturnDocument.AFTER, session=session)
+            if delivery is None:
+                if event.get("delivery_method") == "pos" or event.get("manifest_id"):
+                    raise NotYetKnown(event["application_id"])
+                return
+            if awaits_member_reprint(delivery):
+                self.db.manifests.update_one({"_id": delivery["manifest_id"]},
+                                             {"$pull": {"printed": delivery["_id"]}},
+                                             session=session)
+        self.run_transaction(work)
 
     def application_ended(self, application_id: str) -> None:
         """Its application ended (cancelled, rejected, its print cancelled):
@@ -229,11 +243,14 @@ class CourierStore(BaseStore):
         """A member printed: the manifest waits for it no longer - in the
         parcel, or in one of its own to its citizen's door
         (``jemput_bola.printed_members``). When, too: its latest print
-        (``jemput_bola.reprints_awaited``)."""
+        (``jemput_bola.reprints_awaited``). Not a print an operator sent
+        back to print since (``awaits_member_reprint``): the manifest waits
+        for the reprint's."""
+        changes: dict = {"$max": {f"printed_at.{delivery['_id']}": printed_at}}
+        if not awaits_member_reprint(delivery):
+            changes["$addToSet"] = {printed_as(delivery): delivery["_id"]}
         manifest = self.db.manifests.find_one_and_update(
-            {"_id": delivery["manifest_id"]},
-            {"$addToSet": {printed_as(delivery): delivery["_id"]},
-             "$max": {f"printed_at.{delivery['_id']}": printed_at}},
+            {"_id": delivery["manifest_id"]}, changes,
             return_document=ReturnDocument.AFTER, session=session)
         if manifest is None:  # its batch_accepted not handled yet
             raise NotYetKnown(delivery["manifest_id"])

@@ -423,7 +423,8 @@ def reprint(job: dict, operator: str, deceased: set[str], manifest_by_pos: bool)
              "failure_note": None, "requeued_by": operator,
              "printed_before": job.get("printed_at"), "slot_before": job.get("slot")},
             [Event("print_job_requeued", {"requeued_by": operator, **job_ref(job),
-                                          "delivery_method": job["delivery_method"]})])
+                                          "delivery_method": job["delivery_method"],
+                                          "manifest_id": job.get("manifest_id")})])
 
 
 def at_the_dinas(job: dict, manifest_by_pos: bool) -> bool:

@@ -231,25 +231,35 @@ def test_a_next_day_card_re_queued_after_its_list_went_follows_on_its_own(system
         probe.close()
 
 
-def test_a_jemput_bola_member_re_queued_before_its_manifest_went_goes_back_with_it(system):
+def test_a_jemput_bola_member_re_queued_before_its_manifest_went_goes_back_with_it(
+        system, mongo):
     probe, seen = BrokerProbe(system.amqp_uri, "printing.events"), []
     try:
         answer = batch_sent(system, [ktp_row(), ktp_row()])
+        manifest_id = answer["manifest_id"]
         first, second = [member["application_id"] for member in answer["accepted"]]
         verify(system, first)
         verify(system, second)
         printed = print_it(system, first)
+        printed_at_courier(mongo, manifest_id, first)
         assert reprint(system, printed["print_job_id"]).status_code == 200
         print_it(system, second)  # the manifest waits for the reprint
         eventually(lambda: published(probe, seen, "print_job_requeued", first),
                    what="print_job_requeued")
         assert not published(probe, seen, "batch_ready_for_kelurahan", second)
+        # courier's view of the manifest says so too
+        printed_at_courier(mongo, manifest_id, second)
+        view = eventually(lambda: (lambda v: v if v["not_printed"] == [first] else None)(
+            manifest_at_courier(system, manifest_id).json()), what="courier: first not printed")
+        assert view["status"] == "undecided", view
         print_it(system, first)
         [ready] = eventually(lambda: published(probe, seen, "batch_ready_for_kelurahan", first),
                              what="the manifest, reprint included")
         assert sorted(item["application_id"] for item in ready["items"]) == sorted(
             [first, second])
         assert ready["follow_up"] is False
+        eventually(lambda: manifest_at_courier(system, manifest_id).json()["not_printed"] == [],
+                   what="courier: the reprint printed")
     finally:
         probe.close()
 
@@ -273,6 +283,8 @@ def test_pos_chosen_while_a_member_waits_for_its_reprint_posts_the_parcel_with_i
         assert reprint(system, printed["print_job_id"]).status_code == 200
         print_it(system, second)
         printed_at_courier(mongo, manifest_id, second)
+        eventually(lambda: manifest_at_courier(system, manifest_id).json()["not_printed"] ==
+                   [first], what="courier: first not printed before any choice of Pos")
         assert send_by_pos(system, manifest_id).status_code == 202
         [confirmed] = eventually(lambda: manifest_event(probe, seen, "manifest_pos_confirmed",
                                                         manifest_id), what="printing confirms")

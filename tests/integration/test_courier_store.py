@@ -17,6 +17,7 @@ import pytest
 from services.courier.domain import manifest_order_id
 from services.courier.exceptions import (CollectedAtDinas, DatedAhead, NotHeld, NotYetKnown,
                                          ReplayedWebhook)
+from services.courier.jemput_bola import not_printed
 from services.courier.posting import Sender
 from services.courier.store import CourierStore
 from shared.clock import WIB, utcnow
@@ -405,13 +406,15 @@ def test_a_member_re_queued_before_printing_confirmed_pos_is_waited_for(store,
         m["application_id"] for m in members)
 
 
-def requeued(print_event: dict, method: str | None = "pos") -> dict:
-    """An operator's reprint of that print (``print_job_requeued``)."""
-    event = build_event("print_job_requeued", requeued_by="operator-test",
-                        **{key: print_event[key] for key in ("application_id", "tracking_code",
-                                                             "document_type", "print_job_id")},
-                        **({"delivery_method": method} if method else {}))
-    return event
+def requeued(print_event: dict, method: str | None = "pos",
+             manifest_id: str | None = None) -> dict:
+    """An operator's reprint of that print (``print_job_requeued``);
+    ``method`` None: an event from before it said how the document leaves."""
+    return build_event("print_job_requeued", requeued_by="operator-test",
+                       **{key: print_event[key] for key in ("application_id", "tracking_code",
+                                                            "document_type", "print_job_id")},
+                       **({"delivery_method": method, "manifest_id": manifest_id}
+                          if method else {}))
 
 
 def reprinted(print_event: dict) -> dict:
@@ -485,3 +488,42 @@ def test_a_reprint_courier_has_no_record_of_is_retried_or_not_its_business(store
     store.await_reprint(requeued(first))
     assert store.db.deliveries.find_one({"_id": application["application_id"]})[
         "reprint_since"] is not None
+
+
+def printed_members_of(store: CourierStore, manifest_id: str) -> list[str]:
+    return sorted(store.manifest(manifest_id)[0]["printed"])
+
+
+def test_a_member_sent_back_to_print_is_not_printed_until_its_reprint(store):
+    """The operators' view of a manifest lists a member sent back to print
+    among those not printed, as printing's hand-over list waits for it,
+    before any choice of Pos; its print before, redelivered, changes
+    nothing; the reprint's print counts it printed again."""
+    regions = load_wilayah()
+    manifest_id, members = manifest_of(store, "pickup", "pickup")
+    ids = [member["application_id"] for member in members]
+    first = printed(members[0])
+    for event in (first, printed(members[1])):
+        assert shipment_for(store, event, regions) is None  # Pos not chosen
+    reprint = requeued(first, "pickup", manifest_id)
+    store.await_reprint(reprint)
+    store.await_reprint(reprint)  # redelivered
+    assert printed_members_of(store, manifest_id) == [ids[1]]
+    assert not_printed(store.manifest(manifest_id)[0]) == {ids[0]}
+    assert shipment_for(store, first, regions) is None
+    assert printed_members_of(store, manifest_id) == [ids[1]]
+    assert shipment_for(store, reprinted(first), regions) is None
+    assert printed_members_of(store, manifest_id) == sorted(ids)
+    store.await_reprint(reprint)  # redelivered after the reprint's print: it stays
+    assert printed_members_of(store, manifest_id) == sorted(ids)
+
+
+def test_a_member_sent_back_to_print_before_courier_heard_of_its_print_waits(store):
+    regions = load_wilayah()
+    manifest_id, [member] = manifest_of(store, "pickup")
+    first = printed(member)
+    store.await_reprint(requeued(first, "pickup", manifest_id))
+    assert shipment_for(store, first, regions) is None
+    assert printed_members_of(store, manifest_id) == []
+    assert shipment_for(store, reprinted(first), regions) is None
+    assert printed_members_of(store, manifest_id) == [member["application_id"]]

@@ -32,9 +32,8 @@ from .domain import (ACTIVE, AWAITS_REPRINT, FINAL, HELD, Event, application_ord
 from .exceptions import (BarcodeNotYetKnown, ManifestNotKnown, ManifestNotYetKnown, NotHeld,
                          NotYetKnown, ReplayedWebhook, UnknownShipment)
 from .jemput_bola import (awaits_member_reprint, collection_at_dinas, manifest_complete,
-                          manifest_record,
-                          may_be_on_its_way, pos_answered, printed_as, reprints_awaited,
-                          sending_by_pos)
+                          manifest_record, may_be_on_its_way, pos_answered, printed_as,
+                          reprints_awaited, sending_by_pos)
 from .posting import Sender, manifest_posting
 from .retention import (carried, deliveries_to_purge, delivery_purge, ended_delivery, holding,
                         shipment_purge)

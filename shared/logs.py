@@ -11,6 +11,8 @@ carry an index's key values. A request line's query-string secrets (a station's
 holder) and any other value a URL's query has but the few known harmless
 (``LOGGED_QUERY_PARAMETERS``) leave as ``***``, and a request line's long
 runs of digits are masked: the web server's access log writes whole URLs.
+Read percent-decoded, a target keeps its control characters encoded: a
+client cannot write a line of its own into the log.
 
 ``error_line`` says why something failed in one short line (a log line, a
 dead letter's header): where an outage is expected - a broker or database
@@ -58,12 +60,17 @@ _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,40}")
 _REQUEST_TARGET = re.compile(r'("[A-Za-z]+ )(\S+)( HTTP/)')
 _DIGIT_RUN = re.compile(r"[0-9]{8,}")
 _ADDRESS = re.compile(r"[^\s/?&=@]+@[^\s/?&=@]+")
+# what decoding a target may bring that a log line must not carry: a line
+# break (a forged line after it: outside audit G1, ``%0A2026-12-04 ... ERROR``),
+# a NUL (``grep`` then reads the log as binary), any other control character
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _masked_target(target: str) -> str:
     decoded = urllib.parse.unquote(target)
     decoded = _ADDRESS.sub(lambda m: mask_email(m.group()), decoded)
-    return _DIGIT_RUN.sub(lambda run: mask_identity(run.group()), decoded)
+    decoded = _DIGIT_RUN.sub(lambda run: mask_identity(run.group()), decoded)
+    return _CONTROL.sub(lambda m: f"%{ord(m.group()):02X}", decoded)  # encoded again
 
 
 def _masked_parameter(match: re.Match) -> str:

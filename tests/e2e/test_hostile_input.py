@@ -20,11 +20,15 @@ Whatever a document prints (names, streets, the place of death) takes only
 what its font shows (``shared.printable``): Latin letters, accented ones
 printed by their base letter (``Nguyễn`` as ``Nguyen``). Text no document
 prints (the reject note) keeps other scripts, vocalised Arabic included (D4).
+
+And (outside audit G1) a requested path cannot write a line of its own into
+a service's log: its line breaks and NULs stay percent-encoded there.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 import requests
@@ -277,3 +281,23 @@ def test_a_reject_note_keeps_other_scripts(system):
         f"{intake}/api/v1/applications/{answer.json()['application_id']}/reject",
         headers=OPERATOR, json={"reasons": ["kk_unreadable"], "note": note}, timeout=10)
     assert rejected.status_code == 200, rejected.text
+
+
+def test_a_requested_path_cannot_write_a_line_of_its_own_into_a_log(system):
+    """Outside audit G1: the access log's line, its target read
+    percent-decoded, carried a line break and a NUL a client sent encoded -
+    a forged line in the log, and a log ``grep`` read as binary."""
+    marker = f"FORGED{uuid.uuid4().hex[:8]}"
+    for service in ("intake", "courier"):
+        answer = requests.get(f"{system.url(service)}/api/v1/nothing%0A2026-12-04%2015:33:00,000"
+                              f"%20{service}%20ERROR%20{marker}%00", timeout=10)
+        assert answer.status_code == 404
+
+    def lines() -> list[str]:
+        return [line for path in (system.run_dir / "logs").glob("*.log")
+                for line in path.read_text(errors="replace").splitlines() if marker in line]
+    found = eventually(lambda: (lambda seen: seen if len(seen) >= 2 else None)(lines()),
+                       what="both requests in the access logs")
+    for line in found:
+        assert "/api/v1/nothing%0A2026-12-04 15:33:00,000" in line, line
+        assert not line.startswith("2026-12-04 15:33:00") and "\x00" not in line, line

@@ -188,6 +188,20 @@ def test_a_request_lines_percent_encoded_numbers_addresses_and_named_values_are_
     assert "?***=***&status=held HTTP/1.1" in text
 
 
+def test_a_request_line_cannot_write_a_line_of_its_own_into_the_log(logged):
+    """Outside audit G1: the target read percent-decoded turned ``%0A`` into
+    a line break - a forged log line after it - and ``%00`` into a NUL."""
+    logger, stream = logged
+    forged = "%0A2026-12-04%2015:33:00,000%20intake%20ERROR%20FORGED"
+    logger.info('"GET /api/v1/nothing%s HTTP/1.1" 404 10', forged)
+    logger.info('"GET /api/v1/x%0D%0Ay%00z%1B%7F HTTP/1.1" 404 10')
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2, lines
+    assert lines[0].startswith('"GET /api/v1/nothing%0A2026-12-04 15:33:00,000 intake ERROR')
+    assert '/api/v1/x%0D%0Ay%00z%1B%7F HTTP/1.1" 404' in lines[1]
+    assert not any(ord(c) < 0x20 or c == "\x7f" for c in stream.getvalue().replace("\n", ""))
+
+
 def test_every_documented_query_parameter_keeps_its_value_in_the_log():
     """Each query schema's parameters are known harmless (list filters,
     paging): an operator reading the access log sees what was asked. The

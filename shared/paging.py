@@ -21,6 +21,11 @@ from .errors import Msg
 BAD_CURSOR = Msg("Cursor tidak valid; pakai next_cursor dari halaman sebelumnya.",
                  "Invalid cursor; use next_cursor from the previous page.")
 MAX_CURSOR_LENGTH = 256  # ~80 in use
+# the times a list's row can have: a cursor naming another (year 1: the
+# shipments' windows reaching back from it overflowed, a 500 - outside
+# audit G2) is none the list made
+CURSOR_TIMES = (datetime.datetime(2000, 1, 1, tzinfo=datetime.timezone.utc),
+                datetime.datetime(2100, 1, 1, tzinfo=datetime.timezone.utc))
 
 
 def encode_cursor(at: datetime.datetime, row_id: str) -> str:
@@ -44,7 +49,8 @@ class Cursor(fields.String):
             at = datetime.datetime.fromisoformat(at)
         except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
             raise ValidationError(BAD_CURSOR) from None
-        if at.tzinfo is None or not isinstance(row_id, str):
+        if at.tzinfo is None or not isinstance(row_id, str) \
+                or not CURSOR_TIMES[0] <= at < CURSOR_TIMES[1]:
             raise ValidationError(BAD_CURSOR)
         return at, row_id
 

@@ -30,6 +30,7 @@ from deploy.dlq import connect, depth
 from deploy.local.sandboxes.pos_api import sign_webhook
 from shared.clock import WIB, today_wib
 from shared.messaging import handler_queue_name
+from shared.paging import encode_cursor
 from tests.e2e.test_batches import batch_url, ktp_row, new_batch_id
 from tests.e2e.test_downstream_events import Citizen
 from tests.e2e.test_prr_import import upload as upload_prr
@@ -503,9 +504,11 @@ def test_operators_view_needs_an_operator_token(system):
     bad = requests.get(f"{courier}/api/v1/shipments", params={"status": "lost"}, headers=OPERATOR,
                        timeout=10)
     assert bad.status_code == 400 and "status" in bad.json()["error"]["fields"]
-    bad = requests.get(f"{courier}/api/v1/shipments", params={"cursor": "not-a-cursor"},
-                       headers=OPERATOR, timeout=10)
-    assert bad.status_code == 400 and list(bad.json()["error"]["fields"]) == ["cursor"]
+    year_one = encode_cursor(datetime.datetime(1, 1, 1, tzinfo=datetime.timezone.utc), "a")
+    for cursor in ("not-a-cursor", year_one):  # year 1: a 500 (outside audit G2)
+        bad = requests.get(f"{courier}/api/v1/shipments", params={"cursor": cursor, "limit": 2},
+                           headers=OPERATOR, timeout=10)
+        assert bad.status_code == 400 and list(bad.json()["error"]["fields"]) == ["cursor"]
     assert requests.get(f"{courier}/api/v1/shipments/SDK-none", headers=OPERATOR,
                         timeout=10).status_code == 404
 

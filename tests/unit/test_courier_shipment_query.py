@@ -28,8 +28,17 @@ def test_cursor_round_trip(shipment_id):
     assert set(cursor) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
-@pytest.mark.parametrize("cursor", ["not-a-cursor", "", "%%%", "MTIz", "x" * 300, encode_cursor(AT, "x")[:-3],
-                                    encode_cursor(AT, "x") + "!"])
+# a time no shipment has (year 1 overflowed the list's windows: a 500,
+# outside audit G2)
+OUT_OF_RANGE = [encode_cursor(datetime.datetime(1, 1, 1, tzinfo=datetime.timezone.utc), "a"),
+                encode_cursor(datetime.datetime(9999, 12, 31, tzinfo=datetime.timezone.utc), "a"),
+                encode_cursor(datetime.datetime(1999, 12, 31, 23, 59,
+                                                tzinfo=datetime.timezone.utc), "a")]
+
+
+@pytest.mark.parametrize("cursor", ["not-a-cursor", "", "%%%", "MTIz", "x" * 300,
+                                    encode_cursor(AT, "x")[:-3], encode_cursor(AT, "x") + "!",
+                                    *OUT_OF_RANGE])
 def test_a_cursor_not_made_by_the_list_is_refused_naming_it(cursor):
     with pytest.raises(ValidationError) as refused:
         ShipmentQuerySchema().load({"cursor": cursor})

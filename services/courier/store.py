@@ -123,7 +123,8 @@ class CourierStore(BaseStore):
     def await_reprint(self, event: dict) -> None:
         """A citizen's own parcel Pos has not taken goes back to print
         (``print_job_requeued``): its shipment waits for the reprint's print
-        (``reprint_awaited``); so does a jemput-bola manifest for a member
+        (``reprint_awaited``; one pending or held says so from now:
+        ``AWAITS_REPRINT``); so does a jemput-bola manifest for a member
         it counted printed: no longer printed (its operators' view lists it
         among those not printed) until the reprint's print. The latest time
         is kept: a redelivery changes nothing. ``NotYetKnown`` before its
@@ -145,6 +146,11 @@ class CourierStore(BaseStore):
                 self.db.manifests.update_one({"_id": delivery["manifest_id"]},
                                              {"$pull": {"printed": delivery["_id"]}},
                                              session=session)
+            if delivery["delivery_method"] == "pos":  # the operators see it at once
+                self.db.shipments.update_one(
+                    {"_id": application_order_id(event["print_job_id"]),
+                     "status": {"$in": ["pending", HELD]}},
+                    {"$set": {AWAITS_REPRINT: reprint_awaited(delivery)}}, session=session)
         self.run_transaction(work)
 
     def application_ended(self, application_id: str) -> None:

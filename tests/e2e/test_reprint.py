@@ -40,7 +40,7 @@ from tests.e2e.test_batches import first_ktp, ktp_row, next_day
 from tests.e2e.test_courier import pos_body, shipment, submit_and_verify, webhook
 from tests.e2e.test_downstream_events import Citizen
 from tests.e2e.test_ktp_journey import ktp_application
-from tests.e2e.test_metrics import samples, total
+from tests.e2e.test_metrics import samples, total, value
 from tests.e2e.test_courier import at_pos
 from tests.e2e.test_manifest_pos_choice import (manifest_at_courier, manifest_event,
                                                 pos_confirmed_manifest, printed_at_courier,
@@ -399,6 +399,9 @@ def test_a_parcel_sent_back_to_print_while_pos_was_out_of_reach_goes_with_its_re
     first = {**claim_job_for(system.url("printing"), citizen.application_id), "nik": nik}
     order_id = f"SDK-{first['print_job_id']}"
     refused_before = pos_refused(pos)
+    handled = dict(service="courier", handler="on_document_printed", outcome="handled")
+    handled_before = value(samples(system.url("courier")), "smartdukcapil_events_total",
+                           **handled)
     assert requests.post(f"{pos}/sandbox/faults", json={"down": True, "status": 503},
                          timeout=5).ok
     report_printed(system, first)
@@ -407,13 +410,14 @@ def test_a_parcel_sent_back_to_print_while_pos_was_out_of_reach_goes_with_its_re
 
     requeued = reprint(system, first["print_job_id"], json={})
     assert requeued.status_code == 200, requeued.text
-    eventually(lambda: (mongo["courier"].deliveries.find_one(
-        {"_id": citizen.application_id}) or {}).get("reprint_since"),
-        what="courier heard of the reprint")
-    assert requests.post(f"{pos}/sandbox/faults", json={"down": False}, timeout=5).ok
-    # the first print's retry, Pos back: nothing posted, the shipment waits
+    # the operators see it as soon as courier heard of the reprint (outside audit G3)
     waiting = eventually(lambda: shipment(system, order_id).json()["awaits_reprint"],
-                         what="the retry found the reprint awaited")
+                         what="courier: the shipment awaits the reprint")
+    assert requests.post(f"{pos}/sandbox/faults", json={"down": False}, timeout=5).ok
+    # the first print's retry (its first try was refused: not handled), Pos
+    # back: nothing posted, the shipment waits
+    eventually(lambda: value(samples(system.url("courier")), "smartdukcapil_events_total",
+                             **handled) > handled_before, what="the first print's retry")
     assert shipment(system, order_id).json()["status"] == "pending"
     assert at_pos(pos, order_id) == []
     assert courier_events.of(citizen.application_id) == []

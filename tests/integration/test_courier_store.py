@@ -436,6 +436,9 @@ def test_a_print_sent_back_to_print_is_not_posted_its_reprint_is(store):
     reprint = requeued(first)
     store.await_reprint(reprint)
     store.await_reprint(reprint)  # redelivered: the same
+    # the operators see it at once, not at the retry (outside audit G3)
+    assert store.db.shipments.find_one({"_id": pending["_id"]})["awaits_reprint"] == \
+        reprint["occurred_at"]
 
     assert shipment_for(store, first, regions) is None  # the retry
     kept = store.db.shipments.find_one({"_id": pending["_id"]})
@@ -460,6 +463,8 @@ def test_a_held_shipment_released_while_its_reprint_is_awaited_waits_for_it(stor
     assert held["status"] == "held" and held["awaits_reprint"] is None
     reprint = requeued(first)
     store.await_reprint(reprint)
+    assert store.db.shipments.find_one({"_id": held["_id"]})["awaits_reprint"] == \
+        reprint["occurred_at"]
 
     released = store.release_held(held["_id"], {"kelurahan_code": KELURAHAN_CODE},
                                   "operator-test", regions, DINAS)

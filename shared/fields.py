@@ -328,6 +328,11 @@ RT_RW = validate.Regexp(r"^[0-9]{1,3}$", error=Msg("Harus 1-3 angka (contoh: 003
                                                    "Must be 1-3 digits (e.g. 003)."))
 
 
+# a postal code, wherever one is taken (intake's address, courier's corrections)
+POSTAL_CODE = validate.Regexp(r"^[0-9]{5}$", error=Msg(
+    "Kode pos 5 angka (contoh: 42171).", "A postal code of 5 digits (e.g. 42171)."))
+
+
 # what a person types in a phone number besides its digits (ASCII only: a
 # letter would be read as its keypad digit, a full-width digit as a digit)
 _PHONE_TEXT = re.compile(r"\+?[0-9 ().-]+", re.ASCII)

@@ -75,6 +75,15 @@ class HoldSchema(Schema):
     since = fields.DateTime(required=True)
 
 
+class ReleasedSchema(Schema):
+    by = fields.String(required=True, metadata={"description": "the operator"})
+    at = fields.DateTime(required=True)
+    corrected = fields.List(fields.String(), required=True,
+                            metadata={"description": "the address fields the operator gave"})
+    held_for = fields.List(fields.String(), required=True,
+                           metadata={"description": "the fields it was held for"})
+
+
 class ShipmentSchema(Schema):
     """``schemas.shipment_view``: no phone, no street."""
 
@@ -98,6 +107,8 @@ class ShipmentSchema(Schema):
     personal_data_purged_at = fields.DateTime(required=True, allow_none=True)
     destination = fields.Nested(DestinationSchema, required=True)
     hold = fields.Nested(HoldSchema, metadata={"description": "a held shipment only"})
+    released = fields.Nested(ReleasedSchema, metadata={
+        "description": "a shipment held, then released by an operator, only"})
 
 
 class HistoryEntrySchema(Schema):
@@ -185,6 +196,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("POST", "/api/v1/shipments/<string:shipment_id>/release",
               "Correct a held shipment's address and post it", 200, ShipmentSchema,
               (400, 401, 404, 422, 429), OPERATOR, body=AddressCorrectionSchema,
+              body_required=False,
               tag="operator", why={409: "`not_held`: the shipment is not held.",
                                    503: POS_BUSY + BUSY}),
     Operation("POST", "/api/v1/manifests/<string:manifest_id>/send-by-pos",

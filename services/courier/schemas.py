@@ -7,7 +7,7 @@ from marshmallow import (EXCLUDE, RAISE, Schema, ValidationError, fields, post_l
 
 from shared.clock import utcnow
 from shared.errors import Msg
-from shared.fields import RT_RW, IsoDate, PrintedText
+from shared.fields import POSTAL_CODE, RT_RW, IsoDate, PrintedText
 from shared.paging import Cursor
 
 from .domain import AHEAD_TOLERANCE, POS_STATUSES, STATUSES
@@ -92,7 +92,7 @@ class KelurahanOfficeSchema(Schema):
     street = PrintedText(required=True, min=3, max=200)
     rt = fields.String(load_default=None, validate=RT_RW)
     rw = fields.String(load_default=None, validate=RT_RW)
-    postal_code = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{5}$"))
+    postal_code = fields.String(required=True, validate=POSTAL_CODE)
     phone = PosPhone(load_default=None)
 
 
@@ -101,8 +101,10 @@ class AddressCorrectionSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    kelurahan_code = fields.String(validate=validate.Regexp(r"^[0-9]{10}$"))
-    postal_code = fields.String(validate=validate.Regexp(r"^[0-9]{5}$"))
+    kelurahan_code = fields.String(validate=validate.Regexp(r"^[0-9]{10}$", error=Msg(
+        "Harus kode kelurahan/desa 10 digit (contoh 3673041001).",
+        "Must be a 10-digit village code (e.g. 3673041001).")))
+    postal_code = fields.String(validate=POSTAL_CODE)
 
 
 def collected_view(application: dict, shipment: dict) -> dict:
@@ -134,6 +136,8 @@ def shipment_view(shipment: dict, with_history: bool = False) -> dict:
             "destination": {key: receiver.get(key) for key in ("subdistrict", "district", "city")}}
     if shipment.get("hold"):
         view["hold"] = {**shipment["hold"], "since": shipment["hold"]["since"].isoformat()}
+    if shipment.get("released"):  # held once, released by an operator (outside audit G5)
+        view["released"] = {**shipment["released"], "at": shipment["released"]["at"].isoformat()}
     if with_history:
         view["history"] = [{key: entry.get(key) for key in
                             ("status", "at", "location", "note", "source", "stale")}

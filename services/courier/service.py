@@ -286,7 +286,9 @@ class CourierApi(HealthCheck, ServesOpenApi):
         """{"postal_code": "42171"} or {"kelurahan_code": "3673041010", ...}
         -> 200 the shipment, dispatched (400 naming what the address still lacks)"""
         operator = self.operators.authenticate(request)
-        corrections = read_json(request, AddressCorrectionSchema())
+        # none: the same request again after a 503 (any body, none too)
+        corrections = read_json(request, AddressCorrectionSchema()) \
+            if request.get_data(cache=True) else {}
         try:
             shipment = self.store.release_held(shipment_id, corrections, operator,
                                                self.settings.regions, self.pos.sender)

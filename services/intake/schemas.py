@@ -5,8 +5,9 @@ from marshmallow import (RAISE, Schema, ValidationError, fields, pre_load, valid
 
 from shared.errors import Msg
 from shared.events import CONTACT_CHANNELS, DELIVERY_METHODS, DOCUMENT_TYPES, LANGUAGES
-from shared.fields import (RT_RW, CitizenLookupSchema, DeliverableEmail, JsonBoolean, KkNumber,
-                           MobilePhone, Nik, PersonName, PrintedText, Text)
+from shared.fields import (POSTAL_CODE, RT_RW, CitizenLookupSchema, DeliverableEmail,
+                           JsonBoolean, KkNumber, MobilePhone, Nik, PersonName, PrintedText,
+                           Text)
 from shared.offices import DINAS, PLACES
 from shared.wilayah import load_wilayah, normalize_code
 
@@ -74,8 +75,7 @@ class AddressSchema(Schema):
     rt = fields.String(load_default=None, validate=RT_RW)
     rw = fields.String(load_default=None, validate=RT_RW)
     kelurahan_code = RegionCode(10, required=True)  # in the region list
-    postal_code = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{5}$", error=Msg(
-        "Kode pos 5 angka (contoh: 42171).", "A postal code of 5 digits (e.g. 42171).")))
+    postal_code = fields.String(required=True, validate=POSTAL_CODE)
 
 
 class DeliverySchema(Schema):

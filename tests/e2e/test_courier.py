@@ -645,10 +645,10 @@ def test_prr_records_without_a_postal_code_go_by_its_kelurahan_s_or_wait_for_an_
         listed = requests.get(f"{courier}/api/v1/shipments", params={"status": "held"},
                               headers=OPERATOR, timeout=10).json()["shipments"]
         return [s for s in listed if s["shipment_id"] == order_id]
-    [shipment] = eventually(held, what="the shipment held for an operator")
-    assert shipment["hold"]["reason"] == "address_incomplete"
-    assert shipment["hold"]["fields"] == ["kelurahan_code", "postal_code"]
-    assert shipment["barcode"] is None and at_pos(pos, order_id) == []
+    [listed] = eventually(held, what="the shipment held for an operator")
+    assert listed["hold"]["reason"] == "address_incomplete"
+    assert listed["hold"]["fields"] == ["kelurahan_code", "postal_code"]
+    assert listed["barcode"] is None and at_pos(pos, order_id) == []
     assert order_id in [s["shipment_id"] for s in requests.get(
         f"{courier}/api/v1/shipments/stuck", params={"days": 0}, headers=OPERATOR,
         timeout=10).json()["shipments"]]
@@ -658,12 +658,28 @@ def test_prr_records_without_a_postal_code_go_by_its_kelurahan_s_or_wait_for_an_
     assert requests.post(release, json={"postal_code": "42171"}, timeout=10).status_code == 401
     still = requests.post(release, json={"postal_code": "42171"}, headers=OPERATOR, timeout=10)
     assert still.status_code == 400 and list(still.json()["error"]["fields"]) == ["kelurahan_code"]
-    bad = requests.post(release, json={"kelurahan_code": "36730"}, headers=OPERATOR, timeout=10)
-    assert bad.status_code == 400 and "kelurahan_code" in bad.json()["error"]["fields"]
-    done = requests.post(release, json={"kelurahan_code": KELURAHAN_CODE}, headers=OPERATOR,
+    bad = requests.post(release, json={"kelurahan_code": "36730", "postal_code": "4217"},
+                        headers={**OPERATOR, "Accept-Language": "en"}, timeout=10)
+    assert bad.status_code == 400, bad.text
+    assert bad.json()["error"]["fields"] == {  # what each must be (outside audit G, D)
+        "kelurahan_code": ["Must be a 10-digit village code (e.g. 3673041001)."],
+        "postal_code": ["A postal code of 5 digits (e.g. 42171)."]}
+    # Pos out of reach: 503, the shipment pending; the same request again,
+    # with no body (outside audit G4), posts it
+    assert requests.post(f"{pos}/sandbox/faults", json={"down": True, "status": 503},
+                         timeout=5).ok
+    busy = requests.post(release, json={"kelurahan_code": KELURAHAN_CODE}, headers=OPERATOR,
                          timeout=10)
+    assert busy.status_code == 503 and busy.headers["Retry-After"], busy.text
+    assert shipment(system, order_id).json()["status"] == "pending"
+    assert requests.post(f"{pos}/sandbox/faults", json={"down": False}, timeout=5).ok
+    done = requests.post(release, headers=OPERATOR, timeout=10)
     assert done.status_code == 200 and done.json()["status"] == "dispatched", done.text
     assert "hold" not in done.json()
+    # who released it, what was corrected and what it was held for (outside audit G5)
+    released = shipment(system, order_id).json()["released"]
+    assert (released["corrected"], released["held_for"]) == (
+        ["kelurahan_code"], ["kelurahan_code", "postal_code"]) and released["by"], released
     [dispatched_event] = courier_events.wait_for(unknown, "parcel_dispatched")
     assert dispatched_event["barcode"] == done.json()["barcode"]
     [posted] = at_pos(pos, order_id)

@@ -44,7 +44,7 @@ def parse(header: str | None) -> tuple[int, list[str]]:
         if key == "t" and _ASCII_DIGITS.fullmatch(value):
             timestamp = int(value)
         elif key == "v1" and _HEX.fullmatch(value):
-            signatures.append(value)
+            signatures.append(value.lower())  # hex in either case (outside audit G)
     if timestamp is None or not signatures:
         raise BadSignature(MISSING)
     return timestamp, signatures

@@ -105,6 +105,10 @@ STATUSES = {
     "delivery_failed": Status(0, "Pengantaran gagal, dicoba lagi",
                               "Delivery attempt failed, trying again"),
     "pickup_rescheduled": Status(0, "Jadwal pengambilan diubah", "Pickup window moved"),
+    # Pos' courier took the parcel at the Dinas (courier's ``parcel_picked_up``):
+    # after a reprint Pos took the parcel before, the last step is this, not
+    # the reprint's queue (outside audit G)
+    "picked_up": Status(0, "Paket diambil kurir Pos", "Parcel picked up by Pos"),
     # a jemput-bola parcel Pos delivered to the kelurahan office
     "at_kelurahan": Status(0, "Siap diambil di kantor kelurahan",
                            "Ready for collection at the kelurahan office"),

@@ -66,6 +66,7 @@ EVENT_MOVES: dict[str, tuple[str, frozenset[str]]] = {
 # event -> the timeline step of an event that never moves the status
 STEP_ONLY = {
     "parcel_delivery_failed": "delivery_failed",
+    "parcel_picked_up": "picked_up",
     "pickup_rescheduled": "pickup_rescheduled",
     # the office's officer collects the list at the Dinas on its ``day``: the
     # document is printed, not at the office yet; the application stays
@@ -94,6 +95,7 @@ DETAIL_FIELDS = {
     "pickup_rescheduled": ("slot",),
     "document_collected": ("how",),
     "parcel_dispatched": ("barcode",),
+    "parcel_picked_up": ("barcode",),
     "parcel_delivered": ("barcode",),
     "parcel_delivered_to_kelurahan": ("barcode",),
     "parcel_delivery_failed": ("barcode", "reason"),

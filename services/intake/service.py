@@ -180,6 +180,10 @@ class IntakeEvents:
     def on_parcel_dispatched(self, body):
         self._record("parcel_dispatched", body)
 
+    @reliable_event_handler("courier", "parcel_picked_up")
+    def on_parcel_picked_up(self, body):
+        self._record("parcel_picked_up", body)
+
     @reliable_event_handler("courier", "parcel_delivery_failed")
     def on_parcel_delivery_failed(self, body):
         self._record("parcel_delivery_failed", body)

@@ -511,3 +511,9 @@ def test_a_reprint_pos_took_the_parcel_before_is_withdrawn_and_the_parcel_s_card
             assert lost.status_code == 409, lost.text
         refused(reprint(system, first["print_job_id"]), "with_pos")
         assert len(at_pos(pos, posted["shipment_id"])) == 1
+        # the citizen's timeline ends with Pos taking the parcel, not the
+        # withdrawn reprint's queue (outside audit G)
+        view = citizen.until(lambda v: [step for step in citizen.steps(v)
+                                        if step != "notified"][-1] == "picked_up",
+                             "the pickup on the timeline")
+        assert view["status"] == "dispatched"

@@ -111,6 +111,14 @@ REASON_NOTICES: dict[tuple[str, str], NoticeType] = {
 }
 
 
+# a document Pos brought back waits at the counter (``document_ready_for_pickup``
+# with ``returned``): the citizen's one notice of the return. Its SMS and
+# e-mail say so in ``ready``'s words; on WhatsApp, whose template is fixed
+# text, it has a template of its own (``smartdukcapil_returned``: the plain
+# "ready" said nothing of the return - outside audit D)
+RETURNED = NoticeType("returned", important=True)
+
+
 # a jemput-bola manifest's parcel goes to the kelurahan office, where its
 # citizens collect their documents: no "be at home to sign for it"
 KELURAHAN_PARCEL_NOTICES: dict[str, NoticeType] = {
@@ -130,12 +138,14 @@ LIST_OFFICES = {"batch_ready_for_kelurahan": ("kelurahan", "kelurahan_code"),
 KINDS: dict[str, NoticeType] = {notice.kind: notice for notice in (
     *NOTICES.values(), *CHANNEL_NOTICES.values(), *DELIVERY_NOTICES.values(),
     *REASON_NOTICES.values(),
-    *KELURAHAN_PARCEL_NOTICES.values(), OFFICE_PICKUP)}
+    *KELURAHAN_PARCEL_NOTICES.values(), OFFICE_PICKUP, RETURNED)}
 
 
 def notice_type_of(event_type: str, event: dict) -> NoticeType:
     if event_type in KELURAHAN_PARCEL_NOTICES and parcel_kelurahan(event) is not None:
         return KELURAHAN_PARCEL_NOTICES[event_type]
+    if event_type == "document_ready_for_pickup" and event.get("returned"):
+        return RETURNED
     return REASON_NOTICES.get((event_type, event.get("reason"))) \
         or CHANNEL_NOTICES.get((event_type, event.get("channel"))) \
         or DELIVERY_NOTICES.get((event_type, event.get("delivery_method")), NOTICES[event_type])
@@ -653,7 +663,7 @@ def send_due(messages: Iterable[OutgoingMessage], d: Delivery) -> int:
 # notices of kinds with one topic replace each other: each pickup window the
 # one before it ("ready" included: a moved window says where and when too).
 # Any other kind is its own topic: a newer notice of it replaces an older one
-TOPICS = {"ready": "pickup_window", "pickup_moved": "pickup_window"}
+TOPICS = {"ready": "pickup_window", "returned": "pickup_window", "pickup_moved": "pickup_window"}
 # events after which an application's earlier notices no longer apply: the
 # document reached its holder (or, for a jemput-bola parcel, the kelurahan),
 # the citizen withdrew the application, or the Dinas stopped printing it

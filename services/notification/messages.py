@@ -352,9 +352,15 @@ def email_parts(kind: str, values: dict) -> tuple[str, str, str]:
     return subject, text, html
 
 
+# kinds whose SMS and e-mail are another's words (WhatsApp's template is
+# their own): a document Pos brought back, told by ``ready``'s (``returned``)
+SAME_WORDS = {"returned": "ready"}
+
+
 def render(kind: str, event: dict, lang: str, sms: bool = True) -> Texts:
     values = values_for(kind, event, lang)
-    subject, text, html = email_parts(kind, values)
+    words = SAME_WORDS.get(kind, kind)
+    subject, text, html = email_parts(words, values)
     whatsapp = whatsapp_params(kind, values)
-    return Texts(sms=sms_text(kind, values) if sms else "", subject=subject, text=text,
+    return Texts(sms=sms_text(words, values) if sms else "", subject=subject, text=text,
                  html=html, whatsapp=whatsapp)

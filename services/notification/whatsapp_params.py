@@ -28,6 +28,7 @@ WHATSAPP_PARAMS = {
     "appointment": ("when", "place", "booking_code"),
     "appointment_cancelled": ("day", "place", "booking_code"),
     "ready": ("doc", "tracking_code", "place", "day", "window"),
+    "returned": ("doc", "tracking_code", "place", "day", "window"),
     "pickup_moved": ("doc", "tracking_code", "place", "day", "window"),
     "dispatched": ("doc", "tracking_code", "barcode_text"),
     "delivered": ("doc", "tracking_code"),

@@ -70,11 +70,11 @@ def citizen(phone: bool = True, email: bool = True, preferred: str | None = None
             "language": "id", "preferred_channel": preferred}
 
 
-def ready(backing, contact: dict) -> dict:
+def ready(backing, contact: dict, **extra) -> dict:
     event = build_event("document_ready_for_pickup", application_id=uuid.uuid4().hex,
                         tracking_code="SDK" + uuid.uuid4().hex[:8].upper(),
                         document_type="ktp_el", print_job_id="job-1", full_name="Siti",
-                        contact=contact, slot=SLOT)
+                        contact=contact, slot=SLOT, **extra)
     publish(backing.amqp_uri, "printing.events", "document_ready_for_pickup", event)
     return event
 
@@ -379,6 +379,28 @@ def test_held_sms_are_withdrawn_once_the_document_is_collected(backing, containe
 def whatsapp_to(backing, phone: str) -> list[dict]:
     return requests.get(backing.url("whatsapp") + "/sandbox/messages", params={"to": phone[1:]},
                         timeout=5).json()
+
+
+def test_a_parcel_pos_brought_back_is_told_on_whatsapp_by_a_template_of_its_own(
+        backing, container_factory, mongo):
+    """Outside audit D: the window of a document Pos brought back went on
+    WhatsApp as the plain ``smartdukcapil_ready`` - "ready", not "came
+    back" - while its SMS and e-mail said so. It has its own template now;
+    the e-mail keeps ``ready``'s words, which say it came back."""
+    start_notification(backing, container_factory, RETRY_DELAYS="0.2,0.4")
+    contact = citizen(preferred="whatsapp")
+    event = ready(backing, contact, returned=True)
+    [sent] = eventually(lambda: whatsapp_to(backing, contact["phone"]), what="WhatsApp template")
+    assert sent["template"]["name"] == "smartdukcapil_returned"
+    params = [p["text"] for p in sent["template"]["components"][0]["parameters"]]
+    assert params[:2] == ["KTP-el", event["tracking_code"]] and len(params) == 5
+    [mail] = eventually(lambda: mails_to(backing, contact["email"]), what="the e-mail")
+    assert "gagal diantar Pos" in mail["Subject"]
+    # a plain window keeps the plain template
+    plain = citizen(preferred="whatsapp")
+    ready(backing, plain)
+    [sent] = eventually(lambda: whatsapp_to(backing, plain["phone"]), what="WhatsApp template")
+    assert sent["template"]["name"] == "smartdukcapil_ready"
 
 
 def test_a_rejection_with_every_reason_and_a_long_note_of_many_lines_goes_by_whatsapp(

@@ -461,7 +461,7 @@ def test_a_receipt_held_past_a_later_notice_is_superseded_by_it():
     receipt; a receipt replaces nothing, and an earlier notice does not."""
     receipt, ready = receipt_and_ready()
     assert kinds_replacing(["received"]) is None and kinds_replacing(["ready"]) == {
-        "ready", "pickup_moved"}
+        "ready", "returned", "pickup_moved"}
     assert outdated([receipt], filed([receipt, ready]), {}) == {
         receipt.message_id: ("superseded", ready.message_id)}
     assert outdated([ready], filed([receipt, ready]), {}) == {}

@@ -104,7 +104,7 @@ def store_batch(store, officer, batch_id: str, rows: list[batches.Row],
     applications = [(row, batches.batch_application(result, officer, batch, row))
                     for row, result in checked]
     stored, refused = store.submit_rows(applications)
-    accepted = [{"row": row.number, "application_id": application["_id"],
+    accepted = [{**row_ref(row), "application_id": application["_id"],
                  "tracking_code": application["tracking_code"]} for row, application in stored]
     rows_of = {application.get("subject_key"): row.number for row, application in stored}
     subjects = {row.number: application.get("subject_key") for row, application in applications}
@@ -217,13 +217,18 @@ def in_this_batch(error: DomainError, earlier_row: int | None) -> DomainError:
     return ActiveApplicationExists(next(iter(error.fields)), earlier_row)
 
 
+def row_ref(row: batches.Row) -> dict:
+    """How a reply names a row: its number, and a CSV row's file line (outside
+    audit H: an accepted CSV row had no ``line``, as documented)."""
+    return {"row": row.number} if row.line is None else {"row": row.number, "line": row.line}
+
+
 def rejected_row(row: batches.Row, error: DomainError) -> dict:
     """A refused row as stored: messages in both languages."""
     fields = error.fields or {"_row": [error.message]}
-    stored = {"row": row.number, "code": error.code,
-              "fields": {path: [{"id": str(m), "en": m.en} if isinstance(m, Msg) else str(m)
-                                for m in messages] for path, messages in fields.items()}}
-    return stored if row.line is None else {**stored, "line": row.line}
+    return {**row_ref(row), "code": error.code,
+            "fields": {path: [{"id": str(m), "en": m.en} if isinstance(m, Msg) else str(m)
+                              for m in messages] for path, messages in fields.items()}}
 
 
 def render_reply(reply: dict, lang: str) -> dict:

@@ -211,6 +211,13 @@ class OutgoingMessage:
         return self.message_id
 
     @property
+    def named(self) -> str:
+        """What a log line names it by: its tracking code, or for a notice of
+        no application (an officer's list, a station's blanko) what it is
+        about and its id (outside audit H: "email sent for  to k***@...")."""
+        return self.tracking_code or f"{self.about} {self.application_id}"
+
+    @property
     def about_an_application(self) -> bool:
         """Whether ``application_id`` is one (its outcome is an event for
         intake's timeline), not a booking, manifest, station or kecamatan day
@@ -614,15 +621,15 @@ def send_one(message: OutgoingMessage, d: Delivery) -> str:
         if exc.permanent or d.gives_up(attempts):
             d.store.give_up(message, str(exc))
             log.error("%s for %s to %s given up after %d attempts%s: %s", message.channel,
-                      message.tracking_code, masked, attempts,
+                      message.named, masked, attempts,
                       " (refused for good)" if exc.permanent else "", exc)
             return "given_up"
         log.warning("%s for %s to %s failed (attempt %d of %d): %s", message.channel,
-                    message.tracking_code, masked, attempts, d.max_attempts, exc)
+                    message.named, masked, attempts, d.max_attempts, exc)
         return "retry"
     d.sent.remember(message.sending, provider_ref)
     d.store.record_sent(message, provider_ref)
-    log.info("%s sent for %s to %s", message.channel, message.tracking_code, masked)
+    log.info("%s sent for %s to %s", message.channel, message.named, masked)
     return "sent"
 
 

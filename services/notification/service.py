@@ -25,7 +25,7 @@ stand-in on the next channel waits, due now, for the sweeper.
   POST /api/v1/notifications/messages/<id>/resend   operator: a message given up, again
   GET  /api/v1/openapi.json                      this API as OpenAPI 3 (openapi.py)
   GET  /api/v1/whatsapp/webhook                  Meta's handshake -> 200 text/plain | 403
-  POST /api/v1/whatsapp/webhook                  Meta, signed -> 200 | 401 | 413 | 429 | 503
+  POST /api/v1/whatsapp/webhook                  Meta, signed -> 200 | 401 | 413 | 415 | 429 | 503
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ from werkzeug.wrappers import Response
 
 from shared.auth import BearerTokens
 from shared.events import load_event
-from shared.http import HealthCheck, api, json_response, read_no_body, read_query
+from shared.http import (HealthCheck, api, check_json_type, json_response, read_no_body,
+                         read_query)
 from shared.messaging import DeliveryAttempt, reliable_event_handler
 from shared.openapi import ServesOpenApi
 from shared.paging import next_page
@@ -82,6 +83,9 @@ class NotificationApi(HealthCheck, ServesOpenApi):
         "entry": [{"changes": [{"field": "messages", "value": {"statuses": [{"id":
         "wamid...", "status": "failed", "errors": [{"code": 131026, ...}], ...}]}}]}]}"""
         self.whatsapp_webhook.verify(request)  # 401 bad_signature; 429 past the limit
+        # Meta sends JSON: anything else is refused as every JSON endpoint
+        # refuses it, 415 (outside audit H: any type was read as JSON)
+        check_json_type(request.mimetype, request.mimetype_params)
         callback = read_callback(request.get_data(cache=True))
         settle_callback(callback, self.store, self.settings.now())  # 503: deliver again
         return json_response(200, {"statuses": len(callback.statuses)})

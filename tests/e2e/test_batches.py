@@ -132,6 +132,12 @@ def test_a_500_row_csv_stores_exactly_its_valid_rows_once(system, mongo):
         for refused in reply["rejected"]:
             assert refused["line"] == refused["row"] + 1  # the header is line 1
             assert refused["reason"] == refused["fields"][refused["field"]][0]
+        # an accepted row too (outside audit H), and where each stands now
+        assert all(row["line"] == row["row"] + 1 for row in reply["accepted"])
+        members = requests.get(f"{batch_url(system, batch_id)}/applications", timeout=60,
+                               headers=KELURAHAN_OFFICER).json()["applications"]
+        assert [(m["row"], m["line"]) for m in members] == \
+            [(row["row"], row["line"]) for row in reply["accepted"]]
         out_of_scope = [r for r in reply["rejected"] if r["code"] == "out_of_scope"]
         assert out_of_scope and all(r["field"] == "address.kelurahan_code" for r in out_of_scope)
         stored = list(mongo["intake"].applications.find({"manifest_id": reply["manifest_id"]}))

@@ -32,12 +32,14 @@ def webhook(system) -> str:
     return system.url("notification") + WEBHOOK
 
 
-def signed_post(system, payload: dict | bytes, secret: str | None = None, client=requests):
+def signed_post(system, payload: dict | bytes, secret: str | None = None, client=requests,
+                content_type: str | None = "application/json"):
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     secret = secret or system.env()["WHATSAPP_APP_SECRET"]
     signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     return client.post(webhook(system), data=body, timeout=10, headers={
-        "Content-Type": "application/json", "X-Hub-Signature-256": signature})
+        **({"Content-Type": content_type} if content_type else {}),
+        "X-Hub-Signature-256": signature})
 
 
 def not_on_whatsapp(system, citizen: Citizen, error_code: int = 131026) -> None:
@@ -238,6 +240,15 @@ def test_unknown_messages_and_citizens_own_messages_are_taken_and_ignored(system
     assert_answer_matches(served_document(system.url("notification")), "POST",
                           "/api/v1/whatsapp/webhook", 200, taken.json())
     assert taken.json() == {"statuses": 1}
+    # a signed delivery of another type is refused, as the served document
+    # says (outside audit H: any type was read as JSON)
+    for content_type in ("text/plain", "application/json; charset=utf-16",
+                         "application/x-www-form-urlencoded", None):
+        refused = signed_post(system, unknown, content_type=content_type)
+        assert refused.status_code == 415, (content_type, refused.text)
+        assert list(refused.json()["error"]["fields"]) == ["Content-Type"]
+    assert signed_post(system, unknown,
+                       content_type="application/json; charset=UTF-8").status_code == 200
     nik = "3673041207900001"
     words = f"Halo, NIK saya {nik}, mohon info KTP saya kapan jadi"
     inbound = requests.post(system.url("whatsapp") + "/sandbox/inbound", timeout=10,

@@ -14,12 +14,11 @@ from dataclasses import replace
 import pytest
 from nameko.testing.services import worker_factory
 
-from services.notification.domain import (BookEntry, Delivery, Filed, Finished, Guards, Senders,
-                                           SentMemory, channels_given, deliver, ended_before,
-                                           finished_by, first_channels, kinds_replacing,
-                                           notice_for, notices_for, outdated, parse_quiet_hours,
-                                           send_due,
-                                           told_from_the_book)
+from services.notification.domain import (BookEntry, Delivery, Filed, Finished, Guards,
+                                           OutgoingMessage, Senders, SentMemory, channels_given,
+                                           deliver, ended_before, finished_by, first_channels,
+                                           kinds_replacing, notice_for, notices_for, outdated,
+                                           parse_quiet_hours, send_due, told_from_the_book)
 from services.notification.exceptions import DeliveryFailed
 from services.notification.service import NotificationEvents
 from services.notification.settings import Settings
@@ -347,6 +346,16 @@ def test_logs_show_masked_addresses_only(store, senders, caplog):
     # a failure names the application as a success does (the operator's question)
     assert "email for SDK7H3KQ9MX to s***@example.id failed (attempt 1 of " in caplog.text
     assert PHONE not in caplog.text and EMAIL not in caplog.text
+
+
+def test_a_log_line_names_a_notice_of_no_application_by_what_it_is_about():
+    """Outside audit H: an officer's list e-mail was logged "email sent for  to k***"."""
+    message = OutgoingMessage(message_id="e1.email", about="batch_ready_for_kelurahan",
+                              kind="batch_ready", application_id="JB-3673041010-20261204-AB12CD",
+                              tracking_code="", channel="email", address="k@serangkota.go.id",
+                              language="id", text="...")
+    assert message.named == "batch_ready_for_kelurahan JB-3673041010-20261204-AB12CD"
+    assert replace(message, tracking_code="SDK7H3KQ9MX").named == "SDK7H3KQ9MX"
 
 
 def test_the_handler_raises_so_the_broker_redelivers(store, senders):

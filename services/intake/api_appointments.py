@@ -25,7 +25,8 @@ from shared.clock import today_wib
 from shared.errors import Msg, TooManyAttempts
 from shared.events import LANGUAGES
 from shared.fields import IsoDate, JsonBoolean, Nik
-from shared.http import api, idempotency_key, json_response, read_json, read_query
+from shared.http import (api, idempotency_key, json_response, read_json, read_query,
+                         request_language)
 from shared.masking import mask_identity
 from shared.offices import PLACES, WorkingCalendar, place
 from shared.ratelimit import ClientQuota
@@ -66,7 +67,10 @@ class BookingSchema(ApplicantSchema):
         # marital_status: a married citizen under 17 may record (as for a first KTP-el)
         exclude = ("preferred_channel",)
 
-    language = fields.String(load_default="id", validate=validate.OneOf(LANGUAGES))
+    # left out or null: the request's language, as an application's (outside
+    # audit H: an English front-end's booking was told in Bahasa)
+    language = fields.String(load_default=None, allow_none=True,
+                             validate=validate.OneOf(LANGUAGES))
     place_id = PLACE_ID
     day = IsoDate(required=True)
     # the NIK's upcoming booking, if any, ends ``replaced`` (else 409 appointment_exists)
@@ -116,6 +120,7 @@ class RecordingAppointmentApi:
         """
         key = idempotency_key(request)
         body = read_json(request, BookingSchema())
+        body["language"] = body["language"] or request_language(request)
         if earlier := self.store.booking_by_key(key, body):  # a retry: as first answered
             return json_response(201, appointments.booking_view(earlier,
                                                                 place(earlier["place_id"])))

@@ -32,8 +32,8 @@ class ApplicantSchema(Schema):
     language = fields.String(validate=validate.OneOf(LANGUAGES), metadata={
         "description": "Language of the SMS, e-mail and WhatsApp messages sent later. Left "
                        "out or null: the request's language (`Accept-Language`: `en` when it "
-                       "weighs English above Bahasa, else `id`); in a kelurahan batch's row "
-                       "and a recording booking, `id`."})
+                       "weighs English above Bahasa, else `id`); in a kelurahan batch's row, "
+                       "`id`."})
     # how to be told (default: sms with a phone, else email); needs its address
     preferred_channel = fields.String(validate=validate.OneOf(CONTACT_CHANNELS))
     marital_status = fields.String(load_default="belum_kawin",

@@ -97,7 +97,24 @@ def test_a_citizen_books_a_recording_once_and_is_told(system):
         "kec-curug", day.isoformat(), answer["booking_code"])
     assert (event["opens"], event["closes"]) == (answer["place"]["opens"], answer["place"]["closes"])
     assert event["contact"]["phone"] == "+62" + body["phone"][1:] and "nik" not in event
+    assert event["contact"]["language"] == "id"
     assert personal_data_in_logs(system, nik, body["phone"]) == []
+
+
+def test_a_booking_made_in_english_is_told_in_english(system):
+    """Outside audit H: with no ``language`` the booking's messages were in
+    Bahasa whatever the request's language; now they follow it, as an
+    application's do."""
+    probe = BrokerProbe(system.amqp_uri, "intake.events", "recording_appointment_booked")
+    (nik, kk), day = citizen(system), working_day(2, 20)
+    try:
+        answer = book(system, booking(nik, "kec-curug", day, kk), "en")
+        assert answer.status_code == 201, answer.text
+        events = eventually(probe.drain, what="recording_appointment_booked")
+    finally:
+        probe.close()
+    [event] = [e for _, e in events if e["appointment_id"] == answer.json()["appointment_id"]]
+    assert event["contact"]["language"] == "en"
 
 
 def test_a_day_off_or_a_day_gone_by_is_refused_naming_day(system):

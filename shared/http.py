@@ -1097,6 +1097,12 @@ class NoBodySchema(Schema):
         unknown = RAISE
 
 
+def read_optional_json(request, schema):
+    """A body an action may leave out: none loads as ``{}`` would through
+    ``schema``; one sent is read as ``read_json`` reads it."""
+    return read_json(request, schema) if request.get_data(cache=True) else schema.load({})
+
+
 def read_no_body(request) -> None:
     """For an action that takes no body (an operator's verify, a held print
     job's release or cancel): none, or ``{}``. Anything else is refused as
@@ -1104,5 +1110,4 @@ def read_no_body(request) -> None:
     ``Content-Type`` for another type, 400 naming each field as unknown, or
     ``_body``), never read past: a note an operator sent along would be
     lost without a word."""
-    if request.get_data(cache=True):
-        read_json(request, NoBodySchema())
+    read_optional_json(request, NoBodySchema())

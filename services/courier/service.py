@@ -32,7 +32,8 @@ from nameko.extensions import DependencyProvider
 from shared.auth import BearerTokens
 from shared.clock import WIB
 from shared.events import load_event, occurred_at
-from shared.http import PARTNERS, HealthCheck, api, json_response, read_json, read_query
+from shared.http import (PARTNERS, HealthCheck, api, json_response, read_json,
+                         read_optional_json, read_query)
 from shared.messaging import reliable_event_handler
 from shared.mongo import StoreWithOutbox
 from shared.openapi import ServesOpenApi
@@ -287,8 +288,7 @@ class CourierApi(HealthCheck, ServesOpenApi):
         -> 200 the shipment, dispatched (400 naming what the address still lacks)"""
         operator = self.operators.authenticate(request)
         # none: the same request again after a 503 (any body, none too)
-        corrections = read_json(request, AddressCorrectionSchema()) \
-            if request.get_data(cache=True) else {}
+        corrections = read_optional_json(request, AddressCorrectionSchema())
         try:
             shipment = self.store.release_held(shipment_id, corrections, operator,
                                                self.settings.regions, self.pos.sender)

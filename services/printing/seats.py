@@ -39,16 +39,15 @@ class Seats:
         ahead of the earliest window and has a seat: the citizen keeps the
         window they were told, or chose (outside audit: a reprint dropped it)."""
         place = self.rules.place(place_id)
-        kept = kept_window(place, self.rules.calendar, keep, first_window(self.rules.calendar,
-                                                                           printed_on))
+        earliest = first_window(self.rules.calendar, printed_on)
+        kept = kept_window(place, self.rules.calendar, keep, earliest) if keep else None
         if kept is not None and self._taken(window_key(place, kept)) < place.pickup_capacity:
             self._booked[window_key(place, kept)] += 1
             return slot_record(place, kept)
         if place_id not in self._pointers:
             self._pointers[place_id] = self._stored[place_id] = pointer_window(
                 self.db.pickup_fill.find_one({"_id": place_id}, session=self.session))
-        window, fill = find_seat(place, self.rules.calendar, self._pointers[place_id],
-                                 first_window(self.rules.calendar, printed_on),
+        window, fill = find_seat(place, self.rules.calendar, self._pointers[place_id], earliest,
                                  lambda candidate: self._taken(window_key(place, candidate)))
         self._booked[window_key(place, window)] += 1
         self._pointers[place_id] = fill

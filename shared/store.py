@@ -25,6 +25,13 @@ scans the collection all the same): they stay where they guard uniqueness
 (one active application per subject), and what is looked up has a plain or
 sparse index beside them.
 
+Inclusive time bounds: "from this moment on" is ``at_or_after`` (``$gt``
+the millisecond before), never ``$gte``: the same server leaves out the
+documents exactly at an inclusive bound that ends its index read (a
+``$gte`` on a descending field after an equality, as a status; measured:
+the operators' shipment list lost the one shipment created at a window's
+edge).
+
 No findAndModify on a growing collection: the same server answers every
 one with a scan of the whole collection, even by ``_id`` (126 ms at 20,000
 documents; an ``update_one`` 1 ms): ``claim_each`` and ``update_then_read``
@@ -58,6 +65,7 @@ DEFAULT_OPERATION_TIMEOUT_SECONDS = 5.0  # MONGO_TIMEOUT_MS
 BACKOFF_FIRST_SECONDS, BACKOFF_MAX_SECONDS = 0.01, 0.5
 # acknowledged = journaled on a majority: a 202 survives a crash of the server
 DURABLE = WriteConcern("majority", j=True)
+MILLISECOND = datetime.timedelta(milliseconds=1)
 # the server did not answer in time, or cannot say whether a commit happened:
 # nothing the client can fix, so "retry later" (503), never a 500
 UNAVAILABLE = (ConnectionFailure, ExecutionTimeout, WTimeoutError)
@@ -240,3 +248,11 @@ def update_then_read(collection, query: dict, update: dict, projection=None,
     return collection.find_one({"_id": query["_id"]}, projection, session=session)
 
 
+def at_or_after(moment: datetime.datetime) -> dict:
+    """``{"$gte": moment}`` for a stored time, as ``$gt`` the millisecond
+    before: the same documents on MongoDB (a BSON date is whole milliseconds
+    and the driver truncates ``moment`` to one), and on the local server too
+    (SecantusDB 0.7.0b3 reads a ``$gte`` on a descending index field after
+    an equality - ``listing_by_status`` - as "up to and excluding every
+    entry at ``moment``")."""
+    return {"$gt": moment - MILLISECOND}

@@ -22,7 +22,7 @@ from shared.events import occurred_at
 from shared.indexes import drop_index_if_present, migrate_once
 from shared.logs import error_line
 from shared.manifests import member_dropped, member_verified
-from shared.store import BaseStore, claim_each, duplicate_key
+from shared.store import BaseStore, at_or_after, claim_each, duplicate_key
 from shared.wilayah import Wilayah
 
 from .domain import (ACTIVE, AWAITS_REPRINT, FINAL, HELD, Event, application_order_id,
@@ -615,6 +615,6 @@ def creation_windows(since: datetime.datetime | None, until: datetime.datetime |
         bottom = top - width
         if since is not None and bottom <= since:
             break
-        yield {"$gte": bottom, **upper}
+        yield {**at_or_after(bottom), **upper}
         top, width, upper = bottom, width * 2, {"$lt": bottom}
-    yield {**({"$gte": since} if since else {}), **upper}
+    yield {**(at_or_after(since) if since else {}), **upper}

@@ -58,6 +58,9 @@ FINAL = ("delivered", "returned")
 # order is accepted, the parcel may still wait at the Dinas)
 TAKEN_BY_POS = ACTIVE[1:] + FINAL
 HELD = "held"  # for an operator: the address cannot make a posting
+# a parcel still at the Dinas: not posted yet, or its order accepted (with
+# no ``picked_up_at``)
+UNTAKEN = ("pending", "dispatched")
 # since when a citizen's shipment waits for its document's reprint (``reprint_awaited``)
 AWAITS_REPRINT = "awaits_reprint"
 STATUSES = (HELD, "pending", *ACTIVE, *FINAL)

@@ -102,7 +102,10 @@ class ShipmentSchema(Schema):
     awaits_reprint = fields.String(required=True, allow_none=True, metadata={
         "description": "a citizen's pending or held shipment whose document an operator "
                        "sent back to print (reprint) at this time (ISO 8601): posted with "
-                       "the reprint's print, not the one before; null otherwise"})
+                       "the reprint's print, not the one before; a manifest's parcel Pos "
+                       "has not taken: since its first member was sent back to print, "
+                       "until every one is printed again (or Pos took the parcel before); "
+                       "null otherwise"})
     last_news_at = fields.DateTime(required=True)
     personal_data_purged_at = fields.DateTime(required=True, allow_none=True)
     destination = fields.Nested(DestinationSchema, required=True)

@@ -25,10 +25,11 @@ from shared.manifests import member_dropped, member_verified
 from shared.store import BaseStore, at_or_after, claim_each, duplicate_key
 from shared.wilayah import Wilayah
 
-from .domain import (ACTIVE, AWAITS_REPRINT, FINAL, HELD, Event, application_order_id,
-                     application_shipment, collection_note, delivery_record, dispatch_wanted,
-                     dispatched, manifest_order_id, new_shipment, ref, released,
-                     reprint_awaited, stuck_before, timely, tracking_news)
+from .domain import (ACTIVE, AWAITS_REPRINT, FINAL, HELD, UNTAKEN, Event,
+                     application_order_id, application_shipment, collection_note,
+                     delivery_record, dispatch_wanted, dispatched, manifest_order_id,
+                     new_shipment, ref, released, reprint_awaited, stuck_before, timely,
+                     tracking_news)
 from .exceptions import (BarcodeNotYetKnown, ManifestNotKnown, ManifestNotYetKnown, NotHeld,
                          NotYetKnown, ReplayedWebhook, UnknownShipment)
 from .jemput_bola import (awaits_member_reprint, collection_at_dinas, manifest_complete,
@@ -146,6 +147,13 @@ class CourierStore(BaseStore):
                 self.db.manifests.update_one({"_id": delivery["manifest_id"]},
                                              {"$pull": {"printed": delivery["_id"]}},
                                              session=session)
+                # its parcel, made and not taken by Pos, waits for it too
+                # (the first member's time stands)
+                self.db.shipments.update_one(
+                    {"_id": manifest_order_id(delivery["manifest_id"]),
+                     "status": {"$in": list(UNTAKEN)}, "picked_up_at": None,
+                     AWAITS_REPRINT: None},
+                    {"$set": {AWAITS_REPRINT: reprint_awaited(delivery)}}, session=session)
             if delivery["delivery_method"] == "pos":  # the operators see it at once
                 self.db.shipments.update_one(
                     {"_id": application_order_id(event["print_job_id"]),
@@ -259,6 +267,10 @@ class CourierStore(BaseStore):
             return_document=ReturnDocument.AFTER, session=session)
         if manifest is None:  # its batch_accepted not handled yet
             raise NotYetKnown(delivery["manifest_id"])
+        if "$addToSet" in changes and manifest_complete(manifest):  # no reprint awaited
+            self.db.shipments.update_one(
+                {"_id": manifest_order_id(manifest["_id"]), AWAITS_REPRINT: {"$ne": None}},
+                {"$set": {AWAITS_REPRINT: None}}, session=session)
         return self._manifest_shipment(session, manifest, regions, sender)
 
     def drop_manifest_member(self, application_id: str, manifest_id: str | None,
@@ -439,6 +451,10 @@ class CourierStore(BaseStore):
                     raise BarcodeNotYetKnown()
                 raise UnknownShipment()
             update, added, events = tracking_news(shipment, pos_events, source, utcnow())
+            if update.get("picked_up_at") and shipment.get(AWAITS_REPRINT):
+                update[AWAITS_REPRINT] = None
+                if shipment.get("manifest_id"):
+                    self._reprints_withdrawn(session, shipment)
             changes = {"$set": update} if update else {}
             if added:
                 changes["$push"] = {"history": {"$each": added}}
@@ -452,6 +468,17 @@ class CourierStore(BaseStore):
             if duplicate_key(exc) == {"_id": webhook_event_id}:
                 raise ReplayedWebhook() from None
             raise
+
+    def _reprints_withdrawn(self, session, shipment: dict) -> None:
+        """Pos took a manifest's parcel while it waited for a member's
+        reprint (``AWAITS_REPRINT``): printing withdraws the reprint - the
+        parcel carries the member's print before (``parcel_picked_up``) -,
+        so the manifest counts each member it carries printed again."""
+        self.db.manifests.update_one(
+            {"_id": shipment["manifest_id"]},
+            {"$addToSet": {"printed": {"$each": [application["application_id"] for application
+                                                 in shipment["applications"]]}}},
+            session=session)
 
     def claim_quiet(self, quiet: datetime.timedelta, limit: int) -> list[dict]:
         """Up to ``limit`` shipments Pos still has and nobody heard of for

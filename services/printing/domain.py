@@ -397,7 +397,7 @@ def cancel(job: dict, operator: str, deceased: set[str] = frozenset(),
                                            **job_ref(job)})])
 
 
-def reprint(job: dict, operator: str, deceased: set[str], manifest_by_pos: bool) -> Decision:
+def reprint(job: dict, operator: str, deceased: set[str], manifest_with_pos: bool) -> Decision:
     """An operator re-queues a printed document still at the Dinas - missing
     or spoiled after the station reported it (the journal pattern's price,
     docs/station-api.md): first in the queue, as a replacement, with fresh
@@ -406,15 +406,18 @@ def reprint(job: dict, operator: str, deceased: set[str], manifest_by_pos: bool)
     office's hand-over are gone until it is printed again, and intake hears of it
     (``print_job_requeued``: the citizen is no longer told it is ready).
     Also a citizen's own parcel Pos has not taken yet (``awaiting_pos``):
-    its Pos order stands and takes the reprint.
+    its Pos order stands and takes the reprint; and a member of a
+    jemput-bola manifest the Dinas sends by Pos, until Pos takes the
+    manifest's parcel (``manifest_with_pos``, ``handovers.pos_has_it``):
+    the parcel waits for the reprint (``handovers.into_the_parcel``).
     Refused: not printed yet, collected or handed over, taken by Pos (its
-    own parcel, or its jemput-bola manifest's: ``manifest_by_pos``), or a
+    own parcel, or its jemput-bola manifest's: ``manifest_with_pos``), or a
     card of a holder recorded deceased (``deceased``: cancel it)."""
     if job["status"] == "collected":
         raise HandedOver()
     if job["status"] != "printed":
         raise NotPrinted()  # queued, on lease, held - or cancelled: never to be printed
-    if not (at_the_dinas(job, manifest_by_pos) or awaiting_pos(job)):
+    if not (at_the_dinas(job, manifest_with_pos) or awaiting_pos(job)):
         raise WithPos()
     if of_the_deceased(job, deceased):
         raise DeceasedHoldKept()
@@ -444,9 +447,12 @@ def awaiting_pos(job: dict) -> bool:
         and not job.get("manifest_id") and not job.get("pos_picked_up_at")
 
 
-def reprint_withdrawn(job: dict, taken_at: datetime.datetime) -> dict | None:
-    """Pos took a citizen's own parcel at ``taken_at`` (Pos' time) while its
-    document was re-queued - the operator's reprint crossed Pos' courier
+def reprint_withdrawn(job: dict, taken_at: datetime.datetime,
+                      manifest_id: str | None = None) -> dict | None:
+    """Pos took the parcel carrying the job's document at ``taken_at`` (Pos'
+    time) - a citizen's own parcel, or the one of its jemput-bola manifest
+    (``manifest_id``, a member that goes with it) - while its document was
+    re-queued - the operator's reprint crossed Pos' courier
     taking it, or Pos' news came late (a webhook lost: polling finds it
     hours later) -, or before its reprint was printed: the parcel carries
     the document printed before (outside audit E: the citizen got a card
@@ -457,7 +463,8 @@ def reprint_withdrawn(job: dict, taken_at: datetime.datetime) -> dict | None:
     not (``_reprint_withdrawn``). None: nothing to withdraw - no re-queue,
     or a reprint printed before Pos took the parcel (it may be the one Pos
     carries), or a job given up or handed over since."""
-    if job.get("delivery_method") != "pos" or job.get("manifest_id") \
+    in_the_parcel = (job.get("delivery_method") == "pos") == (manifest_id is None)
+    if not in_the_parcel or job.get("manifest_id") != manifest_id \
             or not job.get("requeued_by") or not job.get("printed_before"):
         return None
     if job["status"] not in ("queued", "leased", "held", "printed"):

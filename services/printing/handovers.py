@@ -128,6 +128,24 @@ def goes_by_pos(manifest: dict) -> bool:
     return bool(manifest.get("by_pos") or manifest.get("pos_dispatched"))
 
 
+def pos_has_it(manifest: dict) -> bool:
+    """Pos' courier took the manifest's parcel (``pos_picked_up_at``, from
+    courier's ``parcel_picked_up``; or Pos delivered it, its news come in
+    any order): its documents are no longer at the Dinas, none of its
+    members is printed again."""
+    return goes_by_pos(manifest) and bool(manifest.get("pos_picked_up_at")
+                                          or manifest.get("pos_delivered"))
+
+
+def into_the_parcel(manifest: dict) -> bool:
+    """A member's reprint printed now goes in the manifest's parcel in place
+    of the print it replaces, as the rest of the manifest (no follow-up for
+    the officer: ``manifest_ready``): the manifest went (``ready``) by Pos,
+    and Pos has not taken the parcel (``pos_has_it``) - courier's parcel,
+    and its order, waited for the reprint."""
+    return bool(manifest.get("ready")) and goes_by_pos(manifest) and not pos_has_it(manifest)
+
+
 def pos_answer(manifest: dict) -> tuple[dict, Event]:
     """Printing's answer to an operator's choice of Pos for a manifest
     (courier's ``manifest_sent_by_pos``): what to set on it, and the answer.

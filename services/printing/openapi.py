@@ -274,8 +274,8 @@ OPERATIONS: tuple[Operation, ...] = (
                         "of a holder recorded deceased (one that goes by Pos is not the "
                         "Dinas' to give up)."}),
     Operation("POST", "/api/v1/operator/print-jobs/<string:job_id>/reprint",
-              "A printed document still at the Dinas (a citizen's own parcel until Pos "
-              "has it), printed again", 200, JobStatusSchema,
+              "A printed document still at the Dinas (a parcel's - a citizen's own, a "
+              "jemput-bola manifest's - until Pos has it), printed again", 200, JobStatusSchema,
               (401, 404, 429, 503), OPERATOR, tag="operator", **NO_BODY,
               why={409: "`not_printed`, `handed_over`, `with_pos`, `holder_deceased`: the job "
                         "is left as it was."}),

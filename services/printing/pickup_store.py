@@ -171,6 +171,42 @@ class PickupStore(BaseStore):
             return {**job, **update}, withdrawn is not None
         return self.run_transaction(work)
 
+    def manifest_picked_up_by_pos(self, manifest_id: str, application_id: str,
+                                  taken_at: datetime.datetime) -> dict | None:
+        """Courier's ``parcel_picked_up`` for a member of a jemput-bola
+        manifest's parcel (one event per member): Pos has the manifest's
+        documents (since ``taken_at``, Pos' time), none of its members is
+        printed again here (``handovers.pos_has_it``); the member's reprint
+        not printed before that is withdrawn, as for a citizen's own parcel
+        (``domain.reprint_withdrawn``): the parcel carries the print before,
+        printed for the manifest again. In one transaction, no inbox row:
+        the first time is kept, however often and in whatever order the
+        events come; the manifest is written once (its first news), not
+        once per member. The job whose reprint was withdrawn, or None."""
+        def work(session):
+            manifest = self.db.manifests.find_one({"_id": manifest_id},
+                                                  {"pos_picked_up_at": 1}, session=session)
+            known = (manifest or {}).get("pos_picked_up_at")
+            if known is None or known > taken_at:
+                self.db.manifests.update_one(
+                    {"_id": manifest_id}, {"$min": {"pos_picked_up_at": taken_at},
+                                           "$setOnInsert": UNKNOWN_MANIFEST},
+                    upsert=True, session=session)
+            job = self.db.print_jobs.find_one({"application_id": application_id},
+                                              session=session)
+            update = job and domain.reprint_withdrawn(
+                job, taken_at if known is None else min(known, taken_at), manifest_id)
+            if not update:
+                return None
+            self._reprint_withdrawn(session, job)
+            self.db.print_jobs.update_one({"_id": job["_id"]}, {"$set": update},
+                                          session=session)
+            self.db.manifests.update_one({"_id": manifest_id},
+                                         {"$addToSet": {"printed_ids": application_id}},
+                                         session=session)
+            return {**job, **update}
+        return self.run_transaction(work)
+
     def _reprint_withdrawn(self, session, job: dict) -> None:
         """What else a reprint withdrawn changes, in its transaction:
         ``IssuingPrintStore`` makes the download Pos carries valid again and
@@ -225,6 +261,17 @@ class PickupStore(BaseStore):
 
     def _manifest_member_printed(self, session, job: dict, rules: PickupRules,
                                  printed_on: datetime.date) -> list[Event]:
+        """A member printed: the manifest waits for it no longer; complete,
+        it goes (``_if_manifest_ready``). A reprint (``printed_before``: one
+        read more) printed while the manifest's parcel waits for Pos goes in
+        it (``handovers.into_the_parcel``): no hand-over item, nothing
+        else to go."""
+        if job.get("printed_before") and handovers.into_the_parcel(
+                self.db.manifests.find_one({"_id": job["manifest_id"]}, session=session) or {}):
+            self.db.manifests.update_one({"_id": job["manifest_id"]},
+                                         {"$addToSet": {"printed_ids": job["application_id"]}},
+                                         session=session)
+            return []
         printed, first = {"printed_ids": job["application_id"]}, {"application_ids": None,
                                                                    "ready": False}
         if handovers.goes_with_manifest(job):

@@ -178,19 +178,26 @@ class PrintingEvents:
 
     @reliable_event_handler("courier", "parcel_picked_up")
     def on_parcel_picked_up(self, body):
-        """Pos has a citizen's own parcel in hand: its document is no longer
-        at the Dinas to be printed again (``domain.awaiting_pos``). A
-        manifest's parcel is skipped before any database work (its members
-        are never printed again once it goes by Pos)."""
+        """Pos has a parcel in hand - a citizen's own, or a jemput-bola
+        manifest's: its documents are no longer at the Dinas to be printed
+        again (``domain.awaiting_pos``, ``handovers.pos_has_it``), and a
+        reprint not printed before that is withdrawn."""
         event = load_event("parcel_picked_up", body)
-        if shipment_manifest(event["shipment_id"]) is None:
-            found = self.store.picked_up_by_pos(
-                event["application_id"], datetime.datetime.fromisoformat(event["picked_up_at"]))
-            if found is not None and found[1]:
-                log.warning("Pos took the parcel of print job %s (%s) before its reprint was "
-                            "printed: the parcel carries the document printed before, valid "
-                            "again; the reprint is withdrawn (not valid: destroy it if it was "
-                            "printed)", found[0]["_id"], event["tracking_code"])
+        taken_at = datetime.datetime.fromisoformat(event["picked_up_at"])
+        manifest_id = shipment_manifest(event["shipment_id"])
+        if manifest_id is None:
+            found = self.store.picked_up_by_pos(event["application_id"], taken_at)
+            withdrawn = [found[0]] if found is not None and found[1] else []
+        else:
+            job = self.store.manifest_picked_up_by_pos(manifest_id, event["application_id"],
+                                                       taken_at)
+            withdrawn = [job] if job is not None else []
+        for job in withdrawn:
+            log.warning("Pos took the parcel %s with the document of print job %s (%s) before "
+                        "its reprint was printed: the parcel carries the document printed "
+                        "before, valid again; the reprint is withdrawn (not valid: destroy it "
+                        "if it was printed)", event["shipment_id"], job["_id"],
+                        job["tracking_code"])
 
     def _manifest_parcel_news(self, event_type: str, body) -> None:
         """Whether a jemput-bola manifest sent by Pos is at its kelurahan

@@ -517,10 +517,13 @@ class PrintStore(PickupStore, PrrStore):
     def _manifest_by_pos(self, job: dict, session=None) -> bool:
         """Whether ``job``'s jemput-bola manifest (if any) goes by Pos
         (``handovers.goes_by_pos``: printing confirmed it, or Pos has it)."""
+        return handovers.goes_by_pos(self._manifest_of(job, session))
+
+    def _manifest_of(self, job: dict, session=None) -> dict:
+        """``job``'s jemput-bola manifest; empty for none (no read)."""
         if not job.get("manifest_id"):
-            return False
-        return handovers.goes_by_pos(self.db.manifests.find_one(
-            {"_id": job["manifest_id"]}, session=session) or {})
+            return {}
+        return self.db.manifests.find_one({"_id": job["manifest_id"]}, session=session) or {}
 
     def reprint(self, job_id: str, operator: str, rules: StationRules) -> dict:
         """A printed document still at the Dinas, missing or spoiled, back to
@@ -531,7 +534,7 @@ class PrintStore(PickupStore, PrrStore):
         as any print."""
         def decide(job: dict):
             return domain.reprint(job, operator, self._deceased(None, domain.card_holders(job)),
-                                  self._manifest_by_pos(job))
+                                  handovers.pos_has_it(self._manifest_of(job)))
         def lists_wait(session, job: dict) -> list[Event]:
             self._give_seat_back(session, job)
             self._reprint_queued(session, job)

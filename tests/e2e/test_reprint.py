@@ -21,10 +21,13 @@ come out spoiled), end to end through the real stack:
   ``parcel_picked_up``, ``picked_up_at`` on the shipment) it is refused;
   Pos out of reach at its print, the posting's retry after the reprint was
   asked for posts nothing: the reprint's print posts the order;
+* a member of a jemput-bola manifest the Dinas sends by Pos: printed again
+  into the manifest's parcel until Pos takes it (a reprint not printed by
+  then withdrawn);
 * refused (409, nothing changed): not printed yet (``not_printed``),
-  collected (``handed_over``), a parcel Pos has in hand or a member of a
-  manifest the Dinas sends by Pos (``with_pos``), a card whose holder is
-  recorded deceased since (``holder_deceased``).
+  collected (``handed_over``), a parcel Pos has in hand - a citizen's own
+  or a manifest's (``with_pos``), a card whose holder is recorded deceased
+  since (``holder_deceased``).
 """
 
 from __future__ import annotations
@@ -303,10 +306,58 @@ def test_pos_chosen_while_a_member_waits_for_its_reprint_posts_the_parcel_with_i
         probe.close()
 
 
-def test_a_member_of_a_manifest_the_dinas_sends_by_pos_is_not_re_queued(system, mongo):
-    _, member, _ = pos_confirmed_manifest(system, mongo)
-    printed = print_it(system, member["application_id"])
-    refused(reprint(system, printed["print_job_id"]), "with_pos")
+def manifest_parcel(system, manifest_id: str) -> dict:
+    answer = shipment(system, f"SDK-{manifest_id}")
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_a_member_of_a_manifest_sent_by_pos_is_printed_again_into_its_parcel(
+        system, mongo, courier_events, pos):
+    """The earlier known limit "a member of a manifest the Dinas sends by
+    Pos cannot be printed again" (409 ``with_pos`` while its parcel still
+    waited at the Dinas): re-queued, the parcel's shipment waits for it
+    (``awaits_reprint``), the reprint goes in the parcel - nobody called to
+    the Dinas for it, nothing posted again. Re-queued again and Pos takes
+    the parcel before the reprint is printed: the reprint is withdrawn, the
+    manifest counts the member printed; from then on, ``with_pos``."""
+    probe, seen = BrokerProbe(system.amqp_uri, "printing.events"), []
+    try:
+        manifest_id, member, _ = pos_confirmed_manifest(system, mongo)
+        application_id = member["application_id"]
+        printed = print_it(system, application_id)
+        [posted] = courier_events.wait_for(application_id, "parcel_dispatched")
+        assert reprint(system, printed["print_job_id"]).status_code == 200
+        waiting = eventually(lambda: (p := manifest_parcel(system, manifest_id))
+                             ["awaits_reprint"] and p, what="the parcel waits for the reprint")
+        assert waiting["status"] == "dispatched" and waiting["picked_up_at"] is None
+        assert manifest_at_courier(system, manifest_id).json()["not_printed"] == [application_id]
+        print_it(system, application_id)
+        eventually(lambda: manifest_parcel(system, manifest_id)["awaits_reprint"] is None,
+                   what="the reprint in the parcel")
+        assert manifest_at_courier(system, manifest_id).json()["not_printed"] == []
+        eventually(lambda: published(probe, seen, "document_printed", application_id)[1:],
+                   what="the reprint's document_printed")
+        assert not published(probe, seen, "batch_ready_for_kelurahan", application_id)
+        assert len(at_pos(pos, posted["shipment_id"])) == 1
+        # sent back again; Pos' courier takes the parcel before the reprint is printed
+        assert reprint(system, printed["print_job_id"]).status_code == 200
+        eventually(lambda: manifest_parcel(system, manifest_id)["awaits_reprint"],
+                   what="the parcel waits again")
+        taken_at = datetime.datetime.now(WIB).replace(microsecond=0).isoformat()
+        pos_news(system, posted["barcode"], posted["shipment_id"], "IN_TRANSIT", taken_at)
+        job = eventually(lambda: mongo["printing"].print_jobs.find_one(
+            {"_id": printed["print_job_id"], "reprint_withdrawn_at": {"$ne": None}}),
+            what="the reprint withdrawn")
+        assert job["status"] == "printed"
+        parcel = manifest_parcel(system, manifest_id)
+        assert parcel["awaits_reprint"] is None and parcel["picked_up_at"]
+        eventually(lambda: manifest_at_courier(system, manifest_id).json()["not_printed"] == [],
+                   what="courier: the member in the parcel, printed before")
+        refused(reprint(system, printed["print_job_id"]), "with_pos")
+        assert not published(probe, seen, "batch_ready_for_kelurahan", application_id)
+    finally:
+        probe.close()
 
 
 def after_dispatch(citizen: Citizen, view: dict) -> list[str]:

@@ -532,3 +532,43 @@ def test_a_member_sent_back_to_print_before_courier_heard_of_its_print_waits(sto
     assert printed_members_of(store, manifest_id) == []
     assert shipment_for(store, reprinted(first), regions) is None
     assert printed_members_of(store, manifest_id) == [member["application_id"]]
+
+
+@pytest.mark.parametrize("taken_first", [False, True])
+def test_a_manifest_s_parcel_pos_has_not_taken_waits_for_a_member_s_reprint(store, taken_first):
+    """A member of a manifest whose parcel waits at the Dinas for Pos' courier
+    (the order accepted) sent back to print: the parcel's shipment says it
+    waits (``awaits_reprint``, the first member's time) and the manifest
+    lists the member not printed, until the reprint's print - which posts
+    nothing again. Pos taking the parcel first: printing withdraws the
+    reprint, the parcel carries the print before - printed again here, the
+    shipment waits no more."""
+    regions = load_wilayah()
+    manifest_id, members = manifest_of(store, "pickup", "pickup")
+    ids = [member["application_id"] for member in members]
+    prints = [printed(member) for member in members]
+    for event in prints:
+        assert shipment_for(store, event, regions) is None  # Pos not chosen
+    _, shipment = chose_pos(store, manifest_id, regions)
+    barcode = f"P26{uuid.uuid4().hex[:9]}"
+    store.record_dispatch(shipment["_id"], barcode)
+    reprints = [requeued(event, "pickup", manifest_id) for event in prints]
+    for reprint in (reprints[0], reprints[1], reprints[0]):  # one redelivered
+        store.await_reprint(reprint)
+    parcel = store.db.shipments.find_one({"_id": shipment["_id"]})
+    assert (parcel["status"], parcel["awaits_reprint"]) == ("dispatched",
+                                                            reprints[0]["occurred_at"])
+    assert not_printed(store.manifest(manifest_id)[0]) == set(ids)
+    if taken_first:
+        store.apply_tracking(barcode, [{"status": "IN_TRANSIT", "at": utcnow().isoformat(),
+                                        "location": "Serang"}], "poll")
+    else:
+        assert shipment_for(store, reprinted(prints[0]), regions) is None
+        assert store.db.shipments.find_one({"_id": shipment["_id"]})["awaits_reprint"] \
+            == reprints[0]["occurred_at"]  # the other member still awaited
+        assert shipment_for(store, reprinted(prints[1]), regions) is None  # posted before
+    parcel = store.db.shipments.find_one({"_id": shipment["_id"]})
+    assert parcel["awaits_reprint"] is None
+    assert bool(parcel.get("picked_up_at")) == taken_first
+    assert not_printed(store.manifest(manifest_id)[0]) == set()
+    assert len(emitted(store, "parcel_dispatched")) == 2  # one order, an event per member

@@ -17,7 +17,10 @@
   waits for it and goes back as one;
 * an operator's choice of Pos and the last print, in either order or at
   once: printing calls the officer and refuses Pos, or confirms Pos and
-  calls nobody - never both.
+  calls nobody - never both;
+* a member of a manifest that went by Pos is printed again into its parcel
+  (no officer called) until Pos takes the parcel; a reprint not printed by
+  then is withdrawn, and none is asked for from then on.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from services.printing.exceptions import DocumentNotFound, NotAtOffice
+from services.printing.exceptions import DocumentNotFound, LeaseLost, NotAtOffice, WithPos
 from shared.auth import Officer
 from shared.clock import today_wib, utcnow
 from shared.events import build_event
@@ -385,3 +388,72 @@ def test_a_card_of_a_holder_who_died_cancelled_goes_back_on_no_list(store):
     store.mark_printed(living["_id"], "dinas-1", living["lease_token"], rules, stations)
     [handover] = payloads(store, "kecamatan_handover_ready")
     assert [item["tracking_code"] for item in handover["items"]] == [living["tracking_code"]]
+
+
+def sent_by_pos(store, count: int) -> list[dict]:
+    """A manifest of ``count`` an operator sends by Pos (printing confirmed
+    it), every member printed: it went (``ready``), with nobody called."""
+    members = manifest_jobs(store, count)
+    store.answer_pos_choice(build_event("manifest_sent_by_pos", manifest_id=MANIFEST,
+                                        kelurahan_code="3673041010"))
+    claimed = claim_all(store)
+    for job in members:
+        store.mark_printed(job["_id"], "dinas-1", claimed[job["_id"]]["lease_token"],
+                           pickup_rules(40), station_rules())
+    assert store.db.manifests.find_one({"_id": MANIFEST})["ready"]
+    return members
+
+
+def printed_ids(store) -> list[str]:
+    return sorted(store.db.manifests.find_one({"_id": MANIFEST})["printed_ids"])
+
+
+def test_a_member_of_a_manifest_sent_by_pos_is_printed_again_into_its_parcel(store):
+    """The earlier leftover "a member of a manifest going by Pos cannot be
+    printed again" (409 ``with_pos`` while the parcel still waited at the
+    Dinas): re-queued, its reprint goes in the parcel - no follow-up calls
+    the officer to the Dinas for it; once Pos took the parcel, refused."""
+    first, second = sent_by_pos(store, 2)
+    rules, stations = pickup_rules(40), station_rules()
+    store.reprint(first["_id"], "operator-1", stations)
+    assert printed_ids(store) == [second["application_id"]]  # the manifest waits for it
+    again = claim_all(store)[first["_id"]]
+    store.mark_printed(first["_id"], "dinas-1", again["lease_token"], rules, stations)
+    assert payloads(store, "batch_ready_for_kelurahan") == []  # nobody called: in the parcel
+    assert printed_ids(store) == sorted([first["application_id"], second["application_id"]])
+    assert store.db.manifests.find_one({"_id": MANIFEST})["items"] == []
+    taken = utcnow().replace(microsecond=0) + datetime.timedelta(seconds=1)  # after the prints
+    for member in (first, second, first):  # one event per member, one redelivered
+        assert store.manifest_picked_up_by_pos(MANIFEST, member["application_id"], taken) is None
+    assert store.db.manifests.find_one({"_id": MANIFEST})["pos_picked_up_at"] == taken
+    with pytest.raises(WithPos):
+        store.reprint(second["_id"], "operator-1", stations)
+    reprinted = store.db.print_jobs.find_one({"_id": first["_id"]})
+    assert reprinted["printed_at"] > reprinted["printed_before"]  # printed before Pos took it
+    assert "reprint_withdrawn_at" not in reprinted
+
+
+def test_a_member_s_reprint_pos_took_the_parcel_before_is_withdrawn(store):
+    """Pos' courier took the manifest's parcel before a member's reprint was
+    printed (or Pos' news came late): the parcel carries its print before -
+    the job is that print's again, a station printing the reprint loses its
+    lease, the manifest counts it printed; an earlier pickup time wins."""
+    first, second = sent_by_pos(store, 2)
+    stations = station_rules()
+    printed_before = store.db.print_jobs.find_one({"_id": second["_id"]})["printed_at"]
+    store.reprint(second["_id"], "operator-1", stations)
+    lease = claim_all(store)[second["_id"]]
+    taken = utcnow().replace(microsecond=0) + datetime.timedelta(seconds=1)  # after the print
+    assert store.manifest_picked_up_by_pos(MANIFEST, first["application_id"], taken) is None
+    withdrawn = store.manifest_picked_up_by_pos(MANIFEST, second["application_id"],
+                                                taken + datetime.timedelta(seconds=5))
+    assert (withdrawn["_id"], withdrawn["status"], withdrawn["lease_token"]) == (
+        second["_id"], "printed", None)
+    job = store.db.print_jobs.find_one({"_id": second["_id"]})
+    assert (job["printed_at"], job["reprint_withdrawn_at"]) == (printed_before, taken)
+    assert printed_ids(store) == sorted([first["application_id"], second["application_id"]])
+    assert store.manifest_picked_up_by_pos(MANIFEST, second["application_id"], taken) is None
+    with pytest.raises(LeaseLost):
+        store.mark_printed(second["_id"], "dinas-1", lease["lease_token"], pickup_rules(40),
+                           stations)
+    assert payloads(store, "batch_ready_for_kelurahan") == []

@@ -465,7 +465,7 @@ def test_a_stations_failure_note_is_kept_masked():
 def test_a_printed_document_still_at_the_dinas_is_re_queued_first_with_fresh_attempts(store):
     """Outside audit T1 F2: a card missing or spoiled after its report."""
     printed = printed_job(store)
-    update, events = domain.reprint(printed, "op-1", set(), manifest_by_pos=False)
+    update, events = domain.reprint(printed, "op-1", set(), manifest_with_pos=False)
     assert {key: update[key] for key in ("status", "attempts", "priority", "slot",
                                          "lease_token", "station_id")} == {
         "status": "queued", "attempts": 0, "priority": 0, "slot": None, "lease_token": None,
@@ -475,28 +475,29 @@ def test_a_printed_document_still_at_the_dinas_is_re_queued_first_with_fresh_att
     requeued = {**printed, **update}
     assert is_claimable(requeued, THURSDAY_MORNING)
     with pytest.raises(NotPrinted):  # queued again: not printed
-        domain.reprint(requeued, "op-1", set(), manifest_by_pos=False)
+        domain.reprint(requeued, "op-1", set(), manifest_with_pos=False)
     for status in ("leased", "held", "cancelled"):
         with pytest.raises(NotPrinted):
-            domain.reprint({**printed, "status": status}, "op-1", set(), manifest_by_pos=False)
+            domain.reprint({**printed, "status": status}, "op-1", set(), manifest_with_pos=False)
     with pytest.raises(HandedOver):
-        domain.reprint({**printed, "status": "collected"}, "op-1", set(), manifest_by_pos=False)
+        domain.reprint({**printed, "status": "collected"}, "op-1", set(), manifest_with_pos=False)
     # the citizen's own parcel, Pos has not taken it: its order takes the reprint
     parcel = {**printed, "delivery_method": "pos", "slot": None}
-    assert domain.reprint(parcel, "op-1", set(), manifest_by_pos=False)[0]["status"] == \
+    assert domain.reprint(parcel, "op-1", set(), manifest_with_pos=False)[0]["status"] == \
         "queued"
     with pytest.raises(WithPos):  # Pos has it in hand (courier's parcel_picked_up)
         domain.reprint({**parcel, "pos_picked_up_at": "2026-11-29T10:05:00+07:00"}, "op-1",
-                       set(), manifest_by_pos=False)
+                       set(), manifest_with_pos=False)
     with pytest.raises(WithPos):  # a jemput-bola member's own parcel to its door
-        domain.reprint({**parcel, "manifest_id": "m-1"}, "op-1", set(), manifest_by_pos=False)
-    with pytest.raises(WithPos):  # its jemput-bola manifest goes by Pos
-        domain.reprint({**printed, "manifest_id": "m-1"}, "op-1", set(), manifest_by_pos=True)
-    # a member of a manifest collected at the Dinas is re-queued
+        domain.reprint({**parcel, "manifest_id": "m-1"}, "op-1", set(), manifest_with_pos=False)
+    with pytest.raises(WithPos):  # Pos took its jemput-bola manifest's parcel
+        domain.reprint({**printed, "manifest_id": "m-1"}, "op-1", set(), manifest_with_pos=True)
+    # a member of a manifest collected at the Dinas, or sent by Pos and not
+    # taken yet, is re-queued
     assert domain.reprint({**printed, "manifest_id": "m-1"}, "op-1", set(),
-                          manifest_by_pos=False)[0]["status"] == "queued"
+                          manifest_with_pos=False)[0]["status"] == "queued"
     with pytest.raises(DeceasedHoldKept):
-        domain.reprint(printed, "op-1", {printed["nik"]}, manifest_by_pos=False)
+        domain.reprint(printed, "op-1", {printed["nik"]}, manifest_with_pos=False)
 
 
 def test_a_reprint_pos_took_the_parcel_before_is_withdrawn(store):
@@ -506,7 +507,7 @@ def test_a_reprint_pos_took_the_parcel_before_is_withdrawn(store):
     printed before Pos took the parcel (it may be the one in it)."""
     first = THURSDAY_MORNING
     parcel = {**printed_job(store), "delivery_method": "pos", "slot": None, "printed_at": first}
-    update, _ = domain.reprint(parcel, "op-1", set(), manifest_by_pos=False)
+    update, _ = domain.reprint(parcel, "op-1", set(), manifest_with_pos=False)
     assert update["printed_before"] == first
     requeued = {**parcel, **update}
     taken = first + datetime.timedelta(minutes=30)
@@ -522,6 +523,13 @@ def test_a_reprint_pos_took_the_parcel_before_is_withdrawn(store):
     assert domain.reprint_withdrawn(parcel, taken) is None  # never re-queued
     assert domain.reprint_withdrawn({**requeued, "status": "cancelled"}, taken) is None
     assert domain.reprint_withdrawn({**requeued, "delivery_method": "pickup"}, taken) is None
+    # Pos took a jemput-bola manifest's parcel: its members that go with it
+    member = {**requeued, "delivery_method": "pickup", "manifest_id": "m-1"}
+    assert domain.reprint_withdrawn(member, taken, "m-1")["printed_at"] == first
+    assert domain.reprint_withdrawn(member, taken) is None  # not a parcel of its own
+    assert domain.reprint_withdrawn(member, taken, "m-2") is None
+    assert domain.reprint_withdrawn({**member, "delivery_method": "pos"}, taken, "m-1") is None
+    assert domain.reprint_withdrawn({**requeued, "manifest_id": "m-1"}, taken) is None
 
 
 def test_a_reprint_in_the_window_announced_before_says_it_was_told(store):
@@ -529,7 +537,7 @@ def test_a_reprint_in_the_window_announced_before_says_it_was_told(store):
     print it replaced carries ``window_told`` (notification sends nothing);
     in another window it does not."""
     printed = printed_job(store)
-    requeued = {**printed, **domain.reprint(printed, "op-1", set(), manifest_by_pos=False)[0],
+    requeued = {**printed, **domain.reprint(printed, "op-1", set(), manifest_with_pos=False)[0],
                 "status": "leased", "station_id": "station-1", "lease_token": "t",
                 "lease_until": THURSDAY_MORNING + datetime.timedelta(hours=1)}
     same = domain.print_outcome(requeued, THURSDAY_MORNING, lambda *_: printed["slot"])[1]

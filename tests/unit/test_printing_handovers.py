@@ -252,3 +252,19 @@ def test_printing_confirms_pos_only_for_a_manifest_it_has_not_released():
 def test_a_member_delivered_to_its_citizen_s_door_is_no_hand_over_item():
     assert handovers.goes_with_manifest({"delivery_method": "pickup"})
     assert not handovers.goes_with_manifest({"delivery_method": "pos"})
+
+
+def test_a_reprint_goes_in_a_manifest_s_parcel_until_pos_takes_it():
+    """A member's reprint printed after its manifest went by Pos goes in the
+    parcel (no follow-up for the officer) while Pos has not taken it; from
+    Pos' pickup (or delivery, news in any order) none is printed again."""
+    by_pos = {**gone(), **handovers.PARCEL_NEWS["manifest_sent_by_pos"]}
+    assert handovers.into_the_parcel(by_pos) and not handovers.pos_has_it(by_pos)
+    dispatched = {**by_pos, **handovers.PARCEL_NEWS["parcel_dispatched"]}
+    assert handovers.into_the_parcel(dispatched)  # the order accepted, the parcel here
+    for taken in ({**dispatched, "pos_picked_up_at": datetime.datetime(2026, 12, 1, 3)},
+                  {**dispatched, **handovers.PARCEL_NEWS["parcel_delivered"]}):
+        assert handovers.pos_has_it(taken) and not handovers.into_the_parcel(taken)
+    assert not handovers.into_the_parcel({**by_pos, "ready": False})  # goes with the rest
+    assert not handovers.into_the_parcel(gone())  # its officer collects it
+    assert not handovers.pos_has_it(gone())

@@ -307,6 +307,14 @@ class TooManyAttempts(DomainError):
         self.retry_after = retry_after
 
 
+# the two ``unavailable`` 503s, told apart by their message: a citizen told
+# "busy" waits out a peak; one told of an outage knows it is not the load
+# (outside audit F4: both read "sibuk", an outage looked like a peak)
+BUSY = Msg("Layanan sedang sibuk, silakan coba lagi.", "Service busy, please retry.")
+DATABASE_DOWN = Msg("Layanan sedang mengalami gangguan, silakan coba lagi beberapa saat lagi.",
+                    "The service is temporarily unavailable, please try again shortly.")
+
+
 class ServiceBusy(DomainError):
     """Every worker is taken: refused before any work, the client may retry.
     HTTP answers 503 with ``Retry-After``."""
@@ -315,10 +323,14 @@ class ServiceBusy(DomainError):
     code = "unavailable"
 
     def __init__(self):
-        super().__init__(Msg("Layanan sedang sibuk, silakan coba lagi.",
-                             "Service busy, please retry."))
+        super().__init__(BUSY)
 
 
 class DatabaseUnavailable(ServiceBusy):
     """The database cannot be reached (or did not answer in time): nothing was
-    stored, the client may retry. HTTP answers 503 with ``Retry-After``."""
+    stored, the client may retry. HTTP answers 503 with ``Retry-After``, as
+    for a busy service (same code: a client retries both alike), but says
+    it is an outage, not the load (``DATABASE_DOWN``)."""
+
+    def __init__(self):
+        DomainError.__init__(self, DATABASE_DOWN)

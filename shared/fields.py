@@ -35,24 +35,24 @@ TRACKING_CODE = {"pattern": f"^{TRACKING_PREFIX}[{TRACKING_ALPHABET}]{{8}}$",
                  "minLength": 11, "maxLength": 11, "example": "SDK7KQ2M9XA"}
 
 
-def any_case(text: str) -> str:
-    """A pattern's literal letters in either case (an OpenAPI pattern has no flags)."""
-    return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in text)
-
-
-# as a citizen may type it: in either case, spaces around it ignored
-# (``CitizenLookupSchema``); the pattern is what can match an application
+# a tracking code as a citizen may type it, as ``TypedTrackingCode`` takes
+# it: ASCII letters and digits, in either case, spaces around it ignored.
+# Not the issued form (``TRACKING_CODE``): a code of these characters in
+# another form is no 400, it names no application (404, a failed attempt).
+# The document once said the issued form, and that anything else was a 400
+# (outside audit F3)
+TYPED_CHARACTERS, TYPED_LENGTH = "0-9A-Za-z", (6, 20)
 TRACKING_CODE_TYPED = {
-    "pattern": f"^{AROUND}{any_case(TRACKING_PREFIX)}"
-               f"[{''.join(sorted(set(TRACKING_ALPHABET + TRACKING_ALPHABET.lower())))}]{{8}}"
-               f"{AROUND}$",
+    "pattern": f"^{AROUND}[{TYPED_CHARACTERS}]{{{TYPED_LENGTH[0]},{TYPED_LENGTH[1]}}}{AROUND}$",
     "example": "SDK7KQ2M9XA",
-    "description": "SDK and 8 of 23456789ABCDEFGHJKMNPQRSTUVWXYZ, in either case (spaces "
-                   "around it are ignored; any character but an ASCII letter or digit is a "
-                   "400 naming the field)"}
+    "description": f"{TYPED_LENGTH[0]}-{TYPED_LENGTH[1]} ASCII letters and digits, in either "
+                   "case (spaces around it are ignored; any other character, or a length "
+                   "outside these, is a 400 naming the field). An issued code is SDK and 8 of "
+                   f"{TRACKING_ALPHABET}: one that matches no application, or not with this "
+                   "NIK, is a 404, counted as a failed attempt."}
 
 
-_TYPED_CODE = re.compile(r"[0-9A-Za-z]+")
+_TYPED_CODE = re.compile(f"[{TYPED_CHARACTERS}]+")
 
 
 class TypedTrackingCode(fields.String):
@@ -72,7 +72,7 @@ class TypedTrackingCode(fields.String):
             raise self.make_error("typed")
         # counted without the spaces around it: a length in the served
         # document would count them (outside audit R2)
-        validate.Length(min=6, max=20)(text)
+        validate.Length(min=TYPED_LENGTH[0], max=TYPED_LENGTH[1])(text)
         return text
 
 

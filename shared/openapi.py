@@ -22,6 +22,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields, validate
 
+from .errors import BUSY, DATABASE_DOWN
 from .http import LOOKUPS, api, json_response
 
 OPENAPI_PATH = "/api/v1/openapi.json"
@@ -41,6 +42,10 @@ STOPPING_SERVICE = (
     "`service_stopping`: the service is stopping (SIGTERM, "
     "a restart) - any request but the probes and the metrics, answered at once with "
     "`Connection: close`; send it again, another instance answers.")
+# which ``unavailable`` a client got: the load or an outage (``shared.errors``)
+UNAVAILABLE_MESSAGES = (
+    f"Its `message` says which: \"{BUSY}\" / \"{BUSY.en}\" for the load (an admission "
+    f"budget, a backlog), \"{DATABASE_DOWN}\" / \"{DATABASE_DOWN.en}\" for the database.")
 RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying.",
                                "schema": {"type": "integer"}}}
 
@@ -72,7 +77,7 @@ def error_answers(own: dict[int, str], unavailable: str,
              "headers; the connection is closed.",
         500: "An unexpected error: a generic message, no traceback (logged server-side).",
         503: "Refused before any work; `Retry-After` says when to retry. `unavailable`: "
-             f"{unavailable} {STOPPING_SERVICE}",
+             f"{unavailable} {UNAVAILABLE_MESSAGES} {STOPPING_SERVICE}",
         **own}.items()))
 
 

@@ -100,15 +100,16 @@ def store_batch(store, officer, batch_id: str, rows: list[batches.Row],
             checked.append((row, result))
         else:
             rejected.append(rejected_row(row, refusal))
-    batch = store.start_batch(batches.new_batch(officer, batch_id, len(rows), today))
+    batch = store.start_batch(batches.new_batch(officer, batch_id, rows, today))
+    batches.same_rows(batch, rows)  # a batch cut short goes on with its own rows only
     applications = [(row, batches.batch_application(result, officer, batch, row))
                     for row, result in checked]
     stored, refused = store.submit_rows(applications)
     accepted = [{**row_ref(row), "application_id": application["_id"],
                  "tracking_code": application["tracking_code"]} for row, application in stored]
     rows_of = {application.get("subject_key"): row.number for row, application in stored}
-    subjects = {row.number: application.get("subject_key") for row, application in applications}
-    rejected += [rejected_row(row, in_this_batch(exc, rows_of.get(subjects[row.number])))
+    made = {row.number: application for row, application in applications}
+    rejected += [rejected_row(row, held_by(store, officer, exc, made[row.number], rows_of))
                  for row, exc in refused]
     reply = batch_reply(batch, accepted, rejected)
     log.info("jemput-bola batch %s (manifest %s): %d accepted, %d rejected", batch["_id"],
@@ -128,13 +129,18 @@ class OfficerChannelsApi:
         -> 200 {"batch_id", "manifest_id" (null: no row accepted), "kelurahan_code", "rows",
                 "accepted": [{"row", "application_id", "tracking_code"}], "rejected": [{"row",
                 "code", "field", "reason", "fields"}], "accepted_count", "rejected_count"}
-        The same batch id again: the first reply, nothing new stored."""
+        The same batch id again with the same rows: the first reply, nothing new
+        stored (or the rest of a batch cut short); with other rows: 409
+        ``batch_id_reused``."""
         officer = self.kelurahan_officers.authenticate(request)
         batch_key = batches.batch_key(officer, batches.check_batch_id(batch_id))
-        reply = self.store.finished_batch(batch_key)
-        if reply is None:
-            reply = store_batch(self.store, officer, batch_id, batch_rows(request),
-                                self.screening())
+        rows = batch_rows(request)
+        answered = self.store.answered_batch(batch_key)
+        if answered is None:
+            reply = store_batch(self.store, officer, batch_id, rows, self.screening())
+        else:
+            batches.same_rows(answered, rows)
+            reply = answered["reply"]
         return json_response(200, render_reply(reply, request_language(request)))
 
     @api("GET", "/api/v1/jemput-bola/batches/<string:batch_id>")
@@ -207,14 +213,24 @@ def batch_reply(batch: dict, accepted: list[dict], rejected: list[dict]) -> dict
             "rejected": sorted(rejected, key=lambda row: row["row"])}
 
 
-def in_this_batch(error: DomainError, earlier_row: int | None) -> DomainError:
-    """A row refused because its subject has an application in progress that
-    an earlier row of this batch made (``earlier_row``): the refusal names
-    that row (outside audit C: the officer read "an application is already
-    in progress", as for one made elsewhere, and could not tell which)."""
-    if not isinstance(error, ActiveApplicationExists) or earlier_row is None:
+def held_by(store, officer, error: DomainError, application: dict,
+            rows_of: dict) -> DomainError:
+    """A row refused because its subject has an application in progress
+    that an earlier row of this batch made (``rows_of``: by subject), or a
+    row of an earlier batch of the same officer: the refusal names that row
+    (outside audit C: the officer read "an application is already in
+    progress", as for one made elsewhere, and could not tell which; audit I:
+    nor which earlier batch). One made elsewhere stays unnamed (one read)."""
+    if not isinstance(error, ActiveApplicationExists):
         return error
-    return ActiveApplicationExists(next(iter(error.fields)), earlier_row)
+    field = next(iter(error.fields))
+    earlier_row = rows_of.get(application.get("subject_key"))
+    if earlier_row is not None:
+        return ActiveApplicationExists(field, earlier_row)
+    holder = store.holder(application)
+    if holder is None or holder.get("submitted_by") != str(officer) or not holder.get("batch"):
+        return error
+    return ActiveApplicationExists(field, other_batch=holder["batch"])
 
 
 def row_ref(row: batches.Row) -> dict:

@@ -18,6 +18,9 @@ from shared.errors import DomainError
 from shared.indexes import drop_index_if_present
 from shared.store import BaseStore
 
+from .domain import ACTIVE_SLOT
+from .subjects import subjects
+
 
 class BatchStore(BaseStore):
     @classmethod
@@ -30,8 +33,23 @@ class BatchStore(BaseStore):
 
     def finished_batch(self, batch_key: str) -> dict | None:
         """The stored reply of a batch that was answered, or None."""
-        batch = self.db.batches.find_one({"_id": batch_key, "status": "done"}, {"reply": 1})
+        batch = self.answered_batch(batch_key)
         return None if batch is None else batch["reply"]
+
+    def answered_batch(self, batch_key: str) -> dict | None:
+        """A batch that was answered: its reply, rows and their digest
+        (``batches.same_rows``); None."""
+        return self.db.batches.find_one({"_id": batch_key, "status": "done"},
+                                        {"reply": 1, "rows": 1, "content": 1})
+
+    def holder(self, application: dict) -> dict | None:
+        """The application in progress that holds a subject of
+        ``application`` (one read, through the one-active index): who
+        submitted it, and its batch row; None once it ended."""
+        return self.db.applications.find_one(
+            {"subject_key": {"$in": subjects(application["subject_key"])},
+             "document_type": application["document_type"], "active_slot": ACTIVE_SLOT},
+            {"submitted_by": 1, "batch": 1})
 
     def batch_members(self, application_ids: list[str]) -> dict[str, dict]:
         """The batch's applications as they stand (status, type, timeline),

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import csv
 import datetime
+import hashlib
 import io
+import json
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -30,6 +32,7 @@ from shared.events import manifest_id
 from shared.offices import DINAS
 
 from .domain import TRACKING_ALPHABET, new_application, request_digests
+from .exceptions import BatchIdReused
 from .request_fields import OFFICERS_PLACE
 from .rules import Checked
 from .schemas import AddressSchema, ApplicationRequestSchema
@@ -86,11 +89,31 @@ def new_manifest_id(kelurahan_code: str, today: datetime.date) -> str:
                        "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(6)))
 
 
-def new_batch(officer: Officer, batch_id: str, rows: int, today: datetime.date) -> dict:
+def new_batch(officer: Officer, batch_id: str, rows: list[Row], today: datetime.date) -> dict:
     return {"_id": batch_key(officer, batch_id), "batch_id": batch_id,
             "officer": str(officer), "kelurahan_code": officer.scope,
-            "manifest_id": new_manifest_id(officer.scope, today), "rows": rows,
-            "status": "processing", "created_at": utcnow()}
+            "manifest_id": new_manifest_id(officer.scope, today), "rows": len(rows),
+            "content": batch_content(rows), "status": "processing", "created_at": utcnow()}
+
+
+def batch_content(rows: list[Row]) -> str:
+    """A digest of a batch's rows as read - each row's number, body and what
+    reading it found (not its CSV line: a blank line more changes nothing;
+    JSON and CSV alike, whatever the spacing)."""
+    digest = hashlib.sha256()
+    for row in rows:
+        digest.update(json.dumps([row.number, row.body, row.problems], sort_keys=True,
+                                 default=str, ensure_ascii=False).encode())
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
+def same_rows(batch: dict, rows: list[Row]) -> None:
+    """A batch id sent again carries the rows stored under it: the first
+    reply, or the rest of a batch cut short; other rows are a
+    ``BatchIdReused`` (a batch from before digests were kept: taken as the same)."""
+    if batch.get("content") not in (None, batch_content(rows)):
+        raise BatchIdReused(batch["rows"])
 
 
 def json_rows(applications: list) -> list[Row]:

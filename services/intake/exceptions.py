@@ -12,14 +12,20 @@ class ApplicationNotFound(NotFound):
 
 
 class ActiveApplicationExists(Conflict):
-    def __init__(self, field: str = "applicant.nik", batch_row: int | None = None):
+    def __init__(self, field: str = "applicant.nik", batch_row: int | None = None,
+                 other_batch: dict | None = None):
         """``field``: where the request names the document's subject
         (``subjects``); the message says what that subject is. ``batch_row``:
         the row of the same jemput-bola batch that made the application in
-        progress."""
+        progress; ``other_batch``: an earlier batch of the same officer that
+        made it (``batch_id``, ``row``)."""
         subject = subject_words(field)
-        where = Msg("", "") if batch_row is None else Msg(
-            f" (baris {batch_row} batch ini)", f" (row {batch_row} of this batch)")
+        where = Msg("", "")
+        if batch_row is not None:
+            where = Msg(f" (baris {batch_row} batch ini)", f" (row {batch_row} of this batch)")
+        elif other_batch is not None:
+            where = Msg(f" (batch {other_batch['batch_id']} baris {other_batch['row']})",
+                        f" (batch {other_batch['batch_id']}, row {other_batch['row']})")
         super().__init__(
             Msg(f"Masih ada permohonan jenis dokumen ini yang aktif untuk {subject}{where}.",
                 f"An application of this document type for {subject.en} is still in "
@@ -115,6 +121,24 @@ class PersonDeceased(Conflict):
                 "verified); the application cannot be verified. Reject it with reason other "
                 "and a note for the applicant."),
             {field: [DECEASED] for field in fields})
+
+
+class BatchIdReused(Conflict):
+    """409 naming ``batch_id``: a repeat of a batch id brought other rows
+    than the batch stored under it (outside audit I: an officer's CSV cut
+    short on its way was stored; the whole file sent again under its id was
+    answered 200 with the first reply, and the missing rows never stored)."""
+
+    code = "batch_id_reused"
+
+    def __init__(self, rows: int):
+        super().__init__(
+            Msg(f"Batch id ini sudah dipakai untuk batch berisi lain ({rows} baris).",
+                f"This batch id was already used for a batch of other rows ({rows} rows)."),
+            {"batch_id": [Msg("Kirim ulang isi yang sama untuk jawaban pertamanya, atau "
+                              "baris yang belum tersimpan dengan batch id baru.",
+                              "Send the same rows again for its first reply, or the rows "
+                              "not stored under a new batch id.")]})
 
 
 class IdempotencyKeyReused(Conflict):

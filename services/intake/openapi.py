@@ -381,7 +381,10 @@ OPERATIONS: tuple[Operation, ...] = (
               query=api_appointments.AvailabilitySchema),
     Operation("PUT", "/api/v1/jemput-bola/batches/<string:batch_id>",
               "A jemput-bola batch (JSON or CSV)", 200, BatchReplySchema,
-              (400, 401, 429, 503), KELURAHAN_OFFICER, body=BATCH_BODY, tag="officer"),
+              (400, 401, 409, 429, 503), KELURAHAN_OFFICER, body=BATCH_BODY, tag="officer",
+              why={409: "`batch_id_reused` (naming `batch_id`): this batch id was used for "
+                        "other rows; the same rows again get the first reply (or finish a "
+                        "batch cut short)."}),
     Operation("GET", "/api/v1/jemput-bola/batches/<string:batch_id>", "A batch's reply again",
               200, BatchReplySchema, (401, 404, 429, 503), KELURAHAN_OFFICER, tag="officer"),
     Operation("GET", "/api/v1/jemput-bola/batches/<string:batch_id>/applications",

@@ -33,6 +33,7 @@ from shared.errors import Conflict, Msg, NotFound, PayloadTooLarge, ValidationFa
 from shared.photos import (MAX_PHOTO_PIXELS, PhotoTooLarge, PhotoUnreadable, decoded_photo,
                            off_the_hub)
 
+from .domain import STATUSES
 from .requirements import DOCUMENT_KINDS
 
 # statuses in which an application takes documents: waiting for the Dinas'
@@ -121,12 +122,16 @@ class DocumentLimitReached(Conflict):
 
 
 class DocumentsClosed(Conflict):
-    def __init__(self, status: str):
+    """409: the application no longer takes documents, its status named by
+    the label its timeline shows (``label``: ``domain.Status.labels``), as
+    ``WrongStatus`` names it - not by its code (outside audit F6)."""
+
+    def __init__(self, label: Msg):
         super().__init__(Msg(
-            f"Permohonan berstatus '{status}': dokumen hanya dapat diunggah selama permohonan "
+            f'Permohonan berstatus "{label}": dokumen hanya dapat diunggah selama permohonan '
             "menunggu pemeriksaan atau perbaikan.",
-            f"Application is '{status}': documents can be uploaded only while the application "
-            "awaits checking or correction."))
+            f'The application is "{label.en}": documents can be uploaded only while the '
+            "application awaits checking or correction."))
 
 
 class DocumentNotFound(NotFound):
@@ -224,7 +229,7 @@ def same_document(application: dict, kind: str, checked: CheckedFile) -> dict | 
 def admit(application: dict, checked: CheckedFile, limits: UploadLimits) -> None:
     """Whether ``application`` takes one more document of this size."""
     if application["status"] not in ACCEPTS_DOCUMENTS:
-        raise DocumentsClosed(application["status"])
+        raise DocumentsClosed(STATUSES[application["status"]].labels)
     if application.get("documents_count", 0) >= limits.max_files:
         raise DocumentLimitReached(f"Maksimal {limits.max_files} dokumen per permohonan.",
                                    f"At most {limits.max_files} documents per application.")

@@ -52,7 +52,8 @@ class PrintOperatorApi:
 
     @api("POST", "/api/v1/operator/print-jobs/<string:job_id>/cancel")
     def cancel_held(self, request, job_id):
-        """A held job given up -> {"status": "cancelled"}. No body (``{}`` at most)."""
+        """A held job given up -> {"status": "cancelled"}; the same for one
+        cancelled already (a retry), changing nothing. No body (``{}`` at most)."""
         operator = self.operators.authenticate(request)
         read_no_body(request)
         job = self.store.cancel_held(job_id, operator, self.settings.stations,

@@ -383,7 +383,12 @@ def cancel(job: dict, operator: str, deceased: set[str] = frozenset(),
     T1: the counter said "refer to an operator", who could not cancel it -
     the application stayed ready for pickup, its window movable). Not one
     that goes by Pos (``at_the_dinas``: its own parcel, or its jemput-bola
-    manifest's - ``manifest_by_pos``)."""
+    manifest's - ``manifest_by_pos``). A job cancelled already is a repeat
+    (an operator retrying after a lost answer; outside audit F5: answered 409
+    ``not_held``): it stays as it is and nothing is said again - intake
+    and the citizen were told once."""
+    if job["status"] == "cancelled":
+        return {}, []
     given_up_printed = at_the_dinas(job, manifest_by_pos) and of_the_deceased(job, deceased)
     if not (job_is_held(job) or given_up_printed):
         raise NotHeld()

@@ -270,9 +270,12 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("POST", "/api/v1/operator/print-jobs/<string:job_id>/cancel",
               "Give a held job up (or a printed card of a holder recorded deceased)", 200,
               JobStatusSchema, (401, 404, 429, 503), OPERATOR, tag="operator", **NO_BODY,
-              why={409: "`not_held`: the job is neither held nor a printed card at the Dinas "
-                        "of a holder recorded deceased (one that goes by Pos is not the "
-                        "Dinas' to give up)."}),
+              extra={"description": "A job cancelled already (a retry after a lost answer) "
+                                    "answers 200 `cancelled` again and changes nothing: no "
+                                    "second `print_job_cancelled`, no second notice."},
+              why={409: "`not_held`: the job is neither held, cancelled already, nor a "
+                        "printed card at the Dinas of a holder recorded deceased (one that "
+                        "goes by Pos is not the Dinas' to give up)."}),
     Operation("POST", "/api/v1/operator/print-jobs/<string:job_id>/reprint",
               "A printed document still at the Dinas (a parcel's - a citizen's own, a "
               "jemput-bola manifest's - until Pos has it), printed again", 200, JobStatusSchema,

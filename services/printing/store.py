@@ -578,7 +578,9 @@ class PrintStore(PickupStore, PrrStore):
     def _operator_decision(self, job_id: str, rules: StationRules, decide,
                            then=lambda session, job: []) -> dict:
         """``decide`` on the job, and ``then`` what else follows from it
-        (events), in one transaction."""
+        (events), in one transaction. A decision that changes nothing (a
+        repeat: ``domain.cancel`` of a job cancelled already) has nothing
+        follow from it either."""
         def work(session):
             job = self._find(session, job_id)
             if job is None:
@@ -588,6 +590,8 @@ class PrintStore(PickupStore, PrrStore):
             held = {**job, "status": "held"} if domain.job_is_held(job, rules.max_attempts) \
                 and job["lease_until"] is not None and job["lease_until"] < utcnow() else job
             update, events = decide(held)
+            if not update:  # a repeat: nothing changed, so nothing follows
+                return self._save(session, job, update, events)
             return self._save(session, job, update, events + then(session, job))
         decided = self.run_transaction(work)
         self.groups.forget_reads_ahead()  # a released job is claimable again

@@ -150,11 +150,17 @@ def test_a_500_row_csv_stores_exactly_its_valid_rows_once(system, mongo):
         assert [(event["manifest_id"], sorted(event["application_ids"])) for _, event in told] \
             == [(reply["manifest_id"], sorted(app["_id"] for app in stored))]
 
-        # the same batch id again, whatever it carries: the first reply, nothing new
+        # the same batch id again with the same rows: the first reply, nothing
+        # new; with other rows, 409 naming the batch id, nothing new either
         before = mongo["intake"].applications.count_documents({})
-        repeat = requests.put(batch_url(system, batch_id), json={"applications": [ktp_row()]},
-                              headers=KELURAHAN_OFFICER, timeout=60)
+        repeat = requests.put(batch_url(system, batch_id), data=as_csv(rows), timeout=600,
+                              headers={**KELURAHAN_OFFICER, "Content-Type": "text/csv"})
         assert repeat.status_code == 200 and repeat.json() == reply
+        other = requests.put(batch_url(system, batch_id), json={"applications": [ktp_row()]},
+                             headers=KELURAHAN_OFFICER, timeout=60)
+        assert other.status_code == 409, other.text
+        assert (other.json()["error"]["code"], list(other.json()["error"]["fields"])) == (
+            "batch_id_reused", ["batch_id"])
         again = requests.get(batch_url(system, batch_id), headers=KELURAHAN_OFFICER, timeout=60)
         assert again.status_code == 200 and again.json() == reply
         assert mongo["intake"].applications.count_documents({}) == before
@@ -169,6 +175,60 @@ def test_a_500_row_csv_stores_exactly_its_valid_rows_once(system, mongo):
     identities = [value for row in rows for value in (row["applicant"].get("nik"),
                                                       row["applicant"].get("phone"))]
     assert personal_data_in_logs(system, *identities) == []
+
+
+def test_a_csv_cut_short_on_its_way_then_sent_whole_is_not_answered_as_stored(system):
+    """Outside audit I (MEDIUM): a CSV that reached intake cut short in its
+    third row was stored as such; the whole file sent again under its batch
+    id was answered 200 with the first reply - the officer believed every
+    row stored, the missing ones never were. Now 409 naming the batch id;
+    the whole file under a new batch id stores the rest, each row stored
+    before refused naming the batch and row that holds it."""
+    rows, batch_id = [ktp_row() for _ in range(4)], new_batch_id()
+    lines = as_csv(rows).split(b"\r\n")
+    cut = b"\r\n".join(lines[:3]) + b"\r\n" + lines[3][:30]
+    csv_headers = {**KELURAHAN_OFFICER, "Content-Type": "text/csv"}
+    first = requests.put(batch_url(system, batch_id), data=cut, headers=csv_headers, timeout=60)
+    assert first.status_code == 200, first.text
+    assert (first.json()["rows"], len(first.json()["accepted"])) == (3, 2)
+    whole = requests.put(batch_url(system, batch_id), data=as_csv(rows), timeout=60,
+                         headers={**csv_headers, "Accept-Language": "en"})
+    assert whole.status_code == 409, whole.text
+    error = whole.json()["error"]
+    assert (error["code"], list(error["fields"])) == ("batch_id_reused", ["batch_id"])
+    assert "(3 rows)" in error["message"], error
+    assert requests.get(batch_url(system, batch_id), headers=KELURAHAN_OFFICER,
+                        timeout=60).json() == first.json()  # unchanged
+    rest = requests.put(batch_url(system, new_batch_id()), data=as_csv(rows),
+                        headers=csv_headers, timeout=60)
+    assert rest.status_code == 200, rest.text
+    assert [row["row"] for row in rest.json()["accepted"]] == [3, 4]
+    assert [(row["row"], row["code"], row["field"]) for row in rest.json()["rejected"]] == [
+        (1, "conflict", "applicant.nik"), (2, "conflict", "applicant.nik")]
+    for refused in rest.json()["rejected"]:
+        assert f"(batch {batch_id} baris {refused['row']})" in refused["reason"], refused
+
+
+def test_a_batch_cut_short_at_intake_goes_on_with_its_own_rows_only(system, mongo):
+    """A batch intake stopped storing (a crash, a 503 - as if before its
+    reply) is sent again: its own rows finish it, the ones stored before
+    kept, nothing stored twice; other rows under its id are refused and
+    store nothing."""
+    rows, batch_id = [ktp_row() for _ in range(3)], new_batch_id()
+    first = requests.put(batch_url(system, batch_id), json={"applications": rows},
+                         headers=KELURAHAN_OFFICER, timeout=60)
+    assert first.status_code == 200, first.text
+    mongo["intake"].batches.update_one({"batch_id": batch_id},
+                                       {"$set": {"status": "processing"}, "$unset": {"reply": ""}})
+    other = requests.put(batch_url(system, batch_id), json={"applications": [ktp_row()]},
+                         headers=KELURAHAN_OFFICER, timeout=60)
+    assert other.status_code == 409 and other.json()["error"]["code"] == "batch_id_reused"
+    again = requests.put(batch_url(system, batch_id), json={"applications": rows},
+                         headers=KELURAHAN_OFFICER, timeout=60)
+    assert again.status_code == 200, again.text
+    assert again.json()["accepted"] == first.json()["accepted"]
+    assert mongo["intake"].applications.count_documents(
+        {"manifest_id": first.json()["manifest_id"]}) == 3
 
 
 def test_twins_are_both_accepted_and_another_kelurahan_refused_inside_a_batch(system):

@@ -60,6 +60,12 @@ def test_a_held_job_the_operator_cancels_ends_the_application_and_tells_the_citi
 
     ended = cancelled_by_an_operator(system, job["print_job_id"], code, nik)
     assert ended["status_label"].startswith("Pencetakan dihentikan")
+    # the operator's retry after a lost answer: the same 200, nothing said
+    # again (outside audit F5: 409 not_held) - one SMS below
+    again = requests.post(f"{system.url('printing')}/api/v1/operator/print-jobs/"
+                          f"{job['print_job_id']}/cancel", headers=OPERATOR, timeout=10)
+    assert again.status_code == 200 and again.json() == {
+        "print_job_id": job["print_job_id"], "status": "cancelled"}, again.text
 
     def stopped_sms():
         return [m["message"] for m in sms_to(system, mobile)

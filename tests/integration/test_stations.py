@@ -202,6 +202,23 @@ def test_a_job_failing_n_times_is_held_then_released_by_an_operator(store):
     assert store.held_jobs(rules) == []
 
 
+def test_a_cancel_repeated_after_a_lost_answer_answers_alike_and_is_told_once(store):
+    """Outside audit F5: an operator retrying a cancel (its answer lost) got
+    409 ``not_held`` for the job their first try had cancelled. The repeat
+    answers ``cancelled`` again, and the job, its outbox - one
+    ``print_job_cancelled``, so one notice - stay as the first left them."""
+    rules = station_rules()
+    [job] = queue_jobs(store, 1, status="held", last_failure="data_error")
+    first = store.cancel_held(job["_id"], "operator-1", rules, pickup_rules(40))
+    left = store.db.print_jobs.find_one({"_id": job["_id"]})
+    again = store.cancel_held(job["_id"], "operator-2", rules, pickup_rules(40))
+    assert (first["status"], again["status"]) == ("cancelled", "cancelled")
+    assert store.db.print_jobs.find_one({"_id": job["_id"]}) == left
+    assert left["cancelled_by"] == "operator-1"
+    [cancelled] = store.db.outbox.find({"event_type": "print_job_cancelled"})
+    assert cancelled["payload"]["application_id"] == job["application_id"]
+
+
 class FindFilters(monitoring.CommandListener):
     """The filters of the ``find`` commands a client sent on the print jobs, in
     order (the held list also reads its short list of printed cards of the

@@ -8,7 +8,10 @@ from types import SimpleNamespace
 
 from prometheus_client import REGISTRY
 from werkzeug.routing import Map, Rule
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
 
+from shared.errors import DatabaseUnavailable, ServiceBusy
 from shared.http import LOOKUPS, WRITES, Admission, ApiHandler, RefuseAtOnce
 
 
@@ -100,3 +103,40 @@ def test_admission_refuses_new_work_only_while_the_watch_says_behind():
     assert not admission.full(WRITES, new_work=True)
     admission.in_flight[WRITES] = 2
     assert admission.full(WRITES, new_work=True) and admission.full(WRITES)
+
+
+class DatabaseDown(FakeAdmission):
+    """Room in every budget, the database known to be down."""
+
+    def __init__(self):
+        super().__init__(set())
+
+    def database_down(self):
+        return True
+
+
+def answered(entrypoint: ApiHandler, error: Exception, lang: str) -> tuple[int, str, dict]:
+    response = entrypoint.error_response(error, lang)
+    return response.status_code, response.headers.get("Retry-After"), \
+        json.loads(response.get_data())["error"]
+
+
+def test_an_outage_answers_503_as_load_does_but_says_it_is_an_outage():
+    """Outside audit F4: with the database down every endpoint answered
+    "Layanan sedang sibuk" - the capacity 503's text - so citizens and
+    front-ends could not tell an outage from a peak. Same status, code and
+    Retry-After (a client retries both alike); each its own message."""
+    entrypoint = handler("POST", "/submit", DatabaseDown())
+    refusal = entrypoint.admission_refusal(
+        Request(EnvironBuilder(method="POST", path="/submit").get_environ()))
+    assert isinstance(refusal, DatabaseUnavailable)
+    assert answered(entrypoint, refusal, "id") == (503, "2", {
+        "code": "unavailable",
+        "message": "Layanan sedang mengalami gangguan, silakan coba lagi beberapa saat lagi."})
+    assert answered(entrypoint, refusal, "en")[2]["message"] == \
+        "The service is temporarily unavailable, please try again shortly."
+    # the overload 503 keeps its own words
+    assert answered(entrypoint, ServiceBusy(), "id") == (503, "2", {
+        "code": "unavailable", "message": "Layanan sedang sibuk, silakan coba lagi."})
+    assert answered(entrypoint, ServiceBusy(), "en")[2]["message"] == \
+        "Service busy, please retry."

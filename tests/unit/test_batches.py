@@ -13,7 +13,9 @@ import pytest
 from services.intake.api_batches import batch_reply, rejected_row, render_reply
 from services.intake.batches import (MAX_ROWS, OutOfScope, Row, batch_application,
                                      check_batch_id, check_batch_row, check_next_day,
-                                     csv_rows, nest, new_batch, next_day_application)
+                                     csv_rows, nest, new_batch, next_day_application,
+                                     same_rows)
+from services.intake.exceptions import BatchIdReused
 from services.intake.domain import resubmit
 from services.intake.request_fields import corrected_request
 from services.intake.schemas import KtpElDetailsSchema
@@ -177,7 +179,7 @@ def test_problems_found_while_parsing_refuse_the_row():
 
 
 def test_a_batch_row_becomes_an_application_of_the_manifest():
-    batch = new_batch(OFFICER, "RW05-1", rows=1, today=TODAY)
+    batch = new_batch(OFFICER, "RW05-1", rows=[Row(1, row_body())], today=TODAY)
     assert batch["manifest_id"].startswith(f"JB-{SUKAJAYA}-20250602-")
     row = Row(7, row_body())
     application = batch_application(check_batch_row(row, SUKAJAYA, TODAY, SCREENING), OFFICER,
@@ -196,7 +198,7 @@ def test_a_resubmitted_batch_row_keeps_the_place_its_round_set():
     """Outside audit T1: a citizen's request sets where it is collected; an
     officer's application keeps the place its round set, and its citizen
     cannot name another on resubmission (400 on ``delivery.place_id``)."""
-    batch = new_batch(OFFICER, "RW05-1", rows=1, today=TODAY)
+    batch = new_batch(OFFICER, "RW05-1", rows=[Row(1, row_body())], today=TODAY)
     row = Row(7, row_body())
     checked = check_batch_row(row, SUKAJAYA, TODAY, SCREENING)
     application = batch_application(checked, OFFICER, batch, row)
@@ -243,7 +245,7 @@ def test_a_next_day_request_is_refused_naming_the_field(body, field):
 
 def test_the_reply_names_each_refused_row_in_the_requests_language():
     refused = ValidationFailed({"applicant.nik": ["Not a valid string."]})
-    batch = new_batch(OFFICER, "B1", rows=2, today=TODAY)
+    batch = new_batch(OFFICER, "B1", rows=[Row(1, {}), Row(2, {}, 3)], today=TODAY)
     stored = batch_reply(batch, [{"row": 1, "application_id": "a", "tracking_code": "SDK1"}],
                          [rejected_row(Row(2, {}, 3), refused)])
     assert stored["rejected"] == [{"row": 2, "line": 3, "code": "validation_failed",
@@ -280,3 +282,21 @@ def test_an_officer_entry_without_its_region_stops_the_service(principal):
         scoped(f"{principal}:{hash_token('tok')}", 10)
     assert "10-digit region code" in str(refused.value)
     assert hash_token("tok")[7:] not in str(refused.value)
+
+
+def test_a_batch_id_sent_again_must_carry_the_rows_stored_under_it():
+    """Outside audit I: the same rows again (JSON whatever its spacing, a
+    CSV whatever its blank lines) are the batch; other rows - fewer, more,
+    one changed - are ``batch_id_reused``; a batch stored before digests
+    were kept takes any."""
+    rows = [Row(1, row_body()), Row(2, row_body(), 3)]
+    batch = new_batch(OFFICER, "RW05-1", rows=rows, today=TODAY)
+    same_rows(batch, [Row(1, row_body()), Row(2, row_body(), 4)])  # a blank line more
+    changed = row_body()
+    changed["applicant"]["full_name"] = "Siti Aminah Binti Ahmad"
+    for other in (rows[:1], rows + [Row(3, row_body(), 5)], [rows[0], Row(2, changed, 3)]):
+        with pytest.raises(BatchIdReused) as refused:
+            same_rows(batch, other)
+        assert list(refused.value.fields) == ["batch_id"] and "(2 baris)" in str(
+            refused.value.message)
+    same_rows({**batch, "content": None}, rows[:1])

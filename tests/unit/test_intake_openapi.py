@@ -10,21 +10,24 @@ import datetime
 import pathlib
 import re
 
+import marshmallow
 import pytest
 from jsonschema import ValidationError
 from openapi_spec_validator import validate
 
 from services.intake import downstream, reasons
+from services.intake.api_documents import UploadFormSchema
 from services.intake.api_examples import SUBMIT_EXAMPLES
 from services.intake.appointments import DayFull
 from services.intake.domain import new_tracking_code, public_view
 from services.intake.openapi import openapi_document
 from services.intake.population import Lookup
+from services.intake.queue_schemas import ResubmitSchema
 from services.intake.rules import check_application
-from services.intake.schemas import ApplicationRequestSchema
+from services.intake.schemas import ApplicationRequestSchema, StatusLookupSchema
 from services.intake.service import IntakeApi, IntakeEvents
 from shared.events import DOCUMENT_TYPES, build_event
-from shared.http import probe_body
+from shared.http import body_problems, probe_body
 from tests import openapi_answers
 from tests.openapi_answers import (assert_answer_matches, assert_request_matches,
                                    documented_routes)
@@ -242,7 +245,54 @@ def test_nik_kk_and_tracking_codes_carry_their_patterns():
         pattern = re.compile(typed["pattern"])  # as a citizen may type it: either case
         assert pattern.fullmatch("SDK7KQ2M9XA") and pattern.fullmatch(" sdk7kq2m9xa" + " " * 12)
         assert "maxLength" not in typed and not pattern.fullmatch("SDK7KQ2M9XA\t")
-        assert not pattern.fullmatch("SDK7KQ2M9X") and not pattern.fullmatch("SDK7KQ2M9XI")
+
+
+# tracking codes as a citizen may send them: the issued form, any case,
+# spaces around; other lengths and characters (a dash, a hidden U+200B, a
+# tab, a full-width or accented letter)
+TYPED_CODES = ("SDK7KQ2M9XA", "sdk7kq2m9xa", " sdk7kq2m9xa" + " " * 12, "\u3000SDK7KQ2M9XA\u00a0",
+               "ABCDEF", "SDK7KQ2M9X", "SDK7KQ2M9XI", "A" * 20, "000000", "ABCDE", "A" * 21,
+               "", "      ", "SDK-7KQ2M9XA", "SDK 7KQ2M9XA", "SDK7KQ2M9XA\u200b", "SDK7KQ2M9XA\t",
+               "\nSDK7KQ2M9XA", "SDK7KQ2M9XA\u2028", "SDK7KQ2M9XÄ",
+               "\uff33\uff24\uff2b\uff17\uff2b\uff31\uff12\uff2d\uff19\uff38\uff21")
+
+
+def server_takes(schema, code: str) -> bool:
+    """Whether intake's own checks take ``code`` as a tracking code: the
+    walk every body goes through (``body_problems``), then ``schema``."""
+    if body_problems({"tracking_code": code}):
+        return False
+    try:
+        schema().load({"tracking_code": code, "nik": "3673045207900001"})
+    except marshmallow.ValidationError as refused:
+        return "tracking_code" not in refused.messages
+    return True
+
+
+def test_the_documented_tracking_code_is_the_one_the_server_takes():
+    """Outside audit F3: the document gave a typed tracking code the issued
+    form's pattern (SDK and 8 of its alphabet) and said anything else was a
+    400, while the server takes 6-20 ASCII letters and digits (docs/api.md)
+    and answers one that names no application 404, a failed attempt: a
+    client validating by the document refused what the server answers."""
+    document = openapi_document()
+    schemas = document["components"]["schemas"]
+    upload = document["paths"]["/api/v1/applications/documents"]["post"]["requestBody"]
+    for typed, schema in (
+            (schemas["CitizenLookup"]["properties"]["tracking_code"], StatusLookupSchema),
+            (schemas["Resubmit"]["properties"]["tracking_code"], ResubmitSchema),
+            (upload["content"]["multipart/form-data"]["schema"]["properties"]["tracking_code"],
+             UploadFormSchema)):
+        pattern = re.compile(typed["pattern"])
+        assert {code: bool(pattern.fullmatch(code)) for code in TYPED_CODES} == {
+            code: server_takes(schema, code) for code in TYPED_CODES}
+        assert "6-20 ASCII letters and digits" in typed["description"]
+    # the audit's own request: well-formed, a 404 (not a 400)
+    assert_request_matches(document, "POST", "/api/v1/applications/status",
+                           {"tracking_code": "ABCDEF", "nik": "3673045207900001"})
+    with pytest.raises(ValidationError):
+        assert_request_matches(document, "POST", "/api/v1/applications/status",
+                               {"tracking_code": "SDK-7KQ2M9XA", "nik": "3673045207900001"})
 
 
 def test_every_endpoint_taking_an_idempotency_key_lists_the_header():

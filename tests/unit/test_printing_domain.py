@@ -23,7 +23,7 @@ from services.printing.domain import (
 )
 from services.printing.exceptions import (DeceasedHoldKept, DocumentNotFound, HandedOver,
                                           HolderDeceased, JobNotFound, LeaseLost, NotAtCounter,
-                                          NotPrinted, WithPos)
+                                          NotHeld, NotPrinted, WithPos)
 from services.printing.slots import (PickupRules, Window, find_seat, first_window, slot_record,
                                      window_key)
 from services.printing import domain, handovers
@@ -290,6 +290,26 @@ def test_outcomes_are_decisions_not_writes():
     update, events = domain.failure_outcome(job, "printer_fault", None, max_attempts=3)
     assert update["status"] == "queued" and events[0].payload["requeued"] is True
     assert job == before
+
+
+def test_cancelling_a_cancelled_job_again_changes_and_says_nothing():
+    """Outside audit F5: an operator retrying a cancel whose answer was lost
+    got 409 ``not_held``. The job is given up already: the repeat is taken
+    as it is, and neither intake nor the citizen hears of it twice."""
+    job, _ = new_job(verified(), THURSDAY_MORNING)
+    held = {**job, "status": "held", "last_failure": "data_error"}
+    update, [event] = domain.cancel(held, "op-1")
+    assert event.type == "print_job_cancelled"
+    cancelled = {**held, **update}
+    assert domain.cancel(cancelled, "op-1") == ({}, [])
+    assert domain.cancel(cancelled, "op-2") == ({}, [])  # still op-1's cancel
+    # a printed card of a holder who died since, given up: the same
+    printed = {**job, "status": "printed", "delivery_method": "pickup"}
+    update, [event] = domain.cancel(printed, "op-1", {printed["nik"]})
+    assert event.payload["reason"] == "holder_deceased"
+    assert domain.cancel({**printed, **update}, "op-1", {printed["nik"]}) == ({}, [])
+    with pytest.raises(NotHeld):  # queued, never held: not an operator's to give up
+        domain.cancel(job, "op-1")
 
 
 def printed_job(store, n=1, **fields):

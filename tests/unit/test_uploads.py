@@ -111,6 +111,20 @@ def test_an_application_past_checking_takes_none(status):
     assert refused.value.status == 409
 
 
+def test_the_refusal_names_the_status_by_its_label_as_other_conflicts_do():
+    """Outside audit F6: the refusal named the raw status ('verified'),
+    where every other 409 names its label (``WrongStatus``)."""
+    with pytest.raises(DocumentsClosed) as refused:
+        admit(application("verified"), check_file(jpeg(), LIMITS), LIMITS)
+    assert refused.value.to_body("id")["error"] == {
+        "code": "conflict",
+        "message": 'Permohonan berstatus "Permohonan diverifikasi": dokumen hanya dapat '
+                   "diunggah selama permohonan menunggu pemeriksaan atau perbaikan."}
+    assert refused.value.to_body("en")["error"]["message"] == (
+        'The application is "Application verified": documents can be uploaded only while '
+        "the application awaits checking or correction.")
+
+
 def test_per_application_limits_count_files_and_bytes():
     small = check_file(jpeg(), LIMITS)
     entries = [new_document("app-1", "foto", small, NOW) for _ in range(LIMITS.max_files)]

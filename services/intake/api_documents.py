@@ -149,8 +149,8 @@ class DocumentsApi:
         return json_response(201 if created else 200, {
             "application_id": application["_id"],
             "tracking_code": application["tracking_code"],
-            "document": uploads.listing_view(entry, lang),
-            "documents": [uploads.listing_view(e, lang) for e in application.get("documents", [])]})
+            "document": uploads.listing_view(entry, lang, application),
+            "documents": uploads.listing(application, lang)})
 
     @api("GET", "/api/v1/applications/<string:application_id>/documents")
     def list_documents(self, request, application_id):
@@ -160,8 +160,7 @@ class DocumentsApi:
         lang = request_language(request)
         application = self.store.get(application_id)
         return json_response(200, {
-            "documents": [uploads.listing_view(entry, lang)
-                          for entry in application.get("documents", [])],
+            "documents": uploads.listing(application, lang),
             "photo_required": bool(required_photos(application))})
 
     @api("GET", "/api/v1/applications/<string:application_id>/documents/<string:document_id>")

@@ -58,27 +58,36 @@ class DocumentStore(BaseStore):
         application = self.find_for_citizen(tracking_code, nik)
         if (earlier := uploads.same_document(application, kind, checked)) is not None:
             return application, earlier, False
-        uploads.admit(application, checked, limits)
+        replaced = uploads.replaced_by_upload(application, kind)
+        uploads.admit(application, checked, limits, replaced)
         entry = uploads.new_document(application["_id"], kind, checked, utcnow())
         self._bucket.upload_from_stream_with_id(
             entry["document_id"], uploads.file_name(entry), checked.content, metadata=entry)
+        freed = sum(old["size"] for old in replaced)
         listed = update_then_read(
             self.db.applications,
             {"_id": application["_id"], "status": {"$in": list(uploads.ACCEPTS_DOCUMENTS)},
              # $not matches a missing counter too (an application without documents)
-             "documents_count": {"$not": {"$gte": limits.max_files}},
-             "documents_bytes": {"$not": {"$gt": limits.max_total_bytes - checked.size}},
+             "documents_count": {"$not": {"$gte": limits.max_files + len(replaced)}},
+             "documents_bytes": {"$not": {"$gt": limits.max_total_bytes - checked.size + freed}},
              # the same file again, sent before the first was listed (a retry)
-             "documents": {"$not": {"$elemMatch": {"kind": kind, "sha256": checked.sha256}}}},
+             "documents": {"$not": {"$elemMatch": {"kind": kind, "sha256": checked.sha256}}},
+             # what it replaces, not replaced by another upload meanwhile
+             **{f"documents_replaced.{old['document_id']}": {"$exists": False}
+                for old in replaced}},
             {"$push": {"documents": entry},
-             "$inc": {"documents_count": 1, "documents_bytes": checked.size}},
+             "$inc": {"documents_count": 1 - len(replaced),
+                      "documents_bytes": checked.size - freed},
+             **({"$set": {f"documents_replaced.{old['document_id']}": entry["document_id"]
+                          for old in replaced}} if replaced else {})},
             projection={"timeline": 0, "seen_events": 0})
         if listed is None:
             self._bucket.delete(entry["document_id"])
             application = self.get(application["_id"])
             if (earlier := uploads.same_document(application, kind, checked)) is not None:
                 return application, earlier, False
-            uploads.admit(application, checked, limits)
+            uploads.admit(application, checked, limits,
+                          uploads.replaced_by_upload(application, kind))
             raise uploads.DocumentLimitReached(  # the application changed back meanwhile
                 "Dokumen berubah bersamaan; unggah ulang.", "Documents changed meanwhile; retry.")
         return listed, entry, True

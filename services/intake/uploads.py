@@ -34,6 +34,7 @@ from shared.photos import (MAX_PHOTO_PIXELS, PhotoTooLarge, PhotoUnreadable, dec
                            off_the_hub)
 
 from .domain import STATUSES
+from .views import replaced_by
 from .requirements import DOCUMENT_KINDS
 
 # statuses in which an application takes documents: waiting for the Dinas'
@@ -226,14 +227,39 @@ def same_document(application: dict, kind: str, checked: CheckedFile) -> dict | 
                  if entry["kind"] == kind and entry["sha256"] == checked.sha256), None)
 
 
-def admit(application: dict, checked: CheckedFile, limits: UploadLimits) -> None:
-    """Whether ``application`` takes one more document of this size."""
+def replaced_by_upload(application: dict, kind: str) -> list[dict]:
+    """The documents an upload of ``kind`` takes the place of: a rejected
+    application's documents of that kind listed before its latest rejection
+    and not replaced yet - the rejection asked for them again (``kk_unreadable``:
+    "Unggah ulang foto KK yang jelas"). They stay listed for the operator
+    (``replaced_by``) but no longer count toward the limits (outside audit
+    I: an application at its 20 files or 10 MiB could not take the one the
+    rejection asked for). None for one not rejected: more of a kind are
+    more pages of it."""
+    if application["status"] != "rejected":
+        return []
+    rejections = [step["at"] for step in application.get("timeline", ())
+                  if step["status"] == "rejected"]
+    if not rejections:
+        return []
+    since = max(datetime.datetime.fromisoformat(at) for at in rejections)
+    replaced = application.get("documents_replaced") or {}
+    return [entry for entry in application.get("documents", ())
+            if entry["kind"] == kind and entry["document_id"] not in replaced
+            and entry["uploaded_at"] < since]
+
+
+def admit(application: dict, checked: CheckedFile, limits: UploadLimits,
+          replaced: list[dict] = ()) -> None:
+    """Whether ``application`` takes one more document of this size, in
+    place of ``replaced`` (``replaced_by_upload``)."""
     if application["status"] not in ACCEPTS_DOCUMENTS:
         raise DocumentsClosed(STATUSES[application["status"]].labels)
-    if application.get("documents_count", 0) >= limits.max_files:
+    if application.get("documents_count", 0) - len(replaced) >= limits.max_files:
         raise DocumentLimitReached(f"Maksimal {limits.max_files} dokumen per permohonan.",
                                    f"At most {limits.max_files} documents per application.")
-    if application.get("documents_bytes", 0) + checked.size > limits.max_total_bytes:
+    if application.get("documents_bytes", 0) - sum(entry["size"] for entry in replaced) \
+            + checked.size > limits.max_total_bytes:
         raise DocumentLimitReached(
             f"Total dokumen per permohonan maksimal {limits.max_total_bytes} byte.",
             f"An application's documents may total at most {limits.max_total_bytes} bytes.")
@@ -258,9 +284,17 @@ def file_name(entry: dict) -> str:
     return f"{entry['kind']}-{entry['document_id'][:8]}.{EXTENSIONS[entry['content_type']]}"
 
 
-def listing_view(entry: dict, lang: str) -> dict:
-    """One document as the API lists it: no content, no file name from the client."""
+def listing_view(entry: dict, lang: str, application: dict | None = None) -> dict:
+    """One document as the API lists it: no content, no file name from the
+    client; ``replaced_by``: the document uploaded in its place after a
+    rejection (``replaced_by_upload``), else null."""
     view = {key: value for key, value in entry.items() if key != "application_id"}
     view["uploaded_at"] = entry["uploaded_at"].isoformat()
     view["kind_label"] = localize(DOCUMENT_KINDS[entry["kind"]].label, lang)
+    view["replaced_by"] = replaced_by(application or {}, entry)
     return view
+
+
+def listing(application: dict, lang: str) -> list[dict]:
+    """An application's documents as the API lists them, in upload order."""
+    return [listing_view(entry, lang, application) for entry in application.get("documents", [])]

@@ -19,7 +19,7 @@ from .reasons import reason_texts
 # bookkeeping, not the application (outside audit C: the operator's detail
 # showed the one-active index's slot, the subject key and the request's digest)
 HIDDEN = {"_id", "seen_events", "idempotency_key", "status_rank", "active_slot",
-          "subject_key", "request_digest", *CARRIED_FIELDS}
+          "subject_key", "request_digest", "documents_replaced", *CARRIED_FIELDS}
 
 
 def plain(value):
@@ -68,10 +68,17 @@ def operator_view(application: dict, lang: str) -> dict:
         "application_id": application["_id"],
         **shown,
         "status_label": STATUSES[application["status"]].label(lang),
-        "documents": application.get("documents", []),
+        "documents": [{**entry, "replaced_by": replaced_by(application, entry)}
+                      for entry in application.get("documents", [])],
         "timeline": [operator_step(step, lang)
                      for step in sorted(application["timeline"], key=lambda s: s["at"])],
     })
+
+
+def replaced_by(application: dict, entry: dict) -> str | None:
+    """The document uploaded in place of ``entry`` after a rejection
+    (``uploads.replaced_by_upload``), or None."""
+    return (application.get("documents_replaced") or {}).get(entry["document_id"])
 
 
 def batch_member_view(accepted: dict, application: dict, lang: str) -> dict:

@@ -243,6 +243,49 @@ def test_an_application_takes_at_most_max_files(system, application, stored):
     assert stored() == before
 
 
+def listed(system, application: dict) -> list[dict]:
+    answer = requests.get(documents_url(system, application), headers=OPERATOR, timeout=10)
+    assert answer.status_code == 200, answer.text
+    return answer.json()["documents"]
+
+
+def test_a_rejected_application_at_its_limits_takes_the_document_asked_for_again(
+        system, application, stored):
+    """Outside audit I (MEDIUM): rejected "KK unreadable - upload a clear
+    one", an application holding 10 MiB of documents (or 20 files) answered
+    the new KK 409 ``document_limit_reached``: a dead end but to cancel and
+    apply again. An upload of a kind the rejection came after takes the
+    place of that kind's documents from before it - listed still, with
+    ``replaced_by`` - and more of the kind after it are more pages."""
+    intake = system.url("intake")
+    first_kk = upload(system, application, pdf("KK buram"), "kk.pdf", "application/pdf")
+    assert first_kk.status_code == 201, first_kk.text
+    for n in range(MAX_FILES - 1):
+        assert upload(system, application, png(n + 1, 1), kind="foto").status_code == 201
+    assert upload(system, application, pdf("KK lagi"), "kk.pdf",
+                  "application/pdf").status_code == 409  # full while it waits for the Dinas
+    rejected = requests.post(f"{intake}/api/v1/applications/{application['application_id']}/reject",
+                             json={"reasons": ["kk_unreadable"]}, headers=OPERATOR, timeout=10)
+    assert rejected.status_code == 200, rejected.text
+    clear = upload(system, application, pdf("KK jelas"), "kk.pdf", "application/pdf")
+    assert clear.status_code == 201, clear.text
+    new_id, old_id = clear.json()["document"]["document_id"], \
+        first_kk.json()["document"]["document_id"]
+    documents = {entry["document_id"]: entry for entry in listed(system, application)}
+    assert documents[old_id]["replaced_by"] == new_id  # still listed, for the operator
+    assert documents[new_id]["replaced_by"] is None
+    assert len(documents) == MAX_FILES + 1
+    # a second page of the new KK counts as one more: the application is full again
+    page_two = upload(system, application, pdf("KK jelas hal 2"), "kk.pdf", "application/pdf")
+    assert page_two.status_code == 409, page_two.text
+    assert page_two.json()["error"]["code"] == "document_limit_reached"
+    view = requests.get(f"{intake}/api/v1/operator/applications/"
+                        f"{application['application_id']}", headers=OPERATOR, timeout=10).json()
+    assert [entry["replaced_by"] for entry in view["documents"]][:1] == [new_id]
+    assert "documents_replaced" not in view
+    assert stored(application["application_id"])[0] == MAX_FILES + 1
+
+
 @pytest.mark.parametrize(("form", "field"), [
     ({"kind": "rapor_sekolah"}, "kind"),
     ({"nik": "12345"}, "nik"),

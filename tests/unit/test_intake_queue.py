@@ -124,7 +124,7 @@ def test_operator_view_shows_everything_but_bookkeeping_and_who_acted():
     assert not {"idempotency_key", "seen_events", "status_rank"} & set(view)
     assert view["applicant"]["nik"] == NIK and view["contact"]["phone"] == "+6281234567890"
     assert view["documents"] == [{"document_id": "d1", "kind": "kk",
-                                  "uploaded_at": AT.isoformat()}]
+                                  "uploaded_at": AT.isoformat(), "replaced_by": None}]
     assert view["status_label"] == "Permohonan ditolak"
     step = view["timeline"][-1]
     assert step["detail"]["by"] == "operator-curug-7"

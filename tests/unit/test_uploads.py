@@ -7,6 +7,7 @@ import hashlib
 
 import pytest
 
+from services.intake import uploads
 from services.intake.requirements import DOCUMENT_KINDS, REQUIRED_DOCUMENTS
 from services.intake.uploads import (JPEG, PDF, PNG, DocumentLimitReached, DocumentsClosed,
                                      FileTooLarge, UploadLimits, admit, check_file, file_name,
@@ -157,7 +158,7 @@ def test_the_listing_shows_no_content_nor_the_clients_file_name():
     assert listing_view(entry, "id")["kind_label"] == str(DOCUMENT_KINDS["kartu_keluarga"].label)
     assert view["uploaded_at"] == "2025-06-02T03:04:05.678000+00:00"  # as BSON keeps it
     assert set(view) == {"document_id", "kind", "kind_label", "content_type", "size", "sha256",
-                         "uploaded_at", "width", "height"}
+                         "uploaded_at", "width", "height", "replaced_by"}
     assert file_name(entry) == f"kartu_keluarga-{entry['document_id'][:8]}.jpg"
 
 
@@ -170,3 +171,32 @@ def test_a_photo_is_labelled_as_a_photo_not_as_the_child_s():
     [photo] = [req for req in REQUIRED_DOCUMENTS["kia"] if req.name == "foto"]
     assert (str(photo.label), photo.label.en) == ("Pas foto anak berwarna",
                                                   "A colour photo of the child")
+
+
+def test_an_upload_after_a_rejection_takes_the_place_of_that_kind_from_before_it():
+    """Outside audit I: the document a rejection asks for again replaces its
+    kind's documents from before the rejection (they count no more); one
+    not rejected, or a kind uploaded since, replaces nothing."""
+    before = datetime.datetime(2026, 12, 1, 9, tzinfo=datetime.timezone.utc)
+    rejected_at = before + datetime.timedelta(hours=1)
+    entries = [{"document_id": f"d{n}", "kind": kind, "size": 4 * 1024 * 1024,
+                "uploaded_at": at} for n, (kind, at) in enumerate(
+        [("kartu_keluarga", before), ("foto", before),
+         ("kartu_keluarga", rejected_at + datetime.timedelta(minutes=5))])]
+    application = {"status": "rejected", "documents": entries, "documents_count": 3,
+                   "documents_bytes": 12 * 1024 * 1024,
+                   "timeline": [{"status": "submitted", "at": before.isoformat()},
+                                {"status": "rejected", "at": rejected_at.isoformat()}]}
+    assert [e["document_id"] for e in uploads.replaced_by_upload(
+        application, "kartu_keluarga")] == ["d0"]
+    assert uploads.replaced_by_upload({**application, "documents_replaced": {"d0": "d2"}},
+                                      "kartu_keluarga") == []
+    assert uploads.replaced_by_upload({**application, "status": "submitted"},
+                                      "kartu_keluarga") == []
+    limits = uploads.UploadLimits(max_file_bytes=2 * 1024 * 1024,
+                                  max_total_bytes=12 * 1024 * 1024, max_files=3)
+    one = uploads.CheckedFile(b"x" * 10, "application/pdf", "0" * 64)
+    with pytest.raises(uploads.DocumentLimitReached):
+        uploads.admit(application, one, limits)
+    uploads.admit(application, one, limits, uploads.replaced_by_upload(application,
+                                                                       "kartu_keluarga"))

@@ -446,10 +446,10 @@ def at_the_dinas(job: dict, manifest_by_pos: bool) -> bool:
 def awaiting_pos(job: dict) -> bool:
     """A citizen's own parcel printed and not in Pos' hands yet: courier has
     not told of Pos' first news of it (``parcel_picked_up``) - its order may
-    be accepted, the document still at the Dinas. Not a jemput-bola member's
-    (its manifest's parcel is made from what was printed)."""
+    be accepted, the document still at the Dinas. Also a jemput-bola
+    member's whose citizen asked Pos to their door: a parcel of its own."""
     return job["status"] == "printed" and job.get("delivery_method") == "pos" \
-        and not job.get("manifest_id") and not job.get("pos_picked_up_at")
+        and not job.get("pos_picked_up_at")
 
 
 def reprint_withdrawn(job: dict, taken_at: datetime.datetime,
@@ -468,9 +468,10 @@ def reprint_withdrawn(job: dict, taken_at: datetime.datetime,
     not (``_reprint_withdrawn``). None: nothing to withdraw - no re-queue,
     or a reprint printed before Pos took the parcel (it may be the one Pos
     carries), or a job given up or handed over since."""
-    in_the_parcel = (job.get("delivery_method") == "pos") == (manifest_id is None)
-    if not in_the_parcel or job.get("manifest_id") != manifest_id \
-            or not job.get("requeued_by") or not job.get("printed_before"):
+    own = job.get("delivery_method") == "pos"  # a jemput-bola member's to its door too
+    in_the_parcel = own if manifest_id is None else \
+        not own and job.get("manifest_id") == manifest_id
+    if not in_the_parcel or not job.get("requeued_by") or not job.get("printed_before"):
         return None
     if job["status"] not in ("queued", "leased", "held", "printed"):
         return None

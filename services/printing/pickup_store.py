@@ -266,8 +266,9 @@ class PickupStore(BaseStore):
         read more) printed while the manifest's parcel waits for Pos goes in
         it (``handovers.into_the_parcel``): no hand-over item, nothing
         else to go."""
-        if job.get("printed_before") and handovers.into_the_parcel(
-                self.db.manifests.find_one({"_id": job["manifest_id"]}, session=session) or {}):
+        if job.get("printed_before") and handovers.goes_with_manifest(job) \
+                and handovers.into_the_parcel(self.db.manifests.find_one(
+                    {"_id": job["manifest_id"]}, session=session) or {}):
             self.db.manifests.update_one({"_id": job["manifest_id"]},
                                          {"$addToSet": {"printed_ids": job["application_id"]}},
                                          session=session)

@@ -556,7 +556,9 @@ class PrintStore(PickupStore, PrrStore):
                 {**({"$addToSet": {"waiting": application_id}} if waited_for else {}),
                  "$pull": {"items": {"application_id": application_id}},
                  "$unset": {f"days.{application_id}": ""}}, session=session)
-        if job.get("manifest_id"):
+        if job.get("manifest_id") and handovers.goes_with_manifest(job):
+            # one Pos takes to its citizen's door waits in a parcel of its
+            # own: the manifest does not wait for its reprint
             self.db.manifests.update_one(
                 {"_id": job["manifest_id"]},
                 {"$pull": {"printed_ids": application_id,

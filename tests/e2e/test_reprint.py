@@ -45,9 +45,9 @@ from tests.e2e.test_downstream_events import Citizen
 from tests.e2e.test_ktp_journey import ktp_application
 from tests.e2e.test_metrics import samples, total, value
 from tests.e2e.test_courier import at_pos
-from tests.e2e.test_manifest_pos_choice import (manifest_at_courier, manifest_event,
-                                                pos_confirmed_manifest, printed_at_courier,
-                                                send_by_pos)
+from tests.e2e.test_manifest_pos_choice import (HOME, known_to_courier, manifest_at_courier,
+                                                manifest_event, pos_confirmed_manifest,
+                                                printed_at_courier, send_by_pos)
 from tests.e2e.test_office_handovers import (batch_sent, death_verified, lookup, print_it,
                                              published, sms_to, verify)
 from tests.e2e.test_printed_document import (collected_at_counter, download,
@@ -356,6 +356,38 @@ def test_a_member_of_a_manifest_sent_by_pos_is_printed_again_into_its_parcel(
                    what="courier: the member in the parcel, printed before")
         refused(reprint(system, printed["print_job_id"]), "with_pos")
         assert not published(probe, seen, "batch_ready_for_kelurahan", application_id)
+    finally:
+        probe.close()
+
+
+def test_a_member_pos_takes_to_its_door_is_printed_again_into_its_own_order(
+        system, mongo, courier_events, pos):
+    """A jemput-bola row whose citizen asked Pos to their door is a parcel of
+    its own (409 ``with_pos`` before, even while it waited at the Dinas):
+    printed again into its Pos order, nothing posted twice; its manifest
+    does not wait for the reprint - the officer is called for the others."""
+    probe, seen = BrokerProbe(system.amqp_uri, "printing.events"), []
+    try:
+        answer = batch_sent(system, [ktp_row(), {**ktp_row(),
+                                                 "delivery": {"method": "pos", "address": HOME}}])
+        office, home = answer["accepted"]
+        known_to_courier(system, mongo, answer["manifest_id"])
+        for member in (office, home):
+            verify(system, member["application_id"])
+        printed = print_it(system, home["application_id"])
+        [own] = courier_events.wait_for(home["application_id"], "parcel_dispatched")
+        assert reprint(system, printed["print_job_id"]).status_code == 200
+        print_it(system, office["application_id"])
+        [ready] = eventually(lambda: published(probe, seen, "batch_ready_for_kelurahan",
+                                               office["application_id"]),
+                             what="the officer called, the door member's reprint not awaited")
+        assert [item["application_id"] for item in ready["items"]] == [office["application_id"]]
+        print_it(system, home["application_id"])
+        eventually(lambda: published(probe, seen, "document_printed", home["application_id"])[1:],
+                   what="the reprint's document_printed")
+        assert len(at_pos(pos, own["shipment_id"])) == 1
+        assert [kind for kind, _ in courier_events.of(home["application_id"])] == [
+            "parcel_dispatched"]
     finally:
         probe.close()
 

@@ -508,8 +508,12 @@ def test_a_printed_document_still_at_the_dinas_is_re_queued_first_with_fresh_att
     with pytest.raises(WithPos):  # Pos has it in hand (courier's parcel_picked_up)
         domain.reprint({**parcel, "pos_picked_up_at": "2026-11-29T10:05:00+07:00"}, "op-1",
                        set(), manifest_with_pos=False)
-    with pytest.raises(WithPos):  # a jemput-bola member's own parcel to its door
-        domain.reprint({**parcel, "manifest_id": "m-1"}, "op-1", set(), manifest_with_pos=False)
+    # a jemput-bola member's own parcel to its door, Pos has not taken it
+    assert domain.reprint({**parcel, "manifest_id": "m-1"}, "op-1", set(),
+                          manifest_with_pos=False)[0]["status"] == "queued"
+    with pytest.raises(WithPos):  # Pos has it in hand
+        domain.reprint({**parcel, "manifest_id": "m-1", "pos_picked_up_at": "2026-11-29T10:05"},
+                       "op-1", set(), manifest_with_pos=False)
     with pytest.raises(WithPos):  # Pos took its jemput-bola manifest's parcel
         domain.reprint({**printed, "manifest_id": "m-1"}, "op-1", set(), manifest_with_pos=True)
     # a member of a manifest collected at the Dinas, or sent by Pos and not
@@ -549,7 +553,9 @@ def test_a_reprint_pos_took_the_parcel_before_is_withdrawn(store):
     assert domain.reprint_withdrawn(member, taken) is None  # not a parcel of its own
     assert domain.reprint_withdrawn(member, taken, "m-2") is None
     assert domain.reprint_withdrawn({**member, "delivery_method": "pos"}, taken, "m-1") is None
-    assert domain.reprint_withdrawn({**requeued, "manifest_id": "m-1"}, taken) is None
+    # a member Pos takes to its citizen's door: its own parcel
+    assert domain.reprint_withdrawn({**requeued, "manifest_id": "m-1"}, taken)["printed_at"] \
+        == first
 
 
 def test_a_reprint_in_the_window_announced_before_says_it_was_told(store):

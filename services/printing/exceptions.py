@@ -132,16 +132,15 @@ class HandedOver(Conflict):
 
 
 class WithPos(Conflict):
-    """A reprint asked of a document Pos Indonesia has (a citizen's own
-    parcel Pos has in hand), or of a member of a manifest printing confirmed
-    for Pos, whether or not Pos has taken it yet."""
+    """A reprint asked of a document Pos Indonesia has in hand: in a
+    citizen's own parcel, or in its jemput-bola manifest's (``parcel_picked_up``)."""
     code = "with_pos"
 
     def __init__(self):
-        super().__init__(Msg("Dokumen ini sudah di tangan Pos Indonesia, atau ikut kiriman "
-                             "kelurahan lewat Pos: tidak dapat dicetak ulang.",
-                             "Pos Indonesia has this document, or it goes in a kelurahan's "
-                             "parcel by Pos: it cannot be reprinted."))
+        super().__init__(Msg("Dokumen ini sudah di tangan Pos Indonesia (dalam kiriman "
+                             "pemohon atau kiriman kelurahan): tidak dapat dicetak ulang.",
+                             "Pos Indonesia has this document in hand (in the citizen's "
+                             "parcel or a kelurahan's): it cannot be reprinted."))
 
 
 class UnknownStation(NotFound):

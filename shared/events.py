@@ -276,6 +276,17 @@ class PrintJobRequeuedSchema(PrintJobRefSchema):
     manifest_id = fields.String(allow_none=True)  # its jemput-bola manifest
 
 
+class ReprintWithdrawnSchema(PrintJobRefSchema):
+    """Pos took the parcel carrying the print before a re-queued document's
+    reprint was printed (or before Pos' news of it came): the reprint is
+    withdrawn, the job is that print's again. Times in UTC, ISO 8601."""
+    picked_up_at = fields.String(required=True, validate=iso_date_time)  # Pos' time
+    printed_at = fields.String(required=True, validate=iso_date_time)  # the print Pos carries
+    # the reprint's print, when it was printed before printing heard from Pos
+    reprint_printed_at = fields.String(required=True, allow_none=True, validate=iso_date_time)
+    manifest_id = fields.String(allow_none=True)  # the jemput-bola manifest's parcel
+
+
 class PrintJobCancelledSchema(PrintJobRefSchema):
     """An operator gave a held job up: nothing is printed for the application."""
     reason = fields.String(allow_none=True, load_default=None)  # the job's last failure
@@ -591,6 +602,7 @@ EVENTS: dict[str, tuple[str, type[EventSchema]]] = {
     "print_job_released": ("printing", PrintJobReleasedSchema),
     "print_job_requeued": ("printing", PrintJobRequeuedSchema),
     "print_job_cancelled": ("printing", PrintJobCancelledSchema),
+    "reprint_withdrawn": ("printing", ReprintWithdrawnSchema),
     "document_ready_for_pickup": ("printing", DocumentReadyForPickupSchema),
     "document_collected": ("printing", DocumentCollectedSchema),
     "parcel_dispatched": ("courier", ParcelDispatchedSchema),

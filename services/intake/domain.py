@@ -109,6 +109,12 @@ STATUSES = {
     # after a reprint Pos took the parcel before, the last step is this, not
     # the reprint's queue (outside audit G)
     "picked_up": Status(0, "Paket diambil kurir Pos", "Parcel picked up by Pos"),
+    # Pos took the parcel with the print before while its reprint waited
+    # (printing's ``reprint_withdrawn``): that print is the valid one
+    "reprint_withdrawn": Status(0, "Cetak ulang dibatalkan: dokumen yang dicetak sebelumnya "
+                                   "sudah dibawa Pos dan tetap berlaku",
+                                "Reprint withdrawn: Pos already has the document printed "
+                                "before, which stays valid"),
     # a jemput-bola parcel Pos delivered to the kelurahan office
     "at_kelurahan": Status(0, "Siap diambil di kantor kelurahan",
                            "Ready for collection at the kelurahan office"),
@@ -452,9 +458,32 @@ def cancel(application: dict) -> Transition:
                       (("application_cancelled", cancelled_event(application)),))
 
 
+# a print on the timeline that is a withdrawn reprint's (``shown_timeline``)
+WITHDRAWN_PRINT = Status(0, "Dokumen dicetak ulang (dibatalkan: Pos membawa cetakan sebelumnya)",
+                         "Document reprinted (withdrawn: Pos carries the earlier print)")
+
+
+def shown_timeline(application: dict, lang: str) -> list[dict]:
+    """The timeline in time order, each step with its label; a print
+    recorded from the withdrawn reprint's print on and before printing
+    withdrew it (``reprint_withdrawn``, ``downstream.fields_set``) is that
+    reprint's - whichever came first to intake -: ``withdrawn``, and
+    labelled so (outside audit J F2: it read as the document Pos took). Its
+    ``document_printed`` is emitted as it is printed; the print Pos carries
+    was printed before its re-queue."""
+    span = application.get("reprint_withdrawn") or {}
+    shown = []
+    for step in sorted(application["timeline"], key=lambda step: step["at"]):
+        if step["status"] == "printed" and span.get("printed_at") \
+                and span["printed_at"] <= step["at"] <= span["until"]:
+            shown.append({**step, "label": WITHDRAWN_PRINT.label(lang), "withdrawn": True})
+        else:
+            shown.append({**step, "label": STATUSES[step["status"]].label(lang)})
+    return shown
+
+
 def public_view(application: dict, lang: str) -> dict:
     """What the citizen sees on a status lookup: no NIK, KK or contact details."""
-    timeline = sorted(application["timeline"], key=lambda step: step["at"])
     return {
         "application_id": application["_id"],
         "tracking_code": application["tracking_code"],
@@ -470,9 +499,8 @@ def public_view(application: dict, lang: str) -> dict:
            if application.get("pickup") and application["status"] != "print_cancelled" else {}),
         **({"parcel_barcode": application["parcel"]["barcode"]}
            if (application.get("parcel") or {}).get("barcode") else {}),
-        "timeline": [{**step, "label": STATUSES[step["status"]].label(lang),
-                      "detail": public_detail(step["detail"], lang)}
-                     for step in timeline],
+        "timeline": [{**step, "detail": public_detail(step["detail"], lang)}
+                     for step in shown_timeline(application, lang)],
     }
 
 

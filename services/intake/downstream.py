@@ -62,6 +62,12 @@ EVENT_MOVES: dict[str, tuple[str, frozenset[str]]] = {
     "parcel_dispatched": ("dispatched", PRINTED_OR_BEFORE),
     "parcel_delivered": ("delivered", PRINTED_OR_BEFORE | {"dispatched"}),
     "parcel_returned": ("returned_to_dinas", PRINTED_OR_BEFORE | {"dispatched"}),
+    # Pos took the parcel with the print before while the reprint waited (or
+    # before Pos' news came): printed, the print Pos carries - not the
+    # reprint's queue (outside audit J F2); its step is its own
+    # (``STEP_NAMES``), and the reprint's print, if any, shows as withdrawn
+    # (``domain.shown_timeline``)
+    "reprint_withdrawn": ("printed", NOT_PRINTED),
 }
 # event -> the timeline step of an event that never moves the status
 STEP_ONLY = {
@@ -87,8 +93,11 @@ RECORDED_AS = {
                          lambda event: shipment_manifest(event["shipment_id"]) is not None),
     "print_job_failed": ("print_job_held", lambda event: not event["requeued"]),
 }
+# a move whose step is named after the event, not the status it leads to
+STEP_NAMES = {"reprint_withdrawn": "reprint_withdrawn"}
 # the step each event records: its own, or the status it leads to
-EVENT_STEPS = {**{event: to for event, (to, _) in EVENT_MOVES.items()}, **STEP_ONLY}
+EVENT_STEPS = {**{event: to for event, (to, _) in EVENT_MOVES.items()}, **STEP_ONLY,
+               **STEP_NAMES}
 # what an event's step shows (the citizen sees the ``domain.PUBLIC_DETAIL`` ones)
 DETAIL_FIELDS = {
     "document_ready_for_pickup": ("slot",),
@@ -166,9 +175,21 @@ def usual_move(event_type: str, event: dict) -> tuple[dict, dict] | None:
         changes["pickup"] = {"slot": event["slot"], "since": event["occurred_at"]}
     if event_type in OF_A_PRINT:  # no re-queue after it (``replaced``)
         guard["requeued_at"] = {"$not": {"$gt": event["occurred_at"]}}
-    if event_type == "parcel_dispatched":
-        changes["parcel"] = {"shipment_id": event["shipment_id"], "barcode": event["barcode"]}
+    changes.update(fields_set(event_type, event))
     return guard, {"$push": {"timeline": step_from_event(event_type, event)}, "$set": changes}
+
+
+def fields_set(event_type: str, event: dict) -> dict:
+    """What an event sets beside the status, whatever the status: a
+    parcel's barcode; a withdrawn reprint's print - a print from the
+    reprint's and up to printing withdrawing it is the reprint's
+    (``domain.shown_timeline``)."""
+    if event_type == "parcel_dispatched":
+        return {"parcel": {"shipment_id": event["shipment_id"], "barcode": event["barcode"]}}
+    if event_type == "reprint_withdrawn":
+        return {"reprint_withdrawn": {"printed_at": event["reprint_printed_at"],
+                                      "until": event["occurred_at"]}}
+    return {}
 
 
 def gatherable(event_type: str) -> bool:
@@ -248,8 +269,7 @@ def record(application: dict, event_type: str, event: dict) -> dict:
             changes["pickup"] = None
     if event_type in SETS_PICKUP and newer(event, application.get("pickup")):
         changes["pickup"] = {"slot": event["slot"], "since": event["occurred_at"]}
-    if event_type == "parcel_dispatched":
-        changes["parcel"] = {"shipment_id": event["shipment_id"], "barcode": event["barcode"]}
+    changes.update(fields_set(event_type, event))
     update: dict = {"$push": {"timeline": step}}
     if changes:
         update["$set"] = changes
@@ -264,8 +284,10 @@ def replaced(application: dict, event: dict) -> bool:
 
 def printed_after(application: dict, event: dict) -> bool:
     """Whether ``application``'s timeline has a print later than ``event``
-    (the reprint's ``document_printed``, come before its re-queue)."""
-    return any(step["status"] == "printed" and step["at"] > event["occurred_at"]
+    (the reprint's ``document_printed``, come before its re-queue) or the
+    reprint's withdrawal (``reprint_withdrawn``: the print Pos carries)."""
+    return any(step["status"] in ("printed", "reprint_withdrawn")
+               and step["at"] > event["occurred_at"]
                for step in application.get("timeline", ()))
 
 

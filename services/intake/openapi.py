@@ -98,6 +98,10 @@ class StepSchema(Schema):
     at = fields.String(required=True, metadata={"description": "ISO-8601 time"})
     detail = fields.Dict(metadata={"description": "what the step shows (slot, barcode, "
                                                   "reasons ...); never who acted"})
+    withdrawn = JsonBoolean(metadata={
+        "description": "only on a `printed` step, always `true`: the print of a reprint "
+                       "withdrawn because Pos took the parcel with the print before "
+                       "(`reprint_withdrawn` step); that print is not valid"})
 
 
 class StatusViewSchema(AcceptedSchema):

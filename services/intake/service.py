@@ -148,6 +148,10 @@ class IntakeEvents:
     def on_print_job_cancelled(self, body):
         self._record("print_job_cancelled", body)
 
+    @reliable_event_handler("printing", "reprint_withdrawn")
+    def on_reprint_withdrawn(self, body):
+        self._record("reprint_withdrawn", body)
+
     @reliable_event_handler("printing", "document_ready_for_pickup")
     def on_document_ready_for_pickup(self, body):
         self._record("document_ready_for_pickup", body)

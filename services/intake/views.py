@@ -13,7 +13,7 @@ import datetime
 
 from shared.outbox import CARRIED_FIELDS
 
-from .domain import STATUSES
+from .domain import STATUSES, shown_timeline
 from .reasons import reason_texts
 
 # bookkeeping, not the application (outside audit C: the operator's detail
@@ -55,10 +55,11 @@ def queue_row(application: dict, lang: str) -> dict:
 
 
 def operator_step(step: dict, lang: str) -> dict:
+    """A step as ``domain.shown_timeline`` labels it, with who acted."""
     detail = dict(step["detail"])
     if "reason_codes" in detail:
         detail["reasons"] = reason_texts(detail["reason_codes"], lang)
-    return {**step, "label": STATUSES[step["status"]].label(lang), "detail": detail}
+    return {**step, "detail": detail}
 
 
 def operator_view(application: dict, lang: str) -> dict:
@@ -70,8 +71,7 @@ def operator_view(application: dict, lang: str) -> dict:
         "status_label": STATUSES[application["status"]].label(lang),
         "documents": [{**entry, "replaced_by": replaced_by(application, entry)}
                       for entry in application.get("documents", [])],
-        "timeline": [operator_step(step, lang)
-                     for step in sorted(application["timeline"], key=lambda s: s["at"])],
+        "timeline": [operator_step(step, lang) for step in shown_timeline(application, lang)],
     })
 
 

@@ -453,7 +453,7 @@ def awaiting_pos(job: dict) -> bool:
 
 
 def reprint_withdrawn(job: dict, taken_at: datetime.datetime,
-                      manifest_id: str | None = None) -> dict | None:
+                      manifest_id: str | None = None) -> Decision | None:
     """Pos took the parcel carrying the job's document at ``taken_at`` (Pos'
     time) - a citizen's own parcel, or the one of its jemput-bola manifest
     (``manifest_id``, a member that goes with it) - while its document was
@@ -465,9 +465,12 @@ def reprint_withdrawn(job: dict, taken_at: datetime.datetime,
     nothing could set it right). The reprint is withdrawn: the job is the
     earlier print's again (a station printing it now loses its lease), and
     the store makes that print's download valid again and the reprint's
-    not (``_reprint_withdrawn``). None: nothing to withdraw - no re-queue,
-    or a reprint printed before Pos took the parcel (it may be the one Pos
-    carries), or a job given up or handed over since."""
+    not (``_reprint_withdrawn``), and intake hears of it
+    (``reprint_withdrawn``: the citizen's status is the print Pos carries,
+    the reprint's print, if any, shown as withdrawn - outside audit J F2).
+    None: nothing to withdraw - no re-queue, or a reprint printed before
+    Pos took the parcel (it may be the one Pos carries), or a job given up
+    or handed over since."""
     own = job.get("delivery_method") == "pos"  # a jemput-bola member's to its door too
     in_the_parcel = own if manifest_id is None else \
         not own and job.get("manifest_id") == manifest_id
@@ -477,9 +480,21 @@ def reprint_withdrawn(job: dict, taken_at: datetime.datetime,
         return None
     if job["status"] == "printed" and job["printed_at"] <= taken_at:
         return None
-    return {"status": "printed", "printed_at": job["printed_before"], "lease_until": None,
-            "lease_token": None, "station_id": None, "last_failure": None,
-            "failure_note": None, "reprint_withdrawn_at": taken_at}
+    reprint_printed = job["status"] == "printed"
+    return ({"status": "printed", "printed_at": job["printed_before"], "lease_until": None,
+             "lease_token": None, "station_id": None, "last_failure": None,
+             "failure_note": None, "reprint_withdrawn_at": taken_at},
+            [Event("reprint_withdrawn", {
+                **job_ref(job), "picked_up_at": in_utc(taken_at),
+                "printed_at": in_utc(job["printed_before"]),
+                "reprint_printed_at": in_utc(job["printed_at"]) if reprint_printed else None,
+                "manifest_id": manifest_id})])
+
+
+def in_utc(moment: datetime.datetime) -> str:
+    """An event's time as intake's timeline writes it (UTC, ISO 8601), so
+    the two compare as text."""
+    return moment.astimezone(datetime.timezone.utc).isoformat()
 
 
 def still_at_the_dinas(job: dict) -> bool:

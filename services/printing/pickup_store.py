@@ -163,12 +163,11 @@ class PickupStore(BaseStore):
             update = {} if known and known <= taken_at else {"pos_picked_up_at": taken_at}
             withdrawn = domain.reprint_withdrawn(job, taken_at)
             if withdrawn:
-                update.update(withdrawn)
-                self._reprint_withdrawn(session, job)
+                return self._withdraw(session, job, withdrawn, also=update), True
             if update:
                 self.db.print_jobs.update_one({"_id": job["_id"]}, {"$set": update},
                                               session=session)
-            return {**job, **update}, withdrawn is not None
+            return {**job, **update}, False
         return self.run_transaction(work)
 
     def manifest_picked_up_by_pos(self, manifest_id: str, application_id: str,
@@ -194,18 +193,27 @@ class PickupStore(BaseStore):
                     upsert=True, session=session)
             job = self.db.print_jobs.find_one({"application_id": application_id},
                                               session=session)
-            update = job and domain.reprint_withdrawn(
+            withdrawn = job and domain.reprint_withdrawn(
                 job, taken_at if known is None else min(known, taken_at), manifest_id)
-            if not update:
+            if not withdrawn:
                 return None
-            self._reprint_withdrawn(session, job)
-            self.db.print_jobs.update_one({"_id": job["_id"]}, {"$set": update},
-                                          session=session)
             self.db.manifests.update_one({"_id": manifest_id},
                                          {"$addToSet": {"printed_ids": application_id}},
                                          session=session)
-            return {**job, **update}
+            return self._withdraw(session, job, withdrawn)
         return self.run_transaction(work)
+
+    def _withdraw(self, session, job: dict, withdrawn: domain.Decision,
+                  also: dict | None = None) -> dict:
+        """A reprint withdrawn (``domain.reprint_withdrawn``), in its
+        transaction: the job (with ``also``, other fields to set), its
+        downloads (``_reprint_withdrawn``) and its event. The job as written."""
+        update, events = withdrawn
+        update = {**(also or {}), **update}
+        self._reprint_withdrawn(session, job)
+        self.db.print_jobs.update_one({"_id": job["_id"]}, {"$set": update}, session=session)
+        self._emit_all(session, events)
+        return {**job, **update}
 
     def _reprint_withdrawn(self, session, job: dict) -> None:
         """What else a reprint withdrawn changes, in its transaction:

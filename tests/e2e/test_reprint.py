@@ -306,6 +306,14 @@ def test_pos_chosen_while_a_member_waits_for_its_reprint_posts_the_parcel_with_i
         probe.close()
 
 
+def operator_steps(system, application_id: str) -> list[str]:
+    """The application's timeline as an operator sees it, notices left out."""
+    answer = requests.get(f"{system.url('intake')}/api/v1/operator/applications/"
+                          f"{application_id}", headers=OPERATOR, timeout=10)
+    assert answer.status_code == 200, answer.text
+    return [step["status"] for step in answer.json()["timeline"] if step["status"] != "notified"]
+
+
 def manifest_parcel(system, manifest_id: str) -> dict:
     answer = shipment(system, f"SDK-{manifest_id}")
     assert answer.status_code == 200, answer.text
@@ -356,6 +364,14 @@ def test_a_member_of_a_manifest_sent_by_pos_is_printed_again_into_its_parcel(
                    what="courier: the member in the parcel, printed before")
         refused(reprint(system, printed["print_job_id"]), "with_pos")
         assert not published(probe, seen, "batch_ready_for_kelurahan", application_id)
+        # the member's timeline says the reprint was withdrawn (outside audit J F2)
+        [withdrawal] = eventually(lambda: published(probe, seen, "reprint_withdrawn",
+                                                    application_id),
+                                  what="printing's reprint_withdrawn")
+        assert (withdrawal["manifest_id"], withdrawal["reprint_printed_at"]) == (
+            manifest_id, None)
+        eventually(lambda: operator_steps(system, application_id)[-1:] == ["reprint_withdrawn"],
+                   what="the withdrawal on the member's timeline")
     finally:
         probe.close()
 
@@ -594,9 +610,15 @@ def test_a_reprint_pos_took_the_parcel_before_is_withdrawn_and_the_parcel_s_card
             assert lost.status_code == 409, lost.text
         refused(reprint(system, first["print_job_id"]), "with_pos")
         assert len(at_pos(pos, posted["shipment_id"])) == 1
-        # the citizen's timeline ends with Pos taking the parcel, not the
-        # withdrawn reprint's queue (outside audit G)
+        # the citizen's timeline ends with Pos taking the parcel and the
+        # reprint withdrawn, not the withdrawn reprint's queue (outside audit
+        # G); the reprint's print, when it was printed, is shown withdrawn,
+        # not as the document Pos took (outside audit J F2)
         view = citizen.until(lambda v: [step for step in citizen.steps(v)
-                                        if step != "notified"][-1] == "picked_up",
-                             "the pickup on the timeline")
+                                        if step != "notified"][-2:] == [
+                                            "picked_up", "reprint_withdrawn"],
+                             "the pickup and the withdrawal on the timeline")
         assert view["status"] == "dispatched"
+        prints = [step.get("withdrawn", False) for step in view["timeline"]
+                  if step["status"] == "printed"]
+        assert prints == ([False, True] if printed_again else [False]), view["timeline"]

@@ -14,7 +14,7 @@ import uuid
 import pytest
 from pymongo import MongoClient
 
-from services.intake.domain import status_fields
+from services.intake.domain import shown_timeline, status_fields
 from services.intake.store import ApplicationStore
 from shared.group_writes import GroupWrites
 from services.intake.exceptions import ApplicationNotFound, WrongStatus
@@ -228,3 +228,36 @@ def test_a_re_queue_come_before_the_print_it_replaced_shows_no_ready_window(
     assert record_at_once(store, [reprinted, reprint_ready]) == [True, True]
     state = recorded(db, application_id)
     assert (state["status"], state["pickup"]) == ("ready_for_pickup", SLOT)
+
+
+def test_a_withdrawn_reprint_reads_the_same_whichever_event_comes_first(database):
+    """Printing's ``reprint_withdrawn`` (outside audit J F2) against the real
+    database server: a reprint re-queued, printed after Pos took the parcel,
+    then withdrawn - the withdrawal before or after the reprint's print
+    reaches intake, each recorded once (a redelivery changes nothing): the
+    application is ``printed`` (the print Pos carries) and the reprint's
+    print step shows withdrawn."""
+    def event(occurred_at: str, **fields) -> dict:
+        return {"event_id": uuid.uuid4().hex, "occurred_at": occurred_at, **fields}
+
+    store = store_with(database, 0.05)
+    _, db, _ = database
+    outcomes = []
+    for withdrawal_first in (False, True):
+        application_id = queued_application(db)  # the reprint's queue
+        reprint = ("document_printed", {**event("2099-01-02T03:00:05+00:00"),
+                                        "application_id": application_id})
+        withdrawal = ("reprint_withdrawn", {
+            **event("2099-01-02T03:00:09+00:00"), "application_id": application_id,
+            "picked_up_at": "2099-01-02T03:00:00+00:00",
+            "reprint_printed_at": "2099-01-02T03:00:04.900000+00:00"})
+        for event_type, body in ([withdrawal, reprint] if withdrawal_first
+                                 else [reprint, withdrawal]):
+            assert store.record_event(event_type, body) is True
+            assert store.record_event(event_type, body) is False  # a redelivery
+        app = db.applications.find_one({"_id": application_id})
+        outcomes.append((app["status"],
+                         [(step["status"], step.get("withdrawn", False))
+                          for step in shown_timeline(app, "id")][1:]))
+    assert outcomes[0] == outcomes[1] == (
+        "printed", [("printed", True), ("reprint_withdrawn", False)])

@@ -111,7 +111,8 @@ def test_the_one_write_shortcuts_make_the_update_record_would():
     the guard's conditions."""
     slot = {"place": "Dinas", "date": "2026-12-01", "start": "08:00", "end": "09:00"}
     event = {"application_id": "a1", "occurred_at": at(2), "barcode": "P1", "reason": "x",
-             "channel": "sms", "shipment_id": "s1", "slot": slot}
+             "channel": "sms", "shipment_id": "s1", "slot": slot, "picked_up_at": at(1),
+             "reprint_printed_at": None}
     for event_type in EVENT_MOVES:
         if event_type == "print_job_requeued":  # always from a read (its own test)
             assert usual_move(event_type, event) is None
@@ -248,3 +249,77 @@ def test_a_re_queue_come_before_the_print_it_replaced_keeps_that_print_s_ready_a
                      ("document_ready_for_pickup", {"application_id": "a", "slot": SLOT,
                                                     "occurred_at": at(2), "event_id": "e2"})])
     assert both[0]["requeued_at"] == {"$not": {"$gt": at(2)}}
+
+
+def withdrawn_by_printing(picked_up: int, decided: int, reprinted: int | None = None) -> dict:
+    """Printing's ``reprint_withdrawn``: Pos took the parcel on day
+    ``picked_up``, printing withdrew the reprint on day ``decided``; the
+    reprint was printed on day ``reprinted`` (at midnight less a second:
+    its ``document_printed`` is emitted just after), or not."""
+    return {"occurred_at": at(decided), "picked_up_at": at(picked_up),
+            "reprint_printed_at": None if reprinted is None
+            else at(reprinted).replace("00:00:00", "23:59:59").replace(
+                f"-{reprinted:02d}T", f"-{reprinted - 1:02d}T")}
+
+
+def test_a_reprint_pos_overtook_is_withdrawn_on_the_citizen_s_timeline():
+    """Outside audit J F2: a reprint printed, then withdrawn (Pos' news came
+    late, dated before that print), left "Dokumen dicetak" before "Paket
+    diambil kurir Pos", as if the reprint were what Pos carries. Printing's
+    ``reprint_withdrawn`` puts the application back at ``printed`` (the
+    print Pos carries) and shows the reprint's print as withdrawn - in
+    either order of the reprint's print and the withdrawal."""
+    printed = applied(verified(), record(verified(), "document_printed", {"occurred_at": at(1)}))
+    requeued = applied(printed, record(printed, "print_job_requeued", {"occurred_at": at(2)}))
+    assert requeued["status"] == "print_queued"
+    reprinted = applied(requeued, record(requeued, "document_printed", {"occurred_at": at(4)}))
+    picked = applied(reprinted, record(reprinted, "parcel_picked_up",
+                                       {"occurred_at": at(5), "barcode": "P1"}))
+    done = applied(picked, record(picked, "reprint_withdrawn", withdrawn_by_printing(3, 6, 4)))
+    assert done["status"] == "printed"
+    for lang, label in (("id", "Dokumen dicetak ulang (dibatalkan: Pos membawa cetakan "
+                                "sebelumnya)"),
+                        ("en", "Document reprinted (withdrawn: Pos carries the earlier print)")):
+        steps = [(step["status"], step.get("withdrawn", False), step["label"])
+                 for step in public_view(done, lang)["timeline"]]
+        assert [step[:2] for step in steps] == [
+            ("submitted", False), ("printed", False), ("print_queued", False),
+            ("printed", True), ("picked_up", False), ("reprint_withdrawn", False)]
+        assert steps[3][2] == label
+    assert public_view(done, "id")["timeline"][-1]["label"].startswith("Cetak ulang dibatalkan")
+    # the withdrawal first: the late re-queue moves nothing, the reprint's
+    # print is a withdrawn step
+    first = applied(printed, record(printed, "reprint_withdrawn", withdrawn_by_printing(3, 6, 4)))
+    assert first["status"] == "printed"
+    late = record(first, "print_job_requeued", {"occurred_at": at(2)})
+    assert late["$set"] == {"requeued_at": at(2)}
+    late_print = record(applied(first, late), "document_printed", {"occurred_at": at(4)})
+    assert "$set" not in late_print
+    shown = public_view(applied(applied(first, late), late_print), "id")["timeline"]
+    assert [step.get("withdrawn", False) for step in shown if step["status"] == "printed"] \
+        == [False, True]
+    # a reprint not printed yet: from its queue (or held) back to printed, in
+    # the one write without a read
+    for status in ("print_queued", "print_failed", "print_held"):
+        guard, update = usual_move("reprint_withdrawn", {"application_id": "a",
+                                                         **withdrawn_by_printing(3, 6)})
+        assert status in guard["status"]["$in"]
+        assert update["$set"]["status"] == "printed"
+        assert update["$set"]["reprint_withdrawn"] == {"printed_at": None, "until": at(6)}
+        assert update["$push"]["timeline"]["status"] == "reprint_withdrawn"
+    # sent by Pos already (its order stood): the status stays, the print is withdrawn
+    dispatched = {**reprinted, "status": "dispatched"}
+    update = record(dispatched, "reprint_withdrawn", withdrawn_by_printing(3, 6, 4))
+    assert update["$set"] == {"reprint_withdrawn": {"printed_at": "2099-01-03T23:59:59+00:00",
+                                                    "until": at(6)}}
+    # Pos' time, whole seconds, may come before the print it took was
+    # recorded (the same second): only the reprint's print is withdrawn
+    same_second = applied(picked, record(picked, "reprint_withdrawn", withdrawn_by_printing(
+        0, 6, 4)))
+    assert [step.get("withdrawn", False) for step in public_view(same_second, "id")["timeline"]
+            if step["status"] == "printed"] == [False, True]
+    # nothing of the reprint printed: no print is withdrawn
+    unprinted = applied(requeued, record(requeued, "reprint_withdrawn",
+                                         withdrawn_by_printing(3, 6)))
+    assert unprinted["status"] == "printed"
+    assert not any(step.get("withdrawn") for step in public_view(unprinted, "id")["timeline"])

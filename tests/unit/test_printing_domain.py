@@ -536,11 +536,25 @@ def test_a_reprint_pos_took_the_parcel_before_is_withdrawn(store):
     requeued = {**parcel, **update}
     taken = first + datetime.timedelta(minutes=30)
     for status in ("queued", "leased", "held"):
-        withdrawn = domain.reprint_withdrawn({**requeued, "status": status}, taken)
+        withdrawn, events = domain.reprint_withdrawn({**requeued, "status": status}, taken)
         assert (withdrawn["status"], withdrawn["printed_at"], withdrawn["lease_token"]) == (
             "printed", first, None), status
+        # intake hears of it (outside audit J F2): nothing of the reprint printed
+        [event] = events
+        assert event.type == "reprint_withdrawn"
+        assert event.payload["reprint_printed_at"] is None
     late = {**requeued, "status": "printed", "printed_at": taken + datetime.timedelta(seconds=1)}
-    assert domain.reprint_withdrawn(late, taken)["printed_at"] == first
+    withdrawn, [event] = domain.reprint_withdrawn(late, taken)
+    assert withdrawn["printed_at"] == first
+    # Pos' time and the prints' in UTC, as intake's timeline writes its times
+    assert event.payload == {**domain.job_ref(late), "manifest_id": None,
+                             "picked_up_at": taken.astimezone(datetime.timezone.utc).isoformat(),
+                             "printed_at": first.astimezone(datetime.timezone.utc).isoformat(),
+                             "reprint_printed_at": late["printed_at"].astimezone(
+                                 datetime.timezone.utc).isoformat()}
+    in_wib = taken.astimezone(datetime.timezone(datetime.timedelta(hours=7)))
+    assert domain.reprint_withdrawn(late, in_wib)[1][0].payload["picked_up_at"] \
+        == event.payload["picked_up_at"]
     # the reprint printed before Pos took the parcel: it may be the one Pos has
     early = {**late, "printed_at": taken - datetime.timedelta(seconds=1)}
     assert domain.reprint_withdrawn(early, taken) is None
@@ -549,12 +563,13 @@ def test_a_reprint_pos_took_the_parcel_before_is_withdrawn(store):
     assert domain.reprint_withdrawn({**requeued, "delivery_method": "pickup"}, taken) is None
     # Pos took a jemput-bola manifest's parcel: its members that go with it
     member = {**requeued, "delivery_method": "pickup", "manifest_id": "m-1"}
-    assert domain.reprint_withdrawn(member, taken, "m-1")["printed_at"] == first
+    withdrawn, [event] = domain.reprint_withdrawn(member, taken, "m-1")
+    assert (withdrawn["printed_at"], event.payload["manifest_id"]) == (first, "m-1")
     assert domain.reprint_withdrawn(member, taken) is None  # not a parcel of its own
     assert domain.reprint_withdrawn(member, taken, "m-2") is None
     assert domain.reprint_withdrawn({**member, "delivery_method": "pos"}, taken, "m-1") is None
     # a member Pos takes to its citizen's door: its own parcel
-    assert domain.reprint_withdrawn({**requeued, "manifest_id": "m-1"}, taken)["printed_at"] \
+    assert domain.reprint_withdrawn({**requeued, "manifest_id": "m-1"}, taken)[0]["printed_at"] \
         == first
 
 

@@ -28,7 +28,7 @@ import pika
 from pika.exceptions import ChannelClosedByBroker
 
 from shared.masking import mask_text
-from shared.messaging import ATTEMPT_HEADER, LAST_ERROR_HEADER, handler_queue_name
+from shared.messaging import ATTEMPT_HEADER, LAST_ERROR_HEADER, ConsumerPart, topology_parts
 
 
 DLQ_SUFFIX = ".dlq"
@@ -161,9 +161,8 @@ def replay(amqp_uri: str, queue: str, limit: int | None = None) -> int:
 
 def all_handler_queues() -> list[str]:
     from deploy.registry import SERVICES, service_classes
-    from deploy.topology import subscriptions
-    return [handler_queue_name(*sub) for name in SERVICES
-            for service_cls in service_classes(name) for sub in subscriptions(service_cls)]
+    return [part.queue.name for name in SERVICES for service_cls in service_classes(name)
+            for part in topology_parts(service_cls, {}) if isinstance(part, ConsumerPart)]
 
 
 def main() -> None:

@@ -17,9 +17,15 @@ It also declares the front-ends' broker channel (``services/intake/channel.py``:
 one exchange per channel, the request queue, one reply queue per channel),
 and - when ``CHANNEL_PASSWORDS`` (``web=...,app=...``) is set - gives each
 channel its own RabbitMQ user ``<CHANNEL_USER_PREFIX>-<channel>`` (prefix
-``smartdukcapil`` unless set) on the services' virtual host (``rabbitmqctl``,
-run where the broker runs), allowed exactly this: publish to its exchange,
-consume its reply queue, configure nothing. RabbitMQ's users are the
+``smartdukcapil`` unless set) on the services' virtual host, allowed exactly
+this: publish to its exchange, consume its reply queue, configure nothing.
+Users are made with ``rabbitmqctl``, which reaches the node
+``RABBITMQCTL_NODE`` names (``rabbit@<host>``: the broker's Erlang cookie is
+needed) or else the machine's own default node - not necessarily the broker
+of ``AMQP_URI`` (outside audit K: with the URI naming another broker, the
+users were made on the local one). So the node is asked first, and nothing
+is declared or provisioned unless it listens for AMQP on the URI's port and,
+without ``RABBITMQCTL_NODE``, the URI names this machine. RabbitMQ's users are the
 broker's, not a virtual host's: a user that already has permissions on
 another virtual host is left alone, and the step stops (another virtual
 host on the same broker takes a prefix of its own).
@@ -31,34 +37,22 @@ message and consumer counts (docs/channel-api.md); no regex here can deny it.
 
 from __future__ import annotations
 
-import inspect
+import ipaddress
+import json
 import os
 import re
+import socket
 import subprocess
 from urllib.parse import unquote, urlsplit
 
 from kombu import Connection, Queue
 from nameko.events import get_event_exchange
-from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 
 from deploy.registry import SERVICES, load_config, service_classes
-from services.intake.channel import (CHANNELS, channel_exchange, reply_queue,
-                                     reply_queue_name, request_queue)
+from services.intake.channel import CHANNELS, channel_exchange, reply_queue_name
 from shared.events import EVENTS
-from shared.messaging import (ReliableEventHandler, consumer_queue, declare_consumer,
-                              delivery_limit, handler_queue_name, retry_delays)
+from shared.messaging import ConsumerPart, topology_parts
 from shared.settings import InvalidSetting
-
-
-def subscriptions(service_cls) -> list[tuple[str, str, str, str]]:
-    """(source service, event type, consuming service, method) of each handler."""
-    found = []
-    for method_name, method in inspect.getmembers(service_cls, inspect.isfunction):
-        for entrypoint in getattr(method, ENTRYPOINT_EXTENSIONS_ATTR, ()):
-            if isinstance(entrypoint, ReliableEventHandler):
-                found.append((entrypoint.source_service, entrypoint.event_type,
-                              service_cls.name, method_name))
-    return found
 
 
 ARCHIVE_MAX_AGE_MS = 7 * 24 * 3600 * 1000
@@ -88,19 +82,12 @@ def declare_all(amqp_uri: str, configs: dict[str, dict]) -> list[str]:
             for source in sorted({source for source, _ in EVENTS.values()}):
                 get_event_exchange(source, {})(channel).declare()
                 archive_queue(source)(channel).declare()
-            for channel_name in CHANNELS:
-                channel_exchange(channel_name)(channel).declare()
-                reply_queue(channel_name)(channel).declare()
-            request_queue()(channel).declare()
         for service_name, config in configs.items():
-            limit, delays = delivery_limit(config), retry_delays(config)
             for service_cls in service_classes(service_name):
-                for source, event_type, service, method in subscriptions(service_cls):
-                    name = handler_queue_name(source, event_type, service, method)
-                    exchange = get_event_exchange(source, {})
-                    declare_consumer(connection, consumer_queue(name, exchange, event_type, limit),
-                                     delays)
-                    names.append(name)
+                for part in topology_parts(service_cls, config):  # intake's channel's too
+                    part.declare(connection)
+                    if isinstance(part, ConsumerPart):
+                        names.append(part.queue.name)
     return names
 
 
@@ -116,7 +103,57 @@ DEFAULT_CHANNEL_USER_PREFIX = "smartdukcapil"
 
 
 def rabbitmqctl(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run(["rabbitmqctl", *args], capture_output=True, text=True, check=check)
+    node = os.environ.get("RABBITMQCTL_NODE")
+    return subprocess.run(["rabbitmqctl", *(("-n", node) if node else ()), *args],
+                          capture_output=True, text=True, check=check)
+
+
+LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "[::1]"}
+DEFAULT_AMQP_PORTS = {"amqp": 5672, "pyamqp": 5672, "amqps": 5671}
+
+
+def is_this_machine(host: str) -> bool:
+    if host in LOOPBACK_NAMES or host in {socket.gethostname(), socket.getfqdn()}:
+        return True
+    try:
+        return ipaddress.ip_address(socket.gethostbyname(host)).is_loopback
+    except (OSError, ValueError):
+        return False
+
+
+def node_problem(amqp_uri: str, listeners: list[dict], node_named: bool) -> str | None:
+    """Why the node ``rabbitmqctl`` reaches (listening on ``listeners``, as
+    ``rabbitmqctl status`` lists them) is not known to be the broker of
+    ``amqp_uri``, or None. Named by host and port: a URI carries credentials."""
+    parts = urlsplit(amqp_uri)
+    host = parts.hostname or "localhost"
+    port = parts.port or DEFAULT_AMQP_PORTS.get(parts.scheme, 5672)
+    if not node_named and not is_this_machine(host):
+        return (f"AMQP_URI names the broker at {host}, and rabbitmqctl reaches this machine's "
+                f"own node: set RABBITMQCTL_NODE (rabbit@<its host name>) or run this "
+                f"where that broker runs")
+    amqp_ports = sorted({listener.get("port") for listener in listeners
+                         if str(listener.get("protocol", "")).startswith("amqp")})
+    if port not in amqp_ports:
+        node = os.environ.get("RABBITMQCTL_NODE") or "this machine's default node"
+        return (f"AMQP_URI's broker listens on port {port}, and the node rabbitmqctl reaches "
+                f"({node}) on {', '.join(map(str, amqp_ports)) or 'no AMQP port'}: set "
+                f"RABBITMQCTL_NODE to the broker's node")
+    return None
+
+
+def refuse_another_node(amqp_uri: str) -> None:
+    """SystemExit, before anything is declared or provisioned, unless the node
+    ``rabbitmqctl`` reaches is the broker ``amqp_uri`` names (``node_problem``)."""
+    status = rabbitmqctl("status", "--formatter", "json", check=False)
+    if status.returncode != 0:
+        said = (status.stderr or status.stdout).strip().splitlines() or ["no output"]
+        raise SystemExit(f"rabbitmqctl reaches no RabbitMQ node ({said[-1]}): nothing "
+                         "declared, no channel user provisioned")
+    problem = node_problem(amqp_uri, json.loads(status.stdout).get("listeners", []),
+                           bool(os.environ.get("RABBITMQCTL_NODE")))
+    if problem:
+        raise SystemExit(f"{problem}; nothing declared, no channel user provisioned")
 
 
 def refuse_users_of_other_vhosts(vhost: str, users: list[str]) -> None:
@@ -186,6 +223,7 @@ def main() -> None:
     prefix = os.environ.get("CHANNEL_USER_PREFIX") or DEFAULT_CHANNEL_USER_PREFIX
     users = {channel: f"{prefix}-{channel}" for channel in passwords}
     if users:  # every user checked before anything is declared or provisioned
+        refuse_another_node(amqp_uri)
         refuse_users_of_other_vhosts(vhost_of(amqp_uri), list(users.values()))
     try:
         for name in declare_all(amqp_uri, configs):

@@ -64,6 +64,7 @@ Then nameko's own ``handle_request`` runs the worker.
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 import logging
 import re
@@ -93,6 +94,7 @@ from .errors import (DatabaseUnavailable, DomainError, MethodNotAllowed, Msg, Re
                      refuse_repeated)
 from .framing import (ChunkedBody, ProtocolRefusal, framing_problem, header_line_problem,
                       too_large)
+from .messaging import missing_from, redeclare, topology_parts
 from .mongo import DatabaseCheck, StoreWithOutbox
 from .pipeline import Pipeline
 from .runtime import FrozenStartupHeap
@@ -1008,17 +1010,36 @@ BROKER_CHECK_EVERY_SECONDS = 5.0
 
 
 class BrokerCheck(DependencyProvider):
-    """Whether the service's broker (``AMQP_URI``) accepts a connection,
-    asked at most every ``BROKER_CHECK_EVERY_SECONDS`` and by one probe at a
-    time; the probes in between get that answer. ``/health/ready`` is public
-    and never refused: each call opened and closed an AMQP connection, so a
-    burst of probes from anyone was a burst of connections on the broker."""
+    """Whether the service's broker (``AMQP_URI``) accepts a connection and
+    has the queues and exchanges its service consumes from (every handler's
+    queue, dead-letter and wait queues: ``shared.messaging.topology_parts``
+    of this container's class and of ``consumers``, the service's other
+    containers' classes), asked at most every ``BROKER_CHECK_EVERY_SECONDS``
+    and by one probe at a time; the probes in between get that answer.
+    ``/health/ready`` is public and never refused: each call opened and
+    closed an AMQP connection, so a burst of probes from anyone was a burst
+    of connections on the broker.
+
+    A broker that lost its state (wiped, or its virtual host made again)
+    answered "ok" while the first retry of a handler had nowhere to go
+    (outside audit K): what is missing is logged and declared again; the
+    broker is ready once that worked."""
 
     required_settings = ("AMQP_URI",)
 
+    def __init__(self, *consumers: str):
+        self.consumers = consumers  # "module:Class", as ``nameko run`` names them
+
     def setup(self):
         [self.amqp_uri] = require(self)
-        self.timeout = seconds(self.container.config, "BROKER_CHECK_SECONDS", 2)
+        config = self.container.config
+        self.timeout = seconds(config, "BROKER_CHECK_SECONDS", 2)
+        classes = [self.container.service_cls]
+        for path in self.consumers:
+            module, _, name = path.partition(":")
+            classes.append(getattr(importlib.import_module(module), name))
+        self.parts = [part for service_cls in classes
+                      for part in topology_parts(service_cls, config)]
         self.asking = Semaphore()
         self.answer, self.asked_at = False, None
 
@@ -1033,10 +1054,18 @@ class BrokerCheck(DependencyProvider):
         try:
             with Connection(self.amqp_uri, connect_timeout=self.timeout) as connection:
                 connection.ensure_connection(max_retries=1, timeout=self.timeout)
-            return True
+                return self.has_topology(connection)
         except Exception as exc:  # any transport error means "not reachable"
             log.warning("broker not reachable (%s)", type(exc).__name__)
             return False
+
+    def has_topology(self, connection) -> bool:
+        missing = missing_from(connection, self.parts)
+        if missing is None:
+            return True
+        log.warning("the broker has no %s (it lost its state?): declaring the queues of %s "
+                    "again", missing, self.container.service_name)
+        return redeclare(self.parts, connection, self.container.service_name)
 
     def get_dependency(self, worker_ctx):
         return self
@@ -1049,8 +1078,11 @@ class HealthCheck:
     * ``GET /health/live``: 200 while the process answers (a supervisor
       restarts it when not);
     * ``GET /health/ready``: 200 when its database and its broker both
-      answer, else 503 + Retry-After naming which does not (a supervisor or
-      balancer sends it no traffic meanwhile);
+      answer - the broker with the queues of the service's handlers
+      (``BrokerCheck``: a service with an event container of its own names it
+      in ``broker_check = BrokerCheck("module:Class")``) -, else 503 +
+      Retry-After naming which does not (a supervisor or balancer sends it
+      no traffic meanwhile);
     * ``GET /health``: the database alone (kept for existing callers): 200,
       else 503 + Retry-After naming it;
     * ``GET /metrics``: Prometheus text format (``shared.metrics``).

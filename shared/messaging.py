@@ -28,6 +28,18 @@
   (nameko acks in ``handle_result``).
 * every message is counted for Prometheus (``shared.metrics``): handled, or
   failed and then retried or dead-lettered.
+* **a broker that lost its state** (wiped, rebuilt, a virtual host deleted
+  and made again) gets the service's part of the topology back from the
+  service itself: kombu declares a consumer's queue when it reconnects, but
+  not its dead-letter queue, the dead-letter exchange or the wait queues -
+  the first retry then found no ``smartdukcapil.wait.<ms>ms`` exchange, and
+  the error (not one ``republish`` expected) ended the service with the
+  message unacked (outside audit K). Now every reconnection declares each
+  handler's whole part again (``ConsumerPart``), a republish the broker
+  answers "no such exchange" declares it and tries once more, and
+  ``/health/ready`` checks it is all there (``shared.http.BrokerCheck``). What only
+  ``deploy.topology`` makes - the archive queues, the channel users - needs
+  that command run again (README, "A broker that lost its state").
 
 Idempotency on the event id is the store's job (``BaseStore.consume_once``):
 the broker delivers at least once. Settings come from the service's config,
@@ -37,20 +49,21 @@ topology command uses too, so handler and deploy declare queues alike.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from dataclasses import dataclass
 from functools import partial
 
 import eventlet
-from amqp.exceptions import PreconditionFailed
+from amqp.exceptions import AMQPError, NotFound, PreconditionFailed
 from kombu import Connection, Exchange, Queue
 from kombu.exceptions import OperationalError
 from marshmallow import ValidationError
 from nameko.amqp.publish import Publisher, UndeliverableMessage
 from nameko.constants import PERSISTENT
-from nameko.events import EventHandler
-from nameko.extensions import DependencyProvider
+from nameko.events import EventHandler, get_event_exchange
+from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR, DependencyProvider
 from nameko.messaging import QueueConsumer
 
 from . import metrics
@@ -175,6 +188,75 @@ def declare_consumer(connection: Connection, queue: Queue, delays=()) -> None:
 
 
 @dataclass(frozen=True)
+class ConsumerPart:
+    """A handler's part of the broker's topology: its queue, its dead-letter
+    queue and the wait queues of its retry delays."""
+
+    queue: Queue
+    delays: tuple = ()
+
+    def declare(self, connection: Connection) -> None:
+        declare_consumer(connection, self.queue, self.delays)
+
+    def names(self) -> tuple[list[str], list[str]]:
+        """(exchanges, queues) it declares, by name: what ``missing_from``
+        looks for."""
+        waits = [wait_queue_name(delay) for delay in sorted(set(self.delays))]
+        return ([self.queue.exchange.name, DEAD_LETTER_EXCHANGE, *waits],
+                [self.queue.name, f"{self.queue.name}.dlq", *waits])
+
+
+def topology_parts(service_cls, config: dict) -> list:
+    """The parts of the broker's topology the entrypoints of ``service_cls``
+    consume from (each entrypoint that has a ``topology_part``: its
+    handlers', an intake channel's), with the service's settings - known
+    from the class alone, before (or without) a container: the topology
+    command declares them, and an HTTP container's readiness checks those
+    of its service's event container."""
+    parts = []
+    for method_name, method in inspect.getmembers(service_cls, inspect.isfunction):
+        for entrypoint in getattr(method, ENTRYPOINT_EXTENSIONS_ATTR, ()):
+            if hasattr(entrypoint, "topology_part"):
+                parts.append(entrypoint.topology_part(service_cls.name, method_name, config))
+    return parts
+
+
+def missing_from(connection: Connection, parts) -> str | None:
+    """The first exchange or queue of ``parts`` the broker does not have
+    (passive declares: nothing is made), or None. A passive declare of what
+    is missing closes its channel, so the first one missing ends the look."""
+    exchanges, queues = {}, {}
+    for part in parts:
+        owned_exchanges, owned_queues = part.names()
+        exchanges.update(dict.fromkeys(owned_exchanges))
+        queues.update(dict.fromkeys(owned_queues))
+    with connection.channel() as channel:
+        for name in exchanges:
+            try:
+                channel.exchange_declare(name, "direct", passive=True)
+            except NotFound:
+                return f"exchange {name}"
+        for name in queues:
+            try:
+                channel.queue_declare(name, passive=True)
+            except NotFound:
+                return f"queue {name}"
+    return None
+
+
+def redeclare(parts, connection: Connection, service: str) -> bool:
+    """Each part of the topology declared again on ``connection``; False
+    (logged, one line) if the broker refused it."""
+    try:
+        for part in parts:
+            part.declare(connection)
+    except (AMQPError, OperationalError, OSError, InvalidSetting) as exc:
+        log.error("%s could not declare its queues again (%s)", service, error_line(exc))
+        return False
+    return True
+
+
+@dataclass(frozen=True)
 class Undecodable:
     """The body a ``HandingOnQueueConsumer`` hands its entrypoint for a
     message kombu could not decode."""
@@ -256,6 +338,11 @@ class HandingOnQueueConsumer(QueueConsumer):
             log.info("%s has the broker back (lost %ds ago)", self.container.service_name,
                      time.monotonic() - self.lost_at)
             self.lost_at = None
+            # the broker may be another, or have lost its state: kombu has
+            # declared the consumers' queues, not what stands around them
+            redeclare([provider.part for provider in self._providers
+                       if getattr(provider, "part", None) is not None],
+                      connection, self.container.service_name)
 
 
 def event_label(event: dict, event_type: str) -> str:
@@ -288,18 +375,24 @@ class ReliableEventHandler(EventHandler):
         kwargs["requeue_on_error"] = True
         super().__init__(source_service, event_type, **kwargs)
 
+    def topology_part(self, service_name: str, method_name: str, config: dict) -> ConsumerPart:
+        """This handler's part of the topology as service ``service_name``'s
+        method ``method_name`` under ``config`` (``topology_parts``)."""
+        return ConsumerPart(consumer_queue(
+            handler_queue_name(self.source_service, self.event_type, service_name, method_name),
+            get_event_exchange(self.source_service, config), self.event_type,
+            delivery_limit(config)), retry_delays(config))
+
     def setup(self):
         super().setup()
         config = self.container.config
-        self.delays = retry_delays(config)
-        self.queue = consumer_queue(
-            handler_queue_name(self.source_service, self.event_type,
-                               self.container.service_name, self.method_name),
-            self.queue.exchange, self.event_type, delivery_limit(config))
+        self.part = self.topology_part(self.container.service_name, self.method_name, config)
+        self.delays, self.queue = self.part.delays, self.part.queue
         [amqp_uri] = require(self)  # before connecting: kombu reads a blank one as guest@localhost
+        self.amqp_uri = amqp_uri
         try:
             with Connection(amqp_uri) as connection:
-                declare_consumer(connection, self.queue, self.delays)
+                self.part.declare(connection)
         except (OperationalError, OSError) as exc:
             refuse_from_setup(self.container, NotReachable("the broker", "AMQP_URI", exc))
         except InvalidSetting as refused:  # a queue declared under another DELIVERY_LIMIT
@@ -361,13 +454,25 @@ class ReliableEventHandler(EventHandler):
 
     def republish(self, message, exchange: str, headers: dict) -> bool:
         """The message, with ``headers`` added, to ``exchange`` by the handler
-        queue's name, confirmed; False if that failed (the log says so)."""
+        queue's name, confirmed; False if that failed (the log says so). An
+        exchange the broker does not have (it lost its state) is declared
+        again, with the rest of the handler's part, and the publish tried
+        once more."""
+        publish = partial(self.retry_publisher.publish, message.body, exchange=exchange,
+                          routing_key=self.queue.name,
+                          headers={**(message.headers or {}), **headers},
+                          content_type=message.content_type,
+                          content_encoding=message.content_encoding)
         try:
-            self.retry_publisher.publish(
-                message.body, exchange=exchange, routing_key=self.queue.name,
-                headers={**(message.headers or {}), **headers},
-                content_type=message.content_type, content_encoding=message.content_encoding)
-        except (UndeliverableMessage, OSError, OperationalError) as exc:
+            try:
+                publish()
+            except NotFound:
+                log.warning("the broker has no exchange %s (it lost its state?): declaring "
+                            "the queues of %s again", exchange, self.queue.name)
+                with Connection(self.amqp_uri) as connection:
+                    self.part.declare(connection)
+                publish()
+        except (UndeliverableMessage, AMQPError, OSError, OperationalError, InvalidSetting) as exc:
             log.error("could not republish a message of %s to %s (%s)", self.queue.name,
                       exchange, type(exc).__name__)
             return False

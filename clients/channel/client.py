@@ -72,9 +72,11 @@ class ChannelUnavailable(Exception):
 
 class ChannelRefused(Exception):
     """The broker refused this client's connection: trying again will not
-    help until the URL is corrected. ``cause``: ``credentials`` (a wrong
-    user or password) or ``virtual_host`` (one that does not exist, or this
-    user may not open). Never carries the password."""
+    help until the URL is corrected - or, if it worked before, until the
+    Dinas' operators provision the channel's user again (a broker that lost
+    its state lost its users too). ``cause``: ``credentials`` (a wrong user
+    or password) or ``virtual_host`` (one that does not exist, or this user
+    may not open). Never carries the password."""
 
     def __init__(self, cause: str):
         super().__init__({"credentials": "the broker refused the user or password",

@@ -35,6 +35,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import requests
 
@@ -91,10 +92,27 @@ def wait_until(check, what: str, timeout: float = 60.0, proc=None) -> None:
     raise RuntimeError(f"{what} did not become ready within {timeout:.0f}s")
 
 
-def ensure_rabbitmq(host: str = "127.0.0.1", port: int = 5672) -> None:
-    """Make sure a broker answers; start (or install and start) one if not."""
+LOCAL_BROKER_PORT = 5672  # where a broker this launcher starts listens
+
+
+def broker_address(amqp_uri: str) -> tuple[str, int]:
+    """(host, port) of the broker ``amqp_uri`` names."""
+    parts = urlsplit(amqp_uri)
+    return parts.hostname or "127.0.0.1", parts.port or (5671 if parts.scheme == "amqps"
+                                                         else LOCAL_BROKER_PORT)
+
+
+def ensure_rabbitmq(host: str = "127.0.0.1", port: int = LOCAL_BROKER_PORT) -> None:
+    """Make sure a broker answers at ``host:port``; start (or install and
+    start) one if not - on this machine's 5672 only, where one it starts
+    listens: for another address (``AMQP_URI`` naming a broker elsewhere, or
+    another port) one that does not answer is an error naming it (outside
+    audit K: 5672 was checked whatever ``AMQP_URI`` named)."""
     if port_open(port, host):
         return
+    if host not in ("127.0.0.1", "localhost", "::1") or port != LOCAL_BROKER_PORT:
+        raise RuntimeError(f"no broker answers at {host}:{port} (AMQP_URI); a broker is "
+                           f"started here only for 127.0.0.1:{LOCAL_BROKER_PORT}")
     if shutil.which("rabbitmq-server") is None:
         if shutil.which("apt-get") is None or os.geteuid() != 0:
             raise RuntimeError("RabbitMQ is not running on 5672 and cannot be installed here")
@@ -406,7 +424,7 @@ class Stack:
     def start_backing(self) -> None:
         """Broker check, database, SMTP, sandboxes and the broker topology."""
         (self.run_dir / "logs").mkdir(parents=True, exist_ok=True)
-        ensure_rabbitmq()
+        ensure_rabbitmq(*broker_address(self.amqp_uri))
         if self.mongo_uri is None:
             servers = self.database_servers()
             procs = {name: self.spawn(name, self.database_command(name)) for name in servers}
@@ -510,7 +528,7 @@ def main() -> None:
     parser.add_argument("--run-dir", default=str(ROOT / ".run"))
     args = parser.parse_args()
     if args.command == "broker":
-        ensure_rabbitmq()
+        ensure_rabbitmq(*broker_address(os.environ.get("AMQP_URI", Stack.amqp_uri)))
         return
     stack = Stack(Path(args.run_dir), mongo_uri=os.environ.get("MONGO_URI") or None,
                   amqp_uri=os.environ.get("AMQP_URI", Stack.amqp_uri), database_per_service=True)

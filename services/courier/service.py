@@ -32,7 +32,7 @@ from nameko.extensions import DependencyProvider
 from shared.auth import BearerTokens
 from shared.clock import WIB
 from shared.events import load_event, occurred_at
-from shared.http import (PARTNERS, HealthCheck, api, json_response, read_json,
+from shared.http import (PARTNERS, BrokerCheck, HealthCheck, api, json_response, read_json,
                          read_optional_json, read_query)
 from shared.messaging import reliable_event_handler
 from shared.mongo import StoreWithOutbox
@@ -234,6 +234,8 @@ class CourierEvents:
 class CourierApi(HealthCheck, ServesOpenApi):
     name = "courier_api"
     openapi_document = staticmethod(openapi_document)
+    # /health/ready checks the queues of the service's event container too
+    broker_check = BrokerCheck("services.courier.service:CourierEvents")
 
     store = StoreWithOutbox(CourierStore, publishes_as="courier")
     operators = BearerTokens("OPERATOR_TOKENS")

@@ -242,11 +242,36 @@ class ChannelRequests(Consumer):
     def setup(self):
         self.max_body_bytes = integer(self.container.config, "MAX_BODY_BYTES",
                                       DEFAULT_MAX_BODY_BYTES)
+        self.part = ChannelPart()  # declared again on a reconnection (``HandingOnQueueConsumer``)
         super().setup()
 
     def handle_message(self, body, message):
         super().handle_message(ChannelRequest.from_message(message, self.max_body_bytes),
                                message)
+
+    def topology_part(self, service_name: str, method_name: str, config: dict) -> "ChannelPart":
+        return ChannelPart()
+
+
+class ChannelPart:
+    """The channels' part of the broker's topology: their exchanges, the
+    request queue and the reply queues - declared again when intake gets a
+    broker back (one that lost its state: kombu declares the request queue,
+    not the replies') and by ``/health/ready`` when one is missing
+    (``shared.messaging``). The channels' users are ``deploy.topology``'s
+    (README, "A broker that lost its state")."""
+
+    @staticmethod
+    def declare(connection) -> None:
+        with connection.channel() as channel:
+            request_queue()(channel).declare()
+            for name in CHANNELS:
+                reply_queue(name)(channel).declare()
+
+    @staticmethod
+    def names() -> tuple[list[str], list[str]]:
+        return ([channel_exchange(name).name for name in CHANNELS],
+                [REQUEST_QUEUE, *map(reply_queue_name, CHANNELS)])
 
 
 class ChannelReplies(DependencyProvider):

@@ -23,8 +23,8 @@ import logging
 from shared.auth import BearerTokens, ScopedBearerTokens
 from shared.clock import today_wib
 from shared.events import load_event
-from shared.http import (LOOKUPS, HealthCheck, api, idempotency_key, json_response, read_json,
-                         request_language)
+from shared.http import (LOOKUPS, BrokerCheck, HealthCheck, api, idempotency_key, json_response,
+                         read_json, request_language)
 from shared.masking import mask_identity
 from shared.messaging import reliable_event_handler
 from shared.mongo import StoreWithOutbox
@@ -53,6 +53,9 @@ class IntakeApi(HealthCheck, ServesOpenApi, DocumentsApi, OperatorQueueApi,
                 RecordingAppointmentApi, OfficerChannelsApi, TrackingCodeResendApi):
     name = "intake_api"
     openapi_document = staticmethod(openapi_document)
+    # /health/ready checks the queues of the service's event containers too
+    broker_check = BrokerCheck("services.intake.service:IntakeEvents",
+                               "services.intake.channel:IntakeChannel")
 
     store = StoreWithOutbox(ApplicationStore, publishes_as="intake")
     operators = BearerTokens("OPERATOR_TOKENS")

@@ -38,8 +38,8 @@ from werkzeug.wrappers import Response
 
 from shared.auth import BearerTokens
 from shared.events import load_event
-from shared.http import (HealthCheck, api, check_json_type, json_response, read_no_body,
-                         read_query)
+from shared.http import (BrokerCheck, HealthCheck, api, check_json_type, json_response,
+                         read_no_body, read_query)
 from shared.messaging import DeliveryAttempt, reliable_event_handler
 from shared.openapi import ServesOpenApi
 from shared.paging import next_page
@@ -64,6 +64,8 @@ WEBHOOK_MAX_BODY_BYTES = 3 * 1024 * 1024
 class NotificationApi(HealthCheck, ServesOpenApi):
     name = "notification_api"
     openapi_document = staticmethod(openapi_document)
+    # /health/ready checks the queues of the service's event container too
+    broker_check = BrokerCheck("services.notification.service:NotificationEvents")
 
     store = NotificationStoreProvider()
     operators = BearerTokens("OPERATOR_TOKENS")

@@ -34,7 +34,7 @@ from nameko.extensions import DependencyProvider
 
 from shared.auth import BearerTokens, ScopedBearerTokens
 from shared.events import load_event, occurred_at, shipment_manifest
-from shared.http import HealthCheck, api, json_response, read_json, request_language
+from shared.http import BrokerCheck, HealthCheck, api, json_response, read_json, request_language
 from shared.messaging import reliable_event_handler
 from shared.mongo import StoreWithOutbox
 from shared.offices import PLACES, WorkingCalendar
@@ -228,6 +228,8 @@ class PrintingEvents:
 class PrintingApi(HealthCheck, ServesOpenApi, PickupApi, PrintOperatorApi, DocumentsApi):
     name = "printing_api"
     openapi_document = staticmethod(openapi_document)
+    # /health/ready checks the queues of the service's event container too
+    broker_check = BrokerCheck("services.printing.service:PrintingEvents")
 
     store = StoreWithOutbox(IssuingPrintStore, publishes_as="printing")
     stations = BearerTokens("STATION_TOKENS")

@@ -15,9 +15,12 @@ from pathlib import Path
 
 import pytest
 import requests
+from kombu import Connection
 
-from deploy.local.stack import free_port
+from deploy.local.stack import ensure_vhost, free_port
 from deploy.registry import ROOT, SERVICES, config_path
+from services.courier.service import CourierEvents
+from shared.messaging import missing_from, topology_parts
 from tests.conftest import drop_vhost, make_vhost
 from tests.helpers import eventually
 
@@ -151,3 +154,57 @@ def test_a_service_stops_on_sigterm_while_its_broker_is_away(courier):
         courier.proc.wait(timeout=30)
     except subprocess.TimeoutExpired:
         pytest.fail("courier still running 30 s after SIGTERM:\n" + courier.logged(before)[-3000:])
+
+
+def missing_queues(vhost: str, queues: list[str]) -> str | None:
+    class Queues:  # a part of the topology that is these queues only
+        @staticmethod
+        def names():
+            return [], queues
+    with Connection(f"pyamqp://guest:guest@127.0.0.1:5672/{vhost}") as connection:
+        return missing_from(connection, [Queues])
+
+
+def courier_queues() -> list[str]:
+    """Each courier handler's queue and its dead-letter queue."""
+    return [name for part in topology_parts(CourierEvents, {})
+            for name in (part.queue.name, f"{part.queue.name}.dlq")]
+
+
+def readiness(service) -> tuple[int, dict]:
+    answer = requests.get(f"{service.url}/health/ready", timeout=10)
+    return answer.status_code, answer.json()
+
+
+def test_a_service_whose_broker_lost_its_state_declares_its_queues_again(courier):
+    """Outside audit K: after a wipe kombu declared each handler's queue
+    again, not its dead-letter queue or the wait queues (the first retry
+    then ended the service), and /health/ready said ok meanwhile."""
+    queues = courier_queues()
+    assert missing_queues(courier.vhost, queues) is None
+    rabbitmqctl("delete_vhost", courier.vhost)  # all its queues, exchanges, users' rights
+    assert ensure_vhost(courier.vhost)  # made again, empty, as a rebuilt broker's
+    eventually(lambda: missing_queues(courier.vhost, queues) is None, timeout=60,
+               what="every handler's queue and dead-letter queue declared again")
+    eventually(courier.ready, timeout=30, what="ready")
+    assert courier.proc.poll() is None, courier.logged()[-3000:]
+
+
+def test_readiness_says_not_ready_while_the_service_cannot_declare_a_missing_queue(courier):
+    """The API container checks its event container's queues; one missing is
+    declared again - and while the broker refuses that, the service is not
+    ready."""
+    dlq = courier_queues()[1]
+    with Connection(f"pyamqp://guest:guest@127.0.0.1:5672/{courier.vhost}") as connection, \
+            connection.channel() as channel:
+        channel.queue_delete(dlq)  # nothing asks the service to declare it meanwhile
+    rabbitmqctl("set_permissions", "-p", courier.vhost, "guest", "^$", ".*", ".*")
+    try:
+        status, body = eventually(lambda: (lambda answer: answer if answer[0] == 503 else None)(
+            readiness(courier)), timeout=30, what="not ready")
+        assert body["broker"] == "unavailable" and body["database"] == "ok"
+        assert f"the broker has no queue {dlq}" in courier.logged()
+    finally:
+        allow(courier.vhost)
+    eventually(lambda: readiness(courier)[0] == 200, timeout=30, what="ready again")
+    assert missing_queues(courier.vhost, [dlq]) is None

@@ -119,3 +119,23 @@ def test_the_channel_client_names_a_refused_password_or_virtual_host(two_vhosts)
             ChannelClient(url(password, vhost), "web")
         assert refused.value.cause == cause and "secret" not in str(refused.value)
     ChannelClient(url("production-secret", production), "web").close()
+
+
+def test_channel_users_are_not_made_on_a_node_that_is_not_the_uri_s_broker(two_vhosts):
+    """Outside audit K: ``rabbitmqctl`` reached this machine's node while
+    AMQP_URI named another broker (here: another port), and the users were
+    made there."""
+    (production, _), prefix = two_vhosts
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CHANNEL_PASSWORDS": "web=pw-one",
+           "CHANNEL_USER_PREFIX": prefix,
+           "AMQP_URI": f"pyamqp://guest:guest@127.0.0.1:5699/{production}"}
+    done = subprocess.run([sys.executable, "-m", "deploy.topology"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0
+    assert "5699" in done.stderr and "RABBITMQCTL_NODE" in done.stderr, done.stderr
+    assert not logs_in(f"{prefix}-web", "pw-one", production)
+    # the node named outright, and it is the URI's broker: provisioned
+    named = deploy_step(production, CHANNEL_PASSWORDS="web=pw-one", CHANNEL_USER_PREFIX=prefix,
+                        RABBITMQCTL_NODE="rabbit@localhost")
+    assert named.returncode == 0, named.stderr
+    assert logs_in(f"{prefix}-web", "pw-one", production)

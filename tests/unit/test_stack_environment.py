@@ -4,7 +4,9 @@ was silently replaced by the development ``off``, and SMS went out at 23:06)."""
 
 from __future__ import annotations
 
-from deploy.local.stack import DEV_SECRETS, DEV_SETTINGS, Stack
+import pytest
+
+from deploy.local.stack import DEV_SECRETS, DEV_SETTINGS, Stack, broker_address, ensure_rabbitmq
 
 
 def test_the_operators_environment_wins_over_the_development_defaults(tmp_path, monkeypatch):
@@ -25,3 +27,13 @@ def test_the_development_secrets_stay_paired_with_the_sandboxes(tmp_path, monkey
     env = Stack(tmp_path).env()
     assert env["POS_CLIENT_SECRET"] == DEV_SECRETS["POS_CLIENT_SECRET"]
     assert env["OPERATOR_TOKENS"] == DEV_SECRETS["OPERATOR_TOKENS"]
+
+
+def test_the_launcher_checks_the_broker_amqp_uri_names():
+    """Outside audit K: 5672 was checked whatever AMQP_URI named."""
+    assert broker_address("pyamqp://guest:guest@127.0.0.1:5673/v") == ("127.0.0.1", 5673)
+    assert broker_address("amqp://u:p@broker.dinas.example/v") == ("broker.dinas.example", 5672)
+    assert broker_address("amqps://u:p@broker.dinas.example/v") == ("broker.dinas.example", 5671)
+    # nothing answers there, and it is not where a broker is started: said, not started
+    with pytest.raises(RuntimeError, match="127.0.0.1:1"):
+        ensure_rabbitmq("127.0.0.1", 1)

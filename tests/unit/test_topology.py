@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy.topology import channel_passwords
+from deploy.topology import channel_passwords, node_problem
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,3 +44,24 @@ def test_the_deploy_step_exits_naming_the_mistyped_channel_and_declares_nothing(
     assert done.returncode != 0
     assert "'wbe' is not a channel (the channels: web, app, whatsapp, kelurahan)" in done.stderr
     assert "secret" not in done.stderr + done.stdout and "declared" not in done.stdout
+
+
+LOCAL_NODE = [{"interface": "127.0.0.1", "port": 25672, "protocol": "clustering"},
+              {"interface": "127.0.0.1", "port": 5672, "protocol": "amqp"}]
+
+
+def test_the_node_rabbitmqctl_reaches_must_be_the_broker_the_uri_names():
+    """Outside audit K: users were made on the machine's own node whatever
+    broker AMQP_URI named."""
+    assert node_problem("pyamqp://guest:guest@127.0.0.1:5672/v", LOCAL_NODE, False) is None
+    assert node_problem("amqp://u:p@localhost/v", LOCAL_NODE, False) is None  # 5672 by default
+    other_port = node_problem("pyamqp://guest:secret@127.0.0.1:5673/v", LOCAL_NODE, False)
+    assert "5673" in other_port and "5672" in other_port and "RABBITMQCTL_NODE" in other_port
+    elsewhere = node_problem("pyamqp://guest:secret@broker.dinas.example:5672/v", LOCAL_NODE,
+                             False)
+    assert "broker.dinas.example" in elsewhere and "RABBITMQCTL_NODE" in elsewhere
+    # a node named: its listeners are the check (same port as the URI's)
+    assert node_problem("pyamqp://u:p@broker.dinas.example:5672/v", LOCAL_NODE, True) is None
+    assert "5671" in node_problem("amqps://u:p@broker.dinas.example/v", LOCAL_NODE, True)
+    for problem in (other_port, elsewhere):
+        assert "secret" not in problem  # named by host and port: never the credentials

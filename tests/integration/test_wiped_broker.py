@@ -1,0 +1,144 @@
+"""A broker that lost its state, on a virtual host of the test's own: deleted
+and made again, as a wiped or rebuilt broker comes back with none of the
+queues and exchanges ``deploy.topology`` had declared.
+
+Outside audit K: kombu declares a consumer's queue when it reconnects, not
+the wait queues or the dead-letter queue around it, so the first handler
+that failed after a wipe found no ``smartdukcapil.wait.<ms>ms`` exchange; the
+error ended the service (a ready notice was never sent) while
+``/health/ready`` said ok.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+
+import pytest
+from kombu import Connection
+from nameko.testing.utils import get_extension
+
+from deploy import dlq
+from deploy.local.stack import ensure_vhost
+from shared.http import BrokerCheck
+from shared.messaging import (PermanentFailure, dead_letter_queue, missing_from,
+                              reliable_event_handler, topology_parts, wait_queue_name)
+from tests.conftest import drop_vhost
+from tests.helpers import eventually, publish, service_config
+
+DELAYS = (0.2, 0.4)
+SOURCE, EVENT = "wiped_source", "wiped_happened"
+
+
+def rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", *args], capture_output=True, text=True, check=True,
+                   timeout=120)
+
+
+@pytest.fixture
+def vhost():
+    name = f"smartdukcapil_wiped_{uuid.uuid4().hex[:8]}"
+    assert ensure_vhost(name), "rabbitmqctl could not create a virtual host"
+    yield name
+    drop_vhost(name)
+
+
+def amqp_uri_of(vhost: str) -> str:
+    return f"pyamqp://guest:guest@127.0.0.1:5672/{vhost}"
+
+
+def wipe(vhost: str) -> None:
+    """The virtual host deleted (every queue, exchange and message in it, and
+    its connections closed) and made again, empty."""
+    rabbitmqctl("delete_vhost", vhost)
+    assert ensure_vhost(vhost)
+
+
+def consumer_service(recorder: dict):
+    class Consumer:
+        name = f"wiped_{uuid.uuid4().hex[:6]}"
+        broker_check = BrokerCheck()
+
+        @reliable_event_handler(SOURCE, EVENT)
+        def handle(self, body):
+            recorder["attempts"].append(body["n"])
+            if body.get("permanent"):
+                raise PermanentFailure("this one can never be handled")
+            if body.get("flaky") and recorder["attempts"].count(body["n"]) == 1:
+                raise RuntimeError("not now")
+            recorder["handled"].append(body["n"])
+    return Consumer
+
+
+@pytest.fixture
+def started(backing, container_factory, vhost):
+    recorder = {"attempts": [], "handled": []}
+    service = consumer_service(recorder)
+    config = service_config(backing, service.name, AMQP_URI=amqp_uri_of(vhost),
+                            RETRY_DELAYS=",".join(map(str, DELAYS)))
+    container = container_factory(service, config)
+    container.start()
+    queue = f"evt-{SOURCE}-{EVENT}--{service.name}.handle"
+    return container, recorder, queue
+
+
+def missing(vhost: str, container) -> str | None:
+    """What of the handler's part of the topology the broker lacks (its
+    queue, ``.dlq``, the wait queues of its delays, the exchanges)."""
+    parts = topology_parts(container.service_cls, container.config)
+    assert parts and {f"{SOURCE}.events", "smartdukcapil.dlx"} <= set(parts[0].names()[0])
+    with Connection(amqp_uri_of(vhost)) as connection:
+        return missing_from(connection, parts)
+
+
+def test_after_a_wipe_a_failing_handler_is_retried_and_dead_lettered_and_the_service_lives(
+        started, vhost):
+    container, recorder, queue = started
+    wipe(vhost)
+    # the consumer reconnects and declares its whole part again, not its queue alone
+    eventually(lambda: missing(vhost, container) is None, timeout=60,
+               what="the handler's queue, dead-letter queue and wait queues declared again")
+
+    uri = amqp_uri_of(vhost)
+    publish(uri, f"{SOURCE}.events", EVENT, {"n": 1, "flaky": True})
+    publish(uri, f"{SOURCE}.events", EVENT, {"n": 2, "permanent": True})
+    eventually(lambda: recorder["handled"] == [1], what="the flaky event handled on its retry")
+    assert recorder["attempts"].count(1) == 2
+    [dead] = eventually(lambda: dlq.peek(uri, queue), what="the permanent failure dead-lettered")
+    assert "never be handled" in dead["last_error"]
+    assert not container._died.ready(), "the service died"
+
+
+def test_a_retry_to_a_wait_exchange_gone_declares_it_again_and_is_delayed(started, vhost):
+    """The broker lost the wait exchange under a connected service (no
+    reconnection to declare it again): the republish declares it."""
+    container, recorder, queue = started
+    wait = wait_queue_name(DELAYS[0])
+    with Connection(amqp_uri_of(vhost)) as connection, connection.channel() as channel:
+        channel.exchange_delete(wait)
+        channel.queue_delete(wait)
+    publish(amqp_uri_of(vhost), f"{SOURCE}.events", EVENT, {"n": 3, "flaky": True})
+    eventually(lambda: recorder["handled"] == [3], what="handled on its retry")
+    assert missing(vhost, container) is None
+    assert not container._died.ready(), "the service died"
+
+
+def test_readiness_declares_what_is_missing_and_is_not_ready_while_it_cannot(started, vhost):
+    container, recorder, queue = started
+    check = get_extension(container, BrokerCheck)
+    assert check.connects()
+    with Connection(amqp_uri_of(vhost)) as connection, connection.channel() as channel:
+        channel.queue_delete(f"{queue}.dlq")
+    # the service's user may no longer declare anything: the DLQ stays missing
+    rabbitmqctl("set_permissions", "-p", vhost, "guest", "^$", ".*", ".*")
+    try:
+        assert not check.connects()
+        assert missing(vhost, container) == f"queue {queue}.dlq"
+    finally:
+        rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+    assert check.connects()
+    assert missing(vhost, container) is None
+    with Connection(amqp_uri_of(vhost)) as connection, connection.channel() as channel:
+        # declared as the handler declares it: the same arguments, or this refuses
+        dead_letter_queue(queue)(channel).declare()
+    assert not container._died.ready()

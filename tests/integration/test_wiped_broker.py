@@ -11,10 +11,12 @@ error ended the service (a ready notice was never sent) while
 
 from __future__ import annotations
 
+import datetime
 import subprocess
 import uuid
 
 import pytest
+from amqp.exceptions import NotFound
 from kombu import Connection
 from nameko.testing.utils import get_extension
 
@@ -24,7 +26,9 @@ from shared.http import BrokerCheck
 from shared.messaging import (PermanentFailure, dead_letter_queue, missing_from,
                               reliable_event_handler, topology_parts, wait_queue_name)
 from tests.conftest import drop_vhost
-from tests.helpers import eventually, publish, service_config
+from shared.clock import utcnow
+from shared.outbox import OutboxRelay, outbox_row
+from tests.helpers import BrokerProbe, eventually, publish, service_config
 
 DELAYS = (0.2, 0.4)
 SOURCE, EVENT = "wiped_source", "wiped_happened"
@@ -142,3 +146,42 @@ def test_readiness_declares_what_is_missing_and_is_not_ready_while_it_cannot(sta
         # declared as the handler declares it: the same arguments, or this refuses
         dead_letter_queue(queue)(channel).declare()
     assert not container._died.ready()
+
+
+def test_the_outbox_keeps_what_it_could_not_publish_to_a_wiped_broker_and_publishes_it_after(
+        backing, mongo, vhost):
+    """The relay's pooled connection was closed by the wipe, and its exchange
+    is gone until a consumer declares it again: the event stays in the
+    outbox, and the same relay publishes it once the exchange is back."""
+    uri, database = amqp_uri_of(vhost), f"wiped_outbox_{uuid.uuid4().hex[:6]}"
+    source = f"wiped_{uuid.uuid4().hex[:6]}"
+    outbox = mongo[database].outbox
+    relay = OutboxRelay(outbox, uri, source, {})
+    probe = BrokerProbe(uri, f"{source}.events")
+    try:
+        first = outbox_row("probe_happened", {"event_id": "before"}, claimed_by=relay.instance)
+        outbox.insert_one(first)
+        relay.hand_over([first])
+        assert relay.publish_handed() == 1
+        assert [event["event_id"] for _, event in probe.drain()] == ["before"]
+        probe.close()
+
+        wipe(vhost)
+        second = outbox_row("probe_happened", {"event_id": "after"}, claimed_by=relay.instance)
+        outbox.insert_one(second)
+        relay.hand_over([second])
+        with pytest.raises(NotFound):  # no exchange: nothing confirmed
+            relay.publish_handed()
+        assert outbox.count_documents({"_id": "after"}) == 1
+
+        probe = BrokerProbe(uri, f"{source}.events")  # a consumer back: the exchange again
+        outbox.update_one({"_id": "after"},  # its writer's claim ran out: the sweep's now
+                          {"$set": {"claimed_until": utcnow() - datetime.timedelta(seconds=1)}})
+        assert relay.publish_pending() == 1
+        relay.delete_confirmed(now=True)
+        assert outbox.count_documents({}) == 0
+        published = eventually(probe.drain, what="the event kept published")
+        assert [event["event_id"] for _, event in published] == ["after"]
+    finally:
+        probe.close()
+        mongo.drop_database(database)

@@ -102,10 +102,13 @@ def channel_permissions(channel: str) -> tuple[str, str, str]:
 DEFAULT_CHANNEL_USER_PREFIX = "smartdukcapil"
 
 
-def rabbitmqctl(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+def rabbitmqctl(*args: str, check: bool = True, secret: str | None = None
+                ) -> subprocess.CompletedProcess:
+    """``secret`` goes on standard input, never on the command line, where
+    every local user reads it (``ps``; outside audit L)."""
     node = os.environ.get("RABBITMQCTL_NODE")
     return subprocess.run(["rabbitmqctl", *(("-n", node) if node else ()), *args],
-                          capture_output=True, text=True, check=check)
+                          capture_output=True, text=True, check=check, input=secret)
 
 
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "[::1]"}
@@ -177,8 +180,9 @@ def provision_channel_user(vhost: str, user: str, password: str, channel: str) -
     """Create (or re-password) ``user`` and limit it to ``channel`` on ``vhost``;
     SystemExit if ``user`` has permissions on another virtual host."""
     refuse_users_of_other_vhosts(vhost, [user])
-    if rabbitmqctl("add_user", user, password, check=False).returncode != 0:
-        rabbitmqctl("change_password", user, password)
+    # without the password among the arguments, rabbitmqctl reads it from stdin
+    if rabbitmqctl("add_user", user, check=False, secret=password).returncode != 0:
+        rabbitmqctl("change_password", user, secret=password)
     rabbitmqctl("set_permissions", "-p", vhost, user, *channel_permissions(channel))
 
 

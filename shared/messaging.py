@@ -71,7 +71,7 @@ from .errors import flatten_field_errors
 from .logs import error_line
 from .runtime import FrozenStartupHeap
 from .settings import (InvalidSetting, NotReachable, integer, refuse_from_setup, require,
-                       seconds_list)
+                       seconds, seconds_list)
 
 log = logging.getLogger(__name__)
 
@@ -256,6 +256,23 @@ def redeclare(parts, connection: Connection, service: str) -> bool:
     return True
 
 
+# after a broker lost its state: how long a service waits before it publishes
+# its kept events again (the others reconnect within RECONNECT_MAX_SECONDS)
+DEFAULT_REPUBLISH_AFTER_SECONDS = 30.0
+
+
+def republish_later(stores, after: float, service: str) -> None:
+    """In a managed thread: raising here would end the container, so a
+    failure is a log line (``python -m deploy.replay`` does it by hand)."""
+    eventlet.sleep(after)
+    for store in stores:
+        try:
+            log.warning("%s published %d kept events again", service, store.republish_kept())
+        except Exception as exc:
+            log.error("%s could not publish its kept events again (%s): run python -m "
+                      "deploy.replay", service, error_line(exc))
+
+
 @dataclass(frozen=True)
 class Undecodable:
     """The body a ``HandingOnQueueConsumer`` hands its entrypoint for a
@@ -335,14 +352,40 @@ class HandingOnQueueConsumer(QueueConsumer):
         super().on_consume_ready(connection, channel, consumers, **kwargs)
         self.connected_once = True
         if self.lost_at is not None:
-            log.info("%s has the broker back (lost %ds ago)", self.container.service_name,
+            service = self.container.service_name
+            log.info("%s has the broker back (lost %ds ago)", service,
                      time.monotonic() - self.lost_at)
             self.lost_at = None
             # the broker may be another, or have lost its state: kombu has
             # declared the consumers' queues, not what stands around them
-            redeclare([provider.part for provider in self._providers
-                       if getattr(provider, "part", None) is not None],
-                      connection, self.container.service_name)
+            parts = [provider.part for provider in self._providers
+                     if getattr(provider, "part", None) is not None]
+            handlers = [part for part in parts if isinstance(part, ConsumerPart)]
+            try:
+                lost = missing_from(connection, handlers) if handlers else None
+            except (AMQPError, OperationalError, OSError):  # lost again: the next time
+                lost = None
+            redeclare(parts, connection, service)
+            if lost is not None:
+                self.broker_lost_state(lost)
+
+    def broker_lost_state(self, missing: str) -> None:
+        """The broker came back without this service's handler queues (their
+        ``.dlq``): it lost its state, and with it what was in its queues. The
+        events the service published and keeps (``shared.outbox``) are
+        published again, ``REPUBLISH_AFTER_SECONDS`` later - time for the
+        other services to get the broker back and declare their queues."""
+        stores = [dependency for dependency in self.container.dependencies
+                  if hasattr(dependency, "republish_kept")]
+        after = seconds(self.container.config, "REPUBLISH_AFTER_SECONDS",
+                        DEFAULT_REPUBLISH_AFTER_SECONDS)
+        log.error("%s: the broker lost its state (it had no %s) and what was in its queues: "
+                  "publishing again in %gs the events %s keeps (docs/events.md)",
+                  self.container.service_name, missing, after, self.container.service_name)
+        if stores:
+            self.container.spawn_managed_thread(partial(republish_later, stores, after,
+                                                        self.container.service_name),
+                                                identifier="republish_kept")
 
 
 def event_label(event: dict, event_type: str) -> str:

@@ -17,12 +17,15 @@ ping under a deadline of their own (``answers``).
 
 from __future__ import annotations
 
+import datetime
+
 import pymongo
 from eventlet.semaphore import Semaphore
 from nameko.extensions import DependencyProvider
 from pymongo import MongoClient
 
 from . import metrics
+from .clock import utcnow
 from .errors import DatabaseUnavailable
 from .group_writes import GroupWrites
 from .outbox import OutboxRelay
@@ -111,6 +114,13 @@ class StoreWithOutbox(DependencyProvider):
 
     def start(self):
         self.relay.start(self.container.spawn_managed_thread)
+
+    def republish_kept(self) -> int:
+        """Publish again every event the service published and still keeps
+        (``shared.outbox``: the last ``KEEP_PUBLISHED_SECONDS``), for a
+        broker that lost its state; how many."""
+        return self.relay.republish_kept(
+            utcnow() - datetime.timedelta(seconds=self.relay.keep_seconds))
 
     def reachable(self) -> bool:
         """Whether the driver knows a server it can send a request to (a

@@ -19,6 +19,19 @@ delete republishes: delivery is at-least-once and consumers deduplicate on
 Several instances of one service may run: rows are claimed with a lease, so
 normally each row is published by one relay only.
 
+Published events are kept ``KEEP_PUBLISHED_SECONDS`` (an hour unless set:
+longer than the longest retry delay) in ``published_events``, written with
+the deletes (one ``insert_many`` a round, not a command per event) and
+expired by a TTL index. A broker that loses its state loses what was in its
+queues - events not yet consumed, retries waiting out their delay, an event
+it confirmed while its queues were being deleted (outside audit L: an
+application stayed ``verified`` for good, "ready" SMS ``pending`` for good).
+``republish_kept`` publishes the kept ones again: each service does it by
+itself when it finds the broker without its queues (``shared.messaging``),
+and ``python -m deploy.replay`` on an operator's word; consumers are
+idempotent on the event id (a handled event changes nothing again), and the
+rest is at-least-once delivery as always.
+
 Publishing is mandatory: an event no queue is bound for comes back from the
 broker instead of vanishing. Such a row is kept, marked ``unroutable_at`` and
 reported (an error log naming the event type and id), and tried again after
@@ -70,13 +83,14 @@ from kombu.exceptions import OperationalError
 from nameko.amqp.publish import Publisher, UndeliverableMessage
 from nameko.constants import PERSISTENT
 from nameko.events import get_event_exchange
-from pymongo.errors import ConnectionFailure, ExecutionTimeout
+from pymongo.errors import BulkWriteError, ConnectionFailure, ExecutionTimeout
 
 from .clock import utcnow
 from .events import build_event
-from .group_writes import chunks
-from .indexes import drop_index_if_present
+from .group_writes import DUPLICATE_KEY, chunks
+from .indexes import drop_index_if_present, expire_after
 from .logs import error_line
+from .settings import integer
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +116,13 @@ CLEAR_CHUNK = 8  # documents cleared per command (``OutboxRelay._clear``)
 # station's reports, held printing's outbox 1.3 s: every write of the
 # moment waited)
 DELETE_CHUNK = 64
+# published events kept for a broker that lost its state (module docstring)
+PUBLISHED = "published_events"
+DEFAULT_KEEP_PUBLISHED_SECONDS = 3600
+REPUBLISH_BATCH = 200  # kept events read per query when publishing them again
+# kept per command: no write waits on that collection, so as many as a
+# relay's batch (the deletes are chunked because the outbox's writers wait)
+KEEP_CHUNK = 500
 # the sweep's claim of a carrier document: the token of the round that took it
 CLAIMED_BY = "events_claimed_by"
 CARRIED_FIELDS = (PENDING, DUE, CLAIMED_BY)
@@ -156,6 +177,12 @@ class Carried:
         self.relay.hand_over(self.rows, carrier=(self.collection_name, document_id))
 
 
+def kept_row(row: dict, now: datetime.datetime) -> dict:
+    """A published event as ``PUBLISHED`` keeps it."""
+    return {"_id": row["_id"], "event_type": row["event_type"], "payload": row["payload"],
+            "published_at": now}
+
+
 def without_events(event_ids: list) -> list[dict]:
     """An update pipeline taking ``event_ids`` from a document's carried
     events, and the other carried fields once none is left: a document written
@@ -207,6 +234,10 @@ class OutboxRelay:
         self._wake = LightQueue(maxsize=1)
         self._handed: collections.deque[dict] = collections.deque()
         self._confirmed: list[str] = []  # published, not yet deleted
+        self.kept = collection.database[PUBLISHED]
+        self.keep_seconds = integer(config, "KEEP_PUBLISHED_SECONDS",
+                                    DEFAULT_KEEP_PUBLISHED_SECONDS)
+        self._published: list[dict] = []  # to keep, with the next deletes
         # published carried events, not yet pulled: collection -> [(document id, event id)]
         self._confirmed_carried: dict[str, list[tuple]] = {}
         self._delete_due = 0.0
@@ -216,6 +247,7 @@ class OutboxRelay:
 
     def ensure_indexes(self) -> None:
         self.collection.create_index([("claimed_until", 1), ("created_at", 1)])
+        expire_after(self.kept, "published_at", self.keep_seconds)
         # the sweep reads back its claim by the ids it claimed: an index of the
         # claims cost every insert and delete of a row (~0.85 ms an index on
         # the local server, bench/README.md, eleventh session)
@@ -405,6 +437,8 @@ class OutboxRelay:
             if done:
                 if not self._unpulled():
                     self._delete_due = time.monotonic() + DELETE_EVERY_SECONDS
+                now = utcnow()
+                self._published.extend(kept_row(row, now) for row in done)
                 for row in done:
                     if "carrier" in row:
                         name, document_id = row["carrier"]
@@ -428,10 +462,57 @@ class OutboxRelay:
             return
         ids, self._confirmed = self._confirmed, []
         carried, self._confirmed_carried = self._confirmed_carried, {}
+        published, self._published = self._published, []
+        self.keep(published)  # before the deletes: a failure leaves them to the sweep
         for chunk in chunks(ids, DELETE_CHUNK):
             self.collection.delete_many({"_id": {"$in": chunk}})
         for name, published in carried.items():
             self._clear(self.collection.database[name], published)
+
+    def keep(self, published: list[dict]) -> None:
+        """Keep what was published (``PUBLISHED``), one command per
+        ``KEEP_CHUNK``; one kept already (published again after a crash or a
+        failed delete) stays as it was."""
+        for chunk in chunks(published, KEEP_CHUNK):
+            try:
+                self.kept.insert_many(chunk, ordered=False)
+            except BulkWriteError as exc:
+                if any(error.get("code") != DUPLICATE_KEY
+                       for error in exc.details.get("writeErrors", ())):
+                    raise
+
+    def republish_kept(self, since: datetime.datetime, until: datetime.datetime | None = None,
+                       event_types: set[str] | None = None) -> int:
+        """Publish again the kept events published since ``since`` (until
+        ``until``; of ``event_types`` only, if given), oldest first, with
+        confirms, by their own event ids; how many. One no queue takes is
+        reported (an error line) and skipped. This relay's own confirmed
+        events not kept yet (kept with the next deletes) are kept first:
+        those are the newest, the likeliest lost."""
+        unkept, self._published = self._published, []
+        self.keep(unkept)
+        query: dict = {"published_at": {"$gte": since, **({"$lt": until} if until else {})}}
+        if event_types is not None:
+            query["event_type"] = {"$in": sorted(event_types)}
+        published, after = 0, None
+        while True:
+            batch_query = query if after is None else {**query, "$or": [
+                {"published_at": {"$gt": after[0]}},
+                {"published_at": after[0], "_id": {"$gt": after[1]}}]}
+            rows = list(self.kept.find(batch_query).sort([("published_at", 1), ("_id", 1)])
+                        .limit(REPUBLISH_BATCH))
+            if not rows:
+                return published
+            for row in rows:
+                try:
+                    self.publisher.publish(row["payload"], exchange=self.exchange,
+                                           routing_key=row["event_type"],
+                                           headers={"event_id": row["_id"]})
+                    published += 1
+                except UndeliverableMessage:
+                    log.error("kept event %s %s is unroutable on %s (no queue bound): not "
+                              "published again", row["event_type"], row["_id"], self.exchange.name)
+            after = (rows[-1]["published_at"], rows[-1]["_id"])
 
     @staticmethod
     def _clear(carrier, published: list[tuple]) -> None:

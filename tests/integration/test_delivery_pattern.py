@@ -323,7 +323,7 @@ def test_a_committed_row_is_published_by_its_writer_without_a_read_and_an_orphan
         assert relay.publish_pending() == 0  # still claimed: the sweep leaves them
         commands.clear()
         relay.delete_confirmed(now=True)
-        assert commands == ["delete"]
+        assert commands == ["insert", "delete"]  # kept (``PUBLISHED``), then deleted
         assert [row["_id"] for row in outbox.find()] == [orphan["_id"]]
 
         # the dead writer's claim runs out (HANDOFF_CLAIM_SECONDS): the sweep takes it
@@ -436,7 +436,8 @@ def test_events_a_document_carries_are_published_by_its_writer_and_an_orphan_by_
         assert relay.publish_handed() == 3
         assert counter.commands == []  # published with no read; cleared with the next ones
         relay.delete_confirmed(now=True)
-        assert counter.commands == ["update"]  # one update pipeline for all three
+        # kept (``PUBLISHED``); one update pipeline clears all three
+        assert counter.commands == ["insert", "update"]
         assert [letter for letter in letters.find({"_id": {"$in": [0, 1, 2]}})] == [
             {"_id": n, "text": "surat"} for n in range(3)]
         assert db.outbox.count_documents({}) == 0
@@ -474,7 +475,7 @@ def test_carried_events_are_cleared_a_chunk_of_documents_per_command(backing):
         letters.update_one({"_id": 5}, {"$unset": {PENDING: "", DUE: ""}})
         counter.commands.clear()
         relay.delete_confirmed(now=True)
-        assert counter.commands == ["update"] * 3
+        assert counter.commands == ["insert"] + ["update"] * 3  # all kept in one insert
         assert list(letters.find()) == [{"_id": n} for n in range(documents)]
 
 
@@ -489,7 +490,7 @@ def test_confirmed_rows_are_deleted_a_chunk_per_command(backing):
         assert relay.publish_handed() == len(rows)
         counter.commands.clear()
         relay.delete_confirmed(now=True)
-        assert counter.commands == ["delete"] * 3
+        assert counter.commands == ["insert"] + ["delete"] * 3  # all kept in one insert
         assert db.outbox.count_documents({}) == 0
 
 

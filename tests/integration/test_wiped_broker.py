@@ -12,6 +12,7 @@ error ended the service (a ready notice was never sent) while
 from __future__ import annotations
 
 import datetime
+import logging
 import subprocess
 import uuid
 
@@ -27,7 +28,9 @@ from shared.messaging import (PermanentFailure, dead_letter_queue, missing_from,
                               reliable_event_handler, topology_parts, wait_queue_name)
 from tests.conftest import drop_vhost
 from shared.clock import utcnow
-from shared.outbox import OutboxRelay, outbox_row
+from shared.mongo import StoreWithOutbox
+from shared.outbox import PUBLISHED, OutboxRelay, outbox_row
+from shared.store import BaseStore
 from tests.helpers import BrokerProbe, eventually, publish, service_config
 
 DELAYS = (0.2, 0.4)
@@ -190,4 +193,43 @@ def test_the_outbox_keeps_what_it_could_not_publish_to_a_wiped_broker_and_publis
         assert [event["event_id"] for _, event in published] == ["after"]
     finally:
         probe.close()
+        mongo.drop_database(database)
+
+
+def test_a_service_publishes_its_kept_events_again_when_the_broker_lost_its_state(
+        backing, container_factory, mongo, vhost, caplog):
+    """Outside audit L: a retry waiting out its delay in the broker when it
+    was wiped never came (a "ready" SMS stayed pending for good), and an
+    event confirmed while the queues were being deleted was never handled (an
+    application stayed verified for good). The service keeps what it
+    published and publishes it again when it finds the broker without its
+    queues."""
+    source, database = f"kept_{uuid.uuid4().hex[:6]}", f"kept_{uuid.uuid4().hex[:6]}"
+    attempts, handled = [], []
+
+    class Keeper:
+        name = f"keeper_{uuid.uuid4().hex[:6]}"
+        store = StoreWithOutbox(BaseStore, publishes_as=source)
+
+        @reliable_event_handler(source, EVENT)
+        def handle(self, body):
+            attempts.append(body["n"])
+            if len(attempts) == 1:
+                raise RuntimeError("not now")  # its retry waits 5 s in the broker
+            handled.append(body["n"])
+
+    caplog.set_level(logging.INFO, logger="shared.messaging")
+    config = service_config(backing, database, AMQP_URI=amqp_uri_of(vhost), RETRY_DELAYS="5",
+                            REPUBLISH_AFTER_SECONDS="1")
+    container_factory(Keeper, config).start()
+    try:
+        row = outbox_row(EVENT, {"event_id": uuid.uuid4().hex, "n": 7})
+        mongo[database].outbox.insert_one(row)  # unclaimed: the relay's sweep publishes it
+        eventually(lambda: attempts == [7], what="the first attempt failed")
+        wipe(vhost)  # the retry, waiting in the broker, is gone with it
+        eventually(lambda: handled == [7], timeout=60, what="handled after all")
+        assert any("lost its state" in record.getMessage() for record in caplog.records)
+        kept = mongo[database][PUBLISHED].find_one({"_id": row["_id"]})
+        assert kept["event_type"] == EVENT and kept["payload"]["n"] == 7
+    finally:
         mongo.drop_database(database)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from deploy import topology
 from deploy.topology import channel_passwords, node_problem
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,3 +66,24 @@ def test_the_node_rabbitmqctl_reaches_must_be_the_broker_the_uri_names():
     assert "5671" in node_problem("amqps://u:p@broker.dinas.example/v", LOCAL_NODE, True)
     for problem in (other_port, elsewhere):
         assert "secret" not in problem  # named by host and port: never the credentials
+
+
+def test_a_channel_user_s_password_goes_to_rabbitmqctl_on_stdin_never_on_its_command_line(
+        monkeypatch):
+    """Outside audit L: ``add_user <user> <password>`` showed it to every
+    local user (``ps``, /proc/<pid>/cmdline) while it ran."""
+    calls = []
+
+    def run(argv, **kwargs):
+        calls.append((argv, kwargs.get("input")))
+        # the user exists: add_user fails, change_password follows
+        return subprocess.CompletedProcess(argv, 1 if "add_user" in argv else 0, "", "")
+
+    monkeypatch.setattr(subprocess, "run", run)
+    monkeypatch.delenv("RABBITMQCTL_NODE", raising=False)
+    topology.provision_channel_user("/", "smartdukcapil-web", "s3cret-pw", "web")
+    assert [argv[1] for argv, _ in calls] == ["list_users", "add_user", "change_password",
+                                              "set_permissions"]
+    assert not any("s3cret-pw" in " ".join(argv) for argv, _ in calls)
+    assert [given for argv, given in calls if argv[1] in ("add_user", "change_password")] == [
+        "s3cret-pw", "s3cret-pw"]

@@ -1,0 +1,78 @@
+"""Publish again what the services published, for a broker that lost its state.
+
+    python -m deploy.replay --since 2026-12-05T07:50:00+07:00 [--until ...] [service ...]
+
+Each service keeps every event it published for ``KEEP_PUBLISHED_SECONDS``
+(``shared.outbox``: ``published_events`` in its own database). A broker that
+lost its state (rebuilt, restored without its data, its virtual host made
+again) lost what was in its queues: events not consumed yet, retries waiting
+out their delay, an event it confirmed while its queues were being deleted.
+A running service that finds the broker back without its queues publishes
+its kept events again by itself (``REPUBLISH_AFTER_SECONDS`` later); this
+command is for the rest: a service that was not running then, or an
+operator who wants it done now. Run ``python -m deploy.topology`` first, so
+that every consumer's queue exists (an event published before its queue is
+missed by it).
+
+Each service's events go to its own exchange, oldest first, with publisher
+confirms, by their own event ids: consumers are idempotent on them, so an
+event already handled changes nothing. ``--since`` (and ``--until``) take an
+ISO 8601 time with its time zone (``Z``, ``+07:00``): a time without one is
+refused rather than read in the wrong zone. The settings are the services'
+own (``AMQP_URI``, ``MONGO_URI``, ``<SERVICE>_DATABASE``: docs/settings.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+
+from pymongo import MongoClient
+
+from deploy.registry import SERVICES, load_config
+from shared.outbox import OutboxRelay
+
+
+def aware_time(text: str) -> datetime.datetime:
+    """An ISO 8601 time with its time zone, as UTC; ArgumentTypeError else."""
+    try:
+        at = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time") from None
+    if at.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} has no time zone: add Z or +07:00")
+    return at.astimezone(datetime.timezone.utc)
+
+
+def replay(service: str, since: datetime.datetime, until: datetime.datetime | None) -> int:
+    """The kept events ``service`` published in [since, until) published again; how many."""
+    config = load_config(service)
+    for key in ("AMQP_URI", "MONGO_URI"):
+        if not config.get(key):
+            raise SystemExit(f"{key} is not set (the services' config.yaml has no default)")
+    client = MongoClient(config["MONGO_URI"], tz_aware=True)
+    try:
+        relay = OutboxRelay(client[config["DATABASE"]].outbox, config["AMQP_URI"], service, config)
+        return relay.republish_kept(since, until)
+    finally:
+        client.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("services", nargs="*", metavar="service",
+                        help=f"of {', '.join(SERVICES)} (all when none is named)")
+    parser.add_argument("--since", type=aware_time, required=True)
+    parser.add_argument("--until", type=aware_time, default=None)
+    args = parser.parse_args()
+    for unknown in set(args.services) - set(SERVICES):
+        parser.error(f"{unknown!r} is not a service (the services: {', '.join(SERVICES)})")
+    if args.until is not None and args.until <= args.since:
+        parser.error("--until must be after --since")
+    for service in args.services or SERVICES:
+        print(f"{service}: published again {replay(service, args.since, args.until)} "
+              f"kept event(s) of {args.since.isoformat()} onwards")
+
+
+if __name__ == "__main__":
+    main()

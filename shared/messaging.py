@@ -311,6 +311,12 @@ class HandingOnQueueConsumer(QueueConsumer):
     retry_in = 0.0
     connected_once = False
 
+    def setup(self):
+        super().setup()
+        # read now: a value it cannot use refuses the start, not the reconnection
+        self.republish_after = seconds(self.container.config, "REPUBLISH_AFTER_SECONDS",
+                                       DEFAULT_REPUBLISH_AFTER_SECONDS)
+
     def get_consumers(self, consumer_cls, channel):
         consumers = super().get_consumers(consumer_cls, channel)
         for consumer in consumers:
@@ -377,8 +383,7 @@ class HandingOnQueueConsumer(QueueConsumer):
         other services to get the broker back and declare their queues."""
         stores = [dependency for dependency in self.container.dependencies
                   if hasattr(dependency, "republish_kept")]
-        after = seconds(self.container.config, "REPUBLISH_AFTER_SECONDS",
-                        DEFAULT_REPUBLISH_AFTER_SECONDS)
+        after = self.republish_after
         log.error("%s: the broker lost its state (it had no %s) and what was in its queues: "
                   "publishing again in %gs the events %s keeps (docs/events.md)",
                   self.container.service_name, missing, after, self.container.service_name)

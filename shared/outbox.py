@@ -235,8 +235,9 @@ class OutboxRelay:
         self._handed: collections.deque[dict] = collections.deque()
         self._confirmed: list[str] = []  # published, not yet deleted
         self.kept = collection.database[PUBLISHED]
+        # a minute at least: the TTL monitor runs once a minute anyway
         self.keep_seconds = integer(config, "KEEP_PUBLISHED_SECONDS",
-                                    DEFAULT_KEEP_PUBLISHED_SECONDS)
+                                    DEFAULT_KEEP_PUBLISHED_SECONDS, minimum=60)
         self._published: list[dict] = []  # to keep, with the next deletes
         # published carried events, not yet pulled: collection -> [(document id, event id)]
         self._confirmed_carried: dict[str, list[tuple]] = {}

@@ -182,6 +182,11 @@ def test_a_service_without_its_secrets_refuses_to_start_and_says_which(system, s
     ("printing", "VERIFY_REQUESTS_PER_CLIENT", "VERIFY_REQUESTS_PER_CLIENT", "0"),
     ("courier", "WEBHOOK_FAILURE_WINDOW_SECONDS", "WEBHOOK_FAILURE_WINDOW_SECONDS", "0"),
     ("notification", "RETENTION_DAYS", "RETENTION_DAYS", "10"),
+    # outside audit L: read on a reconnection to a broker that lost its state,
+    # a bad value would have ended the consumer then; a kept-events TTL below
+    # the TTL monitor's minute keeps nothing worth the name
+    ("printing", "REPUBLISH_AFTER_SECONDS", "REPUBLISH_AFTER_SECONDS", "soon"),
+    ("courier", "KEEP_PUBLISHED_SECONDS", "KEEP_PUBLISHED_SECONDS", "30"),
     # ended nameko's CLI in the logging config's traceback, before any service
     *((service, "LOG_LEVEL", "LOG_LEVEL", "LOUD") for service in sorted(SERVICES))])
 def test_a_number_that_is_not_one_refuses_the_start_in_one_line_naming_it(

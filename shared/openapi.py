@@ -197,7 +197,8 @@ META_OPERATIONS: tuple[Operation, ...] = (
     Operation("GET", "/health/ready", "Readiness: the database and the broker answer", 200,
               ReadySchema, tag="meta", probe=True, unready=(
                   "`not_ready`: the database or the broker does not answer (each named "
-                  "`unavailable`); or " + STOPPING, (NotReadySchema, StoppingSchema))),
+                  "`unavailable`; the broker also while it lacks a queue of the service's "
+                  "handlers and refuses to have it declared again); or " + STOPPING, (NotReadySchema, StoppingSchema))),
     Operation("GET", "/metrics", "Prometheus metrics (text format), also while the service "
               "stops", 200, {"type": "string"}, tag="meta", probe=True,
               media_type="text/plain"),  # Prometheus' text format (its version a parameter)

@@ -91,10 +91,24 @@ class StoreWithOutbox(DependencyProvider):
         # database becomes DatabaseUnavailable (503) in time, never a hang
         # timeoutMS: one deadline per operation, its retries and its server
         # selection included (a retried read would otherwise wait twice)
+        # serverMonitoringMode "poll": one hello per heartbeat, no separate RTT
+        # pinger. Streaming (the default with a server that reports a
+        # topologyVersion, as SecantusDB does) pings for the RTT on a second
+        # connection; after a freeze (SIGSTOP, a stall) that ping and the
+        # monitor's first hello both came back with the freeze's seconds as
+        # their round trips, and with two samples those are the minimum RTT
+        # until the next ping, a heartbeat (10 s) later. Under a deadline
+        # shorter than that (``answers``: PROBE_SECONDS) pymongo refuses the
+        # operation without sending it ("operation would exceed time limit"):
+        # /health/ready said "unavailable" for ~10 s while requests were
+        # served (outside audit L F2). Polling takes one sample per heartbeat,
+        # and a failed heartbeat clears them: a freeze leaves one at most,
+        # which the driver does not use on its own.
         self.client = MongoClient(mongo_uri, tz_aware=True, timeoutMS=timeout_ms,
                                   event_listeners=[metrics.CommandCounter(self.publishes_as)],
                                   serverSelectionTimeoutMS=timeout_ms,
                                   connectTimeoutMS=timeout_ms, socketTimeoutMS=timeout_ms,
+                                  serverMonitoringMode="poll",
                                   w=DURABLE.document["w"], journal=True)
         self.db = self.client[config["DATABASE"]]
         self.transaction_budget = seconds(config, "TRANSACTION_BUDGET_SECONDS",

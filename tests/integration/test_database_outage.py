@@ -21,6 +21,7 @@ from deploy.local.stack import free_port, local_mongo_uri, port_open, wait_until
 from services.intake.domain import new_application
 from services.intake.schemas import ApplicationRequestSchema
 from services.intake.service import IntakeApi
+from shared.mongo import StoreWithOutbox
 from shared.outbox import OutboxRelay
 from tests.helpers import eventually, random_kk, random_mobile, random_nik, service_config
 
@@ -238,3 +239,20 @@ def test_the_outbox_relay_says_the_database_is_away_in_one_line(backing, caplog)
     failure = next(r for r in caplog.records if "outbox relay failed" in r.message)
     assert failure.levelname == "WARNING" and failure.exc_info is None
     assert "(attempt 1; ServerSelectionTimeoutError: " in failure.message
+
+
+def test_the_client_polls_its_database_server_rather_than_streaming(backing, container_factory):
+    """Outside audit L F2: after a 20 s freeze of the database (SIGSTOP, then
+    SIGCONT) /health/ready said "unavailable" for ~10 s while requests were
+    served. Streaming monitoring pings for the round-trip time on a second
+    connection: that ping and the monitor's hello, both sent during the
+    freeze, came back with its seconds as their round trips, and pymongo
+    refused the probe's 0.5 s ping without sending it until the next ping
+    (``StoreWithOutbox.setup``). A configuration check: the freeze itself
+    takes ~30 s and a race to reproduce in a test."""
+    container = container_factory(IntakeApi, service_config(backing, "intake_monitoring"))
+    stores = [provider for provider in container.dependencies
+              if isinstance(provider, StoreWithOutbox)]
+    container.start()
+    assert stores
+    assert {store.client.options.server_monitoring_mode for store in stores} == {"poll"}

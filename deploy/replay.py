@@ -19,7 +19,11 @@ confirms, by their own event ids: consumers are idempotent on them, so an
 event already handled changes nothing. ``--since`` (and ``--until``) take an
 ISO 8601 time with its time zone (``Z``, ``+07:00``): a time without one is
 refused rather than read in the wrong zone. The settings are the services'
-own (``AMQP_URI``, ``MONGO_URI``, ``<SERVICE>_DATABASE``: docs/settings.md).
+own (``AMQP_URI``, ``MONGO_URI``, ``<SERVICE>_DATABASE``: docs/settings.md):
+where services have database servers of their own (``make run`` does), run
+it once per service with that service's ``MONGO_URI``; a service whose
+database is not on the server given is named (exit status 1), after the
+others are done.
 """
 
 from __future__ import annotations
@@ -44,14 +48,27 @@ def aware_time(text: str) -> datetime.datetime:
     return at.astimezone(datetime.timezone.utc)
 
 
+class NotItsDatabase(Exception):
+    """The server ``MONGO_URI`` names has no database of the service's name."""
+
+
 def replay(service: str, since: datetime.datetime, until: datetime.datetime | None) -> int:
-    """The kept events ``service`` published in [since, until) published again; how many."""
+    """The kept events ``service`` published in [since, until) published again;
+    how many. ``NotItsDatabase`` if its database is not on that server: "0
+    published" would have read as "nothing was kept" (outside audit L2: the
+    local stack gives each service a server of its own, and one MONGO_URI
+    for all replayed intake's and said 0 for the others)."""
     config = load_config(service)
     for key in ("AMQP_URI", "MONGO_URI"):
         if not config.get(key):
             raise SystemExit(f"{key} is not set (the services' config.yaml has no default)")
-    client = MongoClient(config["MONGO_URI"], tz_aware=True)
+    client = MongoClient(config["MONGO_URI"], tz_aware=True, serverSelectionTimeoutMS=10_000)
     try:
+        if config["DATABASE"] not in client.list_database_names():
+            host, port = client.address or ("?", "?")
+            raise NotItsDatabase(f"{service}: the server at {host}:{port} (MONGO_URI) has no "
+                                 f"database {config['DATABASE']!r}: give this service's own "
+                                 "MONGO_URI (and its <SERVICE>_DATABASE)")
         relay = OutboxRelay(client[config["DATABASE"]].outbox, config["AMQP_URI"], service, config)
         return relay.republish_kept(since, until)
     finally:
@@ -69,9 +86,15 @@ def main() -> None:
         parser.error(f"{unknown!r} is not a service (the services: {', '.join(SERVICES)})")
     if args.until is not None and args.until <= args.since:
         parser.error("--until must be after --since")
+    refused = []
     for service in args.services or SERVICES:
-        print(f"{service}: published again {replay(service, args.since, args.until)} "
-              f"kept event(s) of {args.since.isoformat()} onwards")
+        try:
+            print(f"{service}: published again {replay(service, args.since, args.until)} "
+                  f"kept event(s) of {args.since.isoformat()} onwards")
+        except NotItsDatabase as exc:
+            refused.append(str(exc))
+    if refused:
+        parser.exit(1, "\n".join(refused) + "\n")
 
 
 if __name__ == "__main__":

@@ -94,7 +94,7 @@ from .errors import (DatabaseUnavailable, DomainError, MethodNotAllowed, Msg, Re
                      refuse_repeated)
 from .framing import (ChunkedBody, ProtocolRefusal, framing_problem, header_line_problem,
                       too_large)
-from .messaging import missing_from, redeclare, topology_parts
+from .messaging import missing_from, republish_after, restore, topology_parts
 from .mongo import DatabaseCheck, StoreWithOutbox
 from .pipeline import Pipeline
 from .runtime import FrozenStartupHeap
@@ -1040,6 +1040,7 @@ class BrokerCheck(DependencyProvider):
             classes.append(getattr(importlib.import_module(module), name))
         self.parts = [part for service_cls in classes
                       for part in topology_parts(service_cls, config)]
+        self.republish_after = republish_after(config)
         self.asking = Semaphore()
         self.answer, self.asked_at = False, None
 
@@ -1065,7 +1066,7 @@ class BrokerCheck(DependencyProvider):
             return True
         log.warning("the broker has no %s (it lost its state?): declaring the queues of %s "
                     "again", missing, self.container.service_name)
-        return redeclare(self.parts, connection, self.container.service_name)
+        return restore(self.container, self.parts, connection, self.republish_after)
 
     def get_dependency(self, worker_ctx):
         return self

@@ -259,18 +259,85 @@ def redeclare(parts, connection: Connection, service: str) -> bool:
 # after a broker lost its state: how long a service waits before it publishes
 # its kept events again (the others reconnect within RECONNECT_MAX_SECONDS)
 DEFAULT_REPUBLISH_AFTER_SECONDS = 30.0
+# the services (``publishes_as``) whose kept events this process is about to
+# publish again: a loss seen again meanwhile (by another container or path)
+# is covered by that
+_republishing: set[str] = set()
 
 
-def republish_later(stores, after: float, service: str) -> None:
+def republish_after(config: dict) -> float:
+    """The service's ``REPUBLISH_AFTER_SECONDS``: read at setup by each
+    extension that may find the broker lost its state."""
+    return seconds(config, "REPUBLISH_AFTER_SECONDS", DEFAULT_REPUBLISH_AFTER_SECONDS)
+
+
+def dead_letter_queue_missing(connection: Connection, parts) -> str | None:
+    """The first handler dead-letter queue of ``parts`` the broker does not
+    have, or None: the sign it lost its state. Only the service itself and
+    ``deploy.topology`` declare a ``.dlq`` (kombu declares the handler queue
+    on every reconnection, and the shared exchanges and wait queues come back
+    with any service), so whichever of the service's paths declares them
+    again looks first (``restore``): else the first to come would hide the
+    loss from the others (outside audit L2: readiness declared them, then
+    the consumer came back to a broker that had everything)."""
+    class DeadLetterQueues:
+        @staticmethod
+        def names():
+            return [], [f"{part.queue.name}.dlq" for part in parts
+                        if isinstance(part, ConsumerPart)]
+    return missing_from(connection, [DeadLetterQueues])
+
+
+def restore(container, parts, connection: Connection, after: float) -> bool:
+    """Declare ``parts`` again (``redeclare``) - and when a handler's
+    dead-letter queue was missing, the broker lost its state: the service's
+    kept events are published again ``after`` seconds later
+    (``broker_lost_state``). False if the broker refused the declarations."""
+    try:
+        lost = dead_letter_queue_missing(connection, parts)
+    except (AMQPError, OperationalError, OSError):  # lost again: the next look
+        lost = None
+    declared = redeclare(parts, connection, container.service_name)
+    if lost is not None:
+        broker_lost_state(container, lost, after)
+    return declared
+
+
+def broker_lost_state(container, missing: str, after: float) -> None:
+    """The broker came back without the service's handler queues: it lost
+    its state, and with it what was in its queues - events not consumed yet,
+    retries waiting out their delay, an event confirmed while the queues
+    were being deleted. The events the service published and keeps
+    (``shared.outbox``) are published again, ``after`` seconds later (time
+    for the other services to get the broker back and declare their queues),
+    once per loss in this process."""
+    stores = [dependency for dependency in container.dependencies
+              if hasattr(dependency, "republish_kept")
+              and dependency.publishes_as not in _republishing]
+    log.error("%s: the broker lost its state (it had no %s) and what was in its queues: "
+              "publishing again in %gs the events the service keeps (docs/events.md)",
+              container.service_name, missing, after)
+    if stores:
+        _republishing.update(store.publishes_as for store in stores)
+        container.spawn_managed_thread(partial(republish_later, stores, after),
+                                       identifier="republish_kept")
+
+
+def republish_later(stores, after: float) -> None:
     """In a managed thread: raising here would end the container, so a
-    failure is a log line (``python -m deploy.replay`` does it by hand)."""
-    eventlet.sleep(after)
+    failure is a log line (``python -m deploy.replay`` does it by hand). A
+    loss seen once this has begun is published again after it."""
+    try:
+        eventlet.sleep(after)
+    finally:
+        _republishing.difference_update(store.publishes_as for store in stores)
     for store in stores:
         try:
-            log.warning("%s published %d kept events again", service, store.republish_kept())
+            log.warning("%s published %d kept events again", store.publishes_as,
+                        store.republish_kept())
         except Exception as exc:
             log.error("%s could not publish its kept events again (%s): run python -m "
-                      "deploy.replay", service, error_line(exc))
+                      "deploy.replay", store.publishes_as, error_line(exc))
 
 
 @dataclass(frozen=True)
@@ -314,8 +381,7 @@ class HandingOnQueueConsumer(QueueConsumer):
     def setup(self):
         super().setup()
         # read now: a value it cannot use refuses the start, not the reconnection
-        self.republish_after = seconds(self.container.config, "REPUBLISH_AFTER_SECONDS",
-                                       DEFAULT_REPUBLISH_AFTER_SECONDS)
+        self.republish_after = republish_after(self.container.config)
 
     def get_consumers(self, consumer_cls, channel):
         consumers = super().get_consumers(consumer_cls, channel)
@@ -364,33 +430,9 @@ class HandingOnQueueConsumer(QueueConsumer):
             self.lost_at = None
             # the broker may be another, or have lost its state: kombu has
             # declared the consumers' queues, not what stands around them
-            parts = [provider.part for provider in self._providers
-                     if getattr(provider, "part", None) is not None]
-            handlers = [part for part in parts if isinstance(part, ConsumerPart)]
-            try:
-                lost = missing_from(connection, handlers) if handlers else None
-            except (AMQPError, OperationalError, OSError):  # lost again: the next time
-                lost = None
-            redeclare(parts, connection, service)
-            if lost is not None:
-                self.broker_lost_state(lost)
-
-    def broker_lost_state(self, missing: str) -> None:
-        """The broker came back without this service's handler queues (their
-        ``.dlq``): it lost its state, and with it what was in its queues. The
-        events the service published and keeps (``shared.outbox``) are
-        published again, ``REPUBLISH_AFTER_SECONDS`` later - time for the
-        other services to get the broker back and declare their queues."""
-        stores = [dependency for dependency in self.container.dependencies
-                  if hasattr(dependency, "republish_kept")]
-        after = self.republish_after
-        log.error("%s: the broker lost its state (it had no %s) and what was in its queues: "
-                  "publishing again in %gs the events %s keeps (docs/events.md)",
-                  self.container.service_name, missing, after, self.container.service_name)
-        if stores:
-            self.container.spawn_managed_thread(partial(republish_later, stores, after,
-                                                        self.container.service_name),
-                                                identifier="republish_kept")
+            restore(self.container, [provider.part for provider in self._providers
+                                     if getattr(provider, "part", None) is not None],
+                    connection, self.republish_after)
 
 
 def event_label(event: dict, event_type: str) -> str:
@@ -436,6 +478,7 @@ class ReliableEventHandler(EventHandler):
         config = self.container.config
         self.part = self.topology_part(self.container.service_name, self.method_name, config)
         self.delays, self.queue = self.part.delays, self.part.queue
+        self.republish_after = republish_after(config)
         [amqp_uri] = require(self)  # before connecting: kombu reads a blank one as guest@localhost
         self.amqp_uri = amqp_uri
         try:
@@ -518,13 +561,18 @@ class ReliableEventHandler(EventHandler):
                 log.warning("the broker has no exchange %s (it lost its state?): declaring "
                             "the queues of %s again", exchange, self.queue.name)
                 with Connection(self.amqp_uri) as connection:
-                    self.part.declare(connection)
+                    if not restore(self.container, [self.part], connection,
+                                   self.republish_after):
+                        return self.republish_failed(exchange, "the declarations refused")
                 publish()
-        except (UndeliverableMessage, AMQPError, OSError, OperationalError, InvalidSetting) as exc:
-            log.error("could not republish a message of %s to %s (%s)", self.queue.name,
-                      exchange, type(exc).__name__)
-            return False
+        except (UndeliverableMessage, AMQPError, OSError, OperationalError) as exc:
+            return self.republish_failed(exchange, type(exc).__name__)
         return True
+
+    def republish_failed(self, exchange: str, why: str) -> bool:
+        log.error("could not republish a message of %s to %s (%s)", self.queue.name, exchange,
+                  why)
+        return False
 
 
 reliable_event_handler = ReliableEventHandler.decorator

@@ -100,9 +100,10 @@ def test_confirmed_events_not_kept_yet_are_kept_before_they_are_published_again(
         probe.close()
 
 
-def replay_command(vhost_uri: str, backing, database: str, *args: str):
+def replay_command(vhost_uri: str, backing, database: str, *args: str,
+                   extra: dict | None = None):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "AMQP_URI": vhost_uri,
-           "MONGO_URI": backing.mongo_uri, "INTAKE_DATABASE": database}
+           "MONGO_URI": backing.mongo_uri, "INTAKE_DATABASE": database, **(extra or {})}
     return subprocess.run([sys.executable, "-m", "deploy.replay", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
 
@@ -129,5 +130,13 @@ def test_the_replay_command_publishes_a_service_s_kept_events_of_a_time_span_aga
         refused = replay_command(vhost_uri, backing, database.name, "intkae",
                                  "--since", at.isoformat())
         assert refused.returncode == 2 and "'intkae' is not a service" in refused.stderr
+        # every service on intake's server: the others' databases are not there
+        elsewhere = replay_command(vhost_uri, backing, database.name, "intake", "courier",
+                                   "--since", at.isoformat(),
+                                   extra={"COURIER_DATABASE": f"none_{uuid.uuid4().hex[:6]}"})
+        assert elsewhere.returncode == 1
+        assert "intake: published again 2 kept event(s)" in elsewhere.stdout
+        assert "courier: the server at" in elsewhere.stderr and "has no database" in \
+            elsewhere.stderr and "MONGO_URI" in elsewhere.stderr
     finally:
         probe.close()

@@ -196,20 +196,24 @@ def test_the_outbox_keeps_what_it_could_not_publish_to_a_wiped_broker_and_publis
         mongo.drop_database(database)
 
 
+@pytest.mark.parametrize("first", ["the consumer", "readiness"])
 def test_a_service_publishes_its_kept_events_again_when_the_broker_lost_its_state(
-        backing, container_factory, mongo, vhost, caplog):
+        backing, container_factory, mongo, vhost, caplog, first):
     """Outside audit L: a retry waiting out its delay in the broker when it
     was wiped never came (a "ready" SMS stayed pending for good), and an
     event confirmed while the queues were being deleted was never handled (an
     application stayed verified for good). The service keeps what it
     published and publishes it again when it finds the broker without its
-    queues."""
+    queues - whichever of its paths finds them gone first (outside audit L2:
+    readiness declared them again, then the consumer came back to a broker
+    that had everything, and nothing was published again)."""
     source, database = f"kept_{uuid.uuid4().hex[:6]}", f"kept_{uuid.uuid4().hex[:6]}"
     attempts, handled = [], []
 
     class Keeper:
         name = f"keeper_{uuid.uuid4().hex[:6]}"
         store = StoreWithOutbox(BaseStore, publishes_as=source)
+        broker_check = BrokerCheck()
 
         @reliable_event_handler(source, EVENT)
         def handle(self, body):
@@ -221,12 +225,15 @@ def test_a_service_publishes_its_kept_events_again_when_the_broker_lost_its_stat
     caplog.set_level(logging.INFO, logger="shared.messaging")
     config = service_config(backing, database, AMQP_URI=amqp_uri_of(vhost), RETRY_DELAYS="5",
                             REPUBLISH_AFTER_SECONDS="1")
-    container_factory(Keeper, config).start()
+    container = container_factory(Keeper, config)
+    container.start()
     try:
         row = outbox_row(EVENT, {"event_id": uuid.uuid4().hex, "n": 7})
         mongo[database].outbox.insert_one(row)  # unclaimed: the relay's sweep publishes it
         eventually(lambda: attempts == [7], what="the first attempt failed")
         wipe(vhost)  # the retry, waiting in the broker, is gone with it
+        if first == "readiness":  # a probe, before the consumer is back (1 s at least)
+            assert get_extension(container, BrokerCheck).connects()
         eventually(lambda: handled == [7], timeout=60, what="handled after all")
         assert any("lost its state" in record.getMessage() for record in caplog.records)
         kept = mongo[database][PUBLISHED].find_one({"_id": row["_id"]})

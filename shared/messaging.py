@@ -288,6 +288,38 @@ def dead_letter_queue_missing(connection: Connection, parts) -> str | None:
     return missing_from(connection, [DeadLetterQueues])
 
 
+# a service that finds the broker lost its state tells the others, which
+# publish again what they keep too: one that was away then (stopped, frozen)
+# comes back after their own republish, to queues they could not reach
+# (outside audit L2: 92 "ready" notices lost so). Broker plumbing, as the wait
+# queues are, not a domain event: a fanout exchange and a queue per service,
+# declared by its consumer on every connection
+REPLAY_EXCHANGE = "smartdukcapil.replay"
+REPLAY_REQUEST_TTL_MS = 10 * 60 * 1000  # a request older than this is left to expire
+
+
+def replay_queue(service: str) -> Queue:
+    return Queue(f"{REPLAY_EXCHANGE}.{service}",
+                 exchange=Exchange(REPLAY_EXCHANGE, type="fanout", durable=True),
+                 durable=True, auto_delete=False,
+                 queue_arguments={"x-message-ttl": REPLAY_REQUEST_TTL_MS})
+
+
+def ask_others(connection: Connection, service: str, missing: str) -> None:
+    """Tell every service (``replay_queue``) that ``service`` found the broker
+    without its queues; best effort (each looks for itself as well)."""
+    try:
+        with connection.channel() as channel:
+            producer = connection.Producer(channel)
+            producer.publish({"service": service, "missing": missing},
+                             exchange=Exchange(REPLAY_EXCHANGE, type="fanout", durable=True),
+                             declare=[Exchange(REPLAY_EXCHANGE, type="fanout", durable=True)],
+                             serializer="json", delivery_mode=PERSISTENT)
+    except (AMQPError, OperationalError, OSError) as exc:
+        log.warning("%s could not ask the other services to publish their kept events "
+                    "again (%s)", service, error_line(exc))
+
+
 def restore(container, parts, connection: Connection, after: float) -> bool:
     """Declare ``parts`` again (``redeclare``) - and when a handler's
     dead-letter queue was missing, the broker lost its state: the service's
@@ -299,24 +331,27 @@ def restore(container, parts, connection: Connection, after: float) -> bool:
         lost = None
     declared = redeclare(parts, connection, container.service_name)
     if lost is not None:
-        broker_lost_state(container, lost, after)
+        broker_lost_state(container, f"it had no {lost}", after)
+        ask_others(connection, container.service_name, lost)
     return declared
 
 
-def broker_lost_state(container, missing: str, after: float) -> None:
-    """The broker came back without the service's handler queues: it lost
-    its state, and with it what was in its queues - events not consumed yet,
-    retries waiting out their delay, an event confirmed while the queues
-    were being deleted. The events the service published and keeps
-    (``shared.outbox``) are published again, ``after`` seconds later (time
-    for the other services to get the broker back and declare their queues),
-    once per loss in this process."""
+def broker_lost_state(container, why: str, after: float, asked: bool = False) -> None:
+    """The broker came back without the service's handler queues (``why``;
+    ``asked``: another service found it so): it lost its state, and with it
+    what was in its queues - events not consumed yet, retries waiting out
+    their delay, an event confirmed while the queues were being deleted. The
+    events the service published and keeps (``shared.outbox``) are published
+    again, ``after`` seconds later (time for the other services to get the
+    broker back and declare their queues), once per loss in this process."""
     stores = [dependency for dependency in container.dependencies
               if hasattr(dependency, "republish_kept")
               and dependency.publishes_as not in _republishing]
-    log.error("%s: the broker lost its state (it had no %s) and what was in its queues: "
-              "publishing again in %gs the events the service keeps (docs/events.md)",
-              container.service_name, missing, after)
+    if asked and not stores:
+        return  # on it already
+    (log.warning if asked else log.error)(
+        "%s: the broker lost its state (%s) and what was in its queues: publishing again in "
+        "%gs the events the service keeps (docs/events.md)", container.service_name, why, after)
     if stores:
         _republishing.update(store.publishes_as for store in stores)
         container.spawn_managed_thread(partial(republish_later, stores, after),
@@ -389,7 +424,24 @@ class HandingOnQueueConsumer(QueueConsumer):
             consumer.on_decode_error = partial(self.undecodable, consumer)
             if not self.decode:
                 consumer.on_message = partial(consumer.receive, None)
-        return consumers
+        return [*consumers, *self.replay_consumers(consumer_cls)]
+
+    def replay_consumers(self, consumer_cls) -> list:
+        """A container with event handlers and a store that keeps what it
+        published also takes the other services' word that the broker lost
+        its state (``ask_others``): its kept events are published again."""
+        handlers = any(isinstance(getattr(provider, "part", None), ConsumerPart)
+                       for provider in self._providers)
+        stores = {dependency.publishes_as for dependency in self.container.dependencies
+                  if hasattr(dependency, "republish_kept")}
+        return [consumer_cls(queues=[replay_queue(service)], callbacks=[self.replay_asked],
+                             accept=["json"]) for service in sorted(stores) if handlers]
+
+    def replay_asked(self, body, message) -> None:
+        message.ack()
+        asker = str(body.get("service") if isinstance(body, dict) else None)[:64]
+        broker_lost_state(self.container, f"{asker} found it without its queues",
+                          self.republish_after, asked=True)
 
     @staticmethod
     def undecodable(consumer, message, exc):

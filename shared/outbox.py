@@ -77,7 +77,7 @@ import time
 import uuid
 from contextlib import contextmanager
 
-from amqp.exceptions import ConnectionError as AmqpConnectionError
+from amqp.exceptions import ConnectionError as AmqpConnectionError, NotFound
 from eventlet.queue import Empty, LightQueue
 from kombu.exceptions import OperationalError
 from nameko.amqp.publish import Publisher, UndeliverableMessage
@@ -103,8 +103,11 @@ UNROUTABLE_RETRY_SECONDS = 60
 # its rows publish within 5 s of the broker or database coming back
 RETRY_MAX_SECONDS = 5.0
 # the database or the broker out of reach (pymongo's connection errors and
-# timeouts; kombu's, amqp's and sockets'): an outage, logged in one line
-OUTAGES = (ConnectionFailure, ExecutionTimeout, OperationalError, AmqpConnectionError, OSError)
+# timeouts; kombu's, amqp's and sockets'), or the broker without the
+# service's exchange (it lost its state, and no consumer has declared it
+# again yet: outside audit L2 saw its traceback): an outage, logged in one line
+OUTAGES = (ConnectionFailure, ExecutionTimeout, OperationalError, AmqpConnectionError, OSError,
+           NotFound)
 # rows the broker confirmed are deleted together, at most this long after the
 # first of them (far below HANDOFF_CLAIM_SECONDS: no sweep republishes them)
 DELETE_EVERY_SECONDS = 4.0

@@ -24,12 +24,13 @@ from nameko.testing.utils import get_extension
 from deploy import dlq
 from deploy.local.stack import ensure_vhost
 from shared.http import BrokerCheck
-from shared.messaging import (PermanentFailure, dead_letter_queue, missing_from,
-                              reliable_event_handler, topology_parts, wait_queue_name)
+from shared.messaging import (REPLAY_EXCHANGE, PermanentFailure, dead_letter_queue,
+                              missing_from, reliable_event_handler, replay_queue,
+                              topology_parts, wait_queue_name)
 from tests.conftest import drop_vhost
 from shared.clock import utcnow
 from shared.mongo import StoreWithOutbox
-from shared.outbox import PUBLISHED, OutboxRelay, outbox_row
+from shared.outbox import PUBLISHED, OutboxRelay, kept_row, outbox_row
 from shared.store import BaseStore
 from tests.helpers import BrokerProbe, eventually, publish, service_config
 
@@ -196,6 +197,21 @@ def test_the_outbox_keeps_what_it_could_not_publish_to_a_wiped_broker_and_publis
         mongo.drop_database(database)
 
 
+def keeping_service(source: str, subscribes_to: str, handle) -> type:
+    """A service that keeps what it publishes as ``source`` (a store with an
+    outbox), has a readiness check, and hands ``subscribes_to``'s events to
+    ``handle``."""
+    class Keeping:
+        name = f"keeping_{uuid.uuid4().hex[:6]}"
+        store = StoreWithOutbox(BaseStore, publishes_as=source)
+        broker_check = BrokerCheck()
+
+        @reliable_event_handler(subscribes_to, EVENT)
+        def on_event(self, body):
+            handle(body)
+    return Keeping
+
+
 @pytest.mark.parametrize("first", ["the consumer", "readiness"])
 def test_a_service_publishes_its_kept_events_again_when_the_broker_lost_its_state(
         backing, container_factory, mongo, vhost, caplog, first):
@@ -210,17 +226,13 @@ def test_a_service_publishes_its_kept_events_again_when_the_broker_lost_its_stat
     source, database = f"kept_{uuid.uuid4().hex[:6]}", f"kept_{uuid.uuid4().hex[:6]}"
     attempts, handled = [], []
 
-    class Keeper:
-        name = f"keeper_{uuid.uuid4().hex[:6]}"
-        store = StoreWithOutbox(BaseStore, publishes_as=source)
-        broker_check = BrokerCheck()
+    def handle(body):
+        attempts.append(body["n"])
+        if len(attempts) == 1:
+            raise RuntimeError("not now")  # its retry waits 5 s in the broker
+        handled.append(body["n"])
 
-        @reliable_event_handler(source, EVENT)
-        def handle(self, body):
-            attempts.append(body["n"])
-            if len(attempts) == 1:
-                raise RuntimeError("not now")  # its retry waits 5 s in the broker
-            handled.append(body["n"])
+    Keeper = keeping_service(source, source, handle)
 
     caplog.set_level(logging.INFO, logger="shared.messaging")
     config = service_config(backing, database, AMQP_URI=amqp_uri_of(vhost), RETRY_DELAYS="5",
@@ -239,4 +251,63 @@ def test_a_service_publishes_its_kept_events_again_when_the_broker_lost_its_stat
         kept = mongo[database][PUBLISHED].find_one({"_id": row["_id"]})
         assert kept["event_type"] == EVENT and kept["payload"]["n"] == 7
     finally:
+        mongo.drop_database(database)
+
+
+class ReplayProbe:
+    """A queue of the test's own on the replay requests' fanout exchange."""
+
+    def __init__(self, uri: str):
+        self.connection = Connection(uri)
+        self.queue = replay_queue(f"probe_{uuid.uuid4().hex[:6]}")(self.connection.channel())
+        self.queue.declare()
+
+    def drain(self) -> list[tuple[str, dict]]:
+        got = []
+        while (message := self.queue.get(no_ack=True)) is not None:
+            got.append((message.delivery_info.get("routing_key"), message.payload))
+        return got
+
+    def close(self):
+        self.queue.delete()
+        self.connection.close()
+
+
+def test_a_service_that_finds_its_queues_gone_asks_the_others_and_a_service_asked_publishes_again(
+        backing, container_factory, mongo, vhost):
+    """Outside audit L2: printing published its kept events again while
+    notification was away (frozen), to queues notification had not declared
+    yet; notification came back to an empty broker, and 92 "ready" notices
+    were never sent. Now the one that comes back asks the others to publish
+    again what they keep."""
+    source, database = f"asked_{uuid.uuid4().hex[:6]}", f"asked_{uuid.uuid4().hex[:6]}"
+
+    Asked = keeping_service(source, SOURCE, lambda body: None)
+
+    config = service_config(backing, database, AMQP_URI=amqp_uri_of(vhost),
+                            REPUBLISH_AFTER_SECONDS="0.5")
+    container = container_factory(Asked, config)
+    container.start()
+    uri = amqp_uri_of(vhost)
+    kept = outbox_row("probe_happened", {"event_id": uuid.uuid4().hex, "n": 1})
+    mongo[database][PUBLISHED].insert_one(kept_row(kept, utcnow()))
+    events, requests = BrokerProbe(uri, f"{source}.events"), ReplayProbe(uri)
+    try:
+        # asked by another: its kept event is published again
+        publish(uri, REPLAY_EXCHANGE, "", {"service": "another", "missing": "queue x.dlq"})
+        [(_, again)] = eventually(events.drain, what="its kept event published again")
+        assert again["event_id"] == kept["_id"]
+        requests.drain()  # the request the test sent
+
+        # finding its own dead-letter queue gone, it asks every service
+        queue = f"evt-{SOURCE}-{EVENT}--{Asked.name}.on_event"
+        with Connection(uri) as connection, connection.channel() as channel:
+            channel.queue_delete(f"{queue}.dlq")
+        assert get_extension(container, BrokerCheck).connects()
+        [(_, request)] = eventually(requests.drain, what="the others asked")
+        assert request == {"service": Asked.name, "missing": f"queue {queue}.dlq"}
+        eventually(events.drain, what="and its own kept event published again")
+    finally:
+        events.close()
+        requests.close()
         mongo.drop_database(database)

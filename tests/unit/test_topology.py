@@ -47,6 +47,16 @@ def test_the_deploy_step_exits_naming_the_mistyped_channel_and_declares_nothing(
     assert "secret" not in done.stderr + done.stdout and "declared" not in done.stdout
 
 
+def test_help_says_what_the_deploy_step_does_and_declares_nothing():
+    """Outside audit L2: ``--help`` with AMQP_URI set declared the topology."""
+    env = {**os.environ, "AMQP_URI": "pyamqp://guest:guest@127.0.0.1:9/"}  # never reached
+    done = subprocess.run([sys.executable, "-m", "deploy.topology", "--help"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "Declare the whole broker topology" in done.stdout and "RABBITMQCTL_NODE" in done.stdout
+    assert "declared" not in done.stdout and not done.stderr
+
+
 LOCAL_NODE = [{"interface": "127.0.0.1", "port": 25672, "protocol": "clustering"},
               {"interface": "127.0.0.1", "port": 5672, "protocol": "amqp"}]
 

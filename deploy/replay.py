@@ -3,7 +3,8 @@
     python -m deploy.replay --since 2026-12-05T07:50:00+07:00 [--until ...] [service ...]
 
 Each service keeps every event it published for ``KEEP_PUBLISHED_SECONDS``
-(``shared.outbox``: ``published_events`` in its own database). A broker that
+(``shared.outbox``: ``published_events.<UTC start>``, a collection per ten
+minutes, in its own database). A broker that
 lost its state (rebuilt, restored without its data, its virtual host made
 again) lost what was in its queues: events not consumed yet, retries waiting
 out their delay, an event it confirmed while its queues were being deleted.

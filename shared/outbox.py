@@ -20,9 +20,15 @@ Several instances of one service may run: rows are claimed with a lease, so
 normally each row is published by one relay only.
 
 Published events are kept ``KEEP_PUBLISHED_SECONDS`` (an hour unless set:
-longer than the longest retry delay) in ``published_events``, written with
-the deletes (one ``insert_many`` a round, not a command per event) and
-expired by a TTL index. A broker that loses its state loses what was in its
+longer than the longest retry delay), written with the deletes (one
+``insert_many`` a round, not a command per event), in a collection per ten
+minutes (``published_events.<UTC start>``); a bucket is dropped whole once
+its last minute is older than that (``prune_kept``, once a minute). Not a
+TTL index, nor deletes: the local server's TTL sweep reads every document
+of the collection under its one lock (tens of thousands kept held every
+request past its 5 s deadline: a CI run's operator listing answered 503),
+and deletes it at ~2 ms a document - as much again as each event's outbox
+row costs; a dropped collection costs one command. A broker that loses its state loses what was in its
 queues - events not yet consumed, retries waiting out their delay, an event
 it confirmed while its queues were being deleted (outside audit L: an
 application stayed ``verified`` for good, "ready" SMS ``pending`` for good).
@@ -88,7 +94,7 @@ from pymongo.errors import BulkWriteError, ConnectionFailure, ExecutionTimeout
 from .clock import utcnow
 from .events import build_event
 from .group_writes import DUPLICATE_KEY, chunks
-from .indexes import drop_index_if_present, expire_after
+from .indexes import drop_index_if_present
 from .logs import error_line
 from .settings import integer
 
@@ -120,12 +126,13 @@ CLEAR_CHUNK = 8  # documents cleared per command (``OutboxRelay._clear``)
 # moment waited)
 DELETE_CHUNK = 64
 # published events kept for a broker that lost its state (module docstring)
-PUBLISHED = "published_events"
+PUBLISHED = "published_events"  # + ".<bucket's UTC start>": ``kept_bucket``
+KEEP_BUCKET_SECONDS = 600
 DEFAULT_KEEP_PUBLISHED_SECONDS = 3600
-REPUBLISH_BATCH = 200  # kept events read per query when publishing them again
 # kept per command: no write waits on that collection, so as many as a
 # relay's batch (the deletes are chunked because the outbox's writers wait)
 KEEP_CHUNK = 500
+PRUNE_EVERY_SECONDS = 60.0  # buckets all older than KEEP_PUBLISHED_SECONDS dropped
 # the sweep's claim of a carrier document: the token of the round that took it
 CLAIMED_BY = "events_claimed_by"
 CARRIED_FIELDS = (PENDING, DUE, CLAIMED_BY)
@@ -181,9 +188,50 @@ class Carried:
 
 
 def kept_row(row: dict, now: datetime.datetime) -> dict:
-    """A published event as ``PUBLISHED`` keeps it."""
+    """A published event as it is kept (``kept_bucket``)."""
     return {"_id": row["_id"], "event_type": row["event_type"], "payload": row["payload"],
             "published_at": now}
+
+
+def kept_bucket(at: datetime.datetime) -> str:
+    """The collection that keeps what was published at ``at``."""
+    start = int(at.timestamp()) // KEEP_BUCKET_SECONDS * KEEP_BUCKET_SECONDS
+    return f"{PUBLISHED}.{datetime.datetime.fromtimestamp(start, datetime.timezone.utc):%Y%m%dT%H%M}"
+
+
+def kept_buckets(db) -> list[tuple[datetime.datetime, str]]:
+    """(start, name) of each bucket of kept events in ``db``, oldest first."""
+    found = []
+    for name in db.list_collection_names():
+        if name.startswith(f"{PUBLISHED}."):
+            try:
+                start = datetime.datetime.strptime(name[len(PUBLISHED) + 1:], "%Y%m%dT%H%M")
+            except ValueError:
+                continue
+            found.append((start.replace(tzinfo=datetime.timezone.utc), name))
+    return sorted(found)
+
+
+def keep_rows(db, rows: list[dict]) -> None:
+    """``rows`` (``kept_row``) into their buckets, ``KEEP_CHUNK`` per command;
+    one kept already (published again after a crash or a failed delete)
+    stays as it was."""
+    buckets: dict[str, list[dict]] = {}
+    for row in rows:
+        buckets.setdefault(kept_bucket(row["published_at"]), []).append(row)
+    for name, kept in buckets.items():
+        for chunk in chunks(kept, KEEP_CHUNK):
+            try:
+                db[name].insert_many(chunk, ordered=False)
+            except BulkWriteError as exc:
+                if any(error.get("code") != DUPLICATE_KEY
+                       for error in exc.details.get("writeErrors", ())):
+                    raise
+
+
+def kept_events(db) -> list[dict]:
+    """Every kept event of ``db``, in the order kept (for an operator, a test)."""
+    return [row for _, name in kept_buckets(db) for row in db[name].find()]
 
 
 def without_events(event_ids: list) -> list[dict]:
@@ -237,7 +285,6 @@ class OutboxRelay:
         self._wake = LightQueue(maxsize=1)
         self._handed: collections.deque[dict] = collections.deque()
         self._confirmed: list[str] = []  # published, not yet deleted
-        self.kept = collection.database[PUBLISHED]
         # a minute at least: the TTL monitor runs once a minute anyway
         self.keep_seconds = integer(config, "KEEP_PUBLISHED_SECONDS",
                                     DEFAULT_KEEP_PUBLISHED_SECONDS, minimum=60)
@@ -245,13 +292,13 @@ class OutboxRelay:
         # published carried events, not yet pulled: collection -> [(document id, event id)]
         self._confirmed_carried: dict[str, list[tuple]] = {}
         self._delete_due = 0.0
+        self._prune_due = 0.0
         self._thread = None
         self._running = False
         self.instance = uuid.uuid4().hex
 
     def ensure_indexes(self) -> None:
         self.collection.create_index([("claimed_until", 1), ("created_at", 1)])
-        expire_after(self.kept, "published_at", self.keep_seconds)
         # the sweep reads back its claim by the ids it claimed: an index of the
         # claims cost every insert and delete of a row (~0.85 ms an index on
         # the local server, bench/README.md, eleventh session)
@@ -299,6 +346,9 @@ class OutboxRelay:
                     # more due: the next round once the hand-overs of the moment are out
                     next_sweep = time.monotonic() + (0.0 if self.more_due else self.idle_seconds)
                 self.delete_confirmed()
+                if time.monotonic() >= self._prune_due:
+                    self.prune_kept()
+                    self._prune_due = time.monotonic() + PRUNE_EVERY_SECONDS
                 failures = 0
             except Exception as exc:
                 failures += 1
@@ -474,40 +524,39 @@ class OutboxRelay:
             self._clear(self.collection.database[name], published)
 
     def keep(self, published: list[dict]) -> None:
-        """Keep what was published (``PUBLISHED``), one command per
-        ``KEEP_CHUNK``; one kept already (published again after a crash or a
-        failed delete) stays as it was."""
-        for chunk in chunks(published, KEEP_CHUNK):
-            try:
-                self.kept.insert_many(chunk, ordered=False)
-            except BulkWriteError as exc:
-                if any(error.get("code") != DUPLICATE_KEY
-                       for error in exc.details.get("writeErrors", ())):
-                    raise
+        """Keep what was published (``keep_rows``)."""
+        keep_rows(self.collection.database, published)
+
+    def prune_kept(self, now: datetime.datetime | None = None) -> int:
+        """Drop the buckets whose every event is older than
+        ``KEEP_PUBLISHED_SECONDS``; how many."""
+        cutoff = (now or utcnow()) - datetime.timedelta(seconds=self.keep_seconds)
+        dropped = 0
+        for start, name in kept_buckets(self.collection.database):
+            if start + datetime.timedelta(seconds=KEEP_BUCKET_SECONDS) <= cutoff:
+                self.collection.database.drop_collection(name)
+                dropped += 1
+        return dropped
 
     def republish_kept(self, since: datetime.datetime, until: datetime.datetime | None = None,
                        event_types: set[str] | None = None) -> int:
         """Publish again the kept events published since ``since`` (until
-        ``until``; of ``event_types`` only, if given), oldest first, with
-        confirms, by their own event ids; how many. One no queue takes is
-        reported (an error line) and skipped. This relay's own confirmed
-        events not kept yet (kept with the next deletes) are kept first:
-        those are the newest, the likeliest lost."""
+        ``until``; of ``event_types`` only, if given), bucket by bucket in
+        the order they were kept, with confirms, by their own event ids; how
+        many. One no queue takes is reported (an error line) and skipped.
+        This relay's own confirmed events not kept yet (kept with the next
+        deletes) are kept first: those are the newest, the likeliest lost."""
         unkept, self._published = self._published, []
         self.keep(unkept)
         query: dict = {"published_at": {"$gte": since, **({"$lt": until} if until else {})}}
         if event_types is not None:
             query["event_type"] = {"$in": sorted(event_types)}
-        published, after = 0, None
-        while True:
-            batch_query = query if after is None else {**query, "$or": [
-                {"published_at": {"$gt": after[0]}},
-                {"published_at": after[0], "_id": {"$gt": after[1]}}]}
-            rows = list(self.kept.find(batch_query).sort([("published_at", 1), ("_id", 1)])
-                        .limit(REPUBLISH_BATCH))
-            if not rows:
-                return published
-            for row in rows:
+        published = 0
+        for start, name in kept_buckets(self.collection.database):
+            if start + datetime.timedelta(seconds=KEEP_BUCKET_SECONDS) <= since or (
+                    until is not None and start >= until):
+                continue
+            for row in self.collection.database[name].find(query):
                 try:
                     self.publisher.publish(row["payload"], exchange=self.exchange,
                                            routing_key=row["event_type"],
@@ -516,7 +565,7 @@ class OutboxRelay:
                 except UndeliverableMessage:
                     log.error("kept event %s %s is unroutable on %s (no queue bound): not "
                               "published again", row["event_type"], row["_id"], self.exchange.name)
-            after = (rows[-1]["published_at"], rows[-1]["_id"])
+        return published
 
     @staticmethod
     def _clear(carrier, published: list[tuple]) -> None:

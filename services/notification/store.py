@@ -53,6 +53,9 @@ log = logging.getLogger(__name__)
 # longer than any gateway call may take (their timeouts are seconds): a claim
 # outlives its sender only if the sender died, and then the retry takes over
 CLAIM = datetime.timedelta(seconds=120)
+# a receipt whose event is older than this when first handled is checked
+# against the notices on file (``_claim``): a fresh one goes out unread
+LATE_RECEIPT = datetime.timedelta(seconds=10)
 # whose claim it is: this process. A claim it made and no longer uses - its
 # sending raised (a database stall, the broker's connection lost) - is its
 # to take again at once, without waiting for the claim to run out (outside
@@ -251,6 +254,14 @@ class NotificationStore(BaseStore):
         try:  # with the other messages of the moment: one command (group commit)
             self.groups["messages"].write(InsertOne(
                 message_row(message, now, {"status": "pending", **claimed})))
+            # a receipt come late (a backlog: notification stopped or frozen,
+            # a broker's events published again) after a later notice was
+            # sent: old news (outside audit L3: "received, we check it in 3
+            # working days" came after "ready to collect"). A fresh one costs
+            # no read
+            if message.occurred_at is not None and \
+                    now - message.occurred_at > LATE_RECEIPT:
+                return self._unless_old_news(message, now)
             return "pending"
         except DuplicateKeyError:
             pass
@@ -266,10 +277,11 @@ class NotificationStore(BaseStore):
         return status if status in SETTLED else "in_flight"
 
     def _unless_old_news(self, message: OutgoingMessage, now: datetime.datetime) -> str:
-        """A receipt claimed again (its event retried: a gateway was out)
-        is dropped as ``superseded`` once a later notice about its
-        application is on file (``domain.RECEIPTS``; one indexed read, on a
-        receipt's retry only); else ``"pending"``: send it."""
+        """A receipt claimed again (its event retried: a gateway was out),
+        or first handled late (``LATE_RECEIPT``), is dropped as
+        ``superseded`` once a later notice about its application is on file
+        (``domain.RECEIPTS``; one indexed read, on such a receipt only);
+        else ``"pending"``: send it."""
         if message.kind not in RECEIPTS or not message.about_an_application \
                 or message.occurred_at is None:
             return "pending"

@@ -323,7 +323,7 @@ def test_a_committed_row_is_published_by_its_writer_without_a_read_and_an_orphan
         assert relay.publish_pending() == 0  # still claimed: the sweep leaves them
         commands.clear()
         relay.delete_confirmed(now=True)
-        assert commands == ["insert", "delete"]  # kept (``PUBLISHED``), then deleted
+        assert commands == ["insert", "delete"]  # kept (``keep_rows``), then deleted
         assert [row["_id"] for row in outbox.find()] == [orphan["_id"]]
 
         # the dead writer's claim runs out (HANDOFF_CLAIM_SECONDS): the sweep takes it
@@ -436,7 +436,7 @@ def test_events_a_document_carries_are_published_by_its_writer_and_an_orphan_by_
         assert relay.publish_handed() == 3
         assert counter.commands == []  # published with no read; cleared with the next ones
         relay.delete_confirmed(now=True)
-        # kept (``PUBLISHED``); one update pipeline clears all three
+        # kept (``keep_rows``); one update pipeline clears all three
         assert counter.commands == ["insert", "update"]
         assert [letter for letter in letters.find({"_id": {"$in": [0, 1, 2]}})] == [
             {"_id": n, "text": "surat"} for n in range(3)]

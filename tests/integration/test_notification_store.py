@@ -150,6 +150,34 @@ def test_a_receipt_retried_after_a_later_notice_went_is_dropped_not_sent(counted
     assert deliver([alone], delivery) == [] and gateway.sent[-1] == alone.message_id
 
 
+def test_a_receipt_first_handled_late_after_a_later_notice_went_is_dropped_a_fresh_one_unread(
+        counted):
+    """Outside audit L3: notification frozen, then its backlog handled - 49
+    citizens got "received, we check it in 3 working days" after "ready to
+    collect" (each event type has its own queue: no order between them). A
+    receipt whose event is older than ``LATE_RECEIPT`` when first handled
+    looks for a later notice on file; a fresh one goes out with no read."""
+    store, counter, _ = counted
+    gateway = Gateway()
+    now = datetime.datetime.now(datetime.timezone.utc)
+    delivery = Delivery(store, Senders(sms=gateway, email=gateway), Guards(), 4, now)
+    receipt = replace(message(1), kind="received", about="application_submitted",
+                      occurred_at=now - datetime.timedelta(minutes=2))
+    ready = replace(message(2), application_id=receipt.application_id,
+                    occurred_at=now - datetime.timedelta(minutes=1))
+    assert deliver([ready], delivery) == [] and gateway.sent == [ready.message_id]
+    assert deliver([receipt], delivery) == []  # its first delivery, late
+    assert gateway.sent == [ready.message_id]
+    row = store.db.messages.find_one({"_id": receipt.message_id})
+    assert (row["status"], row["dropped_because"]) == ("superseded", ready.message_id)
+
+    fresh = replace(message(3), kind="received", about="application_submitted",
+                    occurred_at=datetime.datetime.now(datetime.timezone.utc))
+    counter.commands.clear()
+    assert store.open_message(fresh) == "pending"
+    assert "find" not in counter.commands  # a fresh receipt: no read
+
+
 SUBMITTED = datetime.datetime(2026, 11, 27, 3, 0, tzinfo=datetime.timezone.utc)
 
 

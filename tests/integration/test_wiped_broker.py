@@ -30,7 +30,7 @@ from shared.messaging import (REPLAY_EXCHANGE, PermanentFailure, dead_letter_que
 from tests.conftest import drop_vhost
 from shared.clock import utcnow
 from shared.mongo import StoreWithOutbox
-from shared.outbox import PUBLISHED, OutboxRelay, kept_row, outbox_row
+from shared.outbox import OutboxRelay, kept_events, kept_row, keep_rows, outbox_row
 from shared.store import BaseStore
 from tests.helpers import BrokerProbe, eventually, publish, service_config
 
@@ -248,7 +248,7 @@ def test_a_service_publishes_its_kept_events_again_when_the_broker_lost_its_stat
             assert get_extension(container, BrokerCheck).connects()
         eventually(lambda: handled == [7], timeout=60, what="handled after all")
         assert any("lost its state" in record.getMessage() for record in caplog.records)
-        kept = mongo[database][PUBLISHED].find_one({"_id": row["_id"]})
+        [kept] = [kept for kept in kept_events(mongo[database]) if kept["_id"] == row["_id"]]
         assert kept["event_type"] == EVENT and kept["payload"]["n"] == 7
     finally:
         mongo.drop_database(database)
@@ -290,7 +290,7 @@ def test_a_service_that_finds_its_queues_gone_asks_the_others_and_a_service_aske
     container.start()
     uri = amqp_uri_of(vhost)
     kept = outbox_row("probe_happened", {"event_id": uuid.uuid4().hex, "n": 1})
-    mongo[database][PUBLISHED].insert_one(kept_row(kept, utcnow()))
+    keep_rows(mongo[database], [kept_row(kept, utcnow())])
     events, requests = BrokerProbe(uri, f"{source}.events"), ReplayProbe(uri)
     try:
         # asked by another: its kept event is published again

@@ -24,7 +24,7 @@ from shared.messaging import missing_from, topology_parts
 from tests.conftest import drop_vhost, make_vhost
 from tests.helpers import eventually
 
-OUTAGE_SECONDS = 12
+OUTAGE_SECONDS = 8
 
 
 def rabbitmqctl(*args: str) -> str:

@@ -470,7 +470,7 @@ class OutboxRelay:
         """Publish ``rows`` in order and delete those the broker confirmed;
         when a publish fails, the ids of what is left (a carried row's
         document's) go into ``unpublished`` before the error is raised."""
-        done, at = [], 0
+        done, at, unroutable = [], 0, collections.Counter()
         try:
             for at, row in enumerate(rows):
                 try:
@@ -479,6 +479,7 @@ class OutboxRelay:
                                            headers={"event_id": row["_id"]})
                 except UndeliverableMessage:
                     self._keep_unroutable(row)
+                    unroutable[row["event_type"]] += 1
                     continue
                 done.append(row)
         except Exception:
@@ -488,6 +489,10 @@ class OutboxRelay:
                     for left in rows[at:]))
             raise
         finally:
+            for event_type, count in sorted(unroutable.items()):  # a line each flooded the log
+                log.error("%d %s event(s) unroutable on %s (no queue bound): kept in the outbox, "
+                          "retried in %ss", count, event_type, self.exchange.name,
+                          UNROUTABLE_RETRY_SECONDS)
             if done:
                 if not self._unpulled():
                     self._delete_due = time.monotonic() + DELETE_EVERY_SECONDS
@@ -543,7 +548,9 @@ class OutboxRelay:
         """Publish again the kept events published since ``since`` (until
         ``until``; of ``event_types`` only, if given), bucket by bucket in
         the order they were kept, with confirms, by their own event ids; how
-        many. One no queue takes is reported (an error line) and skipped.
+        many. Those no queue takes are skipped, and reported once per event
+        type (an error line with how many: a line each flooded the log when
+        a consumer of thousands was not back yet).
         This relay's own confirmed events not kept yet (kept with the next
         deletes) are kept first: those are the newest, the likeliest lost."""
         unkept, self._published = self._published, []
@@ -551,7 +558,7 @@ class OutboxRelay:
         query: dict = {"published_at": {"$gte": since, **({"$lt": until} if until else {})}}
         if event_types is not None:
             query["event_type"] = {"$in": sorted(event_types)}
-        published = 0
+        published, unroutable = 0, collections.Counter()
         for start, name in kept_buckets(self.collection.database):
             if start + datetime.timedelta(seconds=KEEP_BUCKET_SECONDS) <= since or (
                     until is not None and start >= until):
@@ -563,8 +570,11 @@ class OutboxRelay:
                                            headers={"event_id": row["_id"]})
                     published += 1
                 except UndeliverableMessage:
-                    log.error("kept event %s %s is unroutable on %s (no queue bound): not "
-                              "published again", row["event_type"], row["_id"], self.exchange.name)
+                    unroutable[row["event_type"]] += 1
+        for event_type, count in sorted(unroutable.items()):
+            log.error("%d kept %s event(s) unroutable on %s (no queue bound): not published "
+                      "again - once its consumers are back, python -m deploy.replay", count,
+                      event_type, self.exchange.name)
         return published
 
     @staticmethod
@@ -589,9 +599,6 @@ class OutboxRelay:
                 [event_id for document_id in chunk for event_id in events[document_id]]))
 
     def _keep_unroutable(self, row: dict) -> None:
-        log.error("event %s %s is unroutable on %s (no queue bound): kept in the outbox, "
-                  "retried in %ss", row["event_type"], row["_id"], self.exchange.name,
-                  UNROUTABLE_RETRY_SECONDS)
         now = utcnow()
         if "carrier" in row:  # its document keeps it (and the others it carries) a while
             name, document_id = row["carrier"]

@@ -269,18 +269,25 @@ def test_replay_of_a_message_that_fails_again_at_once_ends(backing, container_fa
     assert dlq.replay(backing.amqp_uri, queue) == 1
 
 
-def test_an_event_no_queue_is_bound_for_stays_in_the_outbox(backing, mongo):
+def test_an_event_no_queue_is_bound_for_stays_in_the_outbox(backing, mongo, caplog):
+    """Kept, and logged once per event type with how many (a line each
+    flooded the log while a broker that lost its state had no queues)."""
     database = f"unroutable_{uuid.uuid4().hex[:6]}"
     source = f"nobody_{uuid.uuid4().hex[:6]}"  # an exchange with no queue bound at all
     with Connection(backing.amqp_uri) as conn, conn.channel() as channel:
         get_event_exchange(source, {})(channel).declare()
     relay = OutboxRelay(mongo[database].outbox, backing.amqp_uri, source, {})
-    event = verified_event()
-    mongo[database].outbox.insert_one(outbox_row("application_verified", event))
+    events = [verified_event() for _ in range(3)]
+    mongo[database].outbox.insert_many([outbox_row("application_verified", event)
+                                        for event in events])
 
-    assert relay.publish_pending() == 0
-    row = mongo[database].outbox.find_one({"_id": event["event_id"]})
-    assert row is not None and row["unroutable_at"] is not None
+    with caplog.at_level("ERROR", logger="shared.outbox"):
+        assert relay.publish_pending() == 0
+    for event in events:
+        row = mongo[database].outbox.find_one({"_id": event["event_id"]})
+        assert row is not None and row["unroutable_at"] is not None
+    [line] = [record.getMessage() for record in caplog.records if record.name == "shared.outbox"]
+    assert line.startswith("3 application_verified event(s) unroutable on "), line
     assert relay.publish_pending() == 0  # not retried at once: it waits its turn
 
 

@@ -121,6 +121,28 @@ def test_confirmed_events_not_kept_yet_are_kept_before_they_are_published_again(
         probe.close()
 
 
+def test_kept_events_no_queue_takes_are_one_line_per_event_type(vhost_uri, database, caplog):
+    """A line each flooded the log when a consumer of thousands of kept
+    events was not back yet; now one line per event type, with how many."""
+    source = f"kept_{uuid.uuid4().hex[:6]}"
+    relay = OutboxRelay(database.outbox, vhost_uri, source, {})
+    probe = BrokerProbe(vhost_uri, f"{source}.events", routing_key="first_happened")
+    try:
+        now = utcnow()
+        keep_rows(database, [kept_row(outbox_row("first_happened" if n % 10 == 0
+                                                 else "then_happened", event(n)), now)
+                             for n in range(30)])
+        with caplog.at_level("ERROR", logger="shared.outbox"):
+            assert relay.republish_kept(now - datetime.timedelta(seconds=1)) == 3
+        assert [event["n"] for _, event in received(probe, 3)] == [0, 10, 20]
+        [line] = [record.getMessage() for record in caplog.records
+                  if record.name == "shared.outbox"]
+        assert line.startswith("27 kept then_happened event(s) unroutable on "), line
+        assert "deploy.replay" in line
+    finally:
+        probe.close()
+
+
 def replay_command(vhost_uri: str, backing, database: str, *args: str,
                    extra: dict | None = None):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "AMQP_URI": vhost_uri,

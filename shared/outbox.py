@@ -199,8 +199,9 @@ def kept_bucket(at: datetime.datetime) -> str:
     return f"{PUBLISHED}.{datetime.datetime.fromtimestamp(start, datetime.timezone.utc):%Y%m%dT%H%M}"
 
 
-def kept_buckets(db) -> list[tuple[datetime.datetime, str]]:
-    """(start, name) of each bucket of kept events in ``db``, oldest first."""
+def kept_buckets(db) -> list[tuple[datetime.datetime, datetime.datetime, str]]:
+    """(start, end, name) of each bucket of kept events in ``db``, oldest
+    first; its events were published at or after start and before end."""
     found = []
     for name in db.list_collection_names():
         if name.startswith(f"{PUBLISHED}."):
@@ -208,7 +209,8 @@ def kept_buckets(db) -> list[tuple[datetime.datetime, str]]:
                 start = datetime.datetime.strptime(name[len(PUBLISHED) + 1:], "%Y%m%dT%H%M")
             except ValueError:
                 continue
-            found.append((start.replace(tzinfo=datetime.timezone.utc), name))
+            start = start.replace(tzinfo=datetime.timezone.utc)
+            found.append((start, start + datetime.timedelta(seconds=KEEP_BUCKET_SECONDS), name))
     return sorted(found)
 
 
@@ -231,7 +233,7 @@ def keep_rows(db, rows: list[dict]) -> None:
 
 def kept_events(db) -> list[dict]:
     """Every kept event of ``db``, in the order kept (for an operator, a test)."""
-    return [row for _, name in kept_buckets(db) for row in db[name].find()]
+    return [row for _, _, name in kept_buckets(db) for row in db[name].find()]
 
 
 def without_events(event_ids: list) -> list[dict]:
@@ -534,12 +536,22 @@ class OutboxRelay:
 
     def prune_kept(self, now: datetime.datetime | None = None) -> int:
         """Drop the buckets whose every event is older than
-        ``KEEP_PUBLISHED_SECONDS``; how many."""
+        ``KEEP_PUBLISHED_SECONDS``; how many. An install from before the
+        buckets kept its events in one collection (``PUBLISHED``, a TTL
+        index): it is dropped too once its newest event is that old."""
+        database = self.collection.database
         cutoff = (now or utcnow()) - datetime.timedelta(seconds=self.keep_seconds)
         dropped = 0
-        for start, name in kept_buckets(self.collection.database):
-            if start + datetime.timedelta(seconds=KEEP_BUCKET_SECONDS) <= cutoff:
-                self.collection.database.drop_collection(name)
+        for _, end, name in kept_buckets(database):
+            if end <= cutoff:
+                database.drop_collection(name)
+                dropped += 1
+        if PUBLISHED in database.list_collection_names():
+            newest = database[PUBLISHED].find_one({}, {"published_at": 1},
+                                                  sort=[("published_at", -1)])
+            if newest is None or newest["published_at"].replace(
+                    tzinfo=datetime.timezone.utc) <= cutoff:
+                database.drop_collection(PUBLISHED)
                 dropped += 1
         return dropped
 
@@ -559,9 +571,8 @@ class OutboxRelay:
         if event_types is not None:
             query["event_type"] = {"$in": sorted(event_types)}
         published, unroutable = 0, collections.Counter()
-        for start, name in kept_buckets(self.collection.database):
-            if start + datetime.timedelta(seconds=KEEP_BUCKET_SECONDS) <= since or (
-                    until is not None and start >= until):
+        for start, end, name in kept_buckets(self.collection.database):
+            if end <= since or (until is not None and start >= until):
                 continue
             for row in self.collection.database[name].find(query):
                 try:

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from shared.clock import utcnow
-from shared.outbox import (KEEP_BUCKET_SECONDS, OutboxRelay, kept_bucket, kept_buckets,
-                           kept_events, kept_row, keep_rows, outbox_row)
+from shared.outbox import (KEEP_BUCKET_SECONDS, PUBLISHED, OutboxRelay, kept_bucket,
+                           kept_buckets, kept_events, kept_row, keep_rows, outbox_row)
 from tests.conftest import drop_vhost, make_vhost
 from tests.helpers import BrokerProbe, eventually
 
@@ -91,7 +91,7 @@ def test_kept_events_go_by_ten_minutes_and_each_ten_goes_whole_once_all_of_it_is
              start + datetime.timedelta(minutes=10), start + datetime.timedelta(minutes=25)]
     keep_rows(database, [kept_row(outbox_row("first_happened", event(n)), at)
                          for n, at in enumerate(times)])
-    assert [name for _, name in kept_buckets(database)] == [
+    assert [name for _, _, name in kept_buckets(database)] == [
         "published_events.20261205T0100", "published_events.20261205T0110",
         "published_events.20261205T0120"] == [kept_bucket(at) for at in times[1:]]
     # an hour after 01:09:59 the first bucket's events are all older: it goes
@@ -100,6 +100,23 @@ def test_kept_events_go_by_ten_minutes_and_each_ten_goes_whole_once_all_of_it_is
                             datetime.timedelta(seconds=1)) == 0
     assert relay.prune_kept(start + bucket + datetime.timedelta(hours=1)) == 1
     assert [row["payload"]["n"] for row in kept_events(database)] == [2, 3]
+
+
+def test_the_one_collection_of_an_install_from_before_the_buckets_goes_once_its_newest_is_old(
+        database):
+    """Before the buckets every kept event went to one ``published_events``
+    collection: nothing reads it now, so it is dropped once the keep has
+    passed over its newest event, not left for an operator to find."""
+    relay = OutboxRelay(database.outbox, "pyamqp://guest:guest@127.0.0.1:9/", "kept",
+                        {"KEEP_PUBLISHED_SECONDS": "3600"})
+    newest = datetime.datetime(2026, 12, 5, 1, 0, tzinfo=datetime.timezone.utc)
+    database[PUBLISHED].insert_many([
+        kept_row(outbox_row("first_happened", event(n)), newest - datetime.timedelta(minutes=n))
+        for n in range(3)])
+    assert relay.prune_kept(newest + datetime.timedelta(minutes=59)) == 0
+    assert database[PUBLISHED].count_documents({}) == 3
+    assert relay.prune_kept(newest + datetime.timedelta(hours=1)) == 1
+    assert PUBLISHED not in database.list_collection_names()
 
 
 def test_confirmed_events_not_kept_yet_are_kept_before_they_are_published_again(

@@ -15,15 +15,11 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(PY) -m deploy.local.stack broker
-	$(PY) -m pytest --ignore=tests/faults --ignore=tests/integration/test_notification_delivery.py \
-		--ignore=tests/integration/test_sms_refused_not_counted.py
-	# sessions of their own, without the end-to-end stack still at work on the
-	# shared SMS sandbox and a vhost of their own: notification's outage and
-	# limit tests (the sandbox's faults and counts are the test's alone), then
-	# the fault-injection journey
-	$(PY) -m pytest tests/integration/test_notification_delivery.py \
-		tests/integration/test_sms_refused_not_counted.py
-	$(PY) -m pytest tests/faults
+	# two lanes of pytest sessions at once (the end-to-end tests; the
+	# integration and unit tests, then notification's outage and limit tests
+	# in a session of their own), then the fault-injection journey alone;
+	# each session starts its own stack (tests/sessions.py)
+	$(PY) -m tests.sessions
 
 unit: $(VENV)/.installed
 	$(PY) -m pytest tests/unit

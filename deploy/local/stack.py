@@ -57,7 +57,11 @@ def die_with_parent() -> None:
 # Below Linux's ephemeral range (32768-60999): a port bound with port 0 and
 # released comes from that range, where the kernel may hand it to an outgoing
 # connection, or to another test run doing the same, before our server binds it.
-FREE_PORTS = range(20000, 32768)
+# ``LOCAL_FREE_PORTS`` ("first-last") narrows it: the suite's lanes run at
+# once, each in a range of its own (tests/sessions.py).
+FIRST_PORT, LAST_PORT = (int(port) for port in
+                         os.environ.get("LOCAL_FREE_PORTS", "20000-32767").split("-"))
+FREE_PORTS = range(FIRST_PORT, LAST_PORT + 1)
 
 
 def free_port() -> int:

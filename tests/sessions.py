@@ -1,0 +1,87 @@
+"""The whole suite, as ``make test`` (and so CI) runs it: two lanes of pytest
+sessions at once, then the fault-injection journey alone.
+
+Most of the suite waits - on services, the broker, the database server, a
+deadline - so one pytest process leaves much of the two cores idle: run one
+after the other, the sessions took ~19 min in CI. Each pytest process starts
+its own stack (database server, SMTP, sandboxes, services, virtual hosts of
+its own) on ports from a range of its own (``LOCAL_FREE_PORTS``), so the
+lanes share only the broker, each on virtual hosts nobody else uses.
+
+* lane ``e2e``: the end-to-end tests;
+* lane ``integration``: the integration and unit tests, then notification's
+  outage and limit tests in a session of their own (the SMS sandbox's faults
+  and counts are the test's alone, with no stack still at work on it);
+* then, alone: the fault-injection journey (kill -9 of each service and of
+  the database under load; it measures recovery, so nothing else runs).
+
+Every session runs even when one before it failed; the exit status is the
+first failure's. Arguments are passed to every session (``-x``, ``-k ...``).
+Each line a lane prints is prefixed with its name.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+
+ALONE = ["tests/integration/test_notification_delivery.py",
+         "tests/integration/test_sms_refused_not_counted.py"]
+LANES = {
+    "e2e": [["tests/e2e"]],
+    "integration": [["tests/integration", "tests/unit", *(f"--ignore={path}" for path in ALONE)],
+                    ALONE],
+}
+LAST = [["tests/faults"]]
+# ports the stacks of each lane pick from (deploy.local.stack.FREE_PORTS):
+# disjoint, so two lanes never pick the same port in the moment between a
+# pick and the server's bind
+PORTS = {"e2e": "20000-24999", "integration": "25000-29999", "faults": "30000-32767"}
+
+
+class Lane(threading.Thread):
+    def __init__(self, name: str, sessions: list[list[str]], extra: list[str],
+                 output: threading.Lock):
+        super().__init__(name=name)
+        self.sessions, self.extra, self.output = sessions, extra, output
+        self.results: list[tuple[list[str], int, float]] = []
+
+    def run(self) -> None:
+        env = {**os.environ, "LOCAL_FREE_PORTS": PORTS[self.name]}
+        for args in self.sessions:
+            began = time.monotonic()
+            process = subprocess.Popen([sys.executable, "-m", "pytest", *args, *self.extra],
+                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                       env=env, text=True, errors="replace", bufsize=1)
+            for line in process.stdout:
+                with self.output:
+                    sys.stdout.write(f"{self.name:>11} | {line}")
+                    sys.stdout.flush()
+            self.results.append((args, process.wait(), time.monotonic() - began))
+
+
+def main(extra: list[str]) -> int:
+    output = threading.Lock()
+    began = time.monotonic()
+    lanes = [Lane(name, sessions, extra, output) for name, sessions in LANES.items()]
+    for lane in lanes:
+        lane.start()
+    for lane in lanes:
+        lane.join()
+    last = Lane("faults", LAST, extra, output)
+    last.run()
+    print(f"\nsessions ({time.monotonic() - began:.0f} s in all):")
+    status = 0
+    for lane in [*lanes, last]:
+        for args, code, seconds in lane.results:
+            print(f"  {lane.name:>11}: exit {code} in {seconds:.0f} s  "
+                  f"pytest {' '.join(arg for arg in args if not arg.startswith('--'))}")
+            status = status or code
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

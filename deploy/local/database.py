@@ -44,6 +44,8 @@ from pymongo.errors import PyMongoError
 from secantus import cli
 from secantus.server import SecantusDBServer
 
+from deploy.local.stack import local_mongo_uri
+
 TRANSACTION_LIFETIME_SECONDS = 10.0
 # as mongod's ttlMonitorSleepSecs; ``TTL_SWEEP_SECONDS`` sets it (a test)
 TTL_SWEEP_SECONDS = float(os.environ.get("TTL_SWEEP_SECONDS", 60))
@@ -83,12 +85,13 @@ def sweep(client: MongoClient) -> int:
 
 
 class TtlSweep(threading.Thread):
-    """``sweep`` every ``TTL_SWEEP_SECONDS`` against the server on ``port``."""
+    """``sweep`` every ``TTL_SWEEP_SECONDS`` against this process's server on
+    ``port`` (as the services reach it: ``local_mongo_uri``)."""
 
-    def __init__(self, host: str, port: int, seconds: float = TTL_SWEEP_SECONDS):
+    def __init__(self, port: int, seconds: float = TTL_SWEEP_SECONDS):
         super().__init__(name="ttl-sweep", daemon=True)
-        self.client = MongoClient(host, port, directConnection=True, retryWrites=False,
-                                  tz_aware=True, serverSelectionTimeoutMS=5_000)
+        self.client = MongoClient(local_mongo_uri(port), tz_aware=True,
+                                  serverSelectionTimeoutMS=5_000)
         self.seconds = seconds
 
     def run(self) -> None:
@@ -102,13 +105,12 @@ class TtlSweep(threading.Thread):
 
 def main(argv: list[str] | None = None) -> int:
     where = argparse.ArgumentParser(add_help=False)
-    where.add_argument("--host", default="127.0.0.1")
     where.add_argument("--port", type=int, default=27017)
     known, _ = where.parse_known_args(sys.argv[1:] if argv is None else argv)
     cli.SecantusDBServer = functools.partial(
         SecantusDBServer, transaction_lifetime_seconds=TRANSACTION_LIFETIME_SECONDS,
         ttl_sweep_seconds=0)
-    TtlSweep(known.host, known.port).start()
+    TtlSweep(known.port).start()
     return cli.main(argv)
 
 

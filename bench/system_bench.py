@@ -681,6 +681,32 @@ def station_rate(dinas: Dinas, backlog: int) -> dict:
             "claim_and_report_per_s": round(printed / elapsed, 1), **calls}
 
 
+def dinas_stack(station_count: int, batch: int, one_database_server: bool = False,
+                prefix: str = "sysbench") -> tuple[Stack, dict[str, str], str]:
+    """A stack for ``Dinas`` (not started): its operator's and stations'
+    tokens, every station at the Dinas counter, a vhost of its own (the
+    default one if that cannot be made). The stack, the stations' tokens
+    and the vhost's name."""
+    ensure_rabbitmq()
+    vhost = f"smartdukcapil_bench_{uuid.uuid4().hex[:6]}"
+    amqp = f"pyamqp://guest:guest@127.0.0.1:5672/{vhost}" if ensure_vhost(vhost) \
+        else "pyamqp://guest:guest@127.0.0.1:5672//"
+    stations = station_tokens(station_count)
+    env = {"OPERATOR_TOKENS": f"operator-bench:{hash_token(OPERATOR_TOKEN)}",
+           "STATION_TOKENS": ",".join(f"{sid}:{hash_token(token)}"
+                                      for sid, token in stations.items()),
+           # every station at the Dinas counter, printing both kinds, holding a batch
+           "STATIONS": ",".join(f"{sid}@disdukcapil-serang:card+certificate:{batch}"
+                                for sid in stations),
+           **LOAD_TEST_SETTINGS,
+           "SMS_DAILY_BUDGET": "100000000", "SMS_PER_PHONE_PER_HOUR": "100",
+           "LOG_LEVEL": "WARNING"}
+    stack = Stack(Path(tempfile.mkdtemp(prefix=f"smartdukcapil-{prefix}-")), ports=Ports.free(),
+                  amqp_uri=amqp, mongo_uri=os.environ.get("MONGO_URI") or None, extra_env=env,
+                  database_per_service=not one_database_server)
+    return stack, stations, vhost
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rates", default="10,25,50")
@@ -704,23 +730,8 @@ def main() -> None:
     parser.add_argument("--json", default=None, help="also write the JSON here")
     args = parser.parse_args()
 
-    ensure_rabbitmq()
-    vhost = f"smartdukcapil_bench_{uuid.uuid4().hex[:6]}"
-    amqp = f"pyamqp://guest:guest@127.0.0.1:5672/{vhost}" if ensure_vhost(vhost) \
-        else "pyamqp://guest:guest@127.0.0.1:5672//"
-    stations = station_tokens(args.stations)
-    env = {"OPERATOR_TOKENS": f"operator-bench:{hash_token(OPERATOR_TOKEN)}",
-           "STATION_TOKENS": ",".join(f"{sid}:{hash_token(token)}"
-                                      for sid, token in stations.items()),
-           # every station at the Dinas counter, printing both kinds, holding a batch
-           "STATIONS": ",".join(f"{sid}@disdukcapil-serang:card+certificate:{args.batch}"
-                                for sid in stations),
-           **LOAD_TEST_SETTINGS,
-           "SMS_DAILY_BUDGET": "100000000", "SMS_PER_PHONE_PER_HOUR": "100",
-           "LOG_LEVEL": "WARNING"}
-    stack = Stack(Path(tempfile.mkdtemp(prefix="smartdukcapil-sysbench-")), ports=Ports.free(),
-                  amqp_uri=amqp, mongo_uri=os.environ.get("MONGO_URI") or None, extra_env=env,
-                  database_per_service=not args.one_database_server)
+    stack, stations, vhost = dinas_stack(args.stations, args.batch, args.one_database_server)
+    amqp = stack.amqp_uri
     database = "MONGO_URI" if os.environ.get("MONGO_URI") else \
         "SecantusDB (local), one server" if args.one_database_server else \
         "SecantusDB (local), a server per service"

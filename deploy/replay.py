@@ -15,7 +15,10 @@ operator who wants it done now. Run ``python -m deploy.topology`` first, so
 that every consumer's queue exists (an event published before its queue is
 missed by it).
 
-Each service's events go to its own exchange, oldest first, with publisher
+Each service's events go to its own exchange, the newest ten minutes first
+(each ten in the order published), ``--per-second`` a second (the service's
+``REPUBLISH_PER_SECOND`` unless given: at once, they filled the queues
+behind intake, which refused new applications meanwhile), with publisher
 confirms, by their own event ids: consumers are idempotent on them, so an
 event already handled changes nothing. ``--since`` (and ``--until``) take an
 ISO 8601 time with its time zone (``Z``, ``+07:00``): a time without one is
@@ -49,12 +52,20 @@ def aware_time(text: str) -> datetime.datetime:
     return at.astimezone(datetime.timezone.utc)
 
 
+def whole_number(text: str) -> int:
+    if not text.isdecimal():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number, 0 or more")
+    return int(text)
+
+
 class NotItsDatabase(Exception):
     """The server ``MONGO_URI`` names has no database of the service's name."""
 
 
-def replay(service: str, since: datetime.datetime, until: datetime.datetime | None) -> int:
-    """The kept events ``service`` published in [since, until) published again;
+def replay(service: str, since: datetime.datetime, until: datetime.datetime | None,
+           per_second: int | None = None) -> int:
+    """The kept events ``service`` published in [since, until) published again,
+    ``per_second`` a second (the service's ``REPUBLISH_PER_SECOND`` if None);
     how many. ``NotItsDatabase`` if its database is not on that server: "0
     published" would have read as "nothing was kept" (outside audit L2: the
     local stack gives each service a server of its own, and one MONGO_URI
@@ -71,7 +82,7 @@ def replay(service: str, since: datetime.datetime, until: datetime.datetime | No
                                  f"database {config['DATABASE']!r}: give this service's own "
                                  "MONGO_URI (and its <SERVICE>_DATABASE)")
         relay = OutboxRelay(client[config["DATABASE"]].outbox, config["AMQP_URI"], service, config)
-        return relay.republish_kept(since, until)
+        return relay.republish_kept(since, until, per_second=per_second)
     finally:
         client.close()
 
@@ -82,6 +93,9 @@ def main() -> None:
                         help=f"of {', '.join(SERVICES)} (all when none is named)")
     parser.add_argument("--since", type=aware_time, required=True)
     parser.add_argument("--until", type=aware_time, default=None)
+    parser.add_argument("--per-second", type=whole_number, default=None, metavar="N",
+                        help="events published a second per service (default: its "
+                             "REPUBLISH_PER_SECOND, 20; 0: as fast as the broker confirms)")
     args = parser.parse_args()
     for unknown in set(args.services) - set(SERVICES):
         parser.error(f"{unknown!r} is not a service (the services: {', '.join(SERVICES)})")
@@ -90,7 +104,8 @@ def main() -> None:
     refused = []
     for service in args.services or SERVICES:
         try:
-            print(f"{service}: published again {replay(service, args.since, args.until)} "
+            count = replay(service, args.since, args.until, args.per_second)
+            print(f"{service}: published again {count} "
                   f"kept event(s) of {args.since.isoformat()} onwards")
         except NotItsDatabase as exc:
             refused.append(str(exc))

@@ -32,7 +32,8 @@ row costs; a dropped collection costs one command. A broker that loses its state
 queues - events not yet consumed, retries waiting out their delay, an event
 it confirmed while its queues were being deleted (outside audit L: an
 application stayed ``verified`` for good, "ready" SMS ``pending`` for good).
-``republish_kept`` publishes the kept ones again: each service does it by
+``republish_kept`` publishes the kept ones again (the newest ten minutes
+first, ``REPUBLISH_PER_SECOND`` a second): each service does it by
 itself when it finds the broker without its queues (``shared.messaging``),
 and ``python -m deploy.replay`` on an operator's word; consumers are
 idempotent on the event id (a handled event changes nothing again), and the
@@ -89,13 +90,14 @@ from kombu.exceptions import OperationalError
 from nameko.amqp.publish import Publisher, UndeliverableMessage
 from nameko.constants import PERSISTENT
 from nameko.events import get_event_exchange
-from pymongo.errors import BulkWriteError, ConnectionFailure, ExecutionTimeout
+from pymongo.errors import BulkWriteError, ConnectionFailure, ExecutionTimeout, OperationFailure
 
 from .clock import utcnow
 from .events import build_event
 from .group_writes import DUPLICATE_KEY, chunks
 from .indexes import drop_index_if_present
 from .logs import error_line
+from .pace import Pace
 from .settings import integer
 
 log = logging.getLogger(__name__)
@@ -132,6 +134,14 @@ DEFAULT_KEEP_PUBLISHED_SECONDS = 3600
 # kept per command: no write waits on that collection, so as many as a
 # relay's batch (the deletes are chunked because the outbox's writers wait)
 KEEP_CHUNK = 500
+# kept events published again a second, per service, unless set
+# (``shared.pace``; bench/republish_bench.py, with 10 applications a second
+# coming in: unpaced, 86 of them refused; 20 a second each, none; at 50 a
+# second each, the consumers here fell behind and intake refused again)
+DEFAULT_REPUBLISH_PER_SECOND = 20
+REPUBLISH_BATCH = 500  # kept rows per read of a bucket
+# a cursor's collection dropped under it (QueryPlanKilled), or the cursor closed
+CURSOR_GONE = {43, 175, 237}
 PRUNE_EVERY_SECONDS = 60.0  # buckets all older than KEEP_PUBLISHED_SECONDS dropped
 # the sweep's claim of a carrier document: the token of the round that took it
 CLAIMED_BY = "events_claimed_by"
@@ -290,6 +300,8 @@ class OutboxRelay:
         # a minute at least: the TTL monitor runs once a minute anyway
         self.keep_seconds = integer(config, "KEEP_PUBLISHED_SECONDS",
                                     DEFAULT_KEEP_PUBLISHED_SECONDS, minimum=60)
+        self.republish_per_second = integer(config, "REPUBLISH_PER_SECOND",
+                                            DEFAULT_REPUBLISH_PER_SECOND)
         self._published: list[dict] = []  # to keep, with the next deletes
         # published carried events, not yet pulled: collection -> [(document id, event id)]
         self._confirmed_carried: dict[str, list[tuple]] = {}
@@ -556,13 +568,22 @@ class OutboxRelay:
         return dropped
 
     def republish_kept(self, since: datetime.datetime, until: datetime.datetime | None = None,
-                       event_types: set[str] | None = None) -> int:
+                       event_types: set[str] | None = None,
+                       per_second: int | None = None) -> int:
         """Publish again the kept events published since ``since`` (until
-        ``until``; of ``event_types`` only, if given), bucket by bucket in
-        the order they were kept, with confirms, by their own event ids; how
-        many. Those no queue takes are skipped, and reported once per event
-        type (an error line with how many: a line each flooded the log when
-        a consumer of thousands was not back yet).
+        ``until``; of ``event_types`` only, if given), with confirms, by
+        their own event ids, at most ``per_second`` a second
+        (``REPUBLISH_PER_SECOND`` unless given; 0: as fast as the broker
+        confirms); how many. Those no queue takes are skipped, and reported
+        once per event type (an error line with how many: a line each
+        flooded the log when a consumer of thousands was not back yet).
+
+        Newest bucket first, each bucket's events in the order they were
+        kept: what a lost broker most likely held is the newest (events not
+        consumed yet), and paced, an hour oldest first would have reached it
+        last. An application's events in two buckets may come newest first:
+        every consumer takes an application's events in any order already,
+        as a delayed retry brings them (``shared.errors.ArrivedEarly``).
         This relay's own confirmed events not kept yet (kept with the next
         deletes) are kept first: those are the newest, the likeliest lost."""
         unkept, self._published = self._published, []
@@ -570,11 +591,13 @@ class OutboxRelay:
         query: dict = {"published_at": {"$gte": since, **({"$lt": until} if until else {})}}
         if event_types is not None:
             query["event_type"] = {"$in": sorted(event_types)}
+        pace = Pace(self.republish_per_second if per_second is None else per_second)
         published, unroutable = 0, collections.Counter()
-        for start, end, name in kept_buckets(self.collection.database):
+        for start, end, name in reversed(kept_buckets(self.collection.database)):
             if end <= since or (until is not None and start >= until):
                 continue
-            for row in self.collection.database[name].find(query):
+            for row in self._kept_rows(name, query):
+                pace.step()
                 try:
                     self.publisher.publish(row["payload"], exchange=self.exchange,
                                            routing_key=row["event_type"],
@@ -587,6 +610,21 @@ class OutboxRelay:
                       "again - once its consumers are back, python -m deploy.replay", count,
                       event_type, self.exchange.name)
         return published
+
+    def _kept_rows(self, name: str, query: dict):
+        """The rows of bucket ``name`` that ``query`` takes, in the order
+        kept, read ``REPUBLISH_BATCH`` at a time: seconds' worth at the pace
+        (the server closes a cursor left ten minutes between two reads). A
+        bucket dropped meanwhile (``prune_kept``: all of it older than the
+        keep, which a long paced republish may outlast) ends its rows
+        there."""
+        try:
+            yield from self.collection.database[name].find(query, batch_size=REPUBLISH_BATCH)
+        except OperationFailure as exc:
+            if exc.code not in CURSOR_GONE:
+                raise
+            log.warning("kept events of %s dropped while being published again (older than "
+                        "KEEP_PUBLISHED_SECONDS): the rest of them not published", name)
 
     @staticmethod
     def _clear(carrier, published: list[tuple]) -> None:

@@ -187,6 +187,7 @@ def test_a_service_without_its_secrets_refuses_to_start_and_says_which(system, s
     # the TTL monitor's minute keeps nothing worth the name
     ("printing", "REPUBLISH_AFTER_SECONDS", "REPUBLISH_AFTER_SECONDS", "soon"),
     ("courier", "KEEP_PUBLISHED_SECONDS", "KEEP_PUBLISHED_SECONDS", "30"),
+    ("notification", "REPUBLISH_PER_SECOND", "REPUBLISH_PER_SECOND", "fast"),
     # ended nameko's CLI in the logging config's traceback, before any service
     *((service, "LOG_LEVEL", "LOG_LEVEL", "LOUD") for service in sorted(SERVICES))])
 def test_a_number_that_is_not_one_refuses_the_start_in_one_line_naming_it(

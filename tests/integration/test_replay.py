@@ -8,6 +8,7 @@ import datetime
 import os
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -76,6 +77,33 @@ def test_published_events_are_kept_once_and_published_again_in_order(vhost_uri, 
         assert relay.republish_kept(since, event_types={"then_happened"}) == 1
         assert [event["n"] for _, event in received(probe, 1)] == [2]
         assert relay.republish_kept(utcnow() + datetime.timedelta(seconds=1)) == 0
+    finally:
+        probe.close()
+
+
+def test_kept_events_are_published_again_newest_ten_minutes_first_at_the_pace_set(
+        vhost_uri, database):
+    """Outside audit L2 (G4): an hour of kept events published again at
+    once filled the queues behind intake, which refused citizens for 22 s;
+    and oldest first, a pace would have brought the likeliest lost last."""
+    source = f"kept_{uuid.uuid4().hex[:6]}"
+    relay = OutboxRelay(database.outbox, vhost_uri, source, {"REPUBLISH_PER_SECOND": "20"})
+    probe = BrokerProbe(vhost_uri, f"{source}.events")
+    try:
+        now = utcnow()
+        ages = (25, 25, 12, 12, 0, 0)  # minutes: three buckets, two events each
+        keep_rows(database, [
+            kept_row(outbox_row("first_happened", event(n)),
+                     now - datetime.timedelta(minutes=age, seconds=-n))
+            for n, age in enumerate(ages)])
+        started = time.monotonic()
+        assert relay.republish_kept(now - datetime.timedelta(minutes=30)) == 6
+        took = time.monotonic() - started
+        assert [event["n"] for _, event in received(probe, 6)] == [4, 5, 2, 3, 0, 1]
+        assert took >= 5 / 20, took  # six at 20 a second: the last 0.25 s after the first
+        # given by hand (deploy.replay --per-second 0): no pace, the same order
+        assert relay.republish_kept(now - datetime.timedelta(minutes=13), per_second=0) == 4
+        assert [event["n"] for _, event in received(probe, 4)] == [4, 5, 2, 3]
     finally:
         probe.close()
 
@@ -177,7 +205,7 @@ def test_the_replay_command_publishes_a_service_s_kept_events_of_a_time_span_aga
         keep_rows(database, [kept_row(outbox_row("application_verified", old), at),
                              kept_row(outbox_row("application_verified", new),
                                       at + datetime.timedelta(minutes=15))])
-        done = replay_command(vhost_uri, backing, database.name, "intake",
+        done = replay_command(vhost_uri, backing, database.name, "intake", "--per-second", "5",
                               "--since", (at + datetime.timedelta(minutes=10)).isoformat())
         assert done.returncode == 0, done.stderr
         assert "intake: published again 1 kept event(s)" in done.stdout
@@ -189,6 +217,9 @@ def test_the_replay_command_publishes_a_service_s_kept_events_of_a_time_span_aga
         refused = replay_command(vhost_uri, backing, database.name, "intkae",
                                  "--since", at.isoformat())
         assert refused.returncode == 2 and "'intkae' is not a service" in refused.stderr
+        refused = replay_command(vhost_uri, backing, database.name, "--per-second", "fast",
+                                 "--since", at.isoformat())
+        assert refused.returncode == 2 and "'fast' is not a whole number" in refused.stderr
         # every service on intake's server: the others' databases are not there
         elsewhere = replay_command(vhost_uri, backing, database.name, "intake", "courier",
                                    "--since", at.isoformat(),

@@ -69,6 +69,7 @@ from nameko.messaging import QueueConsumer
 from . import metrics
 from .errors import flatten_field_errors
 from .logs import error_line
+from .outbox import REPUBLISHED_HEADER
 from .runtime import FrozenStartupHeap
 from .settings import (InvalidSetting, NotReachable, integer, refuse_from_setup, require,
                        seconds, seconds_list)
@@ -642,3 +643,15 @@ class DeliveryAttempt(DependencyProvider):
 
     def get_dependency(self, worker_ctx) -> bool:
         return int(worker_ctx.context_data.get(ATTEMPT_HEADER) or 0) >= self.last
+
+
+class Republished(DependencyProvider):
+    """In a ``reliable_event_handler``'s worker: whether this delivery is a
+    copy its publisher published again from its kept events
+    (``shared.outbox.OutboxRelay.republish_kept``: a broker lost its state)
+    - most likely handled already, though it may be the first this consumer
+    sees. The mark travels in the message's ``REPUBLISHED_HEADER`` (kept on
+    its retries), which nameko hands the worker as context data."""
+
+    def get_dependency(self, worker_ctx) -> bool:
+        return bool(worker_ctx.context_data.get(REPUBLISHED_HEADER))

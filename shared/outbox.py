@@ -140,6 +140,11 @@ KEEP_CHUNK = 500
 # second each, the consumers here fell behind and intake refused again)
 DEFAULT_REPUBLISH_PER_SECOND = 20
 REPUBLISH_BATCH = 500  # kept rows per read of a bucket
+# on an event published again from the kept ones: most were handled already,
+# and a consumer that turns a handled one away dearer than by its inbox
+# (notification: a claim per message) may look first
+# (``shared.messaging.Republished``)
+REPUBLISHED_HEADER = "x-smartdukcapil-republished"
 # a cursor's collection dropped under it (QueryPlanKilled), or the cursor closed
 CURSOR_GONE = {43, 175, 237}
 PRUNE_EVERY_SECONDS = 60.0  # buckets all older than KEEP_PUBLISHED_SECONDS dropped
@@ -601,7 +606,8 @@ class OutboxRelay:
                 try:
                     self.publisher.publish(row["payload"], exchange=self.exchange,
                                            routing_key=row["event_type"],
-                                           headers={"event_id": row["_id"]})
+                                           headers={"event_id": row["_id"],
+                                                    REPUBLISHED_HEADER: 1})
                     published += 1
                 except UndeliverableMessage:
                     unroutable[row["event_type"]] += 1

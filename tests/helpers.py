@@ -208,20 +208,23 @@ class BrokerProbe:
         self.queue = f"probe-{uuid.uuid4().hex[:10]}"
         self.channel.queue_declare(self.queue, exclusive=True)
         self.channel.queue_bind(self.queue, exchange, routing_key)
+        self.headers: list[dict] = []  # of every message drained, in order
 
     def drain(self) -> list[tuple[str, dict]]:
         messages = []
         while True:
-            method, _, body = self.channel.basic_get(self.queue, auto_ack=True)
+            method, properties, body = self.channel.basic_get(self.queue, auto_ack=True)
             if method is None:
                 return messages
             messages.append((method.routing_key, json.loads(body)))
+            self.headers.append(properties.headers or {})
 
     def close(self):
         self.connection.close()
 
 
-def publish(amqp_uri: str, exchange: str, routing_key: str, payload: dict) -> None:
+def publish(amqp_uri: str, exchange: str, routing_key: str, payload: dict,
+            headers: dict | None = None) -> None:
     """Publish like a nameko service would (JSON, persistent), with a confirm."""
     connection = connect(amqp_uri)
     try:
@@ -229,7 +232,8 @@ def publish(amqp_uri: str, exchange: str, routing_key: str, payload: dict) -> No
         channel.confirm_delivery()
         channel.basic_publish(exchange, routing_key, json.dumps(payload).encode(),
                               pika.BasicProperties(content_type="application/json",
-                                                   delivery_mode=2), mandatory=True)
+                                                   delivery_mode=2, headers=headers),
+                              mandatory=True)
     finally:
         connection.close()
 

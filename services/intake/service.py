@@ -26,7 +26,7 @@ from shared.events import load_event
 from shared.http import (LOOKUPS, BrokerCheck, HealthCheck, api, idempotency_key, json_response,
                          read_json, request_language)
 from shared.masking import mask_identity
-from shared.messaging import reliable_event_handler
+from shared.messaging import Republished, reliable_event_handler
 from shared.mongo import StoreWithOutbox
 from shared.openapi import ServesOpenApi
 from shared.ratelimit import ClientQuota, TrackingCodeChecks
@@ -115,12 +115,14 @@ class IntakeEvents:
 
     store = StoreWithOutbox(ApplicationStore, publishes_as="intake")
     register = PopulationRegister()  # a PRR record's holder: deceased?
+    republished = Republished()  # a copy published again: most likely recorded already
 
     def _record(self, event_type: str, body: dict):
         """One downstream event: its step (and status move, ``downstream``) on
         its application, once per event id."""
         event = load_event(event_type, body)
-        if not self.store.record_event(downstream.recorded_as(event_type, event), event):
+        if not self.store.record_event(downstream.recorded_as(event_type, event), event,
+                                       handled_before=self.republished):
             log.info("%s %s already recorded or unknown application", event_type, event["event_id"])
 
     @reliable_event_handler("printing", "print_job_queued")

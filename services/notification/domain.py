@@ -437,10 +437,12 @@ def day_bucket(now: datetime.datetime) -> tuple[str, datetime.datetime]:
 class MessageStore(Protocol):
     """What delivery needs of the store (``NotificationStore``)."""
 
-    def open_message(self, message: OutgoingMessage) -> str:
+    def open_message(self, message: OutgoingMessage, handled_before: bool = False) -> str:
         """Record the message if new and claim it; return ``"pending"`` (claimed
         here), ``"sent"``, ``"failed"``, ``"held"``, ``"superseded"`` /
-        ``"withdrawn"`` (dropped as old news) or ``"in_flight"``."""
+        ``"withdrawn"`` (dropped as old news) or ``"in_flight"``.
+        ``handled_before``: most likely on file and settled (a cheaper look
+        first), the same answers."""
 
     def take_sms_allowance(self, phone: str, now: datetime.datetime,
                            guards: Guards) -> tuple[str, datetime.datetime] | None:
@@ -525,6 +527,9 @@ class Delivery:
     # the schedule early: an SMS outage of 60 s gave up after ~35 s. None
     # (the sweeper): give up after ``max_attempts`` failed attempts.
     last_delivery: bool | None = None
+    # the event is a copy published again from kept events: most likely
+    # handled, each message looked up before it is claimed
+    republished: bool = False
 
     def gives_up(self, failed_attempts: int) -> bool:
         if self.last_delivery is None:
@@ -567,7 +572,7 @@ def deliver(messages: Iterable[OutgoingMessage], d: Delivery,
     queue, failed = list(messages), []
     while queue:
         message = queue.pop(0)
-        status = d.store.open_message(message)
+        status = d.store.open_message(message, d.republished)
         if status not in ("pending", "in_flight"):
             continue  # done earlier, waiting for its due time (the sweeper sends it), or old news
         if status == "in_flight":

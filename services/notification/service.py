@@ -40,7 +40,7 @@ from shared.auth import BearerTokens
 from shared.events import load_event
 from shared.http import (BrokerCheck, HealthCheck, api, check_json_type, json_response,
                          read_no_body, read_query)
-from shared.messaging import DeliveryAttempt, reliable_event_handler
+from shared.messaging import DeliveryAttempt, Republished, reliable_event_handler
 from shared.openapi import ServesOpenApi
 from shared.paging import next_page
 
@@ -145,11 +145,12 @@ class NotificationEvents:
     settings = NotificationSettings()
     sent = RecentSends()
     last_delivery = DeliveryAttempt()
+    republished = Republished()
 
-    def _delivery(self, last_delivery: bool | None = None) -> Delivery:
+    def _delivery(self, last_delivery: bool | None = None, republished: bool = False) -> Delivery:
         return Delivery(self.store, Senders(sms=self.sms, email=self.mail, whatsapp=self.whatsapp),
                         self.settings.guards, self.settings.max_attempts, self.settings.now(),
-                        self.sent, last_delivery)
+                        self.sent, last_delivery, republished)
 
     def _notify(self, event_type: str, body: dict) -> None:
         event = load_event(event_type, body)
@@ -160,7 +161,7 @@ class NotificationEvents:
             log.info("%s %s: not sent, its application ended after it (%s)",
                      event_type, event["event_id"], end.by)
             return
-        delivery, failed = self._delivery(self.last_delivery), []
+        delivery, failed = self._delivery(self.last_delivery, self.republished), []
         book = functools.lru_cache(maxsize=None)(self.store.contact_for)  # one read each
         for notice in notices_for(event_type, event, book, self.settings.officer_contact):
             failed += deliver(notice.messages(), delivery, fallback=notice.message)

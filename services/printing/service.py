@@ -35,7 +35,7 @@ from nameko.extensions import DependencyProvider
 from shared.auth import BearerTokens, ScopedBearerTokens
 from shared.events import load_event, occurred_at, shipment_manifest
 from shared.http import BrokerCheck, HealthCheck, api, json_response, read_json, request_language
-from shared.messaging import reliable_event_handler
+from shared.messaging import Republished, reliable_event_handler
 from shared.mongo import StoreWithOutbox
 from shared.offices import PLACES, WorkingCalendar
 from shared.openapi import ServesOpenApi
@@ -111,6 +111,7 @@ class PrintingEvents:
 
     # with issuances: a death recorded revokes the holder's cards
     store = StoreWithOutbox(IssuingPrintStore, publishes_as="printing")
+    republished = Republished()  # a copy published again: most likely handled already
     settings = PrintingSettings()
 
     @reliable_event_handler("intake", "application_verified")
@@ -122,7 +123,7 @@ class PrintingEvents:
         if event["manifest_id"] is not None:
             self.store.manifest_member_verified(event["manifest_id"], event["application_id"],
                                                 occurred_at(event))
-        if self.store.queue_job(event) is None:
+        if self.store.queue_job(event, handled_before=self.republished) is None:
             log.info("application_verified %s already handled", event["event_id"])
 
     @reliable_event_handler("intake", "batch_accepted")

@@ -96,13 +96,20 @@ class PrintStore(PickupStore, PrrStore):
         db.print_jobs.create_index([("tracking_code", ASCENDING)])
         super().ensure_indexes(db)
 
-    def queue_job(self, event: dict):
+    def queue_job(self, event: dict, handled_before: bool = False):
         """Create the print job for a verified application, once per
         application; None when it exists (a redelivery). The job and its
         ``print_job_queued`` in one transaction, through the outbox: print
         jobs do not carry their events (``CARRIERS``: stations' reports
         write them in transactions). The jobs queued at the same moment go
-        in one transaction (``_queue_together``)."""
+        in one transaction (``_queue_together``). ``handled_before``: a
+        copy most likely handled (``shared.messaging.Republished``), so one
+        read looks for its job first - copies at once failed their
+        transaction together, then each its own (bench/README.md,
+        "Publishing kept events again")."""
+        if handled_before and self.db.print_jobs.find_one(
+                {"application_id": event["application_id"]}, {"_id": 1}) is not None:
+            return None
         job, events = new_job(event, utcnow())
         if domain.may_print_a_card_again(job):
             earlier = self.db.print_jobs.find_one(

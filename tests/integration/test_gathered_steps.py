@@ -107,6 +107,28 @@ def test_a_gathered_redelivery_is_recorded_once(database):
     assert recorded(db, application_id) == before
 
 
+def test_a_copy_published_again_is_looked_up_first_and_recorded_if_not_there(database):
+    """A broker's kept events published again (shared.messaging.Republished):
+    a copy recorded already is one read - gathered, each waited out the
+    gathering for a write that changed nothing; one not recorded yet (the
+    broker lost it before it came) is recorded as any."""
+    _, db, counter = database
+    application_id = queued_application(db)
+    printed, ready, notified = printing_events(application_id)
+    store = store_with(database, 0.2)
+    assert [store.record_event(*event, handled_before=True) for event in (printed, ready)] == [
+        True, True]
+    before = recorded(db, application_id)
+
+    counter.commands.clear()
+    assert [store.record_event(*event, handled_before=True) for event in (printed, ready)] == [
+        False, False]
+    assert counter.commands == ["find", "find"]
+    assert recorded(db, application_id) == before
+    assert store.record_event(*notified, handled_before=True) is True
+    assert recorded(db, application_id)["steps"] == ["printed", "ready_for_pickup", "notified"]
+
+
 def test_an_event_out_of_order_is_decided_alone_and_the_rest_go_together(database):
     _, db, counter = database
     application_id = queued_application(db)

@@ -8,6 +8,8 @@ retry schedule, limits, or (quiet hours) a clock it moves.
 * down for good: one ``notification_failed`` for SMS, the e-mail takes over;
   two copies of one event (at-least-once) do not give up before the end of
   the retry schedule;
+* a copy published again from kept events (a broker lost its state) is
+  sent if it is the first this consumer sees, and only once;
 * a gateway that hangs holds up nobody else's message;
 * per-number limit and daily budget under a burst;
 * an SMS due at 22:00 WIB waits and leaves at 06:00;
@@ -28,6 +30,7 @@ import uuid
 
 import requests
 from nameko.testing.services import replace_dependencies
+from prometheus_client import REGISTRY
 
 from deploy.dlq import connect, depth
 from services.intake.reasons import CATALOGUE, reason_texts
@@ -36,6 +39,7 @@ from services.notification.settings import settings_from_config
 from shared.clock import WIB
 from shared.events import build_event
 from shared.messaging import handler_queue_name, wait_queue_name
+from shared.outbox import REPUBLISHED_HEADER
 from tests.helpers import BrokerProbe, eventually, publish, random_mobile, service_config
 
 SLOT = {"place": "Kantor Kecamatan Curug", "address": "Jl. Raya Curug No. 1, Kota Serang",
@@ -213,6 +217,44 @@ def test_two_copies_of_an_event_give_up_only_at_the_end_of_its_retry_schedule(
         assert len(mails_to(backing, contact["email"])) == 1
     finally:
         sms_faults(backing)
+
+
+def test_a_copy_published_again_is_sent_if_first_seen_and_then_only_looked_up(
+        backing, container_factory, mongo):
+    """A copy marked as published again (shared.messaging.Republished) may be
+    the first this consumer sees - the broker lost the original before it
+    came: it is sent all the same. Once its messages are sent, another copy
+    only reads them: no claim, no insert refused (bench/README.md,
+    "Publishing kept events again": notification was the consumer the
+    others waited for)."""
+    database = start_notification(backing, container_factory)
+    contact = citizen()
+    event = build_event("document_ready_for_pickup", application_id=uuid.uuid4().hex,
+                        tracking_code="SDK" + uuid.uuid4().hex[:8].upper(),
+                        document_type="ktp_el", print_job_id="job-1", full_name="Siti",
+                        contact=contact, slot=SLOT)
+    handled = handled_count("on_document_ready_for_pickup")
+    for copy in (1, 2):
+        inserts = message_inserts()
+        publish(backing.amqp_uri, "printing.events", "document_ready_for_pickup", event,
+                headers={REPUBLISHED_HEADER: 1})
+        eventually(lambda: handled_count("on_document_ready_for_pickup") == handled + copy,
+                   what=f"copy {copy} handled")
+        assert all(message_row(mongo, database, event, channel)["status"] == "sent"
+                   for channel in ("sms", "email"))
+    assert message_inserts() == inserts  # the second copy: its two messages read, none inserted
+    assert len(sms_to(backing, contact["phone"])) == 1
+    assert len(mails_to(backing, contact["email"])) == 1
+
+
+def handled_count(handler: str) -> float:
+    return REGISTRY.get_sample_value("smartdukcapil_events_total", {
+        "service": "notification", "handler": handler, "outcome": "handled"}) or 0
+
+
+def message_inserts() -> float:
+    return REGISTRY.get_sample_value("smartdukcapil_db_commands_total", {
+        "service": "notification", "command": "insert", "collection": "messages"}) or 0
 
 
 def test_a_hanging_gateway_holds_up_nobody_else(backing, container_factory, mongo):

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from shared.clock import utcnow
-from shared.outbox import (KEEP_BUCKET_SECONDS, PUBLISHED, OutboxRelay, kept_bucket,
-                           kept_buckets, kept_events, kept_row, keep_rows, outbox_row)
+from shared.outbox import (KEEP_BUCKET_SECONDS, PUBLISHED, REPUBLISHED_HEADER, OutboxRelay,
+                           kept_bucket, kept_buckets, kept_events, kept_row, keep_rows,
+                           outbox_row)
 from tests.conftest import drop_vhost, make_vhost
 from tests.helpers import BrokerProbe, eventually
 
@@ -74,6 +75,8 @@ def test_published_events_are_kept_once_and_published_again_in_order(vhost_uri, 
         again = received(probe, 3)
         assert [(key, event["event_id"]) for key, event in again] == [
             (row["event_type"], row["_id"]) for row in rows]  # by their own ids, in order
+        # marked as copies (shared.messaging.Republished), the first publish not
+        assert [REPUBLISHED_HEADER in each for each in probe.headers] == [False] * 3 + [True] * 3
         assert relay.republish_kept(since, event_types={"then_happened"}) == 1
         assert [event["n"] for _, event in received(probe, 1)] == [2]
         assert relay.republish_kept(utcnow() + datetime.timedelta(seconds=1)) == 0

@@ -401,6 +401,17 @@ def test_jobs_queued_at_once_share_a_transaction_and_a_redelivery_among_them_goe
     assert store.db.print_jobs.count_documents({}) == 25
     assert store.db.outbox.count_documents({"event_type": "print_job_queued"}) == 25
 
+    # copies published again (shared.messaging.Republished): each that has
+    # its job is one read, no transaction; one without is queued as any
+    copies = [{**event, "event_id": uuid.uuid4().hex} for event in events[:5]] + [verified(25)]
+    counter.commands.clear()
+    answers = at_once(6, lambda n: store.queue_job(copies[n], handled_before=True))
+    assert [answer and answer["application_id"] for answer in answers] == [
+        None] * 5 + [copies[5]["application_id"]]
+    assert counter.commands.count("abortTransaction") == 0, counter.commands
+    assert counter.commands.count("commitTransaction") == 1, counter.commands  # the new job's
+    assert store.db.print_jobs.count_documents({}) == 26
+
 
 
 def test_a_claim_over_two_routes_leases_its_jobs_in_one_update_by_their_ids(counted):

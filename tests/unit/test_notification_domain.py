@@ -75,7 +75,7 @@ class FakeMessageStore:
         return {**entry.contact, "full_name": entry.full_name} if entry.full_name \
             else entry.contact
 
-    def open_message(self, message) -> str:
+    def open_message(self, message, handled_before=False) -> str:
         row = self.messages.setdefault(message.message_id, {
             "status": "pending", "attempts": [], "claimed": False, "message": message})
         if row["status"] in ("sent", "failed", "held"):

@@ -8,7 +8,10 @@ vhost of its own on the local RabbitMQ) and drives it as a Dinas' peak:
 
 * citizens submit applications open-loop at fixed offered rates, in the
   seed's mix (KTP-el 72%, Akta Kelahiran 19%, KIA 7%, Akta Kematian 1%,
-  SKPWNI 1%), and look their status up (one lookup per submit offered);
+  SKPWNI 1%), and look their status up (one lookup per submit offered),
+  through a client lighter than ``requests`` (``bench/light_http.py``: the
+  benchmark shares the cores with what it measures), as is the bare
+  nameko ceiling;
 * an operator verifies each accepted application at once;
 * several stations claim in batches and report each batch printed at once;
 * notification sends (the SMS sandbox receives).
@@ -61,6 +64,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 from deploy.local.stack import (LOAD_TEST_SETTINGS, Ports, Stack, ensure_rabbitmq,  # noqa: E402
                                 ensure_vhost, free_port)
 from intake_bench import bench_mongo, bench_pika_confirm, percentile  # noqa: E402
+from light_http import LightSession  # noqa: E402
+
+# the citizens' client (and the bare nameko ceiling's): ``--client``
+CLIENTS = {"light": LightSession, "requests": requests.Session}
+citizen_session = LightSession
 from refusal_cost import cpu_seconds  # noqa: E402
 from shared.auth import hash_token  # noqa: E402
 from tests.document_bodies import (birth_body, death_body, kia_body, nik_born,  # noqa: E402
@@ -293,7 +301,7 @@ class Dinas:
 
         def sender():
             while (kind := due.get()) is not None:
-                local.session = getattr(local, "session", None) or requests.Session()
+                local.session = getattr(local, "session", None) or citizen_session()
                 (self.submit if kind == "submit" else self.lookup)(local.session, phase)
 
         threads = [threading.Thread(target=sender, daemon=True) for _ in range(senders)]
@@ -319,7 +327,7 @@ class Dinas:
         stop_at = time.monotonic() + seconds
 
         def client():  # a well-behaved client: a 503 waits its Retry-After
-            session = requests.Session()
+            session = citizen_session()
             while time.monotonic() < stop_at:
                 answer = self.submit(session, phase)
                 self.lookup(session, phase)  # the open loops' mix: a lookup per submit
@@ -489,7 +497,7 @@ def bare_nameko_ceiling(clients: int, seconds: float, amqp_uri: str) -> float:
         count, stop_at, lock = [0], time.monotonic() + seconds, threading.Lock()
 
         def client():
-            session, done = requests.Session(), 0
+            session, done = citizen_session(), 0  # the citizens' client: like with like
             while time.monotonic() < stop_at:
                 done += session.get(url, timeout=10).status_code == 200
             with lock:
@@ -727,8 +735,14 @@ def main() -> None:
                         help="count the journeys' database commands and stop")
     parser.add_argument("--stations-only", action="store_true",
                         help="measure the stations' claim + report rate on a --backlog and stop")
+    parser.add_argument("--client", choices=sorted(CLIENTS), default="light",
+                        help="the citizens' HTTP client, and the bare nameko ceiling's "
+                             "(light: bench/light_http.py; requests: as before the "
+                             "forty-first session, ~3x the CPU per request)")
     parser.add_argument("--json", default=None, help="also write the JSON here")
     args = parser.parse_args()
+    global citizen_session
+    citizen_session = CLIENTS[args.client]
 
     stack, stations, vhost = dinas_stack(args.stations, args.batch, args.one_database_server)
     amqp = stack.amqp_uri
@@ -736,14 +750,15 @@ def main() -> None:
         "SecantusDB (local), one server" if args.one_database_server else \
         "SecantusDB (local), a server per service"
     results: dict = {"machine": {"cores": os.cpu_count(), "database": database},
-                     "phases": []}
+                     "client": args.client, "phases": []}
     try:
         stack.start_backing()
         stack.start_services()
         dinas = Dinas(stack, stations, args.batch)
         dinas.start_actors(args.verifiers)
         print(f"# whole system, {args.seconds:.0f}s per phase, {args.stations} stations "
-              f"claiming {args.batch} at a time, {os.cpu_count()} cores, {database}", flush=True)
+              f"claiming {args.batch} at a time, {os.cpu_count()} cores, {database}, "
+              f"citizens' client {args.client}", flush=True)
         if args.stations_only:
             print("  " + json.dumps({"stations": station_rate(dinas, args.backlog)}), flush=True)
             return

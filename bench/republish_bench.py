@@ -1,7 +1,7 @@
 """What publishing kept events again costs the citizens of the moment.
 
-    .venv/bin/python bench/republish_bench.py [--history-seconds 100] [--rate 10]
-        [--seconds 90] [--paces none,0,50] [--json out.json]
+    .venv/bin/python bench/republish_bench.py [--history-seconds 60] [--rate 10]
+        [--seconds 60] [--paces none,0,20] [--json out.json]
 
 A broker that lost its state is followed by every service publishing again
 what it kept (``shared.outbox.republish_kept``; docs/events.md). Outside
@@ -140,11 +140,12 @@ def run_pace(dinas: Dinas, stack, pace: str, since: datetime.datetime,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--history-seconds", type=float, default=100)
+    parser.add_argument("--history-seconds", type=float, default=60)
     parser.add_argument("--rate", type=float, default=10)
-    parser.add_argument("--seconds", type=float, default=90)
+    parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--lead", type=float, default=5)
-    parser.add_argument("--paces", default="none,0,50")
+    parser.add_argument("--paces", default="none,0,20",
+                        help="kept events a second per service, each a phase (none: nothing published again; 0: at once)")
     parser.add_argument("--stations", type=int, default=4)
     parser.add_argument("--batch", type=int, default=20)
     parser.add_argument("--verifiers", type=int, default=16)

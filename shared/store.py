@@ -203,13 +203,18 @@ class BaseStore:
         assert collection.name in self.CARRIERS, collection.name
         return Carried(self._relay, collection.name, events)
 
-    def consume_once(self, event: dict, consumer: str, fn):
+    def consume_once(self, event: dict, consumer: str, fn, handled_before: bool = False):
         """Run ``fn(session)`` once per (event id, consumer), atomically with it.
 
         Returns ``fn``'s result, or ``None`` when the event was already handled
         (a redelivery): the inbox row and the work commit together.
+        ``handled_before``: a copy most likely handled already
+        (``shared.messaging.Republished``), so its inbox row is read first -
+        one find instead of a transaction that fails on the row.
         """
         inbox_id = f"{consumer}:{event['event_id']}"
+        if handled_before and self.db.inbox.find_one({"_id": inbox_id}, {"_id": 1}):
+            return None
 
         def work(session):
             self.db.inbox.insert_one({"_id": inbox_id, "processed_at": utcnow()},

@@ -34,7 +34,7 @@ from shared.clock import WIB
 from shared.events import load_event, occurred_at
 from shared.http import (PARTNERS, BrokerCheck, HealthCheck, api, json_response, read_json,
                          read_optional_json, read_query)
-from shared.messaging import reliable_event_handler
+from shared.messaging import Republished, reliable_event_handler
 from shared.mongo import StoreWithOutbox
 from shared.openapi import ServesOpenApi
 from shared.paging import next_page
@@ -111,16 +111,18 @@ class CourierEvents:
     store = StoreWithOutbox(CourierStore, publishes_as="courier")
     pos = PosApi()
     settings = CourierSettings()
+    republished = Republished()  # a copy published again: most likely handled already
 
     @reliable_event_handler("intake", "application_verified")
     def on_application_verified(self, body):
         event = load_event("application_verified", body)
         if concerns_courier(event):
-            self.store.remember_application(event)
+            self.store.remember_application(event, handled_before=self.republished)
 
     @reliable_event_handler("intake", "batch_accepted")
     def on_batch_accepted(self, body):
-        self.store.remember_manifest(load_event("batch_accepted", body))
+        self.store.remember_manifest(load_event("batch_accepted", body),
+                                     handled_before=self.republished)
 
     @reliable_event_handler("printing", "batch_ready_for_kelurahan")
     def on_batch_ready_for_kelurahan(self, body):
@@ -206,7 +208,8 @@ class CourierEvents:
 
     @reliable_event_handler("printing", "document_collected")
     def on_document_collected(self, body):
-        self.store.record_collection(load_event("document_collected", body))
+        self.store.record_collection(load_event("document_collected", body),
+                                     handled_before=self.republished)
 
     @ConfiguredTimer.decorator(interval=300, setting="POLL_INTERVAL_SECONDS")
     def poll_quiet_shipments(self):

@@ -87,7 +87,7 @@ class CourierStore(BaseStore):
 
     # ------------------------------------------------------------ what courier learns
 
-    def remember_application(self, event: dict):
+    def remember_application(self, event: dict, handled_before: bool = False):
         """A verified application's delivery record. A jemput-bola member: its
         manifest waits for it (again, if it was dropped before: rejected,
         then resubmitted); ``NotYetKnown`` before the manifest's
@@ -102,9 +102,9 @@ class CourierStore(BaseStore):
                     session=session).matched_count:
                 raise NotYetKnown(event["manifest_id"])
             return record
-        return self.consume_once(event, "remember_application", work)
+        return self.consume_once(event, "remember_application", work, handled_before)
 
-    def record_collection(self, event: dict):
+    def record_collection(self, event: dict, handled_before: bool = False):
         """The document is in the citizen's hands: noted on its delivery and
         on every shipment carrying it (``domain``: what that changes)."""
         def work(session):
@@ -119,7 +119,7 @@ class CourierStore(BaseStore):
                 {"$set": {f"collected.{application_id}": note, "updated_at": note["at"]}},
                 session=session)
             return note
-        return self.consume_once(event, "record_collection", work)
+        return self.consume_once(event, "record_collection", work, handled_before)
 
     def await_reprint(self, event: dict) -> None:
         """A citizen's own parcel Pos has not taken goes back to print
@@ -169,13 +169,13 @@ class CourierStore(BaseStore):
         self.db.deliveries.update_one(ended_delivery(application_id),
                                       {"$set": {"retention_from": utcnow()}})
 
-    def remember_manifest(self, event: dict):
+    def remember_manifest(self, event: dict, handled_before: bool = False):
         def work(session):
             record = manifest_record(event)
             self.db.manifests.update_one({"_id": record["_id"]}, {"$setOnInsert": record},
                                          upsert=True, session=session)
             return record
-        return self.consume_once(event, "remember_manifest", work)
+        return self.consume_once(event, "remember_manifest", work, handled_before)
 
     def note_collection_at_dinas(self, event: dict) -> dict | None:
         """``batch_ready_for_kelurahan``: the manifest is released for its

@@ -77,7 +77,7 @@ class PickupStore(BaseStore):
             return self._save(session, job, update, events)
         return self.run_transaction(work)
 
-    def parcel_returned(self, event: dict, rules: PickupRules):
+    def parcel_returned(self, event: dict, rules: PickupRules, handled_before: bool = False):
         """Pos brought the parcel back: a window at the Dinas counter, once per event."""
         def work(session):
             job = self.db.print_jobs.find_one({"application_id": event["application_id"]},
@@ -92,7 +92,7 @@ class PickupStore(BaseStore):
             if update.get("last_failure") == domain.PRINTED_FOR_THE_DECEASED["last_failure"]:
                 self._listed_for_an_operator(session, [job["_id"]], now)
             return self._save(session, job, update, events)
-        return self.consume_once(event, "parcel_returned", work)
+        return self.consume_once(event, "parcel_returned", work, handled_before)
 
     def _listed_for_an_operator(self, session, job_ids: list[str],
                                 now: datetime.datetime) -> None:
@@ -104,7 +104,7 @@ class PickupStore(BaseStore):
                 {"_id": job_id}, {"$setOnInsert": {"recorded_at": now}}, upsert=True,
                 session=session)
 
-    def learn_manifest(self, event: dict, rules: PickupRules):
+    def learn_manifest(self, event: dict, rules: PickupRules, handled_before: bool = False):
         """``batch_accepted``: the manifest's members, once per event. Members
         printed before it arrived already count."""
         def work(session):
@@ -117,7 +117,7 @@ class PickupStore(BaseStore):
             self._emit_all(session, self._if_manifest_ready(session, manifest, rules,
                                                             today_wib(utcnow())))
             return manifest
-        return self.consume_once(event, "learn_manifest", work)
+        return self.consume_once(event, "learn_manifest", work, handled_before)
 
     def manifest_member_dropped(self, manifest_id: str, application_id: str,
                                 rules: PickupRules, at: datetime.datetime) -> None:
@@ -229,7 +229,7 @@ class PickupStore(BaseStore):
             {"$set": news, "$setOnInsert": UNKNOWN_MANIFEST},
             upsert=True)
 
-    def answer_pos_choice(self, event: dict) -> Event | None:
+    def answer_pos_choice(self, event: dict, handled_before: bool = False) -> Event | None:
         """Courier's ``manifest_sent_by_pos``: printing confirms or refuses it
         (``handovers.pos_answer``), once per event (None: answered before).
         The manifest is written
@@ -247,7 +247,7 @@ class PickupStore(BaseStore):
                                              session=session)
             self._emit_all(session, [answer])
             return answer
-        return self.consume_once(event, "answer_pos_choice", work)
+        return self.consume_once(event, "answer_pos_choice", work, handled_before)
 
     def hand_over(self, tracking_code: str, nik: str, officer, how: str,
                   today: datetime.date | None = None) -> dict:

@@ -129,7 +129,8 @@ class PrintingEvents:
     @reliable_event_handler("intake", "batch_accepted")
     def on_batch_accepted(self, body):
         event = load_event("batch_accepted", body)
-        if self.store.learn_manifest(event, self.settings.pickup) is None:
+        if self.store.learn_manifest(event, self.settings.pickup,
+                                     handled_before=self.republished) is None:
             log.info("batch_accepted %s already handled", event["event_id"])
 
     @reliable_event_handler("intake", "application_rejected")
@@ -165,7 +166,7 @@ class PrintingEvents:
         never called to the Dinas for it) or refuses it (it was already):
         ``handovers.pos_answer``."""
         event = load_event("manifest_sent_by_pos", body)
-        answer = self.store.answer_pos_choice(event)
+        answer = self.store.answer_pos_choice(event, handled_before=self.republished)
         if answer is not None:
             log.info("manifest %s by Pos: %s", event["manifest_id"], answer.type)
 
@@ -221,7 +222,8 @@ class PrintingEvents:
     @reliable_event_handler("courier", "parcel_returned")
     def on_parcel_returned(self, body):
         event = load_event("parcel_returned", body)
-        job = self.store.parcel_returned(event, self.settings.pickup)
+        job = self.store.parcel_returned(event, self.settings.pickup,
+                                         handled_before=self.republished)
         log.info("parcel of %s returned: %s", event["tracking_code"],
                  "window at the counter" if job and job.get("slot") else "nothing to do")
 

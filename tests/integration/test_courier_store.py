@@ -24,6 +24,7 @@ from shared.clock import WIB, utcnow
 from shared.events import build_event
 from shared.wilayah import load_postal_codes, load_wilayah
 from tests.helpers import KELURAHAN_CODE, NoRelay, random_nik
+from tests.integration.test_stations import counted_store
 
 DINAS = Sender("Disdukcapil Kota Serang", "Jl. Jenderal Sudirman No. 5", "Kota Serang", "42118",
                "0254200000")
@@ -572,3 +573,34 @@ def test_a_manifest_s_parcel_pos_has_not_taken_waits_for_a_member_s_reprint(stor
     assert bool(parcel.get("picked_up_at")) == taken_first
     assert not_printed(store.manifest(manifest_id)[0]) == set()
     assert len(emitted(store, "parcel_dispatched")) == 2  # one order, an event per member
+
+
+@pytest.fixture
+def counted(backing):
+    """A courier store whose client's commands are counted, and the counter."""
+    yield from counted_store(backing, CourierStore, "courier_counted")
+
+
+def test_a_copy_published_again_is_one_read_when_courier_handled_it(counted):
+    # a broker's kept events published again (shared.messaging.Republished):
+    # a copy this consumer handled is one read of its inbox row, no
+    # transaction failing on it; a copy it never saw (lost with the broker
+    # before it came) is handled as any first delivery
+    store, counter = counted
+    seen = verified()
+    assert store.remember_application(seen)["_id"] == seen["application_id"]
+    counter.commands.clear()
+    assert store.remember_application(seen, handled_before=True) is None
+    assert counter.commands == ["find"], counter.commands
+
+    lost = verified()
+    counter.commands.clear()
+    assert store.remember_application(lost, handled_before=True)["_id"] == lost["application_id"]
+    assert counter.commands.count("commitTransaction") == 1, counter.commands
+    assert store.db.deliveries.count_documents({}) == 2
+
+    # unmarked, a redelivery is still turned away by its inbox row
+    counter.commands.clear()
+    assert store.remember_application(seen) is None
+    assert "find" not in counter.commands and "abortTransaction" in counter.commands, \
+        counter.commands

@@ -739,6 +739,11 @@ def main() -> None:
                         help="the citizens' HTTP client, and the bare nameko ceiling's "
                              "(light: bench/light_http.py; requests: as before the "
                              "forty-first session, ~3x the CPU per request)")
+    parser.add_argument("--search", type=int, default=2,
+                        help="open-loop phases halving the gap between the highest clean "
+                             "--rates rate (no 503, none late, every sampled 202 notified) "
+                             "and the lowest above it that was not: the sustained rate "
+                             "to within (gap / 2^N)")
     parser.add_argument("--json", default=None, help="also write the JSON here")
     args = parser.parse_args()
     global citizen_session
@@ -768,6 +773,7 @@ def main() -> None:
             return
         for rate in [float(r) for r in args.rates.split(",") if r]:
             results["phases"].append(run_phase(dinas, stack, f"open {rate:g}/s", rate, args.seconds))
+        search_sustained(dinas, stack, results["phases"], args.search, args.seconds)
         saturation = run_phase(dinas, stack, f"closed {args.saturation_clients} clients", None,
                                args.seconds, clients=args.saturation_clients)
         results["phases"].append(saturation)
@@ -796,6 +802,29 @@ def main() -> None:
         Path(args.json).write_text(json.dumps(results, indent=2))
 
 
+def clean(phase: dict) -> bool:
+    """An open-loop phase the system sustained: no 503, every request sent
+    on time, none of its sampled applications left without a notice."""
+    return bool(phase["offered_per_s"]) and not phase["submit_answers"].get("503") \
+        and not phase["late_not_sent"] \
+        and not phase["submit_to_notification_excluding_station"]["not_notified_in_time"]
+
+
+def search_sustained(dinas: Dinas, stack: Stack, phases: list[dict], steps: int,
+                     seconds: float) -> None:
+    """Up to ``steps`` more open-loop phases, each offered the middle of the
+    gap between the highest clean rate so far and the lowest above it that
+    was not (none when every rate was clean, or the gap is under 2/s)."""
+    for _ in range(steps):
+        good = max((p["offered_per_s"] for p in phases if clean(p)), default=0.0)
+        bad = min((p["offered_per_s"] for p in phases
+                   if p["offered_per_s"] and p["offered_per_s"] > good), default=None)
+        if bad is None or bad - good < 2:
+            return
+        rate = round((good + bad) / 2, 1)
+        phases.append(run_phase(dinas, stack, f"open {rate:g}/s (search)", rate, seconds))
+
+
 def targets(results: dict) -> list[dict]:
     """The issue's targets (bench/README.md), each beside what this run
     measured and whether it was met. The sustained rate is the highest
@@ -808,11 +837,7 @@ def targets(results: dict) -> list[dict]:
     commits = sum(commands.get("commitTransaction", 0.0)
                   for commands in results["journey_cost"]["per_application"].values())
     wanted = 0.5 * ceilings["intake_transaction_per_s"] / commits if commits else None
-    open_loop = [p for p in phases if p["offered_per_s"]]
-    clean = [p["offered_per_s"] for p in open_loop
-             if not p["submit_answers"].get("503") and not p["late_not_sent"]
-             and not p["submit_to_notification_excluding_station"]["not_notified_in_time"]]
-    sustained = max(clean, default=0.0)
+    sustained = max((p["offered_per_s"] for p in phases if clean(p)), default=0.0)
     half = (wanted or sustained) / 2
     near = min((p for p in phases[:-3] if p["offered_per_s"]),
                key=lambda p: abs(p["offered_per_s"] - half), default=None)

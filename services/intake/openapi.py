@@ -50,9 +50,10 @@ ERRORS = error_answers({
     403: "An officer's request for someone outside their region.",
     404: "Unknown application (or tracking code and NIK that do not match).",
     409: "Conflict (`error.code` says which rule): an active application for this "
-         "subject, a birth already registered here (`birth_already_registered`), the "
-         "application is not in the status the action needs, no room for "
-         "another document, a card verified before its photo was uploaded "
+         "subject (`conflict`), a birth already registered here (`birth_already_registered`), "
+         "a first KTP-el for a NIK that has one (`card_already_issued`), the "
+         "application is not in the status the action needs (`conflict`), no room for "
+         "another document (`document_limit_reached`), a card verified before its photo was uploaded "
          "(`photo_not_uploaded`), a certificate verified before the name it prints of the "
          "deceased or a parent is known (`printed_name_missing`), or a recording rule (`day_full` adds "
          "`error.next_free_day`).",
@@ -274,7 +275,9 @@ NOTICE_LANGUAGE = {"in": "header", "name": "Accept-Language", "schema": {"type":
 NEW_APPLICATION = {"parameters": [*IDEMPOTENCY_KEY["parameters"], NOTICE_LANGUAGE]}
 REUSED_KEY = ("Conflict (`error.code` says which rule): the Idempotency-Key was used for "
               "another request (`idempotency_key_reused`), an active application for this "
-              "subject (`conflict`), or a rule of the document (`birth_already_registered` ...).")
+              "subject (`conflict`), a first KTP-el for a NIK that has one "
+              "(`card_already_issued`), or a birth already registered here "
+              "(`birth_already_registered`).")
 
 SUBMIT_BODY = {"required": True, "content": {"application/json": {
     "schema": schemas.SubmitRequestSchema,
@@ -310,7 +313,10 @@ OPERATIONS: tuple[Operation, ...] = (
               (400, 429, 503), body=api_resend.ResendSchema),
     Operation("POST", "/api/v1/applications/documents", "Upload a supporting document", 201,
               UploadedSchema, (400, 404, 409, 429, 503), body=UPLOAD_BODY,
-              also_ok={200: "The same file again: its first entry, nothing stored twice"}),
+              also_ok={200: "The same file again: its first entry, nothing stored twice"},
+              why={409: "`conflict`: the application takes no documents in its status "
+                        "(only submitted or rejected); `document_limit_reached` (naming "
+                        "`file`): no room for another document."}),
     Operation("GET", "/api/v1/applications/<string:application_id>/documents",
               "An application's documents", 200, DocumentListSchema, (401, 404, 429, 503),
               OPERATOR_OR_SERVICE, tag="operator"),

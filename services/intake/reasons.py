@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from shared.errors import Msg, ValidationFailed
 from shared.events import REPLACEMENT_REASONS
 from shared.fields import has_text
+from shared.masking import mask_text
 
 ALL = None  # a reason that applies to every document type
 MAX_TEXT = 120  # characters; a rejection SMS also carries the tracking code
@@ -166,7 +167,8 @@ def checked_codes(codes: list[str], document_type: str | None = None,
     or ``note`` (``other`` without one)."""
     codes = list(dict.fromkeys(codes))
     if unknown := [code for code in codes if code not in REASONS]:
-        listed = ", ".join(unknown)
+        # as given, but an identity or phone number typed into the list masked
+        listed = ", ".join(mask_text(code) for code in unknown)
         raise ValidationFailed({"reasons": [Msg(
             f"Kode alasan tidak dikenal: {listed}. Lihat katalog alasan.",
             f"Unknown reason code: {listed}. See the reason catalogue.")]})

@@ -29,7 +29,10 @@ class ApplicantSchema(Schema):
     email = DeliverableEmail(load_default=None)
     # no default of its own: an application's is the request's language
     # (``ApplicationRequestSchema``), a booking's Bahasa (``BookingSchema``)
+    # null is read as left out before the field is loaded
+    # (``ApplicationRequestSchema.notices_in_the_request_s_language``)
     language = fields.String(validate=validate.OneOf(LANGUAGES), metadata={
+        "nullable": True,
         "description": "Language of the SMS, e-mail and WhatsApp messages sent later. Left "
                        "out or null: the request's language (`Accept-Language`: `en` when it "
                        "weighs English above Bahasa, else `id`); in a kelurahan batch's row, "

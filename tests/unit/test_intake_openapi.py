@@ -459,3 +459,15 @@ def test_a_new_application_s_language_and_key_are_described_as_they_work():
         assert re.fullmatch(key["pattern"], "a UUID-like key ~") and not re.fullmatch(
             key["pattern"], "kunci-é")
         assert "idempotency_key_reused" in operation["responses"]["409"]["description"]
+
+
+def test_an_applicant_s_language_may_be_null_as_the_document_says():
+    # outside review: the description said "left out or null" while the
+    # property was not nullable, and null is accepted (the request's language)
+    language = openapi_document()["components"]["schemas"]["Applicant"]["properties"]["language"]
+    assert language["nullable"] is True and "null" in language["description"]
+    body = {"document_type": "ktp_el", "channel": "web",
+            "applicant": {"nik": "3673045207900001", "kk_number": "3673041201100003",
+                          "full_name": "Siti Aminah", "phone": "081234567890", "language": None},
+            "details": {"reason": "first_issue"}}
+    assert ApplicationRequestSchema(lang="en").load(body)["applicant"]["language"] == "en"

@@ -57,6 +57,14 @@ def test_checked_codes_keep_order_and_drop_repeats():
     ([r.code for r in CATALOGUE][:MAX_REASONS + 1], "ktp_el", "reasons", "Pilih 1 sampai",
      "Choose 1 to"),
     (["other"], "ktp_el", "note", "wajib disertai catatan", "needs a note"),
+    # an identity or phone number given as a code is not echoed whole (outside
+    # review: "Kode alasan tidak dikenal: 3673045207911111")
+    (["3673045207911111", "kk_missing"], "ktp_el", "reasons",
+     "Kode alasan tidak dikenal: 3673********1111.", "Unknown reason code: 3673********1111."),
+    (["081298765432"], "ktp_el", "reasons", "tidak dikenal: 08129****432.",
+     "Unknown reason code: 08129****432."),
+    (["3673 0452 0790 6823"], "ktp_el", "reasons", "tidak dikenal: 3673********6823.",
+     "Unknown reason code: 3673********6823."),
 ])
 def test_refusals_name_the_field(codes, document_type, field, id_text, en_text):
     with pytest.raises(ValidationFailed) as excinfo:

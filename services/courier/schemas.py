@@ -27,7 +27,6 @@ class PosWebhookSchema(Schema):
     # a status outside the table would be stored as nothing: 400 naming it instead
     status = fields.String(required=True, validate=validate.OneOf(tuple(POS_STATUSES)))
     at = fields.AwareDateTime(required=True, format="iso")
-    orderId = fields.String(load_default=None)
     location = fields.String(load_default=None, allow_none=True)
     note = fields.String(load_default="", allow_none=True)
 

@@ -57,7 +57,11 @@ ERRORS = error_answers({
                "time.")
 
 LEASE_LOST = "`conflict` naming `lease_token`: the lease is not this station's (expired and " \
-             "taken over, or never its own) or has ended (reported already)."
+             "taken over, or never its own)."
+# a printed report or a download again under the same lease answers as the first
+# did (docs/station-api.md "Safe to retry"); a failure report ends the lease
+LEASE_ENDED = LEASE_LOST[:-1] + ", or has ended (a failure reported already: a retry of it " \
+                                "answers this)."
 HELD_ONLY = "`not_held`: the job is not held."
 AT_COUNTER = ("`not_at_counter`: not waiting at a counter (not printed, sent by Pos, "
               "collected, or an office's to hand over); `holder_deceased`: a card whose holder "
@@ -240,14 +244,14 @@ OPERATIONS: tuple[Operation, ...] = (
               tag="station"),
     Operation("POST", "/api/v1/station/jobs/<string:job_id>/failed", "Report failed", 200,
               JobStatusSchema, (400, 401, 404, 429, 503), STATION, body=FailedSchema,
-              tag="station", why={409: LEASE_LOST}),
+              tag="station", why={409: LEASE_ENDED}),
     Operation("GET", "/api/v1/station/jobs/<string:job_id>/document.pdf",
               "The print-ready document, for the lease holder", 200, BINARY,
               (400, 401, 404, 429), STATION, query=LeaseQuerySchema, tag="station",
               media_type="application/pdf",
               extra={"description": "Header `X-Issuance-Id` names this print."},
-              why={409: LEASE_LOST + " `photo_missing`: a KIA that must carry a photo has "
-                                     "none at intake (or it does not decode): the job is held.",
+              why={409: LEASE_ENDED + " `photo_missing`: a KIA that must carry a photo has "
+                                      "none at intake (or it does not decode): the job is held.",
                    503: "`unavailable`: the KIA's photo could not be fetched from intake "
                         "yet, the admission budget is full or the database does not answer; "
                         "or `service_stopping`. Retry after `Retry-After`."}),

@@ -649,3 +649,16 @@ def test_printing_s_confirmation_takes_back_a_member_printed_before_it_and_re_qu
 def test_a_parcel_waits_for_its_reprint_only_for_the_prints_before_it(delivery, printed_at,
                                                                      awaited):
     assert reprint_awaited(delivery, printed_at) == awaited
+
+
+@pytest.mark.parametrize("order_id", ["SDK-1", 5, {"a": 1}, None])
+def test_a_webhook_s_fields_outside_the_contract_are_ignored_whatever_they_hold(order_id):
+    """docs/courier-api.md: only eventId, barcode, status and at (location,
+    note) are read; "other fields are ignored, whatever they hold" - an
+    ``orderId`` that was not text answered 400 (outside review), and the
+    news waited for the next poll."""
+    signed = {"eventId": "e1", "barcode": "P1", "at": "2026-11-29T10:00:00+07:00",
+              "status": "IN_TRANSIT", "orderId": order_id, "weight": "20"}
+    assert PosWebhookSchema().load(signed) == {
+        "eventId": "e1", "barcode": "P1", "status": "IN_TRANSIT", "location": None, "note": "",
+        "at": datetime.datetime(2026, 11, 29, 3, 0, tzinfo=datetime.timezone.utc)}

@@ -40,6 +40,7 @@ from typing import Callable
 
 from amqp.exceptions import IrrecoverableChannelError, IrrecoverableConnectionError
 from kombu import Exchange, Queue, binding
+from marshmallow import ValidationError, validates
 from nameko.amqp.publish import Publisher, UndeliverableMessage
 from nameko.constants import PERSISTENT
 from nameko.extensions import DependencyProvider
@@ -181,6 +182,21 @@ WRONG_CHANNEL = Msg("Tidak sesuai dengan kanal pengirim permintaan.",
                     "Does not match the channel the request was sent on.")
 
 
+class ChannelRequestSchema(ApplicationRequestSchema):
+    """A citizen's application as HTTP takes it, whose ``channel`` is the
+    one it was sent on (``sent_on``): named with the body's other field
+    errors, so an integrator learns of all of them in one reply."""
+
+    def __init__(self, *args, sent_on: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.sent_on = sent_on
+
+    @validates("channel")
+    def _the_channel_sent_on(self, value, **kwargs):
+        if value != self.sent_on:
+            raise ValidationError(WRONG_CHANNEL)
+
+
 def answer(request: ChannelRequest, store,
            screening: Callable[[dict], Screening]) -> tuple[int, dict]:
     """What HTTP would answer the same body: (status, body); ``screening``:
@@ -196,9 +212,8 @@ def answer(request: ChannelRequest, store,
         if key is None:
             raise ValidationFailed({"request_id": [Msg("Wajib diisi (properti message_id).",
                                                        "Required (the message_id property).")]})
-        body = load_json(request.raw, ApplicationRequestSchema(lang=request.lang))
-        if body["channel"] != request.channel:
-            raise ValidationFailed({"channel": [WRONG_CHANNEL]})
+        body = load_json(request.raw, ChannelRequestSchema(lang=request.lang,
+                                                           sent_on=request.channel))
         application = submit_application(store, screening(body), body,
                                          channel_key(request.channel, key))
         return 202, accepted_body(application)

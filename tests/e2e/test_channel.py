@@ -81,6 +81,10 @@ def test_a_request_for_another_channel_is_refused(web, mongo):
     reply = web.submit(body)
     assert reply.status == 400 and set(reply.body["error"]["fields"]) == {"channel"}
     assert stored(mongo, body["applicant"]["nik"]) == 0
+    # named with the body's other errors, not only once they are mended (outside review)
+    body = {**valid_body(), "channel": "app", "applicant": {}}
+    reply = web.submit(body)
+    assert reply.status == 400 and {"channel", "applicant.nik"} <= set(reply.body["error"]["fields"])
 
 
 def test_the_same_request_id_twice_gives_one_application(web, mongo):

@@ -41,11 +41,12 @@ def submit_application(store, screening: Screening, body: dict, key: str | None,
     with admitted():
         checked = screening.check(body, today_wib())
         with screening.telling(ActiveApplicationExists):
-            application = store.submit(new_application(body, checked.details, key,
-                                                       checked.stored(),
-                                                       digests[0] if digests else None))
-    log.info("application %s submitted for NIK %s, flags %s", application["tracking_code"],
-             mask_identity(application["applicant"]["nik"]), application["flags"])
+            made = new_application(body, checked.details, key, checked.stored(),
+                                   digests[0] if digests else None)
+            application = store.submit(made)
+    if application is made:  # not a retry that raced its first try (answered as that one)
+        log.info("application %s submitted for NIK %s, flags %s", application["tracking_code"],
+                 mask_identity(application["applicant"]["nik"]), application["flags"])
     return application
 
 

@@ -5,6 +5,7 @@ refusal. Against the real database server."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 import pytest
@@ -17,7 +18,7 @@ from services.intake.store import ApplicationStore
 from services.intake.submission import submit_application
 from shared.errors import ValidationFailed
 from tests.document_bodies import kia_body
-from tests.helpers import random_nik, store_on_a_database_of_its_own, valid_body
+from tests.helpers import at_once, random_nik, store_on_a_database_of_its_own, valid_body
 from tests.unit.test_batches import NoRegister
 
 
@@ -144,3 +145,19 @@ def test_an_application_stored_with_the_earlier_digest_is_compared_by_it(store):
     with pytest.raises(IdempotencyKeyReused):
         submit_application(store, screening(card_issued=False), ApplicationRequestSchema().load(
             {**sent, "details": {"reason": "data_change"}}), key)
+
+
+def test_tries_of_one_request_at_once_make_one_application_and_say_so_once(store, caplog):
+    # outside review: eight at once with one key gave one application, but
+    # intake's log said "submitted" three times (each retry that raced the
+    # first try and was answered with it)
+    ApplicationStore.ensure_indexes(store.db)
+    body = ApplicationRequestSchema().load(valid_body())
+    key = f"race-{uuid.uuid4().hex}"
+    caplog.set_level(logging.INFO, logger="services.intake.submission")
+    answers = at_once(8, lambda _: submit_application(store, screening(card_issued=False),
+                                                      body, key))
+    assert len({answer["_id"] for answer in answers}) == 1
+    assert store.db.applications.count_documents({}) == 1
+    said = [record.getMessage() for record in caplog.records if "submitted" in record.getMessage()]
+    assert len(said) == 1, said

@@ -187,13 +187,13 @@ class ChannelRequestSchema(ApplicationRequestSchema):
     one it was sent on (``sent_on``): named with the body's other field
     errors, so an integrator learns of all of them in one reply."""
 
-    def __init__(self, *args, sent_on: str, **kwargs):
+    def __init__(self, *args, sent_on: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.sent_on = sent_on
 
     @validates("channel")
     def _the_channel_sent_on(self, value, **kwargs):
-        if value != self.sent_on:
+        if self.sent_on is not None and value != self.sent_on:
             raise ValidationError(WRONG_CHANNEL)
 
 

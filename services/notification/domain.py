@@ -277,7 +277,8 @@ def notice_for(event_type: str, event: dict, contact: dict | None,
     first = first_channels(contact, notice_type.important)
     named = event if event.get("full_name") or not contact.get("full_name") \
         else {**event, "full_name": contact["full_name"]}
-    texts = render(notice_type.kind, named, lang, sms=any(c in PHONE_CHANNELS for c in given))
+    texts = render(notice_type.kind, named, lang, sms=any(c in PHONE_CHANNELS for c in given),
+                   email="email" in given)
     reference = (event.get("application_id") or event.get("appointment_id")
                  or event.get("manifest_id") or event.get("station_id")
                  or f"{event.get('kecamatan_code')}:{event.get('day')}")

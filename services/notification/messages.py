@@ -357,10 +357,14 @@ def email_parts(kind: str, values: dict) -> tuple[str, str, str]:
 SAME_WORDS = {"returned": "ready"}
 
 
-def render(kind: str, event: dict, lang: str, sms: bool = True) -> Texts:
+def render(kind: str, event: dict, lang: str, sms: bool = True, email: bool = True) -> Texts:
+    """A notice's texts: the SMS only for a contact with a phone (``sms``),
+    the e-mail's only for one with an address (``email``: kept with every
+    message of the notice, ~1 KB a message for nothing otherwise); the
+    other's left empty."""
     values = values_for(kind, event, lang)
     words = SAME_WORDS.get(kind, kind)
-    subject, text, html = email_parts(words, values)
+    subject, text, html = email_parts(words, values) if email else ("", "", "")
     whatsapp = whatsapp_params(kind, values)
     return Texts(sms=sms_text(words, values) if sms else "", subject=subject, text=text,
                  html=html, whatsapp=whatsapp)

@@ -347,3 +347,22 @@ def test_a_parcel_to_the_kelurahan_is_collected_there_not_awaited_at_home(lang, 
         notice = notice_for(event_type, {**manifest, "reason": "FAILED"}, contact)
         assert notice.kind == kind and place in notice.message("sms").text
         assert "alamat Anda" not in notice.message("sms").text
+
+
+def test_a_notice_renders_the_texts_of_the_channels_its_contact_has():
+    # an SMS-only citizen's messages kept the e-mail's subject, text and HTML
+    # (~1 KB a message) though no e-mail could ever go
+    from services.notification.domain import notice_for
+    from shared.events import build_event
+    for contact, sms, mail in (({"phone": "+6281234567890"}, True, False),
+                               ({"email": "siti@example.id"}, False, True),
+                               ({"phone": "+6281234567890", "email": "siti@example.id"}, True,
+                                True)):
+        event = build_event("document_ready_for_pickup", application_id="app-1",
+                            tracking_code="SDK7H3KQ9MX", document_type="ktp_el",
+                            print_job_id="j", full_name="Siti", contact=contact,
+                            slot={"place": "Kantor Kecamatan Curug", "address": "Jl. A",
+                                  "date": "2026-11-30", "start": "09:00", "end": "10:00"})
+        texts = notice_for("document_ready_for_pickup", event, contact).texts
+        assert bool(texts.sms) is sms and "SDK7H3KQ9MX" in (texts.sms or texts.text)
+        assert bool(texts.subject) is mail and bool(texts.text) is mail and bool(texts.html) is mail

@@ -67,6 +67,7 @@ import functools
 import importlib
 import json
 import logging
+import math
 import re
 import socket
 import time
@@ -267,6 +268,24 @@ NOT_JSON = Msg("Isi permintaan bukan JSON yang valid.", "Request body is not val
 NOT_UTF8 = Msg("Isi permintaan harus JSON dalam UTF-8.", "Request body must be JSON in UTF-8.")
 
 
+def _no_constant(name: str):
+    raise ValueError(f"{name} is JavaScript's, not JSON's")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999
+        raise ValueError(f"{text} is no finite number")
+    return value
+
+
+def json_document(text, **kwargs):
+    """``json.loads`` of JSON only (RFC 8259): Python's parser also takes
+    ``NaN``, ``Infinity`` and ``-Infinity``, and reads ``1e999`` as an
+    infinity - none a number any field takes, each a ``ValueError`` here."""
+    return json.loads(text, parse_constant=_no_constant, parse_float=_finite, **kwargs)
+
+
 class _RepeatedName(ValueError):
     """A name given twice in one JSON object (``_one_value_per_name``)."""
 
@@ -327,7 +346,7 @@ def load_json(raw: bytes, schema, partner_text: tuple[str, ...] = ()):
     except UnicodeDecodeError:
         raise ValidationFailed({"_body": [NOT_UTF8]}) from None
     try:
-        data = json.loads(text, object_pairs_hook=_one_value_per_name)
+        data = json_document(text, object_pairs_hook=_one_value_per_name)
     except _RepeatedName as repeated:
         name = field_label(repeated.name)
         raise ValidationFailed({"_body": [Msg(
@@ -362,6 +381,12 @@ def read_query(request, schema):
     and courier's query schemas refuse it (``unknown = RAISE``)."""
     refuse_repeated(request.args)
     return load_checked(schema, request.args.to_dict())
+
+
+def read_no_query(request) -> None:
+    """For an endpoint that takes no query parameters: any given is refused,
+    400 naming it, as a query schema refuses one it does not take."""
+    read_query(request, NoBodySchema())
 
 
 def load_checked(schema, data: dict):

@@ -24,13 +24,13 @@ from __future__ import annotations
 import datetime
 import hashlib
 import hmac
-import json
 import logging
 import re
 from dataclasses import dataclass
 from typing import Protocol
 
 from shared.errors import Msg, ValidationFailed, refuse_repeated
+from shared.http import json_document
 from shared.masking import mask_phone, mask_text
 from shared.text_rules import text_problem
 
@@ -136,7 +136,7 @@ def read_callback(raw: bytes) -> Callback:
     has another shape (a field Meta adds, another webhook field) is passed
     over: the body is Meta's, refusing it would only make Meta retry it."""
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = json_document(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise ValidationFailed({"_body": [NOT_JSON]}) from None
     if not isinstance(data, dict):

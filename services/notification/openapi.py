@@ -122,7 +122,8 @@ HUB_PARAMETERS = [{"name": name, "in": "query", "required": True, "schema": {"ty
                    "description": description} for name, description in (
     ("hub.mode", "`subscribe`"),
     ("hub.verify_token", "the verify token set in the Meta app (config WHATSAPP_VERIFY_TOKEN)"),
-    ("hub.challenge", "digits to echo"))]
+    ("hub.challenge", "the text to echo: 1-128 letters, digits or `. _ ~ -` (Meta sends "
+                      "digits)"))]
 META_DELIVERY = {"required": True, "content": {"application/json": {"schema": {
     "type": "object", "description": "A WhatsApp Cloud API webhook delivery "
                                      "(`object`: `whatsapp_business_account`, `entry`...)"}}}}
@@ -136,20 +137,23 @@ OPERATIONS: tuple[Operation, ...] = (
               tag="whatsapp", why={
                   401: "`bad_signature`: a missing, malformed or wrong X-Hub-Signature-256: "
                        "nothing recorded.",
-                  503: "The database does not answer: nothing recorded, Meta delivers it "
-                       "again."}),
+                  503: "`not_yet_recorded`: a status about a message whose send notification "
+                       "has not recorded yet (the other statuses of the delivery were "
+                       "taken); `unavailable`: busy, or the database does not answer, "
+                       "nothing recorded. Meta delivers it again."}),
     Operation("GET", "/api/v1/notifications/applications/<string:application_id>",
               "The delivery log of one application, oldest first", 200, DeliveryLogSchema,
-              (401, 429, 503), OPERATOR, tag="operator"),
+              (400, 401, 429, 503), OPERATOR, tag="operator"),
     Operation("GET", "/api/v1/notifications/failed",
               "The messages given up, newest first, a page at a time", 200,
               FailedMessagesSchema, (400, 401, 429, 503), OPERATOR, query=FailedQuerySchema,
               tag="operator"),
     Operation("POST", "/api/v1/notifications/messages/<string:notification_id>/resend",
-              "Send a message given up again", 200, ResentSchema, (401, 404, 409, 429, 503),
+              "Send a message given up again", 200, ResentSchema,
+              (400, 401, 404, 409, 429, 503),
               OPERATOR, tag="operator", body=NoBodySchema, body_required=False),
     Operation("GET", "/api/v1/notifications/counters", "Today's SMS cost guards", 200,
-              CountersSchema, (401, 429, 503), OPERATOR, tag="operator"),
+              CountersSchema, (400, 401, 429, 503), OPERATOR, tag="operator"),
     *META_OPERATIONS,
 )
 

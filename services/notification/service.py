@@ -39,7 +39,7 @@ from werkzeug.wrappers import Response
 from shared.auth import BearerTokens
 from shared.events import load_event
 from shared.http import (BrokerCheck, HealthCheck, api, check_json_type, json_response,
-                         read_no_body, read_query)
+                         read_no_body, read_no_query, read_query)
 from shared.messaging import DeliveryAttempt, Republished, reliable_event_handler
 from shared.openapi import ServesOpenApi
 from shared.paging import next_page
@@ -95,6 +95,7 @@ class NotificationApi(HealthCheck, ServesOpenApi):
     @api("GET", "/api/v1/notifications/applications/<string:application_id>")
     def delivery_log(self, request, application_id):
         self.operators.authenticate(request)
+        read_no_query(request)
         messages = self.store.delivery_log(application_id)
         return json_response(200, DeliveryLogSchema().dump(
             {"application_id": application_id, "messages": messages}))
@@ -114,6 +115,7 @@ class NotificationApi(HealthCheck, ServesOpenApi):
         """(no body) -> 200 {"notification_id": "4b1e….sms", "status": "held",
         "held_reason": "resend"}: sent again within SWEEP_SECONDS"""
         self.operators.authenticate(request)
+        read_no_query(request)
         read_no_body(request)
         before = self.store.resend(notification_id, self.settings.now())
         if before is None:
@@ -127,6 +129,7 @@ class NotificationApi(HealthCheck, ServesOpenApi):
     @api("GET", "/api/v1/notifications/counters")
     def counters(self, request):
         self.operators.authenticate(request)
+        read_no_query(request)
         guards = self.settings.guards
         return json_response(200, CountersSchema().dump({
             **self.store.counters(self.settings.now()), "daily_budget": guards.daily_budget,

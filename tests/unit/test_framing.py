@@ -13,7 +13,7 @@ from marshmallow import Schema
 from shared.errors import PayloadTooLarge, ValidationFailed
 from shared.framing import (MALFORMED_CHUNKS, ChunkedBody, MalformedChunks, framing_problem,
                             header_line_problem)
-from shared.http import NOT_UTF8, identity_only, load_json
+from shared.http import NOT_JSON, NOT_UTF8, identity_only, json_document, load_json
 
 
 def refusal(*lines: bytes) -> str | None:
@@ -171,3 +171,18 @@ def test_json_in_utf16_or_utf32_is_refused_as_not_utf8(codec):
     with pytest.raises(ValidationFailed) as refused:
         load_json(' {"name": "Siti"}'.encode(codec), Schema())
     assert refused.value.fields == {"_body": [NOT_UTF8]}
+
+
+@pytest.mark.parametrize("raw", [b'{"n": NaN}', b'{"n": Infinity}', b'{"n": [-Infinity]}',
+                                 b'{"n": 1e999}', b'{"n": -2E400}'])
+def test_what_python_reads_but_json_has_not_is_refused_as_not_json(raw):
+    # outside review: NaN and Infinity are JavaScript's (RFC 8259 6 has no such
+    # number), and Python reads 1e999 as an infinity
+    with pytest.raises(ValidationFailed) as refused:
+        load_json(raw, Schema())
+    assert refused.value.fields == {"_body": [NOT_JSON]}
+
+
+def test_finite_numbers_in_any_json_form_still_load():
+    assert json_document('{"a": 1.5e3, "b": -0.0, "c": 1E-400, "d": 7}') == {
+        "a": 1500.0, "b": -0.0, "c": 0.0, "d": 7}

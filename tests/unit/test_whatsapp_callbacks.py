@@ -321,3 +321,14 @@ def test_the_sweeper_hands_a_stand_in_given_up_to_the_next_channel():
     assert (sms["status"], sms["message"].takes_over) == ("held", f"{notice.event_id}.email")
     assert send_due(store.claim_due(NOW), d) == 1
     assert [m.text for m in senders.sms.sent] == [notice.texts.sms]
+
+
+@pytest.mark.parametrize("raw", [b'{"entry": NaN}', b'{"entry": [], "n": Infinity}',
+                                 b'{"entry": [], "n": -Infinity}', b'{"entry": [], "t": 1e999}'])
+def test_a_delivery_that_is_not_json_is_refused_though_python_would_read_it(raw):
+    # outside review: Python's parser takes NaN and Infinity (JavaScript's, not
+    # JSON's) and reads 1e999 as an infinity; the webhook answered 200
+    with pytest.raises(ValidationFailed) as refused:
+        read_callback(raw)
+    assert list(refused.value.fields) == ["_body"]
+    assert read_callback(b'{"entry": [], "t": 1.5e3}') == Callback(())

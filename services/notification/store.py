@@ -274,11 +274,14 @@ class NotificationStore(BaseStore):
             pass
         # unclaimed, its claim ran out, or this process's own claim left by a
         # sending that raised (a flat guard, and no findAndModify:
-        # shared/store.py)
+        # shared/store.py). Matched, not modified: this process's claim
+        # taken again within the millisecond it was made (a stored time is
+        # whole milliseconds) is set to what it holds - no change, and it
+        # was answered "in flight" (a flaky test on a fast host)
         if self.db.messages.update_one(
                 {"_id": message.message_id, "status": "pending",
                  "$or": [{"claimed_until": {"$not": {"$gte": now}}}, {"claimed_by": OWNER}]},
-                {"$set": claimed}).modified_count:
+                {"$set": claimed}).matched_count:
             return self._unless_old_news(message, now)
         return self._settled(message.message_id) or "in_flight"
 

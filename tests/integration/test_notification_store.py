@@ -141,6 +141,20 @@ def test_a_claim_left_by_a_sending_that_raised_is_this_processs_to_take_again_at
     assert gateway.sent == [sms.message_id]
 
 
+def test_this_processs_claim_taken_again_within_its_millisecond_is_still_its_own(counted,
+                                                                               monkeypatch):
+    # the retry above, on a fast host, came within the millisecond of the
+    # first claim: the update set what the claim held, changed nothing, and
+    # the message was answered "in flight" (CI, forty-second session)
+    store, _, _ = counted
+    frozen = datetime.datetime.now(datetime.timezone.utc)
+    monkeypatch.setattr("services.notification.store.utcnow", lambda: frozen)
+    sms = message(3)
+    assert store.open_message(sms) == "pending"
+    store.let_go(sms.message_id)  # its sending raised
+    assert store.open_message(sms) == "pending"
+
+
 def test_a_receipt_retried_after_a_later_notice_went_is_dropped_not_sent(counted):
     """Outside audit S2: the "received" SMS, its first attempt refused by a
     frozen gateway, was sent on the event's retry minutes after the "ready"

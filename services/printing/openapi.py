@@ -60,8 +60,9 @@ LEASE_LOST = "`conflict` naming `lease_token`: the lease is not this station's (
              "taken over, or never its own)."
 # a printed report or a download again under the same lease answers as the first
 # did (docs/station-api.md "Safe to retry"); a failure report ends the lease
-LEASE_ENDED = LEASE_LOST[:-1] + ", or has ended (a failure reported already: a retry of it " \
-                                "answers this)."
+LEASE_ENDED = "`conflict` naming `lease_token`: the lease is not this station's (expired and " \
+              "taken over, or never its own), or has ended (a failure reported already: a " \
+              "retry of it answers this)."
 HELD_ONLY = "`not_held`: the job is not held."
 AT_COUNTER = ("`not_at_counter`: not waiting at a counter (not printed, sent by Pos, "
               "collected, or an office's to hand over); `holder_deceased`: a card whose holder "

@@ -16,6 +16,7 @@ from .clock import today_wib
 from .errors import Msg
 from .nik import InvalidIdentityNumber, parse_nik, validate_kk
 from .printable import is_printable, names_a_person, reads_as_formula, spells_a_name
+from .wilayah import load_wilayah, normalize_code
 
 
 # how the OpenAPI documents show a NIK and a No. KK (apispec reads a field's
@@ -74,6 +75,37 @@ class TypedTrackingCode(fields.String):
         # document would count them (outside audit R2)
         validate.Length(min=TYPED_LENGTH[0], max=TYPED_LENGTH[1])(text)
         return text
+
+
+# digits -> (level in Bahasa Indonesia, in English, an example code)
+REGION_LEVELS = {4: ("kabupaten/kota", "regency/city", "3673"),
+                 6: ("kecamatan", "district", "367304"),
+                 10: ("kelurahan/desa", "village", "3673041001")}
+
+
+class RegionCode(fields.String):
+    """A region code of one level (``digits``: 4 kab/kota, 6 kecamatan, 10
+    kelurahan/desa), dotted (``36.73.04.1001``) or bare; loads as bare
+    digits. ``listed`` (the default): also in the region list - off where
+    the list is not the judge (a filter on the kecamatan of a NIK issued
+    before a split, a courier correction answered by courier's own list)."""
+
+    def __init__(self, digits: int, listed: bool = True, **kwargs):
+        super().__init__(**kwargs)
+        self.digits, self.listed = digits, listed
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        level_id, level_en, example = REGION_LEVELS[self.digits]
+        code = normalize_code(text)
+        if code is None or len(code) != self.digits:
+            raise ValidationError(Msg(
+                f"Harus kode {level_id} {self.digits} digit (contoh {example}).",
+                f"Must be a {self.digits}-digit {level_en} code (e.g. {example})."))
+        if self.listed and code not in load_wilayah():
+            raise ValidationError(Msg(f"Kode {level_id} tidak ada dalam daftar wilayah.",
+                                      f"No {level_en} has this code in the region list."))
+        return code
 
 
 class IdentityNumber(fields.String):

@@ -55,6 +55,21 @@ class Cursor(fields.String):
         return at, row_id
 
 
+class PageLimit(fields.Integer):
+    """A list's ``limit``, 1 to ``maximum`` (``default`` when not given), as
+    a query string writes a count: digits only. ``int()`` alone also took
+    ``+5``, `` 5`` and ``5_0`` (50)."""
+
+    def __init__(self, default: int, maximum: int, **kwargs):
+        super().__init__(load_default=default, validate=validate.Range(min=1, max=maximum),
+                         **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 def page_after(read: Callable[[dict, int], list[dict]], query: dict, field: str, limit: int,
                after: tuple[datetime.datetime, str] | None = None,
                descending: bool = False) -> list[dict]:

@@ -7,8 +7,8 @@ from marshmallow import (EXCLUDE, RAISE, Schema, ValidationError, fields, post_l
 
 from shared.clock import utcnow
 from shared.errors import Msg
-from shared.fields import POSTAL_CODE, RT_RW, IsoDate, PrintedText
-from shared.paging import Cursor
+from shared.fields import POSTAL_CODE, RT_RW, IsoDate, PrintedText, RegionCode
+from shared.paging import Cursor, PageLimit
 
 from .domain import AHEAD_TOLERANCE, POS_STATUSES, STATUSES
 from .exceptions import dated_ahead
@@ -50,7 +50,7 @@ class ShipmentQuerySchema(Schema):
     # day after it, 0001-01-01's WIB midnight no UTC time)
     from_ = IsoDate(data_key="from", load_default=None, validate=SHIPMENT_DAYS)
     to = IsoDate(load_default=None, validate=SHIPMENT_DAYS)
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+    limit = PageLimit(100, 500)
     cursor = Cursor()  # next_cursor of the page before (shared.paging)
 
 
@@ -59,7 +59,7 @@ class StuckQuerySchema(Schema):
         unknown = RAISE
 
     days = fields.Float(load_default=3, validate=validate.Range(min=0, max=365))
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+    limit = PageLimit(100, 500)
 
     @post_load
     def whole_days(self, data, **kwargs):
@@ -100,9 +100,9 @@ class AddressCorrectionSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    kelurahan_code = fields.String(validate=validate.Regexp(r"^[0-9]{10}$", error=Msg(
-        "Harus kode kelurahan/desa 10 digit (contoh 3673041001).",
-        "Must be a 10-digit village code (e.g. 3673041001).")))
+    # dotted or bare, as intake's bodies; courier's own region list answers
+    # an unlisted one (``AddressIncomplete``)
+    kelurahan_code = RegionCode(10, listed=False)
     postal_code = fields.String(validate=POSTAL_CODE)
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 from marshmallow import RAISE, Schema, fields, validate
 
 from shared.fields import (IsoDate, ItemCount, JsonBoolean, KkNumber, Nik, PersonName,
-                           PrintedText)
+                           PrintedText, RegionCode)
 
 from .requirements import DOCUMENT_KINDS
-from .schemas import AddressSchema, KtpElDetailsSchema, RegionCode
+from .schemas import AddressSchema, KtpElDetailsSchema
 
 SEXES = ("M", "F")  # as the NIK encodes it (day + 40 for women)
 REPORTER_RELATIONS = ("suami", "istri", "anak", "orang_tua", "saudara", "lainnya")

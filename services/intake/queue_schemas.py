@@ -6,7 +6,8 @@ from __future__ import annotations
 from marshmallow import RAISE, Schema, fields, validate
 
 from shared.events import DOCUMENT_TYPES
-from shared.paging import Cursor
+from shared.fields import RegionCode
+from shared.paging import Cursor, PageLimit
 
 from .appointments import PRR_CHANNEL
 from .domain import APPLICATION_STATUSES
@@ -26,10 +27,11 @@ class QueueQuerySchema(Schema):
     document_type = fields.String(validate=validate.OneOf(DOCUMENT_TYPES))
     # also ``prr``: applications made from the PRR backlog (no submission names it)
     channel = fields.String(validate=validate.OneOf((*CHANNELS, PRR_CHANNEL)))
-    kecamatan = fields.String(validate=validate.Regexp(r"^[0-9]{6}$"))  # of the applicant's NIK
-    kelurahan = fields.String(validate=validate.Regexp(r"^[0-9]{10}$"))  # of the address given
+    # of the applicant's NIK (the code it was issued under, listed or not)
+    kecamatan = RegionCode(6, listed=False)
+    kelurahan = RegionCode(10)  # of the address given
     flag = fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]{1,39}$"))
-    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PAGE))
+    limit = PageLimit(20, MAX_PAGE)
     cursor = Cursor()
 
 

@@ -7,9 +7,8 @@ from shared.errors import Msg
 from shared.events import CONTACT_CHANNELS, DELIVERY_METHODS, DOCUMENT_TYPES, LANGUAGES
 from shared.fields import (POSTAL_CODE, RT_RW, CitizenLookupSchema, DeliverableEmail,
                            JsonBoolean, KkNumber, MobilePhone, Nik, PersonName, PrintedText,
-                           Text)
+                           RegionCode, Text)
 from shared.offices import DINAS, PLACES
-from shared.wilayah import load_wilayah, normalize_code
 
 CHANNELS = ("web", "app", "whatsapp", "kelurahan", "kecamatan")
 # the officers': a jemput-bola batch row or a next-day request (their tokens,
@@ -41,33 +40,6 @@ class ApplicantSchema(Schema):
     preferred_channel = fields.String(validate=validate.OneOf(CONTACT_CHANNELS))
     marital_status = fields.String(load_default="belum_kawin",
                                    validate=validate.OneOf(("belum_kawin", "kawin", "cerai")))
-
-
-# digits -> (level in Bahasa Indonesia, in English, an example code)
-REGION_LEVELS = {4: ("kabupaten/kota", "regency/city", "3673"),
-                 10: ("kelurahan/desa", "village", "3673041001")}
-
-
-class RegionCode(fields.String):
-    """A region code of one level (``digits``: 4 kab/kota, 10 kelurahan/desa),
-    dotted or bare, that is in the region list; loads as bare digits."""
-
-    def __init__(self, digits: int, **kwargs):
-        super().__init__(**kwargs)
-        self.digits = digits
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
-        level_id, level_en, example = REGION_LEVELS[self.digits]
-        code = normalize_code(text)
-        if code is None or len(code) != self.digits:
-            raise ValidationError(Msg(
-                f"Harus kode {level_id} {self.digits} digit (contoh {example}).",
-                f"Must be a {self.digits}-digit {level_en} code (e.g. {example})."))
-        if code not in load_wilayah():
-            raise ValidationError(Msg(f"Kode {level_id} tidak ada dalam daftar wilayah.",
-                                      f"No {level_en} has this code in the region list."))
-        return code
 
 
 class AddressSchema(Schema):

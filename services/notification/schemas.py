@@ -4,10 +4,10 @@ it said nor to whom."""
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, fields
 
 from shared.fields import JsonBoolean
-from shared.paging import Cursor
+from shared.paging import Cursor, PageLimit
 
 MAX_PAGE = 100
 
@@ -57,7 +57,7 @@ class FailedQuerySchema(Schema):
     class Meta:
         unknown = RAISE
 
-    limit = fields.Integer(load_default=MAX_PAGE, validate=validate.Range(min=1, max=MAX_PAGE))
+    limit = PageLimit(MAX_PAGE, MAX_PAGE)
     cursor = Cursor()
 
 

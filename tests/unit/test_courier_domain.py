@@ -662,3 +662,12 @@ def test_a_webhook_s_fields_outside_the_contract_are_ignored_whatever_they_hold(
     assert PosWebhookSchema().load(signed) == {
         "eventId": "e1", "barcode": "P1", "status": "IN_TRANSIT", "location": None, "note": "",
         "at": datetime.datetime(2026, 11, 29, 3, 0, tzinfo=datetime.timezone.utc)}
+
+
+def test_a_corrected_kelurahan_code_may_be_dotted_as_intake_takes_it():
+    from services.courier.schemas import AddressCorrectionSchema
+    assert AddressCorrectionSchema().load({"kelurahan_code": "36.73.04.1010"}) == \
+        {"kelurahan_code": "3673041010"}
+    with pytest.raises(ValidationError) as refused:
+        AddressCorrectionSchema().load({"kelurahan_code": "36730410"})
+    assert list(refused.value.messages) == ["kelurahan_code"]

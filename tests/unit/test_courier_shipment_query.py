@@ -45,3 +45,17 @@ def test_a_cursor_not_made_by_the_list_is_refused_naming_it(cursor):
     assert list(refused.value.messages) == ["cursor"]
     assert refused.value.messages["cursor"][0].en == \
         "Invalid cursor; use next_cursor from the previous page."
+
+
+@pytest.mark.parametrize("limit", ["+5", " 5", "5_0", "5.0", "-1", "0", "501"])
+def test_a_limit_is_digits_within_the_page(limit):
+    """Outside review (session 42): ``limit=+5`` was taken as 5 - ``int()``
+    reads a sign, spaces and underscores a query string's count never has
+    (shared.paging.PageLimit: the same on every operators' list)."""
+    with pytest.raises(ValidationError) as refused:
+        ShipmentQuerySchema().load({"limit": limit})
+    assert list(refused.value.messages) == ["limit"]
+
+
+def test_a_limit_within_the_page_loads():
+    assert ShipmentQuerySchema().load({"limit": "500"})["limit"] == 500

@@ -10,11 +10,11 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 import services
 import shared
-from services.intake.schemas import ApplicationRequestSchema, KtpElDetailsSchema, RegionCode
+from services.intake.schemas import ApplicationRequestSchema, KtpElDetailsSchema
 from services.printing.schemas import PrintedBatchSchema
 from shared.errors import Msg, localize
 from shared.fields import (CitizenLookupSchema, DeliverableEmail, ItemCount, JsonBoolean,
-                           KkNumber, MobilePhone, Nik, Text, TypedTrackingCode)
+                           KkNumber, MobilePhone, Nik, RegionCode, Text, TypedTrackingCode)
 from shared.masking import mask_phone
 
 

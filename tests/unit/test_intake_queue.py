@@ -39,11 +39,21 @@ def test_query_filters_load():
     assert query["limit"] == 100 and query["flag"] == "late_registration"
 
 
+def test_region_filters_take_dotted_codes_as_bodies_do():
+    """An operator pasting a code as the region list writes it (outside
+    review, session 42: the body took ``36.73.04.1001``, the filter only
+    bare digits)."""
+    query = QueueQuerySchema().load({"kecamatan": "36.73.04", "kelurahan": "36.73.04.1001"})
+    assert (query["kecamatan"], query["kelurahan"]) == ("367304", "3673041001")
+
+
 @pytest.mark.parametrize(("params", "field"), [
     ({"limit": "0"}, "limit"), ({"limit": "101"}, "limit"), ({"limit": "x"}, "limit"),
     ({"status": "resubmitted"}, "status"),  # a timeline step, never a status
     ({"status": "notified"}, "status"),
     ({"kecamatan": "3673"}, "kecamatan"), ({"kelurahan": "36730410"}, "kelurahan"),
+    ({"kelurahan": "3673049999"}, "kelurahan"),  # well formed, no such kelurahan
+    ({"limit": "+5"}, "limit"), ({"limit": " 5"}, "limit"), ({"limit": "5_0"}, "limit"),
     ({"flag": "Late Registration"}, "flag"), ({"document_type": "paspor"}, "document_type"),
     ({"cursor": "not-a-cursor"}, "cursor"), ({"cursor": encode_cursor(AT, "x")[:-3]}, "cursor"),
     ({"sort": "newest"}, "sort"),

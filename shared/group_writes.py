@@ -328,34 +328,62 @@ class ReadAhead:
     cannot bound (it reads every match whatever the limit) that many takers
     would each pay (``PrintStore.claim``).
 
+    A read that found fewer than ``whole_below`` items read all there was:
+    once they are handed out, the takers of the rest of its ``seconds`` get
+    nothing without reading (``drained``) - unless ``more_queued`` says
+    items came behind it since (a poll of an empty queue cost a read each).
+
     One taker at a time: the others wait for a read in progress and take
     from it (two takers reading at once, each handing out its own copy,
     gave one item to both - and a taker preempted mid-take even got one
     item twice)."""
 
-    def __init__(self, seconds: float):
-        self.seconds = seconds
+    def __init__(self, seconds: float, whole_below: int | None = None):
+        self.seconds, self.whole_below = seconds, whole_below
         self._items: collections.deque = collections.deque()
         self._read_at = float("-inf")
-        self._forgotten = 0  # how many forgets so far
+        self._whole = False  # the last read found all there was
+        self._changes = 0  # how many forgets and more_queued so far
         self._lock = threading.Lock()
 
     def take(self, count: int, read) -> list:
         """Up to ``count`` items; ``read()`` (items in order) when none are
-        left or they are too old. Fewer than ``count``: the read found no more."""
+        left or they are too old, unless ``drained``. Fewer than ``count``:
+        the read found no more. ``read()`` answering None made no read
+        (nothing changes; no items)."""
         with self._lock:
-            if not self._items or time.monotonic() - self._read_at > self.seconds:
-                forgotten = self._forgotten
-                self._items = collections.deque(read())
-                # a forget while it read: the read may have missed that change
-                self._read_at = time.monotonic() if forgotten == self._forgotten \
-                    else float("-inf")
+            if not self._items or not self._fresh():
+                if self.drained():
+                    return []
+                changes = self._changes
+                found = read()
+                if found is None:
+                    return []
+                self._items = collections.deque(found)
+                # a change while it read: the read may have missed it
+                unchanged = changes == self._changes
+                self._read_at = time.monotonic() if unchanged else float("-inf")
+                self._whole = unchanged and self.whole_below is not None \
+                    and len(found) < self.whole_below
             return [self._items.popleft() for _ in range(min(count, len(self._items)))]
+
+    def drained(self) -> bool:
+        """Whether the last read, fresh, found all there was and all of it is handed out."""
+        return self._whole and not self._items and self._fresh()
+
+    def _fresh(self) -> bool:
+        return time.monotonic() - self._read_at <= self.seconds
 
     def forget(self) -> None:
         """The next take reads again (without waiting for a read in progress)."""
-        self._forgotten += 1
+        self._changes += 1
         self._read_at = float("-inf")
+
+    def more_queued(self) -> None:
+        """Items came behind what was read: what is left of it still goes
+        first, but once it is handed out the next take reads again."""
+        self._changes += 1
+        self._whole = False
 
 
 class Recent:
@@ -409,11 +437,11 @@ class GroupWrites:
                 self._batches[name] = Batches(most, size)
             return self._batches[name]
 
-    def read_ahead(self, name: str, seconds: float) -> ReadAhead:
+    def read_ahead(self, name: str, seconds: float, whole_below: int | None = None) -> ReadAhead:
         """The reads ahead of one kind (``ReadAhead``), by its name."""
         with self._lock:
             if name not in self._ahead:
-                self._ahead[name] = ReadAhead(seconds)
+                self._ahead[name] = ReadAhead(seconds, whole_below)
             return self._ahead[name]
 
     def recent(self, name: str, seconds: float) -> Recent:
@@ -433,6 +461,12 @@ class GroupWrites:
         with self._lock:
             for ahead in self._ahead.values():
                 ahead.forget()
+
+    def more_queued(self) -> None:
+        """Items came behind every read ahead (``ReadAhead.more_queued``)."""
+        with self._lock:
+            for ahead in self._ahead.values():
+                ahead.more_queued()
 
     def reader(self, name: str, field: str, also: dict | None = None,
                projection: dict | None = None) -> GroupReader:

@@ -18,6 +18,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from shared import metrics
 from shared.clock import today_wib, utcnow
 from shared.errors import DomainError
+from shared.group_writes import ReadAhead
 from shared.indexes import drop_index_if_present
 from shared.offices import DINAS
 from shared.store import duplicate_fields
@@ -54,7 +55,11 @@ SILENCE_READ_SECONDS = 15
 # one read hands out up to READ_AHEAD_JOBS jobs for READ_AHEAD_SECONDS; a job
 # a station's failure or an operator puts back (the API container's writes) is
 # seen at once, any other change (a job queued by the events container, a
-# lease run out, another process) within READ_AHEAD_SECONDS
+# lease run out, another process) within READ_AHEAD_SECONDS. A read finding
+# fewer than READ_AHEAD_JOBS read the whole queue: once its jobs are handed
+# out, the claims of the rest of its READ_AHEAD_SECONDS answer nothing
+# without a read (``ReadAhead.drained``: a station polling an empty queue
+# cost a read of its blanko and of the queue each time)
 READ_AHEAD_JOBS = 200
 READ_AHEAD_SECONDS = 1.0
 # reads of the queue one claim may make at most (the rest were taken meanwhile)
@@ -118,9 +123,12 @@ class PrintStore(PickupStore, PrrStore):
             if domain.prints_a_card_again(job, earlier):
                 job.update(domain.HELD_AS_REPRINT)
         queued = self.groups.batches("queue_job").join((job, events), self._queue_together)
-        if job["priority"] == 0:  # ahead of what the claims read ahead: of claims
-            self.groups.forget_reads_ahead()  # sharing this store's groups (a service's
-            # API container has its own: there it is seen within READ_AHEAD_SECONDS)
+        # of claims sharing this store's groups (a service's API container has
+        # its own: there it is seen within READ_AHEAD_SECONDS)
+        if job["priority"] == 0:  # ahead of what the claims read ahead
+            self.groups.forget_reads_ahead()
+        else:  # behind it: read once what was read is handed out
+            self.groups.more_queued()
         return queued
 
     def _queue_together(self, queued: list[tuple[dict, list]]) -> list:
@@ -293,9 +301,14 @@ class PrintStore(PickupStore, PrrStore):
         the stock is never more than it should be).
         """
         now = utcnow()
+        silent = self._silence(station, rules, now)
+        every_kind = rules.claim_filters(station, station.kinds, now, silent)
+        if self._drained(every_kind):
+            return []  # nothing it could print whatever its blanko: no read
         stock = self.db.blanko.find_one({"_id": station.station_id})
         kinds = printable_kinds(station, stock)
-        filters = rules.claim_filters(station, kinds, now, self._silence(station, rules, now))
+        filters = every_kind if kinds == station.kinds else \
+            rules.claim_filters(station, kinds, now, silent)
         # what it holds already is counted once, after the lease (below): a
         # station reports a batch before it claims the next, so the overshoot
         # put back there is rare, and a claim costs one count, not two
@@ -403,18 +416,27 @@ class PrintStore(PickupStore, PrrStore):
             return wanted
         return take
 
+    def _ahead(self, filters: list[dict]) -> ReadAhead:
+        """The reads ahead of the claims on these routes (``filters``)."""
+        routes = repr([(query["print_kind"], query["pickup_place_id"]) for query in filters])
+        return self.groups.read_ahead(f"claims {routes}", READ_AHEAD_SECONDS, READ_AHEAD_JOBS)
+
+    def _drained(self, filters: list[dict]) -> bool:
+        """Whether the claims on these routes read the whole queue lately
+        and handed all of it out (``ReadAhead.drained``)."""
+        return bool(filters) and self._ahead(filters).drained()
+
     def _read_ahead(self, filters: list[dict]):
         """The jobs the claims of the moment on these routes share, read
         ahead (``READ_AHEAD_JOBS``), each handed to one claim; a claim reads
         again (``CLAIM_READS`` times at most) when those are used up or old."""
-        routes = repr([(query["print_kind"], query["pickup_place_id"]) for query in filters])
-        ahead, reads = self.groups.read_ahead(f"claims {routes}", READ_AHEAD_SECONDS), 0
+        ahead, reads = self._ahead(filters), 0
 
-        def read() -> list[dict]:
+        def read() -> list[dict] | None:
             nonlocal reads
             reads += 1
             if reads > CLAIM_READS:
-                return []
+                return None  # no read: the queue may hold more
             return self._queue_read(filters, READ_AHEAD_JOBS)
         return lambda count: ahead.take(count, read)
 

@@ -92,6 +92,8 @@ def replacement_downloaded(store) -> tuple[str, dict, str]:
 def lease_ran_out(store, job: dict, **more) -> None:
     store.db.print_jobs.update_one({"_id": job["_id"]}, {"$set": {
         "lease_until": datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc), **more}})
+    # the claims see a lease run out within READ_AHEAD_SECONDS: here at once
+    store.groups.forget_reads_ahead()
 
 
 def test_a_replacement_that_fails_and_is_cancelled_never_revokes_the_card_it_would_replace(

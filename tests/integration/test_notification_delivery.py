@@ -94,7 +94,7 @@ def mails_to(backing, address: str) -> list:
 
 
 def sms_faults(backing, **spec) -> None:
-    spec = {"fail_next": 0, "status": 503, "delay_ms": 0, **spec}
+    spec = {"fail_next": 0, "status": 503, "delay_ms": 0, "only_to": None, **spec}
     assert requests.post(backing.url("sms") + "/sandbox/faults", json=spec, timeout=5).ok
 
 

@@ -174,6 +174,16 @@ def test_sms_fault_injection_then_recovery(http, sms):
     assert http.post(f"{sms}/sandbox/faults", json={"fail_next": "x"}, timeout=5).status_code == 400
 
 
+def test_sms_faults_for_one_number_leave_the_others_alone(http, sms):
+    assert http.post(f"{sms}/sandbox/faults", json={"fail_next": 1, "status": 503,
+                                                    "only_to": "6281234567679"}, timeout=5).ok
+    assert send(http, sms, to="081234567678", message="hi").status_code == 200
+    assert send(http, sms, to="+6281234567679", message="hi").status_code == 503
+    assert send(http, sms, to="081234567679", message="hi").status_code == 200
+    assert http.post(f"{sms}/sandbox/faults", json={"only_to": 62812}, timeout=5).status_code == 400
+    assert http.post(f"{sms}/sandbox/faults", json={"only_to": None}, timeout=5).ok
+
+
 def test_sms_body_cap_413(http, sms):
     resp = send(http, sms, to="081234567678", message="a" * (64 * 1024))
     assert resp.status_code == 413

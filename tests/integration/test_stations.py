@@ -83,6 +83,9 @@ def queue_jobs(store: PrintStore, count: int, **fields) -> list[dict]:
              "queued_at": now + datetime.timedelta(milliseconds=n), "lease_until": None,
              **fields} for n in range(count)]
     store.db.print_jobs.insert_many(jobs)
+    # as ``queue_job`` says it to this store's claims (queued by another
+    # process, a job is seen within READ_AHEAD_SECONDS)
+    store.groups.more_queued()
     return jobs
 
 
@@ -447,6 +450,7 @@ def test_claims_at_the_same_moment_each_get_a_full_batch(store):
     for _ in range(3):
         store.db.print_jobs.update_many({}, {"$set": {"status": "queued", "lease_until": None,
                                                       "lease_token": None, "station_id": None}})
+        store.groups.forget_reads_ahead()  # all back in the queue, as ``_unclaim`` says
         claims = at_once(4, lambda n: store.claim(rules.station(claimers[n]), rules, 4))
         assert [len(claim) for claim in claims] == [4, 4, 4, 4], claims
         handed = [job["_id"] for claim in claims for job in claim]
@@ -480,6 +484,44 @@ def test_the_claims_of_a_moment_share_one_read_of_the_queue(counted):
     store.mark_failed(failed["_id"], "dinas-1", failed["lease_token"], "misprint", None, rules)
     assert [job["_id"] for job in store.claim(rules.station("dinas-1"), rules, 1)] == [
         failed["_id"]]
+
+
+def test_polls_of_a_drained_queue_read_nothing_until_a_job_is_queued(counted, monkeypatch):
+    """A station polling an empty queue cost a read of its blanko and one of
+    the queue per poll: a read that found the whole queue (fewer than
+    READ_AHEAD_JOBS), all of it handed out, answers the polls of its
+    READ_AHEAD_SECONDS without a command. A job queued through this store
+    is claimed at the next poll; one queued by another process (written
+    here straight into the collection) within READ_AHEAD_SECONDS."""
+    import services.printing.store as printing_store
+    monkeypatch.setattr(printing_store, "READ_AHEAD_SECONDS", 60)
+    store, counter = counted
+    rules = station_rules()
+    dinas = rules.station("dinas-1")
+    [first] = queue_jobs(store, 1, pickup_place_id="disdukcapil-serang", print_kind="card")
+    assert [job["_id"] for job in store.claim(dinas, rules, 4)] == [first["_id"]]
+    counter.commands.clear()
+    assert [store.claim(dinas, rules, 4) for _ in range(5)] == [[]] * 5
+    assert counter.commands == []
+
+    queued = store.queue_job({
+        "event_id": uuid.uuid4().hex, "application_id": uuid.uuid4().hex,
+        "tracking_code": "SDKDRAIN0001", "document_type": "ktp_el",
+        "nik": "3673041207900001", "full_name": "Rudi Hartono",
+        "contact": {"phone": None, "email": None, "language": "id"},
+        "delivery_method": "pos", "delivery_address": {"street": "Jl. Raya"},
+        "verified_by": "op-1", "print_kind": "card"})
+    assert [job["_id"] for job in store.claim(dinas, rules, 4)] == [queued["_id"]]
+
+    # another process's claims (a store of their own), reading ahead for 0.3 s
+    monkeypatch.setattr(printing_store, "READ_AHEAD_SECONDS", 0.3)
+    elsewhere = PrintStore(store.db, store.client, NoRelay(), transaction_budget=30.0)
+    assert elsewhere.claim(dinas, rules, 4) == []
+    store.db.print_jobs.insert_one({**first, "_id": uuid.uuid4().hex, "status": "queued",
+                                    "application_id": uuid.uuid4().hex, "lease_until": None,
+                                    "lease_token": None, "station_id": None, "attempts": 0})
+    time.sleep(0.4)
+    assert len(elsewhere.claim(dinas, rules, 4)) == 1
 
 
 def test_a_read_offering_a_job_the_claim_holds_already_does_not_hand_it_out_twice(store,

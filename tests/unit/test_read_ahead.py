@@ -77,3 +77,74 @@ def test_a_forget_during_a_read_makes_the_next_take_read_again():
     assert ahead.take(1, read) == ["a"]  # read again: the first may have missed it
     assert ahead.take(1, read) == ["b"]
     assert len(reads) == 2
+
+
+def test_a_read_that_found_all_there_was_is_not_repeated_until_more_is_queued():
+    """A read finding fewer than ``whole_below`` read the whole queue: once
+    handed out, takes answer nothing without a read - until items are
+    queued behind it, it is forgotten, or it is old."""
+    reads = []
+
+    def read():
+        reads.append(1)
+        return ["a", "b"]
+
+    ahead = ReadAhead(seconds=60, whole_below=3)
+    assert not ahead.drained()
+    assert ahead.take(5, read) == ["a", "b"]
+    assert ahead.drained()
+    assert ahead.take(5, read) == [] and len(reads) == 1  # no read
+    ahead.more_queued()
+    assert not ahead.drained()
+    assert ahead.take(1, read) == ["a"] and len(reads) == 2
+    assert not ahead.drained()  # one still to hand out
+    ahead.more_queued()  # behind what is left: it still goes first
+    assert ahead.take(1, read) == ["b"] and len(reads) == 2
+    assert ahead.take(1, read) == ["a"] and len(reads) == 3
+    assert ahead.take(1, read) == ["b"]
+    ahead.forget()
+    assert ahead.take(1, read) == ["a"] and len(reads) == 4
+
+
+def test_a_read_that_found_as_many_as_whole_below_may_have_left_some():
+    reads = []
+    ahead = ReadAhead(seconds=60, whole_below=3)
+    read = lambda: reads.append(1) or ["a", "b", "c"]  # noqa: E731
+    assert ahead.take(3, read) == ["a", "b", "c"]
+    assert not ahead.drained()
+    assert ahead.take(3, read) == ["a", "b", "c"] and len(reads) == 2
+
+
+def test_a_whole_read_older_than_its_seconds_is_read_again():
+    reads = []
+    ahead = ReadAhead(seconds=0.05, whole_below=10)
+    read = lambda: reads.append(1) or []  # noqa: E731
+    assert ahead.take(1, read) == [] and ahead.drained()
+    time.sleep(0.1)
+    assert not ahead.drained()
+    assert ahead.take(1, read) == [] and len(reads) == 2
+
+
+def test_items_queued_during_a_whole_read_make_the_next_take_read_again():
+    reads, ahead = [], None
+
+    def read():
+        reads.append(1)
+        if len(reads) == 1:
+            ahead.more_queued()  # a job queued while the read was on its way
+        return []
+
+    ahead = ReadAhead(seconds=60, whole_below=10)
+    assert ahead.take(1, read) == []
+    assert not ahead.drained()  # the read may have missed it
+    assert ahead.take(1, read) == [] and len(reads) == 2
+    assert ahead.drained()
+
+
+def test_a_read_that_was_not_made_changes_nothing():
+    """``read()`` answering None (a claim out of reads) is no read: the
+    takers after it read for themselves."""
+    ahead = ReadAhead(seconds=60, whole_below=10)
+    assert ahead.take(1, lambda: None) == []
+    assert not ahead.drained()
+    assert ahead.take(1, lambda: ["a"]) == ["a"]

@@ -99,6 +99,9 @@ class FaultInjector:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.fail_next, self.status, self.delay_ms = 0, 503, 0
+        # fail only the calls for this recipient (SMS: the number as
+        # ``sms_gateway.normalize_msisdn`` writes it); None: every call
+        self.only_to: str | None = None
 
     def configure(self, spec: Any) -> str | None:
         """Apply a JSON fault spec; return an error text when it is invalid."""
@@ -110,17 +113,20 @@ class FaultInjector:
             # bool is an int subclass; true/false must not sneak in as 1/0.
             if key in spec and (type(value) is not int or not low <= value <= high):
                 return f"{key} must be an integer in [{low}, {high}]"
+        if spec.get("only_to") is not None and not isinstance(spec["only_to"], str):
+            return "only_to must be a string or null"
         with self._lock:
-            for key in limits:
+            for key in (*limits, "only_to"):
                 if key in spec:
                     setattr(self, key, spec[key])
         return None
 
-    def take(self) -> int | None:
-        """Apply configured latency; return an HTTP status if this call must fail."""
+    def take(self, to: str | None = None) -> int | None:
+        """Apply configured latency; return an HTTP status if this call (for
+        recipient ``to``, where it has one) must fail."""
         with self._lock:
             delay, status = self.delay_ms, None
-            if self.fail_next > 0:
+            if self.fail_next > 0 and self.only_to in (None, to):
                 self.fail_next -= 1
                 status = self.status
         if delay:

@@ -63,7 +63,7 @@ class SmsHandler(JsonHandler):
         fields = self._read_fields()
         if fields is None:
             return
-        status = self.server.faults.take()
+        status = self.server.faults.take(normalize_msisdn(str(fields.get("to", ""))))
         if status is not None:
             return self._fail(status, HTTPStatus(status).phrase)
         values: dict[str, str] = {}

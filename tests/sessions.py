@@ -17,7 +17,8 @@ lanes share only the broker, each on virtual hosts nobody else uses.
 
 Every session runs even when one before it failed; the exit status is the
 first failure's. Arguments are passed to every session (``-x``, ``-k ...``).
-Each line a lane prints is prefixed with its name.
+Each line a lane prints is prefixed with its name; the failed tests'
+summary lines are printed again at the end, under their session's line.
 """
 
 from __future__ import annotations
@@ -48,6 +49,9 @@ class Lane(threading.Thread):
         super().__init__(name=name)
         self.sessions, self.extra, self.output = sessions, extra, output
         self.results: list[tuple[list[str], int, float]] = []
+        # pytest's short summary lines (-ra): repeated at the very end, where
+        # a CI log cut to its tail still shows which test failed
+        self.failures: list[str] = []
 
     def run(self) -> None:
         env = {**os.environ, "LOCAL_FREE_PORTS": PORTS[self.name]}
@@ -57,6 +61,8 @@ class Lane(threading.Thread):
                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                        env=env, text=True, errors="replace", bufsize=1)
             for line in process.stdout:
+                if line.startswith(("FAILED ", "ERROR ")):
+                    self.failures.append(line.rstrip()[:300])
                 with self.output:
                     sys.stdout.write(f"{self.name:>11} | {line}")
                     sys.stdout.flush()
@@ -80,6 +86,8 @@ def main(extra: list[str]) -> int:
             print(f"  {lane.name:>11}: exit {code} in {seconds:.0f} s  "
                   f"pytest {' '.join(arg for arg in args if not arg.startswith('--'))}")
             status = status or code
+        for failure in lane.failures:
+            print(f"  {lane.name:>11}:   {failure}")
     return status
 
 

@@ -13,6 +13,8 @@ what ``views``/``domain`` render (no handler uses them to dump).
 
 from __future__ import annotations
 
+import copy
+import datetime
 import functools
 
 from marshmallow import RAISE, Schema, fields, validate
@@ -21,13 +23,14 @@ from shared.events import DOCUMENT_TYPES, SlotSchema
 from shared.fields import (IDENTITY_NUMBER, TRACKING_CODE, TRACKING_CODE_TYPED, IsoDate,
                            ItemCount, JsonBoolean)
 from shared import openapi as shared_openapi
+from shared.clock import today_wib
 from shared.http import NoBodySchema
 from shared.openapi import (BINARY, META_OPERATIONS, Api, Operation, bearer, build_document,
                             error_answers, schema_name)
 
 from . import (api_appointments, api_documents, api_resend, batches, queue_schemas, reasons,
                schemas)
-from .api_examples import SUBMIT_EXAMPLES
+from .api_examples import submit_examples
 from .detail_schemas import DETAIL_SCHEMAS
 from .domain import APPLICATION_STATUSES
 
@@ -279,10 +282,9 @@ REUSED_KEY = ("Conflict (`error.code` says which rule): the Idempotency-Key was 
               "(`card_already_issued`), or a birth already registered here "
               "(`birth_already_registered`).")
 
+# its examples are dated when the document is served (``openapi_document``)
 SUBMIT_BODY = {"required": True, "content": {"application/json": {
-    "schema": schemas.SubmitRequestSchema,
-    "examples": {document_type: {"summary": document_type, "value": example}
-                 for document_type, example in SUBMIT_EXAMPLES.items()}}}}
+    "schema": schemas.SubmitRequestSchema}}}
 UPLOAD_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object", "required": ["tracking_code", "nik", "kind", "file"],
     "properties": {
@@ -407,9 +409,24 @@ OPERATIONS: tuple[Operation, ...] = (
     *META_OPERATIONS,
 )
 
-@functools.lru_cache(maxsize=1)
 def openapi_document() -> dict:
-    """The whole document (built once per process)."""
+    """The whole document: built once per process, its submit examples
+    dated once a day (WIB)."""
+    return _dated_document(today_wib())
+
+
+@functools.lru_cache(maxsize=1)
+def _dated_document(today: datetime.date) -> dict:
+    document = copy.deepcopy(_document())
+    document["paths"]["/api/v1/applications"]["post"]["requestBody"]["content"][
+        "application/json"]["examples"] = {
+            document_type: {"summary": document_type, "value": example}
+            for document_type, example in submit_examples(today).items()}
+    return document
+
+
+@functools.lru_cache(maxsize=1)
+def _document() -> dict:
     document = build_document(Api(
         title="Smartdukcapil intake API", version=VERSION, service="intake_api",
         description="Citizens' applications, the operators' queue and the officers' channels "

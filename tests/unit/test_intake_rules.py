@@ -11,7 +11,7 @@ import datetime
 import pytest
 from marshmallow import ValidationError
 
-from services.intake.api_examples import SUBMIT_EXAMPLES
+from services.intake.api_examples import submit_examples
 from services.intake.request_fields import delivery_asked, request_fields
 from services.intake.rules import ADULT_AGE, age_on, validate_application
 from services.intake.schemas import ApplicationRequestSchema
@@ -204,7 +204,7 @@ def example_with_value(body: dict, path: str, value) -> dict:
 
 def example_with(document_type: str, path: str, value) -> dict:
     """The document type's example body with ``value`` at the dotted ``path``."""
-    return example_with_value(copy.deepcopy(SUBMIT_EXAMPLES[document_type]), path, value)
+    return example_with_value(submit_examples(TODAY)[document_type], path, value)
 
 
 POS_ADDRESS = {"method": "pos", "address": {"street": "Jl. Raya Curug No. 5", "rt": "002",

@@ -71,8 +71,12 @@ class StationAgent:
             return True
         job = claimed.body
         job_id, lease, code = job["print_job_id"], job["lease_token"], job["tracking_code"]
-        if self.journal.state(job_id) in PRINTER_MAY_HAVE_IT + ("reported",):
-            # ours before a crash, its lease ran out meanwhile: the card exists
+        if self.journal.state(job_id) in PRINTER_MAY_HAVE_IT:
+            # ours before a crash, its lease ran out meanwhile: the card exists.
+            # One the service heard printed ("reported") comes back only by an
+            # operator's reprint (the document went missing or was spoiled):
+            # printed again, below (a reviewer's reprint came back here and
+            # was reported printed with no card made)
             log.info("job %s (%s) came back; already printed here, reporting it", job_id, code)
             self.journal.record(job_id, "printed", lease_token=lease, tracking_code=code)
             self.report_printed(job_id, lease, code)

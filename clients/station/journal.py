@@ -8,7 +8,8 @@ line about a job, the agent knows whether the printer may have it:
 
     printing  -> it may have been printed: never print again, report printed
     printed   -> printed, the report may not have reached the service: report it
-    reported  -> done
+    reported  -> done (if the job comes back, an operator sent it again - a
+                 reprint of a document missing or spoiled: print it then)
     failed    -> not printed, reported failed (the job may come back: print it then)
     lost      -> the lease went to another station (a printed card is destroyed
                  per Dinas procedure); if the job comes back, print it then

@@ -4,7 +4,8 @@ Three verified applications; the agent (a real subprocess, writing to a
 folder) is killed with SIGKILL right after it handed a document to the
 "printer" and before it could journal or report it; restarted, it reports
 that job printed without printing it again, and prints the rest. Every job
-it touched is one file in the folder and one ``document_printed``.
+it touched is one file in the folder and one ``document_printed``. A job an
+operator sends again after its report (a reprint) is printed again.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import requests
@@ -20,6 +22,7 @@ from clients.station.__main__ import PAUSE_HOOK
 from deploy.registry import ROOT
 from tests.helpers import (OPERATOR, STATION_TOKEN, BrokerProbe, eventually,
                            personal_data_in_logs, valid_body)
+from tests.pdf_checks import pdf_qr_codes
 
 
 def verified_applications(system, mongo, count: int) -> tuple[list[str], list[str]]:
@@ -50,6 +53,20 @@ def start_agent(system, tmp_path: Path, **env) -> subprocess.Popen:
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
         env={"PATH": "/usr/bin:/bin", "STATION_TOKEN": STATION_TOKEN, "PYTHONPATH": str(ROOT),
              **env})
+
+
+def run_agent_until(system, tmp_path: Path, done, runs: int = 5) -> None:
+    """The agent run to idle until ``done()``: a job queued by printing's
+    events container is seen by its API's claims up to a second late
+    (docs/station-api.md), and an agent run ``--until-idle`` ends at its first
+    empty claim."""
+    for _ in range(runs):
+        assert start_agent(system, tmp_path).wait(timeout=180) == 0, \
+            (tmp_path / "agent.log").read_text()[-3000:]
+        if done():
+            return
+        time.sleep(1)
+    raise AssertionError((tmp_path / "agent.log").read_text()[-3000:])
 
 
 def test_killed_mid_print_and_restarted_prints_each_job_once(system, mongo, tmp_path):
@@ -94,3 +111,38 @@ def test_killed_mid_print_and_restarted_prints_each_job_once(system, mongo, tmp_
     log_text = (tmp_path / "agent.log").read_text()
     assert not any(nik in log_text for nik in niks)
     assert personal_data_in_logs(system, *niks) == []
+
+
+def test_a_reprint_an_operator_asks_for_is_printed_again_with_a_qr_of_its_own(
+        system, mongo, tmp_path):
+    """A printed document gone missing or spoiled: the operator's reprint
+    brings the job back to the station whose journal says ``reported``, and
+    the agent prints it again (a reviewer's reprint was reported printed
+    with no card made): a second file, whose QR verifies, the first's
+    revoked."""
+    [application_id], _ = verified_applications(system, mongo, 1)
+    jobs = mongo["printing"].print_jobs
+    run_agent_until(system, tmp_path, lambda: jobs.find_one(
+        {"application_id": application_id})["status"] == "printed")
+    job = jobs.find_one({"application_id": application_id})
+    first_print = tmp_path / "printed" / f"{job['_id']}.pdf"
+    [first_token] = pdf_qr_codes(first_print.read_bytes())
+
+    reprint = requests.post(f"{system.url('printing')}/api/v1/operator/print-jobs/"
+                            f"{job['_id']}/reprint", headers=OPERATOR, timeout=10)
+    assert reprint.status_code == 200 and reprint.json()["status"] == "queued", reprint.text
+    run_agent_until(system, tmp_path, lambda: jobs.find_one({"_id": job["_id"]})["status"]
+                    == "printed")
+
+    second_print = tmp_path / "printed" / f"{job['_id']}.2.pdf"
+    assert second_print.exists(), (tmp_path / "agent.log").read_text()[-3000:]
+    [second_token] = pdf_qr_codes(second_print.read_bytes())
+    assert second_token != first_token
+    assert mongo["printing"].print_jobs.find_one({"_id": job["_id"]})["status"] == "printed"
+    verdicts = [requests.get(f"{system.url('printing')}/api/v1/verify", params={"token": token},
+                             timeout=10).json() for token in (first_token, second_token)]
+    assert [verdict["status"] for verdict in verdicts] == ["revoked", "valid"], verdicts
+    states = [json.loads(line)["state"] for line in
+              (tmp_path / "journal.jsonl").read_text().splitlines()
+              if json.loads(line)["job"] == job["_id"]]
+    assert states == ["printing", "printed", "reported"] * 2

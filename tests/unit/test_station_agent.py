@@ -53,6 +53,11 @@ class FakeStationApi:
         job["status"] = "printed"
         return Answer(200, {"slot": None})
 
+    def reprint(self, job_id):
+        """An operator's reprint: a printed job back in the queue, its id kept."""
+        assert self.jobs[job_id]["status"] == "printed"
+        self.jobs[job_id]["status"] = "queued"
+
     def failed(self, job_id, lease, reason, note=None):
         if reason not in FAILURE_REASONS:  # what the service takes (docs/station-api.md)
             return Answer(400, {"error": {"code": "validation_failed",
@@ -105,6 +110,36 @@ def test_a_crash_after_the_hand_over_is_reported_not_reprinted(tmp_path, lease_e
     run_to_idle(StationAgent(api, FolderPrinter(tmp_path / "out"), Journal(tmp_path / "j")))
     assert files(tmp_path / "out") == ["a.pdf", "b.pdf", "c.pdf"]
     assert api.printed_reports == {"a": 1, "b": 1, "c": 1}
+
+
+@pytest.mark.parametrize("restarted", [False, True])
+def test_a_job_an_operator_sends_again_after_its_report_is_printed_again(tmp_path, restarted):
+    """A reprint (the printed document went missing or was spoiled) brings a
+    job the journal says ``reported`` back: the printer gets it again - a
+    reviewer's came back and was reported printed with no card made."""
+    api = FakeStationApi(["a", "b"])
+    agent = StationAgent(api, FolderPrinter(tmp_path / "out"), Journal(tmp_path / "j"))
+    run_to_idle(agent)
+    api.reprint("a")
+    if restarted:
+        agent.journal.close()
+        agent = StationAgent(api, FolderPrinter(tmp_path / "out"), Journal(tmp_path / "j"))
+    run_to_idle(agent)
+    assert files(tmp_path / "out") == ["a.2.pdf", "a.pdf", "b.pdf"]
+    assert api.printed_reports == {"a": 2, "b": 1}
+    assert agent.journal.state("a") == "reported"
+
+
+def test_a_crash_after_a_reprints_hand_over_is_reported_not_printed_a_third_time(tmp_path):
+    api = FakeStationApi(["a"])
+    run_to_idle(StationAgent(api, FolderPrinter(tmp_path / "out"), Journal(tmp_path / "j")))
+    api.reprint("a")
+    with pytest.raises(Crash):
+        run_to_idle(StationAgent(api, FolderPrinter(tmp_path / "out"), Journal(tmp_path / "j"),
+                                 after_hand_over=crash_at("a")))
+    api.expire_leases()  # and the lease ran out while the station was down
+    run_to_idle(StationAgent(api, FolderPrinter(tmp_path / "out"), Journal(tmp_path / "j")))
+    assert files(tmp_path / "out") == ["a.2.pdf", "a.pdf"] and api.printed_reports == {"a": 2}
 
 
 def test_a_torn_last_line_is_ignored_and_the_next_entry_stays_readable(tmp_path):

@@ -62,8 +62,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from deploy.local.stack import (LOAD_TEST_SETTINGS, Ports, Stack, ensure_rabbitmq,  # noqa: E402
-                                ensure_vhost, free_port)
-from intake_bench import bench_mongo, bench_pika_confirm, percentile  # noqa: E402
+                                ensure_vhost)
+from ceilings import (bare_nameko_ceiling, bench_mongo, bench_pika_confirm,  # noqa: E402
+                      percentile, print_targets, run_threads, target_rows)
 from light_http import LightSession  # noqa: E402
 
 # the citizens' client (and the bare nameko ceiling's): ``--client``
@@ -103,17 +104,6 @@ def application_body(today: datetime.date) -> dict:
     if kind == "skpwni":
         return skpwni_keluar_body()
     return valid_body()
-
-
-def run_threads(target, count: int) -> float:
-    """Run ``target`` in ``count`` threads until all end; the seconds it took."""
-    threads = [threading.Thread(target=target) for _ in range(count)]
-    started = time.monotonic()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return time.monotonic() - started
 
 
 @dataclass
@@ -462,57 +452,7 @@ def db_commands(stack: Stack) -> dict[str, float]:
     return counts
 
 
-# -- ceilings ------------------------------------------------------------------------
-
-BARE_SERVICE = '''
-from nameko.web.handlers import http
-
-class Bare:
-    name = "bare"
-
-    @http("GET", "/ping")
-    def ping(self, request):
-        return "ok"
-'''
-
-
-def bare_nameko_ceiling(clients: int, seconds: float, amqp_uri: str) -> float:
-    """Requests/s a nameko HTTP endpoint with no database answers here."""
-    workdir = Path(tempfile.mkdtemp(prefix="smartdukcapil-bare-"))
-    (workdir / "bare_service.py").write_text(BARE_SERVICE)
-    port = free_port()
-    (workdir / "config.yaml").write_text(f"AMQP_URI: {amqp_uri}\nWEB_SERVER_ADDRESS: "
-                                         f"127.0.0.1:{port}\nmax_workers: 10\n")
-    process = subprocess.Popen([sys.executable, "-m", "nameko", "run", "--config", "config.yaml",
-                                "bare_service"], cwd=workdir, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/ping"
-    try:
-        for _ in range(100):
-            try:
-                requests.get(url, timeout=1)
-                break
-            except requests.RequestException:
-                time.sleep(0.1)
-        count, stop_at, lock = [0], time.monotonic() + seconds, threading.Lock()
-
-        def client():
-            session, done = citizen_session(), 0  # the citizens' client: like with like
-            while time.monotonic() < stop_at:
-                done += session.get(url, timeout=10).status_code == 200
-            with lock:
-                count[0] += done
-
-        elapsed = run_threads(client, clients)  # before reading the count it fills
-        return count[0] / elapsed
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:  # nameko's graceful stop can hang on idle keep-alives
-            process.kill()
-            process.wait()
-
+# -- where the CPU goes -------------------------------------------------------------
 
 def process_cpu(stack: Stack) -> dict[str, float]:
     """CPU seconds (user + system) spent so far by each process of the
@@ -790,7 +730,8 @@ def main() -> None:
             "pika_publish_confirm_per_s": round(bench_pika_confirm(stack.amqp_uri, 3000), 1),
             "pymongo_insert_per_s": round(bench_mongo(stack.mongo_uri, 16, 10, False)[0], 1),
             "intake_transaction_per_s": round(bench_mongo(stack.mongo_uri, 16, 10, True)[0], 1),
-            "bare_nameko_http_per_s": round(bare_nameko_ceiling(16, 10, stack.amqp_uri), 1),
+            "bare_nameko_http_per_s": round(bare_nameko_ceiling(16, 10, stack.amqp_uri,
+                                                                 citizen_session), 1),
         }
     finally:
         stack.stop()
@@ -864,12 +805,7 @@ def targets(results: dict) -> list[dict]:
              ("4x saturation: lookups refused = 0", four["lookups_refused"], 0, False),
              ("4x saturation: sampled 202s never notified (after the drain) = 0",
               four_journeys["not_notified_after_drain"], 0, False)]
-    return [{"target": name, "measured": measured,
-             "bound": None if bound is None else round(bound, 1),
-             "ratio": round(measured / bound, 2) if bound else None,
-             "met": None if bound is None else
-             (measured >= bound if at_least else measured <= bound)}
-            for name, measured, bound, at_least in rows]
+    return target_rows(rows)
 
 
 def report(results: dict) -> None:
@@ -901,12 +837,7 @@ def report(results: dict) -> None:
     print(f"ceilings: {ceilings}")
     print(f"saturation {results['saturation_per_s']}/s = "
           f"{results['saturation_per_s'] / tx:.2f} x the transaction ceiling")
-    print(f"\n{'target':<78}{'measured':>10}{'bound':>8}{'ratio':>7}  met")
-    for row in results["targets"]:
-        met = "-" if row["met"] is None else "yes" if row["met"] else "no"
-        bound = "-" if row["bound"] is None else row["bound"]
-        ratio = "-" if row["ratio"] is None else row["ratio"]
-        print(f"{row['target']:<78}{row['measured']:>10}{bound:>8}{ratio:>7}  {met}")
+    print_targets(results["targets"])
     print("(HTTP intake against the bare nameko ceiling and the broker channel at 4x: "
           "bench/intake_bench.py)")
     print(json.dumps(results))

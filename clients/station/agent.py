@@ -6,7 +6,12 @@ station's printer already has the document when the station crashes. The
 journal (``journal.py``) knows: ``printing`` is written before the hand-over
 and ``printed`` after, so on restart (``recover``) and whenever a job comes
 back to this station (its lease ran out while the station was down), a job
-the printer may have is reported printed, never printed again.
+the printer may have is reported printed, never printed again. A job that
+comes back after its report was heard (``reported``) was sent again by an
+operator (``reprint``): it is printed again. Before every claim the journal
+is settled (``recover``): nothing more is claimed while a report is unheard,
+so a job comes back only when its lease really ran out, and a card is never
+printed again elsewhere because its report waited behind new work.
 
 The price of that rule: a crash after ``printing`` is durable but before the
 printer took the document reports printed a document that was not. A printer
@@ -32,6 +37,18 @@ from .station_api import Answer, StationApi
 
 log = logging.getLogger("station")
 
+# tries of a call whose answer may come right later (no answer, 5xx, 429),
+# each after the answer's Retry-After (or ``retry_seconds``)
+DOWNLOAD_ATTEMPTS = 10
+REPORT_ATTEMPTS = 5
+REPORTED, LOST, REFUSED, UNHEARD = "reported", "lost", "refused", "unheard"
+
+
+def final(answer: Answer) -> bool:
+    """A 4xx that asking again will not change (not 408 or 429; a 401 is
+    the caller's: the agent stops)."""
+    return 400 <= answer.status < 500 and answer.status not in (408, 429)
+
 
 class TokenRefused(Exception):
     """The service refused this station's token (401): retrying cannot help,
@@ -52,15 +69,32 @@ class StationAgent:
         # another station, and a printer left broken does not use up the
         # attempts of job after job (the third puts a job on hold)
         self.fault_pause_seconds = fault_pause_seconds
+        # jobs whose printed report the service refused (a 4xx other than a
+        # lost lease) in this run: left to the next start and an operator
+        self.refused: set[str] = set()
 
-    def recover(self) -> None:
-        """Report what the printer may have and the service has not confirmed."""
+    def recover(self) -> bool:
+        """Report what the printer may have and the service has not heard
+        (docs/station-api.md: until 200 or a 4xx) - at the start, and before
+        every claim: a job claimed again is then one whose lease really ran
+        out (or an operator's reprint), and a report that did not get through
+        is not left behind while work keeps coming (its lease would run out
+        and another station print the card again). False while one is still
+        unheard: the agent claims nothing more meanwhile. A report refused
+        (a 4xx other than a lost lease) waits for the next start and an
+        operator; it does not hold up the rest."""
         for entry in self.journal.unreported():
-            self.report_printed(entry["job"], entry["lease_token"],
-                                entry.get("tracking_code", "?"))
+            if entry["job"] in self.refused:
+                continue
+            if self.report_printed(entry["job"], entry["lease_token"],
+                                   entry.get("tracking_code", "?")) == UNHEARD:
+                return False
+        return True
 
     def step(self) -> bool:
         """Claim and handle one job. False when there was nothing to do."""
+        if not self.recover():
+            return True  # a report unheard, waited on: again before anything else
         claimed = self.api.claim()
         if claimed.status == 204:
             return False
@@ -81,14 +115,8 @@ class StationAgent:
             self.journal.record(job_id, "printed", lease_token=lease, tracking_code=code)
             self.report_printed(job_id, lease, code)
             return True
-        document = self.api.download(job_id, lease)
-        if document.status != 200:
-            log.warning("job %s (%s): download answered %s %s", job_id, code, document.status,
-                        document.code)
-            if document.lease_lost:
-                self.journal.record(job_id, "lost", lease_token=lease, tracking_code=code)
-            else:
-                self.wait_after(document, "download")
+        document = self.download(job_id, lease, code)
+        if document is None:
             return True
         self.journal.record(job_id, "printing", lease_token=lease, tracking_code=code,
                             document_type=job["document_type"])
@@ -98,11 +126,7 @@ class StationAgent:
             log.error("job %s (%s): printer fault: %s", job_id, code, fault)
             # not printed, whatever the service answers: the journal says so
             self.journal.record(job_id, "failed", lease_token=lease, tracking_code=code)
-            answer = self.api.failed(job_id, lease, "printer_fault", str(fault))
-            if answer.status not in (200, 409):  # 409: the lease ended already
-                log.warning("job %s (%s): the failure report was answered %s %s; the job "
-                            "returns to the queue when its lease runs out", job_id, code,
-                            answer.status, answer.code)
+            self.report_failed(job_id, lease, code, "printer_fault", str(fault))
             log.warning("printer fault: claiming nothing for %.0f s", self.fault_pause_seconds)
             self.sleep(self.fault_pause_seconds)
             return True
@@ -112,8 +136,57 @@ class StationAgent:
         self.report_printed(job_id, lease, code)
         return True
 
-    def report_printed(self, job_id: str, lease: str, code: str, attempts: int = 5) -> None:
-        """Tell the service; the journal keeps the job ``printed`` until it heard."""
+    def download(self, job_id: str, lease: str, code: str) -> Answer | None:
+        """The job's PDF under this lease, or None: the lease lost (journalled
+        ``lost``), the job gone or refused to this station (a 4xx: 404, a KIA
+        whose photo is missing). An answer that may come right later (no
+        answer, 5xx, 429, a 503 while a KIA's photo is fetched) is asked
+        again under the same lease after its Retry-After - downloading again
+        is safe - up to ``DOWNLOAD_ATTEMPTS`` times; then the job is left to
+        its lease running out."""
+        for _ in range(DOWNLOAD_ATTEMPTS):
+            document = self.api.download(job_id, lease)
+            if document.status == 200:
+                return document
+            if document.status == 401:
+                raise TokenRefused()
+            log.warning("job %s (%s): download answered %s %s", job_id, code, document.status,
+                        document.code)
+            if document.lease_lost:
+                self.journal.record(job_id, "lost", lease_token=lease, tracking_code=code)
+                return None
+            if final(document):
+                return None
+            self.wait_after(document, "download")
+        log.warning("job %s (%s): no document after %d tries; the job returns to the queue "
+                    "when its lease runs out", job_id, code, DOWNLOAD_ATTEMPTS)
+        return None
+
+    def report_failed(self, job_id: str, lease: str, code: str, reason: str,
+                      note: str) -> None:
+        """Tell the service the job was not printed (so it goes back to the
+        queue now, not when its lease runs out); an answer that may come
+        right later is retried (a 409 on a retry: done already)."""
+        for _ in range(REPORT_ATTEMPTS):
+            answer = self.api.failed(job_id, lease, reason, note)
+            if answer.status in (200, 409):  # 409: the lease ended already
+                return
+            if answer.status == 401:
+                raise TokenRefused()
+            if final(answer):
+                break
+            self.wait_after(answer, "failure report")
+        log.warning("job %s (%s): the failure report was answered %s %s; the job returns "
+                    "to the queue when its lease runs out", job_id, code, answer.status,
+                    answer.code)
+
+    def report_printed(self, job_id: str, lease: str, code: str,
+                       attempts: int = REPORT_ATTEMPTS) -> str:
+        """Tell the service; the journal keeps the job ``printed`` until it
+        heard. The outcome: ``REPORTED``, ``LOST`` (the lease went to another
+        station), ``REFUSED`` (another 4xx: kept ``printed`` for the next
+        start and an operator) or ``UNHEARD`` (no answer, 5xx, 429 after
+        ``attempts`` tries: ``recover`` tries again before the next claim)."""
         for _ in range(attempts):
             answer = self.api.printed(job_id, lease)
             if answer.status == 200:
@@ -121,19 +194,23 @@ class StationAgent:
                 slot = (answer.body or {}).get("slot")
                 log.info("job %s (%s) reported printed%s", job_id, code,
                          f"; pickup {slot['date']} {slot['start']}" if slot else "")
-                return
+                return REPORTED
+            if answer.status == 401:
+                raise TokenRefused()
             if answer.lease_lost or answer.status == 404:
                 log.warning("job %s (%s): the lease went to another station; destroy this "
                             "card per Dinas procedure", job_id, code)
                 self.journal.record(job_id, "lost", lease_token=lease, tracking_code=code)
-                return
-            if 400 <= answer.status < 500 and answer.status not in (408, 429) \
-                    and answer.code != "no_pickup_slot":
+                return LOST
+            if final(answer) and answer.code != "no_pickup_slot":
                 log.error("job %s (%s): report refused %s %s", job_id, code, answer.status,
                           answer.code)
-                return  # stays "printed": retried at the next start, an operator looks
+                self.refused.add(job_id)
+                return REFUSED  # stays "printed": retried at the next start, an operator looks
             self.wait_after(answer, "report")
-        log.warning("job %s (%s): report not confirmed yet; retried later", job_id, code)
+        log.warning("job %s (%s): report not confirmed yet; retried before the next claim",
+                    job_id, code)
+        return UNHEARD
 
     def wait_after(self, answer: Answer, what: str) -> None:
         seconds = answer.retry_after or self.retry_seconds
@@ -141,13 +218,8 @@ class StationAgent:
         self.sleep(seconds)
 
     def run(self, poll_seconds: float, until_idle: bool = False) -> None:
-        self.recover()
         while True:
-            busy = self.step()
-            if not busy:
-                for entry in self.journal.unreported():  # reports that did not get through
-                    self.report_printed(entry["job"], entry["lease_token"],
-                                        entry.get("tracking_code", "?"), attempts=1)
-                if until_idle and not self.journal.unreported():
+            if not self.step():  # idle: nothing claimed, nothing left unheard
+                if until_idle:
                     return
                 self.sleep(poll_seconds)

@@ -53,9 +53,13 @@ class FolderPrinter:
                 continue
             except OSError as exc:
                 raise PrinterFault(f"folder: {exc.strerror}") from None
-            with os.fdopen(handle, "wb") as out:
-                out.write(document)
-                out.flush()
-                os.fsync(out.fileno())
+            try:
+                with os.fdopen(handle, "wb") as out:
+                    out.write(document)
+                    out.flush()
+                    os.fsync(out.fileno())
+            except OSError as exc:  # a full disk, an I/O error on a share: not printed
+                path.unlink(missing_ok=True)
+                raise PrinterFault(f"folder: {exc.strerror or type(exc).__name__}") from None
             return str(path)
         raise PrinterFault("folder: too many copies of one job")

@@ -54,9 +54,10 @@ class FakeStationApi:
         return Answer(200, {"slot": None})
 
     def reprint(self, job_id):
-        """An operator's reprint: a printed job back in the queue, its id kept."""
+        """An operator's reprint: a printed job back in the queue, its id
+        kept, its lease gone (a report under it: 409, as the service's)."""
         assert self.jobs[job_id]["status"] == "printed"
-        self.jobs[job_id]["status"] = "queued"
+        self.jobs[job_id].update(status="queued", lease=None)
 
     def failed(self, job_id, lease, reason, note=None):
         if reason not in FAILURE_REASONS:  # what the service takes (docs/station-api.md)
@@ -103,7 +104,8 @@ def test_a_crash_after_the_hand_over_is_reported_not_reprinted(tmp_path, lease_e
     assert files(tmp_path / "out") == ["a.pdf", "b.pdf"] and "b" not in api.printed_reports
     if lease_expired_meanwhile:
         # the restarted agent's first reports get no answer, and meanwhile
-        # the lease ran out: the service hands "b" back to us, a new lease
+        # the lease ran out ("b" first in the queue again, nobody took it
+        # over): the agent claims nothing until its report is heard
         api.expire_leases()
         api.jobs = {"b": api.jobs.pop("b"), **api.jobs}
         api.unreachable_reports = 5
@@ -235,3 +237,163 @@ def test_a_refused_token_stops_the_agent_after_one_claim(tmp_path):
     with pytest.raises(TokenRefused):
         run_to_idle(agent)
     assert api.claims == 1
+
+
+class Scripted(FakeStationApi):
+    """The fake service, with the answers of some calls given in advance
+    (what the service did is done all the same: a report whose answer is
+    lost is recorded)."""
+
+    def __init__(self, job_ids, **scripts):
+        super().__init__(job_ids)
+        self.scripts = {call: list(answers) for call, answers in scripts.items()}
+        self.calls = []
+
+    def _scripted(self, call, real):
+        self.calls.append(call)
+        done = real()
+        script = self.scripts.get(call)
+        return script.pop(0) if script else done
+
+    def printed(self, job_id, lease):
+        return self._scripted("printed", lambda: FakeStationApi.printed(self, job_id, lease))
+
+    def download(self, job_id, lease):
+        return self._scripted("download", lambda: FakeStationApi.download(self, job_id, lease))
+
+    def failed(self, job_id, lease, reason, note=None):
+        return self._scripted("failed",
+                              lambda: FakeStationApi.failed(self, job_id, lease, reason, note))
+
+    def claim(self):
+        return self._scripted("claim", lambda: FakeStationApi.claim(self))
+
+
+BUSY = Answer(503, {"error": {"code": "unavailable"}}, retry_after=1.0)
+
+
+def quiet_agent(api, tmp_path, printer=None):
+    return StationAgent(api, printer or FolderPrinter(tmp_path / "out"), Journal(tmp_path / "j"),
+                        sleep=lambda seconds: None)
+
+
+def test_an_unheard_report_is_settled_before_anything_more_is_claimed(tmp_path):
+    """A station review: a report whose answer was lost, then 503s, was not
+    tried again while the queue kept giving work - its lease would run out
+    and another station print the card again. Now the agent claims nothing
+    more until the service heard it (docs: until 200 or a 4xx)."""
+    api = Scripted(["j0", "j1", "j2"], printed=[Answer(0)] + [BUSY] * 9)
+    agent = quiet_agent(api, tmp_path)
+    assert agent.step() and agent.journal.state("j0") == "printed"
+    assert agent.step() and api.calls.count("claim") == 1  # only the report, again
+    run_to_idle(agent)
+    assert api.printed_reports == {"j0": 1, "j1": 1, "j2": 1}
+    assert files(tmp_path / "out") == ["j0.pdf", "j1.pdf", "j2.pdf"]
+
+
+def test_a_reprint_of_a_job_whose_report_answer_was_lost_is_printed_again(tmp_path):
+    """The report reached the service but its answer did not reach the
+    agent; the operator sends the spoiled card again: it is printed again,
+    not reported printed under the new lease with no card made."""
+    api = Scripted(["a"], printed=[Answer(0)] + [BUSY] * 4)
+    agent = quiet_agent(api, tmp_path)
+    agent.step()
+    api.reprint("a")  # the service had it printed
+    agent.step()  # the running agent's next step
+    assert files(tmp_path / "out") == ["a.2.pdf", "a.pdf"]
+    assert api.printed_reports == {"a": 2}
+
+
+def test_a_download_the_service_cannot_answer_yet_is_asked_again_under_the_same_lease(tmp_path):
+    """A KIA whose photo is being fetched answers 503 + Retry-After: the
+    lease is kept and the download asked again, not given up for the next
+    job (the KIA would wait out its lease and use up an attempt)."""
+    api = Scripted(["kia", "x"], download=[BUSY, Answer(0)])
+    slept = []
+    agent = quiet_agent(api, tmp_path)
+    agent.sleep = slept.append
+    agent.step()
+    assert files(tmp_path / "out") == ["kia.pdf"] and api.printed_reports == {"kia": 1}
+    assert slept == [1.0, agent.retry_seconds]
+
+
+def test_a_download_refused_for_good_moves_on_without_journalling(tmp_path):
+    photo_missing = Answer(409, {"error": {"code": "photo_missing", "fields": {"foto": ["x"]}}})
+    api = Scripted(["kia", "x"], download=[photo_missing])
+    agent = quiet_agent(api, tmp_path)
+    agent.step()
+    assert api.calls == ["claim", "download"] and agent.journal.state("kia") is None
+    run_to_idle(agent)
+    assert files(tmp_path / "out") == ["x.pdf"]
+
+
+def test_a_failure_report_the_service_cannot_take_yet_is_sent_again(tmp_path):
+    class Jammed(FolderPrinter):
+        def hand_over(self, job_id, document):
+            raise PrinterFault("paper jam")
+
+    api = Scripted(["a"], failed=[BUSY, Answer(0)])
+    quiet_agent(api, tmp_path, Jammed(tmp_path / "out")).step()
+    assert api.calls.count("failed") == 3 and api.failed_reports == {"a": ("printer_fault",
+                                                                          "paper jam")}
+    assert api.jobs["a"]["status"] == "queued"  # back in the queue now, not in 600 s
+
+
+def test_a_folder_that_cannot_take_the_file_is_a_printer_fault_not_a_print(tmp_path,
+                                                                          monkeypatch):
+    """A full disk while writing: the job is reported failed, no empty file
+    is left and nothing is reported printed (before: an OSError crashed the
+    agent after "printing", and each restart reported a 0-byte file printed)."""
+    import errno
+    import os
+
+    from clients.station import printers
+
+    real_fdopen = os.fdopen
+
+    class Full:
+        def __init__(self, handle):
+            self.handle = handle
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.handle.close()
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(printers.os, "fdopen", lambda fd, mode: Full(real_fdopen(fd, mode)))
+    api = FakeStationApi(["a"])
+    quiet_agent(api, tmp_path).step()
+    assert files(tmp_path / "out") == [] and api.printed_reports == {}
+    assert api.failed_reports == {"a": ("printer_fault", "folder: No space left on device")}
+
+
+def test_a_refused_token_stops_the_agent_at_its_first_refusal_whatever_the_call(tmp_path):
+    """Reports left in the journal are sent first: a refused token stops the
+    agent there, not after one wrong-token request per report (each counts
+    against the address: 429 for every station behind it)."""
+    from clients.station.agent import TokenRefused
+
+    journal = Journal(tmp_path / "j")
+    for n in range(3):
+        journal.record(f"job{n}", "printed", lease_token=f"lease{n}", tracking_code=f"SDK{n}")
+    api = Scripted(["job0"], printed=[Answer(401, {"error": {"code": "unauthorized"}})])
+    with pytest.raises(TokenRefused):
+        StationAgent(api, FolderPrinter(tmp_path / "out"), journal,
+                     sleep=lambda seconds: None).run(0)
+    assert api.calls == ["printed"]
+
+
+def test_a_report_refused_for_good_does_not_keep_an_idle_agent_running(tmp_path):
+    journal = Journal(tmp_path / "j")
+    journal.record("old", "printed", lease_token="lease-x", tracking_code="SDKold")
+    api = Scripted(["old", "a"], printed=[Answer(400, {"error": {"code": "validation_failed",
+                                                                 "fields": {"x": ["x"]}}})])
+    api.jobs["old"].update(status="leased", lease="lease-x")
+    agent = StationAgent(api, FolderPrinter(tmp_path / "out"), journal)
+    run_to_idle(agent)  # returns: the refused one waits for the next start and an operator
+    assert agent.journal.state("old") == "printed" and agent.journal.state("a") == "reported"
+    assert api.calls.count("printed") == 2  # the refused one once, not at every poll

@@ -75,12 +75,14 @@ class IssuingPrintStore(PrintStore):
         downloads = collections.defaultdict(list)
         for issuance in self.db.issuances.find(
                 {"print_job_id": {"$in": [job["_id"] for job, _, _ in printed]}},
-                projection=["print_job_id", "lease_token", "application_id", "document_type",
-                            "holder_nik", "revoked", "issued_at"], session=session):
+                projection=["print_job_id", "lease_token", "station_id", "application_id",
+                            "document_type", "holder_nik", "revoked", "issued_at"],
+                session=session):
             downloads[issuance["print_job_id"]].append(issuance)
         writes: list = []
         for job, lease_token, moment in printed:
-            issuance = verification.printed_issuance(downloads[job["_id"]], lease_token)
+            issuance = verification.printed_issuance(downloads[job["_id"]], lease_token,
+                                                     job.get("station_id"))
             if issuance is None:
                 continue  # nothing was downloaded: nothing replaces anything
             writes.append(UpdateOne({"_id": issuance["_id"]}, {"$set": {"printed_at": moment}}))

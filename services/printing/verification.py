@@ -66,6 +66,7 @@ def new_issuance(job: dict, lease_token: str, number: str, key: tokens.SigningKe
     claims = tokens.claims_for(job["document_type"], number, holder_name, issued_on,
                                issuance_id)
     return {"_id": issuance_id, "print_job_id": job["_id"], "lease_token": lease_token,
+            "station_id": job.get("station_id"),  # the lease holder's: ``printed_issuance``
             "application_id": job["application_id"], "document_type": job["document_type"],
             "holder_nik": holder_nik, "document_number": number, "claims": claims,
             "kid": key.kid, "token": tokens.sign(claims, key), "revoked": False,
@@ -154,18 +155,25 @@ def reported_lost(now: datetime.datetime) -> dict:
     return {"revoked": True, "revoked_at": now, "revoked_reason": REPORTED_LOST}
 
 
-def printed_issuance(issuances: list[dict], lease_token: str) -> dict | None:
+def printed_issuance(issuances: list[dict], lease_token: str,
+                     station_id: str | None = None) -> dict | None:
     """Of a job's issuances, the one a print reported under ``lease_token``
-    put on paper: the lease's own download; without one, the job's latest
-    issuance still standing (a station that printed under an earlier lease
-    of its own, crashed, claimed the job back and reports it under the new
-    lease without downloading again: the journal pattern). None: nothing
-    was downloaded (nothing to replace anything with)."""
+    put on paper: the lease's own download; without one, the latest issuance
+    still standing that the reporting station ``station_id`` downloaded (it
+    printed under an earlier lease of its own, crashed, claimed the job back
+    and reports it under the new lease without downloading again: the
+    journal pattern) - another station's download meanwhile, under a lease
+    that ran out too, is not what this station printed (a station review:
+    it was taken, and the card printed answered ``revoked``) -, else the
+    latest standing (rows from before issuances named their station). None:
+    nothing was downloaded (nothing to replace anything with)."""
     for issuance in issuances:
         if issuance["lease_token"] == lease_token:
             return issuance
     standing = [issuance for issuance in issuances if not issuance["revoked"]]
-    return max(standing, key=lambda issuance: issuance["issued_at"], default=None)
+    own = [issuance for issuance in standing
+           if station_id is not None and issuance.get("station_id") == station_id]
+    return max(own or standing, key=lambda issuance: issuance["issued_at"], default=None)
 
 
 def public_reason(issuance: dict) -> str:

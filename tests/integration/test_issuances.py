@@ -11,7 +11,8 @@ in-process): which print of a card answers ``valid`` (docs/verification.md,
   read and one write of the issuances, whatever its size;
 * a print reported under a lease with no download of its own (the journal
   pattern: printed under an earlier lease, crashed, claimed back) keeps the
-  download it printed valid.
+  download it printed valid - its own, not another station's download under
+  a lease taken over meanwhile.
 """
 
 from __future__ import annotations
@@ -150,6 +151,30 @@ def test_a_print_reported_under_a_lease_with_no_download_keeps_the_one_printed(s
     store.mark_printed(job["_id"], STATION_ID, back["lease_token"], pickup_rules(40), RULES)
     assert verdict(store, printed) == VALID
     assert store.db.issuances.find_one({"print_job_id": job["_id"]})["printed_at"] is not None
+
+
+def test_a_station_reporting_its_own_earlier_print_keeps_that_one_not_a_later_takeovers(store):
+    """X printed under its lease and crashed; Y took the job over and
+    downloaded, and its lease ran out too; X claims the job back and reports
+    it printed with no download (its journal says printed): the card X
+    printed is the valid one, Y's download is replaced."""
+    other = "station-serang-2"
+    rules = StationRules(parse_stations(
+        f"{STATION_ID}@disdukcapil-serang:card+certificate:100,"
+        f"{other}@disdukcapil-serang:card+certificate:100", PLACES), tuple(PLACES),
+        datetime.timedelta(minutes=10), 3)
+    job = card_job(store, random_nik())
+    printed = download(store, job)
+    lease_ran_out(store, job)
+    taken = {leased["_id"]: leased for leased in store.claim(rules.station(other), rules, 100)}[
+        job["_id"]]
+    takeover = store.issue(job["_id"], other, taken["lease_token"], KEY)[1]["token"]
+    lease_ran_out(store, taken)
+    back = {leased["_id"]: leased for leased in store.claim(rules.station(STATION_ID), rules,
+                                                             100)}[job["_id"]]
+    store.mark_printed(job["_id"], STATION_ID, back["lease_token"], pickup_rules(40), rules)
+    assert verdict(store, printed) == VALID
+    assert verdict(store, takeover) == REPLACED
 
 
 @pytest.mark.parametrize("size", [2, 30])

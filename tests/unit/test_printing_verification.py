@@ -125,6 +125,19 @@ def test_the_printed_issuance_is_the_leases_own_else_the_latest_standing():
     assert verification.printed_issuance([], "lease-1") is None
 
 
+def test_a_print_reported_without_its_own_download_is_the_reporting_stations_latest():
+    """Station X printed under lease 1 and crashed; Y took the job over,
+    downloaded under lease 2 and its lease ran out too; X claims it back and
+    reports it under lease 3 with no download: X's is the card printed, not
+    Y's later download (a station review: Y's was taken, X's card revoked)."""
+    xs = {**issue("lease-1"), "station_id": "x"}
+    ys = {**issue("lease-2"), "station_id": "y", "issued_at": NOW + datetime.timedelta(minutes=9)}
+    assert verification.printed_issuance([xs, ys], "lease-3", "x") is xs
+    assert verification.printed_issuance([xs, ys], "lease-3", "z") is ys  # none of z's: latest
+    older = {key: value for key, value in xs.items() if key != "station_id"}  # rows from before
+    assert verification.printed_issuance([older, ys], "lease-3", "x") is ys
+
+
 def test_a_withdrawn_reprint_s_parcel_keeps_the_download_printed_before_pos_took_it():
     """Outside audit E: the card Pos delivered verified ``revoked``."""
     at = [datetime.datetime(2026, 12, 3, 2, minute, tzinfo=datetime.timezone.utc)

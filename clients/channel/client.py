@@ -21,9 +21,10 @@ only its own replies.
 A lost connection (a broker restart, an operator closing it) is replaced by
 a new one: ``publish`` tries once more on it, and ``wait`` sends a request
 whose reply went with the old connection again on the new one (the client
-keeps each request's body until it is answered; the same request id gets
+keeps each request's body while it is awaited; the same request id gets
 the same answer). Only when the broker cannot be reached does a call raise
-``ChannelUnavailable``; the next call tries again. A broker that refuses
+``ChannelUnavailable`` (its ``request_id``: publish it again later); the
+next call tries again. A broker that refuses
 the connection itself - a wrong user, password or virtual host - raises
 ``ChannelRefused`` (from ``ChannelClient(...)``, or from a call that had to
 reconnect), naming which.
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import time
 import uuid
 from dataclasses import dataclass
@@ -47,15 +49,21 @@ from pika.exceptions import (AMQPConnectionError, AMQPError, AuthenticationError
 # request is published from gets the replies to that request, and no one else
 DIRECT_REPLY_TO = "amq.rabbitmq.reply-to"
 
-# the broker answered, and refused: wrong user or password / virtual host
-WRONG_LOGIN = (AuthenticationError, ProbableAuthenticationError)
-WRONG_VHOST = ProbableAccessDeniedError
+# the connection ended before it opened: the broker refused it - or not (a
+# connection limit reached, the network cut mid-handshake): ``refusal``
+HANDSHAKE_ENDED = (AuthenticationError, ProbableAuthenticationError, ProbableAccessDeniedError)
+# a connection the broker blocks (a memory or disk alarm) is closed after
+# this long when the URL sets no ``blocked_connection_timeout``: a publish
+# waiting on its confirm then ends (``ChannelUnavailable``), not never
+BLOCKED_CONNECTION_SECONDS = 60.0
 
 T = TypeVar("T")
 
 
 class ReplyTimeout(Exception):
-    """No reply within the timeout: publish the same request id again later."""
+    """No reply within the timeout: publish the same request id again later.
+    The client forgets the request (its body, and a reply coming after):
+    nothing is kept for a request nobody waits for."""
 
 
 class RequestNotQueued(Exception):
@@ -66,8 +74,14 @@ class RequestNotQueued(Exception):
 
 
 class ChannelUnavailable(Exception):
-    """The broker cannot be reached (a new connection failed): nothing was
-    published by this call; try again later with the same request id."""
+    """The broker cannot be reached (a new connection failed). A request
+    this call published may have reached the broker (the connection lost
+    before its confirm came): publish it again later with the same request
+    id - ``request_id``, the one this call made if the caller gave none
+    (None from a call that published nothing) - and intake answers the same
+    and stores once."""
+
+    request_id: str | None = None
 
 
 class ChannelRefused(Exception):
@@ -100,11 +114,46 @@ def exchange_name(channel: str) -> str:
     return f"intake.channel.{channel}"
 
 
+def refusal(exc: Exception) -> str | None:
+    """Why a connection that ended in its handshake was refused, from the
+    broker's own words: ``credentials`` (403 ACCESS_REFUSED, or pika's
+    explicit authentication error) or ``virtual_host`` (a vhost not found or
+    not this user's); None when it was not refused - a connection limit
+    reached, the network cut mid-handshake: the broker is unavailable for now
+    (pika guesses from the handshake's stage alone, and called a reached
+    limit a wrong virtual host)."""
+    text = str(exc)
+    if isinstance(exc, AuthenticationError) or "ACCESS_REFUSED" in text:
+        return "credentials"
+    if "vhost" in text:
+        return "virtual_host"
+    return None
+
+
+class _ReturnedBodyWithheld(logging.Filter):
+    """pika logs a message the broker returned (a request routed to no queue:
+    ``RequestNotQueued``) with the first 255 bytes of its body at WARNING:
+    an application - NIK, KK, name, phone. The body is withheld; the rest
+    of the line stays."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and record.msg.startswith(
+                "Published message was returned") and isinstance(record.args, tuple) \
+                and record.args:
+            record.args = (*record.args[:-1], "<withheld: personal data>")
+        return True
+
+
+logging.getLogger("pika.adapters.blocking_connection").addFilter(_ReturnedBodyWithheld())
+
+
 class ChannelClient:
     def __init__(self, amqp_url: str, channel: str, lang: str = "id"):
         if lang not in LANGUAGES:  # audit B: "fr" was taken, and meant Bahasa
             raise ValueError(f"lang must be one of {', '.join(LANGUAGES)}")
         self.parameters = pika.URLParameters(amqp_url)
+        if self.parameters.blocked_connection_timeout is None:
+            self.parameters.blocked_connection_timeout = BLOCKED_CONNECTION_SECONDS
         self.channel_name, self.lang = channel, lang
         self.replies: dict[str, Reply] = {}
         # request id -> (body, the connection it was last sent on), until answered
@@ -121,7 +170,18 @@ class ChannelClient:
         ``ChannelClosedByBroker`` if it refuses this user the exchange)."""
         request_id = request_id or str(uuid.uuid4())
         body = json.dumps(application).encode()
-        self._on_a_connection(lambda: self._send(request_id, body))
+        # a reply kept from an earlier publish of this id (one that came
+        # after its wait gave up, a 503 say) is not this one's answer
+        self.replies.pop(request_id, None)
+        try:
+            self._on_a_connection(lambda: self._send(request_id, body))
+        except ChannelUnavailable as exc:
+            exc.request_id = request_id
+            self.pending.pop(request_id, None)
+            raise
+        except BaseException:
+            self.pending.pop(request_id, None)
+            raise
         return request_id
 
     def wait(self, request_id: str, timeout: float = 30.0) -> Reply:
@@ -134,6 +194,7 @@ class ChannelClient:
             while request_id not in self.replies:
                 left = deadline - time.monotonic()
                 if left <= 0:
+                    self.pending.pop(request_id, None)  # forgotten: nobody waits for it
                     raise ReplyTimeout(request_id)
                 self._on_a_connection(lambda: self._receive(request_id, min(left, 1.0)))
         finally:
@@ -157,10 +218,11 @@ class ChannelClient:
             self.channel = self.connection.channel()
             self.channel.confirm_delivery()
             self.channel.basic_consume(DIRECT_REPLY_TO, self._on_reply, auto_ack=True)
-        except WRONG_LOGIN as exc:
-            raise ChannelRefused("credentials") from exc
-        except WRONG_VHOST as exc:
-            raise ChannelRefused("virtual_host") from exc
+        except HANDSHAKE_ENDED as exc:
+            cause = refusal(exc)
+            if cause is None:
+                raise ChannelUnavailable(f"connection not opened: {exc!r}") from exc
+            raise ChannelRefused(cause) from exc
         except AMQPConnectionError as exc:
             raise ChannelUnavailable(f"broker unreachable: {exc!r}") from exc
         self.connections += 1

@@ -141,6 +141,24 @@ def test_a_reply_that_comes_again_after_its_wait_is_not_kept(web):
     assert request_id not in web.replies
 
 
+def test_a_request_whose_wait_gave_up_is_forgotten_and_its_late_answer_not_kept(web):
+    """A channel review: a request whose ``wait`` timed out kept its body,
+    and its reply once it came, for ever (an integrator who gave up, or
+    retried from another worker: memory without bound), and a late answer
+    was handed to the next publish of the id in place of its own."""
+    body, request_id = valid_body(), str(uuid.uuid4())
+    web.publish(body, request_id)
+    with pytest.raises(ReplyTimeout):
+        web.wait(request_id, timeout=0.001)
+    assert request_id not in web.pending
+    deadline = time.monotonic() + 5  # the answer comes meanwhile: not kept
+    while time.monotonic() < deadline:
+        web.connection.process_data_events(time_limit=0.5)
+    assert request_id not in web.replies and web.pending == {}
+    web.replies[request_id] = "a late answer kept from before"  # as if one had been
+    assert web.submit(body, request_id, timeout=60).status == 202  # its own answer
+
+
 def test_an_http_idempotency_key_cannot_take_a_channel_s_request_id(system, web, mongo):
     """Ids are per channel: HTTP's ``Idempotency-Key: web:<id>`` was the web
     channel's request id ``<id>`` - a caller who guessed it and knew the NIK
@@ -287,9 +305,11 @@ def test_a_client_without_its_broker_says_so_and_goes_on_once_it_is_back(channel
         broker.cut()
         with pytest.raises(ChannelUnavailable):
             client.wait(str(uuid.uuid4()), timeout=60)
-        body, request_id = valid_body(), str(uuid.uuid4())
-        with pytest.raises(ChannelUnavailable):
-            client.publish(body, request_id)
+        body = valid_body()
+        with pytest.raises(ChannelUnavailable) as unavailable:
+            client.publish(body)  # no id given: the one it made is on the exception
+        request_id = unavailable.value.request_id
+        assert request_id and client.pending == {}
         broker.restore()
         assert client.submit(body, request_id, timeout=60).status == 202
     finally:
@@ -308,7 +328,8 @@ def test_a_client_refused_by_the_broker_is_told_so_not_that_the_broker_is_away(
         client.close()
 
 
-def test_a_request_that_reaches_no_queue_is_not_taken_for_sent(system, channel_users, mongo):
+def test_a_request_that_reaches_no_queue_is_not_taken_for_sent(system, channel_users, mongo,
+                                                              caplog):
     """Published without ``mandatory``, a request the broker routed nowhere
     (its exchange unbound from the request queue: a deploy step missing) was
     confirmed and lost; the client's retries went the same way (outside
@@ -326,6 +347,11 @@ def test_a_request_that_reaches_no_queue_is_not_taken_for_sent(system, channel_u
         finally:
             operator.channel().queue_bind("intake.channel.requests", "intake.channel.app", "")
         assert client.pending == {}
+        # pika's warning of the returned request names it, without its body
+        # (an application: NIK, name, phone - a channel review)
+        assert "Published message was returned" in caplog.text
+        assert body["applicant"]["nik"] not in caplog.text
+        assert body["applicant"]["phone"] not in caplog.text
         assert client.submit(body, request_id, timeout=60).status == 202
     finally:
         client.close()

@@ -216,8 +216,23 @@ def parse_time(value: str) -> datetime.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)
 
 
+# Pos' statuses in the order they happen to a parcel: of two at the same
+# instant (Pos' times are whole seconds), the later in this order is news
+POS_ORDER = tuple(POS_STATUSES)
+
+
 def history_key(pos_event: dict) -> str:
-    return f"{pos_event['status']}@{parse_time(pos_event['at']).isoformat()}"
+    """One Pos event, however its time is written: its status and its
+    instant in UTC (a webhook's ``+07:00`` and a poll's ``Z`` of one event
+    were two keys, and the citizen heard of one failed delivery twice)."""
+    instant = parse_time(pos_event["at"]).astimezone(datetime.timezone.utc)
+    return f"{pos_event['status']}@{instant.isoformat()}"
+
+
+def shipment_rank(status: str) -> int:
+    """Where a shipment's status stands in ``POS_ORDER`` (-1: none of Pos')."""
+    return next((rank for rank, pos_status in enumerate(POS_ORDER)
+                 if POS_STATUSES[pos_status][0] == status), -1)
 
 
 def timely(pos_events: list[dict], source: str, now: datetime.datetime) -> list[dict]:
@@ -252,17 +267,25 @@ def tracking_news(shipment: dict, pos_events: list[dict], source: str,
     has the parcel (``TAKEN_BY_POS``) also says so, once per shipment
     (``parcel_picked_up``, ``picked_up_at``): from then on printing no
     longer prints its document again (docs/station-api.md, reprint)."""
-    known = {entry["key"] for entry in shipment["history"]}
+    # keyed again as ``history_key`` keys now (entries kept before keyed the
+    # time as written)
+    known = {history_key(entry) if "status" in entry and "at" in entry else entry["key"]
+             for entry in shipment["history"]}
     # a purged shipment is final: whatever comes now is stale, kept without its text
     purged = bool(shipment.get("personal_data_purged_at"))
     status = shipment["status"]
     latest = parse_time(shipment["status_at"]) if shipment.get("status_at") else None
     update, added, events, moved, picked_up = {}, [], [], False, None
     fresh = [e for e in pos_events if e.get("status") in POS_STATUSES and history_key(e) not in known]
-    for pos_event in sorted(fresh, key=lambda e: parse_time(e["at"])):
+    for pos_event in sorted(fresh, key=lambda e: (parse_time(e["at"]),
+                                                  POS_ORDER.index(e["status"]))):
         at = parse_time(pos_event["at"])
         note = kept_text(pos_event.get("note"))
-        stale = status in FINAL or (latest is not None and at < latest) or status == "pending"
+        # older than the latest news, or at its instant and no further along
+        # (FAILED then IN_TRANSIT of one second moved a failed delivery back)
+        stale = status in FINAL or status == "pending" or (latest is not None and (
+            at < latest or (at == latest and POS_ORDER.index(pos_event["status"])
+                            <= shipment_rank(status))))
         entry = {"key": history_key(pos_event), "status": pos_event["status"],
                  "at": pos_event["at"], "location": kept_text(pos_event.get("location")) or None,
                  "note": note, "source": source, "received_at": now, "stale": stale}

@@ -83,7 +83,11 @@ def post_shipment(pos, store, shipment: dict) -> dict:
     retried = bool(shipment.get(IN_DOUBT))  # sent before: marked on the first try
     if not retried:
         store.posting_in_doubt(shipment["_id"])
-    barcode = pos.add_posting(shipment["posting"])
+    try:
+        barcode = pos.add_posting(shipment["posting"])
+    except PosRefused:
+        store.posting_refused(shipment["_id"])
+        raise
     recorded = store.record_dispatch(shipment["_id"], barcode)
     log.info("shipment %s dispatched: barcode %s", shipment["_id"], barcode)
     if retried:

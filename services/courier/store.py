@@ -376,8 +376,10 @@ class CourierStore(BaseStore):
         now pending with its posting (the service posts it, unless it waits
         for its document's reprint: ``AWAITS_REPRINT``, the reprint's print
         posts it). One already released but not yet accepted by Pos
-        (pending) is answered as it is, so the same request again posts it;
-        any other status: ``NotHeld``."""
+        (pending, ``released``) is answered as it is, so the same request
+        again posts it; any other status - a pending one never held too (a
+        review: it was posted, its corrections not applied, a jemput-bola
+        parcel without the reprint it waited for) -: ``NotHeld``."""
         def work(session):
             shipment = self._by_id_or_barcode(shipment_id, session)
             if shipment is None:
@@ -386,8 +388,12 @@ class CourierStore(BaseStore):
                 raise NotHeld(shipment["status"])
             application_id = shipment["applications"][0]["application_id"]
             delivery = self.db.deliveries.find_one({"_id": application_id}, session=session)
-            awaits = reprint_awaited(delivery) if shipment["kind"] == "application" else None
+            # a manifest's parcel keeps what its members' reprints set
+            awaits = reprint_awaited(delivery) if shipment["kind"] == "application" \
+                else shipment.get(AWAITS_REPRINT)
             if shipment["status"] == "pending":
+                if not shipment.get("released"):
+                    raise NotHeld(shipment["status"])
                 return {**shipment, AWAITS_REPRINT: awaits}
             delivery_update, update = released(shipment, delivery, corrections, operator,
                                                regions, sender, utcnow())
@@ -399,6 +405,18 @@ class CourierStore(BaseStore):
                                          session=session)
             return {**{k: v for k, v in shipment.items() if k != "hold"}, **update}
         return self.run_transaction(work)
+
+    def posting_refused(self, order_id: str) -> None:
+        """Pos refused the posting (a 4xx): Pos certainly does not have it -
+        its webhooks for barcodes courier does not know are no longer
+        answered "not yet" on its account (a review: one refusal kept every
+        unknown barcode at 503 until an operator saw to the shipment)."""
+        try:
+            self.db.shipments.update_one({"_id": order_id, "status": "pending"},
+                                         {"$unset": {IN_DOUBT: ""}})
+        except PyMongoError as exc:
+            log.warning("shipment %s: posting refused, still marked in doubt (%s)", order_id,
+                        error_line(exc))
 
     def posting_in_doubt(self, order_id: str) -> None:
         """The shipment's posting is about to be sent to Pos: from now until

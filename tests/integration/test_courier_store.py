@@ -16,7 +16,7 @@ import pytest
 
 from services.courier.domain import manifest_order_id
 from services.courier.exceptions import (CollectedAtDinas, DatedAhead, NotHeld, NotYetKnown,
-                                         ReplayedWebhook)
+                                         ReplayedWebhook, UnknownShipment)
 from services.courier.jemput_bola import not_printed
 from services.courier.posting import Sender
 from services.courier.store import CourierStore
@@ -604,3 +604,47 @@ def test_a_copy_published_again_is_one_read_when_courier_handled_it(counted):
     assert store.remember_application(seen) is None
     assert "find" not in counter.commands and "abortTransaction" in counter.commands, \
         counter.commands
+
+
+def test_a_pending_shipment_never_held_is_not_released(store):
+    """A courier review: ``release`` of a shipment that was never held posted
+    it - its corrections not applied, and a jemput-bola parcel without the
+    member's reprint it waited for. 409 ``not_held`` (docs/courier-api.md)."""
+    regions = load_wilayah()
+    application = verified()
+    store.remember_application(application)
+    pending = shipment_for(store, printed(application), regions)
+    assert pending["status"] == "pending"
+    with pytest.raises(NotHeld):
+        store.release_held(pending["_id"], {"postal_code": "42172"}, "operator-test", regions,
+                           DINAS)
+    manifest_id, members = manifest_of(store, "pickup", "pickup")
+    prints = [printed(member) for member in members]
+    for event in prints:
+        shipment_for(store, event, regions)
+    _, parcel = chose_pos(store, manifest_id, regions)
+    store.await_reprint(requeued(prints[0], "pickup", manifest_id))
+    assert store.db.shipments.find_one({"_id": parcel["_id"]})["awaits_reprint"]
+    with pytest.raises(NotHeld):
+        store.release_held(parcel["_id"], {}, "operator-test", regions, DINAS)
+
+
+def test_a_posting_pos_refused_leaves_no_unknown_barcode_waiting_on_it(store):
+    """Pos refused the posting (a 4xx): it certainly does not have it, so a
+    webhook for a barcode courier does not know is 404, not "not yet" for
+    as long as the shipment stays (a courier review)."""
+    from services.courier.exceptions import PosRefused
+    from services.courier.service import post_shipment
+
+    class Refusing:
+        def add_posting(self, posting):
+            raise PosRefused("receiver address refused")
+
+    application = verified()
+    store.remember_application(application)
+    pending = shipment_for(store, printed(application), load_wilayah())
+    with pytest.raises(PosRefused):
+        post_shipment(Refusing(), store, pending)
+    with pytest.raises(UnknownShipment):
+        store.apply_tracking("P26UNKNOWN0001", [{"status": "IN_TRANSIT",
+                                                 "at": utcnow().isoformat()}], "webhook")

@@ -671,3 +671,43 @@ def test_a_corrected_kelurahan_code_may_be_dotted_as_intake_takes_it():
     with pytest.raises(ValidationError) as refused:
         AddressCorrectionSchema().load({"kelurahan_code": "36730410"})
     assert list(refused.value.messages) == ["kelurahan_code"]
+
+
+def test_one_pos_event_written_in_two_offsets_is_one_event():
+    """A courier review: the webhook's ``+07:00`` and the poll's ``Z`` of one
+    FAILED were two history keys - a second parcel_delivery_failed, a second
+    SMS to the citizen."""
+    webhook = {"status": "FAILED", "at": "2026-11-29T14:05:00+07:00", "note": "Rumah kosong"}
+    polled = {**webhook, "at": "2026-11-29T07:05:00+00:00"}
+    first, added, events = tracking_news(shipment("in_transit"), [webhook], "webhook", NOW)
+    assert [e.type for e in events] == ["parcel_delivery_failed"]
+    after = {**shipment("in_transit"), **first, "history": added}
+    update, added, events = tracking_news(after, [polled], "poll", NOW)
+    assert (update, added, events) == ({}, [], [])
+    # entries kept before keys were instants (the time as Pos wrote it) count too
+    before = {**after, "history": [{**entry, "key": "FAILED@2026-11-29T14:05:00+07:00"}
+                                   for entry in after["history"]]}
+    assert tracking_news(before, [polled], "poll", NOW)[1] == []
+
+
+@pytest.mark.parametrize(("first", "then", "status"), [
+    ("FAILED", "IN_TRANSIT", "delivery_failed"),  # a failed delivery did not go back
+    ("IN_TRANSIT", "ACCEPTED", "in_transit"),     # a late ACCEPTED of the posting second
+    ("IN_TRANSIT", "FAILED", "delivery_failed"),  # further along at one instant: news
+])
+def test_of_two_events_at_one_instant_the_further_along_stands(first, then, status):
+    at = "2026-11-29T14:05:00+07:00"
+    update, added, _ = tracking_news(shipment("dispatched"), [{"status": first, "at": at}],
+                                     "webhook", NOW)
+    now = {**shipment("dispatched"), **update, "history": added}
+    update, added, _ = tracking_news(now, [{"status": then, "at": at}], "poll", NOW)
+    assert {**now, **update}["status"] == status and len(added) == 1
+
+
+def test_events_of_one_instant_in_one_batch_are_taken_in_the_order_they_happen():
+    at = "2026-11-29T14:05:00+07:00"
+    update, _, events = tracking_news(
+        shipment("dispatched"), [{"status": "FAILED", "at": at}, {"status": "IN_TRANSIT", "at": at}],
+        "poll", NOW)
+    assert update["status"] == "delivery_failed"
+    assert [e.type for e in events] == ["parcel_picked_up", "parcel_delivery_failed"]

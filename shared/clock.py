@@ -19,3 +19,9 @@ def utcnow() -> datetime.datetime:
 def today_wib(now: datetime.datetime | None = None) -> datetime.date:
     """The calendar date in Kota Serang at ``now`` (default: this instant)."""
     return (now or utcnow()).astimezone(WIB).date()
+
+
+def whole_milliseconds(moment: datetime.datetime) -> datetime.datetime:
+    """``moment`` as the database stores it (BSON dates are whole
+    milliseconds): equal to what is read back, so a write may match on it."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)

@@ -217,11 +217,13 @@ class CourierEvents:
 
     @ConfiguredTimer.decorator(interval=300, setting="POLL_INTERVAL_SECONDS")
     def poll_quiet_shipments(self):
-        for shipment in self.store.claim_quiet(self.settings.quiet, self.settings.poll_batch):
+        claimed = self.store.claim_quiet(self.settings.quiet, self.settings.poll_batch)
+        for asked, shipment in enumerate(claimed):
             try:
                 events = self.pos.tracking(shipment["barcode"])
             except PosUnavailable as exc:
                 log.warning("polling Pos stopped for this round: %s", exc)
+                self.store.give_back_quiet(claimed[asked:], self.settings.quiet)
                 return
             if events is not None:
                 self.store.apply_tracking(shipment["barcode"], events, "poll")

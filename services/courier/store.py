@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from shared.clock import today_wib, utcnow
+from shared.clock import today_wib, utcnow, whole_milliseconds
 from shared.events import occurred_at
 from shared.indexes import drop_index_if_present, migrate_once
 from shared.logs import error_line
@@ -502,11 +502,25 @@ class CourierStore(BaseStore):
         """Up to ``limit`` shipments Pos still has and nobody heard of for
         ``quiet``: each claimed (``checked_at`` = now) so the next poll, or
         another instance, does not ask Pos about it again at once."""
-        now = utcnow()
-        return claim_each(self.db.shipments,
-                          {"status": {"$in": list(ACTIVE)}, "checked_at": {"$lt": now - quiet}},
-                          {"$set": {"checked_at": now}}, limit,
-                          sort=[("checked_at", ASCENDING)], projection={"barcode": 1})
+        now = whole_milliseconds(utcnow())  # as stored: ``give_back_quiet`` matches it
+        claimed = claim_each(self.db.shipments,
+                             {"status": {"$in": list(ACTIVE)}, "checked_at": {"$lt": now - quiet}},
+                             {"$set": {"checked_at": now}}, limit,
+                             sort=[("checked_at", ASCENDING)], projection={"barcode": 1})
+        return [{**shipment, "claimed_at": now} for shipment in claimed]
+
+    def give_back_quiet(self, shipments: list[dict], quiet: datetime.timedelta) -> None:
+        """Claims of ``claim_quiet`` whose Pos was not asked (the round
+        stopped: Pos out of reach): due again at the next round, not
+        ``quiet`` later (a review: the rest of a batch of 50 waited 6 more
+        hours). One that got news meanwhile (a webhook: ``checked_at``
+        moved) is left as it is."""
+        for claimed_at in {shipment["claimed_at"] for shipment in shipments}:
+            self.db.shipments.update_many(
+                {"_id": {"$in": [shipment["_id"] for shipment in shipments
+                                 if shipment["claimed_at"] == claimed_at]},
+                 "checked_at": claimed_at},
+                {"$set": {"checked_at": claimed_at - quiet}})
 
     # ------------------------------------------------------------ retention
 

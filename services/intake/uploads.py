@@ -29,6 +29,7 @@ import struct
 import uuid
 from dataclasses import dataclass
 
+from shared.clock import whole_milliseconds
 from shared.errors import Conflict, Msg, NotFound, PayloadTooLarge, ValidationFailed, localize
 from shared.photos import (MAX_PHOTO_PIXELS, PhotoTooLarge, PhotoUnreadable, decoded_photo,
                            off_the_hub)
@@ -269,7 +270,7 @@ def new_document(application_id: str, kind: str, checked: CheckedFile,
                  now: datetime.datetime) -> dict:
     """The listing entry of a new document (also its GridFS metadata)."""
     # in milliseconds, as BSON stores it: the first answer shows what a later read will
-    uploaded_at = now.replace(microsecond=now.microsecond // 1000 * 1000)
+    uploaded_at = whole_milliseconds(now)
     entry = {"document_id": uuid.uuid4().hex, "application_id": application_id, "kind": kind,
              "content_type": checked.content_type, "size": checked.size,
              "sha256": checked.sha256, "uploaded_at": uploaded_at}

@@ -648,3 +648,28 @@ def test_a_posting_pos_refused_leaves_no_unknown_barcode_waiting_on_it(store):
     with pytest.raises(UnknownShipment):
         store.apply_tracking("P26UNKNOWN0001", [{"status": "IN_TRANSIT",
                                                  "at": utcnow().isoformat()}], "webhook")
+
+
+def test_a_polling_round_cut_short_gives_back_what_it_did_not_ask_pos(store):
+    """A courier review: a round claimed up to 50 quiet shipments at once
+    (``checked_at`` = now) and stopped at Pos' first failure: the rest waited
+    ``quiet`` (6 h) more before Pos was asked of them. Given back, they are
+    due at the next round; one that got news meanwhile stays as it is."""
+    quiet = datetime.timedelta(hours=6)
+    long_ago = utcnow() - datetime.timedelta(days=1)
+    ids = []
+    for _ in range(3):
+        application = verified()
+        store.remember_application(application)
+        shipment = shipment_for(store, printed(application), load_wilayah())
+        store.record_dispatch(shipment["_id"], f"P26{uuid.uuid4().hex[:9]}")
+        store.db.shipments.update_one({"_id": shipment["_id"]},
+                                      {"$set": {"checked_at": long_ago}})
+        ids.append(shipment["_id"])
+    claimed = store.claim_quiet(quiet, 10)
+    assert sorted(s["_id"] for s in claimed) == sorted(ids)
+    assert store.claim_quiet(quiet, 10) == []  # claimed: not asked again at once
+    asked, news, unasked = claimed
+    store.db.shipments.update_one({"_id": news["_id"]}, {"$set": {"checked_at": utcnow()}})
+    store.give_back_quiet([news, unasked], quiet)
+    assert [s["_id"] for s in store.claim_quiet(quiet, 10)] == [unasked["_id"]]

@@ -221,6 +221,25 @@ def parse_time(value: str) -> datetime.datetime:
 POS_ORDER = tuple(POS_STATUSES)
 
 
+def readable(pos_events) -> tuple[list[dict], int]:
+    """Of what Pos' tracking answered, the events courier can read - an
+    object with a ``status`` and an ISO ``at`` - and how many it could not
+    (a review: one event with no ``at`` crashed the polling round, and the
+    catch-up of a posting in doubt, for every shipment after it). A webhook's
+    body is checked by its schema instead (400 naming the field)."""
+    if not isinstance(pos_events, list):
+        return [], 1
+    kept = []
+    for pos_event in pos_events:
+        try:
+            if isinstance(pos_event["status"], str) and isinstance(pos_event["at"], str):
+                parse_time(pos_event["at"])
+                kept.append(pos_event)
+        except (TypeError, KeyError, ValueError):
+            pass
+    return kept, len(pos_events) - len(kept)
+
+
 def history_key(pos_event: dict) -> str:
     """One Pos event, however its time is written: its status and its
     instant in UTC (a webhook's ``+07:00`` and a poll's ``Z`` of one event

@@ -14,6 +14,7 @@ dead-lettered for an operator).
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -24,8 +25,11 @@ from nameko.extensions import DependencyProvider
 from shared.partners import partner_session
 from shared.settings import InvalidSetting, require, seconds
 
+from .domain import readable
 from .exceptions import PosRefused, PosUnavailable
 from .posting import Sender
+
+log = logging.getLogger(__name__)
 
 TOKEN_MARGIN_SECONDS = 60
 
@@ -94,7 +98,16 @@ class PosClient:
             return None
         if response.status_code != 200:
             raise PosUnavailable(f"tracking answered {response.status_code}")
-        return response.json().get("events", [])
+        try:
+            answer = response.json()
+        except ValueError:
+            raise PosUnavailable("tracking answered no JSON") from None
+        events, unreadable = readable(answer.get("events", []) if isinstance(answer, dict)
+                                      else None)
+        if unreadable:
+            log.warning("Pos' tracking of %s: %d event(s) without a status and an ISO time "
+                        "left out", barcode, unreadable)
+        return events
 
 
 class PosApi(DependencyProvider):

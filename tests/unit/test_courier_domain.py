@@ -8,7 +8,7 @@ import pytest
 from marshmallow import ValidationError
 
 from services.courier import signatures
-from services.courier.domain import (TAKEN_BY_POS, application_order_id,
+from services.courier.domain import (TAKEN_BY_POS, application_order_id, readable,
                                      application_shipment, concerns_courier, delivery_record,
                                      dispatch_wanted, dispatched, kept_text, new_shipment, ref,
                                      released, reprint_awaited, timely, tracking_news)
@@ -711,3 +711,13 @@ def test_events_of_one_instant_in_one_batch_are_taken_in_the_order_they_happen()
         "poll", NOW)
     assert update["status"] == "delivery_failed"
     assert [e.type for e in events] == ["parcel_picked_up", "parcel_delivery_failed"]
+
+
+def test_pos_tracking_events_courier_cannot_read_are_left_out_not_a_crash():
+    """A courier review: one polled event with no ``at`` crashed the polling
+    round (and a posting's catch-up) for every shipment after it."""
+    good = {"status": "IN_TRANSIT", "at": "2026-11-29T14:05:00+07:00"}
+    events = [good, {"status": "FAILED"}, {"status": "FAILED", "at": "kemarin"},
+              {"status": 3, "at": "2026-11-29T14:05:00+07:00"}, "DELIVERED", None]
+    assert readable(events) == ([good], 5)
+    assert readable(None) == ([], 1) and readable([]) == ([], 0)

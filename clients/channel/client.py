@@ -168,6 +168,9 @@ class ChannelClient:
         ``ChannelUnavailable`` if the broker cannot be reached;
         ``ChannelRefused`` if a new connection was refused; pika's
         ``ChannelClosedByBroker`` if it refuses this user the exchange)."""
+        if request_id is not None and (not isinstance(request_id, str) or not request_id):
+            # "" was taken for "make one": each retry of it a new request
+            raise ValueError("request_id must be a non-empty string (None: the client makes one)")
         request_id = request_id or str(uuid.uuid4())
         body = json.dumps(application).encode()
         # a reply kept from an earlier publish of this id (one that came
@@ -277,6 +280,8 @@ class ChannelClient:
         of its current status."""
         if properties.correlation_id not in self.pending and \
                 properties.correlation_id not in self.awaited:
+            return
+        if properties.correlation_id in self.replies:  # a second answer: the first stands
             return
         answer = json.loads(body)
         self.replies[properties.correlation_id] = Reply(answer["request_id"], answer["status"],

@@ -6,8 +6,10 @@ request withholds its body; a blocked connection is given up."""
 
 from __future__ import annotations
 
+import json
 import logging
 
+import pika
 import pytest
 from pika.exceptions import (AuthenticationError, ConnectionClosedByBroker,
                              ProbableAccessDeniedError, ProbableAuthenticationError,
@@ -70,3 +72,21 @@ def test_pikas_warning_of_a_returned_request_withholds_its_body(caplog):
             "body_prefix=%.255r", True, 1, "Basic.Return", "props", len(body), body)
     assert "3673045207900001" not in caplog.text and "081234567890" not in caplog.text
     assert "body_size=%d" % len(body) in caplog.text and "withheld" in caplog.text
+
+
+def test_an_empty_request_id_is_refused_not_taken_for_a_new_one_each_time(monkeypatch):
+    monkeypatch.setattr(ChannelClient, "_connect", lambda self: None)
+    client = ChannelClient("amqp://u:p@broker/", "web")
+    with pytest.raises(ValueError, match="request_id"):
+        client.publish({"document_type": "ktp_el"}, "")
+    assert client.pending == {}
+
+
+def test_of_two_answers_to_one_request_the_first_is_kept(monkeypatch):
+    monkeypatch.setattr(ChannelClient, "_connect", lambda self: None)
+    client = ChannelClient("amqp://u:p@broker/", "web")
+    client.awaited.add("r-1")
+    for status in (202, 409):
+        client._on_reply(None, None, pika.BasicProperties(correlation_id="r-1"),
+                         json.dumps({"request_id": "r-1", "status": status, "body": {}}))
+    assert client.replies["r-1"].status == 202

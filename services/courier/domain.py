@@ -203,11 +203,17 @@ def collection_note(event: dict, now: datetime.datetime) -> dict:
 
 
 def dispatched(shipment: dict, barcode: str, now: datetime.datetime) -> tuple[dict, list[Event]]:
-    """Pos accepted the posting. A shipment already dispatched changes nothing."""
+    """Pos accepted the posting. A shipment already dispatched changes nothing.
+    A citizen's own parcel waits for no reprint once Pos has its order (the
+    order stands and takes the reprint: a posting in flight when the reprint
+    was asked left ``awaits_reprint`` set on a dispatched shipment - a
+    review); a manifest's parcel keeps it until its members are printed."""
     if shipment["status"] != "pending":
         return {}, []
     update = {"status": "dispatched", "barcode": barcode, "dispatched_at": now,
               "updated_at": now, "last_news_at": now, "checked_at": now}
+    if shipment.get("kind") == "application" and shipment.get(AWAITS_REPRINT):
+        update[AWAITS_REPRINT] = None
     return update, parcel_events({**shipment, **update}, "parcel_dispatched")
 
 

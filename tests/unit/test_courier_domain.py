@@ -721,3 +721,15 @@ def test_pos_tracking_events_courier_cannot_read_are_left_out_not_a_crash():
               {"status": 3, "at": "2026-11-29T14:05:00+07:00"}, "DELIVERED", None]
     assert readable(events) == ([good], 5)
     assert readable(None) == ([], 1) and readable([]) == ([], 0)
+
+
+def test_a_citizens_parcel_dispatched_while_a_reprint_was_asked_waits_for_it_no_more():
+    """A posting in flight when the operator sent the document back to print:
+    Pos accepted the order, which stands and takes the reprint - the
+    shipment is no longer ``awaits_reprint`` (docs/courier-api.md: null
+    but for a pending or held one). A manifest's parcel keeps it."""
+    waiting = {**shipment(), "awaits_reprint": "2026-11-29T10:00:00+07:00"}
+    update, _ = dispatched(waiting, "P1", NOW)
+    assert update["status"] == "dispatched" and update["awaits_reprint"] is None
+    parcel = {**waiting, "kind": "manifest"}
+    assert "awaits_reprint" not in dispatched(parcel, "P1", NOW)[0]

@@ -178,12 +178,10 @@ class ChannelClient:
         self.replies.pop(request_id, None)
         try:
             self._on_a_connection(lambda: self._send(request_id, body))
-        except ChannelUnavailable as exc:
-            exc.request_id = request_id
+        except BaseException as exc:
             self.pending.pop(request_id, None)
-            raise
-        except BaseException:
-            self.pending.pop(request_id, None)
+            if isinstance(exc, ChannelUnavailable):
+                exc.request_id = request_id
             raise
         return request_id
 

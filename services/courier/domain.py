@@ -223,8 +223,11 @@ def parse_time(value: str) -> datetime.datetime:
 
 
 # Pos' statuses in the order they happen to a parcel: of two at the same
-# instant (Pos' times are whole seconds), the later in this order is news
-POS_ORDER = tuple(POS_STATUSES)
+# instant (Pos' times are whole seconds), the later in this order is news;
+# a shipment's status ranks as the Pos status that sets it
+POS_RANK = {pos_status: rank for rank, pos_status in enumerate(POS_STATUSES)}
+SHIPMENT_RANK = {status: POS_RANK[pos_status]
+                 for pos_status, (status, _) in POS_STATUSES.items()}
 
 
 def readable(pos_events) -> tuple[list[dict], int]:
@@ -252,12 +255,6 @@ def history_key(pos_event: dict) -> str:
     were two keys, and the citizen heard of one failed delivery twice)."""
     instant = parse_time(pos_event["at"]).astimezone(datetime.timezone.utc)
     return f"{pos_event['status']}@{instant.isoformat()}"
-
-
-def shipment_rank(status: str) -> int:
-    """Where a shipment's status stands in ``POS_ORDER`` (-1: none of Pos')."""
-    return next((rank for rank, pos_status in enumerate(POS_ORDER)
-                 if POS_STATUSES[pos_status][0] == status), -1)
 
 
 def timely(pos_events: list[dict], source: str, now: datetime.datetime) -> list[dict]:
@@ -302,15 +299,14 @@ def tracking_news(shipment: dict, pos_events: list[dict], source: str,
     latest = parse_time(shipment["status_at"]) if shipment.get("status_at") else None
     update, added, events, moved, picked_up = {}, [], [], False, None
     fresh = [e for e in pos_events if e.get("status") in POS_STATUSES and history_key(e) not in known]
-    for pos_event in sorted(fresh, key=lambda e: (parse_time(e["at"]),
-                                                  POS_ORDER.index(e["status"]))):
+    for pos_event in sorted(fresh, key=lambda e: (parse_time(e["at"]), POS_RANK[e["status"]])):
         at = parse_time(pos_event["at"])
         note = kept_text(pos_event.get("note"))
         # older than the latest news, or at its instant and no further along
         # (FAILED then IN_TRANSIT of one second moved a failed delivery back)
         stale = status in FINAL or status == "pending" or (latest is not None and (
-            at < latest or (at == latest and POS_ORDER.index(pos_event["status"])
-                            <= shipment_rank(status))))
+            at < latest or (at == latest and POS_RANK[pos_event["status"]]
+                            <= SHIPMENT_RANK.get(status, -1))))
         entry = {"key": history_key(pos_event), "status": pos_event["status"],
                  "at": pos_event["at"], "location": kept_text(pos_event.get("location")) or None,
                  "note": note, "source": source, "received_at": now, "stale": stale}

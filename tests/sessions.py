@@ -18,7 +18,8 @@ lanes share only the broker, each on virtual hosts nobody else uses.
 Every session runs even when one before it failed; the exit status is the
 first failure's. Arguments are passed to every session (``-x``, ``-k ...``).
 Each line a lane prints is prefixed with its name; the failed tests'
-summary lines are printed again at the end, under their session's line.
+summary lines, and the ERROR and WARNING lines of their captured logs, are
+printed again at the end, under their session's line.
 """
 
 from __future__ import annotations
@@ -37,6 +38,10 @@ LANES = {
                     ALONE],
 }
 LAST = [["tests/faults"]]
+# a failed test's captured log lines of level ERROR and WARNING (a gateway
+# out for a moment, a retry) are repeated with them, the warnings up to this
+# many a lane: a CI tail named the test, not why (forty-fifth session)
+WARNINGS_REPEATED = 25
 # ports the stacks of each lane pick from (deploy.local.stack.FREE_PORTS):
 # disjoint, so two lanes never pick the same port in the moment between a
 # pick and the server's bind
@@ -52,6 +57,7 @@ class Lane(threading.Thread):
         # pytest's short summary lines (-ra): repeated at the very end, where
         # a CI log cut to its tail still shows which test failed
         self.failures: list[str] = []
+        self.warnings = 0
 
     def run(self) -> None:
         env = {**os.environ, "LOCAL_FREE_PORTS": PORTS[self.name]}
@@ -61,7 +67,9 @@ class Lane(threading.Thread):
                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                        env=env, text=True, errors="replace", bufsize=1)
             for line in process.stdout:
-                if line.startswith(("FAILED ", "ERROR ")):
+                if line.startswith(("FAILED ", "ERROR ")) or (
+                        line.startswith("WARNING ") and self.warnings < WARNINGS_REPEATED):
+                    self.warnings += line.startswith("WARNING ")
                     self.failures.append(line.rstrip()[:300])
                 with self.output:
                     sys.stdout.write(f"{self.name:>11} | {line}")

@@ -569,11 +569,19 @@ def deliver(messages: Iterable[OutgoingMessage], d: Delivery,
     another delivery named so - its retry's log says nothing was tried
     (outside audit R2: "DeliveryFailed: sms" read as a gateway failure).
     ``fallback(channel)`` builds the message for a channel that takes over
-    one given up."""
+    one given up - given up now, or by an earlier delivery of the event
+    (its stand-in failed for now: this retry sends it)."""
     queue, failed = list(messages), []
     while queue:
         message = queue.pop(0)
         status = d.store.open_message(message, d.republished)
+        if status == "failed" and (stand_in := take_over(message, fallback)) is not None:
+            # given up by an earlier delivery of this event, whose stand-in
+            # then failed for now (the event came back for it): the stand-in
+            # is this retry's to send - it was left pending for good (CI:
+            # WhatsApp refused, the e-mail's SMTP out a moment, no e-mail)
+            queue.append(stand_in)
+            continue
         if status not in ("pending", "in_flight"):
             continue  # done earlier, waiting for its due time (the sweeper sends it), or old news
         if status == "in_flight":

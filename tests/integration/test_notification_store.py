@@ -16,6 +16,7 @@ from pymongo.errors import AutoReconnect
 
 from services.notification.domain import (BookEntry, Delivery, Finished, Guards, OutgoingMessage,
                                           Senders, deliver)
+from services.notification.exceptions import DeliveryFailed
 from services.notification.store import NotificationStore
 from tests.helpers import CommandCounter, at_once
 
@@ -214,6 +215,47 @@ def test_a_receipt_first_handled_late_after_a_later_notice_went_is_dropped_a_fre
     counter.commands.clear()
     assert store.open_message(fresh) == "pending"
     assert "find" not in counter.commands  # a fresh receipt: no read
+
+
+class Refusing:
+    """A channel that fails: refused for good, or out ``for_now`` times."""
+
+    def __init__(self, permanent: bool, for_now: int = 0):
+        self.permanent, self.for_now, self.tried = permanent, for_now, 0
+
+    def send(self, message) -> str:
+        self.tried += 1
+        if self.permanent or self.tried <= self.for_now:
+            raise DeliveryFailed("refused" if self.permanent else "smtp failed: timeout",
+                                 permanent=self.permanent)
+        return f"ok-{self.tried}"
+
+
+def test_a_stand_in_that_failed_for_now_is_sent_by_its_events_retry(counted):
+    """CI (forty-fifth session): WhatsApp refused a notice for good (400),
+    its e-mail stand-in's SMTP was out a moment - the event came back, found
+    the WhatsApp message given up and went no further: the e-mail stayed
+    pending for ever and the citizen was never told. The retry sends it."""
+    store, _, _ = counted
+    mail, whatsapp = Refusing(permanent=False, for_now=1), Refusing(permanent=True)
+    delivery = Delivery(store, Senders(sms=Gateway(), email=mail, whatsapp=whatsapp), Guards(),
+                        4, datetime.datetime.now(datetime.timezone.utc))
+    event_id = uuid.uuid4().hex
+    chat = replace(message(5), message_id=f"{event_id}.whatsapp", channel="whatsapp",
+                   fallbacks=("email",))
+
+    def on(channel: str) -> OutgoingMessage:
+        return replace(chat, message_id=f"{event_id}.{channel}", channel=channel,
+                       address=f"warga.{event_id[:8]}@example.id", subject="Kode", fallbacks=())
+
+    assert deliver([chat], delivery, fallback=on) == ["email"]  # the event comes back
+    assert deliver([chat], delivery, fallback=on) == []  # its retry
+    assert (whatsapp.tried, mail.tried) == (1, 2)
+    rows = {row["channel"]: row for row in store.db.messages.find(
+        {"_id": {"$in": [f"{event_id}.whatsapp", f"{event_id}.email"]}})}
+    assert rows["whatsapp"]["status"] == "failed" and rows["email"]["status"] == "sent", rows
+    assert deliver([chat], delivery, fallback=on) == []  # another copy: nothing again
+    assert (whatsapp.tried, mail.tried) == (1, 2)
 
 
 SUBMITTED = datetime.datetime(2026, 11, 27, 3, 0, tzinfo=datetime.timezone.utc)

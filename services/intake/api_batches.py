@@ -31,6 +31,7 @@ from shared.offices import DINAS
 from . import batches
 from .exceptions import ActiveApplicationExists
 from .screening import Screening
+from .subjects import subjects
 from .views import batch_member_view
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,9 @@ def store_batch(store, officer, batch_id: str, rows: list[batches.Row],
     stored, refused = store.submit_rows(applications)
     accepted = [{**row_ref(row), "application_id": application["_id"],
                  "tracking_code": application["tracking_code"]} for row, application in stored]
-    rows_of = {application.get("subject_key"): row.number for row, application in stored}
+    # by each subject: an SKPWNI names several (a list, once a dict key: 500)
+    rows_of = {subject: row.number for row, application in stored
+               for subject in subjects(application["subject_key"])}
     made = {row.number: application for row, application in applications}
     rejected += [rejected_row(row, held_by(store, officer, exc, made[row.number], rows_of))
                  for row, exc in refused]
@@ -224,7 +227,8 @@ def held_by(store, officer, error: DomainError, application: dict,
     if not isinstance(error, ActiveApplicationExists):
         return error
     field = next(iter(error.fields))
-    earlier_row = rows_of.get(application.get("subject_key"))
+    earlier_row = next((rows_of[subject] for subject in subjects(application["subject_key"])
+                        if subject in rows_of), None)
     if earlier_row is not None:
         return ActiveApplicationExists(field, earlier_row)
     holder = store.holder(application)

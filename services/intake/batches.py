@@ -33,7 +33,7 @@ from shared.offices import DINAS
 
 from .domain import TRACKING_ALPHABET, new_application, request_digests
 from .exceptions import BatchIdReused
-from .request_fields import OFFICERS_PLACE
+from .request_fields import FIRST_CARD_ONLY, NEXT_DAY_DELIVERY, OFFICERS_PLACE, first_card
 from .rules import Checked
 from .schemas import AddressSchema, ApplicationRequestSchema
 
@@ -290,9 +290,7 @@ def check_next_day(body: dict, kecamatan_code: str, today: datetime.date,
     a NIK issued in the kecamatan or a citizen whose address is there.
     ``lang``: the request's language (the notices', as for a citizen's)."""
     if "delivery" in body:
-        raise ValidationFailed({"delivery": [Msg(
-            "Tidak diisi: kecamatan mengambil cetakan di Disdukcapil.",
-            "Leave it out: the kecamatan collects the print at the Dinas.")]})
+        raise ValidationFailed({"delivery": [NEXT_DAY_DELIVERY]})
     request, address = next_day_request(body, lang)
     if request["document_type"] != "ktp_el":
         raise ValidationFailed({"document_type": [Msg("Hanya KTP-el.", "KTP-el only.")]})
@@ -302,10 +300,8 @@ def check_next_day(body: dict, kecamatan_code: str, today: datetime.date,
             f"NIK dan alamat pemohon tidak di kecamatan Anda ({kecamatan_code}).",
             f"Neither the NIK nor the address is in your kecamatan ({kecamatan_code}).")]})
     # before the checks of the reason it names (a police report for `lost` ...)
-    if (request.get("details") or {}).get("reason") != "first_issue":
-        raise ValidationFailed({"details.reason": [Msg(
-            "Permintaan H+1 hanya untuk KTP-el pertama (first_issue).",
-            "Next-day requests are for a first KTP-el only (first_issue).")]})
+    if not first_card(request.get("details")):
+        raise ValidationFailed({"details.reason": [FIRST_CARD_ONLY]})
     return OfficerRequest(request, screening.check(request, today), address)
 
 

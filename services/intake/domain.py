@@ -46,7 +46,7 @@ from .printables import unnamed
 from .reasons import checked_codes, reason_texts
 from .requirements import photos_not_uploaded
 from .request_fields import corrected_fields, delivery_asked, pickup_place, request_fields
-from .subjects import subject_key
+from .subjects import subject_key, subjects
 
 # the alphabet leaves out 0/O, 1/I/L so a code read over the phone survives
 
@@ -229,10 +229,12 @@ def codes_still_needed(applications: list[dict]) -> list[dict]:
     citizen who lost the code of a rejected application could neither
     resubmit nor withdraw it). An older rejected one of a subject that has
     another in progress cannot be resubmitted: no code for it."""
-    by_subject: dict[str, dict] = {}
+    by_subject: dict[tuple[str, ...], dict] = {}
     for application in sorted(applications, key=lambda a: (a["status"] != "rejected",
                                                             a["created_at"])):
-        by_subject[application.get("subject_key") or application["_id"]] = application
+        # an SKPWNI's key is its members' list (a dict key no list can be)
+        key = application.get("subject_key") or application["_id"]
+        by_subject[tuple(subjects(key))] = application
     return list(by_subject.values())
 
 

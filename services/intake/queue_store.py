@@ -77,9 +77,12 @@ class QueueStore(NikRecords):
         ``domain.holds_slot``) and another application holds it now.
         ``derived(application)``: what the register tells at the
         verification, kept with what it told at the submission."""
+        def verified(app: dict) -> domain.Transition:
+            domain.next_status(app, "verify")  # 409 first: the register asked for no cause
+            return domain.verify(app, operator, self.death_verified, derived(app))
+
         try:
-            return self._act(application_id, lambda app: domain.verify(
-                app, operator, self.death_verified, derived(app)))
+            return self._act(application_id, verified)
         except DuplicateKeyError:
             application = self.db.applications.find_one(
                 {"_id": application_id},

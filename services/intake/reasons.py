@@ -138,9 +138,13 @@ CATALOGUE: tuple[Reason, ...] = (
            "Tanggal kematian tidak sama dengan surat keterangan kematian. Perbaiki tanggal "
            "kematian.",
            "The date of death differs from the statement of death. Correct it.", MATI),
+    # an officer's application keeps the address the officer sent
+    # (``request_fields.request_of``): a new one through the officer corrects it
     Reason("address_mismatch", "delivery.address",
-           "Alamat tidak sesuai dengan KK atau kode kelurahan salah. Perbaiki alamat.",
-           "The address does not match the KK, or the kelurahan code is wrong. Correct it."),
+           "Alamat tidak sesuai KK atau kode kelurahan salah. Perbaiki alamat (bila dikirim "
+           "petugas: ajukan lagi lewat petugas).",
+           "The address differs from the KK or its kelurahan code is wrong. Correct it (sent "
+           "by an officer: apply again via them)."),
     Reason("replacement_reason_mismatch", "details.reason",
            "Alasan penggantian KTP-el tidak sesuai dengan dokumen. Pilih alasan yang benar.",
            "The KTP-el replacement reason does not match the documents. Choose the right one.",

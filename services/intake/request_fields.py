@@ -60,6 +60,33 @@ def officers_place(delivery: dict | None) -> None:
         raise ValidationFailed({"delivery.place_id": [OFFICERS_PLACE]})
 
 
+# a kecamatan's next-day request (``batches.check_next_day``) is a first
+# KTP-el that the kecamatan collects at the Dinas
+NEXT_DAY_DELIVERY = Msg("Tidak diisi: kecamatan mengambil cetakan di Disdukcapil.",
+                        "Leave it out: the kecamatan collects the print at the Dinas.")
+FIRST_CARD_ONLY = Msg("Permintaan H+1 hanya untuk KTP-el pertama (first_issue).",
+                      "Next-day requests are for a first KTP-el only (first_issue).")
+
+
+def first_card(details: dict | None) -> bool:
+    return (details or {}).get("reason") == "first_issue"
+
+
+def officers_rules(application: dict, corrections: dict) -> None:
+    """The rules of an officer's channel, again on its resubmission (outside
+    review: a next-day request resubmitted for Pos, or as a lost card's
+    replacement, was printed for the kecamatan's hand-over list and posted
+    too): a next-day request takes no ``delivery`` and stays a first card,
+    400 as ``batches.check_next_day`` answers; no officer's application
+    names a place to collect it (``officers_place``)."""
+    if application.get("next_day"):
+        if "delivery" in corrections:
+            raise ValidationFailed({"delivery": [NEXT_DAY_DELIVERY]})
+        if not first_card(corrections.get("details", application["details"])):
+            raise ValidationFailed({"details.reason": [FIRST_CARD_ONLY]})
+    officers_place(corrections.get("delivery"))
+
+
 def pickup_place(delivery: dict) -> str | None:
     """The application's ``pickup_place_id``: where the citizen collects the
     document (the place they chose, else the Dinas; printing routes the job
@@ -92,10 +119,14 @@ def request_fields(request: dict, details: dict) -> dict:
 
 def request_of(application: dict) -> dict:
     """The application as the loaded request it came from, for the citizen to
-    correct and the rules to check again."""
+    correct and the rules to check again; with an officer's application, the
+    applicant's ``address`` the officer sent, kept: no resubmission corrects
+    it, and its kelurahan is the one the queue lists it under (outside
+    review: a resubmitted batch row lost it, ``request_fields``' area)."""
     return {"document_type": application["document_type"], "channel": application["channel"],
             "applicant": {**application["applicant"], **application["contact"]},
-            "details": application["details"], "delivery": application["delivery"]}
+            "details": application["details"], "delivery": application["delivery"],
+            "address": application.get("address")}
 
 
 def corrected_fields(application: dict, fields: dict) -> list[str]:
@@ -110,9 +141,9 @@ def corrected_fields(application: dict, fields: dict) -> list[str]:
 def corrected_request(application: dict, corrections: dict) -> dict:
     """The application's request with the citizen's corrections: applicant
     fields one by one, ``details`` and ``delivery`` each replaced whole; an
-    officer's application keeps the place its round set (``officers_place``)."""
+    officer's application keeps its channel's rules (``officers_rules``)."""
     if application.get("submitted_by"):
-        officers_place(corrections.get("delivery"))
+        officers_rules(application, corrections)
     request = request_of(application)
     return {**request,
             "applicant": {**request["applicant"], **corrections.get("applicant", {})},

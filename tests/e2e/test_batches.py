@@ -17,7 +17,7 @@ import uuid
 import requests
 
 from shared.clock import today_wib
-from tests.document_bodies import birth_body, nik_born, years_before
+from tests.document_bodies import birth_body, nik_born, skpwni_keluar_body, years_before
 from tests.openapi_answers import assert_answer_matches, served_document
 from tests.helpers import (KECAMATAN_CODE, KECAMATAN_OFFICER, KELURAHAN_CODE, KELURAHAN_OFFICER,
                            OPERATOR, BrokerProbe, eventually, personal_data_in_logs, random_kk,
@@ -272,6 +272,28 @@ def test_a_second_row_for_one_subject_names_the_row_of_the_batch_it_repeats(syst
                           json={"applications": [row]}, timeout=60)
     [refused] = answer.json()["rejected"]
     assert refused["code"] == "conflict" and "baris" not in refused["reason"], refused
+
+
+def test_skpwni_rows_sharing_a_member_name_the_row_they_repeat(system):
+    """A review (forty-fifth session): an SKPWNI's subject is its members, a
+    list - kept as a dict key it answered the whole batch 500 after its rows
+    were stored, and the batch stayed 'processing' for ever."""
+    kk = random_kk()
+    head, child = random_nik(), random_nik()
+    move = skpwni_keluar_body("3171011001", nik=head, kk=kk, members=[head, child])
+    again = skpwni_keluar_body("3171011001", nik=child, kk=kk, members=[child])
+    rows = [{**{k: v for k, v in request.items() if k != "channel"}, "address": address()}
+            for request in (move, again)]
+    batch_id = new_batch_id()
+    answer = requests.put(batch_url(system, batch_id), headers=KELURAHAN_OFFICER,
+                          json={"applications": rows}, timeout=60)
+    assert answer.status_code == 200, answer.text
+    [stored], [refused] = answer.json()["accepted"], answer.json()["rejected"]
+    assert stored["row"] == 1 and (refused["row"], refused["code"], refused["field"]) == (
+        2, "conflict", "details.members.0"), refused
+    assert "baris 1 batch ini" in refused["reason"], refused
+    looked_up = requests.get(batch_url(system, batch_id), headers=KELURAHAN_OFFICER, timeout=10)
+    assert looked_up.status_code == 200, looked_up.text
 
 
 def test_rows_with_a_blank_name_or_street_a_long_rt_or_a_lettered_phone_are_refused(system,

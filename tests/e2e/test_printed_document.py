@@ -30,7 +30,7 @@ from tests.documents import png
 from tests.helpers import (OPERATOR, PRINTING_SERVICE_TOKEN, RETIRED_KEY, STATION, claim_job_for,
                            eventually, personal_data_in_logs, random_kk, random_nik, valid_body)
 from tests.e2e.test_documents import register_answers, register_restored  # noqa: F401
-from tests.e2e.test_office_handovers import lookup
+from tests.e2e.test_office_handovers import lookup, reject
 from tests.pdf_checks import pdf_qr_codes, pdf_text
 
 
@@ -479,6 +479,14 @@ def test_an_skpwni_made_while_the_register_was_silent_names_its_members_once_ver
     silent = verify_it(submitted)  # the register still silent: not named yet, try later
     assert silent.status_code == 503 and silent.headers["Retry-After"], silent.text
     assert silent.json()["error"]["code"] == "register_unavailable"
+    # one rejected meanwhile: 409 conflict at once, the register asked for
+    # nothing (it was 503 "verify later", a review: forty-fifth session)
+    rejected = requests.post(f"{intake}/api/v1/applications", timeout=10,
+                             json=skpwni_keluar_body(kk=random_kk()))
+    assert rejected.status_code == 202, rejected.text
+    reject(system, rejected.json()["application_id"])
+    again = verify_it(rejected)
+    assert again.status_code == 409 and again.json()["error"]["code"] == "conflict", again.text
     requests.post(faults, json={"fail_next": 0}, timeout=5)
     eventually(lambda: register_answers(system), what="intake checking the register again")
     # a member the register has on no KK of theirs: refused as a submission would be

@@ -14,6 +14,7 @@ import requests
 
 from tests.e2e.test_office_handovers import reject
 from tests.e2e.test_secrets_and_limits import new_client
+from tests.document_bodies import skpwni_keluar_body
 from tests.helpers import BrokerProbe, eventually, random_nik, valid_body
 
 RESEND = "/api/v1/tracking-code/resend"
@@ -134,3 +135,16 @@ def test_bad_input_names_the_field_and_publishes_nothing(system, probe, ask, fie
     assert response.status_code == 400, response.text
     assert field in response.json()["error"]["fields"]
     assert probe.drain() == []
+
+
+def test_an_skpwni_gets_its_code_resent(system, probe):
+    """An SKPWNI's subject is its members, a list: the re-send read it as a
+    dict key and answered 500 (a review, forty-fifth session)."""
+    intake, client = system.url("intake"), new_client()
+    body = skpwni_keluar_body()
+    application = submit(intake, body)
+    answer = client.post(intake + RESEND, timeout=10,
+                         json={"nik": body["applicant"]["nik"], "document_type": "skpwni"})
+    assert answer.status_code == 202, answer.text
+    [(_, event)] = eventually(probe.drain, what="the re-send event")
+    assert event["tracking_code"] == application["tracking_code"]

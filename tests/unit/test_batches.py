@@ -243,6 +243,51 @@ def test_a_next_day_request_is_refused_naming_the_field(body, field):
     assert field in refused_fields(lambda: check_next_day(body, CURUG, TODAY, SCREENING))
 
 
+def refusal(call) -> tuple[str, str, str]:
+    """The one field ``call`` refuses, with its message in both languages."""
+    [(field, [message])] = refused_fields(call).items()
+    return field, str(message), message.en
+
+
+@pytest.mark.parametrize("corrections, as_requested", [
+    ({"delivery": {"method": "pos", "address": {"street": "Jl. Raya Curug", "rt": "001",
+                                                "kelurahan_code": SUKAJAYA,
+                                                "postal_code": "42171"}}},
+     next_day_body(delivery={"method": "pos"})),
+    ({"details": {"reason": "lost", "police_report_number": "LP/1"}},
+     {**next_day_body(), "details": {"reason": "lost", "police_report_number": "LP/1"}}),
+], ids=["delivery", "details.reason"])
+def test_a_resubmitted_next_day_request_keeps_the_next_day_rules(corrections, as_requested):
+    """Outside review: a rejected next-day request resubmitted for Pos (or as
+    a lost card's replacement) was verified with ``next_day`` true - on the
+    kecamatan's hand-over list and posted too. A resubmission is refused as
+    the next-day endpoint refuses the request, naming the same field."""
+    application = next_day_application(check_next_day(next_day_body(), CURUG, TODAY, SCREENING),
+                                       Officer("officer-curug", CURUG), None)
+    application["status"] = "rejected"
+    assert refusal(lambda: corrected_request(application, corrections)) == refusal(
+        lambda: check_next_day(as_requested, CURUG, TODAY, SCREENING))
+    request = corrected_request(application, {"applicant": {"full_name": "Budi Santosa"}})
+    moved = resubmit(application, request, request["details"])
+    assert moved.changes["delivery"] == {"method": "pickup"}
+
+
+def test_a_resubmitted_batch_row_keeps_its_address_and_kelurahan():
+    """Outside review: a batch row resubmitted (even as it was) lost its
+    kelurahan - the queue's ``?kelurahan=`` no longer listed it. The address
+    the officer sent stays, and so does the area it sets."""
+    batch = new_batch(OFFICER, "RW05-1", rows=[Row(1, row_body())], today=TODAY)
+    row = Row(1, row_body())
+    checked = check_batch_row(row, SUKAJAYA, TODAY, SCREENING)
+    application = {**batch_application(checked, OFFICER, batch, row), "status": "rejected"}
+    for corrections in ({}, {"applicant": {"full_name": "Budi Santosa"}}):
+        request = corrected_request(application, corrections)
+        moved = resubmit(application, request, checked.checked.details)
+        assert moved.changes["area"] == {"kecamatan_code": CURUG, "kelurahan_code": SUKAJAYA}
+        assert "address" not in moved.step["detail"]["corrected"]
+        assert request["address"] == application["address"]
+
+
 def test_the_reply_names_each_refused_row_in_the_requests_language():
     refused = ValidationFailed({"applicant.nik": ["Not a valid string."]})
     batch = new_batch(OFFICER, "B1", rows=[Row(1, {}), Row(2, {}, 3)], today=TODAY)

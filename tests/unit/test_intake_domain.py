@@ -205,3 +205,10 @@ def test_a_re_send_sends_each_subject_s_active_code_or_else_its_latest_rejected_
     sent = codes_still_needed([child_b_rejected, child_a_new, child_b_active, child_a_old])
     assert sorted(application["_id"] for application in sent) == ["a2", "b2"]
     assert codes_still_needed([]) == []
+    # an SKPWNI's subject is its members (a list: a TypeError, the re-send 500)
+    move_old = {"_id": "m1", "status": "rejected", "subject_key": ["nik:1", "nik:2"],
+                "created_at": at[0]}
+    move_new = {**move_old, "_id": "m2", "created_at": at[1]}
+    alone = {**move_old, "_id": "m3", "subject_key": ["nik:1"], "created_at": at[2]}
+    sent = codes_still_needed([move_new, alone, move_old])
+    assert sorted(application["_id"] for application in sent) == ["m2", "m3"]

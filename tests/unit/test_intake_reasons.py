@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from services.intake.queue_schemas import ResubmitSchema
 from services.intake.reasons import (CATALOGUE, MAX_REASONS, MAX_TEXT, REASONS, catalogue,
                                      checked_codes, reason_texts)
 from services.intake.requirements import DOCUMENT_KINDS
@@ -112,3 +113,14 @@ def test_a_ktp_el_reason_applies_to_its_details_reason_only():
     assert ktp["not_recorded"]["details_reasons"] == ["first_issue"]
     assert ktp["replacement_reason_mismatch"]["details_reasons"] == [
         "damaged", "data_change", "lost"]
+
+
+def test_an_address_mismatch_tells_whom_an_officer_applied_for_how_to_correct_it():
+    """Outside review: ``address_mismatch`` said "correct the address", but
+    an officer's application keeps the address the officer sent (a
+    resubmission takes no ``address``): its citizen applies again through
+    the officer."""
+    assert "address" not in ResubmitSchema().fields
+    reason = REASONS["address_mismatch"]
+    assert "Perbaiki alamat" in reason.text_id and "lewat petugas" in reason.text_id
+    assert "Correct it" in reason.text_en and "by an officer" in reason.text_en

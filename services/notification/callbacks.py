@@ -242,7 +242,10 @@ def settle_status(update: StatusUpdate, store: CallbackStore, now: datetime.date
     logged = store.whatsapp_message(update.wamid, update.reference)
     if logged is None:
         return "unknown message"
-    if logged.status == "pending" and logged.provider_ref is None:
+    if logged.status == "pending":
+        # being sent: not recorded yet - a re-send too, though it keeps the
+        # first send's reference (its failure, answered "another send", was
+        # lost: a review)
         raise NotYetRecorded()
     if not logged.sent_as(update.wamid):
         return "another send of the message"  # a resend after a crash: that one counts

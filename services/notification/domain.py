@@ -249,18 +249,30 @@ class Notice:
                     application_id=self.application_id, tracking_code=self.tracking_code,
                     channel=channel, address=address, language=self.contact.get("language", "id"),
                     occurred_at=self.occurred_at,
-                    fallbacks=tuple(c for c in self.given if c != channel and c not in self.first))
+                    fallbacks=self.fallbacks(channel))
+        # a message another channel may take over from keeps its notice, to
+        # make the stand-in from: the Cloud API takes a WhatsApp message and
+        # may report it failed later; one held back (quiet hours, a limit)
+        # may fail when the sweeper sends it, without its event
+        base["notice"] = self if base["fallbacks"] else None
         if channel == "email":
             return OutgoingMessage(**base, text=t.text, subject=t.subject, html=t.html)
         if channel == "whatsapp":
-            # the Cloud API takes a message, and may report it failed later
-            # (not on WhatsApp, the template refused): it keeps its notice
-            return OutgoingMessage(**base, text=t.sms, params=t.whatsapp,
-                                   notice=self if base["fallbacks"] else None)
+            return OutgoingMessage(**base, text=t.sms, params=t.whatsapp)
         return OutgoingMessage(**base, text=t.sms)
 
     def messages(self) -> list[OutgoingMessage]:
         return [self.message(channel) for channel in self.first]
+
+    def fallbacks(self, channel: str) -> tuple[str, ...]:
+        """The channels that take over, in turn, from ``channel`` given up:
+        those given and not sent to first - but an e-mail sent beside the
+        phone's channel does not go to the phone (that channel's own
+        fallback does, if it fails: an e-mail given up sent an SMS to a
+        phone WhatsApp had reached - a review)."""
+        beside_the_phone = channel == "email" and any(c in PHONE_CHANNELS for c in self.first)
+        return tuple(c for c in self.given if c != channel and c not in self.first
+                     and not (beside_the_phone and c in PHONE_CHANNELS))
 
 
 def notice_for(event_type: str, event: dict, contact: dict | None,
@@ -449,7 +461,10 @@ class MessageStore(Protocol):
                            guards: Guards) -> tuple[str, datetime.datetime] | None:
         """Count one SMS; (reason, until) if a limit holds it back instead."""
 
-    def hold(self, message_id: str, reason: str, until: datetime.datetime) -> None: ...
+    def hold(self, message_id: str, reason: str, until: datetime.datetime,
+             message: OutgoingMessage | None = None) -> None:
+        """Hold the message until ``until``; ``message``: keep its notice
+        (the sweeper makes its stand-in from it if it fails then)."""
 
     def record_failure(self, message_id: str, reason: str) -> int:
         """Log the failed attempt, release the claim; return the failed attempts so far."""
@@ -615,24 +630,39 @@ def take_over(message: OutgoingMessage, fallback=None) -> OutgoingMessage | None
 def send_one(message: OutgoingMessage, d: Delivery) -> str:
     """Send a claimed message: ``"sent"``, ``"held"``, ``"retry"`` or ``"given_up"``."""
     masked = mask_address(message.channel, message.address)
-    wait = held_back(message, d)
-    if wait is not None:
-        reason, until = wait
-        d.store.hold(message.message_id, reason, until)
-        log.info("%s for %s to %s held (%s) until %s", message.channel, message.tracking_code,
-                 masked, reason, until.isoformat())
-        return "held"
+    # sent before, recording it failed: record it now - before the guards,
+    # which would count it against its limits again, or hold it (a review)
     provider_ref = d.sent.get(message.sending)
-    if provider_ref is not None:  # sent before, recording it failed: record it now
+    if provider_ref is not None:
         d.store.record_sent(message, provider_ref)
         log.info("%s for %s was sent before: recorded now", message.channel,
                  message.tracking_code)
         return "sent"
+    wait = held_back(message, d)
+    if wait is not None:
+        reason, until = wait
+        d.store.hold(message.message_id, reason, until, message)
+        log.info("%s for %s to %s held (%s) until %s", message.channel, message.tracking_code,
+                 masked, reason, until.isoformat())
+        return "held"
     try:
         provider_ref = d.senders.send(message)
     except DeliveryFailed as exc:
         attempts = d.store.record_failure(message.message_id, str(exc))
-        if exc.permanent or d.gives_up(attempts):
+        if not exc.permanent and d.last_delivery and message.takes_over is not None \
+                and attempts < d.max_attempts:
+            # a stand-in made late in its event's schedule has had none of
+            # its own: one failure on the last delivery gave it up (a
+            # review). The sweeper retries it, up to ``max_attempts``
+            until = d.now + SWEEP_RETRY
+            d.store.hold(message.message_id, "retry", until, message)
+            log.warning("%s for %s to %s failed (attempt %d of %d), retried at %s: %s",
+                        message.channel, message.named, masked, attempts, d.max_attempts,
+                        until.isoformat(), exc)
+            return "held"
+        # a re-send, failing again, is given up again at once: one attempt
+        # each (docs/api.md; it had what its first attempts left - a review)
+        if exc.permanent or message.resends or d.gives_up(attempts):
             d.store.give_up(message, str(exc))
             log.error("%s for %s to %s given up after %d attempts%s: %s", message.channel,
                       message.named, masked, attempts,
@@ -697,6 +727,9 @@ FINISHING = ("document_collected", "parcel_delivered", "application_cancelled",
 # hours, a fallback) or retried past a gateway's outage, it reached the
 # citizen after their "ready" (outside audit S2); it is dropped instead
 RECEIPTS = frozenset({"received", "pos_received", "kecamatan_received", "prr_received"})
+# what a notice handled late (its event behind others: a backlog) may be old
+# news by then: a receipt, a pickup window (checked before it is sent)
+REPLACEABLE = RECEIPTS | frozenset(TOPICS)
 
 
 def topic(kind: str) -> str:

@@ -43,7 +43,7 @@ from shared.store import BaseStore, update_then_read
 from shared.settings import InvalidSetting, refuse_from_setup
 
 from .callbacks import Logged
-from .domain import (RECEIPTS, BookEntry, Filed, Finished, Guards, Notice, OutgoingMessage,
+from .domain import (REPLACEABLE, BookEntry, Filed, Finished, Guards, Notice, OutgoingMessage,
                      day_bucket, hour_bucket, kinds_replacing, outdated)
 from .messages import Texts
 from .settings import retention
@@ -53,8 +53,9 @@ log = logging.getLogger(__name__)
 # longer than any gateway call may take (their timeouts are seconds): a claim
 # outlives its sender only if the sender died, and then the retry takes over
 CLAIM = datetime.timedelta(seconds=120)
-# a receipt whose event is older than this when first handled is checked
-# against the notices on file (``_claim``): a fresh one goes out unread
+# a receipt or pickup window whose event is older than this when first
+# handled is checked against the notices on file (``_claim``): a fresh one
+# goes out unread
 LATE_RECEIPT = datetime.timedelta(seconds=10)
 # whose claim it is: this process. A claim it made and no longer uses - its
 # sending raised (a database stall, the broker's connection lost) - is its
@@ -109,11 +110,17 @@ def message_row(message: OutgoingMessage, now: datetime.datetime, state: dict) -
            "content": {"text": message.text, "subject": message.subject, "html": message.html,
                        "params": list(message.params)},
            "occurred_at": message.occurred_at, "attempts": [], "created_at": now, **state}
-    if message.notice is not None:
-        row.update(notice=notice_row(message.notice), fallbacks=list(message.fallbacks))
+    if message.notice is not None and (message.channel == "whatsapp"
+                                       or message.takes_over is not None):
+        row.update(kept_notice(message))
     if message.takes_over is not None:
         row["fallback_for"] = message.takes_over
     return row
+
+
+def kept_notice(message: OutgoingMessage) -> dict:
+    """The fields that keep a message's notice, for its stand-in."""
+    return {"notice": notice_row(message.notice), "fallbacks": list(message.fallbacks)}
 
 
 def notice_row(notice: Notice) -> dict:
@@ -266,7 +273,7 @@ class NotificationStore(BaseStore):
             # sent: old news (outside audit L3: "received, we check it in 3
             # working days" came after "ready to collect"). A fresh one costs
             # no read
-            if message.occurred_at is not None and \
+            if message.kind in REPLACEABLE and message.occurred_at is not None and \
                     now - message.occurred_at > LATE_RECEIPT:
                 return self._unless_old_news(message, now)
             return "pending"
@@ -292,24 +299,26 @@ class NotificationStore(BaseStore):
         return row["status"] if row is not None and row["status"] in SETTLED else None
 
     def _unless_old_news(self, message: OutgoingMessage, now: datetime.datetime) -> str:
-        """A receipt claimed again (its event retried: a gateway was out),
-        or first handled late (``LATE_RECEIPT``), is dropped as
-        ``superseded`` once a later notice about its application is on file
-        (``domain.RECEIPTS``; one indexed read, on such a receipt only);
-        else ``"pending"``: send it."""
-        if message.kind not in RECEIPTS or not message.about_an_application \
-                or message.occurred_at is None:
+        """A message claimed again (its event retried: a gateway was out),
+        or a receipt or pickup window first handled late (``LATE_RECEIPT``),
+        is dropped as the sweeper drops a held one (``domain.outdated``):
+        ``superseded`` once a later notice replacing it is on file (any
+        later one, for a receipt; a later window, for a window - a "ready"
+        retried past an outage after its "moved" went named the old day: a
+        review), ``withdrawn`` once its application is over; one read, on
+        such a message only. Else ``"pending"``: send it."""
+        if not message.about_an_application or message.occurred_at is None:
             return "pending"
-        later = self.db.messages.find_one(
-            {"application_id": message.application_id,
-             "occurred_at": {"$gt": message.occurred_at}}, {"_id": 1})
-        if later is None:
+        drop = outdated([message], *self._on_file([message])).get(message.message_id)
+        if drop is None:
             return "pending"
+        status, because = drop
         self.db.messages.update_one({"_id": message.message_id, "status": "pending"},
-                                    dropped("superseded", later["_id"], now))
-        log.info("%s for %s not sent: a later notice about its application went before it",
-                 message.channel, message.tracking_code)
-        return "superseded"
+                                    dropped(status, because, now))
+        log.info("%s for %s not sent (%s): %s", message.channel, message.tracking_code, status,
+                 "its application is over" if status == "withdrawn"
+                 else "a later notice about its application replaced it")
+        return status
 
     @staticmethod
     def let_go(message_id: str) -> None:
@@ -327,9 +336,16 @@ class NotificationStore(BaseStore):
         except DuplicateKeyError:
             pass
 
-    def hold(self, message_id: str, reason: str, until: datetime.datetime) -> None:
+    def hold(self, message_id: str, reason: str, until: datetime.datetime,
+             message: OutgoingMessage | None = None) -> None:
+        """Held until ``until``; ``message``'s notice kept with it, if it has
+        one (the sweeper makes its stand-in from it: an SMS held overnight
+        and failing at 06:00 went to no other channel - a review)."""
+        kept = kept_notice(message) if message is not None and message.notice is not None \
+            else {}
         self.db.messages.update_one({"_id": message_id}, {"$set": {
-            "status": HELD, "held_reason": reason, "due_at": until, "claimed_until": None}})
+            "status": HELD, "held_reason": reason, "due_at": until, "claimed_until": None,
+            **kept}})
         self.let_go(message_id)
 
     def claim_due(self, now: datetime.datetime, limit: int = 50) -> list[OutgoingMessage]:
@@ -337,11 +353,17 @@ class NotificationStore(BaseStore):
         but first drop those that no longer apply (``domain.outdated``):
         marked ``superseded`` or ``withdrawn``, never sent. What is known of
         their applications is read in one query for the whole batch."""
-        due_now = {"status": HELD, "due_at": {"$lte": now}}
+        # and those a sweeper claimed and never settled (its sending raised
+        # something other than a gateway's failure - a database stall - or
+        # its process died): pending, their claim run out. Their events were
+        # handled long ago; nothing else would ever send them (a review)
+        due_now = {"$or": [{"status": HELD, "due_at": {"$lte": now}},
+                           {"status": "pending", "due_at": {"$lte": now},
+                            "claimed_until": {"$lt": now}}]}
         due = [message_from_row(row) for row in self.db.messages.find(
             due_now, sort=[("due_at", ASCENDING)], limit=limit)]
         drops = outdated(due, *self._on_file(due)) if due else {}
-        self._drop(drops, now)
+        self._drop(drops, due_now, now)
         claim = {"$set": {"status": "pending", "claimed_until": utcnow() + CLAIM,
                           "claimed_by": OWNER},
                  "$unset": {"held_reason": ""}}
@@ -384,12 +406,13 @@ class NotificationStore(BaseStore):
                 filed.append(Filed(row["_id"], row["application_id"], row["kind"], happened(row)))
         return filed, finished
 
-    def _drop(self, drops: dict[str, tuple[str, str]], now: datetime.datetime) -> None:
-        """Record held messages as not to be sent (status and why), in one
+    def _drop(self, drops: dict[str, tuple[str, str]], due_now: dict,
+              now: datetime.datetime) -> None:
+        """Record due messages as not to be sent (status and why), in one
         command; one claimed by another sweeper meanwhile is left to it."""
         if drops:
             self.db.messages.bulk_write([UpdateOne(
-                {"_id": message_id, "status": HELD}, dropped(status, because, now))
+                {**due_now, "_id": message_id}, dropped(status, because, now))
                 for message_id, (status, because) in drops.items()], ordered=False)
 
     def finished(self, application_id: str) -> Finished | None:

@@ -15,9 +15,12 @@ from pymongo import MongoClient
 from pymongo.errors import AutoReconnect
 
 from services.notification.domain import (BookEntry, Delivery, Finished, Guards, OutgoingMessage,
-                                          Senders, deliver)
+                                          Senders, deliver, notice_for, parse_quiet_hours,
+                                          send_due)
 from services.notification.exceptions import DeliveryFailed
+from services.notification import store as store_module
 from services.notification.store import NotificationStore
+from shared.events import build_event
 from tests.helpers import CommandCounter, at_once
 
 
@@ -98,6 +101,24 @@ def test_a_copy_published_again_is_answered_by_one_read_where_its_message_is_set
     assert store.open_message(claimed, handled_before=True) == "in_flight"
 
 
+def failed_for_now(store, message: OutgoingMessage) -> None:
+    """The message's first attempt failed (its gateway out a moment)."""
+    assert store.open_message(message) == "pending"
+    store.record_failure(message.message_id, "sms gateway timed out")
+    store.let_go(message.message_id)
+
+
+def superseded_on_its_retry(store, delivery: Delivery, earlier: OutgoingMessage,
+                            later: OutgoingMessage) -> None:
+    """``earlier`` fails for now, ``later`` (replacing it) is sent, then
+    ``earlier``'s retry drops it: superseded by ``later``."""
+    failed_for_now(store, earlier)  # its event is retried
+    assert deliver([later], delivery) == []
+    assert deliver([earlier], delivery) == []  # the retry
+    row = store.db.messages.find_one({"_id": earlier.message_id})
+    assert (row["status"], row["dropped_because"]) == ("superseded", later.message_id)
+
+
 class Gateway:
     def __init__(self):
         self.sent: list[str] = []
@@ -170,22 +191,13 @@ def test_a_receipt_retried_after_a_later_notice_went_is_dropped_not_sent(counted
                       occurred_at=SUBMITTED)
     ready = replace(message(2), application_id=receipt.application_id,
                     occurred_at=SUBMITTED + datetime.timedelta(minutes=3))
-    assert store.open_message(receipt) == "pending"
-    store.record_failure(receipt.message_id, "sms gateway timed out")  # the event is retried
-    store.let_go(receipt.message_id)
-    assert deliver([ready], delivery) == [] and gateway.sent == [ready.message_id]
-
-    assert deliver([receipt], delivery) == []  # the retry
+    superseded_on_its_retry(store, delivery, receipt, ready)
     assert gateway.sent == [ready.message_id]
-    row = store.db.messages.find_one({"_id": receipt.message_id})
-    assert (row["status"], row["dropped_because"]) == ("superseded", ready.message_id)
     assert store.open_message(receipt) == "superseded"  # a redelivery: nothing in flight
 
     alone = replace(message(3), kind="received", about="application_submitted",
                     occurred_at=SUBMITTED)  # no later notice: its retry sends it
-    assert store.open_message(alone) == "pending"
-    store.record_failure(alone.message_id, "sms gateway timed out")
-    store.let_go(alone.message_id)
+    failed_for_now(store, alone)  # its event is retried
     assert deliver([alone], delivery) == [] and gateway.sent[-1] == alone.message_id
 
 
@@ -226,7 +238,7 @@ class Refusing:
     def send(self, message) -> str:
         self.tried += 1
         if self.permanent or self.tried <= self.for_now:
-            raise DeliveryFailed("refused" if self.permanent else "smtp failed: timeout",
+            raise DeliveryFailed("refused" if self.permanent else f"{message.channel} timed out",
                                  permanent=self.permanent)
         return f"ok-{self.tried}"
 
@@ -380,3 +392,87 @@ def test_an_officers_notice_is_settled_without_an_event_about_an_application(cou
     row = store.db.messages.find_one({"_id": notice.message_id})
     assert row["status"] == "sent" and not row.get("pending_events")
     assert relay.handed == []
+
+
+def test_a_sweepers_claim_left_unsettled_is_claimed_again_once_it_runs_out(counted):
+    """A review (forty-fifth session): the sweeper claimed held messages
+    (pending) and its sending raised - a database stall counting the SMS,
+    its process killed - and they stayed pending for good: their events
+    were handled long ago, and the sweeper took held ones only."""
+    store, _, _ = counted
+    now = datetime.datetime.now(datetime.timezone.utc)
+    sms = replace(message(7), kind="appointment", about="recording_appointment_booked",
+                  occurred_at=now)
+    store.open_message(sms)
+    store.hold(sms.message_id, "quiet_hours", now)
+    [claimed] = store.claim_due(now)
+    store.let_go(claimed.message_id)  # the sending raised, or the process died
+    assert store.claim_due(now) == []  # its claim still runs: nobody else's
+    later = now + store_module.CLAIM + datetime.timedelta(seconds=1)
+    assert [m.message_id for m in store.claim_due(later)] == [sms.message_id]
+    store.let_go(sms.message_id)
+    # an event's own pending message (no due time: its event is retried) is not the sweeper's
+    fresh = message(8)
+    assert store.open_message(fresh) == "pending"
+    store.let_go(fresh.message_id)
+    assert [m.message_id for m in store.claim_due(later + store_module.CLAIM)] == [sms.message_id]
+
+
+def test_a_pickup_window_retried_after_a_later_one_went_is_dropped_not_sent(counted):
+    """A review (forty-fifth session): the "ready" SMS, its gateway out, was
+    retried after the citizen moved the window and the "moved" SMS went -
+    the last SMS named the old day. A retry (and a window first handled
+    late) is dropped once a later window is on file, or the document was
+    collected; the latest window is sent."""
+    store, _, _ = counted
+    gateway = Gateway()
+    now = datetime.datetime.now(datetime.timezone.utc)
+    delivery = Delivery(store, Senders(sms=gateway, email=gateway), Guards(), 4, now)
+    ready = replace(message(9), kind="ready", occurred_at=now - datetime.timedelta(minutes=20))
+    moved = replace(message(10), application_id=ready.application_id, kind="pickup_moved",
+                    about="pickup_rescheduled", occurred_at=now - datetime.timedelta(minutes=5))
+    superseded_on_its_retry(store, delivery, ready, moved)
+    assert gateway.sent == [moved.message_id]
+    # first handled late (its queue behind the move's): dropped too
+    late = replace(ready, message_id=f"{uuid.uuid4().hex}.sms")
+    assert deliver([late], delivery) == [] and gateway.sent == [moved.message_id]
+    # retried after the document was collected: withdrawn
+    other = replace(message(11), kind="ready", occurred_at=now - datetime.timedelta(minutes=3))
+    failed_for_now(store, other)  # its event is retried
+    store.note_finished(Finished(other.application_id, "document_collected", now))
+    assert deliver([other], delivery) == [] and gateway.sent == [moved.message_id]
+    assert store.db.messages.find_one({"_id": other.message_id})["status"] == "withdrawn"
+    # a window retried with nothing later on file is sent
+    alone = replace(message(12), kind="ready", occurred_at=now - datetime.timedelta(minutes=3))
+    failed_for_now(store, alone)  # its event is retried
+    assert deliver([alone], delivery) == [] and gateway.sent[-1] == alone.message_id
+
+
+def test_an_sms_held_overnight_that_fails_at_six_hands_its_notice_to_the_e_mail(counted):
+    """A review (forty-fifth session): an SMS held for the quiet hours kept
+    no notice (only a WhatsApp message did): failing when the sweeper sent
+    it, it was given up and the e-mail the citizen gave never went."""
+    store, _, _ = counted
+    event = build_event("parcel_dispatched", application_id=uuid.uuid4().hex,
+                        tracking_code="SDKTEST0013", document_type="ktp_el",
+                        shipment_id="shp-1", barcode="P123")
+    contact = {"phone": "+6281234500013", "email": "warga.13@example.id", "language": "id",
+               "preferred_channel": None}
+    notice = notice_for("parcel_dispatched", event, contact)
+    [sms] = notice.messages()  # routine: the SMS; the e-mail takes over if it fails
+    quiet = Guards(*parse_quiet_hours("21:00-06:00"))
+    at_22 = datetime.datetime(2026, 11, 29, 15, 0, tzinfo=datetime.timezone.utc)
+    down, mail = Refusing(permanent=False, for_now=100), Gateway()
+    assert deliver([sms], Delivery(store, Senders(sms=down, email=mail), quiet, 2, at_22),
+                   notice.message) == []
+    assert store.db.messages.find_one({"_id": sms.message_id})["status"] == "held"
+    six = datetime.datetime(2026, 11, 29, 23, 0, tzinfo=datetime.timezone.utc)
+    for minute in range(2):  # the sweeper's tries: the SMS gateway still down
+        now = six + datetime.timedelta(minutes=minute)
+        sweeper = Delivery(store, Senders(sms=down, email=mail), quiet, 2, now)
+        assert send_due(store.claim_due(now), sweeper) == 0
+    assert store.db.messages.find_one({"_id": sms.message_id})["status"] == "failed"
+    now = six + datetime.timedelta(minutes=2)
+    assert send_due(store.claim_due(now), Delivery(store, Senders(sms=down, email=mail), quiet,
+                                                   2, now)) == 1
+    assert mail.sent == [f"{notice.event_id}.email"]

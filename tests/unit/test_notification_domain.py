@@ -106,7 +106,7 @@ class FakeMessageStore:
             return "email_limit", now + datetime.timedelta(hours=1)
         return None
 
-    def hold(self, message_id, reason, until):
+    def hold(self, message_id, reason, until, message=None):
         self.messages[message_id].update(status="held", reason=reason, due_at=until, claimed=False)
 
     def record_failure(self, message_id, reason) -> int:
@@ -533,3 +533,74 @@ def test_a_reprint_s_window_the_citizen_was_told_already_tells_nothing():
     fresh = load_event("document_ready_for_pickup", pickup_event())
     assert fresh["window_told"] is False  # absent in older events
     assert len(notices_for("document_ready_for_pickup", fresh, lambda _: None, None)) == 1
+
+
+def test_an_e_mail_beside_whatsapp_given_up_sends_no_sms_to_the_phone_whatsapp_reached(
+        store, senders):
+    """A review (forty-fifth session): an important notice went by WhatsApp
+    and e-mail; the e-mail given up brought an SMS to the phone WhatsApp had
+    reached. Only WhatsApp's failure brings the SMS - once."""
+    senders.email.failing = True
+    last = replace(delivery(store, senders), last_delivery=True)
+    notice, messages = pickup_messages(preferred="whatsapp")
+    assert [m.channel for m in messages] == ["whatsapp", "email"]
+    assert deliver(messages, last, notice.message) == []
+    assert [m.channel for m in senders.whatsapp.sent] == ["whatsapp"] and senders.sms.sent == []
+    # both down for good: WhatsApp's SMS goes, the e-mail's brings no second
+    other, both = FakeMessageStore(), Senders(sms=FakeSender("sms"), email=FakeSender("email"),
+                                              whatsapp=FakeSender("whatsapp"))
+    both.email.failing = both.whatsapp.failing = True
+    last = replace(delivery(other, both), last_delivery=True)
+    assert deliver(messages, last, notice.message) == []
+    assert [m.message_id for m in both.sms.sent] == [f"{notice.event_id}.sms"]
+
+
+def test_a_stand_in_failing_on_its_events_last_delivery_is_left_to_the_sweeper(store, senders):
+    """A review (forty-fifth session): a stand-in made on its event's last
+    delivery had one try - failing once (its gateway out a moment), it was
+    given up too. It is held for the sweeper, which retries it."""
+    senders.sms.failing = senders.email.failing = True
+    notice = notice_for("parcel_dispatched", dispatched_event(), contact())  # SMS, then e-mail
+    last = replace(delivery(store, senders), last_delivery=True)
+    assert deliver(notice.messages(), last, notice.message) == []
+    email = store.messages[f"{notice.event_id}.email"]
+    assert (email["status"], email["reason"]) == ("held", "retry")
+    assert [e["event"] for e in store.emitted] == ["notification_failed"]  # the SMS only
+    senders.email.failing = False
+    later = NOON + datetime.timedelta(minutes=1)
+    assert send_due(store.claim_due(later), delivery(store, senders, later)) == 1
+    assert [m.channel for m in senders.email.sent] == ["email"]
+
+
+def test_sent_but_not_recorded_is_recorded_on_its_retry_in_quiet_hours_not_held(store, senders):
+    """A review (forty-fifth session): sent at 20:59:58, its record failed;
+    the retry at 21:00 held it for the quiet hours (and counted it against
+    the phone's hour again) instead of recording what was sent."""
+    from shared.errors import DatabaseUnavailable
+    memory = SentMemory()
+    record_sent = store.record_sent
+    store.record_sent = lambda message, ref: (_ for _ in ()).throw(DatabaseUnavailable())
+    notice = notice_for("parcel_dispatched", dispatched_event(), contact())  # SMS only
+    before = datetime.datetime(2026, 11, 29, 20, 59, 58, tzinfo=WIB)
+    with pytest.raises(DatabaseUnavailable):
+        deliver(notice.messages(), Delivery(store, senders, QUIET, 4, before, memory))
+    store.record_sent = record_sent
+    store.let_go(notice.messages()[0].message_id)
+    at_21 = datetime.datetime(2026, 11, 29, 21, 0, tzinfo=WIB)
+    assert deliver(notice.messages(), Delivery(store, senders, QUIET, 4, at_21, memory)) == []
+    row = store.messages[notice.messages()[0].message_id]
+    assert (row["status"], row["provider_ref"]) == ("sent", "sms-1")
+    assert len(senders.sms.sent) == 1 and sum(store.sms_count.values()) == 1
+
+
+def test_a_re_send_failing_again_is_given_up_at_once(store, senders):
+    """docs/api.md: one attempt per re-send. A message refused for good
+    after one attempt had the rest of the sweeper's count (a review)."""
+    senders.sms.failing = True
+    notice = notice_for("parcel_dispatched", dispatched_event(), contact(email=None))
+    resent = replace(notice.messages()[0], resends=1)
+    store.open_message(resent)
+    store.hold(resent.message_id, "resend", NOON)
+    assert send_due(store.claim_due(NOON), delivery(store, senders)) == 0
+    assert store.messages[resent.message_id]["status"] == "failed"
+    assert [e["event"] for e in store.emitted] == ["notification_failed"]

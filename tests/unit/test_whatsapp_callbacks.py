@@ -278,6 +278,12 @@ def test_a_callback_before_the_send_is_recorded_is_delivered_again_later():
                         store, NOW)
     assert later.value.status == 503
     assert "delivered_at" in store.messages[other.message_id]  # the other one is applied
+    # a re-send being sent keeps its first send's reference: its own
+    # failure, come before its send is recorded, is delivered again too
+    resent = sent_on_whatsapp(store, whatsapp_citizen_notice(), wamid="wamid.FIRST")
+    store.messages[resent.message_id].update(status="pending", claimed=True)
+    with pytest.raises(NotYetRecorded):
+        settle_status(update(resent, wamid="wamid.SECOND"), store, NOW)
 
 
 def test_unknown_messages_other_sends_and_other_statuses_are_ignored():

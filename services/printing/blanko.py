@@ -5,7 +5,8 @@ A station's stock is tracked from the first delivery an operator records
 for it; a station with no record is not tracked (e.g. a Dinas counter
 supplied from the central store) and prints cards as before. A tracked
 station at zero gets no card jobs while certificates still flow; a printed
-card takes one blanko in the print's own transaction; a station reporting
+card takes one blanko in the print's own transaction, and so does a card
+reported ``misprint`` (spoilt: ``spoilt``); a station reporting
 ``out_of_blanko`` is set to zero - a station without a ``STATIONS`` entry
 too, tracked from then on, so that an operator's delivery can bring its
 cards back (``delivery_starts_tracking``). A claim hands a tracked station
@@ -13,7 +14,10 @@ no more card jobs than it has blanko for, counting the card jobs it holds
 leased already (``cards_left``, ``within_stock``, ``stations.put_back``).
 Falling to or below the threshold (``BLANKO_LOW_THRESHOLD``) emits
 ``blanko_low`` once; a delivery that lifts the stock above it re-arms the
-warning.
+warning. Not counted: a card a station printed under a lease that ran out
+and went to another station meanwhile (its report is refused, and the
+other prints the job again) is taken from no stock: the first station's
+then reads one card more than it holds.
 """
 
 from __future__ import annotations
@@ -48,6 +52,13 @@ def within_stock(jobs: list[dict], cards: int | None) -> list[dict]:
             cards -= 1
         kept.append(job)
     return kept
+
+
+def spoilt(job: dict, reason: str) -> int:
+    """Blanko a failed print of ``job`` used up: a card misprinted spoilt
+    one, as a card printed takes one; no other failure uses any (out of
+    blanko, a printer fault or a record's error before printing)."""
+    return int(reason == "misprint" and job.get("print_kind") == "card")
 
 
 def delivery_starts_tracking(station_id: str, stations: dict[str, Station]) -> bool:

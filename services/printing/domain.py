@@ -65,6 +65,15 @@ PRINTED_FOR_THE_DECEASED = {"last_failure": HELD_AS_DECEASED["last_failure"]}
 HELD_AS_LAPSED = {"status": "held", "last_failure": "lease_expired", "failure_note": None}
 
 
+def as_held(job: dict) -> dict:
+    """A job of the operators' held list as they are told of it: a lease
+    that ran out on the last attempt, listed before ``hold_lapsed`` holds
+    it (``stations.held_filters``: within seconds), is shown as that will
+    hold it (``HELD_AS_LAPSED``) - ``held``, ``lease_expired`` - not as
+    ``leased`` (docs/station-api.md, the answer's schema: held or printed)."""
+    return {**job, **HELD_AS_LAPSED} if job["status"] == "leased" else job
+
+
 def held_here(job: dict) -> Event:
     """What printing says of a job it held itself (``HELD_AS_REPRINT``,
     ``HELD_AS_DECEASED``, ``HELD_AS_LAPSED``; no station's report): intake

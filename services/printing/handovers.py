@@ -224,6 +224,15 @@ def manifest_arrival(job: dict, manifest: dict) -> datetime.date | None:
     return follow_up or arrival_day(job, manifest)
 
 
+def manifest_list(job: dict) -> str | None:
+    """The jemput-bola manifest on whose officer's list the job's document
+    is: its own, unless Pos takes it to its citizen's door
+    (``goes_with_manifest``) - then it is on no officer's list, and no
+    kelurahan officer records it handed over (outside review: one did, and
+    closed the application of a card still on its way to the door)."""
+    return job.get("manifest_id") if goes_with_manifest(job) else None
+
+
 @dataclass(frozen=True)
 class Office:
     """An office whose officer collects documents at the Dinas as one list
@@ -237,7 +246,7 @@ class Office:
 
 
 OFFICES = {
-    "kelurahan": Office("kelurahan_code", lambda job: job.get("manifest_id"), manifest_arrival),
+    "kelurahan": Office("kelurahan_code", manifest_list, manifest_arrival),
     "kecamatan": Office("kecamatan_code",
                         lambda job: handover_list_id(job) if job.get("next_day") else None,
                         arrival_day),
@@ -250,7 +259,9 @@ def hands_over(how: str, job: dict, lst: dict | None, scope: str,
     records a printed document of a list of that office (``lst``, the one
     ``list_id`` names) as handed to its citizen ``today`` (WIB); False when
     they recorded it before (the first record stands). A document of
-    another office, or of none, is answered as if it did not exist.
+    another office, or of none (``lst`` None: a jemput-bola member Pos
+    takes to its citizen's door, ``manifest_list``), is answered as if it
+    did not exist.
 
     Refused (``NotAtOffice``) while the document cannot be at the office:
     not printed, waiting at the Dinas for the rest of its list, or before

@@ -13,9 +13,10 @@ A record is for a first KTP-el: intake, which asks the population register,
 makes no application of a record whose holder is not 17 yet (``under_age``:
 a married minor may have one, but the export has no marital status) or is
 recorded as deceased (``prr_record_refused``; ``REFUSALS`` tells the
-operator why). Not here: a NIK carries its holder's birth year in two
-digits, so ``...150126...`` is a child born in 2026 or a citizen born in
-1926 - only the register can say which.
+operator why; a later upload of a record refused ``under_age`` imports it
+anew, ``imported_again``). Not here: a NIK carries its holder's birth year
+in two digits, so ``...150126...`` is a child born in 2026 or a citizen
+born in 1926 - only the register can say which.
 """
 
 from __future__ import annotations
@@ -55,6 +56,10 @@ REFUSALS = {
         "Recorded as deceased (a verified death certificate or the population register): "
         "no KTP-el is printed."),
 }
+
+
+# the refusals a later import of the NIK takes back (``imported_again``)
+REFUSED_UNTIL_OF_AGE = frozenset({"under_age"})
 
 
 def _digits(count: int) -> validate.Regexp:
@@ -190,6 +195,16 @@ def phone_arrived(record: dict, stored: dict) -> bool:
     record an earlier version stored has no ``announced``: taken as announced
     (what it was is unknown; the guarded update matches only ``False``)."""
     return record["phone"] is not None and not stored.get("announced", True)
+
+
+def imported_again(stored: dict) -> bool:
+    """A row for a NIK whose record intake refused as ``under_age``: the
+    holder may be 17 by now (the operator uploads it again from the 17th
+    birthday, docs/prr-import.md), so the row is taken as a new record -
+    stored in place of the refused one and announced, intake screening it
+    again. Any other refusal stands (a holder recorded deceased stays so):
+    the row is one more ``already_known``."""
+    return stored.get("refused") in REFUSED_UNTIL_OF_AGE
 
 
 def refused_view(record: dict, lang: str) -> dict:

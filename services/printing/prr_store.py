@@ -48,8 +48,9 @@ class PrrStore(BaseStore):
         way, row by row, so each NIK is still stored once). A NIK seen before
         (in an earlier import) is counted, not announced again - unless its
         record waited for a phone and this row brings one: then it is
-        announced now. Each record keeps the import and the row that
-        announced it (``refused_records``)."""
+        announced now; or intake refused it as ``under_age``: then this row
+        is a new record (``prr.imported_again``). Each record keeps the
+        import and the row that announced it (``refused_records``)."""
         counts = dict.fromkeys(IMPORT_COUNTS, 0)
         self.db.prr_imports.insert_one({"_id": import_id, "imported_at": utcnow(),
                                         "operator": operator})
@@ -58,7 +59,8 @@ class PrrStore(BaseStore):
             # size would leave the cursor open, a getMore to learn it is done
             known = {stored["_id"]: stored for stored in self.db.prr_records.find(
                 {"_id": {"$in": [record["nik"] for record in chunk]}},
-                {"announced": 1, "prr_record_id": 1}, batch_size=len(chunk) + 1)}
+                {"announced": 1, "prr_record_id": 1, "refused": 1},
+                batch_size=len(chunk) + 1)}
             new = [record for record in chunk if record["nik"] not in known]
             if self._store_all(new, import_id):
                 outcomes = [("imported" if record["phone"] is not None else "waiting_for_phone")
@@ -93,19 +95,41 @@ class PrrStore(BaseStore):
         return "imported" if record["phone"] is not None else "waiting_for_phone"
 
     def _known(self, record: dict, stored: dict, import_id: str) -> str:
+        if prr.imported_again(stored):
+            return self._import_again(record, stored, import_id)
         if not prr.phone_arrived(record, stored):
             return "already_known"
         added = self.run_transaction(lambda session: self._add_prr_phone(session, record,
                                                                          import_id))
         return "phone_added" if added else "already_known"
 
+    def _import_again(self, record: dict, stored: dict, import_id: str) -> str:
+        """The row in place of a record intake refused (``prr.imported_again``),
+        under a new id, announced as a new record is. Guarded: of two imports
+        bringing it at once, one does, the other counts it known."""
+        def work(session) -> bool:
+            fresh = self._prr_record(record, import_id)
+            if not self.db.prr_records.replace_one(
+                    {"_id": record["nik"], "prr_record_id": stored["prr_record_id"],
+                     "refused": stored["refused"]}, fresh, session=session).modified_count:
+                return False
+            self.emit_all(session, [prr.announcement(record, fresh["prr_record_id"])])
+            return True
+        if not self.run_transaction(work):
+            return "already_known"
+        return "imported" if record["phone"] is not None else "waiting_for_phone"
+
+    @staticmethod
+    def _prr_record(record: dict, import_id: str) -> dict:
+        return {"_id": record["nik"], "prr_record_id": uuid.uuid4().hex,
+                "kecamatan_code": record["kecamatan_code"],
+                "recorded_on": record["recorded_on"].isoformat(),
+                "imported_at": utcnow(), "printed_at": None,
+                "announced": record["phone"] is not None,
+                "import_id": import_id, "row": record["row"]}
+
     def _store_prr_records(self, session, records: list[dict], import_id: str) -> None:
-        stored = [{"_id": record["nik"], "prr_record_id": uuid.uuid4().hex,
-                   "kecamatan_code": record["kecamatan_code"],
-                   "recorded_on": record["recorded_on"].isoformat(),
-                   "imported_at": utcnow(), "printed_at": None,
-                   "announced": record["phone"] is not None,
-                   "import_id": import_id, "row": record["row"]} for record in records]
+        stored = [self._prr_record(record, import_id) for record in records]
         self.db.prr_records.insert_many(stored, session=session)
         self.emit_all(session, [prr.announcement(record, row["prr_record_id"])
                                 for record, row in zip(records, stored)])
@@ -127,15 +151,20 @@ class PrrStore(BaseStore):
     def refuse_prr_record(self, event: dict) -> bool:
         """Intake made no application of the record (``prr_record_refused``):
         it leaves the backlog, and its import lists it with the reason
-        (``refused_records``). Once: a redelivery finds it refused."""
-        stored = self.db.prr_records.find_one({"_id": event["nik"]}, {"import_id": 1})
+        (``refused_records``). Once: a redelivery finds it refused. Only the
+        record the event names: one imported again since
+        (``prr.imported_again``) is a new record, for intake to screen anew."""
+        record = {"_id": event["nik"]}
+        if event.get("prr_record_id"):  # none in an older intake's events
+            record["prr_record_id"] = event["prr_record_id"]
+        stored = self.db.prr_records.find_one(record, {"import_id": 1})
         if stored is None:
             return False
         refused = {"refused": event["reason"], "refused_at": utcnow()}
         if stored.get("import_id"):
             refused["refused_in"] = stored["import_id"]
         return self.db.prr_records.update_one(
-            {"_id": event["nik"], "refused": None}, {"$set": refused}).modified_count == 1
+            {**record, "refused": None}, {"$set": refused}).modified_count == 1
 
     def import_exists(self, import_id: str) -> bool:
         return self.db.prr_imports.find_one({"_id": import_id}, {"_id": 1}) is not None

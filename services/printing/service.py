@@ -69,6 +69,13 @@ def pickup_rules(config: dict) -> PickupRules:
 
 # STATION_SILENT_SECONDS at most (30 days): "never" is 0
 MOST_SILENT_SECONDS = 30 * 24 * 3600
+# LEASE_SECONDS at most (a day): a batch is printed within minutes, and a
+# lease past what a date holds failed every claim (OverflowError: 500)
+MOST_LEASE_SECONDS = 24 * 3600
+# MAX_PRINT_ATTEMPTS from 1 (0 let no job be claimed, nor listed held: every
+# job stranded in the queue) to 100 (a number past what the database stores
+# failed every claim)
+MOST_PRINT_ATTEMPTS = 100
 
 
 def silent_after(seconds: int) -> datetime.timedelta | None:
@@ -78,7 +85,9 @@ def silent_after(seconds: int) -> datetime.timedelta | None:
 
 class PrintingSettings(DependencyProvider):
     """The stations, lease and attempts, the pickup places and the working-day
-    calendar, read once from config; a bad ``STATIONS`` stops the service."""
+    calendar, read once from config; a bad ``STATIONS`` (a station's cap of
+    0 too), or a lease or attempts out of range, stops the service naming
+    the setting: each would strand the jobs."""
 
     def setup(self):
         config = self.container.config
@@ -89,8 +98,9 @@ class PrintingSettings(DependencyProvider):
         self.stations = StationRules(
             stations, tuple(PLACES),
             # a lease of 0 s runs out as it is handed out
-            datetime.timedelta(seconds=integer(config, "LEASE_SECONDS", 600, minimum=1)),
-            integer(config, "MAX_PRINT_ATTEMPTS", 3),
+            datetime.timedelta(seconds=integer(config, "LEASE_SECONDS", 600, minimum=1,
+                                               maximum=MOST_LEASE_SECONDS)),
+            integer(config, "MAX_PRINT_ATTEMPTS", 3, minimum=1, maximum=MOST_PRINT_ATTEMPTS),
             integer(config, "BLANKO_LOW_THRESHOLD", 50),
             silent_after(integer(config, "STATION_SILENT_SECONDS", 1800, minimum=0,
                                  maximum=MOST_SILENT_SECONDS)))

@@ -16,7 +16,8 @@ to be full; windows before it are never looked at again. The store reads the
 pointer, moves it forward to the earliest window the document may use, and
 takes a seat in that window's counter; a window found full (only citizens
 moving into it ahead of the pointer can fill one there) moves the pointer on
-by one. Seats freed behind the pointer (a citizen moved away) go to citizens
+by one; a pointer left on a day closed since moves on to the next working
+day. Seats freed behind the pointer (a citizen moved away) go to citizens
 who move their window, never to new prints: new prints only ever go forward.
 """
 
@@ -89,10 +90,18 @@ def pointer_window(doc: dict | None) -> Window | None:
     return Window(datetime.date.fromisoformat(doc["day"]), doc["index"])
 
 
-def search_start(pointer: Window | None, earliest: Window) -> Window:
+def search_start(calendar: WorkingCalendar, pointer: Window | None,
+                 earliest: Window) -> Window:
     """Where the search for a seat begins: the fill pointer, unless the
-    document may not be collected that early (or the pointer lies in the past)."""
-    return earliest if pointer is None or pointer < earliest else pointer
+    document may not be collected that early (or the pointer lies in the
+    past). A pointer on a day closed since it was stored (``CLOSED_DAYS``
+    given that day later) begins at the next working day's first window:
+    nobody collects a document on a closed day."""
+    if pointer is None or pointer < earliest:
+        return earliest  # a working day's first window (``first_window``)
+    if not calendar.is_working_day(pointer.day):
+        return Window(calendar.next_working_day(pointer.day), 0)
+    return pointer
 
 
 def find_seat(place: Place, calendar: WorkingCalendar, pointer: Window | None,
@@ -103,7 +112,7 @@ def find_seat(place: Place, calendar: WorkingCalendar, pointer: Window | None,
     counter); it is asked from the search start on and, unless citizens
     filled windows ahead of the pointer, answered below capacity at once.
     """
-    window = search_start(pointer, earliest)
+    window = search_start(calendar, pointer, earliest)
     while (seats := taken(window)) >= place.pickup_capacity:
         window = next_window(place, calendar, window)
     still_open = seats + 1 < place.pickup_capacity

@@ -5,7 +5,9 @@ Configured in ``STATIONS`` (comma-separated)::
 
     station-serang-1@disdukcapil-serang:card+certificate:20,station-curug-1@kec-curug:card
 
-``<station id>@<place id>:<kinds joined by +>[:<max jobs held at once>]``.
+``<station id>@<place id>:<kinds joined by +>[:<max jobs held at once>]``
+(1 or more: a station that may hold none would claim nothing, its place's
+jobs waiting for it for ever).
 The station id is the principal of its token in ``STATION_TOKENS``; the
 place is one of ``shared.offices.PLACES``. A station with a token but no
 entry is a Dinas station printing every kind (how a Dinas with one counter
@@ -77,8 +79,10 @@ def parse_stations(spec: str | None, places) -> dict[str, Station]:
             raise InvalidStations(f"entry {number}: kinds are {' and '.join(PRINT_KINDS)}")
         if match["id"] in stations:
             raise InvalidStations(f"entry {number} repeats station {match['id']!r}")
-        stations[match["id"]] = Station(match["id"], match["place"], kinds,
-                                        int(match["cap"] or DEFAULT_MAX_HELD))
+        cap = int(match["cap"] or DEFAULT_MAX_HELD)
+        if cap < 1:
+            raise InvalidStations(f"entry {number}: max held must be 1 or more")
+        stations[match["id"]] = Station(match["id"], match["place"], kinds, cap)
     return stations
 
 

@@ -30,7 +30,7 @@ from .pickup_store import PickupStore
 from .prr_store import PrrStore
 from .seats import Seats
 from .slots import PickupRules
-from .blanko import (cards_left, delivery_starts_tracking, low_stock, printable_kinds,
+from .blanko import (cards_left, delivery_starts_tracking, low_stock, printable_kinds, spoilt,
                      within_stock)
 from .stations import Station, StationRules, away, put_back, silent_stations
 
@@ -482,12 +482,15 @@ class PrintStore(PickupStore, PrrStore):
         replacements first, then oldest first): the held ones, and the cards
         printed and still at the Dinas whose holder's death was recorded since
         (``cards_of_the_deceased``, noted by ``_listed_for_an_operator``: a
-        list of its own, not a read of every printed job; until cancelled)."""
+        list of its own, not a read of every printed job; until cancelled).
+        A lease run out on its last attempt and not held yet is listed as it
+        will be (``domain.as_held``)."""
         noted = [row["_id"] for row in self.db.cards_of_the_deceased.find({}, limit=limit)]
         to_cancel = list(self.db.print_jobs.find({"_id": {"$in": noted}, "status": "printed"})) \
             if noted else []
-        return sorted([*self._queue_read(rules.held_filters(utcnow()), limit), *to_cancel],
-                      key=queue_position)[:limit]
+        held = [domain.as_held(job) for job in self._queue_read(rules.held_filters(utcnow()),
+                                                                 limit)]
+        return sorted([*held, *to_cancel], key=queue_position)[:limit]
 
     def hold_lapsed(self, rules: StationRules, limit: int = LAPSED_PER_RUN) -> list[dict]:
         """Hold the jobs whose lease ran out on their last attempt
@@ -734,7 +737,8 @@ class PrintStore(PickupStore, PrrStore):
         (``_print_given_up``). A station out of blanko is taken at its word:
         its stock is zero - one without a ``STATIONS`` entry too (tracked
         from now on: a delivery brings its cards back,
-        ``record_blanko_delivery``)."""
+        ``record_blanko_delivery``). A card misprinted took its blanko, as a
+        print does (``blanko.spoilt``; ``blanko_low`` as a print's)."""
         def work(session):
             job = check_report(self._find(session, job_id), station_id, lease_token)
             update, events = domain.failure_outcome(job, reason, note, stations.max_attempts)
@@ -742,6 +746,9 @@ class PrintStore(PickupStore, PrrStore):
             if reason == "out_of_blanko":
                 events += self._change_blanko(session, stations, station_id,
                                               {"$set": {"stock": 0}}, upsert=True)
+            elif taken := spoilt(job, reason):
+                events += self._change_blanko(session, stations, station_id,
+                                              {"$inc": {"stock": -taken}})
             return self._save(session, job, update, events)
         failed = self.run_transaction(work)
         self.groups.forget_reads_ahead()  # a job back in the queue comes first again

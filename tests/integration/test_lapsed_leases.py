@@ -2,9 +2,10 @@
 server (``PrintStore.hold_lapsed``, as printing's timer runs it in every
 process): the job is held and says so once (``print_job_held``,
 ``lease_expired``) however many processes look at once, the held list names
-the reason and the station whose lease ran out, and the station's late report
-is still heard (outside audit: such a job was "held" only as a query, no event,
-so the citizen read "Masuk antrean cetak" for ever).
+the reason and the station whose lease ran out (listed ``held`` before the
+timer holds it too), and the station's late report is still heard (outside
+audit: such a job was "held" only as a query, no event, so the citizen read
+"Masuk antrean cetak" for ever).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import pytest
 from pymongo import MongoClient
 
 from services.printing.exceptions import LeaseLost
+from services.printing.openapi import HeldJobAnswerSchema
+from services.printing.schemas import HeldJobSchema
 from services.printing.store import PrintStore
 from shared.clock import utcnow
 from tests.helpers import NoRelay, at_once, store_on_a_database_of_its_own
@@ -97,6 +100,20 @@ def test_a_lease_run_out_on_the_last_attempt_is_held_once_and_says_so(processes)
     assert printed["status"] == "printed"
     assert stores[0].db.outbox.count_documents({"event_type": "document_printed"}) == 1
     assert stores[0].held_jobs(rules) == []
+
+
+def test_a_lease_run_out_on_its_last_attempt_is_listed_held_before_the_timer_holds_it(store):
+    """Outside review: listed between the lease's end and ``hold_lapsed``,
+    the job showed ``status: leased`` - docs/station-api.md says ``held``
+    for every job of the list, and the answer's schema allows held or
+    printed only."""
+    rules = station_rules(lease_seconds=0.3)
+    last = lapsed_on_last_attempt(store, rules)
+    [listed] = store.held_jobs(rules)
+    assert store.db.print_jobs.find_one({"_id": last["_id"]})["status"] == "leased"  # not yet
+    assert (listed["_id"], listed["status"], listed["last_failure"], listed["station_id"]) == (
+        last["_id"], "held", "lease_expired", "dinas-1")
+    assert HeldJobAnswerSchema().validate(HeldJobSchema().dump(listed)) == {}
 
 
 def test_a_report_before_the_hold_leaves_nothing_to_hold(store):

@@ -228,6 +228,20 @@ def test_a_weekend_and_a_public_holiday_are_skipped(counted):
     assert printed["slot"]["place"] == "Kantor Kecamatan Curug"
 
 
+def test_a_day_closed_after_the_fill_pointer_reached_it_gets_no_new_prints(counted):
+    """Outside review: the place's fill pointer on Tuesday, then the Dinas
+    closed Tuesday (``CLOSED_DAYS``): the next print was booked on it."""
+    store, _ = counted
+    first, second = leased_jobs(store, 2, "kec-curug")
+    pickup = rules(capacity=40)
+    # Monday's windows filled by earlier prints: the pointer moved on to Tuesday
+    store.db.pickup_fill.insert_one({"_id": "kec-curug", "day": "2025-06-10", "index": 0})
+    assert print_job(store, first, pickup)["slot"]["date"] == "2025-06-10"
+    tuesday_closed = PickupRules(pickup.places, WorkingCalendar.from_config("2025-06-10"))
+    printed = print_job(store, second, tuesday_closed)
+    assert (printed["slot"]["date"], printed["slot"]["start"]) == ("2025-06-11", "08:00")
+
+
 def test_a_report_leaves_the_prr_records_alone_and_a_printed_ktp_el_leaves_the_backlog(counted):
     store, counter = counted
     ktp, kia, held = leased_jobs(store, 3, "kec-taktakan")

@@ -7,7 +7,8 @@ tests' station token and no ``STATIONS`` entry (a Dinas with one counter):
 * a kelurahan officer records a jemput-bola hand-over only once the whole
   manifest is printed and from their day at the Dinas (409 ``not_at_office``
   before), and - for a manifest sent by Pos (``PrintingEvents`` running too) -
-  only once Pos delivered it.
+  only once Pos delivered it; never a member Pos takes to its citizen's door
+  (404: on no officer's list).
 """
 
 from __future__ import annotations
@@ -185,3 +186,25 @@ def test_a_manifest_sent_by_pos_is_handed_over_only_once_pos_delivered_it(
     # a citizen's parcel is none of the manifests' business
     courier_says("parcel_dispatched", jobs[0], shipment_id=f"SDK-{jobs[0]['_id']}")
     assert store.db.manifests.count_documents({}) == 1
+
+
+def test_a_member_pos_takes_to_the_door_is_not_handed_over_by_the_kelurahan(printing, store):
+    """Outside review: the manifest delivered to the kelurahan office by Pos,
+    its officer recorded the hand-over of a member whose citizen chose Pos
+    to their door (200, ``document_collected``) - its own parcel still on
+    the way there."""
+    manifest_id = "JB-3673041010-20250605-DOOR01"
+    at_the_office, to_the_door = jemput_bola_jobs(store, manifest_id, 2)
+    store.db.print_jobs.update_one({"_id": to_the_door["_id"]},
+                                   {"$set": {"delivery_method": "pos",
+                                             "delivery_address": {"street": "Jl. Raya"}}})
+    store.answer_pos_choice(build_event("manifest_sent_by_pos", manifest_id=manifest_id,
+                                        kelurahan_code=KELURAHAN_CODE))
+    printed = {job["print_job_id"]: job for job in (print_one(printing), print_one(printing))}
+    store.manifest_parcel_news(manifest_id, {"pos_delivered": True})
+
+    door = hand_over(printing, printed[to_the_door["_id"]])
+    assert (door.status_code, door.json()["error"]["code"]) == (404, "not_found"), door.text
+    assert store.db.print_jobs.find_one({"_id": to_the_door["_id"]})["status"] == "printed"
+    office = hand_over(printing, printed[at_the_office["_id"]])
+    assert office.status_code == 200 and office.json()["status"] == "collected", office.text

@@ -6,7 +6,9 @@ in-process, no relay: the outbox rows stay where the test reads them).
   in one request) - counted with a pymongo ``CommandListener``, not timed;
 * the same file again writes nothing and announces nothing;
 * two imports of the same rows at once store and announce each NIK once;
-* a record intake refused leaves the backlog and is listed with its row.
+* a record intake refused leaves the backlog and is listed with its row;
+* one refused as under age is a new record when imported again (announced,
+  back in the backlog); one refused as deceased stays refused.
 """
 
 from __future__ import annotations
@@ -125,3 +127,38 @@ def test_a_record_intake_refused_leaves_the_backlog_and_is_listed_with_its_row(d
     assert (listed["_id"], listed["row"], listed["refused"]) == (dead, 3, "deceased")
     assert store.refused_records("import-2") == []
     assert store.import_exists("import-1") and not store.import_exists("import-2")
+
+
+def test_a_record_refused_as_under_age_is_a_new_record_when_imported_again(database):
+    """Outside review: an under-age record imported again once its holder is
+    17 (docs/prr-import.md) counted ``already_known`` and was never
+    announced again - intake never screened it anew."""
+    store = store_of(database)
+    child, dead = random_nik(year=2010), random_nik(year=1945)
+    store.import_prr(records([child, dead]), "import-1", "operator-test")
+    ids = {nik: store.db.prr_records.find_one({"_id": nik})["prr_record_id"]
+           for nik in (child, dead)}
+    too_young = build_event("prr_record_refused", nik=child, reason="under_age",
+                            prr_record_id=ids[child])
+    assert store.refuse_prr_record(too_young)
+    assert store.refuse_prr_record(build_event("prr_record_refused", nik=dead,
+                                               reason="deceased", prr_record_id=ids[dead]))
+
+    counts = store.import_prr(records([dead, child]), "import-2", "operator-test")
+    assert (counts["imported"], counts["already_known"]) == (1, 1)
+    assert announced(store) == Counter({child: 2, dead: 1})
+    again = store.db.prr_records.find_one({"_id": child})
+    assert (again["import_id"], again["row"], again.get("refused")) == ("import-2", 3, None)
+    [event] = store.db.outbox.find({"payload.nik": child,
+                                    "payload.prr_record_id": again["prr_record_id"]})
+    assert again["prr_record_id"] != ids[child] and event["event_type"] == "prr_record_imported"
+    assert [record["_id"] for record in store.prr_backlog()] == [child]
+    assert [record["_id"] for record in store.refused_records("import-1")] == [dead]
+    # the first refusal redelivered does not refuse the new record: intake screens it
+    assert not store.refuse_prr_record(too_young)
+    assert store.import_prr(records([child]), "import-3", "operator-test")[
+        "already_known"] == 1
+    assert store.refuse_prr_record(build_event("prr_record_refused", nik=child,
+                                               reason="under_age",
+                                               prr_record_id=again["prr_record_id"]))
+    assert [record["_id"] for record in store.refused_records("import-2")] == [child]

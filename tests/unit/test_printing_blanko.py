@@ -2,7 +2,7 @@
 take, and what a claim puts back after its lease (docs/station-api.md,
 "Blanko stock")."""
 
-from services.printing.blanko import cards_left, printable_kinds, within_stock
+from services.printing.blanko import cards_left, printable_kinds, spoilt, within_stock
 from services.printing.stations import Station, put_back
 
 STATION = Station("station-serang-1", "disdukcapil-serang", frozenset({"card", "certificate"}),
@@ -47,3 +47,11 @@ def test_the_cap_and_the_stock_together_put_back_no_job_twice():
     back = put_back(claimed, {"card": 7, "certificate": 6}, 10, cards=4)
     assert [job["_id"] for job in back] == ["job-0", "job-2", "job-3"]
     assert len({job["_id"] for job in back}) == len(back)
+
+
+def test_a_misprinted_card_spoilt_one_blanko_no_other_failure_any():
+    card, certificate = jobs("card", "certificate")
+    assert spoilt(card, "misprint") == 1
+    assert spoilt(certificate, "misprint") == 0  # paper, not blanko
+    assert [spoilt(card, reason) for reason in ("out_of_blanko", "printer_fault",
+                                                "data_error")] == [0, 0, 0]

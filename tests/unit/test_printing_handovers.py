@@ -254,6 +254,17 @@ def test_a_member_delivered_to_its_citizen_s_door_is_no_hand_over_item():
     assert not handovers.goes_with_manifest({"delivery_method": "pos"})
 
 
+def test_a_member_pos_takes_to_its_citizen_s_door_is_on_no_officer_s_list():
+    """Outside review: the kelurahan officer recorded a door member's
+    hand-over (its manifest delivered by Pos) and closed its application
+    while its own parcel was on its way to the door."""
+    kelurahan = handovers.OFFICES["kelurahan"]
+    at_the_office = {"manifest_id": "JB-3673041010-20250605-ABCDEF",
+                     "delivery_method": "pickup"}
+    assert kelurahan.list_id(at_the_office) == at_the_office["manifest_id"]
+    assert kelurahan.list_id({**at_the_office, "delivery_method": "pos"}) is None
+
+
 def test_a_reprint_goes_in_a_manifest_s_parcel_until_pos_takes_it():
     """A member's reprint printed after its manifest went by Pos goes in the
     parcel (no follow-up for the officer) while Pos has not taken it; from

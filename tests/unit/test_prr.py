@@ -8,7 +8,8 @@ import pytest
 
 from services.printing import prr
 from services.printing.prr import (REFUSALS, NotAPrrFile, age_band, aging, announcement,
-                                   event_payload, phone_arrived, refused_view)
+                                   event_payload, imported_again, phone_arrived,
+                                   refused_view)
 from shared.errors import ValidationFailed
 from shared.events import PRR_REFUSALS, build_event
 from shared.http import text_problem
@@ -195,3 +196,12 @@ def test_a_refused_record_shows_its_row_and_the_nik_masked():
     assert view == {"row": 3, "nik": "3673********0001", "reason": "deceased",
                     "message": REFUSALS["deceased"].en,
                     "refused_at": "2026-11-30T03:00:00+00:00"}
+
+
+def test_only_a_record_refused_as_under_age_is_imported_again():
+    """docs/prr-import.md: a record refused for its holder's age may be
+    uploaded again from the 17th birthday; a death stands."""
+    assert imported_again({"announced": True, "refused": "under_age"})
+    assert not imported_again({"announced": True, "refused": "deceased"})
+    assert not imported_again({"announced": True, "refused": None})
+    assert not imported_again({"announced": False})

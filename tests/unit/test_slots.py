@@ -109,6 +109,16 @@ def test_find_seat_jumps_a_pointer_left_in_the_past_and_skips_windows_filled_ahe
     assert (window, fill) == (Window(MONDAY, 2), Window(MONDAY, 2))
 
 
+def test_find_seat_never_starts_on_a_day_closed_since_the_pointer_stopped_there():
+    """Outside review: ``CLOSED_DAYS`` gained the day the fill pointer was
+    on, and new prints were booked for windows of that closed day."""
+    closed_tuesday = WorkingCalendar.from_config(TUESDAY.isoformat())
+    pointer = Window(TUESDAY, 3)  # stored while Tuesday was a working day
+    window, fill = find_seat(CURUG, closed_tuesday, pointer,
+                             first_window(closed_tuesday, THURSDAY), lambda w: 0)
+    assert window == fill == Window(datetime.date(2025, 6, 11), 0)  # Wednesday, 08:00
+
+
 def test_requested_window():
     assert requested_window(CURUG, CALENDAR, TUESDAY, "10:00") == Window(TUESDAY, 2)
     assert requested_window(CURUG, CALENDAR, TUESDAY, "15:00") is None  # closed by then

@@ -30,7 +30,9 @@ def test_parse_stations():
     assert parse_stations("", PLACES) == {}
     for bad, why in [("station-1", "entry 1"), ("s@nowhere:card", "unknown place"),
                      ("s@kec-curug:paper", "kinds"), ("s@kec-curug:card,s@kec-curug:card",
-                                                      "repeats")]:
+                                                      "repeats"),
+                     # may hold none: claims none, its place's jobs wait for ever
+                     ("s@kec-curug:card:20,t@kec-kasemen:card:0", "entry 2: max held")]:
         with pytest.raises(InvalidStations, match=why):
             parse_stations(bad, PLACES)
 

@@ -125,6 +125,10 @@ def peek(amqp_uri: str, queue: str, limit: int = 20) -> list[dict]:
         connection.close()
 
 
+# what the broker writes of a message's dead-lettering
+BROKER_DEATH_HEADERS = ("x-death", "x-first-death-", "x-last-death-")
+
+
 def replay(amqp_uri: str, queue: str, limit: int | None = None) -> int:
     """Move dead-lettered messages back to their handler queue; returns how many.
 
@@ -146,7 +150,12 @@ def replay(amqp_uri: str, queue: str, limit: int | None = None) -> int:
             method, properties, body = channel.basic_get(f"{queue}.dlq", auto_ack=False)
             if method is None:
                 break
-            headers = dict(properties.headers or {})
+            # the broker's record of its dead-lettering goes: with its handler
+            # queue in ``x-death`` (the delivery limit reached there), its
+            # first retry's wait queue dead-lettering it back was taken for
+            # a cycle, and the broker kept it for ever, in no queue (a review)
+            headers = {name: value for name, value in (properties.headers or {}).items()
+                       if not name.startswith(BROKER_DEATH_HEADERS)}
             headers["x-replayed"] = headers.get("x-replayed", 0) + 1
             headers.pop(ATTEMPT_HEADER, None)
             headers.pop(LAST_ERROR_HEADER, None)  # it has yet to fail again

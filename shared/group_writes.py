@@ -48,7 +48,7 @@ import time
 from dataclasses import dataclass
 
 from pymongo import InsertOne, UpdateOne
-from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, WTimeoutError
 
 # MongoDB's error code for a duplicate key (a write error in a bulk's answer)
 DUPLICATE_KEY = 11000
@@ -243,6 +243,16 @@ def settle(collection, batch: list[Waiter]) -> None:
     except BulkWriteError as error:
         errors = {failure["index"]: failure for failure in error.details["writeErrors"]}
         modified = error.details.get("nModified", 0)
+        if concern := error.details.get("writeConcernErrors"):
+            # written, perhaps, but not as durable as asked (no majority in
+            # time, a step-down): a write the server may roll back is no
+            # writer's to answer done - each gets "retry later" (a review:
+            # only the write errors were read, every other write taken for done)
+            unsure = WTimeoutError(concern[0].get("errmsg", "write concern not satisfied"),
+                                   concern[0].get("code"), {"writeConcernError": concern[0]})
+            for n, waiter in enumerate(batch):
+                waiter.error = error_of(errors[n]) if n in errors else unsure
+            return
     except Exception as error:  # the database, not a write: every writer gets it
         for waiter in batch:
             waiter.error = error
@@ -252,16 +262,20 @@ def settle(collection, batch: list[Waiter]) -> None:
     every_update_modified = modified == updates
     for n, waiter in enumerate(batch):
         if n in errors:
-            failure = errors[n]
-            kind = DuplicateKeyError if failure.get("code") == DUPLICATE_KEY else OperationFailure
-            # not the document ("op"): an error may be logged, the document holds a NIK
-            details = {key: value for key, value in failure.items() if key != "op"}
-            waiter.error = kind(failure.get("errmsg", ""), failure.get("code"), details)
+            waiter.error = error_of(errors[n])
         elif isinstance(waiter.operation, InsertOne):
             waiter.outcome = Outcome(modified=True, certain=True)
         else:
             waiter.outcome = Outcome(modified=every_update_modified,
                                      certain=every_update_modified or modified == 0)
+
+
+def error_of(failure: dict) -> OperationFailure:
+    """One write's error in a bulk write's answer, as its own command's would be."""
+    kind = DuplicateKeyError if failure.get("code") == DUPLICATE_KEY else OperationFailure
+    # not the document ("op"): an error may be logged, the document holds a NIK
+    details = {key: value for key, value in failure.items() if key != "op"}
+    return kind(failure.get("errmsg", ""), failure.get("code"), details)
 
 
 def chunks(items: list, size: int):

@@ -312,6 +312,9 @@ class OutboxRelay:
         self._confirmed_carried: dict[str, list[tuple]] = {}
         self._delete_due = 0.0
         self._prune_due = 0.0
+        # the starts of the republishes running in this process: no bucket
+        # one may still read is dropped (``prune_kept``)
+        self._republishing: list[datetime.datetime] = []
         self._thread = None
         self._running = False
         self.instance = uuid.uuid4().hex
@@ -553,11 +556,16 @@ class OutboxRelay:
 
     def prune_kept(self, now: datetime.datetime | None = None) -> int:
         """Drop the buckets whose every event is older than
-        ``KEEP_PUBLISHED_SECONDS``; how many. An install from before the
+        ``KEEP_PUBLISHED_SECONDS`` - and than the start of any republish
+        running here (a review: paced, an hour of events outlasts the hour
+        kept, and the oldest - the retries waiting out their delays in the
+        queues lost - were dropped before it reached them); how many. An
+        install from before the
         buckets kept its events in one collection (``PUBLISHED``, a TTL
         index): it is dropped too once its newest event is that old."""
         database = self.collection.database
-        cutoff = (now or utcnow()) - datetime.timedelta(seconds=self.keep_seconds)
+        cutoff = min([(now or utcnow()) - datetime.timedelta(seconds=self.keep_seconds),
+                      *self._republishing])
         dropped = 0
         for _, end, name in kept_buckets(database):
             if end <= cutoff:
@@ -598,19 +606,23 @@ class OutboxRelay:
             query["event_type"] = {"$in": sorted(event_types)}
         pace = Pace(self.republish_per_second if per_second is None else per_second)
         published, unroutable = 0, collections.Counter()
-        for start, end, name in reversed(kept_buckets(self.collection.database)):
-            if end <= since or (until is not None and start >= until):
-                continue
-            for row in self._kept_rows(name, query):
-                pace.step()
-                try:
-                    self.publisher.publish(row["payload"], exchange=self.exchange,
-                                           routing_key=row["event_type"],
-                                           headers={"event_id": row["_id"],
-                                                    REPUBLISHED_HEADER: 1})
-                    published += 1
-                except UndeliverableMessage:
-                    unroutable[row["event_type"]] += 1
+        self._republishing.append(since)
+        try:
+            for start, end, name in reversed(kept_buckets(self.collection.database)):
+                if end <= since or (until is not None and start >= until):
+                    continue
+                for row in self._kept_rows(name, query):
+                    pace.step()
+                    try:
+                        self.publisher.publish(row["payload"], exchange=self.exchange,
+                                               routing_key=row["event_type"],
+                                               headers={"event_id": row["_id"],
+                                                        REPUBLISHED_HEADER: 1})
+                        published += 1
+                    except UndeliverableMessage:
+                        unroutable[row["event_type"]] += 1
+        finally:
+            self._republishing.remove(since)
         for event_type, count in sorted(unroutable.items()):
             log.error("%d kept %s event(s) unroutable on %s (no queue bound): not published "
                       "again - once its consumers are back, python -m deploy.replay", count,

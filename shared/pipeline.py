@@ -33,6 +33,7 @@ way. A database that does not answer the count leaves it unknown: admits.
 from __future__ import annotations
 
 import logging
+import time
 
 import eventlet
 import pymongo
@@ -200,6 +201,11 @@ def quietly(close) -> None:
         pass
 
 
+# how long a worker waits for the pipeline before it gives its message back:
+# well within RabbitMQ's ``consumer_timeout`` (30 min by default)
+MOST_WAIT_SECONDS = 15 * 60
+
+
 class StoppedWaiting(Exception):
     """The container began to stop while a worker waited for the pipeline."""
 
@@ -237,12 +243,17 @@ class Pipeline(SharedExtension):
         container would wait for it as long as the backlog lasts."""
         self.stopping = True
 
-    def wait_until_caught_up(self) -> None:
+    def wait_until_caught_up(self, most: float = MOST_WAIT_SECONDS) -> None:
         """Return once nothing watched is behind; ``StoppedWaiting`` if the
-        container begins to stop meanwhile (the work is not done: a
-        consumer requeues its message for another instance)."""
+        container begins to stop meanwhile, or after ``most`` seconds (the
+        work is not done: a consumer requeues its message, for this
+        instance or another - a message unacked past the broker's
+        ``consumer_timeout``, 30 min, closed the whole channel: every
+        request in hand redelivered while their workers still waited, a
+        review)."""
+        give_up = time.monotonic() + most
         while self.behind():
-            if self.stopping:
+            if self.stopping or time.monotonic() >= give_up:
                 raise StoppedWaiting()
             eventlet.sleep(min(watch.poll_seconds for watch in self.watches))
 

@@ -359,6 +359,18 @@ def test_a_request_that_reaches_no_queue_is_not_taken_for_sent(system, channel_u
     assert stored(mongo, body["applicant"]["nik"]) == 1
 
 
+def published_raw(client: ChannelClient, body: bytes, headers: dict | None = None) -> str:
+    """A request published as is (past the client's checks) on the web
+    channel, answered to the client's direct reply-to; its request id."""
+    request_id = str(uuid.uuid4())
+    client.channel.basic_publish("intake.channel.web", "", body,
+                                 pika.BasicProperties(content_type="application/json",
+                                                      message_id=request_id,
+                                                      correlation_id=request_id,
+                                                      reply_to=DIRECT_REPLY_TO, headers=headers))
+    return request_id
+
+
 @pytest.mark.parametrize("headers", [
     {"accept-language": "fr, en;q=0.8"}, {"accept-language": "id;q=0.1, en"},
     {"accept-language": "en-US,en;q=0.9"}, {"Accept-Language": "en"},
@@ -369,13 +381,7 @@ def test_a_request_is_answered_in_the_language_http_would_answer_it(system, web,
     HTTP and Bahasa Indonesia on the channel (outside audit); one pika sends
     as an AMQP byte string (a Python ``bytes``) was read as "b'en'" (outside
     audit S3)."""
-    request_id = str(uuid.uuid4())
-    web.channel.basic_publish("intake.channel.web", "", b"{}",
-                              pika.BasicProperties(content_type="application/json",
-                                                   message_id=request_id,
-                                                   correlation_id=request_id,
-                                                   reply_to=DIRECT_REPLY_TO, headers=headers))
-    reply = web.wait(request_id, timeout=60)
+    reply = web.wait(published_raw(web, b"{}", headers), timeout=60)
     http = requests.post(f"{system.url('intake')}/api/v1/applications", data=b"{}", timeout=30,
                          headers={"Content-Type": "application/json", **headers})
     assert (reply.status, reply.body) == (http.status_code, http.json())
@@ -444,16 +450,22 @@ def test_a_burst_is_absorbed_and_every_request_answered(web, mongo):
 
 
 def test_a_body_that_is_not_json_gets_a_400_and_the_channel_goes_on(channel_users, web):
-    request_id = str(uuid.uuid4())
-    web.channel.basic_publish("intake.channel.web", "", b"{not json",
-                              pika.BasicProperties(content_type="application/json",
-                                                   message_id=request_id,
-                                                   correlation_id=request_id,
-                                                   reply_to=DIRECT_REPLY_TO))
-    reply = web.wait(request_id, timeout=60)
+    reply = web.wait(published_raw(web, b"{not json"), timeout=60)
     assert reply.status == 400 and set(reply.body["error"]["fields"]) == {"_body"}
     assert web.submit(valid_body()).status == 202
 
+
+
+@pytest.mark.parametrize("headers", [{"call_id_stack": 5}, {"nameko.call_id_stack": [1]},
+                                     {"call_id_stack": [None], "nameko.language": 7}])
+def test_a_request_with_headers_nameko_would_take_as_its_own_is_answered(web, headers):
+    """A review (forty-fifth session): a request's headers were the
+    worker's nameko context - ``call_id_stack: 5`` failed the worker outside
+    its error handling, stopped intake, and the request (never acked)
+    stopped every start after."""
+    reply = web.wait(published_raw(web, b"{}", headers), timeout=60)
+    assert reply.status == 400, reply.body
+    assert web.submit(valid_body()).status == 202
 
 # a direct reply-to of the right form naming no node of this broker
 # (outside audit S3): publishing to it ends the publisher's connection with

@@ -269,6 +269,28 @@ def test_replay_of_a_message_that_fails_again_at_once_ends(backing, container_fa
     assert dlq.replay(backing.amqp_uri, queue) == 1
 
 
+def test_a_replayed_message_the_delivery_limit_dead_lettered_comes_back_from_its_retry(
+        backing, container_factory):
+    """A review (forty-fifth session): a message dead-lettered by its
+    queue's delivery limit keeps ``x-death`` naming that queue; replayed,
+    it failed once, and its wait queue's dead-lettering back to the handler
+    queue was a cycle to the broker - it stayed in no queue for ever. A
+    replay drops what the broker wrote of its death."""
+    recorder = {"handled": [], "poison_attempts": [], "healed": False}
+    flaky_service(backing, container_factory, recorder, "replay_death_probe",
+                  name="replay_death_probe", fail_times=1)
+    queue = "evt-probe_source-probe_happened--replay_death_probe.handle"
+    death = [{"count": 5, "reason": "delivery_limit", "queue": queue, "exchange": "",
+              "routing-keys": [queue], "time": datetime.datetime.now(datetime.timezone.utc)}]
+    publish(backing.amqp_uri, "", f"{queue}.dlq", {"n": 7, "poison": True},
+            headers={"x-death": death, "x-first-death-queue": queue,
+                     "x-first-death-reason": "delivery_limit"})
+    eventually(lambda: dlq.peek(backing.amqp_uri, queue), what="the message in the DLQ")
+    assert dlq.replay(backing.amqp_uri, queue) == 1
+    eventually(lambda: recorder["handled"] == [7], timeout=30,
+               what="the replayed message handled after its retry")
+    assert len(recorder["poison_attempts"]) == 2  # failed once, then handled
+
 def test_an_event_no_queue_is_bound_for_stays_in_the_outbox(backing, mongo, caplog):
     """Kept, and logged once per event type with how many (a line each
     flooded the log while a broker that lost its state had no queues)."""

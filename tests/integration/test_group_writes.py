@@ -7,12 +7,12 @@ import threading
 import uuid
 
 import pytest
-from pymongo import InsertOne, MongoClient, UpdateOne, monitoring
-from pymongo.errors import DuplicateKeyError, OperationFailure
+from pymongo import InsertOne, MongoClient, UpdateOne, WriteConcern, monitoring
+from pymongo.errors import DuplicateKeyError, OperationFailure, WTimeoutError
 
 from shared.group_writes import (MOST_UPDATES_PER_BATCH, GroupReader, GroupWriter, Outcome, Waiter,
                                  settle)
-from shared.store import duplicate_key
+from shared.store import UNAVAILABLE, duplicate_key
 from tests.helpers import CommandCounter, at_once
 
 
@@ -67,6 +67,25 @@ def test_a_batch_says_modified_only_when_every_update_of_it_modified(letters):
     assert batch(seen(0, "a"), seen(1, "a")) == [Outcome(False, True)] * 2
     assert [row["seen"] for row in collection.find(sort=[("_id", 1)])] == [["a", "b"], ["a"], []]
 
+
+def test_a_write_not_as_durable_as_asked_is_no_writers_to_answer_done(letters):
+    """A review (forty-fifth session): a batch whose write concern failed
+    (no majority in time, a step-down: the server may roll it back) was
+    read for its write errors only - every insert answered done, a 202
+    before the application was durable. Each writer gets "retry later"
+    (``shared.store.UNAVAILABLE``); one refused on its own still gets its
+    own error. (Two copies asked of a one-member set: refused at once.)"""
+    collection, _ = letters
+    collection.insert_one({"_id": "taken", "number": 7})
+    unsure = collection.with_options(write_concern=WriteConcern(w=2, wtimeout=200))
+    waiters = [Waiter(InsertOne({"_id": "new", "number": 1})),
+               Waiter(InsertOne({"_id": "again", "number": 7})),
+               Waiter(UpdateOne({"_id": "taken"}, {"$set": {"seen": True}}))]
+    settle(unsure, waiters)
+    assert [type(waiter.error) for waiter in waiters] == [
+        WTimeoutError, DuplicateKeyError, WTimeoutError]
+    assert all(isinstance(waiter.error, UNAVAILABLE) for waiter in (waiters[0], waiters[2]))
+    assert [waiter.outcome for waiter in waiters] == [None] * 3
 
 def test_the_lead_passes_on_and_every_writer_is_answered(letters):
     """More writers than one batch takes: the lead goes to the first writer

@@ -8,6 +8,7 @@ import datetime
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -110,6 +111,34 @@ def test_kept_events_are_published_again_newest_ten_minutes_first_at_the_pace_se
     finally:
         probe.close()
 
+
+def test_no_bucket_a_republish_still_reads_is_dropped_while_it_runs(vhost_uri, database):
+    """A review (forty-fifth session): paced, an hour of kept events takes
+    longer than the hour they are kept; the pruning (once a minute) dropped
+    the oldest buckets - the retries waiting out their delays in the lost
+    queues - before the republish reached them. Buckets after the start of
+    a republish running in the process stay until it is done."""
+    source = f"kept_{uuid.uuid4().hex[:6]}"
+    relay = OutboxRelay(database.outbox, vhost_uri, source, {"REPUBLISH_PER_SECOND": "4"})
+    probe = BrokerProbe(vhost_uri, f"{source}.events")
+    try:
+        now = utcnow()
+        keep_rows(database, [kept_row(outbox_row("first_happened", event(n)),
+                                      now - datetime.timedelta(minutes=age, seconds=-n))
+                             for n, age in enumerate((45, 45, 0, 0, 0, 0))])
+        republished = []
+        running = threading.Thread(target=lambda: republished.append(
+            relay.republish_kept(now - datetime.timedelta(minutes=50))))
+        running.start()
+        time.sleep(0.3)  # the newest bucket being published: the older one next
+        later = now + datetime.timedelta(hours=2)  # every bucket past the keep by then
+        assert relay.prune_kept(later) == 0
+        running.join(timeout=30)
+        assert republished == [6]
+        assert sorted(event["n"] for _, event in received(probe, 6)) == list(range(6))
+        assert relay.prune_kept(later) == 2  # done: they go
+    finally:
+        probe.close()
 
 def test_kept_events_go_by_ten_minutes_and_each_ten_goes_whole_once_all_of_it_is_old(database):
     """Kept in a collection per ``KEEP_BUCKET_SECONDS``, dropped whole: the

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from types import SimpleNamespace
 
+import pytest
 from prometheus_client import REGISTRY
 from werkzeug.routing import Map, Rule
 from werkzeug.test import EnvironBuilder
@@ -140,3 +141,19 @@ def test_an_outage_answers_503_as_load_does_but_says_it_is_an_outage():
         "code": "unavailable", "message": "Layanan sedang sibuk, silakan coba lagi."})
     assert answered(entrypoint, ServiceBusy(), "en")[2]["message"] == \
         "Service busy, please retry."
+
+
+def test_a_worker_waiting_for_the_pipeline_gives_its_message_back_in_time():
+    """A review (forty-fifth session): a channel request waited for the
+    pipeline with no end; unacked past the broker's consumer timeout (30
+    min), its channel was closed and every request in hand redelivered while
+    their workers still waited. After ``most`` it is given back (requeued)."""
+    from shared.pipeline import MOST_WAIT_SECONDS, Pipeline, StoppedWaiting
+    pipeline = Pipeline()
+    pipeline.stopping = False
+    pipeline.watches = [SimpleNamespace(behind=lambda: True, poll_seconds=0.01)]
+    with pytest.raises(StoppedWaiting):
+        pipeline.wait_until_caught_up(most=0.05)
+    assert MOST_WAIT_SECONDS < 30 * 60
+    pipeline.watches = [SimpleNamespace(behind=lambda: False, poll_seconds=0.01)]
+    pipeline.wait_until_caught_up(most=0)  # caught up: no wait at all

@@ -113,22 +113,24 @@ class RecordingAppointmentApi:
             "place_id": "kec-curug", "day": "<DAY>"}
         -> 201 {"appointment_id": "...", "booking_code": "REK7KQ2M9XA", "status": "booked",
                 "day": "<DAY>", "place": {"place_id": "kec-curug", "name": ..., ...}}
-        400 nik: under 17 and not married, or deceased | kk_number: NIK not on it | day | phone
+        400 nik: under 17 on the day and not married, or deceased | kk_number: NIK not on it
+            | day | phone
         409 already_recorded (nik) | appointment_exists (nik; "replace": true moves it)
-            | day_full (day, next_free_day)
+            | day_full (day, next_free_day) | idempotency_key_reused (another request's key)
         429 this client's bookings or refusals, or the NIK's or KK's refusals | 503 no register
         """
         key = idempotency_key(request)
         body = read_json(request, BookingSchema())
         body["language"] = body["language"] or request_language(request)
-        if earlier := self.store.booking_by_key(key, body):  # a retry: as first answered
+        # a retry: as first answered; another request's key: 409
+        if earlier := self.store.booking_by_key(key, body):
             return json_response(201, appointments.booking_view(earlier,
                                                                 place(earlier["place_id"])))
         today = today_wib()
         appointments.check_booking(body, today, self.calendar)
         self.booking_limits.check(request)
         screening = self.booking_screening(request, body)
-        screening.check_booking(body, today, self.store.is_recorded)
+        screening.check_booking(body, self.store.is_recorded)
         where = place(body["place_id"])
         self.booking_limits.take(request)
         with screening.telling(appointments.AppointmentExists):

@@ -23,7 +23,7 @@ from shared.indexes import drop_index_if_present
 from shared.store import duplicate_fields, update_then_read
 
 from . import appointments, domain
-from .exceptions import ActiveApplicationExists, IdempotencyKeyReused, WrongStatus
+from .exceptions import ActiveApplicationExists, WrongStatus
 from .nik_records import NikRecords
 from .screening import Screening
 
@@ -67,11 +67,13 @@ class AppointmentStore(NikRecords):
     def book_recording(self, booking: dict, place: Place, calendar: WorkingCalendar,
                        today: datetime.date, replace: bool = False) -> dict:
         """Count the booking against its day and store it with its event, in one
-        transaction. A retry with the same Idempotency-Key gets the first booking.
+        transaction. A retry with the same Idempotency-Key gets the first booking
+        (another request with it: ``IdempotencyKeyReused``).
         ``replace``: the NIK's upcoming booking, if any, ends ``replaced`` in
         the same transaction (``_end``); else one answers ``AppointmentExists``."""
         key = booking.get("idempotency_key")
-        if key and (earlier := self.booking_by_key(key, booking)) is not None:
+        asked = (key, booking["nik"], booking["kk_number"], booking.get("request_digest"))
+        if key and (earlier := self._earlier_booking(*asked)) is not None:
             return earlier
 
         def work(session):
@@ -99,7 +101,7 @@ class AppointmentStore(NikRecords):
         except DuplicateKeyError as exc:
             # a concurrent retry won, or this request's own earlier try landed
             # since (the store's ``submit``): whichever index refused it
-            if key and (earlier := self.booking_by_key(key, booking)) is not None:
+            if key and (earlier := self._earlier_booking(*asked)) is not None:
                 return earlier
             refused_by = duplicate_fields(exc)
             if refused_by == {"_id"}:
@@ -112,16 +114,18 @@ class AppointmentStore(NikRecords):
     def booking_by_key(self, key: str | None, request: dict) -> dict | None:
         """The booking a request with this Idempotency-Key made before (ask
         before the checks: a retry is answered as its first try was);
-        ``IdempotencyKeyReused`` when another NIK's request used the key, or
-        the same NIK's with another KK: the answer carries the booking code,
-        which with the NIK cancels the booking, and a key may be guessable."""
+        ``IdempotencyKeyReused`` when the key was used for another request
+        (``request``: ``BookingSchema`` loaded; ``appointments.earlier_answer``)."""
         if not key:
             return None
+        return self._earlier_booking(key, request["nik"], request["kk_number"],
+                                     appointments.booking_digest(request))
+
+    def _earlier_booking(self, key: str, nik: str, kk_number: str,
+                        digest: str | None) -> dict | None:
         earlier = self.db.recording_appointments.find_one({"idempotency_key": key})
-        if earlier is not None and (earlier["nik"], earlier["kk_number"]) != (
-                request["nik"], request["kk_number"]):
-            raise IdempotencyKeyReused()
-        return earlier
+        return None if earlier is None else appointments.earlier_answer(earlier, nik, kk_number,
+                                                                        digest)
 
     def cancel_recording(self, booking_code: str, nik: str, today: datetime.date) -> dict:
         """The citizen's booking of this code and NIK ends ``cancelled`` and gives

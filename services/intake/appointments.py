@@ -13,10 +13,11 @@ what follows from having recorded. Plain Python, no nameko.
   ``first_issue`` print is refused, a replacement is the way.
 * A booking is for whom a first KTP-el is (17 or older, or married: the
   KTP-el rule of ``rules``: ``refuse_if_not_recordable``, by the register's
-  birth date), and made by whoever knows the NIK's KK: the register must
-  confirm the NIK on the KK given, alive (``confirm_owner``; the NIK is
-  public, the KK is not). The register's answers are asked within
-  ``refusals``' limits (``screening.Screening.check_booking``).
+  birth date, on the appointment's day: who turns 17 before it books it),
+  and made by whoever knows the NIK's KK: the register must confirm the
+  NIK on the KK given, alive (``confirm_owner``; the NIK is public, the KK
+  is not). The register's answers are asked within ``refusals``' limits
+  (``screening.Screening.check_booking``).
 * So is a Print Ready Record's application (``prr_refusal``): a record of a
   holder under 17 or recorded as deceased becomes none (``prr_record_refused``
   tells printing, whose operator sees why).
@@ -28,6 +29,8 @@ what follows from having recorded. Plain Python, no nameko.
   ``replace`` moves it (the earlier one ends ``replaced``, its place freed,
   its contact told): no booking can lock a NIK's owner out, whoever made it.
   Whoever holds the booking code and the NIK may cancel it.
+* A retry with the booking's Idempotency-Key gets the first booking; the key
+  sent with another request is refused (``earlier_answer``).
 """
 
 from __future__ import annotations
@@ -44,7 +47,8 @@ from shared.errors import (Conflict, DomainError, Msg, NotFound, ServiceBusy, To
 from shared.nik import ADULT_AGE
 from shared.offices import Place, WorkingCalendar
 
-from .domain import STATUSES, TRACKING_ALPHABET, new_application
+from .domain import STATUSES, TRACKING_ALPHABET, digest_of, new_application
+from .exceptions import IdempotencyKeyReused
 from .population import REGISTER_UNCHECKED, Lookup, RegisterUnavailable
 from .rules import check_applicant, refuse_unless_old_enough_for_a_ktp_el
 
@@ -204,13 +208,15 @@ def as_booking_fields():
                                 for path, messages in refused.fields.items()}) from None
 
 
-def refuse_if_not_recordable(request: dict, today: datetime.date, lookup: Lookup) -> None:
+def refuse_if_not_recordable(request: dict, lookup: Lookup) -> None:
     """A recording is for whom a first KTP-el is: the KTP-el rule itself
     (``rules``: 17 or older, or married - the booking's ``marital_status`` -
     and no younger than a married citizen can be; by the register's birth
-    date for the NIK) with the booking as its applicant: 400 on ``nik``."""
+    date for the NIK) with the booking as its applicant, aged on the
+    booking's ``day`` - the day the card is recorded (outside review: a
+    16-year-old turning 17 before the day booked was refused): 400 on ``nik``."""
     with as_booking_fields():
-        refuse_unless_old_enough_for_a_ktp_el(request, today, lookup)
+        refuse_unless_old_enough_for_a_ktp_el(request, request["day"], lookup)
 
 
 def confirm_owner(request: dict, lookup: Lookup) -> None:
@@ -291,7 +297,36 @@ def new_booking(request: dict, place: Place, idempotency_key: str | None) -> dic
     }
     if idempotency_key:
         booking["idempotency_key"] = idempotency_key
+        booking["request_digest"] = booking_digest(request)
     return booking
+
+
+def booking_digest(request: dict) -> str:
+    """What a retry of a booking repeats (``BookingSchema`` loaded): who
+    books, where, which day, and whether it moves an upcoming booking - not
+    the contact: corrected on a retry, it is still the same request, as an
+    application's (``domain.request_digests``)."""
+    return digest_of({"nik": request["nik"], "kk_number": request["kk_number"],
+                      "full_name": request["full_name"],
+                      "marital_status": request.get("marital_status"),
+                      "place_id": request["place_id"], "day": request["day"].isoformat(),
+                      "replace": bool(request.get("replace"))})
+
+
+def earlier_answer(earlier: dict, nik: str, kk_number: str, digest: str) -> dict:
+    """The booking stored under a request's Idempotency-Key, for a retry of
+    that request (``digest``: its ``booking_digest``). ``IdempotencyKeyReused``
+    for another NIK's request, or the same NIK's with another KK - the answer
+    carries the booking code, which with the NIK cancels the booking, and a
+    key may be guessable - or for another request of the same NIK and KK:
+    another day, place or name, or ``replace`` (outside review: a move to
+    another day under the first booking's key was answered 201 with that
+    booking, nothing moved). A booking stored before its digest was kept is
+    compared by NIK and KK only."""
+    if (earlier["nik"], earlier["kk_number"]) != (nik, kk_number) \
+            or earlier.get("request_digest", digest) != digest:
+        raise IdempotencyKeyReused()
+    return earlier
 
 
 def booked_event(booking: dict, place: Place) -> dict:

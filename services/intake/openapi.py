@@ -376,9 +376,13 @@ OPERATIONS: tuple[Operation, ...] = (
                   "Only for a NIK the population register has on the KK given (400 on "
                   "`kk_number` otherwise). 409 `already_recorded`, `appointment_exists` (send "
                   "`\"replace\": true` to move it: the earlier booking ends `replaced`, its "
-                  "contact is told), `day_full`. 429 past this client's bookings "
-                  "(RECORDING_BOOKINGS_PER_CLIENT) or refusals, or the NIK's or KK's refusals "
-                  "(the register is not asked then, and no booking is made without it). 503 "
+                  "contact is told), `day_full`, `idempotency_key_reused` (the key of "
+                  "another request: another NIK, KK, name, place, day or `replace`; the same "
+                  "request again answers its first booking). The age rule (17, or married "
+                  "and at least 10) is judged on the appointment's `day`. 429 past this "
+                  "client's bookings (RECORDING_BOOKINGS_PER_CLIENT) or refusals, or the "
+                  "NIK's or KK's refusals (the register is not asked then, and no booking is "
+                  "made without it). 503 "
                   "`register_unavailable`: the register cannot confirm the NIK on the KK now.")}),
     Operation("POST", "/api/v1/recording-appointments/cancel",
               "Cancel a recording with its booking code and NIK", 200, BookingViewSchema,

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from shared.events import DOCUMENT_TYPES
-from shared.fields import RegionCode
+from shared.events import CONTACT_CHANNELS, DOCUMENT_TYPES, LANGUAGES
+from shared.fields import DeliverableEmail, MobilePhone, RegionCode
 from shared.paging import Cursor, PageLimit
 
 from .appointments import PRR_CHANNEL
 from .domain import APPLICATION_STATUSES
-from .schemas import CHANNELS, ApplicantSchema, DeliverySchema, StatusLookupSchema
+from .schemas import (CHANNELS, MARITAL_STATUSES, ApplicantSchema, DeliverySchema,
+                      StatusLookupSchema)
 
 MAX_PAGE = 100
 
@@ -35,16 +36,46 @@ class QueueQuerySchema(Schema):
     cursor = Cursor()
 
 
+KEPT = "Left out: kept as stored."
+
+
+class ApplicantCorrectionsSchema(ApplicantSchema):
+    """A resubmission's ``applicant``: each field given replaces the stored
+    one, each left out is kept as stored (``request_fields.corrected_request``;
+    loaded ``partial``: no default is applied). So the fields that have a
+    default or a fallback on a new application say so here (outside review:
+    the served document gave the resubmission ``marital_status`` default
+    ``belum_kawin``, phone and email default null, and a ``language`` that
+    null would make the request's, which answers 400). Not the NIK: it is
+    who they are (a wrong NIK needs a new application)."""
+
+    class Meta:
+        unknown = RAISE
+        exclude = ("nik",)
+
+    phone = MobilePhone(allow_none=True, metadata={
+        "description": f"{KEPT} null: none (an email must then be on file or given)."})
+    email = DeliverableEmail(allow_none=True, metadata={
+        "description": f"{KEPT} null: none (a phone must then be on file or given)."})
+    language = fields.String(validate=validate.OneOf(LANGUAGES), metadata={
+        "description": "Language of the SMS, e-mail and WhatsApp messages sent later. "
+                       f"{KEPT} Not null (400)."})
+    preferred_channel = fields.String(validate=validate.OneOf(CONTACT_CHANNELS), metadata={
+        "description": KEPT})
+    marital_status = fields.String(validate=validate.OneOf(MARITAL_STATUSES), metadata={
+        "description": KEPT})
+
+
 class ResubmitSchema(StatusLookupSchema):
-    """The citizen's corrections: any applicant field but the NIK (it is who
-    they are: a wrong NIK needs a new application), the details, the delivery
-    (each replaced whole). Sending none resubmits as is (the documents were
-    the problem)."""
+    """The citizen's corrections: any applicant field but the NIK, the details,
+    the delivery (each replaced whole). Sending none resubmits as is (the
+    documents were the problem)."""
 
     class Meta:
         unknown = RAISE
 
-    applicant = fields.Nested(ApplicantSchema(partial=True, exclude=("nik",)))
+    applicant = fields.Nested(ApplicantCorrectionsSchema(partial=True), metadata={
+        "description": f"The applicant's corrections, each field on its own. {KEPT}"})
     details = fields.Dict()
     delivery = fields.Nested(DeliverySchema)
 

@@ -68,19 +68,23 @@ def ktp_el_details(request: dict, details: dict, today: datetime.date) -> Findin
 
 
 def refuse_unless_old_enough_for_a_ktp_el(applicant: dict, today: datetime.date,
-                                          lookup: Lookup) -> None:
+                                          lookup: Lookup, first: bool = True) -> None:
     """A first KTP-el is issued at 17, or earlier to a citizen who is (or
     was) married - by what ``marital_status`` says, so no younger than
     PARENT_MIN_AGE: a married 5-year-old is a mistyped NIK (or status). The
     age is by the register's birth date when it knows the NIK (``Lookup.age``).
-    400 on ``applicant.nik``."""
+    A replacement (``first`` False) is of a card only such a citizen holds
+    (a review: a 6-year-old's "lost" KTP-el was accepted while the register
+    was silent). 400 on ``applicant.nik``."""
     age = lookup.age(applicant["nik"], today)
     if age >= ADULT_AGE:
         return
     if applicant["marital_status"] == "belum_kawin":
         refuse("applicant.nik",
-               "KTP-el pertama hanya untuk usia 17 tahun ke atas atau sudah/pernah kawin.",
-               "A first KTP-el requires age 17 or older, or being/having been married.")
+               f"KTP-el{' pertama' if first else ''} hanya untuk usia 17 tahun ke atas atau "
+               "sudah/pernah kawin.",
+               f"A{' first' if first else ''} KTP-el requires age 17 or older, or "
+               "being/having been married.")
     if age < PARENT_MIN_AGE:
         refuse("applicant.nik",
                f"Menurut tanggal lahirnya, pemilik NIK ini belum berusia {PARENT_MIN_AGE} "
@@ -91,11 +95,11 @@ def refuse_unless_old_enough_for_a_ktp_el(applicant: dict, today: datetime.date,
 
 def ktp_el_against_register(request: dict, details: dict, lookup: Lookup,
                             today: datetime.date) -> Findings:
-    """The age rule of a first KTP-el; a NIK recorded for a KTP-el; the
+    """The age rule of a KTP-el; a NIK recorded for a KTP-el; the
     card prints the birth date the register gives (``derived.birth_date``)."""
     nik = request["applicant"]["nik"]
-    if details["reason"] == "first_issue":
-        refuse_unless_old_enough_for_a_ktp_el(request["applicant"], today, lookup)
+    refuse_unless_old_enough_for_a_ktp_el(request["applicant"], today, lookup,
+                                          first=details["reason"] == "first_issue")
     person = lookup.person(nik)
     if person is None:
         return Findings()

@@ -15,6 +15,7 @@ CHANNELS = ("web", "app", "whatsapp", "kelurahan", "kecamatan")
 # api_batches.py), the kelurahan back-end's broker channel (channel.py)
 OFFICER_CHANNELS = ("kelurahan", "kecamatan")
 CITIZEN_CHANNELS = tuple(c for c in CHANNELS if c not in OFFICER_CHANNELS)
+MARITAL_STATUSES = ("belum_kawin", "kawin", "cerai")
 
 
 class ApplicantSchema(Schema):
@@ -39,7 +40,7 @@ class ApplicantSchema(Schema):
     # how to be told (default: sms with a phone, else email); needs its address
     preferred_channel = fields.String(validate=validate.OneOf(CONTACT_CHANNELS))
     marital_status = fields.String(load_default="belum_kawin",
-                                   validate=validate.OneOf(("belum_kawin", "kawin", "cerai")))
+                                   validate=validate.OneOf(MARITAL_STATUSES))
 
 
 class AddressSchema(Schema):

@@ -138,11 +138,10 @@ class Screening:
             refuse_registered_birth(request, checked.details, self.birth_registered)
         return checked
 
-    def check_booking(self, booking: dict, today: datetime.date,
-                      is_recorded: Callable[[str], bool]) -> None:
+    def check_booking(self, booking: dict, is_recorded: Callable[[str], bool]) -> None:
         """A recording booking (``BookingSchema`` loaded), within the limits:
         the register confirms its NIK on its KK and alive; it is for whom a
-        first KTP-el is (age, by the register's birth date); the NIK is not
+        first KTP-el is (age on its day, by the register's birth date); the NIK is not
         recorded (``is_recorded``: as far as intake knows). Every refusal
         after the register is asked counts, an unknown NIK's too: the
         refusal itself tells what the register holds."""
@@ -152,5 +151,5 @@ class Screening:
         lookup = self.lookup()
         with self.telling(ValidationFailed, appointments.AlreadyRecorded):
             appointments.confirm_owner(booking, lookup)
-            appointments.refuse_if_not_recordable(booking, today, lookup)
+            appointments.refuse_if_not_recordable(booking, lookup)
             appointments.refuse_if_recorded(booking["nik"], is_recorded, lookup)

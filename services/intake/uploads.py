@@ -30,7 +30,8 @@ import uuid
 from dataclasses import dataclass
 
 from shared.clock import whole_milliseconds
-from shared.errors import Conflict, Msg, NotFound, PayloadTooLarge, ValidationFailed, localize
+from shared.errors import (Conflict, DomainError, Msg, NotFound, PayloadTooLarge, ServiceBusy,
+                           ValidationFailed, localize)
 from shared.photos import (MAX_PHOTO_PIXELS, PhotoTooLarge, PhotoUnreadable, decoded_photo,
                            off_the_hub)
 
@@ -121,6 +122,18 @@ class DocumentLimitReached(Conflict):
         super().__init__(Msg("Permohonan ini tidak dapat menerima dokumen lagi.",
                              "This application cannot take more documents."),
                          {"file": [Msg(id_text, en_text)]})
+
+
+class DocumentsChanging(ServiceBusy):
+    """503: the application's documents kept changing under this upload
+    (other uploads to it at the same moment): nothing stored; sent again,
+    it is listed (``documents_store.LISTING_ATTEMPTS``)."""
+
+    def __init__(self):
+        DomainError.__init__(self, Msg(
+            "Dokumen permohonan ini sedang berubah bersamaan; silakan unggah ulang.",
+            "This application's documents are changing at the same moment; please upload "
+            "again."))
 
 
 class DocumentsClosed(Conflict):

@@ -101,6 +101,46 @@ def test_a_citizen_books_a_recording_once_and_is_told(system):
     assert personal_data_in_logs(system, nik, body["phone"]) == []
 
 
+def test_a_booking_s_key_sent_with_another_request_is_refused(system, mongo):
+    """Outside review: the key of a booking for day D sent with day D2,
+    another place or ``"replace": true`` was answered 201 with the booking
+    for D, nothing moved. Now 409 ``idempotency_key_reused`` (without the
+    booking code), nothing booked or moved; the same request again - its
+    contact corrected - still gets the first booking."""
+    (nik, kk), day = citizen(system), working_day(2, 20)
+    key = {"Idempotency-Key": f"rek-{uuid.uuid4().hex}"}
+    body = booking(nik, "kec-curug", day, kk)
+    first = book(system, body, **key)
+    assert first.status_code == 201, first.text
+    for other in ({**body, "day": working_day(21, 40).isoformat()},
+                  {**body, "place_id": "disdukcapil-serang"}, {**body, "replace": True}):
+        refused = book(system, other, "en", **key)
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["error"]["code"] == "idempotency_key_reused"
+        assert list(refused.json()["error"]["fields"]) == ["Idempotency-Key"]
+        assert first.json()["booking_code"] not in refused.text
+    retried = book(system, {**body, "phone": random_mobile()}, **key)
+    assert retried.status_code == 201 and retried.json() == first.json()
+    [stored] = mongo["intake"].recording_appointments.find({"nik": nik})
+    assert (stored["day"], stored["place_id"], stored["status"]) == (
+        day.isoformat(), "kec-curug", "booked")
+
+
+def test_who_turns_17_before_the_day_booked_books_it(system):
+    """Outside review: the age rule was judged on the day the booking was
+    made, so a 16-year-old who turns 17 before the appointment was refused.
+    The appointment's day decides (at most 90 days ahead)."""
+    day = working_day(20, 40)
+    nik = nik_born(years_before(day - datetime.timedelta(days=7), 17))  # 17 before the day
+    kk = on_register(system, nik)
+    early = book(system, booking(nik, "kec-curug", working_day(2, 9), kk))
+    assert early.status_code == 400, early.text  # a day before the birthday
+    assert list(early.json()["error"]["fields"]) == ["nik"]
+    booked = book(system, booking(nik, "kec-curug", day, kk))
+    assert booked.status_code == 201, booked.text
+    assert booked.json()["day"] == day.isoformat()
+
+
 def test_a_booking_made_in_english_is_told_in_english(system):
     """Outside audit H: with no ``language`` the booking's messages were in
     Bahasa whatever the request's language; now they follow it, as an

@@ -8,10 +8,12 @@ request is still refused, its day's place given back once."""
 from __future__ import annotations
 
 import datetime
+import uuid
 
 import pytest
 
 from services.intake import appointments
+from services.intake.exceptions import IdempotencyKeyReused
 from services.intake.store import ApplicationStore
 from shared.clock import today_wib
 from shared.offices import WorkingCalendar, place
@@ -109,3 +111,29 @@ def test_moves_at_once_each_end_the_booking_that_stood_and_one_stays(counted):
     assert sorted(row["status"] for row in ended) == ["replaced"] * 4
     assert (booked(store, first), booked(store, standing)) == (0, 1)
     assert all(len(cancelled_events(store, row)) == 1 for row in ended)
+
+
+def test_a_key_sent_with_another_booking_is_refused_and_moves_nothing(counted):
+    """Outside review: a booking's Idempotency-Key sent with a move to
+    another day (``replace``) was answered with the first booking, nothing
+    moved. Refused now, before anything is written; the same request again
+    (its contact corrected) still gets the first booking."""
+    store, _ = counted
+    key, asked = f"rek-{uuid.uuid4().hex}", {**request(random_nik(year=2007)),
+                                             "place_id": CURUG.place_id, "replace": False,
+                                             "marital_status": "belum_kawin"}
+    first = store.book_recording(appointments.new_booking(asked, CURUG, key), CURUG, CALENDAR,
+                                 today_wib())
+    moved = {**asked, "day": asked["day"] + datetime.timedelta(days=1), "replace": True}
+    with pytest.raises(IdempotencyKeyReused):
+        store.book_recording(appointments.new_booking(moved, CURUG, key), CURUG, CALENDAR,
+                             today_wib(), replace=True)
+    with pytest.raises(IdempotencyKeyReused):
+        store.booking_by_key(key, moved)
+    retried = {**asked, "phone": random_mobile()}
+    again = store.book_recording(appointments.new_booking(retried, CURUG, key), CURUG, CALENDAR,
+                                 today_wib())
+    assert again["_id"] == store.booking_by_key(key, retried)["_id"] == first["_id"]
+    [stored] = store.db.recording_appointments.find({"nik": asked["nik"]})
+    assert (stored["day"], stored["status"], booked(store, first)) == (
+        first["day"], "booked", 1)

@@ -21,6 +21,7 @@ from services.intake.appointments import (AlreadyRecorded, CardAlreadyIssued, Da
                                           check_booking, confirm_owner, days_ahead,
                                           first_free_day, refuse_if_not_recordable,
                                           refuse_if_recorded, refuse_second_card)
+from services.intake.exceptions import IdempotencyKeyReused
 from services.intake.population import Lookup, Person, RegisterUnavailable
 from services.intake.refusals import SubmissionLimit, TooManyRefusals
 from services.intake.screening import Screening
@@ -173,12 +174,49 @@ def test_a_child_books_no_recording_unless_married():
     the register does not know these NIKs: their own birth dates decide."""
     unknown = Lookup(Register())
     for nik in (FIVE_YEARS_OLD, SIXTEEN_YEARS_OLD):
-        assert refused_fields(lambda: refuse_if_not_recordable(booker(nik), TODAY, unknown)) == {
+        assert refused_fields(lambda: refuse_if_not_recordable(booker(nik), unknown)) == {
             "nik": ["KTP-el pertama hanya untuk usia 17 tahun ke atas atau sudah/pernah kawin."]}
     for married in ("kawin", "cerai"):
-        refuse_if_not_recordable(booker(SIXTEEN_YEARS_OLD, married), TODAY, unknown)
-    refuse_if_not_recordable(booker(SEVENTEEN_TODAY), TODAY, unknown)
-    refuse_if_not_recordable(booker(NIK), TODAY, unknown)
+        refuse_if_not_recordable(booker(SIXTEEN_YEARS_OLD, married), unknown)
+    refuse_if_not_recordable(booker(SEVENTEEN_TODAY), unknown)
+    refuse_if_not_recordable(booker(NIK), unknown)
+
+
+@pytest.mark.parametrize("change", [
+    {"day": TODAY + datetime.timedelta(days=2)}, {"place_id": "disdukcapil-serang"},
+    {"replace": True}, {"full_name": "Budi Santosa"}, {"marital_status": "kawin"},
+    {"kk_number": "3673041201100099"}, {"nik": SEVENTEEN_TODAY}])
+def test_a_booking_s_key_sent_with_another_request_is_refused(change):
+    """Outside review: only the NIK and KK were compared, so the key of a
+    booking sent to move it (another day, place, ``"replace": true``) got the
+    first booking, 201, nothing moved. A retry - its contact corrected or
+    not - gets the first booking."""
+    asked = {**booker(NIK), "replace": False}
+    first = appointments.new_booking(asked, place("kec-curug"), "rek-key-1")
+    retry = {**asked, "phone": "+6281299990000", "email": "budi@example.id", "language": "en"}
+    assert appointments.earlier_answer(first, retry["nik"], retry["kk_number"],
+                                       appointments.booking_digest(retry)) is first
+    other = {**asked, **change}
+    with pytest.raises(IdempotencyKeyReused):
+        appointments.earlier_answer(first, other["nik"], other["kk_number"],
+                                    appointments.booking_digest(other))
+
+
+@pytest.mark.parametrize(("nik", "marital_status"), [
+    ("3673040412090005", "belum_kawin"),  # born 2009-12-04: 17 four days after TODAY
+    ("3673040412160006", "kawin"),  # born 2016-12-04: married, 10 four days after TODAY
+])
+def test_the_age_is_judged_on_the_appointment_s_day(nik, marital_status):
+    """Outside review: the age was judged on the day the booking was made,
+    so a 16-year-old who turns 17 before the day booked was refused. By the
+    register's birth date and by the NIK's own alike."""
+    born = datetime.date(int("20" + nik[10:12]), 12, 4)
+    for lookup in (Lookup(Register()), Lookup(Register(born_on(nik, born)))):
+        on_the_birthday = {**booker(nik, marital_status), "day": datetime.date(2026, 12, 4)}
+        refuse_if_not_recordable(on_the_birthday, lookup)
+        the_day_before = {**on_the_birthday, "day": datetime.date(2026, 12, 3)}
+        assert list(refused_fields(lambda: refuse_if_not_recordable(the_day_before,
+                                                                    lookup))) == ["nik"]
 
 
 CENTENARIAN = "3673041501260004"  # born 1926-01-15: by its NIK alone, 2026-01-15
@@ -191,7 +229,7 @@ def born_on(nik: str, day: datetime.date) -> Person:
 
 def test_a_centenarian_books_a_recording_by_the_registers_birth_date():
     register = Register(born_on(CENTENARIAN, datetime.date(1926, 1, 15)))
-    refuse_if_not_recordable(booker(CENTENARIAN), TODAY, Lookup(register))
+    refuse_if_not_recordable(booker(CENTENARIAN), Lookup(register))
 
 
 def test_a_married_five_year_old_books_no_recording():
@@ -199,7 +237,7 @@ def test_a_married_five_year_old_books_no_recording():
     register = Register(born_on(FIVE_YEARS_OLD, datetime.date(2021, 5, 15)))
     for married in ("kawin", "cerai"):
         refused = refused_fields(lambda: refuse_if_not_recordable(
-            booker(FIVE_YEARS_OLD, married), TODAY, Lookup(register)))
+            booker(FIVE_YEARS_OLD, married), Lookup(register)))
         assert list(refused) == ["nik"] and "10 tahun" in refused["nik"][0]
 
 
@@ -268,11 +306,10 @@ def test_a_booking_asks_the_register_within_the_limits_of_refused_submissions():
     within, register = limit(per_client=4, per_number=2), CountingRegister()
     for _ in range(2):  # the register does not know the NIK: refused, counted
         with pytest.raises(ValidationFailed):
-            booking_screening(register, within).check_booking(booker(NIK), TODAY,
-                                                              lambda nik: False)
+            booking_screening(register, within).check_booking(booker(NIK), lambda nik: False)
     owner = CountingRegister(person(recorded=False))
     with pytest.raises(OwnerNotConfirmable) as withheld:
-        booking_screening(owner, within).check_booking(booker(NIK), TODAY, lambda nik: False)
+        booking_screening(owner, within).check_booking(booker(NIK), lambda nik: False)
     assert withheld.value.status == 429 and 0 < withheld.value.retry_after <= 3600
     assert owner.asked == 0
     # a child, by the birth date the register gives: counted too
@@ -280,17 +317,15 @@ def test_a_booking_asks_the_register_within_the_limits_of_refused_submissions():
     for_child = dataclasses.replace(within, numbers=[("kk", "3673041201100066"),
                                                      ("nik", FIVE_YEARS_OLD)])
     with pytest.raises(ValidationFailed):
-        booking_screening(child, for_child).check_booking(booker(FIVE_YEARS_OLD), TODAY,
+        booking_screening(child, for_child).check_booking(booker(FIVE_YEARS_OLD),
                                                           lambda nik: False)
     assert child.asked == 1
     other = dataclasses.replace(within, numbers=[("kk", "3673041201100077"),
                                                  ("nik", SEVENTEEN_TODAY)])
     with pytest.raises(AlreadyRecorded):  # recorded here: counted too
-        booking_screening(owner, other).check_booking(booker(SEVENTEEN_TODAY), TODAY,
-                                                      lambda nik: True)
+        booking_screening(owner, other).check_booking(booker(SEVENTEEN_TODAY), lambda nik: True)
     with pytest.raises(TooManyRefusals):
-        booking_screening(owner, other).check_booking(booker(SEVENTEEN_TODAY), TODAY,
-                                                      lambda nik: False)
+        booking_screening(owner, other).check_booking(booker(SEVENTEEN_TODAY), lambda nik: False)
     assert owner.asked == 1  # only the booking refused as recorded asked it
 
 

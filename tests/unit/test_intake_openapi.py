@@ -23,6 +23,7 @@ from services.intake.domain import new_tracking_code, public_view
 from services.intake.openapi import openapi_document
 from services.intake.population import Lookup
 from services.intake.queue_schemas import ResubmitSchema
+from services.intake.request_fields import corrected_request
 from services.intake.rules import check_application
 from services.intake.schemas import ApplicationRequestSchema, StatusLookupSchema
 from services.intake.service import IntakeApi, IntakeEvents
@@ -32,7 +33,7 @@ from shared.http import body_problems, probe_body
 from tests import openapi_answers
 from tests.openapi_answers import (assert_answer_matches, assert_request_matches,
                                    documented_routes)
-from tests.stored_applications import submitted
+from tests.stored_applications import rejected, submitted
 
 SUBMIT = "/api/v1/applications"
 
@@ -475,3 +476,34 @@ def test_an_applicant_s_language_may_be_null_as_the_document_says():
                           "full_name": "Siti Aminah", "phone": "081234567890", "language": None},
             "details": {"reason": "first_issue"}}
     assert ApplicationRequestSchema(lang="en").load(body)["applicant"]["language"] == "en"
+
+
+def test_a_resubmission_s_applicant_is_described_as_it_is_corrected():
+    """Outside review: the resubmission's ``applicant`` was described as a new
+    application's - ``language`` null for the request's language,
+    ``marital_status`` default ``belum_kawin``, phone and email default null -
+    while a resubmission refuses a null language (400) and keeps the stored
+    value of every field left out. The document now says what it does."""
+    document = openapi_document()
+    applicant = document["components"]["schemas"]["Resubmit"]["properties"]["applicant"]
+    properties = applicant["properties"]
+    assert "nik" not in properties and "required" not in applicant
+    assert [name for name, described in properties.items() if "default" in described] == []
+    for name in ("phone", "email", "language", "preferred_channel", "marital_status"):
+        assert "Left out: kept as stored." in properties[name]["description"], name
+    resubmit, lookup = "/api/v1/applications/resubmit", {"tracking_code": "SDK7KQ2M9XA",
+                                                         "nik": "3673045207900001"}
+    null_language = {**lookup, "applicant": {"language": None}}
+    with pytest.raises(ValidationError):  # the document refuses a null language ...
+        assert_request_matches(document, "POST", resubmit, null_language)
+    with pytest.raises(marshmallow.ValidationError):  # ... as the server does
+        ResubmitSchema().load(null_language)
+    no_phone = {**lookup, "applicant": {"phone": None, "email": "siti@example.id"}}
+    assert_request_matches(document, "POST", resubmit, no_phone)  # both take a null phone
+    assert ResubmitSchema().load(no_phone)["applicant"]["phone"] is None
+    # a field left out keeps the stored value, not the new application's default
+    stored = rejected(submitted(marital_status="kawin", language="en"))
+    corrected = corrected_request(stored, ResubmitSchema().load(
+        {**lookup, "applicant": {"full_name": "Siti Aminah Rahma"}}))["applicant"]
+    assert (corrected["full_name"], corrected["marital_status"], corrected["language"],
+            corrected["phone"]) == ("Siti Aminah Rahma", "kawin", "en", "+6281234567890")

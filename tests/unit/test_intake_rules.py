@@ -112,6 +112,23 @@ def test_first_issue_age_boundary():
     assert list(failed_fields(request(nik=day_before))) == ["applicant.nik"]
 
 
+@pytest.mark.parametrize("details", [
+    {"reason": "lost", "police_report_number": "LP/123/VI/2025/Polres Serang Kota"},
+    {"reason": "damaged", "old_card_surrendered": True},
+    {"reason": "data_change"},
+])
+def test_a_replacement_for_a_child_who_cannot_hold_a_card_is_refused(details):
+    """A review (forty-fifth session): the age rule held for a first card
+    only - a 15-year-old's "lost" KTP-el was accepted (the register silent,
+    or not knowing the NIK). A married minor's replacement still is."""
+    fields = failed_fields(request(details=details, nik=MINOR_NIK))
+    assert list(fields) == ["applicant.nik"]
+    assert fields["applicant.nik"][0].en == (
+        "A KTP-el requires age 17 or older, or being/having been married.")
+    assert validate_application(load(request(details=details, nik=MINOR_NIK,
+                                             marital_status="kawin")), TODAY)
+
+
 @pytest.mark.parametrize("status", ["kawin", "cerai"])
 def test_first_issue_under_17_married_or_divorced_accepted(status):
     body = request(nik=MINOR_NIK, marital_status=status)

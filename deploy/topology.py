@@ -195,7 +195,11 @@ def channel_passwords(setting: str) -> dict[str, str]:
     names the channel, never a password."""
     passwords: dict[str, str] = {}
     for pair in filter(str.strip, setting.split(",")):
-        channel, _, password = pair.partition("=")  # the password as given
+        channel, named, password = pair.partition("=")  # the password as given
+        if not named and channel.strip() not in CHANNELS:
+            # the tail of a password with a comma in it: not printed (a review)
+            raise SystemExit("CHANNEL_PASSWORDS: an entry is no channel=password (a password "
+                             "may not hold a comma)")
         channel = channel.strip()
         if channel not in CHANNELS:
             raise SystemExit(f"CHANNEL_PASSWORDS: {channel!r} is not a channel "

@@ -807,6 +807,11 @@ def probe_body(status: str, service: str) -> dict:
     return {"status": status, "service": service}
 
 
+# what ``StopGate`` answers itself, with no worker (``HealthCheck``'s routes
+# document them)
+AT_ONCE = frozenset({LIVE_PATH, METRICS_PATH})
+
+
 class StopGate:
     """WSGI in front of everything: counts the requests in flight
     (``Stopping.admitted``), and once the service is stopping answers every
@@ -828,6 +833,8 @@ class StopGate:
     def __call__(self, environ, start_response):
         if self.stopping.refusing:
             return self.refuse(environ, start_response)
+        if environ.get("REQUEST_METHOD") == "GET" and environ.get("PATH_INFO") in AT_ONCE:
+            return self.at_once(environ, start_response)
         self.stopping.admitted(environ)
 
         def closing(status, headers, exc_info=None):
@@ -835,6 +842,22 @@ class StopGate:
                 environ[CLOSE_AFTER_ANSWER]()
             return start_response(status, headers, exc_info)
         return self.app(environ, closing)
+
+    def at_once(self, environ, start_response):
+        """``/health/live`` and ``/metrics``, answered here - no worker: with
+        every worker busy (a burst of Pos webhooks each waiting out a frozen
+        database) a probe waited behind them, and a supervisor restarted a
+        service that was working (a review)."""
+        path, service = environ["PATH_INFO"], self.stopping.service
+        if path == METRICS_PATH:
+            payload, content_type = metrics.exposition()
+        else:
+            payload = json.dumps(probe_body("live", service)).encode()
+            content_type = "application/json"
+        metrics.observe_request(service, path, "GET", 200, 0.0)
+        start_response("200 OK", [("Content-Type", content_type),
+                                  ("Content-Length", str(len(payload))), *PRIVATE_ANSWER])
+        return [payload]
 
     def refuse(self, environ, start_response):
         environ[CLOSE_AFTER_ANSWER]()
@@ -1102,7 +1125,8 @@ class HealthCheck:
     ``store``), none of them refused at admission (``budget=None``):
 
     * ``GET /health/live``: 200 while the process answers (a supervisor
-      restarts it when not);
+      restarts it when not) - answered by ``StopGate``, with no worker, as
+      ``/metrics`` is;
     * ``GET /health/ready``: 200 when its database and its broker both
       answer - the broker with the queues of the service's handlers
       (``BrokerCheck``: a service with an event container of its own names it

@@ -42,6 +42,7 @@ import requests
 from deploy.local.supervisor import GaveUp, Supervisor
 from deploy.registry import ROOT, SERVICES, config_path
 from services.printing.tokens import generate, signing_key_setting
+from shared.stopping import DEFAULT_STOP_DRAIN_SECONDS
 
 
 def die_with_parent() -> None:
@@ -62,6 +63,24 @@ def die_with_parent() -> None:
 FIRST_PORT, LAST_PORT = (int(port) for port in
                          os.environ.get("LOCAL_FREE_PORTS", "20000-32767").split("-"))
 FREE_PORTS = range(FIRST_PORT, LAST_PORT + 1)
+
+
+# how long a stopping process is waited for before it is killed: a service's
+# drain of its requests in flight (``STOP_DRAIN_SECONDS``, docs/api.md
+# "Stopping") and its workers' end (a review: killed at 15 s, within the 20 s
+# the drain is promised)
+STOP_SECONDS = DEFAULT_STOP_DRAIN_SECONDS + 10.0
+
+
+def without_password(uri: str) -> str:
+    """``uri`` as printed: its password, if it has one, as ``***`` (a review:
+    ``make run`` with ``AMQP_URI``/``MONGO_URI`` of real users printed them)."""
+    scheme, sep, rest = uri.partition("://")
+    authority, slash, path = rest.partition("/")
+    credentials, at, hosts = authority.rpartition("@")
+    if not sep or not at or ":" not in credentials:
+        return uri
+    return f"{scheme}://{credentials.partition(':')[0]}:***@{hosts}{slash}{path}"
 
 
 def free_port() -> int:
@@ -488,7 +507,7 @@ class Stack:
             wait_until(lambda: requests.get(self.url(name) + "/health", timeout=2).ok,
                        f"service {name}", timeout=90, proc=self.procs[name])
 
-    def stop_processes(self, names, timeout: float = 15.0) -> None:
+    def stop_processes(self, names, timeout: float = STOP_SECONDS) -> None:
         """SIGTERM each process group at once, then wait; SIGKILL what lingers."""
         procs = {name: self.procs.pop(name) for name in names if name in self.procs}
         for name, proc in procs.items():
@@ -517,7 +536,9 @@ class Stack:
             databases = [(f"MongoDB of {service}", self.service_mongo_uris.get(service,
                                                                              self.mongo_uri))
                          for service in SERVICES]
-        rows = [("RabbitMQ", self.amqp_uri.replace("guest:guest@", "")), *databases,
+        databases = [(what, without_password(uri)) for what, uri in databases]
+        rows = [("RabbitMQ", without_password(self.amqp_uri.replace("guest:guest@", ""))),
+                *databases,
                 ("SMTP (Maildir " + str(self.maildir) + ")", f"smtp://127.0.0.1:{self.ports.smtp}"),
                 ("SMS gateway sandbox", self.url("sms")), ("Pos Indonesia sandbox", self.url("pos")),
                 ("Population register sandbox", self.url("register")),

@@ -37,3 +37,16 @@ def test_the_launcher_checks_the_broker_amqp_uri_names():
     # nothing answers there, and it is not where a broker is started: said, not started
     with pytest.raises(RuntimeError, match="127.0.0.1:1"):
         ensure_rabbitmq("127.0.0.1", 1)
+
+
+def test_the_stack_prints_no_password_of_its_broker_or_database(tmp_path):
+    """A review (forty-fifth session): ``make run`` with the broker and
+    database URIs of real users printed their passwords (only guest:guest
+    was left out)."""
+    stack = Stack(tmp_path)
+    stack.amqp_uri = "pyamqp://svc:S3cr@t@broker.dinas.example:5672/smartdukcapil"
+    stack.mongo_uri = "mongodb://intake:pa55word@db1,db2/?replicaSet=rs0"
+    printed = stack.describe()
+    assert "S3cr" not in printed and "pa55word" not in printed, printed
+    assert "pyamqp://svc:***@broker.dinas.example:5672/smartdukcapil" in printed
+    assert "mongodb://intake:***@db1,db2/?replicaSet=rs0" in printed

@@ -472,9 +472,11 @@ def reprint_withdrawn(job: dict, taken_at: datetime.datetime,
     the document printed before (outside audit E: the citizen got a card
     whose QR said "revoked", the valid reprint stayed at the Dinas, and
     nothing could set it right). The reprint is withdrawn: the job is the
-    earlier print's again (a station printing it now loses its lease), and
-    the store makes that print's download valid again and the reprint's
-    not (``_reprint_withdrawn``), and intake hears of it
+    earlier print's again (a station printing it now loses its lease; one
+    held ``holder_deceased`` keeps that), and
+    the store makes that print's download valid again (revoked as its
+    holder's death or loss recorded since says, if one was) and the
+    reprint's not (``_reprint_withdrawn``), and intake hears of it
     (``reprint_withdrawn``: the citizen's status is the print Pos carries,
     the reprint's print, if any, shown as withdrawn - outside audit J F2).
     None: nothing to withdraw - no re-queue, or a reprint printed before
@@ -490,8 +492,12 @@ def reprint_withdrawn(job: dict, taken_at: datetime.datetime,
     if job["status"] == "printed" and job["printed_at"] <= taken_at:
         return None
     reprint_printed = job["status"] == "printed"
+    # held because its holder died: the card Pos carries is still a dead
+    # person's, and the job keeps saying so (outside review: it was cleared)
+    kept = HELD_AS_DECEASED["last_failure"] \
+        if job.get("last_failure") == HELD_AS_DECEASED["last_failure"] else None
     return ({"status": "printed", "printed_at": job["printed_before"], "lease_until": None,
-             "lease_token": None, "station_id": None, "last_failure": None,
+             "lease_token": None, "station_id": None, "last_failure": kept,
              "failure_note": None, "reprint_withdrawn_at": taken_at},
             [Event("reprint_withdrawn", {
                 **job_ref(job), "picked_up_at": in_utc(taken_at),

@@ -45,9 +45,10 @@ class IssuingPrintStore(PrintStore):
     def issue(self, job_id: str, station_id: str, lease_token: str,
               key: SigningKey) -> tuple[dict, dict]:
         """(job, issuance) for a station's download under its lease: the
-        lease's issuance if there is one, else a new one. It revokes nothing
-        yet: what it replaces stays valid until it is reported printed.
-        ``LeaseLost`` / ``JobNotFound`` as for a report."""
+        lease's issuance if there is one, else a new one (the job counts it:
+        ``issuance_count``). It revokes nothing yet: what it replaces stays valid
+        until it is reported printed. ``LeaseLost`` / ``JobNotFound`` as for
+        a report."""
         def work(session):
             job = check_report(self._find(session, job_id), station_id, lease_token)
             found = self.db.issuances.find_one({"print_job_id": job_id, "lease_token": lease_token},
@@ -58,6 +59,14 @@ class IssuingPrintStore(PrintStore):
             today = today_wib(now)
             issuance = verification.new_issuance(
                 job, lease_token, self._number(session, job, today.year), key, today, now)
+            # the job is written with the insert: a cancel or a death recorded
+            # at the same moment writes the job and revokes the downloads it
+            # sees - not this one, uncommitted. An insert alone conflicts with
+            # neither, and both committed (a valid download of a given-up
+            # job); now one runs again after the other (``run_transaction``)
+            # and this one answers ``LeaseLost``, or that one revokes it
+            self.db.print_jobs.update_one({"_id": job_id, "lease_token": lease_token},
+                                          {"$inc": {"issuance_count": 1}}, session=session)
             self.db.issuances.insert_one(issuance, session=session)
             return job, issuance
         try:
@@ -111,9 +120,7 @@ class IssuingPrintStore(PrintStore):
         carried, withdrawn = verification.carried_by_pos(downloads, job["printed_before"])
         if carried is not None:
             self.db.issuances.update_one({"_id": carried["_id"]},
-                                         {"$set": {"revoked": False},
-                                          "$unset": verification.REVOCATION_FIELDS},
-                                         session=session)
+                                         verification.restoration(carried), session=session)
         if withdrawn:
             self.db.issuances.update_many(
                 {"_id": {"$in": [issuance["_id"] for issuance in withdrawn]}},
@@ -121,8 +128,7 @@ class IssuingPrintStore(PrintStore):
                 session=session)
 
     def _holder_died(self, session, nik: str, now: datetime.datetime) -> None:
-        self.db.issuances.update_many({"holder_nik": nik, "revoked": False},
-                                      {"$set": verification.holder_died(now)}, session=session)
+        self._holder_gone(session, {"holder_nik": nik}, verification.holder_died(now))
 
     def _printed_cards_of(self, session, nik: str) -> list[str]:
         return [*super()._printed_cards_of(session, nik),
@@ -131,9 +137,16 @@ class IssuingPrintStore(PrintStore):
                     session=session))]
 
     def _card_reported_lost(self, session, nik: str, document_type: str) -> None:
-        self.db.issuances.update_many(
-            {"holder_nik": nik, "document_type": document_type, "revoked": False},
-            {"$set": verification.reported_lost(utcnow())}, session=session)
+        self._holder_gone(session, {"holder_nik": nik, "document_type": document_type},
+                          verification.reported_lost(utcnow()))
+
+    def _holder_gone(self, session, cards: dict, revocation: dict) -> None:
+        """A holder's death or loss recorded: ``verification.gone_while_replaced``
+        decides, one write."""
+        self.db.issuances.bulk_write(
+            [UpdateMany(query, update)
+             for query, update in verification.gone_while_replaced(cards, revocation)],
+            session=session)
 
     def find_issuance(self, issuance_id: str) -> dict | None:
         return self.db.issuances.find_one({"_id": issuance_id})

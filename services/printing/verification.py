@@ -111,10 +111,10 @@ def carried_by_pos(downloads: list[dict], printed_before: datetime.datetime
     """Of a Pos parcel's downloads, when Pos took the parcel while its
     reprint was not printed (``domain.reprint_withdrawn``), the print before
     the re-queue made at ``printed_before``: that print's download - in the
-    parcel: valid again, if the re-queue or the reprint revoked it as
-    ``replaced`` (not one revoked for another reason since: a death, a
-    loss) - and the ones never to be valid: the reprint's, downloaded after
-    it and still valid."""
+    parcel: restored (``restoration``), if the re-queue or the reprint
+    revoked it as ``replaced`` (not one revoked for another reason since: a
+    death, a loss) - and the ones never to be valid: the reprint's,
+    downloaded after it and still valid."""
     before = [issuance for issuance in downloads
               if issuance.get("printed_at") and issuance["printed_at"] <= printed_before]
     carried = max(before, key=lambda issuance: issuance["printed_at"], default=None)
@@ -124,6 +124,36 @@ def carried_by_pos(downloads: list[dict], printed_before: datetime.datetime
         and carried.get("revoked_reason") == "replaced" \
         and carried.get("replaced_by") in (None, *(issuance["_id"] for issuance in downloads))
     return (carried if restored else None), withdrawn
+
+
+# what a card revoked as ``replaced`` keeps of its holder's death or loss
+# recorded since (``gone_while_replaced``): the revocation a restore gives it
+RESTORED_AS = "restored_as"
+
+
+def gone_while_replaced(cards: dict, revocation: dict) -> list[tuple[dict, dict]]:
+    """(query, update) pairs for the holder's ``cards`` (a flat filter) when
+    their death or loss is recorded (``revocation``: ``holder_died``,
+    ``reported_lost``): the ones still valid are revoked so; the ones
+    revoked as ``replaced`` keep that reason (a card revoked already keeps
+    its reason) but keep the revocation too, for ``restoration``: a re-queued
+    card Pos carries after all (``carried_by_pos``) is then revoked as the
+    death or loss says, never valid again (outside review: a withdrawn
+    reprint made a deceased holder's card answer ``valid``). The first
+    death or loss recorded stands."""
+    return [({**cards, "revoked": False}, {"$set": revocation}),
+            ({**cards, "revoked_reason": "replaced", RESTORED_AS: {"$exists": False}},
+             {"$set": {RESTORED_AS: {key: revocation[key]
+                                     for key in ("revoked_at", "revoked_reason")}}})]
+
+
+def restoration(issuance: dict) -> dict:
+    """The update of the download a parcel carries (``carried_by_pos``):
+    valid again, or - its holder's death or loss recorded while it was
+    revoked as ``replaced`` (``gone_while_replaced``) - revoked as that."""
+    if issuance.get(RESTORED_AS):
+        return {"$set": issuance[RESTORED_AS], "$unset": {"replaced_by": ""}}
+    return {"$set": {"revoked": False}, "$unset": REVOCATION_FIELDS}
 
 
 def not_issued(why: str, now: datetime.datetime) -> dict:

@@ -9,11 +9,16 @@ the real database server (``IssuingPrintStore`` in-process; docs/verification.md
   its lease; in the transaction that queues the certificate, once;
 * their document waiting at the counter is not handed over (409
   ``holder_deceased``); a job of theirs queued after (an event late) is
-  held at once; nobody else's card or job is touched.
+  held at once; nobody else's card or job is touched;
+* a card of their own Pos parcel re-queued for a reprint, which Pos takes
+  after all (the reprint withdrawn), answers ``deceased``, never ``valid``
+  (and one reported lost ``reported_lost``); a download at the moment of
+  the death is never valid.
 """
 
 from __future__ import annotations
 
+import datetime
 import uuid
 
 import pytest
@@ -21,8 +26,11 @@ import pytest
 from services.printing.exceptions import HolderDeceased, LeaseLost
 from shared.events import build_event
 from tests.helpers import at_once, random_nik
-from tests.integration.test_issuances import (RULES, STATION_ID, VALID, card_job, claimed,
-                                              counted, download, printed_card, store, verdict)
+from shared.clock import utcnow
+from tests.integration.test_issuances import (REPLACED, RULES, STATION_ID, VALID, card_job,
+                                              claimed, counted, download,
+                                              given_up_while_downloading, printed_card, store,
+                                              verdict)
 from tests.integration.test_pickup_windows import rules as pickup_rules
 from tests.integration.test_stations import queue_jobs
 
@@ -30,6 +38,7 @@ __all__ = ["counted", "store"]  # the fixtures, shared with test_issuances
 
 DECEASED = {"status": "revoked", "reason": "deceased"}
 HELD = ("held", "holder_deceased")
+MILLISECOND = datetime.timedelta(milliseconds=1)
 
 
 def verified(document_type: str, nik: str, **fields) -> dict:
@@ -219,3 +228,55 @@ def test_a_return_and_the_holder_s_death_at_the_same_moment_still_list_the_card(
         at_once(2, lambda n: store.parcel_returned(returned, pickup_rules(40)) if n == 0
                 else store.queue_job(death_verified(nik)))
         assert job["_id"] in {j["_id"] for j in store.held_jobs(RULES)}
+
+
+@pytest.mark.parametrize("gone", ["deceased", "reported_lost"])
+@pytest.mark.parametrize("reprint_printed", [False, True])
+def test_a_reprint_withdrawn_never_makes_a_card_of_a_holder_gone_valid(store, gone,
+                                                                      reprint_printed):
+    """Outside review: a KTP-el printed for its citizen's own Pos parcel, Pos
+    not there yet; an operator re-queues it (revoked ``replaced``); the
+    holder's death is recorded - or a replacement for it as lost verified -
+    which left that card ``replaced``; Pos takes the parcel before the
+    reprint is printed: the reprint is withdrawn, and the card Pos carries
+    answered ``valid`` again. It answers ``deceased`` (``reported_lost``),
+    and a job held for the death stays so."""
+    nik = random_nik()
+    job = card_job(store, nik, delivery_method="pos")
+    card = download(store, job)
+    store.mark_printed(job["_id"], STATION_ID, job["lease_token"], pickup_rules(40), RULES)
+    store.reprint(job["_id"], "op-1", RULES)
+    assert verdict(store, card) == REPLACED
+    taken = utcnow()  # Pos' courier takes the parcel; its news comes late
+    if reprint_printed:  # just after Pos took the parcel
+        again = claimed(store, job["_id"])
+        reprint = download(store, again)
+        taken = store.mark_printed(job["_id"], STATION_ID, again["lease_token"],
+                                   pickup_rules(40), RULES)["printed_at"] - MILLISECOND
+    if gone == "deceased":
+        store.queue_job(death_verified(nik))
+    else:
+        store.queue_job(verified("ktp_el", nik, print_kind="card", holder_nik=nik,
+                                 replacement=True, replacement_reason="lost"))
+    assert verdict(store, card) == REPLACED  # revoked already: keeps its reason
+    held = gone == "deceased" and not reprint_printed
+    assert state(store, job) == (HELD if held else (
+        "printed" if reprint_printed else "queued", None))
+
+    assert store.picked_up_by_pos(job["application_id"], taken)[1]  # withdrawn
+    gone_verdict = {"status": "revoked", "reason": gone}
+    assert verdict(store, card) == gone_verdict
+    if reprint_printed:
+        assert verdict(store, reprint) == gone_verdict
+    assert state(store, job) == ("printed", "holder_deceased" if held else None)
+
+
+def test_a_download_as_its_holder_s_death_is_recorded_is_never_valid(store, monkeypatch):
+    """The death's transaction revoked the downloads it could see, not the
+    one a station's download was inserting: both committed, and the dead
+    person's card being printed answered ``valid``."""
+    nik = random_nik()
+    job = card_job(store, nik)
+    given_up_while_downloading(store, monkeypatch, job,
+                               lambda: store.queue_job(death_verified(nik)))
+    assert state(store, job) == HELD

@@ -12,7 +12,9 @@ in-process): which print of a card answers ``valid`` (docs/verification.md,
 * a print reported under a lease with no download of its own (the journal
   pattern: printed under an earlier lease, crashed, claimed back) keeps the
   download it printed valid - its own, not another station's download under
-  a lease taken over meanwhile.
+  a lease taken over meanwhile;
+* a download and an operator's cancel of its job at the same moment never
+  leave a valid download of the cancelled job.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import datetime
 import pytest
 
 from services.printing import tokens, verification
+from services.printing.exceptions import LeaseLost
 from services.printing.issuance_store import IssuingPrintStore
 from services.printing.stations import StationRules, parse_stations
 from shared.offices import PLACES
@@ -198,3 +201,32 @@ def test_a_batch_report_revokes_what_its_cards_replace_in_one_read_and_one_write
     assert on_issuances == ["find", "update"]
     assert all(verdict(store, token) == REPLACED for token in olds)
     assert all(verdict(store, token) == VALID for token in news)
+
+
+def given_up_while_downloading(store, monkeypatch, job: dict, give_up) -> None:
+    """The station downloads under the job's lease, and ``give_up()`` (a
+    cancel, a death recorded) runs to its commit between the download's read
+    of the job and its insert of the issuance - the moment a real race hits
+    (outside review): the download is refused, and nothing of the job is valid."""
+    new_issuance = verification.new_issuance
+
+    def meanwhile(*args):
+        monkeypatch.setattr(verification, "new_issuance", new_issuance)  # once
+        give_up()
+        return new_issuance(*args)
+    monkeypatch.setattr(verification, "new_issuance", meanwhile)
+    with pytest.raises(LeaseLost):  # its transaction conflicted, ran again, saw the job
+        download(store, job)
+    assert store.db.issuances.count_documents({"print_job_id": job["_id"],
+                                               "revoked": False}) == 0
+
+
+def test_a_download_as_its_job_is_cancelled_leaves_nothing_of_it_valid(store, monkeypatch):
+    """The download's transaction inserted an issuance the cancel's could not
+    see, and both committed: a valid card of a cancelled job. The download
+    writes the job now, so the two conflict."""
+    job = card_job(store, random_nik())
+    lease_ran_out(store, job, attempts=RULES.max_attempts)  # held: an operator's to cancel
+    given_up_while_downloading(store, monkeypatch, job, lambda: store.cancel_held(
+        job["_id"], "op-1", RULES, pickup_rules(40)))
+    assert store.db.print_jobs.find_one({"_id": job["_id"]})["status"] == "cancelled"

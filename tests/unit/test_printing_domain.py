@@ -573,6 +573,19 @@ def test_a_reprint_pos_took_the_parcel_before_is_withdrawn(store):
         == first
 
 
+def test_a_withdrawn_reprint_held_for_its_holder_s_death_stays_so(store):
+    """Outside review: Pos took the parcel of a card whose reprint was held
+    because its holder died since; withdrawing the reprint cleared the hold."""
+    parcel = {**printed_job(store), "delivery_method": "pos", "slot": None,
+              "printed_at": THURSDAY_MORNING}
+    requeued = {**parcel, **domain.reprint(parcel, "op-1", set(), manifest_with_pos=False)[0]}
+    taken = THURSDAY_MORNING + datetime.timedelta(minutes=30)
+    withdrawn, _ = domain.reprint_withdrawn({**requeued, **domain.HELD_AS_DECEASED}, taken)
+    assert (withdrawn["status"], withdrawn["last_failure"]) == ("printed", "holder_deceased")
+    held = {**requeued, "status": "held", "last_failure": "data_error"}
+    assert domain.reprint_withdrawn(held, taken)[0]["last_failure"] is None
+
+
 def test_a_reprint_in_the_window_announced_before_says_it_was_told(store):
     """The reprint's ``document_ready_for_pickup`` in the very window of the
     print it replaced carries ``window_told`` (notification sends nothing);

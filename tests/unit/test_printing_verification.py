@@ -159,3 +159,22 @@ def test_a_withdrawn_reprint_s_parcel_keeps_the_download_printed_before_pos_took
                                        at[1])[0] is None
     # nothing downloaded for the first print: the reprint's downloads go all the same
     assert verification.carried_by_pos([reprint], at[1]) == (None, [reprint])
+
+
+def test_a_card_revoked_as_replaced_keeps_its_holder_s_death_for_a_restore():
+    """Outside review: a re-queued card Pos carried after all was restored
+    valid though its holder's death was recorded meanwhile."""
+    replaced = {"_id": "i1", "holder_nik": "3673045207900001", "revoked": True,
+                "revoked_at": NOW, "revoked_reason": "replaced"}
+    assert verification.restoration(replaced) == {
+        "$set": {"revoked": False}, "$unset": verification.REVOCATION_FIELDS}
+    later = NOW + datetime.timedelta(days=1)
+    [(valid, revoked), (revoked_as_replaced, kept)] = verification.gone_while_replaced(
+        {"holder_nik": replaced["holder_nik"]}, verification.holder_died(later))
+    assert valid == {"holder_nik": replaced["holder_nik"], "revoked": False}
+    assert revoked == {"$set": verification.holder_died(later)}
+    assert revoked_as_replaced["revoked_reason"] == "replaced"
+    dead = {**replaced, **kept["$set"]}
+    assert verification.restoration(dead) == {
+        "$set": {"revoked_at": later, "revoked_reason": "deceased"},
+        "$unset": {"replaced_by": ""}}

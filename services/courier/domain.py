@@ -232,28 +232,39 @@ SHIPMENT_RANK = {status: POS_RANK[pos_status]
 
 def readable(pos_events) -> tuple[list[dict], int]:
     """Of what Pos' tracking answered, the events courier can read - an
-    object with a ``status`` and an ISO ``at`` - and how many it could not
-    (a review: one event with no ``at`` crashed the polling round, and the
-    catch-up of a posting in doubt, for every shipment after it). A webhook's
+    object with a ``status``, an ISO ``at`` that has an instant in UTC
+    (``utc_instant``), and a ``note`` and a ``location`` that are text or
+    absent - and how many it could not (reviews: one event with no ``at``,
+    a note of a number, a year-1 time at +07:00 crashed the polling round,
+    the catch-up of a posting in doubt, an operator's release). A webhook's
     body is checked by its schema instead (400 naming the field)."""
     if not isinstance(pos_events, list):
         return [], 1
     kept = []
     for pos_event in pos_events:
         try:
-            if isinstance(pos_event["status"], str) and isinstance(pos_event["at"], str):
-                parse_time(pos_event["at"])
+            if isinstance(pos_event["status"], str) and isinstance(pos_event["at"], str) \
+                    and all(isinstance(pos_event.get(name), (str, type(None)))
+                            for name in ("note", "location")):
+                utc_instant(parse_time(pos_event["at"]))
                 kept.append(pos_event)
-        except (TypeError, KeyError, ValueError):
+        except (TypeError, KeyError, ValueError, OverflowError):
             pass
     return kept, len(pos_events) - len(kept)
+
+
+def utc_instant(moment: datetime.datetime) -> datetime.datetime:
+    """``moment`` in UTC, as a history key writes it (``history_key``);
+    ``OverflowError`` for a time with none (year 1 at ``+07:00``, year
+    9999 at ``-05:00``)."""
+    return moment.astimezone(datetime.timezone.utc)
 
 
 def history_key(pos_event: dict) -> str:
     """One Pos event, however its time is written: its status and its
     instant in UTC (a webhook's ``+07:00`` and a poll's ``Z`` of one event
     were two keys, and the citizen heard of one failed delivery twice)."""
-    instant = parse_time(pos_event["at"]).astimezone(datetime.timezone.utc)
+    instant = utc_instant(parse_time(pos_event["at"]))
     return f"{pos_event['status']}@{instant.isoformat()}"
 
 

@@ -8,14 +8,17 @@ from shared.messaging import PermanentFailure
 
 
 class PosUnavailable(PartnerUnavailable):
-    """Pos Indonesia did not answer, timed out or answered 5xx/429: try again
-    later (the handler raises, the shared delayed retry brings the event back)."""
+    """Pos Indonesia did not answer, timed out, answered 5xx or a "not now"
+    4xx (408, 425, 429), or holds the order without saying its barcode
+    (409): try again later (the handler raises, the shared delayed retry
+    brings the event back; a posting stays in doubt)."""
 
 
 class PosRefused(PermanentFailure):
-    """Pos refused the posting itself (4xx other than 401): sending the same
-    body again cannot help, so the event goes to the dead-letter queue for an
-    operator. Carries Pos' field names, never their values."""
+    """Pos refused the posting itself (a 4xx other than 401 and those of
+    ``PosUnavailable``): sending the same body again cannot help, so the
+    event goes to the dead-letter queue for an operator. Carries Pos' field
+    names, never their values."""
 
 
 class UndeliverableAddress(PermanentFailure):

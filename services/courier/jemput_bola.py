@@ -19,8 +19,9 @@ import datetime
 from shared.events import manifest_parts
 from shared.manifests import dropped, still_expected, waits_for_none
 
-from .domain import Event, reprint_awaited
+from .domain import Event, parse_time, reprint_awaited
 from .exceptions import CollectedAtDinas
+from .posting import manifest_item
 
 REQUESTED, CONFIRMED, REFUSED = "requested", "confirmed", "refused"
 
@@ -53,9 +54,38 @@ def not_printed(manifest: dict) -> set[str]:
 
 
 def printed_members(manifest: dict) -> list[str]:
-    """Every printed member: those the parcel carries and those Pos takes to
-    their citizen's door on their own (``on_its_own``)."""
-    return [*manifest["printed"], *(manifest.get("on_its_own") or [])]
+    """Every printed member: those the parcel carries (``parcel_members``)
+    and those Pos takes to their citizen's door on their own (``on_its_own``)."""
+    return [*parcel_members(manifest), *(manifest.get("on_its_own") or [])]
+
+
+def parcel_members(manifest: dict) -> list[str]:
+    """The members the parcel carries: those noted ``printed`` but one
+    dropped after its latest print (``dropped_at`` later than ``printed_at``:
+    its printed card cancelled - its holder died -, or the reprint it was
+    sent back for cancelled). Printing takes such a one off its own list
+    (``printed_ids``) and so does the parcel: a review found it in the
+    parcel, its label counting one document too many and ``parcel_*``
+    events told of a cancelled application. By the events' times, not the
+    order they come in: a drop heard of before its print is still after
+    it. Verified again since (resubmitted), it is waited for until printed
+    again, as printing waits for it."""
+    printed_at = manifest.get("printed_at") or {}
+    dropped_at = manifest.get("dropped_at") or {}
+    return [application_id for application_id in manifest["printed"]
+            if not dropped_since(dropped_at.get(application_id),
+                                 printed_at.get(application_id))]
+
+
+def dropped_since(dropped: datetime.datetime | None, printed: str | None) -> bool:
+    """Whether a drop (``member_dropped``: a time as the database returns it)
+    came after a print (``document_printed``'s ISO time; None for a print
+    noted before its time was kept: not known to be, the member stays)."""
+    if dropped is None or printed is None:
+        return False
+    if dropped.tzinfo is None:  # a client not ``tz_aware``: the database's UTC
+        dropped = dropped.replace(tzinfo=datetime.timezone.utc)
+    return dropped > parse_time(printed)
 
 
 def printed_as(delivery: dict) -> str:
@@ -79,12 +109,31 @@ def awaits_member_reprint(delivery: dict) -> bool:
 
 def manifest_complete(manifest: dict) -> bool:
     """Printing confirmed Pos for the manifest (``pos_status``), it waits for
-    no member (``not_printed``), and some printed one goes in the parcel:
-    the parcel carries those. Printing lets the manifest go on the same
-    rule; a member printed after that (a rejected one resubmitted) is not in
-    the parcel: printing calls its officer to the Dinas for it."""
-    return pos_status(manifest) == CONFIRMED and bool(manifest["printed"]) and waits_for_none(
-        manifest["application_ids"], printed_members(manifest), dropped(manifest, "dropped"))
+    no member (``not_printed``), and some printed one goes in the parcel
+    (``parcel_members``): the parcel carries those. Printing lets the
+    manifest go on the same rule; a member printed after that (a rejected
+    one resubmitted) is not in the parcel: printing calls its officer to the
+    Dinas for it."""
+    return pos_status(manifest) == CONFIRMED and bool(parcel_members(manifest)) \
+        and waits_for_none(manifest["application_ids"], printed_members(manifest),
+                           dropped(manifest, "dropped"))
+
+
+def parcel_update(shipment: dict, manifest: dict) -> dict:
+    """What changes on a manifest's parcel made and not posted yet
+    (``pending``: Pos out of reach, or a member's reprint awaited) before it
+    is posted: the members dropped since their print (``parcel_members``)
+    taken out of what it carries (no ``parcel_*`` event for them) and off its
+    label (``manifest_item``: count and weight). Never one added: a member
+    printed after the parcel was made goes to its officer at the Dinas, as
+    printing says. Nothing (``{}``) when none was dropped."""
+    members = set(parcel_members(manifest))
+    kept = [application for application in shipment["applications"]
+            if application["application_id"] in members]
+    if len(kept) == len(shipment["applications"]):
+        return {}
+    return {"applications": kept,
+            "posting": {**shipment["posting"], **manifest_item(manifest["_id"], len(kept))}}
 
 
 def drops_a_member(event: dict) -> bool:

@@ -7,9 +7,10 @@ token is shared by the workers and cached until ``TOKEN_MARGIN_SECONDS``
 before it expires; a 401 fetches a new one and tries once more.
 
 Failures become domain errors that do not carry the payload: ``PosUnavailable``
-(unreachable, timeout, 5xx, 429: the handler raises and the shared delayed
-retry brings the event back) or ``PosRefused`` (the posting itself is wrong:
-dead-lettered for an operator).
+(unreachable, timeout, 5xx, 408, 425, 429, and a 409 without the barcode of
+the order Pos holds: the handler raises and the shared delayed retry brings
+the event back) or ``PosRefused`` (the posting itself is wrong: dead-lettered
+for an operator).
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ from .posting import Sender
 log = logging.getLogger(__name__)
 
 TOKEN_MARGIN_SECONDS = 60
+# 4xx answers that say "not now", not "never": Request Timeout, Too Early,
+# Too Many Requests - retried as a 5xx is (a review: 408 and 425 dead-lettered
+# the posting at once)
+TRY_AGAIN = (408, 425, 429)
 
 
 class PosClient:
@@ -67,7 +72,7 @@ class PosClient:
                                             **kwargs)
         except requests.RequestException as exc:
             raise PosUnavailable(f"pos unreachable: {type(exc).__name__}") from None
-        if response.status_code >= 500 or response.status_code == 429:
+        if response.status_code >= 500 or response.status_code in TRY_AGAIN:
             raise PosUnavailable(f"pos answered {response.status_code}")
         return response
 
@@ -83,11 +88,23 @@ class PosClient:
         return response
 
     def add_posting(self, doc: dict) -> str:
-        """Post a shipment; the barcode (tracking number). Idempotent on ``orderId``."""
+        """Post a shipment; the barcode (tracking number). Idempotent on
+        ``orderId``: Pos answers a reused one with its barcode (200,
+        ``"duplicate": true``). A 409 - Pos holds an order of this id - is
+        no refusal: its barcode, if the answer carries one; else
+        ``PosUnavailable``, the posting left in doubt and tried again (a
+        review: it was dead-lettered as refused, and Pos' webhooks about
+        the order it holds answered 404)."""
         response = self._authorized("POST", "/api/v1/AddPostingDoc", json=doc)
+        body = answer_of(response)
+        if response.status_code == 409:
+            barcode = body.get("barcode")
+            if isinstance(barcode, str) and barcode:
+                return barcode
+            raise PosUnavailable("AddPostingDoc 409: Pos holds the order, no barcode given")
         if response.status_code not in (200, 201):
-            fields = sorted((response.json() or {}).get("errors", {})) if response.headers.get(
-                "Content-Type", "").startswith("application/json") else []
+            errors = body.get("errors")
+            fields = sorted(errors) if isinstance(errors, dict) else []
             raise PosRefused(f"AddPostingDoc {response.status_code}: {', '.join(fields)}")
         return response.json()["barcode"]
 
@@ -105,9 +122,21 @@ class PosClient:
         events, unreadable = readable(answer.get("events", []) if isinstance(answer, dict)
                                       else None)
         if unreadable:
-            log.warning("Pos' tracking of %s: %d event(s) without a status and an ISO time "
-                        "left out", barcode, unreadable)
+            log.warning("Pos' tracking of %s: %d event(s) without a status, an ISO time in "
+                        "UTC's range or a note and location of text left out", barcode,
+                        unreadable)
         return events
+
+
+def answer_of(response: requests.Response) -> dict:
+    """A JSON object Pos answered with, or ``{}`` (none, or not an object)."""
+    if not response.headers.get("Content-Type", "").startswith("application/json"):
+        return {}
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 class PosApi(DependencyProvider):

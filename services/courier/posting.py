@@ -106,14 +106,21 @@ def application_posting(order_id: str, delivery: dict, regions: Wilayah, sender:
     return posting_doc(order_id, f"{item} {delivery['tracking_code']}", grams, party, sender)
 
 
-def manifest_posting(order_id: str, manifest: dict, office: dict, regions: Wilayah,
-                     sender: Sender) -> dict:
-    """One parcel with the printed documents of a jemput-bola manifest (not
-    those that will not be printed: ``jemput_bola.manifest_complete``), to the
-    kelurahan office."""
+def manifest_posting(order_id: str, manifest: dict, office: dict, count: int,
+                     regions: Wilayah, sender: Sender) -> dict:
+    """One parcel with the ``count`` printed documents of a jemput-bola
+    manifest it carries (``jemput_bola.parcel_members``: not those that will not be
+    printed, nor one dropped since its print), to the kelurahan office."""
     address = {**office, "kelurahan_code": manifest["kelurahan_code"]}
     name = office.get("name") or f"Kantor Kelurahan {regions.kelurahan(manifest['kelurahan_code'])}"
     party = receiver(name, office.get("phone"), address, regions, sender.phone)
-    count = len(manifest["printed"])
-    return posting_doc(order_id, f"Jemput bola {manifest['_id']}: {count} dokumen",
-                       MANIFEST_GRAMS_EACH * count, party, sender)
+    item = manifest_item(manifest["_id"], count)
+    return posting_doc(order_id, item["itemDesc"], item["weight"], party, sender)
+
+
+def manifest_item(manifest_id: str, count: int) -> dict:
+    """What a jemput-bola parcel's label says it holds: ``count`` documents
+    and their weight (a parcel made, then one of its members dropped before
+    it was posted, is posted with this again: ``CourierStore._manifest_shipment``)."""
+    return {"itemDesc": f"Jemput bola {manifest_id}: {count} dokumen",
+            "weight": MANIFEST_GRAMS_EACH * count}

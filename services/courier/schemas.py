@@ -10,7 +10,7 @@ from shared.errors import Msg
 from shared.fields import POSTAL_CODE, RT_RW, IsoDate, PrintedText, RegionCode
 from shared.paging import Cursor, PageLimit
 
-from .domain import AHEAD_TOLERANCE, POS_STATUSES, STATUSES
+from .domain import AHEAD_TOLERANCE, POS_STATUSES, STATUSES, utc_instant
 from .exceptions import dated_ahead
 from .jemput_bola import manifest_status, not_printed, pos_status
 from .posting import pos_phone
@@ -31,7 +31,16 @@ class PosWebhookSchema(Schema):
     note = fields.String(load_default="", allow_none=True)
 
     @validates("at")
-    def _not_ahead(self, value, **kwargs):
+    def _an_instant_not_ahead(self, value, **kwargs):
+        # a time with no instant in UTC (year 1 at +07:00) cannot be kept
+        # (``domain.history_key``): 400 like any other bad field, not a 500
+        # Pos would send again and again
+        try:
+            utc_instant(value)
+        except OverflowError:
+            raise ValidationError(Msg(
+                "Waktu event di luar rentang yang dapat ditulis dalam UTC.",
+                "Event time outside the range that can be written in UTC.")) from None
         # with the other fields' errors (domain.timely checks it again in the store)
         if value > utcnow() + AHEAD_TOLERANCE:
             raise ValidationError(dated_ahead(TOLERANCE_SECONDS))

@@ -34,6 +34,7 @@ from shared.clock import WIB
 from shared.events import load_event, occurred_at
 from shared.http import (PARTNERS, BrokerCheck, HealthCheck, api, json_response, read_json,
                          read_optional_json, read_query)
+from shared.logs import error_line
 from shared.messaging import Republished, reliable_event_handler
 from shared.mongo import StoreWithOutbox
 from shared.openapi import ServesOpenApi
@@ -102,11 +103,38 @@ def catch_up(pos, store, barcode: str) -> None:
     the poll of quiet shipments reads it later."""
     try:
         events = pos.tracking(barcode)
+        if events:
+            store.apply_tracking(barcode, events, "poll")
     except PosUnavailable as exc:
         log.warning("tracking of %s not read after its posting: %s", barcode, exc)
-        return
-    if events:
-        store.apply_tracking(barcode, events, "poll")
+    except Exception as exc:  # the dispatch is recorded: its caller must not fail now
+        log.warning("tracking of %s not taken after its posting: %s", barcode,
+                    error_line(exc))
+
+
+def poll(pos, store, claimed: list[dict], quiet: datetime.timedelta) -> None:
+    """Ask Pos about each shipment ``claimed`` (``CourierStore.claim_quiet``)
+    and take its news. Pos out of reach: the round stops, and what it did
+    not ask is given back - due at the next round. A shipment whose news
+    cannot be taken is given back alone, and the round goes on (a review:
+    one such stopped the round, the rest of its batch waited ``quiet``, and
+    the same shipment stopped every round)."""
+    failed: list[dict] = []
+    for asked, shipment in enumerate(claimed):
+        try:
+            events = pos.tracking(shipment["barcode"])
+            if events is not None:
+                store.apply_tracking(shipment["barcode"], events, "poll")
+        except PosUnavailable as exc:
+            log.warning("polling Pos stopped for this round: %s", exc)
+            store.give_back_quiet(failed + claimed[asked:], quiet)
+            return
+        except Exception as exc:  # this shipment's news, not the rest of the round
+            log.warning("tracking of %s not taken, asked again next round: %s",
+                        shipment["barcode"], error_line(exc))
+            failed.append(shipment)
+    if failed:
+        store.give_back_quiet(failed, quiet)
 
 
 class CourierEvents:
@@ -217,16 +245,9 @@ class CourierEvents:
 
     @ConfiguredTimer.decorator(interval=300, setting="POLL_INTERVAL_SECONDS")
     def poll_quiet_shipments(self):
-        claimed = self.store.claim_quiet(self.settings.quiet, self.settings.poll_batch)
-        for asked, shipment in enumerate(claimed):
-            try:
-                events = self.pos.tracking(shipment["barcode"])
-            except PosUnavailable as exc:
-                log.warning("polling Pos stopped for this round: %s", exc)
-                self.store.give_back_quiet(claimed[asked:], self.settings.quiet)
-                return
-            if events is not None:
-                self.store.apply_tracking(shipment["barcode"], events, "poll")
+        poll(self.pos, self.store,
+             self.store.claim_quiet(self.settings.quiet, self.settings.poll_batch),
+             self.settings.quiet)
 
     @ConfiguredTimer.decorator(interval=3600, setting="PURGE_INTERVAL_SECONDS")
     def purge_personal_data(self):

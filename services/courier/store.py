@@ -33,8 +33,8 @@ from .domain import (ACTIVE, AWAITS_REPRINT, FINAL, HELD, UNTAKEN, Event,
 from .exceptions import (BarcodeNotYetKnown, ManifestNotKnown, ManifestNotYetKnown, NotHeld,
                          NotYetKnown, ReplayedWebhook, UnknownShipment)
 from .jemput_bola import (awaits_member_reprint, collection_at_dinas, manifest_complete,
-                          manifest_record, may_be_on_its_way, pos_answered, printed_as,
-                          reprints_awaited, sending_by_pos)
+                          manifest_record, may_be_on_its_way, parcel_members, parcel_update,
+                          pos_answered, printed_as, reprints_awaited, sending_by_pos)
 from .posting import Sender, manifest_posting
 from .retention import (carried, deliveries_to_purge, delivery_purge, ended_delivery, holding,
                         shipment_purge)
@@ -267,10 +267,6 @@ class CourierStore(BaseStore):
             return_document=ReturnDocument.AFTER, session=session)
         if manifest is None:  # its batch_accepted not handled yet
             raise NotYetKnown(delivery["manifest_id"])
-        if "$addToSet" in changes and manifest_complete(manifest):  # no reprint awaited
-            self.db.shipments.update_one(
-                {"_id": manifest_order_id(manifest["_id"]), AWAITS_REPRINT: {"$ne": None}},
-                {"$set": {AWAITS_REPRINT: None}}, session=session)
         return self._manifest_shipment(session, manifest, regions, sender)
 
     def drop_manifest_member(self, application_id: str, manifest_id: str | None,
@@ -348,19 +344,39 @@ class CourierStore(BaseStore):
         return manifest, self.db.shipments.find_one({"_id": manifest_order_id(manifest_id)})
 
     def _manifest_shipment(self, session, manifest, regions, sender) -> dict | None:
+        """The manifest's parcel to post once it is complete
+        (``jemput_bola.manifest_complete``): made now, or the one made
+        before and not posted yet - without a member dropped since
+        (``jemput_bola.parcel_update``). A complete manifest waits for no
+        reprint: neither does its parcel, whatever its status (one awaited,
+        then cancelled, is waited for no more). None: not complete, Pos has
+        it, or nothing it held is left to send."""
         if manifest is None or not manifest_complete(manifest):
             return None
         order_id = manifest_order_id(manifest["_id"])
         found = self.db.shipments.find_one({"_id": order_id}, session=session)
         if found is None:  # it carries the members printed by now (each a known delivery)
             deliveries = list(self.db.deliveries.find(
-                {"_id": {"$in": manifest["printed"]}, "delivery_method": "pickup"},
+                {"_id": {"$in": parcel_members(manifest)}, "delivery_method": "pickup"},
                 session=session))
-            posting = manifest_posting(order_id, manifest, manifest["by_pos"], regions, sender)
+            posting = manifest_posting(order_id, manifest, manifest["by_pos"], len(deliveries),
+                                       regions, sender)
             found = new_shipment(order_id, "manifest", [ref(d) for d in deliveries], posting,
                                  utcnow(), manifest_id=manifest["_id"])
             self.db.shipments.insert_one(found, session=session)
-        return found if found["status"] == "pending" else None
+            return found
+        update = {AWAITS_REPRINT: None} if found.get(AWAITS_REPRINT) else {}
+        if found["status"] == "pending":
+            update.update(parcel_update(found, manifest))
+            if "applications" in update and not update["applications"]:
+                log.warning("parcel %s not posted: every member it held was dropped since "
+                            "its print", order_id)
+                return None
+        if update:
+            update["updated_at"] = utcnow()
+            self.db.shipments.update_one({"_id": order_id, "status": found["status"]},
+                                         {"$set": update}, session=session)
+        return {**found, **update} if found["status"] == "pending" else None
 
     def _once(self, work):
         """Two workers creating the same shipment: the loser's insert fails on

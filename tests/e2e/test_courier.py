@@ -299,6 +299,22 @@ def test_a_webhook_with_a_status_pos_never_sends_is_refused_naming_it(system, co
     assert taken.status_code == 200 and taken.json()["status"] == "in_transit", taken.text
 
 
+def test_a_webhook_time_with_no_instant_in_utc_is_refused_naming_it(system, courier_events, pos):
+    """A courier review: year 1 at +07:00 passed the schema, then could not
+    be written in UTC - a 500, which Pos sends again and again. 400 naming
+    ``at``, as for the webhook's other bad fields; nothing stored."""
+    application_id, barcode, event = dispatched(system, courier_events, pos)
+    odd = {"eventId": uuid.uuid4().hex, "barcode": barcode, "status": "IN_TRANSIT",
+           "at": "0001-01-01T03:00:00+07:00"}
+    refused = webhook(system, odd)
+    assert refused.status_code == 400, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "validation_failed" and error["fields"] == {
+        "at": ["Waktu event di luar rentang yang dapat ditulis dalam UTC."]}
+    view = shipment(system, barcode).json()
+    assert view["status"] == "dispatched" and view["history"] == []
+
+
 def test_a_client_forging_webhooks_is_refused_for_a_while(system):
     """Past WEBHOOK_FAILURES_PER_CLIENT (10) refused signatures in the window,
     the client gets 429 + Retry-After, a correctly signed webhook too; other

@@ -16,9 +16,9 @@ from services.courier.exceptions import (BadSignature, CollectedAtDinas, DatedAh
                                          UndeliverableAddress)
 from services.courier.jemput_bola import (collection_at_dinas, drops_a_member, manifest_complete,
                                           manifest_record, manifest_status, may_be_on_its_way,
-                                          not_printed, pos_answered, pos_status, printed_as,
-                                          reprints_awaited,
-                                          sending_by_pos)
+                                          not_printed, parcel_members, parcel_update,
+                                          pos_answered, pos_status, printed_as,
+                                          reprints_awaited, sending_by_pos)
 from services.courier.posting import Sender, application_posting, manifest_posting
 from services.courier.schemas import KelurahanOfficeSchema, PosWebhookSchema, StuckQuerySchema
 from shared.errors import localize
@@ -306,8 +306,8 @@ def test_a_manifest_goes_when_all_printed_and_the_dinas_chose_pos():
     chosen = {**manifest, "by_pos": office}
     assert not manifest_complete({**chosen, "printed": ["a"]})
     assert manifest_complete({**chosen, "printed": ["b", "a"]})
-    doc = manifest_posting("SDK-JB-1", {**chosen, "printed": ["b", "a"]}, office, load_wilayah(),
-                           DINAS)
+    doc = manifest_posting("SDK-JB-1", {**chosen, "printed": ["b", "a"]}, office, 2,
+                           load_wilayah(), DINAS)
     assert doc["receiver"]["name"] == "Kantor Kelurahan Sukajaya" and doc["weight"] == 100
 
 
@@ -321,7 +321,7 @@ def test_a_manifest_does_not_wait_for_a_member_that_will_not_be_printed():
     assert not manifest_complete({**chosen, "printed": ["a"], **dropped_at("b")})
     complete = {**chosen, "printed": ["a"], **dropped_at("b", "c")}
     assert manifest_complete(complete) and not_printed(complete) == set()
-    doc = manifest_posting("SDK-JB-1", complete, chosen["by_pos"], load_wilayah(), DINAS)
+    doc = manifest_posting("SDK-JB-1", complete, chosen["by_pos"], 1, load_wilayah(), DINAS)
     assert doc["weight"] == 50 and doc["itemDesc"] == "Jemput bola JB-1: 1 dokumen"
     assert not manifest_complete({**chosen, **dropped_at("a", "b", "c")})
     # a manifest courier knew before it kept dropped members
@@ -444,7 +444,7 @@ def test_a_member_delivered_to_its_door_is_not_in_the_parcel_nor_waited_for_once
     assert not manifest_complete({**chosen, "printed": ["a"]})
     complete = {**chosen, "printed": ["a"], "on_its_own": ["home"]}
     assert manifest_complete(complete) and not_printed(complete) == set()
-    doc = manifest_posting("SDK-JB-1", complete, chosen["by_pos"], load_wilayah(), DINAS)
+    doc = manifest_posting("SDK-JB-1", complete, chosen["by_pos"], 1, load_wilayah(), DINAS)
     assert doc["itemDesc"] == "Jemput bola JB-1: 1 dokumen"
     # only members delivered to their doors: no parcel for the office
     assert not manifest_complete({**chosen, "printed": [], "on_its_own": ["a", "home"]})
@@ -538,11 +538,11 @@ def test_every_phone_on_a_label_is_e164_a_kelurahan_office_s_landline_too():
                                    "batch_id": "b", "application_ids": ["a"]}), "printed": ["a"]}
     office = {"street": "Jl. Kelurahan 1", "postal_code": "42171", "phone": "0254123456"}
     # as stored before the operator's number was normalised on the way in
-    doc = manifest_posting("SDK-JB-1", manifest, office, load_wilayah(), DINAS)
+    doc = manifest_posting("SDK-JB-1", manifest, office, 1, load_wilayah(), DINAS)
     assert doc["receiver"]["phone"] == "+62254123456"
     assert DINAS.phone == doc["sender"]["phone"] == "+62254200000"
-    no_phone = manifest_posting("SDK-JB-1", manifest, {**office, "phone": None}, load_wilayah(),
-                                DINAS)
+    no_phone = manifest_posting("SDK-JB-1", manifest, {**office, "phone": None}, 1,
+                                load_wilayah(), DINAS)
     assert no_phone["receiver"]["phone"] == "+62254200000"  # the Dinas', as for e-mail only
     with pytest.raises(ValueError):
         Sender("Disdukcapil", "Jl. Sudirman 5", "Kota Serang", "42118", "12345")
@@ -733,3 +733,71 @@ def test_a_citizens_parcel_dispatched_while_a_reprint_was_asked_waits_for_it_no_
     assert update["status"] == "dispatched" and update["awaits_reprint"] is None
     parcel = {**waiting, "kind": "manifest"}
     assert "awaits_reprint" not in dispatched(parcel, "P1", NOW)[0]
+
+
+def test_a_member_dropped_after_its_print_is_not_in_the_parcel_nor_on_its_label():
+    """A courier review: a member printed, then its printed card cancelled
+    (its holder died) or the reprint it awaited cancelled - printing takes it
+    off its list, courier kept it in the parcel: its label counted one too
+    many, and ``parcel_*`` events told of a cancelled application."""
+    printed_at = "2025-06-05T10:00:00+07:00"  # 03:00 UTC, REJECTED's instant
+    chosen = {**manifest_record({"manifest_id": "JB-1", "kelurahan_code": "3673041010",
+                                 "batch_id": "b", "application_ids": ["a", "b"]}),
+              "by_pos": {"street": "Jl. Kelurahan 1", "postal_code": "42171",
+                         "status": "confirmed"},
+              "printed": ["a", "b"], "printed_at": {"a": printed_at, "b": printed_at}}
+    cancelled = {**chosen, **dropped_at("a", at=REJECTED + datetime.timedelta(hours=1))}
+    assert parcel_members(cancelled) == ["b"]
+    assert manifest_complete(cancelled) and not_printed(cancelled) == set()
+    # dropped before that print (rejected, resubmitted, printed): it goes
+    before = {**chosen, **dropped_at("a", at=REJECTED - datetime.timedelta(hours=1)),
+              "verified_at": {"a": REJECTED - datetime.timedelta(minutes=30)}}
+    assert parcel_members(before) == ["a", "b"]
+    # verified again since the drop: waited for until printed again, as printing waits
+    again = {**cancelled, "verified_at": {"a": REJECTED + datetime.timedelta(hours=2)}}
+    assert not_printed(again) == {"a"} and not manifest_complete(again)
+    reprinted = {**again, "printed_at": {**again["printed_at"],
+                                         "a": "2025-06-05T13:00:00+07:00"}}
+    assert parcel_members(reprinted) == ["a", "b"] and manifest_complete(reprinted)
+    # every printed one dropped since: nothing to send
+    assert not manifest_complete({**chosen, **dropped_at(
+        "a", "b", at=REJECTED + datetime.timedelta(hours=1))})
+
+    # the parcel made before the drop, not posted yet, goes without it
+    office = chosen["by_pos"]
+    parcel = {"applications": [{"application_id": "a"}, {"application_id": "b"}],
+              "posting": manifest_posting("SDK-JB-1", chosen, office, 2, load_wilayah(), DINAS)}
+    update = parcel_update(parcel, cancelled)
+    assert update["applications"] == [{"application_id": "b"}]
+    assert (update["posting"]["itemDesc"], update["posting"]["weight"]) == (
+        "Jemput bola JB-1: 1 dokumen", 50)
+    assert update["posting"]["receiver"] == parcel["posting"]["receiver"]
+    assert parcel_update(parcel, chosen) == {}
+    # a member printed after the parcel was made is not added to it
+    assert parcel_update({**parcel, "applications": [{"application_id": "b"}]}, chosen) == {}
+
+
+def test_pos_events_with_free_text_or_a_time_courier_cannot_keep_are_left_out():
+    """A courier review: a polled note of a number (``kept_text``: TypeError)
+    or a time with no instant in UTC (year 1 at +07:00: OverflowError) broke
+    the polling round, the catch-up after a posting and an operator's
+    release for as long as Pos kept the event."""
+    good = {"status": "IN_TRANSIT", "at": "2026-11-29T14:05:00+07:00"}
+    plain = {**good, "note": None, "location": None}
+    worded = {**good, "note": "Rumah kosong", "location": "Serang"}
+    events = [good, plain, worded, {**good, "note": 3}, {**good, "location": {"kota": "Serang"}},
+              {**good, "note": ["a"]}, {**good, "at": "0001-01-01T03:00:00+07:00"},
+              {**good, "at": "9999-12-31T23:00:00-05:00"}]
+    assert readable(events) == ([good, plain, worded], 5)
+
+
+@pytest.mark.parametrize("at", ["0001-01-01T03:00:00+07:00", "9999-12-31T23:00:00-05:00"])
+def test_a_webhook_time_with_no_instant_in_utc_is_refused_naming_it(at):
+    """It passed the schema and answered 500 - for ever, as Pos sends a
+    webhook it got no answer for again (a courier review)."""
+    with pytest.raises(ValidationError) as refused:
+        PosWebhookSchema().load({"eventId": "e1", "barcode": "P2612010001",
+                                 "status": "DELIVERED", "at": at})
+    assert list(refused.value.messages) == ["at"]
+    assert localize(refused.value.messages["at"][0], "en") == \
+        "Event time outside the range that can be written in UTC."

@@ -41,7 +41,8 @@ def test_a_blank_or_ill_formed_event_id_is_refused(event, event_id):
 
 @pytest.mark.parametrize("occurred_at", [
     "not a date", "", "2025-03-10", "2025-03-10T05:02:47", "2025-06-31T05:02:47+00:00",
-    "2025-03-10 05:02:47+00:00", "2025-03-10T05:02:47+00:00\n", "20250310T050247Z", 1741582967])
+    "2025-03-10 05:02:47+00:00", "2025-03-10T05:02:47+00:00\n", "20250310T050247Z", 1741582967,
+    "0001-01-01T00:00:00+07:00"])
 def test_occurred_at_must_be_an_iso_date_time_with_its_zone(event, occurred_at):
     assert failing({**event, "occurred_at": occurred_at}) == ["occurred_at"]
 
@@ -50,7 +51,19 @@ def test_what_producers_and_hand_made_events_send_is_read(event):
     assert load_event("document_ready_for_pickup", event)["schema_version"] == SCHEMA_VERSION
     for event_id in ("returned-SDK7KQ2M9XA", "ev_1", "E1", "a" * 64):
         assert load_event("document_ready_for_pickup", {**event, "event_id": event_id})
-    for occurred_at in ("2026-01-05T03:00:00+00:00", "2026-01-05T03:00:00Z",
-                        "2026-01-05T10:00+07:00", "2026-01-05T03:00:00.5+00:00"):
+    # read as its instant in UTC, written one way: consumers compare the
+    # text, and "10:00+07:00" sorted after "03:00:00.000001+00:00" (a review)
+    for occurred_at, read in (("2026-01-05T03:00:00+00:00", "2026-01-05T03:00:00.000000+00:00"),
+                              ("2026-01-05T03:00:00Z", "2026-01-05T03:00:00.000000+00:00"),
+                              ("2026-01-05T10:00+07:00", "2026-01-05T03:00:00.000000+00:00"),
+                              ("2026-01-05T03:00:00.5+00:00", "2026-01-05T03:00:00.500000+00:00")):
         loaded = load_event("document_ready_for_pickup", {**event, "occurred_at": occurred_at})
-        assert loaded["occurred_at"] == occurred_at  # read as given: consumers compare the text
+        assert loaded["occurred_at"] == read
+    later = load_event("document_ready_for_pickup",
+                       {**event, "occurred_at": "2026-01-05T03:00:00.000001+00:00"})
+    assert later["occurred_at"] > read_as("2026-01-05T10:00+07:00", event)
+
+
+def read_as(occurred_at: str, event: dict) -> str:
+    return load_event("document_ready_for_pickup", {**event, "occurred_at": occurred_at})[
+        "occurred_at"]

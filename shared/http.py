@@ -812,6 +812,15 @@ def probe_body(status: str, service: str) -> dict:
 AT_ONCE = frozenset({LIVE_PATH, METRICS_PATH})
 
 
+def bodiless(environ) -> bool:
+    """Whether a request says it sends no body, in no coding: as a probe or
+    a scrape asks. One that does goes the way of every request, to the
+    answer any endpoint gives it (a compressed body: 415)."""
+    return not environ.get("CONTENT_LENGTH", "").strip("0") \
+        and not environ.get("HTTP_TRANSFER_ENCODING") \
+        and environ.get("HTTP_CONTENT_ENCODING", "identity").strip().lower() in ("", "identity")
+
+
 class StopGate:
     """WSGI in front of everything: counts the requests in flight
     (``Stopping.admitted``), and once the service is stopping answers every
@@ -833,7 +842,8 @@ class StopGate:
     def __call__(self, environ, start_response):
         if self.stopping.refusing:
             return self.refuse(environ, start_response)
-        if environ.get("REQUEST_METHOD") == "GET" and environ.get("PATH_INFO") in AT_ONCE:
+        if environ.get("REQUEST_METHOD") == "GET" and environ.get("PATH_INFO") in AT_ONCE \
+                and bodiless(environ):
             return self.at_once(environ, start_response)
         self.stopping.admitted(environ)
 

@@ -39,15 +39,22 @@ class Cursor(fields.String):
     None when not given."""
 
     def __init__(self, **kwargs):
-        super().__init__(load_default=None, validate=validate.Length(max=MAX_CURSOR_LENGTH),
+        # its length is checked as sent (``_deserialize``: a validator would
+        # see the decoded pair), as the OpenAPI description's maxLength says
+        super().__init__(load_default=None, metadata={"maxLength": MAX_CURSOR_LENGTH},
                          **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if len(text) > MAX_CURSOR_LENGTH:
+            raise ValidationError(BAD_CURSOR)
         try:
-            raw = base64.urlsafe_b64decode(str(value) + "=" * (-len(str(value)) % 4))
+            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
             at, row_id = json.loads(raw)
             at = datetime.datetime.fromisoformat(at)
-        except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+            row_id.encode()  # a lone surrogate no query can hold (a 500: a review)
+        except (ValueError, TypeError, AttributeError, binascii.Error, UnicodeError,
+                RecursionError):
             raise ValidationError(BAD_CURSOR) from None
         if at.tzinfo is None or not isinstance(row_id, str) \
                 or not CURSOR_TIMES[0] <= at < CURSOR_TIMES[1]:

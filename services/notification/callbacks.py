@@ -112,7 +112,16 @@ class StatusUpdate:
 
     @property
     def masked(self) -> str:
-        return f"{self.status} of {self.wamid[:24]} to {mask_phone(self.recipient)}"
+        return (f"{self.status} of {self.reference or wamid_digest(self.wamid)} "
+                f"to {mask_phone(self.recipient)}")
+
+
+def wamid_digest(wamid: str) -> str:
+    """What a log line or an operator is shown of a WhatsApp message id: a
+    digest. Meta's id is base64 of the recipient's number and more - its
+    first 24 characters held most of the phone, the masked one the rest (a
+    review: the whole number, from one log line)."""
+    return "wamid#" + hashlib.sha256(wamid.encode()).hexdigest()[:12]
 
 
 @dataclass(frozen=True)

@@ -332,11 +332,19 @@ def sms_text(kind: str, values: dict) -> str:
     values = {**values, **{name: None for name in SMS_FREE_TEXT
                            if values.get(name) and not spelled_in_gsm7(values[name])}}
     template = ENV.get_template(f"sms/{kind}.j2")
-    text = ""
+    text, spelled = "", None
     for brief in BRIEF_FORMS:
-        text = transliterate(" ".join(template.render(values, brief=brief).split()))
+        rendered = " ".join(template.render(values, brief=brief).split())
+        text = transliterate(rendered)
+        # a form GSM-7 cannot spell whole (an officer's note with an arrow or
+        # a tick: "Foto KK ? buram") gives way to a briefer one that can
+        # (a review); none can: the first that fits
         if fits_one_part(text):
-            return text
+            if spelled_in_gsm7(rendered):
+                return text
+            spelled = spelled or text
+    if spelled is not None:
+        return spelled
     log.warning("%s SMS needs more than one part (%d characters)", kind, len(text))
     return text
 

@@ -61,8 +61,9 @@ class LoggedMessageSchema(Schema):
     sent_at = fields.DateTime(required=True, allow_none=True, metadata={
         "description": NULL_UNTIL})
     gateway_id = fields.String(required=True, allow_none=True, metadata={
-        "description": "the SMS gateway's message id, the e-mail's Message-ID or the "
-                       "WhatsApp message id"})
+        "description": "the SMS gateway's message id, the e-mail's Message-ID, or for "
+                       "WhatsApp `wamid#` and 12 hex digits of the SHA-256 of its message "
+                       "id (Meta's id encodes the phone number)"})
     last_error = fields.String(required=True, allow_none=True)
     held_reason = fields.String(required=True, allow_none=True, metadata={
         "description": "`quiet_hours`, `phone_limit`, `daily_budget`, `email_limit`, `retry`, "

@@ -9,6 +9,8 @@ from marshmallow import RAISE, Schema, fields
 from shared.fields import JsonBoolean
 from shared.paging import Cursor, PageLimit
 
+from .callbacks import wamid_digest
+
 MAX_PAGE = 100
 
 
@@ -28,7 +30,8 @@ class LoggedMessageSchema(Schema):
     status = fields.String()  # pending, held, sent, failed, superseded, withdrawn
     created_at = fields.DateTime()
     sent_at = fields.DateTime(dump_default=None)
-    gateway_id = fields.String(attribute="provider_ref", dump_default=None)
+    # a WhatsApp message's as a digest: Meta's id encodes the phone number
+    gateway_id = fields.Method("gateway_reference")
     last_error = fields.String(dump_default=None)
     held_reason = fields.String(dump_default=None)
     due_at = fields.DateTime(dump_default=None)
@@ -43,6 +46,13 @@ class LoggedMessageSchema(Schema):
     # when it was read (docs/whatsapp-webhook.md)
     delivered_at = fields.DateTime(dump_default=None)
     read_at = fields.DateTime(dump_default=None)
+
+    @staticmethod
+    def gateway_reference(row: dict) -> str | None:
+        reference = row.get("provider_ref")
+        if reference is None or row.get("channel") != "whatsapp":
+            return reference
+        return wamid_digest(reference)
     attempts = fields.List(fields.Nested(AttemptSchema), dump_default=list)
 
 

@@ -20,6 +20,7 @@ import time
 import requests
 
 from deploy.local.sandboxes.whatsapp import envelope, status_item
+from services.notification.callbacks import wamid_digest
 from tests.e2e.test_notification import (SLOT, Citizen, mails_to, send, sms_to, whatsapp_to)
 from tests.e2e.test_secrets_and_limits import new_client
 from tests.helpers import OPERATOR, BrokerProbe, eventually, personal_data_in_logs
@@ -116,7 +117,7 @@ def test_a_message_whatsapp_could_not_deliver_reaches_the_citizen_by_sms_once(sy
                          what="the SMS recorded sent")
         failed = log["whatsapp"]
         assert (failed["status"], failed["last_error"], failed["gateway_id"]) == \
-            ("failed", "whatsapp 131026: Message undeliverable", template["id"])
+            ("failed", "whatsapp 131026: Message undeliverable", wamid_digest(template["id"]))
         assert log["sms"]["fallback_for"] == failed["notification_id"]
         assert citizen.e164[2:] not in json.dumps(log)
 

@@ -5,6 +5,7 @@ refused naming ``cursor``."""
 
 from __future__ import annotations
 
+import base64
 import datetime
 
 import pytest
@@ -38,7 +39,10 @@ OUT_OF_RANGE = [encode_cursor(datetime.datetime(1, 1, 1, tzinfo=datetime.timezon
 
 @pytest.mark.parametrize("cursor", ["not-a-cursor", "", "%%%", "MTIz", "x" * 300,
                                     encode_cursor(AT, "x")[:-3], encode_cursor(AT, "x") + "!",
-                                    *OUT_OF_RANGE])
+                                    *OUT_OF_RANGE,
+                                    # a review (forty-fifth session): each was a 500
+                                    base64.urlsafe_b64encode(b"[" * 2000).decode(),
+                                    encode_cursor(AT, "\ud800")])
 def test_a_cursor_not_made_by_the_list_is_refused_naming_it(cursor):
     with pytest.raises(ValidationError) as refused:
         ShipmentQuerySchema().load({"cursor": cursor})

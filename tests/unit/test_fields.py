@@ -16,6 +16,7 @@ from shared.errors import Msg, localize
 from shared.fields import (CitizenLookupSchema, DeliverableEmail, ItemCount, JsonBoolean,
                            KkNumber, MobilePhone, Nik, RegionCode, Text, TypedTrackingCode)
 from shared.masking import mask_phone
+from shared.paging import Cursor
 
 
 class Person(Schema):
@@ -309,9 +310,10 @@ def test_every_text_intake_takes_has_a_bound():
     refused long after the citizen was told all was well: each text field of
     intake's request schemas has a maximum length, a pattern or a list of
     values (or parses a fixed form: NIK, KK, phone, e-mail, region code, a
-    tracking code as typed).
+    tracking code as typed, a page's cursor).
     ``services.intake.openapi`` declares the answers, which intake writes."""
-    fixed_forms = (Nik, KkNumber, MobilePhone, fields.Email, RegionCode, TypedTrackingCode)
+    fixed_forms = (Nik, KkNumber, MobilePhone, fields.Email, RegionCode, TypedTrackingCode,
+                   Cursor)
     unbounded = [(schema.__name__, name) for schema, name, field in project_fields()
                  if schema.__module__.startswith("services.intake.")
                  and schema.__module__ != "services.intake.openapi"

@@ -366,3 +366,18 @@ def test_a_notice_renders_the_texts_of_the_channels_its_contact_has():
         texts = notice_for("document_ready_for_pickup", event, contact).texts
         assert bool(texts.sms) is sms and "SDK7H3KQ9MX" in (texts.sms or texts.text)
         assert bool(texts.subject) is mail and bool(texts.text) is mail and bool(texts.html) is mail
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_an_officers_note_gsm7_cannot_spell_is_left_out_of_the_sms_not_sent_as_question_marks(
+        lang):
+    """A review (forty-fifth session): "Foto KK → buram ✓" reached the
+    citizen as "Foto KK ? buram ?" - a briefer form GSM-7 spells is sent;
+    the e-mail and WhatsApp keep the note as typed."""
+    event = {"document_type": "ktp_el", "tracking_code": "SDK7H3KQ9MX",
+             "reasons": ["Foto KK tidak terbaca"], "note": "Foto KK → buram ✓"}
+    texts = render("rejected", event, lang)
+    assert "?" not in texts.sms and "SDK7H3KQ9MX" in texts.sms, texts.sms
+    assert "Foto KK → buram ✓" in texts.text
+    plain = render("rejected", {**event, "note": "Foto KK buram"}, lang)
+    assert "Foto KK buram" in plain.sms  # a note GSM-7 spells still goes where it fits

@@ -338,3 +338,24 @@ def test_a_delivery_that_is_not_json_is_refused_though_python_would_read_it(raw)
         read_callback(raw)
     assert list(refused.value.fields) == ["_body"]
     assert read_callback(b'{"entry": [], "t": 1.5e3}') == Callback(())
+
+
+def test_a_whatsapp_message_id_is_never_logged_nor_shown_whole():
+    """A review (forty-fifth session): Meta's message id is base64 of the
+    recipient's number; a log line kept its first 24 characters (most of
+    the phone) beside the masked phone (the rest of it), and the delivery
+    log showed it whole to every operator."""
+    import base64
+    from services.notification.callbacks import wamid_digest
+    from services.notification.schemas import LoggedMessageSchema
+    wamid = "wamid." + base64.b64encode(b"\x1c\x18\x0d6281234567890\x15\x02\x00\x11\x18\x12"
+                                        b"ABCDEF0123456789").decode()
+    logged = StatusUpdate(wamid, "delivered", NOW, None, None, "6281234567890").masked
+    assert wamid[:12] not in logged and logged.startswith(f"delivered of {wamid_digest(wamid)}")
+    ours = StatusUpdate(wamid, "read", NOW, "ev1.whatsapp", None, "6281234567890").masked
+    assert ours.startswith("read of ev1.whatsapp") and wamid[:12] not in ours
+    shown = LoggedMessageSchema().dump({"_id": "ev1.whatsapp", "channel": "whatsapp",
+                                        "provider_ref": wamid})["gateway_id"]
+    assert shown == wamid_digest(wamid) and "wamid." not in shown
+    sms = LoggedMessageSchema().dump({"_id": "ev1.sms", "channel": "sms", "provider_ref": "gw-1"})
+    assert sms["gateway_id"] == "gw-1"

@@ -1119,7 +1119,9 @@ class BrokerCheck(DependencyProvider):
             return False
 
     def has_topology(self, connection) -> bool:
-        missing = missing_from(connection, self.parts)
+        depths: dict[str, int] = {}
+        missing = missing_from(connection, self.parts, depths)
+        metrics.dead_letters(self.container.service_name, depths)
         if missing is None:
             return True
         log.warning("the broker has no %s (it lost its state?): declaring the queues of %s "

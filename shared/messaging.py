@@ -222,10 +222,12 @@ def topology_parts(service_cls, config: dict) -> list:
     return parts
 
 
-def missing_from(connection: Connection, parts) -> str | None:
+def missing_from(connection: Connection, parts, depths: dict | None = None) -> str | None:
     """The first exchange or queue of ``parts`` the broker does not have
     (passive declares: nothing is made), or None. A passive declare of what
-    is missing closes its channel, so the first one missing ends the look."""
+    is missing closes its channel, so the first one missing ends the look.
+    ``depths``: given, it gets each queue's message count, as the declares
+    answer it."""
     exchanges, queues = {}, {}
     for part in parts:
         owned_exchanges, owned_queues = part.names()
@@ -239,9 +241,11 @@ def missing_from(connection: Connection, parts) -> str | None:
                 return f"exchange {name}"
         for name in queues:
             try:
-                channel.queue_declare(name, passive=True)
+                declared = channel.queue_declare(name, passive=True)
             except NotFound:
                 return f"queue {name}"
+            if depths is not None:
+                depths[name] = declared.message_count
     return None
 
 

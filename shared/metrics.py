@@ -26,6 +26,9 @@ record the same metric:
 * stations (printing's claims): ``smartdukcapil_station_silent`` by
   station and place, 1 while a station away from the Dinas is silent
   (``services.printing.stations``: the Dinas' stations print its jobs);
+* dead letters (``shared.http.BrokerCheck``): ``smartdukcapil_dead_letters``
+  by service and queue, the messages in each of its handlers' ``.dlq`` as its
+  latest readiness check found them;
 * pipeline (``shared.pipeline``): ``smartdukcapil_pipeline_backlog`` by
   service and container (intake's API and its broker channel each watch), the
   messages waiting in the handler queues intake watches before it admits a
@@ -66,6 +69,13 @@ OUTBOX_OVERDUE = Gauge("smartdukcapil_outbox_overdue",
                        "(shared.outbox.overdue), as its admission reads them (-1: unknown)",
                        ["service", "container"])
 
+DEAD_LETTERS = Gauge("smartdukcapil_dead_letters",
+                     "Messages in a handler's dead-letter queue (<queue>.dlq), as the service's "
+                     "latest broker check (GET /health/ready) found them: put there by the "
+                     "handler (its events_total dead_lettered) or by the broker itself (the "
+                     "delivery limit), waiting for deploy.dlq replay",
+                     ["service", "queue"])
+
 STATION_SILENT = Gauge("smartdukcapil_station_silent",
                        "1 while a printing station away from the Dinas has not claimed for "
                        "STATION_SILENT_SECONDS (the Dinas' stations print its place's jobs), "
@@ -81,6 +91,16 @@ DB_SECONDS = Counter("smartdukcapil_db_command_seconds",
                      "by command name and collection", ["service", "command", "collection"])
 
 EVENT_OUTCOMES = ("handled", "failed", "retried", "dead_lettered")
+
+
+def dead_letters(container: str, depths: dict[str, int]) -> None:
+    """The dead-letter queues' depths of ``depths`` (queue -> messages), as
+    ``DEAD_LETTERS``: one the broker put there itself (its delivery limit,
+    counting every return - a connection lost, a restart) has no handler's
+    log line nor count (a review)."""
+    for queue, count in depths.items():
+        if queue.endswith(".dlq"):
+            DEAD_LETTERS.labels(service_of(container), queue).set(count)
 
 # the roles of a service's other containers, after its name: its HTTP API
 # (intake_api, printing_api ...) and intake's broker channel (intake_channel)

@@ -14,7 +14,7 @@ import requests
 
 from services.intake.service import IntakeApi
 from tests.faults.proxy import TcpProxy
-from tests.helpers import eventually, service_config
+from tests.helpers import eventually, publish, service_config
 
 
 def through(proxy: TcpProxy, amqp_uri: str) -> str:
@@ -63,3 +63,29 @@ def test_readiness_still_follows_the_broker(proxied_intake):
     eventually(lambda: broker_answer(ready) == (503, "unavailable"), what="broker unavailable")
     proxy.restore()
     eventually(lambda: broker_answer(ready) == (200, "ok"), what="broker ok again")
+
+
+def dead_letters_shown(base: str) -> dict[str, float]:
+    """``smartdukcapil_dead_letters`` of intake as ``/metrics`` shows it, by queue."""
+    requests.get(f"{base}/health/ready", timeout=10)  # the broker check that reads them
+    shown = {}
+    for line in requests.get(f"{base}/metrics", timeout=10).text.splitlines():
+        if line.startswith("smartdukcapil_dead_letters{") and 'service="intake"' in line:
+            queue = line.split('queue="', 1)[1].split('"', 1)[0]
+            shown[queue] = float(line.rsplit(" ", 1)[1])
+    return shown
+
+
+def test_the_dead_letters_waiting_are_a_metric(backing, container_factory):
+    """A review (forty-fifth session): a message the broker dead-lettered by
+    itself (its delivery limit, counted on every return) had no log line and
+    no count; each dead-letter queue's depth is a gauge, read with the
+    readiness check."""
+    config = service_config(backing, f"intake_dlq_{uuid.uuid4().hex[:6]}")
+    container_factory(IntakeApi, config).start()
+    base = f"http://{config['WEB_SERVER_ADDRESS']}"
+    before = eventually(lambda: dead_letters_shown(base), what="the dead-letter gauges")
+    queue = sorted(before)[0]
+    publish(backing.amqp_uri, "", queue, {"event_id": "dead-one"})
+    eventually(lambda: dead_letters_shown(base).get(queue) == before[queue] + 1, timeout=30,
+               what="the message counted in its dead-letter queue")

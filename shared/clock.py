@@ -21,6 +21,13 @@ def today_wib(now: datetime.datetime | None = None) -> datetime.date:
     return (now or utcnow()).astimezone(WIB).date()
 
 
+def as_utc(moment: datetime.datetime) -> datetime.datetime:
+    """``moment`` (aware) as the same instant in UTC; ``OverflowError`` for a
+    time with none in UTC's range (year 1 at ``+07:00``, year 9999 at
+    ``-05:00``)."""
+    return moment.astimezone(datetime.timezone.utc)
+
+
 def whole_milliseconds(moment: datetime.datetime) -> datetime.datetime:
     """``moment`` as the database stores it (BSON dates are whole
     milliseconds): equal to what is read back, so a write may match on it."""

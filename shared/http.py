@@ -818,7 +818,18 @@ def bodiless(environ) -> bool:
     answer any endpoint gives it (a compressed body: 415)."""
     return not environ.get("CONTENT_LENGTH", "").strip("0") \
         and not environ.get("HTTP_TRANSFER_ENCODING") \
-        and environ.get("HTTP_CONTENT_ENCODING", "identity").strip().lower() in ("", "identity")
+        and identity_only(environ.get("HTTP_CONTENT_ENCODING", ""))
+
+
+def probe_answer(path: str, service: str) -> tuple[bytes, str] | None:
+    """``/metrics``' or ``/health/live``'s 200 (body, content type), answered
+    with no worker (``StopGate``); None for any other path."""
+    if path == METRICS_PATH:  # the registry, and the outbox count's bounded read
+        return metrics.exposition()
+    if path == LIVE_PATH:
+        return (json.dumps(probe_body("live", service), ensure_ascii=False).encode(),
+                "application/json")
+    return None
 
 
 class StopGate:
@@ -859,11 +870,7 @@ class StopGate:
         database) a probe waited behind them, and a supervisor restarted a
         service that was working (a review)."""
         path, service = environ["PATH_INFO"], self.stopping.service
-        if path == METRICS_PATH:
-            payload, content_type = metrics.exposition()
-        else:
-            payload = json.dumps(probe_body("live", service)).encode()
-            content_type = "application/json"
+        payload, content_type = probe_answer(path, service)
         metrics.observe_request(service, path, "GET", 200, 0.0)
         start_response("200 OK", [("Content-Type", content_type),
                                   ("Content-Length", str(len(payload))), *PRIVATE_ANSWER])
@@ -875,13 +882,10 @@ class StopGate:
         path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD", "")
         retry = [("Retry-After", self.admission.retry_after)]
         content_type = "application/json"
-        if method == "GET" and path == METRICS_PATH:
-            # no worker either: the registry, and the outbox count's bounded read
-            (payload, content_type), status, retry = metrics.exposition(), 200, []
+        if method == "GET" and (answer := probe_answer(path, service)) is not None:
+            (payload, content_type), status, retry = answer, 200, []
         else:
-            if method == "GET" and path == LIVE_PATH:
-                status, body, retry = 200, probe_body("live", service), []
-            elif method == "GET" and path in (READY_PATH, HEALTH_PATH):
+            if method == "GET" and path in (READY_PATH, HEALTH_PATH):
                 status, body = 503, probe_body("stopping", service)
             else:
                 refusal = ServiceStopping()

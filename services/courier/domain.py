@@ -44,6 +44,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
+from shared.clock import as_utc
 from shared.masking import mask_emails, mask_text
 from shared.text_rules import one_line
 from shared.wilayah import Wilayah
@@ -233,7 +234,7 @@ SHIPMENT_RANK = {status: POS_RANK[pos_status]
 def readable(pos_events) -> tuple[list[dict], int]:
     """Of what Pos' tracking answered, the events courier can read - an
     object with a ``status``, an ISO ``at`` that has an instant in UTC
-    (``utc_instant``), and a ``note`` and a ``location`` that are text or
+    (``shared.clock.as_utc``), and a ``note`` and a ``location`` that are text or
     absent - and how many it could not (reviews: one event with no ``at``,
     a note of a number, a year-1 time at +07:00 crashed the polling round,
     the catch-up of a posting in doubt, an operator's release). A webhook's
@@ -246,25 +247,18 @@ def readable(pos_events) -> tuple[list[dict], int]:
             if isinstance(pos_event["status"], str) and isinstance(pos_event["at"], str) \
                     and all(isinstance(pos_event.get(name), (str, type(None)))
                             for name in ("note", "location")):
-                utc_instant(parse_time(pos_event["at"]))
+                as_utc(parse_time(pos_event["at"]))
                 kept.append(pos_event)
         except (TypeError, KeyError, ValueError, OverflowError):
             pass
     return kept, len(pos_events) - len(kept)
 
 
-def utc_instant(moment: datetime.datetime) -> datetime.datetime:
-    """``moment`` in UTC, as a history key writes it (``history_key``);
-    ``OverflowError`` for a time with none (year 1 at ``+07:00``, year
-    9999 at ``-05:00``)."""
-    return moment.astimezone(datetime.timezone.utc)
-
-
 def history_key(pos_event: dict) -> str:
     """One Pos event, however its time is written: its status and its
     instant in UTC (a webhook's ``+07:00`` and a poll's ``Z`` of one event
     were two keys, and the citizen heard of one failed delivery twice)."""
-    instant = utc_instant(parse_time(pos_event["at"]))
+    instant = as_utc(parse_time(pos_event["at"]))
     return f"{pos_event['status']}@{instant.isoformat()}"
 
 

@@ -5,12 +5,12 @@ import datetime
 from marshmallow import (EXCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate,
                          validates)
 
-from shared.clock import utcnow
+from shared.clock import as_utc, utcnow
 from shared.errors import Msg
 from shared.fields import POSTAL_CODE, RT_RW, IsoDate, PrintedText, RegionCode
 from shared.paging import Cursor, PageLimit
 
-from .domain import AHEAD_TOLERANCE, POS_STATUSES, STATUSES, utc_instant
+from .domain import AHEAD_TOLERANCE, POS_STATUSES, STATUSES
 from .exceptions import dated_ahead
 from .jemput_bola import manifest_status, not_printed, pos_status
 from .posting import pos_phone
@@ -36,7 +36,7 @@ class PosWebhookSchema(Schema):
         # (``domain.history_key``): 400 like any other bad field, not a 500
         # Pos would send again and again
         try:
-            utc_instant(value)
+            as_utc(value)
         except OverflowError:
             raise ValidationError(Msg(
                 "Waktu event di luar rentang yang dapat ditulis dalam UTC.",

@@ -654,8 +654,7 @@ def send_one(message: OutgoingMessage, d: Delivery) -> str:
             # a stand-in made late in its event's schedule has had none of
             # its own: one failure on the last delivery gave it up (a
             # review). The sweeper retries it, up to ``max_attempts``
-            until = d.now + SWEEP_RETRY
-            d.store.hold(message.message_id, "retry", until, message)
+            until = retried_by_the_sweeper(message, d, keep=message)
             log.warning("%s for %s to %s failed (attempt %d of %d), retried at %s: %s",
                         message.channel, message.named, masked, attempts, d.max_attempts,
                         until.isoformat(), exc)
@@ -678,6 +677,18 @@ def send_one(message: OutgoingMessage, d: Delivery) -> str:
 
 
 SWEEP_RETRY = datetime.timedelta(seconds=60)
+
+
+def retried_by_the_sweeper(message: OutgoingMessage, d: Delivery,
+                           keep: OutgoingMessage | None = None) -> datetime.datetime:
+    """Hold a message that failed for now for the sweeper's next try,
+    ``SWEEP_RETRY`` from now (``keep``: with its notice, ``MessageStore.hold``);
+    when that is."""
+    until = d.now + SWEEP_RETRY
+    d.store.hold(message.message_id, "retry", until, keep)
+    return until
+
+
 # why a stand-in waits for the sweeper: it takes over a message given up
 # outside an event's handling (the sweeper's, WhatsApp's status callback)
 FALLBACK = "fallback"
@@ -694,7 +705,7 @@ def send_due(messages: Iterable[OutgoingMessage], d: Delivery) -> int:
         for message in messages:
             result = send_one(message, d)
             if result == "retry":
-                d.store.hold(message.message_id, "retry", d.now + SWEEP_RETRY)
+                retried_by_the_sweeper(message, d)
             elif result == "given_up" and (stand_in := take_over(message)) is not None:
                 d.store.hold_new(stand_in, FALLBACK, d.now)
             sent += result == "sent"

@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Callable
 
-from shared.clock import today_wib
+from shared.clock import as_utc, today_wib
 from shared.masking import mask_text
 from shared.offices import DINAS
 
@@ -509,7 +509,7 @@ def reprint_withdrawn(job: dict, taken_at: datetime.datetime,
 def in_utc(moment: datetime.datetime) -> str:
     """An event's time as intake's timeline writes it (UTC, ISO 8601), so
     the two compare as text."""
-    return moment.astimezone(datetime.timezone.utc).isoformat()
+    return as_utc(moment).isoformat()
 
 
 def still_at_the_dinas(job: dict) -> bool:

@@ -15,7 +15,8 @@ only there.
 
 A client (see ``shared.ratelimit.client_address``) that presents wrong tokens
 ``AUTH_FAILURES_PER_CLIENT`` times (10) within ``AUTH_FAILURE_WINDOW_SECONDS``
-(300) gets 429 + ``Retry-After`` until the window ends, even with a right token.
+(300) gets 429 + ``Retry-After`` until the window ends for every request
+without a right token; a right token is served (``TokenChecker.authenticate``).
 Each ``BearerTokens`` counts its own: a service's station, operator and
 officer tokens apart (wrong ones of one kind lock the client out of the
 calls taking that kind only), in memory per process (``shared.ratelimit``).
@@ -83,13 +84,22 @@ class TokenChecker:
         self._hashes, self.failures, self.proxies = hashes, failures, proxies
 
     def authenticate(self, request) -> str:
+        """The principal of a right token, even from a client locked out:
+        the lockout refuses only what is not a right token. A station behind
+        one address with a neighbour sending a wrong token must still get its
+        ``printed`` report in - refused 429 for minutes, its lease ran out and
+        another station printed the card again (outside review). Answering a
+        right token during a lockout gives a guesser nothing worth having:
+        tokens are random 256-bit secrets (``new``), and no rate of guessing
+        finds one; the limit is there to stop a misconfigured or hostile
+        client's flood of wrong tokens from costing more than a 429."""
         client = client_address(request, self.proxies)
-        self.failures.check(client=client)
         scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() == "bearer" and presented.strip():
-            principal = self.principal_for(presented.strip())
-            if principal is not None:
-                return principal
+        guessed = scheme.lower() == "bearer" and bool(presented.strip())
+        if guessed and (principal := self.principal_for(presented.strip())) is not None:
+            return principal
+        self.failures.check(client=client)
+        if guessed:
             self.failures.failed(client=client)
         raise Unauthorized(Msg("Token akses tidak valid.", "Invalid access token."))
 

@@ -82,13 +82,16 @@ def test_a_client_guessing_bearer_tokens_is_refused_for_a_while(system, service,
         wrong = guesser.post(url, json=body, timeout=10,
                              headers={"Authorization": f"Bearer {OPERATOR_TOKEN}-{n}"})
         assert wrong.status_code == 401, wrong.text
-    refused = guesser.post(url, json=body, headers={**right, "Accept-Language": "en"}, timeout=10)
-    assert_limited(refused, 300)  # the right token too, or the limit would still be an oracle
+    wrong = {"Authorization": f"Bearer {OPERATOR_TOKEN}-x"}
+    refused = guesser.post(url, json=body, headers={**wrong, "Accept-Language": "en"}, timeout=10)
+    assert_limited(refused, 300)
     assert refused.json()["error"]["message"].startswith("Too many failed attempts.")
-    assert guesser.post(url, json=body, headers=right, timeout=10).json()["error"]["message"] \
+    assert guesser.post(url, json=body, headers=wrong, timeout=10).json()["error"]["message"] \
         .startswith("Terlalu banyak percobaan yang gagal.")
-    # a client under the limit is served
-    answered = new_client().post(url, json=body, headers=right, timeout=10)
+    # a right token from the same address is served (a station behind one NAT
+    # with a misconfigured neighbour: its report must get in before its lease
+    # runs out); tokens are random 256-bit secrets, no oracle to fear
+    answered = guesser.post(url, json=body, headers=right, timeout=10)
     assert answered.status_code not in (401, 429), answered.text
     if service == "intake":
         assert answered.status_code == 200 and answered.json()["status"] == "verified"

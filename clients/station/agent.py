@@ -32,7 +32,7 @@ import time
 from typing import Callable
 
 from .journal import PRINTER_MAY_HAVE_IT, Journal
-from .printers import PrinterFault
+from .printers import PrinterFault, PrinterInDoubt
 from .station_api import Answer, StationApi
 
 log = logging.getLogger("station")
@@ -126,15 +126,31 @@ class StationAgent:
             log.error("job %s (%s): printer fault: %s", job_id, code, fault)
             # not printed, whatever the service answers: the journal says so
             self.journal.record(job_id, "failed", lease_token=lease, tracking_code=code)
-            self.report_failed(job_id, lease, code, "printer_fault", str(fault))
-            log.warning("printer fault: claiming nothing for %.0f s", self.fault_pause_seconds)
-            self.sleep(self.fault_pause_seconds)
+            self.report_failed(job_id, lease, code, fault.reason, str(fault))
+            self.pause_after_fault()
+            return True
+        except PrinterInDoubt as doubt:
+            # the spooler may still print it: reported failed, the job would
+            # go to another station - two cards. It stays "printing" (the
+            # printer may have it): reported printed by ``recover`` before
+            # the next claim, as after a crash mid-print; no card coming out
+            # is for an operator's reprint
+            log.error("job %s (%s): the printer may still print it (%s): not reported failed; "
+                      "it is reported printed - if no card comes out, an operator reprints "
+                      "it", job_id, code, doubt)
+            self.journal.record(job_id, "printing", lease_token=lease, tracking_code=code,
+                                document_type=job["document_type"], in_doubt=str(doubt))
+            self.pause_after_fault()
             return True
         self.after_hand_over(job_id)
         self.journal.record(job_id, "printed", lease_token=lease, tracking_code=code)
         log.info("job %s (%s) printed: %s", job_id, code, where)
         self.report_printed(job_id, lease, code)
         return True
+
+    def pause_after_fault(self) -> None:
+        log.warning("printer fault: claiming nothing for %.0f s", self.fault_pause_seconds)
+        self.sleep(self.fault_pause_seconds)
 
     def download(self, job_id: str, lease: str, code: str) -> Answer | None:
         """The job's PDF under this lease, or None: the lease lost (journalled
@@ -184,8 +200,11 @@ class StationAgent:
                        attempts: int = REPORT_ATTEMPTS) -> str:
         """Tell the service; the journal keeps the job ``printed`` until it
         heard. The outcome: ``REPORTED``, ``LOST`` (the lease went to another
-        station), ``REFUSED`` (another 4xx: kept ``printed`` for the next
-        start and an operator) or ``UNHEARD`` (no answer, 5xx, 429 after
+        station: a 409 naming ``lease_token``, nothing else), ``REFUSED``
+        (another 4xx, the service's 404 ``not_found`` among them: kept
+        ``printed`` for the next start and an operator) or ``UNHEARD`` (no
+        answer, 5xx, 429, a 404 that is not the service's word on the job -
+        a proxy's ``unknown_path``, a balancer mid-redeploy - after
         ``attempts`` tries: ``recover`` tries again before the next claim)."""
         for _ in range(attempts):
             answer = self.api.printed(job_id, lease)
@@ -197,11 +216,16 @@ class StationAgent:
                 return REPORTED
             if answer.status == 401:
                 raise TokenRefused()
-            if answer.lease_lost or answer.status == 404:
+            if answer.lease_lost:  # only a 409 naming lease_token says so
                 log.warning("job %s (%s): the lease went to another station; destroy this "
                             "card per Dinas procedure", job_id, code)
                 self.journal.record(job_id, "lost", lease_token=lease, tracking_code=code)
                 return LOST
+            if answer.status == 404 and answer.code != "not_found":
+                # not the service's answer about the job (a proxy's unknown
+                # path, a balancer mid-redeploy): asked again, the card kept
+                self.wait_after(answer, "report")
+                continue
             if final(answer) and answer.code != "no_pickup_slot":
                 log.error("job %s (%s): report refused %s %s", job_id, code, answer.status,
                           answer.code)

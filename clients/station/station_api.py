@@ -10,6 +10,10 @@ from dataclasses import dataclass
 
 import requests
 
+from shared.text_rules import one_line
+
+NOTE_LIMIT = 300  # the service's, in characters (docs/station-api.md, Report failed)
+
 
 @dataclass
 class Answer:
@@ -63,10 +67,12 @@ class StationApi:
 
     def failed(self, job_id: str, lease_token: str, reason: str, note: str | None = None) -> Answer:
         """``reason``: one of the service's (docs/station-api.md: misprint,
-        out_of_blanko, printer_fault, data_error); ``note``: free text."""
+        out_of_blanko, printer_fault, data_error); ``note``: free text, sent
+        as one line cut to the limit - the service refuses a line break (lp's
+        stderr of several lines) with a 400 that no retry changes."""
         body = {"lease_token": lease_token, "reason": reason}
-        return self._call("POST", f"/{job_id}/failed",
-                          json={**body, "note": note[:300]} if note else body)
+        note = one_line(note or "")[:NOTE_LIMIT].rstrip()
+        return self._call("POST", f"/{job_id}/failed", json={**body, "note": note} if note else body)
 
     def close(self) -> None:
         self.session.close()

@@ -18,6 +18,10 @@ record the same metric:
   round trip; the collection is empty for commands on none, e.g. commitTransaction),
   and the seconds they took, answer included (``smartdukcapil_db_command_seconds_total``,
   same labels: with the server idle, where its time goes; busy, queueing too);
+  and by service the durable commits (``smartdukcapil_db_commits_total``):
+  each ``commitTransaction``, plus each write command - insert, update,
+  delete, findAndModify - sent outside a transaction (no ``autocommit:
+  false`` in the command), which the server commits on its own;
 * outbox (``shared.mongo.StoreWithOutbox``): ``smartdukcapil_outbox_backlog``,
   the rows not yet published (or published within the last few seconds: the
   relay deletes them together, ``shared.outbox``), read when scraped from the collection's
@@ -86,6 +90,14 @@ DB_COMMANDS = Counter("smartdukcapil_db_commands",
                       "Database commands sent (round trips), by command name and collection",
                       ["service", "command", "collection"])
 
+DB_COMMITS = Counter("smartdukcapil_db_commits",
+                     "Durable commits: commitTransaction plus each write command - "
+                     "insert/update/delete/findAndModify - sent outside a transaction, i.e. "
+                     "without autocommit: false in the command", ["service"])
+
+# the write commands the server commits on its own when sent outside a transaction
+WRITE_COMMANDS = frozenset({"insert", "update", "delete", "findAndModify"})
+
 DB_SECONDS = Counter("smartdukcapil_db_command_seconds",
                      "Seconds from sending a database command to its answer (failures included), "
                      "by command name and collection", ["service", "command", "collection"])
@@ -128,7 +140,8 @@ WAITING_MOST = 10_000
 
 class CommandCounter(monitoring.CommandListener):
     """Counts every command a service's client sends (``DB_COMMANDS``): the
-    database round trips per application the benchmark reports; and the time
+    database round trips per application the benchmark reports; the durable
+    commits among them (``DB_COMMITS``: ``durable_commit``); and the time
     each took (``DB_SECONDS``)."""
 
     def __init__(self, service: str):
@@ -139,6 +152,8 @@ class CommandCounter(monitoring.CommandListener):
         target = event.command.get(event.command_name)
         collection = target if isinstance(target, str) else ""
         DB_COMMANDS.labels(self.service, event.command_name, collection).inc()
+        if durable_commit(event.command_name, event.command):
+            DB_COMMITS.labels(self.service).inc()
         waiting = self.waiting
         waiting[(event.connection_id, event.request_id)] = collection
         while len(waiting) > WAITING_MOST:  # the oldest never got its answer
@@ -154,6 +169,15 @@ class CommandCounter(monitoring.CommandListener):
         collection = self.waiting.pop((event.connection_id, event.request_id), "")
         DB_SECONDS.labels(self.service, event.command_name, collection).inc(
             event.duration_micros / 1e6)
+
+
+def durable_commit(name: str, command) -> bool:
+    """Whether a command makes the server commit durably: a
+    ``commitTransaction``, or a write command sent outside a transaction (a
+    write inside one carries ``autocommit: false`` and is committed by the
+    ``commitTransaction``)."""
+    return name == "commitTransaction" or (
+        name in WRITE_COMMANDS and command.get("autocommit", True) is not False)
 
 
 # the request methods counted by name; any other a client sends is "other".

@@ -15,8 +15,10 @@ submits/s (and as many lookups) for ``--seconds`` at least, and until 10 s
 after the republish ended, while - after ``--lead`` seconds - all four
 services publish the history's kept events again at once, each at that pace (``python -m deploy.replay --per-second N``, the
 same ``republish_kept`` the services run; ``none``: no republish, the
-baseline). Per pace: answers by status, intake p50/p99, lookups' p99 and
-refusals, the largest pipeline backlog intake saw (its
+baseline). The citizens' load is one open-loop schedule per pace
+(``load_schedule.py``: latencies from each request's planned send time),
+unbroken until the end; rates are per second of that schedule. Per pace:
+answers by status, intake p50/p99, lookups' p99, refusals and failures, the largest pipeline backlog intake saw (its
 ``smartdukcapil_pipeline_backlog``), how long each service's republish
 took and how many it published, and submit -> notification of a sample.
 Nothing is asserted: the machine is shared and noisy.
@@ -121,19 +123,17 @@ def run_pace(dinas: Dinas, stack, pace: str, since: datetime.datetime,
     threading.Thread(target=start_republish, daemon=True).start()
     watch = BacklogWatch(stack.url("intake"))
     started = time.monotonic()
-    while True:
-        dinas.open_loop(phase, rate, tail)
-        elapsed = time.monotonic() - started
-        ended = len(outcome) == len(threads)  # every republish (none: at once)
-        if elapsed >= seconds and ended and elapsed >= lead + tail + max(
-                [done["seconds"] for done in outcome.values()], default=0):
-            break
-    phase.seconds = time.monotonic() - started
+
+    def over() -> bool:  # every republish ended (none: at once) ``tail`` seconds ago
+        return len(outcome) == len(threads) and time.monotonic() - started >= lead + tail + max(
+            [done["seconds"] for done in outcome.values()], default=0)
+
+    # one schedule, unbroken: ``seconds`` at least, then on until ``over``
+    dinas.open_loop(phase, rate, seconds, until=over)
     largest = watch.end()
-    summary = phase_summary(phase, dinas, {}, dinas.journeys(phase.accepted, 100, wait=120))
-    summary.pop("db_commands_per_application")
-    summary.update({"seconds": round(phase.seconds, 1), "drained_before_s": drained,
-                    "largest_pipeline_backlog": largest, "republish": outcome})
+    summary = phase_summary(phase, dinas.journeys(phase.accepted, 100, wait=120))
+    summary.update({"drained_before_s": drained, "largest_pipeline_backlog": largest,
+                    "republish": outcome})
     print("  " + json.dumps(summary), flush=True)
     return summary
 

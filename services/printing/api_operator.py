@@ -4,8 +4,8 @@
   POST /api/v1/operator/print-jobs/<id>/release    -> 200 back in the queue
   POST /api/v1/operator/print-jobs/<id>/cancel     -> 200 given up
   POST /api/v1/operator/print-jobs/<id>/reprint    -> 200 a printed document queued again
-  GET  /api/v1/operator/stations/blanko            -> 200 blanko stock per station
-  POST /api/v1/operator/stations/<id>/blanko       -> 200 a delivery recorded
+  GET  /api/v1/operator/stations/blanko            -> 200 blanko stock and deliveries per station
+  POST /api/v1/operator/stations/<id>/blanko       -> 200 a delivery recorded (Idempotency-Key)
   POST /api/v1/operator/prr-imports                -> 200 what the PRR file gave (text/csv)
   GET  /api/v1/operator/prr-imports/<id>           -> 200 the import's rows intake refused
   GET  /api/v1/operator/prr-backlog/aging          -> 200 backlog by kecamatan and age
@@ -20,12 +20,12 @@ import uuid
 
 from shared.clock import today_wib
 from shared.errors import Msg, ValidationFailed
-from shared.http import (api, check_charset, json_response, read_json, read_no_body,
-                         request_language, text_problem, unsupported_media_type)
+from shared.http import (api, check_charset, idempotency_key, json_response, read_json,
+                         read_no_body, request_language, text_problem, unsupported_media_type)
 
 from . import prr
 from .exceptions import PrrImportNotFound
-from .schemas import BlankoDeliverySchema, BlankoSchema, HeldJobSchema
+from .schemas import BlankoDeliverySchema, BlankoSchema, BlankoStationSchema, HeldJobSchema
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +43,9 @@ class PrintOperatorApi:
     @api("POST", "/api/v1/operator/print-jobs/<string:job_id>/release")
     def release_held(self, request, job_id):
         """A held job back to the queue, with fresh attempts -> {"status": "queued"}
-        (``print_job_released``: the citizen's status is queued again). No
-        body (``{}`` at most)."""
+        (``print_job_released``: the citizen's status is queued again); the
+        same for one released already (a retry: its status now, changing
+        nothing). No body (``{}`` at most)."""
         operator = self.operators.authenticate(request)
         read_no_body(request)
         job = self.store.release_held(job_id, operator, self.settings.stations)
@@ -65,7 +66,8 @@ class PrintOperatorApi:
         """A printed document still at the Dinas (at a counter, on an
         office's hand-over list, or a citizen's own parcel Pos has not taken
         yet), missing or spoiled, back to the queue ->
-        {"status": "queued"} (``print_job_requeued``); 409 ``not_printed``,
+        {"status": "queued"} (``print_job_requeued``; a retry of a reprint
+        not printed yet: its status now, changing nothing); 409 ``not_printed``,
         ``handed_over``, ``with_pos``, ``holder_deceased``. No body (``{}``
         at most)."""
         operator = self.operators.authenticate(request)
@@ -75,19 +77,24 @@ class PrintOperatorApi:
 
     @api("GET", "/api/v1/operator/stations/blanko")
     def blanko_stocks(self, request):
-        """-> {"stations": [{"station_id", "stock", "warned"}]} (tracked stations only)"""
+        """-> {"stations": [{"station_id", "stock", "warned", "stock_discrepancy",
+        "recent_deliveries": [{"delivery_id", "delivered", "recorded_by",
+        "recorded_at", "stock_after"}]}]} (tracked stations only)"""
         self.operators.authenticate(request)
-        return json_response(200, {"stations": BlankoSchema(many=True).dump(
+        return json_response(200, {"stations": BlankoStationSchema(many=True).dump(
             self.store.blanko_stocks())})
 
     @api("POST", "/api/v1/operator/stations/<string:station_id>/blanko")
     def record_blanko_delivery(self, request, station_id):
         """{"delivered": 500} -> {"station_id", "stock", "warned"}; 404 for a
-        station neither in STATIONS nor tracked"""
-        self.operators.authenticate(request)
+        station neither in STATIONS nor tracked. ``Idempotency-Key``: a retry
+        gets the first answer, counted once (409 ``idempotency_key_reused``
+        for another delivery's key)."""
+        operator = self.operators.authenticate(request)
+        key = idempotency_key(request)
         body = read_json(request, BlankoDeliverySchema())
         stock = self.store.record_blanko_delivery(station_id, body["delivered"],
-                                                  self.settings.stations)
+                                                  self.settings.stations, operator, key)
         return json_response(200, BlankoSchema().dump(stock))
 
     @api("POST", "/api/v1/operator/prr-imports", max_body_bytes=PRR_MAX_BODY_BYTES,

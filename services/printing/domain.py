@@ -23,8 +23,9 @@ from shared.clock import as_utc, today_wib
 from shared.masking import mask_text
 from shared.offices import DINAS
 
-from .exceptions import (DeceasedHoldKept, DocumentNotFound, HandedOver, HolderDeceased,
-                         JobNotFound, LeaseLost, NotAtCounter, NotHeld, NotPrinted, WithPos)
+from .exceptions import (DeceasedHoldKept, DocumentNotFound, DocumentPrinted, HandedOver,
+                         HolderDeceased, JobNotFound, LeaseLost, NotAtCounter, NotHeld, NotPrinted,
+                         WithPos)
 from .stations import CLAIMABLE_STATUSES, FAILURE_REASONS, priority
 
 
@@ -225,7 +226,14 @@ def is_claimable(job: dict, now: datetime.datetime) -> bool:
 def new_lease(station_id: str, now: datetime.datetime, lease: datetime.timedelta) -> dict:
     """The fields a claim sets. Each claim also counts one more attempt."""
     return {"status": "leased", "station_id": station_id,
-            "lease_token": secrets.token_urlsafe(16), "lease_until": now + lease}
+            "lease_token": secrets.token_urlsafe(16), "lease_until": now + lease,
+            "leased_at": now}
+
+
+def leased_at(job: dict, lease: datetime.timedelta) -> datetime.datetime:
+    """When the job's lease was granted (a lease granted before ``leased_at``
+    was kept: its end less the lease's length)."""
+    return job.get("leased_at") or job["lease_until"] - lease
 
 
 def check_report(job: dict | None, station_id: str, lease_token: str) -> dict:
@@ -366,14 +374,23 @@ def failure_outcome(job: dict, reason: str, note: str | None, max_attempts: int)
                                                "requeued": requeued, **job_ref(job)})]
 
 
-def release(job: dict, operator: str) -> Decision:
+def release(job: dict, operator: str, manifest_with_pos: bool = False) -> Decision:
     """An operator sends a held job back to the queue, with fresh attempts:
     intake hears of it (``print_job_released``), so the citizen no longer
     reads that printing waits for an officer's check. Never a card held
-    because its holder died (``DeceasedHoldKept``: it is cancelled)."""
+    because its holder died (``DeceasedHoldKept``: it is cancelled; a
+    printed one whose jemput-bola parcel Pos has taken since,
+    ``manifest_with_pos``: ``WithPos``, as cancel answers). A job queued or
+    on lease since an operator released it is a repeat (an operator retrying
+    after a lost answer; outside review: answered 409 ``not_held``): it
+    stays as it is and nothing is said again."""
     if job.get("last_failure") == HELD_AS_DECEASED["last_failure"] and (
             job_is_held(job) or job["status"] == "printed"):
+        if job["status"] == "printed" and manifest_with_pos and job.get("manifest_id"):
+            raise WithPos()
         raise DeceasedHoldKept()  # a printed one listed with them too (outside audit A3)
+    if job["status"] in CLAIMABLE_STATUSES and job.get("released_by"):
+        return {}, []
     if not job_is_held(job):
         raise NotHeld()
     return ({"status": "queued", "attempts": 0, "lease_until": None, "lease_token": None,
@@ -395,11 +412,18 @@ def cancel(job: dict, operator: str, deceased: set[str] = frozenset(),
     manifest's - ``manifest_by_pos``). A job cancelled already is a repeat
     (an operator retrying after a lost answer; outside audit F5: answered 409
     ``not_held``): it stays as it is and nothing is said again - intake
-    and the citizen were told once."""
+    and the citizen were told once. ``manifest_by_pos``: Pos has taken the
+    parcel of the job's jemput-bola manifest (``handovers.pos_has_it``);
+    until then a card of the deceased printed for it is still at the Dinas,
+    kept out of the parcel and cancelled as any other (outside review: the
+    operator's choice of Pos made it uncancellable, listed for good). Once
+    Pos has it: ``WithPos``, and it is listed no more."""
     if job["status"] == "cancelled":
         return {}, []
     given_up_printed = at_the_dinas(job, manifest_by_pos) and of_the_deceased(job, deceased)
     if not (job_is_held(job) or given_up_printed):
+        if job["status"] == "printed" and manifest_by_pos and job.get("manifest_id"):
+            raise WithPos()
         raise NotHeld()
     reason = HELD_AS_DECEASED["last_failure"] if given_up_printed else job.get("last_failure")
     return ({"status": "cancelled", "cancelled_by": operator, "lease_until": None,
@@ -426,9 +450,15 @@ def reprint(job: dict, operator: str, deceased: set[str], manifest_with_pos: boo
     the parcel waits for the reprint (``handovers.into_the_parcel``).
     Refused: not printed yet, collected or handed over, taken by Pos (its
     own parcel, or its jemput-bola manifest's: ``manifest_with_pos``), or a
-    card of a holder recorded deceased (``deceased``: cancel it)."""
+    card of a holder recorded deceased (``deceased``: cancel it). A job a
+    reprint queued again and not printed yet is a repeat (``reprint_queued``):
+    it stays as it is and nothing is said again (outside review: a retry
+    after a lost answer was told 409 ``not_printed``, "release or cancel" -
+    a cancel would have ended the citizen's application)."""
     if job["status"] == "collected":
         raise HandedOver()
+    if reprint_queued(job):
+        return {}, []  # a repeat (a retry after a lost answer): nothing said again
     if job["status"] != "printed":
         raise NotPrinted()  # queued, on lease, held - or cancelled: never to be printed
     if not (at_the_dinas(job, manifest_with_pos) or awaiting_pos(job)):
@@ -442,6 +472,25 @@ def reprint(job: dict, operator: str, deceased: set[str], manifest_with_pos: boo
             [Event("print_job_requeued", {"requeued_by": operator, **job_ref(job),
                                           "delivery_method": job["delivery_method"],
                                           "manifest_id": job.get("manifest_id")})])
+
+
+def reprint_queued(job: dict) -> bool:
+    """A document an operator's reprint sent back to the queue, waiting for
+    a station or on a station's lease (not held since: that is for release
+    or cancel)."""
+    return job["status"] in CLAIMABLE_STATUSES and bool(job.get("requeued_by")) \
+        and job.get("printed_before") is not None
+
+
+def downloadable(job: dict) -> dict:
+    """A job whose document a station may download under its lease: one it
+    may still report (``on_lease``). Printed - or collected - it is not: a
+    new issuance for it would be a second valid document of one print, a
+    duplicate card off the books (outside review: the lease token stays on
+    a printed job). ``DocumentPrinted``."""
+    if not on_lease(job):
+        raise DocumentPrinted()
+    return job
 
 
 def at_the_dinas(job: dict, manifest_by_pos: bool) -> bool:

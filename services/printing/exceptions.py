@@ -143,6 +143,34 @@ class WithPos(Conflict):
                              "parcel or a kelurahan's): it cannot be reprinted."))
 
 
+class DocumentPrinted(Conflict):
+    """A download under the lease of a job reported printed (or collected):
+    a new issuance would be a second valid document of one print."""
+    code = "reported_printed"
+
+    def __init__(self):
+        super().__init__(Msg("Dokumen pekerjaan ini sudah dilaporkan tercetak: tidak dapat "
+                             "diunduh lagi. Cetak ulang hanya lewat operator.",
+                             "This job's document was reported printed: it cannot be "
+                             "downloaded again. A reprint goes through an operator."),
+                         {"lease_token": [Msg("Cetakannya sudah dilaporkan.",
+                                              "Its print was reported.")]})
+
+
+class BlankoKeyReused(Conflict):
+    """409 naming the ``Idempotency-Key`` of an earlier blanko delivery
+    recorded with another station or amount: a retry of that delivery
+    sends the same body, a new delivery a new key."""
+    code = "idempotency_key_reused"
+
+    def __init__(self):
+        super().__init__(
+            Msg("Idempotency-Key ini sudah dipakai untuk penerimaan blanko lain.",
+                "This Idempotency-Key was already used for another blanko delivery."),
+            {"Idempotency-Key": [Msg("Gunakan kunci baru untuk penerimaan baru.",
+                                     "Use a new key for a new delivery.")]})
+
+
 class UnknownStation(NotFound):
     """A blanko delivery for a station neither configured (``STATIONS``) nor
     tracked yet (no stock recorded, no ``out_of_blanko`` report)."""

@@ -166,10 +166,16 @@ def pos_answer(manifest: dict) -> tuple[dict, Event]:
     A confirmation names the members printing still waits for
     (``not_printed``): courier's copy of the manifest counts one printed
     that an operator has since re-queued (``reprint``: missing or spoiled),
-    and must not post the parcel without its reprint."""
+    and must not post the parcel without its reprint. So is a card printed
+    whose holder's death was recorded since (``deceased_ids``, until an
+    operator cancels it): courier's parcel waits for it, and its cancel
+    (``print_job_cancelled``) drops it - a dead person's card never goes to
+    the kelurahan in the parcel as if valid (outside review)."""
     about = {"manifest_id": manifest["_id"], "kelurahan_code": manifest.get("kelurahan_code")}
     if goes_by_pos(manifest) or not manifest.get("ready"):
-        waiting = still_expected(manifest.get("application_ids"), manifest.get("printed_ids") or (),
+        kept_back = set(manifest.get("deceased_ids") or ())
+        waiting = still_expected(manifest.get("application_ids"),
+                                 set(manifest.get("printed_ids") or ()) - kept_back,
                                  dropped(manifest, "dropped_ids"))
         return PARCEL_NEWS["manifest_sent_by_pos"], Event("manifest_pos_confirmed", {
             **about, "not_printed": sorted(waiting)})

@@ -25,7 +25,7 @@ from pymongo.errors import DuplicateKeyError
 from shared.clock import today_wib, utcnow
 
 from . import verification
-from .domain import check_report
+from .domain import check_report, downloadable
 from .store import PrintStore
 from .tokens import SigningKey
 
@@ -48,9 +48,11 @@ class IssuingPrintStore(PrintStore):
         lease's issuance if there is one, else a new one (the job counts it:
         ``issuance_count``). It revokes nothing yet: what it replaces stays valid
         until it is reported printed. ``LeaseLost`` / ``JobNotFound`` as for
-        a report."""
+        a report; ``DocumentPrinted`` once the job is reported printed (its
+        lease token stays on it): never a new valid issuance of a print
+        recorded, nor the printed one's copy."""
         def work(session):
-            job = check_report(self._find(session, job_id), station_id, lease_token)
+            job = downloadable(check_report(self._find(session, job_id), station_id, lease_token))
             found = self.db.issuances.find_one({"print_job_id": job_id, "lease_token": lease_token},
                                                session=session)
             if found is not None:

@@ -23,7 +23,8 @@ from .api_documents import LeaseQuerySchema, TokenQuerySchema
 from .api_operator import PRR_MAX_BODY_BYTES
 from .prr import AGE_BANDS, REFUSALS, REQUIRED_COLUMNS
 from .prr_store import IMPORT_COUNTS
-from .schemas import (BlankoDeliverySchema, BlankoSchema, ClaimSchema, FailedSchema,
+from .schemas import (BlankoDeliverySchema, BlankoSchema, BlankoStationSchema, ClaimSchema,
+                      FailedSchema,
                       HeldJobSchema, PrintedBatchSchema, PrintedSchema, RescheduleSchema,
                       SlotSchema, StationJobSchema)
 from .tokens import CLAIM_KEYS
@@ -124,7 +125,18 @@ class HeldJobListSchema(Schema):
 
 
 class BlankoListSchema(Schema):
-    stations = fields.List(fields.Nested(BlankoSchema), required=True)
+    stations = fields.List(fields.Nested(BlankoStationSchema), required=True)
+
+
+# a delivery's retry (docs/station-api.md "Blanko stock"): the key as
+# ``shared.http.idempotency_key`` takes it
+KEY_TEXT = {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[ -~]+$"}
+DELIVERY_KEY = {"parameters": [dict(
+    name="Idempotency-Key", schema=KEY_TEXT, description=(
+        "A fresh unique value (a UUID) per delivery, sent again on its retries: a delivery "
+        "whose key was used is answered as the first was, counted once. Used for another "
+        "station or amount: 409 `idempotency_key_reused`. Malformed: 400."),
+    **{"in": "header"})]}
 
 
 class RepeatedRowSchema(Schema):
@@ -251,7 +263,9 @@ OPERATIONS: tuple[Operation, ...] = (
               (400, 401, 404, 429), STATION, query=LeaseQuerySchema, tag="station",
               media_type="application/pdf",
               extra={"description": "Header `X-Issuance-Id` names this print."},
-              why={409: LEASE_ENDED + " `photo_missing`: a KIA that must carry a photo has "
+              why={409: LEASE_ENDED + " `reported_printed`: the job was reported printed - "
+                                      "no new download (a reprint goes through an operator). "
+                                      "`photo_missing`: a KIA that must carry a photo has "
                                       "none at intake (or it does not decode): the job is held.",
                    503: "`unavailable`: the KIA's photo could not be fetched from intake "
                         "yet, the admission budget is full or the database does not answer; "
@@ -263,15 +277,21 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("GET", "/api/v1/operator/print-jobs/held", "Jobs held for an operator", 200,
               HeldJobListSchema, (401, 429, 503), OPERATOR, tag="operator",
               extra={"description": "The held jobs (`status` `held`), and the cards printed "
-                                    "and at the Dinas - at a counter, on an office's list, "
+                                    "and at the Dinas - at a counter, on an office's list "
+                                    "(a jemput-bola manifest's until Pos takes its parcel), "
                                     "back from Pos - whose holder's death was recorded since "
                                     "(`status` `printed`, `last_failure` `holder_deceased`): "
                                     "cancel these."}),
     Operation("POST", "/api/v1/operator/print-jobs/<string:job_id>/release",
               "A held job back to the queue", 200, JobStatusSchema, (401, 404, 429, 503),
               OPERATOR, tag="operator", **NO_BODY,
+              extra={"description": "A job released already and not held since (a retry "
+                                    "after a lost answer) answers 200 with its status now "
+                                    "(`queued`, or `leased`) and changes nothing."},
               why={409: HELD_ONLY + " `holder_deceased`: held (or listed printed) for a "
-                                    "deceased holder, never released (cancel it)."}),
+                                    "deceased holder, never released (cancel it). "
+                                    "`with_pos`: such a printed card's jemput-bola parcel "
+                                    "is in Pos' hands."}),
     Operation("POST", "/api/v1/operator/print-jobs/<string:job_id>/cancel",
               "Give a held job up (or a printed card of a holder recorded deceased)", 200,
               JobStatusSchema, (401, 404, 429, 503), OPERATOR, tag="operator", **NO_BODY,
@@ -279,19 +299,26 @@ OPERATIONS: tuple[Operation, ...] = (
                                     "answers 200 `cancelled` again and changes nothing: no "
                                     "second `print_job_cancelled`, no second notice."},
               why={409: "`not_held`: the job is neither held, cancelled already, nor a "
-                        "printed card at the Dinas of a holder recorded deceased (one that "
-                        "goes by Pos is not the Dinas' to give up)."}),
+                        "printed card at the Dinas of a holder recorded deceased (a citizen's "
+                        "own Pos parcel is not the Dinas' to give up). `with_pos`: a printed "
+                        "member of a jemput-bola manifest whose parcel Pos has in hand."}),
     Operation("POST", "/api/v1/operator/print-jobs/<string:job_id>/reprint",
               "A printed document still at the Dinas (a parcel's - a citizen's own, a "
               "jemput-bola manifest's - until Pos has it), printed again", 200, JobStatusSchema,
               (401, 404, 429, 503), OPERATOR, tag="operator", **NO_BODY,
+              extra={"description": "A job a reprint queued again and not printed yet (a "
+                                    "retry after a lost answer) answers 200 with its status "
+                                    "now (`queued`, or `leased`) and changes nothing."},
               why={409: "`not_printed`, `handed_over`, `with_pos`, `holder_deceased`: the job "
                         "is left as it was."}),
-    Operation("GET", "/api/v1/operator/stations/blanko", "Blanko stock per tracked station",
+    Operation("GET", "/api/v1/operator/stations/blanko",
+              "Blanko stock and latest deliveries per tracked station",
               200, BlankoListSchema, (401, 429, 503), OPERATOR, tag="operator"),
     Operation("POST", "/api/v1/operator/stations/<string:station_id>/blanko",
               "A blanko delivery", 200, BlankoSchema, (400, 401, 404, 429, 503), OPERATOR,
-              body=BlankoDeliverySchema, tag="operator"),
+              body=BlankoDeliverySchema, tag="operator", extra=DELIVERY_KEY,
+              why={409: "`idempotency_key_reused`: the key of another delivery (another "
+                        "station or amount)."}),
     Operation("POST", "/api/v1/operator/prr-imports", "Import a PRR export", 200,
               PrrImportSchema, (400, 401, 429, 503), OPERATOR, body=PRR_BODY, tag="operator",
               why={413: f"Body over PRR_MAX_BODY_BYTES ({PRR_MAX_BODY_BYTES:,} bytes by "

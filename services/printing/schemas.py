@@ -131,3 +131,22 @@ class BlankoSchema(Schema):
     stock = fields.Integer()
     # false until the stock first fell to the threshold (the flag is stored then)
     warned = JsonBoolean(dump_default=False)
+
+
+class BlankoDeliveryViewSchema(Schema):
+    """One delivery of a station's ledger (``blanko.delivery_row``)."""
+
+    delivery_id = fields.String(attribute="_id", required=True)
+    delivered = fields.Integer(required=True)
+    recorded_by = fields.String(required=True)  # the operator's id
+    recorded_at = fields.DateTime(required=True)
+    stock_after = fields.Integer(attribute="answer.stock", required=True)
+
+
+class BlankoStationSchema(BlankoSchema):
+    """A tracked station in the operators' listing: its stock, the cards
+    printed beyond the stock recorded (``blanko.below_zero``; 0 when none),
+    and its latest deliveries, newest first."""
+
+    stock_discrepancy = fields.Integer(dump_default=0)
+    recent_deliveries = fields.List(fields.Nested(BlankoDeliveryViewSchema), dump_default=[])

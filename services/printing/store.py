@@ -30,8 +30,9 @@ from .pickup_store import PickupStore
 from .prr_store import PrrStore
 from .seats import Seats
 from .slots import PickupRules
-from .blanko import (cards_left, delivery_starts_tracking, low_stock, printable_kinds, spoilt,
-                     within_stock)
+from .blanko import (RECENT_DELIVERIES, below_zero, cards_left, delivery_row,
+                     delivery_starts_tracking, earlier_delivery, emptied, low_stock,
+                     printable_kinds, spoilt, within_stock)
 from .stations import Station, StationRules, away, put_back, silent_stations
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,10 @@ class PrintStore(PickupStore, PrrStore):
         drop_index_if_present(db.print_jobs, "manifest_id_1")
         db.print_jobs.create_index([("nik", ASCENDING), ("document_type", ASCENDING)])
         db.print_jobs.create_index([("tracking_code", ASCENDING)])
+        # a retried delivery finds its first by key; the ledger is read per station
+        db.blanko_deliveries.create_index([("idempotency_key", ASCENDING)], unique=True,
+                                          sparse=True)
+        db.blanko_deliveries.create_index([("station_id", ASCENDING), ("recorded_at", ASCENDING)])
         super().ensure_indexes(db)
 
     def queue_job(self, event: dict, handled_before: bool = False):
@@ -237,12 +242,19 @@ class PrintStore(PickupStore, PrrStore):
         those still at the Dinas (a counter, an office's list; not Pos') are
         marked (``domain.PRINTED_FOR_THE_DECEASED``) and listed with the held
         jobs for an operator to cancel (outside audit A1: nothing showed
-        them, and the family kept reading "ready for pickup")."""
+        them, and the family kept reading "ready for pickup"). A jemput-bola
+        manifest's member is at the Dinas until Pos takes the manifest's
+        parcel (``handovers.pos_has_it``), the operator's choice of Pos
+        made or not: the manifest notes it (``deceased_ids``) and keeps it
+        out of the parcel (``handovers.pos_answer``) until it is cancelled
+        (outside review: it was listed for good, uncancellable, and went in
+        the parcel to the kelurahan)."""
         if not job_ids:
             return
         printed = list(self.db.print_jobs.find(
             {"_id": {"$in": sorted(set(job_ids))}, "status": "printed"},
-            {"status": 1, "delivery_method": 1, "manifest_id": 1}, session=session))
+            {"status": 1, "delivery_method": 1, "manifest_id": 1, "application_id": 1},
+            session=session))
         if not printed:
             return
         # each is written, with Pos or not: Pos bringing one back at the same
@@ -252,10 +264,16 @@ class PrintStore(PickupStore, PrrStore):
         # the counter, the return missed the death - outside audit A3)
         self.db.print_jobs.update_many({"_id": {"$in": [job["_id"] for job in printed]}},
                                        {"$set": {"holder_died_at": now}}, session=session)
-        at_the_dinas = [job["_id"] for job in printed
-                        if domain.at_the_dinas(job, self._manifest_by_pos(job, session))]
+        at_the_dinas = [job for job in printed if domain.at_the_dinas(
+            job, handovers.pos_has_it(self._manifest_of(job, session)))]
         if not at_the_dinas:
             return
+        for job in at_the_dinas:
+            if job.get("manifest_id") and handovers.goes_with_manifest(job):
+                self.db.manifests.update_one({"_id": job["manifest_id"]},
+                                             {"$addToSet": {"deceased_ids": job["application_id"]}},
+                                             session=session)
+        at_the_dinas = [job["_id"] for job in at_the_dinas]
         self.db.print_jobs.update_many({"_id": {"$in": at_the_dinas}},
                                        {"$set": domain.PRINTED_FOR_THE_DECEASED},
                                        session=session)
@@ -482,12 +500,20 @@ class PrintStore(PickupStore, PrrStore):
         replacements first, then oldest first): the held ones, and the cards
         printed and still at the Dinas whose holder's death was recorded since
         (``cards_of_the_deceased``, noted by ``_listed_for_an_operator``: a
-        list of its own, not a read of every printed job; until cancelled).
+        list of its own, not a read of every printed job; until cancelled,
+        or until Pos takes the parcel of its jemput-bola manifest: then it
+        is no longer the Dinas' to cancel - cancel answers ``with_pos``).
         A lease run out on its last attempt and not held yet is listed as it
         will be (``domain.as_held``)."""
         noted = [row["_id"] for row in self.db.cards_of_the_deceased.find({}, limit=limit)]
-        to_cancel = list(self.db.print_jobs.find({"_id": {"$in": noted}, "status": "printed"})) \
+        printed = list(self.db.print_jobs.find({"_id": {"$in": noted}, "status": "printed"})) \
             if noted else []
+        with_pos = {manifest["_id"] for manifest in self.db.manifests.find(
+            {"_id": {"$in": sorted({job["manifest_id"] for job in printed
+                                    if job.get("manifest_id")})}})
+            if handovers.pos_has_it(manifest)} if printed else set()
+        to_cancel = [job for job in printed
+                     if domain.at_the_dinas(job, job.get("manifest_id") in with_pos)]
         held = [domain.as_held(job) for job in self._queue_read(rules.held_filters(utcnow()),
                                                                  limit)]
         return sorted([*held, *to_cancel], key=queue_position)[:limit]
@@ -520,7 +546,8 @@ class PrintStore(PickupStore, PrrStore):
 
     def release_held(self, job_id: str, operator: str, rules: StationRules) -> dict:
         """Back to the queue with fresh attempts."""
-        return self._operator_decision(job_id, rules, lambda job: domain.release(job, operator))
+        return self._operator_decision(job_id, rules, lambda job: domain.release(
+            job, operator, handovers.pos_has_it(self._manifest_of(job))))
 
     def cancel_held(self, job_id: str, operator: str, rules: StationRules,
                     pickup: PickupRules) -> dict:
@@ -543,13 +570,8 @@ class PrintStore(PickupStore, PrrStore):
             printed = domain.still_at_the_dinas(job)
             return domain.cancel(job, operator, self._deceased(
                 None, domain.card_holders(job)) if printed else set(),
-                printed and self._manifest_by_pos(job))
+                printed and handovers.pos_has_it(self._manifest_of(job)))
         return self._operator_decision(job_id, rules, decide, lists_go_on)
-
-    def _manifest_by_pos(self, job: dict, session=None) -> bool:
-        """Whether ``job``'s jemput-bola manifest (if any) goes by Pos
-        (``handovers.goes_by_pos``: printing confirmed it, or Pos has it)."""
-        return handovers.goes_by_pos(self._manifest_of(job, session))
 
     def _manifest_of(self, job: dict, session=None) -> dict:
         """``job``'s jemput-bola manifest; empty for none (no read)."""
@@ -593,7 +615,7 @@ class PrintStore(PickupStore, PrrStore):
             # own: the manifest does not wait for its reprint
             self.db.manifests.update_one(
                 {"_id": job["manifest_id"]},
-                {"$pull": {"printed_ids": application_id,
+                {"$pull": {"printed_ids": application_id, "deceased_ids": application_id,
                            "items": {"application_id": application_id}},
                  "$unset": {f"days.{application_id}": "",
                             f"follow_ups.{application_id}": ""}}, session=session)
@@ -621,7 +643,11 @@ class PrintStore(PickupStore, PrrStore):
                 raise JobNotFound()
             # a lease that ran out after the last attempt counts as held
             # (before ``hold_lapsed`` holds it)
-            held = {**job, "status": "held"} if domain.job_is_held(job, rules.max_attempts) \
+            # (``domain.HELD_AS_LAPSED``: a cancel says ``lease_expired``, as
+            # the held list showed it - outside review: it said the reason
+            # of a failure before, or none)
+            held = {**job, **domain.HELD_AS_LAPSED} \
+                if domain.job_is_held(job, rules.max_attempts) \
                 and job["lease_until"] is not None and job["lease_until"] < utcnow() else job
             update, events = decide(held)
             if not update:  # a repeat: nothing changed, so nothing follows
@@ -737,15 +763,22 @@ class PrintStore(PickupStore, PrrStore):
         (``_print_given_up``). A station out of blanko is taken at its word:
         its stock is zero - one without a ``STATIONS`` entry too (tracked
         from now on: a delivery brings its cards back,
-        ``record_blanko_delivery``). A card misprinted took its blanko, as a
+        ``record_blanko_delivery``) - unless a delivery was recorded since
+        the job was leased (``blanko.emptied``). A card misprinted took its blanko, as a
         print does (``blanko.spoilt``; ``blanko_low`` as a print's)."""
         def work(session):
             job = check_report(self._find(session, job_id), station_id, lease_token)
             update, events = domain.failure_outcome(job, reason, note, stations.max_attempts)
             self._print_given_up(session, job, lease_token)
             if reason == "out_of_blanko":
-                events += self._change_blanko(session, stations, station_id,
-                                              {"$set": {"stock": 0}}, upsert=True)
+                since = domain.leased_at(job, stations.lease)
+                if emptied(self.db.blanko.find_one({"_id": station_id}, session=session), since):
+                    events += self._change_blanko(session, stations, station_id,
+                                                  {"$set": {"stock": 0}}, upsert=True)
+                else:
+                    log.info("station %s out of blanko on job %s leased at %s, before the "
+                             "last delivery recorded: its stock is kept", station_id, job_id,
+                             since.isoformat())
             elif taken := spoilt(job, reason):
                 events += self._change_blanko(session, stations, station_id,
                                               {"$inc": {"stock": -taken}})
@@ -754,26 +787,55 @@ class PrintStore(PickupStore, PrrStore):
         self.groups.forget_reads_ahead()  # a job back in the queue comes first again
         return failed
 
-    def record_blanko_delivery(self, station_id: str, delivered: int,
-                               stations: StationRules) -> dict:
+    def record_blanko_delivery(self, station_id: str, delivered: int, stations: StationRules,
+                               operator: str = "unknown", key: str | None = None) -> dict:
         """An operator received ``delivered`` blanko at a station; its stock is
         tracked from now on. ``UnknownStation`` for a station neither
         configured nor tracked (``blanko.delivery_starts_tracking``). A
         first delivery that leaves it at or below the threshold warns
-        (``blanko_low``) as a print falling there would."""
+        (``blanko_low``) as a print falling there would. The delivery is a
+        row of the ledger (``blanko_deliveries``: ``operator``, when, how
+        many, ``key``) in the stock's transaction, and a log line; a retry
+        under its ``Idempotency-Key`` (``key``) gets the first answer and
+        counts nothing again (outside review: a retry after a lost answer
+        counted the stock twice), another delivery under it ``BlankoKeyReused``."""
+        if key and (earlier := self._earlier_delivery(key, station_id, delivered)):
+            return earlier
+
         def work(session):
+            now = utcnow()
             events = self._change_blanko(
-                session, stations, station_id, {"$inc": {"stock": delivered}},
+                session, stations, station_id,
+                {"$inc": {"stock": delivered}, "$set": {"delivered_at": now}},
                 upsert=delivery_starts_tracking(station_id, stations.stations))
             stock = self.db.blanko.find_one({"_id": station_id}, session=session)
             if stock is None:
                 raise UnknownStation()
+            self.db.blanko_deliveries.insert_one(
+                delivery_row(station_id, delivered, operator, key, now, stock), session=session)
             self._emit_all(session, events)
             return stock
-        return self.run_transaction(work)
+        try:
+            stock = self.run_transaction(work)
+        except DuplicateKeyError:
+            # the same delivery retried at the same moment: the first committed
+            if key and (earlier := self._earlier_delivery(key, station_id, delivered)):
+                return earlier
+            raise
+        log.info("blanko delivery of %d to station %s recorded by %s: stock %d",
+                 delivered, station_id, operator, stock["stock"])
+        return stock
+
+    def _earlier_delivery(self, key: str, station_id: str, delivered: int) -> dict | None:
+        row = self.db.blanko_deliveries.find_one({"idempotency_key": key})
+        return None if row is None else earlier_delivery(row, station_id, delivered)
 
     def blanko_stocks(self) -> list[dict]:
-        return list(self.db.blanko.find(sort=[("_id", ASCENDING)]))
+        """Each tracked station's stock, with its latest deliveries (newest first)."""
+        return [{**stock, "recent_deliveries": list(self.db.blanko_deliveries.find(
+                    {"station_id": stock["_id"]}, sort=[("recorded_at", -1)],
+                    limit=RECENT_DELIVERIES))}
+                for stock in self.db.blanko.find(sort=[("_id", ASCENDING)])]
 
     def _change_blanko(self, session, stations: StationRules, station_id: str, change: dict,
                        upsert: bool = False) -> list:
@@ -782,6 +844,13 @@ class PrintStore(PickupStore, PrrStore):
             session=session)
         if stock is None:
             return []  # not tracked
+        if short := below_zero(stock):
+            log.warning("station %s printed %d card(s) beyond its recorded blanko stock: kept "
+                        "at 0, counted in stock_discrepancy - count its blanko and record a "
+                        "delivery of what is there", station_id, -stock["stock"])
+            stock = self.db.blanko.find_one_and_update(
+                {"_id": station_id}, short, return_document=ReturnDocument.AFTER,
+                session=session)
         flag, events = low_stock(stations.station(station_id), stock, stations.blanko_threshold)
         if flag:
             self.db.blanko.update_one({"_id": station_id}, {"$set": flag}, session=session)

@@ -80,7 +80,8 @@ def test_an_unconfigured_station_out_of_blanko_gets_cards_again_after_a_delivery
     stocks = requests.get(f"{printing}/api/v1/operator/stations/blanko", headers=OPERATOR,
                           timeout=30)
     assert stocks.json() == {"stations": [
-        {"station_id": "station-test-1", "stock": 0, "warned": True}]}
+        {"station_id": "station-test-1", "stock": 0, "warned": True, "stock_discrepancy": 0,
+         "recent_deliveries": []}]}
     [low] = published("blanko_low")
     assert (low["station_id"], low["stock_left"]) == ("station-test-1", 0)
     assert claim(printing).status_code == 204  # three cards wait: none for it at zero

@@ -596,13 +596,15 @@ class PrrRecordImportedWithoutPhoneSchema(EventSchema):
     prr_record_id = fields.String(allow_none=True, load_default=None)  # printing's id
 
 
-PRR_REFUSALS = ("deceased", "under_age")
+PRR_REFUSALS = ("deceased", "under_age", "active_application")
 
 
 class PrrRecordRefusedSchema(EventSchema):
     """Intake made no application of a ``prr_record_imported``: the holder is
     recorded as deceased (a death certificate verified here, or the
-    population register), or is under the first KTP-el's age by the NIK."""
+    population register), or is under the first KTP-el's age by the NIK, or
+    has an active KTP-el application of their own (``active_application``:
+    printing keeps the record, and a later upload announces it again)."""
     nik = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{16}$"))
     prr_record_id = fields.String(allow_none=True, load_default=None)  # printing's id
     reason = fields.String(required=True, validate=validate.OneOf(PRR_REFUSALS))

@@ -179,12 +179,17 @@ class AppointmentStore(NikRecords):
 
     def import_prr(self, event: dict, screening: Screening,
                    today: datetime.date) -> dict | None:
-        """A Print Ready Record: unless the NIK already has a card or an active
-        KTP-el application, a verified print application delivered by Pos -
-        or, for a holder under 17 or recorded as deceased
-        (``appointments.prr_refusal``, asking ``screening``'s register), none:
-        ``prr_record_refused`` instead, nothing printed, no one told. Either
-        way the NIK is recorded. ``RegisterUnavailable`` (the register could
+        """A Print Ready Record: unless the NIK already has a card, a verified
+        print application delivered by Pos - or, for a holder under 17 or
+        recorded as deceased (``appointments.prr_refusal``, asking
+        ``screening``'s register), none: ``prr_record_refused`` instead,
+        nothing printed, no one told. One with an active KTP-el application
+        of its own (applied online too) is refused ``active_application``:
+        printing does not count the record done, and a later upload of it
+        (once that application is rejected or cancelled) announces it anew -
+        it was swallowed, printing's record announced for good, the NIK left
+        without a card when the online application ended. Either way the
+        NIK is recorded. ``RegisterUnavailable`` (the register could
         not say whether the holder died): nothing done, the event is tried
         again later. Safe to repeat per event: the application is keyed by
         the event id, only a still-submitted one is verified, a refusal is
@@ -193,15 +198,11 @@ class AppointmentStore(NikRecords):
         application = None
         if not screening.card_issued(event["nik"]):
             if reason := appointments.prr_refusal(event["nik"], today, screening.lookup()):
-                self.consume_once(event, "prr_refusal", lambda session: self.emit(
-                    session, "prr_record_refused", **appointments.prr_refused_event(event,
-                                                                                    reason)))
-                self.record_prr_nik(event)
-                return None
+                return self._refuse_prr_record(event, reason)
             try:
                 application = self.submit(appointments.prr_application(event))
             except ActiveApplicationExists:
-                pass
+                return self._refuse_prr_record(event, "active_application")
         if application is not None and application["status"] == "submitted":
             try:
                 application = self.verify(application["_id"], appointments.PRR_IMPORTER)
@@ -209,6 +210,12 @@ class AppointmentStore(NikRecords):
                 pass  # verified meanwhile
         self.record_prr_nik(event)
         return application
+
+    def _refuse_prr_record(self, event: dict, reason: str) -> None:
+        """``prr_record_refused`` once per event, and the NIK recorded."""
+        self.consume_once(event, "prr_refusal", lambda session: self.emit(
+            session, "prr_record_refused", **appointments.prr_refused_event(event, reason)))
+        self.record_prr_nik(event)
 
     def record_prr_nik(self, event: dict) -> None:
         """The NIK of a Print Ready Record is recorded: no recording booking

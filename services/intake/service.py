@@ -220,8 +220,8 @@ class IntakeEvents:
                                             today_wib())
         log.info("PRR record for NIK %s: %s", mask_identity(event["nik"]),
                  f"application {application['tracking_code']}" if application
-                 else "recorded, no new application (card issued, application active, or "
-                      "refused: under 17 or deceased)")
+                 else "recorded, no new application (card issued, or refused: under 17, "
+                      "deceased, or an active application of its own)")
 
     @reliable_event_handler("printing", "prr_record_imported_without_phone")
     def on_prr_record_imported_without_phone(self, body):

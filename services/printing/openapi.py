@@ -21,8 +21,8 @@ from shared.openapi import (BINARY, META_OPERATIONS, Api, ErrorDetailSchema, Ope
 
 from .api_documents import LeaseQuerySchema, TokenQuerySchema
 from .api_operator import PRR_MAX_BODY_BYTES
-from .prr import AGE_BANDS, REFUSALS, REQUIRED_COLUMNS
-from .prr_store import IMPORT_COUNTS
+from .prr import (AGE_BANDS, IMPORT_COUNTS, LISTED_ROWS, REFUSALS, REQUIRED_COLUMNS,
+                  ImportsQuerySchema)
 from .schemas import (BlankoDeliverySchema, BlankoSchema, BlankoStationSchema, ClaimSchema,
                       FailedSchema,
                       HeldJobSchema, PrintedBatchSchema, PrintedSchema, RescheduleSchema,
@@ -150,28 +150,56 @@ class BadRowSchema(Schema):
     message = fields.String(required=True)
 
 
+LISTED = {"description": f"the first {LISTED_ROWS} rows' (the count counts all)"}
+# what the file itself gave (``import_prr``'s ``found``)
+FOUND = {"rows": fields.Integer(required=True),
+         "repeated_in_file": fields.List(fields.Nested(RepeatedRowSchema), required=True,
+                                         metadata=LISTED),
+         "repeated_count": fields.Integer(required=True),
+         "bad_rows": fields.List(fields.Nested(BadRowSchema), required=True, metadata=LISTED),
+         "bad_row_count": fields.Integer(required=True)}
 # ``import_prr``'s answer: the counts of ``PrrStore.import_prr`` with the file's own findings
 PrrImportSchema = Schema.from_dict({
-    "import_id": fields.String(required=True), "rows": fields.Integer(required=True),
-    **{count: fields.Integer(required=True) for count in IMPORT_COUNTS},
-    "repeated_in_file": fields.List(fields.Nested(RepeatedRowSchema), required=True),
-    "bad_rows": fields.List(fields.Nested(BadRowSchema), required=True)},
+    "import_id": fields.String(required=True), **FOUND,
+    **{count: fields.Integer(required=True) for count in IMPORT_COUNTS}},
     name="PrrImportSchema")
+# ``prr.import_view``: null counts for an import an earlier version stored
+IMPORT_SUMMARY = {
+    "import_id": fields.String(required=True), "imported_at": fields.DateTime(required=True),
+    "finished_at": fields.DateTime(required=True, allow_none=True, metadata={
+        "description": "null: still running, or cut short (a 503, a stop): upload the file "
+                       "again"}),
+    "operator": fields.String(required=True, allow_none=True),
+    **{key: fields.Integer(required=True, allow_none=True)
+       for key in ("rows", *IMPORT_COUNTS, "bad_row_count", "repeated_count")}}
+PrrImportSummarySchema = Schema.from_dict(IMPORT_SUMMARY, name="PrrImportSummarySchema")
+
+
+class PrrImportListSchema(Schema):
+    imports = fields.List(fields.Nested(PrrImportSummarySchema), required=True,
+                          metadata={"description": "newest first"})
+    next_cursor = fields.String(required=True, allow_none=True)
 
 
 class RefusedRecordSchema(Schema):
     """``prr.refused_view``."""
 
-    row = fields.Integer(required=True, allow_none=True)
+    import_id = fields.String(required=True, allow_none=True, metadata={
+        "description": "the import that announced the record: another one's for a record "
+                       "this import found known (a re-upload)"})
+    row = fields.Integer(required=True, allow_none=True, metadata={
+        "description": "the record's row in that import"})
     nik = fields.String(required=True, metadata={"description": "masked"})
     reason = fields.String(required=True, validate=validate.OneOf(tuple(REFUSALS)))
     message = fields.String(required=True)
     refused_at = fields.DateTime(required=True)
 
 
-class PrrRefusalsSchema(Schema):
-    import_id = fields.String(required=True)
-    refused = fields.List(fields.Nested(RefusedRecordSchema), required=True)
+# ``prr_import_refusals``: the import as its upload answered, and its refusals
+PrrRefusalsSchema = Schema.from_dict({
+    **IMPORT_SUMMARY, **{key: FOUND[key] for key in ("bad_rows", "repeated_in_file")},
+    "refused": fields.List(fields.Nested(RefusedRecordSchema), required=True)},
+    name="PrrRefusalsSchema")
 
 
 class KecamatanAgingSchema(Schema):
@@ -323,9 +351,12 @@ OPERATIONS: tuple[Operation, ...] = (
               PrrImportSchema, (400, 401, 429, 503), OPERATOR, body=PRR_BODY, tag="operator",
               why={413: f"Body over PRR_MAX_BODY_BYTES ({PRR_MAX_BODY_BYTES:,} bytes by "
                         "default)."}),
+    Operation("GET", "/api/v1/operator/prr-imports", "The PRR imports, newest first", 200,
+              PrrImportListSchema, (400, 401, 429, 503), OPERATOR, query=ImportsQuerySchema,
+              tag="operator"),
     Operation("GET", "/api/v1/operator/prr-imports/<string:import_id>",
-              "An import's records intake refused", 200, PrrRefusalsSchema,
-              (401, 404, 429, 503), OPERATOR, tag="operator"),
+              "An import: what it gave, and its records intake refused", 200,
+              PrrRefusalsSchema, (401, 404, 429, 503), OPERATOR, tag="operator"),
     Operation("GET", "/api/v1/operator/prr-backlog/aging",
               "The PRR backlog by kecamatan and age", 200, PrrAgingSchema, (401, 429, 503),
               OPERATOR, tag="operator"),

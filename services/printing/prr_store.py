@@ -1,20 +1,24 @@
 """Printing's store, PRR half: the Print Ready Records imported from the
 Dinas' backlog (collection ``prr_records``, ``_id`` = NIK: one record per
 NIK, whatever the exports repeat; each keeps the import and row that
-announced it), the imports (``prr_imports``: when and by whom), the records
-intake refused, and the aging report's reading of them. What a row means is
+announced it, and the later imports that named it, ``seen_in``), the imports
+(``prr_imports``: when, by whom, and what the file gave - the upload's answer,
+kept for an operator whose client gave up waiting), the records intake
+refused, and the aging report's reading of them. What a row means is
 decided in ``prr``.
 """
 
 from __future__ import annotations
 
+import datetime
 import uuid
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared.clock import utcnow
 from shared.group_writes import chunks
+from shared.paging import page_after
 from shared.store import BaseStore
 
 from . import prr
@@ -26,7 +30,10 @@ PRR_CHUNK = 500  # NIKs per read of the print jobs (``prr_backlog``)
 # past the database timeout (5 s) on this 2-core machine under load, and an
 # import cut short answers 503 (safe to repeat, but to be repeated)
 PRR_IMPORT_CHUNK = 100
-IMPORT_COUNTS = ("imported", "phone_added", "already_known", "waiting_for_phone")
+IMPORT_COUNTS = prr.IMPORT_COUNTS
+# what the list of imports shows of each (``list_imports``)
+IMPORT_SUMMARY = ("imported_at", "finished_at", "operator", "rows", *IMPORT_COUNTS,
+                  "bad_row_count", "repeated_count")
 
 
 class PrrStore(BaseStore):
@@ -36,9 +43,14 @@ class PrrStore(BaseStore):
         # an import's refused records (``refused_records``); sparse: only a
         # refused record is in it, so an import's writes do not keep it
         db.prr_records.create_index([("refused_in", ASCENDING)], sparse=True)
+        # the later imports that named a record (``refused_records``): only
+        # known records get one
+        db.prr_records.create_index([("seen_in", ASCENDING)], sparse=True)
+        db.prr_imports.create_index([("imported_at", DESCENDING), ("_id", DESCENDING)])
         super().ensure_indexes(db)
 
-    def import_prr(self, records: list[dict], import_id: str, operator: str) -> dict:
+    def import_prr(self, records: list[dict], import_id: str, operator: str,
+                   found: dict | None = None) -> dict:
         """One PRR record per NIK. New ones are stored and announced
         (``prr.announcement``: without a phone, only that the NIK is
         recorded) ``PRR_IMPORT_CHUNK`` at a time: one read of which are
@@ -50,10 +62,14 @@ class PrrStore(BaseStore):
         record waited for a phone and this row brings one: then it is
         announced now; or intake refused it as ``under_age``: then this row
         is a new record (``prr.imported_again``). Each record keeps the
-        import and the row that announced it (``refused_records``)."""
+        import and the row that announced it, and the imports that found it
+        known (``seen_in``; ``refused_records``). ``found``: what the file
+        itself gave (rows, bad and repeated rows), stored with the counts
+        when the import is done (``finished_at``: none while it runs, or
+        when it was cut short)."""
         counts = dict.fromkeys(IMPORT_COUNTS, 0)
         self.db.prr_imports.insert_one({"_id": import_id, "imported_at": utcnow(),
-                                        "operator": operator})
+                                        "finished_at": None, "operator": operator, **(found or {})})
         for chunk in chunks(records, PRR_IMPORT_CHUNK):
             # batch_size one over the chunk: a first batch of exactly its
             # size would leave the cursor open, a getMore to learn it is done
@@ -69,8 +85,13 @@ class PrrStore(BaseStore):
                 outcomes = [self._import_one(record, import_id) for record in new]
             outcomes += [self._known(record, known[record["nik"]], import_id)
                          for record in chunk if record["nik"] in known]
+            if known:  # a retry's view of its refusals (``refused_records``)
+                self.db.prr_records.update_many({"_id": {"$in": list(known)}},
+                                                {"$addToSet": {"seen_in": import_id}})
             for outcome in outcomes:
                 counts[outcome] += 1
+        self.db.prr_imports.update_one({"_id": import_id},
+                                       {"$set": {**counts, "finished_at": utcnow()}})
         return counts
 
     def _store_all(self, records: list[dict], import_id: str) -> bool:
@@ -166,25 +187,45 @@ class PrrStore(BaseStore):
         return self.db.prr_records.update_one(
             {**record, "refused": None}, {"$set": refused}).modified_count == 1
 
-    def import_exists(self, import_id: str) -> bool:
-        return self.db.prr_imports.find_one({"_id": import_id}, {"_id": 1}) is not None
+    def prr_import(self, import_id: str) -> dict | None:
+        return self.db.prr_imports.find_one({"_id": import_id})
+
+    def list_imports(self, limit: int,
+                     after: tuple[datetime.datetime, str] | None = None) -> list[dict]:
+        """Imports, newest first, ``limit`` of them after ``after`` (the last
+        row of the page before: ``shared.paging``)."""
+        return page_after(self._import_rows, {}, "imported_at", limit, after, descending=True)
+
+    def _import_rows(self, query: dict, limit: int) -> list[dict]:
+        return list(self.db.prr_imports.find(query, IMPORT_SUMMARY).sort(
+            [("imported_at", DESCENDING), ("_id", DESCENDING)]).limit(limit))
 
     def refused_records(self, import_id: str) -> list[dict]:
-        """The records of an import intake refused, by row."""
-        return list(self.db.prr_records.find({"refused_in": import_id},
-                                             {"row": 1, "refused": 1, "refused_at": 1},
-                                             sort=[("row", ASCENDING)]))
+        """The records intake refused that this import announced, or found
+        known (``seen_in``: a re-upload after a client gave up waiting, whose
+        records the first import announced), by import and row. Two reads,
+        not an ``$or`` (the local server scans the collection for one)."""
+        fields = {"import_id": 1, "row": 1, "refused": 1, "refused_at": 1}
+        records = {record["_id"]: record for record in self.db.prr_records.find(
+            {"refused_in": import_id}, fields)}
+        records.update((record["_id"], record) for record in self.db.prr_records.find(
+            {"seen_in": import_id, "refused": {"$ne": None}}, fields))
+        return sorted(records.values(), key=lambda record: (record.get("import_id") != import_id,
+                                                            record.get("row") or 0))
 
     def prr_backlog(self) -> list[dict]:
         """PRR records whose NIK has no KTP-el printed yet (kecamatan and
         recording date), a card printed before the record came in included;
-        not those intake refused (``refuse_prr_record``).
+        not those intake refused as deceased or under 17 (``refuse_prr_record``).
         Read from the print jobs when asked (``PRR_CHUNK`` NIKs a read, through
         the ``nik``/``document_type`` index): a station's report writes nothing
         to the PRR records - it did once per KTP-el printed, a write in every
         report's transaction for a report an operator asks for now and then.
+        A record refused ``active_application`` stays: its card is not
+        printed yet (``prr.OFF_THE_BACKLOG``).
         Records an earlier version marked ``printed_at`` stay off."""
-        records = list(self.db.prr_records.find({"printed_at": None, "refused": None},
+        records = list(self.db.prr_records.find({"printed_at": None,
+                                                 "refused": {"$nin": list(prr.OFF_THE_BACKLOG)}},
                                                 projection=["kecamatan_code", "recorded_on"]))
         printed: set[str] = set()
         for chunk in chunks(records, PRR_CHUNK):

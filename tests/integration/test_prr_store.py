@@ -78,9 +78,11 @@ def test_an_import_writes_its_records_a_chunk_at_a_time(database):
     before = len(counter.commands)
     again = store.import_prr(records(niks), "import-2", "operator-test")
     assert again["already_known"] == len(niks) and again["imported"] == 0
-    # the import's own row, and a read of each chunk: one round trip each
+    # the import's own row, a read of each chunk and a write of who saw it
+    # (``seen_in``): one round trip each; the counts stored at the end
     assert list(zip(counter.commands[before:], counter.collections[before:])) == [
-        ("insert", "prr_imports"), *[("find", "prr_records")] * 3]
+        ("insert", "prr_imports"), *[("find", "prr_records"), ("update", "prr_records")] * 3,
+        ("update", "prr_imports")]
     assert announced(store) == Counter(niks)
 
 
@@ -126,7 +128,7 @@ def test_a_record_intake_refused_leaves_the_backlog_and_is_listed_with_its_row(d
     [listed] = store.refused_records("import-1")
     assert (listed["_id"], listed["row"], listed["refused"]) == (dead, 3, "deceased")
     assert store.refused_records("import-2") == []
-    assert store.import_exists("import-1") and not store.import_exists("import-2")
+    assert store.prr_import("import-1") and store.prr_import("import-2") is None
 
 
 def test_a_record_refused_as_under_age_is_a_new_record_when_imported_again(database):
@@ -161,4 +163,50 @@ def test_a_record_refused_as_under_age_is_a_new_record_when_imported_again(datab
     assert store.refuse_prr_record(build_event("prr_record_refused", nik=child,
                                                reason="under_age",
                                                prr_record_id=again["prr_record_id"]))
-    assert [record["_id"] for record in store.refused_records("import-2")] == [child]
+    # import-2's own record first, then the one it found known (import-1's)
+    assert [record["_id"] for record in store.refused_records("import-2")] == [child, dead]
+
+
+def test_a_re_uploads_view_lists_the_refusals_of_the_records_it_found_known(database):
+    """Outside review: a client gave up waiting (docs: upload the same file
+    again); the first import's id was never seen, the re-upload counted its
+    records ``already_known``, and intake's refusals, filed under the first
+    import, showed under none the operator knew."""
+    store = store_of(database)
+    dead, alive = random_nik(year=1945), random_nik(year=1990)
+    store.import_prr(records([alive, dead]), "import-lost", "operator-test")
+    retry = store.import_prr(records([alive, dead]), "import-retry", "operator-test",
+                             {"rows": 2, "bad_row_count": 0})
+    assert retry["already_known"] == 2
+    stored = store.db.prr_records.find_one({"_id": dead})
+    assert store.refuse_prr_record(build_event("prr_record_refused", nik=dead,
+                                               reason="deceased",
+                                               prr_record_id=stored["prr_record_id"]))
+    [listed] = store.refused_records("import-retry")
+    assert (listed["_id"], listed["import_id"], listed["row"]) == (dead, "import-lost", 3)
+    # the list of imports, newest first, with what each gave
+    newest = store.list_imports(1)
+    assert [row["_id"] for row in newest] == ["import-retry"]
+    assert (newest[0]["rows"], newest[0]["already_known"], newest[0]["bad_row_count"]) == (
+        2, 2, 0)
+    assert newest[0]["finished_at"] is not None
+    [older] = store.list_imports(1, (newest[0]["imported_at"], newest[0]["_id"]))
+    assert (older["_id"], older["imported"]) == ("import-lost", 2)
+
+
+def test_a_record_refused_for_an_active_application_stays_in_the_backlog_and_comes_back(
+        database):
+    """Outside review: applied online too - intake swallowed the conflict,
+    printing counted the record announced, and once the online application
+    was rejected the record was never announced again."""
+    store = store_of(database)
+    online = random_nik(year=1990)
+    store.import_prr(records([online]), "import-1", "operator-test")
+    first = store.db.prr_records.find_one({"_id": online})
+    assert store.refuse_prr_record(build_event("prr_record_refused", nik=online,
+                                               reason="active_application",
+                                               prr_record_id=first["prr_record_id"]))
+    assert [record["_id"] for record in store.prr_backlog()] == [online]  # not printed yet
+    assert store.import_prr(records([online]), "import-2", "operator-test")["imported"] == 1
+    assert announced(store) == Counter({online: 2})
+    assert store.db.prr_records.find_one({"_id": online}).get("refused") is None

@@ -145,10 +145,25 @@ def test_verdicts_and_the_key_set_answer_as_the_document_says():
 
 
 def test_a_prr_imports_refusals_and_the_counter_answer_as_the_document_says():
-    record = {"_id": "3673045207900001", "row": 3, "refused": "deceased", "refused_at": NOW}
-    assert_answer_matches(openapi_document(), "GET",
-                          "/api/v1/operator/prr-imports/{import_id}", 200,
-                          {"import_id": "i-1", "refused": [prr.refused_view(record, "en")]})
+    record = {"_id": "3673045207900001", "import_id": "i-0", "row": 3, "refused": "deceased",
+              "refused_at": NOW}
+    found = {"rows": 2, "repeated_in_file": [{"row": 3, "same_as_row": 2}], "repeated_count": 1,
+             "bad_rows": [{"row": 4, "field": "_row", "message": prr.NO_LINE_END.en}],
+             "bad_row_count": 1}
+    counts = dict.fromkeys(prr.IMPORT_COUNTS, 1)
+    stored = {"_id": "i-1", "imported_at": NOW, "finished_at": NOW, "operator": "op", **found,
+              **counts}
+    cut_short = {"_id": "i-2", "imported_at": NOW, "finished_at": None, "operator": "op"}
+    assert_answer_matches(openapi_document(), "POST", "/api/v1/operator/prr-imports", 200,
+                          {"import_id": "i-1", **found, **counts})
+    for import_ in (stored, cut_short):
+        assert_answer_matches(openapi_document(), "GET",
+                              "/api/v1/operator/prr-imports/{import_id}", 200,
+                              {**prr.import_view(import_, full=True),
+                               "refused": [prr.refused_view(record, "en")]})
+    assert_answer_matches(openapi_document(), "GET", "/api/v1/operator/prr-imports", 200,
+                          {"imports": [prr.import_view(stored), prr.import_view(cut_short)],
+                           "next_cursor": None})
     assert_answer_matches(openapi_document(), "GET", "/api/v1/operator/prr-backlog/aging", 200,
                           {"as_of": "2026-11-30", "bands": [b for b, _ in prr.AGE_BANDS],
                            "kecamatan": prr.aging([{"kecamatan_code": "367304",

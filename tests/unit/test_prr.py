@@ -49,20 +49,21 @@ def test_a_row_wrong_across_columns_in_two_ways_gets_both():
     assert parsed.records == [] and parsed.rows == 1
 
 
-def test_rows_are_numbered_as_a_spreadsheet_shows_the_file():
-    """A blank line is a row of the spreadsheet too; a quoted value over two
-    lines is one row. ``rows`` counts the data rows, not their faults."""
+def test_rows_are_numbered_as_the_lines_of_the_file():
+    """A blank line is a row too; a quote left open on its line is that
+    row's fault (no cell may hold a line break), and the next line is the
+    next row. ``rows`` counts the data rows, not their faults."""
     text = (HEADER + "\n" + GOOD
             + "12345,Nobody,367304,2026-01-05,Jl. Sukajaya 3,,,3673041010,,\n"
             + ",,,,,,,,,\n"
             + '3673041207050002,"Siti\nAminah",367304,2026-01-05,Jl,,,36.73.04.1010,,\n'
             + "3673041207050003,Ani,367304,2026-01-05,Jl. Sukajaya 3,,,3673041010,,\n")
     parsed = parse(text, TODAY)
-    # the name over two lines is one row's cell: a line break the card cannot print
+    # the name over two lines: the quote opened on row 6, left open on row 7
     assert [(bad["row"], bad["field"]) for bad in parsed.bad_rows] == [
-        (4, "nik"), (6, "full_name"), (6, "street"), (6, "kelurahan_code")]
-    assert [record["row"] for record in parsed.records] == [3, 7]
-    assert parsed.rows == 4
+        (4, "nik"), (6, "full_name"), (7, "nik")]
+    assert [record["row"] for record in parsed.records] == [3, 8]
+    assert parsed.rows == 5
 
 
 def test_row_messages_are_bahasa_indonesia_unless_english_is_asked():
@@ -86,10 +87,102 @@ def test_a_name_or_street_with_nothing_to_read_is_a_bad_row():
 
 
 def test_a_file_without_the_required_columns_is_refused():
-    with pytest.raises(NotAPrrFile, match="recorded_on"):
+    with pytest.raises(NotAPrrFile, match="recorded_on") as refused:
         parse("nik,full_name,kecamatan_code\n", TODAY)
-    with pytest.raises(NotAPrrFile, match="field limit"):  # was a 500
-        parse(HEADER + GOOD + f'1,"{"x" * 200_000}"\n', TODAY)
+    assert "recorded_on, street, kelurahan_code" in refused.value.message
+
+
+def test_a_stray_quote_is_its_rows_fault_the_rows_after_it_are_read():
+    """Outside review: a name ``"Ucok`` never closed read the rest of the
+    file as one cell of one bad row (six rows answered as two), or - past
+    128 KiB, the csv module's cell limit - refused the whole file as "not
+    a PRR file", naming no row."""
+    others = "".join(GOOD.replace("050001", f"05000{n}") for n in range(3, 6))
+    text = HEADER + GOOD + GOOD.replace("050001", "050002").replace("Rudi", '"Ucok') + others
+    parsed = parse(text, TODAY, "en")
+    assert [record["row"] for record in parsed.records] == [2, 4, 5, 6]
+    assert [(bad["row"], bad["field"], bad["message"]) for bad in parsed.bad_rows] == [
+        (3, "full_name", prr.UNCLOSED_QUOTE.en)]
+    big = HEADER + GOOD.replace("Rudi", '"Ucok') + "".join(
+        GOOD.replace("050001", f"{n:06d}") for n in range(2, 2002))  # ~200 KiB after it
+    parsed = parse(big, TODAY)
+    assert (len(parsed.records), parsed.bad_row_count, parsed.rows) == (2000, 1, 2001)
+    assert parsed.bad_rows[0]["row"] == 2
+    [line] = parse(HEADER + f'{"x" * 200_000}\n' + GOOD, TODAY).bad_rows  # was a 500
+    assert (line["row"], line["field"]) == (2, prr.ROW)
+
+
+def test_lone_carriage_returns_end_rows_as_line_feeds_do():
+    """An old Mac export (CR only) was "not a PRR file"."""
+    text = (HEADER + GOOD + GOOD.replace("050001", "050002")).replace("\n", "\r")
+    assert [record["row"] for record in parse(text, TODAY).records] == [2, 3]
+    crlf = (HEADER + GOOD + GOOD.replace("050001", "050002")).replace("\n", "\r\n")
+    assert [record["row"] for record in parse(crlf, TODAY).records] == [2, 3]
+
+
+def test_a_body_not_utf_8_names_the_byte_and_its_line():
+    body = (HEADER + GOOD).encode() + "Rudi H\u00e9".encode("latin-1") + b",x\n"
+    with pytest.raises(NotAPrrFile) as refused:
+        prr.read_text(body)
+    offset = len((HEADER + GOOD).encode()) + 7
+    assert refused.value.message.en.startswith(f"Not UTF-8: byte {offset} (line 3)")
+    assert prr.read_text(b"\xef\xbb\xbf" + HEADER.encode()) == HEADER
+
+
+def test_a_file_cut_inside_its_last_row_refuses_that_row():
+    """Outside review: cut at the source, a phone shortened to a valid
+    number, a name cut short, was imported as it came."""
+    whole = HEADER + GOOD + GOOD.replace("050001", "050002")
+    parsed = parse(whole[:-3], TODAY, "en")  # the phone lost its last two digits
+    assert [record["row"] for record in parsed.records] == [2]
+    assert [(bad["row"], bad["field"], bad["message"]) for bad in parsed.bad_rows] == [
+        (3, prr.ROW, prr.NO_LINE_END.en)]
+    assert [record["row"] for record in parse(whole, TODAY).records] == [2, 3]
+
+
+def test_a_row_of_fewer_cells_than_the_header_or_more_that_hold_something_is_refused():
+    short = GOOD.replace(",42171,081234567890", "")
+    shifted = GOOD.replace("050001", "050002").replace("Jl. Raya Curug", "Jl. Raya, Curug")
+    trailing_empty = GOOD.replace("050001", "050003").replace("\n", ",,\n")
+    parsed = parse(HEADER + short + shifted + trailing_empty, TODAY, "en")
+    assert [(bad["row"], bad["field"]) for bad in parsed.bad_rows] == [(2, prr.ROW),
+                                                                      (3, prr.ROW)]
+    assert parsed.bad_rows[0]["message"].startswith("The row has 8 cells, the header 10")
+    assert [record["row"] for record in parsed.records] == [4]
+
+
+def test_the_answer_lists_the_first_bad_and_repeated_rows_and_counts_them_all():
+    """Outside review: 200 KB of junk lines answered 41 MB, 600,000 entries."""
+    junk = HEADER + "x\n" * 5000 + "".join([GOOD] * 300)
+    parsed = parse(junk, TODAY)
+    assert (parsed.bad_row_count, len(parsed.bad_rows)) == (5000, prr.LISTED_ROWS)
+    assert (parsed.repeated_count, len(parsed.repeated)) == (299, prr.LISTED_ROWS)
+    assert parsed.rows == 5300
+
+
+def test_a_later_row_brings_the_phone_the_first_row_of_its_nik_lacked():
+    """Outside review: the first row without a phone, a later one with it:
+    the phone was dropped as ``repeated_in_file``, and a re-upload never
+    added it."""
+    text = (HEADER + GOOD.replace("081234567890", "")
+            + GOOD.replace("Rudi Hartono", "Rudi H.")
+            + GOOD.replace("081234567890", "081299990000"))
+    parsed = parse(text, TODAY)
+    [record] = parsed.records
+    assert (record["row"], record["full_name"], record["phone"]) == (2, "Rudi Hartono",
+                                                                     "+6281234567890")
+    assert parsed.repeated == [{"row": 3, "same_as_row": 2}, {"row": 4, "same_as_row": 2}]
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "1900-01-01", "2010-12-31"])
+def test_a_recording_date_before_ktp_el_recording_began_is_refused(day):
+    """Outside review: 0001-01-01 was taken. "Before the holder's birth" is
+    the same check: the NIK's two-digit year puts a birth in 19yy or 20yy,
+    and 19yy is before 2011 whatever yy is."""
+    [bad] = parse(HEADER + GOOD.replace("2026-11-01", day), TODAY, "en").bad_rows
+    assert (bad["field"], bad["message"]) == (
+        "recorded_on", "Recording date before KTP-el recording began (2011).")
+    assert parse(HEADER + GOOD.replace("2026-11-01", "2011-01-01"), TODAY).records
 
 
 def test_event_payload_fits_the_contract():
@@ -144,10 +237,10 @@ def test_a_line_break_or_nul_in_a_cell_is_refused_as_in_every_body():
             .replace("Rudi Hartono", "Rudi\x00Hartono").replace(",001,", ",1234,"))
     parsed = parse(text, TODAY)
     assert [(bad["row"], bad["field"], bad["message"]) for bad in parsed.bad_rows] == [
-        (2, "full_name", "Tidak boleh memuat karakter kontrol atau baris baru."),
-        (3, "full_name", "Tidak boleh memuat karakter kontrol atau baris baru."),
-        (3, "rt", "Harus 1-3 angka (contoh: 003).")]
-    [bad, *_] = parse(text, TODAY, "en").bad_rows
+        (2, "full_name", prr.UNCLOSED_QUOTE), (3, "nik", prr.UNCLOSED_QUOTE),
+        (4, "full_name", "Tidak boleh memuat karakter kontrol atau baris baru."),
+        (4, "rt", "Harus 1-3 angka (contoh: 003).")]
+    [*_, bad, _] = parse(text, TODAY, "en").bad_rows
     assert bad["message"] == "Must not contain control characters or line breaks."
     assert parsed.records == []
 
@@ -193,15 +286,18 @@ def test_a_refused_record_shows_its_row_and_the_nik_masked():
     refused_at = datetime.datetime(2026, 11, 30, 3, 0, tzinfo=datetime.timezone.utc)
     view = refused_view({"_id": "3673020101450001", "row": 3, "refused": "deceased",
                          "refused_at": refused_at}, "en")
-    assert view == {"row": 3, "nik": "3673********0001", "reason": "deceased",
+    assert view == {"import_id": None, "row": 3, "nik": "3673********0001", "reason": "deceased",
                     "message": REFUSALS["deceased"].en,
                     "refused_at": "2026-11-30T03:00:00+00:00"}
 
 
-def test_only_a_record_refused_as_under_age_is_imported_again():
+def test_only_a_record_refused_as_under_age_or_for_another_application_is_imported_again():
     """docs/prr-import.md: a record refused for its holder's age may be
-    uploaded again from the 17th birthday; a death stands."""
+    uploaded again from the 17th birthday, one refused for an application
+    of the holder's own once that one is rejected or cancelled; a death
+    stands."""
     assert imported_again({"announced": True, "refused": "under_age"})
+    assert imported_again({"announced": True, "refused": "active_application"})
     assert not imported_again({"announced": True, "refused": "deceased"})
     assert not imported_again({"announced": True, "refused": None})
     assert not imported_again({"announced": False})

@@ -29,7 +29,8 @@ def export(rows: int) -> bytes:
     lines = [HEADER] + [f"{random_nik(year=1980 + n % 20)},{resident_name(n)},367304,2025-01-01,"
                         f"Jl. Raya Curug No. {n % 200 + 1},001,002,3673041010,42171,"
                         f"{random_mobile()}" for n in range(rows)]
-    return "\n".join(lines).encode()
+    # every row ended by a line break: a last row without one is refused as cut (578b734)
+    return ("\n".join(lines) + "\n").encode()
 
 
 def timed_upload(url: str, body: bytes) -> tuple[float, dict]:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from typing import Callable
 
 from .journal import PRINTER_MAY_HAVE_IT, Journal
@@ -41,7 +42,14 @@ log = logging.getLogger("station")
 # each after the answer's Retry-After (or ``retry_seconds``)
 DOWNLOAD_ATTEMPTS = 10
 REPORT_ATTEMPTS = 5
+CLAIM_ATTEMPTS = 5
 REPORTED, LOST, REFUSED, UNHEARD = "reported", "lost", "refused", "unheard"
+
+
+def unanswered(answer: Answer) -> bool:
+    """No answer or a 5xx: the call may have been done or not (a 4xx -
+    408 and 429 too - says it was not)."""
+    return answer.status == 0 or answer.status >= 500
 
 
 def final(answer: Answer) -> bool:
@@ -72,6 +80,8 @@ class StationAgent:
         # jobs whose printed report the service refused (a 4xx other than a
         # lost lease) in this run: left to the next start and an operator
         self.refused: set[str] = set()
+        # the Idempotency-Key of a claim not answered yet (``claim``)
+        self.claim_key: str | None = None
 
     def recover(self) -> bool:
         """Report what the printer may have and the service has not heard
@@ -95,7 +105,7 @@ class StationAgent:
         """Claim and handle one job. False when there was nothing to do."""
         if not self.recover():
             return True  # a report unheard, waited on: again before anything else
-        claimed = self.api.claim()
+        claimed = self.claim()
         if claimed.status == 204:
             return False
         if claimed.status == 401:
@@ -147,6 +157,29 @@ class StationAgent:
         log.info("job %s (%s) printed: %s", job_id, code, where)
         self.report_printed(job_id, lease, code)
         return True
+
+    def claim(self) -> Answer:
+        """A claim under this round's ``Idempotency-Key``. A claim that got
+        no answer or a 5xx may have leased a job all the same (its
+        answer lost on the way): it is sent again with the same key, before
+        anything else, until it is answered - the service then answers the
+        job it leased under the key, not another (docs/station-api.md,
+        "Claim a job"), so no job sits leased to this station unknown for
+        its whole lease. A key outlives a step that ends unanswered: the
+        next claim sends it again. Answered (200, 204 or a 4xx), the next
+        round gets a fresh key."""
+        if self.claim_key is None:
+            self.claim_key = uuid.uuid4().hex
+        for attempt in range(1, CLAIM_ATTEMPTS + 1):
+            claimed = self.api.claim(self.claim_key)
+            if not unanswered(claimed):
+                self.claim_key = None
+                return claimed
+            if attempt < CLAIM_ATTEMPTS:  # after the last, the step waits
+                self.wait_after(claimed, "claim")
+        log.warning("claim not answered after %d tries; sent again with the same key next",
+                    CLAIM_ATTEMPTS)
+        return claimed
 
     def pause_after_fault(self) -> None:
         log.warning("printer fault: claiming nothing for %.0f s", self.fault_pause_seconds)

@@ -56,8 +56,10 @@ class StationApi:
         return Answer(response.status_code, body, response.content,
                       float(retry_after) if retry_after and retry_after.isdigit() else None)
 
-    def claim(self) -> Answer:
-        return self._call("POST", "/claim")
+    def claim(self, key: str | None = None) -> Answer:
+        """One job. ``key``: the claim round's ``Idempotency-Key`` - sent
+        again after no answer, the service answers the job it leased then."""
+        return self._call("POST", "/claim", headers={"Idempotency-Key": key} if key else None)
 
     def download(self, job_id: str, lease_token: str) -> Answer:
         return self._call("GET", f"/{job_id}/document.pdf", params={"lease_token": lease_token})

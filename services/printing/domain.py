@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Callable
 
-from shared.clock import as_utc, today_wib
+from shared.clock import as_utc, today_wib, whole_milliseconds
 from shared.masking import mask_text
 from shared.offices import DINAS
 
@@ -223,11 +223,30 @@ def is_claimable(job: dict, now: datetime.datetime) -> bool:
         job["lease_until"] is None or job["lease_until"] < now)
 
 
-def new_lease(station_id: str, now: datetime.datetime, lease: datetime.timedelta) -> dict:
-    """The fields a claim sets. Each claim also counts one more attempt."""
+def new_lease(station_id: str, now: datetime.datetime, lease: datetime.timedelta,
+              claim_key: str | None = None) -> dict:
+    """The fields a claim sets. Each claim also counts one more attempt.
+    ``claim_key``: the claim's ``Idempotency-Key`` (None without one, so a
+    key of an earlier lease of the job never answers for this one): a claim
+    repeating it is answered this lease again (``stations.claimed_under``).
+    Times in the database's whole milliseconds: the claim's answer says what
+    an answer read back from the database says."""
+    now = whole_milliseconds(now)
     return {"status": "leased", "station_id": station_id,
             "lease_token": secrets.token_urlsafe(16), "lease_until": now + lease,
-            "leased_at": now}
+            "leased_at": now, "claim_key": claim_key}
+
+
+def lease_seconds(job: dict, now: datetime.datetime) -> int:
+    """What a claim answered at ``now`` tells the station of the job's lease,
+    in whole seconds: its length (``LEASE_SECONDS``) for a lease granted
+    ``now``; what is left of it for a lease granted earlier and answered
+    again (a claim repeating its key). Rounded down: a station timing the
+    lease from the answer's arrival never counts past its end. ``now`` in
+    the database's whole milliseconds, as ``lease_until`` read back is: a
+    new lease is then ``LEASE_SECONDS`` exactly, not a second short."""
+    left = as_utc(job["lease_until"]) - whole_milliseconds(now)
+    return max(0, int(left.total_seconds()))
 
 
 def leased_at(job: dict, lease: datetime.timedelta) -> datetime.datetime:

@@ -81,6 +81,14 @@ class ClaimedJobSchema(StationJobSchema):
                                                          "deceased's)"})
     holder_nik = fields.String(allow_none=True, metadata={
         "description": "the NIK the card carries; null on a certificate"})
+    lease_until = fields.DateTime(metadata={
+        "description": "the lease's end on the service's clock: never compare it with the "
+                       "station's own clock; time the lease from when the answer arrived "
+                       "(lease_seconds)"})
+    lease_seconds = fields.Integer(metadata={
+        "description": "the lease's length in whole seconds (LEASE_SECONDS), to time from "
+                       "when the answer arrived; a claim answered again under its "
+                       "Idempotency-Key: what is left of the lease"})
 
 
 class ClaimedBatchSchema(Schema):
@@ -136,6 +144,16 @@ DELIVERY_KEY = {"parameters": [dict(
         "A fresh unique value (a UUID) per delivery, sent again on its retries: a delivery "
         "whose key was used is answered as the first was, counted once. Used for another "
         "station or amount: 409 `idempotency_key_reused`. Malformed: 400."),
+    **{"in": "header"})]}
+# a claim's retry after its answer was lost (docs/station-api.md "Claim a job")
+CLAIM_KEY = {"parameters": [dict(
+    name="Idempotency-Key", schema=KEY_TEXT, description=(
+        "A fresh unique value (a UUID) per claim round, sent again with the same body when "
+        "the answer did not come (a timeout, a reset connection, a 5xx): a claim whose key "
+        "leased jobs still on that lease is answered those jobs again - same lease tokens, "
+        "the lease not extended, no attempt counted - instead of leasing others. A key is "
+        "the station's own: another station's claim with it leases as any. Without it, "
+        "every claim leases anew. Malformed: 400."),
     **{"in": "header"})]}
 
 
@@ -275,8 +293,8 @@ OPERATIONS: tuple[Operation, ...] = (
               (400, 401, 429, 503), STATION, body=ClaimSchema, body_required=False,
               tag="station", other_answers={204: ("Nothing to print for this station (or "
                                                   "it holds its cap): no body", None)},
-              extra={"description": "No body: one job. Any body (`{}` too): `{\"jobs\": "
-                                    "[...]}`, up to `max`."}),
+              extra={**CLAIM_KEY, "description": "No body: one job. Any body (`{}` too): "
+                                                 "`{\"jobs\": [...]}`, up to `max`."}),
     Operation("POST", "/api/v1/station/jobs/<string:job_id>/printed", "Report printed", 200,
               PrintedAnswerSchema, (400, 401, 404, 429, 503), STATION, body=PrintedSchema,
               tag="station", why={409: LEASE_LOST}),

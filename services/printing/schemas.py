@@ -81,7 +81,11 @@ class StationJobSchema(JobSchema):
     holder_nik = fields.Function(lambda job: holder(job)[1])
     manifest_id = fields.String()
     lease_token = fields.String()
+    # on the service's clock: a station times the lease from the answer's
+    # arrival with ``lease_seconds`` (``domain.lease_seconds``), never by
+    # comparing ``lease_until`` with its own clock
     lease_until = fields.DateTime()
+    lease_seconds = fields.Integer()
 
 
 class RescheduleSchema(CitizenLookupSchema):

@@ -34,7 +34,8 @@ from nameko.extensions import DependencyProvider
 
 from shared.auth import BearerTokens, ScopedBearerTokens
 from shared.events import load_event, occurred_at, shipment_manifest
-from shared.http import BrokerCheck, HealthCheck, api, json_response, read_json, request_language
+from shared.http import (BrokerCheck, HealthCheck, api, idempotency_key, json_response, read_json,
+                         request_language)
 from shared.messaging import Republished, reliable_event_handler
 from shared.mongo import StoreWithOutbox
 from shared.offices import PLACES, WorkingCalendar
@@ -258,11 +259,13 @@ class PrintingApi(HealthCheck, ServesOpenApi, PickupApi, PrintOperatorApi, Docum
     @api("POST", "/api/v1/station/jobs/claim")
     def claim_job(self, request):
         """No body: one job, or 204. {"max": 10} or {"manifest": true}:
-        {"jobs": [...]}, or 204."""
+        {"jobs": [...]}, or 204. ``Idempotency-Key``: a claim sent again
+        with it is answered the jobs still leased under it (``PrintStore.claim``)."""
         station = self.settings.stations.station(self.stations.authenticate(request))
         batch = bool(request.get_data(cache=True))
         body = read_json(request, ClaimSchema()) if batch else ClaimSchema().load({})
-        jobs = self.store.claim(station, self.settings.stations, body["max"], body["manifest"])
+        jobs = self.store.claim(station, self.settings.stations, body["max"], body["manifest"],
+                                claim_key=idempotency_key(request))
         if not jobs:
             return 204, ""  # sent bodyless (shared.http.Bodyless)
         if not batch:

@@ -184,6 +184,19 @@ def claimable_query(now: datetime.datetime) -> dict:
     return {"status": {"$in": sorted(CLAIMABLE_STATUSES)}, "lease_until": {"$not": {"$gte": now}}}
 
 
+def claimed_under(station_id: str, claim_key: str, now: datetime.datetime) -> dict:
+    """The jobs a claim of this station under ``claim_key`` (its
+    ``Idempotency-Key``) leased that are still on that lease: not reported,
+    not run out (a lease run out is any station's to claim; the claim is
+    then a new one). What a claim repeating the key is answered, in
+    MongoDB's words: read through the status index, as what a station holds
+    is (the leased jobs, a few per station) - no index of its own, which
+    every write of a job would pay for. Another station's key never
+    matches: the station is the token's."""
+    return {"status": "leased", "station_id": station_id, "claim_key": claim_key,
+            "lease_until": {"$gte": now}}
+
+
 def held_filters(now: datetime.datetime, max_attempts: int) -> list[dict]:
     """Jobs waiting for an operator, in MongoDB's words: held, or a lease
     that ran out after the last attempt and is not held yet (``lapsed``:

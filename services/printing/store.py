@@ -24,7 +24,7 @@ from shared.offices import DINAS
 from shared.store import duplicate_fields
 
 from . import domain, handovers
-from .domain import Event, check_report, new_job, new_lease, print_outcome
+from .domain import Event, check_report, lease_seconds, new_job, new_lease, print_outcome
 from .exceptions import JobNotFound, LeaseLost, UnknownStation
 from .pickup_store import PickupStore
 from .prr_store import PrrStore
@@ -33,7 +33,8 @@ from .slots import PickupRules
 from .blanko import (RECENT_DELIVERIES, below_zero, cards_left, delivery_row,
                      delivery_starts_tracking, earlier_delivery, emptied, low_stock,
                      printable_kinds, spoilt, within_stock)
-from .stations import Station, StationRules, away, put_back, silent_stations
+from .stations import (Station, StationRules, away, claimed_under, put_back,
+                       silent_stations)
 
 log = logging.getLogger(__name__)
 
@@ -287,7 +288,42 @@ class PrintStore(PickupStore, PrrStore):
         nothing to do."""
 
     def claim(self, station: Station, rules: StationRules, count: int,
-              manifest: bool = False) -> list[dict]:
+              manifest: bool = False, claim_key: str | None = None) -> list[dict]:
+        """Lease up to ``count`` jobs to a station (``_claim``), each with
+        ``lease_seconds`` (``domain.lease_seconds``).
+
+        ``claim_key``, the claim's ``Idempotency-Key``, is kept with the
+        lease: a claim of this station repeating it - its answer was lost
+        on the way - is answered the jobs still on that lease
+        (``stations.claimed_under``: same lease tokens, the lease not
+        extended, no attempt counted) instead of leasing others; only when
+        none are (it leased nothing, or they were reported or ran out) is it
+        a claim as any. The station's keyed claims in this process go one
+        at a time: a retry sent while the first is still at work waits for
+        it and gets its jobs, rather than each leasing its own.
+        """
+        if claim_key is None:
+            now = utcnow()
+            return self._with_lease_seconds(self._claim(station, rules, count, manifest, now),
+                                            now)
+        with self.groups.turn(f"keyed claims of {station.station_id}"):
+            now = utcnow()
+            again = list(self.db.print_jobs.find(
+                claimed_under(station.station_id, claim_key, now), sort=QUEUE_ORDER))
+            if again:
+                self._silence(station, rules, now)  # a sign of life all the same
+                log.info("claim of %s answered again under its key: %d job(s) of its "
+                         "lease", station.station_id, len(again))
+                return self._with_lease_seconds(again, now)
+            return self._with_lease_seconds(
+                self._claim(station, rules, count, manifest, now, claim_key), now)
+
+    @staticmethod
+    def _with_lease_seconds(jobs: list[dict], now: datetime.datetime) -> list[dict]:
+        return [{**job, "lease_seconds": lease_seconds(job, now)} for job in jobs]
+
+    def _claim(self, station: Station, rules: StationRules, count: int, manifest: bool,
+               now: datetime.datetime, claim_key: str | None = None) -> list[dict]:
         """Lease up to ``count`` jobs to a station, never more than it may hold.
 
         A few round trips whatever ``count``: pick the jobs (the claims of the
@@ -318,7 +354,6 @@ class PrintStore(PickupStore, PrrStore):
         between takes a blanko and a held job together: read after the count,
         the stock is never more than it should be).
         """
-        now = utcnow()
         silent = self._silence(station, rules, now)
         every_kind = rules.claim_filters(station, station.kinds, now, silent)
         if self._drained(every_kind):
@@ -343,7 +378,8 @@ class PrintStore(PickupStore, PrrStore):
             filters = [{**query, "manifest_id": oldest} for query in filters]
         cards = cards_left(stock) if "card" in kinds else None
         short = cards is not None and cards < room  # fewer blanko than the claim could take
-        lease, claimable = new_lease(station.station_id, now, rules.lease), rules.claimable_now(now)
+        lease, claimable = new_lease(station.station_id, now, rules.lease,
+                                      claim_key), rules.claimable_now(now)
         take = self._picker(filters, room) if manifest or short else self._read_ahead(filters)
         claimed: list[dict] = []
         while len(claimed) < room and (read := take(room - len(claimed))):
@@ -492,7 +528,7 @@ class PrintStore(PickupStore, PrrStore):
         self.db.print_jobs.update_many(
             {"_id": {"$in": [job["_id"] for job in jobs]}, "lease_token": lease_token},
             {"$set": {"status": "queued", "lease_until": None, "lease_token": None,
-                      "station_id": None}, "$inc": {"attempts": -1}})
+                      "station_id": None, "claim_key": None}, "$inc": {"attempts": -1}})
         self.groups.forget_reads_ahead()  # back in the queue: the next claim reads again
 
     def held_jobs(self, rules: StationRules, limit: int = 100) -> list[dict]:

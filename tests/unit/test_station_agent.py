@@ -26,7 +26,7 @@ class FakeStationApi:
             if job["status"] == "leased":
                 job["status"] = "queued"  # claimable again, the lease token kept until then
 
-    def claim(self):
+    def claim(self, key=None):
         for job_id, job in self.jobs.items():
             if job["status"] == "queued":
                 self.leases += 1
@@ -194,7 +194,7 @@ def test_a_printer_fault_is_reported_failed_and_the_job_printed_later(tmp_path):
                          fault_pause_seconds=45)
     slept, claims = [], []
     claim = api.claim
-    api.claim = lambda: claims.append(len(slept)) or claim()
+    api.claim = lambda key=None: claims.append(len(slept)) or claim(key)
     agent.sleep = slept.append
     agent.run(poll_seconds=0, until_idle=True)
     assert api.failed_reports == {"a": ("printer_fault", "paper jam")}
@@ -228,7 +228,7 @@ def test_a_refused_token_stops_the_agent_after_one_claim(tmp_path):
     class Refusing(FakeStationApi):
         claims = 0
 
-        def claim(self):
+        def claim(self, key=None):
             self.claims += 1
             return Answer(401, {"error": {"code": "unauthorized"}})
 
@@ -265,8 +265,8 @@ class Scripted(FakeStationApi):
         return self._scripted("failed",
                               lambda: FakeStationApi.failed(self, job_id, lease, reason, note))
 
-    def claim(self):
-        return self._scripted("claim", lambda: FakeStationApi.claim(self))
+    def claim(self, key=None):
+        return self._scripted("claim", lambda: FakeStationApi.claim(self, key))
 
 
 BUSY = Answer(503, {"error": {"code": "unavailable"}}, retry_after=1.0)

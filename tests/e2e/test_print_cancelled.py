@@ -9,15 +9,19 @@ A job held because its holder died is closed with condolences instead.
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 import requests
+
+from shared.clock import WIB
 
 from tests.e2e.test_ktp_journey import ktp_application
 from tests.e2e.test_office_handovers import death_verified, lookup, sms_to, verify
 from tests.e2e.test_printed_document import held_jobs, report_printed
 from tests.e2e.test_courier import pos_body, print_it
 from tests.e2e.test_manifest_pos_choice import pos_confirmed_manifest
-from tests.e2e.test_reprint import counter_job
+from tests.e2e.test_reprint import counter_job, pos_news
 from tests.helpers import OPERATOR, STATION, claim_job_for, eventually, random_mobile, random_nik
 
 
@@ -207,16 +211,25 @@ def test_a_parcel_back_from_pos_of_a_holder_who_died_is_listed_for_an_operator(
     assert not any("segera kami kirim" in text for text in texts), texts
 
 
-def test_a_member_of_a_manifest_sent_by_pos_is_not_listed_when_its_holder_dies(system, mongo):
+def test_a_member_of_a_manifest_pos_has_taken_is_not_listed_when_its_holder_dies(
+        system, mongo, courier_events):
     """Outside audit A3: a jemput-bola member whose manifest the Dinas sends
     by Pos was listed (and cancelled) as "at the Dinas" when its holder died,
     while Pos carried it - the family read both the condolences and "arrived
-    at the kelurahan office". It goes by Pos: not listed, not cancelled."""
-    _, member, nik = pos_confirmed_manifest(system, mongo)
+    at the kelurahan office". Once Pos' courier has taken the parcel it is
+    Pos': not listed, and a cancel answers ``with_pos``. (Before Pos takes
+    it, the card is still the Dinas': listed and cancelled, kept out of the
+    parcel - tests/integration/test_operator_repeats_and_blanko_ledger.py.)"""
+    manifest_id, member, nik = pos_confirmed_manifest(system, mongo)
     job_id = print_it(system, member["application_id"])
+    [posted] = courier_events.wait_for(member["application_id"], "parcel_dispatched")
+    taken_at = datetime.datetime.now(WIB).replace(microsecond=0).isoformat()
+    pos_news(system, posted["barcode"], posted["shipment_id"], "IN_TRANSIT", taken_at)
+    eventually(lambda: mongo["printing"].manifests.find_one(
+        {"_id": manifest_id, "pos_picked_up_at": {"$ne": None}}), what="printing hears Pos has it")
     death_verified(system, nik, mongo)
     assert member["application_id"] not in held_jobs(system)
     cancelled = requests.post(f"{system.url('printing')}/api/v1/operator/print-jobs/"
                               f"{job_id}/cancel", headers=OPERATOR, timeout=10)
     assert cancelled.status_code == 409, cancelled.text
-    assert cancelled.json()["error"]["code"] == "not_held"
+    assert cancelled.json()["error"]["code"] == "with_pos"

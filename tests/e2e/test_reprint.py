@@ -124,8 +124,15 @@ def test_a_printed_counter_card_re_queued_is_printed_again_with_a_new_qr_and_win
     queued = eventually(lambda: (found := lookup(system, code, nik))["status"] == "print_queued"
                         and found, what="intake: queued again")
     assert "pickup_slot" not in queued
-    # not printed now: a second re-queue is refused, nothing changes
-    refused(reprint(system, first["print_job_id"]), "not_printed")
+    # a second re-queue (the operator retrying after a lost answer) is answered
+    # again and changes nothing (outside review: it was 409 not_printed, "release
+    # or cancel it instead")
+    again = reprint(system, first["print_job_id"])
+    assert again.status_code == 200, again.text
+    assert again.json() == {"print_job_id": first["print_job_id"], "status": "queued"}
+    again_stored = jobs.find_one({"_id": first["print_job_id"]})
+    assert (again_stored["status"], again_stored["attempts"], again_stored["printed_before"]) == (
+        "queued", 0, stored["printed_before"])
 
     second = {**claim_job_for(system.url("printing"), application_id), "nik": nik}
     assert second["print_job_id"] == first["print_job_id"]

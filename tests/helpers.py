@@ -97,10 +97,16 @@ def resident_name(number) -> str:
 def random_nik(female: bool = False, kecamatan: str = "367304", year: int = 1990) -> str:
     """A valid NIK from Kota Serang (Curug by default), never the same twice
     in a test session."""
+    day = random.randint(1, 28) + (40 if female else 0)
+    return unused_nik(f"{kecamatan}{day:02d}{random.randint(1, 12):02d}{year % 100:02d}")
+
+
+def unused_nik(born: str) -> str:
+    """A NIK starting with ``born`` (kecamatan code and birth date, 12
+    digits) and a random serial, never the same twice in a test session
+    (nor in a benchmark: the same child's second KIA application is a 409)."""
     while True:
-        day = random.randint(1, 28) + (40 if female else 0)
-        month = random.randint(1, 12)
-        nik = f"{kecamatan}{day:02d}{month:02d}{year % 100:02d}{random.randint(1, 9999):04d}"
+        nik = f"{born}{random.randint(1, 9999):04d}"
         if nik not in _HANDED_OUT:
             _HANDED_OUT.add(nik)
             return nik

@@ -137,8 +137,13 @@ class DocumentsApi:
         -> 201 {"application_id": "...", "tracking_code": "...", "document": {...},
                 "documents": [...]}  (200 with the first entry for the same file again)"""
         form, content = read_upload(request)
-        checked = uploads.check_file(content, self.upload_limits, form["kind"])
         with self.citizen_checks.attempt(request, form["tracking_code"]):
+            # the limits and the code + NIK before the file: a photo is
+            # decoded in full, a few at once, and a made-up code must not
+            # get that far (outside review: 2 MiB photos under a made-up
+            # code were each decoded, then answered 404, then 429)
+            self.store.find_for_citizen(form["tracking_code"], form["nik"])
+            checked = uploads.check_file(content, self.upload_limits, form["kind"])
             application, entry, created = self.store.attach_document(
                 form["tracking_code"], form["nik"], form["kind"], checked, self.upload_limits)
         if created:

@@ -13,7 +13,9 @@ pixels is refused now, while the citizen can send another, not at the
 printer once the application is verified. Its size is read from the header
 first (ours and Pillow's reading of it): a file of a few hundred KB can
 declare a bitmap of hundreds of MB. It is decoded off intake's eventlet hub,
-a few at once (``shared.photos.off_the_hub``).
+a few at once (``shared.photos.off_the_hub``), and only once the request's
+tracking code and NIK matched within their limits (``api_documents``): a
+made-up code costs a lookup, not a decode.
 
 Limits: per file (``max_file_bytes``: 413) and per application (total bytes
 and number of files: 409, the application has no room left); an application

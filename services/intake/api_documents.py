@@ -33,6 +33,12 @@ from .schemas import StatusLookupSchema
 log = logging.getLogger(__name__)
 
 REQUIRED = Msg("Wajib diisi.", "Missing data for required field.")
+# ``file`` sent as a plain field, without a filename (``curl -F file=<kk.jpg``
+# sends the content as text): it was sent, so not "required" (outside review)
+NOT_A_FILE_PART = Msg(
+    "Berkas harus dikirim sebagai bagian berkas dengan nama berkas (filename), "
+    "mis. curl -F file=@kk.jpg.",
+    "The file must be sent as a file part with a filename, e.g. curl -F file=@kk.jpg.")
 
 
 class UploadFormSchema(StatusLookupSchema):
@@ -105,6 +111,7 @@ def read_upload(request) -> tuple[dict, bytes]:
     """The loaded form fields and the file's bytes, or ValidationFailed."""
     form, files = multipart(request)
     form = {name: form.getlist(name) for name in form}
+    file_as_text = form.pop("file", None)
     problems = {name: [Msg("Hanya boleh diisi sekali.", "May be given only once.")]
                 for name, values in form.items() if len(values) > 1}
     form = {name: values[0] for name, values in form.items()}
@@ -112,7 +119,9 @@ def read_upload(request) -> tuple[dict, bytes]:
     problems.update({name: [Msg("Kolom tidak dikenal.", "Unknown field.")]
                      for name in files if name != "file"})
     files = files.getlist("file")
-    if not files:
+    if file_as_text is not None:
+        problems["file"] = [NOT_A_FILE_PART]
+    elif not files:
         problems["file"] = [REQUIRED]
     elif len(files) > 1:
         problems["file"] = [Msg("Satu berkas per unggahan.", "One file per upload.")]

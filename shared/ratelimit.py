@@ -3,9 +3,10 @@ the citizen's tracking code + NIK (``TrackingCodeChecks``) - and, with the
 same counts, on what a client may do however it ends (``ClientQuota``:
 intake's new applications).
 
-A key (a client address, a tracking code) may fail ``limit`` times within
-``window`` seconds of its first failure; then it is refused — right secret or
-wrong — until that window ends, and the client gets 429 with ``Retry-After``.
+A key (a client - its address, an IPv6 one's /64: ``client_address`` -, a
+tracking code) may fail ``limit`` times within ``window`` seconds of its
+first failure; then it is refused — right secret or wrong — until that
+window ends, and the client gets 429 with ``Retry-After``.
 Refusing the right secret too is the point: if it still worked, the limit
 would go on telling an attacker which guess was right. Success does not reset
 a count, or one valid pair would let a client reset its own limit between
@@ -154,24 +155,27 @@ def trusted_proxies(config: dict) -> frozenset[str]:
 
 
 def client_address(request, proxies: frozenset[str] = frozenset()) -> str:
-    """Who is asking: the peer address, or — when the peer is a trusted proxy —
-    the nearest address in ``X-Forwarded-For`` that is not a trusted proxy
-    (the ones further left could be written by the client itself)."""
+    """Who is asking, as every per-client limit counts it: the peer address,
+    or - when the peer is a trusted proxy - the nearest address in
+    ``X-Forwarded-For`` that is not a trusted proxy (the ones further left
+    could be written by the client itself); an IPv6 one by its /64
+    (``network_of``)."""
     address = request.remote_addr or "unknown"
     if address not in proxies:
-        return address
+        return network_of(address)
     for hop in reversed(request.headers.get("X-Forwarded-For", "").split(",")):
         hop = hop.strip()
         if hop and hop not in proxies:
-            return hop
-    return address
+            return network_of(hop)
+    return network_of(address)
 
 
 def network_of(address: str) -> str:
-    """The client an address counts as for a quota: an IPv4 address itself,
-    an IPv6 one its /64 - one subscriber's whole block (a client holds
-    2^64 addresses and would pass any per-address quota by changing its
-    own)."""
+    """The client an address counts as for a limit: an IPv4 address itself,
+    an IPv6 one its /64 - one subscriber's whole block. A client holds 2^64
+    addresses and would pass any per-address limit by changing its own (a
+    lockout of a NIK's owner out of booking: ten wrong-KK bookings from ten
+    fresh addresses, each far under the per-client limit of refusals)."""
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
@@ -211,9 +215,8 @@ class ClientQuota(DependencyProvider):
             raise self.refused(wait)
 
     def client(self, request) -> str:
-        """Whose request it counts as: its client address, an IPv6 one by its
-        /64 (``network_of``)."""
-        return network_of(client_address(request, self.proxies))
+        """Whose request it counts as (``client_address``)."""
+        return client_address(request, self.proxies)
 
     def take(self, request) -> str:
         """Check and count the client's request at once (nothing yields in

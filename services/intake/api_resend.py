@@ -11,7 +11,8 @@ whether an application exists, so it tells a stranger holding someone's NIK
 nothing (the code goes to the contact the applicant gave, not to the asker).
 Every request counts against two limits (``ResendLimits``): per NIK (an SMS
 each time: a NIK must not be usable to flood its owner's phone) and per
-client; over either, 429 with Retry-After.
+client (an IPv6 one by its /64: ``shared.ratelimit.client_address``); over
+either, 429 with Retry-After.
 
 A mixin of ``IntakeApi`` (which supplies ``store`` and ``resend_limits``).
 """

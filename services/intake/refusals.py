@@ -14,8 +14,9 @@ was refused for what intake holds of a NIK it names
 (``screening.Screening.telling``), counts against every NIK and KK the
 application names (the applicant's, and a child's, a parent's, the
 deceased's ... in its details: ``REGISTER_REFUSALS_PER_NIK`` / ``_PER_KK``,
-default 10 each) and, over HTTP, against the client
-(``REGISTER_REFUSALS_PER_CLIENT``, default 30), within
+default 10 each) and, over HTTP, against the client (its address, an IPv6
+one by its /64: ``shared.ratelimit.client_address``;
+``REGISTER_REFUSALS_PER_CLIENT``, default 30), within
 ``REGISTER_REFUSAL_WINDOW_SECONDS`` (default 3600). A recording booking
 (``of_booking``) is screened in the same counts: its NIK and KK, its client.
 

@@ -515,9 +515,11 @@ class RecordingAppointmentBookedSchema(EventSchema):
 
 class RecordingAppointmentCancelledSchema(RecordingAppointmentBookedSchema):
     """A booked recording that no longer stands: ``replaced`` by a new booking
-    made on the NIK's KK, or ``cancelled`` with its booking code. Whom to
-    tell is the booking's own contact (who may not be whoever ended it)."""
-    reason = fields.String(required=True, validate=validate.OneOf(("replaced", "cancelled")))
+    made on the NIK's KK, ``cancelled`` with its booking code, or
+    ``office_closed``: an operator closed the place's day. Whom to tell is
+    the booking's own contact (who may not be whoever ended it)."""
+    reason = fields.String(required=True, validate=validate.OneOf(
+        ("replaced", "cancelled", "office_closed")))
 
 
 class ManifestSentByPosSchema(EventSchema):

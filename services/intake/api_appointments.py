@@ -3,6 +3,10 @@
   POST /api/v1/recording-appointments                 book (or move) -> 201
   POST /api/v1/recording-appointments/cancel          booking code + NIK -> 200
   GET  /api/v1/recording-appointments/availability    free places per working day
+  GET  /api/v1/operator/recording-appointments        operator: a place's bookings of a day
+  POST /api/v1/operator/recording-appointments/close-day
+                                                      operator: a place's day closed, its
+                                                      bookings cancelled, their contacts told
 
 A booking is made only on the population register's word that the NIK is on
 the KK given (the KK is what a stranger holding a NIK lacks), asked within
@@ -10,8 +14,8 @@ the limits on refusals of ``refusals`` (the same counts as submissions');
 a client makes at most ``RECORDING_BOOKINGS_PER_CLIENT`` bookings within
 ``RECORDING_BOOKING_WINDOW_SECONDS`` (``booking_limits``), so nobody empties
 the calendar. A mixin of ``IntakeApi`` (which supplies ``store``,
-``calendar``, ``register``, ``register_refusals`` and ``citizen_checks``);
-the rules are in ``appointments``.
+``calendar``, ``register``, ``register_refusals``, ``citizen_checks`` and
+``operators``); the rules are in ``appointments``.
 """
 
 from __future__ import annotations
@@ -25,10 +29,11 @@ from shared.clock import today_wib
 from shared.errors import Msg, TooManyAttempts
 from shared.events import LANGUAGES
 from shared.fields import IsoDate, JsonBoolean, Nik
-from shared.http import (api, idempotency_key, json_response, read_json, read_query,
+from shared.http import (STAFF, api, idempotency_key, json_response, read_json, read_query,
                          request_language)
 from shared.masking import mask_identity
 from shared.offices import PLACES, WorkingCalendar, place
+from shared.paging import Cursor, PageLimit, next_page
 from shared.ratelimit import ClientQuota
 
 from . import appointments
@@ -70,7 +75,12 @@ class BookingSchema(ApplicantSchema):
     # left out or null: the request's language, as an application's (outside
     # audit H: an English front-end's booking was told in Bahasa)
     language = fields.String(load_default=None, allow_none=True,
-                             validate=validate.OneOf(LANGUAGES))
+                             validate=validate.OneOf(LANGUAGES), metadata={
+                                 "description": "Language of the SMS, e-mail and WhatsApp "
+                                                "messages about the booking. Left out or "
+                                                "null: the request's language "
+                                                "(`Accept-Language`: `en` when it weighs "
+                                                "English above Bahasa, else `id`)."})
     place_id = PLACE_ID
     day = IsoDate(required=True)
     # the NIK's upcoming booking, if any, ends ``replaced`` (else 409 appointment_exists)
@@ -94,9 +104,40 @@ class AvailabilitySchema(Schema):
     place_id = PLACE_ID
 
 
+class PlaceDayQuerySchema(Schema):
+    """``GET /api/v1/operator/recording-appointments`` query parameters."""
+
+    class Meta:
+        unknown = RAISE
+
+    place_id = PLACE_ID
+    day = IsoDate(required=True)
+    status = fields.String(validate=validate.OneOf(("booked", *appointments.ENDINGS)),
+                           metadata={"description": "Only bookings of this status; left "
+                                                    "out: every one."})
+    limit = PageLimit(50, 100)
+    cursor = Cursor()
+
+
+class CloseDaySchema(Schema):
+    """A place's day an operator closes, and why."""
+
+    class Meta:
+        unknown = RAISE
+
+    place_id = PLACE_ID
+    day = IsoDate(required=True, metadata={"description": "Today or a later day."})
+    reason = fields.String(required=True, validate=validate.OneOf(appointments.OFFICE_REASONS),
+                           metadata={"description": "`office_closed`: the office is closed "
+                                                    "that day (a cuti bersama, a flood ...); "
+                                                    "the citizens are told so."})
+
+
 class RecordingAppointmentApi:
     # bookings made per client: a family books for its members, nobody books
-    # a calendar full; counted once the register confirmed it (``take``)
+    # a calendar full; only bookings stored count (``counting``: one refused -
+    # day_full, appointment_exists, a 503 - gives its count back, or a kiosk
+    # or a family behind one NAT was refused 429 after ten failed tries)
     booking_limits = ClientQuota("RECORDING_BOOKINGS_PER_CLIENT", 10,
                                  "RECORDING_BOOKING_WINDOW_SECONDS", 3600, TooManyBookings)
 
@@ -113,10 +154,13 @@ class RecordingAppointmentApi:
             "place_id": "kec-curug", "day": "<DAY>"}
         -> 201 {"appointment_id": "...", "booking_code": "REK7KQ2M9XA", "status": "booked",
                 "day": "<DAY>", "place": {"place_id": "kec-curug", "name": ..., ...}}
+        200 the same for a move ("replace": true) to the upcoming booking's own place
+            and day (a double tap): that booking, nothing moved
         400 nik: under 17 on the day and not married, or deceased | kk_number: NIK not on it
             | day | phone
         409 already_recorded (nik) | appointment_exists (nik; "replace": true moves it)
-            | day_full (day, next_free_day) | idempotency_key_reused (another request's key)
+            | day_full, day_closed (day, next_free_day)
+            | idempotency_key_reused (another request's key)
         429 this client's bookings or refusals, or the NIK's or KK's refusals | 503 no register
         """
         key = idempotency_key(request)
@@ -132,10 +176,13 @@ class RecordingAppointmentApi:
         screening = self.booking_screening(request, body)
         screening.check_booking(body, self.store.is_recorded)
         where = place(body["place_id"])
-        self.booking_limits.take(request)
-        with screening.telling(appointments.AppointmentExists):
-            booking = self.store.book_recording(appointments.new_booking(body, where, key),
-                                                where, self.calendar, today, body["replace"])
+        try:
+            with self.booking_limits.counting(request), \
+                    screening.telling(appointments.AppointmentExists):
+                booking = self.store.book_recording(appointments.new_booking(body, where, key),
+                                                    where, self.calendar, today, body["replace"])
+        except appointments.SameBooking as repeat:
+            return json_response(200, appointments.booking_view(repeat.booking, where))
         log.info("recording appointment %s at %s on %s for NIK %s", booking["booking_code"],
                  where.place_id, booking["day"], mask_identity(booking["nik"]))
         return json_response(201, appointments.booking_view(booking, where))
@@ -159,9 +206,45 @@ class RecordingAppointmentApi:
         where = place(query["place_id"])
         today = today_wib()
         days = appointments.days_ahead(today, self.calendar, appointments.AVAILABILITY_DAYS, today)
-        booked = self.store.booked_counts(where.place_id, days)
+        booked = self.store.booked_counts(where, days)
         return json_response(200, {
             "place": where.view(),
             "days": [{"day": day.isoformat(),
                       "free": max(0, where.recording_capacity - booked.get(day.isoformat(), 0))}
                      for day in days]})
+
+    @api("GET", "/api/v1/operator/recording-appointments", budget=STAFF)
+    def place_day_bookings(self, request):
+        """?place_id=kec-curug&day=2027-01-04&status=booked&limit=50&cursor=...
+        -> 200 {"appointments": [{"appointment_id", "booking_code": "REK7KQ2M9XA",
+                "status": "booked", "end_reason": null, "nik_masked": "3673********0006",
+                "full_name": "Nur Fitriani", ...}], "next_cursor": "..." | null}
+        in the order booked"""
+        self.operators.authenticate(request)
+        query = read_query(request, PlaceDayQuerySchema())
+        rows = self.store.place_bookings(query["place_id"], query["day"].isoformat(),
+                                         query.get("status"), query["limit"] + 1,
+                                         query["cursor"])
+        page, cursor = next_page(rows, query["limit"], "created_at")
+        return json_response(200, {"appointments": [appointments.operator_row(row)
+                                                    for row in page],
+                                   "next_cursor": cursor})
+
+    @api("POST", "/api/v1/operator/recording-appointments/close-day", budget=STAFF)
+    def close_recording_day(self, request):
+        """{"place_id": "kec-curug", "day": "2027-01-04", "reason": "office_closed"}
+        -> 200 {"place_id": ..., "day": ..., "reason": ..., "closed": true,
+                "cancelled_now": 12, "cancelled": 12}
+        The day takes no booking any more; each booking of it that stands ends
+        cancelled and its contact is told (recording_appointment_cancelled).
+        Sent again: nothing more is cancelled or told (cancelled_now 0).
+        400 day gone by | place_id | reason"""
+        operator = self.operators.authenticate(request)
+        body = read_json(request, CloseDaySchema())
+        appointments.refuse_day_gone_by(body["day"], today_wib())
+        where, day = place(body["place_id"]), body["day"].isoformat()
+        counts = self.store.close_day(where, day, body["reason"], operator)
+        log.info("recording day %s at %s closed (%s) by %s: %d bookings cancelled now",
+                 day, where.place_id, body["reason"], operator, counts["cancelled_now"])
+        return json_response(200, {"place_id": where.place_id, "day": day,
+                                   "reason": body["reason"], "closed": True, **counts})

@@ -4,8 +4,9 @@ bookings and their per-day counters, PRR records (database ``intake``).
 Collections: ``recorded_niks`` (``_id`` = NIK, from the PRR backlog),
 ``recording_appointments`` (the bookings), ``recording_days`` (``_id`` =
 ``<place_id>:<ISO day>``, ``booked``: the counter a booking increments
-only while it is below the place's capacity, in the booking's transaction,
-so concurrent bookings can never overfill a day; a booking that ends -
+only while it is below the place's capacity and the day is not ``closed``
+by an operator, in the booking's transaction, so concurrent bookings can
+never overfill a day nor land on one closed; a booking that ends -
 replaced or cancelled - gives its place back in its own transaction).
 Decisions are in ``appointments``.
 """
@@ -20,6 +21,7 @@ from pymongo.errors import DuplicateKeyError
 from shared.clock import utcnow
 from shared.offices import Place, WorkingCalendar, place
 from shared.indexes import drop_index_if_present
+from shared.paging import page_after
 from shared.store import duplicate_fields, update_then_read
 
 from . import appointments, domain
@@ -44,6 +46,10 @@ class AppointmentStore(NikRecords):
                               name="one_per_idempotency_key")
         # a citizen cancels with the booking code (and the NIK)
         bookings.create_index([("booking_code", ASCENDING)], name="by_booking_code")
+        # an operator's list of a place's day, in the order booked; closing the day
+        bookings.create_index([("place_id", ASCENDING), ("day", ASCENDING),
+                               ("created_at", ASCENDING), ("_id", ASCENDING)],
+                              name="place_day")
         db.recording_days.create_index([("place_id", ASCENDING), ("day", ASCENDING)])
         super().ensure_indexes(db)
 
@@ -58,11 +64,13 @@ class AppointmentStore(NikRecords):
              "status": {"$nin": sorted(domain.NOT_SHOWING_RECORDING)}}, {"status": 1, "flags": 1})
         return any(domain.shows_recording(application) for application in applications)
 
-    def booked_counts(self, place_id: str, days: list[datetime.date]) -> dict[str, int]:
-        """ISO day -> bookings counted, for the days that have any."""
+    def booked_counts(self, place: Place, days: list[datetime.date]) -> dict[str, int]:
+        """ISO day -> bookings counted, for the days that have any; a day an
+        operator closed counts as full."""
         rows = self.db.recording_days.find(
-            {"place_id": place_id, "day": {"$in": [day.isoformat() for day in days]}})
-        return {row["day"]: row["booked"] for row in rows}
+            {"place_id": place.place_id, "day": {"$in": [day.isoformat() for day in days]}})
+        return {row["day"]: place.recording_capacity if row.get("closed") else row["booked"]
+                for row in rows}
 
     def book_recording(self, booking: dict, place: Place, calendar: WorkingCalendar,
                        today: datetime.date, replace: bool = False) -> dict:
@@ -70,24 +78,33 @@ class AppointmentStore(NikRecords):
         transaction. A retry with the same Idempotency-Key gets the first booking
         (another request with it: ``IdempotencyKeyReused``).
         ``replace``: the NIK's upcoming booking, if any, ends ``replaced`` in
-        the same transaction (``_end``); else one answers ``AppointmentExists``."""
+        the same transaction (``_end``) - or, for the same place and day,
+        answers (``appointments.SameBooking``, nothing written); else one
+        answers ``AppointmentExists``. A closed day: ``DayClosed``."""
         key = booking.get("idempotency_key")
         asked = (key, booking["nik"], booking["kk_number"], booking.get("request_digest"))
         if key and (earlier := self._earlier_booking(*asked)) is not None:
             return earlier
 
         def work(session):
-            # a booking whose day has passed no longer holds the NIK
-            self.db.recording_appointments.update_many(
-                {"nik": booking["nik"], "active": True, "day": {"$lt": today.isoformat()}},
-                {"$set": {"active": False}}, session=session)
-            if replace and (upcoming := self.db.recording_appointments.find_one(
-                    {"nik": booking["nik"], "active": True}, {"_id": 1}, session=session)):
-                self._end(session, upcoming["_id"], "replaced", replaced_by=booking["_id"])
-            # full: the filter misses, the upsert collides with the day's _id
+            # the NIK's one active booking (the unique index), read as the
+            # index holds it: with the day in the filter the local server
+            # scanned every booking (shared/store.py)
+            active = self.db.recording_appointments.find_one(
+                {"nik": booking["nik"], "active": True}, session=session)
+            if active and not appointments.holds_its_nik(active, today):
+                # a booking whose day has passed no longer holds the NIK
+                self.db.recording_appointments.update_one(
+                    {"_id": active["_id"], "active": True}, {"$set": {"active": False}},
+                    session=session)
+            elif active and replace:
+                if appointments.repeats(active, booking):
+                    raise appointments.SameBooking(active)
+                self._end(session, active["_id"], "replaced", replaced_by=booking["_id"])
+            # full or closed: the filter misses, the upsert collides with the day's _id
             self.db.recording_days.update_one(
                 {"_id": f"{place.place_id}:{booking['day']}",
-                 "booked": {"$lt": place.recording_capacity}},
+                 "booked": {"$lt": place.recording_capacity}, "closed": {"$exists": False}},
                 {"$inc": {"booked": 1},
                  "$setOnInsert": {"place_id": place.place_id, "day": booking["day"]}},
                 upsert=True, session=session)
@@ -105,8 +122,10 @@ class AppointmentStore(NikRecords):
                 return earlier
             refused_by = duplicate_fields(exc)
             if refused_by == {"_id"}:
-                raise appointments.DayFull(self._next_free_day(place, booking, calendar,
-                                                               today)) from None
+                refusal = appointments.DayClosed if self.db.recording_days.find_one(
+                    {"_id": f"{place.place_id}:{booking['day']}", "closed": {"$exists": True}},
+                    {"_id": 1}) else appointments.DayFull
+                raise refusal(self._next_free_day(place, booking, calendar, today)) from None
             if refused_by == {"nik"}:
                 raise appointments.AppointmentExists() from None
             raise
@@ -147,8 +166,45 @@ class AppointmentStore(NikRecords):
             raise appointments.BookingEnded(appointments.DAY_PASSED)
         return cancelled
 
+    def place_bookings(self, place_id: str, day: str, status: str | None, limit: int,
+                       after: tuple[datetime.datetime, str] | None = None) -> list[dict]:
+        """A place's bookings of a day (of ``status``, or every one), in the
+        order they were made, ``limit`` after ``after`` (``shared.paging``)."""
+        query = {"place_id": place_id, "day": day, **({"status": status} if status else {})}
+        return page_after(lambda where, count: list(
+            self.db.recording_appointments.find(where).sort(
+                [("created_at", ASCENDING), ("_id", ASCENDING)]).limit(count)),
+            query, "created_at", limit, after)
+
+    def close_day(self, place: Place, day: str, reason: str, operator: str) -> dict:
+        """An operator closes a place's day (``reason``: ``appointments.OFFICE_REASONS``):
+        in one transaction the day takes no booking any more and every
+        booking of it that stands ends ``cancelled`` with the reason, its
+        contact told (``_end``). Safe to repeat: a closed day stays closed,
+        a booking ended already is not ended again. Returns
+        ``{"cancelled_now": n, "cancelled": all the day's bookings ended
+        for this reason}``."""
+        day_id = f"{place.place_id}:{day}"
+
+        def work(session):
+            self.db.recording_days.update_one(
+                {"_id": day_id},
+                {"$set": appointments.closed_day(reason, operator, utcnow()),
+                 "$setOnInsert": {"place_id": place.place_id, "day": day, "booked": 0}},
+                upsert=True, session=session)
+            standing = self.db.recording_appointments.find(
+                {"place_id": place.place_id, "day": day, "active": True}, {"_id": 1},
+                session=session)
+            return sum(1 for row in list(standing)
+                       if self._end(session, row["_id"], "cancelled", reason=reason))
+
+        cancelled_now = self.run_transaction(work)
+        return {"cancelled_now": cancelled_now,
+                "cancelled": self.db.recording_appointments.count_documents(
+                    {"place_id": place.place_id, "day": day, "end_reason": reason})}
+
     def _end(self, session, booking_id: str, status: str,
-             replaced_by: str | None = None) -> dict | None:
+             replaced_by: str | None = None, reason: str | None = None) -> dict | None:
         """The booking ends if it is still active (``appointments.ended``): its
         day's place is given back and ``recording_appointment_cancelled``
         emitted (its contact is told). None when it had ended already.
@@ -160,7 +216,8 @@ class AppointmentStore(NikRecords):
         or conflicts and the transaction runs again."""
         booking = update_then_read(
             self.db.recording_appointments, {"_id": booking_id, "active": True},
-            {"$set": appointments.ended(status, utcnow(), replaced_by)}, session=session)
+            {"$set": appointments.ended(status, utcnow(), replaced_by, reason)},
+            session=session)
         if booking is None:
             return None
         self.db.recording_days.update_one(
@@ -174,7 +231,7 @@ class AppointmentStore(NikRecords):
                        today: datetime.date) -> datetime.date | None:
         days = appointments.days_ahead(datetime.date.fromisoformat(booking["day"]), calendar,
                                        appointments.BOOKING_HORIZON_DAYS, today)
-        return appointments.first_free_day(days, self.booked_counts(place.place_id, days),
+        return appointments.first_free_day(days, self.booked_counts(place, days),
                                            place.recording_capacity)
 
     def import_prr(self, event: dict, screening: Screening,

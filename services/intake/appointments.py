@@ -30,7 +30,14 @@ what follows from having recorded. Plain Python, no nameko.
   its contact told): no booking can lock a NIK's owner out, whoever made it.
   Whoever holds the booking code and the NIK may cancel it.
 * A retry with the booking's Idempotency-Key gets the first booking; the key
-  sent with another request is refused (``earlier_answer``).
+  sent with another request is refused (``earlier_answer``). A move to the
+  place and day the upcoming booking already has (a double tap, a new key
+  per tap) is answered with that booking, nothing moved (``SameBooking``).
+* An operator closes a place's day (``OFFICE_REASONS``: the office closed
+  that day, as a cuti bersama added to the calendar after people booked):
+  its bookings end ``cancelled`` with the reason, each contact told, and
+  the day takes no booking any more (``DayClosed``). Never automatic: an
+  operator decides.
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ from typing import Callable, Iterable, Mapping, NoReturn
 from shared.clock import utcnow
 from shared.errors import (Conflict, DomainError, Msg, NotFound, ServiceBusy, TooManyAttempts,
                            ValidationFailed)
+from shared.masking import mask_identity
 from shared.nik import ADULT_AGE
 from shared.offices import Place, WorkingCalendar
 
@@ -142,20 +150,43 @@ class BookingEnded(Conflict):
 class DayFull(Conflict):
     """The day has no room left; the body names the next day that has."""
     code = "day_full"
+    # the message, and the one on ``day``
+    why = (Msg("Kuota perekaman pada hari itu sudah penuh.",
+               "Recording capacity for that day is full."),
+           Msg("Kuota hari itu penuh.", "That day is full."))
 
     def __init__(self, next_free: datetime.date | None):
         hint_id = f" Hari kosong berikutnya: {next_free.isoformat()}." if next_free else ""
         hint_en = f" Next day with room: {next_free.isoformat()}." if next_free else ""
-        super().__init__(
-            Msg("Kuota perekaman pada hari itu sudah penuh." + hint_id,
-                "Recording capacity for that day is full." + hint_en),
-            {"day": [Msg("Kuota hari itu penuh." + hint_id, "That day is full." + hint_en)]})
+        message, on_day = self.why
+        super().__init__(Msg(message + hint_id, message.en + hint_en),
+                         {"day": [Msg(on_day + hint_id, on_day.en + hint_en)]})
         self.next_free = next_free
 
     def to_body(self, lang: str) -> dict:
         body = super().to_body(lang)
         body["error"]["next_free_day"] = self.next_free.isoformat() if self.next_free else None
         return body
+
+
+class DayClosed(DayFull):
+    """An operator closed the place's day (``OFFICE_REASONS``): no booking;
+    the body names the next day with room, as for a full day."""
+    code = "day_closed"
+    why = (Msg("Kantor tutup pada hari itu; tidak ada perekaman.",
+               "The office is closed that day; no recording is held."),
+           Msg("Kantor tutup hari itu.", "The office is closed that day."))
+
+
+class SameBooking(Exception):
+    """Not an error to answer: a move (``replace``) to the place and day of
+    the NIK's upcoming booking - a double tap, a new Idempotency-Key per
+    tap - moves nothing; ``booking`` (that one) answers it. Raised out of
+    the booking's transaction, so nothing is written or counted."""
+
+    def __init__(self, booking: dict):
+        super().__init__(booking["_id"])
+        self.booking = booking
 
 
 class CardAlreadyIssued(Conflict):
@@ -270,6 +301,11 @@ def first_free_day(days: Iterable[datetime.date], booked: Mapping[str, int],
 # how a booking ends (``ended``), as the refusal to cancel it again says it
 ENDINGS = {"replaced": Msg("sudah diganti dengan jadwal baru", "replaced by a new booking"),
            "cancelled": Msg("sudah dibatalkan", "cancelled")}
+# why an operator cancels a place's day of bookings (a cancelled booking's
+# ``end_reason``, its ``recording_appointment_cancelled`` event's ``reason``),
+# as the refusal to cancel such a booking again says it
+OFFICE_REASONS = {"office_closed": Msg("dibatalkan karena kantor tutup pada hari itu",
+                                       "cancelled: the office is closed that day")}
 DAY_PASSED = Msg("harinya sudah lewat", "its day has passed")
 
 
@@ -278,9 +314,28 @@ def refuse_unless_cancellable(booking: dict, today: datetime.date) -> None:
     gone by (on the day itself it may: the place is freed for nobody, but
     the citizen has said they will not come)."""
     if booking["status"] in ENDINGS:
-        raise BookingEnded(ENDINGS[booking["status"]])
+        raise BookingEnded(OFFICE_REASONS.get(booking.get("end_reason"))
+                           or ENDINGS[booking["status"]])
     if booking["day"] < today.isoformat():
         raise BookingEnded(DAY_PASSED)
+
+
+def refuse_day_gone_by(day: datetime.date, today: datetime.date) -> None:
+    """An operator closes today or a later day: a day gone by has no
+    booking left to tell (400 on ``day``)."""
+    if day < today:
+        refuse_day(Msg("Hari itu sudah lewat; pilih hari ini atau sesudahnya.",
+                       "That day has passed; choose today or a later day."))
+
+
+def repeats(upcoming: dict, booking: dict) -> bool:
+    """A move to the place and day the upcoming booking already has."""
+    return (upcoming["place_id"], upcoming["day"]) == (booking["place_id"], booking["day"])
+
+
+def holds_its_nik(booking: dict, today: datetime.date) -> bool:
+    """An active booking holds its NIK until its day has passed."""
+    return booking["day"] >= today.isoformat()
 
 
 def new_booking(request: dict, place: Place, idempotency_key: str | None) -> dict:
@@ -325,7 +380,7 @@ def earlier_answer(earlier: dict, nik: str, kk_number: str, digest: str) -> dict
     compared by NIK and KK only."""
     if (earlier["nik"], earlier["kk_number"]) != (nik, kk_number) \
             or earlier.get("request_digest", digest) != digest:
-        raise IdempotencyKeyReused()
+        raise IdempotencyKeyReused(booking=True)
     return earlier
 
 
@@ -338,26 +393,48 @@ def booked_event(booking: dict, place: Place) -> dict:
             "contact": booking["contact"], "full_name": booking["full_name"]}
 
 
-def ended(status: str, at: datetime.datetime, replaced_by: str | None = None) -> dict:
+def ended(status: str, at: datetime.datetime, replaced_by: str | None = None,
+          reason: str | None = None) -> dict:
     """The fields a booking that ends (``ENDINGS``) gets: it no longer holds
-    its NIK (``active``) nor its day's place."""
-    assert status in ENDINGS
+    its NIK (``active``) nor its day's place. ``reason``: an operator's
+    (``OFFICE_REASONS``), for a ``cancelled`` one."""
+    assert status in ENDINGS and (reason is None or reason in OFFICE_REASONS)
     fields = {"status": status, "active": False, "ended_at": at}
     if replaced_by:
         fields["replaced_by"] = replaced_by
+    if reason:
+        fields["end_reason"] = reason
     return fields
 
 
 def cancelled_event(booking: dict, place: Place) -> dict:
     """``recording_appointment_cancelled``: the booking that ended, why
-    (``replaced`` or ``cancelled``), and whom to tell: its own contact,
-    who may not be whoever ended it."""
-    return {**booked_event(booking, place), "reason": booking["status"]}
+    (``replaced``, ``cancelled`` or an operator's ``OFFICE_REASONS``), and
+    whom to tell: its own contact, who may not be whoever ended it."""
+    return {**booked_event(booking, place),
+            "reason": booking.get("end_reason") or booking["status"]}
+
+
+def closed_day(reason: str, operator: str, at: datetime.datetime) -> dict:
+    """What a place's day an operator closed keeps (``recording_days``)."""
+    return {"closed": reason, "closed_by": operator, "closed_at": at}
 
 
 def booking_view(booking: dict, place: Place) -> dict:
     return {"appointment_id": booking["_id"], "booking_code": booking["booking_code"],
             "status": booking["status"], "day": booking["day"], "place": place.view()}
+
+
+def operator_row(booking: dict) -> dict:
+    """A booking in an operator's list of a place's day: the NIK masked, as
+    the operators' lists show one (whoever comes to the counter brings the
+    rest)."""
+    return {"appointment_id": booking["_id"], "booking_code": booking["booking_code"],
+            "status": booking["status"], "end_reason": booking.get("end_reason"),
+            "nik_masked": mask_identity(booking["nik"]), "full_name": booking["full_name"],
+            "day": booking["day"], "place_id": booking["place_id"],
+            "created_at": booking["created_at"].isoformat(),
+            "ended_at": booking["ended_at"].isoformat() if booking.get("ended_at") else None}
 
 
 def prr_refusal(nik: str, today: datetime.date, lookup: Lookup) -> str | None:

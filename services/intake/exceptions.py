@@ -143,16 +143,20 @@ class BatchIdReused(Conflict):
 
 class IdempotencyKeyReused(Conflict):
     """409 naming the key as the client sent it: the ``Idempotency-Key``
-    header over HTTP, ``request_id`` (the message_id) on the broker channel."""
+    header over HTTP, ``request_id`` (the message_id) on the broker channel.
+    ``booking``: the key came with a recording booking, which is no
+    application (permohonan): the message says so."""
 
     code = "idempotency_key_reused"
 
-    def __init__(self, field: str = "Idempotency-Key"):
+    def __init__(self, field: str = "Idempotency-Key", booking: bool = False):
+        what = Msg("jadwal perekaman", "recording appointment") if booking else \
+            Msg("permohonan", "application")
         super().__init__(
-            Msg(f"{field} ini sudah dipakai untuk permohonan lain.",
-                f"This {field} was already used for another application."),
-            {field: [Msg("Gunakan kunci baru untuk permohonan baru.",
-                         "Use a new key for a new application.")]})
+            Msg(f"{field} ini sudah dipakai untuk {what} lain.",
+                f"This {field} was already used for another {what.en}."),
+            {field: [Msg(f"Gunakan kunci baru untuk {what} baru.",
+                         f"Use a new key for a new {what.en}.")]})
 
 
 class MovingMembersNotOnKk(Conflict):

@@ -28,8 +28,8 @@ from shared.http import NoBodySchema
 from shared.openapi import (BINARY, META_OPERATIONS, Api, Operation, bearer, build_document,
                             error_answers, schema_name)
 
-from . import (api_appointments, api_documents, api_resend, batches, queue_schemas, reasons,
-               schemas)
+from . import (api_appointments, api_documents, api_resend, appointments, batches,
+               queue_schemas, reasons, schemas)
 from .api_examples import submit_examples
 from .detail_schemas import DETAIL_SCHEMAS
 from .domain import APPLICATION_STATUSES
@@ -58,8 +58,8 @@ ERRORS = error_answers({
          "application is not in the status the action needs (`conflict`), no room for "
          "another document (`document_limit_reached`), a card verified before its photo was uploaded "
          "(`photo_not_uploaded`), a certificate verified before the name it prints of the "
-         "deceased or a parent is known (`printed_name_missing`), or a recording rule (`day_full` adds "
-         "`error.next_free_day`).",
+         "deceased or a parent is known (`printed_name_missing`), or a recording rule (`day_full` "
+         "and `day_closed` add `error.next_free_day`).",
 }, refused_types="JSON endpoints: anything but application/json, or a charset other than "
                  "utf-8; a jemput-bola batch's CSV: a charset other than utf-8 or us-ascii; "
                  "the upload: anything but multipart/form-data",
@@ -74,8 +74,8 @@ ERRORS = error_answers({
 
 class ErrorDetailSchema(shared_openapi.ErrorDetailSchema):
     next_free_day = IsoDate(allow_none=True, metadata={
-        "description": "`day_full` (a recording appointment) only: the next working day "
-                       "with room at that place, or null (appointments.DayFull)"})
+        "description": "`day_full` and `day_closed` (a recording appointment) only: the next "
+                       "working day with room at that place, or null (appointments.DayFull)"})
 
 
 class ErrorSchema(Schema):
@@ -170,6 +170,46 @@ class BookingViewSchema(Schema):
 class AvailabilityViewSchema(Schema):
     place = fields.Dict(required=True)
     days = fields.List(fields.Dict(), required=True)
+
+
+class PlaceDayBookingSchema(Schema):
+    """What ``appointments.operator_row`` renders."""
+
+    appointment_id = fields.String(required=True)
+    booking_code = fields.String(required=True, metadata={
+        "description": "The `REK…` code the citizen shows at the counter"})
+    status = fields.String(required=True, validate=validate.OneOf(
+        ("booked", *appointments.ENDINGS)))
+    end_reason = fields.String(required=True, allow_none=True, validate=validate.OneOf(
+        tuple(appointments.OFFICE_REASONS)), metadata={
+            "description": "an operator's reason for a `cancelled` booking (the day closed); "
+                           "null otherwise"})
+    nik_masked = fields.String(required=True, metadata={"description": "the NIK, masked",
+                                                         "example": "3673********0006"})
+    full_name = fields.String(required=True)
+    day = IsoDate(required=True)
+    place_id = fields.String(required=True)
+    created_at = fields.String(required=True, metadata={"description": "ISO-8601 time"})
+    ended_at = fields.String(required=True, allow_none=True, metadata={
+        "description": "ISO-8601 time it was replaced or cancelled; null while it stands"})
+
+
+class PlaceDayPageSchema(Schema):
+    appointments = fields.List(fields.Nested(PlaceDayBookingSchema), required=True)
+    next_cursor = fields.String(required=True, allow_none=True)
+
+
+class DayClosedSchema(Schema):
+    place_id = fields.String(required=True)
+    day = IsoDate(required=True)
+    reason = fields.String(required=True, validate=validate.OneOf(
+        tuple(appointments.OFFICE_REASONS)))
+    closed = JsonBoolean(required=True)
+    cancelled_now = fields.Integer(required=True, metadata={
+        "description": "bookings this request cancelled (0 when sent again)"})
+    cancelled = fields.Integer(required=True, metadata={
+        "description": "all the day's bookings cancelled for this reason, by this request "
+                       "or an earlier one"})
 
 
 class BatchReplySchema(Schema):
@@ -276,6 +316,18 @@ NOTICE_LANGUAGE = {"in": "header", "name": "Accept-Language", "schema": {"type":
                                   "it weighs English above Bahasa (`en-US` counts as `en`, "
                                   "`id-ID` as `id`), else `id`."}
 NEW_APPLICATION = {"parameters": [*IDEMPOTENCY_KEY["parameters"], NOTICE_LANGUAGE]}
+# a recording booking's: its key, as an application's, and its notices' language
+# without the body's ``language`` (``api_appointments.book_recording``)
+NEW_BOOKING = {"parameters": [
+    {**IDEMPOTENCY_KEY["parameters"][0],
+     "description": "A fresh unique value (a UUID) per request, sent again on its retries: "
+                    "a retry gets the first booking (201), stored once. Reused for another "
+                    "request (another NIK, KK, name, marital status, place, day or "
+                    "`replace`): 409 `idempotency_key_reused`. Malformed: 400."},
+    {**NOTICE_LANGUAGE,
+     "description": "The answer's language - and, without `language` in the body, the "
+                    "booking's notices': `en` when it weighs English above Bahasa (`en-US` "
+                    "counts as `en`, `id-ID` as `id`), else `id`."}]}
 REUSED_KEY = ("Conflict (`error.code` says which rule): the Idempotency-Key was used for "
               "another request (`idempotency_key_reused`), an active application for this "
               "subject (`conflict`), a first KTP-el for a NIK that has one "
@@ -372,15 +424,20 @@ OPERATIONS: tuple[Operation, ...] = (
               OPERATOR, body=schemas.RejectSchema, tag="operator"),
     Operation("POST", "/api/v1/recording-appointments", "Book (or move) a KTP-el recording",
               201, BookingViewSchema, (400, 409, 429, 503), body=api_appointments.BookingSchema,
-              extra={**IDEMPOTENCY_KEY, "description": (
+              also_ok={200: "A move (`\"replace\": true`) to the place and day the NIK's "
+                            "upcoming booking already has (a double tap): that booking, "
+                            "nothing moved, no notice, not counted"},
+              extra={**NEW_BOOKING, "description": (
                   "Only for a NIK the population register has on the KK given (400 on "
                   "`kk_number` otherwise). 409 `already_recorded`, `appointment_exists` (send "
                   "`\"replace\": true` to move it: the earlier booking ends `replaced`, its "
-                  "contact is told), `day_full`, `idempotency_key_reused` (the key of "
+                  "contact is told), `day_full`, `day_closed` (an operator closed the "
+                  "place's day), `idempotency_key_reused` (the key of "
                   "another request: another NIK, KK, name, place, day or `replace`; the same "
                   "request again answers its first booking). The age rule (17, or married "
                   "and at least 10) is judged on the appointment's `day`. 429 past this "
-                  "client's bookings (RECORDING_BOOKINGS_PER_CLIENT) or refusals, or the "
+                  "client's bookings made (RECORDING_BOOKINGS_PER_CLIENT; a refused one is "
+                  "not counted) or refusals, or the "
                   "NIK's or KK's refusals (the register is not asked then, and no booking is "
                   "made without it). 503 "
                   "`register_unavailable`: the register cannot confirm the NIK on the KK now.")}),
@@ -395,6 +452,21 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("GET", "/api/v1/recording-appointments/availability",
               "Free recordings per working day", 200, AvailabilityViewSchema, (400, 503),
               query=api_appointments.AvailabilitySchema),
+    Operation("GET", "/api/v1/operator/recording-appointments",
+              "A place's recording bookings of a day, in the order booked", 200,
+              PlaceDayPageSchema, (400, 401, 429, 503), OPERATOR,
+              query=api_appointments.PlaceDayQuerySchema, tag="operator"),
+    Operation("POST", "/api/v1/operator/recording-appointments/close-day",
+              "Close a place's day: cancel its recording bookings, their contacts told", 200,
+              DayClosedSchema, (400, 401, 429, 503), OPERATOR,
+              body=api_appointments.CloseDaySchema, tag="operator",
+              extra={"description": "The day takes no booking any more (409 `day_closed`); "
+                                    "each booking of it that stands ends `cancelled` with the "
+                                    "reason and `recording_appointment_cancelled` tells its "
+                                    "contact. Sent again: nothing more is cancelled or told. "
+                                    "400 on `day` for a day gone by. Never done by itself: "
+                                    "a closing day added to CLOSED_DAYS leaves the bookings "
+                                    "made before until an operator closes the day here."}),
     Operation("PUT", "/api/v1/jemput-bola/batches/<string:batch_id>",
               "A jemput-bola batch (JSON or CSV)", 200, BatchReplySchema,
               (400, 401, 409, 429, 503), KELURAHAN_OFFICER, body=BATCH_BODY, tag="officer",

@@ -27,9 +27,10 @@ class ApplicantSchema(Schema):
     full_name = PersonName(required=True, min=2, max=120)  # on the KTP-el, certificates
     phone = MobilePhone(load_default=None)
     email = DeliverableEmail(load_default=None)
-    # no default of its own: an application's is the request's language
-    # (``ApplicationRequestSchema``), a booking's Bahasa (``BookingSchema``)
-    # null is read as left out before the field is loaded
+    # no default of its own: an application's and a booking's are the
+    # request's language (``ApplicationRequestSchema``; ``BookingSchema``
+    # declares its own field, null allowed); for an application, null is
+    # read as left out before the field is loaded
     # (``ApplicationRequestSchema.notices_in_the_request_s_language``)
     language = fields.String(validate=validate.OneOf(LANGUAGES), metadata={
         "nullable": True,

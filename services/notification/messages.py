@@ -140,6 +140,7 @@ def appointment_values(event: dict, lang: str) -> dict:
     hours = time_span(known["opens"], known["closes"], lang) if known else None
     day = day_text(event["day"], lang)
     return {"replaced": event.get("reason") == "replaced",
+            "office_closed": event.get("reason") == "office_closed",
             "place": event["place_name"], "address": event["place_address"],
             "day": day, "day_short": day_text(event["day"], lang, True), "hours": hours,
             "when": f"{day} {'at' if lang == 'en' else 'pukul'} {hours} WIB" if hours else day,

@@ -267,6 +267,22 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class KeyReused(Conflict):
+    """409 naming a key (``field``: the ``Idempotency-Key`` header, or how
+    the client sent it) that came before with another request of its kind
+    (``what``: an application, a recording appointment, a blanko delivery):
+    a retry sends the same request, a new one a new key."""
+
+    code = "idempotency_key_reused"
+
+    def __init__(self, what: Msg, field: str = "Idempotency-Key"):
+        super().__init__(
+            Msg(f"{field} ini sudah dipakai untuk {what} lain.",
+                f"This {field} was already used for another {what.en}."),
+            {field: [Msg(f"Gunakan kunci baru untuk {what} baru.",
+                         f"Use a new key for a new {what.en}.")]})
+
+
 class RequestTimeout(DomainError):
     """The body did not arrive within the server's deadline; the connection is
     closed after the answer."""

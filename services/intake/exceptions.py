@@ -1,6 +1,6 @@
 """Intake's domain errors (HTTP maps them to 4xx bodies naming the field)."""
 
-from shared.errors import Conflict, DomainError, Msg, NotFound, ServiceBusy
+from shared.errors import Conflict, DomainError, KeyReused, Msg, NotFound, ServiceBusy
 
 from .rule_helpers import DECEASED
 from .subjects import subject_words
@@ -141,22 +141,15 @@ class BatchIdReused(Conflict):
                               "not stored under a new batch id.")]})
 
 
-class IdempotencyKeyReused(Conflict):
+class IdempotencyKeyReused(KeyReused):
     """409 naming the key as the client sent it: the ``Idempotency-Key``
     header over HTTP, ``request_id`` (the message_id) on the broker channel.
     ``booking``: the key came with a recording booking, which is no
     application (permohonan): the message says so."""
 
-    code = "idempotency_key_reused"
-
     def __init__(self, field: str = "Idempotency-Key", booking: bool = False):
-        what = Msg("jadwal perekaman", "recording appointment") if booking else \
-            Msg("permohonan", "application")
-        super().__init__(
-            Msg(f"{field} ini sudah dipakai untuk {what} lain.",
-                f"This {field} was already used for another {what.en}."),
-            {field: [Msg(f"Gunakan kunci baru untuk {what} baru.",
-                         f"Use a new key for a new {what.en}.")]})
+        super().__init__(Msg("jadwal perekaman", "recording appointment") if booking else
+                         Msg("permohonan", "application"), field)
 
 
 class MovingMembersNotOnKk(Conflict):

@@ -1,6 +1,6 @@
 """Printing's domain errors."""
 
-from shared.errors import Conflict, Msg, NotFound, ServiceBusy, TooManyAttempts
+from shared.errors import Conflict, KeyReused, Msg, NotFound, ServiceBusy, TooManyAttempts
 
 
 class JobNotFound(NotFound):
@@ -157,18 +157,12 @@ class DocumentPrinted(Conflict):
                                               "Its print was reported.")]})
 
 
-class BlankoKeyReused(Conflict):
+class BlankoKeyReused(KeyReused):
     """409 naming the ``Idempotency-Key`` of an earlier blanko delivery
-    recorded with another station or amount: a retry of that delivery
-    sends the same body, a new delivery a new key."""
-    code = "idempotency_key_reused"
+    recorded with another station or amount."""
 
     def __init__(self):
-        super().__init__(
-            Msg("Idempotency-Key ini sudah dipakai untuk penerimaan blanko lain.",
-                "This Idempotency-Key was already used for another blanko delivery."),
-            {"Idempotency-Key": [Msg("Gunakan kunci baru untuk penerimaan baru.",
-                                     "Use a new key for a new delivery.")]})
+        super().__init__(Msg("penerimaan blanko", "blanko delivery"))
 
 
 class UnknownStation(NotFound):

@@ -318,11 +318,17 @@ class Api:
     schemas: tuple[type[Schema], ...] = ()  # named components no operation names
 
 
+# answers to a request no operation below matches, so listed by none of them
+UNMATCHED = ("\n\nA request no operation matches is answered with the `Error` body: "
+             "404 `unknown_path` for a path no operation serves, 405 `method_not_allowed` "
+             "with an `Allow` header listing the methods the path takes.")
+
+
 def build_document(described: Api) -> dict:
     """The whole OpenAPI 3.0 document of ``described``."""
     spec = APISpec(title=described.title, version=described.version, openapi_version="3.0.3",
                    plugins=[MarshmallowPlugin(schema_name_resolver=schema_name)],
-                   info={"description": described.description})
+                   info={"description": described.description + UNMATCHED})
     for scheme, declared in described.security.items():
         spec.components.security_scheme(scheme, declared)
     spec.components.schema("Error", schema=described.error_schema)

@@ -120,10 +120,12 @@ class MailClient:
         # written would otherwise show the hour in UTC ("-0000")
         email["Date"] = format_datetime(utcnow().astimezone(WIB))
         email["Message-ID"] = message_id_header(message.reference, self.domain)
-        email["Content-Language"] = message.language
         email.set_content(message.text)
         if message.html:
             email.add_alternative(message.html, subtype="html")
+        # on the finished message: set_content() clears every Content-*
+        # header first, and add_alternative() moves them into the first part
+        email["Content-Language"] = message.language
         return email
 
     def send(self, message: OutgoingMessage) -> str:

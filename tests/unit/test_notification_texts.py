@@ -234,6 +234,19 @@ def test_email_has_plain_text_and_html_parts():
     assert built.as_bytes(policy=email.policy.SMTP)
 
 
+@pytest.mark.parametrize("language", ["id", "en"])
+@pytest.mark.parametrize("html", [True, False])
+def test_an_email_says_its_language_in_content_language(language, html):
+    """Outside review: set before set_content(), which clears every Content-*
+    header, Content-Language never left the service."""
+    from dataclasses import replace
+    message, _ = ready_email()
+    message = replace(message, language=language, html=message.html if html else None)
+    sent = MAIL.build(message).as_bytes(policy=email.policy.SMTP)
+    read = email.message_from_bytes(sent, policy=email.policy.default)
+    assert read.get_all("Content-Language") == [language]
+
+
 @pytest.mark.parametrize("subject", [
     # 70-77 characters: folded right after "Subject:" at 78
     "Dokumen jemput bola siap diambil: JB-3673041010-20261127-ABCDEF (12 dokumen)",

@@ -89,8 +89,8 @@ NOTICES: dict[str, NoticeType] = {
 # citizen recorded long ago, the Dinas verified centrally): its citizen hears
 # that the card is being printed and comes by Pos, not that an officer checks it.
 # A kecamatan's next-day request is printed for its officer to bring back:
-# its citizen hears that it is collected at the kecamatan office, not "within
-# 3 working days" (a jemput-bola row keeps "received", or "pos_received" when
+# its citizen hears that it is collected at the kecamatan office, not the
+# usual receipt (a jemput-bola row keeps "received", or "pos_received" when
 # its document comes by Pos to the door)
 CHANNEL_NOTICES: dict[tuple[str, str], NoticeType] = {
     ("application_submitted", "prr"): NoticeType("prr_received"),
@@ -733,7 +733,7 @@ FINISHING = ("document_collected", "parcel_delivered", "application_cancelled",
              "print_job_cancelled")
 
 
-# an application's receipt ("received: we check it within 3 working days"):
+# an application's receipt ("received: we tell you if refused and when ready"):
 # any later notice about the application makes it old news - held (quiet
 # hours, a fallback) or retried past a gateway's outage, it reached the
 # citizen after their "ready" (outside audit S2); it is dropped instead

@@ -200,7 +200,8 @@ def test_pickup_event_causes_one_sms_and_one_email():
 
 
 @pytest.mark.parametrize(("lang", "says", "not_said"), [
-    ("id", "sedang dicetak", "Kami periksa"), ("en", "being printed", "We check it")])
+    ("id", "sedang dicetak", "Kami kabari bila ditolak"),
+    ("en", "being printed", "We tell you if refused")])
 def test_a_prr_application_is_announced_as_a_card_in_print_not_one_to_check(lang, says,
                                                                              not_said):
     """A PRR application is verified as it is made: no "we check it within

@@ -141,14 +141,13 @@ def test_a_kecamatan_next_day_request_is_received_as_one_collected_at_the_kecama
 
 
 @pytest.mark.parametrize(("lang", "says", "mails", "collect"), [
-    ("id", "kode lacak SDK7H3KQ9MX. Hasilnya dalam 3 hari kerja lewat pesan ini; "
-           "dokumen diantar Pos ke alamat Anda.",
-     "KTP-el dikirim Pos Indonesia ke alamat yang Anda berikan: Anda tidak perlu mengambilnya",
-     ("di mana", "diambil")),
-    ("en", "tracking code SDK7H3KQ9MX. The result comes here within 3 working days; "
-           "Pos delivers it to your address.",
-     "Pos Indonesia delivers the KTP-el (ID card) to the address you gave: there is no need "
-     "to collect it", ("where to collect", "when and where"))])
+    ("id", "kode lacak SDK7H3KQ9MX. Kami kabari bila ditolak & saat dikirim Pos.",
+     "saat KTP-el dikirim, dengan nomor resi Pos. Pos Indonesia mengantarnya ke alamat yang "
+     "Anda berikan: Anda tidak perlu mengambilnya", ("di mana", "diambil")),
+    ("en", "tracking code SDK7H3KQ9MX. We tell you if refused & when Pos sends it.",
+     "when the KTP-el (ID card) is sent, with its Pos tracking number. Pos Indonesia delivers "
+     "it to the address you gave: there is no need to collect it",
+     ("where to collect", "when and where"))])
 @pytest.mark.parametrize("channel", ["whatsapp", "web", "kelurahan"])
 def test_an_application_pos_delivers_is_received_without_a_place_to_collect(
         channel, lang, says, mails, collect):
@@ -175,7 +174,7 @@ def test_a_pickup_an_older_event_or_a_channel_of_its_own_keeps_its_received_noti
         assert notice_type_of("application_submitted", event).kind == kind, (channel, delivery)
     [notice] = notices_for("application_submitted", submitted("web", lang), {}.get,
                            lambda *_: None)
-    assert ("di mana dokumen dapat diambil" if lang == "id" else "where to collect your document") \
+    assert ("siap diambil: kapan dan di mana" if lang == "id" else "when and where to collect it") \
         in notice.message("email").text
 
 

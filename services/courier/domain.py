@@ -18,7 +18,8 @@ retrying the event could never fill in an address.
 
 Tracking news arrives by webhook and by polling, in any order and more than
 once: each Pos event is kept once in the history (keyed by status and time),
-and only news newer than the shipment's latest moves it and tells anyone -
+and only news newer than the shipment's latest moves it and tells anyone
+(but news of an earlier pickup than the one told: ``tells_pickup``) -
 so news dated ahead of courier's clock is not taken at all (``timely``).
 Pos' free text (a courier's note, a location) is masked as it comes in
 (``shared.masking.mask_text``): a note such as "Rumah kosong, hubungi
@@ -291,9 +292,13 @@ def tracking_news(shipment: dict, pos_events: list[dict], source: str,
     entries to add, events to emit). Known ones (same status and time) are
     ignored; older than the latest news, or after a final status, they are
     kept in the history but move nothing (stale). The first news that Pos
-    has the parcel (``TAKEN_BY_POS``) also says so, once per shipment
-    (``parcel_picked_up``, ``picked_up_at``): from then on printing no
-    longer prints its document again (docs/station-api.md, reprint)."""
+    has the parcel (``TAKEN_BY_POS``) also says so (``parcel_picked_up``,
+    ``picked_up_at``): from then on printing no longer prints its document
+    again (docs/station-api.md, reprint). Said again only for news of an
+    earlier pickup come late, stale or not (a webhook lost, two workers
+    racing): ``picked_up_at`` moves back to it, and printing withdraws a
+    reprint printed after it (outside review: the earlier time never
+    reached printing, and the citizen got a card whose QR said "revoked")."""
     # keyed again as ``history_key`` keys now (entries kept before keyed the
     # time as written)
     known = {history_key(entry) if "status" in entry and "at" in entry else entry["key"]
@@ -319,13 +324,14 @@ def tracking_news(shipment: dict, pos_events: list[dict], source: str,
             del entry["location"], entry["note"]
         added.append(entry)
         known.add(history_key(pos_event))
+        if POS_STATUSES[pos_event["status"]][0] in TAKEN_BY_POS \
+                and tells_pickup(picked_up or shipment.get("picked_up_at"), at, stale):
+            picked_up = pos_event["at"]
+            events += parcel_events(shipment, "parcel_picked_up", picked_up_at=at.isoformat())
         if stale:
             continue
         status, latest, moved = POS_STATUSES[pos_event["status"]][0], at, True
         event_type = POS_STATUSES[pos_event["status"]][1]
-        if status in TAKEN_BY_POS and not (shipment.get("picked_up_at") or picked_up):
-            picked_up = pos_event["at"]
-            events += parcel_events(shipment, "parcel_picked_up", picked_up_at=at.isoformat())
         if event_type in ("parcel_delivery_failed", "parcel_returned"):
             # no note: no reason (Pos' status word is not one for a citizen)
             events += parcel_events(shipment, event_type, reason=note or None)
@@ -340,6 +346,14 @@ def tracking_news(shipment: dict, pos_events: list[dict], source: str,
         if picked_up:
             update["picked_up_at"] = picked_up
     return update, added, events
+
+
+def tells_pickup(known: str | None, at: datetime.datetime, stale: bool) -> bool:
+    """Whether news that Pos has the parcel in hand, dated ``at``, tells
+    printing so (``parcel_picked_up``): the first such news after the order
+    (``known``: the ``picked_up_at`` so far, None), or news of an earlier
+    pickup than ``known``, stale or not."""
+    return not stale if known is None else at < parse_time(known)
 
 
 def stuck_before(now: datetime.datetime, days: float) -> datetime.datetime:

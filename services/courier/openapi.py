@@ -96,8 +96,9 @@ class ShipmentSchema(Schema):
     created_at = fields.DateTime(required=True)
     dispatched_at = fields.DateTime(required=True, allow_none=True)
     picked_up_at = fields.String(required=True, allow_none=True, metadata={
-        "description": "Pos' time (ISO 8601) of its first news that it has the parcel "
-                       "(in transit or after); null until then: the parcel may still be at "
+        "description": "Pos' time (ISO 8601) of its earliest news that it has the parcel "
+                       "(in transit or after; moved back when news of an earlier pickup "
+                       "comes late); null until then: the parcel may still be at "
                        "the Dinas, its document may be printed again (reprint)"})
     awaits_reprint = fields.String(required=True, allow_none=True, metadata={
         "description": "a citizen's pending or held shipment whose document an operator "

@@ -214,14 +214,47 @@ def test_pos_taking_the_parcel_is_told_once_with_its_first_news_after_the_order(
 
 
 def test_stale_news_is_kept_but_moves_nothing():
-    done = shipment("delivered", [{"key": "DELIVERED@x"}], "2026-11-29T10:20:00+07:00")
+    taken = {"picked_up_at": pos("IN_TRANSIT", 5)["at"]}  # before any of the news below
+    done = {**shipment("delivered", [{"key": "DELIVERED@x"}], "2026-11-29T10:20:00+07:00"),
+            **taken}
     update, added, events = tracking_news(done, [pos("IN_TRANSIT", 10), pos("RETURNED", 40)],
                                           "webhook", NOW)
-    assert events == [] and "status" not in update
+    assert events == [] and "status" not in update and "picked_up_at" not in update
     assert [entry["stale"] for entry in added] == [True, True]
-    older = shipment("in_transit", [], "2026-11-29T10:20:00+07:00")
+    older = {**shipment("in_transit", [], "2026-11-29T10:20:00+07:00"), **taken}
     update, _, events = tracking_news(older, [pos("FAILED", 10)], "webhook", NOW)
     assert events == [] and "status" not in update
+
+
+@pytest.mark.parametrize("latest", ["FAILED", "DELIVERED", "RETURNED"])
+def test_news_of_an_earlier_pickup_come_late_is_told_again_with_its_time(latest):
+    """Outside review (HIGH): Pos' IN_TRANSIT came after its FAILED (a
+    webhook held, two workers racing): stale, it never reached printing,
+    whose reprint printed between the two was not withdrawn - the citizen
+    got a card whose QR said "revoked". An earlier pickup moves
+    ``picked_up_at`` back and is told again, with its own time; the
+    status stays where the later news put it."""
+    first, added, events = tracking_news(shipment("dispatched"), [pos(latest, 43)], "webhook",
+                                         NOW)
+    assert first["picked_up_at"] == pos(latest, 43)["at"]
+    after = {**shipment("dispatched"), **first, "history": added}
+    update, added, events = tracking_news(after, [pos("IN_TRANSIT", 36)], "webhook", NOW)
+    assert [entry["stale"] for entry in added] == [True]
+    assert "status" not in update and update["picked_up_at"] == pos("IN_TRANSIT", 36)["at"]
+    assert [(e.type, e.payload["picked_up_at"]) for e in events] == [
+        ("parcel_picked_up", "2026-11-29T10:36:00+07:00")]
+    again = {**after, **update, "history": after["history"] + added}
+    # the same news again, or news of a pickup no earlier: nothing more told
+    for late in ([pos("IN_TRANSIT", 36)], [pos("IN_TRANSIT", 40)]):
+        update, _, events = tracking_news(again, late, "poll", NOW)
+        assert events == [] and "picked_up_at" not in update
+    # in one poll with news after it: told once, at the earliest
+    update, _, events = tracking_news(after, [pos("FAILED", 50), pos("IN_TRANSIT", 30)], "poll",
+                                      NOW)
+    assert [(e.type, e.payload.get("picked_up_at")) for e in events] == [
+        ("parcel_picked_up", "2026-11-29T10:30:00+07:00"), ("parcel_delivery_failed", None)] \
+        if latest == "FAILED" else [("parcel_picked_up", "2026-11-29T10:30:00+07:00")]
+    assert update["picked_up_at"] == pos("IN_TRANSIT", 30)["at"]
 
 
 def test_returned_tells_printing_intake_and_the_citizen():

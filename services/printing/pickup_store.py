@@ -336,6 +336,12 @@ class PickupStore(BaseStore):
     def _find(self, session, job_id: str) -> dict | None:
         return self.db.print_jobs.find_one({"_id": job_id}, session=session)
 
+    def _manifest_of(self, job: dict, session=None) -> dict:
+        """``job``'s jemput-bola manifest; empty for none (no read)."""
+        if not job.get("manifest_id"):
+            return {}
+        return self.db.manifests.find_one({"_id": job["manifest_id"]}, session=session) or {}
+
     def _by_code(self, session, tracking_code: str) -> dict | None:
         return self.db.print_jobs.find_one({"tracking_code": tracking_code.strip().upper()},
                                            session=session)

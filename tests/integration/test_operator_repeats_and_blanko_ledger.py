@@ -214,7 +214,7 @@ def test_cards_printed_beyond_the_stock_are_counted_not_stored_below_zero(store,
     store.db.print_jobs.update_one({"_id": first["_id"]},
                                    {"$set": {"lease_until": utcnow() - datetime.timedelta(1)}})
     second = card(store, rules)
-    with caplog.at_level(logging.WARNING, logger="services.printing.store"):
+    with caplog.at_level(logging.WARNING, logger="services.printing.blanko_store"):
         for job in (first, second):  # the first station's late report still counts
             store.mark_printed(job["_id"], SID, job["lease_token"], pickup_rules(40), rules)
     [stock] = store.blanko_stocks()

@@ -493,7 +493,7 @@ def test_polls_of_a_drained_queue_read_nothing_until_a_job_is_queued(counted, mo
     READ_AHEAD_SECONDS without a command. A job queued through this store
     is claimed at the next poll; one queued by another process (written
     here straight into the collection) within READ_AHEAD_SECONDS."""
-    import services.printing.store as printing_store
+    import services.printing.claim_store as printing_store
     monkeypatch.setattr(printing_store, "READ_AHEAD_SECONDS", 60)
     store, counter = counted
     rules = station_rules()
@@ -549,7 +549,7 @@ def test_a_silent_station_away_from_the_dinas_hands_its_place_s_jobs_to_the_dina
     claiming for ``silent_after``, it is silent: the Dinas' stations print
     its place's jobs (and ``/metrics`` and the log say so) until it claims
     again. One never sighted counts from when printing first looked."""
-    import services.printing.store as printing_store
+    import services.printing.claim_store as printing_store
     from shared import metrics
     monkeypatch.setattr(printing_store, "SIGHTING_SECONDS", 0)
     monkeypatch.setattr(printing_store, "SILENCE_READ_SECONDS", 0)

@@ -97,7 +97,7 @@ class ClaimedBatchSchema(Schema):
 
 
 class PrintedAnswerSchema(Schema):
-    """``service.printed_view``."""
+    """``api_station.printed_view``."""
 
     print_job_id = fields.String(required=True)
     status = fields.String(required=True, metadata={"example": "printed"})

@@ -12,10 +12,10 @@ import pytest
 from jsonschema import ValidationError
 
 from services.printing import prr, tokens, verification
+from services.printing.api_station import printed_view
 from services.printing.exceptions import JobNotFound, LeaseLost, NotAtCounter
 from services.printing.openapi import openapi_document
 from services.printing.schemas import HeldJobSchema, StationJobSchema
-from services.printing.service import printed_view
 from tests.openapi_answers import assert_answer_matches, assert_request_matches
 
 NOW = datetime.datetime(2026, 11, 30, 3, 0, tzinfo=datetime.timezone.utc)

@@ -223,7 +223,18 @@ class OutgoingMessage:
         intake's timeline), not a booking, manifest, station or kecamatan day
         (by its kind: a list's event tells its officer and its citizens; a
         kind no longer known, by its event)."""
-        return (KINDS.get(self.kind) or NOTICES[self.about]).regarding == "application"
+        return self.regarding == "application"
+
+    @property
+    def regarding(self) -> str:
+        """What ``application_id`` names (``NoticeType.regarding``)."""
+        return (KINDS.get(self.kind) or NOTICES[self.about]).regarding
+
+    @property
+    def may_go_stale(self) -> bool:
+        """Whether a later notice or an end of what it is about can make it
+        old news (``outdated``): an application's, or a recording booking's."""
+        return self.regarding in STORIES
 
 
 @dataclass(frozen=True)
@@ -733,14 +744,29 @@ FINISHING = ("document_collected", "parcel_delivered", "application_cancelled",
              "print_job_cancelled")
 
 
+# a recording booking ends moved (``replaced``: a new booking with an id of
+# its own) or cancelled, told by ``recording_appointment_cancelled``: its
+# held "booked for <day>" is old news then (outside review: booked at 21:30,
+# moved at 22:00, all three SMS left at 06:00 in any order - a stale "booked
+# for A" could land last)
+BOOKING_ENDINGS = ("recording_appointment_cancelled",)
+# what a message is filed under that a later notice or its end can make old
+# news: an application, a recording booking (a list's manifest, a station,
+# a kecamatan's day are told once)
+STORIES = frozenset({"application", "appointment"})
+
+
 # an application's receipt ("received: we tell you if refused and when ready"):
 # any later notice about the application makes it old news - held (quiet
 # hours, a fallback) or retried past a gateway's outage, it reached the
 # citizen after their "ready" (outside audit S2); it is dropped instead
 RECEIPTS = frozenset({"received", "pos_received", "kecamatan_received", "prr_received"})
+# notices any later notice of the same story replaces: the receipts, and a
+# booking's "booked" (the only later notice of a booking is its end)
+ANY_LATER = RECEIPTS | {"appointment"}
 # what a notice handled late (its event behind others: a backlog) may be old
-# news by then: a receipt, a pickup window (checked before it is sent)
-REPLACEABLE = RECEIPTS | frozenset(TOPICS)
+# news by then: a receipt, a pickup window, a booking (checked before it is sent)
+REPLACEABLE = ANY_LATER | frozenset(TOPICS)
 
 
 def topic(kind: str) -> str:
@@ -749,9 +775,9 @@ def topic(kind: str) -> str:
 
 def kinds_replacing(kinds: Iterable[str]) -> set[str] | None:
     """The kinds whose notices may replace one of ``kinds``; None: any kind
-    (a receipt among them)."""
+    (a receipt or a booking among them: ``ANY_LATER``)."""
     kinds = set(kinds)
-    if kinds & RECEIPTS:
+    if kinds & ANY_LATER:
         return None
     topics = {topic(kind) for kind in kinds}
     return {kind for kind, shared in TOPICS.items() if shared in topics} | kinds
@@ -765,7 +791,8 @@ def superseding(message: OutgoingMessage, later: Filed | None) -> bool:
 
 @dataclass(frozen=True)
 class Filed:
-    """A message on file of an application, as far as ``outdated`` looks at it."""
+    """A message on file of an application or a booking, as far as
+    ``outdated`` looks at it."""
 
     message_id: str
     application_id: str
@@ -775,7 +802,9 @@ class Filed:
 
 @dataclass(frozen=True)
 class Finished:
-    """An application's story is over (``FINISHING``): by which event, when."""
+    """An application's story is over (``FINISHING``), or a booking's
+    (``BOOKING_ENDINGS``: ``application_id`` is its appointment id): by which
+    event, when."""
 
     application_id: str
     by: str
@@ -783,9 +812,13 @@ class Finished:
 
 
 def finished_by(event_type: str, event: dict) -> Finished | None:
-    if event_type not in FINISHING:
+    if event_type in FINISHING:
+        ended = event["application_id"]
+    elif event_type in BOOKING_ENDINGS:
+        ended = event["appointment_id"]
+    else:
         return None
-    return Finished(event["application_id"], event_type,
+    return Finished(ended, event_type,
                     event_time(event) or datetime.datetime.now(datetime.timezone.utc))
 
 
@@ -793,11 +826,12 @@ def outdated(due: Iterable[OutgoingMessage], filed: Iterable[Filed],
              finished: dict[str, Finished]) -> dict[str, tuple[str, str]]:
     """Of the held messages now due, those not to send, by message id, with
     the status to record and why: ``("withdrawn", <event type>)`` when its
-    application finished after its event happened; ``("superseded",
-    <notification id>)`` when a notice of the same topic for the same
-    application happened after it (the newest one's id). ``filed``: the
-    messages on file of the due ones' applications; ``finished``: those of
-    them that are over, by application id."""
+    application - or recording booking - finished after its event happened;
+    ``("superseded", <notification id>)`` when a notice of the same topic
+    for the same application happened after it (the newest one's id; of
+    any kind for a receipt or a booking's "booked": ``ANY_LATER``).
+    ``filed``: the messages on file of the due ones' applications and
+    bookings; ``finished``: those of them that are over, by their id."""
     newest: dict[tuple[str, str | None], Filed] = {}
     for row in filed:  # by topic, and of any kind (None: what replaces a receipt)
         for key in ((row.application_id, topic(row.kind)), (row.application_id, None)):
@@ -805,11 +839,11 @@ def outdated(due: Iterable[OutgoingMessage], filed: Iterable[Filed],
                 newest[key] = row
     drops = {}
     for message in due:
-        if not message.about_an_application or message.occurred_at is None:
+        if not message.may_go_stale or message.occurred_at is None:
             continue
         end = finished.get(message.application_id)
         latest = newest.get((message.application_id,
-                             None if message.kind in RECEIPTS else topic(message.kind)))
+                             None if message.kind in ANY_LATER else topic(message.kind)))
         if end is not None and message.occurred_at < end.occurred_at:
             drops[message.message_id] = ("withdrawn", end.by)
         elif superseding(message, latest):

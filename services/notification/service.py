@@ -14,7 +14,9 @@ channels are skipped); the last attempt gives a message up
 the messages held back by quiet hours or SMS limits when they are due,
 but drops those a later notice replaced or whose application is over since
 (``document_collected``, ``parcel_delivered``, ``application_cancelled``,
-``print_job_cancelled``).
+``print_job_cancelled``) - or whose recording booking was moved or cancelled
+since (``recording_appointment_cancelled``); those due at once go in the
+order their events happened.
 The HTTP API shows operators the delivery log, what failed and the counters,
 and takes the WhatsApp Cloud API's webhook (docs/whatsapp-webhook.md): a
 message WhatsApp reports failed after it took it is given up there, and its

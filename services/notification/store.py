@@ -305,9 +305,9 @@ class NotificationStore(BaseStore):
         ``superseded`` once a later notice replacing it is on file (any
         later one, for a receipt; a later window, for a window - a "ready"
         retried past an outage after its "moved" went named the old day: a
-        review), ``withdrawn`` once its application is over; one read, on
-        such a message only. Else ``"pending"``: send it."""
-        if not message.about_an_application or message.occurred_at is None:
+        review), ``withdrawn`` once its application - or booking - is over;
+        one read, on such a message only. Else ``"pending"``: send it."""
+        if not message.may_go_stale or message.occurred_at is None:
             return "pending"
         drop = outdated([message], *self._on_file([message])).get(message.message_id)
         if drop is None:
@@ -360,8 +360,10 @@ class NotificationStore(BaseStore):
         due_now = {"$or": [{"status": HELD, "due_at": {"$lte": now}},
                            {"status": "pending", "due_at": {"$lte": now},
                             "claimed_until": {"$lt": now}}]}
+        # those due at once (the end of the quiet hours) in the order their
+        # events happened: a booking's "cancelled" before its new "booked"
         due = [message_from_row(row) for row in self.db.messages.find(
-            due_now, sort=[("due_at", ASCENDING)], limit=limit)]
+            due_now, sort=[("due_at", ASCENDING), ("occurred_at", ASCENDING)], limit=limit)]
         drops = outdated(due, *self._on_file(due)) if due else {}
         self._drop(drops, due_now, now)
         claim = {"$set": {"status": "pending", "claimed_until": utcnow() + CLAIM,
@@ -387,9 +389,10 @@ class NotificationStore(BaseStore):
 
     def _on_file(self, due: list[OutgoingMessage]) -> tuple[list[Filed], dict[str, Finished]]:
         """The messages on file that could replace one of ``due`` (its
-        application's, of a kind of its topic), and which of their
-        applications are over: one aggregate over both collections."""
-        ids = sorted({m.application_id for m in due if m.about_an_application})
+        application's or booking's, of a kind of its topic), and which of
+        those applications and bookings are over: one aggregate over both
+        collections."""
+        ids = sorted({m.application_id for m in due if m.may_go_stale})
         if not ids:
             return [], {}
         kinds = kinds_replacing(m.kind for m in due)
@@ -421,7 +424,8 @@ class NotificationStore(BaseStore):
         return Finished(row["_id"], row["finished_by"], row["occurred_at"]) if row else None
 
     def note_finished(self, end: Finished) -> None:
-        """An application is over (``domain.FINISHING``): its held messages
+        """An application or a booking is over (``domain.FINISHING``,
+        ``domain.BOOKING_ENDINGS``): its held messages
         from before are dropped when they fall due. The first such event
         counts. With the other writes of the moment: one command."""
         try:

@@ -355,7 +355,7 @@ def test_a_release_batch_drops_what_no_longer_applies_with_one_read_for_the_batc
             expected.update({w.message_id: ("superseded", windows[-1].message_id)
                              for w in windows[:-1]})
             expected[windows[-1].message_id] = ("pending", None)
-    # a booking's held SMS: filed under its appointment, never dropped
+    # a booking's held SMS, filed under its appointment: nothing later of it, sent
     booking = replace(message(99), about="recording_appointment_booked", kind="appointment",
                       occurred_at=start)
     store.open_message(booking)

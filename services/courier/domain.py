@@ -290,7 +290,8 @@ def tracking_news(shipment: dict, pos_events: list[dict], source: str,
                   now: datetime.datetime) -> tuple[dict, list[dict], list[Event]]:
     """What Pos' tracking events do to ``shipment``: (fields to set, history
     entries to add, events to emit). Known ones (same status and time) are
-    ignored; older than the latest news, or after a final status, they are
+    ignored; older than the latest news, after a final status, or an
+    ``ACCEPTED`` once Pos has the parcel in hand (``TAKEN_BY_POS``), they are
     kept in the history but move nothing (stale). The first news that Pos
     has the parcel (``TAKEN_BY_POS``) also says so (``parcel_picked_up``,
     ``picked_up_at``): from then on printing no longer prints its document
@@ -313,10 +314,14 @@ def tracking_news(shipment: dict, pos_events: list[dict], source: str,
         at = parse_time(pos_event["at"])
         note = kept_text(pos_event.get("note"))
         # older than the latest news, or at its instant and no further along
-        # (FAILED then IN_TRANSIT of one second moved a failed delivery back)
-        stale = status in FINAL or status == "pending" or (latest is not None and (
-            at < latest or (at == latest and POS_RANK[pos_event["status"]]
-                            <= SHIPMENT_RANK.get(status, -1))))
+        # (FAILED then IN_TRANSIT of one second moved a failed delivery back);
+        # an ACCEPTED once Pos has the parcel, whenever dated: it is the
+        # order, not the parcel (a review: a later-dated one moved a parcel
+        # in transit back to dispatched)
+        stale = status in FINAL or status == "pending" or (
+            pos_event["status"] == "ACCEPTED" and status in TAKEN_BY_POS) or (
+            latest is not None and (at < latest or (at == latest and POS_RANK[pos_event["status"]]
+                                                    <= SHIPMENT_RANK.get(status, -1))))
         entry = {"key": history_key(pos_event), "status": pos_event["status"],
                  "at": pos_event["at"], "location": kept_text(pos_event.get("location")) or None,
                  "note": note, "source": source, "received_at": now, "stale": stale}

@@ -11,6 +11,9 @@ stale for the shipment's status, it still moves ``picked_up_at`` back and
 tells printing again, which withdraws the reprint - the parcel's card is
 valid again, the reprint's not. It used to stay the FAILED's time: the
 citizen got a card whose QR said "revoked".
+
+Also (outside review, MEDIUM): an ``ACCEPTED`` dated after Pos took the
+parcel moved it back to ``dispatched``; it is kept in the history only.
 """
 
 from __future__ import annotations
@@ -87,3 +90,16 @@ def test_a_pickup_told_after_a_later_failure_withdraws_the_reprint_it_crossed(
     assert application["status"] == "dispatched"
     assert [k for k, _ in courier_events.of(application_id)] == [
         "parcel_dispatched", "parcel_picked_up", "parcel_delivery_failed", "parcel_picked_up"]
+
+
+def test_a_later_dated_accepted_leaves_a_parcel_in_transit_in_transit(system, courier_events,
+                                                                      pos):
+    application_id, _, posted = dispatched(system, courier_events, pos)
+    now = datetime.datetime.now(WIB)
+    in_transit_at = whole_second(now - datetime.timedelta(seconds=5))
+    assert pos_news(system, posted, "IN_TRANSIT", in_transit_at)["status"] == "in_transit"
+    assert pos_news(system, posted, "ACCEPTED", whole_second(now))["status"] == "in_transit"
+    view = shipment(system, posted["shipment_id"]).json()
+    assert (view["status"], view["picked_up_at"]) == ("in_transit", in_transit_at)
+    assert [(h["status"], h["stale"]) for h in view["history"]] == [
+        ("IN_TRANSIT", False), ("ACCEPTED", True)]

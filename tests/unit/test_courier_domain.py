@@ -723,6 +723,25 @@ def test_one_pos_event_written_in_two_offsets_is_one_event():
     assert tracking_news(before, [polled], "poll", NOW)[1] == []
 
 
+@pytest.mark.parametrize("status", ["in_transit", "delivery_failed"])
+def test_a_later_dated_accepted_never_moves_a_parcel_pos_has_back(status):
+    """Outside review: an ACCEPTED dated after the parcel's IN_TRANSIT (Pos'
+    order system late, or its clock) moved it back to ``dispatched``. It
+    is the order, not the parcel: kept in the history only."""
+    taken = {**shipment(status, [], pos("IN_TRANSIT", 5)["at"])}
+    update, added, events = tracking_news(taken, [pos("ACCEPTED", 10)], "webhook", NOW)
+    assert events == [] and "status" not in update
+    assert [(entry["status"], entry["stale"]) for entry in added] == [("ACCEPTED", True)]
+    # in one poll with the news that Pos has it: the ACCEPTED after it moves nothing
+    update, added, events = tracking_news(shipment("dispatched"),
+                                          [pos("IN_TRANSIT", 5), pos("ACCEPTED", 10)], "poll", NOW)
+    assert update["status"] == "in_transit" and update["status_at"] == "2026-11-29T10:05:00+07:00"
+    assert [entry["stale"] for entry in added] == [False, True]
+    # still news for a parcel Pos has not taken
+    update, _, _ = tracking_news(shipment("dispatched"), [pos("ACCEPTED", 10)], "poll", NOW)
+    assert update["status"] == "dispatched"
+
+
 @pytest.mark.parametrize(("first", "then", "status"), [
     ("FAILED", "IN_TRANSIT", "delivery_failed"),  # a failed delivery did not go back
     ("IN_TRANSIT", "ACCEPTED", "in_transit"),     # a late ACCEPTED of the posting second

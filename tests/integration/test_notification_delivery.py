@@ -435,7 +435,8 @@ def test_a_parcel_pos_brought_back_is_told_on_whatsapp_by_a_template_of_its_own(
     [sent] = eventually(lambda: whatsapp_to(backing, contact["phone"]), what="WhatsApp template")
     assert sent["template"]["name"] == "smartdukcapil_returned"
     params = [p["text"] for p in sent["template"]["components"][0]["parameters"]]
-    assert params[:2] == ["KTP-el", event["tracking_code"]] and len(params) == 5
+    assert params[:2] == ["KTP-el", event["tracking_code"]] and len(params) == 6
+    assert params[2:4] == [SLOT["place"], SLOT["address"]]
     [mail] = eventually(lambda: mails_to(backing, contact["email"]), what="the e-mail")
     assert "gagal diantar Pos" in mail["Subject"]
     # a plain window keeps the plain template

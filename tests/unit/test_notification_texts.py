@@ -111,7 +111,8 @@ def test_pickup_texts_say_place_day_and_time():
                          "Jl. Raya Curug No. 1, Kota Serang, Senin, 30 Nov 2026 09.00-10.00 WIB.")
     assert "Hari: Senin, 30 November 2026\nPukul: 09.00-10.00 WIB" in texts.text
     assert texts.whatsapp == ("KTP-el", "SDK7H3KQ9MX", "Kantor Kecamatan Curug",
-                              "Senin, 30 November 2026", "09.00-10.00")
+                              "Jl. Raya Curug No. 1, Kota Serang", "Senin, 30 November 2026",
+                              "09.00-10.00")
 
 
 CURUG = {"place_id": "kec-curug", "place_name": "Kantor Kecamatan Curug",

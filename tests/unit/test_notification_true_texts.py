@@ -57,7 +57,7 @@ def test_a_bahasa_sms_names_the_day_in_full_and_the_time_with_a_dot(kind):
         assert septets(texts.sms) <= 160
         assert "Hari: Jumat, 4 Desember 2026" in texts.text
         assert "Pukul: 08.00-09.00 WIB" in texts.text
-        assert texts.whatsapp[3:] == ("Jumat, 4 Desember 2026", "08.00-09.00")
+        assert texts.whatsapp[4:] == ("Jumat, 4 Desember 2026", "08.00-09.00")
 
 
 @pytest.mark.parametrize("kind", ["ready", "pickup_moved"])

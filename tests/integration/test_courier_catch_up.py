@@ -12,7 +12,7 @@ import requests
 
 from services.courier.exceptions import BarcodeNotYetKnown, PosUnavailable
 from services.courier.pos import PosClient
-from services.courier.service import post_shipment
+from services.courier.dispatch import post_shipment
 from shared.clock import utcnow
 from shared.wilayah import load_postal_codes, load_wilayah
 from tests.integration.test_courier_store import DINAS, printed, shipment_for, store, verified

@@ -634,7 +634,7 @@ def test_a_posting_pos_refused_leaves_no_unknown_barcode_waiting_on_it(store):
     webhook for a barcode courier does not know is 404, not "not yet" for
     as long as the shipment stays (a courier review)."""
     from services.courier.exceptions import PosRefused
-    from services.courier.service import post_shipment
+    from services.courier.dispatch import post_shipment
 
     class Refusing:
         def add_posting(self, posting):

@@ -278,6 +278,8 @@ DEV_SETTINGS = {
     "OFFICER_EMAILS": "3673041010=kelurahan.sukajaya@serangkota.go.id,"
                       "367304=kecamatan.curug@serangkota.go.id",
     "OPERATORS_EMAIL": "operator.disdukcapil@serangkota.go.id",
+    "MAIL_FROM": "Smartdukcapil Kota Serang <noreply@smartdukcapil.local>",
+    "MAIL_DOMAIN": "smartdukcapil.local",
 }
 # what the test suite's and the benchmarks' stacks add: they submit thousands
 # of applications from 127.0.0.1 (``make run`` keeps the production limit,

@@ -144,17 +144,17 @@ class MailClient:
 
 class Mailer(DependencyProvider):
     """SMTP: ``SMTP_STARTTLS`` and ``SMTP_USER``/``SMTP_PASSWORD`` for the Dinas
-    relay; the local stand-in runs without either."""
+    relay; the local stand-in runs without either. The sender (``MAIL_FROM``)
+    and the Message-IDs' domain (``MAIL_DOMAIN``) are required as the relay
+    is: a default sent from a domain SPF and DMARC fail."""
 
-    required_settings = ("SMTP_HOST", "SMTP_PORT")
+    required_settings = ("SMTP_HOST", "SMTP_PORT", "MAIL_FROM", "MAIL_DOMAIN")
 
     def setup(self):
         config = self.container.config
-        host, _ = require(self)
-        self.client = MailClient(host, integer(config, "SMTP_PORT", None),
-                                 config.get("MAIL_FROM", "Smartdukcapil <noreply@smartdukcapil.local>"),
-                                 seconds(config, "SMTP_TIMEOUT_SECONDS", 10),
-                                 str(config.get("MAIL_DOMAIN") or "smartdukcapil.local"),
+        host, _, sender, domain = require(self)
+        self.client = MailClient(host, integer(config, "SMTP_PORT", None), sender,
+                                 seconds(config, "SMTP_TIMEOUT_SECONDS", 10), domain,
                                  flag(config, "SMTP_STARTTLS"),
                                  str(config.get("SMTP_USER") or ""),
                                  str(config.get("SMTP_PASSWORD") or ""))

@@ -33,6 +33,7 @@ from nameko.testing.services import replace_dependencies
 from prometheus_client import REGISTRY
 
 from deploy.dlq import connect, depth
+from deploy.local.stack import DEV_SETTINGS
 from services.intake.reasons import CATALOGUE, reason_texts
 from services.notification.service import NotificationEvents
 from services.notification.settings import settings_from_config
@@ -60,7 +61,9 @@ def start_notification(backing, container_factory, clock=None, **settings) -> st
     database = f"notification_{uuid.uuid4().hex[:8]}"
     config = service_config(backing, database, **{
         "WHATSAPP_API_URL": backing.url("whatsapp"), "WHATSAPP_TOKEN": "sandbox-whatsapp-token",
-        "WHATSAPP_PHONE_NUMBER_ID": "100200300", "QUIET_HOURS": "off", **settings})
+        "WHATSAPP_PHONE_NUMBER_ID": "100200300", "QUIET_HOURS": "off",
+        "MAIL_FROM": DEV_SETTINGS["MAIL_FROM"], "MAIL_DOMAIN": DEV_SETTINGS["MAIL_DOMAIN"],
+        **settings})
     container = container_factory(NotificationEvents, config)
     if clock is not None:
         replace_dependencies(container, settings=settings_from_config(config, clock))

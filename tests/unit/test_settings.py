@@ -29,6 +29,8 @@ ENVIRONMENT = {**DEV_SECRETS, "AMQP_URI": "amqp://broker.example", "MONGO_URI": 
                "VERIFY_SIGNING_KEY": "any", "REGISTER_URL": "https://siak.example",
                "INTAKE_URL": "https://intake.example", "SMS_GATEWAY_URL": "https://sms.example",
                "SMTP_HOST": "smtp.example", "SMTP_PORT": "587",
+               "MAIL_FROM": "Smartdukcapil <noreply@dukcapil.example>",
+               "MAIL_DOMAIN": "dukcapil.example",
                "POS_API_URL": "https://pos.example"}
 
 

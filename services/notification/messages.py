@@ -180,13 +180,16 @@ def kecamatan_office_name(kecamatan_code: str, lang: str) -> str:
 
 def office_pickup_values(event: dict, lang: str) -> dict:
     """A document on an office's hand-over list (``domain.office_pickups``):
-    the office, the officer's day at the Dinas, the day it waits at the office from."""
+    the office, the officer's day at the Dinas, the day it waits at the office
+    from; ``first_card``: a kecamatan's list holds next-day requests, which
+    intake takes for a first KTP-el only - its citizen has no KTP-el to bring."""
     office = office_name(event["office_code"], lang) if event["office"] == "kelurahan" \
         else kecamatan_office_name(event["office_code"], lang)
     days = {name: (day_text(event[field], lang), day_text(event[field], lang, True))
             if event.get(field) else (None, None)
             for name, field in (("day", "day"), ("from", "at_office_from"))}
     return {"office": office, "level": event["office"],
+            "first_card": event["office"] == "kecamatan",
             "day": days["day"][0], "day_short": days["day"][1],
             "from_day": days["from"][0], "from_short": days["from"][1],
             "from_text": days["from"][0] or "-"}

@@ -5,6 +5,7 @@ docs/courier-api.md, Operators' view):
   GET  /api/v1/shipments/stuck?days=3               shipments with no news for days
   GET  /api/v1/shipments/<shipment id or barcode>   one, with its tracking history
   POST /api/v1/shipments/<shipment id>/release      a held shipment's address corrected
+  POST /api/v1/shipments/<shipment id>/returned     a parcel of Pos' back at the Dinas
   POST /api/v1/manifests/<manifest id>/send-by-pos  a kelurahan's batch by Pos
   GET  /api/v1/manifests/<manifest id>              whether it goes by Pos
 
@@ -24,8 +25,8 @@ from .dispatch import post_shipment
 from .domain import AWAITS_REPRINT, manifest_order_id
 from .exceptions import (AddressStillIncomplete, PosBusy, PosRefused, PosUnavailable,
                          UndeliverableAddress, UndeliverableByPos, UnknownShipment)
-from .schemas import (AddressCorrectionSchema, KelurahanOfficeSchema, ShipmentQuerySchema,
-                      StuckQuerySchema, manifest_view, shipment_view)
+from .schemas import (AddressCorrectionSchema, KelurahanOfficeSchema, ReturnedAtDinasSchema,
+                      ShipmentQuerySchema, StuckQuerySchema, manifest_view, shipment_view)
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,18 @@ class CourierOperatorApi:
         except PosRefused as exc:
             raise UndeliverableByPos(str(exc)) from None
         log.info("shipment %s released by %s", shipment["_id"], operator)
+        return json_response(200, shipment_view(shipment))
+
+    @api("POST", "/api/v1/shipments/<string:shipment_id>/returned")
+    def record_returned(self, request, shipment_id):
+        """{"reason": "brought_back_by_pos"} -> 200 the shipment, ``returned``
+        (``parcel_returned`` told once: the same request again answers it as
+        it is); 409 ``final`` or ``not_posted`` naming its status"""
+        operator = self.operators.authenticate(request)
+        body = read_json(request, ReturnedAtDinasSchema())
+        shipment = self.store.record_returned(shipment_id, body["reason"], operator)
+        log.info("shipment %s recorded back at the Dinas by %s (%s)", shipment["_id"], operator,
+                 body["reason"])
         return json_response(200, shipment_view(shipment))
 
     @api("POST", "/api/v1/manifests/<string:manifest_id>/send-by-pos")

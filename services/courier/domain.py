@@ -50,7 +50,7 @@ from shared.masking import mask_emails, mask_text
 from shared.text_rules import one_line
 from shared.wilayah import Wilayah
 
-from .exceptions import DatedAhead, UndeliverableAddress
+from .exceptions import DatedAhead, NotReturnable, UndeliverableAddress
 from .posting import Sender, application_posting
 from .signatures import TOLERANCE_SECONDS
 
@@ -74,6 +74,10 @@ POS_STATUSES = {
     "DELIVERED": ("delivered", "parcel_delivered"),
     "RETURNED": ("returned", "parcel_returned"),
 }
+# why an operator records a parcel back at the Dinas Pos never said RETURNED
+# of (``back_at_dinas``): Pos brought it back to the counter, or Pos'
+# courier never came for it
+RETURN_REASONS = ("brought_back_by_pos", "never_taken_by_pos")
 # how far ahead of courier's clock a Pos event may be dated: the clocks are
 # trusted to agree as far as the webhook signature's timestamp must
 AHEAD_TOLERANCE = datetime.timedelta(seconds=TOLERANCE_SECONDS)
@@ -359,6 +363,38 @@ def tells_pickup(known: str | None, at: datetime.datetime, stale: bool) -> bool:
     (``known``: the ``picked_up_at`` so far, None), or news of an earlier
     pickup than ``known``, stale or not."""
     return not stale if known is None else at < parse_time(known)
+
+
+def back_at_dinas(shipment: dict, reason: str, operator: str,
+                  now: datetime.datetime) -> tuple[dict, list[dict], list[Event]]:
+    """An operator has a parcel of Pos' back in hand at the Dinas while Pos
+    never said ``RETURNED`` (outside review: a parcel Pos brought back to
+    the counter, or lost track of, stayed with Pos for good - stuck, its
+    document neither reprintable nor cancellable, its citizen told "Pos
+    tries again"): (fields to set, history entries to add, events to emit).
+    It is ``returned`` as if Pos had said so - final, Pos' later news of it
+    stale - and tells the same (``parcel_returned``, no reason: no courier's
+    note), with who, when and why (``RETURN_REASONS``) in its history and
+    ``returned_at_dinas``. Recorded before: nothing more. ``NotReturnable``
+    (``final``) for one delivered, returned by Pos, or whose documents are
+    all in their citizens' hands; (``not_posted``) for one Pos never had
+    the order of."""
+    if shipment["status"] == "returned" and shipment.get("returned_at_dinas"):
+        return {}, [], []
+    collected = shipment.get("collected") or {}
+    if shipment["status"] in FINAL:
+        raise NotReturnable("final", shipment["status"])
+    if all(application["application_id"] in collected for application in shipment["applications"]):
+        raise NotReturnable("final", "collected")
+    if shipment["status"] not in ACTIVE:
+        raise NotReturnable("not_posted", shipment["status"])
+    returned = {"status": "RETURNED", "at": now.isoformat()}
+    entry = {**returned, "key": history_key(returned), "location": None, "note": None,
+             "source": "operator", "by": operator, "received_at": now, "stale": False}
+    update = {"status": "returned", "status_at": returned["at"], "updated_at": now,
+              "last_news_at": now, "retention_from": now, AWAITS_REPRINT: None,
+              "returned_at_dinas": {"by": operator, "at": now, "reason": reason}}
+    return update, [entry], parcel_events(shipment, "parcel_returned", reason=None)
 
 
 def stuck_before(now: datetime.datetime, days: float) -> datetime.datetime:

@@ -54,6 +54,30 @@ class NotHeld(Conflict):
                              f"The shipment is not held (status: {status})."))
 
 
+# why a shipment cannot be recorded back at the Dinas (``NotReturnable``)
+NOT_RETURNABLE = {
+    # delivered, returned by Pos, or its documents in their citizens' hands
+    "final": ("Kiriman sudah selesai (status: {}): tidak dapat dicatat kembali di Dinas.",
+              "The shipment is final (status: {}): it cannot be recorded back at the Dinas."),
+    # held for an operator, or pending: Pos never had the order
+    "not_posted": ("Kiriman belum diserahkan ke Pos (status: {}): tidak ada yang kembali "
+                   "dari Pos.",
+                   "The shipment was never handed to Pos (status: {}): nothing came back "
+                   "from Pos."),
+}
+
+
+class NotReturnable(Conflict):
+    """An operator's record of a parcel back at the Dinas
+    (``domain.back_at_dinas``) for a shipment that cannot be: its code is
+    ``why`` (``NOT_RETURNABLE``), its message names the shipment's status."""
+
+    def __init__(self, why: str, status: str):
+        self.code = why
+        id_text, en_text = NOT_RETURNABLE[why]
+        super().__init__(Msg(id_text.format(status), en_text.format(status)))
+
+
 class NotYetKnown(ArrivedEarly):
     """``document_printed`` for an application whose ``application_verified``
     courier has not seen yet (its queue is behind): retry later."""
@@ -160,6 +184,6 @@ class UndeliverableByPos(Unprocessable):
 
 __all__ = ["AddressStillIncomplete", "BadSignature", "BarcodeNotYetKnown", "CollectedAtDinas",
            "DatedAhead", "DomainError",
-           "ManifestNotKnown", "ManifestNotYetKnown", "NotHeld", "NotYetKnown", "PosRefused",
-           "PosBusy", "PosUnavailable", "ReplayedWebhook", "UndeliverableAddress",
-           "UndeliverableByPos", "UnknownShipment"]
+           "ManifestNotKnown", "ManifestNotYetKnown", "NotHeld", "NotReturnable", "NotYetKnown",
+           "PosRefused", "PosBusy", "PosUnavailable", "ReplayedWebhook",
+           "UndeliverableAddress", "UndeliverableByPos", "UnknownShipment"]

@@ -18,10 +18,10 @@ from shared.fields import TRACKING_CODE, JsonBoolean
 from shared.openapi import (META_OPERATIONS, OPERATOR_BEARER, Api, Operation, cached_document,
                             error_answers, signed_in)
 
-from .domain import STATUSES
+from .domain import RETURN_REASONS, STATUSES
 from .jemput_bola import CONFIRMED, REFUSED, REQUESTED
 from .schemas import (AddressCorrectionSchema, KelurahanOfficeSchema, PosWebhookSchema,
-                      ShipmentQuerySchema, StuckQuerySchema)
+                      ReturnedAtDinasSchema, ShipmentQuerySchema, StuckQuerySchema)
 from .signatures import TOLERANCE_SECONDS
 from .webhooks import SIGNATURE_HEADER
 
@@ -84,6 +84,12 @@ class ReleasedSchema(Schema):
                            metadata={"description": "the fields it was held for"})
 
 
+class ReturnedSchema(Schema):
+    by = fields.String(required=True, metadata={"description": "the operator"})
+    at = fields.DateTime(required=True)
+    reason = fields.String(required=True, validate=validate.OneOf(RETURN_REASONS))
+
+
 class ShipmentSchema(Schema):
     """``schemas.shipment_view``: no phone, no street."""
 
@@ -113,16 +119,23 @@ class ShipmentSchema(Schema):
     hold = fields.Nested(HoldSchema, metadata={"description": "a held shipment only"})
     released = fields.Nested(ReleasedSchema, metadata={
         "description": "a shipment held, then released by an operator, only"})
+    returned_at_dinas = fields.Nested(ReturnedSchema, metadata={
+        "description": "a shipment an operator recorded back at the Dinas "
+                       "(POST .../returned), only"})
 
 
 class HistoryEntrySchema(Schema):
     status = fields.String(required=True)
-    at = fields.String(required=True, metadata={"description": "Pos' time, ISO 8601"})
+    at = fields.String(required=True, metadata={
+        "description": "Pos' time, ISO 8601 (an operator's entry: when it was recorded)"})
     location = fields.String(required=True, allow_none=True)
     note = fields.String(required=True, allow_none=True)
-    source = fields.String(required=True, validate=validate.OneOf(("webhook", "poll")))
+    source = fields.String(required=True, validate=validate.OneOf(("webhook", "poll",
+                                                                  "operator")))
     stale = JsonBoolean(required=True, allow_none=True)
     received_at = fields.DateTime(required=True)
+    by = fields.String(metadata={"description": "the operator, for an entry of source "
+                                               "`operator` (the parcel back at the Dinas) only"})
 
 
 class ShipmentWithHistorySchema(ShipmentSchema):
@@ -203,6 +216,17 @@ OPERATIONS: tuple[Operation, ...] = (
               body_required=False,
               tag="operator", why={409: "`not_held`: the shipment is not held.",
                                    503: POS_BUSY + BUSY}),
+    Operation("POST", "/api/v1/shipments/<string:shipment_id>/returned",
+              "Record a parcel of Pos' back at the Dinas (Pos never said RETURNED)", 200,
+              ShipmentSchema, (400, 401, 404, 429, 503), OPERATOR, body=ReturnedAtDinasSchema,
+              tag="operator", extra={"description": (
+                  "The shipment (dispatched, in transit or delivery failed) becomes `returned` "
+                  "and `parcel_returned` is emitted, as for Pos' RETURNED: printing gives its "
+                  "document a window at the Dinas counter and tells the citizen. The same "
+                  "request again answers 200 with the shipment, nothing emitted again.")},
+              why={409: "`final`: the shipment is delivered, returned (by Pos), or its "
+                        "documents are collected - the message names its status; "
+                        "`not_posted`: held or pending, Pos never had it."}),
     Operation("POST", "/api/v1/manifests/<string:manifest_id>/send-by-pos",
               "Send a kelurahan's jemput-bola batch by Pos", 200, ShipmentSchema,
               (400, 401, 404, 422, 429), OPERATOR, body=KelurahanOfficeSchema,

@@ -10,7 +10,7 @@ from shared.errors import Msg
 from shared.fields import POSTAL_CODE, RT_RW, IsoDate, PrintedText, RegionCode
 from shared.paging import Cursor, PageLimit
 
-from .domain import AHEAD_TOLERANCE, POS_STATUSES, STATUSES
+from .domain import AHEAD_TOLERANCE, POS_STATUSES, RETURN_REASONS, STATUSES
 from .exceptions import dated_ahead
 from .jemput_bola import manifest_status, not_printed, pos_status
 from .posting import pos_phone
@@ -115,6 +115,18 @@ class AddressCorrectionSchema(Schema):
     postal_code = fields.String(validate=POSTAL_CODE)
 
 
+class ReturnedAtDinasSchema(Schema):
+    """An operator's record of a parcel of Pos' back at the Dinas
+    (``domain.back_at_dinas``)."""
+    class Meta:
+        unknown = RAISE
+
+    reason = fields.String(required=True, validate=validate.OneOf(RETURN_REASONS), metadata={
+        "description": "`brought_back_by_pos`: Pos brought the parcel back to the Dinas without "
+                       "saying RETURNED; `never_taken_by_pos`: Pos accepted the order, its "
+                       "courier never came for the parcel"})
+
+
 def collected_view(application: dict, shipment: dict) -> dict:
     """An application the shipment carries, with ``collected`` {how, at} once
     its document is in the citizen's hands."""
@@ -144,12 +156,14 @@ def shipment_view(shipment: dict, with_history: bool = False) -> dict:
             "destination": {key: receiver.get(key) for key in ("subdistrict", "district", "city")}}
     if shipment.get("hold"):
         view["hold"] = {**shipment["hold"], "since": shipment["hold"]["since"].isoformat()}
-    if shipment.get("released"):  # held once, released by an operator (outside audit G5)
-        view["released"] = {**shipment["released"], "at": shipment["released"]["at"].isoformat()}
+    for note in ("released", "returned_at_dinas"):  # an operator's (outside audit G5; review)
+        if shipment.get(note):
+            view[note] = {**shipment[note], "at": shipment[note]["at"].isoformat()}
     if with_history:
         view["history"] = [{key: entry.get(key) for key in
                             ("status", "at", "location", "note", "source", "stale")}
                            | {"received_at": entry["received_at"].isoformat()}
+                           | ({"by": entry["by"]} if entry.get("by") else {})
                            for entry in shipment["history"]]
     return view
 

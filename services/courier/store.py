@@ -26,7 +26,7 @@ from shared.store import BaseStore, at_or_after, claim_each, duplicate_key
 from shared.wilayah import Wilayah
 
 from .domain import (ACTIVE, AWAITS_REPRINT, FINAL, HELD, UNTAKEN, Event,
-                     application_order_id, application_shipment, collection_note,
+                     application_order_id, application_shipment, back_at_dinas, collection_note,
                      delivery_record, dispatch_wanted, dispatched, manifest_order_id,
                      new_shipment, ref, released, reprint_awaited, stuck_before, timely,
                      tracking_news)
@@ -420,6 +420,26 @@ class CourierStore(BaseStore):
                                          {"$set": update, "$unset": {"hold": ""}},
                                          session=session)
             return {**{k: v for k, v in shipment.items() if k != "hold"}, **update}
+        return self.run_transaction(work)
+
+    def record_returned(self, shipment_id: str, reason: str, operator: str) -> dict:
+        """An operator has the parcel back at the Dinas (``domain.back_at_dinas``):
+        the shipment as it stands now. Written only from the status read, so
+        Pos' news or another operator at the same moment runs after it, or
+        before it, never beside it."""
+        def work(session):
+            shipment = self._by_id_or_barcode(shipment_id, session)
+            if shipment is None:
+                raise UnknownShipment()
+            # as stored: the first answer says what the same request again reads back
+            now = whole_milliseconds(utcnow())
+            update, added, events = back_at_dinas(shipment, reason, operator, now)
+            if update:
+                self.db.shipments.update_one(
+                    {"_id": shipment["_id"], "status": shipment["status"]},
+                    {"$set": update, "$push": {"history": {"$each": added}}}, session=session)
+                self._emit_all(session, events)
+            return {**shipment, **update, "history": shipment["history"] + added}
         return self.run_transaction(work)
 
     def posting_refused(self, order_id: str) -> None:

@@ -8,19 +8,20 @@ import pytest
 from marshmallow import ValidationError
 
 from services.courier import signatures
-from services.courier.domain import (TAKEN_BY_POS, application_order_id, readable,
+from services.courier.domain import (TAKEN_BY_POS, application_order_id, back_at_dinas, readable,
                                      application_shipment, concerns_courier, delivery_record,
                                      dispatch_wanted, dispatched, kept_text, new_shipment, ref,
                                      released, reprint_awaited, timely, tracking_news)
 from services.courier.exceptions import (BadSignature, CollectedAtDinas, DatedAhead,
-                                         UndeliverableAddress)
+                                         NotReturnable, UndeliverableAddress)
 from services.courier.jemput_bola import (collection_at_dinas, drops_a_member, manifest_complete,
                                           manifest_record, manifest_status, may_be_on_its_way,
                                           not_printed, parcel_members, parcel_update,
                                           pos_answered, pos_status, printed_as,
                                           reprints_awaited, sending_by_pos)
 from services.courier.posting import Sender, application_posting, manifest_posting
-from services.courier.schemas import KelurahanOfficeSchema, PosWebhookSchema, StuckQuerySchema
+from services.courier.schemas import (KelurahanOfficeSchema, PosWebhookSchema,
+                                      ReturnedAtDinasSchema, StuckQuerySchema)
 from shared.errors import localize
 from shared.wilayah import load_postal_codes, load_wilayah
 from tests.unit.test_manifests import REJECTED, dropped_at
@@ -853,3 +854,54 @@ def test_a_webhook_time_with_no_instant_in_utc_is_refused_naming_it(at):
     assert list(refused.value.messages) == ["at"]
     assert localize(refused.value.messages["at"][0], "en") == \
         "Event time outside the range that can be written in UTC."
+
+
+def test_an_operator_records_a_parcel_of_pos_back_at_the_dinas_once():
+    """Outside review: a parcel Pos brought back to the counter without ever
+    saying RETURNED stayed with Pos for good. An operator records it
+    returned: final, told as Pos' RETURNED is (no reason), with who, when
+    and why; recorded again, nothing more."""
+    for status in ("dispatched", "in_transit", "delivery_failed"):
+        update, added, events = back_at_dinas(shipment(status), "brought_back_by_pos",
+                                              "operator-budi", NOW)
+        assert (update["status"], update["retention_from"], update["awaits_reprint"]) == (
+            "returned", NOW, None)
+        assert update["returned_at_dinas"] == {"by": "operator-budi", "at": NOW,
+                                               "reason": "brought_back_by_pos"}
+        assert [(e.type, e.payload["application_id"], e.payload["reason"]) for e in events] == [
+            ("parcel_returned", "app-1", None)]
+        assert [(h["status"], h["source"], h["by"], h["stale"]) for h in added] == [
+            ("RETURNED", "operator", "operator-budi", False)]
+    done = {**shipment("in_transit"), **update, "history": added}
+    assert back_at_dinas(done, "never_taken_by_pos", "operator-sri", NOW) == ({}, [], [])
+    # Pos' word after it: final, kept as stale, tells nobody
+    late, kept, told = tracking_news(done, [pos("RETURNED", 50), pos("DELIVERED", 55)],
+                                     "webhook", NOW)
+    assert told == [] and "status" not in late and [h["stale"] for h in kept] == [True, True]
+
+
+@pytest.mark.parametrize(("status", "collected", "code", "named"), [
+    ("delivered", False, "final", "delivered"),
+    ("returned", False, "final", "returned"),   # Pos said so itself
+    ("in_transit", True, "final", "collected"),  # its document in its citizen's hands
+    ("held", False, "not_posted", "held"),
+    ("pending", False, "not_posted", "pending"),
+])
+def test_a_parcel_final_or_never_posted_is_not_recorded_back_at_the_dinas(status, collected,
+                                                                          code, named):
+    found = {**shipment(status), "collected": {"app-1": {"how": "counter", "at": NOW}}
+             if collected else None}
+    with pytest.raises(NotReturnable) as refused:
+        back_at_dinas(found, "brought_back_by_pos", "operator-budi", NOW)
+    assert refused.value.code == code
+    assert f"(status: {named})" in localize(refused.value.message, "en")
+
+
+@pytest.mark.parametrize(("body", "named"), [
+    ({}, "reason"), ({"reason": "hilang"}, "reason"),
+    ({"reason": "brought_back_by_pos", "note": "x"}, "note"),
+])
+def test_a_return_without_a_known_reason_is_refused_naming_the_field(body, named):
+    with pytest.raises(ValidationError) as refused:
+        ReturnedAtDinasSchema().load(body)
+    assert list(refused.value.messages) == [named]

@@ -8,8 +8,10 @@
 or its dead-letter queue as ``list`` prints it (the same name ending ``.dlq``):
 either way the messages come from the ``.dlq`` and go back to the handler
 queue. A queue the broker does not have is answered with one line on stderr
-and exit status 1. Replay republishes each message to the handler queue with a
-publisher confirm and only then removes it from the DLQ, so a crash mid-way
+and exit status 1; so is a broker that refuses the connection, or does not
+answer within ``--broker-wait`` seconds (60; ``deploy/broker.py``). Replay
+republishes each message to the handler queue with a publisher confirm and
+only then removes it from the DLQ, so a crash mid-way
 duplicates at worst (handlers are idempotent) and never loses. ``show``
 prints event ids, the field names, why the handler gave the message up
 (``last_error``: the error of its last attempt, masked, from the message's
@@ -25,8 +27,9 @@ import os
 import sys
 
 import pika
-from pika.exceptions import ChannelClosedByBroker
+from pika.exceptions import AMQPConnectionError, ChannelClosedByBroker
 
+from deploy.broker import add_broker_wait, patiently
 from shared.masking import mask_text
 from shared.messaging import ATTEMPT_HEADER, LAST_ERROR_HEADER, ConsumerPart, topology_parts
 
@@ -174,6 +177,22 @@ def all_handler_queues() -> list[str]:
             for part in topology_parts(service_cls, {}) if isinstance(part, ConsumerPart)]
 
 
+def depths(amqp_uri: str) -> tuple[list[tuple[int | str, str]], int]:
+    """(every handler's DLQ depth or "-" with its name, how many are missing)."""
+    connection, rows, missing = connect(amqp_uri), [], 0
+    try:
+        channel = connection.channel()
+        for queue in all_handler_queues():
+            try:
+                shown = existing_depth(channel, queue + DLQ_SUFFIX)
+            except UnknownQueue:  # the broker closed the channel that asked
+                channel, shown, missing = connection.channel(), "-", missing + 1
+            rows.append((shown, queue + DLQ_SUFFIX))
+    finally:
+        connection.close()
+    return rows, missing
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=("list", "show", "replay"))
@@ -181,17 +200,16 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--amqp-uri", default=os.environ.get(
         "AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672//"))
+    add_broker_wait(parser)
     args = parser.parse_args()
+
+    def with_the_broker(work, unfinished: str):  # each command may run again from its start
+        return patiently(args.amqp_uri, work, "dlq", unfinished, wait=args.broker_wait,
+                         unreachable=(AMQPConnectionError,))
     if args.command == "list":
-        connection, missing = connect(args.amqp_uri), 0
-        channel = connection.channel()
-        for queue in all_handler_queues():
-            try:
-                shown = existing_depth(channel, queue + DLQ_SUFFIX)
-            except UnknownQueue:  # the broker closed the channel that asked
-                channel, shown, missing = connection.channel(), "-", missing + 1
-            print(f"{shown:>6}  {queue}{DLQ_SUFFIX}")
-        connection.close()
+        rows, missing = with_the_broker(lambda: depths(args.amqp_uri), "nothing listed")
+        for shown, name in rows:
+            print(f"{shown:>6}  {name}")
         if missing:
             print(f"dlq: {missing} dead-letter queue(s) not declared on this broker (-): "
                   "python -m deploy.topology declares them", file=sys.stderr)
@@ -201,14 +219,17 @@ def main() -> None:
         queue = handler_queue(args.queue)
         try:
             if args.command == "show":
-                for message in peek(args.amqp_uri, queue, args.limit or 20):
+                shown = with_the_broker(lambda: peek(args.amqp_uri, queue, args.limit or 20),
+                                   "nothing shown")
+                for message in shown:
                     print(json.dumps(message))
             else:
-                print(f"replayed {replay(args.amqp_uri, queue, args.limit)} message(s) to {queue}")
+                moved = with_the_broker(lambda: replay(args.amqp_uri, queue, args.limit),
+                                   "nothing replayed")
+                print(f"replayed {moved} message(s) to {queue}")
         except UnknownQueue as exc:
             parser.exit(1, f"dlq: the broker has no queue {exc.queue} "
                            "(python -m deploy.dlq list names every one)\n")
-
 
 if __name__ == "__main__":
     main()

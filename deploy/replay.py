@@ -37,6 +37,7 @@ import datetime
 
 from pymongo import MongoClient
 
+from deploy.broker import DEFAULT_BROKER_WAIT_SECONDS, add_broker_wait, patiently
 from deploy.registry import SERVICES, load_config
 from shared.outbox import OutboxRelay
 
@@ -63,13 +64,17 @@ class NotItsDatabase(Exception):
 
 
 def replay(service: str, since: datetime.datetime, until: datetime.datetime | None,
-           per_second: int | None = None) -> int:
+           per_second: int | None = None, broker_wait: float = DEFAULT_BROKER_WAIT_SECONDS
+           ) -> int:
     """The kept events ``service`` published in [since, until) published again,
     ``per_second`` a second (the service's ``REPUBLISH_PER_SECOND`` if None);
     how many. ``NotItsDatabase`` if its database is not on that server: "0
     published" would have read as "nothing was kept" (outside audit L2: the
     local stack gives each service a server of its own, and one MONGO_URI
-    for all replayed intake's and said 0 for the others)."""
+    for all replayed intake's and said 0 for the others). A broker that
+    does not answer is waited for ``broker_wait`` seconds, then named in one
+    line (``deploy.broker.patiently``: a replay cut short is run again from
+    its start, which the consumers' idempotence makes harmless)."""
     config = load_config(service)
     for key in ("AMQP_URI", "MONGO_URI"):
         if not config.get(key):
@@ -82,7 +87,10 @@ def replay(service: str, since: datetime.datetime, until: datetime.datetime | No
                                  f"database {config['DATABASE']!r}: give this service's own "
                                  "MONGO_URI (and its <SERVICE>_DATABASE)")
         relay = OutboxRelay(client[config["DATABASE"]].outbox, config["AMQP_URI"], service, config)
-        return relay.republish_kept(since, until, per_second=per_second)
+        return patiently(config["AMQP_URI"],
+                         lambda: relay.republish_kept(since, until, per_second=per_second),
+                         "deploy.replay", f"{service}'s kept events not all published again",
+                         wait=broker_wait)
     finally:
         client.close()
 
@@ -96,6 +104,7 @@ def main() -> None:
     parser.add_argument("--per-second", type=whole_number, default=None, metavar="N",
                         help="events published a second per service (default: its "
                              "REPUBLISH_PER_SECOND, 20; 0: as fast as the broker confirms)")
+    add_broker_wait(parser)
     args = parser.parse_args()
     for unknown in set(args.services) - set(SERVICES):
         parser.error(f"{unknown!r} is not a service (the services: {', '.join(SERVICES)})")
@@ -104,7 +113,7 @@ def main() -> None:
     refused = []
     for service in args.services or SERVICES:
         try:
-            count = replay(service, args.since, args.until, args.per_second)
+            count = replay(service, args.since, args.until, args.per_second, args.broker_wait)
             print(f"{service}: published again {count} "
                   f"kept event(s) of {args.since.isoformat()} onwards")
         except NotItsDatabase as exc:

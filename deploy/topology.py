@@ -13,6 +13,11 @@ never sees two versions.
     python -m deploy.topology       # declare and list (reads the environment
                                     # exactly as the services' config.yaml do)
 
+A broker that does not answer (starting, or too loaded to finish the
+handshake) is tried again for ``--broker-wait`` seconds (60), then named in
+one line, exit status 1; one that refuses the virtual host or the
+credentials at once (``deploy/broker.py``).
+
 It also declares the front-ends' broker channel (``services/intake/channel.py``:
 one exchange per channel, the request queue, one reply queue per channel),
 and - when ``CHANNEL_PASSWORDS`` (``web=...,app=...``) is set - gives each
@@ -49,6 +54,7 @@ from urllib.parse import unquote, urlsplit
 from kombu import Connection, Queue
 from nameko.events import get_event_exchange
 
+from deploy.broker import CONNECT_TIMEOUT_SECONDS, add_broker_wait, broker_address, patiently
 from deploy.registry import SERVICES, load_config, service_classes
 from services.intake.channel import CHANNELS, channel_exchange, reply_queue_name
 from shared.events import EVENTS
@@ -78,7 +84,7 @@ def declare_all(amqp_uri: str, configs: dict[str, dict]) -> list[str]:
     ``configs`` maps each service name to its loaded config.
     """
     names = []
-    with Connection(amqp_uri) as connection:
+    with Connection(amqp_uri, connect_timeout=CONNECT_TIMEOUT_SECONDS) as connection:
         with connection.channel() as channel:
             for source in sorted({source for source, _ in EVENTS.values()}):
                 get_event_exchange(source, {})(channel).declare()
@@ -113,7 +119,6 @@ def rabbitmqctl(*args: str, check: bool = True, secret: str | None = None
 
 
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "[::1]"}
-DEFAULT_AMQP_PORTS = {"amqp": 5672, "pyamqp": 5672, "amqps": 5671}
 
 
 def is_this_machine(host: str) -> bool:
@@ -129,9 +134,7 @@ def node_problem(amqp_uri: str, listeners: list[dict], node_named: bool) -> str 
     """Why the node ``rabbitmqctl`` reaches (listening on ``listeners``, as
     ``rabbitmqctl status`` lists them) is not known to be the broker of
     ``amqp_uri``, or None. Named by host and port: a URI carries credentials."""
-    parts = urlsplit(amqp_uri)
-    host = parts.hostname or "localhost"
-    port = parts.port or DEFAULT_AMQP_PORTS.get(parts.scheme, 5672)
+    host, port = broker_address(amqp_uri)
     if not node_named and not is_this_machine(host):
         return (f"AMQP_URI names the broker at {host}, and rabbitmqctl reaches this machine's "
                 f"own node: set RABBITMQCTL_NODE (rabbit@<its host name>) or run this "
@@ -219,10 +222,12 @@ def vhost_of(amqp_uri: str) -> str:
 
 def main() -> None:
     # --help says what it does and declares nothing (outside audit L2: it declared)
-    argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                            epilog="settings from the environment: AMQP_URI, CHANNEL_PASSWORDS, "
-                                   "CHANNEL_USER_PREFIX, RABBITMQCTL_NODE and each service's "
-                                   "(docs/settings.md)").parse_args()
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="settings from the environment: AMQP_URI, CHANNEL_PASSWORDS, CHANNEL_USER_PREFIX, "
+               "RABBITMQCTL_NODE and each service's (docs/settings.md)")
+    add_broker_wait(parser)
+    args = parser.parse_args()
     # before anything is declared: a mistyped setting changes nothing
     passwords = channel_passwords(os.environ.get("CHANNEL_PASSWORDS", ""))
     configs = {name: load_config(name) for name in SERVICES}
@@ -240,7 +245,9 @@ def main() -> None:
         refuse_another_node(amqp_uri)
         refuse_users_of_other_vhosts(vhost_of(amqp_uri), list(users.values()))
     try:
-        for name in declare_all(amqp_uri, configs):
+        declared = patiently(amqp_uri, lambda: declare_all(amqp_uri, configs), "deploy.topology",
+                             "the topology is not declared", wait=args.broker_wait)
+        for name in declared:
             print(f"declared {name} (+ {name}.dlq)")
     except InvalidSetting as refused:  # a queue declared under another DELIVERY_LIMIT
         raise SystemExit(str(refused).replace("refusing to start", "not declared", 1)) from None

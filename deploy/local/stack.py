@@ -35,10 +35,10 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import requests
 
+from deploy.broker import LOCAL_BROKER_PORT, broker_address
 from deploy.local.supervisor import GaveUp, Supervisor
 from deploy.registry import ROOT, SERVICES, config_path
 from services.printing.tokens import generate, signing_key_setting
@@ -101,6 +101,11 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
+class NotStarted(RuntimeError):
+    """A part of the stack did not start: ``run`` stops the rest and says
+    why in a line, not a traceback."""
+
+
 def wait_until(check, what: str, timeout: float = 60.0, proc=None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -115,16 +120,6 @@ def wait_until(check, what: str, timeout: float = 60.0, proc=None) -> None:
     raise RuntimeError(f"{what} did not become ready within {timeout:.0f}s")
 
 
-LOCAL_BROKER_PORT = 5672  # where a broker this launcher starts listens
-
-
-def broker_address(amqp_uri: str) -> tuple[str, int]:
-    """(host, port) of the broker ``amqp_uri`` names."""
-    parts = urlsplit(amqp_uri)
-    return parts.hostname or "127.0.0.1", parts.port or (5671 if parts.scheme == "amqps"
-                                                         else LOCAL_BROKER_PORT)
-
-
 def ensure_rabbitmq(host: str = "127.0.0.1", port: int = LOCAL_BROKER_PORT) -> None:
     """Make sure a broker answers at ``host:port``; start (or install and
     start) one if not - on this machine's 5672 only, where one it starts
@@ -134,11 +129,11 @@ def ensure_rabbitmq(host: str = "127.0.0.1", port: int = LOCAL_BROKER_PORT) -> N
     if port_open(port, host):
         return
     if host not in ("127.0.0.1", "localhost", "::1") or port != LOCAL_BROKER_PORT:
-        raise RuntimeError(f"no broker answers at {host}:{port} (AMQP_URI); a broker is "
+        raise NotStarted(f"no broker answers at {host}:{port} (AMQP_URI); a broker is "
                            f"started here only for 127.0.0.1:{LOCAL_BROKER_PORT}")
     if shutil.which("rabbitmq-server") is None:
         if shutil.which("apt-get") is None or os.geteuid() != 0:
-            raise RuntimeError("RabbitMQ is not running on 5672 and cannot be installed here")
+            raise NotStarted("RabbitMQ is not running on 5672 and cannot be installed here")
         print("installing rabbitmq-server (apt-get) ...", flush=True)
         subprocess.run(["apt-get", "update", "-qq"], check=True)
         subprocess.run(["apt-get", "install", "-y", "-qq", "rabbitmq-server"], check=True,
@@ -492,9 +487,14 @@ class Stack:
 
     def declare_topology(self) -> None:
         """Run the deploy step ``python -m deploy.topology`` with the services'
-        environment, so it reads their config.yaml exactly as they will."""
-        subprocess.run([sys.executable, "-m", "deploy.topology"], cwd=ROOT, env=self.env(),
-                       check=True, stdout=subprocess.DEVNULL)
+        environment, so it reads their config.yaml exactly as they will.
+        ``NotStarted`` if it fails: it has said why on stderr, in one line
+        (it waits for a broker that does not answer yet: ``deploy/broker.py``)."""
+        done = subprocess.run([sys.executable, "-m", "deploy.topology"], cwd=ROOT,
+                              env=self.env(), stdout=subprocess.DEVNULL)
+        if done.returncode != 0:
+            raise NotStarted(f"python -m deploy.topology exited with code {done.returncode} "
+                             "(why: the line above)")
 
     def start_services(self, names=SERVICES) -> None:
         (self.run_dir / "logs").mkdir(parents=True, exist_ok=True)
@@ -579,7 +579,7 @@ def main() -> None:
         while True:
             supervisor.check()
             time.sleep(0.5)
-    except GaveUp as exc:
+    except (GaveUp, NotStarted) as exc:
         print(f"stopping everything: {exc}", flush=True)
         failed = True
     except KeyboardInterrupt:

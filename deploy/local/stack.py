@@ -110,14 +110,26 @@ def wait_until(check, what: str, timeout: float = 60.0, proc=None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with code {proc.returncode}")
+            raise NotStarted(f"{what} exited with code {proc.returncode}")
         try:
             if check():
                 return
         except Exception:
             pass
         time.sleep(0.2)
-    raise RuntimeError(f"{what} did not become ready within {timeout:.0f}s")
+    raise NotStarted(f"{what} did not become ready within {timeout:.0f}s")
+
+
+def last_lines(path: Path, count: int = 3, most: int = 64 * 1024) -> list[str]:
+    """The last ``count`` lines of the log ``path`` that say something (of
+    its last ``most`` bytes); none if it cannot be read."""
+    try:
+        with open(path, "rb") as log:
+            log.seek(max(0, log.seek(0, os.SEEK_END) - most))
+            text = log.read().decode("utf-8", "replace")
+    except OSError:
+        return []
+    return [line.rstrip() for line in text.splitlines() if line.strip()][-count:]
 
 
 def ensure_rabbitmq(host: str = "127.0.0.1", port: int = LOCAL_BROKER_PORT) -> None:
@@ -447,24 +459,24 @@ class Stack:
         ensure_rabbitmq(*broker_address(self.amqp_uri))
         if self.mongo_uri is None:
             servers = self.database_servers()
-            procs = {name: self.spawn(name, self.database_command(name)) for name in servers}
+            for name in servers:
+                self.spawn(name, self.database_command(name))
             for name, port in servers.items():
-                wait_until(lambda: port_open(port), f"MongoDB (SecantusDB) {name}",
-                           proc=procs[name])
+                self.wait_for(name, lambda: port_open(port), f"MongoDB (SecantusDB) {name}")
             self.mongo_uri = local_mongo_uri(self.ports.mongo)
             self.service_mongo_uris = {
                 service: local_mongo_uri(servers[f"mongodb-{service}"])
                 for service in SERVICES if f"mongodb-{service}" in servers}
-        proc = self.spawn("smtp", [sys.executable, "-m", "aiosmtpd", "-n", "-l",
-                                    f"127.0.0.1:{self.ports.smtp}", "-c",
-                                    "aiosmtpd.handlers.Mailbox", str(self.maildir)])
-        wait_until(lambda: port_open(self.ports.smtp), "SMTP server", proc=proc)
+        self.spawn("smtp", [sys.executable, "-m", "aiosmtpd", "-n", "-l",
+                            f"127.0.0.1:{self.ports.smtp}", "-c",
+                            "aiosmtpd.handlers.Mailbox", str(self.maildir)])
+        self.wait_for("smtp", lambda: port_open(self.ports.smtp), "SMTP server")
         for name, module in (("sms", "sms_gateway"), ("pos", "pos_api"),
                              ("register", "register"), ("whatsapp", "whatsapp")):
-            proc = self.spawn(name, [sys.executable, "-m", f"deploy.local.sandboxes.{module}",
-                                      "--host", "127.0.0.1", "--port", str(getattr(self.ports, name)),
-                                      *self.sandbox_options(name)])
-            wait_until(lambda: port_open(getattr(self.ports, name)), f"{name} sandbox", proc=proc)
+            self.spawn(name, [sys.executable, "-m", f"deploy.local.sandboxes.{module}",
+                              "--host", "127.0.0.1", "--port", str(getattr(self.ports, name)),
+                              *self.sandbox_options(name)])
+            self.wait_for(name, lambda: port_open(getattr(self.ports, name)), f"{name} sandbox")
         self.declare_topology()
 
     def sandbox_options(self, name: str) -> list[str]:
@@ -506,8 +518,21 @@ class Stack:
             self.spawn(name, [nameko, "run", "--config", str(config_path(name)), *SERVICES[name]],
                        env)
         for name in names:
-            wait_until(lambda: requests.get(self.url(name) + "/health", timeout=2).ok,
-                       f"service {name}", timeout=90, proc=self.procs[name])
+            self.wait_for(name, lambda: requests.get(self.url(name) + "/health", timeout=2).ok,
+                          f"service {name}", timeout=90)
+
+    def wait_for(self, name: str, check, what: str, timeout: float = 60.0) -> None:
+        """``wait_until`` the process ``name`` is ready; ``NotStarted`` with
+        the last lines of its log, and where that log is, if it exits or is
+        not ready in time (outside review: ``make run`` said only that intake
+        exited with code 1, in a traceback; why - a setting it refused - was
+        in a log the console did not name)."""
+        try:
+            wait_until(check, what, timeout, proc=self.procs[name])
+        except NotStarted as failed:
+            said = "".join(f"\n    {line}" for line in last_lines(self.log_path(name)))
+            raise NotStarted(f"{failed}; the last lines of its log, "
+                             f"{self.log_path(name)}:{said or ' (none)'}") from None
 
     def stop_processes(self, names, timeout: float = STOP_SECONDS) -> None:
         """SIGTERM each process group at once, then wait; SIGKILL what lingers."""
@@ -557,8 +582,15 @@ def main() -> None:
     if args.command == "broker":
         ensure_rabbitmq(*broker_address(os.environ.get("AMQP_URI", Stack.amqp_uri)))
         return
-    stack = Stack(Path(args.run_dir), mongo_uri=os.environ.get("MONGO_URI") or None,
-                  amqp_uri=os.environ.get("AMQP_URI", Stack.amqp_uri), database_per_service=True)
+    sys.exit(run(Stack(Path(args.run_dir), mongo_uri=os.environ.get("MONGO_URI") or None,
+                       amqp_uri=os.environ.get("AMQP_URI", Stack.amqp_uri),
+                       database_per_service=True)))
+
+
+def run(stack: Stack) -> int:
+    """Start ``stack`` and supervise it until Ctrl-C/SIGTERM (exit status 0)
+    or until a part of it does not start or keeps dying (1, said in a few
+    lines, no traceback); everything is stopped either way."""
     stopping = []
 
     def on_signal(signum, frame):
@@ -588,9 +620,7 @@ def main() -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         stack.stop()
         print("stopped.", flush=True)
-    if failed:
-        sys.exit(1)
-
+    return 1 if failed else 0
 
 if __name__ == "__main__":
     main()

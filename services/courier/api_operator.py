@@ -2,7 +2,7 @@
 docs/courier-api.md, Operators' view):
 
   GET  /api/v1/shipments?status=&from=&to=&cursor=  newest first, paged
-  GET  /api/v1/shipments/stuck?days=3               shipments with no news for days
+  GET  /api/v1/shipments/stuck?days=3&cursor=      shipments with no news for days, paged
   GET  /api/v1/shipments/<shipment id or barcode>   one, with its tracking history
   POST /api/v1/shipments/<shipment id>/release      a held shipment's address corrected
   POST /api/v1/shipments/<shipment id>/returned     a parcel of Pos' back at the Dinas
@@ -48,11 +48,15 @@ class CourierOperatorApi:
 
     @api("GET", "/api/v1/shipments/stuck")
     def stuck_shipments(self, request):
+        """?days=3&limit=100&cursor=... -> 200 {"days": 3, "shipments": [...],
+        "next_cursor": "..." | null}, oldest news first"""
         self.operators.authenticate(request)
         query = read_query(request, StuckQuerySchema())
-        found = self.store.stuck(query["days"], query["limit"])
+        found = self.store.stuck(query["days"], query["limit"] + 1, query["cursor"])
+        page, cursor = next_page(found, query["limit"], "last_news_at")
         return json_response(200, {"days": query["days"],
-                                   "shipments": [shipment_view(s) for s in found]})
+                                   "shipments": [shipment_view(s) for s in page],
+                                   "next_cursor": cursor})
 
     @api("GET", "/api/v1/shipments/<string:shipment_id>")
     def shipment(self, request, shipment_id):

@@ -150,6 +150,8 @@ class ShipmentPageSchema(Schema):
 class StuckSchema(Schema):
     days = fields.Float(required=True, metadata={"description": "as given: 3, not 3.0"})
     shipments = fields.List(fields.Nested(ShipmentSchema), required=True)
+    next_cursor = fields.String(required=True, allow_none=True, metadata={
+        "description": "the page after this one (`cursor`); null on the last page"})
 
 
 class ByPosSchema(Schema):
@@ -204,7 +206,8 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("GET", "/api/v1/shipments", "Shipments, newest first, a page at a time", 200,
               ShipmentPageSchema, (400, 401, 429, 503), OPERATOR, query=ShipmentQuerySchema,
               tag="operator"),
-    Operation("GET", "/api/v1/shipments/stuck", "Shipments with no news for `days`", 200,
+    Operation("GET", "/api/v1/shipments/stuck",
+              "Shipments with no news for `days`, oldest news first, a page at a time", 200,
               StuckSchema, (400, 401, 429, 503), OPERATOR, query=StuckQuerySchema,
               tag="operator"),
     Operation("GET", "/api/v1/shipments/<string:shipment_id>",

@@ -69,6 +69,7 @@ class StuckQuerySchema(Schema):
 
     days = fields.Float(load_default=3, validate=validate.Range(min=0, max=365))
     limit = PageLimit(100, 500)
+    cursor = Cursor()  # next_cursor of the page before (shared.paging)
 
     @post_load
     def whole_days(self, data, **kwargs):

@@ -22,6 +22,7 @@ from shared.events import occurred_at
 from shared.indexes import drop_index_if_present, migrate_once
 from shared.logs import error_line
 from shared.manifests import member_dropped, member_verified
+from shared.paging import page_after
 from shared.store import BaseStore, at_or_after, claim_each, duplicate_key
 from shared.wilayah import Wilayah
 
@@ -47,6 +48,8 @@ WEBHOOK_ID_RETENTION = datetime.timedelta(days=7)  # far beyond the 5-minute tol
 
 # the operators' list: newest first, equal creation times by id
 LISTING_ORDER = [("created_at", DESCENDING), ("_id", DESCENDING)]
+# the stuck list: oldest news first, equal times by id
+STUCK_ORDER = [("last_news_at", ASCENDING), ("_id", ASCENDING)]
 FIRST_WINDOW = datetime.timedelta(days=1)
 BOUNDED_WINDOWS = 10  # 1, 2, 4 ... 512 days: ~2.8 years back, then the rest at once
 
@@ -651,11 +654,21 @@ class CourierStore(BaseStore):
     def _listed(self, query: dict, limit: int) -> list[dict]:
         return list(self.db.shipments.find(query).sort(LISTING_ORDER).limit(limit))
 
-    def stuck(self, days: float, limit: int) -> list[dict]:
-        return list(self.db.shipments.find(
-            {"status": {"$in": [HELD, "pending", *ACTIVE]},
-             "last_news_at": {"$lt": stuck_before(utcnow(), days)}}
-        ).sort("last_news_at", ASCENDING).limit(limit))
+    def stuck(self, days: float, limit: int,
+              after: tuple[datetime.datetime, str] | None = None) -> list[dict]:
+        """Up to ``limit`` shipments not final with no news for ``days``,
+        oldest news first, equal times by id; those after ``after`` (the
+        last row of the page before: ``shared.paging.page_after``, whose
+        position on ``last_news_at`` is read within the cut-off)."""
+        quiet = {"$lt": stuck_before(utcnow(), days)}
+
+        def read(query: dict, n: int) -> list[dict]:
+            news = query.get("last_news_at", {})
+            news = {**quiet, **(news if isinstance(news, dict) else {"$gte": news, "$lte": news})}
+            return list(self.db.shipments.find({**query, "last_news_at": news})
+                        .sort(STUCK_ORDER).limit(n))
+        return page_after(read, {"status": {"$in": [HELD, "pending", *ACTIVE]}}, "last_news_at",
+                          limit, after)
 
     def shipment(self, shipment_id: str) -> dict:
         found = self._by_id_or_barcode(shipment_id)

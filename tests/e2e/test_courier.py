@@ -375,17 +375,32 @@ def test_polling_finds_what_no_webhook_said_then_a_return(system, courier_events
     assert len({s["shipment_id"] for s in listed}) == len(listed)
 
 
-def every_page(system, params: dict) -> list[dict]:
-    """The operators' list, following ``next_cursor`` to its last page."""
+def every_page(system, params: dict, path: str = "/api/v1/shipments") -> list[dict]:
+    """The operators' list (or the stuck one), following ``next_cursor`` to its last page."""
     shipments, cursor = [], None
     while True:
-        page = requests.get(f"{system.url('courier')}/api/v1/shipments", headers=OPERATOR,
+        page = requests.get(f"{system.url('courier')}{path}", headers=OPERATOR,
                             params={**params, **({"cursor": cursor} if cursor else {})},
                             timeout=10)
         assert page.status_code == 200, page.text
         shipments += page.json()["shipments"]
         if not (cursor := page.json()["next_cursor"]):
             return shipments
+
+
+def test_the_stuck_list_pages_as_the_list_does(system, courier_events, pos):
+    """Outside review: the stuck list took ``limit`` (at most 500) and no
+    cursor - past 500 stuck parcels, the rest could not be seen."""
+    _, barcode, _ = dispatched(system, courier_events, pos)
+    _, later, _ = dispatched(system, courier_events, pos)
+    stuck = every_page(system, {"days": 0, "limit": 2}, "/api/v1/shipments/stuck")
+    barcodes = [s["barcode"] for s in stuck]
+    assert len(set(s["shipment_id"] for s in stuck)) == len(stuck)  # each once
+    assert barcodes.index(barcode) < barcodes.index(later)  # oldest news first
+    assert [s["last_news_at"] for s in stuck] == sorted(s["last_news_at"] for s in stuck)
+    bad = requests.get(f"{system.url('courier')}/api/v1/shipments/stuck", headers=OPERATOR,
+                       params={"cursor": "nonsense"}, timeout=10)
+    assert bad.status_code == 400 and "cursor" in bad.json()["error"]["fields"], bad.text
 
 
 def test_the_shipment_list_refuses_a_day_outside_the_calendar_it_can_count(system):

@@ -195,3 +195,42 @@ def test_a_shipment_created_at_a_window_edge_is_listed(backing):
             assert [row["_id"] for row in rest] == [row["_id"] for row in rows[1:]], status
             since_fourth = store.list_shipments(status, edges[3], None, 100)
             assert [row["_id"] for row in since_fourth] == [row["_id"] for row in rows[:4]], status
+
+
+def test_the_stuck_list_pages_oldest_news_first_each_shipment_once(backing):
+    """Outside review: the stuck list took ``limit`` (at most 500) and no
+    cursor - past 500 stuck parcels, the rest could not be seen. It pages
+    as the list does: oldest news first, equal times by id, each once; a
+    shipment that gets news between two pages leaves it, one not quiet
+    for ``days`` is on none."""
+    for store in store_on_a_database_of_its_own(backing, CourierStore, "courier_stuck"):
+        CourierStore.ensure_indexes(store.db)
+        real = delivered_shipment(store)
+        store.db.shipments.delete_many({})
+        now = utcnow().replace(microsecond=0)
+        days_ago = [10, 10, 10, 10, 9, 9, 8, 6, 5, 5, 4]  # news two days after creation
+        rows = [copy_of(real, now - datetime.timedelta(days=days), status)
+                for days in days_ago for status in ("dispatched", "in_transit")]
+        rows += [copy_of(real, now - datetime.timedelta(days=20), "delivered"),  # final
+                 copy_of(real, now, "in_transit")]  # news two days ahead: not quiet
+        store.db.shipments.insert_many(rows)
+        stuck = sorted((row for row in rows if row["status"] != "delivered"
+                        and row["last_news_at"] < now), key=lambda row: (row["last_news_at"],
+                                                                         row["_id"]))
+        expected = [row["_id"] for row in stuck]
+        assert len(expected) == 22
+        for size in (1, 3, 5, 100):
+            pages, after = [], None
+            while page := store.stuck(0, size, after):
+                assert len(page) <= size
+                pages.append([row["_id"] for row in page])
+                after = (page[-1]["last_news_at"], page[-1]["_id"])
+            assert [row for page in pages for row in page] == expected, size
+        # news of one not read yet (a minute ahead: no 0 days quiet): it leaves the list
+        first = store.stuck(0, 3)
+        store.db.shipments.update_one({"_id": expected[5]}, {"$set": {
+            "last_news_at": utcnow() + datetime.timedelta(minutes=1)}})
+        rest = store.stuck(0, 100, (first[-1]["last_news_at"], first[-1]["_id"]))
+        assert [row["_id"] for row in rest] == expected[3:5] + expected[6:]
+        # quiet for 4.5 days: news six days ago or more (the first 14, but the one told)
+        assert [row["_id"] for row in store.stuck(4.5, 100)] == expected[:5] + expected[6:14]

@@ -96,7 +96,7 @@ def test_a_held_shipment_matches_the_document():
     view = shipment_view(held)
     assert view["destination"] == {"subdistrict": None, "district": None, "city": None}
     assert_answer_matches(openapi_document(), "GET", "/api/v1/shipments/stuck", 200,
-                          {"days": 3, "shipments": [view]})
+                          {"days": 3, "shipments": [view], "next_cursor": None})
 
 
 MANIFEST = {"_id": "JB-3673041010-20261129-AB12CD", "kelurahan_code": "3673041010",

@@ -68,7 +68,7 @@ def batch_rows(request) -> list[batches.Row]:
         rows = batches.csv_rows(request.get_data(cache=True))
         for row in rows:  # what read_json refuses in a JSON body, a CSV row is refused for
             if row.body is not None and (problems := body_problems(row.body)):
-                row.problems = problems
+                row.problems = {**row.problems, **problems}
         return rows
     if request.mimetype == "application/json":
         applications = read_json(request, BatchSchema())["applications"]

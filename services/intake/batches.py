@@ -253,12 +253,26 @@ def load_request(body, *, channel: str, address_required: bool,
     return {**request, "address": address}, address
 
 
+def load_problems(body) -> dict[str, list]:
+    """What ``load_request`` finds at fault in a row's body (none for a row
+    that could not be read into one)."""
+    if body is None:
+        return {}
+    try:
+        load_request(body, channel="kelurahan", address_required=True)
+    except ValidationFailed as exc:
+        return exc.fields
+    return {}
+
+
 def check_batch_row(row: Row, kelurahan_code: str, today: datetime.date,
                     screening: Screening) -> OfficerRequest:
     """A jemput-bola row: its address in the officer's kelurahan, then the
     checks of every application (``screening``)."""
     if row.problems:
-        raise ValidationFailed(row.problems)
+        # with the row's other faults: the reply lists every field at fault
+        # (a text problem in one cell hid a bad phone in another)
+        raise ValidationFailed({**load_problems(row.body), **row.problems})
     request, address = load_request(row.body, channel="kelurahan", address_required=True)
     if address["kelurahan_code"] != kelurahan_code:
         raise OutOfScope(OUTSIDE, {"address.kelurahan_code": [Msg(

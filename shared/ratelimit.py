@@ -143,6 +143,24 @@ class Attempts:
             raise
 
 
+    @contextmanager
+    def served_when_right(self, failure: type[Exception], **keys: str):
+        """As ``attempt``, except that a block that passes is served even to a
+        key over its limit: only ``failure`` is refused (429) or counted. For
+        a secret no rate of guessing finds - a webhook's HMAC key, as a
+        bearer token's 256 bits (``shared/auth.py``) - the limit is there to
+        stop a flood of wrong tries costing more than a 429; refusing the
+        right ones too let anyone behind Pos' address (a proxy not in
+        ``TRUSTED_PROXIES``) keep Pos' own signed news out with ten bad
+        signatures every five minutes (outside review)."""
+        try:
+            yield
+        except failure:
+            self.check(**keys)
+            self.failed(**keys)
+            raise
+
+
 def trusted_proxies(config: dict) -> frozenset[str]:
     """``TRUSTED_PROXIES``: comma-separated addresses of the reverse proxies
     whose ``X-Forwarded-For`` is believed. Empty (the default): none is."""

@@ -45,9 +45,11 @@ class WebhookSignatures(DependencyProvider):
         self.proxies = trusted_proxies(config)
 
     def verify(self, request) -> None:
-        """``TooManyAttempts`` for a client over its limit, else ``BadSignature``
-        (counted against the client) unless the request is signed by Pos."""
-        with self.failures.attempt(BadSignature, client=client_address(request, self.proxies)):
+        """Nothing for a request Pos signed, even from a client over its
+        limit; else ``TooManyAttempts`` for a client over it, or
+        ``BadSignature`` counted against the client."""
+        with self.failures.served_when_right(BadSignature,
+                                             client=client_address(request, self.proxies)):
             signatures.verify(self.secret, request.headers.get(SIGNATURE_HEADER),
                               request.get_data(cache=True), time.time())
 

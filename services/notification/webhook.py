@@ -36,8 +36,13 @@ class WhatsAppWebhook(DependencyProvider):
         self.proxies = trusted_proxies(config)
 
     def verify(self, request) -> None:
-        """``BadSignature`` (counted) unless Meta signed the raw body."""
-        with self.failures.attempt(BadSignature, client=client_address(request, self.proxies)):
+        """Nothing when Meta signed the raw body, even for a client over its
+        limit; else ``TooManyAttempts`` over it, or ``BadSignature`` (counted).
+        The handshake's verify token (``challenge``) stays refused to a
+        client over its limit, right or not: an operator picks it, and it
+        may be guessable where the app secret is not."""
+        with self.failures.served_when_right(BadSignature,
+                                             client=client_address(request, self.proxies)):
             verify_signature(self.app_secret, request.headers.get(SIGNATURE_HEADER),
                              request.get_data(cache=True))
 

@@ -188,6 +188,21 @@ def test_an_unsigned_or_forged_failure_is_refused_and_changes_nothing(system):
     eventually(lambda: sms_to(system, citizen), what="the SMS in its place")
 
 
+def test_meta_signed_news_is_taken_from_a_client_locked_out_for_forgeries(system):
+    """Outside review: past WEBHOOK_FAILURES_PER_CLIENT (10) bad signatures
+    from an address Meta's callbacks also come from, Meta's rightly signed
+    ones got 429 too. A wrong one is still refused 429; a right one served."""
+    forger = new_client()
+    body = json.dumps(envelope("100200300", {"statuses": []})).encode()
+    forged = [signed_post(system, body, secret="guess", client=forger) for _ in range(10)]
+    assert [r.status_code for r in forged] == [401] * 10, [r.text for r in forged]
+    refused = signed_post(system, body, secret="guess", client=forger)
+    assert refused.status_code == 429 and refused.json()["error"]["code"] == "too_many_attempts"
+    assert 0 < int(refused.headers["Retry-After"]) <= 300
+    served = signed_post(system, body, client=forger)
+    assert served.status_code == 200, served.text
+
+
 def test_a_status_whose_id_is_no_text_is_passed_over_and_the_failure_after_it_taken(system):
     """Outside audit: a lone surrogate in a status' id or reference answered
     500 (the database's encoder); Meta delivered it again forever and the

@@ -472,10 +472,17 @@ def shown_timeline(application: dict, lang: str) -> list[dict]:
     reprint's - whichever came first to intake -: ``withdrawn``, and
     labelled so (outside audit J F2: it read as the document Pos took). Its
     ``document_printed`` is emitted as it is printed; the print Pos carries
-    was printed before its re-queue."""
+    was printed before its re-queue. A parcel's pickup is one step, however
+    often courier told it."""
     span = application.get("reprint_withdrawn") or {}
-    shown = []
+    shown, parcels_taken = [], set()
     for step in sorted(application["timeline"], key=lambda step: step["at"]):
+        if step["status"] == "picked_up":
+            # courier tells a pickup again when Pos' news of an earlier one
+            # came late (its time moved back): the citizen sees it once
+            if (barcode := step["detail"].get("barcode")) in parcels_taken:
+                continue
+            parcels_taken.add(barcode)
         if step["status"] == "printed" and span.get("printed_at") \
                 and span["printed_at"] <= step["at"] <= span["until"]:
             shown.append({**step, "label": WITHDRAWN_PRINT.label(lang), "withdrawn": True})

@@ -81,9 +81,15 @@ def batch_rows(request) -> list[batches.Row]:
 
 
 def store_batch(store, officer, batch_id: str, rows: list[batches.Row],
-                screening: Screening) -> dict:
-    """Check every row, then store the good ones under one manifest; the reply."""
+                screening: Screening, resumed: bool = False) -> dict:
+    """Check every row, then store the good ones under one manifest; the reply.
+    ``resumed``: a batch cut short, sent again - the rows it stored are taken
+    as they are, not checked again (a row verified and printed since was
+    refused for its own application's card, card_already_issued; a birth
+    verified since, birth_already_registered)."""
     today, checked, rejected = today_wib(), [], []
+    earlier = store.stored_rows(batches.batch_key(officer, batch_id), len(rows)) \
+        if resumed else {}
 
     def check(row: batches.Row):
         try:
@@ -96,7 +102,8 @@ def store_batch(store, officer, batch_id: str, rows: list[batches.Row],
     # rows are checked a few at once, so their questions to the register overlap;
     # they are stored one after the other, in order (the first of two rows for
     # the same subject is the one accepted)
-    for row, result, refusal in GreenPool(CHECKS_AT_ONCE).imap(check, rows):
+    for row, result, refusal in GreenPool(CHECKS_AT_ONCE).imap(
+            check, [row for row in rows if row.number not in earlier]):
         if refusal is None:
             checked.append((row, result))
         else:
@@ -106,6 +113,7 @@ def store_batch(store, officer, batch_id: str, rows: list[batches.Row],
     applications = [(row, batches.batch_application(result, officer, batch, row))
                     for row, result in checked]
     stored, refused = store.submit_rows(applications)
+    stored += [(row, earlier[row.number]) for row in rows if row.number in earlier]
     accepted = [{**row_ref(row), "application_id": application["_id"],
                  "tracking_code": application["tracking_code"]} for row, application in stored]
     # by each subject: an SKPWNI names several (a list, once a dict key: 500)
@@ -138,12 +146,14 @@ class OfficerChannelsApi:
         officer = self.kelurahan_officers.authenticate(request)
         batch_key = batches.batch_key(officer, batches.check_batch_id(batch_id))
         rows = batch_rows(request)
-        answered = self.store.answered_batch(batch_key)
-        if answered is None:
-            reply = store_batch(self.store, officer, batch_id, rows, self.screening())
+        batch = self.store.batch(batch_key)
+        if batch is not None:  # its own rows only, before any is checked
+            batches.same_rows(batch, rows)
+        if batch is None or batch["status"] != "done":
+            reply = store_batch(self.store, officer, batch_id, rows, self.screening(),
+                                resumed=batch is not None)
         else:
-            batches.same_rows(answered, rows)
-            reply = answered["reply"]
+            reply = batch["reply"]
         return json_response(200, render_reply(reply, request_language(request)))
 
     @api("GET", "/api/v1/jemput-bola/batches/<string:batch_id>")

@@ -18,6 +18,7 @@ from shared.errors import DomainError
 from shared.indexes import drop_index_if_present
 from shared.store import BaseStore
 
+from .batches import row_key
 from .domain import ACTIVE_SLOT
 from .subjects import subjects
 
@@ -33,14 +34,21 @@ class BatchStore(BaseStore):
 
     def finished_batch(self, batch_key: str) -> dict | None:
         """The stored reply of a batch that was answered, or None."""
-        batch = self.answered_batch(batch_key)
-        return None if batch is None else batch["reply"]
+        batch = self.batch(batch_key)
+        return None if batch is None or batch["status"] != "done" else batch["reply"]
 
-    def answered_batch(self, batch_key: str) -> dict | None:
-        """A batch that was answered: its reply, rows and their digest
-        (``batches.same_rows``); None."""
-        return self.db.batches.find_one({"_id": batch_key, "status": "done"},
-                                        {"reply": 1, "rows": 1, "content": 1})
+    def batch(self, batch_key: str) -> dict | None:
+        """A batch, answered (``status`` done: its reply) or still being
+        stored (processing); None."""
+        return self.db.batches.find_one({"_id": batch_key})
+
+    def stored_rows(self, batch_key: str, rows: int) -> dict[int, dict]:
+        """The applications a batch of ``rows`` rows stored so far, by row
+        number: one read, through the idempotency keys' index."""
+        keys = [row_key(batch_key, number) for number in range(1, rows + 1)]
+        return {application["batch"]["row"]: application for application in
+                self.db.applications.find({"idempotency_key": {"$in": keys}},
+                                          {"tracking_code": 1, "subject_key": 1, "batch": 1})}
 
     def holder(self, application: dict) -> dict | None:
         """The application in progress that holds a subject of

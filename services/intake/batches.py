@@ -333,11 +333,15 @@ def officer_application(officer_request: OfficerRequest, officer: Officer, key: 
             "manifest_id": None, "next_day": False, "pickup_place_id": None, **fields}
 
 
+def row_key(batch_key: str, number: int) -> str:
+    """The idempotency key of a batch's row: a resumed batch finds its rows
+    by it (``BatchStore.stored_rows``); "§" cannot come in an HTTP key."""
+    return f"\u00a7batch:{batch_key}#{number}"
+
+
 def batch_application(officer_request: OfficerRequest, officer: Officer, batch: dict,
                       row: Row) -> dict:
-    # the key makes a resumed batch find its rows; "§" cannot come in an HTTP key
-    return officer_application(officer_request, officer,
-                               f"\u00a7batch:{batch['_id']}#{row.number}",
+    return officer_application(officer_request, officer, row_key(batch["_id"], row.number),
                                manifest_id=batch["manifest_id"],
                                kecamatan_code=officer.scope[:6],
                                batch={"batch_id": batch["batch_id"], "row": row.number})

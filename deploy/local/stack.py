@@ -13,10 +13,11 @@ started (``rabbitmq-server -detached``), installed first with apt-get when
 missing.
 
 ``run`` supervises what it started, as a production supervisor would: a
-process that dies is restarted with the same arguments (the database on the
-same data) after a growing delay, and the console and the process's log
-say so; everything stops on Ctrl-C/SIGTERM, or when one process keeps dying
-(``deploy/local/supervisor.py``). The tests use the same class with free ports and a virtual
+process that dies, or a service that stops answering ``/health/live``, is
+restarted with the same arguments (the database on the same data) after a
+growing delay, and the console and the process's log say so; everything
+stops on Ctrl-C/SIGTERM, when a part does not start (why, from its log, on
+the console), or when one process keeps dying (``deploy/local/supervisor.py``). The tests use the same class with free ports and a virtual
 host of their own; the fault tests supervise it too.
 """
 

@@ -35,6 +35,7 @@ from shared.messaging import ATTEMPT_HEADER, LAST_ERROR_HEADER, ConsumerPart, to
 
 
 DLQ_SUFFIX = ".dlq"
+SHOWN = 20  # what ``show`` shows unless given --limit
 
 
 class UnknownQueue(Exception):
@@ -104,7 +105,7 @@ def describe(properties, body: bytes, queue: str | None = None) -> dict:
             "from_queue": death.get("queue"), "attempts": headers.get(ATTEMPT_HEADER, 0) + 1}
 
 
-def peek(amqp_uri: str, queue: str, limit: int = 20) -> list[dict]:
+def peek(amqp_uri: str, queue: str, limit: int = SHOWN) -> list[dict]:
     """Up to ``limit`` dead-lettered messages, described; they stay in the DLQ.
     ``queue``: the handler queue or its DLQ; ``UnknownQueue`` if there is none."""
     queue = handler_queue(queue)
@@ -193,11 +194,21 @@ def depths(amqp_uri: str) -> tuple[list[tuple[int | str, str]], int]:
     return rows, missing
 
 
+def at_least_one(text: str) -> int:
+    """``--limit``: 0 is refused, not read as "unset" (``show --limit 0``
+    showed 20, a review)."""
+    if not text.strip().isdecimal() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number, at least 1")
+    return int(text)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=("list", "show", "replay"))
     parser.add_argument("queue", nargs="?")
-    parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--limit", type=at_least_one, default=None, metavar="N",
+                        help="show: how many (20 unless given); replay: at most how many "
+                             "(all unless given)")
     parser.add_argument("--amqp-uri", default=os.environ.get(
         "AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672//"))
     add_broker_wait(parser)
@@ -219,13 +230,14 @@ def main() -> None:
         queue = handler_queue(args.queue)
         try:
             if args.command == "show":
-                shown = with_the_broker(lambda: peek(args.amqp_uri, queue, args.limit or 20),
-                                   "nothing shown")
+                limit = SHOWN if args.limit is None else args.limit
+                shown = with_the_broker(lambda: peek(args.amqp_uri, queue, limit),
+                                        "nothing shown")
                 for message in shown:
                     print(json.dumps(message))
             else:
                 moved = with_the_broker(lambda: replay(args.amqp_uri, queue, args.limit),
-                                   "nothing replayed")
+                                        "nothing replayed")
                 print(f"replayed {moved} message(s) to {queue}")
         except UnknownQueue as exc:
             parser.exit(1, f"dlq: the broker has no queue {exc.queue} "

@@ -1,5 +1,10 @@
 """The dead-letter tool shows operators what failed, never payload values."""
 
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
 from pika import BasicProperties
 
 from deploy import dlq
@@ -43,3 +48,15 @@ def test_show_and_replay_take_the_queue_as_list_prints_it_or_without_dlq():
     queue = "evt-intake-application_verified--printing.on_application_verified"
     assert dlq.handler_queue(queue) == queue
     assert dlq.handler_queue(f"{queue}.dlq") == queue
+
+
+@pytest.mark.parametrize("limit", ["0", "-3", "two"])
+@pytest.mark.parametrize("command", ["show", "replay"])
+def test_a_limit_below_one_is_refused_not_read_as_unset(command, limit):
+    """A review: ``show --limit 0`` showed 20 (``args.limit or 20``)."""
+    done = subprocess.run([sys.executable, "-m", "deploy.dlq", command, "q", f"--limit={limit}",
+                           "--amqp-uri", "pyamqp://guest:guest@127.0.0.1:1//"],
+                          cwd=Path(__file__).parents[2], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert f"argument --limit: '{limit}' is not a whole number, at least 1" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -69,3 +69,17 @@ class NotGivenUp(Conflict):
                              "ulang.",
                              f"The message is '{status}': only a message that failed can be "
                              "sent again."))
+
+
+class NothingOnFile(NotFound):
+    """A delivery log asked of an id notification has neither a message nor
+    a contact for: an answer of no messages read as "we never texted you"
+    (outside review), most often for a tracking code given where the
+    application's id goes."""
+
+    def __init__(self):
+        super().__init__(Msg(
+            "Tidak ada pesan maupun kontak untuk id ini: gunakan application_id "
+            "(bukan kode lacak).",
+            "No message and no contact for this id: use the application_id "
+            "(not the tracking code)."))

@@ -49,7 +49,8 @@ from shared.paging import next_page
 from .callbacks import read_callback, settle_callback
 from .domain import (Delivery, Senders, awaited_contacts, book_entry, deliver, ended_before,
                      finished_by, notices_for, send_due, told_from_the_book)
-from .exceptions import ContactNotYetKnown, DeliveryFailed, MessageNotFound, NotGivenUp
+from .exceptions import (ContactNotYetKnown, DeliveryFailed, MessageNotFound, NotGivenUp,
+                         NothingOnFile)
 from .gateways import Mailer, RecentSends, SmsGateway, WhatsApp
 from .openapi import openapi_document
 from .schemas import CountersSchema, DeliveryLogSchema, FailedMessagesSchema, FailedQuerySchema
@@ -99,6 +100,8 @@ class NotificationApi(HealthCheck, ServesOpenApi):
         self.operators.authenticate(request)
         read_no_query(request)
         messages = self.store.delivery_log(application_id)
+        if not messages and self.store.contact_for(application_id) is None:
+            raise NothingOnFile()
         return json_response(200, DeliveryLogSchema().dump(
             {"application_id": application_id, "messages": messages}))
 

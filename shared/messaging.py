@@ -41,6 +41,12 @@
   ``deploy.topology`` makes - the archive queues, the channel users - needs
   that command run again (README, "A broker that lost its state").
 
+* **nothing one message carries ends the service**: bytes that are not
+  UTF-8 in a property or the routing key read as text the entrypoint can
+  tell (``tolerate_undecodable``), and what an entrypoint cannot take, or
+  the consumer cannot read, is rejected or reconnected past instead of
+  ending the container (``HandingOnQueueConsumer``; outside review).
+
 Idempotency on the event id is the store's job (``BaseStore.consume_once``):
 the broker delivers at least once. Settings come from the service's config,
 read only through ``delivery_limit()`` and ``retry_delays()``, which the
@@ -53,10 +59,12 @@ import inspect
 import logging
 import time
 from dataclasses import dataclass
-from functools import partial
+from functools import partial, wraps
 
 import eventlet
+from amqp import abstract_channel, serialization
 from amqp.exceptions import AMQPError, NotFound, PreconditionFailed
+from amqp.spec import Basic
 from kombu import Connection, Exchange, Queue
 from kombu.exceptions import OperationalError
 from marshmallow import ValidationError
@@ -380,6 +388,77 @@ def republish_later(stores, after: float) -> None:
                       "deploy.replay", store.publishes_as, error_line(exc))
 
 
+class _SurrogateEscaped(bytes):
+    """A frame whose text fields decode bytes that are not UTF-8 as lone
+    surrogates (``surrogateescape``) instead of raising (``tolerate_undecodable``)."""
+
+    def __getitem__(self, key):
+        item = super().__getitem__(key)
+        return type(self)(item) if isinstance(key, slice) else item
+
+    def decode(self, encoding="utf-8", errors="strict"):
+        return super().decode(encoding, "surrogateescape")
+
+
+def _tolerant(decode, frame_at: int):
+    """``decode`` that, when a text field of the frame (argument ``frame_at``)
+    is not UTF-8, decodes it again tolerantly; frames that decode cost nothing
+    more."""
+    @wraps(decode)
+    def decoding(*args):
+        try:
+            return decode(*args)
+        except UnicodeDecodeError:
+            args = list(args)
+            args[frame_at] = _SurrogateEscaped(args[frame_at])
+            return decode(*args)
+    decoding.tolerant = True
+    return decoding
+
+
+def tolerate_undecodable() -> None:
+    """Make py-amqp read a message whose text fields are not UTF-8.
+
+    py-amqp decodes every short-string property of a message (content_type,
+    message_id, correlation_id, reply_to ...) and the routing key of its
+    delivery as UTF-8, strictly, below kombu - so neither kombu's
+    ``on_decode_error`` nor ``decode = False`` sees the error. One message
+    published with ``message_id=b"\\xff"`` (any publisher to a queue: a
+    channel's front-end) raised UnicodeDecodeError in the consumer, which
+    ended the service's process; the message, never acked, ended it again at
+    every start (outside review, CRITICAL). A content header that fails also
+    leaves py-amqp's framing waiting for it, so the connection is lost too.
+
+    With this, such a field reads as text with lone surrogates in place of
+    the bytes that are not UTF-8 (``undecoded`` tells them), and the
+    entrypoint decides: the broker channel answers 400 naming the property
+    or drops the request, an event handler dead-letters what it cannot read.
+    Installed once, for the whole process, at the two places py-amqp looks
+    its decoders up: the Basic class's property decoder and the method
+    arguments' (``loads``, as ``abstract_channel`` calls it). Header values
+    need nothing: py-amqp hands one that is not UTF-8 over as bytes."""
+    properties = serialization.PROPERTY_CLASSES
+    if not getattr(properties[Basic.CLASS_ID], "tolerant", False):
+        properties[Basic.CLASS_ID] = _tolerant(properties[Basic.CLASS_ID], 0)
+    if not getattr(abstract_channel.loads, "tolerant", False):
+        abstract_channel.loads = _tolerant(abstract_channel.loads, 1)
+
+
+tolerate_undecodable()
+
+
+def undecoded(value) -> bool:
+    """Whether a property (or routing key) as py-amqp read it held bytes that
+    are not UTF-8 text (``tolerate_undecodable``): it cannot be encoded back."""
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 @dataclass(frozen=True)
 class Undecodable:
     """The body a ``HandingOnQueueConsumer`` hands its entrypoint for a
@@ -452,6 +531,31 @@ class HandingOnQueueConsumer(QueueConsumer):
     def undecodable(consumer, message, exc):
         consumer.receive(Undecodable(type(exc).__name__), message)
 
+    def handle_message(self, provider, body, message):
+        """As nameko's (the entrypoint takes the message in a thread of the
+        container's), except that a message the entrypoint cannot take -
+        raising before its worker starts, where nameko ends the container -
+        is rejected: dead-lettered where its queue has a dead-letter
+        exchange (the handlers'), else dropped. A safety net, like the one
+        in ``consume``: nothing one message carries ends the service
+        (a header name that is not UTF-8, which py-amqp hands over as bytes,
+        failed nameko's reading of the worker's context)."""
+        self.container.spawn_managed_thread(partial(self.hand_on, provider, body, message),
+                                            identifier=f"{type(provider).__name__}.handle_message")
+
+    @staticmethod
+    def hand_on(provider, body, message) -> None:
+        try:
+            provider.handle_message(body, message)
+        except Exception as exc:
+            log.error("rejected a message on %s its entrypoint could not take (%s): "
+                      "dead-lettered, or dropped where the queue has no dead-letter exchange",
+                      provider.queue.name, type(exc).__name__)
+            try:
+                message.reject(requeue=False)
+            except (AMQPError, OSError):  # the connection went with it: delivered again
+                pass
+
     def consume(self, *args, **kwargs):
         try:
             yield from super().consume(*args, **kwargs)
@@ -459,18 +563,30 @@ class HandingOnQueueConsumer(QueueConsumer):
             # OperationalError: kombu's own, for a connect refused (its
             # retries are off), e.g. the broker down or restarting
             self.lost(exc)
+        except Exception as exc:
+            # a safety net: an error reading what the broker sent - one
+            # message's frames py-amqp could not decode (``tolerate_undecodable``
+            # covers what is known) - ended the service, and the message,
+            # never acked, ended it again at every start. The connection is
+            # given up (its framing may be left mid-message) and made again;
+            # its type only: the text may quote the message
+            why = f"could not read what it sent: {type(exc).__name__}"
+            log.error("%s %s", self.container.service_name, why)
+            self.lost(why)
 
-    def lost(self, error: Exception) -> None:
+    def lost(self, error: Exception | str) -> None:
         """No connection: say so once, then wait a while before ``run``
         tries again (each wait twice the last, up to ``RECONNECT_MAX_SECONDS``)."""
+        if not isinstance(error, str):
+            error = error_line(error)
         if self.lost_at is None:
             self.lost_at, self.retry_in = time.monotonic(), RECONNECT_FIRST_SECONDS
             log.warning("%s lost the broker (%s): reconnecting, at most every %ds",
-                        self.container.service_name, error_line(error), RECONNECT_MAX_SECONDS)
+                        self.container.service_name, error, RECONNECT_MAX_SECONDS)
         else:
             self.retry_in = min(self.retry_in * 2, RECONNECT_MAX_SECONDS)
             log.debug("%s still without the broker (%s): next attempt in %gs",
-                      self.container.service_name, error_line(error), self.retry_in)
+                      self.container.service_name, error, self.retry_in)
         resume_at = time.monotonic() + self.retry_in
         while not self.should_stop and time.monotonic() < resume_at:
             if self.connected_once:  # before that, nameko's stop() kills the consumer

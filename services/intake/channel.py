@@ -19,7 +19,9 @@ commit - to the client that sent it (its RabbitMQ direct reply-to, when its
 ``{"request_id", "status", "body"}``, where status and body are what HTTP
 would have answered (202 with the tracking code, 400 with the field errors,
 413 for a body over ``MAX_BODY_BYTES``, checked before it is parsed, 415 for
-one not declared ``application/json`` in UTF-8 or declared compressed; in the
+one not declared ``application/json`` in UTF-8 or declared compressed, 400
+naming a property sent as bytes that are not UTF-8 - none is sent when the
+reply could not be matched (``ChannelRequest.unmatchable``); in the
 language HTTP picks from the request's ``accept-language`` header, its name
 in any case). Only then is the request acked: a crash in between redoes it,
 and the request id makes that harmless.
@@ -52,7 +54,7 @@ from shared.errors import DomainError, Msg, ValidationFailed
 from shared.http import (DEFAULT_MAX_BODY_BYTES, check_json_type, checked_key, identity_only,
                          internal_error_body, language_of, load_json, too_large,
                          unsupported_encoding)
-from shared.messaging import HandingOnQueueConsumer, delivery_limit
+from shared.messaging import HandingOnQueueConsumer, delivery_limit, undecoded
 from shared.mongo import StoreWithOutbox
 from shared.pipeline import Pipeline, PipelineGate, StoppedWaiting
 from shared.settings import integer, require
@@ -119,19 +121,35 @@ class ChannelRequest:
     # how often the broker delivered it before (``x-delivery-count``, set by
     # a quorum queue on each requeue): ``IntakeChannel.reply``
     redeliveries: int = 0
+    # the AMQP properties sent as bytes that are not UTF-8 (``undecoded``):
+    # answered 400 naming them (``answer``); such a request id or reply_to is
+    # taken as none
+    unreadable: tuple[str, ...] = ()
 
     @classmethod
     def from_message(cls, message, max_bytes: int) -> "ChannelRequest":
         exchange = message.delivery_info.get("exchange", "")
         lang = language_of(header(message.headers or {}, "accept-language"))
-        request_id = message.properties.get("message_id")
+        properties = message.properties
+        unreadable = tuple(name for name, value in properties.items() if undecoded(value))
+        request_id = properties.get("message_id")
         channel = exchange.rpartition(".")[2]
-        return cls(channel, request_id, message.properties.get("correlation_id") or request_id,
-                   reply_destination(channel, message.properties.get("reply_to")), lang,
+        return cls(channel, None if "message_id" in unreadable else request_id,
+                   properties.get("correlation_id") or request_id,
+                   reply_destination(channel, None if "reply_to" in unreadable
+                                     else properties.get("reply_to")), lang,
                    message.body if isinstance(message.body, bytes) else message.body.encode(),
-                   max_bytes, message.properties.get("content_type") or "",
-                   message.properties.get("content_encoding") or "",
-                   redeliveries_of(message.headers or {}))
+                   max_bytes, properties.get("content_type") or "",
+                   properties.get("content_encoding") or "",
+                   redeliveries_of(message.headers or {}), unreadable)
+
+    def unmatchable(self) -> str | None:
+        """The property a reply would be matched on, when it is not text (no
+        client could match the reply): ``correlation_id``, or the
+        ``message_id`` it falls back on; None when a reply can be matched."""
+        if not undecoded(self.correlation_id):
+            return None
+        return "correlation_id" if "correlation_id" in self.unreadable else "message_id"
 
 
 def redeliveries_of(headers: dict) -> int:
@@ -178,6 +196,11 @@ def channel_key(channel: str, request_id: str) -> str:
     return f"\u00a7channel:{channel}:{request_id}"
 
 
+# what a reply names an AMQP property by, where it is not the property's name
+PROPERTY_FIELDS = {"message_id": "request_id"}
+NOT_TEXT = Msg("Properti AMQP ini bukan teks UTF-8 yang sah.",
+               "This AMQP property is not valid UTF-8 text.")
+
 WRONG_CHANNEL = Msg("Tidak sesuai dengan kanal pengirim permintaan.",
                     "Does not match the channel the request was sent on.")
 
@@ -202,6 +225,9 @@ def answer(request: ChannelRequest, store,
     """What HTTP would answer the same body: (status, body); ``screening``:
     a loaded body's screening."""
     try:
+        if request.unreadable:
+            raise ValidationFailed({PROPERTY_FIELDS.get(name, name): [NOT_TEXT]
+                                    for name in request.unreadable})
         if len(request.raw) > request.max_bytes:  # as HTTP: refused before it is parsed
             raise too_large(request.max_bytes)
         if request.raw:  # as HTTP: 415
@@ -360,6 +386,12 @@ class IntakeChannel:
     def handle_request(self, request: ChannelRequest):
         # while printing and notification are too far behind, the request
         # waits (unacked) instead of adding to their queues (shared/pipeline.py)
+        unmatchable = request.unmatchable()
+        if unmatchable is not None:  # a reply nobody could match: none is sent
+            log.error("dropped a request on channel %s from %s: its %s is not UTF-8 text, so "
+                      "no reply to it could be matched", request.channel, REQUEST_QUEUE,
+                      unmatchable)
+            return
         self.pipeline.wait_until_caught_up()
         started = time.perf_counter()
         try:

@@ -2,8 +2,10 @@
 (``IntakeApi`` mixes it in; it uses the service's ``store``, ``operators``,
 ``citizen_checks`` and ``citizen_screening()``).
 
-  GET  /api/v1/operator/applications          operator: the queue, filtered, oldest first
-  GET  /api/v1/operator/applications/<id>     operator: one application, documents, timeline
+  GET  /api/v1/operator/applications          operator: the queue, filtered, oldest first;
+                                              or a lookup by tracking code or NIK, newest first
+  GET  /api/v1/operator/applications/<id>     operator: one application (by id or tracking
+                                              code), documents, timeline
   GET  /api/v1/operator/reasons               operator: the rejection reason catalogue
   POST /api/v1/applications/<id>/verify       operator: submitted -> verified
   POST /api/v1/applications/<id>/reject       operator: submitted -> rejected (reason codes)
@@ -22,7 +24,7 @@ from shared.masking import mask_identity
 from shared.paging import next_page
 
 from . import domain, residence_rules
-from .queue_schemas import QueueQuerySchema, ReasonsQuerySchema, ResubmitSchema
+from .queue_schemas import LOOKUPS, QueueQuerySchema, ReasonsQuerySchema, ResubmitSchema
 from .exceptions import ActiveApplicationExists, MembersNotNamedYet, MovingMembersNotOnKk
 from .population import RegisterUnavailable
 from .reasons import catalogue
@@ -31,6 +33,8 @@ from .schemas import RejectSchema, StatusLookupSchema
 from .views import operator_view, queue_row
 
 log = logging.getLogger(__name__)
+# the queue's filters, which narrow a lookup too
+FILTERS = ("document_type", "channel", "kecamatan", "kelurahan", "flag")
 
 
 def moved(application: dict) -> dict:
@@ -44,21 +48,30 @@ class OperatorQueueApi:
     @api("GET", "/api/v1/operator/applications", budget=STAFF)
     def list_queue(self, request):
         """?status=submitted&document_type=ktp_el&kecamatan=367304&flag=late_registration
-        &limit=20&cursor=... -> 200 {"applications": [...], "next_cursor": "..." | null}"""
+        &limit=20&cursor=... -> 200 {"applications": [...], "next_cursor": "..." | null};
+        ?tracking_code=SDK7KQ2M9XA or ?nik=3673045207900001: a lookup, any status
+        (unless ``status`` is given), newest first"""
         self.operators.authenticate(request)
         query = read_query(request, QueueQuerySchema())
-        filters = {name: query[name] for name in
-                   ("document_type", "channel", "kecamatan", "kelurahan", "flag") if name in query}
-        rows = self.store.queue(query["status"], filters, query["limit"] + 1, query["cursor"])
-        page, cursor = next_page(rows, query["limit"], "queued_at")
+        filters = {name: query[name] for name in FILTERS if name in query}
+        if keys := {name: query[name] for name in LOOKUPS if name in query}:
+            rows = self.store.lookup(keys, query["status"], filters, query["limit"] + 1,
+                                     query["cursor"])
+            page, cursor = next_page(rows, query["limit"], "created_at")
+        else:
+            rows = self.store.queue(query["status"], filters, query["limit"] + 1,
+                                    query["cursor"])
+            page, cursor = next_page(rows, query["limit"], "queued_at")
         lang = request_language(request)
         return json_response(200, {"applications": [queue_row(row, lang) for row in page],
                                    "next_cursor": cursor})
 
     @api("GET", "/api/v1/operator/applications/<string:application_id>", budget=STAFF)
     def application_detail(self, request, application_id):
+        """``application_id``: the id, or the tracking code (in either case)
+        the citizen gives at the front desk"""
         self.operators.authenticate(request)
-        return json_response(200, operator_view(self.store.get(application_id),
+        return json_response(200, operator_view(self.store.get_by_id_or_code(application_id),
                                                 request_language(request)))
 
     @api("GET", "/api/v1/operator/reasons", budget=STAFF)

@@ -126,8 +126,28 @@ class StatusViewSchema(AcceptedSchema):
     timeline = fields.List(fields.Nested(StepSchema), required=True)
 
 
+class QueueRowSchema(Schema):
+    """What ``views.queue_row`` renders."""
+
+    application_id = fields.String(required=True)
+    tracking_code = fields.String(required=True, metadata=TRACKING_CODE)
+    document_type = fields.String(required=True, validate=validate.OneOf(DOCUMENT_TYPES))
+    status = fields.String(required=True, validate=validate.OneOf(APPLICATION_STATUSES))
+    status_label = fields.String(required=True)
+    channel = fields.String(required=True)
+    full_name = fields.String(required=True)
+    nik_masked = fields.String(required=True, metadata={
+        "description": "the applicant's NIK, masked", "example": "3673********0001"})
+    kecamatan_code = fields.String(required=True, allow_none=True)
+    kelurahan_code = fields.String(required=True, allow_none=True)
+    flags = fields.List(fields.String(), required=True)
+    documents_count = fields.Integer(required=True)
+    queued_at = fields.String(required=True, metadata={"description": "ISO-8601 time"})
+    submitted_at = fields.String(required=True, metadata={"description": "ISO-8601 time"})
+
+
 class QueuePageSchema(Schema):
-    applications = fields.List(fields.Dict(), required=True)
+    applications = fields.List(fields.Nested(QueueRowSchema), required=True)
     next_cursor = fields.String(allow_none=True)
 
 
@@ -378,12 +398,23 @@ OPERATIONS: tuple[Operation, ...] = (
               "/api/v1/applications/<string:application_id>/documents/<string:document_id>",
               "One document's file", 200, BINARY, (401, 404, 429, 503), OPERATOR_OR_SERVICE,
               tag="operator", media_type="application/octet-stream"),
-    Operation("GET", "/api/v1/operator/applications", "The work queue, oldest first", 200,
+    Operation("GET", "/api/v1/operator/applications",
+              "The work queue, oldest first; or a lookup by tracking code or NIK", 200,
               QueuePageSchema, (400, 401, 429, 503), OPERATOR,
-              query=queue_schemas.QueueQuerySchema, tag="operator"),
+              query=queue_schemas.QueueQuerySchema, tag="operator",
+              extra={"description": "Without `tracking_code` and `nik`: the applications "
+                                    "in one `status` (default `submitted`), oldest in the "
+                                    "queue first (`queued_at`, then id). With either (a "
+                                    "lookup, both: both match): the applications they name "
+                                    "in any status - ended ones too - unless `status` is "
+                                    "given, newest first (`created_at`, then id); the other "
+                                    "filters narrow it, paged the same way. Each row has the "
+                                    "applicant's NIK masked (`nik_masked`)."}),
     Operation("GET", "/api/v1/operator/applications/<string:application_id>",
               "One application in full", 200, OperatorViewSchema, (401, 404, 429, 503),
-              OPERATOR, tag="operator"),
+              OPERATOR, tag="operator",
+              extra={"description": "`application_id`: the application's id, or its "
+                                    "tracking code (in either case)."}),
     Operation("GET", "/api/v1/operator/reasons", "The rejection reason catalogue", 200,
               ReasonListSchema, (400, 401, 429, 503), OPERATOR,
               query=queue_schemas.ReasonsQuerySchema, tag="operator"),

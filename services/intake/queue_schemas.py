@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, fields, post_load, validate
 
 from shared.events import CONTACT_CHANNELS, DOCUMENT_TYPES, LANGUAGES
-from shared.fields import DeliverableEmail, MobilePhone, RegionCode
+from shared.fields import (TRACKING_CODE_TYPED, DeliverableEmail, MobilePhone, Nik, RegionCode,
+                           TypedTrackingCode)
 from shared.paging import Cursor, PageLimit
 
 from .appointments import PRR_CHANNEL
@@ -15,16 +16,27 @@ from .schemas import (CHANNELS, MARITAL_STATUSES, ApplicantSchema, DeliverySchem
                       StatusLookupSchema)
 
 MAX_PAGE = 100
+# the parameters that make the list a lookup: the applications they name,
+# in any status, newest first - the front desk's "where is my KTP?"
+LOOKUPS = ("tracking_code", "nik")
 
 
 class QueueQuerySchema(Schema):
-    """``GET /api/v1/operator/applications`` query parameters."""
+    """``GET /api/v1/operator/applications`` query parameters: the queue of
+    one status, or a lookup (``LOOKUPS``) the other filters narrow."""
 
     class Meta:
         unknown = RAISE
 
     status = fields.String(load_default="submitted",
-                           validate=validate.OneOf(APPLICATION_STATUSES))
+                           validate=validate.OneOf(APPLICATION_STATUSES), metadata={
+                               "description": "Default `submitted`; with `tracking_code` or "
+                                              "`nik`, any status."})
+    tracking_code = TypedTrackingCode(metadata={
+        **TRACKING_CODE_TYPED, "description": "A lookup: the application of this code, in "
+                                              "either case, whatever its status."})
+    nik = Nik(metadata={"description": "A lookup: every application this NIK applied for "
+                                       "(the applicant's), whatever its status, newest first."})
     document_type = fields.String(validate=validate.OneOf(DOCUMENT_TYPES))
     # also ``prr``: applications made from the PRR backlog (no submission names it)
     channel = fields.String(validate=validate.OneOf((*CHANNELS, PRR_CHANNEL)))
@@ -34,6 +46,14 @@ class QueueQuerySchema(Schema):
     flag = fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]{1,39}$"))
     limit = PageLimit(20, MAX_PAGE)
     cursor = Cursor()
+
+    @post_load(pass_original=True)
+    def lookup_in_any_status(self, query: dict, given: dict, **kwargs) -> dict:
+        """A lookup names applications in any status: ``status`` is None
+        unless given."""
+        if any(name in query for name in LOOKUPS) and "status" not in given:
+            query["status"] = None
+        return query
 
 
 KEPT = "Left out: kept as stored."

@@ -7,12 +7,14 @@ It loads, saves and emits; what a move does is decided in ``domain``.
 from __future__ import annotations
 
 import datetime
+import re
 from typing import Callable
 
-from pymongo import ASCENDING, UpdateOne
+from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 from shared.errors import ServiceBusy
+from shared.fields import TRACKING_CODE
 from shared.outbox import CARRIED_FIELDS
 from shared.indexes import drop_index_if_present
 from shared.paging import page_after
@@ -32,9 +34,18 @@ QUEUE_ORDER = [("queued_at", ASCENDING), ("_id", ASCENDING)]
 FILTER_FIELDS = {"document_type": "document_type", "channel": "channel",
                  "kecamatan": "area.kecamatan_code", "kelurahan": "area.kelurahan_code",
                  "flag": "flags"}
+# a lookup's keys -> the stored field each matches: read through the
+# tracking code's unique index, or the prefix of ``nik_document_status``
+# (AppointmentStore) - a NIK has a few applications, sorted as read. No
+# index of its own: each costs every write of an application (above)
+LOOKUP_FIELDS = {"tracking_code": "tracking_code", "nik": "applicant.nik"}
+LOOKUP_ORDER = [("created_at", DESCENDING), ("_id", DESCENDING)]  # newest first
+# an issued tracking code, in either case, where an application's id goes
+ISSUED_CODE = re.compile(TRACKING_CODE["pattern"], re.IGNORECASE)
 # what a queue row shows (the detail has the rest)
 SUMMARY_FIELDS = ("tracking_code", "document_type", "channel", "status", "area", "flags",
-                  "applicant.full_name", "queued_at", "created_at", "documents_count")
+                  "applicant.full_name", "applicant.nik", "queued_at", "created_at",
+                  "documents_count")
 
 
 class QueueStore(NikRecords):
@@ -65,9 +76,37 @@ class QueueStore(NikRecords):
         query.update({FILTER_FIELDS[name]: value for name, value in filters.items()})
         return page_after(self._queue_rows, query, "queued_at", limit, after)
 
+    def lookup(self, keys: dict, status: str | None, filters: dict, limit: int,
+               after: tuple[datetime.datetime, str] | None = None) -> list[dict]:
+        """The applications ``keys`` name (``LOOKUP_FIELDS``: a tracking code,
+        in either case; the applicant's NIK), in ``status`` (None: any, ended
+        ones too) matching ``filters``, newest first, as ``queue`` pages."""
+        query = {LOOKUP_FIELDS[name]: value for name, value in keys.items()}
+        if "tracking_code" in query:
+            query["tracking_code"] = query["tracking_code"].upper()
+        if status is not None:
+            query["status"] = status
+        query.update({FILTER_FIELDS[name]: value for name, value in filters.items()})
+        return page_after(self._lookup_rows, query, "created_at", limit, after, descending=True)
+
     def _queue_rows(self, query: dict, limit: int) -> list[dict]:
+        return self._summaries(query, QUEUE_ORDER, limit)
+
+    def _lookup_rows(self, query: dict, limit: int) -> list[dict]:
+        return self._summaries(query, LOOKUP_ORDER, limit)
+
+    def _summaries(self, query: dict, order: list, limit: int) -> list[dict]:
         return list(self.db.applications.find(query, dict.fromkeys(SUMMARY_FIELDS, 1))
-                    .sort(QUEUE_ORDER).limit(limit))
+                    .sort(order).limit(limit))
+
+    def get_by_id_or_code(self, key: str) -> dict:
+        """An application by its id, or by its tracking code (in either
+        case: an id is 32 hex digits, never shaped as a code)."""
+        query = {"tracking_code": key.upper()} if ISSUED_CODE.fullmatch(key) else {"_id": key}
+        application = self.db.applications.find_one(query)
+        if application is None:
+            raise ApplicationNotFound()
+        return application
 
     def verify(self, application_id: str, operator: str,
                derived: Callable[[dict], dict] = lambda application: {}) -> dict:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 
+from shared.masking import mask_identity
 from shared.outbox import CARRIED_FIELDS
 
 from .domain import STATUSES, shown_timeline
@@ -36,6 +37,9 @@ def plain(value):
 
 
 def queue_row(application: dict, lang: str) -> dict:
+    """An application in a list: the queue's, or a lookup's, whose rows an
+    operator tells apart by the applicant's NIK - masked (the detail has it
+    whole), as a recording booking's row has it."""
     area = application.get("area") or {}
     return plain({
         "application_id": application["_id"],
@@ -45,6 +49,7 @@ def queue_row(application: dict, lang: str) -> dict:
         "status_label": STATUSES[application["status"]].label(lang),
         "channel": application["channel"],
         "full_name": application["applicant"]["full_name"],
+        "nik_masked": mask_identity(application["applicant"].get("nik")),
         "kecamatan_code": area.get("kecamatan_code"),
         "kelurahan_code": area.get("kelurahan_code"),
         "flags": application.get("flags", []),

@@ -116,7 +116,8 @@ def test_queue_row_is_a_summary():
     assert row == {"application_id": app["_id"], "tracking_code": app["tracking_code"],
                    "document_type": "ktp_el", "status": "submitted",
                    "status_label": "Application received", "channel": "web",
-                   "full_name": "Siti Aminah", "kecamatan_code": "367304",
+                   "full_name": "Siti Aminah", "nik_masked": NIK[:4] + "*" * 8 + NIK[-4:],
+                   "kecamatan_code": "367304",
                    "kelurahan_code": "3673041001", "flags": ["late_registration"],
                    "documents_count": 2, "queued_at": app["queued_at"].isoformat(),
                    "submitted_at": app["created_at"].isoformat()}
@@ -156,3 +157,22 @@ def test_the_queue_filter_refuses_the_statuses_the_docs_say_it_refuses():
     for status in named:
         with pytest.raises(ValidationError):
             QueueQuerySchema().load({"status": status})
+
+
+def test_a_lookup_by_nik_or_tracking_code_takes_any_status_unless_given():
+    """Outside review: the front desk could not find an application by its
+    tracking code or NIK (400 unknown field); a lookup reads every status."""
+    assert QueueQuerySchema().load({"nik": NIK})["status"] is None
+    assert QueueQuerySchema().load({"tracking_code": " sdk7kq2m9xa "})["tracking_code"] == \
+        "sdk7kq2m9xa"
+    assert QueueQuerySchema().load({"nik": NIK, "status": "collected"})["status"] == "collected"
+
+
+@pytest.mark.parametrize(("params", "field"), [
+    ({"nik": "3673"}, "nik"), ({"nik": "367304520790000A"}, "nik"),
+    ({"tracking_code": "SDK-7KQ2M9XA"}, "tracking_code"), ({"tracking_code": "SDK"}, "tracking_code"),
+])
+def test_a_bad_lookup_is_named(params, field):
+    with pytest.raises(ValidationError) as excinfo:
+        QueueQuerySchema().load(params)
+    assert list(excinfo.value.messages) == [field]

@@ -205,7 +205,8 @@ def test_a_request_line_cannot_write_a_line_of_its_own_into_the_log(logged):
 def test_every_documented_query_parameter_keeps_its_value_in_the_log():
     """Each query schema's parameters are known harmless (list filters,
     paging): an operator reading the access log sees what was asked. The
-    secret ones are not: ``lease_token``, ``token``."""
+    secret ones are not: ``lease_token``, ``token``; nor the operators'
+    lookups: a NIK, a tracking code (``QueueQuerySchema``'s ``LOOKUPS``)."""
     from services.courier.schemas import ShipmentQuerySchema, StuckQuerySchema
     from services.intake.api_appointments import AvailabilitySchema
     from services.intake.api_operator import QueueQuerySchema, ReasonsQuerySchema
@@ -215,9 +216,11 @@ def test_every_documented_query_parameter_keeps_its_value_in_the_log():
     def names(*schemas):
         return {field.data_key or name for schema in schemas
                 for name, field in schema().fields.items()}
+    from services.intake.queue_schemas import LOOKUPS
     assert names(FailedQuerySchema, ShipmentQuerySchema, StuckQuerySchema, QueueQuerySchema,
-                 ReasonsQuerySchema, AvailabilitySchema) <= LOGGED_QUERY_PARAMETERS
+                 ReasonsQuerySchema, AvailabilitySchema) - set(LOOKUPS) <= LOGGED_QUERY_PARAMETERS
     assert names(LeaseQuerySchema, TokenQuerySchema).isdisjoint(LOGGED_QUERY_PARAMETERS)
+    assert set(LOOKUPS).isdisjoint(LOGGED_QUERY_PARAMETERS)
 
 
 def test_landlines_and_dotted_or_bracketed_mobiles_are_masked_in_logs(logged):

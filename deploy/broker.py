@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from amqp.exceptions import AccessRefused, NotAllowed, RecoverableConnectionError
 from kombu.exceptions import OperationalError
 
-from shared.settings import NotReachable, reach_the_broker
+from shared.settings import BrokerRefused, NotReachable, reach_the_broker
 
 # long enough for a broker being started (RabbitMQ takes 5-20 s to accept
 # connections) or loaded; short enough that a wrong AMQP_URI is told in a minute
@@ -65,7 +65,7 @@ def patiently(amqp_uri: str, work: Callable[[], Result], tool: str, unfinished: 
         try:
             reach_the_broker({"AMQP_URI": amqp_uri})
             return work()
-        except (NotAllowed, AccessRefused) as refused:
+        except (BrokerRefused, NotAllowed, AccessRefused) as refused:
             raise SystemExit(f"{tool}: the broker at {host}:{port} (AMQP_URI) refuses the "
                              f"connection: {refused.reply_text} (check AMQP_URI's user, "
                              f"password and virtual host); {unfinished}") from None

@@ -33,6 +33,7 @@ import re
 import sys
 from urllib.parse import urlsplit
 
+from amqp.exceptions import AccessRefused, NotAllowed
 from eventlet.event import Event
 from eventlet.hubs import get_hub
 from kombu import Connection
@@ -70,6 +71,18 @@ class NotReachable(RuntimeError):
         self.key = key
 
 
+class BrokerRefused(NotReachable):
+    """The broker answers and refuses us: wrong user or password, or a
+    virtual host it does not have. One line, as when it does not answer -
+    these escaped as amqp's traceback (outside review); no point waiting."""
+
+    def __init__(self, exc: AccessRefused | NotAllowed):
+        RuntimeError.__init__(self, f"refusing to start: the broker (AMQP_URI) refuses the "
+                                    f"connection: {exc.reply_text} (check its user, "
+                                    f"password and virtual host)")
+        self.key, self.reply_text = "AMQP_URI", exc.reply_text
+
+
 def reach_the_broker(config: dict) -> None:
     """Connect to the broker once before the extensions set up: a broker that
     does not answer is ``NotReachable`` here, in one line. Met first by the
@@ -82,6 +95,8 @@ def reach_the_broker(config: dict) -> None:
     try:
         with Connection(str(amqp_uri), connect_timeout=10) as connection:
             connection.connect()
+    except (AccessRefused, NotAllowed) as exc:
+        raise BrokerRefused(exc) from None
     except (OperationalError, OSError) as exc:
         raise NotReachable("the broker", "AMQP_URI", exc) from None
 

@@ -11,6 +11,7 @@ import datetime
 import random
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -234,6 +235,23 @@ def test_a_broker_or_database_not_answering_at_start_is_one_line_naming_it(
     code, output = nameko_run(env, service)
     assert code == 1
     assert f"refusing to start: {what} ({variable}) does not answer: " in one_refusal(output)
+
+
+@pytest.mark.parametrize("credentials, said", [
+    ("guest:guest@127.0.0.1:5672/no_such_vhost_{}", "NOT_ALLOWED"),
+    ("guest:not-the-password-{}@127.0.0.1:5672//", "ACCESS_REFUSED")])
+def test_a_broker_refusing_the_connection_at_start_is_one_line(system, credentials, said):
+    """Outside review (forty-seventh session): a virtual host the broker does
+    not have, or a wrong password, ended the start in amqp's traceback."""
+    marker = uuid.uuid4().hex[:8]
+    env = {**system.env(), "AMQP_URI": "pyamqp://" + credentials.format(marker),
+           "INTAKE_DATABASE": "intake_refused_broker"}
+    code, output = nameko_run(env, "intake", SERVICES["intake"][0])
+    assert code == 1
+    refusal = one_refusal(output)
+    assert refusal.startswith("shared.settings.BrokerRefused: refusing to start: the broker "
+                              "(AMQP_URI) refuses the connection: " + said), refusal
+    assert f"not-the-password-{marker}" not in output
 
 
 @pytest.mark.parametrize("service", sorted(SERVICES))

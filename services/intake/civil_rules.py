@@ -98,8 +98,10 @@ def birth_against_register(request: dict, details: dict, lookup: Lookup,
         refuse_unfit_witnesses(details, today, lookup)
     refuse_parents_dead_before_the_birth(details, lookup)
     # "anak dari ibu ... dan ayah ...": the certificate names both parents
-    return merged(register_name("mother", details["mother_nik"], details, lookup),
-                  register_name("father", details["father_nik"], details, lookup),
+    return merged(register_name("mother", details["mother_nik"], details.get("mother_full_name"),
+                                lookup),
+                  register_name("father", details["father_nik"], details.get("father_full_name"),
+                                lookup),
                   flag_deceased_parents(lookup, *parents))
 
 
@@ -164,7 +166,8 @@ def death_against_register(request: dict, details: dict, lookup: Lookup,
                "The date of death must not be before the deceased's birth date.")
     refuse_if_deceased("details.reporter_nik", details["reporter_nik"], lookup)
     # the certificate names the person who died
-    return register_name("deceased", details["deceased_nik"], details, lookup)
+    return register_name("deceased", details["deceased_nik"],
+                         details.get("deceased_full_name"), lookup)
 
 
 CIVIL_RULES = {

@@ -52,18 +52,23 @@ def holder(application: dict) -> dict:
     """Whose name the document is issued in, and the NIK a card carries
     (cards only: a certificate prints no NIK here). A KIA and a birth
     certificate are the child's, a death certificate the deceased's; the
-    rest are issued to the applicant."""
+    rest are issued to the applicant. A card prints its holder's name as
+    the register gave it at screening (``derived``: a KIA's
+    ``child_full_name``, a KTP-el's ``holder_full_name``), else the
+    citizen's."""
     applicant, details = application["applicant"], application["details"]
-    document_type = application["document_type"]
+    document_type, derived = application["document_type"], application.get("derived", {})
     if document_type == "kia":
-        return {"holder_name": details.get("child_full_name"),
+        return {"holder_name": derived.get("child_full_name") or details.get("child_full_name"),
                 "holder_nik": details.get("child_nik")}
     if document_type == "akta_kelahiran":
         return {"holder_name": details.get("child", {}).get("full_name"), "holder_nik": None}
     if document_type == "akta_kematian":
         return {"holder_name": named(application, "deceased"), "holder_nik": None}
-    return {"holder_name": applicant["full_name"],
-            "holder_nik": applicant["nik"] if document_type == "ktp_el" else None}
+    if document_type == "ktp_el":
+        return {"holder_name": derived.get("holder_full_name") or applicant["full_name"],
+                "holder_nik": applicant["nik"]}
+    return {"holder_name": applicant["full_name"], "holder_nik": None}
 
 
 def born(nik: str | None, applied: datetime.datetime, registered: str | None = None) -> dict:

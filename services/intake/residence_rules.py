@@ -13,8 +13,8 @@ from shared.nik import ADULT_AGE, age_on, parse_nik
 
 from .population import Lookup
 from .rule_helpers import (SERVED_KABKOTA, DocumentRules, Findings, flag_deceased_parents,
-                           refuse, refuse_if_deceased, refuse_if_not_on,
-                           refuse_unless_old_enough_to_be_a_parent)
+                           merged, refuse, refuse_if_deceased, refuse_if_not_on,
+                           refuse_unless_old_enough_to_be_a_parent, register_name)
 
 KIA_PHOTO_FROM_AGE = 5
 # the moves (``move_kind``) of a pindah keluar that take its members out of
@@ -148,7 +148,10 @@ def kia_against_register(request: dict, details: dict, lookup: Lookup,
                          today: datetime.date) -> Findings:
     """A KIA is for a child under 17 by the register's birth date when it
     knows the child (a NIK read alone makes a centenarian a baby), else by
-    the NIK's; whose parent was at least PARENT_MIN_AGE at the birth."""
+    the NIK's; whose parent was at least PARENT_MIN_AGE at the birth. The
+    card prints the child's name as the register gives it
+    (``derived.child_full_name``; ``details.child_full_name`` that differs
+    is flagged)."""
     family = lookup.family(details["kk_number"])  # first: it may hold the child and parent
     child_born = lookup.birth_date(details["child_nik"], today)
     if age_on(child_born, today) >= ADULT_AGE:
@@ -163,7 +166,9 @@ def kia_against_register(request: dict, details: dict, lookup: Lookup,
                      "The parent")
     refuse_if_deceased("details.child_nik", details["child_nik"], lookup)
     # an orphan's KIA names the late parent: accepted, the operator checks who applies
-    return flag_deceased_parents(lookup, details["parent_nik"])
+    return merged(flag_deceased_parents(lookup, details["parent_nik"]),
+                  register_name("child", details["child_nik"], details["child_full_name"],
+                                lookup))
 
 
 def refuse_kia_to_a_card_holder(request: dict, details: dict,

@@ -132,18 +132,18 @@ def same_name(one: str, other: str) -> bool:
     return " ".join(one.split()).casefold() == " ".join(other.split()).casefold()
 
 
-def register_name(role: str, nik: str | None, details: dict, lookup: Lookup) -> Findings:
-    """The name a certificate prints for the person ``role`` (``deceased``,
-    ``mother``, ``father``) of ``nik``, as the register knows it: kept in
-    ``derived`` as ``<role>_full_name``. The citizen's own
-    ``details.<role>_full_name`` is printed only when the register does not
-    answer; one that differs from the register's is flagged for the
-    operator, not refused - a refusal would tell whoever asks whether a
-    name belongs to a NIK."""
+def register_name(role: str, nik: str | None, given: str | None, lookup: Lookup) -> Findings:
+    """The name a document prints for the person ``role`` of ``nik`` - a
+    certificate's ``deceased``, ``mother``, ``father``; a card's ``holder``
+    (KTP-el) or ``child`` (KIA) - as the register knows it: kept in
+    ``derived`` as ``<role>_full_name``. The name the citizen ``given``
+    (``details.<role>_full_name``, a KTP-el's ``applicant.full_name``) is
+    printed only when the register does not answer; one that differs from
+    the register's is flagged for the operator, not refused - a refusal
+    would tell whoever asks whether a name belongs to a NIK."""
     person = lookup.person(nik) if nik else None
     if person is None:
         return Findings()
-    given = details.get(f"{role}_full_name")
     return Findings(flags=frozenset({REGISTER_NAME_DIFFERS} if given and not same_name(
                         given, person.full_name) else ()),
                     derived={f"{role}_full_name": kept_name(person.full_name)})

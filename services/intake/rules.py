@@ -34,7 +34,7 @@ from .population import Lookup
 from .request_fields import delivery_asked
 from .residence_rules import RESIDENCE_RULES, moves_in, refuse_if_moved_out
 from .rule_helpers import (PARENT_MIN_AGE, DocumentRules, Findings, merged, refuse,
-                           refuse_if_deceased)
+                           refuse_if_deceased, register_name)
 from .subjects import subject_key
 
 __all__ = ["ADULT_AGE", "Checked", "age_on", "check_application", "validate_application"]
@@ -95,8 +95,11 @@ def refuse_unless_old_enough_for_a_ktp_el(applicant: dict, today: datetime.date,
 
 def ktp_el_against_register(request: dict, details: dict, lookup: Lookup,
                             today: datetime.date) -> Findings:
-    """The age rule of a KTP-el; a NIK recorded for a KTP-el; the
-    card prints the birth date the register gives (``derived.birth_date``)."""
+    """The age rule of a KTP-el; a NIK recorded for a KTP-el; the card
+    prints the birth date and the name the register gives
+    (``derived.birth_date``, ``derived.holder_full_name``): an
+    ``applicant.full_name`` that differs is flagged, never printed - a
+    changed name (``data_change``) is changed in the register (SIAK) first."""
     nik = request["applicant"]["nik"]
     refuse_unless_old_enough_for_a_ktp_el(request["applicant"], today, lookup,
                                           first=details["reason"] == "first_issue")
@@ -109,7 +112,8 @@ def ktp_el_against_register(request: dict, details: dict, lookup: Lookup,
                "kecamatan atau Dinas lebih dulu.",
                "The holder of this NIK has not had the KTP-el recording (perekaman) yet; have "
                "it done at a kecamatan office or the Disdukcapil first.")
-    return Findings(derived={"birth_date": lookup.birth_date(nik, today).isoformat()})
+    return merged(Findings(derived={"birth_date": lookup.birth_date(nik, today).isoformat()}),
+                  register_name("holder", nik, request["applicant"]["full_name"], lookup))
 
 
 RULES: dict[str, DocumentRules] = {

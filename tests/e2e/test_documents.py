@@ -218,7 +218,7 @@ def test_a_nik_with_a_kk_it_is_not_on_refused(system, mongo):
     fields = refused(system, ktp, lang="en")
     assert fields == {"applicant.kk_number": [
         "The applicant's NIK is not on this family card (KK)."]}
-    own_kk = body("ktp_el", {"reason": "first_issue"}, nik=adult, kk=kk)
+    own_kk = body("ktp_el", {"reason": "first_issue"}, nik=adult, kk=kk, full_name="Warga Uji")
     application = accepted(system, mongo, own_kk)
     assert application["flags"] == []
 
@@ -228,7 +228,8 @@ def test_a_kia_checked_against_the_family_card(system, mongo):
     kk = seed_family(system, (parent, "istri", True), (child, "anak", False))
     documents = ["akta_kelahiran", "kartu_keluarga", "ktp_el"]
     application = accepted(system, mongo, kia_body(child, parent_nik=parent, kk=kk,
-                                                   documents=documents))
+                                                   documents=documents,
+                                                   child_full_name="Warga Uji"))
     assert application["flags"] == []
     stranger = nik_born(years_before(today_wib(), 4))
     assert list(refused(system, kia_body(stranger, parent_nik=parent, kk=kk,
@@ -282,7 +283,7 @@ def test_a_stranger_unchecked_during_an_outage_takes_no_slot_from_the_owner(
     requests.post(faults, json={"fail_next": 0}, timeout=5)
     eventually(lambda: register_answers(system), what="intake checking the register again")
     owner = accepted(system, mongo, body("ktp_el", {"reason": "first_issue"}, nik=owner_nik,
-                                         kk=own_kk))
+                                         kk=own_kk, full_name="Warga Uji"))
     assert owner["flags"] == [] and owner["active_slot"] == "active"
     intake = system.url("intake")
     assert requests.post(f"{intake}/api/v1/applications/{owner['_id']}/verify",

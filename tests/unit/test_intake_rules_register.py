@@ -86,7 +86,13 @@ def refused_on(request: dict, register=None, deaths=(), moved=()) -> list[str]:
 
 
 def ktp(nik: str, kk: str = KK) -> dict:
-    return body("ktp_el", {"reason": "first_issue"}, nik=nik, kk=kk)
+    """A first KTP-el, named as the fake register names everyone."""
+    return body("ktp_el", {"reason": "first_issue"}, nik=nik, kk=kk, full_name="Nama")
+
+
+def kia(child_nik: str, **fields) -> dict:
+    """A KIA, its child named as the fake register names everyone."""
+    return kia_body(child_nik, child_full_name="Nama", **fields)
 
 
 # --------------------------------------------------------------- every application
@@ -105,7 +111,7 @@ def test_a_nik_the_register_does_not_know_is_accepted_and_flagged():
 
 def test_register_unreachable_accepted_and_flagged_after_one_question():
     register = FakeRegister(FAMILY, down=True)
-    checked = check(kia_body(CHILD, parent_nik=MOTHER, kk=KK), register)
+    checked = check(kia(CHILD, parent_nik=MOTHER, kk=KK), register)
     assert checked.flags == ("register_unchecked",)
     assert register.asked == 1  # the rest of its questions went unasked
 
@@ -127,15 +133,15 @@ def test_a_first_ktp_el_print_needs_a_recorded_nik():
 # --------------------------------------------------------------- per document
 
 def test_kia_child_and_parent_must_be_on_the_kk():
-    assert check(kia_body(CHILD, parent_nik=MOTHER, kk=KK)).flags == ()
+    assert check(kia(CHILD, parent_nik=MOTHER, kk=KK)).flags == ()
     stranger = nik_born(years_before(TODAY, 8))
-    assert refused_on(kia_body(stranger, parent_nik=MOTHER, kk=KK)) == ["details.child_nik"]
+    assert refused_on(kia(stranger, parent_nik=MOTHER, kk=KK)) == ["details.child_nik"]
     other_parent = nik_born(datetime.date(1985, 1, 1), female=True)
-    assert refused_on(kia_body(CHILD, parent_nik=other_parent, kk=KK)) == ["details.parent_nik"]
+    assert refused_on(kia(CHILD, parent_nik=other_parent, kk=KK)) == ["details.parent_nik"]
 
 
 def test_kia_for_a_family_the_register_does_not_know_is_flagged():
-    checked = check(kia_body(nik_born(years_before(TODAY, 8))))
+    checked = check(kia(nik_born(years_before(TODAY, 8))))
     assert set(checked.flags) == {"register_unknown_kk", "register_unknown_nik"}
 
 
@@ -286,7 +292,7 @@ def test_a_posthumous_child_is_accepted_and_flagged():
 
 
 def test_a_kia_naming_a_deceased_parent_is_accepted_and_flagged():
-    request = kia_body(CHILD, parent_nik=MOTHER, kk=KK)
+    request = kia(CHILD, parent_nik=MOTHER, kk=KK)
     request["applicant"]["nik"] = FATHER
     assert check(request).flags == ()
     assert check(request, deaths={MOTHER}).flags == ("parent_deceased",)
@@ -311,7 +317,8 @@ def test_a_first_ktp_el_goes_by_the_registers_birth_date_when_it_knows_the_nik()
     """A centenarian is 100, not 0; the date is kept (``derived``) for the card."""
     nik = nik_born(CENTENARIAN_BORN)
     checked = check(ktp(nik, kk=ELDERLY_KK), FakeRegister(elders((nik, CENTENARIAN_BORN))))
-    assert (checked.flags, checked.derived) == ((), {"birth_date": "1925-03-01"})
+    assert (checked.flags, checked.derived) == ((), {"birth_date": "1925-03-01",
+                                                     "holder_full_name": "Nama"})
     # unknown to the register: the NIK read by itself decides (and refuses)
     assert refused_on(ktp(nik, kk=ELDERLY_KK)) == ["applicant.nik"]
     # a date the NIK does not carry is not taken for the NIK's
@@ -334,14 +341,14 @@ def test_a_kia_is_for_a_child_under_17_by_the_registers_birth_date():
     holds the child). While the register cannot answer, the NIK alone
     decides: accepted, flagged for the operator."""
     elder, parent = nik_born(CENTENARIAN_BORN), nik_born(datetime.date(1960, 4, 9), female=True)
-    request = kia_body(elder, parent_nik=parent, kk=ELDERLY_KK)
+    request = kia(elder, parent_nik=parent, kk=ELDERLY_KK)
     register = FakeRegister(elders((parent, datetime.date(1960, 4, 9)), (elder, CENTENARIAN_BORN)))
     assert refused_on(request, register) == ["details.child_nik"]
     assert register.asked == 2
     assert check(request, FakeRegister(down=True)).flags == ("register_unchecked",)
-    assert check(kia_body(CHILD, parent_nik=MOTHER, kk=KK)).flags == ()  # born 2015
+    assert check(kia(CHILD, parent_nik=MOTHER, kk=KK)).flags == ()  # born 2015
     grown = nik_born(years_before(TODAY, 17))
-    assert refused_on(kia_body(grown, parent_nik=MOTHER, kk=KK), FakeRegister(Family(
+    assert refused_on(kia(grown, parent_nik=MOTHER, kk=KK), FakeRegister(Family(
         KK, "3673041010", (*FAMILY.members, person(grown))))) == ["details.child_nik"]
 
 
@@ -385,7 +392,7 @@ def test_a_parent_the_register_dates_too_young_is_refused():
     child = nik_born(datetime.date(2020, 1, 5))
     sister_born = datetime.date(2012, 9, 9)  # 7 at the birth
     sister = nik_born(sister_born, female=True)
-    assert refused_on(kia_body(child, parent_nik=sister, kk=ELDERLY_KK), FakeRegister(elders(
+    assert refused_on(kia(child, parent_nik=sister, kk=ELDERLY_KK), FakeRegister(elders(
         (sister, sister_born), (child, datetime.date(2020, 1, 5))))) == ["details.parent_nik"]
 
 

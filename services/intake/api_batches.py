@@ -1,7 +1,8 @@
 """HTTP: the officers' channels (tokens scoped to a kelurahan or a kecamatan).
 
   PUT  /api/v1/jemput-bola/batches/<batch_id>   kelurahan officer: a batch, JSON or CSV -> 200
-  GET  /api/v1/jemput-bola/batches/<batch_id>   kelurahan officer: its reply again
+  GET  /api/v1/jemput-bola/batches/<batch_id>   kelurahan officer: its reply again (or,
+                                                 still being stored, its rows stored so far)
   GET  /api/v1/jemput-bola/batches/<batch_id>/applications   kelurahan officer: where each stands
   POST /api/v1/kecamatan/next-day-requests      kecamatan officer: a next-day KTP-el -> 202
 
@@ -10,7 +11,10 @@ A mixin of ``IntakeApi`` (which supplies ``store``, ``screening()``,
 within its request, in one worker: every row is checked first (a few at once,
 as their register questions overlap), then each accepted row is stored
 through the store's ``submit``, its own application + event in one
-transaction, in row order. No HTTP round trip per row: a 500-row CSV took
+transaction, in row order, for at most ``batches.STORING_SECONDS``; a batch
+its request left (intake killed mid-batch) is finished with the rows it
+stored, by a timer or when the officer asks for it (``finish_cut_short``).
+No HTTP round trip per row: a 500-row CSV took
 17-18 s on this 2-core machine under moderate load, most of it the
 database's commits (docs/api.md).
 """
@@ -21,7 +25,7 @@ import logging
 from eventlet import GreenPool
 from marshmallow import INCLUDE, RAISE, Schema, fields
 
-from shared.clock import today_wib
+from shared.clock import today_wib, utcnow
 from shared.errors import DomainError, Msg, NotFound, ValidationFailed, localize
 from shared.http import (api, body_problems, check_charset, idempotency_key, json_response,
                          read_json, request_language, unsupported_media_type)
@@ -112,20 +116,73 @@ def store_batch(store, officer, batch_id: str, rows: list[batches.Row],
     batches.same_rows(batch, rows)  # a batch cut short goes on with its own rows only
     applications = [(row, batches.batch_application(result, officer, batch, row))
                     for row, result in checked]
-    stored, refused = store.submit_rows(applications)
+    # none begun past the batch's storing time: a batch left processing longer
+    # is its request's no more (``finish_abandoned``)
+    stored, refused, untried = store.submit_rows(applications, batches.storing_until(batch))
     stored += [(row, earlier[row.number]) for row in rows if row.number in earlier]
-    accepted = [{**row_ref(row), "application_id": application["_id"],
-                 "tracking_code": application["tracking_code"]} for row, application in stored]
+    accepted = [accepted_row(row, application) for row, application in stored]
     # by each subject: an SKPWNI names several (a list, once a dict key: 500)
     rows_of = {subject: row.number for row, application in stored
                for subject in subjects(application["subject_key"])}
     made = {row.number: application for row, application in applications}
     rejected += [rejected_row(row, held_by(store, officer, exc, made[row.number], rows_of))
                  for row, exc in refused]
+    rejected += [rejected_row(row, batches.NotStored()) for row in untried]
     reply = batch_reply(batch, accepted, rejected)
     log.info("jemput-bola batch %s (manifest %s): %d accepted, %d rejected", batch["_id"],
              batch["manifest_id"], len(accepted), len(rejected))
     return store.finish_batch(batch, reply, [row["application_id"] for row in accepted])
+
+
+def finish_abandoned(store) -> int:
+    """Finish every batch its request left processing for good (a timer's,
+    cheap: one indexed read when there is none); how many."""
+    left = store.processing_batches(utcnow() - batches.abandoned_after(store.operation_timeout))
+    for batch in left:
+        finish_cut_short(store, batch)
+    return len(left)
+
+
+def settled(store, batch: dict | None) -> dict | None:
+    """``batch`` (as read), finished now if its request left it processing for good."""
+    if batches.abandoned(batch, utcnow(), store.operation_timeout):
+        return {**batch, "status": "done", "reply": finish_cut_short(store, batch)}
+    return batch
+
+
+def finish_cut_short(store, batch: dict) -> dict:
+    """A batch its request left processing (intake killed mid-batch) finished
+    with the rows it stored: the reply kept, the rows not stored listed as
+    such (``NotStored``: send them under a new batch id), ``batch_accepted``
+    for the stored ones - without which printing never hands them over. A
+    timer does it past ``batches.abandoned_after``, and so does the officer's
+    GET or PUT of the batch id (outside review: they stayed processing for
+    good, 404 to the officer)."""
+    stored, rows = store.stored_rows(batch["_id"], batch["rows"]), batches.rows_known(batch)
+    reply = batch_reply(batch, [accepted_row(row, stored[row.number])
+                                for row in rows if row.number in stored],
+                        [rejected_row(row, batches.NotStored())
+                         for row in rows if row.number not in stored])
+    log.warning("jemput-bola batch %s (manifest %s) left processing by its request: finished "
+                "with the %d rows it stored of %d", batch["_id"], batch["manifest_id"],
+                len(stored), batch["rows"])
+    return store.finish_batch(batch, reply, [row["application_id"] for row in reply["accepted"]])
+
+
+def batch_as_it_stands(store, batch_key: str) -> tuple[dict, str] | None:
+    """(the reply, ``status``) of the officer's batch: a finished batch's
+    reply (``done``); a batch left processing for good finished now; one
+    still being stored, the rows stored so far (``processing``: none
+    refused yet, those are known at its end); None for no such batch."""
+    batch = settled(store, store.batch(batch_key))
+    if batch is None:
+        return None
+    if batch["status"] == "done":
+        return batch["reply"], "done"
+    stored = store.stored_rows(batch_key, batch["rows"])
+    return batch_reply(batch, [accepted_row(row, stored[row.number])
+                               for row in batches.rows_known(batch) if row.number in stored],
+                       []), "processing"
 
 
 class OfficerChannelsApi:
@@ -146,7 +203,7 @@ class OfficerChannelsApi:
         officer = self.kelurahan_officers.authenticate(request)
         batch_key = batches.batch_key(officer, batches.check_batch_id(batch_id))
         rows = batch_rows(request)
-        batch = self.store.batch(batch_key)
+        batch = settled(self.store, self.store.batch(batch_key))
         if batch is not None:  # its own rows only, before any is checked
             batches.same_rows(batch, rows)
         if batch is None or batch["status"] != "done":
@@ -158,12 +215,15 @@ class OfficerChannelsApi:
 
     @api("GET", "/api/v1/jemput-bola/batches/<string:batch_id>")
     def get_batch(self, request, batch_id):
-        """-> 200 the batch's reply; 404 for a batch id this officer has not sent"""
+        """-> 200 the batch's reply (``status`` done), or the rows stored so far
+        of one still being stored (processing); 404 for a batch id this
+        officer has not sent"""
         officer = self.kelurahan_officers.authenticate(request)
-        reply = self.store.finished_batch(batches.batch_key(officer, batch_id))
-        if reply is None:
+        found = batch_as_it_stands(self.store, batches.batch_key(officer, batch_id))
+        if found is None:
             raise BatchNotFound()
-        return json_response(200, render_reply(reply, request_language(request)))
+        reply, status = found
+        return json_response(200, render_reply(reply, request_language(request), status))
 
     @api("GET", "/api/v1/jemput-bola/batches/<string:batch_id>/applications")
     def batch_applications(self, request, batch_id):
@@ -172,9 +232,10 @@ class OfficerChannelsApi:
         each accepted row stands now (outside audit C: the officer could not
         follow a batch once sent); 404 for a batch id this officer has not sent"""
         officer = self.kelurahan_officers.authenticate(request)
-        reply = self.store.finished_batch(batches.batch_key(officer, batch_id))
-        if reply is None:
+        stands = batch_as_it_stands(self.store, batches.batch_key(officer, batch_id))
+        if stands is None:
             raise BatchNotFound()
+        reply = stands[0]
         found = self.store.batch_members([row["application_id"] for row in reply["accepted"]])
         lang = request_language(request)
         return json_response(200, {
@@ -247,6 +308,11 @@ def held_by(store, officer, error: DomainError, application: dict,
     return ActiveApplicationExists(field, other_batch=holder["batch"])
 
 
+def accepted_row(row: batches.Row, application: dict) -> dict:
+    return {**row_ref(row), "application_id": application["_id"],
+            "tracking_code": application["tracking_code"]}
+
+
 def row_ref(row: batches.Row) -> dict:
     """How a reply names a row: its number, and a CSV row's file line (outside
     audit H: an accepted CSV row had no ``line``, as documented)."""
@@ -261,9 +327,10 @@ def rejected_row(row: batches.Row, error: DomainError) -> dict:
                               for m in messages] for path, messages in fields.items()}}
 
 
-def render_reply(reply: dict, lang: str) -> dict:
-    """The stored reply in the request's language; each refused row names its
-    first field and reason, and lists all of them."""
+def render_reply(reply: dict, lang: str, status: str = "done") -> dict:
+    """The stored reply in the request's language, with the batch's
+    ``status``; each refused row names its first field and reason, and
+    lists all of them."""
     rejected = []
     for row in reply["rejected"]:
         fields = {path: [m["en" if lang == "en" else "id"] if isinstance(m, dict)
@@ -271,5 +338,5 @@ def render_reply(reply: dict, lang: str) -> dict:
                   for path, messages in row["fields"].items()}
         first = min(fields)
         rejected.append({**row, "field": first, "reason": fields[first][0], "fields": fields})
-    return {**reply, "accepted_count": len(reply["accepted"]), "rejected_count": len(rejected),
-            "rejected": rejected}
+    return {**reply, "status": status, "accepted_count": len(reply["accepted"]),
+            "rejected_count": len(rejected), "rejected": rejected}

@@ -7,10 +7,15 @@ the last row is done. Each row is its own application, stored through the
 store's ordinary ``submit`` (one transaction: application + its event) with
 a key per batch row, so a batch cut short (a crash, a 503) and sent again
 with the same batch id finds the rows it already stored and stores the rest.
+A batch its request left processing for good (intake killed mid-batch) is
+finished with the rows it stored (``api_batches.finish_abandoned``).
 """
 
 from __future__ import annotations
 
+import datetime
+
+from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
 from shared.clock import utcnow
@@ -30,17 +35,23 @@ class BatchStore(BaseStore):
         # applications' ids): the index cost every write of an application
         # ~0.85 ms on the local server (bench/README.md, eleventh session)
         drop_index_if_present(db.applications, "manifest_id_1")
+        # the batches a request left processing (``abandoned_batches``, a timer's)
+        db.batches.create_index([("status", ASCENDING), ("created_at", ASCENDING)],
+                                name="by_status_and_start")
         super().ensure_indexes(db)
-
-    def finished_batch(self, batch_key: str) -> dict | None:
-        """The stored reply of a batch that was answered, or None."""
-        batch = self.batch(batch_key)
-        return None if batch is None or batch["status"] != "done" else batch["reply"]
 
     def batch(self, batch_key: str) -> dict | None:
         """A batch, answered (``status`` done: its reply) or still being
         stored (processing); None."""
         return self.db.batches.find_one({"_id": batch_key})
+
+    def processing_batches(self, started_before: datetime.datetime,
+                           most: int = 100) -> list[dict]:
+        """Batches still processing that were started before
+        ``started_before``: one read through ``by_status_and_start``."""
+        return list(self.db.batches.find(
+            {"status": "processing", "created_at": {"$lt": started_before}},
+            {"content": 0}).limit(most))
 
     def stored_rows(self, batch_key: str, rows: int) -> dict[int, dict]:
         """The applications a batch of ``rows`` rows stored so far, by row
@@ -75,18 +86,22 @@ class BatchStore(BaseStore):
         except DuplicateKeyError:
             return self.db.batches.find_one({"_id": batch["_id"]})
 
-    def submit_rows(self, applications: list[tuple[int, dict]]) -> tuple[list, list]:
-        """Submit each (row number, application) on its own: ([(row, stored
-        application)], [(row, the error that refused it)])."""
+    def submit_rows(self, applications: list[tuple[int, dict]],
+                    until: datetime.datetime) -> tuple[list, list, list]:
+        """Submit each (row, application) on its own, none begun after
+        ``until``: ([(row, stored application)], [(row, the error that
+        refused it)], [rows not tried])."""
         stored, refused = [], []
-        for number, application in applications:
+        for index, (row, application) in enumerate(applications):
+            if utcnow() > until:
+                return stored, refused, [row for row, _ in applications[index:]]
             try:
-                stored.append((number, self.submit(application)))
+                stored.append((row, self.submit(application)))
             except DomainError as exc:  # e.g. an active application for this NIK
                 if exc.status >= 500:  # the database, not the row: the batch stops here
                     raise
-                refused.append((number, exc))
-        return stored, refused
+                refused.append((row, exc))
+        return stored, refused, []
 
     def finish_batch(self, batch: dict, reply: dict, application_ids: list[str]) -> dict:
         """Keep the reply and tell printing which applications make up the

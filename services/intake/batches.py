@@ -55,6 +55,57 @@ class OutOfScope(DomainError):
     code = "out_of_scope"
 
 
+class NotStored(DomainError):
+    """A row of a batch whose storing was cut short (its request died, or
+    ran past ``STORING_SECONDS``) before the row was stored: it was never
+    checked to the end, and the batch id is done - a new one takes it."""
+
+    status = 409
+    code = "not_stored"
+
+    def __init__(self):
+        super().__init__(Msg("Baris ini tidak tersimpan: penyimpanan batch terputus.",
+                             "This row was not stored: storing the batch was cut short."),
+                         {"_row": [Msg("Tidak tersimpan (penyimpanan batch terputus): kirim "
+                                       "baris ini lagi dengan batch id baru.",
+                                       "Not stored (storing the batch was cut short): send "
+                                       "this row again under a new batch id.")]})
+
+
+# A batch's rows are stored within STORING_SECONDS of its start (``start_batch``):
+# a request still storing then stops and finishes the batch with what it
+# stored (``api_batches.store_batch``), so a batch left "processing" longer
+# than that - plus one row's store begun just before - has no request
+# storing it any more: intake was killed mid-batch, or lost the database.
+# 0.6 s a row at MAX_ROWS (600 s) is twice the slowest measured (docs/api.md:
+# 500 rows in 133 s at a load average of 15, checks included).
+STORING_SECONDS = MAX_ROWS * 0.6
+# one row's store (``store.submit``): its held-subjects read, its insert and,
+# on a duplicate key, the earlier submission's read - each within the
+# database's operation deadline (MONGO_TIMEOUT_MS)
+ROW_OPERATIONS = 3
+# the clocks of two intake instances (one started the batch, another judges it)
+CLOCK_MARGIN_SECONDS = 60
+
+
+def abandoned_after(operation_seconds: float) -> datetime.timedelta:
+    """How long after its start a batch still processing was left by its
+    request for good (``operation_seconds``: the store's operation deadline)."""
+    return datetime.timedelta(seconds=STORING_SECONDS + ROW_OPERATIONS * operation_seconds
+                              + CLOCK_MARGIN_SECONDS)
+
+
+def abandoned(batch: dict | None, now: datetime.datetime, operation_seconds: float) -> bool:
+    """A batch still processing that its request left for good."""
+    return batch is not None and batch["status"] == "processing" and \
+        batch["created_at"] < now - abandoned_after(operation_seconds)
+
+
+def storing_until(batch: dict) -> datetime.datetime:
+    """When a request storing ``batch``'s rows stops (``STORING_SECONDS``)."""
+    return batch["created_at"] + datetime.timedelta(seconds=STORING_SECONDS)
+
+
 @dataclass
 class Row:
     number: int  # 1 = the first application (JSON: the list's first item)
@@ -93,7 +144,9 @@ def new_batch(officer: Officer, batch_id: str, rows: list[Row], today: datetime.
     return {"_id": batch_key(officer, batch_id), "batch_id": batch_id,
             "officer": str(officer), "kelurahan_code": officer.scope,
             "manifest_id": new_manifest_id(officer.scope, today), "rows": len(rows),
-            "content": batch_content(rows), "status": "processing", "created_at": utcnow()}
+            "content": batch_content(rows), "status": "processing", "created_at": utcnow(),
+            # a CSV row's file line, for a reply made without its rows (``NotStored``)
+            **({"lines": [row.line for row in rows]} if rows[0].line is not None else {})}
 
 
 def batch_content(rows: list[Row]) -> str:
@@ -114,6 +167,12 @@ def same_rows(batch: dict, rows: list[Row]) -> None:
     ``BatchIdReused`` (a batch from before digests were kept: taken as the same)."""
     if batch.get("content") not in (None, batch_content(rows)):
         raise BatchIdReused(batch["rows"])
+
+
+def rows_known(batch: dict) -> list[Row]:
+    """A batch's rows as its record knows them: their numbers and CSV lines."""
+    lines = batch.get("lines") or [None] * batch["rows"]
+    return [Row(number, None, lines[number - 1]) for number in range(1, batch["rows"] + 1)]
 
 
 def json_rows(applications: list) -> list[Row]:

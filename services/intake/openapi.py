@@ -237,6 +237,10 @@ class BatchReplySchema(Schema):
     manifest_id = fields.String(required=True, allow_none=True)  # null: no row accepted
     kelurahan_code = fields.String(required=True)
     rows = fields.Integer(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(("done", "processing")),
+                           metadata={"description": "`processing`: still being stored (a GET "
+                                     "meanwhile): `accepted` the rows stored so far, "
+                                     "`rejected` empty until it is done"})
     accepted = fields.List(fields.Dict(), required=True)
     rejected = fields.List(fields.Dict(), required=True)
     accepted_count = fields.Integer(required=True)
@@ -504,7 +508,8 @@ OPERATIONS: tuple[Operation, ...] = (
               why={409: "`batch_id_reused` (naming `batch_id`): this batch id was used for "
                         "other rows; the same rows again get the first reply (or finish a "
                         "batch cut short)."}),
-    Operation("GET", "/api/v1/jemput-bola/batches/<string:batch_id>", "A batch's reply again",
+    Operation("GET", "/api/v1/jemput-bola/batches/<string:batch_id>",
+              "A batch's reply again (or what is stored so far)",
               200, BatchReplySchema, (401, 404, 429, 503), KELURAHAN_OFFICER, tag="officer"),
     Operation("GET", "/api/v1/jemput-bola/batches/<string:batch_id>/applications",
               "Where each accepted row of a batch stands now", 200, BatchMembersSchema,

@@ -11,7 +11,8 @@ HTTP API (v1, JSON; errors name the field, in Bahasa Indonesia or English):
   GET  /api/v1/openapi.json                     this API as OpenAPI 3 (openapi.py, shared.openapi)
   GET  /health
 ``IntakeEvents`` listens to printing, courier and notification events to keep
-the timeline and move the status (``downstream``). The two classes run in one ``nameko run`` as two containers,
+the timeline and move the status (``downstream``), and finishes a minute the
+jemput-bola batches their request left (``api_batches.finish_abandoned``). The two classes run in one ``nameko run`` as two containers,
 each with its own worker pool and prefetch, so a backlog of events never
 takes the workers the citizens' requests need.
 """
@@ -20,8 +21,11 @@ from __future__ import annotations
 
 import logging
 
+from nameko.timer import timer
+
 from shared.auth import BearerTokens, ScopedBearerTokens
 from shared.clock import today_wib
+from shared.errors import DomainError
 from shared.events import load_event
 from shared.http import (LOOKUPS, BrokerCheck, HealthCheck, api, idempotency_key, json_response,
                          read_json, request_language)
@@ -32,7 +36,7 @@ from shared.openapi import ServesOpenApi
 from shared.ratelimit import ClientQuota, TrackingCodeChecks
 
 from .api_appointments import RecordingAppointmentApi, RecordingCalendar
-from .api_batches import OfficerChannelsApi
+from .api_batches import OfficerChannelsApi, finish_abandoned
 from .api_documents import DocumentsApi, UploadSettings
 from .api_operator import OperatorQueueApi
 from . import downstream
@@ -116,6 +120,17 @@ class IntakeEvents:
     store = StoreWithOutbox(ApplicationStore, publishes_as="intake")
     register = PopulationRegister()  # a PRR record's holder: deceased?
     republished = Republished()  # a copy published again: most likely recorded already
+
+    @timer(interval=60, eager=True)
+    def finish_abandoned_batches(self):
+        """Jemput-bola batches their request left processing for good (intake
+        killed mid-batch), finished with the rows they stored
+        (``api_batches.finish_abandoned``: one indexed read when none is)."""
+        try:
+            if finished := finish_abandoned(self.store):
+                log.info("%d jemput-bola batches left processing finished", finished)
+        except DomainError as exc:  # the database away: the next minute's try
+            log.warning("abandoned jemput-bola batches not checked: %s", exc)
 
     def _record(self, event_type: str, body: dict):
         """One downstream event: its step (and status move, ``downstream``) on

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import requests
 
+from tests.e2e.test_batch_resumed import printed
 from tests.e2e.test_batches import ktp_row
 from tests.e2e.test_office_handovers import batch_sent
-from tests.helpers import (KELURAHAN_CODE, KELURAHAN_OFFICER, OPERATOR, STATION, BrokerProbe,
-                           eventually, officers_day_came)
+from tests.helpers import (KELURAHAN_CODE, KELURAHAN_OFFICER, OPERATOR, BrokerProbe, eventually,
+                           officers_day_came)
 
 
 def test_a_manifest_of_50_comes_back_as_one_handover(system, mongo):
@@ -30,22 +31,9 @@ def test_a_manifest_of_50_comes_back_as_one_handover(system, mongo):
                                      headers=OPERATOR, timeout=10)
             assert verified.status_code == 200, verified.text
 
-        printed = set()
-
-        def claim_and_print():
-            claim = requests.post(f"{printing}/api/v1/station/jobs/claim", headers=STATION,
-                                  json={"manifest": True, "max": 10}, timeout=30)
-            assert claim.status_code in (200, 204), claim.text
-            for job in claim.json()["jobs"] if claim.status_code == 200 else []:
-                # a manifest an earlier test left waiting is printed out of the way
-                done = requests.post(f"{printing}/api/v1/station/jobs/{job['print_job_id']}"
-                                     "/printed", json={"lease_token": job["lease_token"]},
-                                     headers=STATION, timeout=30)
-                assert done.status_code == 200 and done.json()["slot"] is None, done.text
-                if job["manifest_id"] == manifest:
-                    printed.add(job["application_id"])
-            return len(printed) == 50
-        eventually(claim_and_print, timeout=120, what="all 50 printed")
+        # a manifest an earlier test left waiting is printed out of the way
+        answers = printed(system, {application["application_id"] for application in accepted})
+        assert all(answer["slot"] is None for answer in answers)
 
         def handovers():
             seen.extend(probe.drain())

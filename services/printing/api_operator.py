@@ -1,6 +1,9 @@
 """Printing's operator endpoints (operator tokens, ``OPERATOR_TOKENS``):
 
-  GET  /api/v1/operator/print-jobs/held            -> 200 jobs waiting for an operator
+  GET  /api/v1/operator/print-jobs/held            -> 200 jobs waiting for an operator, paged
+  GET  /api/v1/operator/print-jobs?application_id= | tracking_code=
+                                                   -> 200 an application's print job, its history
+  GET  /api/v1/operator/print-jobs/<id>            -> 200 one, with its action history
   POST /api/v1/operator/print-jobs/<id>/release    -> 200 back in the queue
   POST /api/v1/operator/print-jobs/<id>/cancel     -> 200 given up
   POST /api/v1/operator/print-jobs/<id>/reprint    -> 200 a printed document queued again
@@ -25,12 +28,13 @@ from shared.clock import today_wib
 from shared.errors import ValidationFailed
 from shared.http import (api, check_charset, idempotency_key, json_response, read_json,
                          read_no_body, request_language, text_problem, unsupported_media_type)
-from shared.http import read_query
+from shared.http import read_no_query, read_query
 from shared.paging import next_page
 
 from . import prr
 from .exceptions import PrrImportNotFound
-from .schemas import BlankoDeliverySchema, BlankoSchema, BlankoStationSchema, HeldJobSchema
+from .schemas import (BlankoDeliverySchema, BlankoSchema, BlankoStationSchema, HeldJobSchema,
+                      HeldQuerySchema, JobLookupSchema, OperatorJobSchema, queue_cursor)
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +44,37 @@ PRR_MAX_BODY_BYTES = 8 * 1024 * 1024  # about 60,000 rows
 class PrintOperatorApi:
     @api("GET", "/api/v1/operator/print-jobs/held")
     def held_jobs(self, request):
-        """-> {"jobs": [{"print_job_id", "tracking_code", "last_failure", ...}]}"""
+        """?limit=100&cursor=...&station_id=...&last_failure=... ->
+        {"jobs": [{"print_job_id", "tracking_code", "last_failure", ...}],
+        "next_cursor": "..." | null}, in queue order"""
         self.operators.authenticate(request)
-        jobs = self.store.held_jobs(self.settings.stations)
-        return json_response(200, {"jobs": HeldJobSchema(many=True).dump(jobs)})
+        query = read_query(request, HeldQuerySchema())
+        jobs = self.store.held_jobs(self.settings.stations, query["limit"] + 1, query["cursor"],
+                                    query["station_id"], query["last_failure"])
+        page = jobs[:query["limit"]]
+        cursor = queue_cursor(page[-1]) if len(jobs) > query["limit"] else None
+        return json_response(200, {"jobs": HeldJobSchema(many=True).dump(page),
+                                   "next_cursor": cursor})
+
+    @api("GET", "/api/v1/operator/print-jobs")
+    def print_jobs_of(self, request):
+        """?application_id=... or ?tracking_code=SDK7KQ2M9XA -> {"jobs":
+        [{"print_job_id", "status", "print_kind", "delivery_method",
+        "printed_at", "last_failure", "failure_note", "slot", "manifest_id",
+        "actions": [{"action", "by", "at", "reason", "note", "station_id"}],
+        ...}]}: the application's print job ([] before it is verified)"""
+        self.operators.authenticate(request)
+        query = read_query(request, JobLookupSchema())
+        jobs = self.store.print_jobs_of(query["application_id"], query["tracking_code"])
+        return json_response(200, {"jobs": OperatorJobSchema(many=True).dump(jobs)})
+
+    @api("GET", "/api/v1/operator/print-jobs/<string:job_id>")
+    def print_job(self, request, job_id):
+        """-> {"print_job_id", "status", ..., "actions": [...]} (as in the
+        list above); 404 for an unknown job"""
+        self.operators.authenticate(request)
+        read_no_query(request)
+        return json_response(200, OperatorJobSchema().dump(self.store.print_job(job_id)))
 
     @api("POST", "/api/v1/operator/print-jobs/<string:job_id>/release")
     def release_held(self, request, job_id):
@@ -86,6 +117,7 @@ class PrintOperatorApi:
         "recent_deliveries": [{"delivery_id", "delivered", "recorded_by",
         "recorded_at", "stock_after"}]}]} (tracked stations only)"""
         self.operators.authenticate(request)
+        read_no_query(request)
         return json_response(200, {"stations": BlankoStationSchema(many=True).dump(
             self.store.blanko_stocks())})
 

@@ -26,7 +26,7 @@ from shared.offices import DINAS
 from .exceptions import (DeceasedHoldKept, DocumentNotFound, DocumentPrinted, HandedOver,
                          HolderDeceased, JobNotFound, LeaseLost, NotAtCounter, NotHeld, NotPrinted,
                          WithPos)
-from .stations import CLAIMABLE_STATUSES, FAILURE_REASONS, priority
+from .stations import CLAIMABLE_STATUSES, FAILURE_REASONS, LAPSED_REASON, priority
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ PRINTED_FOR_THE_DECEASED = {"last_failure": HELD_AS_DECEASED["last_failure"]}
 # a job whose lease ran out on its last attempt (``stations.lapsed``): held,
 # its station and lease token kept - nobody takes it over, so the station's
 # late report is still heard (``on_lease``)
-HELD_AS_LAPSED = {"status": "held", "last_failure": "lease_expired", "failure_note": None}
+HELD_AS_LAPSED = {"status": "held", "last_failure": LAPSED_REASON, "failure_note": None}
 
 
 def as_held(job: dict) -> dict:
@@ -393,6 +393,25 @@ def failure_outcome(job: dict, reason: str, note: str | None, max_attempts: int)
                                                "requeued": requeued, **job_ref(job)})]
 
 
+# what a job's action history (``actions``) keeps: operators' decisions and
+# stations' failure reports
+ACTIONS = ("failed", "released", "cancelled", "reprinted")
+
+
+def action_taken(action: str, by: str, job: dict, now: datetime.datetime,
+                 station_id: str | None = None) -> dict:
+    """An entry of the job's action history (``actions``, oldest first):
+    who did what, when, and the reason and note the job carried as it was
+    done (``job``: as the operator was shown it, or as a station's failure
+    report leaves it - the note masked as stored). Appended in the update of
+    the action itself, never rewritten: the latest ``released_by`` /
+    ``requeued_by`` / ``cancelled_by`` alone lost the earlier ones, and a
+    reprint clears the failure note (outside review). ``station_id``: the
+    station of a failure report."""
+    return {"action": action, "by": by, "at": now, "reason": job.get("last_failure"),
+            "note": job.get("failure_note"), "station_id": station_id}
+
+
 def release(job: dict, operator: str, manifest_with_pos: bool = False) -> Decision:
     """An operator sends a held job back to the queue, with fresh attempts:
     intake hears of it (``print_job_released``), so the citizen no longer
@@ -411,7 +430,7 @@ def release(job: dict, operator: str, manifest_with_pos: bool = False) -> Decisi
     if job["status"] in CLAIMABLE_STATUSES and job.get("released_by"):
         return {}, []
     if not job_is_held(job):
-        raise NotHeld()
+        raise NotHeld(job["status"])
     return ({"status": "queued", "attempts": 0, "lease_until": None, "lease_token": None,
              "station_id": None, "released_by": operator},
             [Event("print_job_released", {"released_by": operator, **job_ref(job)})])
@@ -443,7 +462,7 @@ def cancel(job: dict, operator: str, deceased: set[str] = frozenset(),
     if not (job_is_held(job) or given_up_printed):
         if job["status"] == "printed" and manifest_by_pos and job.get("manifest_id"):
             raise WithPos()
-        raise NotHeld()
+        raise NotHeld(job["status"])
     reason = HELD_AS_DECEASED["last_failure"] if given_up_printed else job.get("last_failure")
     return ({"status": "cancelled", "cancelled_by": operator, "lease_until": None,
              "lease_token": None},
@@ -479,7 +498,8 @@ def reprint(job: dict, operator: str, deceased: set[str], manifest_with_pos: boo
     if reprint_queued(job):
         return {}, []  # a repeat (a retry after a lost answer): nothing said again
     if job["status"] != "printed":
-        raise NotPrinted()  # queued, on lease, held - or cancelled: never to be printed
+        # queued, on lease, held - or cancelled: never to be printed
+        raise NotPrinted(job["status"])
     if not (at_the_dinas(job, manifest_with_pos) or awaiting_pos(job)):
         raise WithPos()
     if of_the_deceased(job, deceased):

@@ -101,22 +101,45 @@ class WindowUnavailable(Conflict):
                          {field: [Msg("Pilih jadwal lain.", "Choose another window.")]})
 
 
+# a print job's status as an operator's 409 names it (``NotHeld``,
+# ``NotPrinted``): its label, and the code the operator's views show
+JOB_STATUSES = {
+    "queued": Msg("dalam antrean cetak", "queued for printing"),
+    "leased": Msg("sedang dicetak di stasiun", "being printed at a station"),
+    "held": Msg("ditahan", "held"),
+    "printed": Msg("sudah dicetak", "printed"),
+    "collected": Msg("sudah diambil atau diserahkan", "collected or handed over"),
+    "cancelled": Msg("dibatalkan", "cancelled"),
+}
+
+
+def _status_named(status: str) -> Msg:
+    label = JOB_STATUSES.get(status, Msg(status, status))
+    return Msg(f'"{label}" ({status})', f'"{label.en}" ({status})')
+
+
 class NotHeld(Conflict):
+    """Release or cancel of a job that is not held, naming where it stands
+    (outside review: "not held" alone sent the operator looking)."""
     code = "not_held"
 
-    def __init__(self):
-        super().__init__(Msg("Pekerjaan cetak ini tidak sedang ditahan.",
-                             "This print job is not held."))
+    def __init__(self, status: str):
+        named = _status_named(status)
+        super().__init__(Msg(f"Pekerjaan cetak ini tidak sedang ditahan: statusnya {named}.",
+                             f"This print job is not held: it is {named.en}."))
 
 
 class NotPrinted(Conflict):
     """A reprint asked of a job not printed yet: it is in the queue, on a
-    station's lease or held (release or cancel it)."""
+    station's lease or held (release or cancel it), or cancelled - named."""
     code = "not_printed"
 
-    def __init__(self):
-        super().__init__(Msg("Dokumen ini belum dicetak: tidak dapat dicetak ulang.",
-                             "This document is not printed yet: it cannot be reprinted."))
+    def __init__(self, status: str):
+        named = _status_named(status)
+        super().__init__(Msg(f"Dokumen ini belum dicetak (status pekerjaan cetak: {named}): "
+                             "tidak dapat dicetak ulang.",
+                             f"This document is not printed (the print job is {named.en}): "
+                             "it cannot be reprinted."))
 
 
 class HandedOver(Conflict):

@@ -11,44 +11,105 @@ from __future__ import annotations
 
 import datetime
 
+from pymongo import ASCENDING
+
 from shared.clock import today_wib, utcnow
+from shared.paging import page_after
 
 from . import domain, handovers
-from .claim_store import ClaimStore, queue_position
+from .claim_store import QUEUE_ORDER, ClaimStore
 from .domain import Event
 from .exceptions import JobNotFound
+from .pickup_store import by_code
 from .report_store import ReportStore
 from .slots import PickupRules
-from .stations import StationRules
+from .stations import PRIORITIES, StationRules
 
 # leases run out on their last attempt held in one run of the timer at most
 # (``PrintStore.hold_lapsed``; more wait for the next run, seconds later)
 LAPSED_PER_RUN = 100
 
 
+# the held list's order: the queue's (``claim_store.QUEUE_ORDER``), equal
+# times by id - a page starts after the last job of the page before
+HELD_ORDER = [*QUEUE_ORDER, ("_id", ASCENDING)]
+QueuePlace = tuple[int, datetime.datetime, str]  # priority, queued_at, _id
+
+
+def queue_place(job: dict) -> QueuePlace:
+    """A job's place in the held list (``HELD_ORDER``)."""
+    return job["priority"], job["queued_at"], job["_id"]
+
+
 class HeldJobStore(ClaimStore, ReportStore):
-    def held_jobs(self, rules: StationRules, limit: int = 100) -> list[dict]:
+    def held_jobs(self, rules: StationRules, limit: int = 100,
+                  after: QueuePlace | None = None, station_id: str | None = None,
+                  last_failure: str | None = None) -> list[dict]:
         """Jobs waiting for an operator, in queue order (next-day requests and
-        replacements first, then oldest first): the held ones, and the cards
-        printed and still at the Dinas whose holder's death was recorded since
-        (``cards_of_the_deceased``, noted by ``_listed_for_an_operator``: a
-        list of its own, not a read of every printed job; until cancelled,
-        or until Pos takes the parcel of its jemput-bola manifest: then it
-        is no longer the Dinas' to cancel - cancel answers ``with_pos``).
-        A lease run out on its last attempt and not held yet is listed as it
-        will be (``domain.as_held``)."""
-        noted = [row["_id"] for row in self.db.cards_of_the_deceased.find({}, limit=limit)]
-        printed = list(self.db.print_jobs.find({"_id": {"$in": noted}, "status": "printed"})) \
-            if noted else []
+        replacements first, then oldest first, equal times by id): the held
+        ones, and the cards printed and still at the Dinas whose holder's
+        death was recorded since (``cards_of_the_deceased``, noted by
+        ``_listed_for_an_operator``: a list of its own, not a read of every
+        printed job; until cancelled, or until Pos takes the parcel of its
+        jemput-bola manifest: then it is no longer the Dinas' to cancel -
+        cancel answers ``with_pos``). A lease run out on its last attempt and
+        not held yet is listed as it will be (``domain.as_held``). Up to
+        ``limit`` after ``after`` (``queue_place`` of the last job of the page
+        before); ``station_id``, ``last_failure``: only those."""
+        only = {key: value for key, value in (("station_id", station_id),
+                                              ("last_failure", last_failure))
+                if value is not None}
+        held = [domain.as_held(job) for query in rules.held_filters(utcnow(), **only)
+                for job in self._in_queue_order(query, limit, after)]
+        return sorted([*held, *self._cards_to_cancel(only, after)], key=queue_place)[:limit]
+
+    def _in_queue_order(self, query: dict, limit: int, after: QueuePlace | None) -> list[dict]:
+        """Up to ``limit`` jobs of ``query`` in ``HELD_ORDER`` after ``after``:
+        priority by priority (``PRIORITIES``), each paged on ``queued_at``
+        and ``_id`` (``shared.paging.page_after``: flat filters, each read
+        through the status index)."""
+        def read(flat: dict, count: int) -> list[dict]:
+            return list(self.db.print_jobs.find(flat, sort=HELD_ORDER, limit=count))
+        jobs: list[dict] = []
+        for priority in PRIORITIES:
+            if after is not None and priority < after[0]:
+                continue
+            since = after[1:] if after is not None and priority == after[0] else None
+            jobs += page_after(read, {**query, "priority": priority}, "queued_at",
+                               limit - len(jobs), since)
+            if len(jobs) >= limit:
+                break
+        return jobs
+
+    def _cards_to_cancel(self, only: dict, after: QueuePlace | None) -> list[dict]:
+        """The printed cards of the deceased still at the Dinas, after
+        ``after``: all of them read (a few - deaths of holders whose card
+        waits at the Dinas - and some with Pos, not listed), so a page is
+        never cut short by one left out."""
+        noted = [row["_id"] for row in self.db.cards_of_the_deceased.find({}, ["_id"])]
+        printed = [job for job in self.db.print_jobs.find(
+            {"_id": {"$in": noted}, "status": "printed", **only})
+            if after is None or queue_place(job) > after] if noted else []
         with_pos = {manifest["_id"] for manifest in self.db.manifests.find(
             {"_id": {"$in": sorted({job["manifest_id"] for job in printed
                                     if job.get("manifest_id")})}})
             if handovers.pos_has_it(manifest)} if printed else set()
-        to_cancel = [job for job in printed
-                     if domain.at_the_dinas(job, job.get("manifest_id") in with_pos)]
-        held = [domain.as_held(job) for job in self._queue_read(rules.held_filters(utcnow()),
-                                                                 limit)]
-        return sorted([*held, *to_cancel], key=queue_position)[:limit]
+        return [job for job in printed
+                if domain.at_the_dinas(job, job.get("manifest_id") in with_pos)]
+
+    def print_jobs_of(self, application_id: str | None = None,
+                      tracking_code: str | None = None) -> list[dict]:
+        """The print jobs of an application, named by its id or its tracking
+        code (any case), each read through its index (one job per
+        application: none before it is verified)."""
+        query = {"application_id": application_id} if application_id is not None \
+            else by_code(tracking_code)
+        return list(self.db.print_jobs.find(query, sort=[("queued_at", ASCENDING)]))
+
+    def print_job(self, job_id: str) -> dict:
+        if (job := self._find(None, job_id)) is None:
+            raise JobNotFound()
+        return job
 
     def hold_lapsed(self, rules: StationRules, limit: int = LAPSED_PER_RUN) -> list[dict]:
         """Hold the jobs whose lease ran out on their last attempt
@@ -78,8 +139,9 @@ class HeldJobStore(ClaimStore, ReportStore):
 
     def release_held(self, job_id: str, operator: str, rules: StationRules) -> dict:
         """Back to the queue with fresh attempts."""
-        return self._operator_decision(job_id, rules, lambda job: domain.release(
-            job, operator, handovers.pos_has_it(self._manifest_of(job))))
+        return self._operator_decision(job_id, rules, ("released", operator), lambda job:
+                                       domain.release(job, operator, handovers.pos_has_it(
+                                           self._manifest_of(job))))
 
     def cancel_held(self, job_id: str, operator: str, rules: StationRules,
                     pickup: PickupRules) -> dict:
@@ -103,7 +165,8 @@ class HeldJobStore(ClaimStore, ReportStore):
             return domain.cancel(job, operator, self._deceased(
                 None, domain.card_holders(job)) if printed else set(),
                 printed and handovers.pos_has_it(self._manifest_of(job)))
-        return self._operator_decision(job_id, rules, decide, lists_go_on)
+        return self._operator_decision(job_id, rules, ("cancelled", operator), decide,
+                                       lists_go_on)
 
     def reprint(self, job_id: str, operator: str, rules: StationRules) -> dict:
         """A printed document still at the Dinas, missing or spoiled, back to
@@ -120,7 +183,8 @@ class HeldJobStore(ClaimStore, ReportStore):
             self._reprint_queued(session, job)
             self._off_the_lists(session, job, waited_for=True)
             return []
-        return self._operator_decision(job_id, rules, decide, lists_wait)
+        return self._operator_decision(job_id, rules, ("reprinted", operator), decide,
+                                       lists_wait)
 
     def _off_the_lists(self, session, job: dict, waited_for: bool) -> None:
         """A printed document no longer on its hand-over list (a kecamatan's
@@ -157,12 +221,15 @@ class HeldJobStore(ClaimStore, ReportStore):
         ``IssuingPrintStore`` revokes its downloads (the document printed is
         replaced by the reprint); a store without issuances has nothing to do."""
 
-    def _operator_decision(self, job_id: str, rules: StationRules, decide,
-                           then=lambda session, job: []) -> dict:
+    def _operator_decision(self, job_id: str, rules: StationRules, action: tuple[str, str],
+                           decide, then=lambda session, job: []) -> dict:
         """``decide`` on the job, and ``then`` what else follows from it
-        (events), in one transaction. A decision that changes nothing (a
-        repeat: ``domain.cancel`` of a job cancelled already) has nothing
-        follow from it either."""
+        (events), in one transaction; ``action`` (what, the operator) kept
+        in the job's action history in the same update
+        (``domain.action_taken``: the reason and note as the operator was
+        shown them). A decision that changes nothing (a repeat:
+        ``domain.cancel`` of a job cancelled already) has nothing follow from
+        it either, and is not kept."""
         def work(session):
             job = self._find(session, job_id)
             if job is None:
@@ -178,7 +245,8 @@ class HeldJobStore(ClaimStore, ReportStore):
             update, events = decide(held)
             if not update:  # a repeat: nothing changed, so nothing follows
                 return self._save(session, job, update, events)
-            return self._save(session, job, update, events + then(session, job))
+            return self._save(session, job, update, events + then(session, job),
+                              domain.action_taken(*action, held, utcnow()))
         decided = self.run_transaction(work)
         self.groups.forget_reads_ahead()  # a released job is claimable again
         return decided

@@ -24,9 +24,9 @@ from .api_operator import PRR_MAX_BODY_BYTES
 from .prr import (AGE_BANDS, IMPORT_COUNTS, LISTED_ROWS, REFUSALS, REQUIRED_COLUMNS,
                   ImportsQuerySchema)
 from .schemas import (BlankoDeliverySchema, BlankoSchema, BlankoStationSchema, ClaimSchema,
-                      FailedSchema,
-                      HeldJobSchema, PrintedBatchSchema, PrintedSchema, RescheduleSchema,
-                      SlotSchema, StationJobSchema)
+                      FailedSchema, HeldJobSchema, HeldQuerySchema, JobLookupSchema,
+                      OperatorJobListSchema, OperatorJobSchema, PrintedBatchSchema,
+                      PrintedSchema, RescheduleSchema, SlotSchema, StationJobSchema)
 from .tokens import CLAIM_KEYS
 
 VERSION = "1.0.0"
@@ -64,7 +64,7 @@ LEASE_LOST = "`conflict` naming `lease_token`: the lease is not this station's (
 LEASE_ENDED = "`conflict` naming `lease_token`: the lease is not this station's (expired and " \
               "taken over, or never its own), or has ended (a failure reported already: a " \
               "retry of it answers this)."
-HELD_ONLY = "`not_held`: the job is not held."
+HELD_ONLY = "`not_held`: the job is not held (the message names its status)."
 AT_COUNTER = ("`not_at_counter`: not waiting at a counter (not printed, sent by Pos, "
               "collected, or an office's to hand over); `holder_deceased`: a card whose holder "
               "is recorded deceased.")
@@ -130,6 +130,8 @@ HeldJobAnswerSchema = HeldJobSchema.from_dict(
 
 class HeldJobListSchema(Schema):
     jobs = fields.List(fields.Nested(HeldJobAnswerSchema), required=True)
+    next_cursor = fields.String(required=True, allow_none=True, metadata={
+        "description": "the page after this one (`cursor`); null on the last page"})
 
 
 class BlankoListSchema(Schema):
@@ -286,6 +288,11 @@ BATCH_RESULTS = {"type": "object", "required": ["results"], "properties": {"resu
     "type": "array", "description": "one per report, in order",
     "items": {"oneOf": [PrintedAnswerSchema, RefusedReportSchema]}}}}
 NO_BODY = {"body": NoBodySchema, "body_required": False}
+LOOKUP = ("One of `application_id` and `tracking_code` (any case), 400 naming it otherwise. "
+          "`jobs`: the application's print job (one per application; none before it is "
+          "verified), with its action history (`actions`: who failed, released, cancelled or "
+          "reprinted it, when, the reason and masked note it carried; empty for a job older "
+          "than it). No NIK, name, phone or address.")
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation("POST", "/api/v1/station/jobs/claim", "Lease the next job (or a batch, or a "
@@ -320,14 +327,29 @@ OPERATIONS: tuple[Operation, ...] = (
               (400, 429, 503), query=TokenQuerySchema, tag="verification"),
     Operation("GET", "/api/v1/verify/keys", "The verification key set", 200, KeySetSchema,
               (503,), tag="verification"),
-    Operation("GET", "/api/v1/operator/print-jobs/held", "Jobs held for an operator", 200,
-              HeldJobListSchema, (401, 429, 503), OPERATOR, tag="operator",
+    Operation("GET", "/api/v1/operator/print-jobs/held",
+              "Jobs held for an operator, in queue order, a page at a time", 200,
+              HeldJobListSchema, (400, 401, 429, 503), OPERATOR, query=HeldQuerySchema,
+              tag="operator",
               extra={"description": "The held jobs (`status` `held`), and the cards printed "
                                     "and at the Dinas - at a counter, on an office's list "
                                     "(a jemput-bola manifest's until Pos takes its parcel), "
                                     "back from Pos - whose holder's death was recorded since "
                                     "(`status` `printed`, `last_failure` `holder_deceased`): "
-                                    "cancel these."}),
+                                    "cancel these. Next-day requests and replacements "
+                                    "first, then oldest first, equal times by id; `limit` + "
+                                    "`cursor` (the page before's `next_cursor`); "
+                                    "`station_id`, `last_failure`: only those. An unknown or "
+                                    "repeated parameter, or a bad cursor, is a 400 naming "
+                                    "it."}),
+    Operation("GET", "/api/v1/operator/print-jobs",
+              "An application's print job, by application id or tracking code", 200,
+              OperatorJobListSchema, (400, 401, 429, 503), OPERATOR, query=JobLookupSchema,
+              tag="operator",
+              extra={"description": LOOKUP}),
+    Operation("GET", "/api/v1/operator/print-jobs/<string:job_id>",
+              "A print job, with its action history", 200, OperatorJobSchema,
+              (400, 401, 404, 429, 503), OPERATOR, tag="operator"),
     Operation("POST", "/api/v1/operator/print-jobs/<string:job_id>/release",
               "A held job back to the queue", 200, JobStatusSchema, (401, 404, 429, 503),
               OPERATOR, tag="operator", **NO_BODY,
@@ -344,7 +366,8 @@ OPERATIONS: tuple[Operation, ...] = (
               extra={"description": "A job cancelled already (a retry after a lost answer) "
                                     "answers 200 `cancelled` again and changes nothing: no "
                                     "second `print_job_cancelled`, no second notice."},
-              why={409: "`not_held`: the job is neither held, cancelled already, nor a "
+              why={409: "`not_held` (the message names the job's status): the job is "
+                        "neither held, cancelled already, nor a "
                         "printed card at the Dinas of a holder recorded deceased (a citizen's "
                         "own Pos parcel is not the Dinas' to give up). `with_pos`: a printed "
                         "member of a jemput-bola manifest whose parcel Pos has in hand."}),
@@ -355,11 +378,11 @@ OPERATIONS: tuple[Operation, ...] = (
               extra={"description": "A job a reprint queued again and not printed yet (a "
                                     "retry after a lost answer) answers 200 with its status "
                                     "now (`queued`, or `leased`) and changes nothing."},
-              why={409: "`not_printed`, `handed_over`, `with_pos`, `holder_deceased`: the job "
-                        "is left as it was."}),
+              why={409: "`not_printed` (the message names the job's status), `handed_over`, "
+                        "`with_pos`, `holder_deceased`: the job is left as it was."}),
     Operation("GET", "/api/v1/operator/stations/blanko",
               "Blanko stock and latest deliveries per tracked station",
-              200, BlankoListSchema, (401, 429, 503), OPERATOR, tag="operator"),
+              200, BlankoListSchema, (400, 401, 429, 503), OPERATOR, tag="operator"),
     Operation("POST", "/api/v1/operator/stations/<string:station_id>/blanko",
               "A blanko delivery", 200, BlankoSchema, (400, 401, 404, 429, 503), OPERATOR,
               body=BlankoDeliverySchema, tag="operator", extra=DELIVERY_KEY,

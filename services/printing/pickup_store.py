@@ -28,6 +28,12 @@ HANDOVER_LISTS = {"kelurahan": "manifests", "kecamatan": "handover_lists"}
 UNKNOWN_MANIFEST = {"application_ids": None, "printed_ids": [], "items": [], "ready": False}
 
 
+def by_code(tracking_code: str) -> dict:
+    """The print jobs of a tracking code, as a citizen or an operator types
+    it (any case, spaces around it), through the tracking code's index."""
+    return {"tracking_code": tracking_code.strip().upper()}
+
+
 class PickupStore(BaseStore):
     def open_windows(self, tracking_code: str, nik: str, rules: PickupRules,
                      today: datetime.date) -> list[dict]:
@@ -343,12 +349,18 @@ class PickupStore(BaseStore):
         return self.db.manifests.find_one({"_id": job["manifest_id"]}, session=session) or {}
 
     def _by_code(self, session, tracking_code: str) -> dict | None:
-        return self.db.print_jobs.find_one({"tracking_code": tracking_code.strip().upper()},
-                                           session=session)
+        return self.db.print_jobs.find_one(by_code(tracking_code), session=session)
 
-    def _save(self, session, job: dict, update: dict, events: list[Event]) -> dict:
+    def _save(self, session, job: dict, update: dict, events: list[Event],
+              done: dict | None = None) -> dict:
+        """The job's changed fields and their events; ``done``: the entry
+        appended to its action history (``domain.action_taken``) in the same
+        update, when anything changed."""
         if update:
-            self.db.print_jobs.update_one({"_id": job["_id"]}, {"$set": update}, session=session)
+            self.db.print_jobs.update_one(
+                {"_id": job["_id"]},
+                {"$set": update, **({"$push": {"actions": done}} if done else {})},
+                session=session)
         self._emit_all(session, events)
         return {**job, **update}
 

@@ -165,7 +165,9 @@ class ReportStore(BlankoStore):
             elif taken := spoilt(job, reason):
                 events += self._change_blanko(session, stations, station_id,
                                               {"$inc": {"stock": -taken}})
-            return self._save(session, job, update, events)
+            done = domain.action_taken("failed", station_id, {**job, **update}, utcnow(),
+                                       station_id)
+            return self._save(session, job, update, events, done)
         failed = self.run_transaction(work)
         self.groups.forget_reads_ahead()  # a job back in the queue comes first again
         return failed

@@ -1,12 +1,17 @@
 """HTTP body schemas of the station API."""
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from shared.errors import Msg
-from shared.fields import CitizenLookupSchema, IsoDate, ItemCount, JsonBoolean
+from shared.fields import (TRACKING_CODE_TYPED, CitizenLookupSchema, IsoDate, ItemCount,
+                           JsonBoolean, TypedTrackingCode)
+from shared.paging import BAD_CURSOR, Cursor, PageLimit, encode_cursor
 
-from .domain import holder
-from .stations import FAILURE_REASONS
+from .domain import ACTIONS, holder
+from .stations import FAILURE_REASONS, HELD_REASONS, PRIORITIES
+
+# the operators' held list: a page's jobs by default, at most
+HELD_PAGE, MAX_HELD_PAGE = 100, 500
 
 
 class PrintedSchema(Schema):
@@ -120,6 +125,96 @@ class HeldJobSchema(JobSchema):
     last_failure = fields.String(dump_default=None)
     failure_note = fields.String(dump_default=None)
     queued_at = fields.DateTime(dump_default=None)
+
+
+class QueueCursor(Cursor):
+    """The held list's ``cursor``: the place in queue order of the last job
+    of the page before (``held_store.queue_place``: its priority rides
+    with its id) -> ``(priority, queued_at, _id)``; None when not given."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        at, place = super()._deserialize(value, attr, data, **kwargs)
+        priority, colon, job_id = place.partition(":")
+        if not colon or priority not in {str(first) for first in PRIORITIES} or not job_id:
+            raise ValidationError(BAD_CURSOR)
+        return int(priority), at, job_id
+
+
+def queue_cursor(job: dict) -> str:
+    """``QueueCursor``'s text for the page after ``job``."""
+    return encode_cursor(job["queued_at"], f"{job['priority']}:{job['_id']}")
+
+
+class HeldQuerySchema(Schema):
+    """``GET /api/v1/operator/print-jobs/held`` query parameters; any other
+    is refused, 400 naming it (outside review: every one was ignored)."""
+
+    class Meta:
+        unknown = RAISE
+
+    limit = PageLimit(HELD_PAGE, MAX_HELD_PAGE)
+    cursor = QueueCursor()  # next_cursor of the page before
+    station_id = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
+    last_failure = fields.String(load_default=None, validate=validate.OneOf(HELD_REASONS))
+
+
+class JobLookupSchema(Schema):
+    """``GET /api/v1/operator/print-jobs``: the application the counter
+    knows - its id, or its tracking code (any case) - one of them."""
+
+    class Meta:
+        unknown = RAISE
+
+    application_id = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
+    tracking_code = TypedTrackingCode(load_default=None, metadata=TRACKING_CODE_TYPED)
+
+    @validates_schema
+    def one_of_them(self, data, **kwargs):
+        given = [name for name in ("application_id", "tracking_code") if data.get(name)]
+        if len(given) != 1:
+            raise ValidationError(Msg(
+                "Isi salah satu: application_id atau tracking_code.",
+                "Give one of application_id and tracking_code."),
+                given[-1] if given else "application_id")
+
+
+class ActionSchema(Schema):
+    """An entry of a print job's action history (``domain.action_taken``)."""
+
+    action = fields.String(required=True, validate=validate.OneOf(ACTIONS))
+    by = fields.String(required=True, metadata={"description": "the operator; the station "
+                                                               "for `failed`"})
+    at = fields.DateTime(required=True)
+    reason = fields.String(required=True, allow_none=True, dump_default=None, metadata={
+        "description": "the job's `last_failure` as it was done (`failed`: the station's)"})
+    note = fields.String(required=True, allow_none=True, dump_default=None, metadata={
+        "description": "the station's note the job carried, masked"})
+    station_id = fields.String(required=True, allow_none=True, dump_default=None,
+                               metadata={"description": "the station of a `failed` report"})
+
+
+class OperatorJobSchema(JobSchema):
+    """A print job as an operator looks it up: where it stands, why it is
+    held (the station's note masked, as the held list shows it), its window
+    or hand-over, and its action history, oldest first (empty for a job
+    older than it). No NIK, name, phone or address."""
+
+    status = fields.String(required=True)
+    delivery_method = fields.String(required=True)
+    manifest_id = fields.String(required=True, allow_none=True, dump_default=None)
+    next_day = fields.Boolean(required=True, dump_default=False)
+    station_id = fields.String(required=True, allow_none=True, dump_default=None)
+    last_failure = fields.String(required=True, allow_none=True, dump_default=None)
+    failure_note = fields.String(required=True, allow_none=True, dump_default=None)
+    queued_at = fields.DateTime(required=True, allow_none=True, dump_default=None)
+    printed_at = fields.DateTime(required=True, allow_none=True, dump_default=None)
+    collected_at = fields.DateTime(required=True, allow_none=True, dump_default=None)
+    slot = fields.Nested(SlotSchema, required=True, allow_none=True, dump_default=None)
+    actions = fields.List(fields.Nested(ActionSchema), required=True, dump_default=[])
+
+
+class OperatorJobListSchema(Schema):
+    jobs = fields.List(fields.Nested(OperatorJobSchema), required=True)
 
 
 class BlankoDeliverySchema(Schema):

@@ -49,6 +49,12 @@ FAILURE_REASONS = {
     "printer_fault": True,  # the printer, not the job
     "data_error": False,    # the record itself is wrong: an operator must look
 }
+# a lease run out on the job's last attempt (``lapsed``, ``domain.HELD_AS_LAPSED``)
+LAPSED_REASON = "lease_expired"
+# every ``last_failure`` of a job waiting for an operator: a station's
+# failure, or one printing held itself (``domain``: ``HELD_AS_REPRINT``,
+# ``HELD_AS_DECEASED``, ``HELD_AS_LAPSED``)
+HELD_REASONS = (*FAILURE_REASONS, "already_printed", "holder_deceased", LAPSED_REASON)
 
 
 class InvalidStations(ValueError):
@@ -134,6 +140,10 @@ def put_back(claimed: list[dict], held: dict[str, int], max_held: int,
     return back
 
 
+# ``priority``'s values, first first
+PRIORITIES = (0, 1)
+
+
 def priority(job: dict) -> int:
     """Sort key of the queue: next-day requests and replacements first."""
     return 0 if job.get("next_day") or job.get("replacement") else 1
@@ -197,13 +207,23 @@ def claimed_under(station_id: str, claim_key: str, now: datetime.datetime) -> di
             "lease_until": {"$gte": now}}
 
 
-def held_filters(now: datetime.datetime, max_attempts: int) -> list[dict]:
+def held_filters(now: datetime.datetime, max_attempts: int, station_id: str | None = None,
+                 last_failure: str | None = None) -> list[dict]:
     """Jobs waiting for an operator, in MongoDB's words: held, or a lease
     that ran out after the last attempt and is not held yet (``lapsed``:
     printing holds it within seconds). Two flat filters, each read through
     the status index, not one ``$or``: the local server scans every job ever
-    printed for that (as for ``claim_filters``). A job matches at most one."""
-    return [{"status": "held"}, lapsed(now, max_attempts)]
+    printed for that (as for ``claim_filters``). A job matches at most one.
+    ``station_id``, ``last_failure``: only those (the operators' filters) -
+    a lapsed lease is listed ``lease_expired`` whatever failure it had before
+    (``domain.as_held``), so it is of no other reason."""
+    only = {key: value for key, value in (("station_id", station_id),
+                                          ("last_failure", last_failure)) if value is not None}
+    held = [{"status": "held", **only}]
+    if last_failure not in (None, LAPSED_REASON):
+        return held
+    return [*held, {**lapsed(now, max_attempts), **({"station_id": station_id}
+                                                    if station_id is not None else {})}]
 
 
 def lapsed(now: datetime.datetime, max_attempts: int) -> dict:
@@ -243,8 +263,9 @@ class StationRules:
     def claimable_now(self, now: datetime.datetime) -> dict:
         return claimable_now(now, self.max_attempts)
 
-    def held_filters(self, now: datetime.datetime) -> list[dict]:
-        return held_filters(now, self.max_attempts)
+    def held_filters(self, now: datetime.datetime, station_id: str | None = None,
+                     last_failure: str | None = None) -> list[dict]:
+        return held_filters(now, self.max_attempts, station_id, last_failure)
 
     def lapsed(self, now: datetime.datetime) -> dict:
         return lapsed(now, self.max_attempts)

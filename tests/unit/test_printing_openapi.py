@@ -13,9 +13,10 @@ from jsonschema import ValidationError
 
 from services.printing import prr, tokens, verification
 from services.printing.api_station import printed_view
-from services.printing.exceptions import JobNotFound, LeaseLost, NotAtCounter
+from services.printing.exceptions import JobNotFound, LeaseLost, NotAtCounter, NotHeld, NotPrinted
 from services.printing.openapi import openapi_document
-from services.printing.schemas import HeldJobSchema, StationJobSchema
+from services.printing.domain import action_taken
+from services.printing.schemas import HeldJobSchema, OperatorJobSchema, StationJobSchema
 from tests.openapi_answers import assert_answer_matches, assert_request_matches
 
 NOW = datetime.datetime(2026, 11, 30, 3, 0, tzinfo=datetime.timezone.utc)
@@ -127,7 +128,27 @@ def test_a_held_job_is_listed_with_its_nulls():
                                  "last_failure": "holder_deceased"})
     assert held["station_id"] is None and held["failure_note"] is None
     assert_answer_matches(openapi_document(), "GET", "/api/v1/operator/print-jobs/held", 200,
-                          {"jobs": [held]})
+                          {"jobs": [held], "next_cursor": None})
+
+
+def test_a_print_job_looked_up_answers_as_the_document_says():
+    held = {**claimed("ktp_el"), "status": "held", "delivery_method": "pickup",
+            "queued_at": NOW, "last_failure": "data_error", "failure_note": "foto buram",
+            "station_id": "station-serang-1"}
+    held["actions"] = [action_taken("failed", "station-serang-1", held, NOW, "station-serang-1"),
+                       action_taken("released", "op-1", held, NOW)]
+    old = OperatorJobSchema().dump({**claimed("akta_kelahiran"), "status": "printed",
+                                    "delivery_method": "pos", "printed_at": NOW})
+    assert old["actions"] == [] and old["slot"] is None
+    document = openapi_document()
+    viewed = OperatorJobSchema().dump(held)
+    assert "nik" not in viewed and "lease_token" not in viewed
+    assert_answer_matches(document, "GET", "/api/v1/operator/print-jobs/{job_id}", 200, viewed)
+    assert_answer_matches(document, "GET", "/api/v1/operator/print-jobs", 200,
+                          {"jobs": [viewed, old]})
+    for refused in (NotHeld("printed"), NotPrinted("cancelled")):
+        assert_answer_matches(document, "POST", "/api/v1/operator/print-jobs/{job_id}/reprint",
+                              409, refused.to_body("en"))
 
 
 def test_verdicts_and_the_key_set_answer_as_the_document_says():

@@ -56,6 +56,16 @@ def skpwni_details(request: dict, details: dict, today: datetime.date) -> Findin
             refuse("details.members", "NIK anggota keluarga yang pindah tidak boleh berulang.",
                    "A moving family member's NIK must not be repeated.")
     else:
+        if origin[:4] in SERVED_KABKOTA:
+            refuse("details.move",
+                   "Pindah datang hanya untuk yang datang dari luar Kota Serang; KK ini dari "
+                   "Kota Serang. Pindah di dalam Kota Serang (antar kecamatan atau dalam "
+                   "kecamatan) diajukan sebagai SKPWNI pindah keluar dari KK ini, dengan alamat "
+                   "tujuan di Kota Serang.",
+                   "A pindah datang is only for arrivals from outside Kota Serang; this KK is "
+                   "from Kota Serang. A move within the city (antar_kecamatan or "
+                   "dalam_kecamatan) is applied for as a pindah keluar SKPWNI from this KK, with "
+                   "the new address in Kota Serang.")
         if not details["skpwni_number"]:
             required_for(move, "details.skpwni_number")
         if destination[:4] not in SERVED_KABKOTA:
@@ -73,8 +83,13 @@ def skpwni_against_register(request: dict, details: dict, lookup: Lookup,
     (``members_full_names``, in the request's order: outside audit S1 - it
     named the applicant alone, "2 orang: Yusuf Maulana dan 1 orang lainnya",
     and the destination's Dinas could not tell who else moves). A register
-    that does not answer names nobody but the applicant (``printables.move``)."""
+    that does not answer names nobody but the applicant (``printables.move``).
+    A pindah datang's members arrive from outside: none the register
+    records as dead or as living here (``refuse_unless_arriving``) - each
+    member's one SKPWNI slot is taken by whoever names them."""
     if details["move"] != "pindah_keluar":
+        for index, nik in enumerate(details["members"]):
+            refuse_unless_arriving(f"details.members.{index}", nik, lookup)
         return None
     family = lookup.family(request["applicant"]["kk_number"])
     for index, nik in enumerate(details["members"]):
@@ -83,6 +98,21 @@ def skpwni_against_register(request: dict, details: dict, lookup: Lookup,
         refuse_if_deceased(path, nik, lookup)
         refuse_if_moved_out(path, nik, lookup)
     return Findings(derived=members_named(family, details["members"]))
+
+
+def refuse_unless_arriving(path: str, nik: str, lookup: Lookup) -> None:
+    """A member of a pindah datang is alive and comes into the city: not
+    one the register has on a Kota Serang KK - unless a pindah keluar out of
+    the city was verified here for them (``Lookup.moved_out``: moving back
+    in, before the register's next synchronisation). 400 on ``path``."""
+    refuse_if_deceased(path, nik, lookup)
+    person = lookup.person(nik)
+    if (person is not None and person.kk_number[:4] in SERVED_KABKOTA
+            and not lookup.moved_out(nik)):
+        refuse(path, "Anggota keluarga ini tercatat sebagai penduduk Kota Serang (pada KK di "
+                     "Kota Serang); pindah datang hanya untuk yang datang dari luar Kota Serang.",
+               "This member is recorded as a Kota Serang resident (on a Kota Serang KK); a "
+               "pindah datang is only for people arriving from outside Kota Serang.")
 
 
 def members_named(family, members: list[str]) -> dict:

@@ -11,8 +11,9 @@ import datetime
 import requests
 
 from shared.clock import today_wib
-from tests.document_bodies import body, kia_body, nik_born, years_before
-from tests.e2e.test_documents import accepted, birth_of
+from tests.document_bodies import (body, kia_body, nik_born, skpwni_datang_body,
+                                   skpwni_keluar_body, years_before)
+from tests.e2e.test_documents import accepted, birth_of, refused, submit
 from tests.helpers import OPERATOR, claim_job_for, random_kk
 
 
@@ -28,6 +29,11 @@ def seed(system, *members: tuple[str, str, str], kk: str | None = None,
     response = requests.post(f"{system.url('register')}/sandbox/families", json=family, timeout=5)
     assert response.status_code == 201, response.text
     return kk
+
+
+def submitted(system, request: dict) -> None:
+    response = submit(system, request)
+    assert response.status_code == 202, response.text
 
 
 def printed_name(system, application: dict) -> str:
@@ -74,3 +80,38 @@ def test_a_card_typed_as_the_register_names_its_holder_is_not_flagged(system, mo
                                        nik=adult, kk=kk, full_name=" Bambang  hermawan"))
     assert ktp["flags"] == []
     assert printed_name(system, ktp) == "BAMBANG HERMAWAN"
+
+
+# --------------------------------------------------------------- 2. who arrives by a pindah datang
+
+def test_a_pindah_datang_cannot_take_a_residents_slot_nor_bring_the_dead(system):
+    """An outsider (a Jakarta KK) named a Serang family's member in a pindah
+    datang: accepted, it held the member's one SKPWNI slot - the family
+    head's own pindah keluar moving her was 409 on details.members.0. Now
+    400 on the member; so is a member recorded as deceased, and a pindah
+    datang from a Kota Serang KK (a move within the city is a pindah keluar)."""
+    head = nik_born(datetime.date(1975, 12, 12))
+    daughter = nik_born(datetime.date(2000, 12, 12), female=True)
+    late = nik_born(datetime.date(1945, 1, 1))
+    kk = seed(system, (head, "BUDI", "kepala_keluarga"), (daughter, "RINA", "anak"),
+              (late, "SARMILI", "orang_tua"), deceased=(late,))
+    outsider, outside_kk = nik_born(datetime.date(1995, 6, 5), female=True, kecamatan="317101"), \
+        random_kk(kecamatan="317101")
+    for lang in ("id", "en"):
+        fields = refused(system, skpwni_datang_body(nik=outsider, kk=outside_kk,
+                                                    members=[daughter]), lang)
+        assert list(fields) == ["details.members.0"]
+    assert fields["details.members.0"] == [
+        "This member is recorded as a Kota Serang resident (on a Kota Serang KK); a pindah "
+        "datang is only for people arriving from outside Kota Serang."]
+    assert list(refused(system, skpwni_datang_body(nik=outsider, kk=outside_kk,
+                                                   members=[outsider, late]))) == [
+        "details.members.1"]
+    # the family's own move is not held up by the stranger
+    submitted(system, skpwni_keluar_body("3171011001", nik=head, kk=kk, members=[daughter]))
+
+    within = refused(system, skpwni_datang_body(nik=head, kk=kk), "en")
+    assert list(within) == ["details.move"]
+    assert "A move within the city (antar_kecamatan or dalam_kecamatan) is applied for as a " \
+           "pindah keluar SKPWNI from this KK" in within["details.move"][0]
+    submitted(system, skpwni_datang_body(nik=outsider, kk=outside_kk, members=[outsider]))

@@ -186,11 +186,51 @@ def test_who_moved_out_of_kota_serang_applies_here_only_to_move_back_in():
                       moved={CHILD}) == ["details.members.1"]
     assert refused_on(skpwni_keluar_body(nik=FATHER, kk=KK, members=[CHILD]),
                       moved={FATHER}) == ["applicant.nik"]
-    back = skpwni_datang_body(nik=MOTHER, kk=KK)
-    assert check(back, moved={MOTHER}).details["move"] == "pindah_datang"
+    # in Jakarta now, as the register has it by then
+    jakarta = Family("3171010101200005", "3171011001",
+                     (person(MOTHER, "kepala_keluarga", kk="3171010101200005"),))
+    back = skpwni_datang_body(nik=MOTHER, kk="3171010101200005")
+    assert check(back, FakeRegister(jakarta), moved={MOTHER}).details["move"] == "pindah_datang"
     assert check(ktp(FATHER), moved={MOTHER}).flags == ()
     assert message.en.endswith("; apply at the Disdukcapil of the new place, or apply for a "
                                "pindah datang SKPWNI when moving back to Kota Serang.")
+
+
+OUTSIDER, OUTSIDE_KK = "3171014506950002", "3171010101200005"
+
+
+def test_a_pindah_datang_brings_no_one_living_here_nor_the_dead():
+    """The review's outsider named a Serang family's member in a pindah
+    datang - accepted, it took the member's one SKPWNI slot from the
+    family's own pindah keluar - and a member recorded as deceased. Both
+    are refused naming the member; one the register does not know (from
+    elsewhere) is accepted, flagged; one who moved out (verified here) may
+    come back."""
+    arriving = skpwni_datang_body(nik=OUTSIDER, kk=OUTSIDE_KK, members=[OUTSIDER, CHILD])
+    with pytest.raises(ValidationFailed) as refusal:
+        check(arriving)
+    [[message]] = refusal.value.fields.values()
+    assert list(refusal.value.fields) == ["details.members.1"]
+    assert str(message).startswith("Anggota keluarga ini tercatat sebagai penduduk Kota Serang")
+    assert message.en == ("This member is recorded as a Kota Serang resident (on a Kota Serang "
+                          "KK); a pindah datang is only for people arriving from outside Kota "
+                          "Serang.")
+    assert refused_on(arriving, dead_in_the_register(CHILD)) == ["details.members.1"]
+    assert refused_on(arriving, deaths={CHILD}) == ["details.members.1"]
+    assert check(arriving, moved={CHILD}).details["members"] == [OUTSIDER, CHILD]
+    stranger = nik_born(datetime.date(1993, 4, 4))
+    assert check(skpwni_datang_body(nik=OUTSIDER, kk=OUTSIDE_KK, members=[stranger])).flags == (
+        "register_unknown_nik",)
+
+
+def test_a_pindah_datang_from_a_kota_serang_kk_is_a_move_within_the_city():
+    with pytest.raises(ValidationFailed) as refusal:
+        check(skpwni_datang_body(nik=FATHER, kk=KK))
+    [message] = refusal.value.fields["details.move"]
+    assert list(refusal.value.fields) == ["details.move"]
+    assert "pindah keluar dari KK ini" in str(message)
+    assert "A move within the city (antar_kecamatan or dalam_kecamatan) is applied for as a " \
+           "pindah keluar SKPWNI" in message.en
 
 
 def test_a_ktp_el_before_its_recording_says_whose_recording_and_where():

@@ -46,6 +46,8 @@ def birth_details(request: dict, details: dict, today: datetime.date) -> Finding
     if details["father_full_name"] and not details["father_nik"]:
         refuse("details.father_full_name", "Nama ayah hanya diisi bersama NIK ayah.",
                "The father's name goes with the father's NIK.")
+    if details["father_nik"] and not details["parents_married"]:
+        refuse_father_without_marriage()
     if details["father_nik"] and parse_nik(details["father_nik"], today=today).sex != "M":
         refuse("details.father_nik", "NIK ayah harus NIK laki-laki.",
                "The father's NIK must be a man's.")
@@ -54,6 +56,26 @@ def birth_details(request: dict, details: dict, today: datetime.date) -> Finding
     late = (today - born).days > LATE_AFTER_DAYS
     return Findings(facts=frozenset({"parents_married"} if details["parents_married"] else ()),
                     flags=frozenset({LATE_REGISTRATION} if late else ()))
+
+
+def refuse_father_without_marriage() -> None:
+    """A child of parents not married is "anak seorang ibu": the certificate
+    names the mother alone. A marriage not (yet) recorded is a marriage too
+    - ``parents_married`` with an SPTJM kebenaran sebagai pasangan suami
+    istri for its proof (``requirements``); a father of a child born outside
+    marriage is recognised by a pengakuan anak, a procedure of its own.
+    400 on ``details.father_nik``."""
+    refuse("details.father_nik",
+           "Orang tua tidak menikah: tanpa bukti perkawinan, akta kelahiran hanya menyebut ibu, "
+           "jadi NIK ayah tidak diisi. Bila orang tua menikah (juga yang perkawinannya belum "
+           "tercatat), isi parents_married true dan lampirkan buku nikah atau SPTJM kebenaran "
+           "sebagai pasangan suami istri. Ayah diakui lewat pengakuan anak, prosedur tersendiri.",
+           "The parents are not married: without a marriage record the birth certificate names "
+           "the mother only, so leave the father's NIK out. If the parents are married (a "
+           "marriage not yet recorded too), set parents_married true and attach the marriage "
+           "certificate or a sworn statement (SPTJM) that they are a married couple. A father "
+           "is recognised through pengakuan anak (acknowledgement of a child), a separate "
+           "procedure.")
 
 
 def sworn_by_witnesses(details: dict) -> bool:

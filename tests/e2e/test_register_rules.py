@@ -11,7 +11,7 @@ import datetime
 import requests
 
 from shared.clock import today_wib
-from tests.document_bodies import (body, kia_body, nik_born, skpwni_datang_body,
+from tests.document_bodies import (birth_body, body, kia_body, nik_born, skpwni_datang_body,
                                    skpwni_keluar_body, years_before)
 from tests.e2e.test_documents import accepted, birth_of, refused, submit
 from tests.helpers import OPERATOR, claim_job_for, random_kk
@@ -115,3 +115,26 @@ def test_a_pindah_datang_cannot_take_a_residents_slot_nor_bring_the_dead(system)
     assert "A move within the city (antar_kecamatan or dalam_kecamatan) is applied for as a " \
            "pindah keluar SKPWNI from this KK" in within["details.move"][0]
     submitted(system, skpwni_datang_body(nik=outsider, kk=outside_kk, members=[outsider]))
+
+
+# --------------------------------------------------------------- 3. the father an Akta Kelahiran names
+
+def test_a_birth_to_parents_not_married_names_no_father(system):
+    """The review's certificate read "Anak dari Ibu: SRI WAHYUNI / dan Ayah:
+    BAMBANG HERMAWAN" though the parents were not married and no marriage
+    proof was given: 400 on details.father_nik; without him, accepted."""
+    father = nik_born(datetime.date(1980, 1, 1))
+    mother = nik_born(datetime.date(1990, 7, 7), female=True)
+    kk = seed(system, (father, "BAMBANG HERMAWAN", "kepala_keluarga"),
+              (mother, "SRI WAHYUNI", "istri"))
+    born = today_wib() - datetime.timedelta(days=5)
+    unmarried = birth_body(born, mother_nik=mother, father_nik=father, kk=kk, married=False,
+                           mother_name=None, documents=["surat_keterangan_lahir",
+                                                        "kartu_keluarga"])
+    fields = refused(system, unmarried, "en")
+    assert list(fields) == ["details.father_nik"]
+    assert fields["details.father_nik"][0].startswith(
+        "The parents are not married: without a marriage record the birth certificate names "
+        "the mother only")
+    unmarried["details"]["father_nik"] = None
+    submitted(system, unmarried)

@@ -102,6 +102,27 @@ def test_unmarried_parents_need_no_marriage_proof_nor_a_father():
     assert checked.required_documents == ("birth_proof", "kartu_keluarga")
 
 
+def test_a_father_named_without_a_marriage_is_refused():
+    """The review's certificate read "Anak dari Ibu: SRI WAHYUNI / dan Ayah:
+    BAMBANG HERMAWAN" for parents not married, with no marriage proof: a
+    child of unmarried parents is the mother's alone on it."""
+    body = birth_body(TODAY, married=False, father_nik=nik_born(datetime.date(1980, 1, 1)),
+                      documents=["surat_keterangan_lahir", "kartu_keluarga"])
+    [message] = refused(body)["details.father_nik"]
+    assert list(refused(body)) == ["details.father_nik"]
+    assert str(message).startswith("Orang tua tidak menikah: tanpa bukti perkawinan, akta "
+                                   "kelahiran hanya menyebut ibu")
+    assert "pengakuan anak" in str(message) and "SPTJM" in str(message)
+    assert message.en.startswith("The parents are not married: without a marriage record the "
+                                 "birth certificate names the mother only")
+    assert "a separate procedure" in message.en
+    # a marriage not yet recorded is declared married, its proof an SPTJM
+    body["details"].update(parents_married=True,
+                           documents=["surat_keterangan_lahir", "sptjm_perkawinan",
+                                      "kartu_keluarga"])
+    assert check(body)
+
+
 def test_married_parents_need_the_fathers_nik():
     body = birth_body(TODAY)
     body["details"]["father_nik"] = None

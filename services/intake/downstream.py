@@ -98,8 +98,28 @@ STEP_NAMES = {"reprint_withdrawn": "reprint_withdrawn"}
 # the step each event records: its own, or the status it leads to
 EVENT_STEPS = {**{event: to for event, (to, _) in EVENT_MOVES.items()}, **STEP_ONLY,
                **STEP_NAMES}
-# what an event's step shows (the citizen sees the ``domain.PUBLIC_DETAIL`` ones)
+# the print job every printing event names: on a print step, the job an
+# operator releases, re-queues or cancels at printing
+JOB = "print_job_id"
+# a print's failure or hold, and who acted on it: the operator's detail
+# shows them under names the citizen's view does not show (``domain.PUBLIC_DETAIL``
+# shows a parcel's ``reason``, never ``by``) - (the event's field, the step's)
+PRINT_REASON = ("reason", "print_reason")
+# what an event's step shows: the event's field, or (its field, the step's
+# name for it); the citizen sees the ``domain.PUBLIC_DETAIL`` ones. Before
+# the print steps showed their job, reason, station and operator (outside
+# review: a hold and its release read ``print_held {}``, ``print_queued {}``,
+# a reprint as the first queueing), their steps were stored empty, and stay so
 DETAIL_FIELDS = {
+    "print_job_queued": (JOB,),
+    "document_printed": (JOB, "station_id"),
+    "print_job_failed": (JOB, "station_id", PRINT_REASON),  # retried: ``print_failed``
+    # printing's own hold has no station; a failure held (``recorded_as``) has
+    "print_job_held": (JOB, "station_id", PRINT_REASON),
+    "print_job_released": (JOB, ("released_by", "by")),
+    "print_job_requeued": (JOB, ("requeued_by", "by")),
+    "print_job_cancelled": (JOB, PRINT_REASON),
+    "reprint_withdrawn": (JOB,),
     "document_ready_for_pickup": ("slot",),
     "pickup_rescheduled": ("slot",),
     "document_collected": ("how",),
@@ -146,8 +166,9 @@ def recorded_as(event_type: str, event: dict) -> str:
 
 def step_from_event(event_type: str, event: dict) -> dict:
     """The timeline entry ``event`` adds (its time is when it happened)."""
-    detail = {name: event[name] for name in DETAIL_FIELDS.get(event_type, ())
-              if event.get(name) not in (None, "")}
+    shown = (field if isinstance(field, tuple) else (field, field)
+             for field in DETAIL_FIELDS.get(event_type, ()))
+    detail = {name: event[field] for field, name in shown if event.get(field) not in (None, "")}
     return timeline_entry(EVENT_STEPS[event_type], event["occurred_at"], detail)
 
 

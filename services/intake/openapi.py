@@ -158,7 +158,11 @@ class OperatorViewSchema(Schema):
     application_id = fields.String(required=True)
     status = fields.String(required=True)
     documents = fields.List(fields.Dict())
-    timeline = fields.List(fields.Dict())
+    timeline = fields.List(fields.Dict(), metadata={
+        "description": "each step's whole detail: `by` (who acted: an operator id, "
+                       "`citizen`; on a print's release and reprint the operator); a print "
+                       "step's `print_job_id`, a failure's or hold's `print_reason` and "
+                       "`station_id`, a print's `station_id` (docs/api.md)"})
 
 
 class ReasonListSchema(Schema):

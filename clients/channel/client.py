@@ -27,12 +27,22 @@ the same answer). Only when the broker cannot be reached does a call raise
 next call tries again. A broker that refuses
 the connection itself - a wrong user, password or virtual host - raises
 ``ChannelRefused`` (from ``ChannelClient(...)``, or from a call that had to
-reconnect), naming which.
+reconnect), naming which. Every exception ``publish``, ``wait`` or
+``submit`` raises once the request id is known carries it as
+``request_id``, and the client keeps nothing of a request whose call raised.
+
+``publish`` honours a deadline (``timeout``; ``submit``'s covers its publish
+and its wait): past it, no new connection is tried and ``ChannelUnavailable``
+is raised. A publish waiting for its confirm on a connection the network
+silently stopped carrying learns it from the heartbeat (``HEARTBEAT_SECONDS``
+unless the URL sets ``heartbeat``: noticed within 15-30 s), so a call ends
+within its timeout or, if that is shorter, within about 30 s.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import logging
 import time
@@ -56,6 +66,13 @@ HANDSHAKE_ENDED = (AuthenticationError, ProbableAuthenticationError, ProbableAcc
 # this long when the URL sets no ``blocked_connection_timeout``: a publish
 # waiting on its confirm then ends (``ChannelUnavailable``), not never
 BLOCKED_CONNECTION_SECONDS = 60.0
+# the heartbeat asked for when the URL sets none: pika notices a connection
+# the network silently stopped carrying (a firewall dropping its packets)
+# after one to two checks of heartbeat + 5 s - with the broker's 60 s, a
+# publish waited ~140 s on its confirm (outside review)
+HEARTBEAT_SECONDS = 10
+# how long ``publish`` may take when the caller gives no timeout
+PUBLISH_TIMEOUT_SECONDS = 30.0
 
 T = TypeVar("T")
 
@@ -154,6 +171,8 @@ class ChannelClient:
         self.parameters = pika.URLParameters(amqp_url)
         if self.parameters.blocked_connection_timeout is None:
             self.parameters.blocked_connection_timeout = BLOCKED_CONNECTION_SECONDS
+        if self.parameters.heartbeat is None:
+            self.parameters.heartbeat = HEARTBEAT_SECONDS
         self.channel_name, self.lang = channel, lang
         self.replies: dict[str, Reply] = {}
         # request id -> (body, the connection it was last sent on), until answered
@@ -162,12 +181,16 @@ class ChannelClient:
         self.connections = 0  # how many this client opened: the current one's number
         self._connect()
 
-    def publish(self, application: dict, request_id: str | None = None) -> str:
+    def publish(self, application: dict, request_id: str | None = None,
+                timeout: float = PUBLISH_TIMEOUT_SECONDS) -> str:
         """Publish one request; returns its id once the broker confirmed it
         into intake's request queue (``RequestNotQueued`` if it was not;
-        ``ChannelUnavailable`` if the broker cannot be reached;
+        ``ChannelUnavailable`` if the broker cannot be reached, or not
+        within ``timeout`` seconds (module docstring: the bound);
         ``ChannelRefused`` if a new connection was refused; pika's
-        ``ChannelClosedByBroker`` if it refuses this user the exchange)."""
+        ``ChannelClosedByBroker`` if it refuses this user the exchange).
+        Whatever it raises carries ``request_id``: the request may have
+        reached the broker - publish it again with that id."""
         if request_id is not None and (not isinstance(request_id, str) or not request_id):
             # "" was taken for "make one": each retry of it a new request
             raise ValueError("request_id must be a non-empty string (None: the client makes one)")
@@ -176,28 +199,27 @@ class ChannelClient:
         # a reply kept from an earlier publish of this id (one that came
         # after its wait gave up, a 503 say) is not this one's answer
         self.replies.pop(request_id, None)
-        try:
-            self._on_a_connection(lambda: self._send(request_id, body))
-        except BaseException as exc:
-            self.pending.pop(request_id, None)
-            if isinstance(exc, ChannelUnavailable):
-                exc.request_id = request_id
-            raise
+        with self._given_up_on_failure(request_id):
+            self._on_a_connection(lambda: self._send(request_id, body),
+                                  time.monotonic() + timeout)
         return request_id
 
     def wait(self, request_id: str, timeout: float = 30.0) -> Reply:
         """The reply to ``request_id``, or ``ReplyTimeout`` (``ChannelUnavailable``
         if the broker cannot be reached; ``RequestNotQueued`` if a request
-        sent again on a new connection was not queued)."""
+        sent again on a new connection was not queued). Whatever it raises
+        carries ``request_id``, and the client forgets the request: nothing
+        is kept for a request nobody waits for."""
         deadline = time.monotonic() + timeout
         self.awaited.add(request_id)
         try:
-            while request_id not in self.replies:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    self.pending.pop(request_id, None)  # forgotten: nobody waits for it
-                    raise ReplyTimeout(request_id)
-                self._on_a_connection(lambda: self._receive(request_id, min(left, 1.0)))
+            with self._given_up_on_failure(request_id):
+                while request_id not in self.replies:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise ReplyTimeout(request_id)
+                    self._on_a_connection(lambda: self._receive(request_id, min(left, 1.0)),
+                                          deadline)
         finally:
             self.awaited.discard(request_id)
         self.pending.pop(request_id, None)
@@ -205,17 +227,44 @@ class ChannelClient:
 
     def submit(self, application: dict, request_id: str | None = None,
                timeout: float = 30.0) -> Reply:
-        return self.wait(self.publish(application, request_id), timeout)
+        """``publish`` and ``wait``, both within ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        request_id = self.publish(application, request_id, timeout)
+        return self.wait(request_id, deadline - time.monotonic())
 
     def close(self) -> None:
         if self.connection.is_open:
             self.connection.close()
 
-    def _connect(self) -> None:
-        """A new connection, consuming its direct reply-to before anything
-        is published on it."""
+    @contextlib.contextmanager
+    def _given_up_on_failure(self, request_id: str):
+        """A call about ``request_id`` that raises: the exception names the
+        request (outside review: only ``ChannelUnavailable`` from ``publish``
+        did, so a caller who let the client make the id could not publish
+        the same one again), and the client forgets it - its body (personal
+        data) and any reply to it (``_on_reply`` takes none from then on)."""
         try:
-            self.connection = pika.BlockingConnection(self.parameters)
+            yield
+        except BaseException as exc:
+            self.pending.pop(request_id, None)
+            self.replies.pop(request_id, None)
+            if isinstance(exc, Exception):
+                exc.request_id = request_id
+            raise
+
+    def _connect(self, deadline: float | None = None) -> None:
+        """A new connection, consuming its direct reply-to before anything
+        is published on it; its opening bounded by ``deadline`` (monotonic)."""
+        parameters = self.parameters
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise ChannelUnavailable("connection lost, and the call's timeout has passed")
+            if left < parameters.stack_timeout:
+                parameters = copy.copy(parameters)
+                parameters.stack_timeout = left
+        try:
+            self.connection = pika.BlockingConnection(parameters)
             self.channel = self.connection.channel()
             self.channel.confirm_delivery()
             self.channel.basic_consume(DIRECT_REPLY_TO, self._on_reply, auto_ack=True)
@@ -228,14 +277,15 @@ class ChannelClient:
             raise ChannelUnavailable(f"broker unreachable: {exc!r}") from exc
         self.connections += 1
 
-    def _on_a_connection(self, act: Callable[[], T]) -> T:
+    def _on_a_connection(self, act: Callable[[], T], deadline: float) -> T:
         """``act()`` on an open connection and channel; if it finds the
-        connection lost, once more on a new one."""
+        connection lost, once more on a new one - none after ``deadline``
+        (monotonic): ``ChannelUnavailable``."""
         for _ in range(2):
             if self.connection.is_closed or self.channel.is_closed:
                 with contextlib.suppress(AMQPError):  # a channel the broker closed
                     self.close()
-                self._connect()
+                self._connect(deadline)
             try:
                 return act()
             except AMQPError as exc:

@@ -16,7 +16,7 @@ from pika.exceptions import (AuthenticationError, ConnectionClosedByBroker,
                              StreamLostError)
 
 from clients.channel import ChannelClient, ChannelUnavailable
-from clients.channel.client import BLOCKED_CONNECTION_SECONDS, refusal
+from clients.channel.client import BLOCKED_CONNECTION_SECONDS, HEARTBEAT_SECONDS, refusal
 
 
 @pytest.mark.parametrize("lang", ["fr", "EN", "", "id-ID"])
@@ -40,6 +40,16 @@ def test_a_blocked_connection_is_given_up_after_a_minute_unless_the_url_says(mon
         == BLOCKED_CONNECTION_SECONDS
     assert ChannelClient("amqp://u:p@broker/?blocked_connection_timeout=5", "web") \
         .parameters.blocked_connection_timeout == 5
+
+
+def test_a_short_heartbeat_is_asked_for_unless_the_url_says(monkeypatch):
+    """With the broker's 60 s, a connection the network silently stopped
+    carrying was noticed after ~2 minutes: a publish waited ~140 s (outside
+    review)."""
+    monkeypatch.setattr(ChannelClient, "_connect", lambda self: None)
+    assert ChannelClient("amqp://u:p@broker/", "web").parameters.heartbeat == HEARTBEAT_SECONDS
+    assert ChannelClient("amqp://u:p@broker/?heartbeat=30", "web").parameters.heartbeat == 30
+    assert ChannelClient("amqp://u:p@broker/?heartbeat=0", "web").parameters.heartbeat == 0
 
 
 @pytest.mark.parametrize(("error", "cause"), [

@@ -178,7 +178,8 @@ def kia_against_register(request: dict, details: dict, lookup: Lookup,
                          today: datetime.date) -> Findings:
     """A KIA is for a child under 17 by the register's birth date when it
     knows the child (a NIK read alone makes a centenarian a baby), else by
-    the NIK's; whose parent was at least PARENT_MIN_AGE at the birth. The
+    the NIK's; whose parent was at least PARENT_MIN_AGE at the birth; not
+    for a child who moved out of Kota Serang (``refuse_if_moved_out``). The
     card prints the child's name as the register gives it
     (``derived.child_full_name``; ``details.child_full_name`` that differs
     is flagged)."""
@@ -195,6 +196,7 @@ def kia_against_register(request: dict, details: dict, lookup: Lookup,
     refuse_if_not_on("details.parent_nik", details["parent_nik"], family, "NIK orang tua",
                      "The parent")
     refuse_if_deceased("details.child_nik", details["child_nik"], lookup)
+    refuse_if_moved_out("details.child_nik", details["child_nik"], lookup)
     # an orphan's KIA names the late parent: accepted, the operator checks who applies
     return merged(flag_deceased_parents(lookup, details["parent_nik"]),
                   register_name("child", details["child_nik"], details["child_full_name"],

@@ -138,3 +138,25 @@ def test_a_birth_to_parents_not_married_names_no_father(system):
         "the mother only")
     unmarried["details"]["father_nik"] = None
     submitted(system, unmarried)
+
+
+# --------------------------------------------------------------- 5. a KIA after moving out
+
+def test_no_kia_for_a_child_whose_move_out_of_the_city_was_verified(system, mongo):
+    """The child's SKPWNI pindah keluar to Jakarta verified here (the
+    register still has the child on the Serang KK): a KIA for the child is
+    400 on details.child_nik, as the child's own applications are."""
+    mother = nik_born(datetime.date(1988, 2, 2), female=True)
+    child = nik_born(years_before(today_wib(), 3))
+    kk = seed(system, (mother, "DEWI", "kepala_keluarga"), (child, "RAFI", "anak"))
+    move = accepted(system, mongo, skpwni_keluar_body("3171011001", nik=mother, kk=kk,
+                                                      members=[child]))
+    verified = requests.post(f"{system.url('intake')}/api/v1/applications/{move['_id']}/verify",
+                             headers=OPERATOR, timeout=10)
+    assert verified.status_code == 200, verified.text
+    kia = kia_body(child, parent_nik=mother, kk=kk, child_full_name="Rafi",
+                   documents=["akta_kelahiran", "kartu_keluarga", "ktp_el"])
+    fields = refused(system, kia, "en")
+    assert list(fields) == ["details.child_nik"]
+    assert fields["details.child_nik"][0].startswith(
+        "This NIK is recorded as having moved out of Kota Serang")

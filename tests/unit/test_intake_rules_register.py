@@ -192,6 +192,9 @@ def test_who_moved_out_of_kota_serang_applies_here_only_to_move_back_in():
     back = skpwni_datang_body(nik=MOTHER, kk="3171010101200005")
     assert check(back, FakeRegister(jakarta), moved={MOTHER}).details["move"] == "pindah_datang"
     assert check(ktp(FATHER), moved={MOTHER}).flags == ()
+    # nor a KIA for a child who moved out (the parent stayed)
+    assert refused_on(kia(CHILD, parent_nik=MOTHER, kk=KK), moved={CHILD}) == [
+        "details.child_nik"]
     assert message.en.endswith("; apply at the Disdukcapil of the new place, or apply for a "
                                "pindah datang SKPWNI when moving back to Kota Serang.")
 

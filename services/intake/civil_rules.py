@@ -17,11 +17,11 @@ from __future__ import annotations
 import datetime
 
 from shared.errors import Msg
-from shared.nik import ADULT_AGE, parse_nik
+from shared.nik import parse_nik
 
 from .population import Lookup
-from .rule_helpers import (DocumentRules, Findings, flag_deceased_parents, merged,
-                           not_in_future, refuse, refuse_if_deceased,
+from .rule_helpers import (DocumentRules, Findings, flag_deceased_parents, known_married, merged,
+                           not_in_future, refuse, refuse_if_deceased, refuse_unless_adult,
                            refuse_unless_old_enough_to_be_a_parent, register_name)
 
 # a birth registered more than this many days after it is late: accepted, and
@@ -103,9 +103,8 @@ def refuse_unfit_witnesses(details: dict, today: datetime.date, lookup: Lookup) 
     register's birth date when it knows them."""
     for index, nik in enumerate(details["witnesses"]):
         refuse_if_deceased(f"details.witnesses.{index}", nik, lookup)
-        if lookup.age(nik, today) < ADULT_AGE:
-            refuse(f"details.witnesses.{index}", "Saksi harus berusia 17 tahun ke atas.",
-                   "A witness must be 17 or older.")
+        refuse_unless_adult(f"details.witnesses.{index}", nik, Msg("Saksi", "A witness"), today,
+                            lookup)
 
 
 def birth_against_register(request: dict, details: dict, lookup: Lookup,
@@ -186,7 +185,11 @@ def death_against_register(request: dict, details: dict, lookup: Lookup,
         refuse("details.date_of_death",
                "Tanggal kematian tidak boleh sebelum tanggal lahir almarhum.",
                "The date of death must not be before the deceased's birth date.")
-    refuse_if_deceased("details.reporter_nik", details["reporter_nik"], lookup)
+    reporter = details["reporter_nik"]
+    refuse_if_deceased("details.reporter_nik", reporter, lookup)
+    # who reports a death is an adult, or married (a widow of 16)
+    refuse_unless_adult("details.reporter_nik", reporter, Msg("Pelapor", "The reporter"), today,
+                        lookup, married=known_married(request, reporter))
     # the certificate names the person who died
     return register_name("deceased", details["deceased_nik"],
                          details.get("deceased_full_name"), lookup)

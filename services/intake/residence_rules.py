@@ -13,8 +13,9 @@ from shared.nik import ADULT_AGE, age_on, parse_nik
 
 from .population import Lookup
 from .rule_helpers import (SERVED_KABKOTA, DocumentRules, Findings, flag_deceased_parents,
-                           merged, refuse, refuse_if_deceased, refuse_if_not_on,
-                           refuse_unless_old_enough_to_be_a_parent, register_name)
+                           known_married, merged, refuse, refuse_if_deceased, refuse_if_not_on,
+                           refuse_unless_adult, refuse_unless_old_enough_to_be_a_parent,
+                           register_name)
 
 KIA_PHOTO_FROM_AGE = 5
 # the moves (``move_kind``) of a pindah keluar that take its members out of
@@ -195,12 +196,30 @@ def kia_against_register(request: dict, details: dict, lookup: Lookup,
     refuse_if_not_on("details.child_nik", details["child_nik"], family, "NIK anak", "The child")
     refuse_if_not_on("details.parent_nik", details["parent_nik"], family, "NIK orang tua",
                      "The parent")
+    refuse_a_sibling_as_the_parent(details, family)
+    refuse_unless_adult("details.parent_nik", details["parent_nik"],
+                        Msg("Orang tua", "The parent"), today, lookup,
+                        married=known_married(request, details["parent_nik"]))
     refuse_if_deceased("details.child_nik", details["child_nik"], lookup)
     refuse_if_moved_out("details.child_nik", details["child_nik"], lookup)
     # an orphan's KIA names the late parent: accepted, the operator checks who applies
     return merged(flag_deceased_parents(lookup, details["parent_nik"]),
                   register_name("child", details["child_nik"], details["child_full_name"],
                                 lookup))
+
+
+def refuse_a_sibling_as_the_parent(details: dict, family) -> None:
+    """A KIA's parent is not the child's sibling: both ``anak`` on the KK
+    (a ``population.Family``; None: unknown, not checked). A parent who is
+    the head's ``anak`` with a child who is a ``cucu`` is left alone."""
+    on_it = [None if family is None else family.member(details[role])
+             for role in ("parent_nik", "child_nik")]
+    if None not in on_it and all(person.relation == "anak" for person in on_it):
+        refuse("details.parent_nik",
+               "NIK orang tua tercatat sebagai saudara anak (keduanya berstatus anak pada KK "
+               "ini); isi NIK ibu atau ayah anak.",
+               "The parent's NIK is recorded as the child's sibling (both are 'anak' on this "
+               "KK); give the NIK of the child's mother or father.")
 
 
 def refuse_kia_to_a_card_holder(request: dict, details: dict,

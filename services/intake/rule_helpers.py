@@ -19,7 +19,7 @@ from typing import Callable
 
 from shared.errors import Msg, ValidationFailed
 from shared.fields import kept_name
-from shared.nik import age_on
+from shared.nik import ADULT_AGE, age_on
 from shared.offices import KECAMATAN_OFFICES
 
 from .population import Lookup
@@ -111,6 +111,30 @@ def not_in_future(path: str, day: datetime.date, today: datetime.date) -> None:
 def refuse_if_deceased(path: str, nik: str, lookup: Lookup) -> None:
     if lookup.deceased(nik):
         refuse(path, DECEASED, DECEASED.en)
+
+
+def known_married(request: dict, nik: str) -> bool:
+    """Whether ``nik`` is the applicant's and the applicant says they are (or
+    were) married (``applicant.marital_status``): the one marital status an
+    application gives."""
+    applicant = request["applicant"]
+    return nik == applicant["nik"] and applicant.get("marital_status") in ("kawin", "cerai")
+
+
+def refuse_unless_adult(path: str, nik: str, who: Msg, today: datetime.date, lookup: Lookup,
+                        married: bool | None = None) -> None:
+    """A role only an adult fills (a witness, a death's reporter, a KIA's
+    parent): ``nik``'s holder (``who``: "Saksi" / "A witness") is
+    ADULT_AGE or older by their birth date (``Lookup.age``: the register's
+    when it knows them) - or married, where a marriage counts (``married``
+    not None: whether they are known to be, ``known_married``). 400 on ``path``."""
+    if married or lookup.age(nik, today) >= ADULT_AGE:
+        return
+    if married is None:
+        refuse(path, f"{who} harus berusia {ADULT_AGE} tahun ke atas.",
+               f"{who.en} must be {ADULT_AGE} or older.")
+    refuse(path, f"{who} harus berusia {ADULT_AGE} tahun ke atas atau sudah/pernah kawin.",
+           f"{who.en} must be {ADULT_AGE} or older, or be or have been married.")
 
 
 def flag_deceased_parents(lookup: Lookup, *niks: str) -> Findings:

@@ -11,8 +11,8 @@ import datetime
 import requests
 
 from shared.clock import today_wib
-from tests.document_bodies import (birth_body, body, kia_body, nik_born, skpwni_datang_body,
-                                   skpwni_keluar_body, years_before)
+from tests.document_bodies import (birth_body, body, death_body, kia_body, nik_born,
+                                   skpwni_datang_body, skpwni_keluar_body, years_before)
 from tests.e2e.test_documents import accepted, birth_of, refused, submit
 from tests.helpers import OPERATOR, claim_job_for, random_kk
 
@@ -160,3 +160,35 @@ def test_no_kia_for_a_child_whose_move_out_of_the_city_was_verified(system, mong
     assert list(fields) == ["details.child_nik"]
     assert fields["details.child_nik"][0].startswith(
         "This NIK is recorded as having moved out of Kota Serang")
+
+
+# --------------------------------------------------------------- 7. roles only an adult fills
+
+def test_a_toddler_reports_no_death_and_a_sister_of_14_is_no_kias_parent(system):
+    """The review's Akta Kematian reported by a 2-year-old, and KIA naming
+    the child's sister of 14 (both 'anak' on the KK) as its parent: each
+    was 202. Now 400 naming details.reporter_nik / details.parent_nik."""
+    today = today_wib()
+    head, wife = nik_born(datetime.date(1950, 3, 3)), nik_born(datetime.date(1985, 4, 4),
+                                                               female=True)
+    sister = nik_born(years_before(today, 14), female=True)
+    toddler = nik_born(years_before(today, 2))
+    kk = seed(system, (head, "HASAN", "kepala_keluarga"), (wife, "LASTRI", "istri"),
+              (sister, "AYU", "anak"), (toddler, "BIMA", "anak"))
+    death = death_body(today - datetime.timedelta(days=2), deceased_nik=head, nik=wife, kk=kk,
+                       deceased_name=None)
+    death["details"]["reporter_nik"] = toddler
+    fields = refused(system, death, "en")
+    assert fields == {"details.reporter_nik": [
+        "The reporter must be 17 or older, or be or have been married."]}
+    kia = kia_body(toddler, parent_nik=sister, kk=kk, child_full_name="BIMA",
+                   documents=["akta_kelahiran", "kartu_keluarga", "ktp_el"])
+    kia["applicant"]["nik"] = wife
+    fields = refused(system, kia, "en")
+    assert list(fields) == ["details.parent_nik"]
+    assert "recorded as the child's sibling" in fields["details.parent_nik"][0]
+    # the mother applies for the KIA; she reports the death herself
+    kia["details"]["parent_nik"] = wife
+    submitted(system, kia)
+    death["details"]["reporter_nik"] = wife
+    submitted(system, death)

@@ -342,6 +342,50 @@ def test_a_kia_naming_a_deceased_parent_is_accepted_and_flagged():
     assert check(request, dead_in_the_register(MOTHER)).flags == ("parent_deceased",)
 
 
+# --------------------------------------------------------------- roles only an adult fills
+
+def test_a_toddler_reports_no_death_a_widow_of_16_does():
+    """The review's reporter_nik of a 2-year-old was accepted: the reporter is
+    17 or older, or (the applicant's own marital status) married, as a
+    witness is checked."""
+    request = death_body(TODAY, deceased_nik=FATHER, nik=MOTHER, kk=KK)
+    request["details"]["reporter_nik"] = TODDLER
+    [message] = refused(request)["details.reporter_nik"]
+    assert list(refused(request)) == ["details.reporter_nik"]
+    assert (message, message.en) == (
+        "Pelapor harus berusia 17 tahun ke atas atau sudah/pernah kawin.",
+        "The reporter must be 17 or older, or be or have been married.")
+    widow = nik_born(years_before(TODAY, 16), female=True)
+    family = Family(KK, "3673041010", (*FAMILY.members, person(widow, "famili_lain")))
+    request = death_body(TODAY, deceased_nik=FATHER, nik=widow, kk=KK)
+    request["applicant"]["marital_status"] = "cerai"
+    assert check(request, FakeRegister(family))
+    request["applicant"]["marital_status"] = "belum_kawin"
+    assert refused_on(request, FakeRegister(family)) == ["details.reporter_nik"]
+
+
+def test_a_kias_parent_is_an_adult_or_married_and_not_the_childs_sibling():
+    """The review's KIA named the child's sister of 14 (both 'anak' on the
+    KK) as the parent: refused naming details.parent_nik; so is a relative
+    of 14 who is no sibling; a married mother of 16 applying is not."""
+    child = nik_born(years_before(TODAY, 2))
+    sister = nik_born(years_before(TODAY, 14), female=True)
+    family = Family(KK, "3673041010", (*FAMILY.members, person(child), person(sister)))
+    request = kia(child, parent_nik=sister, kk=KK)
+    request["applicant"]["nik"] = FATHER
+    [message] = refused(request, FakeRegister(family))["details.parent_nik"]
+    assert message.en == ("The parent's NIK is recorded as the child's sibling (both are 'anak' "
+                          "on this KK); give the NIK of the child's mother or father.")
+    assert str(message).startswith("NIK orang tua tercatat sebagai saudara anak")
+    cousin = Family(KK, "3673041010", (*FAMILY.members, person(child),
+                                       person(sister, "famili_lain")))
+    [message] = refused(request, FakeRegister(cousin))["details.parent_nik"]
+    assert message.en == "The parent must be 17 or older, or be or have been married."
+    mother = kia(child, parent_nik=sister, kk=KK)
+    mother["applicant"]["marital_status"] = "kawin"
+    assert check(mother, FakeRegister(cousin))
+
+
 # --------------------------------------------------------------- births the NIK cannot date
 
 # 100 on TODAY: the NIK says 01-03-25, which read by itself is 2025 - a baby

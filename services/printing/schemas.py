@@ -202,7 +202,7 @@ class OperatorJobSchema(JobSchema):
     status = fields.String(required=True)
     delivery_method = fields.String(required=True)
     manifest_id = fields.String(required=True, allow_none=True, dump_default=None)
-    next_day = fields.Boolean(required=True, dump_default=False)
+    next_day = JsonBoolean(required=True, dump_default=False)
     station_id = fields.String(required=True, allow_none=True, dump_default=None)
     last_failure = fields.String(required=True, allow_none=True, dump_default=None)
     failure_note = fields.String(required=True, allow_none=True, dump_default=None)

@@ -90,6 +90,9 @@ class Screening:
     birth_registered: Callable[[str], bool] = lambda subject: False
     # an SKPWNI pindah keluar verified here took this NIK out of Kota Serang
     moved_out: Callable[[str], bool] = lambda nik: False
+    # the birth dates of the births verified here naming this NIK as the
+    # child's mother or father ((nik, role)): asked by an Akta Kematian only
+    children_born: Callable[[str, str], list[datetime.date]] = lambda nik, role: []
 
     @classmethod
     def of(cls, register: Register, store, limit: Limit = Unlimited()) -> "Screening":
@@ -97,19 +100,22 @@ class Screening:
         register and intake's store: what the store knows of a NIK is read
         once (``store.nik_record``: its death, its card and its moves in one
         read) and kept for this screening's checks; a newborn's birth, once
-        per birth."""
+        per birth; a deceased's children (``store.children_born``), once
+        per Akta Kematian."""
         record = functools.cache(store.nik_record)
         return cls(register, lambda nik: record(nik).death_verified,
                    lambda nik: record(nik).card_issued, limit,
                    died_on=lambda nik: record(nik).died_on,
                    birth_registered=store.birth_registered,
-                   moved_out=lambda nik: record(nik).moved_out)
+                   moved_out=lambda nik: record(nik).moved_out,
+                   children_born=store.children_born)
 
     def lookup(self) -> Lookup:
         """One application's questions to the register (none, while its
         answers about a NIK or KK of it are withheld)."""
         return Lookup(self.register, self.death_verified, withheld=self.limit.withheld(),
-                      died_on=self.died_on, moved_out=self.moved_out)
+                      died_on=self.died_on, moved_out=self.moved_out,
+                      children_born=self.children_born)
 
     @contextmanager
     def telling(self, *refusals: type[DomainError]):

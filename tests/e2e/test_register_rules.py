@@ -2,7 +2,8 @@
 through intake's HTTP API and the register sandbox (outside review of the
 civil-registration rules, a Disdukcapil officer's requests): the name a card
 prints, who may arrive by a pindah datang, the father an Akta Kelahiran
-names, a KIA for a child who moved out, and the adults a role needs."""
+names, a KIA for a child who moved out, the adults a role needs, and a
+death the deceased's own child's verified birth rules out."""
 
 from __future__ import annotations
 
@@ -192,3 +193,40 @@ def test_a_toddler_reports_no_death_and_a_sister_of_14_is_no_kias_parent(system)
     submitted(system, kia)
     death["details"]["reporter_nik"] = wife
     submitted(system, death)
+
+
+# --------------------------------------------------------------- 8. a death before one's child's birth
+
+def test_a_death_dated_before_the_deceaseds_verified_childs_birth_is_refused(system, mongo):
+    """The review's case: an Akta Kelahiran verified with mother
+    3673064707900042, born 2026-11-15; then an Akta Kematian for her dated
+    2026-01-01 - 202, and verified. Now 400 on details.date_of_death, naming
+    the birth's date (never the child); so is the father's, dated more than
+    300 days before the birth. A death the birth allows is accepted: hers
+    giving birth, his 300 days before it (a posthumous child)."""
+    today = today_wib()
+    born = today - datetime.timedelta(days=20)
+    mother = nik_born(datetime.date(1990, 7, 7), female=True)
+    father = nik_born(datetime.date(1988, 3, 3))
+    birth = accepted(system, mongo, birth_body(born, mother_nik=mother, father_nik=father,
+                                               child_name="Putri Lestari",
+                                               father_full_name="Bayu Saputra"))
+    verified = requests.post(f"{system.url('intake')}/api/v1/applications/{birth['_id']}/verify",
+                             headers=OPERATOR, timeout=10)
+    assert verified.status_code == 200, verified.text
+
+    hers = death_body(born - datetime.timedelta(days=1), deceased_nik=mother)
+    assert refused(system, hers, "en") == {"details.date_of_death": [
+        f"The deceased is recorded as the mother of a child born on {born.isoformat()} (a "
+        "birth certificate was verified), after this date of death; check the date of death."]}
+    assert refused(system, hers) == {"details.date_of_death": [
+        f"Almarhumah tercatat sebagai ibu dari anak yang lahir {born.isoformat()} (akta "
+        "kelahiran diverifikasi), sesudah tanggal kematian ini; periksa tanggal kematian."]}
+    his = death_body(born - datetime.timedelta(days=301), deceased_nik=father)
+    fields = refused(system, his, "en")
+    assert list(fields) == ["details.date_of_death"]
+    assert "father of a child born on" in fields["details.date_of_death"][0]
+    assert "Putri" not in str(fields) and "Lestari" not in str(fields)
+
+    submitted(system, death_body(born, deceased_nik=mother))
+    submitted(system, death_body(born - datetime.timedelta(days=300), deceased_nik=father))

@@ -342,6 +342,64 @@ def test_a_kia_naming_a_deceased_parent_is_accepted_and_flagged():
     assert check(request, dead_in_the_register(MOTHER)).flags == ("parent_deceased",)
 
 
+def died(deceased: str, on: datetime.date, births: dict, asked: list | None = None):
+    """An Akta Kematian of ``deceased`` (FATHER reports it) checked with
+    ``births``: {(NIK, role): the birth dates of the births verified here
+    naming it so}; ``asked``: the questions put to them."""
+    def children_born(nik: str, role: str) -> list[datetime.date]:
+        (asked if asked is not None else []).append((nik, role))
+        return births.get((nik, role), [])
+    reporter = MOTHER if deceased == FATHER else FATHER
+    lookup = Lookup(FakeRegister(FAMILY), children_born=children_born)
+    return check_application(ApplicationRequestSchema().load(death_body(
+        on, deceased_nik=deceased, nik=reporter, kk=KK)), TODAY, lookup)
+
+
+def refused_death(deceased: str, on: datetime.date, births: dict) -> dict:
+    with pytest.raises(ValidationFailed) as refusal:
+        died(deceased, on, births)
+    return refusal.value.fields
+
+
+def test_a_mother_dead_before_her_verified_childs_birth_is_refused():
+    """The review's case the other way round: a birth verified first, then
+    the mother's Akta Kematian dated before it."""
+    births = {(MOTHER, "mother"): [BORN - datetime.timedelta(days=700), BORN]}
+    fields = refused_death(MOTHER, BORN - datetime.timedelta(days=1), births)
+    [message] = fields.pop("details.date_of_death")
+    assert fields == {}
+    assert (message, message.en) == (
+        "Almarhumah tercatat sebagai ibu dari anak yang lahir 2025-05-20 (akta kelahiran "
+        "diverifikasi), sesudah tanggal kematian ini; periksa tanggal kematian.",
+        "The deceased is recorded as the mother of a child born on 2025-05-20 (a birth "
+        "certificate was verified), after this date of death; check the date of death.")
+    assert died(MOTHER, BORN, births)  # she died giving birth
+
+
+def test_a_father_dead_more_than_300_days_before_his_verified_childs_birth_is_refused():
+    births = {(FATHER, "father"): [BORN]}
+    fields = refused_death(FATHER, BORN - datetime.timedelta(days=301), births)
+    assert [message.en for message in fields["details.date_of_death"]] == [
+        "The deceased is recorded as the father of a child born on 2025-05-20 (a birth "
+        "certificate was verified), more than 300 days after this date of death; check the "
+        "date of death."]
+    assert list(fields) == ["details.date_of_death"]
+    assert died(FATHER, BORN - datetime.timedelta(days=300), births)  # a posthumous child
+
+
+def test_a_deaths_births_are_asked_by_the_deceaseds_sex_and_no_other_document_asks():
+    asked: list = []
+    died(MOTHER, TODAY, {}, asked)
+    died(FATHER, TODAY, {}, asked)
+    assert asked == [(MOTHER, "mother"), (FATHER, "father")]
+
+    def never(nik, role):
+        raise AssertionError("asked outside an Akta Kematian")
+    lookup = Lookup(FakeRegister(FAMILY), children_born=never)
+    for request in (ktp(MOTHER), born_to(), kia(CHILD, parent_nik=MOTHER, kk=KK)):
+        check_application(ApplicationRequestSchema().load(request), TODAY, lookup)
+
+
 # --------------------------------------------------------------- roles only an adult fills
 
 def test_a_toddler_reports_no_death_a_widow_of_16_does():

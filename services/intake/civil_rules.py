@@ -10,9 +10,10 @@ citizen gives the name (``printables.unnamed``). A witness' age, a
 parent's age at the birth (a late certificate of 1960 names a mother born
 1924, NIK year 24), and the birth a death cannot precede, go by the
 register's birth date when it knows the NIK (``Lookup.birth_date``), else by
-the NIK's. A birth and a death verified here rule each other out either way
-round: a mother dead before the birth, a father dead more than
-POSTHUMOUS_BIRTH_DAYS before it (``Lookup.died_on``, ``Lookup.children_born``)."""
+the NIK's. A birth and a death verified here rule each other out: a mother
+dead before the birth, a father dead more than POSTHUMOUS_BIRTH_DAYS before
+it (``Lookup.died_on``), and a mother's death dated before a birth verified
+first (``Lookup.children_born``)."""
 
 from __future__ import annotations
 
@@ -200,19 +201,20 @@ def death_against_register(request: dict, details: dict, lookup: Lookup,
 
 def refuse_death_before_own_children(deceased_nik: str, died: datetime.date, lookup: Lookup,
                                      today: datetime.date) -> None:
-    """The reverse of ``refuse_parents_dead_before_the_birth``: a birth
-    certificate verified here (``Lookup.children_born``; a pending one is no
-    record yet) names the deceased as the mother of a child born after
-    ``died``, or as the father of one born more than POSTHUMOUS_BIRTH_DAYS
-    after it - the date of death is wrong. A woman's NIK can only be a
-    newborn's mother, a man's only its father (``birth_details``): one read.
-    400 on ``details.date_of_death`` naming the birth's date, not the child."""
-    mother = parse_nik(deceased_nik, today=today).sex == "F"
-    born = max(lookup.children_born(deceased_nik, "mother" if mother else "father"),
-               default=None)
-    if born is None:
+    """The reverse of ``refuse_parents_dead_before_the_birth``, for a mother: a
+    birth certificate verified here (``Lookup.children_born``; a pending one
+    is no record yet) names the deceased as the mother of a child born after
+    ``died`` - the date of death is wrong. 400 on ``details.date_of_death``
+    naming the birth's date, not the child. A woman's NIK can only be a
+    newborn's mother (``birth_details``): one read, of her births' subject
+    keys. A man's is not asked: his births would need an index of their own,
+    which every write of every application pays for (``nik_records``) - a
+    father dead long before a birth is refused when the death is verified
+    first, and left to the operator the other way round."""
+    if parse_nik(deceased_nik, today=today).sex != "F":
         return
-    if mother and born > died:
+    born = max(lookup.children_born(deceased_nik), default=None)
+    if born is not None and born > died:
         refuse("details.date_of_death",
                f"Almarhumah tercatat sebagai ibu dari anak yang lahir {born.isoformat()} "
                "(akta kelahiran diverifikasi), sesudah tanggal kematian ini; periksa tanggal "
@@ -220,14 +222,6 @@ def refuse_death_before_own_children(deceased_nik: str, died: datetime.date, loo
                f"The deceased is recorded as the mother of a child born on {born.isoformat()} "
                "(a birth certificate was verified), after this date of death; check the date "
                "of death.")
-    if not mother and (born - died).days > POSTHUMOUS_BIRTH_DAYS:
-        refuse("details.date_of_death",
-               f"Almarhum tercatat sebagai ayah dari anak yang lahir {born.isoformat()} "
-               f"(akta kelahiran diverifikasi), lebih dari {POSTHUMOUS_BIRTH_DAYS} hari sesudah "
-               "tanggal kematian ini; periksa tanggal kematian.",
-               f"The deceased is recorded as the father of a child born on {born.isoformat()} "
-               f"(a birth certificate was verified), more than {POSTHUMOUS_BIRTH_DAYS} days "
-               "after this date of death; check the date of death.")
 
 
 CIVIL_RULES = {

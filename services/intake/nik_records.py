@@ -11,16 +11,15 @@ a birth whose certificate was verified is not registered again
 verified SKPWNI pindah keluar took out of Kota Serang applies and books
 here no more, but to move back in (``residence_rules.refuse_if_moved_out``
 asks ``moved_out``: an SKPWNI's subjects are its members); an Akta
-Kematian dated before a verified birth its deceased mothered, or more than
-300 days before one he fathered, is refused (``civil_rules`` asks
-``children_born``).
+Kematian dated before a verified birth its deceased mothered is refused
+(``civil_rules`` asks ``children_born``).
 The applications themselves are the record - no second collection to keep
 in step: a verified death certificate has a ``verified`` step in its
 timeline, whatever happened to it after. A NIK's are read at once
 (``nik_record``: one read through the subjects' index), so an application
 that asks both (a first-issue KTP-el) costs one read; a birth's, one read
-of its subject the same way; a parent's births, one read of an index
-(an Akta Kematian's only).
+of its subject the same way; a mother's births, one read of the same
+index (an Akta Kematian's only).
 """
 
 from __future__ import annotations
@@ -28,7 +27,6 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from pymongo import ASCENDING
 
 from shared.indexes import drop_index_if_present
 from shared.store import BaseStore
@@ -37,11 +35,11 @@ from . import appointments, residence_rules
 from .subjects import nik_subject
 
 
-# the index ``children_born`` reads a father's births through: sparse, so
-# only births (the one document naming a father) are in it. It costs every
-# write of an application (the local server rewrites each index entry of a
-# document on each write: bench/README.md, eleventh session); a mother's
-# births need none (her NIK begins their subject keys)
+# a father's births had an index of their own (96629e2, a sparse one on
+# details.father_nik): it cost every write of every application (the local
+# server rewrites each index entry of a document on each write, sparse or
+# not: bench/README.md, eleventh session) for a rare check, and went the
+# same day. A mother's births need none: her NIK begins their subject keys
 BIRTHS_BY_FATHER = "births_by_father"
 # what ``children_born`` reads of a birth
 BIRTH_READ = {"details.child.birth_date": 1, "timeline.status": 1, "timeline.at": 1}
@@ -77,8 +75,7 @@ class NikRecords(BaseStore):
         # ApplicationStore's one-active index; this partial one was never read by the local
         # database server (shared/store.py)
         drop_index_if_present(db.applications, "deaths_by_subject")
-        db.applications.create_index([("details.father_nik", ASCENDING)], sparse=True,
-                                     name=BIRTHS_BY_FATHER)
+        drop_index_if_present(db.applications, BIRTHS_BY_FATHER)
         super().ensure_indexes(db)
 
     def _subject_rows(self, subject: str) -> list[dict]:
@@ -119,19 +116,16 @@ class NikRecords(BaseStore):
         return any(row["document_type"] == "akta_kelahiran" and verified_at(row) is not None
                    for row in self._subject_rows(subject))
 
-    def children_born(self, nik: str, role: str) -> list[datetime.date]:
+    def children_born(self, nik: str) -> list[datetime.date]:
         """The birth dates of the birth certificates verified here that name
-        ``nik`` as the child's ``role`` (``"mother"``, ``"father"``): one
-        read, of an index - a mother's births by their subject keys, which
-        begin with her NIK (``subjects.subject_key``: a range of the
-        one-active index), a father's by ``BIRTHS_BY_FATHER``. Verified
-        ones only: a birth still pending is a claim the operator has not
-        checked (a mistyped mother's NIK), and would let anyone who files
-        one hold back a death certificate."""
-        # births alone have either (no ``document_type`` beside the range: the
-        # local server then scans the collection instead of the index)
-        named = ({"subject_key": {"$gt": f"birth:{nik}:", "$lt": f"birth:{nik};"}}
-                 if role == "mother" else {"details.father_nik": nik})
+        ``nik`` as the child's mother: one read, of an index - her births by
+        their subject keys, which begin with her NIK (``subjects.subject_key``:
+        a range of the one-active index). Verified ones only: a birth still
+        pending is a claim the operator has not checked (a mistyped mother's
+        NIK), and would let anyone who files one hold back a death certificate."""
+        # births alone have such keys (no ``document_type`` beside the range:
+        # the local server then scans the collection instead of the index)
+        named = {"subject_key": {"$gt": f"birth:{nik}:", "$lt": f"birth:{nik};"}}
         rows = self.db.applications.find(named, BIRTH_READ)
         return [datetime.date.fromisoformat(row["details"]["child"]["birth_date"])
                 for row in rows if verified_at(row) is not None]

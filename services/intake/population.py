@@ -104,8 +104,8 @@ class Lookup:
     is ``moved_out``: a NIK an SKPWNI pindah keluar verified here took out of
     Kota Serang (the register hears of it at its next synchronisation); and
     ``children_born``: the birth dates of the birth certificates verified
-    here that name a NIK as the child's mother or father (an Akta
-    Kematian's date of death cannot precede them: ``civil_rules``).
+    here that name a NIK as the child's mother (an Akta Kematian's date of
+    death cannot precede them: ``civil_rules``).
     """
 
     def __init__(self, register: Register | None,
@@ -113,8 +113,7 @@ class Lookup:
                  withheld: bool = False,
                  died_on: Callable[[str], datetime.date | None] = lambda nik: None,
                  moved_out: Callable[[str], bool] = lambda nik: False,
-                 children_born: Callable[[str, str], list[datetime.date]] = (
-                     lambda nik, role: [])):
+                 children_born: Callable[[str], list[datetime.date]] = lambda nik: []):
         """``register`` None: there is none to ask - nothing is known, nothing
         flagged (rules checked without the register); ``withheld``: the
         register is not to be asked at all (``REGISTER_WITHHELD``)."""
@@ -122,7 +121,7 @@ class Lookup:
         self.verified_death = verified_death
         self.died_on = died_on
         self.moved_out = moved_out
-        self.children_born = children_born  # (nik, "mother" / "father")
+        self.children_born = children_born  # a mother's NIK
         self.flags: set[str] = {REGISTER_WITHHELD} if withheld else set()
         self.answered = False  # the register knew a NIK or KK asked about
         self._people: dict[str, Person | None] = {}

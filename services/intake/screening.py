@@ -91,8 +91,8 @@ class Screening:
     # an SKPWNI pindah keluar verified here took this NIK out of Kota Serang
     moved_out: Callable[[str], bool] = lambda nik: False
     # the birth dates of the births verified here naming this NIK as the
-    # child's mother or father ((nik, role)): asked by an Akta Kematian only
-    children_born: Callable[[str, str], list[datetime.date]] = lambda nik, role: []
+    # child's mother: asked by an Akta Kematian of a woman only
+    children_born: Callable[[str], list[datetime.date]] = lambda nik: []
 
     @classmethod
     def of(cls, register: Register, store, limit: Limit = Unlimited()) -> "Screening":

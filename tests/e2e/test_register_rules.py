@@ -201,9 +201,9 @@ def test_a_death_dated_before_the_deceaseds_verified_childs_birth_is_refused(sys
     """The review's case: an Akta Kelahiran verified with mother
     3673064707900042, born 2026-11-15; then an Akta Kematian for her dated
     2026-01-01 - 202, and verified. Now 400 on details.date_of_death, naming
-    the birth's date (never the child); so is the father's, dated more than
-    300 days before the birth. A death the birth allows is accepted: hers
-    giving birth, his 300 days before it (a posthumous child)."""
+    the birth's date (never the child). A death the birth allows is
+    accepted: hers giving birth. A father's is not checked this way round
+    (his births would need an index every application write pays for)."""
     today = today_wib()
     born = today - datetime.timedelta(days=20)
     mother = nik_born(datetime.date(1990, 7, 7), female=True)
@@ -222,11 +222,5 @@ def test_a_death_dated_before_the_deceaseds_verified_childs_birth_is_refused(sys
     assert refused(system, hers) == {"details.date_of_death": [
         f"Almarhumah tercatat sebagai ibu dari anak yang lahir {born.isoformat()} (akta "
         "kelahiran diverifikasi), sesudah tanggal kematian ini; periksa tanggal kematian."]}
-    his = death_body(born - datetime.timedelta(days=301), deceased_nik=father)
-    fields = refused(system, his, "en")
-    assert list(fields) == ["details.date_of_death"]
-    assert "father of a child born on" in fields["details.date_of_death"][0]
-    assert "Putri" not in str(fields) and "Lestari" not in str(fields)
 
     submitted(system, death_body(born, deceased_nik=mother))
-    submitted(system, death_body(born - datetime.timedelta(days=300), deceased_nik=father))

@@ -27,7 +27,6 @@ EXPECTED = {
     "one_per_idempotency_key",   # a retried request gets its first answer
     "nik_document_status",       # what intake knows of a NIK; the re-send
     "queue",                     # the operators' queue, every filter
-    "births_by_father",          # an Akta Kematian: the births its deceased fathered
 }
 
 

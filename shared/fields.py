@@ -34,6 +34,9 @@ IDENTITY_NUMBER = {"pattern": f"^{AROUND}[0-9]{{16}}{AROUND}$",
 TRACKING_PREFIX, TRACKING_ALPHABET = "SDK", "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 TRACKING_CODE = {"pattern": f"^{TRACKING_PREFIX}[{TRACKING_ALPHABET}]{{8}}$",
                  "minLength": 11, "maxLength": 11, "example": "SDK7KQ2M9XA"}
+# an issued code, in either case (an application's id is 32 hex digits,
+# never shaped so)
+ISSUED_CODE = re.compile(TRACKING_CODE["pattern"], re.IGNORECASE)
 
 
 # a tracking code as a citizen may type it, as ``TypedTrackingCode`` takes

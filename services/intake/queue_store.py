@@ -7,14 +7,13 @@ It loads, saves and emits; what a move does is decided in ``domain``.
 from __future__ import annotations
 
 import datetime
-import re
 from typing import Callable
 
 from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 from shared.errors import ServiceBusy
-from shared.fields import TRACKING_CODE
+from shared.fields import ISSUED_CODE
 from shared.outbox import CARRIED_FIELDS
 from shared.indexes import drop_index_if_present
 from shared.paging import page_after
@@ -40,8 +39,6 @@ FILTER_FIELDS = {"document_type": "document_type", "channel": "channel",
 # index of its own: each costs every write of an application (above)
 LOOKUP_FIELDS = {"tracking_code": "tracking_code", "nik": "applicant.nik"}
 LOOKUP_ORDER = [("created_at", DESCENDING), ("_id", DESCENDING)]  # newest first
-# an issued tracking code, in either case, where an application's id goes
-ISSUED_CODE = re.compile(TRACKING_CODE["pattern"], re.IGNORECASE)
 # what a queue row shows (the detail has the rest)
 SUMMARY_FIELDS = ("tracking_code", "document_type", "channel", "status", "area", "flags",
                   "applicant.full_name", "applicant.nik", "queued_at", "created_at",

@@ -1,7 +1,7 @@
 """Notification's domain errors."""
 
 from shared.errors import (ArrivedEarly, Conflict, DomainError, Msg, NotFound,
-                           PartnerUnavailable, ServiceBusy, Unauthorized)
+                           PartnerUnavailable, ServiceBusy, Unauthorized, ValidationFailed)
 
 
 class DeliveryFailed(PartnerUnavailable):
@@ -71,15 +71,14 @@ class NotGivenUp(Conflict):
                              "sent again."))
 
 
-class NothingOnFile(NotFound):
-    """A delivery log asked of an id notification has neither a message nor
-    a contact for: an answer of no messages read as "we never texted you"
-    (outside review), most often for a tracking code given where the
-    application's id goes."""
+class TrackingCodeGiven(ValidationFailed):
+    """A delivery log asked of a tracking code - what the citizen at the desk
+    gives - where the application's id goes: answered "no messages", read
+    as "we never texted you" (outside review). 400 naming application_id."""
 
     def __init__(self):
-        super().__init__(Msg(
-            "Tidak ada pesan maupun kontak untuk id ini: gunakan application_id "
-            "(bukan kode lacak).",
-            "No message and no contact for this id: use the application_id "
-            "(not the tracking code)."))
+        super().__init__({"application_id": [Msg(
+            "Ini kode lacak, bukan application_id: cari application_id-nya di intake "
+            "(GET /api/v1/operator/applications?tracking_code=...).",
+            "This is a tracking code, not an application_id: look its application_id up "
+            "at intake (GET /api/v1/operator/applications?tracking_code=...).")]})

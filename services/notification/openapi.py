@@ -144,7 +144,7 @@ OPERATIONS: tuple[Operation, ...] = (
                        "nothing recorded. Meta delivers it again."}),
     Operation("GET", "/api/v1/notifications/applications/<string:application_id>",
               "The delivery log of one application, oldest first", 200, DeliveryLogSchema,
-              (400, 401, 404, 429, 503), OPERATOR, tag="operator"),
+              (400, 401, 429, 503), OPERATOR, tag="operator"),
     Operation("GET", "/api/v1/notifications/failed",
               "The messages given up, newest first, a page at a time", 200,
               FailedMessagesSchema, (400, 401, 429, 503), OPERATOR, query=FailedQuerySchema,

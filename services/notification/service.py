@@ -40,6 +40,7 @@ from werkzeug.wrappers import Response
 
 from shared.auth import BearerTokens
 from shared.events import load_event
+from shared.fields import ISSUED_CODE
 from shared.http import (BrokerCheck, HealthCheck, api, check_json_type, json_response,
                          read_no_body, read_no_query, read_query)
 from shared.messaging import DeliveryAttempt, Republished, reliable_event_handler
@@ -50,7 +51,7 @@ from .callbacks import read_callback, settle_callback
 from .domain import (Delivery, Senders, awaited_contacts, book_entry, deliver, ended_before,
                      finished_by, notices_for, send_due, told_from_the_book)
 from .exceptions import (ContactNotYetKnown, DeliveryFailed, MessageNotFound, NotGivenUp,
-                         NothingOnFile)
+                         TrackingCodeGiven)
 from .gateways import Mailer, RecentSends, SmsGateway, WhatsApp
 from .openapi import openapi_document
 from .schemas import CountersSchema, DeliveryLogSchema, FailedMessagesSchema, FailedQuerySchema
@@ -99,9 +100,9 @@ class NotificationApi(HealthCheck, ServesOpenApi):
     def delivery_log(self, request, application_id):
         self.operators.authenticate(request)
         read_no_query(request)
+        if ISSUED_CODE.fullmatch(application_id):
+            raise TrackingCodeGiven()
         messages = self.store.delivery_log(application_id)
-        if not messages and self.store.contact_for(application_id) is None:
-            raise NothingOnFile()
         return json_response(200, DeliveryLogSchema().dump(
             {"application_id": application_id, "messages": messages}))
 

@@ -121,11 +121,13 @@ def test_the_received_notice_of_a_pos_delivery_names_no_place_to_collect(system,
                                             params={"to": phone}, timeout=5).json(),
                        what="the 'received' SMS")
     assert codes[0] in sms["message"], sms
-    assert "dokumen diantar Pos ke alamat Anda" in sms["message"], sms
+    # the receipt (29a1aa9): what comes next is the parcel sent, nowhere to collect
+    assert "saat dikirim Pos" in sms["message"] and "diambil" not in sms["message"], sms
     [mail] = eventually(lambda: mails_to(backing, email), what="the 'received' e-mail")
     text = parts(mail)["text/plain"]
     assert codes[1] in text
-    assert "Pos Indonesia delivers the KTP-el (ID card) to the address you gave" in text, text
+    assert "when the KTP-el (ID card) is sent" in text, text
+    assert "Pos Indonesia delivers it to the address you gave" in text, text
     assert "where to collect" not in text, text
 
 

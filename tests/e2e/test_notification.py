@@ -165,15 +165,17 @@ def test_every_notice_reaches_the_citizen_once_in_one_part_without_personal_data
     assert refused.status_code == 401
     # each answer as the served document describes it (outside audit D: none was served)
     document = served_document(system.url("notification"))
-    # an id notification knows nothing of - the tracking code where the
-    # application's id goes - is 404, not "no messages" (outside review: read
-    # as "we never texted you")
-    unknown = requests.get(system.url("notification") + "/api/v1/notifications/applications/"
-                           + citizen.tracking_code, headers=OPERATOR, timeout=10)
-    assert unknown.status_code == 404, unknown.text
-    assert "application_id" in unknown.json()["error"]["message"]
-    assert_answer_matches(document, "GET", "/api/v1/notifications/applications/{application_id}",
-                          404, unknown.json())
+    # a tracking code where the application's id goes is a 400 naming
+    # application_id, not "no messages" (outside review: read as "we never
+    # texted you"); an id of nothing sent yet stays 200 [] (a manifest's)
+    for code in ("SDK7KQ2M9XA", "sdk7kq2m9xa"):
+        given = requests.get(system.url("notification") + "/api/v1/notifications/applications/"
+                             + code, headers=OPERATOR, timeout=10)
+        assert given.status_code == 400, given.text
+        assert list(given.json()["error"]["fields"]) == ["application_id"]
+        assert_answer_matches(document, "GET",
+                              "/api/v1/notifications/applications/{application_id}", 400,
+                              given.json())
     assert_answer_matches(document, "GET", "/api/v1/notifications/applications/{application_id}",
                           200, {"application_id": citizen.application_id, "messages": messages})
     for path in ("/api/v1/notifications/failed", "/api/v1/notifications/counters"):

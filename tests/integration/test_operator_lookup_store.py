@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from services.intake.domain import status_fields
+from services.intake.domain import new_tracking_code, status_fields
 from services.intake.queue_store import LOOKUP_ORDER
 from services.intake.store import ApplicationStore
 from shared.paging import next_page
@@ -29,7 +29,7 @@ def store(backing):
 def stored(store, nik: str, status: str, minutes: int, document_type: str = "ktp_el") -> dict:
     application_id = uuid.uuid4().hex
     application = {
-        "_id": application_id, "tracking_code": f"SDK{uuid.uuid4().hex[:8].upper()}",
+        "_id": application_id, "tracking_code": new_tracking_code(),
         "document_type": document_type, "channel": "web", "subject_key": f"nik:{application_id}",
         **status_fields(status, application_id),
         "created_at": START + datetime.timedelta(minutes=minutes), "queued_at": START,

@@ -10,7 +10,8 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from deploy.local.stack import LOAD_TEST_SETTINGS, Ports, Stack, ensure_rabbitmq, ensure_vhost
+from deploy.local.stack import (LOAD_TEST_SETTINGS, Ports, Stack, background_nice_setting,
+                                ensure_rabbitmq, ensure_vhost)
 
 
 @contextlib.contextmanager
@@ -20,7 +21,8 @@ def own_stack(prefix: str, services: list[str], extra_env: dict | None = None):
     ensure_vhost(vhost)
     stack = Stack(Path(tempfile.mkdtemp(prefix=f"smartdukcapil-{prefix}-")), ports=Ports.free(),
                   amqp_uri=f"pyamqp://guest:guest@127.0.0.1:5672/{vhost}",
-                  extra_env={**LOAD_TEST_SETTINGS, **(extra_env or {})})
+                  extra_env={**LOAD_TEST_SETTINGS, **(extra_env or {})},
+                  background_nice=background_nice_setting())
     try:
         stack.start_backing()
         stack.start_services(services)

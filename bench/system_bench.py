@@ -77,8 +77,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from deploy.local.stack import (LOAD_TEST_SETTINGS, Ports, Stack, ensure_rabbitmq,  # noqa: E402
-                                ensure_vhost)
+from deploy.local.stack import (LOAD_TEST_SETTINGS, Ports, Stack,  # noqa: E402
+                                background_nice_setting, ensure_rabbitmq, ensure_vhost)
 from ceilings import (bare_nameko_ceiling, bench_mongo, bench_pika_confirm, failure,  # noqa: E402
                       measure_ceilings, percentile, print_targets, ratio, retry_after,
                       rounded, run_threads, target_rows)
@@ -864,7 +864,8 @@ def dinas_stack(station_count: int, batch: int, one_database_server: bool = Fals
            "LOG_LEVEL": "WARNING"}
     stack = Stack(Path(tempfile.mkdtemp(prefix=f"smartdukcapil-{prefix}-")), ports=Ports.free(),
                   amqp_uri=amqp, mongo_uri=os.environ.get("MONGO_URI") or None, extra_env=env,
-                  database_per_service=not one_database_server)
+                  database_per_service=not one_database_server,
+                  background_nice=background_nice_setting())
     return stack, stations, vhost
 
 

@@ -56,6 +56,45 @@ def die_with_parent() -> None:
         pass  # not Linux: Stack.stop() still stops everything on a normal exit
 
 
+# What a citizen's submit or status lookup waits on, on a machine that runs
+# the whole stack: intake, the database server holding intake's database
+# (every service's, with one server for all) and the population register it
+# asks. Everything else - printing, notification, courier, their database
+# servers, SMTP and the partners' stand-ins - works behind the citizen's
+# answer, through queues that absorb a wait.
+CITIZENS_PATH = frozenset({"intake", "mongodb", "register"})
+
+# ``LOCAL_BACKGROUND_NICE``: how much lower than the citizens' path the rest
+# runs (0-19; 0: all alike), for ``make run`` and the benchmarks
+DEFAULT_BACKGROUND_NICE = 10
+
+
+def background_nice_setting() -> int:
+    """``LOCAL_BACKGROUND_NICE`` from the environment (default 10); a
+    ``NotStarted`` naming it when it is not a whole number 0-19."""
+    text = os.environ.get("LOCAL_BACKGROUND_NICE", str(DEFAULT_BACKGROUND_NICE)).strip()
+    if not text.isdigit() or int(text) > 19:
+        raise NotStarted(f"LOCAL_BACKGROUND_NICE={text!r}: expected a whole number 0-19")
+    return int(text)
+
+
+def lower_priority(nice: int) -> None:
+    """Runs in a child before exec (after ``setsid``): the process, and its
+    session's scheduling group, ``nice`` steps down. With the kernel's
+    autogroup on (Debian's default), every session is a group the scheduler
+    shares the cores between equally, whatever its processes' nice values -
+    each part of the stack is a session of its own, so only the group's
+    nice (``/proc/self/autogroup``) weighs against the others; the process's
+    own nice does where autogroup is off. Only ever lowers: no privilege
+    needed."""
+    try:
+        with open("/proc/self/autogroup", "w") as group:
+            group.write(str(nice))
+    except OSError:
+        pass  # no autogroup here: the process's nice below is what counts
+    os.nice(nice)
+
+
 # Below Linux's ephemeral range (32768-60999): a port bound with port 0 and
 # released comes from that range, where the kernel may hand it to an outgoing
 # connection, or to another test run doing the same, before our server binds it.
@@ -350,6 +389,9 @@ class Stack:
     procs: dict = field(default_factory=dict)
     # name -> (argv, env) as first started, so a restart is the same process
     commands: dict = field(default_factory=dict)
+    # the parts off the citizens' path (``CITIZENS_PATH``) run this much
+    # lower (``lower_priority``): 0 - the test suite's stacks - all alike
+    background_nice: int = 0
 
     @property
     def maildir(self) -> Path:
@@ -404,10 +446,16 @@ class Stack:
         """Start ``name`` (again) exactly as it was first started: same
         arguments, same environment, the same data directory, its log appended to."""
         argv, env = self.commands[name]
+        nice = 0 if name in CITIZENS_PATH else self.background_nice
+
+        def before_exec() -> None:
+            die_with_parent()
+            if nice:
+                lower_priority(nice)
         with open(self.log_path(name), "ab") as log:
             proc = subprocess.Popen(argv, cwd=ROOT, env=env or self.env(), stdout=log,
                                     stderr=subprocess.STDOUT, start_new_session=True,
-                                    preexec_fn=die_with_parent)
+                                    preexec_fn=before_exec)
         self.procs[name] = proc
         return proc
 
@@ -583,9 +631,13 @@ def main() -> None:
     if args.command == "broker":
         ensure_rabbitmq(*broker_address(os.environ.get("AMQP_URI", Stack.amqp_uri)))
         return
+    try:
+        background_nice = background_nice_setting()
+    except NotStarted as refused:
+        sys.exit(f"not started: {refused}")
     sys.exit(run(Stack(Path(args.run_dir), mongo_uri=os.environ.get("MONGO_URI") or None,
                        amqp_uri=os.environ.get("AMQP_URI", Stack.amqp_uri),
-                       database_per_service=True)))
+                       database_per_service=True, background_nice=background_nice)))
 
 
 def run(stack: Stack) -> int:

@@ -4,9 +4,13 @@ was silently replaced by the development ``off``, and SMS went out at 23:06)."""
 
 from __future__ import annotations
 
+import os
+import sys
+
 import pytest
 
-from deploy.local.stack import DEV_SECRETS, DEV_SETTINGS, Stack, broker_address, ensure_rabbitmq
+from deploy.local.stack import (DEV_SECRETS, DEV_SETTINGS, NotStarted, Stack,
+                                background_nice_setting, broker_address, ensure_rabbitmq)
 
 
 def test_the_operators_environment_wins_over_the_development_defaults(tmp_path, monkeypatch):
@@ -50,3 +54,49 @@ def test_the_stack_prints_no_password_of_its_broker_or_database(tmp_path):
     assert "S3cr" not in printed and "pa55word" not in printed, printed
     assert "pyamqp://svc:***@broker.dinas.example:5672/smartdukcapil" in printed
     assert "mongodb://intake:***@db1,db2/?replicaSet=rs0" in printed
+
+
+def nice_of(pid: int) -> tuple[int, int | None]:
+    """A process's nice, and its scheduling group's (None without autogroup)."""
+    try:
+        with open(f"/proc/{pid}/autogroup") as group:
+            group_nice = int(group.read().split("nice")[1])
+    except OSError:
+        group_nice = None
+    return os.getpriority(os.PRIO_PROCESS, pid), group_nice
+
+
+def test_the_parts_off_the_citizens_path_run_at_a_lower_priority(tmp_path):
+    """On one machine the citizens' path (intake, its database server, the
+    register) goes first: the rest - a consumer, a sandbox - runs
+    ``background_nice`` lower, its session's scheduling group too (with
+    autogroup on, the process's own nice alone weighed nothing against the
+    other sessions: measured, bench/README.md 2026-12-07 forty-eighth)."""
+    (tmp_path / "logs").mkdir()
+    stack = Stack(tmp_path, background_nice=7)
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
+    try:
+        for name in ("register", "mongodb", "notification", "sms"):
+            stack.spawn(name, sleeper)
+        for name in ("register", "mongodb"):
+            assert nice_of(stack.procs[name].pid) in ((own, 0), (own, None))
+        for name in ("notification", "sms"):
+            nice, group = nice_of(stack.procs[name].pid)
+            assert nice == min(own + 7, 19)
+            assert group in (7, None)
+        stack.respawn("notification")  # the supervisor's restart: as low again
+        assert nice_of(stack.procs["notification"].pid)[0] == min(own + 7, 19)
+    finally:
+        stack.stop_processes(list(stack.procs), timeout=5)
+
+
+def test_the_launcher_names_a_background_nice_it_cannot_use(monkeypatch):
+    for wrong in ("-3", "20", "low"):
+        monkeypatch.setenv("LOCAL_BACKGROUND_NICE", wrong)
+        with pytest.raises(NotStarted, match="LOCAL_BACKGROUND_NICE"):
+            background_nice_setting()
+    monkeypatch.setenv("LOCAL_BACKGROUND_NICE", "0")
+    assert background_nice_setting() == 0
+    monkeypatch.delenv("LOCAL_BACKGROUND_NICE")
+    assert background_nice_setting() == 10

@@ -40,7 +40,30 @@ from .exceptions import DeliveryFailed
 log = logging.getLogger(__name__)
 
 
+def refused_for_good(status: int, passing: tuple[int, ...] = ()) -> bool:
+    """A partner's answer that the same request would get again: a 4xx (the
+    number, the text, a template or a parameter refused), not a timeout
+    (408) or a rate limit (429), which pass - nor ``passing``, a partner's
+    4xx that is fixed on our side (``ACCOUNT_REFUSED``), after which the
+    same request goes."""
+    return 400 <= status < 500 and status not in (408, 429, *passing)
+
+
+# the gateway refusing our account, not the message: credentials (401,
+# 403) or credit (402)
+ACCOUNT_REFUSED = (401, 402, 403)
+
+
 class SmsClient:
+    """The gateway's ``POST /api/sendsms/``. A 4xx refusing the message (a
+    number it cannot route, a text it rejects: 400) gives it up at once, to
+    the operators' failed list and the next channel; a refusal of our
+    account (``ACCOUNT_REFUSED``) is retried as an outage is: it would give
+    up every SMS until the Dinas fixes the credentials or the credit, and
+    most have no channel after them (an e-mail only if the citizen gave
+    one) - retried, they go once it is fixed, without an operator re-sending
+    each."""
+
     def __init__(self, session: requests.Session, url: str, userkey: str, passkey: str,
                  timeout: float):
         self.session, self.url, self.timeout = session, url, timeout
@@ -55,7 +78,9 @@ class SmsClient:
         except requests.RequestException as exc:
             raise DeliveryFailed(f"sms gateway unreachable: {type(exc).__name__}") from None
         if response.status_code != 200:
-            raise DeliveryFailed(f"sms gateway answered {response.status_code}")
+            raise DeliveryFailed(f"sms gateway answered {response.status_code}",
+                                 permanent=refused_for_good(response.status_code,
+                                                            ACCOUNT_REFUSED))
         try:
             reply = response.json()
         except ValueError:
@@ -174,13 +199,6 @@ def graph_error_code(response: requests.Response) -> str:
     return f" (error {code})" if isinstance(code, int) else ""
 
 
-def refused_for_good(status: int) -> bool:
-    """A Cloud API answer that the same request would get again: a 4xx
-    (a template, a parameter or the number refused; a token revoked), not
-    a timeout (408) or a rate limit (429), which pass."""
-    return 400 <= status < 500 and status not in (408, 429)
-
-
 class WhatsAppClient:
     """The Cloud API's ``POST /{phone_number_id}/messages`` with a pre-approved template."""
 
@@ -205,6 +223,7 @@ class WhatsAppClient:
         if response.status_code != 200:
             raise DeliveryFailed(f"whatsapp answered {response.status_code}"
                                  + graph_error_code(response),
+                                 # a token refused too: the SMS takes the notice at once
                                  permanent=refused_for_good(response.status_code))
         try:
             return str(response.json()["messages"][0]["id"])

@@ -49,20 +49,20 @@ def refused_for_good(status: int, passing: tuple[int, ...] = ()) -> bool:
     return 400 <= status < 500 and status not in (408, 429, *passing)
 
 
-# the gateway refusing our account, not the message: credentials (401,
-# 403) or credit (402)
-ACCOUNT_REFUSED = (401, 402, 403)
+# the gateway refusing our side, not the message: credentials (401, 403),
+# credit (402), or the address (404, 405: SMS_GATEWAY_URL's path wrong)
+ACCOUNT_REFUSED = (401, 402, 403, 404, 405)
 
 
 class SmsClient:
     """The gateway's ``POST /api/sendsms/``. A 4xx refusing the message (a
     number it cannot route, a text it rejects: 400) gives it up at once, to
     the operators' failed list and the next channel; a refusal of our
-    account (``ACCOUNT_REFUSED``) is retried as an outage is: it would give
-    up every SMS until the Dinas fixes the credentials or the credit, and
-    most have no channel after them (an e-mail only if the citizen gave
-    one) - retried, they go once it is fixed, without an operator re-sending
-    each."""
+    account or our address (``ACCOUNT_REFUSED``) is retried as an outage
+    is: it would give up every SMS until the Dinas fixes the credentials,
+    the credit or the URL, and most have no channel after them (an e-mail
+    only if the citizen gave one) - retried, they go once it is fixed,
+    without an operator re-sending each."""
 
     def __init__(self, session: requests.Session, url: str, userkey: str, passkey: str,
                  timeout: float):

@@ -1,6 +1,6 @@
 """Which gateway answers give a message up at once (``DeliveryFailed.permanent``)
 and which are retried on the event's schedule: one rule for SMS and WhatsApp,
-except our credentials or credit refused, which an SMS rides out."""
+except our credentials, credit or address refused, which an SMS rides out."""
 
 from __future__ import annotations
 
@@ -32,13 +32,13 @@ def whatsapp(session) -> WhatsAppClient:
     return WhatsAppClient(session, "http://graph", "token", 1)
 
 
-@pytest.mark.parametrize("status", [400, 404, 413, 422])
+@pytest.mark.parametrize("status", [400, 410, 413, 422])
 def test_an_sms_the_gateway_would_refuse_again_is_refused_for_good(status):
     failed = refusal(sms, status)
     assert failed.permanent and str(failed) == f"sms gateway answered {status}"
 
 
-@pytest.mark.parametrize("status", [401, 402, 403, 408, 429, 500, 502, 503])
+@pytest.mark.parametrize("status", [401, 402, 403, 404, 405, 408, 429, 500, 502, 503])
 def test_an_sms_refused_for_now_or_for_our_account_is_retried(status):
     assert not refusal(sms, status).permanent
 

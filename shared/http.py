@@ -1046,8 +1046,9 @@ class ApiHandler(HttpRequestHandler):
                 # an outage is the operators' news, answered 503 + Retry-After
                 # as documented: a warning, not an error of the service
                 log.warning("database unavailable in %s %s", self.method, self.url)
-            return json_response(exc.status, exc.to_body(lang),
-                                 {"Retry-After": self.admission.retry_after})
+            # a partner's outage may say how long (``retry_after``, courier's ``PosBusy``)
+            wait = getattr(exc, "retry_after", None) or self.admission.retry_after
+            return json_response(exc.status, exc.to_body(lang), {"Retry-After": str(wait)})
         if isinstance(exc, TooManyAttempts):
             return json_response(exc.status, exc.to_body(lang),
                                  {"Retry-After": str(exc.retry_after)})

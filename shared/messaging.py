@@ -13,6 +13,10 @@
   delays grow along the service's ``RETRY_DELAYS`` (seconds); the attempt
   travels in the ``x-retry-attempt`` header. Plain RabbitMQ, no plugins:
   each wait queue has one fixed TTL, so nothing waits behind a longer delay.
+  An error with a ``retry_after`` (seconds: a partner's ``Retry-After``)
+  waits at least that long - the schedule's shortest delay that long, its
+  longest if none is (only its delays have wait queues); the attempt counts
+  one all the same (``retry_delay``).
   A crash between publish and ack duplicates, never loses (handlers are
   idempotent).
 * **dead letters.** When the schedule is used up, or at once for a payload
@@ -110,6 +114,16 @@ def retry_delays(config: dict) -> tuple[float, ...]:
     """The service's ``RETRY_DELAYS``: seconds to wait before each retry, as a
     YAML list or a comma-separated string."""
     return seconds_list(config, "RETRY_DELAYS", DEFAULT_RETRY_DELAYS)
+
+
+def retry_delay(delays: tuple[float, ...], attempt: int, error: Exception) -> float:
+    """The wait before retry ``attempt + 1``: the schedule's, unless the
+    error's ``retry_after`` asks for longer - a partner rate-limiting us or
+    down for a stated while is not called again sooner (an outage it named
+    outlasted the first attempts). Only the schedule's delays have wait
+    queues, so it is the shortest of them that long, or the longest."""
+    wanted = max(delays[attempt], getattr(error, "retry_after", None) or 0)
+    return min((delay for delay in delays if delay >= wanted), default=max(delays))
 
 
 class PermanentFailure(Exception):
@@ -707,7 +721,7 @@ class ReliableEventHandler(EventHandler):
         self.count("dead_lettered")
 
     def retry_later(self, message, event: str, attempt: int, error: Exception) -> None:
-        delay = self.delays[attempt]
+        delay = retry_delay(self.delays, attempt, error)
         if not self.republish(message, wait_queue_name(delay), {ATTEMPT_HEADER: attempt + 1}):
             # no wait queue (or no broker): hand the message back instead
             return super().handle_message_processed(message, None, (type(error), error, None))

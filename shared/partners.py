@@ -12,9 +12,16 @@ one per partner, kept alive.
   is addressed directly, an ambient ``HTTP(S)_PROXY`` must not see the
   personal data or credentials in the requests, and reading the environment
   on every call costs more than the call's own preparation.
+
+A partner that answers "not now" (429, 503) may say how long to wait in
+``Retry-After``: ``retry_after_seconds`` reads it.
 """
 
 from __future__ import annotations
+
+import datetime
+import re
+from email.utils import parsedate_to_datetime
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -34,3 +41,22 @@ def partner_session(config: dict) -> requests.Session:
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
+
+
+def retry_after_seconds(header: str | None, cap: float,
+                        now: datetime.datetime | None = None) -> float | None:
+    """How long a partner's ``Retry-After`` asks to wait (RFC 9110 §10.2.3:
+    whole seconds, or an HTTP date - a past one is 0), at most ``cap``: a
+    partner's word, however long, must not park work beyond the caller's
+    own longest wait. None without one, or for one neither form reads."""
+    value = (header or "").strip()
+    if re.fullmatch(r"[0-9]+", value, re.ASCII):
+        return min(float(value), cap)
+    try:
+        until = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if until.tzinfo is None:  # "-0000": UTC, of unknown origin
+        until = until.replace(tzinfo=datetime.timezone.utc)
+    wait = (until - (now or datetime.datetime.now(datetime.timezone.utc))).total_seconds()
+    return min(max(0.0, wait), cap)

@@ -77,8 +77,9 @@ class CourierOperatorApi:
                 shipment = post_shipment(self.pos, self.store, shipment)
         except UndeliverableAddress as exc:
             raise AddressStillIncomplete(exc.fields) from None
-        except PosUnavailable:
-            raise PosBusy() from None  # 503 + Retry-After: the same request again posts it
+        except PosUnavailable as exc:
+            # 503 + Retry-After (Pos' own, if it gave one): the same request again posts it
+            raise PosBusy(exc.retry_after) from None
         except PosRefused as exc:
             raise UndeliverableByPos(str(exc)) from None
         log.info("shipment %s released by %s", shipment["_id"], operator)
@@ -113,8 +114,9 @@ class CourierOperatorApi:
                 manifest_id, office, operator, self.settings.regions, self.pos.sender)
             if shipment is not None:
                 shipment = post_shipment(self.pos, self.store, shipment)
-        except PosUnavailable:
-            raise PosBusy() from None  # 503 + Retry-After: the same request again is safe
+        except PosUnavailable as exc:
+            # 503 + Retry-After (Pos' own, if it gave one): the same request again is safe
+            raise PosBusy(exc.retry_after) from None
         except PosRefused as exc:
             raise UndeliverableByPos(str(exc)) from None
         if shipment is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from shared.errors import (ArrivedEarly, Conflict, DomainError, Msg, NotFound, PartnerUnavailable,
                            ServiceBusy, Unauthorized, Unprocessable, ValidationFailed)
 from shared.messaging import PermanentFailure
@@ -11,7 +13,13 @@ class PosUnavailable(PartnerUnavailable):
     """Pos Indonesia did not answer, timed out, answered 5xx or a "not now"
     4xx (408, 425, 429), or holds the order without saying its barcode
     (409): try again later (the handler raises, the shared delayed retry
-    brings the event back; a posting stays in doubt)."""
+    brings the event back; a posting stays in doubt). ``retry_after``: the
+    seconds Pos' ``Retry-After`` asked for (capped), None without one - the
+    retry waits at least that long (``shared.messaging.retry_delay``)."""
+
+    def __init__(self, why: str, retry_after: float | None = None):
+        super().__init__(why)
+        self.retry_after = retry_after
 
 
 class PosRefused(PermanentFailure):
@@ -169,11 +177,14 @@ class BarcodeNotYetKnown(ServiceBusy):
 
 
 class PosBusy(ServiceBusy):
-    """HTTP: Pos is down for an operator's action; 503 + Retry-After."""
+    """HTTP: Pos is down for an operator's action; 503 + Retry-After - Pos'
+    own (whole seconds, rounded up) when it gave one: a repeat sooner would
+    find it down still."""
 
-    def __init__(self):
+    def __init__(self, retry_after: float | None = None):
         DomainError.__init__(self, Msg("Pos Indonesia sedang tidak dapat dihubungi, coba lagi nanti.",
                                        "Pos Indonesia cannot be reached now, please retry."))
+        self.retry_after = math.ceil(retry_after) if retry_after else None
 
 
 class UndeliverableByPos(Unprocessable):

@@ -9,8 +9,9 @@ before it expires; a 401 fetches a new one and tries once more.
 Failures become domain errors that do not carry the payload: ``PosUnavailable``
 (unreachable, timeout, 5xx, 408, 425, 429, and a 409 without the barcode of
 the order Pos holds: the handler raises and the shared delayed retry brings
-the event back) or ``PosRefused`` (the posting itself is wrong: dead-lettered
-for an operator).
+the event back - no sooner than Pos' ``Retry-After`` asked, at most courier's
+longest retry delay) or ``PosRefused`` (the posting itself is wrong:
+dead-lettered for an operator).
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ import time
 import requests
 from nameko.extensions import DependencyProvider
 
-from shared.partners import partner_session
+from shared.messaging import DEFAULT_RETRY_DELAYS, retry_delays
+from shared.partners import partner_session, retry_after_seconds
 from shared.settings import InvalidSetting, require, seconds
 
 from .domain import readable
@@ -42,9 +44,10 @@ TRY_AGAIN = (408, 425, 429)
 class PosClient:
     def __init__(self, session: requests.Session, base_url: str, client_id: str,
                  client_secret: str, timeout: float, sender: Sender | None = None,
-                 clock=time.monotonic):
+                 clock=time.monotonic, wait_cap: float = max(DEFAULT_RETRY_DELAYS)):
         self.sender = sender  # the Dinas
         self.session, self.base_url, self.timeout = session, base_url.rstrip("/"), timeout
+        self.wait_cap = wait_cap  # the longest Retry-After of Pos' taken at its word
         self._credentials = (client_id, client_secret)
         self._clock = clock
         self._lock = threading.Lock()  # green under eventlet: one token fetch at a time
@@ -73,7 +76,8 @@ class PosClient:
         except requests.RequestException as exc:
             raise PosUnavailable(f"pos unreachable: {type(exc).__name__}") from None
         if response.status_code >= 500 or response.status_code in TRY_AGAIN:
-            raise PosUnavailable(f"pos answered {response.status_code}")
+            raise PosUnavailable(f"pos answered {response.status_code}", retry_after_seconds(
+                response.headers.get("Retry-After"), self.wait_cap))
         return response
 
     def _authorized(self, method: str, path: str, **kwargs) -> requests.Response:
@@ -158,8 +162,10 @@ class PosApi(DependencyProvider):
                             phone=str(config.get("POS_SENDER_PHONE", "0254200000")))
         except ValueError:
             raise InvalidSetting("POS_SENDER_PHONE", "not a phone number in Indonesia") from None
+        # Pos' Retry-After, however long, waits at most the longest retry delay
         self.client = PosClient(self.session, url, client_id, client_secret,
-                                seconds(config, "POS_TIMEOUT_SECONDS", 10), sender)
+                                seconds(config, "POS_TIMEOUT_SECONDS", 10), sender,
+                                wait_cap=max(retry_delays(config)))
 
     def stop(self):
         self.session.close()

@@ -39,4 +39,5 @@ def pos(system):
     url = system.url("pos")
     yield url
     requests.post(f"{url}/sandbox/faults", timeout=5,
-                  json={"down": False, "fail_next": 0, "delay_ms": 0, "delay_after_accept_ms": 0})
+                  json={"down": False, "fail_next": 0, "delay_ms": 0, "delay_after_accept_ms": 0,
+                        "retry_after": None})

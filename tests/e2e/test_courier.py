@@ -516,6 +516,37 @@ def test_a_pos_outage_holds_dispatches_back_then_drains(system, courier_events, 
     assert dead_letters(system) == 0
 
 
+def retries_of_printed_documents(system) -> int:
+    """How many times courier's logs say a ``document_printed`` was put off
+    (``shared.messaging``'s "retrying ..." line)."""
+    return sum(path.read_text(errors="replace").count(f" on {PRINTED_QUEUE} in ")
+               for path in (system.run_dir / "logs").glob("*.log"))
+
+
+def test_a_posting_pos_asks_to_wait_for_is_not_tried_again_sooner(system, courier_events, pos,
+                                                                   mongo):
+    """A partner integrator's complaint: Pos answered 503 with
+    ``Retry-After: 60`` and courier came back after 1 s and 5 s regardless,
+    hammering Pos through its outage and using its retries up inside Pos'
+    own window. The retry waits at least what Pos asked - 3 s here, where
+    courier's schedule starts at 0.5 s - however soon Pos is back."""
+    application_id = submit_and_verify(system)
+    retried_before = retries_of_printed_documents(system)
+    assert requests.post(f"{pos}/sandbox/faults", timeout=5,
+                         json={"down": True, "status": 503, "retry_after": 3}).ok
+    order_id = f"SDK-{print_it(system, application_id)}"
+    eventually(lambda: retries_of_printed_documents(system) > retried_before,
+               what="the first posting refused and put off")
+    assert requests.post(f"{pos}/sandbox/faults", json={"down": False}, timeout=5).ok
+    [event] = courier_events.wait_for(application_id, "parcel_dispatched")
+    assert event["shipment_id"] == order_id
+    posted = mongo["courier"].shipments.find_one({"_id": order_id})
+    # the first try marked the posting sent; Pos took it on a later one
+    waited = posted["dispatched_at"] - posted["posting_in_doubt_since"]
+    assert waited >= datetime.timedelta(seconds=3), waited
+    assert dead_letters(system) == 0
+
+
 def test_pos_answering_too_late_is_retried_and_still_one_shipment(system, courier_events, pos):
     application_id = submit_and_verify(system)
     # slower than courier's POS_TIMEOUT_SECONDS (2 s in the tests): Pos records
@@ -705,6 +736,10 @@ def test_prr_records_without_a_postal_code_go_by_its_kelurahan_s_or_wait_for_an_
     busy = requests.post(release, json={"kelurahan_code": KELURAHAN_CODE}, headers=OPERATOR,
                          timeout=10)
     assert busy.status_code == 503 and busy.headers["Retry-After"], busy.text
+    # Pos saying how long (whole seconds, rounded up): the operator is told that
+    assert requests.post(f"{pos}/sandbox/faults", json={"retry_after": 7}, timeout=5).ok
+    busy = requests.post(release, headers=OPERATOR, timeout=10)
+    assert (busy.status_code, busy.headers["Retry-After"]) == (503, "7"), busy.text
     assert shipment(system, order_id).json()["status"] == "pending"
     assert requests.post(f"{pos}/sandbox/faults", json={"down": False}, timeout=5).ok
     done = requests.post(release, headers=OPERATOR, timeout=10)

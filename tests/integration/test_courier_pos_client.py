@@ -4,6 +4,7 @@ on a 401; outages and refusals become the errors the handler acts on."""
 
 from __future__ import annotations
 
+import email.utils
 import time
 
 import pytest
@@ -64,3 +65,27 @@ def test_outages_and_refusals():
         assert [e["status"] for e in pos.tracking(barcode)] == ["ACCEPTED"]
     with pytest.raises(PosUnavailable):
         pos.add_posting(posting("T-3"))  # nothing listens any more
+
+
+def test_pos_asking_to_wait_is_taken_at_its_word_within_the_cap():
+    """Pos' 429/503 with ``Retry-After`` (seconds or an HTTP date): the
+    error carries it, for the retry to wait no less; unreadable, none."""
+    with running(pos_api) as base:
+        pos = PosClient(requests.Session(), base, "sandbox-client", "sandbox-secret", 5,
+                        wait_cap=600)
+
+        def refused(status: int, retry_after) -> float | None:
+            set_to = requests.post(f"{base}/sandbox/faults", timeout=5, json={
+                "fail_next": 1, "status": status, "retry_after": retry_after})
+            assert set_to.ok, set_to.text
+            with pytest.raises(PosUnavailable) as unavailable:
+                pos.add_posting(posting("T-4"))
+            return unavailable.value.retry_after
+        assert refused(429, 7) == 7
+        in_a_minute = email.utils.formatdate(time.time() + 60, usegmt=True)
+        assert 55 <= refused(503, in_a_minute) <= 60
+        assert refused(503, 86_400) == 600
+        assert refused(503, "later") is None
+        assert refused(503, None) is None
+        bad = requests.post(f"{base}/sandbox/faults", json={"retry_after": "a\r\nb"}, timeout=5)
+        assert bad.status_code == 400 and "retry_after" in bad.text

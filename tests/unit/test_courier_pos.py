@@ -68,3 +68,20 @@ def test_a_posting_pos_refuses_names_its_fields_only(status):
     assert str(refused.value) == f"AddPostingDoc {status}: receiver.zipCode"
     with pytest.raises(PosRefused):
         posted(Answer(status, ["not an object"]))
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_a_posting_answered_not_now_carries_how_long_pos_asked_to_wait(status):
+    """Pos' Retry-After, capped at courier's longest retry delay; none or
+    unreadable: None (the schedule alone)."""
+    def asked(headers: dict):
+        answer = Answer(status, {"error": "try later"})
+        answer.headers.update(headers)
+        client = PosClient(FakePos(answer), "http://pos.test", "id", "secret", 5, wait_cap=600)
+        with pytest.raises(PosUnavailable) as unavailable:
+            client.add_posting({"orderId": "SDK-job-1"})
+        return unavailable.value.retry_after
+    assert asked({"Retry-After": "60"}) == 60
+    assert asked({"Retry-After": "86400"}) == 600
+    assert asked({"Retry-After": "later"}) is None
+    assert asked({}) is None

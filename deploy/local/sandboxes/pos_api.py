@@ -13,7 +13,10 @@ Fault switches (``POST /sandbox/faults``), besides the shared ``fail_next`` /
 tracking call with ``status`` until ``{"down": false}`` (an outage of
 unknown length); ``{"delay_after_accept_ms": N}`` records a posting, then
 waits N ms before answering (a client that dies meanwhile has a shipment it
-never heard of). ``GET /sandbox/faults`` counts the calls refused so far.
+never heard of); ``{"retry_after": 3}`` (whole seconds) or ``{"retry_after":
+"<HTTP date>"}`` (any text, sent as is) puts ``Retry-After`` on every refusal
+until ``{"retry_after": null}``, as Pos' 429 and 503 may carry it. ``GET
+/sandbox/faults`` counts the calls refused so far.
 
 Run: ``python -m deploy.local.sandboxes.pos_api --host 127.0.0.1 --port 0``
 """
@@ -98,28 +101,43 @@ def deliver_webhook(url: str, secret: str, payload: dict[str, Any]) -> tuple[boo
 
 
 class PosFaults(FaultInjector):
-    """The shared switches plus an outage of unknown length (``down``) and a
-    pause after a posting is recorded (``delay_after_accept_ms``)."""
+    """The shared switches plus an outage of unknown length (``down``), a
+    pause after a posting is recorded (``delay_after_accept_ms``) and the
+    ``Retry-After`` a refusal carries (``retry_after``)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.down, self.delay_after_accept_ms, self.refused = False, 0, 0
+        self.retry_after: str | None = None
 
     def configure(self, spec: Any) -> str | None:
         if not isinstance(spec, dict):
             return "body must be a JSON object"
         spec = dict(spec)
         down, after = spec.pop("down", None), spec.pop("delay_after_accept_ms", None)
+        keep_wait = "retry_after" not in spec
+        wait = spec.pop("retry_after", None)
         if down is not None and type(down) is not bool:
             return "down must be true or false"
         if after is not None and (type(after) is not int or not 0 <= after <= 60_000):
             return "delay_after_accept_ms must be an integer in [0, 60000]"
+        if not (wait is None or (type(wait) is int and 0 <= wait <= 86_400)
+                or (isinstance(wait, str) and wait.isascii() and wait.isprintable()
+                    and len(wait) <= 64)):
+            return "retry_after must be seconds in [0, 86400], a text (an HTTP date) or null"
         error = super().configure(spec)
         if error is None:
             with self._lock:
                 self.down = self.down if down is None else down
                 self.delay_after_accept_ms = self.delay_after_accept_ms if after is None else after
+                self.retry_after = self.retry_after if keep_wait else wait
         return error
+
+    def refusal_headers(self) -> dict[str, str]:
+        """What a refusal carries besides its body: ``Retry-After``, if set."""
+        with self._lock:
+            wait = self.retry_after
+        return {} if wait is None else {"Retry-After": str(wait)}
 
     def take(self) -> int | None:
         with self._lock:
@@ -280,13 +298,21 @@ class PosHandler(JsonHandler):
         token = self.server.new_token()
         self.send_json(200, {"access_token": token, "token_type": "Bearer", "expires_in": self.server.token_ttl})
 
+    def refused(self) -> bool:
+        """Whether a fault switch refuses this call (answered here, with
+        ``Retry-After`` if one is set)."""
+        status = self.server.faults.take()
+        if status is not None:
+            self.send_json(status, {"error": HTTPStatus(status).phrase},
+                           self.server.faults.refusal_headers())
+        return status is not None
+
     def add_posting(self, _query: Query) -> None:
         doc = self.read_json()
         if doc is None:
             return
-        status = self.server.faults.take()
-        if status is not None:
-            return self.send_json(status, {"error": HTTPStatus(status).phrase})
+        if self.refused():
+            return
         if not self._authorized():
             return
         errors = validate_posting(doc) if isinstance(doc, dict) else {"body": "must be a JSON object"}
@@ -301,9 +327,8 @@ class PosHandler(JsonHandler):
         self.send_json(200 if duplicate else 201, {**reply, "duplicate": True} if duplicate else reply)
 
     def tracking(self, _query: Query, barcode: str) -> None:
-        status = self.server.faults.take()
-        if status is not None:
-            return self.send_json(status, {"error": HTTPStatus(status).phrase})
+        if self.refused():
+            return
         if not self._authorized():
             return
         shipment = self.server.store.get(barcode)

@@ -6,8 +6,10 @@ deploy step that gave up at the first try failed ``make run`` with a
 traceback, and a second run worked (outside review). So a tool's work is
 tried again, with back-off, for ``DEFAULT_BROKER_WAIT_SECONDS``, each try
 first reaching the broker the way a service does before it starts
-(``shared.settings.reach_the_broker``, a 10 s connect timeout). What is
-left after that is one line naming the broker by host and port - never the
+(``shared.settings.reach_the_broker``, a 10 s connect timeout). The wait
+is said on stderr when the first try fails, and every ``PROGRESS_SECONDS``
+after: a minute of silence could not be told from a hang. What is left
+after that is one line naming the broker by host and port - never the
 URI, which carries the password - and exit status 1. A broker that answers
 and refuses the virtual host or the credentials is named at once: that does
 not get better by waiting.
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 import time
 from typing import Callable, TypeVar
 from urllib.parse import urlsplit
@@ -33,6 +36,9 @@ DEFAULT_BROKER_WAIT_SECONDS = 60.0
 # the services wait as long (``reach_the_broker``)
 CONNECT_TIMEOUT_SECONDS = 10
 FIRST_PAUSE_SECONDS, MAX_PAUSE_SECONDS = 1.0, 10.0
+# a wait is said again no sooner than this: a line per try would bury the
+# one line that counts, the failure at the end
+PROGRESS_SECONDS = 10.0
 # what a broker that is not there (yet), or too slow, makes a client raise
 UNREACHABLE = (NotReachable, OperationalError, OSError, RecoverableConnectionError)
 
@@ -58,25 +64,34 @@ def patiently(amqp_uri: str, work: Callable[[], Result], tool: str, unfinished: 
     at once when it refuses the connection. ``work`` must be safe to run
     again from the start (declares, a replay bounded by what is there);
     ``unreachable``: what else its client raises for a broker gone (pika's)."""
-    host, port = broker_address(amqp_uri)
+    broker = "the broker at {}:{} (AMQP_URI)".format(*broker_address(amqp_uri))
     deadline = time.monotonic() + wait
     pause = FIRST_PAUSE_SECONDS
+    said_at = None  # when the wait was last said
     while True:
         try:
             reach_the_broker({"AMQP_URI": amqp_uri})
             return work()
         except (BrokerRefused, NotAllowed, AccessRefused) as refused:
-            raise SystemExit(f"{tool}: the broker at {host}:{port} (AMQP_URI) refuses the "
-                             f"connection: {refused.reply_text} (check AMQP_URI's user, "
-                             f"password and virtual host); {unfinished}") from None
+            raise SystemExit(f"{tool}: {broker} refuses the connection: {refused.reply_text} "
+                             f"(check AMQP_URI's user, password and virtual host); "
+                             f"{unfinished}") from None
         except UNREACHABLE + unreachable as exc:
             # NotReachable is raised from None: what the client met is its context
-            met = exc.__context__ if isinstance(exc, NotReachable) else exc
-            left = deadline - time.monotonic()
+            met = type((exc.__context__ if isinstance(exc, NotReachable) else exc) or exc)
+            now = time.monotonic()
+            left = deadline - now
             if left <= 0:
-                raise SystemExit(f"{tool}: the broker at {host}:{port} (AMQP_URI) does not "
-                                 f"answer ({type(met or exc).__name__}; tried for "
+                raise SystemExit(f"{tool}: {broker} does not answer ({met.__name__}; tried for "
                                  f"{wait:g}s); {unfinished}") from None
+            if said_at is None:
+                print(f"{tool}: {broker} does not answer ({met.__name__}): trying again for up "
+                      f"to {wait:g}s", file=sys.stderr, flush=True)
+                said_at = now
+            elif now - said_at >= PROGRESS_SECONDS:
+                print(f"{tool}: {broker} still does not answer ({met.__name__}): {left:.0f}s "
+                      "left", file=sys.stderr, flush=True)
+                said_at = now
         time.sleep(min(pause, left))  # the last try at the deadline
         pause = min(pause * 2, MAX_PAUSE_SECONDS)
 

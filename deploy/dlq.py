@@ -9,7 +9,8 @@ or its dead-letter queue as ``list`` prints it (the same name ending ``.dlq``):
 either way the messages come from the ``.dlq`` and go back to the handler
 queue. A queue the broker does not have is answered with one line on stderr
 and exit status 1; so is a broker that refuses the connection, or does not
-answer within ``--broker-wait`` seconds (60; ``deploy/broker.py``). Replay
+answer within ``--broker-wait`` seconds (60; ``deploy/broker.py``: the wait
+is said on stderr meanwhile). Replay
 republishes each message to the handler queue with a publisher confirm and
 only then removes it from the DLQ, so a crash mid-way
 duplicates at worst (handlers are idempotent) and never loses. ``show``

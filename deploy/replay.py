@@ -27,7 +27,9 @@ own (``AMQP_URI``, ``MONGO_URI``, ``<SERVICE>_DATABASE``: docs/settings.md):
 where services have database servers of their own (``make run`` does), run
 it once per service with that service's ``MONGO_URI``; a service whose
 database is not on the server given is named (exit status 1), after the
-others are done.
+others are done. A database server that does not answer (within 10 s) is
+named by host and port in one line, exit status 1, as a broker that does
+not answer within ``--broker-wait`` is (``deploy/broker.py``).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import argparse
 import datetime
 
 from pymongo import MongoClient
+from pymongo.errors import ConnectionFailure
 
 from deploy.broker import DEFAULT_BROKER_WAIT_SECONDS, add_broker_wait, patiently
 from deploy.registry import SERVICES, load_config
@@ -63,6 +66,13 @@ class NotItsDatabase(Exception):
     """The server ``MONGO_URI`` names has no database of the service's name."""
 
 
+def server_addresses(client: MongoClient) -> str:
+    """host:port of each server ``client`` was given (or has found): never
+    its URI, which carries the password."""
+    return ", ".join(f"{host}:{port}"
+                     for host, port in client.topology_description.server_descriptions())
+
+
 def replay(service: str, since: datetime.datetime, until: datetime.datetime | None,
            per_second: int | None = None, broker_wait: float = DEFAULT_BROKER_WAIT_SECONDS
            ) -> int:
@@ -74,12 +84,15 @@ def replay(service: str, since: datetime.datetime, until: datetime.datetime | No
     for all replayed intake's and said 0 for the others). A broker that
     does not answer is waited for ``broker_wait`` seconds, then named in one
     line (``deploy.broker.patiently``: a replay cut short is run again from
-    its start, which the consumers' idempotence makes harmless)."""
+    its start, which the consumers' idempotence makes harmless); a database
+    server that does not answer is named in one line at once (pymongo's
+    traceback, a review)."""
     config = load_config(service)
     for key in ("AMQP_URI", "MONGO_URI"):
         if not config.get(key):
             raise SystemExit(f"{key} is not set (the services' config.yaml has no default)")
     client = MongoClient(config["MONGO_URI"], tz_aware=True, serverSelectionTimeoutMS=10_000)
+    unfinished = f"{service}'s kept events not all published again"
     try:
         if config["DATABASE"] not in client.list_database_names():
             host, port = client.address or ("?", "?")
@@ -89,8 +102,11 @@ def replay(service: str, since: datetime.datetime, until: datetime.datetime | No
         relay = OutboxRelay(client[config["DATABASE"]].outbox, config["AMQP_URI"], service, config)
         return patiently(config["AMQP_URI"],
                          lambda: relay.republish_kept(since, until, per_second=per_second),
-                         "deploy.replay", f"{service}'s kept events not all published again",
-                         wait=broker_wait)
+                         "deploy.replay", unfinished, wait=broker_wait)
+    except ConnectionFailure as exc:  # before the broker, or while it replayed
+        raise SystemExit(f"deploy.replay: the database server at {server_addresses(client)} "
+                         f"(MONGO_URI) does not answer ({type(exc).__name__}); "
+                         f"{unfinished}") from None
     finally:
         client.close()
 

@@ -14,8 +14,8 @@ never sees two versions.
                                     # exactly as the services' config.yaml do)
 
 A broker that does not answer (starting, or too loaded to finish the
-handshake) is tried again for ``--broker-wait`` seconds (60), then named in
-one line, exit status 1; one that refuses the virtual host or the
+handshake) is tried again for ``--broker-wait`` seconds (60), the wait said
+on stderr, then named in one line, exit status 1; one that refuses the virtual host or the
 credentials at once (``deploy/broker.py``).
 
 It also declares the front-ends' broker channel (``services/intake/channel.py``:

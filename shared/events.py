@@ -290,6 +290,9 @@ class PrintJobRequeuedSchema(PrintJobRefSchema):
     """An operator sent a printed document still at the Dinas (missing or
     spoiled) back to the queue: it is printed again."""
     requeued_by = fields.String(required=True)  # the operator
+    # why, in the operator's words (masked; a reprint spends a blanko): absent
+    # in events from before it was asked
+    operator_reason = fields.String(allow_none=True)
     # how the document leaves (courier: a citizen's own parcel waits for the
     # reprint); absent in events from before it was added
     delivery_method = fields.String(validate=validate.OneOf(DELIVERY_METHODS))
@@ -310,6 +313,10 @@ class ReprintWithdrawnSchema(PrintJobRefSchema):
 class PrintJobCancelledSchema(PrintJobRefSchema):
     """An operator gave a held job up: nothing is printed for the application."""
     reason = fields.String(allow_none=True, load_default=None)  # the job's last failure
+    # the operator, and why in their words (masked; null when not said):
+    # both absent in events from before they were added
+    cancelled_by = fields.String()
+    operator_reason = fields.String(allow_none=True)
     full_name = fields.String(required=True)
     contact = fields.Nested(ContactSchema, required=True)
     # the jemput-bola manifest that stops waiting for it (courier); absent in

@@ -1198,13 +1198,15 @@ class NoBodySchema(Schema):
 
 def read_optional_json(request, schema):
     """A body an action may leave out: none loads as ``{}`` would through
-    ``schema``; one sent is read as ``read_json`` reads it."""
-    return read_json(request, schema) if request.get_data(cache=True) else schema.load({})
+    ``schema`` (a field it requires: 400 naming it); one sent is read as
+    ``read_json`` reads it."""
+    return read_json(request, schema) if request.get_data(cache=True) \
+        else load_checked(schema, {})
 
 
 def read_no_body(request) -> None:
-    """For an action that takes no body (an operator's verify, a held print
-    job's release or cancel): none, or ``{}``. Anything else is refused as
+    """For an action that takes no body (an operator's verify): none, or
+    ``{}``. Anything else is refused as
     any endpoint refuses what it does not take (``read_json``: 415 naming
     ``Content-Type`` for another type, 400 naming each field as unknown, or
     ``_body``), never read past: a note an operator sent along would be

@@ -118,7 +118,7 @@ DETAIL_FIELDS = {
     "print_job_held": (JOB, "station_id", PRINT_REASON),
     "print_job_released": (JOB, ("released_by", "by")),
     "print_job_requeued": (JOB, ("requeued_by", "by")),
-    "print_job_cancelled": (JOB, PRINT_REASON),
+    "print_job_cancelled": (JOB, PRINT_REASON, ("cancelled_by", "by")),
     "reprint_withdrawn": (JOB,),
     "document_ready_for_pickup": ("slot",),
     "pickup_rescheduled": ("slot",),

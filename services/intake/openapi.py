@@ -160,8 +160,8 @@ class OperatorViewSchema(Schema):
     documents = fields.List(fields.Dict())
     timeline = fields.List(fields.Dict(), metadata={
         "description": "each step's whole detail: `by` (who acted: an operator id, "
-                       "`citizen`; on a print's release and reprint the operator); a print "
-                       "step's `print_job_id`, a failure's or hold's `print_reason` and "
+                       "`citizen`; on a print's release, reprint and cancel the operator); "
+                       "a print step's `print_job_id`, a failure's or hold's `print_reason` and "
                        "`station_id`, a print's `station_id` (docs/api.md)"})
 
 

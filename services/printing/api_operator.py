@@ -27,14 +27,16 @@ from eventlet import tpool
 from shared.clock import today_wib
 from shared.errors import ValidationFailed
 from shared.http import (api, check_charset, idempotency_key, json_response, read_json,
-                         read_no_body, request_language, text_problem, unsupported_media_type)
+                         read_optional_json, request_language, text_problem,
+                         unsupported_media_type)
 from shared.http import read_no_query, read_query
 from shared.paging import next_page
 
 from . import prr
 from .exceptions import PrrImportNotFound
 from .schemas import (BlankoDeliverySchema, BlankoSchema, BlankoStationSchema, HeldJobSchema,
-                      HeldQuerySchema, JobLookupSchema, OperatorJobSchema, queue_cursor)
+                      HeldQuerySchema, JobLookupSchema, OperatorActionSchema, OperatorJobSchema,
+                      ReprintSchema, queue_cursor)
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +63,8 @@ class PrintOperatorApi:
         """?application_id=... or ?tracking_code=SDK7KQ2M9XA -> {"jobs":
         [{"print_job_id", "status", "print_kind", "delivery_method",
         "printed_at", "last_failure", "failure_note", "slot", "manifest_id",
-        "actions": [{"action", "by", "at", "reason", "note", "station_id"}],
+        "actions": [{"action", "by", "at", "reason", "note", "station_id",
+        "operator_reason"}],
         ...}]}: the application's print job ([] before it is verified)"""
         self.operators.authenticate(request)
         query = read_query(request, JobLookupSchema())
@@ -78,37 +81,39 @@ class PrintOperatorApi:
 
     @api("POST", "/api/v1/operator/print-jobs/<string:job_id>/release")
     def release_held(self, request, job_id):
-        """A held job back to the queue, with fresh attempts -> {"status": "queued"}
+        """{"reason": "foto sudah dicek"} (optional; no body, or ``{}``) -> a
+        held job back to the queue, with fresh attempts -> {"status": "queued"}
         (``print_job_released``: the citizen's status is queued again); the
         same for one released already (a retry: its status now, changing
-        nothing). No body (``{}`` at most)."""
+        nothing, its reason not kept)."""
         operator = self.operators.authenticate(request)
-        read_no_body(request)
-        job = self.store.release_held(job_id, operator, self.settings.stations)
+        reason = read_optional_json(request, OperatorActionSchema())["reason"]
+        job = self.store.release_held(job_id, operator, self.settings.stations, reason)
         return json_response(200, {"print_job_id": job["_id"], "status": job["status"]})
 
     @api("POST", "/api/v1/operator/print-jobs/<string:job_id>/cancel")
     def cancel_held(self, request, job_id):
-        """A held job given up -> {"status": "cancelled"}; the same for one
-        cancelled already (a retry), changing nothing. No body (``{}`` at most)."""
+        """{"reason": "data KK salah"} (optional; no body, or ``{}``) -> a held
+        job given up -> {"status": "cancelled"}; the same for one cancelled
+        already (a retry), changing nothing."""
         operator = self.operators.authenticate(request)
-        read_no_body(request)
+        reason = read_optional_json(request, OperatorActionSchema())["reason"]
         job = self.store.cancel_held(job_id, operator, self.settings.stations,
-                                     self.settings.pickup)
+                                     self.settings.pickup, reason)
         return json_response(200, {"print_job_id": job["_id"], "status": job["status"]})
 
     @api("POST", "/api/v1/operator/print-jobs/<string:job_id>/reprint")
     def reprint_printed(self, request, job_id):
-        """A printed document still at the Dinas (at a counter, on an
+        """{"reason": "rusak saat laminasi"} (required: a reprint spends a
+        blanko) -> a printed document still at the Dinas (at a counter, on an
         office's hand-over list, or a citizen's own parcel Pos has not taken
         yet), missing or spoiled, back to the queue ->
         {"status": "queued"} (``print_job_requeued``; a retry of a reprint
         not printed yet: its status now, changing nothing); 409 ``not_printed``,
-        ``handed_over``, ``with_pos``, ``holder_deceased``. No body (``{}``
-        at most)."""
+        ``handed_over``, ``with_pos``, ``holder_deceased``."""
         operator = self.operators.authenticate(request)
-        read_no_body(request)
-        job = self.store.reprint(job_id, operator, self.settings.stations)
+        reason = read_optional_json(request, ReprintSchema())["reason"]
+        job = self.store.reprint(job_id, operator, self.settings.stations, reason)
         return json_response(200, {"print_job_id": job["_id"], "status": job["status"]})
 
     @api("GET", "/api/v1/operator/stations/blanko")

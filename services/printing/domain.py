@@ -399,7 +399,7 @@ ACTIONS = ("failed", "released", "cancelled", "reprinted")
 
 
 def action_taken(action: str, by: str, job: dict, now: datetime.datetime,
-                 station_id: str | None = None) -> dict:
+                 station_id: str | None = None, operator_reason: str | None = None) -> dict:
     """An entry of the job's action history (``actions``, oldest first):
     who did what, when, and the reason and note the job carried as it was
     done (``job``: as the operator was shown it, or as a station's failure
@@ -407,9 +407,12 @@ def action_taken(action: str, by: str, job: dict, now: datetime.datetime,
     the action itself, never rewritten: the latest ``released_by`` /
     ``requeued_by`` / ``cancelled_by`` alone lost the earlier ones, and a
     reprint clears the failure note (outside review). ``station_id``: the
-    station of a failure report."""
+    station of a failure report; ``operator_reason``: why the operator did
+    it, in their words - a NIK or phone typed into it masked, as in the
+    event that tells it (``cancel``, ``reprint``) and as a station's note."""
     return {"action": action, "by": by, "at": now, "reason": job.get("last_failure"),
-            "note": job.get("failure_note"), "station_id": station_id}
+            "note": job.get("failure_note"), "station_id": station_id,
+            "operator_reason": mask_text(operator_reason)}
 
 
 def release(job: dict, operator: str, manifest_with_pos: bool = False) -> Decision:
@@ -437,7 +440,7 @@ def release(job: dict, operator: str, manifest_with_pos: bool = False) -> Decisi
 
 
 def cancel(job: dict, operator: str, deceased: set[str] = frozenset(),
-           manifest_by_pos: bool = False) -> Decision:
+           manifest_by_pos: bool = False, reason: str | None = None) -> Decision:
     """An operator gives a held job up (e.g. the record must be corrected at
     the centre): nothing will be printed for the application, so intake ends
     it (the citizen may apply again) and notification tells the citizen.
@@ -455,7 +458,8 @@ def cancel(job: dict, operator: str, deceased: set[str] = frozenset(),
     until then a card of the deceased printed for it is still at the Dinas,
     kept out of the parcel and cancelled as any other (outside review: the
     operator's choice of Pos made it uncancellable, listed for good). Once
-    Pos has it: ``WithPos``, and it is listed no more."""
+    Pos has it: ``WithPos``, and it is listed no more. ``reason``: why, in
+    the operator's words (``print_job_cancelled`` tells it, with who)."""
     if job["status"] == "cancelled":
         return {}, []
     given_up_printed = at_the_dinas(job, manifest_by_pos) and of_the_deceased(job, deceased)
@@ -463,17 +467,21 @@ def cancel(job: dict, operator: str, deceased: set[str] = frozenset(),
         if job["status"] == "printed" and manifest_by_pos and job.get("manifest_id"):
             raise WithPos()
         raise NotHeld(job["status"])
-    reason = HELD_AS_DECEASED["last_failure"] if given_up_printed else job.get("last_failure")
+    last_failure = HELD_AS_DECEASED["last_failure"] if given_up_printed \
+        else job.get("last_failure")
     return ({"status": "cancelled", "cancelled_by": operator, "lease_until": None,
              "lease_token": None},
-            [Event("print_job_cancelled", {"reason": reason,
+            [Event("print_job_cancelled", {"reason": last_failure,
+                                           "cancelled_by": operator,
+                                           "operator_reason": mask_text(reason),
                                            "full_name": job["full_name"],
                                            "contact": job["contact"],
                                            "manifest_id": job.get("manifest_id"),
                                            **job_ref(job)})])
 
 
-def reprint(job: dict, operator: str, deceased: set[str], manifest_with_pos: bool) -> Decision:
+def reprint(job: dict, operator: str, deceased: set[str], manifest_with_pos: bool,
+            reason: str | None = None) -> Decision:
     """An operator re-queues a printed document still at the Dinas - missing
     or spoiled after the station reported it (the journal pattern's price,
     docs/station-api.md): first in the queue, as a replacement, with fresh
@@ -492,7 +500,8 @@ def reprint(job: dict, operator: str, deceased: set[str], manifest_with_pos: boo
     reprint queued again and not printed yet is a repeat (``reprint_queued``):
     it stays as it is and nothing is said again (outside review: a retry
     after a lost answer was told 409 ``not_printed``, "release or cancel" -
-    a cancel would have ended the citizen's application)."""
+    a cancel would have ended the citizen's application). ``reason``: why,
+    in the operator's words (``print_job_requeued`` tells it)."""
     if job["status"] == "collected":
         raise HandedOver()
     if reprint_queued(job):
@@ -508,7 +517,9 @@ def reprint(job: dict, operator: str, deceased: set[str], manifest_with_pos: boo
              "lease_token": None, "station_id": None, "slot": None, "last_failure": None,
              "failure_note": None, "requeued_by": operator,
              "printed_before": job.get("printed_at"), "slot_before": job.get("slot")},
-            [Event("print_job_requeued", {"requeued_by": operator, **job_ref(job),
+            [Event("print_job_requeued", {"requeued_by": operator,
+                                          "operator_reason": mask_text(reason),
+                                          **job_ref(job),
                                           "delivery_method": job["delivery_method"],
                                           "manifest_id": job.get("manifest_id")})])
 

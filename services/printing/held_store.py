@@ -137,14 +137,16 @@ class HeldJobStore(ClaimStore, ReportStore):
             return held
         return self.run_transaction(work)
 
-    def release_held(self, job_id: str, operator: str, rules: StationRules) -> dict:
-        """Back to the queue with fresh attempts."""
-        return self._operator_decision(job_id, rules, ("released", operator), lambda job:
+    def release_held(self, job_id: str, operator: str, rules: StationRules,
+                     reason: str | None = None) -> dict:
+        """Back to the queue with fresh attempts. ``reason``, here and below:
+        why, in the operator's words (kept in the action history)."""
+        return self._operator_decision(job_id, rules, ("released", operator, reason), lambda job:
                                        domain.release(job, operator, handovers.pos_has_it(
                                            self._manifest_of(job))))
 
     def cancel_held(self, job_id: str, operator: str, rules: StationRules,
-                    pickup: PickupRules) -> dict:
+                    pickup: PickupRules, reason: str | None = None) -> dict:
         """Given up: nothing will be printed for it, so its hand-over list (a
         kecamatan's, a jemput-bola manifest) no longer waits for it, and no
         document downloaded for it is valid (``_print_given_up``)."""
@@ -164,11 +166,12 @@ class HeldJobStore(ClaimStore, ReportStore):
             printed = domain.still_at_the_dinas(job)
             return domain.cancel(job, operator, self._deceased(
                 None, domain.card_holders(job)) if printed else set(),
-                printed and handovers.pos_has_it(self._manifest_of(job)))
-        return self._operator_decision(job_id, rules, ("cancelled", operator), decide,
+                printed and handovers.pos_has_it(self._manifest_of(job)), reason)
+        return self._operator_decision(job_id, rules, ("cancelled", operator, reason), decide,
                                        lists_go_on)
 
-    def reprint(self, job_id: str, operator: str, rules: StationRules) -> dict:
+    def reprint(self, job_id: str, operator: str, rules: StationRules,
+                reason: str | None = None) -> dict:
         """A printed document still at the Dinas, missing or spoiled, back to
         the queue (``domain.reprint``), in one transaction: its window's seat
         given back, its hand-over list (a kecamatan's, a jemput-bola
@@ -177,13 +180,13 @@ class HeldJobStore(ClaimStore, ReportStore):
         as any print."""
         def decide(job: dict):
             return domain.reprint(job, operator, self._deceased(None, domain.card_holders(job)),
-                                  handovers.pos_has_it(self._manifest_of(job)))
+                                  handovers.pos_has_it(self._manifest_of(job)), reason)
         def lists_wait(session, job: dict) -> list[Event]:
             self._give_seat_back(session, job)
             self._reprint_queued(session, job)
             self._off_the_lists(session, job, waited_for=True)
             return []
-        return self._operator_decision(job_id, rules, ("reprinted", operator), decide,
+        return self._operator_decision(job_id, rules, ("reprinted", operator, reason), decide,
                                        lists_wait)
 
     def _off_the_lists(self, session, job: dict, waited_for: bool) -> None:
@@ -221,15 +224,16 @@ class HeldJobStore(ClaimStore, ReportStore):
         ``IssuingPrintStore`` revokes its downloads (the document printed is
         replaced by the reprint); a store without issuances has nothing to do."""
 
-    def _operator_decision(self, job_id: str, rules: StationRules, action: tuple[str, str],
-                           decide, then=lambda session, job: []) -> dict:
+    def _operator_decision(self, job_id: str, rules: StationRules,
+                           action: tuple[str, str, str | None], decide,
+                           then=lambda session, job: []) -> dict:
         """``decide`` on the job, and ``then`` what else follows from it
-        (events), in one transaction; ``action`` (what, the operator) kept
-        in the job's action history in the same update
-        (``domain.action_taken``: the reason and note as the operator was
-        shown them). A decision that changes nothing (a repeat:
+        (events), in one transaction; ``action`` (what, the operator, their
+        reason) kept in the job's action history in the same update
+        (``domain.action_taken``: the job's reason and note as the operator
+        was shown them). A decision that changes nothing (a repeat:
         ``domain.cancel`` of a job cancelled already) has nothing follow from
-        it either, and is not kept."""
+        it either, and is not kept: a retry's reason neither."""
         def work(session):
             job = self._find(session, job_id)
             if job is None:
@@ -245,8 +249,10 @@ class HeldJobStore(ClaimStore, ReportStore):
             update, events = decide(held)
             if not update:  # a repeat: nothing changed, so nothing follows
                 return self._save(session, job, update, events)
+            what, operator, reason = action
             return self._save(session, job, update, events + then(session, job),
-                              domain.action_taken(*action, held, utcnow()))
+                              domain.action_taken(what, operator, held, utcnow(),
+                                                  operator_reason=reason))
         decided = self.run_transaction(work)
         self.groups.forget_reads_ahead()  # a released job is claimable again
         return decided

@@ -15,7 +15,6 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from shared.fields import TRACKING_CODE, CitizenLookupSchema, IsoDate
-from shared.http import NoBodySchema
 from shared.openapi import (BINARY, META_OPERATIONS, Api, ErrorDetailSchema, Operation, bearer,
                             cached_document, error_answers)
 
@@ -25,8 +24,9 @@ from .prr import (AGE_BANDS, IMPORT_COUNTS, LISTED_ROWS, REFUSALS, REQUIRED_COLU
                   ImportsQuerySchema)
 from .schemas import (BlankoDeliverySchema, BlankoSchema, BlankoStationSchema, ClaimSchema,
                       FailedSchema, HeldJobSchema, HeldQuerySchema, JobLookupSchema,
-                      OperatorJobListSchema, OperatorJobSchema, PrintedBatchSchema,
-                      PrintedSchema, RescheduleSchema, SlotSchema, StationJobSchema)
+                      OperatorActionSchema, OperatorJobListSchema, OperatorJobSchema,
+                      PrintedBatchSchema, PrintedSchema, ReprintSchema, RescheduleSchema,
+                      SlotSchema, StationJobSchema)
 from .tokens import CLAIM_KEYS
 
 VERSION = "1.0.0"
@@ -287,12 +287,13 @@ PRR_BODY = {"required": True, "content": {"text/csv": {"schema": {
 BATCH_RESULTS = {"type": "object", "required": ["results"], "properties": {"results": {
     "type": "array", "description": "one per report, in order",
     "items": {"oneOf": [PrintedAnswerSchema, RefusedReportSchema]}}}}
-NO_BODY = {"body": NoBodySchema, "body_required": False}
+# release and cancel may say why (no body, ``{}``, or a ``reason``)
+MAY_SAY_WHY = {"body": OperatorActionSchema, "body_required": False}
 LOOKUP = ("One of `application_id` and `tracking_code` (any case), 400 naming it otherwise. "
           "`jobs`: the application's print job (one per application; none before it is "
           "verified), with its action history (`actions`: who failed, released, cancelled or "
-          "reprinted it, when, the reason and masked note it carried; empty for a job older "
-          "than it). No NIK, name, phone or address.")
+          "reprinted it, when, the reason and masked note it carried, the operator's own "
+          "`operator_reason`; empty for a job older than it). No NIK, name, phone or address.")
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation("POST", "/api/v1/station/jobs/claim", "Lease the next job (or a batch, or a "
@@ -352,18 +353,21 @@ OPERATIONS: tuple[Operation, ...] = (
               (400, 401, 404, 429, 503), OPERATOR, tag="operator"),
     Operation("POST", "/api/v1/operator/print-jobs/<string:job_id>/release",
               "A held job back to the queue", 200, JobStatusSchema, (401, 404, 429, 503),
-              OPERATOR, tag="operator", **NO_BODY,
+              OPERATOR, tag="operator", **MAY_SAY_WHY,
               extra={"description": "A job released already and not held since (a retry "
                                     "after a lost answer) answers 200 with its status now "
-                                    "(`queued`, or `leased`) and changes nothing."},
+                                    "(`queued`, or `leased`) and changes nothing (its "
+                                    "`reason` is not kept: the first one is)."},
               why={409: HELD_ONLY + " `holder_deceased`: held (or listed printed) for a "
                                     "deceased holder, never released (cancel it). "
                                     "`with_pos`: such a printed card's jemput-bola parcel "
                                     "is in Pos' hands."}),
     Operation("POST", "/api/v1/operator/print-jobs/<string:job_id>/cancel",
               "Give a held job up (or a printed card of a holder recorded deceased)", 200,
-              JobStatusSchema, (401, 404, 429, 503), OPERATOR, tag="operator", **NO_BODY,
-              extra={"description": "A job cancelled already (a retry after a lost answer) "
+              JobStatusSchema, (401, 404, 429, 503), OPERATOR, tag="operator", **MAY_SAY_WHY,
+              extra={"description": "`print_job_cancelled` names the operator "
+                                    "(`cancelled_by`) and their `reason` (`operator_reason`). "
+                                    "A job cancelled already (a retry after a lost answer) "
                                     "answers 200 `cancelled` again and changes nothing: no "
                                     "second `print_job_cancelled`, no second notice."},
               why={409: "`not_held` (the message names the job's status): the job is "
@@ -374,10 +378,13 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("POST", "/api/v1/operator/print-jobs/<string:job_id>/reprint",
               "A printed document still at the Dinas (a parcel's - a citizen's own, a "
               "jemput-bola manifest's - until Pos has it), printed again", 200, JobStatusSchema,
-              (401, 404, 429, 503), OPERATOR, tag="operator", **NO_BODY,
-              extra={"description": "A job a reprint queued again and not printed yet (a "
-                                    "retry after a lost answer) answers 200 with its status "
-                                    "now (`queued`, or `leased`) and changes nothing."},
+              (401, 404, 429, 503), OPERATOR, tag="operator", body=ReprintSchema,
+              extra={"description": "`reason` is required (400 naming it; nothing stored): a "
+                                    "reprint spends a blanko. A job a reprint queued again "
+                                    "and not printed yet (a retry after a lost answer) "
+                                    "answers 200 with its status now (`queued`, or `leased`) "
+                                    "and changes nothing (its `reason` is not kept: the "
+                                    "first one is)."},
               why={409: "`not_printed` (the message names the job's status), `handed_over`, "
                         "`with_pos`, `holder_deceased`: the job is left as it was."}),
     Operation("GET", "/api/v1/operator/stations/blanko",

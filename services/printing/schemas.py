@@ -4,7 +4,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from shared.errors import Msg
 from shared.fields import (TRACKING_CODE_TYPED, CitizenLookupSchema, IsoDate, ItemCount,
-                           JsonBoolean, TypedTrackingCode)
+                           JsonBoolean, Text, TypedTrackingCode)
 from shared.paging import BAD_CURSOR, Cursor, PageLimit, encode_cursor
 
 from .domain import ACTIONS, holder
@@ -178,6 +178,33 @@ class JobLookupSchema(Schema):
                 given[-1] if given else "application_id")
 
 
+def operator_reason(**kwargs) -> Text:
+    """Why an operator released, cancelled or reprinted a job, in their own
+    words: 3-300 characters once trimmed (``Text``: NFC, no control or
+    invisible character)."""
+    return Text(min=3, max=300, metadata={"description": "why, in the operator's words (e.g. "
+                                                         "`rusak saat laminasi`)"}, **kwargs)
+
+
+class OperatorActionSchema(Schema):
+    """An operator's release or cancel: none, ``{}``, or why - kept in the
+    job's action history and told with its event, a NIK or phone typed in
+    masked (``domain.action_taken``). Any other field is refused, 400
+    naming it."""
+
+    class Meta:
+        unknown = RAISE
+
+    reason = operator_reason(load_default=None)
+
+
+class ReprintSchema(OperatorActionSchema):
+    """A reprint must say why: it spends a blanko (a card) the Dinas accounts
+    for, and a supervisor reading why a card was printed twice must find it."""
+
+    reason = operator_reason(required=True)
+
+
 class ActionSchema(Schema):
     """An entry of a print job's action history (``domain.action_taken``)."""
 
@@ -191,6 +218,9 @@ class ActionSchema(Schema):
         "description": "the station's note the job carried, masked"})
     station_id = fields.String(required=True, allow_none=True, dump_default=None,
                                metadata={"description": "the station of a `failed` report"})
+    operator_reason = fields.String(required=True, allow_none=True, dump_default=None, metadata={
+        "description": "why the operator released, cancelled or reprinted it, in their words "
+                       "(masked; null when none was given)"})
 
 
 class OperatorJobSchema(JobSchema):

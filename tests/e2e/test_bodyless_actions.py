@@ -1,9 +1,10 @@
-"""The operators' actions that take no body - intake's verify, printing's
-release and cancel of a held print job - refuse one, through the real
-stack, instead of answering 200 and dropping it: an operator's note on a
-verify was lost without a word. A field: 400 naming it (in the request's
-language); another Content-Type: 415 naming it; nothing changed. No body,
-or ``{}``, still works."""
+"""The operators' actions that take no body - intake's verify - or an
+optional ``reason`` at most - printing's release and cancel of a held print
+job - refuse what they do not take, through the real stack, instead of
+answering 200 and dropping it: an operator's note on a verify was lost
+without a word. A field: 400 naming it (in the request's language); another
+Content-Type: 415 naming it; nothing changed. No body, or ``{}``, still
+works."""
 
 from __future__ import annotations
 

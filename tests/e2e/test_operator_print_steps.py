@@ -5,7 +5,9 @@ print step shows its job (``print_job_id``: the job printing's
 release/reprint/cancel take), the station and reason of the hold, and the
 operator of the release and the reprint (``by``). Outside review: they
 read ``print_held {}``, ``print_queued {}`` - a reprint as the first
-queueing. The citizen's status view shows none of it."""
+queueing. A cancel names its operator too (``by``: it named nobody), and
+printing's history keeps the reason the operator gave. The citizen's status
+view shows none of it."""
 
 from __future__ import annotations
 
@@ -48,7 +50,7 @@ def test_the_operator_sees_who_released_and_reprinted_a_print_and_why_it_was_hel
     steps_until(system, application_id, 2, "print_queued")
     report_printed(system, claim_job_for(printing, application_id))
     steps_until(system, application_id, 1, "ready_for_pickup")
-    assert reprint(system, job_id, json={}).status_code == 200
+    assert reprint(system, job_id).status_code == 200
     steps = steps_until(system, application_id, 3, "print_queued")
 
     def details(status: str) -> list[dict]:
@@ -72,3 +74,23 @@ def test_the_operator_sees_who_released_and_reprinted_a_print_and_why_it_was_hel
         assert not OPERATORS_ONLY & set(step["detail"]), step
     text = str(citizens)
     assert "data_error" not in text and OPERATOR_ID not in text and job_id not in text
+
+
+def test_the_operator_sees_who_cancelled_a_print_and_printing_why(system):
+    printing, nik = system.url("printing"), random_nik()
+    application_id, code, job = held_job(system, nik, random_mobile())
+    job_id, said = job["print_job_id"], "Data KK salah, perbaiki di SIAK dulu"
+    cancelled = requests.post(f"{printing}/api/v1/operator/print-jobs/{job_id}/cancel",
+                              json={"reason": said}, headers=OPERATOR, timeout=10)
+    assert cancelled.status_code == 200, cancelled.text
+    [step] = [step["detail"] for step in steps_until(system, application_id, 1,
+                                                     "print_cancelled")
+              if step["status"] == "print_cancelled"]
+    assert step == {"print_job_id": job_id, "print_reason": "data_error", "by": OPERATOR_ID}
+    history = requests.get(f"{printing}/api/v1/operator/print-jobs/{job_id}",
+                           headers=OPERATOR, timeout=10).json()["actions"]
+    assert (history[-1]["action"], history[-1]["by"], history[-1]["operator_reason"]) == (
+        "cancelled", OPERATOR_ID, said)
+    citizens = lookup(system, code, nik)
+    assert not any(OPERATORS_ONLY & set(step["detail"]) for step in citizens["timeline"])
+    assert OPERATOR_ID not in str(citizens) and said not in str(citizens)

@@ -58,9 +58,15 @@ from tests.helpers import (KECAMATAN_CODE, OPERATOR, STATION, BrokerProbe, claim
 from tests.pdf_checks import pdf_qr_codes
 
 
-def reprint(system, print_job_id: str, **kwargs) -> requests.Response:
+# why the operator reprints (a reprint spends a blanko: it must say)
+SPOILED = {"reason": "Kartu rusak saat laminasi"}
+
+
+def reprint(system, print_job_id: str, body: dict | None = None) -> requests.Response:
+    """An operator's reprint, saying why (``SPOILED`` unless ``body``)."""
     return requests.post(f"{system.url('printing')}/api/v1/operator/print-jobs/"
-                         f"{print_job_id}/reprint", headers=OPERATOR, timeout=10, **kwargs)
+                         f"{print_job_id}/reprint", json=SPOILED if body is None else body,
+                         headers=OPERATOR, timeout=10)
 
 
 def refused(answer: requests.Response, code: str) -> None:
@@ -112,7 +118,7 @@ def test_a_printed_counter_card_re_queued_is_printed_again_with_a_new_qr_and_win
     assert verify_qr(system, first_qr).json()["status"] == "valid"
 
     # the card is missing: the operator re-queues it
-    requeued = reprint(system, first["print_job_id"], json={})
+    requeued = reprint(system, first["print_job_id"])
     assert requeued.status_code == 200, requeued.text
     assert requeued.json() == {"print_job_id": first["print_job_id"], "status": "queued"}
     stored = jobs.find_one({"_id": first["print_job_id"]})
@@ -438,7 +444,7 @@ def test_a_parcel_spoiled_before_pos_took_it_is_printed_again_into_the_same_orde
     citizen.until(lambda v: v["status"] == "dispatched", "dispatched on the status page")
     assert shipment(system, order_id).json()["picked_up_at"] is None  # the order only
 
-    requeued = reprint(system, first["print_job_id"], json={})
+    requeued = reprint(system, first["print_job_id"])
     assert requeued.status_code == 200, requeued.text
     assert requeued.json() == {"print_job_id": first["print_job_id"], "status": "queued"}
     old = verify_qr(system, first_qr).json()
@@ -514,7 +520,7 @@ def test_a_parcel_sent_back_to_print_while_pos_was_out_of_reach_goes_with_its_re
     eventually(lambda: pos_refused(pos) > refused_before, what="the posting refused by Pos")
     assert shipment(system, order_id).json()["status"] == "pending"
 
-    requeued = reprint(system, first["print_job_id"], json={})
+    requeued = reprint(system, first["print_job_id"])
     assert requeued.status_code == 200, requeued.text
     # the operators see it as soon as courier heard of the reprint (outside audit G3)
     waiting = eventually(lambda: shipment(system, order_id).json()["awaits_reprint"],
@@ -557,8 +563,8 @@ def test_a_document_not_printed_yet_is_not_re_queued(system, mongo):
     assert unknown.status_code == 404, unknown.text
     assert requests.post(f"{printing}/api/v1/operator/print-jobs/{job['print_job_id']}/reprint",
                          timeout=10).status_code == 401
-    field = reprint(system, job["print_job_id"], json={"reason": "hilang"})
-    assert field.status_code == 400 and "reason" in field.json()["error"]["fields"], field.text
+    field = reprint(system, job["print_job_id"], {**SPOILED, "note": "hilang"})
+    assert field.status_code == 400 and "note" in field.json()["error"]["fields"], field.text
 
 
 def test_a_card_whose_holder_died_since_is_not_re_queued(system, mongo):

@@ -129,7 +129,8 @@ def test_a_reprint_an_operator_asks_for_is_printed_again_with_a_qr_of_its_own(
     [first_token] = pdf_qr_codes(first_print.read_bytes())
 
     reprint = requests.post(f"{system.url('printing')}/api/v1/operator/print-jobs/"
-                            f"{job['_id']}/reprint", headers=OPERATOR, timeout=10)
+                            f"{job['_id']}/reprint", json={"reason": "Tidak ada kartu keluar"},
+                            headers=OPERATOR, timeout=10)
     assert reprint.status_code == 200 and reprint.json()["status"] == "queued", reprint.text
     run_agent_until(system, tmp_path, lambda: jobs.find_one({"_id": job["_id"]})["status"]
                     == "printed")

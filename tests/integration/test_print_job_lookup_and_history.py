@@ -10,7 +10,11 @@ station ``station-test-1``, no ``STATIONS`` entry):
 * each station's failure report and each operator's release, cancel and
   reprint is kept in the job's action history - a second reprint does not
   overwrite the first, a reprint does not lose the failure note;
-* a 409 ``not_held`` / ``not_printed`` says where the job stands.
+* a 409 ``not_held`` / ``not_printed`` says where the job stands;
+* an operator says why they release, cancel or reprint (``reason``; a
+  reprint spends a blanko, so it must say): the history keeps it beside
+  who and when, and ``print_job_cancelled`` / ``print_job_requeued`` carry
+  it with the operator.
 """
 
 from __future__ import annotations
@@ -23,11 +27,13 @@ import requests
 from services.printing.store import PrintStore
 from shared.clock import utcnow
 from tests.helpers import OPERATOR, STATION, store_on_a_database_of_its_own
-from tests.integration.test_printing_api_stock_and_handover import api_on, claim
+from tests.integration.test_printing_api_stock_and_handover import (  # noqa: F401
+    api_on, claim, published)
 from tests.integration.test_stations import queue_jobs
 
 NIK = "3673045207900001"
 STATION_ID, OPERATOR_ID = "station-test-1", "operator-test"
+SPOILED = {"reason": "Rusak saat laminasi"}
 
 
 @pytest.fixture
@@ -96,11 +102,11 @@ def test_the_counter_finds_a_print_job_by_what_it_knows_and_reprints_it(api):
     assert looked_up(printing, job["_id"]) == found
 
     for _ in range(2):  # a second reprint is kept beside the first
-        assert operator(printing, "POST", f"print-jobs/{found['print_job_id']}/reprint"
-                        ).json()["status"] == "queued"
+        assert operator(printing, "POST", f"print-jobs/{found['print_job_id']}/reprint",
+                        json=SPOILED).json()["status"] == "queued"
         # a retry after a lost answer changes nothing, and is not kept
-        assert operator(printing, "POST", f"print-jobs/{found['print_job_id']}/reprint"
-                        ).status_code == 200
+        assert operator(printing, "POST", f"print-jobs/{found['print_job_id']}/reprint",
+                        json=SPOILED).status_code == 200
         printed_by_the_station(printing)
     actions = looked_up(printing, job["_id"])["actions"]
     assert [(action["action"], action["by"]) for action in actions] == [
@@ -212,10 +218,72 @@ def test_a_409_says_where_the_job_stands(api):
     job = a_job(store)
     for action, code in (("release", "not_held"), ("cancel", "not_held"),
                          ("reprint", "not_printed")):
-        refused = operator(printing, "POST", f"print-jobs/{job['_id']}/{action}")
+        refused = operator(printing, "POST", f"print-jobs/{job['_id']}/{action}", json=SPOILED)
         assert refused.status_code == 409 and refused.json()["error"]["code"] == code
         assert "dalam antrean cetak" in refused.json()["error"]["message"]
         english = requests.post(f"{printing}/api/v1/operator/print-jobs/{job['_id']}/{action}",
-                                headers={**OPERATOR, "Accept-Language": "en"}, timeout=30)
+                                headers={**OPERATOR, "Accept-Language": "en"}, json=SPOILED,
+                                timeout=30)
         assert "queued for printing" in english.json()["error"]["message"]
     assert looked_up(printing, job["_id"])["actions"] == []
+
+
+def test_a_reprint_says_why_or_spends_no_blanko(api, published):
+    """A supervisor reading why a card was printed twice (a reprint spends a
+    blanko the Dinas accounts for) saw who and when, never why: a reprint
+    without a reason, or with a bad one, is 400 naming the field and stores
+    nothing; one with a reason keeps it - NFC, trimmed, a NIK typed into it
+    masked - beside who and when, and ``print_job_requeued`` carries it."""
+    printing, store = api
+    job = a_job(store)
+    printed_by_the_station(printing)
+    reprint = f"print-jobs/{job['_id']}/reprint"
+    for body, field in ((None, "reason"), ({}, "reason"), ({"reason": None}, "reason"),
+                        ({"reason": " ab "}, "reason"), ({"reason": "x" * 301}, "reason"),
+                        ({"reason": "rusak\u0007 laminasi"}, "reason"),
+                        ({"reason": "rusak\u200b laminasi"}, "reason"),
+                        ({**SPOILED, "note": "lagi"}, "note")):
+        assert fields_of(operator(printing, "POST", reprint, json=body)) == {field}, body
+    viewed = looked_up(printing, job["_id"])
+    assert (viewed["status"], viewed["actions"]) == ("printed", [])
+
+    said = f"  Warga {NIK} bilang hilang sebelum diambil; kafe\u0301 tumpah "
+    assert operator(printing, "POST", reprint, json={"reason": said}).status_code == 200
+    # a retry after a lost answer, saying it otherwise: the first is kept
+    assert operator(printing, "POST", reprint, json=SPOILED).status_code == 200
+    [reprinted] = looked_up(printing, job["_id"])["actions"]
+    kept = reprinted["operator_reason"]
+    assert (reprinted["action"], reprinted["by"]) == ("reprinted", OPERATOR_ID)
+    assert kept.startswith("Warga ") and kept.endswith("kafé tumpah") and NIK not in kept
+    [event] = [body for body in published("print_job_requeued")
+               if body["print_job_id"] == job["_id"]]
+    assert (event["requeued_by"], event["operator_reason"]) == (OPERATOR_ID, kept)
+
+
+def test_a_release_and_a_cancel_keep_the_reason_the_operator_gave(api, published):
+    """Release and cancel may say why (none, ``{}``, or a reason); the
+    history shows it, and ``print_job_cancelled`` names the operator and
+    their reason (intake showed its step with nobody who acted)."""
+    printing, store = api
+    job = a_job(store)
+    failed_by_the_station(printing, "foto buram")
+    assert fields_of(operator(printing, "POST", f"print-jobs/{job['_id']}/release",
+                              json={"reason": "ok"})) == {"reason"}
+    assert operator(printing, "POST", f"print-jobs/{job['_id']}/release",
+                    json={}).status_code == 200
+    failed_by_the_station(printing, "foto buram")
+    cancelled = operator(printing, "POST", f"print-jobs/{job['_id']}/cancel",
+                         json={"reason": "Data KK salah, perbaiki di SIAK dulu"})
+    assert cancelled.status_code == 200, cancelled.text
+    assert operator(printing, "POST", f"print-jobs/{job['_id']}/cancel",
+                    json={"reason": "dicoba lagi"}).status_code == 200  # a retry: not kept
+    actions = looked_up(printing, job["_id"])["actions"]
+    assert [(a["action"], a["by"], a["reason"], a["operator_reason"]) for a in actions] == [
+        ("failed", STATION_ID, "data_error", None),
+        ("released", OPERATOR_ID, "data_error", None),
+        ("failed", STATION_ID, "data_error", None),
+        ("cancelled", OPERATOR_ID, "data_error", "Data KK salah, perbaiki di SIAK dulu")]
+    [event] = [body for body in published("print_job_cancelled")
+               if body["print_job_id"] == job["_id"]]
+    assert (event["cancelled_by"], event["operator_reason"], event["reason"]) == (
+        OPERATOR_ID, "Data KK salah, perbaiki di SIAK dulu", "data_error")

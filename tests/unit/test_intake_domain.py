@@ -95,7 +95,8 @@ def test_step_from_event_shows_its_own_fields_only(event_type, status):
              "kelurahan_code": "3673041010", "manifest_id": "JB-1", "kecamatan_code": "367304",
              "day": "2025-06-09", "at_office_from": "2025-06-10",
              "nik": NIK, "contact": {"phone": PHONE}, "station_id": "st-1",
-             "print_job_id": "job-1", "released_by": "op-1", "requeued_by": "op-1"}
+             "print_job_id": "job-1", "released_by": "op-1", "requeued_by": "op-1",
+             "cancelled_by": "op-1"}
     step = step_from_event(event_type, event)
     assert (step["status"], step["at"]) == (status, "2025-06-05T03:00:00+00:00")
     # a field the step names otherwise is (the event's, the step's): a print's

@@ -136,7 +136,8 @@ def test_a_print_job_looked_up_answers_as_the_document_says():
             "queued_at": NOW, "last_failure": "data_error", "failure_note": "foto buram",
             "station_id": "station-serang-1"}
     held["actions"] = [action_taken("failed", "station-serang-1", held, NOW, "station-serang-1"),
-                       action_taken("released", "op-1", held, NOW)]
+                       action_taken("released", "op-1", held, NOW,
+                                    operator_reason="foto sudah dicek ulang")]
     old = OperatorJobSchema().dump({**claimed("akta_kelahiran"), "status": "printed",
                                     "delivery_method": "pos", "printed_at": NOW})
     assert old["actions"] == [] and old["slot"] is None
@@ -149,6 +150,20 @@ def test_a_print_job_looked_up_answers_as_the_document_says():
     for refused in (NotHeld("printed"), NotPrinted("cancelled")):
         assert_answer_matches(document, "POST", "/api/v1/operator/print-jobs/{job_id}/reprint",
                               409, refused.to_body("en"))
+
+
+def test_release_and_cancel_may_say_why_a_reprint_must():
+    document = openapi_document()
+    for action in ("release", "cancel"):
+        path = f"/api/v1/operator/print-jobs/{{job_id}}/{action}"
+        assert document["paths"][path]["post"]["requestBody"]["required"] is False
+        for body in ({}, {"reason": "Data KK salah"}):
+            assert_request_matches(document, "POST", path, body)
+    assert document["paths"][REPRINT]["post"]["requestBody"]["required"] is True
+    assert_request_matches(document, "POST", REPRINT, {"reason": "Rusak saat laminasi"})
+    for refused in ({}, {"reason": "ok"}, {"reason": "Rusak", "note": "x"}):
+        with pytest.raises(ValidationError):
+            assert_request_matches(document, "POST", REPRINT, refused)
 
 
 def test_verdicts_and_the_key_set_answer_as_the_document_says():

@@ -22,7 +22,7 @@ request is the request's outcome.
 from __future__ import annotations
 
 import json as json_module
-import select
+import socket
 from http.client import HTTPConnection, HTTPException
 from urllib.parse import urlsplit
 
@@ -93,6 +93,20 @@ class LightSession:
 
 def closed_by_peer(sock) -> bool:
     """An idle keep-alive connection with something to read has been
-    closed by the server (or sent what nobody asked for): not reusable."""
-    readable, _, _ = select.select([sock], [], [], 0)
-    return bool(readable)
+    closed by the server (or sent what nobody asked for): not reusable.
+    Peeked at without waiting, not ``select``ed: select takes no descriptor
+    from 1,024 up (ValueError) - at 4x a saturation of 148.6/s the
+    benchmark's 1,188 senders had more sockets than that, and 1,998 submits
+    and 3,069 lookups "failed" with the generator's own ValueError
+    (forty-eighth session)."""
+    timeout = sock.gettimeout()
+    sock.setblocking(False)
+    try:
+        sock.recv(1, socket.MSG_PEEK)
+    except BlockingIOError:
+        return False  # nothing to read: still open
+    except OSError:
+        return True  # reset
+    finally:
+        sock.settimeout(timeout)
+    return True  # the end of the stream, or bytes nobody asked for

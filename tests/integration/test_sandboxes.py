@@ -323,7 +323,9 @@ def test_pos_outage_switch_refuses_until_lifted_and_counts(http):
         assert [add(http, pos, tok, posting(f"O-{n}")).status_code for n in range(3)] == [502] * 3
         assert http.get(f"{pos}/api/v1/tracking/P0", timeout=5,
                         headers={"Authorization": f"Bearer {tok}"}).status_code == 502
-        assert http.get(f"{pos}/sandbox/faults", timeout=5).json()["refused"] == 4
+        counts = http.get(f"{pos}/sandbox/faults", timeout=5).json()
+        # the tracking call counted, only the postings named
+        assert (counts["refused"], counts["refused_orders"]) == (4, ["O-0", "O-1", "O-2"])
         assert http.post(f"{pos}/sandbox/faults", json={"down": "yes"}, timeout=5).status_code == 400
         assert http.post(f"{pos}/sandbox/faults", json={"down": False}, timeout=5).ok
         assert add(http, pos, tok, posting("O-0")).status_code == 201

@@ -152,6 +152,17 @@ def test_a_parameter_meta_would_refuse_is_refused_with_metas_error(http, texts, 
         assert fine.status_code == 200, fine.text
 
 
+def test_faults_for_one_number_leave_the_others_alone(http):
+    with running(whatsapp) as base:
+        assert http.post(f"{base}/sandbox/faults", timeout=5,
+                         json={"fail_next": 1, "status": 400, "only_to": PHONE}).ok
+        send(http, base, to="6281234567891")
+        refused = http.post(f"{base}/100200300/messages", json=template(PHONE), headers=TOKEN,
+                            timeout=5)
+        assert refused.status_code == 400 and refused.json()["error"]["code"] == 2
+        send(http, base)  # one failure only
+
+
 def test_without_a_webhook_url_no_callback_is_sent(http):
     with running(whatsapp) as base:
         wamid = send(http, base)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import collections
 import copy
 import hashlib
 import hmac
@@ -109,6 +110,10 @@ class PosFaults(FaultInjector):
         super().__init__()
         self.down, self.delay_after_accept_ms, self.refused = False, 0, 0
         self.retry_after: str | None = None
+        # the orderIds of the postings refused, newest last (the last 1,000):
+        # ``refused`` also counts tracking calls, which courier's poll makes
+        # on its own schedule
+        self.refused_orders: collections.deque[str] = collections.deque(maxlen=1000)
 
     def configure(self, spec: Any) -> str | None:
         if not isinstance(spec, dict):
@@ -148,6 +153,10 @@ class PosFaults(FaultInjector):
                 self.refused += 1
         return status
 
+    def posting_refused(self, order_id: Any) -> None:
+        with self._lock:
+            self.refused_orders.append(str(order_id))
+
     def pause_after_accept(self) -> None:
         with self._lock:
             delay = self.delay_after_accept_ms
@@ -156,7 +165,8 @@ class PosFaults(FaultInjector):
 
     def counts(self) -> dict[str, Any]:
         with self._lock:
-            return {"refused": self.refused, "down": self.down, "fail_next": self.fail_next}
+            return {"refused": self.refused, "down": self.down, "fail_next": self.fail_next,
+                    "refused_orders": list(self.refused_orders)}
 
 
 class ShipmentStore:
@@ -312,6 +322,8 @@ class PosHandler(JsonHandler):
         if doc is None:
             return
         if self.refused():
+            if isinstance(doc, dict):
+                self.server.faults.posting_refused(doc.get("orderId"))
             return
         if not self._authorized():
             return

@@ -162,7 +162,8 @@ class WhatsAppHandler(JsonHandler):
         data = self.read_json()
         if data is None:
             return
-        status = self.server.faults.take()
+        # ``only_to``: the number as it is sent, 628...
+        status = self.server.faults.take(str(data.get("to")) if isinstance(data, dict) else None)
         if status is not None:
             return self.send_json(status, graph_error(status, HTTPStatus(status).phrase, 2))
         token = (self.headers.get("Authorization") or "").removeprefix("Bearer ").strip()

@@ -1,6 +1,6 @@
 """Unit tests: the rules that ask the population register, with a fake
-register (no I/O); the register client's failure handling with a fake
-session and clock; the sandbox's fixture families against their own NIKs."""
+register (no I/O); the sandbox's fixture families against their own NIKs.
+The register client over HTTP: tests/integration/test_register_client.py."""
 
 from __future__ import annotations
 
@@ -11,12 +11,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
-import requests
 
 from deploy.local.sandboxes.register import FIXTURES, family_errors
 from services.intake.batches import check_batch_row, csv_rows, json_rows
 from services.intake.population import Family, Lookup, Person, RegisterUnavailable
-from services.intake.register import RegisterClient
 from services.intake.rules import check_application
 from services.intake.schemas import ApplicationRequestSchema
 from services.intake.screening import Screening
@@ -601,67 +599,6 @@ def test_a_fathers_name_without_his_nik_refused():
 
 
 # --------------------------------------------------------------- the client
-
-class FakeSession:
-    def __init__(self, *answers):
-        self.answers = list(answers)
-        self.calls = []
-
-    def post(self, url, json, timeout):
-        self.calls.append((url, json, timeout))
-        answer = self.answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        response = requests.Response()
-        response.status_code, response._content = answer[0], json_bytes(answer[1])
-        return response
-
-
-def json_bytes(value) -> bytes:
-    return value if isinstance(value, bytes) else json.dumps(value).encode()
-
-
-class Clock:
-    now = 100.0
-
-    def __call__(self):
-        return self.now
-
-
-PERSON = {"nik": MOTHER, "kk_number": KK, "full_name": "Siti Aminah", "sex": "F",
-          "birth_date": "1990-07-12", "relation": "istri", "ktp_el_recorded": True,
-          "deceased": False}
-
-
-def test_client_answers_with_people_families_or_none():
-    session = FakeSession((200, {"found": True, "person": PERSON}), (200, {"found": False}),
-                          (200, {"found": True, "family": {"kk_number": KK, "kelurahan_code":
-                                                           "3673041010", "members": [PERSON]}}))
-    client = RegisterClient(session, "http://register/", timeout=2, pause=5)
-    assert client.person(MOTHER).birth_date == datetime.date(1990, 7, 12)
-    assert client.person(FATHER) is None
-    assert client.family(KK).member(MOTHER).kk_number == KK
-    assert session.calls[0] == ("http://register/api/v1/penduduk", {"nik": MOTHER}, 2)
-
-
-@pytest.mark.parametrize("failure", [requests.ConnectionError("refused"),
-                                     requests.Timeout("read timed out"),
-                                     (503, {"error": "down"}), (200, b"<html>"),
-                                     (200, {"found": True, "person": {"nik": MOTHER}})])
-def test_client_failure_is_unavailable_then_a_pause_then_asked_again(failure):
-    clock = Clock()
-    session = FakeSession(failure, (200, {"found": False}))
-    client = RegisterClient(session, "http://register", timeout=2, pause=5, clock=clock)
-    with pytest.raises(RegisterUnavailable):
-        client.person(MOTHER)
-    clock.now += 4.9
-    with pytest.raises(RegisterUnavailable):  # paused: not even asked
-        client.person(MOTHER)
-    assert len(session.calls) == 1
-    clock.now += 0.2
-    assert client.person(MOTHER) is None
-    assert len(session.calls) == 2
-
 
 def test_people_and_families_never_show_a_full_number():
     family = FAMILY

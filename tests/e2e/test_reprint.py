@@ -44,7 +44,7 @@ from tests.e2e.test_courier import pos_body, shipment, submit_and_verify, webhoo
 from tests.e2e.test_downstream_events import Citizen
 from tests.e2e.test_ktp_journey import ktp_application
 from tests.e2e.test_metrics import samples, total, value
-from tests.e2e.test_courier import at_pos
+from tests.e2e.test_courier import at_pos, refused_postings
 from tests.e2e.test_manifest_pos_choice import (HOME, known_to_courier, manifest_at_courier,
                                                 manifest_event, pos_confirmed_manifest,
                                                 printed_at_courier, send_by_pos)
@@ -493,13 +493,6 @@ def test_a_parcel_spoiled_before_pos_took_it_is_printed_again_into_the_same_orde
     citizen.until(lambda v: v["status"] == "delivered", "delivered")
     assert [k for k, _ in courier_events.of(citizen.application_id)] == [
         "parcel_dispatched", "parcel_picked_up", "parcel_delivered"]
-
-
-def refused_postings(pos: str) -> list[str]:
-    """The orderIds of the postings Pos refused (its ``refused`` count also
-    has courier's tracking polls: CI saw one refused before this test's
-    posting was tried, and read a shipment not recorded yet)."""
-    return requests.get(f"{pos}/sandbox/faults", timeout=5).json()["refused_orders"]
 
 
 def test_a_parcel_sent_back_to_print_while_pos_was_out_of_reach_goes_with_its_reprint(

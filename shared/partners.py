@@ -36,7 +36,7 @@ DEFAULT_WORKERS = 10
 
 def partner_session(config: dict) -> requests.Session:
     """A keep-alive session for one partner, pooled for the container's workers."""
-    connections = integer(config, "max_workers", DEFAULT_WORKERS)
+    connections = pooled_connections(config)
     session = requests.Session()
     session.trust_env = False
     adapter = HTTPAdapter(pool_connections=1, pool_maxsize=connections)
@@ -50,10 +50,14 @@ def partner_pool(config: dict) -> urllib3.PoolManager:
     partner asked on the citizens' path (the population register): requests'
     preparation of every call (hooks, cookies, its adapter's checks) made a
     register call cost 1.34-1.46 ms of CPU under eventlet, urllib3 alone
-    0.79-0.90 (bench/README.md, forty-eighth session). urllib3 reads no
+    0.79-0.90 (bench/README.md, forty-ninth session). urllib3 reads no
     proxy settings from the environment."""
-    return urllib3.PoolManager(num_pools=1, maxsize=integer(config, "max_workers",
-                                                            DEFAULT_WORKERS))
+    return urllib3.PoolManager(num_pools=1, maxsize=pooled_connections(config))
+
+
+def pooled_connections(config: dict) -> int:
+    """As many kept connections as the container's workers may use at once."""
+    return integer(config, "max_workers", DEFAULT_WORKERS)
 
 
 def retry_after_seconds(header: str | None, cap: float,

@@ -6,9 +6,9 @@ One kept-alive connection pool (``shared.partners.partner_pool``: urllib3,
 which requests is built on, without requests' per-call preparation - the
 register is asked on every submit, on the citizens' path), a short timeout
 on every call (``REGISTER_TIMEOUT_SECONDS``, default 2 s): the register is
-asked while a citizen waits. Anything but a 200 with the contract's JSON is
-a failure (a redirect is not followed). A call that fails - no connection, a timeout, a 5xx, an
-unreadable answer - raises ``RegisterUnavailable`` (the rules then accept
+asked while a citizen waits. A call that fails - no connection, a timeout,
+any answer but a 200 (a redirect is not followed), one not the contract's
+JSON - raises ``RegisterUnavailable`` (the rules then accept
 and flag the application), and for ``REGISTER_PAUSE_SECONDS`` (default 5 s)
 after it the register is not asked at all: a register that hangs costs one timeout per pause, not one per
 application, so intake keeps answering fast through the outage.

@@ -513,8 +513,11 @@ def test_a_pos_outage_holds_dispatches_back_then_drains(system, courier_events, 
     jobs = {application_id: print_it(system, application_id) for application_id in applications}
     # every dispatch tried and refused, at least twice over
     orders = [f"SDK-{job}" for job in jobs.values()]
-    eventually(lambda: (lambda refused: all(refused.count(order) >= 2 for order in orders))(
-        refused_postings(pos)), what="each dispatch refused twice by Pos")
+
+    def each_refused_twice() -> bool:
+        refused = refused_postings(pos)
+        return all(refused.count(order) >= 2 for order in orders)
+    eventually(each_refused_twice, what="each dispatch refused twice by Pos")
     assert all(courier_events.of(application_id) == [] for application_id in applications)
     assert requests.post(f"{pos}/sandbox/faults", json={"down": False}, timeout=5).ok
     for application_id in applications:

@@ -5,8 +5,9 @@ event rows (``outbox`` collection) in one MongoDB transaction, so the two
 cannot diverge. The rows are written already claimed by the writing process'
 relay (a managed thread of the service's container) for
 ``HANDOFF_CLAIM_SECONDS``; after the commit the store hands them to that
-relay, which publishes each with publisher confirms (persistent, on
-``<service>.events``) and deletes what the broker confirmed, no read: the
+relay, which publishes them with publisher confirms (persistent, on
+``<service>.events``; a batch at a time, waiting once for the broker's
+confirms of all: ``shared.confirms``) and deletes what the broker confirmed, no read: the
 confirmed rows of up to ``DELETE_EVERY_SECONDS`` are deleted together in one
 database round trip (well within their claim, so no sweep takes them
 meanwhile; at a peak one delete serves dozens of events). Rows nobody
@@ -87,12 +88,11 @@ from contextlib import contextmanager
 from amqp.exceptions import ConnectionError as AmqpConnectionError, NotFound
 from eventlet.queue import Empty, LightQueue
 from kombu.exceptions import OperationalError
-from nameko.amqp.publish import Publisher, UndeliverableMessage
-from nameko.constants import PERSISTENT
 from nameko.events import get_event_exchange
 from pymongo.errors import BulkWriteError, ConnectionFailure, ExecutionTimeout, OperationFailure
 
 from .clock import utcnow
+from .confirms import ConfirmedBatches, Outgoing
 from .events import build_event
 from .group_writes import DUPLICATE_KEY, chunks
 from .indexes import drop_index_if_present
@@ -293,8 +293,8 @@ class OutboxRelay:
         self.collection = collection
         self.carriers = tuple(carriers)
         self.exchange = get_event_exchange(service_name, config)
-        self.publisher = Publisher(amqp_uri, use_confirms=True, delivery_mode=PERSISTENT,
-                                   serializer="json", mandatory=True)
+        self.amqp_uri = amqp_uri
+        self.batches = ConfirmedBatches(amqp_uri, self.exchange.name)
         self.batch_size = batch_size
         self.idle_seconds = idle_seconds
         self.sweep_batch = sweep_batch
@@ -341,6 +341,7 @@ class OutboxRelay:
         if self._thread is not None:
             self._thread.wait()
             self._thread = None
+        self.batches.close()
 
     def hand_over(self, rows: list[dict], carrier: tuple[str, object] | None = None) -> None:
         """Rows a transaction of this process committed (or events a write of
@@ -489,44 +490,42 @@ class OutboxRelay:
                              key=lambda row: order[row["_id"]])
 
     def _publish(self, rows: list[dict], unpublished: list | None = None) -> int:
-        """Publish ``rows`` in order and delete those the broker confirmed;
-        when a publish fails, the ids of what is left (a carried row's
-        document's) go into ``unpublished`` before the error is raised."""
-        done, at, unroutable = [], 0, collections.Counter()
+        """Publish ``rows`` in order, as one batch (``shared.confirms``), and
+        delete those the broker confirmed; when the batch fails, none counts
+        as published: their ids (a carried row's document's) go into
+        ``unpublished`` before the error is raised."""
         try:
-            for at, row in enumerate(rows):
-                try:
-                    self.publisher.publish(row["payload"], exchange=self.exchange,
-                                           routing_key=row["event_type"],
-                                           headers={"event_id": row["_id"]})
-                except UndeliverableMessage:
-                    self._keep_unroutable(row)
-                    unroutable[row["event_type"]] += 1
-                    continue
-                done.append(row)
+            returned = set(self.batches.publish([
+                Outgoing(row["event_type"], row["payload"], {"event_id": row["_id"]})
+                for row in rows]))
         except Exception:
             if unpublished is not None:
                 unpublished.extend(dict.fromkeys(
-                    left["carrier"][1] if "carrier" in left else left["_id"]
-                    for left in rows[at:]))
+                    left["carrier"][1] if "carrier" in left else left["_id"] for left in rows))
             raise
-        finally:
-            for event_type, count in sorted(unroutable.items()):  # a line each flooded the log
-                log.error("%d %s event(s) unroutable on %s (no queue bound): kept in the outbox, "
-                          "retried in %ss", count, event_type, self.exchange.name,
-                          UNROUTABLE_RETRY_SECONDS)
-            if done:
-                if not self._unpulled():
-                    self._delete_due = time.monotonic() + DELETE_EVERY_SECONDS
-                now = utcnow()
-                self._published.extend(kept_row(row, now) for row in done)
-                for row in done:
-                    if "carrier" in row:
-                        name, document_id = row["carrier"]
-                        self._confirmed_carried.setdefault(name, []).append(
-                            (document_id, row["_id"]))
-                    else:
-                        self._confirmed.append(row["_id"])
+        done, unroutable = [], collections.Counter()
+        for position, row in enumerate(rows):
+            if position in returned:
+                self._keep_unroutable(row)
+                unroutable[row["event_type"]] += 1
+            else:
+                done.append(row)
+        for event_type, count in sorted(unroutable.items()):  # a line each flooded the log
+            log.error("%d %s event(s) unroutable on %s (no queue bound): kept in the outbox, "
+                      "retried in %ss", count, event_type, self.exchange.name,
+                      UNROUTABLE_RETRY_SECONDS)
+        if done:
+            if not self._unpulled():
+                self._delete_due = time.monotonic() + DELETE_EVERY_SECONDS
+            now = utcnow()
+            self._published.extend(kept_row(row, now) for row in done)
+            for row in done:
+                if "carrier" in row:
+                    name, document_id = row["carrier"]
+                    self._confirmed_carried.setdefault(name, []).append(
+                        (document_id, row["_id"]))
+                else:
+                    self._confirmed.append(row["_id"])
         return len(done)
 
     def _unpulled(self) -> int:
@@ -606,6 +605,8 @@ class OutboxRelay:
             query["event_type"] = {"$in": sorted(event_types)}
         pace = Pace(self.republish_per_second if per_second is None else per_second)
         published, unroutable = 0, collections.Counter()
+        # its own connection: the relay's thread publishes on self.batches meanwhile
+        batches = ConfirmedBatches(self.amqp_uri, self.exchange.name)
         self._republishing.append(since)
         try:
             for start, end, name in reversed(kept_buckets(self.collection.database)):
@@ -613,16 +614,14 @@ class OutboxRelay:
                     continue
                 for row in self._kept_rows(name, query):
                     pace.step()
-                    try:
-                        self.publisher.publish(row["payload"], exchange=self.exchange,
-                                               routing_key=row["event_type"],
-                                               headers={"event_id": row["_id"],
-                                                        REPUBLISHED_HEADER: 1})
-                        published += 1
-                    except UndeliverableMessage:
+                    if batches.publish([Outgoing(row["event_type"], row["payload"], {
+                            "event_id": row["_id"], REPUBLISHED_HEADER: 1})]):
                         unroutable[row["event_type"]] += 1
+                    else:
+                        published += 1
         finally:
             self._republishing.remove(since)
+            batches.close()
         for event_type, count in sorted(unroutable.items()):
             log.error("%d kept %s event(s) unroutable on %s (no queue bound): not published "
                       "again - once its consumers are back, python -m deploy.replay", count,

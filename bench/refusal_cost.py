@@ -1,5 +1,7 @@
 """What one refused submit costs intake: CPU time of the intake process per
-503, with every submit refused (``ADMISSION_WRITES=0``).
+503, with every submit refused: its writes budget is one
+(``ADMISSION_WRITES=1``, the least it takes), held by a submit the
+population register sandbox answers only after ``HOLD_SECONDS``.
 
     .venv/bin/python bench/refusal_cost.py [--requests 5000] [--clients 8]
 
@@ -30,15 +32,34 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+HOLD_SECONDS = 60  # longer than the refusals take (the sandbox delays 60 s at most)
+
+
+def hold(url: str) -> None:
+    try:
+        requests.post(url, json=valid_body(), timeout=HOLD_SECONDS + 10)
+    except requests.RequestException:
+        pass  # the stack stopped under it: it held the budget while it mattered
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--clients", type=int, default=8)
     args = parser.parse_args()
-    with own_stack("refusal", ["intake"], {"INTAKE_ADMISSION_WRITES": "0"}) as stack:
+    with own_stack("refusal", ["intake"], {"INTAKE_ADMISSION_WRITES": "1",
+                                           "REGISTER_TIMEOUT_SECONDS": str(HOLD_SECONDS)}
+                   ) as stack:
         pid = stack.procs["intake"].pid
         url = stack.url("intake") + "/api/v1/applications"
         body, outcomes, lock = valid_body(), {}, threading.Lock()
+        requests.post(f"{stack.url('register')}/sandbox/faults",
+                      json={"delay_ms": 1000 * HOLD_SECONDS}, timeout=5).raise_for_status()
+        holder = threading.Thread(target=hold, args=(url,), daemon=True)
+        holder.start()
+        time.sleep(2)  # the held submit first: a probe sent with it could take the budget
+        if requests.post(url, json=body, timeout=HOLD_SECONDS + 10).status_code != 503:
+            sys.exit("the budget was not held: nothing to measure")
         per_client = args.requests // args.clients
 
         def client():

@@ -63,6 +63,7 @@ Then nameko's own ``handle_request`` runs the worker.
 
 from __future__ import annotations
 
+import collections
 import functools
 import importlib
 import json
@@ -74,6 +75,7 @@ import time
 from http import HTTPStatus
 
 import eventlet
+import eventlet.corolocal
 from eventlet import wsgi
 from eventlet.semaphore import Semaphore
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError
@@ -114,6 +116,8 @@ MAX_JSON_DEPTH = 32
 # itself on stop
 HEALTH_PATH, LIVE_PATH, READY_PATH = "/health", "/health/live", "/health/ready"
 METRICS_PATH = "/metrics"
+# the refusals at once of this long go in one line of the access log (``AccessLog``)
+REFUSALS_LINE_SECONDS = 10
 
 _IDEMPOTENCY_KEY = re.compile("[\x20-\x7e]{1,128}")
 
@@ -622,6 +626,59 @@ class ApiProtocol(HttpOnlyProtocol):
         self.close_connection = 1
 
 
+class AccessLog:
+    """eventlet's access log - a line a request, through the personal-data
+    filter - except for the 503s ``RefuseAtOnce`` answers a full budget
+    with: those are counted per method and path, and written as one line
+    (WARNING) every ``REFUSALS_LINE_SECONDS`` while they last. At 4x its
+    capacity intake refuses hundreds a second: a line each cost it ~4 % of
+    its CPU in the logging alone, and buried the lines of what it took
+    (bench/README.md, fiftieth session); the metrics count each one still.
+
+    eventlet writes a request's line in the green thread that ran the app
+    for it, straight after the answer: a refusal marks that thread
+    (``refused``), and the line then written there is counted instead
+    (``info``). Every request clears the mark first (``StopGate``)."""
+
+    def __init__(self, logger: logging.Logger):
+        self.logger = logger
+        self._mark = eventlet.corolocal.local()
+        self._refused: collections.Counter = collections.Counter()
+        self._writer = None
+
+    def begin(self) -> None:
+        self._mark.refused = None
+
+    def refused(self, method: str, path: str) -> None:
+        self._mark.refused = (method, path)
+
+    def info(self, line, *args, **kwargs) -> None:
+        refused = getattr(self._mark, "refused", None)
+        if refused is None:
+            self.logger.info(line, *args, **kwargs)
+            return
+        self._mark.refused = None
+        self._refused[refused] += 1
+        if self._writer is None:
+            self._writer = eventlet.spawn_after(REFUSALS_LINE_SECONDS, self.write_refusals)
+
+    def write_refusals(self) -> None:
+        """The line of the refusals counted since the last one, if any."""
+        counted, self._refused = self._refused, collections.Counter()
+        if self._writer is not None:
+            self._writer.cancel()  # written now: the one scheduled has nothing left
+            self._writer = None
+        if counted:
+            self.logger.warning("refused %d request(s) with 503 (busy, answered at once) in the "
+                                "last %ss or less: %s", sum(counted.values()),
+                                REFUSALS_LINE_SECONDS, ", ".join(
+                                    f"{method} {path} {count}"
+                                    for (method, path), count in sorted(counted.items())))
+
+    def __getattr__(self, name):  # debug, error: eventlet's other lines, as they were
+        return getattr(self.logger, name)
+
+
 class ApiServer(WebServer):
     """nameko's web server, with a timeout on every socket operation of a
     client connection (``IDLE_CONNECTION_SECONDS``): a connection that sends
@@ -642,6 +699,7 @@ class ApiServer(WebServer):
                                  seconds(config, "STOP_DRAIN_SECONDS", DEFAULT_STOP_DRAIN_SECONDS),
                                  self.close_listener)
         self.listener = self.accepting = None
+        self.access_log = AccessLog(logging.getLogger("nameko.web.server"))
 
     def start(self):
         refuse_an_address_in_use(self.bind_addr)
@@ -664,6 +722,7 @@ class ApiServer(WebServer):
     def stop(self):
         super().stop()
         self.stopping.stopped()
+        self.access_log.write_refusals()  # what was counted, not left unwritten
 
     def kill(self):
         super().kill()
@@ -672,12 +731,12 @@ class ApiServer(WebServer):
     def get_wsgi_server(self, sock, wsgi_app, protocol=ApiProtocol, debug=False):
         self.listener = sock
         return wsgi.Server(sock, sock.getsockname(), wsgi_app, protocol=protocol, debug=debug,
-                           log=logging.getLogger("nameko.web.server"),
-                           socket_timeout=self.idle_seconds)
+                           log=self.access_log, socket_timeout=self.idle_seconds)
 
     def get_wsgi_app(self):
         app = super().get_wsgi_app()
-        return StopGate(RefuseAtOnce(app, app.url_map), self.stopping, self.admission)
+        return StopGate(RefuseAtOnce(app, app.url_map, self.access_log), self.stopping,
+                        self.admission, self.access_log)
 
     def make_url_map(self):
         # nameko's rules, in a map whose misses are JSON error bodies
@@ -771,8 +830,9 @@ class RefuseAtOnce:
     costs). Everything else - and a refusal this cannot tell (a path with an
     id, a body over the limit: 413 first) - goes on to ``handle_request``."""
 
-    def __init__(self, app, url_map):
+    def __init__(self, app, url_map, access_log: AccessLog):
         self.app = app
+        self.access_log = access_log
         self.fixed = {(method, rule.rule): rule.endpoint for rule in url_map.iter_rules()
                       if "<" not in rule.rule and isinstance(rule.endpoint, ApiHandler)
                       for method in rule.methods}
@@ -800,6 +860,7 @@ class RefuseAtOnce:
             return self.app(environ, start_response)
         if length > handler.max_body_bytes:
             return self.app(environ, start_response)
+        self.access_log.refused(environ["REQUEST_METHOD"], environ["PATH_INFO"])
         return handler.refuse_at_once(environ, start_response)
 
 
@@ -845,12 +906,14 @@ class StopGate:
     began goes out as it would, with ``Connection: close``: the client's next
     request goes to another instance."""
 
-    def __init__(self, app, stopping: Stopping, admission: Admission):
+    def __init__(self, app, stopping: Stopping, admission: Admission, access_log: AccessLog):
         self.app = app
         self.stopping = stopping
         self.admission = admission
+        self.access_log = access_log
 
     def __call__(self, environ, start_response):
+        self.access_log.begin()
         if self.stopping.refusing:
             return self.refuse(environ, start_response)
         if environ.get("REQUEST_METHOD") == "GET" and environ.get("PATH_INFO") in AT_ONCE \

@@ -10,6 +10,7 @@ the queue) while the pipeline behind intake is too far behind
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 import uuid
@@ -25,6 +26,7 @@ from deploy.dlq import connect
 from deploy.local.stack import free_port
 from services.intake.channel import IntakeChannel
 from services.intake.service import IntakeApi
+from shared.http import WRITES, Admission
 from shared.pipeline import UNKNOWN, PipelineWatch
 from tests.helpers import OPERATOR, eventually, service_config, valid_body
 
@@ -78,6 +80,49 @@ def test_lookups_and_operators_are_answered_while_submits_are_shed(
     finally:
         holder.join()
     assert held["answer"].status_code == 202, held["answer"].text
+
+
+def test_refusals_at_once_are_one_line_of_the_access_log_not_a_line_each(
+        backing, container_factory, slow_register, caplog):
+    """At 4x its capacity intake refused hundreds of submits a second, and
+    wrote an access line for each: ~4 % of its CPU, and a log buried under
+    them. The refusals are counted, written as one line per
+    REFUSALS_LINE_SECONDS (or at the stop); what was taken keeps its line."""
+    caplog.set_level(logging.INFO, logger="nameko.web.server")
+    config = service_config(backing, "intake_refusal_lines", ADMISSION_WRITES=1,
+                            REGISTER_TIMEOUT_SECONDS=60)
+    container = container_factory(IntakeApi, config)
+    container.start()
+    base = f"http://{config['WEB_SERVER_ADDRESS']}/api/v1/applications"
+    slow_register(6000)
+    held = {}
+    holder = threading.Thread(target=lambda: held.update(
+        answer=requests.post(base, json=valid_body(), timeout=60)))
+    holder.start()
+    try:
+        [admission] = [extension for extension in container.extensions
+                       if isinstance(extension, Admission)]
+        eventually(lambda: admission.in_flight[WRITES] == 1, what="the held submit in flight")
+        statuses = [requests.post(base, json=valid_body(), timeout=30).status_code
+                    for _ in range(30)]
+        lookup = requests.post(f"{base}/status", timeout=30,
+                               json={"tracking_code": "SDK00000000", "nik": valid_body()[
+                                   "applicant"]["nik"]})
+        assert lookup.status_code == 404, lookup.text
+        assert holder.is_alive(), "the held submit ended before the checks: nothing was shown"
+    finally:
+        holder.join()
+    assert held["answer"].status_code == 202, held["answer"].text
+    container.stop()
+    lines = [record.getMessage() for record in caplog.records
+             if record.name == "nameko.web.server"]
+    assert statuses == [503] * 30
+    assert not [line for line in lines if '" 503 ' in line], lines
+    assert [line for line in lines if '"POST /api/v1/applications/status HTTP/1.1" 404' in line]
+    assert [line for line in lines if '"POST /api/v1/applications HTTP/1.1" 202' in line]
+    [summary] = [line for line in lines if line.startswith("refused ")]
+    assert summary.startswith("refused 30 request(s) with 503"), summary
+    assert summary.endswith(": POST /api/v1/applications 30"), summary
 
 
 @pytest.fixture

@@ -4,8 +4,10 @@ with fakes for the container's admission state."""
 from __future__ import annotations
 
 import json
+import logging
 from types import SimpleNamespace
 
+import eventlet
 import pytest
 from prometheus_client import REGISTRY
 from werkzeug.routing import Map, Rule
@@ -13,7 +15,8 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from shared.errors import DatabaseUnavailable, ServiceBusy
-from shared.http import LOOKUPS, WRITES, Admission, ApiHandler, RefuseAtOnce
+import shared.http
+from shared.http import LOOKUPS, WRITES, AccessLog, Admission, ApiHandler, RefuseAtOnce
 
 
 BEHIND = "the pipeline is behind"
@@ -39,7 +42,8 @@ def handler(method: str, url: str, admission: FakeAdmission, **kwargs) -> ApiHan
 
 def app_for(*handlers: ApiHandler):
     url_map = Map([Rule(h.url, methods=[h.method], endpoint=h) for h in handlers])
-    return RefuseAtOnce(lambda environ, start_response: [b"admitted"], url_map)
+    return RefuseAtOnce(lambda environ, start_response: [b"admitted"], url_map,
+                        AccessLog(logging.getLogger("unit.access")))
 
 
 def call(app, method: str, path: str, **environ) -> tuple[str, dict, bytes]:
@@ -157,3 +161,46 @@ def test_a_worker_waiting_for_the_pipeline_gives_its_message_back_in_time():
     assert MOST_WAIT_SECONDS < 30 * 60
     pipeline.watches = [SimpleNamespace(behind=lambda: False, poll_seconds=0.01)]
     pipeline.wait_until_caught_up(most=0)  # caught up: no wait at all
+
+
+class Lines(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.lines: list[tuple[str, str]] = []
+
+    def emit(self, record):
+        self.lines.append((record.levelname, record.getMessage()))
+
+
+def test_the_access_log_counts_refusals_and_writes_them_once_a_period(monkeypatch):
+    monkeypatch.setattr(shared.http, "REFUSALS_LINE_SECONDS", 0.2)
+    logger = logging.getLogger(f"unit.access.{id(monkeypatch)}")
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    lines = Lines()
+    logger.addHandler(lines)
+    access = AccessLog(logger)
+
+    access.begin()
+    access.info('"POST /submit HTTP/1.1" 202')  # taken: its line, as eventlet wrote it
+    for path in ("/submit", "/submit", "/other"):
+        access.begin()
+        access.refused("POST", path)
+        access.info(f'"POST {path} HTTP/1.1" 503')
+    access.refused("POST", "/submit")
+    access.begin()  # a mark left by a request that wrote no line goes with the next request
+    access.info('"GET /health HTTP/1.1" 200')
+    assert lines.lines == [("INFO", '"POST /submit HTTP/1.1" 202'),
+                           ("INFO", '"GET /health HTTP/1.1" 200')]
+
+    eventlet.sleep(0.4)  # the period over: one line for the three
+    assert lines.lines[2:] == [("WARNING", "refused 3 request(s) with 503 (busy, answered at "
+                                "once) in the last 0.2s or less: POST /other 1, POST /submit 2")]
+    access.write_refusals()  # nothing counted since: no line
+    access.begin()
+    access.refused("POST", "/submit")
+    access.info('"POST /submit HTTP/1.1" 503')
+    access.write_refusals()  # at the stop: written at once, and the timer's line is not doubled
+    eventlet.sleep(0.4)
+    assert lines.lines[3:] == [("WARNING", "refused 1 request(s) with 503 (busy, answered at "
+                                "once) in the last 0.2s or less: POST /submit 1")]

@@ -727,6 +727,7 @@ class ApiServer(WebServer):
     def kill(self):
         super().kill()
         self.stopping.forget_signals()
+        self.access_log.write_refusals()  # now, not from a timer outliving the server
 
     def get_wsgi_server(self, sock, wsgi_app, protocol=ApiProtocol, debug=False):
         self.listener = sock

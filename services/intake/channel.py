@@ -51,6 +51,7 @@ from werkzeug.http import parse_options_header
 
 from shared import metrics
 from shared.errors import DomainError, Msg, ValidationFailed
+from shared.fields import schema
 from shared.http import (DEFAULT_MAX_BODY_BYTES, check_json_type, checked_key, identity_only,
                          internal_error_body, language_of, load_json, too_large,
                          unsupported_encoding)
@@ -242,8 +243,8 @@ def answer(request: ChannelRequest, store,
         if key is None:
             raise ValidationFailed({"request_id": [Msg("Wajib diisi (properti message_id).",
                                                        "Required (the message_id property).")]})
-        body = load_json(request.raw, ChannelRequestSchema(lang=request.lang,
-                                                           sent_on=request.channel))
+        body = load_json(request.raw, schema(ChannelRequestSchema, lang=request.lang,
+                                             sent_on=request.channel))
         application = submit_application(store, screening(body), body,
                                          channel_key(request.channel, key))
         return 202, accepted_body(application)

@@ -31,7 +31,7 @@ from marshmallow import ValidationError
 
 from shared.clock import utcnow
 from shared.errors import Msg
-from shared.fields import TRACKING_ALPHABET, TRACKING_PREFIX
+from shared.fields import TRACKING_ALPHABET, TRACKING_PREFIX, schema
 from shared.masking import mask_text
 from shared.offices import DINAS, PLACES, Place
 
@@ -323,11 +323,11 @@ def normalised_delivery(request: dict):
 def normalised_details(document_type, details):
     """``details`` as their schema loads and dumps them, the declared
     documents sorted, each kind once; as sent if the schema refuses them."""
-    schema = DETAIL_SCHEMAS.get(document_type) if isinstance(document_type, str) else None
-    if schema is None:
+    details_schema = DETAIL_SCHEMAS.get(document_type) if isinstance(document_type, str) else None
+    if details_schema is None:
         return details
     try:
-        loaded = schema().dump(schema().load(details))
+        loaded = schema(details_schema).dump(schema(details_schema).load(details))
     except ValidationError:
         return details
     if isinstance(loaded.get("documents"), list):  # a kind listed twice: declared once

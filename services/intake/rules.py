@@ -23,7 +23,7 @@ from typing import Callable
 from marshmallow import ValidationError
 
 from shared.errors import Msg, ValidationFailed, flatten_field_errors
-from shared.fields import has_text
+from shared.fields import has_text, schema
 from shared.nik import ADULT_AGE, age_on
 
 from . import requirements
@@ -143,7 +143,7 @@ def check_common(request: dict) -> None:
 
 def load_details(document_type: str, raw) -> dict:
     try:
-        return DETAIL_SCHEMAS[document_type]().load(raw)
+        return schema(DETAIL_SCHEMAS[document_type]).load(raw)
     except ValidationError as exc:
         raise ValidationFailed(flatten_field_errors(exc.messages, "details")) from None
 
@@ -205,7 +205,7 @@ def check_application(request: dict, today: datetime.date,
     check_applicant(request["applicant"], lookup, moving_in=moves_in(request, details))
     told = rules.against_register(request, details, lookup, today) or Findings()
     findings = merged(findings, told, Findings(flags=frozenset(lookup.flags)))
-    return Checked(DETAIL_SCHEMAS[document_type]().dump(details), tuple(sorted(findings.flags)),
+    return Checked(schema(DETAIL_SCHEMAS[document_type]).dump(details), tuple(sorted(findings.flags)),
                    required, findings.derived)
 
 

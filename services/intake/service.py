@@ -27,6 +27,7 @@ from shared.auth import BearerTokens, ScopedBearerTokens
 from shared.clock import today_wib
 from shared.errors import DomainError
 from shared.events import load_event
+from shared.fields import schema
 from shared.http import (LOOKUPS, BrokerCheck, HealthCheck, api, idempotency_key, json_response,
                          read_json, request_language)
 from shared.masking import mask_identity
@@ -99,7 +100,7 @@ class IntakeApi(HealthCheck, ServesOpenApi, DocumentsApi, OperatorQueueApi,
         """
         self.submit_limits.check(request)
         key = idempotency_key(request)
-        body = read_json(request, SubmitRequestSchema(lang=request_language(request)))
+        body = read_json(request, schema(SubmitRequestSchema, lang=request_language(request)))
         application = submit_application(self.store, self.citizen_screening(request, body), body,
                                          key, lambda: self.submit_limits.counting(request))
         return json_response(202, accepted_body(application))
@@ -108,7 +109,7 @@ class IntakeApi(HealthCheck, ServesOpenApi, DocumentsApi, OperatorQueueApi,
     def lookup_status(self, request):
         """{"tracking_code": "SDK7KQ2M9XA", "nik": "3673045207900001"} -> 200 timeline
         (429 + Retry-After after too many failed checks from this client or for this code)"""
-        body = read_json(request, StatusLookupSchema())
+        body = read_json(request, schema(StatusLookupSchema))
         with self.citizen_checks.attempt(request, body["tracking_code"]):
             application = self.store.find_for_citizen(body["tracking_code"], body["nik"])
         return json_response(200, public_view(application, request_language(request)))

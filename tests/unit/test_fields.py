@@ -345,3 +345,23 @@ def test_a_tracking_codes_length_counts_without_the_spaces_around_it():
         with pytest.raises(ValidationError) as refused:
             CitizenLookupSchema().load({"tracking_code": wrong, "nik": "3673045207900001"})
         assert list(refused.value.messages) == ["tracking_code"]
+
+
+def test_a_schema_is_built_once_per_set_of_options_and_keeps_nothing_of_a_load():
+    from services.intake.schemas import SubmitRequestSchema
+    from shared.fields import schema
+    from tests.helpers import valid_body
+
+    english, bahasa = schema(SubmitRequestSchema, lang="en"), schema(SubmitRequestSchema, lang="id")
+    assert english is schema(SubmitRequestSchema, lang="en") and english is not bahasa
+    # a refused body, then a good one through the same instance: no error
+    # or value of the first is left for the second
+    wrong = valid_body()
+    wrong["applicant"]["nik"] = "123"
+    with pytest.raises(ValidationError) as refused:
+        english.load(wrong)
+    assert "nik" in refused.value.messages["applicant"]
+    body = valid_body()  # no applicant.language: the request's
+    assert english.load(body)["applicant"]["language"] == "en"
+    assert bahasa.load(body)["applicant"]["language"] == "id"
+    assert english.load(body)["applicant"]["nik"] == body["applicant"]["nik"]

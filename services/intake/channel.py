@@ -256,11 +256,10 @@ def answer(request: ChannelRequest, store,
 
 class ChannelQueueConsumer(HandingOnQueueConsumer):
     """The request queue's consumer: at most ``CHANNEL_PREFETCH`` requests in
-    hand (and so in work) at once - bounded, as HTTP's ``ADMISSION_WRITES``,
-    a little above it (``DEFAULT_CHANNEL_PREFETCH``); the rest wait in the
-    queue. kombu decodes
-    nothing: the worker checks a body's size before it parses it, and
-    answers one that is not JSON 400, like HTTP."""
+    hand (and so in work) at once - bounded as HTTP's ``ADMISSION_WRITES``
+    is, and above it (``DEFAULT_CHANNEL_PREFETCH`` says why); the rest wait
+    in the queue. kombu decodes nothing: the worker checks a body's size
+    before it parses it, and answers one that is not JSON 400, like HTTP."""
 
     decode = False
 

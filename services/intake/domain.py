@@ -323,11 +323,12 @@ def normalised_delivery(request: dict):
 def normalised_details(document_type, details):
     """``details`` as their schema loads and dumps them, the declared
     documents sorted, each kind once; as sent if the schema refuses them."""
-    details_schema = DETAIL_SCHEMAS.get(document_type) if isinstance(document_type, str) else None
-    if details_schema is None:
+    kind = DETAIL_SCHEMAS.get(document_type) if isinstance(document_type, str) else None
+    if kind is None:
         return details
+    details_schema = schema(kind)
     try:
-        loaded = schema(details_schema).dump(schema(details_schema).load(details))
+        loaded = details_schema.dump(details_schema.load(details))
     except ValidationError:
         return details
     if isinstance(loaded.get("documents"), list):  # a kind listed twice: declared once

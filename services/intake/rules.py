@@ -205,8 +205,8 @@ def check_application(request: dict, today: datetime.date,
     check_applicant(request["applicant"], lookup, moving_in=moves_in(request, details))
     told = rules.against_register(request, details, lookup, today) or Findings()
     findings = merged(findings, told, Findings(flags=frozenset(lookup.flags)))
-    return Checked(schema(DETAIL_SCHEMAS[document_type]).dump(details), tuple(sorted(findings.flags)),
-                   required, findings.derived)
+    return Checked(schema(DETAIL_SCHEMAS[document_type]).dump(details),
+                   tuple(sorted(findings.flags)), required, findings.derived)
 
 
 

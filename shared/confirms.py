@@ -11,8 +11,9 @@ returned) every one of them: 0.03 ms a message, and one round trip a batch.
 What a batch promises is what ``Publisher.publish`` promised a message: when
 ``publish`` returns, the broker has taken every message of the batch, except
 those it returned as unroutable (``mandatory``: no queue bound), whose
-positions it gives back. Returns are matched by the messages' ``event_id``
-header (the broker sends a message's ``basic.return`` before its confirm).
+positions it gives back. A returned message is matched by its routing key
+and body (the broker sends a message's ``basic.return`` before its confirm,
+with the message as sent); of two alike, the first not yet matched.
 Anything else - a nack, no confirm within ``CONFIRM_TIMEOUT_SECONDS``, the
 connection or channel failing - raises, and the batch counts as not
 published: the caller publishes it again (at-least-once; consumers
@@ -22,7 +23,8 @@ a quiet spell (the broker restarted meanwhile) is replaced once at once,
 as nameko's retry did, rather than failing the batch.
 
 Not thread-safe: one green thread publishes on one instance (the outbox
-relay's own thread; a republish opens its own).
+relay's own thread; a republish opens its own; the broker channel's replies
+go through one ``shared.group_writes.Batches``, whose leader alone publishes).
 """
 
 from __future__ import annotations
@@ -45,10 +47,22 @@ CONNECT_TIMEOUT_SECONDS = 4.0
 STALE = (OSError, AmqpConnectionError)
 
 
+def as_bytes(body) -> bytes:
+    """A body as sent (JSON: UTF-8) or as given back (the client library
+    decodes a returned message's body as its ``content_encoding`` says)."""
+    return body.encode("utf-8") if isinstance(body, str) else bytes(body)
+
+
 class Outgoing(NamedTuple):
     routing_key: str
     payload: dict
-    headers: dict  # ``event_id`` in it: how a returned message is recognised
+    headers: dict
+    # further properties (a reply's ``correlation_id``)
+    properties: dict = {}
+    # returned when no queue takes it (its position in ``publish``'s answer);
+    # False: dropped then (a client's direct reply-to, which RabbitMQ returns
+    # even when it delivered: ``services.intake.channel``)
+    mandatory: bool = True
 
 
 class ConfirmedBatches:
@@ -59,15 +73,15 @@ class ConfirmedBatches:
         self.confirm_timeout = confirm_timeout
         self._connection: Connection | None = None
         self._channel = None
-        self._returned: list[str] = []  # event ids the broker returned
+        self._returned: list[tuple] = []  # (routing key, body) of each returned
         self._unconfirmed: set[int] = set()  # delivery tags not confirmed yet
         self._nacked = False
         self._next_tag = 1
 
     def publish(self, messages: Sequence[Outgoing]) -> list[int]:
-        """Publish ``messages`` in order, persistent and mandatory, and wait
-        until the broker confirmed each; the positions of those it returned
-        as unroutable. Raises when the batch was not taken whole."""
+        """Publish ``messages`` in order, persistent, and wait until the
+        broker confirmed each; the positions of those it returned as
+        unroutable (mandatory ones). Raises when the batch was not taken whole."""
         if not messages:
             return []
         fresh = self._channel is None
@@ -80,29 +94,32 @@ class ConfirmedBatches:
 
     def _publish(self, messages: Sequence[Outgoing]) -> list[int]:
         channel = self._open()
-        positions: dict[str, collections.deque[int]] = {}
+        positions: dict[tuple, collections.deque[int]] = {}
         self._returned.clear()
         self._nacked = False
         try:
             for position, message in enumerate(messages):
-                positions.setdefault(message.headers["event_id"], collections.deque()).append(
-                    position)
                 content_type, encoding, body = dumps(message.payload, serializer="json")
+                if message.mandatory:
+                    positions.setdefault((message.routing_key, as_bytes(body)),
+                                         collections.deque()).append(position)
                 prepared = channel.prepare_message(body, 0, content_type, encoding,
                                                    message.headers,
-                                                   {"delivery_mode": PERSISTENT})
+                                                   {"delivery_mode": PERSISTENT,
+                                                    **message.properties})
                 self._unconfirmed.add(self._next_tag)
                 self._next_tag += 1
                 channel.basic_publish(prepared, exchange=self.exchange,
-                                      routing_key=message.routing_key, mandatory=True)
+                                      routing_key=message.routing_key,
+                                      mandatory=message.mandatory)
             self._wait_for_confirms()
         except BaseException:
             self.close()
             raise
         if self._nacked:
             raise MessageNacked("the broker refused a message of the batch (basic.nack)")
-        return sorted(positions[event_id].popleft() for event_id in self._returned
-                      if positions.get(event_id))
+        return sorted(positions[returned].popleft() for returned in self._returned
+                      if positions.get(returned))
 
     def _wait_for_confirms(self) -> None:
         connection = self._connection.connection
@@ -138,8 +155,7 @@ class ConfirmedBatches:
         self._on_ack(tag, multiple)
 
     def _on_return(self, exc, exchange, routing_key, message) -> None:
-        self._returned.append((message.properties.get("application_headers") or {})
-                              .get("event_id"))
+        self._returned.append((routing_key, as_bytes(message.body)))
 
     def close(self) -> None:
         connection, self._connection, self._channel = self._connection, None, None

@@ -204,3 +204,32 @@ def test_the_access_log_counts_refusals_and_writes_them_once_a_period(monkeypatc
     eventlet.sleep(0.4)
     assert lines.lines[3:] == [("WARNING", "refused 1 request(s) with 503 (busy, answered at "
                                 "once) in the last 0.2s or less: POST /submit 1")]
+
+
+def test_a_routes_call_shape_is_checked_once_and_a_wrong_one_every_time(monkeypatch):
+    """nameko checks each call against the endpoint's signature with
+    ``inspect.getcallargs``: an ``ApiHandler`` checks a shape (the number of
+    arguments, the path values' names) once, and one that does not fit is
+    refused on every call."""
+    import inspect
+
+    from nameko.exceptions import IncorrectSignature
+
+    class Service:
+        def item(self, request, item_id):
+            pass
+
+    calls = []
+    real = inspect.getcallargs
+    monkeypatch.setattr(inspect, "getcallargs",
+                        lambda *args, **kwargs: calls.append(kwargs) or real(*args, **kwargs))
+    entrypoint = ApiHandler("GET", "/items/<item_id>")
+    entrypoint.container = SimpleNamespace(service_cls=Service)
+    entrypoint.method_name = "item"
+    for item_id in ("a", "b", "c"):
+        entrypoint.check_signature(("request",), {"item_id": item_id})
+    assert calls == [{"item_id": "a"}]
+    for _ in range(2):
+        with pytest.raises(IncorrectSignature):
+            entrypoint.check_signature(("request",), {"other": "x"})
+    assert len(calls) == 3

@@ -97,6 +97,7 @@ from .errors import (DatabaseUnavailable, DomainError, MethodNotAllowed, Msg, Re
                      refuse_repeated)
 from .framing import (ChunkedBody, ProtocolRefusal, framing_problem, header_line_problem,
                       too_large)
+from . import headers as header_blocks
 from .messaging import missing_from, republish_after, restore, topology_parts
 from .mongo import DatabaseCheck, StoreWithOutbox
 from .pipeline import Pipeline
@@ -104,6 +105,11 @@ from .runtime import FrozenStartupHeap
 from .settings import InvalidSetting, integer, require, seconds
 from .stopping import DEFAULT_STOP_DRAIN_SECONDS, ServiceStopping, Stopping
 from .text_rules import one_line, text_problem
+
+# every header block this process reads - the requests it answers, the
+# answers of the partners it asks - without the e-mail parser where it
+# would read it the same (``shared.headers``)
+header_blocks.install()
 
 log = logging.getLogger(__name__)
 

@@ -94,12 +94,17 @@ def reply_queue_name(channel: str) -> str:
 DIRECT_REPLY_TO_PREFIX = "amq.rabbitmq.reply-to."
 
 
+def direct_reply_to(address: str | None) -> bool:
+    """Whether ``address`` is a client's direct reply-to."""
+    return bool(address) and address.startswith(DIRECT_REPLY_TO_PREFIX)
+
+
 def reply_destination(channel: str, reply_to: str | None) -> str:
     """Where a request's answer goes: the client that sent it, when it asked
     for its direct reply-to (so each client of a channel gets its own
     replies), else the channel's reply queue - never a queue the request
     names (another channel's replies, the request queue)."""
-    if reply_to and reply_to.startswith(DIRECT_REPLY_TO_PREFIX):
+    if direct_reply_to(reply_to):
         return reply_to
     return reply_queue_name(channel)
 
@@ -411,7 +416,7 @@ def reply_outgoing(request: ChannelRequest, status: int, body: dict) -> Outgoing
 
 def to_client(request: ChannelRequest) -> bool:
     """Whether a request's reply goes to its client's direct reply-to."""
-    return request.reply_to.startswith(DIRECT_REPLY_TO_PREFIX)
+    return direct_reply_to(request.reply_to)
 
 
 channel_request = ChannelRequests.decorator

@@ -98,6 +98,7 @@ from .errors import (DatabaseUnavailable, DomainError, MethodNotAllowed, Msg, Re
 from .framing import (ChunkedBody, ProtocolRefusal, framing_problem, header_line_problem,
                       too_large)
 from . import headers as header_blocks
+from .logs import ACCESS_FORMAT
 from .messaging import missing_from, republish_after, restore, topology_parts
 from .mongo import DatabaseCheck, StoreWithOutbox
 from .pipeline import Pipeline
@@ -738,7 +739,8 @@ class ApiServer(WebServer):
     def get_wsgi_server(self, sock, wsgi_app, protocol=ApiProtocol, debug=False):
         self.listener = sock
         return wsgi.Server(sock, sock.getsockname(), wsgi_app, protocol=protocol, debug=debug,
-                           log=self.access_log, socket_timeout=self.idle_seconds)
+                           log=self.access_log, log_format=ACCESS_FORMAT,
+                           socket_timeout=self.idle_seconds)
 
     def get_wsgi_app(self):
         app = super().get_wsgi_app()

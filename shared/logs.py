@@ -21,6 +21,7 @@ connection lost - its traceback says nothing more, dozens of times.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import urllib.parse
@@ -56,8 +57,13 @@ _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,40}")
 # a request line's target ("GET /api/v1/... HTTP/1.1"), read percent-decoded:
 # a run of 8 or more digits in it is masked even inside a word
 # (``/x3673045207900001``, ``/%33%36...``), where ``mask_text`` looks for
-# whole numbers only, and so is an e-mail address
-_REQUEST_TARGET = re.compile(r'("[A-Za-z]+ )(\S+)( HTTP/)')
+# whole numbers only, and so is an e-mail address. The target is all up to
+# the version and the line's last closing quote: one cut at its first space
+# (two spaces before the version - "GET /x3673...0001ffff...  HTTP/1.1",
+# which the server reads as any other - or a quote inside) left a NIK glued
+# to a hex string or to digits whole
+_REQUEST_TARGET = re.compile(r'("[A-Za-z]+ )(.*)"(?=\s|$)')
+_VERSION = re.compile(r"(.*?)((?: +HTTP/[0-9.]*)?)")
 _DIGIT_RUN = re.compile(r"[0-9]{8,}")
 _ADDRESS = re.compile(r"[^\s/?&=@]+@[^\s/?&=@]+")
 # what decoding a target may bring that a log line must not carry: a line
@@ -69,8 +75,14 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 def _masked_target(target: str) -> str:
     decoded = urllib.parse.unquote(target)
     decoded = _ADDRESS.sub(lambda m: mask_email(m.group()), decoded)
-    decoded = _DIGIT_RUN.sub(lambda run: mask_identity(run.group()), decoded)
-    return _CONTROL.sub(lambda m: f"%{ord(m.group()):02X}", decoded)  # encoded again
+    decoded = mask_text(_DIGIT_RUN.sub(lambda run: mask_identity(run.group()), decoded))
+    # encoded again - after masking: "%0A+62 812..." hid the phone behind its "A"
+    return _CONTROL.sub(lambda m: f"%{ord(m.group()):02X}", decoded)
+
+
+def _masked_request(match: re.Match) -> str:
+    target, version = _VERSION.fullmatch(match.group(2)).groups()
+    return f'{match.group(1)}{_masked_target(target)}{version}"'
 
 
 def _masked_parameter(match: re.Match) -> str:
@@ -85,8 +97,7 @@ def redact_urls(text: str) -> str:
     ``LOGGED_QUERY_PARAMETERS`` as ``***`` (and a name that is no plain
     word), and a request line's target masked (read percent-decoded: long
     runs of digits, e-mail addresses)."""
-    text = _REQUEST_TARGET.sub(
-        lambda m: m.group(1) + mask_text(_masked_target(m.group(2))) + m.group(3), text)
+    text = _REQUEST_TARGET.sub(_masked_request, text)
     return _QUERY_PARAMETER.sub(_masked_parameter, text)
 
 
@@ -143,8 +154,53 @@ def error_line(error: BaseException, limit: int = 200) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
+@functools.lru_cache(maxsize=1024)
+def _masked_part(text: str) -> str:
+    return masked(text)
+
+
+class AccessLine:
+    """One line of the web server's access log, kept as eventlet's fields
+    (``eventlet.wsgi.DEFAULT_LOG_FORMAT``'s) until it is written. Two of them
+    come from the client - its address (with any ``X-Forwarded-For``) and the
+    request line - and are masked as ``masked`` masks a whole line; the
+    others are the server's own (the time, the status, the length, the
+    seconds). Those two take the same few values again and again (a status
+    lookup's line is the same every time), so each is masked once and then
+    remembered: masking the whole line, a new text each time for its clock,
+    cost intake ~5 % of its CPU under a load of status lookups (bench/README.md,
+    fifty-second session). ``PersonalDataFilter`` writes it as it renders."""
+
+    __slots__ = ("fields",)
+
+    def __init__(self, fields: dict):
+        self.fields = fields
+
+    def __str__(self) -> str:
+        f = self.fields
+        return (f"{_masked_part(str(f['client_ip']))} - - [{f['date_time']}] "
+                f"{_masked_part(chr(34) + str(f['request_line']) + chr(34))} "
+                f"{f['status_code']} {f['body_length']} {f['wall_seconds']:.6f}")
+
+
+class AccessFormat(str):
+    """eventlet's access-line format whose ``%`` gives an ``AccessLine``:
+    the fields kept, masked when the line is written (a refusal's is only
+    counted: ``shared.http.AccessLog``)."""
+
+    def __mod__(self, fields: dict) -> AccessLine:
+        return AccessLine(fields)
+
+
+ACCESS_FORMAT = AccessFormat('%(client_ip)s - - [%(date_time)s] "%(request_line)s"'
+                             ' %(status_code)s %(body_length)s %(wall_seconds).6f')
+
+
 class PersonalDataFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, AccessLine) and not record.args:
+            record.msg = str(record.msg)  # its client's parts masked as it renders
+            return True
         exc = record.exc_info[1] if record.exc_info else None
         if isinstance(exc, EXPECTED):
             record.exc_info, record.exc_text = None, None

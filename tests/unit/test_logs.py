@@ -264,3 +264,83 @@ def test_a_partner_or_database_out_of_reach_is_one_line_without_its_traceback(lo
     first, *rest = stream.getvalue().splitlines()
     assert first == "error handling worker <WorkerContext ...>: sms gateway answered 503"
     assert rest[0].startswith("error handling worker") and "Traceback" in rest[1], rest
+
+
+# what a client puts in an access line: targets with a NIK, KK or phone
+# (whole, grouped, glued to a word or an id, percent-encoded), secrets and
+# addresses in the query, our ids, encoded control characters
+_TARGETS = (
+    "/api/v1/applications/status", f"/api/v1/x{NIK}", f"/api/v1/jobs/{NIK}abcdefabcdefab/x",
+    "/api/v1/station/jobs/f8bdef54004837af2ae58239de3074aa/printed",
+    "/api/v1/operator/applications?status=submitted&access_token=dev-op-tok"
+    f"&nik={NIK}&email=siti@example.id&limit=50",
+    "/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=s3kr1t&hub.challenge=ch4ll3nge",
+    "/api/v1/nothing%0A2026-12-04%2015:33:00,000%20intake%20ERROR%20FORGED%00",
+    "/api/v1/%33%36%37%33%30%34%35%32%30%37%39%30%30%30%30%31", "/api/v1/x/siti%40example.id",
+    "/a/3673-0412-0110-0003/b?kk=3673%200412%200110%200003", "/c/0812.3456.7890?to=+62%20812",
+    "/d?limit=5&cursor=abc%22def", '/e"quoted" HTTP/1.0 /f')
+_CLIENTS = ("127.0.0.1", "10.20.30.40", "::1", f"{NIK},127.0.0.1", "+6281234567890,10.0.0.1",
+            "0812-3456-7890,192.168.1.20", "siti@example.id,127.0.0.1", "unknown,1.2.3.4")
+
+
+def _access_fields(rng) -> dict:
+    target = rng.choice(_TARGETS)
+    if rng.random() < 0.5:  # a random one: pieces of the above and of anything
+        pieces = [rng.choice(_TARGETS), rng.choice(PHONES), NIK, KK, "%0A", "@", "?", "&", "=",
+                  "-", ".", " ", "/", "%20", "f" * 32, str(rng.randrange(10 ** 20))]
+        target = "/" + "".join(rng.choice(pieces) for _ in range(rng.randrange(1, 8)))
+    return {"client_ip": rng.choice(_CLIENTS + PHONES), "client_port": rng.randrange(65536),
+            "date_time": f"{rng.randrange(1, 29):02d}/Dec/2026 {rng.randrange(24):02d}:"
+                         f"{rng.randrange(60):02d}:{rng.randrange(60):02d}",
+            "request_line": f"{rng.choice(('GET', 'POST', 'PATCH'))} {target} HTTP/1.1",
+            "status_code": rng.choice((200, 202, 400, 404, 503)),
+            "body_length": rng.randrange(100000), "wall_seconds": rng.random() * rng.choice((1, 100))}
+
+
+def test_an_access_line_is_masked_as_its_whole_text_would_be(logged):
+    """eventlet's access line is kept as its fields (``AccessLine``) and only
+    the client's two - its address, its request line - are masked, each once
+    for its text: they are written as masking the whole line writes them. The
+    server's own fields are written as they are: masking the whole line took
+    a length and the seconds ("404 62888 0.940417") for a phone number. No
+    NIK or KK is left whole, whatever it is glued to."""
+    import random
+
+    from eventlet.wsgi import DEFAULT_LOG_FORMAT
+
+    from shared.logs import ACCESS_FORMAT, masked
+    assert ACCESS_FORMAT == DEFAULT_LOG_FORMAT  # the same line eventlet writes
+    logger, stream = logged
+    rng, compared = random.Random(52), 0
+    for _ in range(3000):
+        fields = _access_fields(rng)
+        logger.info(ACCESS_FORMAT % fields)
+        written = stream.getvalue().splitlines()[-1]
+        own = f" {fields['status_code']} {fields['body_length']} {fields['wall_seconds']:.6f}"
+        assert written.endswith(own), written
+        whole = masked(DEFAULT_LOG_FORMAT % fields)
+        if whole.endswith(own):  # masking the whole line left the server's fields alone
+            assert written == whole
+            compared += 1
+    assert compared > 2900, compared
+    # a NIK or KK glued to anything, or behind two spaces before the version
+    text = stream.getvalue()
+    assert NIK not in text and KK not in text and "s3kr1t" not in text
+    logger.info(ACCESS_FORMAT % {"client_ip": "::1", "client_port": 1, "date_time": "x",
+                                 "request_line": "GET /x HTTP/1.1", "status_code": 404,
+                                 "body_length": 62888, "wall_seconds": 0.940417})
+    assert stream.getvalue().endswith('"GET /x HTTP/1.1" 404 62888 0.940417\n')
+
+
+def test_a_request_line_is_masked_to_its_version_and_last_quote(logged):
+    """The target was cut at its first space: two spaces before the version
+    (a request the server reads as any other) left a NIK glued to a hex
+    string whole, and an encoded control character hid the phone after it."""
+    logger, stream = logged
+    logger.info(f'"GET /x/{NIK}{"f" * 32}  HTTP/1.1" 200 10')
+    logger.info('"GET /x/a%0A+62%20812%203456%207890 HTTP/1.1" 404 10')
+    logger.info(f'"GET /e"quoted" /f{KK}ab HTTP/1.1" 404 10')
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == f'"GET /x/{NIK[:4]}********{NIK[-4:]}{"f" * 32}  HTTP/1.1" 200 10'
+    assert lines[1] == '"GET /x/a%0A+6281******890 HTTP/1.1" 404 10'
+    assert lines[2] == f'"GET /e"quoted" /f{KK[:4]}********{KK[-4:]}ab HTTP/1.1" 404 10'

@@ -32,7 +32,7 @@ from __future__ import annotations
 import collections
 from typing import NamedTuple, Sequence
 
-from amqp.exceptions import ConnectionError as AmqpConnectionError, MessageNacked
+from amqp.exceptions import MessageNacked, RecoverableConnectionError
 from kombu import Connection
 from kombu.serialization import dumps
 from nameko.constants import PERSISTENT
@@ -42,9 +42,15 @@ from nameko.constants import PERSISTENT
 # stay in the outbox, published again: consumers deduplicate)
 CONFIRM_TIMEOUT_SECONDS = 10.0
 CONNECT_TIMEOUT_SECONDS = 4.0
-# how a connection that was open fails when the broker went away meanwhile
-# (a timeout is not one of them: the broker is there, and slow)
-STALE = (OSError, AmqpConnectionError)
+# how a connection that was open fails when the broker went away meanwhile:
+# its socket gone, or closed by the broker (320 CONNECTION_FORCED, a
+# restart). A timeout is not one of them (the broker is there, and slow),
+# nor what the broker ends a connection with for what was sent on it (541
+# for a direct reply-to naming no node of it, 530, 402): sent again on a new
+# connection it fails again, and what went out before it in the batch went
+# out twice more before its caller split the batch (a channel's reply
+# arrived three times)
+STALE = (OSError, RecoverableConnectionError)
 
 
 def as_bytes(body) -> bytes:

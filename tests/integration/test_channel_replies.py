@@ -120,6 +120,27 @@ def test_a_refused_direct_reply_to_is_dropped_alone(backing, reply_queue, caplog
     assert "the broker refused the reply-to of request req-2" in caplog.text
 
 
+def test_a_refused_direct_reply_to_on_an_open_connection_is_not_sent_again_first(
+        backing, reply_queue):
+    """The connection open from an earlier batch, the 541 was taken for a
+    connection gone stale and the whole batch sent again before it was
+    split: the reply before the forged one arrived three times. Now the
+    batch is split at once: twice at most (the failed batch, then alone)."""
+    name, drained = reply_queue
+    replies = replies_for(backing.amqp_uri)
+    try:
+        assert replies._publish([outgoing(request(name, 0), 0)]) == [None]  # opens it
+        outcomes = replies._publish([outgoing(request(name, 1), 1),
+                                     outgoing(request(FORGED_REPLY_TO, 2), 2),
+                                     outgoing(request(name, 3), 3)])
+    finally:
+        replies.stop()
+    assert outcomes == [None, None, None]
+    corrs = [corr for corr, _, _ in drained()]
+    assert {"corr-0", "corr-1", "corr-3"} == set(corrs)
+    assert 1 <= corrs.count("corr-1") <= 2 and corrs.count("corr-0") == 1, corrs
+
+
 def test_a_reply_to_no_queue_is_dropped_and_a_broker_away_fails_them_all(backing, reply_queue,
                                                                          caplog):
     name, drained = reply_queue

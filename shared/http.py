@@ -203,24 +203,30 @@ def body_problems(data) -> dict[str, list]:
     of every API, before any schema (or BSON) sees the body."""
     problems: dict[str, list] = {}
 
-    def visit(value, path: str, depth: int) -> None:
+    # a path is its names and indexes, shown only for a problem: each name's
+    # ``field_label`` is ~2 us, and a submit's body has twenty-odd (63 -> 22 us)
+    def visit(value, path: tuple, depth: int) -> None:
         if isinstance(value, (dict, list)) and depth > MAX_JSON_DEPTH:
             problems["_body"] = [TOO_DEEP]
         elif isinstance(value, dict):
             for name, item in value.items():
-                item_path = f"{path}.{field_label(name)}" if path else field_label(name)
                 if text_problem(name):
-                    problems[item_path] = [BAD_FIELD_NAME]
+                    problems[shown_path(path + (name,))] = [BAD_FIELD_NAME]
                 else:
-                    visit(item, item_path, depth + 1)
+                    visit(item, path + (name,), depth + 1)
         elif isinstance(value, list):
             for index, item in enumerate(value):
-                visit(item, f"{path}.{index}" if path else str(index), depth + 1)
+                visit(item, path + (index,), depth + 1)
         elif isinstance(value, str) and (problem := text_problem(value)):
-            problems[path or "_body"] = [problem]
+            problems[shown_path(path) or "_body"] = [problem]
 
-    visit(data, "", 1)
+    visit(data, (), 1)
     return problems
+
+
+def shown_path(path: tuple) -> str:
+    """A field's dotted path, its names as safe to echo (``field_label``)."""
+    return ".".join(field_label(part) if isinstance(part, str) else str(part) for part in path)
 
 
 def read_json(request, schema, partner_text: tuple[str, ...] = ()):

@@ -88,7 +88,7 @@ from load_schedule import LATE_S, Schedule, open_loop as run_open_loop, shortfal
 # the citizens' client (and the bare nameko ceiling's): ``--client``
 CLIENTS = {"light": LightSession, "requests": requests.Session}
 citizen_session = LightSession
-from refusal_cost import cpu_seconds  # noqa: E402
+from request_cost import cpu_seconds  # noqa: E402
 from shared.auth import hash_token  # noqa: E402
 from tests.document_bodies import (birth_body, death_body, kia_body, nik_born,  # noqa: E402
                                    skpwni_keluar_body, years_before)

@@ -14,9 +14,11 @@ answer, for one kind of request at a time.
 
 Starts its own stack (intake and what it needs); prints the outcomes, CPU
 milliseconds per answer of the kind (user + system, from /proc) and the
-answers/s one intake process could give at that cost. A throughput on
-this shared 2-core host moves with whatever else runs; CPU per request
-moves far less. Not a test.
+answers/s one intake process could give at that cost. It leaves out
+what a throughput adds (the load generator and the database taking the
+same two cores), but not the host's own speed: on one evening a lookup
+took 1.07-1.47 ms from run to run, so compare a change with runs
+alternated against the code before it. Not a test.
 """
 
 from __future__ import annotations

@@ -842,8 +842,9 @@ class RefuseAtOnce:
     once, before nameko builds a request, routes it or renders an error. An
     overloaded service spends its time on the requests it admitted, not on
     the ones it refuses (``bench/request_cost.py --kind refusal`` measures
-    what a refusal costs). Everything else - and a refusal this cannot tell (a path with an
-    id, a body over the limit: 413 first) - goes on to ``handle_request``."""
+    what a refusal costs). Everything else - and a refusal this cannot tell
+    (a path with an id, a body over the limit: 413 first) - goes on to
+    ``handle_request``."""
 
     def __init__(self, app, url_map, access_log: AccessLog):
         self.app = app

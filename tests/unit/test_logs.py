@@ -294,7 +294,8 @@ def _access_fields(rng) -> dict:
                          f"{rng.randrange(60):02d}:{rng.randrange(60):02d}",
             "request_line": f"{rng.choice(('GET', 'POST', 'PATCH'))} {target} HTTP/1.1",
             "status_code": rng.choice((200, 202, 400, 404, 503)),
-            "body_length": rng.randrange(100000), "wall_seconds": rng.random() * rng.choice((1, 100))}
+            "body_length": rng.randrange(100000),
+            "wall_seconds": rng.random() * rng.choice((1, 100))}
 
 
 def test_an_access_line_is_masked_as_its_whole_text_would_be(logged):

@@ -60,10 +60,17 @@ def test_an_upload_whose_answer_never_came_is_listed_and_its_retry_shows_the_ref
     ``already_known``, and intake's refusals - under the lost import - showed
     under the retry as ``refused: []``."""
     printing = system.url("printing")
-    child, adult = nik_born(years_before(today_wib(), 11)), random_nik(year=1988)
-    lines = [row(child, 40, random_mobile()), row(adult, 40, random_mobile())]
-    lost = upload(printing, lines)["import_id"]
-    retry = upload(printing, lines)
+    # the retry must come before intake's refusal of the child does: a row
+    # intake refused as under age is taken as a new record when it comes
+    # again (``prr.imported_again``). The events' round trip is tens of ms;
+    # it was once faster than the retry (CI): then again, with other rows
+    for _ in range(3):
+        child, adult = nik_born(years_before(today_wib(), 11)), random_nik(year=1988)
+        lines = [row(child, 40, random_mobile()), row(adult, 40, random_mobile())]
+        lost = upload(printing, lines)["import_id"]
+        retry = upload(printing, lines)
+        if retry["already_known"] == 2:
+            break
     assert retry["already_known"] == 2
 
     listed = requests.get(f"{printing}/api/v1/operator/prr-imports", params={"limit": 2},

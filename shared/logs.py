@@ -191,8 +191,8 @@ class AccessLine:
 
     def __str__(self) -> str:
         f = self.fields
-        return (f"{_masked_part(str(f['client_ip']))} - - [{f['date_time']}] "
-                f"{_masked_part(chr(34) + str(f['request_line']) + chr(34))} "
+        request = _masked_part(f'"{f["request_line"]}"')  # quoted, as ``redact_urls`` reads it
+        return (f"{_masked_part(str(f['client_ip']))} - - [{f['date_time']}] {request} "
                 f"{f['status_code']} {f['body_length']} {f['wall_seconds']:.6f}")
 
 

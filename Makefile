@@ -15,10 +15,10 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(PY) -m deploy.local.stack broker
-	# two lanes of pytest sessions at once (the end-to-end tests; the
-	# integration and unit tests, then notification's outage and limit tests
-	# in a session of their own), then the fault-injection journey alone;
-	# each session starts its own stack (tests/sessions.py)
+	# four lanes of pytest sessions at once (the end-to-end tests in two;
+	# the integration and unit tests in two, notification's outage and limit
+	# tests in a session of their own), then the fault-injection journey
+	# alone; each session starts its own stack (tests/sessions.py)
 	$(PY) -m tests.sessions
 
 unit: $(VENV)/.installed

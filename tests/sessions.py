@@ -1,19 +1,28 @@
-"""The whole suite, as ``make test`` (and so CI) runs it: two lanes of pytest
-sessions at once, then the fault-injection journey alone.
+"""The whole suite, as ``make test`` (and so CI) runs it: four lanes of
+pytest sessions at once, then the fault-injection journey alone.
 
 Most of the suite waits - on services, the broker, the database server, a
 deadline - so one pytest process leaves much of the two cores idle: run one
-after the other, the sessions took ~19 min in CI. Each pytest process starts
-its own stack (database server, SMTP, sandboxes, services, virtual hosts of
-its own) on ports from a range of its own (``LOCAL_FREE_PORTS``), so the
-lanes share only the broker, each on virtual hosts nobody else uses.
+after the other, the sessions took ~19 min in CI, in two lanes ~16.5 min
+(most of it the longer lane). Each pytest process starts its own stack
+(database server, SMTP, sandboxes, services, virtual hosts of its own) on
+ports from a range of its own (``LOCAL_FREE_PORTS``), so the lanes share
+only the broker, each on virtual hosts nobody else uses.
 
-* lane ``e2e``: the end-to-end tests;
-* lane ``integration``: the integration and unit tests, then notification's
-  outage and limit tests in a session of their own (the SMS sandbox's faults
-  and counts are the test's alone, with no stack still at work on it);
+* lanes ``e2e`` and ``e2e-2``: the end-to-end tests, ``e2e-2`` the files in
+  ``E2E_SECOND`` (the broker's, the channel's and the processes' own
+  outages and limits), ``e2e`` the rest - a new file lands there;
+* lanes ``integration`` and ``integration-2``: the integration and unit
+  tests, ``integration-2`` the files in ``INTEGRATION_SECOND`` (the
+  broker's users and deploy tools, outages), then notification's outage
+  and limit tests in a session of their own (the SMS sandbox's faults and
+  counts are the test's alone, with no stack still at work on it);
+  ``integration`` the rest;
 * then, alone: the fault-injection journey (kill -9 of each service and of
   the database under load; it measures recovery, so nothing else runs).
+
+The second lanes' files were picked so that each pair takes about as long
+(``--durations=0`` of a CI run, 2026-12-08: ~420 s of tests each).
 
 Every session runs even when one before it failed; the exit status is the
 first failure's. Arguments are passed to every session (``-x``, ``-k ...``).
@@ -32,10 +41,25 @@ import time
 
 ALONE = ["tests/integration/test_notification_delivery.py",
          "tests/integration/test_sms_refused_not_counted.py"]
+E2E_SECOND = [f"tests/e2e/{name}.py" for name in (
+    "test_secrets_and_limits", "test_broker_outage", "test_channel_client_faults",
+    "test_channel", "test_database_per_service", "test_graceful_stop",
+    "test_event_backlog", "test_channel_poison", "test_slow_clients", "test_lapsed_lease")]
+INTEGRATION_SECOND = [f"tests/integration/{name}.py" for name in (
+    "test_channel_users", "test_deploy_tools_broker", "test_database_outage",
+    "test_wiped_broker", "test_readiness_probe")]
+
+
+def ignoring(paths: list[str]) -> list[str]:
+    return [f"--ignore={path}" for path in paths]
+
+
 LANES = {
-    "e2e": [["tests/e2e"]],
-    "integration": [["tests/integration", "tests/unit", *(f"--ignore={path}" for path in ALONE)],
-                    ALONE],
+    "e2e": [["tests/e2e", *ignoring(E2E_SECOND)]],
+    "e2e-2": [E2E_SECOND],
+    "integration": [["tests/integration", "tests/unit",
+                     *ignoring(INTEGRATION_SECOND + ALONE)]],
+    "integration-2": [INTEGRATION_SECOND, ALONE],
 }
 LAST = [["tests/faults"]]
 # a failed test's captured log lines of level ERROR and WARNING (a gateway
@@ -45,7 +69,8 @@ WARNINGS_REPEATED = 25
 # ports the stacks of each lane pick from (deploy.local.stack.FREE_PORTS):
 # disjoint, so two lanes never pick the same port in the moment between a
 # pick and the server's bind
-PORTS = {"e2e": "20000-24999", "integration": "25000-29999", "faults": "30000-32767"}
+PORTS = {"e2e": "20000-22999", "e2e-2": "23000-25999", "integration": "26000-28499",
+         "integration-2": "28500-30999", "faults": "31000-32767"}
 
 
 class Lane(threading.Thread):
@@ -72,7 +97,7 @@ class Lane(threading.Thread):
                     self.warnings += line.startswith("WARNING ")
                     self.failures.append(line.rstrip()[:300])
                 with self.output:
-                    sys.stdout.write(f"{self.name:>11} | {line}")
+                    sys.stdout.write(f"{self.name:>13} | {line}")
                     sys.stdout.flush()
             self.results.append((args, process.wait(), time.monotonic() - began))
 
@@ -91,11 +116,11 @@ def main(extra: list[str]) -> int:
     status = 0
     for lane in [*lanes, last]:
         for args, code, seconds in lane.results:
-            print(f"  {lane.name:>11}: exit {code} in {seconds:.0f} s  "
+            print(f"  {lane.name:>13}: exit {code} in {seconds:.0f} s  "
                   f"pytest {' '.join(arg for arg in args if not arg.startswith('--'))}")
             status = status or code
         for failure in lane.failures:
-            print(f"  {lane.name:>11}:   {failure}")
+            print(f"  {lane.name:>13}:   {failure}")
     return status
 
 

@@ -12,6 +12,7 @@ import base64
 import binascii
 import datetime
 import json
+import re
 from typing import Callable
 
 from marshmallow import ValidationError, fields, validate
@@ -75,6 +76,21 @@ class PageLimit(fields.Integer):
         if isinstance(value, str) and not (value.isascii() and value.isdigit()):
             raise self.make_error("invalid")
         return super()._deserialize(value, attr, data, **kwargs)
+
+
+class PlainNumber(fields.Float):
+    """A number as a query string writes one: ASCII digits, a point and
+    digits after it at most (``0.5``, ``3``). ``float()`` alone also took
+    ``1_0`` (10), a full-width or Arabic-Indic digit, spaces around it,
+    ``1e2`` and ``+3`` (an outside review)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and not PLAIN_NUMBER.fullmatch(value):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+PLAIN_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?", re.ASCII)
 
 
 def page_after(read: Callable[[dict, int], list[dict]], query: dict, field: str, limit: int,

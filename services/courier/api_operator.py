@@ -18,7 +18,8 @@ import datetime
 import logging
 
 from shared.clock import WIB
-from shared.http import api, json_response, read_json, read_optional_json, read_query
+from shared.http import (api, json_response, read_json, read_no_query, read_optional_json,
+                         read_query)
 from shared.paging import next_page
 
 from .dispatch import post_shipment
@@ -61,6 +62,7 @@ class CourierOperatorApi:
     @api("GET", "/api/v1/shipments/<string:shipment_id>")
     def shipment(self, request, shipment_id):
         self.operators.authenticate(request)
+        read_no_query(request)
         return json_response(200, shipment_view(self.store.shipment(shipment_id), True))
 
     @api("POST", "/api/v1/shipments/<string:shipment_id>/release")
@@ -132,6 +134,7 @@ class CourierOperatorApi:
         | "refused" | "posted" | null, ...}: how the manifest goes back to its kelurahan,
         as far as courier knows; 503 ``not_yet_known`` / 404 as for send-by-pos."""
         self.operators.authenticate(request)
+        read_no_query(request)
         return json_response(200, manifest_view(*self.store.manifest(manifest_id)))
 
 

@@ -8,7 +8,7 @@ from marshmallow import (EXCLUDE, RAISE, Schema, ValidationError, fields, post_l
 from shared.clock import as_utc, utcnow
 from shared.errors import Msg
 from shared.fields import POSTAL_CODE, RT_RW, IsoDate, PrintedText, RegionCode
-from shared.paging import Cursor, PageLimit
+from shared.paging import Cursor, PageLimit, PlainNumber
 
 from .domain import AHEAD_TOLERANCE, POS_STATUSES, RETURN_REASONS, STATUSES
 from .exceptions import dated_ahead
@@ -67,7 +67,7 @@ class StuckQuerySchema(Schema):
     class Meta:
         unknown = RAISE
 
-    days = fields.Float(load_default=3, validate=validate.Range(min=0, max=365))
+    days = PlainNumber(load_default=3, validate=validate.Range(min=0, max=365))
     limit = PageLimit(100, 500)
     cursor = Cursor()  # next_cursor of the page before (shared.paging)
 

@@ -28,7 +28,7 @@ from marshmallow import INCLUDE, RAISE, Schema, fields
 from shared.clock import today_wib, utcnow
 from shared.errors import DomainError, Msg, NotFound, ValidationFailed, localize
 from shared.http import (api, body_problems, check_charset, idempotency_key, json_response,
-                         read_json, request_language, unsupported_media_type)
+                         read_json, read_no_query, request_language, unsupported_media_type)
 from shared.masking import mask_identity
 from shared.offices import DINAS
 
@@ -219,6 +219,7 @@ class OfficerChannelsApi:
         of one still being stored (processing); 404 for a batch id this
         officer has not sent"""
         officer = self.kelurahan_officers.authenticate(request)
+        read_no_query(request)
         found = batch_as_it_stands(self.store, batches.batch_key(officer, batch_id))
         if found is None:
             raise BatchNotFound()
@@ -232,6 +233,7 @@ class OfficerChannelsApi:
         each accepted row stands now (outside audit C: the officer could not
         follow a batch once sent); 404 for a batch id this officer has not sent"""
         officer = self.kelurahan_officers.authenticate(request)
+        read_no_query(request)
         stands = batch_as_it_stands(self.store, batches.batch_key(officer, batch_id))
         if stands is None:
             raise BatchNotFound()

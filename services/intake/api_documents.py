@@ -22,7 +22,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from shared.errors import Msg, ValidationFailed, flatten_field_errors
-from shared.http import (api, body_problems, json_response, request_language,
+from shared.http import (api, body_problems, json_response, read_no_query, request_language,
                          unsupported_media_type)
 from shared.settings import InvalidSetting, integer
 
@@ -171,6 +171,7 @@ class DocumentsApi:
         """-> 200 {"documents": [{"document_id": "...", "kind": "kartu_keluarga", ...}],
         "photo_required": false}  (true: the card prints an uploaded photo, a KIA from age 5)"""
         self.document_readers.authenticate(request)
+        read_no_query(request)
         lang = request_language(request)
         application = self.store.get(application_id)
         return json_response(200, {
@@ -181,6 +182,7 @@ class DocumentsApi:
     def download_document(self, request, application_id, document_id):
         """-> 200 the file as uploaded, with its detected Content-Type"""
         reader = self.document_readers.authenticate(request)
+        read_no_query(request)
         entry, content = self.store.read_document(application_id, document_id)
         log.info("document %s of application %s viewed by %s", document_id, application_id,
                  reader)

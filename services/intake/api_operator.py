@@ -18,8 +18,8 @@ from __future__ import annotations
 import logging
 
 from shared.clock import today_wib
-from shared.http import (STAFF, api, json_response, read_json, read_no_body, read_query,
-                         request_language)
+from shared.http import (STAFF, api, json_response, read_json, read_no_body, read_no_query,
+                         read_query, request_language)
 from shared.masking import mask_identity
 from shared.paging import next_page
 
@@ -71,6 +71,7 @@ class OperatorQueueApi:
         """``application_id``: the id, or the tracking code (in either case)
         the citizen gives at the front desk"""
         self.operators.authenticate(request)
+        read_no_query(request)
         return json_response(200, operator_view(self.store.get_by_id_or_code(application_id),
                                                 request_language(request)))
 

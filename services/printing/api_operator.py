@@ -193,6 +193,7 @@ class PrintOperatorApi:
         moments) that the import announced or found known; 404 for an
         unknown import"""
         self.operators.authenticate(request)
+        read_no_query(request)
         if (stored := self.store.prr_import(import_id)) is None:
             raise PrrImportNotFound()
         lang = request_language(request)
@@ -204,6 +205,7 @@ class PrintOperatorApi:
         """-> {"as_of": "2026-11-30", "bands": [...], "kecamatan": [{"kecamatan_code",
         "bands": {"0-30": n, ...}, "total"}]}"""
         self.operators.authenticate(request)
+        read_no_query(request)
         today = today_wib()
         return json_response(200, {"as_of": today.isoformat(),
                                    "bands": [name for name, _ in prr.AGE_BANDS],

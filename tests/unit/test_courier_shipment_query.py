@@ -11,7 +11,7 @@ import datetime
 import pytest
 from marshmallow import ValidationError
 
-from services.courier.schemas import ShipmentQuerySchema
+from services.courier.schemas import ShipmentQuerySchema, StuckQuerySchema
 from shared.paging import encode_cursor
 
 AT = datetime.datetime(2026, 11, 29, 3, 4, 5, 123000, tzinfo=datetime.timezone.utc)
@@ -63,3 +63,22 @@ def test_a_limit_is_digits_within_the_page(limit):
 
 def test_a_limit_within_the_page_loads():
     assert ShipmentQuerySchema().load({"limit": "500"})["limit"] == 500
+
+
+@pytest.mark.parametrize("days", ["1_0", "\u0663", "\uff13", "\u20033", " 3", "3 ", "3\n",
+                                  "1e2", "+3", "-1", "3.", ".5", "nan", "inf", "366"])
+def test_the_stuck_lists_days_are_a_plain_number_within_a_year(days):
+    """Outside audit (fifty-third session): ``days`` went through
+    ``float()``, which read ``1_0`` as 10 and a full-width or Arabic-Indic
+    digit as its number, where ``limit`` beside it refused them
+    (shared.paging.PlainNumber)."""
+    with pytest.raises(ValidationError) as refused:
+        StuckQuerySchema().load({"days": days})
+    assert list(refused.value.messages) == ["days"]
+
+
+@pytest.mark.parametrize("days, read", [("3", 3), ("0", 0), ("0.5", 0.5), ("365", 365),
+                                        ("2.25", 2.25)])
+def test_the_stuck_lists_days_load_as_given(days, read):
+    loaded = StuckQuerySchema().load({"days": days})["days"]
+    assert loaded == read and type(loaded) is type(read)

@@ -12,6 +12,7 @@ from werkzeug.wrappers import Request
 
 from services.courier.service import CourierApi
 from services.intake.service import IntakeApi
+from services.printing.service import PrintingApi
 from shared.errors import REPEATED_PARAMETER, ValidationFailed
 from shared.http import read_query
 from shared.text_rules import CONTROL_CHARACTER
@@ -69,7 +70,7 @@ def worker(service):
     """The endpoint's ``self``: tokens accepted, everything else untouchable."""
     class Worker(service):
         store = Untouchable()
-        operators = Anyone()
+        operators = kelurahan_officers = document_readers = Anyone()
         calendar = WorkingCalendar()
     return Worker.__new__(Worker)
 
@@ -96,3 +97,29 @@ ENDPOINTS = [
 def test_every_get_endpoint_refuses_a_repeated_or_unknown_parameter(service, endpoint, query,
                                                                     named):
     assert list(refused(lambda: endpoint(worker(service), request(query)))) == [named]
+
+
+# every operator's, officer's or reader's GET endpoint that takes no query
+# parameter (shared.http.read_no_query), with its path's arguments
+WITHOUT_PARAMETERS = [
+    (IntakeApi, IntakeApi.application_detail, ("app-1",)),
+    (IntakeApi, IntakeApi.list_documents, ("app-1",)),
+    (IntakeApi, IntakeApi.download_document, ("app-1", "doc-1")),
+    (IntakeApi, IntakeApi.get_batch, ("batch-1",)),
+    (IntakeApi, IntakeApi.batch_applications, ("batch-1",)),
+    (CourierApi, CourierApi.shipment, ("P26120800001",)),
+    (CourierApi, CourierApi.manifest, ("MAN-1",)),
+    (PrintingApi, PrintingApi.print_job, ("job-1",)),
+    (PrintingApi, PrintingApi.prr_import_refusals, ("imp-1",)),
+    (PrintingApi, PrintingApi.prr_aging, ()),
+]
+
+
+@pytest.mark.parametrize("service, endpoint, path", WITHOUT_PARAMETERS,
+                         ids=lambda value: getattr(value, "__name__", None))
+def test_an_endpoint_without_parameters_refuses_one_naming_it(service, endpoint, path):
+    """Outside audit (fifty-third session): these answered 200 and ignored
+    ``?as_of=x`` or ``?foo=1`` - an operator could believe a filter was
+    applied - where the print job's and the lists' endpoints refused it."""
+    assert list(refused(lambda: endpoint(worker(service), request("as_of=x"), *path))) == \
+        ["as_of"]

@@ -127,6 +127,7 @@ METRICS_PATH = "/metrics"
 REFUSALS_LINE_SECONDS = 10
 
 _IDEMPOTENCY_KEY = re.compile("[\x20-\x7e]{1,128}")
+_ABSOLUTE_FORM = re.compile(r"https?://[^/?#]*", re.IGNORECASE)
 
 
 def request_language(request) -> str:
@@ -588,6 +589,13 @@ class ApiProtocol(HttpOnlyProtocol):
         target = self.requestline.split()[1]
         if target.startswith("//"):
             self.path = target
+        elif absolute := _ABSOLUTE_FORM.match(target):
+            # RFC 9112 3.2.2: a server must accept the absolute form
+            # (``GET http://host/health``), which a client sends to a proxy;
+            # the path is what follows the authority (the Host header is not
+            # read here, so there is nothing to replace)
+            rest = target[absolute.end():]
+            self.path = rest if rest.startswith("/") else f"/{rest}"
         return True
 
     def get_environ(self):

@@ -212,7 +212,7 @@ OPERATIONS: tuple[Operation, ...] = (
               tag="operator"),
     Operation("GET", "/api/v1/shipments/<string:shipment_id>",
               "One shipment (by id or barcode) with its tracking history", 200,
-              ShipmentWithHistorySchema, (401, 404, 429, 503), OPERATOR, tag="operator"),
+              ShipmentWithHistorySchema, (400, 401, 404, 429, 503), OPERATOR, tag="operator"),
     Operation("POST", "/api/v1/shipments/<string:shipment_id>/release",
               "Correct a held shipment's address and post it", 200, ShipmentSchema,
               (400, 401, 404, 422, 429), OPERATOR, body=AddressCorrectionSchema,
@@ -244,7 +244,7 @@ OPERATIONS: tuple[Operation, ...] = (
                    503: NOT_YET_KNOWN + POS_BUSY + BUSY}),
     Operation("GET", "/api/v1/manifests/<string:manifest_id>",
               "How a jemput-bola batch goes back to its kelurahan", 200, ManifestSchema,
-              (401, 404, 429), OPERATOR, tag="operator", why={503: NOT_YET_KNOWN + BUSY}),
+              (400, 401, 404, 429), OPERATOR, tag="operator", why={503: NOT_YET_KNOWN + BUSY}),
     *META_OPERATIONS,
 )
 

@@ -24,8 +24,10 @@ only the broker, each on virtual hosts nobody else uses.
 
 The second lanes' files were picked so that each pair takes about as long
 (``--durations=0`` of a CI run in two lanes, 2026-12-08: ~420 s of tests
-each; in four lanes the cores are busy and each took 410-590 s, the whole
-suite 844 s against 993 s in two).
+each). In four lanes the cores are busy, so each lane takes longer than its
+tests alone: 508-592 s at first, 516-559 s after two files and the
+supervisor's tests moved to ``e2e``; the whole suite 778 s against 993 s in
+two lanes (then the supervisor's tests still ran alone with the journey).
 
 Every session runs even when one before it failed; the exit status is the
 first failure's. Arguments are passed to every session (``-x``, ``-k ...``).

@@ -5,6 +5,7 @@ was silently replaced by the development ``off``, and SMS went out at 23:06)."""
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 
 import pytest
@@ -31,6 +32,24 @@ def test_the_development_secrets_stay_paired_with_the_sandboxes(tmp_path, monkey
     env = Stack(tmp_path).env()
     assert env["POS_CLIENT_SECRET"] == DEV_SECRETS["POS_CLIENT_SECRET"]
     assert env["OPERATOR_TOKENS"] == DEV_SECRETS["OPERATOR_TOKENS"]
+
+
+def test_a_service_started_by_the_stack_does_not_load_setuptools(tmp_path, monkeypatch):
+    """eventlet imports ``distutils``; setuptools' shim in the virtualenv
+    answered it with all of setuptools and pkg_resources - half of a
+    service's start-up CPU. The stack's processes get the standard
+    library's (``PROCESS_ENV``), unless the operator says otherwise."""
+    monkeypatch.delenv("SETUPTOOLS_USE_DISTUTILS", raising=False)
+    env = Stack(tmp_path).env()
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, eventlet; eventlet.monkey_patch(); "
+         "import nameko.web.handlers; print(sorted({'setuptools', 'pkg_resources'} & "
+         "set(sys.modules)))"], env=env, capture_output=True, text=True, timeout=60)
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.strip() == "[]"
+    assert loaded.stderr == ""  # the standard library's distutils says nothing either
+    monkeypatch.setenv("SETUPTOOLS_USE_DISTUTILS", "local")
+    assert Stack(tmp_path).env()["SETUPTOOLS_USE_DISTUTILS"] == "local"
 
 
 def test_the_launcher_checks_the_broker_amqp_uri_names():

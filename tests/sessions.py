@@ -27,7 +27,9 @@ The second lanes' files were picked so that each pair takes about as long
 each). In four lanes the cores are busy, so each lane takes longer than its
 tests alone: 508-592 s at first, 516-559 s after two files and the
 supervisor's tests moved to ``e2e``; the whole suite 778 s against 993 s in
-two lanes (then the supervisor's tests still ran alone with the journey).
+two lanes (then the supervisor's tests still ran alone with the journey),
+and 718 s (lanes 475-503 s) once services started without setuptools
+(``deploy.local.stack.PROCESS_ENV``).
 
 Every session runs even when one before it failed; the exit status is the
 first failure's. Arguments are passed to every session (``-x``, ``-k ...``).

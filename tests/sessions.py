@@ -70,7 +70,7 @@ LANES = {
                      *ignoring(INTEGRATION_SECOND + ALONE)]],
     "integration-2": [INTEGRATION_SECOND, ALONE],
 }
-LAST = [["tests/faults", f"--ignore={SUPERVISION}"]]
+LAST = [["tests/faults", *ignoring([SUPERVISION])]]
 # a failed test's captured log lines of level ERROR and WARNING (a gateway
 # out for a moment, a retry) are repeated with them, the warnings up to this
 # many a lane: a CI tail named the test, not why (forty-fifth session)

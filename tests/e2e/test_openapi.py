@@ -11,21 +11,8 @@ import requests
 from openapi_spec_validator import validate
 
 from shared.events import DOCUMENT_TYPES
-from tests.helpers import (KECAMATAN_OFFICER, KELURAHAN_OFFICER, OPERATOR,
-                           PRINTING_SERVICE_TOKEN)
 from tests.openapi_answers import assert_answer_matches
-
-TOKENS = {"operator": OPERATOR, "kelurahanOfficer": KELURAHAN_OFFICER,
-          "kecamatanOfficer": KECAMATAN_OFFICER,
-          "service": {"Authorization": f"Bearer {PRINTING_SERVICE_TOKEN}"}}
-
-
-def credentials(operation: dict, alternative: int = 0) -> dict:
-    """The headers of one of the operation's security requirements (any one
-    of them grants it): the first, or ``alternative``; none for a public one."""
-    requirements = operation.get("security") or [{}]
-    return {name: value for scheme in requirements[alternative]
-            for name, value in TOKENS[scheme].items()}
+from tests.openapi_requests import VALUES, credentials
 
 
 @pytest.fixture(scope="module")
@@ -67,13 +54,12 @@ def test_every_path_and_method_answers(system, document, accepted):
     fine (400 for the empty body, 404 for a dummy id as a JSON error), but
     never the router's own 404 or 405, nor a 5xx."""
     application_id = accepted["ktp_el"].json()["application_id"]
-    values = {"application_id": application_id, "document_id": "no-such-document",
-              "batch_id": "openapi-probe"}
+    values = {**VALUES, "application_id": application_id}
     answered = []
     for path, item in document["paths"].items():
         for method, operation in item.items():
             url = system.url("intake") + path.format(**values)
-            headers = credentials(operation)
+            headers = credentials(system, operation)
             kwargs = {}
             if method in ("post", "put"):
                 kwargs = ({"files": {"unused": ("x", b"")}} if "multipart/form-data" in
@@ -98,16 +84,16 @@ def test_each_security_requirement_listed_grants_its_operation(system, document,
     """Outside audit N1: the documents endpoints took printing's service
     token, and the document listed only the operator's. Every alternative
     listed is tried: none is refused 401/403."""
-    values = {"application_id": accepted["ktp_el"].json()["application_id"],
-              "document_id": "no-such-document", "batch_id": "openapi-probe"}
+    values = {**VALUES, "application_id": accepted["ktp_el"].json()["application_id"]}
     tried = set()
     for path, item in document["paths"].items():
         for method, operation in item.items():
             if method != "get":  # reads only: nothing is changed by the probe
                 continue
             for alternative, requirement in enumerate(operation.get("security", [])):
+                headers = credentials(system, operation, alternative=alternative)
                 response = requests.get(system.url("intake") + path.format(**values),
-                                        headers=credentials(operation, alternative), timeout=10)
+                                        headers=headers, timeout=10)
                 assert response.status_code not in (401, 403), (path, requirement, response.text)
                 tried.update(requirement)
     assert {"operator", "service"} <= tried
@@ -118,12 +104,11 @@ def test_every_operation_lists_the_415_it_answers(system, document, accepted):
     any method, a GET too, which the document listed for no GET; and the
     upload answered a JSON body 400 where the document said 415. Each 415
     is listed, in the document's error shape, naming the header."""
-    values = {"application_id": accepted["ktp_el"].json()["application_id"],
-              "document_id": "no-such-document", "batch_id": "openapi-probe"}
+    values = {**VALUES, "application_id": accepted["ktp_el"].json()["application_id"]}
     for path, item in document["paths"].items():
         for method, operation in item.items():
             headers = {"Content-Encoding": "gzip", "Content-Type": "application/json",
-                       **credentials(operation)}
+                       **credentials(system, operation)}
             response = requests.request(method.upper(), system.url("intake") +
                                         path.format(**values), headers=headers,
                                         data=gzip.compress(b"{}"), timeout=10)

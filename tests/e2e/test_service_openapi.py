@@ -9,40 +9,19 @@ changes nothing (a claim leases no job)."""
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 import requests
 from openapi_spec_validator import validate
 
 from services.courier import openapi as courier_openapi
-from services.courier.signatures import sign
 from services.printing import openapi as printing_openapi
-from tests.helpers import KECAMATAN_OFFICER, KELURAHAN_OFFICER, OPERATOR, STATION
 from tests.openapi_answers import served_document
+from tests.openapi_requests import VALUES, credentials
 
 BUILT = {"printing": printing_openapi.openapi_document,
          "courier": courier_openapi.openapi_document}
-TOKENS = {"station": STATION, "operator": OPERATOR, "kelurahanOfficer": KELURAHAN_OFFICER,
-          "kecamatanOfficer": KECAMATAN_OFFICER}
-VALUES = {name: "openapi-probe" for name in ("job_id", "station_id", "import_id",
-                                             "shipment_id", "manifest_id")}
 UNKNOWN_FIELD = json.dumps({"openapi_probe": True}).encode()
-
-
-def credentials(system, operation: dict, body: bytes) -> dict:
-    """The headers of the operation's security requirement: a bearer token,
-    or Pos' signature over ``body`` (signed as Pos signs: a forgery would
-    count against this client's webhook limit)."""
-    headers = {}
-    for requirement in operation.get("security", [])[:1]:
-        for scheme in requirement:
-            if scheme == "posSignature":
-                headers["X-Pos-Signature"] = sign(system.env()["POS_WEBHOOK_SECRET"], body,
-                                                  int(time.time()))
-            else:
-                headers.update(TOKENS[scheme])
-    return headers
 
 
 @pytest.mark.parametrize("service", sorted(BUILT))

@@ -395,8 +395,9 @@ def read_query(request, schema):
     """Load the query string through ``schema``, with the body's checks
     (``load_checked``): 400 naming the parameter. A parameter given more than
     once is refused, not read as its first value (which one a client meant
-    is not ours to guess). An unknown one is the schema's to decide: intake's
-    and courier's query schemas refuse it (``unknown = RAISE``)."""
+    is not ours to guess). An unknown one is the schema's to decide: every
+    query schema refuses it (``unknown = RAISE``) but public verification's,
+    which ignores it (``printing.api_documents.TokenQuerySchema``)."""
     refuse_repeated(request.args)
     return load_checked(schema, request.args.to_dict())
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 
 import requests
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Response
 
@@ -131,8 +131,11 @@ class IntakeDocuments(DependencyProvider):
 
 
 class LeaseQuerySchema(Schema):
+    """A parameter the download does not take is refused, as on every staff
+    GET: a station agent that sends one has a bug worth hearing about."""
+
     class Meta:
-        unknown = EXCLUDE
+        unknown = RAISE
 
     lease_token = fields.String(required=True, validate=validate.Length(min=8, max=64))
 
@@ -141,7 +144,10 @@ class TokenQuerySchema(Schema):
     """Only a missing or empty token is refused: any other text gets a
     verdict. One longer than ``tokens.MAX_TOKEN_CHARS`` is ``malformed``
     before it is decoded (``tokens.verify``), and the server reads no
-    request line over 8 KiB (eventlet answers 414)."""
+    request line over 8 KiB (eventlet answers 414). Another parameter is
+    ignored: the endpoint is public, called by any verifier's app, and
+    docs/verification.md lists the 400s it answers (the refusal of docs/api.md
+    is the staff's and the stations')."""
 
     class Meta:
         unknown = EXCLUDE

@@ -70,7 +70,7 @@ def worker(service):
     """The endpoint's ``self``: tokens accepted, everything else untouchable."""
     class Worker(service):
         store = Untouchable()
-        operators = kelurahan_officers = document_readers = Anyone()
+        operators = kelurahan_officers = document_readers = stations = Anyone()
         calendar = WorkingCalendar()
     return Worker.__new__(Worker)
 
@@ -123,3 +123,11 @@ def test_an_endpoint_without_parameters_refuses_one_naming_it(service, endpoint,
     applied - where the print job's and the lists' endpoints refused it."""
     assert list(refused(lambda: endpoint(worker(service), request("as_of=x"), *path))) == \
         ["as_of"]
+
+
+def test_a_stations_download_refuses_a_parameter_it_does_not_take():
+    """It ignored one (its schema excluded unknown fields) while a lease
+    token given twice was refused: an agent's mistake went unseen."""
+    query = request("lease_token=q3Zr8V1cS0yXbP2m&as_of=x")
+    assert list(refused(lambda: PrintingApi.download_document(worker(PrintingApi), query,
+                                                              "job-1"))) == ["as_of"]

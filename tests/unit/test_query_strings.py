@@ -1,7 +1,8 @@
 """Query strings are read one way (``shared.http.read_query``) by every GET
-endpoint that takes parameters, intake's and courier's: a parameter given
-more than once, or one the endpoint does not know, is a 400 naming it -
-never its first value taken, never ignored - and nothing is read before."""
+endpoint that takes parameters, every service's: a parameter given more
+than once, or one the endpoint does not know, is a 400 naming it - never
+its first value taken, never ignored - and nothing is read before (public
+verification ignores one it does not know: ``TokenQuerySchema``)."""
 
 from __future__ import annotations
 

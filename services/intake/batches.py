@@ -233,6 +233,13 @@ TOO_MANY_ROWS = Msg(f"Paling banyak {MAX_ROWS} permohonan per batch.",
                     f"At most {MAX_ROWS} applications per batch.")
 
 
+# a column that also has columns below it (`details.child` beside
+# `details.child.full_name`): one cell would hold what the others split
+PARENT_COLUMN = Msg("Kolom ini juga induk kolom lain ({}): isi kolom di bawahnya saja.",
+                    "This column is also the parent of another ({}): give only the "
+                    "columns below it.")
+
+
 def check_columns(columns: list[str]) -> None:
     """Every column a dotted path under a known section, once, none the parent of another."""
     if not any(columns):
@@ -247,8 +254,10 @@ def check_columns(columns: list[str]) -> None:
                 "Kolom tidak dikenal: pakai document_type, applicant.*, details.*, delivery.* "
                 "atau address.*.", "Unknown column: use document_type, applicant.*, details.*, "
                 "delivery.* or address.*.")]
-        elif columns.count(name) > 1 or any(other.startswith(name + ".") for other in columns):
+        elif columns.count(name) > 1:
             problems[field_label(name)] = [REPEATED_COLUMN]
+        elif below_it := [other for other in columns if other.startswith(name + ".")]:
+            problems[field_label(name)] = [PARENT_COLUMN.format(field_label(below_it[0]))]
     if problems:
         raise ValidationFailed(problems)
 

@@ -121,6 +121,18 @@ def test_a_file_that_cannot_be_read_names_what(data, field):
     assert field in refused_fields(lambda: csv_rows(data))
 
 
+@pytest.mark.parametrize("extra, message", [
+    ("details.child.full_name", "Column given twice."),
+    ("details.child", "This column is also the parent of another (details.child.full_name): "
+                      "give only the columns below it."),
+])
+def test_a_column_twice_and_a_parent_column_are_told_apart(extra, message):
+    data = (f"document_type,details.child.full_name,{extra}\n"
+            "akta_kelahiran,Hasan Basri,x\n").encode()
+    fields = refused_fields(lambda: csv_rows(data))
+    assert [text.en for text in fields[extra]] == [message]
+
+
 def test_at_most_the_row_limit():
     lines = "\n".join(csv_line() for _ in range(MAX_ROWS))
     assert len(csv_rows(f"{HEADER}\n{lines}\n".encode())) == MAX_ROWS

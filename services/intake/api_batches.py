@@ -52,7 +52,9 @@ class BatchSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    applications = fields.List(fields.Raw(), required=True)
+    # a row that is no object - null as much as 1 or "a" - is refused on its
+    # own (``_row``), the batch's other rows taken
+    applications = fields.List(fields.Raw(allow_none=True), required=True)
 
 
 class AnyObject(Schema):

@@ -486,6 +486,19 @@ def test_each_officer_only_on_their_own_endpoint(system):
     assert json.loads(kecamatan_there.text)["error"]["code"] == "unauthorized"
 
 
+def test_a_row_that_is_no_object_is_refused_alone_null_as_any_other(system):
+    """(Outside audit) ``[1, "a", null]``: the first two rows were refused
+    one by one, ``_row``, while the null one failed the whole batch."""
+    answer = requests.put(batch_url(system, new_batch_id()), headers={
+        **KELURAHAN_OFFICER, "Accept-Language": "en"},
+        json={"applications": [1, "a", None, ktp_row()]}, timeout=60)
+    assert answer.status_code == 200, answer.text
+    reply = answer.json()
+    assert [row["row"] for row in reply["accepted"]] == [4]
+    assert [(row["row"], row["field"], row["reason"]) for row in reply["rejected"]] == [
+        (number, "_row", "Must be a JSON object.") for number in (1, 2, 3)]
+
+
 def test_a_batch_whose_every_row_is_refused_names_no_manifest(system):
     """Nothing was stored under its manifest, and nothing ever will be: the
     reply said a manifest id all the same, which courier answers 503 "retry"

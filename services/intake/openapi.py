@@ -317,9 +317,9 @@ class BatchRequestSchema(Schema):
     applications = fields.List(
         fields.Nested(BatchRowSchema), required=True,
         validate=ItemCount(min=1, max=batches.MAX_ROWS),
-        metadata={"description": "One application a row. A row that breaks a rule is refused "
-                                 "in the reply's `rejected` (its row number and fields), not "
-                                 "with a 400."})
+        metadata={"description": "One application a row. A row that breaks a rule, or is no "
+                                 "object (`null` included), is refused in the reply's "
+                                 "`rejected` (its row number and fields), not with a 400."})
 
 
 class ResendAnswerSchema(Schema):

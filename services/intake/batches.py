@@ -285,6 +285,7 @@ def _as_lists(node):
 
 
 ROW_ADDRESS = AddressSchema(partial=("postal_code",))  # no Pos delivery: a postal code may wait
+LEFT_OUT = object()  # an ``address`` not in the body (``load_request``)
 OUTSIDE = Msg("Di luar wilayah petugas.", "Outside the officer's area.")
 
 
@@ -297,14 +298,16 @@ def load_request(body, *, channel: str, address_required: bool,
     if not isinstance(body, dict):
         raise ValidationFailed({"_row": [Msg("Harus objek JSON.", "Must be a JSON object.")]})
     body = dict(body)
-    address, given = None, body.pop("address", None)
+    address, given = None, body.pop("address", LEFT_OUT)
     errors: dict[str, list] = {}
     if "channel" in body:
         errors["channel"] = [Msg(f"Tidak diisi: salurannya selalu {channel}.",
                                  f"Leave it out: the channel is always {channel}.")]
-    if given is None and address_required:
+    if given is None:  # not an address left out: a next-day request took it as one
+        errors["address"] = [Msg("Tidak boleh kosong.", "Field may not be null.")]
+    elif given is LEFT_OUT and address_required:
         errors["address"] = [Msg("Wajib diisi.", "Missing data for required field.")]
-    elif given is not None:
+    elif given is not LEFT_OUT:
         try:
             address = ROW_ADDRESS.load(given)
         except ValidationError as exc:

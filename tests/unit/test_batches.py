@@ -155,6 +155,7 @@ def test_a_valid_row_passes_the_single_submissions_rules():
 
 @pytest.mark.parametrize("change, field", [
     (lambda body: body.pop("address"), "address"),
+    (lambda body: body.update(address=None), "address"),
     (lambda body: body["address"].update(kelurahan_code="3673049999"), "address.kelurahan_code"),
     (lambda body: body["address"].pop("street"), "address.street"),
     (lambda body: body["applicant"].update(nik="36730412"), "applicant.nik"),
@@ -250,6 +251,8 @@ def test_a_next_day_request_from_its_own_kecamatan():
      "details.reason"),
     ({**next_day_body(), "document_type": "kia"}, "document_type"),
     (next_day_body(delivery={"method": "pos"}), "delivery"),
+    # a null is no address left out: it was taken as none and the request stored
+    (next_day_body(address=None), "address"),
 ])
 def test_a_next_day_request_is_refused_naming_the_field(body, field):
     assert field in refused_fields(lambda: check_next_day(body, CURUG, TODAY, SCREENING))

@@ -1,8 +1,8 @@
 """Check an answer of a service's API against an OpenAPI document of it (the
 served one, or ``openapi_document()``): the schema of that operation's
 answer for that status, its ``$ref``s resolved in the document, validated
-with the reference OpenAPI 3.0 schema validator; and the routes a service
-serves against those its document lists."""
+with the reference OpenAPI 3.0 schema validator (a refusal: ``refused_naming``);
+and the routes a service serves against those its document lists."""
 
 from __future__ import annotations
 
@@ -55,6 +55,19 @@ def assert_answer_matches(document: dict, method: str, path: str, status: int,
     """Raises ``jsonschema.ValidationError`` where ``body`` breaks the document."""
     validate(body, answer_schema(document, method, path, status), cls=OAS30Validator,
              format_checker=OAS30Validator.FORMAT_CHECKER)
+
+
+def refused_naming(document: dict, method: str, path: str, response, named) -> bool:
+    """Whether ``response`` is the 400 ``validation_failed`` the operation
+    lists (``path`` as in the document), naming a field ``named`` holds for
+    (a callable on its key); its shape is checked against the document."""
+    if response.status_code != 400:
+        return False
+    error = response.json()["error"]
+    if error["code"] != "validation_failed" or not any(map(named, error.get("fields", {}))):
+        return False
+    assert_answer_matches(document, method, path, 400, response.json())
+    return True
 
 
 def request_schema(document: dict, method: str, path: str) -> dict:

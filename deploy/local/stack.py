@@ -160,12 +160,13 @@ def wait_until(check, what: str, timeout: float = 60.0, proc=None) -> None:
     raise NotStarted(f"{what} did not become ready within {timeout:.0f}s")
 
 
-def last_lines(path: Path, count: int = 3, most: int = 64 * 1024) -> list[str]:
+def last_lines(path: Path, count: int = 3, most: int = 64 * 1024, since: int = 0) -> list[str]:
     """The last ``count`` lines of the log ``path`` that say something (of
-    its last ``most`` bytes); none if it cannot be read."""
+    its last ``most`` bytes, none before offset ``since``); none if it
+    cannot be read."""
     try:
         with open(path, "rb") as log:
-            log.seek(max(0, log.seek(0, os.SEEK_END) - most))
+            log.seek(max(since, log.seek(0, os.SEEK_END) - most))
             text = log.read().decode("utf-8", "replace")
     except OSError:
         return []
@@ -395,6 +396,9 @@ class Stack:
     procs: dict = field(default_factory=dict)
     # name -> (argv, env) as first started, so a restart is the same process
     commands: dict = field(default_factory=dict)
+    # name -> where its log ended when it was last started: a log is appended
+    # to, and what a process that did not start says is only what it wrote
+    log_starts: dict = field(default_factory=dict)
     # the parts off the citizens' path (``CITIZENS_PATH``) run this much
     # lower (``lower_priority``): 0 - the test suite's stacks - all alike
     background_nice: int = 0
@@ -460,6 +464,7 @@ class Stack:
             if nice:
                 lower_priority(nice)
         with open(self.log_path(name), "ab") as log:
+            self.log_starts[name] = log.tell()
             proc = subprocess.Popen(argv, cwd=ROOT, env=env or self.env(), stdout=log,
                                     stderr=subprocess.STDOUT, start_new_session=True,
                                     preexec_fn=before_exec)
@@ -586,7 +591,8 @@ class Stack:
         try:
             wait_until(check, what, timeout, proc=self.procs[name])
         except NotStarted as failed:
-            said = "".join(f"\n    {line}" for line in last_lines(self.log_path(name)))
+            lines = last_lines(self.log_path(name), since=self.log_starts.get(name, 0))
+            said = "".join(f"\n    {line}" for line in lines)
             raise NotStarted(f"{failed}; the last lines of its log, "
                              f"{self.log_path(name)}:{said or ' (none)'}") from None
 

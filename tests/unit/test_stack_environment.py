@@ -119,3 +119,21 @@ def test_the_launcher_names_a_background_nice_it_cannot_use(monkeypatch):
     assert background_nice_setting() == 0
     monkeypatch.delenv("LOCAL_BACKGROUND_NICE")
     assert background_nice_setting() == 10
+
+
+def test_a_part_that_does_not_start_is_shown_with_its_own_log_lines_only(tmp_path):
+    """Outside audit hD: ``LOG_LEVEL=verbose make run`` showed, before intake's
+    refusal, the ``intake_api stopping (SIGTERM)`` lines the previous run had
+    left in the appended log, as if this intake had been stopped first."""
+    (tmp_path / "logs").mkdir()
+    stack = Stack(tmp_path)
+    stack.log_path("intake").write_text(
+        "2026-12-08 03:24:52,499 intake INFO shared.stopping: intake_api stopping (SIGTERM)\n"
+        "2026-12-08 03:24:52,503 intake INFO shared.stopping: intake_api stopped\n")
+    stack.spawn("intake", [sys.executable, "-c",
+                           "import sys; sys.exit('InvalidSetting: refusing to start: LOG_LEVEL')"])
+    with pytest.raises(NotStarted) as refused:
+        stack.wait_for("intake", lambda: False, "service intake", timeout=30)
+    said = str(refused.value).split("the last lines of its log, ", 1)[1].splitlines()[1:]
+    assert said == ["    InvalidSetting: refusing to start: LOG_LEVEL"]
+    assert "SIGTERM" in stack.log_path("intake").read_text()  # the earlier run's lines are kept

@@ -14,7 +14,7 @@ is said on stderr meanwhile). Replay
 republishes each message to the handler queue with a publisher confirm and
 only then removes it from the DLQ, so a crash mid-way
 duplicates at worst (handlers are idempotent) and never loses. ``show``
-prints event ids, the field names, why the handler gave the message up
+prints event ids (masked as in a log), the field names, why the handler gave the message up
 (``last_error``: the error of its last attempt, masked, from the message's
 ``x-smartdukcapil-last-error`` header), the failure reason and count,
 never payload values: they may hold personal data.
@@ -96,14 +96,25 @@ def describe(properties, body: bytes, queue: str | None = None) -> dict:
     except (ValueError, UnicodeDecodeError):
         payload = None
     if isinstance(payload, dict):
-        event_id = payload.get("event_id") if isinstance(payload.get("event_id"), str) else None
         fields = sorted(str(key)[:40] for key in payload)
     else:
-        event_id = None
         fields = ["<not json>"] if payload is None else [f"<json {type(payload).__name__}>"]
-    return {"event_id": event_id, "fields": fields, "last_error": last_error,
+    return {"event_id": event_id_of(payload, headers), "fields": fields,
+            "last_error": last_error,
             "reason": death.get("reason"), "count": death.get("count"),
             "from_queue": death.get("queue"), "attempts": headers.get(ATTEMPT_HEADER, 0) + 1}
+
+
+def event_id_of(payload, headers: dict) -> str | None:
+    """A dead letter's event id: its body's, else the ``event_id`` header
+    every outbox publish carries (a body that is no JSON object still has
+    it), masked as a log line is, at most 64 characters."""
+    event_id = payload.get("event_id") if isinstance(payload, dict) else None
+    if not isinstance(event_id, str):
+        event_id = headers.get("event_id")
+    if isinstance(event_id, bytes):
+        event_id = event_id.decode("utf-8", "replace")
+    return mask_text(event_id[:64]) if isinstance(event_id, str) else None
 
 
 def peek(amqp_uri: str, queue: str, limit: int = SHOWN) -> list[dict]:
@@ -219,6 +230,9 @@ def main() -> None:
         return patiently(args.amqp_uri, work, "dlq", unfinished, wait=args.broker_wait,
                          unreachable=(AMQPConnectionError,))
     if args.command == "list":
+        if args.queue or args.limit is not None:  # it lists every one, whole
+            parser.error("list takes no queue and no --limit: it lists every handler's "
+                         "dead-letter queue")
         rows, missing = with_the_broker(lambda: depths(args.amqp_uri), "nothing listed")
         for shown, name in rows:
             print(f"{shown:>6}  {name}")

@@ -21,6 +21,29 @@ def test_dead_letter_description_shows_no_values_whatever_the_body():
         assert "3673045207900001" not in str(described) and "81234567890" not in str(described)
 
 
+def test_a_dead_letter_without_a_readable_body_is_named_by_its_header():
+    """(Outside audit) a body that is no JSON object showed ``event_id:
+    null`` although the outbox's ``event_id`` header named it; an id is
+    masked as a log line is."""
+    for body in (b"\xff\xfe", b'["x"]', b'{"event_id": 7}'):
+        described = dlq.describe(BasicProperties(headers={"event_id": b"9f2c"}), body)
+        assert described["event_id"] == "9f2c"
+    described = dlq.describe(BasicProperties(headers={}), b'{"event_id": "3673045207900001"}')
+    assert described["event_id"] == "3673********0001"
+    assert dlq.describe(BasicProperties(headers={}), b"\xff")["event_id"] is None
+
+
+def test_list_refuses_a_queue_or_a_limit_it_would_ignore():
+    """(Outside audit) ``list <queue>`` listed every queue, silently."""
+    for extra in (["evt-a--b.c"], ["--limit=3"]):
+        done = subprocess.run([sys.executable, "-m", "deploy.dlq", "list", *extra, "--amqp-uri",
+                               "pyamqp://guest:guest@127.0.0.1:1//"],
+                              cwd=Path(__file__).parents[2], capture_output=True, text=True,
+                              timeout=60)
+        assert done.returncode == 2 and done.stdout == "", done
+        assert "list takes no queue and no --limit" in done.stderr
+
+
 def test_a_dead_letter_says_why_its_handler_gave_it_up_masked():
     headers = {"x-retry-attempt": 6, "x-replayed": 1,
                "x-smartdukcapil-last-error": "7 attempts failed (last: PosUnavailable: Pos "

@@ -16,6 +16,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from shared.logs import PersonalDataFilter
 
@@ -47,12 +48,28 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--until-idle", action="store_true",
                         help="exit once no job is waiting and every report went through")
     args = parser.parse_args(argv)
+    if not http_address(args.url):
+        # requests refuses such a URL on every call: the agent would claim
+        # "answered nothing" every 2 s for ever, never saying why
+        parser.error(f"--url must be the service's http:// or https:// address, "
+                     f"e.g. http://127.0.0.1:8002 (got {args.url!r})")
     if args.token_file:
-        args.token = Path(args.token_file).read_text().strip()
+        try:
+            args.token = Path(args.token_file).read_text().strip()
+        except OSError as exc:
+            parser.error(f"--token-file {args.token_file}: cannot be read ({exc.strerror})")
     args.token = args.token or os.environ.get("STATION_TOKEN", "").strip()
     if not args.token:
         parser.error("no station token: --token-file, STATION_TOKEN or --token")
     return args
+
+
+def http_address(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        return parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return False
 
 
 def pause_hook():

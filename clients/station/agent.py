@@ -80,8 +80,9 @@ class StationAgent:
         # jobs whose printed report the service refused (a 4xx other than a
         # lost lease) in this run: left to the next start and an operator
         self.refused: set[str] = set()
-        # the Idempotency-Key of a claim not answered yet (``claim``)
-        self.claim_key: str | None = None
+        # the Idempotency-Key of this claim round (``claim``): at the start,
+        # the last round's, kept beside the journal
+        self.claim_key: str | None = journal.last_claim_key()
 
     def recover(self) -> bool:
         """Report what the printer may have and the service has not heard
@@ -166,14 +167,25 @@ class StationAgent:
         job it leased under the key, not another (docs/station-api.md,
         "Claim a job"), so no job sits leased to this station unknown for
         its whole lease. A key outlives a step that ends unanswered: the
-        next claim sends it again. Answered (200, 204 or a 4xx), the next
-        round gets a fresh key."""
+        next claim sends it again. Answered 200 or a 4xx, the next round
+        gets a fresh key; after a 204 the same key serves again (nothing was
+        leased under it: an idle station writes no key a poll).
+
+        Each key is kept beside the journal before its first claim
+        (``Journal.keep_claim_key``), and the first claim after a start
+        sends the last one again: the job of a claim answered just before a
+        crash - downloading, not yet journalled ``printing`` - comes back to
+        this station at once, not after its lease (outside audit: two of
+        twelve jobs sat leased to a restarted station for 600 s, an attempt
+        each used). A key whose jobs are over makes an ordinary claim."""
         if self.claim_key is None:
             self.claim_key = uuid.uuid4().hex
+            self.journal.keep_claim_key(self.claim_key)
         for attempt in range(1, CLAIM_ATTEMPTS + 1):
             claimed = self.api.claim(self.claim_key)
             if not unanswered(claimed):
-                self.claim_key = None
+                if claimed.status != 204:
+                    self.claim_key = None
                 return claimed
             if attempt < CLAIM_ATTEMPTS:  # after the last, the step waits
                 self.wait_after(claimed, "claim")

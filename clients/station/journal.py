@@ -27,6 +27,10 @@ holds more than twice the lines of what is kept, it is rewritten with only
 the last line of each job kept (a new file, fsync'd, then renamed over the
 old one, so a crash leaves one or the other whole). A job the printer may
 have (``printing``, ``printed``) is never forgotten.
+
+Beside it, ``<journal>.claim`` holds the last claim round's
+``Idempotency-Key`` (``keep_claim_key``): the agent's first claim after a
+start sends it again, so a job leased just before a crash comes back.
 """
 
 from __future__ import annotations
@@ -118,6 +122,32 @@ class Journal:
         self._file.write(text)
         self._file.flush()
         os.fsync(self._file.fileno())
+
+    def claim_key_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".claim")
+
+    def last_claim_key(self) -> str | None:
+        """The ``Idempotency-Key`` of the last claim round (``keep_claim_key``),
+        if one was kept."""
+        try:
+            return self.claim_key_path().read_text(encoding="ascii").strip() or None
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def keep_claim_key(self, key: str) -> None:
+        """``key`` on disk before the claim it goes with is sent: a job that
+        claim leases, answered just before a crash and not journalled yet,
+        comes back to the claim that sends the key again after the restart
+        (the service answers the jobs still on its lease). Beside the
+        journal, in a file of its own (the journal's lines stay one per
+        job), replaced whole: a crash leaves the old key or the new one."""
+        fresh = self.claim_key_path().with_name(self.claim_key_path().name + ".new")
+        with open(fresh, "w", encoding="ascii") as out:
+            out.write(key + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(fresh, self.claim_key_path())
+        self._sync_directory()
 
     def state(self, job_id: str) -> str | None:
         entry = self.entries.get(job_id)

@@ -55,10 +55,44 @@ def test_a_claim_whose_answer_was_lost_is_sent_again_under_its_key(tmp_path):
     assert files(tmp_path / "out") == ["a.pdf", "b.pdf"]
 
 
-def test_each_claim_round_answered_gets_a_fresh_key(tmp_path):
+def test_each_claim_round_that_leased_gets_a_fresh_key(tmp_path):
     api = KeyedService(["a", "b"], lost=[])
     run_to_idle(agent_for(api, tmp_path))
     assert len(api.keys) == 3 and len(set(api.keys)) == 3  # a, b, then 204
+
+
+def test_an_idle_station_polls_under_one_key(tmp_path):
+    """A 204 leased nothing under its key: the next poll sends it again,
+    and no key is written to disk a poll."""
+    api = KeyedService([], lost=[])
+    agent = agent_for(api, tmp_path)
+    for _ in range(3):
+        assert not agent.step()
+    api.jobs["a"] = {"status": "queued", "lease": None}
+    assert agent.step()
+    assert len(api.keys) == 4 and len(set(api.keys)) == 1
+    assert api.printed_reports == {"a": 1}
+
+
+def test_a_job_claimed_just_before_a_crash_comes_back_to_the_restarted_station(tmp_path):
+    """(Outside audit) killed after a claim was answered and before the job
+    was journalled ``printing`` (its download under way), the agent lost the
+    claim's key with its memory: the job stayed leased to the station,
+    unknown to it, for its whole lease, an attempt used. The key is kept
+    beside the journal now; the restarted agent's first claim sends it
+    again and gets that job, printed once."""
+    api = KeyedService(["a", "b"], lost=[])
+    first = agent_for(api, tmp_path)
+    assert first.claim().status == 200  # leased "a"; the process dies here
+    first.journal.close()
+
+    run_to_idle(agent_for(api, tmp_path))
+    assert api.keys[1] == api.keys[0]  # the restart's first claim: the same round
+    assert api.leases == 2  # a once, then b: nothing leased twice
+    assert api.printed_reports == {"a": 1, "b": 1}
+    assert files(tmp_path / "out") == ["a.pdf", "b.pdf"]
+    # the journal keeps one line per job: the key is in a file of its own
+    assert (tmp_path / "j.claim").read_text().strip() == api.keys[-1]
 
 
 def test_a_claim_still_unanswered_keeps_its_key_for_the_next_step(tmp_path):

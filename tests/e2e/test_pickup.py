@@ -175,3 +175,35 @@ def test_a_returned_parcel_waits_at_the_dinas_counter(system):
         assert ready["slot"]["date"] > today_wib().isoformat()
     finally:
         probe.close()
+
+
+def test_before_verification_printing_knows_no_document_then_it_is_not_at_the_counter(system):
+    """Printing hears of an application at its verification: before that a
+    right code and NIK are answered as an unknown code (404, a failed
+    check), after it - queued, not printed - 409 ``not_at_counter``
+    (outside audit hF: docs/station-api.md said "not printed yet" was 409)."""
+    intake, printing = system.url("intake"), system.url("printing")
+    nik = random_nik()
+    submitted = requests.post(f"{intake}/api/v1/applications", timeout=10,
+                              json=ktp_application(nik, random_mobile(), None))
+    assert submitted.status_code == 202, submitted.text
+    body = {"tracking_code": submitted.json()["tracking_code"], "nik": nik}
+    unknown = {"tracking_code": "SDKNOSUCHCODE", "nik": nik}
+
+    def asked(path: str, json: dict, **headers) -> requests.Response:
+        return requests.post(f"{printing}/api/v1/{path}", json=json, headers=headers, timeout=10)
+    for path, headers in (("pickup/windows", {}), ("counter/collections", OPERATOR)):
+        waiting = asked(path, body, **headers)
+        assert waiting.status_code == 404, waiting.text
+        assert waiting.json() == asked(path, unknown, **headers).json()
+
+    verified = requests.post(f"{intake}/api/v1/applications/{submitted.json()['application_id']}"
+                             "/verify", headers=OPERATOR, timeout=10)
+    assert verified.status_code == 200, verified.text
+    # printing's job is queued (intake's step) before it is asked: each 404 counts
+    eventually(lambda: status_of(system, body["tracking_code"], nik) == "print_queued",
+               what="printing queued the job")
+    queued = asked("pickup/windows", body)
+    assert queued.status_code == 409 and queued.json()["error"]["code"] == "not_at_counter"
+    counter = asked("counter/collections", body, **OPERATOR)
+    assert counter.status_code == 409 and counter.json()["error"]["code"] == "not_at_counter"

@@ -284,6 +284,7 @@ def unsupported_media_type(mimetype: str, *accepted: str) -> UnsupportedMediaTyp
 
 NOT_JSON = Msg("Isi permintaan bukan JSON yang valid.", "Request body is not valid JSON.")
 NOT_UTF8 = Msg("Isi permintaan harus JSON dalam UTF-8.", "Request body must be JSON in UTF-8.")
+NOT_UTF8_PARAMETER = Msg("Harus teks UTF-8.", "Must be UTF-8 text.")
 
 
 def _no_constant(name: str):
@@ -398,8 +399,27 @@ def read_query(request, schema):
     is not ours to guess). An unknown one is the schema's to decide: every
     query schema refuses it (``unknown = RAISE``) but public verification's,
     which ignores it (``printing.api_documents.TokenQuerySchema``)."""
-    refuse_repeated(request.args)
-    return load_checked(schema, request.args.to_dict())
+    args = query_args(request)
+    refuse_repeated(args)
+    return load_checked(schema, args.to_dict())
+
+
+def query_args(request):
+    """``request.args``, or 400 naming each parameter whose raw bytes are not
+    UTF-8: werkzeug decodes the query string strictly, and a raw byte over
+    0x7f (``?token=<0xff>``, not ``%ff``) was a 500 and a logged traceback."""
+    try:
+        return request.args
+    except UnicodeDecodeError:
+        pass
+    named = {}
+    for part in request.query_string.split(b"&"):
+        try:
+            part.decode("utf-8")
+        except UnicodeDecodeError:
+            name = part.partition(b"=")[0].decode("utf-8", "replace")
+            named[field_label(name)] = [NOT_UTF8_PARAMETER]
+    raise ValidationFailed(named)
 
 
 def read_no_query(request) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from nameko.extensions import DependencyProvider
 
+from shared.http import query_args
 from shared.ratelimit import (Attempts, client_address, trusted_proxies,
                               webhook_failure_limit)
 from shared.settings import require
@@ -48,8 +49,9 @@ class WhatsAppWebhook(DependencyProvider):
 
     def challenge(self, request) -> str:
         """The handshake's challenge to echo; ``Forbidden`` (counted) otherwise."""
+        params = query_args(request)  # not UTF-8: a 400, not a failed try
         with self.failures.attempt(Forbidden, client=client_address(request, self.proxies)):
-            return handshake(request.args, self.verify_token)
+            return handshake(params, self.verify_token)
 
     def get_dependency(self, worker_ctx):
         return self

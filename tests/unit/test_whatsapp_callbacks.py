@@ -14,6 +14,8 @@ from dataclasses import replace
 
 import pytest
 from werkzeug.datastructures import MultiDict
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
 
 from deploy.local.sandboxes.whatsapp import envelope
 from services.notification.callbacks import (Callback, Logged, StatusUpdate, handshake,
@@ -22,6 +24,7 @@ from services.notification.callbacks import (Callback, Logged, StatusUpdate, han
 from services.notification.domain import (FALLBACK, UNREADABLE_REPLY, Delivery, Guards,
                                            Senders, notice_for, send_due, take_over)
 from services.notification.exceptions import BadSignature, Forbidden, NotYetRecorded
+from services.notification.webhook import WhatsAppWebhook
 from shared.clock import WIB
 from shared.errors import ValidationFailed, localize
 from shared.events import build_event
@@ -359,3 +362,15 @@ def test_a_whatsapp_message_id_is_never_logged_nor_shown_whole():
     assert shown == wamid_digest(wamid) and "wamid." not in shown
     sms = LoggedMessageSchema().dump({"_id": "ev1.sms", "channel": "sms", "provider_ref": "gw-1"})
     assert sms["gateway_id"] == "gw-1"
+
+
+def test_a_handshake_query_not_in_utf8_is_a_400_and_no_failed_try():
+    """Outside audit: a raw 0xff byte in the handshake's query (not ``%ff``)
+    answered 500 and logged a traceback."""
+    environ = EnvironBuilder(method="GET").get_environ()
+    environ["QUERY_STRING"] = b"hub.mode=subscribe&hub.challenge=\xff".decode("latin-1")
+    webhook = WhatsAppWebhook.__new__(WhatsAppWebhook)
+    webhook.failures = None  # never reached: the query is refused first
+    with pytest.raises(ValidationFailed) as bad:
+        webhook.challenge(Request(environ))
+    assert list(bad.value.fields) == ["hub.challenge"]

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from shared.errors import Msg, ValidationFailed, refuse_repeated
-from shared.http import json_document
+from shared.http import TOO_DEEP, json_document
 from shared.masking import mask_phone, mask_text
 from shared.text_rules import text_problem
 
@@ -146,8 +146,10 @@ def read_callback(raw: bytes) -> Callback:
     over: the body is Meta's, refusing it would only make Meta retry it."""
     try:
         data = json_document(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
+    except (UnicodeDecodeError, ValueError):
         raise ValidationFailed({"_body": [NOT_JSON]}) from None
+    except RecursionError:  # JSON all the same: nested deeper than any body we take
+        raise ValidationFailed({"_body": [TOO_DEEP]}) from None
     if not isinstance(data, dict):
         raise ValidationFailed({"_body": [NOT_JSON]})
     statuses, inbound = [], 0

@@ -27,6 +27,7 @@ from services.notification.exceptions import BadSignature, Forbidden, NotYetReco
 from services.notification.webhook import WhatsAppWebhook
 from shared.clock import WIB
 from shared.errors import ValidationFailed, localize
+from shared.http import TOO_DEEP
 from shared.events import build_event
 from tests.unit.test_notification_domain import FakeMessageStore, FakeSender, contact
 
@@ -127,6 +128,14 @@ def test_a_body_that_is_no_json_object_is_a_400(raw):
     with pytest.raises(ValidationFailed) as refused:
         read_callback(raw)
     assert list(refused.value.fields) == ["_body"]
+
+
+def test_a_body_nested_beyond_the_parser_is_named_as_too_deep_not_as_no_json():
+    """(Outside audit) a signed body 20,000 levels deep was told it was no
+    JSON object in UTF-8."""
+    with pytest.raises(ValidationFailed) as refused:
+        read_callback(b"[" * 20_000 + b"]" * 20_000)
+    assert refused.value.fields == {"_body": [TOO_DEEP]}
 
 
 @pytest.mark.parametrize("bad", ["\ud800", "wamid.\x00A", "wamid.\nA", "w" * 257])

@@ -514,9 +514,18 @@ class Stack:
         data = "mongo-data" if name == "mongodb" else name.replace("mongodb", "mongo-data")
         return argv + ["--storage-path", str(self.run_dir / data), "--sync-on-commit"]
 
+    def make_run_dir(self) -> None:
+        """The run folder and its logs folder, the run folder readable by
+        this user only: it holds the databases' files (every citizen's
+        personal data), the mail, the signing key and the logs (outside
+        audit: ``.run/mongo-data*`` was 755, its files 644)."""
+        self.run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.run_dir.chmod(0o700)  # one made before, by an earlier version
+        (self.run_dir / "logs").mkdir(exist_ok=True)
+
     def start_backing(self) -> None:
         """Broker check, database, SMTP, sandboxes and the broker topology."""
-        (self.run_dir / "logs").mkdir(parents=True, exist_ok=True)
+        self.make_run_dir()
         ensure_rabbitmq(*broker_address(self.amqp_uri))
         if self.mongo_uri is None:
             servers = self.database_servers()
@@ -570,7 +579,7 @@ class Stack:
                              "(why: the line above)")
 
     def start_services(self, names=SERVICES) -> None:
-        (self.run_dir / "logs").mkdir(parents=True, exist_ok=True)
+        self.make_run_dir()
         nameko = str(Path(sys.executable).parent / "nameko")
         for name in names:
             env = self.env()

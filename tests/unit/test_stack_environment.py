@@ -137,3 +137,14 @@ def test_a_part_that_does_not_start_is_shown_with_its_own_log_lines_only(tmp_pat
     said = str(refused.value).split("the last lines of its log, ", 1)[1].splitlines()[1:]
     assert said == ["    InvalidSetting: refusing to start: LOG_LEVEL"]
     assert "SIGTERM" in stack.log_path("intake").read_text()  # the earlier run's lines are kept
+
+
+def test_the_run_folder_is_readable_by_its_user_only(tmp_path):
+    """(Outside audit) it holds the local databases' files - every citizen's
+    personal data - the mail and the logs: ``.run/mongo-data*`` was 755."""
+    made, earlier = tmp_path / "fresh" / ".run", tmp_path / "earlier"
+    earlier.mkdir(mode=0o755)
+    for run_dir in (made, earlier):
+        Stack(run_dir).make_run_dir()
+        assert run_dir.stat().st_mode & 0o777 == 0o700
+        assert (run_dir / "logs").is_dir()

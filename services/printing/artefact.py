@@ -162,7 +162,10 @@ def fitted(pdf: FPDF, text: str, style: str, width: float, largest: float,
         pdf.set_font("Helvetica", style, size)
         if pdf.get_string_width(text) + 2 * pdf.c_margin <= width:
             return size, [text]
-    return smallest, pdf.multi_cell(width, 1, text, dry_run=True, output="LINES")
+    # fpdf2 hands the lines back as it writes them, in the font's bytes read
+    # as Latin-1: Š, Œ and ’ would come back as C1 controls and print ``?``
+    lines = pdf.multi_cell(width, 1, text, dry_run=True, output="LINES")
+    return smallest, [line.encode("latin-1").decode(FONT_ENCODING) for line in lines]
 
 
 @dataclass(frozen=True)

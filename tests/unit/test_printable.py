@@ -236,3 +236,20 @@ def test_the_card_shows_what_as_printed_says():
                                                   datetime.date(2026, 1, 2), "SDK1.x",
                                                   nik="3673045207900001"))
         assert f": {as_printed(name)}" in pdf_text(content)
+
+
+@pytest.mark.parametrize("document_type", ["ktp_el", "akta_kematian"])
+def test_a_wrapped_name_keeps_the_windows_1252_letters(document_type):
+    """A value too long for its line is wrapped by fpdf2, which hands its lines
+    back in the font's bytes read as Latin-1: Š, Œ and ’ came back as C1
+    control characters and printed ``?`` - ``?arunas Ma?ruf`` (outside audit
+    hK: a 120-character name on a KTP-el and a certificate)."""
+    name = ("\u0160ar\u016bnas Ma\u02bcruf Nur\u02bfaini \u0152dipe \u017dak "
+            "Raden Roro Ayu Kusumawardhani Sekar Ningrum Putri Kencana Wungu")
+    content = artefact.render(PrintedDocument(document_type, "3673-KTP-2026-0000001", name,
+                                              datetime.date(2026, 1, 2), "SDK1.x",
+                                              nik="3673045207900001"))
+    text = pdf_text(content)
+    assert "?" not in text
+    assert " ".join(text.split()).count(
+        "\u0160arunas Ma\u2019ruf Nur\u2018aini \u0152dipe \u017dak Raden") == 1

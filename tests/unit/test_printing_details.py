@@ -3,6 +3,7 @@ job's ``document_details`` (as ``application_verified`` carried them), on
 the page, and the holder a KIA is issued to."""
 
 import datetime
+from pathlib import Path
 
 from services.printing import artefact, tokens, verification
 from services.printing.domain import holder, new_job
@@ -145,3 +146,43 @@ def test_a_job_from_an_older_event_prints_the_applicant_as_before():
     assert detail_lines(job["document_details"]) == {}
     certificate, _ = new_job(verified("akta_kelahiran"), NOW)
     assert holder(certificate) == ("Siti Aminah", None)
+
+
+# how docs/station-api.md's table "What each prints" names each line a
+# document prints, by its label (either of a pair)
+NAMED_IN_DOCS = {"Jenis Kelamin": "sex", "Tanggal Lahir": ("birth date", "date of birth"),
+                 "Tempat Lahir": "place and date of birth", "No. Akta Lahir": "birth certificate",
+                 "NIK": "NIK", "Tanggal Kematian": "date and place of death",
+                 "Tempat Kematian": "place of death", "Hubungan Pelapor": "relation",
+                 "Anak dari Ibu": "*Anak dari Ibu*", "dan Ayah": "*dan Ayah*",
+                 "Jenis Kepindahan": "kind", "Klasifikasi": "class of move",
+                 "Alasan Pindah": "reason", "No. SKPWNI Asal": "origin's SKPWNI number",
+                 "Alamat Tujuan": "destination address", "Kode Pos": "postal code",
+                 **dict.fromkeys(("Kelurahan/Desa", "Kecamatan", "Kabupaten/Kota", "Provinsi"),
+                                 "by area name"),
+                 "Anggota yang Pindah": "members who move"}
+EVERY_DETAIL = {
+    "KTP-el": {"sex": "F", "birth_date": "1990-09-15"},
+    "KIA": {"sex": "F", "birth_date": "2019-09-15", "birth_certificate_number": "3673-LU-1"},
+    "Akta Kelahiran": {"sex": "F", "birth_date": "2026-09-15", "birth_place": "Kota Serang",
+                       "mother_name": "Siti", "father_name": "Budi"},
+    "Akta Kematian": {"deceased_nik": DECEASED, "date_of_death": "2026-09-15",
+                      "place_of_death": "RSUD", "reporter_relation": "anak"},
+    "SKPWNI": {**SKPWNI, "move": "pindah_datang", "skpwni_number": "3171-SKPWNI-1"},
+}
+
+
+def always_tuple(named) -> tuple:
+    return named if isinstance(named, tuple) else (named,)
+
+
+def test_the_docs_table_names_every_line_a_document_prints():
+    """Outside audit hK: an SKPWNI pindah datang prints the origin's SKPWNI
+    number and every SKPWNI the postal code, which the table left out."""
+    text = (Path(__file__).parents[2] / "docs" / "station-api.md").read_text()
+    table = text.split("What each prints")[1].split("\n\n")[1]
+    rows = {line.split(" | ")[0].strip("| "): line for line in table.splitlines()[2:]}
+    for document, details in EVERY_DETAIL.items():
+        missing = [label for label in detail_lines(details) if not any(
+            named in rows[document] for named in always_tuple(NAMED_IN_DOCS[label]))]
+        assert missing == [], document

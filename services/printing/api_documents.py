@@ -25,7 +25,7 @@ from shared.ratelimit import FailureLimit, client_address, trusted_proxies
 from shared.settings import InvalidSetting, integer, require, seconds
 
 from . import tokens, verification
-from .artefact import CARD_PHOTO_PIXELS, render
+from .artefact import CARD_PHOTO_PIXELS, DoesNotFit, render
 from .exceptions import IntakeUnavailable, KiaPhotoMissing, TooManyVerifications
 
 log = logging.getLogger(__name__)
@@ -162,7 +162,32 @@ def printed_pdf(job: dict, issuance: dict, photo: bytes | None) -> bytes:
     the service for 0.2 s a download. Then ``render`` only checks it."""
     if photo is not None:
         photo = off_the_hub(card_photo, photo, CARD_PHOTO_PIXELS)
-    return render(verification.printed_document(job, issuance, photo))
+    return fitting(lambda named_at_most: render(verification.printed_document(
+        job, issuance, photo, named_at_most)), (job.get("document_details") or {}))
+
+
+def fitting(rendered, details: dict) -> bytes:
+    """``rendered(None)``: the document with every member of an SKPWNI
+    named; when they do not fit on its page, as many as fit (found by
+    halving), the rest counted, "dan N orang lainnya" (outside audit: 15
+    members of 120-character names were a 500 at every download, the job
+    never held). Each try is deterministic: a download again gets the same
+    bytes. A document that does not fit with no member named fails as before."""
+    try:
+        return rendered(None)
+    except DoesNotFit:
+        if not details.get("members_named"):
+            raise
+    fewest, most, best = 0, len(details["members_named"]) - 1, None
+    while fewest <= most:
+        middle = (fewest + most) // 2
+        try:
+            best, fewest = rendered(middle), middle + 1
+        except DoesNotFit:
+            most = middle - 1
+    if best is None:
+        raise DoesNotFit("the SKPWNI does not fit its page with no member named")
+    return best
 
 
 class DocumentsApi:

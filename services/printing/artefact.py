@@ -168,6 +168,10 @@ def fitted(pdf: FPDF, text: str, style: str, width: float, largest: float,
     return smallest, [line.encode("latin-1").decode(FONT_ENCODING) for line in lines]
 
 
+class DoesNotFit(ValueError):
+    """A document's rows that do not fit its page at the smallest size."""
+
+
 @dataclass(frozen=True)
 class Row:
     """One row of a document's data, as printed: a label and a value, each
@@ -200,7 +204,7 @@ def laid_out(pdf: FPDF, block: Block,
                 for label, value, style in lines]
         if sum(row.height for row in rows) + (len(rows) - 1) * size * block.gap <= bottom - top:
             return size, rows
-    raise ValueError(f"the text of {pdf.title!r} does not fit on its page")
+    raise DoesNotFit(f"the text of {pdf.title!r} does not fit on its page")
 
 
 def draw_rows(pdf: FPDF, block: Block, lines: list[tuple[str, str, str]]) -> None:

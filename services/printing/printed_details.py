@@ -46,9 +46,11 @@ def street(address: dict) -> str | None:
     return " ".join(filter(None, [address.get("street"), rt_rw and f"RT/RW {rt_rw}"])) or None
 
 
-def members(details: dict) -> str:
-    """``2 orang: Ahmad Fauzi dan 1 orang lainnya``: the names intake knows."""
-    count, named = details["members_moving"], details.get("members_named") or []
+def members(details: dict, named_at_most: int | None = None) -> str:
+    """``2 orang: Ahmad Fauzi dan 1 orang lainnya``: the names intake knows
+    (the first ``named_at_most`` of them: the rest are counted)."""
+    count = details["members_moving"]
+    named = (details.get("members_named") or [])[:named_at_most]
     others = count - len(named)
     listed = ", ".join(named) + (f" dan {others} orang lainnya" if named and others else "")
     return f"{count} orang" + (f": {listed}" if named else "")
@@ -77,8 +79,9 @@ LINES: dict[str, tuple[str, Callable]] = {
 }
 
 
-def detail_lines(details: dict | None) -> dict[str, str]:
-    """Label -> value, for each detail the job has, in printing order."""
+def detail_lines(details: dict | None, named_at_most: int | None = None) -> dict[str, str]:
+    """Label -> value, for each detail the job has, in printing order; an
+    SKPWNI's moving members named up to ``named_at_most`` (``members``)."""
     details = details or {}
     lines = [(label, read(details[name])) for name, (label, read) in LINES.items()
              if details.get(name) is not None]
@@ -86,7 +89,7 @@ def detail_lines(details: dict | None) -> dict[str, str]:
     if details.get("destination"):
         lines += destination_lines(details["destination"])
     if details.get("members_moving"):
-        lines.append(("Anggota yang Pindah", members(details)))
+        lines.append(("Anggota yang Pindah", members(details, named_at_most)))
     return {label: value for label, value in lines if value}
 
 

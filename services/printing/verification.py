@@ -216,7 +216,10 @@ def public_reason(issuance: dict) -> str:
     return reason if reason in ("replaced", DECEASED, REPORTED_LOST) else "not_issued"
 
 
-def printed_document(job: dict, issuance: dict, photo: bytes | None = None) -> PrintedDocument:
+def printed_document(job: dict, issuance: dict, photo: bytes | None = None,
+                     named_at_most: int | None = None) -> PrintedDocument:
+    """What ``issuance`` of ``job`` prints; an SKPWNI's moving members
+    named up to ``named_at_most`` (all: None)."""
     claims, details = issuance["claims"], job.get("document_details")
     return PrintedDocument(
         document_type=claims["document_type"], document_number=claims["document_number"],
@@ -226,7 +229,7 @@ def printed_document(job: dict, issuance: dict, photo: bytes | None = None) -> P
         issue_date=datetime.date.fromisoformat(claims["issue_date"]),
         token=issuance["token"],
         nik=holder(job)[1] if claims["document_type"] in CARDS else None,
-        details=detail_lines(details), photo=photo)
+        details=detail_lines(details, named_at_most), photo=photo)
 
 
 def verdict(token: str, public_keys: dict, find_issuance: Callable[[str], dict | None]) -> dict:

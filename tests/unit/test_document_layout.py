@@ -13,6 +13,7 @@ from services.intake.detail_schemas import (AktaKematianDetailsSchema, KiaDetail
                                             SkpwniDetailsSchema)
 from services.intake.schemas import AddressSchema, ApplicantSchema
 from services.printing import artefact
+from services.printing.api_documents import fitting
 from services.printing.artefact import CARD_PHOTO, CARD_QR, CARD_SIZE, PrintedDocument
 from services.printing.printed_details import detail_lines, holder_label, statement
 from shared.printable import as_printed
@@ -119,3 +120,28 @@ def test_a_certificate_prints_the_longest_values_above_its_signature(document_ty
     # text and a square that no line may reach
     assert laid_out(content, [NAME, *details.values(), *filter(None, [opening])],
                     (25, 15, 185, 282), {"QR": box(25, 235, 38, 38)}) == []
+
+
+def test_an_skpwni_names_as_many_moving_members_as_fit_and_counts_the_rest():
+    """(Outside audit) 30 members named by the register with the longest
+    names did not fit on the page: every download was a 500, the job never
+    held. As many as fit are named now, the rest counted."""
+    details = {**CERTIFICATES["skpwni"], "members_moving": 30,
+               "members_named": [" ".join(f"{AUDIT_NAME} {AUDIT_NAME[:50]} {index:02d}".split())
+                                 for index in range(30)]}  # ~116 characters each
+
+    def rendered(named_at_most):
+        return artefact.render(document("skpwni", NAME, detail_lines(details, named_at_most),
+                                        holder_label=holder_label("skpwni", details)))
+    with pytest.raises(artefact.DoesNotFit):
+        rendered(None)
+    content = fitting(rendered, details)
+    assert content == fitting(rendered, details)  # a download again: the same bytes
+    text = " ".join(pdf_text(content).split())
+    named = [name for name in details["members_named"] if as_printed(name) in text]
+    assert 0 < len(named) < 30 and named == details["members_named"][:len(named)]
+    assert f"dan {30 - len(named)} orang lainnya" in text
+    assert laid_out(content, list(detail_lines(details, len(named)).values()),
+                    (25, 15, 185, 282), {"QR": box(25, 235, 38, 38)}) == []
+    with pytest.raises(artefact.DoesNotFit):  # one more name would not fit
+        rendered(len(named) + 1)

@@ -97,7 +97,8 @@ class CourierOperatorApi:
         shipment = self.store.record_returned(shipment_id, body["reason"], operator)
         log.info("shipment %s recorded back at the Dinas by %s (%s)", shipment["_id"], operator,
                  body["reason"])
-        return json_response(200, shipment_view(shipment))
+        # with its history, the operator's entry last, as docs/courier-api.md says (audit hM)
+        return json_response(200, shipment_view(shipment, True))
 
     @api("POST", "/api/v1/manifests/<string:manifest_id>/send-by-pos")
     def send_manifest_by_pos(self, request, manifest_id):

@@ -221,12 +221,14 @@ OPERATIONS: tuple[Operation, ...] = (
                                    503: POS_BUSY + BUSY}),
     Operation("POST", "/api/v1/shipments/<string:shipment_id>/returned",
               "Record a parcel of Pos' back at the Dinas (Pos never said RETURNED)", 200,
-              ShipmentSchema, (400, 401, 404, 429, 503), OPERATOR, body=ReturnedAtDinasSchema,
+              ShipmentWithHistorySchema, (400, 401, 404, 429, 503), OPERATOR,
+              body=ReturnedAtDinasSchema,
               tag="operator", extra={"description": (
                   "The shipment (dispatched, in transit or delivery failed) becomes `returned` "
                   "and `parcel_returned` is emitted, as for Pos' RETURNED: printing gives its "
                   "document a window at the Dinas counter and tells the citizen. The same "
-                  "request again answers 200 with the shipment, nothing emitted again.")},
+                  "request again answers 200 with the shipment, nothing emitted again. The "
+                  "shipment comes with its history, ending in the operator's entry.")},
               why={409: "`final`: the shipment is delivered, returned (by Pos), or its "
                         "documents are collected - the message names its status; "
                         "`not_posted`: held or pending, Pos never had it."}),

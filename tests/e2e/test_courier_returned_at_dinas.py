@@ -58,6 +58,8 @@ def test_a_parcel_pos_brought_back_silently_is_recorded_returned_and_goes_to_the
     assert (view["shipment_id"], view["status"]) == (posted["shipment_id"], "returned")
     assert (view["returned_at_dinas"]["by"], view["returned_at_dinas"]["reason"]) == (
         "operator-test", "brought_back_by_pos")
+    assert [(h["status"], h["source"], h.get("by")) for h in view["history"]] == [
+        ("RETURNED", "operator", "operator-test")]  # the answer carries it (audit hM)
     [returned] = courier_events.wait_for(citizen.application_id, "parcel_returned")
     assert (returned["shipment_id"], returned["reason"]) == (posted["shipment_id"], None)
 

@@ -89,6 +89,22 @@ def test_a_shipment_with_its_history_matches_the_document():
                               {**page, "shipments": [{**view, "status": "lost"}]})
 
 
+def test_a_parcel_recorded_back_at_the_dinas_answers_with_its_history():
+    # docs/courier-api.md: "its history ending in an entry of source operator"
+    # (audit hM: the answer left the history out, and the document allowed it)
+    returned = {**dispatched_shipment(), "status": "returned",
+                "returned_at_dinas": {"by": "operator-1", "at": NOW,
+                                      "reason": "brought_back_by_pos"}}
+    returned["history"] = returned["history"] + [
+        {"status": "RETURNED", "at": "2026-11-29T10:06:00+07:00", "location": None, "note": None,
+         "source": "operator", "stale": False, "received_at": NOW, "by": "operator-1"}]
+    path = "/api/v1/shipments/{shipment_id}/returned"
+    assert_answer_matches(openapi_document(), "POST", path, 200,
+                          shipment_view(returned, with_history=True))
+    with pytest.raises(ValidationError):
+        assert_answer_matches(openapi_document(), "POST", path, 200, shipment_view(returned))
+
+
 def test_a_held_shipment_matches_the_document():
     held = {**stored("held"), "barcode": None,
             "hold": {"reason": "address_incomplete", "fields": ["kelurahan_code"],

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import datetime
+from pathlib import Path
 
 import pytest
 from marshmallow import ValidationError
@@ -127,6 +128,25 @@ def test_a_replacement_for_a_child_who_cannot_hold_a_card_is_refused(details):
         "A KTP-el requires age 17 or older, or being/having been married.")
     assert validate_application(load(request(details=details, nik=MINOR_NIK,
                                              marital_status="kawin")), TODAY)
+
+
+def ktp_el_section() -> str:
+    """docs/api.md's KTP-el rules, its lines joined."""
+    text = (Path(__file__).parents[2] / "docs" / "api.md").read_text()
+    return " ".join(text.split("#### KTP-el (`ktp_el`)", 1)[1].split("#### ", 1)[0].split())
+
+
+@pytest.mark.parametrize("details", [
+    {"reason": "first_issue"},
+    {"reason": "lost", "police_report_number": "LP/123/VI/2025/Polres Serang Kota"},
+])
+def test_the_docs_quote_the_age_rule_of_a_first_card_and_a_replacement(details):
+    """An audit of the document rules: docs/api.md gave the age rule under
+    `first_issue` alone, while a replacement of a 15-year-old's card is
+    refused too (400 on ``applicant.nik``), with a message of its own."""
+    message = failed_fields(request(details=details, nik=MINOR_NIK))["applicant.nik"][0]
+    section = ktp_el_section()
+    assert f"`{message}`" in section and f"`{message.en}`" in section
 
 
 @pytest.mark.parametrize("status", ["kawin", "cerai"])

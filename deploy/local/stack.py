@@ -31,6 +31,7 @@ import resource
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -520,7 +521,10 @@ class Stack:
         personal data), the mail, the signing key and the logs (outside
         audit: ``.run/mongo-data*`` was 755, its files 644)."""
         self.run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self.run_dir.chmod(0o700)  # one made before, by an earlier version
+        # one made before, by an earlier version, closed too - but not a
+        # shared folder given as --run-dir (/tmp: the sticky bit), not ours
+        if not self.run_dir.stat().st_mode & stat.S_ISVTX:
+            self.run_dir.chmod(0o700)
         (self.run_dir / "logs").mkdir(exist_ok=True)
 
     def start_backing(self) -> None:

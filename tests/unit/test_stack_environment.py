@@ -148,3 +148,11 @@ def test_the_run_folder_is_readable_by_its_user_only(tmp_path):
         Stack(run_dir).make_run_dir()
         assert run_dir.stat().st_mode & 0o777 == 0o700
         assert (run_dir / "logs").is_dir()
+
+
+def test_a_shared_folder_given_as_the_run_folder_keeps_its_mode(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    Stack(shared).make_run_dir()
+    assert shared.stat().st_mode & 0o7777 == 0o1777

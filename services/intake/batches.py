@@ -304,7 +304,7 @@ def load_request(body, *, channel: str, address_required: bool,
         errors["channel"] = [Msg(f"Tidak diisi: salurannya selalu {channel}.",
                                  f"Leave it out: the channel is always {channel}.")]
     if given is None:  # not an address left out: a next-day request took it as one
-        errors["address"] = [Msg("Tidak boleh kosong.", "Field may not be null.")]
+        errors["address"] = ["Field may not be null."]  # marshmallow's, localized as its
     elif given is LEFT_OUT and address_required:
         errors["address"] = [Msg("Wajib diisi.", "Missing data for required field.")]
     elif given is not LEFT_OUT:
